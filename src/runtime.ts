@@ -1,0 +1,89 @@
+// Ports: the only way the core reaches sockets, files and time. Types only.
+// adapters/{bun,deno,node}.ts and src/runtime/memory.ts implement them.
+
+/** One accepted TCP connection, as the core sees it. */
+export interface Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /**
+   * Queues bytes for sending, in call order. The core never touches `chunk` again.
+   * Returns false once the queue holds more than the adapter's high-water mark;
+   * the core then stops reading (pause) until `drained()` resolves.
+   */
+  write(chunk: Uint8Array): boolean;
+  /** Resolves when the send queue is empty (at once if it already is, or the conn is closed). */
+  drained(): Promise<void>;
+  /** Stop / restart delivering `data` callbacks (read-side backpressure). */
+  pause(): void;
+  resume(): void;
+  /** Sends what is queued, then closes. Idempotent. `end()` on the handler follows. */
+  close(): void;
+}
+
+/** What the core gives back for each accepted connection. */
+export interface ConnHandler {
+  /** Received bytes. The chunk belongs to the core from here on (adapters copy if their runtime reuses buffers). */
+  data(chunk: Uint8Array): void;
+  /** The peer closed, the conn errored, or close() finished. Called once. */
+  end(error?: unknown): void;
+}
+
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port; `Listener.port` tells which. */
+  port: number;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting. Open connections are left to the core. */
+  close(): Promise<void>;
+}
+
+/** A file opened for positional reads and appends. Offsets are byte positions (< 2^53). */
+export interface FileHandle {
+  /** Reads up to `length` bytes at `position`; fewer only at end of file. */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Appends at the end of the file; resolves when the OS has the bytes (not necessarily the disk). */
+  append(data: Uint8Array): Promise<void>;
+  /** Writes at a position (index files, headers). */
+  write(position: number, data: Uint8Array): Promise<void>;
+  /** fdatasync. */
+  sync(): Promise<void>;
+  truncate(size: number): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface FileInfo {
+  name: string;
+  isDirectory: boolean;
+  size: number;
+}
+
+export interface FileSystem {
+  /** Opens read-write, creating the file when `create` is set. Paths use "/" separators. */
+  open(path: string, options?: { create?: boolean }): Promise<FileHandle>;
+  readFile(path: string): Promise<Uint8Array | null>;
+  /** Writes a whole file atomically (temp file, sync, rename). */
+  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  list(dir: string): Promise<FileInfo[]>;
+  stat(path: string): Promise<FileInfo | null>;
+  mkdir(path: string): Promise<void>;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Runtime {
+  /** "bun" | "deno" | "node" | "memory" … shown in logs and metrics. */
+  readonly name: string;
+  listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener>;
+  readonly fs: FileSystem;
+  /** Wall clock in ms (Date.now by default; tests may move it). */
+  now(): number;
+  /** Writes one log line. Adapters send it to stderr. */
+  log(level: LogLevel, message: string): void;
+}
