@@ -1,0 +1,6 @@
+// Chronik Stream public API. No runtime globals here: a Runtime (adapters/) is passed in.
+export { startBroker } from "./src/broker/broker.ts";
+export type { Broker } from "./src/broker/broker.ts";
+export type { BrokerConfig } from "./src/config.ts";
+export { DEFAULT_CONFIG, resolveConfig } from "./src/config.ts";
+export type { Conn, ConnHandler, FileHandle, FileSystem, Listener, Runtime } from "./src/runtime.ts";
