@@ -1,0 +1,44 @@
+// The handler contract: one file per API key under handlers/, each `defineHandler(...)`.
+import type { Api } from "../protocol/schema.ts";
+import type { Services } from "./services.ts";
+
+/** Per-connection state that handlers may read and change (SASL stage, principal, client software). */
+export type Session = {
+  readonly id: number;
+  readonly remote: string;
+  clientId: string | null;
+  clientSoftwareName: string | null;
+  clientSoftwareVersion: string | null;
+  principal: string;
+};
+
+export type RequestContext = {
+  readonly services: Services;
+  readonly session: Session;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  /**
+   * Produce with acks=0 sets this: no response is sent (the slot in the connection's
+   * response order is released instead).
+   */
+  noResponse: boolean;
+};
+
+export type Handler<Req = any, Res = any> = {
+  readonly api: Api<Req, Res>;
+  /** The versions ApiVersions advertises; must lie within the schema's. */
+  readonly versions: readonly [number, number];
+  handle(req: Req, ctx: RequestContext): Res | Promise<Res>;
+};
+
+export function defineHandler<Req, Res>(
+  api: Api<Req, Res>,
+  versions: readonly [number, number],
+  handle: (req: Req, ctx: RequestContext) => Res | Promise<Res>,
+): Handler<Req, Res> {
+  if (versions[0] < api.versions[0] || versions[1] > api.versions[1] || versions[0] > versions[1]) {
+    throw new Error(`${api.name}: advertised versions ${versions} outside the schema's ${api.versions}`);
+  }
+  return { api, versions, handle };
+}

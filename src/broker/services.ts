@@ -1,0 +1,19 @@
+// What handlers reach: config, topics, the clock, logging. Handlers hold no state of their own.
+import type { BrokerConfig } from "../config.ts";
+import type { LogLevel, Runtime } from "../runtime.ts";
+import type { LogStore } from "../storage/store.ts";
+import type { Topics } from "./topics.ts";
+
+export type Services = {
+  readonly config: BrokerConfig;
+  readonly runtime: Runtime;
+  readonly store: LogStore;
+  readonly topics: Topics;
+  readonly clusterId: string;
+  /** Host and port the broker advertises in Metadata and FindCoordinator. */
+  readonly advertised: { host: string; port: number };
+  now(): number;
+  log(level: LogLevel, message: string): void;
+  /** Resolves when shutdown starts; long polls return early on it. */
+  readonly closing: Promise<void>;
+};

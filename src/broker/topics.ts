@@ -1,0 +1,99 @@
+// Topic registry: names, ids, partitions and topic configs over a LogStore.
+import type { LogStore, PartitionLog } from "../storage/store.ts";
+import { TOPIC_CONFIGS } from "./topic_configs.ts";
+
+export type Topic = {
+  readonly name: string;
+  /** Kafka's base64url uuid form. */
+  readonly id: string;
+  readonly partitions: PartitionLog[];
+  /** Configs set on the topic (not defaults). */
+  readonly configs: Map<string, string>;
+  readonly internal: boolean;
+};
+
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+/** Kafka's topic name rules; returns the reason a name is illegal, or null. */
+export function topicNameError(name: string): string | null {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
+  if (name === "." || name === "..") return "Topic name cannot be \".\" or \"..\"";
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+  }
+  if (!LEGAL.test(name)) {
+    return `Topic name ${name} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+export function randomUuid(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  let s = "";
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
+
+export class Topics {
+  private byName = new Map<string, Topic>();
+  private byIdMap = new Map<string, Topic>();
+  private store: LogStore;
+
+  constructor(store: LogStore) {
+    this.store = store;
+  }
+
+  get(name: string): Topic | undefined {
+    return this.byName.get(name);
+  }
+
+  byId(id: string): Topic | undefined {
+    return this.byIdMap.get(id);
+  }
+
+  list(): IterableIterator<Topic> {
+    return this.byName.values();
+  }
+
+  /** A topic whose name differs from `name` only by '.' vs '_' (they collide in metric names). */
+  collision(name: string): string | null {
+    const norm = name.replace(/\./g, "_");
+    for (const t of this.byName.keys()) if (t !== name && t.replace(/\./g, "_") === norm) return t;
+    return null;
+  }
+
+  /** Creates a topic; the caller has validated name, partition count and configs. */
+  async create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
+    const logs: PartitionLog[] = [];
+    for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
+    const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__") };
+    this.byName.set(name, topic);
+    this.byIdMap.set(id, topic);
+    return topic;
+  }
+
+  async addPartitions(topic: Topic, total: number): Promise<void> {
+    for (let p = topic.partitions.length; p < total; p++) topic.partitions.push(await this.store.open(topic.name, p));
+  }
+
+  async delete(topic: Topic): Promise<void> {
+    this.byName.delete(topic.name);
+    this.byIdMap.delete(topic.id);
+    await this.store.remove(topic.name, topic.partitions.length);
+  }
+
+  /** The effective value of a topic config: set on the topic, else the broker's, else Kafka's default. */
+  config(topic: Topic, name: string, broker: Record<string, unknown>): string {
+    const set = topic.configs.get(name);
+    if (set !== undefined) return set;
+    const def = TOPIC_CONFIGS[name];
+    if (def?.brokerSynonym !== undefined && broker[def.brokerSynonym] !== undefined) return String(broker[def.brokerSynonym]);
+    return def?.default ?? "";
+  }
+}

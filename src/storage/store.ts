@@ -1,0 +1,65 @@
+// The storage contract. Every engine (memory.ts now, file.ts next) passes tests/storage/contract.ts.
+//
+// Offsets inside the engine are numbers (exact to 2^53); the protocol edge converts to bigint.
+// Batches are stored as the producer sent them (RecordBatch v2 bytes); the engine only writes
+// the base offset (outside the CRC) when it assigns offsets.
+
+/** What the engine needs to know of each batch of an append; scanBatches' BatchInfo fits. */
+export type BatchMeta = {
+  /** Byte position of the batch in the appended buffer. */
+  position: number;
+  /** Total bytes of the batch (12 + batchLength). */
+  size: number;
+  lastOffsetDelta: number;
+  /** Largest record timestamp (ms), or the log append time once set. */
+  maxTimestamp: number;
+};
+
+export type AppendResult = {
+  /** Offset given to the first record of the append. */
+  baseOffset: number;
+  /** Offset of the last record of the append. */
+  lastOffset: number;
+  logStartOffset: number;
+};
+
+export type TimestampLookup = { offset: number; timestamp: number };
+
+export interface PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  /** First offset still stored. */
+  readonly logStartOffset: number;
+  /** Next offset to be assigned (log end offset; equals the high watermark on one node). */
+  readonly logEndOffset: number;
+  /** Bytes stored (for DescribeLogDirs and retention). */
+  readonly sizeInBytes: number;
+  /**
+   * Appends validated batches. `buf` holds them back to back at `batches[i].position`;
+   * the engine writes each batch's base offset into `buf` in place and keeps the bytes
+   * (callers must not reuse `buf`). Appends to one partition complete in call order.
+   */
+  append(buf: Uint8Array, batches: readonly BatchMeta[]): Promise<AppendResult>;
+  /**
+   * Whole batches from the one containing `offset`, stopping before `maxBytes` would be
+   * exceeded — except that the first batch is returned whatever its size (KIP-74), unless
+   * `strictMaxBytes`. Batches are views of stored bytes: callers must not modify them.
+   */
+  read(offset: number, maxBytes: number, strictMaxBytes?: boolean): Promise<Uint8Array[]>;
+  /** First batch whose max timestamp is >= `timestamp`: its base offset and max timestamp. */
+  batchForTimestamp(timestamp: number): Promise<{ batch: Uint8Array; baseOffset: number } | null>;
+  /** The batch holding the largest timestamp (earliest such batch), or null when empty. */
+  maxTimestampBatch(): Promise<{ batch: Uint8Array; baseOffset: number } | null>;
+  /** Moves the log start offset forward (DeleteRecords, retention); never backwards. */
+  advanceLogStart(offset: number): Promise<void>;
+  /** Calls `listener` after every append until the returned function is called. */
+  onAppend(listener: () => void): () => void;
+}
+
+export interface LogStore {
+  /** Opens (creating if needed) the log of a partition. */
+  open(topic: string, partition: number): Promise<PartitionLog>;
+  /** Deletes the stored data of a topic's partitions. */
+  remove(topic: string, partitions: number): Promise<void>;
+  close(): Promise<void>;
+}
