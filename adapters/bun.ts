@@ -1,0 +1,174 @@
+/// <reference types="bun-types" />
+// Bun adapter: Runtime over Bun.listen; files through node:fs/promises, which Bun implements natively.
+// Entry point: `bun adapters/bun.ts`, and the compiled binary (`bun build --compile adapters/bun.ts`).
+import type { Socket, TCPSocketListener } from "bun";
+import { runMain } from "../src/cli.ts";
+import { formatLogLine } from "../src/log.ts";
+import type { Conn, ConnHandler, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
+import { nodeFileSystem } from "./node_fs.ts";
+
+/** Bytes queued in the adapter beyond which write() reports backpressure. */
+const HIGH_WATER = 1 << 20;
+
+// Bun.listen's write() is unbuffered: it returns how much the kernel took. The rest
+// waits here until the socket's drain callback.
+class BunConn implements Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  handler: ConnHandler | null = null;
+  #socket: Socket<BunConn>;
+  #queue: Uint8Array[] = [];
+  #head = 0; // index of the first unsent chunk in #queue
+  #queued = 0; // bytes in #queue from #head on
+  #waiters: (() => void)[] = [];
+  #closing = false;
+  #gone = false;
+
+  constructor(socket: Socket<BunConn>) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = (socket as { remotePort?: number }).remotePort ?? 0;
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#gone || this.#closing) return true;
+    if (this.#queued === 0) {
+      const n = this.#socket.write(chunk);
+      if (n >= chunk.byteLength) return true;
+      if (n < 0) return true; // closing; the close callback follows
+      chunk = chunk.subarray(n);
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+    return this.#queued <= HIGH_WATER;
+  }
+
+  /** From the socket's drain callback: send what is queued, as far as the kernel takes it. */
+  flush(): void {
+    const q = this.#queue;
+    while (this.#head < q.length) {
+      const chunk = q[this.#head];
+      const n = this.#socket.write(chunk);
+      if (n < 0) break;
+      this.#queued -= Math.max(n, 0);
+      if (n < chunk.byteLength) {
+        q[this.#head] = chunk.subarray(n);
+        return;
+      }
+      this.#head++;
+    }
+    this.#queue = [];
+    this.#head = 0;
+    this.#queued = 0;
+    this.#wake();
+    if (this.#closing) this.#socket.end();
+  }
+
+  drained(): Promise<void> {
+    if (this.#queued === 0 || this.#gone) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  close(): void {
+    if (this.#closing || this.#gone) return;
+    this.#closing = true;
+    if (this.#queued === 0) this.#socket.end();
+  }
+
+  /** From the close callback. */
+  gone(error?: unknown): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#wake();
+    this.handler?.end(error);
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  fs: nodeFileSystem,
+  now: () => Date.now(),
+  log(level: LogLevel, message: string) {
+    process.stderr.write(formatLogLine(Date.now(), level, message));
+  },
+  listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
+    const errors = new WeakMap<BunConn, unknown>();
+    let server: TCPSocketListener<BunConn>;
+    try {
+      server = Bun.listen<BunConn>({
+        hostname: options.host,
+        port: options.port,
+        exclusive: true,
+        socket: {
+          binaryType: "uint8array",
+          open(socket) {
+            const conn = new BunConn(socket);
+            socket.data = conn;
+            socket.setNoDelay(true);
+            socket.setKeepAlive(true, 30_000);
+            try {
+              conn.handler = accept(conn);
+            } catch (e) {
+              bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
+              socket.terminate();
+            }
+          },
+          // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
+          data(socket, chunk) {
+            socket.data?.handler?.data(chunk);
+          },
+          drain(socket) {
+            socket.data?.flush();
+          },
+          error(socket, error) {
+            if (socket.data) errors.set(socket.data, error);
+          },
+          close(socket, error) {
+            const conn = socket.data;
+            conn?.gone(error ?? errors.get(conn));
+          },
+        },
+      } as Parameters<typeof Bun.listen<BunConn>>[0]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve({
+      host: options.host,
+      port: server.port,
+      close: async () => {
+        // false: leave open connections to the core.
+        server.stop(false);
+      },
+    });
+  },
+};
+
+/** Runs the CLI with process.argv; the process exits when the broker stops. */
+export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  return runMain(bunRuntime, argv, {
+    onSignal(fn) {
+      process.on("SIGINT", () => fn("SIGINT"));
+      process.on("SIGTERM", () => fn("SIGTERM"));
+    },
+    exit: (code) => process.exit(code),
+    print: (text) => void process.stdout.write(text),
+  });
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,425 @@
+// Deno adapter: Runtime over Deno.listen and Deno.open. Entry point: `deno run -A adapters/deno.ts`.
+import { runMain } from "../src/cli.ts";
+import { formatLogLine } from "../src/log.ts";
+import type { Conn, ConnHandler, FileHandle, FileInfo, FileSystem, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
+
+/** Bytes queued in the adapter beyond which write() reports backpressure. */
+const HIGH_WATER = 1 << 20;
+const READ_SIZE = 64 * 1024;
+/** Small queued chunks are merged up to this size into one write. */
+const COALESCE = 64 * 1024;
+
+class DenoConn implements Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  #c: Deno.TcpConn;
+  #handler: ConnHandler | null = null;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing = false;
+  #waiters: (() => void)[] = [];
+  #paused: PromiseWithResolvers<void> | null = null;
+  #closing = false;
+  #gone = false;
+
+  constructor(c: Deno.TcpConn) {
+    this.#c = c;
+    const addr = c.remoteAddr as Deno.NetAddr;
+    this.remoteAddress = addr.hostname;
+    this.remotePort = addr.port;
+  }
+
+  start(handler: ConnHandler): void {
+    this.#handler = handler;
+    this.#readLoop().then(
+      () => this.#finish(),
+      (e) => this.#finish(e),
+    );
+  }
+
+  async #readLoop(): Promise<void> {
+    let buf = new Uint8Array(READ_SIZE);
+    while (!this.#gone) {
+      let n: number | null;
+      try {
+        n = await this.#c.read(buf);
+      } catch (e) {
+        // close() from our side interrupts the pending read; that is an orderly end.
+        if (this.#closing || this.#gone || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+        throw e;
+      }
+      if (n === null) return;
+      let chunk: Uint8Array;
+      if (n > READ_SIZE / 2) {
+        chunk = buf.subarray(0, n);
+        buf = new Uint8Array(READ_SIZE);
+      } else {
+        chunk = buf.slice(0, n); // small read: copy rather than pin 64 KiB
+      }
+      while (this.#paused) await this.#paused.promise;
+      if (this.#gone) return;
+      this.#handler!.data(chunk);
+    }
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#gone || this.#closing) return true;
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (!this.#writing) this.#pump();
+    return this.#queued <= HIGH_WATER;
+  }
+
+  async #pump(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#gone) {
+        let chunk = this.#queue[0];
+        let taken = 1;
+        if (chunk.byteLength < COALESCE && this.#queue.length > 1) {
+          let size = chunk.byteLength;
+          while (taken < this.#queue.length && size + this.#queue[taken].byteLength <= COALESCE) size += this.#queue[taken++].byteLength;
+          if (taken > 1) {
+            const merged = new Uint8Array(size);
+            let at = 0;
+            for (let i = 0; i < taken; i++) {
+              merged.set(this.#queue[i], at);
+              at += this.#queue[i].byteLength;
+            }
+            chunk = merged;
+          }
+        }
+        this.#queue.splice(0, taken, chunk);
+        const n = await this.#c.write(chunk);
+        this.#queued -= n;
+        if (n < chunk.byteLength) this.#queue[0] = chunk.subarray(n);
+        else this.#queue.shift();
+      }
+    } catch (e) {
+      this.#queue = [];
+      this.#queued = 0;
+      this.#writing = false;
+      this.#wake();
+      this.#shutdown();
+      this.#finish(e);
+      return;
+    }
+    this.#writing = false;
+    this.#wake();
+    if (this.#closing) this.#shutdown();
+  }
+
+  drained(): Promise<void> {
+    if (this.#queued === 0 || this.#gone) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  pause(): void {
+    this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  resume(): void {
+    const p = this.#paused;
+    this.#paused = null;
+    p?.resolve();
+  }
+
+  close(): void {
+    if (this.#closing || this.#gone) return;
+    this.#closing = true;
+    if (!this.#writing) this.#shutdown();
+  }
+
+  #shutdown(): void {
+    try {
+      this.#c.close();
+    } catch {
+      // already closed
+    }
+    this.resume(); // let a paused read loop see the end
+  }
+
+  #finish(error?: unknown): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#shutdown();
+    this.#queue = [];
+    this.#queued = 0;
+    this.#wake();
+    this.#handler?.end(error);
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}
+
+// Deno has no pread/pwrite, so each handle runs its operations one at a time (seek, then read/write),
+// and skips the seek when the file position is already right (the common case: sequential appends).
+class DenoFile implements FileHandle {
+  #f: Deno.FsFile;
+  #pos = 0;
+  #end: number;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(f: Deno.FsFile, size: number) {
+    this.#f = f;
+    this.#end = size;
+  }
+
+  #run<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.#tail.then(op, op);
+    this.#tail = p.catch(() => {});
+    return p;
+  }
+
+  async #seek(to: number): Promise<void> {
+    if (this.#pos !== to) {
+      this.#pos = -1; // unknown until the seek succeeds
+      this.#pos = await this.#f.seek(to, Deno.SeekMode.Start);
+    }
+  }
+
+  async #writeAll(position: number, data: Uint8Array): Promise<void> {
+    await this.#seek(position);
+    let done = 0;
+    try {
+      while (done < data.byteLength) done += await this.#f.write(data.subarray(done));
+    } finally {
+      this.#pos = position + done;
+      this.#end = Math.max(this.#end, this.#pos);
+    }
+  }
+
+  read(position: number, length: number): Promise<Uint8Array> {
+    return this.#run(async () => {
+      await this.#seek(position);
+      const buf = new Uint8Array(length);
+      let got = 0;
+      try {
+        while (got < length) {
+          const n = await this.#f.read(buf.subarray(got));
+          if (n === null || n === 0) break;
+          got += n;
+        }
+      } finally {
+        this.#pos = position + got;
+      }
+      return got === length ? buf : buf.slice(0, got);
+    });
+  }
+
+  append(data: Uint8Array): Promise<void> {
+    return this.#run(() => this.#writeAll(this.#end, data));
+  }
+
+  write(position: number, data: Uint8Array): Promise<void> {
+    return this.#run(() => this.#writeAll(position, data));
+  }
+
+  sync(): Promise<void> {
+    return this.#run(() => this.#f.syncData());
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.#run(async () => {
+      await this.#f.truncate(size);
+      this.#end = size;
+    });
+  }
+
+  size(): Promise<number> {
+    return this.#run(async () => this.#end);
+  }
+
+  close(): Promise<void> {
+    return this.#run(async () => this.#f.close());
+  }
+}
+
+/** Deno's errors carry a `code` on recent versions; make sure they do, so the core can test e.code === "ENOENT". */
+function withCode(e: unknown): unknown {
+  if (e instanceof Error && (e as { code?: string }).code === undefined) {
+    const code = e instanceof Deno.errors.NotFound ? "ENOENT" : e instanceof Deno.errors.AlreadyExists ? "EEXIST" : e instanceof Deno.errors.PermissionDenied ? "EACCES" : e instanceof Deno.errors.IsADirectory ? "EISDIR" : undefined;
+    if (code) Object.defineProperty(e, "code", { value: code });
+  }
+  return e;
+}
+
+async function wrapErrors<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw withCode(e);
+  }
+}
+
+function baseName(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || trimmed;
+}
+
+function parentDir(path: string): string {
+  const i = path.replace(/\/+$/, "").lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+async function info(path: string, name: string): Promise<FileInfo | null> {
+  try {
+    const s = await Deno.stat(path);
+    return { name, isDirectory: s.isDirectory, size: s.isDirectory ? 0 : s.size };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw withCode(e);
+  }
+}
+
+let tmpCounter = 0;
+
+export const denoFileSystem: FileSystem = {
+  open: (path, options) =>
+    wrapErrors(async () => {
+      const f = await Deno.open(path, { read: true, write: true, create: options?.create ?? false });
+      try {
+        return new DenoFile(f, (await f.stat()).size);
+      } catch (e) {
+        f.close();
+        throw e;
+      }
+    }),
+
+  async readFile(path) {
+    try {
+      return await Deno.readFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw withCode(e);
+    }
+  },
+
+  writeFileAtomic: (path, data) =>
+    wrapErrors(async () => {
+      const tmp = `${path}.tmp-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`;
+      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        let done = 0;
+        while (done < data.byteLength) done += await f.write(data.subarray(done));
+        await f.syncData();
+      } catch (e) {
+        f.close();
+        await Deno.remove(tmp).catch(() => {});
+        throw e;
+      }
+      f.close();
+      await Deno.rename(tmp, path);
+      try {
+        const d = await Deno.open(parentDir(path), { read: true });
+        try {
+          await d.sync();
+        } finally {
+          d.close();
+        }
+      } catch {
+        // best effort: not every file system lets a directory be synced
+      }
+    }),
+
+  rename: (from, to) => wrapErrors(() => Deno.rename(from, to)),
+
+  async remove(path, options) {
+    try {
+      await Deno.remove(path, { recursive: options?.recursive ?? false });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw withCode(e);
+    }
+  },
+
+  async list(dir) {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) names.push(e.name);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw withCode(e);
+    }
+    const infos = await Promise.all(names.map((n) => info(`${dir}/${n}`, n)));
+    return infos.filter((i): i is FileInfo => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  },
+
+  stat: (path) => info(path, baseName(path)),
+
+  mkdir: (path) => wrapErrors(() => Deno.mkdir(path, { recursive: true })),
+};
+
+const encoder = new TextEncoder();
+
+function writeStderr(text: string): void {
+  const bytes = encoder.encode(text);
+  let done = 0;
+  while (done < bytes.byteLength) done += Deno.stderr.writeSync(bytes.subarray(done));
+}
+
+export const denoRuntime: Runtime = {
+  name: "deno",
+  fs: denoFileSystem,
+  now: () => Date.now(),
+  log(level: LogLevel, message: string) {
+    writeStderr(formatLogLine(Date.now(), level, message));
+  },
+  async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
+    const l = Deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+    (async () => {
+      for (;;) {
+        let c: Deno.TcpConn;
+        try {
+          c = await l.accept();
+        } catch (e) {
+          if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return; // listener closed
+          denoRuntime.log("warn", `accept: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
+        try {
+          c.setNoDelay(true);
+          c.setKeepAlive(true);
+        } catch {
+          // the peer may already be gone
+        }
+        const conn = new DenoConn(c);
+        try {
+          conn.start(accept(conn));
+        } catch (e) {
+          denoRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
+          c.close();
+        }
+      }
+    })();
+    return {
+      host: options.host,
+      port: (l.addr as Deno.NetAddr).port,
+      close: async () => {
+        try {
+          l.close();
+        } catch {
+          // already closed
+        }
+      },
+    };
+  },
+};
+
+/** Runs the CLI with Deno.args; the process exits when the broker stops. */
+export function main(argv: string[] = Deno.args): Promise<number> {
+  return runMain(denoRuntime, argv, {
+    onSignal(fn) {
+      Deno.addSignalListener("SIGINT", () => fn("SIGINT"));
+      Deno.addSignalListener("SIGTERM", () => fn("SIGTERM"));
+    },
+    exit: (code) => Deno.exit(code),
+    print: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+  });
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,140 @@
+// Node adapter: Runtime over node:net and node:fs/promises.
+// Node 20 cannot run .ts, so scripts/build.ts bundles adapters/node_main.ts into dist/chronik.mjs.
+// Under Bun or Deno this file is also an entry point (`bun adapters/node.ts`).
+import * as net from "node:net";
+import { runMain } from "../src/cli.ts";
+import { formatLogLine } from "../src/log.ts";
+import type { Conn, ConnHandler, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
+import { nodeFileSystem } from "./node_fs.ts";
+
+/** Bytes queued in the socket beyond which write() reports backpressure. */
+const HIGH_WATER = 1 << 20;
+
+class NodeConn implements Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  #socket: net.Socket;
+  #pending = 0; // writes not yet handed to the kernel
+  #waiters: (() => void)[] = [];
+  #closed = false;
+  #onFlushed = (): void => {
+    if (--this.#pending === 0) this.#wake();
+  };
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#closed || this.#socket.destroyed) return true;
+    this.#pending++;
+    // Node's own boolean uses its 16 KiB mark; ours is larger so Fetch responses don't stall reading.
+    this.#socket.write(chunk, this.#onFlushed);
+    return this.#socket.writableLength <= HIGH_WATER;
+  }
+
+  drained(): Promise<void> {
+    if (this.#pending === 0 || this.#socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // end() flushes and sends FIN; destroySoon() also releases the fd once flushed, even if the peer never closes.
+    this.#socket.destroySoon();
+  }
+
+  /** Called on 'close': nothing more will be written. */
+  _gone(): void {
+    this.#closed = true;
+    this.#pending = 0;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}
+
+function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 30_000);
+  const conn = new NodeConn(socket);
+  let handler: ConnHandler;
+  try {
+    handler = accept(conn);
+  } catch (e) {
+    socket.destroy();
+    nodeRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
+  let error: unknown;
+  socket.on("data", (b: Uint8Array) => {
+    // Buffer.slice() shares memory; the core expects Uint8Array semantics.
+    handler.data(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  });
+  socket.on("error", (e) => {
+    error = e;
+  });
+  socket.on("close", () => {
+    conn._gone();
+    handler.end(error);
+  });
+}
+
+export const nodeRuntime: Runtime = {
+  name: "node",
+  fs: nodeFileSystem,
+  now: () => Date.now(),
+  log(level: LogLevel, message: string) {
+    process.stderr.write(formatLogLine(Date.now(), level, message));
+  },
+  listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ allowHalfOpen: false }, (socket) => serve(socket, accept));
+      server.once("error", reject);
+      server.listen({ host: options.host, port: options.port, exclusive: true }, () => {
+        server.off("error", reject);
+        server.on("error", (e) => nodeRuntime.log("error", `listener: ${e.message}`));
+        const addr = server.address() as net.AddressInfo;
+        resolve({
+          host: options.host,
+          port: addr.port,
+          // server.close's callback waits for open connections; the port is released at once.
+          close: () =>
+            new Promise<void>((res) => {
+              server.close();
+              setImmediate(res);
+            }),
+        });
+      });
+    });
+  },
+};
+
+/** Runs the CLI with process.argv; the process exits when the broker stops. */
+export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  return runMain(nodeRuntime, argv, {
+    onSignal(fn) {
+      process.on("SIGINT", () => fn("SIGINT"));
+      process.on("SIGTERM", () => fn("SIGTERM"));
+    },
+    exit: (code) => process.exit(code),
+    print: (text) => void process.stdout.write(text),
+  });
+}
+
+if ((import.meta as { main?: boolean }).main) await main();

@@ -1,0 +1,200 @@
+// FileSystem over node:fs/promises. Used by the Node and Bun adapters (Bun implements node:fs natively).
+import { constants } from "node:fs";
+import * as fsp from "node:fs/promises";
+import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
+
+const OPEN_RW = constants.O_RDWR;
+const OPEN_CREATE = constants.O_RDWR | constants.O_CREAT;
+
+/** Node's Buffer is a Uint8Array whose slice() does not copy; hand the core a plain view. */
+function plain(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function code(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code;
+}
+
+class NodeFile implements FileHandle {
+  #fh: fsp.FileHandle;
+  /** End of file as this handle sees it, including appends still in flight (null: ask the OS). */
+  #end: number | null;
+
+  constructor(fh: fsp.FileHandle, size: number) {
+    this.#fh = fh;
+    this.#end = size;
+  }
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await this.#fh.read(buf, got, length - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === length ? buf : buf.slice(0, got);
+  }
+
+  async append(data: Uint8Array): Promise<void> {
+    // The position is taken synchronously so concurrent appends land in call order without overlapping.
+    if (this.#end === null) this.#end = (await this.#fh.stat()).size;
+    const at = this.#end;
+    this.#end += data.byteLength;
+    await this.#writeAll(at, data);
+  }
+
+  async write(position: number, data: Uint8Array): Promise<void> {
+    if (this.#end !== null) this.#end = Math.max(this.#end, position + data.byteLength);
+    await this.#writeAll(position, data);
+  }
+
+  async #writeAll(position: number, data: Uint8Array): Promise<void> {
+    try {
+      let done = 0;
+      while (done < data.byteLength) {
+        const { bytesWritten } = await this.#fh.write(data, done, data.byteLength - done, position + done);
+        done += bytesWritten;
+      }
+    } catch (e) {
+      this.#end = null; // a torn write leaves the size unknown
+      throw e;
+    }
+  }
+
+  sync(): Promise<void> {
+    return this.#fh.datasync();
+  }
+
+  async truncate(size: number): Promise<void> {
+    this.#end = null;
+    await this.#fh.truncate(size);
+    this.#end = size;
+  }
+
+  async size(): Promise<number> {
+    if (this.#end === null) this.#end = (await this.#fh.stat()).size;
+    return this.#end;
+  }
+
+  close(): Promise<void> {
+    return this.#fh.close();
+  }
+}
+
+async function info(path: string, name: string): Promise<FileInfo | null> {
+  try {
+    const s = await fsp.stat(path);
+    return { name, isDirectory: s.isDirectory(), size: s.isDirectory() ? 0 : s.size };
+  } catch (e) {
+    if (code(e) === "ENOENT") return null;
+    throw e;
+  }
+}
+
+function baseName(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || trimmed;
+}
+
+function parentDir(path: string): string {
+  const i = path.replace(/\/+$/, "").lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+/** fsync on the directory makes a rename or create durable; some file systems refuse it, which we tolerate. */
+async function syncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, constants.O_RDONLY);
+    await fh.sync();
+  } catch {
+    // best effort
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+let tmpCounter = 0;
+
+export const nodeFileSystem: FileSystem = {
+  async open(path, options) {
+    const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);
+    try {
+      return new NodeFile(fh, (await fh.stat()).size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  },
+
+  async readFile(path) {
+    try {
+      return plain(await fsp.readFile(path));
+    } catch (e) {
+      if (code(e) === "ENOENT") return null;
+      throw e;
+    }
+  },
+
+  async writeFileAtomic(path, data) {
+    const tmp = `${path}.tmp-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`;
+    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+    try {
+      let done = 0;
+      while (done < data.byteLength) {
+        done += (await fh.write(data, done, data.byteLength - done, done)).bytesWritten;
+      }
+      await fh.datasync();
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw e;
+    }
+    await fh.close();
+    await fsp.rename(tmp, path);
+    await syncDir(parentDir(path));
+  },
+
+  async rename(from, to) {
+    await fsp.rename(from, to);
+  },
+
+  async remove(path, options) {
+    if (options?.recursive) {
+      await fsp.rm(path, { recursive: true, force: true });
+      return;
+    }
+    try {
+      await fsp.unlink(path);
+    } catch (e) {
+      const c = code(e);
+      if (c === "ENOENT") return;
+      if (c === "EISDIR" || c === "EPERM") {
+        await fsp.rmdir(path);
+        return;
+      }
+      throw e;
+    }
+  },
+
+  async list(dir) {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (e) {
+      if (code(e) === "ENOENT") return [];
+      throw e;
+    }
+    const infos = await Promise.all(names.map((n) => info(`${dir}/${n}`, n)));
+    return infos.filter((i): i is FileInfo => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  },
+
+  stat(path) {
+    return info(path, baseName(path));
+  },
+
+  async mkdir(path) {
+    await fsp.mkdir(path, { recursive: true });
+  },
+};
