@@ -61,5 +61,21 @@ export type Api<Req = unknown, Res = unknown> = {
   readonly __res?: Res;
 };
 
+/**
+ * A versioned struct with no header (`"type": "data"` schemas), e.g. the consumer protocol's
+ * subscription and assignment carried inside JoinGroup/SyncGroup.
+ */
+export type DataSchema<T = unknown> = {
+  name: string;
+  versions: readonly [number, number];
+  /** First flexible version; Infinity when none. */
+  flexibleFrom: number;
+  fields: Field[];
+  /** Phantom member carrying the value type; always undefined at run time. */
+  readonly __value?: T;
+};
+
+export type DataOf<S> = S extends DataSchema<infer T> ? T : never;
+
 export type RequestOf<A> = A extends Api<infer Q, unknown> ? Q : never;
 export type ResponseOf<A> = A extends Api<unknown, infer S> ? S : never;
