@@ -1,23 +1,79 @@
-// The broker: wires config, services and the server onto a Runtime.
+// The broker: wires config, storage, services and the server onto a Runtime.
 import type { BrokerConfig } from "../config.ts";
 import { resolveConfig } from "../config.ts";
-import type { Runtime } from "../runtime.ts";
+import type { LogLevel, Runtime } from "../runtime.ts";
+import { memoryLogStore } from "../storage/memory.ts";
+import { FetchSessions } from "./fetch_sessions.ts";
+import type { Handler } from "./handler.ts";
+import { HANDLERS } from "./handlers/index.ts";
+import { Server } from "./server.ts";
+import type { Services } from "./services.ts";
+import { randomUuid, Topics } from "./topics.ts";
 
 export interface Broker {
   readonly host: string;
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting, finishes in-flight requests, closes connections and storage. */
+  readonly services: Services;
+  /** Stops accepting, finishes in-flight requests, closes connections and storage. Idempotent. */
   close(): Promise<void>;
 }
 
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
 export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}): Promise<Broker> {
   const config = resolveConfig(partial);
-  // Placeholder until the server lands: accept and close.
-  const listener = await runtime.listen({ host: config.host, port: config.port }, (conn) => {
-    conn.close();
-    return { data() {}, end() {} };
-  });
-  runtime.log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name})`);
-  return { host: listener.host, port: listener.port, close: () => listener.close() };
+  const minLevel = LEVELS[config.logLevel] ?? 1;
+  const log = (level: LogLevel, message: string) => {
+    if (LEVELS[level] >= minLevel) runtime.log(level, message);
+  };
+  if (config.dataDir !== null) {
+    log("warn", `--data-dir ${config.dataDir}: the file engine is not built yet; data is kept in memory only`);
+  }
+  const store = memoryLogStore();
+  const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
+  const closingListeners = new Set<() => void>();
+  const advertised = { host: "", port: 0 };
+  const services: Services = {
+    config,
+    runtime,
+    store,
+    topics: new Topics(store),
+    clusterId: config.clusterId ?? randomUuid(),
+    advertised,
+    now: () => runtime.now(),
+    log,
+    onClosing(listener) {
+      closingListeners.add(listener);
+      return () => closingListeners.delete(listener);
+    },
+    fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
+    apiVersions: [...handlers.values()]
+      .sort((a, b) => a.api.key - b.api.key)
+      .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
+  };
+  const server = new Server(services, handlers);
+  const listener = await runtime.listen({ host: config.host, port: config.port }, (conn) => server.accept(conn));
+  const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
+  advertised.host = config.advertisedHost ?? (wildcard ? "127.0.0.1" : config.host);
+  advertised.port = config.advertisedPort ?? listener.port;
+  log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name}), advertising ${advertised.host}:${advertised.port}`);
+
+  let closed: Promise<void> | null = null;
+  return {
+    host: listener.host,
+    port: listener.port,
+    services,
+    close() {
+      closed ??= (async () => {
+        log("info", "shutting down: no new connections, finishing in-flight requests");
+        await listener.close();
+        for (const l of closingListeners) l();
+        await server.close();
+        await store.close();
+        log("info", "stopped");
+      })();
+      return closed;
+    },
+  };
 }

@@ -2,6 +2,7 @@
 import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import type { LogStore } from "../storage/store.ts";
+import type { FetchSessions } from "./fetch_sessions.ts";
 import type { Topics } from "./topics.ts";
 
 export type Services = {
@@ -14,6 +15,9 @@ export type Services = {
   readonly advertised: { host: string; port: number };
   now(): number;
   log(level: LogLevel, message: string): void;
-  /** Resolves when shutdown starts; long polls return early on it. */
-  readonly closing: Promise<void>;
+  /** Calls `listener` when shutdown starts (long polls return early) until the returned function is called. */
+  onClosing(listener: () => void): () => void;
+  readonly fetchSessions: FetchSessions;
+  /** ApiVersions' list, computed from the handler table. */
+  readonly apiVersions: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
 };

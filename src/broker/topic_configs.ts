@@ -97,3 +97,12 @@ export function validateTopicConfig(name: string, value: string | null): string 
   }
   return null;
 }
+
+/** A topic config's effective value: set on the topic, else the broker's synonym, else Kafka's default. */
+export function effectiveTopicConfig(set: ReadonlyMap<string, string | null>, name: string, broker: Record<string, unknown>): string {
+  const v = set.get(name);
+  if (v !== undefined && v !== null) return v;
+  const def = TOPIC_CONFIGS[name];
+  if (def?.brokerSynonym !== undefined && broker[def.brokerSynonym] !== undefined) return String(broker[def.brokerSynonym]);
+  return def?.default ?? "";
+}

@@ -1,6 +1,6 @@
 // Topic registry: names, ids, partitions and topic configs over a LogStore.
 import type { LogStore, PartitionLog } from "../storage/store.ts";
-import { TOPIC_CONFIGS } from "./topic_configs.ts";
+import { effectiveTopicConfig } from "./topic_configs.ts";
 
 export type Topic = {
   readonly name: string;
@@ -90,10 +90,6 @@ export class Topics {
 
   /** The effective value of a topic config: set on the topic, else the broker's, else Kafka's default. */
   config(topic: Topic, name: string, broker: Record<string, unknown>): string {
-    const set = topic.configs.get(name);
-    if (set !== undefined) return set;
-    const def = TOPIC_CONFIGS[name];
-    if (def?.brokerSynonym !== undefined && broker[def.brokerSynonym] !== undefined) return String(broker[def.brokerSynonym]);
-    return def?.default ?? "";
+    return effectiveTopicConfig(topic.configs, name, broker);
   }
 }

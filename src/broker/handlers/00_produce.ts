@@ -1,0 +1,85 @@
+// Produce (key 0), v3-11. Appends record batches as the producer sent them.
+// Behaviour: acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS); acks=0 gets no response.
+// Each partition's records are split into batches and checked (magic 2, sizes, CRC32C):
+// CORRUPT_MESSAGE / INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT and nothing stored; a batch over
+// the topic's max.message.bytes gets MESSAGE_TOO_LARGE. Offsets are assigned by rewriting each
+// batch's base offset in place. Topics with message.timestamp.type=LogAppendTime get the broker's
+// time written into their batches (CRC recomputed) and logAppendTimeMs in the response.
+// On one node acks=1 and acks=-1 are the same: the append is in the store when we answer.
+// Versions: v0-2 are not offered — they carry message format v0/v1, which Kafka 4.0 also dropped
+// (KIP-896). Not implemented yet: idempotent/transactional sequence checks (issue 5), recompression
+// for compression.type (issue 3).
+import { ErrorCode } from "../../protocol/errors.ts";
+import { Produce } from "../../protocol/messages/00_produce.ts";
+import { scanBatches, setLogAppendTime } from "../../protocol/record_batch.ts";
+import { defineHandler } from "../handler.ts";
+import type { Services } from "../services.ts";
+import type { Topic } from "../topics.ts";
+
+type PartitionResult = {
+  index: number;
+  errorCode: number;
+  baseOffset: bigint;
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+  errorMessage: string | null;
+};
+
+export default defineHandler(Produce, [3, 11], async (req, ctx) => {
+  const svc = ctx.services;
+  if (req.acks === 0) ctx.noResponse = true;
+  const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
+  const responses = await Promise.all(req.topicData.map(async (td) => {
+    const topic = svc.topics.get(td.name);
+    const partitionResponses = await Promise.all(td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
+      if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
+      const log = topic?.partitions[pd.index];
+      if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+      return append(svc, topic, pd.index, pd.records);
+    }));
+    return { name: td.name, partitionResponses };
+  }));
+  return { responses, throttleTimeMs: 0 };
+});
+
+function failed(index: number, errorCode: number, errorMessage: string | null): PartitionResult {
+  return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+}
+
+async function append(svc: Services, topic: Topic, index: number, records: Uint8Array | null): Promise<PartitionResult> {
+  if (records === null || records.length === 0) {
+    return failed(index, ErrorCode.INVALID_RECORD, "Produce request has no records for this partition");
+  }
+  const scanned = scanBatches(records);
+  if (!Array.isArray(scanned)) {
+    return failed(index, ErrorCode[scanned.error], scanned.message);
+  }
+  const maxMessageBytes = Number(svc.topics.config(topic, "max.message.bytes", svc.config));
+  for (const b of scanned) {
+    if (b.size > maxMessageBytes) {
+      return failed(index, ErrorCode.MESSAGE_TOO_LARGE, `The batch size ${b.size} exceeds max.message.bytes ${maxMessageBytes}`);
+    }
+  }
+  let logAppendTime = -1;
+  if (svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime") {
+    logAppendTime = svc.now();
+    for (const b of scanned) {
+      setLogAppendTime(records, b.position, logAppendTime);
+      b.maxTimestamp = logAppendTime;
+    }
+  }
+  try {
+    const r = await topic.partitions[index].append(records, scanned);
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: BigInt(r.baseOffset),
+      logAppendTimeMs: BigInt(logAppendTime),
+      logStartOffset: BigInt(r.logStartOffset),
+      errorMessage: null,
+    };
+  } catch (e) {
+    svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
+    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
+  }
+}

@@ -1,0 +1,180 @@
+// Fetch (key 1), v4-17. Returns stored batches from each partition's fetch offset.
+// Behaviour: up to partitionMaxBytes per partition and maxBytes in all, except that the first batch
+// of the first partition with data is returned whatever its size (KIP-74). When fewer than minBytes
+// are ready the request parks until an append to one of its partitions brings enough, or maxWaitMs
+// passes, without holding up other requests on the connection. Incremental fetch sessions (KIP-227,
+// v7+): see fetch_sessions.ts. Topic ids from v13. Every partition carries the high watermark, last
+// stable offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE;
+// a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH.
+// read_uncommitted answers abortedTransactions as null, read_committed as a list (empty until
+// transactions exist: issue 5). Versions: v0-3 are not offered — they need message format v0/v1
+// down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
+// answered like consumer fetches; there are no followers.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { Fetch } from "../../protocol/messages/01_fetch.ts";
+import type { FetchPartition } from "../fetch_sessions.ts";
+import { defineHandler } from "../handler.ts";
+import type { Services } from "../services.ts";
+import { ZERO_UUID } from "../topics.ts";
+
+type PartitionData = {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
+  preferredReadReplica: number;
+  records: Uint8Array[] | null;
+};
+
+const LEADER_EPOCH = 0;
+
+export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
+  const svc = ctx.services;
+  const v = ctx.apiVersion;
+  const byId = v >= 13;
+  const nameOf = (t: { topic: string; topicId: string }) => (byId ? svc.topics.byId(t.topicId)?.name ?? `\u0000${t.topicId}` : t.topic);
+  const requested = [];
+  for (const t of req.topics) {
+    const topic = nameOf(t);
+    for (const p of t.partitions) {
+      requested.push({
+        topic,
+        topicId: t.topicId,
+        partition: p.partition,
+        fetchOffset: p.fetchOffset,
+        maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+      });
+    }
+  }
+  const forgotten = [];
+  for (const t of req.forgottenTopicsData) {
+    const topic = nameOf(t);
+    for (const partition of t.partitions) forgotten.push({ topic, partition });
+  }
+  const plan = v >= 7
+    ? svc.fetchSessions.plan(req.sessionId, req.sessionEpoch, requested, forgotten, svc.now())
+    : { errorCode: ErrorCode.NONE, sessionId: 0, incremental: false, partitions: requested.map((p) => ({ ...p, lastHighWatermark: -1n, lastLogStartOffset: -1n, lastStableOffset: -1n })) };
+  if (plan.errorCode !== ErrorCode.NONE) {
+    return { throttleTimeMs: 0, errorCode: plan.errorCode, sessionId: 0, responses: [] };
+  }
+
+  const readCommitted = req.isolationLevel === 1;
+  const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff;
+  let results = await readAll(svc, plan.partitions, maxBytes, readCommitted);
+  if (!results.ready && req.maxWaitMs > 0 && results.bytes < req.minBytes) {
+    const deadline = svc.now() + req.maxWaitMs;
+    while (results.bytes < req.minBytes && !results.ready) {
+      const left = deadline - svc.now();
+      if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
+      results = await readAll(svc, plan.partitions, maxBytes, readCommitted);
+    }
+  }
+
+  // Group by topic, in request (session) order, leaving out unchanged partitions when incremental.
+  const responses: { topic: string; topicId: string; partitions: PartitionData[] }[] = [];
+  let current: { topic: string; topicId: string; partitions: PartitionData[] } | null = null;
+  for (let i = 0; i < plan.partitions.length; i++) {
+    const p = plan.partitions[i];
+    const d = results.data[i];
+    const changed = d.errorCode !== ErrorCode.NONE || (d.records !== null && d.records.length > 0) ||
+      d.highWatermark !== p.lastHighWatermark || d.logStartOffset !== p.lastLogStartOffset ||
+      d.lastStableOffset !== p.lastStableOffset;
+    p.lastHighWatermark = d.highWatermark;
+    p.lastLogStartOffset = d.logStartOffset;
+    p.lastStableOffset = d.lastStableOffset;
+    if (plan.incremental && !changed) continue;
+    if (!current || current.topic !== p.topic || current.topicId !== p.topicId) {
+      const name = p.topic.startsWith("\u0000") ? "" : p.topic;
+      current = { topic: name, topicId: byId ? p.topicId : svc.topics.get(name)?.id ?? ZERO_UUID, partitions: [] };
+      responses.push(current);
+    }
+    current.partitions.push(d);
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: plan.sessionId, responses };
+});
+
+type ReadResult = { data: PartitionData[]; bytes: number; ready: boolean };
+
+async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number, readCommitted: boolean): Promise<ReadResult> {
+  const data: PartitionData[] = [];
+  let bytes = 0;
+  let ready = false;
+  for (const p of parts) {
+    const d: PartitionData = {
+      partitionIndex: p.partition,
+      errorCode: ErrorCode.NONE,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      abortedTransactions: readCommitted ? [] : null,
+      preferredReadReplica: -1,
+      records: null,
+    };
+    data.push(d);
+    const topic = svc.topics.get(p.topic);
+    const log = topic?.partitions[p.partition];
+    if (!log) {
+      d.errorCode = p.topic.startsWith("\u0000") ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      ready = true;
+      continue;
+    }
+    d.highWatermark = BigInt(log.logEndOffset);
+    d.lastStableOffset = d.highWatermark;
+    d.logStartOffset = BigInt(log.logStartOffset);
+    if (p.currentLeaderEpoch > LEADER_EPOCH) {
+      d.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+      ready = true;
+      continue;
+    }
+    if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) {
+      d.errorCode = ErrorCode.FENCED_LEADER_EPOCH;
+      ready = true;
+      continue;
+    }
+    if (p.fetchOffset < d.logStartOffset || p.fetchOffset > d.highWatermark) {
+      d.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      ready = true;
+      continue;
+    }
+    const limit = Math.min(p.maxBytes, maxBytes - bytes);
+    if (limit <= 0 && bytes > 0) {
+      d.records = [];
+      continue;
+    }
+    try {
+      d.records = await log.read(Number(p.fetchOffset), Math.max(limit, 0), bytes > 0);
+    } catch (e) {
+      svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+      d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      d.records = null;
+      ready = true;
+      continue;
+    }
+    for (const b of d.records) bytes += b.length;
+  }
+  return { data, bytes, ready };
+}
+
+/** Resolves true when one of the partitions is appended to, false after `ms` or at shutdown. */
+function waitForAppend(svc: Services, parts: FetchPartition[], ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const offs: (() => void)[] = [];
+    let done = false;
+    const finish = (woken: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const off of offs) off();
+      resolve(woken);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    for (const p of parts) {
+      const log = svc.topics.get(p.topic)?.partitions[p.partition];
+      if (log) offs.push(log.onAppend(() => finish(true)));
+    }
+    offs.push(svc.onClosing(() => finish(false)));
+  });
+}

@@ -1,0 +1,71 @@
+// ListOffsets (key 2), v1-10. Offsets by timestamp: -2 earliest (log start), -1 latest (high
+// watermark; the last stable offset under read_committed, v2+), -3 max timestamp (v7+, KIP-734),
+// -4 earliest local (v8+: the log start, as nothing is tiered), -5 latest tiered (v9+: -1, as
+// nothing is tiered), else the first record whose timestamp is >= the one asked (-1 when none).
+// Leader epoch 0. Versions: v0 (the old offsets-array form) is not offered, as in Kafka 4.0 (KIP-896).
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ListOffsets } from "../../protocol/messages/02_list_offsets.ts";
+import { decodeRecords } from "../../protocol/record_batch.ts";
+import type { PartitionLog } from "../../storage/store.ts";
+import { defineHandler } from "../handler.ts";
+
+const LATEST = -1n;
+const EARLIEST = -2n;
+const MAX_TIMESTAMP = -3n;
+const EARLIEST_LOCAL = -4n;
+const LATEST_TIERED = -5n;
+const LEADER_EPOCH = 0;
+
+type Answer = { errorCode: number; timestamp: bigint; offset: bigint; leaderEpoch: number };
+const none = (errorCode: number): Answer => ({ errorCode, timestamp: -1n, offset: -1n, leaderEpoch: -1 });
+
+export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
+  const svc = ctx.services;
+  const topics = await Promise.all(req.topics.map(async (t) => {
+    const topic = svc.topics.get(t.name);
+    const partitions = await Promise.all(t.partitions.map(async (p) => {
+      const log = topic?.partitions[p.partitionIndex];
+      let a: Answer;
+      if (!log) a = none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      else if (p.currentLeaderEpoch > LEADER_EPOCH) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
+      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) a = none(ErrorCode.FENCED_LEADER_EPOCH);
+      else {
+        try {
+          a = await lookup(log, p.timestamp);
+        } catch (e) {
+          svc.log("error", `offset lookup in ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`);
+          a = none(ErrorCode.KAFKA_STORAGE_ERROR);
+        }
+      }
+      return { partitionIndex: p.partitionIndex, ...a };
+    }));
+    return { name: t.name, partitions };
+  }));
+  return { throttleTimeMs: 0, topics };
+});
+
+async function lookup(log: PartitionLog, ts: bigint): Promise<Answer> {
+  const ok = (offset: number, timestamp = -1n): Answer => ({ errorCode: ErrorCode.NONE, timestamp, offset: BigInt(offset), leaderEpoch: LEADER_EPOCH });
+  if (ts === LATEST) return ok(log.logEndOffset);
+  if (ts === EARLIEST || ts === EARLIEST_LOCAL) return ok(log.logStartOffset);
+  if (ts === LATEST_TIERED) return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+  if (ts === MAX_TIMESTAMP) {
+    const found = await log.maxTimestampBatch();
+    if (!found) return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+    let best: { offset: number; timestamp: number } | null = null;
+    for (const r of decodeRecords(found.batch).records) {
+      if (r.offset < log.logStartOffset) continue;
+      if (!best || r.timestamp > best.timestamp) best = { offset: r.offset, timestamp: r.timestamp };
+    }
+    return best ? ok(best.offset, BigInt(best.timestamp)) : ok(log.logEndOffset);
+  }
+  if (ts < 0n) return none(ErrorCode.INVALID_REQUEST);
+  // Batches are found by their max timestamp; the record inside, by decoding that batch.
+  const found = await log.batchForTimestamp(Number(ts));
+  if (found) {
+    for (const r of decodeRecords(found.batch).records) {
+      if (r.offset >= log.logStartOffset && r.timestamp >= Number(ts)) return ok(r.offset, BigInt(r.timestamp));
+    }
+  }
+  return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+}

@@ -1,0 +1,81 @@
+// Metadata (key 3), v0-12. Brokers (this one, at its advertised address), topics and partitions.
+// Behaviour: a null topic list (v1+), or an empty one at v0, means all topics. A missing topic is
+// auto-created when `auto.create.topics.enable` is on and the request allows it (always before v4),
+// with `num.partitions`; illegal names get INVALID_TOPIC_EXCEPTION. Topics by id (v10+) answer
+// UNKNOWN_TOPIC_ID when unknown. One node: leader and sole replica of every partition, epoch 0.
+// Authorized operations are all operations (no ACLs yet) when asked for, else INT32_MIN.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { Metadata } from "../../protocol/messages/03_metadata.ts";
+import { defineHandler } from "../handler.ts";
+import type { Services } from "../services.ts";
+import { CLUSTER_OPERATIONS, createTopic, OPERATIONS_OMITTED, TOPIC_OPERATIONS } from "../topic_admin.ts";
+import type { Topic } from "../topics.ts";
+import { topicNameError, ZERO_UUID } from "../topics.ts";
+
+export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
+  const svc = ctx.services;
+  const v = ctx.apiVersion;
+  const topicOps = req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_OMITTED;
+  const all = req.topics === null || (v === 0 && req.topics.length === 0);
+  const topics = [];
+  if (all) {
+    for (const t of svc.topics.list()) topics.push(describe(svc, t, topicOps));
+  } else {
+    const autoCreate = Boolean(svc.config["auto.create.topics.enable"]) && (v < 4 || req.allowAutoTopicCreation);
+    for (const want of req.topics!) {
+      if (want.name === null) {
+        const t = want.topicId !== ZERO_UUID ? svc.topics.byId(want.topicId) : undefined;
+        topics.push(t ? describe(svc, t, topicOps) : missing(null, want.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        continue;
+      }
+      let t = svc.topics.get(want.name);
+      if (!t && autoCreate) {
+        if (topicNameError(want.name)) {
+          topics.push(missing(want.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+          continue;
+        }
+        const out = await createTopic(svc, {
+          name: want.name,
+          numPartitions: -1,
+          replicationFactor: -1,
+          assignments: [],
+          configs: [],
+        }, false);
+        t = out.topic ?? svc.topics.get(want.name);
+      }
+      topics.push(t ? describe(svc, t, topicOps) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: svc.config.nodeId, host: svc.advertised.host, port: svc.advertised.port, rack: null }],
+    clusterId: svc.clusterId,
+    controllerId: svc.config.nodeId,
+    topics,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_OMITTED,
+  };
+});
+
+function describe(svc: Services, t: Topic, topicAuthorizedOperations: number) {
+  const node = svc.config.nodeId;
+  return {
+    errorCode: ErrorCode.NONE,
+    name: t.name,
+    topicId: t.id,
+    isInternal: t.internal,
+    partitions: t.partitions.map((_, i) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: i,
+      leaderId: node,
+      leaderEpoch: 0,
+      replicaNodes: [node],
+      isrNodes: [node],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations,
+  };
+}
+
+function missing(name: string | null, topicId: string, errorCode: number) {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_OMITTED };
+}

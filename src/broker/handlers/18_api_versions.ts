@@ -1,0 +1,28 @@
+// ApiVersions (key 18), v0-4. Lists what this broker implements, computed from the handler table
+// (handlers/index.ts), so nothing is advertised without a handler.
+// Behaviour: an unsupported request version is answered by the server loop with a v0 response
+// carrying UNSUPPORTED_VERSION and the supported ranges. v3+ validates the client software
+// name and version as Kafka does (INVALID_REQUEST) and records them on the session.
+// Not implemented: finalized features are empty (no feature levels yet).
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ApiVersions } from "../../protocol/messages/18_api_versions.ts";
+import { defineHandler } from "../handler.ts";
+
+const SOFTWARE = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
+
+export default defineHandler(ApiVersions, [0, 4], (req, ctx) => {
+  if (ctx.apiVersion >= 3) {
+    if (!SOFTWARE.test(req.clientSoftwareName) || !SOFTWARE.test(req.clientSoftwareVersion)) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys: ctx.services.apiVersions, throttleTimeMs: 0 };
+    }
+    ctx.session.clientSoftwareName = req.clientSoftwareName;
+    ctx.session.clientSoftwareVersion = req.clientSoftwareVersion;
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    apiKeys: ctx.services.apiVersions,
+    throttleTimeMs: 0,
+    finalizedFeaturesEpoch: -1n,
+    zkMigrationReady: false,
+  };
+});

@@ -1,0 +1,56 @@
+// CreateTopics (key 19), v0-7. Validates names (Kafka's rules and '.'/'_' collisions), partition
+// counts, replication factor (1 on one node), replica assignments (this node only, consecutive
+// partitions), topic configs (INVALID_CONFIG with Kafka's message); validateOnly (v1+) checks without
+// creating. A name given twice in one request fails with INVALID_REQUEST for each occurrence.
+// v5+ responses carry the topic's partitions, replication factor and its configs with sources.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
+import { defineHandler } from "../handler.ts";
+import { createTopic } from "../topic_admin.ts";
+import { effectiveTopicConfig, TOPIC_CONFIGS } from "../topic_configs.ts";
+import { ZERO_UUID } from "../topics.ts";
+
+/** DescribeConfigs' ConfigSource values. */
+const DYNAMIC_TOPIC_CONFIG = 1;
+const DEFAULT_CONFIG = 5;
+
+export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
+  const svc = ctx.services;
+  const counts = new Map<string, number>();
+  for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const topics = [];
+  for (const t of req.topics) {
+    if (counts.get(t.name)! > 1) {
+      topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic name: ${t.name}`, numPartitions: -1, replicationFactor: -1, configs: null });
+      continue;
+    }
+    const out = await createTopic(svc, {
+      name: t.name,
+      numPartitions: t.numPartitions,
+      replicationFactor: t.replicationFactor,
+      assignments: t.assignments,
+      configs: t.configs,
+    }, req.validateOnly);
+    if (out.errorCode !== ErrorCode.NONE) {
+      topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: out.errorCode, errorMessage: out.errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
+      continue;
+    }
+    const set = new Map(t.configs.map((c) => [c.name, c.value]));
+    topics.push({
+      name: t.name,
+      topicId: out.topic?.id ?? ZERO_UUID,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      numPartitions: out.partitions,
+      replicationFactor: out.replicationFactor,
+      configs: Object.keys(TOPIC_CONFIGS).map((name) => ({
+        name,
+        value: effectiveTopicConfig(set, name, svc.config),
+        readOnly: false,
+        configSource: set.has(name) ? DYNAMIC_TOPIC_CONFIG : DEFAULT_CONFIG,
+        isSensitive: false,
+      })),
+    });
+  }
+  return { throttleTimeMs: 0, topics };
+});

@@ -1,0 +1,32 @@
+// DeleteTopics (key 20), v0-6. By name (all versions) or by topic id (v6+). Unknown topics get
+// UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id).
+// Data is removed from the store at once (Kafka's file.delete.delay.ms does not apply yet).
+import { ErrorCode } from "../../protocol/errors.ts";
+import { DeleteTopics } from "../../protocol/messages/20_delete_topics.ts";
+import { defineHandler } from "../handler.ts";
+import { ZERO_UUID } from "../topics.ts";
+
+export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
+  const svc = ctx.services;
+  const wanted: { name: string | null; topicId: string }[] = ctx.apiVersion >= 6
+    ? req.topics
+    : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+  const responses = [];
+  for (const w of wanted) {
+    const byId = w.name === null;
+    const topic = byId ? svc.topics.byId(w.topicId) : svc.topics.get(w.name!);
+    if (!topic) {
+      responses.push({
+        name: w.name,
+        topicId: w.topicId,
+        errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: byId ? `Topic id ${w.topicId} not found.` : "This server does not host this topic-partition.",
+      });
+      continue;
+    }
+    await svc.topics.delete(topic);
+    svc.log("info", `deleted topic ${topic.name}`);
+    responses.push({ name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null });
+  }
+  return { throttleTimeMs: 0, responses };
+});

@@ -1,0 +1,349 @@
+// Connection loop: 4-byte-length framing, header decode, dispatch, responses in request order.
+//
+// Requests on one connection start in arrival order and may run concurrently (a parked Fetch does
+// not hold up the next request); responses leave strictly in request order. Reading pauses while
+// too many requests are unanswered or the socket's send queue is over its high-water mark.
+// A malformed frame closes that connection only, with a log line.
+import { decodeRequest, encodeResponse } from "../protocol/codec.ts";
+import { CodecError, ErrorCode } from "../protocol/errors.ts";
+import { readRequestHeader, writeResponseHeader } from "../protocol/header.ts";
+import { ApiVersions } from "../protocol/messages/18_api_versions.ts";
+import { Reader } from "../protocol/reader.ts";
+import { Writer } from "../protocol/writer.ts";
+import type { Conn, ConnHandler } from "../runtime.ts";
+import type { Handler, RequestContext, Session } from "./handler.ts";
+import type { Services } from "./services.ts";
+
+/** Unanswered requests per connection before reading pauses. */
+const MAX_IN_FLIGHT = 128;
+
+type Slot = { chunks: Uint8Array[] | null; done: boolean };
+
+export class Server {
+  private readonly services: Services;
+  private readonly handlers: ReadonlyMap<number, Handler>;
+  private readonly connections = new Set<Connection>();
+  private nextSessionId = 1;
+  closing = false;
+
+  constructor(services: Services, handlers: ReadonlyMap<number, Handler>) {
+    this.services = services;
+    this.handlers = handlers;
+  }
+
+  accept(conn: Conn): ConnHandler {
+    const c = new Connection(this, conn, this.nextSessionId++);
+    if (this.closing) {
+      conn.close();
+    } else {
+      this.connections.add(c);
+    }
+    return c;
+  }
+
+  /** Stops reading on every connection, lets in-flight requests answer, then closes them. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.connections].map((c) => c.shutdown()));
+  }
+
+  /** @internal */ handler(key: number): Handler | undefined {
+    return this.handlers.get(key);
+  }
+  /** @internal */ get svc(): Services {
+    return this.services;
+  }
+  /** @internal */ forget(c: Connection) {
+    this.connections.delete(c);
+  }
+}
+
+class Connection implements ConnHandler {
+  private readonly server: Server;
+  private readonly conn: Conn;
+  private readonly session: Session;
+  private readonly maxFrame: number;
+  // Received bytes not yet framed: chunks[0] starts at headPos.
+  private chunks: Uint8Array[] = [];
+  private headPos = 0;
+  private buffered = 0;
+  private slots: Slot[] = [];
+  private slotHead = 0;
+  private paused = false;
+  private waitingDrain = false;
+  private closed = false;
+  private stopping = false;
+  private idle: (() => void) | null = null;
+
+  constructor(server: Server, conn: Conn, id: number) {
+    this.server = server;
+    this.conn = conn;
+    this.maxFrame = Number(server.svc.config["socket.request.max.bytes"]);
+    this.session = {
+      id,
+      remote: `${conn.remoteAddress}:${conn.remotePort}`,
+      clientId: null,
+      clientSoftwareName: null,
+      clientSoftwareVersion: null,
+      principal: "User:ANONYMOUS",
+    };
+  }
+
+  data(chunk: Uint8Array): void {
+    if (this.closed || this.stopping || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.parse();
+  }
+
+  end(error?: unknown): void {
+    if (error !== undefined && !this.closed) {
+      this.server.svc.log("debug", `connection ${this.session.remote} ended: ${String(error)}`);
+    }
+    this.closed = true;
+    this.chunks = [];
+    this.server.forget(this);
+    this.idle?.();
+  }
+
+  /** Graceful close: no more requests, answer those in flight, then close. */
+  shutdown(): Promise<void> {
+    this.stopping = true;
+    this.conn.pause();
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.idle = resolve;
+      this.maybeFinish();
+    });
+  }
+
+  private maybeFinish() {
+    if (this.stopping && this.pending() === 0 && !this.closed) {
+      this.closed = true;
+      this.conn.drained().then(() => {
+        this.conn.close();
+        this.idle?.();
+      });
+    }
+  }
+
+  private pending(): number {
+    return this.slots.length - this.slotHead;
+  }
+
+  private fail(reason: string) {
+    if (this.closed) return;
+    this.server.svc.log("warn", `closing connection from ${this.session.remote}: ${reason}`);
+    this.closed = true;
+    this.chunks = [];
+    this.conn.close();
+  }
+
+  private parse() {
+    while (!this.closed && !this.stopping && this.buffered >= 4) {
+      if (this.pending() >= MAX_IN_FLIGHT) {
+        this.pause();
+        return;
+      }
+      const size = this.peekInt32();
+      if (size < 0 || size > this.maxFrame) {
+        this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)`);
+        return;
+      }
+      if (this.buffered < 4 + size) return;
+      this.consume(4);
+      this.dispatch(this.consume(size));
+    }
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0];
+    if (first.length - this.headPos >= 4) {
+      const p = this.headPos;
+      return ((first[p] << 24) | (first[p + 1] << 16) | (first[p + 2] << 8) | first[p + 3]);
+    }
+    let v = 0;
+    let n = 0;
+    for (let i = 0; n < 4; i++) {
+      const c = this.chunks[i];
+      for (let j = i === 0 ? this.headPos : 0; j < c.length && n < 4; j++, n++) v = (v << 8) | c[j];
+    }
+    return v | 0;
+  }
+
+  /** Takes `n` buffered bytes: a view when they sit in one chunk, else one copy. */
+  private consume(n: number): Uint8Array {
+    this.buffered -= n;
+    const first = this.chunks[0];
+    const avail = first.length - this.headPos;
+    if (avail >= n) {
+      const out = first.subarray(this.headPos, this.headPos + n);
+      this.headPos += n;
+      if (this.headPos === first.length) {
+        this.chunks.shift();
+        this.headPos = 0;
+      }
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0];
+      const take = Math.min(c.length - this.headPos, n - filled);
+      out.set(c.subarray(this.headPos, this.headPos + take), filled);
+      filled += take;
+      this.headPos += take;
+      if (this.headPos === c.length) {
+        this.chunks.shift();
+        this.headPos = 0;
+      }
+    }
+    return out;
+  }
+
+  private dispatch(frame: Uint8Array) {
+    const svc = this.server.svc;
+    const reader = new Reader(frame);
+    let header;
+    try {
+      header = readRequestHeader(reader);
+    } catch (e) {
+      this.fail(`malformed request header (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    const { apiKey, apiVersion, correlationId, clientId } = header;
+    const handler = this.server.handler(apiKey);
+    if (!handler || apiVersion < handler.versions[0] || apiVersion > handler.versions[1]) {
+      if (apiKey === ApiVersions.key) {
+        // Any client must be able to learn our versions: answer v0 with UNSUPPORTED_VERSION.
+        const slot = this.openSlot();
+        this.finishSlot(slot, this.encode(ApiVersions.key, 0, correlationId, {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          apiKeys: svc.apiVersions,
+        }));
+        return;
+      }
+      this.fail(
+        handler
+          ? `unsupported version ${apiVersion} of api ${apiKey} (${handler.api.name} supports ${handler.versions.join("-")})`
+          : `unknown api key ${apiKey}`,
+      );
+      return;
+    }
+    let req: unknown;
+    try {
+      req = decodeRequest(handler.api, apiVersion, reader);
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.fail(`malformed ${handler.api.name} v${apiVersion} request: ${e.message}`);
+      return;
+    }
+    this.session.clientId = clientId;
+    const ctx: RequestContext = {
+      services: svc,
+      session: this.session,
+      apiVersion,
+      correlationId,
+      clientId,
+      noResponse: false,
+    };
+    const slot = this.openSlot();
+    let result: unknown;
+    try {
+      result = handler.handle(req, ctx);
+    } catch (e) {
+      this.internalError(handler, e);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.answer(slot, handler, ctx, res),
+        (e) => this.internalError(handler, e),
+      );
+    } else {
+      this.answer(slot, handler, ctx, result);
+    }
+  }
+
+  private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown) {
+    if (this.closed && !this.stopping) return;
+    let chunks: Uint8Array[] | null = null;
+    if (!ctx.noResponse) {
+      try {
+        chunks = this.encode(handler.api.key, ctx.apiVersion, ctx.correlationId, res);
+      } catch (e) {
+        this.internalError(handler, e);
+        return;
+      }
+    }
+    this.finishSlot(slot, chunks);
+  }
+
+  private internalError(handler: Handler, e: unknown) {
+    const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    this.server.svc.log("error", `${handler.api.name} failed for ${this.session.remote}: ${detail}`);
+    this.fail(`internal error in ${handler.api.name}`);
+  }
+
+  private encode(apiKey: number, version: number, correlationId: number, res: unknown): Uint8Array[] {
+    const w = new Writer();
+    w.int32(0);
+    writeResponseHeader(w, apiKey, version, correlationId);
+    const handler = this.server.handler(apiKey)!;
+    encodeResponse(handler.api, version, res, w);
+    w.patchInt32(0, w.length - 4);
+    return w.finish();
+  }
+
+  private openSlot(): Slot {
+    const slot: Slot = { chunks: null, done: false };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private finishSlot(slot: Slot, chunks: Uint8Array[] | null) {
+    slot.chunks = chunks;
+    slot.done = true;
+    this.flush();
+  }
+
+  private flush() {
+    let full = false;
+    while (this.slotHead < this.slots.length && this.slots[this.slotHead].done) {
+      const slot = this.slots[this.slotHead++];
+      if (slot.chunks && !(this.closed && !this.stopping)) {
+        for (const c of slot.chunks) if (!this.conn.write(c)) full = true;
+      }
+    }
+    if (this.slotHead > 64 && this.slotHead * 2 >= this.slots.length) {
+      this.slots = this.slots.slice(this.slotHead);
+      this.slotHead = 0;
+    }
+    if (full && !this.waitingDrain) {
+      this.waitingDrain = true;
+      this.pause();
+      this.conn.drained().then(() => {
+        this.waitingDrain = false;
+        this.resume();
+      });
+    } else if (this.paused && !this.waitingDrain && this.pending() < MAX_IN_FLIGHT) {
+      this.resume();
+    }
+    this.maybeFinish();
+  }
+
+  private pause() {
+    if (!this.paused) {
+      this.paused = true;
+      this.conn.pause();
+    }
+  }
+
+  private resume() {
+    if (this.paused && !this.stopping && !this.closed) {
+      this.paused = false;
+      this.conn.resume();
+      this.parse();
+    }
+  }
+}

@@ -1,0 +1,87 @@
+// Topic creation rules shared by CreateTopics and Metadata's auto-creation.
+import { ErrorCode } from "../protocol/errors.ts";
+import type { Services } from "./services.ts";
+import { validateTopicConfig } from "./topic_configs.ts";
+import type { Topic } from "./topics.ts";
+import { topicNameError } from "./topics.ts";
+
+/** Kafka's limit on partitions per topic is the int32 range; we keep memory sane. */
+export const MAX_PARTITIONS = 100_000;
+
+export type NewTopic = {
+  name: string;
+  /** -1: the broker's num.partitions. */
+  numPartitions: number;
+  /** -1: the broker's default.replication.factor. */
+  replicationFactor: number;
+  /** Explicit replica assignment: partition index -> broker ids. */
+  assignments: { partitionIndex: number; brokerIds: number[] }[];
+  configs: { name: string; value: string | null }[];
+};
+
+export type Outcome = { errorCode: number; errorMessage: string | null; partitions: number; replicationFactor: number };
+
+/** Validates a new topic; creates it unless `validateOnly`. */
+export async function createTopic(svc: Services, t: NewTopic, validateOnly: boolean): Promise<Outcome & { topic?: Topic }> {
+  const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage, partitions: -1, replicationFactor: -1 });
+  const nameError = topicNameError(t.name);
+  if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  if (svc.topics.get(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+  const collision = svc.topics.collision(t.name);
+  if (collision) {
+    return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${collision}`);
+  }
+  let partitions = t.numPartitions;
+  let rf = t.replicationFactor;
+  if (t.assignments.length > 0) {
+    if (partitions !== -1 || rf !== -1) {
+      return fail(ErrorCode.INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+    }
+    const seen = new Set<number>();
+    for (const a of t.assignments) {
+      if (a.brokerIds.length === 0) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Partition ${a.partitionIndex} has no replicas.`);
+      for (const b of a.brokerIds) {
+        if (b !== svc.config.nodeId) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker id ${b} in replica assignment of partition ${a.partitionIndex}.`);
+        }
+      }
+      if (new Set(a.brokerIds).size !== a.brokerIds.length) {
+        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers in replica assignment of partition ${a.partitionIndex}.`);
+      }
+      seen.add(a.partitionIndex);
+    }
+    for (let p = 0; p < t.assignments.length; p++) {
+      if (!seen.has(p)) {
+        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Partitions should be a consecutive 0-based integer sequence.");
+      }
+    }
+    partitions = t.assignments.length;
+    rf = t.assignments[0].brokerIds.length;
+  }
+  if (partitions === -1) partitions = Number(svc.config["num.partitions"]);
+  if (rf === -1) rf = Number(svc.config["default.replication.factor"]);
+  if (partitions <= 0 || partitions > MAX_PARTITIONS) {
+    return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0 (and at most ${MAX_PARTITIONS}).`);
+  }
+  if (rf <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
+  if (rf > 1) {
+    return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only 1 broker(s) are registered.`);
+  }
+  const configs = new Map<string, string>();
+  for (const c of t.configs) {
+    const err = validateTopicConfig(c.name, c.value);
+    if (err) return fail(ErrorCode.INVALID_CONFIG, err);
+    configs.set(c.name, c.value!);
+  }
+  if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
+  const topic = await svc.topics.create(t.name, partitions, configs);
+  svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
+  return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf, topic };
+}
+
+/** Authorized-operations bitfields (no ACLs yet: everything is allowed). */
+export const TOPIC_OPERATIONS = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+export const CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14);
+export const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+/** Sent when the client did not ask for authorized operations. */
+export const OPERATIONS_OMITTED = -2147483648;
