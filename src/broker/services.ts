@@ -19,5 +19,5 @@ export type Services = {
   onClosing(listener: () => void): () => void;
   readonly fetchSessions: FetchSessions;
   /** ApiVersions' list, computed from the handler table. */
-  readonly apiVersions: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+  readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];
 };

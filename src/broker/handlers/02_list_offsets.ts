@@ -45,26 +45,27 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
 });
 
 async function lookup(log: PartitionLog, ts: bigint): Promise<Answer> {
-  const ok = (offset: number, timestamp = -1n): Answer => ({ errorCode: ErrorCode.NONE, timestamp, offset: BigInt(offset), leaderEpoch: LEADER_EPOCH });
+  const ok = (offset: number | bigint, timestamp = -1n): Answer => ({ errorCode: ErrorCode.NONE, timestamp, offset: BigInt(offset), leaderEpoch: LEADER_EPOCH });
+  const start = BigInt(log.logStartOffset);
   if (ts === LATEST) return ok(log.logEndOffset);
   if (ts === EARLIEST || ts === EARLIEST_LOCAL) return ok(log.logStartOffset);
   if (ts === LATEST_TIERED) return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
   if (ts === MAX_TIMESTAMP) {
     const found = await log.maxTimestampBatch();
     if (!found) return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
-    let best: { offset: number; timestamp: number } | null = null;
+    let best: { offset: bigint; timestamp: bigint } | null = null;
     for (const r of decodeRecords(found.batch).records) {
-      if (r.offset < log.logStartOffset) continue;
+      if (r.offset < start) continue;
       if (!best || r.timestamp > best.timestamp) best = { offset: r.offset, timestamp: r.timestamp };
     }
-    return best ? ok(best.offset, BigInt(best.timestamp)) : ok(log.logEndOffset);
+    return best ? ok(best.offset, best.timestamp) : ok(log.logEndOffset);
   }
   if (ts < 0n) return none(ErrorCode.INVALID_REQUEST);
   // Batches are found by their max timestamp; the record inside, by decoding that batch.
   const found = await log.batchForTimestamp(Number(ts));
   if (found) {
     for (const r of decodeRecords(found.batch).records) {
-      if (r.offset >= log.logStartOffset && r.timestamp >= Number(ts)) return ok(r.offset, BigInt(r.timestamp));
+      if (r.offset >= start && r.timestamp >= ts) return ok(r.offset, r.timestamp);
     }
   }
   return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
