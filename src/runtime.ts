@@ -45,13 +45,17 @@ export interface Listener {
 export interface FileHandle {
   /** Reads up to `length` bytes at `position`; fewer only at end of file. */
   read(position: number, length: number): Promise<Uint8Array>;
-  /** Appends at the end of the file; resolves when the OS has the bytes (not necessarily the disk). */
+  /**
+   * Appends at the end of the file; resolves when the OS has the bytes (not necessarily the disk).
+   * Appends issued without awaiting land in call order and never overlap.
+   */
   append(data: Uint8Array): Promise<void>;
   /** Writes at a position (index files, headers). */
   write(position: number, data: Uint8Array): Promise<void>;
   /** fdatasync. */
   sync(): Promise<void>;
   truncate(size: number): Promise<void>;
+  /** Size as this handle sees it, counting its own appends still in flight. */
   size(): Promise<number>;
   close(): Promise<void>;
 }
@@ -62,16 +66,25 @@ export interface FileInfo {
   size: number;
 }
 
+/**
+ * Paths use "/" separators. Failures reject with an Error whose `code` is the POSIX name
+ * ("ENOENT", "ENOSPC", "EIO", …), as Node reports them; the adapters make sure of it.
+ */
 export interface FileSystem {
-  /** Opens read-write, creating the file when `create` is set. Paths use "/" separators. */
+  /** Opens read-write (never truncates), creating the file when `create` is set; ENOENT otherwise. */
   open(path: string, options?: { create?: boolean }): Promise<FileHandle>;
+  /** The whole file, or null if it does not exist. */
   readFile(path: string): Promise<Uint8Array | null>;
   /** Writes a whole file atomically (temp file, sync, rename). */
   writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** Removes a file or an empty directory (any directory with `recursive`). A missing path is not an error. */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Entries of a directory sorted by name; [] if it does not exist. */
   list(dir: string): Promise<FileInfo[]>;
+  /** null if the path does not exist. */
   stat(path: string): Promise<FileInfo | null>;
+  /** Creates the directory and missing parents; an existing directory is fine. */
   mkdir(path: string): Promise<void>;
 }
 
