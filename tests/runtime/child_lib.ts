@@ -1,0 +1,32 @@
+// What tests/runtime/child_{node,deno}.ts run in a child process with the adapter's Runtime:
+//   echo     listen with the echo handler, print "PORT <n>", and "END <json stats>" per connection
+//   fs <dir> run the FileSystem contract under <dir>, print "RESULT <json>"
+import type { Runtime } from "../../src/runtime.ts";
+import { listenEcho } from "./echo.ts";
+import { FS_CONTRACT } from "./fs_contract.ts";
+
+export async function childMain(runtime: Runtime, argv: string[]): Promise<void> {
+  const [mode, dir] = argv;
+  if (mode === "echo") {
+    const { listener } = await listenEcho(runtime, (s) => console.log(`END ${JSON.stringify(s)}`));
+    console.log(`PORT ${listener.port}`);
+    return; // the listener keeps the process alive; the test kills it
+  }
+  if (mode === "fs") {
+    const results: { name: string; error: string | null }[] = [];
+    let i = 0;
+    for (const c of FS_CONTRACT) {
+      const d = `${dir}/${i++}`;
+      await runtime.fs.mkdir(d);
+      try {
+        await c.run(runtime.fs, d);
+        results.push({ name: c.name, error: null });
+      } catch (e) {
+        results.push({ name: c.name, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      }
+    }
+    console.log(`RESULT ${JSON.stringify(results)}`);
+    return;
+  }
+  throw new Error(`unknown mode ${mode}`);
+}

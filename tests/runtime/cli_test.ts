@@ -1,0 +1,124 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs, runMain, UsageError, USAGE } from "../../src/cli.ts";
+import { memoryRuntime } from "../../src/runtime/memory.ts";
+
+describe("parseArgs", () => {
+  test("no arguments: empty config", () => {
+    expect(parseArgs([])).toEqual({ config: {} });
+  });
+
+  test("named flags, both --flag value and --flag=value", () => {
+    expect(
+      parseArgs(["--host", "0.0.0.0", "--port=19092", "--advertised-host", "kafka.local", "--advertised-port", "9093", "--data-dir", "/var/lib/chronik", "--log-level", "debug", "--node-id", "3"]).config,
+    ).toEqual({ host: "0.0.0.0", port: 19092, advertisedHost: "kafka.local", advertisedPort: 9093, dataDir: "/var/lib/chronik", logLevel: "debug", nodeId: 3 });
+  });
+
+  test("help and version", () => {
+    expect(parseArgs(["-h"]).help).toBe(true);
+    expect(parseArgs(["--help"]).help).toBe(true);
+    expect(parseArgs(["-V"]).version).toBe(true);
+    expect(parseArgs(["--version"]).version).toBe(true);
+  });
+
+  test("-o / --config take Kafka-named configs, typed by the default", () => {
+    const { config } = parseArgs(["-o", "num.partitions=3", "--config", "auto.create.topics.enable=false", "-o", "log.message.timestamp.type=LogAppendTime", "--config=message.max.bytes=2000000"]);
+    expect(config).toEqual({ "num.partitions": 3, "auto.create.topics.enable": false, "log.message.timestamp.type": "LogAppendTime", "message.max.bytes": 2000000 });
+  });
+
+  test("-o with a config we do not know yet keeps it, typed loosely", () => {
+    const { config } = parseArgs(["-o", "log.retention.ms=-1", "-o", "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256", "-o", "delete.topic.enable=true", "-o", "broker.rack=eu-1a"]);
+    expect(config).toEqual({ "log.retention.ms": -1, "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256", "delete.topic.enable": true, "broker.rack": "eu-1a" });
+  });
+
+  test("-o can also set a flag's key, validated like the flag", () => {
+    expect(parseArgs(["-o", "port=1234"]).config).toEqual({ port: 1234 });
+    expect(() => parseArgs(["-o", "port=x"])).toThrow(UsageError);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [["--port", "65536"], /--port must be an integer in \[0, 65535\]/],
+    [["--port", "-1"], /--port/],
+    [["--port", "12.5"], /--port/],
+    [["--port", ""], /--port/],
+    [["--port", "0x10"], /--port/],
+    [["--advertised-port", "0"], /--advertised-port/],
+    [["--node-id", "abc"], /--node-id/],
+    [["--log-level", "verbose"], /--log-level must be one of debug, info, warn, error/],
+    [["--port"], /--port needs a value/],
+    [["--host", ""], /must not be empty/],
+    [["--nope"], /unknown argument "--nope"/],
+    [["stray"], /unknown argument "stray"/],
+    [["-o", "num.partitions"], /expects key=value/],
+    [["-o", "=3"], /expects key=value/],
+    [["-o", "num.partitions=three"], /num.partitions must be an integer/],
+    [["-o", "auto.create.topics.enable=yes"], /true or false/],
+    [["-o", "log.message.timestamp.type=Now"], /CreateTime, LogAppendTime/],
+    [["-o", "NotKafka=1"], /unknown config "NotKafka"/],
+  ];
+  for (const [argv, msg] of bad) {
+    test(`rejects ${JSON.stringify(argv)}`, () => {
+      expect(() => parseArgs(argv)).toThrow(msg);
+      expect(() => parseArgs(argv)).toThrow(UsageError);
+    });
+  }
+});
+
+describe("runMain", () => {
+  function host() {
+    const h = {
+      exits: [] as number[],
+      printed: "",
+      signal: null as ((s: string) => void) | null,
+      onSignal(fn: (s: string) => void) {
+        h.signal = fn;
+      },
+      exit(code: number) {
+        h.exits.push(code);
+      },
+      print(text: string) {
+        h.printed += text;
+      },
+    };
+    return h;
+  }
+
+  test("--help prints usage and exits 0", async () => {
+    const h = host();
+    expect(await runMain(memoryRuntime(), ["--help"], h)).toBe(0);
+    expect(h.printed).toBe(USAGE);
+    expect(h.exits).toEqual([0]);
+  });
+
+  test("bad arguments log an error and exit 2", async () => {
+    const h = host();
+    const rt = memoryRuntime();
+    expect(await runMain(rt, ["--port", "x"], h)).toBe(2);
+    expect(rt.logs.join("\n")).toContain("ERROR --port must be an integer");
+  });
+
+  test("starts, closes once on the first signal, exits 0; a second signal exits 1 at once", async () => {
+    const h = host();
+    const rt = memoryRuntime();
+    const done = runMain(rt, ["--port", "0", "--log-level", "warn"], h);
+    for (let i = 0; i < 200 && !rt.logs.length && h.signal === null; i++) await new Promise((r) => setTimeout(r, 5));
+    h.signal!("SIGTERM");
+    h.signal!("SIGINT");
+    expect(await done).toBe(0);
+    expect(h.exits).toEqual([1, 0]); // the second signal's immediate exit, then the orderly one (a real exit never returns)
+    expect(rt.logs.some((l) => l.includes("INFO"))).toBe(false); // filtered by --log-level warn
+    expect(rt.logs.some((l) => l.includes("WARN SIGINT again"))).toBe(true);
+  });
+
+  test("the broker's listening line goes through runtime.log; a taken port exits 1", async () => {
+    const rt = memoryRuntime();
+    const h = host();
+    const done = runMain(rt, ["--port", "9092"], h);
+    for (let i = 0; i < 200 && !rt.logs.some((l) => /listening on/.test(l)); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(rt.logs.some((l) => / INFO chronik listening on 127\.0\.0\.1:9092 \(memory\)/.test(l))).toBe(true);
+    const h2 = host();
+    expect(await runMain(rt, ["--port", "9092"], h2)).toBe(1);
+    expect(rt.logs.some((l) => l.includes("ERROR failed to start"))).toBe(true);
+    h.signal!("SIGTERM");
+    expect(await done).toBe(0);
+  });
+});

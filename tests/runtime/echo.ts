@@ -1,0 +1,99 @@
+// Echo over a Runtime's Conn with backpressure, and a TCP client that pushes bytes through it.
+import * as net from "node:net";
+import type { ConnHandler, Listener, Runtime } from "../../src/runtime.ts";
+
+export type EchoStats = { conns: number; bytes: number; pauses: number; maxChunk: number };
+
+/** Echoes every byte; pauses reading whenever write() reports backpressure, resumes on drained(). */
+export async function listenEcho(runtime: Runtime, onEnd?: (s: EchoStats) => void): Promise<{ listener: Listener; stats: EchoStats }> {
+  const stats: EchoStats = { conns: 0, bytes: 0, pauses: 0, maxChunk: 0 };
+  const listener = await runtime.listen({ host: "127.0.0.1", port: 0 }, (conn): ConnHandler => {
+    stats.conns++;
+    let paused = false;
+    return {
+      data(chunk) {
+        stats.bytes += chunk.byteLength;
+        stats.maxChunk = Math.max(stats.maxChunk, chunk.byteLength);
+        if (!conn.write(chunk) && !paused) {
+          paused = true;
+          stats.pauses++;
+          conn.pause();
+          conn.drained().then(() => {
+            paused = false;
+            conn.resume();
+          });
+        }
+      },
+      end() {
+        conn.close();
+        onEnd?.(stats);
+      },
+    };
+  });
+  return { listener, stats };
+}
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+export function pattern(size: number, seed = 0x9e3779b9): Uint8Array {
+  const out = new Uint8Array(size);
+  const words = new Uint32Array(out.buffer, 0, size >>> 2);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  for (let i = words.length * 4; i < size; i++) out[i] = i & 0xff;
+  return out;
+}
+
+/**
+ * Sends `total` bytes to an echo server and checks every byte that comes back. The client stops
+ * reading for `stallMs` first so the server's send queue fills and its backpressure path runs.
+ */
+export function echoRoundTrip(port: number, total: number, stallMs = 300): Promise<{ ms: number; mismatchAt: number | null; received: number }> {
+  const src = pattern(total);
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: "127.0.0.1", port });
+    let received = 0;
+    let mismatchAt: number | null = null;
+    sock.on("connect", () => {
+      sock.pause();
+      setTimeout(() => sock.resume(), stallMs);
+      const CHUNK = 256 * 1024;
+      let off = 0;
+      const pump = () => {
+        while (off < total) {
+          const end = Math.min(total, off + CHUNK);
+          const ok = sock.write(src.subarray(off, end));
+          off = end;
+          if (!ok) {
+            sock.once("drain", pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+    sock.on("data", (b: Uint8Array) => {
+      if (mismatchAt === null) {
+        const want = src.subarray(received, received + b.byteLength);
+        if (want.length !== b.byteLength || Buffer.compare(Buffer.from(b.buffer, b.byteOffset, b.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength)) !== 0) {
+          for (let i = 0; i < b.byteLength; i++) {
+            if (b[i] !== want[i]) {
+              mismatchAt = received + i;
+              break;
+            }
+          }
+          mismatchAt ??= received;
+        }
+      }
+      received += b.byteLength;
+      if (received >= total) sock.end();
+    });
+    sock.on("error", reject);
+    sock.on("close", () => resolve({ ms: performance.now() - start, mismatchAt, received }));
+  });
+}
