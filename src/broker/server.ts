@@ -93,7 +93,17 @@ class Connection implements ConnHandler {
     if (this.closed || this.stopping || chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    this.parse();
+    this.safeParse();
+  }
+
+  /** A bug in decoding must cost one connection, never the process. */
+  private safeParse() {
+    try {
+      this.parse();
+    } catch (e) {
+      this.server.svc.log("error", `unexpected error on ${this.session.remote}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.fail("internal error while reading a request");
+    }
   }
 
   end(error?: unknown): void {
@@ -173,6 +183,7 @@ class Connection implements ConnHandler {
 
   /** Takes `n` buffered bytes: a view when they sit in one chunk, else one copy. */
   private consume(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
     this.buffered -= n;
     const first = this.chunks[0];
     const avail = first.length - this.headPos;
@@ -343,7 +354,7 @@ class Connection implements ConnHandler {
     if (this.paused && !this.stopping && !this.closed) {
       this.paused = false;
       this.conn.resume();
-      this.parse();
+      this.safeParse();
     }
   }
 }
