@@ -1,7 +1,6 @@
 /// <reference types="bun-types" />
 // Bun adapter: Runtime over Bun.listen; files through node:fs/promises, which Bun implements natively.
 // Entry point: `bun adapters/bun.ts`, and the compiled binary (`bun build --compile adapters/bun.ts`).
-import type { Socket, TCPSocketListener } from "bun";
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
@@ -16,7 +15,7 @@ class BunConn implements Conn {
   readonly remoteAddress: string;
   readonly remotePort: number;
   handler: ConnHandler | null = null;
-  #socket: Socket<BunConn>;
+  #socket: Bun.Socket<BunConn>;
   #queue: Uint8Array[] = [];
   #head = 0; // index of the first unsent chunk in #queue
   #queued = 0; // bytes in #queue from #head on
@@ -24,10 +23,10 @@ class BunConn implements Conn {
   #closing = false;
   #gone = false;
 
-  constructor(socket: Socket<BunConn>) {
+  constructor(socket: Bun.Socket<BunConn>) {
     this.#socket = socket;
     this.remoteAddress = socket.remoteAddress;
-    this.remotePort = (socket as { remotePort?: number }).remotePort ?? 0;
+    this.remotePort = socket.remotePort;
   }
 
   write(chunk: Uint8Array): boolean {
@@ -109,7 +108,7 @@ export const bunRuntime: Runtime = {
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const errors = new WeakMap<BunConn, unknown>();
-    let server: TCPSocketListener<BunConn>;
+    let server: Bun.TCPSocketListener<BunConn>;
     try {
       server = Bun.listen<BunConn>({
         hostname: options.host,
@@ -130,7 +129,7 @@ export const bunRuntime: Runtime = {
             }
           },
           // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
-          data(socket, chunk) {
+          data(socket, chunk: Uint8Array) {
             socket.data?.handler?.data(chunk);
           },
           drain(socket) {
@@ -144,7 +143,7 @@ export const bunRuntime: Runtime = {
             conn?.gone(error ?? errors.get(conn));
           },
         },
-      } as Parameters<typeof Bun.listen<BunConn>>[0]);
+      } satisfies Bun.TCPSocketListenOptions<BunConn>);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -18,7 +18,7 @@ class NodeConn implements Conn {
   #waiters: (() => void)[] = [];
   #closed = false;
   #onFlushed = (): void => {
-    if (--this.#pending === 0) this.#wake();
+    if (this.#pending > 0 && --this.#pending === 0) this.#wake();
   };
 
   constructor(socket: net.Socket) {
