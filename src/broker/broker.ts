@@ -1,6 +1,7 @@
 // The broker: wires config, storage, services and the server onto a Runtime.
 import type { BrokerConfig } from "../config.ts";
 import { resolveConfig } from "../config.ts";
+import { prepareCompression } from "../protocol/compression/index.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import { memoryLogStore } from "../storage/memory.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
@@ -23,6 +24,7 @@ const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 
 
 export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}): Promise<Broker> {
   const config = resolveConfig(partial);
+  await prepareCompression();
   const minLevel = LEVELS[config.logLevel] ?? 1;
   const log = (level: LogLevel, message: string) => {
     if (LEVELS[level] >= minLevel) runtime.log(level, message);
