@@ -1,11 +1,11 @@
 // Every way to run the broker starts, accepts TCP, and exits 0 on SIGTERM; every adapter's Conn
 // moves 50 MB through an echo with backpressure, byte-exact.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as net from "node:net";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
 import { spawnChild } from "./child.ts";
-import { echoRoundTrip, listenEcho } from "./echo.ts";
+import { CLOSE_BYTES, echoRoundTrip, listenEcho, listenWriteThenClose, pattern, readAll } from "./echo.ts";
 import type { EchoStats } from "./echo.ts";
 
 const MB50 = 50 * 1024 * 1024;
@@ -85,6 +85,34 @@ describe("echo through each adapter's Conn: 50 MB, backpressure, byte-exact", ()
   }
 });
 
+describe("close() sends everything queued first (8 MiB written, then close at once)", () => {
+  const expected = pattern(CLOSE_BYTES);
+  const check = (got: Uint8Array) => {
+    expect(got.byteLength).toBe(CLOSE_BYTES);
+    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
+  };
+
+  test("bun (in process)", async () => {
+    const listener = await listenWriteThenClose(bunRuntime);
+    try {
+      check(await readAll(listener.port));
+    } finally {
+      await listener.close();
+    }
+  });
+
+  for (const kind of ["node", "deno"] as const) {
+    test(`${kind} (child process)`, async () => {
+      const child = await spawnChild(kind, ["close"]);
+      try {
+        check(await readAll(Number(await child.line("PORT "))));
+      } finally {
+        await child.kill();
+      }
+    });
+  }
+});
+
 test("bun adapter: data chunks are not reused by Bun after the callback", async () => {
   const chunks: Uint8Array[] = [];
   const listener = await bunRuntime.listen({ host: "127.0.0.1", port: 0 }, (conn) => ({
@@ -117,4 +145,12 @@ test("bun adapter: data chunks are not reused by Bun after the callback", async 
   }
 });
 
-afterAll(() => {});
+
+test("npm bin (bin/chronik.mjs) runs under node (the bundle), bun and deno (the adapters)", async () => {
+  const { BUN, DENO, NODE, ROOT, ensureBuilt } = await import("../e2e/harness.ts");
+  await ensureBuilt();
+  for (const cmd of [[NODE], [BUN], [DENO, "run", "-A", "--quiet"]]) {
+    const p = Bun.spawnSync([...cmd, `${ROOT}/bin/chronik.mjs`, "--version"]);
+    expect({ cmd: cmd[0], code: p.exitCode, out: p.stdout.toString().trim() }).toEqual({ cmd: cmd[0], code: 0, out: expect.stringMatching(/^chronik \d+\.\d+\.\d+/) });
+  }
+});

@@ -1,8 +1,9 @@
 // What tests/runtime/child_{node,deno}.ts run in a child process with the adapter's Runtime:
 //   echo     listen with the echo handler, print "PORT <n>", and "END <json stats>" per connection
+//   close    listen; per connection write 8 MiB (pattern()) then close() at once: close must flush first
 //   fs <dir> run the FileSystem contract under <dir>, print "RESULT <json>"
 import type { Runtime } from "../../src/runtime.ts";
-import { listenEcho } from "./echo.ts";
+import { listenEcho, listenWriteThenClose } from "./echo.ts";
 import { FS_CONTRACT } from "./fs_contract.ts";
 
 export async function childMain(runtime: Runtime, argv: string[]): Promise<void> {
@@ -11,6 +12,11 @@ export async function childMain(runtime: Runtime, argv: string[]): Promise<void>
     const { listener } = await listenEcho(runtime, (s) => console.log(`END ${JSON.stringify(s)}`));
     console.log(`PORT ${listener.port}`);
     return; // the listener keeps the process alive; the test kills it
+  }
+  if (mode === "close") {
+    const listener = await listenWriteThenClose(runtime);
+    console.log(`PORT ${listener.port}`);
+    return;
   }
   if (mode === "fs") {
     const results: { name: string; error: string | null }[] = [];

@@ -33,6 +33,38 @@ export async function listenEcho(runtime: Runtime, onEnd?: (s: EchoStats) => voi
   return { listener, stats };
 }
 
+export const CLOSE_BYTES = 8 << 20;
+
+/** Per connection: queue CLOSE_BYTES in 64 KiB writes, ignoring backpressure, then close() right away. */
+export function listenWriteThenClose(runtime: Runtime): Promise<Listener> {
+  const src = pattern(CLOSE_BYTES);
+  return runtime.listen({ host: "127.0.0.1", port: 0 }, (conn): ConnHandler => {
+    for (let off = 0; off < CLOSE_BYTES; off += 65536) conn.write(src.slice(off, off + 65536));
+    conn.close();
+    return { data() {}, end() {} };
+  });
+}
+
+/** Connects, reads until the server closes; resolves with everything received. */
+export function readAll(port: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    const sock = net.connect({ host: "127.0.0.1", port });
+    sock.on("data", (b: Uint8Array) => chunks.push(b));
+    sock.on("error", reject);
+    sock.on("close", () => {
+      const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.byteLength;
+      }
+      resolve(out);
+    });
+  });
+}
+
 /** Deterministic pseudo-random bytes (xorshift32). */
 export function pattern(size: number, seed = 0x9e3779b9): Uint8Array {
   const out = new Uint8Array(size);
