@@ -65,7 +65,7 @@ process.on("exit", () => {
   for (const p of running) p.kill("SIGKILL");
 });
 
-/** Starts a broker on 127.0.0.1 and a free port; resolves once it logged `listening on`. */
+/** Starts a broker on 127.0.0.1 and a free port; resolves once it logged `listening on` (an info line: keep --log-level at info or debug). */
 export async function startBrokerProcess(kind: RuntimeKind, args: string[] = []): Promise<BrokerProcess> {
   if (kind === "node" || kind === "binary") await ensureBuilt();
   const cmd = [...commandFor(kind), "--host", "127.0.0.1", "--port", "0", ...args];
