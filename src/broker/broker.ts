@@ -2,6 +2,7 @@
 import type { BrokerConfig } from "../config.ts";
 import { resolveConfig } from "../config.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
+import { logEnabled } from "../log.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import { memoryLogStore } from "../storage/memory.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
@@ -20,14 +21,11 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
 export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}): Promise<Broker> {
   const config = resolveConfig(partial);
   await prepareCompression();
-  const minLevel = LEVELS[config.logLevel] ?? 1;
   const log = (level: LogLevel, message: string) => {
-    if (LEVELS[level] >= minLevel) runtime.log(level, message);
+    if (logEnabled(level, config.logLevel)) runtime.log(level, message);
   };
   if (config.dataDir !== null) {
     log("warn", `--data-dir ${config.dataDir}: the file engine is not built yet; data is kept in memory only`);
