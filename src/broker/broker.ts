@@ -11,6 +11,7 @@ import { HANDLERS } from "./handlers/index.ts";
 import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
 import { randomUuid, Topics } from "./topics.ts";
+import { TransactionCoordinator } from "./txn/coordinator.ts";
 
 export interface Broker {
   readonly host: string;
@@ -34,11 +35,19 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const closingListeners = new Set<() => void>();
   const advertised = { host: "", port: 0 };
+  const topics = new Topics(store);
+  const txns = new TransactionCoordinator({
+    topics,
+    now: () => runtime.now(),
+    log,
+    maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
+    checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
+  });
   const services: Services = {
     config,
     runtime,
     store,
-    topics: new Topics(store),
+    topics,
     clusterId: config.clusterId ?? randomUuid(),
     advertised,
     now: () => runtime.now(),
@@ -48,6 +57,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       return () => closingListeners.delete(listener);
     },
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
+    txns,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
       .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
@@ -70,6 +80,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
         await listener.close();
         for (const l of closingListeners) l();
         await server.close();
+        txns.close();
         await store.close();
         log("info", "stopped");
       })();

@@ -4,6 +4,7 @@ import type { LogLevel, Runtime } from "../runtime.ts";
 import type { LogStore } from "../storage/store.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
 import type { Topics } from "./topics.ts";
+import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
 export type Services = {
   readonly config: BrokerConfig;
@@ -18,6 +19,7 @@ export type Services = {
   /** Calls `listener` when shutdown starts (long polls return early) until the returned function is called. */
   onClosing(listener: () => void): () => void;
   readonly fetchSessions: FetchSessions;
+  readonly txns: TransactionCoordinator;
   /** ApiVersions' list, computed from the handler table. */
   readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];
 };

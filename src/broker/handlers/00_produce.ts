@@ -6,15 +6,21 @@
 // batch's base offset in place. Topics with message.timestamp.type=LogAppendTime get the broker's
 // time written into their batches (CRC recomputed) and logAppendTimeMs in the response.
 // On one node acks=1 and acks=-1 are the same: the append is in the store when we answer.
+// As Kafka requires from v3, each partition carries exactly one batch (else INVALID_RECORD).
+// Idempotent batches (producer id >= 0) are checked against the partition's producer state
+// (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
+// gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
+// must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890).
 // Versions: v0-2 are not offered — they carry message format v0/v1, which Kafka 4.0 also dropped
-// (KIP-896). Not implemented yet: idempotent/transactional sequence checks (issue 5), recompression
-// for compression.type (issue 3).
+// (KIP-896). Not implemented yet: recompression for compression.type (issue 3).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
+import type { BatchInfo } from "../../protocol/record_batch.ts";
 import { scanBatches, setLogAppendTime } from "../../protocol/record_batch.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
+import { producerStateOf } from "../txn/coordinator.ts";
 
 type PartitionResult = {
   index: number;
@@ -54,6 +60,11 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
   if (!Array.isArray(scanned)) {
     return failed(index, ErrorCode[scanned.error], scanned.message);
   }
+  if (scanned.length !== 1) {
+    return failed(index, ErrorCode.INVALID_RECORD, `Produce requests with version 3 or later must contain exactly one record batch per partition; got ${scanned.length}`);
+  }
+  const batch = scanned[0];
+  if (batch.isControl) return failed(index, ErrorCode.INVALID_RECORD, "Control batches may only be written by the transaction coordinator");
   const maxMessageBytes = Number(svc.topics.config(topic, "max.message.bytes", svc.config));
   for (const b of scanned) {
     if (b.size > maxMessageBytes) {
@@ -68,6 +79,28 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
       b.maxTimestamp = logAppendTime;
     }
   }
+  const log = topic.partitions[index];
+  if (batch.producerId >= 0n) {
+    if (batch.isTransactional && !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)) {
+      return failed(index, ErrorCode.INVALID_TXN_STATE, `Partition ${topic.name}-${index} was not added to the transaction of producer ${batch.producerId} (epoch ${batch.producerEpoch})`);
+    }
+    // Sequence check, append and state update run one at a time per partition.
+    const state = producerStateOf(log);
+    return state.serialized(async () => {
+      const check = state.check(batch);
+      if (check.kind === "error") return failed(index, check.errorCode, check.message);
+      if (check.kind === "duplicate") {
+        return { index, errorCode: ErrorCode.NONE, baseOffset: BigInt(check.baseOffset), logAppendTimeMs: BigInt(logAppendTime), logStartOffset: BigInt(log.logStartOffset), errorMessage: null };
+      }
+      const r = await store(svc, topic, index, records, scanned, logAppendTime);
+      if (r.errorCode === ErrorCode.NONE) state.record(batch, Number(r.baseOffset));
+      return r;
+    });
+  }
+  return store(svc, topic, index, records, scanned, logAppendTime);
+}
+
+async function store(svc: Services, topic: Topic, index: number, records: Uint8Array, scanned: BatchInfo[], logAppendTime: number): Promise<PartitionResult> {
   try {
     const r = await topic.partitions[index].append(records, scanned);
     return {

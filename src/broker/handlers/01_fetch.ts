@@ -6,16 +6,18 @@
 // v7+): see fetch_sessions.ts. Topic ids from v13. Every partition carries the high watermark, last
 // stable offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE;
 // a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH.
-// read_uncommitted answers abortedTransactions as null, read_committed as a list (empty until
-// transactions exist: issue 5). Versions: v0-3 are not offered — they need message format v0/v1
+// read_uncommitted answers abortedTransactions as null; read_committed (isolation 1) stops at the
+// last stable offset and lists the aborted transactions overlapping what it returns. Versions: v0-3 are not offered — they need message format v0/v1
 // down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
 // answered like consumer fetches; there are no followers.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Fetch } from "../../protocol/messages/01_fetch.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import type { FetchPartition } from "../fetch_sessions.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { ZERO_UUID } from "../topics.ts";
+import { producerStateOf } from "../txn/coordinator.ts";
 
 type PartitionData = {
   partitionIndex: number;
@@ -121,8 +123,10 @@ async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number,
       ready = true;
       continue;
     }
+    const state = producerStateOf(log);
+    const lso = state.lastStableOffset(log.logEndOffset);
     d.highWatermark = BigInt(log.logEndOffset);
-    d.lastStableOffset = d.highWatermark;
+    d.lastStableOffset = BigInt(lso);
     d.logStartOffset = BigInt(log.logStartOffset);
     if (p.currentLeaderEpoch > LEADER_EPOCH) {
       d.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
@@ -144,14 +148,23 @@ async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number,
       d.records = [];
       continue;
     }
+    const from = Number(p.fetchOffset);
     try {
-      d.records = await log.read(Number(p.fetchOffset), Math.max(limit, 0), bytes > 0);
+      d.records = await log.read(from, Math.max(limit, 0), bytes > 0);
     } catch (e) {
       svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       d.records = null;
       ready = true;
       continue;
+    }
+    if (readCommitted) {
+      // Only what is stable: batches starting below the LSO (an open transaction starts a batch).
+      let n = 0;
+      while (n < d.records.length && batchBaseOffsetNumber(d.records[n]) < lso) n++;
+      if (n < d.records.length) d.records = d.records.slice(0, n);
+      const last = n > 0 ? batchBaseOffsetNumber(d.records[n - 1]) + batchLastOffsetDelta(d.records[n - 1]) + 1 : from;
+      d.abortedTransactions = state.abortedIn(from, last).map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
     }
     for (const b of d.records) bytes += b.length;
   }

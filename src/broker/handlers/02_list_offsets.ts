@@ -8,6 +8,7 @@ import { ListOffsets } from "../../protocol/messages/02_list_offsets.ts";
 import { decodeRecords } from "../../protocol/record_batch.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import { defineHandler } from "../handler.ts";
+import { producerStateOf } from "../txn/coordinator.ts";
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -31,7 +32,7 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
       else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) a = none(ErrorCode.FENCED_LEADER_EPOCH);
       else {
         try {
-          a = await lookup(log, p.timestamp);
+          a = await lookup(log, p.timestamp, ctx.apiVersion >= 2 && req.isolationLevel === 1);
         } catch (e) {
           svc.log("error", `offset lookup in ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`);
           a = none(ErrorCode.KAFKA_STORAGE_ERROR);
@@ -44,10 +45,10 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   return { throttleTimeMs: 0, topics };
 });
 
-async function lookup(log: PartitionLog, ts: bigint): Promise<Answer> {
+async function lookup(log: PartitionLog, ts: bigint, readCommitted: boolean): Promise<Answer> {
   const ok = (offset: number | bigint, timestamp = -1n): Answer => ({ errorCode: ErrorCode.NONE, timestamp, offset: BigInt(offset), leaderEpoch: LEADER_EPOCH });
   const start = BigInt(log.logStartOffset);
-  if (ts === LATEST) return ok(log.logEndOffset);
+  if (ts === LATEST) return ok(readCommitted ? producerStateOf(log).lastStableOffset(log.logEndOffset) : log.logEndOffset);
   if (ts === EARLIEST || ts === EARLIEST_LOCAL) return ok(log.logStartOffset);
   if (ts === LATEST_TIERED) return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
   if (ts === MAX_TIMESTAMP) {

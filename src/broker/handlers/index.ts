@@ -7,6 +7,15 @@ import metadata from "./03_metadata.ts";
 import apiVersions from "./18_api_versions.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
+import initProducerId from "./22_init_producer_id.ts";
+import addPartitionsToTxn from "./24_add_partitions_to_txn.ts";
+import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
+import endTxn from "./26_end_txn.ts";
+import writeTxnMarkers from "./27_write_txn_markers.ts";
+import txnOffsetCommit from "./28_txn_offset_commit.ts";
+import describeProducers from "./61_describe_producers.ts";
+import describeTransactions from "./65_describe_transactions.ts";
+import listTransactions from "./66_list_transactions.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produce,
@@ -16,4 +25,13 @@ export const HANDLERS: readonly Handler[] = [
   apiVersions,
   createTopics,
   deleteTopics,
+  initProducerId,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  writeTxnMarkers,
+  txnOffsetCommit,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
 ];

@@ -1,0 +1,12 @@
+// InitProducerId (key 22), v0-5. Idempotent producers get a fresh id (epoch 0); with v3+ a producer
+// that names its current id and epoch gets the epoch bumped (KIP-360). Transactional ids keep their
+// producer id across incarnations and get the epoch bumped, fencing older producers; a transaction
+// the old incarnation left open is aborted first. transaction.timeout.ms above
+// transaction.max.timeout.ms gets INVALID_TRANSACTION_TIMEOUT.
+import { InitProducerId } from "../../protocol/messages/22_init_producer_id.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(InitProducerId, [0, 5], async (req, ctx) => {
+  const r = await ctx.services.txns.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch);
+  return { throttleTimeMs: 0, ...r };
+});

@@ -1,0 +1,19 @@
+// WriteTxnMarkers (key 27), v0-1. Sent by a transaction coordinator to partition leaders; ours is
+// in-process, so clients rarely send it, but when one does the markers are written as asked and the
+// partitions' producer state, LSO and aborted index follow.
+import { WriteTxnMarkers } from "../../protocol/messages/27_write_txn_markers.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(WriteTxnMarkers, [0, 1], async (req, ctx) => ({
+  markers: await Promise.all(req.markers.map(async (m) => {
+    const parts = m.topics.flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
+    const codes = await ctx.services.txns.writeMarkers(m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch, parts);
+    return {
+      producerId: m.producerId,
+      topics: m.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: codes.get(`${t.name}\u0000${p}`) ?? 0 })),
+      })),
+    };
+  })),
+}));

@@ -1,0 +1,27 @@
+// TxnOffsetCommit (key 28), v0-4. Stages offsets in the transaction (after AddOffsetsToTxn for the
+// group); they reach the group's committed offsets only when the transaction commits.
+// Errors: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, INVALID_TXN_STATE
+// (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(TxnOffsetCommit, [0, 4], (req, ctx) => {
+  const svc = ctx.services;
+  const offsets = req.topics.flatMap((t) =>
+    t.partitions
+      .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex])
+      .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata }))
+  );
+  const code = svc.txns.stageOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId, offsets);
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: svc.topics.get(t.name)?.partitions[p.partitionIndex] ? code : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      })),
+    })),
+  };
+});

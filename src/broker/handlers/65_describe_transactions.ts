@@ -1,0 +1,25 @@
+// DescribeTransactions (key 65), v0. State, timeout, start time, producer id/epoch and partitions of
+// each transactional id; unknown ids get TRANSACTIONAL_ID_NOT_FOUND.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { DescribeTransactions } from "../../protocol/messages/65_describe_transactions.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(DescribeTransactions, [0, 0], (req, ctx) => ({
+  throttleTimeMs: 0,
+  transactionStates: req.transactionalIds.map((id) => {
+    const t = ctx.services.txns.describe(id);
+    if (!t) return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+    const byTopic = new Map<string, number[]>();
+    for (const p of t.partitions.values()) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    return {
+      errorCode: ErrorCode.NONE,
+      transactionalId: id,
+      transactionState: t.state,
+      transactionTimeoutMs: t.timeoutMs,
+      transactionStartTimeMs: BigInt(t.state === "Ongoing" ? t.startTimestamp : -1),
+      producerId: t.producerId,
+      producerEpoch: t.producerEpoch,
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    };
+  }),
+}));

@@ -1,0 +1,27 @@
+// ListTransactions (key 66), v0-1. Filters by state (unknown state names are echoed back in
+// unknownStateFilters), by producer id, and (v1+) by running longer than durationFilter ms.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ListTransactions } from "../../protocol/messages/66_list_transactions.ts";
+import { defineHandler } from "../handler.ts";
+
+const STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"];
+
+export default defineHandler(ListTransactions, [0, 1], (req, ctx) => {
+  const now = ctx.services.now();
+  const states = new Set(req.stateFilters);
+  const pids = new Set(req.producerIdFilters);
+  const minDuration = ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1;
+  const transactionStates = [];
+  for (const t of ctx.services.txns.list()) {
+    if (states.size > 0 && !states.has(t.state)) continue;
+    if (pids.size > 0 && !pids.has(t.producerId)) continue;
+    if (minDuration >= 0 && !(t.state === "Ongoing" && now - t.startTimestamp > minDuration)) continue;
+    transactionStates.push({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state });
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    unknownStateFilters: req.stateFilters.filter((s) => !STATES.includes(s)),
+    transactionStates,
+  };
+});

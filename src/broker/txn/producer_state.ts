@@ -1,0 +1,167 @@
+// Per-partition producer state: idempotent sequence windows, ongoing transactions, the last stable
+// offset and the aborted-transaction index.
+//
+// Kafka's rules (ProducerStateManager / ProducerAppendInfo), applied per batch:
+// - An older epoch than the producer's current one: INVALID_PRODUCER_EPOCH.
+// - A newer epoch must start at sequence 0 (unless we know nothing of the producer).
+// - Same epoch: a batch whose sequences match one of the last five is a duplicate — answered with
+//   its original offset and not stored again; otherwise the first sequence must follow the last.
+// - A producer we know nothing of may start at any sequence (its state may have been retained away).
+// Sequences wrap at 2^31-1 to 0.
+import { ErrorCode } from "../../protocol/errors.ts";
+
+/** Batches remembered per producer for duplicate detection (Kafka: 5). */
+export const BATCHES_REMEMBERED = 5;
+
+type RememberedBatch = { firstSeq: number; lastSeq: number; baseOffset: number; lastOffset: number };
+
+type ProducerEntry = {
+  epoch: number;
+  batches: RememberedBatch[];
+  /** First offset of the producer's open transaction in this partition, or -1. */
+  txnFirstOffset: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+};
+
+export type AbortedTxn = { producerId: bigint; firstOffset: number; lastOffset: number };
+
+export type SequenceCheck =
+  | { kind: "append" }
+  | { kind: "duplicate"; baseOffset: number; lastOffset: number }
+  | { kind: "error"; errorCode: number; message: string };
+
+export type BatchProducerInfo = {
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  lastOffsetDelta: number;
+  isTransactional: boolean;
+  maxTimestamp: number;
+};
+
+const SEQ_WRAP = 0x7fffffff;
+const nextSeq = (s: number) => (s === SEQ_WRAP ? 0 : s + 1);
+const seqAdd = (s: number, n: number) => (s + n) % (SEQ_WRAP + 1);
+
+export class PartitionProducerState {
+  private producers = new Map<bigint, ProducerEntry>();
+  /** Open transactions: producer id -> first offset, in start order. */
+  private ongoing = new Map<bigint, number>();
+  /** Aborted transactions, ordered by last offset (the abort marker). */
+  readonly aborted: AbortedTxn[] = [];
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every earlier serialized call on this partition has finished. */
+  serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Checks one batch against the producer's state (no change). */
+  check(b: BatchProducerInfo): SequenceCheck {
+    if (b.producerId < 0n) return { kind: "append" };
+    const e = this.producers.get(b.producerId);
+    const firstSeq = b.baseSequence;
+    const lastSeq = seqAdd(firstSeq, b.lastOffsetDelta);
+    if (!e) return { kind: "append" };
+    if (b.producerEpoch < e.epoch) {
+      return { kind: "error", errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `Epoch ${b.producerEpoch} of producer ${b.producerId} is older than its current epoch ${e.epoch}` };
+    }
+    if (b.producerEpoch > e.epoch) {
+      if (firstSeq !== 0 && e.batches.length > 0) {
+        return { kind: "error", errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Invalid sequence ${firstSeq} for new epoch ${b.producerEpoch} of producer ${b.producerId}: expected 0` };
+      }
+      return { kind: "append" };
+    }
+    for (const r of e.batches) {
+      if (r.firstSeq === firstSeq && r.lastSeq === lastSeq) return { kind: "duplicate", baseOffset: r.baseOffset, lastOffset: r.lastOffset };
+    }
+    const last = e.batches.length > 0 ? e.batches[e.batches.length - 1].lastSeq : -1;
+    if (last >= 0 && firstSeq !== nextSeq(last)) {
+      return { kind: "error", errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Out of order sequence ${firstSeq} for producer ${b.producerId} (epoch ${b.producerEpoch}): expected ${nextSeq(last)}` };
+    }
+    return { kind: "append" };
+  }
+
+  /** Records an appended data batch. */
+  record(b: BatchProducerInfo, baseOffset: number): void {
+    if (b.producerId < 0n) return;
+    let e = this.producers.get(b.producerId);
+    if (!e || b.producerEpoch > e.epoch) {
+      e = { epoch: b.producerEpoch, batches: [], txnFirstOffset: e?.txnFirstOffset ?? -1, lastTimestamp: b.maxTimestamp, coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
+      this.producers.set(b.producerId, e);
+    }
+    const lastOffset = baseOffset + b.lastOffsetDelta;
+    if (b.baseSequence >= 0) {
+      e.batches.push({ firstSeq: b.baseSequence, lastSeq: seqAdd(b.baseSequence, b.lastOffsetDelta), baseOffset, lastOffset });
+      if (e.batches.length > BATCHES_REMEMBERED) e.batches.shift();
+    }
+    e.lastTimestamp = b.maxTimestamp;
+    if (b.isTransactional && e.txnFirstOffset < 0) {
+      e.txnFirstOffset = baseOffset;
+      this.ongoing.set(b.producerId, baseOffset);
+    }
+  }
+
+  /** Records a commit/abort marker written at `offset`. */
+  recordMarker(producerId: bigint, producerEpoch: number, commit: boolean, offset: number, coordinatorEpoch: number): void {
+    let e = this.producers.get(producerId);
+    if (!e) {
+      e = { epoch: producerEpoch, batches: [], txnFirstOffset: -1, lastTimestamp: -1, coordinatorEpoch };
+      this.producers.set(producerId, e);
+    }
+    if (producerEpoch > e.epoch) {
+      e.epoch = producerEpoch;
+      e.batches = [];
+    }
+    e.coordinatorEpoch = coordinatorEpoch;
+    const first = this.ongoing.get(producerId);
+    if (first !== undefined) {
+      if (!commit) this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
+      this.ongoing.delete(producerId);
+    }
+    e.txnFirstOffset = -1;
+  }
+
+  /** True when the producer has an open transaction in this partition. */
+  hasOngoing(producerId: bigint): boolean {
+    return this.ongoing.has(producerId);
+  }
+
+  /** Last stable offset: the first offset of the oldest open transaction, else the log end. */
+  lastStableOffset(logEndOffset: number): number {
+    let lso = logEndOffset;
+    for (const first of this.ongoing.values()) if (first < lso) lso = first;
+    return lso;
+  }
+
+  /** Aborted transactions that overlap [from, to). */
+  abortedIn(from: number, to: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (const a of this.aborted) {
+      if (a.lastOffset >= from && a.firstOffset < to) out.push(a);
+    }
+    return out;
+  }
+
+  /** Drops aborted entries wholly below the log start (retention moved past them). */
+  trim(logStartOffset: number): void {
+    let n = 0;
+    while (n < this.aborted.length && this.aborted[n].lastOffset < logStartOffset) n++;
+    if (n > 0) this.aborted.splice(0, n);
+  }
+
+  /** DescribeProducers' view. */
+  describe(): { producerId: bigint; producerEpoch: number; lastSequence: number; lastTimestamp: number; coordinatorEpoch: number; currentTxnStartOffset: number }[] {
+    return [...this.producers].map(([producerId, e]) => ({
+      producerId,
+      producerEpoch: e.epoch,
+      lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1].lastSeq : -1,
+      lastTimestamp: e.lastTimestamp,
+      coordinatorEpoch: e.coordinatorEpoch,
+      currentTxnStartOffset: e.txnFirstOffset,
+    }));
+  }
+}
