@@ -1,5 +1,6 @@
 // Memory engine: batches kept as the views they arrived in. For tests and diskless runs.
-import type { AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
+import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
+import { MAX_OFFSET } from "./store.ts";
 
 const BASE_OFFSET_POS = 0;
 
@@ -46,8 +47,13 @@ class MemoryPartitionLog implements PartitionLog {
     this.partition = partition;
   }
 
-  append(buf: Uint8Array, metas: readonly BatchMeta[]): Promise<AppendResult> {
+  append(buf: Uint8Array, metas: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
     const baseOffset = this.logEndOffset;
+    let span = 0;
+    for (const m of metas) span += m.lastOffsetDelta + 1;
+    if (baseOffset + span - 1 > MAX_OFFSET) {
+      return Promise.reject(new RangeError(`offset ${baseOffset + span - 1} is beyond the largest offset this engine stores (2^53 - 1)`));
+    }
     let next = baseOffset;
     for (const m of metas) {
       const view = new DataView(buf.buffer, buf.byteOffset + m.position, m.size);

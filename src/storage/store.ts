@@ -1,4 +1,4 @@
-// The storage contract. Every engine (memory.ts now, file.ts next) passes tests/storage/contract.ts.
+// The storage contract. Every engine (memory.ts, file.ts) passes tests/storage/contract.ts.
 //
 // Offsets inside the engine are numbers (exact to 2^53); the protocol edge converts to bigint.
 // Batches are stored as the producer sent them (RecordBatch v2 bytes); the engine only writes
@@ -25,6 +25,18 @@ export type AppendResult = {
 
 export type TimestampLookup = { offset: number; timestamp: number };
 
+export type AppendOptions = {
+  /**
+   * Resolve only once the batches are on stable storage (fsync; shared by every append waiting in
+   * the same group-commit window). The produce path sets it for acks=all when the broker runs with
+   * chronik.fsync.acks.all. Engines without a disk ignore it.
+   */
+  durable?: boolean;
+};
+
+/** Largest offset an engine stores: offsets are numbers, exact to 2^53. */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;
@@ -38,8 +50,10 @@ export interface PartitionLog {
    * Appends validated batches. `buf` holds them back to back at `batches[i].position`;
    * the engine writes each batch's base offset into `buf` in place and keeps the bytes
    * (callers must not reuse `buf`). Appends to one partition complete in call order.
+   * A failed append (I/O error, disk full) rejects and leaves nothing of its batches readable.
+   * An append that would take offsets past MAX_OFFSET rejects with a RangeError.
    */
-  append(buf: Uint8Array, batches: readonly BatchMeta[]): Promise<AppendResult>;
+  append(buf: Uint8Array, batches: readonly BatchMeta[], options?: AppendOptions): Promise<AppendResult>;
   /**
    * Whole batches from the one containing `offset`, stopping before `maxBytes` would be
    * exceeded — except that the first batch is returned whatever its size (KIP-74), unless
@@ -50,7 +64,10 @@ export interface PartitionLog {
   batchForTimestamp(timestamp: number): Promise<{ batch: Uint8Array; baseOffset: number } | null>;
   /** The batch holding the largest timestamp (earliest such batch), or null when empty. */
   maxTimestampBatch(): Promise<{ batch: Uint8Array; baseOffset: number } | null>;
-  /** Moves the log start offset forward (DeleteRecords, retention); never backwards. */
+  /**
+   * Moves the log start offset forward (DeleteRecords, retention); never backwards, never past the
+   * log end. Whole batches (file engine: whole segments) below it are dropped.
+   */
   advanceLogStart(offset: number): Promise<void>;
   /** Calls `listener` after every append until the returned function is called. */
   onAppend(listener: () => void): () => void;

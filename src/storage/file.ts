@@ -1,0 +1,998 @@
+// File engine, the embedded default. Layout under the data directory:
+//
+//   chronik.state                      {"clean":true} after a clean shutdown, false while running
+//   __chronik_metadata/                topics and cluster id (metadata.ts)
+//   <topic>-<partition>/
+//     00000000000000000000.log         raw batches as producers sent them (base offset written in)
+//     00000000000000000000.index       sparse offset index, written when the segment rolls
+//     00000000000000000000.timeindex   time index, idem
+//     log-start-offset                 checkpoint, when DeleteRecords or retention moved it
+//     cleaner-offset                   how far compaction has cleaned
+//
+// Appends: one write per append into the active segment; offsets are assigned in the partition's
+// write queue, so appends land and complete in call order. A failed write is truncated away before
+// anything can read it (reads stop at the last whole batch written); if even that fails, or an
+// fsync fails, the partition refuses appends until restart (Kafka takes the log dir offline).
+// Durability: see GroupCommit and AppendOptions.durable; flush.messages / flush.ms per topic.
+// Recovery: after an unclean stop the active segment of each partition is scanned from its start,
+// CRCs checked, a torn or corrupt tail truncated (logged, counted in stats) and its indexes rebuilt;
+// rolled segments were fsynced at roll, their index files are checked and rebuilt when missing or
+// stale. All I/O goes through the FileSystem port.
+import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta, setBaseOffset } from "../protocol/record_batch.ts";
+import { cleanSegmentBatches, type CleanStats, KeyMap } from "./compaction.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { retentionPlan } from "./retention.ts";
+import { batchMaxTs, scanFile, Segment, segmentName } from "./segment.ts";
+import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
+import { MAX_OFFSET } from "./store.ts";
+
+export const STATE_FILE = "chronik.state";
+const LOG_START_FILE = "log-start-offset";
+const CLEANER_FILE = "cleaner-offset";
+const READ_CHUNK = 256 * 1024;
+const RECOVERY_CHUNK = 8 * 1024 * 1024;
+const PARTITION_DIR = /^(.+)-(\d+)$/;
+
+/** Topic-level settings the engine reads (Kafka names; effective values as strings). */
+const TOPIC_DEFAULTS: Record<string, string> = {
+  "segment.bytes": "1073741824",
+  "segment.ms": "604800000",
+  "segment.index.bytes": "10485760",
+  "index.interval.bytes": "4096",
+  "flush.messages": "9223372036854775807",
+  "flush.ms": "9223372036854775807",
+  "retention.ms": "604800000",
+  "retention.bytes": "-1",
+  "cleanup.policy": "delete",
+  "delete.retention.ms": "86400000",
+  "min.compaction.lag.ms": "0",
+  "min.cleanable.dirty.ratio": "0.5",
+  "file.delete.delay.ms": "60000",
+};
+
+export type FileLogStoreOptions = {
+  now?: () => number;
+  log?: (level: LogLevel, message: string) => void;
+  /** Effective value of a topic config (the topic's, else the broker's, else Kafka's default). */
+  topicConfig?: (topic: string, name: string) => string;
+  /** Group-commit window, ms (chronik.fsync.group.commit.ms); 0 = sync as soon as the previous round ends. */
+  groupCommitMs?: number;
+  /** log.retention.check.interval.ms (Kafka: 300000). */
+  retentionCheckIntervalMs?: number;
+  /** log.cleaner.backoff.ms (Kafka: 15000); compaction checks run this often. */
+  cleanerBackoffMs?: number;
+  /** log.cleaner.enable (default true). */
+  cleanerEnabled?: boolean;
+};
+
+export type StorageStats = {
+  /** Whether the last stop was clean (read at open). */
+  cleanStart: boolean;
+  /** Partitions whose tail was scanned at start (unclean stop or stale index). */
+  recoveredPartitions: number;
+  /** Torn or corrupt tails truncated at start, and their bytes. */
+  truncations: number;
+  truncatedBytes: number;
+  /** Index files rebuilt from the log. */
+  indexRebuilds: number;
+  segmentsDeleted: number;
+  compactions: number;
+  recordsCompactedAway: number;
+};
+
+export interface FileLogStore extends LogStore {
+  readonly stats: StorageStats;
+  readonly commit: GroupCommit;
+  /** Removes partition directories no topic claims (left by a crash during DeleteTopics). */
+  removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
+  /** Applies retention to every open partition now (the timer does it every check interval). */
+  runRetention(): Promise<void>;
+  /** Compacts every open partition of a compacted topic now, whatever its dirty ratio when `force`. */
+  runCompaction(force?: boolean): Promise<void>;
+}
+
+type Config = {
+  segmentBytes: number;
+  segmentMs: number;
+  segmentIndexBytes: number;
+  indexInterval: number;
+  flushMessages: number;
+  flushMs: number;
+  retentionMs: number;
+  retentionBytes: number;
+  deletePolicy: boolean;
+  compactPolicy: boolean;
+  deleteRetentionMs: number;
+  minCompactionLagMs: number;
+  minCleanableRatio: number;
+  fileDeleteDelayMs: number;
+};
+
+function storageError(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: "KAFKA_STORAGE_ERROR" });
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+
+class Core {
+  readonly fs: FileSystem;
+  readonly root: string;
+  readonly now: () => number;
+  readonly log: (level: LogLevel, message: string) => void;
+  readonly topicConfig: (topic: string, name: string) => string;
+  readonly commit: GroupCommit;
+  readonly stats: StorageStats;
+  readonly clean: boolean;
+  constructor(fs: FileSystem, root: string, o: FileLogStoreOptions, clean: boolean) {
+    this.fs = fs;
+    this.root = root;
+    this.now = o.now ?? (() => Date.now());
+    this.log = o.log ?? (() => {});
+    const tc = o.topicConfig;
+    this.topicConfig = (t, n) => tc?.(t, n) ?? TOPIC_DEFAULTS[n] ?? "";
+    this.commit = new GroupCommit(o.groupCommitMs ?? 0);
+    this.clean = clean;
+    this.stats = {
+      cleanStart: clean,
+      recoveredPartitions: 0,
+      truncations: 0,
+      truncatedBytes: 0,
+      indexRebuilds: 0,
+      segmentsDeleted: 0,
+      compactions: 0,
+      recordsCompactedAway: 0,
+    };
+  }
+}
+
+class FilePartitionLog implements PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  logStartOffset = 0;
+  logEndOffset = 0;
+  sizeInBytes = 0;
+  segments: Segment[] = [];
+  private core: Core;
+  private writeQueue: Promise<unknown> = Promise.resolve();
+  private completion: Promise<unknown> = Promise.resolve();
+  private maintenance: Promise<unknown> = Promise.resolve();
+  /** Set when the partition can no longer append safely (failed rollback or fsync). */
+  failed: Error | null = null;
+  private unflushed = 0;
+  lastFlush: number;
+  dirty = false;
+  cleanedUpTo = 0;
+  private listeners = new Set<() => void>();
+  private cfg: Config | null = null;
+  private cfgAt = 0;
+  closed = false;
+
+  constructor(core: Core, topic: string, partition: number) {
+    this.core = core;
+    this.topic = topic;
+    this.partition = partition;
+    this.dir = `${core.root}/${topic}-${partition}`;
+    this.lastFlush = core.now();
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  config(): Config {
+    const now = this.core.now();
+    if (this.cfg && now - this.cfgAt < 1000) return this.cfg;
+    const get = (n: string) => this.core.topicConfig(this.topic, n);
+    const num = (n: string) => {
+      const v = Number(get(n));
+      return Number.isFinite(v) ? v : Number(TOPIC_DEFAULTS[n]);
+    };
+    const policy = get("cleanup.policy").split(",").map((s) => s.trim());
+    this.cfg = {
+      segmentBytes: num("segment.bytes"),
+      segmentMs: num("segment.ms"),
+      segmentIndexBytes: num("segment.index.bytes"),
+      indexInterval: num("index.interval.bytes"),
+      flushMessages: num("flush.messages"),
+      flushMs: num("flush.ms"),
+      retentionMs: num("retention.ms"),
+      retentionBytes: num("retention.bytes"),
+      deletePolicy: policy.includes("delete"),
+      compactPolicy: policy.includes("compact"),
+      deleteRetentionMs: num("delete.retention.ms"),
+      minCompactionLagMs: num("min.compaction.lag.ms"),
+      minCleanableRatio: num("min.cleanable.dirty.ratio"),
+      fileDeleteDelayMs: num("file.delete.delay.ms"),
+    };
+    this.cfgAt = now;
+    return this.cfg;
+  }
+
+  // ---- loading and recovery
+
+  async load(): Promise<void> {
+    const { fs } = this.core;
+    await fs.mkdir(this.dir);
+    let entries = await fs.list(this.dir);
+    // Finish or undo a compaction swap interrupted by a crash.
+    for (const e of entries) {
+      if (e.name.endsWith(".cleaned") || e.name.includes(".tmp-")) await fs.remove(`${this.dir}/${e.name}`);
+      else if (e.name.endsWith(".log.swap")) {
+        const base = e.name.slice(0, -".log.swap".length);
+        await fs.remove(`${this.dir}/${base}.index`);
+        await fs.remove(`${this.dir}/${base}.timeindex`);
+        await fs.rename(`${this.dir}/${e.name}`, `${this.dir}/${base}.log`);
+      }
+    }
+    entries = await fs.list(this.dir);
+    const sizes = new Map<number, number>();
+    for (const e of entries) {
+      const m = /^(\d{20})\.log$/.exec(e.name);
+      if (m && !e.isDirectory) sizes.set(Number(m[1]), e.size);
+    }
+    const bases = [...sizes.keys()].sort((a, b) => a - b);
+    const startText = await fs.readFile(`${this.dir}/${LOG_START_FILE}`);
+    const checkpoint = startText ? Number(new TextDecoder().decode(startText)) : 0;
+    const cleanerText = await fs.readFile(`${this.dir}/${CLEANER_FILE}`);
+    this.cleanedUpTo = cleanerText ? Number(new TextDecoder().decode(cleanerText)) || 0 : 0;
+    const now = this.core.now();
+    if (bases.length === 0) {
+      const seg = new Segment(this.dir, Number.isSafeInteger(checkpoint) ? checkpoint : 0, now);
+      seg.handle = await fs.open(seg.logPath, { create: true });
+      this.segments = [seg];
+      this.logStartOffset = this.logEndOffset = seg.base;
+      return;
+    }
+    for (let i = 0; i < bases.length; i++) {
+      const seg = new Segment(this.dir, bases[i], now);
+      seg.size = sizes.get(bases[i])!;
+      const last = i === bases.length - 1;
+      const next = last ? null : bases[i + 1];
+      const index = await fs.readFile(`${seg.path}.index`);
+      const time = await fs.readFile(`${seg.path}.timeindex`);
+      const ok = seg.loadIndexes(index, time, seg.size, next);
+      if (!last) {
+        seg.next = next!;
+        if (!ok && seg.size > 0) {
+          await this.recoverSegment(seg, false, "index missing or stale");
+          this.core.stats.indexRebuilds++;
+          await this.writeIndexes(seg);
+        }
+        if (seg.maxTs >= 0) seg.created = seg.lastAppend = seg.tsN > 0 ? Math.min(now, seg.maxTs) : now;
+        this.segments.push(seg);
+        continue;
+      }
+      this.segments.push(seg);
+      seg.handle = await fs.open(seg.logPath);
+      if (this.core.clean && ok) {
+        await this.recoverTail(seg);
+      } else {
+        if (!ok && this.core.clean) this.core.stats.indexRebuilds++;
+        seg.resetIndexes();
+        await this.recoverSegment(seg, true, this.core.clean ? "index missing or stale" : "unclean shutdown");
+      }
+    }
+    for (const s of this.segments) this.sizeInBytes += s.size;
+    this.logEndOffset = this.active.next;
+    this.logStartOffset = Math.max(this.segments[0].base, Number.isSafeInteger(checkpoint) ? Math.min(checkpoint, this.logEndOffset) : 0);
+    // Segments wholly below the log start are left over from a crash before their deletion.
+    while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
+      const s = this.segments.shift()!;
+      this.sizeInBytes -= s.size;
+      await this.removeSegmentFiles(s);
+    }
+  }
+
+  /** Clean start: the tail after the last index entry is re-read to find the log end (and verified). */
+  private async recoverTail(seg: Segment): Promise<void> {
+    const i = seg.idxN - 1;
+    const from = i >= 0 ? seg.idxPos[i] : 0;
+    const expect = i >= 0 ? seg.base + seg.idxOff[i] : seg.base;
+    seg.truncateIndexFrom(Math.max(i, 0));
+    seg.bytesSinceIndex = i >= 0 ? Infinity : 0;
+    let first = true;
+    let next = expect;
+    const interval = this.config().indexInterval;
+    const r = await scanFile(seg.handle!, from, seg.size, READ_CHUNK, true, (buf, at, pos, size) => {
+      const base = batchBaseOffsetNumber(buf, at);
+      if (first && base !== expect) return `index entry says offset ${expect}, log has ${base}`;
+      if (base < next) return `offset ${base} goes backwards (expected >= ${next})`;
+      first = false;
+      seg.noteBatch(pos, size, base, batchMaxTs(buf, at), interval);
+      next = base + batchLastOffsetDelta(buf, at) + 1;
+    });
+    if (r.error !== null) {
+      // Stale index or a damaged tail despite the clean marker: scan the whole segment.
+      this.core.stats.indexRebuilds++;
+      seg.resetIndexes();
+      await this.recoverSegment(seg, true, `clean-start check failed: ${r.error}`);
+      return;
+    }
+    seg.next = next;
+  }
+
+  /** Scans a whole segment, rebuilding its indexes; truncates a bad tail (only the active segment). */
+  private async recoverSegment(seg: Segment, active: boolean, why: string): Promise<void> {
+    const { fs } = this.core;
+    seg.resetIndexes();
+    const h = seg.handle ?? await fs.open(seg.logPath);
+    let next = seg.base;
+    const interval = this.config().indexInterval;
+    const r = await scanFile(h, 0, seg.size, RECOVERY_CHUNK, true, (buf, at, pos, size) => {
+      const base = batchBaseOffsetNumber(buf, at);
+      if (base < next) return `offset ${base} goes backwards (expected >= ${next})`;
+      seg.noteBatch(pos, size, base, batchMaxTs(buf, at), interval);
+      next = base + batchLastOffsetDelta(buf, at) + 1;
+    });
+    seg.maybeAddTime();
+    if (active) {
+      this.core.stats.recoveredPartitions++;
+      seg.next = next;
+    }
+    if (r.error !== null) {
+      const lost = seg.size - r.pos;
+      this.core.stats.truncations++;
+      this.core.stats.truncatedBytes += lost;
+      this.core.log("warn", `${this.topic}-${this.partition}: ${why}; truncating ${lost} bytes at position ${r.pos} of segment ${segmentName(seg.base)} (${r.error}); log end offset ${next}`);
+      await h.truncate(r.pos);
+      seg.size = r.pos;
+    } else if (active && !this.core.clean) {
+      this.core.log("info", `${this.topic}-${this.partition}: recovered ${seg.size} bytes of segment ${segmentName(seg.base)} after an unclean shutdown; log end offset ${next}`);
+    }
+    if (!seg.handle) await h.close();
+  }
+
+  private async writeIndexes(seg: Segment): Promise<void> {
+    await this.core.fs.writeFileAtomic(`${seg.path}.index`, seg.encodeIndex());
+    await this.core.fs.writeFileAtomic(`${seg.path}.timeindex`, seg.encodeTimeIndex());
+  }
+
+  // ---- appends
+
+  append(buf: Uint8Array, metas: readonly BatchMeta[], options?: AppendOptions): Promise<AppendResult> {
+    const written = this.writeQueue.then(() => this.write(buf, metas, options?.durable === true));
+    this.writeQueue = written.catch(() => {});
+    const finished = written.then(async (w) => {
+      if (w.sync) {
+        try {
+          await this.core.commit.sync(w.handle);
+        } catch (e) {
+          this.fail(e, "fsync failed");
+          throw e;
+        }
+      }
+      return w.result;
+    });
+    const prev = this.completion;
+    const ordered = finished.then((r) => prev.then(() => r), (e) => prev.then(() => Promise.reject(e)));
+    this.completion = ordered.catch(() => {});
+    return ordered;
+  }
+
+  private fail(e: unknown, what: string): void {
+    if (this.failed) return;
+    this.failed = e instanceof Error ? e : new Error(String(e));
+    this.core.log("error", `${this.topic}-${this.partition}: ${what} (${errText(e)}); the partition refuses appends until restart`);
+  }
+
+  private async write(buf: Uint8Array, metas: readonly BatchMeta[], durable: boolean): Promise<{ result: AppendResult; handle: FileHandle; sync: boolean }> {
+    if (this.closed) throw storageError(`${this.topic}-${this.partition} is closed`);
+    if (this.failed) throw storageError(`${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`);
+    const cfg = this.config();
+    let total = 0;
+    let span = 0;
+    let contiguous = true;
+    let expectPos = metas.length > 0 ? metas[0].position : 0;
+    for (const m of metas) {
+      if (m.position !== expectPos) contiguous = false;
+      expectPos = m.position + m.size;
+      total += m.size;
+      span += m.lastOffsetDelta + 1;
+    }
+    const base = this.logEndOffset;
+    if (metas.length === 0) return { result: { baseOffset: base, lastOffset: base - 1, logStartOffset: this.logStartOffset }, handle: this.active.handle!, sync: false };
+    if (base + span - 1 > MAX_OFFSET) throw new RangeError(`offset ${base + span - 1} is beyond the largest offset this engine stores (2^53 - 1)`);
+    let seg = this.active;
+    const now = this.core.now();
+    if (seg.size > 0 && (seg.size + total > cfg.segmentBytes || now - seg.created >= cfg.segmentMs || seg.indexFull(cfg.segmentIndexBytes) ||
+      base + span - 1 - seg.base > 0x7fffffff)) {
+      seg = await this.roll();
+    }
+    let next = base;
+    for (const m of metas) {
+      setBaseOffset(buf, m.position, next);
+      next += m.lastOffsetDelta + 1;
+    }
+    let data: Uint8Array;
+    if (contiguous) data = buf.subarray(metas[0].position, expectPos);
+    else {
+      data = new Uint8Array(total);
+      let p = 0;
+      for (const m of metas) {
+        data.set(buf.subarray(m.position, m.position + m.size), p);
+        p += m.size;
+      }
+    }
+    const h = seg.handle!;
+    const pos = seg.size;
+    try {
+      await h.append(data);
+    } catch (e) {
+      try {
+        await h.truncate(pos);
+      } catch (e2) {
+        this.fail(e2, `could not truncate a failed append (${errText(e)})`);
+      }
+      throw e;
+    }
+    if (seg.size === 0) seg.created = now;
+    let p = pos;
+    let o = base;
+    for (const m of metas) {
+      seg.noteBatch(p, m.size, o, m.maxTimestamp, cfg.indexInterval);
+      p += m.size;
+      o += m.lastOffsetDelta + 1;
+    }
+    seg.size = pos + data.length;
+    seg.next = next;
+    seg.lastAppend = now;
+    this.logEndOffset = next;
+    this.sizeInBytes += data.length;
+    this.dirty = true;
+    this.unflushed += span;
+    let sync = durable;
+    if (this.unflushed >= cfg.flushMessages) sync = true;
+    if (sync) {
+      this.unflushed = 0;
+      this.dirty = false;
+      this.lastFlush = now;
+    }
+    for (const l of this.listeners) l();
+    return { result: { baseOffset: base, lastOffset: next - 1, logStartOffset: this.logStartOffset }, handle: h, sync };
+  }
+
+  /** Starts a new active segment at the log end. The old one is fsynced and its indexes written first. */
+  private async roll(): Promise<Segment> {
+    const { fs } = this.core;
+    const old = this.active;
+    const seg = new Segment(this.dir, this.logEndOffset, this.core.now());
+    old.maybeAddTime();
+    await old.handle!.sync();
+    await this.writeIndexes(old);
+    const h = await fs.open(seg.logPath, { create: true });
+    if ((await h.size()) > 0) await h.truncate(0);
+    seg.handle = h;
+    // writeFileAtomic syncs the directory, making the new segment's name durable.
+    await fs.writeFileAtomic(`${this.dir}/partition.metadata`, new TextEncoder().encode(`version: 0\ntopic: ${this.topic}\n`));
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /** Rolls the active segment when it holds data (retention of the whole log). Runs in the write queue. */
+  rollIfNotEmpty(): Promise<void> {
+    const p = this.writeQueue.then(async () => {
+      if (this.active.size > 0 && !this.failed && !this.closed) await this.roll();
+    });
+    this.writeQueue = p.catch(() => {});
+    return p;
+  }
+
+  /** fsyncs the active segment through the group commit (flush.ms, flush.messages). */
+  async flush(): Promise<void> {
+    if (!this.dirty || this.failed) return;
+    this.dirty = false;
+    this.unflushed = 0;
+    this.lastFlush = this.core.now();
+    const h = this.active.handle;
+    if (!h) return;
+    try {
+      await this.core.commit.sync(h);
+    } catch (e) {
+      this.fail(e, "fsync failed");
+    }
+  }
+
+  // ---- reads
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid].base <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  async read(offset: number, maxBytes: number, strictMaxBytes = false): Promise<Uint8Array[]> {
+    offset = Math.max(offset, this.logStartOffset);
+    if (offset >= this.logEndOffset) return [];
+    const segs = this.segments;
+    for (let i = this.segmentIndexFor(offset); i < segs.length; i++) {
+      const out = await this.readSegment(segs[i], offset, maxBytes, strictMaxBytes);
+      if (out.length > 0) return out;
+    }
+    return [];
+  }
+
+  private async readSegment(seg: Segment, offset: number, maxBytes: number, strict: boolean): Promise<Uint8Array[]> {
+    seg.readers++;
+    try {
+      const end = seg.size;
+      let pos = seg.lookup(offset);
+      if (pos >= end) return [];
+      const h = await seg.open(this.core.fs);
+      const out: Uint8Array[] = [];
+      let bytes = 0;
+      const want = (p: number) => Math.min(end - p, Math.max(maxBytes - bytes, 0) + this.config().indexInterval + 16 * 1024);
+      let buf = await h.read(pos, want(pos));
+      let bufStart = pos;
+      while (pos < end) {
+        let at = pos - bufStart;
+        if (buf.length - at < 61) {
+          buf = await h.read(pos, Math.max(61, want(pos)));
+          bufStart = pos;
+          at = 0;
+          if (buf.length < 61) throw storageError(`${seg.logPath}: short read at ${pos}`);
+        }
+        const size = (buf[at + 8] << 24 | buf[at + 9] << 16 | buf[at + 10] << 8 | buf[at + 11]) + 12;
+        if (size < 61 || size > end - pos) throw storageError(`${seg.logPath}: bad batch length at ${pos}`);
+        const last = batchBaseOffsetNumber(buf, at) + batchLastOffsetDelta(buf, at);
+        if (last < offset) {
+          pos += size;
+          continue;
+        }
+        if (bytes + size > maxBytes && (out.length > 0 || strict)) break;
+        if (buf.length - at < size) {
+          buf = await h.read(pos, Math.max(size, want(pos)));
+          bufStart = pos;
+          at = 0;
+          if (buf.length < size) throw storageError(`${seg.logPath}: short read at ${pos}`);
+        }
+        out.push(buf.subarray(at, at + size));
+        bytes += size;
+        pos += size;
+        if (bytes >= maxBytes) break;
+      }
+      return out;
+    } finally {
+      seg.readers--;
+    }
+  }
+
+  /** Visits whole batches of a segment from the index position of `fromOffset`. */
+  private async visit(seg: Segment, fromOffset: number, fn: (batch: Uint8Array, base: number) => boolean | void): Promise<void> {
+    seg.readers++;
+    try {
+      const h = await seg.open(this.core.fs);
+      await scanFile(h, seg.lookup(fromOffset), seg.size, READ_CHUNK, false, (buf, at, _pos, size) => {
+        if (fn(buf.subarray(at, at + size), batchBaseOffsetNumber(buf, at)) === false) return false;
+      });
+    } finally {
+      seg.readers--;
+    }
+  }
+
+  async batchForTimestamp(timestamp: number): Promise<{ batch: Uint8Array; baseOffset: number } | null> {
+    const start = this.logStartOffset;
+    for (const seg of [...this.segments]) {
+      if (seg.next <= start || seg.maxTs < timestamp) continue;
+      let found: { batch: Uint8Array; baseOffset: number } | null = null;
+      await this.visit(seg, Math.max(seg.lookupTime(timestamp), start), (batch, base) => {
+        if (base + batchLastOffsetDelta(batch, 0) < start) return;
+        if (batchMaxTs(batch, 0) >= timestamp) {
+          found = { batch, baseOffset: base };
+          return false;
+        }
+      });
+      if (found) return found;
+    }
+    return null;
+  }
+
+  async maxTimestampBatch(): Promise<{ batch: Uint8Array; baseOffset: number } | null> {
+    const start = this.logStartOffset;
+    if (start >= this.logEndOffset) return null;
+    let best: { ts: number; offset: number; seg: Segment } | null = null;
+    for (const seg of [...this.segments]) {
+      if (seg.next <= start || seg.size === 0) continue;
+      let ts = seg.maxTs;
+      let offset = seg.offMaxTs;
+      if (offset < start) {
+        // The segment's max lies below the log start: find the max among what is left.
+        ts = -Infinity;
+        await this.visit(seg, start, (batch, base) => {
+          if (base + batchLastOffsetDelta(batch, 0) < start) return;
+          const t = batchMaxTs(batch, 0);
+          if (t > ts) {
+            ts = t;
+            offset = base;
+          }
+        });
+      }
+      if (!best || ts > best.ts) best = { ts, offset, seg };
+    }
+    if (!best) return null;
+    let found: { batch: Uint8Array; baseOffset: number } | null = null;
+    const target = best.offset;
+    await this.visit(best.seg, target, (batch, base) => {
+      if (base + batchLastOffsetDelta(batch, 0) >= target) {
+        found = { batch, baseOffset: base };
+        return false;
+      }
+    });
+    return found;
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- log start, retention, compaction
+
+  /** Runs `fn` exclusively with other segment-list changes (retention, compaction, DeleteRecords). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.maintenance.then(fn);
+    this.maintenance = p.catch(() => {});
+    return p;
+  }
+
+  advanceLogStart(offset: number): Promise<void> {
+    return this.exclusive(async () => {
+      const to = Math.min(offset, this.logEndOffset);
+      if (to <= this.logStartOffset) return;
+      await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(to)));
+      this.logStartOffset = to;
+      this.dropSegmentsBelowStart();
+    });
+  }
+
+  private dropSegmentsBelowStart(): void {
+    while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
+      const s = this.segments.shift()!;
+      this.sizeInBytes -= s.size;
+      this.retire(s);
+    }
+  }
+
+  /** Removes a segment no longer in the list once readers are done (after file.delete.delay.ms). */
+  private retire(seg: Segment): void {
+    seg.retired = true;
+    this.core.stats.segmentsDeleted++;
+    const delay = this.closed ? 0 : this.config().fileDeleteDelayMs;
+    const go = async () => {
+      while (seg.readers > 0) await new Promise((r) => setTimeout(r, 10));
+      await this.removeSegmentFiles(seg).catch((e) => this.core.log("warn", `could not delete ${seg.logPath}: ${errText(e)}`));
+    };
+    if (delay <= 0) this.pendingDeletes.push(go());
+    else {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.pendingDeletes.push(go());
+      }, Math.min(delay, 0x7fffffff));
+      this.timers.set(t, go);
+    }
+  }
+  private timers = new Map<ReturnType<typeof setTimeout>, () => Promise<void>>();
+  private pendingDeletes: Promise<void>[] = [];
+
+  private async removeSegmentFiles(seg: Segment): Promise<void> {
+    await seg.closeHandle();
+    const { fs } = this.core;
+    await fs.remove(seg.logPath);
+    await fs.remove(`${seg.path}.index`);
+    await fs.remove(`${seg.path}.timeindex`);
+  }
+
+  /** retention.ms / retention.bytes: deletes whole segments from the oldest, then moves the log start. */
+  retain(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed || this.failed) return;
+      const cfg = this.config();
+      if (!cfg.deletePolicy) return;
+      const now = this.core.now();
+      let plan = retentionPlan(this.segments, now, cfg.retentionMs, cfg.retentionBytes, this.sizeInBytes);
+      if (plan.count === 0) return;
+      if (plan.count === this.segments.length) {
+        // Everything expired: roll so the active segment can go too (Kafka does the same).
+        if (this.active.size === 0) plan = { ...plan, count: plan.count - 1 };
+        else await this.rollIfNotEmpty();
+      }
+      const victims = this.segments.slice(0, plan.count);
+      if (victims.length === 0) return;
+      const newStart = Math.max(this.logStartOffset, this.segments[plan.count].base);
+      await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(newStart)));
+      this.logStartOffset = newStart;
+      this.core.log("info", `${this.topic}-${this.partition}: retention (${plan.reason}) deletes ${victims.length} segment(s); log start offset ${newStart}`);
+      this.dropSegmentsBelowStart();
+    });
+  }
+
+  /** Compaction of the rolled segments old enough for min.compaction.lag.ms; keeps offsets. */
+  compact(force: boolean): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed || this.failed) return;
+      const cfg = this.config();
+      if (!cfg.compactPolicy) return;
+      const now = this.core.now();
+      const cleanable: Segment[] = [];
+      for (const s of this.segments.slice(0, -1)) {
+        if (s.next <= this.logStartOffset) continue;
+        if (s.maxTs > now - cfg.minCompactionLagMs) break;
+        cleanable.push(s);
+      }
+      if (cleanable.length === 0) return;
+      let total = 0;
+      let dirty = 0;
+      for (const s of cleanable) {
+        total += s.size;
+        if (s.base >= this.cleanedUpTo) dirty += s.size;
+      }
+      if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return;
+      const map = new KeyMap();
+      for (const s of cleanable) {
+        await this.visit(s, s.base, (batch) => map.add(batch));
+        await yieldToLoop();
+      }
+      const stats: CleanStats = { removed: 0 };
+      for (const s of cleanable) {
+        if (this.closed) return;
+        const batches: Uint8Array[] = [];
+        await this.visit(s, s.base, (batch) => {
+          batches.push(batch);
+        });
+        const cleaned = await cleanSegmentBatches(batches, map, now, cfg.deleteRetentionMs, stats, yieldToLoop);
+        if (cleaned !== null) await this.swap(s, cleaned);
+      }
+      const upTo = cleanable[cleanable.length - 1].next;
+      this.cleanedUpTo = upTo;
+      await this.core.fs.writeFileAtomic(`${this.dir}/${CLEANER_FILE}`, new TextEncoder().encode(String(upTo)));
+      this.core.stats.compactions++;
+      this.core.stats.recordsCompactedAway += stats.removed;
+      this.core.log("info", `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`);
+    });
+  }
+
+  /** Replaces a rolled segment by its cleaned copy: `.cleaned` → `.swap` → `.log` (load() finishes a torn swap). */
+  private async swap(old: Segment, batches: Uint8Array[]): Promise<void> {
+    const { fs } = this.core;
+    const cfg = this.config();
+    const fresh = new Segment(this.dir, old.base, old.created);
+    fresh.next = old.next;
+    let size = 0;
+    for (const b of batches) size += b.length;
+    const data = new Uint8Array(size);
+    let p = 0;
+    for (const b of batches) {
+      data.set(b, p);
+      fresh.noteBatch(p, b.length, batchBaseOffsetNumber(b, 0), batchMaxTs(b, 0), cfg.indexInterval);
+      p += b.length;
+    }
+    fresh.maybeAddTime();
+    fresh.size = size;
+    fresh.lastAppend = old.lastAppend;
+    const cleanedPath = `${old.path}.log.cleaned`;
+    const swapPath = `${old.path}.log.swap`;
+    const h = await fs.open(cleanedPath, { create: true });
+    try {
+      await h.truncate(0);
+      if (size > 0) await h.append(data);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fs.rename(cleanedPath, swapPath);
+    const i = this.segments.indexOf(old);
+    if (i < 0) {
+      await fs.remove(swapPath);
+      return;
+    }
+    fresh.gate = (async () => {
+      while (old.readers > 0) await new Promise((r) => setTimeout(r, 5));
+      await old.closeHandle();
+      await fs.remove(`${old.path}.index`);
+      await fs.remove(`${old.path}.timeindex`);
+      await fs.rename(swapPath, old.logPath);
+      await this.writeIndexes(fresh);
+    })();
+    this.segments[i] = fresh;
+    old.retired = true;
+    this.sizeInBytes += fresh.size - old.size;
+    try {
+      await fresh.gate;
+    } catch (e) {
+      this.fail(e, "compaction swap failed");
+      throw e;
+    }
+    fresh.gate = null;
+  }
+
+  // ---- shutdown
+
+  async close(): Promise<boolean> {
+    await this.maintenance;
+    this.closed = true;
+    await this.writeQueue;
+    await this.completion;
+    let ok = this.failed === null;
+    for (const [t, go] of this.timers) {
+      clearTimeout(t);
+      this.pendingDeletes.push(go());
+    }
+    this.timers.clear();
+    await Promise.all(this.pendingDeletes);
+    const seg = this.active;
+    if (ok && seg.handle) {
+      try {
+        seg.maybeAddTime();
+        await seg.handle.sync();
+        await this.writeIndexes(seg);
+      } catch (e) {
+        this.core.log("error", `${this.topic}-${this.partition}: could not finish the active segment at shutdown: ${errText(e)}`);
+        ok = false;
+      }
+    }
+    for (const s of this.segments) await s.closeHandle();
+    return ok;
+  }
+
+  /** Closes without the clean-shutdown work (DeleteTopics). */
+  async discard(): Promise<void> {
+    this.closed = true;
+    await this.writeQueue;
+    await this.completion.catch(() => {});
+    for (const t of this.timers.keys()) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.segments) await s.closeHandle();
+  }
+}
+
+/** Opens (creating) the file engine over `dir`. Partitions are loaded when first opened. */
+export async function openFileLogStore(fs: FileSystem, dir: string, options: FileLogStoreOptions = {}): Promise<FileLogStore> {
+  const root = dir.replace(/\/+$/, "") || "/";
+  await fs.mkdir(root);
+  const stateText = await fs.readFile(`${root}/${STATE_FILE}`);
+  let clean = false;
+  let fresh = stateText === null;
+  if (stateText) {
+    try {
+      clean = JSON.parse(new TextDecoder().decode(stateText)).clean === true;
+    } catch {
+      clean = false;
+    }
+  }
+  if (fresh) {
+    // A new directory: nothing to recover.
+    const entries = await fs.list(root);
+    fresh = !entries.some((e) => e.isDirectory && PARTITION_DIR.test(e.name));
+    clean = fresh;
+  }
+  await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: false })));
+  const core = new Core(fs, root, options, clean);
+  if (!clean) core.log("warn", `${root}: the last shutdown was not clean; partitions are recovered as they open`);
+  const logs = new Map<string, Promise<FilePartitionLog>>();
+  const opened = new Set<FilePartitionLog>();
+  const key = (t: string, p: number) => `${t}-${p}`;
+  let closing = false;
+
+  const retentionEvery = options.retentionCheckIntervalMs ?? 300000;
+  const cleanerEvery = options.cleanerBackoffMs ?? 15000;
+  const cleanerOn = options.cleanerEnabled ?? true;
+  let lastRetention = core.now();
+  let lastCleaner = core.now();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let ticking: Promise<void> = Promise.resolve();
+  const tickMs = Math.max(10, Math.min(1000, retentionEvery, cleanerEvery));
+
+  async function tick(): Promise<void> {
+    const now = core.now();
+    for (const p of opened) {
+      const f = p.config().flushMs;
+      if (p.dirty && f < 1e15 && now - p.lastFlush >= f) await p.flush();
+    }
+    if (now - lastRetention >= retentionEvery) {
+      lastRetention = now;
+      await store.runRetention();
+    }
+    if (cleanerOn && now - lastCleaner >= cleanerEvery) {
+      lastCleaner = now;
+      await store.runCompaction(false);
+    }
+  }
+  function arm(): void {
+    if (closing) return;
+    timer = setTimeout(() => {
+      timer = null;
+      ticking = tick().catch((e) => core.log("error", `storage maintenance failed: ${errText(e)}`)).then(arm);
+    }, tickMs);
+  }
+
+  const store: FileLogStore = {
+    stats: core.stats,
+    commit: core.commit,
+    open(topic, partition) {
+      if (closing) return Promise.reject(storageError("store is closed"));
+      const k = key(topic, partition);
+      let p = logs.get(k);
+      if (!p) {
+        const log = new FilePartitionLog(core, topic, partition);
+        p = log.load().then(() => {
+          opened.add(log);
+          return log;
+        });
+        logs.set(k, p);
+        p.catch(() => logs.delete(k));
+      }
+      return p;
+    },
+    async remove(topic, partitions) {
+      for (let i = 0; i < partitions; i++) {
+        const k = key(topic, i);
+        const p = logs.get(k);
+        logs.delete(k);
+        if (p) {
+          const log = await p.catch(() => null);
+          if (log) {
+            opened.delete(log);
+            await log.discard();
+          }
+        }
+        await fs.remove(`${root}/${k}`, { recursive: true });
+      }
+    },
+    async removeUnknown(keep) {
+      for (const e of await fs.list(root)) {
+        const m = PARTITION_DIR.exec(e.name);
+        if (!e.isDirectory || !m || logs.has(e.name) || keep(m[1], Number(m[2]))) continue;
+        core.log("warn", `removing ${root}/${e.name}: no topic claims it`);
+        await fs.remove(`${root}/${e.name}`, { recursive: true });
+      }
+    },
+    async runRetention() {
+      for (const p of [...opened]) {
+        try {
+          await p.retain();
+        } catch (e) {
+          core.log("error", `retention of ${p.topic}-${p.partition} failed: ${errText(e)}`);
+        }
+      }
+    },
+    async runCompaction(force = false) {
+      for (const p of [...opened]) {
+        try {
+          await p.compact(force);
+        } catch (e) {
+          core.log("error", `compaction of ${p.topic}-${p.partition} failed: ${errText(e)}`);
+        }
+      }
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (timer) clearTimeout(timer);
+      await ticking;
+      let ok = true;
+      for (const p of logs.values()) {
+        const log = await p.catch(() => null);
+        if (log && !(await log.close())) ok = false;
+      }
+      await core.commit.drain();
+      logs.clear();
+      opened.clear();
+      if (ok) await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
+    },
+  };
+  arm();
+  return store;
+}
