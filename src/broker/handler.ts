@@ -23,6 +23,8 @@ export type RequestContext = {
    * response order is released instead).
    */
   noResponse: boolean;
+  /** Closes this connection (with a log line); the response, if any, is dropped. */
+  closeConnection(reason: string): void;
 };
 
 export type Handler<Req = any, Res = any> = {

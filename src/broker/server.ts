@@ -257,6 +257,7 @@ class Connection implements ConnHandler {
       correlationId,
       clientId,
       noResponse: false,
+      closeConnection: (reason: string) => this.fail(reason),
     };
     const slot = this.openSlot();
     let result: unknown;

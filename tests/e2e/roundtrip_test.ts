@@ -3,58 +3,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { Producer as PlatformaticProducer, stringSerializers } from "@platformatic/kafka";
-import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
-import { decodeRecords } from "../../src/protocol/record_batch.ts";
-import { WireClient } from "../helpers/wire_client.ts";
+import { readPartition } from "../helpers/read.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { RUNTIMES, startBrokerProcess } from "./harness.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
-const dec = new TextDecoder();
 
 async function kcat(args: string[], input?: string): Promise<string> {
   const p = Bun.spawn(["kcat", ...args], { stdin: input === undefined ? "ignore" : new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
-  return out;
-}
-
-type Rec = { offset: bigint; key: string | null; value: string | null; headers: Record<string, string> };
-
-/** Reads a whole partition with protocol-level Fetch requests. */
-async function readPartition(port: number, topic: string, partition: number): Promise<Rec[]> {
-  const c = await WireClient.connect(port);
-  const out: Rec[] = [];
-  let offset = 0n;
-  for (;;) {
-    const r = await c.send(Fetch, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0,
-      maxBytes: 4 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-      topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 4 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
-    });
-    const p = r.responses![0].partitions![0];
-    expect(p.errorCode).toBe(0);
-    const buf = p.records as Uint8Array;
-    let pos = 0;
-    let got = 0;
-    while (pos < buf.length) {
-      const size = 12 + new DataView(buf.buffer, buf.byteOffset + pos).getInt32(8);
-      for (const rec of decodeRecords(buf.subarray(pos, pos + size)).records) {
-        if (rec.offset < offset) continue;
-        out.push({
-          offset: rec.offset,
-          key: rec.key && dec.decode(rec.key),
-          value: rec.value && dec.decode(rec.value),
-          headers: Object.fromEntries(rec.headers.map((h) => [h.key, h.value ? dec.decode(h.value) : ""])),
-        });
-        got++;
-      }
-      pos += size;
-    }
-    if (got === 0) break;
-    offset = out[out.length - 1].offset + 1n;
-  }
-  c.close();
   return out;
 }
 
