@@ -5,7 +5,9 @@ import { prepareCompression } from "../protocol/compression/index.ts";
 import { logEnabled } from "../log.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import { memoryLogStore } from "../storage/memory.ts";
+import type { LogStore } from "../storage/store.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
+import { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import { Server } from "./server.ts";
@@ -22,7 +24,13 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}): Promise<Broker> {
+/** Options that are not configuration. */
+export type StartOptions = {
+  /** Use this store instead of creating one; the caller owns it (close() leaves it open), so a broker can restart on it. */
+  store?: LogStore;
+};
+
+export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker> {
   const config = resolveConfig(partial);
   await prepareCompression();
   const log = (level: LogLevel, message: string) => {
@@ -31,18 +39,21 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   if (config.dataDir !== null) {
     log("warn", `--data-dir ${config.dataDir}: the file engine is not built yet; data is kept in memory only`);
   }
-  const store = memoryLogStore();
+  const store = options.store ?? memoryLogStore();
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const closingListeners = new Set<() => void>();
   const advertised = { host: "", port: 0 };
   const topics = new Topics(store);
+  const now = () => runtime.now();
+  const groups = new GroupCoordinator({ config, topics, now, log });
   const txns = new TransactionCoordinator({
     topics,
-    now: () => runtime.now(),
+    now,
     log,
     maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
     checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
   });
+  txns.offsetSink = groups;
   const services: Services = {
     config,
     runtime,
@@ -50,18 +61,20 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     topics,
     clusterId: config.clusterId ?? randomUuid(),
     advertised,
-    now: () => runtime.now(),
+    now,
     log,
     onClosing(listener) {
       closingListeners.add(listener);
       return () => closingListeners.delete(listener);
     },
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
+    groups,
     txns,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
       .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
   };
+  await groups.start();
   const server = new Server(services, handlers);
   const listener = await runtime.listen({ host: config.host, port: config.port }, (conn) => server.accept(conn));
   const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
@@ -79,9 +92,10 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
         log("info", "shutting down: no new connections, finishing in-flight requests");
         await listener.close();
         for (const l of closingListeners) l();
+        groups.close();
         await server.close();
         txns.close();
-        await store.close();
+        if (!options.store) await store.close();
         log("info", "stopped");
       })();
       return closed;

@@ -3,6 +3,7 @@ import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import type { LogStore } from "../storage/store.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
+import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Topics } from "./topics.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
@@ -19,6 +20,8 @@ export type Services = {
   /** Calls `listener` when shutdown starts (long polls return early) until the returned function is called. */
   onClosing(listener: () => void): () => void;
   readonly fetchSessions: FetchSessions;
+  /** Consumer groups (classic and KIP-848) and committed offsets. */
+  readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
   /** ApiVersions' list, computed from the handler table. */
   readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];

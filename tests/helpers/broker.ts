@@ -1,6 +1,6 @@
 // Starts a broker in this process on a free loopback port (Bun adapter), for handler tests.
 import { bunRuntime } from "../../adapters/bun.ts";
-import type { Broker } from "../../src/broker/broker.ts";
+import type { Broker, StartOptions } from "../../src/broker/broker.ts";
 import { startBroker } from "../../src/broker/broker.ts";
 import type { BrokerConfig } from "../../src/config.ts";
 import type { Runtime } from "../../src/runtime.ts";
@@ -18,8 +18,9 @@ export function quietRuntime(): Runtime & { lines: string[] } {
   };
 }
 
-export async function testBroker(config: Partial<BrokerConfig> = {}): Promise<Broker & { lines: string[] }> {
+/** `options.store` lets a test restart a broker on the same storage (the test then owns the store). */
+export async function testBroker(config: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker & { lines: string[] }> {
   const runtime = quietRuntime();
-  const broker = await startBroker(runtime, { host: "127.0.0.1", port: 0, logLevel: "debug", ...config });
+  const broker = await startBroker(runtime, { host: "127.0.0.1", port: 0, logLevel: "debug", ...config }, options);
   return Object.assign(broker, { lines: runtime.lines });
 }

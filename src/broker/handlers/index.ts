@@ -4,6 +4,15 @@ import produce from "./00_produce.ts";
 import fetch from "./01_fetch.ts";
 import listOffsets from "./02_list_offsets.ts";
 import metadata from "./03_metadata.ts";
+import offsetCommit from "./08_offset_commit.ts";
+import offsetFetch from "./09_offset_fetch.ts";
+import findCoordinator from "./10_find_coordinator.ts";
+import joinGroup from "./11_join_group.ts";
+import heartbeat from "./12_heartbeat.ts";
+import leaveGroup from "./13_leave_group.ts";
+import syncGroup from "./14_sync_group.ts";
+import describeGroups from "./15_describe_groups.ts";
+import listGroups from "./16_list_groups.ts";
 import apiVersions from "./18_api_versions.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
@@ -13,15 +22,28 @@ import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
 import endTxn from "./26_end_txn.ts";
 import writeTxnMarkers from "./27_write_txn_markers.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
+import deleteGroups from "./42_delete_groups.ts";
+import offsetDelete from "./47_offset_delete.ts";
 import describeProducers from "./61_describe_producers.ts";
 import describeTransactions from "./65_describe_transactions.ts";
 import listTransactions from "./66_list_transactions.ts";
+import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
+import consumerGroupDescribe from "./69_consumer_group_describe.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produce,
   fetch,
   listOffsets,
   metadata,
+  offsetCommit,
+  offsetFetch,
+  findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -31,7 +53,11 @@ export const HANDLERS: readonly Handler[] = [
   endTxn,
   writeTxnMarkers,
   txnOffsetCommit,
+  deleteGroups,
+  offsetDelete,
   describeProducers,
   describeTransactions,
   listTransactions,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ];

@@ -1,0 +1,646 @@
+// The group coordinator: every group (classic and KIP-848 consumer groups side by side), their
+// committed offsets, and their persistence in the internal compacted topic __consumer_offsets.
+//
+// This broker coordinates every group. State lives in memory and every change that must survive a
+// restart is first appended, as a record batch, to __consumer_offsets through the storage
+// contract (so any engine works); start() replays that topic. Offsets are acknowledged only after
+// their append completes. Kafka spreads the topic over offsets.topic.num.partitions=50 to spread
+// coordinator load over brokers; with one node there is nothing to spread, and every partition is
+// one more log to open and replay, so the default here is 1 (set the config to change it before
+// the first start; records name their group, so any count replays correctly).
+//
+// Configs (Kafka's names and defaults): group.min.session.timeout.ms (6000),
+// group.max.session.timeout.ms (1800000), group.initial.rebalance.delay.ms (3000), group.max.size,
+// offsets.retention.minutes (10080), offsets.retention.check.interval.ms (600000),
+// offset.metadata.max.bytes (4096), group.consumer.session.timeout.ms (45000),
+// group.consumer.heartbeat.interval.ms (5000), group.consumer.assignors ("uniform,range"),
+// group.consumer.max.size.
+import type { BrokerConfig } from "../../config.ts";
+import { decodeVersionedData } from "../../protocol/codec.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/consumer_protocol.ts";
+import type { RecordInput } from "../../protocol/record_batch.ts";
+import { batchLastOffset, buildRecordBatch, decodeRecords, isBatchError, scanBatches } from "../../protocol/record_batch.ts";
+import type { LogLevel } from "../../runtime.ts";
+import type { Topics } from "../topics.ts";
+import { randomUuid } from "../topics.ts";
+import { ASSIGNORS } from "./assignors.ts";
+import type { JoinRequest, JoinResult, SyncResult } from "./classic.ts";
+import { ClassicGroup } from "./classic.ts";
+import type { HeartbeatRequest, HeartbeatResult, TopicInfo } from "./consumer.ts";
+import { compileRegex, ConsumerGroup } from "./consumer.ts";
+import type { CommittedOffset, GroupSnapshot } from "./records.ts";
+import { decodeRecord, groupKey, groupValue, offsetKey, offsetValue } from "./records.ts";
+
+export const OFFSETS_TOPIC = "__consumer_offsets";
+
+export type Group = ClassicGroup | ConsumerGroup;
+
+export type CoordinatorDeps = {
+  config: BrokerConfig;
+  topics: Topics;
+  now(): number;
+  log(level: LogLevel, message: string): void;
+};
+
+export type OffsetCommitPartition = { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null };
+export type OffsetCommitInput = {
+  groupId: string;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** -1: the broker's retention (OffsetCommit v2-4 may set it). */
+  retentionTimeMs: bigint;
+  topics: { name: string; partitions: OffsetCommitPartition[] }[];
+};
+export type OffsetCommitOutput = { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
+
+export type FetchedPartition = { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string | null; errorCode: number };
+export type OffsetFetchOutput = { errorCode: number; topics: { name: string; partitions: FetchedPartition[] }[] };
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const splitKey = (k: string): [string, number] => {
+  const i = k.lastIndexOf("\u0000");
+  return [k.slice(0, i), Number(k.slice(i + 1))];
+};
+
+export class GroupCoordinator {
+  readonly groups = new Map<string, Group>();
+  private readonly deps: CoordinatorDeps;
+  private cleanupTimer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(deps: CoordinatorDeps) {
+    this.deps = deps;
+  }
+
+  // ---- configuration
+
+  private num(name: string, dflt: number): number {
+    const v = this.deps.config[name];
+    if (v === undefined || v === null || v === "") return dflt;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : dflt;
+  }
+
+  get minSessionTimeoutMs() {
+    return this.num("group.min.session.timeout.ms", 6000);
+  }
+  get maxSessionTimeoutMs() {
+    return this.num("group.max.session.timeout.ms", 1800000);
+  }
+  private get retentionMs() {
+    return this.num("offsets.retention.minutes", 10080) * 60_000;
+  }
+  private get numPartitions() {
+    return Math.max(1, Math.floor(this.num("offsets.topic.num.partitions", 1)));
+  }
+  private assignorNames(): string[] {
+    const raw = this.deps.config["group.consumer.assignors"];
+    const list = (Array.isArray(raw) ? raw.map(String) : String(raw ?? "uniform,range").split(","))
+      .map((s) => s.trim()).filter((s) => ASSIGNORS.has(s));
+    return list.length ? list : ["uniform", "range"];
+  }
+
+  // ---- lifecycle
+
+  /** Creates __consumer_offsets if needed and rebuilds groups and offsets from it. */
+  async start(): Promise<void> {
+    const topics = this.deps.topics;
+    const topic = topics.get(OFFSETS_TOPIC) ??
+      await topics.create(OFFSETS_TOPIC, this.numPartitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]));
+    let records = 0;
+    for (const log of topic.partitions) {
+      let offset = log.logStartOffset;
+      while (offset < log.logEndOffset) {
+        const batches = await log.read(offset, 1 << 20);
+        if (batches.length === 0) break;
+        for (const b of batches) {
+          try {
+            for (const r of decodeRecords(b).records) {
+              if (r.offset < BigInt(offset)) continue;
+              this.apply(decodeRecord(r.key, r.value));
+              records++;
+            }
+          } catch (e) {
+            this.deps.log("error", `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`);
+          }
+          offset = Number(batchLastOffset(b)) + 1;
+        }
+      }
+    }
+    for (const g of this.groups.values()) g.startSessions();
+    if (records > 0) this.deps.log("info", `group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}`);
+    this.scheduleCleanup();
+  }
+
+  private apply(r: ReturnType<typeof decodeRecord>) {
+    if (r.kind === "offset") {
+      let g = this.groups.get(r.group);
+      if (r.value === null) {
+        g?.offsets.delete(tpKey(r.topic, r.partition));
+        return;
+      }
+      if (!g) this.groups.set(r.group, (g = this.newClassic(r.group)));
+      g.offsets.set(tpKey(r.topic, r.partition), r.value);
+    } else if (r.kind === "group") {
+      const existing = this.groups.get(r.group);
+      if (r.value === null) {
+        existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        if (existing && existing.offsets.size > 0) {
+          const g = this.newClassic(r.group);
+          for (const [k, v] of existing.offsets) g.offsets.set(k, v);
+          this.groups.set(r.group, g);
+        } else {
+          this.groups.delete(r.group);
+        }
+        return;
+      }
+      const g = r.value.type === "classic" ? this.newClassic(r.group) : this.newConsumer(r.group);
+      if (existing) for (const [k, v] of existing.offsets) g.offsets.set(k, v);
+      existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      if (g.kind === "classic" && r.value.type === "classic") g.restore(r.value);
+      else if (g.kind === "consumer" && r.value.type === "consumer") g.restore(r.value);
+      this.groups.set(r.group, g);
+    }
+  }
+
+  /** Answers every parked JoinGroup/SyncGroup (NOT_COORDINATOR, as Kafka does on unload) and stops all timers. */
+  close() {
+    this.closed = true;
+    if (this.cleanupTimer !== null) clearTimeout(this.cleanupTimer);
+    this.cleanupTimer = null;
+    for (const g of this.groups.values()) g.shutdown(ErrorCode.NOT_COORDINATOR);
+  }
+
+  // ---- persistence
+
+  private partitionFor(groupId: string): number {
+    let h = 0;
+    for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
+    return (h & 0x7fffffff) % this.deps.topics.get(OFFSETS_TOPIC)!.partitions.length;
+  }
+
+  /** Appends records for one group; resolves an error code (NONE on success). */
+  private async append(groupId: string, records: RecordInput[]): Promise<number> {
+    if (records.length === 0) return ErrorCode.NONE;
+    const topic = this.deps.topics.get(OFFSETS_TOPIC);
+    if (!topic) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const now = this.deps.now();
+    for (const r of records) r.timestamp = now;
+    const batch = buildRecordBatch({ records });
+    if (batch.length > Number(this.deps.config["message.max.bytes"] ?? 1048588)) return ErrorCode.RECORD_LIST_TOO_LARGE;
+    const infos = scanBatches(batch);
+    if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
+    try {
+      await topic.partitions[this.partitionFor(groupId)].append(batch, infos);
+      return ErrorCode.NONE;
+    } catch (e) {
+      this.deps.log("error", `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+  }
+
+  private async persistGroup(g: Group): Promise<boolean> {
+    const snapshot: GroupSnapshot = g.snapshot();
+    const code = await this.append(g.groupId, [{ key: groupKey(g.groupId), value: groupValue(snapshot) }]);
+    if (code !== ErrorCode.NONE) this.deps.log("warn", `group ${g.groupId}: metadata not stored (error ${code})`);
+    return code === ErrorCode.NONE;
+  }
+
+  // ---- groups
+
+  private newMemberId(prefix: string): string {
+    return `${prefix}-${randomUuid()}`;
+  }
+
+  private newClassic(groupId: string): ClassicGroup {
+    return new ClassicGroup(groupId, {
+      now: this.deps.now,
+      initialRebalanceDelayMs: () => this.num("group.initial.rebalance.delay.ms", 3000),
+      persist: (g) => this.persistGroup(g),
+      maybeForget: (g) => this.maybeForget(g),
+      newMemberId: (p) => this.newMemberId(p),
+      log: this.deps.log,
+    });
+  }
+
+  private topicInfos(): TopicInfo[] {
+    const out: TopicInfo[] = [];
+    for (const t of this.deps.topics.list()) out.push({ id: t.id, name: t.name, partitions: t.partitions.length, internal: t.internal });
+    return out;
+  }
+
+  private newConsumer(groupId: string): ConsumerGroup {
+    return new ConsumerGroup(groupId, {
+      now: this.deps.now,
+      sessionTimeoutMs: () => this.num("group.consumer.session.timeout.ms", 45000),
+      heartbeatIntervalMs: () => this.num("group.consumer.heartbeat.interval.ms", 5000),
+      assignors: () => this.assignorNames(),
+      assignor: (name) => ASSIGNORS.get(name),
+      topics: () => this.topicInfos(),
+      topic: (name) => {
+        const t = this.deps.topics.get(name);
+        return t ? { id: t.id, name: t.name, partitions: t.partitions.length, internal: t.internal } : undefined;
+      },
+      persist: (g) => this.persistGroup(g),
+      maybeForget: (g) => this.maybeForget(g),
+      newMemberId: () => randomUuid(),
+      log: this.deps.log,
+    });
+  }
+
+  /** A group that never held anything worth keeping disappears at once; others wait for the cleanup. */
+  private maybeForget(g: Group) {
+    if (this.groups.get(g.groupId) !== g || !g.isEmpty() || g.offsets.size > 0) return;
+    if (g.kind === "classic" && g.generationId === 0 && g.state === "Empty") this.groups.delete(g.groupId);
+  }
+
+  group(groupId: string): Group | undefined {
+    return this.groups.get(groupId);
+  }
+
+  // ---- classic protocol
+
+  joinGroup(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
+    const fail = (errorCode: number): JoinResult => ({ errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: req.memberId, members: [] });
+    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    if (req.groupInstanceId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    if (req.sessionTimeoutMs < this.minSessionTimeoutMs || req.sessionTimeoutMs > this.maxSessionTimeoutMs) return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    if (req.protocolType === "" || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    let g = this.groups.get(groupId);
+    if (g && g.kind === "consumer") {
+      if (!g.isEmpty()) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      g = this.convert(g);
+    }
+    if (!g) {
+      if (req.memberId !== "") return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+      g = this.newClassic(groupId);
+      this.groups.set(groupId, g);
+    }
+    const out = g.join(req, this.num("group.max.size", 2147483647));
+    if (!(out instanceof Promise) && g.isEmpty()) this.maybeForget(g);
+    return out;
+  }
+
+  /** Replaces an empty group by one of the other kind, keeping its committed offsets. */
+  private convert(g: Group): ClassicGroup;
+  private convert(g: Group, toConsumer: true): ConsumerGroup;
+  private convert(g: Group, toConsumer = false): Group {
+    g.markDead();
+    const next = toConsumer ? this.newConsumer(g.groupId) : this.newClassic(g.groupId);
+    for (const [k, v] of g.offsets) next.offsets.set(k, v);
+    this.groups.set(g.groupId, next);
+    this.deps.log("info", `group ${g.groupId}: empty ${g.kind} group becomes a ${next.kind} group`);
+    return next;
+  }
+
+  syncGroup(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number, protocolType: string | null, protocolName: string | null, assignments: { memberId: string; assignment: Uint8Array }[]): SyncResult | Promise<SyncResult> {
+    const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) });
+    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    const g = this.groups.get(groupId);
+    if (!g || g.kind !== "classic") return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    return g.sync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments);
+  }
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const g = this.groups.get(groupId);
+    if (!g || g.kind !== "classic") return ErrorCode.UNKNOWN_MEMBER_ID;
+    return g.heartbeat(memberId, groupInstanceId, generationId);
+  }
+
+  /** LeaveGroup: the top-level error, and one code per member. */
+  leaveGroup(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): { errorCode: number; members: number[] } {
+    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    const g = this.groups.get(groupId);
+    if (!g || g.kind !== "classic") return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
+    return { errorCode: ErrorCode.NONE, members: members.map((m) => g.leave(m.memberId, m.groupInstanceId)) };
+  }
+
+  // ---- KIP-848 consumer protocol
+
+  async consumerGroupHeartbeat(groupId: string, req: HeartbeatRequest): Promise<HeartbeatResult> {
+    const fail = (errorCode: number, errorMessage: string): HeartbeatResult => ({ errorCode, errorMessage, memberId: req.memberId || null, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null });
+    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR, "The coordinator is shutting down.");
+    if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
+    if (req.instanceId === "") return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be empty.");
+    if (req.rackId === "") return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
+    if (req.memberEpoch < -2) return fail(ErrorCode.INVALID_REQUEST, `MemberEpoch ${req.memberEpoch} is invalid.`);
+    if (req.memberEpoch === 0) {
+      if (req.rebalanceTimeoutMs === -1) return fail(ErrorCode.INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request.");
+      if (req.topicPartitions === null || req.topicPartitions.length > 0) return fail(ErrorCode.INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return fail(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
+    } else if (req.memberId === "") {
+      return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    }
+    if (req.memberEpoch === -2 && req.instanceId === null) return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be null for a static leave (epoch -2).");
+    if (req.serverAssignor !== null && !this.assignorNames().includes(req.serverAssignor)) {
+      return fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.assignorNames().join(", ")}.`);
+    }
+    if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== "" && compileRegex(req.subscribedTopicRegex) === null) {
+      return fail(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression.`);
+    }
+    let g = this.groups.get(groupId);
+    if (g && g.kind === "classic") {
+      if (!g.isEmpty() || g.state !== "Empty") return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+      g = this.convert(g, true);
+    }
+    if (!g) {
+      if (req.memberEpoch !== 0) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${groupId}.`);
+      g = this.newConsumer(groupId);
+      this.groups.set(groupId, g);
+    }
+    const max = this.num("group.consumer.max.size", 2147483647);
+    if (req.memberEpoch === 0 && !g.members.has(req.memberId) && g.members.size >= max &&
+      !(req.instanceId !== null && g.staticMembers.has(req.instanceId))) {
+      return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${max} members.`);
+    }
+    const out = g.heartbeat(req);
+    if (g.dirty) {
+      g.dirty = false;
+      await this.persistGroup(g);
+    }
+    if (g.isEmpty()) this.maybeForget(g);
+    return out;
+  }
+
+  // ---- offsets
+
+  private validateCommit(g: Group | undefined, generation: number, memberId: string, groupInstanceId: string | null): number {
+    if (!g) return generation < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (g.kind === "consumer") {
+      if (generation < 0 && g.members.size === 0) return ErrorCode.NONE;
+      const m = g.members.get(memberId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (generation !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+      return ErrorCode.NONE;
+    }
+    if (g.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (generation < 0 && g.state === "Empty") return ErrorCode.NONE;
+    if (generation >= 0 || memberId !== "" || groupInstanceId !== null) {
+      const invalid = g.validateMember(memberId, groupInstanceId);
+      if (invalid !== ErrorCode.NONE) return invalid;
+      if (generation !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    } else if (g.state !== "Empty") {
+      return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    if (g.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  async commitOffsets(req: OffsetCommitInput): Promise<OffsetCommitOutput> {
+    const all = (code: number): OffsetCommitOutput =>
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+    if (this.closed) return all(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let g = this.groups.get(req.groupId);
+    const invalid = this.validateCommit(g, req.generationIdOrMemberEpoch, req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return all(invalid);
+    const maxMetadata = this.num("offset.metadata.max.bytes", 4096);
+    const now = this.deps.now();
+    const expire = req.retentionTimeMs >= 0n ? now + Number(req.retentionTimeMs) : -1;
+    const out: OffsetCommitOutput = [];
+    const records: RecordInput[] = [];
+    const pending: [string, CommittedOffset, { errorCode: number }][] = [];
+    const enc = new TextEncoder();
+    for (const t of req.topics) {
+      const topic = this.deps.topics.get(t.name);
+      const parts = [];
+      for (const p of t.partitions) {
+        const res: { partitionIndex: number; errorCode: number } = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+        parts.push(res);
+        if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) {
+          res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (p.committedMetadata !== null && enc.encode(p.committedMetadata).length > maxMetadata) {
+          res.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        } else {
+          const value: CommittedOffset = {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata: p.committedMetadata ?? "",
+            commitTimestamp: now,
+            expireTimestamp: expire,
+          };
+          records.push({ key: offsetKey(req.groupId, t.name, p.partitionIndex), value: offsetValue(value) });
+          pending.push([tpKey(t.name, p.partitionIndex), value, res]);
+        }
+      }
+      out.push({ name: t.name, partitions: parts });
+    }
+    if (records.length === 0) return out;
+    if (!g) {
+      g = this.newClassic(req.groupId);
+      this.groups.set(req.groupId, g);
+    }
+    const code = await this.append(req.groupId, records);
+    if (code !== ErrorCode.NONE) {
+      const mapped = code === ErrorCode.RECORD_LIST_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : code;
+      for (const [, , res] of pending) res.errorCode = mapped;
+      return out;
+    }
+    const current = this.groups.get(req.groupId) ?? g;
+    if (!this.groups.has(req.groupId)) this.groups.set(req.groupId, current);
+    for (const [k, v] of pending) current.offsets.set(k, v);
+    return out;
+  }
+
+  /** Offsets of a committed transaction (TxnOffsetCommit + EndTxn) become the group's committed offsets. */
+  async commitTxnOffsets(groupId: string, offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string | null }[]): Promise<void> {
+    if (offsets.length === 0) return;
+    const now = this.deps.now();
+    const values = offsets.map((o) => ({ o, v: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? "", commitTimestamp: now, expireTimestamp: -1 } as CommittedOffset }));
+    const code = await this.append(groupId, values.map(({ o, v }) => ({ key: offsetKey(groupId, o.topic, o.partition), value: offsetValue(v) })));
+    if (code !== ErrorCode.NONE) return;
+    let g = this.groups.get(groupId);
+    if (!g) this.groups.set(groupId, (g = this.newClassic(groupId)));
+    for (const { o, v } of values) g.offsets.set(tpKey(o.topic, o.partition), v);
+  }
+
+  /**
+   * Committed offsets of a group: the named partitions (unknown ones as offset -1), or all when
+   * `topics` is null. `member` (OffsetFetch v9) is checked against consumer groups.
+   */
+  fetchOffsets(groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, member: { memberId: string | null; memberEpoch: number } | null): OffsetFetchOutput {
+    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const g = this.groups.get(groupId);
+    if (member && member.memberId !== null && g?.kind === "consumer") {
+      const m = g.members.get(member.memberId);
+      if (!m) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
+      if (member.memberEpoch !== m.memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
+    }
+    const none = (partitionIndex: number): FetchedPartition => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.NONE });
+    const found = (partitionIndex: number, o: CommittedOffset): FetchedPartition => ({ partitionIndex, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+    if (topics === null) {
+      const byTopic = new Map<string, FetchedPartition[]>();
+      for (const [k, o] of g?.offsets ?? []) {
+        const [topic, partition] = splitKey(k);
+        let l = byTopic.get(topic);
+        if (!l) byTopic.set(topic, (l = []));
+        l.push(found(partition, o));
+      }
+      return { errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) })) };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => {
+          const o = g?.offsets.get(tpKey(t.name, p));
+          return o ? found(p, o) : none(p);
+        }),
+      })),
+    };
+  }
+
+  /** OffsetDelete: the group-level error and per-partition codes. */
+  async deleteOffsets(groupId: string, topics: { name: string; partitions: { partitionIndex: number }[] }[]): Promise<{ errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }> {
+    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const g = this.groups.get(groupId);
+    if (!g || (g.kind === "classic" && g.state === "Dead")) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    let subscribed: (topic: string) => boolean = () => false;
+    if (g.kind === "classic" && !g.isEmpty() && g.members.size > 0) {
+      if (g.protocolType !== "consumer") return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+      const topicsOf = classicSubscriptions(g);
+      subscribed = (t) => topicsOf.has(t);
+    } else if (g.kind === "consumer") {
+      subscribed = (t) => g.isSubscribedTo(t);
+    }
+    const records: RecordInput[] = [];
+    const keys: string[] = [];
+    const out = topics.map((t) => {
+      const topic = this.deps.topics.get(t.name);
+      const isSubscribed = subscribed(t.name);
+      return {
+        name: t.name,
+        partitions: t.partitions.map(({ partitionIndex }) => {
+          let errorCode: number = ErrorCode.NONE;
+          if (!topic || partitionIndex < 0 || partitionIndex >= topic.partitions.length) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          else if (isSubscribed) errorCode = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC;
+          else if (g.offsets.has(tpKey(t.name, partitionIndex))) {
+            records.push({ key: offsetKey(groupId, t.name, partitionIndex), value: null });
+            keys.push(tpKey(t.name, partitionIndex));
+          }
+          return { partitionIndex, errorCode };
+        }),
+      };
+    });
+    const code = await this.append(groupId, records);
+    if (code !== ErrorCode.NONE) return { errorCode: code, topics: [] };
+    for (const k of keys) g.offsets.delete(k);
+    return { errorCode: ErrorCode.NONE, topics: out };
+  }
+
+  // ---- admin
+
+  listGroups(statesFilter: string[], typesFilter: string[]): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.toLowerCase()));
+    const out = [];
+    for (const g of this.groups.values()) {
+      const state = g.state;
+      if (state === "Dead") continue;
+      if (states.size && !states.has(state.toLowerCase())) continue;
+      if (types.size && !types.has(g.kind)) continue;
+      out.push({ groupId: g.groupId, protocolType: g.kind === "consumer" ? "consumer" : g.protocolType ?? "", groupState: state, groupType: g.kind });
+    }
+    return out;
+  }
+
+  /** DeleteGroups: one code per group; writes tombstones for the group and its offsets. */
+  async deleteGroup(groupId: string): Promise<number> {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const g = this.groups.get(groupId);
+    if (!g || g.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (!g.isEmpty() || (g.kind === "classic" && g.state !== "Empty")) return ErrorCode.NON_EMPTY_GROUP;
+    const records: RecordInput[] = [];
+    for (const k of g.offsets.keys()) {
+      const [topic, partition] = splitKey(k);
+      records.push({ key: offsetKey(groupId, topic, partition), value: null });
+    }
+    records.push({ key: groupKey(groupId), value: null });
+    const code = await this.append(groupId, records);
+    if (code !== ErrorCode.NONE) return code;
+    if (this.groups.get(groupId) === g) {
+      g.markDead();
+      this.groups.delete(groupId);
+    }
+    return ErrorCode.NONE;
+  }
+
+  // ---- offset expiry and group cleanup (Kafka's offsets.retention.*)
+
+  private scheduleCleanup() {
+    if (this.closed) return;
+    const every = this.num("offsets.retention.check.interval.ms", 600000);
+    this.cleanupTimer = setTimeout(() => {
+      this.cleanupTimer = null;
+      this.cleanup().finally(() => this.scheduleCleanup());
+    }, every);
+  }
+
+  /**
+   * Expires offsets (KIP-211: a group's offsets expire offsets.retention.minutes after it became
+   * Empty; offsets committed without group management, after their commit; an explicit
+   * retentionTimeMs wins) and deletes Empty groups that have none left.
+   */
+  async cleanup(): Promise<{ offsetsExpired: number; groupsDeleted: number }> {
+    const now = this.deps.now();
+    const retention = this.retentionMs;
+    let offsetsExpired = 0;
+    let groupsDeleted = 0;
+    for (const g of [...this.groups.values()]) {
+      if (!g.isEmpty()) continue;
+      if (g.kind === "classic" && g.state !== "Empty") continue;
+      const managed = g.kind === "consumer" || g.protocolType !== null;
+      const records: RecordInput[] = [];
+      const expired: string[] = [];
+      for (const [k, o] of g.offsets) {
+        const gone = o.expireTimestamp >= 0 ? now >= o.expireTimestamp : now >= (managed ? Math.max(g.stateTimestamp, o.commitTimestamp) : o.commitTimestamp) + retention;
+        if (!gone) continue;
+        const [topic, partition] = splitKey(k);
+        records.push({ key: offsetKey(g.groupId, topic, partition), value: null });
+        expired.push(k);
+      }
+      const deleteGroup = expired.length === g.offsets.size;
+      if (deleteGroup) records.push({ key: groupKey(g.groupId), value: null });
+      if ((await this.append(g.groupId, records)) !== ErrorCode.NONE) continue;
+      for (const k of expired) g.offsets.delete(k);
+      offsetsExpired += expired.length;
+      if (deleteGroup && this.groups.get(g.groupId) === g && g.isEmpty() && g.offsets.size === 0) {
+        g.markDead();
+        this.groups.delete(g.groupId);
+        groupsDeleted++;
+      }
+    }
+    if (offsetsExpired || groupsDeleted) this.deps.log("info", `group cleanup: ${offsetsExpired} offset(s) expired, ${groupsDeleted} group(s) deleted`);
+    return { offsetsExpired, groupsDeleted };
+  }
+}
+
+/** Topics the members of a classic "consumer" group subscribe to, from their protocol metadata. */
+export function classicSubscriptions(g: ClassicGroup): Set<string> {
+  const out = new Set<string>();
+  for (const m of g.members.values()) {
+    const md = m.metadataFor(g.protocolName);
+    try {
+      for (const t of decodeVersionedData(ConsumerProtocolSubscriptionSchema, md).value.topics) out.add(t);
+    } catch {
+      // Unreadable metadata: the member subscribes to nothing we can name.
+    }
+  }
+  return out;
+}
+
+/** Kafka's clientHost form: "/" and the peer address, without the port. */
+export function clientHostOf(remote: string): string {
+  const i = remote.lastIndexOf(":");
+  return `/${i > 0 ? remote.slice(0, i) : remote}`;
+}

@@ -1,0 +1,11 @@
+// Heartbeat (key 12), v0-4. Keeps a classic-group member alive and tells it when to rejoin.
+// Behaviour: as Kafka: UNKNOWN_MEMBER_ID (unknown group or member), FENCED_INSTANCE_ID (static
+// member replaced), ILLEGAL_GENERATION (stale generation), REBALANCE_IN_PROGRESS while the group
+// prepares a rebalance (the session is still renewed), NONE when CompletingRebalance or Stable.
+import { Heartbeat } from "../../protocol/messages/12_heartbeat.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(Heartbeat, [0, 4], (req, ctx) => ({
+  throttleTimeMs: 0,
+  errorCode: ctx.services.groups.heartbeat(req.groupId, req.memberId, ctx.apiVersion >= 3 ? req.groupInstanceId : null, req.generationId),
+}));

@@ -1,0 +1,24 @@
+// SyncGroup (key 14), v0-5. The leader hands in the assignment; every member gets its own.
+// Behaviour: parked until the leader's SyncGroup arrives (and the group record is stored); then
+// the group is Stable. A member that never syncs is removed after the rebalance timeout and the
+// group rebalances. Errors: UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION,
+// REBALANCE_IN_PROGRESS (rebalance under way or restarted), INCONSISTENT_GROUP_PROTOCOL (v5
+// protocolType/protocolName not the group's), UNKNOWN_SERVER_ERROR when the group record could
+// not be stored (e.g. larger than message.max.bytes), NOT_COORDINATOR at shutdown.
+// Assignments for unknown member ids are ignored; members missing from them get an empty one.
+import { SyncGroup } from "../../protocol/messages/14_sync_group.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(SyncGroup, [0, 5], async (req, ctx) => {
+  const v = ctx.apiVersion;
+  const r = await ctx.services.groups.syncGroup(
+    req.groupId,
+    req.memberId,
+    v >= 3 ? req.groupInstanceId : null,
+    req.generationId,
+    v >= 5 ? req.protocolType : null,
+    v >= 5 ? req.protocolName : null,
+    req.assignments,
+  );
+  return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
+});

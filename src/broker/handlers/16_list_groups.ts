@@ -1,0 +1,14 @@
+// ListGroups (key 16), v0-5. Every group this coordinator knows, classic and consumer.
+// Behaviour: v4+ filter by state (case-insensitive: Empty, PreparingRebalance,
+// CompletingRebalance, Stable for classic; Empty, Assigning, Reconciling, Stable for consumer
+// groups), v5+ by type ("classic", "consumer"). Groups holding only committed offsets are listed as
+// Empty classic groups with protocol type "", as Kafka does.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ListGroups } from "../../protocol/messages/16_list_groups.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(ListGroups, [0, 5], (req, ctx) => ({
+  throttleTimeMs: 0,
+  errorCode: ErrorCode.NONE,
+  groups: ctx.services.groups.listGroups(ctx.apiVersion >= 4 ? req.statesFilter : [], ctx.apiVersion >= 5 ? req.typesFilter : []),
+}));
