@@ -4,7 +4,7 @@ import { resolveConfig } from "../config.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { logEnabled } from "../log.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
-import { memoryLogStore } from "../storage/memory.ts";
+import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
@@ -12,6 +12,7 @@ import type { Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
+import { effectiveTopicConfig } from "./topic_configs.ts";
 import { randomUuid, Topics } from "./topics.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 
@@ -36,14 +37,20 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   const log = (level: LogLevel, message: string) => {
     if (logEnabled(level, config.logLevel)) runtime.log(level, message);
   };
-  if (config.dataDir !== null) {
-    log("warn", `--data-dir ${config.dataDir}: the file engine is not built yet; data is kept in memory only`);
-  }
-  const store = options.store ?? memoryLogStore();
+  // The file engine under config.dataDir (memory without one); it reads topic configs through `topics`.
+  const storage = await openStorage(runtime, config, log, (t, n) => {
+    const topic = topics.get(t);
+    return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
+  });
+  const store = options.store ?? storage.store;
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const closingListeners = new Set<() => void>();
   const advertised = { host: "", port: 0 };
-  const topics = new Topics(store);
+  const topics = new Topics(store, storage.metadata);
+  await topics.load();
+  await storage.removeUnknown((t, p) => (topics.get(t)?.partitions.length ?? 0) > p);
+  const clusterId = config.clusterId ?? storage.metadata.clusterId ?? randomUuid();
+  if (storage.metadata.clusterId === null) await storage.metadata.setClusterId(clusterId);
   const now = () => runtime.now();
   const groups = new GroupCoordinator({ config, topics, now, log });
   const txns = new TransactionCoordinator({
@@ -59,7 +66,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     runtime,
     store,
     topics,
-    clusterId: config.clusterId ?? randomUuid(),
+    clusterId,
     advertised,
     now,
     log,
@@ -95,7 +102,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
         groups.close();
         await server.close();
         txns.close();
-        if (!options.store) await store.close();
+        if (!options.store) await storage.close();
         log("info", "stopped");
       })();
       return closed;
