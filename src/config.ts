@@ -41,9 +41,45 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   "socket.request.max.bytes": 104857600,
   "message.max.bytes": 1048588,
   "log.message.timestamp.type": "CreateTime",
+  // Storage (file engine). Kafka's names and defaults; the topic configs fall back to these.
+  "log.segment.bytes": 1073741824,
+  "log.roll.hours": 168,
+  "log.index.size.max.bytes": 10485760,
+  "log.index.interval.bytes": 4096,
+  "log.retention.hours": 168,
+  "log.retention.bytes": -1,
+  "log.retention.check.interval.ms": 300000,
+  "log.segment.delete.delay.ms": 60000,
+  "log.flush.interval.messages": 9223372036854775807,
+  "log.flush.scheduler.interval.ms": 9223372036854775807,
+  "log.cleanup.policy": "delete",
+  "log.cleaner.enable": true,
+  "log.cleaner.backoff.ms": 15000,
+  "log.cleaner.delete.retention.ms": 86400000,
+  "log.cleaner.min.cleanable.ratio": 0.5,
+  "log.cleaner.min.compaction.lag.ms": 0,
+  "compression.type": "producer",
+  /**
+   * Ours: acks=all (-1) is answered only once the batch is fsynced, in a group commit shared by all
+   * producers and partitions. false: answered once the OS has the bytes (Kafka's default behaviour).
+   */
+  "chronik.fsync.acks.all": true,
+  /** Ours: how long a group commit waits for more appends after the first; 0 = next round at once. */
+  "chronik.fsync.group.commit.ms": 0,
 };
+
+/** Kafka's hours/minutes/ms triples: the most precise one set wins, as in KafkaConfig. */
+function derive(c: Record<string, unknown>, ms: string, minutes: string | null, hours: string): void {
+  if (c[ms] !== undefined && c[ms] !== null) return;
+  if (minutes !== null && c[minutes] !== undefined && c[minutes] !== null) c[ms] = Number(c[minutes]) * 60000;
+  else if (c[hours] !== undefined && c[hours] !== null) c[ms] = Number(c[hours]) * 3600000;
+}
 
 export function resolveConfig(partial: Partial<BrokerConfig> = {}): BrokerConfig {
   const c = { ...DEFAULT_CONFIG, ...partial } as BrokerConfig;
+  derive(c, "log.retention.ms", "log.retention.minutes", "log.retention.hours");
+  derive(c, "log.roll.ms", null, "log.roll.hours");
+  // log.flush.interval.ms defaults to log.flush.scheduler.interval.ms in Kafka.
+  if (c["log.flush.interval.ms"] === undefined) c["log.flush.interval.ms"] = c["log.flush.scheduler.interval.ms"];
   return c;
 }

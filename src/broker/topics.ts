@@ -1,4 +1,7 @@
-// Topic registry: names, ids, partitions and topic configs over a LogStore.
+// Topic registry: names, ids, partitions and topic configs over a LogStore. Changes are written to
+// the MetadataStore before they take effect (a file store with --data-dir, memory otherwise).
+import type { MetadataStore } from "../storage/metadata.ts";
+import { memoryMetadataStore } from "../storage/metadata.ts";
 import type { LogStore, PartitionLog } from "../storage/store.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 
@@ -44,9 +47,30 @@ export class Topics {
   private byName = new Map<string, Topic>();
   private byIdMap = new Map<string, Topic>();
   private store: LogStore;
+  private meta: MetadataStore;
 
-  constructor(store: LogStore) {
+  constructor(store: LogStore, meta: MetadataStore = memoryMetadataStore()) {
     this.store = store;
+    this.meta = meta;
+  }
+
+  /** Registers the topics the metadata store holds, opening (and so recovering) their partitions. */
+  async load(): Promise<void> {
+    for (const t of this.meta.topics()) {
+      const logs = await Promise.all(Array.from({ length: t.partitions }, (_, p) => this.store.open(t.name, p)));
+      const topic: Topic = { name: t.name, id: t.id, partitions: logs, configs: new Map(Object.entries(t.configs)), internal: t.name.startsWith("__") };
+      this.byName.set(t.name, topic);
+      this.byIdMap.set(t.id, topic);
+    }
+  }
+
+  private save(topic: { name: string; id: string }, partitions: number, configs: Map<string, string>): Promise<void> {
+    return this.meta.putTopic({ name: topic.name, id: topic.id, partitions, configs: Object.fromEntries(configs) });
+  }
+
+  /** Persists a topic's configs after they were changed in `topic.configs` (AlterConfigs). */
+  saveConfigs(topic: Topic): Promise<void> {
+    return this.save(topic, topic.partitions.length, topic.configs);
   }
 
   get(name: string): Topic | undefined {
@@ -70,6 +94,7 @@ export class Topics {
 
   /** Creates a topic; the caller has validated name, partition count and configs. */
   async create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
+    await this.save({ name, id }, partitions, configs);
     const logs: PartitionLog[] = [];
     for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__") };
@@ -79,10 +104,12 @@ export class Topics {
   }
 
   async addPartitions(topic: Topic, total: number): Promise<void> {
+    await this.save(topic, total, topic.configs);
     for (let p = topic.partitions.length; p < total; p++) topic.partitions.push(await this.store.open(topic.name, p));
   }
 
   async delete(topic: Topic): Promise<void> {
+    await this.meta.deleteTopic(topic.name);
     this.byName.delete(topic.name);
     this.byIdMap.delete(topic.id);
     await this.store.remove(topic.name, topic.partitions.length);

@@ -1,0 +1,166 @@
+// Cluster metadata that must survive a restart: the cluster id and each topic's name, id, partition
+// count and configs. On disk (`<data dir>/__chronik_metadata/`): an append-only log of records, each
+// framed as int32 length, uint32 CRC32C, JSON, and fsynced before the change is acknowledged; every
+// SNAPSHOT_EVERY records the whole state goes to `snapshot.json` (written atomically) and the log
+// starts over. Records carry a sequence number, so a crash between the snapshot and the log reset
+// replays nothing twice. A torn or corrupt tail of the log is truncated at start (and logged).
+import { crc32c } from "../protocol/crc32c.ts";
+import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
+
+export const METADATA_DIR = "__chronik_metadata";
+const SNAPSHOT_EVERY = 1000;
+
+export type TopicMeta = { name: string; id: string; partitions: number; configs: Record<string, string> };
+
+type MetaOp =
+  | { op: "cluster"; clusterId: string }
+  | { op: "topic"; topic: TopicMeta }
+  | { op: "delete"; name: string };
+type MetaRecord = MetaOp & { seq: number };
+
+type Snapshot = { seq: number; clusterId: string | null; topics: TopicMeta[] };
+
+export interface MetadataStore {
+  readonly clusterId: string | null;
+  /** Topics as last stored, in creation order. */
+  topics(): TopicMeta[];
+  setClusterId(id: string): Promise<void>;
+  /** Creates or replaces a topic's record (partition count, configs). */
+  putTopic(topic: TopicMeta): Promise<void>;
+  deleteTopic(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Keeps metadata in memory only (no data dir). */
+export function memoryMetadataStore(): MetadataStore {
+  const topics = new Map<string, TopicMeta>();
+  let clusterId: string | null = null;
+  return {
+    get clusterId() {
+      return clusterId;
+    },
+    topics: () => [...topics.values()],
+    setClusterId(id) {
+      clusterId = id;
+      return Promise.resolve();
+    },
+    putTopic(t) {
+      topics.set(t.name, structuredClone(t));
+      return Promise.resolve();
+    },
+    deleteTopic(name) {
+      topics.delete(name);
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function frame(rec: MetaRecord): Uint8Array {
+  const body = enc.encode(JSON.stringify(rec));
+  const out = new Uint8Array(8 + body.length);
+  const v = new DataView(out.buffer);
+  v.setInt32(0, body.length);
+  out.set(body, 8);
+  v.setUint32(4, crc32c(out, 8, out.length));
+  return out;
+}
+
+/** Opens (creating) the metadata store under `dataDir`. */
+export async function openMetadataStore(fs: FileSystem, dataDir: string, log: (level: LogLevel, message: string) => void = () => {}): Promise<MetadataStore> {
+  const dir = `${dataDir.replace(/\/+$/, "")}/${METADATA_DIR}`;
+  await fs.mkdir(dir);
+  const snapPath = `${dir}/snapshot.json`;
+  const logPath = `${dir}/log`;
+  const state: Snapshot = { seq: 0, clusterId: null, topics: [] };
+  const snap = await fs.readFile(snapPath);
+  if (snap) Object.assign(state, JSON.parse(dec.decode(snap)) as Snapshot);
+  const topics = new Map<string, TopicMeta>(state.topics.map((t) => [t.name, t]));
+  let clusterId = state.clusterId;
+  let seq = state.seq;
+  const apply = (r: MetaRecord) => {
+    if (r.op === "cluster") clusterId = r.clusterId;
+    else if (r.op === "topic") {
+      topics.delete(r.topic.name); // a re-created topic moves to the end
+      topics.set(r.topic.name, r.topic);
+    } else topics.delete(r.name);
+  };
+
+  const h: FileHandle = await fs.open(logPath, { create: true });
+  const bytes = await h.read(0, await h.size());
+  let pos = 0;
+  let records = 0;
+  while (pos + 8 <= bytes.length) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset + pos);
+    const len = v.getInt32(0);
+    if (len < 0 || pos + 8 + len > bytes.length || v.getUint32(4) !== crc32c(bytes, pos + 8, pos + 8 + len)) break;
+    let r: MetaRecord;
+    try {
+      r = JSON.parse(dec.decode(bytes.subarray(pos + 8, pos + 8 + len)));
+    } catch {
+      break;
+    }
+    if (r.seq > seq) {
+      apply(r);
+      seq = r.seq;
+    }
+    records++;
+    pos += 8 + len;
+  }
+  if (pos < bytes.length) {
+    log("warn", `${logPath}: truncating a torn or corrupt tail of ${bytes.length - pos} bytes at position ${pos}`);
+    await h.truncate(pos);
+    await h.sync();
+  }
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = queue.then(fn);
+    queue = p.catch(() => {});
+    return p;
+  };
+  let size = pos;
+
+  async function write(rec: MetaOp): Promise<void> {
+    await serial(async () => {
+      const r = { ...rec, seq: seq + 1 } as MetaRecord;
+      const f = frame(r);
+      try {
+        await h.append(f);
+        await h.sync();
+      } catch (e) {
+        await h.truncate(size).catch(() => {});
+        throw e;
+      }
+      size += f.length;
+      seq = r.seq;
+      apply(r);
+      records++;
+      if (records >= SNAPSHOT_EVERY) {
+        const s: Snapshot = { seq, clusterId, topics: [...topics.values()] };
+        await fs.writeFileAtomic(snapPath, enc.encode(JSON.stringify(s)));
+        await h.truncate(0);
+        await h.sync();
+        size = 0;
+        records = 0;
+      }
+    });
+  }
+
+  return {
+    get clusterId() {
+      return clusterId;
+    },
+    topics: () => [...topics.values()].map((t) => structuredClone(t)),
+    setClusterId: (id) => write({ op: "cluster", clusterId: id }),
+    putTopic: (t) => write({ op: "topic", topic: structuredClone(t) }),
+    deleteTopic: (name) => write({ op: "delete", name }),
+    async close() {
+      await queue;
+      await h.close();
+    },
+  };
+}

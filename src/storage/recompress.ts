@@ -1,0 +1,32 @@
+// compression.type on a topic (or the broker): "producer" keeps batches as sent; a codec name makes
+// the broker rewrite batches in another codec ("uncompressed" = none), as Kafka's LogValidator does.
+// Only batches whose codec differs are touched; records, offsets deltas, timestamps, producer id,
+// epoch and sequence are kept.
+import { buildRecordBatch, decodeRecords } from "../protocol/record_batch.ts";
+
+const CODECS: Record<string, number> = { uncompressed: 0, none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+/** The codec a compression.type asks for, or null for "producer" (and unknown names). */
+export function targetCodec(compressionType: string): number | null {
+  const c = CODECS[compressionType.trim().toLowerCase()];
+  return c === undefined ? null : c;
+}
+
+/** Rebuilds one batch in `codec`. Throws RecordBatchError (CORRUPT_MESSAGE …) on a bad batch. */
+export function recompressBatch(batch: Uint8Array, codec: number): Uint8Array {
+  const d = decodeRecords(batch);
+  return buildRecordBatch({
+    baseOffset: d.baseOffset,
+    records: d.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: Number(r.offset - d.baseOffset) })),
+    codec,
+    producerId: d.producerId,
+    producerEpoch: d.producerEpoch,
+    baseSequence: d.baseSequence,
+    transactional: d.isTransactional,
+    control: d.isControl,
+    timestampType: d.timestampType,
+    partitionLeaderEpoch: d.partitionLeaderEpoch,
+    lastOffsetDelta: d.lastOffsetDelta,
+    maxTimestamp: d.maxTimestamp,
+  });
+}

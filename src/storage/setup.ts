@@ -1,0 +1,65 @@
+// Picks and opens the storage the broker runs on: the file engine under config.dataDir, or memory
+// when dataDir is null (programmatic startBroker without one; tests).
+import type { BrokerConfig } from "../config.ts";
+import type { LogLevel, Runtime } from "../runtime.ts";
+import type { FileLogStore } from "./file.ts";
+import { openFileLogStore } from "./file.ts";
+import { memoryLogStore } from "./memory.ts";
+import type { MetadataStore } from "./metadata.ts";
+import { memoryMetadataStore, openMetadataStore } from "./metadata.ts";
+import type { LogStore } from "./store.ts";
+
+export type Storage = {
+  store: LogStore;
+  metadata: MetadataStore;
+  /** The file engine, when there is a data dir (stats, retention and compaction hooks). */
+  file: FileLogStore | null;
+  /** Call once topics are loaded: removes partition directories of topics that no longer exist. */
+  removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
+  close(): Promise<void>;
+};
+
+function num(v: unknown, fallback: number): number {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+export async function openStorage(
+  runtime: Runtime,
+  config: BrokerConfig,
+  log: (level: LogLevel, message: string) => void,
+  topicConfig: (topic: string, name: string) => string,
+): Promise<Storage> {
+  if (config.dataDir === null) {
+    const store = memoryLogStore();
+    return { store, metadata: memoryMetadataStore(), file: null, removeUnknown: async () => {}, close: () => store.close() };
+  }
+  const dir = config.dataDir;
+  const started = runtime.now();
+  const metadata = await openMetadataStore(runtime.fs, dir, log);
+  const file = await openFileLogStore(runtime.fs, dir, {
+    now: () => runtime.now(),
+    log,
+    topicConfig,
+    groupCommitMs: num(config["chronik.fsync.group.commit.ms"], 0),
+    retentionCheckIntervalMs: num(config["log.retention.check.interval.ms"], 300000),
+    cleanerBackoffMs: num(config["log.cleaner.backoff.ms"], 15000),
+    cleanerEnabled: config["log.cleaner.enable"] !== false,
+  });
+  const mode = config["chronik.fsync.acks.all"] === false ? "acks=all answered when the OS has the data" : "acks=all answered after a group-commit fsync";
+  log("info", `storage: file engine in ${dir} (${mode})`);
+  return {
+    store: file,
+    metadata,
+    file,
+    async removeUnknown(keep) {
+      await file.removeUnknown(keep);
+      const s = file.stats;
+      log("info", `storage: opened in ${runtime.now() - started} ms (${s.cleanStart ? "clean" : "unclean"} start, ${s.recoveredPartitions} partition(s) scanned, ${s.truncations} torn tail(s) truncated, ${s.indexRebuilds} index rebuild(s))`);
+    },
+    async close() {
+      await file.close();
+      await metadata.close();
+    },
+  };
+}
