@@ -10,6 +10,15 @@ import type { Runtime } from "./runtime.ts";
 
 export const VERSION: string = pkg.version;
 
+/** Where the command line keeps data unless --data-dir says otherwise (startBroker alone uses memory). */
+export const DEFAULT_DATA_DIR = "./data";
+
+/** The command line's data dir: ./data by default, null (memory) for `--data-dir :memory:`. */
+export function withDataDir(config: Partial<BrokerConfig>): Partial<BrokerConfig> {
+  const dir = config.dataDir === undefined ? DEFAULT_DATA_DIR : config.dataDir;
+  return { ...config, dataDir: dir === ":memory:" ? null : dir };
+}
+
 export const USAGE = `chronik ${VERSION} — a Kafka-compatible broker
 
 Usage: chronik [options]
@@ -18,7 +27,8 @@ Usage: chronik [options]
   --port <n>                TCP port, 0 picks a free one (default ${DEFAULT_CONFIG.port})
   --advertised-host <name>  host name given to clients in Metadata
   --advertised-port <n>     port given to clients in Metadata
-  --data-dir <dir>          directory of the embedded store (default: in memory)
+  --data-dir <dir>          directory of the embedded store (default ${DEFAULT_DATA_DIR});
+                            :memory: keeps everything in memory
   --log-level <level>       ${LOG_LEVELS.join(" | ")} (default ${DEFAULT_CONFIG.logLevel})
   --node-id <n>             broker id (default ${DEFAULT_CONFIG.nodeId})
   -o, --config <key=value>  any broker config by its Kafka name, e.g. -o num.partitions=3
@@ -198,7 +208,7 @@ export async function runMain(runtime: Runtime, argv: string[], host: MainHost):
   });
   let broker: Broker;
   try {
-    broker = await startBroker(rt, args.config);
+    broker = await startBroker(rt, withDataDir(args.config));
   } catch (e) {
     rt.log("error", `failed to start: ${e instanceof Error ? e.message : String(e)}`);
     return done(1);

@@ -1,6 +1,7 @@
 // Starts the broker as a child process under Bun, Deno, Node (the bundle) or as the compiled binary,
 // so e2e tests can drive every runtime with the same clients over TCP.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 
 export type RuntimeKind = "bun" | "deno" | "node" | "binary";
@@ -68,6 +69,12 @@ process.on("exit", () => {
 /** Starts a broker on 127.0.0.1 and a free port; resolves once it logged `listening on` (an info line: keep --log-level at info or debug). */
 export async function startBrokerProcess(kind: RuntimeKind, args: string[] = []): Promise<BrokerProcess> {
   if (kind === "node" || kind === "binary") await ensureBuilt();
+  // The CLI keeps data in ./data by default; each broker gets its own directory unless told one.
+  let tmpData: string | null = null;
+  if (!args.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) {
+    tmpData = mkdtempSync(`${tmpdir()}/chronik-e2e-`);
+    args = [...args, "--data-dir", tmpData];
+  }
   const cmd = [...commandFor(kind), "--host", "127.0.0.1", "--port", "0", ...args];
   const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   running.add(proc);
@@ -83,6 +90,7 @@ export async function startBrokerProcess(kind: RuntimeKind, args: string[] = [])
   const pumped = Promise.all([pump(proc.stdout), pump(proc.stderr)]);
   const exited = proc.exited.then(async (code) => {
     running.delete(proc);
+    if (tmpData) rmSync(tmpData, { recursive: true, force: true });
     await pumped.catch(() => {});
     return code;
   });

@@ -5,14 +5,17 @@
 // the topic's max.message.bytes gets MESSAGE_TOO_LARGE. Offsets are assigned by rewriting each
 // batch's base offset in place. Topics with message.timestamp.type=LogAppendTime get the broker's
 // time written into their batches (CRC recomputed) and logAppendTimeMs in the response.
-// On one node acks=1 and acks=-1 are the same: the append is in the store when we answer.
+// acks=1 is answered once the append is in the store (the OS has the bytes); acks=-1 too, unless the
+// broker runs with chronik.fsync.acks.all (the default with a data dir): then only after a group-commit
+// fsync. Topics whose compression.type names a codec get batches in other codecs rewritten in it
+// (storage/recompress.ts); "producer" keeps them as sent.
 // As Kafka requires from v3, each partition carries exactly one batch (else INVALID_RECORD).
 // Idempotent batches (producer id >= 0) are checked against the partition's producer state
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
 // must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890).
 // Versions: v0-2 are not offered — they carry message format v0/v1, which Kafka 4.0 also dropped
-// (KIP-896). Not implemented yet: recompression for compression.type (issue 3).
+// (KIP-896).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
@@ -21,6 +24,7 @@ import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
+import { recompressRecords, targetCodec } from "../../storage/recompress.ts";
 
 type PartitionResult = {
   index: number;
@@ -41,7 +45,7 @@ export default defineHandler(Produce, [3, 11], async (req, ctx) => {
       if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
       const log = topic?.partitions[pd.index];
       if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-      return append(svc, topic, pd.index, pd.records);
+      return append(svc, topic, pd.index, withTopicCodec(svc, topic, pd.records), req.acks);
     }));
     return { name: td.name, partitionResponses };
   }));
@@ -57,7 +61,13 @@ function failed(index: number, errorCode: number, errorMessage: string | null): 
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
 }
 
-async function append(svc: Services, topic: Topic, index: number, records: Uint8Array | null): Promise<PartitionResult> {
+/** compression.type: a codec name makes the broker rewrite batches in that codec. */
+function withTopicCodec(svc: Services, topic: Topic, records: Uint8Array | null): Uint8Array | null {
+  const codec = targetCodec(svc.topics.config(topic, "compression.type", svc.config));
+  return codec === null || records === null ? records : recompressRecords(records, codec);
+}
+
+async function append(svc: Services, topic: Topic, index: number, records: Uint8Array | null, acks: number): Promise<PartitionResult> {
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.INVALID_RECORD, "Produce request has no records for this partition");
   }
@@ -97,17 +107,17 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
       if (check.kind === "duplicate") {
         return { index, errorCode: ErrorCode.NONE, baseOffset: BigInt(check.baseOffset), logAppendTimeMs: BigInt(logAppendTime), logStartOffset: BigInt(log.logStartOffset), errorMessage: null };
       }
-      const r = await store(svc, topic, index, records, scanned, logAppendTime);
+      const r = await store(svc, topic, index, records, scanned, logAppendTime, acks);
       if (r.errorCode === ErrorCode.NONE) state.record(batch, Number(r.baseOffset));
       return r;
     });
   }
-  return store(svc, topic, index, records, scanned, logAppendTime);
+  return store(svc, topic, index, records, scanned, logAppendTime, acks);
 }
 
-async function store(svc: Services, topic: Topic, index: number, records: Uint8Array, scanned: BatchInfo[], logAppendTime: number): Promise<PartitionResult> {
+async function store(svc: Services, topic: Topic, index: number, records: Uint8Array, scanned: BatchInfo[], logAppendTime: number, acks: number): Promise<PartitionResult> {
   try {
-    const r = await topic.partitions[index].append(records, scanned);
+    const r = await topic.partitions[index].append(records, scanned, { durable: acks === -1 && svc.config["chronik.fsync.acks.all"] !== false });
     return {
       index,
       errorCode: ErrorCode.NONE,
