@@ -2,7 +2,7 @@
 // the broker rewrite batches in another codec ("uncompressed" = none), as Kafka's LogValidator does.
 // Only batches whose codec differs are touched; records, offsets deltas, timestamps, producer id,
 // epoch and sequence are kept.
-import { buildRecordBatch, decodeRecords } from "../protocol/record_batch.ts";
+import { buildRecordBatch, decodeRecords, scanBatches } from "../protocol/record_batch.ts";
 
 const CODECS: Record<string, number> = { uncompressed: 0, none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
@@ -29,4 +29,30 @@ export function recompressBatch(batch: Uint8Array, codec: number): Uint8Array {
     lastOffsetDelta: d.lastOffsetDelta,
     maxTimestamp: d.maxTimestamp,
   });
+}
+
+/**
+ * Rewrites the batches of a Produce `records` blob whose codec is not `codec` (control batches
+ * excepted). Returns the input itself when nothing changes or when it does not scan or decode
+ * (the produce path then reports the problem as usual).
+ */
+export function recompressRecords(records: Uint8Array, codec: number): Uint8Array {
+  const scanned = scanBatches(records);
+  if (!Array.isArray(scanned) || scanned.every((b) => b.codec === codec || b.isControl)) return records;
+  const parts: Uint8Array[] = [];
+  try {
+    for (const b of scanned) {
+      const batch = records.subarray(b.position, b.position + b.size);
+      parts.push(b.codec === codec || b.isControl ? batch : recompressBatch(batch, codec));
+    }
+  } catch {
+    return records;
+  }
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
