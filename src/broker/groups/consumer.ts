@@ -482,6 +482,7 @@ export class ConsumerGroup {
       groupEpoch: this.groupEpoch,
       assignmentEpoch: this.assignmentEpoch,
       stateTimestamp: this.stateTimestamp,
+      metadataSignature: this.metadataSignature,
       members: [...this.members.values()].map((m) => ({
         memberId: m.memberId,
         instanceId: m.instanceId,
@@ -506,6 +507,7 @@ export class ConsumerGroup {
     this.groupEpoch = s.groupEpoch;
     this.assignmentEpoch = s.assignmentEpoch;
     this.stateTimestamp = s.stateTimestamp;
+    this.metadataSignature = s.metadataSignature;
     this.members.clear();
     this.staticMembers.clear();
     this.target = new Map();
@@ -536,7 +538,6 @@ export class ConsumerGroup {
       m.revokeDeadline = now + m.rebalanceTimeoutMs;
       this.rearm(m);
     }
-    this.metadataSignature = this.computeMetadataSignature();
   }
 
   /** For ConsumerGroupDescribe. */

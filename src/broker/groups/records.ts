@@ -65,6 +65,8 @@ export type ConsumerSnapshot = {
   groupEpoch: number;
   assignmentEpoch: number;
   stateTimestamp: number;
+  /** Subscribed topic ids and partition counts the target was computed for. */
+  metadataSignature: string;
   members: ConsumerMemberSnapshot[];
 };
 
@@ -149,6 +151,7 @@ export function groupValue(g: GroupSnapshot): Uint8Array {
     w.int8(1);
     w.int32(g.groupEpoch);
     w.int32(g.assignmentEpoch);
+    w.compactString(g.metadataSignature);
     w.uvarint(g.members.length);
     for (const m of g.members) {
       w.compactString(m.memberId);
@@ -227,6 +230,7 @@ export function decodeRecord(key: Uint8Array | null, value: Uint8Array | null): 
     if (kind === 1) {
       const groupEpoch = v.int32();
       const assignmentEpoch = v.int32();
+      const metadataSignature = v.compactString();
       const members: ConsumerMemberSnapshot[] = [];
       for (let n = v.uvarint(); n > 0; n--) {
         const memberId = v.compactString();
@@ -253,7 +257,7 @@ export function decodeRecord(key: Uint8Array | null, value: Uint8Array | null): 
           target: readTps(v),
         });
       }
-      return { kind: "group", group, value: { type: "consumer", groupEpoch, assignmentEpoch, stateTimestamp, members } };
+      return { kind: "group", group, value: { type: "consumer", groupEpoch, assignmentEpoch, stateTimestamp, metadataSignature, members } };
     }
   }
   return { kind: "unknown" };
