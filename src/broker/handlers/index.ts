@@ -16,6 +16,7 @@ import listGroups from "./16_list_groups.ts";
 import apiVersions from "./18_api_versions.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
+import deleteRecords from "./21_delete_records.ts";
 import initProducerId from "./22_init_producer_id.ts";
 import addPartitionsToTxn from "./24_add_partitions_to_txn.ts";
 import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
@@ -47,6 +48,7 @@ export const HANDLERS: readonly Handler[] = [
   apiVersions,
   createTopics,
   deleteTopics,
+  deleteRecords,
   initProducerId,
   addPartitionsToTxn,
   addOffsetsToTxn,
