@@ -6,6 +6,7 @@ import { logEnabled } from "../log.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
+import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Handler } from "./handler.ts";
@@ -51,6 +52,15 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   await storage.removeUnknown((t, p) => (topics.get(t)?.partitions.length ?? 0) > p);
   const clusterId = config.clusterId ?? storage.metadata.clusterId ?? randomUuid();
   if (storage.metadata.clusterId === null) await storage.metadata.setClusterId(clusterId);
+  let boundPort = config.port;
+  const admin = await openAdmin(runtime, config, partial, topics, new Set(handlers.keys()), () => ({
+    "node.id": String(config.nodeId),
+    "broker.id": String(config.nodeId),
+    "listeners": `PLAINTEXT://${config.host}:${boundPort}`,
+    "advertised.listeners": `PLAINTEXT://${advertised.host}:${advertised.port}`,
+    "log.dirs": config.dataDir,
+    "log.dir": config.dataDir,
+  }));
   const now = () => runtime.now();
   const groups = new GroupCoordinator({ config, topics, now, log });
   const txns = new TransactionCoordinator({
@@ -77,6 +87,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
     txns,
+    ...admin,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
       .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
@@ -87,6 +98,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
   advertised.host = config.advertisedHost ?? (wildcard ? "127.0.0.1" : config.host);
   advertised.port = config.advertisedPort ?? listener.port;
+  boundPort = listener.port;
   log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name}), advertising ${advertised.host}:${advertised.port}`);
 
   let closed: Promise<void> | null = null;

@@ -2,6 +2,9 @@
 import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import type { LogStore } from "../storage/store.ts";
+import type { Configs } from "./config/configs.ts";
+import type { Features } from "./config/features.ts";
+import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Topics } from "./topics.ts";
@@ -23,6 +26,12 @@ export type Services = {
   /** Consumer groups (classic and KIP-848) and committed offsets. */
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
+  /** Broker, topic and broker-logger configs: describe, alter, dynamic values. */
+  readonly configs: Configs;
+  /** Client quotas (stored and validated; not enforced yet). */
+  readonly quotas: ClientQuotas;
+  /** Supported and finalized feature levels. */
+  readonly features: Features;
   /** ApiVersions' list, computed from the handler table. */
   readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];
 };

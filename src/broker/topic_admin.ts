@@ -1,7 +1,7 @@
 // Topic creation rules shared by CreateTopics and Metadata's auto-creation.
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Services } from "./services.ts";
-import { validateTopicConfig } from "./topic_configs.ts";
+import { validateTopicConfigs } from "./topic_configs.ts";
 import type { Topic } from "./topics.ts";
 import { topicNameError } from "./topics.ts";
 
@@ -69,10 +69,12 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
   }
   const configs = new Map<string, string>();
   for (const c of t.configs) {
-    const err = validateTopicConfig(c.name, c.value);
-    if (err) return fail(ErrorCode.INVALID_CONFIG, err);
-    configs.set(c.name, c.value!);
+    if (configs.has(c.name)) return fail(ErrorCode.INVALID_REQUEST, `Duplicate config key ${c.name} for topic ${t.name}`);
+    if (c.value === null) return fail(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${c.name}`);
+    configs.set(c.name, c.value);
   }
+  const invalid = validateTopicConfigs(configs, svc.configs.brokerValue);
+  if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
   const topic = await svc.topics.create(t.name, partitions, configs);
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);

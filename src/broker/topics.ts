@@ -3,6 +3,7 @@
 import type { MetadataStore } from "../storage/metadata.ts";
 import { memoryMetadataStore } from "../storage/metadata.ts";
 import type { LogStore, PartitionLog } from "../storage/store.ts";
+import type { BrokerValues } from "./topic_configs.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 
 export type Topic = {
@@ -115,8 +116,11 @@ export class Topics {
     await this.store.remove(topic.name, topic.partitions.length);
   }
 
+  /** Broker-level values including dynamic broker configs; set by the broker (config/index.ts). */
+  brokerValues: BrokerValues | null = null;
+
   /** The effective value of a topic config: set on the topic, else the broker's, else Kafka's default. */
-  config(topic: Topic, name: string, broker: Record<string, unknown>): string {
-    return effectiveTopicConfig(topic.configs, name, broker);
+  config(topic: Topic, name: string, broker: BrokerValues): string {
+    return effectiveTopicConfig(topic.configs, name, this.brokerValues ?? broker);
   }
 }

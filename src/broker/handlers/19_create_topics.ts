@@ -7,12 +7,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
 import { defineHandler } from "../handler.ts";
 import { createTopic } from "../topic_admin.ts";
-import { effectiveTopicConfig, TOPIC_CONFIGS } from "../topic_configs.ts";
 import { ZERO_UUID } from "../topics.ts";
-
-/** DescribeConfigs' ConfigSource values. */
-const DYNAMIC_TOPIC_CONFIG = 1;
-const DEFAULT_CONFIG = 5;
 
 export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
   const svc = ctx.services;
@@ -35,7 +30,7 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
       topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: out.errorCode, errorMessage: out.errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
       continue;
     }
-    const set = new Map(t.configs.map((c) => [c.name, c.value]));
+    const set = new Map(t.configs.map((c) => [c.name, c.value ?? ""]));
     topics.push({
       name: t.name,
       topicId: out.topic?.id ?? ZERO_UUID,
@@ -43,12 +38,12 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
       errorMessage: null,
       numPartitions: out.partitions,
       replicationFactor: out.replicationFactor,
-      configs: Object.keys(TOPIC_CONFIGS).map((name) => ({
-        name,
-        value: effectiveTopicConfig(set, name, svc.config),
-        readOnly: false,
-        configSource: set.has(name) ? DYNAMIC_TOPIC_CONFIG : DEFAULT_CONFIG,
-        isSensitive: false,
+      configs: svc.configs.describeTopicConfigs(set, false, false).map((c) => ({
+        name: c.name,
+        value: c.value,
+        readOnly: c.readOnly,
+        configSource: c.configSource,
+        isSensitive: c.isSensitive,
       })),
     });
   }

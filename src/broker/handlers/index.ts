@@ -23,7 +23,10 @@ import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
 import endTxn from "./26_end_txn.ts";
 import writeTxnMarkers from "./27_write_txn_markers.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
+import describeConfigs from "./32_describe_configs.ts";
+import alterConfigs from "./33_alter_configs.ts";
 import deleteGroups from "./42_delete_groups.ts";
+import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
 import offsetDelete from "./47_offset_delete.ts";
 import describeProducers from "./61_describe_producers.ts";
 import describeTransactions from "./65_describe_transactions.ts";
@@ -55,7 +58,10 @@ export const HANDLERS: readonly Handler[] = [
   endTxn,
   writeTxnMarkers,
   txnOffsetCommit,
+  describeConfigs,
+  alterConfigs,
   deleteGroups,
+  incrementalAlterConfigs,
   offsetDelete,
   describeProducers,
   describeTransactions,

@@ -1,0 +1,142 @@
+// Broker configs: Kafka's names, types, defaults and whether (and where) they may change at run
+// time (Kafka's dynamic broker configs, KIP-226). Docs are our own, one line each.
+// Defaults are Kafka's, except where one node changes the sensible value (replication factors of
+// internal topics are 1, as in Kafka's single-node quickstart config).
+import type { ConfigDef } from "../topic_configs.ts";
+
+/**
+ * "read-only": only at start-up (`-o name=value`); "cluster": dynamic, per broker or as the
+ * cluster-wide default (resource name ""); "per-broker": dynamic, per broker only.
+ */
+export type Dynamic = "read-only" | "cluster" | "per-broker";
+
+export type BrokerConfigDef = ConfigDef & { dynamic: Dynamic };
+
+const LONG_MAX = "9223372036854775807";
+const INT_MAX = "2147483647";
+
+const ro = (type: ConfigDef["type"], def: string | null, doc: string, extra: Partial<ConfigDef> = {}): BrokerConfigDef => ({
+  type, default: def, doc, dynamic: "read-only", ...extra,
+});
+const dyn = (type: ConfigDef["type"], def: string | null, doc: string, extra: Partial<ConfigDef> = {}): BrokerConfigDef => ({
+  type, default: def, doc, dynamic: "cluster", ...extra,
+});
+const perBroker = (type: ConfigDef["type"], def: string | null, doc: string): BrokerConfigDef => ({
+  type, default: def, doc, dynamic: "per-broker",
+});
+
+export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
+  // Identity and listeners. node.id, broker.id, listeners and log.dirs reflect the start-up flags.
+  "advertised.listeners": perBroker("list", null, "Addresses clients are told to connect to (--advertised-host/--advertised-port)."),
+  "auto.create.topics.enable": ro("boolean", "true", "Create a topic when a client asks for metadata of a topic that does not exist."),
+  "auto.leader.rebalance.enable": ro("boolean", "true", "Move leadership back to preferred replicas (one node: always preferred)."),
+  "background.threads": dyn("int", "10", "Threads for background work (the broker is single-threaded; kept for tools).", { min: 1 }),
+  "broker.id": ro("int", "-1", "This broker's id (same as node.id, --node-id)."),
+  "compression.gzip.level": dyn("int", "-1", "Default gzip level for topics with compression.type gzip.", { min: -1, max: 9 }),
+  "compression.lz4.level": dyn("int", "9", "Default lz4 level for topics with compression.type lz4.", { min: 1, max: 17 }),
+  "compression.type": dyn("string", "producer", "Default codec of stored batches; 'producer' keeps what producers sent.", {
+    oneOf: ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"],
+  }),
+  "compression.zstd.level": dyn("int", "3", "Default zstd level for topics with compression.type zstd.", { min: -131072, max: 22 }),
+  "connections.max.idle.ms": ro("long", "600000", "Idle connections are closed after this many milliseconds."),
+  "default.replication.factor": ro("int", "1", "Replication factor of auto-created topics (only 1 on one node)."),
+  "delete.topic.enable": ro("boolean", "true", "Allow DeleteTopics."),
+  "fetch.max.bytes": ro("int", "57671680", "Largest Fetch response, in bytes.", { min: 1024 }),
+  "group.consumer.heartbeat.interval.ms": ro("int", "5000", "Heartbeat interval of KIP-848 consumer groups."),
+  "group.consumer.session.timeout.ms": ro("int", "45000", "Session timeout of KIP-848 consumer groups."),
+  "group.coordinator.rebalance.protocols": ro("list", "classic,consumer", "Group protocols the coordinator accepts.", { oneOf: ["classic", "consumer", "share"] }),
+  "group.initial.rebalance.delay.ms": ro("int", "3000", "How long the first rebalance of an empty classic group waits for more members."),
+  "group.max.session.timeout.ms": ro("int", "1800000", "Largest session timeout a classic group member may ask for."),
+  "group.max.size": ro("int", INT_MAX, "Largest number of members in a group.", { min: 1 }),
+  "group.min.session.timeout.ms": ro("int", "6000", "Smallest session timeout a classic group member may ask for."),
+  "listeners": perBroker("list", "PLAINTEXT://:9092", "Address the broker listens on (--host/--port)."),
+  "log.cleaner.backoff.ms": dyn("long", "15000", "Sleep of the log cleaner when there is nothing to clean.", { min: 0 }),
+  "log.cleaner.dedupe.buffer.size": dyn("long", "134217728", "Memory for deduplication across cleaner threads."),
+  "log.cleaner.delete.retention.ms": dyn("long", "86400000", "Default delete.retention.ms of topics.", { min: 0 }),
+  "log.cleaner.enable": ro("boolean", "true", "Run the log cleaner (compaction)."),
+  "log.cleaner.io.max.bytes.per.second": dyn("double", "1.7976931348623157E308", "I/O rate limit of the log cleaner."),
+  "log.cleaner.max.compaction.lag.ms": dyn("long", LONG_MAX, "Default max.compaction.lag.ms of topics.", { min: 1 }),
+  "log.cleaner.min.cleanable.ratio": dyn("double", "0.5", "Default min.cleanable.dirty.ratio of topics.", { min: 0, max: 1 }),
+  "log.cleaner.min.compaction.lag.ms": dyn("long", "0", "Default min.compaction.lag.ms of topics.", { min: 0 }),
+  "log.cleaner.threads": dyn("int", "1", "Threads of the log cleaner.", { min: 0 }),
+  "log.cleanup.policy": dyn("list", "delete", "Default cleanup.policy of topics.", { oneOf: ["delete", "compact"] }),
+  "log.dir": ro("string", null, "Directory of the data (--data-dir); none when data is kept in memory."),
+  "log.dirs": ro("list", null, "Directory of the data (--data-dir)."),
+  "log.flush.interval.messages": dyn("long", LONG_MAX, "Default flush.messages of topics.", { min: 1 }),
+  "log.flush.interval.ms": dyn("long", null, "Default flush.ms of topics (log.flush.scheduler.interval.ms when unset)."),
+  "log.flush.scheduler.interval.ms": ro("long", LONG_MAX, "How often the flusher checks whether a log needs an fsync."),
+  "log.index.interval.bytes": dyn("int", "4096", "Default index.interval.bytes of topics.", { min: 0 }),
+  "log.index.size.max.bytes": dyn("int", "10485760", "Default segment.index.bytes of topics.", { min: 4 }),
+  "log.local.retention.bytes": dyn("long", "-2", "Default local.retention.bytes of topics.", { min: -2 }),
+  "log.local.retention.ms": dyn("long", "-2", "Default local.retention.ms of topics.", { min: -2 }),
+  "log.message.downconversion.enable": dyn("boolean", "true", "Default message.downconversion.enable of topics."),
+  "log.message.timestamp.after.max.ms": dyn("long", LONG_MAX, "Default message.timestamp.after.max.ms of topics.", { min: 0 }),
+  "log.message.timestamp.before.max.ms": dyn("long", LONG_MAX, "Default message.timestamp.before.max.ms of topics.", { min: 0 }),
+  "log.message.timestamp.difference.max.ms": dyn("long", LONG_MAX, "Default message.timestamp.difference.max.ms of topics.", { min: 0 }),
+  "log.message.timestamp.type": dyn("string", "CreateTime", "Default message.timestamp.type of topics.", { oneOf: ["CreateTime", "LogAppendTime"] }),
+  "log.preallocate": dyn("boolean", "false", "Default preallocate of topics."),
+  "log.retention.bytes": dyn("long", "-1", "Default retention.bytes of topics."),
+  "log.retention.check.interval.ms": ro("long", "300000", "How often retention is checked.", { min: 1 }),
+  "log.retention.hours": ro("int", "168", "Default retention of topics in hours (log.retention.ms and log.retention.minutes win)."),
+  "log.retention.minutes": ro("int", null, "Default retention of topics in minutes (log.retention.ms wins)."),
+  "log.retention.ms": dyn("long", null, "Default retention.ms of topics; -1 keeps data forever."),
+  "log.roll.hours": ro("int", "168", "Default segment age in hours (log.roll.ms wins).", { min: 1 }),
+  "log.roll.jitter.hours": ro("int", "0", "Default segment jitter in hours (log.roll.jitter.ms wins).", { min: 0 }),
+  "log.roll.jitter.ms": dyn("long", null, "Default segment.jitter.ms of topics."),
+  "log.roll.ms": dyn("long", null, "Default segment.ms of topics."),
+  "log.segment.bytes": dyn("int", "1073741824", "Default segment.bytes of topics.", { min: 14 }),
+  "log.segment.delete.delay.ms": dyn("long", "60000", "Default file.delete.delay.ms of topics.", { min: 0 }),
+  "max.connection.creation.rate": dyn("int", INT_MAX, "New connections accepted per second.", { min: 0 }),
+  "max.connections": dyn("int", INT_MAX, "Connections accepted at once.", { min: 0 }),
+  "max.connections.per.ip": dyn("int", INT_MAX, "Connections accepted at once from one address.", { min: 0 }),
+  "max.incremental.fetch.session.cache.slots": ro("int", "1000", "Incremental fetch sessions kept (KIP-227).", { min: 0 }),
+  "message.max.bytes": dyn("int", "1048588", "Default max.message.bytes of topics: the largest record batch accepted.", { min: 0 }),
+  "min.insync.replicas": dyn("int", "1", "Default min.insync.replicas of topics.", { min: 1 }),
+  "node.id": ro("int", "-1", "This broker's id (--node-id)."),
+  "num.io.threads": dyn("int", "8", "Request threads (the broker is single-threaded; kept for tools).", { min: 1 }),
+  "num.network.threads": dyn("int", "3", "Network threads (the broker is single-threaded; kept for tools).", { min: 1 }),
+  "num.partitions": ro("int", "1", "Partitions of auto-created topics and of CreateTopics without a count.", { min: 1 }),
+  "num.recovery.threads.per.data.dir": dyn("int", "1", "Threads recovering logs at start-up.", { min: 1 }),
+  "offsets.retention.minutes": ro("int", "10080", "How long committed offsets of an empty group are kept.", { min: 1 }),
+  "offsets.topic.num.partitions": ro("int", "50", "Partitions of __consumer_offsets.", { min: 1 }),
+  "offsets.topic.replication.factor": ro("short", "1", "Replication factor of __consumer_offsets (Kafka's default is 3; one node here).", { min: 1 }),
+  "process.roles": ro("list", "broker,controller", "Roles of this node: it is both broker and controller."),
+  "producer.id.expiration.ms": dyn("int", "86400000", "How long an idle producer id's state is kept.", { min: 1 }),
+  "queued.max.requests": ro("int", "500", "Requests queued before reading pauses.", { min: 1 }),
+  "socket.receive.buffer.bytes": ro("int", "102400", "SO_RCVBUF of sockets (-1: the OS default)."),
+  "socket.request.max.bytes": ro("int", "104857600", "Largest request frame.", { min: 1 }),
+  "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),
+  "ssl.key.password": perBroker("password", null, "Password of the private key (stored; TLS comes with security)."),
+  "ssl.keystore.password": perBroker("password", null, "Password of the keystore (stored; TLS comes with security)."),
+  "ssl.truststore.password": perBroker("password", null, "Password of the truststore (stored; TLS comes with security)."),
+  "transaction.max.timeout.ms": ro("int", "900000", "Largest transaction timeout a producer may ask for.", { min: 1 }),
+  "transaction.state.log.min.isr": ro("int", "1", "min.insync.replicas of __transaction_state (Kafka's default is 2; one node here).", { min: 1 }),
+  "transaction.state.log.num.partitions": ro("int", "50", "Partitions of __transaction_state.", { min: 1 }),
+  "transaction.state.log.replication.factor": ro("short", "1", "Replication factor of __transaction_state (Kafka's default is 3; one node here).", { min: 1 }),
+  "transactional.id.expiration.ms": ro("int", "604800000", "How long an idle transactional id is kept.", { min: 1 }),
+  "unclean.leader.election.enable": dyn("boolean", "false", "Default unclean.leader.election.enable of topics."),
+};
+
+/**
+ * Configs that name the same setting in different units, most precise first (Kafka's
+ * brokerConfigSynonyms). The first one set wins; the multiplier converts to the first's unit.
+ */
+export const BROKER_SYNONYMS: Readonly<Record<string, readonly (readonly [string, number])[]>> = (() => {
+  const groups: (readonly [string, number])[][] = [
+    [["log.retention.ms", 1], ["log.retention.minutes", 60_000], ["log.retention.hours", 3_600_000]],
+    [["log.roll.ms", 1], ["log.roll.hours", 3_600_000]],
+    [["log.roll.jitter.ms", 1], ["log.roll.jitter.hours", 3_600_000]],
+    [["log.flush.interval.ms", 1], ["log.flush.scheduler.interval.ms", 1]],
+  ];
+  const out: Record<string, readonly (readonly [string, number])[]> = {};
+  for (const g of groups) for (const [name] of g) out[name] = g;
+  return out;
+})();
+
+/** The synonyms of a broker config, most precise first (just the name when it has none). */
+export function brokerSynonyms(name: string): readonly (readonly [string, number])[] {
+  return Object.hasOwn(BROKER_SYNONYMS, name) ? BROKER_SYNONYMS[name] : [[name, 1]];
+}
+
+/** Config names shown for the start-up fields of BrokerConfig that are not Kafka-named keys. */
+export const INTERNAL_FIELDS = new Set(["host", "port", "advertisedHost", "advertisedPort", "dataDir", "logLevel", "nodeId", "clusterId"]);

@@ -1,0 +1,39 @@
+// Admin state of the broker — configs, client quotas, features — restored from and saved to the
+// admin store. startBroker calls openAdmin once topics are loaded.
+import type { BrokerConfig } from "../../config.ts";
+import type { Runtime } from "../../runtime.ts";
+import type { Topics } from "../topics.ts";
+import { Configs } from "./configs.ts";
+import { Features } from "./features.ts";
+import { ClientQuotas } from "./quotas.ts";
+import { fileAdminStore, memoryAdminStore } from "./store.ts";
+
+export type Admin = { configs: Configs; quotas: ClientQuotas; features: Features };
+
+export async function openAdmin(
+  runtime: Runtime,
+  config: BrokerConfig,
+  given: Partial<BrokerConfig>,
+  topics: Topics,
+  apiKeys: ReadonlySet<number>,
+  identity: () => Record<string, string | null>,
+): Promise<Admin> {
+  const configs = new Configs(config, given, topics, identity);
+  // Produce, Fetch, retention and compaction read topic configs through Topics.config: let them see
+  // dynamic broker defaults.
+  topics.brokerValues = configs.brokerValue;
+  const quotas = new ClientQuotas();
+  const features = new Features(apiKeys, config.nodeId);
+  const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
+  const saved = await store.load();
+  if (saved) {
+    configs.restore(saved.configs ?? {});
+    quotas.restore(saved.quotas ?? []);
+    if (saved.features) features.restore(saved.features);
+  }
+  const persist = () => store.save({ version: 1, configs: configs.snapshot(), quotas: quotas.snapshot(), features: features.snapshot() });
+  configs.onChange = persist;
+  quotas.onChange = persist;
+  features.onChange = persist;
+  return { configs, quotas, features };
+}

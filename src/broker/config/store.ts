@@ -1,0 +1,60 @@
+// Where admin state survives restarts: dynamic broker configs, client quotas and finalized feature
+// levels, as one JSON snapshot written atomically (temp file, sync, rename) next to the metadata
+// store (src/storage/metadata.ts keeps the cluster id, topics and topic configs). Without a data
+// directory nothing is kept. Small and rarely written, so a whole snapshot per change is fine.
+import type { FileSystem } from "../../runtime.ts";
+import type { ConfigsSnapshot } from "./configs.ts";
+import type { FeaturesSnapshot } from "./features.ts";
+import type { QuotaSnapshot } from "./quotas.ts";
+
+export type AdminSnapshot = {
+  version: 1;
+  configs?: ConfigsSnapshot;
+  quotas?: QuotaSnapshot;
+  features?: FeaturesSnapshot;
+};
+
+export interface AdminStore {
+  load(): Promise<AdminSnapshot | null>;
+  /** Saves are applied in call order; each writes the whole snapshot. */
+  save(snapshot: AdminSnapshot): Promise<void>;
+}
+
+/** Path under the data directory, beside the metadata store's files. */
+export const ADMIN_FILE = "__chronik_metadata/admin.json";
+
+export function fileAdminStore(fs: FileSystem, dataDir: string): AdminStore {
+  const dir = `${dataDir.replace(/\/+$/, "")}/__chronik_metadata`;
+  const path = `${dataDir.replace(/\/+$/, "")}/${ADMIN_FILE}`;
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    async load() {
+      const bytes = await fs.readFile(path);
+      if (bytes === null) return null;
+      const s = JSON.parse(new TextDecoder().decode(bytes)) as AdminSnapshot;
+      if (s.version !== 1) throw new Error(`${path}: unknown admin snapshot version ${String(s.version)}`);
+      return s;
+    },
+    save(snapshot) {
+      const data = new TextEncoder().encode(JSON.stringify(snapshot, null, 1));
+      const next = chain.then(async () => {
+        await fs.mkdir(dir);
+        await fs.writeFileAtomic(path, data);
+      });
+      chain = next.catch(() => {});
+      return next;
+    },
+  };
+}
+
+/** For a broker without a data directory. */
+export function memoryAdminStore(): AdminStore {
+  let kept: AdminSnapshot | null = null;
+  return {
+    load: () => Promise.resolve(kept === null ? null : structuredClone(kept)),
+    save(s) {
+      kept = structuredClone(s);
+      return Promise.resolve();
+    },
+  };
+}
