@@ -3,7 +3,8 @@
 // Behaviour: an unsupported request version is answered by the server loop with a v0 response
 // carrying UNSUPPORTED_VERSION and the supported ranges. v3+ validates the client software
 // name and version as Kafka does (INVALID_REQUEST) and records them on the session.
-// Not implemented: finalized features are empty (no feature levels yet).
+// v3+ carries supported and finalized feature levels (config/features.ts); the finalized epoch goes
+// up with each UpdateFeatures change.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ApiVersions } from "../../protocol/messages/18_api_versions.ts";
 import { defineHandler } from "../handler.ts";
@@ -22,7 +23,9 @@ export default defineHandler(ApiVersions, [0, 4], (req, ctx) => {
     errorCode: ErrorCode.NONE,
     apiKeys: ctx.services.apiVersions,
     throttleTimeMs: 0,
-    finalizedFeaturesEpoch: -1n,
+    supportedFeatures: [...ctx.services.features.supported].map(([name, r]) => ({ name, minVersion: r.min, maxVersion: r.max })),
+    finalizedFeaturesEpoch: ctx.services.features.epoch,
+    finalizedFeatures: ctx.services.features.finalized(),
     zkMigrationReady: false,
   };
 });

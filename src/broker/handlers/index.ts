@@ -18,6 +18,7 @@ import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
 import deleteRecords from "./21_delete_records.ts";
 import initProducerId from "./22_init_producer_id.ts";
+import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
 import addPartitionsToTxn from "./24_add_partitions_to_txn.ts";
 import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
 import endTxn from "./26_end_txn.ts";
@@ -25,14 +26,25 @@ import writeTxnMarkers from "./27_write_txn_markers.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
 import describeConfigs from "./32_describe_configs.ts";
 import alterConfigs from "./33_alter_configs.ts";
+import alterReplicaLogDirs from "./34_alter_replica_log_dirs.ts";
+import describeLogDirs from "./35_describe_log_dirs.ts";
+import createPartitions from "./37_create_partitions.ts";
 import deleteGroups from "./42_delete_groups.ts";
+import electLeaders from "./43_elect_leaders.ts";
 import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
+import alterPartitionReassignments from "./45_alter_partition_reassignments.ts";
+import listPartitionReassignments from "./46_list_partition_reassignments.ts";
 import offsetDelete from "./47_offset_delete.ts";
+import describeClientQuotas from "./48_describe_client_quotas.ts";
+import alterClientQuotas from "./49_alter_client_quotas.ts";
+import updateFeatures from "./57_update_features.ts";
+import describeCluster from "./60_describe_cluster.ts";
 import describeProducers from "./61_describe_producers.ts";
 import describeTransactions from "./65_describe_transactions.ts";
 import listTransactions from "./66_list_transactions.ts";
 import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
 import consumerGroupDescribe from "./69_consumer_group_describe.ts";
+import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produce,
@@ -53,6 +65,7 @@ export const HANDLERS: readonly Handler[] = [
   deleteTopics,
   deleteRecords,
   initProducerId,
+  offsetForLeaderEpoch,
   addPartitionsToTxn,
   addOffsetsToTxn,
   endTxn,
@@ -60,12 +73,23 @@ export const HANDLERS: readonly Handler[] = [
   txnOffsetCommit,
   describeConfigs,
   alterConfigs,
+  alterReplicaLogDirs,
+  describeLogDirs,
+  createPartitions,
   deleteGroups,
+  electLeaders,
   incrementalAlterConfigs,
+  alterPartitionReassignments,
+  listPartitionReassignments,
   offsetDelete,
+  describeClientQuotas,
+  alterClientQuotas,
+  updateFeatures,
+  describeCluster,
   describeProducers,
   describeTransactions,
   listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  describeTopicPartitions,
 ];

@@ -1,0 +1,33 @@
+// DescribeLogDirs (key 35), v0-4. The one log directory (--data-dir; "(memory)" without one) and
+// the stored size of each partition in it (segment bytes as the storage engine counts them).
+// Behaviour: topics null means every partition; named partitions that do not exist are left out,
+// as in Kafka. offsetLag is 0 (no future replicas); totalBytes and usableBytes (v4+) are -1
+// (unknown): the FileSystem port has no statfs.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { DescribeLogDirs } from "../../protocol/messages/35_describe_log_dirs.ts";
+import { defineHandler } from "../handler.ts";
+import { logDirOf } from "./34_alter_replica_log_dirs.ts";
+
+export default defineHandler(DescribeLogDirs, [0, 4], (req, ctx) => {
+  const svc = ctx.services;
+  const wanted = req.topics === null
+    ? [...svc.topics.list()].map((t) => ({ topic: t.name, partitions: t.partitions.map((_, i) => i) }))
+    : req.topics;
+  const topics = [];
+  for (const w of wanted) {
+    const t = svc.topics.get(w.topic);
+    if (!t) continue;
+    const partitions = [];
+    for (const i of w.partitions) {
+      const log = t.partitions[i];
+      if (!log) continue;
+      partitions.push({ partitionIndex: i, partitionSize: BigInt(log.sizeInBytes), offsetLag: 0n, isFutureKey: false });
+    }
+    if (partitions.length > 0) topics.push({ name: t.name, partitions });
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    results: [{ errorCode: ErrorCode.NONE, logDir: logDirOf(svc), topics, totalBytes: -1n, usableBytes: -1n }],
+  };
+});

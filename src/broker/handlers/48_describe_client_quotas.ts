@@ -1,0 +1,12 @@
+// DescribeClientQuotas (key 48), v0-1. Stored quotas (see AlterClientQuotas) matching filter
+// components: per entity type (user, client-id, ip) an exact name (0), the default entity (1) or
+// any named entity (2); strict leaves out entities with other entity types. Bad filters (a type
+// twice, an unknown type, a match string where none belongs, ip combined with user or client-id)
+// are INVALID_REQUEST with Kafka's messages and a null entry list.
+import { DescribeClientQuotas } from "../../protocol/messages/48_describe_client_quotas.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(DescribeClientQuotas, [0, 1], (req, ctx) => {
+  const out = ctx.services.quotas.describe(req.components, req.strict);
+  return { throttleTimeMs: 0, errorCode: out.errorCode, errorMessage: out.errorMessage, entries: out.entries };
+});

@@ -1,0 +1,41 @@
+// DescribeCluster (key 60), v0-1. The cluster id (persisted in the metadata store), this node as
+// the only broker and as the controller, at its advertised address.
+// Behaviour: v1's endpointType 1 (brokers) is answered; 2 (controllers) is
+// MISMATCHED_ENDPOINT_TYPE, as from a Kafka broker listener; anything else is
+// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations (all: no ACLs yet) when asked for.
+import { ErrorCode } from "../../protocol/errors.ts";
+import { DescribeCluster } from "../../protocol/messages/60_describe_cluster.ts";
+import { defineHandler } from "../handler.ts";
+import { CLUSTER_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
+
+const BROKERS = 1;
+const CONTROLLERS = 2;
+
+export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
+  const svc = ctx.services;
+  const base = {
+    throttleTimeMs: 0,
+    endpointType: BROKERS,
+    clusterId: svc.clusterId,
+    controllerId: svc.config.nodeId,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_OMITTED,
+  };
+  if (ctx.apiVersion >= 1 && req.endpointType !== BROKERS) {
+    const mismatch = req.endpointType === CONTROLLERS;
+    return {
+      ...base,
+      errorCode: mismatch ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+      errorMessage: mismatch
+        ? "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+        : `Unsupported endpoint type ${req.endpointType}`,
+      controllerId: -1,
+      brokers: [],
+    };
+  }
+  return {
+    ...base,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    brokers: [{ brokerId: svc.config.nodeId, host: svc.advertised.host, port: svc.advertised.port, rack: null }],
+  };
+});
