@@ -2,7 +2,8 @@
 // Behaviour: acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS); acks=0 gets no response.
 // Each partition's records are split into batches and checked (magic 2, sizes, CRC32C):
 // CORRUPT_MESSAGE / INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT and nothing stored; a batch over
-// the topic's max.message.bytes gets MESSAGE_TOO_LARGE. Offsets are assigned by rewriting each
+// the topic's max.message.bytes gets MESSAGE_TOO_LARGE; acks=-1 with min.insync.replicas above 1
+// gets NOT_ENOUGH_REPLICAS (the ISR is this one node). Offsets are assigned by rewriting each
 // batch's base offset in place. Topics with message.timestamp.type=LogAppendTime get the broker's
 // time written into their batches (CRC recomputed) and logAppendTimeMs in the response.
 // acks=1 is answered once the append is in the store (the OS has the bytes); acks=-1 too, unless the
@@ -80,6 +81,11 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
   }
   const batch = scanned[0];
   if (batch.isControl) return failed(index, ErrorCode.INVALID_RECORD, "Control batches may only be written by the transaction coordinator");
+  // One node means an ISR of one: acks=all cannot meet a min.insync.replicas above 1 (Kafka's check).
+  const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
+  if (acks === -1 && minIsr > 1) {
+    return failed(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR Set(${svc.config.nodeId}) is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic.name}-${index}`);
+  }
   const maxMessageBytes = Number(svc.topics.config(topic, "max.message.bytes", svc.config));
   for (const b of scanned) {
     if (b.size > maxMessageBytes) {
