@@ -397,7 +397,7 @@ class FilePartitionLog implements PartitionLog {
     }
     const base = this.logEndOffset;
     if (metas.length === 0) return { result: { baseOffset: base, lastOffset: base - 1, logStartOffset: this.logStartOffset }, handle: this.active.handle!, sync: false };
-    if (base + span - 1 > MAX_OFFSET) throw new RangeError(`offset ${base + span - 1} is beyond the largest offset this engine stores (2^53 - 1)`);
+    if (base > MAX_OFFSET - (span - 1)) throw new RangeError(`offsets up to ${base} + ${span - 1} are beyond the largest offset this engine stores (2^53 - 1)`);
     let seg = this.active;
     const now = this.core.now();
     if (seg.size > 0 && (seg.size + total > cfg.segmentBytes || now - seg.created >= cfg.segmentMs || seg.indexFull(cfg.segmentIndexBytes) ||

@@ -51,8 +51,8 @@ class MemoryPartitionLog implements PartitionLog {
     const baseOffset = this.logEndOffset;
     let span = 0;
     for (const m of metas) span += m.lastOffsetDelta + 1;
-    if (baseOffset + span - 1 > MAX_OFFSET) {
-      return Promise.reject(new RangeError(`offset ${baseOffset + span - 1} is beyond the largest offset this engine stores (2^53 - 1)`));
+    if (baseOffset > MAX_OFFSET - (span - 1)) {
+      return Promise.reject(new RangeError(`offsets up to ${baseOffset} + ${span - 1} are beyond the largest offset this engine stores (2^53 - 1)`));
     }
     let next = baseOffset;
     for (const m of metas) {
