@@ -5,6 +5,9 @@ import { validateTopicConfigs } from "./topic_configs.ts";
 import type { Topic } from "./topics.ts";
 import { topicNameError } from "./topics.ts";
 
+/** KRaft's metadata log: reserved, never a user topic (Kafka refuses to create it). */
+export const CLUSTER_METADATA_TOPIC = "__cluster_metadata";
+
 /** Kafka's limit on partitions per topic is the int32 range; we keep memory sane. */
 export const MAX_PARTITIONS = 100_000;
 
@@ -26,6 +29,7 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
   const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage, partitions: -1, replicationFactor: -1 });
   const nameError = topicNameError(t.name);
   if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  if (t.name === CLUSTER_METADATA_TOPIC) return fail(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC} is prohibited.`);
   if (svc.topics.get(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
   const collision = svc.topics.collision(t.name);
   if (collision) {

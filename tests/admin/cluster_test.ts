@@ -295,3 +295,19 @@ describe("client quotas", () => {
     expect(d.entries).toEqual([]);
   });
 });
+
+describe("reserved and illegal topic names", () => {
+  test("CreateTopics: __cluster_metadata is reserved; illegal and over-long names are INVALID_TOPIC_EXCEPTION", async () => {
+    const r = await c.send(CreateTopics, 7, {
+      topics: ["__cluster_metadata", "has space", "x".repeat(250), ".."].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })),
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
+    expect(r.topics!.map((t) => [t.errorCode, t.errorMessage])).toEqual([
+      [ErrorCode.INVALID_REQUEST, "Creation of internal topic __cluster_metadata is prohibited."],
+      [ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name has space is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"],
+      [ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic name is illegal, it can't be longer than 249 characters, topic name: ${"x".repeat(250)}`],
+      [ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name cannot be \".\" or \"..\""],
+    ]);
+  });
+});
