@@ -65,6 +65,8 @@ const TO_LEVEL: Record<string, LogLevel> = {
   OFF: "error", FATAL: "error", ERROR: "error", WARN: "warn", INFO: "info", DEBUG: "debug", TRACE: "debug", ALL: "debug",
 };
 const ROOT_LOGGER = "root";
+/** Configs whose values come from the running broker (flags), not from `-o`. */
+const IDENTITY_KEYS = new Set(["node.id", "broker.id", "listeners", "advertised.listeners", "log.dirs", "log.dir"]);
 
 const ok: Outcome = { errorCode: ErrorCode.NONE, errorMessage: null };
 const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage });
@@ -114,6 +116,8 @@ export class Configs {
   private staticOf(name: string): string | null {
     const s = this.staticValues.get(name);
     if (s !== undefined) return s;
+    // Produce reads broker values on every request: build the identity only when it is asked for.
+    if (!IDENTITY_KEYS.has(name)) return null;
     const id = this.identity();
     return Object.hasOwn(id, name) ? id[name] : null;
   }
