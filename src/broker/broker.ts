@@ -90,9 +90,9 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     ...admin,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
-      // Produce is advertised from v0 although v0-2 are refused, as Kafka 4.0 does (KAFKA-18659):
-      // librdkafka before 2.10 otherwise stops compressing with gzip, snappy and lz4.
-      .map((h) => ({ apiKey: h.api.key, minVersion: h.api.key === 0 ? 0 : h.versions[0], maxVersion: h.versions[1] })),
+      // Produce v0-2 are served (up-converted), which also keeps librdkafka before 2.10 compressing
+      // with gzip, snappy and lz4: it only does when Produce is listed from v0 (KAFKA-18659).
+      .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
   };
   await groups.start();
   const server = new Server(services, handlers);

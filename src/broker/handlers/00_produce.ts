@@ -1,4 +1,4 @@
-// Produce (key 0), v3-11. Appends record batches as the producer sent them.
+// Produce (key 0), v0-11. Appends record batches as the producer sent them.
 // Behaviour: acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS); acks=0 gets no response.
 // Each partition's records are split into batches and checked (magic 2, sizes, CRC32C):
 // CORRUPT_MESSAGE / INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT and nothing stored; a batch over
@@ -15,9 +15,11 @@
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
 // must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890).
-// Versions: v0-2 are not offered — they carry message format v0/v1, which Kafka 4.0 also dropped
-// (KIP-896).
+// Versions: v0-2 carry message sets of magic 0/1; they are up-converted to one v2 batch in the same
+// codec (legacy_message_set.ts: CRC-32 checked, CORRUPT_MESSAGE otherwise) and stored as v2. Kafka
+// 4.0 refuses v0-2 while still listing them (KAFKA-18659); we list them because we serve them.
 import { ErrorCode } from "../../protocol/errors.ts";
+import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
 import { scanBatches, setLogAppendTime } from "../../protocol/record_batch.ts";
@@ -36,7 +38,7 @@ type PartitionResult = {
   errorMessage: string | null;
 };
 
-export default defineHandler(Produce, [3, 11], async (req, ctx) => {
+export default defineHandler(Produce, [0, 11], async (req, ctx) => {
   const svc = ctx.services;
   if (req.acks === 0) ctx.noResponse = true;
   const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
@@ -46,7 +48,13 @@ export default defineHandler(Produce, [3, 11], async (req, ctx) => {
       if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
       const log = topic?.partitions[pd.index];
       if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-      return append(svc, topic, pd.index, withTopicCodec(svc, topic, pd.records), req.acks);
+      let records = pd.records;
+      if (ctx.apiVersion <= 2 && records !== null && records.length > 0) {
+        const converted = upConvertMessageSet(records);
+        if (!(converted instanceof Uint8Array)) return failed(pd.index, ErrorCode[converted.error], converted.message);
+        records = converted;
+      }
+      return append(svc, topic, pd.index, withTopicCodec(svc, topic, records), req.acks);
     }));
     return { name: td.name, partitionResponses };
   }));
