@@ -102,7 +102,9 @@ describe("kafkajs consumer group", () => {
 
     await waitFor("three members sharing six partitions", async () => {
       const d = await describeGroup();
-      return d.state === "Stable" && d.members.length === 3 && [...assignments.values()].every((p) => p.length === 2);
+      // Assignments arrive per member (the child's over a pipe): wait until all three are of one generation.
+      const parts = [...assignments.values()];
+      return d.state === "Stable" && d.members.length === 3 && parts.length === 3 && parts.every((p) => p.length === 2) && new Set(parts.flat()).size === 6;
     });
     const all = [...assignments.values()].flat().sort();
     expect(all).toEqual([0, 1, 2, 3, 4, 5]);
