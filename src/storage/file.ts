@@ -7,6 +7,7 @@
 //     00000000000000000000.index       sparse offset index, written when the segment rolls
 //     00000000000000000000.timeindex   time index, idem
 //     log-start-offset                 checkpoint, when DeleteRecords or retention moved it
+//     <name>.state                     small state kept for the broker (producer-state snapshot)
 //     cleaner-offset                   how far compaction has cleaned
 //
 // Appends: one write per append into the active segment; offsets are assigned in the partition's
@@ -637,6 +638,14 @@ class FilePartitionLog implements PartitionLog {
   onAppend(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  writeState(name: string, data: Uint8Array): Promise<void> {
+    return this.core.fs.writeFileAtomic(`${this.dir}/${name}.state`, data);
+  }
+
+  readState(name: string): Promise<Uint8Array | null> {
+    return this.core.fs.readFile(`${this.dir}/${name}.state`);
   }
 
   // ---- log start, retention, compaction

@@ -132,6 +132,17 @@ class MemoryPartitionLog implements PartitionLog {
     this.first = 0;
   }
 
+  private states = new Map<string, Uint8Array>();
+
+  writeState(name: string, data: Uint8Array): Promise<void> {
+    this.states.set(name, data.slice());
+    return Promise.resolve();
+  }
+
+  readState(name: string): Promise<Uint8Array | null> {
+    return Promise.resolve(this.states.get(name)?.slice() ?? null);
+  }
+
   onAppend(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -71,6 +71,12 @@ export interface PartitionLog {
   advanceLogStart(offset: number): Promise<void>;
   /** Calls `listener` after every append until the returned function is called. */
   onAppend(listener: () => void): () => void;
+  /**
+   * Small named state kept beside the partition (producer-state snapshots): written atomically,
+   * read back whole, null when never written. Removed with the partition.
+   */
+  writeState(name: string, data: Uint8Array): Promise<void>;
+  readState(name: string): Promise<Uint8Array | null>;
 }
 
 export interface LogStore {

@@ -227,6 +227,19 @@ export function runLogStoreContract(name: string, make: EngineFactory): void {
       await s.close();
     });
 
+    test("named partition state: written atomically, read back whole, removed with the partition", async () => {
+      const s = await make();
+      const log = await s.open("st", 0);
+      expect(await log.readState("producer")).toBeNull();
+      await log.writeState("producer", new Uint8Array([1, 2, 3]));
+      await log.writeState("producer", new Uint8Array([4, 5]));
+      expect(await log.readState("producer")).toEqual(new Uint8Array([4, 5]));
+      expect(await (await s.open("st", 1)).readState("producer")).toBeNull();
+      await s.remove("st", 1);
+      expect(await (await s.open("st", 0)).readState("producer")).toBeNull();
+      await s.close();
+    });
+
     test("compressed batches are stored and returned as sent", async () => {
       const s = await make();
       const log = await s.open("t", 0);
