@@ -15,7 +15,7 @@ import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 import { randomUuid, Topics } from "./topics.ts";
-import { TransactionCoordinator } from "./txn/coordinator.ts";
+import { recoverProducerStates, snapshotProducerStates, TransactionCoordinator } from "./txn/coordinator.ts";
 
 export interface Broker {
   readonly host: string;
@@ -94,7 +94,13 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       // with gzip, snappy and lz4: it only does when Produce is listed from v0 (KAFKA-18659).
       .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
   };
+  await recoverProducerStates(topics, log);
   await groups.start();
+  await txns.start();
+  // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
+  const snapshotTimer = setInterval(() => {
+    snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
+  }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
   const server = new Server(services, handlers);
   const listener = await runtime.listen({ host: config.host, port: config.port }, (conn) => server.accept(conn));
   const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
@@ -116,6 +122,8 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
         groups.close();
         await server.close();
         txns.close();
+        clearInterval(snapshotTimer);
+        await snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
         if (!options.store) await storage.close();
         log("info", "stopped");
       })();

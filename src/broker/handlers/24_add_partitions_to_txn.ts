@@ -10,29 +10,29 @@ import type { Services } from "../services.ts";
 
 type Topics = { name: string; partitions: number[] }[];
 
-function add(svc: Services, id: string, pid: bigint, epoch: number, topics: Topics, verifyOnly: boolean) {
+async function add(svc: Services, id: string, pid: bigint, epoch: number, topics: Topics, verifyOnly: boolean) {
   const parts = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
-  const codes = svc.txns.addPartitions(id, pid, epoch, parts, verifyOnly);
+  const codes = await svc.txns.addPartitions(id, pid, epoch, parts, verifyOnly);
   return topics.map((t) => ({
     name: t.name,
     resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: codes.get(`${t.name}\u0000${p}`) ?? ErrorCode.NONE })),
   }));
 }
 
-export default defineHandler(AddPartitionsToTxn, [0, 5], (req, ctx) => {
+export default defineHandler(AddPartitionsToTxn, [0, 5], async (req, ctx) => {
   const svc = ctx.services;
   if (ctx.apiVersion <= 3) {
     return {
       throttleTimeMs: 0,
-      resultsByTopicV3AndBelow: add(svc, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics, false),
+      resultsByTopicV3AndBelow: await add(svc, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics, false),
     };
   }
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
-    resultsByTransaction: req.transactions.map((t) => ({
+    resultsByTransaction: await Promise.all(req.transactions.map(async (t) => ({
       transactionalId: t.transactionalId,
-      topicResults: add(svc, t.transactionalId, t.producerId, t.producerEpoch, t.topics, t.verifyOnly),
-    })),
+      topicResults: await add(svc, t.transactionalId, t.producerId, t.producerEpoch, t.topics, t.verifyOnly),
+    }))),
   };
 });

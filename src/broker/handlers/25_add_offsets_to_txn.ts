@@ -3,7 +3,7 @@
 import { AddOffsetsToTxn } from "../../protocol/messages/25_add_offsets_to_txn.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(AddOffsetsToTxn, [0, 4], (req, ctx) => ({
+export default defineHandler(AddOffsetsToTxn, [0, 4], async (req, ctx) => ({
   throttleTimeMs: 0,
-  errorCode: ctx.services.txns.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId),
+  errorCode: await ctx.services.txns.addOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId),
 }));

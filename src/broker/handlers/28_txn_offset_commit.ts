@@ -6,14 +6,14 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(TxnOffsetCommit, [0, 4], (req, ctx) => {
+export default defineHandler(TxnOffsetCommit, [0, 4], async (req, ctx) => {
   const svc = ctx.services;
   const offsets = req.topics.flatMap((t) =>
     t.partitions
       .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex])
       .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata }))
   );
-  const code = svc.txns.stageOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId, offsets);
+  const code = await svc.txns.stageOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId, offsets);
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

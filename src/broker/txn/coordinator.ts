@@ -7,7 +7,7 @@
 // Prepare* states last only while markers are appended. A transaction open longer than its
 // timeout is aborted and the producer's epoch bumped, so the old producer is fenced.
 import { ErrorCode } from "../../protocol/errors.ts";
-import { buildControlBatch, scanBatches } from "../../protocol/record_batch.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta, buildControlBatch, buildRecordBatch, decodeRecords, scanBatches } from "../../protocol/record_batch.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import type { Topics } from "../topics.ts";
 import { PartitionProducerState } from "./producer_state.ts";
@@ -38,6 +38,43 @@ type Txn = {
 };
 
 export const MAX_EPOCH = 32767;
+export const TXN_TOPIC = "__transaction_state";
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function serializeTxn(t: Txn): string {
+  return JSON.stringify({
+    v: 1,
+    producerId: String(t.producerId),
+    producerEpoch: t.producerEpoch,
+    timeoutMs: t.timeoutMs,
+    state: t.state,
+    partitions: [...t.partitions.values()].map((p) => [p.topic, p.partition]),
+    groups: [...t.groups],
+    offsets: [...t.offsets].map(([g, os]) => [g, os.map((o) => [o.topic, o.partition, String(o.offset), o.leaderEpoch, o.metadata])]),
+    startTimestamp: t.startTimestamp,
+    lastUpdate: t.lastUpdate,
+  });
+}
+
+function parseTxn(transactionalId: string, text: string): Txn {
+  const j = JSON.parse(text);
+  return {
+    transactionalId,
+    producerId: BigInt(j.producerId),
+    producerEpoch: j.producerEpoch,
+    timeoutMs: j.timeoutMs,
+    state: j.state,
+    partitions: new Map((j.partitions as [string, number][]).map(([topic, partition]) => [key(topic, partition), { topic, partition }])),
+    groups: new Set(j.groups),
+    offsets: new Map((j.offsets as [string, [string, number, string, number, string | null][]][]).map(([g, os]) => [
+      g,
+      os.map(([topic, partition, offset, leaderEpoch, metadata]) => ({ topic, partition, offset: BigInt(offset), leaderEpoch, metadata })),
+    ])),
+    startTimestamp: j.startTimestamp,
+    lastUpdate: j.lastUpdate,
+  };
+}
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** Producer state of a partition, created on first use and dropped with the log. */
@@ -49,6 +86,57 @@ export function producerStateOf(log: PartitionLog): PartitionProducerState {
     states.set(log, s);
   }
   return s;
+}
+
+const SNAPSHOT = "producer";
+
+/**
+ * Rebuilds every partition's producer state at start: from its snapshot (if it is not past the log
+ * end, which a truncated tail could make it) and then by replaying the batches after it.
+ */
+export async function recoverProducerStates(topics: Topics, log: CoordinatorDeps["log"]): Promise<void> {
+  let scanned = 0;
+  for (const t of topics.list()) {
+    for (const p of t.partitions) {
+      let state = new PartitionProducerState();
+      let from = p.logStartOffset;
+      const bytes = await p.readState(SNAPSHOT);
+      const snap = bytes ? PartitionProducerState.restore(bytes) : null;
+      if (snap && snap.offset <= p.logEndOffset && snap.offset >= p.logStartOffset) {
+        state = snap.state;
+        from = snap.offset;
+      }
+      while (from < p.logEndOffset) {
+        const batches = await p.read(from, 4 << 20);
+        if (batches.length === 0) break;
+        for (const b of batches) {
+          if (batchBaseOffsetNumber(b) >= from) {
+            state.replay(b);
+            scanned++;
+          }
+          from = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b) + 1;
+        }
+      }
+      state.trim(p.logStartOffset);
+      state.dirty = false;
+      states.set(p, state);
+    }
+  }
+  if (scanned > 0) log("info", `producer state rebuilt: ${scanned} batch(es) replayed past the snapshots`);
+}
+
+/** Writes a snapshot of each changed partition's producer state, between its serialized appends. */
+export async function snapshotProducerStates(topics: Topics): Promise<void> {
+  for (const t of topics.list()) {
+    for (const p of t.partitions) {
+      const state = states.get(p);
+      if (!state?.dirty) continue;
+      await state.serialized(async () => {
+        state.dirty = false;
+        await p.writeState(SNAPSHOT, state.snapshot(p.logEndOffset));
+      });
+    }
+  }
 }
 
 export type CoordinatorDeps = {
@@ -77,6 +165,65 @@ export class TransactionCoordinator {
   close(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * Creates __transaction_state if needed, replays it, and finishes transactions a restart caught
+   * between PrepareCommit/PrepareAbort and Complete (markers only where still missing).
+   */
+  async start(): Promise<void> {
+    const topics = this.deps.topics;
+    const topic = topics.get(TXN_TOPIC) ??
+      await topics.create(TXN_TOPIC, 1, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]));
+    const log = topic.partitions[0];
+    let offset = log.logStartOffset;
+    let maxProducerId = -1n;
+    while (offset < log.logEndOffset) {
+      const batches = await log.read(offset, 1 << 20);
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        try {
+          for (const r of decodeRecords(b).records) {
+            if (r.offset < BigInt(offset) || r.key === null) continue;
+            const id = dec.decode(r.key);
+            if (r.value === null) {
+              this.txns.delete(id);
+              continue;
+            }
+            const t = parseTxn(id, dec.decode(r.value));
+            this.txns.set(id, t);
+            if (t.producerId > maxProducerId) maxProducerId = t.producerId;
+          }
+        } catch (e) {
+          this.deps.log("error", `${TXN_TOPIC}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        offset = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b) + 1;
+      }
+    }
+    if (maxProducerId >= this.nextProducerId) this.nextProducerId = maxProducerId + 1n;
+    for (const t of this.txns.values()) {
+      if (t.state === "PrepareCommit" || t.state === "PrepareAbort") {
+        this.deps.log("info", `completing transaction ${t.transactionalId} (${t.state}) interrupted by a restart`);
+        await this.complete(t, t.state === "PrepareCommit", true);
+      }
+    }
+    if (this.txns.size > 0) this.deps.log("info", `transaction coordinator loaded ${this.txns.size} transactional id(s) from ${TXN_TOPIC}`);
+  }
+
+  /** Writes a transaction's state to __transaction_state; false when it could not be stored. */
+  private async persist(t: Txn): Promise<boolean> {
+    const log = this.deps.topics.get(TXN_TOPIC)?.partitions[0];
+    if (!log) return true; // not started (unit use without persistence)
+    const batch = buildRecordBatch({ records: [{ key: enc.encode(t.transactionalId), value: enc.encode(serializeTxn(t)), timestamp: this.deps.now() }] });
+    const metas = scanBatches(batch);
+    if (!Array.isArray(metas)) return false;
+    try {
+      await log.append(batch, metas, { durable: true });
+      return true;
+    } catch (e) {
+      this.deps.log("error", `writing ${TXN_TOPIC} for ${t.transactionalId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
   }
 
   private allocateProducerId(): bigint {
@@ -110,6 +257,7 @@ export class TransactionCoordinator {
         lastUpdate: now,
       };
       this.txns.set(transactionalId, t);
+      if (!(await this.persist(t))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       return { errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch };
     }
     if (producerId >= 0n) {
@@ -133,6 +281,7 @@ export class TransactionCoordinator {
     }
     t.state = "Empty";
     t.lastUpdate = now;
+    if (!(await this.persist(t))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return { errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch };
   }
 
@@ -147,7 +296,7 @@ export class TransactionCoordinator {
   }
 
   /** AddPartitionsToTxn: error code per partition (unknown partitions fail the whole request). */
-  addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: { topic: string; partition: number }[], verifyOnly = false): Map<string, number> {
+  async addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: { topic: string; partition: number }[], verifyOnly = false): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") {
@@ -168,10 +317,11 @@ export class TransactionCoordinator {
       return out;
     }
     this.begin(t);
-    for (const p of partitions) {
-      t.partitions.set(key(p.topic, p.partition), p);
-      out.set(key(p.topic, p.partition), ErrorCode.NONE);
-    }
+    const added = partitions.filter((p) => !t.partitions.has(key(p.topic, p.partition)));
+    for (const p of partitions) t.partitions.set(key(p.topic, p.partition), p);
+    // The partitions must be on record before the producer writes to them.
+    const ok = added.length === 0 || await this.persist(t);
+    for (const p of partitions) out.set(key(p.topic, p.partition), ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return out;
   }
 
@@ -188,16 +338,16 @@ export class TransactionCoordinator {
   }
 
   /** AddOffsetsToTxn: the group's offsets will be committed with the transaction. */
-  addOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): number {
+  async addOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     this.begin(t);
     t.groups.add(groupId);
-    return ErrorCode.NONE;
+    return (await this.persist(t)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** TxnOffsetCommit: stages offsets until EndTxn. */
-  stageOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string, offsets: PendingOffset[]): number {
+  async stageOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string, offsets: PendingOffset[]): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     if (t.state !== "Ongoing" || !t.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
@@ -209,7 +359,7 @@ export class TransactionCoordinator {
     }
     t.offsets.set(groupId, staged);
     t.lastUpdate = this.deps.now();
-    return ErrorCode.NONE;
+    return (await this.persist(t)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** True when the producer's transaction includes the partition (produce-side verification, KIP-890). */
@@ -245,10 +395,12 @@ export class TransactionCoordinator {
   }
 
   /** Writes the markers, applies or drops staged offsets, and moves to Complete*. */
-  private async complete(t: Txn, commit: boolean): Promise<void> {
+  private async complete(t: Txn, commit: boolean, recovering = false): Promise<void> {
     t.state = commit ? "PrepareCommit" : "PrepareAbort";
+    // Once PrepareCommit is stored the outcome is decided: a restart finishes it (start()).
+    if (!recovering) await this.persist(t);
     try {
-      await this.writeMarkers(t.producerId, t.producerEpoch, commit, 0, [...t.partitions.values()]);
+      await this.writeMarkers(t.producerId, t.producerEpoch, commit, 0, [...t.partitions.values()], recovering);
       if (commit && this.offsetSink) {
         for (const [group, offsets] of t.offsets) await this.offsetSink.commitTxnOffsets(group, offsets);
       }
@@ -258,11 +410,12 @@ export class TransactionCoordinator {
       t.partitions.clear();
       t.offsets.clear();
       t.groups.clear();
+      await this.persist(t);
     }
   }
 
   /** Appends a commit/abort marker to each partition; returns an error code per partition. */
-  async writeMarkers(producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number, partitions: { topic: string; partition: number }[]): Promise<Map<string, number>> {
+  async writeMarkers(producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number, partitions: { topic: string; partition: number }[], onlyOpen = false): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     await Promise.all(partitions.map(async (p) => {
       const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
@@ -273,9 +426,13 @@ export class TransactionCoordinator {
       const batch = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch, timestamp: this.deps.now() });
       const metas = scanBatches(batch);
       if (!Array.isArray(metas)) throw new Error(`control batch did not scan: ${metas.message}`);
+      const state = producerStateOf(log);
       try {
-        const r = await log.append(batch, metas);
-        producerStateOf(log).recordMarker(producerId, producerEpoch, commit, r.baseOffset, coordinatorEpoch);
+        await state.serialized(async () => {
+          if (onlyOpen && !state.hasOngoing(producerId)) return; // already ended before a restart
+          const r = await log.append(batch, metas);
+          state.recordMarker(producerId, producerEpoch, commit, r.baseOffset, coordinatorEpoch);
+        });
         out.set(key(p.topic, p.partition), ErrorCode.NONE);
       } catch (e) {
         this.deps.log("error", `marker append to ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -291,8 +448,9 @@ export class TransactionCoordinator {
     for (const t of this.txns.values()) {
       if (t.state === "Ongoing" && now - t.startTimestamp > t.timeoutMs) {
         this.deps.log("info", `aborting transaction ${t.transactionalId}: open ${now - t.startTimestamp} ms, timeout ${t.timeoutMs} ms`);
-        await this.complete(t, false);
         if (t.producerEpoch < MAX_EPOCH - 1) t.producerEpoch++;
+        // Markers carry the bumped epoch, as Kafka's timeout abort does, so the old producer is fenced.
+        await this.complete(t, false);
       }
     }
   }

@@ -9,6 +9,10 @@
 // - A producer we know nothing of may start at any sequence (its state may have been retained away).
 // Sequences wrap at 2^31-1 to 0.
 import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  batchAttributes, batchBaseOffsetNumber, batchBaseSequence, batchLastOffsetDelta, batchMaxTimestamp,
+  batchProducerEpoch, batchProducerId, CONTROL_FLAG_MASK, decodeRecords, parseControlRecord, TRANSACTIONAL_FLAG_MASK,
+} from "../../protocol/record_batch.ts";
 
 /** Batches remembered per producer for duplicate detection (Kafka: 5). */
 export const BATCHES_REMEMBERED = 5;
@@ -88,6 +92,7 @@ export class PartitionProducerState {
   /** Records an appended data batch. */
   record(b: BatchProducerInfo, baseOffset: number): void {
     if (b.producerId < 0n) return;
+    this.dirty = true;
     let e = this.producers.get(b.producerId);
     if (!e || b.producerEpoch > e.epoch) {
       e = { epoch: b.producerEpoch, batches: [], txnFirstOffset: e?.txnFirstOffset ?? -1, lastTimestamp: b.maxTimestamp, coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
@@ -107,6 +112,7 @@ export class PartitionProducerState {
 
   /** Records a commit/abort marker written at `offset`. */
   recordMarker(producerId: bigint, producerEpoch: number, commit: boolean, offset: number, coordinatorEpoch: number): void {
+    this.dirty = true;
     let e = this.producers.get(producerId);
     if (!e) {
       e = { epoch: producerEpoch, batches: [], txnFirstOffset: -1, lastTimestamp: -1, coordinatorEpoch };
@@ -151,6 +157,61 @@ export class PartitionProducerState {
     let n = 0;
     while (n < this.aborted.length && this.aborted[n].lastOffset < logStartOffset) n++;
     if (n > 0) this.aborted.splice(0, n);
+  }
+
+  /** True once something changed since the last snapshot. */
+  dirty = false;
+
+  /** Applies a stored batch (recovery scan): data batches of producers, and transaction markers. */
+  replay(batch: Uint8Array): void {
+    const producerId = batchProducerId(batch);
+    if (producerId < 0n) return;
+    const attributes = batchAttributes(batch);
+    const baseOffset = batchBaseOffsetNumber(batch);
+    const producerEpoch = batchProducerEpoch(batch);
+    if (attributes & CONTROL_FLAG_MASK) {
+      const r = decodeRecords(batch).records[0];
+      const marker = r ? parseControlRecord(r.key, r.value) : null;
+      if (marker) this.recordMarker(producerId, producerEpoch, marker.commit, baseOffset, marker.coordinatorEpoch);
+      return;
+    }
+    this.record({
+      producerId,
+      producerEpoch,
+      baseSequence: batchBaseSequence(batch),
+      lastOffsetDelta: batchLastOffsetDelta(batch),
+      isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
+      maxTimestamp: Number(batchMaxTimestamp(batch)),
+    }, baseOffset);
+  }
+
+  /** The state as of log end offset `offset`, for `restore`. */
+  snapshot(offset: number): Uint8Array {
+    const json = {
+      v: 1,
+      offset,
+      producers: [...this.producers].map(([id, e]) => [String(id), e.epoch, e.batches, e.txnFirstOffset, e.lastTimestamp, e.coordinatorEpoch]),
+      ongoing: [...this.ongoing].map(([id, first]) => [String(id), first]),
+      aborted: this.aborted.map((a) => [String(a.producerId), a.firstOffset, a.lastOffset]),
+    };
+    return new TextEncoder().encode(JSON.stringify(json));
+  }
+
+  /** Rebuilds a state from `snapshot`; null when the bytes are not a snapshot we wrote. */
+  static restore(bytes: Uint8Array): { state: PartitionProducerState; offset: number } | null {
+    try {
+      const j = JSON.parse(new TextDecoder().decode(bytes));
+      if (j?.v !== 1 || !Number.isSafeInteger(j.offset)) return null;
+      const s = new PartitionProducerState();
+      for (const [id, epoch, batches, txnFirstOffset, lastTimestamp, coordinatorEpoch] of j.producers) {
+        s.producers.set(BigInt(id), { epoch, batches, txnFirstOffset, lastTimestamp, coordinatorEpoch });
+      }
+      for (const [id, first] of j.ongoing) s.ongoing.set(BigInt(id), first);
+      for (const [id, firstOffset, lastOffset] of j.aborted) s.aborted.push({ producerId: BigInt(id), firstOffset, lastOffset });
+      return { state: s, offset: j.offset };
+    } catch {
+      return null;
+    }
   }
 
   /** DescribeProducers' view. */
