@@ -7,7 +7,10 @@ import { ListOffsets } from "../../src/protocol/messages/02_list_offsets.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
+import { AddOffsetsToTxn } from "../../src/protocol/messages/25_add_offsets_to_txn.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
+import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commit.ts";
+import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { WriteTxnMarkers } from "../../src/protocol/messages/27_write_txn_markers.ts";
 import { DescribeProducers } from "../../src/protocol/messages/61_describe_producers.ts";
 import { DescribeTransactions } from "../../src/protocol/messages/65_describe_transactions.ts";
@@ -175,6 +178,22 @@ describe("transactions", () => {
     const rc = await fetchValues("tx", 1, 1);
     expect(rc.p.lastStableOffset).toBe(rc.p.highWatermark);
     expect(await endTxn("t3", a.producerId!, a.producerEpoch!, true)).toBe(ErrorCode.PRODUCER_FENCED);
+  });
+
+  test("offsets in a transaction: invisible until commit, UNSTABLE_OFFSET_COMMIT under requireStable", async () => {
+    const a = await c.send(InitProducerId, 3, { transactionalId: "t5", transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 });
+    const pid = a.producerId!;
+    const epoch = a.producerEpoch!;
+    expect((await c.send(AddOffsetsToTxn, 3, { transactionalId: "t5", producerId: pid, producerEpoch: epoch, groupId: "g5" })).errorCode).toBe(0);
+    const tc = await c.send(TxnOffsetCommit, 3, { transactionalId: "t5", groupId: "g5", producerId: pid, producerEpoch: epoch, generationId: -1, memberId: "", groupInstanceId: null, topics: [{ name: "tx", partitions: [{ partitionIndex: 0, committedOffset: 7n, committedLeaderEpoch: -1, committedMetadata: "m" }] }] });
+    expect(tc.topics![0].partitions![0].errorCode).toBe(0);
+    const fetchOffset = (requireStable: boolean) => c.send(OffsetFetch, 7, { groupId: "g5", topics: [{ name: "tx", partitionIndexes: [0] }], groups: [], requireStable }).then((r) => r.topics![0].partitions![0]);
+    expect((await fetchOffset(true)).errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
+    expect((await fetchOffset(false)).committedOffset).toBe(-1n);
+    expect(await endTxn("t5", pid, epoch, true)).toBe(0);
+    const after = await fetchOffset(true);
+    expect(after.errorCode).toBe(0);
+    expect(after.committedOffset).toBe(7n);
   });
 
   test("bad input: unknown ids, wrong epochs, too long timeouts, markers for unknown producers", async () => {

@@ -4,25 +4,42 @@
 // committed offset of the group. v8+ asks for several groups at once, each with its own error.
 // v9 may name a KIP-848 member (memberId, memberEpoch): UNKNOWN_MEMBER_ID / STALE_MEMBER_EPOCH.
 // Top-level errors are per partition in v0-1 (which have no error field), the group error in v2-7.
-// requireStable (v7+): offsets reach the group only when their transaction commits, so a fetch
-// never sees an unstable offset; UNSTABLE_OFFSET_COMMIT is therefore never returned.
+// requireStable (v7+): a partition whose offset an open transaction is about to commit answers
+// UNSTABLE_OFFSET_COMMIT (the client retries), as Kafka does; without it the last committed offset.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetch } from "../../protocol/messages/09_offset_fetch.ts";
 import { defineHandler } from "../handler.ts";
+import type { Services } from "../services.ts";
+
+type Fetched = ReturnType<Services["groups"]["fetchOffsets"]>;
+
+/** requireStable: partitions with offsets pending in an open transaction are not stable yet. */
+function markUnstable(svc: Services, groupId: string, r: Fetched): Fetched {
+  for (const t of r.topics) {
+    for (const p of t.partitions) {
+      if (svc.txns.hasPendingOffset(groupId, t.name, p.partitionIndex)) p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+    }
+  }
+  return r;
+}
 
 export default defineHandler(OffsetFetch, [0, 9], (req, ctx) => {
-  const groups = ctx.services.groups;
+  const svc = ctx.services;
+  const groups = svc.groups;
   const v = ctx.apiVersion;
+  const stable = v >= 7 && req.requireStable;
   if (v >= 8) {
     return {
       throttleTimeMs: 0,
       groups: req.groups.map((g) => {
-        const r = groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null);
+        let r = groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null);
+        if (stable) r = markUnstable(svc, g.groupId, r);
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
       }),
     };
   }
-  const r = groups.fetchOffsets(req.groupId, v >= 2 ? req.topics : (req.topics ?? []), null);
+  let r = groups.fetchOffsets(req.groupId, v >= 2 ? req.topics : (req.topics ?? []), null);
+  if (stable) r = markUnstable(svc, req.groupId, r);
   if (v < 2 && r.errorCode !== ErrorCode.NONE) {
     const topics = (req.topics ?? []).map((t) => ({
       name: t.name,

@@ -455,6 +455,15 @@ export class TransactionCoordinator {
     }
   }
 
+  /** True when an open transaction holds offsets for the group's partition (OffsetFetch requireStable). */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const t of this.txns.values()) {
+      if (t.state !== "Ongoing" && t.state !== "PrepareCommit") continue;
+      if (t.offsets.get(groupId)?.some((o) => o.topic === topic && o.partition === partition)) return true;
+    }
+    return false;
+  }
+
   describe(transactionalId: string) {
     return this.txns.get(transactionalId);
   }
