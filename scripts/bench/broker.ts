@@ -1,0 +1,66 @@
+// The broker under test: started as a child process under a chosen runtime (through the e2e
+// harness, so the command lines are the ones the tests use) or an already running one
+// (--target host:port, optionally --pid for its CPU and memory). CPU time and memory come from
+// /proc/<pid>/stat and /proc/<pid>/status.
+import { readFileSync } from "node:fs";
+import { ensureBuilt, type RuntimeKind, startBrokerProcess } from "../../tests/e2e/harness.ts";
+
+export type BrokerUnderTest = {
+  kind: RuntimeKind | "external";
+  host: string;
+  port: number;
+  pid: number | null;
+  /** ms from spawn to the "listening on" log line (null for an external broker). */
+  startMs: number | null;
+  stop(): Promise<void>;
+};
+
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
+
+/** utime + stime of a process, ms; null when /proc has no such process. */
+export function cpuMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** VmRSS and VmHWM (peak RSS) in MB (10^6 bytes). */
+export function memMB(pid: number | null): { rss: number; peak: number } | null {
+  if (pid === null) return null;
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN);
+    return { rss: (kb("VmRSS") * 1024) / 1e6, peak: (kb("VmHWM") * 1024) / 1e6 };
+  } catch {
+    return null;
+  }
+}
+
+export async function startBroker(kind: RuntimeKind, args: string[]): Promise<BrokerUnderTest> {
+  if (kind === "node" || kind === "binary") await ensureBuilt();
+  const t0 = performance.now();
+  const b = await startBrokerProcess(kind, ["--log-level", "info", ...args]);
+  const startMs = performance.now() - t0;
+  return {
+    kind,
+    host: b.host,
+    port: b.port,
+    pid: b.proc.pid,
+    startMs,
+    async stop() {
+      const code = await b.stop();
+      if (code !== 0) console.error(`broker (${kind}) exited with ${code}\n${b.logs().slice(-4000)}`);
+    },
+  };
+}
+
+export function externalBroker(target: string, pid: number | null): BrokerUnderTest {
+  const i = target.lastIndexOf(":");
+  return { kind: "external", host: target.slice(0, i), port: Number(target.slice(i + 1)), pid, startMs: null, stop: async () => {} };
+}
