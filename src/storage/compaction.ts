@@ -2,11 +2,50 @@
 // offsets preserved (a rebuilt batch keeps its base offset and lastOffsetDelta, so gaps appear
 // inside and between batches, as in Kafka). Tombstones (null value) are dropped once their
 // timestamp is older than delete.retention.ms (Kafka counts from the first cleaning, KIP-534; we
-// count from the record's timestamp, which is never later). Control batches are kept as they are;
-// dropping aborted transactional data waits for transactions (issue 5). Batches are decompressed
-// to be filtered and recompressed with their own codec; untouched batches stay byte for byte.
-import { buildRecordBatch, decodeRecords } from "../protocol/record_batch.ts";
-import { batchIsControl } from "../protocol/record_batch.ts";
+// count from the record's timestamp, which is never later). Transactions: batches of aborted
+// transactions are dropped and never shadow a key; cleaning stops before the first offset of a
+// transaction still open (Kafka cleans only below the last stable offset). Control batches
+// (markers) are kept. Batches are decompressed to be filtered and recompressed with their own
+// codec; untouched batches stay byte for byte.
+import {
+  batchBaseOffsetNumber, batchIsControl, batchIsTransactional, batchProducerId, batchRecordCount, buildRecordBatch,
+  decodeRecords, parseControlRecord,
+} from "../protocol/record_batch.ts";
+
+/** Transaction outcomes seen in a pass over the log, in offset order. */
+export class TxnIndex {
+  private open = new Map<bigint, number>();
+  private aborted: { producerId: bigint; first: number; last: number }[] = [];
+
+  note(batch: Uint8Array): void {
+    if (!batchIsTransactional(batch, 0)) return;
+    const pid = batchProducerId(batch, 0);
+    const base = batchBaseOffsetNumber(batch, 0);
+    if (!batchIsControl(batch, 0)) {
+      if (!this.open.has(pid)) this.open.set(pid, base);
+      return;
+    }
+    const r = decodeRecords(batch).records[0];
+    const marker = r ? parseControlRecord(r.key, r.value) : null;
+    if (marker && !marker.commit) this.aborted.push({ producerId: pid, first: this.open.get(pid) ?? base, last: base });
+    this.open.delete(pid);
+  }
+
+  /** A data batch of a transaction that was aborted. */
+  isAborted(batch: Uint8Array): boolean {
+    if (!batchIsTransactional(batch, 0) || batchIsControl(batch, 0)) return false;
+    const pid = batchProducerId(batch, 0);
+    const base = batchBaseOffsetNumber(batch, 0);
+    return this.aborted.some((a) => a.producerId === pid && base >= a.first && base < a.last);
+  }
+
+  /** First offset of a transaction with no marker yet (Infinity when none). */
+  firstOpenOffset(): number {
+    let first = Infinity;
+    for (const o of this.open.values()) first = Math.min(first, o);
+    return first;
+  }
+}
 
 function keyString(key: Uint8Array): string {
   let s = "";
@@ -24,8 +63,8 @@ export class KeyMap {
     return this.map.size;
   }
 
-  add(batch: Uint8Array): void {
-    if (batchIsControl(batch, 0)) return;
+  add(batch: Uint8Array, txns?: TxnIndex): void {
+    if (batchIsControl(batch, 0) || txns?.isAborted(batch)) return;
     for (const r of decodeRecords(batch).records) {
       if (r.key !== null) this.map.set(keyString(r.key), Number(r.offset));
     }
@@ -42,13 +81,18 @@ export type CleanStats = { removed: number };
  * Filters one segment's batches. Returns the batches to keep (rebuilt where records went), or null
  * when nothing changes. `pause` is awaited now and then, so a big segment does not stall produce.
  */
-export async function cleanSegmentBatches(batches: readonly Uint8Array[], map: KeyMap, now: number, deleteRetentionMs: number, stats: CleanStats, pause: () => Promise<void>): Promise<Uint8Array[] | null> {
+export async function cleanSegmentBatches(batches: readonly Uint8Array[], map: KeyMap, now: number, deleteRetentionMs: number, stats: CleanStats, pause: () => Promise<void>, txns?: TxnIndex): Promise<Uint8Array[] | null> {
   const out: Uint8Array[] = [];
   let changed = false;
   let work = 0;
   for (const batch of batches) {
     if (batchIsControl(batch, 0)) {
       out.push(batch);
+      continue;
+    }
+    if (txns?.isAborted(batch)) {
+      changed = true;
+      stats.removed += batchRecordCount(batch, 0);
       continue;
     }
     const d = decodeRecords(batch);

@@ -21,7 +21,7 @@
 // stale. All I/O goes through the FileSystem port.
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import { batchBaseOffsetNumber, batchLastOffsetDelta, setBaseOffset } from "../protocol/record_batch.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap } from "./compaction.ts";
+import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, Segment, segmentName } from "./segment.ts";
@@ -735,10 +735,19 @@ class FilePartitionLog implements PartitionLog {
       const cfg = this.config();
       if (!cfg.compactPolicy) return;
       const now = this.core.now();
+      // Transaction outcomes over the whole log: aborted data goes, and nothing at or past the
+      // first still-open transaction is cleaned (its outcome is unknown).
+      const txns = new TxnIndex();
+      for (const s of this.segments) {
+        if (s.next <= this.logStartOffset) continue;
+        await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
+        await yieldToLoop();
+      }
+      const firstOpen = txns.firstOpenOffset();
       const cleanable: Segment[] = [];
       for (const s of this.segments.slice(0, -1)) {
         if (s.next <= this.logStartOffset) continue;
-        if (s.maxTs > now - cfg.minCompactionLagMs) break;
+        if (s.maxTs > now - cfg.minCompactionLagMs || s.next > firstOpen) break;
         cleanable.push(s);
       }
       if (cleanable.length === 0) return;
@@ -751,7 +760,7 @@ class FilePartitionLog implements PartitionLog {
       if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return;
       const map = new KeyMap();
       for (const s of cleanable) {
-        await this.visit(s, s.base, (batch) => map.add(batch));
+        await this.visit(s, s.base, (batch) => map.add(batch, txns));
         await yieldToLoop();
       }
       const stats: CleanStats = { removed: 0 };
@@ -761,7 +770,7 @@ class FilePartitionLog implements PartitionLog {
         await this.visit(s, s.base, (batch) => {
           batches.push(batch);
         });
-        const cleaned = await cleanSegmentBatches(batches, map, now, cfg.deleteRetentionMs, stats, yieldToLoop);
+        const cleaned = await cleanSegmentBatches(batches, map, now, cfg.deleteRetentionMs, stats, yieldToLoop, txns);
         if (cleaned !== null) await this.swap(s, cleaned);
       }
       const upTo = cleanable[cleanable.length - 1].next;
