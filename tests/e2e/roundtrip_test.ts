@@ -2,7 +2,7 @@
 // compiled binary: kcat (librdkafka 2.0.2), kafkajs and @platformatic/kafka over TCP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
-import { Producer as PlatformaticProducer, stringSerializers } from "@platformatic/kafka";
+import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import { readPartition } from "../helpers/read.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { RUNTIMES, startBrokerProcess } from "./harness.ts";
@@ -21,7 +21,7 @@ for (const kind of RUNTIMES) {
     let b: BrokerProcess;
     let addr: string;
     beforeAll(async () => {
-      b = await startBrokerProcess(kind, ["-o", "num.partitions=4"]);
+      b = await startBrokerProcess(kind, ["-o", "num.partitions=4", "-o", "group.initial.rebalance.delay.ms=0"]);
       addr = `${b.host}:${b.port}`;
     });
     afterAll(async () => {
@@ -58,6 +58,28 @@ for (const kind of RUNTIMES) {
       await producer.disconnect();
       await admin.disconnect();
 
+      // Consumed back through a kafkajs group consumer: everything, in order within each partition.
+      const consumer = kafka.consumer({ groupId: `rt-${kind}`, maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      await consumer.subscribe({ topic: "kjs", fromBeginning: true });
+      const got: { partition: number; offset: string; key: string; value: string | null; seq: string }[] = [];
+      let resolveAll = () => {};
+      const all = new Promise<void>((r) => (resolveAll = r));
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          got.push({ partition, offset: message.offset, key: String(message.key), value: message.value === null ? null : String(message.value), seq: String(message.headers?.seq) });
+          if (got.length === N) resolveAll();
+        },
+      });
+      await all;
+      await consumer.disconnect();
+      for (let p = 0; p < 4; p++) {
+        const mine = got.filter((g) => g.partition === p);
+        expect(mine.map((g) => Number(g.offset))).toEqual([...Array(N / 4).keys()]);
+        expect(mine.map((g) => g.key)).toEqual(Array.from({ length: N / 4 }, (_, j) => `key-${p + 4 * j}`));
+        expect(mine.every((g) => g.value === (Number(g.seq) % 97 === 0 ? null : `value-${g.seq}`))).toBe(true);
+      }
+
       for (let p = 0; p < 4; p++) {
         const recs = await readPartition(b.port, "kjs", p);
         expect(recs.length).toBe(N / 4);
@@ -71,11 +93,23 @@ for (const kind of RUNTIMES) {
       }
     });
 
-    test("@platformatic/kafka: produce with auto-created topic, read back with kcat", async () => {
+    test("@platformatic/kafka: produce with auto-created topic, read back with its consumer and kcat", async () => {
       const producer = new PlatformaticProducer({ clientId: `pk-${kind}`, bootstrapBrokers: [addr], serializers: stringSerializers, autocreateTopics: true });
       const messages = Array.from({ length: 100 }, (_, i) => ({ topic: "pk", key: `k${i}`, value: `v${i}`, partition: 0, headers: new Map([["h", `x${i}`]]) }));
       await producer.send({ messages });
       await producer.close();
+      const consumer = new PlatformaticConsumer({ clientId: `pkc-${kind}`, groupId: `pk-${kind}`, bootstrapBrokers: [addr], deserializers: stringDeserializers, maxWaitTime: 100 });
+      const stream = await consumer.consume({ topics: ["pk"], mode: MessagesStreamModes.EARLIEST } as never);
+      const seen: string[] = [];
+      await new Promise<void>((resolve) => {
+        stream.on("data", (m: { key: string; value: string; headers: Map<string, string> }) => {
+          seen.push(`${m.key}=${m.value};h=${m.headers.get("h")}`);
+          if (seen.length === 100) resolve();
+        });
+      });
+      await stream.close();
+      await consumer.close();
+      expect(seen).toEqual(messages.map((m) => `${m.key}=${m.value};h=${m.headers.get("h")}`));
       const out = await kcat(["-b", addr, "-C", "-t", "pk", "-p", "0", "-e", "-f", "%k=%s;%h@%o\n"]);
       const lines = out.trim().split("\n");
       expect(lines.length).toBe(100);
