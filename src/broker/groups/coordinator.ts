@@ -20,8 +20,9 @@ import { decodeVersionedData } from "../../protocol/codec.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/consumer_protocol.ts";
 import type { RecordInput } from "../../protocol/record_batch.ts";
-import { batchLastOffset, buildRecordBatch, decodeRecords, isBatchError, scanBatches } from "../../protocol/record_batch.ts";
+import { buildRecordBatch, isBatchError, scanBatches } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
+import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { randomUuid } from "../topics.ts";
 import { ASSIGNORS } from "./assignors.ts";
@@ -111,23 +112,8 @@ export class GroupCoordinator {
       await topics.create(OFFSETS_TOPIC, this.numPartitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]));
     let records = 0;
     for (const log of topic.partitions) {
-      let offset = log.logStartOffset;
-      while (offset < log.logEndOffset) {
-        const batches = await log.read(offset, 1 << 20);
-        if (batches.length === 0) break;
-        for (const b of batches) {
-          try {
-            for (const r of decodeRecords(b).records) {
-              if (r.offset < BigInt(offset)) continue;
-              this.apply(decodeRecord(r.key, r.value));
-              records++;
-            }
-          } catch (e) {
-            this.deps.log("error", `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`);
-          }
-          offset = Number(batchLastOffset(b)) + 1;
-        }
-      }
+      records += await forEachRecord(log, (r) => this.apply(decodeRecord(r.key, r.value)), (e) =>
+        this.deps.log("error", `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`));
     }
     for (const g of this.groups.values()) g.startSessions();
     if (records > 0) this.deps.log("info", `group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}`);

@@ -7,7 +7,8 @@
 // Prepare* states last only while markers are appended. A transaction open longer than its
 // timeout is aborted and the producer's epoch bumped, so the old producer is fenced.
 import { ErrorCode } from "../../protocol/errors.ts";
-import { batchBaseOffsetNumber, batchLastOffsetDelta, buildControlBatch, buildRecordBatch, decodeRecords, scanBatches } from "../../protocol/record_batch.ts";
+import { buildControlBatch, buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
+import { forEachBatch, forEachRecord } from "../log_scan.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import type { Topics } from "../topics.ts";
 import { PartitionProducerState } from "./producer_state.ts";
@@ -106,17 +107,10 @@ export async function recoverProducerStates(topics: Topics, log: CoordinatorDeps
         state = snap.state;
         from = snap.offset;
       }
-      while (from < p.logEndOffset) {
-        const batches = await p.read(from, 4 << 20);
-        if (batches.length === 0) break;
-        for (const b of batches) {
-          if (batchBaseOffsetNumber(b) >= from) {
-            state.replay(b);
-            scanned++;
-          }
-          from = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b) + 1;
-        }
-      }
+      await forEachBatch(p, from, (b) => {
+        state.replay(b);
+        scanned++;
+      });
       state.trim(p.logStartOffset);
       state.dirty = false;
       states.set(p, state);
@@ -175,31 +169,18 @@ export class TransactionCoordinator {
     const topics = this.deps.topics;
     const topic = topics.get(TXN_TOPIC) ??
       await topics.create(TXN_TOPIC, 1, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]));
-    const log = topic.partitions[0];
-    let offset = log.logStartOffset;
     let maxProducerId = -1n;
-    while (offset < log.logEndOffset) {
-      const batches = await log.read(offset, 1 << 20);
-      if (batches.length === 0) break;
-      for (const b of batches) {
-        try {
-          for (const r of decodeRecords(b).records) {
-            if (r.offset < BigInt(offset) || r.key === null) continue;
-            const id = dec.decode(r.key);
-            if (r.value === null) {
-              this.txns.delete(id);
-              continue;
-            }
-            const t = parseTxn(id, dec.decode(r.value));
-            this.txns.set(id, t);
-            if (t.producerId > maxProducerId) maxProducerId = t.producerId;
-          }
-        } catch (e) {
-          this.deps.log("error", `${TXN_TOPIC}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        offset = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b) + 1;
+    await forEachRecord(topic.partitions[0], (r) => {
+      if (r.key === null) return;
+      const id = dec.decode(r.key);
+      if (r.value === null) {
+        this.txns.delete(id);
+        return;
       }
-    }
+      const t = parseTxn(id, dec.decode(r.value));
+      this.txns.set(id, t);
+      if (t.producerId > maxProducerId) maxProducerId = t.producerId;
+    }, (e) => this.deps.log("error", `${TXN_TOPIC}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`));
     if (maxProducerId >= this.nextProducerId) this.nextProducerId = maxProducerId + 1n;
     for (const t of this.txns.values()) {
       if (t.state === "PrepareCommit" || t.state === "PrepareAbort") {
