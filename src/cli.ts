@@ -160,7 +160,7 @@ function configValue(key: string, raw: string): unknown {
 export interface MainHost {
   /** Registers `fn` for SIGINT and SIGTERM (and whatever else means "stop"). */
   onSignal(fn: (signal: string) => void): void;
-  /** Ends the process. */
+  /** Ends the program with this exit code. */
   exit(code: number): void;
   /** Writes to stdout (help, version). */
   print(text: string): void;

@@ -96,7 +96,7 @@ class Connection implements ConnHandler {
     this.safeParse();
   }
 
-  /** A bug in decoding must cost one connection, never the process. */
+  /** A bug in decoding must cost one connection, never the broker. */
   private safeParse() {
     try {
       this.parse();
