@@ -123,7 +123,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
         await server.close();
         txns.close();
         clearInterval(snapshotTimer);
-        await snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
+        await snapshotProducerStates(topics, true).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
         if (!options.store) await storage.close();
         log("info", "stopped");
       })();

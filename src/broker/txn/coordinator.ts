@@ -106,6 +106,7 @@ export async function recoverProducerStates(topics: Topics, log: CoordinatorDeps
       if (snap && snap.offset <= p.logEndOffset && snap.offset >= p.logStartOffset) {
         state = snap.state;
         from = snap.offset;
+        state.snapshotOffset = snap.offset;
       }
       await forEachBatch(p, from, (b) => {
         state.replay(b);
@@ -119,14 +120,23 @@ export async function recoverProducerStates(topics: Topics, log: CoordinatorDeps
   if (scanned > 0) log("info", `producer state rebuilt: ${scanned} batch(es) replayed past the snapshots`);
 }
 
-/** Writes a snapshot of each changed partition's producer state, between its serialized appends. */
-export async function snapshotProducerStates(topics: Topics): Promise<void> {
+/** Offsets a snapshot may lag the log end before it is rewritten anyway (bounds the replay). */
+const SNAPSHOT_LAG = 100_000;
+
+/**
+ * Writes a snapshot of a partition's producer state, between its serialized appends, when the state
+ * changed or the snapshot lags the log end (by any amount when `all`, as at a clean stop, so the
+ * next start replays nothing).
+ */
+export async function snapshotProducerStates(topics: Topics, all = false): Promise<void> {
   for (const t of topics.list()) {
     for (const p of t.partitions) {
-      const state = states.get(p);
-      if (!state?.dirty) continue;
+      const state = producerStateOf(p);
+      const lag = p.logEndOffset - state.snapshotOffset;
+      if (!state.dirty && (all ? lag === 0 : lag < SNAPSHOT_LAG)) continue;
       await state.serialized(async () => {
         state.dirty = false;
+        state.snapshotOffset = p.logEndOffset;
         await p.writeState(SNAPSHOT, state.snapshot(p.logEndOffset));
       });
     }

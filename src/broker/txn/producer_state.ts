@@ -161,6 +161,8 @@ export class PartitionProducerState {
 
   /** True once something changed since the last snapshot. */
   dirty = false;
+  /** Log end offset the stored snapshot covers (-1: none stored). */
+  snapshotOffset = -1;
 
   /** Applies a stored batch (recovery scan): data batches of producers, and transaction markers. */
   replay(batch: Uint8Array): void {
