@@ -52,6 +52,16 @@ describe("crc32c", () => {
     expect(crc32cJsUpdate(crc32cJs(b, 0, 1000), b, 1000)).toBe(want);
   });
 
+  test("wasm lanes: lengths around the 4 x 256-byte super block agree with the JS variant", () => {
+    const b = Uint8Array.from({ length: 5000 }, (_, i) => (i * 2654435761) >>> 19);
+    for (const len of [1023, 1024, 1025, 1031, 1032, 2047, 2048, 2056, 3072, 4095, 4096, 4104, 4999]) {
+      for (const start of [0, 1, 3]) {
+        if (start + len > b.length) continue;
+        expect(crc32cWasm(b, start, start + len)).toBe(crc32cJs(b, start, start + len));
+      }
+    }
+  });
+
   test("range outside the buffer throws RangeError", () => {
     const b = new Uint8Array(10);
     expect(() => crc32c(b, 0, 11)).toThrow(RangeError);
