@@ -50,6 +50,8 @@ export class BenchConn {
   private sizeBuf = new Uint8Array(4);
   private sizeFilled = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Reused for frames that span chunks while only one request is in flight (a consumer's fetch). */
+  private spare = new Uint8Array(0);
   closed = false;
   bytesIn = 0;
 
@@ -126,13 +128,13 @@ export class BenchConn {
             p += size;
             continue;
           }
-          this.frame = new Uint8Array(size);
+          this.frame = this.frameBuffer(size);
           this.filled = 0;
         } else {
           while (this.sizeFilled < 4 && p < n) this.sizeBuf[this.sizeFilled++] = d[p++];
           if (this.sizeFilled < 4) return;
           const b = this.sizeBuf;
-          this.frame = new Uint8Array((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]);
+          this.frame = this.frameBuffer((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]);
           this.filled = 0;
           this.sizeFilled = 0;
         }
@@ -147,6 +149,17 @@ export class BenchConn {
         this.deliver(f);
       }
     }
+  }
+
+  /**
+   * A fresh buffer per multi-MB fetch response costs more in page faults than the copy itself, and
+   * the generator would measure its own allocator. With one request in flight the previous frame
+   * has been consumed (its promise continuation ran) before the next one arrives, so reuse is safe.
+   */
+  private frameBuffer(size: number): Uint8Array {
+    if (this.inFlight !== 1) return new Uint8Array(size);
+    if (this.spare.length < size) this.spare = new Uint8Array(Math.max(size, this.spare.length * 2));
+    return this.spare.subarray(0, size);
   }
 
   private deliver(frame: Uint8Array): void {
