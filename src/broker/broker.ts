@@ -34,7 +34,9 @@ export type StartOptions = {
 
 export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker> {
   const config = resolveConfig(partial);
-  await prepareCompression();
+  // The wasm zstd encoder (~40 ms to load) comes up in the background; the paths that compress
+  // with zstd (Produce into a compression.type=zstd topic, compaction) await it themselves.
+  void prepareCompression();
   const log = (level: LogLevel, message: string) => {
     if (logEnabled(level, config.logLevel)) runtime.log(level, message);
   };

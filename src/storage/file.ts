@@ -20,6 +20,7 @@
 // rolled segments were fsynced at roll, their index files are checked and rebuilt when missing or
 // stale. All I/O goes through the FileSystem port.
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
+import { prepareCompression } from "../protocol/compression/index.ts";
 import { batchBaseOffsetNumber, batchLastOffsetDelta, setBaseOffset } from "../protocol/record_batch.ts";
 import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -764,6 +765,8 @@ class FilePartitionLog implements PartitionLog {
         await yieldToLoop();
       }
       const stats: CleanStats = { removed: 0 };
+      // Rewritten zstd batches need the wasm encoder, which loads in the background at start-up.
+      await prepareCompression();
       for (const s of cleanable) {
         if (this.closed) return;
         const batches: Uint8Array[] = [];

@@ -18,6 +18,7 @@
 // Versions: v0-2 carry message sets of magic 0/1; they are up-converted to one v2 batch in the same
 // codec (legacy_message_set.ts: CRC-32 checked, CORRUPT_MESSAGE otherwise) and stored as v2. Kafka
 // 4.0 refuses v0-2 while still listing them (KAFKA-18659); we list them because we serve them.
+import { prepareCompression } from "../../protocol/compression/index.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
@@ -54,7 +55,8 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
         if (!(converted instanceof Uint8Array)) return failed(pd.index, ErrorCode[converted.error], converted.message);
         records = converted;
       }
-      return append(svc, topic, pd.index, withTopicCodec(svc, topic, records), req.acks);
+      const stored = withTopicCodec(svc, topic, records);
+      return stored instanceof Promise ? stored.then((r) => append(svc, topic, pd.index, r, req.acks)) : append(svc, topic, pd.index, stored, req.acks);
     }));
     return { name: td.name, partitionResponses };
   }));
@@ -71,10 +73,15 @@ function failed(index: number, errorCode: number, errorMessage: string | null): 
 }
 
 /** compression.type: a codec name makes the broker rewrite batches in that codec. */
-function withTopicCodec(svc: Services, topic: Topic, records: Uint8Array | null): Uint8Array | null {
+function withTopicCodec(svc: Services, topic: Topic, records: Uint8Array | null): Uint8Array | null | Promise<Uint8Array | null> {
   const codec = targetCodec(svc.topics.config(topic, "compression.type", svc.config));
-  return codec === null || records === null ? records : recompressRecords(records, codec);
+  if (codec === null || records === null) return records;
+  // zstd's encoder loads in the background from start-up (broker.ts): wait for it, never fall back.
+  if (codec === ZSTD) return prepareCompression().then(() => recompressRecords(records, codec));
+  return recompressRecords(records, codec);
 }
+
+const ZSTD = 4;
 
 async function append(svc: Services, topic: Topic, index: number, records: Uint8Array | null, acks: number): Promise<PartitionResult> {
   if (records === null || records.length === 0) {
