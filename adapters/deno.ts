@@ -5,7 +5,9 @@ import type { Conn, ConnHandler, FileHandle, FileInfo, FileSystem, Listener, Lis
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
+/** Read buffer: starts small (idle connections pin little), doubles while reads fill it, up to READ_MAX. */
 const READ_SIZE = 64 * 1024;
+const READ_MAX = 1024 * 1024;
 /** Small queued chunks are merged up to this size into one write. */
 const COALESCE = 64 * 1024;
 
@@ -50,12 +52,17 @@ class DenoConn implements Conn {
       }
       if (n === null) return;
       let chunk: Uint8Array;
-      if (n > READ_SIZE / 2) {
+      const len = buf.length;
+      if (n > len / 2) {
         chunk = buf.subarray(0, n);
-        buf = new Uint8Array(READ_SIZE);
       } else {
-        chunk = buf.slice(0, n); // small read: copy rather than pin 64 KiB
+        chunk = buf.slice(0, n); // small read: copy rather than pin the buffer
       }
+      // A full read means more is waiting: read bigger next time (fewer reads, and fewer frames
+      // split across chunks, which the server would copy); a small one shrinks the buffer back,
+      // so idle connections pin only READ_SIZE.
+      const size = n === len ? Math.min(len * 2, READ_MAX) : n < len / 8 ? READ_SIZE : len;
+      if (n > len / 2 || size !== len) buf = new Uint8Array(size);
       while (this.#paused) await this.#paused.promise;
       if (this.#gone) return;
       this.#handler!.data(chunk);
