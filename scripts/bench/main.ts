@@ -636,10 +636,11 @@ async function runMode(kind: RuntimeKind, mode: string, o: Opts): Promise<void> 
 const SUITE: { name: string; mode: string; over: Partial<Opts> }[] = [
   { name: "produce 1 KiB acks=1", mode: "produce", over: { acks: 1, recordSize: 1024 } },
   { name: "produce 100 B acks=1", mode: "produce", over: { acks: 1, recordSize: 100 } },
-  { name: "produce 1 KiB acks=all (group-commit fsync)", mode: "produce", over: { acks: -1, recordSize: 1024 } },
+  { name: "produce 1 KiB acks=all (group-commit fsync), 16 in flight per connection", mode: "produce", over: { acks: -1, recordSize: 1024, inflight: 16 } },
   { name: "produce 1 KiB acks=1, 100 partitions", mode: "produce", over: { acks: 1, recordSize: 1024, partitions: 100 } },
   { name: "consume from the beginning", mode: "consume", over: { recordSize: 1024 } },
   { name: "end-to-end latency 10k rec/s", mode: "latency", over: { rate: 10000, recordSize: 100 } },
+  { name: "produce and consume together, 1 KiB acks=1", mode: "pc", over: { acks: 1, recordSize: 1024 } },
   { name: "startup", mode: "startup", over: {} },
 ];
 
