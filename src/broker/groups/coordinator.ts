@@ -523,6 +523,17 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: out };
   }
 
+  /** A topic was deleted: its committed offsets go from every group, as Kafka does. */
+  async onTopicDeleted(topic: string): Promise<void> {
+    const prefix = tpKey(topic, 0).slice(0, -1);
+    for (const g of this.groups.values()) {
+      const keys = [...g.offsets.keys()].filter((k) => k.startsWith(prefix));
+      if (keys.length === 0) continue;
+      const records = keys.map((k) => ({ key: offsetKey(g.groupId, topic, Number(k.slice(prefix.length))), value: null }));
+      if ((await this.append(g.groupId, records)) === ErrorCode.NONE) for (const k of keys) g.offsets.delete(k);
+    }
+  }
+
   // ---- admin
 
   listGroups(statesFilter: string[], typesFilter: string[]): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {

@@ -1,5 +1,6 @@
 // DeleteTopics (key 20), v0-6. By name (all versions) or by topic id (v6+). Unknown topics get
 // UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id).
+// Groups' committed offsets of the topic are deleted with it, as in Kafka.
 // Data is removed from the store at once (Kafka's file.delete.delay.ms does not apply yet).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteTopics } from "../../protocol/messages/20_delete_topics.ts";
@@ -25,6 +26,7 @@ export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
       continue;
     }
     await svc.topics.delete(topic);
+    await svc.groups.onTopicDeleted(topic.name);
     svc.log("info", `deleted topic ${topic.name}`);
     responses.push({ name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null });
   }

@@ -1,0 +1,35 @@
+// Deleting a topic deletes the groups' committed offsets of it (Kafka's onPartitionsDeleted), and
+// they stay deleted after a restart.
+import { expect, test } from "bun:test";
+import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
+import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
+import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
+import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
+import { memoryLogStore } from "../../src/storage/memory.ts";
+import { testBroker } from "../helpers/broker.ts";
+import { WireClient } from "../helpers/wire_client.ts";
+
+test("offsets of a deleted topic are deleted", async () => {
+  const store = memoryLogStore();
+  let b = await testBroker({}, { store });
+  let c = await WireClient.connect(b.port);
+  const create = (name: string) => c.send(CreateTopics, 7, { topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  await create("gone");
+  await create("kept");
+  const commit = await c.send(OffsetCommit, 8, {
+    groupId: "g", generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n,
+    topics: ["gone", "kept"].map((name) => ({ name, partitions: [0, 1].map((partitionIndex) => ({ partitionIndex, committedOffset: 5n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" })) })),
+  });
+  expect(commit.topics!.flatMap((t) => t.partitions!.map((p) => p.errorCode))).toEqual([0, 0, 0, 0]);
+  await c.send(DeleteTopics, 6, { topics: [{ name: "gone", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], topicNames: [], timeoutMs: 1000 });
+  const fetchAll = () => c.send(OffsetFetch, 7, { groupId: "g", topics: null, groups: [], requireStable: false }).then((r) => r.topics!.map((t) => t.name));
+  expect(await fetchAll()).toEqual(["kept"]);
+  c.close();
+  await b.close();
+  // The deletion is on record in __consumer_offsets: a restart on the same store keeps it.
+  b = await testBroker({}, { store });
+  c = await WireClient.connect(b.port);
+  expect(await fetchAll()).toEqual(["kept"]);
+  c.close();
+  await b.close();
+});
