@@ -30,7 +30,7 @@ describe("librdkafka transactions", () => {
     expect(r.committed).toEqual(["committed-0", "committed-1", "committed-2", "after-fence"]);
     expect(r.uncommitted).toEqual(["committed-0", "committed-1", "committed-2", "aborted-0", "aborted-1", "after-fence"]);
     expect(r.fenced).toBe(true);
-  });
+  }, 120_000);
 
   test("consume-transform-produce over 10k records, killed midway: every input exactly once in the output", async () => {
     const admin = kafka().admin();
@@ -66,7 +66,7 @@ describe("librdkafka transactions", () => {
     const set = new Set(values);
     expect(set.size).toBe(N);
     expect(Array.from({ length: N }, (_, i) => `V${i}`).filter((v) => !set.has(v))).toEqual([]);
-  });
+  }, 180_000);
 });
 
 describe("kafkajs transactions", () => {
@@ -96,5 +96,5 @@ describe("kafkajs transactions", () => {
     expect(committed.trim().split("\n")).toEqual(["one", "two"]);
     const all = await run(["kcat", "-b", addr, "-C", "-t", "kjs-txn", "-e", "-q", "-f", "%s\n", "-X", "isolation.level=read_uncommitted"]);
     expect(all.trim().split("\n")).toEqual(["one", "two", "three"]);
-  });
+  }, 60_000);
 });
