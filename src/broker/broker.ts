@@ -86,6 +86,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       closingListeners.add(listener);
       return () => closingListeners.delete(listener);
     },
+    counters: { produceRequests: 0 },
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
     txns,

@@ -23,6 +23,8 @@ export type Services = {
   /** Calls `listener` when shutdown starts (long polls return early) until the returned function is called. */
   onClosing(listener: () => void): () => void;
   readonly fetchSessions: FetchSessions;
+  /** Broker-wide counters (per broker, not per module, so brokers in one process stay apart). */
+  readonly counters: { produceRequests: number };
   /** Consumer groups (classic and KIP-848) and committed offsets. */
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;

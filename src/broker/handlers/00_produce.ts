@@ -62,11 +62,9 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
   }));
   // Test hook: drop every Nth produce response after appending, as a network failure would.
   const every = Number(svc.config["chronik.test.drop.produce.response.every"] ?? 0);
-  if (every > 0 && ++produceCount % every === 0) ctx.closeConnection("test hook chronik.test.drop.produce.response.every");
+  if (every > 0 && ++svc.counters.produceRequests % every === 0) ctx.closeConnection("test hook chronik.test.drop.produce.response.every");
   return { responses, throttleTimeMs: 0 };
 });
-
-let produceCount = 0;
 
 function failed(index: number, errorCode: number, errorMessage: string | null): PartitionResult {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
