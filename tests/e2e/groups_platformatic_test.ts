@@ -1,5 +1,5 @@
 // @platformatic/kafka Consumers in a group, with the classic protocol and with the KIP-848
-// consumer protocol (groupProtocol: "consumer", ConsumerGroupHeartbeat): three members on six
+// consumer protocol (groupProtocol: "consumer", ConsumerGroupHeartbeat v1): three members on six
 // partitions, one leaves, the others take over; every record arrives.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
@@ -74,6 +74,11 @@ for (const groupProtocol of ["classic", "consumer"] as const) {
       await waitFor("first records", () => produced.every((v) => received.has(v)));
       const grp = g()!;
       expect(grp.kind).toBe(groupProtocol);
+      if (grp.kind === "consumer") {
+        // ConsumerGroupHeartbeat v1: the client made up its member ids (KIP-1082), the coordinator kept them.
+        expect([...grp.members.keys()].sort()).toEqual(consumers.map(({ c }) => c.memberId!).sort());
+        for (const id of grp.members.keys()) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
+      }
 
       await consumers[0].stream.close();
       await consumers[0].c.close();

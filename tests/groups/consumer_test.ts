@@ -1,7 +1,7 @@
-// KIP-848 consumer groups driven like a client would: ConsumerGroupHeartbeat v0 over the wire
-// (join, reconcile with revocation, leave, fencing, expiry, static members, errors),
-// ConsumerGroupDescribe, coexistence with classic groups, and regex subscriptions through the
-// coordinator (ConsumerGroupHeartbeat v1, which carries the regex, is not advertised yet).
+// KIP-848 consumer groups driven like a client would: ConsumerGroupHeartbeat v0 and v1 over the
+// wire (join, reconcile with revocation, leave, fencing, expiry, static members, errors,
+// client-generated member ids and regex subscriptions from v1), ConsumerGroupDescribe, and
+// coexistence with classic groups.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -37,11 +37,14 @@ class Member {
   epoch = 0;
   owned: Owned = [];
   last: ConsumerGroupHeartbeatResponse | null = null;
-  constructor(readonly client: WireClient, readonly group: string, readonly topics: string[] | null, readonly opts: { instanceId?: string; assignor?: string } = {}) {}
+  constructor(readonly client: WireClient, readonly group: string, readonly topics: string[] | null, readonly opts: { instanceId?: string; assignor?: string; version?: number; regex?: string } = {}) {
+    // From v1 the member makes up its own id (KIP-1082), as the Java client and @platformatic/kafka do.
+    if ((opts.version ?? 0) >= 1) this.memberId = crypto.randomUUID();
+  }
 
   async beat(extra: { epoch?: number; topicPartitions?: Owned | null; full?: boolean } = {}): Promise<ConsumerGroupHeartbeatResponse> {
     const joining = this.epoch === 0;
-    const r = await this.client.send(ConsumerGroupHeartbeat, 0, {
+    const r = await this.client.send(ConsumerGroupHeartbeat, this.opts.version ?? 0, {
       groupId: this.group,
       memberId: this.memberId,
       memberEpoch: extra.epoch ?? this.epoch,
@@ -49,7 +52,7 @@ class Member {
       rackId: null,
       rebalanceTimeoutMs: joining || extra.full ? 1000 : -1,
       subscribedTopicNames: joining || extra.full ? this.topics : null,
-      subscribedTopicRegex: null,
+      subscribedTopicRegex: joining || extra.full ? (this.opts.regex ?? null) : null,
       serverAssignor: joining ? (this.opts.assignor ?? null) : null,
       topicPartitions: extra.topicPartitions !== undefined ? extra.topicPartitions : joining ? [] : this.owned,
     });
@@ -249,26 +252,69 @@ describe("ConsumerGroupHeartbeat", () => {
     expect(d.map((g) => g.errorCode)).toEqual([ErrorCode.GROUP_ID_NOT_FOUND, ErrorCode.GROUP_ID_NOT_FOUND]);
   });
 
-  test("new partitions and new topics (regex) are picked up; invalid regex is refused", async () => {
-    const groups = broker.services.groups;
-    const beat = (memberId: string, memberEpoch: number, regex: string | null, owned: Owned | null) =>
-      groups.consumerGroupHeartbeat("cg-regex", {
-        memberId, memberEpoch, instanceId: null, rackId: null, rebalanceTimeoutMs: memberEpoch === 0 ? 1000 : -1,
-        subscribedTopicNames: memberEpoch === 0 ? [] : null, subscribedTopicRegex: regex, serverAssignor: null,
-        topicPartitions: owned, clientId: "t", clientHost: "/127.0.0.1",
-      });
-    const bad = await beat("", 0, "orders-(", []);
-    expect(bad.errorCode).toBe(ErrorCode.INVALID_REGULAR_EXPRESSION);
-    const r = await beat("", 0, "orders-.*", []);
+  test("v1: regex subscriptions over the wire pick up new topics and partitions; invalid regex is refused", async () => {
+    const names = (m: Member) => m.owned.map((t) => broker.services.topics.byId(t.topicId)!.name).sort();
+    const bad = await new Member(c, "cg-regex", [], { version: 1, regex: "orders-(" }).beat();
+    expect([bad.errorCode, bad.errorMessage]).toEqual([ErrorCode.INVALID_REGULAR_EXPRESSION, "SubscribedTopicRegex `orders-(` is not a valid regular expression."]);
+    const a = new Member(c, "cg-regex", [], { version: 1, regex: "orders-.*" });
+    const id = a.memberId;
+    const r = await a.beat();
     expect(r.errorCode).toBe(0);
-    const names = (tps: { topicId: string }[]) => tps.map((t) => broker.services.topics.byId(t.topicId)!.name).sort();
-    expect(names(r.assignment!.topicPartitions)).toEqual(["orders-eu", "orders-us"]);
+    expect(r.memberId).toBe(id); // the member's own id is kept (KIP-1082)
+    expect(names(a)).toEqual(["orders-eu", "orders-us"]);
+    // The regex matches whole names only, and never internal topics.
+    const none = new Member(c, "cg-regex-none", [], { version: 1, regex: "orders" });
+    await none.beat();
+    expect(none.count()).toBe(0);
+    const internal = new Member(c, "cg-regex-internal", [], { version: 1, regex: "__.*" });
+    await internal.beat();
+    expect(internal.count()).toBe(0);
+    // A topic created later joins the subscription with a new group epoch.
     await c.send(CreateTopics, 7, { topics: [{ name: "orders-asia", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-    const r2 = await beat(r.memberId!, r.memberEpoch, null, r.assignment!.topicPartitions);
-    expect(r2.memberEpoch).toBeGreaterThan(r.memberEpoch);
-    expect(names(r2.assignment!.topicPartitions)).toEqual(["orders-asia", "orders-eu", "orders-us"]);
-    const g = (await describe_("cg-regex")).groups![0];
-    expect(g.members![0].subscribedTopicRegex).toBe("orders-.*");
+    const epoch = a.epoch;
+    await a.beat();
+    expect(a.epoch).toBeGreaterThan(epoch);
+    expect(names(a)).toEqual(["orders-asia", "orders-eu", "orders-us"]);
+    expect(a.count()).toBe(6);
+    // A second member with the same regex shares the partitions once a revokes.
+    const b = new Member(c, "cg-regex", [], { version: 1, regex: "orders-.*" });
+    await b.beat();
+    const g = await converge([a, b]);
+    expect(g.groupState).toBe("Stable");
+    expect([a.count(), b.count()].sort()).toEqual([3, 3]);
+    expect(g.members!.map((m) => m.subscribedTopicRegex)).toEqual(["orders-.*", "orders-.*"]);
+    // Changing the regex (v1 sends it again) moves the subscription.
+    const changed = await a.beat({ full: true, topicPartitions: a.owned });
+    expect(changed.errorCode).toBe(0);
+    await b.client.send(ConsumerGroupHeartbeat, 1, {
+      groupId: "cg-regex", memberId: b.memberId, memberEpoch: b.epoch, instanceId: null, rackId: null, rebalanceTimeoutMs: -1,
+      subscribedTopicNames: null, subscribedTopicRegex: "orders-us", serverAssignor: null, topicPartitions: b.owned,
+    });
+    const g2 = await converge([a, b]);
+    expect(g2.members!.map((m) => m.subscribedTopicRegex).sort()).toEqual(["orders-.*", "orders-us"]);
+    expect(a.count() + b.count()).toBe(6);
+    for (const m of [a, b, none, internal]) expect((await m.beat({ epoch: -1 })).errorCode).toBe(0);
+  });
+
+  test("v1: an empty member id is INVALID_REQUEST even when joining; v0 still lets the coordinator pick one", async () => {
+    const v1 = new Member(c, "cg-v1", ["k2"], { version: 1 });
+    v1.memberId = "";
+    const r = await v1.beat();
+    expect([r.errorCode, r.errorMessage]).toEqual([ErrorCode.INVALID_REQUEST, "MemberId can't be empty."]);
+    const own = new Member(c, "cg-v1", ["k2"], { version: 1 });
+    const ok = await own.beat();
+    expect([ok.errorCode, ok.memberId, ok.memberEpoch]).toEqual([0, own.memberId, 1]);
+    // The same join sent again (a lost response) does not make a second member.
+    const again = await c.send(ConsumerGroupHeartbeat, 1, {
+      groupId: "cg-v1", memberId: own.memberId, memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 1000,
+      subscribedTopicNames: ["k2"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+    });
+    expect(again.errorCode).toBe(0);
+    expect((await describe_("cg-v1")).groups![0].members!.length).toBe(1);
+    const v0 = await new Member(c, "cg-v1", ["k2"]).beat();
+    expect(v0.errorCode).toBe(0);
+    expect(v0.memberId).toBeTruthy();
+    expect((await describe_("cg-v1")).groups![0].members!.length).toBe(2);
   });
 
   test("consumer groups survive a restart", async () => {

@@ -310,26 +310,29 @@ export class GroupCoordinator {
 
   // ---- KIP-848 consumer protocol
 
-  async consumerGroupHeartbeat(groupId: string, req: HeartbeatRequest): Promise<HeartbeatResult> {
+  /**
+   * `apiVersion` 1+ (KIP-1082): the member generates its id and sends it from the first
+   * heartbeat on, so an empty member id is INVALID_REQUEST at every epoch.
+   */
+  async consumerGroupHeartbeat(groupId: string, req: HeartbeatRequest, apiVersion = 0): Promise<HeartbeatResult> {
     const fail = (errorCode: number, errorMessage: string): HeartbeatResult => ({ errorCode, errorMessage, memberId: req.memberId || null, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null });
     if (this.closed) return fail(ErrorCode.NOT_COORDINATOR, "The coordinator is shutting down.");
     if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
     if (req.instanceId === "") return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be empty.");
     if (req.rackId === "") return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
-    if (req.memberEpoch < -2) return fail(ErrorCode.INVALID_REQUEST, `MemberEpoch ${req.memberEpoch} is invalid.`);
+    if (req.memberId === "" && (apiVersion >= 1 || req.memberEpoch !== 0)) return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    if (req.memberEpoch < -2) return fail(ErrorCode.INVALID_REQUEST, "MemberEpoch is invalid.");
     if (req.memberEpoch === 0) {
       if (req.rebalanceTimeoutMs === -1) return fail(ErrorCode.INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request.");
       if (req.topicPartitions === null || req.topicPartitions.length > 0) return fail(ErrorCode.INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
-      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return fail(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
-    } else if (req.memberId === "") {
-      return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return fail(ErrorCode.INVALID_REQUEST, "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.");
     }
-    if (req.memberEpoch === -2 && req.instanceId === null) return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be null for a static leave (epoch -2).");
+    if (req.memberEpoch === -2 && req.instanceId === null) return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be null.");
     if (req.serverAssignor !== null && !this.assignorNames().includes(req.serverAssignor)) {
       return fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.assignorNames().join(", ")}.`);
     }
     if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== "" && compileRegex(req.subscribedTopicRegex) === null) {
-      return fail(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression.`);
+      return fail(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`);
     }
     let g = this.groups.get(groupId);
     if (g && g.kind === "classic") {

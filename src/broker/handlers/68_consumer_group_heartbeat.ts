@@ -1,18 +1,20 @@
-// ConsumerGroupHeartbeat (key 68), v0 (KIP-848). Joins, heartbeats in and leaves a consumer group
+// ConsumerGroupHeartbeat (key 68), v0-1 (KIP-848). Joins, heartbeats in and leaves a consumer group
 // whose assignment the coordinator computes (server-side assignors "uniform" and "range").
-// Behaviour: see groups/consumer.ts. memberEpoch 0 joins (v0 lets the server pick the member id
-// when it is empty), -1 leaves, -2 leaves temporarily (static members). Errors: INVALID_REQUEST
-// (missing first-request fields, bad epochs), UNSUPPORTED_ASSIGNOR, UNKNOWN_MEMBER_ID,
-// FENCED_MEMBER_EPOCH, FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED,
-// GROUP_ID_NOT_FOUND (the id belongs to a non-empty classic group), with an error message.
-// Versions: v1 (client-generated member ids, SubscribedTopicRegex) is marked unstable in the
-// schema (latestVersionUnstable) and is not advertised; the coordinator already implements regex
-// subscriptions (tested in tests/groups), so advertising v1 is a one-line change once it is stable.
+// Behaviour: see groups/consumer.ts. memberEpoch 0 joins, -1 leaves, -2 leaves temporarily (static
+// members). v0 lets the coordinator pick the member id when it is empty; from v1 the member
+// generates it (KIP-1082) and an empty one is INVALID_REQUEST. v1 adds SubscribedTopicRegex: the
+// member subscribes to every non-internal topic whose whole name matches, re-evaluated as topics
+// come and go. Errors: INVALID_REQUEST (missing first-request fields, bad epochs, empty ids),
+// INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
+// FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (the id
+// belongs to a classic group that cannot be upgraded), with Kafka's error messages.
+// Versions: our spec snapshot marks v1 unstable; Apache Kafka 4.0 released it with this same wire
+// format and these semantics, and serves it by default, so we advertise it too.
 import { ConsumerGroupHeartbeat } from "../../protocol/messages/68_consumer_group_heartbeat.ts";
 import { clientHostOf } from "../groups/coordinator.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(ConsumerGroupHeartbeat, [0, 0], async (req, ctx) => {
+export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) => {
   const r = await ctx.services.groups.consumerGroupHeartbeat(req.groupId, {
     memberId: req.memberId,
     memberEpoch: req.memberEpoch,
@@ -25,6 +27,6 @@ export default defineHandler(ConsumerGroupHeartbeat, [0, 0], async (req, ctx) =>
     topicPartitions: req.topicPartitions,
     clientId: ctx.clientId ?? "",
     clientHost: clientHostOf(ctx.session.remote),
-  });
+  }, ctx.apiVersion);
   return { throttleTimeMs: 0, ...r };
 });
