@@ -42,7 +42,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "default.replication.factor": ro("int", "1", "Replication factor of auto-created topics (only 1 on one node)."),
   "delete.topic.enable": ro("boolean", "true", "Allow DeleteTopics."),
   "fetch.max.bytes": ro("int", "57671680", "Largest Fetch response, in bytes.", { min: 1024 }),
+  "group.consumer.assignors": ro("list", "uniform,range", "Server-side assignors of KIP-848 consumer groups, the default first.", { oneOf: ["uniform", "range"] }),
   "group.consumer.heartbeat.interval.ms": ro("int", "5000", "Heartbeat interval of KIP-848 consumer groups."),
+  "group.consumer.max.size": ro("int", INT_MAX, "Largest number of members in a KIP-848 consumer group.", { min: 1 }),
+  "group.consumer.migration.policy": ro("string", "bidirectional", "Online migration between the classic and the consumer protocol of non-empty groups.", {
+    oneOf: ["disabled", "upgrade", "downgrade", "bidirectional"],
+  }),
   "group.consumer.session.timeout.ms": ro("int", "45000", "Session timeout of KIP-848 consumer groups."),
   "group.coordinator.rebalance.protocols": ro("list", "classic,consumer", "Group protocols the coordinator accepts.", { oneOf: ["classic", "consumer", "share"] }),
   "group.initial.rebalance.delay.ms": ro("int", "3000", "How long the first rebalance of an empty classic group waits for more members."),

@@ -8,9 +8,19 @@
 // its target still owned by another member (being revoked there) are added once released.
 // Members expire after group.consumer.session.timeout.ms without a heartbeat. Static members
 // (instanceId) that leave with epoch -2 keep their assignment for a rejoin under a new member id.
+//
+// Classic members (online migration, see migration.ts) live in the same group and the same
+// reconciliation: JoinGroup reports what the member still owns (ConsumerProtocolSubscription's
+// ownedPartitions; an eager client owns nothing when it rejoins), SyncGroup hands out its current
+// assignment, and Heartbeat answers REBALANCE_IN_PROGRESS while that assignment is not its target.
+// They keep their own session timeout, must rejoin within their rebalance timeout once told to,
+// and must SyncGroup within it after a join.
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Assignor } from "./assignors.ts";
-import type { CommittedOffset, ConsumerSnapshot, TopicPartitions } from "./records.ts";
+import type { JoinResult, Protocol, SyncResult } from "./classic.ts";
+import type { Subscription } from "./migration.ts";
+import { encodeAssignment } from "./migration.ts";
+import type { ClassicMemberInfo, ClassicMemberSnapshot, CommittedOffset, ConsumerSnapshot, TopicPartitions } from "./records.ts";
 
 export type ConsumerState = "Empty" | "Assigning" | "Reconciling" | "Stable" | "Dead";
 
@@ -29,8 +39,11 @@ export type ConsumerHost = {
   /** All topics (regex subscriptions skip internal ones) and lookups by name. */
   topics(): Iterable<TopicInfo>;
   topic(name: string): TopicInfo | undefined;
+  topicName(id: string): string | undefined;
   persist(group: ConsumerGroup): Promise<boolean>;
   maybeForget(group: ConsumerGroup): void;
+  /** A member using the consumer protocol is gone: the group may go back to the classic protocol. */
+  maybeDowngrade(group: ConsumerGroup): void;
   newMemberId(): string;
   log(level: "debug" | "info" | "warn" | "error", message: string): void;
 };
@@ -61,6 +74,25 @@ export type HeartbeatResult = {
 export const LEAVE_EPOCH = -1;
 export const STATIC_LEAVE_EPOCH = -2;
 
+/** What a member speaking the classic protocol inside a consumer group sent in its JoinGroup. */
+export type ClassicInfo = ClassicMemberInfo;
+
+export type ClassicJoinInput = {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocols: Protocol[];
+  subscription: Subscription;
+  /** JoinGroup v4+ without an instance id: a new member first gets MEMBER_ID_REQUIRED. */
+  requireKnownMemberId: boolean;
+  maxSize: number;
+};
+
+const EMPTY = new Uint8Array(0);
+
 export class ConsumerMember {
   memberId: string;
   instanceId: string | null;
@@ -83,6 +115,11 @@ export class ConsumerMember {
   /** Signature of the assignment last sent; null forces a send. */
   lastSent: string | null = null;
   timer: ReturnType<typeof setTimeout> | null = null;
+  /** Set while the member speaks the classic protocol (JoinGroup/SyncGroup/Heartbeat). */
+  classic: ClassicInfo | null = null;
+  /** Classic members: the JoinGroup ("join", after REBALANCE_IN_PROGRESS) or SyncGroup ("sync") due by classicDeadline. */
+  classicAwaiting: "join" | "sync" | null = null;
+  classicDeadline = 0;
 
   constructor(memberId: string, instanceId: string | null) {
     this.memberId = memberId;
@@ -256,12 +293,20 @@ export class ConsumerGroup {
     return out;
   }
 
-  /** Moves a member toward its target; `owned` is what the member reported (null: not sent). */
+  /** The member reported what it owns, and none of the partitions it must revoke are among them. */
+  private released(m: ConsumerMember, owned: TpMap | null): boolean {
+    if (owned === null) return false;
+    for (const [t, ps] of m.revoking) for (const p of ps) if (tpHas(owned, t, p)) return false;
+    return true;
+  }
+
+  /**
+   * Moves a member toward its target; `owned` is what the member reported (null: not sent).
+   * Partitions to give up are revoked first; they count as released once `owned` lacks them.
+   */
   private reconcile(m: ConsumerMember, owned: TpMap | null) {
     if (m.revoking.size > 0) {
-      let released = owned !== null;
-      if (owned) for (const [t, ps] of m.revoking) for (const p of ps) if (tpHas(owned, t, p)) released = false;
-      if (!released) return;
+      if (!this.released(m, owned)) return;
       m.revoking = new Map();
     }
     const target = this.target.get(m.memberId) ?? new Map<string, Set<number>>();
@@ -273,9 +318,12 @@ export class ConsumerGroup {
         for (const [t, ps] of m.assigned) for (const p of ps) if (tpHas(target, t, p)) tpAdd(keep, t, p);
         m.assigned = keep;
         m.revoking = revoke;
-        m.revokeDeadline = this.host.now() + m.rebalanceTimeoutMs;
-        this.rearm(m);
-        return;
+        if (!this.released(m, owned)) {
+          m.revokeDeadline = this.host.now() + m.rebalanceTimeoutMs;
+          this.rearm(m);
+          return;
+        }
+        m.revoking = new Map();
       }
       m.previousMemberEpoch = m.memberEpoch;
       m.memberEpoch = this.assignmentEpoch;
@@ -306,7 +354,7 @@ export class ConsumerGroup {
         const id = this.staticMembers.get(req.instanceId);
         if (id !== undefined) m = this.members.get(id);
       }
-      if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
+      if (!m || m.classic) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
       if (req.memberEpoch === STATIC_LEAVE_EPOCH && m.instanceId !== null) {
         m.leftStatic = true;
         m.lastHeartbeat = this.host.now();
@@ -336,6 +384,8 @@ export class ConsumerGroup {
           old.memberId = memberId;
           old.leftStatic = false;
           old.lastSent = null;
+          old.classic = null;
+          old.classicAwaiting = null;
           this.members.set(memberId, old);
           if (target) this.target.set(memberId, target);
           this.staticMembers.set(req.instanceId, memberId);
@@ -353,7 +403,7 @@ export class ConsumerGroup {
       m.lastSent = null;
     } else {
       m = this.members.get(req.memberId);
-      if (m?.leftStatic) m = undefined;
+      if (m?.leftStatic || m?.classic) m = undefined;
       if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
       if (req.instanceId !== null && m.instanceId !== req.instanceId) return fail(ErrorCode.FENCED_INSTANCE_ID);
       if (req.memberEpoch > m.memberEpoch) {
@@ -426,14 +476,255 @@ export class ConsumerGroup {
       this.maybeComputeTarget();
       void this.host.persist(this);
       if (this.members.size === 0) this.host.maybeForget(this);
+      else if (!m.classic) this.host.maybeDowngrade(this);
     }
+  }
+
+  /** Every member speaks the classic protocol (a downgrade may turn the group into a classic one). */
+  onlyClassicMembers(): boolean {
+    if (this.members.size === 0) return false;
+    for (const m of this.members.values()) if (!m.classic) return false;
+    return true;
+  }
+
+  // ---- classic members (online migration)
+
+  private classicFail(errorCode: number, memberId: string): JoinResult {
+    return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId, members: [] };
+  }
+
+  /** Resolves a classic member by id (and instance id) or gives the error code. */
+  private classicMember(memberId: string, instanceId: string | null): ConsumerMember | number {
+    if (instanceId !== null) {
+      const id = this.staticMembers.get(instanceId);
+      if (id === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (id !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    const m = this.members.get(memberId);
+    if (!m || !m.classic || m.leftStatic) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return m;
+  }
+
+  /** Protocol names every classic member other than `except` supports (null: there are none). */
+  private classicCandidates(except: string | null): Set<string> | null {
+    let out: Set<string> | null = null;
+    for (const m of this.members.values()) {
+      if (!m.classic || m.memberId === except) continue;
+      const names = new Set<string>(m.classic.protocols.map((p) => p.name));
+      const prev: Set<string> | null = out;
+      out = prev === null ? names : new Set<string>([...prev].filter((n: string) => names.has(n)));
+    }
+    return out;
+  }
+
+  /** A protocol all classic members support, as a classic group would select it (for a downgrade). */
+  commonClassicProtocol(): string | null {
+    const candidates = this.classicCandidates(null);
+    if (candidates === null) return null;
+    for (const m of this.members.values()) {
+      const choice = m.classic?.protocols.find((p) => candidates.has(p.name));
+      if (choice) return choice.name;
+    }
+    return null;
+  }
+
+  private ownedFromNames(owned: Subscription["owned"]): TpMap {
+    const out: TpMap = new Map();
+    for (const t of owned) {
+      const info = this.host.topic(t.topic);
+      if (info) for (const p of t.partitions) tpAdd(out, info.id, p);
+    }
+    return out;
+  }
+
+  /** The member's assignment as names, for ConsumerProtocolAssignment. */
+  namedAssignment(m: ConsumerMember): { topic: string; partitions: number[] }[] {
+    const out: { topic: string; partitions: number[] }[] = [];
+    for (const t of tpList(m.assigned)) {
+      const topic = this.host.topicName(t.topicId);
+      if (topic !== undefined) out.push({ topic, partitions: t.partitions });
+    }
+    return out;
+  }
+
+  /** JoinGroup from a member speaking the classic protocol. */
+  classicJoin(req: ClassicJoinInput): JoinResult {
+    const candidates = this.classicCandidates(req.memberId);
+    if (candidates !== null && !req.protocols.some((p) => candidates.has(p.name))) return this.classicFail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    const unknown = req.memberId === "";
+    const memberId = unknown ? this.host.newMemberId() : req.memberId;
+    let m: ConsumerMember | undefined;
+    let joined = false;
+    const add = (): ConsumerMember | null => {
+      if (this.members.size >= req.maxSize) return null;
+      const x = new ConsumerMember(memberId, req.groupInstanceId);
+      this.members.set(memberId, x);
+      if (x.instanceId !== null) this.staticMembers.set(x.instanceId, memberId);
+      joined = true;
+      return x;
+    };
+    if (req.groupInstanceId === null) {
+      if (unknown && req.requireKnownMemberId) return this.classicFail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+      m = this.members.get(memberId);
+      if (m && !m.classic) return this.classicFail(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+      if (!m) m = add() ?? undefined;
+    } else {
+      const oldId = this.staticMembers.get(req.groupInstanceId);
+      const old = oldId === undefined ? undefined : this.members.get(oldId);
+      if (!old) {
+        if (!unknown) return this.classicFail(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+        m = add() ?? undefined;
+      } else if (unknown) {
+        // A static member back under a new id takes over its old place, epoch and partitions.
+        this.stopTimer(old);
+        this.members.delete(old.memberId);
+        const target = this.target.get(old.memberId);
+        this.target.delete(old.memberId);
+        this.host.log("info", `consumer group ${this.groupId}: static member ${req.groupInstanceId} rejoined as ${memberId}, fencing ${old.memberId}`);
+        old.memberId = memberId;
+        old.leftStatic = false;
+        this.members.set(memberId, old);
+        if (target) this.target.set(memberId, target);
+        this.staticMembers.set(req.groupInstanceId, memberId);
+        m = old;
+      } else if (old.memberId !== memberId) {
+        return this.classicFail(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
+      } else {
+        m = old;
+      }
+    }
+    if (!m) return this.classicFail(ErrorCode.GROUP_MAX_SIZE_REACHED, req.memberId);
+
+    const topics = [...new Set(req.subscription.topics)].sort();
+    const changed = joined || m.subscribedTopicRegex !== null || topics.join("\u0000") !== m.subscribedTopicNames.join("\u0000");
+    const wasClassic = m.classic !== null;
+    m.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols, subscriptionVersion: req.subscription.version };
+    m.clientId = req.clientId;
+    m.clientHost = req.clientHost;
+    if (req.subscription.rackId !== null) m.rackId = req.subscription.rackId;
+    m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    m.subscribedTopicNames = topics;
+    m.subscribedTopicRegex = null;
+    m.regex = null;
+    if (changed) this.bumpEpoch(joined ? `classic member ${m.memberId} joined` : `classic member ${m.memberId} changed its subscription`);
+    this.maybeComputeTarget();
+    this.reconcile(m, this.ownedFromNames(req.subscription.owned));
+    const now = this.host.now();
+    m.lastHeartbeat = now;
+    m.classicAwaiting = "sync";
+    m.classicDeadline = now + m.rebalanceTimeoutMs;
+    this.rearm(m);
+    this.dirty = true;
+    if (!wasClassic && !joined) this.host.log("info", `consumer group ${this.groupId}: member ${m.memberId} now speaks the classic protocol`);
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: m.memberEpoch,
+      protocolType: "consumer",
+      protocolName: req.protocols[0].name,
+      leader: "",
+      skipAssignment: false,
+      memberId: m.memberId,
+      members: [],
+    };
+  }
+
+  /** SyncGroup from a classic member: its current assignment (the coordinator assigns; the leader's proposal is ignored). */
+  classicSync(memberId: string, instanceId: string | null, generationId: number, protocolType: string | null, protocolName: string | null): SyncResult {
+    const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
+    const m = this.classicMember(memberId, instanceId);
+    if (typeof m === "number") return fail(m);
+    if (generationId !== m.memberEpoch) return fail(ErrorCode.ILLEGAL_GENERATION);
+    const name = m.classic!.protocols[0].name;
+    if ((protocolType !== null && protocolType !== "consumer") || (protocolName !== null && protocolName !== name)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    if (m.classicAwaiting === "sync") {
+      m.classicAwaiting = null;
+      m.classicDeadline = 0;
+    }
+    m.lastHeartbeat = this.host.now();
+    m.lastSent = signature(m.assigned);
+    this.rearm(m);
+    return { errorCode: ErrorCode.NONE, protocolType: "consumer", protocolName: name, assignment: encodeAssignment(this.namedAssignment(m), m.classic!.subscriptionVersion) };
+  }
+
+  /** Heartbeat from a classic member: REBALANCE_IN_PROGRESS while its assignment is not its target. */
+  classicHeartbeat(memberId: string, instanceId: string | null, generationId: number): number {
+    const m = this.classicMember(memberId, instanceId);
+    if (typeof m === "number") return m;
+    if (generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    const now = this.host.now();
+    m.lastHeartbeat = now;
+    const epoch = this.groupEpoch;
+    this.maybeComputeTarget();
+    if (this.groupEpoch !== epoch) this.dirty = true;
+    let code: number = ErrorCode.NONE;
+    if (m.classicAwaiting !== "sync") {
+      const target = this.target.get(m.memberId) ?? new Map<string, Set<number>>();
+      if (m.memberEpoch !== this.assignmentEpoch || m.revoking.size > 0 || signature(m.assigned) !== signature(target)) {
+        code = ErrorCode.REBALANCE_IN_PROGRESS;
+        if (m.classicAwaiting !== "join") {
+          m.classicAwaiting = "join";
+          m.classicDeadline = now + m.rebalanceTimeoutMs;
+        }
+      }
+    }
+    this.rearm(m);
+    return code;
+  }
+
+  /** One member of a LeaveGroup. */
+  classicLeave(memberId: string, instanceId: string | null): number {
+    if (instanceId !== null) {
+      const id = this.staticMembers.get(instanceId);
+      if (id === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (memberId !== "" && memberId !== id) return ErrorCode.FENCED_INSTANCE_ID;
+      memberId = id;
+    }
+    const m = this.members.get(memberId);
+    if (!m || !m.classic) return ErrorCode.UNKNOWN_MEMBER_ID;
+    this.removeMember(m, "left the group (LeaveGroup)");
+    return ErrorCode.NONE;
+  }
+
+  /** Upgrade: takes over a classic group's members at its generation, each keeping its partitions. */
+  adoptClassicMembers(generationId: number, members: { snapshot: ClassicMemberSnapshot; protocols: Protocol[]; subscription: Subscription; assigned: Subscription["owned"] }[]) {
+    this.groupEpoch = generationId;
+    this.assignmentEpoch = generationId;
+    const taken: TpMap = new Map();
+    for (const x of members) {
+      const s = x.snapshot;
+      const m = new ConsumerMember(s.memberId, s.groupInstanceId);
+      m.classic = { sessionTimeoutMs: s.sessionTimeoutMs, protocols: x.protocols, subscriptionVersion: x.subscription.version };
+      m.clientId = s.clientId;
+      m.clientHost = s.clientHost;
+      m.rackId = x.subscription.rackId;
+      m.rebalanceTimeoutMs = s.rebalanceTimeoutMs;
+      m.subscribedTopicNames = [...new Set(x.subscription.topics)].sort();
+      m.memberEpoch = generationId;
+      for (const [t, ps] of this.ownedFromNames(x.assigned)) {
+        for (const p of ps) {
+          if (tpHas(taken, t, p)) continue; // a partition two members claim stays with the first
+          tpAdd(taken, t, p);
+          tpAdd(m.assigned, t, p);
+        }
+      }
+      this.members.set(m.memberId, m);
+      if (m.instanceId !== null) this.staticMembers.set(m.instanceId, m.memberId);
+      this.target.set(m.memberId, copyTp(m.assigned));
+    }
+    this.metadataSignature = this.computeMetadataSignature();
+    this.startSessions();
+  }
+
+  private sessionTimeoutOf(m: ConsumerMember): number {
+    return m.classic ? m.classic.sessionTimeoutMs : this.host.sessionTimeoutMs();
   }
 
   private rearm(m: ConsumerMember) {
     this.stopTimer(m);
     const now = this.host.now();
-    let deadline = m.lastHeartbeat + this.host.sessionTimeoutMs();
+    let deadline = m.lastHeartbeat + this.sessionTimeoutOf(m);
     if (m.revoking.size > 0) deadline = Math.min(deadline, m.revokeDeadline);
+    if (m.classicAwaiting !== null) deadline = Math.min(deadline, m.classicDeadline);
     m.timer = setTimeout(() => this.expire(m), Math.max(deadline - now, 0) + 1);
   }
 
@@ -445,7 +736,11 @@ export class ConsumerGroup {
       this.removeMember(m, `did not revoke its partitions within ${m.rebalanceTimeoutMs} ms; fenced`);
       return;
     }
-    if (now >= m.lastHeartbeat + this.host.sessionTimeoutMs()) {
+    if (m.classicAwaiting !== null && now >= m.classicDeadline) {
+      this.removeMember(m, `did not ${m.classicAwaiting === "join" ? "rejoin" : "SyncGroup"} within its rebalance timeout (${m.rebalanceTimeoutMs} ms)`);
+      return;
+    }
+    if (now >= m.lastHeartbeat + this.sessionTimeoutOf(m)) {
       this.removeMember(m, `session timed out`);
       return;
     }
@@ -498,6 +793,7 @@ export class ConsumerGroup {
         assigned: tpList(m.assigned),
         revoking: tpList(m.revoking),
         target: tpList(this.target.get(m.memberId) ?? new Map()),
+        classic: m.classic,
       })),
     };
   }
@@ -525,6 +821,7 @@ export class ConsumerGroup {
       m.previousMemberEpoch = sm.previousMemberEpoch;
       m.assigned = tpFromList(sm.assigned);
       m.revoking = tpFromList(sm.revoking);
+      m.classic = sm.classic;
       this.members.set(m.memberId, m);
       if (m.instanceId !== null) this.staticMembers.set(m.instanceId, m.memberId);
       this.target.set(m.memberId, tpFromList(sm.target));

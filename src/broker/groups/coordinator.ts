@@ -14,7 +14,7 @@
 // offsets.retention.minutes (10080), offsets.retention.check.interval.ms (600000),
 // offset.metadata.max.bytes (4096), group.consumer.session.timeout.ms (45000),
 // group.consumer.heartbeat.interval.ms (5000), group.consumer.assignors ("uniform,range"),
-// group.consumer.max.size.
+// group.consumer.max.size, group.consumer.migration.policy ("bidirectional": see migration.ts).
 import type { BrokerConfig } from "../../config.ts";
 import { decodeVersionedData } from "../../protocol/codec.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -30,6 +30,7 @@ import type { JoinRequest, JoinResult, SyncResult } from "./classic.ts";
 import { ClassicGroup } from "./classic.ts";
 import type { HeartbeatRequest, HeartbeatResult, TopicInfo } from "./consumer.ts";
 import { compileRegex, ConsumerGroup } from "./consumer.ts";
+import { decodeAssignment, downgradeAllowed, encodeAssignment, migrationPolicy, subscriptionOf, upgradeAllowed } from "./migration.ts";
 import type { CommittedOffset, GroupSnapshot } from "./records.ts";
 import { decodeRecord, groupKey, groupValue, offsetKey, offsetValue } from "./records.ts";
 
@@ -229,8 +230,10 @@ export class GroupCoordinator {
         const t = this.deps.topics.get(name);
         return t ? { id: t.id, name: t.name, partitions: t.partitions.length, internal: t.internal } : undefined;
       },
+      topicName: (id) => this.deps.topics.byId(id)?.name,
       persist: (g) => this.persistGroup(g),
       maybeForget: (g) => this.maybeForget(g),
+      maybeDowngrade: (g) => this.maybeDowngrade(g),
       newMemberId: () => randomUuid(),
       log: this.deps.log,
     });
@@ -257,7 +260,7 @@ export class GroupCoordinator {
     if (req.protocolType === "" || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     let g = this.groups.get(groupId);
     if (g && g.kind === "consumer") {
-      if (!g.isEmpty()) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (!g.isEmpty()) return this.classicJoinToConsumer(g, req);
       g = this.convert(g);
     }
     if (!g) {
@@ -287,15 +290,22 @@ export class GroupCoordinator {
     if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     const g = this.groups.get(groupId);
-    if (!g || g.kind !== "classic") return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (!g) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (g.kind === "consumer") return g.classicSync(memberId, groupInstanceId, generationId, protocolType, protocolName);
     return g.sync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments);
   }
 
-  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number | Promise<number> {
     if (this.closed) return ErrorCode.NOT_COORDINATOR;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
-    if (!g || g.kind !== "classic") return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (g.kind === "consumer") {
+      const code = g.classicHeartbeat(memberId, groupInstanceId, generationId);
+      if (!g.dirty) return code;
+      g.dirty = false;
+      return this.persistGroup(g).then(() => code);
+    }
     return g.heartbeat(memberId, groupInstanceId, generationId);
   }
 
@@ -304,8 +314,109 @@ export class GroupCoordinator {
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const g = this.groups.get(groupId);
-    if (!g || g.kind !== "classic") return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
+    if (!g) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
+    if (g.kind === "consumer") return { errorCode: ErrorCode.NONE, members: members.map((m) => g.classicLeave(m.memberId, m.groupInstanceId)) };
     return { errorCode: ErrorCode.NONE, members: members.map((m) => g.leave(m.memberId, m.groupInstanceId)) };
+  }
+
+  // ---- online migration between the protocols (migration.ts)
+
+  private get migration() {
+    return migrationPolicy(this.deps.config["group.consumer.migration.policy"]);
+  }
+
+  private get consumerMaxSize() {
+    return this.num("group.consumer.max.size", 2147483647);
+  }
+
+  /** JoinGroup into a non-empty consumer group: the member speaks the classic protocol inside it. */
+  private async classicJoinToConsumer(g: ConsumerGroup, req: JoinRequest): Promise<JoinResult> {
+    const fail = (errorCode: number): JoinResult => ({ errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: req.memberId, members: [] });
+    if (req.protocolType !== "consumer") return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const subscription = subscriptionOf(req.protocols);
+    if (!subscription) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const out = g.classicJoin({
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      protocols: req.protocols,
+      subscription,
+      requireKnownMemberId: req.requireKnownMemberId,
+      maxSize: this.consumerMaxSize,
+    });
+    if (g.dirty && this.groups.get(g.groupId) === g) {
+      g.dirty = false;
+      await this.persistGroup(g);
+    }
+    return out;
+  }
+
+  /**
+   * Upgrade: a classic group whose protocol type is "consumer" becomes a consumer group with its
+   * members as classic members. Answers requests parked in the classic group with
+   * REBALANCE_IN_PROGRESS, as Kafka does; null when the policy or the group does not allow it.
+   */
+  private upgrade(g: ClassicGroup): ConsumerGroup | null {
+    if (!upgradeAllowed(this.migration) || g.protocolType !== "consumer" || g.members.size >= this.consumerMaxSize) return null;
+    const stable = g.state === "Stable";
+    const members = [];
+    for (const m of g.members.values()) {
+      const protocols = m.protocols.length > 0 ? m.protocols : [{ name: g.protocolName ?? "range", metadata: m.metadataFor(g.protocolName) }];
+      const subscription = subscriptionOf(protocols);
+      if (!subscription) return null;
+      members.push({
+        snapshot: { memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost, rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs, metadata: m.metadataFor(g.protocolName), assignment: m.assignment },
+        protocols,
+        subscription,
+        assigned: stable ? decodeAssignment(m.assignment) : [],
+      });
+    }
+    g.shutdown(ErrorCode.REBALANCE_IN_PROGRESS);
+    g.markDead();
+    const next = this.newConsumer(g.groupId);
+    for (const [k, v] of g.offsets) next.offsets.set(k, v);
+    next.adoptClassicMembers(g.generationId, members);
+    this.groups.set(g.groupId, next);
+    this.deps.log("info", `group ${g.groupId}: classic group with ${members.length} member(s) upgraded to a consumer group at epoch ${g.generationId}`);
+    return next;
+  }
+
+  /** Downgrade: the last member using the consumer protocol is gone and only classic members remain. */
+  private maybeDowngrade(g: ConsumerGroup) {
+    if (this.groups.get(g.groupId) !== g || !g.onlyClassicMembers() || !downgradeAllowed(this.migration)) return;
+    if (g.members.size > this.num("group.max.size", 2147483647)) return;
+    const protocolName = g.commonClassicProtocol();
+    if (protocolName === null) return;
+    const members = [...g.members.values()];
+    const classic = this.newClassic(g.groupId);
+    classic.restore({
+      type: "classic",
+      protocolType: "consumer",
+      generationId: g.groupEpoch,
+      protocolName,
+      leaderId: members[0].memberId,
+      stateTimestamp: this.deps.now(),
+      members: members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        metadata: m.classic!.protocols.find((p) => p.name === protocolName)!.metadata,
+        assignment: encodeAssignment(g.namedAssignment(m), m.classic!.subscriptionVersion),
+      })),
+    });
+    for (const [k, v] of g.offsets) classic.offsets.set(k, v);
+    g.markDead();
+    this.groups.set(g.groupId, classic);
+    classic.startSessions();
+    this.deps.log("info", `group ${g.groupId}: consumer group with ${members.length} classic member(s) downgraded to a classic group at generation ${g.groupEpoch}`);
+    void this.persistGroup(classic);
+    classic.prepareRebalance("downgraded from a consumer group");
   }
 
   // ---- KIP-848 consumer protocol
@@ -336,21 +447,26 @@ export class GroupCoordinator {
     }
     let g = this.groups.get(groupId);
     if (g && g.kind === "classic") {
-      if (!g.isEmpty() || g.state !== "Empty") return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
-      g = this.convert(g, true);
+      if (!g.isEmpty() || g.state !== "Empty") {
+        const upgraded = req.memberEpoch === 0 ? this.upgrade(g) : null;
+        if (!upgraded) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+        g = upgraded;
+      } else {
+        g = this.convert(g, true);
+      }
     }
     if (!g) {
       if (req.memberEpoch !== 0) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${groupId}.`);
       g = this.newConsumer(groupId);
       this.groups.set(groupId, g);
     }
-    const max = this.num("group.consumer.max.size", 2147483647);
+    const max = this.consumerMaxSize;
     if (req.memberEpoch === 0 && !g.members.has(req.memberId) && g.members.size >= max &&
       !(req.instanceId !== null && g.staticMembers.has(req.instanceId))) {
       return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${max} members.`);
     }
     const out = g.heartbeat(req);
-    if (g.dirty) {
+    if (g.dirty && this.groups.get(groupId) === g) {
       g.dirty = false;
       await this.persistGroup(g);
     }
@@ -366,6 +482,11 @@ export class GroupCoordinator {
       if (generation < 0 && g.members.size === 0) return ErrorCode.NONE;
       const m = g.members.get(memberId);
       if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (m.classic) {
+        // A classic member commits with its generation: Kafka's classic errors.
+        if (groupInstanceId !== null && m.instanceId !== groupInstanceId) return ErrorCode.FENCED_INSTANCE_ID;
+        return generation === m.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+      }
       if (generation !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
       return ErrorCode.NONE;
     }

@@ -58,6 +58,14 @@ export type ConsumerMemberSnapshot = {
   assigned: TopicPartitions[];
   revoking: TopicPartitions[];
   target: TopicPartitions[];
+  /** A member speaking the classic protocol (online migration); stored from value version 1. */
+  classic: ClassicMemberInfo | null;
+};
+
+export type ClassicMemberInfo = {
+  sessionTimeoutMs: number;
+  subscriptionVersion: number;
+  protocols: { name: string; metadata: Uint8Array }[];
 };
 
 export type ConsumerSnapshot = {
@@ -126,9 +134,10 @@ function readTps(r: Reader): TopicPartitions[] {
   return out;
 }
 
+/** Group values: version 0 (classic groups; consumer groups before classic members), 1 (consumer groups). */
 export function groupValue(g: GroupSnapshot): Uint8Array {
   const w = new Writer(256);
-  w.int16(0);
+  w.int16(g.type === "classic" ? 0 : 1);
   w.int64(BigInt(g.stateTimestamp));
   if (g.type === "classic") {
     w.int8(0);
@@ -169,9 +178,28 @@ export function groupValue(g: GroupSnapshot): Uint8Array {
       writeTps(w, m.assigned);
       writeTps(w, m.revoking);
       writeTps(w, m.target);
+      w.int8(m.classic ? 1 : 0);
+      if (m.classic) {
+        w.int32(m.classic.sessionTimeoutMs);
+        w.int16(m.classic.subscriptionVersion);
+        w.uvarint(m.classic.protocols.length);
+        for (const p of m.classic.protocols) {
+          w.compactString(p.name);
+          w.compactBytes(p.metadata);
+        }
+      }
     }
   }
   return bytesOf(w);
+}
+
+function readClassicInfo(r: Reader): ClassicMemberInfo | null {
+  if (r.int8() === 0) return null;
+  const sessionTimeoutMs = r.int32();
+  const subscriptionVersion = r.int16();
+  const protocols: ClassicMemberInfo["protocols"] = [];
+  for (let n = r.uvarint(); n > 0; n--) protocols.push({ name: r.compactString(), metadata: r.compactBytes().slice() });
+  return { sessionTimeoutMs, subscriptionVersion, protocols };
 }
 
 /** Decodes one record of __consumer_offsets; unknown key types and value versions are skipped. */
@@ -204,7 +232,8 @@ export function decodeRecord(key: Uint8Array | null, value: Uint8Array | null): 
     const group = r.compactString();
     if (value === null) return { kind: "group", group, value: null };
     const v = new Reader(value);
-    if (v.int16() !== 0) return { kind: "unknown" };
+    const version = v.int16();
+    if (version !== 0 && version !== 1) return { kind: "unknown" };
     const stateTimestamp = Number(v.int64());
     const kind = v.int8();
     if (kind === 0) {
@@ -255,6 +284,7 @@ export function decodeRecord(key: Uint8Array | null, value: Uint8Array | null): 
           assigned: readTps(v),
           revoking: readTps(v),
           target: readTps(v),
+          classic: version >= 1 ? readClassicInfo(v) : null,
         });
       }
       return { kind: "group", group, value: { type: "consumer", groupEpoch, assignmentEpoch, stateTimestamp, metadataSignature, members } };

@@ -2,10 +2,12 @@
 // Behaviour: as Kafka: UNKNOWN_MEMBER_ID (unknown group or member), FENCED_INSTANCE_ID (static
 // member replaced), ILLEGAL_GENERATION (stale generation), REBALANCE_IN_PROGRESS while the group
 // prepares a rebalance (the session is still renewed), NONE when CompletingRebalance or Stable.
+// A classic member of a consumer group (online migration) gets REBALANCE_IN_PROGRESS while the
+// coordinator's assignment for it differs from what it holds.
 import { Heartbeat } from "../../protocol/messages/12_heartbeat.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(Heartbeat, [0, 4], (req, ctx) => ({
+export default defineHandler(Heartbeat, [0, 4], async (req, ctx) => ({
   throttleTimeMs: 0,
-  errorCode: ctx.services.groups.heartbeat(req.groupId, req.memberId, ctx.apiVersion >= 3 ? req.groupInstanceId : null, req.generationId),
+  errorCode: await ctx.services.groups.heartbeat(req.groupId, req.memberId, ctx.apiVersion >= 3 ? req.groupInstanceId : null, req.generationId),
 }));

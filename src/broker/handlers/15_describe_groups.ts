@@ -1,11 +1,15 @@
 // DescribeGroups (key 15), v0-5. Classic groups: state, protocol, members.
 // Behaviour: as Kafka's GroupMetadata.summary: members with their metadata (for the selected
 // protocol) and assignment only when Stable; in other states members are listed without them and
-// protocolData is "". An unknown group, or a KIP-848 consumer group (described by
-// ConsumerGroupDescribe), answers state "Dead" with no error, as Kafka does before v6.
+// protocolData is "". A KIP-848 consumer group is described in the classic shape, as Kafka 4.0
+// does since members of both protocols can share it: its state (Empty, Assigning, Reconciling,
+// Stable), protocol type "consumer", the assignor as protocolData, and per member its
+// subscription (a classic member's own metadata) and current assignment as the embedded consumer
+// protocol's bytes. An unknown group answers state "Dead" with no error, as Kafka does before v6.
 // Authorized operations (v3+) are all group operations when asked for (no ACLs yet).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
+import { encodeAssignment, encodeSubscription } from "../groups/migration.ts";
 import { defineHandler } from "../handler.ts";
 import { GROUP_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
 
@@ -20,8 +24,26 @@ export default defineHandler(DescribeGroups, [0, 5], (req, ctx) => {
       if (groupId === "") {
         return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
       }
-      if (!g || g.kind !== "classic") {
+      if (!g) {
         return { errorCode: ErrorCode.NONE, groupId, groupState: "Dead", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
+      }
+      if (g.kind === "consumer") {
+        return {
+          errorCode: ErrorCode.NONE,
+          groupId,
+          groupState: g.state,
+          protocolType: "consumer",
+          protocolData: g.assignorName(),
+          members: [...g.members.values()].map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.instanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            memberMetadata: m.classic ? m.classic.protocols[0].metadata : encodeSubscription(m.subscribedTopicNames, m.rackId),
+            memberAssignment: encodeAssignment(g.namedAssignment(m), m.classic?.subscriptionVersion ?? 3),
+          })),
+          authorizedOperations: ops,
+        };
       }
       const stable = g.state === "Stable";
       return {
