@@ -8,6 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { onJsonLines } from "../helpers/lines.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -81,24 +82,12 @@ describe("kafkajs consumer group", () => {
     const child = Bun.spawn(["bun", `${import.meta.dir}/groups/kafkajs_member.ts`, String(broker.port), GROUP, TOPIC], { stdout: "pipe", stderr: "inherit" });
     children.add(child);
     const childSeen: string[] = [];
-    (async () => {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += value;
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = JSON.parse(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-          if (line.value) {
-            received.add(line.value);
-            childSeen.push(line.value);
-          } else if (line.joined) assignments.set("child", line.joined);
-        }
-      }
-    })();
+    onJsonLines(child.stdout, (line) => {
+      if (typeof line.value === "string") {
+        received.add(line.value);
+        childSeen.push(line.value);
+      } else if (line.joined) assignments.set("child", line.joined as number[]);
+    });
 
     await waitFor("three members sharing six partitions", async () => {
       const d = await describeGroup();

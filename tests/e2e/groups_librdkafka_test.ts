@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { onJsonLines } from "../helpers/lines.ts";
 import { Kafka, logLevel } from "kafkajs";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -24,23 +25,11 @@ function python(strategy: string, group: string, topic: string, seconds: number)
   const p = Bun.spawn(["/usr/bin/python3", `${import.meta.dir}/groups/confluent_member.py`, String(broker.port), group, topic, strategy, String(seconds)], { stdout: "pipe", stderr: "pipe" });
   spawned.add(p);
   const m: Member = { lines: [], assigned: [], values: new Set(), exited: p.exited };
-  (async () => {
-    const reader = p.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += value;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = JSON.parse(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        m.lines.push(line);
-        if (line.assigned) m.assigned = line.assigned;
-        if (line.value) m.values.add(line.value);
-      }
-    }
-  })();
+  onJsonLines(p.stdout, (line) => {
+    m.lines.push(line);
+    if (line.assigned) m.assigned = line.assigned as number[];
+    if (typeof line.value === "string") m.values.add(line.value);
+  });
   return m;
 }
 

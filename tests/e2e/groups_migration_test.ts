@@ -10,6 +10,7 @@ import type { Consumer } from "kafkajs";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { onJsonLines } from "../helpers/lines.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -70,6 +71,34 @@ afterAll(async () => {
   await broker.close();
 });
 
+const isClassicPair = (groupId: string) => () => {
+  const h = holdings(groupId);
+  return h.kind === "classic" && h.state === "Stable" && h.sizes.length === 2;
+};
+
+/**
+ * The classic members are running: wait for their Stable group, add the KIP-848 member (upgrade,
+ * 2/2/2), take it away again (downgrade); `n` new records at each stage, all of them received.
+ */
+async function upgradeAndDowngrade(groupId: string, topic: string, sent: string[], received: Set<string>, n: number) {
+  await waitFor("a Stable classic group of two", isClassicPair(groupId));
+  await waitFor("the first records", () => sent.every((v) => received.has(v)));
+  const pk = pkConsumer(groupId, topic, received);
+  await waitFor("the upgraded group spreads six partitions over three members", () => {
+    const h = holdings(groupId);
+    return h.kind === "consumer" && h.state === "Stable" && h.sizes.join() === "2,2,2";
+  });
+  const g = broker.services.groups.group(groupId)!;
+  expect(g.kind === "consumer" && [...g.members.values()].filter((m) => m.classic).length).toBe(2);
+  await produce(topic, sent, n);
+  await waitFor("records while mixed", () => sent.every((v) => received.has(v)));
+  await (await pk.stream).close();
+  await pk.c.close();
+  await waitFor("back to a Stable classic group of two", isClassicPair(groupId));
+  await produce(topic, sent, n);
+  await waitFor("records after the downgrade", () => sent.every((v) => received.has(v)));
+}
+
 describe("online migration with real clients", () => {
   test("kafkajs classic members, then an @platformatic/kafka KIP-848 member joins and leaves", async () => {
     const topic = "mig-kjs";
@@ -86,30 +115,7 @@ describe("online migration with real clients", () => {
       await c.run({ eachMessage: async ({ message }) => void received.add(String(message.value)) });
       classics.push(c);
     }
-    await waitFor("a Stable classic group of two", () => {
-      const h = holdings(groupId);
-      return h.kind === "classic" && h.state === "Stable" && h.sizes.length === 2;
-    });
-    await waitFor("the first records", () => sent.every((v) => received.has(v)));
-
-    const pk = pkConsumer(groupId, topic, received);
-    await waitFor("the upgraded group spreads six partitions over three members", () => {
-      const h = holdings(groupId);
-      return h.kind === "consumer" && h.state === "Stable" && h.sizes.join() === "2,2,2";
-    });
-    const g = broker.services.groups.group(groupId)!;
-    expect(g.kind === "consumer" && [...g.members.values()].filter((m) => m.classic).length).toBe(2);
-    await produce(topic, sent, 120);
-    await waitFor("records while mixed", () => sent.every((v) => received.has(v)));
-
-    await (await pk.stream).close();
-    await pk.c.close();
-    await waitFor("back to a Stable classic group of two", () => {
-      const h = holdings(groupId);
-      return h.kind === "classic" && h.state === "Stable" && h.sizes.length === 2;
-    });
-    await produce(topic, sent, 120);
-    await waitFor("records after the downgrade", () => sent.every((v) => received.has(v)));
+    await upgradeAndDowngrade(groupId, topic, sent, received, 120);
     for (const c of classics) await c.disconnect();
   }, 90_000);
 
@@ -123,45 +129,12 @@ describe("online migration with real clients", () => {
     const members = [0, 1].map(() => {
       const p = Bun.spawn(["/usr/bin/python3", `${import.meta.dir}/groups/confluent_member.py`, String(broker.port), groupId, topic, "cooperative-sticky", "60"], { stdout: "pipe", stderr: "pipe" });
       spawned.add(p);
-      (async () => {
-        const reader = p.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let buf = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buf += value;
-          let nl;
-          while ((nl = buf.indexOf("\n")) >= 0) {
-            const line = JSON.parse(buf.slice(0, nl));
-            buf = buf.slice(nl + 1);
-            if (line.value) received.add(line.value);
-          }
-        }
-      })();
+      onJsonLines(p.stdout, (line) => {
+        if (typeof line.value === "string") received.add(line.value);
+      });
       return p;
     });
-    await waitFor("a Stable classic group of two", () => {
-      const h = holdings(groupId);
-      return h.kind === "classic" && h.state === "Stable" && h.sizes.length === 2;
-    });
-    await waitFor("the first records", () => sent.every((v) => received.has(v)));
-
-    const pk = pkConsumer(groupId, topic, received);
-    await waitFor("the upgraded group spreads six partitions over three members", () => {
-      const h = holdings(groupId);
-      return h.kind === "consumer" && h.state === "Stable" && h.sizes.join() === "2,2,2";
-    });
-    await produce(topic, sent, 60);
-    await waitFor("records while mixed", () => sent.every((v) => received.has(v)));
-
-    await (await pk.stream).close();
-    await pk.c.close();
-    await waitFor("back to a Stable classic group of two", () => {
-      const h = holdings(groupId);
-      return h.kind === "classic" && h.state === "Stable" && h.sizes.length === 2;
-    });
-    await produce(topic, sent, 60);
-    await waitFor("records after the downgrade", () => sent.every((v) => received.has(v)));
+    await upgradeAndDowngrade(groupId, topic, sent, received, 60);
     for (const p of members) p.kill(15);
   }, 90_000);
 });

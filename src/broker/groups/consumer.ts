@@ -17,7 +17,7 @@
 // and must SyncGroup within it after a join.
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Assignor } from "./assignors.ts";
-import type { JoinResult, Protocol, SyncResult } from "./classic.ts";
+import type { JoinRequest, JoinResult, Protocol, SyncResult } from "./classic.ts";
 import type { Subscription } from "./migration.ts";
 import { encodeAssignment } from "./migration.ts";
 import type { ClassicMemberInfo, ClassicMemberSnapshot, CommittedOffset, ConsumerSnapshot, TopicPartitions } from "./records.ts";
@@ -77,19 +77,8 @@ export const STATIC_LEAVE_EPOCH = -2;
 /** What a member speaking the classic protocol inside a consumer group sent in its JoinGroup. */
 export type ClassicInfo = ClassicMemberInfo;
 
-export type ClassicJoinInput = {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocols: Protocol[];
-  subscription: Subscription;
-  /** JoinGroup v4+ without an instance id: a new member first gets MEMBER_ID_REQUIRED. */
-  requireKnownMemberId: boolean;
-  maxSize: number;
-};
+/** A classic JoinGroup, with the subscription its protocol metadata carries. */
+export type ClassicJoinInput = Omit<JoinRequest, "protocolType" | "version"> & { subscription: Subscription; maxSize: number };
 
 const EMPTY = new Uint8Array(0);
 
@@ -377,18 +366,10 @@ export class ConsumerGroup {
         if (old) {
           // The static member returns under a new id and takes its assignment back without a rebalance.
           const memberId = req.memberId || this.host.newMemberId();
-          this.stopTimer(old);
-          this.members.delete(old.memberId);
-          const target = this.target.get(old.memberId);
-          this.target.delete(old.memberId);
-          old.memberId = memberId;
-          old.leftStatic = false;
+          this.renameStatic(old, memberId);
           old.lastSent = null;
           old.classic = null;
           old.classicAwaiting = null;
-          this.members.set(memberId, old);
-          if (target) this.target.set(memberId, target);
-          this.staticMembers.set(req.instanceId, memberId);
           m = old;
         }
       }
@@ -461,6 +442,19 @@ export class ConsumerGroup {
       heartbeatIntervalMs: interval,
       assignment: send ? { topicPartitions: tpList(m.assigned) } : null,
     };
+  }
+
+  /** A static member back under a new id takes over its old place, epoch, partitions and target. */
+  private renameStatic(old: ConsumerMember, memberId: string) {
+    this.stopTimer(old);
+    this.members.delete(old.memberId);
+    const target = this.target.get(old.memberId);
+    this.target.delete(old.memberId);
+    old.memberId = memberId;
+    old.leftStatic = false;
+    this.members.set(memberId, old);
+    if (target) this.target.set(memberId, target);
+    this.staticMembers.set(old.instanceId!, memberId);
   }
 
   /** Removes a member (leave, expiry, fencing) and starts a new group epoch. */
@@ -575,17 +569,8 @@ export class ConsumerGroup {
         if (!unknown) return this.classicFail(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
         m = add() ?? undefined;
       } else if (unknown) {
-        // A static member back under a new id takes over its old place, epoch and partitions.
-        this.stopTimer(old);
-        this.members.delete(old.memberId);
-        const target = this.target.get(old.memberId);
-        this.target.delete(old.memberId);
         this.host.log("info", `consumer group ${this.groupId}: static member ${req.groupInstanceId} rejoined as ${memberId}, fencing ${old.memberId}`);
-        old.memberId = memberId;
-        old.leftStatic = false;
-        this.members.set(memberId, old);
-        if (target) this.target.set(memberId, target);
-        this.staticMembers.set(req.groupInstanceId, memberId);
+        this.renameStatic(old, memberId);
         m = old;
       } else if (old.memberId !== memberId) {
         return this.classicFail(ErrorCode.FENCED_INSTANCE_ID, req.memberId);

@@ -335,18 +335,7 @@ export class GroupCoordinator {
     if (req.protocolType !== "consumer") return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const subscription = subscriptionOf(req.protocols);
     if (!subscription) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    const out = g.classicJoin({
-      memberId: req.memberId,
-      groupInstanceId: req.groupInstanceId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-      protocols: req.protocols,
-      subscription,
-      requireKnownMemberId: req.requireKnownMemberId,
-      maxSize: this.consumerMaxSize,
-    });
+    const out = g.classicJoin({ ...req, subscription, maxSize: this.consumerMaxSize });
     if (g.dirty && this.groups.get(g.groupId) === g) {
       g.dirty = false;
       await this.persistGroup(g);
