@@ -319,6 +319,38 @@ describe("online migration", () => {
     expect((await consumerDescribe("g-join")).members!.length).toBe(1);
   });
 
+  test("bad input to a mixed group: unreadable metadata, a classic member's id on ConsumerGroupHeartbeat, static members", async () => {
+    const m = new Modern("g-bad", ["mig6"]);
+    await m.beat();
+    const garbage = await c.send(JoinGroup, 9, { groupId: "g-bad", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "x-1", groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array([0, 1, 0xff, 0xff, 0xff]) }], reason: null });
+    expect(garbage.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const s1 = new Classic("g-bad", ["mig6"], { instance: "inst-1" });
+    expect((await s1.join()).errorCode).toBe(0);
+    await s1.sync();
+    // A KIP-848 heartbeat cannot drive a classic member, nor a classic heartbeat a KIP-848 one.
+    const hijack = await c.send(ConsumerGroupHeartbeat, 1, {
+      groupId: "g-bad", memberId: s1.memberId, memberEpoch: s1.generation, instanceId: null, rackId: null, rebalanceTimeoutMs: -1,
+      subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+    });
+    expect(hijack.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // The static member restarts under a new id: the old id is fenced, the place is kept.
+    const s2 = new Classic("g-bad", ["mig6"], { instance: "inst-1" });
+    expect((await s2.join()).errorCode).toBe(0);
+    expect(s2.memberId).not.toBe(s1.memberId);
+    expect(await s1.heartbeat()).toBe(ErrorCode.FENCED_INSTANCE_ID);
+    const g = await consumerDescribe("g-bad");
+    expect(g.members!.map((x) => x.instanceId).sort()).toEqual(["inst-1", null].sort() as (string | null)[]);
+    // A stale id with the instance id is fenced on join too; a made-up static id is unknown.
+    const stale = await c.send(JoinGroup, 9, { groupId: "g-bad", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: s1.memberId, groupInstanceId: "inst-1", protocolType: "consumer", protocols: [{ name: "range", metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["mig6"], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }], reason: null });
+    expect(stale.errorCode).toBe(ErrorCode.FENCED_INSTANCE_ID);
+    const ghost = await c.send(JoinGroup, 9, { groupId: "g-bad", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "ghost", groupInstanceId: "inst-9", protocolType: "consumer", protocols: [{ name: "range", metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["mig6"], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }], reason: null });
+    expect(ghost.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // LeaveGroup by instance id removes the static classic member.
+    const leave = await c.send(LeaveGroup, 5, { groupId: "g-bad", memberId: "", members: [{ memberId: "", groupInstanceId: "inst-1", reason: null }] });
+    expect(leave.members![0].errorCode).toBe(0);
+    expect((await consumerDescribe("g-bad")).members!.length).toBe(1);
+  });
+
   test("group.consumer.migration.policy=disabled keeps classic groups classic", async () => {
     const b2 = await testBroker({ ...CONFIG, "group.consumer.migration.policy": "disabled" });
     const x = await WireClient.connect(b2.port);
