@@ -17,6 +17,7 @@ class BunConn implements Conn {
   handler: ConnHandler | null = null;
   #socket: Bun.Socket<BunConn>;
   #queue: Uint8Array[] = [];
+  #sent: ((() => void) | undefined)[] = []; // write()'s callback per #queue entry
   #head = 0; // index of the first unsent chunk in #queue
   #queued = 0; // bytes in #queue from #head on
   #waiters: (() => void)[] = [];
@@ -29,15 +30,19 @@ class BunConn implements Conn {
     this.remotePort = socket.remotePort;
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, sent?: () => void): boolean {
     if (this.#gone || this.#closing) return true;
     if (this.#queued === 0) {
       const n = this.#socket.write(chunk);
-      if (n >= chunk.byteLength) return true;
+      if (n >= chunk.byteLength) {
+        sent?.(); // the kernel has the bytes: Bun does not keep the chunk
+        return true;
+      }
       if (n < 0) return true; // closing; the close callback follows
       chunk = chunk.subarray(n);
     }
     this.#queue.push(chunk);
+    this.#sent.push(sent);
     this.#queued += chunk.byteLength;
     return this.#queued <= HIGH_WATER;
   }
@@ -54,9 +59,11 @@ class BunConn implements Conn {
         q[this.#head] = chunk.subarray(n);
         return;
       }
-      this.#head++;
+      const sent = this.#sent[this.#head++];
+      if (sent !== undefined) sent();
     }
     this.#queue = [];
+    this.#sent = [];
     this.#head = 0;
     this.#queued = 0;
     this.#wake();
@@ -87,6 +94,7 @@ class BunConn implements Conn {
     if (this.#gone) return;
     this.#gone = true;
     this.#queue = [];
+    this.#sent = [];
     this.#queued = 0;
     this.#wake();
     this.handler?.end(error);

@@ -17,6 +17,7 @@ class DenoConn implements Conn {
   #c: Deno.TcpConn;
   #handler: ConnHandler | null = null;
   #queue: Uint8Array[] = [];
+  #sent: ((() => void) | undefined)[] = []; // write()'s callback per #queue entry
   #queued = 0;
   #writing = false;
   #waiters: (() => void)[] = [];
@@ -69,9 +70,10 @@ class DenoConn implements Conn {
     }
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, sent?: () => void): boolean {
     if (this.#gone || this.#closing) return true;
     this.#queue.push(chunk);
+    this.#sent.push(sent);
     this.#queued += chunk.byteLength;
     if (!this.#writing) this.#pump();
     return this.#queued <= HIGH_WATER;
@@ -94,16 +96,23 @@ class DenoConn implements Conn {
               at += this.#queue[i].byteLength;
             }
             chunk = merged;
+            // The merged copy holds the bytes now: the originals are free.
+            const done = this.#sent.splice(0, taken, undefined);
+            this.#queue.splice(0, taken, chunk);
+            for (const f of done) f?.();
           }
         }
-        this.#queue.splice(0, taken, chunk);
         const n = await this.#c.write(chunk);
         this.#queued -= n;
         if (n < chunk.byteLength) this.#queue[0] = chunk.subarray(n);
-        else this.#queue.shift();
+        else {
+          this.#queue.shift();
+          this.#sent.shift()?.();
+        }
       }
     } catch (e) {
       this.#queue = [];
+      this.#sent = [];
       this.#queued = 0;
       this.#writing = false;
       this.#wake();
@@ -151,6 +160,7 @@ class DenoConn implements Conn {
     this.#gone = true;
     this.#shutdown();
     this.#queue = [];
+    this.#sent = [];
     this.#queued = 0;
     this.#wake();
     this.#handler?.end(error);
@@ -200,21 +210,27 @@ class DenoFile implements FileHandle {
     }
   }
 
-  read(position: number, length: number): Promise<Uint8Array> {
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(length);
+    const got = await this.readInto(position, buf);
+    return got === length ? buf : buf.slice(0, got);
+  }
+
+  readInto(position: number, buffer: Uint8Array): Promise<number> {
     return this.#run(async () => {
       await this.#seek(position);
-      const buf = new Uint8Array(length);
+      const length = buffer.byteLength;
       let got = 0;
       try {
         while (got < length) {
-          const n = await this.#f.read(buf.subarray(got));
+          const n = await this.#f.read(buffer.subarray(got));
           if (n === null || n === 0) break;
           got += n;
         }
       } finally {
         this.#pos = position + got;
       }
-      return got === length ? buf : buf.slice(0, got);
+      return got;
     });
   }
 

@@ -27,11 +27,15 @@ class NodeConn implements Conn {
     this.remotePort = socket.remotePort ?? 0;
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, sent?: () => void): boolean {
     if (this.#closed || this.#socket.destroyed) return true;
     this.#pending++;
     // Node's own boolean uses its 16 KiB mark; ours is larger so Fetch responses don't stall reading.
-    this.#socket.write(chunk, this.#onFlushed);
+    // The write callback runs once libuv has handed the bytes to the kernel (or failed: then not `sent`).
+    this.#socket.write(chunk, sent === undefined ? this.#onFlushed : (error?: Error | null) => {
+      this.#onFlushed();
+      if (!error) sent();
+    });
     return this.#socket.writableLength <= HIGH_WATER;
   }
 

@@ -27,13 +27,19 @@ class NodeFile implements FileHandle {
 
   async read(position: number, length: number): Promise<Uint8Array> {
     const buf = new Uint8Array(length);
+    const got = await this.readInto(position, buf);
+    return got === length ? buf : buf.slice(0, got);
+  }
+
+  async readInto(position: number, buffer: Uint8Array): Promise<number> {
+    const length = buffer.byteLength;
     let got = 0;
     while (got < length) {
-      const { bytesRead } = await this.#fh.read(buf, got, length - got, position + got);
+      const { bytesRead } = await this.#fh.read(buffer, got, length - got, position + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return got === length ? buf : buf.slice(0, got);
+    return got;
   }
 
   async append(data: Uint8Array): Promise<void> {

@@ -6,11 +6,14 @@ export interface Conn {
   readonly remoteAddress: string;
   readonly remotePort: number;
   /**
-   * Queues bytes for sending, in call order. The core never touches `chunk` again.
+   * Queues bytes for sending, in call order. The core does not modify `chunk` until `sent` runs.
    * Returns false once the queue holds more than the adapter's high-water mark;
    * the core then stops reading (pause) until `drained()` resolves.
+   * `sent` runs once the adapter no longer holds `chunk` (the kernel has its bytes, or the adapter
+   * copied them), possibly before write() returns; the core may then reuse the memory. Callbacks
+   * run in write order. When the connection fails or closes first, `sent` may never run.
    */
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, sent?: () => void): boolean;
   /** Resolves when the send queue is empty (at once if it already is, or the conn is closed). */
   drained(): Promise<void>;
   /** Stop / restart delivering `data` callbacks (read-side backpressure). */
@@ -45,6 +48,11 @@ export interface Listener {
 export interface FileHandle {
   /** Reads up to `length` bytes at `position`; fewer only at end of file. */
   read(position: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads into `buffer` from `position`, filling it but at end of file; resolves with the bytes read.
+   * The caller owns `buffer` (it may come from a pool); nothing else writes into it afterwards.
+   */
+  readInto(position: number, buffer: Uint8Array): Promise<number>;
   /**
    * Appends at the end of the file; resolves when the OS has the bytes (not necessarily the disk).
    * Appends issued without awaiting land in call order and never overlap.

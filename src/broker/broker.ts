@@ -4,6 +4,7 @@ import { resolveConfig } from "../config.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { logEnabled } from "../log.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
+import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
 import { openAdmin } from "./config/index.ts";
@@ -87,6 +88,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       return () => closingListeners.delete(listener);
     },
     counters: { produceRequests: 0 },
+    readBuffers: new BufferPool(),
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
     txns,

@@ -323,8 +323,10 @@ class Connection implements ConnHandler {
     let full = false;
     while (this.slotHead < this.slots.length && this.slots[this.slotHead].done) {
       const slot = this.slots[this.slotHead++];
-      if (slot.chunks && !(this.closed && !this.stopping)) {
-        for (const c of slot.chunks) if (!this.conn.write(c)) full = true;
+      const chunks = slot.chunks;
+      slot.chunks = null;
+      if (chunks && chunks.length > 0 && !(this.closed && !this.stopping)) {
+        if (!this.write(chunks)) full = true;
       }
     }
     if (this.slotHead > 64 && this.slotHead * 2 >= this.slots.length) {
@@ -342,6 +344,32 @@ class Connection implements ConnHandler {
       this.resume();
     }
     this.maybeFinish();
+  }
+
+  /**
+   * Writes one response. Chunks that are views of pooled read buffers (Fetch records) go back to
+   * the pool when the connection reports the last chunk sent, which, in write order, covers them all.
+   */
+  private write(chunks: Uint8Array[]): boolean {
+    const pool = this.server.svc.readBuffers;
+    let ok = true;
+    let leased: Uint8Array[] | null = null;
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const c = chunks[i];
+      if (pool.leased(c) && (leased === null || leased[leased.length - 1].buffer !== c.buffer)) (leased ??= []).push(c);
+      if (i < last) {
+        if (!this.conn.write(c)) ok = false;
+      } else if (leased === null) {
+        if (!this.conn.write(c)) ok = false;
+      } else {
+        const bufs = leased;
+        if (!this.conn.write(c, () => {
+          for (const b of bufs) pool.release(b);
+        })) ok = false;
+      }
+    }
+    return ok;
   }
 
   private pause() {

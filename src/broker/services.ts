@@ -1,6 +1,7 @@
 // What handlers reach: config, topics, the clock, logging. Handlers hold no state of their own.
 import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
+import type { BufferPool } from "../storage/buffer_pool.ts";
 import type { LogStore } from "../storage/store.ts";
 import type { Configs } from "./config/configs.ts";
 import type { Features } from "./config/features.ts";
@@ -23,6 +24,8 @@ export type Services = {
   /** Calls `listener` when shutdown starts (long polls return early) until the returned function is called. */
   onClosing(listener: () => void): () => void;
   readonly fetchSessions: FetchSessions;
+  /** Fetch's read buffers; the server returns them once a response is sent. */
+  readonly readBuffers: BufferPool;
   /** Broker-wide counters (per broker, not per module, so brokers in one process stay apart). */
   readonly counters: { produceRequests: number };
   /** Consumer groups (classic and KIP-848) and committed offsets. */

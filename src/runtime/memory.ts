@@ -55,6 +55,8 @@ class MemoryConnection {
   handler: ConnHandler | null = null;
   // server → client
   toClient: Delivery = { chunks: [], bytes: 0, scheduled: false };
+  /** write()'s callback per toClient chunk. */
+  toClientSent: ((() => void) | undefined)[] = [];
   clientPaused = false;
   serverClosing = false;
   clientEnded = false;
@@ -66,9 +68,10 @@ class MemoryConnection {
   onend: (() => void) | null = null;
 
   // --- server side
-  serverWrite(chunk: Uint8Array): boolean {
+  serverWrite(chunk: Uint8Array, sent?: () => void): boolean {
     if (this.serverClosing || this.clientEnded) return true;
     this.toClient.chunks.push(chunk);
+    this.toClientSent.push(sent);
     this.toClient.bytes += chunk.byteLength;
     this.scheduleToClient();
     return this.toClient.bytes <= MEMORY_HIGH_WATER;
@@ -96,8 +99,15 @@ class MemoryConnection {
     if (this.clientEnded) return;
     while (!this.clientPaused && this.toClient.chunks.length > 0) {
       const chunk = this.toClient.chunks.shift()!;
+      const sent = this.toClientSent.shift();
       this.toClient.bytes -= chunk.byteLength;
-      this.deliverToClient(chunk);
+      if (sent === undefined) {
+        this.deliverToClient(chunk);
+      } else {
+        // Like a kernel: the client gets a copy, and the server may reuse its chunk from here on.
+        this.deliverToClient(chunk.slice());
+        sent();
+      }
     }
     if (this.toClient.bytes === 0) {
       const w = this.drainWaiters;
@@ -154,6 +164,7 @@ class MemoryConnection {
       // The client going away also ends what the server was sending.
       this.clientEnded = true;
       this.toClient.chunks = [];
+      this.toClientSent = [];
       this.toClient.bytes = 0;
       for (const f of this.drainWaiters.splice(0)) f();
       for (const r of this.readers.splice(0)) r(null);
@@ -177,8 +188,8 @@ class MemoryServerConn implements Conn {
     this.remoteAddress = "memory";
     this.remotePort = remotePort;
   }
-  write(chunk: Uint8Array): boolean {
-    return this.#c.serverWrite(chunk);
+  write(chunk: Uint8Array, sent?: () => void): boolean {
+    return this.#c.serverWrite(chunk, sent);
   }
   drained(): Promise<void> {
     return this.#c.serverDrained();
@@ -420,6 +431,14 @@ export function memoryFileSystem(): MemoryFileSystem {
           const f = file("read");
           const end = Math.min(f.len, position + length);
           return end <= position ? new Uint8Array(0) : f.data.slice(position, end);
+        }),
+      readInto: (position, buffer) =>
+        run(() => {
+          const f = file("read");
+          const end = Math.min(f.len, position + buffer.byteLength);
+          if (end <= position) return 0;
+          buffer.set(f.data.subarray(position, end));
+          return end - position;
         }),
       append: (data) => run(() => {
         const f = file("append");

@@ -20,6 +20,7 @@
 // rolled segments were fsynced at roll, their index files are checked and rebuilt when missing or
 // stale. All I/O goes through the FileSystem port.
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
+import type { BufferPool } from "./buffer_pool.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { batchBaseOffsetNumber, batchLastOffsetDelta, setBaseOffset } from "../protocol/record_batch.ts";
 import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
@@ -516,33 +517,44 @@ class FilePartitionLog implements PartitionLog {
     return found;
   }
 
-  async read(offset: number, maxBytes: number, strictMaxBytes = false): Promise<Uint8Array[]> {
+  async read(offset: number, maxBytes: number, strictMaxBytes = false, pool?: BufferPool): Promise<Uint8Array[]> {
     offset = Math.max(offset, this.logStartOffset);
     if (offset >= this.logEndOffset) return [];
     const segs = this.segments;
     for (let i = this.segmentIndexFor(offset); i < segs.length; i++) {
-      const out = await this.readSegment(segs[i], offset, maxBytes, strictMaxBytes);
+      const out = await this.readSegment(segs[i], offset, maxBytes, strictMaxBytes, pool);
       if (out.length > 0) return out;
     }
     return [];
   }
 
-  private async readSegment(seg: Segment, offset: number, maxBytes: number, strict: boolean): Promise<Uint8Array[]> {
+  private async readSegment(seg: Segment, offset: number, maxBytes: number, strict: boolean, pool: BufferPool | undefined): Promise<Uint8Array[]> {
     seg.readers++;
+    const out: Uint8Array[] = [];
+    // The buffer being walked, and whether `out` holds views of it (else it goes back to the pool).
+    let buf: Uint8Array | null = null;
+    let used = false;
+    const fill = async (h: FileHandle, p: number, n: number): Promise<Uint8Array> => {
+      if (pool === undefined) return h.read(p, n);
+      if (buf !== null && !used) pool.release(buf);
+      used = false;
+      const b = pool.acquire(n);
+      buf = b; // released in `finally` if the read fails
+      return b.subarray(0, await h.readInto(p, b));
+    };
     try {
       const end = seg.size;
       let pos = seg.lookup(offset);
       if (pos >= end) return [];
       const h = await seg.open(this.core.fs);
-      const out: Uint8Array[] = [];
       let bytes = 0;
       const want = (p: number) => Math.min(end - p, Math.max(maxBytes - bytes, 0) + this.config().indexInterval + 16 * 1024);
-      let buf = await h.read(pos, want(pos));
+      buf = await fill(h, pos, want(pos));
       let bufStart = pos;
       while (pos < end) {
         let at = pos - bufStart;
         if (buf.length - at < 61) {
-          buf = await h.read(pos, Math.max(61, want(pos)));
+          buf = await fill(h, pos, Math.max(61, want(pos)));
           bufStart = pos;
           at = 0;
           if (buf.length < 61) throw storageError(`${seg.logPath}: short read at ${pos}`);
@@ -556,12 +568,13 @@ class FilePartitionLog implements PartitionLog {
         }
         if (bytes + size > maxBytes && (out.length > 0 || strict)) break;
         if (buf.length - at < size) {
-          buf = await h.read(pos, Math.max(size, want(pos)));
+          buf = await fill(h, pos, Math.max(size, want(pos)));
           bufStart = pos;
           at = 0;
           if (buf.length < size) throw storageError(`${seg.logPath}: short read at ${pos}`);
         }
         out.push(buf.subarray(at, at + size));
+        used = true;
         bytes += size;
         pos += size;
         if (bytes >= maxBytes) break;
@@ -569,6 +582,7 @@ class FilePartitionLog implements PartitionLog {
       return out;
     } finally {
       seg.readers--;
+      if (pool !== undefined && buf !== null && !used) pool.release(buf);
     }
   }
 

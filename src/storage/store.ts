@@ -3,6 +3,7 @@
 // Offsets inside the engine are numbers (exact to 2^53); the protocol edge converts to bigint.
 // Batches are stored as the producer sent them (RecordBatch v2 bytes); the engine only writes
 // the base offset (outside the CRC) when it assigns offsets.
+import type { BufferPool } from "./buffer_pool.ts";
 
 /** What the engine needs to know of each batch of an append; scanBatches' BatchInfo fits. */
 export type BatchMeta = {
@@ -58,8 +59,10 @@ export interface PartitionLog {
    * Whole batches from the one containing `offset`, stopping before `maxBytes` would be
    * exceeded — except that the first batch is returned whatever its size (KIP-74), unless
    * `strictMaxBytes`. Batches are views of stored bytes: callers must not modify them.
+   * With `pool`, an engine that reads from files reads into buffers leased from it; the caller
+   * then drops every batch once sent and releases them (see buffer_pool.ts), or just drops them.
    */
-  read(offset: number, maxBytes: number, strictMaxBytes?: boolean): Promise<Uint8Array[]>;
+  read(offset: number, maxBytes: number, strictMaxBytes?: boolean, pool?: BufferPool): Promise<Uint8Array[]>;
   /** First batch whose max timestamp is >= `timestamp`: its base offset and max timestamp. */
   batchForTimestamp(timestamp: number): Promise<{ batch: Uint8Array; baseOffset: number } | null>;
   /** The batch holding the largest timestamp (earliest such batch), or null when empty. */

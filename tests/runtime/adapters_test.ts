@@ -5,7 +5,7 @@ import * as net from "node:net";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
 import { spawnChild } from "./child.ts";
-import { CLOSE_BYTES, echoRoundTrip, listenEcho, listenWriteThenClose, pattern, readAll } from "./echo.ts";
+import { CLOSE_BYTES, echoRoundTrip, listenEcho, listenReuse, listenWriteThenClose, pattern, readAll, REUSE_BYTES } from "./echo.ts";
 import type { EchoStats } from "./echo.ts";
 
 const MB50 = 50 * 1024 * 1024;
@@ -104,6 +104,34 @@ describe("close() sends everything queued first (8 MiB written, then close at on
   for (const kind of ["node", "deno"] as const) {
     test(`${kind} (child process)`, async () => {
       const child = await spawnChild(kind, ["close"]);
+      try {
+        check(await readAll(Number(await child.line("PORT "))));
+      } finally {
+        await child.kill();
+      }
+    });
+  }
+});
+
+describe("write()'s sent callback: a buffer reused once sent never changes what goes out (24 MiB)", () => {
+  const expected = pattern(REUSE_BYTES);
+  const check = (got: Uint8Array) => {
+    expect(got.byteLength).toBe(REUSE_BYTES);
+    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
+  };
+
+  test("bun (in process)", async () => {
+    const listener = await listenReuse(bunRuntime);
+    try {
+      check(await readAll(listener.port));
+    } finally {
+      await listener.close();
+    }
+  });
+
+  for (const kind of ["node", "deno"] as const) {
+    test(`${kind} (child process)`, async () => {
+      const child = await spawnChild(kind, ["reuse"]);
       try {
         check(await readAll(Number(await child.line("PORT "))));
       } finally {

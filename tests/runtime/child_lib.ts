@@ -1,9 +1,10 @@
 // What tests/runtime/child_{node,deno}.ts run in a child process with the adapter's Runtime:
 //   echo     listen with the echo handler, print "PORT <n>", and "END <json stats>" per connection
 //   close    listen; per connection write 8 MiB (pattern()) then close() at once: close must flush first
+//   reuse    listen; per connection send REUSE_BYTES from three buffers reused on write()'s `sent` callback
 //   fs <dir> run the FileSystem contract under <dir>, print "RESULT <json>"
 import type { Runtime } from "../../src/runtime.ts";
-import { listenEcho, listenWriteThenClose } from "./echo.ts";
+import { listenEcho, listenReuse, listenWriteThenClose } from "./echo.ts";
 import { FS_CONTRACT } from "./fs_contract.ts";
 
 export async function childMain(runtime: Runtime, argv: string[]): Promise<void> {
@@ -15,6 +16,11 @@ export async function childMain(runtime: Runtime, argv: string[]): Promise<void>
   }
   if (mode === "close") {
     const listener = await listenWriteThenClose(runtime);
+    console.log(`PORT ${listener.port}`);
+    return;
+  }
+  if (mode === "reuse") {
+    const listener = await listenReuse(runtime);
     console.log(`PORT ${listener.port}`);
     return;
   }

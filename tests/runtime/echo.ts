@@ -45,6 +45,58 @@ export function listenWriteThenClose(runtime: Runtime): Promise<Listener> {
   });
 }
 
+export const REUSE_BYTES = 24 << 20;
+const REUSE_SIZES = [7, 1000, 65536, 200_000, 300, 262_144, 4096, 131_071];
+
+/**
+ * Conn.write's `sent` callback: per connection, sends REUSE_BYTES of pattern() out of three 256 KiB
+ * buffers, each overwritten with the next bytes only once `sent` reported its last write, in chunk
+ * sizes from 7 B (coalesced by some adapters) to 256 KiB, then closes. A callback that came early
+ * would show as wrong bytes at the client; one that never came, as a stall.
+ */
+export function listenReuse(runtime: Runtime): Promise<Listener> {
+  const src = pattern(REUSE_BYTES);
+  return runtime.listen({ host: "127.0.0.1", port: 0 }, (conn): ConnHandler => {
+    const free: Uint8Array[] = [new Uint8Array(256 << 10), new Uint8Array(256 << 10), new Uint8Array(256 << 10)];
+    let off = 0;
+    let writes = 0;
+    let sents = 0;
+    let order = true;
+    let k = 0;
+    const pump = (): void => {
+      while (off < REUSE_BYTES && free.length > 0) {
+        const buf = free.pop()!;
+        // Fill the whole buffer, then write it in pieces; only the last piece's callback frees it.
+        const n = Math.min(buf.byteLength, REUSE_BYTES - off);
+        buf.set(src.subarray(off, off + n));
+        off += n;
+        let at = 0;
+        while (at < n) {
+          const len = Math.min(REUSE_SIZES[k++ % REUSE_SIZES.length], n - at);
+          const piece = buf.subarray(at, at + len);
+          at += len;
+          const seq = writes++;
+          const last = at === n;
+          conn.write(piece, () => {
+            if (seq !== sents++) order = false;
+            if (last) {
+              buf.fill(0xee); // a chunk still queued would now send 0xee
+              free.push(buf);
+              queueMicrotask(pump);
+            }
+          });
+        }
+      }
+      if (off >= REUSE_BYTES && sents === writes) {
+        if (!order) throw new Error("sent callbacks out of write order");
+        conn.close();
+      }
+    };
+    pump();
+    return { data() {}, end() {} };
+  });
+}
+
 /** Connects, reads until the server closes; resolves with everything received. */
 export function readAll(port: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {

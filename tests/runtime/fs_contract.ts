@@ -49,6 +49,32 @@ export const FS_CONTRACT: FsCase[] = [
     },
   },
   {
+    name: "readInto fills the caller's buffer, short only at the end; bytes past what was read are left alone",
+    async run(fs, dir) {
+      const f = await fs.open(`${dir}/into.log`, { create: true });
+      await f.append(bytes(1, 2, 3, 4, 5));
+      const buf = new Uint8Array(4).fill(9);
+      eq(await f.readInto(1, buf), 4, "full read");
+      eq(buf, bytes(2, 3, 4, 5), "full read bytes");
+      buf.fill(9);
+      eq(await f.readInto(3, buf), 2, "read past end");
+      eq(buf, bytes(4, 5, 9, 9), "short read bytes");
+      eq(await f.readInto(5, buf), 0, "read at end");
+      eq(await f.readInto(50, buf), 0, "read beyond end");
+      const big = new Uint8Array(300_000);
+      const data = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+      await f.append(data);
+      const view = big.subarray(1000, 201_000); // a view into a larger buffer (a pool's)
+      eq(await f.readInto(5 + 1000, view), 200_000, "view read");
+      let ok = true;
+      for (let i = 0; i < 200_000; i++) if (view[i] !== data[1000 + i]) ok = false;
+      eq(ok, true, "view read bytes");
+      eq(big[999], 0, "before the view untouched");
+      eq(big[201_000], 0, "after the view untouched");
+      await f.close();
+    },
+  },
+  {
     name: "appends issued without awaiting land in call order",
     async run(fs, dir) {
       const f = await fs.open(`${dir}/order.log`, { create: true });

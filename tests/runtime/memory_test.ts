@@ -103,6 +103,40 @@ describe("memory runtime: connections", () => {
     await conn.drained(); // at once when empty
   });
 
+  test("write()'s sent callback: runs in write order once the client has a copy; never for bytes dropped by a close", async () => {
+    const rt = memoryRuntime();
+    let conn!: Conn;
+    await rt.listen({ host: "h", port: 2 }, (cn) => {
+      conn = cn;
+      return { data() {}, end() {} };
+    });
+    const c = rt.connect(2);
+    const got: Uint8Array[] = [];
+    c.ondata = (chunk) => got.push(chunk);
+    c.pause();
+    const a = bytes(1, 2, 3);
+    const order: string[] = [];
+    conn.write(a, () => {
+      order.push("a");
+      a.fill(0); // reused: what the client got must not change
+    });
+    conn.write(bytes(4));
+    conn.write(bytes(5), () => order.push("b"));
+    await tick();
+    expect(order).toEqual([]); // still queued while the client does not read
+    c.resume();
+    await tick();
+    expect(order).toEqual(["a", "b"]);
+    expect(got.map((x) => [...x])).toEqual([[1, 2, 3], [4], [5]]);
+
+    c.pause();
+    let late = false;
+    conn.write(bytes(6), () => (late = true));
+    c.close();
+    await tick();
+    expect(late).toBe(false);
+  });
+
   test("server pause() holds client bytes until resume()", async () => {
     const rt = memoryRuntime();
     const { seen, listening } = echoServer(rt);

@@ -71,6 +71,8 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
     while (results.bytes < req.minBytes && !results.ready) {
       const left = deadline - svc.now();
       if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
+      // Too little to answer with: the read buffers go back before reading again.
+      for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
       results = await readAll(svc, plan.partitions, maxBytes, readCommitted);
     }
   }
@@ -150,7 +152,8 @@ async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number,
     }
     const from = Number(p.fetchOffset);
     try {
-      d.records = await log.read(from, Math.max(limit, 0), bytes > 0);
+      // Pooled buffers: the server releases them once the response is sent (Conn.write's callback).
+      d.records = await log.read(from, Math.max(limit, 0), bytes > 0, svc.readBuffers);
     } catch (e) {
       svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
