@@ -1,6 +1,7 @@
 // Command line: argument parsing and the main flow shared by every entry point.
 // Pure TS; an adapter supplies the Runtime plus signals, exit and stdout (MainHost).
 import pkg from "../package.json" with { type: "json" };
+import { parseAddScram } from "./broker/auth/auth.ts";
 import { startBroker } from "./broker/broker.ts";
 import type { Broker } from "./broker/broker.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -32,6 +33,9 @@ Usage: chronik [options]
   --log-level <level>       ${LOG_LEVELS.join(" | ")} (default ${DEFAULT_CONFIG.logLevel})
   --node-id <n>             broker id (default ${DEFAULT_CONFIG.nodeId})
   -o, --config <key=value>  any broker config by its Kafka name, e.g. -o num.partitions=3
+  --add-scram <credential>  a SCRAM user, kafka-storage's form, repeatable:
+                            'SCRAM-SHA-256=[name=alice,password=alice-secret]'
+                            (created when the user has none for that mechanism)
   -h, --help                show this text
   -V, --version             print the version
 `;
@@ -90,6 +94,14 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (eq <= 0) throw new UsageError(`${arg} expects key=value, got "${kv}"`);
       const key = kv.slice(0, eq);
       config[key] = configValue(key, kv.slice(eq + 1));
+    } else if (arg === "--add-scram") {
+      const spec = value();
+      try {
+        parseAddScram(spec);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      ((config["chronik.add.scram"] ??= []) as string[]).push(spec);
     } else if (Object.hasOwn(FLAGS, arg)) {
       const { key, kind } = FLAGS[arg];
       config[key] = flagValue(arg, kind, value());

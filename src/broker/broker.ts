@@ -7,6 +7,7 @@ import type { LogLevel, Runtime } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
+import { listenerOf } from "./auth/auth.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
@@ -35,6 +36,16 @@ export type StartOptions = {
 
 export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker> {
   const config = resolveConfig(partial);
+  // `listeners` (Kafka's form, e.g. SASL_PLAINTEXT://127.0.0.1:9092) names the security protocol
+  // and, unless host and port are given otherwise, where to listen ("" host: every interface).
+  const listenerConfig = listenerOf(config);
+  if (listenerConfig.protocol !== "PLAINTEXT" && listenerConfig.protocol !== "SASL_PLAINTEXT") {
+    throw new Error(`listener security protocol ${listenerConfig.protocol} is not supported (PLAINTEXT, SASL_PLAINTEXT)`);
+  }
+  if (typeof config.listeners === "string") {
+    if (partial.host === undefined) config.host = listenerConfig.host ?? "0.0.0.0";
+    if (partial.port === undefined && listenerConfig.port !== null) config.port = listenerConfig.port;
+  }
   // The wasm zstd encoder (~40 ms to load) comes up in the background; the paths that compress
   // with zstd (Produce into a compression.type=zstd topic, compaction) await it themselves.
   void prepareCompression();
@@ -59,11 +70,12 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   const admin = await openAdmin(runtime, config, partial, topics, new Set(handlers.keys()), () => ({
     "node.id": String(config.nodeId),
     "broker.id": String(config.nodeId),
-    "listeners": `PLAINTEXT://${config.host}:${boundPort}`,
-    "advertised.listeners": `PLAINTEXT://${advertised.host}:${advertised.port}`,
+    "listeners": `${listenerConfig.name}://${config.host}:${boundPort}`,
+    "advertised.listeners": `${listenerConfig.name}://${advertised.host}:${advertised.port}`,
     "log.dirs": config.dataDir,
     "log.dir": config.dataDir,
   }));
+  await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
   const groups = new GroupCoordinator({ config, topics, now, log });
   const txns = new TransactionCoordinator({
@@ -112,7 +124,8 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   advertised.host = config.advertisedHost ?? (wildcard ? "127.0.0.1" : config.host);
   advertised.port = config.advertisedPort ?? listener.port;
   boundPort = listener.port;
-  log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name}), advertising ${advertised.host}:${advertised.port}`);
+  const security = admin.auth.required ? `, ${listenerConfig.protocol} with ${admin.auth.mechanisms.join(", ")}` : "";
+  log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name}${security}), advertising ${advertised.host}:${advertised.port}`);
 
   let closed: Promise<void> | null = null;
   return {

@@ -1,5 +1,6 @@
 // The handler contract: one file per API key under handlers/, each `defineHandler(...)`.
 import type { Api } from "../protocol/schema.ts";
+import type { SaslExchange } from "./auth/auth.ts";
 import type { Services } from "./services.ts";
 
 /** Per-connection state that handlers may read and change (SASL stage, principal, client software). */
@@ -10,6 +11,10 @@ export type Session = {
   clientSoftwareName: string | null;
   clientSoftwareVersion: string | null;
   principal: string;
+  /** False on a SASL listener until SaslAuthenticate (or the v0 token exchange) succeeds. */
+  authenticated: boolean;
+  /** The SASL exchange between SaslHandshake and its end. */
+  sasl: SaslExchange | null;
 };
 
 export type RequestContext = {
@@ -25,6 +30,8 @@ export type RequestContext = {
   noResponse: boolean;
   /** Closes this connection (with a log line); the response, if any, is dropped. */
   closeConnection(reason: string): void;
+  /** Sends this request's response, then closes the connection (with a log line), as after a failed SASL exchange. */
+  closeAfterResponse(reason: string): void;
 };
 
 export type Handler<Req = any, Res = any> = {

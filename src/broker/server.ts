@@ -7,7 +7,9 @@
 import { decodeRequest, encodeResponse } from "../protocol/codec.ts";
 import { CodecError, ErrorCode } from "../protocol/errors.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/header.ts";
+import { SaslHandshake } from "../protocol/messages/17_sasl_handshake.ts";
 import { ApiVersions } from "../protocol/messages/18_api_versions.ts";
+import { SaslAuthenticate } from "../protocol/messages/36_sasl_authenticate.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { Conn, ConnHandler } from "../runtime.ts";
@@ -17,7 +19,11 @@ import type { Services } from "./services.ts";
 /** Unanswered requests per connection before reading pauses. */
 const MAX_IN_FLIGHT = 128;
 
-type Slot = { chunks: Uint8Array[] | null; done: boolean };
+/** A response's place in the connection's order; `closeReason` closes the connection once it is sent. */
+type Slot = { chunks: Uint8Array[] | null; done: boolean; closeReason?: string };
+
+/** What a SASL listener serves before authentication (Kafka's SaslServerAuthenticator). */
+const BEFORE_AUTH = new Set([ApiVersions.key, SaslHandshake.key, SaslAuthenticate.key]);
 
 export class Server {
   private readonly services: Services;
@@ -86,6 +92,8 @@ class Connection implements ConnHandler {
       clientSoftwareName: null,
       clientSoftwareVersion: null,
       principal: "User:ANONYMOUS",
+      authenticated: !server.svc.auth.required,
+      sasl: null,
     };
   }
 
@@ -162,7 +170,9 @@ class Connection implements ConnHandler {
       }
       if (this.buffered < 4 + size) return;
       this.consume(4);
-      this.dispatch(this.consume(size));
+      // After SaslHandshake v0 the client sends bare SASL tokens, not requests.
+      if (this.session.sasl?.legacy && !this.session.authenticated) this.saslToken(this.consume(size));
+      else this.dispatch(this.consume(size));
     }
   }
 
@@ -223,6 +233,10 @@ class Connection implements ConnHandler {
       return;
     }
     const { apiKey, apiVersion, correlationId, clientId } = header;
+    if (!this.session.authenticated && !BEFORE_AUTH.has(apiKey)) {
+      this.fail(`unexpected request (api key ${apiKey}) before SASL authentication`);
+      return;
+    }
     const handler = this.server.handler(apiKey);
     if (!handler || apiVersion < handler.versions[0] || apiVersion > handler.versions[1]) {
       if (apiKey === ApiVersions.key) {
@@ -250,6 +264,7 @@ class Connection implements ConnHandler {
       return;
     }
     this.session.clientId = clientId;
+    const slot = this.openSlot();
     const ctx: RequestContext = {
       services: svc,
       session: this.session,
@@ -258,8 +273,10 @@ class Connection implements ConnHandler {
       clientId,
       noResponse: false,
       closeConnection: (reason: string) => this.fail(reason),
+      closeAfterResponse: (reason: string) => {
+        slot.closeReason = reason;
+      },
     };
-    const slot = this.openSlot();
     let result: unknown;
     try {
       result = handler.handle(req, ctx);
@@ -275,6 +292,28 @@ class Connection implements ConnHandler {
     } else {
       this.answer(slot, handler, ctx, result);
     }
+  }
+
+  /** One bare SASL token of a SaslHandshake v0 exchange; the answer goes back length-prefixed. */
+  private saslToken(token: Uint8Array) {
+    const exchange = this.session.sasl!;
+    const slot = this.openSlot();
+    exchange.step(token).then((r) => {
+      if (r.principal !== null) {
+        this.session.principal = r.principal;
+        this.session.authenticated = true;
+        this.session.sasl = null;
+        this.server.svc.log("debug", `${this.session.remote} authenticated as ${r.principal} with ${exchange.mechanism}`);
+      }
+      const frame = new Uint8Array(4 + r.response.length);
+      new DataView(frame.buffer).setInt32(0, r.response.length);
+      frame.set(r.response, 4);
+      this.finishSlot(slot, [frame]);
+    }, (e) => {
+      this.session.sasl = null;
+      slot.closeReason = `SASL ${exchange.mechanism} authentication failed: ${e instanceof Error ? e.message : String(e)}`;
+      this.finishSlot(slot, null);
+    });
   }
 
   private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown) {
@@ -327,6 +366,10 @@ class Connection implements ConnHandler {
       slot.chunks = null;
       if (chunks && chunks.length > 0 && !(this.closed && !this.stopping)) {
         if (!this.write(chunks)) full = true;
+      }
+      if (slot.closeReason !== undefined) {
+        this.fail(slot.closeReason);
+        return;
       }
     }
     if (this.slotHead > 64 && this.slotHead * 2 >= this.slots.length) {

@@ -3,6 +3,7 @@ import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import type { BufferPool } from "../storage/buffer_pool.ts";
 import type { LogStore } from "../storage/store.ts";
+import type { Authentication } from "./auth/auth.ts";
 import type { Configs } from "./config/configs.ts";
 import type { Features } from "./config/features.ts";
 import type { ClientQuotas } from "./config/quotas.ts";
@@ -37,6 +38,8 @@ export type Services = {
   readonly quotas: ClientQuotas;
   /** Supported and finalized feature levels. */
   readonly features: Features;
+  /** The listener's security protocol, SASL mechanisms, PLAIN users and SCRAM credentials. */
+  readonly auth: Authentication;
   /** ApiVersions' list, computed from the handler table. */
   readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];
 };

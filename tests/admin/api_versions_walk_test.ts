@@ -48,6 +48,10 @@ import { DescribeCluster } from "../../src/protocol/messages/60_describe_cluster
 import { DescribeProducers } from "../../src/protocol/messages/61_describe_producers.ts";
 import { DescribeTransactions } from "../../src/protocol/messages/65_describe_transactions.ts";
 import { ListTransactions } from "../../src/protocol/messages/66_list_transactions.ts";
+import { SaslHandshake } from "../../src/protocol/messages/17_sasl_handshake.ts";
+import { SaslAuthenticate } from "../../src/protocol/messages/36_sasl_authenticate.ts";
+import { DescribeUserScramCredentials } from "../../src/protocol/messages/50_describe_user_scram_credentials.ts";
+import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { ConsumerGroupDescribe } from "../../src/protocol/messages/69_consumer_group_describe.ts";
 import { DescribeTopicPartitions } from "../../src/protocol/messages/75_describe_topic_partitions.ts";
@@ -257,6 +261,36 @@ const SCENARIOS: Record<number, Scenario> = {
     },
   },
   66: { run: (v) => c.send(ListTransactions, v, { stateFilters: [], producerIdFilters: [], durationFilter: -1n }) },
+  17: {
+    run: async (v) => {
+      const x = await WireClient.connect((await saslBroker()).port);
+      try {
+        return await x.send(SaslHandshake, v, { mechanism: "PLAIN" });
+      } finally {
+        x.close();
+      }
+    },
+  },
+  36: {
+    run: async (v) => {
+      const x = await WireClient.connect((await saslBroker()).port);
+      try {
+        expect((await x.send(SaslHandshake, 1, { mechanism: "PLAIN" })).errorCode).toBe(0);
+        return await x.send(SaslAuthenticate, v, { authBytes: enc.encode("\u0000walk\u0000walk-secret") });
+      } finally {
+        x.close();
+      }
+    },
+  },
+  50: {
+    run: async (v) => {
+      await c.send(AlterUserScramCredentials, 0, { deletions: [], upsertions: [{ name: "walk-user", mechanism: 1, iterations: 4096, salt: enc.encode("salt"), saltedPassword: new Uint8Array(32).fill(7) }] });
+      return c.send(DescribeUserScramCredentials, v, { users: [{ name: "walk-user" }] });
+    },
+  },
+  51: {
+    run: (v) => c.send(AlterUserScramCredentials, v, { deletions: [], upsertions: [{ name: uniq("walk-user"), mechanism: 2, iterations: 8192, salt: enc.encode("salt"), saltedPassword: new Uint8Array(64).fill(9) }] }),
+  },
   68: {
     run: (v) => c.send(ConsumerGroupHeartbeat, v, {
       groupId: uniq("walk-848"), memberId: crypto.randomUUID().replace(/-/g, "").slice(0, 22), memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
@@ -291,6 +325,13 @@ function errorCodes(v: unknown, path = "$", out: [string, number][] = []): [stri
 
 let advertised: { apiKey: number; minVersion: number; maxVersion: number }[] = [];
 
+/** A broker with a SASL_PLAINTEXT listener for the SASL APIs, started on first use. */
+let sasl: Broker | null = null;
+async function saslBroker(): Promise<Broker> {
+  sasl ??= await testBroker({ listeners: "SASL_PLAINTEXT://127.0.0.1:0", "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required user_walk="walk-secret";', logLevel: "warn" });
+  return sasl;
+}
+
 beforeAll(async () => {
   broker = await testBroker({ "group.initial.rebalance.delay.ms": 0, logLevel: "warn" });
   c = await WireClient.connect(broker.port);
@@ -303,6 +344,7 @@ beforeAll(async () => {
 afterAll(async () => {
   c.close();
   await broker.close();
+  await sasl?.close();
 });
 
 describe("ApiVersions walk", () => {

@@ -48,6 +48,12 @@ export class WireClient {
       if (this.buf.length < 4 + size) break;
       const frame = this.buf.slice(4, 4 + size);
       this.buf = this.buf.slice(4 + size);
+      if (this.rawWaiter) {
+        const w = this.rawWaiter;
+        this.rawWaiter = null;
+        w(frame);
+        continue;
+      }
       const corr = new DataView(frame.buffer).getInt32(0);
       const p = this.pending.get(corr);
       this.pending.delete(corr);
@@ -89,6 +95,20 @@ export class WireClient {
   /** Raw response frame for a correlation id (for v0 ApiVersions error answers and the like). */
   expectFrame(correlationId: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => this.pending.set(correlationId, { resolve, reject }));
+  }
+
+  private rawWaiter: ((frame: Uint8Array) => void) | null = null;
+
+  /** After SaslHandshake v0: sends a bare length-prefixed SASL token and resolves the bare answer. */
+  saslToken(token: Uint8Array): Promise<Uint8Array> {
+    const frame = new Uint8Array(4 + token.length);
+    new DataView(frame.buffer).setInt32(0, token.length);
+    frame.set(token, 4);
+    return new Promise((resolve, reject) => {
+      this.rawWaiter = resolve;
+      this.closed.then(() => reject(new Error("connection closed")));
+      this.socket.write(frame);
+    });
   }
 
   writeRaw(bytes: Uint8Array) {

@@ -1,14 +1,15 @@
-// Admin state of the broker — configs, client quotas, features — restored from and saved to the
-// admin store. startBroker calls openAdmin once topics are loaded.
+// Admin state of the broker — configs, client quotas, features, SCRAM credentials — restored from
+// and saved to the admin store. startBroker calls openAdmin once topics are loaded.
 import type { BrokerConfig } from "../../config.ts";
 import type { Runtime } from "../../runtime.ts";
+import { Authentication } from "../auth/auth.ts";
 import type { Topics } from "../topics.ts";
 import { Configs } from "./configs.ts";
 import { Features } from "./features.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { fileAdminStore, memoryAdminStore } from "./store.ts";
 
-export type Admin = { configs: Configs; quotas: ClientQuotas; features: Features };
+export type Admin = { configs: Configs; quotas: ClientQuotas; features: Features; auth: Authentication };
 
 export async function openAdmin(
   runtime: Runtime,
@@ -25,15 +26,18 @@ export async function openAdmin(
   const quotas = new ClientQuotas();
   const features = new Features(apiKeys, config.nodeId);
   const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
+  const auth = new Authentication(config);
   const saved = await store.load();
   if (saved) {
     configs.restore(saved.configs ?? {});
     quotas.restore(saved.quotas ?? []);
     if (saved.features) features.restore(saved.features);
+    if (saved.scram) auth.scram.restore(saved.scram);
   }
-  const persist = () => store.save({ version: 1, configs: configs.snapshot(), quotas: quotas.snapshot(), features: features.snapshot() });
+  const persist = () => store.save({ version: 1, configs: configs.snapshot(), quotas: quotas.snapshot(), features: features.snapshot(), scram: auth.scram.snapshot() });
   configs.onChange = persist;
   quotas.onChange = persist;
   features.onChange = persist;
-  return { configs, quotas, features };
+  auth.scram.onChange = persist;
+  return { configs, quotas, features, auth };
 }

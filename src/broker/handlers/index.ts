@@ -13,6 +13,7 @@ import leaveGroup from "./13_leave_group.ts";
 import syncGroup from "./14_sync_group.ts";
 import describeGroups from "./15_describe_groups.ts";
 import listGroups from "./16_list_groups.ts";
+import saslHandshake from "./17_sasl_handshake.ts";
 import apiVersions from "./18_api_versions.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
@@ -28,6 +29,7 @@ import describeConfigs from "./32_describe_configs.ts";
 import alterConfigs from "./33_alter_configs.ts";
 import alterReplicaLogDirs from "./34_alter_replica_log_dirs.ts";
 import describeLogDirs from "./35_describe_log_dirs.ts";
+import saslAuthenticate from "./36_sasl_authenticate.ts";
 import createPartitions from "./37_create_partitions.ts";
 import deleteGroups from "./42_delete_groups.ts";
 import electLeaders from "./43_elect_leaders.ts";
@@ -37,6 +39,8 @@ import listPartitionReassignments from "./46_list_partition_reassignments.ts";
 import offsetDelete from "./47_offset_delete.ts";
 import describeClientQuotas from "./48_describe_client_quotas.ts";
 import alterClientQuotas from "./49_alter_client_quotas.ts";
+import describeUserScramCredentials from "./50_describe_user_scram_credentials.ts";
+import alterUserScramCredentials from "./51_alter_user_scram_credentials.ts";
 import updateFeatures from "./57_update_features.ts";
 import describeCluster from "./60_describe_cluster.ts";
 import describeProducers from "./61_describe_producers.ts";
@@ -60,6 +64,7 @@ export const HANDLERS: readonly Handler[] = [
   syncGroup,
   describeGroups,
   listGroups,
+  saslHandshake,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -75,6 +80,7 @@ export const HANDLERS: readonly Handler[] = [
   alterConfigs,
   alterReplicaLogDirs,
   describeLogDirs,
+  saslAuthenticate,
   createPartitions,
   deleteGroups,
   electLeaders,
@@ -84,6 +90,8 @@ export const HANDLERS: readonly Handler[] = [
   offsetDelete,
   describeClientQuotas,
   alterClientQuotas,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   updateFeatures,
   describeCluster,
   describeProducers,
