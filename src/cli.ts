@@ -3,6 +3,7 @@
 import pkg from "../package.json" with { type: "json" };
 import { parseAddScram } from "./broker/auth/auth.ts";
 import { startBroker } from "./broker/broker.ts";
+import { BROKER_CONFIGS } from "./broker/config/broker_configs.ts";
 import type { Broker } from "./broker/broker.ts";
 import type { BrokerConfig } from "./config.ts";
 import { DEFAULT_CONFIG } from "./config.ts";
@@ -162,7 +163,7 @@ function configValue(key: string, raw: string): unknown {
     }
     return raw;
   }
-  if (!KAFKA_NAME.test(key)) throw new UsageError(`unknown config "${key}" (Kafka names look like num.partitions)`);
+  if (!KAFKA_NAME.test(key) && !Object.hasOwn(BROKER_CONFIGS, key)) throw new UsageError(`unknown config "${key}" (Kafka names look like num.partitions)`);
   if (raw === "true" || raw === "false") return raw === "true";
   if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;
