@@ -3,6 +3,7 @@ import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import type { BufferPool } from "../storage/buffer_pool.ts";
 import type { LogStore } from "../storage/store.ts";
+import type { Authorizer } from "./auth/acl.ts";
 import type { Authentication } from "./auth/auth.ts";
 import type { Configs } from "./config/configs.ts";
 import type { Features } from "./config/features.ts";
@@ -40,6 +41,8 @@ export type Services = {
   readonly features: Features;
   /** The listener's security protocol, SASL mechanisms, PLAIN users and SCRAM credentials. */
   readonly auth: Authentication;
+  /** ACLs and the authorizer (authorizer.class.name); allows everything when off. */
+  readonly acls: Authorizer;
   /** ApiVersions' list, computed from the handler table. */
   readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];
 };

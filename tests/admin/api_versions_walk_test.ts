@@ -49,6 +49,9 @@ import { DescribeProducers } from "../../src/protocol/messages/61_describe_produ
 import { DescribeTransactions } from "../../src/protocol/messages/65_describe_transactions.ts";
 import { ListTransactions } from "../../src/protocol/messages/66_list_transactions.ts";
 import { SaslHandshake } from "../../src/protocol/messages/17_sasl_handshake.ts";
+import { DescribeAcls } from "../../src/protocol/messages/29_describe_acls.ts";
+import { CreateAcls } from "../../src/protocol/messages/30_create_acls.ts";
+import { DeleteAcls } from "../../src/protocol/messages/31_delete_acls.ts";
 import { SaslAuthenticate } from "../../src/protocol/messages/36_sasl_authenticate.ts";
 import { DescribeUserScramCredentials } from "../../src/protocol/messages/50_describe_user_scram_credentials.ts";
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
@@ -282,6 +285,38 @@ const SCENARIOS: Record<number, Scenario> = {
       }
     },
   },
+  29: {
+    run: async (v) => {
+      const x = await WireClient.connect((await aclBroker()).port);
+      try {
+        return await x.send(DescribeAcls, v, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 });
+      } finally {
+        x.close();
+      }
+    },
+  },
+  30: {
+    run: async (v) => {
+      const x = await WireClient.connect((await aclBroker()).port);
+      try {
+        return await x.send(CreateAcls, v, { creations: [{ resourceType: 2, resourceName: uniq("walk-acl"), resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] });
+      } finally {
+        x.close();
+      }
+    },
+  },
+  31: {
+    run: async (v) => {
+      const x = await WireClient.connect((await aclBroker()).port);
+      try {
+        const name = uniq("walk-acl");
+        await x.send(CreateAcls, 1, { creations: [{ resourceType: 2, resourceName: name, resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] });
+        return await x.send(DeleteAcls, v, { filters: [{ resourceTypeFilter: 2, resourceNameFilter: name, patternTypeFilter: 3, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] });
+      } finally {
+        x.close();
+      }
+    },
+  },
   50: {
     run: async (v) => {
       await c.send(AlterUserScramCredentials, 0, { deletions: [], upsertions: [{ name: "walk-user", mechanism: 1, iterations: 4096, salt: enc.encode("salt"), saltedPassword: new Uint8Array(32).fill(7) }] });
@@ -325,6 +360,13 @@ function errorCodes(v: unknown, path = "$", out: [string, number][] = []): [stri
 
 let advertised: { apiKey: number; minVersion: number; maxVersion: number }[] = [];
 
+/** A broker with the authorizer on, where the walk's anonymous principal is a super user. */
+let acl: Broker | null = null;
+async function aclBroker(): Promise<Broker> {
+  acl ??= await testBroker({ "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "super.users": "User:ANONYMOUS", logLevel: "warn" });
+  return acl;
+}
+
 /** A broker with a SASL_PLAINTEXT listener for the SASL APIs, started on first use. */
 let sasl: Broker | null = null;
 async function saslBroker(): Promise<Broker> {
@@ -345,6 +387,7 @@ afterAll(async () => {
   c.close();
   await broker.close();
   await sasl?.close();
+  await acl?.close();
 });
 
 describe("ApiVersions walk", () => {

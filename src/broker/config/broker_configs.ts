@@ -21,13 +21,15 @@ const ro = (type: ConfigDef["type"], def: string | null, doc: string, extra: Par
 const dyn = (type: ConfigDef["type"], def: string | null, doc: string, extra: Partial<ConfigDef> = {}): BrokerConfigDef => ({
   type, default: def, doc, dynamic: "cluster", ...extra,
 });
-const perBroker = (type: ConfigDef["type"], def: string | null, doc: string): BrokerConfigDef => ({
-  type, default: def, doc, dynamic: "per-broker",
+const perBroker = (type: ConfigDef["type"], def: string | null, doc: string, extra: Partial<ConfigDef> = {}): BrokerConfigDef => ({
+  type, default: def, doc, dynamic: "per-broker", ...extra,
 });
 
 export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   // Identity and listeners. node.id, broker.id, listeners and log.dirs reflect the start-up flags.
   "advertised.listeners": perBroker("list", null, "Addresses clients are told to connect to (--advertised-host/--advertised-port)."),
+  "allow.everyone.if.no.acl.found": ro("boolean", "false", "With an authorizer, allow a request on a resource that has no ACL at all."),
+  "authorizer.class.name": ro("string", "", "Enables the ACL authorizer when not empty (any name: Kafka's StandardAuthorizer semantics)."),
   "auto.create.topics.enable": ro("boolean", "true", "Create a topic when a client asks for metadata of a topic that does not exist."),
   "auto.leader.rebalance.enable": ro("boolean", "true", "Move leadership back to preferred replicas (one node: always preferred)."),
   "background.threads": dyn("int", "10", "Threads for background work (the broker is single-threaded; kept for tools).", { min: 1 }),
@@ -115,6 +117,7 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),
   "sasl.enabled.mechanisms": perBroker("list", "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", "SASL mechanisms of SASL listeners (Kafka's default GSSAPI is not available).", { oneOf: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] }),
   "sasl.jaas.config": perBroker("password", null, "JAAS config; PlainLoginModule's user_<name>=\"<password>\" entries are the PLAIN users."),
+  "super.users": ro("list", null, "Principals allowed everything by the authorizer, separated by semicolons (User:admin;User:ops)."),
   "ssl.key.password": perBroker("password", null, "Password of the private key (stored; TLS comes with security)."),
   "ssl.keystore.password": perBroker("password", null, "Password of the keystore (stored; TLS comes with security)."),
   "ssl.truststore.password": perBroker("password", null, "Password of the truststore (stored; TLS comes with security)."),

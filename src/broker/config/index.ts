@@ -2,6 +2,7 @@
 // and saved to the admin store. startBroker calls openAdmin once topics are loaded.
 import type { BrokerConfig } from "../../config.ts";
 import type { Runtime } from "../../runtime.ts";
+import { Authorizer, parseSuperUsers } from "../auth/acl.ts";
 import { Authentication } from "../auth/auth.ts";
 import type { Topics } from "../topics.ts";
 import { Configs } from "./configs.ts";
@@ -9,7 +10,7 @@ import { Features } from "./features.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { fileAdminStore, memoryAdminStore } from "./store.ts";
 
-export type Admin = { configs: Configs; quotas: ClientQuotas; features: Features; auth: Authentication };
+export type Admin = { configs: Configs; quotas: ClientQuotas; features: Features; auth: Authentication; acls: Authorizer };
 
 export async function openAdmin(
   runtime: Runtime,
@@ -27,17 +28,30 @@ export async function openAdmin(
   const features = new Features(apiKeys, config.nodeId);
   const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
   const auth = new Authentication(config);
+  // authorizer.class.name, super.users and allow.everyone.if.no.acl.found are read as they are now.
+  let superRaw: unknown = undefined;
+  let superUsers = new Set<string>();
+  const acls = new Authorizer(() => {
+    if (config["super.users"] !== superRaw) {
+      superRaw = config["super.users"];
+      superUsers = parseSuperUsers(superRaw);
+    }
+    const name = config["authorizer.class.name"];
+    return { enabled: typeof name === "string" && name.trim() !== "", superUsers, allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true" };
+  });
   const saved = await store.load();
   if (saved) {
     configs.restore(saved.configs ?? {});
     quotas.restore(saved.quotas ?? []);
     if (saved.features) features.restore(saved.features);
     if (saved.scram) auth.scram.restore(saved.scram);
+    if (saved.acls) acls.restore(saved.acls);
   }
-  const persist = () => store.save({ version: 1, configs: configs.snapshot(), quotas: quotas.snapshot(), features: features.snapshot(), scram: auth.scram.snapshot() });
+  const persist = () => store.save({ version: 1, configs: configs.snapshot(), quotas: quotas.snapshot(), features: features.snapshot(), scram: auth.scram.snapshot(), acls: acls.snapshot() });
   configs.onChange = persist;
   quotas.onChange = persist;
   features.onChange = persist;
   auth.scram.onChange = persist;
-  return { configs, quotas, features, auth };
+  acls.onChange = persist;
+  return { configs, quotas, features, auth, acls };
 }

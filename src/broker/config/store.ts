@@ -1,8 +1,9 @@
 // Where admin state survives restarts: dynamic broker configs, client quotas, finalized feature
-// levels and SCRAM credentials (salts, iteration counts, StoredKey/ServerKey; never passwords), as one JSON snapshot written atomically (temp file, sync, rename) next to the metadata
+// levels, SCRAM credentials, ACLs (salts, iteration counts, StoredKey/ServerKey; never passwords), as one JSON snapshot written atomically (temp file, sync, rename) next to the metadata
 // store (src/storage/metadata.ts keeps the cluster id, topics and topic configs). Without a data
 // directory nothing is kept. Small and rarely written, so a whole snapshot per change is fine.
 import type { FileSystem } from "../../runtime.ts";
+import type { AclBinding } from "../auth/acl.ts";
 import type { ScramSnapshot } from "../auth/auth.ts";
 import type { ConfigsSnapshot } from "./configs.ts";
 import type { FeaturesSnapshot } from "./features.ts";
@@ -14,6 +15,7 @@ export type AdminSnapshot = {
   quotas?: QuotaSnapshot;
   features?: FeaturesSnapshot;
   scram?: ScramSnapshot;
+  acls?: AclBinding[];
 };
 
 export interface AdminStore {

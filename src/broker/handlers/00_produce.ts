@@ -24,6 +24,7 @@ import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
 import { scanBatches, setLogAppendTime } from "../../protocol/record_batch.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
@@ -43,9 +44,14 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
   const svc = ctx.services;
   if (req.acks === 0) ctx.noResponse = true;
   const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
+  // ACLs: WRITE on the transactional id (the whole request), WRITE on each topic.
+  const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
   const responses = await Promise.all(req.topicData.map(async (td) => {
     const topic = svc.topics.get(td.name);
+    const topicDenied = !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
     const partitionResponses = await Promise.all(td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
+      if (txnDenied) return failed(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
+      if (topicDenied) return failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
       if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
       const log = topic?.partitions[pd.index];
       if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);

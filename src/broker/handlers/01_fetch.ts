@@ -14,6 +14,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { Fetch } from "../../protocol/messages/01_fetch.ts";
 import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import type { FetchPartition } from "../fetch_sessions.ts";
+import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { ZERO_UUID } from "../topics.ts";
@@ -65,7 +66,9 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
 
   const readCommitted = req.isolationLevel === 1;
   const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff;
-  let results = await readAll(svc, plan.partitions, maxBytes, readCommitted);
+  // ACLs: READ on each topic (TOPIC_AUTHORIZATION_FAILED for that topic's partitions).
+  const canRead = memo((topic: string) => allowed(ctx, Op.READ, Res.TOPIC, topic));
+  let results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
   if (!results.ready && req.maxWaitMs > 0 && results.bytes < req.minBytes) {
     const deadline = svc.now() + req.maxWaitMs;
     while (results.bytes < req.minBytes && !results.ready) {
@@ -73,7 +76,7 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
       if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
       // Too little to answer with: the read buffers go back before reading again.
       for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
-      results = await readAll(svc, plan.partitions, maxBytes, readCommitted);
+      results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
     }
   }
 
@@ -102,7 +105,7 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
 
 type ReadResult = { data: PartitionData[]; bytes: number; ready: boolean };
 
-async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number, readCommitted: boolean): Promise<ReadResult> {
+async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number, readCommitted: boolean, canRead: (topic: string) => boolean): Promise<ReadResult> {
   const data: PartitionData[] = [];
   let bytes = 0;
   let ready = false;
@@ -118,6 +121,11 @@ async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number,
       records: null,
     };
     data.push(d);
+    if (!p.topic.startsWith("\u0000") && !canRead(p.topic)) {
+      d.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      ready = true;
+      continue;
+    }
     const topic = svc.topics.get(p.topic);
     const log = topic?.partitions[p.partition];
     if (!log) {

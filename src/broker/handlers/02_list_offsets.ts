@@ -7,6 +7,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ListOffsets } from "../../protocol/messages/02_list_offsets.ts";
 import { decodeRecords } from "../../protocol/record_batch.ts";
 import type { PartitionLog } from "../../storage/store.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 
@@ -24,10 +25,12 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   const svc = ctx.services;
   const topics = await Promise.all(req.topics.map(async (t) => {
     const topic = svc.topics.get(t.name);
+    const authorized = allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.name);
     const partitions = await Promise.all(t.partitions.map(async (p) => {
       const log = topic?.partitions[p.partitionIndex];
       let a: Answer;
-      if (!log) a = none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      if (!authorized) a = none(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      else if (!log) a = none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       else if (p.currentLeaderEpoch > LEADER_EPOCH) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
       else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) a = none(ErrorCode.FENCED_LEADER_EPOCH);
       else {

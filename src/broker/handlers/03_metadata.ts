@@ -3,32 +3,46 @@
 // auto-created when `auto.create.topics.enable` is on and the request allows it (always before v4),
 // with `num.partitions`; illegal names get INVALID_TOPIC_EXCEPTION. Topics by id (v10+) answer
 // UNKNOWN_TOPIC_ID when unknown. One node: leader and sole replica of every partition, epoch 0.
-// Authorized operations are all operations (no ACLs yet) when asked for, else INT32_MIN.
+// ACLs: topics without DESCRIBE are left out of "all topics" and answer TOPIC_AUTHORIZATION_FAILED
+// when named (existing or not); auto-creation needs CREATE on the cluster or the topic. Authorized
+// operations are the principal's, when asked for, else INT32_MIN.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Metadata } from "../../protocol/messages/03_metadata.ts";
+import { CLUSTER_NAME } from "../auth/acl.ts";
+import { allowed, authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
-import { CLUSTER_OPERATIONS, createTopic, OPERATIONS_OMITTED, TOPIC_OPERATIONS } from "../topic_admin.ts";
+import { createTopic, OPERATIONS_OMITTED } from "../topic_admin.ts";
 import type { Topic } from "../topics.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
 
 export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
-  const topicOps = req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_OMITTED;
+  const topicOps = (name: string) => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, Res.TOPIC, name) : OPERATIONS_OMITTED);
+  const canDescribe = (name: string) => allowed(ctx, Op.DESCRIBE, Res.TOPIC, name);
   const all = req.topics === null || (v === 0 && req.topics.length === 0);
   const topics = [];
   if (all) {
-    for (const t of svc.topics.list()) topics.push(describe(svc, t, topicOps));
+    for (const t of svc.topics.list()) if (canDescribe(t.name)) topics.push(describe(svc, t, topicOps(t.name)));
   } else {
     const autoCreate = Boolean(svc.config["auto.create.topics.enable"]) && (v < 4 || req.allowAutoTopicCreation);
     for (const want of req.topics!) {
       if (want.name === null) {
         const t = want.topicId !== ZERO_UUID ? svc.topics.byId(want.topicId) : undefined;
-        topics.push(t ? describe(svc, t, topicOps) : missing(null, want.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        if (t && !canDescribe(t.name)) topics.push(missing(null, want.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+        else topics.push(t ? describe(svc, t, topicOps(t.name)) : missing(null, want.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        continue;
+      }
+      if (!canDescribe(want.name)) {
+        topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         continue;
       }
       let t = svc.topics.get(want.name);
+      if (!t && autoCreate && !clusterAllowed(ctx, Op.CREATE) && !allowed(ctx, Op.CREATE, Res.TOPIC, want.name)) {
+        topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+        continue;
+      }
       if (!t && autoCreate) {
         if (topicNameError(want.name)) {
           topics.push(missing(want.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
@@ -43,7 +57,7 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
         }, false);
         t = out.topic ?? svc.topics.get(want.name);
       }
-      topics.push(t ? describe(svc, t, topicOps) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+      topics.push(t ? describe(svc, t, topicOps(t.name)) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
     }
   }
   return {
@@ -52,7 +66,7 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
     clusterId: svc.clusterId,
     controllerId: svc.config.nodeId,
     topics,
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME) : OPERATIONS_OMITTED,
   };
 });
 

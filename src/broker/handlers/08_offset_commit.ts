@@ -8,18 +8,25 @@
 // OFFSET_METADATA_TOO_LARGE (offset.metadata.max.bytes). The response waits until the records are
 // appended to __consumer_offsets. v0 (ZooKeeper-era) offsets are stored like any other. v2-4
 // retentionTimeMs sets an explicit expiry; v1 commitTimestamp is ignored (Kafka too, since 2.1).
+import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetCommit } from "../../protocol/messages/08_offset_commit.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(OffsetCommit, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
-  const topics = await ctx.services.groups.commitOffsets({
+  // ACLs: READ on the group (every partition GROUP_AUTHORIZATION_FAILED), READ on each topic.
+  const each = (code: number, only?: (name: string) => boolean) => req.topics.filter((t) => !only || only(t.name)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) return { throttleTimeMs: 0, topics: each(ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+  const canRead = (name: string) => allowed(ctx, Op.READ, Res.TOPIC, name);
+  const denied = each(ErrorCode.TOPIC_AUTHORIZATION_FAILED, (n) => !canRead(n));
+  const committed = await ctx.services.groups.commitOffsets({
     groupId: req.groupId,
     generationIdOrMemberEpoch: v >= 1 ? req.generationIdOrMemberEpoch : -1,
     memberId: v >= 1 ? (req.memberId ?? "") : "",
     groupInstanceId: v >= 7 ? req.groupInstanceId : null,
     retentionTimeMs: v >= 2 && v <= 4 ? req.retentionTimeMs : -1n,
-    topics: req.topics.map((t) => ({
+    topics: req.topics.filter((t) => canRead(t.name)).map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => ({
         partitionIndex: p.partitionIndex,
@@ -29,5 +36,5 @@ export default defineHandler(OffsetCommit, [0, 9], async (req, ctx) => {
       })),
     })),
   });
-  return { throttleTimeMs: 0, topics };
+  return { throttleTimeMs: 0, topics: [...committed, ...denied] };
 });

@@ -8,7 +8,9 @@
 // UNSTABLE_OFFSET_COMMIT (the client retries), as Kafka does; without it the last committed offset.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetch } from "../../protocol/messages/09_offset_fetch.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import type { RequestContext } from "../handler.ts";
 import type { Services } from "../services.ts";
 
 type Fetched = ReturnType<Services["groups"]["fetchOffsets"]>;
@@ -23,6 +25,25 @@ function markUnstable(svc: Services, groupId: string, r: Fetched): Fetched {
   return r;
 }
 
+/**
+ * ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic: left out of
+ * "all topics", TOPIC_AUTHORIZATION_FAILED for a named one.
+ */
+function authorizeFetch(ctx: RequestContext, groupId: string, fetch: (topics: { name: string; partitionIndexes: number[] }[] | null) => Fetched, topics: { name: string; partitionIndexes: number[] }[] | null): Fetched {
+  if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  const canDescribe = (name: string) => allowed(ctx, Op.DESCRIBE, Res.TOPIC, name);
+  if (topics === null) {
+    const r = fetch(null);
+    return { errorCode: r.errorCode, topics: r.topics.filter((t) => canDescribe(t.name)) };
+  }
+  const r = fetch(topics.filter((t) => canDescribe(t.name)));
+  const denied = topics.filter((t) => !canDescribe(t.name)).map((t) => ({
+    name: t.name,
+    partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+  }));
+  return { errorCode: r.errorCode, topics: [...r.topics, ...denied] };
+}
+
 export default defineHandler(OffsetFetch, [0, 9], (req, ctx) => {
   const svc = ctx.services;
   const groups = svc.groups;
@@ -32,13 +53,13 @@ export default defineHandler(OffsetFetch, [0, 9], (req, ctx) => {
     return {
       throttleTimeMs: 0,
       groups: req.groups.map((g) => {
-        let r = groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null);
+        let r = authorizeFetch(ctx, g.groupId, (topics) => groups.fetchOffsets(g.groupId, topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null), g.topics);
         if (stable) r = markUnstable(svc, g.groupId, r);
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
       }),
     };
   }
-  let r = groups.fetchOffsets(req.groupId, v >= 2 ? req.topics : (req.topics ?? []), null);
+  let r = authorizeFetch(ctx, req.groupId, (topics) => groups.fetchOffsets(req.groupId, topics, null), v >= 2 ? req.topics : (req.topics ?? []));
   if (stable) r = markUnstable(svc, req.groupId, r);
   if (v < 2 && r.errorCode !== ErrorCode.NONE) {
     const topics = (req.topics ?? []).map((t) => ({

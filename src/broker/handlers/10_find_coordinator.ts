@@ -6,20 +6,27 @@
 // broker listens), so COORDINATOR_LOAD_IN_PROGRESS never occurs.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FindCoordinator } from "../../protocol/messages/10_find_coordinator.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
   const svc = ctx.services;
   const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
   const supported = keyType === 0 || keyType === 1;
-  const one = (key: string) => ({
-    key,
-    nodeId: supported ? svc.config.nodeId : -1,
-    host: supported ? svc.advertised.host : "",
-    port: supported ? svc.advertised.port : -1,
-    errorCode: supported ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST,
-    errorMessage: supported ? null : `Unsupported key type ${keyType}`,
-  });
+  // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+  const one = (key: string) => {
+    const denied = supported && !allowed(ctx, Op.DESCRIBE, keyType === 0 ? Res.GROUP : Res.TRANSACTIONAL_ID, key);
+    const errorCode = !supported ? ErrorCode.INVALID_REQUEST : denied ? (keyType === 0 ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) : ErrorCode.NONE;
+    const ok = errorCode === ErrorCode.NONE;
+    return {
+      key,
+      nodeId: ok ? svc.config.nodeId : -1,
+      host: ok ? svc.advertised.host : "",
+      port: ok ? svc.advertised.port : -1,
+      errorCode,
+      errorMessage: !supported ? `Unsupported key type ${keyType}` : denied ? "Authorization failed." : null,
+    };
+  };
   if (ctx.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(one) };
   const c = one(req.key);
   return { throttleTimeMs: 0, errorCode: c.errorCode, errorMessage: c.errorMessage, nodeId: c.nodeId, host: c.host, port: c.port };

@@ -10,13 +10,18 @@
 // NOT_COORDINATOR at shutdown.
 // Not implemented: joining a non-empty KIP-848 consumer group with the classic protocol (online
 // migration); it gets INCONSISTENT_GROUP_PROTOCOL. The reason field (v8) is only logged at debug.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { JoinGroup } from "../../protocol/messages/11_join_group.ts";
 import { clientHostOf } from "../groups/coordinator.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(JoinGroup, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
-  const r = await ctx.services.groups.joinGroup(req.groupId, {
+  // ACLs: READ on the group.
+  const r = !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
+    ? { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: req.memberId, members: [] }
+    : await ctx.services.groups.joinGroup(req.groupId, {
     memberId: req.memberId,
     groupInstanceId: v >= 5 ? req.groupInstanceId : null,
     clientId: ctx.clientId ?? "",

@@ -4,10 +4,13 @@
 // prepares a rebalance (the session is still renewed), NONE when CompletingRebalance or Stable.
 // A classic member of a consumer group (online migration) gets REBALANCE_IN_PROGRESS while the
 // coordinator's assignment for it differs from what it holds.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { Heartbeat } from "../../protocol/messages/12_heartbeat.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(Heartbeat, [0, 4], async (req, ctx) => ({
   throttleTimeMs: 0,
-  errorCode: await ctx.services.groups.heartbeat(req.groupId, req.memberId, ctx.apiVersion >= 3 ? req.groupInstanceId : null, req.generationId),
+  // ACLs: READ on the group.
+  errorCode: !allowed(ctx, Op.READ, Res.GROUP, req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : await ctx.services.groups.heartbeat(req.groupId, req.memberId, ctx.apiVersion >= 3 ? req.groupInstanceId : null, req.generationId),
 }));

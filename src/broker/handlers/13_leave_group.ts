@@ -6,12 +6,14 @@
 // Not implemented: the reason (v5) is not recorded.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { LeaveGroup } from "../../protocol/messages/13_leave_group.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(LeaveGroup, [0, 5], (req, ctx) => {
   const v = ctx.apiVersion;
   const members = v >= 3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
-  const r = ctx.services.groups.leaveGroup(req.groupId, members);
+  // ACLs: READ on the group.
+  const r = allowed(ctx, Op.READ, Res.GROUP, req.groupId) ? ctx.services.groups.leaveGroup(req.groupId, members) : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
   if (v < 3) return { throttleTimeMs: 0, errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : r.members[0] };
   return {
     throttleTimeMs: 0,

@@ -6,11 +6,15 @@
 // protocolType/protocolName not the group's), UNKNOWN_SERVER_ERROR when the group record could
 // not be stored (e.g. larger than message.max.bytes), NOT_COORDINATOR at shutdown.
 // Assignments for unknown member ids are ignored; members missing from them get an empty one.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { SyncGroup } from "../../protocol/messages/14_sync_group.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(SyncGroup, [0, 5], async (req, ctx) => {
   const v = ctx.apiVersion;
+  // ACLs: READ on the group.
+  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
   const r = await ctx.services.groups.syncGroup(
     req.groupId,
     req.memberId,

@@ -10,19 +10,24 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
 import { encodeAssignment, encodeSubscription } from "../groups/migration.ts";
+import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { GROUP_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
+import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 const EMPTY = new Uint8Array(0);
 
 export default defineHandler(DescribeGroups, [0, 5], (req, ctx) => {
-  const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_OMITTED;
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((groupId) => {
+      const ops = req.includeAuthorizedOperations ? authorizedOperations(ctx, Res.GROUP, groupId) : OPERATIONS_OMITTED;
       const g = ctx.services.groups.group(groupId);
       if (groupId === "") {
         return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
+      }
+      // ACLs: DESCRIBE on the group.
+      if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
       }
       if (!g) {
         return { errorCode: ErrorCode.NONE, groupId, groupState: "Dead", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };

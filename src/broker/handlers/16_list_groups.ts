@@ -5,10 +5,12 @@
 // Empty classic groups with protocol type "", as Kafka does.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListGroups } from "../../protocol/messages/16_list_groups.ts";
+import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(ListGroups, [0, 5], (req, ctx) => ({
-  throttleTimeMs: 0,
-  errorCode: ErrorCode.NONE,
-  groups: ctx.services.groups.listGroups(ctx.apiVersion >= 4 ? req.statesFilter : [], ctx.apiVersion >= 5 ? req.typesFilter : []),
-}));
+// ACLs: DESCRIBE on the cluster lists every group, else those with DESCRIBE on the group.
+export default defineHandler(ListGroups, [0, 5], (req, ctx) => {
+  const all = clusterAllowed(ctx, Op.DESCRIBE);
+  const groups = ctx.services.groups.listGroups(ctx.apiVersion >= 4 ? req.statesFilter : [], ctx.apiVersion >= 5 ? req.typesFilter : []);
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: all ? groups : groups.filter((g) => allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId)) };
+});

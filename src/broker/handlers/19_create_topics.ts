@@ -5,6 +5,7 @@
 // v5+ responses carry the topic's partitions, replication factor and its configs with sources.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
+import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { createTopic } from "../topic_admin.ts";
 import { ZERO_UUID } from "../topics.ts";
@@ -14,7 +15,13 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const topics = [];
+  // ACLs: CREATE on the cluster or on the topic.
+  const mayCreate = (name: string) => clusterAllowed(ctx, Op.CREATE) || allowed(ctx, Op.CREATE, Res.TOPIC, name);
   for (const t of req.topics) {
+    if (!mayCreate(t.name)) {
+      topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed.", numPartitions: -1, replicationFactor: -1, configs: null });
+      continue;
+    }
     if (counts.get(t.name)! > 1) {
       topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic name: ${t.name}`, numPartitions: -1, replicationFactor: -1, configs: null });
       continue;

@@ -4,6 +4,7 @@
 // Data is removed from the store at once (Kafka's file.delete.delay.ms does not apply yet).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteTopics } from "../../protocol/messages/20_delete_topics.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { ZERO_UUID } from "../topics.ts";
 
@@ -16,6 +17,12 @@ export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
   for (const w of wanted) {
     const byId = w.name === null;
     const topic = byId ? svc.topics.byId(w.topicId) : svc.topics.get(w.name!);
+    // ACLs: DELETE on the topic (asked for by name, existing or not; by id, once found).
+    const name = topic?.name ?? w.name;
+    if (name !== null && !allowed(ctx, Op.DELETE, Res.TOPIC, name)) {
+      responses.push({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." });
+      continue;
+    }
     if (!topic) {
       responses.push({
         name: w.name,

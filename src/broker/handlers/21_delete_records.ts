@@ -8,13 +8,17 @@
 // timeoutMs is ignored (there are no replicas to wait for).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteRecords } from "../../protocol/messages/21_delete_records.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DeleteRecords, [0, 2], async (req, ctx) => {
   const svc = ctx.services;
   const topics = await Promise.all(req.topics.map(async (t) => {
     const topic = svc.topics.get(t.name);
+    // ACLs: DELETE on the topic.
+    const denied = !allowed(ctx, Op.DELETE, Res.TOPIC, t.name);
     const partitions = await Promise.all(t.partitions.map(async (p) => {
+      if (denied) return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
       const log = topic?.partitions[p.partitionIndex];
       if (!log) return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
       const end = BigInt(log.logEndOffset);

@@ -9,6 +9,7 @@
 // there are no followers, so a follower's request is answered like a consumer's.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetForLeaderEpoch } from "../../protocol/messages/23_offset_for_leader_epoch.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 const LEADER_EPOCH = 0;
@@ -20,6 +21,8 @@ export default defineHandler(OffsetForLeaderEpoch, [0, 4], (req, ctx) => {
   const svc = ctx.services;
   const topics = req.topics.map((t) => {
     const topic = svc.topics.get(t.topic);
+    // ACLs: DESCRIBE on the topic.
+    const denied = !allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.topic);
     return {
       topic: t.topic,
       partitions: t.partitions.map((p) => {
@@ -27,6 +30,7 @@ export default defineHandler(OffsetForLeaderEpoch, [0, 4], (req, ctx) => {
         const answer = (errorCode: number, leaderEpoch: number, endOffset: number) => ({
           errorCode, partition: p.partition, leaderEpoch, endOffset: BigInt(endOffset),
         });
+        if (denied) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, UNDEFINED, UNDEFINED);
         if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNDEFINED, UNDEFINED);
         if (ctx.apiVersion >= 2 && p.currentLeaderEpoch !== UNDEFINED) {
           if (p.currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, UNDEFINED, UNDEFINED);

@@ -1,13 +1,16 @@
 // WriteTxnMarkers (key 27), v0-1. Sent by a transaction coordinator to partition leaders; ours is
 // in-process, so clients rarely send it, but when one does the markers are written as asked and the
 // partitions' producer state, LSO and aborted index follow.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { WriteTxnMarkers } from "../../protocol/messages/27_write_txn_markers.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
+// ACLs: CLUSTER_ACTION on the cluster (an inter-broker API).
 export default defineHandler(WriteTxnMarkers, [0, 1], async (req, ctx) => ({
   markers: await Promise.all(req.markers.map(async (m) => {
     const parts = m.topics.flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
-    const codes = await ctx.services.txns.writeMarkers(m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch, parts);
+    const codes = !clusterAllowed(ctx, Op.CLUSTER_ACTION) ? new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, ErrorCode.CLUSTER_AUTHORIZATION_FAILED])) : await ctx.services.txns.writeMarkers(m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch, parts);
     return {
       producerId: m.producerId,
       topics: m.topics.map((t) => ({

@@ -4,10 +4,22 @@
 // (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(TxnOffsetCommit, [0, 4], async (req, ctx) => {
   const svc = ctx.services;
+  // ACLs: WRITE on the transactional id, READ on the group, READ on each topic.
+  const whole = !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
+    ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    : !allowed(ctx, Op.READ, Res.GROUP, req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : null;
+  const canRead = (name: string) => allowed(ctx, Op.READ, Res.TOPIC, name);
+  if (whole !== null || req.topics.some((t) => !canRead(t.name))) {
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: whole ?? (canRead(t.name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.TOPIC_AUTHORIZATION_FAILED) })) })),
+    };
+  }
   const offsets = req.topics.flatMap((t) =>
     t.partitions
       .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex])

@@ -9,6 +9,7 @@
 // of a source. Errors per resource: UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, or
 // INVALID_REQUEST for another broker's id or a resource type we do not have (GROUP, CLIENT_METRICS).
 import { DescribeConfigs } from "../../protocol/messages/32_describe_configs.ts";
+import { configDenied, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DescribeConfigs, [0, 4], (req, ctx) => {
@@ -16,6 +17,9 @@ export default defineHandler(DescribeConfigs, [0, 4], (req, ctx) => {
   const includeSynonyms = ctx.apiVersion >= 1 && req.includeSynonyms;
   const includeDocumentation = ctx.apiVersion >= 3 && req.includeDocumentation;
   const results = req.resources.map((r) => {
+    // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for broker resources.
+    const denied = configDenied(ctx, Op.DESCRIBE_CONFIGS, r.resourceType, r.resourceName);
+    if (denied !== null) return { errorCode: denied, errorMessage: "Authorization failed.", resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
     const out = svc.configs.describe(r.resourceType, r.resourceName, r.configurationKeys, includeSynonyms, includeDocumentation);
     return {
       errorCode: out.errorCode,

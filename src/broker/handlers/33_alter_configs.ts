@@ -7,12 +7,19 @@
 // as in Kafka: use IncrementalAlterConfigs.
 import { AlterConfigs } from "../../protocol/messages/33_alter_configs.ts";
 import { OpType } from "../config/configs.ts";
+import { configDenied, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(AlterConfigs, [0, 2], async (req, ctx) => {
   const svc = ctx.services;
   const responses = [];
   for (const r of req.resources) {
+    // ACLs: ALTER_CONFIGS on the topic, or on the cluster for broker resources.
+    const denied = configDenied(ctx, Op.ALTER_CONFIGS, r.resourceType, r.resourceName);
+    if (denied !== null) {
+      responses.push({ errorCode: denied, errorMessage: "Authorization failed.", resourceType: r.resourceType, resourceName: r.resourceName });
+      continue;
+    }
     const ops = r.configs.map((c) => ({ name: c.name, op: OpType.SET, value: c.value }));
     const out = await svc.configs.alter(r.resourceType, r.resourceName, ops, false, req.validateOnly);
     if (out.errorCode === 0 && !req.validateOnly) svc.log("info", `configs of resource ${r.resourceType}:${r.resourceName} replaced: ${ops.map((o) => o.name).join(", ") || "(none)"}`);

@@ -5,11 +5,14 @@
 // (unknown): the FileSystem port has no statfs.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeLogDirs } from "../../protocol/messages/35_describe_log_dirs.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { logDirOf } from "./34_alter_replica_log_dirs.ts";
 
 export default defineHandler(DescribeLogDirs, [0, 4], (req, ctx) => {
   const svc = ctx.services;
+  // ACLs: DESCRIBE on the cluster.
+  if (!clusterAllowed(ctx, Op.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
   const wanted = req.topics === null
     ? [...svc.topics.list()].map((t) => ({ topic: t.name, partitions: t.partitions.map((_, i) => i) }))
     : req.topics;

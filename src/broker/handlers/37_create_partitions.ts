@@ -7,6 +7,7 @@
 // the metadata store before they are served. timeoutMs is not needed: the change is immediate.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreatePartitions } from "../../protocol/messages/37_create_partitions.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { MAX_PARTITIONS } from "../topic_admin.ts";
@@ -21,6 +22,11 @@ export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
   for (const t of req.topics) {
     if (counts.get(t.name)! > 1) {
       results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Duplicate topic in request." });
+      continue;
+    }
+    // ACLs: ALTER on the topic.
+    if (!allowed(ctx, Op.ALTER, Res.TOPIC, t.name)) {
+      results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." });
       continue;
     }
     results.push({ name: t.name, ...(await grow(svc, t.name, t.count, t.assignments, req.validateOnly)) });

@@ -2,11 +2,16 @@
 // Behaviour: per group: INVALID_GROUP_ID (empty id), GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (members
 // present or a rebalance under way). Tombstones for the offsets and the group are appended to
 // __consumer_offsets before the answer.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteGroups } from "../../protocol/messages/42_delete_groups.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DeleteGroups, [0, 2], async (req, ctx) => {
   const results = [];
-  for (const groupId of req.groupsNames) results.push({ groupId, errorCode: await ctx.services.groups.deleteGroup(groupId) });
+  // ACLs: DELETE on each group.
+  for (const groupId of req.groupsNames) {
+    results.push({ groupId, errorCode: allowed(ctx, Op.DELETE, Res.GROUP, groupId) ? await ctx.services.groups.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED });
+  }
   return { throttleTimeMs: 0, results };
 });

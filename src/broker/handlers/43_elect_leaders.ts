@@ -5,10 +5,13 @@
 // 0 or 1 is INVALID_REQUEST (top level from v1).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ElectLeaders } from "../../protocol/messages/43_elect_leaders.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(ElectLeaders, [0, 2], (req, ctx) => {
   const svc = ctx.services;
+  // ACLs: ALTER on the cluster.
+  if (!clusterAllowed(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
   if (req.electionType !== 0 && req.electionType !== 1) {
     return {
       throttleTimeMs: 0,

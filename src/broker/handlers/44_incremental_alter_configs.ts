@@ -5,12 +5,19 @@
 // Validation and errors as AlterConfigs; validateOnly checks without applying. Applied changes take
 // effect at once (Produce, Fetch, retention and compaction read through Topics.config) and persist.
 import { IncrementalAlterConfigs } from "../../protocol/messages/44_incremental_alter_configs.ts";
+import { configDenied, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(IncrementalAlterConfigs, [0, 1], async (req, ctx) => {
   const svc = ctx.services;
   const responses = [];
   for (const r of req.resources) {
+    // ACLs: ALTER_CONFIGS on the topic, or on the cluster for broker resources.
+    const denied = configDenied(ctx, Op.ALTER_CONFIGS, r.resourceType, r.resourceName);
+    if (denied !== null) {
+      responses.push({ errorCode: denied, errorMessage: "Authorization failed.", resourceType: r.resourceType, resourceName: r.resourceName });
+      continue;
+    }
     const ops = r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
     const out = await svc.configs.alter(r.resourceType, r.resourceName, ops, true, req.validateOnly);
     if (out.errorCode === 0 && !req.validateOnly && ops.length > 0) {

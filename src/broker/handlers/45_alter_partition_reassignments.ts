@@ -5,6 +5,7 @@
 // is ever ongoing; unknown partitions get UNKNOWN_TOPIC_OR_PARTITION.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AlterPartitionReassignments } from "../../protocol/messages/45_alter_partition_reassignments.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(AlterPartitionReassignments, [0, 0], (req, ctx) => {
@@ -21,6 +22,8 @@ export default defineHandler(AlterPartitionReassignments, [0, 0], (req, ctx) => 
     }
     return [ErrorCode.NONE, null];
   };
+  // ACLs: ALTER on the cluster.
+  if (!clusterAllowed(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", responses: [] };
   const responses = req.topics.map((t) => {
     const topic = svc.topics.get(t.name);
     return {

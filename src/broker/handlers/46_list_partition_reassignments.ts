@@ -3,11 +3,13 @@
 // Unknown topics are skipped, as in Kafka.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListPartitionReassignments } from "../../protocol/messages/46_list_partition_reassignments.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(ListPartitionReassignments, [0, 0], () => ({
+// ACLs: DESCRIBE on the cluster.
+export default defineHandler(ListPartitionReassignments, [0, 0], (_req, ctx) => ({
   throttleTimeMs: 0,
-  errorCode: ErrorCode.NONE,
+  errorCode: clusterAllowed(ctx, Op.DESCRIBE) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
   errorMessage: null,
   topics: [],
 }));

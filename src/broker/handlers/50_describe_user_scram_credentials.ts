@@ -5,10 +5,13 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeUserScramCredentials } from "../../protocol/messages/50_describe_user_scram_credentials.ts";
 import { SCRAM_TYPE } from "../auth/sasl.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DescribeUserScramCredentials, [0, 0], (req, ctx) => {
   const creds = ctx.services.auth.scram;
+  // ACLs: DESCRIBE on the cluster.
+  if (!clusterAllowed(ctx, Op.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", results: [] };
   const names = req.users === null || req.users.length === 0 ? creds.userNames() : req.users.map((u) => u.name);
   const seen = new Map<string, number>();
   for (const n of names) seen.set(n, (seen.get(n) ?? 0) + 1);

@@ -10,6 +10,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { AlterUserScramCredentials } from "../../protocol/messages/51_alter_user_scram_credentials.ts";
 import type { ScramCredential, ScramMechanism } from "../auth/sasl.ts";
 import { credentialFromSalted, MAX_ITERATIONS, MIN_ITERATIONS, SCRAM_TYPE } from "../auth/sasl.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 const BY_TYPE = new Map<number, ScramMechanism>(Object.entries(SCRAM_TYPE).map(([m, t]) => [t, m as ScramMechanism]));
@@ -18,6 +19,11 @@ type Change = { kind: "delete" | "upsert"; mechanism: number; iterations?: numbe
 
 export default defineHandler(AlterUserScramCredentials, [0, 0], async (req, ctx) => {
   const creds = ctx.services.auth.scram;
+  // ACLs: ALTER on the cluster.
+  if (!clusterAllowed(ctx, Op.ALTER)) {
+    const users = [...new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)])];
+    return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed." })) };
+  }
   const byUser = new Map<string, Change[]>();
   const add = (name: string, c: Change) => {
     let l = byUser.get(name);

@@ -4,8 +4,10 @@
 // twice) is the top-level one and, in v0-1, every feature's result. v0's allowDowngrade maps to
 // SAFE_DOWNGRADE; validateOnly (v1+) checks without applying. Levels persist; ApiVersions' finalized
 // epoch goes up with each change. timeoutMs is not needed: one node is its own controller.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { UpdateFeatures } from "../../protocol/messages/57_update_features.ts";
 import { UpgradeType } from "../config/features.ts";
+import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(UpdateFeatures, [0, 2], async (req, ctx) => {
@@ -14,7 +16,10 @@ export default defineHandler(UpdateFeatures, [0, 2], async (req, ctx) => {
     maxVersionLevel: u.maxVersionLevel,
     upgradeType: ctx.apiVersion === 0 ? (u.allowDowngrade ? UpgradeType.SAFE_DOWNGRADE : UpgradeType.UPGRADE) : u.upgradeType,
   }));
-  const out = await ctx.services.features.update(updates, ctx.apiVersion >= 1 && req.validateOnly);
+  // ACLs: ALTER on the cluster.
+  const out = !clusterAllowed(ctx, Op.ALTER)
+    ? { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed." }
+    : await ctx.services.features.update(updates, ctx.apiVersion >= 1 && req.validateOnly);
   if (out.errorCode === 0 && updates.length > 0 && !(ctx.apiVersion >= 1 && req.validateOnly)) {
     ctx.services.log("info", `features updated: ${updates.map((u) => `${u.feature}=${u.maxVersionLevel}`).join(", ")}`);
   }

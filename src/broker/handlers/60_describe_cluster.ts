@@ -5,8 +5,10 @@
 // UNSUPPORTED_ENDPOINT_TYPE. Authorized operations (all: no ACLs yet) when asked for.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeCluster } from "../../protocol/messages/60_describe_cluster.ts";
+import { CLUSTER_NAME } from "../auth/acl.ts";
+import { authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { CLUSTER_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
+import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 const BROKERS = 1;
 const CONTROLLERS = 2;
@@ -18,8 +20,10 @@ export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
     endpointType: BROKERS,
     clusterId: svc.clusterId,
     controllerId: svc.config.nodeId,
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME) : OPERATIONS_OMITTED,
   };
+  // ACLs: DESCRIBE on the cluster.
+  if (!clusterAllowed(ctx, Op.DESCRIBE)) return { ...base, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", controllerId: -1, brokers: [] };
   if (ctx.apiVersion >= 1 && req.endpointType !== BROKERS) {
     const mismatch = req.endpointType === CONTROLLERS;
     return {

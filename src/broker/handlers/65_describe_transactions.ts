@@ -2,11 +2,14 @@
 // each transactional id; unknown ids get TRANSACTIONAL_ID_NOT_FOUND.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTransactions } from "../../protocol/messages/65_describe_transactions.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DescribeTransactions, [0, 0], (req, ctx) => ({
   throttleTimeMs: 0,
   transactionStates: req.transactionalIds.map((id) => {
+    // ACLs: DESCRIBE on the transactional id.
+    if (!allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, id)) return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionalId: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
     const t = ctx.services.txns.describe(id);
     if (!t) return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
     const byTopic = new Map<string, number[]>();

@@ -2,6 +2,7 @@
 // unknownStateFilters), by producer id, and (v1+) by running longer than durationFilter ms.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListTransactions } from "../../protocol/messages/66_list_transactions.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 const STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"];
@@ -13,6 +14,8 @@ export default defineHandler(ListTransactions, [0, 1], (req, ctx) => {
   const minDuration = ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1;
   const transactionStates = [];
   for (const t of ctx.services.txns.list()) {
+    // ACLs: only transactional ids the principal may DESCRIBE.
+    if (!allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, t.transactionalId)) continue;
     if (states.size > 0 && !states.has(t.state)) continue;
     if (pids.size > 0 && !pids.has(t.producerId)) continue;
     if (minDuration >= 0 && !(t.state === "Ongoing" && now - t.startTimestamp > minDuration)) continue;

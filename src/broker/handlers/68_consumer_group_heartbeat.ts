@@ -10,11 +10,17 @@
 // belongs to a classic group that cannot be upgraded), with Kafka's error messages.
 // Versions: our spec snapshot marks v1 unstable; Apache Kafka 4.0 released it with this same wire
 // format and these semantics, and serves it by default, so we advertise it too.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupHeartbeat } from "../../protocol/messages/68_consumer_group_heartbeat.ts";
 import { clientHostOf } from "../groups/coordinator.ts";
+import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) => {
+  // ACLs: READ on the group.
+  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: "Group authorization failed.", memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+  }
   const r = await ctx.services.groups.consumerGroupHeartbeat(req.groupId, {
     memberId: req.memberId,
     memberEpoch: req.memberEpoch,

@@ -7,9 +7,10 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupDescribe } from "../../protocol/messages/69_consumer_group_describe.ts";
 import type { TpMap } from "../groups/consumer.ts";
 import { tpList } from "../groups/consumer.ts";
+import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
-import { GROUP_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
+import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 function named(svc: Services, m: TpMap) {
   return {
@@ -19,15 +20,17 @@ function named(svc: Services, m: TpMap) {
 
 export default defineHandler(ConsumerGroupDescribe, [0, 0], (req, ctx) => {
   const svc = ctx.services;
-  const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_OMITTED;
   return {
     throttleTimeMs: 0,
     groups: req.groupIds.map((groupId) => {
+      const ops = req.includeAuthorizedOperations ? authorizedOperations(ctx, Res.GROUP, groupId) : OPERATIONS_OMITTED;
       const g = svc.groups.group(groupId);
       const missing = (errorCode: number, errorMessage: string) => ({
         errorCode, errorMessage, groupId, groupState: "Dead", groupEpoch: -1, assignmentEpoch: -1, assignorName: "", members: [], authorizedOperations: ops,
       });
       if (groupId === "") return missing(ErrorCode.INVALID_GROUP_ID, "Group id can't be empty.");
+      // ACLs: DESCRIBE on the group.
+      if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) return missing(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
       if (!g) return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
       if (g.kind !== "consumer") return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
       return {

@@ -8,8 +8,9 @@
 // when listing all. One node: leader and sole replica, epoch 0, no eligible leader replicas (ELR).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTopicPartitions } from "../../protocol/messages/75_describe_topic_partitions.ts";
+import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { TOPIC_OPERATIONS } from "../topic_admin.ts";
+import { TOPIC_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
 
 /** Kafka's max.request.partition.size.limit default. */
@@ -50,6 +51,11 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
   let nextCursor: { topicName: string; partitionIndex: number } | null = null;
   const node = svc.config.nodeId;
   for (const name of names) {
+    // ACLs: DESCRIBE on the topic; left out of "all topics", TOPIC_AUTHORIZATION_FAILED when named.
+    if (!allowed(ctx, Op.DESCRIBE, Res.TOPIC, name)) {
+      if (!all) topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_OMITTED });
+      continue;
+    }
     if (remaining <= 0) {
       nextCursor = { topicName: name, partitionIndex: 0 };
       break;
@@ -78,7 +84,7 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
         offlineReplicas: [],
       });
     }
-    topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS });
+    topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: authorizedOperations(ctx, Res.TOPIC, name) });
     if (end < t.partitions.length) {
       nextCursor = { topicName: name, partitionIndex: end };
       break;

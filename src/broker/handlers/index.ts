@@ -25,6 +25,9 @@ import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
 import endTxn from "./26_end_txn.ts";
 import writeTxnMarkers from "./27_write_txn_markers.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
+import describeAcls from "./29_describe_acls.ts";
+import createAcls from "./30_create_acls.ts";
+import deleteAcls from "./31_delete_acls.ts";
 import describeConfigs from "./32_describe_configs.ts";
 import alterConfigs from "./33_alter_configs.ts";
 import alterReplicaLogDirs from "./34_alter_replica_log_dirs.ts";
@@ -76,6 +79,9 @@ export const HANDLERS: readonly Handler[] = [
   endTxn,
   writeTxnMarkers,
   txnOffsetCommit,
+  describeAcls,
+  createAcls,
+  deleteAcls,
   describeConfigs,
   alterConfigs,
   alterReplicaLogDirs,

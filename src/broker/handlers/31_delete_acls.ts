@@ -1,0 +1,29 @@
+// DeleteAcls (key 31), v0-3. Removes the ACL bindings each filter matches and returns them.
+// Behaviour: as Kafka: SECURITY_DISABLED without an authorizer; CLUSTER_AUTHORIZATION_FAILED
+// without ALTER on the cluster; a filter with UNKNOWN parts is INVALID_REQUEST. MATCH filters
+// remove every binding that applies to the named resource (literal, wildcard, prefixes).
+import { ErrorCode } from "../../protocol/errors.ts";
+import { DeleteAcls } from "../../protocol/messages/31_delete_acls.ts";
+import { AclOperation } from "../auth/acl.ts";
+import { clusterAllowed } from "../auth/authorize.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler(DeleteAcls, [0, 3], async (req, ctx) => {
+  const all = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })) });
+  if (!ctx.services.acls.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
+  if (!clusterAllowed(ctx, AclOperation.ALTER)) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
+  const results = await ctx.services.acls.delete(req.filters.map((f) => ({
+    resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter, patternType: f.patternTypeFilter,
+    principal: f.principalFilter, host: f.hostFilter, operation: f.operation, permissionType: f.permissionType,
+  })));
+  return {
+    throttleTimeMs: 0,
+    filterResults: results.map((r) => "error" in r
+      ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: r.error, matchingAcls: [] }
+      : {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        matchingAcls: r.removed.map((b) => ({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: b.host, operation: b.operation, permissionType: b.permissionType })),
+      }),
+  };
+});
