@@ -108,10 +108,14 @@ export class Authorizer {
   /** Called after every change (persistence). */
   onChange: () => Promise<void> | void = () => {};
 
-  constructor(private readonly settings: () => { enabled: boolean; superUsers: ReadonlySet<string>; allowIfNoAcl: boolean }) {}
+  /** `settings` is read on every decision (configs may change); `isEnabled` alone on the hot path. */
+  constructor(
+    private readonly isEnabled: () => boolean,
+    private readonly settings: () => { enabled: boolean; superUsers: ReadonlySet<string>; allowIfNoAcl: boolean },
+  ) {}
 
   get enabled(): boolean {
-    return this.settings().enabled;
+    return this.isEnabled();
   }
 
   /** Is `principal` at `host` allowed `operation` on the resource? */

@@ -31,13 +31,16 @@ export async function openAdmin(
   // authorizer.class.name, super.users and allow.everyone.if.no.acl.found are read as they are now.
   let superRaw: unknown = undefined;
   let superUsers = new Set<string>();
-  const acls = new Authorizer(() => {
+  const enabled = () => {
+    const name = config["authorizer.class.name"];
+    return typeof name === "string" && name.trim() !== "";
+  };
+  const acls = new Authorizer(enabled, () => {
     if (config["super.users"] !== superRaw) {
       superRaw = config["super.users"];
       superUsers = parseSuperUsers(superRaw);
     }
-    const name = config["authorizer.class.name"];
-    return { enabled: typeof name === "string" && name.trim() !== "", superUsers, allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true" };
+    return { enabled: enabled(), superUsers, allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true" };
   });
   const saved = await store.load();
   if (saved) {
