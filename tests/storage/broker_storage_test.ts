@@ -17,7 +17,12 @@ import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { batchCodec, batchCrcValid, buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { MemoryFileSystem } from "../../src/runtime/memory.ts";
-import { memoryFileSystem } from "../../src/runtime/memory.ts";
+import { type ClientConn, memoryFileSystem, memoryRuntime } from "../../src/runtime/memory.ts";
+import { decodeResponse, encodeRequest } from "../../src/protocol/codec.ts";
+import { readResponseHeader, writeRequestHeader } from "../../src/protocol/header.ts";
+import { Reader } from "../../src/protocol/reader.ts";
+import type { Api } from "../../src/protocol/schema.ts";
+import { concatChunks, Writer } from "../../src/protocol/writer.ts";
 import type { FileLogStore } from "../../src/storage/file.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
@@ -245,22 +250,73 @@ describe("file engine behind the broker", () => {
   });
 });
 
+/**
+ * A client over the memory runtime's in-process connection. The runtime delivers server bytes a
+ * timer tick after write(), so a response's chunks sit queued while the broker serves the next
+ * requests: a read buffer returned to the pool before its bytes went out would be overwritten.
+ */
+function memoryClient(conn: ClientConn): Pick<WireClient, "send" | "close"> {
+  let buf = new Uint8Array(0);
+  let next = 1;
+  const pending = new Map<number, (frame: Uint8Array) => void>();
+  conn.ondata = (d) => {
+    const merged = new Uint8Array(buf.length + d.length);
+    merged.set(buf);
+    merged.set(d, buf.length);
+    buf = merged;
+    while (buf.length >= 4) {
+      const size = new DataView(buf.buffer, buf.byteOffset).getInt32(0);
+      if (buf.length < 4 + size) break;
+      const frame = buf.slice(4, 4 + size);
+      buf = buf.slice(4 + size);
+      const corr = new DataView(frame.buffer).getInt32(0);
+      pending.get(corr)?.(frame);
+      pending.delete(corr);
+    }
+  };
+  return {
+    send<Q, S>(api: Api<Q, S>, version: number, body: Q): Promise<S> {
+      const correlationId = next++;
+      const w = new Writer();
+      w.int32(0);
+      writeRequestHeader(w, { apiKey: api.key, apiVersion: version, correlationId, clientId: "memory-test" });
+      encodeRequest(api, version, body, w);
+      w.patchInt32(0, w.length - 4);
+      return new Promise<Uint8Array>((resolve) => {
+        pending.set(correlationId, resolve);
+        conn.write(concatChunks(w.finish()));
+      }).then((frame) => {
+        const rd = new Reader(frame);
+        readResponseHeader(rd, api.key, version);
+        return decodeResponse(api, version, rd);
+      });
+    },
+    close: () => conn.close(),
+  };
+}
+
 describe("Fetch reads into pooled buffers, returned once each response is sent", () => {
   const value = (p: number, o: bigint) => `${p}:${o}:${"v".repeat(900)}`;
-  for (const where of ["disk", "memory FileSystem"] as const) {
+  for (const where of ["disk", "memory FileSystem", "memory runtime"] as const) {
     test(`3 connections x 4 partitions in flight, every batch byte-exact and CRC-valid (${where})`, async () => {
       const fs = where === "disk" ? undefined : memoryFileSystem();
-      const r = await start({ dataDir: where === "disk" ? `${tmp}/${dirs++}` : "/d" }, fs);
-      await createTopic(r.c, "pool", 4);
+      const mrt = where === "memory runtime" ? memoryRuntime({ fs }) : null;
+      const r = mrt
+        ? await (async () => {
+          const broker = await startBroker(mrt, { host: "127.0.0.1", port: 0, logLevel: "debug", dataDir: "/d" });
+          return { broker, c: memoryClient(mrt.connect(broker.port)) };
+        })()
+        : await start({ dataDir: where === "disk" ? `${tmp}/${dirs++}` : "/d" }, fs);
+      await createTopic(r.c as WireClient, "pool", 4);
       for (let p = 0; p < 4; p++) {
         for (let i = 0; i < 60; i++) {
           const base = BigInt(i * 10);
           const recs = Array.from({ length: 10 }, (_, j) => value(p, base + BigInt(j)));
-          expect((await produce(r.c, "pool", batch(recs), p, 1)).baseOffset).toBe(base);
+          expect((await produce(r.c as WireClient, "pool", batch(recs), p, 1)).baseOffset).toBe(base);
         }
       }
-      const conns = await Promise.all([0, 1, 2].map(() => WireClient.connect(r.broker.port)));
-      const walk = async (c: WireClient, p: number) => {
+      const conns = mrt ? [0, 1, 2].map(() => memoryClient(mrt.connect(r.broker.port))) : await Promise.all([0, 1, 2].map(() => WireClient.connect(r.broker.port)));
+      const walk = async (c: Pick<WireClient, "send">, p: number) => {
         let offset = 0n;
         let n = 0;
         while (offset < 600n) {
@@ -291,7 +347,8 @@ describe("Fetch reads into pooled buffers, returned once each response is sent",
       expect(stats.acquired).toBeGreaterThan(100);
       expect(stats.reused).toBeGreaterThan(stats.acquired / 2);
       for (const c of conns) c.close();
-      await stop(r);
+      r.c.close();
+      await r.broker.close();
     });
   }
 });
