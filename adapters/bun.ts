@@ -122,6 +122,7 @@ export const bunRuntime: Runtime = {
         hostname: options.host,
         port: options.port,
         exclusive: true,
+        ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
         socket: {
           binaryType: "uint8array",
           open(socket) {

@@ -14,7 +14,7 @@ const COALESCE = 64 * 1024;
 class DenoConn implements Conn {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  #c: Deno.TcpConn;
+  #c: Deno.Conn;
   #handler: ConnHandler | null = null;
   #queue: Uint8Array[] = [];
   #sent: ((() => void) | undefined)[] = []; // write()'s callback per #queue entry
@@ -25,7 +25,7 @@ class DenoConn implements Conn {
   #closing = false;
   #gone = false;
 
-  constructor(c: Deno.TcpConn) {
+  constructor(c: Deno.Conn) {
     this.#c = c;
     const addr = c.remoteAddr as Deno.NetAddr;
     this.remoteAddress = addr.hostname;
@@ -393,10 +393,12 @@ export const denoRuntime: Runtime = {
     writeStderr(formatLogLine(Date.now(), level, message));
   },
   async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
-    const l = Deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+    const l: Deno.Listener = options.tls
+      ? Deno.listenTls({ hostname: options.host, port: options.port, transport: "tcp", cert: options.tls.cert, key: options.tls.key })
+      : Deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
     (async () => {
       for (;;) {
-        let c: Deno.TcpConn;
+        let c: Deno.Conn;
         try {
           c = await l.accept();
         } catch (e) {
@@ -405,8 +407,10 @@ export const denoRuntime: Runtime = {
           continue;
         }
         try {
-          c.setNoDelay(true);
-          c.setKeepAlive(true);
+          if ("setNoDelay" in c) {
+            (c as Deno.TcpConn).setNoDelay(true);
+            (c as Deno.TcpConn).setKeepAlive(true);
+          }
         } catch {
           // the peer may already be gone
         }

@@ -2,6 +2,7 @@
 // Node 20 cannot run .ts, so scripts/build.ts bundles adapters/node_main.ts into dist/chronik.mjs.
 // Under Bun or Deno this file is also an entry point (`bun adapters/node.ts`).
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
@@ -108,7 +109,11 @@ export const nodeRuntime: Runtime = {
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ allowHalfOpen: false }, (socket) => serve(socket, accept));
+      // TLS: tls.Server hands over sockets after the handshake (secureConnection); they are net.Sockets.
+      const server: net.Server = options.tls
+        ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, allowHalfOpen: false }, (socket) => serve(socket, accept))
+        : net.createServer({ allowHalfOpen: false }, (socket) => serve(socket, accept));
+      if (options.tls) server.on("tlsClientError", (e) => nodeRuntime.log("debug", `TLS handshake failed: ${e.message}`));
       server.once("error", reject);
       server.listen({ host: options.host, port: options.port, exclusive: true }, () => {
         server.off("error", reject);

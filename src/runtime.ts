@@ -35,6 +35,15 @@ export interface ListenOptions {
   host: string;
   /** 0 picks a free port; `Listener.port` tells which. */
   port: number;
+  /** Serve TLS with this certificate chain and private key (PEM); the Conn carries plaintext. */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** The certificate chain, leaf first (PEM). */
+  cert: string;
+  /** The private key (PEM, unencrypted). */
+  key: string;
 }
 
 export interface Listener {

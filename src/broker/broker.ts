@@ -7,7 +7,8 @@ import type { LogLevel, Runtime } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
-import { listenerOf } from "./auth/auth.ts";
+import { listenerOf, SECURITY_PROTOCOLS } from "./auth/auth.ts";
+import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
@@ -39,13 +40,15 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   // `listeners` (Kafka's form, e.g. SASL_PLAINTEXT://127.0.0.1:9092) names the security protocol
   // and, unless host and port are given otherwise, where to listen ("" host: every interface).
   const listenerConfig = listenerOf(config);
-  if (listenerConfig.protocol !== "PLAINTEXT" && listenerConfig.protocol !== "SASL_PLAINTEXT") {
-    throw new Error(`listener security protocol ${listenerConfig.protocol} is not supported (PLAINTEXT, SASL_PLAINTEXT)`);
+  if (!SECURITY_PROTOCOLS.includes(listenerConfig.protocol)) {
+    throw new Error(`listener security protocol ${listenerConfig.protocol} is not supported (${SECURITY_PROTOCOLS.join(", ")})`);
   }
   if (typeof config.listeners === "string") {
     if (partial.host === undefined) config.host = listenerConfig.host ?? "0.0.0.0";
     if (partial.port === undefined && listenerConfig.port !== null) config.port = listenerConfig.port;
   }
+  // The TLS key and certificates are read first: a bad keystore stops the start before anything opens.
+  const tls = listenerConfig.protocol === "SSL" || listenerConfig.protocol === "SASL_SSL" ? await tlsOptionsFor(config, listenerConfig.name, runtime.fs) : undefined;
   // The wasm zstd encoder (~40 ms to load) comes up in the background; the paths that compress
   // with zstd (Produce into a compression.type=zstd topic, compaction) await it themselves.
   void prepareCompression();
@@ -119,7 +122,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
   }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
   const server = new Server(services, handlers);
-  const listener = await runtime.listen({ host: config.host, port: config.port }, (conn) => server.accept(conn));
+  const listener = await runtime.listen({ host: config.host, port: config.port, tls }, (conn) => server.accept(conn));
   const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
   advertised.host = config.advertisedHost ?? (wildcard ? "127.0.0.1" : config.host);
   advertised.port = config.advertisedPort ?? listener.port;

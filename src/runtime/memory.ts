@@ -652,6 +652,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       options.log?.(line);
     },
     listen(opts: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
+      if (opts.tls) return Promise.reject(new MemoryError("EINVAL", "TLS listeners need a network runtime (bun, deno, node)"));
       let port = opts.port;
       if (port === 0) {
         while (listeners.has(nextEphemeral)) nextEphemeral++;

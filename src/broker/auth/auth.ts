@@ -2,15 +2,16 @@
 // (Kafka's JAAS `user_<name>="<password>"` entries) and SCRAM credentials (AlterUserScramCredentials,
 // `--add-scram`, kept in the admin store), and the per-connection SASL exchange.
 //
-// Configs (Kafka's names): `listeners` (its scheme: PLAINTEXT or SASL_PLAINTEXT; SSL listeners are
-// not supported yet), `listener.security.protocol.map`, `sasl.enabled.mechanisms` (Kafka: GSSAPI;
+// Configs (Kafka's names): `listeners` (its scheme: PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL;
+// TLS settings in tls.ts), `listener.security.protocol.map`, `sasl.enabled.mechanisms` (Kafka: GSSAPI;
 // here PLAIN,SCRAM-SHA-256,SCRAM-SHA-512, GSSAPI and OAUTHBEARER are not available),
 // `listener.name.<listener>.plain.sasl.jaas.config` or `sasl.jaas.config` for PLAIN users.
 import type { BrokerConfig } from "../../config.ts";
 import type { ScramCredential, ScramMechanism } from "./sasl.ts";
 import { checkPlain, credentialFromPassword, isScram, MAX_ITERATIONS, MIN_ITERATIONS, plainUsersFromJaas, SaslError, SCRAM_MECHANISMS, ScramServer } from "./sasl.ts";
 
-export type SecurityProtocol = "PLAINTEXT" | "SASL_PLAINTEXT";
+export type SecurityProtocol = "PLAINTEXT" | "SASL_PLAINTEXT" | "SSL" | "SASL_SSL";
+export const SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"];
 
 export const SUPPORTED_MECHANISMS = ["PLAIN", ...SCRAM_MECHANISMS] as const;
 
@@ -182,7 +183,12 @@ export class Authentication {
 
   /** Connections must authenticate before anything but ApiVersions and the SASL requests. */
   get required(): boolean {
-    return this.listener.protocol === "SASL_PLAINTEXT";
+    return this.listener.protocol === "SASL_PLAINTEXT" || this.listener.protocol === "SASL_SSL";
+  }
+
+  /** The listener speaks TLS. */
+  get tls(): boolean {
+    return this.listener.protocol === "SSL" || this.listener.protocol === "SASL_SSL";
   }
 
   /** `sasl.enabled.mechanisms`, restricted to what this broker implements. */
