@@ -1,6 +1,7 @@
 // The handler contract: one file per API key under handlers/, each `defineHandler(...)`.
 import type { Api } from "../protocol/schema.ts";
 import type { SaslExchange } from "./auth/auth.ts";
+import type { QuotaBinding } from "./config/quotas.ts";
 import type { Services } from "./services.ts";
 
 /** Per-connection state that handlers may read and change (SASL stage, principal, client software). */
@@ -15,6 +16,8 @@ export type Session = {
   authenticated: boolean;
   /** The SASL exchange between SaslHandshake and its end. */
   sasl: SaslExchange | null;
+  /** The client quotas this connection's requests are measured against (set when quotas exist). */
+  quota?: QuotaBinding;
 };
 
 export type RequestContext = {
@@ -28,6 +31,12 @@ export type RequestContext = {
    * response order is released instead).
    */
   noResponse: boolean;
+  /**
+   * A throttle time the handler computed (Fetch's consumer_byte_rate); the server takes the larger
+   * of it and its own (producer_byte_rate, request_percentage), writes it into the response's
+   * throttleTimeMs and mutes the connection that long (KIP-219).
+   */
+  throttleTimeMs: number;
   /** Closes this connection (with a log line); the response, if any, is dropped. */
   closeConnection(reason: string): void;
   /** Sends this request's response, then closes the connection (with a log line), as after a failed SASL exchange. */

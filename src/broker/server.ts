@@ -4,6 +4,12 @@
 // not hold up the next request); responses leave strictly in request order. Reading pauses while
 // too many requests are unanswered or the socket's send queue is over its high-water mark.
 // A malformed frame closes that connection only, with a log line.
+//
+// Client quotas (config/quotas.ts): with any quota configured, each request is measured — Produce's
+// frame size against producer_byte_rate, handler time against request_percentage, Fetch's bytes in
+// its handler — and a request over a quota is answered at once with throttleTimeMs, after which the
+// connection reads nothing more until that time has passed (KIP-219 muting). Requests read before
+// the mute still run and answer in order. Without quotas the only cost is one flag check.
 import { decodeRequest, encodeResponse } from "../protocol/codec.ts";
 import { CodecError, ErrorCode } from "../protocol/errors.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/header.ts";
@@ -15,6 +21,9 @@ import { Writer } from "../protocol/writer.ts";
 import type { Conn, ConnHandler } from "../runtime.ts";
 import type { Handler, RequestContext, Session } from "./handler.ts";
 import type { Services } from "./services.ts";
+import { PRODUCE, REQUEST } from "./config/quotas.ts";
+
+const PRODUCE_KEY = 0;
 
 /** Unanswered requests per connection before reading pauses. */
 const MAX_IN_FLIGHT = 128;
@@ -80,6 +89,10 @@ class Connection implements ConnHandler {
   private closed = false;
   private stopping = false;
   private idle: (() => void) | null = null;
+  /** KIP-219: no reading until the throttle time of a throttled response has passed. */
+  private muted = false;
+  private mutedUntil = 0;
+  private muteTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(server: Server, conn: Conn, id: number) {
     this.server = server;
@@ -120,6 +133,7 @@ class Connection implements ConnHandler {
     }
     this.closed = true;
     this.chunks = [];
+    this.unmuteTimer();
     this.server.forget(this);
     this.idle?.();
   }
@@ -127,6 +141,7 @@ class Connection implements ConnHandler {
   /** Graceful close: no more requests, answer those in flight, then close. */
   shutdown(): Promise<void> {
     this.stopping = true;
+    this.unmuteTimer();
     this.conn.pause();
     if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -154,11 +169,35 @@ class Connection implements ConnHandler {
     this.server.svc.log("warn", `closing connection from ${this.session.remote}: ${reason}`);
     this.closed = true;
     this.chunks = [];
+    this.unmuteTimer();
     this.conn.close();
   }
 
+  private unmuteTimer() {
+    if (this.muteTimer !== null) {
+      clearTimeout(this.muteTimer);
+      this.muteTimer = null;
+    }
+  }
+
+  /** Stops reading for `ms` (from now, or longer if already muted longer). */
+  private mute(ms: number) {
+    if (this.closed || this.stopping) return;
+    const until = performance.now() + ms;
+    if (this.muted && until <= this.mutedUntil) return;
+    this.muted = true;
+    this.mutedUntil = until;
+    this.pause();
+    this.unmuteTimer();
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.muted = false;
+      this.resume();
+    }, ms);
+  }
+
   private parse() {
-    while (!this.closed && !this.stopping && this.buffered >= 4) {
+    while (!this.closed && !this.stopping && !this.muted && this.buffered >= 4) {
       if (this.pending() >= MAX_IN_FLIGHT) {
         this.pause();
         return;
@@ -255,6 +294,8 @@ class Connection implements ConnHandler {
       );
       return;
     }
+    // Handler time for request_percentage: decoding, the handler up to its first await, encoding.
+    const started = svc.quotas.active ? performance.now() : 0;
     let req: unknown;
     try {
       req = decodeRequest(handler.api, apiVersion, reader);
@@ -272,6 +313,7 @@ class Connection implements ConnHandler {
       correlationId,
       clientId,
       noResponse: false,
+      throttleTimeMs: 0,
       closeConnection: (reason: string) => this.fail(reason),
       closeAfterResponse: (reason: string) => {
         slot.closeReason = reason;
@@ -284,13 +326,14 @@ class Connection implements ConnHandler {
       this.internalError(handler, e);
       return;
     }
+    const handlerMs = started === 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) {
       result.then(
-        (res) => this.answer(slot, handler, ctx, res),
+        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame.length),
         (e) => this.internalError(handler, e),
       );
     } else {
-      this.answer(slot, handler, ctx, result);
+      this.answer(slot, handler, ctx, result, handlerMs, frame.length);
     }
   }
 
@@ -316,18 +359,46 @@ class Connection implements ConnHandler {
     });
   }
 
-  private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown) {
+  private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown, handlerMs: number, frameBytes: number) {
     if (this.closed && !this.stopping) return;
+    const quotas = this.server.svc.quotas;
+    let throttle = ctx.throttleTimeMs;
+    if (quotas.active && !BEFORE_AUTH.has(handler.api.key)) {
+      throttle = Math.max(throttle, this.quotaThrottle(handler.api.key, ctx, handlerMs, frameBytes));
+      if (throttle > 0 && res !== null && typeof res === "object" && "throttleTimeMs" in res) {
+        const r = res as { throttleTimeMs: number };
+        if (r.throttleTimeMs < throttle) r.throttleTimeMs = throttle;
+      }
+    }
     let chunks: Uint8Array[] | null = null;
     if (!ctx.noResponse) {
+      const started = quotas.typeActive[REQUEST] ? performance.now() : 0;
       try {
         chunks = this.encode(handler.api.key, ctx.apiVersion, ctx.correlationId, res);
       } catch (e) {
         this.internalError(handler, e);
         return;
       }
+      // Kafka counts the network thread's part too, without throttling on it.
+      if (started !== 0 && this.session.quota) quotas.recordOnly(REQUEST, this.session.quota, performance.now() - started, this.server.svc.now());
     }
     this.finishSlot(slot, chunks);
+    if (throttle > 0) this.mute(throttle);
+  }
+
+  /** Records one request against the connection's quotas; the larger throttle time, or 0. */
+  private quotaThrottle(apiKey: number, ctx: RequestContext, handlerMs: number, frameBytes: number): number {
+    const quotas = this.server.svc.quotas;
+    const now = this.server.svc.now();
+    const b = quotas.bind(this.session, ctx.clientId, now);
+    let throttle = 0;
+    // Kafka: Produce counts the request's size (header and body), acks=0 included.
+    if (apiKey === PRODUCE_KEY && quotas.typeActive[PRODUCE]) throttle = quotas.record(PRODUCE, b, frameBytes, now);
+    // Kafka leaves acks=0 Produce out of the request quota (no response to carry the time).
+    if (quotas.typeActive[REQUEST] && !(apiKey === PRODUCE_KEY && ctx.noResponse)) {
+      throttle = Math.max(throttle, quotas.record(REQUEST, b, handlerMs, now));
+    }
+    return throttle;
   }
 
   private internalError(handler: Handler, e: unknown) {
@@ -423,6 +494,7 @@ class Connection implements ConnHandler {
   }
 
   private resume() {
+    if (this.muted || this.waitingDrain) return;
     if (this.paused && !this.stopping && !this.closed) {
       this.paused = false;
       this.conn.resume();

@@ -35,7 +35,7 @@ export type Services = {
   readonly txns: TransactionCoordinator;
   /** Broker, topic and broker-logger configs: describe, alter, dynamic values. */
   readonly configs: Configs;
-  /** Client quotas (stored and validated; not enforced yet). */
+  /** Client quotas: stored, validated and enforced (`active` is the hot paths' one check). */
   readonly quotas: ClientQuotas;
   /** Supported and finalized feature levels. */
   readonly features: Features;

@@ -112,6 +112,8 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "process.roles": ro("list", "broker,controller", "Roles of this node: it is both broker and controller."),
   "producer.id.expiration.ms": dyn("int", "86400000", "How long an idle producer id's state is kept.", { min: 1 }),
   "queued.max.requests": ro("int", "500", "Requests queued before reading pauses.", { min: 1 }),
+  "quota.window.num": ro("int", "11", "Samples kept for client quota rates (producer_byte_rate, consumer_byte_rate, request_percentage).", { min: 1 }),
+  "quota.window.size.seconds": ro("int", "1", "Length of each client quota sample, in seconds.", { min: 1 }),
   "socket.receive.buffer.bytes": ro("int", "102400", "SO_RCVBUF of sockets (-1: the OS default)."),
   "socket.request.max.bytes": ro("int", "104857600", "Largest request frame.", { min: 1 }),
   "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),

@@ -24,7 +24,11 @@ export async function openAdmin(
   // Produce, Fetch, retention and compaction read topic configs through Topics.config: let them see
   // dynamic broker defaults.
   topics.brokerValues = configs.brokerValue;
-  const quotas = new ClientQuotas();
+  // quota.window.num / quota.window.size.seconds are read at start-up, as in Kafka.
+  const quotas = new ClientQuotas({
+    numSamples: Math.max(1, Number(config["quota.window.num"] ?? 11)),
+    windowMs: Math.max(1, Number(config["quota.window.size.seconds"] ?? 1)) * 1000,
+  });
   const features = new Features(apiKeys, config.nodeId);
   const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
   const auth = new Authentication(config);

@@ -1,6 +1,9 @@
 // Client quotas (DescribeClientQuotas, AlterClientQuotas): stored and validated with Kafka's
-// entity and key rules. Enforcement (throttling) comes with the security work.
+// entity and key rules, and enforced as Kafka's ClientQuotaManager does (KIP-13, KIP-55, KIP-124):
+// producer_byte_rate, consumer_byte_rate and request_percentage, each resolved per connection
+// (user principal, client id) through Kafka's eight entity levels, one rate per matched entity.
 import { ErrorCode } from "../../protocol/errors.ts";
+import { recordAndThrottle, SampledRate } from "./quota_rate.ts";
 
 export type EntityPart = { entityType: string; entityName: string | null };
 export type QuotaOp = { key: string; value: number; remove: boolean };
@@ -29,9 +32,155 @@ const invalid = (errorMessage: string): Outcome => ({ errorCode: ErrorCode.INVAL
 
 type Entry = { entity: Map<string, string | null>; values: Map<string, number> };
 
+/** The enforced quota types, in the order of `Binding.bounds`. */
+export const PRODUCE = 0;
+export const FETCH = 1;
+export const REQUEST = 2;
+const ENFORCED = ["producer_byte_rate", "consumer_byte_rate", "request_percentage"] as const;
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * What a connection's requests are measured against, for one principal and client id, until the
+ * quotas change (`version`): per type the bound (Infinity: none) and the shared rate.
+ */
+export type QuotaBinding = {
+  version: number;
+  principal: string;
+  clientId: string | null;
+  bounds: [number, number, number];
+  rates: [SampledRate | null, SampledRate | null, SampledRate | null];
+};
+
+/** Entity key parts: absent, `<default>` or a name (Kafka's ZooKeeper-path levels). */
+const ABSENT = "-";
+const DEFAULT = "*";
+const named = (name: string) => `=${name}`;
+const entityKey = (user: string, client: string) => `${user}\u0001${client}`;
+
+export type QuotaWindows = { numSamples: number; windowMs: number };
+
 export class ClientQuotas {
   private entries = new Map<string, Entry>();
   onChange: () => Promise<void> = async () => {};
+  /** True while any user/client-id quota that is enforced exists: the only check on hot paths. */
+  active = false;
+  /** Per enforced type, whether any entity has it. */
+  readonly typeActive = [false, false, false];
+  private readonly windows: QuotaWindows;
+  /** Per type: entity key -> bound. */
+  private overrides: Map<string, number>[] = [new Map(), new Map(), new Map()];
+  /** Per type: metric tags (user, client id of the matched entity) -> rate, shared by connections. */
+  private readonly rates: Map<string, SampledRate>[] = [new Map(), new Map(), new Map()];
+  private version = 1;
+
+  constructor(windows: QuotaWindows = { numSamples: 11, windowMs: 1000 }) {
+    this.windows = windows;
+  }
+
+  /** The binding of a connection, recomputed when quotas changed or the client id did. */
+  bind(session: { principal: string; quota?: QuotaBinding }, clientId: string | null, now: number): QuotaBinding {
+    const b = session.quota;
+    if (b && b.version === this.version && b.clientId === clientId && b.principal === session.principal) return b;
+    this.maybeSweep(now);
+    const user = session.principal.startsWith("User:") ? session.principal.slice(5) : session.principal;
+    const client = clientId ?? "";
+    const nb: QuotaBinding = { version: this.version, principal: session.principal, clientId, bounds: [Infinity, Infinity, Infinity], rates: [null, null, null] };
+    for (let t = 0; t < ENFORCED.length; t++) {
+      const m = this.resolve(t, user, client);
+      if (m === null) continue;
+      nb.bounds[t] = m.bound;
+      let rate = this.rates[t].get(m.tags);
+      if (!rate) this.rates[t].set(m.tags, rate = new SampledRate(this.windows.numSamples, this.windows.windowMs));
+      nb.rates[t] = rate;
+    }
+    session.quota = nb;
+    return nb;
+  }
+
+  /**
+   * Kafka's DefaultQuotaCallback precedence: user+client, user+default client, user, default
+   * user+client, default user+default client, default user, client, default client. The rate's
+   * tags name the actual user / client id wherever the matched entity has that part, so e.g. a
+   * `<default>` user quota is a separate rate per user.
+   */
+  private resolve(type: number, user: string, client: string): { bound: number; tags: string } | null {
+    const o = this.overrides[type];
+    if (o.size === 0) return null;
+    const u = named(user);
+    const c = named(client);
+    const levels: [string, string][] = [
+      [u, c], [u, DEFAULT], [u, ABSENT], [DEFAULT, c], [DEFAULT, DEFAULT], [DEFAULT, ABSENT], [ABSENT, c], [ABSENT, DEFAULT],
+    ];
+    for (const [up, cp] of levels) {
+      const bound = o.get(entityKey(up, cp));
+      if (bound === undefined) continue;
+      return { bound, tags: entityKey(up === ABSENT ? "" : user, cp === ABSENT ? "" : client) };
+    }
+    return null;
+  }
+
+  /**
+   * Records `value` (bytes for PRODUCE/FETCH, milliseconds of handler time for REQUEST) against the
+   * connection's quota and returns the throttle time in ms (0 when within the quota or none).
+   */
+  record(type: number, b: QuotaBinding, value: number, now: number): number {
+    const rate = b.rates[type];
+    if (rate === null) return 0;
+    if (type === REQUEST) {
+      // Percent of one thread's time: ms * 100 / 1000 per second of window is a percentage.
+      // Capped at one window, as ClientRequestQuotaManager bounds it.
+      return Math.min(recordAndThrottle(rate, value / 10, b.bounds[type], now, this.windows.windowMs), INT32_MAX);
+    }
+    return Math.min(recordAndThrottle(rate, value, b.bounds[type], now), INT32_MAX);
+  }
+
+  /** Records without a check (Kafka's recordNoThrottle / unrecordQuotaSensor with a negative value). */
+  recordOnly(type: number, b: QuotaBinding, value: number, now: number): void {
+    b.rates[type]?.record(type === REQUEST ? value / 10 : value, now);
+  }
+
+  /**
+   * ClientQuotaManager.getMaxValueInQuotaWindow: the most a Fetch may return at once without
+   * certainly being throttled, bound * (samples - 1) * window.
+   */
+  maxInWindow(type: number, b: QuotaBinding): number {
+    const bound = b.bounds[type];
+    if (bound === Infinity) return Infinity;
+    return bound * (this.windows.numSamples - 1) * (this.windows.windowMs / 1000);
+  }
+
+  /** Rebuilds the per-type overrides after a change; bindings see it through `version`. */
+  private reindex() {
+    const o: Map<string, number>[] = [new Map(), new Map(), new Map()];
+    for (const e of this.entries.values()) {
+      if (e.entity.has(IP)) continue;
+      const part = (type: string) => (!e.entity.has(type) ? ABSENT : e.entity.get(type) === null ? DEFAULT : named(e.entity.get(type)!));
+      const key = entityKey(part(USER), part(CLIENT_ID));
+      for (let t = 0; t < ENFORCED.length; t++) {
+        const v = e.values.get(ENFORCED[t]);
+        if (v !== undefined) o[t].set(key, v);
+      }
+    }
+    this.overrides = o;
+    for (let t = 0; t < ENFORCED.length; t++) this.typeActive[t] = o[t].size > 0;
+    this.active = this.typeActive.some((x) => x);
+    this.version++;
+  }
+
+  /** Drops rates whose every sample has expired (a new one measures the same); rebinding follows. */
+  private sweep(now: number) {
+    for (const m of this.rates) for (const [k, r] of m) if (r.idle(now)) m.delete(k);
+  }
+
+  /** Bounds the number of idle rates kept for connections that came and went. */
+  private maybeSweep(now: number) {
+    let n = 0;
+    for (const m of this.rates) n += m.size;
+    if (n > 10000) {
+      this.sweep(now);
+      this.version++;
+    }
+  }
 
   private static key(entity: ReadonlyMap<string, string | null>): string {
     return JSON.stringify([...entity].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -111,6 +260,7 @@ export class ClientQuotas {
     }
     if (entry.values.size === 0) this.entries.delete(k);
     else this.entries.set(k, entry);
+    this.reindex();
     await this.onChange();
     return ok;
   }
@@ -127,6 +277,7 @@ export class ClientQuotas {
       const entity = new Map(e.entity.map((p) => [p.entityType, p.entityName] as const));
       this.entries.set(ClientQuotas.key(entity), { entity, values: new Map(Object.entries(e.values)) });
     }
+    this.reindex();
   }
 }
 

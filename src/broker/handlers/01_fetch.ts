@@ -10,10 +10,16 @@
 // last stable offset and lists the aborted transactions overlapping what it returns. Versions: v0-3 are not offered — they need message format v0/v1
 // down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
 // answered like consumer fetches; there are no followers.
+// Quotas (consumer_byte_rate, as Kafka's KafkaApis.handleFetchRequest): maxBytes is capped at what
+// the quota allows in its window (quota * (quota.window.num - 1) * window size); once the response
+// is read its record bytes are recorded, and if that puts the client over its quota the response
+// goes out empty with throttleTimeMs (the bytes un-recorded, the session's cached partition state
+// left as it was) and the server mutes the connection for that time.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Fetch } from "../../protocol/messages/01_fetch.ts";
 import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import type { FetchPartition } from "../fetch_sessions.ts";
+import { FETCH } from "../config/quotas.ts";
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
@@ -66,18 +72,36 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
   }
 
   const readCommitted = req.isolationLevel === 1;
-  const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff;
+  let maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff;
+  let minBytes = req.minBytes;
+  const quota = svc.quotas.typeActive[FETCH] ? svc.quotas.bind(ctx.session, ctx.clientId, svc.now()) : null;
+  if (quota !== null) {
+    maxBytes = Math.min(maxBytes, Math.max(1, Math.floor(Math.min(svc.quotas.maxInWindow(FETCH, quota), 0x7fffffff))));
+    minBytes = Math.min(minBytes, maxBytes);
+  }
   // ACLs: READ on each topic (TOPIC_AUTHORIZATION_FAILED for that topic's partitions).
   const canRead = svc.acls.enabled ? memo((topic: string) => allowed(ctx, Op.READ, Res.TOPIC, topic)) : ALWAYS;
   let results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
-  if (!results.ready && req.maxWaitMs > 0 && results.bytes < req.minBytes) {
+  if (!results.ready && req.maxWaitMs > 0 && results.bytes < minBytes) {
     const deadline = svc.now() + req.maxWaitMs;
-    while (results.bytes < req.minBytes && !results.ready) {
+    while (results.bytes < minBytes && !results.ready) {
       const left = deadline - svc.now();
       if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
       // Too little to answer with: the read buffers go back before reading again.
       for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
       results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
+    }
+  }
+
+  if (quota !== null) {
+    const now = svc.now();
+    const throttle = svc.quotas.record(FETCH, quota, results.bytes, now);
+    if (throttle > 0) {
+      svc.quotas.recordOnly(FETCH, quota, -results.bytes, now);
+      for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
+      ctx.throttleTimeMs = throttle;
+      // Kafka's getThrottledResponse: no partitions; a new (full) session is not kept for the client.
+      return { throttleTimeMs: throttle, errorCode: ErrorCode.NONE, sessionId: plan.incremental ? plan.sessionId : 0, responses: [] };
     }
   }
 
