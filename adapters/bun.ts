@@ -3,7 +3,7 @@
 // Entry point: `bun adapters/bun.ts`, and the compiled binary (`bun build --compile adapters/bun.ts`).
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
-import type { Conn, ConnHandler, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
+import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
 import { nodeFileSystem } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
@@ -113,6 +113,10 @@ export const bunRuntime: Runtime = {
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
     process.stderr.write(formatLogLine(Date.now(), level, message));
+  },
+  serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
+    const server = Bun.serve({ hostname: options.host, port: options.port, fetch });
+    return Promise.resolve({ host: options.host, port: server.port!, close: async () => void (await server.stop(true)) });
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const errors = new WeakMap<BunConn, unknown>();

@@ -1,7 +1,7 @@
 // Deno adapter: Runtime over Deno.listen and Deno.open. Entry point: `deno run -A adapters/deno.ts`.
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
-import type { Conn, ConnHandler, FileHandle, FileInfo, FileSystem, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
+import type { Conn, ConnHandler, FetchHandler, FileHandle, FileInfo, FileSystem, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
@@ -391,6 +391,15 @@ export const denoRuntime: Runtime = {
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
     writeStderr(formatLogLine(Date.now(), level, message));
+  },
+  serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
+    return new Promise((resolve) => {
+      const server = Deno.serve({
+        hostname: options.host,
+        port: options.port,
+        onListen: (addr) => resolve({ host: options.host, port: (addr as Deno.NetAddr).port, close: () => server.shutdown() }),
+      }, fetch);
+    });
   },
   async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const l: Deno.Listener = options.tls

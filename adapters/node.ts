@@ -1,11 +1,12 @@
 // Node adapter: Runtime over node:net and node:fs/promises.
 // Node 20 cannot run .ts, so scripts/build.ts bundles adapters/node_main.ts into dist/chronik.mjs.
 // Under Bun or Deno this file is also an entry point (`bun adapters/node.ts`).
+import * as http from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
-import type { Conn, ConnHandler, Listener, ListenOptions, LogLevel, Runtime } from "../src/runtime.ts";
+import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
 import { nodeFileSystem } from "./node_fs.ts";
 
 /** Bytes queued in the socket beyond which write() reports backpressure. */
@@ -100,12 +101,49 @@ function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
   });
 }
 
+/** node:http request in, Web Request to the handler, Web Response back out. */
+async function bridge(req: http.IncomingMessage, res: http.ServerResponse, fetch: FetchHandler): Promise<void> {
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    const body = chunks.length > 0 && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
+    const response = await fetch(new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body }));
+    const out: Record<string, string> = {};
+    response.headers.forEach((v, k) => (out[k] = v));
+    res.writeHead(response.status, out);
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } catch (e) {
+    res.writeHead(500, { "content-type": "text/plain" });
+    res.end(e instanceof Error ? e.message : String(e));
+  }
+}
+
 export const nodeRuntime: Runtime = {
   name: "node",
   fs: nodeFileSystem,
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
     process.stderr.write(formatLogLine(Date.now(), level, message));
+  },
+  serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
+    return new Promise((resolve, reject) => {
+      const server = http.createServer((req, res) => void bridge(req, res, fetch));
+      server.once("error", reject);
+      server.listen({ host: options.host, port: options.port }, () => {
+        server.off("error", reject);
+        const addr = server.address() as net.AddressInfo;
+        resolve({
+          host: options.host,
+          port: addr.port,
+          close: () => new Promise<void>((res) => {
+            server.close(() => res());
+            server.closeAllConnections();
+          }),
+        });
+      });
+    });
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     return new Promise((resolve, reject) => {

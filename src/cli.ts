@@ -1,6 +1,5 @@
 // Command line: argument parsing and the main flow shared by every entry point.
 // Pure TS; an adapter supplies the Runtime plus signals, exit and stdout (MainHost).
-import pkg from "../package.json" with { type: "json" };
 import { parseAddScram } from "./broker/auth/auth.ts";
 import { startBroker } from "./broker/broker.ts";
 import { BROKER_CONFIGS } from "./broker/config/broker_configs.ts";
@@ -9,8 +8,9 @@ import type { BrokerConfig } from "./config.ts";
 import { DEFAULT_CONFIG } from "./config.ts";
 import { isLogLevel, LOG_LEVELS, withLogLevel } from "./log.ts";
 import type { Runtime } from "./runtime.ts";
+import { VERSION_STRING } from "./version.ts";
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = VERSION_STRING;
 
 /** Where the command line keeps data unless --data-dir says otherwise (startBroker alone uses memory). */
 export const DEFAULT_DATA_DIR = "./data";
@@ -33,6 +33,7 @@ Usage: chronik [options]
                             :memory: keeps everything in memory
   --log-level <level>       ${LOG_LEVELS.join(" | ")} (default ${DEFAULT_CONFIG.logLevel})
   --node-id <n>             broker id (default ${DEFAULT_CONFIG.nodeId})
+  --http-port <n>           serve /health, /ready, /metrics and /v1/... on this port (off by default)
   -o, --config <key=value>  any broker config by its Kafka name, e.g. -o num.partitions=3
   --add-scram <credential>  a SCRAM user, kafka-storage's form, repeatable:
                             'SCRAM-SHA-256=[name=alice,password=alice-secret]'
@@ -57,6 +58,7 @@ const FLAGS: Record<string, { key: string; kind: FlagKind }> = {
   "--data-dir": { key: "dataDir", kind: "string" },
   "--log-level": { key: "logLevel", kind: "level" },
   "--node-id": { key: "nodeId", kind: "int" },
+  "--http-port": { key: "chronik.http.port", kind: "port" },
 };
 
 /** Known configs whose values come from a fixed set. */

@@ -1,5 +1,5 @@
 // Log lines and level filtering, shared by the adapters and the CLI. Pure TS.
-import type { LogLevel, Runtime } from "./runtime.ts";
+import type { FetchHandler, LogLevel, Runtime } from "./runtime.ts";
 
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
@@ -34,6 +34,7 @@ export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel)
       return runtime.fs;
     },
     listen: (options, accept) => runtime.listen(options, accept),
+    ...(runtime.serve ? { serve: (options: { host: string; port: number }, fetch: FetchHandler) => runtime.serve!(options, fetch) } : {}),
     now: () => runtime.now(),
     log: (level, message) => {
       if (RANK[level] >= RANK[threshold]) runtime.log(level, message);

@@ -46,6 +46,17 @@ export interface TlsOptions {
   key: string;
 }
 
+/** An HTTP server of the HTTP side (health, metrics, REST). */
+export interface HttpServer {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting and closes. */
+  close(): Promise<void>;
+}
+
+/** A Web-standard request handler (what hono's app.fetch is). */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
 export interface Listener {
   readonly host: string;
   readonly port: number;
@@ -111,6 +122,8 @@ export interface Runtime {
   /** "bun" | "deno" | "node" | "memory" … shown in logs and metrics. */
   readonly name: string;
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener>;
+  /** Serves HTTP with a fetch handler; absent where the runtime has no network (the memory runtime). */
+  serve?(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
   readonly fs: FileSystem;
   /** Wall clock in ms (Date.now by default; tests may move it). */
   now(): number;

@@ -3,7 +3,7 @@ import type { BrokerConfig } from "../config.ts";
 import { resolveConfig } from "../config.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { logEnabled } from "../log.ts";
-import type { LogLevel, Runtime } from "../runtime.ts";
+import type { HttpServer, LogLevel, Runtime } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
@@ -14,6 +14,8 @@ import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
+import { httpApp } from "../http/app.ts";
+import { Metrics } from "./metrics.ts";
 import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
@@ -61,7 +63,8 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
   });
   const store = options.store ?? storage.store;
-  const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
+  const metrics = new Metrics(runtime.now());
+  const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, metrics.count(h)]));
   const closingListeners = new Set<() => void>();
   const advertised = { host: "", port: 0 };
   const topics = new Topics(store, storage.metadata);
@@ -103,6 +106,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       return () => closingListeners.delete(listener);
     },
     counters: { produceRequests: 0 },
+    metrics,
     readBuffers: new BufferPool(),
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
@@ -122,13 +126,26 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
   }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
   const server = new Server(services, handlers);
-  const listener = await runtime.listen({ host: config.host, port: config.port, tls }, (conn) => server.accept(conn));
+  const listener = await runtime.listen({ host: config.host, port: config.port, tls }, (conn) => metrics.accept(conn, (c) => server.accept(c)));
   const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
   advertised.host = config.advertisedHost ?? (wildcard ? "127.0.0.1" : config.host);
   advertised.port = config.advertisedPort ?? listener.port;
   boundPort = listener.port;
   const security = admin.auth.required ? `, ${listenerConfig.protocol} with ${admin.auth.mechanisms.join(", ")}` : "";
   log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name}${security}), advertising ${advertised.host}:${advertised.port}`);
+  // The HTTP side (chronik.http.port, --http-port): health, readiness, metrics, a read-only admin view.
+  let ready = true;
+  let http: HttpServer | null = null;
+  const httpPort = config["chronik.http.port"];
+  if (httpPort !== undefined && httpPort !== null && Number(httpPort) >= 0) {
+    if (!runtime.serve) {
+      log("warn", `the ${runtime.name} runtime serves no HTTP; chronik.http.port ignored`);
+    } else {
+      const app = httpApp(services, { ready: () => ready });
+      http = await runtime.serve({ host: config.host, port: Number(httpPort) }, (req) => app.fetch(req));
+      log("info", `http listening on ${http.host}:${http.port} (/health, /ready, /metrics, /v1/...)`);
+    }
+  }
 
   let closed: Promise<void> | null = null;
   return {
@@ -138,6 +155,8 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     close() {
       closed ??= (async () => {
         log("info", "shutting down: no new connections, finishing in-flight requests");
+        ready = false;
+        await http?.close().catch(() => {});
         await listener.close();
         for (const l of closingListeners) l();
         groups.close();

@@ -6,6 +6,7 @@ import type { LogStore } from "../storage/store.ts";
 import type { Authorizer } from "./auth/acl.ts";
 import type { Authentication } from "./auth/auth.ts";
 import type { Configs } from "./config/configs.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Features } from "./config/features.ts";
 import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
@@ -30,6 +31,8 @@ export type Services = {
   readonly readBuffers: BufferPool;
   /** Broker-wide counters (per broker, not per module, so brokers in one process stay apart). */
   readonly counters: { produceRequests: number };
+  /** Requests per API, bytes, connections (the HTTP side's /metrics). */
+  readonly metrics: Metrics;
   /** Consumer groups (classic and KIP-848) and committed offsets. */
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;

@@ -1,0 +1,70 @@
+// The HTTP side (hono over Web Request/Response): health and readiness for orchestrators,
+// Prometheus metrics, and a read-only admin view of the cluster, topics and consumer groups, all
+// read from the broker's services (no second copy of any state). It has no authentication of its
+// own: bind it to a private interface (it listens on the broker's --host).
+import { Hono } from "hono";
+import { VERSION_STRING } from "../version.ts";
+import type { Services } from "../broker/services.ts";
+import { prometheus } from "./prometheus.ts";
+
+export type HttpState = { ready: () => boolean };
+
+export function httpApp(svc: Services, state: HttpState): Hono {
+  const app = new Hono();
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", (c) => (state.ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503)));
+  app.get("/metrics", (c) => c.text(prometheus(svc), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+
+  app.get("/v1/cluster", (c) =>
+    c.json({
+      clusterId: svc.clusterId,
+      brokerId: svc.config.nodeId,
+      advertised: svc.advertised,
+      securityProtocol: svc.auth.securityProtocol,
+      runtime: svc.runtime.name,
+      version: VERSION_STRING,
+      uptimeMs: svc.now() - svc.metrics.startedAt,
+    }));
+
+  app.get("/v1/topics", (c) =>
+    c.json([...svc.topics.list()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length, internal: t.internal }))));
+
+  app.get("/v1/topics/:topic", (c) => {
+    const t = svc.topics.get(c.req.param("topic"));
+    if (!t) return c.json({ error: "UNKNOWN_TOPIC_OR_PARTITION" }, 404);
+    return c.json({
+      name: t.name,
+      id: t.id,
+      internal: t.internal,
+      partitions: t.partitions.map((p, i) => ({ partition: i, logStartOffset: p.logStartOffset, logEndOffset: p.logEndOffset, sizeBytes: p.sizeInBytes })),
+    });
+  });
+
+  app.get("/v1/groups", (c) => c.json(svc.groups.listGroups([], [])));
+
+  app.get("/v1/groups/:group", (c) => {
+    const id = c.req.param("group");
+    const g = svc.groups.group(id);
+    if (!g || g.state === "Dead") return c.json({ error: "GROUP_ID_NOT_FOUND" }, 404);
+    const offsets = [];
+    for (const [k, o] of g.offsets) {
+      const i = k.lastIndexOf("\u0000");
+      const topic = k.slice(0, i);
+      const partition = Number(k.slice(i + 1));
+      const log = svc.topics.get(topic)?.partitions[partition];
+      const end = log ? log.logEndOffset : null;
+      offsets.push({ topic, partition, committed: Number(o.offset), logEndOffset: end, lag: end === null ? null : Math.max(0, end - Number(o.offset)), metadata: o.metadata });
+    }
+    return c.json({
+      groupId: id,
+      type: g.kind,
+      state: g.state,
+      members: [...g.members.values()].map((m) => ({ memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost })),
+      offsets,
+    });
+  });
+
+  app.notFound((c) => c.json({ error: "not found" }, 404));
+  return app;
+}
