@@ -463,10 +463,13 @@ describe("persistence and bounded state", () => {
       }));
       await groups.cleanup();
       peak = Math.max(peak, groups.groups.size);
+      // Pending member ids live for their 200 ms session: with rounds at least 50 ms apart, at
+      // most five rounds' 250 pending groups overlap, whatever the machine's speed.
+      await Bun.sleep(50);
     }
     await Bun.sleep(250); // pending member ids expire after their session timeout
     await groups.cleanup();
-    expect(peak).toBeLessThanOrEqual(1000);
+    expect(peak).toBeLessThanOrEqual(1500);
     expect(groups.groups.size).toBe(0);
     x.close();
     await b.close();
