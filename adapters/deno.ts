@@ -301,7 +301,60 @@ async function info(path: string, name: string): Promise<FileInfo | null> {
 
 let tmpCounter = 0;
 
+const heldLocks = new Set<string>();
+
+/** Whether a process lives: /proc where there is one; elsewhere assume it does (the user removes a stale lock). */
+function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync("/proc/self");
+  } catch {
+    return true;
+  }
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const denoFileSystem: FileSystem = {
+  async lock(path) {
+    const enc = new TextEncoder();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const f = await Deno.open(path, { write: true, createNew: true });
+        try {
+          await f.write(enc.encode(`${Deno.pid}\n`));
+        } finally {
+          f.close();
+        }
+        heldLocks.add(path);
+        let released = false;
+        return {
+          async release() {
+            if (released) return;
+            released = true;
+            heldLocks.delete(path);
+            await Deno.remove(path).catch(() => {});
+          },
+        };
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw withCode(e);
+        let pid = 0;
+        try {
+          pid = Number(new TextDecoder().decode(await Deno.readFile(path)).trim());
+        } catch {
+          // vanished meanwhile
+        }
+        const alive = pid === Deno.pid ? heldLocks.has(path) : pid > 0 && processAlive(pid);
+        if (alive) throw Object.assign(new Error(`${path} is held by process ${pid}`), { code: "ELOCKED", pid });
+        await Deno.remove(path).catch(() => {});
+      }
+    }
+    throw Object.assign(new Error(`${path} is held by another process`), { code: "ELOCKED", pid: -1 });
+  },
+
   open: (path, options) =>
     wrapErrors(async () => {
       const f = await Deno.open(path, { read: true, write: true, create: options?.create ?? false });

@@ -123,7 +123,50 @@ async function syncDir(dir: string): Promise<void> {
 
 let tmpCounter = 0;
 
+/** Lock files this process holds (a second lock in the same process is refused too). */
+const heldLocks = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return code(e) === "EPERM"; // alive, just not ours
+  }
+}
+
+function locked(path: string, pid: number): Error {
+  return Object.assign(new Error(`${path} is held by process ${pid}`), { code: "ELOCKED", pid });
+}
+
 export const nodeFileSystem: FileSystem = {
+  async lock(path) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fh = await fsp.open(path, "wx", 0o644);
+        await fh.writeFile(`${process.pid}\n`);
+        await fh.close();
+        heldLocks.add(path);
+        let released = false;
+        return {
+          async release() {
+            if (released) return;
+            released = true;
+            heldLocks.delete(path);
+            await fsp.rm(path, { force: true });
+          },
+        };
+      } catch (e) {
+        if (code(e) !== "EEXIST") throw e;
+        const pid = Number((await fsp.readFile(path, "utf8").catch(() => "")).trim());
+        const alive = pid === process.pid ? heldLocks.has(path) : pid > 0 && processAlive(pid);
+        if (alive) throw locked(path, pid);
+        await fsp.rm(path, { force: true }); // left by a process that is gone
+      }
+    }
+    throw locked(path, -1);
+  },
+
   async open(path, options) {
     const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);
     try {

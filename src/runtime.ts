@@ -114,6 +114,17 @@ export interface FileSystem {
   stat(path: string): Promise<FileInfo | null>;
   /** Creates the directory and missing parents; an existing directory is fine. */
   mkdir(path: string): Promise<void>;
+  /**
+   * Takes an exclusive lock for this process: a lock file at `path` naming the process. Rejects
+   * with code "ELOCKED" while another live process (or, within this process, an unreleased lock)
+   * holds it; a lock file left by a process that died is taken over.
+   */
+  lock(path: string): Promise<FileLock>;
+}
+
+export interface FileLock {
+  /** Removes the lock file. Idempotent. */
+  release(): Promise<void>;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -260,7 +260,7 @@ function clientOf(c: MemoryConnection): ClientConn {
 
 export type FsOp =
   | "open" | "read" | "append" | "write" | "sync" | "truncate" | "size" | "close"
-  | "readFile" | "writeFileAtomic" | "rename" | "remove" | "list" | "stat" | "mkdir";
+  | "readFile" | "writeFileAtomic" | "rename" | "remove" | "list" | "stat" | "mkdir" | "lock";
 
 type Fault = { op: FsOp; error: Error; path: string | RegExp | undefined; remaining: number };
 
@@ -328,6 +328,7 @@ export interface MemoryFileSystem extends FileSystem {
 export function memoryFileSystem(): MemoryFileSystem {
   const files = new Map<string, MemFile>();
   const dirs = new Set<string>();
+  const locks = new Set<string>();
   const faults: Fault[] = [];
   const calls: Record<string, number> = {};
   let generation = 0; // bumped by crash(): handles from before are dead
@@ -575,6 +576,22 @@ export function memoryFileSystem(): MemoryFileSystem {
       }),
 
     stat: (rawPath) => attempt("stat", rawPath, (path) => info(path)),
+
+    lock: (rawPath) =>
+      attempt("lock", rawPath, (path) => {
+        if (locks.has(path)) throw Object.assign(new MemoryError("ELOCKED", `${path} is held`), { pid: 0 });
+        locks.add(path);
+        let released = false;
+        return {
+          release() {
+            if (!released) {
+              released = true;
+              locks.delete(path);
+            }
+            return Promise.resolve();
+          },
+        };
+      }),
 
     mkdir: (rawPath) =>
       attempt("mkdir", rawPath, (path) => {

@@ -1,7 +1,7 @@
 // Picks and opens the storage the broker runs on: the file engine under config.dataDir, or memory
 // when dataDir is null (programmatic startBroker without one; tests).
 import type { BrokerConfig } from "../config.ts";
-import type { LogLevel, Runtime } from "../runtime.ts";
+import type { FileLock, LogLevel, Runtime } from "../runtime.ts";
 import type { FileLogStore } from "./file.ts";
 import { openFileLogStore } from "./file.ts";
 import { memoryLogStore } from "./memory.ts";
@@ -36,16 +36,33 @@ export async function openStorage(
   }
   const dir = config.dataDir;
   const started = runtime.now();
-  const metadata = await openMetadataStore(runtime.fs, dir, log);
-  const file = await openFileLogStore(runtime.fs, dir, {
-    now: () => runtime.now(),
-    log,
-    topicConfig,
-    groupCommitMs: num(config["chronik.fsync.group.commit.ms"], 0),
-    retentionCheckIntervalMs: num(config["log.retention.check.interval.ms"], 300000),
-    cleanerBackoffMs: num(config["log.cleaner.backoff.ms"], 15000),
-    cleanerEnabled: config["log.cleaner.enable"] !== false,
-  });
+  // One broker per data dir: a second one would corrupt the first one's logs (Kafka's .lock).
+  await runtime.fs.mkdir(dir);
+  let lock: FileLock;
+  try {
+    lock = await runtime.fs.lock(`${dir.replace(/\/+$/, "")}/.lock`);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ELOCKED") throw e;
+    const pid = (e as { pid?: number }).pid;
+    throw new Error(`data dir ${dir} is in use by another broker${pid && pid > 0 ? ` (process ${pid})` : ""}; stop it first, or remove ${dir}/.lock if no broker runs`);
+  }
+  let metadata: MetadataStore;
+  let file: FileLogStore;
+  try {
+    metadata = await openMetadataStore(runtime.fs, dir, log);
+    file = await openFileLogStore(runtime.fs, dir, {
+      now: () => runtime.now(),
+      log,
+      topicConfig,
+      groupCommitMs: num(config["chronik.fsync.group.commit.ms"], 0),
+      retentionCheckIntervalMs: num(config["log.retention.check.interval.ms"], 300000),
+      cleanerBackoffMs: num(config["log.cleaner.backoff.ms"], 15000),
+      cleanerEnabled: config["log.cleaner.enable"] !== false,
+    });
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
   const mode = config["chronik.fsync.acks.all"] === false ? "acks=all answered when the OS has the data" : "acks=all answered after a group-commit fsync";
   log("info", `storage: file engine in ${dir} (${mode})`);
   return {
@@ -60,6 +77,7 @@ export async function openStorage(
     async close() {
       await file.close();
       await metadata.close();
+      await lock.release();
     },
   };
 }

@@ -228,4 +228,26 @@ export const FS_CONTRACT: FsCase[] = [
       eq(await fs.stat(`${dir}/x/nope`), null, "stat missing");
     },
   },
+  {
+    name: "lock is exclusive until released; a lock file of a dead process is taken over",
+    async run(fs, dir) {
+      const path = `${dir}/.lock`;
+      const l = await fs.lock(path);
+      let code = "";
+      try {
+        await fs.lock(path);
+      } catch (e) {
+        code = (e as { code?: string }).code ?? "";
+      }
+      eq(code, "ELOCKED", "a second lock is refused");
+      await l.release();
+      await l.release();
+      const again = await fs.lock(path);
+      await again.release();
+      // A lock file naming a process that does not exist (pid 2^22 + 1 is above Linux's pid_max default).
+      await fs.writeFileAtomic(path, text("4194305\n"));
+      const taken = await fs.lock(path);
+      await taken.release();
+    },
+  },
 ];
