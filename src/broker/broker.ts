@@ -3,16 +3,16 @@ import type { BrokerConfig } from "../config.ts";
 import { resolveConfig } from "../config.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { logEnabled } from "../log.ts";
-import type { HttpServer, LogLevel, Runtime } from "../runtime.ts";
+import type { HttpServer, Listener, LogLevel, Runtime, TlsOptions } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
 import type { LogStore } from "../storage/store.ts";
-import { listenerOf, SECURITY_PROTOCOLS } from "./auth/auth.ts";
+import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
-import type { Handler } from "./handler.ts";
+import type { ConnListener, Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import { httpApp } from "../http/app.ts";
 import { Metrics } from "./metrics.ts";
@@ -24,8 +24,10 @@ import { recoverProducerStates, snapshotProducerStates, TransactionCoordinator }
 
 export interface Broker {
   readonly host: string;
-  /** The bound port (useful with port 0). */
+  /** The bound port (useful with port 0), of the first listener. */
   readonly port: number;
+  /** Every listener, in the order of `listeners`. */
+  readonly listeners: readonly { name: string; host: string; port: number }[];
   readonly services: Services;
   /** Stops accepting, finishes in-flight requests, closes connections and storage. Idempotent. */
   close(): Promise<void>;
@@ -39,18 +41,26 @@ export type StartOptions = {
 
 export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker> {
   const config = resolveConfig(partial);
-  // `listeners` (Kafka's form, e.g. SASL_PLAINTEXT://127.0.0.1:9092) names the security protocol
-  // and, unless host and port are given otherwise, where to listen ("" host: every interface).
-  const listenerConfig = listenerOf(config);
-  if (!SECURITY_PROTOCOLS.includes(listenerConfig.protocol)) {
-    throw new Error(`listener security protocol ${listenerConfig.protocol} is not supported (${SECURITY_PROTOCOLS.join(", ")})`);
+  // `listeners` (Kafka's form, e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9093): each listener's
+  // name, security protocol and address ("" host: every interface). --host/--port (config.host,
+  // config.port, when given) choose the first listener's address; without `listeners` there is one
+  // PLAINTEXT listener there. `advertised.listeners` names what each tells clients.
+  const specs = parseListeners(config.listeners, config);
+  if (specs.length === 0) specs.push({ name: "PLAINTEXT", protocol: "PLAINTEXT", host: config.host, port: config.port });
+  for (const l of specs) {
+    if (!SECURITY_PROTOCOLS.includes(l.protocol)) throw new Error(`listener ${l.name}: security protocol ${l.protocol} is not supported (${SECURITY_PROTOCOLS.join(", ")})`);
   }
-  if (typeof config.listeners === "string") {
-    if (partial.host === undefined) config.host = listenerConfig.host ?? "0.0.0.0";
-    if (partial.port === undefined && listenerConfig.port !== null) config.port = listenerConfig.port;
-  }
-  // The TLS key and certificates are read first: a bad keystore stops the start before anything opens.
-  const tls = listenerConfig.protocol === "SSL" || listenerConfig.protocol === "SASL_SSL" ? await tlsOptionsFor(config, listenerConfig.name, runtime.fs) : undefined;
+  const bind = specs.map((l, i) => ({
+    ...l,
+    host: i === 0 && partial.host !== undefined ? config.host : l.host ?? "0.0.0.0",
+    port: i === 0 && partial.port !== undefined ? config.port : l.port ?? config.port,
+  }));
+  config.host = bind[0].host;
+  config.port = bind[0].port;
+  const advertisedConfig = new Map(parseListeners(config["advertised.listeners"], config, "advertised.listeners").map((l) => [l.name, l]));
+  // The TLS keys and certificates are read first: a bad keystore stops the start before anything opens.
+  const tlsOf = new Map<string, TlsOptions>();
+  for (const l of bind) if (l.protocol === "SSL" || l.protocol === "SASL_SSL") tlsOf.set(l.name, await tlsOptionsFor(config, l.name, runtime.fs));
   // The wasm zstd encoder (~40 ms to load) comes up in the background; the paths that compress
   // with zstd (Produce into a compression.type=zstd topic, compaction) await it themselves.
   void prepareCompression();
@@ -72,12 +82,12 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   await storage.removeUnknown((t, p) => (topics.get(t)?.partitions.length ?? 0) > p);
   const clusterId = config.clusterId ?? storage.metadata.clusterId ?? randomUuid();
   if (storage.metadata.clusterId === null) await storage.metadata.setClusterId(clusterId);
-  let boundPort = config.port;
+  const bound: { name: string; host: string; port: number; advertised: { host: string; port: number } }[] = [];
   const admin = await openAdmin(runtime, config, partial, topics, new Set(handlers.keys()), () => ({
     "node.id": String(config.nodeId),
     "broker.id": String(config.nodeId),
-    "listeners": `${listenerConfig.name}://${config.host}:${boundPort}`,
-    "advertised.listeners": `${listenerConfig.name}://${advertised.host}:${advertised.port}`,
+    "listeners": bound.map((l) => `${l.name}://${l.host}:${l.port}`).join(","),
+    "advertised.listeners": bound.map((l) => `${l.name}://${l.advertised.host}:${l.advertised.port}`).join(","),
     "log.dirs": config.dataDir,
     "log.dir": config.dataDir,
   }));
@@ -126,13 +136,31 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
   }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
   const server = new Server(services, handlers);
-  const listener = await runtime.listen({ host: config.host, port: config.port, tls }, (conn) => metrics.accept(conn, (c) => server.accept(c)));
-  const wildcard = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
-  advertised.host = config.advertisedHost ?? (wildcard ? "127.0.0.1" : config.host);
-  advertised.port = config.advertisedPort ?? listener.port;
-  boundPort = listener.port;
-  const security = admin.auth.required ? `, ${listenerConfig.protocol} with ${admin.auth.mechanisms.join(", ")}` : "";
-  log("info", `chronik listening on ${listener.host}:${listener.port} (${runtime.name}${security}), advertising ${advertised.host}:${advertised.port}`);
+  const listeners: Listener[] = [];
+  const wildcard = (h: string) => h === "0.0.0.0" || h === "::" || h === "";
+  try {
+    for (const [i, l] of bind.entries()) {
+      const auth = admin.auth.listeners.find((a) => a.name === l.name)!;
+      const adv = { host: "", port: 0 };
+      const connListener: ConnListener = { name: l.name, auth, advertised: adv };
+      const listener = await runtime.listen({ host: l.host, port: l.port, tls: tlsOf.get(l.name) }, (conn) => metrics.accept(conn, (c) => server.accept(c, connListener)));
+      listeners.push(listener);
+      const a = advertisedConfig.get(l.name);
+      adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);
+      adv.port = (i === 0 ? config.advertisedPort : null) ?? (a?.port || listener.port);
+      bound.push({ name: l.name, host: listener.host, port: listener.port, advertised: adv });
+      const security = auth.required ? `${auth.protocol} with ${auth.mechanisms.join(", ")}` : auth.protocol;
+      // The first line keeps its form: scripts and tests read the port from "listening on host:port".
+      log("info", i === 0
+        ? `chronik listening on ${listener.host}:${listener.port} (${runtime.name}${security === "PLAINTEXT" ? "" : `, ${security}`}), advertising ${adv.host}:${adv.port}`
+        : `listener ${l.name} listening on ${listener.host}:${listener.port} (${security}), advertising ${adv.host}:${adv.port}`);
+    }
+  } catch (e) {
+    for (const l of listeners) await l.close().catch(() => {});
+    throw e;
+  }
+  advertised.host = bound[0].advertised.host;
+  advertised.port = bound[0].advertised.port;
   // The HTTP side (chronik.http.port, --http-port): health, readiness, metrics, a read-only admin view.
   let ready = true;
   let http: HttpServer | null = null;
@@ -149,15 +177,16 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
 
   let closed: Promise<void> | null = null;
   return {
-    host: listener.host,
-    port: listener.port,
+    host: bound[0].host,
+    port: bound[0].port,
+    listeners: bound.map((l) => ({ name: l.name, host: l.host, port: l.port })),
     services,
     close() {
       closed ??= (async () => {
         log("info", "shutting down: no new connections, finishing in-flight requests");
         ready = false;
         await http?.close().catch(() => {});
-        await listener.close();
+        for (const l of listeners) await l.close();
         for (const l of closingListeners) l();
         groups.close();
         await server.close();

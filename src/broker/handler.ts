@@ -1,6 +1,6 @@
 // The handler contract: one file per API key under handlers/, each `defineHandler(...)`.
 import type { Api } from "../protocol/schema.ts";
-import type { SaslExchange } from "./auth/auth.ts";
+import type { ListenerAuth, SaslExchange } from "./auth/auth.ts";
 import type { QuotaBinding } from "./config/quotas.ts";
 import type { Services } from "./services.ts";
 
@@ -16,8 +16,18 @@ export type Session = {
   authenticated: boolean;
   /** The SASL exchange between SaslHandshake and its end. */
   sasl: SaslExchange | null;
+  /** The listener the connection came in on: its security and the address it advertises. */
+  readonly listener: ConnListener;
   /** The client quotas this connection's requests are measured against (set when quotas exist). */
   quota?: QuotaBinding;
+};
+
+/** A listener as connections see it. */
+export type ConnListener = {
+  readonly name: string;
+  readonly auth: ListenerAuth;
+  /** Host and port clients of this listener are told (Metadata, FindCoordinator, DescribeCluster). */
+  readonly advertised: { host: string; port: number };
 };
 
 export type RequestContext = {

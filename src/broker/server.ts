@@ -19,7 +19,7 @@ import { SaslAuthenticate } from "../protocol/messages/36_sasl_authenticate.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { Conn, ConnHandler } from "../runtime.ts";
-import type { Handler, RequestContext, Session } from "./handler.ts";
+import type { ConnListener, Handler, RequestContext, Session } from "./handler.ts";
 import type { Services } from "./services.ts";
 import { PRODUCE, REQUEST } from "./config/quotas.ts";
 
@@ -46,8 +46,8 @@ export class Server {
     this.handlers = handlers;
   }
 
-  accept(conn: Conn): ConnHandler {
-    const c = new Connection(this, conn, this.nextSessionId++);
+  accept(conn: Conn, listener: ConnListener): ConnHandler {
+    const c = new Connection(this, conn, this.nextSessionId++, listener);
     if (this.closing) {
       conn.close();
     } else {
@@ -94,7 +94,7 @@ class Connection implements ConnHandler {
   private mutedUntil = 0;
   private muteTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(server: Server, conn: Conn, id: number) {
+  constructor(server: Server, conn: Conn, id: number, listener: ConnListener) {
     this.server = server;
     this.conn = conn;
     this.maxFrame = Number(server.svc.config["socket.request.max.bytes"]);
@@ -105,8 +105,9 @@ class Connection implements ConnHandler {
       clientSoftwareName: null,
       clientSoftwareVersion: null,
       principal: "User:ANONYMOUS",
-      authenticated: !server.svc.auth.required,
+      authenticated: !listener.auth.required,
       sasl: null,
+      listener,
     };
   }
 

@@ -14,6 +14,7 @@ import { SaslAuthenticate } from "../../src/protocol/messages/36_sasl_authentica
 import { DescribeUserScramCredentials } from "../../src/protocol/messages/50_describe_user_scram_credentials.ts";
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { scramClient } from "../helpers/scram.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 const enc = new TextEncoder();
@@ -34,26 +35,6 @@ afterAll(async () => {
 });
 
 const metadata = (c: WireClient) => c.send(Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
-
-/** A SCRAM client's two messages (RFC 5802), for a password. */
-async function scramClient(mechanism: ScramMechanism, user: string, password: string) {
-  const hash = mechanism === "SCRAM-SHA-256" ? "SHA-256" : "SHA-512";
-  const nonce = crypto.randomUUID().replace(/-/g, "");
-  const bare = `n=${user},r=${nonce}`;
-  const hmac = async (key: Uint8Array, data: string) => new Uint8Array(await crypto.subtle.sign("HMAC", await crypto.subtle.importKey("raw", key, { name: "HMAC", hash }, false, ["sign"]), enc.encode(data)));
-  return {
-    first: enc.encode(`n,,${bare}`),
-    async final(serverFirst: string) {
-      const a = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
-      const salted = await saltedPassword(mechanism, password, Uint8Array.from(atob(a.s), (c) => c.charCodeAt(0)), Number(a.i));
-      const clientKey = await hmac(salted, "Client Key");
-      const storedKey = new Uint8Array(await crypto.subtle.digest(hash, clientKey));
-      const withoutProof = `c=biws,r=${a.r}`;
-      const sig = await hmac(storedKey, `${bare},${serverFirst},${withoutProof}`);
-      return enc.encode(`${withoutProof},p=${btoa(String.fromCharCode(...clientKey.map((b, i) => b ^ sig[i])))}`);
-    },
-  };
-}
 
 async function authenticate(c: WireClient, mechanism: string, user: string, password: string) {
   const hs = await c.send(SaslHandshake, 1, { mechanism });

@@ -15,13 +15,9 @@ export const SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT", "SASL_PLAINTE
 
 export const SUPPORTED_MECHANISMS = ["PLAIN", ...SCRAM_MECHANISMS] as const;
 
-/** The listener named by `listeners` and its security protocol; null fields when not configured. */
-export function listenerOf(config: BrokerConfig): { name: string; protocol: string; host: string | null; port: number | null } {
-  const raw = config.listeners;
-  const first = typeof raw === "string" ? raw.split(",")[0].trim() : Array.isArray(raw) ? String(raw[0] ?? "").trim() : "";
-  const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(first);
-  if (!m) return { name: "PLAINTEXT", protocol: "PLAINTEXT", host: null, port: null };
-  const name = m[1].toUpperCase();
+export type ListenerSpec = { name: string; protocol: string; host: string | null; port: number | null };
+
+function protocolMap(config: BrokerConfig): Map<string, string> {
   const map = new Map<string, string>([["PLAINTEXT", "PLAINTEXT"], ["SSL", "SSL"], ["SASL_PLAINTEXT", "SASL_PLAINTEXT"], ["SASL_SSL", "SASL_SSL"]]);
   const configured = config["listener.security.protocol.map"];
   if (typeof configured === "string") {
@@ -30,8 +26,27 @@ export function listenerOf(config: BrokerConfig): { name: string; protocol: stri
       if (k && v) map.set(k, v);
     }
   }
-  const host = m[2] === "" ? null : m[2].replace(/^\[|\]$/g, "");
-  return { name, protocol: map.get(name) ?? name, host, port: Number(m[3]) };
+  return map;
+}
+
+/** `NAME://host:port` entries of a listeners-style config (Kafka's form); [] when unset. Throws on a bad entry. */
+export function parseListeners(raw: unknown, config: BrokerConfig, what = "listeners"): ListenerSpec[] {
+  const items = typeof raw === "string" ? raw.split(",") : Array.isArray(raw) ? raw.map(String) : [];
+  const map = protocolMap(config);
+  const out: ListenerSpec[] = [];
+  for (const item of items.map((s) => s.trim()).filter((s) => s !== "")) {
+    const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(item);
+    if (!m) throw new Error(`${what}: "${item}" is not NAME://host:port`);
+    const name = m[1].toUpperCase();
+    if (out.some((l) => l.name === name)) throw new Error(`${what}: listener name ${name} appears twice`);
+    out.push({ name, protocol: map.get(name) ?? name, host: m[2] === "" ? null : m[2].replace(/^\[|\]$/g, ""), port: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The first listener of `listeners`, or PLAINTEXT with no address when unset. */
+export function listenerOf(config: BrokerConfig): ListenerSpec {
+  return parseListeners(config.listeners, config)[0] ?? { name: "PLAINTEXT", protocol: "PLAINTEXT", host: null, port: null };
 }
 
 /** The SCRAM credentials of all users: user -> mechanism -> credential. */
@@ -109,7 +124,7 @@ export class SaslExchange {
   /** SaslHandshake v0: the tokens then travel as bare length-prefixed frames, not SaslAuthenticate. */
   readonly legacy: boolean;
 
-  constructor(readonly mechanism: string, legacy: boolean, private readonly auth: Authentication) {
+  constructor(readonly mechanism: string, legacy: boolean, private readonly auth: ListenerAuth) {
     this.legacy = legacy;
     if (isScram(mechanism)) this.scram = new ScramServer(mechanism, (u, m) => auth.scram.get(u, m));
   }
@@ -163,39 +178,65 @@ export function parseAddScram(spec: string): { mechanism: ScramMechanism; name: 
   return { mechanism: m[1] as ScramMechanism, name, password, iterations };
 }
 
-export class Authentication {
-  readonly listener: ReturnType<typeof listenerOf>;
-  readonly scram = new ScramCredentials();
+/** One listener's authentication: its security protocol, SASL mechanisms and PLAIN users. */
+export class ListenerAuth {
   readonly plainUsers: ReadonlyMap<string, string>;
-  private readonly config: BrokerConfig;
 
-  constructor(config: BrokerConfig) {
-    this.config = config;
-    this.listener = listenerOf(config);
-    const listenerKey = `listener.name.${this.listener.name.toLowerCase()}.plain.sasl.jaas.config`;
-    const jaas = config[listenerKey] ?? config["sasl.jaas.config"];
+  constructor(readonly name: string, readonly protocol: string, readonly scram: ScramCredentials, private readonly config: BrokerConfig) {
+    const jaas = config[`listener.name.${name.toLowerCase()}.plain.sasl.jaas.config`] ?? config["sasl.jaas.config"];
     this.plainUsers = typeof jaas === "string" ? plainUsersFromJaas(jaas) : new Map();
-  }
-
-  get securityProtocol(): string {
-    return this.listener.protocol;
   }
 
   /** Connections must authenticate before anything but ApiVersions and the SASL requests. */
   get required(): boolean {
-    return this.listener.protocol === "SASL_PLAINTEXT" || this.listener.protocol === "SASL_SSL";
+    return this.protocol === "SASL_PLAINTEXT" || this.protocol === "SASL_SSL";
   }
 
   /** The listener speaks TLS. */
   get tls(): boolean {
-    return this.listener.protocol === "SSL" || this.listener.protocol === "SASL_SSL";
+    return this.protocol === "SSL" || this.protocol === "SASL_SSL";
   }
 
-  /** `sasl.enabled.mechanisms`, restricted to what this broker implements. */
+  /** `[listener.name.<listener>.]sasl.enabled.mechanisms`, restricted to what this broker implements. */
   get mechanisms(): string[] {
-    const raw = this.config["sasl.enabled.mechanisms"];
+    const raw = this.config[`listener.name.${this.name.toLowerCase()}.sasl.enabled.mechanisms`] ?? this.config["sasl.enabled.mechanisms"];
     const list = raw === undefined || raw === null ? [...SUPPORTED_MECHANISMS] : Array.isArray(raw) ? raw.map(String) : String(raw).split(",");
     return list.map((s) => s.trim().toUpperCase()).filter((s) => (SUPPORTED_MECHANISMS as readonly string[]).includes(s));
+  }
+
+  /** A new exchange, or null for a mechanism that is not enabled. */
+  exchange(mechanism: string, legacy: boolean): SaslExchange | null {
+    return this.mechanisms.includes(mechanism) ? new SaslExchange(mechanism, legacy, this) : null;
+  }
+}
+
+export class Authentication {
+  readonly scram = new ScramCredentials();
+  /** Every listener of `listeners` (one PLAINTEXT listener when unset), in order. */
+  readonly listeners: ListenerAuth[];
+  private readonly config: BrokerConfig;
+
+  constructor(config: BrokerConfig) {
+    this.config = config;
+    const specs = parseListeners(config.listeners, config);
+    this.listeners = (specs.length ? specs : [listenerOf(config)]).map((l) => new ListenerAuth(l.name, l.protocol, this.scram, config));
+  }
+
+  /** The first listener's (what a single-listener broker has). */
+  get first(): ListenerAuth {
+    return this.listeners[0];
+  }
+
+  get securityProtocol(): string {
+    return this.first.protocol;
+  }
+
+  get required(): boolean {
+    return this.first.required;
+  }
+
+  get mechanisms(): string[] {
+    return this.first.mechanisms;
   }
 
   /**
@@ -213,10 +254,5 @@ export class Authentication {
       added = true;
     }
     if (added) await this.scram.changed();
-  }
-
-  /** A new exchange, or null for a mechanism that is not enabled. */
-  exchange(mechanism: string, legacy: boolean): SaslExchange | null {
-    return this.mechanisms.includes(mechanism) ? new SaslExchange(mechanism, legacy, this) : null;
   }
 }

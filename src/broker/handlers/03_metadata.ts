@@ -1,4 +1,5 @@
-// Metadata (key 3), v0-12. Brokers (this one, at its advertised address), topics and partitions.
+// Metadata (key 3), v0-12. Brokers (this one, at the address advertised for the listener the
+// request came in on), topics and partitions.
 // Behaviour: a null topic list (v1+), or an empty one at v0, means all topics. A missing topic is
 // auto-created when `auto.create.topics.enable` is on and the request allows it (always before v4),
 // with `num.partitions`; illegal names get INVALID_TOPIC_EXCEPTION. Topics by id (v10+) answer
@@ -62,7 +63,7 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
   }
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: svc.config.nodeId, host: svc.advertised.host, port: svc.advertised.port, rack: null }],
+    brokers: [{ nodeId: svc.config.nodeId, host: ctx.session.listener.advertised.host, port: ctx.session.listener.advertised.port, rack: null }],
     clusterId: svc.clusterId,
     controllerId: svc.config.nodeId,
     topics,

@@ -21,8 +21,8 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
     return {
       key,
       nodeId: ok ? svc.config.nodeId : -1,
-      host: ok ? svc.advertised.host : "",
-      port: ok ? svc.advertised.port : -1,
+      host: ok ? ctx.session.listener.advertised.host : "",
+      port: ok ? ctx.session.listener.advertised.port : -1,
       errorCode,
       errorMessage: !supported ? `Unsupported key type ${keyType}` : denied ? "Authorization failed." : null,
     };

@@ -11,7 +11,7 @@ import { SaslHandshake } from "../../protocol/messages/17_sasl_handshake.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(SaslHandshake, [0, 1], (req, ctx) => {
-  const auth = ctx.services.auth;
+  const auth = ctx.session.listener.auth;
   const s = ctx.session;
   if (!auth.required || s.authenticated) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] };
   if (s.sasl) {

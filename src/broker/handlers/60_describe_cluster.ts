@@ -40,6 +40,6 @@ export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
     ...base,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    brokers: [{ brokerId: svc.config.nodeId, host: svc.advertised.host, port: svc.advertised.port, rack: null }],
+    brokers: [{ brokerId: svc.config.nodeId, host: ctx.session.listener.advertised.host, port: ctx.session.listener.advertised.port, rack: null }],
   };
 });
