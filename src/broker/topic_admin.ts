@@ -1,5 +1,7 @@
 // Topic creation rules shared by CreateTopics and Metadata's auto-creation.
 import { ErrorCode } from "../protocol/errors.ts";
+import type { MutationQuota } from "./config/quotas.ts";
+import { THROTTLED } from "./config/quotas.ts";
 import type { Services } from "./services.ts";
 import { validateTopicConfigs } from "./topic_configs.ts";
 import type { Topic } from "./topics.ts";
@@ -24,8 +26,12 @@ export type NewTopic = {
 
 export type Outcome = { errorCode: number; errorMessage: string | null; partitions: number; replicationFactor: number };
 
-/** Validates a new topic; creates it unless `validateOnly`. */
-export async function createTopic(svc: Services, t: NewTopic, validateOnly: boolean): Promise<Outcome & { topic?: Topic }> {
+/**
+ * Validates a new topic; creates it unless `validateOnly`. `quota` (CreateTopics'
+ * controller_mutation_rate) is asked for the partitions once the topic is valid, as Kafka's controller
+ * does, and may refuse it with THROTTLING_QUOTA_EXCEEDED.
+ */
+export async function createTopic(svc: Services, t: NewTopic, validateOnly: boolean, quota?: MutationQuota): Promise<Outcome & { topic?: Topic }> {
   const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage, partitions: -1, replicationFactor: -1 });
   const nameError = topicNameError(t.name);
   if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
@@ -80,6 +86,7 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
   const invalid = validateTopicConfigs(configs, svc.configs.brokerValue);
   if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
+  if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
   const topic = await svc.topics.create(t.name, partitions, configs);
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
   return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf, topic };

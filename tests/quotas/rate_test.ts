@@ -56,7 +56,7 @@ describe("ClientQuotas enforcement", () => {
     expect(q.active).toBe(false);
     await set(q, [["client-id", null]], "producer_byte_rate", 8);
     expect(q.active).toBe(true);
-    expect(q.typeActive).toEqual([true, false, false]);
+    expect(q.typeActive).toEqual([true, false, false, false]);
     expect(bound(q, "alice", "app")).toBe(8);
     await set(q, [["client-id", "app"]], "producer_byte_rate", 7);
     expect(bound(q, "alice", "app")).toBe(7);

@@ -89,3 +89,61 @@ export function recordAndThrottle(rate: SampledRate, value: number, bound: numbe
   const ms = Math.round((observed - bound) / bound * rate.windowSizeMs(now));
   return Math.min(ms, maxMs);
 }
+
+/**
+ * Kafka's TokenBucket (KIP-599), the measurable stat of controller_mutation_rate: the bound is the
+ * refill rate per second and the bucket holds at most numSamples x window x bound tokens. Recording
+ * takes tokens, down into the negative; the quota is exhausted while the tokens are below zero. A new
+ * bucket is full (Kafka's starts empty at time 0, so it is full by the first real timestamp).
+ */
+export class TokenBucket {
+  private tokens = 0;
+  private lastUpdateMs: number | null = null;
+  private readonly burstSeconds: number;
+  /** The bound of the last refill, so an idle bucket can be recognised without one. */
+  private lastBound = 0;
+
+  constructor(numSamples: number, windowMs: number) {
+    this.burstSeconds = Math.max(1, numSamples) * (Math.max(1, windowMs) / 1000);
+  }
+
+  burst(bound: number): number {
+    return this.burstSeconds * bound;
+  }
+
+  private refill(bound: number, now: number) {
+    const burst = this.burst(bound);
+    this.tokens = this.lastUpdateMs === null ? burst : Math.min(burst, this.tokens + bound * (Math.max(0, now - this.lastUpdateMs) / 1000));
+    this.lastUpdateMs = now;
+    this.lastBound = bound;
+  }
+
+  /** TokenBucket.measure: the tokens left now. */
+  measure(bound: number, now: number): number {
+    this.refill(bound, now);
+    return this.tokens;
+  }
+
+  /** TokenBucket.record: takes `value` tokens (a negative value gives them back, up to the burst). */
+  record(value: number, bound: number, now: number): void {
+    this.refill(bound, now);
+    this.tokens = Math.min(this.burst(bound), this.tokens - value);
+  }
+
+  /** True when the bucket has refilled to its burst: a new one would be the same. */
+  idle(now: number): boolean {
+    if (this.lastUpdateMs === null) return true;
+    const burst = this.burst(this.lastBound);
+    return this.tokens + this.lastBound * (Math.max(0, now - this.lastUpdateMs) / 1000) >= burst;
+  }
+}
+
+/**
+ * ControllerMutationQuotaManager.throttleTimeMs: the time for a bucket at `tokens` (< 0) to refill
+ * to zero at `bound` per second, rounded; 0 when not negative.
+ */
+export function bucketThrottleMs(tokens: number, bound: number): number {
+  if (tokens >= 0) return 0;
+  if (bound <= 0) return Infinity;
+  return Math.round(-tokens / bound * 1000);
+}

@@ -1,9 +1,11 @@
 // Client quotas (DescribeClientQuotas, AlterClientQuotas): stored and validated with Kafka's
 // entity and key rules, and enforced as Kafka's ClientQuotaManager does (KIP-13, KIP-55, KIP-124):
 // producer_byte_rate, consumer_byte_rate and request_percentage, each resolved per connection
-// (user principal, client id) through Kafka's eight entity levels, one rate per matched entity.
+// (user principal, client id) through Kafka's eight entity levels, one rate per matched entity;
+// controller_mutation_rate as ControllerMutationQuotaManager does (KIP-599), one token bucket per
+// matched entity, taken from per request through a MutationQuota.
 import { ErrorCode } from "../../protocol/errors.ts";
-import { recordAndThrottle, SampledRate } from "./quota_rate.ts";
+import { bucketThrottleMs, recordAndThrottle, SampledRate, TokenBucket } from "./quota_rate.ts";
 
 export type EntityPart = { entityType: string; entityName: string | null };
 export type QuotaOp = { key: string; value: number; remove: boolean };
@@ -36,7 +38,8 @@ type Entry = { entity: Map<string, string | null>; values: Map<string, number> }
 export const PRODUCE = 0;
 export const FETCH = 1;
 export const REQUEST = 2;
-const ENFORCED = ["producer_byte_rate", "consumer_byte_rate", "request_percentage"] as const;
+export const MUTATION = 3;
+const ENFORCED = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"] as const;
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
@@ -47,8 +50,10 @@ export type QuotaBinding = {
   version: number;
   principal: string;
   clientId: string | null;
-  bounds: [number, number, number];
+  bounds: [number, number, number, number];
   rates: [SampledRate | null, SampledRate | null, SampledRate | null];
+  /** controller_mutation_rate's bucket, shared like the rates. */
+  bucket: TokenBucket | null;
 };
 
 /** Entity key parts: absent, `<default>` or a name (Kafka's ZooKeeper-path levels). */
@@ -62,15 +67,21 @@ export type QuotaWindows = { numSamples: number; windowMs: number };
 export class ClientQuotas {
   private entries = new Map<string, Entry>();
   onChange: () => Promise<void> = async () => {};
-  /** True while any user/client-id quota that is enforced exists: the only check on hot paths. */
+  /**
+   * True while any user/client-id quota that the connection loop measures exists (byte rates,
+   * request_percentage): the only check on hot paths. controller_mutation_rate is left out: only the
+   * three admin handlers take from it, checking `typeActive[MUTATION]`.
+   */
   active = false;
   /** Per enforced type, whether any entity has it. */
-  readonly typeActive = [false, false, false];
+  readonly typeActive = [false, false, false, false];
   private readonly windows: QuotaWindows;
   /** Per type: entity key -> bound. */
-  private overrides: Map<string, number>[] = [new Map(), new Map(), new Map()];
+  private overrides: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map()];
   /** Per type: metric tags (user, client id of the matched entity) -> rate, shared by connections. */
   private readonly rates: Map<string, SampledRate>[] = [new Map(), new Map(), new Map()];
+  /** controller_mutation_rate: metric tags -> token bucket. */
+  private readonly buckets = new Map<string, TokenBucket>();
   private version = 1;
 
   constructor(windows: QuotaWindows = { numSamples: 11, windowMs: 1000 }) {
@@ -84,11 +95,19 @@ export class ClientQuotas {
     this.maybeSweep(now);
     const user = session.principal.startsWith("User:") ? session.principal.slice(5) : session.principal;
     const client = clientId ?? "";
-    const nb: QuotaBinding = { version: this.version, principal: session.principal, clientId, bounds: [Infinity, Infinity, Infinity], rates: [null, null, null] };
+    const nb: QuotaBinding = {
+      version: this.version, principal: session.principal, clientId, bounds: [Infinity, Infinity, Infinity, Infinity], rates: [null, null, null], bucket: null,
+    };
     for (let t = 0; t < ENFORCED.length; t++) {
       const m = this.resolve(t, user, client);
       if (m === null) continue;
       nb.bounds[t] = m.bound;
+      if (t === MUTATION) {
+        let bucket = this.buckets.get(m.tags);
+        if (!bucket) this.buckets.set(m.tags, bucket = new TokenBucket(this.windows.numSamples, this.windows.windowMs));
+        nb.bucket = bucket;
+        continue;
+      }
       let rate = this.rates[t].get(m.tags);
       if (!rate) this.rates[t].set(m.tags, rate = new SampledRate(this.windows.numSamples, this.windows.windowMs));
       nb.rates[t] = rate;
@@ -124,7 +143,7 @@ export class ClientQuotas {
    * connection's quota and returns the throttle time in ms (0 when within the quota or none).
    */
   record(type: number, b: QuotaBinding, value: number, now: number): number {
-    const rate = b.rates[type];
+    const rate = type === MUTATION ? null : b.rates[type];
     if (rate === null) return 0;
     if (type === REQUEST) {
       // Percent of one thread's time: ms * 100 / 1000 per second of window is a percentage.
@@ -136,7 +155,7 @@ export class ClientQuotas {
 
   /** Records without a check (Kafka's recordNoThrottle / unrecordQuotaSensor with a negative value). */
   recordOnly(type: number, b: QuotaBinding, value: number, now: number): void {
-    b.rates[type]?.record(type === REQUEST ? value / 10 : value, now);
+    if (type !== MUTATION) b.rates[type]?.record(type === REQUEST ? value / 10 : value, now);
   }
 
   /**
@@ -149,9 +168,22 @@ export class ClientQuotas {
     return bound * (this.windows.numSamples - 1) * (this.windows.windowMs / 1000);
   }
 
+  /**
+   * ControllerMutationQuotaManager.newQuotaFor: the controller_mutation_rate quota one CreateTopics,
+   * CreatePartitions or DeleteTopics request takes partition mutations from. `strict` (the request
+   * is at least the API's strict version) refuses mutations while the bucket is negative; otherwise
+   * all are accepted and the request is throttled once the bucket is negative.
+   */
+  mutationQuota(session: { principal: string; quota?: QuotaBinding }, clientId: string | null, strict: boolean, now: () => number): MutationQuota {
+    if (!this.typeActive[MUTATION]) return UNBOUNDED;
+    const b = this.bind(session, clientId, now());
+    if (b.bucket === null) return UNBOUNDED;
+    return new MutationQuota(b.bucket, b.bounds[MUTATION], strict, now);
+  }
+
   /** Rebuilds the per-type overrides after a change; bindings see it through `version`. */
   private reindex() {
-    const o: Map<string, number>[] = [new Map(), new Map(), new Map()];
+    const o: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map()];
     for (const e of this.entries.values()) {
       if (e.entity.has(IP)) continue;
       const part = (type: string) => (!e.entity.has(type) ? ABSENT : e.entity.get(type) === null ? DEFAULT : named(e.entity.get(type)!));
@@ -163,18 +195,19 @@ export class ClientQuotas {
     }
     this.overrides = o;
     for (let t = 0; t < ENFORCED.length; t++) this.typeActive[t] = o[t].size > 0;
-    this.active = this.typeActive.some((x) => x);
+    this.active = this.typeActive[PRODUCE] || this.typeActive[FETCH] || this.typeActive[REQUEST];
     this.version++;
   }
 
   /** Drops rates whose every sample has expired (a new one measures the same); rebinding follows. */
   private sweep(now: number) {
     for (const m of this.rates) for (const [k, r] of m) if (r.idle(now)) m.delete(k);
+    for (const [k, b] of this.buckets) if (b.idle(now)) this.buckets.delete(k);
   }
 
   /** Bounds the number of idle rates kept for connections that came and went. */
   private maybeSweep(now: number) {
-    let n = 0;
+    let n = this.buckets.size;
     for (const m of this.rates) n += m.size;
     if (n > 10000) {
       this.sweep(now);
@@ -280,6 +313,71 @@ export class ClientQuotas {
     this.reindex();
   }
 }
+
+/**
+ * One request's view of a controller_mutation_rate bucket (Kafka's Strict- and
+ * PermissiveControllerMutationQuota). Without a quota, `UNBOUNDED` accepts everything.
+ */
+export class MutationQuota {
+  private readonly bucket: TokenBucket | null;
+  private readonly bound: number;
+  private readonly strict: boolean;
+  private readonly now: () => number;
+  private lastThrottleMs = 0;
+  private lastRecordedMs = 0;
+
+  constructor(bucket: TokenBucket | null, bound: number, strict: boolean, now: () => number) {
+    this.bucket = bucket;
+    this.bound = bound;
+    this.strict = strict;
+    this.now = now;
+  }
+
+  /** Strict: a mutation was refused in this request (Kafka's isExceeded; never for a permissive one). */
+  get exceeded(): boolean {
+    return this.strict && this.lastThrottleMs > 0;
+  }
+
+  /**
+   * Takes `permits` (partitions created, added or deleted). Strict: refused (false, nothing taken)
+   * while the bucket is already negative, so the mutation that makes it negative is still accepted.
+   * Permissive: always accepted, throttled once the bucket is negative.
+   */
+  record(permits: number): boolean {
+    const bucket = this.bucket;
+    if (bucket === null) return true;
+    const now = this.now();
+    if (this.strict) {
+      const tokens = bucket.measure(this.bound, now);
+      if (tokens < 0) {
+        this.throttled(tokens, now);
+        return false;
+      }
+      bucket.record(permits, this.bound, now);
+      return true;
+    }
+    bucket.record(permits, this.bound, now);
+    const tokens = bucket.measure(this.bound, now);
+    if (tokens < 0) this.throttled(tokens, now);
+    return true;
+  }
+
+  private throttled(tokens: number, now: number) {
+    this.lastThrottleMs = Math.min(bucketThrottleMs(tokens, this.bound), INT32_MAX);
+    this.lastRecordedMs = now;
+  }
+
+  /** The throttle time left: the last one recorded less the time since (the request may have waited). */
+  throttleTimeMs(): number {
+    if (this.lastThrottleMs === 0) return 0;
+    return Math.max(0, this.lastThrottleMs - (this.now() - this.lastRecordedMs));
+  }
+}
+
+const UNBOUNDED = new MutationQuota(null, Infinity, false, () => 0);
+
+/** THROTTLING_QUOTA_EXCEEDED with Kafka's message, for a topic refused by a strict MutationQuota. */
+export const THROTTLED = { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: "The throttling quota has been exceeded." } as const;
 
 function isIp(s: string): boolean {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);

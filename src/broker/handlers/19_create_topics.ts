@@ -3,6 +3,9 @@
 // partitions), topic configs (INVALID_CONFIG with Kafka's message); validateOnly (v1+) checks without
 // creating. A name given twice in one request fails with INVALID_REQUEST for each occurrence.
 // v5+ responses carry the topic's partitions, replication factor and its configs with sources.
+// controller_mutation_rate (KIP-599): each created topic takes its partition count from the client's
+// token bucket; from v6 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the bucket is
+// negative, older versions are accepted and throttled (throttleTimeMs, muting). validateOnly takes none.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
 import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
@@ -10,8 +13,12 @@ import { defineHandler } from "../handler.ts";
 import { createTopic } from "../topic_admin.ts";
 import { ZERO_UUID } from "../topics.ts";
 
+/** The first version refused (not only throttled) over controller_mutation_rate, as in Kafka. */
+const STRICT_SINCE = 6;
+
 export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
   const svc = ctx.services;
+  const quota = svc.quotas.mutationQuota(ctx.session, ctx.clientId, ctx.apiVersion >= STRICT_SINCE, () => svc.now());
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const topics = [];
@@ -32,7 +39,7 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
       replicationFactor: t.replicationFactor,
       assignments: t.assignments,
       configs: t.configs,
-    }, req.validateOnly);
+    }, req.validateOnly, quota);
     if (out.errorCode !== ErrorCode.NONE) {
       topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: out.errorCode, errorMessage: out.errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
       continue;
@@ -54,5 +61,6 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
       })),
     });
   }
-  return { throttleTimeMs: 0, topics };
+  ctx.throttleTimeMs = quota.throttleTimeMs();
+  return { throttleTimeMs: ctx.throttleTimeMs, topics };
 });

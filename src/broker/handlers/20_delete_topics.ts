@@ -2,14 +2,22 @@
 // UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id).
 // Groups' committed offsets of the topic are deleted with it, as in Kafka.
 // Data is removed from the store at once (Kafka's file.delete.delay.ms does not apply yet).
+// controller_mutation_rate (KIP-599): each deleted topic takes its partition count from the client's
+// token bucket; from v5 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the bucket is
+// negative, older versions are accepted and throttled (throttleTimeMs, muting).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteTopics } from "../../protocol/messages/20_delete_topics.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { THROTTLED } from "../config/quotas.ts";
 import { ZERO_UUID } from "../topics.ts";
+
+/** The first version refused (not only throttled) over controller_mutation_rate, as in Kafka. */
+const STRICT_SINCE = 5;
 
 export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
   const svc = ctx.services;
+  const quota = svc.quotas.mutationQuota(ctx.session, ctx.clientId, ctx.apiVersion >= STRICT_SINCE, () => svc.now());
   const wanted: { name: string | null; topicId: string }[] = ctx.apiVersion >= 6
     ? req.topics
     : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
@@ -32,10 +40,15 @@ export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
       });
       continue;
     }
+    if (!quota.record(topic.partitions.length)) {
+      responses.push({ name: w.name, topicId: w.topicId, ...THROTTLED });
+      continue;
+    }
     await svc.topics.delete(topic);
     await svc.groups.onTopicDeleted(topic.name);
     svc.log("info", `deleted topic ${topic.name}`);
     responses.push({ name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null });
   }
-  return { throttleTimeMs: 0, responses };
+  ctx.throttleTimeMs = quota.throttleTimeMs();
+  return { throttleTimeMs: ctx.throttleTimeMs, responses };
 });

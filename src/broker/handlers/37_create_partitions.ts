@@ -5,17 +5,26 @@
 // (INVALID_REPLICA_ASSIGNMENT); a topic named twice is INVALID_REQUEST; an unknown topic is
 // UNKNOWN_TOPIC_OR_PARTITION. validateOnly checks without creating. New partitions are written to
 // the metadata store before they are served. timeoutMs is not needed: the change is immediate.
+// controller_mutation_rate (KIP-599): the partitions added take from the client's token bucket once
+// the request is valid; from v3 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the bucket is
+// negative, older versions are accepted and throttled (throttleTimeMs, muting). validateOnly takes none.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreatePartitions } from "../../protocol/messages/37_create_partitions.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
+import type { MutationQuota } from "../config/quotas.ts";
+import { THROTTLED } from "../config/quotas.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { MAX_PARTITIONS } from "../topic_admin.ts";
+
+/** The first version refused (not only throttled) over controller_mutation_rate, as in Kafka. */
+const STRICT_SINCE = 3;
 
 type Result = { name: string; errorCode: number; errorMessage: string | null };
 
 export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
   const svc = ctx.services;
+  const quota = svc.quotas.mutationQuota(ctx.session, ctx.clientId, ctx.apiVersion >= STRICT_SINCE, () => svc.now());
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const results: Result[] = [];
@@ -29,12 +38,13 @@ export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
       results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." });
       continue;
     }
-    results.push({ name: t.name, ...(await grow(svc, t.name, t.count, t.assignments, req.validateOnly)) });
+    results.push({ name: t.name, ...(await grow(svc, t.name, t.count, t.assignments, req.validateOnly, quota)) });
   }
-  return { throttleTimeMs: 0, results };
+  ctx.throttleTimeMs = quota.throttleTimeMs();
+  return { throttleTimeMs: ctx.throttleTimeMs, results };
 });
 
-async function grow(svc: Services, name: string, count: number, assignments: { brokerIds: number[] }[] | null, validateOnly: boolean) {
+async function grow(svc: Services, name: string, count: number, assignments: { brokerIds: number[] }[] | null, validateOnly: boolean, quota: MutationQuota) {
   const fail = (errorCode: number, errorMessage: string) => ({ errorCode, errorMessage });
   const topic = svc.topics.get(name);
   if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
@@ -62,6 +72,7 @@ async function grow(svc: Services, name: string, count: number, assignments: { b
     }
   }
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
+  if (!quota.record(additional)) return { ...THROTTLED };
   try {
     await svc.topics.addPartitions(topic, count);
   } catch (e) {
