@@ -1,11 +1,12 @@
 // The HTTP side (hono over Web Request/Response): health and readiness for orchestrators,
-// Prometheus metrics, and a read-only admin view of the cluster, topics and consumer groups, all
-// read from the broker's services (no second copy of any state). It has no authentication of its
+// Prometheus metrics, a read-only admin view of the cluster, topics and consumer groups, and the
+// REST produce/consume proxy (rest.ts), all on the broker's services (no second copy of any state). It has no authentication of its
 // own: bind it to a private interface (it listens on the broker's --host).
 import { Hono } from "hono";
 import { VERSION_STRING } from "../version.ts";
 import type { Services } from "../broker/services.ts";
 import { prometheus } from "./prometheus.ts";
+import { partitionView, restError, restRoutes } from "./rest.ts";
 
 export type HttpState = { ready: () => boolean };
 
@@ -32,12 +33,12 @@ export function httpApp(svc: Services, state: HttpState): Hono {
 
   app.get("/v1/topics/:topic", (c) => {
     const t = svc.topics.get(c.req.param("topic"));
-    if (!t) return c.json({ error: "UNKNOWN_TOPIC_OR_PARTITION" }, 404);
+    if (!t) return restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
     return c.json({
       name: t.name,
       id: t.id,
       internal: t.internal,
-      partitions: t.partitions.map((p, i) => ({ partition: i, logStartOffset: p.logStartOffset, logEndOffset: p.logEndOffset, sizeBytes: p.sizeInBytes })),
+      partitions: t.partitions.map((p, i) => partitionView(p, i)),
     });
   });
 
@@ -46,7 +47,7 @@ export function httpApp(svc: Services, state: HttpState): Hono {
   app.get("/v1/groups/:group", (c) => {
     const id = c.req.param("group");
     const g = svc.groups.group(id);
-    if (!g || g.state === "Dead") return c.json({ error: "GROUP_ID_NOT_FOUND" }, 404);
+    if (!g || g.state === "Dead") return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
     const offsets = [];
     for (const [k, o] of g.offsets) {
       const i = k.lastIndexOf("\u0000");
@@ -65,6 +66,12 @@ export function httpApp(svc: Services, state: HttpState): Hono {
     });
   });
 
-  app.notFound((c) => c.json({ error: "not found" }, 404));
+  restRoutes(app, svc);
+
+  app.notFound((c) => restError(c, 404, 0, "HTTP 404 Not Found"));
+  app.onError((e, c) => {
+    svc.log("error", `HTTP ${c.req.method} ${c.req.path} failed: ${e instanceof Error ? e.message : String(e)}`);
+    return restError(c, 500, 0, "Internal server error");
+  });
   return app;
 }
