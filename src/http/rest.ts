@@ -10,6 +10,7 @@
 // Without authentication of its own, the proxy acts as User:ANONYMOUS (from an unknown host, so
 // only host "*" bindings apply) when ACLs are on.
 import type { Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -30,6 +31,8 @@ const ZSTD = 4;
 const DEFAULT_MAX_BYTES = 1 << 20;
 const MAX_MAX_BYTES = 64 << 20;
 const MAX_TIMEOUT_MS = 300_000;
+/** Request bodies above this are refused before they are read whole (base64 and JSON escapes inflate records). */
+const MAX_BODY_BYTES = 64 << 20;
 const LSO_RECHECK_MS = 20;
 
 type Format = "json" | "binary" | "string";
@@ -118,7 +121,8 @@ type PendingRecord = { index: number; partition: number; input: RecordInput };
 export function restRoutes(app: Hono, svc: Services): void {
   const roundRobin = new Map<string, number>();
 
-  app.post("/v1/topics/:topic/records", async (c) => {
+  const limit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => restError(c, 413, 2, `Request body over ${MAX_BODY_BYTES} bytes`) });
+  app.post("/v1/topics/:topic/records", limit, async (c) => {
     const name = c.req.param("topic");
     let body: unknown;
     try {

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
+import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
 import { testBroker } from "../helpers/broker.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
@@ -225,6 +226,32 @@ describe("REST proxy", () => {
     expect((await created.json()).offsets[0]).toMatchObject({ partition: 0, offset: 0, error_code: null });
     const internal = await post("/v1/topics/__consumer_offsets/records", { records: [{ value: 1 }] });
     expect(internal.status).toBe(404);
+  }, 30_000);
+});
+
+describe("REST proxy with ACLs", () => {
+  test("acts as User:ANONYMOUS: refused without a binding, allowed with one", async () => {
+    const b = await testBroker({ "chronik.http.port": 0, "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer" } as never);
+    try {
+      const url = `http://127.0.0.1:${/http listening on (\S+):(\d+)/.exec(b.lines.join("\n"))![2]}`;
+      const send = () => fetch(`${url}/v1/topics/guarded/records`, { method: "POST", body: JSON.stringify({ records: [{ value: 1 }] }) });
+      const denied = await send();
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toMatchObject({ error_code: 40301, error: "TOPIC_AUTHORIZATION_FAILED" });
+      expect((await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).status).toBe(404);
+      const bind = (resourceType: number, resourceName: string, operation: number) =>
+        ({ resourceType, resourceName, patternType: PatternType.LITERAL, principal: "User:ANONYMOUS", host: "*", operation, permissionType: AclPermission.ALLOW });
+      expect(await b.services.acls.create([
+        bind(ResourceType.CLUSTER, "kafka-cluster", AclOperation.CREATE),
+        bind(ResourceType.TOPIC, "guarded", AclOperation.WRITE),
+        bind(ResourceType.TOPIC, "guarded", AclOperation.READ),
+      ])).toEqual([null, null, null]);
+      expect((await send()).status).toBe(200);
+      const read = await (await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).json();
+      expect(read.records.map((r: Rec) => r.value)).toEqual([1]);
+    } finally {
+      await b.close();
+    }
   }, 30_000);
 });
 
