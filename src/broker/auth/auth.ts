@@ -7,13 +7,17 @@
 // here PLAIN,SCRAM-SHA-256,SCRAM-SHA-512, GSSAPI and OAUTHBEARER are not available),
 // `listener.name.<listener>.plain.sasl.jaas.config` or `sasl.jaas.config` for PLAIN users.
 import type { BrokerConfig } from "../../config.ts";
+import type { FileSystem } from "../../runtime.ts";
+import { OAuthValidator, oauthSettings, parseInitialResponse } from "./oauthbearer.ts";
 import type { ScramCredential, ScramMechanism } from "./sasl.ts";
 import { checkPlain, credentialFromPassword, isScram, MAX_ITERATIONS, MIN_ITERATIONS, plainUsersFromJaas, SaslError, SCRAM_MECHANISMS, ScramServer } from "./sasl.ts";
 
 export type SecurityProtocol = "PLAINTEXT" | "SASL_PLAINTEXT" | "SSL" | "SASL_SSL";
 export const SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"];
 
-export const SUPPORTED_MECHANISMS = ["PLAIN", ...SCRAM_MECHANISMS] as const;
+export const SUPPORTED_MECHANISMS = ["PLAIN", ...SCRAM_MECHANISMS, "OAUTHBEARER"] as const;
+/** Enabled when sasl.enabled.mechanisms is unset; OAUTHBEARER must be named (its unsecured default accepts unsigned tokens). */
+export const DEFAULT_MECHANISMS = ["PLAIN", ...SCRAM_MECHANISMS] as const;
 
 export type ListenerSpec = { name: string; protocol: string; host: string | null; port: number | null };
 
@@ -140,6 +144,13 @@ export class SaslExchange {
       const user = checkPlain(token, this.auth.plainUsers);
       return { response: new Uint8Array(0), principal: `User:${user}` };
     }
+    if (this.mechanism === "OAUTHBEARER") {
+      this.done = true;
+      const { token: bearer, authzid } = parseInitialResponse(token);
+      const sub = await this.auth.oauth().validate(bearer);
+      if (authzid !== null && authzid !== "" && authzid !== sub) throw new SaslError("Authentication failed: the authorization id is not the token's principal");
+      return { response: new Uint8Array(0), principal: `User:${sub}` };
+    }
     if (!this.scram) throw new SaslError(`Unsupported SASL mechanism ${this.mechanism}`);
     try {
       const response = await this.scram.step(token);
@@ -182,7 +193,9 @@ export function parseAddScram(spec: string): { mechanism: ScramMechanism; name: 
 export class ListenerAuth {
   readonly plainUsers: ReadonlyMap<string, string>;
 
-  constructor(readonly name: string, readonly protocol: string, readonly scram: ScramCredentials, private readonly config: BrokerConfig) {
+  private validator: OAuthValidator | null = null;
+
+  constructor(readonly name: string, readonly protocol: string, readonly scram: ScramCredentials, private readonly config: BrokerConfig, private readonly env: { fs: FileSystem; now: () => number }) {
     const jaas = config[`listener.name.${name.toLowerCase()}.plain.sasl.jaas.config`] ?? config["sasl.jaas.config"];
     this.plainUsers = typeof jaas === "string" ? plainUsersFromJaas(jaas) : new Map();
   }
@@ -200,8 +213,13 @@ export class ListenerAuth {
   /** `[listener.name.<listener>.]sasl.enabled.mechanisms`, restricted to what this broker implements. */
   get mechanisms(): string[] {
     const raw = this.config[`listener.name.${this.name.toLowerCase()}.sasl.enabled.mechanisms`] ?? this.config["sasl.enabled.mechanisms"];
-    const list = raw === undefined || raw === null ? [...SUPPORTED_MECHANISMS] : Array.isArray(raw) ? raw.map(String) : String(raw).split(",");
+    const list = raw === undefined || raw === null ? [...DEFAULT_MECHANISMS] : Array.isArray(raw) ? raw.map(String) : String(raw).split(",");
     return list.map((s) => s.trim().toUpperCase()).filter((s) => (SUPPORTED_MECHANISMS as readonly string[]).includes(s));
+  }
+
+  /** OAUTHBEARER's token validator for this listener (secured with a JWKS, else unsecured). */
+  oauth(): OAuthValidator {
+    return (this.validator ??= new OAuthValidator(oauthSettings(this.config, this.name), this.env.fs, this.env.now));
   }
 
   /** A new exchange, or null for a mechanism that is not enabled. */
@@ -216,10 +234,10 @@ export class Authentication {
   readonly listeners: ListenerAuth[];
   private readonly config: BrokerConfig;
 
-  constructor(config: BrokerConfig) {
+  constructor(config: BrokerConfig, env: { fs: FileSystem; now: () => number }) {
     this.config = config;
     const specs = parseListeners(config.listeners, config);
-    this.listeners = (specs.length ? specs : [listenerOf(config)]).map((l) => new ListenerAuth(l.name, l.protocol, this.scram, config));
+    this.listeners = (specs.length ? specs : [listenerOf(config)]).map((l) => new ListenerAuth(l.name, l.protocol, this.scram, config, env));
   }
 
   /** The first listener's (what a single-listener broker has). */

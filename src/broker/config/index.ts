@@ -31,7 +31,7 @@ export async function openAdmin(
   });
   const features = new Features(apiKeys, config.nodeId);
   const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
-  const auth = new Authentication(config);
+  const auth = new Authentication(config, { fs: runtime.fs, now: () => runtime.now() });
   // authorizer.class.name, super.users and allow.everyone.if.no.acl.found are read as they are now.
   let superRaw: unknown = undefined;
   let superUsers = new Set<string>();
