@@ -33,7 +33,8 @@ Usage: chronik [options]
                             :memory: keeps everything in memory
   --log-level <level>       ${LOG_LEVELS.join(" | ")} (default ${DEFAULT_CONFIG.logLevel})
   --node-id <n>             broker id (default ${DEFAULT_CONFIG.nodeId})
-  --http-port <n>           serve /health, /ready, /metrics and /v1/... on this port (off by default)
+  --http-port <n>           serve /health, /ready, /metrics and /v1/... on this port (off by default;
+                            on 127.0.0.1 unless -o chronik.http.host=<addr>)
   -o, --config <key=value>  any broker config by its Kafka name, e.g. -o num.partitions=3
   --add-scram <credential>  a SCRAM user, kafka-storage's form, repeatable:
                             'SCRAM-SHA-256=[name=alice,password=alice-secret]'

@@ -170,7 +170,9 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       log("warn", `the ${runtime.name} runtime serves no HTTP; chronik.http.port ignored`);
     } else {
       const app = httpApp(services, { ready: () => ready });
-      http = await runtime.serve({ host: config.host, port: Number(httpPort) }, (req) => app.fetch(req));
+      // Unauthenticated, so loopback unless chronik.http.host says otherwise.
+      const httpHost = String(config["chronik.http.host"] ?? "127.0.0.1");
+      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req) => app.fetch(req));
       log("info", `http listening on ${http.host}:${http.port} (/health, /ready, /metrics, /v1/...)`);
     }
   }
