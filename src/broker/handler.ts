@@ -42,7 +42,8 @@ export type RequestContext = {
    */
   noResponse: boolean;
   /**
-   * A throttle time the handler computed (Fetch's consumer_byte_rate); the server takes the larger
+   * A throttle time the handler computed (Fetch's consumer_byte_rate; CreateTopics, CreatePartitions
+   * and DeleteTopics' controller_mutation_rate); the server takes the larger
    * of it and its own (producer_byte_rate, request_percentage), writes it into the response's
    * throttleTimeMs and mutes the connection that long (KIP-219).
    */
