@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { kafkajsValues } from "../helpers/consume.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -54,15 +55,7 @@ describe("ACLs with kafkajs and kcat", () => {
     expect(String(refused?.type ?? refused?.cause?.type ?? refused)).toContain("TOPIC_AUTHORIZATION_FAILED");
     await producer.disconnect();
 
-    const consumer = alice.consumer({ groupId: "alice-app", maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic: "orders-eu", fromBeginning: true });
-    const seen: string[] = [];
-    await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
-    const t0 = Date.now();
-    while (seen.length < 2 && Date.now() - t0 < 15_000) await Bun.sleep(50);
-    await consumer.disconnect();
-    expect(seen).toEqual(["o1", "o2"]);
+    expect(await kafkajsValues(alice, "orders-eu", "alice-app", 2)).toEqual(["o1", "o2"]);
 
     const other = alice.consumer({ groupId: "not-hers", maxWaitTimeInMs: 100, retry: { retries: 0 } });
     await other.connect();

@@ -55,7 +55,8 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
           replicationFactor: -1,
           assignments: [],
           configs: [],
-        }, false);
+          // Auto-created partitions count against controller_mutation_rate, permissively (as Kafka).
+        }, false, svc.quotas.mutationQuota(ctx.session, ctx.clientId, false, () => svc.now()));
         t = out.topic ?? svc.topics.get(want.name);
       }
       topics.push(t ? describe(svc, t, topicOps(t.name)) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));

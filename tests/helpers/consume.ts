@@ -1,0 +1,20 @@
+// Reading a topic back with real clients' group consumers, for end-to-end tests.
+import type { Kafka } from "kafkajs";
+
+/** kafkajs: a group consumer from the beginning until `n` values arrived (or 15 s passed); the values in order. */
+export async function kafkajsValues(kafka: Kafka, topic: string, groupId: string, n: number): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: string[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+  await until(() => seen.length >= n);
+  await consumer.disconnect();
+  return seen;
+}
+
+/** Polls `cond` every 50 ms for at most `ms`. */
+export async function until(cond: () => boolean, ms = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond() && Date.now() - t0 < ms) await Bun.sleep(50);
+}
