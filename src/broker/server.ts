@@ -34,31 +34,81 @@ type Slot = { chunks: Uint8Array[] | null; done: boolean; closeReason?: string }
 /** What a SASL listener serves before authentication (Kafka's SaslServerAuthenticator). */
 const BEFORE_AUTH = new Set([ApiVersions.key, SaslHandshake.key, SaslAuthenticate.key]);
 
+/** How often idle connections are looked for; a connection's activity is stamped with the sweep count. */
+const IDLE_SWEEP_MS = 1000;
+
 export class Server {
   private readonly services: Services;
   private readonly handlers: ReadonlyMap<number, Handler>;
   private readonly connections = new Set<Connection>();
+  /** Open connections per client address (max.connections.per.ip). */
+  private readonly perIp = new Map<string, number>();
   private nextSessionId = 1;
+  private idleTimer: ReturnType<typeof setInterval> | null = null;
+  /** Sweeps so far: connections stamp it on activity, so the hot path reads no clock. */
+  tick = 0;
   closing = false;
 
   constructor(services: Services, handlers: ReadonlyMap<number, Handler>) {
     this.services = services;
     this.handlers = handlers;
+    this.idleTimer = setInterval(() => this.sweepIdle(), IDLE_SWEEP_MS);
+    // Deno and Node keep a process alive for an interval; the broker's listeners do that already.
+    (this.idleTimer as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Kafka's max.connections and max.connections.per.ip (with max.connections.per.ip.overrides,
+   * "host:count,..."), read as they are now: a connection over a limit is closed at once, with a
+   * log line (Kafka's acceptor waits for room on max.connections instead; ours has accepted already).
+   */
+  private overLimit(ip: string): string | null {
+    const cfg = this.services.config;
+    const max = Number(cfg["max.connections"] ?? 2147483647);
+    if (this.connections.size >= max) return `max.connections (${max}) reached`;
+    let perIp = Number(cfg["max.connections.per.ip"] ?? 2147483647);
+    const overrides = cfg["max.connections.per.ip.overrides"];
+    if (typeof overrides === "string" && overrides !== "") {
+      for (const o of overrides.split(",")) {
+        const i = o.lastIndexOf(":");
+        if (i > 0 && o.slice(0, i).trim() === ip) perIp = Number(o.slice(i + 1));
+      }
+    }
+    if ((this.perIp.get(ip) ?? 0) >= perIp) return `max.connections.per.ip (${perIp}) reached for ${ip}`;
+    return null;
   }
 
   accept(conn: Conn, listener: ConnListener): ConnHandler {
     const c = new Connection(this, conn, this.nextSessionId++, listener);
-    if (this.closing) {
+    const ip = conn.remoteAddress;
+    const refused = this.closing ? "shutting down" : this.overLimit(ip);
+    if (refused !== null) {
+      if (!this.closing) this.services.log("warn", `refusing connection from ${ip}:${conn.remotePort}: ${refused}`);
+      c.refuse();
       conn.close();
     } else {
       this.connections.add(c);
+      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     }
     return c;
+  }
+
+  /** connections.max.idle.ms: closes connections with nothing read, written or pending for that long. */
+  private sweepIdle() {
+    this.tick++;
+    const idleMs = Number(this.services.config["connections.max.idle.ms"] ?? 600000);
+    if (!(idleMs >= 0)) return;
+    const ticks = Math.max(1, Math.ceil(idleMs / IDLE_SWEEP_MS));
+    for (const c of this.connections) {
+      if (this.tick - c.lastActive > ticks && c.isIdle()) c.closeIdle(idleMs);
+    }
   }
 
   /** Stops reading on every connection, lets in-flight requests answer, then closes them. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.idleTimer !== null) clearInterval(this.idleTimer);
+    this.idleTimer = null;
     await Promise.all([...this.connections].map((c) => c.shutdown()));
   }
 
@@ -68,8 +118,11 @@ export class Server {
   /** @internal */ get svc(): Services {
     return this.services;
   }
-  /** @internal */ forget(c: Connection) {
-    this.connections.delete(c);
+  /** @internal */ forget(c: Connection, ip: string) {
+    if (!this.connections.delete(c)) return;
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
   }
 }
 
@@ -89,6 +142,8 @@ class Connection implements ConnHandler {
   private closed = false;
   private stopping = false;
   private idle: (() => void) | null = null;
+  /** The server's sweep count at the last byte read or written (connections.max.idle.ms). */
+  lastActive: number;
   /** KIP-219: no reading until the throttle time of a throttled response has passed. */
   private muted = false;
   private mutedUntil = 0;
@@ -96,6 +151,7 @@ class Connection implements ConnHandler {
 
   constructor(server: Server, conn: Conn, id: number, listener: ConnListener) {
     this.server = server;
+    this.lastActive = server.tick;
     this.conn = conn;
     this.maxFrame = Number(server.svc.config["socket.request.max.bytes"]);
     this.session = {
@@ -111,8 +167,27 @@ class Connection implements ConnHandler {
     };
   }
 
+  /** Over a connection limit: nothing will be read or answered. */
+  refuse() {
+    this.closed = true;
+  }
+
+  /** Nothing in flight: no unanswered request, no queued response. */
+  isIdle(): boolean {
+    return !this.closed && !this.stopping && !this.waitingDrain && this.pending() === 0;
+  }
+
+  closeIdle(idleMs: number) {
+    if (this.closed) return;
+    this.server.svc.log("debug", `closing connection from ${this.session.remote}: idle for more than connections.max.idle.ms (${idleMs} ms)`);
+    this.closed = true;
+    this.chunks = [];
+    this.conn.close();
+  }
+
   data(chunk: Uint8Array): void {
     if (this.closed || this.stopping || chunk.length === 0) return;
+    this.lastActive = this.server.tick;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.safeParse();
@@ -135,7 +210,7 @@ class Connection implements ConnHandler {
     this.closed = true;
     this.chunks = [];
     this.unmuteTimer();
-    this.server.forget(this);
+    this.server.forget(this, this.conn.remoteAddress);
     this.idle?.();
   }
 
@@ -466,6 +541,7 @@ class Connection implements ConnHandler {
    * the pool when the connection reports the last chunk sent, which, in write order, covers them all.
    */
   private write(chunks: Uint8Array[]): boolean {
+    this.lastActive = this.server.tick;
     const pool = this.server.svc.readBuffers;
     let ok = true;
     let leased: Uint8Array[] | null = null;

@@ -98,6 +98,7 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "max.connection.creation.rate": dyn("int", INT_MAX, "New connections accepted per second.", { min: 0 }),
   "max.connections": dyn("int", INT_MAX, "Connections accepted at once.", { min: 0 }),
   "max.connections.per.ip": dyn("int", INT_MAX, "Connections accepted at once from one address.", { min: 0 }),
+  "max.connections.per.ip.overrides": dyn("string", "", "Per-address exceptions to max.connections.per.ip: host:count,host:count."),
   "max.incremental.fetch.session.cache.slots": ro("int", "1000", "Incremental fetch sessions kept (KIP-227).", { min: 0 }),
   "message.max.bytes": dyn("int", "1048588", "Default max.message.bytes of topics: the largest record batch accepted.", { min: 0 }),
   "min.insync.replicas": dyn("int", "1", "Default min.insync.replicas of topics.", { min: 1 }),

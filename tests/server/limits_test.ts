@@ -1,0 +1,54 @@
+// Connection limits as Kafka's: max.connections, max.connections.per.ip (and its overrides) close
+// a connection over the limit at once, other clients keep being served; connections.max.idle.ms
+// closes a connection that read and wrote nothing for that long, and leaves busy ones alone.
+import { expect, test } from "bun:test";
+import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
+import { testBroker } from "../helpers/broker.ts";
+import { WireClient } from "../helpers/wire_client.ts";
+
+const ping = (c: WireClient) => c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" }).then((r) => r.errorCode);
+const closedSoon = (c: WireClient, ms = 1000) => Promise.race([c.closed.then(() => true), Bun.sleep(ms).then(() => false)]);
+
+test("max.connections.per.ip and max.connections refuse what is over the limit", async () => {
+  const b = await testBroker({ "max.connections.per.ip": 2 });
+  try {
+    const a = await WireClient.connect(b.port);
+    const c = await WireClient.connect(b.port);
+    const over = await WireClient.connect(b.port);
+    expect(await closedSoon(over)).toBe(true);
+    expect([await ping(a), await ping(c)]).toEqual([0, 0]);
+    a.close();
+    await Bun.sleep(50);
+    const again = await WireClient.connect(b.port);
+    expect(await ping(again)).toBe(0);
+    again.close();
+    c.close();
+    // An override for this address lifts it; max.connections caps everyone.
+    b.services.config["max.connections.per.ip.overrides"] = "127.0.0.1:10";
+    b.services.config["max.connections"] = 3;
+    const cs = await Promise.all([1, 2, 3, 4].map(() => WireClient.connect(b.port)));
+    await Bun.sleep(50);
+    expect(cs.filter((x) => x.isClosed).length).toBe(1);
+    for (const x of cs) x.close();
+  } finally {
+    await b.close();
+  }
+});
+
+test("connections.max.idle.ms closes idle connections, not busy ones", async () => {
+  const b = await testBroker({ "connections.max.idle.ms": 1500 });
+  try {
+    const idle = await WireClient.connect(b.port);
+    const busy = await WireClient.connect(b.port);
+    expect(await ping(idle)).toBe(0);
+    for (let i = 0; i < 8; i++) {
+      await Bun.sleep(500);
+      expect(await ping(busy)).toBe(0);
+    }
+    expect(idle.isClosed).toBe(true);
+    expect(busy.isClosed).toBe(false);
+    busy.close();
+  } finally {
+    await b.close();
+  }
+}, 20_000);
