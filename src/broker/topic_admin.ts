@@ -92,7 +92,7 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
   return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf, topic };
 }
 
-/** Authorized-operations bitfields (no ACLs yet: everything is allowed). */
+/** Authorized-operations bitfields: every operation of a resource type (what a principal has without an authorizer). */
 export const TOPIC_OPERATIONS = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 export const CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14);
 export const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);

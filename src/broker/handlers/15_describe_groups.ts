@@ -6,7 +6,7 @@
 // Stable), protocol type "consumer", the assignor as protocolData, and per member its
 // subscription (a classic member's own metadata) and current assignment as the embedded consumer
 // protocol's bytes. An unknown group answers state "Dead" with no error, as Kafka does before v6.
-// Authorized operations (v3+) are all group operations when asked for (no ACLs yet).
+// Authorized operations (v3+) are the principal's on the group (all of them without an authorizer).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
 import { encodeAssignment, encodeSubscription } from "../groups/migration.ts";

@@ -2,7 +2,7 @@
 // the only broker and as the controller, at its advertised address.
 // Behaviour: v1's endpointType 1 (brokers) is answered; 2 (controllers) is
 // MISMATCHED_ENDPOINT_TYPE, as from a Kafka broker listener; anything else is
-// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations (all: no ACLs yet) when asked for.
+// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations (the principal's on the cluster) when asked for.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeCluster } from "../../protocol/messages/60_describe_cluster.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";

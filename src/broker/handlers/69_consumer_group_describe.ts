@@ -2,7 +2,7 @@
 // per member its subscription, current assignment and target assignment (topic ids and names).
 // Behaviour: GROUP_ID_NOT_FOUND for an unknown group or a classic group (with a message), as
 // Kafka; INVALID_GROUP_ID for an empty id. States: Empty, Assigning, Reconciling, Stable.
-// Authorized operations are all group operations when asked for (no ACLs yet).
+// Authorized operations are the principal's on the group when asked for (all without an authorizer).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupDescribe } from "../../protocol/messages/69_consumer_group_describe.ts";
 import type { TpMap } from "../groups/consumer.ts";
