@@ -7,6 +7,9 @@
 // ACLs: topics without DESCRIBE are left out of "all topics" and answer TOPIC_AUTHORIZATION_FAILED
 // when named (existing or not); auto-creation needs CREATE on the cluster or the topic. Authorized
 // operations are the principal's, when asked for, else INT32_MIN.
+// v10-11 carry a topic id field but Kafka takes only names there: a null name or a non-zero id
+// makes the whole request INVALID_REQUEST, answered as Kafka's error response (each topic asked
+// for with that code, a null name as "", no brokers).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Metadata } from "../../protocol/messages/03_metadata.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
@@ -23,6 +26,15 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
   const topicOps = (name: string) => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, Res.TOPIC, name) : OPERATIONS_OMITTED);
   const canDescribe = (name: string) => allowed(ctx, Op.DESCRIBE, Res.TOPIC, name);
   const all = req.topics === null || (v === 0 && req.topics.length === 0);
+  if (!all && v < 12 && req.topics!.some((t) => t.name === null || t.topicId !== ZERO_UUID)) {
+    return {
+      throttleTimeMs: 0,
+      brokers: [],
+      clusterId: null,
+      controllerId: -1,
+      topics: req.topics!.map((t) => missing(t.name ?? "", t.topicId, ErrorCode.INVALID_REQUEST)),
+    };
+  }
   const topics = [];
   if (all) {
     for (const t of svc.topics.list()) if (canDescribe(t.name)) topics.push(describe(svc, t, topicOps(t.name)));
