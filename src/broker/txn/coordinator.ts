@@ -212,7 +212,9 @@ export class TransactionCoordinator {
       await log.append(batch, metas, { durable: true });
       return true;
     } catch (e) {
-      this.deps.log("error", `writing ${TXN_TOPIC} for ${t.transactionalId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // DeleteTopics took __transaction_state away under the write (Kafka lets it): not a storage fault.
+      const deleted = this.deps.topics.get(TXN_TOPIC)?.partitions[0] !== log;
+      this.deps.log(deleted ? "warn" : "error", `writing ${TXN_TOPIC} for ${t.transactionalId} failed: ${e instanceof Error ? e.message : String(e)}`);
       return false;
     }
   }
@@ -426,6 +428,12 @@ export class TransactionCoordinator {
         });
         out.set(key(p.topic, p.partition), ErrorCode.NONE);
       } catch (e) {
+        // Deleted meanwhile (its log closed): Kafka drops markers for partitions that are gone.
+        if (this.deps.topics.get(p.topic)?.partitions[p.partition] !== log) {
+          this.deps.log("debug", `marker for ${p.topic}-${p.partition} dropped: the partition was deleted`);
+          out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          return;
+        }
         this.deps.log("error", `marker append to ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
         out.set(key(p.topic, p.partition), ErrorCode.KAFKA_STORAGE_ERROR);
       }
