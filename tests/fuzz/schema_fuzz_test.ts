@@ -1,0 +1,144 @@
+// Schema-driven fuzzing: every API that ApiVersions advertises, at every advertised version, gets
+// many requests whose field values come from the generated message tables (tests/fuzz/schema_gen.ts:
+// odd strings, boundary integers, nulls where nullable, empty and large arrays, zero and random
+// UUIDs, random bytes and valid record batches in `records`). Every request is well-formed, so:
+// - no handler throws: the broker never logs an "error" line ("<Api> failed for ...");
+// - no connection closes (no documented reason applies: PLAINTEXT listener, no test hooks);
+// - every response decodes at its version;
+// - afterwards a fresh client still gets ApiVersions and Metadata answered.
+// Once against a memory broker, once against one with a data dir (the file engine's paths differ).
+//
+// Reproducible: CHRONIK_FUZZ_SEED (default 1) and CHRONIK_FUZZ_ITERS (default 12 requests per API
+// version and broker) are printed; each request's value depends only on (seed, api, version,
+// iteration). CHRONIK_FUZZ_ONLY=Name or Name:version narrows the run. One connection per API
+// version runs its requests in order; a request not answered within 400 ms is parked in the broker
+// (a JoinGroup waiting for its rebalance, a Fetch long poll, acks=0 Produce has no answer at all):
+// the client drops that connection and carries on with a new one.
+// Not generated on purpose: broker config names that limit connections or frame sizes and client
+// quota keys are not among the hint strings (a random AlterConfigs/AlterClientQuotas could then set
+// max.connections=0 or a 1 byte/s quota for everyone and stall the run); random strings still
+// reach those handlers with every other name.
+import { afterAll, beforeAll, describe as group, expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Broker } from "../../src/broker/broker.ts";
+import { APIS } from "../../src/protocol/messages/index.ts";
+import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
+import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
+import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { testBroker } from "../helpers/broker.ts";
+import { WireClient } from "../helpers/wire_client.ts";
+import { describe, Gen, type Hints, mixSeed, Rng } from "./schema_gen.ts";
+
+const SEED = Number(process.env.CHRONIK_FUZZ_SEED ?? 1);
+const ITERS = Number(process.env.CHRONIK_FUZZ_ITERS ?? 12);
+const ONLY = process.env.CHRONIK_FUZZ_ONLY ?? "";
+const PARK_MS = 400;
+
+const HINT_STRINGS = [
+  "fuzz", "fuzz-compact", "__consumer_offsets", "__transaction_state", "g-fuzz", "t-fuzz", "m-fuzz",
+  "consumer", "range", "uniform", "roundrobin", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER",
+  "retention.ms", "cleanup.policy", "max.message.bytes", "segment.bytes", "min.insync.replicas",
+  "message.timestamp.type", "compression.type", "retention.bytes", "num.partitions", "log.retention.ms",
+  "auto.create.topics.enable", "group.version", "transaction.version", "root", "kafka.server.KafkaApis",
+  "1", "-1", "0", "compact", "delete", "compact,delete", "LogAppendTime", "gzip", "zstd", "DEBUG",
+  "9223372036854775807", ".*", "fuzz.*", "[", "User:alice", "User:*", "*", "127.0.0.1", "alice", "0",
+];
+
+type Failure = { api: string; version: number; iter: number; reason: string; request: string };
+
+async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir: string | null) {
+  const port = broker.port;
+  const setup = await WireClient.connect(port);
+  await setup.send(CreateTopics, 4, {
+    topics: [
+      { name: "fuzz", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] },
+      { name: "fuzz-compact", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact" }] },
+    ],
+    timeoutMs: 5000, validateOnly: false,
+  });
+  const md = await setup.send(Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const hints: Hints = { strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])], uuids: md.topics.map((t) => t.topicId) };
+  const versions = await setup.send(ApiVersions, 3, { clientSoftwareName: "fuzz", clientSoftwareVersion: "1" });
+  setup.close();
+
+  const failures: Failure[] = [];
+  let sent = 0;
+  let parked = 0;
+  const work: Promise<void>[] = [];
+  for (const k of versions.apiKeys) {
+    const api = APIS.get(k.apiKey);
+    if (!api) {
+      failures.push({ api: `key ${k.apiKey}`, version: -1, iter: -1, reason: "advertised but not in the message tables", request: "" });
+      continue;
+    }
+    for (let v = k.minVersion; v <= k.maxVersion; v++) {
+      if (ONLY && ONLY !== api.name && ONLY !== `${api.name}:${v}`) continue;
+      work.push((async () => {
+        let c = await WireClient.connect(port);
+        for (let i = 0; i < ITERS; i++) {
+          const req = new Gen(new Rng(mixSeed(SEED, api.key, v, i)), hints).request(api.request, v);
+          const fail = (reason: string) => failures.push({ api: api.name, version: v, iter: i, reason, request: describe(req) });
+          sent++;
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const outcome = await Promise.race([
+            c.send(api, v, req as never).then(() => "ok", (e: Error) => c.isClosed ? "closed" : `response did not decode: ${e.message}`),
+            new Promise<string>((resolve) => (timer = setTimeout(() => resolve("parked"), PARK_MS))),
+          ]);
+          clearTimeout(timer);
+          if (outcome === "parked") parked++;
+          else if (outcome !== "ok") fail(outcome);
+          if (outcome !== "ok") {
+            c.close();
+            c = await WireClient.connect(port);
+          }
+        }
+        c.close();
+      })());
+    }
+  }
+  await Promise.all(work);
+
+  // The broker still serves a new client.
+  const control = await WireClient.connect(port);
+  const av = await control.send(ApiVersions, 0, {} as never);
+  expect(av.errorCode).toBe(0);
+  const md2 = await control.send(Metadata, 1, { topics: null });
+  expect(md2.brokers.length).toBe(1);
+  control.close();
+
+  const errors = broker.lines.filter((l) => l.startsWith("error ") || l.includes("failed for") || (l.startsWith("warn ") && l.includes("closing connection")));
+  console.log(`fuzz ${label}: seed=${SEED} iterations=${ITERS} requests=${sent} parked=${parked} failures=${failures.length} broker errors=${errors.length}`);
+  for (const f of failures.slice(0, 15)) console.log(`  ${f.api} v${f.version} iter ${f.iter}: ${f.reason}\n    ${f.request}`);
+  for (const e of errors.slice(0, 15)) console.log(`  ${e.split("\n").slice(0, 4).join("\n    ")}`);
+  expect({ failures: failures.map((f) => `${f.api} v${f.version} iter ${f.iter}: ${f.reason}`), errors: errors.map((e) => e.split("\n")[0]) }).toEqual({ failures: [], errors: [] });
+}
+
+group(`schema fuzz (seed ${SEED}, ${ITERS} iterations)`, () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "chronik-fuzz-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("memory broker", async () => {
+    const broker = await testBroker();
+    try {
+      await fuzz(broker, "memory", null);
+    } finally {
+      await broker.close();
+    }
+  }, 60_000);
+
+  test("file broker (data dir)", async () => {
+    const broker = await testBroker({ dataDir: dir });
+    try {
+      await fuzz(broker, "file", dir);
+    } finally {
+      await broker.close();
+    }
+  }, 60_000);
+});
