@@ -1,10 +1,18 @@
 // Minimal reproductions of handler bugs found by schema_fuzz_test.ts, each answered with Kafka's
 // error code for that input instead of a handler exception (which closes the connection).
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Broker } from "../../src/broker/broker.ts";
 import { ZERO_UUID } from "../../src/protocol/codec.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
+import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
+import { DeleteRecords } from "../../src/protocol/messages/21_delete_records.ts";
+import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { TransactionCoordinator } from "../../src/broker/txn/coordinator.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -53,5 +61,36 @@ test("txn markers: a partition deleted while its marker is appended is dropped (
     expect(lines.filter((l) => l.startsWith("error "))).toEqual([]);
   } finally {
     coordinator.close();
+  }
+});
+
+test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_TOPIC_OR_PARTITION, not KAFKA_STORAGE_ERROR with an error log", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));
+  const b = await testBroker({ dataDir: dir });
+  const [p, d, x] = await Promise.all([WireClient.connect(b.port), WireClient.connect(b.port), WireClient.connect(b.port)]);
+  try {
+    const records = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(1000) }] });
+    const seen = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const name = `race-${i}`;
+      await x.send(CreateTopics, 4, { topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+      const partitions = [0, 1, 2, 3];
+      const produce = () => p.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name, partitionData: partitions.map((index) => ({ index, records })) }] });
+      for (let k = 0; k < 10; k++) await produce();
+      // Requests queued behind each other on the partitions when the topic goes away.
+      const produced = Array.from({ length: 10 }, produce);
+      const deleted = Array.from({ length: 10 }, (_, k) =>
+        d.send(DeleteRecords, 2, { topics: [{ name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, offset: BigInt(k + 1) })) }], timeoutMs: 5000 }));
+      await Promise.race([produced[0], deleted[0]]);
+      await x.send(DeleteTopics, 4, { topicNames: [name], timeoutMs: 5000 });
+      for (const r of await Promise.all(produced)) for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
+      for (const r of await Promise.all(deleted)) for (const q of r.topics[0].partitions) seen.add(q.errorCode);
+    }
+    expect(seen.has(ErrorCode.KAFKA_STORAGE_ERROR)).toBe(false);
+    expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);
+  } finally {
+    for (const c of [p, d, x]) c.close();
+    await b.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -152,6 +152,8 @@ async function store(svc: Services, topic: Topic, index: number, records: Uint8A
       errorMessage: null,
     };
   } catch (e) {
+    // Deleted under the append (DeleteTopics closed the log): the partition is gone, as Kafka answers.
+    if (svc.topics.get(topic.name)?.partitions[index] !== topic.partitions[index]) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
     svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
   }

@@ -4,7 +4,8 @@
 // the new low watermark. The file engine checkpoints the log start and drops whole segments below
 // it; records left in a partly covered segment stay on disk but are no longer served: a fetch below
 // the log start gets OFFSET_OUT_OF_RANGE and ListOffsets earliest returns the new start.
-// Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION; a storage failure KAFKA_STORAGE_ERROR.
+// Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION (also one deleted during the call); a
+// storage failure KAFKA_STORAGE_ERROR.
 // timeoutMs is ignored (there are no replicas to wait for).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteRecords } from "../../protocol/messages/21_delete_records.ts";
@@ -27,6 +28,10 @@ export default defineHandler(DeleteRecords, [0, 2], async (req, ctx) => {
       try {
         await log.advanceLogStart(Number(to));
       } catch (e) {
+        // Deleted under the call (DeleteTopics removed its files): the partition is gone.
+        if (svc.topics.get(t.name)?.partitions[p.partitionIndex] !== log) {
+          return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        }
         svc.log("error", `DeleteRecords on ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`);
         return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
       }
