@@ -4,11 +4,11 @@
 // UUIDs, random bytes and valid record batches in `records`). Every request is well-formed, so:
 // - no handler throws: the broker never logs an "error" line ("<Api> failed for ...");
 // - no connection closes (no documented reason applies: PLAINTEXT listener, no test hooks);
-// - every response decodes at its version;
+// - every response decodes at its version; SaslHandshake and SaslAuthenticate answer ILLEGAL_SASL_STATE;
 // - afterwards a fresh client still gets ApiVersions and Metadata answered.
 // Once against a memory broker, once against one with a data dir (the file engine's paths differ).
 //
-// Reproducible: CHRONIK_FUZZ_SEED (default 1) and CHRONIK_FUZZ_ITERS (default 12 requests per API
+// Reproducible: CHRONIK_FUZZ_SEED (default 1) and CHRONIK_FUZZ_ITERS (default 60 requests per API
 // version and broker) are printed; each request's value depends only on (seed, api, version,
 // iteration). CHRONIK_FUZZ_ONLY=Name or Name:version narrows the run. One connection per API
 // version runs its requests in order; a request not answered within 400 ms is parked in the broker
@@ -23,6 +23,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Broker } from "../../src/broker/broker.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
 import { APIS } from "../../src/protocol/messages/index.ts";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
@@ -32,9 +33,11 @@ import { WireClient } from "../helpers/wire_client.ts";
 import { describe, Gen, type Hints, mixSeed, Rng } from "./schema_gen.ts";
 
 const SEED = Number(process.env.CHRONIK_FUZZ_SEED ?? 1);
-const ITERS = Number(process.env.CHRONIK_FUZZ_ITERS ?? 12);
+const ITERS = Number(process.env.CHRONIK_FUZZ_ITERS ?? 60);
 const ONLY = process.env.CHRONIK_FUZZ_ONLY ?? "";
 const PARK_MS = 400;
+/** No SASL on this listener: both must answer ILLEGAL_SASL_STATE, whatever the request says. */
+const SASL_APIS = new Set(["SaslHandshake", "SaslAuthenticate"]);
 
 const HINT_STRINGS = [
   "fuzz", "fuzz-compact", "__consumer_offsets", "__transaction_state", "g-fuzz", "t-fuzz", "m-fuzz",
@@ -83,7 +86,12 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
           sent++;
           let timer: ReturnType<typeof setTimeout> | undefined;
           const outcome = await Promise.race([
-            c.send(api, v, req as never).then(() => "ok", (e: Error) => c.isClosed ? "closed" : `response did not decode: ${e.message}`),
+            c.send(api, v, req as never).then(
+              (res) => SASL_APIS.has(api.name) && (res as { errorCode: number }).errorCode !== ErrorCode.ILLEGAL_SASL_STATE
+                ? `${api.name} on a PLAINTEXT listener answered ${(res as { errorCode: number }).errorCode}, not ILLEGAL_SASL_STATE`
+                : "ok",
+              (e: Error) => c.isClosed ? "closed" : `response did not decode: ${e.message}`,
+            ),
             new Promise<string>((resolve) => (timer = setTimeout(() => resolve("parked"), PARK_MS))),
           ]);
           clearTimeout(timer);
