@@ -27,7 +27,14 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { APIS } from "../../src/protocol/messages/index.ts";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
+import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
+import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
+import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
+import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
+import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import { describe, Gen, type Hints, mixSeed, Rng } from "./schema_gen.ts";
@@ -40,7 +47,7 @@ const PARK_MS = 400;
 const SASL_APIS = new Set(["SaslHandshake", "SaslAuthenticate"]);
 
 const HINT_STRINGS = [
-  "fuzz", "fuzz-compact", "__consumer_offsets", "__transaction_state", "g-fuzz", "t-fuzz", "m-fuzz",
+  "fuzz", "fuzz-compact", "__consumer_offsets", "__transaction_state", "g-fuzz", "cg-fuzz", "t-fuzz",
   "consumer", "range", "uniform", "roundrobin", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER",
   "retention.ms", "cleanup.policy", "max.message.bytes", "segment.bytes", "min.insync.replicas",
   "message.timestamp.type", "compression.type", "retention.bytes", "num.partitions", "log.retention.ms",
@@ -48,6 +55,38 @@ const HINT_STRINGS = [
   "1", "-1", "0", "compact", "delete", "compact,delete", "LogAppendTime", "gzip", "zstd", "DEBUG",
   "9223372036854775807", ".*", "fuzz.*", "[", "User:alice", "User:*", "*", "127.0.0.1", "alice", "0",
 ];
+
+/**
+ * State for generated requests to run into: records in "fuzz", a classic group g-fuzz with a member
+ * at a generation, a consumer-protocol group cg-fuzz, a transaction of t-fuzz on fuzz-0 and an
+ * idempotent producer. Their member ids, producer ids, epochs and generations join the hints.
+ */
+async function seedState(c: WireClient, hints: Hints) {
+  const records = buildRecordBatch({ records: [{ key: "k", value: "v" }, { key: null, value: "w" }] });
+  for (let i = 0; i < 3; i++) {
+    await c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "fuzz", partitionData: [0, 1, 2].map((index) => ({ index, records })) }] });
+  }
+  const join = (memberId: string) => c.send(JoinGroup, 5, {
+    groupId: "g-fuzz", sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null,
+    protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null,
+  });
+  let j = await join("");
+  if (j.errorCode === ErrorCode.MEMBER_ID_REQUIRED) j = await join(j.memberId!);
+  await c.send(SyncGroup, 3, { groupId: "g-fuzz", generationId: j.generationId!, memberId: j.memberId!, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }] });
+  const hb = await c.send(ConsumerGroupHeartbeat, 0, {
+    groupId: "cg-fuzz", memberId: "", memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
+    subscribedTopicNames: ["fuzz"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+  });
+  const txn = await c.send(InitProducerId, 2, { transactionalId: "t-fuzz", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  const topics = [{ name: "fuzz", partitions: [0] }];
+  await c.send(AddPartitionsToTxn, 3, {
+    transactions: [], v3AndBelowTransactionalId: "t-fuzz", v3AndBelowProducerId: txn.producerId!, v3AndBelowProducerEpoch: txn.producerEpoch!, v3AndBelowTopics: topics,
+  });
+  const idem = await c.send(InitProducerId, 2, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  hints.strings.push(j.memberId!, hb.memberId ?? "");
+  hints.int32s.push(j.generationId!, hb.memberEpoch!, txn.producerEpoch!, idem.producerEpoch!);
+  hints.int64s.push(txn.producerId!, idem.producerId!);
+}
 
 type Failure = { api: string; version: number; iter: number; reason: string; request: string };
 
@@ -62,7 +101,8 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
     timeoutMs: 5000, validateOnly: false,
   });
   const md = await setup.send(Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-  const hints: Hints = { strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])], uuids: md.topics.map((t) => t.topicId) };
+  const hints: Hints = { strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])], uuids: md.topics.map((t) => t.topicId), int64s: [], int32s: [] };
+  await seedState(setup, hints);
   const versions = await setup.send(ApiVersions, 3, { clientSoftwareName: "fuzz", clientSoftwareVersion: "1" });
   setup.close();
 

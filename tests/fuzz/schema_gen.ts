@@ -47,7 +47,7 @@ export function mixSeed(...parts: number[]): number {
 }
 
 /** Names the broker knows, so that generated requests reach past "unknown topic/group". */
-export type Hints = { strings: string[]; uuids: string[] };
+export type Hints = { strings: string[]; uuids: string[]; int64s: bigint[]; int32s: number[] };
 
 const INT_BOUNDS: Record<string, number[]> = {
   int8: [-128, 127, -1, -2, 0, 1],
@@ -119,6 +119,7 @@ export class Gen {
       case "int32":
       case "uint32": {
         const roll = r.next();
+        if (roll < 0.1 && f.type === "int32" && this.hints.int32s.length) return r.pick(this.hints.int32s);
         if (roll < 0.3) return r.pick(INT_BOUNDS[f.type]);
         const [lo, hi] = INT_RANGE[f.type];
         if (roll < 0.75) return Math.max(lo, Math.min(hi, r.int(-3, 10)));
@@ -126,6 +127,7 @@ export class Gen {
       }
       case "int64": {
         const roll = r.next();
+        if (roll < 0.15 && this.hints.int64s.length) return r.pick(this.hints.int64s);
         if (roll < 0.3) return r.pick(INT64_BOUNDS);
         if (roll < 0.7) return BigInt(r.int(-3, 10));
         if (roll < 0.85) return BigInt(Date.now() + r.int(-1e9, 1e9));
