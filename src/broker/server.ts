@@ -82,10 +82,18 @@ export class Server {
     const c = new Connection(this, conn, this.nextSessionId++, listener);
     const ip = conn.remoteAddress;
     const refused = this.closing ? "shutting down" : this.overLimit(ip);
+    // KIP-612: over its connection_creation_rate an address's new connection is closed after the
+    // throttle time, unread (Kafka's ConnectionThrottledException).
+    const throttleMs = refused === null ? this.services.quotas.connectionCreated(ip, this.services.now()) : 0;
     if (refused !== null) {
       if (!this.closing) this.services.log("warn", `refusing connection from ${ip}:${conn.remotePort}: ${refused}`);
       c.refuse();
       conn.close();
+    } else if (throttleMs > 0) {
+      this.services.log("info", `connection from ${ip}:${conn.remotePort} over its connection_creation_rate: closing it after ${throttleMs} ms`);
+      c.refuse();
+      conn.pause();
+      setTimeout(() => conn.close(), throttleMs);
     } else {
       this.connections.add(c);
       this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);

@@ -1,8 +1,10 @@
 // Connection limits as Kafka's: max.connections, max.connections.per.ip (and its overrides) close
 // a connection over the limit at once, other clients keep being served; connections.max.idle.ms
-// closes a connection that read and wrote nothing for that long, and leaves busy ones alone.
+// closes a connection that read and wrote nothing for that long, and leaves busy ones alone;
+// an ip entity's connection_creation_rate (KIP-612) closes connections over it after the throttle.
 import { expect, test } from "bun:test";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
+import { AlterClientQuotas } from "../../src/protocol/messages/49_alter_client_quotas.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
@@ -48,6 +50,32 @@ test("connections.max.idle.ms closes idle connections, not busy ones", async () 
     expect(idle.isClosed).toBe(true);
     expect(busy.isClosed).toBe(false);
     busy.close();
+  } finally {
+    await b.close();
+  }
+}, 20_000);
+
+test("connection_creation_rate on an ip entity (KIP-612): connections over it are closed after the throttle time", async () => {
+  const b = await testBroker({ "quota.window.num": 2, "quota.window.size.seconds": 1 });
+  try {
+    const admin = await WireClient.connect(b.port);
+    const r = await admin.send(AlterClientQuotas, 1, { entries: [{ entity: [{ entityType: "ip", entityName: "127.0.0.1" }], ops: [{ key: "connection_creation_rate", value: 2, remove: false }] }], validateOnly: false });
+    expect(r.entries![0].errorCode).toBe(0);
+    const cs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => WireClient.connect(b.port)));
+    await Bun.sleep(50);
+    // Within the rate the first ones are served; the rest get no answers and are closed later.
+    const answered = await Promise.all(cs.map((c) => Promise.race([ping(c).then(() => true, () => false), Bun.sleep(300).then(() => false)])));
+    expect(answered.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+    expect(answered.filter((x) => !x).length).toBeGreaterThanOrEqual(2);
+    await Bun.sleep(3000);
+    for (const [i, c] of cs.entries()) if (!answered[i]) expect(c.isClosed).toBe(true);
+    for (const c of cs) c.close();
+    // Removing the quota lets connections through again.
+    await admin.send(AlterClientQuotas, 1, { entries: [{ entity: [{ entityType: "ip", entityName: "127.0.0.1" }], ops: [{ key: "connection_creation_rate", value: 0, remove: true }] }], validateOnly: false });
+    admin.close();
+    const fresh = await WireClient.connect(b.port);
+    expect(await ping(fresh)).toBe(0);
+    fresh.close();
   } finally {
     await b.close();
   }

@@ -82,6 +82,9 @@ export class ClientQuotas {
   private readonly rates: Map<string, SampledRate>[] = [new Map(), new Map(), new Map()];
   /** controller_mutation_rate: metric tags -> token bucket. */
   private readonly buckets = new Map<string, TokenBucket>();
+  /** connection_creation_rate per IP (KIP-612): the ip entity's or `<default>` ip's bound, by address. */
+  private ipBounds = new Map<string | null, number>();
+  private readonly ipRates = new Map<string, SampledRate>();
   private version = 1;
 
   constructor(windows: QuotaWindows = { numSamples: 11, windowMs: 1000 }) {
@@ -181,11 +184,34 @@ export class ClientQuotas {
     return new MutationQuota(b.bucket, b.bounds[MUTATION], strict, now);
   }
 
+  /**
+   * KIP-612: records a new connection from `ip` against its connection_creation_rate (the ip
+   * entity's, else the `<default>` ip's) and returns the throttle time in ms, 0 when within it or
+   * when there is none. Kafka accepts such a connection and closes it after the throttle time.
+   */
+  connectionCreated(ip: string, now: number): number {
+    if (this.ipBounds.size === 0) return 0;
+    const bound = this.ipBounds.get(ip) ?? this.ipBounds.get(null);
+    if (bound === undefined) return 0;
+    let rate = this.ipRates.get(ip);
+    if (!rate) {
+      if (this.ipRates.size > 10000) for (const [k, r] of this.ipRates) if (r.idle(now)) this.ipRates.delete(k);
+      this.ipRates.set(ip, rate = new SampledRate(this.windows.numSamples, this.windows.windowMs));
+    }
+    if (bound <= 0) return this.windows.windowMs * this.windows.numSamples;
+    return Math.min(recordAndThrottle(rate, 1, bound, now), INT32_MAX);
+  }
+
   /** Rebuilds the per-type overrides after a change; bindings see it through `version`. */
   private reindex() {
     const o: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map()];
+    const ip = new Map<string | null, number>();
     for (const e of this.entries.values()) {
-      if (e.entity.has(IP)) continue;
+      if (e.entity.has(IP)) {
+        const v = e.values.get("connection_creation_rate");
+        if (v !== undefined) ip.set(e.entity.get(IP) ?? null, v);
+        continue;
+      }
       const part = (type: string) => (!e.entity.has(type) ? ABSENT : e.entity.get(type) === null ? DEFAULT : named(e.entity.get(type)!));
       const key = entityKey(part(USER), part(CLIENT_ID));
       for (let t = 0; t < ENFORCED.length; t++) {
@@ -194,6 +220,7 @@ export class ClientQuotas {
       }
     }
     this.overrides = o;
+    this.ipBounds = ip;
     for (let t = 0; t < ENFORCED.length; t++) this.typeActive[t] = o[t].size > 0;
     this.active = this.typeActive[PRODUCE] || this.typeActive[FETCH] || this.typeActive[REQUEST];
     this.version++;
