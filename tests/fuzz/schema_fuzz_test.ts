@@ -121,12 +121,15 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
       work.push((async () => {
         let c = await WireClient.connect(port);
         for (let i = 0; i < ITERS; i++) {
-          const req = new Gen(new Rng(mixSeed(SEED, api.key, v, i)), hints).request(api.request, v);
+          const gen = new Gen(new Rng(mixSeed(SEED, api.key, v, i)), hints);
+          const req = gen.request(api.request, v);
+          // The header's client id too: null, empty, odd and long strings (quotas and logs read it).
+          const clientId = gen.clientId();
           const fail = (reason: string) => failures.push({ api: api.name, version: v, iter: i, reason, request: describe(req) });
           sent++;
           let timer: ReturnType<typeof setTimeout> | undefined;
           const outcome = await Promise.race([
-            c.send(api, v, req as never).then(
+            c.send(api, v, req as never, clientId).then(
               (res) => SASL_APIS.has(api.name) && (res as { errorCode: number }).errorCode !== ErrorCode.ILLEGAL_SASL_STATE
                 ? `${api.name} on a PLAINTEXT listener answered ${(res as { errorCode: number }).errorCode}, not ILLEGAL_SASL_STATE`
                 : "ok",

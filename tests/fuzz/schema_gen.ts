@@ -146,6 +146,11 @@ export class Gen {
     }
   }
 
+  /** A request header's client id (nullable string). */
+  clientId(): string | null {
+    return this.rng.chance(0.1) ? null : this.string({ left: 10_000 });
+  }
+
   uuid(): string {
     const r = this.rng;
     const roll = r.next();
