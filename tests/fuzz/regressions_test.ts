@@ -9,6 +9,7 @@ import { ZERO_UUID } from "../../src/protocol/codec.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { DeleteRecords } from "../../src/protocol/messages/21_delete_records.ts";
@@ -90,6 +91,33 @@ test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_T
     expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);
   } finally {
     for (const c of [p, d, x]) c.close();
+    await b.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("file store: __consumer_offsets deleted under an OffsetCommit write answers COORDINATOR_NOT_AVAILABLE with a warning, not an error log", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));
+  const b = await testBroker({ dataDir: dir });
+  const [p, x] = await Promise.all([WireClient.connect(b.port), WireClient.connect(b.port)]);
+  try {
+    await x.send(CreateTopics, 4, { topics: [{ name: "t", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    const seen = new Set<number>();
+    const commit = (k: number) => p.send(OffsetCommit, 2, {
+      groupId: `race-${k}`, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n,
+      topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }],
+    });
+    for (let i = 0; i < 10; i++) {
+      await commit(0); // __consumer_offsets exists (again)
+      const commits = Array.from({ length: 20 }, (_, k) => commit(k));
+      await commits[0];
+      await x.send(DeleteTopics, 4, { topicNames: ["__consumer_offsets"], timeoutMs: 5000 });
+      for (const r of await Promise.all(commits)) seen.add(r.topics[0].partitions[0].errorCode);
+    }
+    expect([...seen].every((e) => e === ErrorCode.NONE || e === ErrorCode.COORDINATOR_NOT_AVAILABLE)).toBe(true);
+    expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);
+  } finally {
+    for (const c of [p, x]) c.close();
     await b.close();
     await rm(dir, { recursive: true, force: true });
   }

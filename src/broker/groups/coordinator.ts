@@ -179,11 +179,14 @@ export class GroupCoordinator {
     if (batch.length > Number(this.deps.config["message.max.bytes"] ?? 1048588)) return ErrorCode.RECORD_LIST_TOO_LARGE;
     const infos = scanBatches(batch);
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
+    const log = topic.partitions[this.partitionFor(groupId)];
     try {
-      await topic.partitions[this.partitionFor(groupId)].append(batch, infos);
+      await log.append(batch, infos);
       return ErrorCode.NONE;
     } catch (e) {
-      this.deps.log("error", `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // DeleteTopics took __consumer_offsets away under the write (Kafka lets it): not a storage fault.
+      const deleted = !this.deps.topics.get(OFFSETS_TOPIC)?.partitions.includes(log);
+      this.deps.log(deleted ? "warn" : "error", `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`);
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
   }
