@@ -10,10 +10,12 @@
 //
 // Reproducible: CHRONIK_FUZZ_SEED (default 1) and CHRONIK_FUZZ_ITERS (default 60 requests per API
 // version and broker) are printed; each request's value depends only on (seed, api, version,
-// iteration). CHRONIK_FUZZ_ONLY=Name or Name:version narrows the run. One connection per API
-// version runs its requests in order; a request not answered within 400 ms is parked in the broker
-// (a JoinGroup waiting for its rebalance, a Fetch long poll, acks=0 Produce has no answer at all):
-// the client drops that connection and carries on with a new one.
+// iteration), and on the ids seedState got from the broker. CHRONIK_FUZZ_ONLY=Name or Name:version narrows the run. One connection per API
+// version runs its requests in order, in pipelined bursts of 1-4; a request not answered within
+// 400 ms is parked in the broker (a JoinGroup waiting for its rebalance, a Fetch long poll; acks=0
+// Produce has no answer at all): the client drops that connection and carries on with a new one.
+// Other APIs have no reason to wait: their connection stays open and every answer must arrive within
+// 10 s (a handler whose promise never settles fails the run).
 // Not generated on purpose: broker config names that limit connections or frame sizes and client
 // quota keys are not among the hint strings (a random AlterConfigs/AlterClientQuotas could then set
 // max.connections=0 or a 1 byte/s quota for everyone and stall the run); random strings still
@@ -43,6 +45,10 @@ const SEED = Number(process.env.CHRONIK_FUZZ_SEED ?? 1);
 const ITERS = Number(process.env.CHRONIK_FUZZ_ITERS ?? 60);
 const ONLY = process.env.CHRONIK_FUZZ_ONLY ?? "";
 const PARK_MS = 400;
+/** Wait legitimately: long polls, rebalances, acks=0 (no answer), fsync of acks=-1, group joins. */
+const MAY_WAIT = new Set(["Fetch", "JoinGroup", "SyncGroup", "Produce", "ConsumerGroupHeartbeat"]);
+/** Any other request must be answered within this, however slowly. */
+const HANG_MS = 10_000;
 /** No SASL on this listener: both must answer ILLEGAL_SASL_STATE, whatever the request says. */
 const SASL_APIS = new Set(["SaslHandshake", "SaslAuthenticate"]);
 
@@ -109,6 +115,8 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   const failures: Failure[] = [];
   let sent = 0;
   let parked = 0;
+  const parkedBy = new Map<string, number>();
+  const slow: { api: string; version: number; iter: number; req: unknown; answered: Promise<string> }[] = [];
   const work: Promise<void>[] = [];
   for (const k of versions.apiKeys) {
     const api = APIS.get(k.apiKey);
@@ -120,28 +128,50 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
       if (ONLY && ONLY !== api.name && ONLY !== `${api.name}:${v}`) continue;
       work.push((async () => {
         let c = await WireClient.connect(port);
-        for (let i = 0; i < ITERS; i++) {
-          const gen = new Gen(new Rng(mixSeed(SEED, api.key, v, i)), hints);
-          const req = gen.request(api.request, v);
-          // The header's client id too: null, empty, odd and long strings (quotas and logs read it).
-          const clientId = gen.clientId();
-          const fail = (reason: string) => failures.push({ api: api.name, version: v, iter: i, reason, request: describe(req) });
-          sent++;
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const outcome = await Promise.race([
-            c.send(api, v, req as never, clientId).then(
+        for (let i = 0; i < ITERS;) {
+          // Bursts of 1-4 pipelined requests: answers must come back in order, each one decoding.
+          const burst = Math.min(ITERS - i, 1 + (mixSeed(SEED, api.key, v, i, 0xb) % 4));
+          const sends: Promise<void>[] = [];
+          const answers: { iter: number; req: unknown; answered: Promise<string> }[] = [];
+          let reconnect = false;
+          let stalled = false;
+          for (const iter of Array.from({ length: burst }, (_, k) => i + k)) {
+            const gen = new Gen(new Rng(mixSeed(SEED, api.key, v, iter)), hints);
+            const req = gen.request(api.request, v);
+            // The header's client id too: null, empty, odd and long strings (quotas and logs read it).
+            const clientId = gen.clientId();
+            const conn = c;
+            sent++;
+            const answered = conn.send(api, v, req as never, clientId).then(
               (res) => SASL_APIS.has(api.name) && (res as { errorCode: number }).errorCode !== ErrorCode.ILLEGAL_SASL_STATE
                 ? `${api.name} on a PLAINTEXT listener answered ${(res as { errorCode: number }).errorCode}, not ILLEGAL_SASL_STATE`
                 : "ok",
-              (e: Error) => c.isClosed ? "closed" : `response did not decode: ${e.message}`,
-            ),
-            new Promise<string>((resolve) => (timer = setTimeout(() => resolve("parked"), PARK_MS))),
-          ]);
-          clearTimeout(timer);
-          if (outcome === "parked") parked++;
-          else if (outcome !== "ok") fail(outcome);
-          if (outcome !== "ok") {
-            c.close();
+              (e: Error) => conn.isClosed ? "closed" : `response did not decode: ${e.message}`,
+            );
+            answers.push({ iter, req, answered });
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            sends.push(Promise.race([
+              answered,
+              new Promise<string>((resolve) => (timer = setTimeout(() => resolve("parked"), PARK_MS))),
+            ]).then((outcome) => {
+              clearTimeout(timer);
+              if (outcome === "parked") {
+                parked++;
+                parkedBy.set(api.name, (parkedBy.get(api.name) ?? 0) + 1);
+                stalled = true;
+              } else if (outcome !== "ok") failures.push({ api: api.name, version: v, iter, reason: outcome, request: describe(req) });
+              if (outcome !== "ok") reconnect = true;
+            }));
+          }
+          await Promise.all(sends);
+          i += burst;
+          if (reconnect) {
+            // An API with no reason to wait keeps its connection: its answers must still come (hang check below).
+            if (stalled && !MAY_WAIT.has(api.name)) {
+              const conn = c;
+              slow.push(...answers.map((a) => ({ ...a, api: api.name, version: v })));
+              void Promise.all(answers.map((a) => a.answered)).then(() => conn.close());
+            } else c.close();
             c = await WireClient.connect(port);
           }
         }
@@ -150,6 +180,12 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
     }
   }
   await Promise.all(work);
+
+  // Requests that were slow to answer without a reason to wait must still be answered.
+  const late = await Promise.all(slow.map((a) => Promise.race([a.answered, new Promise<string>((r) => setTimeout(() => r("no answer"), HANG_MS))])));
+  slow.forEach((a, k) => {
+    if (late[k] !== "ok") failures.push({ api: a.api, version: a.version, iter: a.iter, reason: `${late[k]} (within ${HANG_MS} ms)`, request: describe(a.req) });
+  });
 
   // The broker still serves a new client.
   const control = await WireClient.connect(port);
@@ -161,6 +197,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
 
   const errors = broker.lines.filter((l) => l.startsWith("error ") || l.includes("failed for") || (l.startsWith("warn ") && l.includes("closing connection")));
   console.log(`fuzz ${label}: seed=${SEED} iterations=${ITERS} requests=${sent} parked=${parked} failures=${failures.length} broker errors=${errors.length}`);
+  console.log(`  parked by api: ${[...parkedBy].sort((a, b) => b[1] - a[1]).map(([n, k]) => `${n} ${k}`).join(", ")}`);
   for (const f of failures.slice(0, 15)) console.log(`  ${f.api} v${f.version} iter ${f.iter}: ${f.reason}\n    ${f.request}`);
   for (const e of errors.slice(0, 15)) console.log(`  ${e.split("\n").slice(0, 4).join("\n    ")}`);
   expect({ failures: failures.map((f) => `${f.api} v${f.version} iter ${f.iter}: ${f.reason}`), errors: errors.map((e) => e.split("\n")[0]) }).toEqual({ failures: [], errors: [] });
