@@ -122,3 +122,26 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("txn coordinator: __transaction_state deleted under a state write answers COORDINATOR_NOT_AVAILABLE with a warning, not an error log", async () => {
+  const topics = new Map<string, { partitions: unknown[] }>();
+  const log = {
+    append() {
+      topics.delete("__transaction_state"); // DeleteTopics closed the log under the write
+      return Promise.reject(new Error("__transaction_state-0 is closed"));
+    },
+  };
+  topics.set("__transaction_state", { partitions: [log] });
+  const lines: string[] = [];
+  const coordinator = new TransactionCoordinator({
+    topics: topics as never, now: () => Date.now(), log: (level, m) => lines.push(`${level} ${m}`), maxTimeoutMs: 60000, checkIntervalMs: 60000,
+  });
+  try {
+    const r = await coordinator.initProducerId("t", 60000, -1n, -1);
+    expect(r.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(lines.filter((l) => l.startsWith("error "))).toEqual([]);
+    expect(lines.some((l) => l.startsWith("warn "))).toBe(true);
+  } finally {
+    coordinator.close();
+  }
+});
