@@ -1,10 +1,11 @@
 // Deleting a topic deletes the groups' committed offsets of it (Kafka's onPartitionsDeleted), and
-// they stay deleted after a restart.
+// they stay deleted after a restart. Deleted internal topics come back on the next write.
 import { expect, test } from "bun:test";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
+import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -32,4 +33,27 @@ test("offsets of a deleted topic are deleted", async () => {
   expect(await fetchAll()).toEqual(["kept"]);
   c.close();
   await b.close();
+});
+
+test("deleting __consumer_offsets or __transaction_state: they are created again on the next write, as Kafka does", async () => {
+  const b = await testBroker();
+  const c = await WireClient.connect(b.port);
+  try {
+    await c.send(CreateTopics, 7, { topics: [{ name: "t", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    const del = await c.send(DeleteTopics, 6, { topics: [{ name: "__consumer_offsets", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }, { name: "__transaction_state", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], topicNames: [], timeoutMs: 1000 });
+    expect(del.responses!.map((r) => r.errorCode)).toEqual([0, 0]);
+    const commit = await c.send(OffsetCommit, 8, {
+      groupId: "g2", generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n,
+      topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 3n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }],
+    });
+    expect(commit.topics![0].partitions![0].errorCode).toBe(0);
+    expect(b.services.topics.get("__consumer_offsets")).toBeDefined();
+    const init = await c.send(InitProducerId, 4, { transactionalId: "tx-recreated", transactionTimeoutMs: 10000, producerId: -1n, producerEpoch: -1 });
+    expect(init.errorCode).toBe(0);
+    expect(b.services.topics.get("__transaction_state")!.partitions[0].logEndOffset).toBeGreaterThan(0);
+    expect(b.lines.some((l) => l.startsWith("warn") && l.includes("was deleted; created it again"))).toBe(true);
+  } finally {
+    c.close();
+    await b.close();
+  }
 });

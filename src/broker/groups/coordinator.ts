@@ -106,11 +106,29 @@ export class GroupCoordinator {
 
   // ---- lifecycle
 
+  private creating: Promise<void> | null = null;
+  private started = false;
+
+  /** __consumer_offsets, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
+  private async offsetsTopic() {
+    const topics = this.deps.topics;
+    let topic = topics.get(OFFSETS_TOPIC);
+    if (topic) return topic;
+    this.creating ??= topics.create(OFFSETS_TOPIC, this.numPartitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
+      .then(() => {
+        if (this.started) this.deps.log("warn", `${OFFSETS_TOPIC} was deleted; created it again (committed offsets and group state written before are gone)`);
+      })
+      .finally(() => (this.creating = null));
+    await this.creating;
+    topic = topics.get(OFFSETS_TOPIC);
+    if (!topic) throw new Error(`${OFFSETS_TOPIC} could not be created`);
+    return topic;
+  }
+
   /** Creates __consumer_offsets if needed and rebuilds groups and offsets from it. */
   async start(): Promise<void> {
-    const topics = this.deps.topics;
-    const topic = topics.get(OFFSETS_TOPIC) ??
-      await topics.create(OFFSETS_TOPIC, this.numPartitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]));
+    const topic = await this.offsetsTopic();
+    this.started = true;
     let records = 0;
     for (const log of topic.partitions) {
       records += await forEachRecord(log, (r) => this.apply(decodeRecord(r.key, r.value)), (e) =>
@@ -171,7 +189,8 @@ export class GroupCoordinator {
   /** Appends records for one group; resolves an error code (NONE on success). */
   private async append(groupId: string, records: RecordInput[]): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
-    const topic = this.deps.topics.get(OFFSETS_TOPIC);
+    let topic = this.deps.topics.get(OFFSETS_TOPIC);
+    if (!topic && this.started) topic = await this.offsetsTopic().catch(() => undefined);
     if (!topic) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const now = this.deps.now();
     for (const r of records) r.timestamp = now;

@@ -176,9 +176,8 @@ export class TransactionCoordinator {
    * between PrepareCommit/PrepareAbort and Complete (markers only where still missing).
    */
   async start(): Promise<void> {
-    const topics = this.deps.topics;
-    const topic = topics.get(TXN_TOPIC) ??
-      await topics.create(TXN_TOPIC, 1, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]));
+    const topic = await this.stateTopic();
+    this.started = true;
     let maxProducerId = -1n;
     await forEachRecord(topic.partitions[0], (r) => {
       if (r.key === null) return;
@@ -201,10 +200,30 @@ export class TransactionCoordinator {
     if (this.txns.size > 0) this.deps.log("info", `transaction coordinator loaded ${this.txns.size} transactional id(s) from ${TXN_TOPIC}`);
   }
 
+  private creating: Promise<void> | null = null;
+  private started = false;
+
+  /** __transaction_state, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
+  private async stateTopic() {
+    const topics = this.deps.topics;
+    let topic = topics.get(TXN_TOPIC);
+    if (topic) return topic;
+    this.creating ??= topics.create(TXN_TOPIC, 1, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
+      .then(() => {
+        if (this.started) this.deps.log("warn", `${TXN_TOPIC} was deleted; created it again (transaction state written before is gone)`);
+      })
+      .finally(() => (this.creating = null));
+    await this.creating;
+    topic = topics.get(TXN_TOPIC);
+    if (!topic) throw new Error(`${TXN_TOPIC} could not be created`);
+    return topic;
+  }
+
   /** Writes a transaction's state to __transaction_state; false when it could not be stored. */
   private async persist(t: Txn): Promise<boolean> {
-    const log = this.deps.topics.get(TXN_TOPIC)?.partitions[0];
-    if (!log) return true; // not started (unit use without persistence)
+    let log = this.deps.topics.get(TXN_TOPIC)?.partitions[0];
+    if (!log && this.started) log = (await this.stateTopic().catch(() => undefined))?.partitions[0];
+    if (!log) return !this.started; // not started: unit use without persistence
     const batch = buildRecordBatch({ records: [{ key: enc.encode(t.transactionalId), value: enc.encode(serializeTxn(t)), timestamp: this.deps.now() }] });
     const metas = scanBatches(batch);
     if (!Array.isArray(metas)) return false;
