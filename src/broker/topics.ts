@@ -104,6 +104,24 @@ export class Topics {
     return topic;
   }
 
+  private ensuring = new Map<string, Promise<Topic>>();
+
+  /**
+   * An internal topic (compacted, stored as produced), created when missing; concurrent callers
+   * share one creation. `created` says whether this call made it.
+   */
+  async ensureInternal(name: string, partitions: number): Promise<{ topic: Topic; created: boolean }> {
+    const existing = this.get(name);
+    if (existing) return { topic: existing, created: false };
+    let p = this.ensuring.get(name);
+    const mine = p === undefined;
+    if (!p) {
+      p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]])).finally(() => this.ensuring.delete(name));
+      this.ensuring.set(name, p);
+    }
+    return { topic: await p, created: mine };
+  }
+
   async addPartitions(topic: Topic, total: number): Promise<void> {
     await this.save(topic, total, topic.configs);
     for (let p = topic.partitions.length; p < total; p++) topic.partitions.push(await this.store.open(topic.name, p));

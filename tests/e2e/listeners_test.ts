@@ -5,7 +5,7 @@
 // consumes on another; kcat sees each listener's address. Also under Deno from the command line.
 // (Advertised addresses point at localhost: nothing here resolves outside names.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
@@ -14,6 +14,7 @@ import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { SaslHandshake } from "../../src/protocol/messages/17_sasl_handshake.ts";
 import { SaslAuthenticate } from "../../src/protocol/messages/36_sasl_authenticate.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { makeCertificate } from "../helpers/tls.ts";
 import { kafkajsValues } from "../helpers/consume.ts";
 import { scramClient } from "../helpers/scram.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -34,9 +35,7 @@ async function run(cmd: string[]): Promise<{ code: number; out: string; err: str
 }
 
 beforeAll(async () => {
-  const r = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${dir}/key.pem`, "-out", CERT, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]);
-  if (r.code !== 0) throw new Error(`openssl failed: ${r.err}`);
-  writeFileSync(KEYSTORE, readFileSync(`${dir}/key.pem`, "utf8") + readFileSync(CERT, "utf8"));
+  await makeCertificate(dir);
   broker = await testBroker({
     listeners: "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
     "listener.security.protocol.map": "EXTERNAL:SASL_PLAINTEXT",

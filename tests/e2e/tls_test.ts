@@ -5,12 +5,13 @@
 // @platformatic/kafka produce and consume over SSL and SASL_SSL against the in-process broker.
 // Keystore checks: JKS, encrypted keys, client certificates and a missing file stop the start.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Consumer as PkConsumer, MessagesStreamModes, Producer as PkProducer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { makeCertificate } from "../helpers/tls.ts";
 import { kafkajsValues, until } from "../helpers/consume.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { RUNTIMES, startBrokerProcess } from "./harness.ts";
@@ -28,9 +29,7 @@ async function run(cmd: string[], input?: string): Promise<{ code: number; out: 
 }
 
 beforeAll(async () => {
-  const r = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${dir}/key.pem`, "-out", CERT, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]);
-  if (r.code !== 0) throw new Error(`openssl failed: ${r.err}`);
-  writeFileSync(KEYSTORE, readFileSync(`${dir}/key.pem`, "utf8") + readFileSync(CERT, "utf8"));
+  await makeCertificate(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

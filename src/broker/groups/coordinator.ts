@@ -106,22 +106,12 @@ export class GroupCoordinator {
 
   // ---- lifecycle
 
-  private creating: Promise<void> | null = null;
   private started = false;
 
   /** __consumer_offsets, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
   private async offsetsTopic() {
-    const topics = this.deps.topics;
-    let topic = topics.get(OFFSETS_TOPIC);
-    if (topic) return topic;
-    this.creating ??= topics.create(OFFSETS_TOPIC, this.numPartitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
-      .then(() => {
-        if (this.started) this.deps.log("warn", `${OFFSETS_TOPIC} was deleted; created it again (committed offsets and group state written before are gone)`);
-      })
-      .finally(() => (this.creating = null));
-    await this.creating;
-    topic = topics.get(OFFSETS_TOPIC);
-    if (!topic) throw new Error(`${OFFSETS_TOPIC} could not be created`);
+    const { topic, created } = await this.deps.topics.ensureInternal(OFFSETS_TOPIC, this.numPartitions);
+    if (created && this.started) this.deps.log("warn", `${OFFSETS_TOPIC} was deleted; created it again (committed offsets and group state written before are gone)`);
     return topic;
   }
 

@@ -200,22 +200,12 @@ export class TransactionCoordinator {
     if (this.txns.size > 0) this.deps.log("info", `transaction coordinator loaded ${this.txns.size} transactional id(s) from ${TXN_TOPIC}`);
   }
 
-  private creating: Promise<void> | null = null;
   private started = false;
 
   /** __transaction_state, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
   private async stateTopic() {
-    const topics = this.deps.topics;
-    let topic = topics.get(TXN_TOPIC);
-    if (topic) return topic;
-    this.creating ??= topics.create(TXN_TOPIC, 1, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
-      .then(() => {
-        if (this.started) this.deps.log("warn", `${TXN_TOPIC} was deleted; created it again (transaction state written before is gone)`);
-      })
-      .finally(() => (this.creating = null));
-    await this.creating;
-    topic = topics.get(TXN_TOPIC);
-    if (!topic) throw new Error(`${TXN_TOPIC} could not be created`);
+    const { topic, created } = await this.deps.topics.ensureInternal(TXN_TOPIC, 1);
+    if (created && this.started) this.deps.log("warn", `${TXN_TOPIC} was deleted; created it again (transaction state written before is gone)`);
     return topic;
   }
 
