@@ -19,6 +19,7 @@ import { SaslAuthenticate } from "../protocol/messages/36_sasl_authenticate.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import type { Conn, ConnHandler } from "../runtime.ts";
+import { recordAndThrottle, SampledRate } from "./config/quota_rate.ts";
 import type { ConnListener, Handler, RequestContext, Session } from "./handler.ts";
 import type { Services } from "./services.ts";
 import { PRODUCE, REQUEST } from "./config/quotas.ts";
@@ -45,6 +46,8 @@ export class Server {
   private readonly perIp = new Map<string, number>();
   private nextSessionId = 1;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
+  /** max.connection.creation.rate, broker-wide and per listener (KIP-612). */
+  private readonly creationRates = new Map<string, SampledRate>();
   /** Sweeps so far: connections stamp it on activity, so the hot path reads no clock. */
   tick = 0;
   closing = false;
@@ -85,10 +88,21 @@ export class Server {
     // KIP-612: over its connection_creation_rate an address's new connection is closed after the
     // throttle time, unread (Kafka's ConnectionThrottledException).
     const throttleMs = refused === null ? this.services.quotas.connectionCreated(ip, this.services.now()) : 0;
+    let creationDelay = 0;
     if (refused !== null) {
       if (!this.closing) this.services.log("warn", `refusing connection from ${ip}:${conn.remotePort}: ${refused}`);
       c.refuse();
       conn.close();
+    } else if (throttleMs === 0 && (creationDelay = this.creationDelay(listener.name)) > 0) {
+      // Over max.connection.creation.rate Kafka's acceptor waits before taking the connection; ours
+      // has it already, so it waits before reading from it.
+      this.services.log("debug", `connection from ${ip}:${conn.remotePort} waits ${creationDelay} ms (max.connection.creation.rate)`);
+      this.connections.add(c);
+      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+      conn.pause();
+      setTimeout(() => {
+        if (!this.closing) conn.resume();
+      }, creationDelay);
     } else if (throttleMs > 0) {
       this.services.log("info", `connection from ${ip}:${conn.remotePort} over its connection_creation_rate: closing it after ${throttleMs} ms`);
       c.refuse();
@@ -99,6 +113,25 @@ export class Server {
       this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     }
     return c;
+  }
+
+  /**
+   * The wait max.connection.creation.rate (and listener.name.<name>.max.connection.creation.rate)
+   * asks of a new connection: Kafka's throttle time over quota.window.num x quota.window.size.seconds.
+   */
+  private creationDelay(listener: string): number {
+    const cfg = this.services.config;
+    let delay = 0;
+    for (const [key, name] of [["max.connection.creation.rate", ""], [`listener.name.${listener.toLowerCase()}.max.connection.creation.rate`, listener]]) {
+      const raw = cfg[key];
+      if (raw === undefined || raw === null) continue;
+      const bound = Number(raw);
+      if (!(bound > 0) || bound >= 2147483647) continue;
+      let rate = this.creationRates.get(name);
+      if (!rate) this.creationRates.set(name, rate = new SampledRate(Number(cfg["quota.window.num"] ?? 11), Number(cfg["quota.window.size.seconds"] ?? 1) * 1000));
+      delay = Math.max(delay, recordAndThrottle(rate, 1, bound, this.services.now()));
+    }
+    return delay;
   }
 
   /** connections.max.idle.ms: closes connections with nothing read, written or pending for that long. */

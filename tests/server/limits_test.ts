@@ -80,3 +80,20 @@ test("connection_creation_rate on an ip entity (KIP-612): connections over it ar
     await b.close();
   }
 }, 20_000);
+
+test("max.connection.creation.rate (KIP-612): connections over the rate wait before they are read, none is refused", async () => {
+  const b = await testBroker({ "max.connection.creation.rate": 2, "quota.window.num": 2, "quota.window.size.seconds": 1 });
+  try {
+    const t0 = Date.now();
+    const cs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => WireClient.connect(b.port)));
+    const times = await Promise.all(cs.map((c) => ping(c).then(() => Date.now() - t0)));
+    expect(cs.every((c) => !c.isClosed)).toBe(true);
+    times.sort((x, y) => x - y);
+    expect(times[0]).toBeLessThan(500);
+    // Six connections at two a second: the last ones are answered only after waiting.
+    expect(times[5]).toBeGreaterThanOrEqual(500);
+    for (const c of cs) c.close();
+  } finally {
+    await b.close();
+  }
+}, 20_000);
