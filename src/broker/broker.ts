@@ -73,8 +73,8 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
   });
   const store = options.store ?? storage.store;
-  const metrics = new Metrics(runtime.now());
-  const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, metrics.count(h)]));
+  const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
+  const metrics = new Metrics(runtime.now(), handlers.values());
   const closingListeners = new Set<() => void>();
   const advertised = { host: "", port: 0 };
   const topics = new Topics(store, storage.metadata);
@@ -143,7 +143,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       const auth = admin.auth.listeners.find((a) => a.name === l.name)!;
       const adv = { host: "", port: 0 };
       const connListener: ConnListener = { name: l.name, auth, advertised: adv };
-      const listener = await runtime.listen({ host: l.host, port: l.port, tls: tlsOf.get(l.name) }, (conn) => metrics.accept(conn, (c) => server.accept(c, connListener)));
+      const listener = await runtime.listen({ host: l.host, port: l.port, tls: tlsOf.get(l.name) }, (conn) => server.accept(conn, connListener));
       listeners.push(listener);
       const a = advertisedConfig.get(l.name);
       adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);

@@ -55,6 +55,7 @@ export class Server {
   constructor(services: Services, handlers: ReadonlyMap<number, Handler>) {
     this.services = services;
     this.handlers = handlers;
+    services.metrics.connectionsOpen = () => this.connections.size;
     this.idleTimer = setInterval(() => this.sweepIdle(), IDLE_SWEEP_MS);
     // Deno and Node keep a process alive for an interval; the broker's listeners do that already.
     (this.idleTimer as { unref?: () => void }).unref?.();
@@ -97,8 +98,7 @@ export class Server {
       // Over max.connection.creation.rate Kafka's acceptor waits before taking the connection; ours
       // has it already, so it waits before reading from it.
       this.services.log("debug", `connection from ${ip}:${conn.remotePort} waits ${creationDelay} ms (max.connection.creation.rate)`);
-      this.connections.add(c);
-      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+      this.admit(c, ip);
       conn.pause();
       setTimeout(() => {
         if (!this.closing) conn.resume();
@@ -109,10 +109,15 @@ export class Server {
       conn.pause();
       setTimeout(() => conn.close(), throttleMs);
     } else {
-      this.connections.add(c);
-      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+      this.admit(c, ip);
     }
     return c;
+  }
+
+  private admit(c: Connection, ip: string) {
+    this.connections.add(c);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    this.services.metrics.connectionsTotal++;
   }
 
   /**
@@ -229,6 +234,7 @@ class Connection implements ConnHandler {
   data(chunk: Uint8Array): void {
     if (this.closed || this.stopping || chunk.length === 0) return;
     this.lastActive = this.server.tick;
+    this.server.svc.metrics.bytesIn += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.safeParse();
@@ -422,6 +428,7 @@ class Connection implements ConnHandler {
       return;
     }
     this.session.clientId = clientId;
+    svc.metrics.requests[apiKey]++;
     const slot = this.openSlot();
     const ctx: RequestContext = {
       services: svc,
@@ -519,6 +526,7 @@ class Connection implements ConnHandler {
   }
 
   private internalError(handler: Handler, e: unknown) {
+    this.server.svc.metrics.failures[handler.api.key]++;
     const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
     this.server.svc.log("error", `${handler.api.name} failed for ${this.session.remote}: ${detail}`);
     this.fail(`internal error in ${handler.api.name}`);
@@ -587,8 +595,10 @@ class Connection implements ConnHandler {
     let ok = true;
     let leased: Uint8Array[] | null = null;
     const last = chunks.length - 1;
+    let bytes = 0;
     for (let i = 0; i <= last; i++) {
       const c = chunks[i];
+      bytes += c.length;
       if (pool.leased(c) && (leased === null || leased[leased.length - 1].buffer !== c.buffer)) (leased ??= []).push(c);
       if (i < last) {
         if (!this.conn.write(c)) ok = false;
@@ -601,6 +611,7 @@ class Connection implements ConnHandler {
         })) ok = false;
       }
     }
+    this.server.svc.metrics.bytesOut += bytes;
     return ok;
   }
 

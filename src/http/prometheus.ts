@@ -34,7 +34,7 @@ export function prometheus(svc: Services): string {
   o.sample("chronik_network_bytes_total", { direction: "in" }, m.bytesIn);
   o.sample("chronik_network_bytes_total", { direction: "out" }, m.bytesOut);
   o.family("chronik_connections", "gauge", "Open Kafka connections.");
-  o.sample("chronik_connections", {}, m.connectionsOpen);
+  o.sample("chronik_connections", {}, m.connectionsOpen());
   o.family("chronik_connections_total", "counter", "Kafka connections accepted.");
   o.sample("chronik_connections_total", {}, m.connectionsTotal);
   const topics = [...svc.topics.list()];
