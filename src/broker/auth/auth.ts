@@ -48,11 +48,6 @@ export function parseListeners(raw: unknown, config: BrokerConfig, what = "liste
   return out;
 }
 
-/** The first listener of `listeners`, or PLAINTEXT with no address when unset. */
-export function listenerOf(config: BrokerConfig): ListenerSpec {
-  return parseListeners(config.listeners, config)[0] ?? { name: "PLAINTEXT", protocol: "PLAINTEXT", host: null, port: null };
-}
-
 /** The SCRAM credentials of all users: user -> mechanism -> credential. */
 export type ScramSnapshot = { user: string; mechanism: ScramMechanism; salt: string; iterations: number; storedKey: string; serverKey: string }[];
 
@@ -232,29 +227,16 @@ export class Authentication {
   readonly scram = new ScramCredentials();
   /** Every listener of `listeners` (one PLAINTEXT listener when unset), in order. */
   readonly listeners: ListenerAuth[];
-  private readonly config: BrokerConfig;
 
   constructor(config: BrokerConfig, env: { fs: FileSystem; now: () => number }) {
-    this.config = config;
     const specs = parseListeners(config.listeners, config);
-    this.listeners = (specs.length ? specs : [listenerOf(config)]).map((l) => new ListenerAuth(l.name, l.protocol, this.scram, config, env));
+    const named = specs.length ? specs : [{ name: "PLAINTEXT", protocol: "PLAINTEXT" }];
+    this.listeners = named.map((l) => new ListenerAuth(l.name, l.protocol, this.scram, config, env));
   }
 
-  /** The first listener's (what a single-listener broker has). */
-  get first(): ListenerAuth {
-    return this.listeners[0];
-  }
-
+  /** The first listener's security protocol (what a single-listener broker has). */
   get securityProtocol(): string {
-    return this.first.protocol;
-  }
-
-  get required(): boolean {
-    return this.first.required;
-  }
-
-  get mechanisms(): string[] {
-    return this.first.mechanisms;
+    return this.listeners[0].protocol;
   }
 
   /**
