@@ -2,6 +2,8 @@
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, FetchHandler, FileHandle, FileInfo, FileSystem, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
+import type { LockFileOps } from "../src/runtime/lock_file.ts";
+import { takeLock } from "../src/runtime/lock_file.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
@@ -303,57 +305,37 @@ let tmpCounter = 0;
 
 const heldLocks = new Set<string>();
 
-/** Whether a process lives: /proc where there is one; elsewhere assume it does (the user removes a stale lock). */
-function processAlive(pid: number): boolean {
-  try {
-    Deno.statSync("/proc/self");
-  } catch {
-    return true;
-  }
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const lockOps: LockFileOps = {
+  async createExclusive(path, text) {
+    try {
+      await Deno.writeTextFile(path, text, { createNew: true });
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw withCode(e);
+    }
+  },
+  readText: (path) => Deno.readTextFile(path).catch(() => null),
+  remove: (path) => Deno.remove(path).catch(() => {}),
+  pid: Deno.pid,
+  /** /proc where there is one; elsewhere assume the process lives (the user removes a stale lock). */
+  alive(pid) {
+    try {
+      Deno.statSync("/proc/self");
+    } catch {
+      return true;
+    }
+    try {
+      Deno.statSync(`/proc/${pid}`);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
 
 export const denoFileSystem: FileSystem = {
-  async lock(path) {
-    const enc = new TextEncoder();
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const f = await Deno.open(path, { write: true, createNew: true });
-        try {
-          await f.write(enc.encode(`${Deno.pid}\n`));
-        } finally {
-          f.close();
-        }
-        heldLocks.add(path);
-        let released = false;
-        return {
-          async release() {
-            if (released) return;
-            released = true;
-            heldLocks.delete(path);
-            await Deno.remove(path).catch(() => {});
-          },
-        };
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw withCode(e);
-        let pid = 0;
-        try {
-          pid = Number(new TextDecoder().decode(await Deno.readFile(path)).trim());
-        } catch {
-          // vanished meanwhile
-        }
-        const alive = pid === Deno.pid ? heldLocks.has(path) : pid > 0 && processAlive(pid);
-        if (alive) throw Object.assign(new Error(`${path} is held by process ${pid}`), { code: "ELOCKED", pid });
-        await Deno.remove(path).catch(() => {});
-      }
-    }
-    throw Object.assign(new Error(`${path} is held by another process`), { code: "ELOCKED", pid: -1 });
-  },
+  lock: (path) => takeLock(path, lockOps, heldLocks),
 
   open: (path, options) =>
     wrapErrors(async () => {

@@ -2,6 +2,8 @@
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
+import type { LockFileOps } from "../src/runtime/lock_file.ts";
+import { takeLock } from "../src/runtime/lock_file.ts";
 
 const OPEN_RW = constants.O_RDWR;
 const OPEN_CREATE = constants.O_RDWR | constants.O_CREAT;
@@ -123,49 +125,35 @@ async function syncDir(dir: string): Promise<void> {
 
 let tmpCounter = 0;
 
-/** Lock files this process holds (a second lock in the same process is refused too). */
 const heldLocks = new Set<string>();
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return code(e) === "EPERM"; // alive, just not ours
-  }
-}
-
-function locked(path: string, pid: number): Error {
-  return Object.assign(new Error(`${path} is held by process ${pid}`), { code: "ELOCKED", pid });
-}
+const lockOps: LockFileOps = {
+  async createExclusive(path, text) {
+    try {
+      const fh = await fsp.open(path, "wx", 0o644);
+      await fh.writeFile(text);
+      await fh.close();
+      return true;
+    } catch (e) {
+      if (code(e) === "EEXIST") return false;
+      throw e;
+    }
+  },
+  readText: (path) => fsp.readFile(path, "utf8").catch(() => null),
+  remove: (path) => fsp.rm(path, { force: true }),
+  pid: process.pid,
+  alive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return code(e) === "EPERM"; // alive, just not ours
+    }
+  },
+};
 
 export const nodeFileSystem: FileSystem = {
-  async lock(path) {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fh = await fsp.open(path, "wx", 0o644);
-        await fh.writeFile(`${process.pid}\n`);
-        await fh.close();
-        heldLocks.add(path);
-        let released = false;
-        return {
-          async release() {
-            if (released) return;
-            released = true;
-            heldLocks.delete(path);
-            await fsp.rm(path, { force: true });
-          },
-        };
-      } catch (e) {
-        if (code(e) !== "EEXIST") throw e;
-        const pid = Number((await fsp.readFile(path, "utf8").catch(() => "")).trim());
-        const alive = pid === process.pid ? heldLocks.has(path) : pid > 0 && processAlive(pid);
-        if (alive) throw locked(path, pid);
-        await fsp.rm(path, { force: true }); // left by a process that is gone
-      }
-    }
-    throw locked(path, -1);
-  },
+  lock: (path) => takeLock(path, lockOps, heldLocks),
 
   async open(path, options) {
     const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);
