@@ -55,6 +55,14 @@ export const RESOURCE_OPERATIONS: Readonly<Record<number, readonly number[]>> = 
 
 const key = (b: AclBinding) => `${b.resourceType}\u0000${b.patternType}\u0000${b.resourceName}\u0000${b.principal}\u0000${b.host}\u0000${b.operation}\u0000${b.permissionType}`;
 
+/** A filter as DescribeAcls and DeleteAcls carry it on the wire. */
+export function filterOf(f: { resourceTypeFilter: number; resourceNameFilter: string | null; patternTypeFilter: number; principalFilter: string | null; hostFilter: string | null; operation: number; permissionType: number }): AclFilter {
+  return {
+    resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter, patternType: f.patternTypeFilter,
+    principal: f.principalFilter, host: f.hostFilter, operation: f.operation, permissionType: f.permissionType,
+  };
+}
+
 /** Why a binding cannot be created (Kafka's messages), or null. */
 export function invalidBinding(b: AclBinding): string | null {
   if (b.resourceType === ResourceType.ANY || b.resourceType === ResourceType.UNKNOWN || !Object.values(ResourceType).includes(b.resourceType as never)) return "Invalid resource type";

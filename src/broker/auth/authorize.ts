@@ -46,3 +46,13 @@ export function configDenied(ctx: RequestContext, operation: number, configResou
   if (configResourceType === 2) return allowed(ctx, operation, ResourceType.TOPIC, name) ? null : 29; // TOPIC_AUTHORIZATION_FAILED
   return clusterAllowed(ctx, operation) ? null : 31; // CLUSTER_AUTHORIZATION_FAILED
 }
+
+/**
+ * The ACL APIs' own gate: SECURITY_DISABLED without an authorizer, CLUSTER_AUTHORIZATION_FAILED
+ * without `operation` on the cluster (DESCRIBE for DescribeAcls, ALTER to create or delete).
+ */
+export function aclApiRefusal(ctx: RequestContext, operation: number): { errorCode: number; errorMessage: string } | null {
+  if (!ctx.services.acls.enabled) return { errorCode: 54, errorMessage: "No Authorizer is configured." }; // SECURITY_DISABLED
+  if (!clusterAllowed(ctx, operation)) return { errorCode: 31, errorMessage: "Cluster authorization failed." }; // CLUSTER_AUTHORIZATION_FAILED
+  return null;
+}

@@ -4,19 +4,16 @@
 // INVALID_REQUEST. v0 filters match LITERAL patterns only (the field's default).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeAcls } from "../../protocol/messages/29_describe_acls.ts";
-import { AclOperation, invalidFilter } from "../auth/acl.ts";
+import { AclOperation, filterOf, invalidFilter } from "../auth/acl.ts";
 import type { AclBinding } from "../auth/acl.ts";
-import { clusterAllowed } from "../auth/authorize.ts";
+import { aclApiRefusal } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DescribeAcls, [0, 3], (req, ctx) => {
   const fail = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, errorCode, errorMessage, resources: [] });
-  if (!ctx.services.acls.enabled) return fail(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
-  if (!clusterAllowed(ctx, AclOperation.DESCRIBE)) return fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
-  const filter = {
-    resourceType: req.resourceTypeFilter, resourceName: req.resourceNameFilter, patternType: req.patternTypeFilter,
-    principal: req.principalFilter, host: req.hostFilter, operation: req.operation, permissionType: req.permissionType,
-  };
+  const refused = aclApiRefusal(ctx, AclOperation.DESCRIBE);
+  if (refused) return fail(refused.errorCode, refused.errorMessage);
+  const filter = filterOf(req);
   const invalid = invalidFilter(filter);
   if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
   const byResource = new Map<string, { resourceType: number; resourceName: string; patternType: number; acls: AclBinding[] }>();

@@ -6,13 +6,13 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreateAcls } from "../../protocol/messages/30_create_acls.ts";
 import { AclOperation } from "../auth/acl.ts";
-import { clusterAllowed } from "../auth/authorize.ts";
+import { aclApiRefusal } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(CreateAcls, [0, 3], async (req, ctx) => {
   const all = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, results: req.creations.map(() => ({ errorCode, errorMessage })) });
-  if (!ctx.services.acls.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
-  if (!clusterAllowed(ctx, AclOperation.ALTER)) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
+  const refused = aclApiRefusal(ctx, AclOperation.ALTER);
+  if (refused) return all(refused.errorCode, refused.errorMessage);
   const errors = await ctx.services.acls.create(req.creations.map((c) => ({
     resourceType: c.resourceType, resourceName: c.resourceName, patternType: c.resourcePatternType,
     principal: c.principal, host: c.host, operation: c.operation, permissionType: c.permissionType,

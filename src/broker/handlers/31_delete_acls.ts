@@ -4,18 +4,15 @@
 // remove every binding that applies to the named resource (literal, wildcard, prefixes).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteAcls } from "../../protocol/messages/31_delete_acls.ts";
-import { AclOperation } from "../auth/acl.ts";
-import { clusterAllowed } from "../auth/authorize.ts";
+import { AclOperation, filterOf } from "../auth/acl.ts";
+import { aclApiRefusal } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DeleteAcls, [0, 3], async (req, ctx) => {
   const all = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })) });
-  if (!ctx.services.acls.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
-  if (!clusterAllowed(ctx, AclOperation.ALTER)) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
-  const results = await ctx.services.acls.delete(req.filters.map((f) => ({
-    resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter, patternType: f.patternTypeFilter,
-    principal: f.principalFilter, host: f.hostFilter, operation: f.operation, permissionType: f.permissionType,
-  })));
+  const refused = aclApiRefusal(ctx, AclOperation.ALTER);
+  if (refused) return all(refused.errorCode, refused.errorMessage);
+  const results = await ctx.services.acls.delete(req.filters.map(filterOf));
   return {
     throttleTimeMs: 0,
     filterResults: results.map((r) => "error" in r
