@@ -85,61 +85,39 @@ describe("echo through each adapter's Conn: 50 MB, backpressure, byte-exact", ()
   }
 });
 
-describe("close() sends everything queued first (8 MiB written, then close at once)", () => {
-  const expected = pattern(CLOSE_BYTES);
-  const check = (got: Uint8Array) => {
-    expect(got.byteLength).toBe(CLOSE_BYTES);
-    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
-  };
+/** One scenario that writes `bytes` of the pattern and closes: read whole, under Bun in process and Node and Deno in children. */
+function patternScenario(title: string, bytes: number, listen: typeof listenReuse, childArg: string) {
+  describe(title, () => {
+    const expected = pattern(bytes);
+    const check = (got: Uint8Array) => {
+      expect(got.byteLength).toBe(bytes);
+      expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
+    };
 
-  test("bun (in process)", async () => {
-    const listener = await listenWriteThenClose(bunRuntime);
-    try {
-      check(await readAll(listener.port));
-    } finally {
-      await listener.close();
-    }
-  });
-
-  for (const kind of ["node", "deno"] as const) {
-    test(`${kind} (child process)`, async () => {
-      const child = await spawnChild(kind, ["close"]);
+    test("bun (in process)", async () => {
+      const listener = await listen(bunRuntime);
       try {
-        check(await readAll(Number(await child.line("PORT "))));
+        check(await readAll(listener.port));
       } finally {
-        await child.kill();
+        await listener.close();
       }
     });
-  }
-});
 
-describe("write()'s sent callback: a buffer reused once sent never changes what goes out (24 MiB)", () => {
-  const expected = pattern(REUSE_BYTES);
-  const check = (got: Uint8Array) => {
-    expect(got.byteLength).toBe(REUSE_BYTES);
-    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
-  };
-
-  test("bun (in process)", async () => {
-    const listener = await listenReuse(bunRuntime);
-    try {
-      check(await readAll(listener.port));
-    } finally {
-      await listener.close();
+    for (const kind of ["node", "deno"] as const) {
+      test(`${kind} (child process)`, async () => {
+        const child = await spawnChild(kind, [childArg]);
+        try {
+          check(await readAll(Number(await child.line("PORT "))));
+        } finally {
+          await child.kill();
+        }
+      });
     }
   });
+}
 
-  for (const kind of ["node", "deno"] as const) {
-    test(`${kind} (child process)`, async () => {
-      const child = await spawnChild(kind, ["reuse"]);
-      try {
-        check(await readAll(Number(await child.line("PORT "))));
-      } finally {
-        await child.kill();
-      }
-    });
-  }
-});
+patternScenario("close() sends everything queued first (8 MiB written, then close at once)", CLOSE_BYTES, listenWriteThenClose, "close");
+patternScenario("write()'s sent callback: a buffer reused once sent never changes what goes out (24 MiB)", REUSE_BYTES, listenReuse, "reuse");
 
 test("bun adapter: data chunks are not reused by Bun after the callback", async () => {
   const chunks: Uint8Array[] = [];
