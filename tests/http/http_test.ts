@@ -5,6 +5,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { httpBase } from "../helpers/http.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
@@ -15,8 +16,7 @@ let broker: Broker;
 let base: string;
 beforeAll(async () => {
   broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
-  const m = /http listening on (\S+):(\d+)/.exec(broker.lines.join("\n"));
-  base = `http://127.0.0.1:${m![2]}`;
+  base = await httpBase(() => broker.lines.join("\n"));
 });
 afterAll(async () => {
   await broker.close();
@@ -86,12 +86,7 @@ for (const kind of RUNTIMES) {
     }, 20_000);
 
     test("health and metrics", async () => {
-      let m: RegExpExecArray | null = null;
-      for (let i = 0; i < 50 && !m; i++) {
-        m = /http listening on (\S+):(\d+)/.exec(b.logs());
-        if (!m) await Bun.sleep(100);
-      }
-      const url = `http://127.0.0.1:${m![2]}`;
+      const url = await httpBase(() => b.logs());
       expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: "ok" });
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).toContain("chronik_up 1");

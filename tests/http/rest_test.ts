@@ -6,6 +6,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { httpBase } from "../helpers/http.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 
@@ -16,8 +17,7 @@ let base: string;
 let kafka: Kafka;
 beforeAll(async () => {
   broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
-  const m = /http listening on (\S+):(\d+)/.exec(broker.lines.join("\n"));
-  base = `http://127.0.0.1:${m![2]}`;
+  base = await httpBase(() => broker.lines.join("\n"));
   kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "rest-test", logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -233,7 +233,7 @@ describe("REST proxy with ACLs", () => {
   test("acts as User:ANONYMOUS: refused without a binding, allowed with one", async () => {
     const b = await testBroker({ "chronik.http.port": 0, "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer" } as never);
     try {
-      const url = `http://127.0.0.1:${/http listening on (\S+):(\d+)/.exec(b.lines.join("\n"))![2]}`;
+      const url = await httpBase(() => b.lines.join("\n"));
       const send = () => fetch(`${url}/v1/topics/guarded/records`, { method: "POST", body: JSON.stringify({ records: [{ value: 1 }] }) });
       const denied = await send();
       expect(denied.status).toBe(403);
@@ -266,12 +266,7 @@ for (const kind of ["deno", "node"] as const) {
     }, 20_000);
 
     test("produce and long-poll read over HTTP", async () => {
-      let m: RegExpExecArray | null = null;
-      for (let i = 0; i < 50 && !m; i++) {
-        m = /http listening on (\S+):(\d+)/.exec(b.logs());
-        if (!m) await Bun.sleep(100);
-      }
-      const url = `http://127.0.0.1:${m![2]}`;
+      const url = await httpBase(() => b.logs());
       // The first produce auto-creates the topic; a long poll from offset 1 is woken by the second.
       const first = await fetch(`${url}/v1/topics/rt/records`, { method: "POST", body: JSON.stringify({ records: [{ key: "k0", value: 0 }] }) });
       expect((await first.json()).offsets).toEqual([{ partition: 0, offset: 0, error_code: null, error: null }]);
