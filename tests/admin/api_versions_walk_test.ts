@@ -265,57 +265,28 @@ const SCENARIOS: Record<number, Scenario> = {
   },
   66: { run: (v) => c.send(ListTransactions, v, { stateFilters: [], producerIdFilters: [], durationFilter: -1n }) },
   17: {
-    run: async (v) => {
-      const x = await WireClient.connect((await saslBroker()).port);
-      try {
-        return await x.send(SaslHandshake, v, { mechanism: "PLAIN" });
-      } finally {
-        x.close();
-      }
-    },
+    run: (v) => onSide(saslBroker, (x) => x.send(SaslHandshake, v, { mechanism: "PLAIN" })),
   },
   36: {
-    run: async (v) => {
-      const x = await WireClient.connect((await saslBroker()).port);
-      try {
+    run: (v) =>
+      onSide(saslBroker, async (x) => {
         expect((await x.send(SaslHandshake, 1, { mechanism: "PLAIN" })).errorCode).toBe(0);
         return await x.send(SaslAuthenticate, v, { authBytes: enc.encode("\u0000walk\u0000walk-secret") });
-      } finally {
-        x.close();
-      }
-    },
+      }),
   },
   29: {
-    run: async (v) => {
-      const x = await WireClient.connect((await aclBroker()).port);
-      try {
-        return await x.send(DescribeAcls, v, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 });
-      } finally {
-        x.close();
-      }
-    },
+    run: (v) => onSide(aclBroker, (x) => x.send(DescribeAcls, v, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 })),
   },
   30: {
-    run: async (v) => {
-      const x = await WireClient.connect((await aclBroker()).port);
-      try {
-        return await x.send(CreateAcls, v, { creations: [{ resourceType: 2, resourceName: uniq("walk-acl"), resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] });
-      } finally {
-        x.close();
-      }
-    },
+    run: (v) => onSide(aclBroker, (x) => x.send(CreateAcls, v, { creations: [{ resourceType: 2, resourceName: uniq("walk-acl"), resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] })),
   },
   31: {
-    run: async (v) => {
-      const x = await WireClient.connect((await aclBroker()).port);
-      try {
+    run: (v) =>
+      onSide(aclBroker, async (x) => {
         const name = uniq("walk-acl");
         await x.send(CreateAcls, 1, { creations: [{ resourceType: 2, resourceName: name, resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] });
         return await x.send(DeleteAcls, v, { filters: [{ resourceTypeFilter: 2, resourceNameFilter: name, patternTypeFilter: 3, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] });
-      } finally {
-        x.close();
-      }
-    },
+      }),
   },
   50: {
     run: async (v) => {
@@ -359,6 +330,16 @@ function errorCodes(v: unknown, path = "$", out: [string, number][] = []): [stri
 }
 
 let advertised: { apiKey: number; minVersion: number; maxVersion: number }[] = [];
+
+/** `fn` with a fresh connection to a side broker, closed after. */
+async function onSide<T>(side: () => Promise<Broker>, fn: (x: WireClient) => Promise<T>): Promise<T> {
+  const x = await WireClient.connect((await side()).port);
+  try {
+    return await fn(x);
+  } finally {
+    x.close();
+  }
+}
 
 /** A broker with the authorizer on, where the walk's anonymous principal is a super user. */
 let acl: Broker | null = null;
