@@ -8,6 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { eventually } from "../helpers/consume.ts";
 import { onJsonLines } from "../helpers/lines.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -21,13 +22,7 @@ const children = new Set<{ kill(signal?: number): void }>();
 const received = new Set<string>();
 const produced: string[] = [];
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000) {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => eventually(what, cond, 20_000);
 
 function client(port: number) {
   return new Kafka({ brokers: [`127.0.0.1:${port}`], clientId: "kjs-test", logLevel: logLevel.NOTHING });

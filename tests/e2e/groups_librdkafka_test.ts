@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { eventually } from "../helpers/consume.ts";
 import { onJsonLines } from "../helpers/lines.ts";
 import { Kafka, logLevel } from "kafkajs";
 
@@ -11,15 +12,9 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 let broker: Broker;
 const spawned = new Set<{ kill(signal?: number): void }>();
 
-async function waitFor(what: string, cond: () => boolean, ms = 25_000) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
-
 type Member = { lines: Record<string, unknown>[]; assigned: number[]; values: Set<string>; exited: Promise<number> };
+
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => eventually(what, cond, 25_000);
 
 function python(strategy: string, group: string, topic: string, seconds: number): Member {
   const p = Bun.spawn(["/usr/bin/python3", `${import.meta.dir}/groups/confluent_member.py`, String(broker.port), group, topic, strategy, String(seconds)], { stdout: "pipe", stderr: "pipe" });

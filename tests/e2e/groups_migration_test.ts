@@ -10,6 +10,7 @@ import type { Consumer } from "kafkajs";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { eventually } from "../helpers/consume.ts";
 import { onJsonLines } from "../helpers/lines.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -23,15 +24,9 @@ const CONFIG = {
 let broker: Broker;
 const spawned = new Set<{ kill(signal?: number): void }>();
 
-async function waitFor(what: string, cond: () => boolean, ms = 30_000) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
-
 const kafka = () => new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "mig", logLevel: logLevel.NOTHING });
+
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => eventually(what, cond, 30_000);
 
 async function produce(topic: string, sent: string[], n: number) {
   const p = kafka().producer();

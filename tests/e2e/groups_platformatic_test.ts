@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { eventually } from "../helpers/consume.ts";
 
 let broker: Broker;
 const CONFIG = {
@@ -14,13 +15,7 @@ const CONFIG = {
   "group.consumer.session.timeout.ms": 3000,
 };
 
-async function waitFor(what: string, cond: () => boolean, ms = 20_000) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => eventually(what, cond, 20_000);
 
 beforeAll(async () => {
   broker = await testBroker(CONFIG);

@@ -18,3 +18,12 @@ export async function until(cond: () => boolean, ms = 15_000): Promise<void> {
   const t0 = Date.now();
   while (!cond() && Date.now() - t0 < ms) await Bun.sleep(50);
 }
+
+/** Polls `cond` every 100 ms; throws "timed out waiting for `what`" after `ms`. */
+export async function eventually(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
