@@ -43,19 +43,25 @@ test("Metadata v10-11: a null topic name or a topic id is INVALID_REQUEST (Kafka
   noErrors();
 });
 
-test("txn markers: a partition deleted while its marker is appended is dropped (UNKNOWN_TOPIC_OR_PARTITION), not a storage error", async () => {
+/** A transaction coordinator over one topic whose single log is deleted by DeleteTopics under the first append. */
+function coordinatorOverVanishingTopic(name: string) {
   const topics = new Map<string, { partitions: unknown[] }>();
   const log = {
     append() {
-      topics.delete("gone"); // DeleteTopics closed the log under the append
-      return Promise.reject(new Error("gone-0 is closed"));
+      topics.delete(name); // DeleteTopics closed the log under the append
+      return Promise.reject(new Error(`${name}-0 is closed`));
     },
   };
-  topics.set("gone", { partitions: [log] });
+  topics.set(name, { partitions: [log] });
   const lines: string[] = [];
   const coordinator = new TransactionCoordinator({
     topics: topics as never, now: () => Date.now(), log: (level, m) => lines.push(`${level} ${m}`), maxTimeoutMs: 60000, checkIntervalMs: 60000,
   });
+  return { coordinator, lines };
+}
+
+test("txn markers: a partition deleted while its marker is appended is dropped (UNKNOWN_TOPIC_OR_PARTITION), not a storage error", async () => {
+  const { coordinator, lines } = coordinatorOverVanishingTopic("gone");
   try {
     const r = await coordinator.writeMarkers(1n, 0, true, 0, [{ topic: "gone", partition: 0 }]);
     expect([...r.values()]).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
@@ -124,18 +130,7 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
 });
 
 test("txn coordinator: __transaction_state deleted under a state write answers COORDINATOR_NOT_AVAILABLE with a warning, not an error log", async () => {
-  const topics = new Map<string, { partitions: unknown[] }>();
-  const log = {
-    append() {
-      topics.delete("__transaction_state"); // DeleteTopics closed the log under the write
-      return Promise.reject(new Error("__transaction_state-0 is closed"));
-    },
-  };
-  topics.set("__transaction_state", { partitions: [log] });
-  const lines: string[] = [];
-  const coordinator = new TransactionCoordinator({
-    topics: topics as never, now: () => Date.now(), log: (level, m) => lines.push(`${level} ${m}`), maxTimeoutMs: 60000, checkIntervalMs: 60000,
-  });
+  const { coordinator, lines } = coordinatorOverVanishingTopic("__transaction_state");
   try {
     const r = await coordinator.initProducerId("t", 60000, -1n, -1);
     expect(r.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
