@@ -118,6 +118,7 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
     counters: { produceRequests: 0 },
     metrics,
     readBuffers: new BufferPool(),
+    frameBuffers: new BufferPool(16 << 20, 8 << 20, 16 * 1024),
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
     txns,

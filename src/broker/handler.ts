@@ -48,6 +48,11 @@ export type RequestContext = {
    * throttleTimeMs and mutes the connection that long (KIP-219).
    */
   throttleTimeMs: number;
+  /**
+   * Set by a handler that keeps no view of its request once it has answered (Produce into an engine
+   * that does not keep appended buffers): the server may then reuse the frame's buffer.
+   */
+  frameReusable: boolean;
   /** Closes this connection (with a log line); the response, if any, is dropped. */
   closeConnection(reason: string): void;
   /** Sends this request's response, then closes the connection (with a log line), as after a failed SASL exchange. */

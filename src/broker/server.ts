@@ -368,7 +368,8 @@ class Connection implements ConnHandler {
       }
       return out;
     }
-    const out = new Uint8Array(n);
+    // Pooled: the frame goes back to the pool if its handler sets ctx.frameReusable.
+    const out = this.server.svc.frameBuffers.acquire(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0];
@@ -438,6 +439,7 @@ class Connection implements ConnHandler {
       clientId,
       noResponse: false,
       throttleTimeMs: 0,
+      frameReusable: false,
       closeConnection: (reason: string) => this.fail(reason),
       closeAfterResponse: (reason: string) => {
         slot.closeReason = reason;
@@ -453,11 +455,11 @@ class Connection implements ConnHandler {
     const handlerMs = started === 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) {
       result.then(
-        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame.length),
+        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame),
         (e) => this.internalError(handler, e),
       );
     } else {
-      this.answer(slot, handler, ctx, result, handlerMs, frame.length);
+      this.answer(slot, handler, ctx, result, handlerMs, frame);
     }
   }
 
@@ -483,12 +485,14 @@ class Connection implements ConnHandler {
     });
   }
 
-  private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown, handlerMs: number, frameBytes: number) {
+  private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown, handlerMs: number, frame: Uint8Array) {
+    // Nothing reads the request from here on: the response is encoded into fresh buffers.
+    if (ctx.frameReusable) this.server.svc.frameBuffers.release(frame);
     if (this.closed && !this.stopping) return;
     const quotas = this.server.svc.quotas;
     let throttle = ctx.throttleTimeMs;
     if (quotas.active && !BEFORE_AUTH.has(handler.api.key)) {
-      throttle = Math.max(throttle, this.quotaThrottle(handler.api.key, ctx, handlerMs, frameBytes));
+      throttle = Math.max(throttle, this.quotaThrottle(handler.api.key, ctx, handlerMs, frame.length));
       if (throttle > 0 && res !== null && typeof res === "object" && "throttleTimeMs" in res) {
         const r = res as { throttleTimeMs: number };
         if (r.throttleTimeMs < throttle) r.throttleTimeMs = throttle;

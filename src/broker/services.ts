@@ -29,6 +29,8 @@ export type Services = {
   readonly fetchSessions: FetchSessions;
   /** Fetch's read buffers; the server returns them once a response is sent. */
   readonly readBuffers: BufferPool;
+  /** Buffers for request frames that arrive over several reads; see RequestContext.frameReusable. */
+  readonly frameBuffers: BufferPool;
   /** Broker-wide counters (per broker, not per module, so brokers in one process stay apart). */
   readonly counters: { produceRequests: number };
   /** Requests per API, bytes, connections (the HTTP side's /metrics). */

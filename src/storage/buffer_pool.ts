@@ -1,19 +1,22 @@
-// Read buffers that Fetch reuses. A fresh ~1 MiB Uint8Array per partition per Fetch is paid in
-// zeroing, page faults and (V8) major GCs driven by external memory; pooled ones are not.
+// Buffers that are reused: Fetch's read buffers, and the buffers the server assembles a request
+// frame in when it arrives over several reads. A fresh ~1 MiB Uint8Array per partition per Fetch
+// (or 64 KiB+ per Produce frame) is paid in zeroing, page faults and (V8) major GCs driven by
+// external memory; pooled ones are not.
 //
 // Lifecycle: the file engine acquire()s a buffer for a Fetch read; the batches it returns are views
 // of it. The server, once the connection reports the response's last chunk sent (Conn.write's
 // callback), calls release() on the chunks: a chunk that is a view of a leased buffer returns it.
 // A buffer that is never released (the response was dropped, the connection failed) is left to the
 // GC; the lease is weak, so nothing leaks. Only a caller that drops every view after the write
-// may lease: a buffer must never be reused while its bytes may still be read or sent.
-
-/** Capacities are multiples of this. */
-const GRAIN = 64 * 1024;
+// may lease: a buffer must never be reused while its bytes may still be read or sent. Request
+// frames: the server releases one after its handler answers, only when the handler says it keeps
+// no view of the request (Produce into an engine that does not keep appended buffers).
 
 export class BufferPool {
   readonly maxIdleBytes: number;
   readonly maxBufferBytes: number;
+  /** Capacities are multiples of this. */
+  readonly grain: number;
   /** Free buffers by capacity. */
   #free = new Map<number, Uint8Array[]>();
   #idleBytes = 0;
@@ -22,20 +25,21 @@ export class BufferPool {
   /** Counters for tests and tuning. */
   readonly stats = { acquired: 0, reused: 0, released: 0 };
 
-  /** `maxIdleBytes`: free buffers kept at most; reads above `maxBufferBytes` are not pooled. */
-  constructor(maxIdleBytes = 32 << 20, maxBufferBytes = 8 << 20) {
+  /** `maxIdleBytes`: free buffers kept at most; requests above `maxBufferBytes` are not pooled. */
+  constructor(maxIdleBytes = 32 << 20, maxBufferBytes = 8 << 20, grain = 64 * 1024) {
     this.maxIdleBytes = maxIdleBytes;
     this.maxBufferBytes = maxBufferBytes;
+    this.grain = grain;
   }
 
   /**
-   * A buffer of `size` bytes (a view of a leased one of capacity rounded up to 64 KiB); its contents
+   * A buffer of `size` bytes (a view of a leased one of capacity rounded up to the grain); its contents
    * are left from earlier use. Above maxBufferBytes a plain, unpooled Uint8Array.
    */
   acquire(size: number): Uint8Array {
     if (size > this.maxBufferBytes) return new Uint8Array(size);
     this.stats.acquired++;
-    const cap = Math.max(GRAIN, Math.ceil(size / GRAIN) * GRAIN);
+    const cap = Math.max(this.grain, Math.ceil(size / this.grain) * this.grain);
     const list = this.#free.get(cap);
     let buf = list?.pop();
     if (buf !== undefined) {

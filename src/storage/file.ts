@@ -954,6 +954,7 @@ export async function openFileLogStore(fs: FileSystem, dir: string, options: Fil
   }
 
   const store: FileLogStore = {
+    keepsAppendedBuffers: false,
     stats: core.stats,
     commit: core.commit,
     open(topic, partition) {

@@ -7,6 +7,7 @@ const BASE_OFFSET_POS = 0;
 export function memoryLogStore(): LogStore {
   const logs = new Map<string, MemoryPartitionLog>();
   return {
+    keepsAppendedBuffers: true,
     open(topic, partition) {
       const key = `${topic}\u0000${partition}`;
       let log = logs.get(key);

@@ -49,8 +49,10 @@ export interface PartitionLog {
   readonly sizeInBytes: number;
   /**
    * Appends validated batches. `buf` holds them back to back at `batches[i].position`;
-   * the engine writes each batch's base offset into `buf` in place and keeps the bytes
-   * (callers must not reuse `buf`). Appends to one partition complete in call order.
+   * the engine writes each batch's base offset into `buf` in place. An engine that keeps the bytes
+   * (LogStore.keepsAppendedBuffers) owns `buf` from then on; one that does not has no use for it
+   * once the append has settled, and the caller may reuse it. Appends to one partition complete in
+   * call order.
    * A failed append (I/O error, disk full) rejects and leaves nothing of its batches readable.
    * An append that would take offsets past MAX_OFFSET rejects with a RangeError.
    */
@@ -83,6 +85,11 @@ export interface PartitionLog {
 }
 
 export interface LogStore {
+  /**
+   * Whether appended buffers stay referenced after their append settles (the memory engine keeps
+   * them as its data); false for an engine that copies them out (the file engine writes them).
+   */
+  readonly keepsAppendedBuffers: boolean;
   /** Opens (creating if needed) the log of a partition. */
   open(topic: string, partition: number): Promise<PartitionLog>;
   /** Deletes the stored data of a topic's partitions. */

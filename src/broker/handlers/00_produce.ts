@@ -69,6 +69,8 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
   // Test hook: drop every Nth produce response after appending, as a network failure would.
   const every = Number(svc.config["chronik.test.drop.produce.response.every"] ?? 0);
   if (every > 0 && ++svc.counters.produceRequests % every === 0) ctx.closeConnection("test hook chronik.test.drop.produce.response.every");
+  // Every append has settled: an engine that copied the batches out needs the request no more.
+  ctx.frameReusable = !svc.store.keepsAppendedBuffers;
   return { responses, throttleTimeMs: 0 };
 });
 
