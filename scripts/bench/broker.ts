@@ -19,12 +19,18 @@ const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
 
 /** utime + stime of a process, ms; null when /proc has no such process. */
 export function cpuMs(pid: number | null): number | null {
+  const t = cpuTimes(pid);
+  return t === null ? null : t.user + t.system;
+}
+
+/** utime and stime of a process (all its threads), ms; null when /proc has no such process. */
+export function cpuTimes(pid: number | null): { user: number; system: number } | null {
   if (pid === null) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name, which may itself contain spaces.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    return { user: (Number(f[11]) * 1000) / CLK_TCK, system: (Number(f[12]) * 1000) / CLK_TCK };
   } catch {
     return null;
   }

@@ -31,7 +31,7 @@ import { Reader } from "../../src/protocol/reader.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { prepareCompression } from "../../src/protocol/compression/index.ts";
 import type { RuntimeKind } from "../../tests/e2e/harness.ts";
-import { type BrokerUnderTest, cpuMs, externalBroker, memMB, startBroker } from "./broker.ts";
+import { type BrokerUnderTest, cpuMs, cpuTimes, externalBroker, memMB, startBroker } from "./broker.ts";
 import { BenchConn, buildFrame } from "./conn.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ async function createTopic(b: BrokerUnderTest, name: string, partitions: number,
   check(e === 0 || e === 36, `CreateTopics ${name}: error ${e} ${res.topics?.[0]?.errorMessage ?? ""}`);
 }
 
-type Snap = { t: number; brokerCpu: number | null; clientCpu: number; bytes: number; records: number; requests: number };
+type Snap = { t: number; brokerCpu: number | null; brokerUser: number | null; clientCpu: number; bytes: number; records: number; requests: number };
 
 function clientCpuMs(): number {
   const u = process.cpuUsage();
@@ -281,7 +281,8 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
 }
 
 function snap(b: BrokerUnderTest, c: Counters): Snap {
-  return { t: performance.now(), brokerCpu: cpuMs(b.pid), clientCpu: clientCpuMs(), bytes: c.bytes, records: c.records, requests: c.requests };
+  const cpu = cpuTimes(b.pid);
+  return { t: performance.now(), brokerCpu: cpu === null ? null : cpu.user + cpu.system, brokerUser: cpu?.user ?? null, clientCpu: clientCpuMs(), bytes: c.bytes, records: c.records, requests: c.requests };
 }
 
 function rates(a: Snap, z: Snap) {
@@ -295,6 +296,8 @@ function rates(a: Snap, z: Snap) {
     requestsPerSec: Math.round((z.requests - a.requests) / s),
     brokerCpuPct: brokerCpu === null ? null : +((brokerCpu / (z.t - a.t)) * 100).toFixed(0),
     brokerCpuMsPerMB: brokerCpu === null || mb === 0 ? null : +(brokerCpu / mb).toFixed(3),
+    // User time alone: the broker's own code, without the kernel's copies into the page cache.
+    brokerUserMsPerMB: a.brokerUser === null || z.brokerUser === null || mb === 0 ? null : +((z.brokerUser - a.brokerUser) / mb).toFixed(3),
     clientCpuPct: +(((z.clientCpu - a.clientCpu) / (z.t - a.t)) * 100).toFixed(0),
   };
 }
