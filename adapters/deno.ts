@@ -179,12 +179,17 @@ class DenoConn implements Conn {
 // and skips the seek when the file position is already right (the common case: sequential appends).
 class DenoFile implements FileHandle {
   #f: Deno.FsFile;
+  #path: string;
   #pos = 0;
   #end: number;
   #tail: Promise<unknown> = Promise.resolve();
+  /** A second handle of the same file for fdatasync (see sync); null until the first sync. */
+  #syncer: Promise<Deno.FsFile | null> | null = null;
+  #syncing = new Set<Promise<void>>();
 
-  constructor(f: Deno.FsFile, size: number) {
+  constructor(f: Deno.FsFile, path: string, size: number) {
     this.#f = f;
+    this.#path = path;
     this.#end = size;
   }
 
@@ -244,8 +249,24 @@ class DenoFile implements FileHandle {
     return this.#run(() => this.#writeAll(position, data));
   }
 
+  /**
+   * Seek and write share this handle's position, so its operations run one at a time; a sync among
+   * them would hold every later append of the file until the disk answers (acks=all: 260-298 MB/s on
+   * Deno). fdatasync flushes the file itself, whichever descriptor asks: so the sync waits for the
+   * operations queued before it, then runs on a second handle, outside the queue. If that handle
+   * cannot be opened (the file was renamed or removed), this handle syncs, still outside the queue
+   * (close waits for syncs in flight from inside it).
+   */
   sync(): Promise<void> {
-    return this.#run(() => this.#f.syncData());
+    const p = this.#tail.then(async () => {
+      this.#syncer ??= Deno.open(this.#path, { read: true, write: true }).catch(() => null);
+      const syncer = await this.#syncer;
+      await (syncer ?? this.#f).syncData();
+    });
+    this.#syncing.add(p);
+    const done = () => void this.#syncing.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   truncate(size: number): Promise<void> {
@@ -260,7 +281,11 @@ class DenoFile implements FileHandle {
   }
 
   close(): Promise<void> {
-    return this.#run(async () => this.#f.close());
+    return this.#run(async () => {
+      await Promise.allSettled([...this.#syncing]);
+      (await this.#syncer)?.close();
+      this.#f.close();
+    });
   }
 }
 
@@ -341,7 +366,7 @@ export const denoFileSystem: FileSystem = {
     wrapErrors(async () => {
       const f = await Deno.open(path, { read: true, write: true, create: options?.create ?? false });
       try {
-        return new DenoFile(f, (await f.stat()).size);
+        return new DenoFile(f, path, (await f.stat()).size);
       } catch (e) {
         f.close();
         throw e;

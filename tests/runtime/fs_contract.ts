@@ -136,6 +136,23 @@ export const FS_CONTRACT: FsCase[] = [
     },
   },
   {
+    name: "syncs interleaved with appends; close with syncs in flight",
+    async run(fs, dir) {
+      const f = await fs.open(`${dir}/s.log`, { create: true });
+      const ops: Promise<void>[] = [];
+      for (let i = 0; i < 20; i++) {
+        ops.push(f.append(bytes(i)));
+        if (i % 3 === 0) ops.push(f.sync());
+      }
+      await Promise.all(ops);
+      eq(await f.read(0, 100), bytes(...Array.from({ length: 20 }, (_, i) => i)), "appends in call order");
+      const last = [f.sync(), f.append(bytes(20)), f.sync()];
+      await f.close();
+      await Promise.all(last);
+      eq((await fs.readFile(`${dir}/s.log`))!.length, 21, "size after close");
+    },
+  },
+  {
     name: "a megabyte round-trips byte-exact",
     async run(fs, dir) {
       const big = new Uint8Array(1 << 20);
