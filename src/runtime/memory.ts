@@ -321,6 +321,11 @@ export interface MemoryFileSystem extends FileSystem {
    * Simplification: names (create, rename, remove) are durable at once.
    */
   crash(): void;
+  /**
+   * A slow disk: handle syncs of files matching `path` wait (their content is taken when they
+   * finish) until the returned function is called. A crash() meanwhile fails them with EBADF.
+   */
+  holdSyncs(path: RegExp): () => void;
   /** How many times each operation ran (including failed ones). */
   readonly calls: Record<string, number>;
 }
@@ -330,6 +335,7 @@ export function memoryFileSystem(): MemoryFileSystem {
   const dirs = new Set<string>();
   const locks = new Set<string>();
   const faults: Fault[] = [];
+  const holds: { path: RegExp; released: Promise<void> }[] = [];
   const calls: Record<string, number> = {};
   let generation = 0; // bumped by crash(): handles from before are dead
   let used = 0;
@@ -446,7 +452,10 @@ export function memoryFileSystem(): MemoryFileSystem {
         store(f, f.len, data, path);
       }),
       write: (position, data) => run(() => store(file("write"), position, data, path)),
-      sync: () => run(() => sync(file("sync"))),
+      sync: async () => {
+        for (const h of [...holds]) if (h.path.test(path)) await h.released;
+        return run(() => sync(file("sync")));
+      },
       truncate: (size) => run(() => truncate(file("truncate"), size)),
       size: () => run(() => file("size").len),
       close: () =>
@@ -609,6 +618,16 @@ export function memoryFileSystem(): MemoryFileSystem {
     },
 
     used: () => used,
+
+    holdSyncs(path) {
+      let release!: () => void;
+      const hold = { path, released: new Promise<void>((r) => (release = r)) };
+      holds.push(hold);
+      return () => {
+        holds.splice(holds.indexOf(hold), 1);
+        release();
+      };
+    },
 
     crash() {
       generation++;

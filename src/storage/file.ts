@@ -7,6 +7,7 @@
 //     00000000000000000000.index       sparse offset index, written when the segment rolls
 //     00000000000000000000.timeindex   time index, idem
 //     log-start-offset                 checkpoint, when DeleteRecords or retention moved it
+//     recovery-point                   base offset of the first segment not known to be on disk
 //     <name>.state                     small state kept for the broker (producer-state snapshot)
 //     cleaner-offset                   how far compaction has cleaned
 //
@@ -15,10 +16,14 @@
 // anything can read it (reads stop at the last whole batch written); if even that fails, or an
 // fsync fails, the partition refuses appends until restart (Kafka takes the log dir offline).
 // Durability: see GroupCommit and AppendOptions.durable; flush.messages / flush.ms per topic.
-// Recovery: after an unclean stop the active segment of each partition is scanned from its start,
-// CRCs checked, a torn or corrupt tail truncated (logged, counted in stats) and its indexes rebuilt;
-// rolled segments were fsynced at roll, their index files are checked and rebuilt when missing or
-// stale. All I/O goes through the FileSystem port.
+// Rolls: the rolled segment is fsynced, its indexes written and the recovery point moved past it in
+// the background, one partition's rolled segments in order (Kafka flushes a rolled segment
+// asynchronously too): appends go on into the new segment meanwhile. A durable append waits for
+// those flushes as well, so what it acknowledges is on disk together with everything before it.
+// Recovery: after an unclean stop the active segment of each partition, and every rolled segment
+// from the recovery point on, is scanned from its start, CRCs checked, a torn or corrupt tail
+// truncated (logged, counted in stats) and its indexes rebuilt; the index files of other rolled
+// segments are checked and rebuilt when missing or stale. All I/O goes through the FileSystem port.
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
@@ -32,6 +37,7 @@ import { MAX_OFFSET } from "./store.ts";
 
 export const STATE_FILE = "chronik.state";
 const LOG_START_FILE = "log-start-offset";
+const RECOVERY_POINT_FILE = "recovery-point";
 const CLEANER_FILE = "cleaner-offset";
 const READ_CHUNK = 256 * 1024;
 const RECOVERY_CHUNK = 8 * 1024 * 1024;
@@ -244,6 +250,11 @@ class FilePartitionLog implements PartitionLog {
     const checkpoint = startText ? Number(new TextDecoder().decode(startText)) : 0;
     const cleanerText = await fs.readFile(`${this.dir}/${CLEANER_FILE}`);
     this.cleanedUpTo = cleanerText ? Number(new TextDecoder().decode(cleanerText)) || 0 : 0;
+    // Missing (a partition that never finished a roll's flush, or written before the file existed):
+    // after an unclean stop every rolled segment is scanned.
+    const pointText = await fs.readFile(`${this.dir}/${RECOVERY_POINT_FILE}`);
+    const recoveryPoint = pointText ? Number(new TextDecoder().decode(pointText)) || 0 : 0;
+    let rescanned = false;
     const now = this.core.now();
     if (bases.length === 0) {
       const seg = new Segment(this.dir, Number.isSafeInteger(checkpoint) ? checkpoint : 0, now);
@@ -262,7 +273,12 @@ class FilePartitionLog implements PartitionLog {
       const ok = seg.loadIndexes(index, time, seg.size, next);
       if (!last) {
         seg.next = next!;
-        if (!ok && seg.size > 0) {
+        if (!this.core.clean && seg.base >= recoveryPoint && seg.size > 0) {
+          // Rolled, but its background flush may not have finished: its tail may be torn.
+          await this.recoverSegment(seg, false, "segment not known to be flushed before an unclean shutdown");
+          await this.writeIndexes(seg);
+          rescanned = true;
+        } else if (!ok && seg.size > 0) {
           await this.recoverSegment(seg, false, "index missing or stale");
           this.core.stats.indexRebuilds++;
           await this.writeIndexes(seg);
@@ -283,6 +299,7 @@ class FilePartitionLog implements PartitionLog {
     }
     for (const s of this.segments) this.sizeInBytes += s.size;
     this.logEndOffset = this.active.next;
+    if (rescanned) await fs.writeFileAtomic(`${this.dir}/${RECOVERY_POINT_FILE}`, new TextEncoder().encode(String(this.active.base)));
     this.logStartOffset = Math.max(this.segments[0].base, Number.isSafeInteger(checkpoint) ? Math.min(checkpoint, this.logEndOffset) : 0);
     // Segments wholly below the log start are left over from a crash before their deletion.
     while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
@@ -364,6 +381,8 @@ class FilePartitionLog implements PartitionLog {
     const finished = written.then(async (w) => {
       if (w.sync) {
         try {
+          await this.rollFlush;
+          if (this.failed) throw storageError(`${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`);
           await this.core.commit.sync(w.handle);
         } catch (e) {
           this.fail(e, "fsync failed");
@@ -460,21 +479,42 @@ class FilePartitionLog implements PartitionLog {
     return { result: { baseOffset: base, lastOffset: next - 1, logStartOffset: this.logStartOffset }, handle: h, sync };
   }
 
-  /** Starts a new active segment at the log end. The old one is fsynced and its indexes written first. */
+  /**
+   * Starts a new active segment at the log end; the old one is flushed in the background. Waiting for
+   * its fsync here stalled every partition rolling at once for seconds (1 GiB segments, 4
+   * partitions at 800 MB/s: 0 MB/s for 2 s while the disk took the dirty pages).
+   */
   private async roll(): Promise<Segment> {
-    const { fs } = this.core;
     const old = this.active;
     const seg = new Segment(this.dir, this.logEndOffset, this.core.now());
     old.maybeAddTime();
-    await old.handle!.sync();
-    await this.writeIndexes(old);
-    const h = await fs.open(seg.logPath, { create: true });
+    const h = await this.core.fs.open(seg.logPath, { create: true });
     if ((await h.size()) > 0) await h.truncate(0);
     seg.handle = h;
-    // writeFileAtomic syncs the directory, making the new segment's name durable.
-    await fs.writeFileAtomic(`${this.dir}/partition.metadata`, new TextEncoder().encode(`version: 0\ntopic: ${this.topic}\n`));
     this.segments.push(seg);
+    this.flushRolled(old, seg.base);
     return seg;
+  }
+
+  /** Rolled segments' flushes, in roll order; never rejects (a failure takes the partition offline). */
+  private rollFlush: Promise<void> = Promise.resolve();
+
+  /**
+   * fsyncs a rolled segment, writes its indexes and moves the recovery point to `upTo` (the new
+   * segment's base). writeFileAtomic also syncs the directory, making the new segment's name durable.
+   */
+  private flushRolled(old: Segment, upTo: number): void {
+    this.rollFlush = this.rollFlush.then(async () => {
+      // Retired (deleted or replaced by compaction): nothing of it is kept.
+      if (this.failed || old.retired || old.handle === null) return;
+      try {
+        await old.handle.sync();
+        await this.writeIndexes(old);
+        await this.core.fs.writeFileAtomic(`${this.dir}/${RECOVERY_POINT_FILE}`, new TextEncoder().encode(String(upTo)));
+      } catch (e) {
+        if (!this.closed) this.fail(e, `could not flush rolled segment ${segmentName(old.base)}`);
+      }
+    });
   }
 
   /** Rolls the active segment when it holds data (retention of the whole log). Runs in the write queue. */
@@ -495,6 +535,7 @@ class FilePartitionLog implements PartitionLog {
     const h = this.active.handle;
     if (!h) return;
     try {
+      await this.rollFlush;
       await this.core.commit.sync(h);
     } catch (e) {
       this.fail(e, "fsync failed");
@@ -697,6 +738,7 @@ class FilePartitionLog implements PartitionLog {
     const delay = this.closed ? 0 : this.config().fileDeleteDelayMs;
     const go = async () => {
       while (seg.readers > 0) await new Promise((r) => setTimeout(r, 10));
+      await this.rollFlush; // a flush that started before the retirement finishes first
       await this.removeSegmentFiles(seg).catch((e) => this.core.log("warn", `could not delete ${seg.logPath}: ${errText(e)}`));
     };
     if (delay <= 0) this.pendingDeletes.push(go());
@@ -802,6 +844,7 @@ class FilePartitionLog implements PartitionLog {
   /** Replaces a rolled segment by its cleaned copy: `.cleaned` → `.swap` → `.log` (load() finishes a torn swap). */
   private async swap(old: Segment, batches: Uint8Array[]): Promise<void> {
     const { fs } = this.core;
+    await this.rollFlush; // the old segment's own indexes must not land over the cleaned one's
     const cfg = this.config();
     const fresh = new Segment(this.dir, old.base, old.created);
     fresh.next = old.next;
@@ -860,6 +903,7 @@ class FilePartitionLog implements PartitionLog {
     this.closed = true;
     await this.writeQueue;
     await this.completion;
+    await this.rollFlush;
     let ok = this.failed === null;
     for (const [t, go] of this.timers) {
       clearTimeout(t);
@@ -887,6 +931,7 @@ class FilePartitionLog implements PartitionLog {
     this.closed = true;
     await this.writeQueue;
     await this.completion.catch(() => {});
+    await this.rollFlush;
     for (const t of this.timers.keys()) clearTimeout(t);
     this.timers.clear();
     for (const s of this.segments) await s.closeHandle();

@@ -113,6 +113,61 @@ describe("file engine", () => {
     await s2.close();
   });
 
+  test("a roll does not wait for the old segment's fsync; a durable append does", async () => {
+    const fs = memoryFileSystem();
+    const s = await open(fs);
+    const log = await s.open("r", 0);
+    const release = fs.holdSyncs(/\.log$/);
+    // Every append here rolls (600-byte segments): each would wait for the held sync if a roll did.
+    for (let i = 0; i < 20; i++) await appendValues(log, [`v${i}`.padEnd(300, ".")]);
+    expect((await fs.list("/data/r-0")).filter((f) => f.name.endsWith(".log")).length).toBeGreaterThan(10);
+    expect(await fs.readFile("/data/r-0/recovery-point")).toBeNull();
+    const { buf, metas } = makeAppend([{ values: ["durable"] }]);
+    let acked = false;
+    const durable = log.append(buf, metas, { durable: true }).then((r) => ((acked = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(acked).toBe(false); // the rolled segments before it are not on disk yet
+    release();
+    expect((await durable).baseOffset).toBe(20);
+    const point = Number(new TextDecoder().decode((await fs.readFile("/data/r-0/recovery-point"))!));
+    expect(point).toBe(20); // the durable append rolled too: the base of the segment it went into
+    expect(await readAll(log)).toHaveLength(21);
+    await s.close();
+  });
+
+  test("power loss with rolled segments not yet flushed: they are scanned from the recovery point", async () => {
+    const fs = memoryFileSystem();
+    const cfg = { ...small, "segment.bytes": "3000" };
+    const s0 = await open(fs, cfg);
+    const log0 = await s0.open("q", 0);
+    for (let i = 0; i < 12; i++) await appendValues(log0, [`a${i}`.padEnd(200, ".")]);
+    await s0.close(); // clean: the active segment's indexes are written, as they are at every shutdown
+    const logs = async () => (await fs.list("/data/q-0")).filter((f) => f.name.endsWith(".log")).map((f) => f.name).sort();
+    const activeAtStop = (await logs()).at(-1)!;
+    const s1 = await open(fs, cfg);
+    const log1 = await s1.open("q", 0);
+    const release = fs.holdSyncs(/\.log$/);
+    for (let i = 0; i < 12; i++) await appendValues(log1, [`b${i}`.padEnd(200, ".")]);
+    expect((await logs()).at(-1)).not.toBe(activeAtStop); // it rolled since
+    fs.crash();
+    release();
+    // The segment active at the clean stop rolled unflushed: its index files on disk are the stale,
+    // plausible ones of that stop. Give it a torn tail, as a crash mid-writeback can leave.
+    expect(await fs.readFile(`/data/q-0/${activeAtStop.replace(".log", ".index")}`)).not.toBeNull();
+    const h = await fs.open(`/data/q-0/${activeAtStop}`);
+    await h.append(new Uint8Array(40).fill(7));
+    await h.close();
+    const s2 = await open(fs, cfg);
+    const log2 = await s2.open("q", 0);
+    expect(s2.stats.cleanStart).toBe(false);
+    expect(s2.stats.truncations).toBeGreaterThanOrEqual(1);
+    const got = await readAll(log2);
+    expect(got.slice(0, 12)).toEqual([...Array(12).keys()].map((i) => `${i}:${`a${i}`.padEnd(200, ".")}`));
+    for (const line of got) expect(line).toMatch(/^\d+:[ab]\d+\.+$/);
+    expect(Number(new TextDecoder().decode((await fs.readFile("/data/q-0/recovery-point"))!))).toBeGreaterThan(0);
+    await s2.close();
+  });
+
   test("offsets stop at 2^53 - 1: an append past it is refused, not truncated", async () => {
     const fs = memoryFileSystem();
     await fs.mkdir("/data/big-0");
