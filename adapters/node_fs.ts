@@ -1,6 +1,7 @@
 // FileSystem over node:fs/promises. Used by the Node and Bun adapters (Bun implements node:fs natively).
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
@@ -18,21 +19,25 @@ function code(e: unknown): string | undefined {
 }
 
 /**
- * fdatasyncs allowed at once. Every file operation runs on libuv's thread pool (UV_THREADPOOL_SIZE,
- * 4 threads unless set); a group commit that syncs 4 partitions would take all of them, and the
- * appends and reads of every other request would queue behind the disk. One thread stays free for
- * them. Node, acks=all, 1 KiB records, 4 partitions: 242-250 MB/s unbounded, 285-296 with one sync
- * at a time, 321-339 with two, 341-365 with three (Bun, whose pool is its own: 309-325 -> 330-338).
+ * fsyncs allowed at once. Every file operation runs on a thread pool: libuv's under Node
+ * (UV_THREADPOOL_SIZE, 4 threads unless set), Bun's own (as many threads as cores here, also sized by
+ * UV_THREADPOOL_SIZE). A sync, even of a small file, waits for the disk to flush its cache, so while
+ * a rolled 1 GiB segment is written back it takes seconds; syncs that take every thread (a group
+ * commit over 4 partitions, 4 segments rolling together, their index files) leave the appends and
+ * reads of every request queued behind the disk. One thread stays free for them. Node, acks=all,
+ * 1 KiB records, 4 partitions: 242-250 MB/s unbounded, 285-296 with one sync at a time, 321-339 with
+ * two, 341-365 with three; Bun, acks=1, 4 segments rolling together: 0 MB/s for 2-3 s unbounded.
  */
-const MAX_SYNCS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || ("Bun" in globalThis ? Math.max(2, availableParallelism()) : 4);
+const MAX_SYNCS = Math.max(1, POOL_THREADS - 1);
 let syncsRunning = 0;
 const syncWaiters: (() => void)[] = [];
 
-async function limitedSync(fh: fsp.FileHandle): Promise<void> {
+async function limitedSync(sync: () => Promise<void>): Promise<void> {
   while (syncsRunning >= MAX_SYNCS) await new Promise<void>((resolve) => syncWaiters.push(resolve));
   syncsRunning++;
   try {
-    await fh.datasync();
+    await sync();
   } finally {
     syncsRunning--;
     syncWaiters.shift()?.();
@@ -43,6 +48,7 @@ class NodeFile implements FileHandle {
   #fh: fsp.FileHandle;
   /** End of file as this handle sees it, including appends still in flight (null: ask the OS). */
   #end: number | null;
+  #syncs = new Set<Promise<void>>();
 
   constructor(fh: fsp.FileHandle, size: number) {
     this.#fh = fh;
@@ -93,7 +99,11 @@ class NodeFile implements FileHandle {
   }
 
   sync(): Promise<void> {
-    return limitedSync(this.#fh);
+    const p = limitedSync(() => this.#fh.datasync());
+    this.#syncs.add(p);
+    const done = () => void this.#syncs.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   async truncate(size: number): Promise<void> {
@@ -107,7 +117,9 @@ class NodeFile implements FileHandle {
     return this.#end;
   }
 
-  close(): Promise<void> {
+  /** Syncs may wait for a free thread (limitedSync): they finish before the descriptor goes. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#syncs]);
     return this.#fh.close();
   }
 }
@@ -137,7 +149,8 @@ async function syncDir(dir: string): Promise<void> {
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(dir, constants.O_RDONLY);
-    await fh.sync();
+    const d = fh;
+    await limitedSync(() => d.sync());
   } catch {
     // best effort
   } finally {
@@ -204,7 +217,7 @@ export const nodeFileSystem: FileSystem = {
       while (done < data.byteLength) {
         done += (await fh.write(data, done, data.byteLength - done, done)).bytesWritten;
       }
-      await fh.datasync();
+      await limitedSync(() => fh.datasync());
     } catch (e) {
       await fh.close().catch(() => {});
       await fsp.rm(tmp, { force: true }).catch(() => {});
