@@ -18,9 +18,12 @@
 //   --runtime bun,deno,node,binary | all ; or --target host:port [--pid N] for a running broker
 //   -o key=value     broker config passed through (repeatable); --data-dir <dir> (default: a temp dir)
 //   --json           JSON lines only (no table)
+//   --timeline       produce: MB/s per second of the run, with the kernel's dirty and writeback
+//                    page cache (MB, /proc/meminfo) at each second
 //
 // Units: MB = 10^6 bytes; throughput counts record-batch bytes (what producers send and the
 // broker stores); records/s counts records in acknowledged batches.
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { Fetch, type FetchRequest, Produce, type ProduceRequest } from "../../src/protocol/messages/index.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
@@ -63,6 +66,7 @@ type Opts = {
   dataDir: string | null;
   json: boolean;
   label: string | null;
+  timeline: boolean;
 };
 
 function parseArgs(argv: string[]): Opts {
@@ -70,7 +74,7 @@ function parseArgs(argv: string[]): Opts {
     mode: "produce", runtimes: ["bun"], target: null, pid: null, acks: 1, recordSize: 1024, batchSize: 65536,
     partitions: 4, compression: "none", connections: 4, inflight: 8, seconds: 10, warmup: 2, preloadMB: 3000,
     consumers: 2, fanout: false, passes: 2, fetchMaxBytes: 52428800, partitionMaxBytes: 1048576, rate: 10000,
-    repeat: 5, brokerOpts: [], dataDir: null, json: false, label: null,
+    repeat: 5, brokerOpts: [], dataDir: null, json: false, label: null, timeline: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -109,6 +113,7 @@ function parseArgs(argv: string[]): Opts {
       case "--data-dir": o.dataDir = v(); break;
       case "--json": o.json = true; break;
       case "--label": o.label = v(); break;
+      case "--timeline": o.timeline = true; break;
       default: throw new Error(`unknown argument ${a}`);
     }
   }
@@ -310,7 +315,18 @@ async function runProduce(b: BrokerUnderTest, o: Opts) {
   await sleep(o.warmup * 1000);
   counters.rtts = o.acks === 0 ? null : [];
   const a = snap(b, counters);
-  await sleep(o.seconds * 1000);
+  const timeline: { mbPerSec: number; dirtyMB: number; writebackMB: number }[] = [];
+  if (o.timeline) {
+    for (let s = 0, last = counters.bytes; s < o.seconds; s++) {
+      await sleep(1000);
+      const mem = readFileSync("/proc/meminfo", "utf8");
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(mem)?.[1] ?? NaN);
+      timeline.push({ mbPerSec: +((counters.bytes - last) / 1e6).toFixed(1), dirtyMB: Math.round(kb("Dirty") / 1024), writebackMB: Math.round(kb("Writeback") / 1024) });
+      last = counters.bytes;
+    }
+  } else {
+    await sleep(o.seconds * 1000);
+  }
   if (o.acks === 0) await load.stop();
   const z = snap(b, counters);
   if (o.acks !== 0) await load.stop();
@@ -321,6 +337,7 @@ async function runProduce(b: BrokerUnderTest, o: Opts) {
     ...rates(a, z), errors: counters.errors,
     produceRttMs: rtts.length ? { p50: +pct(rtts, 0.5).toFixed(2), p99: +pct(rtts, 0.99).toFixed(2) } : null,
     peakRssMB: memMB(b.pid)?.peak ?? null,
+    ...(o.timeline ? { timeline } : {}),
   };
 }
 
