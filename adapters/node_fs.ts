@@ -24,12 +24,16 @@ function code(e: unknown): string | undefined {
  * UV_THREADPOOL_SIZE). A sync, even of a small file, waits for the disk to flush its cache, so while
  * a rolled 1 GiB segment is written back it takes seconds; syncs that take every thread (a group
  * commit over 4 partitions, 4 segments rolling together, their index files) leave the appends and
- * reads of every request queued behind the disk. One thread stays free for them. Node, acks=all,
+ * reads of every request queued behind the disk. One thread stays free for them (two syncs at least,
+ * below). Node, acks=all,
  * 1 KiB records, 4 partitions: 242-250 MB/s unbounded, 285-296 with one sync at a time, 321-339 with
  * two, 341-365 with three; Bun, acks=1, 4 segments rolling together: 0 MB/s for 2-3 s unbounded.
  */
 const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || ("Bun" in globalThis ? Math.max(2, availableParallelism()) : 4);
-const MAX_SYNCS = Math.max(1, POOL_THREADS - 1);
+// At least two: on a 2-thread pool one sync at a time halves the group commit (Bun acks=all 268-270
+// against 309-338 MB/s); the file engine flushes rolled segments one at a time store-wide, so those
+// alone never take both threads.
+const MAX_SYNCS = Math.max(2, POOL_THREADS - 1);
 let syncsRunning = 0;
 const syncWaiters: (() => void)[] = [];
 

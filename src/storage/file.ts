@@ -17,7 +17,7 @@
 // fsync fails, the partition refuses appends until restart (Kafka takes the log dir offline).
 // Durability: see GroupCommit and AppendOptions.durable; flush.messages / flush.ms per topic.
 // Rolls: the rolled segment is fsynced, its indexes written and the recovery point moved past it in
-// the background, one partition's rolled segments in order (Kafka flushes a rolled segment
+// the background, one segment at a time store-wide, in roll order (Kafka flushes a rolled segment
 // asynchronously too): appends go on into the new segment meanwhile. A durable append waits for
 // those flushes as well, so what it acknowledges is on disk together with everything before it.
 // Recovery: after an unclean stop the active segment of each partition, and every rolled segment
@@ -137,6 +137,11 @@ class Core {
   readonly commit: GroupCommit;
   readonly stats: StorageStats;
   readonly clean: boolean;
+  /**
+   * Rolled segments' background flushes, store-wide, one at a time: partitions under the same load
+   * roll together, and their syncs at once would take every thread of the adapter's file pool.
+   */
+  flushQueue: Promise<void> = Promise.resolve();
   constructor(fs: FileSystem, root: string, o: FileLogStoreOptions, clean: boolean) {
     this.fs = fs;
     this.root = root;
@@ -504,7 +509,7 @@ class FilePartitionLog implements PartitionLog {
    * segment's base). writeFileAtomic also syncs the directory, making the new segment's name durable.
    */
   private flushRolled(old: Segment, upTo: number): void {
-    this.rollFlush = this.rollFlush.then(async () => {
+    const flush = this.core.flushQueue.then(async () => {
       // Retired (deleted or replaced by compaction): nothing of it is kept.
       if (this.failed || old.retired || old.handle === null) return;
       try {
@@ -515,6 +520,9 @@ class FilePartitionLog implements PartitionLog {
         if (!this.closed) this.fail(e, `could not flush rolled segment ${segmentName(old.base)}`);
       }
     });
+    this.core.flushQueue = flush;
+    // The store-wide queue is in call order, so this partition's flushes stay in roll order.
+    this.rollFlush = this.rollFlush.then(() => flush);
   }
 
   /** Rolls the active segment when it holds data (retention of the whole log). Runs in the write queue. */
