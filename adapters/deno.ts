@@ -54,21 +54,16 @@ class DenoConn implements Conn {
         throw e;
       }
       if (n === null) return;
-      let chunk: Uint8Array;
-      const len = buf.length;
-      if (n > len / 2) {
-        chunk = buf.subarray(0, n);
-      } else {
-        chunk = buf.slice(0, n); // small read: copy rather than pin the buffer
-      }
-      // A full read means more is waiting: read bigger next time (fewer reads, and fewer frames
-      // split across chunks, which the server would copy); a small one shrinks the buffer back,
-      // so idle connections pin only READ_SIZE.
-      const size = n === len ? Math.min(len * 2, READ_MAX) : n < len / 8 ? READ_SIZE : len;
-      if (n > len / 2 || size !== len) buf = new Uint8Array(size);
       while (this.#paused) await this.#paused.promise;
       if (this.#gone) return;
-      this.#handler!.data(chunk);
+      // Lent: the core copies what it keeps (frames into pooled buffers), so this buffer is read
+      // into again. A fresh one per read cost zeroing, page faults and GC for every byte received.
+      this.#handler!.data(buf.subarray(0, n), true);
+      // A full read means more is waiting: read bigger next time (fewer reads); a small one shrinks
+      // the buffer back, so idle connections hold only READ_SIZE.
+      const len = buf.length;
+      const size = n === len ? Math.min(len * 2, READ_MAX) : n < len / 8 ? READ_SIZE : len;
+      if (size !== len) buf = new Uint8Array(size);
     }
   }
 

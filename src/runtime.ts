@@ -25,8 +25,11 @@ export interface Conn {
 
 /** What the core gives back for each accepted connection. */
 export interface ConnHandler {
-  /** Received bytes. The chunk belongs to the core from here on (adapters copy if their runtime reuses buffers). */
-  data(chunk: Uint8Array): void;
+  /**
+   * Received bytes. The chunk belongs to the core from here on, unless `borrowed`: then the adapter
+   * reuses its memory once data() returns, and the core copies what it keeps (into pooled buffers).
+   */
+  data(chunk: Uint8Array, borrowed?: boolean): void;
   /** The peer closed, the conn errored, or close() finished. Called once. */
   end(error?: unknown): void;
 }

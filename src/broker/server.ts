@@ -27,6 +27,8 @@ import { PRODUCE, REQUEST } from "./config/quotas.ts";
 const PRODUCE_KEY = 0;
 
 /** Unanswered requests per connection before reading pauses. */
+/** Frames below this many bytes are copied into exact-size buffers, not pooled ones. */
+const SMALL_FRAME = 8 * 1024;
 const MAX_IN_FLIGHT = 128;
 
 /** A response's place in the connection's order; `closeReason` closes the connection once it is sent. */
@@ -231,14 +233,32 @@ class Connection implements ConnHandler {
     this.conn.close();
   }
 
-  data(chunk: Uint8Array): void {
+  data(chunk: Uint8Array, borrowed = false): void {
     if (this.closed || this.stopping || chunk.length === 0) return;
     this.lastActive = this.server.tick;
     this.server.svc.metrics.bytesIn += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (!borrowed) {
+      this.safeParse();
+      return;
+    }
+    // consume() copies frames out of it; what is left (a partial frame, or more while paused) is
+    // copied before the adapter takes the memory back.
+    this.borrowed = chunk;
     this.safeParse();
+    this.borrowed = null;
+    const i = this.chunks.lastIndexOf(chunk);
+    if (i === 0) {
+      this.chunks[0] = chunk.slice(this.headPos);
+      this.headPos = 0;
+    } else if (i > 0) {
+      this.chunks[i] = chunk.slice();
+    }
   }
+
+  /** The chunk data() was given as borrowed, while it parses. */
+  private borrowed: Uint8Array | null = null;
 
   /** A bug in decoding must cost one connection, never the broker. */
   private safeParse() {
@@ -359,7 +379,7 @@ class Connection implements ConnHandler {
     this.buffered -= n;
     const first = this.chunks[0];
     const avail = first.length - this.headPos;
-    if (avail >= n) {
+    if (avail >= n && first !== this.borrowed) {
       const out = first.subarray(this.headPos, this.headPos + n);
       this.headPos += n;
       if (this.headPos === first.length) {
@@ -368,8 +388,9 @@ class Connection implements ConnHandler {
       }
       return out;
     }
-    // Pooled: the frame goes back to the pool if its handler sets ctx.frameReusable.
-    const out = this.server.svc.frameBuffers.acquire(n);
+    // Pooled: the frame goes back to the pool if its handler sets ctx.frameReusable (small frames,
+    // which no handler releases, are not worth a pool buffer's grain).
+    const out = n >= SMALL_FRAME ? this.server.svc.frameBuffers.acquire(n) : new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0];

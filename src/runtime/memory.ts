@@ -53,6 +53,9 @@ class MemoryConnection {
   clientClosed = false;
   serverEnded = false;
   handler: ConnHandler | null = null;
+  /** Lend chunks from `scratch` (see MemoryRuntimeOptions.lendChunks). */
+  lend = false;
+  scratch = new Uint8Array(0);
   // server → client
   toClient: Delivery = { chunks: [], bytes: 0, scheduled: false };
   /** write()'s callback per toClient chunk. */
@@ -158,7 +161,14 @@ class MemoryConnection {
     while (!this.serverPaused && this.toServer.chunks.length > 0) {
       const chunk = this.toServer.chunks.shift()!;
       this.toServer.bytes -= chunk.byteLength;
-      this.handler.data(chunk);
+      if (this.lend) {
+        if (this.scratch.length < chunk.length) this.scratch = new Uint8Array(chunk.length);
+        this.scratch.set(chunk);
+        this.handler.data(this.scratch.subarray(0, chunk.length), true);
+        this.scratch.fill(0xee); // what the core kept must have been copied
+      } else {
+        this.handler.data(chunk);
+      }
     }
     if (this.clientClosed && this.toServer.chunks.length === 0) {
       // The client going away also ends what the server was sending.
@@ -652,6 +662,11 @@ export type MemoryRuntimeOptions = {
   /** Where log lines go besides `logs`; nothing by default. */
   log?: (line: string) => void;
   fs?: MemoryFileSystem;
+  /**
+   * Deliver received bytes as the Deno adapter does: lent (`ConnHandler.data(chunk, true)`) from one
+   * buffer per connection, which is overwritten with garbage once data() returns.
+   */
+  lendChunks?: boolean;
 };
 
 export type MemoryRuntime = Runtime & {
@@ -710,6 +725,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       const l = listeners.get(port);
       if (!l) throw new MemoryError("ECONNREFUSED", `nothing listens on memory port ${port}`);
       const c = new MemoryConnection();
+      c.lend = options.lendChunks === true;
       const client = clientOf(c);
       // The accept callback runs now, like a real accept before the client's first byte arrives.
       c.handler = l.accept(new MemoryServerConn(c, clientPorts++));

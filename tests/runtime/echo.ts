@@ -11,7 +11,9 @@ export async function listenEcho(runtime: Runtime, onEnd?: (s: EchoStats) => voi
     stats.conns++;
     let paused = false;
     return {
-      data(chunk) {
+      data(received, borrowed) {
+        // A lent chunk (Deno's adapter reads into one buffer) is the adapter's again after data().
+        const chunk = borrowed ? received.slice() : received;
         stats.bytes += chunk.byteLength;
         stats.maxChunk = Math.max(stats.maxChunk, chunk.byteLength);
         if (!conn.write(chunk) && !paused) {
