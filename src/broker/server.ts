@@ -27,9 +27,10 @@ import { PRODUCE, REQUEST } from "./config/quotas.ts";
 const PRODUCE_KEY = 0;
 
 /** Unanswered requests per connection before reading pauses. */
+const MAX_IN_FLIGHT = 128;
+
 /** Frames below this many bytes are copied into exact-size buffers, not pooled ones. */
 const SMALL_FRAME = 8 * 1024;
-const MAX_IN_FLIGHT = 128;
 
 /** A response's place in the connection's order; `closeReason` closes the connection once it is sent. */
 type Slot = { chunks: Uint8Array[] | null; done: boolean; closeReason?: string };
