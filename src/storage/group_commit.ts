@@ -1,22 +1,25 @@
-// Group commit: one fsync round shared by every append that asked for durability in the same window,
-// across producers and partitions. A round syncs each dirty file once; appends that arrive while a
-// round runs join the next one, so under load the fsync rate adapts to the disk instead of to the
-// request rate.
+// Group commit: one fsync shared by every append to a file that asked for durability while the
+// file's previous fsync ran, across producers. Each file has its own loop: the appends waiting on it
+// are answered by its next sync, which starts as soon as the one before it ends. Under load the
+// fsync rate thus adapts to the disk instead of to the request rate, and a partition whose sync is
+// quick does not wait for a slower one (a store-wide round did: every partition's next sync waited
+// for the slowest of the last round).
 import type { FileHandle } from "../runtime.ts";
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
 
+/** One file's loop: appends waiting for its next sync, and whether one is scheduled or running. */
+type FileLoop = { waiting: Waiter[]; busy: boolean };
+
 export class GroupCommit {
-  /** Files to sync in the next round, each with the appends waiting on it. */
-  private pending = new Map<FileHandle, Waiter[]>();
-  private running: Promise<void> | null = null;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private files = new Map<FileHandle, FileLoop>();
   private windowMs: number;
-  /** Rounds run and files synced (for tests and benchmarks). */
+  private idle: (() => void)[] = [];
+  /** Syncs started, each answering every append that waited for it (for tests and benchmarks). */
   rounds = 0;
   syncs = 0;
 
-  /** `windowMs`: how long a round waits for company after the first request; 0 = start at once. */
+  /** `windowMs`: how long a file's first waiting append waits for company; 0 = the next timer tick. */
   constructor(windowMs = 0) {
     this.windowMs = windowMs;
   }
@@ -24,58 +27,40 @@ export class GroupCommit {
   /** Resolves once everything appended to `file` before this call is on stable storage. */
   sync(file: FileHandle): Promise<void> {
     return new Promise((resolve, reject) => {
-      let list = this.pending.get(file);
-      if (!list) this.pending.set(file, (list = []));
-      list.push({ resolve, reject });
-      this.schedule();
+      let loop = this.files.get(file);
+      if (!loop) this.files.set(file, (loop = { waiting: [], busy: false }));
+      loop.waiting.push({ resolve, reject });
+      if (!loop.busy) {
+        loop.busy = true;
+        // A timer tick (or the window) lets appends issued in the same tick join.
+        setTimeout(() => this.run(file, loop!), this.windowMs);
+      }
     });
   }
 
-  private schedule(): void {
-    if (this.running || this.timer) return;
-    if (this.windowMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.start();
-      }, this.windowMs);
-    } else {
-      // A microtask lets appends issued in the same tick join.
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.start();
-      }, 0);
-    }
-  }
-
-  private start(): void {
-    if (this.running || this.pending.size === 0) return;
-    const round = this.pending;
-    this.pending = new Map();
+  private run(file: FileHandle, loop: FileLoop): void {
+    const batch = loop.waiting;
+    loop.waiting = [];
     this.rounds++;
-    this.running = Promise.all([...round].map(async ([file, waiters]) => {
-      this.syncs++;
-      try {
-        await file.sync();
-        for (const w of waiters) w.resolve();
-      } catch (e) {
-        for (const w of waiters) w.reject(e);
-      }
-    })).then(() => {
-      this.running = null;
-      if (this.pending.size > 0) this.schedule();
+    this.syncs++;
+    Promise.resolve().then(() => file.sync()).then(
+      () => {
+        for (const w of batch) w.resolve();
+      },
+      (e) => {
+        for (const w of batch) w.reject(e);
+      },
+    ).then(() => {
+      if (loop.waiting.length > 0) return this.run(file, loop);
+      loop.busy = false;
+      this.files.delete(file);
+      if (this.files.size === 0) for (const f of this.idle.splice(0)) f();
     });
   }
 
   /** Waits for every requested sync to finish. */
-  async drain(): Promise<void> {
-    while (this.running || this.pending.size > 0 || this.timer) {
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = null;
-        this.start();
-      }
-      await this.running;
-      if (!this.running && this.pending.size > 0) this.start();
-    }
+  drain(): Promise<void> {
+    if (this.files.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 }
