@@ -1,8 +1,9 @@
 // Kafka record-batch compression codecs (attributes bits 0-2). Synchronous: src/protocol never
 // awaits. The broker stores batches as producers sent them, so these run only on slow paths
 // (decoding for compaction, HTTP views, down-conversion, broker-side recompression).
-// The one asynchronous step is `prepareCompression()`, to be awaited once at start-up: it
-// loads the wasm zstd encoder (see zstd.ts); everything works without it.
+// The one asynchronous step is `prepareCompression()`, awaited by the paths that compress with
+// zstd before they do (the first call loads the wasm encoder, see zstd.ts); without it zstd
+// output is stored frames, valid but not smaller.
 //
 // Every decompressor takes `maxSize` and throws CompressionError rather than produce more, so a
 // small hostile batch cannot exhaust memory.

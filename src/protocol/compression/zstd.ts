@@ -11,10 +11,11 @@
 // zstd-codec and @oneidentity/zstd-js are large Emscripten builds with Node-specific loaders.
 // @hpcc-js/wasm-zstd (zstd 1.5.7, Apache-2.0) embeds its wasm in the JS and runs on Bun, Deno,
 // Node and in a compiled binary, but can only be instantiated asynchronously. src/protocol never
-// awaits, so: `prepareZstd()` (async, called once at start-up) loads it, after which
-// `zstdCompress` is real zstd at level 3; until then, or if loading failed, `zstdCompress`
-// writes valid zstd frames made of raw and RLE blocks (no entropy coding: correct, readable by
-// every decoder, but not smaller than the input except for runs of one byte).
+// awaits, so: `prepareZstd()` (async; the paths that compress with zstd await it, and the first
+// call loads it) instantiates it, after which `zstdCompress` is real zstd at level 3; until
+// then, or if loading failed, `zstdCompress` writes valid zstd frames made of raw and RLE blocks
+// (no entropy coding: correct, readable by every decoder, but not smaller than the input except
+// for runs of one byte).
 import { Decompress } from "fzstd";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import { BoundedSink, CompressionError, corrupt } from "./errors.ts";
