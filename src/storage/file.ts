@@ -501,7 +501,11 @@ class FilePartitionLog implements PartitionLog {
     return seg;
   }
 
-  /** Rolled segments' flushes, in roll order; never rejects (a failure takes the partition offline). */
+  /**
+   * The last of this partition's rolled-segment flushes: the store-wide queue runs them in call
+   * order, so when it settles every earlier one has too. Never rejects (a failure takes the
+   * partition offline).
+   */
   private rollFlush: Promise<void> = Promise.resolve();
 
   /**
@@ -521,8 +525,7 @@ class FilePartitionLog implements PartitionLog {
       }
     });
     this.core.flushQueue = flush;
-    // The store-wide queue is in call order, so this partition's flushes stay in roll order.
-    this.rollFlush = this.rollFlush.then(() => flush);
+    this.rollFlush = flush;
   }
 
   /** Rolls the active segment when it holds data (retention of the whole log). Runs in the write queue. */
