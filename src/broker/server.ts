@@ -249,11 +249,13 @@ class Connection implements ConnHandler {
     this.borrowed = chunk;
     this.safeParse();
     this.borrowed = null;
-    const i = this.chunks.lastIndexOf(chunk);
+    // Pushed last, so if anything of it is left it is still the last chunk.
+    const i = this.chunks.length - 1;
+    if (i < 0 || this.chunks[i] !== chunk) return;
     if (i === 0) {
       this.chunks[0] = chunk.slice(this.headPos);
       this.headPos = 0;
-    } else if (i > 0) {
+    } else {
       this.chunks[i] = chunk.slice();
     }
   }
