@@ -41,11 +41,21 @@ export function memMB(pid: number | null): { rss: number; peak: number } | null 
   if (pid === null) return null;
   try {
     const s = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN);
-    return { rss: (kb("VmRSS") * 1024) / 1e6, peak: (kb("VmHWM") * 1024) / 1e6 };
+    return { rss: (kbField(s, "VmRSS") * 1024) / 1e6, peak: (kbField(s, "VmHWM") * 1024) / 1e6 };
   } catch {
     return null;
   }
+}
+
+/** The kernel's dirty and writeback page cache, MiB (/proc/meminfo). */
+export function pageCacheMB(): { dirty: number; writeback: number } {
+  const s = readFileSync("/proc/meminfo", "utf8");
+  return { dirty: Math.round(kbField(s, "Dirty") / 1024), writeback: Math.round(kbField(s, "Writeback") / 1024) };
+}
+
+/** A "Key:   123 kB" line of a /proc file, in kB (NaN when absent). */
+function kbField(text: string, key: string): number {
+  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
 }
 
 export async function startBroker(kind: RuntimeKind, args: string[]): Promise<BrokerUnderTest> {

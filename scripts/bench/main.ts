@@ -23,7 +23,6 @@
 //
 // Units: MB = 10^6 bytes; throughput counts record-batch bytes (what producers send and the
 // broker stores); records/s counts records in acknowledged batches.
-import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { Fetch, type FetchRequest, Produce, type ProduceRequest } from "../../src/protocol/messages/index.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
@@ -34,7 +33,7 @@ import { Reader } from "../../src/protocol/reader.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { prepareCompression } from "../../src/protocol/compression/index.ts";
 import type { RuntimeKind } from "../../tests/e2e/harness.ts";
-import { type BrokerUnderTest, cpuMs, cpuTimes, externalBroker, memMB, startBroker } from "./broker.ts";
+import { type BrokerUnderTest, cpuMs, cpuTimes, externalBroker, memMB, pageCacheMB, startBroker } from "./broker.ts";
 import { BenchConn, buildFrame } from "./conn.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -319,9 +318,8 @@ async function runProduce(b: BrokerUnderTest, o: Opts) {
   if (o.timeline) {
     for (let s = 0, last = counters.bytes; s < o.seconds; s++) {
       await sleep(1000);
-      const mem = readFileSync("/proc/meminfo", "utf8");
-      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(mem)?.[1] ?? NaN);
-      timeline.push({ mbPerSec: +((counters.bytes - last) / 1e6).toFixed(1), dirtyMB: Math.round(kb("Dirty") / 1024), writebackMB: Math.round(kb("Writeback") / 1024) });
+      const cache = pageCacheMB();
+      timeline.push({ mbPerSec: +((counters.bytes - last) / 1e6).toFixed(1), dirtyMB: cache.dirty, writebackMB: cache.writeback });
       last = counters.bytes;
     }
   } else {
