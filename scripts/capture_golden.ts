@@ -18,6 +18,7 @@ import { decodeRequest } from "../src/protocol/codec.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../src/protocol/writer.ts";
 import type { Api } from "../src/protocol/schema.ts";
+import { frameReader } from "../tests/helpers/frames.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const goldenDir = join(root, "tests", "protocol", "golden");
@@ -102,25 +103,14 @@ function answer(sock: Socket, frame: Uint8Array) {
 }
 
 function onConn(sock: Socket) {
-  let buf = new Uint8Array(0);
-  sock.on("data", (d: Uint8Array) => {
-    const next = new Uint8Array(buf.length + d.length);
-    next.set(buf);
-    next.set(d, buf.length);
-    buf = next;
-    while (buf.length >= 4) {
-      const len = new DataView(buf.buffer, buf.byteOffset).getInt32(0);
-      if (buf.length < 4 + len) break;
-      const frame = buf.slice(4, 4 + len);
-      buf = buf.slice(4 + len);
-      try {
-        answer(sock, frame);
-      } catch (e) {
-        console.error("answer failed:", e);
-        sock.destroy();
-      }
+  sock.on("data", frameReader((frame) => {
+    try {
+      answer(sock, frame);
+    } catch (e) {
+      console.error("answer failed:", e);
+      sock.destroy();
     }
-  });
+  }));
   sock.on("error", () => {});
 }
 

@@ -6,12 +6,12 @@ import { readResponseHeader, writeRequestHeader } from "../../src/protocol/heade
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
 import { concatChunks, Writer } from "../../src/protocol/writer.ts";
+import { frameReader } from "./frames.ts";
 
 type Pending = { resolve: (frame: Uint8Array) => void; reject: (e: Error) => void };
 
 export class WireClient {
   private socket: Socket;
-  private buf = new Uint8Array(0);
   private pending = new Map<number, Pending>();
   private nextCorrelation = 1;
   closed: Promise<void>;
@@ -38,28 +38,18 @@ export class WireClient {
     });
   }
 
-  private onData(d: Uint8Array) {
-    const merged = new Uint8Array(this.buf.length + d.length);
-    merged.set(this.buf);
-    merged.set(d, this.buf.length);
-    this.buf = merged;
-    while (this.buf.length >= 4) {
-      const size = new DataView(this.buf.buffer, this.buf.byteOffset).getInt32(0);
-      if (this.buf.length < 4 + size) break;
-      const frame = this.buf.slice(4, 4 + size);
-      this.buf = this.buf.slice(4 + size);
-      if (this.rawWaiter) {
-        const w = this.rawWaiter;
-        this.rawWaiter = null;
-        w(frame);
-        continue;
-      }
-      const corr = new DataView(frame.buffer).getInt32(0);
-      const p = this.pending.get(corr);
-      this.pending.delete(corr);
-      p?.resolve(frame);
+  private onData = frameReader((frame) => {
+    if (this.rawWaiter) {
+      const w = this.rawWaiter;
+      this.rawWaiter = null;
+      w(frame);
+      return;
     }
-  }
+    const corr = new DataView(frame.buffer).getInt32(0);
+    const p = this.pending.get(corr);
+    this.pending.delete(corr);
+    p?.resolve(frame);
+  });
 
   /** Encodes and sends one request; resolves with the decoded response. */
   send<Q, S>(api: Api<Q, S>, version: number, body: Q, clientId: string | null = "wire-test"): Promise<S> {

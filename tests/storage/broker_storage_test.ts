@@ -25,6 +25,7 @@ import type { Api } from "../../src/protocol/schema.ts";
 import { concatChunks, Writer } from "../../src/protocol/writer.ts";
 import type { FileLogStore } from "../../src/storage/file.ts";
 import { eventually } from "../helpers/consume.ts";
+import { frameReader } from "../helpers/frames.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 const dec = new TextDecoder();
@@ -258,24 +259,13 @@ describe("file engine behind the broker", () => {
  * requests: a read buffer returned to the pool before its bytes went out would be overwritten.
  */
 function memoryClient(conn: ClientConn): Pick<WireClient, "send" | "close"> {
-  let buf = new Uint8Array(0);
   let next = 1;
   const pending = new Map<number, (frame: Uint8Array) => void>();
-  conn.ondata = (d) => {
-    const merged = new Uint8Array(buf.length + d.length);
-    merged.set(buf);
-    merged.set(d, buf.length);
-    buf = merged;
-    while (buf.length >= 4) {
-      const size = new DataView(buf.buffer, buf.byteOffset).getInt32(0);
-      if (buf.length < 4 + size) break;
-      const frame = buf.slice(4, 4 + size);
-      buf = buf.slice(4 + size);
-      const corr = new DataView(frame.buffer).getInt32(0);
-      pending.get(corr)?.(frame);
-      pending.delete(corr);
-    }
-  };
+  conn.ondata = frameReader((frame) => {
+    const corr = new DataView(frame.buffer).getInt32(0);
+    pending.get(corr)?.(frame);
+    pending.delete(corr);
+  });
   return {
     send<Q, S>(api: Api<Q, S>, version: number, body: Q): Promise<S> {
       const correlationId = next++;
@@ -374,17 +364,7 @@ describe("Produce frames that arrive over several reads are assembled in pooled 
       await createTopic(admin as WireClient, "split", 2);
       const conn = mrt.connect(broker.port);
       let answered = 0;
-      let buf = new Uint8Array(0);
-      conn.ondata = (d) => {
-        const merged = new Uint8Array(buf.length + d.length);
-        merged.set(buf);
-        merged.set(d, buf.length);
-        buf = merged;
-        while (buf.length >= 4 && buf.length >= 4 + new DataView(buf.buffer, buf.byteOffset).getInt32(0)) {
-          buf = buf.slice(4 + new DataView(buf.buffer, buf.byteOffset).getInt32(0));
-          answered++;
-        }
-      };
+      conn.ondata = frameReader(() => void answered++);
       // Rounds of 40 pipelined requests: frames of the second round reuse buffers the first released.
       for (let round = 0; round < 2; round++) {
         for (let i = 0; i < 40; i++) {
