@@ -3,6 +3,7 @@
 // Only batches whose codec differs are touched; records, offsets deltas, timestamps, producer id,
 // epoch and sequence are kept.
 import { buildRecordBatch, decodeRecords, scanBatches } from "../protocol/record_batch.ts";
+import { concatChunks } from "../protocol/writer.ts";
 
 const CODECS: Record<string, number> = { uncompressed: 0, none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
@@ -48,11 +49,5 @@ export function recompressRecords(records: Uint8Array, codec: number): Uint8Arra
   } catch {
     return records;
   }
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatChunks(parts);
 }

@@ -7,6 +7,7 @@ import { buildMessageSet } from "../../src/protocol/legacy_message_set.ts";
 import { ConsumerProtocolAssignmentSchema, ConsumerProtocolSubscriptionSchema } from "../../src/protocol/messages/consumer_protocol.ts";
 import { buildRecordBatch, type RecordInput } from "../../src/protocol/record_batch.ts";
 import type { Field } from "../../src/protocol/schema.ts";
+import { concatChunks } from "../../src/protocol/writer.ts";
 
 export class Rng {
   private s: number;
@@ -244,14 +245,7 @@ export class Gen {
       batches.push(b);
       budget.left -= b.length;
     }
-    if (batches.length === 1) return batches[0];
-    const all = new Uint8Array(batches.reduce((n, b) => n + b.length, 0));
-    let p = 0;
-    for (const b of batches) {
-      all.set(b, p);
-      p += b.length;
-    }
-    return all;
+    return concatChunks(batches);
   }
 }
 
