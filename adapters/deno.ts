@@ -2,6 +2,7 @@
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, FetchHandler, FileHandle, FileInfo, FileSystem, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
+import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
 
@@ -180,7 +181,7 @@ class DenoFile implements FileHandle {
   #tail: Promise<unknown> = Promise.resolve();
   /** A second handle of the same file for fdatasync (see sync); null until the first sync. */
   #syncer: Promise<Deno.FsFile | null> | null = null;
-  #syncing = new Set<Promise<void>>();
+  #syncing = new InFlight();
 
   constructor(f: Deno.FsFile, path: string, size: number) {
     this.#f = f;
@@ -253,15 +254,11 @@ class DenoFile implements FileHandle {
    * (close waits for syncs in flight from inside it).
    */
   sync(): Promise<void> {
-    const p = this.#tail.then(async () => {
+    return this.#syncing.track(this.#tail.then(async () => {
       this.#syncer ??= Deno.open(this.#path, { read: true, write: true }).catch(() => null);
       const syncer = await this.#syncer;
       await (syncer ?? this.#f).syncData();
-    });
-    this.#syncing.add(p);
-    const done = () => void this.#syncing.delete(p);
-    p.then(done, done);
-    return p;
+    }));
   }
 
   truncate(size: number): Promise<void> {
@@ -277,7 +274,7 @@ class DenoFile implements FileHandle {
 
   close(): Promise<void> {
     return this.#run(async () => {
-      await Promise.allSettled([...this.#syncing]);
+      await this.#syncing.settled();
       (await this.#syncer)?.close();
       this.#f.close();
     });

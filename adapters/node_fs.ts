@@ -3,6 +3,7 @@ import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
+import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
 
@@ -52,7 +53,7 @@ class NodeFile implements FileHandle {
   #fh: fsp.FileHandle;
   /** End of file as this handle sees it, including appends still in flight (null: ask the OS). */
   #end: number | null;
-  #syncs = new Set<Promise<void>>();
+  #syncs = new InFlight();
 
   constructor(fh: fsp.FileHandle, size: number) {
     this.#fh = fh;
@@ -103,11 +104,7 @@ class NodeFile implements FileHandle {
   }
 
   sync(): Promise<void> {
-    const p = limitedSync(() => this.#fh.datasync());
-    this.#syncs.add(p);
-    const done = () => void this.#syncs.delete(p);
-    p.then(done, done);
-    return p;
+    return this.#syncs.track(limitedSync(() => this.#fh.datasync()));
   }
 
   async truncate(size: number): Promise<void> {
@@ -123,7 +120,7 @@ class NodeFile implements FileHandle {
 
   /** Syncs may wait for a free thread (limitedSync): they finish before the descriptor goes. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#syncs]);
+    await this.#syncs.settled();
     return this.#fh.close();
   }
 }
