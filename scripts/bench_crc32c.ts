@@ -22,7 +22,7 @@ function crc32cBytewise(b: Uint8Array, s = 0, e = b.length): number {
 
 const variants: [string, Fn][] = [
   ["js slicing-by-8", crc32cJs],
-  ["wasm slicing-by-8", crc32cWasm],
+  ["wasm (fold, then four lanes)", crc32cWasm],
   ["js bytewise", crc32cBytewise],
 ];
 
@@ -47,7 +47,7 @@ for (const [name, fn] of variants) {
 }
 const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 console.log(`runtime: ${runtime}`);
-for (const size of [64, 1024, 16384, 1 << 20]) {
+for (const size of [64, 1024, 16384, 65536, 1 << 20]) {
   const row = variants.map(([name, fn]) => `${name} ${bench(fn, size, 1).toFixed(0)}`);
   console.log(`size ${String(size).padStart(7)} (MB/s): ${row.join(" | ")}`);
 }

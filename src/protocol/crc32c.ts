@@ -1,23 +1,26 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of RecordBatch v2.
 //
-// Two implementations of slicing-by-8:
-//  - crc32cJs: tables in one Int32Array, input read 32 bits at a time through an aligned
-//    Int32Array view of the caller's buffer (little-endian hosts; a byte-wise path otherwise).
-//  - crc32cWasm: a generated WebAssembly module running four lanes of the same loop (see
-//    wasmCrcModule). The input is first copied into the module's memory (a reused scratch region,
-//    no allocation; memcpy costs a few percent of the CRC itself) because wasm cannot see the
-//    caller's ArrayBuffer.
+// Implementations:
+//  - crc32cJs: slicing-by-8, tables in one Int32Array, input read 32 bits at a time through an
+//    aligned Int32Array view of the caller's buffer (little-endian hosts; a byte-wise path otherwise).
+//  - crc32cWasm: a generated WebAssembly module. Inputs of FOLD_MIN bytes or more are first folded
+//    with v128 XORs (foldBody: a sparse multiple of the polynomial moves every 16-byte chunk but the
+//    last few KiB forward, which leaves the CRC unchanged); the rest runs four lanes of the table
+//    loop (wasmCrcModule). The input is first copied into the module's memory (a reused scratch
+//    region, no allocation) because wasm cannot see the caller's ArrayBuffer. Without wasm SIMD
+//    the module is built without the fold.
 // scripts/bench_crc32c.ts measures both; `crc32c` is bound to the faster.
 //
-// Measured (MB/s, 1 KiB / 16 KiB / 1 MiB buffers, 2-core AMD EPYC VM, scripts/bench_crc32c.ts):
-//            js slicing-by-8        wasm, one lane (before)   wasm, four lanes
-//   Bun 1.4   1248 / 1412 / 1392     1697 / 1937 / 1875        2015 / 2458 / 2321
-//   Node 20    971 / 1085 / 1041     1337 / 1501 / 1495        1762 / 2053 / 1872
-//   Deno 2.9  1397 / 1507 / 1511     1348 / 1367 / 1337        1765 / 1996 / 1940
-// (byte-at-a-time table: ~400 everywhere.) One lane is bound by its dependency chain; with four,
-// the shifts, masks and table loads of the lanes overlap and the loop is bound by those
-// instructions instead (about 40 per 8 bytes), hence +20-45%, not 4x. Wasm is the default; the JS
-// variant serves where WebAssembly is unavailable.
+// Measured (MB/s, 1 KiB / 16 KiB / 64 KiB / 1 MiB buffers, 2-core AMD EPYC VM, old and new in one
+// run):
+//            js slicing-by-8             wasm, four lanes              wasm, fold + four lanes
+//   Bun 1.4   1312 / 1482 / 1507 / 1501   2019 / 2526 / 2559 / 2365     2013 / 5407 / 9157 / 9834
+//   Node 20   1069 / 1237 / 1247 / 1239   1718 / 2074 / 2105 / 2017     1720 / 4829 / 8203 / 9107
+//   Deno 2.9  1353 / 1511 / 1502 / 1491   1672 / 2013 / 2049 / 1960     1725 / 3973 / 6015 / 6552
+// (byte-at-a-time table: ~400 everywhere.) One table lane is bound by its dependency chain; four
+// overlap, and are then bound by shifts, masks and table loads (about 40 instructions per 8
+// bytes). The fold has no dependency on a CRC register and no table: six 16-byte loads, five XORs
+// and one store per 16 bytes. The JS variant serves where WebAssembly is unavailable.
 
 const POLY = 0x82f63b78;
 
@@ -120,7 +123,7 @@ function sleb(n: number): number[] {
   }
 }
 
-function wasmCrcModule(): Uint8Array<ArrayBuffer> {
+function wasmCrcModule(withFold: boolean): Uint8Array<ArrayBuffer> {
   const [C0, PTR, LEN, C1, C2, C3, A, B, I] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const get = (l: number) => [0x20, l];
   const set = (l: number) => [0x21, l];
@@ -190,14 +193,83 @@ function wasmCrcModule(): Uint8Array<ArrayBuffer> {
   ];
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const fn = (code: number[]) => [...uleb(code.length), ...code];
+  const fold = withFold ? foldBody() : [];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]), // type: (i32, i32, i32) -> i32
-    ...section(3, [1, 0]), // one function of type 0
+    // types: 0 (i32, i32, i32) -> i32, 1 (i32, i32) -> i32
+    ...section(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 1, 0x7f]),
+    ...section(3, withFold ? [2, 0, 1] : [1, 0]),
     ...section(5, [1, 0x00, 1]), // one memory, min 1 page
-    ...section(7, [2, ...name("crc"), 0x00, 0, ...name("mem"), 0x02, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(7, [
+      withFold ? 3 : 2, ...name("crc"), 0x00, 0, ...name("mem"), 0x02, 0,
+      ...(withFold ? [...name("fold"), 0x00, 1] : []),
+    ]),
+    ...section(10, [withFold ? 2 : 1, ...fn(body), ...(withFold ? fn(fold) : [])]),
   ]);
+}
+
+// fold(ptr, len) -> residual start, over the data at [ptr, ptr + len) (len >= FOLD_MIN), with the
+// FOLD_PAD bytes below ptr zero. CRC is the message polynomial modulo P, so any multiple Q of P can
+// reduce the message first: with Q = 1 + x^(128 e_1) + ... + x^(128 d) (FOLD_TERMS), each 16-byte
+// chunk of degree >= 128 d is replaced by copies of itself XORed 16 * (d - e) bytes further on,
+// which leaves the CRC unchanged. Every chunk but the last d or so is folded that way, then the
+// table loop runs over the rest. v128 loads, XORs and stores do 16 bytes per step with no table
+// and no dependency on a CRC register (Chorba-style reduction; no carry-less multiply is
+// reachable from wasm). The fold pulls: chunk j = its input ^ the final chunks j - o for each
+// offset o (zeros below ptr), then the chunks past the folded region take the pushes of the last
+// folded chunks.
+function foldBody(): number[] {
+  const [PTR, LEN, B, END, I] = [0, 1, 2, 3, 4];
+  const get = (l: number) => [0x20, l];
+  const set = (l: number) => [0x21, l];
+  const k = (v: number) => [0x41, ...sleb(v)];
+  const vload = (off: number) => [0xfd, 0x00, 0x04, ...uleb(off)];
+  const vstore = (off: number) => [0xfd, 0x0b, 0x04, ...uleb(off)];
+  const VXOR = [0xfd, ...uleb(0x51)];
+  const ADD = 0x6a, SUB = 0x6b, AND = 0x71, LEU = 0x4d;
+  const GTS = 0x4a;
+  const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b];
+  const br = (d: number) => [0x0c, d];
+  const brIf = (d: number) => [0x0d, d];
+  const top = FOLD_OFFSETS[FOLD_OFFSETS.length - 1] * 16;
+  const pull = (at: number) => [
+    ...get(B),
+    ...get(B), ...vload(top + at),
+    ...FOLD_OFFSETS.flatMap((o) => [...get(B), ...vload(top + at - o * 16), ...VXOR]),
+    ...vstore(top + at),
+  ];
+  const code = [
+    ...uleb(1), ...uleb(3), 0x7f, // b end i
+    // end: the last folded chunk, 16 * (floor(len / 16) - 1 - d) past ptr
+    ...get(PTR), ...get(LEN), ...k(-16), AND, ...k(16 + top), SUB, ADD, ...set(END),
+    // pull: b runs top bytes below the chunk being made
+    ...get(PTR), ...k(top), SUB, ...set(B),
+    // two chunks a step while both fit (no offset is 1, so they do not depend on each other), then one
+    ...block,
+    ...loop,
+    ...get(B), ...get(END), ...k(top + 16), SUB, GTS, ...brIf(1),
+    ...pull(0), ...pull(16),
+    ...get(B), ...k(32), ADD, ...set(B),
+    ...br(0),
+    ...end, ...end,
+    ...block,
+    ...get(B), ...get(END), ...k(top), SUB, GTS, ...brIf(0),
+    ...pull(0),
+    ...end,
+    // push into the chunks past end: for offset o, from the chunks end - o + 1 .. end
+    ...FOLD_OFFSETS.flatMap((o) => [
+      ...get(END), ...k(o * 16 - 16), SUB, ...set(I),
+      ...loop,
+      ...get(I), ...get(I), ...vload(o * 16), ...get(I), ...vload(0), ...VXOR, ...vstore(o * 16),
+      ...get(I), ...k(16), ADD, ...set(I),
+      ...get(I), ...get(END), LEU, ...brIf(0),
+      ...end,
+    ]),
+    ...get(END), ...k(16), ADD,
+    ...end,
+  ];
+  return code;
 }
 
 /** SHIFT[k * 256 + i]: register i << 8k advanced over LANE zero bytes (built from the 32 unit vectors). */
@@ -219,35 +291,69 @@ function makeShiftTables(): Int32Array {
   return t;
 }
 
+// Q = 1 + x^(128 * 14) + x^(128 * 39) + x^(128 * 54) + x^(128 * 144) + x^(128 * 209), a multiple
+// of the CRC32C polynomial (found by scripts/crc_fold_relation.ts; tests/protocol/crc32c_test.ts
+// checks it), as the offsets in 16-byte chunks that each folded chunk is XORed into: 209 - e.
+const FOLD_OFFSETS = [65, 155, 170, 195, 209];
+const FOLD_PAD = 16 * FOLD_OFFSETS[FOLD_OFFSETS.length - 1];
+/** Below this many bytes the table loop alone is faster than folding and then running it. */
+const FOLD_MIN = 4 * FOLD_PAD;
 const WASM_DATA = 16384;
 
-type WasmCrc = { crc: (crc: number, ptr: number, len: number) => number; mem: WebAssembly.Memory };
+type WasmCrc = {
+  crc: (crc: number, ptr: number, len: number) => number;
+  fold?: (ptr: number, len: number) => number;
+  mem: WebAssembly.Memory;
+  /** A view of mem, renewed when it grows. */
+  bytes: Uint8Array;
+};
 let wasm: WasmCrc | null | undefined;
-let wasmBytes: Uint8Array | null = null;
+
+/** The module built and its tables filled; throws where WebAssembly (or its SIMD, withFold) is unavailable. */
+function instantiate(withFold: boolean): WasmCrc {
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(wasmCrcModule(withFold)), {});
+  const ex = inst.exports as unknown as WasmCrc;
+  const bytes = new Uint8Array(ex.mem.buffer);
+  const put = (at: number, t: Int32Array) => {
+    for (let i = 0; i < t.length; i++) {
+      const v = t[i];
+      bytes[at + i * 4] = v & 0xff;
+      bytes[at + i * 4 + 1] = (v >>> 8) & 0xff;
+      bytes[at + i * 4 + 2] = (v >>> 16) & 0xff;
+      bytes[at + i * 4 + 3] = v >>> 24;
+    }
+  };
+  put(0, TABLE);
+  put(SHIFT_TABLES, makeShiftTables());
+  return { crc: ex.crc, fold: ex.fold, mem: ex.mem, bytes };
+}
 
 function loadWasm(): WasmCrc | null {
   if (wasm !== undefined) return wasm;
   try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(wasmCrcModule()), {});
-    const ex = inst.exports as unknown as WasmCrc;
-    const bytes = new Uint8Array(ex.mem.buffer);
-    const put = (at: number, t: Int32Array) => {
-      for (let i = 0; i < t.length; i++) {
-        const v = t[i];
-        bytes[at + i * 4] = v & 0xff;
-        bytes[at + i * 4 + 1] = (v >>> 8) & 0xff;
-        bytes[at + i * 4 + 2] = (v >>> 16) & 0xff;
-        bytes[at + i * 4 + 3] = v >>> 24;
-      }
-    };
-    put(0, TABLE);
-    put(SHIFT_TABLES, makeShiftTables());
-    wasmBytes = bytes;
-    wasm = ex;
+    try {
+      wasm = instantiate(true);
+    } catch {
+      wasm = instantiate(false); // no wasm SIMD here: the table loop alone
+    }
   } catch {
     wasm = null; // no WebAssembly (or a restricted one): the JS path serves
   }
   return wasm;
+}
+
+/** Whether the wasm variant folds with SIMD here (see foldBody). */
+export function crc32cWasmFolds(): boolean {
+  return loadWasm()?.fold !== undefined;
+}
+
+/** The fold's relation, for its test: offsets in 16-byte chunks (see FOLD_OFFSETS). */
+export const CRC32C_FOLD_OFFSETS: readonly number[] = FOLD_OFFSETS;
+
+/** The wasm variant built without the SIMD fold, as on a runtime without wasm SIMD (for tests). */
+export function crc32cWasmWithoutFold(): (buf: Uint8Array, start?: number, end?: number) => number {
+  const w = instantiate(false);
+  return (buf, start = 0, end = buf.length) => wasmCrc(w, buf, start, end);
 }
 
 /** Whether the WebAssembly variant can run here. */
@@ -259,17 +365,34 @@ export function crc32cWasmAvailable(): boolean {
 export function crc32cWasm(buf: Uint8Array, start = 0, end = buf.length): number {
   const w = loadWasm();
   if (w === null) return crc32cJsUpdate(0, buf, start, end);
+  return wasmCrc(w, buf, start, end);
+}
+
+function wasmCrc(w: WasmCrc, buf: Uint8Array, start: number, end: number): number {
   checkRange(buf, start, end);
   const CHUNK = 1 << 20;
   let crc = 0;
   for (let i = start; i < end; i += CHUNK) {
     const n = Math.min(CHUNK, end - i);
-    if (wasmBytes!.length < WASM_DATA + n) {
-      w.mem.grow(Math.ceil((WASM_DATA + n - wasmBytes!.length) / 65536));
-      wasmBytes = new Uint8Array(w.mem.buffer);
+    if (w.bytes.length < WASM_DATA + n) {
+      w.mem.grow(Math.ceil((WASM_DATA + n - w.bytes.length) / 65536));
+      w.bytes = new Uint8Array(w.mem.buffer);
     }
-    wasmBytes!.set(buf.subarray(i, i + n), WASM_DATA);
-    crc = w.crc(crc, WASM_DATA, n) >>> 0;
+    const mem = w.bytes;
+    mem.set(buf.subarray(i, i + n), WASM_DATA);
+    if (n >= FOLD_MIN && w.fold !== undefined) {
+      // The register (~crc) goes into the first 4 bytes; the fold leaves a residue whose CRC from
+      // a zero register is the whole range's.
+      const r = ~crc;
+      mem[WASM_DATA] ^= r;
+      mem[WASM_DATA + 1] ^= r >>> 8;
+      mem[WASM_DATA + 2] ^= r >>> 16;
+      mem[WASM_DATA + 3] ^= r >>> 24;
+      const rest = w.fold(WASM_DATA, n);
+      crc = w.crc(-1, rest, WASM_DATA + n - rest) >>> 0;
+    } else {
+      crc = w.crc(crc, WASM_DATA, n) >>> 0;
+    }
   }
   return crc;
 }

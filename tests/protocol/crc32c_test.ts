@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { crc32c, crc32cJs, crc32cJsUpdate, crc32cWasm, crc32cWasmAvailable } from "../../src/protocol/crc32c.ts";
+import {
+  CRC32C_FOLD_OFFSETS,
+  crc32c,
+  crc32cJs,
+  crc32cJsUpdate,
+  crc32cWasm,
+  crc32cWasmAvailable,
+  crc32cWasmFolds,
+  crc32cWasmWithoutFold,
+} from "../../src/protocol/crc32c.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -60,6 +69,49 @@ describe("crc32c", () => {
         expect(crc32cWasm(b, start, start + len)).toBe(crc32cJs(b, start, start + len));
       }
     }
+  });
+
+  test("the fold's relation is a multiple of the polynomial", () => {
+    // x^(128 e) mod P in normal bit order, for the terms 1 + sum of x^(128 (d - o)).
+    const P = 0x1edc6f41;
+    const xPow = (n: number) => {
+      let v = 1;
+      for (let i = 0; i < n; i++) v = v & 0x80000000 ? ((v << 1) ^ P) >>> 0 : (v << 1) >>> 0;
+      return v;
+    };
+    const d = CRC32C_FOLD_OFFSETS[CRC32C_FOLD_OFFSETS.length - 1];
+    let sum = xPow(128 * d);
+    for (const o of CRC32C_FOLD_OFFSETS) sum ^= xPow(128 * (d - o));
+    expect(sum >>> 0).toBe(0);
+  });
+
+  test("wasm fold: lengths around its threshold and chunk grid, any alignment, chained chunks", () => {
+    expect(crc32cWasmFolds()).toBe(true); // every runtime we ship on has wasm SIMD
+    const pad = 16 * CRC32C_FOLD_OFFSETS[CRC32C_FOLD_OFFSETS.length - 1];
+    const b = Uint8Array.from({ length: 12 * pad + 64 }, (_, i) => (i * 2654435761) >>> 21);
+    const lens = [4 * pad - 1, 4 * pad, 4 * pad + 1, 4 * pad + 15, 4 * pad + 16, 4 * pad + 17, 5 * pad + 7, 8 * pad, 12 * pad];
+    for (const len of lens) {
+      for (const start of [0, 1, 5, 16, 31]) {
+        expect(crc32cWasm(b, start, start + len)).toBe(crc32cJs(b, start, start + len));
+      }
+    }
+    // all zeros and all ones (the register folded into the first bytes matters)
+    for (const fill of [0, 0xff]) {
+      const z = new Uint8Array(65536).fill(fill);
+      expect(crc32cWasm(z)).toBe(crc32cJs(z));
+    }
+    // the scratch memory below the data stays zero across calls: same answer twice, then after a short one
+    const once = crc32cWasm(b);
+    crc32cWasm(b, 0, 100);
+    expect(crc32cWasm(b)).toBe(once);
+    expect(once).toBe(slow(b));
+  });
+
+  test("wasm without the fold (runtimes without wasm SIMD) agrees too", () => {
+    const f = crc32cWasmWithoutFold();
+    const b = Uint8Array.from({ length: 70000 }, (_, i) => (i * 40503) >>> 7);
+    for (const len of [0, 9, 1024, 4099, 65536, 69999]) expect(f(b, 1, 1 + len)).toBe(crc32cJs(b, 1, 1 + len));
+    expect(f(enc("123456789"))).toBe(0xe3069283);
   });
 
   test("range outside the buffer throws RangeError", () => {
