@@ -23,14 +23,14 @@ export function cpuMs(pid: number | null): number | null {
   return t === null ? null : t.user + t.system;
 }
 
-/** utime and stime of a process (all its threads), ms; null when /proc has no such process. */
-export function cpuTimes(pid: number | null): { user: number; system: number } | null {
+/** utime and stime of a process (all its threads), ms, and its minor page faults; null when /proc has no such process. */
+export function cpuTimes(pid: number | null): { user: number; system: number; minorFaults: number } | null {
   if (pid === null) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name, which may itself contain spaces.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: (Number(f[11]) * 1000) / CLK_TCK, system: (Number(f[12]) * 1000) / CLK_TCK };
+    return { user: (Number(f[11]) * 1000) / CLK_TCK, system: (Number(f[12]) * 1000) / CLK_TCK, minorFaults: Number(f[7]) };
   } catch {
     return null;
   }

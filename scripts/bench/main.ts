@@ -185,7 +185,7 @@ async function createTopic(b: BrokerUnderTest, name: string, partitions: number,
   check(e === 0 || e === 36, `CreateTopics ${name}: error ${e} ${res.topics?.[0]?.errorMessage ?? ""}`);
 }
 
-type Snap = { t: number; brokerCpu: number | null; brokerUser: number | null; clientCpu: number; bytes: number; records: number; requests: number };
+type Snap = { t: number; brokerCpu: number | null; brokerUser: number | null; brokerFaults: number | null; clientCpu: number; bytes: number; records: number; requests: number };
 
 function clientCpuMs(): number {
   const u = process.cpuUsage();
@@ -286,7 +286,7 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
 
 function snap(b: BrokerUnderTest, c: Counters): Snap {
   const cpu = cpuTimes(b.pid);
-  return { t: performance.now(), brokerCpu: cpu === null ? null : cpu.user + cpu.system, brokerUser: cpu?.user ?? null, clientCpu: clientCpuMs(), bytes: c.bytes, records: c.records, requests: c.requests };
+  return { t: performance.now(), brokerCpu: cpu === null ? null : cpu.user + cpu.system, brokerUser: cpu?.user ?? null, brokerFaults: cpu?.minorFaults ?? null, clientCpu: clientCpuMs(), bytes: c.bytes, records: c.records, requests: c.requests };
 }
 
 function rates(a: Snap, z: Snap) {
@@ -302,6 +302,8 @@ function rates(a: Snap, z: Snap) {
     brokerCpuMsPerMB: brokerCpu === null || mb === 0 ? null : +(brokerCpu / mb).toFixed(3),
     // User time alone: the broker's own code, without the kernel's copies into the page cache.
     brokerUserMsPerMB: a.brokerUser === null || z.brokerUser === null || mb === 0 ? null : +((z.brokerUser - a.brokerUser) / mb).toFixed(3),
+    // Minor page faults: memory new to the process (fresh buffers the allocator had to map or zero).
+    brokerFaultsPerMB: a.brokerFaults === null || z.brokerFaults === null || mb === 0 ? null : Math.round((z.brokerFaults - a.brokerFaults) / mb),
     clientCpuPct: +(((z.clientCpu - a.clientCpu) / (z.t - a.t)) * 100).toFixed(0),
   };
 }
