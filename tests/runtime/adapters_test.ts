@@ -78,6 +78,9 @@ describe("echo through each adapter's Conn: 50 MB, backpressure, byte-exact", ()
         const stats = JSON.parse(await child.line("END ")) as EchoStats;
         expect(stats.bytes).toBe(MB50);
         expect(stats.pauses).toBeGreaterThan(0);
+        // Both read into a buffer per connection (Node's through the onread fields of net.Socket)
+        // and lend it; reading paused and resumed above, so lending survives pause().
+        expect(stats.lent).toBeGreaterThan(0);
       } finally {
         await child.kill();
       }

@@ -2,18 +2,20 @@
 import * as net from "node:net";
 import type { ConnHandler, Listener, Runtime } from "../../src/runtime.ts";
 
-export type EchoStats = { conns: number; bytes: number; pauses: number; maxChunk: number };
+/** lent: chunks the adapter lent (`borrowed`), which it overwrites after data() returns. */
+export type EchoStats = { conns: number; bytes: number; pauses: number; maxChunk: number; lent: number };
 
 /** Echoes every byte; pauses reading whenever write() reports backpressure, resumes on drained(). */
 export async function listenEcho(runtime: Runtime, onEnd?: (s: EchoStats) => void): Promise<{ listener: Listener; stats: EchoStats }> {
-  const stats: EchoStats = { conns: 0, bytes: 0, pauses: 0, maxChunk: 0 };
+  const stats: EchoStats = { conns: 0, bytes: 0, pauses: 0, maxChunk: 0, lent: 0 };
   const listener = await runtime.listen({ host: "127.0.0.1", port: 0 }, (conn): ConnHandler => {
     stats.conns++;
     let paused = false;
     return {
       data(received, borrowed) {
-        // A lent chunk (Deno's adapter reads into one buffer) is the adapter's again after data().
+        // A lent chunk (Deno's and Node's adapters read into one buffer) is the adapter's again after data().
         const chunk = borrowed ? received.slice() : received;
+        if (borrowed) stats.lent++;
         stats.bytes += chunk.byteLength;
         stats.maxChunk = Math.max(stats.maxChunk, chunk.byteLength);
         if (!conn.write(chunk) && !paused) {
