@@ -11,6 +11,26 @@ const HIGH_WATER = 1 << 20;
 /** Read buffer: starts small (idle connections pin little), doubles while reads fill it, up to READ_MAX. */
 const READ_SIZE = 64 * 1024;
 const READ_MAX = 1024 * 1024;
+/** Free read buffers kept per size (64 KiB to 1 MiB): at most 4 x 1.94 MiB in all. */
+const SPARE_PER_SIZE = 4;
+
+/**
+ * Read buffers of the sizes the read loop moves between. Under produce a connection's reads go
+ * back and forth between full (grow) and short (shrink), and each change allocated a new zeroed
+ * buffer: about one per 420 KB received at 630 MB/s, memset 1.2-1.4% of the broker's samples, and
+ * more external memory for V8's GC to track. Buffers are lent to the core, which copies what it
+ * keeps, so a buffer left behind is free at once.
+ */
+const spareReadBuffers: Uint8Array[][] = [];
+
+function takeReadBuffer(size: number): Uint8Array {
+  return spareReadBuffers[Math.log2(size / READ_SIZE)]?.pop() ?? new Uint8Array(size);
+}
+
+function giveReadBuffer(buf: Uint8Array): void {
+  const list = (spareReadBuffers[Math.log2(buf.length / READ_SIZE)] ??= []);
+  if (list.length < SPARE_PER_SIZE) list.push(buf);
+}
 /** Small queued chunks are merged up to this size into one write. */
 const COALESCE = 64 * 1024;
 
@@ -44,27 +64,34 @@ class DenoConn implements Conn {
   }
 
   async #readLoop(): Promise<void> {
-    let buf = new Uint8Array(READ_SIZE);
-    while (!this.#gone) {
-      let n: number | null;
-      try {
-        n = await this.#c.read(buf);
-      } catch (e) {
-        // close() from our side interrupts the pending read; that is an orderly end.
-        if (this.#closing || this.#gone || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
-        throw e;
+    let buf = takeReadBuffer(READ_SIZE);
+    try {
+      while (!this.#gone) {
+        let n: number | null;
+        try {
+          n = await this.#c.read(buf);
+        } catch (e) {
+          // close() from our side interrupts the pending read; that is an orderly end.
+          if (this.#closing || this.#gone || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+          throw e;
+        }
+        if (n === null) return;
+        while (this.#paused) await this.#paused.promise;
+        if (this.#gone) return;
+        // Lent: the core copies what it keeps (frames into pooled buffers), so this buffer is read
+        // into again. A fresh one per read cost zeroing, page faults and GC for every byte received.
+        this.#handler!.data(buf.subarray(0, n), true);
+        // A full read means more is waiting: read bigger next time (fewer reads); a small one shrinks
+        // the buffer back, so idle connections hold only READ_SIZE.
+        const len = buf.length;
+        const size = n === len ? Math.min(len * 2, READ_MAX) : n < len / 8 ? READ_SIZE : len;
+        if (size !== len) {
+          giveReadBuffer(buf);
+          buf = takeReadBuffer(size);
+        }
       }
-      if (n === null) return;
-      while (this.#paused) await this.#paused.promise;
-      if (this.#gone) return;
-      // Lent: the core copies what it keeps (frames into pooled buffers), so this buffer is read
-      // into again. A fresh one per read cost zeroing, page faults and GC for every byte received.
-      this.#handler!.data(buf.subarray(0, n), true);
-      // A full read means more is waiting: read bigger next time (fewer reads); a small one shrinks
-      // the buffer back, so idle connections hold only READ_SIZE.
-      const len = buf.length;
-      const size = n === len ? Math.min(len * 2, READ_MAX) : n < len / 8 ? READ_SIZE : len;
-      if (size !== len) buf = new Uint8Array(size);
+    } finally {
+      giveReadBuffer(buf);
     }
   }
 
