@@ -299,6 +299,8 @@ const FOLD_PAD = 16 * FOLD_OFFSETS[FOLD_OFFSETS.length - 1];
 /** Below this many bytes the table loop alone is faster than folding and then running it. */
 const FOLD_MIN = 4 * FOLD_PAD;
 const WASM_DATA = 16384;
+// The fold reads FOLD_PAD bytes below the data as zeros: nothing may live there.
+if (SHIFT_TABLES + 4096 > WASM_DATA - FOLD_PAD) throw new Error("crc32c: the wasm tables overlap the fold's zero pad");
 
 type WasmCrc = {
   crc: (crc: number, ptr: number, len: number) => number;
