@@ -26,6 +26,8 @@ import { PRODUCE, REQUEST } from "./config/quotas.ts";
 
 const PRODUCE_KEY = 0;
 
+/** Responses up to this size, ready together, are sent as one buffer (see writeResponses). */
+const MERGE_MAX = 16 * 1024;
 /** Unanswered requests per connection before reading pauses. */
 const MAX_IN_FLIGHT = 128;
 
@@ -584,18 +586,19 @@ class Connection implements ConnHandler {
 
   private flush() {
     let full = false;
+    let ready: Uint8Array[][] | null = null; // responses of this pass, in order
     while (this.slotHead < this.slots.length && this.slots[this.slotHead].done) {
       const slot = this.slots[this.slotHead++];
       const chunks = slot.chunks;
       slot.chunks = null;
-      if (chunks && chunks.length > 0 && !(this.closed && !this.stopping)) {
-        if (!this.write(chunks)) full = true;
-      }
+      if (chunks && chunks.length > 0 && !(this.closed && !this.stopping)) (ready ??= []).push(chunks);
       if (slot.closeReason !== undefined) {
+        if (ready !== null) this.writeResponses(ready);
         this.fail(slot.closeReason);
         return;
       }
     }
+    if (ready !== null && !this.writeResponses(ready)) full = true;
     if (this.slotHead > 64 && this.slotHead * 2 >= this.slots.length) {
       this.slots = this.slots.slice(this.slotHead);
       this.slotHead = 0;
@@ -611,6 +614,53 @@ class Connection implements ConnHandler {
       this.resume();
     }
     this.maybeFinish();
+  }
+
+  /**
+   * Writes the responses one flush found ready. A response completes out of order often (appends to
+   * different partitions finish in any order), and then the ones queued behind it are ready together:
+   * about half of the flushes under produce wrote two or more. Runs of small responses (Produce
+   * answers) go out as one buffer, so one send instead of one each.
+   */
+  private writeResponses(responses: Uint8Array[][]): boolean {
+    if (responses.length === 1) return this.write(responses[0]);
+    let ok = true;
+    let i = 0;
+    while (i < responses.length) {
+      let j = i;
+      let bytes = 0;
+      for (; j < responses.length; j++) {
+        const n = this.mergeableBytes(responses[j]);
+        if (n < 0 || bytes + n > MERGE_MAX) break;
+        bytes += n;
+      }
+      if (j - i < 2) {
+        if (!this.write(responses[i++])) ok = false;
+        continue;
+      }
+      const merged = new Uint8Array(bytes);
+      let at = 0;
+      for (; i < j; i++) {
+        for (const c of responses[i]) {
+          merged.set(c, at);
+          at += c.length;
+        }
+      }
+      if (!this.write([merged])) ok = false;
+    }
+    return ok;
+  }
+
+  /** A response's size when it may be copied into a merged write (small, no pooled chunk), else -1. */
+  private mergeableBytes(chunks: Uint8Array[]): number {
+    const pool = this.server.svc.readBuffers;
+    let n = 0;
+    for (const c of chunks) {
+      if (pool.leased(c)) return -1;
+      n += c.length;
+      if (n > MERGE_MAX) return -1;
+    }
+    return n;
   }
 
   /**

@@ -399,6 +399,50 @@ describe("Produce frames that arrive over several reads are assembled in pooled 
   }
 });
 
+describe("responses that are ready together go out as one write", () => {
+  test("acks=1 answers queued behind a held acks=all one: one write when it completes, in order", async () => {
+    const fs = memoryFileSystem();
+    const mrt = memoryRuntime({ fs });
+    // Count what the server hands its connections.
+    const writes: number[] = [];
+    const listen = mrt.listen.bind(mrt);
+    mrt.listen = (opts, accept) =>
+      listen(opts, (conn) => {
+        const write = conn.write.bind(conn);
+        conn.write = (chunk, sent) => (writes.push(chunk.length), write(chunk, sent));
+        return accept(conn);
+      });
+    const broker = await startBroker(mrt, { host: "127.0.0.1", port: 0, logLevel: "debug", dataDir: "/d" });
+    const admin = memoryClient(mrt.connect(broker.port));
+    await createTopic(admin as WireClient, "merge", 2);
+    const conn = mrt.connect(broker.port);
+    const order: number[] = [];
+    conn.ondata = frameReader((frame) => void order.push(new DataView(frame.buffer, frame.byteOffset).getInt32(0)));
+    const frame = (id: number, partition: number, acks: number) => {
+      const w = new Writer();
+      w.int32(0);
+      writeRequestHeader(w, { apiKey: Produce.key, apiVersion: 9, correlationId: id, clientId: "merge" });
+      encodeRequest(Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: "merge", partitionData: [{ index: partition, records: batch([`v${id}`]) }] }] }, w);
+      w.patchInt32(0, w.length - 4);
+      return concatChunks(w.finish());
+    };
+    const release = fs.holdSyncs(/merge-0\//);
+    conn.write(frame(1, 0, -1)); // waits for its fsync
+    for (let id = 2; id <= 6; id++) conn.write(frame(id, 1, 1)); // appended at once, answered after 1
+    await eventually("the acks=1 appends", async () => (await broker.services.store.open("merge", 1)).logEndOffset === 5, 5000);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual([]);
+    const before = writes.length;
+    release();
+    await eventually("all six answers", () => order.length === 6, 5000);
+    expect(order).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(writes.length - before).toBe(1);
+    conn.close();
+    admin.close();
+    await broker.close();
+  });
+});
+
 describe("storage faults (memory FileSystem) become KAFKA_STORAGE_ERROR", () => {
   test("a failed append stores nothing; the next append continues densely", async () => {
     const fs = memoryFileSystem();
