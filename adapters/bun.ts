@@ -4,7 +4,8 @@
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
-import { nodeFileSystem } from "./node_fs.ts";
+import { availableParallelism } from "node:os";
+import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
@@ -119,7 +120,7 @@ class BunConn implements Conn {
 
 export const bunRuntime: Runtime = {
   name: "bun",
-  fs: nodeFileSystem,
+  fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism()))), // Bun's pool: a thread per core
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
     process.stderr.write(formatLogLine(Date.now(), level, message));

@@ -7,7 +7,7 @@ import * as tls from "node:tls";
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
-import { nodeFileSystem } from "./node_fs.ts";
+import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the socket beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
@@ -162,7 +162,7 @@ async function bridge(req: http.IncomingMessage, res: http.ServerResponse, fetch
 
 export const nodeRuntime: Runtime = {
   name: "node",
-  fs: nodeFileSystem,
+  fs: nodeFileSystem(threadPoolSize(4)), // libuv's default pool
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
     process.stderr.write(formatLogLine(Date.now(), level, message));

@@ -1,7 +1,6 @@
 // FileSystem over node:fs/promises. Used by the Node and Bun adapters (Bun implements node:fs natively).
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
 import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
@@ -30,23 +29,33 @@ function code(e: unknown): string | undefined {
  * 1 KiB records, 4 partitions: 242-250 MB/s unbounded, 285-296 with one sync at a time, 321-339 with
  * two, 341-365 with three; Bun, acks=1, 4 segments rolling together: 0 MB/s for 2-3 s unbounded.
  */
-const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || ("Bun" in globalThis ? Math.max(2, availableParallelism()) : 4);
-// At least two: on a 2-thread pool one sync at a time halves the group commit (Bun acks=all 268-270
-// against 309-338 MB/s); the file engine flushes rolled segments one at a time store-wide, so those
-// alone never take both threads.
-const MAX_SYNCS = Math.max(2, POOL_THREADS - 1);
-let syncsRunning = 0;
-const syncWaiters: (() => void)[] = [];
+class SyncLimit {
+  #running = 0;
+  #waiters: (() => void)[] = [];
+  readonly max: number;
 
-async function limitedSync(sync: () => Promise<void>): Promise<void> {
-  while (syncsRunning >= MAX_SYNCS) await new Promise<void>((resolve) => syncWaiters.push(resolve));
-  syncsRunning++;
-  try {
-    await sync();
-  } finally {
-    syncsRunning--;
-    syncWaiters.shift()?.();
+  /** At least two: on a 2-thread pool one sync at a time halves the group commit (Bun acks=all
+   * 268-270 against 309-338 MB/s); the file engine flushes rolled segments one at a time store-wide,
+   * so those alone never take both threads. */
+  constructor(poolThreads: number) {
+    this.max = Math.max(2, poolThreads - 1);
   }
+
+  async run(sync: () => Promise<void>): Promise<void> {
+    while (this.#running >= this.max) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    this.#running++;
+    try {
+      await sync();
+    } finally {
+      this.#running--;
+      this.#waiters.shift()?.();
+    }
+  }
+}
+
+/** The file thread pool's size: UV_THREADPOOL_SIZE when set (both runtimes read it at launch), else the runtime's default. */
+export function threadPoolSize(runtimeDefault: number): number {
+  return Number(process.env.UV_THREADPOOL_SIZE) || runtimeDefault;
 }
 
 class NodeFile implements FileHandle {
@@ -54,10 +63,12 @@ class NodeFile implements FileHandle {
   /** End of file as this handle sees it, including appends still in flight (null: ask the OS). */
   #end: number | null;
   #syncs = new InFlight();
+  #limit: SyncLimit;
 
-  constructor(fh: fsp.FileHandle, size: number) {
+  constructor(fh: fsp.FileHandle, size: number, limit: SyncLimit) {
     this.#fh = fh;
     this.#end = size;
+    this.#limit = limit;
   }
 
   async read(position: number, length: number): Promise<Uint8Array> {
@@ -104,7 +115,7 @@ class NodeFile implements FileHandle {
   }
 
   sync(): Promise<void> {
-    return this.#syncs.track(limitedSync(() => this.#fh.datasync()));
+    return this.#syncs.track(this.#limit.run(() => this.#fh.datasync()));
   }
 
   async truncate(size: number): Promise<void> {
@@ -118,7 +129,7 @@ class NodeFile implements FileHandle {
     return this.#end;
   }
 
-  /** Syncs may wait for a free thread (limitedSync): they finish before the descriptor goes. */
+  /** Syncs may wait for a free thread (SyncLimit): they finish before the descriptor goes. */
   async close(): Promise<void> {
     await this.#syncs.settled();
     return this.#fh.close();
@@ -146,12 +157,12 @@ function parentDir(path: string): string {
 }
 
 /** fsync on the directory makes a rename or create durable; some file systems refuse it, which we tolerate. */
-async function syncDir(dir: string): Promise<void> {
+async function syncDir(dir: string, limit: SyncLimit): Promise<void> {
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(dir, constants.O_RDONLY);
     const d = fh;
-    await limitedSync(() => d.sync());
+    await limit.run(() => d.sync());
   } catch {
     // best effort
   } finally {
@@ -188,86 +199,90 @@ const lockOps: LockFileOps = {
   },
 };
 
-export const nodeFileSystem: FileSystem = {
-  lock: (path) => takeLock(path, lockOps, heldLocks),
+/** The FileSystem over node:fs/promises for a process whose file thread pool has `poolThreads` threads (one per process). */
+export function nodeFileSystem(poolThreads: number): FileSystem {
+  const limit = new SyncLimit(poolThreads);
+  return {
+    lock: (path) => takeLock(path, lockOps, heldLocks),
 
-  async open(path, options) {
-    const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);
-    try {
-      return new NodeFile(fh, (await fh.stat()).size);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
-  },
-
-  async readFile(path) {
-    try {
-      return plain(await fsp.readFile(path));
-    } catch (e) {
-      if (code(e) === "ENOENT") return null;
-      throw e;
-    }
-  },
-
-  async writeFileAtomic(path, data) {
-    const tmp = `${path}.tmp-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`;
-    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
-    try {
-      let done = 0;
-      while (done < data.byteLength) {
-        done += (await fh.write(data, done, data.byteLength - done, done)).bytesWritten;
+    async open(path, options) {
+      const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);
+      try {
+        return new NodeFile(fh, (await fh.stat()).size, limit);
+      } catch (e) {
+        await fh.close();
+        throw e;
       }
-      await limitedSync(() => fh.datasync());
-    } catch (e) {
-      await fh.close().catch(() => {});
-      await fsp.rm(tmp, { force: true }).catch(() => {});
-      throw e;
-    }
-    await fh.close();
-    await fsp.rename(tmp, path);
-    await syncDir(parentDir(path));
-  },
+    },
 
-  async rename(from, to) {
-    await fsp.rename(from, to);
-  },
+    async readFile(path) {
+      try {
+        return plain(await fsp.readFile(path));
+      } catch (e) {
+        if (code(e) === "ENOENT") return null;
+        throw e;
+      }
+    },
 
-  async remove(path, options) {
-    if (options?.recursive) {
-      await fsp.rm(path, { recursive: true, force: true });
-      return;
-    }
-    try {
-      await fsp.unlink(path);
-    } catch (e) {
-      const c = code(e);
-      if (c === "ENOENT") return;
-      if (c === "EISDIR" || c === "EPERM") {
-        await fsp.rmdir(path);
+    async writeFileAtomic(path, data) {
+      const tmp = `${path}.tmp-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`;
+      const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+      try {
+        let done = 0;
+        while (done < data.byteLength) {
+          done += (await fh.write(data, done, data.byteLength - done, done)).bytesWritten;
+        }
+        await limit.run(() => fh.datasync());
+      } catch (e) {
+        await fh.close().catch(() => {});
+        await fsp.rm(tmp, { force: true }).catch(() => {});
+        throw e;
+      }
+      await fh.close();
+      await fsp.rename(tmp, path);
+      await syncDir(parentDir(path), limit);
+    },
+
+    async rename(from, to) {
+      await fsp.rename(from, to);
+    },
+
+    async remove(path, options) {
+      if (options?.recursive) {
+        await fsp.rm(path, { recursive: true, force: true });
         return;
       }
-      throw e;
-    }
-  },
+      try {
+        await fsp.unlink(path);
+      } catch (e) {
+        const c = code(e);
+        if (c === "ENOENT") return;
+        if (c === "EISDIR" || c === "EPERM") {
+          await fsp.rmdir(path);
+          return;
+        }
+        throw e;
+      }
+    },
 
-  async list(dir) {
-    let names: string[];
-    try {
-      names = await fsp.readdir(dir);
-    } catch (e) {
-      if (code(e) === "ENOENT") return [];
-      throw e;
-    }
-    const infos = await Promise.all(names.map((n) => info(`${dir}/${n}`, n)));
-    return infos.filter((i): i is FileInfo => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  },
+    async list(dir) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(dir);
+      } catch (e) {
+        if (code(e) === "ENOENT") return [];
+        throw e;
+      }
+      const infos = await Promise.all(names.map((n) => info(`${dir}/${n}`, n)));
+      return infos.filter((i): i is FileInfo => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
 
-  stat(path) {
-    return info(path, baseName(path));
-  },
+    stat(path) {
+      return info(path, baseName(path));
+    },
 
-  async mkdir(path) {
-    await fsp.mkdir(path, { recursive: true });
-  },
-};
+    async mkdir(path) {
+      await fsp.mkdir(path, { recursive: true });
+    },
+  };
+}

@@ -7,7 +7,7 @@
 //          active segment of every partition is scanned and CRC-checked).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { nodeFileSystem } from "../adapters/node_fs.ts";
+import { bunRuntime } from "../adapters/bun.ts";
 import { prepareCompression } from "../src/protocol/compression/index.ts";
 import { buildRecordBatch, scanBatches } from "../src/protocol/record_batch.ts";
 import type { BatchInfo } from "../src/protocol/record_batch.ts";
@@ -43,7 +43,7 @@ if (run("append")) {
   const TOTAL = 2 * 1024 * 1024 * 1024 / 64 / 1024; // 2 GiB worth of 64 KiB batches
   for (const durable of [false, true]) {
     const dir = `${root}/append-${durable ? "fsync" : "nofsync"}`;
-    const store = await openFileLogStore(nodeFileSystem, dir, {});
+    const store = await openFileLogStore(bunRuntime.fs, dir, {});
     const logs: PartitionLog[] = [];
     for (let p = 0; p < PARTS; p++) logs.push(await store.open("bench", p));
     const n = durable ? TOTAL / 4 : TOTAL;
@@ -78,7 +78,7 @@ if (run("restart")) {
   const gib = Number(opt("--gib", "1"));
   const parts = Number(opt("--partitions", "100"));
   const dir = `${root}/restart`;
-  let store = await openFileLogStore(nodeFileSystem, dir, {});
+  let store = await openFileLogStore(bunRuntime.fs, dir, {});
   const { buf, metas } = makeBatch();
   const perPart = Math.ceil(gib * 2 ** 30 / parts / buf.length);
   const t0 = performance.now();
@@ -97,7 +97,7 @@ if (run("restart")) {
   for (const kind of ["clean", "unclean"] as const) {
     if (kind === "unclean") writeFileSync(`${dir}/${STATE_FILE}`, JSON.stringify({ clean: false }));
     const s = performance.now();
-    store = await openFileLogStore(nodeFileSystem, dir, {});
+    store = await openFileLogStore(bunRuntime.fs, dir, {});
     const logs = await Promise.all(Array.from({ length: parts }, (_, p) => store.open("restart", p)));
     const ms = performance.now() - s;
     const end = logs.reduce((a, l) => a + l.logEndOffset, 0);

@@ -4,7 +4,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { bunRuntime } from "../../adapters/bun.ts";
-import { nodeFileSystem } from "../../adapters/node_fs.ts";
 import { memoryFileSystem } from "../../src/runtime/memory.ts";
 import type { FileSystem } from "../../src/runtime.ts";
 import { spawnChild } from "./child.ts";
@@ -27,7 +26,7 @@ const engines: [string, () => Promise<{ fs: FileSystem; dir: string }>][] = [
     return { fs, dir: "/data" };
   }],
   ["memory (relative paths)", async () => ({ fs: memoryFileSystem(), dir: "." })],
-  ["node:fs under bun", async () => ({ fs: nodeFileSystem, dir: tmp() })],
+  ["node:fs under bun", async () => ({ fs: bunRuntime.fs, dir: tmp() })],
   ["bunRuntime.fs", async () => ({ fs: bunRuntime.fs, dir: tmp() })],
 ];
 

@@ -1,7 +1,7 @@
 import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { nodeFileSystem } from "../../adapters/node_fs.ts";
+import { bunRuntime } from "../../adapters/bun.ts";
 import { memoryFileSystem } from "../../src/runtime/memory.ts";
 import { openFileLogStore } from "../../src/storage/file.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
@@ -16,4 +16,4 @@ const tmp = mkdtempSync(`${tmpdir()}/chronik-contract-`);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 runLogStoreContract("file engine over node:fs", async (cfg = {}) =>
-  openFileLogStore(nodeFileSystem, `${tmp}/${n++}`, { topicConfig: (_t, name) => cfg[name] ?? (name === "file.delete.delay.ms" ? "0" : undefined)! }));
+  openFileLogStore(bunRuntime.fs, `${tmp}/${n++}`, { topicConfig: (_t, name) => cfg[name] ?? (name === "file.delete.delay.ms" ? "0" : undefined)! }));
