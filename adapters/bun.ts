@@ -5,6 +5,7 @@ import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
 import { availableParallelism } from "node:os";
+import { workerSync } from "./bun_sync.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
@@ -120,7 +121,8 @@ class BunConn implements Conn {
 
 export const bunRuntime: Runtime = {
   name: "bun",
-  fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism()))), // Bun's pool: a thread per core
+  // Bun's pool: a thread per core; file syncs run on workers of their own (bun_sync.ts).
+  fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism())), workerSync()),
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
     process.stderr.write(formatLogLine(Date.now(), level, message));

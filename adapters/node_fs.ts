@@ -63,12 +63,12 @@ class NodeFile implements FileHandle {
   /** End of file as this handle sees it, including appends still in flight (null: ask the OS). */
   #end: number | null;
   #syncs = new InFlight();
-  #limit: SyncLimit;
+  #sync: (fh: fsp.FileHandle) => Promise<void>;
 
-  constructor(fh: fsp.FileHandle, size: number, limit: SyncLimit) {
+  constructor(fh: fsp.FileHandle, size: number, sync: (fh: fsp.FileHandle) => Promise<void>) {
     this.#fh = fh;
     this.#end = size;
-    this.#limit = limit;
+    this.#sync = sync;
   }
 
   async read(position: number, length: number): Promise<Uint8Array> {
@@ -115,7 +115,7 @@ class NodeFile implements FileHandle {
   }
 
   sync(): Promise<void> {
-    return this.#syncs.track(this.#limit.run(() => this.#fh.datasync()));
+    return this.#syncs.track(this.#sync(this.#fh));
   }
 
   async truncate(size: number): Promise<void> {
@@ -199,16 +199,38 @@ const lockOps: LockFileOps = {
   },
 };
 
-/** The FileSystem over node:fs/promises for a process whose file thread pool has `poolThreads` threads (one per process). */
-export function nodeFileSystem(poolThreads: number): FileSystem {
+/**
+ * The FileSystem over node:fs/promises for a process whose file thread pool has `poolThreads`
+ * threads (one per process). `syncFd`, when given, runs the syncs of open files (appends made
+ * durable, rolled segments) instead of the pool once they overlap; small files written whole and
+ * directories still sync on the pool.
+ */
+export function nodeFileSystem(poolThreads: number, syncFd?: (fd: number) => Promise<void>): FileSystem {
   const limit = new SyncLimit(poolThreads);
+  // Syncs go to syncFd from the first time two overlap (a group commit or a roll flush under load);
+  // one at a time (start-up, metadata) they stay on the pool, so syncFd's workers never start in an
+  // idle broker.
+  let poolSyncs = 0;
+  let offload = false;
+  const syncFile = async (fh: fsp.FileHandle): Promise<void> => {
+    if (syncFd !== undefined && (offload || poolSyncs > 0)) {
+      offload = true;
+      return syncFd(fh.fd);
+    }
+    poolSyncs++;
+    try {
+      await limit.run(() => fh.datasync());
+    } finally {
+      poolSyncs--;
+    }
+  };
   return {
     lock: (path) => takeLock(path, lockOps, heldLocks),
 
     async open(path, options) {
       const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);
       try {
-        return new NodeFile(fh, (await fh.stat()).size, limit);
+        return new NodeFile(fh, (await fh.stat()).size, syncFile);
       } catch (e) {
         await fh.close();
         throw e;
