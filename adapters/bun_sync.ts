@@ -25,37 +25,40 @@ type Reply = { id: number; code?: string; message?: string };
 
 /** A function that fdatasyncs a descriptor on one of WORKERS worker threads (the least busy). */
 export function workerSync(): (fd: number) => Promise<void> {
-  let workers: SyncWorker[] | null = null;
+  let url: string | null = null;
+  const workers: (SyncWorker | null)[] = Array.from({ length: WORKERS }, () => null);
   let seq = 0;
-  const start = (): SyncWorker[] => {
-    const url = URL.createObjectURL(new Blob([SOURCE], { type: "application/javascript" }));
-    return Array.from({ length: WORKERS }, () => {
-      const w: SyncWorker = { worker: new Worker(url), busy: 0, pending: new Map() };
-      w.worker.onmessage = (e: MessageEvent<Reply>) => {
-        const p = w.pending.get(e.data.id);
-        if (p === undefined) return;
-        w.pending.delete(e.data.id);
-        w.busy--;
-        if (e.data.code === undefined) p.resolve();
-        else p.reject(Object.assign(new Error(`fdatasync: ${e.data.message}`), { code: e.data.code }));
-      };
-      // A worker that dies fails what it held; the next sync starts a new set.
-      w.worker.onerror = (e: ErrorEvent) => {
-        for (const p of w.pending.values()) p.reject(Object.assign(new Error(`sync worker failed: ${e.message}`), { code: "EIO" }));
-        w.pending.clear();
-        workers = null;
-      };
-      w.worker.unref(); // never what keeps the process alive
-      return w;
-    });
+  const start = (slot: number): SyncWorker => {
+    url ??= URL.createObjectURL(new Blob([SOURCE], { type: "application/javascript" }));
+    const w: SyncWorker = { worker: new Worker(url), busy: 0, pending: new Map() };
+    w.worker.onmessage = (e: MessageEvent<Reply>) => {
+      const p = w.pending.get(e.data.id);
+      if (p === undefined) return;
+      w.pending.delete(e.data.id);
+      w.busy--;
+      if (e.data.code === undefined) p.resolve();
+      else p.reject(Object.assign(new Error(`fdatasync: ${e.data.message}`), { code: e.data.code }));
+    };
+    // A worker that dies fails what it held; its slot gets a new one at the next sync.
+    w.worker.onerror = (e: ErrorEvent) => {
+      for (const p of w.pending.values()) p.reject(Object.assign(new Error(`sync worker failed: ${e.message}`), { code: "EIO" }));
+      w.pending.clear();
+      w.worker.terminate();
+      if (workers[slot] === w) workers[slot] = null;
+    };
+    w.worker.unref(); // never what keeps the process alive
+    return (workers[slot] = w);
   };
   return (fd) =>
     new Promise<void>((resolve, reject) => {
-      const all = (workers ??= start());
-      const w = all.reduce((a, b) => (b.busy < a.busy ? b : a));
+      let w: SyncWorker | null = null;
+      for (let i = 0; i < WORKERS; i++) {
+        const c = workers[i] ?? start(i);
+        if (w === null || c.busy < w.busy) w = c;
+      }
       const id = seq++;
-      w.busy++;
-      w.pending.set(id, { resolve, reject });
-      w.worker.postMessage({ id, fd });
+      w!.busy++;
+      w!.pending.set(id, { resolve, reject });
+      w!.worker.postMessage({ id, fd });
     });
 }
