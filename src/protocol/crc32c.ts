@@ -123,17 +123,20 @@ function sleb(n: number): number[] {
   }
 }
 
+// Instructions both functions below are written in.
+const get = (l: number) => [0x20, l];
+const set = (l: number) => [0x21, l];
+const tee = (l: number) => [0x22, l];
+const k = (v: number) => [0x41, ...sleb(v)];
+const XOR = 0x73, AND = 0x71, SHL = 0x74, SHR = 0x76, ADD = 0x6a, SUB = 0x6b;
+const LTU = 0x49, GTS = 0x4a, LEU = 0x4d, EQZ = 0x45;
+const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b];
+const br = (d: number) => [0x0c, d];
+const brIf = (d: number) => [0x0d, d];
+
 function wasmCrcModule(withFold: boolean): Uint8Array<ArrayBuffer> {
   const [C0, PTR, LEN, C1, C2, C3, A, B, I] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const get = (l: number) => [0x20, l];
-  const set = (l: number) => [0x21, l];
-  const tee = (l: number) => [0x22, l];
-  const k = (v: number) => [0x41, ...sleb(v)];
   const load = (offset: number) => [0x28, 0x02, ...uleb(offset)]; // i32.load align=4
-  const XOR = 0x73, AND = 0x71, SHL = 0x74, SHR = 0x76, ADD = 0x6a, SUB = 0x6b, LTU = 0x49, EQZ = 0x45;
-  const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b];
-  const br = (d: number) => [0x0c, d];
-  const brIf = (d: number) => [0x0d, d];
   // T[base + byte k of v]: v's byte 0 scaled by 4, then bytes 1-3 shifted into place.
   const lookup = (v: number, byte: number, base: number) => {
     const idx = byte === 0 ? [...get(v), ...k(255), AND, ...k(2), SHL]
@@ -221,17 +224,9 @@ function wasmCrcModule(withFold: boolean): Uint8Array<ArrayBuffer> {
 // folded chunks.
 function foldBody(): number[] {
   const [PTR, LEN, B, END, I] = [0, 1, 2, 3, 4];
-  const get = (l: number) => [0x20, l];
-  const set = (l: number) => [0x21, l];
-  const k = (v: number) => [0x41, ...sleb(v)];
   const vload = (off: number) => [0xfd, 0x00, 0x04, ...uleb(off)];
   const vstore = (off: number) => [0xfd, 0x0b, 0x04, ...uleb(off)];
   const VXOR = [0xfd, ...uleb(0x51)];
-  const ADD = 0x6a, SUB = 0x6b, AND = 0x71, LEU = 0x4d;
-  const GTS = 0x4a;
-  const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b];
-  const br = (d: number) => [0x0c, d];
-  const brIf = (d: number) => [0x0d, d];
   const top = FOLD_OFFSETS[FOLD_OFFSETS.length - 1] * 16;
   const pull = (at: number) => [
     ...get(B),
