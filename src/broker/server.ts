@@ -17,7 +17,7 @@ import { SaslHandshake } from "../protocol/messages/17_sasl_handshake.ts";
 import { ApiVersions } from "../protocol/messages/18_api_versions.ts";
 import { SaslAuthenticate } from "../protocol/messages/36_sasl_authenticate.ts";
 import { Reader } from "../protocol/reader.ts";
-import { Writer } from "../protocol/writer.ts";
+import { concatChunks, Writer } from "../protocol/writer.ts";
 import type { Conn, ConnHandler } from "../runtime.ts";
 import { recordAndThrottle, SampledRate } from "./config/quota_rate.ts";
 import type { ConnListener, Handler, RequestContext, Session } from "./handler.ts";
@@ -638,15 +638,8 @@ class Connection implements ConnHandler {
         if (!this.write(responses[i++])) ok = false;
         continue;
       }
-      const merged = new Uint8Array(bytes);
-      let at = 0;
-      for (; i < j; i++) {
-        for (const c of responses[i]) {
-          merged.set(c, at);
-          at += c.length;
-        }
-      }
-      if (!this.write([merged])) ok = false;
+      if (!this.write([concatChunks(responses.slice(i, j).flat())])) ok = false;
+      i = j;
     }
     return ok;
   }
