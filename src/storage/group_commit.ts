@@ -17,7 +17,6 @@ export class GroupCommit {
   private idle: (() => void)[] = [];
   /** Syncs started, each answering every append that waited for it (for tests and benchmarks). */
   rounds = 0;
-  syncs = 0;
 
   /** `windowMs`: how long a file's first waiting append waits for company; 0 = the next timer tick. */
   constructor(windowMs = 0) {
@@ -42,7 +41,6 @@ export class GroupCommit {
     const batch = loop.waiting;
     loop.waiting = [];
     this.rounds++;
-    this.syncs++;
     Promise.resolve().then(() => file.sync()).then(
       () => {
         for (const w of batch) w.resolve();
