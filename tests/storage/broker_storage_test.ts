@@ -345,17 +345,18 @@ describe("Fetch reads into pooled buffers, returned once each response is sent",
   }
 });
 
+/** One Produce v9 frame carrying `records`, length prefix included, for writing raw to a connection. */
+function produceFrame(correlationId: number, topic: string, partition: number, records: Uint8Array, acks = 1): Uint8Array {
+  const w = new Writer();
+  w.int32(0);
+  writeRequestHeader(w, { apiKey: Produce.key, apiVersion: 9, correlationId, clientId: "raw" });
+  encodeRequest(Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] }, w);
+  w.patchInt32(0, w.length - 4);
+  return concatChunks(w.finish());
+}
+
 describe("Produce frames that arrive over several reads are assembled in pooled buffers", () => {
   const value = (p: number, i: number) => `${p}:${i}:${"w".repeat(1500)}`;
-  /** One Produce v9 frame (acks=1) carrying `records`, length prefix included. */
-  function produceFrame(correlationId: number, topic: string, partition: number, records: Uint8Array): Uint8Array {
-    const w = new Writer();
-    w.int32(0);
-    writeRequestHeader(w, { apiKey: Produce.key, apiVersion: 9, correlationId, clientId: "split" });
-    encodeRequest(Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] }, w);
-    w.patchInt32(0, w.length - 4);
-    return concatChunks(w.finish());
-  }
   for (const [engine, lent] of [["file", false], ["memory", false], ["file", true], ["memory", true]] as const) {
     test(`40 requests in flight, most in 3 pieces: every record stored as sent (${engine} engine${lent ? ", chunks lent and overwritten, as from Deno" : ""})`, async () => {
       const mrt = memoryRuntime({ lendChunks: lent });
@@ -418,14 +419,7 @@ describe("responses that are ready together go out as one write", () => {
     const conn = mrt.connect(broker.port);
     const order: number[] = [];
     conn.ondata = frameReader((frame) => void order.push(new DataView(frame.buffer, frame.byteOffset).getInt32(0)));
-    const frame = (id: number, partition: number, acks: number) => {
-      const w = new Writer();
-      w.int32(0);
-      writeRequestHeader(w, { apiKey: Produce.key, apiVersion: 9, correlationId: id, clientId: "merge" });
-      encodeRequest(Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: "merge", partitionData: [{ index: partition, records: batch([`v${id}`]) }] }] }, w);
-      w.patchInt32(0, w.length - 4);
-      return concatChunks(w.finish());
-    };
+    const frame = (id: number, partition: number, acks: number) => produceFrame(id, "merge", partition, batch([`v${id}`]), acks);
     const release = fs.holdSyncs(/merge-0\//);
     conn.write(frame(1, 0, -1)); // waits for its fsync
     for (let id = 2; id <= 6; id++) conn.write(frame(id, 1, 1)); // appended at once, answered after 1
