@@ -25,8 +25,6 @@ const READ_BUFFER = 64 << 10;
  * resume() handle such sockets. Where any piece is missing (another Node line, Bun's node:net),
  * nothing is changed and false is returned: reads stay as they were.
  */
-let toldReads = false;
-
 function readIntoOwnBuffer(socket: net.Socket, onData: (chunk: Uint8Array) => void): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
   if (typeof handle?.useUserBuffer !== "function") return false;
@@ -107,6 +105,9 @@ class NodeConn implements Conn {
     for (const f of w) f();
   }
 }
+
+/** Whether the debug line saying which read path connections take was logged (once per process). */
+let toldReads = false;
 
 function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
   socket.setNoDelay(true);
