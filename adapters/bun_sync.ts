@@ -4,8 +4,8 @@
 // disk's cache flush, so syncs on the pool leave appends queued behind the disk: acks=all (1 KiB
 // records, 4 partitions, 16 in flight) ran at 358-384 MB/s with two syncs on the pool, 417-467
 // with one sync worker and 484-505 with two (2 runs each). The workers start at their first sync,
-// which nodeFileSystem sends only once syncs overlap (so idle RSS is unchanged), and add 10-15 MB. Their code is a Blob URL, so the compiled
-// binary needs no extra entry point.
+// which nodeFileSystem sends only once syncs overlap (so idle RSS is unchanged), and add 10-15 MB
+// under load. Their code is a Blob URL, so the compiled binary needs no extra entry point.
 const WORKERS = 2;
 
 const SOURCE = `import { fdatasyncSync } from "node:fs";
