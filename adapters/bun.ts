@@ -3,7 +3,16 @@
 // Entry point: `bun adapters/bun.ts`, and the compiled binary (`bun build --compile adapters/bun.ts`).
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
-import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
+import type {
+  Conn,
+  ConnHandler,
+  FetchHandler,
+  HttpServer,
+  Listener,
+  ListenOptions,
+  LogLevel,
+  Runtime,
+} from "../src/runtime.ts";
 import { availableParallelism } from "node:os";
 import { workerSync } from "./bun_sync.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
@@ -129,52 +138,58 @@ export const bunRuntime: Runtime = {
   },
   serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
     const server = Bun.serve({ hostname: options.host, port: options.port, fetch });
-    return Promise.resolve({ host: options.host, port: server.port!, close: async () => void (await server.stop(true)) });
+    return Promise.resolve({
+      host: options.host,
+      port: server.port!,
+      close: async () => void (await server.stop(true)),
+    });
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const errors = new WeakMap<BunConn, unknown>();
     let server: Bun.TCPSocketListener<BunConn>;
     try {
-      server = Bun.listen<BunConn>({
-        hostname: options.host,
-        port: options.port,
-        exclusive: true,
-        ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-        socket: {
-          binaryType: "uint8array",
-          open(socket) {
-            const conn = new BunConn(socket);
-            socket.data = conn;
-            socket.setNoDelay(true);
-            socket.setKeepAlive(true, 30_000);
-            try {
-              conn.handler = accept(conn);
-            } catch (e) {
-              bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
-              socket.terminate();
-            }
+      server = Bun.listen<BunConn>(
+        {
+          hostname: options.host,
+          port: options.port,
+          exclusive: true,
+          ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+          socket: {
+            binaryType: "uint8array",
+            open(socket) {
+              const conn = new BunConn(socket);
+              socket.data = conn;
+              socket.setNoDelay(true);
+              socket.setKeepAlive(true, 30_000);
+              try {
+                conn.handler = accept(conn);
+              } catch (e) {
+                bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
+                socket.terminate();
+              }
+            },
+            // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
+            data(socket, chunk: Uint8Array) {
+              received += chunk.byteLength;
+              if (received >= GC_EVERY) {
+                received = 0;
+                Bun.gc(false);
+              }
+              socket.data?.handler?.data(chunk);
+            },
+            drain(socket) {
+              socket.data?.flush();
+            },
+            error(socket, error) {
+              if (socket.data) errors.set(socket.data, error);
+            },
+            close(socket, error) {
+              const conn = socket.data;
+              conn?.gone(error ?? errors.get(conn));
+            },
           },
-          // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
-          data(socket, chunk: Uint8Array) {
-            received += chunk.byteLength;
-            if (received >= GC_EVERY) {
-              received = 0;
-              Bun.gc(false);
-            }
-            socket.data?.handler?.data(chunk);
-          },
-          drain(socket) {
-            socket.data?.flush();
-          },
-          error(socket, error) {
-            if (socket.data) errors.set(socket.data, error);
-          },
-          close(socket, error) {
-            const conn = socket.data;
-            conn?.gone(error ?? errors.get(conn));
-          },
-        },
-      } satisfies Bun.TCPSocketListenOptions<BunConn>);
+        } satisfies Bun.TCPSocketListenOptions<BunConn>,
+      );
     } catch (e) {
       return Promise.reject(e);
     }

@@ -41,7 +41,9 @@ export function workerSync(): (fd: number) => Promise<void> {
     };
     // A worker that dies fails what it held; its slot gets a new one at the next sync.
     w.worker.onerror = (e: ErrorEvent) => {
-      for (const p of w.pending.values()) p.reject(Object.assign(new Error(`sync worker failed: ${e.message}`), { code: "EIO" }));
+      for (const p of w.pending.values()) {
+        p.reject(Object.assign(new Error(`sync worker failed: ${e.message}`), { code: "EIO" }));
+      }
       w.pending.clear();
       w.worker.terminate();
       if (workers[slot] === w) workers[slot] = null;

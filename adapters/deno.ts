@@ -1,7 +1,19 @@
 // Deno adapter: Runtime over Deno.listen and Deno.open. Entry point: `deno run -A adapters/deno.ts`.
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
-import type { Conn, ConnHandler, FetchHandler, FileHandle, FileInfo, FileSystem, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
+import type {
+  Conn,
+  ConnHandler,
+  FetchHandler,
+  FileHandle,
+  FileInfo,
+  FileSystem,
+  HttpServer,
+  Listener,
+  ListenOptions,
+  LogLevel,
+  Runtime,
+} from "../src/runtime.ts";
 import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
@@ -72,7 +84,9 @@ class DenoConn implements Conn {
           n = await this.#c.read(buf);
         } catch (e) {
           // close() from our side interrupts the pending read; that is an orderly end.
-          if (this.#closing || this.#gone || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+          if (
+            this.#closing || this.#gone || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted
+          ) return;
           throw e;
         }
         if (n === null) return;
@@ -112,7 +126,9 @@ class DenoConn implements Conn {
         let taken = 1;
         if (chunk.byteLength < COALESCE && this.#queue.length > 1) {
           let size = chunk.byteLength;
-          while (taken < this.#queue.length && size + this.#queue[taken].byteLength <= COALESCE) size += this.#queue[taken++].byteLength;
+          while (taken < this.#queue.length && size + this.#queue[taken].byteLength <= COALESCE) {
+            size += this.#queue[taken++].byteLength;
+          }
           if (taken > 1) {
             const merged = new Uint8Array(size);
             let at = 0;
@@ -311,7 +327,15 @@ class DenoFile implements FileHandle {
 /** Deno's errors carry a `code` on recent versions; make sure they do, so the core can test e.code === "ENOENT". */
 function withCode(e: unknown): unknown {
   if (e instanceof Error && (e as { code?: string }).code === undefined) {
-    const code = e instanceof Deno.errors.NotFound ? "ENOENT" : e instanceof Deno.errors.AlreadyExists ? "EEXIST" : e instanceof Deno.errors.PermissionDenied ? "EACCES" : e instanceof Deno.errors.IsADirectory ? "EISDIR" : undefined;
+    const code = e instanceof Deno.errors.NotFound
+      ? "ENOENT"
+      : e instanceof Deno.errors.AlreadyExists
+      ? "EEXIST"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "EACCES"
+      : e instanceof Deno.errors.IsADirectory
+      ? "EISDIR"
+      : undefined;
     if (code) Object.defineProperty(e, "code", { value: code });
   }
   return e;
@@ -448,7 +472,10 @@ export const denoFileSystem: FileSystem = {
       throw withCode(e);
     }
     const infos = await Promise.all(names.map((n) => info(`${dir}/${n}`, n)));
-    return infos.filter((i): i is FileInfo => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return infos.filter((i): i is FileInfo => i !== null).sort((
+      a,
+      b,
+    ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   },
 
   stat: (path) => info(path, baseName(path)),
@@ -476,13 +503,20 @@ export const denoRuntime: Runtime = {
       const server = Deno.serve({
         hostname: options.host,
         port: options.port,
-        onListen: (addr) => resolve({ host: options.host, port: (addr as Deno.NetAddr).port, close: () => server.shutdown() }),
+        onListen: (addr) =>
+          resolve({ host: options.host, port: (addr as Deno.NetAddr).port, close: () => server.shutdown() }),
       }, fetch);
     });
   },
   async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const l: Deno.Listener = options.tls
-      ? Deno.listenTls({ hostname: options.host, port: options.port, transport: "tcp", cert: options.tls.cert, key: options.tls.key })
+      ? Deno.listenTls({
+        hostname: options.host,
+        port: options.port,
+        transport: "tcp",
+        cert: options.tls.cert,
+        key: options.tls.key,
+      })
       : Deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
     (async () => {
       for (;;) {

@@ -6,7 +6,16 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
-import type { Conn, ConnHandler, FetchHandler, HttpServer, ListenOptions, Listener, LogLevel, Runtime } from "../src/runtime.ts";
+import type {
+  Conn,
+  ConnHandler,
+  FetchHandler,
+  HttpServer,
+  Listener,
+  ListenOptions,
+  LogLevel,
+  Runtime,
+} from "../src/runtime.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the socket beyond which write() reports backpressure. */
@@ -65,10 +74,13 @@ class NodeConn implements Conn {
     this.#pending++;
     // Node's own boolean uses its 16 KiB mark; ours is larger so Fetch responses don't stall reading.
     // The write callback runs once libuv has handed the bytes to the kernel (or failed: then not `sent`).
-    this.#socket.write(chunk, sent === undefined ? this.#onFlushed : (error?: Error | null) => {
-      this.#onFlushed();
-      if (!error) sent();
-    });
+    this.#socket.write(
+      chunk,
+      sent === undefined ? this.#onFlushed : (error?: Error | null) => {
+        this.#onFlushed();
+        if (!error) sent();
+      },
+    );
     return this.#socket.writableLength <= HIGH_WATER;
   }
 
@@ -131,7 +143,12 @@ function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
   });
   if (plain && !toldReads) {
     toldReads = true;
-    nodeRuntime.log("debug", lent ? "connections read into buffers of their own" : "connections read into a fresh buffer per read (no onread fields here)");
+    nodeRuntime.log(
+      "debug",
+      lent
+        ? "connections read into buffers of their own"
+        : "connections read into a fresh buffer per read (no onread fields here)",
+    );
   }
   socket.on("error", (e) => {
     error = e;
@@ -148,9 +165,13 @@ async function bridge(req: http.IncomingMessage, res: http.ServerResponse, fetch
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
     const body = chunks.length > 0 && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
-    const response = await fetch(new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body }));
+    const response = await fetch(
+      new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body }),
+    );
     const out: Record<string, string> = {};
     response.headers.forEach((v, k) => (out[k] = v));
     res.writeHead(response.status, out);
@@ -178,10 +199,11 @@ export const nodeRuntime: Runtime = {
         resolve({
           host: options.host,
           port: addr.port,
-          close: () => new Promise<void>((res) => {
-            server.close(() => res());
-            server.closeAllConnections();
-          }),
+          close: () =>
+            new Promise<void>((res) => {
+              server.close(() => res());
+              server.closeAllConnections();
+            }),
         });
       });
     });
@@ -190,9 +212,14 @@ export const nodeRuntime: Runtime = {
     return new Promise((resolve, reject) => {
       // TLS: tls.Server hands over sockets after the handshake (secureConnection); they are net.Sockets.
       const server: net.Server = options.tls
-        ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, allowHalfOpen: false }, (socket) => serve(socket, accept))
+        ? tls.createServer(
+          { cert: options.tls.cert, key: options.tls.key, allowHalfOpen: false },
+          (socket) => serve(socket, accept),
+        )
         : net.createServer({ allowHalfOpen: false }, (socket) => serve(socket, accept));
-      if (options.tls) server.on("tlsClientError", (e) => nodeRuntime.log("debug", `TLS handshake failed: ${e.message}`));
+      if (options.tls) {
+        server.on("tlsClientError", (e) => nodeRuntime.log("debug", `TLS handshake failed: ${e.message}`));
+      }
       server.once("error", reject);
       server.listen({ host: options.host, port: options.port, exclusive: true }, () => {
         server.off("error", reject);

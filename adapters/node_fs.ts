@@ -296,7 +296,10 @@ export function nodeFileSystem(poolThreads: number, syncFd?: (fd: number) => Pro
         throw e;
       }
       const infos = await Promise.all(names.map((n) => info(`${dir}/${n}`, n)));
-      return infos.filter((i): i is FileInfo => i !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return infos.filter((i): i is FileInfo => i !== null).sort((
+        a,
+        b,
+      ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
 
     stat(path) {

@@ -1,7 +1,7 @@
 // Codec micro-benchmark (not a test): decode of a Produce request and encode of a Fetch response.
 //   bun scripts/bench_codec.ts      deno run scripts/bench_codec.ts
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../src/protocol/codec.ts";
-import { Fetch, Produce, type FetchResponse, type ProduceRequest } from "../src/protocol/messages/index.ts";
+import { Fetch, type FetchResponse, Produce, type ProduceRequest } from "../src/protocol/messages/index.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../src/protocol/writer.ts";
 
@@ -16,7 +16,11 @@ function bench(name: string, fn: () => void, ms = 1000): void {
     now = performance.now();
   }
   const perSec = (n / (now - start)) * 1000;
-  console.log(`${name.padEnd(48)} ${Math.round(perSec).toLocaleString("en-US").padStart(12)} ops/s  ${(1e6 / perSec).toFixed(2)} µs/op`);
+  console.log(
+    `${name.padEnd(48)} ${Math.round(perSec).toLocaleString("en-US").padStart(12)} ops/s  ${
+      (1e6 / perSec).toFixed(2)
+    } µs/op`,
+  );
 }
 
 const batch = (size: number) => new Uint8Array(size).fill(0x61);

@@ -35,7 +35,11 @@ function makeBatch(): { buf: Uint8Array; metas: BatchInfo[] } {
 
 const mb = (bytes: number, ms: number) => (bytes / 1048576 / (ms / 1000)).toFixed(0);
 
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; runtime ${typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`}; dir ${root}`);
+console.log(
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; runtime ${
+    typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`
+  }; dir ${root}`,
+);
 
 if (run("append")) {
   const PARTS = 8;
@@ -66,8 +70,14 @@ if (run("append")) {
     lat.sort((a, b) => a - b);
     const p = (q: number) => lat[Math.floor(lat.length * q)].toFixed(1);
     console.log(
-      `append ${durable ? "durable (group-commit fsync)" : "no fsync                   "}: ${n} x ${(makeBatch().buf.length / 1024).toFixed(1)} KiB batches in ${ms.toFixed(0)} ms = ${mb(bytes, ms)} MiB/s, ${(n / (ms / 1000)).toFixed(0)} batches/s, ${(n * 63 / (ms / 1000) / 1000).toFixed(0)}k records/s; latency p50 ${p(0.5)} ms p99 ${p(0.99)} ms` +
-        (durable ? `; ${store.commit.rounds} fsync rounds, ${(n / store.commit.rounds).toFixed(1)} appends per round` : ""),
+      `append ${durable ? "durable (group-commit fsync)" : "no fsync                   "}: ${n} x ${
+        (makeBatch().buf.length / 1024).toFixed(1)
+      } KiB batches in ${ms.toFixed(0)} ms = ${mb(bytes, ms)} MiB/s, ${(n / (ms / 1000)).toFixed(0)} batches/s, ${
+        (n * 63 / (ms / 1000) / 1000).toFixed(0)
+      }k records/s; latency p50 ${p(0.5)} ms p99 ${p(0.99)} ms` +
+        (durable
+          ? `; ${store.commit.rounds} fsync rounds, ${(n / store.commit.rounds).toFixed(1)} appends per round`
+          : ""),
     );
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -93,7 +103,11 @@ if (run("restart")) {
   }
   await store.close();
   const written = perPart * parts * buf.length;
-  console.log(`restart: wrote ${(written / 2 ** 30).toFixed(2)} GiB in ${parts} partitions in ${(performance.now() - t0).toFixed(0)} ms`);
+  console.log(
+    `restart: wrote ${(written / 2 ** 30).toFixed(2)} GiB in ${parts} partitions in ${
+      (performance.now() - t0).toFixed(0)
+    } ms`,
+  );
   for (const kind of ["clean", "unclean"] as const) {
     if (kind === "unclean") writeFileSync(`${dir}/${STATE_FILE}`, JSON.stringify({ clean: false }));
     const s = performance.now();
@@ -101,7 +115,11 @@ if (run("restart")) {
     const logs = await Promise.all(Array.from({ length: parts }, (_, p) => store.open("restart", p)));
     const ms = performance.now() - s;
     const end = logs.reduce((a, l) => a + l.logEndOffset, 0);
-    console.log(`restart ${kind}: ${ms.toFixed(0)} ms to open ${parts} partitions (${end} records; ${store.stats.recoveredPartitions} scanned, ${store.stats.truncations} truncated)`);
+    console.log(
+      `restart ${kind}: ${
+        ms.toFixed(0)
+      } ms to open ${parts} partitions (${end} records; ${store.stats.recoveredPartitions} scanned, ${store.stats.truncations} truncated)`,
+    );
     await store.close();
   }
 }

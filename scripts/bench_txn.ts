@@ -26,8 +26,17 @@ const value = new Uint8Array(100).fill(120);
 
 async function run(partitions: number) {
   const topic = `bench-txn-${partitions}-${Date.now()}`;
-  await c.send(CreateTopics, 7, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
-  const init = await c.send(InitProducerId, 4, { transactionalId: topic, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  await c.send(CreateTopics, 7, {
+    topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  const init = await c.send(InitProducerId, 4, {
+    transactionalId: topic,
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
   const pid = init.producerId!;
   const epoch = init.producerEpoch!;
   const perPartition = 100 / partitions;
@@ -36,18 +45,40 @@ async function run(partitions: number) {
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {
     await c.send(AddPartitionsToTxn, 3, {
-      transactions: [], v3AndBelowTransactionalId: topic, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch,
+      transactions: [],
+      v3AndBelowTransactionalId: topic,
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: epoch,
       v3AndBelowTopics: [{ name: topic, partitions: [...Array(partitions).keys()] }],
     });
     const partitionData = [];
     for (let p = 0; p < partitions; p++) {
       const records = Array.from({ length: perPartition }, () => ({ key: null, value }));
-      partitionData.push({ index: p, records: buildRecordBatch({ records, producerId: pid, producerEpoch: epoch, baseSequence: seq[p], transactional: true }) });
+      partitionData.push({
+        index: p,
+        records: buildRecordBatch({
+          records,
+          producerId: pid,
+          producerEpoch: epoch,
+          baseSequence: seq[p],
+          transactional: true,
+        }),
+      });
       seq[p] += perPartition;
     }
-    const r = await c.send(Produce, 9, { transactionalId: topic, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData }] });
+    const r = await c.send(Produce, 9, {
+      transactionalId: topic,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: topic, partitionData }],
+    });
     if (r.responses![0].partitionResponses!.some((x) => x.errorCode !== 0)) throw new Error("produce failed");
-    const e = await c.send(EndTxn, 3, { transactionalId: topic, producerId: pid, producerEpoch: epoch, committed: true });
+    const e = await c.send(EndTxn, 3, {
+      transactionalId: topic,
+      producerId: pid,
+      producerEpoch: epoch,
+      committed: true,
+    });
     if (e.errorCode !== 0) throw new Error(`EndTxn failed: ${e.errorCode}`);
     txns++;
   }

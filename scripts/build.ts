@@ -27,7 +27,9 @@ function size(path: string): string {
 run(["build", "adapters/node_main.ts", "--target=node", "--outfile", "dist/chronik.mjs"]);
 // --bytecode: JavaScriptCore bytecode compiled at build time, so start-up skips parsing the bundle
 // (spawn to "listening on" with an empty data dir: ~115 ms -> ~78 ms, scripts/bench --mode startup).
-if (!nodeOnly) run(["build", "--compile", "--bytecode", "--format=esm", "adapters/bun.ts", "--outfile", "dist/chronik"]);
+if (!nodeOnly) {
+  run(["build", "--compile", "--bytecode", "--format=esm", "adapters/bun.ts", "--outfile", "dist/chronik"]);
+}
 
 console.log(`dist/chronik.mjs  ${size("dist/chronik.mjs")}`);
 if (!nodeOnly) console.log(`dist/chronik      ${size("dist/chronik")}`);

@@ -7,13 +7,28 @@
 // Writes tests/protocol/golden/<client>.json: { client, note, frames: [{ apiKey, apiVersion, hex }] }.
 import { createServer, type Socket } from "node:net";
 import { spawn } from "node:child_process";
-import { writeFileSync, readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeResponse } from "../src/protocol/codec.ts";
 import { readRequestHeader, writeResponseHeader } from "../src/protocol/header.ts";
-import { API_LIST, APIS, ApiVersions, FindCoordinator, JoinGroup, Metadata, Produce, SyncGroup } from "../src/protocol/messages/index.ts";
-import type { FindCoordinatorRequest, JoinGroupRequest, MetadataRequest, ProduceRequest, SyncGroupRequest } from "../src/protocol/messages/index.ts";
+import {
+  API_LIST,
+  APIS,
+  ApiVersions,
+  FindCoordinator,
+  JoinGroup,
+  Metadata,
+  Produce,
+  SyncGroup,
+} from "../src/protocol/messages/index.ts";
+import type {
+  FindCoordinatorRequest,
+  JoinGroupRequest,
+  MetadataRequest,
+  ProduceRequest,
+  SyncGroupRequest,
+} from "../src/protocol/messages/index.ts";
 import { decodeRequest } from "../src/protocol/codec.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../src/protocol/writer.ts";
@@ -50,7 +65,10 @@ function answer(sock: Socket, frame: Uint8Array) {
   if (h.apiKey === ApiVersions.key) {
     // Advertise everything (as a real broker would) so clients pick their usual versions and
     // feature sets (librdkafka only uses record batch v2 when Produce v3+ AND Fetch v4+ exist).
-    const known = API_LIST.map((a) => ({ ...a, versions: [a.versions[0], a.versions[1] - (a.latestVersionUnstable ? 1 : 0)] }));
+    const known = API_LIST.map((a) => ({
+      ...a,
+      versions: [a.versions[0], a.versions[1] - (a.latestVersionUnstable ? 1 : 0)],
+    }));
     // A version we do not know: answer v0 with UNSUPPORTED_VERSION as a broker would.
     const v = Math.min(h.apiVersion, ApiVersions.versions[1]);
     respond(sock, ApiVersions, v, h.correlationId, {
@@ -65,29 +83,46 @@ function answer(sock: Socket, frame: Uint8Array) {
       clusterId: "golden-cluster",
       controllerId: 1,
       topics: names.map((name) => ({
-        errorCode: 0, name, topicId: TOPIC_ID, isInternal: false,
-        partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] }],
+        errorCode: 0,
+        name,
+        topicId: TOPIC_ID,
+        isInternal: false,
+        partitions: [{
+          errorCode: 0,
+          partitionIndex: 0,
+          leaderId: 1,
+          leaderEpoch: 0,
+          replicaNodes: [1],
+          isrNodes: [1],
+          offlineReplicas: [],
+        }],
       })),
     });
   } else if (h.apiKey === FindCoordinator.key) {
     const req = decodeRequest(FindCoordinator, h.apiVersion, r) as FindCoordinatorRequest;
     respond(sock, FindCoordinator, h.apiVersion, h.correlationId, {
-      nodeId: 1, host: "127.0.0.1", port,
+      nodeId: 1,
+      host: "127.0.0.1",
+      port,
       coordinators: req.coordinatorKeys.map((key) => ({ key, nodeId: 1, host: "127.0.0.1", port })),
     });
   } else if (h.apiKey === JoinGroup.key) {
     const req = decodeRequest(JoinGroup, h.apiVersion, r) as JoinGroupRequest;
     const proto = req.protocols[0];
     respond(sock, JoinGroup, h.apiVersion, h.correlationId, {
-      generationId: 1, protocolType: req.protocolType, protocolName: proto.name,
-      leader: "member-1", memberId: "member-1",
+      generationId: 1,
+      protocolType: req.protocolType,
+      protocolName: proto.name,
+      leader: "member-1",
+      memberId: "member-1",
       members: [{ memberId: "member-1", groupInstanceId: null, metadata: proto.metadata }],
     });
   } else if (h.apiKey === SyncGroup.key) {
     const req = decodeRequest(SyncGroup, h.apiVersion, r) as SyncGroupRequest;
     syncSeen?.();
     respond(sock, SyncGroup, h.apiVersion, h.correlationId, {
-      protocolType: req.protocolType, protocolName: req.protocolName,
+      protocolType: req.protocolType,
+      protocolName: req.protocolName,
       assignment: req.assignments[0]?.assignment ?? new Uint8Array(0),
     });
   } else if (h.apiKey === Produce.key) {
@@ -103,14 +138,17 @@ function answer(sock: Socket, frame: Uint8Array) {
 }
 
 function onConn(sock: Socket) {
-  sock.on("data", frameReader((frame) => {
-    try {
-      answer(sock, frame);
-    } catch (e) {
-      console.error("answer failed:", e);
-      sock.destroy();
-    }
-  }));
+  sock.on(
+    "data",
+    frameReader((frame) => {
+      try {
+        answer(sock, frame);
+      } catch (e) {
+        console.error("answer failed:", e);
+        sock.destroy();
+      }
+    }),
+  );
   sock.on("error", () => {});
 }
 
@@ -128,12 +166,21 @@ function save(name: string, client: string, note: string) {
 {
   const { Kafka, logLevel } = await import("kafkajs");
   const version = JSON.parse(readFileSync(join(root, "node_modules", "kafkajs", "package.json"), "utf8")).version;
-  const kafka = new Kafka({ clientId: "golden-kafkajs", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: "golden-kafkajs",
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   await producer.send({ topic: TOPIC, acks: 1, messages: [{ key: "k1", value: "hello from kafkajs" }] });
   await producer.disconnect();
-  save("kafkajs", `kafkajs ${version}`, "producer.connect(); send(golden-topic, key k1, value 'hello from kafkajs'); clientId golden-kafkajs");
+  save(
+    "kafkajs",
+    `kafkajs ${version}`,
+    "producer.connect(); send(golden-topic, key k1, value 'hello from kafkajs'); clientId golden-kafkajs",
+  );
 }
 
 // kafkajs consumer: up to SyncGroup (JoinGroup carries ConsumerProtocolSubscription bytes,
@@ -141,7 +188,12 @@ function save(name: string, client: string, note: string) {
 {
   const { Kafka, logLevel } = await import("kafkajs");
   const version = JSON.parse(readFileSync(join(root, "node_modules", "kafkajs", "package.json"), "utf8")).version;
-  const kafka = new Kafka({ clientId: "golden-kafkajs", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: "golden-kafkajs",
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   const consumer = kafka.consumer({ groupId: "golden-group", allowAutoTopicCreation: false });
   const synced = new Promise<void>((res) => (syncSeen = res));
   await consumer.connect();
@@ -154,7 +206,11 @@ function save(name: string, client: string, note: string) {
   // Keep frames up to and including SyncGroup only (later ones depend on timing).
   const sync = frames.findIndex((f) => f.apiKey === SyncGroup.key);
   if (sync >= 0) frames = frames.slice(0, sync + 1);
-  save("kafkajs_consumer", `kafkajs ${version}`, "consumer groupId golden-group, subscribe golden-topic, run(): frames up to SyncGroup; clientId golden-kafkajs");
+  save(
+    "kafkajs_consumer",
+    `kafkajs ${version}`,
+    "consumer groupId golden-group, subscribe golden-topic, run(): frames up to SyncGroup; clientId golden-kafkajs",
+  );
 }
 
 function kcat(args: string[], input?: string): Promise<void> {
@@ -181,7 +237,14 @@ const kcatVersion = await new Promise<string>((res) => {
 await kcat(["-b", `127.0.0.1:${port}`, "-L", "-X", "client.id=golden-kcat"]);
 save("kcat_metadata", `kcat ${kcatVersion}`, "kcat -L -X client.id=golden-kcat");
 
-await kcat(["-b", `127.0.0.1:${port}`, "-P", "-t", TOPIC, "-p", "0", "-X", "client.id=golden-kcat", "-K", ":"], "k2:hello from kcat\n");
-save("kcat_produce", `kcat ${kcatVersion}`, "echo 'k2:hello from kcat' | kcat -P -t golden-topic -p 0 -K : -X client.id=golden-kcat");
+await kcat(
+  ["-b", `127.0.0.1:${port}`, "-P", "-t", TOPIC, "-p", "0", "-X", "client.id=golden-kcat", "-K", ":"],
+  "k2:hello from kcat\n",
+);
+save(
+  "kcat_produce",
+  `kcat ${kcatVersion}`,
+  "echo 'k2:hello from kcat' | kcat -P -t golden-topic -p 0 -K : -X client.id=golden-kcat",
+);
 
 server.close();

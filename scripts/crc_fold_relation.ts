@@ -32,7 +32,9 @@ for (let d = 4; d < LIMIT; d++) {
       if (hit !== undefined && hit[1] < e) {
         const terms = [0, ...hit, e, c, d];
         console.log(`terms (x^(${g} e)): ${terms.join(", ")}`);
-        console.log(`fold offsets in chunks (d - e): ${terms.slice(0, -1).map((t) => d - t).sort((x, y) => x - y).join(", ")}`);
+        console.log(
+          `fold offsets in chunks (d - e): ${terms.slice(0, -1).map((t) => d - t).sort((x, y) => x - y).join(", ")}`,
+        );
         process.exit(0);
       }
     }

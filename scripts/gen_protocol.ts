@@ -66,8 +66,18 @@ function parseRange(s: string | undefined): Range {
 }
 
 const PRIMITIVES = new Set([
-  "bool", "int8", "int16", "uint16", "int32", "uint32", "int64", "float64",
-  "string", "uuid", "bytes", "records",
+  "bool",
+  "int8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "float64",
+  "string",
+  "uuid",
+  "bytes",
+  "records",
 ]);
 const INTS = new Set(["int8", "int16", "uint16", "int32", "uint32"]);
 
@@ -96,7 +106,13 @@ function defaultLiteral(f: JsonField, base: string, isArray: boolean, where: str
     const v = neg ? -big : big;
     if (base === "int64") return `${v}n`;
     const n = Number(v);
-    const [lo, hi] = ({ int8: [-128, 127], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1] } as Record<string, number[]>)[base];
+    const [lo, hi] = ({
+      int8: [-128, 127],
+      int16: [-32768, 32767],
+      uint16: [0, 65535],
+      int32: [-(2 ** 31), 2 ** 31 - 1],
+      uint32: [0, 2 ** 32 - 1],
+    } as Record<string, number[]>)[base];
     if (n < lo || n > hi) throw new Error(`${where}: default ${d} out of range`);
     return String(n);
   }
@@ -134,12 +150,30 @@ function tsType(f: JsonField, ctx: Ctx): string {
   const base = isArray ? f.type.slice(2) : f.type;
   let t: string;
   switch (base) {
-    case "bool": t = "boolean"; break;
-    case "int8": case "int16": case "uint16": case "int32": case "uint32": case "float64": t = "number"; break;
-    case "int64": t = "bigint"; break;
-    case "string": case "uuid": t = "string"; break;
-    case "bytes": t = "Uint8Array"; break;
-    case "records": t = ctx.recordsType; break;
+    case "bool":
+      t = "boolean";
+      break;
+    case "int8":
+    case "int16":
+    case "uint16":
+    case "int32":
+    case "uint32":
+    case "float64":
+      t = "number";
+      break;
+    case "int64":
+      t = "bigint";
+      break;
+    case "string":
+    case "uuid":
+      t = "string";
+      break;
+    case "bytes":
+      t = "Uint8Array";
+      break;
+    case "records":
+      t = ctx.recordsType;
+      break;
     default: {
       const fields = f.fields ?? ctx.structs.get(base);
       if (!fields) throw new Error(`${ctx.typePrefix}.${f.name}: unknown type ${base}`);
@@ -317,7 +351,9 @@ if (index.length !== 88 || index.some((e, i) => e.key !== i)) throw new Error("e
     const [min, max] = versionsOf(s);
     parts.push(
       type + [...ctx.types.values()].join("") + "\n" + (consts.length ? consts.join("\n") + "\n" : "") +
-        `export const ${n}Schema: DataSchema<${n}> = {\n  name: ${JSON.stringify(n)},\n  versions: [${min}, ${max}],\n` +
+        `export const ${n}Schema: DataSchema<${n}> = {\n  name: ${
+          JSON.stringify(n)
+        },\n  versions: [${min}, ${max}],\n` +
         `  flexibleFrom: ${flexibleFrom(s)},\n  fields: [\n${table}  ],\n};\n`,
     );
   }
@@ -333,7 +369,8 @@ if (index.length !== 88 || index.some((e, i) => e.key !== i)) throw new Error("e
   out += `export * from "./consumer_protocol.ts";\n\n`;
   out += `/** Every API, indexed by API key (0-${index.length - 1}). */\n`;
   out += `export const API_LIST: readonly Api[] = [\n${index.map((e) => `  ${e.name} as Api,\n`).join("")}];\n\n`;
-  out += `/** API key -> Api. */\nexport const APIS: ReadonlyMap<number, Api> = new Map(API_LIST.map((a) => [a.key, a]));\n`;
+  out +=
+    `/** API key -> Api. */\nexport const APIS: ReadonlyMap<number, Api> = new Map(API_LIST.map((a) => [a.key, a]));\n`;
   writeFileSync(join(outDir, "index.ts"), out);
 }
 

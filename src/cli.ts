@@ -152,7 +152,9 @@ function configValue(key: string, raw: string): unknown {
   const flag = Object.entries(FLAGS).find(([, f]) => f.key === key);
   if (flag) return flagValue(`-o ${key}`, flag[1].kind, raw);
   if (Object.hasOwn(CHOICES, key)) {
-    if (!CHOICES[key].includes(raw)) throw new UsageError(`${key} must be one of ${CHOICES[key].join(", ")}, got "${raw}"`);
+    if (!CHOICES[key].includes(raw)) {
+      throw new UsageError(`${key} must be one of ${CHOICES[key].join(", ")}, got "${raw}"`);
+    }
     return raw;
   }
   if (Object.hasOwn(DEFAULT_CONFIG, key)) {
@@ -162,11 +164,15 @@ function configValue(key: string, raw: string): unknown {
       return raw === "true";
     }
     if (typeof def === "number") {
-      return Number.isInteger(def) ? integer(key, raw, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) : number(key, raw);
+      return Number.isInteger(def)
+        ? integer(key, raw, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+        : number(key, raw);
     }
     return raw;
   }
-  if (!KAFKA_NAME.test(key) && !Object.hasOwn(BROKER_CONFIGS, key)) throw new UsageError(`unknown config "${key}" (Kafka names look like num.partitions)`);
+  if (!KAFKA_NAME.test(key) && !Object.hasOwn(BROKER_CONFIGS, key)) {
+    throw new UsageError(`unknown config "${key}" (Kafka names look like num.partitions)`);
+  }
   if (raw === "true" || raw === "false") return raw === "true";
   if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;

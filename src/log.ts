@@ -34,7 +34,9 @@ export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel)
       return runtime.fs;
     },
     listen: (options, accept) => runtime.listen(options, accept),
-    ...(runtime.serve ? { serve: (options: { host: string; port: number }, fetch: FetchHandler) => runtime.serve!(options, fetch) } : {}),
+    ...(runtime.serve
+      ? { serve: (options: { host: string; port: number }, fetch: FetchHandler) => runtime.serve!(options, fetch) }
+      : {}),
     now: () => runtime.now(),
     log: (level, message) => {
       if (RANK[level] >= RANK[threshold]) runtime.log(level, message);

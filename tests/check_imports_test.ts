@@ -10,7 +10,11 @@ describe("checkSource", () => {
   const what = (src: string) => checkSource("x.ts", src).map((v) => `${v.line}: ${v.what}`);
 
   test("flags runtime globals and Node built-in imports, with line numbers", () => {
-    expect(what(`import * as fs from "node:fs";\nimport { join } from 'path';\nconst b = Buffer.from("x");\nif (Deno) {}\nprocess.exit(1);\nBun.serve({});\nconst m = await import("node:net");\nexport * from "bun";`)).toEqual([
+    expect(
+      what(
+        `import * as fs from "node:fs";\nimport { join } from 'path';\nconst b = Buffer.from("x");\nif (Deno) {}\nprocess.exit(1);\nBun.serve({});\nconst m = await import("node:net");\nexport * from "bun";`,
+      ),
+    ).toEqual([
       `1: imports "node:fs"`,
       `2: imports "path"`,
       `3: names Buffer`,
@@ -24,11 +28,16 @@ describe("checkSource", () => {
 
   test("ignores comments, string and template text, and look-alike identifiers", () => {
     expect(
-      what(`// process Buffer Deno import "node:fs"\n/* Bun\n process */\nconst s = "the process died"; const t = 'Buffer';\nconst u = \`Deno \${1 + 2} Bun\`;\nconst processing = 1; const BufferPool = 2; ctx.process(); x.Deno;\nimport { a } from "./node_helpers.ts";`),
+      what(
+        `// process Buffer Deno import "node:fs"\n/* Bun\n process */\nconst s = "the process died"; const t = 'Buffer';\nconst u = \`Deno \${1 + 2} Bun\`;\nconst processing = 1; const BufferPool = 2; ctx.process(); x.Deno;\nimport { a } from "./node_helpers.ts";`,
+      ),
     ).toEqual([]);
   });
 
   test("code inside template substitutions is still checked", () => {
-    expect(what("const s = `pid ${process.pid} and ${`nested ${Buffer.alloc(1)}`}`;")).toEqual(["1: names process", "1: names Buffer"]);
+    expect(what("const s = `pid ${process.pid} and ${`nested ${Buffer.alloc(1)}`}`;")).toEqual([
+      "1: names process",
+      "1: names Buffer",
+    ]);
   });
 });

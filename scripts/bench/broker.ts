@@ -30,7 +30,11 @@ export function cpuTimes(pid: number | null): { user: number; system: number; mi
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name, which may itself contain spaces.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: (Number(f[11]) * 1000) / CLK_TCK, system: (Number(f[12]) * 1000) / CLK_TCK, minorFaults: Number(f[7]) };
+    return {
+      user: (Number(f[11]) * 1000) / CLK_TCK,
+      system: (Number(f[12]) * 1000) / CLK_TCK,
+      minorFaults: Number(f[7]),
+    };
   } catch {
     return null;
   }
@@ -78,5 +82,12 @@ export async function startBroker(kind: RuntimeKind, args: string[]): Promise<Br
 
 export function externalBroker(target: string, pid: number | null): BrokerUnderTest {
   const i = target.lastIndexOf(":");
-  return { kind: "external", host: target.slice(0, i), port: Number(target.slice(i + 1)), pid, startMs: null, stop: async () => {} };
+  return {
+    kind: "external",
+    host: target.slice(0, i),
+    port: Number(target.slice(i + 1)),
+    pid,
+    startMs: null,
+    stop: async () => {},
+  };
 }

@@ -70,10 +70,32 @@ type Opts = {
 
 function parseArgs(argv: string[]): Opts {
   const o: Opts = {
-    mode: "produce", runtimes: ["bun"], target: null, pid: null, acks: 1, recordSize: 1024, batchSize: 65536,
-    partitions: 4, compression: "none", connections: 4, inflight: 8, seconds: 10, warmup: 2, preloadMB: 3000,
-    consumers: 2, fanout: false, passes: 2, fetchMaxBytes: 52428800, partitionMaxBytes: 1048576, rate: 10000,
-    repeat: 5, brokerOpts: [], dataDir: null, json: false, label: null, timeline: false,
+    mode: "produce",
+    runtimes: ["bun"],
+    target: null,
+    pid: null,
+    acks: 1,
+    recordSize: 1024,
+    batchSize: 65536,
+    partitions: 4,
+    compression: "none",
+    connections: 4,
+    inflight: 8,
+    seconds: 10,
+    warmup: 2,
+    preloadMB: 3000,
+    consumers: 2,
+    fanout: false,
+    passes: 2,
+    fetchMaxBytes: 52428800,
+    partitionMaxBytes: 1048576,
+    rate: 10000,
+    repeat: 5,
+    brokerOpts: [],
+    dataDir: null,
+    json: false,
+    label: null,
+    timeline: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -83,37 +105,88 @@ function parseArgs(argv: string[]): Opts {
       return x;
     };
     switch (a) {
-      case "--mode": o.mode = v(); break;
+      case "--mode":
+        o.mode = v();
+        break;
       case "--runtime": {
         const r = v();
         o.runtimes = (r === "all" ? "bun,deno,node,binary" : r).split(",") as RuntimeKind[];
         break;
       }
-      case "--target": o.target = v(); break;
-      case "--pid": o.pid = Number(v()); break;
-      case "--acks": o.acks = Number(v() === "all" ? -1 : argv[i]); break;
-      case "--record-size": o.recordSize = Number(v()); break;
-      case "--batch-size": o.batchSize = Number(v()); break;
-      case "--partitions": o.partitions = Number(v()); break;
-      case "--compression": o.compression = v(); break;
-      case "--connections": o.connections = Number(v()); break;
-      case "--inflight": o.inflight = Number(v()); break;
-      case "--seconds": o.seconds = Number(v()); break;
-      case "--warmup": o.warmup = Number(v()); break;
-      case "--preload-mb": o.preloadMB = Number(v()); break;
-      case "--consumers": o.consumers = Number(v()); break;
-      case "--fanout": o.fanout = true; break;
-      case "--passes": o.passes = Number(v()); break;
-      case "--fetch-max-bytes": o.fetchMaxBytes = Number(v()); break;
-      case "--partition-max-bytes": o.partitionMaxBytes = Number(v()); break;
-      case "--rate": o.rate = Number(v()); break;
-      case "--repeat": o.repeat = Number(v()); break;
-      case "-o": o.brokerOpts.push(v()); break;
-      case "--data-dir": o.dataDir = v(); break;
-      case "--json": o.json = true; break;
-      case "--label": o.label = v(); break;
-      case "--timeline": o.timeline = true; break;
-      default: throw new Error(`unknown argument ${a}`);
+      case "--target":
+        o.target = v();
+        break;
+      case "--pid":
+        o.pid = Number(v());
+        break;
+      case "--acks":
+        o.acks = Number(v() === "all" ? -1 : argv[i]);
+        break;
+      case "--record-size":
+        o.recordSize = Number(v());
+        break;
+      case "--batch-size":
+        o.batchSize = Number(v());
+        break;
+      case "--partitions":
+        o.partitions = Number(v());
+        break;
+      case "--compression":
+        o.compression = v();
+        break;
+      case "--connections":
+        o.connections = Number(v());
+        break;
+      case "--inflight":
+        o.inflight = Number(v());
+        break;
+      case "--seconds":
+        o.seconds = Number(v());
+        break;
+      case "--warmup":
+        o.warmup = Number(v());
+        break;
+      case "--preload-mb":
+        o.preloadMB = Number(v());
+        break;
+      case "--consumers":
+        o.consumers = Number(v());
+        break;
+      case "--fanout":
+        o.fanout = true;
+        break;
+      case "--passes":
+        o.passes = Number(v());
+        break;
+      case "--fetch-max-bytes":
+        o.fetchMaxBytes = Number(v());
+        break;
+      case "--partition-max-bytes":
+        o.partitionMaxBytes = Number(v());
+        break;
+      case "--rate":
+        o.rate = Number(v());
+        break;
+      case "--repeat":
+        o.repeat = Number(v());
+        break;
+      case "-o":
+        o.brokerOpts.push(v());
+        break;
+      case "--data-dir":
+        o.dataDir = v();
+        break;
+      case "--json":
+        o.json = true;
+        break;
+      case "--label":
+        o.label = v();
+        break;
+      case "--timeline":
+        o.timeline = true;
+        break;
+      default:
+        throw new Error(`unknown argument ${a}`);
     }
   }
   return o;
@@ -150,7 +223,10 @@ function makeBatch(recordSize: number, batchSize: number, codec: number): { batc
   const value = randomValue(recordSize, 7);
   let n = Math.max(1, Math.floor((batchSize - 61) / (recordSize + 8)));
   for (;;) {
-    const records = Array.from({ length: n }, (_, i) => ({ key: null, value: i % 2 ? value : randomValue(recordSize, i + 1) }));
+    const records = Array.from(
+      { length: n },
+      (_, i) => ({ key: null, value: i % 2 ? value : randomValue(recordSize, i + 1) }),
+    );
     const batch = buildRecordBatch({ records, codec });
     // Compressed batches hold as many records as uncompressed ones would (like a producer's batch.size on input bytes).
     const plainSize = codec === 0 ? batch.length : 61 + n * (recordSize + 8);
@@ -173,10 +249,21 @@ function produceErrors(api: typeof Produce, version: number, frame: Uint8Array):
   return 0;
 }
 
-async function createTopic(b: BrokerUnderTest, name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
+async function createTopic(
+  b: BrokerUnderTest,
+  name: string,
+  partitions: number,
+  configs: Record<string, string> = {},
+): Promise<void> {
   const c = await BenchConn.open(b.host, b.port);
   const res = await c.request(CreateTopics, 5, {
-    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+    topics: [{
+      name,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+    }],
     timeoutMs: 30000,
     validateOnly: false,
   });
@@ -185,7 +272,16 @@ async function createTopic(b: BrokerUnderTest, name: string, partitions: number,
   check(e === 0 || e === 36, `CreateTopics ${name}: error ${e} ${res.topics?.[0]?.errorMessage ?? ""}`);
 }
 
-type Snap = { t: number; brokerCpu: number | null; brokerUser: number | null; brokerFaults: number | null; clientCpu: number; bytes: number; records: number; requests: number };
+type Snap = {
+  t: number;
+  brokerCpu: number | null;
+  brokerUser: number | null;
+  brokerFaults: number | null;
+  clientCpu: number;
+  bytes: number;
+  records: number;
+  requests: number;
+};
 
 function clientCpuMs(): number {
   const u = process.cpuUsage();
@@ -210,7 +306,12 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
   const codec = CODECS[o.compression];
   check(codec !== undefined, `unknown compression ${o.compression}`);
   const { batch, records } = makeBatch(o.recordSize, o.batchSize, codec);
-  const req: ProduceRequest = { transactionalId: null, acks: o.acks, timeoutMs: 30000, topicData: [{ name: topic, partitionData: [{ index: PARTITION_SENTINEL, records: batch }] }] };
+  const req: ProduceRequest = {
+    transactionalId: null,
+    acks: o.acks,
+    timeoutMs: 30000,
+    topicData: [{ name: topic, partitionData: [{ index: PARTITION_SENTINEL, records: batch }] }],
+  };
   const template = buildFrame(Produce, PRODUCE_V, req);
   // Where the partition index sits: the first occurrence of the sentinel (it precedes the records).
   let partAt = -1;
@@ -276,7 +377,9 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
       stopped = true;
       if (o.acks === 0) {
         // A round trip on each connection: the broker answers in order, so everything before it was appended.
-        await Promise.all(conns.map((c) => c.request(ApiVersions, 3, { clientSoftwareName: "bench", clientSoftwareVersion: "1" })));
+        await Promise.all(
+          conns.map((c) => c.request(ApiVersions, 3, { clientSoftwareName: "bench", clientSoftwareVersion: "1" })),
+        );
       }
       await Promise.all(lanes);
       for (const c of conns) c.close();
@@ -286,7 +389,16 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
 
 function snap(b: BrokerUnderTest, c: Counters): Snap {
   const cpu = cpuTimes(b.pid);
-  return { t: performance.now(), brokerCpu: cpu === null ? null : cpu.user + cpu.system, brokerUser: cpu?.user ?? null, brokerFaults: cpu?.minorFaults ?? null, clientCpu: clientCpuMs(), bytes: c.bytes, records: c.records, requests: c.requests };
+  return {
+    t: performance.now(),
+    brokerCpu: cpu === null ? null : cpu.user + cpu.system,
+    brokerUser: cpu?.user ?? null,
+    brokerFaults: cpu?.minorFaults ?? null,
+    clientCpu: clientCpuMs(),
+    bytes: c.bytes,
+    records: c.records,
+    requests: c.requests,
+  };
 }
 
 function rates(a: Snap, z: Snap) {
@@ -301,9 +413,13 @@ function rates(a: Snap, z: Snap) {
     brokerCpuPct: brokerCpu === null ? null : +((brokerCpu / (z.t - a.t)) * 100).toFixed(0),
     brokerCpuMsPerMB: brokerCpu === null || mb === 0 ? null : +(brokerCpu / mb).toFixed(3),
     // User time alone: the broker's own code, without the kernel's copies into the page cache.
-    brokerUserMsPerMB: a.brokerUser === null || z.brokerUser === null || mb === 0 ? null : +((z.brokerUser - a.brokerUser) / mb).toFixed(3),
+    brokerUserMsPerMB: a.brokerUser === null || z.brokerUser === null || mb === 0
+      ? null
+      : +((z.brokerUser - a.brokerUser) / mb).toFixed(3),
     // Minor page faults: memory new to the process (fresh buffers the allocator had to map or zero).
-    brokerFaultsPerMB: a.brokerFaults === null || z.brokerFaults === null || mb === 0 ? null : Math.round((z.brokerFaults - a.brokerFaults) / mb),
+    brokerFaultsPerMB: a.brokerFaults === null || z.brokerFaults === null || mb === 0
+      ? null
+      : Math.round((z.brokerFaults - a.brokerFaults) / mb),
     clientCpuPct: +(((z.clientCpu - a.clientCpu) / (z.t - a.t)) * 100).toFixed(0),
   };
 }
@@ -321,7 +437,11 @@ async function runProduce(b: BrokerUnderTest, o: Opts) {
     for (let s = 0, last = counters.bytes; s < o.seconds; s++) {
       await sleep(1000);
       const cache = pageCacheMB();
-      timeline.push({ mbPerSec: +((counters.bytes - last) / 1e6).toFixed(1), dirtyMB: cache.dirty, writebackMB: cache.writeback });
+      timeline.push({
+        mbPerSec: +((counters.bytes - last) / 1e6).toFixed(1),
+        dirtyMB: cache.dirty,
+        writebackMB: cache.writeback,
+      });
       last = counters.bytes;
     }
   } else {
@@ -332,9 +452,17 @@ async function runProduce(b: BrokerUnderTest, o: Opts) {
   if (o.acks !== 0) await load.stop();
   const rtts = (counters.rtts ?? []).sort((x, y) => x - y);
   return {
-    mode: "produce", acks: o.acks, recordSize: o.recordSize, batchBytes: load.batchBytes, recordsPerBatch: load.recordsPerBatch,
-    partitions: o.partitions, compression: o.compression, connections: o.connections, inflight: o.acks === 0 ? null : o.inflight,
-    ...rates(a, z), errors: counters.errors,
+    mode: "produce",
+    acks: o.acks,
+    recordSize: o.recordSize,
+    batchBytes: load.batchBytes,
+    recordsPerBatch: load.recordsPerBatch,
+    partitions: o.partitions,
+    compression: o.compression,
+    connections: o.connections,
+    inflight: o.acks === 0 ? null : o.inflight,
+    ...rates(a, z),
+    errors: counters.errors,
     produceRttMs: rtts.length ? { p50: +pct(rtts, 0.5).toFixed(2), p99: +pct(rtts, 0.99).toFixed(2) } : null,
     peakRssMB: memMB(b.pid)?.peak ?? null,
     ...(o.timeline ? { timeline } : {}),
@@ -348,16 +476,39 @@ type PartCursor = { partition: number; offset: bigint; end: bigint };
 
 function fetchFrame(topic: string, parts: PartCursor[], o: Opts, maxWaitMs: number): Uint8Array {
   const req: FetchRequest = {
-    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs, minBytes: 1, maxBytes: o.fetchMaxBytes,
-    isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: parts.map((p) => ({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: o.partitionMaxBytes, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }))}],
-    forgottenTopicsData: [], rackId: "",
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs,
+    minBytes: 1,
+    maxBytes: o.fetchMaxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: parts.map((p) => ({
+        partition: p.partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: p.offset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: o.partitionMaxBytes,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      })),
+    }],
+    forgottenTopicsData: [],
+    rackId: "",
   };
   return buildFrame(Fetch, FETCH_V, req);
 }
 
 /** Walks the batch headers of a records blob: bytes, records and the offset after the last batch. */
-function walkBatches(records: Uint8Array, onBatch?: (batch: Uint8Array) => void): { bytes: number; records: number; next: bigint | null } {
+function walkBatches(
+  records: Uint8Array,
+  onBatch?: (batch: Uint8Array) => void,
+): { bytes: number; records: number; next: bigint | null } {
   let p = 0;
   let next: bigint | null = null;
   let count = 0;
@@ -374,7 +525,15 @@ function walkBatches(records: Uint8Array, onBatch?: (batch: Uint8Array) => void)
 }
 
 /** One consumer: fetches `parts` until each reaches its `end` (or `stop()`), one fetch in flight. */
-async function consumer(b: BrokerUnderTest, topic: string, parts: PartCursor[], o: Opts, counters: Counters, until: () => boolean, onBatch?: (batch: Uint8Array) => void): Promise<void> {
+async function consumer(
+  b: BrokerUnderTest,
+  topic: string,
+  parts: PartCursor[],
+  o: Opts,
+  counters: Counters,
+  until: () => boolean,
+  onBatch?: (batch: Uint8Array) => void,
+): Promise<void> {
   const c = await BenchConn.open(b.host, b.port);
   try {
     while (!until()) {
@@ -408,7 +567,9 @@ function assign(o: Opts, ends: bigint[]): PartCursor[][] {
   const n = o.consumers;
   const out: PartCursor[][] = Array.from({ length: n }, () => []);
   if (o.fanout) {
-    for (let c = 0; c < n; c++) for (let p = 0; p < ends.length; p++) out[c].push({ partition: p, offset: 0n, end: ends[p] });
+    for (let c = 0; c < n; c++) {
+      for (let p = 0; p < ends.length; p++) out[c].push({ partition: p, offset: 0n, end: ends[p] });
+    }
   } else {
     for (let p = 0; p < ends.length; p++) out[p % n].push({ partition: p, offset: 0n, end: ends[p] });
   }
@@ -445,9 +606,18 @@ async function runConsume(b: BrokerUnderTest, o: Opts) {
     await Promise.all(groups.map((parts) => consumer(b, topic, parts, o, counters, () => false)));
     const z = snap(b, counters);
     results.push({
-      mode: "consume", pass, recordSize: o.recordSize, partitions: o.partitions, consumers: groups.length, fanout: o.fanout,
-      fetchMaxBytes: o.fetchMaxBytes, partitionMaxBytes: o.partitionMaxBytes, totalMB: +(counters.bytes / 1e6).toFixed(0),
-      ...rates(a, z), fetchesPerSec: Math.round(counters.requests / ((z.t - a.t) / 1000)), peakRssMB: memMB(b.pid)?.peak ?? null,
+      mode: "consume",
+      pass,
+      recordSize: o.recordSize,
+      partitions: o.partitions,
+      consumers: groups.length,
+      fanout: o.fanout,
+      fetchMaxBytes: o.fetchMaxBytes,
+      partitionMaxBytes: o.partitionMaxBytes,
+      totalMB: +(counters.bytes / 1e6).toFixed(0),
+      ...rates(a, z),
+      fetchesPerSec: Math.round(counters.requests / ((z.t - a.t) / 1000)),
+      peakRssMB: memMB(b.pid)?.peak ?? null,
     });
   }
   return results;
@@ -494,7 +664,12 @@ async function runLatency(b: BrokerUnderTest, o: Opts) {
       }
       produced += due;
       const batch = buildRecordBatch({ records });
-      const frame = buildFrame(Produce, PRODUCE_V, { transactionalId: null, acks: o.acks === 0 ? 1 : o.acks, timeoutMs: 30000, topicData: [{ name: topic, partitionData: [{ index: partition++ % o.partitions, records: batch }] }] });
+      const frame = buildFrame(Produce, PRODUCE_V, {
+        transactionalId: null,
+        acks: o.acks === 0 ? 1 : o.acks,
+        timeoutMs: 30000,
+        topicData: [{ name: topic, partitionData: [{ index: partition++ % o.partitions, records: batch }] }],
+      });
       const m = measuring;
       const p = prod.send(frame).then((resp) => {
         const err = produceErrors(Produce, PRODUCE_V, resp);
@@ -528,11 +703,23 @@ async function runLatency(b: BrokerUnderTest, o: Opts) {
   rtts.sort((x, y) => x - y);
   const f = (x: number) => +x.toFixed(2);
   return {
-    mode: "latency", rate: o.rate, achievedRate: Math.round(producedN / ((t1 - t0) / 1000)), recordSize: o.recordSize, partitions: o.partitions, acks: o.acks === 0 ? 1 : o.acks,
-    samples: lat.length, e2eMs: { p50: f(pct(lat, 0.5)), p99: f(pct(lat, 0.99)), p999: f(pct(lat, 0.999)), max: f(lat[lat.length - 1] ?? NaN) },
+    mode: "latency",
+    rate: o.rate,
+    achievedRate: Math.round(producedN / ((t1 - t0) / 1000)),
+    recordSize: o.recordSize,
+    partitions: o.partitions,
+    acks: o.acks === 0 ? 1 : o.acks,
+    samples: lat.length,
+    e2eMs: {
+      p50: f(pct(lat, 0.5)),
+      p99: f(pct(lat, 0.99)),
+      p999: f(pct(lat, 0.999)),
+      max: f(lat[lat.length - 1] ?? NaN),
+    },
     produceRttMs: { p50: f(pct(rtts, 0.5)), p99: f(pct(rtts, 0.99)), p999: f(pct(rtts, 0.999)) },
     brokerCpuPct: cpu0 !== null && cpu1 !== null ? Math.round(((cpu1 - cpu0) / (t1 - t0)) * 100) : null,
-    errors: counters.errors, lost: produced - received,
+    errors: counters.errors,
+    lost: produced - received,
   };
 }
 
@@ -560,9 +747,18 @@ async function runProduceConsume(b: BrokerUnderTest, o: Opts) {
   const pr = rates(a, z);
   const cr = rates(ca, cz);
   return {
-    mode: "pc", acks: o.acks, recordSize: o.recordSize, partitions: o.partitions, consumers: groups.length,
-    produceMBPerSec: pr.mbPerSec, produceRecordsPerSec: pr.recordsPerSec, consumeMBPerSec: cr.mbPerSec, consumeRecordsPerSec: cr.recordsPerSec,
-    brokerCpuPct: pr.brokerCpuPct, clientCpuPct: pr.clientCpuPct, peakRssMB: memMB(b.pid)?.peak ?? null,
+    mode: "pc",
+    acks: o.acks,
+    recordSize: o.recordSize,
+    partitions: o.partitions,
+    consumers: groups.length,
+    produceMBPerSec: pr.mbPerSec,
+    produceRecordsPerSec: pr.recordsPerSec,
+    consumeMBPerSec: cr.mbPerSec,
+    consumeRecordsPerSec: cr.recordsPerSec,
+    brokerCpuPct: pr.brokerCpuPct,
+    clientCpuPct: pr.clientCpuPct,
+    peakRssMB: memMB(b.pid)?.peak ?? null,
   };
 }
 
@@ -576,11 +772,32 @@ async function runRdkafka(b: BrokerUnderTest, o: Opts): Promise<Row> {
   const { execFile } = await import("node:child_process");
   // Async, so the broker's log pipe keeps being drained meanwhile.
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile("/usr/bin/python3", [script, "--bootstrap", `${b.host}:${b.port}`, "--messages", String(messages), "--size", String(o.recordSize), "--partitions", String(o.partitions), "--acks", String(o.acks)], { encoding: "utf8", maxBuffer: 1 << 24 }, (err, out, errText) => (err ? reject(new Error(`rdkafka_check.py failed: ${errText}`)) : resolve(out)));
+    execFile(
+      "/usr/bin/python3",
+      [
+        script,
+        "--bootstrap",
+        `${b.host}:${b.port}`,
+        "--messages",
+        String(messages),
+        "--size",
+        String(o.recordSize),
+        "--partitions",
+        String(o.partitions),
+        "--acks",
+        String(o.acks),
+      ],
+      { encoding: "utf8", maxBuffer: 1 << 24 },
+      (err, out, errText) => (err ? reject(new Error(`rdkafka_check.py failed: ${errText}`)) : resolve(out)),
+    );
   });
   const cpu1 = cpuMs(b.pid);
   const line = stdout.trim().split("\n").pop()!;
-  return { ...JSON.parse(line), brokerCpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, peakRssMB: memMB(b.pid)?.peak ?? null };
+  return {
+    ...JSON.parse(line),
+    brokerCpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
+    peakRssMB: memMB(b.pid)?.peak ?? null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,7 +812,11 @@ function brokerArgs(o: Opts): string[] {
   return args;
 }
 
-async function withBroker<T>(kind: RuntimeKind, o: Opts, fn: (b: BrokerUnderTest, idle: { rss: number } | null) => Promise<T>): Promise<T> {
+async function withBroker<T>(
+  kind: RuntimeKind,
+  o: Opts,
+  fn: (b: BrokerUnderTest, idle: { rss: number } | null) => Promise<T>,
+): Promise<T> {
   const b = o.target ? externalBroker(o.target, o.pid) : await startBroker(kind, brokerArgs(o));
   try {
     await sleep(300);
@@ -625,7 +846,12 @@ async function runMode(kind: RuntimeKind, mode: string, o: Opts): Promise<void> 
       await b.stop();
     }
     const st = [...times].sort((x, y) => x - y);
-    emit(kind, { mode: "startup", repeat: o.repeat, startMs: { median: +pct(st, 0.5).toFixed(1), min: +st[0].toFixed(1), max: +st[st.length - 1].toFixed(1) }, idleRssMB: +Math.max(...idle).toFixed(1) }, o);
+    emit(kind, {
+      mode: "startup",
+      repeat: o.repeat,
+      startMs: { median: +pct(st, 0.5).toFixed(1), min: +st[0].toFixed(1), max: +st[st.length - 1].toFixed(1) },
+      idleRssMB: +Math.max(...idle).toFixed(1),
+    }, o);
     return;
   }
   await withBroker(kind, o, async (b, idle) => {
@@ -656,8 +882,16 @@ async function runMode(kind: RuntimeKind, mode: string, o: Opts): Promise<void> 
 const SUITE: { name: string; mode: string; over: Partial<Opts> }[] = [
   { name: "produce 1 KiB acks=1", mode: "produce", over: { acks: 1, recordSize: 1024 } },
   { name: "produce 100 B acks=1", mode: "produce", over: { acks: 1, recordSize: 100 } },
-  { name: "produce 1 KiB acks=all (group-commit fsync), 16 in flight per connection", mode: "produce", over: { acks: -1, recordSize: 1024, inflight: 16 } },
-  { name: "produce 1 KiB acks=1, 100 partitions", mode: "produce", over: { acks: 1, recordSize: 1024, partitions: 100 } },
+  {
+    name: "produce 1 KiB acks=all (group-commit fsync), 16 in flight per connection",
+    mode: "produce",
+    over: { acks: -1, recordSize: 1024, inflight: 16 },
+  },
+  {
+    name: "produce 1 KiB acks=1, 100 partitions",
+    mode: "produce",
+    over: { acks: 1, recordSize: 1024, partitions: 100 },
+  },
   { name: "consume from the beginning", mode: "consume", over: { recordSize: 1024 } },
   { name: "end-to-end latency 10k rec/s", mode: "latency", over: { rate: 10000, recordSize: 100 } },
   { name: "produce and consume together, 1 KiB acks=1", mode: "pc", over: { acks: 1, recordSize: 1024 } },
@@ -669,7 +903,13 @@ async function main() {
   await prepareCompression();
   const load = loadavg();
   if (!o.json) {
-    console.log(`# machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; generator on ${typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`}; load average at start ${load.map((x) => x.toFixed(2)).join(" ")}`);
+    console.log(
+      `# machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${
+        (totalmem() / 2 ** 30).toFixed(0)
+      } GiB RAM; generator on ${
+        typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`
+      }; load average at start ${load.map((x) => x.toFixed(2)).join(" ")}`,
+    );
   }
   const kinds: RuntimeKind[] = o.target ? ["external" as RuntimeKind] : o.runtimes;
   for (const kind of kinds) {
@@ -689,7 +929,9 @@ function summary(r: Row): string {
   const n = (x: unknown) => (typeof x === "number" ? x.toLocaleString("en-US") : String(x));
   switch (r.mode) {
     case "produce":
-      return `${n(r.mbPerSec)} MB/s, ${n(r.recordsPerSec)} rec/s, cpu ${n(r.brokerCpuMsPerMB)} ms/MB, peak ${n(Math.round(r.peakRssMB as number))} MB`;
+      return `${n(r.mbPerSec)} MB/s, ${n(r.recordsPerSec)} rec/s, cpu ${n(r.brokerCpuMsPerMB)} ms/MB, peak ${
+        n(Math.round(r.peakRssMB as number))
+      } MB`;
     case "consume":
       return `${n(r.mbPerSec)} MB/s (pass ${r.pass}), cpu ${n(r.brokerCpuMsPerMB)} ms/MB`;
     case "latency": {

@@ -38,16 +38,26 @@ export type StartOptions = {
   store?: LogStore;
 };
 
-export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker> {
+export async function startBroker(
+  runtime: Runtime,
+  partial: Partial<BrokerConfig> = {},
+  options: StartOptions = {},
+): Promise<Broker> {
   const config = resolveConfig(partial);
   // `listeners` (Kafka's form, e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9093): each listener's
   // name, security protocol and address ("" host: every interface). --host/--port (config.host,
   // config.port, when given) choose the first listener's address; without `listeners` there is one
   // PLAINTEXT listener there. `advertised.listeners` names what each tells clients.
   const specs = parseListeners(config.listeners, config);
-  if (specs.length === 0) specs.push({ name: "PLAINTEXT", protocol: "PLAINTEXT", host: config.host, port: config.port });
+  if (specs.length === 0) {
+    specs.push({ name: "PLAINTEXT", protocol: "PLAINTEXT", host: config.host, port: config.port });
+  }
   for (const l of specs) {
-    if (!SECURITY_PROTOCOLS.includes(l.protocol)) throw new Error(`listener ${l.name}: security protocol ${l.protocol} is not supported (${SECURITY_PROTOCOLS.join(", ")})`);
+    if (!SECURITY_PROTOCOLS.includes(l.protocol)) {
+      throw new Error(
+        `listener ${l.name}: security protocol ${l.protocol} is not supported (${SECURITY_PROTOCOLS.join(", ")})`,
+      );
+    }
   }
   const bind = specs.map((l, i) => ({
     ...l,
@@ -56,10 +66,16 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   }));
   config.host = bind[0].host;
   config.port = bind[0].port;
-  const advertisedConfig = new Map(parseListeners(config["advertised.listeners"], config, "advertised.listeners").map((l) => [l.name, l]));
+  const advertisedConfig = new Map(
+    parseListeners(config["advertised.listeners"], config, "advertised.listeners").map((l) => [l.name, l]),
+  );
   // The TLS keys and certificates are read first: a bad keystore stops the start before anything opens.
   const tlsOf = new Map<string, TlsOptions>();
-  for (const l of bind) if (l.protocol === "SSL" || l.protocol === "SASL_SSL") tlsOf.set(l.name, await tlsOptionsFor(config, l.name, runtime.fs));
+  for (const l of bind) {
+    if (l.protocol === "SSL" || l.protocol === "SASL_SSL") {
+      tlsOf.set(l.name, await tlsOptionsFor(config, l.name, runtime.fs));
+    }
+  }
   // The wasm zstd encoder (~40 ms to load, ~9-20 MB resident) is loaded by the first path that
   // compresses with zstd (Produce into a compression.type=zstd topic, the REST proxy, compaction),
   // which awaits it. Loading it in the background at start cost Deno 141 -> 101 ms to listen and
@@ -134,7 +150,9 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
   await txns.start();
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
-    snapshotProducerStates(topics).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
+    snapshotProducerStates(topics).catch((e) =>
+      log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
+    );
   }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
   const server = new Server(services, handlers);
   const listeners: Listener[] = [];
@@ -144,7 +162,10 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       const auth = admin.auth.listeners.find((a) => a.name === l.name)!;
       const adv = { host: "", port: 0 };
       const connListener: ConnListener = { name: l.name, auth, advertised: adv };
-      const listener = await runtime.listen({ host: l.host, port: l.port, tls: tlsOf.get(l.name) }, (conn) => server.accept(conn, connListener));
+      const listener = await runtime.listen(
+        { host: l.host, port: l.port, tls: tlsOf.get(l.name) },
+        (conn) => server.accept(conn, connListener),
+      );
       listeners.push(listener);
       const a = advertisedConfig.get(l.name);
       adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);
@@ -152,9 +173,14 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
       bound.push({ name: l.name, host: listener.host, port: listener.port, advertised: adv });
       const security = auth.required ? `${auth.protocol} with ${auth.mechanisms.join(", ")}` : auth.protocol;
       // The first line keeps its form: scripts and tests read the port from "listening on host:port".
-      log("info", i === 0
-        ? `chronik listening on ${listener.host}:${listener.port} (${runtime.name}${security === "PLAINTEXT" ? "" : `, ${security}`}), advertising ${adv.host}:${adv.port}`
-        : `listener ${l.name} listening on ${listener.host}:${listener.port} (${security}), advertising ${adv.host}:${adv.port}`);
+      log(
+        "info",
+        i === 0
+          ? `chronik listening on ${listener.host}:${listener.port} (${runtime.name}${
+            security === "PLAINTEXT" ? "" : `, ${security}`
+          }), advertising ${adv.host}:${adv.port}`
+          : `listener ${l.name} listening on ${listener.host}:${listener.port} (${security}), advertising ${adv.host}:${adv.port}`,
+      );
     }
   } catch (e) {
     for (const l of listeners) await l.close().catch(() => {});
@@ -195,7 +221,9 @@ export async function startBroker(runtime: Runtime, partial: Partial<BrokerConfi
         await server.close();
         txns.close();
         clearInterval(snapshotTimer);
-        await snapshotProducerStates(topics, true).catch((e) => log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`));
+        await snapshotProducerStates(topics, true).catch((e) =>
+          log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
+        );
         if (!options.store) await storage.close();
         log("info", "stopped");
       })();

@@ -69,7 +69,9 @@ export class FetchSessions {
       return { errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, partitions, incremental: false };
     }
     const session = this.sessions.get(sessionId);
-    if (!session) return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, partitions: [], incremental: false };
+    if (!session) {
+      return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, partitions: [], incremental: false };
+    }
     if (session.epoch !== epoch) {
       return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: 0, partitions: [], incremental: false };
     }

@@ -18,7 +18,11 @@ export async function forEachBatch(log: PartitionLog, from: number, fn: (batch: 
 }
 
 /** Calls `fn` with each record of the partition; an undecodable batch is reported and skipped. */
-export async function forEachRecord(log: PartitionLog, fn: (r: DecodedRecord) => void, onBadBatch: (error: unknown) => void): Promise<number> {
+export async function forEachRecord(
+  log: PartitionLog,
+  fn: (r: DecodedRecord) => void,
+  onBadBatch: (error: unknown) => void,
+): Promise<number> {
   let count = 0;
   await forEachBatch(log, log.logStartOffset, (b) => {
     try {

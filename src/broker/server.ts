@@ -102,14 +102,20 @@ export class Server {
     } else if (throttleMs === 0 && (creationDelay = this.creationDelay(listener.name)) > 0) {
       // Over max.connection.creation.rate Kafka's acceptor waits before taking the connection; ours
       // has it already, so it waits before reading from it.
-      this.services.log("debug", `connection from ${ip}:${conn.remotePort} waits ${creationDelay} ms (max.connection.creation.rate)`);
+      this.services.log(
+        "debug",
+        `connection from ${ip}:${conn.remotePort} waits ${creationDelay} ms (max.connection.creation.rate)`,
+      );
       this.admit(c, ip);
       conn.pause();
       setTimeout(() => {
         if (!this.closing) conn.resume();
       }, creationDelay);
     } else if (throttleMs > 0) {
-      this.services.log("info", `connection from ${ip}:${conn.remotePort} over its connection_creation_rate: closing it after ${throttleMs} ms`);
+      this.services.log(
+        "info",
+        `connection from ${ip}:${conn.remotePort} over its connection_creation_rate: closing it after ${throttleMs} ms`,
+      );
       c.refuse();
       conn.pause();
       setTimeout(() => conn.close(), throttleMs);
@@ -132,13 +138,26 @@ export class Server {
   private creationDelay(listener: string): number {
     const cfg = this.services.config;
     let delay = 0;
-    for (const [key, name] of [["max.connection.creation.rate", ""], [`listener.name.${listener.toLowerCase()}.max.connection.creation.rate`, listener]]) {
+    for (
+      const [key, name] of [["max.connection.creation.rate", ""], [
+        `listener.name.${listener.toLowerCase()}.max.connection.creation.rate`,
+        listener,
+      ]]
+    ) {
       const raw = cfg[key];
       if (raw === undefined || raw === null) continue;
       const bound = Number(raw);
       if (!(bound > 0) || bound >= 2147483647) continue;
       let rate = this.creationRates.get(name);
-      if (!rate) this.creationRates.set(name, rate = new SampledRate(Number(cfg["quota.window.num"] ?? 11), Number(cfg["quota.window.size.seconds"] ?? 1) * 1000));
+      if (!rate) {
+        this.creationRates.set(
+          name,
+          rate = new SampledRate(
+            Number(cfg["quota.window.num"] ?? 11),
+            Number(cfg["quota.window.size.seconds"] ?? 1) * 1000,
+          ),
+        );
+      }
       delay = Math.max(delay, recordAndThrottle(rate, 1, bound, this.services.now()));
     }
     return delay;
@@ -230,7 +249,10 @@ class Connection implements ConnHandler {
 
   closeIdle(idleMs: number) {
     if (this.closed) return;
-    this.server.svc.log("debug", `closing connection from ${this.session.remote}: idle for more than connections.max.idle.ms (${idleMs} ms)`);
+    this.server.svc.log(
+      "debug",
+      `closing connection from ${this.session.remote}: idle for more than connections.max.idle.ms (${idleMs} ms)`,
+    );
     this.closed = true;
     this.chunks = [];
     this.conn.close();
@@ -270,7 +292,10 @@ class Connection implements ConnHandler {
     try {
       this.parse();
     } catch (e) {
-      this.server.svc.log("error", `unexpected error on ${this.session.remote}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.server.svc.log(
+        "error",
+        `unexpected error on ${this.session.remote}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      );
       this.fail("internal error while reading a request");
     }
   }
@@ -431,15 +456,20 @@ class Connection implements ConnHandler {
       if (apiKey === ApiVersions.key) {
         // Any client must be able to learn our versions: answer v0 with UNSUPPORTED_VERSION.
         const slot = this.openSlot();
-        this.finishSlot(slot, this.encode(ApiVersions.key, 0, correlationId, {
-          errorCode: ErrorCode.UNSUPPORTED_VERSION,
-          apiKeys: svc.apiVersions,
-        }));
+        this.finishSlot(
+          slot,
+          this.encode(ApiVersions.key, 0, correlationId, {
+            errorCode: ErrorCode.UNSUPPORTED_VERSION,
+            apiKeys: svc.apiVersions,
+          }),
+        );
         return;
       }
       this.fail(
         handler
-          ? `unsupported version ${apiVersion} of api ${apiKey} (${handler.api.name} supports ${handler.versions.join("-")})`
+          ? `unsupported version ${apiVersion} of api ${apiKey} (${handler.api.name} supports ${
+            handler.versions.join("-")
+          })`
           : `unknown api key ${apiKey}`,
       );
       return;
@@ -498,7 +528,10 @@ class Connection implements ConnHandler {
         this.session.principal = r.principal;
         this.session.authenticated = true;
         this.session.sasl = null;
-        this.server.svc.log("debug", `${this.session.remote} authenticated as ${r.principal} with ${exchange.mechanism}`);
+        this.server.svc.log(
+          "debug",
+          `${this.session.remote} authenticated as ${r.principal} with ${exchange.mechanism}`,
+        );
       }
       const frame = new Uint8Array(4 + r.response.length);
       new DataView(frame.buffer).setInt32(0, r.response.length);
@@ -506,12 +539,21 @@ class Connection implements ConnHandler {
       this.finishSlot(slot, [frame]);
     }, (e) => {
       this.session.sasl = null;
-      slot.closeReason = `SASL ${exchange.mechanism} authentication failed: ${e instanceof Error ? e.message : String(e)}`;
+      slot.closeReason = `SASL ${exchange.mechanism} authentication failed: ${
+        e instanceof Error ? e.message : String(e)
+      }`;
       this.finishSlot(slot, null);
     });
   }
 
-  private answer(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown, handlerMs: number, frame: Uint8Array) {
+  private answer(
+    slot: Slot,
+    handler: Handler,
+    ctx: RequestContext,
+    res: unknown,
+    handlerMs: number,
+    frame: Uint8Array,
+  ) {
     // Nothing reads the request from here on: the response is encoded into fresh buffers.
     if (ctx.frameReusable) this.server.svc.frameBuffers.release(frame);
     if (this.closed && !this.stopping) return;
@@ -534,7 +576,9 @@ class Connection implements ConnHandler {
         return;
       }
       // Kafka counts the network thread's part too, without throttling on it.
-      if (started !== 0 && this.session.quota) quotas.recordOnly(REQUEST, this.session.quota, performance.now() - started, this.server.svc.now());
+      if (started !== 0 && this.session.quota) {
+        quotas.recordOnly(REQUEST, this.session.quota, performance.now() - started, this.server.svc.now());
+      }
     }
     this.finishSlot(slot, chunks);
     if (throttle > 0) this.mute(throttle);
@@ -677,9 +721,11 @@ class Connection implements ConnHandler {
         if (!this.conn.write(c)) ok = false;
       } else {
         const bufs = leased;
-        if (!this.conn.write(c, () => {
-          for (const b of bufs) pool.release(b);
-        })) ok = false;
+        if (
+          !this.conn.write(c, () => {
+            for (const b of bufs) pool.release(b);
+          })
+        ) ok = false;
       }
     }
     this.server.svc.metrics.bytesOut += bytes;

@@ -31,11 +31,23 @@ export type Outcome = { errorCode: number; errorMessage: string | null; partitio
  * controller_mutation_rate) is asked for the partitions once the topic is valid, as Kafka's controller
  * does, and may refuse it with THROTTLING_QUOTA_EXCEEDED.
  */
-export async function createTopic(svc: Services, t: NewTopic, validateOnly: boolean, quota?: MutationQuota): Promise<Outcome & { topic?: Topic }> {
-  const fail = (errorCode: number, errorMessage: string): Outcome => ({ errorCode, errorMessage, partitions: -1, replicationFactor: -1 });
+export async function createTopic(
+  svc: Services,
+  t: NewTopic,
+  validateOnly: boolean,
+  quota?: MutationQuota,
+): Promise<Outcome & { topic?: Topic }> {
+  const fail = (errorCode: number, errorMessage: string): Outcome => ({
+    errorCode,
+    errorMessage,
+    partitions: -1,
+    replicationFactor: -1,
+  });
   const nameError = topicNameError(t.name);
   if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
-  if (t.name === CLUSTER_METADATA_TOPIC) return fail(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC} is prohibited.`);
+  if (t.name === CLUSTER_METADATA_TOPIC) {
+    return fail(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC} is prohibited.`);
+  }
   if (svc.topics.get(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
   const collision = svc.topics.collision(t.name);
   if (collision) {
@@ -45,24 +57,38 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
   let rf = t.replicationFactor;
   if (t.assignments.length > 0) {
     if (partitions !== -1 || rf !== -1) {
-      return fail(ErrorCode.INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+      return fail(
+        ErrorCode.INVALID_REQUEST,
+        "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
+      );
     }
     const seen = new Set<number>();
     for (const a of t.assignments) {
-      if (a.brokerIds.length === 0) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Partition ${a.partitionIndex} has no replicas.`);
+      if (a.brokerIds.length === 0) {
+        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Partition ${a.partitionIndex} has no replicas.`);
+      }
       for (const b of a.brokerIds) {
         if (b !== svc.config.nodeId) {
-          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker id ${b} in replica assignment of partition ${a.partitionIndex}.`);
+          return fail(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `Unknown broker id ${b} in replica assignment of partition ${a.partitionIndex}.`,
+          );
         }
       }
       if (new Set(a.brokerIds).size !== a.brokerIds.length) {
-        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers in replica assignment of partition ${a.partitionIndex}.`);
+        return fail(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Duplicate brokers in replica assignment of partition ${a.partitionIndex}.`,
+        );
       }
       seen.add(a.partitionIndex);
     }
     for (let p = 0; p < t.assignments.length; p++) {
       if (!seen.has(p)) {
-        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Partitions should be a consecutive 0-based integer sequence.");
+        return fail(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          "Partitions should be a consecutive 0-based integer sequence.",
+        );
       }
     }
     partitions = t.assignments.length;
@@ -71,16 +97,26 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
   if (partitions === -1) partitions = Number(svc.config["num.partitions"]);
   if (rf === -1) rf = Number(svc.config["default.replication.factor"]);
   if (partitions <= 0 || partitions > MAX_PARTITIONS) {
-    return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0 (and at most ${MAX_PARTITIONS}).`);
+    return fail(
+      ErrorCode.INVALID_PARTITIONS,
+      `Number of partitions must be larger than 0 (and at most ${MAX_PARTITIONS}).`,
+    );
   }
   if (rf <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
   if (rf > 1) {
-    return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only 1 broker(s) are registered.`);
+    return fail(
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only 1 broker(s) are registered.`,
+    );
   }
   const configs = new Map<string, string>();
   for (const c of t.configs) {
-    if (configs.has(c.name)) return fail(ErrorCode.INVALID_REQUEST, `Duplicate config key ${c.name} for topic ${t.name}`);
-    if (c.value === null) return fail(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${c.name}`);
+    if (configs.has(c.name)) {
+      return fail(ErrorCode.INVALID_REQUEST, `Duplicate config key ${c.name} for topic ${t.name}`);
+    }
+    if (c.value === null) {
+      return fail(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${c.name}`);
+    }
     configs.set(c.name, c.value);
   }
   const invalid = validateTopicConfigs(configs, svc.configs.brokerValue);
@@ -94,7 +130,8 @@ export async function createTopic(svc: Services, t: NewTopic, validateOnly: bool
 
 /** Authorized-operations bitfields: every operation of a resource type (what a principal has without an authorizer). */
 export const TOPIC_OPERATIONS = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
-export const CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14);
+export const CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) |
+  (1 << 13) | (1 << 14);
 export const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 /** Sent when the client did not ask for authorized operations. */
 export const OPERATIONS_OMITTED = -2147483648;

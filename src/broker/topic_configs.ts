@@ -29,7 +29,13 @@ const LONG_MAX = "9223372036854775807";
 const t = (def: TopicConfigDef): TopicConfigDef => def;
 
 export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
-  "cleanup.policy": t({ type: "list", default: "delete", brokerSynonym: "log.cleanup.policy", oneOf: ["delete", "compact"], doc: "What to do with old segments: delete them (retention), compact them (keep the last value per key), or both." }),
+  "cleanup.policy": t({
+    type: "list",
+    default: "delete",
+    brokerSynonym: "log.cleanup.policy",
+    oneOf: ["delete", "compact"],
+    doc: "What to do with old segments: delete them (retention), compact them (keep the last value per key), or both.",
+  }),
   "compression.type": t({
     type: "string",
     default: "producer",
@@ -37,24 +43,130 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     oneOf: ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"],
     doc: "Codec the stored batches use; 'producer' keeps what the producer sent.",
   }),
-  "compression.gzip.level": t({ type: "int", default: "-1", brokerSynonym: "compression.gzip.level", min: -1, max: 9, doc: "gzip level when compression.type is gzip (-1: the codec's default)." }),
-  "compression.lz4.level": t({ type: "int", default: "9", brokerSynonym: "compression.lz4.level", min: 1, max: 17, doc: "lz4 level when compression.type is lz4." }),
-  "compression.zstd.level": t({ type: "int", default: "3", brokerSynonym: "compression.zstd.level", min: -131072, max: 22, doc: "zstd level when compression.type is zstd." }),
-  "delete.retention.ms": t({ type: "long", default: "86400000", brokerSynonym: "log.cleaner.delete.retention.ms", min: 0, doc: "How long delete markers (tombstones) stay in a compacted topic." }),
-  "file.delete.delay.ms": t({ type: "long", default: "60000", brokerSynonym: "log.segment.delete.delay.ms", min: 0, doc: "Delay before a deleted segment's file is removed." }),
-  "flush.messages": t({ type: "long", default: LONG_MAX, brokerSynonym: "log.flush.interval.messages", min: 1, doc: "Force an fsync after this many messages." }),
-  "flush.ms": t({ type: "long", default: LONG_MAX, brokerSynonym: "log.flush.interval.ms", min: 0, doc: "Force an fsync after this many milliseconds." }),
-  "follower.replication.throttled.replicas": t({ type: "list", default: "", doc: "Replicas whose follower replication is throttled (no followers on one node)." }),
-  "index.interval.bytes": t({ type: "int", default: "4096", brokerSynonym: "log.index.interval.bytes", min: 0, doc: "Bytes between entries of the sparse offset index." }),
-  "leader.replication.throttled.replicas": t({ type: "list", default: "", doc: "Replicas whose leader-side replication is throttled (no followers on one node)." }),
-  "local.retention.bytes": t({ type: "long", default: "-2", brokerSynonym: "log.local.retention.bytes", min: -2, doc: "Local bytes kept when tiered storage is on (-2: retention.bytes)." }),
-  "local.retention.ms": t({ type: "long", default: "-2", brokerSynonym: "log.local.retention.ms", min: -2, doc: "Local time kept when tiered storage is on (-2: retention.ms)." }),
-  "max.compaction.lag.ms": t({ type: "long", default: LONG_MAX, brokerSynonym: "log.cleaner.max.compaction.lag.ms", min: 1, doc: "Longest a message may stay uncompacted." }),
-  "max.message.bytes": t({ type: "int", default: "1048588", brokerSynonym: "message.max.bytes", min: 0, doc: "Largest record batch the topic accepts, in bytes." }),
-  "message.downconversion.enable": t({ type: "boolean", default: "true", brokerSynonym: "log.message.downconversion.enable", doc: "Allow down-conversion for old fetch versions (not offered here: Fetch v0-3 are not served)." }),
-  "message.timestamp.after.max.ms": t({ type: "long", default: LONG_MAX, brokerSynonym: "log.message.timestamp.after.max.ms", min: 0, doc: "How far in the future a CreateTime timestamp may be." }),
-  "message.timestamp.before.max.ms": t({ type: "long", default: LONG_MAX, brokerSynonym: "log.message.timestamp.before.max.ms", min: 0, doc: "How far in the past a CreateTime timestamp may be." }),
-  "message.timestamp.difference.max.ms": t({ type: "long", default: LONG_MAX, brokerSynonym: "log.message.timestamp.difference.max.ms", min: 0, doc: "Deprecated: largest allowed difference between a record's timestamp and the broker's clock." }),
+  "compression.gzip.level": t({
+    type: "int",
+    default: "-1",
+    brokerSynonym: "compression.gzip.level",
+    min: -1,
+    max: 9,
+    doc: "gzip level when compression.type is gzip (-1: the codec's default).",
+  }),
+  "compression.lz4.level": t({
+    type: "int",
+    default: "9",
+    brokerSynonym: "compression.lz4.level",
+    min: 1,
+    max: 17,
+    doc: "lz4 level when compression.type is lz4.",
+  }),
+  "compression.zstd.level": t({
+    type: "int",
+    default: "3",
+    brokerSynonym: "compression.zstd.level",
+    min: -131072,
+    max: 22,
+    doc: "zstd level when compression.type is zstd.",
+  }),
+  "delete.retention.ms": t({
+    type: "long",
+    default: "86400000",
+    brokerSynonym: "log.cleaner.delete.retention.ms",
+    min: 0,
+    doc: "How long delete markers (tombstones) stay in a compacted topic.",
+  }),
+  "file.delete.delay.ms": t({
+    type: "long",
+    default: "60000",
+    brokerSynonym: "log.segment.delete.delay.ms",
+    min: 0,
+    doc: "Delay before a deleted segment's file is removed.",
+  }),
+  "flush.messages": t({
+    type: "long",
+    default: LONG_MAX,
+    brokerSynonym: "log.flush.interval.messages",
+    min: 1,
+    doc: "Force an fsync after this many messages.",
+  }),
+  "flush.ms": t({
+    type: "long",
+    default: LONG_MAX,
+    brokerSynonym: "log.flush.interval.ms",
+    min: 0,
+    doc: "Force an fsync after this many milliseconds.",
+  }),
+  "follower.replication.throttled.replicas": t({
+    type: "list",
+    default: "",
+    doc: "Replicas whose follower replication is throttled (no followers on one node).",
+  }),
+  "index.interval.bytes": t({
+    type: "int",
+    default: "4096",
+    brokerSynonym: "log.index.interval.bytes",
+    min: 0,
+    doc: "Bytes between entries of the sparse offset index.",
+  }),
+  "leader.replication.throttled.replicas": t({
+    type: "list",
+    default: "",
+    doc: "Replicas whose leader-side replication is throttled (no followers on one node).",
+  }),
+  "local.retention.bytes": t({
+    type: "long",
+    default: "-2",
+    brokerSynonym: "log.local.retention.bytes",
+    min: -2,
+    doc: "Local bytes kept when tiered storage is on (-2: retention.bytes).",
+  }),
+  "local.retention.ms": t({
+    type: "long",
+    default: "-2",
+    brokerSynonym: "log.local.retention.ms",
+    min: -2,
+    doc: "Local time kept when tiered storage is on (-2: retention.ms).",
+  }),
+  "max.compaction.lag.ms": t({
+    type: "long",
+    default: LONG_MAX,
+    brokerSynonym: "log.cleaner.max.compaction.lag.ms",
+    min: 1,
+    doc: "Longest a message may stay uncompacted.",
+  }),
+  "max.message.bytes": t({
+    type: "int",
+    default: "1048588",
+    brokerSynonym: "message.max.bytes",
+    min: 0,
+    doc: "Largest record batch the topic accepts, in bytes.",
+  }),
+  "message.downconversion.enable": t({
+    type: "boolean",
+    default: "true",
+    brokerSynonym: "log.message.downconversion.enable",
+    doc: "Allow down-conversion for old fetch versions (not offered here: Fetch v0-3 are not served).",
+  }),
+  "message.timestamp.after.max.ms": t({
+    type: "long",
+    default: LONG_MAX,
+    brokerSynonym: "log.message.timestamp.after.max.ms",
+    min: 0,
+    doc: "How far in the future a CreateTime timestamp may be.",
+  }),
+  "message.timestamp.before.max.ms": t({
+    type: "long",
+    default: LONG_MAX,
+    brokerSynonym: "log.message.timestamp.before.max.ms",
+    min: 0,
+    doc: "How far in the past a CreateTime timestamp may be.",
+  }),
+  "message.timestamp.difference.max.ms": t({
+    type: "long",
+    default: LONG_MAX,
+    brokerSynonym: "log.message.timestamp.difference.max.ms",
+    min: 0,
+    doc: "Deprecated: largest allowed difference between a record's timestamp and the broker's clock.",
+  }),
   "message.timestamp.type": t({
     type: "string",
     default: "CreateTime",
@@ -62,20 +174,97 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     oneOf: ["CreateTime", "LogAppendTime"],
     doc: "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock.",
   }),
-  "min.cleanable.dirty.ratio": t({ type: "double", default: "0.5", brokerSynonym: "log.cleaner.min.cleanable.ratio", min: 0, max: 1, doc: "Share of uncompacted log that triggers compaction." }),
-  "min.compaction.lag.ms": t({ type: "long", default: "0", brokerSynonym: "log.cleaner.min.compaction.lag.ms", min: 0, doc: "Shortest time a message stays uncompacted." }),
-  "min.insync.replicas": t({ type: "int", default: "1", brokerSynonym: "min.insync.replicas", min: 1, doc: "Replicas that must have a write for acks=all to succeed; above 1 on one node, acks=all fails with NOT_ENOUGH_REPLICAS." }),
-  "preallocate": t({ type: "boolean", default: "false", brokerSynonym: "log.preallocate", doc: "Preallocate segment files." }),
-  "remote.log.copy.disable": t({ type: "boolean", default: "false", doc: "Stop copying segments to tiered storage (no tiered storage here)." }),
-  "remote.log.delete.on.disable": t({ type: "boolean", default: "false", doc: "Delete tiered data when tiering is turned off (no tiered storage here)." }),
-  "remote.storage.enable": t({ type: "boolean", default: "false", doc: "Tiered storage for the topic (not supported here)." }),
-  "retention.bytes": t({ type: "long", default: "-1", brokerSynonym: "log.retention.bytes", doc: "Largest size of a partition before old segments are deleted (-1: no limit)." }),
-  "retention.ms": t({ type: "long", default: "604800000", brokerSynonym: "log.retention.ms", min: -1, doc: "How long to keep data before deleting old segments (-1: forever)." }),
-  "segment.bytes": t({ type: "int", default: "1073741824", brokerSynonym: "log.segment.bytes", min: 14, doc: "Size at which a new segment is started." }),
-  "segment.index.bytes": t({ type: "int", default: "10485760", brokerSynonym: "log.index.size.max.bytes", min: 4, doc: "Largest size of a segment's offset index." }),
-  "segment.jitter.ms": t({ type: "long", default: "0", brokerSynonym: "log.roll.jitter.ms", min: 0, doc: "Random jitter subtracted from segment.ms." }),
-  "segment.ms": t({ type: "long", default: "604800000", brokerSynonym: "log.roll.ms", min: 1, doc: "Age at which a new segment is started." }),
-  "unclean.leader.election.enable": t({ type: "boolean", default: "false", brokerSynonym: "unclean.leader.election.enable", doc: "Allow out-of-sync replicas to become leader (one node: no effect)." }),
+  "min.cleanable.dirty.ratio": t({
+    type: "double",
+    default: "0.5",
+    brokerSynonym: "log.cleaner.min.cleanable.ratio",
+    min: 0,
+    max: 1,
+    doc: "Share of uncompacted log that triggers compaction.",
+  }),
+  "min.compaction.lag.ms": t({
+    type: "long",
+    default: "0",
+    brokerSynonym: "log.cleaner.min.compaction.lag.ms",
+    min: 0,
+    doc: "Shortest time a message stays uncompacted.",
+  }),
+  "min.insync.replicas": t({
+    type: "int",
+    default: "1",
+    brokerSynonym: "min.insync.replicas",
+    min: 1,
+    doc:
+      "Replicas that must have a write for acks=all to succeed; above 1 on one node, acks=all fails with NOT_ENOUGH_REPLICAS.",
+  }),
+  "preallocate": t({
+    type: "boolean",
+    default: "false",
+    brokerSynonym: "log.preallocate",
+    doc: "Preallocate segment files.",
+  }),
+  "remote.log.copy.disable": t({
+    type: "boolean",
+    default: "false",
+    doc: "Stop copying segments to tiered storage (no tiered storage here).",
+  }),
+  "remote.log.delete.on.disable": t({
+    type: "boolean",
+    default: "false",
+    doc: "Delete tiered data when tiering is turned off (no tiered storage here).",
+  }),
+  "remote.storage.enable": t({
+    type: "boolean",
+    default: "false",
+    doc: "Tiered storage for the topic (not supported here).",
+  }),
+  "retention.bytes": t({
+    type: "long",
+    default: "-1",
+    brokerSynonym: "log.retention.bytes",
+    doc: "Largest size of a partition before old segments are deleted (-1: no limit).",
+  }),
+  "retention.ms": t({
+    type: "long",
+    default: "604800000",
+    brokerSynonym: "log.retention.ms",
+    min: -1,
+    doc: "How long to keep data before deleting old segments (-1: forever).",
+  }),
+  "segment.bytes": t({
+    type: "int",
+    default: "1073741824",
+    brokerSynonym: "log.segment.bytes",
+    min: 14,
+    doc: "Size at which a new segment is started.",
+  }),
+  "segment.index.bytes": t({
+    type: "int",
+    default: "10485760",
+    brokerSynonym: "log.index.size.max.bytes",
+    min: 4,
+    doc: "Largest size of a segment's offset index.",
+  }),
+  "segment.jitter.ms": t({
+    type: "long",
+    default: "0",
+    brokerSynonym: "log.roll.jitter.ms",
+    min: 0,
+    doc: "Random jitter subtracted from segment.ms.",
+  }),
+  "segment.ms": t({
+    type: "long",
+    default: "604800000",
+    brokerSynonym: "log.roll.ms",
+    min: 1,
+    doc: "Age at which a new segment is started.",
+  }),
+  "unclean.leader.election.enable": t({
+    type: "boolean",
+    default: "false",
+    brokerSynonym: "unclean.leader.election.enable",
+    doc: "Allow out-of-sync replicas to become leader (one node: no effect).",
+  }),
 };
 
 /** Checks a value against a config definition; returns Kafka's error message, or null when valid. */
@@ -83,10 +272,14 @@ export function validateConfigValue(name: string, def: ConfigDef, value: string)
   const bad = `Invalid value ${value} for configuration ${name}`;
   const range = (n: number | bigint): string | null => {
     if (def.min !== undefined && n < def.min) {
-      return def.max !== undefined ? `${bad}: Value must be in [${def.min},...,${def.max}]` : `${bad}: Value must be at least ${def.min}`;
+      return def.max !== undefined
+        ? `${bad}: Value must be in [${def.min},...,${def.max}]`
+        : `${bad}: Value must be at least ${def.min}`;
     }
     if (def.max !== undefined && n > def.max) {
-      return def.min !== undefined ? `${bad}: Value must be in [${def.min},...,${def.max}]` : `${bad}: Value must be no more than ${def.max}`;
+      return def.min !== undefined
+        ? `${bad}: Value must be in [${def.min},...,${def.max}]`
+        : `${bad}: Value must be no more than ${def.max}`;
     }
     return null;
   };
@@ -119,7 +312,9 @@ export function validateConfigValue(name: string, def: ConfigDef, value: string)
       }
       break;
     default:
-      if (def.oneOf && !def.oneOf.includes(value.trim())) return `${bad}: String must be one of: ${def.oneOf.join(", ")}`;
+      if (def.oneOf && !def.oneOf.includes(value.trim())) {
+        return `${bad}: String must be one of: ${def.oneOf.join(", ")}`;
+      }
   }
   return null;
 }
@@ -158,7 +353,11 @@ export function validateTopicConfigs(set: ReadonlyMap<string, string>, broker: B
 export type BrokerValues = Record<string, unknown> | ((name: string) => string | null | undefined);
 
 /** A topic config's effective value: set on the topic, else the broker's synonym, else Kafka's default. */
-export function effectiveTopicConfig(set: ReadonlyMap<string, string | null>, name: string, broker: BrokerValues): string {
+export function effectiveTopicConfig(
+  set: ReadonlyMap<string, string | null>,
+  name: string,
+  broker: BrokerValues,
+): string {
   const v = set.get(name);
   if (v !== undefined && v !== null) return v;
   const def = Object.hasOwn(TOPIC_CONFIGS, name) ? TOPIC_CONFIGS[name] : undefined;

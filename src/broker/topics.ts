@@ -22,7 +22,7 @@ export const MAX_TOPIC_NAME_LENGTH = 249;
 /** Kafka's topic name rules; returns the reason a name is illegal, or null. */
 export function topicNameError(name: string): string | null {
   if (name.length === 0) return "Topic name is illegal, it can't be empty";
-  if (name === "." || name === "..") return "Topic name cannot be \".\" or \"..\"";
+  if (name === "." || name === "..") return 'Topic name cannot be "." or ".."';
   if (name.length > MAX_TOPIC_NAME_LENGTH) {
     return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
   }
@@ -59,7 +59,13 @@ export class Topics {
   async load(): Promise<void> {
     for (const t of this.meta.topics()) {
       const logs = await Promise.all(Array.from({ length: t.partitions }, (_, p) => this.store.open(t.name, p)));
-      const topic: Topic = { name: t.name, id: t.id, partitions: logs, configs: new Map(Object.entries(t.configs)), internal: t.name.startsWith("__") };
+      const topic: Topic = {
+        name: t.name,
+        id: t.id,
+        partitions: logs,
+        configs: new Map(Object.entries(t.configs)),
+        internal: t.name.startsWith("__"),
+      };
       this.byName.set(t.name, topic);
       this.byIdMap.set(t.id, topic);
     }
@@ -116,7 +122,8 @@ export class Topics {
     let p = this.ensuring.get(name);
     const mine = p === undefined;
     if (!p) {
-      p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]])).finally(() => this.ensuring.delete(name));
+      p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
+        .finally(() => this.ensuring.delete(name));
       this.ensuring.set(name, p);
     }
     return { topic: await p, created: mine };

@@ -15,7 +15,10 @@ export function httpApp(svc: Services, state: HttpState): Hono {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", (c) => (state.ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503)));
-  app.get("/metrics", (c) => c.text(prometheus(svc), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get(
+    "/metrics",
+    (c) => c.text(prometheus(svc), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
 
   app.get("/v1/cluster", (c) =>
     c.json({
@@ -28,8 +31,18 @@ export function httpApp(svc: Services, state: HttpState): Hono {
       uptimeMs: svc.now() - svc.metrics.startedAt,
     }));
 
-  app.get("/v1/topics", (c) =>
-    c.json([...svc.topics.list()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length, internal: t.internal }))));
+  app.get(
+    "/v1/topics",
+    (c) =>
+      c.json(
+        [...svc.topics.list()].map((t) => ({
+          name: t.name,
+          id: t.id,
+          partitions: t.partitions.length,
+          internal: t.internal,
+        })),
+      ),
+  );
 
   app.get("/v1/topics/:topic", (c) => {
     const t = svc.topics.get(c.req.param("topic"));
@@ -55,13 +68,24 @@ export function httpApp(svc: Services, state: HttpState): Hono {
       const partition = Number(k.slice(i + 1));
       const log = svc.topics.get(topic)?.partitions[partition];
       const end = log ? log.logEndOffset : null;
-      offsets.push({ topic, partition, committed: Number(o.offset), logEndOffset: end, lag: end === null ? null : Math.max(0, end - Number(o.offset)), metadata: o.metadata });
+      offsets.push({
+        topic,
+        partition,
+        committed: Number(o.offset),
+        logEndOffset: end,
+        lag: end === null ? null : Math.max(0, end - Number(o.offset)),
+        metadata: o.metadata,
+      });
     }
     return c.json({
       groupId: id,
       type: g.kind,
       state: g.state,
-      members: [...g.members.values()].map((m) => ({ memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost })),
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+      })),
       offsets,
     });
   });

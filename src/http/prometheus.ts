@@ -27,9 +27,17 @@ export function prometheus(svc: Services): string {
   o.family("chronik_uptime_seconds", "gauge", "Seconds since the broker started.");
   o.sample("chronik_uptime_seconds", {}, (svc.now() - m.startedAt) / 1000);
   o.family("chronik_requests_total", "counter", "Requests handled, by API.");
-  for (const [key, name] of m.apiNames) if (m.requests[key] > 0) o.sample("chronik_requests_total", { api: name }, m.requests[key]);
-  o.family("chronik_request_failures_total", "counter", "Requests whose handler failed (the connection was closed), by API.");
-  for (const [key, name] of m.apiNames) if (m.failures[key] > 0) o.sample("chronik_request_failures_total", { api: name }, m.failures[key]);
+  for (const [key, name] of m.apiNames) {
+    if (m.requests[key] > 0) o.sample("chronik_requests_total", { api: name }, m.requests[key]);
+  }
+  o.family(
+    "chronik_request_failures_total",
+    "counter",
+    "Requests whose handler failed (the connection was closed), by API.",
+  );
+  for (const [key, name] of m.apiNames) {
+    if (m.failures[key] > 0) o.sample("chronik_request_failures_total", { api: name }, m.failures[key]);
+  }
   o.family("chronik_network_bytes_total", "counter", "Bytes received and sent on Kafka connections.");
   o.sample("chronik_network_bytes_total", { direction: "in" }, m.bytesIn);
   o.sample("chronik_network_bytes_total", { direction: "out" }, m.bytesOut);
@@ -41,11 +49,23 @@ export function prometheus(svc: Services): string {
   o.family("chronik_topics", "gauge", "Topics, internal ones included.");
   o.sample("chronik_topics", {}, topics.length);
   o.family("chronik_partition_log_end_offset", "gauge", "Log end offset (high watermark) per partition.");
-  for (const t of topics) t.partitions.forEach((p, i) => o.sample("chronik_partition_log_end_offset", { topic: t.name, partition: i }, p.logEndOffset));
+  for (const t of topics) {
+    t.partitions.forEach((p, i) =>
+      o.sample("chronik_partition_log_end_offset", { topic: t.name, partition: i }, p.logEndOffset)
+    );
+  }
   o.family("chronik_partition_log_start_offset", "gauge", "Log start offset per partition.");
-  for (const t of topics) t.partitions.forEach((p, i) => o.sample("chronik_partition_log_start_offset", { topic: t.name, partition: i }, p.logStartOffset));
+  for (const t of topics) {
+    t.partitions.forEach((p, i) =>
+      o.sample("chronik_partition_log_start_offset", { topic: t.name, partition: i }, p.logStartOffset)
+    );
+  }
   o.family("chronik_partition_size_bytes", "gauge", "Stored bytes per partition.");
-  for (const t of topics) t.partitions.forEach((p, i) => o.sample("chronik_partition_size_bytes", { topic: t.name, partition: i }, p.sizeInBytes));
+  for (const t of topics) {
+    t.partitions.forEach((p, i) =>
+      o.sample("chronik_partition_size_bytes", { topic: t.name, partition: i }, p.sizeInBytes)
+    );
+  }
   const members: [Record<string, string | number>, number][] = [];
   const lag: [Record<string, string | number>, number][] = [];
   for (const g of svc.groups.groups.values()) {

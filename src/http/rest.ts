@@ -15,7 +15,18 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
-import { batchBaseOffsetNumber, batchIsControl, batchIsTransactional, batchLastOffsetDelta, batchProducerId, buildRecordBatch, decodeRecords, isBatchError, RecordBatchError, scanBatches } from "../protocol/record_batch.ts";
+import {
+  batchBaseOffsetNumber,
+  batchIsControl,
+  batchIsTransactional,
+  batchLastOffsetDelta,
+  batchProducerId,
+  buildRecordBatch,
+  decodeRecords,
+  isBatchError,
+  RecordBatchError,
+  scanBatches,
+} from "../protocol/record_batch.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../broker/auth/acl.ts";
 import type { Services } from "../broker/services.ts";
 import { createTopic } from "../broker/topic_admin.ts";
@@ -43,8 +54,18 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 const utf8Loose = new TextDecoder("utf-8");
 
 /** A Confluent-style error body; `name` is Kafka's error name when there is one. */
-export function restError(c: Context, status: number, sub: number, message: string, name?: string, extra: Record<string, unknown> = {}): Response {
-  return c.json({ error_code: status * 100 + sub, message, ...(name ? { error: name } : {}), ...extra }, status as ContentfulStatusCode);
+export function restError(
+  c: Context,
+  status: number,
+  sub: number,
+  message: string,
+  name?: string,
+  extra: Record<string, unknown> = {},
+): Response {
+  return c.json(
+    { error_code: status * 100 + sub, message, ...(name ? { error: name } : {}), ...extra },
+    status as ContentfulStatusCode,
+  );
 }
 
 const topicNotFound = (c: Context) => restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
@@ -91,16 +112,23 @@ function decodeData(b: Uint8Array | null, format: Format, what: string): unknown
 
 function headersIn(h: unknown, format: Format, what: string): { key: string; value: Uint8Array | null }[] {
   if (h === undefined || h === null) return [];
-  if (typeof h !== "object" || Array.isArray(h)) throw new Invalid(`${what} must be an object of header names to values`);
+  if (typeof h !== "object" || Array.isArray(h)) {
+    throw new Invalid(`${what} must be an object of header names to values`);
+  }
   return Object.entries(h as Record<string, unknown>).map(([key, v]) => {
     if (v !== null && typeof v !== "string") throw new Invalid(`${what}.${key} must be a string or null`);
-    return { key, value: v === null ? null : format === "binary" ? base64ToBytes(v, `${what}.${key}`) : utf8.encode(v) };
+    return {
+      key,
+      value: v === null ? null : format === "binary" ? base64ToBytes(v, `${what}.${key}`) : utf8.encode(v),
+    };
   });
 }
 
 function headersOut(hs: { key: string; value: Uint8Array | null }[], format: Format): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const h of hs) out[h.key] = h.value === null ? null : format === "binary" ? bytesToBase64(h.value) : utf8Loose.decode(h.value);
+  for (const h of hs) {
+    out[h.key] = h.value === null ? null : format === "binary" ? bytesToBase64(h.value) : utf8Loose.decode(h.value);
+  }
   return out;
 }
 
@@ -121,7 +149,10 @@ type PendingRecord = { index: number; partition: number; input: RecordInput };
 export function restRoutes(app: Hono, svc: Services): void {
   const roundRobin = new Map<string, number>();
 
-  const limit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => restError(c, 413, 2, `Request body over ${MAX_BODY_BYTES} bytes`) });
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => restError(c, 413, 2, `Request body over ${MAX_BODY_BYTES} bytes`),
+  });
   app.post("/v1/topics/:topic/records", limit, async (c) => {
     const name = c.req.param("topic");
     let body: unknown;
@@ -131,18 +162,33 @@ export function restRoutes(app: Hono, svc: Services): void {
       return restError(c, 400, 1, `Bad JSON: ${e instanceof Error ? e.message : String(e)}`);
     }
     const acksRaw = c.req.query("acks") ?? "1";
-    if (!["all", "-1", "1"].includes(acksRaw)) return restError(c, 422, 1, "acks must be all, -1 or 1", "INVALID_REQUIRED_ACKS");
+    if (!["all", "-1", "1"].includes(acksRaw)) {
+      return restError(c, 422, 1, "acks must be all, -1 or 1", "INVALID_REQUIRED_ACKS");
+    }
     const acksAll = acksRaw !== "1";
-    if (!allowed(svc, AclOperation.WRITE, ResourceType.TOPIC, name)) return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
+    if (!allowed(svc, AclOperation.WRITE, ResourceType.TOPIC, name)) {
+      return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
+    }
 
     let topic = svc.topics.get(name);
     if (!topic && svc.config["auto.create.topics.enable"]) {
-      if (!allowed(svc, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) && !allowed(svc, AclOperation.CREATE, ResourceType.TOPIC, name)) {
+      if (
+        !allowed(svc, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+        !allowed(svc, AclOperation.CREATE, ResourceType.TOPIC, name)
+      ) {
         return restError(c, 403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
       }
-      const out = await createTopic(svc, { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] }, false);
+      const out = await createTopic(svc, {
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: [],
+      }, false);
       topic = out.topic ?? svc.topics.get(name);
-      if (!topic && out.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION) return restError(c, 422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
+      if (!topic && out.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION) {
+        return restError(c, 422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
+      }
     }
     if (!topic || topic.internal) return topicNotFound(c);
 
@@ -159,7 +205,7 @@ export function restRoutes(app: Hono, svc: Services): void {
     const byPartition = new Map<number, PendingRecord[]>();
     for (const r of pending) {
       let list = byPartition.get(r.partition);
-      if (!list) byPartition.set(r.partition, (list = []));
+      if (!list) byPartition.set(r.partition, list = []);
       list.push(r);
     }
     const codec = targetCodec(svc.topics.config(topic, "compression.type", svc.config)) ?? 0;
@@ -175,7 +221,13 @@ export function restRoutes(app: Hono, svc: Services): void {
         ...(logAppendTime ? { timestampType: 1, maxTimestamp: now } : {}),
       });
       if (batch.length > maxMessageBytes) {
-        return restError(c, 413, 1, `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`, "MESSAGE_TOO_LARGE");
+        return restError(
+          c,
+          413,
+          1,
+          `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`,
+          "MESSAGE_TOO_LARGE",
+        );
       }
       batches.set(partition, batch);
     }
@@ -194,7 +246,10 @@ export function restRoutes(app: Hono, svc: Services): void {
         const r = await topic.partitions[partition].append(batch, infos, { durable });
         results.set(partition, { baseOffset: r.baseOffset });
       } catch (e) {
-        svc.log("error", `REST append to ${topic.name}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+        svc.log(
+          "error",
+          `REST append to ${topic.name}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
         results.set(partition, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" });
       }
     }));
@@ -229,13 +284,17 @@ export function restRoutes(app: Hono, svc: Services): void {
     if (!t) return topicNotFound(c);
     const log = partitionOf(t, c.req.param("partition"));
     if (!log) return partitionNotFound(c);
-    if (!allowed(svc, AclOperation.READ, ResourceType.TOPIC, name)) return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
+    if (!allowed(svc, AclOperation.READ, ResourceType.TOPIC, name)) {
+      return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
+    }
     let from: number, maxBytes: number, timeoutMs: number;
     const format = c.req.query("format") ?? "json";
     const isolation = c.req.query("isolation") ?? "read_uncommitted";
     try {
       if (!FORMATS.includes(format)) throw new Invalid("format must be json, binary or string");
-      if (isolation !== "read_uncommitted" && isolation !== "read_committed") throw new Invalid("isolation must be read_uncommitted or read_committed");
+      if (isolation !== "read_uncommitted" && isolation !== "read_committed") {
+        throw new Invalid("isolation must be read_uncommitted or read_committed");
+      }
       from = intParam(c.req.query("offset"), "offset", log.logStartOffset, 0, Number.MAX_SAFE_INTEGER);
       maxBytes = intParam(c.req.query("max_bytes"), "max_bytes", DEFAULT_MAX_BYTES, 1, MAX_MAX_BYTES);
       timeoutMs = intParam(c.req.query("timeout_ms"), "timeout_ms", 0, 0, MAX_TIMEOUT_MS);
@@ -244,7 +303,14 @@ export function restRoutes(app: Hono, svc: Services): void {
       throw e;
     }
     if (from < log.logStartOffset || from > log.logEndOffset) {
-      return restError(c, 416, 1, `Offset ${from} is out of range for ${name}-${log.partition}: [${log.logStartOffset}, ${log.logEndOffset}]`, "OFFSET_OUT_OF_RANGE", { log_start_offset: log.logStartOffset, log_end_offset: log.logEndOffset });
+      return restError(
+        c,
+        416,
+        1,
+        `Offset ${from} is out of range for ${name}-${log.partition}: [${log.logStartOffset}, ${log.logEndOffset}]`,
+        "OFFSET_OUT_OF_RANGE",
+        { log_start_offset: log.logStartOffset, log_end_offset: log.logEndOffset },
+      );
     }
     const readCommitted = isolation === "read_committed";
     const deadline = svc.now() + timeoutMs;
@@ -288,10 +354,14 @@ export function partitionView(p: { logStartOffset: number; logEndOffset: number;
 }
 
 function parseRecords(body: unknown, topic: Topic, roundRobin: Map<string, number>): PendingRecord[] {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new Invalid("The body must be an object with a records array");
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new Invalid("The body must be an object with a records array");
+  }
   const b = body as { records?: unknown; format?: unknown };
   const format = (b.format ?? "json") as Format;
-  if (typeof format !== "string" || !FORMATS.includes(format)) throw new Invalid("format must be json, binary or string");
+  if (typeof format !== "string" || !FORMATS.includes(format)) {
+    throw new Invalid("format must be json, binary or string");
+  }
   if (!Array.isArray(b.records) || b.records.length === 0) throw new Invalid("records must be a non-empty array");
   const n = topic.partitions.length;
   return b.records.map((raw, index): PendingRecord => {
@@ -301,7 +371,10 @@ function parseRecords(body: unknown, topic: Topic, roundRobin: Map<string, numbe
     const key = encodeData(r.key, format, `${what}.key`);
     const value = encodeData(r.value, format, `${what}.value`);
     const headers = headersIn(r.headers, format, `${what}.headers`);
-    if (r.timestamp !== undefined && r.timestamp !== null && (!Number.isSafeInteger(r.timestamp) || (r.timestamp as number) < 0)) {
+    if (
+      r.timestamp !== undefined && r.timestamp !== null &&
+      (!Number.isSafeInteger(r.timestamp) || (r.timestamp as number) < 0)
+    ) {
       throw new Invalid(`${what}.timestamp must be milliseconds since the epoch`);
     }
     let partition: number;
@@ -322,7 +395,13 @@ function parseRecords(body: unknown, topic: Topic, roundRobin: Map<string, numbe
   });
 }
 
-type RestRecord = { offset: number; timestamp: number; key: unknown; value: unknown; headers: Record<string, string | null> };
+type RestRecord = {
+  offset: number;
+  timestamp: number;
+  key: unknown;
+  value: unknown;
+  headers: Record<string, string | null>;
+};
 type ReadOut = { records: RestRecord[]; nextOffset: number };
 
 /**
@@ -330,14 +409,22 @@ type ReadOut = { records: RestRecord[]; nextOffset: number };
  * Fetch), without control batches; read_committed stops at the last stable offset and drops
  * aborted transactions' batches. `nextOffset` passes everything looked at, skipped batches too.
  */
-async function readRecords(log: PartitionLog, from: number, maxBytes: number, readCommitted: boolean, format: Format): Promise<ReadOut> {
+async function readRecords(
+  log: PartitionLog,
+  from: number,
+  maxBytes: number,
+  readCommitted: boolean,
+  format: Format,
+): Promise<ReadOut> {
   const state = producerStateOf(log);
   const lso = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
   if (from >= lso) return { records: [], nextOffset: from };
   const batches = await log.read(from, maxBytes, false);
   const records: RestRecord[] = [];
   let next = from;
-  const last = batches.length ? batchBaseOffsetNumber(batches[batches.length - 1]) + batchLastOffsetDelta(batches[batches.length - 1]) + 1 : from;
+  const last = batches.length
+    ? batchBaseOffsetNumber(batches[batches.length - 1]) + batchLastOffsetDelta(batches[batches.length - 1]) + 1
+    : from;
   const aborted = readCommitted ? state.abortedIn(from, last) : [];
   for (const b of batches) {
     const base = batchBaseOffsetNumber(b);
@@ -345,7 +432,8 @@ async function readRecords(log: PartitionLog, from: number, maxBytes: number, re
     const end = base + batchLastOffsetDelta(b) + 1;
     if (end <= next) continue;
     const skip = batchIsControl(b) ||
-      (readCommitted && batchIsTransactional(b) && aborted.some((a) => a.producerId === batchProducerId(b) && a.firstOffset <= base && base <= a.lastOffset));
+      (readCommitted && batchIsTransactional(b) &&
+        aborted.some((a) => a.producerId === batchProducerId(b) && a.firstOffset <= base && base <= a.lastOffset));
     if (!skip) {
       for (const r of decodeRecords(b).records) {
         const offset = Number(r.offset);

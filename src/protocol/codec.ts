@@ -152,7 +152,7 @@ function kindOf(type: Field["type"], flexible: boolean): number {
 /** Compiles (once) and returns the plan of a field list at one version. */
 function planFor(fields: readonly Field[], version: number, flexible: boolean): StructPlan {
   let byVersion = cache.get(fields);
-  if (byVersion === undefined) cache.set(fields, (byVersion = []));
+  if (byVersion === undefined) cache.set(fields, byVersion = []);
   const slot = version * 2 + (flexible ? 1 : 0);
   return (byVersion[slot] ??= compile(fields, version, flexible));
 }

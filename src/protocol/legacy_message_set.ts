@@ -34,13 +34,19 @@ function parse(buf: Uint8Array, out: Legacy, depth: number): LegacyError | null 
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let pos = 0;
   while (pos < buf.length) {
-    if (buf.length - pos < 12) return { error: "CORRUPT_MESSAGE", message: `truncated message set entry at byte ${pos}` };
+    if (buf.length - pos < 12) {
+      return { error: "CORRUPT_MESSAGE", message: `truncated message set entry at byte ${pos}` };
+    }
     const size = view.getInt32(pos + 8);
     const start = pos + 12;
-    if (size < 14 || size > buf.length - start) return { error: "CORRUPT_MESSAGE", message: `message size ${size} at byte ${pos} does not fit` };
+    if (size < 14 || size > buf.length - start) {
+      return { error: "CORRUPT_MESSAGE", message: `message size ${size} at byte ${pos} does not fit` };
+    }
     const end = start + size;
     const crc = view.getUint32(start);
-    if (crc32(buf, start + 4, end) !== crc) return { error: "CORRUPT_MESSAGE", message: `message CRC mismatch at byte ${pos}` };
+    if (crc32(buf, start + 4, end) !== crc) {
+      return { error: "CORRUPT_MESSAGE", message: `message CRC mismatch at byte ${pos}` };
+    }
     const magic = buf[start + 4];
     if (magic > 1) return { error: "CORRUPT_MESSAGE", message: `magic ${magic} inside a legacy message set` };
     const attributes = buf[start + 5];
@@ -74,7 +80,10 @@ function parse(buf: Uint8Array, out: Legacy, depth: number): LegacyError | null 
       try {
         inner = decompress(codec, value);
       } catch (e) {
-        return { error: "CORRUPT_MESSAGE", message: `cannot decompress: ${e instanceof Error ? e.message : String(e)}` };
+        return {
+          error: "CORRUPT_MESSAGE",
+          message: `cannot decompress: ${e instanceof Error ? e.message : String(e)}`,
+        };
       }
       out.codec = codec;
       const err = parse(inner, out, depth + 1);
@@ -98,7 +107,10 @@ export function upConvertMessageSet(buf: Uint8Array): Uint8Array | LegacyError {
 }
 
 /** Builds a magic 0/1 message set (for tests and old-client emulation). */
-export function buildMessageSet(magic: 0 | 1, records: { key: Uint8Array | null; value: Uint8Array | null; timestamp?: bigint }[]): Uint8Array {
+export function buildMessageSet(
+  magic: 0 | 1,
+  records: { key: Uint8Array | null; value: Uint8Array | null; timestamp?: bigint }[],
+): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const r of records) {
     const body = 2 + (magic === 1 ? 8 : 0) + 8 + (r.key?.length ?? 0) + (r.value?.length ?? 0);

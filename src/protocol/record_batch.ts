@@ -26,7 +26,7 @@
 // byte at the same offset 16) are rejected with UNSUPPORTED_FOR_MESSAGE_FORMAT; converting
 // them up is not implemented.
 import { crc32c } from "./crc32c.ts";
-import { CompressionError, compress, decompress, DEFAULT_MAX_DECOMPRESSED } from "./compression/index.ts";
+import { compress, CompressionError, decompress, DEFAULT_MAX_DECOMPRESSED } from "./compression/index.ts";
 
 export const BASE_OFFSET_OFFSET = 0;
 export const BATCH_LENGTH_OFFSET = 8;
@@ -68,7 +68,11 @@ export const NO_SEQUENCE = -1;
 export const NO_PARTITION_LEADER_EPOCH = -1;
 export const NO_TIMESTAMP = -1n;
 
-export type BatchErrorCode = "CORRUPT_MESSAGE" | "INVALID_RECORD" | "UNSUPPORTED_FOR_MESSAGE_FORMAT" | "UNSUPPORTED_COMPRESSION_TYPE";
+export type BatchErrorCode =
+  | "CORRUPT_MESSAGE"
+  | "INVALID_RECORD"
+  | "UNSUPPORTED_FOR_MESSAGE_FORMAT"
+  | "UNSUPPORTED_COMPRESSION_TYPE";
 
 /** Header facts of one valid batch in a scanned buffer. */
 export type BatchInfo = {
@@ -178,30 +182,48 @@ export function scanBatches(buf: Uint8Array, opts?: ScanOptions): BatchInfo[] | 
   let pos = 0;
   while (pos < n) {
     const left = n - pos;
-    if (left < LOG_OVERHEAD) return bad("CORRUPT_MESSAGE", pos, `trailing partial batch: ${left} bytes left, need at least ${LOG_OVERHEAD}`);
+    if (left < LOG_OVERHEAD) {
+      return bad("CORRUPT_MESSAGE", pos, `trailing partial batch: ${left} bytes left, need at least ${LOG_OVERHEAD}`);
+    }
     const len = i32(buf, pos + BATCH_LENGTH_OFFSET);
     if (left > MAGIC_OFFSET) {
       const magic = buf[pos + MAGIC_OFFSET];
       if (magic !== CURRENT_MAGIC) {
         return magic < CURRENT_MAGIC
-          ? bad("UNSUPPORTED_FOR_MESSAGE_FORMAT", pos, `legacy message format (magic ${magic}) is not supported; use RecordBatch v2 (magic 2)`)
+          ? bad(
+            "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+            pos,
+            `legacy message format (magic ${magic}) is not supported; use RecordBatch v2 (magic 2)`,
+          )
           : bad("CORRUPT_MESSAGE", pos, `unknown record batch magic ${magic}`);
       }
     }
-    if (len < MIN_BATCH_LENGTH) return bad("CORRUPT_MESSAGE", pos, `batchLength ${len} is smaller than the minimum ${MIN_BATCH_LENGTH}`);
-    if (len > left - LOG_OVERHEAD) return bad("CORRUPT_MESSAGE", pos, `batch of ${len + LOG_OVERHEAD} bytes overruns the ${left} bytes left`);
+    if (len < MIN_BATCH_LENGTH) {
+      return bad("CORRUPT_MESSAGE", pos, `batchLength ${len} is smaller than the minimum ${MIN_BATCH_LENGTH}`);
+    }
+    if (len > left - LOG_OVERHEAD) {
+      return bad("CORRUPT_MESSAGE", pos, `batch of ${len + LOG_OVERHEAD} bytes overruns the ${left} bytes left`);
+    }
     const size = len + LOG_OVERHEAD;
     const stored = u32(buf, pos + CRC_OFFSET);
     const actual = crc32c(buf, pos + CRC_START, pos + size);
     if (stored !== actual) {
-      return bad("CORRUPT_MESSAGE", pos, `CRC32C mismatch: batch says 0x${stored.toString(16)}, computed 0x${actual.toString(16)}`);
+      return bad(
+        "CORRUPT_MESSAGE",
+        pos,
+        `CRC32C mismatch: batch says 0x${stored.toString(16)}, computed 0x${actual.toString(16)}`,
+      );
     }
     const recordCount = i32(buf, pos + RECORD_COUNT_OFFSET);
     const lastOffsetDelta = i32(buf, pos + LAST_OFFSET_DELTA_OFFSET);
     if (recordCount < 0) return bad("INVALID_RECORD", pos, `negative record count ${recordCount}`);
     if (lastOffsetDelta < 0) return bad("INVALID_RECORD", pos, `negative lastOffsetDelta ${lastOffsetDelta}`);
     if (recordCount > 0 && (compacted ? lastOffsetDelta < recordCount - 1 : lastOffsetDelta !== recordCount - 1)) {
-      return bad("INVALID_RECORD", pos, `lastOffsetDelta ${lastOffsetDelta} does not match record count ${recordCount}`);
+      return bad(
+        "INVALID_RECORD",
+        pos,
+        `lastOffsetDelta ${lastOffsetDelta} does not match record count ${recordCount}`,
+      );
     }
     // Each record takes at least 7 bytes uncompressed; compressed ones are checked when decoded.
     const attributes = i16(buf, pos + ATTRIBUTES_OFFSET);
@@ -451,7 +473,11 @@ export function decodeRecords(batch: Uint8Array, opts?: DecodeOptions): DecodedB
   const logAppend = (attributes & TIMESTAMP_TYPE_MASK) !== 0;
   let body: Uint8Array;
   try {
-    body = decompress(codec, batch.subarray(RECORDS_OFFSET, size), opts?.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED);
+    body = decompress(
+      codec,
+      batch.subarray(RECORDS_OFFSET, size),
+      opts?.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED,
+    );
   } catch (e) {
     if (e instanceof CompressionError) throw new RecordBatchError(e.code, e.message);
     throw e;
@@ -616,7 +642,9 @@ export function buildRecordBatch(o: BuildOptions): Uint8Array {
   if (codec < 0 || codec > 4) throw new RecordBatchError("UNSUPPORTED_COMPRESSION_TYPE", `unknown codec ${codec}`);
   const now = BigInt(Date.now());
   const stamps = o.records.map((r) => (r.timestamp === undefined ? now : toBig(r.timestamp)));
-  const baseTimestamp = stamps.length ? stamps[0] : (o.maxTimestamp !== undefined ? toBig(o.maxTimestamp) : NO_TIMESTAMP);
+  const baseTimestamp = stamps.length
+    ? stamps[0]
+    : (o.maxTimestamp !== undefined ? toBig(o.maxTimestamp) : NO_TIMESTAMP);
   let maxTs = baseTimestamp;
   for (const t of stamps) if (t > maxTs) maxTs = t;
   if (o.maxTimestamp !== undefined) maxTs = toBig(o.maxTimestamp);

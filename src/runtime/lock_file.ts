@@ -36,5 +36,10 @@ export async function takeLock(path: string, ops: LockFileOps, held: Set<string>
     await ops.remove(path); // left by a process that is gone
     pid = -1;
   }
-  return Promise.reject(Object.assign(new Error(`${path} is held by ${pid > 0 ? `process ${pid}` : "another process"}`), { code: "ELOCKED", pid }));
+  return Promise.reject(
+    Object.assign(new Error(`${path} is held by ${pid > 0 ? `process ${pid}` : "another process"}`), {
+      code: "ELOCKED",
+      pid,
+    }),
+  );
 }

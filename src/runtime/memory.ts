@@ -2,7 +2,17 @@
 // a FileSystem in a Map with fault injection. For tests, and for running where there is no disk.
 // Pure TS: only web-standard globals (queueMicrotask, setTimeout, TextEncoder).
 import { formatLogLine } from "../log.ts";
-import type { Conn, ConnHandler, FileHandle, FileInfo, FileSystem, Listener, ListenOptions, LogLevel, Runtime } from "../runtime.ts";
+import type {
+  Conn,
+  ConnHandler,
+  FileHandle,
+  FileInfo,
+  FileSystem,
+  Listener,
+  ListenOptions,
+  LogLevel,
+  Runtime,
+} from "../runtime.ts";
 
 /** An error with a POSIX-style `code`, as the real adapters throw. */
 export class MemoryError extends Error {
@@ -226,7 +236,7 @@ function clientOf(c: MemoryConnection): ClientConn {
     },
     set ondata(fn) {
       c.ondata = fn;
-      if (fn) for (const chunk of c.inbox.splice(0)) fn(chunk);
+      if (fn) { for (const chunk of c.inbox.splice(0)) fn(chunk); }
     },
     get onend() {
       return c.onend;
@@ -269,8 +279,22 @@ function clientOf(c: MemoryConnection): ClientConn {
 // File system
 
 export type FsOp =
-  | "open" | "read" | "append" | "write" | "sync" | "truncate" | "size" | "close"
-  | "readFile" | "writeFileAtomic" | "rename" | "remove" | "list" | "stat" | "mkdir" | "lock";
+  | "open"
+  | "read"
+  | "append"
+  | "write"
+  | "sync"
+  | "truncate"
+  | "size"
+  | "close"
+  | "readFile"
+  | "writeFileAtomic"
+  | "rename"
+  | "remove"
+  | "list"
+  | "stat"
+  | "mkdir"
+  | "lock";
 
 type Fault = { op: FsOp; error: Error; path: string | RegExp | undefined; remaining: number };
 
@@ -357,7 +381,9 @@ export function memoryFileSystem(): MemoryFileSystem {
     for (let i = 0; i < faults.length; i++) {
       const f = faults[i];
       if (f.op !== op) continue;
-      if (f.path !== undefined && (typeof f.path === "string" ? normalizePath(f.path) !== path : !f.path.test(path))) continue;
+      if (f.path !== undefined && (typeof f.path === "string" ? normalizePath(f.path) !== path : !f.path.test(path))) {
+        continue;
+      }
       if (--f.remaining <= 0) faults.splice(i, 1);
       throw f.error;
     }
@@ -457,10 +483,11 @@ export function memoryFileSystem(): MemoryFileSystem {
           buffer.set(f.data.subarray(position, end));
           return end - position;
         }),
-      append: (data) => run(() => {
-        const f = file("append");
-        store(f, f.len, data, path);
-      }),
+      append: (data) =>
+        run(() => {
+          const f = file("append");
+          store(f, f.len, data, path);
+        }),
       write: (position, data) => run(() => store(file("write"), position, data, path)),
       sync: async () => {
         for (const h of [...holds]) if (h.path.test(path)) await h.released;
@@ -570,7 +597,9 @@ export function memoryFileSystem(): MemoryFileSystem {
         if (!dirs.has(path)) return;
         const prefix = `${path}/`;
         const inside = [...files.keys(), ...dirs].filter((p) => p.startsWith(prefix));
-        if (inside.length > 0 && !options?.recursive) throw new MemoryError("ENOTEMPTY", `directory not empty: ${path}`);
+        if (inside.length > 0 && !options?.recursive) {
+          throw new MemoryError("ENOTEMPTY", `directory not empty: ${path}`);
+        }
         for (const p of inside) {
           const g = files.get(p);
           if (g) used -= g.len;
@@ -587,7 +616,10 @@ export function memoryFileSystem(): MemoryFileSystem {
         const prefix = path === "." ? "" : path === "/" ? "/" : `${path}/`;
         const out: FileInfo[] = [];
         for (const p of [...dirs, ...files.keys()]) {
-          if (p.startsWith(prefix) && !p.slice(prefix.length).includes("/") && p.length > prefix.length && !(path === "." && p.startsWith("/"))) {
+          if (
+            p.startsWith(prefix) && !p.slice(prefix.length).includes("/") && p.length > prefix.length &&
+            !(path === "." && p.startsWith("/"))
+          ) {
             out.push(info(p)!);
           }
         }
@@ -623,7 +655,11 @@ export function memoryFileSystem(): MemoryFileSystem {
       }),
 
     failNext(op, error, options) {
-      const err = error === undefined ? new MemoryError("EIO", `injected ${op} failure`) : typeof error === "string" ? new MemoryError(error, `injected ${op} failure`) : error;
+      const err = error === undefined
+        ? new MemoryError("EIO", `injected ${op} failure`)
+        : typeof error === "string"
+        ? new MemoryError(error, `injected ${op} failure`)
+        : error;
       faults.push({ op, error: err, path: options?.path, remaining: options?.count ?? 1 });
     },
 
@@ -703,7 +739,9 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       options.log?.(line);
     },
     listen(opts: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
-      if (opts.tls) return Promise.reject(new MemoryError("EINVAL", "TLS listeners need a network runtime (bun, deno, node)"));
+      if (opts.tls) {
+        return Promise.reject(new MemoryError("EINVAL", "TLS listeners need a network runtime (bun, deno, node)"));
+      }
       let port = opts.port;
       if (port === 0) {
         while (listeners.has(nextEphemeral)) nextEphemeral++;

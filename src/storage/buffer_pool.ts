@@ -66,7 +66,7 @@ export class BufferPool {
     const cap = buf.byteLength;
     if (this.#idleBytes + cap > this.maxIdleBytes) return; // left to the GC
     let list = this.#free.get(cap);
-    if (list === undefined) this.#free.set(cap, (list = []));
+    if (list === undefined) this.#free.set(cap, list = []);
     list.push(buf);
     this.#idleBytes += cap;
   }

@@ -8,8 +8,14 @@
 // (markers) are kept. Batches are decompressed to be filtered and recompressed with their own
 // codec; untouched batches stay byte for byte.
 import {
-  batchBaseOffsetNumber, batchIsControl, batchIsTransactional, batchProducerId, batchRecordCount, buildRecordBatch,
-  decodeRecords, parseControlRecord,
+  batchBaseOffsetNumber,
+  batchIsControl,
+  batchIsTransactional,
+  batchProducerId,
+  batchRecordCount,
+  buildRecordBatch,
+  decodeRecords,
+  parseControlRecord,
 } from "../protocol/record_batch.ts";
 
 /** Transaction outcomes seen in a pass over the log, in offset order. */
@@ -81,7 +87,15 @@ export type CleanStats = { removed: number };
  * Filters one segment's batches. Returns the batches to keep (rebuilt where records went), or null
  * when nothing changes. `pause` is awaited now and then, so a big segment does not stall produce.
  */
-export async function cleanSegmentBatches(batches: readonly Uint8Array[], map: KeyMap, now: number, deleteRetentionMs: number, stats: CleanStats, pause: () => Promise<void>, txns?: TxnIndex): Promise<Uint8Array[] | null> {
+export async function cleanSegmentBatches(
+  batches: readonly Uint8Array[],
+  map: KeyMap,
+  now: number,
+  deleteRetentionMs: number,
+  stats: CleanStats,
+  pause: () => Promise<void>,
+  txns?: TxnIndex,
+): Promise<Uint8Array[] | null> {
   const out: Uint8Array[] = [];
   let changed = false;
   let work = 0;
@@ -110,7 +124,13 @@ export async function cleanSegmentBatches(batches: readonly Uint8Array[], map: K
       if (kept.length > 0) {
         out.push(buildRecordBatch({
           baseOffset: d.baseOffset,
-          records: kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: Number(r.offset - d.baseOffset) })),
+          records: kept.map((r) => ({
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            timestamp: r.timestamp,
+            offsetDelta: Number(r.offset - d.baseOffset),
+          })),
           codec: d.codec,
           producerId: d.producerId,
           producerEpoch: d.producerEpoch,

@@ -304,8 +304,16 @@ class FilePartitionLog implements PartitionLog {
     }
     for (const s of this.segments) this.sizeInBytes += s.size;
     this.logEndOffset = this.active.next;
-    if (rescanned) await fs.writeFileAtomic(`${this.dir}/${RECOVERY_POINT_FILE}`, new TextEncoder().encode(String(this.active.base)));
-    this.logStartOffset = Math.max(this.segments[0].base, Number.isSafeInteger(checkpoint) ? Math.min(checkpoint, this.logEndOffset) : 0);
+    if (rescanned) {
+      await fs.writeFileAtomic(
+        `${this.dir}/${RECOVERY_POINT_FILE}`,
+        new TextEncoder().encode(String(this.active.base)),
+      );
+    }
+    this.logStartOffset = Math.max(
+      this.segments[0].base,
+      Number.isSafeInteger(checkpoint) ? Math.min(checkpoint, this.logEndOffset) : 0,
+    );
     // Segments wholly below the log start are left over from a crash before their deletion.
     while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
       const s = this.segments.shift()!;
@@ -364,11 +372,21 @@ class FilePartitionLog implements PartitionLog {
       const lost = seg.size - r.pos;
       this.core.stats.truncations++;
       this.core.stats.truncatedBytes += lost;
-      this.core.log("warn", `${this.topic}-${this.partition}: ${why}; truncating ${lost} bytes at position ${r.pos} of segment ${segmentName(seg.base)} (${r.error}); log end offset ${next}`);
+      this.core.log(
+        "warn",
+        `${this.topic}-${this.partition}: ${why}; truncating ${lost} bytes at position ${r.pos} of segment ${
+          segmentName(seg.base)
+        } (${r.error}); log end offset ${next}`,
+      );
       await h.truncate(r.pos);
       seg.size = r.pos;
     } else if (active && !this.core.clean) {
-      this.core.log("info", `${this.topic}-${this.partition}: recovered ${seg.size} bytes of segment ${segmentName(seg.base)} after an unclean shutdown; log end offset ${next}`);
+      this.core.log(
+        "info",
+        `${this.topic}-${this.partition}: recovered ${seg.size} bytes of segment ${
+          segmentName(seg.base)
+        } after an unclean shutdown; log end offset ${next}`,
+      );
     }
     if (!seg.handle) await h.close();
   }
@@ -387,7 +405,11 @@ class FilePartitionLog implements PartitionLog {
       if (w.sync) {
         try {
           await this.rollFlush;
-          if (this.failed) throw storageError(`${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`);
+          if (this.failed) {
+            throw storageError(
+              `${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`,
+            );
+          }
           await this.core.commit.sync(w.handle);
         } catch (e) {
           this.fail(e, "fsync failed");
@@ -405,12 +427,23 @@ class FilePartitionLog implements PartitionLog {
   private fail(e: unknown, what: string): void {
     if (this.failed) return;
     this.failed = e instanceof Error ? e : new Error(String(e));
-    this.core.log("error", `${this.topic}-${this.partition}: ${what} (${errText(e)}); the partition refuses appends until restart`);
+    this.core.log(
+      "error",
+      `${this.topic}-${this.partition}: ${what} (${errText(e)}); the partition refuses appends until restart`,
+    );
   }
 
-  private async write(buf: Uint8Array, metas: readonly BatchMeta[], durable: boolean): Promise<{ result: AppendResult; handle: FileHandle; sync: boolean }> {
+  private async write(
+    buf: Uint8Array,
+    metas: readonly BatchMeta[],
+    durable: boolean,
+  ): Promise<{ result: AppendResult; handle: FileHandle; sync: boolean }> {
     if (this.closed) throw storageError(`${this.topic}-${this.partition} is closed`);
-    if (this.failed) throw storageError(`${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`);
+    if (this.failed) {
+      throw storageError(
+        `${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`,
+      );
+    }
     const cfg = this.config();
     let total = 0;
     let span = 0;
@@ -423,12 +456,26 @@ class FilePartitionLog implements PartitionLog {
       span += m.lastOffsetDelta + 1;
     }
     const base = this.logEndOffset;
-    if (metas.length === 0) return { result: { baseOffset: base, lastOffset: base - 1, logStartOffset: this.logStartOffset }, handle: this.active.handle!, sync: false };
-    if (base > MAX_OFFSET - (span - 1)) throw new RangeError(`offsets up to ${base} + ${span - 1} are beyond the largest offset this engine stores (2^53 - 1)`);
+    if (metas.length === 0) {
+      return {
+        result: { baseOffset: base, lastOffset: base - 1, logStartOffset: this.logStartOffset },
+        handle: this.active.handle!,
+        sync: false,
+      };
+    }
+    if (base > MAX_OFFSET - (span - 1)) {
+      throw new RangeError(
+        `offsets up to ${base} + ${span - 1} are beyond the largest offset this engine stores (2^53 - 1)`,
+      );
+    }
     let seg = this.active;
     const now = this.core.now();
-    if (seg.size > 0 && (seg.size + total > cfg.segmentBytes || now - seg.created >= cfg.segmentMs || seg.indexFull(cfg.segmentIndexBytes) ||
-      base + span - 1 - seg.base > 0x7fffffff)) {
+    if (
+      seg.size > 0 &&
+      (seg.size + total > cfg.segmentBytes || now - seg.created >= cfg.segmentMs ||
+        seg.indexFull(cfg.segmentIndexBytes) ||
+        base + span - 1 - seg.base > 0x7fffffff)
+    ) {
       seg = await this.roll();
     }
     let next = base;
@@ -519,7 +566,10 @@ class FilePartitionLog implements PartitionLog {
       try {
         await old.handle.sync();
         await this.writeIndexes(old);
-        await this.core.fs.writeFileAtomic(`${this.dir}/${RECOVERY_POINT_FILE}`, new TextEncoder().encode(String(upTo)));
+        await this.core.fs.writeFileAtomic(
+          `${this.dir}/${RECOVERY_POINT_FILE}`,
+          new TextEncoder().encode(String(upTo)),
+        );
       } catch (e) {
         if (!this.closed) this.fail(e, `could not flush rolled segment ${segmentName(old.base)}`);
       }
@@ -580,7 +630,13 @@ class FilePartitionLog implements PartitionLog {
     return [];
   }
 
-  private async readSegment(seg: Segment, offset: number, maxBytes: number, strict: boolean, pool: BufferPool | undefined): Promise<Uint8Array[]> {
+  private async readSegment(
+    seg: Segment,
+    offset: number,
+    maxBytes: number,
+    strict: boolean,
+    pool: BufferPool | undefined,
+  ): Promise<Uint8Array[]> {
     seg.readers++;
     const out: Uint8Array[] = [];
     // The buffer being walked, and whether `out` holds views of it (else it goes back to the pool).
@@ -600,7 +656,8 @@ class FilePartitionLog implements PartitionLog {
       if (pos >= end) return [];
       const h = await seg.open(this.core.fs);
       let bytes = 0;
-      const want = (p: number) => Math.min(end - p, Math.max(maxBytes - bytes, 0) + this.config().indexInterval + 16 * 1024);
+      const want = (p: number) =>
+        Math.min(end - p, Math.max(maxBytes - bytes, 0) + this.config().indexInterval + 16 * 1024);
       buf = await fill(h, pos, want(pos));
       let bufStart = pos;
       while (pos < end) {
@@ -639,7 +696,11 @@ class FilePartitionLog implements PartitionLog {
   }
 
   /** Visits whole batches of a segment from the index position of `fromOffset`. */
-  private async visit(seg: Segment, fromOffset: number, fn: (batch: Uint8Array, base: number) => boolean | void): Promise<void> {
+  private async visit(
+    seg: Segment,
+    fromOffset: number,
+    fn: (batch: Uint8Array, base: number) => boolean | void,
+  ): Promise<void> {
     seg.readers++;
     try {
       const h = await seg.open(this.core.fs);
@@ -750,7 +811,9 @@ class FilePartitionLog implements PartitionLog {
     const go = async () => {
       while (seg.readers > 0) await new Promise((r) => setTimeout(r, 10));
       await this.rollFlush; // a flush that started before the retirement finishes first
-      await this.removeSegmentFiles(seg).catch((e) => this.core.log("warn", `could not delete ${seg.logPath}: ${errText(e)}`));
+      await this.removeSegmentFiles(seg).catch((e) =>
+        this.core.log("warn", `could not delete ${seg.logPath}: ${errText(e)}`)
+      );
     };
     if (delay <= 0) this.pendingDeletes.push(go());
     else {
@@ -791,7 +854,10 @@ class FilePartitionLog implements PartitionLog {
       const newStart = Math.max(this.logStartOffset, this.segments[plan.count].base);
       await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(newStart)));
       this.logStartOffset = newStart;
-      this.core.log("info", `${this.topic}-${this.partition}: retention (${plan.reason}) deletes ${victims.length} segment(s); log start offset ${newStart}`);
+      this.core.log(
+        "info",
+        `${this.topic}-${this.partition}: retention (${plan.reason}) deletes ${victims.length} segment(s); log start offset ${newStart}`,
+      );
       this.dropSegmentsBelowStart();
     });
   }
@@ -848,7 +914,10 @@ class FilePartitionLog implements PartitionLog {
       await this.core.fs.writeFileAtomic(`${this.dir}/${CLEANER_FILE}`, new TextEncoder().encode(String(upTo)));
       this.core.stats.compactions++;
       this.core.stats.recordsCompactedAway += stats.removed;
-      this.core.log("info", `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`);
+      this.core.log(
+        "info",
+        `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`,
+      );
     });
   }
 
@@ -929,7 +998,10 @@ class FilePartitionLog implements PartitionLog {
         await seg.handle.sync();
         await this.writeIndexes(seg);
       } catch (e) {
-        this.core.log("error", `${this.topic}-${this.partition}: could not finish the active segment at shutdown: ${errText(e)}`);
+        this.core.log(
+          "error",
+          `${this.topic}-${this.partition}: could not finish the active segment at shutdown: ${errText(e)}`,
+        );
         ok = false;
       }
     }
@@ -950,7 +1022,11 @@ class FilePartitionLog implements PartitionLog {
 }
 
 /** Opens (creating) the file engine over `dir`. Partitions are loaded when first opened. */
-export async function openFileLogStore(fs: FileSystem, dir: string, options: FileLogStoreOptions = {}): Promise<FileLogStore> {
+export async function openFileLogStore(
+  fs: FileSystem,
+  dir: string,
+  options: FileLogStoreOptions = {},
+): Promise<FileLogStore> {
   const root = dir.replace(/\/+$/, "") || "/";
   await fs.mkdir(root);
   const stateText = await fs.readFile(`${root}/${STATE_FILE}`);
@@ -1082,7 +1158,9 @@ export async function openFileLogStore(fs: FileSystem, dir: string, options: Fil
       await core.commit.drain();
       logs.clear();
       opened.clear();
-      if (ok) await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
+      if (ok) {
+        await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
+      }
     },
   };
   arm();

@@ -27,7 +27,7 @@ export class GroupCommit {
   sync(file: FileHandle): Promise<void> {
     return new Promise((resolve, reject) => {
       let loop = this.files.get(file);
-      if (!loop) this.files.set(file, (loop = { waiting: [], busy: false }));
+      if (!loop) this.files.set(file, loop = { waiting: [], busy: false });
       loop.waiting.push({ resolve, reject });
       if (!loop.busy) {
         loop.busy = true;
@@ -52,7 +52,7 @@ export class GroupCommit {
       if (loop.waiting.length > 0) return this.run(file, loop);
       loop.busy = false;
       this.files.delete(file);
-      if (this.files.size === 0) for (const f of this.idle.splice(0)) f();
+      if (this.files.size === 0) { for (const f of this.idle.splice(0)) f(); }
     });
   }
 

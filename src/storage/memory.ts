@@ -53,7 +53,11 @@ class MemoryPartitionLog implements PartitionLog {
     let span = 0;
     for (const m of metas) span += m.lastOffsetDelta + 1;
     if (baseOffset > MAX_OFFSET - (span - 1)) {
-      return Promise.reject(new RangeError(`offsets up to ${baseOffset} + ${span - 1} are beyond the largest offset this engine stores (2^53 - 1)`));
+      return Promise.reject(
+        new RangeError(
+          `offsets up to ${baseOffset} + ${span - 1} are beyond the largest offset this engine stores (2^53 - 1)`,
+        ),
+      );
     }
     let next = baseOffset;
     for (const m of metas) {

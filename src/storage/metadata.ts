@@ -70,7 +70,11 @@ function frame(rec: MetaRecord): Uint8Array {
 }
 
 /** Opens (creating) the metadata store under `dataDir`. */
-export async function openMetadataStore(fs: FileSystem, dataDir: string, log: (level: LogLevel, message: string) => void = () => {}): Promise<MetadataStore> {
+export async function openMetadataStore(
+  fs: FileSystem,
+  dataDir: string,
+  log: (level: LogLevel, message: string) => void = () => {},
+): Promise<MetadataStore> {
   const dir = `${dataDir.replace(/\/+$/, "")}/${METADATA_DIR}`;
   await fs.mkdir(dir);
   const snapPath = `${dir}/snapshot.json`;

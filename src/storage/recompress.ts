@@ -18,7 +18,13 @@ export function recompressBatch(batch: Uint8Array, codec: number): Uint8Array {
   const d = decodeRecords(batch);
   return buildRecordBatch({
     baseOffset: d.baseOffset,
-    records: d.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: Number(r.offset - d.baseOffset) })),
+    records: d.records.map((r) => ({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: r.timestamp,
+      offsetDelta: Number(r.offset - d.baseOffset),
+    })),
     codec,
     producerId: d.producerId,
     producerEpoch: d.producerEpoch,

@@ -14,7 +14,13 @@ export type RetentionSegment = {
 export type RetentionPlan = { count: number; reason: string };
 
 /** How many leading segments retention deletes (it may include the active one; the caller rolls first). */
-export function retentionPlan(segments: readonly RetentionSegment[], now: number, retentionMs: number, retentionBytes: number, totalBytes: number): RetentionPlan {
+export function retentionPlan(
+  segments: readonly RetentionSegment[],
+  now: number,
+  retentionMs: number,
+  retentionBytes: number,
+  totalBytes: number,
+): RetentionPlan {
   let count = 0;
   let reason = "";
   if (retentionMs >= 0) {

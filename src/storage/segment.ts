@@ -199,7 +199,9 @@ export class Segment {
   loadIndexes(index: Uint8Array | null, time: Uint8Array | null, logSize: number, nextHint: number | null): boolean {
     this.idxN = 0;
     this.tsN = 0;
-    if (index === null || time === null || index.length % INDEX_ENTRY !== 0 || time.length % TIME_ENTRY !== 0) return false;
+    if (index === null || time === null || index.length % INDEX_ENTRY !== 0 || time.length % TIME_ENTRY !== 0) {
+      return false;
+    }
     const iv = new DataView(index.buffer, index.byteOffset, index.length);
     let lastOff = -1;
     let lastPos = -1;
@@ -255,14 +257,23 @@ export type ScanResult = { pos: number; error: string | null };
  * Checks framing (size, magic) and, with `verify`, the CRC. Stops at the first bad batch (error
  * says why; `pos` is where the valid prefix ends), or when `visit` returns false or an error string.
  */
-export async function scanFile(h: FileHandle, from: number, end: number, chunk: number, verify: boolean, visit: ScanVisit): Promise<ScanResult> {
+export async function scanFile(
+  h: FileHandle,
+  from: number,
+  end: number,
+  chunk: number,
+  verify: boolean,
+  visit: ScanVisit,
+): Promise<ScanResult> {
   let pos = from;
   let buf: Uint8Array = new Uint8Array(0);
   let bufStart = from;
   while (pos < end) {
     let at = pos - bufStart;
     if (buf.length - at < BATCH_HEADER_SIZE) {
-      if (end - pos < BATCH_HEADER_SIZE) return { pos, error: `${end - pos} trailing bytes, fewer than a batch header` };
+      if (end - pos < BATCH_HEADER_SIZE) {
+        return { pos, error: `${end - pos} trailing bytes, fewer than a batch header` };
+      }
       buf = await h.read(pos, Math.min(end - pos, chunk));
       bufStart = pos;
       at = 0;
@@ -270,8 +281,12 @@ export async function scanFile(h: FileHandle, from: number, end: number, chunk: 
     }
     if (buf[at + MAGIC_OFFSET] !== CURRENT_MAGIC) return { pos, error: `bad magic ${buf[at + MAGIC_OFFSET]}` };
     const size = batchSize(buf, at);
-    if (size < BATCH_HEADER_SIZE || size > end - pos) return { pos, error: `batch of ${size} bytes does not fit the ${end - pos} bytes left` };
-    if (batchLastOffsetDelta(buf, at) < 0 || Number.isNaN(batchBaseOffsetNumber(buf, at))) return { pos, error: "bad offsets in batch header" };
+    if (size < BATCH_HEADER_SIZE || size > end - pos) {
+      return { pos, error: `batch of ${size} bytes does not fit the ${end - pos} bytes left` };
+    }
+    if (batchLastOffsetDelta(buf, at) < 0 || Number.isNaN(batchBaseOffsetNumber(buf, at))) {
+      return { pos, error: "bad offsets in batch header" };
+    }
     if (buf.length - at < size) {
       buf = await h.read(pos, Math.max(size, Math.min(end - pos, chunk)));
       bufStart = pos;

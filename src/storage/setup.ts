@@ -32,7 +32,13 @@ export async function openStorage(
 ): Promise<Storage> {
   if (config.dataDir === null) {
     const store = memoryLogStore();
-    return { store, metadata: memoryMetadataStore(), file: null, removeUnknown: async () => {}, close: () => store.close() };
+    return {
+      store,
+      metadata: memoryMetadataStore(),
+      file: null,
+      removeUnknown: async () => {},
+      close: () => store.close(),
+    };
   }
   const dir = config.dataDir;
   const started = runtime.now();
@@ -44,7 +50,11 @@ export async function openStorage(
   } catch (e) {
     if ((e as { code?: string }).code !== "ELOCKED") throw e;
     const pid = (e as { pid?: number }).pid;
-    throw new Error(`data dir ${dir} is in use by another broker${pid && pid > 0 ? ` (process ${pid})` : ""}; stop it first, or remove ${dir}/.lock if no broker runs`);
+    throw new Error(
+      `data dir ${dir} is in use by another broker${
+        pid && pid > 0 ? ` (process ${pid})` : ""
+      }; stop it first, or remove ${dir}/.lock if no broker runs`,
+    );
   }
   let metadata: MetadataStore;
   let file: FileLogStore;
@@ -63,7 +73,9 @@ export async function openStorage(
     await lock.release();
     throw e;
   }
-  const mode = config["chronik.fsync.acks.all"] === false ? "acks=all answered when the OS has the data" : "acks=all answered after a group-commit fsync";
+  const mode = config["chronik.fsync.acks.all"] === false
+    ? "acks=all answered when the OS has the data"
+    : "acks=all answered after a group-commit fsync";
   log("info", `storage: file engine in ${dir} (${mode})`);
   return {
     store: file,
@@ -72,7 +84,12 @@ export async function openStorage(
     async removeUnknown(keep) {
       await file.removeUnknown(keep);
       const s = file.stats;
-      log("info", `storage: opened in ${runtime.now() - started} ms (${s.cleanStart ? "clean" : "unclean"} start, ${s.recoveredPartitions} partition(s) scanned, ${s.truncations} torn tail(s) truncated, ${s.indexRebuilds} index rebuild(s))`);
+      log(
+        "info",
+        `storage: opened in ${runtime.now() - started} ms (${
+          s.cleanStart ? "clean" : "unclean"
+        } start, ${s.recoveredPartitions} partition(s) scanned, ${s.truncations} torn tail(s) truncated, ${s.indexRebuilds} index rebuild(s))`,
+      );
     },
     async close() {
       await file.close();

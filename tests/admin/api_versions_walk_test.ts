@@ -70,30 +70,67 @@ let topicId = "";
 let seq = 0;
 const uniq = (p: string) => `${p}-${++seq}`;
 
-const batch = () => buildRecordBatch({ records: [{ key: enc.encode("k"), value: enc.encode("v"), timestamp: Date.now() }] });
+const batch = () =>
+  buildRecordBatch({ records: [{ key: enc.encode("k"), value: enc.encode("v"), timestamp: Date.now() }] });
 
 /** A member of a classic group at a generation (JoinGroup v5 twice, then SyncGroup as leader). */
 async function member(groupId: string) {
-  const join = (memberId: string) => c.send(JoinGroup, 5, {
-    groupId, sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null,
-    protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null,
-  });
+  const join = (memberId: string) =>
+    c.send(JoinGroup, 5, {
+      groupId,
+      sessionTimeoutMs: 30000,
+      rebalanceTimeoutMs: 30000,
+      memberId,
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+      reason: null,
+    });
   let j = await join("");
   if (j.errorCode === ErrorCode.MEMBER_ID_REQUIRED) j = await join(j.memberId!);
   expect(j.errorCode).toBe(0);
-  const s = await c.send(SyncGroup, 3, { groupId, generationId: j.generationId!, memberId: j.memberId!, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }] });
+  const s = await c.send(SyncGroup, 3, {
+    groupId,
+    generationId: j.generationId!,
+    memberId: j.memberId!,
+    groupInstanceId: null,
+    protocolType: "consumer",
+    protocolName: "range",
+    assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }],
+  });
   expect(s.errorCode).toBe(0);
   return { memberId: j.memberId!, generationId: j.generationId! };
 }
 
 async function commitOffset(groupId: string) {
-  const r = await c.send(OffsetCommit, 2, { groupId, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }] });
+  const r = await c.send(OffsetCommit, 2, {
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: "",
+    groupInstanceId: null,
+    retentionTimeMs: -1n,
+    topics: [{
+      name: TOPIC,
+      partitions: [{
+        partitionIndex: 0,
+        committedOffset: 1n,
+        committedLeaderEpoch: -1,
+        commitTimestamp: -1n,
+        committedMetadata: "",
+      }],
+    }],
+  });
   expect(r.topics![0].partitions![0].errorCode).toBe(0);
 }
 
 async function txnProducer() {
   const transactionalId = uniq("walk-tx");
-  const r = await c.send(InitProducerId, 2, { transactionalId, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  const r = await c.send(InitProducerId, 2, {
+    transactionalId,
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
   expect(r.errorCode).toBe(0);
   return { transactionalId, producerId: r.producerId!, producerEpoch: r.producerEpoch! };
 }
@@ -101,27 +138,105 @@ async function txnProducer() {
 type Scenario = { run: (v: number) => Promise<unknown>; allowed?: number[] };
 
 const SCENARIOS: Record<number, Scenario> = {
-  0: { run: (v) => c.send(Produce, v, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: v <= 2 ? buildMessageSet(1, [{ key: enc.encode("k"), value: enc.encode("v"), timestamp: BigInt(Date.now()) }]) : batch() }] }] }) },
-  1: {
-    run: (v) => c.send(Fetch, v, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic: TOPIC, topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
-      forgottenTopicsData: [], rackId: "",
-    }),
+  0: {
+    run: (v) =>
+      c.send(Produce, v, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{
+          name: TOPIC,
+          partitionData: [{
+            index: 0,
+            records: v <= 2
+              ? buildMessageSet(1, [{ key: enc.encode("k"), value: enc.encode("v"), timestamp: BigInt(Date.now()) }])
+              : batch(),
+          }],
+        }],
+      }),
   },
-  2: { run: (v) => c.send(ListOffsets, v, { replicaId: -1, isolationLevel: 0, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }], timeoutMs: 1000 }) },
-  3: { run: (v) => c.send(Metadata, v, { topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: TOPIC }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }) },
+  1: {
+    run: (v) =>
+      c.send(Fetch, v, {
+        clusterId: null,
+        replicaId: -1,
+        replicaState: { replicaId: -1, replicaEpoch: -1n },
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{
+          topic: TOPIC,
+          topicId,
+          partitions: [{
+            partition: 0,
+            currentLeaderEpoch: -1,
+            fetchOffset: 0n,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1n,
+            partitionMaxBytes: 1 << 20,
+            replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+          }],
+        }],
+        forgottenTopicsData: [],
+        rackId: "",
+      }),
+  },
+  2: {
+    run: (v) =>
+      c.send(ListOffsets, v, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{
+          name: TOPIC,
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+        }],
+        timeoutMs: 1000,
+      }),
+  },
+  3: {
+    run: (v) =>
+      c.send(Metadata, v, {
+        topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: TOPIC }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      }),
+  },
   8: {
     run: async (v) => {
       const groupId = uniq("walk-commit");
-      return c.send(OffsetCommit, v, { groupId, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }] });
+      return c.send(OffsetCommit, v, {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: "",
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{
+          name: TOPIC,
+          partitions: [{
+            partitionIndex: 0,
+            committedOffset: 1n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: "",
+          }],
+        }],
+      });
     },
   },
   9: {
     run: async (v) => {
       const groupId = uniq("walk-fetch");
       await commitOffset(groupId);
-      return c.send(OffsetFetch, v, { groupId, topics: [{ name: TOPIC, partitionIndexes: [0] }], groups: [{ groupId, memberId: null, memberEpoch: -1, topics: [{ name: TOPIC, partitionIndexes: [0] }] }], requireStable: false });
+      return c.send(OffsetFetch, v, {
+        groupId,
+        topics: [{ name: TOPIC, partitionIndexes: [0] }],
+        groups: [{ groupId, memberId: null, memberEpoch: -1, topics: [{ name: TOPIC, partitionIndexes: [0] }] }],
+        requireStable: false,
+      });
     },
   },
   10: { run: (v) => c.send(FindCoordinator, v, { key: "walk-group", keyType: 0, coordinatorKeys: ["walk-group"] }) },
@@ -129,10 +244,17 @@ const SCENARIOS: Record<number, Scenario> = {
     // v4+ answers a first join without a member id with MEMBER_ID_REQUIRED (KIP-394); join again with it.
     run: async (v) => {
       const groupId = uniq("walk-join");
-      const join = (memberId: string) => c.send(JoinGroup, v, {
-        groupId, sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null,
-        protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null,
-      });
+      const join = (memberId: string) =>
+        c.send(JoinGroup, v, {
+          groupId,
+          sessionTimeoutMs: 30000,
+          rebalanceTimeoutMs: 30000,
+          memberId,
+          groupInstanceId: null,
+          protocolType: "consumer",
+          protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+          reason: null,
+        });
       const first = await join("");
       return first.errorCode === ErrorCode.MEMBER_ID_REQUIRED && v >= 4 ? join(first.memberId!) : first;
     },
@@ -141,26 +263,50 @@ const SCENARIOS: Record<number, Scenario> = {
     run: async (v) => {
       const groupId = uniq("walk-hb");
       const m = await member(groupId);
-      return c.send(Heartbeat, v, { groupId, generationId: m.generationId, memberId: m.memberId, groupInstanceId: null });
+      return c.send(Heartbeat, v, {
+        groupId,
+        generationId: m.generationId,
+        memberId: m.memberId,
+        groupInstanceId: null,
+      });
     },
   },
   13: {
     run: async (v) => {
       const groupId = uniq("walk-leave");
       const m = await member(groupId);
-      return c.send(LeaveGroup, v, { groupId, memberId: m.memberId, members: [{ memberId: m.memberId, groupInstanceId: null, reason: null }] });
+      return c.send(LeaveGroup, v, {
+        groupId,
+        memberId: m.memberId,
+        members: [{ memberId: m.memberId, groupInstanceId: null, reason: null }],
+      });
     },
   },
   14: {
     run: async (v) => {
       const groupId = uniq("walk-sync");
-      const join = (memberId: string) => c.send(JoinGroup, 5, {
-        groupId, sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null,
-        protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null,
-      });
+      const join = (memberId: string) =>
+        c.send(JoinGroup, 5, {
+          groupId,
+          sessionTimeoutMs: 30000,
+          rebalanceTimeoutMs: 30000,
+          memberId,
+          groupInstanceId: null,
+          protocolType: "consumer",
+          protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+          reason: null,
+        });
       let j = await join("");
       if (j.errorCode === ErrorCode.MEMBER_ID_REQUIRED) j = await join(j.memberId!);
-      return c.send(SyncGroup, v, { groupId, generationId: j.generationId!, memberId: j.memberId!, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }] });
+      return c.send(SyncGroup, v, {
+        groupId,
+        generationId: j.generationId!,
+        memberId: j.memberId!,
+        groupInstanceId: null,
+        protocolType: "consumer",
+        protocolName: "range",
+        assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }],
+      });
     },
   },
   15: {
@@ -172,24 +318,68 @@ const SCENARIOS: Record<number, Scenario> = {
   },
   16: { run: (v) => c.send(ListGroups, v, { statesFilter: [], typesFilter: [] }) },
   18: { run: (v) => c.send(ApiVersions, v, { clientSoftwareName: "walk", clientSoftwareVersion: "1.0" }) },
-  19: { run: (v) => c.send(CreateTopics, v, { topics: [{ name: uniq("walk-created"), numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "retention.ms", value: "60000" }] }], timeoutMs: 1000, validateOnly: false }) },
+  19: {
+    run: (v) =>
+      c.send(CreateTopics, v, {
+        topics: [{
+          name: uniq("walk-created"),
+          numPartitions: 1,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [{ name: "retention.ms", value: "60000" }],
+        }],
+        timeoutMs: 1000,
+        validateOnly: false,
+      }),
+  },
   20: {
     run: async (v) => {
       const name = uniq("walk-deleted");
-      const cr = await c.send(CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-      return c.send(DeleteTopics, v, { topicNames: [name], topics: [{ name: null, topicId: cr.topics![0].topicId! }], timeoutMs: 1000 });
+      const cr = await c.send(CreateTopics, 7, {
+        topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 1000,
+        validateOnly: false,
+      });
+      return c.send(DeleteTopics, v, {
+        topicNames: [name],
+        topics: [{ name: null, topicId: cr.topics![0].topicId! }],
+        timeoutMs: 1000,
+      });
     },
   },
-  21: { run: (v) => c.send(DeleteRecords, v, { topics: [{ name: TOPIC, partitions: [{ partitionIndex: 1, offset: 0n }] }], timeoutMs: 1000 }) },
-  22: { run: (v) => c.send(InitProducerId, v, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }) },
-  23: { run: (v) => c.send(OffsetForLeaderEpoch, v, { replicaId: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] }] }) },
+  21: {
+    run: (v) =>
+      c.send(DeleteRecords, v, {
+        topics: [{ name: TOPIC, partitions: [{ partitionIndex: 1, offset: 0n }] }],
+        timeoutMs: 1000,
+      }),
+  },
+  22: {
+    run: (v) =>
+      c.send(InitProducerId, v, {
+        transactionalId: null,
+        transactionTimeoutMs: 60000,
+        producerId: -1n,
+        producerEpoch: -1,
+      }),
+  },
+  23: {
+    run: (v) =>
+      c.send(OffsetForLeaderEpoch, v, {
+        replicaId: -1,
+        topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] }],
+      }),
+  },
   24: {
     run: async (v) => {
       const p = await txnProducer();
       const topics = [{ name: TOPIC, partitions: [0] }];
       return c.send(AddPartitionsToTxn, v, {
         transactions: [{ ...p, verifyOnly: false, topics }],
-        v3AndBelowTransactionalId: p.transactionalId, v3AndBelowProducerId: p.producerId, v3AndBelowProducerEpoch: p.producerEpoch, v3AndBelowTopics: topics,
+        v3AndBelowTransactionalId: p.transactionalId,
+        v3AndBelowProducerId: p.producerId,
+        v3AndBelowProducerEpoch: p.producerEpoch,
+        v3AndBelowTopics: topics,
       });
     },
   },
@@ -207,18 +397,56 @@ const SCENARIOS: Record<number, Scenario> = {
       return c.send(EndTxn, v, { ...p, committed: false });
     },
   },
-  27: { run: (v) => c.send(WriteTxnMarkers, v, { markers: [{ producerId: 987654n, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: TOPIC, partitionIndexes: [1] }] }] }) },
+  27: {
+    run: (v) =>
+      c.send(WriteTxnMarkers, v, {
+        markers: [{
+          producerId: 987654n,
+          producerEpoch: 0,
+          transactionResult: false,
+          coordinatorEpoch: 0,
+          topics: [{ name: TOPIC, partitionIndexes: [1] }],
+        }],
+      }),
+  },
   28: {
     run: async (v) => {
       const p = await txnProducer();
       const groupId = uniq("walk-txn-group");
       const add = await c.send(AddOffsetsToTxn, 3, { ...p, groupId });
       expect(add.errorCode).toBe(0);
-      return c.send(TxnOffsetCommit, v, { ...p, groupId, generationId: -1, memberId: "", groupInstanceId: null, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+      return c.send(TxnOffsetCommit, v, {
+        ...p,
+        groupId,
+        generationId: -1,
+        memberId: "",
+        groupInstanceId: null,
+        topics: [{
+          name: TOPIC,
+          partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }],
+        }],
+      });
     },
   },
-  32: { run: (v) => c.send(DescribeConfigs, v, { resources: [{ resourceType: 2, resourceName: TOPIC, configurationKeys: null }, { resourceType: 4, resourceName: "0", configurationKeys: null }], includeSynonyms: true, includeDocumentation: true }) },
-  33: { run: (v) => c.send(AlterConfigs, v, { resources: [{ resourceType: 2, resourceName: TOPIC, configs: [{ name: "retention.ms", value: "86400000" }] }], validateOnly: false }) },
+  32: {
+    run: (v) =>
+      c.send(DescribeConfigs, v, {
+        resources: [{ resourceType: 2, resourceName: TOPIC, configurationKeys: null }, {
+          resourceType: 4,
+          resourceName: "0",
+          configurationKeys: null,
+        }],
+        includeSynonyms: true,
+        includeDocumentation: true,
+      }),
+  },
+  33: {
+    run: (v) =>
+      c.send(AlterConfigs, v, {
+        resources: [{ resourceType: 2, resourceName: TOPIC, configs: [{ name: "retention.ms", value: "86400000" }] }],
+        validateOnly: false,
+      }),
+  },
   34: {
     run: async (v) => {
       const logDir = (await c.send(DescribeLogDirs, 1, { topics: [] })).results![0].logDir!;
@@ -229,8 +457,16 @@ const SCENARIOS: Record<number, Scenario> = {
   37: {
     run: async (v) => {
       const name = uniq("walk-grow");
-      await c.send(CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-      return c.send(CreatePartitions, v, { topics: [{ name, count: 3, assignments: null }], timeoutMs: 1000, validateOnly: false });
+      await c.send(CreateTopics, 7, {
+        topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 1000,
+        validateOnly: false,
+      });
+      return c.send(CreatePartitions, v, {
+        topics: [{ name, count: 3, assignments: null }],
+        timeoutMs: 1000,
+        validateOnly: false,
+      });
     },
   },
   42: {
@@ -241,9 +477,33 @@ const SCENARIOS: Record<number, Scenario> = {
     },
   },
   // One node is always the preferred leader: Kafka's answer is ELECTION_NOT_NEEDED.
-  43: { run: (v) => c.send(ElectLeaders, v, { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 1000 }), allowed: [ErrorCode.ELECTION_NOT_NEEDED] },
-  44: { run: (v) => c.send(IncrementalAlterConfigs, v, { resources: [{ resourceType: 2, resourceName: TOPIC, configs: [{ name: "cleanup.policy", configOperation: 2, value: "delete" }] }], validateOnly: false }) },
-  45: { run: (v) => c.send(AlterPartitionReassignments, v, { timeoutMs: 1000, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [0] }] }] }) },
+  43: {
+    run: (v) =>
+      c.send(ElectLeaders, v, {
+        electionType: 0,
+        topicPartitions: [{ topic: TOPIC, partitions: [0] }],
+        timeoutMs: 1000,
+      }),
+    allowed: [ErrorCode.ELECTION_NOT_NEEDED],
+  },
+  44: {
+    run: (v) =>
+      c.send(IncrementalAlterConfigs, v, {
+        resources: [{
+          resourceType: 2,
+          resourceName: TOPIC,
+          configs: [{ name: "cleanup.policy", configOperation: 2, value: "delete" }],
+        }],
+        validateOnly: false,
+      }),
+  },
+  45: {
+    run: (v) =>
+      c.send(AlterPartitionReassignments, v, {
+        timeoutMs: 1000,
+        topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [0] }] }],
+      }),
+  },
   46: { run: (v) => c.send(ListPartitionReassignments, v, { timeoutMs: 1000, topics: null }) },
   47: {
     run: async (v) => {
@@ -252,9 +512,31 @@ const SCENARIOS: Record<number, Scenario> = {
       return c.send(OffsetDelete, v, { groupId, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0 }] }] });
     },
   },
-  48: { run: (v) => c.send(DescribeClientQuotas, v, { components: [{ entityType: "user", matchType: 2, match: null }], strict: false }) },
-  49: { run: (v) => c.send(AlterClientQuotas, v, { entries: [{ entity: [{ entityType: "user", entityName: uniq("walk-user") }], ops: [{ key: "producer_byte_rate", value: 1048576, remove: false }] }], validateOnly: false }) },
-  57: { run: (v) => c.send(UpdateFeatures, v, { timeoutMs: 1000, featureUpdates: [{ feature: "group.version", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }], validateOnly: false }) },
+  48: {
+    run: (v) =>
+      c.send(DescribeClientQuotas, v, {
+        components: [{ entityType: "user", matchType: 2, match: null }],
+        strict: false,
+      }),
+  },
+  49: {
+    run: (v) =>
+      c.send(AlterClientQuotas, v, {
+        entries: [{
+          entity: [{ entityType: "user", entityName: uniq("walk-user") }],
+          ops: [{ key: "producer_byte_rate", value: 1048576, remove: false }],
+        }],
+        validateOnly: false,
+      }),
+  },
+  57: {
+    run: (v) =>
+      c.send(UpdateFeatures, v, {
+        timeoutMs: 1000,
+        featureUpdates: [{ feature: "group.version", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }],
+        validateOnly: false,
+      }),
+  },
   60: { run: (v) => c.send(DescribeCluster, v, { includeClusterAuthorizedOperations: true, endpointType: 1 }) },
   61: { run: (v) => c.send(DescribeProducers, v, { topics: [{ name: TOPIC, partitionIndexes: [0] }] }) },
   65: {
@@ -275,46 +557,133 @@ const SCENARIOS: Record<number, Scenario> = {
       }),
   },
   29: {
-    run: (v) => onSide(aclBroker, (x) => x.send(DescribeAcls, v, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 })),
+    run: (v) =>
+      onSide(
+        aclBroker,
+        (x) =>
+          x.send(DescribeAcls, v, {
+            resourceTypeFilter: 1,
+            resourceNameFilter: null,
+            patternTypeFilter: 1,
+            principalFilter: null,
+            hostFilter: null,
+            operation: 1,
+            permissionType: 1,
+          }),
+      ),
   },
   30: {
-    run: (v) => onSide(aclBroker, (x) => x.send(CreateAcls, v, { creations: [{ resourceType: 2, resourceName: uniq("walk-acl"), resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] })),
+    run: (v) =>
+      onSide(
+        aclBroker,
+        (x) =>
+          x.send(CreateAcls, v, {
+            creations: [{
+              resourceType: 2,
+              resourceName: uniq("walk-acl"),
+              resourcePatternType: 3,
+              principal: "User:alice",
+              host: "*",
+              operation: 3,
+              permissionType: 3,
+            }],
+          }),
+      ),
   },
   31: {
     run: (v) =>
       onSide(aclBroker, async (x) => {
         const name = uniq("walk-acl");
-        await x.send(CreateAcls, 1, { creations: [{ resourceType: 2, resourceName: name, resourcePatternType: 3, principal: "User:alice", host: "*", operation: 3, permissionType: 3 }] });
-        return await x.send(DeleteAcls, v, { filters: [{ resourceTypeFilter: 2, resourceNameFilter: name, patternTypeFilter: 3, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] });
+        await x.send(CreateAcls, 1, {
+          creations: [{
+            resourceType: 2,
+            resourceName: name,
+            resourcePatternType: 3,
+            principal: "User:alice",
+            host: "*",
+            operation: 3,
+            permissionType: 3,
+          }],
+        });
+        return await x.send(DeleteAcls, v, {
+          filters: [{
+            resourceTypeFilter: 2,
+            resourceNameFilter: name,
+            patternTypeFilter: 3,
+            principalFilter: null,
+            hostFilter: null,
+            operation: 1,
+            permissionType: 1,
+          }],
+        });
       }),
   },
   50: {
     run: async (v) => {
-      await c.send(AlterUserScramCredentials, 0, { deletions: [], upsertions: [{ name: "walk-user", mechanism: 1, iterations: 4096, salt: enc.encode("salt"), saltedPassword: new Uint8Array(32).fill(7) }] });
+      await c.send(AlterUserScramCredentials, 0, {
+        deletions: [],
+        upsertions: [{
+          name: "walk-user",
+          mechanism: 1,
+          iterations: 4096,
+          salt: enc.encode("salt"),
+          saltedPassword: new Uint8Array(32).fill(7),
+        }],
+      });
       return c.send(DescribeUserScramCredentials, v, { users: [{ name: "walk-user" }] });
     },
   },
   51: {
-    run: (v) => c.send(AlterUserScramCredentials, v, { deletions: [], upsertions: [{ name: uniq("walk-user"), mechanism: 2, iterations: 8192, salt: enc.encode("salt"), saltedPassword: new Uint8Array(64).fill(9) }] }),
+    run: (v) =>
+      c.send(AlterUserScramCredentials, v, {
+        deletions: [],
+        upsertions: [{
+          name: uniq("walk-user"),
+          mechanism: 2,
+          iterations: 8192,
+          salt: enc.encode("salt"),
+          saltedPassword: new Uint8Array(64).fill(9),
+        }],
+      }),
   },
   68: {
-    run: (v) => c.send(ConsumerGroupHeartbeat, v, {
-      groupId: uniq("walk-848"), memberId: crypto.randomUUID().replace(/-/g, "").slice(0, 22), memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
-      subscribedTopicNames: [TOPIC], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
-    }),
+    run: (v) =>
+      c.send(ConsumerGroupHeartbeat, v, {
+        groupId: uniq("walk-848"),
+        memberId: crypto.randomUUID().replace(/-/g, "").slice(0, 22),
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 30000,
+        subscribedTopicNames: [TOPIC],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
+      }),
   },
   69: {
     run: async (v) => {
       const groupId = uniq("walk-848-describe");
       const hb = await c.send(ConsumerGroupHeartbeat, 0, {
-        groupId, memberId: crypto.randomUUID().replace(/-/g, "").slice(0, 22), memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
-        subscribedTopicNames: [TOPIC], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+        groupId,
+        memberId: crypto.randomUUID().replace(/-/g, "").slice(0, 22),
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 30000,
+        subscribedTopicNames: [TOPIC],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
       });
       expect(hb.errorCode).toBe(0);
       return c.send(ConsumerGroupDescribe, v, { groupIds: [groupId], includeAuthorizedOperations: true });
     },
   },
-  75: { run: (v) => c.send(DescribeTopicPartitions, v, { topics: [{ name: TOPIC }], responsePartitionLimit: 2000, cursor: null }) },
+  75: {
+    run: (v) =>
+      c.send(DescribeTopicPartitions, v, { topics: [{ name: TOPIC }], responsePartitionLimit: 2000, cursor: null }),
+  },
 };
 
 /** Every errorCode anywhere in a response, with its path. */
@@ -344,21 +713,33 @@ async function onSide<T>(side: () => Promise<Broker>, fn: (x: WireClient) => Pro
 /** A broker with the authorizer on, where the walk's anonymous principal is a super user. */
 let acl: Broker | null = null;
 async function aclBroker(): Promise<Broker> {
-  acl ??= await testBroker({ "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "super.users": "User:ANONYMOUS", logLevel: "warn" });
+  acl ??= await testBroker({
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:ANONYMOUS",
+    logLevel: "warn",
+  });
   return acl;
 }
 
 /** A broker with a SASL_PLAINTEXT listener for the SASL APIs, started on first use. */
 let sasl: Broker | null = null;
 async function saslBroker(): Promise<Broker> {
-  sasl ??= await testBroker({ listeners: "SASL_PLAINTEXT://127.0.0.1:0", "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required user_walk="walk-secret";', logLevel: "warn" });
+  sasl ??= await testBroker({
+    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+    "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required user_walk="walk-secret";',
+    logLevel: "warn",
+  });
   return sasl;
 }
 
 beforeAll(async () => {
   broker = await testBroker({ "group.initial.rebalance.delay.ms": 0, logLevel: "warn" });
   c = await WireClient.connect(broker.port);
-  const cr = await c.send(CreateTopics, 7, { topics: [{ name: TOPIC, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const cr = await c.send(CreateTopics, 7, {
+    topics: [{ name: TOPIC, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
   expect(cr.topics![0].errorCode).toBe(0);
   topicId = cr.topics![0].topicId!;
   const av = await c.send(ApiVersions, 3, { clientSoftwareName: "walk", clientSoftwareVersion: "1.0" });
@@ -389,7 +770,9 @@ describe("ApiVersions walk", () => {
           const codes = errorCodes(res);
           checked += codes.length;
           const bad = codes.filter(([, code]) => code !== 0 && !(s.allowed ?? []).includes(code));
-          if (bad.length > 0) failures.push(`api ${a.apiKey} v${v}: ${bad.map(([p, code]) => `${p}=${code}`).join(", ")}`);
+          if (bad.length > 0) {
+            failures.push(`api ${a.apiKey} v${v}: ${bad.map(([p, code]) => `${p}=${code}`).join(", ")}`);
+          }
         } catch (e) {
           failures.push(`api ${a.apiKey} v${v}: ${e instanceof Error ? e.message : String(e)}`);
           if (c.isClosed) c = await WireClient.connect(broker.port);

@@ -27,7 +27,11 @@ let c: WireClient;
 const enc = new TextEncoder();
 
 async function create(name: string, numPartitions: number) {
-  const r = await c.send(CreateTopics, 7, { topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const r = await c.send(CreateTopics, 7, {
+    topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
   expect(r.topics![0].errorCode).toBe(0);
 }
 
@@ -37,8 +41,15 @@ beforeAll(async () => {
   await create("a-three", 3);
   await create("b-two", 2);
   await create("c-one", 1);
-  const records = buildRecordBatch({ records: [0, 1, 2, 3, 4].map((i) => ({ key: null, value: enc.encode(`v${i}`), timestamp: 1000 + i })) });
-  const p = await c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: "c-one", partitionData: [{ index: 0, records }] }] });
+  const records = buildRecordBatch({
+    records: [0, 1, 2, 3, 4].map((i) => ({ key: null, value: enc.encode(`v${i}`), timestamp: 1000 + i })),
+  });
+  const p = await c.send(Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 1000,
+    topicData: [{ name: "c-one", partitionData: [{ index: 0, records }] }],
+  });
   expect(p.responses![0].partitionResponses![0].errorCode).toBe(0);
 });
 afterAll(async () => {
@@ -47,8 +58,11 @@ afterAll(async () => {
 });
 
 describe("CreatePartitions", () => {
-  const cp = (topics: { name: string; count: number; assignments: { brokerIds: number[] }[] | null }[], validateOnly = false, v = 3) =>
-    c.send(CreatePartitions, v, { topics, timeoutMs: 1000, validateOnly });
+  const cp = (
+    topics: { name: string; count: number; assignments: { brokerIds: number[] }[] | null }[],
+    validateOnly = false,
+    v = 3,
+  ) => c.send(CreatePartitions, v, { topics, timeoutMs: 1000, validateOnly });
   test("increases, with and without assignments; validateOnly changes nothing", async () => {
     await create("grow", 1);
     let r = await cp([{ name: "grow", count: 4, assignments: null }], true);
@@ -82,9 +96,15 @@ describe("CreatePartitions", () => {
       ErrorCode.INVALID_REQUEST,
     ]);
     const one = await cp([{ name: "grow", count: 4, assignments: null }]);
-    expect(one.results![0]).toEqual({ name: "grow", errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: "Topic already has 4 partition(s)." });
+    expect(one.results![0]).toEqual({
+      name: "grow",
+      errorCode: ErrorCode.INVALID_PARTITIONS,
+      errorMessage: "Topic already has 4 partition(s).",
+    });
     const lower = await cp([{ name: "a-three", count: 2, assignments: null }]);
-    expect(lower.results![0].errorMessage).toBe("The topic a-three currently has 3 partition(s); 2 would not be an increase.");
+    expect(lower.results![0].errorMessage).toBe(
+      "The topic a-three currently has 3 partition(s); 2 would not be an increase.",
+    );
     const big = await cp([{ name: "c-one", count: 2_000_000_000, assignments: null }]);
     expect(big.results![0].errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
   });
@@ -109,7 +129,11 @@ describe("DescribeCluster", () => {
 
 describe("DescribeTopicPartitions", () => {
   const dtp = (names: string[], limit: number, cursor: { topicName: string; partitionIndex: number } | null = null) =>
-    c.send(DescribeTopicPartitions, 0, { topics: names.map((name) => ({ name })), responsePartitionLimit: limit, cursor });
+    c.send(DescribeTopicPartitions, 0, {
+      topics: names.map((name) => ({ name })),
+      responsePartitionLimit: limit,
+      cursor,
+    });
   test("pages through named topics with the cursor", async () => {
     const names = ["c-one", "a-three", "b-two"];
     const seen: string[] = [];
@@ -117,7 +141,9 @@ describe("DescribeTopicPartitions", () => {
     for (let i = 0; i < 10; i++) {
       const r = await dtp(names, 2, cursor);
       for (const t of r.topics!) for (const p of t.partitions!) seen.push(`${t.name}-${p.partitionIndex}`);
-      cursor = r.nextCursor ? { topicName: r.nextCursor.topicName!, partitionIndex: r.nextCursor.partitionIndex! } : null;
+      cursor = r.nextCursor
+        ? { topicName: r.nextCursor.topicName!, partitionIndex: r.nextCursor.partitionIndex! }
+        : null;
       if (!cursor) break;
     }
     expect(seen).toEqual(["a-three-0", "a-three-1", "a-three-2", "b-two-0", "b-two-1", "c-one-0"]);
@@ -131,10 +157,22 @@ describe("DescribeTopicPartitions", () => {
     const r = await dtp([], 2000);
     const byName = new Map(r.topics!.map((t) => [t.name, t]));
     expect(byName.get("b-two")!.topicId).toBe(broker.services.topics.get("b-two")!.id);
-    expect(byName.get("b-two")!.partitions![0]).toEqual(expect.objectContaining({ leaderId: 0, leaderEpoch: 0, replicaNodes: [0], isrNodes: [0], eligibleLeaderReplicas: [], lastKnownElr: [] }));
+    expect(byName.get("b-two")!.partitions![0]).toEqual(
+      expect.objectContaining({
+        leaderId: 0,
+        leaderEpoch: 0,
+        replicaNodes: [0],
+        isrNodes: [0],
+        eligibleLeaderReplicas: [],
+        lastKnownElr: [],
+      }),
+    );
     expect(r.nextCursor).toBe(null);
     const u = await dtp(["missing", "bad/name"], 10);
-    expect(u.topics!.map((t) => [t.name, t.errorCode])).toEqual([["bad/name", ErrorCode.INVALID_TOPIC_EXCEPTION], ["missing", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+    expect(u.topics!.map((t) => [t.name, t.errorCode])).toEqual([["bad/name", ErrorCode.INVALID_TOPIC_EXCEPTION], [
+      "missing",
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ]]);
     const bad = await dtp(["a-three"], 10, { topicName: "b-two", partitionIndex: 0 });
     expect(bad.topics!.map((t) => t.errorCode)).toEqual([ErrorCode.INVALID_REQUEST]);
   });
@@ -145,12 +183,15 @@ describe("OffsetForLeaderEpoch", () => {
     for (const v of [0, 1, 2, 3, 4]) {
       const r = await c.send(OffsetForLeaderEpoch, v, {
         replicaId: -1,
-        topics: [{ topic: "c-one", partitions: [
-          { partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 },
-          { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 3 },
-          { partition: 0, currentLeaderEpoch: -1, leaderEpoch: -1 },
-          { partition: 7, currentLeaderEpoch: -1, leaderEpoch: 0 },
-        ] }, { topic: "unknown", partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }],
+        topics: [{
+          topic: "c-one",
+          partitions: [
+            { partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 },
+            { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 3 },
+            { partition: 0, currentLeaderEpoch: -1, leaderEpoch: -1 },
+            { partition: 7, currentLeaderEpoch: -1, leaderEpoch: 0 },
+          ],
+        }, { topic: "unknown", partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }],
       });
       const ps = r.topics![0].partitions!;
       expect([ps[0].errorCode, ps[0].endOffset]).toEqual([0, 5n]);
@@ -163,7 +204,10 @@ describe("OffsetForLeaderEpoch", () => {
         expect(ps[1].leaderEpoch).toBe(-1);
       }
     }
-    const fenced = await c.send(OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic: "c-one", partitions: [{ partition: 0, currentLeaderEpoch: 1, leaderEpoch: 0 }] }] });
+    const fenced = await c.send(OffsetForLeaderEpoch, 4, {
+      replicaId: -1,
+      topics: [{ topic: "c-one", partitions: [{ partition: 0, currentLeaderEpoch: 1, leaderEpoch: 0 }] }],
+    });
     expect(fenced.topics![0].partitions![0].errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
   });
 });
@@ -177,10 +221,17 @@ describe("log dirs", () => {
       expect(dir.errorCode).toBe(0);
       const one = dir.topics!.find((t) => t.name === "c-one")!;
       expect(one.partitions![0].partitionSize).toBeGreaterThan(0n);
-      expect(one.partitions![0].partitionSize).toBe(BigInt(broker.services.topics.get("c-one")!.partitions[0].sizeInBytes));
+      expect(one.partitions![0].partitionSize).toBe(
+        BigInt(broker.services.topics.get("c-one")!.partitions[0].sizeInBytes),
+      );
     }
-    const some = await c.send(DescribeLogDirs, 4, { topics: [{ topic: "a-three", partitions: [1, 9] }, { topic: "nope", partitions: [0] }] });
-    expect(some.results![0].topics).toEqual([{ name: "a-three", partitions: [{ partitionIndex: 1, partitionSize: 0n, offsetLag: 0n, isFutureKey: false }] }]);
+    const some = await c.send(DescribeLogDirs, 4, {
+      topics: [{ topic: "a-three", partitions: [1, 9] }, { topic: "nope", partitions: [0] }],
+    });
+    expect(some.results![0].topics).toEqual([{
+      name: "a-three",
+      partitions: [{ partitionIndex: 1, partitionSize: 0n, offsetLag: 0n, isFutureKey: false }],
+    }]);
   });
   test("AlterReplicaLogDirs: our dir is a no-op, others are LOG_DIR_NOT_FOUND", async () => {
     const dir = (await c.send(DescribeLogDirs, 1, { topics: [] })).results![0].logDir!;
@@ -191,7 +242,13 @@ describe("log dirs", () => {
       ],
     });
     expect(r.results).toEqual([
-      { topicName: "a-three", partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 5, errorCode: ErrorCode.REPLICA_NOT_AVAILABLE }] },
+      {
+        topicName: "a-three",
+        partitions: [{ partitionIndex: 0, errorCode: 0 }, {
+          partitionIndex: 5,
+          errorCode: ErrorCode.REPLICA_NOT_AVAILABLE,
+        }],
+      },
       { topicName: "b-two", partitions: [{ partitionIndex: 0, errorCode: ErrorCode.LOG_DIR_NOT_FOUND }] },
     ]);
   });
@@ -200,8 +257,15 @@ describe("log dirs", () => {
 describe("elections and reassignments", () => {
   test("ElectLeaders: not needed on one node", async () => {
     for (const v of [0, 1, 2]) {
-      const r = await c.send(ElectLeaders, v, { electionType: 0, topicPartitions: [{ topic: "a-three", partitions: [0, 9] }], timeoutMs: 1000 });
-      expect(r.replicaElectionResults![0].partitionResult!.map((p) => p.errorCode)).toEqual([ErrorCode.ELECTION_NOT_NEEDED, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+      const r = await c.send(ElectLeaders, v, {
+        electionType: 0,
+        topicPartitions: [{ topic: "a-three", partitions: [0, 9] }],
+        timeoutMs: 1000,
+      });
+      expect(r.replicaElectionResults![0].partitionResult!.map((p) => p.errorCode)).toEqual([
+        ErrorCode.ELECTION_NOT_NEEDED,
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      ]);
     }
     const all = await c.send(ElectLeaders, 2, { electionType: 1, topicPartitions: null, timeoutMs: 1000 });
     expect([all.errorCode, all.replicaElectionResults]).toEqual([0, []]);
@@ -209,16 +273,22 @@ describe("elections and reassignments", () => {
   test("AlterPartitionReassignments / ListPartitionReassignments", async () => {
     const r = await c.send(AlterPartitionReassignments, 0, {
       timeoutMs: 1000,
-      topics: [{ name: "a-three", partitions: [
-        { partitionIndex: 0, replicas: [0] },
-        { partitionIndex: 1, replicas: [0, 1] },
-        { partitionIndex: 2, replicas: null },
-        { partitionIndex: 7, replicas: [0] },
-      ] }],
+      topics: [{
+        name: "a-three",
+        partitions: [
+          { partitionIndex: 0, replicas: [0] },
+          { partitionIndex: 1, replicas: [0, 1] },
+          { partitionIndex: 2, replicas: null },
+          { partitionIndex: 7, replicas: [0] },
+        ],
+      }],
     });
     expect(r.errorCode).toBe(0);
     expect(r.responses![0].partitions!.map((p) => p.errorCode)).toEqual([
-      0, ErrorCode.INVALID_REPLICA_ASSIGNMENT, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      0,
+      ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     ]);
     const l = await c.send(ListPartitionReassignments, 0, { timeoutMs: 1000, topics: null });
     expect([l.errorCode, l.topics]).toEqual([0, []]);
@@ -232,19 +302,39 @@ describe("features", () => {
     expect(r.supportedFeatures).toContainEqual({ name: "group.version", minVersion: 0, maxVersion: 1 });
     expect(r.finalizedFeatures).toEqual([{ name: "group.version", maxVersionLevel: 1, minVersionLevel: 1 }]);
     const epoch = r.finalizedFeaturesEpoch!;
-    let u = await c.send(UpdateFeatures, 1, { timeoutMs: 1000, featureUpdates: [{ feature: "group.version", maxVersionLevel: 0, allowDowngrade: false, upgradeType: 1 }], validateOnly: false });
+    let u = await c.send(UpdateFeatures, 1, {
+      timeoutMs: 1000,
+      featureUpdates: [{ feature: "group.version", maxVersionLevel: 0, allowDowngrade: false, upgradeType: 1 }],
+      validateOnly: false,
+    });
     expect(u.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
     expect(u.results![0].errorMessage).toContain("Invalid update version 0 for feature group.version.");
-    u = await c.send(UpdateFeatures, 0, { timeoutMs: 1000, featureUpdates: [{ feature: "group.version", maxVersionLevel: 0, allowDowngrade: true, upgradeType: 1 }], validateOnly: false });
+    u = await c.send(UpdateFeatures, 0, {
+      timeoutMs: 1000,
+      featureUpdates: [{ feature: "group.version", maxVersionLevel: 0, allowDowngrade: true, upgradeType: 1 }],
+      validateOnly: false,
+    });
     expect(u.errorCode).toBe(0);
     r = await av();
     expect(r.finalizedFeatures).toEqual([]);
     expect(r.finalizedFeaturesEpoch).toBe(epoch + 1n);
-    u = await c.send(UpdateFeatures, 2, { timeoutMs: 1000, featureUpdates: [{ feature: "group.version", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }], validateOnly: false });
+    u = await c.send(UpdateFeatures, 2, {
+      timeoutMs: 1000,
+      featureUpdates: [{ feature: "group.version", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }],
+      validateOnly: false,
+    });
     expect(u.errorCode).toBe(0);
-    u = await c.send(UpdateFeatures, 2, { timeoutMs: 1000, featureUpdates: [{ feature: "no.such.feature", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }], validateOnly: false });
+    u = await c.send(UpdateFeatures, 2, {
+      timeoutMs: 1000,
+      featureUpdates: [{ feature: "no.such.feature", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }],
+      validateOnly: false,
+    });
     expect(u.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
-    u = await c.send(UpdateFeatures, 1, { timeoutMs: 1000, featureUpdates: [{ feature: "transaction.version", maxVersionLevel: 2, allowDowngrade: false, upgradeType: 1 }], validateOnly: true });
+    u = await c.send(UpdateFeatures, 1, {
+      timeoutMs: 1000,
+      featureUpdates: [{ feature: "transaction.version", maxVersionLevel: 2, allowDowngrade: false, upgradeType: 1 }],
+      validateOnly: true,
+    });
     expect(u.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
     expect((await av()).finalizedFeatures).toEqual([{ name: "group.version", maxVersionLevel: 1, minVersionLevel: 1 }]);
   });
@@ -252,17 +342,47 @@ describe("features", () => {
 
 describe("client quotas", () => {
   test("alter, describe with filters, remove", async () => {
-    const alter = (entity: { entityType: string; entityName: string | null }[], ops: { key: string; value: number; remove: boolean }[], validateOnly = false) =>
-      c.send(AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly });
-    expect((await alter([{ entityType: "user", entityName: "alice" }], [{ key: "producer_byte_rate", value: 1024, remove: false }])).entries![0].errorCode).toBe(0);
-    expect((await alter([{ entityType: "user", entityName: null }, { entityType: "client-id", entityName: "app" }], [{ key: "request_percentage", value: 12.5, remove: false }])).entries![0].errorCode).toBe(0);
-    expect((await alter([{ entityType: "ip", entityName: "10.0.0.1" }], [{ key: "connection_creation_rate", value: 5, remove: false }])).entries![0].errorCode).toBe(0);
-    expect((await alter([{ entityType: "user", entityName: "bob" }], [{ key: "consumer_byte_rate", value: 1, remove: false }], true)).entries![0].errorCode).toBe(0);
+    const alter = (
+      entity: { entityType: string; entityName: string | null }[],
+      ops: { key: string; value: number; remove: boolean }[],
+      validateOnly = false,
+    ) => c.send(AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly });
+    expect(
+      (await alter([{ entityType: "user", entityName: "alice" }], [{
+        key: "producer_byte_rate",
+        value: 1024,
+        remove: false,
+      }])).entries![0].errorCode,
+    ).toBe(0);
+    expect(
+      (await alter([{ entityType: "user", entityName: null }, { entityType: "client-id", entityName: "app" }], [{
+        key: "request_percentage",
+        value: 12.5,
+        remove: false,
+      }])).entries![0].errorCode,
+    ).toBe(0);
+    expect(
+      (await alter([{ entityType: "ip", entityName: "10.0.0.1" }], [{
+        key: "connection_creation_rate",
+        value: 5,
+        remove: false,
+      }])).entries![0].errorCode,
+    ).toBe(0);
+    expect(
+      (await alter([{ entityType: "user", entityName: "bob" }], [{
+        key: "consumer_byte_rate",
+        value: 1,
+        remove: false,
+      }], true)).entries![0].errorCode,
+    ).toBe(0);
 
     const describe = (components: { entityType: string; matchType: number; match: string | null }[], strict = false) =>
       c.send(DescribeClientQuotas, 0, { components, strict });
     let d = await describe([{ entityType: "user", matchType: 0, match: "alice" }]);
-    expect(d.entries).toEqual([{ entity: [{ entityType: "user", entityName: "alice" }], values: [{ key: "producer_byte_rate", value: 1024 }] }]);
+    expect(d.entries).toEqual([{
+      entity: [{ entityType: "user", entityName: "alice" }],
+      values: [{ key: "producer_byte_rate", value: 1024 }],
+    }]);
     d = await describe([{ entityType: "user", matchType: 1, match: null }]);
     expect(d.entries!.length).toBe(1);
     d = await describe([{ entityType: "user", matchType: 1, match: null }], true);
@@ -277,20 +397,34 @@ describe("client quotas", () => {
         { entity: [], ops: [] },
         { entity: [{ entityType: "ip", entityName: "1.2.3.4" }, { entityType: "user", entityName: "x" }], ops: [] },
         { entity: [{ entityType: "user", entityName: "x" }], ops: [{ key: "nonsense", value: 1, remove: false }] },
-        { entity: [{ entityType: "user", entityName: "x" }], ops: [{ key: "producer_byte_rate", value: 1.5, remove: false }] },
+        {
+          entity: [{ entityType: "user", entityName: "x" }],
+          ops: [{ key: "producer_byte_rate", value: 1.5, remove: false }],
+        },
         { entity: [{ entityType: "ip", entityName: "not-an-ip" }], ops: [] },
         { entity: [{ entityType: "group", entityName: "x" }], ops: [] },
       ],
       validateOnly: false,
     });
     expect(bad.entries!.map((e) => e.errorCode)).toEqual([
-      ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.UNSUPPORTED_VERSION,
     ]);
     for (const e of bad.entries!) expect(e.errorMessage).toBeTruthy();
     const badFilter = await describe([{ entityType: "user", matchType: 0, match: null }]);
     expect([badFilter.errorCode, badFilter.entries]).toEqual([ErrorCode.INVALID_REQUEST, null]);
 
-    expect((await alter([{ entityType: "user", entityName: "alice" }], [{ key: "producer_byte_rate", value: 0, remove: true }])).entries![0].errorCode).toBe(0);
+    expect(
+      (await alter([{ entityType: "user", entityName: "alice" }], [{
+        key: "producer_byte_rate",
+        value: 0,
+        remove: true,
+      }])).entries![0].errorCode,
+    ).toBe(0);
     d = await describe([{ entityType: "user", matchType: 0, match: "alice" }]);
     expect(d.entries).toEqual([]);
   });
@@ -299,15 +433,27 @@ describe("client quotas", () => {
 describe("reserved and illegal topic names", () => {
   test("CreateTopics: __cluster_metadata is reserved; illegal and over-long names are INVALID_TOPIC_EXCEPTION", async () => {
     const r = await c.send(CreateTopics, 7, {
-      topics: ["__cluster_metadata", "has space", "x".repeat(250), ".."].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })),
+      topics: ["__cluster_metadata", "has space", "x".repeat(250), ".."].map((name) => ({
+        name,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [],
+      })),
       timeoutMs: 1000,
       validateOnly: false,
     });
     expect(r.topics!.map((t) => [t.errorCode, t.errorMessage])).toEqual([
       [ErrorCode.INVALID_REQUEST, "Creation of internal topic __cluster_metadata is prohibited."],
-      [ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name has space is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"],
-      [ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic name is illegal, it can't be longer than 249 characters, topic name: ${"x".repeat(250)}`],
-      [ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name cannot be \".\" or \"..\""],
+      [
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        "Topic name has space is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'",
+      ],
+      [
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `Topic name is illegal, it can't be longer than 249 characters, topic name: ${"x".repeat(250)}`,
+      ],
+      [ErrorCode.INVALID_TOPIC_EXCEPTION, 'Topic name cannot be "." or ".."'],
     ]);
   });
 });

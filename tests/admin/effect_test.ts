@@ -21,12 +21,26 @@ test("altered configs change what Produce and retention do", async () => {
   const broker = await testBroker({ dataDir: dir });
   const c = await WireClient.connect(broker.port);
   try {
-    await c.send(CreateTopics, 7, { topics: [{ name: "fx", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    await c.send(CreateTopics, 7, {
+      topics: [{ name: "fx", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
     const set = (resourceType: number, resourceName: string, name: string, value: string | null, op = 0) =>
-      c.send(IncrementalAlterConfigs, 1, { resources: [{ resourceType, resourceName, configs: [{ name, configOperation: op, value }] }], validateOnly: false });
+      c.send(IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType, resourceName, configs: [{ name, configOperation: op, value }] }],
+        validateOnly: false,
+      });
     const produce = async (acks = -1, size = 10) => {
-      const records = buildRecordBatch({ records: [{ key: null, value: enc.encode("x".repeat(size)), timestamp: 1000 }] });
-      const r = await c.send(Produce, 9, { transactionalId: null, acks, timeoutMs: 1000, topicData: [{ name: "fx", partitionData: [{ index: 0, records }] }] });
+      const records = buildRecordBatch({
+        records: [{ key: null, value: enc.encode("x".repeat(size)), timestamp: 1000 }],
+      });
+      const r = await c.send(Produce, 9, {
+        transactionalId: null,
+        acks,
+        timeoutMs: 1000,
+        topicData: [{ name: "fx", partitionData: [{ index: 0, records }] }],
+      });
       return r.responses![0].partitionResponses![0];
     };
     expect((await produce()).errorCode).toBe(0);

@@ -17,17 +17,33 @@ test("configs persist across a restart", async () => {
   let broker = await testBroker({ dataDir: dir });
   let c = await WireClient.connect(broker.port);
   const clusterId = broker.services.clusterId;
-  await c.send(CreateTopics, 7, { topics: [{ name: "p", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  await c.send(CreateTopics, 7, {
+    topics: [{ name: "p", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
   const r = await c.send(IncrementalAlterConfigs, 1, {
     resources: [
       { resourceType: 2, resourceName: "p", configs: [{ name: "retention.ms", configOperation: 0, value: "12345" }] },
-      { resourceType: 4, resourceName: "", configs: [{ name: "log.retention.bytes", configOperation: 0, value: "999" }] },
-      { resourceType: 4, resourceName: "0", configs: [{ name: "message.max.bytes", configOperation: 0, value: "4000" }] },
+      {
+        resourceType: 4,
+        resourceName: "",
+        configs: [{ name: "log.retention.bytes", configOperation: 0, value: "999" }],
+      },
+      {
+        resourceType: 4,
+        resourceName: "0",
+        configs: [{ name: "message.max.bytes", configOperation: 0, value: "4000" }],
+      },
     ],
     validateOnly: false,
   });
   expect(r.responses!.map((x) => x.errorCode)).toEqual([0, 0, 0]);
-  await broker.services.quotas.alter([{ entityType: "user", entityName: "alice" }], [{ key: "producer_byte_rate", value: 1024, remove: false }], false);
+  await broker.services.quotas.alter([{ entityType: "user", entityName: "alice" }], [{
+    key: "producer_byte_rate",
+    value: 1024,
+    remove: false,
+  }], false);
   c.close();
   await broker.close();
 
@@ -36,7 +52,11 @@ test("configs persist across a restart", async () => {
   expect(broker.services.clusterId).toBe(clusterId);
   const d = await c.send(DescribeConfigs, 4, {
     resources: [
-      { resourceType: 2, resourceName: "p", configurationKeys: ["retention.ms", "retention.bytes", "max.message.bytes"] },
+      {
+        resourceType: 2,
+        resourceName: "p",
+        configurationKeys: ["retention.ms", "retention.bytes", "max.message.bytes"],
+      },
     ],
     includeSynonyms: false,
     includeDocumentation: false,

@@ -32,7 +32,8 @@ const LIT = 3, PRE = 4;
 const READ = 3, WRITE = 4, CREATE = 5, DESCRIBE = 8, ALL = 2;
 const DENY = 2, ALLOW = 3;
 
-const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="a" user_alice="a" user_bob="b" user_carol="c";';
+const JAAS =
+  'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="a" user_alice="a" user_bob="b" user_carol="c";';
 const CONFIG = {
   listeners: "SASL_PLAINTEXT://127.0.0.1:0",
   "sasl.jaas.config": JAAS,
@@ -43,26 +44,91 @@ const CONFIG = {
 async function login(port: number, user: string, password: string): Promise<WireClient> {
   const c = await WireClient.connect(port);
   expect((await c.send(SaslHandshake, 1, { mechanism: "PLAIN" })).errorCode).toBe(0);
-  expect((await c.send(SaslAuthenticate, 2, { authBytes: enc.encode(`\u0000${user}\u0000${password}`) })).errorCode).toBe(0);
+  expect((await c.send(SaslAuthenticate, 2, { authBytes: enc.encode(`\u0000${user}\u0000${password}`) })).errorCode)
+    .toBe(0);
   return c;
 }
 
-const acl = (resourceType: number, resourceName: string, patternType: number, principal: string, operation: number, permissionType = ALLOW, host = "*") =>
-  ({ resourceType, resourceName, resourcePatternType: patternType, principal, host, operation, permissionType });
-const filter = (o: Partial<{ resourceTypeFilter: number; resourceNameFilter: string | null; patternTypeFilter: number; principalFilter: string | null; hostFilter: string | null; operation: number; permissionType: number }> = {}) =>
-  ({ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1, ...o });
+const acl = (
+  resourceType: number,
+  resourceName: string,
+  patternType: number,
+  principal: string,
+  operation: number,
+  permissionType = ALLOW,
+  host = "*",
+) => ({ resourceType, resourceName, resourcePatternType: patternType, principal, host, operation, permissionType });
+const filter = (
+  o: Partial<
+    {
+      resourceTypeFilter: number;
+      resourceNameFilter: string | null;
+      patternTypeFilter: number;
+      principalFilter: string | null;
+      hostFilter: string | null;
+      operation: number;
+      permissionType: number;
+    }
+  > = {},
+) => ({
+  resourceTypeFilter: 1,
+  resourceNameFilter: null,
+  patternTypeFilter: 1,
+  principalFilter: null,
+  hostFilter: null,
+  operation: 1,
+  permissionType: 1,
+  ...o,
+});
 
 const produce = (c: WireClient, topic: string) =>
-  c.send(Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ key: null, value: enc.encode("v"), timestamp: Date.now() }] }) }] }] })
+  c.send(Produce, 9, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 5000,
+    topicData: [{
+      name: topic,
+      partitionData: [{
+        index: 0,
+        records: buildRecordBatch({ records: [{ key: null, value: enc.encode("v"), timestamp: Date.now() }] }),
+      }],
+    }],
+  })
     .then((r) => r.responses![0].partitionResponses![0].errorCode);
 const fetch = (c: WireClient, topic: string) =>
   c.send(Fetch, 12, {
-    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
-    forgottenTopicsData: [], rackId: "",
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition: 0,
+        currentLeaderEpoch: -1,
+        fetchOffset: 0n,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: 1 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
+    forgottenTopicsData: [],
+    rackId: "",
   }).then((r) => r.responses![0].partitions![0].errorCode);
 const metadataNames = (c: WireClient, topics: string[] | null = null) =>
-  c.send(Metadata, 12, { topics: topics === null ? null : topics.map((name) => ({ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name })), allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true })
+  c.send(Metadata, 12, {
+    topics: topics === null ? null : topics.map((name) => ({ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name })),
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: true,
+  })
     .then((r) => r.topics!.map((t) => [t.name, t.errorCode, t.topicAuthorizedOperations]));
 
 let broker: Broker;
@@ -72,7 +138,13 @@ const dataDir = `/tmp/chronik-acl-${crypto.randomUUID()}`;
 beforeAll(async () => {
   broker = await testBroker({ ...CONFIG, dataDir });
   admin = await login(broker.port, "admin", "a");
-  const topics = ["orders-eu", "orders-us", "payments", "public"].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }));
+  const topics = ["orders-eu", "orders-us", "payments", "public"].map((name) => ({
+    name,
+    numPartitions: 1,
+    replicationFactor: 1,
+    assignments: [],
+    configs: [],
+  }));
   const r = await admin.send(CreateTopics, 7, { topics, timeoutMs: 1000, validateOnly: false });
   expect(r.topics!.map((t) => t.errorCode)).toEqual([0, 0, 0, 0]);
 });
@@ -99,26 +171,51 @@ describe("ACL APIs", () => {
         acl(T, "x", 2, "User:alice", READ),
       ],
     });
-    expect(created.results!.map((r) => r.errorCode)).toEqual([0, 0, 0, 0, 0, 0, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST]);
+    expect(created.results!.map((r) => r.errorCode)).toEqual([
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_REQUEST,
+    ]);
     const all = await admin.send(DescribeAcls, 3, filter());
     expect(all.errorCode).toBe(0);
-    expect(all.resources!.map((r) => `${r.resourceType}:${r.patternType}:${r.resourceName}:${r.acls!.length}`).sort()).toEqual(["2:3:payments:3", "2:3:public:1", "2:4:orders-:1", "3:4:app-:1"]);
+    expect(all.resources!.map((r) => `${r.resourceType}:${r.patternType}:${r.resourceName}:${r.acls!.length}`).sort())
+      .toEqual(["2:3:payments:3", "2:3:public:1", "2:4:orders-:1", "3:4:app-:1"]);
     // MATCH: every binding that applies to a named resource (literal, wildcard, prefix).
-    const match = await admin.send(DescribeAcls, 3, filter({ resourceTypeFilter: T, resourceNameFilter: "orders-eu", patternTypeFilter: 2 }));
+    const match = await admin.send(
+      DescribeAcls,
+      3,
+      filter({ resourceTypeFilter: T, resourceNameFilter: "orders-eu", patternTypeFilter: 2 }),
+    );
     expect(match.resources!.map((r) => r.resourceName)).toEqual(["orders-"]);
     const bobs = await admin.send(DescribeAcls, 3, filter({ principalFilter: "User:bob" }));
-    expect(bobs.resources![0].acls!.map((a) => [a.operation, a.permissionType]).sort()).toEqual([[ALL, ALLOW], [READ, DENY]]);
+    expect(bobs.resources![0].acls!.map((a) => [a.operation, a.permissionType]).sort()).toEqual([[ALL, ALLOW], [
+      READ,
+      DENY,
+    ]]);
     // v0 filters only see LITERAL patterns.
     const v0 = await admin.send(DescribeAcls, 0, filter({ resourceTypeFilter: T }));
     expect(v0.resources!.every((r) => r.resourceName !== "orders-")).toBe(true);
     // Others may not read or change ACLs.
     const alice = await login(broker.port, "alice", "a");
     expect((await alice.send(DescribeAcls, 3, filter())).errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-    expect((await alice.send(CreateAcls, 3, { creations: [acl(T, "*", LIT, "User:alice", ALL)] })).results![0].errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    expect(
+      (await alice.send(CreateAcls, 3, { creations: [acl(T, "*", LIT, "User:alice", ALL)] })).results![0].errorCode,
+    ).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     alice.close();
     // Delete returns what it removed; UNKNOWN filters are INVALID_REQUEST.
-    await admin.send(CreateAcls, 3, { creations: [acl(T, "tmp", LIT, "User:carol", READ), acl(T, "tmp", LIT, "User:carol", WRITE)] });
-    const del = await admin.send(DeleteAcls, 3, { filters: [filter({ resourceNameFilter: "tmp", patternTypeFilter: LIT }), filter({ operation: 0 })] });
+    await admin.send(CreateAcls, 3, {
+      creations: [acl(T, "tmp", LIT, "User:carol", READ), acl(T, "tmp", LIT, "User:carol", WRITE)],
+    });
+    const del = await admin.send(DeleteAcls, 3, {
+      filters: [filter({ resourceNameFilter: "tmp", patternTypeFilter: LIT }), filter({ operation: 0 })],
+    });
     expect(del.filterResults!.map((r) => r.errorCode)).toEqual([0, ErrorCode.INVALID_REQUEST]);
     expect(del.filterResults![0].matchingAcls!.map((a) => a.operation).sort()).toEqual([READ, WRITE]);
     expect((await admin.send(DescribeAcls, 3, filter({ resourceNameFilter: "tmp" }))).resources).toEqual([]);
@@ -129,8 +226,11 @@ describe("ACL APIs", () => {
     const c = await WireClient.connect(b.port);
     try {
       expect((await c.send(DescribeAcls, 3, filter())).errorCode).toBe(ErrorCode.SECURITY_DISABLED);
-      expect((await c.send(CreateAcls, 3, { creations: [acl(T, "t", LIT, "User:a", READ)] })).results![0].errorCode).toBe(ErrorCode.SECURITY_DISABLED);
-      expect((await c.send(DeleteAcls, 3, { filters: [filter()] })).filterResults![0].errorCode).toBe(ErrorCode.SECURITY_DISABLED);
+      expect((await c.send(CreateAcls, 3, { creations: [acl(T, "t", LIT, "User:a", READ)] })).results![0].errorCode)
+        .toBe(ErrorCode.SECURITY_DISABLED);
+      expect((await c.send(DeleteAcls, 3, { filters: [filter()] })).filterResults![0].errorCode).toBe(
+        ErrorCode.SECURITY_DISABLED,
+      );
     } finally {
       c.close();
       await b.close();
@@ -160,25 +260,84 @@ describe("the authorizer", () => {
       const seen = await metadataNames(alice);
       expect(seen.map(([n]) => n).sort()).toEqual(["orders-eu", "orders-us", "payments", "public"]);
       expect((await metadataNames(carol)).map(([n]) => n)).toEqual(["public"]);
-      expect(await metadataNames(carol, ["payments", "nope"])).toEqual([["payments", ErrorCode.TOPIC_AUTHORIZATION_FAILED, -2147483648], ["nope", ErrorCode.TOPIC_AUTHORIZATION_FAILED, -2147483648]]);
+      expect(await metadataNames(carol, ["payments", "nope"])).toEqual([[
+        "payments",
+        ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        -2147483648,
+      ], ["nope", ErrorCode.TOPIC_AUTHORIZATION_FAILED, -2147483648]]);
       // Authorized operations: READ (3) and DESCRIBE (8) for carol on public.
       const [, , ops] = (await metadataNames(carol, ["public"]))[0];
       expect(ops).toBe((1 << READ) | (1 << DESCRIBE));
       // The super user is allowed everything.
       expect(await fetch(admin, "orders-eu")).toBe(0);
       // Topic admin and configs need their own operations.
-      expect((await alice.send(CreateTopics, 7, { topics: [{ name: "orders-new", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false })).topics![0].errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-      expect((await alice.send(DeleteTopics, 6, { topics: [{ name: "payments", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], topicNames: [], timeoutMs: 1000 })).responses![0].errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-      expect((await alice.send(DescribeConfigs, 4, { resources: [{ resourceType: 2, resourceName: "payments", configurationKeys: null }], includeSynonyms: false, includeDocumentation: false })).results![0].errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-      expect((await alice.send(DescribeConfigs, 4, { resources: [{ resourceType: 4, resourceName: "0", configurationKeys: null }], includeSynonyms: false, includeDocumentation: false })).results![0].errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      expect(
+        (await alice.send(CreateTopics, 7, {
+          topics: [{ name: "orders-new", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+          timeoutMs: 1000,
+          validateOnly: false,
+        })).topics![0].errorCode,
+      ).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      expect(
+        (await alice.send(DeleteTopics, 6, {
+          topics: [{ name: "payments", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+          topicNames: [],
+          timeoutMs: 1000,
+        })).responses![0].errorCode,
+      ).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      expect(
+        (await alice.send(DescribeConfigs, 4, {
+          resources: [{ resourceType: 2, resourceName: "payments", configurationKeys: null }],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        })).results![0].errorCode,
+      ).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      expect(
+        (await alice.send(DescribeConfigs, 4, {
+          resources: [{ resourceType: 4, resourceName: "0", configurationKeys: null }],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        })).results![0].errorCode,
+      ).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
       // Groups: alice may READ app-* groups only.
-      const join = (c: WireClient, groupId: string) => c.send(JoinGroup, 9, { groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "", groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null }).then((r) => r.errorCode);
+      const join = (c: WireClient, groupId: string) =>
+        c.send(JoinGroup, 9, {
+          groupId,
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          memberId: "",
+          groupInstanceId: null,
+          protocolType: "consumer",
+          protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+          reason: null,
+        }).then((r) => r.errorCode);
       expect(await join(alice, "app-1")).toBe(ErrorCode.MEMBER_ID_REQUIRED);
       expect(await join(alice, "other")).toBe(ErrorCode.GROUP_AUTHORIZATION_FAILED);
       // Idempotent producers: WRITE on some topic is enough (KIP-679); carol has none.
-      expect((await alice.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 1000, producerId: -1n, producerEpoch: -1 })).errorCode).toBe(0);
-      expect((await carol.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 1000, producerId: -1n, producerEpoch: -1 })).errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-      expect((await alice.send(InitProducerId, 4, { transactionalId: "tx", transactionTimeoutMs: 1000, producerId: -1n, producerEpoch: -1 })).errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      expect(
+        (await alice.send(InitProducerId, 4, {
+          transactionalId: null,
+          transactionTimeoutMs: 1000,
+          producerId: -1n,
+          producerEpoch: -1,
+        })).errorCode,
+      ).toBe(0);
+      expect(
+        (await carol.send(InitProducerId, 4, {
+          transactionalId: null,
+          transactionTimeoutMs: 1000,
+          producerId: -1n,
+          producerEpoch: -1,
+        })).errorCode,
+      ).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      expect(
+        (await alice.send(InitProducerId, 4, {
+          transactionalId: "tx",
+          transactionTimeoutMs: 1000,
+          producerId: -1n,
+          producerEpoch: -1,
+        })).errorCode,
+      ).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       // Cluster authorized operations.
       const dc = await carol.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 });
       expect(dc.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
@@ -193,7 +352,17 @@ describe("the authorizer", () => {
     const b = await testBroker({ ...CONFIG, "allow.everyone.if.no.acl.found": true });
     try {
       const a = await login(b.port, "admin", "a");
-      await a.send(CreateTopics, 7, { topics: ["open", "closed"].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 1000, validateOnly: false });
+      await a.send(CreateTopics, 7, {
+        topics: ["open", "closed"].map((name) => ({
+          name,
+          numPartitions: 1,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [],
+        })),
+        timeoutMs: 1000,
+        validateOnly: false,
+      });
       await a.send(CreateAcls, 3, { creations: [acl(T, "closed", LIT, "User:admin", READ)] });
       const carol = await login(b.port, "carol", "c");
       expect(await produce(carol, "open")).toBe(0);

@@ -19,11 +19,15 @@ import { WireClient } from "../helpers/wire_client.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const JAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";`;
+const JAAS =
+  `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";`;
 const CONFIG = {
   listeners: "SASL_PLAINTEXT://127.0.0.1:0",
   "sasl.jaas.config": JAAS,
-  "chronik.add.scram": ["SCRAM-SHA-256=[name=bob,password=bob-secret]", "SCRAM-SHA-512=[name=bob,password=bob-512,iterations=8192]"],
+  "chronik.add.scram": [
+    "SCRAM-SHA-256=[name=bob,password=bob-secret]",
+    "SCRAM-SHA-512=[name=bob,password=bob-512,iterations=8192]",
+  ],
 };
 
 let broker: Broker;
@@ -34,7 +38,13 @@ afterAll(async () => {
   await broker.close();
 });
 
-const metadata = (c: WireClient) => c.send(Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+const metadata = (c: WireClient) =>
+  c.send(Metadata, 12, {
+    topics: [],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
 
 async function authenticate(c: WireClient, mechanism: string, user: string, password: string) {
   const hs = await c.send(SaslHandshake, 1, { mechanism });
@@ -54,7 +64,13 @@ async function authenticate(c: WireClient, mechanism: string, user: string, pass
 
 describe("SASL_PLAINTEXT listener", () => {
   test("ApiVersions before authentication, then PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512", async () => {
-    for (const [mechanism, user, password] of [["PLAIN", "alice", "alice-secret"], ["SCRAM-SHA-256", "bob", "bob-secret"], ["SCRAM-SHA-512", "bob", "bob-512"]]) {
+    for (
+      const [mechanism, user, password] of [
+        ["PLAIN", "alice", "alice-secret"],
+        ["SCRAM-SHA-256", "bob", "bob-secret"],
+        ["SCRAM-SHA-512", "bob", "bob-512"],
+      ]
+    ) {
       const c = await WireClient.connect(broker.port);
       const av = await c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
       expect(av.apiKeys!.map((k) => k.apiKey)).toContain(SaslHandshake.key);
@@ -97,7 +113,9 @@ describe("SASL_PLAINTEXT listener", () => {
     const e = await WireClient.connect(broker.port);
     expect(await authenticate(e, "PLAIN", "admin", "admin-secret")).toBe(0);
     expect((await e.send(SaslHandshake, 1, { mechanism: "PLAIN" })).errorCode).toBe(ErrorCode.ILLEGAL_SASL_STATE);
-    expect((await e.send(SaslAuthenticate, 2, { authBytes: new Uint8Array(0) })).errorCode).toBe(ErrorCode.ILLEGAL_SASL_STATE);
+    expect((await e.send(SaslAuthenticate, 2, { authBytes: new Uint8Array(0) })).errorCode).toBe(
+      ErrorCode.ILLEGAL_SASL_STATE,
+    );
     expect((await metadata(e)).brokers!.length).toBe(1);
     e.close();
   });
@@ -125,11 +143,26 @@ describe("SASL_PLAINTEXT listener", () => {
     expect(await authenticate(c, "PLAIN", "admin", "admin-secret")).toBe(0);
     const salt = crypto.getRandomValues(new Uint8Array(16));
     const upsert = async (name: string, mechanism: number, password: string, iterations = 4096) => ({
-      name, mechanism, iterations, salt, saltedPassword: await saltedPassword(mechanism === 1 ? "SCRAM-SHA-256" : "SCRAM-SHA-512", password, salt, iterations),
+      name,
+      mechanism,
+      iterations,
+      salt,
+      saltedPassword: await saltedPassword(
+        mechanism === 1 ? "SCRAM-SHA-256" : "SCRAM-SHA-512",
+        password,
+        salt,
+        iterations,
+      ),
     });
     const r = await c.send(AlterUserScramCredentials, 0, {
       deletions: [{ name: "bob", mechanism: 2 }, { name: "ghost", mechanism: 1 }],
-      upsertions: [await upsert("carol", 1, "carol-secret", 4096), await upsert("carol", 2, "carol-512", 10000), await upsert("dave", 1, "x", 100), await upsert("", 1, "x"), await upsert("erin", 3, "x")],
+      upsertions: [
+        await upsert("carol", 1, "carol-secret", 4096),
+        await upsert("carol", 2, "carol-512", 10000),
+        await upsert("dave", 1, "x", 100),
+        await upsert("", 1, "x"),
+        await upsert("erin", 3, "x"),
+      ],
     });
     const byUser = Object.fromEntries(r.results!.map((x) => [x.user, [x.errorCode, x.errorMessage]]));
     expect(byUser).toEqual({
@@ -140,17 +173,31 @@ describe("SASL_PLAINTEXT listener", () => {
       "": [ErrorCode.UNACCEPTABLE_CREDENTIAL, "Username must not be empty"],
       erin: [ErrorCode.UNSUPPORTED_SASL_MECHANISM, "Unknown SCRAM mechanism"],
     });
-    const dup = await c.send(AlterUserScramCredentials, 0, { deletions: [{ name: "carol", mechanism: 1 }], upsertions: [await upsert("carol", 1, "again")] });
+    const dup = await c.send(AlterUserScramCredentials, 0, {
+      deletions: [{ name: "carol", mechanism: 1 }],
+      upsertions: [await upsert("carol", 1, "again")],
+    });
     expect(dup.results![0].errorCode).toBe(ErrorCode.DUPLICATE_RESOURCE);
     const d = await c.send(DescribeUserScramCredentials, 0, { users: null });
     expect(d.results!.map((x) => [x.user, x.credentialInfos!.map((i) => [i.mechanism, i.iterations])])).toEqual([
       ["bob", [[1, 4096]]],
       ["carol", [[1, 4096], [2, 10000]]],
     ]);
-    const some = await c.send(DescribeUserScramCredentials, 0, { users: [{ name: "carol" }, { name: "zed" }, { name: "bob" }, { name: "bob" }] });
-    expect(some.results!.map((x) => [x.user, x.errorCode])).toEqual([["carol", 0], ["zed", ErrorCode.RESOURCE_NOT_FOUND], ["bob", ErrorCode.DUPLICATE_RESOURCE]]);
+    const some = await c.send(DescribeUserScramCredentials, 0, {
+      users: [{ name: "carol" }, { name: "zed" }, { name: "bob" }, { name: "bob" }],
+    });
+    expect(some.results!.map((x) => [x.user, x.errorCode])).toEqual([["carol", 0], [
+      "zed",
+      ErrorCode.RESOURCE_NOT_FOUND,
+    ], ["bob", ErrorCode.DUPLICATE_RESOURCE]]);
     c.close();
-    for (const [mechanism, password, code] of [["SCRAM-SHA-256", "carol-secret", 0], ["SCRAM-SHA-512", "carol-512", 0], ["SCRAM-SHA-512", "carol-secret", ErrorCode.SASL_AUTHENTICATION_FAILED]] as const) {
+    for (
+      const [mechanism, password, code] of [["SCRAM-SHA-256", "carol-secret", 0], ["SCRAM-SHA-512", "carol-512", 0], [
+        "SCRAM-SHA-512",
+        "carol-secret",
+        ErrorCode.SASL_AUTHENTICATION_FAILED,
+      ]] as const
+    ) {
       const x = await WireClient.connect(broker.port);
       expect(await authenticate(x, mechanism, "carol", password)).toBe(code);
       x.close();
@@ -166,7 +213,16 @@ describe("SASL_PLAINTEXT listener", () => {
     const c = await WireClient.connect(b.port);
     expect(await authenticate(c, "PLAIN", "admin", "admin-secret")).toBe(0);
     const salt = crypto.getRandomValues(new Uint8Array(16));
-    await c.send(AlterUserScramCredentials, 0, { deletions: [], upsertions: [{ name: "bob", mechanism: 1, iterations: 4096, salt, saltedPassword: await saltedPassword("SCRAM-SHA-256", "changed", salt, 4096) }] });
+    await c.send(AlterUserScramCredentials, 0, {
+      deletions: [],
+      upsertions: [{
+        name: "bob",
+        mechanism: 1,
+        iterations: 4096,
+        salt,
+        saltedPassword: await saltedPassword("SCRAM-SHA-256", "changed", salt, 4096),
+      }],
+    });
     c.close();
     await b.close();
     b = await testBroker({ ...CONFIG, dataDir: dir });
@@ -187,8 +243,13 @@ describe("PLAINTEXT listener", () => {
     const b = await testBroker();
     const c = await WireClient.connect(b.port);
     try {
-      expect(await c.send(SaslHandshake, 1, { mechanism: "PLAIN" })).toEqual({ errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] });
-      expect((await c.send(SaslAuthenticate, 0, { authBytes: new Uint8Array(0) })).errorCode).toBe(ErrorCode.ILLEGAL_SASL_STATE);
+      expect(await c.send(SaslHandshake, 1, { mechanism: "PLAIN" })).toEqual({
+        errorCode: ErrorCode.ILLEGAL_SASL_STATE,
+        mechanisms: [],
+      });
+      expect((await c.send(SaslAuthenticate, 0, { authBytes: new Uint8Array(0) })).errorCode).toBe(
+        ErrorCode.ILLEGAL_SASL_STATE,
+      );
       expect((await metadata(c)).brokers!.length).toBe(1);
     } finally {
       c.close();

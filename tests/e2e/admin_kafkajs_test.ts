@@ -14,7 +14,12 @@ let admin: Admin;
 
 beforeAll(async () => {
   broker = await testBroker({ "group.initial.rebalance.delay.ms": 0, logLevel: "warn" });
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "admin-kjs", logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  kafka = new Kafka({
+    brokers: [`127.0.0.1:${broker.port}`],
+    clientId: "admin-kjs",
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
   admin = kafka.admin();
   await admin.connect();
 });
@@ -36,20 +41,51 @@ async function errorType(p: Promise<unknown>): Promise<string> {
 
 describe("kafkajs admin", () => {
   test("createTopics with configs, describeConfigs, alterConfigs", async () => {
-    expect(await admin.createTopics({
-      topics: [{ topic: "kjs-admin", numPartitions: 2, replicationFactor: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }, { name: "retention.ms", value: "-1" }] }],
-    })).toBe(true);
-    const d = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: "kjs-admin", configNames: ["cleanup.policy", "retention.ms", "segment.bytes"] }], includeSynonyms: true });
+    expect(
+      await admin.createTopics({
+        topics: [{
+          topic: "kjs-admin",
+          numPartitions: 2,
+          replicationFactor: 1,
+          configEntries: [{ name: "cleanup.policy", value: "compact" }, { name: "retention.ms", value: "-1" }],
+        }],
+      }),
+    ).toBe(true);
+    const d = await admin.describeConfigs({
+      resources: [{
+        type: ConfigResourceTypes.TOPIC,
+        name: "kjs-admin",
+        configNames: ["cleanup.policy", "retention.ms", "segment.bytes"],
+      }],
+      includeSynonyms: true,
+    });
     const entries = new Map(d.resources[0].configEntries.map((e) => [e.configName, e]));
     expect(entries.get("cleanup.policy")!.configValue).toBe("compact");
     expect(entries.get("retention.ms")!.configValue).toBe("-1");
     expect(entries.get("segment.bytes")!.isDefault).toBe(true);
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: "kjs-admin", configEntries: [{ name: "retention.ms", value: "3600000" }] }] });
-    const d2 = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: "kjs-admin", configNames: ["retention.ms", "cleanup.policy"] }], includeSynonyms: false });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{
+        type: ConfigResourceTypes.TOPIC,
+        name: "kjs-admin",
+        configEntries: [{ name: "retention.ms", value: "3600000" }],
+      }],
+    });
+    const d2 = await admin.describeConfigs({
+      resources: [{
+        type: ConfigResourceTypes.TOPIC,
+        name: "kjs-admin",
+        configNames: ["retention.ms", "cleanup.policy"],
+      }],
+      includeSynonyms: false,
+    });
     const e2 = new Map(d2.resources[0].configEntries.map((e) => [e.configName, e.configValue]));
     // AlterConfigs replaces the whole set: cleanup.policy is back to its default.
     expect(e2).toEqual(new Map([["cleanup.policy", "delete"], ["retention.ms", "3600000"]]));
-    const b = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: "0" }], includeSynonyms: false });
+    const b = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.BROKER, name: "0" }],
+      includeSynonyms: false,
+    });
     const names = b.resources[0].configEntries.map((e) => e.configName);
     expect(names).toContain("log.retention.hours");
     expect(names).toContain("num.partitions");
@@ -68,9 +104,15 @@ describe("kafkajs admin", () => {
     await admin.createTopics({ topics: [{ topic: "kjs-records", numPartitions: 1 }] });
     const p = kafka.producer();
     await p.connect();
-    await p.send({ topic: "kjs-records", messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, timestamp: String(1_000_000 + i * 1000) })) });
+    await p.send({
+      topic: "kjs-records",
+      messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, timestamp: String(1_000_000 + i * 1000) })),
+    });
     await p.disconnect();
-    expect(await admin.fetchTopicOffsetsByTimestamp("kjs-records", 1_000_000 + 4500)).toEqual([{ partition: 0, offset: "5" }]);
+    expect(await admin.fetchTopicOffsetsByTimestamp("kjs-records", 1_000_000 + 4500)).toEqual([{
+      partition: 0,
+      offset: "5",
+    }]);
     await admin.deleteTopicRecords({ topic: "kjs-records", partitions: [{ partition: 0, offset: "3" }] });
     const offsets = await admin.fetchTopicOffsets("kjs-records");
     expect(offsets[0]).toEqual(expect.objectContaining({ partition: 0, low: "3", high: "10" }));
@@ -103,13 +145,56 @@ describe("kafkajs admin", () => {
 
   test("bad input gets Kafka's errors", async () => {
     expect(await errorType(admin.createTopics({ topics: [{ topic: "bad/name" }] }))).toBe("INVALID_TOPIC_EXCEPTION");
-    expect(await errorType(admin.createTopics({ topics: [{ topic: "x".repeat(250) }] }))).toBe("INVALID_TOPIC_EXCEPTION");
-    expect(await errorType(admin.createTopics({ topics: [{ topic: "kjs-bad-config", configEntries: [{ name: "retention.ms", value: "soon" }] }] }))).toBe("INVALID_CONFIG");
-    expect(await errorType(admin.createTopics({ topics: [{ topic: "kjs-bad-rf", replicationFactor: 3 }] }))).toBe("INVALID_REPLICATION_FACTOR");
-    expect(await errorType(admin.createPartitions({ topicPartitions: [{ topic: "kjs-admin", count: 2 }] }))).toBe("INVALID_PARTITIONS");
-    expect(await errorType(admin.createPartitions({ topicPartitions: [{ topic: "kjs-none", count: 2 }] }))).toBe("UNKNOWN_TOPIC_OR_PARTITION");
-    expect(await errorType(admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: "kjs-admin", configEntries: [{ name: "cleanup.policy", value: "shred" }] }] }))).toBe("INVALID_CONFIG");
-    expect(await errorType(admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.BROKER, name: "0", configEntries: [{ name: "num.partitions", value: "9" }] }] }))).toBe("INVALID_CONFIG");
-    expect(await errorType(admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: "kjs-none" }], includeSynonyms: false }))).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+    expect(await errorType(admin.createTopics({ topics: [{ topic: "x".repeat(250) }] }))).toBe(
+      "INVALID_TOPIC_EXCEPTION",
+    );
+    expect(
+      await errorType(
+        admin.createTopics({
+          topics: [{ topic: "kjs-bad-config", configEntries: [{ name: "retention.ms", value: "soon" }] }],
+        }),
+      ),
+    ).toBe("INVALID_CONFIG");
+    expect(await errorType(admin.createTopics({ topics: [{ topic: "kjs-bad-rf", replicationFactor: 3 }] }))).toBe(
+      "INVALID_REPLICATION_FACTOR",
+    );
+    expect(await errorType(admin.createPartitions({ topicPartitions: [{ topic: "kjs-admin", count: 2 }] }))).toBe(
+      "INVALID_PARTITIONS",
+    );
+    expect(await errorType(admin.createPartitions({ topicPartitions: [{ topic: "kjs-none", count: 2 }] }))).toBe(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    );
+    expect(
+      await errorType(
+        admin.alterConfigs({
+          validateOnly: false,
+          resources: [{
+            type: ConfigResourceTypes.TOPIC,
+            name: "kjs-admin",
+            configEntries: [{ name: "cleanup.policy", value: "shred" }],
+          }],
+        }),
+      ),
+    ).toBe("INVALID_CONFIG");
+    expect(
+      await errorType(
+        admin.alterConfigs({
+          validateOnly: false,
+          resources: [{
+            type: ConfigResourceTypes.BROKER,
+            name: "0",
+            configEntries: [{ name: "num.partitions", value: "9" }],
+          }],
+        }),
+      ),
+    ).toBe("INVALID_CONFIG");
+    expect(
+      await errorType(
+        admin.describeConfigs({
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: "kjs-none" }],
+          includeSynonyms: false,
+        }),
+      ),
+    ).toBe("UNKNOWN_TOPIC_OR_PARTITION");
   });
 });

@@ -32,26 +32,45 @@ afterAll(async () => {
 });
 
 async function boot(): Promise<void> {
-  const av = await c.send(ApiVersions, 3, { clientSoftwareName: "apache-kafka-java", clientSoftwareVersion: "3.7.0" }, "ksql-admin");
+  const av = await c.send(
+    ApiVersions,
+    3,
+    { clientSoftwareName: "apache-kafka-java", clientSoftwareVersion: "3.7.0" },
+    "ksql-admin",
+  );
   expect(av.errorCode).toBe(0);
   for (const key of [19, 32, 44, 60, 75]) expect(av.apiKeys!.map((k) => k.apiKey)).toContain(key);
 
   // KafkaClusterUtil: cluster id, nodes, authorized operations.
-  const cluster = await c.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 }, "ksql-admin");
+  const cluster = await c.send(
+    DescribeCluster,
+    1,
+    { includeClusterAuthorizedOperations: true, endpointType: 1 },
+    "ksql-admin",
+  );
   expect(cluster.errorCode).toBe(0);
   expect(cluster.clusterId).toBe(broker.services.clusterId);
   expect(cluster.clusterAuthorizedOperations).not.toBe(-2147483648);
   const nodeId = cluster.brokers![0].brokerId!;
 
   // KafkaClusterUtil.getConfig: the broker's configs.
-  const bc = await c.send(DescribeConfigs, 4, { resources: [{ resourceType: 4, resourceName: String(nodeId), configurationKeys: null }], includeSynonyms: false, includeDocumentation: false }, "ksql-admin");
+  const bc = await c.send(DescribeConfigs, 4, {
+    resources: [{ resourceType: 4, resourceName: String(nodeId), configurationKeys: null }],
+    includeSynonyms: false,
+    includeDocumentation: false,
+  }, "ksql-admin");
   expect(bc.results![0].errorCode).toBe(0);
   const brokerConfigs = new Map(bc.results![0].configs!.map((x) => [x.name, x.value]));
   expect(brokerConfigs.get("auto.create.topics.enable")).toBe("true");
   expect(brokerConfigs.get("min.insync.replicas")).toBe("1");
 
   // KsqlInternalTopicUtils.ensureTopic(command topic).
-  const md = await c.send(Metadata, 12, { topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: COMMAND_TOPIC }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, "ksql-admin");
+  const md = await c.send(Metadata, 12, {
+    topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: COMMAND_TOPIC }],
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  }, "ksql-admin");
   const exists = md.topics![0].errorCode === ErrorCode.NONE;
   if (!exists) {
     expect(md.topics![0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -62,24 +81,47 @@ async function boot(): Promise<void> {
       { name: "unclean.leader.election.enable", value: "false" },
     ];
     for (const validateOnly of [true, false]) {
-      const cr = await c.send(CreateTopics, 7, { topics: [{ name: COMMAND_TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs }], timeoutMs: 30000, validateOnly }, "ksql-admin");
+      const cr = await c.send(CreateTopics, 7, {
+        topics: [{ name: COMMAND_TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs }],
+        timeoutMs: 30000,
+        validateOnly,
+      }, "ksql-admin");
       expect([cr.topics![0].errorCode, cr.topics![0].errorMessage]).toEqual([0, null]);
       expect(cr.topics![0].numPartitions).toBe(1);
     }
   }
-  const dtp = await c.send(DescribeTopicPartitions, 0, { topics: [{ name: COMMAND_TOPIC }], responsePartitionLimit: 2000, cursor: null }, "ksql-admin");
+  const dtp = await c.send(DescribeTopicPartitions, 0, {
+    topics: [{ name: COMMAND_TOPIC }],
+    responsePartitionLimit: 2000,
+    cursor: null,
+  }, "ksql-admin");
   expect(dtp.topics![0].errorCode).toBe(0);
   expect(dtp.topics![0].partitions!.map((p) => p.replicaNodes)).toEqual([[nodeId]]);
-  const tc = await c.send(DescribeConfigs, 4, { resources: [{ resourceType: 2, resourceName: COMMAND_TOPIC, configurationKeys: null }], includeSynonyms: true, includeDocumentation: false }, "ksql-admin");
+  const tc = await c.send(DescribeConfigs, 4, {
+    resources: [{ resourceType: 2, resourceName: COMMAND_TOPIC, configurationKeys: null }],
+    includeSynonyms: true,
+    includeDocumentation: false,
+  }, "ksql-admin");
   expect(tc.results![0].errorCode).toBe(0);
   const topicConfigs = new Map(tc.results![0].configs!.map((x) => [x.name, x.value]));
   expect(topicConfigs.get("cleanup.policy")).toBe("compact");
   expect(topicConfigs.get("retention.ms")).toBe("-1");
-  const alter = await c.send(IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: COMMAND_TOPIC, configs: [{ name: "retention.ms", configOperation: 0, value: "-1" }] }], validateOnly: false }, "ksql-admin");
+  const alter = await c.send(IncrementalAlterConfigs, 1, {
+    resources: [{
+      resourceType: 2,
+      resourceName: COMMAND_TOPIC,
+      configs: [{ name: "retention.ms", configOperation: 0, value: "-1" }],
+    }],
+    validateOnly: false,
+  }, "ksql-admin");
   expect(alter.responses![0].errorCode).toBe(0);
 
   // The processing log topic (created when missing, left alone when there).
-  const pl = await c.send(CreateTopics, 7, { topics: [{ name: PROCESSING_LOG, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30000, validateOnly: false }, "ksql-admin");
+  const pl = await c.send(CreateTopics, 7, {
+    topics: [{ name: PROCESSING_LOG, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 30000,
+    validateOnly: false,
+  }, "ksql-admin");
   expect([ErrorCode.NONE, ErrorCode.TOPIC_ALREADY_EXISTS]).toContain(pl.topics![0].errorCode!);
 
   const lg = await c.send(ListGroups, 5, { statesFilter: [], typesFilter: [] }, "ksql-admin");

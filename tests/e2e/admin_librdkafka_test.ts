@@ -19,7 +19,11 @@ afterAll(async () => {
 
 async function run(cmd: string[]): Promise<string> {
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`${cmd[0]} exited ${code}: ${out}${err}`);
   return out;
 }
@@ -73,7 +77,11 @@ print(json.dumps(out))
 test("confluent-kafka AdminClient", async () => {
   const out = JSON.parse(await run(["/usr/bin/python3", "-c", SCRIPT, addr]));
   expect(out.create).toEqual({ "py-admin": null });
-  expect(out.create_bad).toEqual({ "bad/name": "ERR:TOPIC_EXCEPTION" /* librdkafka's name for 17 */, "py-bad-config": "ERR:INVALID_CONFIG", "py-rf": "ERR:INVALID_REPLICATION_FACTOR" });
+  expect(out.create_bad).toEqual({
+    "bad/name": "ERR:TOPIC_EXCEPTION", /* librdkafka's name for 17 */
+    "py-bad-config": "ERR:INVALID_CONFIG",
+    "py-rf": "ERR:INVALID_REPLICATION_FACTOR",
+  });
   // source 1 = DYNAMIC_TOPIC_CONFIG, 4 = STATIC_BROKER_CONFIG, 5 = DEFAULT_CONFIG
   expect(out.topic_configs).toEqual({
     "cleanup.policy": ["compact", 1, false, false],
@@ -85,7 +93,10 @@ test("confluent-kafka AdminClient", async () => {
   expect(out.broker_configs["ssl.keystore.password"]).toEqual([null, 5, true, true]);
   expect(out.missing_topic).toBe("ERR:UNKNOWN_TOPIC_OR_PART");
   expect(Object.values(out.alter)).toEqual([null]);
-  expect(out.after_alter).toEqual({ "cleanup.policy": ["delete", 1, false, false], "retention.ms": ["1000", 1, false, false] });
+  expect(out.after_alter).toEqual({
+    "cleanup.policy": ["delete", 1, false, false],
+    "retention.ms": ["1000", 1, false, false],
+  });
   expect(Object.values(out.alter_bad)).toEqual(["ERR:INVALID_CONFIG"]);
   expect(Object.values(out.alter_broker)).toEqual([null]);
   expect(out.broker_after).toEqual({ "log.retention.ms": ["7200000", 2, false, false] });

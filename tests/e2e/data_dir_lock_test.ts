@@ -16,7 +16,10 @@ for (const kind of ["bun", "deno"] as RuntimeKind[]) {
     const first = await startBrokerProcess(kind, ["--data-dir", data]);
     const second = await startBrokerProcess(kind, ["--data-dir", data]).then(() => "started", (e: Error) => e.message);
     expect(second).toContain("is in use by another broker");
-    const meta = Bun.spawn(["kcat", "-b", `${first.host}:${first.port}`, "-L", "-m", "5"], { stdout: "pipe", stderr: "pipe" });
+    const meta = Bun.spawn(["kcat", "-b", `${first.host}:${first.port}`, "-L", "-m", "5"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await meta.exited).toBe(0);
     first.proc.kill("SIGKILL");
     await first.stop();

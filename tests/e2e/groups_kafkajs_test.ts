@@ -40,7 +40,13 @@ async function produce(port: number, n: number) {
 
 const assignments = new Map<string, number[]>();
 async function member(port: number, name: string): Promise<Consumer> {
-  const c = client(port).consumer({ groupId: GROUP, sessionTimeout: 3000, heartbeatInterval: 300, rebalanceTimeout: 15000, maxWaitTimeInMs: 200 });
+  const c = client(port).consumer({
+    groupId: GROUP,
+    sessionTimeout: 3000,
+    heartbeatInterval: 300,
+    rebalanceTimeout: 15000,
+    maxWaitTimeInMs: 200,
+  });
   c.on(c.events.GROUP_JOIN, (e) => assignments.set(name, e.payload.memberAssignment[TOPIC] ?? []));
   await c.connect();
   await c.subscribe({ topic: TOPIC, fromBeginning: true });
@@ -74,7 +80,10 @@ describe("kafkajs consumer group", () => {
     await produce(broker.port, 300);
     const a = await member(broker.port, "a");
     const b = await member(broker.port, "b");
-    const child = Bun.spawn(["bun", `${import.meta.dir}/groups/kafkajs_member.ts`, String(broker.port), GROUP, TOPIC], { stdout: "pipe", stderr: "inherit" });
+    const child = Bun.spawn(["bun", `${import.meta.dir}/groups/kafkajs_member.ts`, String(broker.port), GROUP, TOPIC], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
     children.add(child);
     const childSeen: string[] = [];
     onJsonLines(child.stdout, (line) => {
@@ -88,7 +97,9 @@ describe("kafkajs consumer group", () => {
       const d = await describeGroup();
       // Assignments arrive per member (the child's over a pipe): wait until all three are of one generation.
       const parts = [...assignments.values()];
-      return d.state === "Stable" && d.members.length === 3 && parts.length === 3 && parts.every((p) => p.length === 2) && new Set(parts.flat()).size === 6;
+      return d.state === "Stable" && d.members.length === 3 && parts.length === 3 && parts.every((p) =>
+        p.length === 2
+      ) && new Set(parts.flat()).size === 6;
     });
     const all = [...assignments.values()].flat().sort();
     expect(all).toEqual([0, 1, 2, 3, 4, 5]);

@@ -17,7 +17,15 @@ type Member = { lines: Record<string, unknown>[]; assigned: number[]; values: Se
 const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => eventually(what, cond, 25_000);
 
 function python(strategy: string, group: string, topic: string, seconds: number): Member {
-  const p = Bun.spawn(["/usr/bin/python3", `${import.meta.dir}/groups/confluent_member.py`, String(broker.port), group, topic, strategy, String(seconds)], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([
+    "/usr/bin/python3",
+    `${import.meta.dir}/groups/confluent_member.py`,
+    String(broker.port),
+    group,
+    topic,
+    strategy,
+    String(seconds),
+  ], { stdout: "pipe", stderr: "pipe" });
   spawned.add(p);
   const m: Member = { lines: [], assigned: [], values: new Set(), exited: p.exited };
   onJsonLines(p.stdout, (line) => {
@@ -32,7 +40,10 @@ async function produce(topic: string, from: number, n: number) {
   const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
   const p = kafka.producer();
   await p.connect();
-  await p.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })) });
+  await p.send({
+    topic,
+    messages: Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })),
+  });
   await p.disconnect();
   return Array.from({ length: n }, (_, i) => `v${from + i}`);
 }
@@ -77,7 +88,23 @@ describe("kcat -G", () => {
     const topic = "kcat-g";
     await broker.services.topics.create(topic, 3, new Map());
     const sent = await produce(topic, 0, 30);
-    const p = Bun.spawn(["kcat", "-b", `127.0.0.1:${broker.port}`, "-u", "-G", "kcat-group", topic, "-o", "beginning", "-f", "%s\n", "-X", "session.timeout.ms=6000", "-X", "auto.commit.interval.ms=100"], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([
+      "kcat",
+      "-b",
+      `127.0.0.1:${broker.port}`,
+      "-u",
+      "-G",
+      "kcat-group",
+      topic,
+      "-o",
+      "beginning",
+      "-f",
+      "%s\n",
+      "-X",
+      "session.timeout.ms=6000",
+      "-X",
+      "auto.commit.interval.ms=100",
+    ], { stdout: "pipe", stderr: "pipe" });
     spawned.add(p);
     let out = "";
     (async () => {

@@ -42,19 +42,34 @@ async function produce(topic: string, sent: string[], n: number) {
 function holdings(groupId: string): { kind: string; state: string; sizes: number[] } {
   const g = broker.services.groups.group(groupId);
   if (!g) return { kind: "none", state: "none", sizes: [] };
-  if (g.kind === "consumer") return { kind: "consumer", state: g.state, sizes: [...g.members.values()].map((m) => g.assignedOf(m).values().reduce((n, s) => n + s.size, 0)).sort() };
+  if (g.kind === "consumer") {
+    return {
+      kind: "consumer",
+      state: g.state,
+      sizes: [...g.members.values()].map((m) => g.assignedOf(m).values().reduce((n, s) => n + s.size, 0)).sort(),
+    };
+  }
   return { kind: "classic", state: g.state, sizes: [...g.members.values()].map(() => -1) };
 }
 
 function pkConsumer(groupId: string, topic: string, received: Set<string>) {
   const c = new PkConsumer({
-    clientId: "pk-848", groupId, groupProtocol: "consumer", bootstrapBrokers: [`127.0.0.1:${broker.port}`],
-    deserializers: stringDeserializers, sessionTimeout: 6000, heartbeatInterval: 300, rebalanceTimeout: 10000, autocommit: 100, maxWaitTime: 200,
+    clientId: "pk-848",
+    groupId,
+    groupProtocol: "consumer",
+    bootstrapBrokers: [`127.0.0.1:${broker.port}`],
+    deserializers: stringDeserializers,
+    sessionTimeout: 6000,
+    heartbeatInterval: 300,
+    rebalanceTimeout: 10000,
+    autocommit: 100,
+    maxWaitTime: 200,
   });
-  const stream = c.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: "earliest" } as never).then((s) => {
-    s.on("data", (m: { value: string }) => void received.add(m.value));
-    return s;
-  });
+  const stream = c.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: "earliest" } as never)
+    .then((s) => {
+      s.on("data", (m: { value: string }) => void received.add(m.value));
+      return s;
+    });
   return { c, stream };
 }
 
@@ -104,7 +119,13 @@ describe("online migration with real clients", () => {
     await produce(topic, sent, 120);
     const classics: Consumer[] = [];
     for (let i = 0; i < 2; i++) {
-      const c = kafka().consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 300, rebalanceTimeout: 10000, maxWaitTimeInMs: 200 });
+      const c = kafka().consumer({
+        groupId,
+        sessionTimeout: 6000,
+        heartbeatInterval: 300,
+        rebalanceTimeout: 10000,
+        maxWaitTimeInMs: 200,
+      });
       await c.connect();
       await c.subscribe({ topic, fromBeginning: true });
       await c.run({ eachMessage: async ({ message }) => void received.add(String(message.value)) });
@@ -114,22 +135,34 @@ describe("online migration with real clients", () => {
     for (const c of classics) await c.disconnect();
   }, 90_000);
 
-  test("librdkafka cooperative-sticky members, then an @platformatic/kafka KIP-848 member joins and leaves", async () => {
-    const topic = "mig-rd";
-    const groupId = "mig-rd-group";
-    await broker.services.topics.create(topic, 6, new Map());
-    const sent: string[] = [];
-    const received = new Set<string>();
-    await produce(topic, sent, 60);
-    const members = [0, 1].map(() => {
-      const p = Bun.spawn(["/usr/bin/python3", `${import.meta.dir}/groups/confluent_member.py`, String(broker.port), groupId, topic, "cooperative-sticky", "60"], { stdout: "pipe", stderr: "pipe" });
-      spawned.add(p);
-      onJsonLines(p.stdout, (line) => {
-        if (typeof line.value === "string") received.add(line.value);
+  test(
+    "librdkafka cooperative-sticky members, then an @platformatic/kafka KIP-848 member joins and leaves",
+    async () => {
+      const topic = "mig-rd";
+      const groupId = "mig-rd-group";
+      await broker.services.topics.create(topic, 6, new Map());
+      const sent: string[] = [];
+      const received = new Set<string>();
+      await produce(topic, sent, 60);
+      const members = [0, 1].map(() => {
+        const p = Bun.spawn([
+          "/usr/bin/python3",
+          `${import.meta.dir}/groups/confluent_member.py`,
+          String(broker.port),
+          groupId,
+          topic,
+          "cooperative-sticky",
+          "60",
+        ], { stdout: "pipe", stderr: "pipe" });
+        spawned.add(p);
+        onJsonLines(p.stdout, (line) => {
+          if (typeof line.value === "string") received.add(line.value);
+        });
+        return p;
       });
-      return p;
-    });
-    await upgradeAndDowngrade(groupId, topic, sent, received, 60);
-    for (const p of members) p.kill(15);
-  }, 90_000);
+      await upgradeAndDowngrade(groupId, topic, sent, received, 60);
+      for (const p of members) p.kill(15);
+    },
+    90_000,
+  );
 });

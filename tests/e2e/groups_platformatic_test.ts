@@ -34,7 +34,10 @@ for (const groupProtocol of ["classic", "consumer"] as const) {
       const producer = new Producer({ clientId: "pk-prod", bootstrapBrokers: [addr], serializers: stringSerializers });
       const produced: string[] = [];
       const send = async (n: number) => {
-        const messages = Array.from({ length: n }, (_, i) => ({ topic, key: `k${produced.length + i}`, value: `v${produced.length + i}` }));
+        const messages = Array.from(
+          { length: n },
+          (_, i) => ({ topic, key: `k${produced.length + i}`, value: `v${produced.length + i}` }),
+        );
         for (const m of messages) produced.push(m.value);
         await producer.send({ messages });
       };
@@ -54,7 +57,9 @@ for (const groupProtocol of ["classic", "consumer"] as const) {
           autocommit: 100,
           maxWaitTime: 200,
         });
-        const stream = await c.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: "earliest" } as never);
+        const stream = await c.consume(
+          { topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: "earliest" } as never,
+        );
         stream.on("data", (m: { value: string }) => void received.add(m.value));
         consumers.push({ c, stream });
       }

@@ -38,11 +38,20 @@ let built: Promise<void> | null = null;
 /** Builds dist/ (scripts/build.ts) once per test run when it is missing or older than the sources. */
 export function ensureBuilt(): Promise<void> {
   built ??= (async () => {
-    const sources = Math.max(newestMtime(`${ROOT}/src`), newestMtime(`${ROOT}/adapters`), statSync(`${ROOT}/mod.ts`).mtimeMs, statSync(`${ROOT}/package.json`).mtimeMs);
+    const sources = Math.max(
+      newestMtime(`${ROOT}/src`),
+      newestMtime(`${ROOT}/adapters`),
+      statSync(`${ROOT}/mod.ts`).mtimeMs,
+      statSync(`${ROOT}/package.json`).mtimeMs,
+    );
     const outputs = [`${ROOT}/dist/chronik.mjs`, `${ROOT}/dist/chronik`];
     if (outputs.every((p) => existsSync(p) && statSync(p).mtimeMs >= sources)) return;
     const p = Bun.spawn([BUN, "scripts/build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     if (code !== 0) throw new Error(`scripts/build.ts failed (${code}):\n${out}${err}`);
   })();
   return built;
@@ -98,7 +107,13 @@ export async function startBrokerProcess(kind: RuntimeKind, args: string[] = [])
   const address = await new Promise<{ host: string; port: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
-      reject(new Error(`${kind} broker did not log "listening on" within ${START_TIMEOUT_MS} ms: ${cmd.join(" ")}\n--- logs ---\n${text}`));
+      reject(
+        new Error(
+          `${kind} broker did not log "listening on" within ${START_TIMEOUT_MS} ms: ${
+            cmd.join(" ")
+          }\n--- logs ---\n${text}`,
+        ),
+      );
     }, START_TIMEOUT_MS);
     onText = () => {
       const m = /listening on (\S+):(\d+)/.exec(text);

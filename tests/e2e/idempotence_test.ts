@@ -27,11 +27,20 @@ async function expectExactlyOnce(topic: string, n: number) {
 
 describe("idempotent producers survive dropped responses without duplicates", () => {
   test("kafkajs", async () => {
-    const kafka = new Kafka({ brokers: [addr], clientId: "idem-kjs", logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 50 } });
+    const kafka = new Kafka({
+      brokers: [addr],
+      clientId: "idem-kjs",
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 50 },
+    });
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
     await p.connect();
     for (let i = 0; i < 400; i += 20) {
-      await p.send({ topic: "idem-kjs", acks: -1, messages: Array.from({ length: 20 }, (_, j) => ({ value: `m${i + j}` })) });
+      await p.send({
+        topic: "idem-kjs",
+        acks: -1,
+        messages: Array.from({ length: 20 }, (_, j) => ({ value: `m${i + j}` })),
+      });
     }
     await p.disconnect();
     await expectExactlyOnce("idem-kjs", 400);
@@ -51,15 +60,29 @@ print("errors", len(errors))
 sys.exit(1 if errors else 0)
 `;
     const proc = Bun.spawn(["/usr/bin/python3", "-c", script, addr], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     if (code !== 0) throw new Error(`python exited ${code}: ${out}${err}`);
     await expectExactlyOnce("idem-rdk", 1000);
   });
 
   test("@platformatic/kafka", async () => {
-    const p = new PlatformaticProducer({ clientId: "idem-pk", bootstrapBrokers: [addr], serializers: stringSerializers, idempotent: true, autocreateTopics: true, retries: 20, retryDelay: 50 });
+    const p = new PlatformaticProducer({
+      clientId: "idem-pk",
+      bootstrapBrokers: [addr],
+      serializers: stringSerializers,
+      idempotent: true,
+      autocreateTopics: true,
+      retries: 20,
+      retryDelay: 50,
+    });
     for (let i = 0; i < 200; i += 10) {
-      await p.send({ messages: Array.from({ length: 10 }, (_, j) => ({ topic: "idem-pk", value: `m${i + j}`, partition: 0 })) });
+      await p.send({
+        messages: Array.from({ length: 10 }, (_, j) => ({ topic: "idem-pk", value: `m${i + j}`, partition: 0 })),
+      });
     }
     await p.close();
     await expectExactlyOnce("idem-pk", 200);

@@ -22,8 +22,15 @@ for av, codec in [((0, 9), None), ((0, 10, 1), None), ((0, 10, 1), "gzip")]:
     p.flush()
     p.close()
 `;
-  const proc = Bun.spawn(["/usr/bin/python3", "-c", script, `127.0.0.1:${broker.port}`], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(["/usr/bin/python3", "-c", script, `127.0.0.1:${broker.port}`], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`python exited ${code}: ${out}${err}`);
   const recs = await readPartition(broker.port, "legacy", 0);
   expect(recs.map((r) => r.value)).toEqual([

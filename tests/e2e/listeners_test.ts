@@ -59,9 +59,31 @@ describe("several listeners", () => {
     expect(new Set(broker.listeners.map((l) => l.port)).size).toBe(4);
     const plain = await run(["kcat", "-b", `127.0.0.1:${port("PLAINTEXT")}`, "-L"]);
     expect(plain.out).toContain(`broker 0 at 127.0.0.1:${port("PLAINTEXT")}`);
-    const ssl = await run(["kcat", "-b", `127.0.0.1:${port("SSL")}`, "-X", "security.protocol=SSL", "-X", `ssl.ca.location=${CERT}`, "-L"]);
+    const ssl = await run([
+      "kcat",
+      "-b",
+      `127.0.0.1:${port("SSL")}`,
+      "-X",
+      "security.protocol=SSL",
+      "-X",
+      `ssl.ca.location=${CERT}`,
+      "-L",
+    ]);
     expect(ssl.out).toContain(`broker 0 at 127.0.0.1:${port("SSL")}`);
-    const sasl = await run(["kcat", "-b", `127.0.0.1:${port("SASL_PLAINTEXT")}`, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN", "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret", "-L"]);
+    const sasl = await run([
+      "kcat",
+      "-b",
+      `127.0.0.1:${port("SASL_PLAINTEXT")}`,
+      "-X",
+      "security.protocol=SASL_PLAINTEXT",
+      "-X",
+      "sasl.mechanisms=PLAIN",
+      "-X",
+      "sasl.username=alice",
+      "-X",
+      "sasl.password=alice-secret",
+      "-L",
+    ]);
     expect(sasl.out).toContain(`broker 0 at 127.0.0.1:${port("SASL_PLAINTEXT")}`);
   });
 
@@ -74,13 +96,26 @@ describe("several listeners", () => {
     expect((await e.send(SaslHandshake, 1, { mechanism: "SCRAM-SHA-512" })).errorCode).toBe(0);
     const client = await scramClient("SCRAM-SHA-512", "carol", "carol-secret");
     const first = await e.send(SaslAuthenticate, 2, { authBytes: client.first });
-    expect((await e.send(SaslAuthenticate, 2, { authBytes: await client.final(new TextDecoder().decode(first.authBytes!)) })).errorCode).toBe(0);
-    const emd = await e.send(Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    expect(
+      (await e.send(SaslAuthenticate, 2, { authBytes: await client.final(new TextDecoder().decode(first.authBytes!)) }))
+        .errorCode,
+    ).toBe(0);
+    const emd = await e.send(Metadata, 12, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     expect(emd.brokers).toEqual([{ nodeId: 0, host: "localhost", port: 19093, rack: null }]);
     e.close();
     // The PLAINTEXT listener needs no SASL and tells its own address.
     const p = await WireClient.connect(port("PLAINTEXT"));
-    const md = await p.send(Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const md = await p.send(Metadata, 12, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     expect(md.brokers).toEqual([{ nodeId: 0, host: "127.0.0.1", port: port("PLAINTEXT"), rack: null }]);
     p.close();
   });
@@ -90,22 +125,32 @@ describe("several listeners", () => {
     await producer.connect();
     await producer.send({ topic: "multi", messages: [{ value: "m1" }, { value: "m2" }] });
     await producer.disconnect();
-    const sasl = new Kafka({ brokers: [`127.0.0.1:${port("SASL_PLAINTEXT")}`], logLevel: logLevel.NOTHING, sasl: { mechanism: "plain", username: "alice", password: "alice-secret" } });
+    const sasl = new Kafka({
+      brokers: [`127.0.0.1:${port("SASL_PLAINTEXT")}`],
+      logLevel: logLevel.NOTHING,
+      sasl: { mechanism: "plain", username: "alice", password: "alice-secret" },
+    });
     expect(await kafkajsValues(sasl, "multi", "multi-group", 2)).toEqual(["m1", "m2"]);
   }, 30_000);
 
   test("a listener name given twice, or an address that is not NAME://host:port, stops the start", async () => {
-    const start = (listeners: string) => testBroker({ listeners }).then(async (b) => {
-      await b.close();
-      return "started";
-    }, (e: Error) => e.message);
+    const start = (listeners: string) =>
+      testBroker({ listeners }).then(async (b) => {
+        await b.close();
+        return "started";
+      }, (e: Error) => e.message);
     expect(await start("PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0")).toContain("appears twice");
     expect(await start("PLAINTEXT:127.0.0.1:0")).toContain("is not NAME://host:port");
     expect(await start("WEIRD://127.0.0.1:0")).toContain("security protocol WEIRD is not supported");
   });
 
   test("deno from the command line: two listeners", async () => {
-    const b = await startBrokerProcess("deno", ["-o", "listeners=PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0", "-o", "listener.security.protocol.map=INTERNAL:PLAINTEXT,PLAINTEXT:PLAINTEXT"]);
+    const b = await startBrokerProcess("deno", [
+      "-o",
+      "listeners=PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0",
+      "-o",
+      "listener.security.protocol.map=INTERNAL:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    ]);
     try {
       let m: RegExpExecArray | null = null;
       for (let i = 0; i < 50 && !m; i++) {

@@ -2,7 +2,13 @@
 // compiled binary: kcat (librdkafka 2.0.2), kafkajs and @platformatic/kafka over TCP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
-import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
+import {
+  Consumer as PlatformaticConsumer,
+  MessagesStreamModes,
+  Producer as PlatformaticProducer,
+  stringDeserializers,
+  stringSerializers,
+} from "@platformatic/kafka";
 import { readPartition } from "../helpers/read.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { RUNTIMES, startBrokerProcess } from "./harness.ts";
@@ -10,7 +16,11 @@ import { RUNTIMES, startBrokerProcess } from "./harness.ts";
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
 async function kcat(args: string[], input?: string): Promise<string> {
-  const p = Bun.spawn(["kcat", ...args], { stdin: input === undefined ? "ignore" : new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["kcat", ...args], {
+    stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
   return out;
@@ -49,7 +59,12 @@ for (const kind of RUNTIMES) {
       for (let start = 0; start < N; start += 1000) {
         const messages = [];
         for (let i = start; i < start + 1000; i++) {
-          messages.push({ partition: i % 4, key: `key-${i}`, value: i % 97 === 0 ? null : `value-${i}`, headers: { seq: String(i) } });
+          messages.push({
+            partition: i % 4,
+            key: `key-${i}`,
+            value: i % 97 === 0 ? null : `value-${i}`,
+            headers: { seq: String(i) },
+          });
         }
         await producer.send({ topic: "kjs", acks: -1, messages });
       }
@@ -67,7 +82,13 @@ for (const kind of RUNTIMES) {
       const all = new Promise<void>((r) => (resolveAll = r));
       await consumer.run({
         eachMessage: async ({ partition, message }) => {
-          got.push({ partition, offset: message.offset, key: String(message.key), value: message.value === null ? null : String(message.value), seq: String(message.headers?.seq) });
+          got.push({
+            partition,
+            offset: message.offset,
+            key: String(message.key),
+            value: message.value === null ? null : String(message.value),
+            seq: String(message.headers?.seq),
+          });
           if (got.length === N) resolveAll();
         },
       });
@@ -94,11 +115,25 @@ for (const kind of RUNTIMES) {
     });
 
     test("@platformatic/kafka: produce with auto-created topic, read back with its consumer and kcat", async () => {
-      const producer = new PlatformaticProducer({ clientId: `pk-${kind}`, bootstrapBrokers: [addr], serializers: stringSerializers, autocreateTopics: true });
-      const messages = Array.from({ length: 100 }, (_, i) => ({ topic: "pk", key: `k${i}`, value: `v${i}`, partition: 0, headers: new Map([["h", `x${i}`]]) }));
+      const producer = new PlatformaticProducer({
+        clientId: `pk-${kind}`,
+        bootstrapBrokers: [addr],
+        serializers: stringSerializers,
+        autocreateTopics: true,
+      });
+      const messages = Array.from(
+        { length: 100 },
+        (_, i) => ({ topic: "pk", key: `k${i}`, value: `v${i}`, partition: 0, headers: new Map([["h", `x${i}`]]) }),
+      );
       await producer.send({ messages });
       await producer.close();
-      const consumer = new PlatformaticConsumer({ clientId: `pkc-${kind}`, groupId: `pk-${kind}`, bootstrapBrokers: [addr], deserializers: stringDeserializers, maxWaitTime: 100 });
+      const consumer = new PlatformaticConsumer({
+        clientId: `pkc-${kind}`,
+        groupId: `pk-${kind}`,
+        bootstrapBrokers: [addr],
+        deserializers: stringDeserializers,
+        maxWaitTime: 100,
+      });
       const stream = await consumer.consume({ topics: ["pk"], mode: MessagesStreamModes.EARLIEST } as never);
       const seen: string[] = [];
       await new Promise<void>((resolve) => {

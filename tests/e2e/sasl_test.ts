@@ -4,7 +4,13 @@
 // Against the in-process broker: kafkajs (all three mechanisms), @platformatic/kafka (SCRAM) and
 // kafka-python 2.0.2 (SaslHandshake v0 with bare tokens) produce and consume.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Consumer as PkConsumer, MessagesStreamModes, Producer as PkProducer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
+import {
+  Consumer as PkConsumer,
+  MessagesStreamModes,
+  Producer as PkProducer,
+  stringDeserializers,
+  stringSerializers,
+} from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
@@ -14,18 +20,37 @@ import { RUNTIMES, startBrokerProcess } from "./harness.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";';
+const JAAS =
+  'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";';
 const SCRAM = ["SCRAM-SHA-256=[name=bob,password=bob-secret]", "SCRAM-SHA-512=[name=carol,password=carol-secret]"];
-const USERS: [string, string, string][] = [["PLAIN", "alice", "alice-secret"], ["SCRAM-SHA-256", "bob", "bob-secret"], ["SCRAM-SHA-512", "carol", "carol-secret"]];
+const USERS: [string, string, string][] = [["PLAIN", "alice", "alice-secret"], ["SCRAM-SHA-256", "bob", "bob-secret"], [
+  "SCRAM-SHA-512",
+  "carol",
+  "carol-secret",
+]];
 
 async function run(cmd: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(cmd, { stdin: input === undefined ? "ignore" : new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(cmd, {
+    stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
 
 const kcatSasl = (addr: string, mechanism: string, user: string, password: string) => [
-  "kcat", "-b", addr, "-X", "security.protocol=SASL_PLAINTEXT", "-X", `sasl.mechanisms=${mechanism}`, "-X", `sasl.username=${user}`, "-X", `sasl.password=${password}`,
+  "kcat",
+  "-b",
+  addr,
+  "-X",
+  "security.protocol=SASL_PLAINTEXT",
+  "-X",
+  `sasl.mechanisms=${mechanism}`,
+  "-X",
+  `sasl.username=${user}`,
+  "-X",
+  `sasl.password=${password}`,
 ];
 
 for (const kind of RUNTIMES) {
@@ -33,27 +58,45 @@ for (const kind of RUNTIMES) {
     let b: BrokerProcess;
     let addr: string;
     beforeAll(async () => {
-      b = await startBrokerProcess(kind, ["-o", "listeners=SASL_PLAINTEXT://127.0.0.1:0", "-o", `sasl.jaas.config=${JAAS}`, ...SCRAM.flatMap((s) => ["--add-scram", s])]);
+      b = await startBrokerProcess(kind, [
+        "-o",
+        "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+        "-o",
+        `sasl.jaas.config=${JAAS}`,
+        ...SCRAM.flatMap((s) => ["--add-scram", s]),
+      ]);
       addr = `${b.host}:${b.port}`;
     }, 120_000); // the first Node or binary start builds dist/
     afterAll(async () => {
       expect(await b.stop()).toBe(0);
     }, 20_000);
 
-    test("kcat with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; wrong passwords and plain clients are refused", async () => {
-      const [mechanism, user, password] = USERS[0];
-      const produced = await run([...kcatSasl(addr, mechanism, user, password), "-P", "-t", "secure", "-K:", "-p", "0"], "k1:v1\nk2:v2\n");
-      expect(produced.code).toBe(0);
-      for (const [m, u, pw] of USERS) {
-        const out = await run([...kcatSasl(addr, m, u, pw), "-C", "-t", "secure", "-p", "0", "-e", "-f", "%k=%s\n"]);
-        expect([m, out.code, out.out.trim().split("\n")]).toEqual([m, 0, ["k1=v1", "k2=v2"]]);
-      }
-      const wrong = await run([...kcatSasl(addr, "SCRAM-SHA-256", "bob", "nope"), "-L", "-m", "2"]);
-      expect(wrong.code).not.toBe(0);
-      expect(wrong.err).toMatch(/[Aa]uthentication/);
-      const plain = await run(["kcat", "-b", addr, "-L", "-m", "2"]);
-      expect(plain.code).not.toBe(0);
-    }, 60_000);
+    test(
+      "kcat with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; wrong passwords and plain clients are refused",
+      async () => {
+        const [mechanism, user, password] = USERS[0];
+        const produced = await run([
+          ...kcatSasl(addr, mechanism, user, password),
+          "-P",
+          "-t",
+          "secure",
+          "-K:",
+          "-p",
+          "0",
+        ], "k1:v1\nk2:v2\n");
+        expect(produced.code).toBe(0);
+        for (const [m, u, pw] of USERS) {
+          const out = await run([...kcatSasl(addr, m, u, pw), "-C", "-t", "secure", "-p", "0", "-e", "-f", "%k=%s\n"]);
+          expect([m, out.code, out.out.trim().split("\n")]).toEqual([m, 0, ["k1=v1", "k2=v2"]]);
+        }
+        const wrong = await run([...kcatSasl(addr, "SCRAM-SHA-256", "bob", "nope"), "-L", "-m", "2"]);
+        expect(wrong.code).not.toBe(0);
+        expect(wrong.err).toMatch(/[Aa]uthentication/);
+        const plain = await run(["kcat", "-b", addr, "-L", "-m", "2"]);
+        expect(plain.code).not.toBe(0);
+      },
+      60_000,
+    );
   });
 }
 
@@ -61,38 +104,72 @@ describe("in-process broker, SASL_PLAINTEXT", () => {
   let broker: Broker;
   let addr: string;
   beforeAll(async () => {
-    broker = await testBroker({ listeners: "SASL_PLAINTEXT://127.0.0.1:0", "sasl.jaas.config": JAAS, "chronik.add.scram": SCRAM, "group.initial.rebalance.delay.ms": 0 });
+    broker = await testBroker({
+      listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+      "sasl.jaas.config": JAAS,
+      "chronik.add.scram": SCRAM,
+      "group.initial.rebalance.delay.ms": 0,
+    });
     addr = `127.0.0.1:${broker.port}`;
   });
   afterAll(async () => {
     await broker.close();
   });
 
-  test("kafkajs: plain, scram-sha-256, scram-sha-512 produce and consume; a wrong password is KafkaJSSASLAuthenticationError", async () => {
-    for (const [mechanism, username, password] of USERS) {
-      const topic = `kjs-${mechanism.toLowerCase()}`;
-      const kafka = new Kafka({ brokers: [addr], clientId: "sasl-e2e", logLevel: logLevel.NOTHING, sasl: { mechanism: mechanism.toLowerCase() as "plain", username, password } });
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-      await admin.disconnect();
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic, messages: [{ key: "a", value: "1" }, { key: "b", value: "2" }] });
-      await producer.disconnect();
-      expect([mechanism, await kafkajsValues(kafka, topic, `g-${topic}`, 2)]).toEqual([mechanism, ["1", "2"]]);
-    }
-    const bad = new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING, retry: { retries: 0 }, sasl: { mechanism: "scram-sha-256", username: "bob", password: "nope" } }).admin();
-    const err = await bad.connect().catch((e) => e);
-    expect(err?.name).toBe("KafkaJSSASLAuthenticationError");
-  }, 60_000);
+  test(
+    "kafkajs: plain, scram-sha-256, scram-sha-512 produce and consume; a wrong password is KafkaJSSASLAuthenticationError",
+    async () => {
+      for (const [mechanism, username, password] of USERS) {
+        const topic = `kjs-${mechanism.toLowerCase()}`;
+        const kafka = new Kafka({
+          brokers: [addr],
+          clientId: "sasl-e2e",
+          logLevel: logLevel.NOTHING,
+          sasl: { mechanism: mechanism.toLowerCase() as "plain", username, password },
+        });
+        const admin = kafka.admin();
+        await admin.connect();
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+        await admin.disconnect();
+        const producer = kafka.producer();
+        await producer.connect();
+        await producer.send({ topic, messages: [{ key: "a", value: "1" }, { key: "b", value: "2" }] });
+        await producer.disconnect();
+        expect([mechanism, await kafkajsValues(kafka, topic, `g-${topic}`, 2)]).toEqual([mechanism, ["1", "2"]]);
+      }
+      const bad = new Kafka({
+        brokers: [addr],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        sasl: { mechanism: "scram-sha-256", username: "bob", password: "nope" },
+      }).admin();
+      const err = await bad.connect().catch((e) => e);
+      expect(err?.name).toBe("KafkaJSSASLAuthenticationError");
+    },
+    60_000,
+  );
 
   test("@platformatic/kafka: SCRAM-SHA-512 producer and consumer", async () => {
     const sasl = { mechanism: "SCRAM-SHA-512", username: "carol", password: "carol-secret" } as const;
-    const producer = new PkProducer({ clientId: "pk-sasl", bootstrapBrokers: [addr], serializers: stringSerializers, sasl, autocreateTopics: true });
-    await producer.send({ messages: [{ topic: "pk-secure", key: "k", value: "v1" }, { topic: "pk-secure", key: "k", value: "v2" }] });
+    const producer = new PkProducer({
+      clientId: "pk-sasl",
+      bootstrapBrokers: [addr],
+      serializers: stringSerializers,
+      sasl,
+      autocreateTopics: true,
+    });
+    await producer.send({
+      messages: [{ topic: "pk-secure", key: "k", value: "v1" }, { topic: "pk-secure", key: "k", value: "v2" }],
+    });
     await producer.close();
-    const consumer = new PkConsumer({ clientId: "pk-sasl", groupId: "pk-sasl-group", bootstrapBrokers: [addr], deserializers: stringDeserializers, sasl, maxWaitTime: 200 });
+    const consumer = new PkConsumer({
+      clientId: "pk-sasl",
+      groupId: "pk-sasl-group",
+      bootstrapBrokers: [addr],
+      deserializers: stringDeserializers,
+      sasl,
+      maxWaitTime: 200,
+    });
     const stream = await consumer.consume({ topics: ["pk-secure"], mode: MessagesStreamModes.EARLIEST } as never);
     const seen: string[] = [];
     stream.on("data", (m: { value: string }) => void seen.push(m.value));

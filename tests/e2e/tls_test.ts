@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { Consumer as PkConsumer, MessagesStreamModes, Producer as PkProducer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
+import {
+  Consumer as PkConsumer,
+  MessagesStreamModes,
+  Producer as PkProducer,
+  stringDeserializers,
+  stringSerializers,
+} from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
@@ -23,7 +29,11 @@ const CERT = `${dir}/cert.pem`;
 const KEYSTORE = `${dir}/keystore.pem`;
 
 async function run(cmd: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(cmd, { stdin: input === undefined ? "ignore" : new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(cmd, {
+    stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
@@ -34,7 +44,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const TLS_FLAGS = ["-o", "ssl.keystore.type=PEM", "-o", `ssl.keystore.location=${KEYSTORE}`];
-const kcatTls = (addr: string, extra: string[] = []) => ["kcat", "-b", addr, "-X", "security.protocol=SSL", "-X", `ssl.ca.location=${CERT}`, ...extra];
+const kcatTls = (
+  addr: string,
+  extra: string[] = [],
+) => ["kcat", "-b", addr, "-X", "security.protocol=SSL", "-X", `ssl.ca.location=${CERT}`, ...extra];
 
 for (const kind of RUNTIMES) {
   describe(`${kind} broker, TLS`, () => {
@@ -42,7 +55,13 @@ for (const kind of RUNTIMES) {
     let saslSsl: BrokerProcess;
     beforeAll(async () => {
       ssl = await startBrokerProcess(kind, ["-o", "listeners=SSL://127.0.0.1:0", ...TLS_FLAGS]);
-      saslSsl = await startBrokerProcess(kind, ["-o", "listeners=SASL_SSL://127.0.0.1:0", ...TLS_FLAGS, "--add-scram", "SCRAM-SHA-512=[name=carol,password=carol-secret]"]);
+      saslSsl = await startBrokerProcess(kind, [
+        "-o",
+        "listeners=SASL_SSL://127.0.0.1:0",
+        ...TLS_FLAGS,
+        "--add-scram",
+        "SCRAM-SHA-512=[name=carol,password=carol-secret]",
+      ]);
     }, 120_000); // the first Node or binary start builds dist/
     afterAll(async () => {
       expect(await ssl.stop()).toBe(0);
@@ -60,7 +79,16 @@ for (const kind of RUNTIMES) {
 
     test("kcat over SASL_SSL with SCRAM-SHA-512", async () => {
       const addr = `${saslSsl.host}:${saslSsl.port}`;
-      const sasl = ["-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=carol", "-X", "sasl.password=carol-secret"];
+      const sasl = [
+        "-X",
+        "security.protocol=SASL_SSL",
+        "-X",
+        "sasl.mechanisms=SCRAM-SHA-512",
+        "-X",
+        "sasl.username=carol",
+        "-X",
+        "sasl.password=carol-secret",
+      ];
       const base = ["kcat", "-b", addr, "-X", `ssl.ca.location=${CERT}`, ...sasl];
       expect((await run([...base, "-P", "-t", "secure", "-p", "0"], "s1\ns2\n")).code).toBe(0);
       const out = await run([...base, "-C", "-t", "secure", "-p", "0", "-e", "-f", "%s\n"]);
@@ -73,9 +101,17 @@ describe("in-process broker, TLS", () => {
   let ssl: Broker;
   let saslSsl: Broker;
   beforeAll(async () => {
-    const tls = { "ssl.keystore.type": "PEM", "ssl.keystore.location": KEYSTORE, "group.initial.rebalance.delay.ms": 0 };
+    const tls = {
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": KEYSTORE,
+      "group.initial.rebalance.delay.ms": 0,
+    };
     ssl = await testBroker({ listeners: "SSL://127.0.0.1:0", ...tls });
-    saslSsl = await testBroker({ listeners: "SASL_SSL://127.0.0.1:0", ...tls, "chronik.add.scram": ["SCRAM-SHA-256=[name=bob,password=bob-secret]"] });
+    saslSsl = await testBroker({
+      listeners: "SASL_SSL://127.0.0.1:0",
+      ...tls,
+      "chronik.add.scram": ["SCRAM-SHA-256=[name=bob,password=bob-secret]"],
+    });
   });
   afterAll(async () => {
     await ssl.close();
@@ -84,8 +120,20 @@ describe("in-process broker, TLS", () => {
 
   test("kafkajs over SSL and over SASL_SSL (SCRAM-SHA-256)", async () => {
     const ca = [readFileSync(CERT, "utf8")];
-    for (const [b, sasl] of [[ssl, undefined], [saslSsl, { mechanism: "scram-sha-256" as const, username: "bob", password: "bob-secret" }]] as const) {
-      const kafka = new Kafka({ brokers: [`127.0.0.1:${b.port}`], clientId: "tls-e2e", logLevel: logLevel.NOTHING, ssl: { ca }, sasl });
+    for (
+      const [b, sasl] of [[ssl, undefined], [saslSsl, {
+        mechanism: "scram-sha-256" as const,
+        username: "bob",
+        password: "bob-secret",
+      }]] as const
+    ) {
+      const kafka = new Kafka({
+        brokers: [`127.0.0.1:${b.port}`],
+        clientId: "tls-e2e",
+        logLevel: logLevel.NOTHING,
+        ssl: { ca },
+        sasl,
+      });
       const producer = kafka.producer();
       await producer.connect();
       await producer.send({ topic: "kjs-tls", messages: [{ value: "a" }, { value: "b" }] });
@@ -96,10 +144,23 @@ describe("in-process broker, TLS", () => {
 
   test("@platformatic/kafka over SSL", async () => {
     const tls = { ca: readFileSync(CERT, "utf8") };
-    const producer = new PkProducer({ clientId: "pk-tls", bootstrapBrokers: [`127.0.0.1:${ssl.port}`], serializers: stringSerializers, tls, autocreateTopics: true });
+    const producer = new PkProducer({
+      clientId: "pk-tls",
+      bootstrapBrokers: [`127.0.0.1:${ssl.port}`],
+      serializers: stringSerializers,
+      tls,
+      autocreateTopics: true,
+    });
     await producer.send({ messages: [{ topic: "pk-tls", key: "k", value: "v1" }] });
     await producer.close();
-    const consumer = new PkConsumer({ clientId: "pk-tls", groupId: "pk-tls-group", bootstrapBrokers: [`127.0.0.1:${ssl.port}`], deserializers: stringDeserializers, tls, maxWaitTime: 200 });
+    const consumer = new PkConsumer({
+      clientId: "pk-tls",
+      groupId: "pk-tls-group",
+      bootstrapBrokers: [`127.0.0.1:${ssl.port}`],
+      deserializers: stringDeserializers,
+      tls,
+      maxWaitTime: 200,
+    });
     const stream = await consumer.consume({ topics: ["pk-tls"], mode: MessagesStreamModes.EARLIEST } as never);
     const seen: string[] = [];
     stream.on("data", (m: { value: string }) => void seen.push(m.value));
@@ -110,17 +171,26 @@ describe("in-process broker, TLS", () => {
   }, 30_000);
 
   test("keystores we cannot serve stop the start with a reason", async () => {
-    const start = (extra: Record<string, unknown>) => testBroker({ listeners: "SSL://127.0.0.1:0", "ssl.keystore.location": KEYSTORE, ...extra }).then(async (b) => {
-      await b.close();
-      return "started";
-    }, (e: Error) => e.message);
+    const start = (extra: Record<string, unknown>) =>
+      testBroker({ listeners: "SSL://127.0.0.1:0", "ssl.keystore.location": KEYSTORE, ...extra }).then(async (b) => {
+        await b.close();
+        return "started";
+      }, (e: Error) => e.message);
     expect(await start({ "ssl.keystore.type": "JKS" })).toContain("ssl.keystore.type JKS is not supported");
     expect(await start({ "ssl.key.password": "x" })).toContain("encrypted private keys are not supported");
     expect(await start({ "ssl.client.auth": "required" })).toContain("ssl.client.auth=required is not supported");
     expect(await start({ "ssl.keystore.location": `${dir}/missing.pem` })).toContain("does not exist");
     expect(await start({ "ssl.keystore.location": CERT })).toContain("exactly one private key");
-    expect(await start({ listeners: "SASL_SSL://127.0.0.1:0", "ssl.keystore.location": null })).toContain("needs ssl.keystore.location");
+    expect(await start({ listeners: "SASL_SSL://127.0.0.1:0", "ssl.keystore.location": null })).toContain(
+      "needs ssl.keystore.location",
+    );
     // Inline PEM (ssl.keystore.key + ssl.keystore.certificate.chain) works too.
-    expect(await start({ "ssl.keystore.location": null, "ssl.keystore.key": readFileSync(`${dir}/key.pem`, "utf8"), "ssl.keystore.certificate.chain": readFileSync(CERT, "utf8") })).toBe("started");
+    expect(
+      await start({
+        "ssl.keystore.location": null,
+        "ssl.keystore.key": readFileSync(`${dir}/key.pem`, "utf8"),
+        "ssl.keystore.certificate.chain": readFileSync(CERT, "utf8"),
+      }),
+    ).toBe("started");
   });
 });

@@ -36,9 +36,14 @@ test("Metadata v10-11: a null topic name or a topic id is INVALID_REQUEST (Kafka
   for (const v of [10, 11]) {
     const r = await c.send(Metadata, v, {
       topics: [{ topicId: "AB9dJwmZRau2oJgA9kz23g", name: null }, { topicId: ZERO_UUID, name: "x" }],
-      allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
     });
-    expect(r.topics.map((t) => [t.name, t.errorCode])).toEqual([["", ErrorCode.INVALID_REQUEST], ["x", ErrorCode.INVALID_REQUEST]]);
+    expect(r.topics.map((t) => [t.name, t.errorCode])).toEqual([["", ErrorCode.INVALID_REQUEST], [
+      "x",
+      ErrorCode.INVALID_REQUEST,
+    ]]);
   }
   noErrors();
 });
@@ -55,7 +60,11 @@ function coordinatorOverVanishingTopic(name: string) {
   topics.set(name, { partitions: [log] });
   const lines: string[] = [];
   const coordinator = new TransactionCoordinator({
-    topics: topics as never, now: () => Date.now(), log: (level, m) => lines.push(`${level} ${m}`), maxTimeoutMs: 60000, checkIntervalMs: 60000,
+    topics: topics as never,
+    now: () => Date.now(),
+    log: (level, m) => lines.push(`${level} ${m}`),
+    maxTimeoutMs: 60000,
+    checkIntervalMs: 60000,
   });
   return { coordinator, lines };
 }
@@ -74,23 +83,48 @@ test("txn markers: a partition deleted while its marker is appended is dropped (
 test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_TOPIC_OR_PARTITION, not KAFKA_STORAGE_ERROR with an error log", async () => {
   const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));
   const b = await testBroker({ dataDir: dir });
-  const [p, d, x] = await Promise.all([WireClient.connect(b.port), WireClient.connect(b.port), WireClient.connect(b.port)]);
+  const [p, d, x] = await Promise.all([
+    WireClient.connect(b.port),
+    WireClient.connect(b.port),
+    WireClient.connect(b.port),
+  ]);
   try {
     const records = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(1000) }] });
     const seen = new Set<number>();
     for (let i = 0; i < 30; i++) {
       const name = `race-${i}`;
-      await x.send(CreateTopics, 4, { topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+      await x.send(CreateTopics, 4, {
+        topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
       const partitions = [0, 1, 2, 3];
-      const produce = () => p.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name, partitionData: partitions.map((index) => ({ index, records })) }] });
+      const produce = () =>
+        p.send(Produce, 9, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [{ name, partitionData: partitions.map((index) => ({ index, records })) }],
+        });
       for (let k = 0; k < 10; k++) await produce();
       // Requests queued behind each other on the partitions when the topic goes away.
       const produced = Array.from({ length: 10 }, produce);
-      const deleted = Array.from({ length: 10 }, (_, k) =>
-        d.send(DeleteRecords, 2, { topics: [{ name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, offset: BigInt(k + 1) })) }], timeoutMs: 5000 }));
+      const deleted = Array.from(
+        { length: 10 },
+        (_, k) =>
+          d.send(DeleteRecords, 2, {
+            topics: [{
+              name,
+              partitions: partitions.map((partitionIndex) => ({ partitionIndex, offset: BigInt(k + 1) })),
+            }],
+            timeoutMs: 5000,
+          }),
+      );
       await Promise.race([produced[0], deleted[0]]);
       await x.send(DeleteTopics, 4, { topicNames: [name], timeoutMs: 5000 });
-      for (const r of await Promise.all(produced)) for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
+      for (const r of await Promise.all(produced)) {
+        for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
+      }
       for (const r of await Promise.all(deleted)) for (const q of r.topics[0].partitions) seen.add(q.errorCode);
     }
     expect(seen.has(ErrorCode.KAFKA_STORAGE_ERROR)).toBe(false);
@@ -107,12 +141,30 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
   const b = await testBroker({ dataDir: dir });
   const [p, x] = await Promise.all([WireClient.connect(b.port), WireClient.connect(b.port)]);
   try {
-    await x.send(CreateTopics, 4, { topics: [{ name: "t", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
-    const seen = new Set<number>();
-    const commit = (k: number) => p.send(OffsetCommit, 2, {
-      groupId: `race-${k}`, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n,
-      topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }],
+    await x.send(CreateTopics, 4, {
+      topics: [{ name: "t", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
     });
+    const seen = new Set<number>();
+    const commit = (k: number) =>
+      p.send(OffsetCommit, 2, {
+        groupId: `race-${k}`,
+        generationIdOrMemberEpoch: -1,
+        memberId: "",
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{
+          name: "t",
+          partitions: [{
+            partitionIndex: 0,
+            committedOffset: 1n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: "",
+          }],
+        }],
+      });
     for (let i = 0; i < 10; i++) {
       await commit(0); // __consumer_offsets exists (again)
       const commits = Array.from({ length: 20 }, (_, k) => commit(k));

@@ -53,13 +53,56 @@ const HANG_MS = 10_000;
 const SASL_APIS = new Set(["SaslHandshake", "SaslAuthenticate"]);
 
 const HINT_STRINGS = [
-  "fuzz", "fuzz-compact", "__consumer_offsets", "__transaction_state", "g-fuzz", "cg-fuzz", "t-fuzz",
-  "consumer", "range", "uniform", "roundrobin", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER",
-  "retention.ms", "cleanup.policy", "max.message.bytes", "segment.bytes", "min.insync.replicas",
-  "message.timestamp.type", "compression.type", "retention.bytes", "num.partitions", "log.retention.ms",
-  "auto.create.topics.enable", "group.version", "transaction.version", "root", "kafka.server.KafkaApis",
-  "1", "-1", "0", "compact", "delete", "compact,delete", "LogAppendTime", "gzip", "zstd", "DEBUG",
-  "9223372036854775807", ".*", "fuzz.*", "[", "User:alice", "User:*", "*", "127.0.0.1", "alice", "0",
+  "fuzz",
+  "fuzz-compact",
+  "__consumer_offsets",
+  "__transaction_state",
+  "g-fuzz",
+  "cg-fuzz",
+  "t-fuzz",
+  "consumer",
+  "range",
+  "uniform",
+  "roundrobin",
+  "PLAIN",
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-512",
+  "OAUTHBEARER",
+  "retention.ms",
+  "cleanup.policy",
+  "max.message.bytes",
+  "segment.bytes",
+  "min.insync.replicas",
+  "message.timestamp.type",
+  "compression.type",
+  "retention.bytes",
+  "num.partitions",
+  "log.retention.ms",
+  "auto.create.topics.enable",
+  "group.version",
+  "transaction.version",
+  "root",
+  "kafka.server.KafkaApis",
+  "1",
+  "-1",
+  "0",
+  "compact",
+  "delete",
+  "compact,delete",
+  "LogAppendTime",
+  "gzip",
+  "zstd",
+  "DEBUG",
+  "9223372036854775807",
+  ".*",
+  "fuzz.*",
+  "[",
+  "User:alice",
+  "User:*",
+  "*",
+  "127.0.0.1",
+  "alice",
+  "0",
 ];
 
 /**
@@ -70,25 +113,67 @@ const HINT_STRINGS = [
 async function seedState(c: WireClient, hints: Hints) {
   const records = buildRecordBatch({ records: [{ key: "k", value: "v" }, { key: null, value: "w" }] });
   for (let i = 0; i < 3; i++) {
-    await c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "fuzz", partitionData: [0, 1, 2].map((index) => ({ index, records })) }] });
+    await c.send(Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: "fuzz", partitionData: [0, 1, 2].map((index) => ({ index, records })) }],
+    });
   }
-  const join = (memberId: string) => c.send(JoinGroup, 5, {
-    groupId: "g-fuzz", sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null,
-    protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null,
-  });
+  const join = (memberId: string) =>
+    c.send(JoinGroup, 5, {
+      groupId: "g-fuzz",
+      sessionTimeoutMs: 30000,
+      rebalanceTimeoutMs: 30000,
+      memberId,
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+      reason: null,
+    });
   let j = await join("");
   if (j.errorCode === ErrorCode.MEMBER_ID_REQUIRED) j = await join(j.memberId!);
-  await c.send(SyncGroup, 3, { groupId: "g-fuzz", generationId: j.generationId!, memberId: j.memberId!, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }] });
-  const hb = await c.send(ConsumerGroupHeartbeat, 0, {
-    groupId: "cg-fuzz", memberId: "", memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
-    subscribedTopicNames: ["fuzz"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+  await c.send(SyncGroup, 3, {
+    groupId: "g-fuzz",
+    generationId: j.generationId!,
+    memberId: j.memberId!,
+    groupInstanceId: null,
+    protocolType: "consumer",
+    protocolName: "range",
+    assignments: [{ memberId: j.memberId!, assignment: new Uint8Array(0) }],
   });
-  const txn = await c.send(InitProducerId, 2, { transactionalId: "t-fuzz", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  const hb = await c.send(ConsumerGroupHeartbeat, 0, {
+    groupId: "cg-fuzz",
+    memberId: "",
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 30000,
+    subscribedTopicNames: ["fuzz"],
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: [],
+  });
+  const txn = await c.send(InitProducerId, 2, {
+    transactionalId: "t-fuzz",
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
   const topics = [{ name: "fuzz", partitions: [0] }];
   await c.send(AddPartitionsToTxn, 3, {
-    transactions: [], v3AndBelowTransactionalId: "t-fuzz", v3AndBelowProducerId: txn.producerId!, v3AndBelowProducerEpoch: txn.producerEpoch!, v3AndBelowTopics: topics,
+    transactions: [],
+    v3AndBelowTransactionalId: "t-fuzz",
+    v3AndBelowProducerId: txn.producerId!,
+    v3AndBelowProducerEpoch: txn.producerEpoch!,
+    v3AndBelowTopics: topics,
   });
-  const idem = await c.send(InitProducerId, 2, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  const idem = await c.send(InitProducerId, 2, {
+    transactionalId: null,
+    transactionTimeoutMs: 60000,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
   hints.strings.push(j.memberId!, hb.memberId ?? "");
   hints.int32s.push(j.generationId!, hb.memberEpoch!, txn.producerEpoch!, idem.producerEpoch!);
   hints.int64s.push(txn.producerId!, idem.producerId!);
@@ -102,12 +187,28 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   await setup.send(CreateTopics, 4, {
     topics: [
       { name: "fuzz", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] },
-      { name: "fuzz-compact", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact" }] },
+      {
+        name: "fuzz-compact",
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [{ name: "cleanup.policy", value: "compact" }],
+      },
     ],
-    timeoutMs: 5000, validateOnly: false,
+    timeoutMs: 5000,
+    validateOnly: false,
   });
-  const md = await setup.send(Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-  const hints: Hints = { strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])], uuids: md.topics.map((t) => t.topicId), int64s: [], int32s: [] };
+  const md = await setup.send(Metadata, 12, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  const hints: Hints = {
+    strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])],
+    uuids: md.topics.map((t) => t.topicId),
+    int64s: [],
+    int32s: [],
+  };
   await seedState(setup, hints);
   const versions = await setup.send(ApiVersions, 3, { clientSoftwareName: "fuzz", clientSoftwareVersion: "1" });
   setup.close();
@@ -121,7 +222,13 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   for (const k of versions.apiKeys) {
     const api = APIS.get(k.apiKey);
     if (!api) {
-      failures.push({ api: `key ${k.apiKey}`, version: -1, iter: -1, reason: "advertised but not in the message tables", request: "" });
+      failures.push({
+        api: `key ${k.apiKey}`,
+        version: -1,
+        iter: -1,
+        reason: "advertised but not in the message tables",
+        request: "",
+      });
       continue;
     }
     for (let v = k.minVersion; v <= k.maxVersion; v++) {
@@ -143,25 +250,34 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
             const conn = c;
             sent++;
             const answered = conn.send(api, v, req as never, clientId).then(
-              (res) => SASL_APIS.has(api.name) && (res as { errorCode: number }).errorCode !== ErrorCode.ILLEGAL_SASL_STATE
-                ? `${api.name} on a PLAINTEXT listener answered ${(res as { errorCode: number }).errorCode}, not ILLEGAL_SASL_STATE`
-                : "ok",
+              (res) =>
+                SASL_APIS.has(api.name) && (res as { errorCode: number }).errorCode !== ErrorCode.ILLEGAL_SASL_STATE
+                  ? `${api.name} on a PLAINTEXT listener answered ${
+                    (res as { errorCode: number }).errorCode
+                  }, not ILLEGAL_SASL_STATE`
+                  : "ok",
               (e: Error) => conn.isClosed ? "closed" : `response did not decode: ${e.message}`,
             );
             answers.push({ iter, req, answered });
             let timer: ReturnType<typeof setTimeout> | undefined;
-            sends.push(Promise.race([
-              answered,
-              new Promise<string>((resolve) => (timer = setTimeout(() => resolve("parked"), PARK_MS))),
-            ]).then((outcome) => {
-              clearTimeout(timer);
-              if (outcome === "parked") {
-                parked++;
-                parkedBy.set(api.name, (parkedBy.get(api.name) ?? 0) + 1);
-                stalled = true;
-              } else if (outcome !== "ok") failures.push({ api: api.name, version: v, iter, reason: outcome, request: describe(req) });
-              if (outcome !== "ok") reconnect = true;
-            }));
+            sends.push(
+              Promise.race([
+                answered,
+                new Promise<string>((resolve) => (timer = setTimeout(() => resolve("parked"), PARK_MS))),
+              ]).then((outcome) => {
+                clearTimeout(timer);
+                if (outcome === "parked") {
+                  parked++;
+                  parkedBy.set(api.name, (parkedBy.get(api.name) ?? 0) + 1);
+                  stalled = true;
+                } else if (outcome !== "ok") {
+                  failures.push({ api: api.name, version: v, iter, reason: outcome, request: describe(req) });
+                }
+                if (outcome !== "ok") {
+                  reconnect = true;
+                }
+              }),
+            );
           }
           await Promise.all(sends);
           i += burst;
@@ -182,9 +298,19 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   await Promise.all(work);
 
   // Requests that were slow to answer without a reason to wait must still be answered.
-  const late = await Promise.all(slow.map((a) => Promise.race([a.answered, new Promise<string>((r) => setTimeout(() => r("no answer"), HANG_MS))])));
+  const late = await Promise.all(
+    slow.map((a) => Promise.race([a.answered, new Promise<string>((r) => setTimeout(() => r("no answer"), HANG_MS))])),
+  );
   slow.forEach((a, k) => {
-    if (late[k] !== "ok") failures.push({ api: a.api, version: a.version, iter: a.iter, reason: `${late[k]} (within ${HANG_MS} ms)`, request: describe(a.req) });
+    if (late[k] !== "ok") {
+      failures.push({
+        api: a.api,
+        version: a.version,
+        iter: a.iter,
+        reason: `${late[k]} (within ${HANG_MS} ms)`,
+        request: describe(a.req),
+      });
+    }
   });
 
   // The broker still serves a new client.
@@ -195,12 +321,21 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   expect(md2.brokers.length).toBe(1);
   control.close();
 
-  const errors = broker.lines.filter((l) => l.startsWith("error ") || l.includes("failed for") || (l.startsWith("warn ") && l.includes("closing connection")));
-  console.log(`fuzz ${label}: seed=${SEED} iterations=${ITERS} requests=${sent} parked=${parked} failures=${failures.length} broker errors=${errors.length}`);
+  const errors = broker.lines.filter((l) =>
+    l.startsWith("error ") || l.includes("failed for") || (l.startsWith("warn ") && l.includes("closing connection"))
+  );
+  console.log(
+    `fuzz ${label}: seed=${SEED} iterations=${ITERS} requests=${sent} parked=${parked} failures=${failures.length} broker errors=${errors.length}`,
+  );
   console.log(`  parked by api: ${[...parkedBy].sort((a, b) => b[1] - a[1]).map(([n, k]) => `${n} ${k}`).join(", ")}`);
-  for (const f of failures.slice(0, 15)) console.log(`  ${f.api} v${f.version} iter ${f.iter}: ${f.reason}\n    ${f.request}`);
+  for (const f of failures.slice(0, 15)) {
+    console.log(`  ${f.api} v${f.version} iter ${f.iter}: ${f.reason}\n    ${f.request}`);
+  }
   for (const e of errors.slice(0, 15)) console.log(`  ${e.split("\n").slice(0, 4).join("\n    ")}`);
-  expect({ failures: failures.map((f) => `${f.api} v${f.version} iter ${f.iter}: ${f.reason}`), errors: errors.map((e) => e.split("\n")[0]) }).toEqual({ failures: [], errors: [] });
+  expect({
+    failures: failures.map((f) => `${f.api} v${f.version} iter ${f.iter}: ${f.reason}`),
+    errors: errors.map((e) => e.split("\n")[0]),
+  }).toEqual({ failures: [], errors: [] });
 }
 
 group(`schema fuzz (seed ${SEED}, ${ITERS} iterations)`, () => {

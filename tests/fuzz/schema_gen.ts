@@ -4,7 +4,10 @@
 // the same value.
 import { encodeVersionedData, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { buildMessageSet } from "../../src/protocol/legacy_message_set.ts";
-import { ConsumerProtocolAssignmentSchema, ConsumerProtocolSubscriptionSchema } from "../../src/protocol/messages/consumer_protocol.ts";
+import {
+  ConsumerProtocolAssignmentSchema,
+  ConsumerProtocolSubscriptionSchema,
+} from "../../src/protocol/messages/consumer_protocol.ts";
 import { buildRecordBatch, type RecordInput } from "../../src/protocol/record_batch.ts";
 import type { Field } from "../../src/protocol/schema.ts";
 import { concatChunks } from "../../src/protocol/writer.ts";
@@ -65,8 +68,44 @@ const INT_RANGE: Record<string, [number, number]> = {
   uint32: [0, 4294967295],
 };
 const INT64_BOUNDS = [-(2n ** 63n), 2n ** 63n - 1n, -1n, -2n, 0n, 1n, 2n ** 31n, -(2n ** 31n) - 1n];
-const FLOATS = [0, -0, 1, -1, 0.5, 1e300, -1e300, Number.MAX_VALUE, Number.MIN_VALUE, Infinity, -Infinity, NaN, 2 ** 53, 100, 1e9];
-const UNICODE = ["é", "ß", "日本", "🦀", "𝄞", "\u0000", "\u200b", "Ω", "\uffff", "ش", "\n", "\t", " ", "/", ".", "..", "*", "%", "\\"];
+const FLOATS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  1e300,
+  -1e300,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Infinity,
+  -Infinity,
+  NaN,
+  2 ** 53,
+  100,
+  1e9,
+];
+const UNICODE = [
+  "é",
+  "ß",
+  "日本",
+  "🦀",
+  "𝄞",
+  "\u0000",
+  "\u200b",
+  "Ω",
+  "\uffff",
+  "ش",
+  "\n",
+  "\t",
+  " ",
+  "/",
+  ".",
+  "..",
+  "*",
+  "%",
+  "\\",
+];
 const ASCII = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 
 /** Keeps one request under a few hundred KB: arrays and long values draw from it. */
@@ -89,7 +128,8 @@ export class Gen {
   }
 
   private nullable(f: Field, version: number): boolean {
-    return f.nullableSince !== undefined && version >= f.nullableSince && (f.nullableUntil === undefined || version <= f.nullableUntil);
+    return f.nullableSince !== undefined && version >= f.nullableSince &&
+      (f.nullableUntil === undefined || version <= f.nullableUntil);
   }
 
   private field(f: Field, version: number, budget: Budget, depth: number): unknown {
@@ -209,7 +249,11 @@ export class Gen {
       return r.bytes(n);
     }
     if (roll < 0.38) {
-      return buildMessageSet(r.chance(0.5) ? 0 : 1, [{ key: r.chance(0.5) ? null : r.bytes(3), value: r.bytes(r.int(0, 20)), timestamp: BigInt(Date.now()) }]);
+      return buildMessageSet(r.chance(0.5) ? 0 : 1, [{
+        key: r.chance(0.5) ? null : r.bytes(3),
+        value: r.bytes(r.int(0, 20)),
+        timestamp: BigInt(Date.now()),
+      }]);
     }
     const batches: Uint8Array[] = [];
     const nb = r.chance(0.8) ? 1 : r.int(2, 3);
@@ -257,6 +301,9 @@ function base64url(b: Uint8Array): string {
 
 /** JSON for a failure report: bigints as strings, byte arrays by length. */
 export function describe(v: unknown): string {
-  const s = JSON.stringify(v, (_k, x) => typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? `<${x.length} bytes>` : x);
+  const s = JSON.stringify(
+    v,
+    (_k, x) => typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? `<${x.length} bytes>` : x,
+  );
   return s.length > 2000 ? s.slice(0, 2000) + "…" : s;
 }

@@ -32,10 +32,25 @@ const CONFIG = {
 let broker: Broker;
 let c: WireClient;
 
-const sub = (topics: string[]) => encodeVersionedData(ConsumerProtocolSubscriptionSchema, 1, { topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null });
+const sub = (topics: string[]) =>
+  encodeVersionedData(ConsumerProtocolSubscriptionSchema, 1, {
+    topics,
+    userData: null,
+    ownedPartitions: [],
+    generationId: -1,
+    rackId: null,
+  });
 const protocols = (topics = ["t"], names = ["range"]) => names.map((name) => ({ name, metadata: sub(topics) }));
 
-type JoinOpts = { memberId?: string; instance?: string | null; session?: number; rebalance?: number; version?: number; protocolType?: string; protocols?: { name: string; metadata: Uint8Array }[] };
+type JoinOpts = {
+  memberId?: string;
+  instance?: string | null;
+  session?: number;
+  rebalance?: number;
+  version?: number;
+  protocolType?: string;
+  protocols?: { name: string; metadata: Uint8Array }[];
+};
 function join(client: WireClient, group: string, o: JoinOpts = {}): Promise<JoinGroupResponse> {
   return client.send(JoinGroup, o.version ?? 9, {
     groupId: group,
@@ -56,20 +71,67 @@ async function joinFully(client: WireClient, group: string, o: JoinOpts = {}) {
   return join(client, group, { ...o, memberId: first.memberId });
 }
 
-function sync(client: WireClient, group: string, memberId: string, generationId: number, assignments: { memberId: string; assignment: Uint8Array }[] = [], instance: string | null = null) {
-  return client.send(SyncGroup, 5, { groupId: group, generationId, memberId, groupInstanceId: instance, protocolType: "consumer", protocolName: "range", assignments });
+function sync(
+  client: WireClient,
+  group: string,
+  memberId: string,
+  generationId: number,
+  assignments: { memberId: string; assignment: Uint8Array }[] = [],
+  instance: string | null = null,
+) {
+  return client.send(SyncGroup, 5, {
+    groupId: group,
+    generationId,
+    memberId,
+    groupInstanceId: instance,
+    protocolType: "consumer",
+    protocolName: "range",
+    assignments,
+  });
 }
 
-const hb = (client: WireClient, group: string, memberId: string, generationId: number, instance: string | null = null) =>
-  client.send(Heartbeat, 4, { groupId: group, generationId, memberId, groupInstanceId: instance }).then((r) => r.errorCode);
+const hb = (
+  client: WireClient,
+  group: string,
+  memberId: string,
+  generationId: number,
+  instance: string | null = null,
+) =>
+  client.send(Heartbeat, 4, { groupId: group, generationId, memberId, groupInstanceId: instance }).then((r) =>
+    r.errorCode
+  );
 
-const describeGroup = async (group: string) => (await c.send(DescribeGroups, 5, { groups: [group], includeAuthorizedOperations: true })).groups![0];
+const describeGroup = async (group: string) =>
+  (await c.send(DescribeGroups, 5, { groups: [group], includeAuthorizedOperations: true })).groups![0];
 
-function commit(client: WireClient, group: string, gen: number, memberId: string, offsets: [string, number, bigint][], version = 9, metadata: string | null = "m") {
-  const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; commitTimestamp: bigint; committedMetadata: string | null }[]>();
+function commit(
+  client: WireClient,
+  group: string,
+  gen: number,
+  memberId: string,
+  offsets: [string, number, bigint][],
+  version = 9,
+  metadata: string | null = "m",
+) {
+  const byTopic = new Map<
+    string,
+    {
+      partitionIndex: number;
+      committedOffset: bigint;
+      committedLeaderEpoch: number;
+      commitTimestamp: bigint;
+      committedMetadata: string | null;
+    }[]
+  >();
   for (const [t, p, o] of offsets) {
     if (!byTopic.has(t)) byTopic.set(t, []);
-    byTopic.get(t)!.push({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: 0, commitTimestamp: -1n, committedMetadata: metadata });
+    byTopic.get(t)!.push({
+      partitionIndex: p,
+      committedOffset: o,
+      committedLeaderEpoch: 0,
+      commitTimestamp: -1n,
+      committedMetadata: metadata,
+    });
   }
   return client.send(OffsetCommit, version, {
     groupId: group,
@@ -81,13 +143,20 @@ function commit(client: WireClient, group: string, gen: number, memberId: string
   });
 }
 
-const codes = (r: { topics?: { partitions?: { errorCode?: number }[] }[] }) => r.topics!.flatMap((t) => t.partitions!.map((p) => p.errorCode));
+const codes = (r: { topics?: { partitions?: { errorCode?: number }[] }[] }) =>
+  r.topics!.flatMap((t) => t.partitions!.map((p) => p.errorCode));
 
 beforeAll(async () => {
   broker = await testBroker(CONFIG);
   c = await WireClient.connect(broker.port);
   await c.send(CreateTopics, 7, {
-    topics: [{ name: "t", numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }, { name: "u", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    topics: [{ name: "t", numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }, {
+      name: "u",
+      numPartitions: 2,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    }],
     timeoutMs: 1000,
     validateOnly: false,
   });
@@ -107,14 +176,23 @@ describe("FindCoordinator", () => {
     }
     for (let v = 4; v <= 6; v++) {
       const r = await c.send(FindCoordinator, v, { key: "", keyType: 1, coordinatorKeys: ["a", "b"] });
-      expect(r.coordinators!.map((x) => [x.key, x.errorCode, x.port])).toEqual([["a", 0, broker.port], ["b", 0, broker.port]]);
+      expect(r.coordinators!.map((x) => [x.key, x.errorCode, x.port])).toEqual([["a", 0, broker.port], [
+        "b",
+        0,
+        broker.port,
+      ]]);
     }
     const bad = await c.send(FindCoordinator, 4, { key: "", keyType: 7, coordinatorKeys: ["x"] });
     expect(bad.coordinators![0].errorCode).toBe(ErrorCode.INVALID_REQUEST);
   });
 
   test("__consumer_offsets exists and is internal in Metadata", async () => {
-    const r = await c.send(Metadata, 12, { topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "__consumer_offsets" }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const r = await c.send(Metadata, 12, {
+      topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "__consumer_offsets" }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     expect(r.topics![0].errorCode).toBe(0);
     expect(r.topics![0].isInternal).toBe(true);
   });
@@ -133,7 +211,10 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
     expect(j.members!.length).toBe(1);
     expect((await describeGroup("g-one")).groupState).toBe("CompletingRebalance");
     expect(await hb(c, "g-one", j.memberId!, 1)).toBe(0);
-    const s = await sync(c, "g-one", j.memberId!, 1, [{ memberId: j.memberId!, assignment: new Uint8Array([1, 2, 3]) }]);
+    const s = await sync(c, "g-one", j.memberId!, 1, [{
+      memberId: j.memberId!,
+      assignment: new Uint8Array([1, 2, 3]),
+    }]);
     expect(s.errorCode).toBe(0);
     expect([...s.assignment!]).toEqual([1, 2, 3]);
     const d = await describeGroup("g-one");
@@ -166,13 +247,24 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
     // Follower syncs first and waits for the leader.
     const fs = sync(c2, "g-two", rb.memberId!, 2);
     await Bun.sleep(20);
-    const ls = await sync(c, "g-two", a.memberId!, 2, [{ memberId: a.memberId!, assignment: new Uint8Array([0]) }, { memberId: rb.memberId!, assignment: new Uint8Array([9]) }]);
+    const ls = await sync(c, "g-two", a.memberId!, 2, [{ memberId: a.memberId!, assignment: new Uint8Array([0]) }, {
+      memberId: rb.memberId!,
+      assignment: new Uint8Array([9]),
+    }]);
     expect(ls.errorCode).toBe(0);
     expect([...(await fs).assignment!]).toEqual([9]);
     // Sync with a stale generation; sync while rebalancing.
     expect((await sync(c, "g-two", a.memberId!, 1)).errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
     // The follower leaves; the leader is told to rejoin.
-    const leave = await c2.send(LeaveGroup, 5, { groupId: "g-two", memberId: "", members: [{ memberId: rb.memberId!, groupInstanceId: null, reason: "bye" }, { memberId: "ghost", groupInstanceId: null, reason: null }] });
+    const leave = await c2.send(LeaveGroup, 5, {
+      groupId: "g-two",
+      memberId: "",
+      members: [{ memberId: rb.memberId!, groupInstanceId: null, reason: "bye" }, {
+        memberId: "ghost",
+        groupInstanceId: null,
+        reason: null,
+      }],
+    });
     expect(leave.errorCode).toBe(0);
     expect(leave.members!.map((m) => m.errorCode)).toEqual([0, ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(await hb(c, "g-two", a.memberId!, 2)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
@@ -181,7 +273,9 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
     expect(again.generationId).toBe(3);
     expect(again.members!.length).toBe(1);
     // v0-2 LeaveGroup: the member's error is the top-level error.
-    expect((await c.send(LeaveGroup, 1, { groupId: "g-two", memberId: "ghost", members: [] })).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await c.send(LeaveGroup, 1, { groupId: "g-two", memberId: "ghost", members: [] })).errorCode).toBe(
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    );
     expect((await c.send(LeaveGroup, 0, { groupId: "g-two", memberId: a.memberId!, members: [] })).errorCode).toBe(0);
     expect((await describeGroup("g-two")).groupState).toBe("Empty");
     c2.close();
@@ -197,10 +291,22 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
     // An incompatible protocol against a running group.
     const a = await joinFully(c, "g-proto", { version: 5 });
     expect(a.errorCode).toBe(0);
-    expect((await joinFully(c, "g-proto", { protocols: protocols(["t"], ["roundrobin"]) })).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    expect((await joinFully(c, "g-proto", { protocolType: "connect" })).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect((await joinFully(c, "g-proto", { protocols: protocols(["t"], ["roundrobin"]) })).errorCode).toBe(
+      ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+    );
+    expect((await joinFully(c, "g-proto", { protocolType: "connect" })).errorCode).toBe(
+      ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+    );
     expect((await sync(c, "g-bad", "x", 1)).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
-    const s = await c.send(SyncGroup, 5, { groupId: "g-proto", generationId: a.generationId!, memberId: a.memberId!, groupInstanceId: null, protocolType: "connect", protocolName: "range", assignments: [] });
+    const s = await c.send(SyncGroup, 5, {
+      groupId: "g-proto",
+      generationId: a.generationId!,
+      memberId: a.memberId!,
+      groupInstanceId: null,
+      protocolType: "connect",
+      protocolName: "range",
+      assignments: [],
+    });
     expect(s.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     // Oversized metadata: the group record cannot be stored, the sync fails, nothing stays stuck.
     const big = new Uint8Array(1_200_000);
@@ -208,7 +314,13 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
     expect(fat.errorCode).toBe(0);
     const fs = await sync(c, "g-fat", fat.memberId!, fat.generationId!, []);
     expect(fs.errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR);
-    expect((await c.send(LeaveGroup, 5, { groupId: "g-fat", memberId: "", members: [{ memberId: fat.memberId!, groupInstanceId: null, reason: null }] })).members![0].errorCode).toBe(0);
+    expect(
+      (await c.send(LeaveGroup, 5, {
+        groupId: "g-fat",
+        memberId: "",
+        members: [{ memberId: fat.memberId!, groupInstanceId: null, reason: null }],
+      })).members![0].errorCode,
+    ).toBe(0);
   });
 
   test("protocol selection: the protocol most members prefer among those all support", async () => {
@@ -229,7 +341,10 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
 describe("timeouts", () => {
   test("session expiry removes a silent member and rebalances the rest", async () => {
     const c2 = await WireClient.connect(broker.port);
-    const [a, b] = await Promise.all([joinFully(c, "g-exp", { session: 400 }), joinFully(c2, "g-exp", { session: 400 })]);
+    const [a, b] = await Promise.all([
+      joinFully(c, "g-exp", { session: 400 }),
+      joinFully(c2, "g-exp", { session: 400 }),
+    ]);
     const leader = a.leader === a.memberId ? a : b;
     await Promise.all([
       sync(c, "g-exp", a.memberId!, a.generationId!, leader === a ? [] : []),
@@ -250,7 +365,10 @@ describe("timeouts", () => {
 
   test("a member that never syncs is removed after the rebalance timeout", async () => {
     const c2 = await WireClient.connect(broker.port);
-    const [a, b] = await Promise.all([joinFully(c, "g-nosync", { rebalance: 300 }), joinFully(c2, "g-nosync", { rebalance: 300 })]);
+    const [a, b] = await Promise.all([
+      joinFully(c, "g-nosync", { rebalance: 300 }),
+      joinFully(c2, "g-nosync", { rebalance: 300 }),
+    ]);
     const leader = a.leader === a.memberId ? a : b;
     const follower = leader === a ? b : a;
     const lc = leader === a ? c : c2;
@@ -268,8 +386,14 @@ describe("timeouts", () => {
 
   test("a member that does not rejoin within the rebalance timeout is dropped", async () => {
     const c2 = await WireClient.connect(broker.port);
-    const [a, b] = await Promise.all([joinFully(c, "g-norejoin", { rebalance: 300 }), joinFully(c2, "g-norejoin", { rebalance: 300 })]);
-    await Promise.all([sync(c, "g-norejoin", a.memberId!, a.generationId!), sync(c2, "g-norejoin", b.memberId!, b.generationId!)]);
+    const [a, b] = await Promise.all([
+      joinFully(c, "g-norejoin", { rebalance: 300 }),
+      joinFully(c2, "g-norejoin", { rebalance: 300 }),
+    ]);
+    await Promise.all([
+      sync(c, "g-norejoin", a.memberId!, a.generationId!),
+      sync(c2, "g-norejoin", b.memberId!, b.generationId!),
+    ]);
     const t0 = Date.now();
     const r = await join(c, "g-norejoin", { memberId: a.memberId, rebalance: 300, protocols: protocols(["t", "u"]) });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
@@ -298,10 +422,16 @@ describe("timeouts", () => {
 describe("static membership", () => {
   test("a restarted static member takes over without a rebalance; the old id is fenced", async () => {
     const c2 = await WireClient.connect(broker.port);
-    const [a, b] = await Promise.all([join(c, "g-static", { instance: "i-a" }), join(c2, "g-static", { instance: "i-b" })]);
+    const [a, b] = await Promise.all([
+      join(c, "g-static", { instance: "i-a" }),
+      join(c2, "g-static", { instance: "i-b" }),
+    ]);
     expect(a.errorCode).toBe(0); // static members skip MEMBER_ID_REQUIRED
     const leader = a.leader === a.memberId ? a : b;
-    const assignments = [{ memberId: a.memberId!, assignment: new Uint8Array([1]) }, { memberId: b.memberId!, assignment: new Uint8Array([2]) }];
+    const assignments = [{ memberId: a.memberId!, assignment: new Uint8Array([1]) }, {
+      memberId: b.memberId!,
+      assignment: new Uint8Array([2]),
+    }];
     await Promise.all([
       sync(c, "g-static", a.memberId!, a.generationId!, leader === a ? assignments : [], "i-a"),
       sync(c2, "g-static", b.memberId!, b.generationId!, leader === b ? assignments : [], "i-b"),
@@ -316,12 +446,25 @@ describe("static membership", () => {
     expect((await describeGroup("g-static")).groupState).toBe("Stable");
     const s = await sync(fClient, "g-static", re.memberId!, re.generationId!, [], fInst);
     expect([...s.assignment!]).toEqual(follower === a ? [1] : [2]);
-    expect(await hb(fClient, "g-static", follower.memberId!, a.generationId!, fInst)).toBe(ErrorCode.FENCED_INSTANCE_ID);
-    expect((await commit(fClient, "g-static", a.generationId!, follower.memberId!, [["t", 0, 1n]], 7)).topics![0].partitions![0].errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await hb(fClient, "g-static", follower.memberId!, a.generationId!, fInst)).toBe(
+      ErrorCode.FENCED_INSTANCE_ID,
+    );
+    expect(
+      (await commit(fClient, "g-static", a.generationId!, follower.memberId!, [["t", 0, 1n]], 7)).topics![0]
+        .partitions![0].errorCode,
+    ).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     // LeaveGroup by instance id with the wrong member id is fenced; with the right one it leaves.
-    const bad = await c.send(LeaveGroup, 4, { groupId: "g-static", memberId: "", members: [{ memberId: follower.memberId!, groupInstanceId: fInst, reason: null }] });
+    const bad = await c.send(LeaveGroup, 4, {
+      groupId: "g-static",
+      memberId: "",
+      members: [{ memberId: follower.memberId!, groupInstanceId: fInst, reason: null }],
+    });
     expect(bad.members![0].errorCode).toBe(ErrorCode.FENCED_INSTANCE_ID);
-    const ok = await c.send(LeaveGroup, 4, { groupId: "g-static", memberId: "", members: [{ memberId: "", groupInstanceId: fInst, reason: null }] });
+    const ok = await c.send(LeaveGroup, 4, {
+      groupId: "g-static",
+      memberId: "",
+      members: [{ memberId: "", groupInstanceId: fInst, reason: null }],
+    });
     expect(ok.members![0].errorCode).toBe(0);
     expect((await describeGroup("g-static")).groupState).toBe("PreparingRebalance");
     c2.close();
@@ -335,7 +478,12 @@ describe("offsets", () => {
       expect(codes(r)).toEqual([0, 0]);
     }
     for (let v = 0; v <= 7; v++) {
-      const r = await c.send(OffsetFetch, v, { groupId: "simple-9", topics: [{ name: "t", partitionIndexes: [0, 1, 2] }], groups: [], requireStable: true });
+      const r = await c.send(OffsetFetch, v, {
+        groupId: "simple-9",
+        topics: [{ name: "t", partitionIndexes: [0, 1, 2] }],
+        groups: [],
+        requireStable: true,
+      });
       const ps = r.topics![0].partitions!;
       expect(ps.map((p) => p.committedOffset)).toEqual([19n, 5n, -1n]);
       expect(ps[0].metadata).toBe("meta-9");
@@ -354,19 +502,32 @@ describe("offsets", () => {
       ],
       requireStable: true,
     });
-    expect(multi.groups!.map((g) => g.topics!.map((t) => t.partitions!.map((p) => p.committedOffset)))).toEqual([[[11n]], [[12n, 5n]], [[-1n]]]);
+    expect(multi.groups!.map((g) => g.topics!.map((t) => t.partitions!.map((p) => p.committedOffset)))).toEqual([
+      [[11n]],
+      [[12n, 5n]],
+      [[-1n]],
+    ]);
   });
 
   test("commit checks: generation, member, unknown topics, metadata size", async () => {
     expect(codes(await commit(c, "fresh-group", 3, "m", [["t", 0, 1n]]))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
     const j = await joinFully(c, "g-commit");
-    expect(codes(await commit(c, "g-commit", j.generationId!, j.memberId!, [["t", 0, 1n]]))).toEqual([ErrorCode.REBALANCE_IN_PROGRESS]);
+    expect(codes(await commit(c, "g-commit", j.generationId!, j.memberId!, [["t", 0, 1n]]))).toEqual([
+      ErrorCode.REBALANCE_IN_PROGRESS,
+    ]);
     await sync(c, "g-commit", j.memberId!, j.generationId!);
-    expect(codes(await commit(c, "g-commit", j.generationId!, j.memberId!, [["t", 0, 1n], ["nope", 0, 1n], ["t", 99, 1n]]))).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    expect(codes(await commit(c, "g-commit", j.generationId! + 1, j.memberId!, [["t", 0, 1n]]))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
-    expect(codes(await commit(c, "g-commit", j.generationId!, "stranger", [["t", 0, 1n]]))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
+    expect(
+      codes(await commit(c, "g-commit", j.generationId!, j.memberId!, [["t", 0, 1n], ["nope", 0, 1n], ["t", 99, 1n]])),
+    ).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(codes(await commit(c, "g-commit", j.generationId! + 1, j.memberId!, [["t", 0, 1n]]))).toEqual([
+      ErrorCode.ILLEGAL_GENERATION,
+    ]);
+    expect(codes(await commit(c, "g-commit", j.generationId!, "stranger", [["t", 0, 1n]]))).toEqual([
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    ]);
     expect(codes(await commit(c, "g-commit", -1, "", [["t", 0, 1n]]))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
-    expect(codes(await commit(c, "g-commit", j.generationId!, j.memberId!, [["t", 1, 1n]], 9, "x".repeat(4097)))).toEqual([ErrorCode.OFFSET_METADATA_TOO_LARGE]);
+    expect(codes(await commit(c, "g-commit", j.generationId!, j.memberId!, [["t", 1, 1n]], 9, "x".repeat(4097))))
+      .toEqual([ErrorCode.OFFSET_METADATA_TOO_LARGE]);
     expect(codes(await commit(c, "", -1, "", [["t", 1, 1n]]))).toEqual([ErrorCode.INVALID_GROUP_ID]);
   });
 
@@ -374,15 +535,33 @@ describe("offsets", () => {
     const j = await joinFully(c, "g-del", { protocols: protocols(["t"]) });
     await sync(c, "g-del", j.memberId!, j.generationId!);
     expect(codes(await commit(c, "g-del", j.generationId!, j.memberId!, [["t", 0, 7n], ["u", 0, 3n]]))).toEqual([0, 0]);
-    const r = await c.send(OffsetDelete, 0, { groupId: "g-del", topics: [{ name: "t", partitions: [{ partitionIndex: 0 }] }, { name: "u", partitions: [{ partitionIndex: 0 }] }, { name: "zz", partitions: [{ partitionIndex: 0 }] }] });
+    const r = await c.send(OffsetDelete, 0, {
+      groupId: "g-del",
+      topics: [{ name: "t", partitions: [{ partitionIndex: 0 }] }, { name: "u", partitions: [{ partitionIndex: 0 }] }, {
+        name: "zz",
+        partitions: [{ partitionIndex: 0 }],
+      }],
+    });
     expect(r.errorCode).toBe(0);
     expect(codes(r)).toEqual([ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    const f = await c.send(OffsetFetch, 8, { groupId: "", topics: [], groups: [{ groupId: "g-del", memberId: null, memberEpoch: -1, topics: null }], requireStable: false });
+    const f = await c.send(OffsetFetch, 8, {
+      groupId: "",
+      topics: [],
+      groups: [{ groupId: "g-del", memberId: null, memberEpoch: -1, topics: null }],
+      requireStable: false,
+    });
     expect(f.groups![0].topics!.map((t) => t.name)).toEqual(["t"]);
-    expect((await c.send(OffsetDelete, 0, { groupId: "no-group", topics: [] })).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    expect((await c.send(OffsetDelete, 0, { groupId: "no-group", topics: [] })).errorCode).toBe(
+      ErrorCode.GROUP_ID_NOT_FOUND,
+    );
     // DeleteGroups refuses a group with members.
     const dg = await c.send(DeleteGroups, 2, { groupsNames: ["g-del", "no-group", "simple-0", ""] });
-    expect(dg.results!.map((x) => x.errorCode)).toEqual([ErrorCode.NON_EMPTY_GROUP, ErrorCode.GROUP_ID_NOT_FOUND, 0, ErrorCode.INVALID_GROUP_ID]);
+    expect(dg.results!.map((x) => x.errorCode)).toEqual([
+      ErrorCode.NON_EMPTY_GROUP,
+      ErrorCode.GROUP_ID_NOT_FOUND,
+      0,
+      ErrorCode.INVALID_GROUP_ID,
+    ]);
     const after = await c.send(OffsetFetch, 7, { groupId: "simple-0", topics: null, groups: [], requireStable: false });
     expect(after.topics).toEqual([]);
   });
@@ -401,7 +580,9 @@ describe("offsets", () => {
     expect([simple.protocolType, simple.groupState, simple.groupType]).toEqual(["", "Empty", "classic"]);
     const d = await describeGroup("never-heard-of");
     expect([d.errorCode, d.groupState]).toEqual([0, "Dead"]);
-    expect((await c.send(ListGroups, 0, { statesFilter: [], typesFilter: [] })).groups!.length).toBe(all.groups!.length);
+    expect((await c.send(ListGroups, 0, { statesFilter: [], typesFilter: [] })).groups!.length).toBe(
+      all.groups!.length,
+    );
   });
 });
 
@@ -411,10 +592,18 @@ describe("persistence and bounded state", () => {
     const cfg = { ...CONFIG, "group.min.session.timeout.ms": 1000 };
     let b = await testBroker(cfg, { store });
     let x = await WireClient.connect(b.port);
-    await x.send(CreateTopics, 7, { topics: [{ name: "p", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    await x.send(CreateTopics, 7, {
+      topics: [{ name: "p", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
     const j = await joinFully(x, "g-persist", { session: 5000 });
-    await sync(x, "g-persist", j.memberId!, j.generationId!, [{ memberId: j.memberId!, assignment: new Uint8Array([4, 2]) }]);
-    expect(codes(await commit(x, "g-persist", j.generationId!, j.memberId!, [["p", 0, 42n], ["p", 1, 7n]], 9, "kept"))).toEqual([0, 0]);
+    await sync(x, "g-persist", j.memberId!, j.generationId!, [{
+      memberId: j.memberId!,
+      assignment: new Uint8Array([4, 2]),
+    }]);
+    expect(codes(await commit(x, "g-persist", j.generationId!, j.memberId!, [["p", 0, 42n], ["p", 1, 7n]], 9, "kept")))
+      .toEqual([0, 0]);
     expect(codes(await commit(x, "g-simple", -1, "", [["p", 0, 3n]]))).toEqual([0]);
     expect(codes(await commit(x, "g-gone", -1, "", [["p", 0, 3n]]))).toEqual([0]);
     expect((await x.send(DeleteGroups, 2, { groupsNames: ["g-gone"] })).results![0].errorCode).toBe(0);
@@ -424,10 +613,15 @@ describe("persistence and bounded state", () => {
     b = await testBroker(cfg, { store });
     x = await WireClient.connect(b.port);
     // Topics are not yet persisted by the broker (cluster metadata log); recreate it on the same data.
-    await x.send(CreateTopics, 7, { topics: [{ name: "p", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    await x.send(CreateTopics, 7, {
+      topics: [{ name: "p", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
     const f = await x.send(OffsetFetch, 7, { groupId: "g-persist", topics: null, groups: [], requireStable: false });
     expect(f.topics![0].partitions!.map((p) => [p.committedOffset, p.metadata])).toEqual([[42n, "kept"], [7n, "kept"]]);
-    const d = (await x.send(DescribeGroups, 5, { groups: ["g-persist", "g-gone"], includeAuthorizedOperations: false })).groups!;
+    const d = (await x.send(DescribeGroups, 5, { groups: ["g-persist", "g-gone"], includeAuthorizedOperations: false }))
+      .groups!;
     expect(d[0].groupState).toBe("Stable");
     expect(d[0].members!.map((m) => m.memberId)).toEqual([j.memberId!]);
     expect([...d[0].members![0].memberAssignment!]).toEqual([4, 2]);
@@ -436,7 +630,14 @@ describe("persistence and bounded state", () => {
     expect(await hb(x, "g-persist", j.memberId!, j.generationId!)).toBe(0);
     const s = await sync(x, "g-persist", j.memberId!, j.generationId!);
     expect([...s.assignment!]).toEqual([4, 2]);
-    expect((await x.send(OffsetFetch, 1, { groupId: "g-simple", topics: [{ name: "p", partitionIndexes: [0] }], groups: [], requireStable: false })).topics![0].partitions![0].committedOffset).toBe(3n);
+    expect(
+      (await x.send(OffsetFetch, 1, {
+        groupId: "g-simple",
+        topics: [{ name: "p", partitionIndexes: [0] }],
+        groups: [],
+        requireStable: false,
+      })).topics![0].partitions![0].committedOffset,
+    ).toBe(3n);
     x.close();
     await b.close();
     await store.close();
@@ -445,7 +646,11 @@ describe("persistence and bounded state", () => {
   test("10k groups churning: state stays bounded and expired groups are removed", async () => {
     const b = await testBroker({ ...CONFIG, "offsets.retention.minutes": 0 });
     const x = await WireClient.connect(b.port);
-    await x.send(CreateTopics, 7, { topics: [{ name: "churn", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    await x.send(CreateTopics, 7, {
+      topics: [{ name: "churn", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
     const groups = b.services.groups;
     let peak = 0;
     for (let round = 0; round < 20; round++) {
@@ -459,7 +664,11 @@ describe("persistence and bounded state", () => {
         const j = await join(x, g, { version: 3 });
         await sync(x, g, j.memberId!, j.generationId!);
         await commit(x, g, j.generationId!, j.memberId!, [["churn", 0, 1n]]);
-        await x.send(LeaveGroup, 3, { groupId: g, memberId: "", members: [{ memberId: j.memberId!, groupInstanceId: null, reason: null }] });
+        await x.send(LeaveGroup, 3, {
+          groupId: g,
+          memberId: "",
+          members: [{ memberId: j.memberId!, groupInstanceId: null, reason: null }],
+        });
       }));
       await groups.cleanup();
       peak = Math.max(peak, groups.groups.size);

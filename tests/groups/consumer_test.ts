@@ -37,12 +37,19 @@ class Member {
   epoch = 0;
   owned: Owned = [];
   last: ConsumerGroupHeartbeatResponse | null = null;
-  constructor(readonly client: WireClient, readonly group: string, readonly topics: string[] | null, readonly opts: { instanceId?: string; assignor?: string; version?: number; regex?: string } = {}) {
+  constructor(
+    readonly client: WireClient,
+    readonly group: string,
+    readonly topics: string[] | null,
+    readonly opts: { instanceId?: string; assignor?: string; version?: number; regex?: string } = {},
+  ) {
     // From v1 the member makes up its own id (KIP-1082), as the Java client and @platformatic/kafka do.
     if ((opts.version ?? 0) >= 1) this.memberId = crypto.randomUUID();
   }
 
-  async beat(extra: { epoch?: number; topicPartitions?: Owned | null; full?: boolean } = {}): Promise<ConsumerGroupHeartbeatResponse> {
+  async beat(
+    extra: { epoch?: number; topicPartitions?: Owned | null; full?: boolean } = {},
+  ): Promise<ConsumerGroupHeartbeatResponse> {
     const joining = this.epoch === 0;
     const r = await this.client.send(ConsumerGroupHeartbeat, this.opts.version ?? 0, {
       groupId: this.group,
@@ -60,7 +67,9 @@ class Member {
     if (r.errorCode === 0) {
       this.memberId = r.memberId ?? this.memberId;
       this.epoch = r.memberEpoch!;
-      if (r.assignment) this.owned = r.assignment.topicPartitions!.map((t) => ({ topicId: t.topicId!, partitions: t.partitions! }));
+      if (r.assignment) {
+        this.owned = r.assignment.topicPartitions!.map((t) => ({ topicId: t.topicId!, partitions: t.partitions! }));
+      }
     }
     return r;
   }
@@ -79,7 +88,8 @@ async function converge(members: Member[], rounds = 20) {
   return (await describe_(members[0].group)).groups![0];
 }
 
-const describe_ = (...groups: string[]) => c.send(ConsumerGroupDescribe, 0, { groupIds: groups, includeAuthorizedOperations: false });
+const describe_ = (...groups: string[]) =>
+  c.send(ConsumerGroupDescribe, 0, { groupIds: groups, includeAuthorizedOperations: false });
 
 beforeAll(async () => {
   broker = await testBroker(CONFIG);
@@ -164,11 +174,25 @@ describe("ConsumerGroupHeartbeat", () => {
     expect((await ghost.beat()).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     expect((await new Member(c, "", ["k2"]).beat()).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect((await new Member(c, "cg-err", null).beat()).errorCode).toBe(ErrorCode.INVALID_REQUEST);
-    expect((await new Member(c, "cg-err", ["k2"], { assignor: "magic" }).beat()).errorCode).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
+    expect((await new Member(c, "cg-err", ["k2"], { assignor: "magic" }).beat()).errorCode).toBe(
+      ErrorCode.UNSUPPORTED_ASSIGNOR,
+    );
     const r = await new Member(c, "cg-err", ["k2"]).beat({ topicPartitions: null });
-    expect([r.errorCode, r.errorMessage]).toEqual([ErrorCode.INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining."]);
+    expect([r.errorCode, r.errorMessage]).toEqual([
+      ErrorCode.INVALID_REQUEST,
+      "TopicPartitions must be empty when (re-)joining.",
+    ]);
     // A classic JoinGroup against a non-empty consumer group, and the reverse.
-    const j = await c.send(JoinGroup, 9, { groupId: "cg-err", sessionTimeoutMs: 10000, rebalanceTimeoutMs: 1000, memberId: "", groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null });
+    const j = await c.send(JoinGroup, 9, {
+      groupId: "cg-err",
+      sessionTimeoutMs: 10000,
+      rebalanceTimeoutMs: 1000,
+      memberId: "",
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+      reason: null,
+    });
     expect(j.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
@@ -214,7 +238,9 @@ describe("ConsumerGroupHeartbeat", () => {
     await b.beat();
     await converge([a, b]);
     const before = JSON.stringify(a.owned);
-    expect((await new Member(c, "cg-static", ["k6"], { instanceId: "inst-a" }).beat()).errorCode).toBe(ErrorCode.UNRELEASED_INSTANCE_ID);
+    expect((await new Member(c, "cg-static", ["k6"], { instanceId: "inst-a" }).beat()).errorCode).toBe(
+      ErrorCode.UNRELEASED_INSTANCE_ID,
+    );
     expect((await a.beat({ epoch: -2 })).memberEpoch).toBe(-2);
     const a2 = new Member(c, "cg-static", ["k6"], { instanceId: "inst-a" });
     const r = await a2.beat();
@@ -229,22 +255,51 @@ describe("ConsumerGroupHeartbeat", () => {
     const a = new Member(c, "cg-off", ["k2"]);
     await a.beat();
     const commit = (epoch: number, memberId: string) =>
-      c.send(OffsetCommit, 9, { groupId: "cg-off", generationIdOrMemberEpoch: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: "k2", partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }] }] })
+      c.send(OffsetCommit, 9, {
+        groupId: "cg-off",
+        generationIdOrMemberEpoch: epoch,
+        memberId,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{
+          name: "k2",
+          partitions: [{
+            partitionIndex: 0,
+            committedOffset: 5n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: null,
+          }],
+        }],
+      })
         .then((r) => r.topics![0].partitions![0].errorCode);
     expect(await commit(a.epoch, a.memberId)).toBe(0);
     expect(await commit(a.epoch + 1, a.memberId)).toBe(ErrorCode.STALE_MEMBER_EPOCH);
     expect(await commit(a.epoch, "nobody")).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     expect(await commit(-1, "")).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     const fetch = (memberId: string | null, memberEpoch: number) =>
-      c.send(OffsetFetch, 9, { groupId: "", topics: [], groups: [{ groupId: "cg-off", memberId, memberEpoch, topics: null }], requireStable: true }).then((r) => r.groups![0]);
+      c.send(OffsetFetch, 9, {
+        groupId: "",
+        topics: [],
+        groups: [{ groupId: "cg-off", memberId, memberEpoch, topics: null }],
+        requireStable: true,
+      }).then((r) => r.groups![0]);
     expect((await fetch(a.memberId, a.epoch)).topics![0].partitions![0].committedOffset).toBe(5n);
     expect((await fetch(a.memberId, a.epoch + 3)).errorCode).toBe(ErrorCode.STALE_MEMBER_EPOCH);
     expect((await fetch(null, -1)).errorCode).toBe(0);
-    const od = await c.send(OffsetDelete, 0, { groupId: "cg-off", topics: [{ name: "k2", partitions: [{ partitionIndex: 0 }] }] });
+    const od = await c.send(OffsetDelete, 0, {
+      groupId: "cg-off",
+      topics: [{ name: "k2", partitions: [{ partitionIndex: 0 }] }],
+    });
     expect(od.topics![0].partitions![0].errorCode).toBe(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
     const types = await c.send(ListGroups, 5, { statesFilter: [], typesFilter: ["consumer"] });
-    expect(types.groups!.find((g) => g.groupId === "cg-off")).toMatchObject({ protocolType: "consumer", groupType: "consumer" });
-    expect((await c.send(DeleteGroups, 2, { groupsNames: ["cg-off"] })).results![0].errorCode).toBe(ErrorCode.NON_EMPTY_GROUP);
+    expect(types.groups!.find((g) => g.groupId === "cg-off")).toMatchObject({
+      protocolType: "consumer",
+      groupType: "consumer",
+    });
+    expect((await c.send(DeleteGroups, 2, { groupsNames: ["cg-off"] })).results![0].errorCode).toBe(
+      ErrorCode.NON_EMPTY_GROUP,
+    );
     await a.beat({ epoch: -1 });
     expect(await commit(-1, "")).toBe(0);
     expect((await c.send(DeleteGroups, 2, { groupsNames: ["cg-off"] })).results![0].errorCode).toBe(0);
@@ -255,7 +310,10 @@ describe("ConsumerGroupHeartbeat", () => {
   test("v1: regex subscriptions over the wire pick up new topics and partitions; invalid regex is refused", async () => {
     const names = (m: Member) => m.owned.map((t) => broker.services.topics.byId(t.topicId)!.name).sort();
     const bad = await new Member(c, "cg-regex", [], { version: 1, regex: "orders-(" }).beat();
-    expect([bad.errorCode, bad.errorMessage]).toEqual([ErrorCode.INVALID_REGULAR_EXPRESSION, "SubscribedTopicRegex `orders-(` is not a valid regular expression."]);
+    expect([bad.errorCode, bad.errorMessage]).toEqual([
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+      "SubscribedTopicRegex `orders-(` is not a valid regular expression.",
+    ]);
     const a = new Member(c, "cg-regex", [], { version: 1, regex: "orders-.*" });
     const id = a.memberId;
     const r = await a.beat();
@@ -270,7 +328,11 @@ describe("ConsumerGroupHeartbeat", () => {
     await internal.beat();
     expect(internal.count()).toBe(0);
     // A topic created later joins the subscription with a new group epoch.
-    await c.send(CreateTopics, 7, { topics: [{ name: "orders-asia", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    await c.send(CreateTopics, 7, {
+      topics: [{ name: "orders-asia", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
     const epoch = a.epoch;
     await a.beat();
     expect(a.epoch).toBeGreaterThan(epoch);
@@ -287,8 +349,16 @@ describe("ConsumerGroupHeartbeat", () => {
     const changed = await a.beat({ full: true, topicPartitions: a.owned });
     expect(changed.errorCode).toBe(0);
     await b.client.send(ConsumerGroupHeartbeat, 1, {
-      groupId: "cg-regex", memberId: b.memberId, memberEpoch: b.epoch, instanceId: null, rackId: null, rebalanceTimeoutMs: -1,
-      subscribedTopicNames: null, subscribedTopicRegex: "orders-us", serverAssignor: null, topicPartitions: b.owned,
+      groupId: "cg-regex",
+      memberId: b.memberId,
+      memberEpoch: b.epoch,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: -1,
+      subscribedTopicNames: null,
+      subscribedTopicRegex: "orders-us",
+      serverAssignor: null,
+      topicPartitions: b.owned,
     });
     const g2 = await converge([a, b]);
     expect(g2.members!.map((m) => m.subscribedTopicRegex).sort()).toEqual(["orders-.*", "orders-us"]);
@@ -306,8 +376,16 @@ describe("ConsumerGroupHeartbeat", () => {
     expect([ok.errorCode, ok.memberId, ok.memberEpoch]).toEqual([0, own.memberId, 1]);
     // The same join sent again (a lost response) does not make a second member.
     const again = await c.send(ConsumerGroupHeartbeat, 1, {
-      groupId: "cg-v1", memberId: own.memberId, memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 1000,
-      subscribedTopicNames: ["k2"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+      groupId: "cg-v1",
+      memberId: own.memberId,
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 1000,
+      subscribedTopicNames: ["k2"],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
     });
     expect(again.errorCode).toBe(0);
     expect((await describe_("cg-v1")).groups![0].members!.length).toBe(1);
@@ -333,7 +411,8 @@ describe("ConsumerGroupHeartbeat", () => {
     // Recreate the topic with its old id (topics are not persisted by the broker yet).
     await b.services.topics.create("r3", 3, new Map(), id);
     x = await WireClient.connect(b.port);
-    const g = (await x.send(ConsumerGroupDescribe, 0, { groupIds: ["cg-restart"], includeAuthorizedOperations: false })).groups![0];
+    const g = (await x.send(ConsumerGroupDescribe, 0, { groupIds: ["cg-restart"], includeAuthorizedOperations: false }))
+      .groups![0];
     expect(g.errorCode).toBe(0);
     expect(g.members!.map((m) => m.memberId)).toEqual([a.memberId]);
     const again = new Member(x, "cg-restart", ["r3"]);

@@ -17,7 +17,10 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import type { ConsumerGroupHeartbeatResponse } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { ConsumerGroupDescribe } from "../../src/protocol/messages/69_consumer_group_describe.ts";
-import { ConsumerProtocolAssignmentSchema, ConsumerProtocolSubscriptionSchema } from "../../src/protocol/messages/consumer_protocol.ts";
+import {
+  ConsumerProtocolAssignmentSchema,
+  ConsumerProtocolSubscriptionSchema,
+} from "../../src/protocol/messages/consumer_protocol.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -41,21 +44,36 @@ class Classic {
   owned: Owned = [];
   leader = false;
   lastJoin: JoinGroupResponse | null = null;
-  constructor(readonly group: string, readonly topics: string[], readonly opts: { cooperative?: boolean; rebalanceMs?: number; instance?: string } = {}) {}
+  constructor(
+    readonly group: string,
+    readonly topics: string[],
+    readonly opts: { cooperative?: boolean; rebalanceMs?: number; instance?: string } = {},
+  ) {}
 
   private metadata(): Uint8Array {
     // Eager clients give up everything before they rejoin; cooperative ones report what they keep.
     const ownedPartitions = this.opts.cooperative ? this.owned : [];
-    return encodeVersionedData(ConsumerProtocolSubscriptionSchema, 1, { topics: this.topics, userData: null, ownedPartitions, generationId: -1, rackId: null });
+    return encodeVersionedData(ConsumerProtocolSubscriptionSchema, 1, {
+      topics: this.topics,
+      userData: null,
+      ownedPartitions,
+      generationId: -1,
+      rackId: null,
+    });
   }
 
   async join(): Promise<JoinGroupResponse> {
     if (!this.opts.cooperative) this.owned = [];
     const send = () =>
       c.send(JoinGroup, 9, {
-        groupId: this.group, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: this.opts.rebalanceMs ?? 10_000, memberId: this.memberId,
-        groupInstanceId: this.opts.instance ?? null, protocolType: "consumer",
-        protocols: [{ name: this.opts.cooperative ? "cooperative-sticky" : "range", metadata: this.metadata() }], reason: null,
+        groupId: this.group,
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: this.opts.rebalanceMs ?? 10_000,
+        memberId: this.memberId,
+        groupInstanceId: this.opts.instance ?? null,
+        protocolType: "consumer",
+        protocols: [{ name: this.opts.cooperative ? "cooperative-sticky" : "range", metadata: this.metadata() }],
+        reason: null,
       });
     let r = await send();
     if (r.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
@@ -74,17 +92,41 @@ class Classic {
   /** SyncGroup; a leader proposes `proposal` (member id -> partitions of `topic`). */
   async sync(proposal: Map<string, number[]> = new Map(), topic = this.topics[0]) {
     const assignments = this.leader
-      ? [...proposal].map(([memberId, partitions]) => ({ memberId, assignment: encodeVersionedData(ConsumerProtocolAssignmentSchema, 1, { assignedPartitions: [{ topic, partitions }], userData: null }) }))
+      ? [...proposal].map(([memberId, partitions]) => ({
+        memberId,
+        assignment: encodeVersionedData(ConsumerProtocolAssignmentSchema, 1, {
+          assignedPartitions: [{ topic, partitions }],
+          userData: null,
+        }),
+      }))
       : [];
-    const r = await c.send(SyncGroup, 5, { groupId: this.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: this.opts.instance ?? null, protocolType: "consumer", protocolName: this.lastJoin!.protocolName ?? null, assignments });
+    const r = await c.send(SyncGroup, 5, {
+      groupId: this.group,
+      generationId: this.generation,
+      memberId: this.memberId,
+      groupInstanceId: this.opts.instance ?? null,
+      protocolType: "consumer",
+      protocolName: this.lastJoin!.protocolName ?? null,
+      assignments,
+    });
     if (r.errorCode === 0) {
-      this.owned = r.assignment!.length ? decodeVersionedData(ConsumerProtocolAssignmentSchema, r.assignment!).value.assignedPartitions.map((t) => ({ topic: t.topic, partitions: [...t.partitions].sort((a, b) => a - b) })) : [];
+      this.owned = r.assignment!.length
+        ? decodeVersionedData(ConsumerProtocolAssignmentSchema, r.assignment!).value.assignedPartitions.map((t) => ({
+          topic: t.topic,
+          partitions: [...t.partitions].sort((a, b) => a - b),
+        }))
+        : [];
     }
     return r;
   }
 
   heartbeat(): Promise<number> {
-    return c.send(Heartbeat, 4, { groupId: this.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: this.opts.instance ?? null }).then((r) => r.errorCode!);
+    return c.send(Heartbeat, 4, {
+      groupId: this.group,
+      generationId: this.generation,
+      memberId: this.memberId,
+      groupInstanceId: this.opts.instance ?? null,
+    }).then((r) => r.errorCode!);
   }
 
   /** One poll of a real client: heartbeat, and rejoin + sync when told to. */
@@ -113,14 +155,23 @@ class Modern {
   async beat(epoch = this.epoch): Promise<ConsumerGroupHeartbeatResponse> {
     const joining = epoch === 0;
     const r = await c.send(ConsumerGroupHeartbeat, 1, {
-      groupId: this.group, memberId: this.memberId, memberEpoch: epoch, instanceId: null, rackId: null,
-      rebalanceTimeoutMs: joining ? 5000 : -1, subscribedTopicNames: joining ? this.topics : null, subscribedTopicRegex: null,
-      serverAssignor: null, topicPartitions: joining ? [] : this.owned,
+      groupId: this.group,
+      memberId: this.memberId,
+      memberEpoch: epoch,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: joining ? 5000 : -1,
+      subscribedTopicNames: joining ? this.topics : null,
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: joining ? [] : this.owned,
     });
     this.last = r;
     if (r.errorCode === 0 && epoch >= 0) {
       this.epoch = r.memberEpoch!;
-      if (r.assignment) this.owned = r.assignment.topicPartitions!.map((t) => ({ topicId: t.topicId!, partitions: t.partitions! }));
+      if (r.assignment) {
+        this.owned = r.assignment.topicPartitions!.map((t) => ({ topicId: t.topicId!, partitions: t.partitions! }));
+      }
     }
     return r;
   }
@@ -130,8 +181,10 @@ class Modern {
   }
 }
 
-const consumerDescribe = async (group: string) => (await c.send(ConsumerGroupDescribe, 0, { groupIds: [group], includeAuthorizedOperations: false })).groups![0];
-const classicDescribe = async (group: string) => (await c.send(DescribeGroups, 5, { groups: [group], includeAuthorizedOperations: false })).groups![0];
+const consumerDescribe = async (group: string) =>
+  (await c.send(ConsumerGroupDescribe, 0, { groupIds: [group], includeAuthorizedOperations: false })).groups![0];
+const classicDescribe = async (group: string) =>
+  (await c.send(DescribeGroups, 5, { groups: [group], includeAuthorizedOperations: false })).groups![0];
 
 /** Two classic members sharing `topic` (6 partitions) 3/3 in a Stable classic group. */
 async function stableClassicPair(group: string, topic: string, opts: { cooperative?: boolean } = {}) {
@@ -173,7 +226,13 @@ function allPartitions(classics: Classic[], moderns: Modern[]): number[] {
 beforeAll(async () => {
   broker = await testBroker(CONFIG);
   c = await WireClient.connect(broker.port);
-  const topics = ["mig1", "mig2", "mig3", "mig4", "mig5", "mig6"].map((name) => ({ name, numPartitions: 6, replicationFactor: 1, assignments: [], configs: [] }));
+  const topics = ["mig1", "mig2", "mig3", "mig4", "mig5", "mig6"].map((name) => ({
+    name,
+    numPartitions: 6,
+    replicationFactor: 1,
+    assignments: [],
+    configs: [],
+  }));
   await c.send(CreateTopics, 7, { topics, timeoutMs: 1000, validateOnly: false });
 });
 afterAll(async () => {
@@ -186,7 +245,23 @@ describe("online migration", () => {
     const [a, b] = await stableClassicPair("g-up", "mig1");
     const generation = a.generation;
     // Committed offsets of the classic group carry over.
-    const committed = await c.send(OffsetCommit, 9, { groupId: "g-up", generationIdOrMemberEpoch: a.generation, memberId: a.memberId, groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: "mig1", partitions: [{ partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }] });
+    const committed = await c.send(OffsetCommit, 9, {
+      groupId: "g-up",
+      generationIdOrMemberEpoch: a.generation,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [{
+        name: "mig1",
+        partitions: [{
+          partitionIndex: 0,
+          committedOffset: 42n,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1n,
+          committedMetadata: "",
+        }],
+      }],
+    });
     expect(committed.topics![0].partitions![0].errorCode).toBe(0);
 
     const m = new Modern("g-up", ["mig1"]);
@@ -198,7 +273,9 @@ describe("online migration", () => {
     expect(g.groupEpoch).toBe(generation + 1);
     expect(g.members!.length).toBe(3);
     // The classic members' old assignments became their current ones.
-    const held = g.members!.filter((x) => x.memberId !== m.memberId).flatMap((x) => x.assignment!.topicPartitions!.flatMap((t) => t.partitions!));
+    const held = g.members!.filter((x) => x.memberId !== m.memberId).flatMap((x) =>
+      x.assignment!.topicPartitions!.flatMap((t) => t.partitions!)
+    );
     expect(held.sort()).toEqual([0, 1, 2, 3, 4, 5]);
 
     // The classic members are told to rejoin; they give up partitions and the new member gets them.
@@ -214,11 +291,32 @@ describe("online migration", () => {
 
     // A classic member commits with its generation; a stale one is ILLEGAL_GENERATION.
     const commit = (gen: number) =>
-      c.send(OffsetCommit, 8, { groupId: "g-up", generationIdOrMemberEpoch: gen, memberId: a.memberId, groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: "mig1", partitions: [{ partitionIndex: a.owned[0].partitions[0], committedOffset: 7n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }] })
+      c.send(OffsetCommit, 8, {
+        groupId: "g-up",
+        generationIdOrMemberEpoch: gen,
+        memberId: a.memberId,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{
+          name: "mig1",
+          partitions: [{
+            partitionIndex: a.owned[0].partitions[0],
+            committedOffset: 7n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: "",
+          }],
+        }],
+      })
         .then((x) => x.topics![0].partitions![0].errorCode);
     expect(await commit(a.generation)).toBe(0);
     expect(await commit(a.generation - 1)).toBe(ErrorCode.ILLEGAL_GENERATION);
-    const fetched = await c.send(OffsetFetch, 7, { groupId: "g-up", topics: [{ name: "mig1", partitionIndexes: [0] }], groups: [], requireStable: false });
+    const fetched = await c.send(OffsetFetch, 7, {
+      groupId: "g-up",
+      topics: [{ name: "mig1", partitionIndexes: [0] }],
+      groups: [],
+      requireStable: false,
+    });
     expect(fetched.topics![0].partitions![0].committedOffset).toBeGreaterThanOrEqual(7n);
 
     // DescribeGroups describes the consumer group in the classic shape.
@@ -229,7 +327,9 @@ describe("online migration", () => {
     const mine = d.members!.find((x) => x.memberId === a.memberId)!;
     const asg = decodeVersionedData(ConsumerProtocolAssignmentSchema, mine.memberAssignment!).value;
     expect(asg.assignedPartitions[0].partitions.length).toBe(2);
-    for (const x of d.members!) expect(decodeVersionedData(ConsumerProtocolSubscriptionSchema, x.memberMetadata!).value.topics).toEqual(["mig1"]);
+    for (const x of d.members!) {
+      expect(decodeVersionedData(ConsumerProtocolSubscriptionSchema, x.memberMetadata!).value.topics).toEqual(["mig1"]);
+    }
   });
 
   test("cooperative classic members revoke first: a partition moves only after its owner rejoins without it", async () => {
@@ -267,7 +367,10 @@ describe("online migration", () => {
     expect(a.generation).toBe(b.generation);
     const [leader, follower] = a.leader ? [a, b] : [b, a];
     expect(leader.lastJoin!.members!.length).toBe(2);
-    await Promise.all([leader.sync(new Map([[leader.memberId, [0, 1, 2]], [follower.memberId, [3, 4, 5]]]), "mig3"), follower.sync()]);
+    await Promise.all([
+      leader.sync(new Map([[leader.memberId, [0, 1, 2]], [follower.memberId, [3, 4, 5]]]), "mig3"),
+      follower.sync(),
+    ]);
     expect((await classicDescribe("g-down")).groupState).toBe("Stable");
     expect(a.count() + b.count()).toBe(6);
     expect(await a.heartbeat()).toBe(0);
@@ -306,12 +409,36 @@ describe("online migration", () => {
     expect(g.groupState).toBe("Stable");
     expect([k.count(), m.count()]).toEqual([3, 3]);
     // Protocol checks for classic members.
-    const wrongType = await c.send(JoinGroup, 9, { groupId: "g-join", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "", groupInstanceId: null, protocolType: "connect", protocols: [{ name: "range", metadata: new Uint8Array(0) }], reason: null });
+    const wrongType = await c.send(JoinGroup, 9, {
+      groupId: "g-join",
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: "",
+      groupInstanceId: null,
+      protocolType: "connect",
+      protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+      reason: null,
+    });
     expect(wrongType.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    const staleSync = await c.send(SyncGroup, 5, { groupId: "g-join", generationId: k.generation - 1, memberId: k.memberId, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [] });
+    const staleSync = await c.send(SyncGroup, 5, {
+      groupId: "g-join",
+      generationId: k.generation - 1,
+      memberId: k.memberId,
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocolName: "range",
+      assignments: [],
+    });
     expect(staleSync.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
-    expect((await c.send(Heartbeat, 4, { groupId: "g-join", generationId: 1, memberId: m.memberId, groupInstanceId: null })).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
-    const leave = await c.send(LeaveGroup, 5, { groupId: "g-join", memberId: "", members: [{ memberId: k.memberId, groupInstanceId: null, reason: null }] });
+    expect(
+      (await c.send(Heartbeat, 4, { groupId: "g-join", generationId: 1, memberId: m.memberId, groupInstanceId: null }))
+        .errorCode,
+    ).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const leave = await c.send(LeaveGroup, 5, {
+      groupId: "g-join",
+      memberId: "",
+      members: [{ memberId: k.memberId, groupInstanceId: null, reason: null }],
+    });
     expect(leave.members![0].errorCode).toBe(0);
     await m.beat();
     await m.beat();
@@ -322,15 +449,32 @@ describe("online migration", () => {
   test("bad input to a mixed group: unreadable metadata, a classic member's id on ConsumerGroupHeartbeat, static members", async () => {
     const m = new Modern("g-bad", ["mig6"]);
     await m.beat();
-    const garbage = await c.send(JoinGroup, 9, { groupId: "g-bad", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "x-1", groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array([0, 1, 0xff, 0xff, 0xff]) }], reason: null });
+    const garbage = await c.send(JoinGroup, 9, {
+      groupId: "g-bad",
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: "x-1",
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocols: [{ name: "range", metadata: new Uint8Array([0, 1, 0xff, 0xff, 0xff]) }],
+      reason: null,
+    });
     expect(garbage.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const s1 = new Classic("g-bad", ["mig6"], { instance: "inst-1" });
     expect((await s1.join()).errorCode).toBe(0);
     await s1.sync();
     // A KIP-848 heartbeat cannot drive a classic member, nor a classic heartbeat a KIP-848 one.
     const hijack = await c.send(ConsumerGroupHeartbeat, 1, {
-      groupId: "g-bad", memberId: s1.memberId, memberEpoch: s1.generation, instanceId: null, rackId: null, rebalanceTimeoutMs: -1,
-      subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+      groupId: "g-bad",
+      memberId: s1.memberId,
+      memberEpoch: s1.generation,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: -1,
+      subscribedTopicNames: null,
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
     });
     expect(hijack.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     // The static member restarts under a new id: the old id is fenced, the place is kept.
@@ -341,12 +485,52 @@ describe("online migration", () => {
     const g = await consumerDescribe("g-bad");
     expect(g.members!.map((x) => x.instanceId).sort()).toEqual(["inst-1", null].sort() as (string | null)[]);
     // A stale id with the instance id is fenced on join too; a made-up static id is unknown.
-    const stale = await c.send(JoinGroup, 9, { groupId: "g-bad", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: s1.memberId, groupInstanceId: "inst-1", protocolType: "consumer", protocols: [{ name: "range", metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["mig6"], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }], reason: null });
+    const stale = await c.send(JoinGroup, 9, {
+      groupId: "g-bad",
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: s1.memberId,
+      groupInstanceId: "inst-1",
+      protocolType: "consumer",
+      protocols: [{
+        name: "range",
+        metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, {
+          topics: ["mig6"],
+          userData: null,
+          ownedPartitions: [],
+          generationId: -1,
+          rackId: null,
+        }),
+      }],
+      reason: null,
+    });
     expect(stale.errorCode).toBe(ErrorCode.FENCED_INSTANCE_ID);
-    const ghost = await c.send(JoinGroup, 9, { groupId: "g-bad", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "ghost", groupInstanceId: "inst-9", protocolType: "consumer", protocols: [{ name: "range", metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["mig6"], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }], reason: null });
+    const ghost = await c.send(JoinGroup, 9, {
+      groupId: "g-bad",
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: "ghost",
+      groupInstanceId: "inst-9",
+      protocolType: "consumer",
+      protocols: [{
+        name: "range",
+        metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, {
+          topics: ["mig6"],
+          userData: null,
+          ownedPartitions: [],
+          generationId: -1,
+          rackId: null,
+        }),
+      }],
+      reason: null,
+    });
     expect(ghost.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     // LeaveGroup by instance id removes the static classic member.
-    const leave = await c.send(LeaveGroup, 5, { groupId: "g-bad", memberId: "", members: [{ memberId: "", groupInstanceId: "inst-1", reason: null }] });
+    const leave = await c.send(LeaveGroup, 5, {
+      groupId: "g-bad",
+      memberId: "",
+      members: [{ memberId: "", groupInstanceId: "inst-1", reason: null }],
+    });
     expect(leave.members![0].errorCode).toBe(0);
     expect((await consumerDescribe("g-bad")).members!.length).toBe(1);
   });
@@ -356,15 +540,62 @@ describe("online migration", () => {
     const x = await WireClient.connect(b2.port);
     try {
       await b2.services.topics.create("t6", 6, new Map());
-      const r1 = await x.send(JoinGroup, 9, { groupId: "g-off", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "m-1", groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["t6"], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }], reason: null });
+      const r1 = await x.send(JoinGroup, 9, {
+        groupId: "g-off",
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 10_000,
+        memberId: "m-1",
+        groupInstanceId: null,
+        protocolType: "consumer",
+        protocols: [{
+          name: "range",
+          metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, {
+            topics: ["t6"],
+            userData: null,
+            ownedPartitions: [],
+            generationId: -1,
+            rackId: null,
+          }),
+        }],
+        reason: null,
+      });
       expect(r1.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID); // a made-up id on a new group
-      const r2 = await x.send(JoinGroup, 3, { groupId: "g-off", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: "", groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["t6"], userData: null, ownedPartitions: [], generationId: -1, rackId: null }) }], reason: null });
+      const r2 = await x.send(JoinGroup, 3, {
+        groupId: "g-off",
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 10_000,
+        memberId: "",
+        groupInstanceId: null,
+        protocolType: "consumer",
+        protocols: [{
+          name: "range",
+          metadata: encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, {
+            topics: ["t6"],
+            userData: null,
+            ownedPartitions: [],
+            generationId: -1,
+            rackId: null,
+          }),
+        }],
+        reason: null,
+      });
       expect(r2.errorCode).toBe(0);
       const hb = await x.send(ConsumerGroupHeartbeat, 1, {
-        groupId: "g-off", memberId: crypto.randomUUID(), memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 5000,
-        subscribedTopicNames: ["t6"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+        groupId: "g-off",
+        memberId: crypto.randomUUID(),
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 5000,
+        subscribedTopicNames: ["t6"],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
       });
-      expect([hb.errorCode, hb.errorMessage]).toEqual([ErrorCode.GROUP_ID_NOT_FOUND, "Group g-off is not a consumer group."]);
+      expect([hb.errorCode, hb.errorMessage]).toEqual([
+        ErrorCode.GROUP_ID_NOT_FOUND,
+        "Group g-off is not a consumer group.",
+      ]);
     } finally {
       x.close();
       await b2.close();

@@ -20,7 +20,11 @@ afterAll(async () => {
 });
 
 const newTopic = (name: string, numPartitions = 2, configs: { name: string; value: string | null }[] = []) => ({
-  name, numPartitions, replicationFactor: 1, assignments: [], configs,
+  name,
+  numPartitions,
+  replicationFactor: 1,
+  assignments: [],
+  configs,
 });
 
 describe("ApiVersions", () => {
@@ -74,7 +78,12 @@ describe("Metadata", () => {
     expect(r.topics![0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
   });
   test("v0 with an empty list returns all topics", async () => {
-    const r = await c.send(Metadata, 0, { topics: [], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const r = await c.send(Metadata, 0, {
+      topics: [],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     expect(r.topics!.map((t) => t.name)).toContain("auto-created");
   });
 });
@@ -104,7 +113,11 @@ describe("CreateTopics / DeleteTopics", () => {
       ErrorCode.INVALID_REPLICATION_FACTOR,
       ErrorCode.INVALID_TOPIC_EXCEPTION,
     ]);
-    const ok = await c.send(CreateTopics, 7, { topics: [newTopic("t1", 4, [{ name: "retention.ms", value: "1000" }])], timeoutMs: 1000, validateOnly: false });
+    const ok = await c.send(CreateTopics, 7, {
+      topics: [newTopic("t1", 4, [{ name: "retention.ms", value: "1000" }])],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
     const t1 = ok.topics![0];
     expect(t1.errorCode).toBe(ErrorCode.NONE);
     expect(t1.numPartitions).toBe(4);
@@ -119,7 +132,11 @@ describe("CreateTopics / DeleteTopics", () => {
     expect(dry.topics![0].errorCode).toBe(ErrorCode.NONE);
     expect(broker.services.topics.get("dry")).toBeUndefined();
 
-    const del = await c.send(DeleteTopics, 6, { topics: [{ name: null, topicId: t1.topicId! }, { name: "nope", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], topicNames: [], timeoutMs: 1000 });
+    const del = await c.send(DeleteTopics, 6, {
+      topics: [{ name: null, topicId: t1.topicId! }, { name: "nope", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+      topicNames: [],
+      timeoutMs: 1000,
+    });
     expect(del.responses!.map((x) => x.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
     const del0 = await c.send(DeleteTopics, 0, { topics: [], topicNames: ["t.1"], timeoutMs: 1000 });
     expect(del0.responses![0].errorCode).toBe(ErrorCode.NONE);

@@ -20,8 +20,20 @@ beforeAll(async () => {
   const r = await c.send(CreateTopics, 7, {
     topics: [
       { name: "pf", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] },
-      { name: "lat", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "message.timestamp.type", value: "LogAppendTime" }] },
-      { name: "small", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "max.message.bytes", value: "200" }] },
+      {
+        name: "lat",
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [{ name: "message.timestamp.type", value: "LogAppendTime" }],
+      },
+      {
+        name: "small",
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [{ name: "max.message.bytes", value: "200" }],
+      },
     ],
     timeoutMs: 1000,
     validateOnly: false,
@@ -34,7 +46,9 @@ afterAll(async () => {
 });
 
 const batch = (values: string[], timestamp = 1000) =>
-  buildRecordBatch({ records: values.map((v, i) => ({ key: enc.encode(`k${i}`), value: enc.encode(v), timestamp: timestamp + i })) });
+  buildRecordBatch({
+    records: values.map((v, i) => ({ key: enc.encode(`k${i}`), value: enc.encode(v), timestamp: timestamp + i })),
+  });
 
 function produce(topic: string, partition: number, records: Uint8Array | null, acks = -1, version = 9) {
   return c.send(Produce, version, {
@@ -45,7 +59,20 @@ function produce(topic: string, partition: number, records: Uint8Array | null, a
   });
 }
 
-function fetch(topic: string, partition: number, offset: bigint, opts: { version?: number; maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number; sessionId?: number; sessionEpoch?: number } = {}) {
+function fetch(
+  topic: string,
+  partition: number,
+  offset: bigint,
+  opts: {
+    version?: number;
+    maxWaitMs?: number;
+    minBytes?: number;
+    maxBytes?: number;
+    partitionMaxBytes?: number;
+    sessionId?: number;
+    sessionEpoch?: number;
+  } = {},
+) {
   return c.send(Fetch, opts.version ?? 12, {
     clusterId: null,
     replicaId: -1,
@@ -56,7 +83,19 @@ function fetch(topic: string, partition: number, offset: bigint, opts: { version
     isolationLevel: 0,
     sessionId: opts.sessionId ?? 0,
     sessionEpoch: opts.sessionEpoch ?? -1,
-    topics: [{ topic, topicId: broker.services.topics.get(topic)?.id ?? "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: opts.partitionMaxBytes ?? 1 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+    topics: [{
+      topic,
+      topicId: broker.services.topics.get(topic)?.id ?? "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: offset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: opts.partitionMaxBytes ?? 1 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
     forgottenTopicsData: [],
     rackId: "",
   });
@@ -99,20 +138,35 @@ describe("Produce and Fetch", () => {
   });
 
   test("errors: unknown topic, bad partition, offset out of range, corrupt batch, too large", async () => {
-    expect((await produce("nope", 0, batch(["x"]))).responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    expect((await produce("pf", 7, batch(["x"]))).responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await produce("nope", 0, batch(["x"]))).responses![0].partitionResponses![0].errorCode).toBe(
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    expect((await produce("pf", 7, batch(["x"]))).responses![0].partitionResponses![0].errorCode).toBe(
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
     const bad = batch(["x"]);
     bad[bad.length - 1] ^= 0xff;
-    expect((await produce("pf", 1, bad)).responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
-    expect((await produce("small", 0, batch(["y".repeat(300)]))).responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE);
-    expect((await produce("pf", 1, batch(["x"]), 2)).responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.INVALID_REQUIRED_ACKS);
+    expect((await produce("pf", 1, bad)).responses![0].partitionResponses![0].errorCode).toBe(
+      ErrorCode.CORRUPT_MESSAGE,
+    );
+    expect((await produce("small", 0, batch(["y".repeat(300)]))).responses![0].partitionResponses![0].errorCode).toBe(
+      ErrorCode.MESSAGE_TOO_LARGE,
+    );
+    expect((await produce("pf", 1, batch(["x"]), 2)).responses![0].partitionResponses![0].errorCode).toBe(
+      ErrorCode.INVALID_REQUIRED_ACKS,
+    );
     const f = await fetch("pf", 1, 5n);
     expect(f.responses![0].partitions![0].errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
     expect(broker.services.topics.get("pf")!.partitions[1].logEndOffset).toBe(0);
   });
 
   test("acks=0 gets no response, and later requests are still answered in order", async () => {
-    c.sendNoWait(Produce, 9, { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: "pf", partitionData: [{ index: 1, records: batch(["z"]) }] }] });
+    c.sendNoWait(Produce, 9, {
+      transactionalId: null,
+      acks: 0,
+      timeoutMs: 1000,
+      topicData: [{ name: "pf", partitionData: [{ index: 1, records: batch(["z"]) }] }],
+    });
     const f = await fetch("pf", 1, 0n);
     expect(values(f.responses![0].partitions![0].records)).toEqual(["0:z"]);
   });
@@ -154,35 +208,81 @@ describe("Produce and Fetch", () => {
     expect(full.sessionId).toBeGreaterThan(0);
     expect(full.responses![0].partitions!.length).toBe(1);
     const inc = await c.send(Fetch, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: full.sessionId!, sessionEpoch: 1, topics: [], forgottenTopicsData: [], rackId: "",
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: full.sessionId!,
+      sessionEpoch: 1,
+      topics: [],
+      forgottenTopicsData: [],
+      rackId: "",
     });
     expect(inc.errorCode).toBe(ErrorCode.NONE);
     expect(inc.responses!.length).toBe(0);
     await produce("pf", 0, batch(["e"]));
     const inc2 = await c.send(Fetch, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: full.sessionId!, sessionEpoch: 2, topics: [], forgottenTopicsData: [], rackId: "",
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: full.sessionId!,
+      sessionEpoch: 2,
+      topics: [],
+      forgottenTopicsData: [],
+      rackId: "",
     });
     expect(values(inc2.responses![0].partitions![0].records)).toEqual(["4:e"]);
     const stale = await c.send(Fetch, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: full.sessionId!, sessionEpoch: 7, topics: [], forgottenTopicsData: [], rackId: "",
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: full.sessionId!,
+      sessionEpoch: 7,
+      topics: [],
+      forgottenTopicsData: [],
+      rackId: "",
     });
     expect(stale.errorCode).toBe(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
     const gone = await c.send(Fetch, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: 999999, sessionEpoch: 1, topics: [], forgottenTopicsData: [], rackId: "",
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 999999,
+      sessionEpoch: 1,
+      topics: [],
+      forgottenTopicsData: [],
+      rackId: "",
     });
     expect(gone.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
   });
 
   test("ListOffsets: earliest, latest, by timestamp, max timestamp", async () => {
     await produce("pf", 1, batch(["m1", "m2", "m3"], 9000));
-    const q = (timestamp: bigint) => c.send(ListOffsets, 8, {
-      replicaId: -1, isolationLevel: 0, timeoutMs: 1000,
-      topics: [{ name: "pf", partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }],
-    }).then((r) => r.topics![0].partitions![0]);
+    const q = (timestamp: bigint) =>
+      c.send(ListOffsets, 8, {
+        replicaId: -1,
+        isolationLevel: 0,
+        timeoutMs: 1000,
+        topics: [{
+          name: "pf",
+          partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
+        }],
+      }).then((r) => r.topics![0].partitions![0]);
     expect((await q(-2n)).offset).toBe(0n);
     const latest = await q(-1n);
     expect(latest.offset).toBe(5n);

@@ -29,14 +29,29 @@ afterAll(() => {
 });
 
 const batch = (v: string, producerId: bigint, producerEpoch: number, baseSequence: number, transactional = false) =>
-  buildRecordBatch({ records: [{ key: null, value: enc.encode(v) }], producerId, producerEpoch, baseSequence, transactional });
+  buildRecordBatch({
+    records: [{ key: null, value: enc.encode(v) }],
+    producerId,
+    producerEpoch,
+    baseSequence,
+    transactional,
+  });
 
 async function produce(c: WireClient, topic: string, records: Uint8Array, transactionalId: string | null = null) {
-  const r = await c.send(Produce, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+  const r = await c.send(Produce, 9, {
+    transactionalId,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  });
   return r.responses![0].partitionResponses![0];
 }
 const createTopic = (c: WireClient, name: string) =>
-  c.send(CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  c.send(CreateTopics, 7, {
+    topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  });
 
 describe("idempotent producer state across restarts", () => {
   test("a clean restart keeps the sequence window (snapshot)", async () => {
@@ -44,8 +59,15 @@ describe("idempotent producer state across restarts", () => {
     let b = await testBroker({ dataDir });
     let c = await WireClient.connect(b.port);
     await createTopic(c, "idem");
-    const { producerId } = await c.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 });
-    for (let i = 0; i < 3; i++) expect((await produce(c, "idem", batch(`v${i}`, producerId!, 0, i))).baseOffset).toBe(BigInt(i));
+    const { producerId } = await c.send(InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 0,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    for (let i = 0; i < 3; i++) {
+      expect((await produce(c, "idem", batch(`v${i}`, producerId!, 0, i))).baseOffset).toBe(BigInt(i));
+    }
     c.close();
     await b.close();
 
@@ -54,7 +76,9 @@ describe("idempotent producer state across restarts", () => {
     const dup = await produce(c, "idem", batch("v2", producerId!, 0, 2));
     expect(dup.errorCode).toBe(0);
     expect(dup.baseOffset).toBe(2n);
-    expect((await produce(c, "idem", batch("gap", producerId!, 0, 9))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect((await produce(c, "idem", batch("gap", producerId!, 0, 9))).errorCode).toBe(
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    );
     expect((await produce(c, "idem", batch("v3", producerId!, 0, 3))).baseOffset).toBe(3n);
     expect(b.services.topics.get("idem")!.partitions[0].logEndOffset).toBe(4);
     c.close();
@@ -63,10 +87,20 @@ describe("idempotent producer state across restarts", () => {
 
   test("after SIGKILL the window is rebuilt from the log", async () => {
     const dataDir = tempDir();
-    let p = await startBrokerProcess("bun", ["--data-dir", dataDir, "-o", "chronik.producer.snapshot.interval.ms=3600000"]);
+    let p = await startBrokerProcess("bun", [
+      "--data-dir",
+      dataDir,
+      "-o",
+      "chronik.producer.snapshot.interval.ms=3600000",
+    ]);
     let c = await WireClient.connect(p.port);
     await createTopic(c, "idem");
-    const { producerId } = await c.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 });
+    const { producerId } = await c.send(InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 0,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     for (let i = 0; i < 5; i++) await produce(c, "idem", batch(`v${i}`, producerId!, 0, i));
     c.close();
     p.proc.kill(9);
@@ -91,10 +125,21 @@ describe("transaction coordinator across restarts", () => {
     let b = await testBroker({ dataDir });
     let c = await WireClient.connect(b.port);
     await createTopic(c, "tx");
-    const init = await c.send(InitProducerId, 4, { transactionalId: "app", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const init = await c.send(InitProducerId, 4, {
+      transactionalId: "app",
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
-    await c.send(AddPartitionsToTxn, 3, { transactions: [], v3AndBelowTransactionalId: "app", v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: "tx", partitions: [0] }] });
+    await c.send(AddPartitionsToTxn, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: "app",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: epoch,
+      v3AndBelowTopics: [{ name: "tx", partitions: [0] }],
+    });
     expect((await produce(c, "tx", batch("t0", pid, epoch, 0, true), "app")).errorCode).toBe(0);
     c.close();
     await b.close();
@@ -105,10 +150,21 @@ describe("transaction coordinator across restarts", () => {
     expect(d.transactionStates![0].transactionState).toBe("Ongoing");
     expect(d.transactionStates![0].topics).toEqual([{ topic: "tx", partitions: [0] }]);
     expect((await readPartition(b.port, "tx", 0, 1)).length).toBe(0); // LSO held by the open transaction
-    expect((await c.send(EndTxn, 3, { transactionalId: "app", producerId: pid, producerEpoch: epoch, committed: true })).errorCode).toBe(0);
-    expect((await readPartition(b.port, "tx", 0, 1)).map((r) => (r.control ? "marker" : r.value))).toEqual(["t0", "marker"]);
+    expect(
+      (await c.send(EndTxn, 3, { transactionalId: "app", producerId: pid, producerEpoch: epoch, committed: true }))
+        .errorCode,
+    ).toBe(0);
+    expect((await readPartition(b.port, "tx", 0, 1)).map((r) => (r.control ? "marker" : r.value))).toEqual([
+      "t0",
+      "marker",
+    ]);
     // A new producer id never collides with one handed out before the restart.
-    const other = await c.send(InitProducerId, 4, { transactionalId: "other", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const other = await c.send(InitProducerId, 4, {
+      transactionalId: "other",
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(other.producerId! > pid).toBe(true);
     c.close();
     await b.close();
@@ -119,14 +175,47 @@ describe("transaction coordinator across restarts", () => {
     let b = await testBroker({ dataDir });
     let c = await WireClient.connect(b.port);
     await createTopic(c, "tx2");
-    const init = await c.send(InitProducerId, 4, { transactionalId: "app2", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const init = await c.send(InitProducerId, 4, {
+      transactionalId: "app2",
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
-    await c.send(AddPartitionsToTxn, 3, { transactions: [], v3AndBelowTransactionalId: "app2", v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: "tx2", partitions: [0] }] });
+    await c.send(AddPartitionsToTxn, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: "app2",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: epoch,
+      v3AndBelowTopics: [{ name: "tx2", partitions: [0] }],
+    });
     await produce(c, "tx2", batch("data", pid, epoch, 0, true), "app2");
     // What a crash right after storing PrepareCommit leaves behind: the decision, no markers yet.
-    const prepare = JSON.stringify({ v: 1, producerId: String(pid), producerEpoch: epoch, timeoutMs: 60000, state: "PrepareCommit", partitions: [["tx2", 0]], groups: [], offsets: [], startTimestamp: Date.now(), lastUpdate: Date.now() });
-    await c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "__transaction_state", partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ key: enc.encode("app2"), value: enc.encode(prepare) }] }) }] }] });
+    const prepare = JSON.stringify({
+      v: 1,
+      producerId: String(pid),
+      producerEpoch: epoch,
+      timeoutMs: 60000,
+      state: "PrepareCommit",
+      partitions: [["tx2", 0]],
+      groups: [],
+      offsets: [],
+      startTimestamp: Date.now(),
+      lastUpdate: Date.now(),
+    });
+    await c.send(Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{
+        name: "__transaction_state",
+        partitionData: [{
+          index: 0,
+          records: buildRecordBatch({ records: [{ key: enc.encode("app2"), value: enc.encode(prepare) }] }),
+        }],
+      }],
+    });
     c.close();
     await b.close();
 

@@ -24,10 +24,19 @@ let broker: Broker;
 let c: WireClient;
 
 beforeAll(async () => {
-  broker = await testBroker({ "transaction.max.timeout.ms": 60000, "transaction.abort.timed.out.transaction.cleanup.interval.ms": 100 });
+  broker = await testBroker({
+    "transaction.max.timeout.ms": 60000,
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": 100,
+  });
   c = await WireClient.connect(broker.port);
   await c.send(CreateTopics, 7, {
-    topics: ["idem", "tx"].map((name) => ({ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] })),
+    topics: ["idem", "tx"].map((name) => ({
+      name,
+      numPartitions: 2,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    })),
     timeoutMs: 1000,
     validateOnly: false,
   });
@@ -42,15 +51,41 @@ const batch = (values: string[], o: BatchOpts) =>
   buildRecordBatch({ records: values.map((v) => ({ key: null, value: enc.encode(v) })), ...o });
 
 async function produce(topic: string, partition: number, records: Uint8Array, transactionalId: string | null = null) {
-  const r = await c.send(Produce, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+  const r = await c.send(Produce, 9, {
+    transactionalId,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  });
   return r.responses![0].partitionResponses![0];
 }
 
 async function fetchValues(topic: string, partition: number, isolationLevel: number) {
   const r = await c.send(Fetch, 11, {
-    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-    isolationLevel, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-    topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel,
+    sessionId: 0,
+    sessionEpoch: -1,
+    rackId: "",
+    forgottenTopicsData: [],
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: 0n,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: 1 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
   });
   const p = r.responses![0].partitions![0];
   const buf = p.records as Uint8Array;
@@ -65,7 +100,12 @@ async function fetchValues(topic: string, partition: number, isolationLevel: num
 
 describe("idempotent producer", () => {
   test("duplicates get the original offset, gaps and old epochs are refused", async () => {
-    const init = await c.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 });
+    const init = await c.send(InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 0,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(init.errorCode).toBe(ErrorCode.NONE);
     const pid = init.producerId!;
     const first = await produce("idem", 0, batch(["a", "b"], { producerId: pid, producerEpoch: 0, baseSequence: 0 }));
@@ -80,13 +120,30 @@ describe("idempotent producer", () => {
     const gap = await produce("idem", 0, batch(["x"], { producerId: pid, producerEpoch: 0, baseSequence: 7 }));
     expect(gap.errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     // KIP-360 bump: the producer names its id and epoch.
-    const bump = await c.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 0, producerId: pid, producerEpoch: 0 });
+    const bump = await c.send(InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 0,
+      producerId: pid,
+      producerEpoch: 0,
+    });
     expect(bump.producerEpoch).toBe(1);
-    expect((await produce("idem", 0, batch(["d"], { producerId: pid, producerEpoch: 1, baseSequence: 0 }))).errorCode).toBe(ErrorCode.NONE);
+    expect((await produce("idem", 0, batch(["d"], { producerId: pid, producerEpoch: 1, baseSequence: 0 }))).errorCode)
+      .toBe(ErrorCode.NONE);
     const old = await produce("idem", 0, batch(["e"], { producerId: pid, producerEpoch: 0, baseSequence: 3 }));
     expect(old.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
-    const newEpochBadSeq = await c.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 0, producerId: pid, producerEpoch: 1 });
-    expect((await produce("idem", 0, batch(["f"], { producerId: pid, producerEpoch: newEpochBadSeq.producerEpoch!, baseSequence: 5 }))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    const newEpochBadSeq = await c.send(InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 0,
+      producerId: pid,
+      producerEpoch: 1,
+    });
+    expect(
+      (await produce(
+        "idem",
+        0,
+        batch(["f"], { producerId: pid, producerEpoch: newEpochBadSeq.producerEpoch!, baseSequence: 5 }),
+      )).errorCode,
+    ).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     const d = await c.send(DescribeProducers, 0, { topics: [{ name: "idem", partitionIndexes: [0] }] });
     const st = d.topics![0].partitions![0].activeProducers![0];
     expect(st.producerId).toBe(pid);
@@ -95,10 +152,17 @@ describe("idempotent producer", () => {
   });
 
   test("pipelined idempotent batches keep their order", async () => {
-    const init = await c.send(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 });
+    const init = await c.send(InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 0,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const pid = init.producerId!;
     const all = [];
-    for (let i = 0; i < 20; i++) all.push(produce("idem", 1, batch([`v${i}`], { producerId: pid, producerEpoch: 0, baseSequence: i })));
+    for (let i = 0; i < 20; i++) {
+      all.push(produce("idem", 1, batch([`v${i}`], { producerId: pid, producerEpoch: 0, baseSequence: i })));
+    }
     const rs = await Promise.all(all);
     expect(rs.map((r) => r.errorCode)).toEqual(new Array(20).fill(0));
     expect(rs.map((r) => Number(r.baseOffset))).toEqual([...Array(20).keys()]);
@@ -107,26 +171,61 @@ describe("idempotent producer", () => {
 
 describe("transactions", () => {
   const addPartitions = (tid: string, pid: bigint, epoch: number, topic: string, partitions: number[]) =>
-    c.send(AddPartitionsToTxn, 3, { transactions: [], v3AndBelowTransactionalId: tid, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: topic, partitions }] })
+    c.send(AddPartitionsToTxn, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: tid,
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: epoch,
+      v3AndBelowTopics: [{ name: topic, partitions }],
+    })
       .then((r) => r.resultsByTopicV3AndBelow![0].resultsByPartition!.map((x) => x.partitionErrorCode));
   const endTxn = (tid: string, pid: bigint, epoch: number, committed: boolean) =>
-    c.send(EndTxn, 3, { transactionalId: tid, producerId: pid, producerEpoch: epoch, committed }).then((r) => r.errorCode);
+    c.send(EndTxn, 3, { transactionalId: tid, producerId: pid, producerEpoch: epoch, committed }).then((r) =>
+      r.errorCode
+    );
 
   test("commit is visible to read_committed, abort is not; LSO and aborted index", async () => {
-    const init = await c.send(InitProducerId, 3, { transactionalId: "t1", transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 });
+    const init = await c.send(InitProducerId, 3, {
+      transactionalId: "t1",
+      transactionTimeoutMs: 30000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
     // Not added yet: refused.
-    expect((await produce("tx", 0, batch(["early"], { producerId: pid, producerEpoch: epoch, baseSequence: 0, transactional: true }), "t1")).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(
+      (await produce(
+        "tx",
+        0,
+        batch(["early"], { producerId: pid, producerEpoch: epoch, baseSequence: 0, transactional: true }),
+        "t1",
+      )).errorCode,
+    ).toBe(ErrorCode.INVALID_TXN_STATE);
 
     expect(await addPartitions("t1", pid, epoch, "tx", [0])).toEqual([0]);
-    expect((await produce("tx", 0, batch(["c1", "c2"], { producerId: pid, producerEpoch: epoch, baseSequence: 0, transactional: true }), "t1")).errorCode).toBe(0);
+    expect(
+      (await produce(
+        "tx",
+        0,
+        batch(["c1", "c2"], { producerId: pid, producerEpoch: epoch, baseSequence: 0, transactional: true }),
+        "t1",
+      )).errorCode,
+    ).toBe(0);
     // Open transaction: read_committed sees nothing, the LSO stays at its first offset.
     let rc = await fetchValues("tx", 0, 1);
     expect(rc.p.lastStableOffset).toBe(0n);
     expect(rc.p.highWatermark).toBe(2n);
     expect(rc.batches.length).toBe(0);
-    const lo = await c.send(ListOffsets, 5, { replicaId: -1, isolationLevel: 1, timeoutMs: 0, topics: [{ name: "tx", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }] });
+    const lo = await c.send(ListOffsets, 5, {
+      replicaId: -1,
+      isolationLevel: 1,
+      timeoutMs: 0,
+      topics: [{
+        name: "tx",
+        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+      }],
+    });
     expect(lo.topics![0].partitions![0].offset).toBe(0n);
     const desc = await c.send(DescribeTransactions, 0, { transactionalIds: ["t1", "nope"] });
     expect(desc.transactionStates![0].transactionState).toBe("Ongoing");
@@ -143,7 +242,14 @@ describe("transactions", () => {
 
     // An aborted transaction.
     expect(await addPartitions("t1", pid, epoch, "tx", [0])).toEqual([0]);
-    expect((await produce("tx", 0, batch(["a1"], { producerId: pid, producerEpoch: epoch, baseSequence: 2, transactional: true }), "t1")).errorCode).toBe(0);
+    expect(
+      (await produce(
+        "tx",
+        0,
+        batch(["a1"], { producerId: pid, producerEpoch: epoch, baseSequence: 2, transactional: true }),
+        "t1",
+      )).errorCode,
+    ).toBe(0);
     expect(await endTxn("t1", pid, epoch, false)).toBe(0);
     rc = await fetchValues("tx", 0, 1);
     expect(rc.p.abortedTransactions).toEqual([{ producerId: pid, firstOffset: 3n }]);
@@ -151,16 +257,40 @@ describe("transactions", () => {
     expect(ru.p.abortedTransactions).toBeNull();
     expect(ru.batches.length).toBe(4);
 
-    const list = await c.send(ListTransactions, 1, { stateFilters: ["CompleteAbort", "Bogus"], producerIdFilters: [], durationFilter: -1n });
+    const list = await c.send(ListTransactions, 1, {
+      stateFilters: ["CompleteAbort", "Bogus"],
+      producerIdFilters: [],
+      durationFilter: -1n,
+    });
     expect(list.transactionStates!.map((t) => t.transactionalId)).toContain("t1");
     expect(list.unknownStateFilters).toEqual(["Bogus"]);
   });
 
   test("a second producer with the same transactional id fences the first and aborts its transaction", async () => {
-    const a = await c.send(InitProducerId, 3, { transactionalId: "t2", transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 });
+    const a = await c.send(InitProducerId, 3, {
+      transactionalId: "t2",
+      transactionTimeoutMs: 30000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(await addPartitions("t2", a.producerId!, a.producerEpoch!, "tx", [1])).toEqual([0]);
-    await produce("tx", 1, batch(["zombie"], { producerId: a.producerId!, producerEpoch: a.producerEpoch!, baseSequence: 0, transactional: true }), "t2");
-    const b = await c.send(InitProducerId, 3, { transactionalId: "t2", transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 });
+    await produce(
+      "tx",
+      1,
+      batch(["zombie"], {
+        producerId: a.producerId!,
+        producerEpoch: a.producerEpoch!,
+        baseSequence: 0,
+        transactional: true,
+      }),
+      "t2",
+    );
+    const b = await c.send(InitProducerId, 3, {
+      transactionalId: "t2",
+      transactionTimeoutMs: 30000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(b.producerId).toBe(a.producerId);
     expect(b.producerEpoch).toBe(a.producerEpoch! + 1);
     expect(await endTxn("t2", a.producerId!, a.producerEpoch!, true)).toBe(ErrorCode.PRODUCER_FENCED);
@@ -171,9 +301,24 @@ describe("transactions", () => {
   });
 
   test("a transaction past its timeout is aborted and its producer fenced", async () => {
-    const a = await c.send(InitProducerId, 3, { transactionalId: "t3", transactionTimeoutMs: 200, producerId: -1n, producerEpoch: -1 });
+    const a = await c.send(InitProducerId, 3, {
+      transactionalId: "t3",
+      transactionTimeoutMs: 200,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(await addPartitions("t3", a.producerId!, a.producerEpoch!, "tx", [1])).toEqual([0]);
-    await produce("tx", 1, batch(["slow"], { producerId: a.producerId!, producerEpoch: a.producerEpoch!, baseSequence: 0, transactional: true }), "t3");
+    await produce(
+      "tx",
+      1,
+      batch(["slow"], {
+        producerId: a.producerId!,
+        producerEpoch: a.producerEpoch!,
+        baseSequence: 0,
+        transactional: true,
+      }),
+      "t3",
+    );
     await Bun.sleep(600);
     const rc = await fetchValues("tx", 1, 1);
     expect(rc.p.lastStableOffset).toBe(rc.p.highWatermark);
@@ -181,13 +326,43 @@ describe("transactions", () => {
   });
 
   test("offsets in a transaction: invisible until commit, UNSTABLE_OFFSET_COMMIT under requireStable", async () => {
-    const a = await c.send(InitProducerId, 3, { transactionalId: "t5", transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 });
+    const a = await c.send(InitProducerId, 3, {
+      transactionalId: "t5",
+      transactionTimeoutMs: 30000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const pid = a.producerId!;
     const epoch = a.producerEpoch!;
-    expect((await c.send(AddOffsetsToTxn, 3, { transactionalId: "t5", producerId: pid, producerEpoch: epoch, groupId: "g5" })).errorCode).toBe(0);
-    const tc = await c.send(TxnOffsetCommit, 3, { transactionalId: "t5", groupId: "g5", producerId: pid, producerEpoch: epoch, generationId: -1, memberId: "", groupInstanceId: null, topics: [{ name: "tx", partitions: [{ partitionIndex: 0, committedOffset: 7n, committedLeaderEpoch: -1, committedMetadata: "m" }] }] });
+    expect(
+      (await c.send(AddOffsetsToTxn, 3, {
+        transactionalId: "t5",
+        producerId: pid,
+        producerEpoch: epoch,
+        groupId: "g5",
+      })).errorCode,
+    ).toBe(0);
+    const tc = await c.send(TxnOffsetCommit, 3, {
+      transactionalId: "t5",
+      groupId: "g5",
+      producerId: pid,
+      producerEpoch: epoch,
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      topics: [{
+        name: "tx",
+        partitions: [{ partitionIndex: 0, committedOffset: 7n, committedLeaderEpoch: -1, committedMetadata: "m" }],
+      }],
+    });
     expect(tc.topics![0].partitions![0].errorCode).toBe(0);
-    const fetchOffset = (requireStable: boolean) => c.send(OffsetFetch, 7, { groupId: "g5", topics: [{ name: "tx", partitionIndexes: [0] }], groups: [], requireStable }).then((r) => r.topics![0].partitions![0]);
+    const fetchOffset = (requireStable: boolean) =>
+      c.send(OffsetFetch, 7, {
+        groupId: "g5",
+        topics: [{ name: "tx", partitionIndexes: [0] }],
+        groups: [],
+        requireStable,
+      }).then((r) => r.topics![0].partitions![0]);
     expect((await fetchOffset(true)).errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
     expect((await fetchOffset(false)).committedOffset).toBe(-1n);
     expect(await endTxn("t5", pid, epoch, true)).toBe(0);
@@ -198,14 +373,37 @@ describe("transactions", () => {
 
   test("bad input: unknown ids, wrong epochs, too long timeouts, markers for unknown producers", async () => {
     expect(await endTxn("never", 1n, 0, true)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
-    const big = await c.send(InitProducerId, 3, { transactionalId: "t4", transactionTimeoutMs: 10_000_000, producerId: -1n, producerEpoch: -1 });
+    const big = await c.send(InitProducerId, 3, {
+      transactionalId: "t4",
+      transactionTimeoutMs: 10_000_000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(big.errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
-    const a = await c.send(InitProducerId, 3, { transactionalId: "t4", transactionTimeoutMs: 1000, producerId: -1n, producerEpoch: -1 });
+    const a = await c.send(InitProducerId, 3, {
+      transactionalId: "t4",
+      transactionTimeoutMs: 1000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     expect(await endTxn("t4", a.producerId!, a.producerEpoch! + 5, true)).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
     expect(await endTxn("t4", a.producerId!, a.producerEpoch!, true)).toBe(ErrorCode.INVALID_TXN_STATE);
-    expect(await addPartitions("t4", a.producerId!, a.producerEpoch!, "no-such-topic", [0])).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    const m = await c.send(WriteTxnMarkers, 1, { markers: [{ producerId: 424242n, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: "idem", partitionIndexes: [1] }, { name: "gone", partitionIndexes: [0] }] }] });
-    expect(m.markers![0].topics!.map((t) => t.partitions![0].errorCode)).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(await addPartitions("t4", a.producerId!, a.producerEpoch!, "no-such-topic", [0])).toEqual([
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ]);
+    const m = await c.send(WriteTxnMarkers, 1, {
+      markers: [{
+        producerId: 424242n,
+        producerEpoch: 0,
+        transactionResult: false,
+        coordinatorEpoch: 0,
+        topics: [{ name: "idem", partitionIndexes: [1] }, { name: "gone", partitionIndexes: [0] }],
+      }],
+    });
+    expect(m.markers![0].topics!.map((t) => t.partitions![0].errorCode)).toEqual([
+      0,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ]);
     // A marker for a producer with no open transaction leaves the LSO alone.
     const ru = await fetchValues("idem", 1, 1);
     expect(ru.p.lastStableOffset).toBe(ru.p.highWatermark);

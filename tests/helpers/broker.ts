@@ -19,7 +19,10 @@ export function quietRuntime(): Runtime & { lines: string[] } {
 }
 
 /** `options.store` lets a test restart a broker on the same storage (the test then owns the store). */
-export async function testBroker(config: Partial<BrokerConfig> = {}, options: StartOptions = {}): Promise<Broker & { lines: string[] }> {
+export async function testBroker(
+  config: Partial<BrokerConfig> = {},
+  options: StartOptions = {},
+): Promise<Broker & { lines: string[] }> {
   const runtime = quietRuntime();
   const broker = await startBroker(runtime, { host: "127.0.0.1", port: 0, logLevel: "debug", ...config }, options);
   return Object.assign(broker, { lines: runtime.lines });

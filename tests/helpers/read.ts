@@ -6,18 +6,50 @@ import { WireClient } from "./wire_client.ts";
 
 const dec = new TextDecoder();
 
-export type Rec = { offset: bigint; key: string | null; value: string | null; headers: Record<string, string>; control: boolean };
+export type Rec = {
+  offset: bigint;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+  control: boolean;
+};
 
-export async function readPartition(port: number, topic: string, partition: number, isolationLevel = 0): Promise<Rec[]> {
+export async function readPartition(
+  port: number,
+  topic: string,
+  partition: number,
+  isolationLevel = 0,
+): Promise<Rec[]> {
   const c = await WireClient.connect(port);
   const out: Rec[] = [];
   let offset = 0n;
   try {
     for (;;) {
       const r = await c.send(Fetch, 12, {
-        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0,
-        maxBytes: 4 << 20, isolationLevel, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-        topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 4 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+        clusterId: null,
+        replicaId: -1,
+        replicaState: { replicaId: -1, replicaEpoch: -1n },
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 4 << 20,
+        isolationLevel,
+        sessionId: 0,
+        sessionEpoch: -1,
+        rackId: "",
+        forgottenTopicsData: [],
+        topics: [{
+          topic,
+          topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+          partitions: [{
+            partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: offset,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1n,
+            partitionMaxBytes: 4 << 20,
+            replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+          }],
+        }],
       });
       const p = r.responses![0].partitions![0];
       expect(p.errorCode).toBe(0);

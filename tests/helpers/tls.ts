@@ -7,7 +7,24 @@ export async function makeCertificate(dir: string): Promise<{ cert: string; keys
   const key = `${dir}/key.pem`;
   const cert = `${dir}/cert.pem`;
   const keystore = `${dir}/keystore.pem`;
-  const p = Bun.spawn(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+  ], { stdout: "pipe", stderr: "pipe" });
   const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`openssl failed: ${err}`);
   writeFileSync(keystore, readFileSync(key, "utf8") + readFileSync(cert, "utf8"));

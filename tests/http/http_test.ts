@@ -27,24 +27,49 @@ describe("HTTP side", () => {
     expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: "ok" });
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     const cluster = await (await fetch(`${base}/v1/cluster`)).json();
-    expect(cluster).toMatchObject({ clusterId: broker.services.clusterId, brokerId: 0, securityProtocol: "PLAINTEXT", runtime: "bun" });
+    expect(cluster).toMatchObject({
+      clusterId: broker.services.clusterId,
+      brokerId: 0,
+      securityProtocol: "PLAINTEXT",
+      runtime: "bun",
+    });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 
   test("metrics, topics and group lag follow what clients do", async () => {
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "http-test", logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${broker.port}`],
+      clientId: "http-test",
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "web", numPartitions: 2 }] });
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: "web", messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })) });
+    await producer.send({
+      topic: "web",
+      messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
+    });
     await producer.disconnect();
     await admin.disconnect();
     const c = await WireClient.connect(broker.port);
     const commit = await c.send(OffsetCommit, 2, {
-      groupId: "web-group", generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n,
-      topics: [{ name: "web", partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: p === 0 ? 2n : 5n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" })) }],
+      groupId: "web-group",
+      generationIdOrMemberEpoch: -1,
+      memberId: "",
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [{
+        name: "web",
+        partitions: [0, 1].map((p) => ({
+          partitionIndex: p,
+          committedOffset: p === 0 ? 2n : 5n,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1n,
+          committedMetadata: "",
+        })),
+      }],
     });
     c.close();
     expect(commit.topics![0].partitions!.map((p) => p.errorCode)).toEqual([0, 0]);
@@ -67,10 +92,15 @@ describe("HTTP side", () => {
 
     const topics = await (await fetch(`${base}/v1/topics`)).json();
     expect(topics.find((t: { name: string }) => t.name === "web")).toMatchObject({ partitions: 2, internal: false });
-    expect(await (await fetch(`${base}/v1/topics/web`)).json()).toMatchObject({ partitions: [{ partition: 0, logEndOffset: 5 }, { partition: 1, logEndOffset: 5 }] });
+    expect(await (await fetch(`${base}/v1/topics/web`)).json()).toMatchObject({
+      partitions: [{ partition: 0, logEndOffset: 5 }, { partition: 1, logEndOffset: 5 }],
+    });
     expect((await fetch(`${base}/v1/topics/missing`)).status).toBe(404);
     const group = await (await fetch(`${base}/v1/groups/web-group`)).json();
-    expect(group.offsets.map((o: { partition: number; lag: number }) => [o.partition, o.lag]).sort()).toEqual([[0, 3], [1, 0]]);
+    expect(group.offsets.map((o: { partition: number; lag: number }) => [o.partition, o.lag]).sort()).toEqual([[0, 3], [
+      1,
+      0,
+    ]]);
     expect((await fetch(`${base}/v1/groups/none`)).status).toBe(404);
   }, 30_000);
 });
@@ -90,7 +120,9 @@ for (const kind of RUNTIMES) {
       expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: "ok" });
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).toContain("chronik_up 1");
-      expect((await (await fetch(`${url}/v1/cluster`)).json()).runtime).toBe(kind === "node" ? "node" : kind === "deno" ? "deno" : "bun");
+      expect((await (await fetch(`${url}/v1/cluster`)).json()).runtime).toBe(
+        kind === "node" ? "node" : kind === "deno" ? "deno" : "bun",
+      );
     }, 20_000);
   });
 }

@@ -21,7 +21,12 @@ beforeAll(async () => {
   kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "rest-test", logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: "rest", numPartitions: 4 }, { topic: "rest-kjs", numPartitions: 3 }, { topic: "rest-txn", numPartitions: 1 }, { topic: "rest-poll", numPartitions: 1 }] });
+  await admin.createTopics({
+    topics: [{ topic: "rest", numPartitions: 4 }, { topic: "rest-kjs", numPartitions: 3 }, {
+      topic: "rest-txn",
+      numPartitions: 1,
+    }, { topic: "rest-poll", numPartitions: 1 }],
+  });
   await admin.disconnect();
 });
 afterAll(async () => {
@@ -29,10 +34,22 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown) =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 const b64 = (s: string) => btoa(s);
 
-type Rec = { topic: string; partition: number; offset: number; timestamp: number; key: unknown; value: unknown; headers: Record<string, string | null> };
+type Rec = {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: unknown;
+  value: unknown;
+  headers: Record<string, string | null>;
+};
 async function readAll(topic: string, partition: number, query = ""): Promise<Rec[]> {
   const r = await fetch(`${base}/v1/topics/${topic}/partitions/${partition}/records?offset=0${query}`);
   expect(r.status).toBe(200);
@@ -42,7 +59,11 @@ async function readAll(topic: string, partition: number, query = ""): Promise<Re
 /** kafkajs' DefaultPartitioner (murmur2, Java-compatible) for a key, over n partitions. */
 function kafkajsPartition(key: string, n: number): number {
   const partitioner = Partitioners.DefaultPartitioner();
-  return partitioner({ topic: "t", partitionMetadata: Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0 })), message: { key } });
+  return partitioner({
+    topic: "t",
+    partitionMetadata: Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0 })),
+    message: { key },
+  });
 }
 
 describe("REST proxy", () => {
@@ -59,12 +80,18 @@ describe("REST proxy", () => {
     expect(body.offsets).toHaveLength(7);
     for (const [i, k] of keys.entries()) {
       // JSON keys are stored as JSON text: the Kafka key of "alpha" is the 7 bytes "alpha" in quotes.
-      expect(body.offsets[i]).toMatchObject({ partition: kafkajsPartition(JSON.stringify(k), 4), error_code: null, error: null });
+      expect(body.offsets[i]).toMatchObject({
+        partition: kafkajsPartition(JSON.stringify(k), 4),
+        error_code: null,
+        error: null,
+      });
     }
     expect(body.offsets[6]).toMatchObject({ partition: 2 });
 
     // A binary value is no JSON: keep it out of the partition read back as JSON below.
-    const binKey = ["bin-key", "bin-key-2", "bin-key-3", "bin-key-4", "bin-key-5"].find((k) => kafkajsPartition(k, 4) !== body.offsets[0].partition)!;
+    const binKey = ["bin-key", "bin-key-2", "bin-key-3", "bin-key-4", "bin-key-5"].find((k) =>
+      kafkajsPartition(k, 4) !== body.offsets[0].partition
+    )!;
     const bin = await post("/v1/topics/rest/records", {
       format: "binary",
       records: [{ key: b64(binKey), value: b64("\u0000\u0001\u00ff"), headers: { h: b64("hv") } }],
@@ -77,7 +104,13 @@ describe("REST proxy", () => {
     const p = body.offsets[0].partition;
     const recs = await readAll("rest", p);
     const alpha = recs.find((x) => x.key === "alpha")!;
-    expect(alpha).toMatchObject({ topic: "rest", partition: p, offset: body.offsets[0].offset, value: { n: 0, k: "alpha" }, headers: { source: "rest", i: "0" } });
+    expect(alpha).toMatchObject({
+      topic: "rest",
+      partition: p,
+      offset: body.offsets[0].offset,
+      value: { n: 0, k: "alpha" },
+      headers: { source: "rest", i: "0" },
+    });
     expect(typeof alpha.timestamp).toBe("number");
     const binRecs = await readAll("rest", binOffset.partition, "&format=binary");
     const b = binRecs.find((x) => x.offset === binOffset.offset)!;
@@ -87,11 +120,23 @@ describe("REST proxy", () => {
     const consumer = kafka.consumer({ groupId: "rest-reader" });
     await consumer.connect();
     await consumer.subscribe({ topic: "rest", fromBeginning: true });
-    const seen: { partition: number; offset: string; key: string | null; value: Buffer | null; headers: Record<string, unknown> }[] = [];
+    const seen: {
+      partition: number;
+      offset: string;
+      key: string | null;
+      value: Buffer | null;
+      headers: Record<string, unknown>;
+    }[] = [];
     await new Promise<void>((resolve) => {
       consumer.run({
         eachMessage: async ({ partition, message }) => {
-          seen.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value, headers: message.headers ?? {} });
+          seen.push({
+            partition,
+            offset: message.offset,
+            key: message.key?.toString() ?? null,
+            value: message.value,
+            headers: message.headers ?? {},
+          });
           if (seen.length === 8) resolve();
         },
       });
@@ -116,11 +161,17 @@ describe("REST proxy", () => {
     const producer = kafka.producer();
     await producer.connect();
     const keys = Array.from({ length: 12 }, (_, i) => `user-${i}`);
-    const sent = await producer.send({ topic: "rest-kjs", messages: keys.map((k) => ({ key: k, value: `v-${k}`, headers: { trace: `t-${k}` } })) });
+    const sent = await producer.send({
+      topic: "rest-kjs",
+      messages: keys.map((k) => ({ key: k, value: `v-${k}`, headers: { trace: `t-${k}` } })),
+    });
     await producer.disconnect();
     expect(sent.length).toBeGreaterThan(0);
     // The same keys over REST (string format: the key bytes are the string) land in the same partitions.
-    const r = await post("/v1/topics/rest-kjs/records", { format: "string", records: keys.map((k) => ({ key: k, value: `rest-${k}` })) });
+    const r = await post("/v1/topics/rest-kjs/records", {
+      format: "string",
+      records: keys.map((k) => ({ key: k, value: `rest-${k}` })),
+    });
     const offsets = (await r.json()).offsets;
     const all: Rec[] = [];
     for (let p = 0; p < 3; p++) all.push(...(await readAll("rest-kjs", p, "&format=string")));
@@ -143,7 +194,10 @@ describe("REST proxy", () => {
     await Bun.sleep(200);
     const kp = kafka.producer();
     await kp.connect();
-    await kp.send({ topic: "rest-poll", messages: [{ key: JSON.stringify("k"), value: JSON.stringify({ woke: true }) }] });
+    await kp.send({
+      topic: "rest-poll",
+      messages: [{ key: JSON.stringify("k"), value: JSON.stringify({ woke: true }) }],
+    });
     await kp.disconnect();
     const got = await poll;
     expect(Date.now() - t0).toBeLessThan(8000);
@@ -152,7 +206,8 @@ describe("REST proxy", () => {
     expect(got.next_offset).toBe(1);
     // An empty poll times out with nothing.
     const t1 = Date.now();
-    const empty = await (await fetch(`${base}/v1/topics/rest-poll/partitions/0/records?offset=1&timeout_ms=300`)).json();
+    const empty = await (await fetch(`${base}/v1/topics/rest-poll/partitions/0/records?offset=1&timeout_ms=300`))
+      .json();
     expect(empty.records).toEqual([]);
     expect(empty.next_offset).toBe(1);
     expect(Date.now() - t1).toBeGreaterThanOrEqual(250);
@@ -161,7 +216,8 @@ describe("REST proxy", () => {
     let offset = 1;
     const values = [];
     for (let i = 0; i < 3; i++) {
-      const page = await (await fetch(`${base}/v1/topics/rest-poll/partitions/0/records?offset=${offset}&max_bytes=1`)).json();
+      const page = await (await fetch(`${base}/v1/topics/rest-poll/partitions/0/records?offset=${offset}&max_bytes=1`))
+        .json();
       expect(page.records).toHaveLength(1);
       values.push(page.records[0].value);
       offset = page.next_offset;
@@ -183,13 +239,16 @@ describe("REST proxy", () => {
     await t2.abort();
     const t3 = await producer.transaction();
     await t3.send({ topic: "rest-txn", messages: [{ value: '"open"' }] });
-    const committed = await (await fetch(`${base}/v1/topics/rest-txn/partitions/0/records?isolation=read_committed`)).json();
+    const committed = await (await fetch(`${base}/v1/topics/rest-txn/partitions/0/records?isolation=read_committed`))
+      .json();
     expect(committed.records.map((r: Rec) => r.value)).toEqual(["committed"]);
     expect(committed.last_stable_offset).toBeLessThan(committed.high_watermark);
     const uncommitted = await readAll("rest-txn", 0);
     expect(uncommitted.map((r) => r.value)).toEqual(["committed", "aborted", "open"]);
     // A read_committed long poll is woken by the commit.
-    const poll = fetch(`${base}/v1/topics/rest-txn/partitions/0/records?isolation=read_committed&offset=${committed.next_offset}&timeout_ms=10000`).then((r) => r.json());
+    const poll = fetch(
+      `${base}/v1/topics/rest-txn/partitions/0/records?isolation=read_committed&offset=${committed.next_offset}&timeout_ms=10000`,
+    ).then((r) => r.json());
     await Bun.sleep(200);
     await t3.commit();
     const after = await poll;
@@ -217,7 +276,12 @@ describe("REST proxy", () => {
     expect((await noPart.json()).error_code).toBe(40402);
     const range = await fetch(`${base}/v1/topics/rest-poll/partitions/0/records?offset=99`);
     expect(range.status).toBe(416);
-    expect(await range.json()).toMatchObject({ error_code: 41601, error: "OFFSET_OUT_OF_RANGE", log_start_offset: 0, log_end_offset: 4 });
+    expect(await range.json()).toMatchObject({
+      error_code: 41601,
+      error: "OFFSET_OUT_OF_RANGE",
+      log_start_offset: 0,
+      log_end_offset: 4,
+    });
     expect((await fetch(`${base}/v1/topics/rest/partitions/0/records?format=avro`)).status).toBe(422);
     expect((await fetch(`${base}/v1/topics/missing/partitions`)).status).toBe(404);
     // Producing to a new topic auto-creates it (auto.create.topics.enable), as Metadata does.
@@ -231,21 +295,39 @@ describe("REST proxy", () => {
 
 describe("REST proxy with ACLs", () => {
   test("acts as User:ANONYMOUS: refused without a binding, allowed with one", async () => {
-    const b = await testBroker({ "chronik.http.port": 0, "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer" } as never);
+    const b = await testBroker(
+      {
+        "chronik.http.port": 0,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      } as never,
+    );
     try {
       const url = await httpBase(() => b.lines.join("\n"));
-      const send = () => fetch(`${url}/v1/topics/guarded/records`, { method: "POST", body: JSON.stringify({ records: [{ value: 1 }] }) });
+      const send = () =>
+        fetch(`${url}/v1/topics/guarded/records`, {
+          method: "POST",
+          body: JSON.stringify({ records: [{ value: 1 }] }),
+        });
       const denied = await send();
       expect(denied.status).toBe(403);
       expect(await denied.json()).toMatchObject({ error_code: 40301, error: "TOPIC_AUTHORIZATION_FAILED" });
       expect((await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).status).toBe(404);
-      const bind = (resourceType: number, resourceName: string, operation: number) =>
-        ({ resourceType, resourceName, patternType: PatternType.LITERAL, principal: "User:ANONYMOUS", host: "*", operation, permissionType: AclPermission.ALLOW });
-      expect(await b.services.acls.create([
-        bind(ResourceType.CLUSTER, "kafka-cluster", AclOperation.CREATE),
-        bind(ResourceType.TOPIC, "guarded", AclOperation.WRITE),
-        bind(ResourceType.TOPIC, "guarded", AclOperation.READ),
-      ])).toEqual([null, null, null]);
+      const bind = (resourceType: number, resourceName: string, operation: number) => ({
+        resourceType,
+        resourceName,
+        patternType: PatternType.LITERAL,
+        principal: "User:ANONYMOUS",
+        host: "*",
+        operation,
+        permissionType: AclPermission.ALLOW,
+      });
+      expect(
+        await b.services.acls.create([
+          bind(ResourceType.CLUSTER, "kafka-cluster", AclOperation.CREATE),
+          bind(ResourceType.TOPIC, "guarded", AclOperation.WRITE),
+          bind(ResourceType.TOPIC, "guarded", AclOperation.READ),
+        ]),
+      ).toEqual([null, null, null]);
       expect((await send()).status).toBe(200);
       const read = await (await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).json();
       expect(read.records.map((r: Rec) => r.value)).toEqual([1]);
@@ -268,15 +350,29 @@ for (const kind of ["deno", "node"] as const) {
     test("produce and long-poll read over HTTP", async () => {
       const url = await httpBase(() => b.logs());
       // The first produce auto-creates the topic; a long poll from offset 1 is woken by the second.
-      const first = await fetch(`${url}/v1/topics/rt/records`, { method: "POST", body: JSON.stringify({ records: [{ key: "k0", value: 0 }] }) });
+      const first = await fetch(`${url}/v1/topics/rt/records`, {
+        method: "POST",
+        body: JSON.stringify({ records: [{ key: "k0", value: 0 }] }),
+      });
       expect((await first.json()).offsets).toEqual([{ partition: 0, offset: 0, error_code: null, error: null }]);
       const poll = fetch(`${url}/v1/topics/rt/partitions/0/records?offset=1&timeout_ms=10000`);
       await Bun.sleep(100);
-      const r = await fetch(`${url}/v1/topics/rt/records?acks=all`, { method: "POST", body: JSON.stringify({ records: [{ key: "k", value: { on: kind }, headers: { h: "v" } }] }) });
+      const r = await fetch(`${url}/v1/topics/rt/records?acks=all`, {
+        method: "POST",
+        body: JSON.stringify({ records: [{ key: "k", value: { on: kind }, headers: { h: "v" } }] }),
+      });
       expect(r.status).toBe(200);
       expect((await r.json()).offsets).toEqual([{ partition: 0, offset: 1, error_code: null, error: null }]);
       const got = await (await poll).json();
-      expect(got.records).toEqual([{ topic: "rt", partition: 0, offset: 1, timestamp: expect.any(Number), key: "k", value: { on: kind }, headers: { h: "v" } }]);
+      expect(got.records).toEqual([{
+        topic: "rt",
+        partition: 0,
+        offset: 1,
+        timestamp: expect.any(Number),
+        key: "k",
+        value: { on: kind },
+        headers: { h: "v" },
+      }]);
       expect(got.next_offset).toBe(2);
     }, 30_000);
   });

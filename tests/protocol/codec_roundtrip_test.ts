@@ -7,7 +7,7 @@ import { API_LIST } from "../../src/protocol/messages/index.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../../src/protocol/writer.ts";
 import type { Api } from "../../src/protocol/schema.ts";
-import { Sampler, type SampleOptions } from "./sample.ts";
+import { type SampleOptions, Sampler } from "./sample.ts";
 
 const variants: [string, SampleOptions][] = [
   ["values", { seed: 1 }],

@@ -18,10 +18,10 @@ import {
   ConsumerProtocolAssignmentSchema,
   ConsumerProtocolSubscriptionSchema,
   Fetch,
+  type FetchResponse,
   Heartbeat,
   Metadata,
   Produce,
-  type FetchResponse,
 } from "../../src/protocol/messages/index.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../../src/protocol/writer.ts";
@@ -50,7 +50,11 @@ describe("exact bytes", () => {
   });
 
   test("ApiVersions v0 error response (what a server sends for an unknown version)", () => {
-    expect(enc((w) => encodeResponse(ApiVersions, 0, { errorCode: 35, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] }, w)))
+    expect(
+      enc((w) =>
+        encodeResponse(ApiVersions, 0, { errorCode: 35, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] }, w)
+      ),
+    )
       .toEqual(new Uint8Array([0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4]));
   });
 
@@ -68,9 +72,13 @@ describe("tagged fields", () => {
 
   test("written only when different from the default", () => {
     const plain = enc((w) => encodeResponse(Fetch, 12, partition({}), w));
-    const sameAsDefault = enc((w) => encodeResponse(Fetch, 12, partition({ currentLeader: { leaderId: -1, leaderEpoch: -1 } }), w));
+    const sameAsDefault = enc((w) =>
+      encodeResponse(Fetch, 12, partition({ currentLeader: { leaderId: -1, leaderEpoch: -1 } }), w)
+    );
     expect(sameAsDefault).toEqual(plain);
-    const tagged = enc((w) => encodeResponse(Fetch, 12, partition({ currentLeader: { leaderId: 5, leaderEpoch: 3 } }), w));
+    const tagged = enc((w) =>
+      encodeResponse(Fetch, 12, partition({ currentLeader: { leaderId: 5, leaderEpoch: 3 } }), w)
+    );
     expect(tagged.length).toBeGreaterThan(plain.length);
     const back = decodeResponse(Fetch, 12, new Reader(tagged)) as FetchResponse;
     const p = back.responses![0].partitions![0];
@@ -83,7 +91,12 @@ describe("tagged fields", () => {
     // Heartbeat v4 request with two tagged fields at top level: unknown tags 3 and 9.
     const b = new Uint8Array([2, 0x67, 0, 0, 0, 2, 2, 0x6d, 0, 2, 3, 1, 0xaa, 9, 2, 0xbb, 0xcc]);
     const r = new Reader(b);
-    expect(decodeRequest(Heartbeat, 4, r)).toEqual({ groupId: "g", generationId: 2, memberId: "m", groupInstanceId: null });
+    expect(decodeRequest(Heartbeat, 4, r)).toEqual({
+      groupId: "g",
+      generationId: 2,
+      memberId: "m",
+      groupInstanceId: null,
+    });
     expect(r.remaining).toBe(0);
   });
 
@@ -102,11 +115,19 @@ describe("nulls and defaults", () => {
     expect(() => enc((w) => encodeRequest(Heartbeat, 3, { groupId: null } as never, w))).toThrow(CodecError);
     // Metadata topics are nullable from v1 only.
     expect(() => enc((w) => encodeRequest(Metadata, 0, { topics: null } as never, w))).toThrow(CodecError);
-    expect(enc((w) => encodeRequest(Metadata, 1, { topics: null } as never, w))).toEqual(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    expect(enc((w) => encodeRequest(Metadata, 1, { topics: null } as never, w))).toEqual(
+      new Uint8Array([0xff, 0xff, 0xff, 0xff]),
+    );
   });
 
   test("decode fills schema defaults for fields absent at the version", () => {
-    const r = decodeRequest(Fetch, 3, new Reader(enc((w) => encodeRequest(Fetch, 3, { maxWaitMs: 1, minBytes: 2, maxBytes: 3, topics: [] } as never, w))));
+    const r = decodeRequest(
+      Fetch,
+      3,
+      new Reader(
+        enc((w) => encodeRequest(Fetch, 3, { maxWaitMs: 1, minBytes: 2, maxBytes: 3, topics: [] } as never, w)),
+      ),
+    );
     expect(r.isolationLevel).toBe(0);
     expect(r.sessionEpoch).toBe(-1);
     expect(r.clusterId).toBeNull();
@@ -140,7 +161,12 @@ describe("zero copy", () => {
   test("large single records value is passed through; decoded records alias the input", () => {
     const big = new Uint8Array(4096).fill(7);
     const w = new Writer();
-    encodeRequest(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: "t", partitionData: [{ index: 0, records: big }] }] }, w);
+    encodeRequest(Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{ name: "t", partitionData: [{ index: 0, records: big }] }],
+    }, w);
     const chunks = w.finish();
     expect(chunks).toContain(big);
     const bytes = concatChunks(chunks);
@@ -169,7 +195,13 @@ describe("data schemas (consumer protocol)", () => {
   });
 
   test("versioned form: int16 prefix; newer versions read with the newest layout", () => {
-    const value = { topics: ["a", "b"], userData: null, ownedPartitions: [{ topic: "a", partitions: [1, 2] }], generationId: 4, rackId: "r1" };
+    const value = {
+      topics: ["a", "b"],
+      userData: null,
+      ownedPartitions: [{ topic: "a", partitions: [1, 2] }],
+      generationId: 4,
+      rackId: "r1",
+    };
     const bytes = encodeVersionedData(ConsumerProtocolSubscriptionSchema, 3, value);
     expect(bytes[0]).toBe(0);
     expect(bytes[1]).toBe(3);
@@ -181,14 +213,26 @@ describe("data schemas (consumer protocol)", () => {
   });
 
   test("v0 subscription absent fields get defaults", () => {
-    const bytes = encodeVersionedData(ConsumerProtocolSubscriptionSchema, 0, { topics: ["t"], userData: new Uint8Array([1]) } as never);
+    const bytes = encodeVersionedData(
+      ConsumerProtocolSubscriptionSchema,
+      0,
+      { topics: ["t"], userData: new Uint8Array([1]) } as never,
+    );
     expect(decodeVersionedData(ConsumerProtocolSubscriptionSchema, bytes).value).toEqual({
-      topics: ["t"], userData: new Uint8Array([1]), ownedPartitions: [], generationId: -1, rackId: null,
+      topics: ["t"],
+      userData: new Uint8Array([1]),
+      ownedPartitions: [],
+      generationId: -1,
+      rackId: null,
     });
   });
 });
 
 test("ZERO_UUID is the default uuid", () => {
-  const r = decodeRequest(Fetch, 13, new Reader(enc((w) => encodeRequest(Fetch, 13, { topics: [{ partitions: [] }] } as never, w))));
+  const r = decodeRequest(
+    Fetch,
+    13,
+    new Reader(enc((w) => encodeRequest(Fetch, 13, { topics: [{ partitions: [] }] } as never, w))),
+  );
   expect(r.topics[0].topicId).toBe(ZERO_UUID);
 });

@@ -32,7 +32,11 @@ describe("truncated frames throw CodecError", () => {
                 err = e;
               }
               if (!(err instanceof CodecError)) {
-                throw new Error(`${api.name} v${v} ${dir} cut at ${cut}/${bytes.length}: ${err === undefined ? "decoded without error" : String(err)}`);
+                throw new Error(
+                  `${api.name} v${v} ${dir} cut at ${cut}/${bytes.length}: ${
+                    err === undefined ? "decoded without error" : String(err)
+                  }`,
+                );
               }
             }
           }

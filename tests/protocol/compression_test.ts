@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CompressionError, compress, decompress, prepareCompression } from "../../src/protocol/compression/index.ts";
+import { compress, CompressionError, decompress, prepareCompression } from "../../src/protocol/compression/index.ts";
 import { isXerial, snappyCompressRaw, snappyCompressXerial } from "../../src/protocol/compression/snappy.ts";
 import { xxh32 } from "../../src/protocol/compression/lz4.ts";
 import { zstdCompressStored, zstdEncoderLoaded } from "../../src/protocol/compression/zstd.ts";
@@ -101,33 +101,45 @@ describe("compression", () => {
     expect(toHex(new Uint8Array(back))).toBe(toHex(data));
   });
 
-  test.skipIf(!PY)("python (gzip, snappy, kafka.codec xerial, lz4.frame, zstandard) reads what we write and vice versa", async () => {
-    await prepareCompression();
-    const data = enc("interop payload ".repeat(9000) + "tail");
-    const readers: Record<number, string> = {
-      1: "import sys,gzip; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))",
-      2: "import sys,kafka.codec as k; sys.stdout.buffer.write(k.snappy_decode(sys.stdin.buffer.read()))",
-      3: "import sys,lz4.frame as f; sys.stdout.buffer.write(f.decompress(sys.stdin.buffer.read()))",
-      4: "import sys,zstandard as z; sys.stdout.buffer.write(z.ZstdDecompressor().decompressobj().decompress(sys.stdin.buffer.read()))",
-    };
-    for (const [codec, script] of Object.entries(readers)) {
-      expect(toHex(python(script, compress(Number(codec), data))!), `codec ${codec}`).toBe(toHex(data));
-    }
-    expect(toHex(python(readers[4], zstdCompressStored(data))!)).toBe(toHex(data));
-    expect(toHex(python(readers[2], snappyCompressRaw(data))!)).toBe(toHex(data));
-    const writers: [number, string][] = [
-      [1, "import sys,gzip; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read()))"],
-      [2, "import sys,snappy; sys.stdout.buffer.write(snappy.compress(sys.stdin.buffer.read()))"],
-      [2, "import sys,kafka.codec as k; sys.stdout.buffer.write(k.snappy_encode(sys.stdin.buffer.read(), xerial_compatible=True))"],
-      [3, "import sys,lz4.frame as f; sys.stdout.buffer.write(f.compress(sys.stdin.buffer.read(), block_linked=True, content_checksum=True, block_checksum=True))"],
-      [3, "import sys,kafka.codec as k; sys.stdout.buffer.write(k.lz4_encode(sys.stdin.buffer.read()))"],
-      [4, "import sys,zstandard as z; sys.stdout.buffer.write(z.ZstdCompressor(level=19, write_content_size=False).compress(sys.stdin.buffer.read()))"],
-      [4, "import sys,kafka.codec as k; sys.stdout.buffer.write(k.zstd_encode(sys.stdin.buffer.read()))"],
-    ];
-    for (const [codec, script] of writers) {
-      expect(toHex(decompress(codec, python(script, data)!)), script).toBe(toHex(data));
-    }
-  });
+  test.skipIf(!PY)(
+    "python (gzip, snappy, kafka.codec xerial, lz4.frame, zstandard) reads what we write and vice versa",
+    async () => {
+      await prepareCompression();
+      const data = enc("interop payload ".repeat(9000) + "tail");
+      const readers: Record<number, string> = {
+        1: "import sys,gzip; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))",
+        2: "import sys,kafka.codec as k; sys.stdout.buffer.write(k.snappy_decode(sys.stdin.buffer.read()))",
+        3: "import sys,lz4.frame as f; sys.stdout.buffer.write(f.decompress(sys.stdin.buffer.read()))",
+        4: "import sys,zstandard as z; sys.stdout.buffer.write(z.ZstdDecompressor().decompressobj().decompress(sys.stdin.buffer.read()))",
+      };
+      for (const [codec, script] of Object.entries(readers)) {
+        expect(toHex(python(script, compress(Number(codec), data))!), `codec ${codec}`).toBe(toHex(data));
+      }
+      expect(toHex(python(readers[4], zstdCompressStored(data))!)).toBe(toHex(data));
+      expect(toHex(python(readers[2], snappyCompressRaw(data))!)).toBe(toHex(data));
+      const writers: [number, string][] = [
+        [1, "import sys,gzip; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read()))"],
+        [2, "import sys,snappy; sys.stdout.buffer.write(snappy.compress(sys.stdin.buffer.read()))"],
+        [
+          2,
+          "import sys,kafka.codec as k; sys.stdout.buffer.write(k.snappy_encode(sys.stdin.buffer.read(), xerial_compatible=True))",
+        ],
+        [
+          3,
+          "import sys,lz4.frame as f; sys.stdout.buffer.write(f.compress(sys.stdin.buffer.read(), block_linked=True, content_checksum=True, block_checksum=True))",
+        ],
+        [3, "import sys,kafka.codec as k; sys.stdout.buffer.write(k.lz4_encode(sys.stdin.buffer.read()))"],
+        [
+          4,
+          "import sys,zstandard as z; sys.stdout.buffer.write(z.ZstdCompressor(level=19, write_content_size=False).compress(sys.stdin.buffer.read()))",
+        ],
+        [4, "import sys,kafka.codec as k; sys.stdout.buffer.write(k.zstd_encode(sys.stdin.buffer.read()))"],
+      ];
+      for (const [codec, script] of writers) {
+        expect(toHex(decompress(codec, python(script, data)!)), script).toBe(toHex(data));
+      }
+    },
+  );
 
   test("bombs: every codec stops at maxSize with CompressionError", async () => {
     await prepareCompression();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
-  CRC32C_FOLD_OFFSETS,
   crc32c,
+  CRC32C_FOLD_OFFSETS,
   crc32cJs,
   crc32cJsUpdate,
   crc32cWasm,
@@ -89,7 +89,17 @@ describe("crc32c", () => {
     expect(crc32cWasmFolds()).toBe(true); // every runtime we ship on has wasm SIMD
     const pad = 16 * CRC32C_FOLD_OFFSETS[CRC32C_FOLD_OFFSETS.length - 1];
     const b = Uint8Array.from({ length: 12 * pad + 64 }, (_, i) => (i * 2654435761) >>> 21);
-    const lens = [4 * pad - 1, 4 * pad, 4 * pad + 1, 4 * pad + 15, 4 * pad + 16, 4 * pad + 17, 5 * pad + 7, 8 * pad, 12 * pad];
+    const lens = [
+      4 * pad - 1,
+      4 * pad,
+      4 * pad + 1,
+      4 * pad + 15,
+      4 * pad + 16,
+      4 * pad + 17,
+      5 * pad + 7,
+      8 * pad,
+      12 * pad,
+    ];
     for (const len of lens) {
       for (const start of [0, 1, 5, 16, 31]) {
         expect(crc32cWasm(b, start, start + len)).toBe(crc32cJs(b, start, start + len));

@@ -6,12 +6,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeRequest, decodeVersionedData, encodeRequest } from "../../src/protocol/codec.ts";
-import { readRequestHeader, requestHeaderVersion, type RequestHeader } from "../../src/protocol/header.ts";
+import { readRequestHeader, type RequestHeader, requestHeaderVersion } from "../../src/protocol/header.ts";
 import {
   APIS,
+  type ApiVersionsRequest,
   ConsumerProtocolAssignmentSchema,
   ConsumerProtocolSubscriptionSchema,
-  type ApiVersionsRequest,
   type FindCoordinatorRequest,
   type JoinGroupRequest,
   type MetadataRequest,

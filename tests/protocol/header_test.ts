@@ -70,7 +70,9 @@ describe("request header", () => {
   });
 
   test("truncated header throws CodecError", () => {
-    const full = bytesOf((w) => writeRequestHeader(w, { apiKey: 18, apiVersion: 3, correlationId: 1, clientId: "abc" }));
+    const full = bytesOf((w) =>
+      writeRequestHeader(w, { apiKey: 18, apiVersion: 3, correlationId: 1, clientId: "abc" })
+    );
     for (let cut = 0; cut < full.length; cut++) {
       expect(() => readRequestHeader(new Reader(full, 0, cut))).toThrow(CodecError);
     }

@@ -29,7 +29,11 @@ describe("legacy message sets (magic 0/1)", () => {
   }
 
   test("a compressed wrapper keeps its codec", () => {
-    const inner = buildMessageSet(1, [{ key: null, value: enc.encode("x"), timestamp: 5n }, { key: null, value: enc.encode("y"), timestamp: 6n }]);
+    const inner = buildMessageSet(1, [{ key: null, value: enc.encode("x"), timestamp: 5n }, {
+      key: null,
+      value: enc.encode("y"),
+      timestamp: 6n,
+    }]);
     const wrapper = buildMessageSet(1, [{ key: null, value: compress(1, inner), timestamp: 6n }]);
     // Set the wrapper's gzip attribute and fix its CRC.
     wrapper[17] = 1;

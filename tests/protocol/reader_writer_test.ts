@@ -72,8 +72,14 @@ describe("strings, bytes, uuid", () => {
 
   test("fixed-width ints", () => {
     const b = bytes((w) => {
-      w.int8(-2); w.int16(-300); w.uint16(65000); w.int32(-70000); w.uint32(4000000000);
-      w.int64(-5n); w.float64(1.5); w.bool(true);
+      w.int8(-2);
+      w.int16(-300);
+      w.uint16(65000);
+      w.int32(-70000);
+      w.uint32(4000000000);
+      w.int64(-5n);
+      w.float64(1.5);
+      w.bool(true);
     });
     const r = new Reader(b);
     expect([r.int8(), r.int16(), r.uint16(), r.int32(), r.uint32(), r.int64(), r.float64(), r.bool()])

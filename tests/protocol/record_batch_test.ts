@@ -1,8 +1,24 @@
 import { describe, expect, test } from "bun:test";
 import {
-  BATCH_HEADER_SIZE, batchBaseOffset, batchCrcValid, batchLastOffset, batchMaxTimestamp, batchPartitionLeaderEpoch,
-  buildControlBatch, buildRecordBatch, CRC_OFFSET, CRC_START, decodeRecords, isBatchError, MAGIC_OFFSET,
-  parseControlRecord, RECORD_COUNT_OFFSET, RecordBatchError, scanBatches, setBaseOffset, setLogAppendTime,
+  BATCH_HEADER_SIZE,
+  batchBaseOffset,
+  batchCrcValid,
+  batchLastOffset,
+  batchMaxTimestamp,
+  batchPartitionLeaderEpoch,
+  buildControlBatch,
+  buildRecordBatch,
+  CRC_OFFSET,
+  CRC_START,
+  decodeRecords,
+  isBatchError,
+  MAGIC_OFFSET,
+  parseControlRecord,
+  RECORD_COUNT_OFFSET,
+  RecordBatchError,
+  scanBatches,
+  setBaseOffset,
+  setLogAppendTime,
   setPartitionLeaderEpoch,
 } from "../../src/protocol/record_batch.ts";
 import { crc32c } from "../../src/protocol/crc32c.ts";
@@ -45,9 +61,17 @@ describe("record batch", () => {
       if (isBatchError(s)) throw new Error(s.message);
       expect(s.length).toBe(1);
       expect(s[0]).toMatchObject({
-        position: 0, size: b.length, recordCount: 5, lastOffsetDelta: 4, codec, producerEpoch: 3,
-        baseSequence: 17, isTransactional: false, isControl: false,
-        baseTimestamp: 1_700_000_000_000, maxTimestamp: 1_700_000_000_028,
+        position: 0,
+        size: b.length,
+        recordCount: 5,
+        lastOffsetDelta: 4,
+        codec,
+        producerEpoch: 3,
+        baseSequence: 17,
+        isTransactional: false,
+        isControl: false,
+        baseTimestamp: 1_700_000_000_000,
+        maxTimestamp: 1_700_000_000_028,
       });
       expect(s[0].producerId).toBe(1234n);
       const d = decodeRecords(b);
@@ -139,7 +163,12 @@ describe("record batch", () => {
   });
 
   test("magic other than 2 is rejected, naming the magic", () => {
-    for (const [m, code] of [[0, "UNSUPPORTED_FOR_MESSAGE_FORMAT"], [1, "UNSUPPORTED_FOR_MESSAGE_FORMAT"], [3, "CORRUPT_MESSAGE"]] as const) {
+    for (
+      const [m, code] of [[0, "UNSUPPORTED_FOR_MESSAGE_FORMAT"], [1, "UNSUPPORTED_FOR_MESSAGE_FORMAT"], [
+        3,
+        "CORRUPT_MESSAGE",
+      ]] as const
+    ) {
       const b = sample();
       b[MAGIC_OFFSET] = m;
       const s = scanBatches(b);
@@ -183,10 +212,23 @@ describe("record batch", () => {
 
   test("control batches (transaction markers)", () => {
     for (const commit of [true, false]) {
-      const b = buildControlBatch({ baseOffset: 42n, producerId: 77n, producerEpoch: 5, commit, coordinatorEpoch: 11, timestamp: 1 });
+      const b = buildControlBatch({
+        baseOffset: 42n,
+        producerId: 77n,
+        producerEpoch: 5,
+        commit,
+        coordinatorEpoch: 11,
+        timestamp: 1,
+      });
       const s = scanBatches(b);
       if (isBatchError(s)) throw new Error(s.message);
-      expect(s[0]).toMatchObject({ isControl: true, isTransactional: true, recordCount: 1, producerEpoch: 5, baseSequence: -1 });
+      expect(s[0]).toMatchObject({
+        isControl: true,
+        isTransactional: true,
+        recordCount: 1,
+        producerEpoch: 5,
+        baseSequence: -1,
+      });
       const d = decodeRecords(b);
       expect(d.baseOffset).toBe(42n);
       const r = d.records[0];

@@ -24,7 +24,10 @@ test("kafkajs producer held to producer_byte_rate, nothing lost", async () => {
   const rate = 50_000;
   const w = await WireClient.connect(broker.port);
   const r = await w.send(AlterClientQuotas, 1, {
-    entries: [{ entity: [{ entityType: "client-id", entityName: "kjs-slow" }], ops: [{ key: "producer_byte_rate", value: rate, remove: false }] }],
+    entries: [{
+      entity: [{ entityType: "client-id", entityName: "kjs-slow" }],
+      ops: [{ key: "producer_byte_rate", value: rate, remove: false }],
+    }],
     validateOnly: false,
   });
   expect(r.entries![0].errorCode).toBe(0);
@@ -42,7 +45,11 @@ test("kafkajs producer held to producer_byte_rate, nothing lost", async () => {
   const bytes = sends * perSend * value.length;
   const t0 = performance.now();
   for (let i = 0; i < sends; i++) {
-    await producer.send({ topic: "kjs-quota", acks: -1, messages: Array.from({ length: perSend }, (_, j) => ({ key: `${i}-${j}`, value })) });
+    await producer.send({
+      topic: "kjs-quota",
+      acks: -1,
+      messages: Array.from({ length: perSend }, (_, j) => ({ key: `${i}-${j}`, value })),
+    });
   }
   const seconds = (performance.now() - t0) / 1000;
   await producer.disconnect();

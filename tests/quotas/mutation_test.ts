@@ -98,7 +98,11 @@ describe("MutationQuota", () => {
   test("ClientQuotas.mutationQuota: Kafka's entity precedence, one bucket per matched entity, unbounded without", async () => {
     const q = new ClientQuotas({ numSamples: 2, windowMs: 1000 });
     const set = (entity: [string, string | null][], value: number | null) =>
-      q.alter(entity.map(([entityType, entityName]) => ({ entityType, entityName })), [{ key: "controller_mutation_rate", value: value ?? 0, remove: value === null }], false);
+      q.alter(entity.map(([entityType, entityName]) => ({ entityType, entityName })), [{
+        key: "controller_mutation_rate",
+        value: value ?? 0,
+        remove: value === null,
+      }], false);
     const c = clock();
     const session = () => ({ principal: "User:alice" });
     // No quota: nothing is ever refused or throttled.

@@ -30,7 +30,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function setQuota(clientId: string, value: number | null) {
   const r = await admin.send(AlterClientQuotas, 1, {
-    entries: [{ entity: [{ entityType: "client-id", entityName: clientId }], ops: [{ key: "controller_mutation_rate", value: value ?? 0, remove: value === null }] }],
+    entries: [{
+      entity: [{ entityType: "client-id", entityName: clientId }],
+      ops: [{ key: "controller_mutation_rate", value: value ?? 0, remove: value === null }],
+    }],
     validateOnly: false,
   }, "admin");
   expect(r.entries![0].errorCode).toBe(0);
@@ -38,21 +41,47 @@ async function setQuota(clientId: string, value: number | null) {
 
 function createTopics(c: WireClient, clientId: string, topics: [string, number][], version = 7, validateOnly = false) {
   return c.send(CreateTopics, version, {
-    topics: topics.map(([name, numPartitions]) => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] })),
+    topics: topics.map(([name, numPartitions]) => ({
+      name,
+      numPartitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    })),
     timeoutMs: 1000,
     validateOnly,
   }, clientId);
 }
 
 function deleteTopics(c: WireClient, clientId: string, names: string[], version = 6) {
-  return c.send(DeleteTopics, version, { topics: names.map((name) => ({ name, topicId: ZERO })), topicNames: names, timeoutMs: 1000 }, clientId);
+  return c.send(DeleteTopics, version, {
+    topics: names.map((name) => ({ name, topicId: ZERO })),
+    topicNames: names,
+    timeoutMs: 1000,
+  }, clientId);
 }
 
-function createPartitions(c: WireClient, clientId: string, topics: [string, number][], version = 3, validateOnly = false) {
-  return c.send(CreatePartitions, version, { topics: topics.map(([name, count]) => ({ name, count, assignments: null })), timeoutMs: 1000, validateOnly }, clientId);
+function createPartitions(
+  c: WireClient,
+  clientId: string,
+  topics: [string, number][],
+  version = 3,
+  validateOnly = false,
+) {
+  return c.send(CreatePartitions, version, {
+    topics: topics.map(([name, count]) => ({ name, count, assignments: null })),
+    timeoutMs: 1000,
+    validateOnly,
+  }, clientId);
 }
 
-const metadata = (c: WireClient, clientId: string) => c.send(Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, clientId);
+const metadata = (c: WireClient, clientId: string) =>
+  c.send(
+    Metadata,
+    12,
+    { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+    clientId,
+  );
 
 /** Topics the admin (no quota) creates for a test. */
 async function given(topics: [string, number][]) {
@@ -95,7 +124,11 @@ describe("controller_mutation_rate on the wire", () => {
     expect(r.throttleTimeMs).toBeGreaterThan(0);
     await expectMuted(c, "mut-create", r.throttleTimeMs!);
     // Only the accepted ones exist.
-    const m = await admin.send(Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, "admin");
+    const m = await admin.send(Metadata, 12, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    }, "admin");
     const names = m.topics!.map((t) => t.name);
     expect(names).toContain("ct-1");
     expect(names).toContain("ct-2");
@@ -135,7 +168,11 @@ describe("controller_mutation_rate on the wire", () => {
     expect(r.results![2].errorMessage).toBe(MESSAGE);
     expect(r.throttleTimeMs).toBeGreaterThan(0);
     await expectMuted(c, "mut-parts", r.throttleTimeMs!);
-    const m = await admin.send(Metadata, 12, { topics: [{ topicId: ZERO, name: "cp-1" }, { topicId: ZERO, name: "cp-3" }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, "admin");
+    const m = await admin.send(Metadata, 12, {
+      topics: [{ topicId: ZERO, name: "cp-1" }, { topicId: ZERO, name: "cp-3" }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    }, "admin");
     expect(m.topics!.map((t) => t.partitions!.length)).toEqual([4, 1]);
     await sleep(r.throttleTimeMs! + 100);
     const again = await createPartitions(c, "mut-parts", [["cp-3", 2]]);
@@ -147,7 +184,10 @@ describe("controller_mutation_rate on the wire", () => {
     await setQuota("mut-someone", 2);
     const c = await client();
     for (let round = 0; round < 2; round++) {
-      const r = await createTopics(c, "mut-free", [[`free-${round}-1`, 5], [`free-${round}-2`, 5], [`free-${round}-3`, 5]]);
+      const r = await createTopics(c, "mut-free", [[`free-${round}-1`, 5], [`free-${round}-2`, 5], [
+        `free-${round}-3`,
+        5,
+      ]]);
       expect(codes(r.topics!)).toEqual([0, 0, 0]);
       expect(r.throttleTimeMs).toBe(0);
     }

@@ -48,8 +48,13 @@ describe("SampledRate", () => {
 describe("ClientQuotas enforcement", () => {
   const session = (user: string) => ({ principal: `User:${user}` }) as { principal: string; quota?: never };
   const set = (q: ClientQuotas, entity: [string, string | null][], key: string, value: number | null) =>
-    q.alter(entity.map(([entityType, entityName]) => ({ entityType, entityName })), [{ key, value: value ?? 0, remove: value === null }], false);
-  const bound = (q: ClientQuotas, user: string, client: string | null, type = PRODUCE) => q.bind(session(user), client, 0).bounds[type];
+    q.alter(entity.map(([entityType, entityName]) => ({ entityType, entityName })), [{
+      key,
+      value: value ?? 0,
+      remove: value === null,
+    }], false);
+  const bound = (q: ClientQuotas, user: string, client: string | null, type = PRODUCE) =>
+    q.bind(session(user), client, 0).bounds[type];
 
   test("inactive without quotas; the eight levels in Kafka's order", async () => {
     const q = new ClientQuotas();

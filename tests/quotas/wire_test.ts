@@ -22,33 +22,72 @@ async function client(): Promise<WireClient> {
 }
 
 /** One batch whose value is `size` bytes. */
-const batch = (size: number) => buildRecordBatch({ records: [{ key: null, value: new Uint8Array(size).fill(7), timestamp: Date.now() }] });
+const batch = (size: number) =>
+  buildRecordBatch({ records: [{ key: null, value: new Uint8Array(size).fill(7), timestamp: Date.now() }] });
 
 function produce(c: WireClient, clientId: string, topic: string, size: number) {
-  return c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch(size) }] }] }, clientId);
+  return c.send(Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records: batch(size) }] }],
+  }, clientId);
 }
 
 function fetch(c: WireClient, clientId: string, topic: string, offset: bigint, maxBytes = 1 << 20) {
   return c.send(Fetch, 12, {
-    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes, isolationLevel: 0,
-    sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
-    forgottenTopicsData: [], rackId: "",
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition: 0,
+        currentLeaderEpoch: -1,
+        fetchOffset: offset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: 1 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
+    forgottenTopicsData: [],
+    rackId: "",
   }, clientId);
 }
 
-const metadata = (c: WireClient, clientId: string) => c.send(Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, clientId);
+const metadata = (c: WireClient, clientId: string) =>
+  c.send(
+    Metadata,
+    12,
+    { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+    clientId,
+  );
 
 async function setQuota(entity: [string, string | null][], key: string, value: number | null) {
   const r = await admin.send(AlterClientQuotas, 1, {
-    entries: [{ entity: entity.map(([entityType, entityName]) => ({ entityType, entityName })), ops: [{ key, value: value ?? 0, remove: value === null }] }],
+    entries: [{
+      entity: entity.map(([entityType, entityName]) => ({ entityType, entityName })),
+      ops: [{ key, value: value ?? 0, remove: value === null }],
+    }],
     validateOnly: false,
   }, "admin");
   expect(r.entries![0].errorCode).toBe(0);
 }
 
 async function createTopic(name: string) {
-  const r = await admin.send(CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false }, "admin");
+  const r = await admin.send(CreateTopics, 7, {
+    topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 1000,
+    validateOnly: false,
+  }, "admin");
   expect(r.topics![0].errorCode).toBe(0);
 }
 
@@ -113,7 +152,12 @@ describe("client quotas on the wire", () => {
     const c = await client();
     const t0 = performance.now();
     // ~15 KB against 10 KB/s over a 1 s window: a throttle of about 500 ms, carried by no response.
-    c.sendNoWait(Produce, 9, { transactionalId: null, acks: 0, timeoutMs: 5000, topicData: [{ name: "p", partitionData: [{ index: 0, records: batch(15_000) }] }] });
+    c.sendNoWait(Produce, 9, {
+      transactionalId: null,
+      acks: 0,
+      timeoutMs: 5000,
+      topicData: [{ name: "p", partitionData: [{ index: 0, records: batch(15_000) }] }],
+    });
     // A request pipelined behind it would be read before the mute starts (requests on a connection
     // run concurrently here): let the append finish first.
     await new Promise((r) => setTimeout(r, 100));
@@ -135,7 +179,9 @@ describe("client quotas on the wire", () => {
 
   test("consumer over consumer_byte_rate: an empty throttled response, a muted connection, nothing lost", async () => {
     const p = await client();
-    for (let i = 0; i < 8; i++) expect((await produce(p, "filler", "f", 3000)).responses![0].partitionResponses![0].errorCode).toBe(0);
+    for (let i = 0; i < 8; i++) {
+      expect((await produce(p, "filler", "f", 3000)).responses![0].partitionResponses![0].errorCode).toBe(0);
+    }
     await setQuota([["client-id", "slow-consumer"]], "consumer_byte_rate", 10_000);
     const c = await client();
     let offset = 0n;
@@ -183,7 +229,12 @@ describe("client quotas on the wire", () => {
     expect((await produce(await client(), "p4", "prec", 15_000)).throttleTimeMs).toBeGreaterThan(0);
     // Any other client id: the client-id default, 1 MB/s.
     expect((await produce(await client(), "p5", "prec", 15_000)).throttleTimeMs).toBe(0);
-    for (const e of [[["client-id", null]], [["user", "ANONYMOUS"], ["client-id", "p1"]], [["user", null], ["client-id", "p3"]], [["client-id", "p4"]]] as [string, string | null][][]) {
+    for (
+      const e of [[["client-id", null]], [["user", "ANONYMOUS"], ["client-id", "p1"]], [["user", null], [
+        "client-id",
+        "p3",
+      ]], [["client-id", "p4"]]] as [string, string | null][][]
+    ) {
       await setQuota(e, "producer_byte_rate", null);
     }
   });

@@ -5,7 +5,16 @@ import * as net from "node:net";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
 import { spawnChild } from "./child.ts";
-import { CLOSE_BYTES, echoRoundTrip, listenEcho, listenReuse, listenWriteThenClose, pattern, readAll, REUSE_BYTES } from "./echo.ts";
+import {
+  CLOSE_BYTES,
+  echoRoundTrip,
+  listenEcho,
+  listenReuse,
+  listenWriteThenClose,
+  pattern,
+  readAll,
+  REUSE_BYTES,
+} from "./echo.ts";
 import type { EchoStats } from "./echo.ts";
 
 const MB50 = 50 * 1024 * 1024;
@@ -119,8 +128,18 @@ function patternScenario(title: string, bytes: number, listen: typeof listenReus
   });
 }
 
-patternScenario("close() sends everything queued first (8 MiB written, then close at once)", CLOSE_BYTES, listenWriteThenClose, "close");
-patternScenario("write()'s sent callback: a buffer reused once sent never changes what goes out (24 MiB)", REUSE_BYTES, listenReuse, "reuse");
+patternScenario(
+  "close() sends everything queued first (8 MiB written, then close at once)",
+  CLOSE_BYTES,
+  listenWriteThenClose,
+  "close",
+);
+patternScenario(
+  "write()'s sent callback: a buffer reused once sent never changes what goes out (24 MiB)",
+  REUSE_BYTES,
+  listenReuse,
+  "reuse",
+);
 
 test("bun adapter: data chunks are not reused by Bun after the callback", async () => {
   const chunks: Uint8Array[] = [];
@@ -154,12 +173,15 @@ test("bun adapter: data chunks are not reused by Bun after the callback", async 
   }
 });
 
-
 test("npm bin (bin/chronik.mjs) runs under node (the bundle), bun and deno (the adapters)", async () => {
   const { BUN, DENO, NODE, ROOT, ensureBuilt } = await import("../e2e/harness.ts");
   await ensureBuilt();
   for (const cmd of [[NODE], [BUN], [DENO, "run", "-A", "--quiet"]]) {
     const p = Bun.spawnSync([...cmd, `${ROOT}/bin/chronik.mjs`, "--version"]);
-    expect({ cmd: cmd[0], code: p.exitCode, out: p.stdout.toString().trim() }).toEqual({ cmd: cmd[0], code: 0, out: expect.stringMatching(/^chronik \d+\.\d+\.\d+/) });
+    expect({ cmd: cmd[0], code: p.exitCode, out: p.stdout.toString().trim() }).toEqual({
+      cmd: cmd[0],
+      code: 0,
+      out: expect.stringMatching(/^chronik \d+\.\d+\.\d+/),
+    });
   }
 });

@@ -9,8 +9,13 @@ let nodeBundle: Promise<string> | null = null;
 function nodeChild(): Promise<string> {
   nodeBundle ??= (async () => {
     const out = `${mkdtempSync(`${tmpdir()}/chronik-child-`)}/child_node.mjs`;
-    const p = Bun.spawn([BUN, "build", `${ROOT}/tests/runtime/child_node.ts`, "--target=node", "--outfile", out], { stdout: "pipe", stderr: "pipe" });
-    if ((await p.exited) !== 0) throw new Error(`bundling child_node.ts failed: ${await new Response(p.stderr).text()}`);
+    const p = Bun.spawn([BUN, "build", `${ROOT}/tests/runtime/child_node.ts`, "--target=node", "--outfile", out], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    if ((await p.exited) !== 0) {
+      throw new Error(`bundling child_node.ts failed: ${await new Response(p.stderr).text()}`);
+    }
     return out;
   })();
   return nodeBundle;
@@ -25,7 +30,9 @@ export type Child = {
 };
 
 export async function spawnChild(kind: "node" | "deno", args: string[]): Promise<Child> {
-  const cmd = kind === "node" ? [NODE, await nodeChild(), ...args] : [DENO, "run", "-A", "--quiet", `${ROOT}/tests/runtime/child_deno.ts`, ...args];
+  const cmd = kind === "node"
+    ? [NODE, await nodeChild(), ...args]
+    : [DENO, "run", "-A", "--quiet", `${ROOT}/tests/runtime/child_deno.ts`, ...args];
   const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let out = "";
   let err = "";
@@ -60,14 +67,16 @@ export async function spawnChild(kind: "node" | "deno", args: string[]): Promise
         }, timeoutMs);
         listeners.add(check);
         check();
-        proc.exited.then(() => setTimeout(() => {
-          check();
-          if (listeners.has(check)) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`${kind} child exited (${proc.exitCode}) without "${prefix}"\n${out}${err}`));
-          }
-        }, 50));
+        proc.exited.then(() =>
+          setTimeout(() => {
+            check();
+            if (listeners.has(check)) {
+              listeners.delete(check);
+              clearTimeout(timer);
+              reject(new Error(`${kind} child exited (${proc.exitCode}) without "${prefix}"\n${out}${err}`));
+            }
+          }, 50)
+        );
       });
     },
     async kill() {

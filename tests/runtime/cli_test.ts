@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseArgs, runMain, UsageError, USAGE } from "../../src/cli.ts";
+import { parseArgs, runMain, USAGE, UsageError } from "../../src/cli.ts";
 import { memoryRuntime } from "../../src/runtime/memory.ts";
 
 describe("parseArgs", () => {
@@ -9,8 +9,30 @@ describe("parseArgs", () => {
 
   test("named flags, both --flag value and --flag=value", () => {
     expect(
-      parseArgs(["--host", "0.0.0.0", "--port=19092", "--advertised-host", "kafka.local", "--advertised-port", "9093", "--data-dir", "/var/lib/chronik", "--log-level", "debug", "--node-id", "3"]).config,
-    ).toEqual({ host: "0.0.0.0", port: 19092, advertisedHost: "kafka.local", advertisedPort: 9093, dataDir: "/var/lib/chronik", logLevel: "debug", nodeId: 3 });
+      parseArgs([
+        "--host",
+        "0.0.0.0",
+        "--port=19092",
+        "--advertised-host",
+        "kafka.local",
+        "--advertised-port",
+        "9093",
+        "--data-dir",
+        "/var/lib/chronik",
+        "--log-level",
+        "debug",
+        "--node-id",
+        "3",
+      ]).config,
+    ).toEqual({
+      host: "0.0.0.0",
+      port: 19092,
+      advertisedHost: "kafka.local",
+      advertisedPort: 9093,
+      dataDir: "/var/lib/chronik",
+      logLevel: "debug",
+      nodeId: 3,
+    });
   });
 
   test("help and version", () => {
@@ -21,13 +43,40 @@ describe("parseArgs", () => {
   });
 
   test("-o / --config take Kafka-named configs, typed by the default", () => {
-    const { config } = parseArgs(["-o", "num.partitions=3", "--config", "auto.create.topics.enable=false", "-o", "log.message.timestamp.type=LogAppendTime", "--config=message.max.bytes=2000000"]);
-    expect(config).toEqual({ "num.partitions": 3, "auto.create.topics.enable": false, "log.message.timestamp.type": "LogAppendTime", "message.max.bytes": 2000000 });
+    const { config } = parseArgs([
+      "-o",
+      "num.partitions=3",
+      "--config",
+      "auto.create.topics.enable=false",
+      "-o",
+      "log.message.timestamp.type=LogAppendTime",
+      "--config=message.max.bytes=2000000",
+    ]);
+    expect(config).toEqual({
+      "num.partitions": 3,
+      "auto.create.topics.enable": false,
+      "log.message.timestamp.type": "LogAppendTime",
+      "message.max.bytes": 2000000,
+    });
   });
 
   test("-o with a config we do not know yet keeps it, typed loosely", () => {
-    const { config } = parseArgs(["-o", "log.retention.ms=-1", "-o", "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256", "-o", "delete.topic.enable=true", "-o", "broker.rack=eu-1a"]);
-    expect(config).toEqual({ "log.retention.ms": -1, "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256", "delete.topic.enable": true, "broker.rack": "eu-1a" });
+    const { config } = parseArgs([
+      "-o",
+      "log.retention.ms=-1",
+      "-o",
+      "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
+      "-o",
+      "delete.topic.enable=true",
+      "-o",
+      "broker.rack=eu-1a",
+    ]);
+    expect(config).toEqual({
+      "log.retention.ms": -1,
+      "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256",
+      "delete.topic.enable": true,
+      "broker.rack": "eu-1a",
+    });
   });
 
   test("-o can also set a flag's key, validated like the flag", () => {
@@ -113,7 +162,9 @@ describe("runMain", () => {
     const rt = memoryRuntime();
     const h = host();
     const done = runMain(rt, ["--port", "9092"], h);
-    for (let i = 0; i < 200 && !rt.logs.some((l) => /listening on/.test(l)); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && !rt.logs.some((l) => /listening on/.test(l)); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     expect(rt.logs.some((l) => / INFO chronik listening on 127\.0\.0\.1:9092 \(memory\)/.test(l))).toBe(true);
     const h2 = host();
     expect(await runMain(rt, ["--port", "9092"], h2)).toBe(1);

@@ -6,7 +6,10 @@ import type { ConnHandler, Listener, Runtime } from "../../src/runtime.ts";
 export type EchoStats = { conns: number; bytes: number; pauses: number; maxChunk: number; lent: number };
 
 /** Echoes every byte; pauses reading whenever write() reports backpressure, resumes on drained(). */
-export async function listenEcho(runtime: Runtime, onEnd?: (s: EchoStats) => void): Promise<{ listener: Listener; stats: EchoStats }> {
+export async function listenEcho(
+  runtime: Runtime,
+  onEnd?: (s: EchoStats) => void,
+): Promise<{ listener: Listener; stats: EchoStats }> {
   const stats: EchoStats = { conns: 0, bytes: 0, pauses: 0, maxChunk: 0, lent: 0 };
   const listener = await runtime.listen({ host: "127.0.0.1", port: 0 }, (conn): ConnHandler => {
     stats.conns++;
@@ -140,7 +143,11 @@ export function pattern(size: number, seed = 0x9e3779b9): Uint8Array {
  * Sends `total` bytes to an echo server and checks every byte that comes back. The client stops
  * reading for `stallMs` first so the server's send queue fills and its backpressure path runs.
  */
-export function echoRoundTrip(port: number, total: number, stallMs = 300): Promise<{ ms: number; mismatchAt: number | null; received: number }> {
+export function echoRoundTrip(
+  port: number,
+  total: number,
+  stallMs = 300,
+): Promise<{ ms: number; mismatchAt: number | null; received: number }> {
   const src = pattern(total);
   const start = performance.now();
   return new Promise((resolve, reject) => {
@@ -168,7 +175,13 @@ export function echoRoundTrip(port: number, total: number, stallMs = 300): Promi
     sock.on("data", (b: Uint8Array) => {
       if (mismatchAt === null) {
         const want = src.subarray(received, received + b.byteLength);
-        if (want.length !== b.byteLength || Buffer.compare(Buffer.from(b.buffer, b.byteOffset, b.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength)) !== 0) {
+        if (
+          want.length !== b.byteLength ||
+          Buffer.compare(
+              Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+              Buffer.from(want.buffer, want.byteOffset, want.byteLength),
+            ) !== 0
+        ) {
           for (let i = 0; i < b.byteLength; i++) {
             if (b[i] !== want[i]) {
               mismatchAt = received + i;

@@ -85,7 +85,9 @@ export const FS_CONTRACT: FsCase[] = [
       const all = await f.read(0, 1 << 16);
       let at = 0;
       for (let i = 0; i < 100; i++) {
-        for (let j = 0; j < (i % 7) + 1; j++) if (all[at++] !== i) fail(`byte ${at - 1}: expected ${i}, got ${all[at - 1]}`);
+        for (let j = 0; j < (i % 7) + 1; j++) {
+          if (all[at++] !== i) fail(`byte ${at - 1}: expected ${i}, got ${all[at - 1]}`);
+        }
       }
       eq(at, all.length, "length");
       await f.close();

@@ -30,7 +30,9 @@ describe("memory runtime: connections", () => {
     const a = await rt.listen({ host: "h", port: 0 }, () => ({ data() {}, end() {} }));
     const b = await rt.listen({ host: "h", port: 0 }, () => ({ data() {}, end() {} }));
     expect(a.port).not.toBe(b.port);
-    expect(rt.listen({ host: "h", port: a.port }, () => ({ data() {}, end() {} }))).rejects.toMatchObject({ code: "EADDRINUSE" });
+    expect(rt.listen({ host: "h", port: a.port }, () => ({ data() {}, end() {} }))).rejects.toMatchObject({
+      code: "EADDRINUSE",
+    });
     await a.close();
     expect(() => rt.connect(a.port)).toThrow(/ECONNREFUSED/);
     expect(rt.connect(b.port)).toBeDefined();

@@ -29,7 +29,12 @@ function header(apiKey: number, apiVersion: number, correlationId: number): numb
 
 async function stillServes() {
   const c = await WireClient.connect(broker.port);
-  const r = await c.send(Metadata, 1, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+  const r = await c.send(Metadata, 1, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
   expect(r.brokers!.length).toBe(1);
   c.close();
 }
@@ -45,10 +50,13 @@ async function expectClosed(bytes: Uint8Array, logged: RegExp) {
 describe("bad input", () => {
   test("garbage bytes (an absurd frame length) close the connection", () =>
     expectClosed(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), /frame size/));
-  test("a negative frame length", () => expectClosed(new Uint8Array([0xff, 0xff, 0xff, 0xf0, 1, 2, 3]), /frame size -16/));
-  test("a frame over socket.request.max.bytes", () => expectClosed(new Uint8Array([0x7f, 0, 0, 0]), /socket.request.max.bytes/));
+  test("a negative frame length", () =>
+    expectClosed(new Uint8Array([0xff, 0xff, 0xff, 0xf0, 1, 2, 3]), /frame size -16/));
+  test("a frame over socket.request.max.bytes", () =>
+    expectClosed(new Uint8Array([0x7f, 0, 0, 0]), /socket.request.max.bytes/));
   test("an unknown api key", () => expectClosed(frame(header(999, 0, 1)), /unknown api key 999/));
-  test("an unsupported version of a known api", () => expectClosed(frame(header(3, 99, 1)), /unsupported version 99 of api 3/));
+  test("an unsupported version of a known api", () =>
+    expectClosed(frame(header(3, 99, 1)), /unsupported version 99 of api 3/));
   test("a truncated body", () => expectClosed(frame([...header(19, 1, 1), 0, 0, 0, 5]), /malformed CreateTopics v1/));
   test("a truncated header", () => expectClosed(frame([0, 3, 0]), /malformed request header/));
   test("an empty frame", () => expectClosed(frame([]), /malformed request header/));

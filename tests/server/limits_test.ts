@@ -8,8 +8,10 @@ import { AlterClientQuotas } from "../../src/protocol/messages/49_alter_client_q
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
-const ping = (c: WireClient) => c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" }).then((r) => r.errorCode);
-const closedSoon = (c: WireClient, ms = 1000) => Promise.race([c.closed.then(() => true), Bun.sleep(ms).then(() => false)]);
+const ping = (c: WireClient) =>
+  c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" }).then((r) => r.errorCode);
+const closedSoon = (c: WireClient, ms = 1000) =>
+  Promise.race([c.closed.then(() => true), Bun.sleep(ms).then(() => false)]);
 
 test("max.connections.per.ip and max.connections refuse what is over the limit", async () => {
   const b = await testBroker({ "max.connections.per.ip": 2 });
@@ -55,45 +57,71 @@ test("connections.max.idle.ms closes idle connections, not busy ones", async () 
   }
 }, 20_000);
 
-test("connection_creation_rate on an ip entity (KIP-612): connections over it are closed after the throttle time", async () => {
-  const b = await testBroker({ "quota.window.num": 2, "quota.window.size.seconds": 1 });
-  try {
-    const admin = await WireClient.connect(b.port);
-    const r = await admin.send(AlterClientQuotas, 1, { entries: [{ entity: [{ entityType: "ip", entityName: "127.0.0.1" }], ops: [{ key: "connection_creation_rate", value: 2, remove: false }] }], validateOnly: false });
-    expect(r.entries![0].errorCode).toBe(0);
-    const cs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => WireClient.connect(b.port)));
-    await Bun.sleep(50);
-    // Within the rate the first ones are served; the rest get no answers and are closed later.
-    const answered = await Promise.all(cs.map((c) => Promise.race([ping(c).then(() => true, () => false), Bun.sleep(300).then(() => false)])));
-    expect(answered.filter(Boolean).length).toBeGreaterThanOrEqual(1);
-    expect(answered.filter((x) => !x).length).toBeGreaterThanOrEqual(2);
-    await Bun.sleep(3000);
-    for (const [i, c] of cs.entries()) if (!answered[i]) expect(c.isClosed).toBe(true);
-    for (const c of cs) c.close();
-    // Removing the quota lets connections through again.
-    await admin.send(AlterClientQuotas, 1, { entries: [{ entity: [{ entityType: "ip", entityName: "127.0.0.1" }], ops: [{ key: "connection_creation_rate", value: 0, remove: true }] }], validateOnly: false });
-    admin.close();
-    const fresh = await WireClient.connect(b.port);
-    expect(await ping(fresh)).toBe(0);
-    fresh.close();
-  } finally {
-    await b.close();
-  }
-}, 20_000);
+test(
+  "connection_creation_rate on an ip entity (KIP-612): connections over it are closed after the throttle time",
+  async () => {
+    const b = await testBroker({ "quota.window.num": 2, "quota.window.size.seconds": 1 });
+    try {
+      const admin = await WireClient.connect(b.port);
+      const r = await admin.send(AlterClientQuotas, 1, {
+        entries: [{
+          entity: [{ entityType: "ip", entityName: "127.0.0.1" }],
+          ops: [{ key: "connection_creation_rate", value: 2, remove: false }],
+        }],
+        validateOnly: false,
+      });
+      expect(r.entries![0].errorCode).toBe(0);
+      const cs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => WireClient.connect(b.port)));
+      await Bun.sleep(50);
+      // Within the rate the first ones are served; the rest get no answers and are closed later.
+      const answered = await Promise.all(
+        cs.map((c) => Promise.race([ping(c).then(() => true, () => false), Bun.sleep(300).then(() => false)])),
+      );
+      expect(answered.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+      expect(answered.filter((x) => !x).length).toBeGreaterThanOrEqual(2);
+      await Bun.sleep(3000);
+      for (const [i, c] of cs.entries()) if (!answered[i]) expect(c.isClosed).toBe(true);
+      for (const c of cs) c.close();
+      // Removing the quota lets connections through again.
+      await admin.send(AlterClientQuotas, 1, {
+        entries: [{
+          entity: [{ entityType: "ip", entityName: "127.0.0.1" }],
+          ops: [{ key: "connection_creation_rate", value: 0, remove: true }],
+        }],
+        validateOnly: false,
+      });
+      admin.close();
+      const fresh = await WireClient.connect(b.port);
+      expect(await ping(fresh)).toBe(0);
+      fresh.close();
+    } finally {
+      await b.close();
+    }
+  },
+  20_000,
+);
 
-test("max.connection.creation.rate (KIP-612): connections over the rate wait before they are read, none is refused", async () => {
-  const b = await testBroker({ "max.connection.creation.rate": 2, "quota.window.num": 2, "quota.window.size.seconds": 1 });
-  try {
-    const t0 = Date.now();
-    const cs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => WireClient.connect(b.port)));
-    const times = await Promise.all(cs.map((c) => ping(c).then(() => Date.now() - t0)));
-    expect(cs.every((c) => !c.isClosed)).toBe(true);
-    times.sort((x, y) => x - y);
-    expect(times[0]).toBeLessThan(500);
-    // Six connections at two a second: the last ones are answered only after waiting.
-    expect(times[5]).toBeGreaterThanOrEqual(500);
-    for (const c of cs) c.close();
-  } finally {
-    await b.close();
-  }
-}, 20_000);
+test(
+  "max.connection.creation.rate (KIP-612): connections over the rate wait before they are read, none is refused",
+  async () => {
+    const b = await testBroker({
+      "max.connection.creation.rate": 2,
+      "quota.window.num": 2,
+      "quota.window.size.seconds": 1,
+    });
+    try {
+      const t0 = Date.now();
+      const cs = await Promise.all([1, 2, 3, 4, 5, 6].map(() => WireClient.connect(b.port)));
+      const times = await Promise.all(cs.map((c) => ping(c).then(() => Date.now() - t0)));
+      expect(cs.every((c) => !c.isClosed)).toBe(true);
+      times.sort((x, y) => x - y);
+      expect(times[0]).toBeLessThan(500);
+      // Six connections at two a second: the last ones are answered only after waiting.
+      expect(times[5]).toBeGreaterThanOrEqual(500);
+      for (const c of cs) c.close();
+    } finally {
+      await b.close();
+    }
+  },
+  20_000,
+);

@@ -35,7 +35,12 @@ let dirs = 0;
 
 function runtimeWith(fs?: MemoryFileSystem): Runtime & { lines: string[] } {
   const lines: string[] = [];
-  return { ...bunRuntime, ...(fs ? { fs } : {}), lines, log: (level, message) => void lines.push(`${level} ${message}`) };
+  return {
+    ...bunRuntime,
+    ...(fs ? { fs } : {}),
+    lines,
+    log: (level, message) => void lines.push(`${level} ${message}`),
+  };
 }
 
 type Running = { broker: Broker; c: WireClient; rt: Runtime & { lines: string[] }; store: FileLogStore };
@@ -53,7 +58,13 @@ async function stop(r: Running) {
 
 async function createTopic(c: WireClient, name: string, partitions = 1, configs: Record<string, string> = {}) {
   const r = await c.send(CreateTopics, 7, {
-    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
+    topics: [{
+      name,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
+    }],
     timeoutMs: 1000,
     validateOnly: false,
   });
@@ -62,18 +73,51 @@ async function createTopic(c: WireClient, name: string, partitions = 1, configs:
 }
 
 const batch = (values: (string | null)[], opts: { keys?: string[]; timestamp?: number; codec?: number } = {}) =>
-  buildRecordBatch({ codec: opts.codec ?? 0, records: values.map((v, i) => ({ key: opts.keys?.[i] ?? `k${i}`, value: v, timestamp: (opts.timestamp ?? 1000) + i })) });
+  buildRecordBatch({
+    codec: opts.codec ?? 0,
+    records: values.map((v, i) => ({
+      key: opts.keys?.[i] ?? `k${i}`,
+      value: v,
+      timestamp: (opts.timestamp ?? 1000) + i,
+    })),
+  });
 
 async function produce(c: WireClient, topic: string, records: Uint8Array, partition = 0, acks = -1) {
-  const r = await c.send(Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+  const r = await c.send(Produce, 9, {
+    transactionalId: null,
+    acks,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  });
   return r.responses![0].partitionResponses![0];
 }
 
 async function fetchFrom(c: WireClient, topic: string, offset: bigint, partition = 0) {
   const r = await c.send(Fetch, 12, {
-    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 4 << 20,
-    isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-    topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 4 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 4 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    rackId: "",
+    forgottenTopicsData: [],
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: offset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: 4 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
   });
   return r.responses![0].partitions![0];
 }
@@ -114,14 +158,22 @@ async function readAll(c: WireClient, topic: string, partition = 0): Promise<str
 
 async function listOffset(c: WireClient, topic: string, timestamp: bigint, partition = 0) {
   const r = await c.send(ListOffsets, 8, {
-    replicaId: -1, isolationLevel: 0, timeoutMs: 1000,
-    topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }],
+    replicaId: -1,
+    isolationLevel: 0,
+    timeoutMs: 1000,
+    topics: [{
+      name: topic,
+      partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
+    }],
   });
   return r.topics![0].partitions![0];
 }
 
 async function deleteRecords(c: WireClient, topic: string, offset: bigint, partition = 0) {
-  const r = await c.send(DeleteRecords, 2, { topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset }] }], timeoutMs: 1000 });
+  const r = await c.send(DeleteRecords, 2, {
+    topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset }] }],
+    timeoutMs: 1000,
+  });
   return r.topics![0].partitions![0];
 }
 
@@ -184,7 +236,11 @@ describe("file engine behind the broker", () => {
   });
 
   test("retention.bytes and retention.ms delete whole segments on the check interval; the log start follows", async () => {
-    const r = await start({ dataDir: `${tmp}/${dirs++}`, "log.retention.check.interval.ms": 50, "log.segment.delete.delay.ms": 0 });
+    const r = await start({
+      dataDir: `${tmp}/${dirs++}`,
+      "log.retention.check.interval.ms": 50,
+      "log.segment.delete.delay.ms": 0,
+    });
     await createTopic(r.c, "rb", 1, { "segment.bytes": "300", "retention.bytes": "1000" });
     await createTopic(r.c, "rt", 1, { "segment.bytes": "300", "retention.ms": "60000" });
     const now = Date.now();
@@ -210,7 +266,11 @@ describe("file engine behind the broker", () => {
 
   test("compaction keeps the latest record per key at its offset; old tombstones go", async () => {
     const r = await start({ dataDir: `${tmp}/${dirs++}`, "log.cleaner.backoff.ms": 100000 });
-    await createTopic(r.c, "cmp", 1, { "cleanup.policy": "compact", "segment.bytes": "250", "delete.retention.ms": "1000" });
+    await createTopic(r.c, "cmp", 1, {
+      "cleanup.policy": "compact",
+      "segment.bytes": "250",
+      "delete.retention.ms": "1000",
+    });
     const old = Date.now() - 10_000;
     const sends: [string, string | null, number][] = [];
     for (let i = 0; i < 30; i++) sends.push([`key${i % 4}`, `v${i}`, Date.now()]);
@@ -307,15 +367,38 @@ describe("Fetch reads into pooled buffers, returned once each response is sent",
           expect((await produce(r.c as WireClient, "pool", batch(recs), p, 1)).baseOffset).toBe(base);
         }
       }
-      const conns = mrt ? [0, 1, 2].map(() => memoryClient(mrt.connect(r.broker.port))) : await Promise.all([0, 1, 2].map(() => WireClient.connect(r.broker.port)));
+      const conns = mrt
+        ? [0, 1, 2].map(() => memoryClient(mrt.connect(r.broker.port)))
+        : await Promise.all([0, 1, 2].map(() => WireClient.connect(r.broker.port)));
       const walk = async (c: Pick<WireClient, "send">, p: number) => {
         let offset = 0n;
         let n = 0;
         while (offset < 600n) {
           const res = await c.send(Fetch, 12, {
-            clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-            isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-            topics: [{ topic: "pool", topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition: p, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 40_000, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+            clusterId: null,
+            replicaId: -1,
+            replicaState: { replicaId: -1, replicaEpoch: -1n },
+            maxWaitMs: 0,
+            minBytes: 0,
+            maxBytes: 1 << 20,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            rackId: "",
+            forgottenTopicsData: [],
+            topics: [{
+              topic: "pool",
+              topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+              partitions: [{
+                partition: p,
+                currentLeaderEpoch: -1,
+                fetchOffset: offset,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1n,
+                partitionMaxBytes: 40_000,
+                replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+              }],
+            }],
           });
           const batches = split(res.responses![0].partitions![0].records as Uint8Array);
           expect(batches.length).toBeGreaterThan(0);
@@ -346,11 +429,22 @@ describe("Fetch reads into pooled buffers, returned once each response is sent",
 });
 
 /** One Produce v9 frame carrying `records`, length prefix included, for writing raw to a connection. */
-function produceFrame(correlationId: number, topic: string, partition: number, records: Uint8Array, acks = 1): Uint8Array {
+function produceFrame(
+  correlationId: number,
+  topic: string,
+  partition: number,
+  records: Uint8Array,
+  acks = 1,
+): Uint8Array {
   const w = new Writer();
   w.int32(0);
   writeRequestHeader(w, { apiKey: Produce.key, apiVersion: 9, correlationId, clientId: "raw" });
-  encodeRequest(Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] }, w);
+  encodeRequest(Produce, 9, {
+    transactionalId: null,
+    acks,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  }, w);
   w.patchInt32(0, w.length - 4);
   return concatChunks(w.finish());
 }
@@ -360,7 +454,12 @@ describe("Produce frames that arrive over several reads are assembled in pooled 
   for (const [engine, lent] of [["file", false], ["memory", false], ["file", true], ["memory", true]] as const) {
     test(`40 requests in flight, most in 3 pieces: every record stored as sent (${engine} engine${lent ? ", chunks lent and overwritten, as from Deno" : ""})`, async () => {
       const mrt = memoryRuntime({ lendChunks: lent });
-      const broker = await startBroker(mrt, { host: "127.0.0.1", port: 0, logLevel: "debug", ...(engine === "file" ? { dataDir: "/d" } : {}) });
+      const broker = await startBroker(mrt, {
+        host: "127.0.0.1",
+        port: 0,
+        logLevel: "debug",
+        ...(engine === "file" ? { dataDir: "/d" } : {}),
+      });
       const admin = memoryClient(mrt.connect(broker.port));
       await createTopic(admin as WireClient, "split", 2);
       const conn = mrt.connect(broker.port);
@@ -371,7 +470,12 @@ describe("Produce frames that arrive over several reads are assembled in pooled 
         for (let i = 0; i < 40; i++) {
           const p = i % 2;
           const n = round * 20 + (i >> 1);
-          const f = produceFrame(round * 40 + i + 1, "split", p, batch(Array.from({ length: 20 }, (_, j) => value(p, n * 20 + j))));
+          const f = produceFrame(
+            round * 40 + i + 1,
+            "split",
+            p,
+            batch(Array.from({ length: 20 }, (_, j) => value(p, n * 20 + j))),
+          );
           if (i % 4 === 3) {
             conn.write(f); // a whole frame in one chunk
             continue;
@@ -419,11 +523,16 @@ describe("responses that are ready together go out as one write", () => {
     const conn = mrt.connect(broker.port);
     const order: number[] = [];
     conn.ondata = frameReader((frame) => void order.push(new DataView(frame.buffer, frame.byteOffset).getInt32(0)));
-    const frame = (id: number, partition: number, acks: number) => produceFrame(id, "merge", partition, batch([`v${id}`]), acks);
+    const frame = (id: number, partition: number, acks: number) =>
+      produceFrame(id, "merge", partition, batch([`v${id}`]), acks);
     const release = fs.holdSyncs(/merge-0\//);
     conn.write(frame(1, 0, -1)); // waits for its fsync
     for (let id = 2; id <= 6; id++) conn.write(frame(id, 1, 1)); // appended at once, answered after 1
-    await eventually("the acks=1 appends", async () => (await broker.services.store.open("merge", 1)).logEndOffset === 5, 5000);
+    await eventually(
+      "the acks=1 appends",
+      async () => (await broker.services.store.open("merge", 1)).logEndOffset === 5,
+      5000,
+    );
     await new Promise((r) => setTimeout(r, 10));
     expect(order).toEqual([]);
     const before = writes.length;

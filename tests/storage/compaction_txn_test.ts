@@ -22,7 +22,13 @@ test("aborted transactional records are compacted away; open transactions are le
   const b = await testBroker({ dataDir: dir, "log.cleaner.backoff.ms": 100000 });
   const c = await WireClient.connect(b.port);
   await c.send(CreateTopics, 7, {
-    topics: [{ name: "ctx", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact" }, { name: "segment.bytes", value: "250" }] }],
+    topics: [{
+      name: "ctx",
+      numPartitions: 1,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [{ name: "cleanup.policy", value: "compact" }, { name: "segment.bytes", value: "250" }],
+    }],
     timeoutMs: 1000,
     validateOnly: false,
   });
@@ -35,13 +41,29 @@ test("aborted transactional records are compacted away; open transactions are le
       records: kv.map(([k, v]) => ({ key: enc.encode(k), value: enc.encode(v) })),
       ...(txn ? { producerId: txn.pid, producerEpoch: txn.epoch, baseSequence: seq, transactional: true } : {}),
     });
-    const r = await c.send(Produce, 9, { transactionalId: txn?.id ?? null, acks: -1, timeoutMs: 5000, topicData: [{ name: "ctx", partitionData: [{ index: 0, records }] }] });
+    const r = await c.send(Produce, 9, {
+      transactionalId: txn?.id ?? null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: "ctx", partitionData: [{ index: 0, records }] }],
+    });
     expect(r.responses![0].partitionResponses![0].errorCode).toBe(0);
   };
   const begin = async (id: string) => {
-    const init = await c.send(InitProducerId, 4, { transactionalId: id, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const init = await c.send(InitProducerId, 4, {
+      transactionalId: id,
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const t = { id, pid: init.producerId!, epoch: init.producerEpoch! };
-    await c.send(AddPartitionsToTxn, 3, { transactions: [], v3AndBelowTransactionalId: id, v3AndBelowProducerId: t.pid, v3AndBelowProducerEpoch: t.epoch, v3AndBelowTopics: [{ name: "ctx", partitions: [0] }] });
+    await c.send(AddPartitionsToTxn, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: id,
+      v3AndBelowProducerId: t.pid,
+      v3AndBelowProducerEpoch: t.epoch,
+      v3AndBelowTopics: [{ name: "ctx", partitions: [0] }],
+    });
     return t;
   };
   const end = (t: { id: string; pid: bigint; epoch: number }, committed: boolean) =>

@@ -34,7 +34,13 @@ let addr: string;
 const dir = mkdtempSync(`${tmpdir()}/chronik-codecs-`);
 
 beforeAll(async () => {
-  broker = await startBroker({ ...bunRuntime, log: () => {} }, { host: "127.0.0.1", port: 0, dataDir: dir, "num.partitions": 1, "group.initial.rebalance.delay.ms": 0 });
+  broker = await startBroker({ ...bunRuntime, log: () => {} }, {
+    host: "127.0.0.1",
+    port: 0,
+    dataDir: dir,
+    "num.partitions": 1,
+    "group.initial.rebalance.delay.ms": 0,
+  });
   addr = `127.0.0.1:${broker.port}`;
 });
 afterAll(async () => {
@@ -43,7 +49,11 @@ afterAll(async () => {
 });
 
 async function run(cmd: string[], input?: string): Promise<string> {
-  const p = Bun.spawn(cmd, { stdin: input === undefined ? "ignore" : new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(cmd, {
+    stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}: ${err}`);
   return out;
@@ -56,14 +66,45 @@ const values = (tag: string) => Array.from({ length: N }, (_, i) => `${tag}-valu
 async function storedCodecs(topic: string): Promise<number[]> {
   const c = await WireClient.connect(broker.port);
   const r = await c.send(Fetch, 12, {
-    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-    isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-    topics: [{ topic, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    rackId: "",
+    forgottenTopicsData: [],
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition: 0,
+        currentLeaderEpoch: -1,
+        fetchOffset: 0n,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: 1 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
   });
   const buf = r.responses![0].partitions![0].records as Uint8Array;
   const out: number[] = [];
-  for (let pos = 0; pos < buf.length; pos += 12 + new DataView(buf.buffer, buf.byteOffset + pos).getInt32(8)) out.push(batchCodec(buf, pos));
-  const lo = await c.send(ListOffsets, 8, { replicaId: -1, isolationLevel: 0, timeoutMs: 1000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n, maxNumOffsets: 1 }] }] });
+  for (let pos = 0; pos < buf.length; pos += 12 + new DataView(buf.buffer, buf.byteOffset + pos).getInt32(8)) {
+    out.push(batchCodec(buf, pos));
+  }
+  const lo = await c.send(ListOffsets, 8, {
+    replicaId: -1,
+    isolationLevel: 0,
+    timeoutMs: 1000,
+    topics: [{
+      name: topic,
+      partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n, maxNumOffsets: 1 }],
+    }],
+  });
   expect(lo.topics![0].partitions![0].errorCode).toBe(0);
   expect(Number(lo.topics![0].partitions![0].offset)).toBeGreaterThanOrEqual(0);
   c.close();
@@ -73,7 +114,10 @@ async function storedCodecs(topic: string): Promise<number[]> {
 async function consumeAll(topic: string, expected: string[]) {
   const kc = await run(["kcat", "-b", addr, "-C", "-t", topic, "-p", "0", "-e", "-q", "-f", "%s\n"]);
   expect(kc.trim().split("\n")).toEqual(expected);
-  const py = await run(["/usr/bin/python3", "-c", `
+  const py = await run([
+    "/usr/bin/python3",
+    "-c",
+    `
 import sys, confluent_kafka as ck
 c = ck.Consumer({"bootstrap.servers": "${addr}", "group.id": "py-${topic}", "auto.offset.reset": "earliest", "enable.auto.commit": False})
 c.assign([ck.TopicPartition("${topic}", 0, 0)])
@@ -85,7 +129,8 @@ while len(got) < ${expected.length}:
     got.append(m.value().decode())
 c.close()
 print("\\n".join(got))
-`]);
+`,
+  ]);
   expect(py.trim().split("\n")).toEqual(expected);
   const kafka = new Kafka({ clientId: "kj-consume", brokers: [addr], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `kj-${topic}`, maxWaitTimeInMs: 100 });
@@ -114,23 +159,42 @@ describe("compression across clients on the file engine", () => {
       const kafka = new Kafka({ clientId: "kj", brokers: [addr], logLevel: logLevel.NOTHING });
       const producer = kafka.producer();
       await producer.connect();
-      const kjTypes = { gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
-      await producer.send({ topic: `kj-${name}`, compression: kjTypes[name], messages: values("kj").map((value) => ({ value, partition: 0 })) });
+      const kjTypes = {
+        gzip: CompressionTypes.GZIP,
+        snappy: CompressionTypes.Snappy,
+        lz4: CompressionTypes.LZ4,
+        zstd: CompressionTypes.ZSTD,
+      };
+      await producer.send({
+        topic: `kj-${name}`,
+        compression: kjTypes[name],
+        messages: values("kj").map((value) => ({ value, partition: 0 })),
+      });
       await producer.disconnect();
 
-      const pk = new PlatformaticProducer({ clientId: "pk", bootstrapBrokers: [addr], serializers: stringSerializers, autocreateTopics: true, compression: name });
+      const pk = new PlatformaticProducer({
+        clientId: "pk",
+        bootstrapBrokers: [addr],
+        serializers: stringSerializers,
+        autocreateTopics: true,
+        compression: name,
+      });
       await pk.send({ messages: values("pk").map((value) => ({ topic: `pk-${name}`, value, partition: 0 })) });
       await pk.close();
 
       await run(["kcat", "-b", addr, "-P", "-t", `kc-${name}`, "-p", "0", "-z", name], values("kc").join("\n") + "\n");
 
-      await run(["/usr/bin/python3", "-c", `
+      await run([
+        "/usr/bin/python3",
+        "-c",
+        `
 import confluent_kafka as ck
 p = ck.Producer({"bootstrap.servers": "${addr}", "compression.type": "${name}", "linger.ms": 50})
 for i in range(${N}):
     p.produce("py-${name}", value=("py-value-%d-" % i) + "z" * (200 + i * 7), partition=0)
 assert p.flush(20) == 0
-`]);
+`,
+      ]);
 
       for (const client of ["kj", "pk", "kc", "py"]) {
         const topic = `${client}-${name}`;

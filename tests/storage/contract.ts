@@ -2,7 +2,13 @@
 // contract_test.ts runs it on the memory engine, the file engine over the memory FileSystem and the
 // file engine over the real file system (adapters/node_fs.ts).
 import { describe, expect, test } from "bun:test";
-import { batchBaseOffsetNumber, batchCrcValid, buildRecordBatch, decodeRecords, scanBatches } from "../../src/protocol/record_batch.ts";
+import {
+  batchBaseOffsetNumber,
+  batchCrcValid,
+  buildRecordBatch,
+  decodeRecords,
+  scanBatches,
+} from "../../src/protocol/record_batch.ts";
 import type { BatchInfo } from "../../src/protocol/record_batch.ts";
 import type { LogStore, PartitionLog } from "../../src/storage/store.ts";
 
@@ -13,11 +19,17 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** One produce-style append: batches built, scanned, handed over. */
-export function makeAppend(batches: { values: string[]; timestamps?: number[]; keys?: (string | null)[]; codec?: number }[]): { buf: Uint8Array; metas: BatchInfo[] } {
+export function makeAppend(
+  batches: { values: string[]; timestamps?: number[]; keys?: (string | null)[]; codec?: number }[],
+): { buf: Uint8Array; metas: BatchInfo[] } {
   const parts = batches.map((b) =>
     buildRecordBatch({
       codec: b.codec ?? 0,
-      records: b.values.map((v, i) => ({ key: b.keys ? b.keys[i] : `k-${v}`, value: v, timestamp: b.timestamps?.[i] ?? 1_000 + i })),
+      records: b.values.map((v, i) => ({
+        key: b.keys ? b.keys[i] : `k-${v}`,
+        value: v,
+        timestamp: b.timestamps?.[i] ?? 1_000 + i,
+      })),
     })
   );
   const buf = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
@@ -130,10 +142,12 @@ export function runLogStoreContract(name: string, make: EngineFactory): void {
       const ps = [];
       for (let i = 0; i < 50; i++) {
         const { buf, metas } = makeAppend([{ values: Array.from({ length: (i % 3) + 1 }, (_, j) => `${i}.${j}`) }]);
-        ps.push(log.append(buf, metas).then((r) => {
-          done.push(i);
-          return r;
-        }));
+        ps.push(
+          log.append(buf, metas).then((r) => {
+            done.push(i);
+            return r;
+          }),
+        );
       }
       const rs = await Promise.all(ps);
       expect(done).toEqual([...Array(50).keys()]);
@@ -267,7 +281,9 @@ export function runLogStoreContract(name: string, make: EngineFactory): void {
       for (const off of [0, 1, 37, 64, 119]) expect((await readAll(log, off))[0]).toBe(expected[off]);
       for (const i of [0, 17, 59]) {
         expect((await log.batchForTimestamp(10_000 + i * 10 + 3))!.baseOffset).toBe(2 * i);
-        expect((await log.batchForTimestamp(10_000 + i * 10 + 6))?.baseOffset ?? null).toBe(i === 59 ? null : 2 * i + 2);
+        expect((await log.batchForTimestamp(10_000 + i * 10 + 6))?.baseOffset ?? null).toBe(
+          i === 59 ? null : 2 * i + 2,
+        );
       }
       expect((await log.maxTimestampBatch())!.baseOffset).toBe(118);
       await log.advanceLogStart(77);

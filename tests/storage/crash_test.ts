@@ -27,9 +27,30 @@ async function readPartition(c: WireClient, partition: number): Promise<{ offset
   let offset = 0n;
   for (;;) {
     const r = await c.send(Fetch, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20,
-      isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
-      topics: [{ topic: "crash", topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 8 << 20, replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA" }] }],
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1n },
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 8 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      rackId: "",
+      forgottenTopicsData: [],
+      topics: [{
+        topic: "crash",
+        topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        partitions: [{
+          partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: offset,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1n,
+          partitionMaxBytes: 8 << 20,
+          replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        }],
+      }],
     });
     const p = r.responses![0].partitions![0];
     expect(p.errorCode).toBe(ErrorCode.NONE);
@@ -60,7 +81,12 @@ function load(c: WireClient, cycle: number, acked: Acked[]): { stop: () => void;
       const records = buildRecordBatch({ records: values.map((v) => ({ key: null, value: v })) });
       let base: bigint;
       try {
-        const r = await c.send(Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "crash", partitionData: [{ index: partition, records }] }] });
+        const r = await c.send(Produce, 9, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [{ name: "crash", partitionData: [{ index: partition, records }] }],
+        });
         const p = r.responses![0].partitionResponses![0];
         if (p.errorCode !== 0) throw new Error(`produce error ${p.errorCode}`);
         base = p.baseOffset;
@@ -76,56 +102,68 @@ function load(c: WireClient, cycle: number, acked: Acked[]): { stop: () => void;
   return { stop: () => (stopped = true), done: Promise.all(ws).then(() => count) };
 }
 
-test(`SIGKILL during acks=all produce, ${CYCLES} times: acknowledged records survive, dense, no duplicates, no corrupt batch`, async () => {
-  const acked: Acked[] = Array.from({ length: PARTITIONS }, () => new Map());
-  const args = ["--data-dir", dir, "-o", "log.segment.bytes=300000", "--log-level", "info"];
-  let recoveries = 0;
-  let tornInjected = false;
-  for (let cycle = 0; cycle <= CYCLES; cycle++) {
-    const b = await startBrokerProcess("bun", args);
-    const c = await WireClient.connect(b.port);
-    if (cycle === 0) {
-      const r = await c.send(CreateTopics, 7, { topics: [{ name: "crash", numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
-      expect(r.topics![0].errorCode).toBe(0);
-    } else {
-      if (b.logs().includes("after an unclean shutdown") || b.logs().includes("truncating")) recoveries++;
-      if (tornInjected) {
-        expect(b.logs()).toMatch(/crash-0: unclean shutdown; truncating 300 bytes/);
-        tornInjected = false;
-      }
-      for (let p = 0; p < PARTITIONS; p++) {
-        const got = await readPartition(c, p);
-        got.forEach((r, i) => expect(r.offset).toBe(i)); // dense from 0
-        expect(new Set(got.map((r) => r.value)).size).toBe(got.length); // no duplicates
-        for (const [offset, value] of acked[p]) {
-          if (got[offset]?.value !== value) throw new Error(`cycle ${cycle}: acknowledged offset ${offset} of partition ${p} lost (have ${got.length} records)`);
+test(
+  `SIGKILL during acks=all produce, ${CYCLES} times: acknowledged records survive, dense, no duplicates, no corrupt batch`,
+  async () => {
+    const acked: Acked[] = Array.from({ length: PARTITIONS }, () => new Map());
+    const args = ["--data-dir", dir, "-o", "log.segment.bytes=300000", "--log-level", "info"];
+    let recoveries = 0;
+    let tornInjected = false;
+    for (let cycle = 0; cycle <= CYCLES; cycle++) {
+      const b = await startBrokerProcess("bun", args);
+      const c = await WireClient.connect(b.port);
+      if (cycle === 0) {
+        const r = await c.send(CreateTopics, 7, {
+          topics: [{ name: "crash", numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
+          timeoutMs: 1000,
+          validateOnly: false,
+        });
+        expect(r.topics![0].errorCode).toBe(0);
+      } else {
+        if (b.logs().includes("after an unclean shutdown") || b.logs().includes("truncating")) recoveries++;
+        if (tornInjected) {
+          expect(b.logs()).toMatch(/crash-0: unclean shutdown; truncating 300 bytes/);
+          tornInjected = false;
         }
-        // What survived unacknowledged is now part of the log: remember it too.
-        for (const r of got) acked[p].set(r.offset, r.value);
+        for (let p = 0; p < PARTITIONS; p++) {
+          const got = await readPartition(c, p);
+          got.forEach((r, i) => expect(r.offset).toBe(i)); // dense from 0
+          expect(new Set(got.map((r) => r.value)).size).toBe(got.length); // no duplicates
+          for (const [offset, value] of acked[p]) {
+            if (got[offset]?.value !== value) {
+              throw new Error(
+                `cycle ${cycle}: acknowledged offset ${offset} of partition ${p} lost (have ${got.length} records)`,
+              );
+            }
+          }
+          // What survived unacknowledged is now part of the log: remember it too.
+          for (const r of got) acked[p].set(r.offset, r.value);
+        }
+      }
+      if (cycle === CYCLES) {
+        c.close();
+        expect(await b.stop()).toBe(0);
+        break;
+      }
+      const l = load(c, cycle, acked);
+      await Bun.sleep(400 + Math.floor(Math.random() * 600));
+      b.proc.kill("SIGKILL");
+      l.stop();
+      const n = await l.done;
+      expect(n).toBeGreaterThan(0);
+      await b.proc.exited;
+      c.close();
+      if (cycle === 2) {
+        // A torn write: half a batch at the end of partition 0's active segment, as a crash mid-write leaves.
+        const seg = readdirSync(`${dir}/crash-0`).filter((f) => f.endsWith(".log")).sort().at(-1)!;
+        const half = buildRecordBatch({ records: [{ key: null, value: "torn".repeat(200) }] });
+        appendFileSync(`${dir}/crash-0/${seg}`, half.subarray(0, 300));
+        tornInjected = true;
       }
     }
-    if (cycle === CYCLES) {
-      c.close();
-      expect(await b.stop()).toBe(0);
-      break;
-    }
-    const l = load(c, cycle, acked);
-    await Bun.sleep(400 + Math.floor(Math.random() * 600));
-    b.proc.kill("SIGKILL");
-    l.stop();
-    const n = await l.done;
-    expect(n).toBeGreaterThan(0);
-    await b.proc.exited;
-    c.close();
-    if (cycle === 2) {
-      // A torn write: half a batch at the end of partition 0's active segment, as a crash mid-write leaves.
-      const seg = readdirSync(`${dir}/crash-0`).filter((f) => f.endsWith(".log")).sort().at(-1)!;
-      const half = buildRecordBatch({ records: [{ key: null, value: "torn".repeat(200) }] });
-      appendFileSync(`${dir}/crash-0/${seg}`, half.subarray(0, 300));
-      tornInjected = true;
-    }
-  }
-  expect(recoveries).toBe(CYCLES);
-  const total = acked.reduce((s, m) => s + m.size, 0);
-  expect(total).toBeGreaterThan(CYCLES * 100);
-}, 60_000);
+    expect(recoveries).toBe(CYCLES);
+    const total = acked.reduce((s, m) => s + m.size, 0);
+    expect(total).toBeGreaterThan(CYCLES * 100);
+  },
+  60_000,
+);

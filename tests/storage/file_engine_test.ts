@@ -7,8 +7,12 @@ import { openFileLogStore, STATE_FILE } from "../../src/storage/file.ts";
 import { openMetadataStore } from "../../src/storage/metadata.ts";
 import { appendValues, makeAppend, readAll } from "./contract.ts";
 
-const small = { "segment.bytes": "600", "index.interval.bytes": "100", "file.delete.delay.ms": "0" } as Record<string, string>;
-const open = (fs: MemoryFileSystem, cfg: Record<string, string> = small) => openFileLogStore(fs, "/data", { topicConfig: (_t, n) => cfg[n] });
+const small = { "segment.bytes": "600", "index.interval.bytes": "100", "file.delete.delay.ms": "0" } as Record<
+  string,
+  string
+>;
+const open = (fs: MemoryFileSystem, cfg: Record<string, string> = small) =>
+  openFileLogStore(fs, "/data", { topicConfig: (_t, n) => cfg[n] });
 const enc = new TextEncoder();
 
 async function fill(fs: MemoryFileSystem, n: number) {
@@ -142,7 +146,8 @@ describe("file engine", () => {
     const log0 = await s0.open("q", 0);
     for (let i = 0; i < 12; i++) await appendValues(log0, [`a${i}`.padEnd(200, ".")]);
     await s0.close(); // clean: the active segment's indexes are written, as they are at every shutdown
-    const logs = async () => (await fs.list("/data/q-0")).filter((f) => f.name.endsWith(".log")).map((f) => f.name).sort();
+    const logs = async () =>
+      (await fs.list("/data/q-0")).filter((f) => f.name.endsWith(".log")).map((f) => f.name).sort();
     const activeAtStop = (await logs()).at(-1)!;
     const s1 = await open(fs, cfg);
     const log1 = await s1.open("q", 0);
@@ -225,7 +230,9 @@ describe("metadata store", () => {
   test("snapshots every 1000 records; a crash between snapshot and log reset replays nothing twice", async () => {
     const fs = memoryFileSystem();
     let m = await openMetadataStore(fs, "/d");
-    for (let i = 0; i < 1005; i++) await m.putTopic({ name: `t${i % 50}`, id: `id${i % 50}`, partitions: i, configs: {} });
+    for (let i = 0; i < 1005; i++) {
+      await m.putTopic({ name: `t${i % 50}`, id: `id${i % 50}`, partitions: i, configs: {} });
+    }
     await m.deleteTopic("t0");
     await m.close();
     expect(await fs.readFile("/d/__chronik_metadata/snapshot.json")).not.toBeNull();

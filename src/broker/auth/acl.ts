@@ -8,11 +8,33 @@
 // one (any non-empty value: ours is the only one); without it every request is allowed and the
 // ACL APIs answer SECURITY_DISABLED, as Kafka does.
 
-export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 } as const;
+export const ResourceType = {
+  UNKNOWN: 0,
+  ANY: 1,
+  TOPIC: 2,
+  GROUP: 3,
+  CLUSTER: 4,
+  TRANSACTIONAL_ID: 5,
+  DELEGATION_TOKEN: 6,
+  USER: 7,
+} as const;
 export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
 export const AclOperation = {
-  UNKNOWN: 0, ANY: 1, ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8, CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12, CREATE_TOKENS: 13, DESCRIBE_TOKENS: 14,
+  UNKNOWN: 0,
+  ANY: 1,
+  ALL: 2,
+  READ: 3,
+  WRITE: 4,
+  CREATE: 5,
+  DELETE: 6,
+  ALTER: 7,
+  DESCRIBE: 8,
+  CLUSTER_ACTION: 9,
+  DESCRIBE_CONFIGS: 10,
+  ALTER_CONFIGS: 11,
+  IDEMPOTENT_WRITE: 12,
+  CREATE_TOKENS: 13,
+  DESCRIBE_TOKENS: 14,
 } as const;
 export const AclPermission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
 
@@ -47,38 +69,90 @@ const IMPLIED: ReadonlyMap<number, readonly number[]> = new Map([
 
 /** The operations that a resource type has, for authorized-operations bit sets (Kafka's lists). */
 export const RESOURCE_OPERATIONS: Readonly<Record<number, readonly number[]>> = {
-  [ResourceType.TOPIC]: [AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS],
+  [ResourceType.TOPIC]: [
+    AclOperation.READ,
+    AclOperation.WRITE,
+    AclOperation.CREATE,
+    AclOperation.DELETE,
+    AclOperation.ALTER,
+    AclOperation.DESCRIBE,
+    AclOperation.DESCRIBE_CONFIGS,
+    AclOperation.ALTER_CONFIGS,
+  ],
   [ResourceType.GROUP]: [AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE],
-  [ResourceType.CLUSTER]: [AclOperation.CREATE, AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS],
+  [ResourceType.CLUSTER]: [
+    AclOperation.CREATE,
+    AclOperation.CLUSTER_ACTION,
+    AclOperation.DESCRIBE_CONFIGS,
+    AclOperation.ALTER_CONFIGS,
+    AclOperation.IDEMPOTENT_WRITE,
+    AclOperation.ALTER,
+    AclOperation.DESCRIBE,
+    AclOperation.CREATE_TOKENS,
+    AclOperation.DESCRIBE_TOKENS,
+  ],
   [ResourceType.TRANSACTIONAL_ID]: [AclOperation.DESCRIBE, AclOperation.WRITE],
 };
 
-const key = (b: AclBinding) => `${b.resourceType}\u0000${b.patternType}\u0000${b.resourceName}\u0000${b.principal}\u0000${b.host}\u0000${b.operation}\u0000${b.permissionType}`;
+const key = (b: AclBinding) =>
+  `${b.resourceType}\u0000${b.patternType}\u0000${b.resourceName}\u0000${b.principal}\u0000${b.host}\u0000${b.operation}\u0000${b.permissionType}`;
 
 /** A filter as DescribeAcls and DeleteAcls carry it on the wire. */
-export function filterOf(f: { resourceTypeFilter: number; resourceNameFilter: string | null; patternTypeFilter: number; principalFilter: string | null; hostFilter: string | null; operation: number; permissionType: number }): AclFilter {
+export function filterOf(
+  f: {
+    resourceTypeFilter: number;
+    resourceNameFilter: string | null;
+    patternTypeFilter: number;
+    principalFilter: string | null;
+    hostFilter: string | null;
+    operation: number;
+    permissionType: number;
+  },
+): AclFilter {
   return {
-    resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter, patternType: f.patternTypeFilter,
-    principal: f.principalFilter, host: f.hostFilter, operation: f.operation, permissionType: f.permissionType,
+    resourceType: f.resourceTypeFilter,
+    resourceName: f.resourceNameFilter,
+    patternType: f.patternTypeFilter,
+    principal: f.principalFilter,
+    host: f.hostFilter,
+    operation: f.operation,
+    permissionType: f.permissionType,
   };
 }
 
 /** Why a binding cannot be created (Kafka's messages), or null. */
 export function invalidBinding(b: AclBinding): string | null {
-  if (b.resourceType === ResourceType.ANY || b.resourceType === ResourceType.UNKNOWN || !Object.values(ResourceType).includes(b.resourceType as never)) return "Invalid resource type";
-  if (b.patternType !== PatternType.LITERAL && b.patternType !== PatternType.PREFIXED) return "Invalid resource pattern type: only LITERAL and PREFIXED ACLs can be created";
-  if (b.operation === AclOperation.ANY || b.operation === AclOperation.UNKNOWN || !Object.values(AclOperation).includes(b.operation as never)) return "Invalid operation";
-  if (b.permissionType !== AclPermission.ALLOW && b.permissionType !== AclPermission.DENY) return "Invalid permission type";
+  if (
+    b.resourceType === ResourceType.ANY || b.resourceType === ResourceType.UNKNOWN ||
+    !Object.values(ResourceType).includes(b.resourceType as never)
+  ) return "Invalid resource type";
+  if (b.patternType !== PatternType.LITERAL && b.patternType !== PatternType.PREFIXED) {
+    return "Invalid resource pattern type: only LITERAL and PREFIXED ACLs can be created";
+  }
+  if (
+    b.operation === AclOperation.ANY || b.operation === AclOperation.UNKNOWN ||
+    !Object.values(AclOperation).includes(b.operation as never)
+  ) return "Invalid operation";
+  if (b.permissionType !== AclPermission.ALLOW && b.permissionType !== AclPermission.DENY) {
+    return "Invalid permission type";
+  }
   if (b.resourceName === "") return "Resource name must not be empty";
-  if (b.resourceType === ResourceType.CLUSTER && b.resourceName !== CLUSTER_NAME) return `The only valid name for the CLUSTER resource is ${CLUSTER_NAME}`;
-  if (!/^[^:]+:.+$/.test(b.principal)) return `Could not parse principal from \`${b.principal}\` (no colon is found between principal type and name)`;
+  if (b.resourceType === ResourceType.CLUSTER && b.resourceName !== CLUSTER_NAME) {
+    return `The only valid name for the CLUSTER resource is ${CLUSTER_NAME}`;
+  }
+  if (!/^[^:]+:.+$/.test(b.principal)) {
+    return `Could not parse principal from \`${b.principal}\` (no colon is found between principal type and name)`;
+  }
   if (b.host === "") return "Host must not be empty (use * for any host)";
   return null;
 }
 
 /** An invalid filter for DeleteAcls (UNKNOWN enums), or null. */
 export function invalidFilter(f: AclFilter): string | null {
-  if (f.resourceType === ResourceType.UNKNOWN || f.patternType === PatternType.UNKNOWN || f.operation === AclOperation.UNKNOWN || f.permissionType === AclPermission.UNKNOWN) {
+  if (
+    f.resourceType === ResourceType.UNKNOWN || f.patternType === PatternType.UNKNOWN ||
+    f.operation === AclOperation.UNKNOWN || f.permissionType === AclPermission.UNKNOWN
+  ) {
     return "Filter contains UNKNOWN elements";
   }
   return null;
@@ -142,7 +216,9 @@ export class Authorizer {
         if (b.operation === operation || b.operation === AclOperation.ALL) return false;
         continue;
       }
-      if (b.operation === operation || b.operation === AclOperation.ALL || implied.includes(b.operation)) allowed = true;
+      if (b.operation === operation || b.operation === AclOperation.ALL || implied.includes(b.operation)) {
+        allowed = true;
+      }
     }
     return allowed || (!anyForResource && s.allowIfNoAcl);
   }
@@ -160,7 +236,9 @@ export class Authorizer {
       if (b.principal !== principal && b.principal !== "User:*") continue;
       if (b.host !== host && b.host !== WILDCARD) continue;
       if (b.operation !== operation && b.operation !== AclOperation.ALL) continue;
-      if (b.permissionType === AclPermission.DENY && b.patternType === PatternType.LITERAL && b.resourceName === WILDCARD) return false;
+      if (
+        b.permissionType === AclPermission.DENY && b.patternType === PatternType.LITERAL && b.resourceName === WILDCARD
+      ) return false;
       if (b.permissionType === AclPermission.ALLOW) allowed = true;
     }
     return allowed || (s.allowIfNoAcl && (this.byType.get(resourceType)?.length ?? 0) === 0);
@@ -169,7 +247,9 @@ export class Authorizer {
   /** Kafka's authorized-operations bit set (bit n = operation n) for the resource's operations. */
   authorizedOperations(principal: string, host: string, resourceType: number, name: string): number {
     let bits = 0;
-    for (const op of RESOURCE_OPERATIONS[resourceType] ?? []) if (this.authorize(principal, host, op, resourceType, name)) bits |= 1 << op;
+    for (const op of RESOURCE_OPERATIONS[resourceType] ?? []) {
+      if (this.authorize(principal, host, op, resourceType, name)) bits |= 1 << op;
+    }
     return bits;
   }
 
@@ -225,7 +305,7 @@ export class Authorizer {
     this.byType.clear();
     for (const b of this.bindings.values()) {
       let l = this.byType.get(b.resourceType);
-      if (!l) this.byType.set(b.resourceType, (l = []));
+      if (!l) this.byType.set(b.resourceType, l = []);
       l.push(b);
     }
   }

@@ -8,9 +8,19 @@
 // `listener.name.<listener>.plain.sasl.jaas.config` or `sasl.jaas.config` for PLAIN users.
 import type { BrokerConfig } from "../../config.ts";
 import type { FileSystem } from "../../runtime.ts";
-import { OAuthValidator, oauthSettings, parseInitialResponse } from "./oauthbearer.ts";
+import { oauthSettings, OAuthValidator, parseInitialResponse } from "./oauthbearer.ts";
 import type { ScramCredential, ScramMechanism } from "./sasl.ts";
-import { checkPlain, credentialFromPassword, isScram, MAX_ITERATIONS, MIN_ITERATIONS, plainUsersFromJaas, SaslError, SCRAM_MECHANISMS, ScramServer } from "./sasl.ts";
+import {
+  checkPlain,
+  credentialFromPassword,
+  isScram,
+  MAX_ITERATIONS,
+  MIN_ITERATIONS,
+  plainUsersFromJaas,
+  SaslError,
+  SCRAM_MECHANISMS,
+  ScramServer,
+} from "./sasl.ts";
 
 export type SecurityProtocol = "PLAINTEXT" | "SASL_PLAINTEXT" | "SSL" | "SASL_SSL";
 export const SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"];
@@ -22,7 +32,12 @@ export const DEFAULT_MECHANISMS = ["PLAIN", ...SCRAM_MECHANISMS] as const;
 export type ListenerSpec = { name: string; protocol: string; host: string | null; port: number | null };
 
 function protocolMap(config: BrokerConfig): Map<string, string> {
-  const map = new Map<string, string>([["PLAINTEXT", "PLAINTEXT"], ["SSL", "SSL"], ["SASL_PLAINTEXT", "SASL_PLAINTEXT"], ["SASL_SSL", "SASL_SSL"]]);
+  const map = new Map<string, string>([
+    ["PLAINTEXT", "PLAINTEXT"],
+    ["SSL", "SSL"],
+    ["SASL_PLAINTEXT", "SASL_PLAINTEXT"],
+    ["SASL_SSL", "SASL_SSL"],
+  ]);
   const configured = config["listener.security.protocol.map"];
   if (typeof configured === "string") {
     for (const pair of configured.split(",")) {
@@ -43,13 +58,25 @@ export function parseListeners(raw: unknown, config: BrokerConfig, what = "liste
     if (!m) throw new Error(`${what}: "${item}" is not NAME://host:port`);
     const name = m[1].toUpperCase();
     if (out.some((l) => l.name === name)) throw new Error(`${what}: listener name ${name} appears twice`);
-    out.push({ name, protocol: map.get(name) ?? name, host: m[2] === "" ? null : m[2].replace(/^\[|\]$/g, ""), port: Number(m[3]) });
+    out.push({
+      name,
+      protocol: map.get(name) ?? name,
+      host: m[2] === "" ? null : m[2].replace(/^\[|\]$/g, ""),
+      port: Number(m[3]),
+    });
   }
   return out;
 }
 
 /** The SCRAM credentials of all users: user -> mechanism -> credential. */
-export type ScramSnapshot = { user: string; mechanism: ScramMechanism; salt: string; iterations: number; storedKey: string; serverKey: string }[];
+export type ScramSnapshot = {
+  user: string;
+  mechanism: ScramMechanism;
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+}[];
 
 const b64 = (b: Uint8Array) => {
   let s = "";
@@ -84,7 +111,7 @@ export class ScramCredentials {
 
   set(user: string, mechanism: ScramMechanism, c: ScramCredential) {
     let m = this.users.get(user);
-    if (!m) this.users.set(user, (m = new Map()));
+    if (!m) this.users.set(user, m = new Map());
     m.set(mechanism, c);
   }
 
@@ -102,7 +129,16 @@ export class ScramCredentials {
   snapshot(): ScramSnapshot {
     const out: ScramSnapshot = [];
     for (const [user, m] of this.users) {
-      for (const [mechanism, c] of m) out.push({ user, mechanism, salt: b64(c.salt), iterations: c.iterations, storedKey: b64(c.storedKey), serverKey: b64(c.serverKey) });
+      for (const [mechanism, c] of m) {
+        out.push({
+          user,
+          mechanism,
+          salt: b64(c.salt),
+          iterations: c.iterations,
+          storedKey: b64(c.storedKey),
+          serverKey: b64(c.serverKey),
+        });
+      }
     }
     return out;
   }
@@ -111,7 +147,12 @@ export class ScramCredentials {
     this.users.clear();
     for (const x of s) {
       if (!isScram(x.mechanism)) continue;
-      this.set(x.user, x.mechanism, { salt: unb64(x.salt), iterations: x.iterations, storedKey: unb64(x.storedKey), serverKey: unb64(x.serverKey) });
+      this.set(x.user, x.mechanism, {
+        salt: unb64(x.salt),
+        iterations: x.iterations,
+        storedKey: unb64(x.storedKey),
+        serverKey: unb64(x.serverKey),
+      });
     }
   }
 }
@@ -143,7 +184,9 @@ export class SaslExchange {
       this.done = true;
       const { token: bearer, authzid } = parseInitialResponse(token);
       const sub = await this.auth.oauth().validate(bearer);
-      if (authzid !== null && authzid !== "" && authzid !== sub) throw new SaslError("Authentication failed: the authorization id is not the token's principal");
+      if (authzid !== null && authzid !== "" && authzid !== sub) {
+        throw new SaslError("Authentication failed: the authorization id is not the token's principal");
+      }
       return { response: new Uint8Array(0), principal: `User:${sub}` };
     }
     if (!this.scram) throw new SaslError(`Unsupported SASL mechanism ${this.mechanism}`);
@@ -165,9 +208,13 @@ export class SaslExchange {
  * One `--add-scram` value in kafka-storage's form: `SCRAM-SHA-256=[name=alice,password=alice-secret]`,
  * optionally with `iterations=8192`. Throws with a message for the user.
  */
-export function parseAddScram(spec: string): { mechanism: ScramMechanism; name: string; password: string; iterations: number } {
+export function parseAddScram(
+  spec: string,
+): { mechanism: ScramMechanism; name: string; password: string; iterations: number } {
   const m = /^\s*(SCRAM-SHA-(?:256|512))=\[(.*)\]\s*$/s.exec(spec);
-  if (!m) throw new Error(`--add-scram expects SCRAM-SHA-256=[name=...,password=...] (or SCRAM-SHA-512), got "${spec}"`);
+  if (!m) {
+    throw new Error(`--add-scram expects SCRAM-SHA-256=[name=...,password=...] (or SCRAM-SHA-512), got "${spec}"`);
+  }
   const fields = new Map<string, string>();
   for (const part of m[2].split(",")) {
     const eq = part.indexOf("=");
@@ -179,7 +226,9 @@ export function parseAddScram(spec: string): { mechanism: ScramMechanism; name: 
   const iterations = fields.has("iterations") ? Number(fields.get("iterations")) : MIN_ITERATIONS;
   if (name === "" || password === "") throw new Error(`--add-scram: name and password are required in "${spec}"`);
   if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
-    throw new Error(`--add-scram: iterations must be in [${MIN_ITERATIONS}, ${MAX_ITERATIONS}], got ${fields.get("iterations")}`);
+    throw new Error(
+      `--add-scram: iterations must be in [${MIN_ITERATIONS}, ${MAX_ITERATIONS}], got ${fields.get("iterations")}`,
+    );
   }
   return { mechanism: m[1] as ScramMechanism, name, password, iterations };
 }
@@ -190,7 +239,13 @@ export class ListenerAuth {
 
   private validator: OAuthValidator | null = null;
 
-  constructor(readonly name: string, readonly protocol: string, readonly scram: ScramCredentials, private readonly config: BrokerConfig, private readonly env: { fs: FileSystem; now: () => number }) {
+  constructor(
+    readonly name: string,
+    readonly protocol: string,
+    readonly scram: ScramCredentials,
+    private readonly config: BrokerConfig,
+    private readonly env: { fs: FileSystem; now: () => number },
+  ) {
     const jaas = config[`listener.name.${name.toLowerCase()}.plain.sasl.jaas.config`] ?? config["sasl.jaas.config"];
     this.plainUsers = typeof jaas === "string" ? plainUsersFromJaas(jaas) : new Map();
   }
@@ -207,9 +262,16 @@ export class ListenerAuth {
 
   /** `[listener.name.<listener>.]sasl.enabled.mechanisms`, restricted to what this broker implements. */
   get mechanisms(): string[] {
-    const raw = this.config[`listener.name.${this.name.toLowerCase()}.sasl.enabled.mechanisms`] ?? this.config["sasl.enabled.mechanisms"];
-    const list = raw === undefined || raw === null ? [...DEFAULT_MECHANISMS] : Array.isArray(raw) ? raw.map(String) : String(raw).split(",");
-    return list.map((s) => s.trim().toUpperCase()).filter((s) => (SUPPORTED_MECHANISMS as readonly string[]).includes(s));
+    const raw = this.config[`listener.name.${this.name.toLowerCase()}.sasl.enabled.mechanisms`] ??
+      this.config["sasl.enabled.mechanisms"];
+    const list = raw === undefined || raw === null
+      ? [...DEFAULT_MECHANISMS]
+      : Array.isArray(raw)
+      ? raw.map(String)
+      : String(raw).split(",");
+    return list.map((s) => s.trim().toUpperCase()).filter((s) =>
+      (SUPPORTED_MECHANISMS as readonly string[]).includes(s)
+    );
   }
 
   /** OAUTHBEARER's token validator for this listener (secured with a JWKS, else unsecured). */
@@ -245,7 +307,11 @@ export class Authentication {
    * AlterUserScramCredentials.
    */
   async bootstrap(specs: unknown): Promise<void> {
-    const list = specs === undefined || specs === null ? [] : Array.isArray(specs) ? specs.map(String) : [String(specs)];
+    const list = specs === undefined || specs === null
+      ? []
+      : Array.isArray(specs)
+      ? specs.map(String)
+      : [String(specs)];
     let added = false;
     for (const spec of list) {
       const { mechanism, name, password, iterations } = parseAddScram(spec);

@@ -12,7 +12,8 @@ export function hostOf(remote: string): string {
 
 export function allowed(ctx: RequestContext, operation: number, resourceType: number, name: string): boolean {
   const acls = ctx.services.acls;
-  return !acls.enabled || acls.authorize(ctx.session.principal, hostOf(ctx.session.remote), operation, resourceType, name);
+  return !acls.enabled ||
+    acls.authorize(ctx.session.principal, hostOf(ctx.session.remote), operation, resourceType, name);
 }
 
 export function clusterAllowed(ctx: RequestContext, operation: number): boolean {
@@ -30,7 +31,7 @@ export function memo(f: (name: string) => boolean): (name: string) => boolean {
   const seen = new Map<string, boolean>();
   return (name) => {
     let v = seen.get(name);
-    if (v === undefined) seen.set(name, (v = f(name)));
+    if (v === undefined) seen.set(name, v = f(name));
     return v;
   };
 }
@@ -42,7 +43,12 @@ export function anyAllowed(ctx: RequestContext, operation: number, resourceType:
 }
 
 /** Config resources (type 2 topic, else broker / broker logger on the cluster): an error code when refused. */
-export function configDenied(ctx: RequestContext, operation: number, configResourceType: number, name: string): number | null {
+export function configDenied(
+  ctx: RequestContext,
+  operation: number,
+  configResourceType: number,
+  name: string,
+): number | null {
   if (configResourceType === 2) return allowed(ctx, operation, ResourceType.TOPIC, name) ? null : 29; // TOPIC_AUTHORIZATION_FAILED
   return clusterAllowed(ctx, operation) ? null : 31; // CLUSTER_AUTHORIZATION_FAILED
 }
@@ -51,7 +57,10 @@ export function configDenied(ctx: RequestContext, operation: number, configResou
  * The ACL APIs' own gate: SECURITY_DISABLED without an authorizer, CLUSTER_AUTHORIZATION_FAILED
  * without `operation` on the cluster (DESCRIBE for DescribeAcls, ALTER to create or delete).
  */
-export function aclApiRefusal(ctx: RequestContext, operation: number): { errorCode: number; errorMessage: string } | null {
+export function aclApiRefusal(
+  ctx: RequestContext,
+  operation: number,
+): { errorCode: number; errorMessage: string } | null {
   if (!ctx.services.acls.enabled) return { errorCode: 54, errorMessage: "No Authorizer is configured." }; // SECURITY_DISABLED
   if (!clusterAllowed(ctx, operation)) return { errorCode: 31, errorMessage: "Cluster authorization failed." }; // CLUSTER_AUTHORIZATION_FAILED
   return null;

@@ -67,7 +67,10 @@ export function parseInitialResponse(input: Uint8Array): { token: string; authzi
 
 type Jwk = { kid?: string; kty?: string; alg?: string; use?: string; [k: string]: unknown };
 
-const ALGS: Record<string, { import: RsaHashedImportParams | EcKeyImportParams; verify: AlgorithmIdentifier | RsaPssParams | EcdsaParams }> = {
+const ALGS: Record<
+  string,
+  { import: RsaHashedImportParams | EcKeyImportParams; verify: AlgorithmIdentifier | RsaPssParams | EcdsaParams }
+> = {
   RS256: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, verify: { name: "RSASSA-PKCS1-v1_5" } },
   RS384: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" }, verify: { name: "RSASSA-PKCS1-v1_5" } },
   RS512: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" }, verify: { name: "RSASSA-PKCS1-v1_5" } },
@@ -96,7 +99,9 @@ export function oauthSettings(config: BrokerConfig, listener: string): OAuthSett
     const v = config[`listener.name.${listener.toLowerCase()}.oauthbearer.${name}`] ?? config[name];
     return v === undefined || v === null || v === "" ? null : String(v);
   };
-  const jaas = String(config[`listener.name.${listener.toLowerCase()}.oauthbearer.sasl.jaas.config`] ?? config["sasl.jaas.config"] ?? "");
+  const jaas = String(
+    config[`listener.name.${listener.toLowerCase()}.oauthbearer.sasl.jaas.config`] ?? config["sasl.jaas.config"] ?? "",
+  );
   const opt = (name: string): string | null => {
     const m = new RegExp(`\\b${name}\\s*=\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(jaas);
     return m ? m[1] : null;
@@ -125,7 +130,11 @@ export class OAuthValidator {
   private fetchedAt = -Infinity;
   private loading: Promise<void> | null = null;
 
-  constructor(private readonly settings: OAuthSettings, private readonly fs: FileSystem, private readonly now: () => number) {}
+  constructor(
+    private readonly settings: OAuthSettings,
+    private readonly fs: FileSystem,
+    private readonly now: () => number,
+  ) {}
 
   get secured(): boolean {
     return this.settings.jwksUrl !== null;
@@ -199,17 +208,29 @@ export class OAuthValidator {
     const nbf = num("nbf");
     if (nbf !== null && nbf * 1000 - skew > now) throw new SaslError("invalid_token: the token is not valid yet (nbf)");
     const iat = num("iat");
-    if (iat !== null && iat * 1000 - skew > now) throw new SaslError("invalid_token: the token was issued in the future (iat)");
+    if (iat !== null && iat * 1000 - skew > now) {
+      throw new SaslError("invalid_token: the token was issued in the future (iat)");
+    }
     if (this.secured) {
-      if (this.settings.expectedIssuer !== null && claims.iss !== this.settings.expectedIssuer) throw new SaslError("invalid_token: unexpected issuer");
+      if (this.settings.expectedIssuer !== null && claims.iss !== this.settings.expectedIssuer) {
+        throw new SaslError("invalid_token: unexpected issuer");
+      }
       if (this.settings.expectedAudience.length > 0) {
-        const aud = Array.isArray(claims.aud) ? claims.aud.map(String) : typeof claims.aud === "string" ? [claims.aud] : [];
-        if (!aud.some((a) => this.settings.expectedAudience.includes(a))) throw new SaslError("invalid_token: unexpected audience");
+        const aud = Array.isArray(claims.aud)
+          ? claims.aud.map(String)
+          : typeof claims.aud === "string"
+          ? [claims.aud]
+          : [];
+        if (!aud.some((a) => this.settings.expectedAudience.includes(a))) {
+          throw new SaslError("invalid_token: unexpected audience");
+        }
       }
     } else if (this.settings.unsecured.requiredScope.length > 0) {
       const raw = claims[this.settings.unsecured.scopeClaim];
       const scope = Array.isArray(raw) ? raw.map(String) : typeof raw === "string" ? raw.split(" ") : [];
-      for (const s of this.settings.unsecured.requiredScope) if (!scope.includes(s)) throw new SaslError(`insufficient_scope: ${s} is required`);
+      for (const s of this.settings.unsecured.requiredScope) {
+        if (!scope.includes(s)) throw new SaslError(`insufficient_scope: ${s} is required`);
+      }
     }
     const subClaim = this.secured ? this.settings.subClaim : this.settings.unsecured.principalClaim;
     const sub = claims[subClaim];

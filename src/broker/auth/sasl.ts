@@ -30,7 +30,13 @@ const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
 async function hmac(mechanism: ScramMechanism, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash: HASH[mechanism].name }, false, ["sign"]);
+  const k = await crypto.subtle.importKey(
+    "raw",
+    key as BufferSource,
+    { name: "HMAC", hash: HASH[mechanism].name },
+    false,
+    ["sign"],
+  );
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, data as BufferSource));
 }
 
@@ -39,14 +45,28 @@ async function digest(mechanism: ScramMechanism, data: Uint8Array): Promise<Uint
 }
 
 /** Hi(password, salt, i) of RFC 5802: PBKDF2 with HMAC of the mechanism's hash. */
-export async function saltedPassword(mechanism: ScramMechanism, password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+export async function saltedPassword(
+  mechanism: ScramMechanism,
+  password: string,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<Uint8Array> {
   const k = await crypto.subtle.importKey("raw", enc.encode(password) as BufferSource, "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: HASH[mechanism].name, salt: salt as BufferSource, iterations }, k, HASH[mechanism].bits);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: HASH[mechanism].name, salt: salt as BufferSource, iterations },
+    k,
+    HASH[mechanism].bits,
+  );
   return new Uint8Array(bits);
 }
 
 /** StoredKey and ServerKey from a salted password (what AlterUserScramCredentials sends). */
-export async function credentialFromSalted(mechanism: ScramMechanism, salted: Uint8Array, salt: Uint8Array, iterations: number): Promise<ScramCredential> {
+export async function credentialFromSalted(
+  mechanism: ScramMechanism,
+  salted: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<ScramCredential> {
   const clientKey = await hmac(mechanism, salted, enc.encode("Client Key"));
   return {
     salt,
@@ -57,7 +77,12 @@ export async function credentialFromSalted(mechanism: ScramMechanism, salted: Ui
 }
 
 /** A new credential for a password, with a random 32-byte salt. */
-export async function credentialFromPassword(mechanism: ScramMechanism, password: string, iterations = MIN_ITERATIONS, salt?: Uint8Array): Promise<ScramCredential> {
+export async function credentialFromPassword(
+  mechanism: ScramMechanism,
+  password: string,
+  iterations = MIN_ITERATIONS,
+  salt?: Uint8Array,
+): Promise<ScramCredential> {
   const s = salt ?? crypto.getRandomValues(new Uint8Array(32));
   return credentialFromSalted(mechanism, await saltedPassword(mechanism, password, s, iterations), s, iterations);
 }
@@ -126,7 +151,8 @@ export class ScramServer {
   constructor(
     readonly mechanism: ScramMechanism,
     private readonly lookup: CredentialLookup,
-    private readonly serverNonce: () => string = () => b64(crypto.getRandomValues(new Uint8Array(24))).replace(/[+/=]/g, ""),
+    private readonly serverNonce: () => string = () =>
+      b64(crypto.getRandomValues(new Uint8Array(24))).replace(/[+/=]/g, ""),
   ) {}
 
   /** The authenticated user, once complete. */
@@ -153,30 +179,50 @@ export class ScramServer {
   private first(text: string): string {
     // gs2-header: "n,," / "y,," (no channel binding), optionally with "a=authzid".
     const m = /^([ny]),(a=[^,]*)?,(.*)$/s.exec(text);
-    if (!m) throw new SaslError(text.startsWith("p=") ? "Channel binding is not supported" : "Invalid SCRAM client first message");
+    if (!m) {
+      throw new SaslError(
+        text.startsWith("p=") ? "Channel binding is not supported" : "Invalid SCRAM client first message",
+      );
+    }
     const bare = m[3];
     const attrs = attributes(bare);
-    if (!attrs || !attrs.has("n") || !attrs.has("r") || bare.indexOf("n=") !== 0) throw new SaslError("Invalid SCRAM client first message");
+    if (!attrs || !attrs.has("n") || !attrs.has("r") || bare.indexOf("n=") !== 0) {
+      throw new SaslError("Invalid SCRAM client first message");
+    }
     if (attrs.has("m")) throw new SaslError("SCRAM mandatory extensions are not supported");
     const user = unescapeName(attrs.get("n")!);
     if (user === null || user === "") throw new SaslError("Invalid SCRAM user name");
     if (m[2] !== undefined) {
       const authzid = unescapeName(m[2].slice(2));
-      if (authzid !== "" && authzid !== user) throw new SaslError("Authentication failed: Client requested an authorization id that is different from username");
+      if (authzid !== "" && authzid !== user) {
+        throw new SaslError(
+          "Authentication failed: Client requested an authorization id that is different from username",
+        );
+      }
     }
     // Extensions after the nonce (e.g. tokenauth=true for delegation tokens).
     for (const part of bare.split(",").slice(2)) {
       const [k, v] = [part.slice(0, part.indexOf("=")), part.slice(part.indexOf("=") + 1)];
-      if (k === "tokenauth" && v === "true") throw new SaslError("Authentication failed: delegation tokens are not supported");
+      if (k === "tokenauth" && v === "true") {
+        throw new SaslError("Authentication failed: delegation tokens are not supported");
+      }
     }
     const clientNonce = attrs.get("r")!;
-    if (clientNonce === "" || /[^\x21-\x2b\x2d-\x7e]/.test(clientNonce)) throw new SaslError("Invalid SCRAM client nonce");
+    if (clientNonce === "" || /[^\x21-\x2b\x2d-\x7e]/.test(clientNonce)) {
+      throw new SaslError("Invalid SCRAM client nonce");
+    }
     this.user = user;
     this.gs2 = text.slice(0, text.length - bare.length);
     this.clientFirstBare = bare;
     this.credential = this.lookup(user, this.mechanism);
     // An unknown user goes on with a made-up credential, so the failure comes at the proof (no user probing).
-    const cred = this.credential ?? { salt: crypto.getRandomValues(new Uint8Array(32)), iterations: MIN_ITERATIONS, storedKey: new Uint8Array(0), serverKey: new Uint8Array(0) };
+    const cred = this.credential ??
+      {
+        salt: crypto.getRandomValues(new Uint8Array(32)),
+        iterations: MIN_ITERATIONS,
+        storedKey: new Uint8Array(0),
+        serverKey: new Uint8Array(0),
+      };
     this.nonce = clientNonce + this.serverNonce();
     this.serverFirst = `r=${this.nonce},s=${b64(cred.salt)},i=${cred.iterations}`;
     this.state = "final";
@@ -187,13 +233,19 @@ export class ScramServer {
     this.state = "done";
     const pIndex = text.lastIndexOf(",p=");
     const attrs = attributes(text);
-    if (pIndex < 0 || !attrs || !attrs.has("c") || !attrs.has("r") || !attrs.has("p")) throw new SaslError("Invalid SCRAM client final message");
+    if (pIndex < 0 || !attrs || !attrs.has("c") || !attrs.has("r") || !attrs.has("p")) {
+      throw new SaslError("Invalid SCRAM client final message");
+    }
     const binding = unb64(attrs.get("c")!);
-    if (binding === null || new TextDecoder().decode(binding) !== this.gs2) throw new SaslError("Invalid SCRAM channel binding");
+    if (binding === null || new TextDecoder().decode(binding) !== this.gs2) {
+      throw new SaslError("Invalid SCRAM channel binding");
+    }
     if (!attrs.get("r")!.endsWith(this.nonce)) throw new SaslError("Invalid client nonce in the final client message.");
     const proof = unb64(attrs.get("p")!);
     const cred = this.credential;
-    const fail = new SaslError(`Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`);
+    const fail = new SaslError(
+      `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`,
+    );
     if (!proof || !cred || proof.length !== cred.storedKey.length) throw fail;
     const authMessage = enc.encode(`${this.clientFirstBare},${this.serverFirst},${text.slice(0, pIndex)}`);
     const clientSignature = await hmac(this.mechanism, cred.storedKey, authMessage);
@@ -220,12 +272,16 @@ export function checkPlain(input: Uint8Array, users: ReadonlyMap<string, string>
   const [authzid, user, password] = parts;
   if (user === "") throw new SaslError("Authentication failed: username not specified");
   if (password === "") throw new SaslError("Authentication failed: password not specified");
-  if (authzid !== "" && authzid !== user) throw new SaslError("Authentication failed: Client requested an authorization id that is different from username");
+  if (authzid !== "" && authzid !== user) {
+    throw new SaslError("Authentication failed: Client requested an authorization id that is different from username");
+  }
   const expected = users.get(user);
   // Compare in constant time for the password's length; an unknown user compares against itself.
   const a = enc.encode(password);
   const b = enc.encode(expected ?? password);
-  if (expected === undefined || !equalBytes(a, b)) throw new SaslError("Authentication failed: Invalid username or password");
+  if (expected === undefined || !equalBytes(a, b)) {
+    throw new SaslError("Authentication failed: Invalid username or password");
+  }
   return user;
 }
 

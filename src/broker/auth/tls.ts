@@ -29,10 +29,20 @@ export async function tlsOptionsFor(config: BrokerConfig, listenerName: string, 
     return v === undefined || v === null || v === "" ? null : String(v);
   };
   const type = get("ssl.keystore.type");
-  if (type !== null && type.toUpperCase() !== "PEM") throw new Error(`ssl.keystore.type ${type} is not supported: use PEM (JKS and PKCS12 keystores cannot be read here)`);
-  if (get("ssl.key.password") !== null || get("ssl.keystore.password") !== null) throw new Error("encrypted private keys are not supported: give an unencrypted PEM key (ssl.key.password must be unset)");
+  if (type !== null && type.toUpperCase() !== "PEM") {
+    throw new Error(
+      `ssl.keystore.type ${type} is not supported: use PEM (JKS and PKCS12 keystores cannot be read here)`,
+    );
+  }
+  if (get("ssl.key.password") !== null || get("ssl.keystore.password") !== null) {
+    throw new Error(
+      "encrypted private keys are not supported: give an unencrypted PEM key (ssl.key.password must be unset)",
+    );
+  }
   const clientAuth = get("ssl.client.auth");
-  if (clientAuth !== null && clientAuth.toLowerCase() !== "none") throw new Error(`ssl.client.auth=${clientAuth} is not supported (client certificates are not verified); use none`);
+  if (clientAuth !== null && clientAuth.toLowerCase() !== "none") {
+    throw new Error(`ssl.client.auth=${clientAuth} is not supported (client certificates are not verified); use none`);
+  }
   let text = "";
   const location = get("ssl.keystore.location");
   if (location !== null) {
@@ -44,10 +54,16 @@ export async function tlsOptionsFor(config: BrokerConfig, listenerName: string, 
   const inlineChain = get("ssl.keystore.certificate.chain");
   if (inlineKey !== null) text += `\n${inlineKey}`;
   if (inlineChain !== null) text += `\n${inlineChain}`;
-  if (text.trim() === "") throw new Error(`a ${listenerName} listener needs ssl.keystore.location (a PEM file with the key and certificates) or ssl.keystore.key and ssl.keystore.certificate.chain`);
+  if (text.trim() === "") {
+    throw new Error(
+      `a ${listenerName} listener needs ssl.keystore.location (a PEM file with the key and certificates) or ssl.keystore.key and ssl.keystore.certificate.chain`,
+    );
+  }
   const pem = splitPem(text);
   if (pem.encrypted) throw new Error("encrypted private keys are not supported: give an unencrypted PEM key");
-  if (pem.keys.length !== 1) throw new Error(`the PEM keystore must hold exactly one private key, found ${pem.keys.length}`);
+  if (pem.keys.length !== 1) {
+    throw new Error(`the PEM keystore must hold exactly one private key, found ${pem.keys.length}`);
+  }
   if (pem.certs.length === 0) throw new Error("the PEM keystore holds no certificate");
   return { key: pem.keys[0], cert: pem.certs.join("\n") };
 }

@@ -11,14 +11,28 @@ import { DEFAULT_CONFIG } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { ConfigDef, ConfigType } from "../topic_configs.ts";
-import { effectiveTopicConfig, splitList, TOPIC_CONFIGS, validateConfigValue, validateTopicConfigs } from "../topic_configs.ts";
+import {
+  effectiveTopicConfig,
+  splitList,
+  TOPIC_CONFIGS,
+  validateConfigValue,
+  validateTopicConfigs,
+} from "../topic_configs.ts";
 import type { Topic, Topics } from "../topics.ts";
 import { topicNameError } from "../topics.ts";
 import type { BrokerConfigDef } from "./broker_configs.ts";
 import { BROKER_CONFIGS, BROKER_SYNONYMS, brokerSynonyms, INTERNAL_FIELDS } from "./broker_configs.ts";
 
 /** ConfigResource types (DescribeConfigs / AlterConfigs resourceType). */
-export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
+export const ResourceType = {
+  UNKNOWN: 0,
+  ANY: 1,
+  TOPIC: 2,
+  BROKER: 4,
+  BROKER_LOGGER: 8,
+  CLIENT_METRICS: 16,
+  GROUP: 32,
+} as const;
 
 /** DescribeConfigs ConfigSource. */
 export const ConfigSource = {
@@ -35,7 +49,15 @@ export const ConfigSource = {
 export const OpType = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 const CONFIG_TYPE_IDS: Record<ConfigType, number> = {
-  boolean: 1, string: 2, int: 3, short: 4, long: 5, double: 6, list: 7, class: 8, password: 9,
+  boolean: 1,
+  string: 2,
+  int: 3,
+  short: 4,
+  long: 5,
+  double: 6,
+  list: 7,
+  class: 8,
+  password: 9,
 };
 
 export type Synonym = { name: string; value: string | null; source: number };
@@ -62,7 +84,14 @@ export type ConfigsSnapshot = {
 
 const LOG4J_LEVELS = ["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"];
 const TO_LEVEL: Record<string, LogLevel> = {
-  OFF: "error", FATAL: "error", ERROR: "error", WARN: "warn", INFO: "info", DEBUG: "debug", TRACE: "debug", ALL: "debug",
+  OFF: "error",
+  FATAL: "error",
+  ERROR: "error",
+  WARN: "warn",
+  INFO: "info",
+  DEBUG: "debug",
+  TRACE: "debug",
+  ALL: "debug",
 };
 const ROOT_LOGGER = "root";
 /** Configs whose values come from the running broker (flags), not from `-o`. */
@@ -89,7 +118,12 @@ export class Configs {
    * `given` is what the operator set at start-up (`-o`, flags): its Kafka-named keys are the
    * static configs. `identity` gives node.id, listeners, log.dirs… from the running broker.
    */
-  constructor(config: BrokerConfig, given: Partial<BrokerConfig>, topics: Topics, identity: () => Record<string, string | null>) {
+  constructor(
+    config: BrokerConfig,
+    given: Partial<BrokerConfig>,
+    topics: Topics,
+    identity: () => Record<string, string | null>,
+  ) {
     this.config = config;
     this.topics = topics;
     this.identity = identity;
@@ -153,15 +187,29 @@ export class Configs {
 
   // ---- describe ----
 
-  describe(resourceType: number, resourceName: string, keys: readonly string[] | null, includeSynonyms: boolean, includeDocumentation: boolean): DescribeOutcome {
+  describe(
+    resourceType: number,
+    resourceName: string,
+    keys: readonly string[] | null,
+    includeSynonyms: boolean,
+    includeDocumentation: boolean,
+  ): DescribeOutcome {
     const wanted = (name: string) => keys === null || keys.includes(name);
-    const done = (configs: DescribedConfig[]): DescribeOutcome => ({ ...ok, configs: configs.filter((c) => wanted(c.name)) });
+    const done = (configs: DescribedConfig[]): DescribeOutcome => ({
+      ...ok,
+      configs: configs.filter((c) => wanted(c.name)),
+    });
     switch (resourceType) {
       case ResourceType.TOPIC: {
         const err = topicNameError(resourceName);
         if (err) return { ...fail(ErrorCode.INVALID_TOPIC_EXCEPTION, err), configs: [] };
         const topic = this.topics.get(resourceName);
-        if (!topic) return { ...fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${resourceName}' does not exist.`), configs: [] };
+        if (!topic) {
+          return {
+            ...fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${resourceName}' does not exist.`),
+            configs: [],
+          };
+        }
         return done(this.describeTopicConfigs(topic.configs, includeSynonyms, includeDocumentation));
       }
       case ResourceType.BROKER: {
@@ -169,9 +217,18 @@ export class Configs {
         if ("errorCode" in target) return { ...target, configs: [] };
         if (!target.perBroker) {
           // The cluster-wide default resource shows only what is set there.
-          return done([...this.dynamicDefault.keys()].sort().map((n) => this.brokerEntry(n, false, includeSynonyms, includeDocumentation)));
+          return done(
+            [...this.dynamicDefault.keys()].sort().map((n) =>
+              this.brokerEntry(n, false, includeSynonyms, includeDocumentation)
+            ),
+          );
         }
-        const names = new Set([...Object.keys(BROKER_CONFIGS), ...this.staticValues.keys(), ...this.dynamicBroker.keys(), ...this.dynamicDefault.keys()]);
+        const names = new Set([
+          ...Object.keys(BROKER_CONFIGS),
+          ...this.staticValues.keys(),
+          ...this.dynamicBroker.keys(),
+          ...this.dynamicDefault.keys(),
+        ]);
         return done([...names].sort().map((n) => this.brokerEntry(n, true, includeSynonyms, includeDocumentation)));
       }
       case ResourceType.BROKER_LOGGER: {
@@ -186,7 +243,9 @@ export class Configs {
           isSensitive: false,
           synonyms: [],
           configType: CONFIG_TYPE_IDS.string,
-          documentation: includeDocumentation ? "Log level of the broker (Log4j names; TRACE maps to DEBUG, FATAL and OFF to ERROR)." : null,
+          documentation: includeDocumentation
+            ? "Log level of the broker (Log4j names; TRACE maps to DEBUG, FATAL and OFF to ERROR)."
+            : null,
         }]);
       }
       default:
@@ -195,12 +254,18 @@ export class Configs {
   }
 
   /** Every topic config for a topic with overrides `set` (also CreateTopics v5+'s answer). */
-  describeTopicConfigs(set: ReadonlyMap<string, string>, includeSynonyms: boolean, includeDocumentation: boolean): DescribedConfig[] {
+  describeTopicConfigs(
+    set: ReadonlyMap<string, string>,
+    includeSynonyms: boolean,
+    includeDocumentation: boolean,
+  ): DescribedConfig[] {
     return Object.keys(TOPIC_CONFIGS).sort().map((name) => {
       const def = TOPIC_CONFIGS[name];
       const sensitive = def.type === "password";
       const synonyms: Synonym[] = [];
-      if (set.has(name)) synonyms.push({ name, value: sensitive ? null : set.get(name)!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+      if (set.has(name)) {
+        synonyms.push({ name, value: sensitive ? null : set.get(name)!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+      }
       if (def.brokerSynonym) synonyms.push(...this.configSynonyms(def.brokerSynonym, sensitive));
       const source = synonyms.length > 0 ? synonyms[0].source : ConfigSource.DEFAULT_CONFIG;
       return {
@@ -221,9 +286,14 @@ export class Configs {
   private configSynonyms(name: string, sensitive: boolean): Synonym[] {
     const group = brokerSynonyms(name).map(([n]) => n);
     const out: Synonym[] = [];
-    const add = (n: string, value: string, source: number) => out.push({ name: n, value: sensitive ? null : value, source });
-    for (const n of group) if (this.dynamicBroker.has(n)) add(n, this.dynamicBroker.get(n)!, ConfigSource.DYNAMIC_BROKER_CONFIG);
-    for (const n of group) if (this.dynamicDefault.has(n)) add(n, this.dynamicDefault.get(n)!, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+    const add = (n: string, value: string, source: number) =>
+      out.push({ name: n, value: sensitive ? null : value, source });
+    for (const n of group) {
+      if (this.dynamicBroker.has(n)) add(n, this.dynamicBroker.get(n)!, ConfigSource.DYNAMIC_BROKER_CONFIG);
+    }
+    for (const n of group) {
+      if (this.dynamicDefault.has(n)) add(n, this.dynamicDefault.get(n)!, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+    }
     for (const n of group) {
       const s = this.staticOf(n);
       if (s !== null) add(n, s, ConfigSource.STATIC_BROKER_CONFIG);
@@ -236,7 +306,12 @@ export class Configs {
     return first < 0 ? [] : out.slice(first);
   }
 
-  private brokerEntry(name: string, perBroker: boolean, includeSynonyms: boolean, includeDocumentation: boolean): DescribedConfig {
+  private brokerEntry(
+    name: string,
+    perBroker: boolean,
+    includeSynonyms: boolean,
+    includeDocumentation: boolean,
+  ): DescribedConfig {
     const def = brokerDef(name);
     // Kafka treats configs of unknown type as sensitive.
     const sensitive = !def || def.type === "password";
@@ -259,18 +334,28 @@ export class Configs {
 
   private brokerTarget(resourceName: string): Outcome | { perBroker: boolean } {
     if (resourceName === "") return { perBroker: false };
-    if (!/^-?\d+$/.test(resourceName)) return fail(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${resourceName}`);
+    if (!/^-?\d+$/.test(resourceName)) {
+      return fail(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${resourceName}`);
+    }
     if (Number(resourceName) !== this.config.nodeId) {
-      return fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${this.config.nodeId} or empty string, but received ${resourceName}`);
+      return fail(
+        ErrorCode.INVALID_REQUEST,
+        `Unexpected broker id, expected ${this.config.nodeId} or empty string, but received ${resourceName}`,
+      );
     }
     return { perBroker: true };
   }
 
   private loggerTarget(resourceName: string): Outcome | null {
     if (resourceName === "") return fail(ErrorCode.INVALID_REQUEST, "Broker id must not be empty");
-    if (!/^-?\d+$/.test(resourceName)) return fail(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${resourceName}`);
+    if (!/^-?\d+$/.test(resourceName)) {
+      return fail(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${resourceName}`);
+    }
     if (Number(resourceName) !== this.config.nodeId) {
-      return fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${this.config.nodeId} but received ${resourceName}`);
+      return fail(
+        ErrorCode.INVALID_REQUEST,
+        `Unexpected broker id, expected ${this.config.nodeId} but received ${resourceName}`,
+      );
     }
     return null;
   }
@@ -281,13 +366,23 @@ export class Configs {
    * AlterConfigs (`incremental` false: the given set replaces the resource's dynamic configs) and
    * IncrementalAlterConfigs (`incremental` true: SET / DELETE / APPEND / SUBTRACT per key).
    */
-  async alter(resourceType: number, resourceName: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome> {
+  async alter(
+    resourceType: number,
+    resourceName: string,
+    ops: readonly AlterOp[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<Outcome> {
     const seen = new Set<string>();
     for (const o of ops) {
       if (seen.has(o.name)) return fail(ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys");
       seen.add(o.name);
-      if (!incremental && o.value === null) return fail(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${o.name}`);
-      if (o.op < 0 || o.op > 3) return fail(ErrorCode.INVALID_REQUEST, `Unknown alter config operation type ${o.op} for ${o.name}`);
+      if (!incremental && o.value === null) {
+        return fail(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${o.name}`);
+      }
+      if (o.op < 0 || o.op > 3) {
+        return fail(ErrorCode.INVALID_REQUEST, `Unknown alter config operation type ${o.op} for ${o.name}`);
+      }
     }
     switch (resourceType) {
       case ResourceType.TOPIC:
@@ -295,7 +390,12 @@ export class Configs {
       case ResourceType.BROKER:
         return this.alterBroker(resourceName, ops, incremental, validateOnly);
       case ResourceType.BROKER_LOGGER:
-        if (!incremental) return fail(ErrorCode.INVALID_REQUEST, "AlterConfigs does not support the BROKER_LOGGER resource type; use IncrementalAlterConfigs");
+        if (!incremental) {
+          return fail(
+            ErrorCode.INVALID_REQUEST,
+            "AlterConfigs does not support the BROKER_LOGGER resource type; use IncrementalAlterConfigs",
+          );
+        }
         return this.alterLogger(resourceName, ops, validateOnly);
       default:
         return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`);
@@ -327,10 +427,14 @@ export class Configs {
           const def = defOf(o.name);
           const verb = o.op === OpType.APPEND ? "append" : "subtract";
           if (!def) return fail(ErrorCode.INVALID_CONFIG, unknown(o.name));
-          if (def.type !== "list") return fail(ErrorCode.INVALID_CONFIG, `Config value ${verb} is not allowed for config key: ${o.name}`);
+          if (def.type !== "list") {
+            return fail(ErrorCode.INVALID_CONFIG, `Config value ${verb} is not allowed for config key: ${o.name}`);
+          }
           const old = splitList(next.get(o.name) ?? baseOf(o.name));
           const given = splitList(o.value ?? "");
-          const items = o.op === OpType.APPEND ? [...old, ...given.filter((v) => !old.includes(v))] : old.filter((v) => !given.includes(v));
+          const items = o.op === OpType.APPEND
+            ? [...old, ...given.filter((v) => !old.includes(v))]
+            : old.filter((v) => !given.includes(v));
           next.set(o.name, items.join(","));
           break;
         }
@@ -339,7 +443,12 @@ export class Configs {
     return next;
   }
 
-  private async alterTopic(name: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome> {
+  private async alterTopic(
+    name: string,
+    ops: readonly AlterOp[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<Outcome> {
     const err = topicNameError(name);
     if (err) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, err);
     const topic = this.topics.get(name);
@@ -366,12 +475,20 @@ export class Configs {
       await this.topics.saveConfigs(topic);
     } catch (e) {
       replace(before);
-      return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Could not store the configs of topic ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      return fail(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Could not store the configs of topic ${name}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     return ok;
   }
 
-  private async alterBroker(resourceName: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome> {
+  private async alterBroker(
+    resourceName: string,
+    ops: readonly AlterOp[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<Outcome> {
     const target = this.brokerTarget(resourceName);
     if ("errorCode" in target) return target;
     const store = target.perBroker ? this.dynamicBroker : this.dynamicDefault;
@@ -397,10 +514,20 @@ export class Configs {
       if (bad) return fail(ErrorCode.INVALID_CONFIG, `Invalid config value for resource ${resource}: ${bad}`);
     }
     if (notDynamic.length > 0) {
-      return fail(ErrorCode.INVALID_CONFIG, `Invalid config value for resource ${resource}: Cannot update these configs dynamically: Set(${notDynamic.join(", ")})`);
+      return fail(
+        ErrorCode.INVALID_CONFIG,
+        `Invalid config value for resource ${resource}: Cannot update these configs dynamically: Set(${
+          notDynamic.join(", ")
+        })`,
+      );
     }
     if (notDefault.length > 0) {
-      return fail(ErrorCode.INVALID_CONFIG, `Invalid config value for resource ${resource}: Cannot update these configs at default cluster level, broker id must be specified: Set(${notDefault.join(", ")})`);
+      return fail(
+        ErrorCode.INVALID_CONFIG,
+        `Invalid config value for resource ${resource}: Cannot update these configs at default cluster level, broker id must be specified: Set(${
+          notDefault.join(", ")
+        })`,
+      );
     }
     if (validateOnly) return ok;
     const changed = new Set([...store.keys(), ...next.keys()]);
@@ -418,12 +545,22 @@ export class Configs {
     for (const o of ops) {
       if (o.name !== ROOT_LOGGER) return fail(ErrorCode.INVALID_CONFIG, `Logger ${o.name} does not exist!`);
       if (o.op === OpType.APPEND || o.op === OpType.SUBTRACT) {
-        return fail(ErrorCode.INVALID_REQUEST, `${o.op === OpType.APPEND ? "APPEND" : "SUBTRACT"} operation is not allowed for the ${ROOT_LOGGER} logger`);
+        return fail(
+          ErrorCode.INVALID_REQUEST,
+          `${o.op === OpType.APPEND ? "APPEND" : "SUBTRACT"} operation is not allowed for the ${ROOT_LOGGER} logger`,
+        );
       }
-      if (o.op === OpType.DELETE) return fail(ErrorCode.INVALID_CONFIG, "Removing the log level of the root logger is not allowed");
+      if (o.op === OpType.DELETE) {
+        return fail(ErrorCode.INVALID_CONFIG, "Removing the log level of the root logger is not allowed");
+      }
       const v = (o.value ?? "").toUpperCase();
       if (!LOG4J_LEVELS.includes(v)) {
-        return fail(ErrorCode.INVALID_CONFIG, `Cannot set the log level of ${o.name} to ${o.value} as it is not a supported log level. Valid log levels are ${LOG4J_LEVELS.join(", ")}`);
+        return fail(
+          ErrorCode.INVALID_CONFIG,
+          `Cannot set the log level of ${o.name} to ${o.value} as it is not a supported log level. Valid log levels are ${
+            LOG4J_LEVELS.join(", ")
+          }`,
+        );
       }
       level = v;
     }

@@ -34,7 +34,11 @@ export class Features {
 
   /** Finalized features at a level above 0 (0 means "not finalized" and is left out, as in Kafka). */
   finalized(): { name: string; maxVersionLevel: number; minVersionLevel: number }[] {
-    return [...this.levels].filter(([, l]) => l > 0).map(([name, l]) => ({ name, maxVersionLevel: l, minVersionLevel: l }));
+    return [...this.levels].filter(([, l]) => l > 0).map(([name, l]) => ({
+      name,
+      maxVersionLevel: l,
+      minVersionLevel: l,
+    }));
   }
 
   level(name: string): number {
@@ -45,10 +49,20 @@ export class Features {
   async update(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<Outcome> {
     const seen = new Set<string>();
     for (const u of updates) {
-      if (seen.has(u.feature)) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `The request contains multiple updates for the feature ${u.feature}.` };
+      if (seen.has(u.feature)) {
+        return {
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `The request contains multiple updates for the feature ${u.feature}.`,
+        };
+      }
       seen.add(u.feature);
       const err = this.check(u);
-      if (err) return { errorCode: ErrorCode.INVALID_UPDATE_VERSION, errorMessage: `Invalid update version ${u.maxVersionLevel} for feature ${u.feature}. ${err}` };
+      if (err) {
+        return {
+          errorCode: ErrorCode.INVALID_UPDATE_VERSION,
+          errorMessage: `Invalid update version ${u.maxVersionLevel} for feature ${u.feature}. ${err}`,
+        };
+      }
     }
     if (validateOnly || updates.length === 0) return { errorCode: ErrorCode.NONE, errorMessage: null };
     for (const u of updates) {

@@ -10,7 +10,13 @@ import { Features } from "./features.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { fileAdminStore, memoryAdminStore } from "./store.ts";
 
-export type Admin = { configs: Configs; quotas: ClientQuotas; features: Features; auth: Authentication; acls: Authorizer };
+export type Admin = {
+  configs: Configs;
+  quotas: ClientQuotas;
+  features: Features;
+  auth: Authentication;
+  acls: Authorizer;
+};
 
 export async function openAdmin(
   runtime: Runtime,
@@ -44,7 +50,11 @@ export async function openAdmin(
       superRaw = config["super.users"];
       superUsers = parseSuperUsers(superRaw);
     }
-    return { enabled: enabled(), superUsers, allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true" };
+    return {
+      enabled: enabled(),
+      superUsers,
+      allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true",
+    };
   });
   const saved = await store.load();
   if (saved) {
@@ -54,7 +64,15 @@ export async function openAdmin(
     if (saved.scram) auth.scram.restore(saved.scram);
     if (saved.acls) acls.restore(saved.acls);
   }
-  const persist = () => store.save({ version: 1, configs: configs.snapshot(), quotas: quotas.snapshot(), features: features.snapshot(), scram: auth.scram.snapshot(), acls: acls.snapshot() });
+  const persist = () =>
+    store.save({
+      version: 1,
+      configs: configs.snapshot(),
+      quotas: quotas.snapshot(),
+      features: features.snapshot(),
+      scram: auth.scram.snapshot(),
+      acls: acls.snapshot(),
+    });
   configs.onChange = persist;
   quotas.onChange = persist;
   features.onChange = persist;

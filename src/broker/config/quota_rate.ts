@@ -82,7 +82,13 @@ export class SampledRate {
  * `bound`, QuotaUtils.throttleTime: (rate - bound) / bound * window size, rounded; optionally
  * capped (QuotaUtils.boundedThrottleTime, which the request quota uses with one window).
  */
-export function recordAndThrottle(rate: SampledRate, value: number, bound: number, now: number, maxMs = Infinity): number {
+export function recordAndThrottle(
+  rate: SampledRate,
+  value: number,
+  bound: number,
+  now: number,
+  maxMs = Infinity,
+): number {
   rate.record(value, now);
   const observed = rate.measure(now);
   if (observed <= bound) return 0;
@@ -113,7 +119,9 @@ export class TokenBucket {
 
   private refill(bound: number, now: number) {
     const burst = this.burst(bound);
-    this.tokens = this.lastUpdateMs === null ? burst : Math.min(burst, this.tokens + bound * (Math.max(0, now - this.lastUpdateMs) / 1000));
+    this.tokens = this.lastUpdateMs === null
+      ? burst
+      : Math.min(burst, this.tokens + bound * (Math.max(0, now - this.lastUpdateMs) / 1000));
     this.lastUpdateMs = now;
     this.lastBound = bound;
   }

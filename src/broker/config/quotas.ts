@@ -39,7 +39,12 @@ export const PRODUCE = 0;
 export const FETCH = 1;
 export const REQUEST = 2;
 export const MUTATION = 3;
-const ENFORCED = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"] as const;
+const ENFORCED = [
+  "producer_byte_rate",
+  "consumer_byte_rate",
+  "request_percentage",
+  "controller_mutation_rate",
+] as const;
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
@@ -99,7 +104,12 @@ export class ClientQuotas {
     const user = session.principal.startsWith("User:") ? session.principal.slice(5) : session.principal;
     const client = clientId ?? "";
     const nb: QuotaBinding = {
-      version: this.version, principal: session.principal, clientId, bounds: [Infinity, Infinity, Infinity, Infinity], rates: [null, null, null], bucket: null,
+      version: this.version,
+      principal: session.principal,
+      clientId,
+      bounds: [Infinity, Infinity, Infinity, Infinity],
+      rates: [null, null, null],
+      bucket: null,
     };
     for (let t = 0; t < ENFORCED.length; t++) {
       const m = this.resolve(t, user, client);
@@ -131,7 +141,14 @@ export class ClientQuotas {
     const u = named(user);
     const c = named(client);
     const levels: [string, string][] = [
-      [u, c], [u, DEFAULT], [u, ABSENT], [DEFAULT, c], [DEFAULT, DEFAULT], [DEFAULT, ABSENT], [ABSENT, c], [ABSENT, DEFAULT],
+      [u, c],
+      [u, DEFAULT],
+      [u, ABSENT],
+      [DEFAULT, c],
+      [DEFAULT, DEFAULT],
+      [DEFAULT, ABSENT],
+      [ABSENT, c],
+      [ABSENT, DEFAULT],
     ];
     for (const [up, cp] of levels) {
       const bound = o.get(entityKey(up, cp));
@@ -177,7 +194,12 @@ export class ClientQuotas {
    * is at least the API's strict version) refuses mutations while the bucket is negative; otherwise
    * all are accepted and the request is throttled once the bucket is negative.
    */
-  mutationQuota(session: { principal: string; quota?: QuotaBinding }, clientId: string | null, strict: boolean, now: () => number): MutationQuota {
+  mutationQuota(
+    session: { principal: string; quota?: QuotaBinding },
+    clientId: string | null,
+    strict: boolean,
+    now: () => number,
+  ): MutationQuota {
     if (!this.typeActive[MUTATION]) return UNBOUNDED;
     const b = this.bind(session, clientId, now());
     if (b.bucket === null) return UNBOUNDED;
@@ -195,7 +217,7 @@ export class ClientQuotas {
     if (bound === undefined) return 0;
     let rate = this.ipRates.get(ip);
     if (!rate) {
-      if (this.ipRates.size > 10000) for (const [k, r] of this.ipRates) if (r.idle(now)) this.ipRates.delete(k);
+      if (this.ipRates.size > 10000) { for (const [k, r] of this.ipRates) if (r.idle(now)) this.ipRates.delete(k); }
       this.ipRates.set(ip, rate = new SampledRate(this.windows.numSamples, this.windows.windowMs));
     }
     if (bound <= 0) return this.windows.windowMs * this.windows.numSamples;
@@ -212,7 +234,9 @@ export class ClientQuotas {
         if (v !== undefined) ip.set(e.entity.get(IP) ?? null, v);
         continue;
       }
-      const part = (type: string) => (!e.entity.has(type) ? ABSENT : e.entity.get(type) === null ? DEFAULT : named(e.entity.get(type)!));
+      const part = (
+        type: string,
+      ) => (!e.entity.has(type) ? ABSENT : e.entity.get(type) === null ? DEFAULT : named(e.entity.get(type)!));
       const key = entityKey(part(USER), part(CLIENT_ID));
       for (let t = 0; t < ENFORCED.length; t++) {
         const v = e.values.get(ENFORCED[t]);
@@ -246,21 +270,42 @@ export class ClientQuotas {
     return JSON.stringify([...entity].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
-  describe(components: readonly QuotaFilter[], strict: boolean): Outcome & { entries: { entity: EntityPart[]; values: { key: string; value: number }[] }[] | null } {
+  describe(
+    components: readonly QuotaFilter[],
+    strict: boolean,
+  ): Outcome & { entries: { entity: EntityPart[]; values: { key: string; value: number }[] }[] | null } {
     const types = new Set<string>();
     for (const c of components) {
-      if (types.has(c.entityType)) return { ...invalid(`Duplicate filter component entity type: ${c.entityType}`), entries: null };
+      if (types.has(c.entityType)) {
+        return { ...invalid(`Duplicate filter component entity type: ${c.entityType}`), entries: null };
+      }
       types.add(c.entityType);
       if (c.entityType !== USER && c.entityType !== CLIENT_ID && c.entityType !== IP) {
         return { ...invalid(`Custom entity type '${c.entityType}' not supported`), entries: null };
       }
-      if (c.matchType === MATCH_EXACT && c.match === null) return { ...invalid("Request specified MATCH_TYPE_EXACT, but set match string to null"), entries: null };
-      if (c.matchType === MATCH_DEFAULT && c.match !== null) return { ...invalid("Request specified MATCH_TYPE_DEFAULT, but also specified a match string"), entries: null };
-      if (c.matchType === MATCH_SPECIFIED && c.match !== null) return { ...invalid("Request specified MATCH_TYPE_SPECIFIED, but also specified a match string"), entries: null };
-      if (c.matchType < 0 || c.matchType > 2) return { ...invalid(`Unexpected match type: ${c.matchType}`), entries: null };
+      if (c.matchType === MATCH_EXACT && c.match === null) {
+        return { ...invalid("Request specified MATCH_TYPE_EXACT, but set match string to null"), entries: null };
+      }
+      if (c.matchType === MATCH_DEFAULT && c.match !== null) {
+        return { ...invalid("Request specified MATCH_TYPE_DEFAULT, but also specified a match string"), entries: null };
+      }
+      if (c.matchType === MATCH_SPECIFIED && c.match !== null) {
+        return {
+          ...invalid("Request specified MATCH_TYPE_SPECIFIED, but also specified a match string"),
+          entries: null,
+        };
+      }
+      if (c.matchType < 0 || c.matchType > 2) {
+        return { ...invalid(`Unexpected match type: ${c.matchType}`), entries: null };
+      }
     }
     if (types.has(IP) && types.size > 1) {
-      return { ...invalid("Invalid entity filter component combination, IP filter component should not be used with user or clientId filter component."), entries: null };
+      return {
+        ...invalid(
+          "Invalid entity filter component combination, IP filter component should not be used with user or clientId filter component.",
+        ),
+        entries: null,
+      };
     }
     const out = [];
     for (const e of this.entries.values()) {
@@ -287,13 +332,18 @@ export class ClientQuotas {
     const map = new Map<string, string | null>();
     for (const p of entity) {
       if (p.entityType !== USER && p.entityType !== CLIENT_ID && p.entityType !== IP) {
-        return { errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: `Unhandled client quota entity type: ${p.entityType}` };
+        return {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          errorMessage: `Unhandled client quota entity type: ${p.entityType}`,
+        };
       }
       if (map.has(p.entityType)) return invalid(`Duplicate ${p.entityType} entity type in client quota entity`);
       map.set(p.entityType, p.entityName);
     }
     if (map.has(IP)) {
-      if (map.size > 1) return invalid("Invalid quota entity combination, IP entity should not be combined with User or ClientId");
+      if (map.size > 1) {
+        return invalid("Invalid quota entity combination, IP entity should not be combined with User or ClientId");
+      }
       const ip = map.get(IP)!;
       if (ip !== null && !isIp(ip)) return invalid(`${ip} is not a valid IP or resolvable host.`);
     }
@@ -307,7 +357,9 @@ export class ClientQuotas {
       if (o.remove) continue;
       if (!Number.isFinite(o.value)) return invalid(`Invalid value ${o.value} for ${o.key}`);
       if (type !== "double") {
-        if (o.value > (type === "int" ? 2 ** 31 - 1 : 2 ** 63 - 1)) return invalid(`Proposed value for ${o.key} is too large for a ${type.toUpperCase()}.`);
+        if (o.value > (type === "int" ? 2 ** 31 - 1 : 2 ** 63 - 1)) {
+          return invalid(`Proposed value for ${o.key} is too large for a ${type.toUpperCase()}.`);
+        }
         if (o.value - Math.floor(o.value) > 0) return invalid(`${o.key} cannot be a fractional value.`);
       }
     }
@@ -404,7 +456,10 @@ export class MutationQuota {
 const UNBOUNDED = new MutationQuota(null, Infinity, false, () => 0);
 
 /** THROTTLING_QUOTA_EXCEEDED with Kafka's message, for a topic refused by a strict MutationQuota. */
-export const THROTTLED = { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: "The throttling quota has been exceeded." } as const;
+export const THROTTLED = {
+  errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+  errorMessage: "The throttling quota has been exceeded.",
+} as const;
 
 function isIp(s: string): boolean {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);

@@ -22,7 +22,7 @@ function empty(members: readonly AssignorMember[]): Assignment {
 function give(out: Assignment, memberId: string, topic: string, p: number) {
   const byTopic = out.get(memberId)!;
   let ps = byTopic.get(topic);
-  if (!ps) byTopic.set(topic, (ps = []));
+  if (!ps) byTopic.set(topic, ps = []);
   ps.push(p);
 }
 
@@ -65,7 +65,6 @@ export const uniformAssignor: Assignor = (members, partitionCounts, previous) =>
     const subs = members.filter((m) => m.topics.has(topic)).map((m) => m.memberId).sort();
     if (subs.length === 0) continue;
     candidates.set(topic, subs);
-
   }
   // Fair share for a member: its candidate partitions spread over all members that can take them.
   // With homogeneous subscriptions this is ceil(total / members).
@@ -92,7 +91,9 @@ export const uniformAssignor: Assignor = (members, partitionCounts, previous) =>
       }
     }
   }
-  unassigned.sort((a, b) => candidates.get(a[0])!.length - candidates.get(b[0])!.length || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  unassigned.sort((a, b) =>
+    candidates.get(a[0])!.length - candidates.get(b[0])!.length || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])
+  );
   for (const [topic, p] of unassigned) {
     let best: string | null = null;
     for (const memberId of candidates.get(topic)!) {

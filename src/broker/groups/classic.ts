@@ -34,7 +34,12 @@ export type JoinResult = {
   members: { memberId: string; groupInstanceId: string | null; metadata: Uint8Array }[];
 };
 
-export type SyncResult = { errorCode: number; protocolType: string | null; protocolName: string | null; assignment: Uint8Array };
+export type SyncResult = {
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Uint8Array;
+};
 
 /** What a group needs from its coordinator. */
 export type ClassicHost = {
@@ -67,7 +72,16 @@ export class ClassicMember {
   isNew = false;
   timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(memberId: string, groupInstanceId: string | null, clientId: string, clientHost: string, sessionTimeoutMs: number, rebalanceTimeoutMs: number, protocolType: string, protocols: Protocol[]) {
+  constructor(
+    memberId: string,
+    groupInstanceId: string | null,
+    clientId: string,
+    clientHost: string,
+    sessionTimeoutMs: number,
+    rebalanceTimeoutMs: number,
+    protocolType: string,
+    protocols: Protocol[],
+  ) {
     this.memberId = memberId;
     this.groupInstanceId = groupInstanceId;
     this.clientId = clientId;
@@ -223,7 +237,9 @@ export class ClassicGroup {
 
   join(req: JoinRequest, maxSize: number): JoinResult | Promise<JoinResult> {
     if (this.state === "Dead") return this.result(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId);
-    if (!this.supportsProtocols(req.protocolType, req.protocols)) return this.result(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    if (!this.supportsProtocols(req.protocolType, req.protocols)) {
+      return this.result(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    }
     if (req.memberId === "") {
       const knownStatic = req.groupInstanceId !== null && this.staticMembers.has(req.groupInstanceId);
       if (!knownStatic && this.members.size + this.pendingMembers.size >= maxSize) {
@@ -290,7 +306,16 @@ export class ClassicGroup {
   }
 
   private addMemberAndRebalance(memberId: string, req: JoinRequest): Promise<JoinResult> {
-    const m = new ClassicMember(memberId, req.groupInstanceId, req.clientId, req.clientHost, req.sessionTimeoutMs, req.rebalanceTimeoutMs, req.protocolType, req.protocols);
+    const m = new ClassicMember(
+      memberId,
+      req.groupInstanceId,
+      req.clientId,
+      req.clientHost,
+      req.sessionTimeoutMs,
+      req.rebalanceTimeoutMs,
+      req.protocolType,
+      req.protocols,
+    );
     m.isNew = true;
     this.members.set(memberId, m);
     if (m.groupInstanceId !== null) this.staticMembers.set(m.groupInstanceId, memberId);
@@ -320,25 +345,46 @@ export class ClassicGroup {
   private replaceStaticMember(newId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
     const oldId = this.staticMembers.get(req.groupInstanceId!)!;
     const old = this.members.get(oldId)!;
-    const m = new ClassicMember(newId, req.groupInstanceId, req.clientId, req.clientHost, req.sessionTimeoutMs, req.rebalanceTimeoutMs, req.protocolType, old.protocols);
+    const m = new ClassicMember(
+      newId,
+      req.groupInstanceId,
+      req.clientId,
+      req.clientHost,
+      req.sessionTimeoutMs,
+      req.rebalanceTimeoutMs,
+      req.protocolType,
+      old.protocols,
+    );
     m.assignment = old.assignment;
     this.stopTimer(old);
     old.joinWaiter?.(this.result(ErrorCode.FENCED_INSTANCE_ID, oldId));
-    old.syncWaiter?.({ errorCode: ErrorCode.FENCED_INSTANCE_ID, protocolType: null, protocolName: null, assignment: EMPTY });
+    old.syncWaiter?.({
+      errorCode: ErrorCode.FENCED_INSTANCE_ID,
+      protocolType: null,
+      protocolName: null,
+      assignment: EMPTY,
+    });
     // Keep the member's place (insertion order decides the next leader).
-    const entries = [...this.members.entries()].map(([id, x]) => (id === oldId ? [newId, m] as const : [id, x] as const));
+    const entries = [...this.members.entries()].map((
+      [id, x],
+    ) => (id === oldId ? [newId, m] as const : [id, x] as const));
     this.members.clear();
     for (const [id, x] of entries) this.members.set(id, x);
     this.staticMembers.set(req.groupInstanceId!, newId);
     if (this.leaderId === oldId) this.leaderId = newId;
     if (this.pendingSync.delete(oldId)) this.pendingSync.add(newId);
-    this.host.log("info", `group ${this.groupId}: static member ${req.groupInstanceId} rejoined as ${newId}, fencing ${oldId}`);
+    this.host.log(
+      "info",
+      `group ${this.groupId}: static member ${req.groupInstanceId} rejoined as ${newId}, fencing ${oldId}`,
+    );
     switch (this.state) {
       case "Stable": {
         const selected = this.protocolName;
         const unchanged = sameProtocols(old.protocols, req.protocols) ||
-          (req.protocols.some((p) => p.name === selected) && sameBytes(old.metadataFor(selected), req.protocols.find((p) => p.name === selected)!.metadata) &&
-            req.protocols.length === old.protocols.length && req.protocols.every((p, i) => p.name === old.protocols[i].name));
+          (req.protocols.some((p) => p.name === selected) &&
+            sameBytes(old.metadataFor(selected), req.protocols.find((p) => p.name === selected)!.metadata) &&
+            req.protocols.length === old.protocols.length &&
+            req.protocols.every((p, i) => p.name === old.protocols[i].name));
         if (unchanged) {
           m.protocols = req.protocols;
           this.touch(m);
@@ -441,7 +487,10 @@ export class ClassicGroup {
     this.protocolName = this.selectProtocol();
     if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
     this.transition("CompletingRebalance");
-    this.host.log("debug", `group ${this.groupId}: generation ${this.generationId} with ${this.members.size} member(s), protocol ${this.protocolName}`);
+    this.host.log(
+      "debug",
+      `group ${this.groupId}: generation ${this.generationId} with ${this.members.size} member(s), protocol ${this.protocolName}`,
+    );
     const allMembers = this.currentMembers();
     for (const m of this.members.values()) {
       const w = m.joinWaiter!;
@@ -467,7 +516,10 @@ export class ClassicGroup {
     if (this.state !== "CompletingRebalance" && this.state !== "Stable") return;
     for (const id of [...this.pendingSync]) {
       const m = this.members.get(id);
-      this.host.log("info", `group ${this.groupId}: member ${id} did not SyncGroup within the rebalance timeout; removing it`);
+      this.host.log(
+        "info",
+        `group ${this.groupId}: member ${id} did not SyncGroup within the rebalance timeout; removing it`,
+      );
       if (m) this.removeMember(m);
     }
     this.pendingSync.clear();
@@ -476,17 +528,37 @@ export class ClassicGroup {
 
   // ---- SyncGroup
 
-  sync(memberId: string, groupInstanceId: string | null, generationId: number, protocolType: string | null, protocolName: string | null, assignments: { memberId: string; assignment: Uint8Array }[]): SyncResult | Promise<SyncResult> {
-    const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
+  sync(
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+    protocolType: string | null,
+    protocolName: string | null,
+    assignments: { memberId: string; assignment: Uint8Array }[],
+  ): SyncResult | Promise<SyncResult> {
+    const fail = (errorCode: number): SyncResult => ({
+      errorCode,
+      protocolType: null,
+      protocolName: null,
+      assignment: EMPTY,
+    });
     if (this.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const invalid = this.validateMember(memberId, groupInstanceId);
     if (invalid !== ErrorCode.NONE) return fail(invalid);
     if (generationId !== this.generationId) return fail(ErrorCode.ILLEGAL_GENERATION);
-    if ((protocolType !== null && protocolType !== this.protocolType) || (protocolName !== null && protocolName !== this.protocolName)) {
+    if (
+      (protocolType !== null && protocolType !== this.protocolType) ||
+      (protocolName !== null && protocolName !== this.protocolName)
+    ) {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     const member = this.members.get(memberId)!;
-    const ok = (assignment: Uint8Array): SyncResult => ({ errorCode: ErrorCode.NONE, protocolType: this.protocolType, protocolName: this.protocolName, assignment });
+    const ok = (assignment: Uint8Array): SyncResult => ({
+      errorCode: ErrorCode.NONE,
+      protocolType: this.protocolType,
+      protocolName: this.protocolName,
+      assignment,
+    });
     switch (this.state) {
       case "Empty":
         return fail(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -566,7 +638,9 @@ export class ClassicGroup {
   private removeMember(m: ClassicMember) {
     this.stopTimer(m);
     this.members.delete(m.memberId);
-    if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) === m.memberId) this.staticMembers.delete(m.groupInstanceId);
+    if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) === m.memberId) {
+      this.staticMembers.delete(m.groupInstanceId);
+    }
     this.pendingSync.delete(m.memberId);
     if (m.joinWaiter) {
       const w = m.joinWaiter;
@@ -617,7 +691,10 @@ export class ClassicGroup {
         this.armTimer(m, Math.max(left, m.sessionTimeoutMs / 4, 10));
         return;
       }
-      this.host.log("info", `group ${this.groupId}: member ${m.memberId} session timed out after ${m.sessionTimeoutMs} ms`);
+      this.host.log(
+        "info",
+        `group ${this.groupId}: member ${m.memberId} session timed out after ${m.sessionTimeoutMs} ms`,
+      );
       this.removeMemberAndUpdate(m, `member ${m.memberId} session expired`);
     }, ms);
   }
@@ -692,7 +769,16 @@ export class ClassicGroup {
     this.members.clear();
     this.staticMembers.clear();
     for (const sm of s.members) {
-      const m = new ClassicMember(sm.memberId, sm.groupInstanceId, sm.clientId, sm.clientHost, sm.sessionTimeoutMs, sm.rebalanceTimeoutMs, s.protocolType ?? "", s.protocolName === null ? [] : [{ name: s.protocolName, metadata: sm.metadata }]);
+      const m = new ClassicMember(
+        sm.memberId,
+        sm.groupInstanceId,
+        sm.clientId,
+        sm.clientHost,
+        sm.sessionTimeoutMs,
+        sm.rebalanceTimeoutMs,
+        s.protocolType ?? "",
+        s.protocolName === null ? [] : [{ name: s.protocolName, metadata: sm.metadata }],
+      );
       m.assignment = sm.assignment;
       this.members.set(m.memberId, m);
       if (m.groupInstanceId !== null) this.staticMembers.set(m.groupInstanceId, m.memberId);

@@ -20,7 +20,13 @@ import type { Assignor } from "./assignors.ts";
 import type { JoinRequest, JoinResult, Protocol, SyncResult } from "./classic.ts";
 import type { Subscription } from "./migration.ts";
 import { encodeAssignment } from "./migration.ts";
-import type { ClassicMemberInfo, ClassicMemberSnapshot, CommittedOffset, ConsumerSnapshot, TopicPartitions } from "./records.ts";
+import type {
+  ClassicMemberInfo,
+  ClassicMemberSnapshot,
+  CommittedOffset,
+  ConsumerSnapshot,
+  TopicPartitions,
+} from "./records.ts";
 
 export type ConsumerState = "Empty" | "Assigning" | "Reconciling" | "Stable" | "Dead";
 
@@ -78,7 +84,10 @@ export const STATIC_LEAVE_EPOCH = -2;
 export type ClassicInfo = ClassicMemberInfo;
 
 /** A classic JoinGroup, with the subscription its protocol metadata carries. */
-export type ClassicJoinInput = Omit<JoinRequest, "protocolType" | "version"> & { subscription: Subscription; maxSize: number };
+export type ClassicJoinInput = Omit<JoinRequest, "protocolType" | "version"> & {
+  subscription: Subscription;
+  maxSize: number;
+};
 
 const EMPTY = new Uint8Array(0);
 
@@ -136,7 +145,7 @@ function tpHas(m: TpMap, topic: string, p: number): boolean {
 
 function tpAdd(m: TpMap, topic: string, p: number) {
   let s = m.get(topic);
-  if (!s) m.set(topic, (s = new Set()));
+  if (!s) m.set(topic, s = new Set());
   s.add(p);
 }
 
@@ -207,7 +216,7 @@ export class ConsumerGroup {
       const t = this.host.topic(name);
       if (t) out.add(t.id);
     }
-    if (m.regex) for (const t of this.host.topics()) if (!t.internal && m.regex.test(t.name)) out.add(t.id);
+    if (m.regex) { for (const t of this.host.topics()) if (!t.internal && m.regex.test(t.name)) out.add(t.id); }
     return out;
   }
 
@@ -235,7 +244,9 @@ export class ConsumerGroup {
 
   private chooseAssignor(): string {
     const votes = new Map<string, number>();
-    for (const m of this.members.values()) if (m.serverAssignor) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
+    for (const m of this.members.values()) {
+      if (m.serverAssignor) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
+    }
     let best: string | null = null;
     for (const [name, n] of votes) if (best === null || n > votes.get(best)!) best = name;
     return best ?? this.host.assignors()[0];
@@ -343,7 +354,9 @@ export class ConsumerGroup {
         const id = this.staticMembers.get(req.instanceId);
         if (id !== undefined) m = this.members.get(id);
       }
-      if (!m || m.classic) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
+      if (!m || m.classic) {
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
+      }
       if (req.memberEpoch === STATIC_LEAVE_EPOCH && m.instanceId !== null) {
         m.leftStatic = true;
         m.lastHeartbeat = this.host.now();
@@ -351,7 +364,14 @@ export class ConsumerGroup {
       } else {
         this.removeMember(m, "left the group");
       }
-      return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        memberId: req.memberId,
+        memberEpoch: req.memberEpoch,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
     }
 
     let m: ConsumerMember | undefined;
@@ -361,7 +381,10 @@ export class ConsumerGroup {
         const oldId = this.staticMembers.get(req.instanceId);
         const old = oldId === undefined ? undefined : this.members.get(oldId);
         if (old && !old.leftStatic && old.memberId !== req.memberId) {
-          return fail(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${req.instanceId} is still active in group ${this.groupId}.`);
+          return fail(
+            ErrorCode.UNRELEASED_INSTANCE_ID,
+            `Static member ${req.instanceId} is still active in group ${this.groupId}.`,
+          );
         }
         if (old) {
           // The static member returns under a new id and takes its assignment back without a rebalance.
@@ -385,16 +408,28 @@ export class ConsumerGroup {
     } else {
       m = this.members.get(req.memberId);
       if (m?.leftStatic || m?.classic) m = undefined;
-      if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
+      if (!m) {
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${this.groupId}.`);
+      }
       if (req.instanceId !== null && m.instanceId !== req.instanceId) return fail(ErrorCode.FENCED_INSTANCE_ID);
       if (req.memberEpoch > m.memberEpoch) {
-        return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a greater member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`);
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The consumer group member has a greater member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`,
+        );
       }
       if (req.memberEpoch < m.memberEpoch) {
         let ok = req.memberEpoch === m.previousMemberEpoch && req.topicPartitions !== null;
-        if (ok) for (const t of req.topicPartitions!) for (const p of t.partitions) if (!tpHas(m.assigned, t.topicId, p)) ok = false;
+        if (ok) {
+          for (const t of req.topicPartitions!) {
+            for (const p of t.partitions) if (!tpHas(m.assigned, t.topicId, p)) ok = false;
+          }
+        }
         if (!ok) {
-          return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`);
+          return fail(
+            ErrorCode.FENCED_MEMBER_EPOCH,
+            `The consumer group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`,
+          );
         }
       }
     }
@@ -423,7 +458,9 @@ export class ConsumerGroup {
       m.serverAssignor = req.serverAssignor;
       subscriptionChanged = true;
     }
-    if (subscriptionChanged) this.bumpEpoch(joined ? `member ${m.memberId} joined` : `member ${m.memberId} changed its subscription`);
+    if (subscriptionChanged) {
+      this.bumpEpoch(joined ? `member ${m.memberId} joined` : `member ${m.memberId} changed its subscription`);
+    }
     this.maybeComputeTarget();
     const owned = req.topicPartitions === null ? null : tpFromList(req.topicPartitions);
     this.reconcile(m, owned);
@@ -462,7 +499,9 @@ export class ConsumerGroup {
     this.stopTimer(m);
     this.members.delete(m.memberId);
     this.target.delete(m.memberId);
-    if (m.instanceId !== null && this.staticMembers.get(m.instanceId) === m.memberId) this.staticMembers.delete(m.instanceId);
+    if (m.instanceId !== null && this.staticMembers.get(m.instanceId) === m.memberId) {
+      this.staticMembers.delete(m.instanceId);
+    }
     this.host.log("info", `consumer group ${this.groupId}: member ${m.memberId} ${reason}`);
     this.bumpEpoch(`member ${m.memberId} ${reason}`);
     if (this.members.size === 0) this.stateTimestamp = this.host.now();
@@ -484,7 +523,16 @@ export class ConsumerGroup {
   // ---- classic members (online migration)
 
   private classicFail(errorCode: number, memberId: string): JoinResult {
-    return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId, members: [] };
+    return {
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: "",
+      skipAssignment: false,
+      memberId,
+      members: [],
+    };
   }
 
   /** Resolves a classic member by id (and instance id) or gives the error code. */
@@ -526,7 +574,7 @@ export class ConsumerGroup {
     const out: TpMap = new Map();
     for (const t of owned) {
       const info = this.host.topic(t.topic);
-      if (info) for (const p of t.partitions) tpAdd(out, info.id, p);
+      if (info) { for (const p of t.partitions) tpAdd(out, info.id, p); }
     }
     return out;
   }
@@ -544,7 +592,9 @@ export class ConsumerGroup {
   /** JoinGroup from a member speaking the classic protocol. */
   classicJoin(req: ClassicJoinInput): JoinResult {
     const candidates = this.classicCandidates(req.memberId);
-    if (candidates !== null && !req.protocols.some((p) => candidates.has(p.name))) return this.classicFail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    if (candidates !== null && !req.protocols.some((p) => candidates.has(p.name))) {
+      return this.classicFail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    }
     const unknown = req.memberId === "";
     const memberId = unknown ? this.host.newMemberId() : req.memberId;
     let m: ConsumerMember | undefined;
@@ -569,7 +619,10 @@ export class ConsumerGroup {
         if (!unknown) return this.classicFail(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
         m = add() ?? undefined;
       } else if (unknown) {
-        this.host.log("info", `consumer group ${this.groupId}: static member ${req.groupInstanceId} rejoined as ${memberId}, fencing ${old.memberId}`);
+        this.host.log(
+          "info",
+          `consumer group ${this.groupId}: static member ${req.groupInstanceId} rejoined as ${memberId}, fencing ${old.memberId}`,
+        );
         this.renameStatic(old, memberId);
         m = old;
       } else if (old.memberId !== memberId) {
@@ -581,9 +634,14 @@ export class ConsumerGroup {
     if (!m) return this.classicFail(ErrorCode.GROUP_MAX_SIZE_REACHED, req.memberId);
 
     const topics = [...new Set(req.subscription.topics)].sort();
-    const changed = joined || m.subscribedTopicRegex !== null || topics.join("\u0000") !== m.subscribedTopicNames.join("\u0000");
+    const changed = joined || m.subscribedTopicRegex !== null ||
+      topics.join("\u0000") !== m.subscribedTopicNames.join("\u0000");
     const wasClassic = m.classic !== null;
-    m.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols, subscriptionVersion: req.subscription.version };
+    m.classic = {
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      protocols: req.protocols,
+      subscriptionVersion: req.subscription.version,
+    };
     m.clientId = req.clientId;
     m.clientHost = req.clientHost;
     if (req.subscription.rackId !== null) m.rackId = req.subscription.rackId;
@@ -591,7 +649,11 @@ export class ConsumerGroup {
     m.subscribedTopicNames = topics;
     m.subscribedTopicRegex = null;
     m.regex = null;
-    if (changed) this.bumpEpoch(joined ? `classic member ${m.memberId} joined` : `classic member ${m.memberId} changed its subscription`);
+    if (changed) {
+      this.bumpEpoch(
+        joined ? `classic member ${m.memberId} joined` : `classic member ${m.memberId} changed its subscription`,
+      );
+    }
     this.maybeComputeTarget();
     this.reconcile(m, this.ownedFromNames(req.subscription.owned));
     const now = this.host.now();
@@ -600,7 +662,9 @@ export class ConsumerGroup {
     m.classicDeadline = now + m.rebalanceTimeoutMs;
     this.rearm(m);
     this.dirty = true;
-    if (!wasClassic && !joined) this.host.log("info", `consumer group ${this.groupId}: member ${m.memberId} now speaks the classic protocol`);
+    if (!wasClassic && !joined) {
+      this.host.log("info", `consumer group ${this.groupId}: member ${m.memberId} now speaks the classic protocol`);
+    }
     return {
       errorCode: ErrorCode.NONE,
       generationId: m.memberEpoch,
@@ -614,13 +678,26 @@ export class ConsumerGroup {
   }
 
   /** SyncGroup from a classic member: its current assignment (the coordinator assigns; the leader's proposal is ignored). */
-  classicSync(memberId: string, instanceId: string | null, generationId: number, protocolType: string | null, protocolName: string | null): SyncResult {
-    const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
+  classicSync(
+    memberId: string,
+    instanceId: string | null,
+    generationId: number,
+    protocolType: string | null,
+    protocolName: string | null,
+  ): SyncResult {
+    const fail = (errorCode: number): SyncResult => ({
+      errorCode,
+      protocolType: null,
+      protocolName: null,
+      assignment: EMPTY,
+    });
     const m = this.classicMember(memberId, instanceId);
     if (typeof m === "number") return fail(m);
     if (generationId !== m.memberEpoch) return fail(ErrorCode.ILLEGAL_GENERATION);
     const name = m.classic!.protocols[0].name;
-    if ((protocolType !== null && protocolType !== "consumer") || (protocolName !== null && protocolName !== name)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    if ((protocolType !== null && protocolType !== "consumer") || (protocolName !== null && protocolName !== name)) {
+      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
     if (m.classicAwaiting === "sync") {
       m.classicAwaiting = null;
       m.classicDeadline = 0;
@@ -628,7 +705,12 @@ export class ConsumerGroup {
     m.lastHeartbeat = this.host.now();
     m.lastSent = signature(m.assigned);
     this.rearm(m);
-    return { errorCode: ErrorCode.NONE, protocolType: "consumer", protocolName: name, assignment: encodeAssignment(this.namedAssignment(m), m.classic!.subscriptionVersion) };
+    return {
+      errorCode: ErrorCode.NONE,
+      protocolType: "consumer",
+      protocolName: name,
+      assignment: encodeAssignment(this.namedAssignment(m), m.classic!.subscriptionVersion),
+    };
   }
 
   /** Heartbeat from a classic member: REBALANCE_IN_PROGRESS while its assignment is not its target. */
@@ -644,7 +726,9 @@ export class ConsumerGroup {
     let code: number = ErrorCode.NONE;
     if (m.classicAwaiting !== "sync") {
       const target = this.target.get(m.memberId) ?? new Map<string, Set<number>>();
-      if (m.memberEpoch !== this.assignmentEpoch || m.revoking.size > 0 || signature(m.assigned) !== signature(target)) {
+      if (
+        m.memberEpoch !== this.assignmentEpoch || m.revoking.size > 0 || signature(m.assigned) !== signature(target)
+      ) {
         code = ErrorCode.REBALANCE_IN_PROGRESS;
         if (m.classicAwaiting !== "join") {
           m.classicAwaiting = "join";
@@ -671,14 +755,26 @@ export class ConsumerGroup {
   }
 
   /** Upgrade: takes over a classic group's members at its generation, each keeping its partitions. */
-  adoptClassicMembers(generationId: number, members: { snapshot: ClassicMemberSnapshot; protocols: Protocol[]; subscription: Subscription; assigned: Subscription["owned"] }[]) {
+  adoptClassicMembers(
+    generationId: number,
+    members: {
+      snapshot: ClassicMemberSnapshot;
+      protocols: Protocol[];
+      subscription: Subscription;
+      assigned: Subscription["owned"];
+    }[],
+  ) {
     this.groupEpoch = generationId;
     this.assignmentEpoch = generationId;
     const taken: TpMap = new Map();
     for (const x of members) {
       const s = x.snapshot;
       const m = new ConsumerMember(s.memberId, s.groupInstanceId);
-      m.classic = { sessionTimeoutMs: s.sessionTimeoutMs, protocols: x.protocols, subscriptionVersion: x.subscription.version };
+      m.classic = {
+        sessionTimeoutMs: s.sessionTimeoutMs,
+        protocols: x.protocols,
+        subscriptionVersion: x.subscription.version,
+      };
       m.clientId = s.clientId;
       m.clientHost = s.clientHost;
       m.rackId = x.subscription.rackId;
@@ -722,7 +818,12 @@ export class ConsumerGroup {
       return;
     }
     if (m.classicAwaiting !== null && now >= m.classicDeadline) {
-      this.removeMember(m, `did not ${m.classicAwaiting === "join" ? "rejoin" : "SyncGroup"} within its rebalance timeout (${m.rebalanceTimeoutMs} ms)`);
+      this.removeMember(
+        m,
+        `did not ${
+          m.classicAwaiting === "join" ? "rejoin" : "SyncGroup"
+        } within its rebalance timeout (${m.rebalanceTimeoutMs} ms)`,
+      );
       return;
     }
     if (now >= m.lastHeartbeat + this.sessionTimeoutOf(m)) {

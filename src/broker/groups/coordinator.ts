@@ -30,7 +30,14 @@ import type { JoinRequest, JoinResult, SyncResult } from "./classic.ts";
 import { ClassicGroup } from "./classic.ts";
 import type { HeartbeatRequest, HeartbeatResult, TopicInfo } from "./consumer.ts";
 import { compileRegex, ConsumerGroup } from "./consumer.ts";
-import { decodeAssignment, downgradeAllowed, encodeAssignment, migrationPolicy, subscriptionOf, upgradeAllowed } from "./migration.ts";
+import {
+  decodeAssignment,
+  downgradeAllowed,
+  encodeAssignment,
+  migrationPolicy,
+  subscriptionOf,
+  upgradeAllowed,
+} from "./migration.ts";
 import type { CommittedOffset, GroupSnapshot } from "./records.ts";
 import { decodeRecord, groupKey, groupValue, offsetKey, offsetValue } from "./records.ts";
 
@@ -45,7 +52,12 @@ export type CoordinatorDeps = {
   log(level: LogLevel, message: string): void;
 };
 
-export type OffsetCommitPartition = { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null };
+export type OffsetCommitPartition = {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+};
 export type OffsetCommitInput = {
   groupId: string;
   generationIdOrMemberEpoch: number;
@@ -57,7 +69,13 @@ export type OffsetCommitInput = {
 };
 export type OffsetCommitOutput = { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
 
-export type FetchedPartition = { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string | null; errorCode: number };
+export type FetchedPartition = {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+};
 export type OffsetFetchOutput = { errorCode: number; topics: { name: string; partitions: FetchedPartition[] }[] };
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -111,7 +129,12 @@ export class GroupCoordinator {
   /** __consumer_offsets, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
   private async offsetsTopic() {
     const { topic, created } = await this.deps.topics.ensureInternal(OFFSETS_TOPIC, this.numPartitions);
-    if (created && this.started) this.deps.log("warn", `${OFFSETS_TOPIC} was deleted; created it again (committed offsets and group state written before are gone)`);
+    if (created && this.started) {
+      this.deps.log(
+        "warn",
+        `${OFFSETS_TOPIC} was deleted; created it again (committed offsets and group state written before are gone)`,
+      );
+    }
     return topic;
   }
 
@@ -121,11 +144,25 @@ export class GroupCoordinator {
     this.started = true;
     let records = 0;
     for (const log of topic.partitions) {
-      records += await forEachRecord(log, (r) => this.apply(decodeRecord(r.key, r.value)), (e) =>
-        this.deps.log("error", `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`));
+      records += await forEachRecord(
+        log,
+        (r) => this.apply(decodeRecord(r.key, r.value)),
+        (e) =>
+          this.deps.log(
+            "error",
+            `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${
+              e instanceof Error ? e.message : String(e)
+            }`,
+          ),
+      );
     }
     for (const g of this.groups.values()) g.startSessions();
-    if (records > 0) this.deps.log("info", `group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}`);
+    if (records > 0) {
+      this.deps.log(
+        "info",
+        `group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_TOPIC}`,
+      );
+    }
     this.scheduleCleanup();
   }
 
@@ -136,7 +173,7 @@ export class GroupCoordinator {
         g?.offsets.delete(tpKey(r.topic, r.partition));
         return;
       }
-      if (!g) this.groups.set(r.group, (g = this.newClassic(r.group)));
+      if (!g) this.groups.set(r.group, g = this.newClassic(r.group));
       g.offsets.set(tpKey(r.topic, r.partition), r.value);
     } else if (r.kind === "group") {
       const existing = this.groups.get(r.group);
@@ -152,7 +189,7 @@ export class GroupCoordinator {
         return;
       }
       const g = r.value.type === "classic" ? this.newClassic(r.group) : this.newConsumer(r.group);
-      if (existing) for (const [k, v] of existing.offsets) g.offsets.set(k, v);
+      if (existing) { for (const [k, v] of existing.offsets) g.offsets.set(k, v); }
       existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       if (g.kind === "classic" && r.value.type === "classic") g.restore(r.value);
       else if (g.kind === "consumer" && r.value.type === "consumer") g.restore(r.value);
@@ -195,7 +232,10 @@ export class GroupCoordinator {
     } catch (e) {
       // DeleteTopics took __consumer_offsets away under the write (Kafka lets it): not a storage fault.
       const deleted = !this.deps.topics.get(OFFSETS_TOPIC)?.partitions.includes(log);
-      this.deps.log(deleted ? "warn" : "error", `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.deps.log(
+        deleted ? "warn" : "error",
+        `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
   }
@@ -226,7 +266,9 @@ export class GroupCoordinator {
 
   private topicInfos(): TopicInfo[] {
     const out: TopicInfo[] = [];
-    for (const t of this.deps.topics.list()) out.push({ id: t.id, name: t.name, partitions: t.partitions.length, internal: t.internal });
+    for (const t of this.deps.topics.list()) {
+      out.push({ id: t.id, name: t.name, partitions: t.partitions.length, internal: t.internal });
+    }
     return out;
   }
 
@@ -264,11 +306,22 @@ export class GroupCoordinator {
   // ---- classic protocol
 
   joinGroup(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
-    const fail = (errorCode: number): JoinResult => ({ errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: req.memberId, members: [] });
+    const fail = (errorCode: number): JoinResult => ({
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: "",
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    });
     if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.groupInstanceId === "") return fail(ErrorCode.INVALID_GROUP_ID);
-    if (req.sessionTimeoutMs < this.minSessionTimeoutMs || req.sessionTimeoutMs > this.maxSessionTimeoutMs) return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    if (req.sessionTimeoutMs < this.minSessionTimeoutMs || req.sessionTimeoutMs > this.maxSessionTimeoutMs) {
+      return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
     if (req.protocolType === "" || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     let g = this.groups.get(groupId);
     if (g && g.kind === "consumer") {
@@ -297,17 +350,37 @@ export class GroupCoordinator {
     return next;
   }
 
-  syncGroup(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number, protocolType: string | null, protocolName: string | null, assignments: { memberId: string; assignment: Uint8Array }[]): SyncResult | Promise<SyncResult> {
-    const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) });
+  syncGroup(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+    protocolType: string | null,
+    protocolName: string | null,
+    assignments: { memberId: string; assignment: Uint8Array }[],
+  ): SyncResult | Promise<SyncResult> {
+    const fail = (errorCode: number): SyncResult => ({
+      errorCode,
+      protocolType: null,
+      protocolName: null,
+      assignment: new Uint8Array(0),
+    });
     if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     const g = this.groups.get(groupId);
     if (!g) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
-    if (g.kind === "consumer") return g.classicSync(memberId, groupInstanceId, generationId, protocolType, protocolName);
+    if (g.kind === "consumer") {
+      return g.classicSync(memberId, groupInstanceId, generationId, protocolType, protocolName);
+    }
     return g.sync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments);
   }
 
-  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number | Promise<number> {
+  heartbeat(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+  ): number | Promise<number> {
     if (this.closed) return ErrorCode.NOT_COORDINATOR;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
@@ -322,12 +395,20 @@ export class GroupCoordinator {
   }
 
   /** LeaveGroup: the top-level error, and one code per member. */
-  leaveGroup(groupId: string, members: { memberId: string; groupInstanceId: string | null }[]): { errorCode: number; members: number[] } {
+  leaveGroup(
+    groupId: string,
+    members: { memberId: string; groupInstanceId: string | null }[],
+  ): { errorCode: number; members: number[] } {
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const g = this.groups.get(groupId);
     if (!g) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
-    if (g.kind === "consumer") return { errorCode: ErrorCode.NONE, members: members.map((m) => g.classicLeave(m.memberId, m.groupInstanceId)) };
+    if (g.kind === "consumer") {
+      return {
+        errorCode: ErrorCode.NONE,
+        members: members.map((m) => g.classicLeave(m.memberId, m.groupInstanceId)),
+      };
+    }
     return { errorCode: ErrorCode.NONE, members: members.map((m) => g.leave(m.memberId, m.groupInstanceId)) };
   }
 
@@ -343,7 +424,16 @@ export class GroupCoordinator {
 
   /** JoinGroup into a non-empty consumer group: the member speaks the classic protocol inside it. */
   private async classicJoinToConsumer(g: ConsumerGroup, req: JoinRequest): Promise<JoinResult> {
-    const fail = (errorCode: number): JoinResult => ({ errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: req.memberId, members: [] });
+    const fail = (errorCode: number): JoinResult => ({
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: "",
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    });
     if (req.protocolType !== "consumer") return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const subscription = subscriptionOf(req.protocols);
     if (!subscription) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -361,15 +451,28 @@ export class GroupCoordinator {
    * REBALANCE_IN_PROGRESS, as Kafka does; null when the policy or the group does not allow it.
    */
   private upgrade(g: ClassicGroup): ConsumerGroup | null {
-    if (!upgradeAllowed(this.migration) || g.protocolType !== "consumer" || g.members.size >= this.consumerMaxSize) return null;
+    if (!upgradeAllowed(this.migration) || g.protocolType !== "consumer" || g.members.size >= this.consumerMaxSize) {
+      return null;
+    }
     const stable = g.state === "Stable";
     const members = [];
     for (const m of g.members.values()) {
-      const protocols = m.protocols.length > 0 ? m.protocols : [{ name: g.protocolName ?? "range", metadata: m.metadataFor(g.protocolName) }];
+      const protocols = m.protocols.length > 0
+        ? m.protocols
+        : [{ name: g.protocolName ?? "range", metadata: m.metadataFor(g.protocolName) }];
       const subscription = subscriptionOf(protocols);
       if (!subscription) return null;
       members.push({
-        snapshot: { memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost, rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs, metadata: m.metadataFor(g.protocolName), assignment: m.assignment },
+        snapshot: {
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+          sessionTimeoutMs: m.sessionTimeoutMs,
+          metadata: m.metadataFor(g.protocolName),
+          assignment: m.assignment,
+        },
         protocols,
         subscription,
         assigned: stable ? decodeAssignment(m.assignment) : [],
@@ -381,7 +484,10 @@ export class GroupCoordinator {
     for (const [k, v] of g.offsets) next.offsets.set(k, v);
     next.adoptClassicMembers(g.generationId, members);
     this.groups.set(g.groupId, next);
-    this.deps.log("info", `group ${g.groupId}: classic group with ${members.length} member(s) upgraded to a consumer group at epoch ${g.generationId}`);
+    this.deps.log(
+      "info",
+      `group ${g.groupId}: classic group with ${members.length} member(s) upgraded to a consumer group at epoch ${g.generationId}`,
+    );
     return next;
   }
 
@@ -415,7 +521,10 @@ export class GroupCoordinator {
     g.markDead();
     this.groups.set(g.groupId, classic);
     classic.startSessions();
-    this.deps.log("info", `group ${g.groupId}: consumer group with ${members.length} classic member(s) downgraded to a classic group at generation ${g.groupEpoch}`);
+    this.deps.log(
+      "info",
+      `group ${g.groupId}: consumer group with ${members.length} classic member(s) downgraded to a classic group at generation ${g.groupEpoch}`,
+    );
     void this.persistGroup(classic);
     classic.prepareRebalance("downgraded from a consumer group");
   }
@@ -427,24 +536,55 @@ export class GroupCoordinator {
    * heartbeat on, so an empty member id is INVALID_REQUEST at every epoch.
    */
   async consumerGroupHeartbeat(groupId: string, req: HeartbeatRequest, apiVersion = 0): Promise<HeartbeatResult> {
-    const fail = (errorCode: number, errorMessage: string): HeartbeatResult => ({ errorCode, errorMessage, memberId: req.memberId || null, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null });
+    const fail = (errorCode: number, errorMessage: string): HeartbeatResult => ({
+      errorCode,
+      errorMessage,
+      memberId: req.memberId || null,
+      memberEpoch: req.memberEpoch,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
     if (this.closed) return fail(ErrorCode.NOT_COORDINATOR, "The coordinator is shutting down.");
     if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
     if (req.instanceId === "") return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be empty.");
     if (req.rackId === "") return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
-    if (req.memberId === "" && (apiVersion >= 1 || req.memberEpoch !== 0)) return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    if (req.memberId === "" && (apiVersion >= 1 || req.memberEpoch !== 0)) {
+      return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    }
     if (req.memberEpoch < -2) return fail(ErrorCode.INVALID_REQUEST, "MemberEpoch is invalid.");
     if (req.memberEpoch === 0) {
-      if (req.rebalanceTimeoutMs === -1) return fail(ErrorCode.INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request.");
-      if (req.topicPartitions === null || req.topicPartitions.length > 0) return fail(ErrorCode.INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
-      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return fail(ErrorCode.INVALID_REQUEST, "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.");
+      if (req.rebalanceTimeoutMs === -1) {
+        return fail(ErrorCode.INVALID_REQUEST, "RebalanceTimeoutMs must be provided in first request.");
+      }
+      if (req.topicPartitions === null || req.topicPartitions.length > 0) {
+        return fail(ErrorCode.INVALID_REQUEST, "TopicPartitions must be empty when (re-)joining.");
+      }
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) {
+        return fail(
+          ErrorCode.INVALID_REQUEST,
+          "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.",
+        );
+      }
     }
-    if (req.memberEpoch === -2 && req.instanceId === null) return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be null.");
+    if (req.memberEpoch === -2 && req.instanceId === null) {
+      return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be null.");
+    }
     if (req.serverAssignor !== null && !this.assignorNames().includes(req.serverAssignor)) {
-      return fail(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.assignorNames().join(", ")}.`);
+      return fail(
+        ErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${
+          this.assignorNames().join(", ")
+        }.`,
+      );
     }
-    if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== "" && compileRegex(req.subscribedTopicRegex) === null) {
-      return fail(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`);
+    if (
+      req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== "" &&
+      compileRegex(req.subscribedTopicRegex) === null
+    ) {
+      return fail(
+        ErrorCode.INVALID_REGULAR_EXPRESSION,
+        `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`,
+      );
     }
     let g = this.groups.get(groupId);
     if (g && g.kind === "classic") {
@@ -457,14 +597,21 @@ export class GroupCoordinator {
       }
     }
     if (!g) {
-      if (req.memberEpoch !== 0) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${groupId}.`);
+      if (req.memberEpoch !== 0) {
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${groupId}.`);
+      }
       g = this.newConsumer(groupId);
       this.groups.set(groupId, g);
     }
     const max = this.consumerMaxSize;
-    if (req.memberEpoch === 0 && !g.members.has(req.memberId) && g.members.size >= max &&
-      !(req.instanceId !== null && g.staticMembers.has(req.instanceId))) {
-      return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${max} members.`);
+    if (
+      req.memberEpoch === 0 && !g.members.has(req.memberId) && g.members.size >= max &&
+      !(req.instanceId !== null && g.staticMembers.has(req.instanceId))
+    ) {
+      return fail(
+        ErrorCode.GROUP_MAX_SIZE_REACHED,
+        `The consumer group has reached its maximum capacity of ${max} members.`,
+      );
     }
     const out = g.heartbeat(req);
     if (g.dirty && this.groups.get(groupId) === g) {
@@ -477,7 +624,12 @@ export class GroupCoordinator {
 
   // ---- offsets
 
-  private validateCommit(g: Group | undefined, generation: number, memberId: string, groupInstanceId: string | null): number {
+  private validateCommit(
+    g: Group | undefined,
+    generation: number,
+    memberId: string,
+    groupInstanceId: string | null,
+  ): number {
     if (!g) return generation < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (g.kind === "consumer") {
       if (generation < 0 && g.members.size === 0) return ErrorCode.NONE;
@@ -506,7 +658,10 @@ export class GroupCoordinator {
 
   async commitOffsets(req: OffsetCommitInput): Promise<OffsetCommitOutput> {
     const all = (code: number): OffsetCommitOutput =>
-      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+      req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })),
+      }));
     if (this.closed) return all(ErrorCode.NOT_COORDINATOR);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let g = this.groups.get(req.groupId);
@@ -523,7 +678,10 @@ export class GroupCoordinator {
       const topic = this.deps.topics.get(t.name);
       const parts = [];
       for (const p of t.partitions) {
-        const res: { partitionIndex: number; errorCode: number } = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+        const res: { partitionIndex: number; errorCode: number } = {
+          partitionIndex: p.partitionIndex,
+          errorCode: ErrorCode.NONE,
+        };
         parts.push(res);
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) {
           res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -561,14 +719,29 @@ export class GroupCoordinator {
   }
 
   /** Offsets of a committed transaction (TxnOffsetCommit + EndTxn) become the group's committed offsets. */
-  async commitTxnOffsets(groupId: string, offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string | null }[]): Promise<void> {
+  async commitTxnOffsets(
+    groupId: string,
+    offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string | null }[],
+  ): Promise<void> {
     if (offsets.length === 0) return;
     const now = this.deps.now();
-    const values = offsets.map((o) => ({ o, v: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? "", commitTimestamp: now, expireTimestamp: -1 } as CommittedOffset }));
-    const code = await this.append(groupId, values.map(({ o, v }) => ({ key: offsetKey(groupId, o.topic, o.partition), value: offsetValue(v) })));
+    const values = offsets.map((o) => ({
+      o,
+      v: {
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata ?? "",
+        commitTimestamp: now,
+        expireTimestamp: -1,
+      } as CommittedOffset,
+    }));
+    const code = await this.append(
+      groupId,
+      values.map(({ o, v }) => ({ key: offsetKey(groupId, o.topic, o.partition), value: offsetValue(v) })),
+    );
     if (code !== ErrorCode.NONE) return;
     let g = this.groups.get(groupId);
-    if (!g) this.groups.set(groupId, (g = this.newClassic(groupId)));
+    if (!g) this.groups.set(groupId, g = this.newClassic(groupId));
     for (const { o, v } of values) g.offsets.set(tpKey(o.topic, o.partition), v);
   }
 
@@ -576,7 +749,11 @@ export class GroupCoordinator {
    * Committed offsets of a group: the named partitions (unknown ones as offset -1), or all when
    * `topics` is null. `member` (OffsetFetch v9) is checked against consumer groups.
    */
-  fetchOffsets(groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, member: { memberId: string | null; memberEpoch: number } | null): OffsetFetchOutput {
+  fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+    member: { memberId: string | null; memberEpoch: number } | null,
+  ): OffsetFetchOutput {
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const g = this.groups.get(groupId);
@@ -585,17 +762,35 @@ export class GroupCoordinator {
       if (!m) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
       if (member.memberEpoch !== m.memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
     }
-    const none = (partitionIndex: number): FetchedPartition => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.NONE });
-    const found = (partitionIndex: number, o: CommittedOffset): FetchedPartition => ({ partitionIndex, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+    const none = (partitionIndex: number): FetchedPartition => ({
+      partitionIndex,
+      committedOffset: -1n,
+      committedLeaderEpoch: -1,
+      metadata: "",
+      errorCode: ErrorCode.NONE,
+    });
+    const found = (partitionIndex: number, o: CommittedOffset): FetchedPartition => ({
+      partitionIndex,
+      committedOffset: o.offset,
+      committedLeaderEpoch: o.leaderEpoch,
+      metadata: o.metadata,
+      errorCode: ErrorCode.NONE,
+    });
     if (topics === null) {
       const byTopic = new Map<string, FetchedPartition[]>();
       for (const [k, o] of g?.offsets ?? []) {
         const [topic, partition] = splitKey(k);
         let l = byTopic.get(topic);
-        if (!l) byTopic.set(topic, (l = []));
+        if (!l) byTopic.set(topic, l = []);
         l.push(found(partition, o));
       }
-      return { errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) })) };
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...byTopic].map(([name, partitions]) => ({
+          name,
+          partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex),
+        })),
+      };
     }
     return {
       errorCode: ErrorCode.NONE,
@@ -610,11 +805,18 @@ export class GroupCoordinator {
   }
 
   /** OffsetDelete: the group-level error and per-partition codes. */
-  async deleteOffsets(groupId: string, topics: { name: string; partitions: { partitionIndex: number }[] }[]): Promise<{ errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }> {
+  async deleteOffsets(
+    groupId: string,
+    topics: { name: string; partitions: { partitionIndex: number }[] }[],
+  ): Promise<
+    { errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }
+  > {
     if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const g = this.groups.get(groupId);
-    if (!g || (g.kind === "classic" && g.state === "Dead")) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    if (!g || (g.kind === "classic" && g.state === "Dead")) {
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    }
     let subscribed: (topic: string) => boolean = () => false;
     if (g.kind === "classic" && !g.isEmpty() && g.members.size > 0) {
       if (g.protocolType !== "consumer") return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
@@ -632,8 +834,9 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map(({ partitionIndex }) => {
           let errorCode: number = ErrorCode.NONE;
-          if (!topic || partitionIndex < 0 || partitionIndex >= topic.partitions.length) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          else if (isSubscribed) errorCode = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC;
+          if (!topic || partitionIndex < 0 || partitionIndex >= topic.partitions.length) {
+            errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          } else if (isSubscribed) errorCode = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC;
           else if (g.offsets.has(tpKey(t.name, partitionIndex))) {
             records.push({ key: offsetKey(groupId, t.name, partitionIndex), value: null });
             keys.push(tpKey(t.name, partitionIndex));
@@ -654,14 +857,20 @@ export class GroupCoordinator {
     for (const g of this.groups.values()) {
       const keys = [...g.offsets.keys()].filter((k) => k.startsWith(prefix));
       if (keys.length === 0) continue;
-      const records = keys.map((k) => ({ key: offsetKey(g.groupId, topic, Number(k.slice(prefix.length))), value: null }));
-      if ((await this.append(g.groupId, records)) === ErrorCode.NONE) for (const k of keys) g.offsets.delete(k);
+      const records = keys.map((k) => ({
+        key: offsetKey(g.groupId, topic, Number(k.slice(prefix.length))),
+        value: null,
+      }));
+      if ((await this.append(g.groupId, records)) === ErrorCode.NONE) { for (const k of keys) g.offsets.delete(k); }
     }
   }
 
   // ---- admin
 
-  listGroups(statesFilter: string[], typesFilter: string[]): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
+  listGroups(
+    statesFilter: string[],
+    typesFilter: string[],
+  ): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const out = [];
@@ -670,7 +879,12 @@ export class GroupCoordinator {
       if (state === "Dead") continue;
       if (states.size && !states.has(state.toLowerCase())) continue;
       if (types.size && !types.has(g.kind)) continue;
-      out.push({ groupId: g.groupId, protocolType: g.kind === "consumer" ? "consumer" : g.protocolType ?? "", groupState: state, groupType: g.kind });
+      out.push({
+        groupId: g.groupId,
+        protocolType: g.kind === "consumer" ? "consumer" : g.protocolType ?? "",
+        groupState: state,
+        groupType: g.kind,
+      });
     }
     return out;
   }
@@ -725,7 +939,9 @@ export class GroupCoordinator {
       const records: RecordInput[] = [];
       const expired: string[] = [];
       for (const [k, o] of g.offsets) {
-        const gone = o.expireTimestamp >= 0 ? now >= o.expireTimestamp : now >= (managed ? Math.max(g.stateTimestamp, o.commitTimestamp) : o.commitTimestamp) + retention;
+        const gone = o.expireTimestamp >= 0
+          ? now >= o.expireTimestamp
+          : now >= (managed ? Math.max(g.stateTimestamp, o.commitTimestamp) : o.commitTimestamp) + retention;
         if (!gone) continue;
         const [topic, partition] = splitKey(k);
         records.push({ key: offsetKey(g.groupId, topic, partition), value: null });
@@ -742,7 +958,9 @@ export class GroupCoordinator {
         groupsDeleted++;
       }
     }
-    if (offsetsExpired || groupsDeleted) this.deps.log("info", `group cleanup: ${offsetsExpired} offset(s) expired, ${groupsDeleted} group(s) deleted`);
+    if (offsetsExpired || groupsDeleted) {
+      this.deps.log("info", `group cleanup: ${offsetsExpired} offset(s) expired, ${groupsDeleted} group(s) deleted`);
+    }
     return { offsetsExpired, groupsDeleted };
   }
 }

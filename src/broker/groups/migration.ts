@@ -11,7 +11,10 @@
 // Downgrade: when the last member using the consumer protocol leaves (or expires) and only
 // classic members remain, the group becomes a classic group at the group epoch and rebalances.
 import { decodeData, encodeVersionedData } from "../../protocol/codec.ts";
-import { ConsumerProtocolAssignmentSchema, ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/consumer_protocol.ts";
+import {
+  ConsumerProtocolAssignmentSchema,
+  ConsumerProtocolSubscriptionSchema,
+} from "../../protocol/messages/consumer_protocol.ts";
 import type { ConsumerProtocolSubscription } from "../../protocol/messages/consumer_protocol.ts";
 import { Reader } from "../../protocol/reader.ts";
 import type { Protocol } from "./classic.ts";
@@ -71,7 +74,13 @@ export function subscriptionOf(protocols: readonly Protocol[]): Subscription | n
 
 /** A ConsumerProtocolSubscription for a member that never sent one (DescribeGroups of KIP-848 members). */
 export function encodeSubscription(topics: string[], rackId: string | null): Uint8Array {
-  return encodeVersionedData(ConsumerProtocolSubscriptionSchema, 3, { topics, userData: null, ownedPartitions: [], generationId: -1, rackId });
+  return encodeVersionedData(ConsumerProtocolSubscriptionSchema, 3, {
+    topics,
+    userData: null,
+    ownedPartitions: [],
+    generationId: -1,
+    rackId,
+  });
 }
 
 /** Reads the partitions of a ConsumerProtocolAssignment (empty bytes: none). */
@@ -87,7 +96,10 @@ export function decodeAssignment(bytes: Uint8Array): { topic: string; partitions
 }
 
 /** A ConsumerProtocolAssignment at the version the member's subscription used (0-3 share one layout). */
-export function encodeAssignment(partitions: { topic: string; partitions: number[] }[], subscriptionVersion: number): Uint8Array {
+export function encodeAssignment(
+  partitions: { topic: string; partitions: number[] }[],
+  subscriptionVersion: number,
+): Uint8Array {
   const [lo, hi] = ConsumerProtocolAssignmentSchema.versions;
   const v = Math.max(lo, Math.min(subscriptionVersion, hi));
   return encodeVersionedData(ConsumerProtocolAssignmentSchema, v, { assignedPartitions: partitions, userData: null });

@@ -254,7 +254,11 @@ export function decodeRecord(key: Uint8Array | null, value: Uint8Array | null): 
           assignment: v.compactBytes().slice(),
         });
       }
-      return { kind: "group", group, value: { type: "classic", protocolType, generationId, protocolName, leaderId, stateTimestamp, members } };
+      return {
+        kind: "group",
+        group,
+        value: { type: "classic", protocolType, generationId, protocolName, leaderId, stateTimestamp, members },
+      };
     }
     if (kind === 1) {
       const groupEpoch = v.int32();
@@ -287,7 +291,11 @@ export function decodeRecord(key: Uint8Array | null, value: Uint8Array | null): 
           classic: version >= 1 ? readClassicInfo(v) : null,
         });
       }
-      return { kind: "group", group, value: { type: "consumer", groupEpoch, assignmentEpoch, stateTimestamp, metadataSignature, members } };
+      return {
+        kind: "group",
+        group,
+        value: { type: "consumer", groupEpoch, assignmentEpoch, stateTimestamp, metadataSignature, members },
+      };
     }
   }
   return { kind: "unknown" };

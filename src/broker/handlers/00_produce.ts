@@ -49,26 +49,34 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
   const responses = await Promise.all(req.topicData.map(async (td) => {
     const topic = svc.topics.get(td.name);
     const topicDenied = !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
-    const partitionResponses = await Promise.all(td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
-      if (txnDenied) return failed(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
-      if (topicDenied) return failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
-      if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
-      const log = topic?.partitions[pd.index];
-      if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-      let records = pd.records;
-      if (ctx.apiVersion <= 2 && records !== null && records.length > 0) {
-        const converted = upConvertMessageSet(records);
-        if (!(converted instanceof Uint8Array)) return failed(pd.index, ErrorCode[converted.error], converted.message);
-        records = converted;
-      }
-      const stored = withTopicCodec(svc, topic, records);
-      return stored instanceof Promise ? stored.then((r) => append(svc, topic, pd.index, r, req.acks)) : append(svc, topic, pd.index, stored, req.acks);
-    }));
+    const partitionResponses = await Promise.all(
+      td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
+        if (txnDenied) return failed(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
+        if (topicDenied) return failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
+        if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
+        const log = topic?.partitions[pd.index];
+        if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        let records = pd.records;
+        if (ctx.apiVersion <= 2 && records !== null && records.length > 0) {
+          const converted = upConvertMessageSet(records);
+          if (!(converted instanceof Uint8Array)) {
+            return failed(pd.index, ErrorCode[converted.error], converted.message);
+          }
+          records = converted;
+        }
+        const stored = withTopicCodec(svc, topic, records);
+        return stored instanceof Promise
+          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks))
+          : append(svc, topic, pd.index, stored, req.acks);
+      }),
+    );
     return { name: td.name, partitionResponses };
   }));
   // Test hook: drop every Nth produce response after appending, as a network failure would.
   const every = Number(svc.config["chronik.test.drop.produce.response.every"] ?? 0);
-  if (every > 0 && ++svc.counters.produceRequests % every === 0) ctx.closeConnection("test hook chronik.test.drop.produce.response.every");
+  if (every > 0 && ++svc.counters.produceRequests % every === 0) {
+    ctx.closeConnection("test hook chronik.test.drop.produce.response.every");
+  }
   // Every append has settled: an engine that copied the batches out needs the request no more.
   ctx.frameReusable = !svc.store.keepsAppendedBuffers;
   return { responses, throttleTimeMs: 0 };
@@ -79,7 +87,11 @@ function failed(index: number, errorCode: number, errorMessage: string | null): 
 }
 
 /** compression.type: a codec name makes the broker rewrite batches in that codec. */
-function withTopicCodec(svc: Services, topic: Topic, records: Uint8Array | null): Uint8Array | null | Promise<Uint8Array | null> {
+function withTopicCodec(
+  svc: Services,
+  topic: Topic,
+  records: Uint8Array | null,
+): Uint8Array | null | Promise<Uint8Array | null> {
   const codec = targetCodec(svc.topics.config(topic, "compression.type", svc.config));
   if (codec === null || records === null) return records;
   // zstd's encoder loads in the background from start-up (broker.ts): wait for it, never fall back.
@@ -89,7 +101,13 @@ function withTopicCodec(svc: Services, topic: Topic, records: Uint8Array | null)
 
 const ZSTD = 4;
 
-async function append(svc: Services, topic: Topic, index: number, records: Uint8Array | null, acks: number): Promise<PartitionResult> {
+async function append(
+  svc: Services,
+  topic: Topic,
+  index: number,
+  records: Uint8Array | null,
+  acks: number,
+): Promise<PartitionResult> {
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.INVALID_RECORD, "Produce request has no records for this partition");
   }
@@ -98,19 +116,37 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
     return failed(index, ErrorCode[scanned.error], scanned.message);
   }
   if (scanned.length !== 1) {
-    return failed(index, ErrorCode.INVALID_RECORD, `Produce requests with version 3 or later must contain exactly one record batch per partition; got ${scanned.length}`);
+    return failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `Produce requests with version 3 or later must contain exactly one record batch per partition; got ${scanned.length}`,
+    );
   }
   const batch = scanned[0];
-  if (batch.isControl) return failed(index, ErrorCode.INVALID_RECORD, "Control batches may only be written by the transaction coordinator");
+  if (batch.isControl) {
+    return failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      "Control batches may only be written by the transaction coordinator",
+    );
+  }
   // One node means an ISR of one: acks=all cannot meet a min.insync.replicas above 1 (Kafka's check).
   const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
   if (acks === -1 && minIsr > 1) {
-    return failed(index, ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR Set(${svc.config.nodeId}) is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic.name}-${index}`);
+    return failed(
+      index,
+      ErrorCode.NOT_ENOUGH_REPLICAS,
+      `The size of the current ISR Set(${svc.config.nodeId}) is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${topic.name}-${index}`,
+    );
   }
   const maxMessageBytes = Number(svc.topics.config(topic, "max.message.bytes", svc.config));
   for (const b of scanned) {
     if (b.size > maxMessageBytes) {
-      return failed(index, ErrorCode.MESSAGE_TOO_LARGE, `The batch size ${b.size} exceeds max.message.bytes ${maxMessageBytes}`);
+      return failed(
+        index,
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `The batch size ${b.size} exceeds max.message.bytes ${maxMessageBytes}`,
+      );
     }
   }
   let logAppendTime = -1;
@@ -124,7 +160,11 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
   const log = topic.partitions[index];
   if (batch.producerId >= 0n) {
     if (batch.isTransactional && !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)) {
-      return failed(index, ErrorCode.INVALID_TXN_STATE, `Partition ${topic.name}-${index} was not added to the transaction of producer ${batch.producerId} (epoch ${batch.producerEpoch})`);
+      return failed(
+        index,
+        ErrorCode.INVALID_TXN_STATE,
+        `Partition ${topic.name}-${index} was not added to the transaction of producer ${batch.producerId} (epoch ${batch.producerEpoch})`,
+      );
     }
     // Sequence check, append and state update run one at a time per partition.
     const state = producerStateOf(log);
@@ -132,7 +172,14 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
       const check = state.check(batch);
       if (check.kind === "error") return failed(index, check.errorCode, check.message);
       if (check.kind === "duplicate") {
-        return { index, errorCode: ErrorCode.NONE, baseOffset: BigInt(check.baseOffset), logAppendTimeMs: BigInt(logAppendTime), logStartOffset: BigInt(log.logStartOffset), errorMessage: null };
+        return {
+          index,
+          errorCode: ErrorCode.NONE,
+          baseOffset: BigInt(check.baseOffset),
+          logAppendTimeMs: BigInt(logAppendTime),
+          logStartOffset: BigInt(log.logStartOffset),
+          errorMessage: null,
+        };
       }
       const r = await store(svc, topic, index, records, scanned, logAppendTime, acks);
       if (r.errorCode === ErrorCode.NONE) state.record(batch, Number(r.baseOffset));
@@ -142,9 +189,19 @@ async function append(svc: Services, topic: Topic, index: number, records: Uint8
   return store(svc, topic, index, records, scanned, logAppendTime, acks);
 }
 
-async function store(svc: Services, topic: Topic, index: number, records: Uint8Array, scanned: BatchInfo[], logAppendTime: number, acks: number): Promise<PartitionResult> {
+async function store(
+  svc: Services,
+  topic: Topic,
+  index: number,
+  records: Uint8Array,
+  scanned: BatchInfo[],
+  logAppendTime: number,
+  acks: number,
+): Promise<PartitionResult> {
   try {
-    const r = await topic.partitions[index].append(records, scanned, { durable: acks === -1 && svc.config["chronik.fsync.acks.all"] !== false });
+    const r = await topic.partitions[index].append(records, scanned, {
+      durable: acks === -1 && svc.config["chronik.fsync.acks.all"] !== false,
+    });
     return {
       index,
       errorCode: ErrorCode.NONE,
@@ -155,7 +212,9 @@ async function store(svc: Services, topic: Topic, index: number, records: Uint8A
     };
   } catch (e) {
     // Deleted under the append (DeleteTopics closed the log): the partition is gone, as Kafka answers.
-    if (svc.topics.get(topic.name)?.partitions[index] !== topic.partitions[index]) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    if (svc.topics.get(topic.name)?.partitions[index] !== topic.partitions[index]) {
+      return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    }
     svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
   }

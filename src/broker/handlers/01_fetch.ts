@@ -44,7 +44,9 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
   const byId = v >= 13;
-  const nameOf = (t: { topic: string; topicId: string }) => (byId ? svc.topics.byId(t.topicId)?.name ?? `\u0000${t.topicId}` : t.topic);
+  const nameOf = (
+    t: { topic: string; topicId: string },
+  ) => (byId ? svc.topics.byId(t.topicId)?.name ?? `\u0000${t.topicId}` : t.topic);
   const requested = [];
   for (const t of req.topics) {
     const topic = nameOf(t);
@@ -64,9 +66,17 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
     const topic = nameOf(t);
     for (const partition of t.partitions) forgotten.push({ topic, partition });
   }
-  const plan = v >= 7
-    ? svc.fetchSessions.plan(req.sessionId, req.sessionEpoch, requested, forgotten, svc.now())
-    : { errorCode: ErrorCode.NONE, sessionId: 0, incremental: false, partitions: requested.map((p) => ({ ...p, lastHighWatermark: -1n, lastLogStartOffset: -1n, lastStableOffset: -1n })) };
+  const plan = v >= 7 ? svc.fetchSessions.plan(req.sessionId, req.sessionEpoch, requested, forgotten, svc.now()) : {
+    errorCode: ErrorCode.NONE,
+    sessionId: 0,
+    incremental: false,
+    partitions: requested.map((p) => ({
+      ...p,
+      lastHighWatermark: -1n,
+      lastLogStartOffset: -1n,
+      lastStableOffset: -1n,
+    })),
+  };
   if (plan.errorCode !== ErrorCode.NONE) {
     return { throttleTimeMs: 0, errorCode: plan.errorCode, sessionId: 0, responses: [] };
   }
@@ -101,7 +111,12 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
       for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
       ctx.throttleTimeMs = throttle;
       // Kafka's getThrottledResponse: no partitions; a new (full) session is not kept for the client.
-      return { throttleTimeMs: throttle, errorCode: ErrorCode.NONE, sessionId: plan.incremental ? plan.sessionId : 0, responses: [] };
+      return {
+        throttleTimeMs: throttle,
+        errorCode: ErrorCode.NONE,
+        sessionId: plan.incremental ? plan.sessionId : 0,
+        responses: [],
+      };
     }
   }
 
@@ -130,7 +145,13 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
 
 type ReadResult = { data: PartitionData[]; bytes: number; ready: boolean };
 
-async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number, readCommitted: boolean, canRead: (topic: string) => boolean): Promise<ReadResult> {
+async function readAll(
+  svc: Services,
+  parts: FetchPartition[],
+  maxBytes: number,
+  readCommitted: boolean,
+  canRead: (topic: string) => boolean,
+): Promise<ReadResult> {
   const data: PartitionData[] = [];
   let bytes = 0;
   let ready = false;
@@ -200,7 +221,10 @@ async function readAll(svc: Services, parts: FetchPartition[], maxBytes: number,
       while (n < d.records.length && batchBaseOffsetNumber(d.records[n]) < lso) n++;
       if (n < d.records.length) d.records = d.records.slice(0, n);
       const last = n > 0 ? batchBaseOffsetNumber(d.records[n - 1]) + batchLastOffsetDelta(d.records[n - 1]) + 1 : from;
-      d.abortedTransactions = state.abortedIn(from, last).map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+      d.abortedTransactions = state.abortedIn(from, last).map((a) => ({
+        producerId: a.producerId,
+        firstOffset: BigInt(a.firstOffset),
+      }));
     }
     for (const b of d.records) bytes += b.length;
   }

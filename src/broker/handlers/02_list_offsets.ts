@@ -32,12 +32,16 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
       if (!authorized) a = none(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       else if (!log) a = none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       else if (p.currentLeaderEpoch > LEADER_EPOCH) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
-      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) a = none(ErrorCode.FENCED_LEADER_EPOCH);
-      else {
+      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) {
+        a = none(ErrorCode.FENCED_LEADER_EPOCH);
+      } else {
         try {
           a = await lookup(log, p.timestamp, ctx.apiVersion >= 2 && req.isolationLevel === 1);
         } catch (e) {
-          svc.log("error", `offset lookup in ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`);
+          svc.log(
+            "error",
+            `offset lookup in ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`,
+          );
           a = none(ErrorCode.KAFKA_STORAGE_ERROR);
         }
       }
@@ -49,9 +53,16 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
 });
 
 async function lookup(log: PartitionLog, ts: bigint, readCommitted: boolean): Promise<Answer> {
-  const ok = (offset: number | bigint, timestamp = -1n): Answer => ({ errorCode: ErrorCode.NONE, timestamp, offset: BigInt(offset), leaderEpoch: LEADER_EPOCH });
+  const ok = (offset: number | bigint, timestamp = -1n): Answer => ({
+    errorCode: ErrorCode.NONE,
+    timestamp,
+    offset: BigInt(offset),
+    leaderEpoch: LEADER_EPOCH,
+  });
   const start = BigInt(log.logStartOffset);
-  if (ts === LATEST) return ok(readCommitted ? producerStateOf(log).lastStableOffset(log.logEndOffset) : log.logEndOffset);
+  if (ts === LATEST) {
+    return ok(readCommitted ? producerStateOf(log).lastStableOffset(log.logEndOffset) : log.logEndOffset);
+  }
   if (ts === EARLIEST || ts === EARLIEST_LOCAL) return ok(log.logStartOffset);
   if (ts === LATEST_TIERED) return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
   if (ts === MAX_TIMESTAMP) {

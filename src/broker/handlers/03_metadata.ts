@@ -23,7 +23,9 @@ import { topicNameError, ZERO_UUID } from "../topics.ts";
 export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
-  const topicOps = (name: string) => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, Res.TOPIC, name) : OPERATIONS_OMITTED);
+  const topicOps = (
+    name: string,
+  ) => (req.includeTopicAuthorizedOperations ? authorizedOperations(ctx, Res.TOPIC, name) : OPERATIONS_OMITTED);
   const canDescribe = (name: string) => allowed(ctx, Op.DESCRIBE, Res.TOPIC, name);
   const all = req.topics === null || (v === 0 && req.topics.length === 0);
   if (!all && v < 12 && req.topics!.some((t) => t.name === null || t.topicId !== ZERO_UUID)) {
@@ -44,7 +46,9 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
       if (want.name === null) {
         const t = want.topicId !== ZERO_UUID ? svc.topics.byId(want.topicId) : undefined;
         if (t && !canDescribe(t.name)) topics.push(missing(null, want.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
-        else topics.push(t ? describe(svc, t, topicOps(t.name)) : missing(null, want.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        else {topics.push(
+            t ? describe(svc, t, topicOps(t.name)) : missing(null, want.topicId, ErrorCode.UNKNOWN_TOPIC_ID),
+          );}
         continue;
       }
       if (!canDescribe(want.name)) {
@@ -61,26 +65,40 @@ export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
           topics.push(missing(want.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;
         }
-        const out = await createTopic(svc, {
-          name: want.name,
-          numPartitions: -1,
-          replicationFactor: -1,
-          assignments: [],
-          configs: [],
-          // Auto-created partitions count against controller_mutation_rate, permissively (as Kafka).
-        }, false, svc.quotas.mutationQuota(ctx.session, ctx.clientId, false, () => svc.now()));
+        const out = await createTopic(
+          svc,
+          {
+            name: want.name,
+            numPartitions: -1,
+            replicationFactor: -1,
+            assignments: [],
+            configs: [],
+            // Auto-created partitions count against controller_mutation_rate, permissively (as Kafka).
+          },
+          false,
+          svc.quotas.mutationQuota(ctx.session, ctx.clientId, false, () => svc.now()),
+        );
         t = out.topic ?? svc.topics.get(want.name);
       }
-      topics.push(t ? describe(svc, t, topicOps(t.name)) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+      topics.push(
+        t ? describe(svc, t, topicOps(t.name)) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+      );
     }
   }
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: svc.config.nodeId, host: ctx.session.listener.advertised.host, port: ctx.session.listener.advertised.port, rack: null }],
+    brokers: [{
+      nodeId: svc.config.nodeId,
+      host: ctx.session.listener.advertised.host,
+      port: ctx.session.listener.advertised.port,
+      rack: null,
+    }],
     clusterId: svc.clusterId,
     controllerId: svc.config.nodeId,
     topics,
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME) : OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+      ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME)
+      : OPERATIONS_OMITTED,
   };
 });
 

@@ -16,8 +16,14 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(OffsetCommit, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
   // ACLs: READ on the group (every partition GROUP_AUTHORIZATION_FAILED), READ on each topic.
-  const each = (code: number, only?: (name: string) => boolean) => req.topics.filter((t) => !only || only(t.name)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
-  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) return { throttleTimeMs: 0, topics: each(ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+  const each = (code: number, only?: (name: string) => boolean) =>
+    req.topics.filter((t) => !only || only(t.name)).map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })),
+    }));
+  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) {
+    return { throttleTimeMs: 0, topics: each(ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+  }
   const canRead = (name: string) => allowed(ctx, Op.READ, Res.TOPIC, name);
   const denied = each(ErrorCode.TOPIC_AUTHORIZATION_FAILED, (n) => !canRead(n));
   const committed = await ctx.services.groups.commitOffsets({

@@ -29,8 +29,15 @@ function markUnstable(svc: Services, groupId: string, r: Fetched): Fetched {
  * ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic: left out of
  * "all topics", TOPIC_AUTHORIZATION_FAILED for a named one.
  */
-function authorizeFetch(ctx: RequestContext, groupId: string, fetch: (topics: { name: string; partitionIndexes: number[] }[] | null) => Fetched, topics: { name: string; partitionIndexes: number[] }[] | null): Fetched {
-  if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+function authorizeFetch(
+  ctx: RequestContext,
+  groupId: string,
+  fetch: (topics: { name: string; partitionIndexes: number[] }[] | null) => Fetched,
+  topics: { name: string; partitionIndexes: number[] }[] | null,
+): Fetched {
+  if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
   const canDescribe = (name: string) => allowed(ctx, Op.DESCRIBE, Res.TOPIC, name);
   if (topics === null) {
     const r = fetch(null);
@@ -39,7 +46,13 @@ function authorizeFetch(ctx: RequestContext, groupId: string, fetch: (topics: { 
   const r = fetch(topics.filter((t) => canDescribe(t.name)));
   const denied = topics.filter((t) => !canDescribe(t.name)).map((t) => ({
     name: t.name,
-    partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+    partitions: t.partitionIndexes.map((p) => ({
+      partitionIndex: p,
+      committedOffset: -1n,
+      committedLeaderEpoch: -1,
+      metadata: "",
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    })),
   }));
   return { errorCode: r.errorCode, topics: [...r.topics, ...denied] };
 }
@@ -53,18 +66,39 @@ export default defineHandler(OffsetFetch, [0, 9], (req, ctx) => {
     return {
       throttleTimeMs: 0,
       groups: req.groups.map((g) => {
-        let r = authorizeFetch(ctx, g.groupId, (topics) => groups.fetchOffsets(g.groupId, topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null), g.topics);
+        let r = authorizeFetch(
+          ctx,
+          g.groupId,
+          (topics) =>
+            groups.fetchOffsets(
+              g.groupId,
+              topics,
+              v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null,
+            ),
+          g.topics,
+        );
         if (stable) r = markUnstable(svc, g.groupId, r);
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
       }),
     };
   }
-  let r = authorizeFetch(ctx, req.groupId, (topics) => groups.fetchOffsets(req.groupId, topics, null), v >= 2 ? req.topics : (req.topics ?? []));
+  let r = authorizeFetch(
+    ctx,
+    req.groupId,
+    (topics) => groups.fetchOffsets(req.groupId, topics, null),
+    v >= 2 ? req.topics : (req.topics ?? []),
+  );
   if (stable) r = markUnstable(svc, req.groupId, r);
   if (v < 2 && r.errorCode !== ErrorCode.NONE) {
     const topics = (req.topics ?? []).map((t) => ({
       name: t.name,
-      partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: r.errorCode })),
+      partitions: t.partitionIndexes.map((p) => ({
+        partitionIndex: p,
+        committedOffset: -1n,
+        committedLeaderEpoch: -1,
+        metadata: "",
+        errorCode: r.errorCode,
+      })),
     }));
     return { throttleTimeMs: 0, topics };
   }

@@ -16,7 +16,11 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
   // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
   const one = (key: string) => {
     const denied = supported && !allowed(ctx, Op.DESCRIBE, keyType === 0 ? Res.GROUP : Res.TRANSACTIONAL_ID, key);
-    const errorCode = !supported ? ErrorCode.INVALID_REQUEST : denied ? (keyType === 0 ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) : ErrorCode.NONE;
+    const errorCode = !supported
+      ? ErrorCode.INVALID_REQUEST
+      : denied
+      ? (keyType === 0 ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+      : ErrorCode.NONE;
     const ok = errorCode === ErrorCode.NONE;
     return {
       key,
@@ -29,5 +33,12 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
   };
   if (ctx.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(one) };
   const c = one(req.key);
-  return { throttleTimeMs: 0, errorCode: c.errorCode, errorMessage: c.errorMessage, nodeId: c.nodeId, host: c.host, port: c.port };
+  return {
+    throttleTimeMs: 0,
+    errorCode: c.errorCode,
+    errorMessage: c.errorMessage,
+    nodeId: c.nodeId,
+    host: c.host,
+    port: c.port,
+  };
 });

@@ -20,19 +20,28 @@ export default defineHandler(JoinGroup, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
   // ACLs: READ on the group.
   const r = !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
-    ? { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId: req.memberId, members: [] }
+    ? {
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: "",
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    }
     : await ctx.services.groups.joinGroup(req.groupId, {
-    memberId: req.memberId,
-    groupInstanceId: v >= 5 ? req.groupInstanceId : null,
-    clientId: ctx.clientId ?? "",
-    clientHost: clientHostOf(ctx.session.remote),
-    sessionTimeoutMs: req.sessionTimeoutMs,
-    rebalanceTimeoutMs: v >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
-    protocolType: req.protocolType,
-    protocols: req.protocols,
-    requireKnownMemberId: v >= 4,
-    version: v,
-  });
+      memberId: req.memberId,
+      groupInstanceId: v >= 5 ? req.groupInstanceId : null,
+      clientId: ctx.clientId ?? "",
+      clientHost: clientHostOf(ctx.session.remote),
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: v >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+      requireKnownMemberId: v >= 4,
+      version: v,
+    });
   return {
     throttleTimeMs: 0,
     errorCode: r.errorCode,

@@ -12,5 +12,12 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(Heartbeat, [0, 4], async (req, ctx) => ({
   throttleTimeMs: 0,
   // ACLs: READ on the group.
-  errorCode: !allowed(ctx, Op.READ, Res.GROUP, req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : await ctx.services.groups.heartbeat(req.groupId, req.memberId, ctx.apiVersion >= 3 ? req.groupInstanceId : null, req.generationId),
+  errorCode: !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
+    ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+    : await ctx.services.groups.heartbeat(
+      req.groupId,
+      req.memberId,
+      ctx.apiVersion >= 3 ? req.groupInstanceId : null,
+      req.generationId,
+    ),
 }));

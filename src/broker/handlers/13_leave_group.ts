@@ -11,13 +11,19 @@ import { defineHandler } from "../handler.ts";
 
 export default defineHandler(LeaveGroup, [0, 5], (req, ctx) => {
   const v = ctx.apiVersion;
-  const members = v >= 3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
+  const members = v >= 3
+    ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
+    : [{ memberId: req.memberId, groupInstanceId: null }];
   // ACLs: READ on the group.
-  const r = allowed(ctx, Op.READ, Res.GROUP, req.groupId) ? ctx.services.groups.leaveGroup(req.groupId, members) : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+  const r = allowed(ctx, Op.READ, Res.GROUP, req.groupId)
+    ? ctx.services.groups.leaveGroup(req.groupId, members)
+    : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
   if (v < 3) return { throttleTimeMs: 0, errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : r.members[0] };
   return {
     throttleTimeMs: 0,
     errorCode: r.errorCode,
-    members: r.errorCode !== ErrorCode.NONE ? [] : members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: r.members[i] })),
+    members: r.errorCode !== ErrorCode.NONE
+      ? []
+      : members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: r.members[i] })),
   };
 });

@@ -14,7 +14,15 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(SyncGroup, [0, 5], async (req, ctx) => {
   const v = ctx.apiVersion;
   // ACLs: READ on the group.
-  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+  if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      protocolType: null,
+      protocolName: null,
+      assignment: new Uint8Array(0),
+    };
+  }
   const r = await ctx.services.groups.syncGroup(
     req.groupId,
     req.memberId,
@@ -24,5 +32,11 @@ export default defineHandler(SyncGroup, [0, 5], async (req, ctx) => {
     v >= 5 ? req.protocolName : null,
     req.assignments,
   );
-  return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
+  return {
+    throttleTimeMs: 0,
+    errorCode: r.errorCode,
+    protocolType: r.protocolType,
+    protocolName: r.protocolName,
+    assignment: r.assignment,
+  };
 });

@@ -23,14 +23,38 @@ export default defineHandler(DescribeGroups, [0, 5], (req, ctx) => {
       const ops = req.includeAuthorizedOperations ? authorizedOperations(ctx, Res.GROUP, groupId) : OPERATIONS_OMITTED;
       const g = ctx.services.groups.group(groupId);
       if (groupId === "") {
-        return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
+        return {
+          errorCode: ErrorCode.INVALID_GROUP_ID,
+          groupId,
+          groupState: "",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+          authorizedOperations: ops,
+        };
       }
       // ACLs: DESCRIBE on the group.
       if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
-        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
+        return {
+          errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+          groupId,
+          groupState: "",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+          authorizedOperations: ops,
+        };
       }
       if (!g) {
-        return { errorCode: ErrorCode.NONE, groupId, groupState: "Dead", protocolType: "", protocolData: "", members: [], authorizedOperations: ops };
+        return {
+          errorCode: ErrorCode.NONE,
+          groupId,
+          groupState: "Dead",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+          authorizedOperations: ops,
+        };
       }
       if (g.kind === "consumer") {
         return {
@@ -44,7 +68,9 @@ export default defineHandler(DescribeGroups, [0, 5], (req, ctx) => {
             groupInstanceId: m.instanceId,
             clientId: m.clientId,
             clientHost: m.clientHost,
-            memberMetadata: m.classic ? m.classic.protocols[0].metadata : encodeSubscription(m.subscribedTopicNames, m.rackId),
+            memberMetadata: m.classic
+              ? m.classic.protocols[0].metadata
+              : encodeSubscription(m.subscribedTopicNames, m.rackId),
             memberAssignment: encodeAssignment(g.namedAssignment(m), m.classic?.subscriptionVersion ?? 3),
           })),
           authorizedOperations: ops,

@@ -11,6 +11,13 @@ import { defineHandler } from "../handler.ts";
 // ACLs: DESCRIBE on the cluster lists every group, else those with DESCRIBE on the group.
 export default defineHandler(ListGroups, [0, 5], (req, ctx) => {
   const all = clusterAllowed(ctx, Op.DESCRIBE);
-  const groups = ctx.services.groups.listGroups(ctx.apiVersion >= 4 ? req.statesFilter : [], ctx.apiVersion >= 5 ? req.typesFilter : []);
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: all ? groups : groups.filter((g) => allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId)) };
+  const groups = ctx.services.groups.listGroups(
+    ctx.apiVersion >= 4 ? req.statesFilter : [],
+    ctx.apiVersion >= 5 ? req.typesFilter : [],
+  );
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    groups: all ? groups : groups.filter((g) => allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId)),
+  };
 });

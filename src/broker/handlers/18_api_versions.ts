@@ -23,7 +23,11 @@ export default defineHandler(ApiVersions, [0, 4], (req, ctx) => {
     errorCode: ErrorCode.NONE,
     apiKeys: ctx.services.apiVersions,
     throttleTimeMs: 0,
-    supportedFeatures: [...ctx.services.features.supported].map(([name, r]) => ({ name, minVersion: r.min, maxVersion: r.max })),
+    supportedFeatures: [...ctx.services.features.supported].map(([name, r]) => ({
+      name,
+      minVersion: r.min,
+      maxVersion: r.max,
+    })),
     finalizedFeaturesEpoch: ctx.services.features.epoch,
     finalizedFeatures: ctx.services.features.finalized(),
     zkMigrationReady: false,

@@ -26,22 +26,51 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
   const mayCreate = (name: string) => clusterAllowed(ctx, Op.CREATE) || allowed(ctx, Op.CREATE, Res.TOPIC, name);
   for (const t of req.topics) {
     if (!mayCreate(t.name)) {
-      topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed.", numPartitions: -1, replicationFactor: -1, configs: null });
+      topics.push({
+        name: t.name,
+        topicId: ZERO_UUID,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: "Authorization failed.",
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      });
       continue;
     }
     if (counts.get(t.name)! > 1) {
-      topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic name: ${t.name}`, numPartitions: -1, replicationFactor: -1, configs: null });
+      topics.push({
+        name: t.name,
+        topicId: ZERO_UUID,
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `Create topics request from client contains a duplicate topic name: ${t.name}`,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      });
       continue;
     }
-    const out = await createTopic(svc, {
-      name: t.name,
-      numPartitions: t.numPartitions,
-      replicationFactor: t.replicationFactor,
-      assignments: t.assignments,
-      configs: t.configs,
-    }, req.validateOnly, quota);
+    const out = await createTopic(
+      svc,
+      {
+        name: t.name,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        assignments: t.assignments,
+        configs: t.configs,
+      },
+      req.validateOnly,
+      quota,
+    );
     if (out.errorCode !== ErrorCode.NONE) {
-      topics.push({ name: t.name, topicId: ZERO_UUID, errorCode: out.errorCode, errorMessage: out.errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
+      topics.push({
+        name: t.name,
+        topicId: ZERO_UUID,
+        errorCode: out.errorCode,
+        errorMessage: out.errorMessage,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      });
       continue;
     }
     const set = new Map(t.configs.map((c) => [c.name, c.value ?? ""]));

@@ -28,7 +28,12 @@ export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
     // ACLs: DELETE on the topic (asked for by name, existing or not; by id, once found).
     const name = topic?.name ?? w.name;
     if (name !== null && !allowed(ctx, Op.DELETE, Res.TOPIC, name)) {
-      responses.push({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." });
+      responses.push({
+        name: w.name,
+        topicId: w.topicId,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: "Authorization failed.",
+      });
       continue;
     }
     if (!topic) {

@@ -19,20 +19,33 @@ export default defineHandler(DeleteRecords, [0, 2], async (req, ctx) => {
     // ACLs: DELETE on the topic.
     const denied = !allowed(ctx, Op.DELETE, Res.TOPIC, t.name);
     const partitions = await Promise.all(t.partitions.map(async (p) => {
-      if (denied) return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+      if (denied) {
+        return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+      }
       const log = topic?.partitions[p.partitionIndex];
-      if (!log) return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      if (!log) {
+        return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      }
       const end = BigInt(log.logEndOffset);
       const to = p.offset === -1n ? end : p.offset;
-      if (to < 0n || to > end) return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+      if (to < 0n || to > end) {
+        return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+      }
       try {
         await log.advanceLogStart(Number(to));
       } catch (e) {
         // Deleted under the call (DeleteTopics removed its files): the partition is gone.
         if (svc.topics.get(t.name)?.partitions[p.partitionIndex] !== log) {
-          return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          return {
+            partitionIndex: p.partitionIndex,
+            lowWatermark: -1n,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          };
         }
-        svc.log("error", `DeleteRecords on ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`);
+        svc.log(
+          "error",
+          `DeleteRecords on ${t.name}-${p.partitionIndex} failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
         return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
       }
       return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(log.logStartOffset), errorCode: ErrorCode.NONE };

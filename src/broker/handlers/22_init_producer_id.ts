@@ -12,9 +12,18 @@ export default defineHandler(InitProducerId, [0, 5], async (req, ctx) => {
   // ACLs: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the
   // cluster or WRITE on some topic (KIP-679).
   const denied = req.transactionalId !== null
-    ? (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId) ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : null)
-    : (!clusterAllowed(ctx, Op.IDEMPOTENT_WRITE) && !anyAllowed(ctx, Op.WRITE, Res.TOPIC) ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : null);
+    ? (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : null)
+    : (!clusterAllowed(ctx, Op.IDEMPOTENT_WRITE) && !anyAllowed(ctx, Op.WRITE, Res.TOPIC)
+      ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+      : null);
   if (denied !== null) return { throttleTimeMs: 0, errorCode: denied, producerId: -1n, producerEpoch: -1 };
-  const r = await ctx.services.txns.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch);
+  const r = await ctx.services.txns.initProducerId(
+    req.transactionalId,
+    req.transactionTimeoutMs,
+    req.producerId,
+    req.producerEpoch,
+  );
   return { throttleTimeMs: 0, ...r };
 });

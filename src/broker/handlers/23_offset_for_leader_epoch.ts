@@ -28,7 +28,10 @@ export default defineHandler(OffsetForLeaderEpoch, [0, 4], (req, ctx) => {
       partitions: t.partitions.map((p) => {
         const log = topic?.partitions[p.partition];
         const answer = (errorCode: number, leaderEpoch: number, endOffset: number) => ({
-          errorCode, partition: p.partition, leaderEpoch, endOffset: BigInt(endOffset),
+          errorCode,
+          partition: p.partition,
+          leaderEpoch,
+          endOffset: BigInt(endOffset),
         });
         if (denied) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, UNDEFINED, UNDEFINED);
         if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNDEFINED, UNDEFINED);

@@ -15,15 +15,26 @@ async function add(ctx: RequestContext, id: string, pid: bigint, epoch: number, 
   const svc = ctx.services;
   // ACLs, as Kafka: WRITE on the transactional id, then WRITE on each topic; when one topic is
   // refused, it gets TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED.
-  const codeAll = (code: (name: string) => number) => topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code(t.name) })) }));
-  if (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, id)) return codeAll(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const codeAll = (code: (name: string) => number) =>
+    topics.map((t) => ({
+      name: t.name,
+      resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code(t.name) })),
+    }));
+  if (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, id)) {
+    return codeAll(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  }
   const refused = new Set(topics.filter((t) => !allowed(ctx, Op.WRITE, Res.TOPIC, t.name)).map((t) => t.name));
-  if (refused.size > 0) return codeAll((n) => (refused.has(n) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
+  if (refused.size > 0) {
+    return codeAll((n) => (refused.has(n) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
+  }
   const parts = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
   const codes = await svc.txns.addPartitions(id, pid, epoch, parts, verifyOnly);
   return topics.map((t) => ({
     name: t.name,
-    resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: codes.get(`${t.name}\u0000${p}`) ?? ErrorCode.NONE })),
+    resultsByPartition: t.partitions.map((p) => ({
+      partitionIndex: p,
+      partitionErrorCode: codes.get(`${t.name}\u0000${p}`) ?? ErrorCode.NONE,
+    })),
   }));
 }
 
@@ -31,11 +42,20 @@ export default defineHandler(AddPartitionsToTxn, [0, 5], async (req, ctx) => {
   if (ctx.apiVersion <= 3) {
     return {
       throttleTimeMs: 0,
-      resultsByTopicV3AndBelow: await add(ctx, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics, false),
+      resultsByTopicV3AndBelow: await add(
+        ctx,
+        req.v3AndBelowTransactionalId,
+        req.v3AndBelowProducerId,
+        req.v3AndBelowProducerEpoch,
+        req.v3AndBelowTopics,
+        false,
+      ),
     };
   }
   // The batched form (v4+, from brokers) needs CLUSTER_ACTION on the cluster.
-  if (!clusterAllowed(ctx, Op.CLUSTER_ACTION)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
+  if (!clusterAllowed(ctx, Op.CLUSTER_ACTION)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
+  }
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,

@@ -10,5 +10,7 @@ import { defineHandler } from "../handler.ts";
 // ACLs: WRITE on the transactional id.
 export default defineHandler(EndTxn, [0, 4], async (req, ctx) => ({
   throttleTimeMs: 0,
-  errorCode: !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId) ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : await ctx.services.txns.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed),
+  errorCode: !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
+    ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    : await ctx.services.txns.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed),
 }));

@@ -10,12 +10,23 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(WriteTxnMarkers, [0, 1], async (req, ctx) => ({
   markers: await Promise.all(req.markers.map(async (m) => {
     const parts = m.topics.flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
-    const codes = !clusterAllowed(ctx, Op.CLUSTER_ACTION) ? new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, ErrorCode.CLUSTER_AUTHORIZATION_FAILED])) : await ctx.services.txns.writeMarkers(m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch, parts);
+    const codes = !clusterAllowed(ctx, Op.CLUSTER_ACTION)
+      ? new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]))
+      : await ctx.services.txns.writeMarkers(
+        m.producerId,
+        m.producerEpoch,
+        m.transactionResult,
+        m.coordinatorEpoch,
+        parts,
+      );
     return {
       producerId: m.producerId,
       topics: m.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, errorCode: codes.get(`${t.name}\u0000${p}`) ?? 0 })),
+        partitions: t.partitionIndexes.map((p) => ({
+          partitionIndex: p,
+          errorCode: codes.get(`${t.name}\u0000${p}`) ?? 0,
+        })),
       })),
     };
   })),

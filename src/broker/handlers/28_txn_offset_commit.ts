@@ -12,20 +12,41 @@ export default defineHandler(TxnOffsetCommit, [0, 4], async (req, ctx) => {
   // ACLs: WRITE on the transactional id, READ on the group, READ on each topic.
   const whole = !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
     ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-    : !allowed(ctx, Op.READ, Res.GROUP, req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : null;
+    : !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
+    ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+    : null;
   const canRead = (name: string) => allowed(ctx, Op.READ, Res.TOPIC, name);
   if (whole !== null || req.topics.some((t) => !canRead(t.name))) {
     return {
       throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: whole ?? (canRead(t.name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.TOPIC_AUTHORIZATION_FAILED) })) })),
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: whole ??
+            (canRead(t.name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+        })),
+      })),
     };
   }
   const offsets = req.topics.flatMap((t) =>
     t.partitions
       .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex])
-      .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata }))
+      .map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata: p.committedMetadata,
+      }))
   );
-  const code = await svc.txns.stageOffsets(req.transactionalId, req.producerId, req.producerEpoch, req.groupId, offsets);
+  const code = await svc.txns.stageOffsets(
+    req.transactionalId,
+    req.producerId,
+    req.producerEpoch,
+    req.groupId,
+    offsets,
+  );
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

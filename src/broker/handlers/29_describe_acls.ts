@@ -10,17 +10,30 @@ import { aclApiRefusal } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DescribeAcls, [0, 3], (req, ctx) => {
-  const fail = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, errorCode, errorMessage, resources: [] });
+  const fail = (errorCode: number, errorMessage: string) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    errorMessage,
+    resources: [],
+  });
   const refused = aclApiRefusal(ctx, AclOperation.DESCRIBE);
   if (refused) return fail(refused.errorCode, refused.errorMessage);
   const filter = filterOf(req);
   const invalid = invalidFilter(filter);
   if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
-  const byResource = new Map<string, { resourceType: number; resourceName: string; patternType: number; acls: AclBinding[] }>();
+  const byResource = new Map<
+    string,
+    { resourceType: number; resourceName: string; patternType: number; acls: AclBinding[] }
+  >();
   for (const b of ctx.services.acls.describe(filter)) {
     const k = `${b.resourceType}\u0000${b.patternType}\u0000${b.resourceName}`;
     let r = byResource.get(k);
-    if (!r) byResource.set(k, (r = { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, acls: [] }));
+    if (!r) {
+      byResource.set(
+        k,
+        r = { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, acls: [] },
+      );
+    }
     r.acls.push(b);
   }
   return {
@@ -31,7 +44,12 @@ export default defineHandler(DescribeAcls, [0, 3], (req, ctx) => {
       resourceType: r.resourceType,
       resourceName: r.resourceName,
       patternType: r.patternType,
-      acls: r.acls.map((b) => ({ principal: b.principal, host: b.host, operation: b.operation, permissionType: b.permissionType })),
+      acls: r.acls.map((b) => ({
+        principal: b.principal,
+        host: b.host,
+        operation: b.operation,
+        permissionType: b.permissionType,
+      })),
     })),
   };
 });

@@ -10,15 +10,28 @@ import { aclApiRefusal } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(CreateAcls, [0, 3], async (req, ctx) => {
-  const all = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, results: req.creations.map(() => ({ errorCode, errorMessage })) });
+  const all = (errorCode: number, errorMessage: string) => ({
+    throttleTimeMs: 0,
+    results: req.creations.map(() => ({ errorCode, errorMessage })),
+  });
   const refused = aclApiRefusal(ctx, AclOperation.ALTER);
   if (refused) return all(refused.errorCode, refused.errorMessage);
   const errors = await ctx.services.acls.create(req.creations.map((c) => ({
-    resourceType: c.resourceType, resourceName: c.resourceName, patternType: c.resourcePatternType,
-    principal: c.principal, host: c.host, operation: c.operation, permissionType: c.permissionType,
+    resourceType: c.resourceType,
+    resourceName: c.resourceName,
+    patternType: c.resourcePatternType,
+    principal: c.principal,
+    host: c.host,
+    operation: c.operation,
+    permissionType: c.permissionType,
   })));
   return {
     throttleTimeMs: 0,
-    results: errors.map((e) => (e === null ? { errorCode: ErrorCode.NONE, errorMessage: null } : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: e })),
+    results: errors.map((
+      e,
+    ) => (e === null
+      ? { errorCode: ErrorCode.NONE, errorMessage: null }
+      : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: e })
+    ),
   };
 });

@@ -9,18 +9,31 @@ import { aclApiRefusal } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DeleteAcls, [0, 3], async (req, ctx) => {
-  const all = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })) });
+  const all = (errorCode: number, errorMessage: string) => ({
+    throttleTimeMs: 0,
+    filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })),
+  });
   const refused = aclApiRefusal(ctx, AclOperation.ALTER);
   if (refused) return all(refused.errorCode, refused.errorMessage);
   const results = await ctx.services.acls.delete(req.filters.map(filterOf));
   return {
     throttleTimeMs: 0,
-    filterResults: results.map((r) => "error" in r
-      ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: r.error, matchingAcls: [] }
-      : {
+    filterResults: results.map((r) =>
+      "error" in r ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: r.error, matchingAcls: [] } : {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
-        matchingAcls: r.removed.map((b) => ({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: b.host, operation: b.operation, permissionType: b.permissionType })),
-      }),
+        matchingAcls: r.removed.map((b) => ({
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          resourceType: b.resourceType,
+          resourceName: b.resourceName,
+          patternType: b.patternType,
+          principal: b.principal,
+          host: b.host,
+          operation: b.operation,
+          permissionType: b.permissionType,
+        })),
+      }
+    ),
   };
 });

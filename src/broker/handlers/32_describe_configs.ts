@@ -19,8 +19,22 @@ export default defineHandler(DescribeConfigs, [0, 4], (req, ctx) => {
   const results = req.resources.map((r) => {
     // ACLs: DESCRIBE_CONFIGS on the topic, or on the cluster for broker resources.
     const denied = configDenied(ctx, Op.DESCRIBE_CONFIGS, r.resourceType, r.resourceName);
-    if (denied !== null) return { errorCode: denied, errorMessage: "Authorization failed.", resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
-    const out = svc.configs.describe(r.resourceType, r.resourceName, r.configurationKeys, includeSynonyms, includeDocumentation);
+    if (denied !== null) {
+      return {
+        errorCode: denied,
+        errorMessage: "Authorization failed.",
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        configs: [],
+      };
+    }
+    const out = svc.configs.describe(
+      r.resourceType,
+      r.resourceName,
+      r.configurationKeys,
+      includeSynonyms,
+      includeDocumentation,
+    );
     return {
       errorCode: out.errorCode,
       errorMessage: out.errorMessage,

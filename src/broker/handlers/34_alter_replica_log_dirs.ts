@@ -28,7 +28,13 @@ export default defineHandler(AlterReplicaLogDirs, [0, 2], (req, ctx) => {
       const out = byTopic.get(t.name) ?? [];
       byTopic.set(t.name, out);
       for (const p of t.partitions) {
-        const errorCode = denied ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : !known ? ErrorCode.LOG_DIR_NOT_FOUND : topic?.partitions[p] ? ErrorCode.NONE : ErrorCode.REPLICA_NOT_AVAILABLE;
+        const errorCode = denied
+          ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+          : !known
+          ? ErrorCode.LOG_DIR_NOT_FOUND
+          : topic?.partitions[p]
+          ? ErrorCode.NONE
+          : ErrorCode.REPLICA_NOT_AVAILABLE;
         out.push({ partitionIndex: p, errorCode });
       }
     }

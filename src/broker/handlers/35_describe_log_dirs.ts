@@ -12,7 +12,9 @@ import { logDirOf } from "./34_alter_replica_log_dirs.ts";
 export default defineHandler(DescribeLogDirs, [0, 4], (req, ctx) => {
   const svc = ctx.services;
   // ACLs: DESCRIBE on the cluster.
-  if (!clusterAllowed(ctx, Op.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+  if (!clusterAllowed(ctx, Op.DESCRIBE)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+  }
   const wanted = req.topics === null
     ? [...svc.topics.list()].map((t) => ({ topic: t.name, partitions: t.partitions.map((_, i) => i) }))
     : req.topics;

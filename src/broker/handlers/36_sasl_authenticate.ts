@@ -14,7 +14,12 @@ const EMPTY = new Uint8Array(0);
 
 export default defineHandler(SaslAuthenticate, [0, 2], async (req, ctx) => {
   const s = ctx.session;
-  const answer = (errorCode: number, errorMessage: string | null, authBytes: Uint8Array = EMPTY) => ({ errorCode, errorMessage, authBytes, sessionLifetimeMs: 0n });
+  const answer = (errorCode: number, errorMessage: string | null, authBytes: Uint8Array = EMPTY) => ({
+    errorCode,
+    errorMessage,
+    authBytes,
+    sessionLifetimeMs: 0n,
+  });
   if (!s.listener.auth.required || s.authenticated) {
     return answer(ErrorCode.ILLEGAL_SASL_STATE, "SaslAuthenticate request received after successful authentication");
   }

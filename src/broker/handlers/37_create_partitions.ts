@@ -35,7 +35,11 @@ export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
     }
     // ACLs: ALTER on the topic.
     if (!allowed(ctx, Op.ALTER, Res.TOPIC, t.name)) {
-      results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." });
+      results.push({
+        name: t.name,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: "Authorization failed.",
+      });
       continue;
     }
     results.push({ name: t.name, ...(await grow(svc, t.name, t.count, t.assignments, req.validateOnly, quota)) });
@@ -44,29 +48,57 @@ export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
   return { throttleTimeMs: ctx.throttleTimeMs, results };
 });
 
-async function grow(svc: Services, name: string, count: number, assignments: { brokerIds: number[] }[] | null, validateOnly: boolean, quota: MutationQuota) {
+async function grow(
+  svc: Services,
+  name: string,
+  count: number,
+  assignments: { brokerIds: number[] }[] | null,
+  validateOnly: boolean,
+  quota: MutationQuota,
+) {
   const fail = (errorCode: number, errorMessage: string) => ({ errorCode, errorMessage });
   const topic = svc.topics.get(name);
   if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
   const current = topic.partitions.length;
   if (count === current) return fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
   if (count < current) {
-    return fail(ErrorCode.INVALID_PARTITIONS, `The topic ${name} currently has ${current} partition(s); ${count} would not be an increase.`);
+    return fail(
+      ErrorCode.INVALID_PARTITIONS,
+      `The topic ${name} currently has ${current} partition(s); ${count} would not be an increase.`,
+    );
   }
-  if (count > MAX_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS}, got ${count}.`);
+  if (count > MAX_PARTITIONS) {
+    return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS}, got ${count}.`);
+  }
   const additional = count - current;
   if (assignments !== null) {
     if (assignments.length !== additional) {
-      return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`);
+      return fail(
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
+      );
     }
     for (const a of assignments) {
-      if (a.brokerIds.length === 0) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list.");
+      if (a.brokerIds.length === 0) {
+        return fail(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          "The manual partition assignment includes an empty replica list.",
+        );
+      }
       const seen = new Set<number>();
       for (const b of a.brokerIds) {
-        if (seen.has(b)) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes the broker ${b} more than once.`);
+        if (seen.has(b)) {
+          return fail(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `The manual partition assignment includes the broker ${b} more than once.`,
+          );
+        }
         seen.add(b);
         if (b !== svc.config.nodeId) {
-          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker ${b}, but no such broker is registered.`);
+          return fail(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `The manual partition assignment includes broker ${b}, but no such broker is registered.`,
+          );
         }
       }
     }
@@ -77,7 +109,10 @@ async function grow(svc: Services, name: string, count: number, assignments: { b
     await svc.topics.addPartitions(topic, count);
   } catch (e) {
     svc.log("error", `adding partitions to ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
-    return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Could not add partitions: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      ErrorCode.KAFKA_STORAGE_ERROR,
+      `Could not add partitions: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   svc.log("info", `topic ${name}: ${current} -> ${count} partitions`);
   return { errorCode: ErrorCode.NONE, errorMessage: null };

@@ -11,7 +11,12 @@ export default defineHandler(DeleteGroups, [0, 2], async (req, ctx) => {
   const results = [];
   // ACLs: DELETE on each group.
   for (const groupId of req.groupsNames) {
-    results.push({ groupId, errorCode: allowed(ctx, Op.DELETE, Res.GROUP, groupId) ? await ctx.services.groups.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED });
+    results.push({
+      groupId,
+      errorCode: allowed(ctx, Op.DELETE, Res.GROUP, groupId)
+        ? await ctx.services.groups.deleteGroup(groupId)
+        : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    });
   }
   return { throttleTimeMs: 0, results };
 });

@@ -11,14 +11,20 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(ElectLeaders, [0, 2], (req, ctx) => {
   const svc = ctx.services;
   // ACLs: ALTER on the cluster.
-  if (!clusterAllowed(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
+  if (!clusterAllowed(ctx, Op.ALTER)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
+  }
   if (req.electionType !== 0 && req.electionType !== 1) {
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.INVALID_REQUEST,
       replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({
         topic: t.topic,
-        partitionResult: t.partitions.map((partitionId) => ({ partitionId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unknown election type ${req.electionType}` })),
+        partitionResult: t.partitions.map((partitionId) => ({
+          partitionId,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `Unknown election type ${req.electionType}`,
+        })),
       })),
     };
   }
@@ -28,8 +34,16 @@ export default defineHandler(ElectLeaders, [0, 2], (req, ctx) => {
       topic: t.topic,
       partitionResult: t.partitions.map((partitionId) =>
         topic?.partitions[partitionId]
-          ? { partitionId, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: "Leader election not needed for topic partition." }
-          : { partitionId, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." }
+          ? {
+            partitionId,
+            errorCode: ErrorCode.ELECTION_NOT_NEEDED,
+            errorMessage: "Leader election not needed for topic partition.",
+          }
+          : {
+            partitionId,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: "This server does not host this topic-partition.",
+          }
       ),
     };
   });

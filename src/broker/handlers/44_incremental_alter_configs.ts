@@ -15,15 +15,30 @@ export default defineHandler(IncrementalAlterConfigs, [0, 1], async (req, ctx) =
     // ACLs: ALTER_CONFIGS on the topic, or on the cluster for broker resources.
     const denied = configDenied(ctx, Op.ALTER_CONFIGS, r.resourceType, r.resourceName);
     if (denied !== null) {
-      responses.push({ errorCode: denied, errorMessage: "Authorization failed.", resourceType: r.resourceType, resourceName: r.resourceName });
+      responses.push({
+        errorCode: denied,
+        errorMessage: "Authorization failed.",
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+      });
       continue;
     }
     const ops = r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
     const out = await svc.configs.alter(r.resourceType, r.resourceName, ops, true, req.validateOnly);
     if (out.errorCode === 0 && !req.validateOnly && ops.length > 0) {
-      svc.log("info", `configs of resource ${r.resourceType}:${r.resourceName} changed: ${ops.map((o) => `${o.name} (op ${o.op})`).join(", ")}`);
+      svc.log(
+        "info",
+        `configs of resource ${r.resourceType}:${r.resourceName} changed: ${
+          ops.map((o) => `${o.name} (op ${o.op})`).join(", ")
+        }`,
+      );
     }
-    responses.push({ errorCode: out.errorCode, errorMessage: out.errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
+    responses.push({
+      errorCode: out.errorCode,
+      errorMessage: out.errorMessage,
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+    });
   }
   return { throttleTimeMs: 0, responses };
 });

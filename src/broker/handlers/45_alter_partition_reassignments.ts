@@ -12,18 +12,39 @@ export default defineHandler(AlterPartitionReassignments, [0, 0], (req, ctx) => 
   const svc = ctx.services;
   const node = svc.config.nodeId;
   const check = (replicas: number[] | null): [number, string | null] => {
-    if (replicas === null) return [ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No ongoing reassignment for this partition."];
-    if (replicas.length === 0) return [ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list."];
+    if (replicas === null) {
+      return [ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No ongoing reassignment for this partition."];
+    }
+    if (replicas.length === 0) {
+      return [ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list."];
+    }
     const seen = new Set<number>();
     for (const b of replicas) {
-      if (seen.has(b)) return [ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes the broker ${b} more than once.`];
+      if (seen.has(b)) {
+        return [
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `The manual partition assignment includes the broker ${b} more than once.`,
+        ];
+      }
       seen.add(b);
-      if (b !== node) return [ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker ${b}, but no such broker is registered.`];
+      if (b !== node) {
+        return [
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `The manual partition assignment includes broker ${b}, but no such broker is registered.`,
+        ];
+      }
     }
     return [ErrorCode.NONE, null];
   };
   // ACLs: ALTER on the cluster.
-  if (!clusterAllowed(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", responses: [] };
+  if (!clusterAllowed(ctx, Op.ALTER)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: "Cluster authorization failed.",
+      responses: [],
+    };
+  }
   const responses = req.topics.map((t) => {
     const topic = svc.topics.get(t.name);
     return {

@@ -11,9 +11,21 @@ import { defineHandler } from "../handler.ts";
 
 export default defineHandler(OffsetDelete, [0, 0], async (req, ctx) => {
   // ACLs: DELETE on the group, READ on each topic (TOPIC_AUTHORIZATION_FAILED for its partitions).
-  if (!allowed(ctx, Op.DELETE, Res.GROUP, req.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+  if (!allowed(ctx, Op.DELETE, Res.GROUP, req.groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+  }
   const canRead = (name: string) => allowed(ctx, Op.READ, Res.TOPIC, name);
   const r = await ctx.services.groups.deleteOffsets(req.groupId, req.topics.filter((t) => canRead(t.name)));
-  const denied = req.topics.filter((t) => !canRead(t.name)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }));
-  return { errorCode: r.errorCode, throttleTimeMs: 0, topics: r.errorCode === ErrorCode.NONE ? [...r.topics, ...denied] : r.topics };
+  const denied = req.topics.filter((t) => !canRead(t.name)).map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p) => ({
+      partitionIndex: p.partitionIndex,
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    })),
+  }));
+  return {
+    errorCode: r.errorCode,
+    throttleTimeMs: 0,
+    topics: r.errorCode === ErrorCode.NONE ? [...r.topics, ...denied] : r.topics,
+  };
 });

@@ -10,7 +10,14 @@ import { defineHandler } from "../handler.ts";
 
 export default defineHandler(DescribeClientQuotas, [0, 1], (req, ctx) => {
   // ACLs: DESCRIBE_CONFIGS on the cluster.
-  if (!clusterAllowed(ctx, Op.DESCRIBE_CONFIGS)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", entries: null };
+  if (!clusterAllowed(ctx, Op.DESCRIBE_CONFIGS)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: "Cluster authorization failed.",
+      entries: null,
+    };
+  }
   const out = ctx.services.quotas.describe(req.components, req.strict);
   return { throttleTimeMs: 0, errorCode: out.errorCode, errorMessage: out.errorMessage, entries: out.entries };
 });

@@ -15,7 +15,14 @@ export default defineHandler(AlterClientQuotas, [0, 1], async (req, ctx) => {
   const entries = [];
   // ACLs: ALTER_CONFIGS on the cluster.
   if (!clusterAllowed(ctx, Op.ALTER_CONFIGS)) {
-    return { throttleTimeMs: 0, entries: req.entries.map((e) => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", entity: e.entity })) };
+    return {
+      throttleTimeMs: 0,
+      entries: req.entries.map((e) => ({
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: "Cluster authorization failed.",
+        entity: e.entity,
+      })),
+    };
   }
   for (const e of req.entries) {
     const out = await ctx.services.quotas.alter(e.entity, e.ops, req.validateOnly);

@@ -11,7 +11,14 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(DescribeUserScramCredentials, [0, 0], (req, ctx) => {
   const creds = ctx.services.auth.scram;
   // ACLs: DESCRIBE on the cluster.
-  if (!clusterAllowed(ctx, Op.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", results: [] };
+  if (!clusterAllowed(ctx, Op.DESCRIBE)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: "Cluster authorization failed.",
+      results: [],
+    };
+  }
   const names = req.users === null || req.users.length === 0 ? creds.userNames() : req.users.map((u) => u.name);
   const seen = new Map<string, number>();
   for (const n of names) seen.set(n, (seen.get(n) ?? 0) + 1);
@@ -21,15 +28,30 @@ export default defineHandler(DescribeUserScramCredentials, [0, 0], (req, ctx) =>
     if (done.has(user)) continue;
     done.add(user);
     if (seen.get(user)! > 1) {
-      results.push({ user, errorCode: ErrorCode.DUPLICATE_RESOURCE, errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`, credentialInfos: [] });
+      results.push({
+        user,
+        errorCode: ErrorCode.DUPLICATE_RESOURCE,
+        errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`,
+        credentialInfos: [],
+      });
       continue;
     }
     const infos = creds.describe(user);
     if (!infos) {
-      results.push({ user, errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: `Attempt to describe a user credential that does not exist: ${user}`, credentialInfos: [] });
+      results.push({
+        user,
+        errorCode: ErrorCode.RESOURCE_NOT_FOUND,
+        errorMessage: `Attempt to describe a user credential that does not exist: ${user}`,
+        credentialInfos: [],
+      });
       continue;
     }
-    results.push({ user, errorCode: ErrorCode.NONE, errorMessage: null, credentialInfos: infos.map((i) => ({ mechanism: SCRAM_TYPE[i.mechanism], iterations: i.iterations })) });
+    results.push({
+      user,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      credentialInfos: infos.map((i) => ({ mechanism: SCRAM_TYPE[i.mechanism], iterations: i.iterations })),
+    });
   }
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, results };
 });

@@ -15,23 +15,44 @@ import { defineHandler } from "../handler.ts";
 
 const BY_TYPE = new Map<number, ScramMechanism>(Object.entries(SCRAM_TYPE).map(([m, t]) => [t, m as ScramMechanism]));
 
-type Change = { kind: "delete" | "upsert"; mechanism: number; iterations?: number; salt?: Uint8Array; saltedPassword?: Uint8Array };
+type Change = {
+  kind: "delete" | "upsert";
+  mechanism: number;
+  iterations?: number;
+  salt?: Uint8Array;
+  saltedPassword?: Uint8Array;
+};
 
 export default defineHandler(AlterUserScramCredentials, [0, 0], async (req, ctx) => {
   const creds = ctx.services.auth.scram;
   // ACLs: ALTER on the cluster.
   if (!clusterAllowed(ctx, Op.ALTER)) {
     const users = [...new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)])];
-    return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed." })) };
+    return {
+      throttleTimeMs: 0,
+      results: users.map((user) => ({
+        user,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: "Cluster authorization failed.",
+      })),
+    };
   }
   const byUser = new Map<string, Change[]>();
   const add = (name: string, c: Change) => {
     let l = byUser.get(name);
-    if (!l) byUser.set(name, (l = []));
+    if (!l) byUser.set(name, l = []);
     l.push(c);
   };
   for (const d of req.deletions) add(d.name, { kind: "delete", mechanism: d.mechanism });
-  for (const u of req.upsertions) add(u.name, { kind: "upsert", mechanism: u.mechanism, iterations: u.iterations, salt: u.salt, saltedPassword: u.saltedPassword });
+  for (const u of req.upsertions) {
+    add(u.name, {
+      kind: "upsert",
+      mechanism: u.mechanism,
+      iterations: u.iterations,
+      salt: u.salt,
+      saltedPassword: u.saltedPassword,
+    });
+  }
   const results = [];
   let changed = false;
   for (const [user, changes] of byUser) {
@@ -45,11 +66,23 @@ export default defineHandler(AlterUserScramCredentials, [0, 0], async (req, ctx)
     for (const c of changes) {
       const mechanism = BY_TYPE.get(c.mechanism);
       if (mechanism === undefined) bad ??= [ErrorCode.UNSUPPORTED_SASL_MECHANISM, "Unknown SCRAM mechanism"];
-      else if (mechanisms.has(c.mechanism)) bad ??= [ErrorCode.DUPLICATE_RESOURCE, "A user credential cannot be altered twice in the same request"];
-      else if (c.kind === "delete" && !creds.has(user, mechanism)) bad ??= [ErrorCode.RESOURCE_NOT_FOUND, "Attempt to delete a user credential that does not exist"];
-      else if (c.kind === "upsert" && c.iterations! < MIN_ITERATIONS) bad ??= [ErrorCode.UNACCEPTABLE_CREDENTIAL, `Too few iterations: ${c.iterations}, the minimum is ${MIN_ITERATIONS}`];
-      else if (c.kind === "upsert" && c.iterations! > MAX_ITERATIONS) bad ??= [ErrorCode.UNACCEPTABLE_CREDENTIAL, `Too many iterations: ${c.iterations}, the maximum is ${MAX_ITERATIONS}`];
-      else if (c.kind === "upsert" && (c.saltedPassword!.length === 0 || c.salt!.length === 0)) bad ??= [ErrorCode.UNACCEPTABLE_CREDENTIAL, "Credential must not have an empty salt or salted password"];
+      else if (mechanisms.has(c.mechanism)) {
+        bad ??= [ErrorCode.DUPLICATE_RESOURCE, "A user credential cannot be altered twice in the same request"];
+      } else if (c.kind === "delete" && !creds.has(user, mechanism)) {
+        bad ??= [ErrorCode.RESOURCE_NOT_FOUND, "Attempt to delete a user credential that does not exist"];
+      } else if (c.kind === "upsert" && c.iterations! < MIN_ITERATIONS) {
+        bad ??= [
+          ErrorCode.UNACCEPTABLE_CREDENTIAL,
+          `Too few iterations: ${c.iterations}, the minimum is ${MIN_ITERATIONS}`,
+        ];
+      } else if (c.kind === "upsert" && c.iterations! > MAX_ITERATIONS) {
+        bad ??= [
+          ErrorCode.UNACCEPTABLE_CREDENTIAL,
+          `Too many iterations: ${c.iterations}, the maximum is ${MAX_ITERATIONS}`,
+        ];
+      } else if (c.kind === "upsert" && (c.saltedPassword!.length === 0 || c.salt!.length === 0)) {
+        bad ??= [ErrorCode.UNACCEPTABLE_CREDENTIAL, "Credential must not have an empty salt or salted password"];
+      }
       mechanisms.add(c.mechanism);
     }
     if (bad) {
@@ -59,7 +92,12 @@ export default defineHandler(AlterUserScramCredentials, [0, 0], async (req, ctx)
     const apply: [ScramMechanism, ScramCredential | null][] = [];
     for (const c of changes) {
       const mechanism = BY_TYPE.get(c.mechanism)!;
-      apply.push([mechanism, c.kind === "delete" ? null : await credentialFromSalted(mechanism, c.saltedPassword!.slice(), c.salt!.slice(), c.iterations!)]);
+      apply.push([
+        mechanism,
+        c.kind === "delete"
+          ? null
+          : await credentialFromSalted(mechanism, c.saltedPassword!.slice(), c.salt!.slice(), c.iterations!),
+      ]);
     }
     for (const [mechanism, cred] of apply) {
       if (cred === null) creds.delete(user, mechanism);

@@ -14,7 +14,9 @@ export default defineHandler(UpdateFeatures, [0, 2], async (req, ctx) => {
   const updates = req.featureUpdates.map((u) => ({
     feature: u.feature,
     maxVersionLevel: u.maxVersionLevel,
-    upgradeType: ctx.apiVersion === 0 ? (u.allowDowngrade ? UpgradeType.SAFE_DOWNGRADE : UpgradeType.UPGRADE) : u.upgradeType,
+    upgradeType: ctx.apiVersion === 0
+      ? (u.allowDowngrade ? UpgradeType.SAFE_DOWNGRADE : UpgradeType.UPGRADE)
+      : u.upgradeType,
   }));
   // ACLs: ALTER on the cluster.
   const out = !clusterAllowed(ctx, Op.ALTER)

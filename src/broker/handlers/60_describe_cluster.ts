@@ -20,10 +20,20 @@ export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
     endpointType: BROKERS,
     clusterId: svc.clusterId,
     controllerId: svc.config.nodeId,
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME) : OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+      ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME)
+      : OPERATIONS_OMITTED,
   };
   // ACLs: DESCRIBE on the cluster.
-  if (!clusterAllowed(ctx, Op.DESCRIBE)) return { ...base, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", controllerId: -1, brokers: [] };
+  if (!clusterAllowed(ctx, Op.DESCRIBE)) {
+    return {
+      ...base,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: "Cluster authorization failed.",
+      controllerId: -1,
+      brokers: [],
+    };
+  }
   if (ctx.apiVersion >= 1 && req.endpointType !== BROKERS) {
     const mismatch = req.endpointType === CONTROLLERS;
     return {
@@ -40,6 +50,11 @@ export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
     ...base,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    brokers: [{ brokerId: svc.config.nodeId, host: ctx.session.listener.advertised.host, port: ctx.session.listener.advertised.port, rack: null }],
+    brokers: [{
+      brokerId: svc.config.nodeId,
+      host: ctx.session.listener.advertised.host,
+      port: ctx.session.listener.advertised.port,
+      rack: null,
+    }],
   };
 });

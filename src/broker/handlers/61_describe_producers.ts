@@ -12,9 +12,23 @@ export default defineHandler(DescribeProducers, [0, 0], (req, ctx) => ({
     name: t.name,
     partitions: t.partitionIndexes.map((p) => {
       // ACLs: READ on the topic.
-      if (!allowed(ctx, Op.READ, Res.TOPIC, t.name)) return { partitionIndex: p, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
+      if (!allowed(ctx, Op.READ, Res.TOPIC, t.name)) {
+        return {
+          partitionIndex: p,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: null,
+          activeProducers: [],
+        };
+      }
       const log = ctx.services.topics.get(t.name)?.partitions[p];
-      if (!log) return { partitionIndex: p, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+      if (!log) {
+        return {
+          partitionIndex: p,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: null,
+          activeProducers: [],
+        };
+      }
       return {
         partitionIndex: p,
         errorCode: ErrorCode.NONE,

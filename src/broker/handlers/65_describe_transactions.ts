@@ -9,9 +9,31 @@ export default defineHandler(DescribeTransactions, [0, 0], (req, ctx) => ({
   throttleTimeMs: 0,
   transactionStates: req.transactionalIds.map((id) => {
     // ACLs: DESCRIBE on the transactional id.
-    if (!allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, id)) return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionalId: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+    if (!allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, id)) {
+      return {
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        transactionalId: id,
+        transactionState: "",
+        transactionTimeoutMs: 0,
+        transactionStartTimeMs: -1n,
+        producerId: -1n,
+        producerEpoch: -1,
+        topics: [],
+      };
+    }
     const t = ctx.services.txns.describe(id);
-    if (!t) return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId: id, transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: -1n, producerId: -1n, producerEpoch: -1, topics: [] };
+    if (!t) {
+      return {
+        errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+        transactionalId: id,
+        transactionState: "",
+        transactionTimeoutMs: 0,
+        transactionStartTimeMs: -1n,
+        producerId: -1n,
+        producerEpoch: -1,
+        topics: [],
+      };
+    }
     const byTopic = new Map<string, number[]>();
     for (const p of t.partitions.values()) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
     return {

@@ -5,7 +5,16 @@ import { ListTransactions } from "../../protocol/messages/66_list_transactions.t
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
-const STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"];
+const STATES = [
+  "Empty",
+  "Ongoing",
+  "PrepareCommit",
+  "PrepareAbort",
+  "CompleteCommit",
+  "CompleteAbort",
+  "Dead",
+  "PrepareEpochFence",
+];
 
 export default defineHandler(ListTransactions, [0, 1], (req, ctx) => {
   const now = ctx.services.now();

@@ -19,7 +19,15 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) => {
   // ACLs: READ on the group.
   if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: "Group authorization failed.", memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      errorMessage: "Group authorization failed.",
+      memberId: null,
+      memberEpoch: -1,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    };
   }
   const r = await ctx.services.groups.consumerGroupHeartbeat(req.groupId, {
     memberId: req.memberId,

@@ -14,7 +14,11 @@ import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 function named(svc: Services, m: TpMap) {
   return {
-    topicPartitions: tpList(m).map((t) => ({ topicId: t.topicId, topicName: svc.topics.byId(t.topicId)?.name ?? "", partitions: t.partitions })),
+    topicPartitions: tpList(m).map((t) => ({
+      topicId: t.topicId,
+      topicName: svc.topics.byId(t.topicId)?.name ?? "",
+      partitions: t.partitions,
+    })),
   };
 }
 
@@ -26,13 +30,25 @@ export default defineHandler(ConsumerGroupDescribe, [0, 0], (req, ctx) => {
       const ops = req.includeAuthorizedOperations ? authorizedOperations(ctx, Res.GROUP, groupId) : OPERATIONS_OMITTED;
       const g = svc.groups.group(groupId);
       const missing = (errorCode: number, errorMessage: string) => ({
-        errorCode, errorMessage, groupId, groupState: "Dead", groupEpoch: -1, assignmentEpoch: -1, assignorName: "", members: [], authorizedOperations: ops,
+        errorCode,
+        errorMessage,
+        groupId,
+        groupState: "Dead",
+        groupEpoch: -1,
+        assignmentEpoch: -1,
+        assignorName: "",
+        members: [],
+        authorizedOperations: ops,
       });
       if (groupId === "") return missing(ErrorCode.INVALID_GROUP_ID, "Group id can't be empty.");
       // ACLs: DESCRIBE on the group.
-      if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) return missing(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
+      if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
+        return missing(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
+      }
       if (!g) return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
-      if (g.kind !== "consumer") return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+      if (g.kind !== "consumer") {
+        return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+      }
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,

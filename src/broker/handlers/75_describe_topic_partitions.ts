@@ -10,7 +10,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTopicPartitions } from "../../protocol/messages/75_describe_topic_partitions.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { TOPIC_OPERATIONS, OPERATIONS_OMITTED } from "../topic_admin.ts";
+import { OPERATIONS_OMITTED, TOPIC_OPERATIONS } from "../topic_admin.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
 
 /** Kafka's max.request.partition.size.limit default. */
@@ -37,7 +37,14 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
     svc.log("debug", `DescribeTopicPartitions: ${message}`);
     return {
       throttleTimeMs: 0,
-      topics: wanted.map((name) => ({ errorCode: ErrorCode.INVALID_REQUEST, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: TOPIC_OPERATIONS })),
+      topics: wanted.map((name) => ({
+        errorCode: ErrorCode.INVALID_REQUEST,
+        name,
+        topicId: ZERO_UUID,
+        isInternal: false,
+        partitions: [],
+        topicAuthorizedOperations: TOPIC_OPERATIONS,
+      })),
       nextCursor: null,
     };
   };
@@ -53,7 +60,16 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
   for (const name of names) {
     // ACLs: DESCRIBE on the topic; left out of "all topics", TOPIC_AUTHORIZATION_FAILED when named.
     if (!allowed(ctx, Op.DESCRIBE, Res.TOPIC, name)) {
-      if (!all) topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_OMITTED });
+      if (!all) {
+        topics.push({
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: OPERATIONS_OMITTED,
+        });
+      }
       continue;
     }
     if (remaining <= 0) {
@@ -64,7 +80,14 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
     if (!t) {
       if (!all) {
         const err = topicNameError(name) ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        topics.push({ errorCode: err, name, topicId: ZERO_UUID, isInternal: name.startsWith("__"), partitions: [], topicAuthorizedOperations: TOPIC_OPERATIONS });
+        topics.push({
+          errorCode: err,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: name.startsWith("__"),
+          partitions: [],
+          topicAuthorizedOperations: TOPIC_OPERATIONS,
+        });
       }
       continue;
     }
@@ -84,7 +107,14 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
         offlineReplicas: [],
       });
     }
-    topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: authorizedOperations(ctx, Res.TOPIC, name) });
+    topics.push({
+      errorCode: ErrorCode.NONE,
+      name,
+      topicId: t.id,
+      isInternal: t.internal,
+      partitions,
+      topicAuthorizedOperations: authorizedOperations(ctx, Res.TOPIC, name),
+    });
     if (end < t.partitions.length) {
       nextCursor = { topicName: name, partitionIndex: end };
       break;

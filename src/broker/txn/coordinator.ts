@@ -13,9 +13,23 @@ import type { PartitionLog } from "../../storage/store.ts";
 import type { Topics } from "../topics.ts";
 import { PartitionProducerState } from "./producer_state.ts";
 
-export type TxnState = "Empty" | "Ongoing" | "PrepareCommit" | "PrepareAbort" | "CompleteCommit" | "CompleteAbort" | "Dead" | "PrepareEpochFence";
+export type TxnState =
+  | "Empty"
+  | "Ongoing"
+  | "PrepareCommit"
+  | "PrepareAbort"
+  | "CompleteCommit"
+  | "CompleteAbort"
+  | "Dead"
+  | "PrepareEpochFence";
 
-export type PendingOffset = { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string | null };
+export type PendingOffset = {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
+};
 
 /** Where committed transactional offsets go (the group coordinator). */
 export interface TxnOffsetSink {
@@ -52,7 +66,9 @@ function serializeTxn(t: Txn): string {
     state: t.state,
     partitions: [...t.partitions.values()].map((p) => [p.topic, p.partition]),
     groups: [...t.groups],
-    offsets: [...t.offsets].map(([g, os]) => [g, os.map((o) => [o.topic, o.partition, String(o.offset), o.leaderEpoch, o.metadata])]),
+    offsets: [...t.offsets].map((
+      [g, os],
+    ) => [g, os.map((o) => [o.topic, o.partition, String(o.offset), o.leaderEpoch, o.metadata])]),
     startTimestamp: t.startTimestamp,
     lastUpdate: t.lastUpdate,
   });
@@ -66,11 +82,19 @@ function parseTxn(transactionalId: string, text: string): Txn {
     producerEpoch: j.producerEpoch,
     timeoutMs: j.timeoutMs,
     state: j.state,
-    partitions: new Map((j.partitions as [string, number][]).map(([topic, partition]) => [key(topic, partition), { topic, partition }])),
+    partitions: new Map(
+      (j.partitions as [string, number][]).map(([topic, partition]) => [key(topic, partition), { topic, partition }]),
+    ),
     groups: new Set(j.groups),
     offsets: new Map((j.offsets as [string, [string, number, string, number, string | null][]][]).map(([g, os]) => [
       g,
-      os.map(([topic, partition, offset, leaderEpoch, metadata]) => ({ topic, partition, offset: BigInt(offset), leaderEpoch, metadata })),
+      os.map(([topic, partition, offset, leaderEpoch, metadata]) => ({
+        topic,
+        partition,
+        offset: BigInt(offset),
+        leaderEpoch,
+        metadata,
+      })),
     ])),
     startTimestamp: j.startTimestamp,
     lastUpdate: j.lastUpdate,
@@ -179,17 +203,25 @@ export class TransactionCoordinator {
     const topic = await this.stateTopic();
     this.started = true;
     let maxProducerId = -1n;
-    await forEachRecord(topic.partitions[0], (r) => {
-      if (r.key === null) return;
-      const id = dec.decode(r.key);
-      if (r.value === null) {
-        this.txns.delete(id);
-        return;
-      }
-      const t = parseTxn(id, dec.decode(r.value));
-      this.txns.set(id, t);
-      if (t.producerId > maxProducerId) maxProducerId = t.producerId;
-    }, (e) => this.deps.log("error", `${TXN_TOPIC}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`));
+    await forEachRecord(
+      topic.partitions[0],
+      (r) => {
+        if (r.key === null) return;
+        const id = dec.decode(r.key);
+        if (r.value === null) {
+          this.txns.delete(id);
+          return;
+        }
+        const t = parseTxn(id, dec.decode(r.value));
+        this.txns.set(id, t);
+        if (t.producerId > maxProducerId) maxProducerId = t.producerId;
+      },
+      (e) =>
+        this.deps.log(
+          "error",
+          `${TXN_TOPIC}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+    );
     if (maxProducerId >= this.nextProducerId) this.nextProducerId = maxProducerId + 1n;
     for (const t of this.txns.values()) {
       if (t.state === "PrepareCommit" || t.state === "PrepareAbort") {
@@ -197,7 +229,9 @@ export class TransactionCoordinator {
         await this.complete(t, t.state === "PrepareCommit", true);
       }
     }
-    if (this.txns.size > 0) this.deps.log("info", `transaction coordinator loaded ${this.txns.size} transactional id(s) from ${TXN_TOPIC}`);
+    if (this.txns.size > 0) {
+      this.deps.log("info", `transaction coordinator loaded ${this.txns.size} transactional id(s) from ${TXN_TOPIC}`);
+    }
   }
 
   private started = false;
@@ -205,7 +239,9 @@ export class TransactionCoordinator {
   /** __transaction_state, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
   private async stateTopic() {
     const { topic, created } = await this.deps.topics.ensureInternal(TXN_TOPIC, 1);
-    if (created && this.started) this.deps.log("warn", `${TXN_TOPIC} was deleted; created it again (transaction state written before is gone)`);
+    if (created && this.started) {
+      this.deps.log("warn", `${TXN_TOPIC} was deleted; created it again (transaction state written before is gone)`);
+    }
     return topic;
   }
 
@@ -214,7 +250,9 @@ export class TransactionCoordinator {
     let log = this.deps.topics.get(TXN_TOPIC)?.partitions[0];
     if (!log && this.started) log = (await this.stateTopic().catch(() => undefined))?.partitions[0];
     if (!log) return !this.started; // not started: unit use without persistence
-    const batch = buildRecordBatch({ records: [{ key: enc.encode(t.transactionalId), value: enc.encode(serializeTxn(t)), timestamp: this.deps.now() }] });
+    const batch = buildRecordBatch({
+      records: [{ key: enc.encode(t.transactionalId), value: enc.encode(serializeTxn(t)), timestamp: this.deps.now() }],
+    });
     const metas = scanBatches(batch);
     if (!Array.isArray(metas)) return false;
     try {
@@ -223,7 +261,10 @@ export class TransactionCoordinator {
     } catch (e) {
       // DeleteTopics took __transaction_state away under the write (Kafka lets it): not a storage fault.
       const deleted = this.deps.topics.get(TXN_TOPIC)?.partitions[0] !== log;
-      this.deps.log(deleted ? "warn" : "error", `writing ${TXN_TOPIC} for ${t.transactionalId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.deps.log(
+        deleted ? "warn" : "error",
+        `writing ${TXN_TOPIC} for ${t.transactionalId} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return false;
     }
   }
@@ -233,7 +274,12 @@ export class TransactionCoordinator {
   }
 
   /** InitProducerId. `producerId`/`producerEpoch` are -1 unless the client asks for a bump (KIP-360). */
-  async initProducerId(transactionalId: string | null, timeoutMs: number, producerId: bigint, producerEpoch: number): Promise<{ errorCode: number; producerId: bigint; producerEpoch: number }> {
+  async initProducerId(
+    transactionalId: string | null,
+    timeoutMs: number,
+    producerId: bigint,
+    producerEpoch: number,
+  ): Promise<{ errorCode: number; producerId: bigint; producerEpoch: number }> {
     const fail = (errorCode: number) => ({ errorCode, producerId: -1n, producerEpoch: -1 });
     if (transactionalId === null) {
       if (producerId >= 0n && producerEpoch >= 0 && producerEpoch < MAX_EPOCH) {
@@ -298,7 +344,13 @@ export class TransactionCoordinator {
   }
 
   /** AddPartitionsToTxn: error code per partition (unknown partitions fail the whole request). */
-  async addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: { topic: string; partition: number }[], verifyOnly = false): Promise<Map<string, number>> {
+  async addPartitions(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    partitions: { topic: string; partition: number }[],
+    verifyOnly = false,
+  ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") {
@@ -307,14 +359,22 @@ export class TransactionCoordinator {
     }
     if (verifyOnly) {
       for (const p of partitions) {
-        out.set(key(p.topic, p.partition), t.state === "Ongoing" && t.partitions.has(key(p.topic, p.partition)) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
+        out.set(
+          key(p.topic, p.partition),
+          t.state === "Ongoing" && t.partitions.has(key(p.topic, p.partition))
+            ? ErrorCode.NONE
+            : ErrorCode.INVALID_TXN_STATE,
+        );
       }
       return out;
     }
     const unknown = partitions.filter((p) => !this.deps.topics.get(p.topic)?.partitions[p.partition]);
     if (unknown.length > 0) {
       for (const p of partitions) {
-        out.set(key(p.topic, p.partition), unknown.includes(p) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED);
+        out.set(
+          key(p.topic, p.partition),
+          unknown.includes(p) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED,
+        );
       }
       return out;
     }
@@ -323,7 +383,9 @@ export class TransactionCoordinator {
     for (const p of partitions) t.partitions.set(key(p.topic, p.partition), p);
     // The partitions must be on record before the producer writes to them.
     const ok = added.length === 0 || await this.persist(t);
-    for (const p of partitions) out.set(key(p.topic, p.partition), ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    for (const p of partitions) {
+      out.set(key(p.topic, p.partition), ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
     return out;
   }
 
@@ -340,7 +402,12 @@ export class TransactionCoordinator {
   }
 
   /** AddOffsetsToTxn: the group's offsets will be committed with the transaction. */
-  async addOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
+  async addOffsets(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    groupId: string,
+  ): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     this.begin(t);
@@ -349,7 +416,13 @@ export class TransactionCoordinator {
   }
 
   /** TxnOffsetCommit: stages offsets until EndTxn. */
-  async stageOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string, offsets: PendingOffset[]): Promise<number> {
+  async stageOffsets(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    groupId: string,
+    offsets: PendingOffset[],
+  ): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     if (t.state !== "Ongoing" || !t.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
@@ -417,7 +490,14 @@ export class TransactionCoordinator {
   }
 
   /** Appends a commit/abort marker to each partition; returns an error code per partition. */
-  async writeMarkers(producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number, partitions: { topic: string; partition: number }[], onlyOpen = false): Promise<Map<string, number>> {
+  async writeMarkers(
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    coordinatorEpoch: number,
+    partitions: { topic: string; partition: number }[],
+    onlyOpen = false,
+  ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     await Promise.all(partitions.map(async (p) => {
       const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
@@ -425,7 +505,13 @@ export class TransactionCoordinator {
         out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         return;
       }
-      const batch = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch, timestamp: this.deps.now() });
+      const batch = buildControlBatch({
+        producerId,
+        producerEpoch,
+        commit,
+        coordinatorEpoch,
+        timestamp: this.deps.now(),
+      });
       const metas = scanBatches(batch);
       if (!Array.isArray(metas)) throw new Error(`control batch did not scan: ${metas.message}`);
       const state = producerStateOf(log);
@@ -443,7 +529,10 @@ export class TransactionCoordinator {
           out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           return;
         }
-        this.deps.log("error", `marker append to ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.deps.log(
+          "error",
+          `marker append to ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
         out.set(key(p.topic, p.partition), ErrorCode.KAFKA_STORAGE_ERROR);
       }
     }));
@@ -455,7 +544,10 @@ export class TransactionCoordinator {
     const now = this.deps.now();
     for (const t of this.txns.values()) {
       if (t.state === "Ongoing" && now - t.startTimestamp > t.timeoutMs) {
-        this.deps.log("info", `aborting transaction ${t.transactionalId}: open ${now - t.startTimestamp} ms, timeout ${t.timeoutMs} ms`);
+        this.deps.log(
+          "info",
+          `aborting transaction ${t.transactionalId}: open ${now - t.startTimestamp} ms, timeout ${t.timeoutMs} ms`,
+        );
         if (t.producerEpoch < MAX_EPOCH - 1) t.producerEpoch++;
         // Markers carry the bumped epoch, as Kafka's timeout abort does, so the old producer is fenced.
         await this.complete(t, false);

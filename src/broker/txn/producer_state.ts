@@ -10,8 +10,17 @@
 // Sequences wrap at 2^31-1 to 0.
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
-  batchAttributes, batchBaseOffsetNumber, batchBaseSequence, batchLastOffsetDelta, batchMaxTimestamp,
-  batchProducerEpoch, batchProducerId, CONTROL_FLAG_MASK, decodeRecords, parseControlRecord, TRANSACTIONAL_FLAG_MASK,
+  batchAttributes,
+  batchBaseOffsetNumber,
+  batchBaseSequence,
+  batchLastOffsetDelta,
+  batchMaxTimestamp,
+  batchProducerEpoch,
+  batchProducerId,
+  CONTROL_FLAG_MASK,
+  decodeRecords,
+  parseControlRecord,
+  TRANSACTIONAL_FLAG_MASK,
 } from "../../protocol/record_batch.ts";
 
 /** Batches remembered per producer for duplicate detection (Kafka: 5). */
@@ -71,20 +80,37 @@ export class PartitionProducerState {
     const lastSeq = seqAdd(firstSeq, b.lastOffsetDelta);
     if (!e) return { kind: "append" };
     if (b.producerEpoch < e.epoch) {
-      return { kind: "error", errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `Epoch ${b.producerEpoch} of producer ${b.producerId} is older than its current epoch ${e.epoch}` };
+      return {
+        kind: "error",
+        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `Epoch ${b.producerEpoch} of producer ${b.producerId} is older than its current epoch ${e.epoch}`,
+      };
     }
     if (b.producerEpoch > e.epoch) {
       if (firstSeq !== 0 && e.batches.length > 0) {
-        return { kind: "error", errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Invalid sequence ${firstSeq} for new epoch ${b.producerEpoch} of producer ${b.producerId}: expected 0` };
+        return {
+          kind: "error",
+          errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+          message:
+            `Invalid sequence ${firstSeq} for new epoch ${b.producerEpoch} of producer ${b.producerId}: expected 0`,
+        };
       }
       return { kind: "append" };
     }
     for (const r of e.batches) {
-      if (r.firstSeq === firstSeq && r.lastSeq === lastSeq) return { kind: "duplicate", baseOffset: r.baseOffset, lastOffset: r.lastOffset };
+      if (r.firstSeq === firstSeq && r.lastSeq === lastSeq) {
+        return { kind: "duplicate", baseOffset: r.baseOffset, lastOffset: r.lastOffset };
+      }
     }
     const last = e.batches.length > 0 ? e.batches[e.batches.length - 1].lastSeq : -1;
     if (last >= 0 && firstSeq !== nextSeq(last)) {
-      return { kind: "error", errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Out of order sequence ${firstSeq} for producer ${b.producerId} (epoch ${b.producerEpoch}): expected ${nextSeq(last)}` };
+      return {
+        kind: "error",
+        errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        message: `Out of order sequence ${firstSeq} for producer ${b.producerId} (epoch ${b.producerEpoch}): expected ${
+          nextSeq(last)
+        }`,
+      };
     }
     return { kind: "append" };
   }
@@ -95,12 +121,23 @@ export class PartitionProducerState {
     this.dirty = true;
     let e = this.producers.get(b.producerId);
     if (!e || b.producerEpoch > e.epoch) {
-      e = { epoch: b.producerEpoch, batches: [], txnFirstOffset: e?.txnFirstOffset ?? -1, lastTimestamp: b.maxTimestamp, coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
+      e = {
+        epoch: b.producerEpoch,
+        batches: [],
+        txnFirstOffset: e?.txnFirstOffset ?? -1,
+        lastTimestamp: b.maxTimestamp,
+        coordinatorEpoch: e?.coordinatorEpoch ?? -1,
+      };
       this.producers.set(b.producerId, e);
     }
     const lastOffset = baseOffset + b.lastOffsetDelta;
     if (b.baseSequence >= 0) {
-      e.batches.push({ firstSeq: b.baseSequence, lastSeq: seqAdd(b.baseSequence, b.lastOffsetDelta), baseOffset, lastOffset });
+      e.batches.push({
+        firstSeq: b.baseSequence,
+        lastSeq: seqAdd(b.baseSequence, b.lastOffsetDelta),
+        baseOffset,
+        lastOffset,
+      });
       if (e.batches.length > BATCHES_REMEMBERED) e.batches.shift();
     }
     e.lastTimestamp = b.maxTimestamp;
@@ -111,7 +148,13 @@ export class PartitionProducerState {
   }
 
   /** Records a commit/abort marker written at `offset`. */
-  recordMarker(producerId: bigint, producerEpoch: number, commit: boolean, offset: number, coordinatorEpoch: number): void {
+  recordMarker(
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    offset: number,
+    coordinatorEpoch: number,
+  ): void {
     this.dirty = true;
     let e = this.producers.get(producerId);
     if (!e) {
@@ -192,7 +235,9 @@ export class PartitionProducerState {
     const json = {
       v: 1,
       offset,
-      producers: [...this.producers].map(([id, e]) => [String(id), e.epoch, e.batches, e.txnFirstOffset, e.lastTimestamp, e.coordinatorEpoch]),
+      producers: [...this.producers].map((
+        [id, e],
+      ) => [String(id), e.epoch, e.batches, e.txnFirstOffset, e.lastTimestamp, e.coordinatorEpoch]),
       ongoing: [...this.ongoing].map(([id, first]) => [String(id), first]),
       aborted: this.aborted.map((a) => [String(a.producerId), a.firstOffset, a.lastOffset]),
     };
@@ -209,7 +254,9 @@ export class PartitionProducerState {
         s.producers.set(BigInt(id), { epoch, batches, txnFirstOffset, lastTimestamp, coordinatorEpoch });
       }
       for (const [id, first] of j.ongoing) s.ongoing.set(BigInt(id), first);
-      for (const [id, firstOffset, lastOffset] of j.aborted) s.aborted.push({ producerId: BigInt(id), firstOffset, lastOffset });
+      for (const [id, firstOffset, lastOffset] of j.aborted) {
+        s.aborted.push({ producerId: BigInt(id), firstOffset, lastOffset });
+      }
       return { state: s, offset: j.offset };
     } catch {
       return null;
@@ -217,7 +264,14 @@ export class PartitionProducerState {
   }
 
   /** DescribeProducers' view. */
-  describe(): { producerId: bigint; producerEpoch: number; lastSequence: number; lastTimestamp: number; coordinatorEpoch: number; currentTxnStartOffset: number }[] {
+  describe(): {
+    producerId: bigint;
+    producerEpoch: number;
+    lastSequence: number;
+    lastTimestamp: number;
+    coordinatorEpoch: number;
+    currentTxnStartOffset: number;
+  }[] {
     return [...this.producers].map(([producerId, e]) => ({
       producerId,
       producerEpoch: e.epoch,

@@ -41,12 +41,18 @@ function unsupported(codec: number): never {
 
 export function compress(codec: number, data: Uint8Array): Uint8Array {
   switch (codec) {
-    case Codec.NONE: return data;
-    case Codec.GZIP: return gzipCompress(data);
-    case Codec.SNAPPY: return snappyCompress(data);
-    case Codec.LZ4: return lz4Compress(data);
-    case Codec.ZSTD: return zstdCompress(data);
-    default: return unsupported(codec);
+    case Codec.NONE:
+      return data;
+    case Codec.GZIP:
+      return gzipCompress(data);
+    case Codec.SNAPPY:
+      return snappyCompress(data);
+    case Codec.LZ4:
+      return lz4Compress(data);
+    case Codec.ZSTD:
+      return zstdCompress(data);
+    default:
+      return unsupported(codec);
   }
 }
 
@@ -54,12 +60,19 @@ export function compress(codec: number, data: Uint8Array): Uint8Array {
 export function decompress(codec: number, data: Uint8Array, maxSize: number = DEFAULT_MAX_DECOMPRESSED): Uint8Array {
   switch (codec) {
     case Codec.NONE:
-      if (data.length > maxSize) throw new CompressionError(`records of ${data.length} bytes exceed the limit of ${maxSize}`);
+      if (data.length > maxSize) {
+        throw new CompressionError(`records of ${data.length} bytes exceed the limit of ${maxSize}`);
+      }
       return data;
-    case Codec.GZIP: return gzipDecompress(data, maxSize);
-    case Codec.SNAPPY: return snappyDecompress(data, maxSize);
-    case Codec.LZ4: return lz4Decompress(data, maxSize);
-    case Codec.ZSTD: return zstdDecompress(data, maxSize);
-    default: return unsupported(codec);
+    case Codec.GZIP:
+      return gzipDecompress(data, maxSize);
+    case Codec.SNAPPY:
+      return snappyDecompress(data, maxSize);
+    case Codec.LZ4:
+      return lz4Decompress(data, maxSize);
+    case Codec.ZSTD:
+      return zstdDecompress(data, maxSize);
+    default:
+      return unsupported(codec);
   }
 }

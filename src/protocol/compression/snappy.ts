@@ -88,7 +88,9 @@ export function snappyDecompress(data: Uint8Array, maxSize: number): Uint8Array 
     if (p + 4 > data.length) throw new CompressionError("snappy: truncated xerial block length");
     const len = dv.getInt32(p);
     p += 4;
-    if (len < 0 || p + len > data.length) throw new CompressionError(`snappy: xerial block of ${len} bytes overruns the input`);
+    if (len < 0 || p + len > data.length) {
+      throw new CompressionError(`snappy: xerial block of ${len} bytes overruns the input`);
+    }
     sink.push(rawDecompress(data.subarray(p, p + len), maxSize - sink.total));
     p += len;
   }

@@ -59,40 +59,85 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
     { name: "transactionalId", type: "string", since: 3, nullableSince: 3, default: null },
     { name: "acks", type: "int16", since: 0 },
     { name: "timeoutMs", type: "int32", since: 0 },
-    { name: "topicData", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitionData", type: "struct", array: true, since: 0, fields: [
-        { name: "index", type: "int32", since: 0 },
-        { name: "records", type: "records", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "topicData",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitionData",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "index", type: "int32", since: 0 },
+            { name: "records", type: "records", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitionResponses", type: "struct", array: true, since: 0, fields: [
-        { name: "index", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "baseOffset", type: "int64", since: 0 },
-        { name: "logAppendTimeMs", type: "int64", since: 2, default: -1n },
-        { name: "logStartOffset", type: "int64", since: 5, default: -1n },
-        { name: "recordErrors", type: "struct", array: true, since: 8, fields: [
-          { name: "batchIndex", type: "int32", since: 8 },
-          { name: "batchIndexErrorMessage", type: "string", since: 8, nullableSince: 8, default: null },
-        ] },
-        { name: "errorMessage", type: "string", since: 8, nullableSince: 8, default: null },
-        { name: "currentLeader", type: "struct", since: 10, tag: 0, taggedSince: 10, fields: [
-          { name: "leaderId", type: "int32", since: 10, default: -1 },
-          { name: "leaderEpoch", type: "int32", since: 10, default: -1 },
-        ] },
-      ] },
-    ] },
+    {
+      name: "responses",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitionResponses",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "index", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "baseOffset", type: "int64", since: 0 },
+            { name: "logAppendTimeMs", type: "int64", since: 2, default: -1n },
+            { name: "logStartOffset", type: "int64", since: 5, default: -1n },
+            {
+              name: "recordErrors",
+              type: "struct",
+              array: true,
+              since: 8,
+              fields: [
+                { name: "batchIndex", type: "int32", since: 8 },
+                { name: "batchIndexErrorMessage", type: "string", since: 8, nullableSince: 8, default: null },
+              ],
+            },
+            { name: "errorMessage", type: "string", since: 8, nullableSince: 8, default: null },
+            {
+              name: "currentLeader",
+              type: "struct",
+              since: 10,
+              tag: 0,
+              taggedSince: 10,
+              fields: [
+                { name: "leaderId", type: "int32", since: 10, default: -1 },
+                { name: "leaderEpoch", type: "int32", since: 10, default: -1 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
     { name: "throttleTimeMs", type: "int32", since: 1, default: 0 },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 10, tag: 0, taggedSince: 10, fields: [
-      { name: "nodeId", type: "int32", since: 10 },
-      { name: "host", type: "string", since: 10 },
-      { name: "port", type: "int32", since: 10 },
-      { name: "rack", type: "string", since: 10, nullableSince: 10, default: null },
-    ] },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 10,
+      tag: 0,
+      taggedSince: 10,
+      fields: [
+        { name: "nodeId", type: "int32", since: 10 },
+        { name: "host", type: "string", since: 10 },
+        { name: "port", type: "int32", since: 10 },
+        { name: "rack", type: "string", since: 10, nullableSince: 10, default: null },
+      ],
+    },
   ],
 };

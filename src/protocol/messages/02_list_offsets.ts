@@ -43,29 +43,53 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
   request: [
     { name: "replicaId", type: "int32", since: 0 },
     { name: "isolationLevel", type: "int8", since: 2 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "currentLeaderEpoch", type: "int32", since: 4, default: -1 },
-        { name: "timestamp", type: "int64", since: 0 },
-        { name: "maxNumOffsets", type: "int32", since: 0, until: 0, default: 1 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "currentLeaderEpoch", type: "int32", since: 4, default: -1 },
+            { name: "timestamp", type: "int64", since: 0 },
+            { name: "maxNumOffsets", type: "int32", since: 0, until: 0, default: 1 },
+          ],
+        },
+      ],
+    },
     { name: "timeoutMs", type: "int32", since: 10 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 2 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "oldStyleOffsets", type: "int64", array: true, since: 0, until: 0 },
-        { name: "timestamp", type: "int64", since: 1, default: -1n },
-        { name: "offset", type: "int64", since: 1, default: -1n },
-        { name: "leaderEpoch", type: "int32", since: 4, default: -1 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "oldStyleOffsets", type: "int64", array: true, since: 0, until: 0 },
+            { name: "timestamp", type: "int64", since: 1, default: -1n },
+            { name: "offset", type: "int64", since: 1, default: -1n },
+            { name: "leaderEpoch", type: "int32", since: 4, default: -1 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -50,29 +50,61 @@ export const StopReplica: Api<StopReplicaRequest, StopReplicaResponse> = {
     { name: "controllerEpoch", type: "int32", since: 0 },
     { name: "brokerEpoch", type: "int64", since: 1, default: -1n },
     { name: "deletePartitions", type: "bool", since: 0, until: 2 },
-    { name: "ungroupedPartitions", type: "struct", array: true, since: 0, until: 0, fields: [
-      { name: "topicName", type: "string", since: 0, until: 0 },
-      { name: "partitionIndex", type: "int32", since: 0, until: 0 },
-    ] },
-    { name: "topics", type: "struct", array: true, since: 1, until: 2, fields: [
-      { name: "name", type: "string", since: 1, until: 2 },
-      { name: "partitionIndexes", type: "int32", array: true, since: 1, until: 2 },
-    ] },
-    { name: "topicStates", type: "struct", array: true, since: 3, fields: [
-      { name: "topicName", type: "string", since: 3 },
-      { name: "partitionStates", type: "struct", array: true, since: 3, fields: [
-        { name: "partitionIndex", type: "int32", since: 3 },
-        { name: "leaderEpoch", type: "int32", since: 3, default: -1 },
-        { name: "deletePartition", type: "bool", since: 3 },
-      ] },
-    ] },
+    {
+      name: "ungroupedPartitions",
+      type: "struct",
+      array: true,
+      since: 0,
+      until: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0, until: 0 },
+        { name: "partitionIndex", type: "int32", since: 0, until: 0 },
+      ],
+    },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 1,
+      until: 2,
+      fields: [
+        { name: "name", type: "string", since: 1, until: 2 },
+        { name: "partitionIndexes", type: "int32", array: true, since: 1, until: 2 },
+      ],
+    },
+    {
+      name: "topicStates",
+      type: "struct",
+      array: true,
+      since: 3,
+      fields: [
+        { name: "topicName", type: "string", since: 3 },
+        {
+          name: "partitionStates",
+          type: "struct",
+          array: true,
+          since: 3,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 3 },
+            { name: "leaderEpoch", type: "int32", since: 3, default: -1 },
+            { name: "deletePartition", type: "bool", since: 3 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "partitionErrors", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitionIndex", type: "int32", since: 0 },
-      { name: "errorCode", type: "int16", since: 0 },
-    ] },
+    {
+      name: "partitionErrors",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        { name: "partitionIndex", type: "int32", since: 0 },
+        { name: "errorCode", type: "int16", since: 0 },
+      ],
+    },
   ],
 };

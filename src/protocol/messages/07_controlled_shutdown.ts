@@ -26,9 +26,15 @@ export const ControlledShutdown: Api<ControlledShutdownRequest, ControlledShutdo
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "remainingPartitions", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitionIndex", type: "int32", since: 0 },
-    ] },
+    {
+      name: "remainingPartitions",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        { name: "partitionIndex", type: "int32", since: 0 },
+      ],
+    },
   ],
 };

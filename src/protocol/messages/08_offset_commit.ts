@@ -45,25 +45,49 @@ export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
     { name: "memberId", type: "string", since: 1 },
     { name: "groupInstanceId", type: "string", since: 7, nullableSince: 7, default: null },
     { name: "retentionTimeMs", type: "int64", since: 2, until: 4, default: -1n },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "committedOffset", type: "int64", since: 0 },
-        { name: "committedLeaderEpoch", type: "int32", since: 6, default: -1 },
-        { name: "commitTimestamp", type: "int64", since: 1, until: 1, default: -1n },
-        { name: "committedMetadata", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "committedOffset", type: "int64", since: 0 },
+            { name: "committedLeaderEpoch", type: "int32", since: 6, default: -1 },
+            { name: "commitTimestamp", type: "int64", since: 1, until: 1, default: -1n },
+            { name: "committedMetadata", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 3 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -63,47 +63,101 @@ export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
   flexibleFrom: 6,
   request: [
     { name: "groupId", type: "string", since: 0, until: 7 },
-    { name: "topics", type: "struct", array: true, since: 0, until: 7, nullableSince: 2, nullableUntil: 7, fields: [
-      { name: "name", type: "string", since: 0, until: 7 },
-      { name: "partitionIndexes", type: "int32", array: true, since: 0, until: 7 },
-    ] },
-    { name: "groups", type: "struct", array: true, since: 8, fields: [
-      { name: "groupId", type: "string", since: 8 },
-      { name: "memberId", type: "string", since: 9, nullableSince: 9, default: null },
-      { name: "memberEpoch", type: "int32", since: 9, default: -1 },
-      { name: "topics", type: "struct", array: true, since: 8, nullableSince: 8, fields: [
-        { name: "name", type: "string", since: 8 },
-        { name: "partitionIndexes", type: "int32", array: true, since: 8 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      until: 7,
+      nullableSince: 2,
+      nullableUntil: 7,
+      fields: [
+        { name: "name", type: "string", since: 0, until: 7 },
+        { name: "partitionIndexes", type: "int32", array: true, since: 0, until: 7 },
+      ],
+    },
+    {
+      name: "groups",
+      type: "struct",
+      array: true,
+      since: 8,
+      fields: [
+        { name: "groupId", type: "string", since: 8 },
+        { name: "memberId", type: "string", since: 9, nullableSince: 9, default: null },
+        { name: "memberEpoch", type: "int32", since: 9, default: -1 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 8,
+          nullableSince: 8,
+          fields: [
+            { name: "name", type: "string", since: 8 },
+            { name: "partitionIndexes", type: "int32", array: true, since: 8 },
+          ],
+        },
+      ],
+    },
     { name: "requireStable", type: "bool", since: 7, default: false },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 3 },
-    { name: "topics", type: "struct", array: true, since: 0, until: 7, fields: [
-      { name: "name", type: "string", since: 0, until: 7 },
-      { name: "partitions", type: "struct", array: true, since: 0, until: 7, fields: [
-        { name: "partitionIndex", type: "int32", since: 0, until: 7 },
-        { name: "committedOffset", type: "int64", since: 0, until: 7 },
-        { name: "committedLeaderEpoch", type: "int32", since: 5, until: 7, default: -1 },
-        { name: "metadata", type: "string", since: 0, until: 7, nullableSince: 0, nullableUntil: 7 },
-        { name: "errorCode", type: "int16", since: 0, until: 7 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      until: 7,
+      fields: [
+        { name: "name", type: "string", since: 0, until: 7 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          until: 7,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0, until: 7 },
+            { name: "committedOffset", type: "int64", since: 0, until: 7 },
+            { name: "committedLeaderEpoch", type: "int32", since: 5, until: 7, default: -1 },
+            { name: "metadata", type: "string", since: 0, until: 7, nullableSince: 0, nullableUntil: 7 },
+            { name: "errorCode", type: "int16", since: 0, until: 7 },
+          ],
+        },
+      ],
+    },
     { name: "errorCode", type: "int16", since: 2, until: 7, default: 0 },
-    { name: "groups", type: "struct", array: true, since: 8, fields: [
-      { name: "groupId", type: "string", since: 8 },
-      { name: "topics", type: "struct", array: true, since: 8, fields: [
-        { name: "name", type: "string", since: 8 },
-        { name: "partitions", type: "struct", array: true, since: 8, fields: [
-          { name: "partitionIndex", type: "int32", since: 8 },
-          { name: "committedOffset", type: "int64", since: 8 },
-          { name: "committedLeaderEpoch", type: "int32", since: 8, default: -1 },
-          { name: "metadata", type: "string", since: 8, nullableSince: 8 },
-          { name: "errorCode", type: "int16", since: 8 },
-        ] },
-      ] },
-      { name: "errorCode", type: "int16", since: 8, default: 0 },
-    ] },
+    {
+      name: "groups",
+      type: "struct",
+      array: true,
+      since: 8,
+      fields: [
+        { name: "groupId", type: "string", since: 8 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 8,
+          fields: [
+            { name: "name", type: "string", since: 8 },
+            {
+              name: "partitions",
+              type: "struct",
+              array: true,
+              since: 8,
+              fields: [
+                { name: "partitionIndex", type: "int32", since: 8 },
+                { name: "committedOffset", type: "int64", since: 8 },
+                { name: "committedLeaderEpoch", type: "int32", since: 8, default: -1 },
+                { name: "metadata", type: "string", since: 8, nullableSince: 8 },
+                { name: "errorCode", type: "int16", since: 8 },
+              ],
+            },
+          ],
+        },
+        { name: "errorCode", type: "int16", since: 8, default: 0 },
+      ],
+    },
   ],
 };

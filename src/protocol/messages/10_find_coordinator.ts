@@ -42,13 +42,19 @@ export const FindCoordinator: Api<FindCoordinatorRequest, FindCoordinatorRespons
     { name: "nodeId", type: "int32", since: 0, until: 3 },
     { name: "host", type: "string", since: 0, until: 3 },
     { name: "port", type: "int32", since: 0, until: 3 },
-    { name: "coordinators", type: "struct", array: true, since: 4, fields: [
-      { name: "key", type: "string", since: 4 },
-      { name: "nodeId", type: "int32", since: 4 },
-      { name: "host", type: "string", since: 4 },
-      { name: "port", type: "int32", since: 4 },
-      { name: "errorCode", type: "int16", since: 4 },
-      { name: "errorMessage", type: "string", since: 4, nullableSince: 4 },
-    ] },
+    {
+      name: "coordinators",
+      type: "struct",
+      array: true,
+      since: 4,
+      fields: [
+        { name: "key", type: "string", since: 4 },
+        { name: "nodeId", type: "int32", since: 4 },
+        { name: "host", type: "string", since: 4 },
+        { name: "port", type: "int32", since: 4 },
+        { name: "errorCode", type: "int16", since: 4 },
+        { name: "errorMessage", type: "string", since: 4, nullableSince: 4 },
+      ],
+    },
   ],
 };

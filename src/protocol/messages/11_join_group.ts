@@ -45,10 +45,16 @@ export const JoinGroup: Api<JoinGroupRequest, JoinGroupResponse> = {
     { name: "memberId", type: "string", since: 0 },
     { name: "groupInstanceId", type: "string", since: 5, nullableSince: 5, default: null },
     { name: "protocolType", type: "string", since: 0 },
-    { name: "protocols", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "metadata", type: "bytes", since: 0 },
-    ] },
+    {
+      name: "protocols",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "metadata", type: "bytes", since: 0 },
+      ],
+    },
     { name: "reason", type: "string", since: 8, nullableSince: 8, default: null },
   ],
   response: [
@@ -60,10 +66,16 @@ export const JoinGroup: Api<JoinGroupRequest, JoinGroupResponse> = {
     { name: "leader", type: "string", since: 0 },
     { name: "skipAssignment", type: "bool", since: 9, default: false },
     { name: "memberId", type: "string", since: 0 },
-    { name: "members", type: "struct", array: true, since: 0, fields: [
-      { name: "memberId", type: "string", since: 0 },
-      { name: "groupInstanceId", type: "string", since: 5, nullableSince: 5, default: null },
-      { name: "metadata", type: "bytes", since: 0 },
-    ] },
+    {
+      name: "members",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "memberId", type: "string", since: 0 },
+        { name: "groupInstanceId", type: "string", since: 5, nullableSince: 5, default: null },
+        { name: "metadata", type: "bytes", since: 0 },
+      ],
+    },
   ],
 };

@@ -31,19 +31,31 @@ export const LeaveGroup: Api<LeaveGroupRequest, LeaveGroupResponse> = {
   request: [
     { name: "groupId", type: "string", since: 0 },
     { name: "memberId", type: "string", since: 0, until: 2 },
-    { name: "members", type: "struct", array: true, since: 3, fields: [
-      { name: "memberId", type: "string", since: 3 },
-      { name: "groupInstanceId", type: "string", since: 3, nullableSince: 3, default: null },
-      { name: "reason", type: "string", since: 5, nullableSince: 5, default: null },
-    ] },
+    {
+      name: "members",
+      type: "struct",
+      array: true,
+      since: 3,
+      fields: [
+        { name: "memberId", type: "string", since: 3 },
+        { name: "groupInstanceId", type: "string", since: 3, nullableSince: 3, default: null },
+        { name: "reason", type: "string", since: 5, nullableSince: 5, default: null },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 1 },
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "members", type: "struct", array: true, since: 3, fields: [
-      { name: "memberId", type: "string", since: 3 },
-      { name: "groupInstanceId", type: "string", since: 3, nullableSince: 3 },
-      { name: "errorCode", type: "int16", since: 3 },
-    ] },
+    {
+      name: "members",
+      type: "struct",
+      array: true,
+      since: 3,
+      fields: [
+        { name: "memberId", type: "string", since: 3 },
+        { name: "groupInstanceId", type: "string", since: 3, nullableSince: 3 },
+        { name: "errorCode", type: "int16", since: 3 },
+      ],
+    },
   ],
 };

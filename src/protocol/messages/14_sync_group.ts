@@ -35,10 +35,16 @@ export const SyncGroup: Api<SyncGroupRequest, SyncGroupResponse> = {
     { name: "groupInstanceId", type: "string", since: 3, nullableSince: 3, default: null },
     { name: "protocolType", type: "string", since: 5, nullableSince: 5, default: null },
     { name: "protocolName", type: "string", since: 5, nullableSince: 5, default: null },
-    { name: "assignments", type: "struct", array: true, since: 0, fields: [
-      { name: "memberId", type: "string", since: 0 },
-      { name: "assignment", type: "bytes", since: 0 },
-    ] },
+    {
+      name: "assignments",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "memberId", type: "string", since: 0 },
+        { name: "assignment", type: "bytes", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 1 },

@@ -30,11 +30,17 @@ export const ListGroups: Api<ListGroupsRequest, ListGroupsResponse> = {
   response: [
     { name: "throttleTimeMs", type: "int32", since: 1 },
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "groups", type: "struct", array: true, since: 0, fields: [
-      { name: "groupId", type: "string", since: 0 },
-      { name: "protocolType", type: "string", since: 0 },
-      { name: "groupState", type: "string", since: 4 },
-      { name: "groupType", type: "string", since: 5 },
-    ] },
+    {
+      name: "groups",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "groupId", type: "string", since: 0 },
+        { name: "protocolType", type: "string", since: 0 },
+        { name: "groupState", type: "string", since: 4 },
+        { name: "groupType", type: "string", since: 5 },
+      ],
+    },
   ],
 };

@@ -42,23 +42,45 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "apiKeys", type: "struct", array: true, since: 0, fields: [
-      { name: "apiKey", type: "int16", since: 0 },
-      { name: "minVersion", type: "int16", since: 0 },
-      { name: "maxVersion", type: "int16", since: 0 },
-    ] },
+    {
+      name: "apiKeys",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "apiKey", type: "int16", since: 0 },
+        { name: "minVersion", type: "int16", since: 0 },
+        { name: "maxVersion", type: "int16", since: 0 },
+      ],
+    },
     { name: "throttleTimeMs", type: "int32", since: 1 },
-    { name: "supportedFeatures", type: "struct", array: true, since: 3, tag: 0, taggedSince: 3, fields: [
-      { name: "name", type: "string", since: 3 },
-      { name: "minVersion", type: "int16", since: 3 },
-      { name: "maxVersion", type: "int16", since: 3 },
-    ] },
+    {
+      name: "supportedFeatures",
+      type: "struct",
+      array: true,
+      since: 3,
+      tag: 0,
+      taggedSince: 3,
+      fields: [
+        { name: "name", type: "string", since: 3 },
+        { name: "minVersion", type: "int16", since: 3 },
+        { name: "maxVersion", type: "int16", since: 3 },
+      ],
+    },
     { name: "finalizedFeaturesEpoch", type: "int64", since: 3, tag: 1, taggedSince: 3, default: -1n },
-    { name: "finalizedFeatures", type: "struct", array: true, since: 3, tag: 2, taggedSince: 3, fields: [
-      { name: "name", type: "string", since: 3 },
-      { name: "maxVersionLevel", type: "int16", since: 3 },
-      { name: "minVersionLevel", type: "int16", since: 3 },
-    ] },
+    {
+      name: "finalizedFeatures",
+      type: "struct",
+      array: true,
+      since: 3,
+      tag: 2,
+      taggedSince: 3,
+      fields: [
+        { name: "name", type: "string", since: 3 },
+        { name: "maxVersionLevel", type: "int16", since: 3 },
+        { name: "minVersionLevel", type: "int16", since: 3 },
+      ],
+    },
     { name: "zkMigrationReady", type: "bool", since: 3, tag: 3, taggedSince: 3, default: false },
   ],
 };

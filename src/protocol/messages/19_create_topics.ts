@@ -50,39 +50,70 @@ export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
   versions: [0, 7],
   flexibleFrom: 5,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "numPartitions", type: "int32", since: 0 },
-      { name: "replicationFactor", type: "int16", since: 0 },
-      { name: "assignments", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "brokerIds", type: "int32", array: true, since: 0 },
-      ] },
-      { name: "configs", type: "struct", array: true, since: 0, fields: [
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
         { name: "name", type: "string", since: 0 },
-        { name: "value", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+        { name: "numPartitions", type: "int32", since: 0 },
+        { name: "replicationFactor", type: "int16", since: 0 },
+        {
+          name: "assignments",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "brokerIds", type: "int32", array: true, since: 0 },
+          ],
+        },
+        {
+          name: "configs",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            { name: "value", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
     { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
     { name: "validateOnly", type: "bool", since: 1, default: false },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 2 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "topicId", type: "uuid", since: 7 },
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 1, nullableSince: 0 },
-      { name: "topicConfigErrorCode", type: "int16", since: 5, tag: 0, taggedSince: 5 },
-      { name: "numPartitions", type: "int32", since: 5, default: -1 },
-      { name: "replicationFactor", type: "int16", since: 5, default: -1 },
-      { name: "configs", type: "struct", array: true, since: 5, nullableSince: 5, fields: [
-        { name: "name", type: "string", since: 5 },
-        { name: "value", type: "string", since: 5, nullableSince: 5 },
-        { name: "readOnly", type: "bool", since: 5 },
-        { name: "configSource", type: "int8", since: 5, default: -1 },
-        { name: "isSensitive", type: "bool", since: 5 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "topicId", type: "uuid", since: 7 },
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 1, nullableSince: 0 },
+        { name: "topicConfigErrorCode", type: "int16", since: 5, tag: 0, taggedSince: 5 },
+        { name: "numPartitions", type: "int32", since: 5, default: -1 },
+        { name: "replicationFactor", type: "int16", since: 5, default: -1 },
+        {
+          name: "configs",
+          type: "struct",
+          array: true,
+          since: 5,
+          nullableSince: 5,
+          fields: [
+            { name: "name", type: "string", since: 5 },
+            { name: "value", type: "string", since: 5, nullableSince: 5 },
+            { name: "readOnly", type: "bool", since: 5 },
+            { name: "configSource", type: "int8", since: 5, default: -1 },
+            { name: "isSensitive", type: "bool", since: 5 },
+          ],
+        },
+      ],
+    },
   ],
 };

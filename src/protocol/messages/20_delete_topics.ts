@@ -28,20 +28,32 @@ export const DeleteTopics: Api<DeleteTopicsRequest, DeleteTopicsResponse> = {
   versions: [0, 6],
   flexibleFrom: 4,
   request: [
-    { name: "topics", type: "struct", array: true, since: 6, fields: [
-      { name: "name", type: "string", since: 6, nullableSince: 6, default: null },
-      { name: "topicId", type: "uuid", since: 6 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 6,
+      fields: [
+        { name: "name", type: "string", since: 6, nullableSince: 6, default: null },
+        { name: "topicId", type: "uuid", since: 6 },
+      ],
+    },
     { name: "topicNames", type: "string", array: true, since: 0, until: 5 },
     { name: "timeoutMs", type: "int32", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 1 },
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0, nullableSince: 6 },
-      { name: "topicId", type: "uuid", since: 6 },
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 5, nullableSince: 5, default: null },
-    ] },
+    {
+      name: "responses",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0, nullableSince: 6 },
+        { name: "topicId", type: "uuid", since: 6 },
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 5, nullableSince: 5, default: null },
+      ],
+    },
   ],
 };

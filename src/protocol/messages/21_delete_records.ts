@@ -34,24 +34,48 @@ export const DeleteRecords: Api<DeleteRecordsRequest, DeleteRecordsResponse> = {
   versions: [0, 2],
   flexibleFrom: 2,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "offset", type: "int64", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "offset", type: "int64", since: 0 },
+          ],
+        },
+      ],
+    },
     { name: "timeoutMs", type: "int32", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "lowWatermark", type: "int64", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "lowWatermark", type: "int64", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

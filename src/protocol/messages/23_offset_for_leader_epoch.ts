@@ -37,25 +37,49 @@ export const OffsetForLeaderEpoch: Api<OffsetForLeaderEpochRequest, OffsetForLea
   flexibleFrom: 4,
   request: [
     { name: "replicaId", type: "int32", since: 3, default: -2 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topic", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partition", type: "int32", since: 0 },
-        { name: "currentLeaderEpoch", type: "int32", since: 2, default: -1 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topic", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partition", type: "int32", since: 0 },
+            { name: "currentLeaderEpoch", type: "int32", since: 2, default: -1 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 2 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topic", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "partition", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 1, default: -1 },
-        { name: "endOffset", type: "int64", since: 0, default: -1n },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topic", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "partition", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 1, default: -1 },
+            { name: "endOffset", type: "int64", since: 0, default: -1n },
+          ],
+        },
+      ],
+    },
   ],
 };

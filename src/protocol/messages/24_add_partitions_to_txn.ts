@@ -51,7 +51,13 @@ const fieldsAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult: Field[]
 
 const fieldsAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult: Field[] = [
   { name: "name", type: "string", since: 0 },
-  { name: "resultsByPartition", type: "struct", array: true, since: 0, fields: fieldsAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult },
+  {
+    name: "resultsByPartition",
+    type: "struct",
+    array: true,
+    since: 0,
+    fields: fieldsAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult,
+  },
 ];
 
 export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
@@ -60,25 +66,63 @@ export const AddPartitionsToTxn: Api<AddPartitionsToTxnRequest, AddPartitionsToT
   versions: [0, 5],
   flexibleFrom: 3,
   request: [
-    { name: "transactions", type: "struct", array: true, since: 4, fields: [
-      { name: "transactionalId", type: "string", since: 4 },
-      { name: "producerId", type: "int64", since: 4 },
-      { name: "producerEpoch", type: "int16", since: 4 },
-      { name: "verifyOnly", type: "bool", since: 4, default: false },
-      { name: "topics", type: "struct", array: true, since: 4, fields: fieldsAddPartitionsToTxnRequestAddPartitionsToTxnTopic },
-    ] },
+    {
+      name: "transactions",
+      type: "struct",
+      array: true,
+      since: 4,
+      fields: [
+        { name: "transactionalId", type: "string", since: 4 },
+        { name: "producerId", type: "int64", since: 4 },
+        { name: "producerEpoch", type: "int16", since: 4 },
+        { name: "verifyOnly", type: "bool", since: 4, default: false },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 4,
+          fields: fieldsAddPartitionsToTxnRequestAddPartitionsToTxnTopic,
+        },
+      ],
+    },
     { name: "v3AndBelowTransactionalId", type: "string", since: 0, until: 3 },
     { name: "v3AndBelowProducerId", type: "int64", since: 0, until: 3 },
     { name: "v3AndBelowProducerEpoch", type: "int16", since: 0, until: 3 },
-    { name: "v3AndBelowTopics", type: "struct", array: true, since: 0, until: 3, fields: fieldsAddPartitionsToTxnRequestAddPartitionsToTxnTopic },
+    {
+      name: "v3AndBelowTopics",
+      type: "struct",
+      array: true,
+      since: 0,
+      until: 3,
+      fields: fieldsAddPartitionsToTxnRequestAddPartitionsToTxnTopic,
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 4 },
-    { name: "resultsByTransaction", type: "struct", array: true, since: 4, fields: [
-      { name: "transactionalId", type: "string", since: 4 },
-      { name: "topicResults", type: "struct", array: true, since: 4, fields: fieldsAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult },
-    ] },
-    { name: "resultsByTopicV3AndBelow", type: "struct", array: true, since: 0, until: 3, fields: fieldsAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult },
+    {
+      name: "resultsByTransaction",
+      type: "struct",
+      array: true,
+      since: 4,
+      fields: [
+        { name: "transactionalId", type: "string", since: 4 },
+        {
+          name: "topicResults",
+          type: "struct",
+          array: true,
+          since: 4,
+          fields: fieldsAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
+        },
+      ],
+    },
+    {
+      name: "resultsByTopicV3AndBelow",
+      type: "struct",
+      array: true,
+      since: 0,
+      until: 3,
+      fields: fieldsAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
+    },
   ],
 };

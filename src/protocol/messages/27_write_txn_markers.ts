@@ -38,27 +38,57 @@ export const WriteTxnMarkers: Api<WriteTxnMarkersRequest, WriteTxnMarkersRespons
   versions: [0, 1],
   flexibleFrom: 1,
   request: [
-    { name: "markers", type: "struct", array: true, since: 0, fields: [
-      { name: "producerId", type: "int64", since: 0 },
-      { name: "producerEpoch", type: "int16", since: 0 },
-      { name: "transactionResult", type: "bool", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "name", type: "string", since: 0 },
-        { name: "partitionIndexes", type: "int32", array: true, since: 0 },
-      ] },
-      { name: "coordinatorEpoch", type: "int32", since: 0 },
-    ] },
+    {
+      name: "markers",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "producerId", type: "int64", since: 0 },
+        { name: "producerEpoch", type: "int16", since: 0 },
+        { name: "transactionResult", type: "bool", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            { name: "partitionIndexes", type: "int32", array: true, since: 0 },
+          ],
+        },
+        { name: "coordinatorEpoch", type: "int32", since: 0 },
+      ],
+    },
   ],
   response: [
-    { name: "markers", type: "struct", array: true, since: 0, fields: [
-      { name: "producerId", type: "int64", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "name", type: "string", since: 0 },
-        { name: "partitions", type: "struct", array: true, since: 0, fields: [
-          { name: "partitionIndex", type: "int32", since: 0 },
-          { name: "errorCode", type: "int16", since: 0 },
-        ] },
-      ] },
-    ] },
+    {
+      name: "markers",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "producerId", type: "int64", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            {
+              name: "partitions",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "partitionIndex", type: "int32", since: 0 },
+                { name: "errorCode", type: "int16", since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -48,24 +48,48 @@ export const TxnOffsetCommit: Api<TxnOffsetCommitRequest, TxnOffsetCommitRespons
     { name: "generationId", type: "int32", since: 3, default: -1 },
     { name: "memberId", type: "string", since: 3, default: "" },
     { name: "groupInstanceId", type: "string", since: 3, nullableSince: 3, default: null },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "committedOffset", type: "int64", since: 0 },
-        { name: "committedLeaderEpoch", type: "int32", since: 2, default: -1 },
-        { name: "committedMetadata", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "committedOffset", type: "int64", since: 0 },
+            { name: "committedLeaderEpoch", type: "int32", since: 2, default: -1 },
+            { name: "committedMetadata", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

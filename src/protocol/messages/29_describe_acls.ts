@@ -48,16 +48,28 @@ export const DescribeAcls: Api<DescribeAclsRequest, DescribeAclsResponse> = {
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    { name: "resources", type: "struct", array: true, since: 0, fields: [
-      { name: "resourceType", type: "int8", since: 0 },
-      { name: "resourceName", type: "string", since: 0 },
-      { name: "patternType", type: "int8", since: 1, default: 3 },
-      { name: "acls", type: "struct", array: true, since: 0, fields: [
-        { name: "principal", type: "string", since: 0 },
-        { name: "host", type: "string", since: 0 },
-        { name: "operation", type: "int8", since: 0 },
-        { name: "permissionType", type: "int8", since: 0 },
-      ] },
-    ] },
+    {
+      name: "resources",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "resourceType", type: "int8", since: 0 },
+        { name: "resourceName", type: "string", since: 0 },
+        { name: "patternType", type: "int8", since: 1, default: 3 },
+        {
+          name: "acls",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "principal", type: "string", since: 0 },
+            { name: "host", type: "string", since: 0 },
+            { name: "operation", type: "int8", since: 0 },
+            { name: "permissionType", type: "int8", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

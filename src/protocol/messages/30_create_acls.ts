@@ -29,21 +29,33 @@ export const CreateAcls: Api<CreateAclsRequest, CreateAclsResponse> = {
   versions: [0, 3],
   flexibleFrom: 2,
   request: [
-    { name: "creations", type: "struct", array: true, since: 0, fields: [
-      { name: "resourceType", type: "int8", since: 0 },
-      { name: "resourceName", type: "string", since: 0 },
-      { name: "resourcePatternType", type: "int8", since: 1, default: 3 },
-      { name: "principal", type: "string", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "operation", type: "int8", since: 0 },
-      { name: "permissionType", type: "int8", since: 0 },
-    ] },
+    {
+      name: "creations",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "resourceType", type: "int8", since: 0 },
+        { name: "resourceName", type: "string", since: 0 },
+        { name: "resourcePatternType", type: "int8", since: 1, default: 3 },
+        { name: "principal", type: "string", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "operation", type: "int8", since: 0 },
+        { name: "permissionType", type: "int8", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+      ],
+    },
   ],
 };

@@ -32,23 +32,41 @@ export const AlterConfigs: Api<AlterConfigsRequest, AlterConfigsResponse> = {
   versions: [0, 2],
   flexibleFrom: 2,
   request: [
-    { name: "resources", type: "struct", array: true, since: 0, fields: [
-      { name: "resourceType", type: "int8", since: 0 },
-      { name: "resourceName", type: "string", since: 0 },
-      { name: "configs", type: "struct", array: true, since: 0, fields: [
-        { name: "name", type: "string", since: 0 },
-        { name: "value", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "resources",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "resourceType", type: "int8", since: 0 },
+        { name: "resourceName", type: "string", since: 0 },
+        {
+          name: "configs",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            { name: "value", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
     { name: "validateOnly", type: "bool", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-      { name: "resourceType", type: "int8", since: 0 },
-      { name: "resourceName", type: "string", since: 0 },
-    ] },
+    {
+      name: "responses",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+        { name: "resourceType", type: "int8", since: 0 },
+        { name: "resourceName", type: "string", since: 0 },
+      ],
+    },
   ],
 };

@@ -32,22 +32,46 @@ export const AlterReplicaLogDirs: Api<AlterReplicaLogDirsRequest, AlterReplicaLo
   versions: [0, 2],
   flexibleFrom: 2,
   request: [
-    { name: "dirs", type: "struct", array: true, since: 0, fields: [
-      { name: "path", type: "string", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "name", type: "string", since: 0 },
-        { name: "partitions", type: "int32", array: true, since: 0 },
-      ] },
-    ] },
+    {
+      name: "dirs",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "path", type: "string", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            { name: "partitions", type: "int32", array: true, since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-      ] },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -38,28 +38,53 @@ export const DescribeLogDirs: Api<DescribeLogDirsRequest, DescribeLogDirsRespons
   versions: [0, 4],
   flexibleFrom: 2,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, nullableSince: 0, fields: [
-      { name: "topic", type: "string", since: 0 },
-      { name: "partitions", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      fields: [
+        { name: "topic", type: "string", since: 0 },
+        { name: "partitions", type: "int32", array: true, since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 3 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "logDir", type: "string", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "name", type: "string", since: 0 },
-        { name: "partitions", type: "struct", array: true, since: 0, fields: [
-          { name: "partitionIndex", type: "int32", since: 0 },
-          { name: "partitionSize", type: "int64", since: 0 },
-          { name: "offsetLag", type: "int64", since: 0 },
-          { name: "isFutureKey", type: "bool", since: 0 },
-        ] },
-      ] },
-      { name: "totalBytes", type: "int64", since: 4, default: -1n },
-      { name: "usableBytes", type: "int64", since: 4, default: -1n },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "logDir", type: "string", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            {
+              name: "partitions",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "partitionIndex", type: "int32", since: 0 },
+                { name: "partitionSize", type: "int64", since: 0 },
+                { name: "offsetLag", type: "int64", since: 0 },
+                { name: "isFutureKey", type: "bool", since: 0 },
+              ],
+            },
+          ],
+        },
+        { name: "totalBytes", type: "int64", since: 4, default: -1n },
+        { name: "usableBytes", type: "int64", since: 4, default: -1n },
+      ],
+    },
   ],
 };

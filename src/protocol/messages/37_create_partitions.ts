@@ -31,22 +31,41 @@ export const CreatePartitions: Api<CreatePartitionsRequest, CreatePartitionsResp
   versions: [0, 3],
   flexibleFrom: 2,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "count", type: "int32", since: 0 },
-      { name: "assignments", type: "struct", array: true, since: 0, nullableSince: 0, fields: [
-        { name: "brokerIds", type: "int32", array: true, since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "count", type: "int32", since: 0 },
+        {
+          name: "assignments",
+          type: "struct",
+          array: true,
+          since: 0,
+          nullableSince: 0,
+          fields: [
+            { name: "brokerIds", type: "int32", array: true, since: 0 },
+          ],
+        },
+      ],
+    },
     { name: "timeoutMs", type: "int32", since: 0 },
     { name: "validateOnly", type: "bool", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+      ],
+    },
   ],
 };

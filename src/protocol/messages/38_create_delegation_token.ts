@@ -34,10 +34,16 @@ export const CreateDelegationToken: Api<CreateDelegationTokenRequest, CreateDele
   request: [
     { name: "ownerPrincipalType", type: "string", since: 3, nullableSince: 3 },
     { name: "ownerPrincipalName", type: "string", since: 3, nullableSince: 3 },
-    { name: "renewers", type: "struct", array: true, since: 0, fields: [
-      { name: "principalType", type: "string", since: 0 },
-      { name: "principalName", type: "string", since: 0 },
-    ] },
+    {
+      name: "renewers",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "principalType", type: "string", since: 0 },
+        { name: "principalName", type: "string", since: 0 },
+      ],
+    },
     { name: "maxLifetimeMs", type: "int64", since: 0 },
   ],
   response: [

@@ -37,28 +37,47 @@ export const DescribeDelegationToken: Api<DescribeDelegationTokenRequest, Descri
   versions: [0, 3],
   flexibleFrom: 2,
   request: [
-    { name: "owners", type: "struct", array: true, since: 0, nullableSince: 0, fields: [
-      { name: "principalType", type: "string", since: 0 },
-      { name: "principalName", type: "string", since: 0 },
-    ] },
+    {
+      name: "owners",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      fields: [
+        { name: "principalType", type: "string", since: 0 },
+        { name: "principalName", type: "string", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "tokens", type: "struct", array: true, since: 0, fields: [
-      { name: "principalType", type: "string", since: 0 },
-      { name: "principalName", type: "string", since: 0 },
-      { name: "tokenRequesterPrincipalType", type: "string", since: 3 },
-      { name: "tokenRequesterPrincipalName", type: "string", since: 3 },
-      { name: "issueTimestamp", type: "int64", since: 0 },
-      { name: "expiryTimestamp", type: "int64", since: 0 },
-      { name: "maxTimestamp", type: "int64", since: 0 },
-      { name: "tokenId", type: "string", since: 0 },
-      { name: "hmac", type: "bytes", since: 0 },
-      { name: "renewers", type: "struct", array: true, since: 0, fields: [
+    {
+      name: "tokens",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
         { name: "principalType", type: "string", since: 0 },
         { name: "principalName", type: "string", since: 0 },
-      ] },
-    ] },
+        { name: "tokenRequesterPrincipalType", type: "string", since: 3 },
+        { name: "tokenRequesterPrincipalName", type: "string", since: 3 },
+        { name: "issueTimestamp", type: "int64", since: 0 },
+        { name: "expiryTimestamp", type: "int64", since: 0 },
+        { name: "maxTimestamp", type: "int64", since: 0 },
+        { name: "tokenId", type: "string", since: 0 },
+        { name: "hmac", type: "bytes", since: 0 },
+        {
+          name: "renewers",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "principalType", type: "string", since: 0 },
+            { name: "principalName", type: "string", since: 0 },
+          ],
+        },
+      ],
+    },
     { name: "throttleTimeMs", type: "int32", since: 0 },
   ],
 };

@@ -24,9 +24,15 @@ export const DeleteGroups: Api<DeleteGroupsRequest, DeleteGroupsResponse> = {
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "groupId", type: "string", since: 0 },
-      { name: "errorCode", type: "int16", since: 0 },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "groupId", type: "string", since: 0 },
+        { name: "errorCode", type: "int16", since: 0 },
+      ],
+    },
   ],
 };

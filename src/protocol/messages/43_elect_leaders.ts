@@ -33,22 +33,41 @@ export const ElectLeaders: Api<ElectLeadersRequest, ElectLeadersResponse> = {
   flexibleFrom: 2,
   request: [
     { name: "electionType", type: "int8", since: 1 },
-    { name: "topicPartitions", type: "struct", array: true, since: 0, nullableSince: 0, fields: [
-      { name: "topic", type: "string", since: 0 },
-      { name: "partitions", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "topicPartitions",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      fields: [
+        { name: "topic", type: "string", since: 0 },
+        { name: "partitions", type: "int32", array: true, since: 0 },
+      ],
+    },
     { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 1 },
-    { name: "replicaElectionResults", type: "struct", array: true, since: 0, fields: [
-      { name: "topic", type: "string", since: 0 },
-      { name: "partitionResult", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionId", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "replicaElectionResults",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topic", type: "string", since: 0 },
+        {
+          name: "partitionResult",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionId", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

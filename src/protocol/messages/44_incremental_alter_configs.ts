@@ -33,24 +33,42 @@ export const IncrementalAlterConfigs: Api<IncrementalAlterConfigsRequest, Increm
   versions: [0, 1],
   flexibleFrom: 1,
   request: [
-    { name: "resources", type: "struct", array: true, since: 0, fields: [
-      { name: "resourceType", type: "int8", since: 0 },
-      { name: "resourceName", type: "string", since: 0 },
-      { name: "configs", type: "struct", array: true, since: 0, fields: [
-        { name: "name", type: "string", since: 0 },
-        { name: "configOperation", type: "int8", since: 0 },
-        { name: "value", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "resources",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "resourceType", type: "int8", since: 0 },
+        { name: "resourceName", type: "string", since: 0 },
+        {
+          name: "configs",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "name", type: "string", since: 0 },
+            { name: "configOperation", type: "int8", since: 0 },
+            { name: "value", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
     { name: "validateOnly", type: "bool", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-      { name: "resourceType", type: "int8", since: 0 },
-      { name: "resourceName", type: "string", since: 0 },
-    ] },
+    {
+      name: "responses",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+        { name: "resourceType", type: "int8", since: 0 },
+        { name: "resourceName", type: "string", since: 0 },
+      ],
+    },
   ],
 };

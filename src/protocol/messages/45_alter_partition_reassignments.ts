@@ -30,32 +30,57 @@ export type AlterPartitionReassignmentsResponseReassignablePartitionResponse = {
   errorMessage?: string | null;
 };
 
-export const AlterPartitionReassignments: Api<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
-  key: 45,
-  name: "AlterPartitionReassignments",
-  versions: [0, 0],
-  flexibleFrom: 0,
-  request: [
-    { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "replicas", type: "int32", array: true, since: 0, nullableSince: 0, default: null },
-      ] },
-    ] },
-  ],
-  response: [
-    { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "errorCode", type: "int16", since: 0 },
-    { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
-  ],
-};
+export const AlterPartitionReassignments: Api<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> =
+  {
+    key: 45,
+    name: "AlterPartitionReassignments",
+    versions: [0, 0],
+    flexibleFrom: 0,
+    request: [
+      { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
+      {
+        name: "topics",
+        type: "struct",
+        array: true,
+        since: 0,
+        fields: [
+          { name: "name", type: "string", since: 0 },
+          {
+            name: "partitions",
+            type: "struct",
+            array: true,
+            since: 0,
+            fields: [
+              { name: "partitionIndex", type: "int32", since: 0 },
+              { name: "replicas", type: "int32", array: true, since: 0, nullableSince: 0, default: null },
+            ],
+          },
+        ],
+      },
+    ],
+    response: [
+      { name: "throttleTimeMs", type: "int32", since: 0 },
+      { name: "errorCode", type: "int16", since: 0 },
+      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+      {
+        name: "responses",
+        type: "struct",
+        array: true,
+        since: 0,
+        fields: [
+          { name: "name", type: "string", since: 0 },
+          {
+            name: "partitions",
+            type: "struct",
+            array: true,
+            since: 0,
+            fields: [
+              { name: "partitionIndex", type: "int32", since: 0 },
+              { name: "errorCode", type: "int16", since: 0 },
+              { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+            ],
+          },
+        ],
+      },
+    ],
+  };

@@ -34,23 +34,43 @@ export const ListPartitionReassignments: Api<ListPartitionReassignmentsRequest, 
   flexibleFrom: 0,
   request: [
     { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
-    { name: "topics", type: "struct", array: true, since: 0, nullableSince: 0, default: null, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitionIndexes", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      default: null,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "partitionIndexes", type: "int32", array: true, since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "replicas", type: "int32", array: true, since: 0 },
-        { name: "addingReplicas", type: "int32", array: true, since: 0 },
-        { name: "removingReplicas", type: "int32", array: true, since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "replicas", type: "int32", array: true, since: 0 },
+            { name: "addingReplicas", type: "int32", array: true, since: 0 },
+            { name: "removingReplicas", type: "int32", array: true, since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -34,22 +34,46 @@ export const OffsetDelete: Api<OffsetDeleteRequest, OffsetDeleteResponse> = {
   flexibleFrom: Infinity,
   request: [
     { name: "groupId", type: "string", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

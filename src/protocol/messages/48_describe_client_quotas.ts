@@ -36,26 +36,51 @@ export const DescribeClientQuotas: Api<DescribeClientQuotasRequest, DescribeClie
   versions: [0, 1],
   flexibleFrom: 1,
   request: [
-    { name: "components", type: "struct", array: true, since: 0, fields: [
-      { name: "entityType", type: "string", since: 0 },
-      { name: "matchType", type: "int8", since: 0 },
-      { name: "match", type: "string", since: 0, nullableSince: 0 },
-    ] },
+    {
+      name: "components",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "entityType", type: "string", since: 0 },
+        { name: "matchType", type: "int8", since: 0 },
+        { name: "match", type: "string", since: 0, nullableSince: 0 },
+      ],
+    },
     { name: "strict", type: "bool", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    { name: "entries", type: "struct", array: true, since: 0, nullableSince: 0, fields: [
-      { name: "entity", type: "struct", array: true, since: 0, fields: [
-        { name: "entityType", type: "string", since: 0 },
-        { name: "entityName", type: "string", since: 0, nullableSince: 0 },
-      ] },
-      { name: "values", type: "struct", array: true, since: 0, fields: [
-        { name: "key", type: "string", since: 0 },
-        { name: "value", type: "float64", since: 0 },
-      ] },
-    ] },
+    {
+      name: "entries",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      fields: [
+        {
+          name: "entity",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "entityType", type: "string", since: 0 },
+            { name: "entityName", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+        {
+          name: "values",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "key", type: "string", since: 0 },
+            { name: "value", type: "float64", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

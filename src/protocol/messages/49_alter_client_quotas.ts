@@ -39,28 +39,58 @@ export const AlterClientQuotas: Api<AlterClientQuotasRequest, AlterClientQuotasR
   versions: [0, 1],
   flexibleFrom: 1,
   request: [
-    { name: "entries", type: "struct", array: true, since: 0, fields: [
-      { name: "entity", type: "struct", array: true, since: 0, fields: [
-        { name: "entityType", type: "string", since: 0 },
-        { name: "entityName", type: "string", since: 0, nullableSince: 0 },
-      ] },
-      { name: "ops", type: "struct", array: true, since: 0, fields: [
-        { name: "key", type: "string", since: 0 },
-        { name: "value", type: "float64", since: 0 },
-        { name: "remove", type: "bool", since: 0 },
-      ] },
-    ] },
+    {
+      name: "entries",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        {
+          name: "entity",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "entityType", type: "string", since: 0 },
+            { name: "entityName", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+        {
+          name: "ops",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "key", type: "string", since: 0 },
+            { name: "value", type: "float64", since: 0 },
+            { name: "remove", type: "bool", since: 0 },
+          ],
+        },
+      ],
+    },
     { name: "validateOnly", type: "bool", since: 0 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "entries", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-      { name: "entity", type: "struct", array: true, since: 0, fields: [
-        { name: "entityType", type: "string", since: 0 },
-        { name: "entityName", type: "string", since: 0, nullableSince: 0 },
-      ] },
-    ] },
+    {
+      name: "entries",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+        {
+          name: "entity",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "entityType", type: "string", since: 0 },
+            { name: "entityName", type: "string", since: 0, nullableSince: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -25,28 +25,50 @@ export type DescribeUserScramCredentialsResponseCredentialInfo = {
   iterations?: number;
 };
 
-export const DescribeUserScramCredentials: Api<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> = {
+export const DescribeUserScramCredentials: Api<
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse
+> = {
   key: 50,
   name: "DescribeUserScramCredentials",
   versions: [0, 0],
   flexibleFrom: 0,
   request: [
-    { name: "users", type: "struct", array: true, since: 0, nullableSince: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-    ] },
+    {
+      name: "users",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "user", type: "string", since: 0 },
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-      { name: "credentialInfos", type: "struct", array: true, since: 0, fields: [
-        { name: "mechanism", type: "int8", since: 0 },
-        { name: "iterations", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "user", type: "string", since: 0 },
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+        {
+          name: "credentialInfos",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "mechanism", type: "int8", since: 0 },
+            { name: "iterations", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -33,24 +33,42 @@ export const AlterUserScramCredentials: Api<AlterUserScramCredentialsRequest, Al
   versions: [0, 0],
   flexibleFrom: 0,
   request: [
-    { name: "deletions", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "mechanism", type: "int8", since: 0 },
-    ] },
-    { name: "upsertions", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "mechanism", type: "int8", since: 0 },
-      { name: "iterations", type: "int32", since: 0 },
-      { name: "salt", type: "bytes", since: 0 },
-      { name: "saltedPassword", type: "bytes", since: 0 },
-    ] },
+    {
+      name: "deletions",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "mechanism", type: "int8", since: 0 },
+      ],
+    },
+    {
+      name: "upsertions",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "mechanism", type: "int8", since: 0 },
+        { name: "iterations", type: "int32", since: 0 },
+        { name: "salt", type: "bytes", since: 0 },
+        { name: "saltedPassword", type: "bytes", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "user", type: "string", since: 0 },
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "user", type: "string", since: 0 },
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+      ],
+    },
   ],
 };

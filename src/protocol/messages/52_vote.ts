@@ -50,35 +50,67 @@ export const Vote: Api<VoteRequest, VoteResponse> = {
   request: [
     { name: "clusterId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "voterId", type: "int32", since: 1, default: -1 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "candidateEpoch", type: "int32", since: 0 },
-        { name: "candidateId", type: "int32", since: 0 },
-        { name: "candidateDirectoryId", type: "uuid", since: 1 },
-        { name: "voterDirectoryId", type: "uuid", since: 1 },
-        { name: "lastOffsetEpoch", type: "int32", since: 0 },
-        { name: "lastOffset", type: "int64", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "candidateEpoch", type: "int32", since: 0 },
+            { name: "candidateId", type: "int32", since: 0 },
+            { name: "candidateDirectoryId", type: "uuid", since: 1 },
+            { name: "voterDirectoryId", type: "uuid", since: 1 },
+            { name: "lastOffsetEpoch", type: "int32", since: 0 },
+            { name: "lastOffset", type: "int64", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-        { name: "voteGranted", type: "bool", since: 0 },
-      ] },
-    ] },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 1, tag: 0, taggedSince: 1, fields: [
-      { name: "nodeId", type: "int32", since: 1 },
-      { name: "host", type: "string", since: 1 },
-      { name: "port", type: "uint16", since: 1 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+            { name: "voteGranted", type: "bool", since: 0 },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 1,
+      tag: 0,
+      taggedSince: 1,
+      fields: [
+        { name: "nodeId", type: "int32", since: 1 },
+        { name: "host", type: "string", since: 1 },
+        { name: "port", type: "uint16", since: 1 },
+      ],
+    },
   ],
 };

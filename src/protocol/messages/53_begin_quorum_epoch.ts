@@ -52,36 +52,74 @@ export const BeginQuorumEpoch: Api<BeginQuorumEpochRequest, BeginQuorumEpochResp
   request: [
     { name: "clusterId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "voterId", type: "int32", since: 1, default: -1 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "voterDirectoryId", type: "uuid", since: 1 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
-    { name: "leaderEndpoints", type: "struct", array: true, since: 1, fields: [
-      { name: "name", type: "string", since: 1 },
-      { name: "host", type: "string", since: 1 },
-      { name: "port", type: "uint16", since: 1 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "voterDirectoryId", type: "uuid", since: 1 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
+    {
+      name: "leaderEndpoints",
+      type: "struct",
+      array: true,
+      since: 1,
+      fields: [
+        { name: "name", type: "string", since: 1 },
+        { name: "host", type: "string", since: 1 },
+        { name: "port", type: "uint16", since: 1 },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 1, tag: 0, taggedSince: 1, fields: [
-      { name: "nodeId", type: "int32", since: 1 },
-      { name: "host", type: "string", since: 1 },
-      { name: "port", type: "uint16", since: 1 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 1,
+      tag: 0,
+      taggedSince: 1,
+      fields: [
+        { name: "nodeId", type: "int32", since: 1 },
+        { name: "host", type: "string", since: 1 },
+        { name: "port", type: "uint16", since: 1 },
+      ],
+    },
   ],
 };

@@ -55,40 +55,84 @@ export const EndQuorumEpoch: Api<EndQuorumEpochRequest, EndQuorumEpochResponse> 
   flexibleFrom: 1,
   request: [
     { name: "clusterId", type: "string", since: 0, nullableSince: 0, default: null },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-        { name: "preferredSuccessors", type: "int32", array: true, since: 0, until: 0 },
-        { name: "preferredCandidates", type: "struct", array: true, since: 1, fields: [
-          { name: "candidateId", type: "int32", since: 1 },
-          { name: "candidateDirectoryId", type: "uuid", since: 1 },
-        ] },
-      ] },
-    ] },
-    { name: "leaderEndpoints", type: "struct", array: true, since: 1, fields: [
-      { name: "name", type: "string", since: 1 },
-      { name: "host", type: "string", since: 1 },
-      { name: "port", type: "uint16", since: 1 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+            { name: "preferredSuccessors", type: "int32", array: true, since: 0, until: 0 },
+            {
+              name: "preferredCandidates",
+              type: "struct",
+              array: true,
+              since: 1,
+              fields: [
+                { name: "candidateId", type: "int32", since: 1 },
+                { name: "candidateDirectoryId", type: "uuid", since: 1 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "leaderEndpoints",
+      type: "struct",
+      array: true,
+      since: 1,
+      fields: [
+        { name: "name", type: "string", since: 1 },
+        { name: "host", type: "string", since: 1 },
+        { name: "port", type: "uint16", since: 1 },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 1, tag: 0, taggedSince: 1, fields: [
-      { name: "nodeId", type: "int32", since: 1 },
-      { name: "host", type: "string", since: 1 },
-      { name: "port", type: "uint16", since: 1 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 1,
+      tag: 0,
+      taggedSince: 1,
+      fields: [
+        { name: "nodeId", type: "int32", since: 1 },
+        { name: "host", type: "string", since: 1 },
+        { name: "port", type: "uint16", since: 1 },
+      ],
+    },
   ],
 };

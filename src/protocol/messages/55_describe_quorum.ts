@@ -63,36 +63,84 @@ export const DescribeQuorum: Api<DescribeQuorumRequest, DescribeQuorumResponse> 
   versions: [0, 2],
   flexibleFrom: 0,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 2, nullableSince: 2 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 2, nullableSince: 2 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-        { name: "highWatermark", type: "int64", since: 0 },
-        { name: "currentVoters", type: "struct", array: true, since: 0, fields: fieldsDescribeQuorumResponseReplicaState },
-        { name: "observers", type: "struct", array: true, since: 0, fields: fieldsDescribeQuorumResponseReplicaState },
-      ] },
-    ] },
-    { name: "nodes", type: "struct", array: true, since: 2, fields: [
-      { name: "nodeId", type: "int32", since: 2 },
-      { name: "listeners", type: "struct", array: true, since: 2, fields: [
-        { name: "name", type: "string", since: 2 },
-        { name: "host", type: "string", since: 2 },
-        { name: "port", type: "uint16", since: 2 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "errorMessage", type: "string", since: 2, nullableSince: 2 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+            { name: "highWatermark", type: "int64", since: 0 },
+            {
+              name: "currentVoters",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: fieldsDescribeQuorumResponseReplicaState,
+            },
+            {
+              name: "observers",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: fieldsDescribeQuorumResponseReplicaState,
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodes",
+      type: "struct",
+      array: true,
+      since: 2,
+      fields: [
+        { name: "nodeId", type: "int32", since: 2 },
+        {
+          name: "listeners",
+          type: "struct",
+          array: true,
+          since: 2,
+          fields: [
+            { name: "name", type: "string", since: 2 },
+            { name: "host", type: "string", since: 2 },
+            { name: "port", type: "uint16", since: 2 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -52,37 +52,67 @@ export const AlterPartition: Api<AlterPartitionRequest, AlterPartitionResponse> 
   request: [
     { name: "brokerId", type: "int32", since: 0 },
     { name: "brokerEpoch", type: "int64", since: 0, default: -1n },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0, until: 1 },
-      { name: "topicId", type: "uuid", since: 2 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-        { name: "newIsr", type: "int32", array: true, since: 0, until: 2 },
-        { name: "newIsrWithEpochs", type: "struct", array: true, since: 3, fields: [
-          { name: "brokerId", type: "int32", since: 3 },
-          { name: "brokerEpoch", type: "int64", since: 3, default: -1n },
-        ] },
-        { name: "leaderRecoveryState", type: "int8", since: 1, default: 0 },
-        { name: "partitionEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0, until: 1 },
+        { name: "topicId", type: "uuid", since: 2 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+            { name: "newIsr", type: "int32", array: true, since: 0, until: 2 },
+            {
+              name: "newIsrWithEpochs",
+              type: "struct",
+              array: true,
+              since: 3,
+              fields: [
+                { name: "brokerId", type: "int32", since: 3 },
+                { name: "brokerEpoch", type: "int64", since: 3, default: -1n },
+              ],
+            },
+            { name: "leaderRecoveryState", type: "int8", since: 1, default: 0 },
+            { name: "partitionEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicName", type: "string", since: 0, until: 1 },
-      { name: "topicId", type: "uuid", since: 2 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-        { name: "isr", type: "int32", array: true, since: 0 },
-        { name: "leaderRecoveryState", type: "int8", since: 1, default: 0 },
-        { name: "partitionEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicName", type: "string", since: 0, until: 1 },
+        { name: "topicId", type: "uuid", since: 2 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+            { name: "isr", type: "int32", array: true, since: 0 },
+            { name: "leaderRecoveryState", type: "int8", since: 1, default: 0 },
+            { name: "partitionEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

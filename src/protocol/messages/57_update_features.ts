@@ -32,22 +32,35 @@ export const UpdateFeatures: Api<UpdateFeaturesRequest, UpdateFeaturesResponse> 
   flexibleFrom: 0,
   request: [
     { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
-    { name: "featureUpdates", type: "struct", array: true, since: 0, fields: [
-      { name: "feature", type: "string", since: 0 },
-      { name: "maxVersionLevel", type: "int16", since: 0 },
-      { name: "allowDowngrade", type: "bool", since: 0, until: 0 },
-      { name: "upgradeType", type: "int8", since: 1, default: 1 },
-    ] },
+    {
+      name: "featureUpdates",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "feature", type: "string", since: 0 },
+        { name: "maxVersionLevel", type: "int16", since: 0 },
+        { name: "allowDowngrade", type: "bool", since: 0, until: 0 },
+        { name: "upgradeType", type: "int8", since: 1, default: 1 },
+      ],
+    },
     { name: "validateOnly", type: "bool", since: 1, default: false },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    { name: "results", type: "struct", array: true, since: 0, until: 1, fields: [
-      { name: "feature", type: "string", since: 0 },
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      until: 1,
+      fields: [
+        { name: "feature", type: "string", since: 0 },
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
+      ],
+    },
   ],
 };

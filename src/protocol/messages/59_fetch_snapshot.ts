@@ -65,45 +65,94 @@ export const FetchSnapshot: Api<FetchSnapshotRequest, FetchSnapshotResponse> = {
     { name: "clusterId", type: "string", since: 0, nullableSince: 0, tag: 0, taggedSince: 0, default: null },
     { name: "replicaId", type: "int32", since: 0, default: -1 },
     { name: "maxBytes", type: "int32", since: 0, default: 2147483647 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partition", type: "int32", since: 0 },
-        { name: "currentLeaderEpoch", type: "int32", since: 0 },
-        { name: "snapshotId", type: "struct", since: 0, fields: [
-          { name: "endOffset", type: "int64", since: 0 },
-          { name: "epoch", type: "int32", since: 0 },
-        ] },
-        { name: "position", type: "int64", since: 0 },
-        { name: "replicaDirectoryId", type: "uuid", since: 1, tag: 0, taggedSince: 1 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partition", type: "int32", since: 0 },
+            { name: "currentLeaderEpoch", type: "int32", since: 0 },
+            {
+              name: "snapshotId",
+              type: "struct",
+              since: 0,
+              fields: [
+                { name: "endOffset", type: "int64", since: 0 },
+                { name: "epoch", type: "int32", since: 0 },
+              ],
+            },
+            { name: "position", type: "int64", since: 0 },
+            { name: "replicaDirectoryId", type: "uuid", since: 1, tag: 0, taggedSince: 1 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "index", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "snapshotId", type: "struct", since: 0, fields: [
-          { name: "endOffset", type: "int64", since: 0 },
-          { name: "epoch", type: "int32", since: 0 },
-        ] },
-        { name: "currentLeader", type: "struct", since: 0, tag: 0, taggedSince: 0, fields: [
-          { name: "leaderId", type: "int32", since: 0 },
-          { name: "leaderEpoch", type: "int32", since: 0 },
-        ] },
-        { name: "size", type: "int64", since: 0 },
-        { name: "position", type: "int64", since: 0 },
-        { name: "unalignedRecords", type: "records", since: 0 },
-      ] },
-    ] },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 1, tag: 0, taggedSince: 1, fields: [
-      { name: "nodeId", type: "int32", since: 1 },
-      { name: "host", type: "string", since: 1 },
-      { name: "port", type: "uint16", since: 1 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "index", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            {
+              name: "snapshotId",
+              type: "struct",
+              since: 0,
+              fields: [
+                { name: "endOffset", type: "int64", since: 0 },
+                { name: "epoch", type: "int32", since: 0 },
+              ],
+            },
+            {
+              name: "currentLeader",
+              type: "struct",
+              since: 0,
+              tag: 0,
+              taggedSince: 0,
+              fields: [
+                { name: "leaderId", type: "int32", since: 0 },
+                { name: "leaderEpoch", type: "int32", since: 0 },
+              ],
+            },
+            { name: "size", type: "int64", since: 0 },
+            { name: "position", type: "int64", since: 0 },
+            { name: "unalignedRecords", type: "records", since: 0 },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 1,
+      tag: 0,
+      taggedSince: 1,
+      fields: [
+        { name: "nodeId", type: "int32", since: 1 },
+        { name: "host", type: "string", since: 1 },
+        { name: "port", type: "uint16", since: 1 },
+      ],
+    },
   ],
 };

@@ -39,12 +39,18 @@ export const DescribeCluster: Api<DescribeClusterRequest, DescribeClusterRespons
     { name: "endpointType", type: "int8", since: 1, default: 1 },
     { name: "clusterId", type: "string", since: 0 },
     { name: "controllerId", type: "int32", since: 0, default: -1 },
-    { name: "brokers", type: "struct", array: true, since: 0, fields: [
-      { name: "brokerId", type: "int32", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "int32", since: 0 },
-      { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
-    ] },
+    {
+      name: "brokers",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "brokerId", type: "int32", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "int32", since: 0 },
+        { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
+      ],
+    },
     { name: "clusterAuthorizedOperations", type: "int32", since: 0, default: -2147483648 },
   ],
 };

@@ -38,28 +38,52 @@ export const DescribeProducers: Api<DescribeProducersRequest, DescribeProducersR
   versions: [0, 0],
   flexibleFrom: 0,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitionIndexes", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "partitionIndexes", type: "int32", array: true, since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "activeProducers", type: "struct", array: true, since: 0, fields: [
-          { name: "producerId", type: "int64", since: 0 },
-          { name: "producerEpoch", type: "int32", since: 0 },
-          { name: "lastSequence", type: "int32", since: 0, default: -1 },
-          { name: "lastTimestamp", type: "int64", since: 0, default: -1n },
-          { name: "coordinatorEpoch", type: "int32", since: 0 },
-          { name: "currentTxnStartOffset", type: "int64", since: 0, default: -1n },
-        ] },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+            {
+              name: "activeProducers",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "producerId", type: "int64", since: 0 },
+                { name: "producerEpoch", type: "int32", since: 0 },
+                { name: "lastSequence", type: "int32", since: 0, default: -1 },
+                { name: "lastTimestamp", type: "int64", since: 0, default: -1n },
+                { name: "coordinatorEpoch", type: "int32", since: 0 },
+                { name: "currentTxnStartOffset", type: "int64", since: 0, default: -1n },
+              ],
+            },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -34,18 +34,30 @@ export const DescribeTransactions: Api<DescribeTransactionsRequest, DescribeTran
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "transactionStates", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "transactionalId", type: "string", since: 0 },
-      { name: "transactionState", type: "string", since: 0 },
-      { name: "transactionTimeoutMs", type: "int32", since: 0 },
-      { name: "transactionStartTimeMs", type: "int64", since: 0 },
-      { name: "producerId", type: "int64", since: 0 },
-      { name: "producerEpoch", type: "int16", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "topic", type: "string", since: 0 },
-        { name: "partitions", type: "int32", array: true, since: 0 },
-      ] },
-    ] },
+    {
+      name: "transactionStates",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "transactionalId", type: "string", since: 0 },
+        { name: "transactionState", type: "string", since: 0 },
+        { name: "transactionTimeoutMs", type: "int32", since: 0 },
+        { name: "transactionStartTimeMs", type: "int64", since: 0 },
+        { name: "producerId", type: "int64", since: 0 },
+        { name: "producerEpoch", type: "int16", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "topic", type: "string", since: 0 },
+            { name: "partitions", type: "int32", array: true, since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

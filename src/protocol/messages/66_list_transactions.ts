@@ -33,10 +33,16 @@ export const ListTransactions: Api<ListTransactionsRequest, ListTransactionsResp
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "unknownStateFilters", type: "string", array: true, since: 0 },
-    { name: "transactionStates", type: "struct", array: true, since: 0, fields: [
-      { name: "transactionalId", type: "string", since: 0 },
-      { name: "producerId", type: "int64", since: 0 },
-      { name: "transactionState", type: "string", since: 0 },
-    ] },
+    {
+      name: "transactionStates",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "transactionalId", type: "string", since: 0 },
+        { name: "producerId", type: "int64", since: 0 },
+        { name: "transactionState", type: "string", since: 0 },
+      ],
+    },
   ],
 };

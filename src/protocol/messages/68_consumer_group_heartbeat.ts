@@ -56,10 +56,18 @@ export const ConsumerGroupHeartbeat: Api<ConsumerGroupHeartbeatRequest, Consumer
     { name: "subscribedTopicNames", type: "string", array: true, since: 0, nullableSince: 0, default: null },
     { name: "subscribedTopicRegex", type: "string", since: 1, nullableSince: 1, default: null },
     { name: "serverAssignor", type: "string", since: 0, nullableSince: 0, default: null },
-    { name: "topicPartitions", type: "struct", array: true, since: 0, nullableSince: 0, default: null, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "topicPartitions",
+      type: "struct",
+      array: true,
+      since: 0,
+      nullableSince: 0,
+      default: null,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        { name: "partitions", type: "int32", array: true, since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
@@ -68,8 +76,21 @@ export const ConsumerGroupHeartbeat: Api<ConsumerGroupHeartbeatRequest, Consumer
     { name: "memberId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "memberEpoch", type: "int32", since: 0 },
     { name: "heartbeatIntervalMs", type: "int32", since: 0 },
-    { name: "assignment", type: "struct", since: 0, nullableSince: 0, default: null, fields: [
-      { name: "topicPartitions", type: "struct", array: true, since: 0, fields: fieldsConsumerGroupHeartbeatResponseTopicPartitions },
-    ] },
+    {
+      name: "assignment",
+      type: "struct",
+      since: 0,
+      nullableSince: 0,
+      default: null,
+      fields: [
+        {
+          name: "topicPartitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: fieldsConsumerGroupHeartbeatResponseTopicPartitions,
+        },
+      ],
+    },
   ],
 };

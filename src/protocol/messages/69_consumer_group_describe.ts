@@ -49,7 +49,13 @@ const fieldsConsumerGroupDescribeResponseTopicPartitions: Field[] = [
 ];
 
 const fieldsConsumerGroupDescribeResponseAssignment: Field[] = [
-  { name: "topicPartitions", type: "struct", array: true, since: 0, fields: fieldsConsumerGroupDescribeResponseTopicPartitions },
+  {
+    name: "topicPartitions",
+    type: "struct",
+    array: true,
+    since: 0,
+    fields: fieldsConsumerGroupDescribeResponseTopicPartitions,
+  },
 ];
 
 export const ConsumerGroupDescribe: Api<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = {
@@ -63,27 +69,44 @@ export const ConsumerGroupDescribe: Api<ConsumerGroupDescribeRequest, ConsumerGr
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "groups", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-      { name: "groupId", type: "string", since: 0 },
-      { name: "groupState", type: "string", since: 0 },
-      { name: "groupEpoch", type: "int32", since: 0 },
-      { name: "assignmentEpoch", type: "int32", since: 0 },
-      { name: "assignorName", type: "string", since: 0 },
-      { name: "members", type: "struct", array: true, since: 0, fields: [
-        { name: "memberId", type: "string", since: 0 },
-        { name: "instanceId", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "rackId", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "memberEpoch", type: "int32", since: 0 },
-        { name: "clientId", type: "string", since: 0 },
-        { name: "clientHost", type: "string", since: 0 },
-        { name: "subscribedTopicNames", type: "string", array: true, since: 0 },
-        { name: "subscribedTopicRegex", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "assignment", type: "struct", since: 0, fields: fieldsConsumerGroupDescribeResponseAssignment },
-        { name: "targetAssignment", type: "struct", since: 0, fields: fieldsConsumerGroupDescribeResponseAssignment },
-      ] },
-      { name: "authorizedOperations", type: "int32", since: 0, default: -2147483648 },
-    ] },
+    {
+      name: "groups",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+        { name: "groupId", type: "string", since: 0 },
+        { name: "groupState", type: "string", since: 0 },
+        { name: "groupEpoch", type: "int32", since: 0 },
+        { name: "assignmentEpoch", type: "int32", since: 0 },
+        { name: "assignorName", type: "string", since: 0 },
+        {
+          name: "members",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "memberId", type: "string", since: 0 },
+            { name: "instanceId", type: "string", since: 0, nullableSince: 0, default: null },
+            { name: "rackId", type: "string", since: 0, nullableSince: 0, default: null },
+            { name: "memberEpoch", type: "int32", since: 0 },
+            { name: "clientId", type: "string", since: 0 },
+            { name: "clientHost", type: "string", since: 0 },
+            { name: "subscribedTopicNames", type: "string", array: true, since: 0 },
+            { name: "subscribedTopicRegex", type: "string", since: 0, nullableSince: 0, default: null },
+            { name: "assignment", type: "struct", since: 0, fields: fieldsConsumerGroupDescribeResponseAssignment },
+            {
+              name: "targetAssignment",
+              type: "struct",
+              since: 0,
+              fields: fieldsConsumerGroupDescribeResponseAssignment,
+            },
+          ],
+        },
+        { name: "authorizedOperations", type: "int32", since: 0, default: -2147483648 },
+      ],
+    },
   ],
 };

@@ -35,17 +35,29 @@ export const ControllerRegistration: Api<ControllerRegistrationRequest, Controll
     { name: "controllerId", type: "int32", since: 0 },
     { name: "incarnationId", type: "uuid", since: 0 },
     { name: "zkMigrationReady", type: "bool", since: 0 },
-    { name: "listeners", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "uint16", since: 0 },
-      { name: "securityProtocol", type: "int16", since: 0 },
-    ] },
-    { name: "features", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "minSupportedVersion", type: "int16", since: 0 },
-      { name: "maxSupportedVersion", type: "int16", since: 0 },
-    ] },
+    {
+      name: "listeners",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "uint16", since: 0 },
+        { name: "securityProtocol", type: "int16", since: 0 },
+      ],
+    },
+    {
+      name: "features",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "minSupportedVersion", type: "int16", since: 0 },
+        { name: "maxSupportedVersion", type: "int16", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },

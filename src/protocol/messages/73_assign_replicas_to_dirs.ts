@@ -44,28 +44,64 @@ export const AssignReplicasToDirs: Api<AssignReplicasToDirsRequest, AssignReplic
   request: [
     { name: "brokerId", type: "int32", since: 0 },
     { name: "brokerEpoch", type: "int64", since: 0, default: -1n },
-    { name: "directories", type: "struct", array: true, since: 0, fields: [
-      { name: "id", type: "uuid", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "topicId", type: "uuid", since: 0 },
-        { name: "partitions", type: "struct", array: true, since: 0, fields: [
-          { name: "partitionIndex", type: "int32", since: 0 },
-        ] },
-      ] },
-    ] },
+    {
+      name: "directories",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "id", type: "uuid", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "topicId", type: "uuid", since: 0 },
+            {
+              name: "partitions",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "partitionIndex", type: "int32", since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "directories", type: "struct", array: true, since: 0, fields: [
-      { name: "id", type: "uuid", since: 0 },
-      { name: "topics", type: "struct", array: true, since: 0, fields: [
-        { name: "topicId", type: "uuid", since: 0 },
-        { name: "partitions", type: "struct", array: true, since: 0, fields: [
-          { name: "partitionIndex", type: "int32", since: 0 },
-          { name: "errorCode", type: "int16", since: 0 },
-        ] },
-      ] },
-    ] },
+    {
+      name: "directories",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "id", type: "uuid", since: 0 },
+        {
+          name: "topics",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "topicId", type: "uuid", since: 0 },
+            {
+              name: "partitions",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "partitionIndex", type: "int32", since: 0 },
+                { name: "errorCode", type: "int16", since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -49,38 +49,70 @@ export const DescribeTopicPartitions: Api<DescribeTopicPartitionsRequest, Descri
   versions: [0, 0],
   flexibleFrom: 0,
   request: [
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+      ],
+    },
     { name: "responsePartitionLimit", type: "int32", since: 0, default: 2000 },
-    { name: "cursor", type: "struct", since: 0, nullableSince: 0, default: null, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitionIndex", type: "int32", since: 0 },
-    ] },
+    {
+      name: "cursor",
+      type: "struct",
+      since: 0,
+      nullableSince: 0,
+      default: null,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
+        { name: "partitionIndex", type: "int32", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "name", type: "string", since: 0, nullableSince: 0 },
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "isInternal", type: "bool", since: 0, default: false },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
         { name: "errorCode", type: "int16", since: 0 },
+        { name: "name", type: "string", since: 0, nullableSince: 0 },
+        { name: "topicId", type: "uuid", since: 0 },
+        { name: "isInternal", type: "bool", since: 0, default: false },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "leaderId", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0, default: -1 },
+            { name: "replicaNodes", type: "int32", array: true, since: 0 },
+            { name: "isrNodes", type: "int32", array: true, since: 0 },
+            { name: "eligibleLeaderReplicas", type: "int32", array: true, since: 0, nullableSince: 0, default: null },
+            { name: "lastKnownElr", type: "int32", array: true, since: 0, nullableSince: 0, default: null },
+            { name: "offlineReplicas", type: "int32", array: true, since: 0 },
+          ],
+        },
+        { name: "topicAuthorizedOperations", type: "int32", since: 0, default: -2147483648 },
+      ],
+    },
+    {
+      name: "nextCursor",
+      type: "struct",
+      since: 0,
+      nullableSince: 0,
+      default: null,
+      fields: [
+        { name: "topicName", type: "string", since: 0 },
         { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "leaderId", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0, default: -1 },
-        { name: "replicaNodes", type: "int32", array: true, since: 0 },
-        { name: "isrNodes", type: "int32", array: true, since: 0 },
-        { name: "eligibleLeaderReplicas", type: "int32", array: true, since: 0, nullableSince: 0, default: null },
-        { name: "lastKnownElr", type: "int32", array: true, since: 0, nullableSince: 0, default: null },
-        { name: "offlineReplicas", type: "int32", array: true, since: 0 },
-      ] },
-      { name: "topicAuthorizedOperations", type: "int32", since: 0, default: -2147483648 },
-    ] },
-    { name: "nextCursor", type: "struct", since: 0, nullableSince: 0, default: null, fields: [
-      { name: "topicName", type: "string", since: 0 },
-      { name: "partitionIndex", type: "int32", since: 0 },
-    ] },
+      ],
+    },
   ],
 };

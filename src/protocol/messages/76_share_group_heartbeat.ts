@@ -51,8 +51,21 @@ export const ShareGroupHeartbeat: Api<ShareGroupHeartbeatRequest, ShareGroupHear
     { name: "memberId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "memberEpoch", type: "int32", since: 0 },
     { name: "heartbeatIntervalMs", type: "int32", since: 0 },
-    { name: "assignment", type: "struct", since: 0, nullableSince: 0, default: null, fields: [
-      { name: "topicPartitions", type: "struct", array: true, since: 0, fields: fieldsShareGroupHeartbeatResponseTopicPartitions },
-    ] },
+    {
+      name: "assignment",
+      type: "struct",
+      since: 0,
+      nullableSince: 0,
+      default: null,
+      fields: [
+        {
+          name: "topicPartitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: fieldsShareGroupHeartbeatResponseTopicPartitions,
+        },
+      ],
+    },
   ],
 };

@@ -46,7 +46,13 @@ const fieldsShareGroupDescribeResponseTopicPartitions: Field[] = [
 ];
 
 const fieldsShareGroupDescribeResponseAssignment: Field[] = [
-  { name: "topicPartitions", type: "struct", array: true, since: 0, fields: fieldsShareGroupDescribeResponseTopicPartitions },
+  {
+    name: "topicPartitions",
+    type: "struct",
+    array: true,
+    since: 0,
+    fields: fieldsShareGroupDescribeResponseTopicPartitions,
+  },
 ];
 
 export const ShareGroupDescribe: Api<ShareGroupDescribeRequest, ShareGroupDescribeResponse> = {
@@ -61,24 +67,36 @@ export const ShareGroupDescribe: Api<ShareGroupDescribeRequest, ShareGroupDescri
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
-    { name: "groups", type: "struct", array: true, since: 0, fields: [
-      { name: "errorCode", type: "int16", since: 0 },
-      { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-      { name: "groupId", type: "string", since: 0 },
-      { name: "groupState", type: "string", since: 0 },
-      { name: "groupEpoch", type: "int32", since: 0 },
-      { name: "assignmentEpoch", type: "int32", since: 0 },
-      { name: "assignorName", type: "string", since: 0 },
-      { name: "members", type: "struct", array: true, since: 0, fields: [
-        { name: "memberId", type: "string", since: 0 },
-        { name: "rackId", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "memberEpoch", type: "int32", since: 0 },
-        { name: "clientId", type: "string", since: 0 },
-        { name: "clientHost", type: "string", since: 0 },
-        { name: "subscribedTopicNames", type: "string", array: true, since: 0 },
-        { name: "assignment", type: "struct", since: 0, fields: fieldsShareGroupDescribeResponseAssignment },
-      ] },
-      { name: "authorizedOperations", type: "int32", since: 0, default: -2147483648 },
-    ] },
+    {
+      name: "groups",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+        { name: "groupId", type: "string", since: 0 },
+        { name: "groupState", type: "string", since: 0 },
+        { name: "groupEpoch", type: "int32", since: 0 },
+        { name: "assignmentEpoch", type: "int32", since: 0 },
+        { name: "assignorName", type: "string", since: 0 },
+        {
+          name: "members",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "memberId", type: "string", since: 0 },
+            { name: "rackId", type: "string", since: 0, nullableSince: 0, default: null },
+            { name: "memberEpoch", type: "int32", since: 0 },
+            { name: "clientId", type: "string", since: 0 },
+            { name: "clientHost", type: "string", since: 0 },
+            { name: "subscribedTopicNames", type: "string", array: true, since: 0 },
+            { name: "assignment", type: "struct", since: 0, fields: fieldsShareGroupDescribeResponseAssignment },
+          ],
+        },
+        { name: "authorizedOperations", type: "int32", since: 0, default: -2147483648 },
+      ],
+    },
   ],
 };

@@ -80,52 +80,105 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
     { name: "maxWaitMs", type: "int32", since: 0 },
     { name: "minBytes", type: "int32", since: 0 },
     { name: "maxBytes", type: "int32", since: 0, default: 2147483647 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "partitionMaxBytes", type: "int32", since: 0 },
-        { name: "acknowledgementBatches", type: "struct", array: true, since: 0, fields: [
-          { name: "firstOffset", type: "int64", since: 0 },
-          { name: "lastOffset", type: "int64", since: 0 },
-          { name: "acknowledgeTypes", type: "int8", array: true, since: 0 },
-        ] },
-      ] },
-    ] },
-    { name: "forgottenTopicsData", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "partitionMaxBytes", type: "int32", since: 0 },
+            {
+              name: "acknowledgementBatches",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "firstOffset", type: "int64", since: 0 },
+                { name: "lastOffset", type: "int64", since: 0 },
+                { name: "acknowledgeTypes", type: "int8", array: true, since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "forgottenTopicsData",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        { name: "partitions", type: "int32", array: true, since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "acknowledgeErrorCode", type: "int16", since: 0 },
-        { name: "acknowledgeErrorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "currentLeader", type: "struct", since: 0, fields: [
-          { name: "leaderId", type: "int32", since: 0 },
-          { name: "leaderEpoch", type: "int32", since: 0 },
-        ] },
-        { name: "records", type: "records", since: 0, nullableSince: 0 },
-        { name: "acquiredRecords", type: "struct", array: true, since: 0, fields: [
-          { name: "firstOffset", type: "int64", since: 0 },
-          { name: "lastOffset", type: "int64", since: 0 },
-          { name: "deliveryCount", type: "int16", since: 0 },
-        ] },
-      ] },
-    ] },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 0, fields: [
-      { name: "nodeId", type: "int32", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "int32", since: 0 },
-      { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
-    ] },
+    {
+      name: "responses",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+            { name: "acknowledgeErrorCode", type: "int16", since: 0 },
+            { name: "acknowledgeErrorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+            {
+              name: "currentLeader",
+              type: "struct",
+              since: 0,
+              fields: [
+                { name: "leaderId", type: "int32", since: 0 },
+                { name: "leaderEpoch", type: "int32", since: 0 },
+              ],
+            },
+            { name: "records", type: "records", since: 0, nullableSince: 0 },
+            {
+              name: "acquiredRecords",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "firstOffset", type: "int64", since: 0 },
+                { name: "lastOffset", type: "int64", since: 0 },
+                { name: "deliveryCount", type: "int16", since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "nodeId", type: "int32", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "int32", since: 0 },
+        { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
+      ],
+    },
   ],
 };

@@ -59,39 +59,80 @@ export const ShareAcknowledge: Api<ShareAcknowledgeRequest, ShareAcknowledgeResp
     { name: "groupId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "memberId", type: "string", since: 0, nullableSince: 0 },
     { name: "shareSessionEpoch", type: "int32", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "acknowledgementBatches", type: "struct", array: true, since: 0, fields: [
-          { name: "firstOffset", type: "int64", since: 0 },
-          { name: "lastOffset", type: "int64", since: 0 },
-          { name: "acknowledgeTypes", type: "int8", array: true, since: 0 },
-        ] },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            {
+              name: "acknowledgementBatches",
+              type: "struct",
+              array: true,
+              since: 0,
+              fields: [
+                { name: "firstOffset", type: "int64", since: 0 },
+                { name: "lastOffset", type: "int64", since: 0 },
+                { name: "acknowledgeTypes", type: "int8", array: true, since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-    { name: "responses", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partitionIndex", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "currentLeader", type: "struct", since: 0, fields: [
-          { name: "leaderId", type: "int32", since: 0 },
-          { name: "leaderEpoch", type: "int32", since: 0 },
-        ] },
-      ] },
-    ] },
-    { name: "nodeEndpoints", type: "struct", array: true, since: 0, fields: [
-      { name: "nodeId", type: "int32", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "int32", since: 0 },
-      { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
-    ] },
+    {
+      name: "responses",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partitionIndex", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+            {
+              name: "currentLeader",
+              type: "struct",
+              since: 0,
+              fields: [
+                { name: "leaderId", type: "int32", since: 0 },
+                { name: "leaderEpoch", type: "int32", since: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "nodeEndpoints",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "nodeId", type: "int32", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "int32", since: 0 },
+        { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
+      ],
+    },
   ],
 };

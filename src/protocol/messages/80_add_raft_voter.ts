@@ -30,11 +30,17 @@ export const AddRaftVoter: Api<AddRaftVoterRequest, AddRaftVoterResponse> = {
     { name: "timeoutMs", type: "int32", since: 0 },
     { name: "voterId", type: "int32", since: 0 },
     { name: "voterDirectoryId", type: "uuid", since: 0 },
-    { name: "listeners", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "uint16", since: 0 },
-    ] },
+    {
+      name: "listeners",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "uint16", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },

@@ -41,24 +41,42 @@ export const UpdateRaftVoter: Api<UpdateRaftVoterRequest, UpdateRaftVoterRespons
     { name: "currentLeaderEpoch", type: "int32", since: 0 },
     { name: "voterId", type: "int32", since: 0 },
     { name: "voterDirectoryId", type: "uuid", since: 0 },
-    { name: "listeners", type: "struct", array: true, since: 0, fields: [
-      { name: "name", type: "string", since: 0 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "uint16", since: 0 },
-    ] },
-    { name: "kRaftVersionFeature", type: "struct", since: 0, fields: [
-      { name: "minSupportedVersion", type: "int16", since: 0 },
-      { name: "maxSupportedVersion", type: "int16", since: 0 },
-    ] },
+    {
+      name: "listeners",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "name", type: "string", since: 0 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "uint16", since: 0 },
+      ],
+    },
+    {
+      name: "kRaftVersionFeature",
+      type: "struct",
+      since: 0,
+      fields: [
+        { name: "minSupportedVersion", type: "int16", since: 0 },
+        { name: "maxSupportedVersion", type: "int16", since: 0 },
+      ],
+    },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
-    { name: "currentLeader", type: "struct", since: 0, tag: 0, taggedSince: 0, fields: [
-      { name: "leaderId", type: "int32", since: 0, default: -1 },
-      { name: "leaderEpoch", type: "int32", since: 0, default: -1 },
-      { name: "host", type: "string", since: 0 },
-      { name: "port", type: "int32", since: 0 },
-    ] },
+    {
+      name: "currentLeader",
+      type: "struct",
+      since: 0,
+      tag: 0,
+      taggedSince: 0,
+      fields: [
+        { name: "leaderId", type: "int32", since: 0, default: -1 },
+        { name: "leaderEpoch", type: "int32", since: 0, default: -1 },
+        { name: "host", type: "string", since: 0 },
+        { name: "port", type: "int32", since: 0 },
+      ],
+    },
   ],
 };

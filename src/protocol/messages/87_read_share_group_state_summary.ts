@@ -37,24 +37,48 @@ export const ReadShareGroupStateSummary: Api<ReadShareGroupStateSummaryRequest, 
   latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
-    { name: "topics", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partition", type: "int32", since: 0 },
-        { name: "leaderEpoch", type: "int32", since: 0 },
-      ] },
-    ] },
+    {
+      name: "topics",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partition", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
   response: [
-    { name: "results", type: "struct", array: true, since: 0, fields: [
-      { name: "topicId", type: "uuid", since: 0 },
-      { name: "partitions", type: "struct", array: true, since: 0, fields: [
-        { name: "partition", type: "int32", since: 0 },
-        { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
-        { name: "stateEpoch", type: "int32", since: 0 },
-        { name: "startOffset", type: "int64", since: 0 },
-      ] },
-    ] },
+    {
+      name: "results",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topicId", type: "uuid", since: 0 },
+        {
+          name: "partitions",
+          type: "struct",
+          array: true,
+          since: 0,
+          fields: [
+            { name: "partition", type: "int32", since: 0 },
+            { name: "errorCode", type: "int16", since: 0 },
+            { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+            { name: "stateEpoch", type: "int32", since: 0 },
+            { name: "startOffset", type: "int64", since: 0 },
+          ],
+        },
+      ],
+    },
   ],
 };

@@ -20,10 +20,16 @@ export const ConsumerProtocolSubscriptionSchema: DataSchema<ConsumerProtocolSubs
   fields: [
     { name: "topics", type: "string", array: true, since: 0 },
     { name: "userData", type: "bytes", since: 0, nullableSince: 0, default: null },
-    { name: "ownedPartitions", type: "struct", array: true, since: 1, fields: [
-      { name: "topic", type: "string", since: 1 },
-      { name: "partitions", type: "int32", array: true, since: 1 },
-    ] },
+    {
+      name: "ownedPartitions",
+      type: "struct",
+      array: true,
+      since: 1,
+      fields: [
+        { name: "topic", type: "string", since: 1 },
+        { name: "partitions", type: "int32", array: true, since: 1 },
+      ],
+    },
     { name: "generationId", type: "int32", since: 2, default: -1 },
     { name: "rackId", type: "string", since: 3, nullableSince: 3, default: null },
   ],
@@ -43,10 +49,16 @@ export const ConsumerProtocolAssignmentSchema: DataSchema<ConsumerProtocolAssign
   versions: [0, 3],
   flexibleFrom: Infinity,
   fields: [
-    { name: "assignedPartitions", type: "struct", array: true, since: 0, fields: [
-      { name: "topic", type: "string", since: 0 },
-      { name: "partitions", type: "int32", array: true, since: 0 },
-    ] },
+    {
+      name: "assignedPartitions",
+      type: "struct",
+      array: true,
+      since: 0,
+      fields: [
+        { name: "topic", type: "string", since: 0 },
+        { name: "partitions", type: "int32", array: true, since: 0 },
+      ],
+    },
     { name: "userData", type: "bytes", since: 0, nullableSince: 0, default: null },
   ],
 };
