@@ -4,7 +4,7 @@ import { HANDLERS } from "../src/broker/handlers/index.ts";
 
 test("README API table matches the handler table", async () => {
   const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
-  const rows = [...readme.matchAll(/^\| ([A-Za-z]+) \| (\d+) \| (\d+)(?:-(\d+))? \|/gm)].map((m) =>
+  const rows = [...readme.matchAll(/^\|\s*([A-Za-z]+)\s*\|\s*(\d+)\s*\|\s*(\d+)(?:-(\d+))?\s*\|/gm)].map((m) =>
     `${m[2]} ${m[1]} ${m[3]}-${m[4] ?? m[3]}`
   );
   const handlers = [...HANDLERS].sort((a, b) => a.api.key - b.api.key).map((h) =>
