@@ -1,14 +1,18 @@
 // Generates src/protocol/messages/ from Kafka's JSON message definitions.
 //   bun scripts/gen_protocol.ts            (or: deno run -A scripts/gen_protocol.ts)
+//   bun scripts/gen_protocol.ts --out DIR  (writes there instead; tests/protocol/gen_test.ts compares)
+// The output is formatted with the repo's `deno fmt` settings, so a regeneration is byte-identical.
 // Reads ../shared/kafka-protocol/messages/*.json relative to the repo root. Copies facts only
 // (names, types, versions, defaults, tags); the schemas' `about` prose is not carried over.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const srcDir = join(root, "..", "shared", "kafka-protocol", "messages");
-const outDir = join(root, "src", "protocol", "messages");
+const outArg = process.argv.indexOf("--out");
+const outDir = outArg > 0 ? process.argv[outArg + 1] : join(root, "src", "protocol", "messages");
 
 type JsonField = {
   name: string;
@@ -129,6 +133,8 @@ type Ctx = {
   common: Set<string>;
   /** Emitted nested type declarations, by TS type name. */
   types: Map<string, string>;
+  /** TS type name of each nested struct, by schema struct name (see nestedName). */
+  names: Map<string, string>;
   /** Field-table consts for common structs, in dependency order. */
   consts: Map<string, string>;
   optional: boolean;
@@ -177,7 +183,7 @@ function tsType(f: JsonField, ctx: Ctx): string {
     default: {
       const fields = f.fields ?? ctx.structs.get(base);
       if (!fields) throw new Error(`${ctx.typePrefix}.${f.name}: unknown type ${base}`);
-      t = ctx.typePrefix + base;
+      t = nestedName(ctx, base);
       if (!ctx.types.has(t)) {
         ctx.types.set(t, ""); // reserve (recursion guard)
         ctx.types.set(t, typeDecl(t, fields, ctx));
@@ -187,6 +193,32 @@ function tsType(f: JsonField, ctx: Ctx): string {
   if (isArray) t = t.includes("|") ? `Array<${t}>` : `${t}[]`;
   if (f.nullableVersions) t += " | null";
   return t;
+}
+
+/**
+ * The TS name of a nested struct: the message name plus the struct's own name, without repeating
+ * what the message name already says ("JoinGroupRequestProtocol" in JoinGroupRequest stays
+ * JoinGroupRequestProtocol, "FetchTopic" in FetchRequest becomes FetchRequestTopic). Falls back to
+ * the plain concatenation when the short form is taken by another struct of the same message.
+ */
+function nestedName(ctx: Ctx, base: string): string {
+  const known = ctx.names.get(base);
+  if (known) return known;
+  const prefix = ctx.typePrefix;
+  const api = prefix.replace(/(Request|Response)$/, "");
+  const kind = prefix.slice(api.length);
+  let rest = base;
+  const strip = (word: string) => {
+    if (word && rest.startsWith(word) && rest.length > word.length && /[A-Z]/.test(rest[word.length])) {
+      rest = rest.slice(word.length);
+    }
+  };
+  strip(api);
+  strip(kind);
+  let name = prefix + rest;
+  if ([...ctx.names.values()].includes(name)) name = prefix + base;
+  ctx.names.set(base, name);
+  return name;
 }
 
 function versionNote(f: JsonField): string {
@@ -267,7 +299,16 @@ function makeCtx(s: JsonSchema, optional: boolean, recordsType: string): Ctx {
     collectStructs(c.fields, structs);
   }
   collectStructs(s.fields, structs);
-  return { typePrefix: s.name, structs, common, types: new Map(), consts: new Map(), optional, recordsType };
+  return {
+    typePrefix: s.name,
+    structs,
+    common,
+    types: new Map(),
+    names: new Map(),
+    consts: new Map(),
+    optional,
+    recordsType,
+  };
 }
 
 function flexibleFrom(s: JsonSchema): string {
@@ -293,7 +334,7 @@ for (const file of readdirSync(srcDir).sort()) {
   schemas.set(s.name, s);
 }
 
-rmSync(outDir, { recursive: true, force: true });
+if (outArg < 0) rmSync(outDir, { recursive: true, force: true }); // --out DIR: written into, nothing removed
 mkdirSync(outDir, { recursive: true });
 
 const requests = [...schemas.values()].filter((s) => s.type === "request").sort((a, b) => a.apiKey! - b.apiKey!);
@@ -372,6 +413,12 @@ if (index.length !== 88 || index.some((e, i) => e.key !== i)) throw new Error("e
   out +=
     `/** API key -> Api. */\nexport const APIS: ReadonlyMap<number, Api> = new Map(API_LIST.map((a) => [a.key, a]));\n`;
   writeFileSync(join(outDir, "index.ts"), out);
+}
+
+{
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const r = spawnSync(deno, ["fmt", "--quiet", "--config", join(root, "deno.json"), outDir], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`deno fmt of ${outDir} failed (run npm ci first)`);
 }
 
 console.log(`wrote ${index.length} APIs and consumer_protocol.ts to ${outDir}`);

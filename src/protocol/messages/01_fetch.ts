@@ -11,7 +11,7 @@ export type FetchRequest = {
   isolationLevel: number; // v4+
   sessionId: number; // v7+
   sessionEpoch: number; // v7+
-  topics: FetchRequestFetchTopic[];
+  topics: FetchRequestTopic[];
   forgottenTopicsData: FetchRequestForgottenTopic[]; // v7+
   rackId: string; // v11+
 };
@@ -19,12 +19,12 @@ export type FetchRequestReplicaState = {
   replicaId: number; // v15+
   replicaEpoch: bigint; // v15+
 };
-export type FetchRequestFetchTopic = {
+export type FetchRequestTopic = {
   topic: string; // v0-12
   topicId: string; // v13+
-  partitions: FetchRequestFetchPartition[];
+  partitions: FetchRequestPartition[];
 };
-export type FetchRequestFetchPartition = {
+export type FetchRequestPartition = {
   partition: number;
   currentLeaderEpoch: number; // v9+
   fetchOffset: bigint;

@@ -4,14 +4,14 @@ import type { Api } from "../schema.ts";
 export type ListOffsetsRequest = {
   replicaId: number;
   isolationLevel: number; // v2+
-  topics: ListOffsetsRequestListOffsetsTopic[];
+  topics: ListOffsetsRequestTopic[];
   timeoutMs: number; // v10+
 };
-export type ListOffsetsRequestListOffsetsTopic = {
+export type ListOffsetsRequestTopic = {
   name: string;
-  partitions: ListOffsetsRequestListOffsetsPartition[];
+  partitions: ListOffsetsRequestPartition[];
 };
-export type ListOffsetsRequestListOffsetsPartition = {
+export type ListOffsetsRequestPartition = {
   partitionIndex: number;
   currentLeaderEpoch: number; // v4+
   timestamp: bigint;
@@ -20,13 +20,13 @@ export type ListOffsetsRequestListOffsetsPartition = {
 
 export type ListOffsetsResponse = {
   throttleTimeMs?: number; // v2+
-  topics?: ListOffsetsResponseListOffsetsTopicResponse[];
+  topics?: ListOffsetsResponseTopicResponse[];
 };
-export type ListOffsetsResponseListOffsetsTopicResponse = {
+export type ListOffsetsResponseTopicResponse = {
   name?: string;
-  partitions?: ListOffsetsResponseListOffsetsPartitionResponse[];
+  partitions?: ListOffsetsResponsePartitionResponse[];
 };
-export type ListOffsetsResponseListOffsetsPartitionResponse = {
+export type ListOffsetsResponsePartitionResponse = {
   partitionIndex?: number;
   errorCode?: number;
   oldStyleOffsets?: bigint[]; // v0

@@ -2,39 +2,39 @@
 import type { Api } from "../schema.ts";
 
 export type MetadataRequest = {
-  topics: MetadataRequestMetadataRequestTopic[] | null; // nullable v1+
+  topics: MetadataRequestTopic[] | null; // nullable v1+
   allowAutoTopicCreation: boolean; // v4+
   includeClusterAuthorizedOperations: boolean; // v8-10
   includeTopicAuthorizedOperations: boolean; // v8+
 };
-export type MetadataRequestMetadataRequestTopic = {
+export type MetadataRequestTopic = {
   topicId: string; // v10+
   name: string | null; // nullable v10+
 };
 
 export type MetadataResponse = {
   throttleTimeMs?: number; // v3+
-  brokers?: MetadataResponseMetadataResponseBroker[];
+  brokers?: MetadataResponseBroker[];
   clusterId?: string | null; // v2+
   controllerId?: number; // v1+
-  topics?: MetadataResponseMetadataResponseTopic[];
+  topics?: MetadataResponseTopic[];
   clusterAuthorizedOperations?: number; // v8-10
 };
-export type MetadataResponseMetadataResponseBroker = {
+export type MetadataResponseBroker = {
   nodeId?: number;
   host?: string;
   port?: number;
   rack?: string | null; // v1+
 };
-export type MetadataResponseMetadataResponseTopic = {
+export type MetadataResponseTopic = {
   errorCode?: number;
   name?: string | null; // nullable v12+
   topicId?: string; // v10+
   isInternal?: boolean; // v1+
-  partitions?: MetadataResponseMetadataResponsePartition[];
+  partitions?: MetadataResponsePartition[];
   topicAuthorizedOperations?: number; // v8+
 };
-export type MetadataResponseMetadataResponsePartition = {
+export type MetadataResponsePartition = {
   errorCode?: number;
   partitionIndex?: number;
   leaderId?: number;

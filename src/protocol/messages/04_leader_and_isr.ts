@@ -7,11 +7,11 @@ export type LeaderAndIsrRequest = {
   controllerEpoch: number;
   brokerEpoch: bigint; // v2+
   type: number; // v5+
-  ungroupedPartitionStates: LeaderAndIsrRequestLeaderAndIsrPartitionState[]; // v0-1
-  topicStates: LeaderAndIsrRequestLeaderAndIsrTopicState[]; // v2+
-  liveLeaders: LeaderAndIsrRequestLeaderAndIsrLiveLeader[];
+  ungroupedPartitionStates: LeaderAndIsrRequestPartitionState[]; // v0-1
+  topicStates: LeaderAndIsrRequestTopicState[]; // v2+
+  liveLeaders: LeaderAndIsrRequestLiveLeader[];
 };
-export type LeaderAndIsrRequestLeaderAndIsrPartitionState = {
+export type LeaderAndIsrRequestPartitionState = {
   topicName: string; // v0-1
   partitionIndex: number;
   controllerEpoch: number;
@@ -25,12 +25,12 @@ export type LeaderAndIsrRequestLeaderAndIsrPartitionState = {
   isNew: boolean; // v1+
   leaderRecoveryState: number; // v6+
 };
-export type LeaderAndIsrRequestLeaderAndIsrTopicState = {
+export type LeaderAndIsrRequestTopicState = {
   topicName: string; // v2+
   topicId: string; // v5+
-  partitionStates: LeaderAndIsrRequestLeaderAndIsrPartitionState[]; // v2+
+  partitionStates: LeaderAndIsrRequestPartitionState[]; // v2+
 };
-export type LeaderAndIsrRequestLeaderAndIsrLiveLeader = {
+export type LeaderAndIsrRequestLiveLeader = {
   brokerId: number;
   hostName: string;
   port: number;
@@ -38,17 +38,17 @@ export type LeaderAndIsrRequestLeaderAndIsrLiveLeader = {
 
 export type LeaderAndIsrResponse = {
   errorCode?: number;
-  partitionErrors?: LeaderAndIsrResponseLeaderAndIsrPartitionError[]; // v0-4
-  topics?: LeaderAndIsrResponseLeaderAndIsrTopicError[]; // v5+
+  partitionErrors?: LeaderAndIsrResponsePartitionError[]; // v0-4
+  topics?: LeaderAndIsrResponseTopicError[]; // v5+
 };
-export type LeaderAndIsrResponseLeaderAndIsrPartitionError = {
+export type LeaderAndIsrResponsePartitionError = {
   topicName?: string; // v0-4
   partitionIndex?: number;
   errorCode?: number;
 };
-export type LeaderAndIsrResponseLeaderAndIsrTopicError = {
+export type LeaderAndIsrResponseTopicError = {
   topicId?: string; // v5+
-  partitionErrors?: LeaderAndIsrResponseLeaderAndIsrPartitionError[]; // v5+
+  partitionErrors?: LeaderAndIsrResponsePartitionError[]; // v5+
 };
 
 const fieldsLeaderAndIsrRequestLeaderAndIsrPartitionState: Field[] = [

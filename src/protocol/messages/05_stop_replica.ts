@@ -7,23 +7,23 @@ export type StopReplicaRequest = {
   controllerEpoch: number;
   brokerEpoch: bigint; // v1+
   deletePartitions: boolean; // v0-2
-  ungroupedPartitions: StopReplicaRequestStopReplicaPartitionV0[]; // v0
-  topics: StopReplicaRequestStopReplicaTopicV1[]; // v1-2
-  topicStates: StopReplicaRequestStopReplicaTopicState[]; // v3+
+  ungroupedPartitions: StopReplicaRequestPartitionV0[]; // v0
+  topics: StopReplicaRequestTopicV1[]; // v1-2
+  topicStates: StopReplicaRequestTopicState[]; // v3+
 };
-export type StopReplicaRequestStopReplicaPartitionV0 = {
+export type StopReplicaRequestPartitionV0 = {
   topicName: string; // v0
   partitionIndex: number; // v0
 };
-export type StopReplicaRequestStopReplicaTopicV1 = {
+export type StopReplicaRequestTopicV1 = {
   name: string; // v1-2
   partitionIndexes: number[]; // v1-2
 };
-export type StopReplicaRequestStopReplicaTopicState = {
+export type StopReplicaRequestTopicState = {
   topicName: string; // v3+
-  partitionStates: StopReplicaRequestStopReplicaPartitionState[]; // v3+
+  partitionStates: StopReplicaRequestPartitionState[]; // v3+
 };
-export type StopReplicaRequestStopReplicaPartitionState = {
+export type StopReplicaRequestPartitionState = {
   partitionIndex: number; // v3+
   leaderEpoch: number; // v3+
   deletePartition: boolean; // v3+
@@ -31,9 +31,9 @@ export type StopReplicaRequestStopReplicaPartitionState = {
 
 export type StopReplicaResponse = {
   errorCode?: number;
-  partitionErrors?: StopReplicaResponseStopReplicaPartitionError[];
+  partitionErrors?: StopReplicaResponsePartitionError[];
 };
-export type StopReplicaResponseStopReplicaPartitionError = {
+export type StopReplicaResponsePartitionError = {
   topicName?: string;
   partitionIndex?: number;
   errorCode?: number;

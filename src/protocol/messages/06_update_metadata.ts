@@ -7,11 +7,11 @@ export type UpdateMetadataRequest = {
   type: number; // v8+, tag 0
   controllerEpoch: number;
   brokerEpoch: bigint; // v5+
-  ungroupedPartitionStates: UpdateMetadataRequestUpdateMetadataPartitionState[]; // v0-4
-  topicStates: UpdateMetadataRequestUpdateMetadataTopicState[]; // v5+
-  liveBrokers: UpdateMetadataRequestUpdateMetadataBroker[];
+  ungroupedPartitionStates: UpdateMetadataRequestPartitionState[]; // v0-4
+  topicStates: UpdateMetadataRequestTopicState[]; // v5+
+  liveBrokers: UpdateMetadataRequestBroker[];
 };
-export type UpdateMetadataRequestUpdateMetadataPartitionState = {
+export type UpdateMetadataRequestPartitionState = {
   topicName: string; // v0-4
   partitionIndex: number;
   controllerEpoch: number;
@@ -22,19 +22,19 @@ export type UpdateMetadataRequestUpdateMetadataPartitionState = {
   replicas: number[];
   offlineReplicas: number[]; // v4+
 };
-export type UpdateMetadataRequestUpdateMetadataTopicState = {
+export type UpdateMetadataRequestTopicState = {
   topicName: string; // v5+
   topicId: string; // v7+
-  partitionStates: UpdateMetadataRequestUpdateMetadataPartitionState[]; // v5+
+  partitionStates: UpdateMetadataRequestPartitionState[]; // v5+
 };
-export type UpdateMetadataRequestUpdateMetadataBroker = {
+export type UpdateMetadataRequestBroker = {
   id: number;
   v0Host: string; // v0
   v0Port: number; // v0
-  endpoints: UpdateMetadataRequestUpdateMetadataEndpoint[]; // v1+
+  endpoints: UpdateMetadataRequestEndpoint[]; // v1+
   rack: string | null; // v2+, nullable v0+
 };
-export type UpdateMetadataRequestUpdateMetadataEndpoint = {
+export type UpdateMetadataRequestEndpoint = {
   port: number; // v1+
   host: string; // v1+
   listener: string; // v3+

@@ -7,13 +7,13 @@ export type OffsetCommitRequest = {
   memberId: string; // v1+
   groupInstanceId: string | null; // v7+
   retentionTimeMs: bigint; // v2-4
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestTopic[];
 };
-export type OffsetCommitRequestOffsetCommitRequestTopic = {
+export type OffsetCommitRequestTopic = {
   name: string;
-  partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  partitions: OffsetCommitRequestPartition[];
 };
-export type OffsetCommitRequestOffsetCommitRequestPartition = {
+export type OffsetCommitRequestPartition = {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number; // v6+
@@ -23,13 +23,13 @@ export type OffsetCommitRequestOffsetCommitRequestPartition = {
 
 export type OffsetCommitResponse = {
   throttleTimeMs?: number; // v3+
-  topics?: OffsetCommitResponseOffsetCommitResponseTopic[];
+  topics?: OffsetCommitResponseTopic[];
 };
-export type OffsetCommitResponseOffsetCommitResponseTopic = {
+export type OffsetCommitResponseTopic = {
   name?: string;
-  partitions?: OffsetCommitResponseOffsetCommitResponsePartition[];
+  partitions?: OffsetCommitResponsePartition[];
 };
-export type OffsetCommitResponseOffsetCommitResponsePartition = {
+export type OffsetCommitResponsePartition = {
   partitionIndex?: number;
   errorCode?: number;
 };

@@ -3,52 +3,52 @@ import type { Api } from "../schema.ts";
 
 export type OffsetFetchRequest = {
   groupId: string; // v0-7
-  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null; // v0-7, nullable v2-7
-  groups: OffsetFetchRequestOffsetFetchRequestGroup[]; // v8+
+  topics: OffsetFetchRequestTopic[] | null; // v0-7, nullable v2-7
+  groups: OffsetFetchRequestGroup[]; // v8+
   requireStable: boolean; // v7+
 };
-export type OffsetFetchRequestOffsetFetchRequestTopic = {
+export type OffsetFetchRequestTopic = {
   name: string; // v0-7
   partitionIndexes: number[]; // v0-7
 };
-export type OffsetFetchRequestOffsetFetchRequestGroup = {
+export type OffsetFetchRequestGroup = {
   groupId: string; // v8+
   memberId: string | null; // v9+
   memberEpoch: number; // v9+
-  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null; // v8+
+  topics: OffsetFetchRequestTopics[] | null; // v8+
 };
-export type OffsetFetchRequestOffsetFetchRequestTopics = {
+export type OffsetFetchRequestTopics = {
   name: string; // v8+
   partitionIndexes: number[]; // v8+
 };
 
 export type OffsetFetchResponse = {
   throttleTimeMs?: number; // v3+
-  topics?: OffsetFetchResponseOffsetFetchResponseTopic[]; // v0-7
+  topics?: OffsetFetchResponseTopic[]; // v0-7
   errorCode?: number; // v2-7
-  groups?: OffsetFetchResponseOffsetFetchResponseGroup[]; // v8+
+  groups?: OffsetFetchResponseGroup[]; // v8+
 };
-export type OffsetFetchResponseOffsetFetchResponseTopic = {
+export type OffsetFetchResponseTopic = {
   name?: string; // v0-7
-  partitions?: OffsetFetchResponseOffsetFetchResponsePartition[]; // v0-7
+  partitions?: OffsetFetchResponsePartition[]; // v0-7
 };
-export type OffsetFetchResponseOffsetFetchResponsePartition = {
+export type OffsetFetchResponsePartition = {
   partitionIndex?: number; // v0-7
   committedOffset?: bigint; // v0-7
   committedLeaderEpoch?: number; // v5-7
   metadata?: string | null; // v0-7
   errorCode?: number; // v0-7
 };
-export type OffsetFetchResponseOffsetFetchResponseGroup = {
+export type OffsetFetchResponseGroup = {
   groupId?: string; // v8+
-  topics?: OffsetFetchResponseOffsetFetchResponseTopics[]; // v8+
+  topics?: OffsetFetchResponseTopics[]; // v8+
   errorCode?: number; // v8+
 };
-export type OffsetFetchResponseOffsetFetchResponseTopics = {
+export type OffsetFetchResponseTopics = {
   name?: string; // v8+
-  partitions?: OffsetFetchResponseOffsetFetchResponsePartitions[]; // v8+
+  partitions?: OffsetFetchResponsePartitions[]; // v8+
 };
-export type OffsetFetchResponseOffsetFetchResponsePartitions = {
+export type OffsetFetchResponsePartitions = {
   partitionIndex?: number; // v8+
   committedOffset?: bigint; // v8+
   committedLeaderEpoch?: number; // v8+

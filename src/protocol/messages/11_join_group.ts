@@ -8,10 +8,10 @@ export type JoinGroupRequest = {
   memberId: string;
   groupInstanceId: string | null; // v5+
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestProtocol[];
   reason: string | null; // v8+
 };
-export type JoinGroupRequestJoinGroupRequestProtocol = {
+export type JoinGroupRequestProtocol = {
   name: string;
   metadata: Uint8Array;
 };
@@ -25,9 +25,9 @@ export type JoinGroupResponse = {
   leader?: string;
   skipAssignment?: boolean; // v9+
   memberId?: string;
-  members?: JoinGroupResponseJoinGroupResponseMember[];
+  members?: JoinGroupResponseMember[];
 };
-export type JoinGroupResponseJoinGroupResponseMember = {
+export type JoinGroupResponseMember = {
   memberId?: string;
   groupInstanceId?: string | null; // v5+
   metadata?: Uint8Array;

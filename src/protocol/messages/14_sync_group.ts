@@ -8,9 +8,9 @@ export type SyncGroupRequest = {
   groupInstanceId: string | null; // v3+
   protocolType: string | null; // v5+
   protocolName: string | null; // v5+
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestAssignment[];
 };
-export type SyncGroupRequestSyncGroupRequestAssignment = {
+export type SyncGroupRequestAssignment = {
   memberId: string;
   assignment: Uint8Array;
 };

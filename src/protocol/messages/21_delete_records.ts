@@ -2,27 +2,27 @@
 import type { Api } from "../schema.ts";
 
 export type DeleteRecordsRequest = {
-  topics: DeleteRecordsRequestDeleteRecordsTopic[];
+  topics: DeleteRecordsRequestTopic[];
   timeoutMs: number;
 };
-export type DeleteRecordsRequestDeleteRecordsTopic = {
+export type DeleteRecordsRequestTopic = {
   name: string;
-  partitions: DeleteRecordsRequestDeleteRecordsPartition[];
+  partitions: DeleteRecordsRequestPartition[];
 };
-export type DeleteRecordsRequestDeleteRecordsPartition = {
+export type DeleteRecordsRequestPartition = {
   partitionIndex: number;
   offset: bigint;
 };
 
 export type DeleteRecordsResponse = {
   throttleTimeMs?: number;
-  topics?: DeleteRecordsResponseDeleteRecordsTopicResult[];
+  topics?: DeleteRecordsResponseTopicResult[];
 };
-export type DeleteRecordsResponseDeleteRecordsTopicResult = {
+export type DeleteRecordsResponseTopicResult = {
   name?: string;
-  partitions?: DeleteRecordsResponseDeleteRecordsPartitionResult[];
+  partitions?: DeleteRecordsResponsePartitionResult[];
 };
-export type DeleteRecordsResponseDeleteRecordsPartitionResult = {
+export type DeleteRecordsResponsePartitionResult = {
   partitionIndex?: number;
   lowWatermark?: bigint;
   errorCode?: number;

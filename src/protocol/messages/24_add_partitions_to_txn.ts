@@ -2,20 +2,20 @@
 import type { Api, Field } from "../schema.ts";
 
 export type AddPartitionsToTxnRequest = {
-  transactions: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[]; // v4+
+  transactions: AddPartitionsToTxnRequestTransaction[]; // v4+
   v3AndBelowTransactionalId: string; // v0-3
   v3AndBelowProducerId: bigint; // v0-3
   v3AndBelowProducerEpoch: number; // v0-3
-  v3AndBelowTopics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]; // v0-3
+  v3AndBelowTopics: AddPartitionsToTxnRequestTopic[]; // v0-3
 };
-export type AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = {
+export type AddPartitionsToTxnRequestTransaction = {
   transactionalId: string; // v4+
   producerId: bigint; // v4+
   producerEpoch: number; // v4+
   verifyOnly: boolean; // v4+
-  topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]; // v4+
+  topics: AddPartitionsToTxnRequestTopic[]; // v4+
 };
-export type AddPartitionsToTxnRequestAddPartitionsToTxnTopic = {
+export type AddPartitionsToTxnRequestTopic = {
   name: string;
   partitions: number[];
 };
@@ -23,18 +23,18 @@ export type AddPartitionsToTxnRequestAddPartitionsToTxnTopic = {
 export type AddPartitionsToTxnResponse = {
   throttleTimeMs?: number;
   errorCode?: number; // v4+
-  resultsByTransaction?: AddPartitionsToTxnResponseAddPartitionsToTxnResult[]; // v4+
-  resultsByTopicV3AndBelow?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[]; // v0-3
+  resultsByTransaction?: AddPartitionsToTxnResponseResult[]; // v4+
+  resultsByTopicV3AndBelow?: AddPartitionsToTxnResponseTopicResult[]; // v0-3
 };
-export type AddPartitionsToTxnResponseAddPartitionsToTxnResult = {
+export type AddPartitionsToTxnResponseResult = {
   transactionalId?: string; // v4+
-  topicResults?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[]; // v4+
+  topicResults?: AddPartitionsToTxnResponseTopicResult[]; // v4+
 };
-export type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = {
+export type AddPartitionsToTxnResponseTopicResult = {
   name?: string;
-  resultsByPartition?: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[];
+  resultsByPartition?: AddPartitionsToTxnResponsePartitionResult[];
 };
-export type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = {
+export type AddPartitionsToTxnResponsePartitionResult = {
   partitionIndex?: number;
   partitionErrorCode?: number;
 };

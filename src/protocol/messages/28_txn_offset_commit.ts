@@ -9,13 +9,13 @@ export type TxnOffsetCommitRequest = {
   generationId: number; // v3+
   memberId: string; // v3+
   groupInstanceId: string | null; // v3+
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTopic[];
 };
-export type TxnOffsetCommitRequestTxnOffsetCommitRequestTopic = {
+export type TxnOffsetCommitRequestTopic = {
   name: string;
-  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  partitions: TxnOffsetCommitRequestPartition[];
 };
-export type TxnOffsetCommitRequestTxnOffsetCommitRequestPartition = {
+export type TxnOffsetCommitRequestPartition = {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number; // v2+
@@ -24,13 +24,13 @@ export type TxnOffsetCommitRequestTxnOffsetCommitRequestPartition = {
 
 export type TxnOffsetCommitResponse = {
   throttleTimeMs?: number;
-  topics?: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  topics?: TxnOffsetCommitResponseTopic[];
 };
-export type TxnOffsetCommitResponseTxnOffsetCommitResponseTopic = {
+export type TxnOffsetCommitResponseTopic = {
   name?: string;
-  partitions?: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  partitions?: TxnOffsetCommitResponsePartition[];
 };
-export type TxnOffsetCommitResponseTxnOffsetCommitResponsePartition = {
+export type TxnOffsetCommitResponsePartition = {
   partitionIndex?: number;
   errorCode?: number;
 };

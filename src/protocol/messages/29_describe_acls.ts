@@ -15,9 +15,9 @@ export type DescribeAclsResponse = {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
-  resources?: DescribeAclsResponseDescribeAclsResource[];
+  resources?: DescribeAclsResponseResource[];
 };
-export type DescribeAclsResponseDescribeAclsResource = {
+export type DescribeAclsResponseResource = {
   resourceType?: number;
   resourceName?: string;
   patternType?: number; // v1+

@@ -2,9 +2,9 @@
 import type { Api } from "../schema.ts";
 
 export type DeleteAclsRequest = {
-  filters: DeleteAclsRequestDeleteAclsFilter[];
+  filters: DeleteAclsRequestFilter[];
 };
-export type DeleteAclsRequestDeleteAclsFilter = {
+export type DeleteAclsRequestFilter = {
   resourceTypeFilter: number;
   resourceNameFilter: string | null;
   patternTypeFilter: number; // v1+
@@ -16,14 +16,14 @@ export type DeleteAclsRequestDeleteAclsFilter = {
 
 export type DeleteAclsResponse = {
   throttleTimeMs?: number;
-  filterResults?: DeleteAclsResponseDeleteAclsFilterResult[];
+  filterResults?: DeleteAclsResponseFilterResult[];
 };
-export type DeleteAclsResponseDeleteAclsFilterResult = {
+export type DeleteAclsResponseFilterResult = {
   errorCode?: number;
   errorMessage?: string | null;
-  matchingAcls?: DeleteAclsResponseDeleteAclsMatchingAcl[];
+  matchingAcls?: DeleteAclsResponseMatchingAcl[];
 };
-export type DeleteAclsResponseDeleteAclsMatchingAcl = {
+export type DeleteAclsResponseMatchingAcl = {
   errorCode?: number;
   errorMessage?: string | null;
   resourceType?: number;

@@ -2,11 +2,11 @@
 import type { Api } from "../schema.ts";
 
 export type DescribeConfigsRequest = {
-  resources: DescribeConfigsRequestDescribeConfigsResource[];
+  resources: DescribeConfigsRequestResource[];
   includeSynonyms: boolean; // v1+
   includeDocumentation: boolean; // v3+
 };
-export type DescribeConfigsRequestDescribeConfigsResource = {
+export type DescribeConfigsRequestResource = {
   resourceType: number;
   resourceName: string;
   configurationKeys: string[] | null;
@@ -14,27 +14,27 @@ export type DescribeConfigsRequestDescribeConfigsResource = {
 
 export type DescribeConfigsResponse = {
   throttleTimeMs?: number;
-  results?: DescribeConfigsResponseDescribeConfigsResult[];
+  results?: DescribeConfigsResponseResult[];
 };
-export type DescribeConfigsResponseDescribeConfigsResult = {
+export type DescribeConfigsResponseResult = {
   errorCode?: number;
   errorMessage?: string | null;
   resourceType?: number;
   resourceName?: string;
-  configs?: DescribeConfigsResponseDescribeConfigsResourceResult[];
+  configs?: DescribeConfigsResponseResourceResult[];
 };
-export type DescribeConfigsResponseDescribeConfigsResourceResult = {
+export type DescribeConfigsResponseResourceResult = {
   name?: string;
   value?: string | null;
   readOnly?: boolean;
   isDefault?: boolean; // v0
   configSource?: number; // v1+
   isSensitive?: boolean;
-  synonyms?: DescribeConfigsResponseDescribeConfigsSynonym[]; // v1+
+  synonyms?: DescribeConfigsResponseSynonym[]; // v1+
   configType?: number; // v3+
   documentation?: string | null; // v3+, nullable v0+
 };
-export type DescribeConfigsResponseDescribeConfigsSynonym = {
+export type DescribeConfigsResponseSynonym = {
   name?: string; // v1+
   value?: string | null; // v1+, nullable v0+
   source?: number; // v1+

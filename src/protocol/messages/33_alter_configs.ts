@@ -2,10 +2,10 @@
 import type { Api } from "../schema.ts";
 
 export type AlterConfigsRequest = {
-  resources: AlterConfigsRequestAlterConfigsResource[];
+  resources: AlterConfigsRequestResource[];
   validateOnly: boolean;
 };
-export type AlterConfigsRequestAlterConfigsResource = {
+export type AlterConfigsRequestResource = {
   resourceType: number;
   resourceName: string;
   configs: AlterConfigsRequestAlterableConfig[];
@@ -17,9 +17,9 @@ export type AlterConfigsRequestAlterableConfig = {
 
 export type AlterConfigsResponse = {
   throttleTimeMs?: number;
-  responses?: AlterConfigsResponseAlterConfigsResourceResponse[];
+  responses?: AlterConfigsResponseResourceResponse[];
 };
-export type AlterConfigsResponseAlterConfigsResourceResponse = {
+export type AlterConfigsResponseResourceResponse = {
   errorCode?: number;
   errorMessage?: string | null;
   resourceType?: number;

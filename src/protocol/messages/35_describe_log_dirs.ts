@@ -12,20 +12,20 @@ export type DescribeLogDirsRequestDescribableLogDirTopic = {
 export type DescribeLogDirsResponse = {
   throttleTimeMs?: number;
   errorCode?: number; // v3+
-  results?: DescribeLogDirsResponseDescribeLogDirsResult[];
+  results?: DescribeLogDirsResponseResult[];
 };
-export type DescribeLogDirsResponseDescribeLogDirsResult = {
+export type DescribeLogDirsResponseResult = {
   errorCode?: number;
   logDir?: string;
-  topics?: DescribeLogDirsResponseDescribeLogDirsTopic[];
+  topics?: DescribeLogDirsResponseTopic[];
   totalBytes?: bigint; // v4+
   usableBytes?: bigint; // v4+
 };
-export type DescribeLogDirsResponseDescribeLogDirsTopic = {
+export type DescribeLogDirsResponseTopic = {
   name?: string;
-  partitions?: DescribeLogDirsResponseDescribeLogDirsPartition[];
+  partitions?: DescribeLogDirsResponsePartition[];
 };
-export type DescribeLogDirsResponseDescribeLogDirsPartition = {
+export type DescribeLogDirsResponsePartition = {
   partitionIndex?: number;
   partitionSize?: bigint;
   offsetLag?: bigint;

@@ -2,24 +2,24 @@
 import type { Api } from "../schema.ts";
 
 export type CreatePartitionsRequest = {
-  topics: CreatePartitionsRequestCreatePartitionsTopic[];
+  topics: CreatePartitionsRequestTopic[];
   timeoutMs: number;
   validateOnly: boolean;
 };
-export type CreatePartitionsRequestCreatePartitionsTopic = {
+export type CreatePartitionsRequestTopic = {
   name: string;
   count: number;
-  assignments: CreatePartitionsRequestCreatePartitionsAssignment[] | null;
+  assignments: CreatePartitionsRequestAssignment[] | null;
 };
-export type CreatePartitionsRequestCreatePartitionsAssignment = {
+export type CreatePartitionsRequestAssignment = {
   brokerIds: number[];
 };
 
 export type CreatePartitionsResponse = {
   throttleTimeMs?: number;
-  results?: CreatePartitionsResponseCreatePartitionsTopicResult[];
+  results?: CreatePartitionsResponseTopicResult[];
 };
-export type CreatePartitionsResponseCreatePartitionsTopicResult = {
+export type CreatePartitionsResponseTopicResult = {
   name?: string;
   errorCode?: number;
   errorMessage?: string | null;

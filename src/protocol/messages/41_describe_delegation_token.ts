@@ -2,9 +2,9 @@
 import type { Api } from "../schema.ts";
 
 export type DescribeDelegationTokenRequest = {
-  owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
+  owners: DescribeDelegationTokenRequestOwner[] | null;
 };
-export type DescribeDelegationTokenRequestDescribeDelegationTokenOwner = {
+export type DescribeDelegationTokenRequestOwner = {
   principalType: string;
   principalName: string;
 };

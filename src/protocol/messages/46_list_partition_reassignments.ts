@@ -3,9 +3,9 @@ import type { Api } from "../schema.ts";
 
 export type ListPartitionReassignmentsRequest = {
   timeoutMs: number;
-  topics: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] | null;
+  topics: ListPartitionReassignmentsRequestTopics[] | null;
 };
-export type ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = {
+export type ListPartitionReassignmentsRequestTopics = {
   name: string;
   partitionIndexes: number[];
 };

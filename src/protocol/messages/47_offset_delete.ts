@@ -3,26 +3,26 @@ import type { Api } from "../schema.ts";
 
 export type OffsetDeleteRequest = {
   groupId: string;
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  topics: OffsetDeleteRequestTopic[];
 };
-export type OffsetDeleteRequestOffsetDeleteRequestTopic = {
+export type OffsetDeleteRequestTopic = {
   name: string;
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  partitions: OffsetDeleteRequestPartition[];
 };
-export type OffsetDeleteRequestOffsetDeleteRequestPartition = {
+export type OffsetDeleteRequestPartition = {
   partitionIndex: number;
 };
 
 export type OffsetDeleteResponse = {
   errorCode?: number;
   throttleTimeMs?: number;
-  topics?: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  topics?: OffsetDeleteResponseTopic[];
 };
-export type OffsetDeleteResponseOffsetDeleteResponseTopic = {
+export type OffsetDeleteResponseTopic = {
   name?: string;
-  partitions?: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  partitions?: OffsetDeleteResponsePartition[];
 };
-export type OffsetDeleteResponseOffsetDeleteResponsePartition = {
+export type OffsetDeleteResponsePartition = {
   partitionIndex?: number;
   errorCode?: number;
 };

@@ -12,9 +12,9 @@ export type DescribeUserScramCredentialsResponse = {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
-  results?: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[];
+  results?: DescribeUserScramCredentialsResponseResult[];
 };
-export type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult = {
+export type DescribeUserScramCredentialsResponseResult = {
   user?: string;
   errorCode?: number;
   errorMessage?: string | null;

@@ -19,9 +19,9 @@ export type AlterUserScramCredentialsRequestScramCredentialUpsertion = {
 
 export type AlterUserScramCredentialsResponse = {
   throttleTimeMs?: number;
-  results?: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[];
+  results?: AlterUserScramCredentialsResponseResult[];
 };
-export type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult = {
+export type AlterUserScramCredentialsResponseResult = {
   user?: string;
   errorCode?: number;
   errorMessage?: string | null;

@@ -13,10 +13,10 @@ export type DescribeClusterResponse = {
   endpointType?: number; // v1+
   clusterId?: string;
   controllerId?: number;
-  brokers?: DescribeClusterResponseDescribeClusterBroker[];
+  brokers?: DescribeClusterResponseBroker[];
   clusterAuthorizedOperations?: number;
 };
-export type DescribeClusterResponseDescribeClusterBroker = {
+export type DescribeClusterResponseBroker = {
   brokerId?: number;
   host?: string;
   port?: number;

@@ -16,18 +16,18 @@ export type DescribeTopicPartitionsRequestCursor = {
 
 export type DescribeTopicPartitionsResponse = {
   throttleTimeMs?: number;
-  topics?: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  topics?: DescribeTopicPartitionsResponseTopic[];
   nextCursor?: DescribeTopicPartitionsResponseCursor | null;
 };
-export type DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic = {
+export type DescribeTopicPartitionsResponseTopic = {
   errorCode?: number;
   name?: string | null;
   topicId?: string;
   isInternal?: boolean;
-  partitions?: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  partitions?: DescribeTopicPartitionsResponsePartition[];
   topicAuthorizedOperations?: number;
 };
-export type DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition = {
+export type DescribeTopicPartitionsResponsePartition = {
   errorCode?: number;
   partitionIndex?: number;
   leaderId?: number;

@@ -25,10 +25,10 @@ export type ShareAcknowledgeResponse = {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
-  responses?: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
+  responses?: ShareAcknowledgeResponseTopicResponse[];
   nodeEndpoints?: ShareAcknowledgeResponseNodeEndpoint[];
 };
-export type ShareAcknowledgeResponseShareAcknowledgeTopicResponse = {
+export type ShareAcknowledgeResponseTopicResponse = {
   topicId?: string;
   partitions?: ShareAcknowledgeResponsePartitionData[];
 };
