@@ -8,7 +8,8 @@ export type ProduceRequest = {
   topicData: ProduceRequestTopicProduceData[];
 };
 export type ProduceRequestTopicProduceData = {
-  name: string;
+  name: string; // v0-12
+  topicId: string; // v13+
   partitionData: ProduceRequestPartitionProduceData[];
 };
 export type ProduceRequestPartitionProduceData = {
@@ -22,7 +23,8 @@ export type ProduceResponse = {
   nodeEndpoints?: ProduceResponseNodeEndpoint[]; // v10+, tag 0
 };
 export type ProduceResponseTopicProduceResponse = {
-  name?: string;
+  name?: string; // v0-12
+  topicId?: string; // v13+
   partitionResponses?: ProduceResponsePartitionProduceResponse[];
 };
 export type ProduceResponsePartitionProduceResponse = {
@@ -53,7 +55,7 @@ export type ProduceResponseNodeEndpoint = {
 export const Produce: Api<ProduceRequest, ProduceResponse> = {
   key: 0,
   name: "Produce",
-  versions: [0, 11],
+  versions: [0, 13],
   flexibleFrom: 9,
   request: [
     { name: "transactionalId", type: "string", since: 3, nullableSince: 3, default: null },
@@ -65,7 +67,8 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
       array: true,
       since: 0,
       fields: [
-        { name: "name", type: "string", since: 0 },
+        { name: "name", type: "string", since: 0, until: 12 },
+        { name: "topicId", type: "uuid", since: 13 },
         {
           name: "partitionData",
           type: "struct",
@@ -86,7 +89,8 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
       array: true,
       since: 0,
       fields: [
-        { name: "name", type: "string", since: 0 },
+        { name: "name", type: "string", since: 0, until: 12 },
+        { name: "topicId", type: "uuid", since: 13 },
         {
           name: "partitionResponses",
           type: "struct",

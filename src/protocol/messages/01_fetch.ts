@@ -32,6 +32,7 @@ export type FetchRequestPartition = {
   logStartOffset: bigint; // v5+
   partitionMaxBytes: number;
   replicaDirectoryId: string; // v17+, tag 0
+  highWatermark: bigint; // v18+, tag 1
 };
 export type FetchRequestForgottenTopic = {
   topic: string; // v7-12
@@ -90,7 +91,7 @@ export type FetchResponseNodeEndpoint = {
 export const Fetch: Api<FetchRequest, FetchResponse> = {
   key: 1,
   name: "Fetch",
-  versions: [0, 17],
+  versions: [0, 18],
   flexibleFrom: 12,
   request: [
     { name: "clusterId", type: "string", since: 12, nullableSince: 12, tag: 0, taggedSince: 12, default: null },
@@ -133,6 +134,7 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
             { name: "logStartOffset", type: "int64", since: 5, default: -1n },
             { name: "partitionMaxBytes", type: "int32", since: 0 },
             { name: "replicaDirectoryId", type: "uuid", since: 17, tag: 0, taggedSince: 17 },
+            { name: "highWatermark", type: "int64", since: 18, tag: 1, taggedSince: 18, default: 9223372036854775807n },
           ],
         },
       ],

@@ -19,6 +19,7 @@ export type MetadataResponse = {
   controllerId?: number; // v1+
   topics?: MetadataResponseTopic[];
   clusterAuthorizedOperations?: number; // v8-10
+  errorCode?: number; // v13+
 };
 export type MetadataResponseBroker = {
   nodeId?: number;
@@ -47,7 +48,7 @@ export type MetadataResponsePartition = {
 export const Metadata: Api<MetadataRequest, MetadataResponse> = {
   key: 3,
   name: "Metadata",
-  versions: [0, 12],
+  versions: [0, 13],
   flexibleFrom: 9,
   request: [
     {
@@ -110,5 +111,6 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
       ],
     },
     { name: "clusterAuthorizedOperations", type: "int32", since: 8, until: 10, default: -2147483648 },
+    { name: "errorCode", type: "int16", since: 13 },
   ],
 };

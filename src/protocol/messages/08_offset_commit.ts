@@ -10,7 +10,8 @@ export type OffsetCommitRequest = {
   topics: OffsetCommitRequestTopic[];
 };
 export type OffsetCommitRequestTopic = {
-  name: string;
+  name: string; // v0-9
+  topicId: string; // v10+
   partitions: OffsetCommitRequestPartition[];
 };
 export type OffsetCommitRequestPartition = {
@@ -26,7 +27,8 @@ export type OffsetCommitResponse = {
   topics?: OffsetCommitResponseTopic[];
 };
 export type OffsetCommitResponseTopic = {
-  name?: string;
+  name?: string; // v0-9
+  topicId?: string; // v10+
   partitions?: OffsetCommitResponsePartition[];
 };
 export type OffsetCommitResponsePartition = {
@@ -37,8 +39,9 @@ export type OffsetCommitResponsePartition = {
 export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
   key: 8,
   name: "OffsetCommit",
-  versions: [0, 9],
+  versions: [0, 10],
   flexibleFrom: 8,
+  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     { name: "generationIdOrMemberEpoch", type: "int32", since: 1, default: -1 },
@@ -51,7 +54,8 @@ export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
       array: true,
       since: 0,
       fields: [
-        { name: "name", type: "string", since: 0 },
+        { name: "name", type: "string", since: 0, until: 9 },
+        { name: "topicId", type: "uuid", since: 10 },
         {
           name: "partitions",
           type: "struct",
@@ -76,7 +80,8 @@ export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
       array: true,
       since: 0,
       fields: [
-        { name: "name", type: "string", since: 0 },
+        { name: "name", type: "string", since: 0, until: 9 },
+        { name: "topicId", type: "uuid", since: 10 },
         {
           name: "partitions",
           type: "struct",

@@ -18,7 +18,8 @@ export type OffsetFetchRequestGroup = {
   topics: OffsetFetchRequestTopics[] | null; // v8+
 };
 export type OffsetFetchRequestTopics = {
-  name: string; // v8+
+  name: string; // v8-9
+  topicId: string; // v10+
   partitionIndexes: number[]; // v8+
 };
 
@@ -45,7 +46,8 @@ export type OffsetFetchResponseGroup = {
   errorCode?: number; // v8+
 };
 export type OffsetFetchResponseTopics = {
-  name?: string; // v8+
+  name?: string; // v8-9
+  topicId?: string; // v10+
   partitions?: OffsetFetchResponsePartitions[]; // v8+
 };
 export type OffsetFetchResponsePartitions = {
@@ -59,8 +61,9 @@ export type OffsetFetchResponsePartitions = {
 export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
   key: 9,
   name: "OffsetFetch",
-  versions: [0, 9],
+  versions: [0, 10],
   flexibleFrom: 6,
+  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0, until: 7 },
     {
@@ -92,7 +95,8 @@ export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
           since: 8,
           nullableSince: 8,
           fields: [
-            { name: "name", type: "string", since: 8 },
+            { name: "name", type: "string", since: 8, until: 9 },
+            { name: "topicId", type: "uuid", since: 10 },
             { name: "partitionIndexes", type: "int32", array: true, since: 8 },
           ],
         },
@@ -140,7 +144,8 @@ export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
           array: true,
           since: 8,
           fields: [
-            { name: "name", type: "string", since: 8 },
+            { name: "name", type: "string", since: 8, until: 9 },
+            { name: "topicId", type: "uuid", since: 10 },
             {
               name: "partitions",
               type: "struct",

@@ -12,6 +12,7 @@ export type DescribeGroupsResponse = {
 };
 export type DescribeGroupsResponseDescribedGroup = {
   errorCode?: number;
+  errorMessage?: string | null; // v6+
   groupId?: string;
   groupState?: string;
   protocolType?: string;
@@ -31,7 +32,7 @@ export type DescribeGroupsResponseDescribedGroupMember = {
 export const DescribeGroups: Api<DescribeGroupsRequest, DescribeGroupsResponse> = {
   key: 15,
   name: "DescribeGroups",
-  versions: [0, 5],
+  versions: [0, 6],
   flexibleFrom: 5,
   request: [
     { name: "groups", type: "string", array: true, since: 0 },
@@ -46,6 +47,7 @@ export const DescribeGroups: Api<DescribeGroupsRequest, DescribeGroupsResponse> 
       since: 0,
       fields: [
         { name: "errorCode", type: "int16", since: 0 },
+        { name: "errorMessage", type: "string", since: 6, nullableSince: 6, default: null },
         { name: "groupId", type: "string", since: 0 },
         { name: "groupState", type: "string", since: 0 },
         { name: "protocolType", type: "string", since: 0 },

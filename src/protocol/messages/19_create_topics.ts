@@ -30,7 +30,7 @@ export type CreateTopicsResponseCreatableTopicResult = {
   name?: string;
   topicId?: string; // v7+
   errorCode?: number;
-  errorMessage?: string | null; // v1+, nullable v0+
+  errorMessage?: string | null; // v1+
   topicConfigErrorCode?: number; // v5+, tag 0
   numPartitions?: number; // v5+
   replicationFactor?: number; // v5+
@@ -95,7 +95,7 @@ export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
         { name: "name", type: "string", since: 0 },
         { name: "topicId", type: "uuid", since: 7 },
         { name: "errorCode", type: "int16", since: 0 },
-        { name: "errorMessage", type: "string", since: 1, nullableSince: 0 },
+        { name: "errorMessage", type: "string", since: 1, nullableSince: 1 },
         { name: "topicConfigErrorCode", type: "int16", since: 5, tag: 0, taggedSince: 5 },
         { name: "numPartitions", type: "int32", since: 5, default: -1 },
         { name: "replicationFactor", type: "int16", since: 5, default: -1 },

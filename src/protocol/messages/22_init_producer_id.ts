@@ -6,6 +6,8 @@ export type InitProducerIdRequest = {
   transactionTimeoutMs: number;
   producerId: bigint; // v3+
   producerEpoch: number; // v3+
+  enable2Pc: boolean; // v6+
+  keepPreparedTxn: boolean; // v6+
 };
 
 export type InitProducerIdResponse = {
@@ -13,23 +15,30 @@ export type InitProducerIdResponse = {
   errorCode?: number;
   producerId?: bigint;
   producerEpoch?: number;
+  ongoingTxnProducerId?: bigint; // v6+
+  ongoingTxnProducerEpoch?: number; // v6+
 };
 
 export const InitProducerId: Api<InitProducerIdRequest, InitProducerIdResponse> = {
   key: 22,
   name: "InitProducerId",
-  versions: [0, 5],
+  versions: [0, 6],
   flexibleFrom: 2,
+  latestVersionUnstable: true,
   request: [
     { name: "transactionalId", type: "string", since: 0, nullableSince: 0 },
     { name: "transactionTimeoutMs", type: "int32", since: 0 },
     { name: "producerId", type: "int64", since: 3, default: -1n },
     { name: "producerEpoch", type: "int16", since: 3, default: -1 },
+    { name: "enable2Pc", type: "bool", since: 6, default: false },
+    { name: "keepPreparedTxn", type: "bool", since: 6, default: false },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "producerId", type: "int64", since: 0, default: -1n },
     { name: "producerEpoch", type: "int16", since: 0 },
+    { name: "ongoingTxnProducerId", type: "int64", since: 6, default: -1n },
+    { name: "ongoingTxnProducerEpoch", type: "int16", since: 6, default: -1 },
   ],
 };

@@ -20,7 +20,6 @@ export const EndTxn: Api<EndTxnRequest, EndTxnResponse> = {
   name: "EndTxn",
   versions: [0, 5],
   flexibleFrom: 3,
-  latestVersionUnstable: true,
   request: [
     { name: "transactionalId", type: "string", since: 0 },
     { name: "producerId", type: "int64", since: 0 },

@@ -38,7 +38,7 @@ export type TxnOffsetCommitResponsePartition = {
 export const TxnOffsetCommit: Api<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   key: 28,
   name: "TxnOffsetCommit",
-  versions: [0, 4],
+  versions: [0, 5],
   flexibleFrom: 3,
   request: [
     { name: "transactionalId", type: "string", since: 0 },

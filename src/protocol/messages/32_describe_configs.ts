@@ -32,11 +32,11 @@ export type DescribeConfigsResponseResourceResult = {
   isSensitive?: boolean;
   synonyms?: DescribeConfigsResponseSynonym[]; // v1+
   configType?: number; // v3+
-  documentation?: string | null; // v3+, nullable v0+
+  documentation?: string | null; // v3+
 };
 export type DescribeConfigsResponseSynonym = {
   name?: string; // v1+
-  value?: string | null; // v1+, nullable v0+
+  value?: string | null; // v1+
   source?: number; // v1+
 };
 
@@ -91,12 +91,12 @@ export const DescribeConfigs: Api<DescribeConfigsRequest, DescribeConfigsRespons
               since: 1,
               fields: [
                 { name: "name", type: "string", since: 1 },
-                { name: "value", type: "string", since: 1, nullableSince: 0 },
+                { name: "value", type: "string", since: 1, nullableSince: 1 },
                 { name: "source", type: "int8", since: 1 },
               ],
             },
             { name: "configType", type: "int8", since: 3, default: 0 },
-            { name: "documentation", type: "string", since: 3, nullableSince: 0 },
+            { name: "documentation", type: "string", since: 3, nullableSince: 3 },
           ],
         },
       ],

@@ -3,6 +3,7 @@ import type { Api } from "../schema.ts";
 
 export type AlterPartitionReassignmentsRequest = {
   timeoutMs: number;
+  allowReplicationFactorChange: boolean; // v1+
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
 };
 export type AlterPartitionReassignmentsRequestReassignableTopic = {
@@ -16,6 +17,7 @@ export type AlterPartitionReassignmentsRequestReassignablePartition = {
 
 export type AlterPartitionReassignmentsResponse = {
   throttleTimeMs?: number;
+  allowReplicationFactorChange?: boolean; // v1+
   errorCode?: number;
   errorMessage?: string | null;
   responses?: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
@@ -34,10 +36,11 @@ export const AlterPartitionReassignments: Api<AlterPartitionReassignmentsRequest
   {
     key: 45,
     name: "AlterPartitionReassignments",
-    versions: [0, 0],
+    versions: [0, 1],
     flexibleFrom: 0,
     request: [
       { name: "timeoutMs", type: "int32", since: 0, default: 60000 },
+      { name: "allowReplicationFactorChange", type: "bool", since: 1, default: true },
       {
         name: "topics",
         type: "struct",
@@ -60,6 +63,7 @@ export const AlterPartitionReassignments: Api<AlterPartitionReassignmentsRequest
     ],
     response: [
       { name: "throttleTimeMs", type: "int32", since: 0 },
+      { name: "allowReplicationFactorChange", type: "bool", since: 1, default: true },
       { name: "errorCode", type: "int16", since: 0 },
       { name: "errorMessage", type: "string", since: 0, nullableSince: 0 },
       {

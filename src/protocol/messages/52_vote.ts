@@ -12,12 +12,13 @@ export type VoteRequestTopicData = {
 };
 export type VoteRequestPartitionData = {
   partitionIndex: number;
-  candidateEpoch: number;
-  candidateId: number;
-  candidateDirectoryId: string; // v1+
+  replicaEpoch: number;
+  replicaId: number;
+  replicaDirectoryId: string; // v1+
   voterDirectoryId: string; // v1+
   lastOffsetEpoch: number;
   lastOffset: bigint;
+  preVote: boolean; // v2+
 };
 
 export type VoteResponse = {
@@ -45,7 +46,7 @@ export type VoteResponseNodeEndpoint = {
 export const Vote: Api<VoteRequest, VoteResponse> = {
   key: 52,
   name: "Vote",
-  versions: [0, 1],
+  versions: [0, 2],
   flexibleFrom: 0,
   request: [
     { name: "clusterId", type: "string", since: 0, nullableSince: 0, default: null },
@@ -64,12 +65,13 @@ export const Vote: Api<VoteRequest, VoteResponse> = {
           since: 0,
           fields: [
             { name: "partitionIndex", type: "int32", since: 0 },
-            { name: "candidateEpoch", type: "int32", since: 0 },
-            { name: "candidateId", type: "int32", since: 0 },
-            { name: "candidateDirectoryId", type: "uuid", since: 1 },
+            { name: "replicaEpoch", type: "int32", since: 0 },
+            { name: "replicaId", type: "int32", since: 0 },
+            { name: "replicaDirectoryId", type: "uuid", since: 1 },
             { name: "voterDirectoryId", type: "uuid", since: 1 },
             { name: "lastOffsetEpoch", type: "int32", since: 0 },
             { name: "lastOffset", type: "int64", since: 0 },
+            { name: "preVote", type: "bool", since: 2 },
           ],
         },
       ],

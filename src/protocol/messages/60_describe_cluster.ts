@@ -4,6 +4,7 @@ import type { Api } from "../schema.ts";
 export type DescribeClusterRequest = {
   includeClusterAuthorizedOperations: boolean;
   endpointType: number; // v1+
+  includeFencedBrokers: boolean; // v2+
 };
 
 export type DescribeClusterResponse = {
@@ -21,16 +22,18 @@ export type DescribeClusterResponseBroker = {
   host?: string;
   port?: number;
   rack?: string | null;
+  isFenced?: boolean; // v2+
 };
 
 export const DescribeCluster: Api<DescribeClusterRequest, DescribeClusterResponse> = {
   key: 60,
   name: "DescribeCluster",
-  versions: [0, 1],
+  versions: [0, 2],
   flexibleFrom: 0,
   request: [
     { name: "includeClusterAuthorizedOperations", type: "bool", since: 0 },
     { name: "endpointType", type: "int8", since: 1, default: 1 },
+    { name: "includeFencedBrokers", type: "bool", since: 2 },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },
@@ -49,6 +52,7 @@ export const DescribeCluster: Api<DescribeClusterRequest, DescribeClusterRespons
         { name: "host", type: "string", since: 0 },
         { name: "port", type: "int32", since: 0 },
         { name: "rack", type: "string", since: 0, nullableSince: 0, default: null },
+        { name: "isFenced", type: "bool", since: 2 },
       ],
     },
     { name: "clusterAuthorizedOperations", type: "int32", since: 0, default: -2147483648 },

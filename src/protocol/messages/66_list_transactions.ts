@@ -5,6 +5,7 @@ export type ListTransactionsRequest = {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter: bigint; // v1+
+  transactionalIdPattern: string | null; // v2+
 };
 
 export type ListTransactionsResponse = {
@@ -22,12 +23,13 @@ export type ListTransactionsResponseTransactionState = {
 export const ListTransactions: Api<ListTransactionsRequest, ListTransactionsResponse> = {
   key: 66,
   name: "ListTransactions",
-  versions: [0, 1],
+  versions: [0, 2],
   flexibleFrom: 0,
   request: [
     { name: "stateFilters", type: "string", array: true, since: 0 },
     { name: "producerIdFilters", type: "int64", array: true, since: 0 },
     { name: "durationFilter", type: "int64", since: 1, default: -1n },
+    { name: "transactionalIdPattern", type: "string", since: 2, nullableSince: 2, default: null },
   ],
   response: [
     { name: "throttleTimeMs", type: "int32", since: 0 },

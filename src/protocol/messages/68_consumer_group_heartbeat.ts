@@ -45,7 +45,6 @@ export const ConsumerGroupHeartbeat: Api<ConsumerGroupHeartbeatRequest, Consumer
   name: "ConsumerGroupHeartbeat",
   versions: [0, 1],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     { name: "memberId", type: "string", since: 0 },

@@ -32,6 +32,7 @@ export type ConsumerGroupDescribeResponseMember = {
   subscribedTopicRegex?: string | null;
   assignment?: ConsumerGroupDescribeResponseAssignment;
   targetAssignment?: ConsumerGroupDescribeResponseAssignment;
+  memberType?: number; // v1+
 };
 export type ConsumerGroupDescribeResponseAssignment = {
   topicPartitions?: ConsumerGroupDescribeResponseTopicPartitions[];
@@ -61,7 +62,7 @@ const fieldsConsumerGroupDescribeResponseAssignment: Field[] = [
 export const ConsumerGroupDescribe: Api<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = {
   key: 69,
   name: "ConsumerGroupDescribe",
-  versions: [0, 0],
+  versions: [0, 1],
   flexibleFrom: 0,
   request: [
     { name: "groupIds", type: "string", array: true, since: 0 },
@@ -103,6 +104,7 @@ export const ConsumerGroupDescribe: Api<ConsumerGroupDescribeRequest, ConsumerGr
               since: 0,
               fields: fieldsConsumerGroupDescribeResponseAssignment,
             },
+            { name: "memberType", type: "int8", since: 1, default: -1 },
           ],
         },
         { name: "authorizedOperations", type: "int32", since: 0, default: -2147483648 },

@@ -34,9 +34,8 @@ const fieldsShareGroupHeartbeatResponseTopicPartitions: Field[] = [
 export const ShareGroupHeartbeat: Api<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse> = {
   key: 76,
   name: "ShareGroupHeartbeat",
-  versions: [0, 0],
+  versions: [0, 1],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     { name: "memberId", type: "string", since: 0 },

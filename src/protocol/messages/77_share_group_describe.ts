@@ -58,9 +58,8 @@ const fieldsShareGroupDescribeResponseAssignment: Field[] = [
 export const ShareGroupDescribe: Api<ShareGroupDescribeRequest, ShareGroupDescribeResponse> = {
   key: 77,
   name: "ShareGroupDescribe",
-  versions: [0, 0],
+  versions: [0, 1],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupIds", type: "string", array: true, since: 0 },
     { name: "includeAuthorizedOperations", type: "bool", since: 0 },

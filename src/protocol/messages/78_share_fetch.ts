@@ -8,6 +8,8 @@ export type ShareFetchRequest = {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  maxRecords: number; // v1+
+  batchSize: number; // v1+
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 };
@@ -17,7 +19,7 @@ export type ShareFetchRequestFetchTopic = {
 };
 export type ShareFetchRequestFetchPartition = {
   partitionIndex: number;
-  partitionMaxBytes: number;
+  partitionMaxBytes: number; // v0
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
 };
 export type ShareFetchRequestAcknowledgementBatch = {
@@ -34,6 +36,7 @@ export type ShareFetchResponse = {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
+  acquisitionLockTimeoutMs?: number; // v1+
   responses?: ShareFetchResponseShareFetchableTopicResponse[];
   nodeEndpoints?: ShareFetchResponseNodeEndpoint[];
 };
@@ -48,7 +51,7 @@ export type ShareFetchResponsePartitionData = {
   acknowledgeErrorCode?: number;
   acknowledgeErrorMessage?: string | null;
   currentLeader?: ShareFetchResponseLeaderIdAndEpoch;
-  records?: Uint8Array | Uint8Array[] | null;
+  records?: Uint8Array | Uint8Array[] | null; // nullable v0
   acquiredRecords?: ShareFetchResponseAcquiredRecords[];
 };
 export type ShareFetchResponseLeaderIdAndEpoch = {
@@ -70,9 +73,8 @@ export type ShareFetchResponseNodeEndpoint = {
 export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
   key: 78,
   name: "ShareFetch",
-  versions: [0, 0],
+  versions: [0, 1],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "memberId", type: "string", since: 0, nullableSince: 0 },
@@ -80,6 +82,8 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
     { name: "maxWaitMs", type: "int32", since: 0 },
     { name: "minBytes", type: "int32", since: 0 },
     { name: "maxBytes", type: "int32", since: 0, default: 2147483647 },
+    { name: "maxRecords", type: "int32", since: 1 },
+    { name: "batchSize", type: "int32", since: 1 },
     {
       name: "topics",
       type: "struct",
@@ -94,7 +98,7 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
           since: 0,
           fields: [
             { name: "partitionIndex", type: "int32", since: 0 },
-            { name: "partitionMaxBytes", type: "int32", since: 0 },
+            { name: "partitionMaxBytes", type: "int32", since: 0, until: 0 },
             {
               name: "acknowledgementBatches",
               type: "struct",
@@ -125,6 +129,7 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
     { name: "throttleTimeMs", type: "int32", since: 0 },
     { name: "errorCode", type: "int16", since: 0 },
     { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
+    { name: "acquisitionLockTimeoutMs", type: "int32", since: 1 },
     {
       name: "responses",
       type: "struct",
@@ -152,7 +157,7 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
                 { name: "leaderEpoch", type: "int32", since: 0 },
               ],
             },
-            { name: "records", type: "records", since: 0, nullableSince: 0 },
+            { name: "records", type: "records", since: 0, nullableSince: 0, nullableUntil: 0 },
             {
               name: "acquiredRecords",
               type: "struct",

@@ -52,9 +52,8 @@ export type ShareAcknowledgeResponseNodeEndpoint = {
 export const ShareAcknowledge: Api<ShareAcknowledgeRequest, ShareAcknowledgeResponse> = {
   key: 79,
   name: "ShareAcknowledge",
-  versions: [0, 0],
+  versions: [0, 1],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0, nullableSince: 0, default: null },
     { name: "memberId", type: "string", since: 0, nullableSince: 0 },

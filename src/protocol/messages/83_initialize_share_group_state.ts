@@ -33,7 +33,6 @@ export const InitializeShareGroupState: Api<InitializeShareGroupStateRequest, In
   name: "InitializeShareGroupState",
   versions: [0, 0],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     {

@@ -41,7 +41,6 @@ export const ReadShareGroupState: Api<ReadShareGroupStateRequest, ReadShareGroup
   name: "ReadShareGroupState",
   versions: [0, 0],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     {

@@ -31,7 +31,6 @@ export const DeleteShareGroupState: Api<DeleteShareGroupStateRequest, DeleteShar
   name: "DeleteShareGroupState",
   versions: [0, 0],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     {

@@ -26,6 +26,7 @@ export type ReadShareGroupStateSummaryResponsePartitionResult = {
   errorCode?: number;
   errorMessage?: string | null;
   stateEpoch?: number;
+  leaderEpoch?: number;
   startOffset?: bigint;
 };
 
@@ -34,7 +35,6 @@ export const ReadShareGroupStateSummary: Api<ReadShareGroupStateSummaryRequest, 
   name: "ReadShareGroupStateSummary",
   versions: [0, 0],
   flexibleFrom: 0,
-  latestVersionUnstable: true,
   request: [
     { name: "groupId", type: "string", since: 0 },
     {
@@ -75,6 +75,7 @@ export const ReadShareGroupStateSummary: Api<ReadShareGroupStateSummaryRequest, 
             { name: "errorCode", type: "int16", since: 0 },
             { name: "errorMessage", type: "string", since: 0, nullableSince: 0, default: null },
             { name: "stateEpoch", type: "int32", since: 0 },
+            { name: "leaderEpoch", type: "int32", since: 0 },
             { name: "startOffset", type: "int64", since: 0 },
           ],
         },

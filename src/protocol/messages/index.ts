@@ -74,7 +74,7 @@ import { ControllerRegistration } from "./70_controller_registration.ts";
 import { GetTelemetrySubscriptions } from "./71_get_telemetry_subscriptions.ts";
 import { PushTelemetry } from "./72_push_telemetry.ts";
 import { AssignReplicasToDirs } from "./73_assign_replicas_to_dirs.ts";
-import { ListClientMetricsResources } from "./74_list_client_metrics_resources.ts";
+import { ListConfigResources } from "./74_list_config_resources.ts";
 import { DescribeTopicPartitions } from "./75_describe_topic_partitions.ts";
 import { ShareGroupHeartbeat } from "./76_share_group_heartbeat.ts";
 import { ShareGroupDescribe } from "./77_share_group_describe.ts";
@@ -88,6 +88,11 @@ import { ReadShareGroupState } from "./84_read_share_group_state.ts";
 import { WriteShareGroupState } from "./85_write_share_group_state.ts";
 import { DeleteShareGroupState } from "./86_delete_share_group_state.ts";
 import { ReadShareGroupStateSummary } from "./87_read_share_group_state_summary.ts";
+import { StreamsGroupHeartbeat } from "./88_streams_group_heartbeat.ts";
+import { StreamsGroupDescribe } from "./89_streams_group_describe.ts";
+import { DescribeShareGroupOffsets } from "./90_describe_share_group_offsets.ts";
+import { AlterShareGroupOffsets } from "./91_alter_share_group_offsets.ts";
+import { DeleteShareGroupOffsets } from "./92_delete_share_group_offsets.ts";
 
 export * from "./00_produce.ts";
 export * from "./01_fetch.ts";
@@ -163,7 +168,7 @@ export * from "./70_controller_registration.ts";
 export * from "./71_get_telemetry_subscriptions.ts";
 export * from "./72_push_telemetry.ts";
 export * from "./73_assign_replicas_to_dirs.ts";
-export * from "./74_list_client_metrics_resources.ts";
+export * from "./74_list_config_resources.ts";
 export * from "./75_describe_topic_partitions.ts";
 export * from "./76_share_group_heartbeat.ts";
 export * from "./77_share_group_describe.ts";
@@ -177,9 +182,14 @@ export * from "./84_read_share_group_state.ts";
 export * from "./85_write_share_group_state.ts";
 export * from "./86_delete_share_group_state.ts";
 export * from "./87_read_share_group_state_summary.ts";
+export * from "./88_streams_group_heartbeat.ts";
+export * from "./89_streams_group_describe.ts";
+export * from "./90_describe_share_group_offsets.ts";
+export * from "./91_alter_share_group_offsets.ts";
+export * from "./92_delete_share_group_offsets.ts";
 export * from "./consumer_protocol.ts";
 
-/** Every API, indexed by API key (0-87). */
+/** Every API, indexed by API key (0-92). */
 export const API_LIST: readonly Api[] = [
   Produce as Api,
   Fetch as Api,
@@ -255,7 +265,7 @@ export const API_LIST: readonly Api[] = [
   GetTelemetrySubscriptions as Api,
   PushTelemetry as Api,
   AssignReplicasToDirs as Api,
-  ListClientMetricsResources as Api,
+  ListConfigResources as Api,
   DescribeTopicPartitions as Api,
   ShareGroupHeartbeat as Api,
   ShareGroupDescribe as Api,
@@ -269,6 +279,11 @@ export const API_LIST: readonly Api[] = [
   WriteShareGroupState as Api,
   DeleteShareGroupState as Api,
   ReadShareGroupStateSummary as Api,
+  StreamsGroupHeartbeat as Api,
+  StreamsGroupDescribe as Api,
+  DescribeShareGroupOffsets as Api,
+  AlterShareGroupOffsets as Api,
+  DeleteShareGroupOffsets as Api,
 ];
 
 /** API key -> Api. */
