@@ -57,6 +57,7 @@ import { DescribeUserScramCredentials } from "../../src/protocol/messages/50_des
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { ConsumerGroupDescribe } from "../../src/protocol/messages/69_consumer_group_describe.ts";
+import { ListConfigResources } from "../../src/protocol/messages/74_list_config_resources.ts";
 import { DescribeTopicPartitions } from "../../src/protocol/messages/75_describe_topic_partitions.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
@@ -146,6 +147,7 @@ const SCENARIOS: Record<number, Scenario> = {
         timeoutMs: 5000,
         topicData: [{
           name: TOPIC,
+          topicId, // v13 names the topic by id
           partitionData: [{
             index: 0,
             records: v <= 2
@@ -678,6 +680,13 @@ const SCENARIOS: Record<number, Scenario> = {
       });
       expect(hb.errorCode).toBe(0);
       return c.send(ConsumerGroupDescribe, v, { groupIds: [groupId], includeAuthorizedOperations: true });
+    },
+  },
+  74: {
+    run: async (v) => {
+      const r = await c.send(ListConfigResources, v, { resourceTypes: [] });
+      if (v >= 1) expect(r.configResources!.some((x) => x.resourceName === TOPIC && x.resourceType === 2)).toBe(true);
+      return r;
     },
   },
   75: {

@@ -117,7 +117,7 @@ describe("DescribeCluster", () => {
       expect(r.errorCode).toBe(0);
       expect(r.clusterId).toBe(broker.services.clusterId);
       expect(r.controllerId).toBe(0);
-      expect(r.brokers).toEqual([{ brokerId: 0, host: "127.0.0.1", port: broker.port, rack: null }]);
+      expect(r.brokers).toEqual([{ brokerId: 0, host: "127.0.0.1", port: broker.port, rack: null, isFenced: false }]);
       expect(r.clusterAuthorizedOperations).toBeGreaterThan(0);
     }
     const ctl = await c.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });

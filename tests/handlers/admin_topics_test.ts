@@ -37,7 +37,7 @@ describe("ApiVersions", () => {
       expect(keys).toContain(18);
       const produce = r.apiKeys!.find((k) => k.apiKey === 0)!;
       expect(produce.minVersion).toBe(0); // v0-2 advertised but refused, as Kafka 4.0 (KAFKA-18659)
-      expect(produce.maxVersion).toBe(11);
+      expect(produce.maxVersion).toBe(13);
     });
   }
   test("v3 rejects an invalid client software name", async () => {

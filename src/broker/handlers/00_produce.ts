@@ -1,4 +1,4 @@
-// Produce (key 0), v0-11. Appends record batches as the producer sent them.
+// Produce (key 0), v0-13. Appends record batches as the producer sent them.
 // Behaviour: acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS); acks=0 gets no response.
 // Each partition's records are split into batches and checked (magic 2, sizes, CRC32C):
 // CORRUPT_MESSAGE / INVALID_RECORD / UNSUPPORTED_FOR_MESSAGE_FORMAT and nothing stored; a batch over
@@ -18,6 +18,9 @@
 // Versions: v0-2 carry message sets of magic 0/1; they are up-converted to one v2 batch in the same
 // codec (legacy_message_set.ts: CRC-32 checked, CORRUPT_MESSAGE otherwise) and stored as v2. Kafka
 // 4.0 refuses v0-2 while still listing them (KAFKA-18659); we list them because we serve them.
+// v12 is v11 on the wire (a transaction.version=2 client may send it without AddPartitionsToTxn;
+// this broker finalizes transaction.version 0, so clients keep adding partitions first). v13 names
+// topics by id (KIP-516): an unknown id answers UNKNOWN_TOPIC_ID, and the response carries the id.
 import { prepareCompression } from "../../protocol/compression/index.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
@@ -40,20 +43,23 @@ type PartitionResult = {
   errorMessage: string | null;
 };
 
-export default defineHandler(Produce, [0, 11], async (req, ctx) => {
+export default defineHandler(Produce, [0, 13], async (req, ctx) => {
   const svc = ctx.services;
   if (req.acks === 0) ctx.noResponse = true;
   const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
   // ACLs: WRITE on the transactional id (the whole request), WRITE on each topic.
   const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
   const responses = await Promise.all(req.topicData.map(async (td) => {
-    const topic = svc.topics.get(td.name);
-    const topicDenied = !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
+    const byId = ctx.apiVersion >= 13;
+    const topic = byId ? svc.topics.byId(td.topicId) : svc.topics.get(td.name);
+    const name = byId ? topic?.name : td.name;
+    const topicDenied = name !== undefined && !allowed(ctx, Op.WRITE, Res.TOPIC, name);
     const partitionResponses = await Promise.all(
       td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
         if (txnDenied) return failed(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
         if (topicDenied) return failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
         if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
+        if (!topic && byId) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_ID, null);
         const log = topic?.partitions[pd.index];
         if (!topic || !log) return failed(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         let records = pd.records;
@@ -70,7 +76,7 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
           : append(svc, topic, pd.index, stored, req.acks);
       }),
     );
-    return { name: td.name, partitionResponses };
+    return { name: td.name, topicId: td.topicId, partitionResponses };
   }));
   // Test hook: drop every Nth produce response after appending, as a network failure would.
   const every = Number(svc.config["chronik.test.drop.produce.response.every"] ?? 0);

@@ -1,4 +1,4 @@
-// Fetch (key 1), v4-17. Returns stored batches from each partition's fetch offset.
+// Fetch (key 1), v4-18. Returns stored batches from each partition's fetch offset.
 // Behaviour: up to partitionMaxBytes per partition and maxBytes in all, except that the first batch
 // of the first partition with data is returned whatever its size (KIP-74). When fewer than minBytes
 // are ready the request parks until an append to one of its partitions brings enough, or maxWaitMs
@@ -9,7 +9,8 @@
 // read_uncommitted answers abortedTransactions as null; read_committed (isolation 1) stops at the
 // last stable offset and lists the aborted transactions overlapping what it returns. Versions: v0-3 are not offered — they need message format v0/v1
 // down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
-// answered like consumer fetches; there are no followers.
+// answered like consumer fetches; there are no followers (v18's follower high watermark, KIP-1166,
+// is read and unused).
 // Quotas (consumer_byte_rate, as Kafka's KafkaApis.handleFetchRequest): maxBytes is capped at what
 // the quota allows in its window (quota * (quota.window.num - 1) * window size); once the response
 // is read its record bytes are recorded, and if that puts the client over its quota the response
@@ -40,7 +41,7 @@ type PartitionData = {
 const LEADER_EPOCH = 0;
 const ALWAYS = () => true;
 
-export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
+export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
   const byId = v >= 13;

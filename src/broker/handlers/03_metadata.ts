@@ -1,4 +1,4 @@
-// Metadata (key 3), v0-12. Brokers (this one, at the address advertised for the listener the
+// Metadata (key 3), v0-13. Brokers (this one, at the address advertised for the listener the
 // request came in on), topics and partitions.
 // Behaviour: a null topic list (v1+), or an empty one at v0, means all topics. A missing topic is
 // auto-created when `auto.create.topics.enable` is on and the request allows it (always before v4),
@@ -9,7 +9,8 @@
 // operations are the principal's, when asked for, else INT32_MIN.
 // v10-11 carry a topic id field but Kafka takes only names there: a null name or a non-zero id
 // makes the whole request INVALID_REQUEST, answered as Kafka's error response (each topic asked
-// for with that code, a null name as "", no brokers).
+// for with that code, a null name as "", no brokers). v13 (KIP-1102) adds a top-level errorCode, always
+// NONE here: this broker never asks a client to rebootstrap.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { Metadata } from "../../protocol/messages/03_metadata.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
@@ -20,7 +21,7 @@ import { createTopic, OPERATIONS_OMITTED } from "../topic_admin.ts";
 import type { Topic } from "../topics.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
 
-export default defineHandler(Metadata, [0, 12], async (req, ctx) => {
+export default defineHandler(Metadata, [0, 13], async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
   const topicOps = (

@@ -1,11 +1,12 @@
-// DescribeGroups (key 15), v0-5. Classic groups: state, protocol, members.
+// DescribeGroups (key 15), v0-6. Classic groups: state, protocol, members.
 // Behaviour: as Kafka's GroupMetadata.summary: members with their metadata (for the selected
 // protocol) and assignment only when Stable; in other states members are listed without them and
 // protocolData is "". A KIP-848 consumer group is described in the classic shape, as Kafka 4.0
 // does since members of both protocols can share it: its state (Empty, Assigning, Reconciling,
 // Stable), protocol type "consumer", the assignor as protocolData, and per member its
 // subscription (a classic member's own metadata) and current assignment as the embedded consumer
-// protocol's bytes. An unknown group answers state "Dead" with no error, as Kafka does before v6.
+// protocol's bytes. An unknown group answers state "Dead" with no error, as Kafka does before v6;
+// from v6 (KIP-1043) also GROUP_ID_NOT_FOUND with a message. v6 adds errorMessage (null otherwise).
 // Authorized operations (v3+) are the principal's on the group (all of them without an authorizer).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
@@ -16,7 +17,7 @@ import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 const EMPTY = new Uint8Array(0);
 
-export default defineHandler(DescribeGroups, [0, 5], (req, ctx) => {
+export default defineHandler(DescribeGroups, [0, 6], (req, ctx) => {
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((groupId) => {
@@ -47,7 +48,8 @@ export default defineHandler(DescribeGroups, [0, 5], (req, ctx) => {
       }
       if (!g) {
         return {
-          errorCode: ErrorCode.NONE,
+          errorCode: ctx.apiVersion >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
+          errorMessage: ctx.apiVersion >= 6 ? `Group ${groupId} not found.` : null,
           groupId,
           groupState: "Dead",
           protocolType: "",

@@ -1,14 +1,16 @@
-// AlterPartitionReassignments (key 45), v0. One node: the only valid target replica set is
+// AlterPartitionReassignments (key 45), v0-1. One node: the only valid target replica set is
 // [this node], which is where every partition already is, so the reassignment completes at once
 // (NONE). Other sets get Kafka's INVALID_REPLICA_ASSIGNMENT messages (empty list, a broker twice,
 // an unregistered broker); cancelling (null replicas) gets NO_REASSIGNMENT_IN_PROGRESS, since none
-// is ever ongoing; unknown partitions get UNKNOWN_TOPIC_OR_PARTITION.
+// is ever ongoing; unknown partitions get UNKNOWN_TOPIC_OR_PARTITION. v1's
+// allowReplicationFactorChange=false refuses a set whose size differs from the current one (Kafka's
+// INVALID_REPLICATION_FACTOR); on one node the only valid set has the current size, so it never does.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AlterPartitionReassignments } from "../../protocol/messages/45_alter_partition_reassignments.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(AlterPartitionReassignments, [0, 0], (req, ctx) => {
+export default defineHandler(AlterPartitionReassignments, [0, 1], (req, ctx) => {
   const svc = ctx.services;
   const node = svc.config.nodeId;
   const check = (replicas: number[] | null): [number, string | null] => {

@@ -1,8 +1,9 @@
-// DescribeCluster (key 60), v0-1. The cluster id (persisted in the metadata store), this node as
+// DescribeCluster (key 60), v0-2. The cluster id (persisted in the metadata store), this node as
 // the only broker and as the controller, at its advertised address.
 // Behaviour: v1's endpointType 1 (brokers) is answered; 2 (controllers) is
 // MISMATCHED_ENDPOINT_TYPE, as from a Kafka broker listener; anything else is
-// UNSUPPORTED_ENDPOINT_TYPE. Authorized operations (the principal's on the cluster) when asked for.
+// UNSUPPORTED_ENDPOINT_TYPE. v2's includeFencedBrokers changes nothing: a live broker is never fenced
+// here, and each broker says so (isFenced false). Authorized operations (the principal's on the cluster) when asked for.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeCluster } from "../../protocol/messages/60_describe_cluster.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
@@ -13,7 +14,7 @@ import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 const BROKERS = 1;
 const CONTROLLERS = 2;
 
-export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
+export default defineHandler(DescribeCluster, [0, 2], (req, ctx) => {
   const svc = ctx.services;
   const base = {
     throttleTimeMs: 0,
@@ -55,6 +56,7 @@ export default defineHandler(DescribeCluster, [0, 1], (req, ctx) => {
       host: ctx.session.listener.advertised.host,
       port: ctx.session.listener.advertised.port,
       rack: null,
+      isFenced: false,
     }],
   };
 });

@@ -22,7 +22,7 @@ function named(svc: Services, m: TpMap) {
   };
 }
 
-export default defineHandler(ConsumerGroupDescribe, [0, 0], (req, ctx) => {
+export default defineHandler(ConsumerGroupDescribe, [0, 1], (req, ctx) => {
   const svc = ctx.services;
   return {
     throttleTimeMs: 0,
@@ -68,6 +68,8 @@ export default defineHandler(ConsumerGroupDescribe, [0, 0], (req, ctx) => {
           subscribedTopicRegex: m.subscribedTopicRegex,
           assignment: named(svc, m.assigned),
           targetAssignment: named(svc, g.targetOf(m.memberId)),
+          // v1: 0 for a member that joined with the classic protocol, 1 for a consumer-protocol one.
+          memberType: m.classic ? 0 : 1,
         })),
         authorizedOperations: ops,
       };

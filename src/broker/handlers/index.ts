@@ -51,6 +51,7 @@ import describeTransactions from "./65_describe_transactions.ts";
 import listTransactions from "./66_list_transactions.ts";
 import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
 import consumerGroupDescribe from "./69_consumer_group_describe.ts";
+import listConfigResources from "./74_list_config_resources.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 
 export const HANDLERS: readonly Handler[] = [
@@ -105,5 +106,6 @@ export const HANDLERS: readonly Handler[] = [
   listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  listConfigResources,
   describeTopicPartitions,
 ];
