@@ -300,7 +300,12 @@ describe("features", () => {
     const av = () => c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
     let r = await av();
     expect(r.supportedFeatures).toContainEqual({ name: "group.version", minVersion: 0, maxVersion: 1 });
-    expect(r.finalizedFeatures).toEqual([{ name: "group.version", maxVersionLevel: 1, minVersionLevel: 1 }]);
+    expect(r.supportedFeatures).toContainEqual({ name: "transaction.version", minVersion: 0, maxVersion: 2 });
+    expect(r.finalizedFeatures).toEqual([{ name: "group.version", maxVersionLevel: 1, minVersionLevel: 1 }, {
+      name: "transaction.version",
+      maxVersionLevel: 2,
+      minVersionLevel: 2,
+    }]);
     const epoch = r.finalizedFeaturesEpoch!;
     let u = await c.send(UpdateFeatures, 1, {
       timeoutMs: 1000,
@@ -316,7 +321,7 @@ describe("features", () => {
     });
     expect(u.errorCode).toBe(0);
     r = await av();
-    expect(r.finalizedFeatures).toEqual([]);
+    expect(r.finalizedFeatures).toEqual([{ name: "transaction.version", maxVersionLevel: 2, minVersionLevel: 2 }]);
     expect(r.finalizedFeaturesEpoch).toBe(epoch + 1n);
     u = await c.send(UpdateFeatures, 2, {
       timeoutMs: 1000,
@@ -332,11 +337,15 @@ describe("features", () => {
     expect(u.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
     u = await c.send(UpdateFeatures, 1, {
       timeoutMs: 1000,
-      featureUpdates: [{ feature: "transaction.version", maxVersionLevel: 2, allowDowngrade: false, upgradeType: 1 }],
+      featureUpdates: [{ feature: "transaction.version", maxVersionLevel: 3, allowDowngrade: false, upgradeType: 1 }],
       validateOnly: true,
     });
     expect(u.errorCode).toBe(ErrorCode.INVALID_UPDATE_VERSION);
-    expect((await av()).finalizedFeatures).toEqual([{ name: "group.version", maxVersionLevel: 1, minVersionLevel: 1 }]);
+    expect((await av()).finalizedFeatures).toEqual([{ name: "group.version", maxVersionLevel: 1, minVersionLevel: 1 }, {
+      name: "transaction.version",
+      maxVersionLevel: 2,
+      minVersionLevel: 2,
+    }]);
   });
 });
 

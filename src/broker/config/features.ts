@@ -3,8 +3,10 @@
 //
 // One node is its own controller, so updates apply at once. metadata.version and kraft.version are
 // not listed: there is no KRaft quorum here. group.version 1 (the KIP-848 consumer protocol) is
-// offered only when ConsumerGroupHeartbeat is implemented; transaction.version stays 0 until
-// transactions v2 (KIP-890, EndTxn v5) is.
+// offered only when ConsumerGroupHeartbeat is implemented. transaction.version 2 (KIP-890 part 2:
+// partitions and offsets added implicitly, the producer epoch bumped by every EndTxn v5) is
+// finalized on a new cluster, as Kafka 4.x does; a data dir from before keeps the levels it stored.
+// transaction.version 1 is accepted but changes nothing here (part 1's verification is always on).
 import { ErrorCode } from "../../protocol/errors.ts";
 
 export type FeaturesSnapshot = { epoch: number; levels: Record<string, number> };
@@ -27,14 +29,15 @@ export class Features {
     const groupVersion = apiKeys.has(68) ? 1 : 0;
     this.supported = new Map([
       ["group.version", { min: 0, max: groupVersion }],
-      ["transaction.version", { min: 0, max: 0 }],
+      ["transaction.version", { min: 0, max: 2 }],
     ]);
     if (groupVersion > 0) this.levels.set("group.version", groupVersion);
+    this.levels.set("transaction.version", 2);
   }
 
   /** Finalized features at a level above 0 (0 means "not finalized" and is left out, as in Kafka). */
   finalized(): { name: string; maxVersionLevel: number; minVersionLevel: number }[] {
-    return [...this.levels].filter(([, l]) => l > 0).map(([name, l]) => ({
+    return [...this.levels].filter(([, l]) => l > 0).sort(([a], [b]) => a < b ? -1 : 1).map(([name, l]) => ({
       name,
       maxVersionLevel: l,
       minVersionLevel: l,

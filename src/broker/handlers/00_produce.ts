@@ -18,8 +18,8 @@
 // Versions: v0-2 carry message sets of magic 0/1; they are up-converted to one v2 batch in the same
 // codec (legacy_message_set.ts: CRC-32 checked, CORRUPT_MESSAGE otherwise) and stored as v2. Kafka
 // 4.0 refuses v0-2 while still listing them (KAFKA-18659); we list them because we serve them.
-// v12 is v11 on the wire (a transaction.version=2 client may send it without AddPartitionsToTxn;
-// this broker finalizes transaction.version 0, so clients keep adding partitions first). v13 names
+// v12 is v11 on the wire; from v12, with transaction.version 2 finalized, a transactional batch for a
+// partition not yet in the transaction adds it (KIP-890 part 2: no AddPartitionsToTxn). v13 names
 // topics by id (KIP-516): an unknown id answers UNKNOWN_TOPIC_ID, and the response carries the id.
 import { prepareCompression } from "../../protocol/compression/index.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -48,6 +48,10 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
   if (req.acks === 0) ctx.noResponse = true;
   const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
   // ACLs: WRITE on the transactional id (the whole request), WRITE on each topic.
+  const implicitTxn = ctx.apiVersion >= 12 && req.transactionalId !== null &&
+      svc.features.level("transaction.version") >= 2
+    ? req.transactionalId
+    : null;
   const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
   const responses = await Promise.all(req.topicData.map(async (td) => {
     const byId = ctx.apiVersion >= 13;
@@ -72,8 +76,8 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
         }
         const stored = withTopicCodec(svc, topic, records);
         return stored instanceof Promise
-          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks))
-          : append(svc, topic, pd.index, stored, req.acks);
+          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks, implicitTxn))
+          : append(svc, topic, pd.index, stored, req.acks, implicitTxn);
       }),
     );
     return { name: td.name, topicId: td.topicId, partitionResponses };
@@ -113,6 +117,7 @@ async function append(
   index: number,
   records: Uint8Array | null,
   acks: number,
+  implicitTxn: string | null = null,
 ): Promise<PartitionResult> {
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.INVALID_RECORD, "Produce request has no records for this partition");
@@ -165,6 +170,21 @@ async function append(
   }
   const log = topic.partitions[index];
   if (batch.producerId >= 0n) {
+    if (
+      batch.isTransactional && implicitTxn !== null &&
+      !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)
+    ) {
+      const codes = await svc.txns.addPartitions(
+        implicitTxn,
+        batch.producerId,
+        batch.producerEpoch,
+        [{ topic: topic.name, partition: index }],
+        false,
+        true,
+      );
+      const code = [...codes.values()][0];
+      if (code !== ErrorCode.NONE) return failed(index, code, null);
+    }
     if (batch.isTransactional && !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)) {
       return failed(
         index,

@@ -1,5 +1,6 @@
-// TxnOffsetCommit (key 28), v0-4. Stages offsets in the transaction (after AddOffsetsToTxn for the
-// group); they reach the group's committed offsets only when the transaction commits.
+// TxnOffsetCommit (key 28), v0-5. Stages offsets in the transaction (after AddOffsetsToTxn for the
+// group; from v5, transactions v2, the group is added implicitly); they reach the group's committed
+// offsets only when the transaction commits.
 // Errors: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, INVALID_TXN_STATE
 // (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition.
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -7,7 +8,7 @@ import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
-export default defineHandler(TxnOffsetCommit, [0, 4], async (req, ctx) => {
+export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
   const svc = ctx.services;
   // ACLs: WRITE on the transactional id, READ on the group, READ on each topic.
   const whole = !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
@@ -46,6 +47,7 @@ export default defineHandler(TxnOffsetCommit, [0, 4], async (req, ctx) => {
     req.producerEpoch,
     req.groupId,
     offsets,
+    ctx.apiVersion >= 5 && svc.features.level("transaction.version") >= 2,
   );
   return {
     throttleTimeMs: 0,

@@ -6,6 +6,13 @@
 // CompleteCommit | CompleteAbort (-> Ongoing again on the next AddPartitions). One node: the
 // Prepare* states last only while markers are appended. A transaction open longer than its
 // timeout is aborted and the producer's epoch bumped, so the old producer is fenced.
+//
+// Transactions v2 (KIP-890 part 2, transaction.version 2): a client that uses it never sends
+// AddPartitionsToTxn or AddOffsetsToTxn. Produce v12+ adds its partition and TxnOffsetCommit v5 its
+// group implicitly, and each EndTxn v5 bumps the producer epoch: the markers carry the new epoch
+// (fencing anything the old one still sends) and the response gives it to the client. An exhausted
+// epoch moves to a new producer id (the old one kept as previousProducerId so a retry is known).
+// A retried EndTxn v5 (epoch one below the stored one, same outcome) answers the stored id and epoch.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { buildControlBatch, buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
 import { forEachBatch, forEachRecord } from "../log_scan.ts";
@@ -50,6 +57,10 @@ type Txn = {
   groups: Set<string>;
   startTimestamp: number;
   lastUpdate: number;
+  /** The client drives this transactional id with transactions v2 (see the header). */
+  tv2: boolean;
+  /** The producer id before a v2 epoch overflow moved to a new one; -1 otherwise. */
+  previousProducerId: bigint;
 };
 
 export const MAX_EPOCH = 32767;
@@ -71,6 +82,8 @@ function serializeTxn(t: Txn): string {
     ) => [g, os.map((o) => [o.topic, o.partition, String(o.offset), o.leaderEpoch, o.metadata])]),
     startTimestamp: t.startTimestamp,
     lastUpdate: t.lastUpdate,
+    tv2: t.tv2,
+    previousProducerId: String(t.previousProducerId),
   });
 }
 
@@ -98,6 +111,8 @@ function parseTxn(transactionalId: string, text: string): Txn {
     ])),
     startTimestamp: j.startTimestamp,
     lastUpdate: j.lastUpdate,
+    tv2: j.tv2 === true,
+    previousProducerId: BigInt(j.previousProducerId ?? -1),
   };
 }
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -303,6 +318,8 @@ export class TransactionCoordinator {
         groups: new Set(),
         startTimestamp: -1,
         lastUpdate: now,
+        tv2: false,
+        previousProducerId: -1n,
       };
       this.txns.set(transactionalId, t);
       if (!(await this.persist(t))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -350,6 +367,7 @@ export class TransactionCoordinator {
     producerEpoch: number,
     partitions: { topic: string; partition: number }[],
     verifyOnly = false,
+    tv2 = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const t = this.lookup(transactionalId, producerId, producerEpoch);
@@ -378,7 +396,7 @@ export class TransactionCoordinator {
       }
       return out;
     }
-    this.begin(t);
+    this.begin(t, tv2);
     const added = partitions.filter((p) => !t.partitions.has(key(p.topic, p.partition)));
     for (const p of partitions) t.partitions.set(key(p.topic, p.partition), p);
     // The partitions must be on record before the producer writes to them.
@@ -389,10 +407,11 @@ export class TransactionCoordinator {
     return out;
   }
 
-  private begin(t: Txn) {
+  private begin(t: Txn, tv2 = false) {
     const now = this.deps.now();
     if (t.state !== "Ongoing") {
       t.state = "Ongoing";
+      t.tv2 = tv2;
       t.startTimestamp = now;
       t.partitions.clear();
       t.offsets.clear();
@@ -422,9 +441,15 @@ export class TransactionCoordinator {
     producerEpoch: number,
     groupId: string,
     offsets: PendingOffset[],
+    tv2 = false,
   ): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
+    if (tv2 && (t.state !== "Ongoing" || !t.groups.has(groupId))) {
+      // TxnOffsetCommit v5 adds the group itself (no AddOffsetsToTxn under transactions v2).
+      this.begin(t, true);
+      t.groups.add(groupId);
+    }
     if (t.state !== "Ongoing" || !t.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
     const staged = t.offsets.get(groupId) ?? [];
     for (const o of offsets) {
@@ -447,35 +472,85 @@ export class TransactionCoordinator {
     return false;
   }
 
-  /** EndTxn. */
-  async endTxn(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean): Promise<number> {
+  /** EndTxn. `tv2`: EndTxn v5, which bumps the epoch and answers the id and epoch to use next. */
+  async endTxn(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    tv2 = false,
+  ): Promise<{ errorCode: number; producerId: bigint; producerEpoch: number }> {
+    const fail = (errorCode: number) => ({ errorCode, producerId: -1n, producerEpoch: -1 });
     const t = this.txns.get(transactionalId);
-    if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    if (producerEpoch < t.producerEpoch) return ErrorCode.PRODUCER_FENCED;
-    if (producerEpoch > t.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (!t) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const current = () => ({ errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch });
+    if (tv2 && t.tv2) {
+      // With the epoch bumped by every end, a retry names the epoch before the bump (Kafka's
+      // endTxnEpochBumped), or the last epoch of the id an overflow left.
+      const retryOnBump = t.producerId === producerId && producerEpoch === t.producerEpoch - 1;
+      const retryOnOverflow = t.previousProducerId === producerId && producerEpoch === MAX_EPOCH - 1 &&
+        t.producerEpoch === 0;
+      if (t.producerId !== producerId && !retryOnOverflow) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+      switch (t.state) {
+        case "Ongoing":
+          if (producerEpoch !== t.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
+          await this.complete(t, commit, false, true);
+          return current();
+        case "CompleteCommit":
+        case "CompleteAbort":
+          if (!retryOnBump && !retryOnOverflow) return fail(ErrorCode.PRODUCER_FENCED);
+          return (t.state === "CompleteCommit") === commit ? current() : fail(ErrorCode.INVALID_TXN_STATE);
+        case "PrepareCommit":
+        case "PrepareAbort":
+          return fail(retryOnBump ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.PRODUCER_FENCED);
+        default:
+          return fail(producerEpoch === t.producerEpoch ? ErrorCode.INVALID_TXN_STATE : ErrorCode.PRODUCER_FENCED);
+      }
+    }
+    if (t.producerId !== producerId) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (producerEpoch < t.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
+    if (producerEpoch > t.producerEpoch) return fail(ErrorCode.INVALID_PRODUCER_EPOCH);
     switch (t.state) {
       case "Ongoing":
-        await this.complete(t, commit);
-        return ErrorCode.NONE;
+        if (tv2) t.tv2 = true; // an EndTxn v5 on a transaction begun by AddPartitionsToTxn: bump as v2 does
+        await this.complete(t, commit, false, tv2);
+        return current();
       case "CompleteCommit":
-        return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
+        return commit ? current() : fail(ErrorCode.INVALID_TXN_STATE);
       case "CompleteAbort":
-        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
+        return commit ? fail(ErrorCode.INVALID_TXN_STATE) : current();
       case "PrepareCommit":
       case "PrepareAbort":
-        return ErrorCode.CONCURRENT_TRANSACTIONS;
+        return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       default:
-        return ErrorCode.INVALID_TXN_STATE;
+        return fail(ErrorCode.INVALID_TXN_STATE);
     }
   }
 
   /** Writes the markers, applies or drops staged offsets, and moves to Complete*. */
-  private async complete(t: Txn, commit: boolean, recovering = false): Promise<void> {
+  private async complete(t: Txn, commit: boolean, recovering = false, bumpEpoch = false): Promise<void> {
     t.state = commit ? "PrepareCommit" : "PrepareAbort";
+    // Markers go out under the transaction's id; with a v2 bump, at the new epoch (the id's last,
+    // MAX_EPOCH, when it is exhausted: the transaction then continues under a new id at epoch 0).
+    let markerId = t.producerId;
+    if (bumpEpoch) {
+      if (t.producerEpoch >= MAX_EPOCH - 1) {
+        t.previousProducerId = t.producerId;
+        t.producerId = this.allocateProducerId();
+        t.producerEpoch = 0;
+      } else {
+        t.producerEpoch++;
+        markerId = t.producerId;
+      }
+    }
+    if (recovering && t.tv2 && t.producerEpoch === 0 && t.previousProducerId >= 0n) {
+      markerId = t.previousProducerId; // a v2 end that overflowed the epoch, interrupted by a restart
+    }
+    const markerEpoch = markerId === t.producerId ? t.producerEpoch : MAX_EPOCH;
     // Once PrepareCommit is stored the outcome is decided: a restart finishes it (start()).
     if (!recovering) await this.persist(t);
     try {
-      await this.writeMarkers(t.producerId, t.producerEpoch, commit, 0, [...t.partitions.values()], recovering);
+      await this.writeMarkers(markerId, markerEpoch, commit, 0, [...t.partitions.values()], recovering);
       if (commit && this.offsetSink) {
         for (const [group, offsets] of t.offsets) await this.offsetSink.commitTxnOffsets(group, offsets);
       }
