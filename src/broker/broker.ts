@@ -11,6 +11,8 @@ import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
+import { ShareCoordinator } from "./share/coordinator.ts";
+import { GroupConfigs } from "./share/group_configs.ts";
 import type { ConnListener, Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import { httpApp } from "../http/app.ts";
@@ -118,6 +120,11 @@ export async function startBroker(
     checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
   });
   txns.offsetSink = groups;
+  const share = new ShareCoordinator({ config, topics, now, log });
+  admin.configs.groupConfigs = new GroupConfigs(share, (name) => {
+    const v = config[name];
+    return v === undefined || v === null ? undefined : String(v);
+  });
   const services: Services = {
     config,
     runtime,
@@ -138,6 +145,7 @@ export async function startBroker(
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
     txns,
+    share,
     ...admin,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
@@ -148,6 +156,7 @@ export async function startBroker(
   await recoverProducerStates(topics, log);
   await groups.start();
   await txns.start();
+  await share.start();
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
     snapshotProducerStates(topics).catch((e) =>
@@ -220,6 +229,7 @@ export async function startBroker(
         groups.close();
         await server.close();
         txns.close();
+        share.close();
         clearInterval(snapshotTimer);
         await snapshotProducerStates(topics, true).catch((e) =>
           log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)

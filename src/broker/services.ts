@@ -11,6 +11,7 @@ import type { Features } from "./config/features.ts";
 import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
+import type { ShareCoordinator } from "./share/coordinator.ts";
 import type { Topics } from "./topics.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
@@ -38,6 +39,8 @@ export type Services = {
   /** Consumer groups (classic and KIP-848) and committed offsets. */
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
+  /** Share groups (KIP-932): members, sessions, share-partition states. */
+  readonly share: ShareCoordinator;
   /** Broker, topic and broker-logger configs: describe, alter, dynamic values. */
   readonly configs: Configs;
   /** Client quotas: stored, validated and enforced (`active` is the hot paths' one check). */

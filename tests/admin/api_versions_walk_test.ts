@@ -59,6 +59,13 @@ import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_
 import { ConsumerGroupDescribe } from "../../src/protocol/messages/69_consumer_group_describe.ts";
 import { ListConfigResources } from "../../src/protocol/messages/74_list_config_resources.ts";
 import { DescribeTopicPartitions } from "../../src/protocol/messages/75_describe_topic_partitions.ts";
+import { ShareGroupHeartbeat } from "../../src/protocol/messages/76_share_group_heartbeat.ts";
+import { ShareGroupDescribe } from "../../src/protocol/messages/77_share_group_describe.ts";
+import { ShareFetch } from "../../src/protocol/messages/78_share_fetch.ts";
+import { ShareAcknowledge } from "../../src/protocol/messages/79_share_acknowledge.ts";
+import { DescribeShareGroupOffsets } from "../../src/protocol/messages/90_describe_share_group_offsets.ts";
+import { AlterShareGroupOffsets } from "../../src/protocol/messages/91_alter_share_group_offsets.ts";
+import { DeleteShareGroupOffsets } from "../../src/protocol/messages/92_delete_share_group_offsets.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -687,6 +694,68 @@ const SCENARIOS: Record<number, Scenario> = {
       const r = await c.send(ListConfigResources, v, { resourceTypes: [] });
       if (v >= 1) expect(r.configResources!.some((x) => x.resourceName === TOPIC && x.resourceType === 2)).toBe(true);
       return r;
+    },
+  },
+  76: {
+    run: async (v) => {
+      // Share groups are off until share.version 1 is finalized (Kafka 4.1).
+      const u = await c.send(UpdateFeatures, 1, {
+        timeoutMs: 1000,
+        featureUpdates: [{ feature: "share.version", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }],
+        validateOnly: false,
+      });
+      expect(u.errorCode).toBe(0);
+      return c.send(ShareGroupHeartbeat, v, {
+        groupId: "walk-share",
+        memberId: "walk-member",
+        memberEpoch: 0,
+        rackId: null,
+        subscribedTopicNames: [TOPIC],
+      });
+    },
+  },
+  77: { run: (v) => c.send(ShareGroupDescribe, v, { groupIds: ["walk-share"], includeAuthorizedOperations: true }) },
+  78: {
+    run: (v) =>
+      c.send(ShareFetch, v, {
+        groupId: "walk-share",
+        memberId: "walk-member",
+        shareSessionEpoch: 0,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        maxRecords: 10,
+        batchSize: 10,
+        topics: [{ topicId, partitions: [{ partitionIndex: 0, partitionMaxBytes: 0, acknowledgementBatches: [] }] }],
+        forgottenTopicsData: [],
+      }),
+  },
+  79: {
+    // The session the ShareFetch above opened is at epoch 1: an empty acknowledgement in it.
+    run: (v) =>
+      c.send(ShareAcknowledge, v, { groupId: "walk-share", memberId: "walk-member", shareSessionEpoch: 1, topics: [] }),
+  },
+  90: {
+    run: (v) =>
+      c.send(DescribeShareGroupOffsets, v, {
+        groups: [{ groupId: "walk-share", topics: [{ topicName: TOPIC, partitions: [0] }] }],
+      }),
+  },
+  91: {
+    run: (v) =>
+      c.send(AlterShareGroupOffsets, v, {
+        groupId: uniq("walk-share-alter"),
+        topics: [{ topicName: TOPIC, partitions: [{ partitionIndex: 0, startOffset: 0n }] }],
+      }),
+  },
+  92: {
+    run: async (v) => {
+      const groupId = uniq("walk-share-delete");
+      await c.send(AlterShareGroupOffsets, 0, {
+        groupId,
+        topics: [{ topicName: TOPIC, partitions: [{ partitionIndex: 0, startOffset: 0n }] }],
+      });
+      return c.send(DeleteShareGroupOffsets, v, { groupId, topics: [{ topicName: TOPIC }] });
     },
   },
   75: {

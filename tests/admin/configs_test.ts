@@ -133,7 +133,7 @@ describe("DescribeConfigs", () => {
         { resourceType: TOPIC, resourceName: "bad/name", configurationKeys: null },
         { resourceType: BROKER, resourceName: "7", configurationKeys: null },
         { resourceType: BROKER, resourceName: "x", configurationKeys: null },
-        { resourceType: 32, resourceName: "g", configurationKeys: null },
+        { resourceType: 16, resourceName: "m", configurationKeys: null }, // CLIENT_METRICS: none here
         { resourceType: BROKER_LOGGER, resourceName: "", configurationKeys: null },
       ],
       includeSynonyms: false,

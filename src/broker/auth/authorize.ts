@@ -50,6 +50,7 @@ export function configDenied(
   name: string,
 ): number | null {
   if (configResourceType === 2) return allowed(ctx, operation, ResourceType.TOPIC, name) ? null : 29; // TOPIC_AUTHORIZATION_FAILED
+  if (configResourceType === 32) return allowed(ctx, operation, ResourceType.GROUP, name) ? null : 30; // GROUP_AUTHORIZATION_FAILED
   return clusterAllowed(ctx, operation) ? null : 31; // CLUSTER_AUTHORIZATION_FAILED
 }
 

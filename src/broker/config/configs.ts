@@ -113,6 +113,11 @@ export class Configs {
   private readonly startup: Record<string, unknown>;
   /** Called after every applied change (persistence). */
   onChange: () => Promise<void> = async () => {};
+  /** GROUP resources (share groups' configs), set by the broker once the share coordinator exists. */
+  groupConfigs: {
+    describe(groupId: string, includeDocumentation: boolean): DescribeOutcome;
+    alter(groupId: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome>;
+  } | null = null;
 
   /**
    * `given` is what the operator set at start-up (`-o`, flags): its Kafka-named keys are the
@@ -248,6 +253,12 @@ export class Configs {
             : null,
         }]);
       }
+      case ResourceType.GROUP:
+        if (this.groupConfigs) {
+          const out = this.groupConfigs.describe(resourceName, includeDocumentation);
+          return out.errorCode === ErrorCode.NONE ? done(out.configs) : out;
+        }
+        return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] };
       default:
         return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] };
     }
@@ -397,6 +408,9 @@ export class Configs {
           );
         }
         return this.alterLogger(resourceName, ops, validateOnly);
+      case ResourceType.GROUP:
+        if (this.groupConfigs) return this.groupConfigs.alter(resourceName, ops, incremental, validateOnly);
+        return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`);
       default:
         return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`);
     }

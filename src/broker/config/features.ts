@@ -7,6 +7,8 @@
 // partitions and offsets added implicitly, the producer epoch bumped by every EndTxn v5) is
 // finalized on a new cluster, as Kafka 4.x does; a data dir from before keeps the levels it stored.
 // transaction.version 1 is accepted but changes nothing here (part 1's verification is always on).
+// share.version 1 turns share groups (KIP-932) on; as in Kafka 4.1, where they are a preview, it is
+// not finalized by default (kafka-features upgrade --feature share.version=1, or UpdateFeatures).
 import { ErrorCode } from "../../protocol/errors.ts";
 
 export type FeaturesSnapshot = { epoch: number; levels: Record<string, number> };
@@ -30,6 +32,7 @@ export class Features {
     this.supported = new Map([
       ["group.version", { min: 0, max: groupVersion }],
       ["transaction.version", { min: 0, max: 2 }],
+      ["share.version", { min: 0, max: apiKeys.has(76) ? 1 : 0 }],
     ]);
     if (groupVersion > 0) this.levels.set("group.version", groupVersion);
     this.levels.set("transaction.version", 2);

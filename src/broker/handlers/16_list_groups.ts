@@ -1,7 +1,8 @@
-// ListGroups (key 16), v0-5. Every group this coordinator knows, classic and consumer.
+// ListGroups (key 16), v0-5. Every group this coordinator knows, classic, consumer and share.
 // Behaviour: v4+ filter by state (case-insensitive: Empty, PreparingRebalance,
 // CompletingRebalance, Stable for classic; Empty, Assigning, Reconciling, Stable for consumer
-// groups), v5+ by type ("classic", "consumer"). Groups holding only committed offsets are listed as
+// groups; Empty, Stable for share groups), v5+ by type ("classic", "consumer", "share"). Groups
+// holding only committed offsets are listed as
 // Empty classic groups with protocol type "", as Kafka does.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListGroups } from "../../protocol/messages/16_list_groups.ts";
@@ -11,10 +12,17 @@ import { defineHandler } from "../handler.ts";
 // ACLs: DESCRIBE on the cluster lists every group, else those with DESCRIBE on the group.
 export default defineHandler(ListGroups, [0, 5], (req, ctx) => {
   const all = clusterAllowed(ctx, Op.DESCRIBE);
-  const groups = ctx.services.groups.listGroups(
-    ctx.apiVersion >= 4 ? req.statesFilter : [],
-    ctx.apiVersion >= 5 ? req.typesFilter : [],
-  );
+  const states = ctx.apiVersion >= 4 ? req.statesFilter : [];
+  const types = ctx.apiVersion >= 5 ? req.typesFilter : [];
+  const groups = ctx.services.groups.listGroups(states, types);
+  // Share groups (KIP-932), protocol type "share".
+  const wantState = new Set(states.map((s) => s.toLowerCase()));
+  if (!types.length || types.some((t) => t.toLowerCase() === "share")) {
+    for (const g of ctx.services.share.groups.values()) {
+      if (wantState.size && !wantState.has(g.state.toLowerCase())) continue;
+      groups.push({ groupId: g.groupId, protocolType: "share", groupState: g.state, groupType: "share" });
+    }
+  }
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,

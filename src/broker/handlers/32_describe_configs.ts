@@ -7,7 +7,8 @@
 // includeDocumentation (v3+) adds our own one-line docs; v3+ carries the config type. Sensitive
 // (password) values and configs of unknown type are returned as null. v0 answers isDefault instead
 // of a source. Errors per resource: UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, or
-// INVALID_REQUEST for another broker's id or a resource type we do not have (GROUP, CLIENT_METRICS).
+// INVALID_REQUEST for another broker's id or a resource type we do not have (CLIENT_METRICS). GROUP
+// resources are share groups' configs (share/group_configs.ts).
 import { DescribeConfigs } from "../../protocol/messages/32_describe_configs.ts";
 import { configDenied, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";

@@ -1,7 +1,8 @@
 // DeleteGroups (key 42), v0-2. Deletes empty groups and their committed offsets.
 // Behaviour: per group: INVALID_GROUP_ID (empty id), GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (members
 // present or a rebalance under way). Tombstones for the offsets and the group are appended to
-// __consumer_offsets before the answer.
+// __consumer_offsets before the answer. A share group (KIP-932) is deleted with its share-partition
+// states (tombstones in __share_group_state).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteGroups } from "../../protocol/messages/42_delete_groups.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -13,9 +14,11 @@ export default defineHandler(DeleteGroups, [0, 2], async (req, ctx) => {
   for (const groupId of req.groupsNames) {
     results.push({
       groupId,
-      errorCode: allowed(ctx, Op.DELETE, Res.GROUP, groupId)
-        ? await ctx.services.groups.deleteGroup(groupId)
-        : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      errorCode: !allowed(ctx, Op.DELETE, Res.GROUP, groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : ctx.services.share.groups.has(groupId)
+        ? await ctx.services.share.deleteGroup(groupId)
+        : await ctx.services.groups.deleteGroup(groupId),
     });
   }
   return { throttleTimeMs: 0, results };

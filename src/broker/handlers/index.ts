@@ -53,6 +53,13 @@ import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
 import consumerGroupDescribe from "./69_consumer_group_describe.ts";
 import listConfigResources from "./74_list_config_resources.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
+import shareGroupHeartbeat from "./76_share_group_heartbeat.ts";
+import shareGroupDescribe from "./77_share_group_describe.ts";
+import shareFetch from "./78_share_fetch.ts";
+import shareAcknowledge from "./79_share_acknowledge.ts";
+import describeShareGroupOffsets from "./90_describe_share_group_offsets.ts";
+import alterShareGroupOffsets from "./91_alter_share_group_offsets.ts";
+import deleteShareGroupOffsets from "./92_delete_share_group_offsets.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produce,
@@ -108,4 +115,11 @@ export const HANDLERS: readonly Handler[] = [
   consumerGroupDescribe,
   listConfigResources,
   describeTopicPartitions,
+  shareGroupHeartbeat,
+  shareGroupDescribe,
+  shareFetch,
+  shareAcknowledge,
+  describeShareGroupOffsets,
+  alterShareGroupOffsets,
+  deleteShareGroupOffsets,
 ];

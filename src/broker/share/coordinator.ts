@@ -1,0 +1,721 @@
+// Share groups (KIP-932, "queues"): membership, assignment, share sessions, and the share-partitions
+// whose records members acquire and acknowledge one by one (partition.ts).
+//
+// Membership (ShareGroupHeartbeat v1): the member generates its id; epoch 0 joins, -1 leaves; a
+// member silent for group.share.session.timeout.ms is removed. Every change of membership or
+// subscriptions bumps the group epoch and reassigns at once (share groups have no revocation: a
+// partition may be read by several members). The "simple" assignor: with no more members than
+// partitions each partition goes to one member, round robin; with more members, each member gets
+// one partition and partitions are shared.
+//
+// Share sessions (ShareFetch/ShareAcknowledge): epoch 0 opens one (replacing the member's previous
+// session, whose acquired records are released), each request after it carries the next epoch, -1
+// closes it and releases what the member still holds. Records are locked for
+// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms).
+//
+// Persistence: the SPSO and in-flight delivery states of each share-partition, the group's
+// existence and its configs are records in the compacted internal topic __share_group_state (as
+// Kafka's share coordinator keeps them), written through the storage contract before an
+// acknowledgement is answered; start() replays them.
+//
+// Broker configs (Kafka 4.1 names and defaults): group.share.heartbeat.interval.ms (5000),
+// group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
+// group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
+// group.share.max.size (200), group.share.max.share.sessions (2000). Group configs:
+// share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.isolation.level
+// (read_uncommitted | read_committed).
+import type { BrokerConfig } from "../../config.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  batchBaseOffsetNumber,
+  batchIsControl,
+  batchIsTransactional,
+  batchLastOffsetDelta,
+  batchProducerId,
+  buildRecordBatch,
+  scanBatches,
+} from "../../protocol/record_batch.ts";
+import type { LogLevel } from "../../runtime.ts";
+import type { PartitionLog } from "../../storage/store.ts";
+import { forEachRecord } from "../log_scan.ts";
+import type { Topics } from "../topics.ts";
+import { producerStateOf } from "../txn/coordinator.ts";
+import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
+import { SharePartition } from "./partition.ts";
+
+export const SHARE_STATE_TOPIC = "__share_group_state";
+
+export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
+  "share.auto.offset.reset": "latest",
+  "share.record.lock.duration.ms": "",
+  "share.isolation.level": "read_uncommitted",
+};
+
+type Member = {
+  memberId: string;
+  memberEpoch: number;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribed: string[];
+  lastSeen: number;
+  /** Topic name -> partitions. */
+  assignment: Map<string, number[]>;
+  /** The group epoch whose assignment the member was last sent. */
+  sentEpoch: number;
+};
+
+export class ShareGroup {
+  groupEpoch = 0;
+  assignmentEpoch = 0;
+  readonly members = new Map<string, Member>();
+  configs = new Map<string, string>();
+  constructor(readonly groupId: string) {}
+  get state(): string {
+    return this.members.size === 0 ? "Empty" : "Stable";
+  }
+}
+
+type Session = { epoch: number; partitions: Map<string, { topicId: string; partition: number }> };
+
+export type HeartbeatInput = {
+  memberId: string;
+  memberEpoch: number;
+  rackId: string | null;
+  subscribedTopicNames: string[] | null;
+  clientId: string;
+  clientHost: string;
+};
+
+export type HeartbeatOutput = {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
+};
+
+export type ShareFetchPartitionResult = {
+  topicId: string;
+  partition: number;
+  errorCode: number;
+  records: Uint8Array[];
+  acquired: AcquiredRange[];
+};
+
+export type CoordinatorDeps = {
+  config: BrokerConfig;
+  topics: Topics;
+  now(): number;
+  log(level: LogLevel, message: string): void;
+};
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const pkey = (group: string, topicId: string, partition: number) => `${group}\u0000${topicId}\u0000${partition}`;
+
+export class ShareCoordinator {
+  readonly groups = new Map<string, ShareGroup>();
+  /** group \0 topicId \0 partition -> state. */
+  private readonly partitions = new Map<string, SharePartition>();
+  /** group \0 member -> session. */
+  private readonly sessions = new Map<string, Session>();
+  private readonly deps: CoordinatorDeps;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private started = false;
+
+  constructor(deps: CoordinatorDeps) {
+    this.deps = deps;
+    this.timer = setInterval(() => void this.tick(), 1000);
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private num(name: string, dflt: number): number {
+    const v = Number(this.deps.config[name]);
+    return Number.isFinite(v) && this.deps.config[name] !== undefined && this.deps.config[name] !== "" ? v : dflt;
+  }
+  get heartbeatIntervalMs() {
+    return this.num("group.share.heartbeat.interval.ms", 5000);
+  }
+  get sessionTimeoutMs() {
+    return this.num("group.share.session.timeout.ms", 45000);
+  }
+  get maxSize() {
+    return this.num("group.share.max.size", 200);
+  }
+  get maxSessions() {
+    return this.num("group.share.max.share.sessions", 2000);
+  }
+
+  limits(group: ShareGroup | undefined): ShareLimits {
+    const lock = Number(group?.configs.get("share.record.lock.duration.ms"));
+    return {
+      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms", 30000),
+      deliveryCountLimit: this.num("group.share.delivery.count.limit", 5),
+      maxInFlight: this.num("group.share.partition.max.record.locks", 2000),
+    };
+  }
+
+  groupConfig(group: ShareGroup | undefined, name: string): string {
+    return group?.configs.get(name) ?? GROUP_CONFIG_DEFAULTS[name];
+  }
+
+  // ---- persistence ------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    this.started = true;
+    await forEachRecord(topic.partitions[0], (r) => {
+      if (r.key === null) return;
+      const key = dec.decode(r.key);
+      const [kind, group, ...rest] = key.split("\u0000");
+      if (r.value === null) {
+        if (kind === "g") this.groups.delete(group);
+        if (kind === "p") this.partitions.delete(pkey(group, rest[0], Number(rest[1])));
+        return;
+      }
+      const v = JSON.parse(dec.decode(r.value));
+      if (kind === "g") {
+        const g = this.groups.get(group) ?? new ShareGroup(group);
+        g.groupEpoch = v.groupEpoch;
+        g.assignmentEpoch = v.groupEpoch;
+        g.configs = new Map(Object.entries(v.configs ?? {}));
+        this.groups.set(group, g);
+      } else if (kind === "p") {
+        const sp = new SharePartition(v.topic, Number(rest[1]));
+        sp.restore(v.state as SharePartitionSnapshot);
+        this.partitions.set(pkey(group, rest[0], Number(rest[1])), sp);
+      }
+    }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+    if (this.groups.size > 0) {
+      this.deps.log("info", `share coordinator loaded ${this.groups.size} share group(s) from ${SHARE_STATE_TOPIC}`);
+    }
+  }
+
+  private async write(records: { key: string; value: unknown }[]): Promise<boolean> {
+    if (!this.started || records.length === 0) return true;
+    let log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
+    if (!log) log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
+    const now = this.deps.now();
+    const batch = buildRecordBatch({
+      records: records.map((r) => ({
+        key: enc.encode(r.key),
+        value: r.value === null ? null : enc.encode(JSON.stringify(r.value)),
+        timestamp: now,
+      })),
+    });
+    const metas = scanBatches(batch);
+    if (!Array.isArray(metas)) return false;
+    try {
+      await log.append(batch, metas, { durable: true });
+      return true;
+    } catch (e) {
+      this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+  }
+
+  private groupRecord(g: ShareGroup) {
+    return { key: `g\u0000${g.groupId}`, value: { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) } };
+  }
+
+  private partitionRecord(group: string, topicId: string, sp: SharePartition) {
+    return {
+      key: `p\u0000${group}\u0000${topicId}\u0000${sp.partition}`,
+      value: { topic: sp.topic, state: sp.snapshot() },
+    };
+  }
+
+  // ---- membership -------------------------------------------------------------------------------
+
+  private getOrCreate(groupId: string): ShareGroup {
+    let g = this.groups.get(groupId);
+    if (!g) {
+      g = new ShareGroup(groupId);
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  async heartbeat(groupId: string, req: HeartbeatInput): Promise<HeartbeatOutput> {
+    const fail = (errorCode: number, errorMessage: string): HeartbeatOutput => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: -1,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
+    if (req.memberId === "") return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    const now = this.deps.now();
+    let g = this.groups.get(groupId);
+    if (req.memberEpoch === -1) {
+      const m = g?.members.get(req.memberId);
+      if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      await this.removeMember(g, req.memberId);
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        memberId: req.memberId,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+    if (req.memberEpoch === 0) {
+      if (!req.subscribedTopicNames || req.subscribedTopicNames.length === 0) {
+        return fail(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.");
+      }
+      g = this.getOrCreate(groupId);
+      let m = g.members.get(req.memberId);
+      if (!m) {
+        if (g.members.size >= this.maxSize) {
+          return fail(
+            ErrorCode.GROUP_MAX_SIZE_REACHED,
+            `The share group has reached its maximum capacity of ${this.maxSize} members.`,
+          );
+        }
+        m = {
+          memberId: req.memberId,
+          memberEpoch: 0,
+          rackId: req.rackId,
+          clientId: req.clientId,
+          clientHost: req.clientHost,
+          subscribed: [],
+          lastSeen: now,
+          assignment: new Map(),
+          sentEpoch: -1,
+        };
+        g.members.set(req.memberId, m);
+      }
+      m.sentEpoch = -1; // a (re)join always gets its assignment
+    } else {
+      const m = g?.members.get(req.memberId);
+      if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      if (req.memberEpoch !== m.memberEpoch) {
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`,
+        );
+      }
+    }
+    const m = g.members.get(req.memberId)!;
+    m.lastSeen = now;
+    m.clientId = req.clientId;
+    m.clientHost = req.clientHost;
+    if (req.rackId !== null) m.rackId = req.rackId;
+    const subscribed = req.subscribedTopicNames ? [...new Set(req.subscribedTopicNames)].sort() : m.subscribed;
+    if (req.memberEpoch === 0 || subscribed.join("\u0000") !== m.subscribed.join("\u0000")) {
+      m.subscribed = subscribed;
+      await this.rebalance(g);
+    }
+    m.memberEpoch = g.groupEpoch;
+    const send = m.sentEpoch !== g.groupEpoch;
+    m.sentEpoch = g.groupEpoch;
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: m.memberId,
+      memberEpoch: m.memberEpoch,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      assignment: send ? { topicPartitions: this.assignmentOf(m) } : null,
+    };
+  }
+
+  private assignmentOf(m: Member) {
+    const out: { topicId: string; partitions: number[] }[] = [];
+    for (const [name, parts] of m.assignment) {
+      const t = this.deps.topics.get(name);
+      if (t && parts.length) out.push({ topicId: t.id, partitions: parts });
+    }
+    return out;
+  }
+
+  /** The simple assignor over every member's subscriptions; bumps the group epoch. */
+  private async rebalance(g: ShareGroup): Promise<void> {
+    const byTopic = new Map<string, string[]>();
+    for (const m of [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
+      m.assignment = new Map();
+      for (const t of m.subscribed) {
+        if (!byTopic.has(t)) byTopic.set(t, []);
+        byTopic.get(t)!.push(m.memberId);
+      }
+    }
+    for (const [name, memberIds] of byTopic) {
+      const topic = this.deps.topics.get(name);
+      if (!topic || name.startsWith("__")) continue;
+      const p = topic.partitions.length;
+      const add = (memberId: string, partition: number) => {
+        const a = g.members.get(memberId)!.assignment;
+        if (!a.has(name)) a.set(name, []);
+        a.get(name)!.push(partition);
+      };
+      if (memberIds.length <= p) {
+        for (let i = 0; i < p; i++) add(memberIds[i % memberIds.length], i);
+      } else {
+        memberIds.forEach((id, i) => add(id, i % p));
+      }
+    }
+    g.groupEpoch++;
+    g.assignmentEpoch = g.groupEpoch;
+    await this.write([this.groupRecord(g)]);
+  }
+
+  private async removeMember(g: ShareGroup, memberId: string): Promise<void> {
+    g.members.delete(memberId);
+    await this.closeSession(g.groupId, memberId);
+    await this.rebalance(g);
+  }
+
+  /** Members silent past the session timeout leave; expired locks release their records. */
+  private async tick(): Promise<void> {
+    const now = this.deps.now();
+    for (const g of this.groups.values()) {
+      for (const m of [...g.members.values()]) {
+        if (now - m.lastSeen > this.sessionTimeoutMs) {
+          this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
+          await this.removeMember(g, m.memberId);
+        }
+      }
+    }
+    const changed: { key: string; value: unknown }[] = [];
+    for (const [k, sp] of this.partitions) {
+      const [group, topicId] = k.split("\u0000");
+      if (sp.expireLocks(now, this.limits(this.groups.get(group)))) {
+        changed.push(this.partitionRecord(group, topicId, sp));
+      }
+    }
+    await this.write(changed);
+  }
+
+  // ---- sessions, fetch and acknowledge ----------------------------------------------------------
+
+  /** Checks and advances a share session; returns an error code, or the session's partitions. */
+  session(
+    groupId: string,
+    memberId: string,
+    epoch: number,
+    add: { topicId: string; partition: number }[],
+    forget: { topicId: string; partition: number }[],
+  ): { errorCode: number; errorMessage: string | null } | Session {
+    const g = this.groups.get(groupId);
+    if (!g || !g.members.has(memberId)) {
+      return {
+        errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
+      };
+    }
+    const key = `${groupId}\u0000${memberId}`;
+    let s = this.sessions.get(key);
+    if (epoch === 0) {
+      if (!s && this.sessions.size >= this.maxSessions) {
+        return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
+      }
+      if (s) void this.releaseMember(groupId, memberId);
+      s = { epoch: 0, partitions: new Map() };
+      this.sessions.set(key, s);
+    } else {
+      if (!s) return { errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND, errorMessage: "The share session was not found." };
+      if (epoch !== -1 && epoch !== s.epoch) {
+        return {
+          errorCode: ErrorCode.INVALID_SHARE_SESSION_EPOCH,
+          errorMessage: `The share session epoch ${epoch} is not the expected ${s.epoch}.`,
+        };
+      }
+    }
+    for (const p of add) s.partitions.set(`${p.topicId}:${p.partition}`, p);
+    for (const p of forget) s.partitions.delete(`${p.topicId}:${p.partition}`);
+    if (epoch !== -1) s.epoch = s.epoch >= 0x7fffffff ? 1 : s.epoch + 1;
+    return s;
+  }
+
+  async closeSession(groupId: string, memberId: string): Promise<void> {
+    this.sessions.delete(`${groupId}\u0000${memberId}`);
+    await this.releaseMember(groupId, memberId);
+  }
+
+  private async releaseMember(groupId: string, memberId: string): Promise<void> {
+    const limits = this.limits(this.groups.get(groupId));
+    const changed: { key: string; value: unknown }[] = [];
+    for (const [k, sp] of this.partitions) {
+      const [group, topicId] = k.split("\u0000");
+      if (group === groupId && sp.releaseMember(memberId, limits)) {
+        changed.push(this.partitionRecord(group, topicId, sp));
+      }
+    }
+    await this.write(changed);
+  }
+
+  /** The share-partition, initialised per share.auto.offset.reset on first use. */
+  private sharePartition(groupId: string, topicId: string, partition: number, log: PartitionLog): SharePartition {
+    const k = pkey(groupId, topicId, partition);
+    let sp = this.partitions.get(k);
+    if (!sp) {
+      const topic = this.deps.topics.byId(topicId)!;
+      sp = new SharePartition(topic.name, partition);
+      this.partitions.set(k, sp);
+    }
+    if (!sp.initialized) {
+      const reset = this.groupConfig(this.groups.get(groupId), "share.auto.offset.reset");
+      sp.reset(reset === "earliest" ? log.logStartOffset : log.logEndOffset);
+    }
+    sp.followLogStart(log.logStartOffset);
+    return sp;
+  }
+
+  /** Applies acknowledgements; returns an error code per partition ("topicId:partition"). */
+  async acknowledge(
+    groupId: string,
+    memberId: string,
+    topics: {
+      topicId: string;
+      partitions: {
+        partitionIndex: number;
+        acknowledgementBatches: { firstOffset: bigint; lastOffset: bigint; acknowledgeTypes: number[] }[];
+      }[];
+    }[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const g = this.groups.get(groupId);
+    const limits = this.limits(g);
+    const changed: { key: string; value: unknown }[] = [];
+    const keys: string[] = [];
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        if (p.acknowledgementBatches.length === 0) continue;
+        const k = `${t.topicId}:${p.partitionIndex}`;
+        const sp = this.partitions.get(pkey(groupId, t.topicId, p.partitionIndex));
+        if (!this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex]) {
+          out.set(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          continue;
+        }
+        if (!sp) {
+          out.set(k, ErrorCode.INVALID_RECORD_STATE);
+          continue;
+        }
+        let code: number = ErrorCode.NONE;
+        for (const b of p.acknowledgementBatches) {
+          const err = sp.acknowledge(memberId, Number(b.firstOffset), Number(b.lastOffset), b.acknowledgeTypes, limits);
+          if (err) code = ErrorCode[err];
+        }
+        out.set(k, code);
+        changed.push(this.partitionRecord(groupId, t.topicId, sp));
+        keys.push(k);
+      }
+    }
+    // Acknowledged means stored: answer only after the state is written.
+    if (!(await this.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    return out;
+  }
+
+  /** Acquires records for `memberId` from the given partitions. */
+  async acquire(
+    groupId: string,
+    memberId: string,
+    parts: { topicId: string; partition: number }[],
+    maxRecords: number,
+    maxBytes: number,
+  ): Promise<ShareFetchPartitionResult[]> {
+    const g = this.groups.get(groupId);
+    const limits = this.limits(g);
+    const readCommitted = this.groupConfig(g, "share.isolation.level") === "read_committed";
+    const now = this.deps.now();
+    const out: ShareFetchPartitionResult[] = [];
+    let records = 0;
+    let bytes = 0;
+    for (const p of parts) {
+      const r: ShareFetchPartitionResult = {
+        topicId: p.topicId,
+        partition: p.partition,
+        errorCode: ErrorCode.NONE,
+        records: [],
+        acquired: [],
+      };
+      out.push(r);
+      const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
+      if (!log) {
+        r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      if (records >= maxRecords || bytes >= maxBytes) continue;
+      const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
+      sp.expireLocks(now, limits);
+      const batches = new Map<number, Uint8Array>();
+      const offsets: number[] = [];
+      try {
+        // Records released or timed out first, then new ones.
+        for (const o of sp.availableOffsets(maxRecords - records)) {
+          sp.reacquire(o, memberId, now, limits);
+          offsets.push(o);
+          if (![...batches.keys()].some((b) => b <= o && o <= b + batchLastOffsetDelta(batches.get(b)!))) {
+            for (const b of await log.read(o, 1)) {
+              batches.set(batchBaseOffsetNumber(b), b);
+              break;
+            }
+          }
+        }
+        const state = producerStateOf(log);
+        const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
+        let room = Math.min(sp.room(limits), maxRecords - records - offsets.length);
+        let next = Math.max(sp.endOffset, log.logStartOffset);
+        while (room > 0 && next < limit && bytes < maxBytes) {
+          const read = await log.read(next, Math.max(1, maxBytes - bytes));
+          if (read.length === 0) break;
+          for (const b of read) {
+            const base = batchBaseOffsetNumber(b);
+            const last = base + batchLastOffsetDelta(b);
+            if (base >= limit || room <= 0) break;
+            if (last < next) continue;
+            sp.skipTo(Math.max(base, next));
+            const aborted = readCommitted && batchIsTransactional(b) &&
+              state.abortedIn(base, last + 1).some((a) =>
+                a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
+              );
+            if (batchIsControl(b) || aborted) {
+              for (let o = Math.max(base, next); o <= last; o++) sp.skipNew(o);
+            } else {
+              let took = false;
+              for (let o = Math.max(base, next); o <= last && room > 0; o++) {
+                sp.acquireNew(o, memberId, now, limits);
+                offsets.push(o);
+                room--;
+                took = true;
+              }
+              if (took && !batches.has(base)) {
+                batches.set(base, b);
+                bytes += b.length;
+              }
+            }
+            next = sp.endOffset;
+          }
+        }
+      } catch (e) {
+        this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
+        r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        continue;
+      }
+      offsets.sort((a, b) => a - b);
+      records += offsets.length;
+      r.acquired = sp.rangesOf(offsets);
+      r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+    }
+    return out;
+  }
+
+  /** Resolves when one of the partitions is appended to, a lock expires, or after `ms`. */
+  waitForRecords(groupId: string, parts: { topicId: string; partition: number }[], ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const offs: (() => void)[] = [];
+      let expiry = Infinity;
+      for (const p of parts) {
+        const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
+        if (log) offs.push(log.onAppend(() => finish()));
+        const sp = this.partitions.get(pkey(groupId, p.topicId, p.partition));
+        if (sp) expiry = Math.min(expiry, sp.nextExpiry());
+      }
+      const wait = Math.max(0, Math.min(ms, expiry - this.deps.now() + 1));
+      const timer = setTimeout(() => finish(), wait);
+      let done = false;
+      function finish() {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        for (const off of offs) off();
+        resolve();
+      }
+    });
+  }
+
+  // ---- admin ------------------------------------------------------------------------------------
+
+  /** DescribeShareGroupOffsets: the SPSO per partition (-1 where the group has not read it). */
+  startOffset(groupId: string, topicId: string, partition: number): number {
+    const sp = this.partitions.get(pkey(groupId, topicId, partition));
+    return sp?.initialized ? sp.startOffset : -1;
+  }
+
+  /** Partitions with state for the group: topic id -> partitions. */
+  statePartitions(groupId: string): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const k of this.partitions.keys()) {
+      const [group, topicId, partition] = k.split("\u0000");
+      if (group !== groupId) continue;
+      if (!out.has(topicId)) out.set(topicId, []);
+      out.get(topicId)!.push(Number(partition));
+    }
+    return out;
+  }
+
+  /** AlterShareGroupOffsets: the group must have no members. */
+  async alterOffsets(groupId: string, offsets: { topicId: string; partition: number; startOffset: number }[]) {
+    const g = this.getOrCreate(groupId);
+    if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    const records: { key: string; value: unknown }[] = [this.groupRecord(g)];
+    for (const o of offsets) {
+      const topic = this.deps.topics.byId(o.topicId)!;
+      const k = pkey(groupId, o.topicId, o.partition);
+      const sp = this.partitions.get(k) ?? new SharePartition(topic.name, o.partition);
+      sp.reset(o.startOffset);
+      this.partitions.set(k, sp);
+      records.push(this.partitionRecord(groupId, o.topicId, sp));
+    }
+    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+
+  /** DeleteShareGroupOffsets: drops the group's state of whole topics; the group must have no members. */
+  async deleteOffsets(groupId: string, topicIds: string[]): Promise<number> {
+    const g = this.groups.get(groupId);
+    if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    const records: { key: string; value: unknown }[] = [];
+    for (const k of [...this.partitions.keys()]) {
+      const [group, topicId, partition] = k.split("\u0000");
+      if (group === groupId && topicIds.includes(topicId)) {
+        this.partitions.delete(k);
+        records.push({ key: `p\u0000${group}\u0000${topicId}\u0000${partition}`, value: null });
+      }
+    }
+    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+
+  /** DeleteGroups of a share group: only when it has no members; its state goes with it. */
+  async deleteGroup(groupId: string): Promise<number> {
+    const g = this.groups.get(groupId);
+    if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    const records: { key: string; value: unknown }[] = [{ key: `g\u0000${groupId}`, value: null }];
+    for (const k of [...this.partitions.keys()]) {
+      const [group, topicId, partition] = k.split("\u0000");
+      if (group !== groupId) continue;
+      this.partitions.delete(k);
+      records.push({ key: `p\u0000${group}\u0000${topicId}\u0000${partition}`, value: null });
+    }
+    this.groups.delete(groupId);
+    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+
+  /** Group configs (IncrementalAlterConfigs on a GROUP resource); null value removes. */
+  async setConfigs(groupId: string, changes: Map<string, string | null>): Promise<boolean> {
+    const g = this.getOrCreate(groupId);
+    for (const [k, v] of changes) {
+      if (v === null) g.configs.delete(k);
+      else g.configs.set(k, v);
+    }
+    return await this.write([this.groupRecord(g)]);
+  }
+
+  /** Topic names a share member of this group is assigned (tests, describe). */
+  describeMember(m: Member) {
+    return [...m.assignment].map(([name, partitions]) => ({
+      topicId: this.deps.topics.get(name)?.id ?? "",
+      topicName: name,
+      partitions,
+    }));
+  }
+}

@@ -1,0 +1,118 @@
+// Group configs (ConfigResource type GROUP, KIP-848/KIP-932) of share groups: DescribeConfigs,
+// AlterConfigs and IncrementalAlterConfigs on a group name. Only the share.* configs exist here
+// (Kafka also has consumer.* and streams.* group configs: they answer INVALID_CONFIG as unknown).
+// Values are validated as Kafka 4.1's GroupConfig does and stored with the share group.
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../config/configs.ts";
+import type { ShareCoordinator } from "./coordinator.ts";
+import { GROUP_CONFIG_DEFAULTS } from "./coordinator.ts";
+
+const GROUP_CONFIG = 8; // DescribeConfigs ConfigSource
+const DEFAULT_CONFIG = 5;
+const STRING = 2;
+const INT = 3;
+
+const TYPES: Record<string, number> = {
+  "share.auto.offset.reset": STRING,
+  "share.record.lock.duration.ms": INT,
+  "share.isolation.level": STRING,
+};
+
+const DOCS: Record<string, string> = {
+  "share.auto.offset.reset": "Where a share group starts reading a partition it has no state for: latest or earliest.",
+  "share.record.lock.duration.ms": "How long a record acquired by a share consumer stays locked to it.",
+  "share.isolation.level": "read_uncommitted, or read_committed to skip aborted transactional records.",
+};
+
+function invalid(name: string, value: string, min: number, max: number): string | null {
+  switch (name) {
+    case "share.auto.offset.reset":
+      return ["latest", "earliest"].includes(value)
+        ? null
+        : `Invalid value ${value} for configuration ${name}: String must be one of: latest, earliest`;
+    case "share.isolation.level":
+      return ["read_committed", "read_uncommitted"].includes(value)
+        ? null
+        : `Invalid value ${value} for configuration ${name}: String must be one of: read_committed, read_uncommitted`;
+    case "share.record.lock.duration.ms": {
+      const n = Number(value);
+      if (!/^-?\d+$/.test(value)) return `Invalid value ${value} for configuration ${name}: Not a number of type INT`;
+      return n < min || n > max
+        ? `Invalid value ${value} for configuration ${name}: must be between ${min} and ${max}`
+        : null;
+    }
+  }
+  return `Unknown group config name: ${name}`;
+}
+
+export class GroupConfigs {
+  constructor(
+    private readonly share: ShareCoordinator,
+    private readonly broker: (name: string) => string | undefined,
+  ) {}
+
+  private bounds(): [number, number] {
+    const min = Number(this.broker("group.share.min.record.lock.duration.ms") ?? 15000);
+    const max = Number(this.broker("group.share.max.record.lock.duration.ms") ?? 60000);
+    return [min, max];
+  }
+
+  describe(groupId: string, includeDocumentation: boolean): DescribeOutcome {
+    if (groupId === "") {
+      return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Group name must not be empty", configs: [] };
+    }
+    const g = this.share.groups.get(groupId);
+    const configs: DescribedConfig[] = Object.keys(TYPES).sort().map((name) => {
+      const set = g?.configs.get(name);
+      const dflt = name === "share.record.lock.duration.ms"
+        ? String(this.broker("group.share.record.lock.duration.ms") ?? 30000)
+        : GROUP_CONFIG_DEFAULTS[name];
+      return {
+        name,
+        value: set ?? dflt,
+        readOnly: false,
+        isDefault: set === undefined,
+        configSource: set === undefined ? DEFAULT_CONFIG : GROUP_CONFIG,
+        isSensitive: false,
+        synonyms: [],
+        configType: TYPES[name],
+        documentation: includeDocumentation ? DOCS[name] : null,
+      };
+    });
+    return { errorCode: ErrorCode.NONE, errorMessage: null, configs };
+  }
+
+  async alter(groupId: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome> {
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Group name must not be empty" };
+    const [min, max] = this.bounds();
+    const changes = new Map<string, string | null>();
+    if (!incremental) {
+      for (const name of this.share.groups.get(groupId)?.configs.keys() ?? []) {
+        changes.set(name, null);
+      }
+    }
+    for (const o of ops) {
+      if (!Object.hasOwn(TYPES, o.name)) {
+        return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unknown group config name: ${o.name}` };
+      }
+      if (incremental && (o.op === 2 || o.op === 3)) {
+        return {
+          errorCode: ErrorCode.INVALID_CONFIG,
+          errorMessage: `Config value ${o.op === 2 ? "append" : "subtract"} is not allowed for config key: ${o.name}`,
+        };
+      }
+      if (incremental && o.op === 1) {
+        changes.set(o.name, null);
+        continue;
+      }
+      const err = invalid(o.name, o.value ?? "", min, max);
+      if (err) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: err };
+      changes.set(o.name, o.value!);
+    }
+    if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
+    const stored = await this.share.setConfigs(groupId, changes);
+    return stored
+      ? { errorCode: ErrorCode.NONE, errorMessage: null }
+      : { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "The group configs could not be stored." };
+  }
+}

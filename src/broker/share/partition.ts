@@ -1,0 +1,245 @@
+// One share-partition (KIP-932): the state a share group keeps for one topic partition.
+//
+// Records from the share-partition start offset (SPSO, `startOffset`) up to `endOffset` (the next
+// offset never yet handed out) are "in flight", each in one state: AVAILABLE (may be acquired),
+// ACQUIRED (locked to one member until `lockExpiry`), ACKNOWLEDGED (accepted) or ARCHIVED
+// (rejected, delivered too often, an aborted transaction's or a control record). Acquiring a record
+// counts a delivery; a record released (or whose lock expires) after `deliveryCountLimit`
+// deliveries is archived instead of made available again. The SPSO moves past every leading
+// record that is acknowledged or archived, so what is behind it is done for the group.
+//
+// Offsets inside [startOffset, endOffset) that have no entry are offsets the log did not hold
+// (compacted away, or past a batch's end): they count as archived. Entries exist per record, at
+// most `maxInFlight` (group.share.partition.max.record.locks) at a time.
+//
+// What survives a restart (`snapshot`/`restore`): the SPSO and the delivery state of each in-flight
+// record; records acquired at the time come back AVAILABLE with their delivery count, as Kafka's
+// share coordinator keeps them.
+
+export const AVAILABLE = 0;
+export const ACQUIRED = 1;
+export const ACKNOWLEDGED = 2;
+export const ARCHIVED = 4;
+
+/** Acknowledge types of ShareFetch/ShareAcknowledge. */
+export const ACK_GAP = 0;
+export const ACK_ACCEPT = 1;
+export const ACK_RELEASE = 2;
+export const ACK_REJECT = 3;
+
+type Entry = { state: number; deliveryCount: number; member: string | null; lockExpiry: number };
+
+export type AcquiredRange = { firstOffset: number; lastOffset: number; deliveryCount: number };
+
+export type SharePartitionSnapshot = {
+  startOffset: number;
+  endOffset: number;
+  /** Runs of equal state and delivery count: [first, last, state, deliveryCount]. */
+  runs: [number, number, number, number][];
+};
+
+export type ShareLimits = { lockDurationMs: number; deliveryCountLimit: number; maxInFlight: number };
+
+export class SharePartition {
+  /** The share-partition start offset; -1 until the group first reads the partition. */
+  startOffset = -1;
+  endOffset = -1;
+  private readonly entries = new Map<number, Entry>();
+
+  constructor(readonly topic: string, readonly partition: number) {}
+
+  get initialized(): boolean {
+    return this.startOffset >= 0;
+  }
+
+  /** Starts (or restarts, AlterShareGroupOffsets) at `offset` with nothing in flight. */
+  reset(offset: number): void {
+    this.startOffset = offset;
+    this.endOffset = offset;
+    this.entries.clear();
+  }
+
+  /** Records in flight that are not yet acknowledged or archived. */
+  get inFlight(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.state === AVAILABLE || e.state === ACQUIRED) n++;
+    return n;
+  }
+
+  /** The log no longer holds what is below `logStart` (retention, DeleteRecords): skip it. */
+  followLogStart(logStart: number): void {
+    if (!this.initialized || logStart <= this.startOffset) return;
+    for (const o of this.entries.keys()) if (o < logStart) this.entries.delete(o);
+    this.startOffset = logStart;
+    if (this.endOffset < logStart) this.endOffset = logStart;
+  }
+
+  /** Locks past their expiry end: the records become available again, or archived at the limit. */
+  expireLocks(now: number, limits: ShareLimits): boolean {
+    let changed = false;
+    for (const e of this.entries.values()) {
+      if (e.state === ACQUIRED && e.lockExpiry <= now) {
+        this.release(e, limits);
+        changed = true;
+      }
+    }
+    if (changed) this.advance();
+    return changed;
+  }
+
+  /** Earliest time a lock expires, or Infinity. */
+  nextExpiry(): number {
+    let t = Infinity;
+    for (const e of this.entries.values()) if (e.state === ACQUIRED && e.lockExpiry < t) t = e.lockExpiry;
+    return t;
+  }
+
+  private release(e: Entry, limits: ShareLimits) {
+    e.state = e.deliveryCount >= limits.deliveryCountLimit ? ARCHIVED : AVAILABLE;
+    e.member = null;
+    e.lockExpiry = 0;
+  }
+
+  /** Offsets already in flight that may be acquired again, ascending. */
+  availableOffsets(max: number): number[] {
+    const out: number[] = [];
+    for (let o = this.startOffset; o < this.endOffset && out.length < max; o++) {
+      if (this.entries.get(o)?.state === AVAILABLE) out.push(o);
+    }
+    return out;
+  }
+
+  /** Acquires an in-flight AVAILABLE record for `member`. */
+  reacquire(offset: number, member: string, now: number, limits: ShareLimits): number {
+    const e = this.entries.get(offset)!;
+    e.state = ACQUIRED;
+    e.member = member;
+    e.deliveryCount++;
+    e.lockExpiry = now + limits.lockDurationMs;
+    return e.deliveryCount;
+  }
+
+  /** How many new records may still be acquired under the in-flight limit. */
+  room(limits: ShareLimits): number {
+    return Math.max(0, limits.maxInFlight - this.inFlight);
+  }
+
+  /** Takes the new record at `offset` (>= endOffset) for `member`; offsets skipped before it count as archived. */
+  acquireNew(offset: number, member: string, now: number, limits: ShareLimits): void {
+    this.entries.set(offset, { state: ACQUIRED, deliveryCount: 1, member, lockExpiry: now + limits.lockDurationMs });
+    this.endOffset = offset + 1;
+  }
+
+  /** Marks a new record at `offset` archived without delivering it (control or aborted records). */
+  skipNew(offset: number): void {
+    this.entries.set(offset, { state: ARCHIVED, deliveryCount: 0, member: null, lockExpiry: 0 });
+    this.endOffset = offset + 1;
+  }
+
+  /** Moves endOffset past offsets the log does not hold (below `offset`). */
+  skipTo(offset: number): void {
+    if (offset > this.endOffset) this.endOffset = offset;
+  }
+
+  /**
+   * Applies one acknowledgement batch of `member`; all or nothing. Returns an error name, or null.
+   * `types` has one type for the whole range or one per offset.
+   */
+  acknowledge(
+    member: string,
+    first: number,
+    last: number,
+    types: number[],
+    limits: ShareLimits,
+  ): "INVALID_REQUEST" | "INVALID_RECORD_STATE" | null {
+    if (last < first || (types.length !== 1 && types.length !== last - first + 1)) return "INVALID_REQUEST";
+    if (types.some((t) => t < ACK_GAP || t > ACK_REJECT)) return "INVALID_REQUEST";
+    for (let o = first; o <= last; o++) {
+      const t = types.length === 1 ? types[0] : types[o - first];
+      const e = this.entries.get(o);
+      if (t === ACK_GAP) continue;
+      if (!e || e.state !== ACQUIRED || e.member !== member) return "INVALID_RECORD_STATE";
+    }
+    for (let o = first; o <= last; o++) {
+      const t = types.length === 1 ? types[0] : types[o - first];
+      const e = this.entries.get(o);
+      if (t === ACK_GAP) {
+        if (e && e.state === ACQUIRED && e.member === member) e.state = ARCHIVED;
+        continue;
+      }
+      if (!e) continue;
+      if (t === ACK_ACCEPT) e.state = ACKNOWLEDGED;
+      else if (t === ACK_REJECT) e.state = ARCHIVED;
+      else this.release(e, limits);
+      if (e.state !== ACQUIRED) {
+        e.member = null;
+        e.lockExpiry = 0;
+      }
+    }
+    this.advance();
+    return null;
+  }
+
+  /** Every record `member` holds goes back (member left, session closed). */
+  releaseMember(member: string, limits: ShareLimits): boolean {
+    let changed = false;
+    for (const e of this.entries.values()) {
+      if (e.state === ACQUIRED && e.member === member) {
+        this.release(e, limits);
+        changed = true;
+      }
+    }
+    if (changed) this.advance();
+    return changed;
+  }
+
+  /** Moves the SPSO past leading records that are done. */
+  private advance(): void {
+    while (this.startOffset < this.endOffset) {
+      const e = this.entries.get(this.startOffset);
+      if (e && (e.state === AVAILABLE || e.state === ACQUIRED)) break;
+      this.entries.delete(this.startOffset);
+      this.startOffset++;
+    }
+  }
+
+  /** Acquired ranges of `offsets` (ascending), merged where contiguous with equal delivery counts. */
+  rangesOf(offsets: number[]): AcquiredRange[] {
+    const out: AcquiredRange[] = [];
+    for (const o of offsets) {
+      const d = this.entries.get(o)!.deliveryCount;
+      const last = out[out.length - 1];
+      if (last && last.lastOffset === o - 1 && last.deliveryCount === d) last.lastOffset = o;
+      else out.push({ firstOffset: o, lastOffset: o, deliveryCount: d });
+    }
+    return out;
+  }
+
+  /** The state of `offset` (tests, DescribeShareGroupOffsets' lag), or null when done or not in flight. */
+  stateOf(offset: number): { state: number; deliveryCount: number } | null {
+    const e = this.entries.get(offset);
+    return e ? { state: e.state, deliveryCount: e.deliveryCount } : null;
+  }
+
+  snapshot(): SharePartitionSnapshot {
+    const runs: [number, number, number, number][] = [];
+    const offsets = [...this.entries.keys()].sort((a, b) => a - b);
+    for (const o of offsets) {
+      const e = this.entries.get(o)!;
+      const state = e.state === ACQUIRED ? AVAILABLE : e.state;
+      const last = runs[runs.length - 1];
+      if (last && last[1] === o - 1 && last[2] === state && last[3] === e.deliveryCount) last[1] = o;
+      else runs.push([o, o, state, e.deliveryCount]);
+    }
+    return { startOffset: this.startOffset, endOffset: this.endOffset, runs };
+  }
+
+  restore(s: SharePartitionSnapshot): void {
+    this.startOffset = s.startOffset;
+    this.endOffset = s.endOffset;
+    this.entries.clear();
+    for (const [first, last, state, deliveryCount] of s.runs) {
+      for (let o = first; o <= last; o++) this.entries.set(o, { state, deliveryCount, member: null, lockExpiry: 0 });
+    }
+  }
+}
