@@ -13,6 +13,7 @@ import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
+import { ResourceType } from "./config/configs.ts";
 import type { ConnListener, Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import { httpApp } from "../http/app.ts";
@@ -121,10 +122,13 @@ export async function startBroker(
   });
   txns.offsetSink = groups;
   const share = new ShareCoordinator({ config, topics, now, log });
-  admin.configs.groupConfigs = new GroupConfigs(share, (name) => {
-    const v = config[name];
-    return v === undefined || v === null ? undefined : String(v);
-  });
+  admin.configs.resources.set(
+    ResourceType.GROUP,
+    new GroupConfigs(share, (name) => {
+      const v = config[name];
+      return v === undefined || v === null ? undefined : String(v);
+    }),
+  );
   const services: Services = {
     config,
     runtime,

@@ -12,6 +12,7 @@ import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ShareCoordinator } from "./share/coordinator.ts";
+import type { ClientMetrics } from "./telemetry/client_metrics.ts";
 import type { Topics } from "./topics.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
@@ -51,6 +52,8 @@ export type Services = {
   readonly auth: Authentication;
   /** ACLs and the authorizer (authorizer.class.name); allows everything when off. */
   readonly acls: Authorizer;
+  /** KIP-714: client-metrics subscriptions and the metrics clients push. */
+  readonly clientMetrics: ClientMetrics;
   /** ApiVersions' list, computed from the handler table. */
   readonly apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[];
 };

@@ -83,5 +83,22 @@ export function prometheus(svc: Services): string {
   for (const [labels, v] of members) o.sample("chronik_consumer_group_members", labels, v);
   o.family("chronik_consumer_group_lag", "gauge", "Log end offset minus committed offset, per group and partition.");
   for (const [labels, v] of lag) o.sample("chronik_consumer_group_lag", labels, v);
+  o.family(
+    "chronik_client_metric",
+    "gauge",
+    "Metrics clients pushed (KIP-714), latest value per metric and data point attributes.",
+  );
+  for (const p of svc.clientMetrics.points()) {
+    const attrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p.attributes)) attrs[k.replace(/[^a-zA-Z0-9_]/g, "_")] = v;
+    o.sample("chronik_client_metric", {
+      ...attrs,
+      metric: p.name,
+      client_instance_id: p.client.id,
+      client_id: p.client.clientId,
+      client_software_name: p.client.softwareName,
+      client_software_version: p.client.softwareVersion,
+    }, p.value);
+  }
   return o.text();
 }

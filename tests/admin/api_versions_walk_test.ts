@@ -57,6 +57,8 @@ import { DescribeUserScramCredentials } from "../../src/protocol/messages/50_des
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { ConsumerGroupDescribe } from "../../src/protocol/messages/69_consumer_group_describe.ts";
+import { GetTelemetrySubscriptions } from "../../src/protocol/messages/71_get_telemetry_subscriptions.ts";
+import { PushTelemetry } from "../../src/protocol/messages/72_push_telemetry.ts";
 import { ListConfigResources } from "../../src/protocol/messages/74_list_config_resources.ts";
 import { DescribeTopicPartitions } from "../../src/protocol/messages/75_describe_topic_partitions.ts";
 import { ShareGroupHeartbeat } from "../../src/protocol/messages/76_share_group_heartbeat.ts";
@@ -687,6 +689,19 @@ const SCENARIOS: Record<number, Scenario> = {
       });
       expect(hb.errorCode).toBe(0);
       return c.send(ConsumerGroupDescribe, v, { groupIds: [groupId], includeAuthorizedOperations: true });
+    },
+  },
+  71: { run: (v) => c.send(GetTelemetrySubscriptions, v, { clientInstanceId: "AAAAAAAAAAAAAAAAAAAAAA" }) },
+  72: {
+    run: async (v) => {
+      const sub = await c.send(GetTelemetrySubscriptions, 0, { clientInstanceId: "AAAAAAAAAAAAAAAAAAAAAA" });
+      return c.send(PushTelemetry, v, {
+        clientInstanceId: sub.clientInstanceId!,
+        subscriptionId: sub.subscriptionId!,
+        terminating: true,
+        compressionType: 0,
+        metrics: new Uint8Array(0),
+      });
     },
   },
   74: {

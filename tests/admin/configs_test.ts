@@ -133,7 +133,7 @@ describe("DescribeConfigs", () => {
         { resourceType: TOPIC, resourceName: "bad/name", configurationKeys: null },
         { resourceType: BROKER, resourceName: "7", configurationKeys: null },
         { resourceType: BROKER, resourceName: "x", configurationKeys: null },
-        { resourceType: 16, resourceName: "m", configurationKeys: null }, // CLIENT_METRICS: none here
+        { resourceType: 3, resourceName: "m", configurationKeys: null }, // no such resource type
         { resourceType: BROKER_LOGGER, resourceName: "", configurationKeys: null },
       ],
       includeSynonyms: false,

@@ -75,6 +75,11 @@ export type DescribedConfig = {
 export type Outcome = { errorCode: number; errorMessage: string | null };
 export type DescribeOutcome = Outcome & { configs: DescribedConfig[] };
 export type AlterOp = { name: string; op: number; value: string | null };
+/** A config resource type another module keeps (see Configs.resources). */
+export type ConfigResourceHandler = {
+  describe(name: string, includeDocumentation: boolean): DescribeOutcome;
+  alter(name: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome>;
+};
 
 /** What is persisted (JSON). */
 export type ConfigsSnapshot = {
@@ -113,11 +118,11 @@ export class Configs {
   private readonly startup: Record<string, unknown>;
   /** Called after every applied change (persistence). */
   onChange: () => Promise<void> = async () => {};
-  /** GROUP resources (share groups' configs), set by the broker once the share coordinator exists. */
-  groupConfigs: {
-    describe(groupId: string, includeDocumentation: boolean): DescribeOutcome;
-    alter(groupId: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome>;
-  } | null = null;
+  /**
+   * Resource types kept by other modules, by type: GROUP (share groups' configs, share/group_configs.ts)
+   * and CLIENT_METRICS (telemetry subscriptions, telemetry/client_metrics.ts).
+   */
+  readonly resources = new Map<number, ConfigResourceHandler>();
 
   /**
    * `given` is what the operator set at start-up (`-o`, flags): its Kafka-named keys are the
@@ -253,14 +258,14 @@ export class Configs {
             : null,
         }]);
       }
-      case ResourceType.GROUP:
-        if (this.groupConfigs) {
-          const out = this.groupConfigs.describe(resourceName, includeDocumentation);
+      default: {
+        const other = this.resources.get(resourceType);
+        if (other) {
+          const out = other.describe(resourceName, includeDocumentation);
           return out.errorCode === ErrorCode.NONE ? done(out.configs) : out;
         }
         return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] };
-      default:
-        return { ...fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`), configs: [] };
+      }
     }
   }
 
@@ -408,11 +413,11 @@ export class Configs {
           );
         }
         return this.alterLogger(resourceName, ops, validateOnly);
-      case ResourceType.GROUP:
-        if (this.groupConfigs) return this.groupConfigs.alter(resourceName, ops, incremental, validateOnly);
+      default: {
+        const other = this.resources.get(resourceType);
+        if (other) return other.alter(resourceName, ops, incremental, validateOnly);
         return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`);
-      default:
-        return fail(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${resourceType}`);
+      }
     }
   }
 

@@ -8,6 +8,8 @@ import type { Topics } from "../topics.ts";
 import { Configs } from "./configs.ts";
 import { Features } from "./features.ts";
 import { ClientQuotas } from "./quotas.ts";
+import { ClientMetrics } from "../telemetry/client_metrics.ts";
+import { ResourceType } from "./configs.ts";
 import { fileAdminStore, memoryAdminStore } from "./store.ts";
 
 export type Admin = {
@@ -16,6 +18,8 @@ export type Admin = {
   features: Features;
   auth: Authentication;
   acls: Authorizer;
+  /** KIP-714 client-metrics subscriptions (CLIENT_METRICS config resources) and pushed metrics. */
+  clientMetrics: ClientMetrics;
 };
 
 export async function openAdmin(
@@ -36,6 +40,8 @@ export async function openAdmin(
     windowMs: Math.max(1, Number(config["quota.window.size.seconds"] ?? 1)) * 1000,
   });
   const features = new Features(apiKeys, config.nodeId);
+  const clientMetrics = new ClientMetrics(() => Number(config["telemetry.max.bytes"] ?? 1048576), () => runtime.now());
+  configs.resources.set(ResourceType.CLIENT_METRICS, clientMetrics);
   const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
   const auth = new Authentication(config, { fs: runtime.fs, now: () => runtime.now() });
   // authorizer.class.name, super.users and allow.everyone.if.no.acl.found are read as they are now.
@@ -63,6 +69,7 @@ export async function openAdmin(
     if (saved.features) features.restore(saved.features);
     if (saved.scram) auth.scram.restore(saved.scram);
     if (saved.acls) acls.restore(saved.acls);
+    if (saved.clientMetrics) clientMetrics.restore(saved.clientMetrics);
   }
   const persist = () =>
     store.save({
@@ -72,11 +79,13 @@ export async function openAdmin(
       features: features.snapshot(),
       scram: auth.scram.snapshot(),
       acls: acls.snapshot(),
+      clientMetrics: clientMetrics.snapshot(),
     });
   configs.onChange = persist;
   quotas.onChange = persist;
   features.onChange = persist;
   auth.scram.onChange = persist;
   acls.onChange = persist;
-  return { configs, quotas, features, auth, acls };
+  clientMetrics.onChange = persist;
+  return { configs, quotas, features, auth, acls, clientMetrics };
 }

@@ -8,6 +8,7 @@ import type { ScramSnapshot } from "../auth/auth.ts";
 import type { ConfigsSnapshot } from "./configs.ts";
 import type { FeaturesSnapshot } from "./features.ts";
 import type { QuotaSnapshot } from "./quotas.ts";
+import type { ClientMetricsSnapshot } from "../telemetry/client_metrics.ts";
 
 export type AdminSnapshot = {
   version: 1;
@@ -16,6 +17,7 @@ export type AdminSnapshot = {
   features?: FeaturesSnapshot;
   scram?: ScramSnapshot;
   acls?: AclBinding[];
+  clientMetrics?: ClientMetricsSnapshot;
 };
 
 export interface AdminStore {

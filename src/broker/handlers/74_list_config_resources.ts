@@ -1,9 +1,8 @@
 // ListConfigResources (key 74), v0-1 (v0 was ListClientMetricsResources; renamed by KIP-1142).
 // Behaviour: needs DESCRIBE_CONFIGS on the cluster (CLUSTER_AUTHORIZATION_FAILED otherwise). v0
-// lists client-metrics resources: this broker keeps none (no KIP-714 subscriptions yet), so the list
-// is empty. v1 lists the config resources of the types asked for (an empty list: every type this
+// lists client-metrics resources (KIP-714 subscriptions). v1 lists the config resources of the types asked for (an empty list: every type this
 // broker has): TOPIC (2) every topic, BROKER (4) this node's id, BROKER_LOGGER (8) this node's id,
-// GROUP (32) the share groups with configs set, CLIENT_METRICS (16) none (no KIP-714 subscriptions). Any other type answers
+// GROUP (32) the share groups with configs set, CLIENT_METRICS (16) the client-metrics subscriptions. Any other type answers
 // UNSUPPORTED_VERSION, as Kafka 4.1 does for a type it does not list.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListConfigResources } from "../../protocol/messages/74_list_config_resources.ts";
@@ -32,6 +31,8 @@ export default defineHandler(ListConfigResources, [0, 1], (req, ctx) => {
       for (const t of svc.topics.list()) configResources.push({ resourceName: t.name, resourceType });
     } else if (resourceType === BROKER || resourceType === BROKER_LOGGER) {
       configResources.push({ resourceName: String(svc.config.nodeId), resourceType });
+    } else if (resourceType === CLIENT_METRICS) {
+      for (const resourceName of svc.clientMetrics.names()) configResources.push({ resourceName, resourceType });
     } else if (resourceType === GROUP) {
       for (const g of svc.share.groups.values()) {
         if (g.configs.size > 0) configResources.push({ resourceName: g.groupId, resourceType });

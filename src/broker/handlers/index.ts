@@ -51,6 +51,8 @@ import describeTransactions from "./65_describe_transactions.ts";
 import listTransactions from "./66_list_transactions.ts";
 import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
 import consumerGroupDescribe from "./69_consumer_group_describe.ts";
+import getTelemetrySubscriptions from "./71_get_telemetry_subscriptions.ts";
+import pushTelemetry from "./72_push_telemetry.ts";
 import listConfigResources from "./74_list_config_resources.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 import shareGroupHeartbeat from "./76_share_group_heartbeat.ts";
@@ -113,6 +115,8 @@ export const HANDLERS: readonly Handler[] = [
   listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  getTelemetrySubscriptions,
+  pushTelemetry,
   listConfigResources,
   describeTopicPartitions,
   shareGroupHeartbeat,
