@@ -13,6 +13,7 @@ import { FetchSessions } from "./fetch_sessions.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
+import { SchemaRegistry } from "./registry/registry.ts";
 import { ResourceType } from "./config/configs.ts";
 import type { ConnListener, Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
@@ -122,6 +123,7 @@ export async function startBroker(
   });
   txns.offsetSink = groups;
   const share = new ShareCoordinator({ config, topics, now, log });
+  const registry = new SchemaRegistry({ topics, now, log });
   admin.configs.resources.set(
     ResourceType.GROUP,
     new GroupConfigs(share, (name) => {
@@ -150,6 +152,7 @@ export async function startBroker(
     groups,
     txns,
     share,
+    registry,
     ...admin,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
@@ -161,6 +164,7 @@ export async function startBroker(
   await groups.start();
   await txns.start();
   await share.start();
+  await registry.start();
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
     snapshotProducerStates(topics).catch((e) =>

@@ -12,6 +12,7 @@ import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ShareCoordinator } from "./share/coordinator.ts";
+import type { SchemaRegistry } from "./registry/registry.ts";
 import type { ClientMetrics } from "./telemetry/client_metrics.ts";
 import type { Topics } from "./topics.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
@@ -40,6 +41,8 @@ export type Services = {
   /** Consumer groups (classic and KIP-848) and committed offsets. */
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
+  /** The Confluent-compatible schema registry (its state in the `_schemas` topic). */
+  readonly registry: SchemaRegistry;
   /** Share groups (KIP-932): members, sessions, share-partition states. */
   readonly share: ShareCoordinator;
   /** Broker, topic and broker-logger configs: describe, alter, dynamic values. */

@@ -7,6 +7,7 @@ import { VERSION_STRING } from "../version.ts";
 import type { Services } from "../broker/services.ts";
 import { prometheus } from "./prometheus.ts";
 import { partitionView, restError, restRoutes } from "./rest.ts";
+import { registryRoutes } from "./registry.ts";
 
 export type HttpState = { ready: () => boolean };
 
@@ -91,6 +92,7 @@ export function httpApp(svc: Services, state: HttpState): Hono {
   });
 
   restRoutes(app, svc);
+  registryRoutes(app, svc);
 
   app.notFound((c) => restError(c, 404, 0, "HTTP 404 Not Found"));
   app.onError((e, c) => {
