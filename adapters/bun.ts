@@ -137,7 +137,11 @@ export const bunRuntime: Runtime = {
     process.stderr.write(formatLogLine(Date.now(), level, message));
   },
   serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
-    const server = Bun.serve({ hostname: options.host, port: options.port, fetch });
+    const server = Bun.serve({
+      hostname: options.host,
+      port: options.port,
+      fetch: (req, srv) => fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "" }),
+    });
     return Promise.resolve({
       host: options.host,
       port: server.port!,

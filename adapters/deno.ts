@@ -505,7 +505,7 @@ export const denoRuntime: Runtime = {
         port: options.port,
         onListen: (addr) =>
           resolve({ host: options.host, port: (addr as Deno.NetAddr).port, close: () => server.shutdown() }),
-      }, fetch);
+      }, (req, info) => fetch(req, { remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname ?? "" }));
     });
   },
   async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {

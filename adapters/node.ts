@@ -171,6 +171,7 @@ async function bridge(req: http.IncomingMessage, res: http.ServerResponse, fetch
     const body = chunks.length > 0 && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
     const response = await fetch(
       new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body }),
+      { remoteAddress: req.socket.remoteAddress ?? "" },
     );
     const out: Record<string, string> = {};
     response.headers.forEach((v, k) => (out[k] = v));

@@ -57,8 +57,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** A Web-standard request handler (what hono's app.fetch is). */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** A Web-standard request handler (what hono's app.fetch is), told the client's address. */
+export type FetchHandler = (request: Request, info: { remoteAddress: string }) => Response | Promise<Response>;
 
 export interface Listener {
   readonly host: string;

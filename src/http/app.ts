@@ -1,28 +1,42 @@
 // The HTTP side (hono over Web Request/Response): health and readiness for orchestrators,
 // Prometheus metrics, a read-only admin view of the cluster, topics and consumer groups, and the
-// REST produce/consume proxy (rest.ts), all on the broker's services (no second copy of any state). It has no authentication of its
-// own: bind it to a private interface (it listens on the broker's --host).
-import { Hono } from "hono";
+// REST produce/consume proxy (rest.ts), and the schema registry (registry.ts), all on the broker's
+// services (no second copy of any state). security.ts authenticates requests when the Kafka
+// listeners require SASL, refuses cross-site writes and foreign Host headers; routes authorize the
+// principal with the broker's authorizer. It listens on chronik.http.host (127.0.0.1 by default).
+import { type Context, Hono } from "hono";
 import { VERSION_STRING } from "../version.ts";
 import type { Services } from "../broker/services.ts";
 import { prometheus } from "./prometheus.ts";
 import { partitionView, restError, restRoutes } from "./rest.ts";
 import { registryRoutes } from "./registry.ts";
+import { httpAllowed, httpClusterAllowed, type HttpEnv, httpSecurity } from "./security.ts";
+import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 
 export type HttpState = { ready: () => boolean };
 
-export function httpApp(svc: Services, state: HttpState): Hono {
-  const app = new Hono();
+export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  app.use("*", httpSecurity(svc));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", (c) => (state.ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503)));
+  // ACLs: /metrics and /v1/cluster need DESCRIBE on the cluster; topic and group views DESCRIBE on each.
+  const clusterDenied = (c: Context) =>
+    httpClusterAllowed(svc, c, AclOperation.DESCRIBE)
+      ? null
+      : restError(c, 403, 3, "Cluster authorization failed.", "CLUSTER_AUTHORIZATION_FAILED");
+  const canDescribe = (c: Context, type: number, name: string) =>
+    httpAllowed(svc, c, AclOperation.DESCRIBE, type, name);
   app.get(
     "/metrics",
-    (c) => c.text(prometheus(svc), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+    (c) =>
+      clusterDenied(c) ??
+        c.text(prometheus(svc), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
 
   app.get("/v1/cluster", (c) =>
-    c.json({
+    clusterDenied(c) ?? c.json({
       clusterId: svc.clusterId,
       brokerId: svc.config.nodeId,
       advertised: svc.advertised,
@@ -36,7 +50,7 @@ export function httpApp(svc: Services, state: HttpState): Hono {
     "/v1/topics",
     (c) =>
       c.json(
-        [...svc.topics.list()].map((t) => ({
+        [...svc.topics.list()].filter((t) => canDescribe(c, ResourceType.TOPIC, t.name)).map((t) => ({
           name: t.name,
           id: t.id,
           partitions: t.partitions.length,
@@ -47,7 +61,9 @@ export function httpApp(svc: Services, state: HttpState): Hono {
 
   app.get("/v1/topics/:topic", (c) => {
     const t = svc.topics.get(c.req.param("topic"));
-    if (!t) return restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
+    if (!t || !canDescribe(c, ResourceType.TOPIC, t.name)) {
+      return restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
+    }
     return c.json({
       name: t.name,
       id: t.id,
@@ -56,12 +72,17 @@ export function httpApp(svc: Services, state: HttpState): Hono {
     });
   });
 
-  app.get("/v1/groups", (c) => c.json(svc.groups.listGroups([], [])));
+  app.get(
+    "/v1/groups",
+    (c) => c.json(svc.groups.listGroups([], []).filter((g) => canDescribe(c, ResourceType.GROUP, g.groupId))),
+  );
 
   app.get("/v1/groups/:group", (c) => {
     const id = c.req.param("group");
     const g = svc.groups.group(id);
-    if (!g || g.state === "Dead") return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
+    if (!g || g.state === "Dead" || !canDescribe(c, ResourceType.GROUP, id)) {
+      return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
+    }
     const offsets = [];
     for (const [k, o] of g.offsets) {
       const i = k.lastIndexOf("\u0000");

@@ -5,6 +5,8 @@
 import type { Context, Hono } from "hono";
 import type { Services } from "../broker/services.ts";
 import { RegistryError, SCHEMA_TYPES, type SchemaInput } from "../broker/registry/registry.ts";
+import { httpClusterAllowed, type HttpEnv } from "./security.ts";
+import { AclOperation } from "../broker/auth/acl.ts";
 
 const TYPE = "application/vnd.schemaregistry.v1+json";
 
@@ -52,7 +54,7 @@ function schemaView(s: { schema: string; type: string; references: unknown[] }) 
   return out;
 }
 
-export function registryRoutes(app: Hono, svc: Services): void {
+export function registryRoutes(app: Hono<HttpEnv>, svc: Services): void {
   const r = svc.registry;
   const route = (fn: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
     try {
@@ -61,6 +63,15 @@ export function registryRoutes(app: Hono, svc: Services): void {
       return fail(c, e);
     }
   };
+  // ACLs: changes (register, delete, config, mode) need ALTER on the cluster; reads and checks
+  // need only an authenticated principal.
+  const write = (fn: (c: Context) => Promise<Response> | Response) =>
+    route((c) => {
+      if (!httpClusterAllowed(svc, c, AclOperation.ALTER)) {
+        throw new RegistryError(403, 40301, "User is denied operation Write on this server.");
+      }
+      return fn(c);
+    });
   const id = (c: Context) => {
     const n = Number(param(c, "id"));
     if (!Number.isInteger(n)) throw new RegistryError(404, 40403, "Schema not found");
@@ -98,7 +109,7 @@ export function registryRoutes(app: Hono, svc: Services): void {
   );
   app.post(
     "/subjects/:subject/versions",
-    route(async (c) => {
+    write(async (c) => {
       const schemaId = await r.register(param(c, "subject"), schemaInput(await body(c)));
       return reply(c, { id: schemaId });
     }),
@@ -113,11 +124,11 @@ export function registryRoutes(app: Hono, svc: Services): void {
   );
   app.delete(
     "/subjects/:subject",
-    route(async (c) => reply(c, await r.deleteSubject(param(c, "subject"), flag(c, "permanent")))),
+    write(async (c) => reply(c, await r.deleteSubject(param(c, "subject"), flag(c, "permanent")))),
   );
   app.delete(
     "/subjects/:subject/versions/:version",
-    route(async (c) => reply(c, await r.deleteVersion(param(c, "subject"), param(c, "version"), flag(c, "permanent")))),
+    write(async (c) => reply(c, await r.deleteVersion(param(c, "subject"), param(c, "version"), flag(c, "permanent")))),
   );
 
   const compat = (against?: string) =>
@@ -137,7 +148,7 @@ export function registryRoutes(app: Hono, svc: Services): void {
   app.get("/config", route((c) => reply(c, { compatibilityLevel: r.level() })));
   app.put(
     "/config",
-    route(async (c) => {
+    write(async (c) => {
       const b = await body(c);
       await r.setLevel(null, String(b.compatibility ?? b.compatibilityLevel));
       return reply(c, { compatibility: r.level() });
@@ -160,7 +171,7 @@ export function registryRoutes(app: Hono, svc: Services): void {
   );
   app.put(
     "/config/:subject",
-    route(async (c) => {
+    write(async (c) => {
       const b = await body(c);
       await r.setLevel(param(c, "subject"), String(b.compatibility ?? b.compatibilityLevel));
       return reply(c, { compatibility: r.level(param(c, "subject")) });
@@ -168,13 +179,13 @@ export function registryRoutes(app: Hono, svc: Services): void {
   );
   app.delete(
     "/config/:subject",
-    route(async (c) => reply(c, { compatibilityLevel: await r.deleteLevel(param(c, "subject")) })),
+    write(async (c) => reply(c, { compatibilityLevel: await r.deleteLevel(param(c, "subject")) })),
   );
 
   app.get("/mode", route((c) => reply(c, { mode: r.mode() })));
   app.put(
     "/mode",
-    route(async (c) => {
+    write(async (c) => {
       await r.setMode(null, String((await body(c)).mode), flag(c, "force"));
       return reply(c, { mode: r.mode() });
     }),
@@ -192,10 +203,10 @@ export function registryRoutes(app: Hono, svc: Services): void {
   );
   app.put(
     "/mode/:subject",
-    route(async (c) => {
+    write(async (c) => {
       await r.setMode(param(c, "subject"), String((await body(c)).mode), flag(c, "force"));
       return reply(c, { mode: r.mode(param(c, "subject")) });
     }),
   );
-  app.delete("/mode/:subject", route(async (c) => reply(c, { mode: await r.deleteMode(param(c, "subject")) })));
+  app.delete("/mode/:subject", write(async (c) => reply(c, { mode: await r.deleteMode(param(c, "subject")) })));
 }

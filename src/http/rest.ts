@@ -7,10 +7,11 @@
 // Shapes follow Confluent's REST Proxy v2 where they fit: embedded formats (json: values as JSON
 // text; binary: base64; string: UTF-8), {"offsets":[{partition, offset, error_code, error}]} and
 // errors as {"error_code": <status>NN, "message"} (plus "error", Kafka's error name).
-// Without authentication of its own, the proxy acts as User:ANONYMOUS (from an unknown host, so
-// only host "*" bindings apply) when ACLs are on.
+// Requests act as the principal security.ts authenticated (User:ANONYMOUS without SASL listeners),
+// from the client's address, under the broker's authorizer.
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { httpAllowed, type HttpEnv } from "./security.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -36,8 +37,6 @@ import { targetCodec } from "../storage/recompress.ts";
 import type { PartitionLog } from "../storage/store.ts";
 import { partitionForKey } from "./murmur2.ts";
 
-/** Kafka's principal for a client that did not authenticate. */
-const ANONYMOUS = "User:ANONYMOUS";
 const ZSTD = 4;
 const DEFAULT_MAX_BYTES = 1 << 20;
 const MAX_MAX_BYTES = 64 << 20;
@@ -140,13 +139,9 @@ function intParam(raw: string | undefined, name: string, dflt: number, min: numb
   return n;
 }
 
-function allowed(svc: Services, op: number, type: number, name: string): boolean {
-  return !svc.acls.enabled || svc.acls.authorize(ANONYMOUS, "", op, type, name);
-}
-
 type PendingRecord = { index: number; partition: number; input: RecordInput };
 
-export function restRoutes(app: Hono, svc: Services): void {
+export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
   const roundRobin = new Map<string, number>();
 
   const limit = bodyLimit({
@@ -166,15 +161,15 @@ export function restRoutes(app: Hono, svc: Services): void {
       return restError(c, 422, 1, "acks must be all, -1 or 1", "INVALID_REQUIRED_ACKS");
     }
     const acksAll = acksRaw !== "1";
-    if (!allowed(svc, AclOperation.WRITE, ResourceType.TOPIC, name)) {
+    if (!httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, name)) {
       return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
     }
 
     let topic = svc.topics.get(name);
     if (!topic && svc.config["auto.create.topics.enable"]) {
       if (
-        !allowed(svc, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
-        !allowed(svc, AclOperation.CREATE, ResourceType.TOPIC, name)
+        !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+        !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.TOPIC, name)
       ) {
         return restError(c, 403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
       }
@@ -267,13 +262,13 @@ export function restRoutes(app: Hono, svc: Services): void {
 
   app.get("/v1/topics/:topic/partitions", (c) => {
     const t = svc.topics.get(c.req.param("topic"));
-    if (!t) return topicNotFound(c);
+    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) return topicNotFound(c);
     return c.json(t.partitions.map((p, i) => partitionView(p, i)));
   });
 
   app.get("/v1/topics/:topic/partitions/:partition", (c) => {
     const t = svc.topics.get(c.req.param("topic"));
-    if (!t) return topicNotFound(c);
+    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) return topicNotFound(c);
     const log = partitionOf(t, c.req.param("partition"));
     return log ? c.json(partitionView(log, log.partition)) : partitionNotFound(c);
   });
@@ -284,7 +279,7 @@ export function restRoutes(app: Hono, svc: Services): void {
     if (!t) return topicNotFound(c);
     const log = partitionOf(t, c.req.param("partition"));
     if (!log) return partitionNotFound(c);
-    if (!allowed(svc, AclOperation.READ, ResourceType.TOPIC, name)) {
+    if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, name)) {
       return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
     }
     let from: number, maxBytes: number, timeoutMs: number;

@@ -306,6 +306,7 @@ describe("REST proxy with ACLs", () => {
       const send = () =>
         fetch(`${url}/v1/topics/guarded/records`, {
           method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify({ records: [{ value: 1 }] }),
         });
       const denied = await send();
@@ -352,6 +353,7 @@ for (const kind of ["deno", "node"] as const) {
       // The first produce auto-creates the topic; a long poll from offset 1 is woken by the second.
       const first = await fetch(`${url}/v1/topics/rt/records`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ records: [{ key: "k0", value: 0 }] }),
       });
       expect((await first.json()).offsets).toEqual([{ partition: 0, offset: 0, error_code: null, error: null }]);
@@ -359,6 +361,7 @@ for (const kind of ["deno", "node"] as const) {
       await Bun.sleep(100);
       const r = await fetch(`${url}/v1/topics/rt/records?acks=all`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ records: [{ key: "k", value: { on: kind }, headers: { h: "v" } }] }),
       });
       expect(r.status).toBe(200);
