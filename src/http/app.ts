@@ -10,6 +10,7 @@ import type { Services } from "../broker/services.ts";
 import { prometheus } from "./prometheus.ts";
 import { partitionView, restError, restRoutes } from "./rest.ts";
 import { registryRoutes } from "./registry.ts";
+import { consoleRoutes } from "./console/console.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv, httpSecurity } from "./security.ts";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 
@@ -114,6 +115,7 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
 
   restRoutes(app, svc);
   registryRoutes(app, svc);
+  consoleRoutes(app, svc);
 
   app.notFound((c) => restError(c, 404, 0, "HTTP 404 Not Found"));
   app.onError((e, c) => {
