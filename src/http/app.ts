@@ -11,6 +11,8 @@ import { prometheus } from "./prometheus.ts";
 import { partitionView, restError, restRoutes } from "./rest.ts";
 import { registryRoutes } from "./registry.ts";
 import { consoleRoutes } from "./console/console.ts";
+import { confluentV2Routes } from "./confluent_v2.ts";
+import { confluentV3Routes } from "./confluent_v3.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv, httpSecurity } from "./security.ts";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 
@@ -114,6 +116,8 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
   });
 
   restRoutes(app, svc);
+  confluentV2Routes(app, svc);
+  confluentV3Routes(app, svc);
   registryRoutes(app, svc);
   consoleRoutes(app, svc);
 

@@ -139,7 +139,7 @@ function intParam(raw: string | undefined, name: string, dflt: number, min: numb
   return n;
 }
 
-type PendingRecord = { index: number; partition: number; input: RecordInput };
+export type PendingRecord = { index: number; partition: number; input: RecordInput };
 
 export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
   const roundRobin = new Map<string, number>();
@@ -165,27 +165,8 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
       return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
     }
 
-    let topic = svc.topics.get(name);
-    if (!topic && svc.config["auto.create.topics.enable"]) {
-      if (
-        !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
-        !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.TOPIC, name)
-      ) {
-        return restError(c, 403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
-      }
-      const out = await createTopic(svc, {
-        name,
-        numPartitions: -1,
-        replicationFactor: -1,
-        assignments: [],
-        configs: [],
-      }, false);
-      topic = out.topic ?? svc.topics.get(name);
-      if (!topic && out.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION) {
-        return restError(c, 422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
-      }
-    }
-    if (!topic || topic.internal) return topicNotFound(c);
+    const topic = await produceTopic(svc, c, name);
+    if (topic instanceof Response) return topic;
 
     // Validate everything before anything is appended.
     let pending: PendingRecord[];
@@ -197,66 +178,9 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
       throw e;
     }
 
-    const byPartition = new Map<number, PendingRecord[]>();
-    for (const r of pending) {
-      let list = byPartition.get(r.partition);
-      if (!list) byPartition.set(r.partition, list = []);
-      list.push(r);
-    }
-    const codec = targetCodec(svc.topics.config(topic, "compression.type", svc.config)) ?? 0;
-    if (codec === ZSTD) await prepareCompression();
-    const logAppendTime = svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime";
-    const maxMessageBytes = Number(svc.topics.config(topic, "max.message.bytes", svc.config));
-    const batches = new Map<number, Uint8Array>();
-    for (const [partition, list] of byPartition) {
-      const now = svc.now();
-      const batch = buildRecordBatch({
-        records: list.map((r, i) => ({ ...r.input, timestamp: r.input.timestamp ?? now, offsetDelta: i })),
-        codec,
-        ...(logAppendTime ? { timestampType: 1, maxTimestamp: now } : {}),
-      });
-      if (batch.length > maxMessageBytes) {
-        return restError(
-          c,
-          413,
-          1,
-          `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`,
-          "MESSAGE_TOO_LARGE",
-        );
-      }
-      batches.set(partition, batch);
-    }
-
-    const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
-    const durable = acksAll && svc.config["chronik.fsync.acks.all"] !== false;
-    const results = new Map<number, { baseOffset: number } | { errorCode: number; error: string }>();
-    await Promise.all([...batches].map(async ([partition, batch]) => {
-      if (acksAll && minIsr > 1) {
-        results.set(partition, { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, error: "NOT_ENOUGH_REPLICAS" });
-        return;
-      }
-      const infos = scanBatches(batch);
-      if (isBatchError(infos)) throw new Error(`built an invalid batch: ${infos.message}`);
-      try {
-        const r = await topic.partitions[partition].append(batch, infos, { durable });
-        results.set(partition, { baseOffset: r.baseOffset });
-      } catch (e) {
-        svc.log(
-          "error",
-          `REST append to ${topic.name}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        results.set(partition, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" });
-      }
-    }));
-    const position = new Map<number, number>();
-    const offsets = pending.map((r) => {
-      const res = results.get(r.partition)!;
-      const i = position.get(r.partition) ?? 0;
-      position.set(r.partition, i + 1);
-      return "baseOffset" in res
-        ? { partition: r.partition, offset: res.baseOffset + i, error_code: null, error: null }
-        : { partition: r.partition, offset: null, error_code: res.errorCode, error: res.error };
-    });
+    const out = await appendRecords(svc, topic, pending, acksAll);
+    if ("status" in out) return restError(c, out.status, 1, out.message, out.error);
+    const offsets = out.offsets;
     return c.json({ key_schema_id: null, value_schema_id: null, offsets });
   });
 
@@ -337,6 +261,115 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
       log_start_offset: log.logStartOffset,
     });
   });
+}
+
+/**
+ * The topic a produce names, auto-created per auto.create.topics.enable when the principal may
+ * (CREATE on the cluster or the topic); a Response for the errors (internal topics are not found).
+ */
+export async function produceTopic(svc: Services, c: Context, name: string): Promise<Topic | Response> {
+  let topic = svc.topics.get(name);
+  if (!topic && svc.config["auto.create.topics.enable"]) {
+    if (
+      !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+      !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.TOPIC, name)
+    ) {
+      return restError(c, 403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
+    }
+    const out = await createTopic(svc, {
+      name,
+      numPartitions: -1,
+      replicationFactor: -1,
+      assignments: [],
+      configs: [],
+    }, false);
+    topic = out.topic ?? svc.topics.get(name);
+    if (!topic && out.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION) {
+      return restError(c, 422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
+    }
+  }
+  if (!topic || topic.internal) return topicNotFound(c);
+  return topic;
+}
+
+export type ProduceOffset = {
+  partition: number;
+  offset: number | null;
+  error_code: number | null;
+  error: string | null;
+};
+
+/**
+ * Appends records (already placed on partitions) as one batch per partition in the topic's codec,
+ * acks=all waiting for the group-commit fsync; each record's offset or error, in request order, or
+ * a whole-request error (MESSAGE_TOO_LARGE).
+ */
+export async function appendRecords(
+  svc: Services,
+  topic: Topic,
+  pending: PendingRecord[],
+  acksAll: boolean,
+): Promise<{ offsets: ProduceOffset[] } | { status: number; message: string; error: string }> {
+  const byPartition = new Map<number, PendingRecord[]>();
+  for (const r of pending) {
+    let list = byPartition.get(r.partition);
+    if (!list) byPartition.set(r.partition, list = []);
+    list.push(r);
+  }
+  const codec = targetCodec(svc.topics.config(topic, "compression.type", svc.config)) ?? 0;
+  if (codec === ZSTD) await prepareCompression();
+  const logAppendTime = svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime";
+  const maxMessageBytes = Number(svc.topics.config(topic, "max.message.bytes", svc.config));
+  const batches = new Map<number, Uint8Array>();
+  for (const [partition, list] of byPartition) {
+    const now = svc.now();
+    const batch = buildRecordBatch({
+      records: list.map((r, i) => ({ ...r.input, timestamp: r.input.timestamp ?? now, offsetDelta: i })),
+      codec,
+      ...(logAppendTime ? { timestampType: 1, maxTimestamp: now } : {}),
+    });
+    if (batch.length > maxMessageBytes) {
+      return {
+        status: 413,
+        message:
+          `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`,
+        error: "MESSAGE_TOO_LARGE",
+      };
+    }
+    batches.set(partition, batch);
+  }
+
+  const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
+  const durable = acksAll && svc.config["chronik.fsync.acks.all"] !== false;
+  const results = new Map<number, { baseOffset: number } | { errorCode: number; error: string }>();
+  await Promise.all([...batches].map(async ([partition, batch]) => {
+    if (acksAll && minIsr > 1) {
+      results.set(partition, { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, error: "NOT_ENOUGH_REPLICAS" });
+      return;
+    }
+    const infos = scanBatches(batch);
+    if (isBatchError(infos)) throw new Error(`built an invalid batch: ${infos.message}`);
+    try {
+      const r = await topic.partitions[partition].append(batch, infos, { durable });
+      results.set(partition, { baseOffset: r.baseOffset });
+    } catch (e) {
+      svc.log(
+        "error",
+        `REST append to ${topic.name}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      results.set(partition, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" });
+    }
+  }));
+  const position = new Map<number, number>();
+  const offsets = pending.map((r) => {
+    const res = results.get(r.partition)!;
+    const i = position.get(r.partition) ?? 0;
+    position.set(r.partition, i + 1);
+    return "baseOffset" in res
+      ? { partition: r.partition, offset: res.baseOffset + i, error_code: null, error: null }
+      : { partition: r.partition, offset: null, error_code: res.errorCode, error: res.error };
+  });
+  return { offsets };
 }
 
 function partitionOf(t: Topic, raw: string) {

@@ -17,7 +17,10 @@ export class AvroSchemaError extends Error {}
 type Named = { name: string; aliases: string[] };
 export type AvroType =
   | { type: "null" | "boolean" | "int" | "long" | "float" | "double" | "bytes" | "string" }
-  | (Named & { type: "record"; fields: { name: string; aliases: string[]; type: AvroType; hasDefault: boolean }[] })
+  | (Named & {
+    type: "record";
+    fields: { name: string; aliases: string[]; type: AvroType; hasDefault: boolean; default?: unknown }[];
+  })
   | (Named & { type: "enum"; symbols: string[]; default?: string })
   | (Named & { type: "fixed"; size: number })
   | { type: "array"; items: AvroType }
@@ -101,6 +104,7 @@ function toType(s: unknown, ns: string, named: Map<string, AvroType>): AvroType 
         aliases: Array.isArray(f.aliases) ? f.aliases.map(String) : [],
         type: toType(f.type, childNs, named),
         hasDefault: Object.hasOwn(f, "default"),
+        default: f.default,
       });
     }
     return t;
@@ -189,4 +193,143 @@ export function avroIncompatibilities(
     default:
       return [];
   }
+}
+
+/**
+ * Avro's binary encoding of a value given in Avro's JSON encoding (what Confluent's REST Proxy takes:
+ * unions as {"branch": value} or null, bytes and fixed as strings of code points 0-255). A record
+ * field that is absent takes its default. Throws AvroSchemaError when the value does not fit.
+ */
+export function encodeAvro(type: AvroType, value: unknown): Uint8Array {
+  const out: number[] = [];
+  const long = (n: bigint) => {
+    let z = (n << 1n) ^ (n >> 63n);
+    z = BigInt.asUintN(64, z);
+    do {
+      let b = Number(z & 0x7fn);
+      z >>= 7n;
+      if (z) b |= 0x80;
+      out.push(b);
+    } while (z);
+  };
+  const bytesOf = (s: string) => {
+    long(BigInt(s.length));
+    for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i) & 0xff);
+  };
+  const fail = (what: string): never => {
+    throw new AvroSchemaError(`value ${JSON.stringify(value)} does not fit ${what}`);
+  };
+  const write = (t: AvroType, v: unknown): void => {
+    switch (t.type) {
+      case "null":
+        if (v !== null) fail("null");
+        return;
+      case "boolean":
+        if (typeof v !== "boolean") fail("boolean");
+        out.push(v ? 1 : 0);
+        return;
+      case "int":
+      case "long":
+        if (typeof v !== "number" && typeof v !== "string") fail(t.type);
+        long(BigInt(v as number));
+        return;
+      case "float":
+      case "double": {
+        if (typeof v !== "number") fail(t.type);
+        const b = new Uint8Array(t.type === "float" ? 4 : 8);
+        const dv = new DataView(b.buffer);
+        if (t.type === "float") dv.setFloat32(0, v as number, true);
+        else dv.setFloat64(0, v as number, true);
+        out.push(...b);
+        return;
+      }
+      case "string": {
+        if (typeof v !== "string") fail("string");
+        const b = new TextEncoder().encode(v as string);
+        long(BigInt(b.length));
+        out.push(...b);
+        return;
+      }
+      case "bytes":
+        if (typeof v !== "string") fail("bytes");
+        bytesOf(v as string);
+        return;
+      case "fixed":
+        if (typeof v !== "string" || v.length !== t.size) fail(`fixed ${t.name}`);
+        for (let i = 0; i < t.size; i++) out.push((v as string).charCodeAt(i) & 0xff);
+        return;
+      case "enum": {
+        const i = t.symbols.indexOf(v as string);
+        if (i < 0) fail(`enum ${t.name}`);
+        long(BigInt(i));
+        return;
+      }
+      case "array":
+        if (!Array.isArray(v)) fail("array");
+        if ((v as unknown[]).length) {
+          long(BigInt((v as unknown[]).length));
+          for (const x of v as unknown[]) write(t.items, x);
+        }
+        out.push(0);
+        return;
+      case "map": {
+        if (v === null || typeof v !== "object" || Array.isArray(v)) fail("map");
+        const entries = Object.entries(v as Record<string, unknown>);
+        if (entries.length) {
+          long(BigInt(entries.length));
+          for (const [k, x] of entries) {
+            write({ type: "string" }, k);
+            write(t.values, x);
+          }
+        }
+        out.push(0);
+        return;
+      }
+      case "record": {
+        if (v === null || typeof v !== "object" || Array.isArray(v)) fail(`record ${t.name}`);
+        const o = v as Record<string, unknown>;
+        for (const f of t.fields) {
+          if (Object.hasOwn(o, f.name)) write(f.type, o[f.name]);
+          else if (f.hasDefault) write(f.type, f.type.type === "union" ? wrapDefault(f.type, f.default) : f.default);
+          else fail(`record ${t.name}: field ${f.name} is missing`);
+        }
+        return;
+      }
+      case "union": {
+        if (v === null) {
+          const i = t.branches.findIndex((b) => b.type === "null");
+          if (i < 0) fail("union without null");
+          long(BigInt(i));
+          return;
+        }
+        if (typeof v === "object" && !Array.isArray(v) && Object.keys(v as object).length === 1) {
+          const [k, x] = Object.entries(v as Record<string, unknown>)[0];
+          const i = t.branches.findIndex((b) =>
+            b.type === k || ("name" in b && (b.name === k || b.name.endsWith(`.${k}`)))
+          );
+          if (i >= 0) {
+            long(BigInt(i));
+            write(t.branches[i], x);
+            return;
+          }
+        }
+        const nonNull = t.branches.map((b, i) => [b, i] as const).filter(([b]) => b.type !== "null");
+        if (nonNull.length === 1) {
+          long(BigInt(nonNull[0][1]));
+          write(nonNull[0][0], v);
+          return;
+        }
+        fail('union (give the branch as {"type": value})');
+      }
+    }
+  };
+  write(type, value);
+  return new Uint8Array(out);
+}
+
+/** A union field's default is a value of its first branch. */
+function wrapDefault(t: AvroType & { type: "union" }, d: unknown): unknown {
+  const first = t.branches[0];
+  if (d === null && first.type === "null") return null;
+  return { [first.type === "record" || first.type === "enum" || first.type === "fixed" ? first.name : first.type]: d };
 }

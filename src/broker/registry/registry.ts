@@ -363,6 +363,12 @@ export class SchemaRegistry {
     return out.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.version - b.version));
   }
 
+  /** The schema of `id`, parsed (with its references), for serializers (REST Proxy v2). */
+  parsedById(id: number) {
+    const s = this.schemaById(id);
+    return this.parse({ schema: s.schema, schemaType: s.type, references: s.references });
+  }
+
   hasId(id: number): boolean {
     return this.byId.has(id);
   }

@@ -1,0 +1,185 @@
+// Confluent REST Proxy API v2 at its own paths: produce to a topic or a partition with the
+// embedded formats of its content types (application/vnd.kafka.{json,binary,avro,jsonschema}.v2+json),
+// and topic metadata. Avro and JSON Schema values are serialized with the schema registry in
+// Confluent's wire format (magic byte 0, the schema id, then the Avro binary or the JSON text); a
+// schema given inline is registered under <topic>-key / <topic>-value first (TopicNameStrategy).
+// protobuf.v2 is refused (415): serializing protobuf from JSON is not built. Consumer instances
+// (/consumers/...) are not built either; /v1/topics/.../records reads records (see the README).
+import type { Context, Hono } from "hono";
+import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
+import { AvroSchemaError, encodeAvro } from "../broker/registry/avro.ts";
+import { RegistryError } from "../broker/registry/registry.ts";
+import type { Services } from "../broker/services.ts";
+import type { Topic } from "../broker/topics.ts";
+import type { RecordInput } from "../protocol/record_batch.ts";
+import { partitionForKey } from "./murmur2.ts";
+import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
+import { httpAllowed, type HttpEnv } from "./security.ts";
+
+const V2 = "application/vnd.kafka.v2+json";
+const utf8 = new TextEncoder();
+
+function v2Error(c: Context, status: number, code: number, message: string) {
+  return c.body(JSON.stringify({ error_code: code, message }), status as 400, { "content-type": V2 });
+}
+
+class Bad extends Error {
+  constructor(readonly status: number, readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function fromBase64(s: unknown, what: string): Uint8Array {
+  if (typeof s !== "string") throw new Bad(422, 42201, `${what} must be base64 text`);
+  try {
+    return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+  } catch {
+    throw new Bad(422, 42201, `${what} is not valid base64`);
+  }
+}
+
+function wire(id: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = 0;
+  new DataView(out.buffer).setInt32(1, id);
+  out.set(payload, 5);
+  return out;
+}
+
+export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
+  const roundRobin = new Map<string, number>();
+
+  /** The schema id for key or value: given, or the inline schema registered under the topic's subject. */
+  async function schemaId(
+    body: Record<string, unknown>,
+    which: "key" | "value",
+    topic: string,
+    schemaType: string,
+  ): Promise<number | null> {
+    const id = body[`${which}_schema_id`];
+    if (typeof id === "number") return id;
+    const schema = body[`${which}_schema`];
+    if (typeof schema !== "string") return null;
+    return await svc.registry.register(`${topic}-${which}`, { schema, schemaType });
+  }
+
+  async function produce(c: Context, partitionParam: string | undefined) {
+    const name = c.req.param("topic") ?? "";
+    const type = (c.req.header("content-type") ?? "").toLowerCase();
+    const m = /^application\/vnd\.kafka\.(json|binary|avro|jsonschema|protobuf)\.v2\+json/.exec(type);
+    const format = m ? m[1] : /^application\/(vnd\.kafka\.v2\+)?json/.test(type) ? "json" : null;
+    if (!format) return v2Error(c, 415, 415, `Unsupported content type ${type}`);
+    if (format === "protobuf") return v2Error(c, 415, 415, "protobuf.v2 produce is not supported here");
+    if (!httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, name)) {
+      return v2Error(c, 403, 40301, `Not authorized to access topics: [${name}]`);
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = await c.req.json();
+    } catch {
+      return v2Error(c, 400, 400, "The request body is not JSON");
+    }
+    const topic = await produceTopic(svc, c, name);
+    if (topic instanceof Response) return v2Error(c, topic.status, 40401, "Topic not found.");
+    try {
+      const schemaType = format === "avro" ? "AVRO" : "JSON";
+      const keySchemaId = format === "avro" || format === "jsonschema"
+        ? await schemaId(body, "key", name, schemaType)
+        : null;
+      const valueSchemaId = format === "avro" || format === "jsonschema"
+        ? await schemaId(body, "value", name, schemaType)
+        : null;
+      if ((format === "avro" || format === "jsonschema") && valueSchemaId === null && keySchemaId === null) {
+        throw new Bad(422, 42205, "Request includes neither key nor value schema (value_schema or value_schema_id)");
+      }
+      const encode = (v: unknown, id: number | null, what: string): Uint8Array | null => {
+        if (v === undefined || v === null) return null;
+        switch (format) {
+          case "binary":
+            return fromBase64(v, what);
+          case "json":
+            return utf8.encode(JSON.stringify(v));
+          case "jsonschema":
+            if (id === null) throw new Bad(422, 42205, `${what} has no schema`);
+            return wire(id, utf8.encode(JSON.stringify(v)));
+          default: {
+            if (id === null) throw new Bad(422, 42205, `${what} has no schema`);
+            const parsed = svc.registry.parsedById(id);
+            if (!parsed.avro) throw new Bad(422, 42205, `schema ${id} is not an Avro schema`);
+            return wire(id, encodeAvro(parsed.avro, v));
+          }
+        }
+      };
+      const records = body.records;
+      if (!Array.isArray(records) || records.length === 0) {
+        throw new Bad(422, 42201, "records must be a non-empty array");
+      }
+      const pending = records.map((raw, index): PendingRecord => {
+        const r = (raw ?? {}) as { key?: unknown; value?: unknown; partition?: unknown };
+        const key = encode(r.key, keySchemaId, `records[${index}].key`);
+        const value = encode(r.value, valueSchemaId, `records[${index}].value`);
+        const partition = place(topic, partitionParam ?? r.partition, key, roundRobin);
+        const input: RecordInput = { key, value, headers: [] };
+        return { index, partition, input };
+      });
+      const out = await appendRecords(svc, topic, pending, false);
+      if ("status" in out) throw new Bad(out.status, 41301, out.message);
+      return c.body(
+        JSON.stringify({ key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets: out.offsets }),
+        200,
+        { "content-type": V2 },
+      );
+    } catch (e) {
+      if (e instanceof Bad) return v2Error(c, e.status, e.code, e.message);
+      if (e instanceof RegistryError) return v2Error(c, e.status, e.code, e.message);
+      if (e instanceof AvroSchemaError) return v2Error(c, 422, 42203, e.message);
+      throw e;
+    }
+  }
+
+  app.post("/topics/:topic", (c) => produce(c, undefined));
+  app.post("/topics/:topic/partitions/:partition", (c) => produce(c, c.req.param("partition")));
+
+  app.get("/topics", (c) =>
+    c.body(
+      JSON.stringify(
+        [...svc.topics.list()].filter((t) => httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+          .map((t) => t.name).sort(),
+      ),
+      200,
+      { "content-type": V2 },
+    ));
+  app.get("/topics/:topic", (c) => {
+    const t = svc.topics.get(c.req.param("topic"));
+    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) {
+      return v2Error(c, 404, 40401, "Topic not found.");
+    }
+    const node = svc.config.nodeId;
+    return c.body(
+      JSON.stringify({
+        name: t.name,
+        configs: Object.fromEntries(t.configs),
+        partitions: t.partitions.map((_, i) => ({
+          partition: i,
+          leader: node,
+          replicas: [{ broker: node, leader: true, in_sync: true }],
+        })),
+      }),
+      200,
+      { "content-type": V2 },
+    );
+  });
+}
+
+function place(topic: Topic, given: unknown, key: Uint8Array | null, roundRobin: Map<string, number>): number {
+  const n = topic.partitions.length;
+  if (given !== undefined && given !== null) {
+    const p = Number(given);
+    if (!Number.isInteger(p) || p < 0 || p >= n) throw new Bad(404, 40402, "Partition not found.");
+    return p;
+  }
+  if (key !== null) return partitionForKey(key, n);
+  const next = roundRobin.get(topic.name) ?? 0;
+  roundRobin.set(topic.name, (next + 1) % 0x7fffffff);
+  return next % n;
+}

@@ -1,0 +1,645 @@
+// Confluent REST Proxy API v3 (/v3/clusters/...): the cluster, brokers and broker configs, topics
+// (list, create, describe, delete) with partitions and configs (list, get, set, reset, batch alter),
+// producing records (one JSON object, or a stream of them in one request, answered by a stream of
+// results), consumer groups with their consumers, lag summary and per-partition lags, and ACLs.
+// Shapes follow Confluent's v3 reference (kind, metadata.self, related links, error_code as the
+// HTTP status); every action is authorized like the Kafka API it stands for.
+import type { Context, Hono } from "hono";
+import {
+  type AclBinding,
+  AclOperation,
+  AclPermission,
+  CLUSTER_NAME,
+  PatternType,
+  ResourceType,
+} from "../broker/auth/acl.ts";
+import { ResourceType as ConfigType } from "../broker/config/configs.ts";
+import type { Services } from "../broker/services.ts";
+import { createTopic } from "../broker/topic_admin.ts";
+import type { Topic } from "../broker/topics.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import type { RecordInput } from "../protocol/record_batch.ts";
+import { partitionForKey } from "./murmur2.ts";
+import { appendRecords } from "./rest.ts";
+import { httpAllowed, httpClusterAllowed, type HttpEnv } from "./security.ts";
+
+const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
+const utf8 = new TextEncoder();
+
+class V3Error extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const enumName = (o: Record<string, number>, v: number) => Object.entries(o).find(([, x]) => x === v)?.[0] ?? "UNKNOWN";
+
+export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
+  const id = () => svc.clusterId;
+  const base = (c: Context) => `${new URL(c.req.url).origin}/v3/clusters/${id()}`;
+  const rel = (c: Context, path: string) => ({ related: `${base(c)}${path}` });
+  const meta = (c: Context, path: string, crn: string) => ({
+    self: `${base(c)}${path}`,
+    resource_name: `crn:///kafka=${id()}${crn}`,
+  });
+  const list = (c: Context, kind: string, path: string, data: unknown[]) =>
+    c.json({ kind, metadata: { self: `${base(c)}${path}`, next: null }, data });
+  const route = (fn: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
+    try {
+      if (c.req.param("cluster") !== undefined && c.req.param("cluster") !== id()) {
+        throw new V3Error(404, "Cluster not found.");
+      }
+      return await fn(c);
+    } catch (e) {
+      if (e instanceof V3Error) return c.json({ error_code: e.status, message: e.message }, e.status as 404);
+      throw e;
+    }
+  };
+  const need = (ok: boolean, message = "Request is not authorized.") => {
+    if (!ok) throw new V3Error(403, message);
+  };
+  const topicOf = (c: Context): Topic => {
+    const t = svc.topics.get(c.req.param("topic") ?? "");
+    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) {
+      throw new V3Error(404, "This server does not host this topic-partition.");
+    }
+    return t;
+  };
+  const body = async (c: Context) => {
+    try {
+      return await c.req.json() as Record<string, unknown>;
+    } catch {
+      throw new V3Error(400, "The request body is not JSON.");
+    }
+  };
+
+  const cluster = (c: Context) => ({
+    kind: "KafkaCluster",
+    metadata: meta(c, "", ""),
+    cluster_id: id(),
+    controller: rel(c, `/brokers/${svc.config.nodeId}`),
+    acls: rel(c, "/acls"),
+    brokers: rel(c, "/brokers"),
+    broker_configs: rel(c, "/broker-configs"),
+    consumer_groups: rel(c, "/consumer-groups"),
+    topics: rel(c, "/topics"),
+    partition_reassignments: rel(c, "/topics/-/partitions/-/reassignment"),
+  });
+  app.get("/v3/clusters", route((c) => list(c, "KafkaClusterList", "", [cluster(c)])));
+  app.get("/v3/clusters/:cluster", route((c) => c.json(cluster(c))));
+
+  // ---- brokers ----
+  const broker = (c: Context) => ({
+    kind: "KafkaBroker",
+    metadata: meta(c, `/brokers/${svc.config.nodeId}`, `/broker=${svc.config.nodeId}`),
+    cluster_id: id(),
+    broker_id: svc.config.nodeId,
+    host: svc.advertised.host,
+    port: svc.advertised.port,
+    rack_id: null,
+    configs: rel(c, `/brokers/${svc.config.nodeId}/configs`),
+    partition_replicas: rel(c, `/brokers/${svc.config.nodeId}/partition-replicas`),
+  });
+  app.get("/v3/clusters/:cluster/brokers", route((c) => list(c, "KafkaBrokerList", "/brokers", [broker(c)])));
+  app.get(
+    "/v3/clusters/:cluster/brokers/:broker",
+    route((c) => {
+      if (c.req.param("broker") !== String(svc.config.nodeId)) throw new V3Error(404, "Broker not found.");
+      return c.json(broker(c));
+    }),
+  );
+  const brokerConfigs = (c: Context, kind: string) => {
+    need(httpClusterAllowed(svc, c, AclOperation.DESCRIBE_CONFIGS));
+    return svc.configs.describe(ConfigType.BROKER, String(svc.config.nodeId), null, true, false).configs.map((x) => ({
+      kind,
+      metadata: meta(
+        c,
+        `/brokers/${svc.config.nodeId}/configs/${x.name}`,
+        `/broker=${svc.config.nodeId}/config=${x.name}`,
+      ),
+      cluster_id: id(),
+      broker_id: svc.config.nodeId,
+      name: x.name,
+      value: x.value,
+      is_default: x.isDefault,
+      is_read_only: x.readOnly,
+      is_sensitive: x.isSensitive,
+      source: enumName(SOURCES, x.configSource),
+      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(SOURCES, s.source) })),
+    }));
+  };
+  app.get(
+    "/v3/clusters/:cluster/brokers/:broker/configs",
+    route((c) =>
+      list(c, "KafkaBrokerConfigList", `/brokers/${svc.config.nodeId}/configs`, brokerConfigs(c, "KafkaBrokerConfig"))
+    ),
+  );
+  app.get(
+    "/v3/clusters/:cluster/broker-configs",
+    route((c) => list(c, "KafkaClusterConfigList", "/broker-configs", brokerConfigs(c, "KafkaClusterConfig"))),
+  );
+
+  // ---- topics ----
+  const topicView = (c: Context, t: Topic) => ({
+    kind: "KafkaTopic",
+    metadata: meta(c, `/topics/${t.name}`, `/topic=${t.name}`),
+    cluster_id: id(),
+    topic_name: t.name,
+    is_internal: t.internal,
+    replication_factor: 1,
+    partitions_count: t.partitions.length,
+    partitions: rel(c, `/topics/${t.name}/partitions`),
+    configs: rel(c, `/topics/${t.name}/configs`),
+    partition_reassignments: rel(c, `/topics/${t.name}/partitions/-/reassignment`),
+    authorized_operations: [],
+  });
+  app.get(
+    "/v3/clusters/:cluster/topics",
+    route((c) =>
+      list(
+        c,
+        "KafkaTopicList",
+        "/topics",
+        [...svc.topics.list()].filter((t) => httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+          .sort((a, b) => (a.name < b.name ? -1 : 1)).map((t) => topicView(c, t)),
+      )
+    ),
+  );
+  app.post(
+    "/v3/clusters/:cluster/topics",
+    route(async (c) => {
+      const b = await body(c);
+      const name = String(b.topic_name ?? "");
+      need(
+        httpClusterAllowed(svc, c, AclOperation.CREATE) ||
+          httpAllowed(svc, c, AclOperation.CREATE, ResourceType.TOPIC, name),
+      );
+      const out = await createTopic(svc, {
+        name,
+        numPartitions: typeof b.partitions_count === "number" ? b.partitions_count : -1,
+        replicationFactor: typeof b.replication_factor === "number" ? b.replication_factor : -1,
+        assignments: [],
+        configs: Array.isArray(b.configs)
+          ? (b.configs as { name: string; value: string | null }[]).map((x) => ({ name: x.name, value: x.value }))
+          : [],
+      }, b.validate_only === true);
+      if (out.errorCode !== ErrorCode.NONE) {
+        const status = out.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? 400 : 400;
+        throw new V3Error(status, out.errorMessage ?? ERROR_NAMES.get(out.errorCode) ?? "Invalid topic.");
+      }
+      const t = svc.topics.get(name);
+      return c.json(t ? topicView(c, t) : { topic_name: name }, 201);
+    }),
+  );
+  app.get("/v3/clusters/:cluster/topics/:topic", route((c) => c.json(topicView(c, topicOf(c)))));
+  app.delete(
+    "/v3/clusters/:cluster/topics/:topic",
+    route(async (c) => {
+      const t = topicOf(c);
+      need(httpAllowed(svc, c, AclOperation.DELETE, ResourceType.TOPIC, t.name));
+      if (t.internal) throw new V3Error(400, "Internal topics cannot be deleted.");
+      await svc.topics.delete(t);
+      await svc.groups.onTopicDeleted(t.name);
+      return c.body(null, 204);
+    }),
+  );
+  const partitionView = (c: Context, t: Topic, p: number) => ({
+    kind: "KafkaPartition",
+    metadata: meta(c, `/topics/${t.name}/partitions/${p}`, `/topic=${t.name}/partition=${p}`),
+    cluster_id: id(),
+    topic_name: t.name,
+    partition_id: p,
+    leader: rel(c, `/topics/${t.name}/partitions/${p}/replicas/${svc.config.nodeId}`),
+    replicas: rel(c, `/topics/${t.name}/partitions/${p}/replicas`),
+    reassignment: rel(c, `/topics/${t.name}/partitions/${p}/reassignment`),
+  });
+  app.get(
+    "/v3/clusters/:cluster/topics/:topic/partitions",
+    route((c) => {
+      const t = topicOf(c);
+      return list(
+        c,
+        "KafkaPartitionList",
+        `/topics/${t.name}/partitions`,
+        t.partitions.map((_, i) => partitionView(c, t, i)),
+      );
+    }),
+  );
+  app.get(
+    "/v3/clusters/:cluster/topics/:topic/partitions/:partition",
+    route((c) => {
+      const t = topicOf(c);
+      const p = Number(c.req.param("partition"));
+      if (!t.partitions[p]) throw new V3Error(404, "This server does not host this topic-partition.");
+      return c.json(partitionView(c, t, p));
+    }),
+  );
+
+  // ---- topic configs ----
+  const topicConfigs = (c: Context, t: Topic) =>
+    svc.configs.describe(ConfigType.TOPIC, t.name, null, true, false).configs.map((x) => ({
+      kind: "KafkaTopicConfig",
+      metadata: meta(c, `/topics/${t.name}/configs/${x.name}`, `/topic=${t.name}/config=${x.name}`),
+      cluster_id: id(),
+      topic_name: t.name,
+      name: x.name,
+      value: x.value,
+      is_default: x.isDefault,
+      is_read_only: x.readOnly,
+      is_sensitive: x.isSensitive,
+      source: enumName(SOURCES, x.configSource),
+      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(SOURCES, s.source) })),
+    }));
+  const alter = async (c: Context, t: Topic, ops: { name: string; op: number; value: string | null }[]) => {
+    need(httpAllowed(svc, c, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, t.name));
+    const out = await svc.configs.alter(ConfigType.TOPIC, t.name, ops, true, false);
+    if (out.errorCode !== ErrorCode.NONE) throw new V3Error(400, out.errorMessage ?? "Invalid config.");
+  };
+  app.get(
+    "/v3/clusters/:cluster/topics/:topic/configs",
+    route((c) => {
+      const t = topicOf(c);
+      need(httpAllowed(svc, c, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name));
+      return list(c, "KafkaTopicConfigList", `/topics/${t.name}/configs`, topicConfigs(c, t));
+    }),
+  );
+  app.get(
+    "/v3/clusters/:cluster/topics/:topic/configs/:name",
+    route((c) => {
+      const t = topicOf(c);
+      need(httpAllowed(svc, c, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name));
+      const x = topicConfigs(c, t).find((x) => x.name === c.req.param("name"));
+      if (!x) throw new V3Error(404, `Config ${c.req.param("name")} not found.`);
+      return c.json(x);
+    }),
+  );
+  app.put(
+    "/v3/clusters/:cluster/topics/:topic/configs/:name",
+    route(async (c) => {
+      const t = topicOf(c);
+      const b = await body(c);
+      await alter(c, t, [{ name: c.req.param("name") ?? "", op: 0, value: String(b.value ?? "") }]);
+      return c.body(null, 204);
+    }),
+  );
+  app.delete(
+    "/v3/clusters/:cluster/topics/:topic/configs/:name",
+    route(async (c) => {
+      await alter(c, topicOf(c), [{ name: c.req.param("name") ?? "", op: 1, value: null }]);
+      return c.body(null, 204);
+    }),
+  );
+  app.post(
+    "/v3/clusters/:cluster/topics/:topic/configs:alter",
+    route(async (c) => {
+      const b = await body(c);
+      const data = Array.isArray(b.data) ? b.data as { name: string; value?: string; operation?: string }[] : [];
+      await alter(
+        c,
+        topicOf(c),
+        data.map((x) => ({
+          name: x.name,
+          op: x.operation?.toUpperCase() === "DELETE" ? 1 : 0,
+          value: x.operation?.toUpperCase() === "DELETE" ? null : String(x.value ?? ""),
+        })),
+      );
+      return c.body(null, 204);
+    }),
+  );
+
+  // ---- records ----
+  const roundRobin = new Map<string, number>();
+  const produceOne = async (c: Context, t: Topic, r: Record<string, unknown>) => {
+    const data = (part: unknown, what: string): { bytes: Uint8Array | null; type: string } => {
+      if (part === undefined || part === null) return { bytes: null, type: "NONE" };
+      const p = part as { type?: string; data?: unknown; schema_id?: unknown; subject?: unknown };
+      const type = (p.type ?? "JSON").toUpperCase();
+      if (p.schema_id !== undefined || p.subject !== undefined) {
+        throw new V3Error(
+          400,
+          `${what}: schema-based serialization is not supported here; send JSON, BINARY or STRING`,
+        );
+      }
+      if (p.data === null || p.data === undefined) return { bytes: null, type };
+      if (type === "BINARY") {
+        try {
+          return { bytes: Uint8Array.from(atob(String(p.data)), (ch) => ch.charCodeAt(0)), type };
+        } catch {
+          throw new V3Error(400, `${what}.data is not valid base64`);
+        }
+      }
+      if (type === "STRING") return { bytes: utf8.encode(String(p.data)), type };
+      if (type === "JSON") return { bytes: utf8.encode(JSON.stringify(p.data)), type };
+      throw new V3Error(400, `${what}.type ${type} is not one of JSON, BINARY, STRING`);
+    };
+    const key = data(r.key, "key");
+    const value = data(r.value, "value");
+    const n = t.partitions.length;
+    let partition: number;
+    if (typeof r.partition_id === "number") {
+      if (r.partition_id < 0 || r.partition_id >= n) {
+        throw new V3Error(404, "This server does not host this topic-partition.");
+      }
+      partition = r.partition_id;
+    } else if (key.bytes !== null) partition = partitionForKey(key.bytes, n);
+    else {
+      const next = roundRobin.get(t.name) ?? 0;
+      roundRobin.set(t.name, (next + 1) % 0x7fffffff);
+      partition = next % n;
+    }
+    const headers = Array.isArray(r.headers)
+      ? (r.headers as { name: string; value: string | null }[]).map((h) => ({
+        key: h.name,
+        value: h.value === null || h.value === undefined
+          ? null
+          : Uint8Array.from(atob(h.value), (ch) => ch.charCodeAt(0)),
+      }))
+      : [];
+    const input: RecordInput = { key: key.bytes, value: value.bytes, headers };
+    if (typeof r.timestamp === "string") input.timestamp = Date.parse(r.timestamp);
+    const now = svc.now();
+    const out = await appendRecords(svc, t, [{ index: 0, partition, input }], true);
+    if ("status" in out) throw new V3Error(out.status, out.message);
+    const o = out.offsets[0];
+    if (o.error) return { error_code: 500, message: o.error };
+    return {
+      error_code: 200,
+      cluster_id: id(),
+      topic_name: t.name,
+      partition_id: partition,
+      offset: o.offset,
+      timestamp: new Date(Number(input.timestamp ?? now)).toISOString(),
+      ...(key.bytes ? { key: { type: key.type, size: key.bytes.length } } : {}),
+      ...(value.bytes ? { value: { type: value.type, size: value.bytes.length } } : {}),
+    };
+  };
+  app.post(
+    "/v3/clusters/:cluster/topics/:topic/records",
+    route(async (c) => {
+      const t = topicOf(c);
+      need(httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, t.name));
+      const text = await c.req.text();
+      const objects = splitJsonObjects(text);
+      if (objects === null) throw new V3Error(400, "The request body is not JSON.");
+      if (objects.length === 1) return c.json(await produceOne(c, t, objects[0]));
+      // The streaming form: one result per record, in order, one JSON object per line.
+      const results: string[] = [];
+      for (const o of objects) {
+        try {
+          results.push(JSON.stringify(await produceOne(c, t, o)));
+        } catch (e) {
+          if (!(e instanceof V3Error)) throw e;
+          results.push(JSON.stringify({ error_code: e.status, message: e.message }));
+        }
+      }
+      return c.body(results.join("\n") + "\n", 200, { "content-type": "application/json" });
+    }),
+  );
+
+  // ---- consumer groups ----
+  const groupOf = (c: Context) => {
+    const g = svc.groups.group(c.req.param("group") ?? "");
+    if (!g || g.state === "Dead" || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId)) {
+      throw new V3Error(404, "Consumer group not found.");
+    }
+    return g;
+  };
+  const groupView = (c: Context, g: NonNullable<ReturnType<typeof svc.groups.group>>) => ({
+    kind: "KafkaConsumerGroup",
+    metadata: meta(c, `/consumer-groups/${g.groupId}`, `/consumer-group=${g.groupId}`),
+    cluster_id: id(),
+    consumer_group_id: g.groupId,
+    is_simple: g.kind === "classic" && g.members.size === 0 && !g.protocolType,
+    partition_assignor: g.kind === "consumer" ? g.assignorName() : g.protocolName ?? "",
+    state: g.state.toUpperCase(),
+    type: g.kind.toUpperCase(),
+    coordinator: rel(c, `/brokers/${svc.config.nodeId}`),
+    consumers: rel(c, `/consumer-groups/${g.groupId}/consumers`),
+    lag_summary: rel(c, `/consumer-groups/${g.groupId}/lag-summary`),
+  });
+  const lags = (g: NonNullable<ReturnType<typeof svc.groups.group>>) =>
+    [...g.offsets].map(([k, o]) => {
+      const i = k.lastIndexOf("\u0000");
+      const topic = k.slice(0, i);
+      const partition = Number(k.slice(i + 1));
+      const end = svc.topics.get(topic)?.partitions[partition]?.logEndOffset ?? Number(o.offset);
+      return { topic, partition, current: Number(o.offset), end, lag: Math.max(0, end - Number(o.offset)) };
+    });
+  app.get(
+    "/v3/clusters/:cluster/consumer-groups",
+    route((c) =>
+      list(
+        c,
+        "KafkaConsumerGroupList",
+        "/consumer-groups",
+        svc.groups.listGroups([], []).map((x) => svc.groups.group(x.groupId)!).filter((g) =>
+          httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId)
+        ).map((g) => groupView(c, g)),
+      )
+    ),
+  );
+  app.get("/v3/clusters/:cluster/consumer-groups/:group", route((c) => c.json(groupView(c, groupOf(c)))));
+  app.get(
+    "/v3/clusters/:cluster/consumer-groups/:group/consumers",
+    route((c) => {
+      const g = groupOf(c);
+      return list(
+        c,
+        "KafkaConsumerList",
+        `/consumer-groups/${g.groupId}/consumers`,
+        [...g.members.values()].map((m) => ({
+          kind: "KafkaConsumer",
+          metadata: meta(
+            c,
+            `/consumer-groups/${g.groupId}/consumers/${m.memberId}`,
+            `/consumer-group=${g.groupId}/consumer=${m.memberId}`,
+          ),
+          cluster_id: id(),
+          consumer_group_id: g.groupId,
+          consumer_id: m.memberId,
+          instance_id: ("instanceId" in m ? m.instanceId : null) ?? null,
+          client_id: m.clientId,
+          assignments: rel(c, `/consumer-groups/${g.groupId}/consumers/${m.memberId}/assignments`),
+        })),
+      );
+    }),
+  );
+  app.get(
+    "/v3/clusters/:cluster/consumer-groups/:group/lag-summary",
+    route((c) => {
+      const g = groupOf(c);
+      const all = lags(g);
+      const max = all.reduce((a, b) => (b.lag > a.lag ? b : a), {
+        topic: "",
+        partition: -1,
+        current: 0,
+        end: 0,
+        lag: 0,
+      });
+      return c.json({
+        kind: "KafkaConsumerGroupLagSummary",
+        metadata: meta(c, `/consumer-groups/${g.groupId}/lag-summary`, `/consumer-group=${g.groupId}/lag-summary`),
+        cluster_id: id(),
+        consumer_group_id: g.groupId,
+        max_lag_consumer_id: "",
+        max_lag_instance_id: null,
+        max_lag_client_id: "",
+        max_lag_topic_name: max.topic,
+        max_lag_partition_id: max.partition,
+        max_lag: max.lag,
+        total_lag: all.reduce((n, x) => n + x.lag, 0),
+        max_lag_consumer: rel(c, `/consumer-groups/${g.groupId}/consumers/`),
+        max_lag_partition: rel(c, `/topics/${max.topic}/partitions/${max.partition}`),
+      });
+    }),
+  );
+  const lagView = (c: Context, groupId: string, x: ReturnType<typeof lags>[number]) => ({
+    kind: "KafkaConsumerLag",
+    metadata: meta(
+      c,
+      `/consumer-groups/${groupId}/lags/${x.topic}/partitions/${x.partition}`,
+      `/consumer-group=${groupId}/lag=${x.topic}/partition=${x.partition}`,
+    ),
+    cluster_id: id(),
+    consumer_group_id: groupId,
+    topic_name: x.topic,
+    partition_id: x.partition,
+    current_offset: x.current,
+    log_end_offset: x.end,
+    lag: x.lag,
+    consumer_id: "",
+    instance_id: null,
+    client_id: "",
+  });
+  app.get(
+    "/v3/clusters/:cluster/consumer-groups/:group/lags",
+    route((c) => {
+      const g = groupOf(c);
+      return list(
+        c,
+        "KafkaConsumerLagList",
+        `/consumer-groups/${g.groupId}/lags`,
+        lags(g).map((x) => lagView(c, g.groupId, x)),
+      );
+    }),
+  );
+  app.get(
+    "/v3/clusters/:cluster/consumer-groups/:group/lags/:topic/partitions/:partition",
+    route((c) => {
+      const g = groupOf(c);
+      const x = lags(g).find((x) =>
+        x.topic === c.req.param("topic") && String(x.partition) === c.req.param("partition")
+      );
+      if (!x) throw new V3Error(404, "Consumer lag not found.");
+      return c.json(lagView(c, g.groupId, x));
+    }),
+  );
+
+  // ---- ACLs ----
+  const aclView = (c: Context, b: AclBinding) => ({
+    kind: "KafkaAcl",
+    metadata: { self: `${base(c)}/acls` },
+    cluster_id: id(),
+    resource_type: enumName(ResourceType, b.resourceType),
+    resource_name: b.resourceName,
+    pattern_type: enumName(PatternType, b.patternType),
+    principal: b.principal,
+    host: b.host,
+    operation: enumName(AclOperation, b.operation),
+    permission: enumName(AclPermission, b.permissionType),
+  });
+  const aclFromQuery = (q: Record<string, string | undefined>) => ({
+    resourceType: q.resource_type
+      ? ResourceType[q.resource_type.toUpperCase() as keyof typeof ResourceType] ?? -1
+      : ResourceType.ANY,
+    resourceName: q.resource_name ?? null,
+    patternType: q.pattern_type
+      ? PatternType[q.pattern_type.toUpperCase() as keyof typeof PatternType] ?? -1
+      : PatternType.ANY,
+    principal: q.principal ?? null,
+    host: q.host ?? null,
+    operation: q.operation
+      ? AclOperation[q.operation.toUpperCase() as keyof typeof AclOperation] ?? -1
+      : AclOperation.ANY,
+    permissionType: q.permission
+      ? AclPermission[q.permission.toUpperCase() as keyof typeof AclPermission] ?? -1
+      : AclPermission.ANY,
+  });
+  app.get(
+    "/v3/clusters/:cluster/acls",
+    route((c) => {
+      need(httpClusterAllowed(svc, c, AclOperation.DESCRIBE));
+      if (!svc.acls.enabled) throw new V3Error(400, "No Authorizer is configured.");
+      return list(c, "KafkaAclList", "/acls", svc.acls.describe(aclFromQuery(c.req.query())).map((b) => aclView(c, b)));
+    }),
+  );
+  app.post(
+    "/v3/clusters/:cluster/acls",
+    route(async (c) => {
+      need(httpClusterAllowed(svc, c, AclOperation.ALTER));
+      if (!svc.acls.enabled) throw new V3Error(400, "No Authorizer is configured.");
+      const b = await body(c) as Record<string, string | undefined>;
+      const q = aclFromQuery(b);
+      const errors = await svc.acls.create([{
+        resourceType: q.resourceType,
+        resourceName: q.resourceName ?? "",
+        patternType: q.patternType === PatternType.ANY ? PatternType.LITERAL : q.patternType,
+        principal: q.principal ?? "",
+        host: q.host ?? "*",
+        operation: q.operation,
+        permissionType: q.permissionType,
+      }]);
+      if (errors[0]) throw new V3Error(400, errors[0]);
+      return c.body(null, 201);
+    }),
+  );
+  app.delete(
+    "/v3/clusters/:cluster/acls",
+    route(async (c) => {
+      need(httpClusterAllowed(svc, c, AclOperation.ALTER));
+      if (!svc.acls.enabled) throw new V3Error(400, "No Authorizer is configured.");
+      const [result] = await svc.acls.delete([aclFromQuery(c.req.query())]);
+      if ("error" in result) throw new V3Error(400, result.error);
+      return list(c, "KafkaAclList", "/acls", result.removed.map((b) => aclView(c, b)));
+    }),
+  );
+  void CLUSTER_NAME;
+}
+
+const SOURCES: Record<string, number> = {
+  UNKNOWN: 0,
+  DYNAMIC_TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+};
+
+/** Splits a body of one or more concatenated JSON objects (v3's streaming produce); null when it does not parse. */
+function splitJsonObjects(text: string): Record<string, unknown>[] | null {
+  const out: Record<string, unknown>[] = [];
+  let depth = 0, start = -1, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === "{") {
+      if (depth++ === 0) start = i;
+    } else if (ch === "}") {
+      if (--depth === 0) {
+        try {
+          out.push(JSON.parse(text.slice(start, i + 1)));
+        } catch {
+          return null;
+        }
+      }
+      if (depth < 0) return null;
+    } else if (depth === 0 && !/\s/.test(ch)) return null;
+  }
+  return depth === 0 && out.length ? out : null;
+}

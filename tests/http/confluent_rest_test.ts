@@ -1,0 +1,205 @@
+// Confluent REST Proxy API compatibility: requests as Confluent's API reference shows them (v2
+// produce in the json, binary, avro and jsonschema embedded formats; v3 clusters, topics, configs,
+// records including the streaming form, consumer-group lag), answered in its shapes, and read back
+// with real clients (kafkajs; Avro values decoded by @kafkajs/confluent-schema-registry).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
+import { Kafka, logLevel } from "kafkajs";
+import type { Broker } from "../../src/broker/broker.ts";
+import { testBroker } from "../helpers/broker.ts";
+import { httpBase } from "../helpers/http.ts";
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
+
+let broker: Broker & { lines: string[] };
+let base: string;
+let kafka: Kafka;
+const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": type },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch { /* streaming or empty */ }
+  return { status: r.status, json: json as Record<string, unknown> & { data?: Record<string, unknown>[] }, text };
+};
+
+async function readAll(topic: string, n: number): Promise<{ key: Buffer | null; value: Buffer | null }[]> {
+  const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: { key: Buffer | null; value: Buffer | null }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("timed out")), 30000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        out.push({ key: message.key, value: message.value });
+        if (out.length === n) {
+          clearTimeout(t);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+beforeAll(async () => {
+  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
+  base = await httpBase(() => broker.lines.join("\n"));
+  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest", logLevel: logLevel.NOTHING });
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+describe("REST Proxy v2", () => {
+  test("json, binary, avro and jsonschema produce", async () => {
+    const json = await call("POST", "/topics/v2json", {
+      records: [{ key: "somekey", value: { foo: "bar" } }, { value: ["foo", "bar"] }, { value: 53.5 }],
+    }, "application/vnd.kafka.json.v2+json");
+    expect(json.status).toBe(200);
+    expect(json.json.key_schema_id).toBeNull();
+    expect((json.json.offsets as unknown[]).length).toBe(3);
+    const bin = await call(
+      "POST",
+      "/topics/v2json/partitions/0",
+      { records: [{ key: "a2V5", value: "Y29uZmx1ZW50" }] },
+      "application/vnd.kafka.binary.v2+json",
+    );
+    expect(bin.json.offsets).toEqual([{ partition: 0, offset: expect.any(Number), error_code: null, error: null }]);
+    const values = (await readAll("v2json", 4)).map((m) => m.value!.toString());
+    expect(values).toContain('{"foo":"bar"}');
+    expect(values).toContain("confluent");
+
+    const schema = JSON.stringify({ type: "record", name: "User", fields: [{ name: "name", type: "string" }] });
+    const avro = await call(
+      "POST",
+      "/topics/v2avro",
+      { value_schema: schema, records: [{ value: { name: "testUser" } }] },
+      "application/vnd.kafka.avro.v2+json",
+    );
+    expect(avro.status).toBe(200);
+    const id = avro.json.value_schema_id as number;
+    expect(id).toBeGreaterThan(0);
+    const registry = new RegistryClient({ host: base });
+    const [msg] = await readAll("v2avro", 1);
+    expect(await registry.decode(msg.value!)).toEqual({ name: "testUser" });
+    // Again by id, and a value that does not fit the schema.
+    expect(
+      (await call(
+        "POST",
+        "/topics/v2avro",
+        { value_schema_id: id, records: [{ value: { name: "x" } }] },
+        "application/vnd.kafka.avro.v2+json",
+      )).status,
+    ).toBe(200);
+    expect(
+      (await call(
+        "POST",
+        "/topics/v2avro",
+        { value_schema_id: id, records: [{ value: { name: 1 } }] },
+        "application/vnd.kafka.avro.v2+json",
+      )).status,
+    ).toBe(422);
+
+    const js = await call("POST", "/topics/v2js", {
+      value_schema: '{"type":"object","properties":{"n":{"type":"integer"}}}',
+      records: [{ value: { n: 1 } }],
+    }, "application/vnd.kafka.jsonschema.v2+json");
+    expect(js.status).toBe(200);
+    const [m2] = await readAll("v2js", 1);
+    expect(m2.value![0]).toBe(0);
+    expect(m2.value!.readInt32BE(1)).toBe(js.json.value_schema_id as number);
+    expect(JSON.parse(m2.value!.subarray(5).toString())).toEqual({ n: 1 });
+
+    expect((await call("GET", "/topics")).json).toEqual(expect.arrayContaining(["v2avro", "v2js", "v2json"]));
+    expect((await call("GET", "/topics/v2json")).json).toMatchObject({
+      name: "v2json",
+      partitions: [{ partition: 0, leader: 0, replicas: [{ broker: 0, leader: true, in_sync: true }] }],
+    });
+  }, 60_000);
+});
+
+describe("REST Proxy v3", () => {
+  test("clusters, topics, configs, records, consumer-group lag", async () => {
+    const clusters = await call("GET", "/v3/clusters");
+    expect(clusters.json.kind).toBe("KafkaClusterList");
+    const id = clusters.json.data![0].cluster_id as string;
+    expect(id).toBe(broker.services.clusterId);
+    const v3 = `/v3/clusters/${id}`;
+    expect((await call("GET", "/v3/clusters/nope/topics")).status).toBe(404);
+
+    const created = await call("POST", `${v3}/topics`, {
+      topic_name: "v3t",
+      partitions_count: 2,
+      configs: [{ name: "cleanup.policy", value: "compact" }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      kind: "KafkaTopic",
+      topic_name: "v3t",
+      partitions_count: 2,
+      is_internal: false,
+    });
+    expect((await call("GET", `${v3}/topics/v3t/partitions`)).json.data!.map((p) => p.partition_id)).toEqual([0, 1]);
+    const cfg = await call("GET", `${v3}/topics/v3t/configs/cleanup.policy`);
+    expect(cfg.json).toMatchObject({ kind: "KafkaTopicConfig", value: "compact", source: "DYNAMIC_TOPIC_CONFIG" });
+    expect((await call("PUT", `${v3}/topics/v3t/configs/retention.ms`, { value: "1000" })).status).toBe(204);
+    expect((await call("GET", `${v3}/topics/v3t/configs/retention.ms`)).json.value).toBe("1000");
+    expect(
+      (await call("POST", `${v3}/topics/v3t/configs:alter`, { data: [{ name: "retention.ms", operation: "DELETE" }] }))
+        .status,
+    )
+      .toBe(204);
+    expect((await call("GET", `${v3}/topics/v3t/configs/retention.ms`)).json.is_default).toBe(true);
+
+    const one = await call("POST", `${v3}/topics/v3t/records`, {
+      partition_id: 1,
+      headers: [{ name: "h", value: btoa("v") }],
+      key: { type: "STRING", data: "k1" },
+      value: { type: "JSON", data: { a: 1 } },
+    });
+    expect(one.json).toMatchObject({
+      error_code: 200,
+      topic_name: "v3t",
+      partition_id: 1,
+      offset: 0,
+      value: { type: "JSON" },
+    });
+    const stream = await call(
+      "POST",
+      `${v3}/topics/v3t/records`,
+      '{"partition_id":0,"value":{"type":"STRING","data":"s1"}}\n{"partition_id":0,"value":{"type":"BINARY","data":"' +
+        btoa("s2") + '"}}',
+    );
+    const results = stream.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(results.map((r) => [r.error_code, r.offset])).toEqual([[200, 0], [200, 1]]);
+
+    // A group with committed offsets, and its lag.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: "v3g", topic: "v3t", partitions: [{ partition: 0, offset: "1" }] });
+    await admin.disconnect();
+    const groups = await call("GET", `${v3}/consumer-groups`);
+    expect(groups.json.data!.map((g) => g.consumer_group_id)).toContain("v3g");
+    const summary = await call("GET", `${v3}/consumer-groups/v3g/lag-summary`);
+    expect(summary.json).toMatchObject({
+      kind: "KafkaConsumerGroupLagSummary",
+      total_lag: 1,
+      max_lag: 1,
+      max_lag_topic_name: "v3t",
+    });
+    const lag = await call("GET", `${v3}/consumer-groups/v3g/lags/v3t/partitions/0`);
+    expect(lag.json).toMatchObject({ current_offset: 1, log_end_offset: 2, lag: 1 });
+
+    expect((await call("GET", `${v3}/brokers`)).json.data![0]).toMatchObject({ kind: "KafkaBroker", broker_id: 0 });
+    expect((await call("DELETE", `${v3}/topics/v3t`)).status).toBe(204);
+    expect((await call("GET", `${v3}/topics/v3t`)).status).toBe(404);
+  }, 60_000);
+});
