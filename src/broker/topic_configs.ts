@@ -265,6 +265,17 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     brokerSynonym: "unclean.leader.election.enable",
     doc: "Allow out-of-sync replicas to become leader (one node: no effect).",
   }),
+  // Confluent Server's (and Redpanda's) broker-side schema validation: see registry/validation.ts.
+  "confluent.key.schema.validation": t({
+    type: "boolean",
+    default: "false",
+    doc: "Refuse records whose key does not start with a schema id the schema registry knows.",
+  }),
+  "confluent.value.schema.validation": t({
+    type: "boolean",
+    default: "false",
+    doc: "Refuse records whose value does not start with a schema id the schema registry knows.",
+  }),
 };
 
 /** Checks a value against a config definition; returns Kafka's error message, or null when valid. */

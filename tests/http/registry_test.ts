@@ -207,3 +207,32 @@ describe("@kafkajs/confluent-schema-registry", () => {
     expect(await registry.getLatestSchemaId("people-value")).toBe(id);
   }, 60_000);
 });
+
+describe("broker-side validation (confluent.value.schema.validation)", () => {
+  test("a value without a registered schema id is refused; an encoded one is stored", async () => {
+    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "sv", logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: "validated", configEntries: [{ name: "confluent.value.schema.validation", value: "true" }] }],
+    });
+    await admin.disconnect();
+    const producer = kafka.producer({ retry: { retries: 0 } });
+    await producer.connect();
+    let error: unknown = null;
+    try {
+      await producer.send({ topic: "validated", messages: [{ value: "plain text" }] });
+    } catch (e) {
+      error = e;
+    }
+    expect(String((error as Error)?.message ?? error)).toMatch(/invalid|record/i);
+    const registry = new RegistryClient({ host: base });
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema: V1 }, { subject: "validated-value" });
+    const r = await producer.send({
+      topic: "validated",
+      messages: [{ value: await registry.encode(id, { name: "ok" }) }],
+    });
+    expect(r[0].errorCode).toBe(0);
+    await producer.disconnect();
+  }, 60_000);
+});

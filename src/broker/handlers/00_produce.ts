@@ -9,7 +9,8 @@
 // acks=1 is answered once the append is in the store (the OS has the bytes); acks=-1 too, unless the
 // broker runs with chronik.fsync.acks.all (the default with a data dir): then only after a group-commit
 // fsync. Topics whose compression.type names a codec get batches in other codecs rewritten in it
-// (storage/recompress.ts); "producer" keeps them as sent.
+// (storage/recompress.ts); "producer" keeps them as sent. Topics with confluent.value.schema.validation
+// (or .key.) refuse records without a registered schema id (registry/validation.ts: INVALID_RECORD).
 // As Kafka requires from v3, each partition carries exactly one batch (else INVALID_RECORD).
 // Idempotent batches (producer id >= 0) are checked against the partition's producer state
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
@@ -33,6 +34,7 @@ import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import { recompressRecords, targetCodec } from "../../storage/recompress.ts";
+import { schemaValidationError } from "../registry/validation.ts";
 
 type PartitionResult = {
   index: number;
@@ -141,6 +143,8 @@ async function append(
       "Control batches may only be written by the transaction coordinator",
     );
   }
+  const invalid = schemaValidationError(svc, topic, records);
+  if (invalid) return failed(index, ErrorCode.INVALID_RECORD, invalid);
   // One node means an ISR of one: acks=all cannot meet a min.insync.replicas above 1 (Kafka's check).
   const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
   if (acks === -1 && minIsr > 1) {
