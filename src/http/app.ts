@@ -13,6 +13,7 @@ import { registryRoutes } from "./registry.ts";
 import { consoleRoutes } from "./console/console.ts";
 import { confluentV2Routes } from "./confluent_v2.ts";
 import { confluentV3Routes } from "./confluent_v3.ts";
+import { consumerRoutes } from "./consumers.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv, httpSecurity } from "./security.ts";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 
@@ -118,6 +119,7 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
   restRoutes(app, svc);
   confluentV2Routes(app, svc);
   confluentV3Routes(app, svc);
+  consumerRoutes(app, svc);
   registryRoutes(app, svc);
   consoleRoutes(app, svc);
 

@@ -333,3 +333,87 @@ function wrapDefault(t: AvroType & { type: "union" }, d: unknown): unknown {
   if (d === null && first.type === "null") return null;
   return { [first.type === "record" || first.type === "enum" || first.type === "fixed" ? first.name : first.type]: d };
 }
+
+/** Avro's binary decoding into Avro's JSON encoding (unions as {"branch": value}); the inverse of encodeAvro. */
+export function decodeAvro(type: AvroType, buf: Uint8Array): unknown {
+  let pos = 0;
+  const need = (n: number) => {
+    if (pos + n > buf.length) throw new AvroSchemaError("Avro data ends early");
+  };
+  const long = (): bigint => {
+    let n = 0n, shift = 0n, b: number;
+    do {
+      need(1);
+      b = buf[pos++];
+      n |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+    } while (b & 0x80);
+    return (n >> 1n) ^ -(n & 1n);
+  };
+  const bytes = (n: number) => {
+    need(n);
+    const v = buf.subarray(pos, pos + n);
+    pos += n;
+    return v;
+  };
+  const read = (t: AvroType): unknown => {
+    switch (t.type) {
+      case "null":
+        return null;
+      case "boolean":
+        need(1);
+        return buf[pos++] === 1;
+      case "int":
+        return Number(long());
+      case "long": {
+        const v = long();
+        return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+      }
+      case "float": {
+        const b = bytes(4);
+        return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
+      }
+      case "double": {
+        const b = bytes(8);
+        return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
+      }
+      case "string":
+        return new TextDecoder().decode(bytes(Number(long())));
+      case "bytes":
+        return String.fromCharCode(...bytes(Number(long())));
+      case "fixed":
+        return String.fromCharCode(...bytes(t.size));
+      case "enum":
+        return t.symbols[Number(long())];
+      case "array":
+      case "map": {
+        const out: unknown[] | Record<string, unknown> = t.type === "array" ? [] : {};
+        for (;;) {
+          let n = Number(long());
+          if (n === 0) break;
+          if (n < 0) {
+            n = -n;
+            long();
+          }
+          for (let i = 0; i < n; i++) {
+            if (t.type === "array") (out as unknown[]).push(read(t.items));
+            else (out as Record<string, unknown>)[read({ type: "string" }) as string] = read(t.values);
+          }
+        }
+        return out;
+      }
+      case "record": {
+        const o: Record<string, unknown> = {};
+        for (const f of t.fields) o[f.name] = read(f.type);
+        return o;
+      }
+      case "union": {
+        const b = t.branches[Number(long())];
+        if (!b) throw new AvroSchemaError("Avro union index out of range");
+        if (b.type === "null") return null;
+        return { ["name" in b ? b.name : b.type]: read(b) };
+      }
+    }
+  };
+  return read(type);
+}
