@@ -349,6 +349,273 @@ export function setLogAppendTime(buf: Uint8Array, pos: number, timestampMs: bigi
   put32(buf, pos + CRC_OFFSET, crc32c(buf, pos + CRC_START, pos + batchSize(buf, pos)));
 }
 
+// ---- record validation (Produce hot path, as Kafka's LogValidator)
+
+export type RecordProblemCode =
+  | "CORRUPT_MESSAGE"
+  | "INVALID_RECORD"
+  | "INVALID_TIMESTAMP"
+  | "UNSUPPORTED_COMPRESSION_TYPE";
+
+/** What validateRecords found wrong: the Kafka error, and the records at fault (Produce v8+ RecordErrors). */
+export type RecordProblem = {
+  error: RecordProblemCode;
+  message: string;
+  recordErrors: { batchIndex: number; message: string }[];
+};
+
+export type RecordCheckOptions = {
+  /** Compacted topics: every record needs a key (Kafka: INVALID_RECORD). */
+  requireKeys: boolean;
+  /** Check CreateTime record timestamps against [now - beforeMaxMs, now + afterMaxMs] (KIP-937). */
+  checkTimestamps: boolean;
+  now: number;
+  beforeMaxMs: number;
+  afterMaxMs: number;
+  /** Leave maxTimestamp alone (the caller stamps LogAppendTime over it). */
+  logAppendTime: boolean;
+  /** Cap on a compressed batch's records once decompressed, bytes. */
+  maxDecompressedSize: number;
+  /** Names the partition in messages, as Kafka's "in topic partition t-0". */
+  partitionName: string;
+};
+
+/** At most this many RecordErrors are listed for one batch (the response stays small). */
+export const MAX_RECORD_ERRORS = 1000;
+
+// Position after the last slow-path varint read (module state: the walk allocates nothing per record).
+let SP = 0;
+
+/** Zigzag varint (int32) at p, not past `end`, position left in SP; NaN when truncated or over 5 bytes. */
+function varintSlow(b: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (p >= end) return NaN;
+    const c = b[p++];
+    if (shift === 28 && c > 0x0f) return NaN;
+    v |= (c & 0x7f) << shift;
+    if ((c & 0x80) === 0) {
+      SP = p;
+      return (v >>> 1) ^ -(v & 1);
+    }
+  }
+  return NaN;
+}
+
+/** Zigzag varlong at p as a number, position left in SP; NaN when truncated, too long, or beyond 2^53. */
+function varlongSlow(b: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    if (p >= end) return NaN;
+    const c = b[p++];
+    v += (c & 0x7f) * mul;
+    if ((c & 0x80) === 0) {
+      if (v > Number.MAX_SAFE_INTEGER) return NaN;
+      SP = p;
+      return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+    }
+    mul *= 128;
+  }
+  return NaN;
+}
+
+/** Skips a run of `n` headers at p (key: non-null bytes, value: bytes or null); SP = end, or an error. */
+function skipHeaders(b: Uint8Array, p: number, end: number, n: number): string | null {
+  for (let h = 0; h < n; h++) {
+    const kl = varintSlow(b, p, end);
+    if (Number.isNaN(kl) || kl < 0 || kl > end - SP) return `header ${h}: invalid key length ${kl}`;
+    p = SP + kl;
+    const vl = varintSlow(b, p, end);
+    if (Number.isNaN(vl) || vl < -1 || vl > end - SP) return `header ${h}: invalid value length ${vl}`;
+    p = SP + (vl > 0 ? vl : 0);
+  }
+  SP = p;
+  return null;
+}
+
+function corrupt(i: number, message: string): RecordProblem {
+  return { error: "INVALID_RECORD", message, recordErrors: [{ batchIndex: i, message }] };
+}
+
+/**
+ * Validates every record of the batch at `info.position` as Kafka's LogValidator does, walking the
+ * record framing in place (decompressing first when the batch is compressed, bounded): record
+ * lengths, key/value/header lengths, header counts, no trailing bytes, the record count; keys on
+ * compacted topics; CreateTime timestamps within the topic's bounds. Recomputes the batch's max
+ * timestamp from its records and, only when the header disagrees, writes it and the CRC in place
+ * (info.maxTimestamp follows). Returns null when the batch may be stored.
+ */
+export function validateRecords(buf: Uint8Array, info: BatchInfo, o: RecordCheckOptions): RecordProblem | null {
+  const pos = info.position;
+  const count = info.recordCount;
+  if (count <= 0) {
+    return {
+      error: "INVALID_RECORD",
+      message: `Invalid reported count for record batch: ${count} in topic partition ${o.partitionName}`,
+      recordErrors: [],
+    };
+  }
+  let body = buf;
+  let p = pos + RECORDS_OFFSET;
+  let end = pos + info.size;
+  if (info.codec !== 0) {
+    try {
+      body = decompress(info.codec, buf.subarray(p, end), o.maxDecompressedSize);
+    } catch (e) {
+      if (e instanceof CompressionError) {
+        return {
+          error: e.code === "UNSUPPORTED_COMPRESSION_TYPE" ? e.code : "CORRUPT_MESSAGE",
+          message: e.message,
+          recordErrors: [],
+        };
+      }
+      throw e;
+    }
+    p = 0;
+    end = body.length;
+  }
+  const base = info.baseTimestamp;
+  const checkTs = o.checkTimestamps && info.timestampType === 0;
+  const lo = o.now - o.beforeMaxMs;
+  const hi = o.now + o.afterMaxMs;
+  let maxTs = -1;
+  let keyErrors: { batchIndex: number; message: string }[] | null = null;
+  let tsErrors: { batchIndex: number; message: string }[] | null = null;
+  let c = 0;
+  let d = 0;
+  let v = 0;
+  for (let i = 0; i < count; i++) {
+    // Each field: a one-byte varint inline, anything longer (or truncated) through the slow reader.
+    if (p + 1 < end && (c = body[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < end && (d = body[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      if (p >= end) return corrupt(i, `Incorrect number of records: the batch says ${count}, its bytes hold ${i}`);
+      v = varintSlow(body, p, end);
+      p = SP;
+    }
+    if (!(v >= 1 && v <= end - p)) {
+      return corrupt(i, `Invalid record size: record ${i} claims ${v} bytes, ${end - p} remain in the batch`);
+    }
+    const recEnd = p + v;
+    p++; // attributes
+    let tsDelta: number;
+    if (p < recEnd && (c = body[p]) < 0x80) {
+      tsDelta = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else {
+      tsDelta = varlongSlow(body, p, recEnd);
+      if (Number.isNaN(tsDelta)) return corrupt(i, `record ${i}: malformed timestamp delta`);
+      p = SP;
+    }
+    if (p < recEnd && body[p] < 0x80) p++; // offset delta (not checked, as Kafka)
+    else {
+      if (Number.isNaN(varintSlow(body, p, recEnd))) return corrupt(i, `record ${i}: malformed offset delta`);
+      p = SP;
+    }
+    // key
+    if (p + 1 < recEnd && (c = body[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < recEnd && (d = body[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varintSlow(body, p, recEnd);
+      p = SP;
+    }
+    if (!(v >= -1 && v <= recEnd - p)) return corrupt(i, `record ${i}: invalid key length ${v}`);
+    if (v === -1) {
+      if (o.requireKeys && (keyErrors ??= []).length < MAX_RECORD_ERRORS) {
+        keyErrors.push({
+          batchIndex: i,
+          message: `Compacted topic cannot accept message without key in topic partition ${o.partitionName}`,
+        });
+      }
+    } else p += v;
+    // value
+    if (p + 1 < recEnd && (c = body[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < recEnd && (d = body[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varintSlow(body, p, recEnd);
+      p = SP;
+    }
+    if (!(v >= -1 && v <= recEnd - p)) return corrupt(i, `record ${i}: invalid value length ${v}`);
+    if (v > 0) p += v;
+    // headers
+    if (p + 1 < recEnd && (c = body[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < recEnd && (d = body[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varintSlow(body, p, recEnd);
+      p = SP;
+    }
+    if (!(v >= 0 && v * 2 <= recEnd - p)) return corrupt(i, `record ${i}: invalid header count ${v}`);
+    if (v > 0) {
+      const err = skipHeaders(body, p, recEnd, v);
+      if (err !== null) return corrupt(i, `record ${i}: ${err}`);
+      p = SP;
+    }
+    if (p !== recEnd) {
+      return corrupt(i, `Invalid record size: record ${i} has ${recEnd - p} bytes after its last field`);
+    }
+    const ts = base + tsDelta;
+    if (ts > maxTs) maxTs = ts;
+    if (checkTs && (ts < lo || ts > hi) && ts !== -1 && (tsErrors ??= []).length < MAX_RECORD_ERRORS) {
+      tsErrors.push({
+        batchIndex: i,
+        message:
+          `Timestamp ${ts} of message with offset ${i} is out of range. The timestamp should be within [${lo}, ${hi}]`,
+      });
+    }
+  }
+  if (p !== end) {
+    return corrupt(
+      count - 1,
+      `Incorrect number of records: ${end - p} bytes follow the last of the ${count} records the batch declares`,
+    );
+  }
+  if (tsErrors !== null) {
+    return {
+      error: "INVALID_TIMESTAMP",
+      message: "One or more records have been rejected due to invalid timestamp",
+      recordErrors: tsErrors,
+    };
+  }
+  if (keyErrors !== null) {
+    return {
+      error: "INVALID_RECORD",
+      message:
+        `One or more records have been rejected due to ${keyErrors.length} record errors in total, and only showing the first three errors at most: ${
+          JSON.stringify(keyErrors.slice(0, 3))
+        }`,
+      recordErrors: keyErrors,
+    };
+  }
+  // Kafka's setMaxTimestamp: rewrite the header (and CRC) only when it disagrees with the records.
+  if (!o.logAppendTime && info.timestampType === 0 && maxTs !== info.maxTimestamp) {
+    put64(buf, pos + MAX_TIMESTAMP_OFFSET, maxTs);
+    put32(buf, pos + CRC_OFFSET, crc32c(buf, pos + CRC_START, pos + info.size));
+    info.maxTimestamp = maxTs;
+  }
+  return null;
+}
+
 // ---- full decoding (slow path)
 
 export type RecordHeader = { key: string; value: Uint8Array | null };

@@ -11,6 +11,14 @@
 // fsync. Topics whose compression.type names a codec get batches in other codecs rewritten in it
 // (storage/recompress.ts); "producer" keeps them as sent.
 // As Kafka requires from v3, each partition carries exactly one batch (else INVALID_RECORD).
+// Every record is then validated as Kafka's LogValidator does (record_batch.ts validateRecords, walking
+// the framing in place, after a bounded decompression for compressed batches): a record whose lengths,
+// header count or record count do not add up gets INVALID_RECORD with its index in recordErrors (v8+);
+// a null key on a compacted topic INVALID_RECORD ("Compacted topic cannot accept message without
+// key"); a CreateTime timestamp outside [now - message.timestamp.before.max.ms, now +
+// message.timestamp.after.max.ms] INVALID_TIMESTAMP; an empty batch INVALID_RECORD. A batch whose
+// maxTimestamp disagrees with its records (older sarama writes 0) gets the right one written in place,
+// CRC recomputed; batches that are right are not touched.
 // Idempotent batches (producer id >= 0) are checked against the partition's producer state
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
@@ -23,7 +31,8 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
-import { scanBatches, setLogAppendTime } from "../../protocol/record_batch.ts";
+import { DEFAULT_MAX_DECOMPRESSED } from "../../protocol/compression/index.ts";
+import { scanBatches, setLogAppendTime, validateRecords } from "../../protocol/record_batch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
@@ -38,6 +47,7 @@ type PartitionResult = {
   logAppendTimeMs: bigint;
   logStartOffset: bigint;
   errorMessage: string | null;
+  recordErrors?: { batchIndex: number; batchIndexErrorMessage: string | null }[];
 };
 
 export default defineHandler(Produce, [0, 11], async (req, ctx) => {
@@ -100,6 +110,8 @@ function withTopicCodec(
 }
 
 const ZSTD = 4;
+/** A compressed batch may inflate to 16 x max.message.bytes, and at least to this (bytes). */
+const MIN_DECOMPRESSED_CAP = 64 * 1024 * 1024;
 
 async function append(
   svc: Services,
@@ -149,8 +161,25 @@ async function append(
       );
     }
   }
+  // Every record's framing, keys on compacted topics, CreateTime bounds; maxTimestamp fixed in place.
+  const logAppendTimeTopic = svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime";
+  const problem = validateRecords(records, batch, {
+    requireKeys: svc.topics.config(topic, "cleanup.policy", svc.config).includes("compact"),
+    checkTimestamps: !logAppendTimeTopic,
+    now: svc.now(),
+    beforeMaxMs: Number(svc.topics.config(topic, "message.timestamp.before.max.ms", svc.config)),
+    afterMaxMs: Number(svc.topics.config(topic, "message.timestamp.after.max.ms", svc.config)),
+    logAppendTime: logAppendTimeTopic,
+    maxDecompressedSize: Math.min(DEFAULT_MAX_DECOMPRESSED, Math.max(MIN_DECOMPRESSED_CAP, 16 * maxMessageBytes)),
+    partitionName: `${topic.name}-${index}`,
+  });
+  if (problem !== null) {
+    const r = failed(index, ErrorCode[problem.error], problem.message);
+    r.recordErrors = problem.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message }));
+    return r;
+  }
   let logAppendTime = -1;
-  if (svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime") {
+  if (logAppendTimeTopic) {
     logAppendTime = svc.now();
     for (const b of scanned) {
       setLogAppendTime(records, b.position, logAppendTime);

@@ -34,7 +34,8 @@ type PartitionData = {
   logStartOffset: bigint;
   abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
   preferredReadReplica: number;
-  records: Uint8Array[] | null;
+  /** Never null: Kafka sends an empty record set with an error, and librdkafka refuses a null one. */
+  records: Uint8Array[];
 };
 
 const LEADER_EPOCH = 0;
@@ -98,7 +99,7 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
       const left = deadline - svc.now();
       if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
       // Too little to answer with: the read buffers go back before reading again.
-      for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
+      for (const d of results.data) for (const b of d.records) svc.readBuffers.release(b);
       results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
     }
   }
@@ -108,7 +109,7 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
     const throttle = svc.quotas.record(FETCH, quota, results.bytes, now);
     if (throttle > 0) {
       svc.quotas.recordOnly(FETCH, quota, -results.bytes, now);
-      for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
+      for (const d of results.data) for (const b of d.records) svc.readBuffers.release(b);
       ctx.throttleTimeMs = throttle;
       // Kafka's getThrottledResponse: no partitions; a new (full) session is not kept for the client.
       return {
@@ -126,7 +127,7 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
   for (let i = 0; i < plan.partitions.length; i++) {
     const p = plan.partitions[i];
     const d = results.data[i];
-    const changed = d.errorCode !== ErrorCode.NONE || (d.records !== null && d.records.length > 0) ||
+    const changed = d.errorCode !== ErrorCode.NONE || d.records.length > 0 ||
       d.highWatermark !== p.lastHighWatermark || d.logStartOffset !== p.lastLogStartOffset ||
       d.lastStableOffset !== p.lastStableOffset;
     p.lastHighWatermark = d.highWatermark;
@@ -164,7 +165,7 @@ async function readAll(
       logStartOffset: -1n,
       abortedTransactions: readCommitted ? [] : null,
       preferredReadReplica: -1,
-      records: null,
+      records: [],
     };
     data.push(d);
     if (!p.topic.startsWith("\u0000") && !canRead(p.topic)) {
@@ -211,7 +212,7 @@ async function readAll(
     } catch (e) {
       svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-      d.records = null;
+      d.records = [];
       ready = true;
       continue;
     }
