@@ -27,7 +27,14 @@
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
-import { batchBaseOffsetNumber, batchLastOffsetDelta, setBaseOffset } from "../protocol/record_batch.ts";
+import {
+  batchBaseOffsetNumber,
+  batchCrcValid,
+  batchLastOffsetDelta,
+  CURRENT_MAGIC,
+  MAGIC_OFFSET,
+  setBaseOffset,
+} from "../protocol/record_batch.ts";
 import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
@@ -270,7 +277,7 @@ class FilePartitionLog implements PartitionLog {
     }
     for (let i = 0; i < bases.length; i++) {
       const seg = new Segment(this.dir, bases[i], now);
-      seg.size = sizes.get(bases[i])!;
+      seg.size = seg.trustedFrom = sizes.get(bases[i])!;
       const last = i === bases.length - 1;
       const next = last ? null : bases[i + 1];
       const index = await fs.readFile(`${seg.path}.index`);
@@ -378,6 +385,7 @@ class FilePartitionLog implements PartitionLog {
           segmentName(seg.base)
         } (${r.error}); log end offset ${next}`,
       );
+      if (!active) await this.keepAside(h, seg, r.pos);
       await h.truncate(r.pos);
       seg.size = r.pos;
     } else if (active && !this.core.clean) {
@@ -388,7 +396,31 @@ class FilePartitionLog implements PartitionLog {
         } after an unclean shutdown; log end offset ${next}`,
       );
     }
+    seg.verifiedTo = seg.size; // every batch left was CRC-checked by the scan
     if (!seg.handle) await h.close();
+  }
+
+  /**
+   * Before a rolled segment is truncated at a damaged batch, the bytes cut off (the bad batch and
+   * whatever followed it) are copied to `<segment>.log.damaged-<pos>`, never deleted: the broker
+   * never reads that file again, an operator may.
+   */
+  private async keepAside(h: FileHandle, seg: Segment, from: number): Promise<void> {
+    const path = `${seg.logPath}.damaged-${from}`;
+    const out = await this.core.fs.open(path, { create: true });
+    try {
+      await out.truncate(0);
+      for (let p = from; p < seg.size;) {
+        const chunk = await h.read(p, Math.min(RECOVERY_CHUNK, seg.size - p));
+        if (chunk.length === 0) break;
+        await out.append(chunk);
+        p += chunk.length;
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    this.core.log("warn", `${this.topic}-${this.partition}: the ${seg.size - from} bytes cut off are kept in ${path}`);
   }
 
   private async writeIndexes(seg: Segment): Promise<void> {
@@ -668,9 +700,25 @@ class FilePartitionLog implements PartitionLog {
           at = 0;
           if (buf.length < 61) throw storageError(`${seg.logPath}: short read at ${pos}`);
         }
+        if (seg.damage !== null && pos >= seg.damage.pos) {
+          if (out.length > 0) break;
+          throw this.damaged(seg, seg.damage.pos, seg.damage.reason);
+        }
         const size = (buf[at + 8] << 24 | buf[at + 9] << 16 | buf[at + 10] << 8 | buf[at + 11]) + 12;
-        if (size < 61 || size > end - pos) throw storageError(`${seg.logPath}: bad batch length at ${pos}`);
-        const last = batchBaseOffsetNumber(buf, at) + batchLastOffsetDelta(buf, at);
+        const base = batchBaseOffsetNumber(buf, at);
+        const last = base + batchLastOffsetDelta(buf, at);
+        // Header sanity on every batch (cheap): what a client would choke on is never sent.
+        const insane = size < 61 || size > end - pos
+          ? `batch length ${size - 12} does not fit the ${end - pos} bytes left`
+          : buf[at + MAGIC_OFFSET] !== CURRENT_MAGIC
+          ? `magic ${buf[at + MAGIC_OFFSET]}`
+          : !(base >= seg.base && last >= base && last < seg.next)
+          ? `offsets ${base}..${last} outside the segment's ${seg.base}..${seg.next - 1}`
+          : null;
+        if (insane !== null) {
+          if (out.length > 0) break;
+          throw this.damaged(seg, pos, insane);
+        }
         if (last < offset) {
           pos += size;
           continue;
@@ -681,6 +729,14 @@ class FilePartitionLog implements PartitionLog {
           bufStart = pos;
           at = 0;
           if (buf.length < size) throw storageError(`${seg.logPath}: short read at ${pos}`);
+        }
+        // CRC once per batch per process for data this process did not append itself.
+        if (pos >= seg.verifiedTo && pos < seg.trustedFrom) {
+          if (!batchCrcValid(buf, at)) {
+            if (out.length > 0) break;
+            throw this.damaged(seg, pos, "CRC32C mismatch");
+          }
+          if (pos === seg.verifiedTo) seg.verifiedTo = pos + size;
         }
         out.push(buf.subarray(at, at + size));
         used = true;
@@ -693,6 +749,26 @@ class FilePartitionLog implements PartitionLog {
       seg.readers--;
       if (pool !== undefined && buf !== null && !used) pool.release(buf);
     }
+  }
+
+  /**
+   * A damaged batch found by a read: remembered on the segment (reads stop there) and logged once,
+   * with the way past it. The error reaches Fetch as KAFKA_STORAGE_ERROR, already reported.
+   */
+  private damaged(seg: Segment, pos: number, reason: string): Error {
+    if (seg.damage === null) {
+      seg.damage = { pos, reason };
+      this.core.log(
+        "error",
+        `${this.topic}-${this.partition}: damaged record batch at byte ${pos} of ${seg.logPath} (${reason}); ` +
+          `fetches reaching it get KAFKA_STORAGE_ERROR. To recover as Kafka's log recovery does, stop the broker, ` +
+          `delete ${seg.path}.index and start it: the segment is then scanned and truncated at the bad batch ` +
+          `(the bytes cut off are kept in ${seg.logPath}.damaged-${pos}), and fetches continue after it.`,
+      );
+    }
+    return Object.assign(storageError(`${seg.logPath}: damaged record batch at byte ${pos} (${reason})`), {
+      reported: true,
+    });
   }
 
   /** Visits whole batches of a segment from the index position of `fromOffset`. */

@@ -5,7 +5,9 @@
 // passes, without holding up other requests on the connection. Incremental fetch sessions (KIP-227,
 // v7+): see fetch_sessions.ts. Topic ids from v13. Every partition carries the high watermark, last
 // stable offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE;
-// a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH.
+// a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH. A partition whose read
+// fails (a damaged batch in a segment: see storage/file.ts) gets KAFKA_STORAGE_ERROR, the others their
+// data. A partition with an error always carries an empty record set, never a null one (as Kafka).
 // read_uncommitted answers abortedTransactions as null; read_committed (isolation 1) stops at the
 // last stable offset and lists the aborted transactions overlapping what it returns. Versions: v0-3 are not offered — they need message format v0/v1
 // down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
@@ -124,6 +126,7 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
   // Group by topic, in request (session) order, leaving out unchanged partitions when incremental.
   const responses: { topic: string; topicId: string; partitions: PartitionData[] }[] = [];
   let current: { topic: string; topicId: string; partitions: PartitionData[] } | null = null;
+  let currentKey = ""; // the request's (topic, topicId): partitions of one topic share one entry
   for (let i = 0; i < plan.partitions.length; i++) {
     const p = plan.partitions[i];
     const d = results.data[i];
@@ -134,7 +137,9 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
     p.lastLogStartOffset = d.logStartOffset;
     p.lastStableOffset = d.lastStableOffset;
     if (plan.incremental && !changed) continue;
-    if (!current || current.topic !== p.topic || current.topicId !== p.topicId) {
+    const key = `${p.topic}\u0000${p.topicId}`;
+    if (!current || currentKey !== key) {
+      currentKey = key;
       const name = p.topic.startsWith("\u0000") ? "" : p.topic;
       current = { topic: name, topicId: byId ? p.topicId : svc.topics.get(name)?.id ?? ZERO_UUID, partitions: [] };
       responses.push(current);
@@ -210,7 +215,10 @@ async function readAll(
       // Pooled buffers: the server releases them once the response is sent (Conn.write's callback).
       d.records = await log.read(from, Math.max(limit, 0), bytes > 0, svc.readBuffers);
     } catch (e) {
-      svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // A damaged batch is logged once by the store (with the way past it), not at every fetch.
+      if ((e as { reported?: boolean }).reported !== true) {
+        svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
       d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       d.records = [];
       ready = true;
