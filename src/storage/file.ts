@@ -38,7 +38,7 @@ import {
 import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
-import { batchMaxTs, scanFile, Segment, segmentName } from "./segment.ts";
+import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { MAX_OFFSET } from "./store.ts";
 
@@ -179,6 +179,8 @@ class FilePartitionLog implements PartitionLog {
   logEndOffset = 0;
   sizeInBytes = 0;
   segments: Segment[] = [];
+  /** Damaged batches the cleaner has reported (segment base and place). */
+  private cleanerReported = new Set<string>();
   private core: Core;
   private writeQueue: Promise<unknown> = Promise.resolve();
   private completion: Promise<unknown> = Promise.resolve();
@@ -776,11 +778,11 @@ class FilePartitionLog implements PartitionLog {
     seg: Segment,
     fromOffset: number,
     fn: (batch: Uint8Array, base: number) => boolean | void,
-  ): Promise<void> {
+  ): Promise<ScanResult> {
     seg.readers++;
     try {
       const h = await seg.open(this.core.fs);
-      await scanFile(h, seg.lookup(fromOffset), seg.size, READ_CHUNK, false, (buf, at, _pos, size) => {
+      return await scanFile(h, seg.lookup(fromOffset), seg.size, READ_CHUNK, false, (buf, at, _pos, size) => {
         if (fn(buf.subarray(at, at + size), batchBaseOffsetNumber(buf, at)) === false) return false;
       });
     } finally {
@@ -948,12 +950,19 @@ class FilePartitionLog implements PartitionLog {
       // Transaction outcomes over the whole log: aborted data goes, and nothing at or past the
       // first still-open transaction is cleaned (its outcome is unknown).
       const txns = new TxnIndex();
+      // A segment whose framing is broken somewhere is not cleaned, nor anything after it (what
+      // follows the break is unknown): its batches stay as they are, reported once.
+      let damagedFrom = Infinity;
       for (const s of this.segments) {
         if (s.next <= this.logStartOffset) continue;
-        await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
+        const r = await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
+        if ((r.error !== null || s.damage !== null) && damagedFrom === Infinity) {
+          damagedFrom = s.base;
+          this.reportCleanerDamage(s, `byte ${r.error !== null ? r.pos : s.damage!.pos}`, r.error ?? s.damage!.reason);
+        }
         await yieldToLoop();
       }
-      const firstOpen = txns.firstOpenOffset();
+      const firstOpen = Math.min(txns.firstOpenOffset(), damagedFrom);
       const cleanable: Segment[] = [];
       for (const s of this.segments.slice(0, -1)) {
         if (s.next <= this.logStartOffset) continue;
@@ -970,7 +979,9 @@ class FilePartitionLog implements PartitionLog {
       if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return;
       const map = new KeyMap();
       for (const s of cleanable) {
-        await this.visit(s, s.base, (batch) => map.add(batch, txns));
+        const onDamaged = (batch: Uint8Array, why: string) =>
+          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
+        await this.visit(s, s.base, (batch) => map.add(batch, txns, onDamaged));
         await yieldToLoop();
       }
       const stats: CleanStats = { removed: 0 };
@@ -979,10 +990,22 @@ class FilePartitionLog implements PartitionLog {
       for (const s of cleanable) {
         if (this.closed) return;
         const batches: Uint8Array[] = [];
-        await this.visit(s, s.base, (batch) => {
+        const scan = await this.visit(s, s.base, (batch) => {
           batches.push(batch);
         });
-        const cleaned = await cleanSegmentBatches(batches, map, now, cfg.deleteRetentionMs, stats, yieldToLoop, txns);
+        if (scan.error !== null) break; // (changed since the first pass) never swap in a partial copy
+        const onDamaged = (batch: Uint8Array, why: string) =>
+          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
+        const cleaned = await cleanSegmentBatches(
+          batches,
+          map,
+          now,
+          cfg.deleteRetentionMs,
+          stats,
+          yieldToLoop,
+          txns,
+          onDamaged,
+        );
         if (cleaned !== null) await this.swap(s, cleaned);
       }
       const upTo = cleanable[cleanable.length - 1].next;
@@ -995,6 +1018,18 @@ class FilePartitionLog implements PartitionLog {
         `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`,
       );
     });
+  }
+
+  /** The cleaner met a damaged batch: logged once per place per process, then skipped quietly. */
+  private reportCleanerDamage(seg: Segment, where: string, why: string): void {
+    const key = `${seg.base}:${where}`;
+    if (this.cleanerReported.has(key)) return;
+    this.cleanerReported.add(key);
+    this.core.log(
+      "warn",
+      `${this.topic}-${this.partition}: compaction skips a damaged record batch at ${where} of ${seg.logPath} (${why}); ` +
+        `it is kept as it is (see the README, Storage: damaged segments)`,
+    );
   }
 
   /** Replaces a rolled segment by its cleaned copy: `.cleaned` → `.swap` → `.log` (load() finishes a torn swap). */
