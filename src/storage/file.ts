@@ -987,6 +987,7 @@ class FilePartitionLog implements PartitionLog {
       const stats: CleanStats = { removed: 0 };
       // Rewritten zstd batches need the wasm encoder, which loads in the background at start-up.
       await prepareCompression();
+      let upTo = cleanable[0].base;
       for (const s of cleanable) {
         if (this.closed) return;
         const batches: Uint8Array[] = [];
@@ -1007,8 +1008,9 @@ class FilePartitionLog implements PartitionLog {
           onDamaged,
         );
         if (cleaned !== null) await this.swap(s, cleaned);
+        upTo = s.next;
       }
-      const upTo = cleanable[cleanable.length - 1].next;
+      upTo = Math.max(upTo, this.cleanedUpTo);
       this.cleanedUpTo = upTo;
       await this.core.fs.writeFileAtomic(`${this.dir}/${CLEANER_FILE}`, new TextEncoder().encode(String(upTo)));
       this.core.stats.compactions++;
@@ -1049,7 +1051,9 @@ class FilePartitionLog implements PartitionLog {
       p += b.length;
     }
     fresh.maybeAddTime();
-    fresh.size = size;
+    // Kept batches were copied from disk, not validated on append (a damaged one stays as it was):
+    // reads check them once, as for a loaded segment.
+    fresh.size = fresh.trustedFrom = size;
     fresh.lastAppend = old.lastAppend;
     const cleanedPath = `${old.path}.log.cleaned`;
     const swapPath = `${old.path}.log.swap`;
