@@ -31,10 +31,10 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
-import { DEFAULT_MAX_DECOMPRESSED } from "../../protocol/compression/index.ts";
 import { scanBatches, setLogAppendTime, validateRecords } from "../../protocol/record_batch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { recordCheckOptions } from "../record_checks.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
@@ -110,8 +110,6 @@ function withTopicCodec(
 }
 
 const ZSTD = 4;
-/** A compressed batch may inflate to 16 x max.message.bytes, and at least to this (bytes). */
-const MIN_DECOMPRESSED_CAP = 64 * 1024 * 1024;
 
 async function append(
   svc: Services,
@@ -162,24 +160,15 @@ async function append(
     }
   }
   // Every record's framing, keys on compacted topics, CreateTime bounds; maxTimestamp fixed in place.
-  const logAppendTimeTopic = svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime";
-  const problem = validateRecords(records, batch, {
-    requireKeys: svc.topics.config(topic, "cleanup.policy", svc.config).includes("compact"),
-    checkTimestamps: !logAppendTimeTopic,
-    now: svc.now(),
-    beforeMaxMs: Number(svc.topics.config(topic, "message.timestamp.before.max.ms", svc.config)),
-    afterMaxMs: Number(svc.topics.config(topic, "message.timestamp.after.max.ms", svc.config)),
-    logAppendTime: logAppendTimeTopic,
-    maxDecompressedSize: Math.min(DEFAULT_MAX_DECOMPRESSED, Math.max(MIN_DECOMPRESSED_CAP, 16 * maxMessageBytes)),
-    partitionName: `${topic.name}-${index}`,
-  });
+  const checks = recordCheckOptions(svc, topic, index);
+  const problem = validateRecords(records, batch, checks);
   if (problem !== null) {
     const r = failed(index, ErrorCode[problem.error], problem.message);
     r.recordErrors = problem.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message }));
     return r;
   }
   let logAppendTime = -1;
-  if (logAppendTimeTopic) {
+  if (checks.logAppendTime) {
     logAppendTime = svc.now();
     for (const b of scanned) {
       setLogAppendTime(records, b.position, logAppendTime);
