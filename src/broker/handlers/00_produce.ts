@@ -160,7 +160,7 @@ async function append(
     }
   }
   // Every record's framing, keys on compacted topics, CreateTime bounds; maxTimestamp fixed in place.
-  const checks = recordCheckOptions(svc, topic, index);
+  const checks = recordCheckOptions(svc, topic, index, maxMessageBytes);
   const problem = validateRecords(records, batch, checks);
   if (problem !== null) {
     const r = failed(index, ErrorCode[problem.error], problem.message);
