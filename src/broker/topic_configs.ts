@@ -148,7 +148,7 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
   }),
   "message.timestamp.after.max.ms": t({
     type: "long",
-    default: LONG_MAX,
+    default: "3600000", // Kafka 4.0 (KIP-1030): one hour
     brokerSynonym: "log.message.timestamp.after.max.ms",
     min: 0,
     doc: "How far in the future a CreateTime timestamp may be.",

@@ -27,9 +27,11 @@ import {
   isBatchError,
   RecordBatchError,
   scanBatches,
+  validateRecords,
 } from "../protocol/record_batch.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../broker/auth/acl.ts";
 import type { Services } from "../broker/services.ts";
+import { recordCheckOptions } from "../broker/record_checks.ts";
 import { createTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
 import { producerStateOf } from "../broker/txn/coordinator.ts";
@@ -349,6 +351,12 @@ export async function appendRecords(
     }
     const infos = scanBatches(batch);
     if (isBatchError(infos)) throw new Error(`built an invalid batch: ${infos.message}`);
+    // As Produce: null keys on compacted topics, timestamps out of bounds (Kafka's error codes).
+    const problem = validateRecords(batch, infos[0], recordCheckOptions(svc, topic, partition));
+    if (problem !== null) {
+      results.set(partition, { errorCode: ErrorCode[problem.error], error: problem.message });
+      return;
+    }
     try {
       const r = await topic.partitions[partition].append(batch, infos, { durable });
       results.set(partition, { baseOffset: r.baseOffset });

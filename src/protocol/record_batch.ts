@@ -349,6 +349,367 @@ export function setLogAppendTime(buf: Uint8Array, pos: number, timestampMs: bigi
   put32(buf, pos + CRC_OFFSET, crc32c(buf, pos + CRC_START, pos + batchSize(buf, pos)));
 }
 
+// ---- record validation (Produce hot path, as Kafka's LogValidator)
+
+export type RecordProblemCode =
+  | "CORRUPT_MESSAGE"
+  | "INVALID_RECORD"
+  | "INVALID_TIMESTAMP"
+  | "UNSUPPORTED_COMPRESSION_TYPE";
+
+/** What validateRecords found wrong: the Kafka error, and the records at fault (Produce v8+ RecordErrors). */
+export type RecordProblem = {
+  error: RecordProblemCode;
+  message: string;
+  recordErrors: { batchIndex: number; message: string }[];
+};
+
+export type RecordCheckOptions = {
+  /** Compacted topics: every record needs a key (Kafka: INVALID_RECORD). */
+  requireKeys: boolean;
+  /** Check CreateTime record timestamps against [now - beforeMaxMs, now + afterMaxMs] (KIP-937). */
+  checkTimestamps: boolean;
+  now: number;
+  beforeMaxMs: number;
+  afterMaxMs: number;
+  /** Leave maxTimestamp alone (the caller stamps LogAppendTime over it). */
+  logAppendTime: boolean;
+  /** Cap on a compressed batch's records once decompressed, bytes. */
+  maxDecompressedSize: number;
+  /** Names the partition in messages, as Kafka's "in topic partition t-0". */
+  partitionName: string;
+};
+
+/** At most this many RecordErrors are listed for one batch (the response stays small). */
+export const MAX_RECORD_ERRORS = 1000;
+
+// Position after the last slow-path varint read (module state: the walk allocates nothing per record).
+let SP = 0;
+
+/** Zigzag varint (int32) at p, not past `end`, position left in SP; NaN when truncated or over 5 bytes. */
+function varintSlow(b: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (p >= end) return NaN;
+    const c = b[p++];
+    if (shift === 28 && c > 0x0f) return NaN;
+    v |= (c & 0x7f) << shift;
+    if ((c & 0x80) === 0) {
+      SP = p;
+      return (v >>> 1) ^ -(v & 1);
+    }
+  }
+  return NaN;
+}
+
+/** Zigzag varlong at p as a number, position left in SP; NaN when truncated, too long, or beyond 2^53. */
+function varlongSlow(b: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    if (p >= end) return NaN;
+    const c = b[p++];
+    v += (c & 0x7f) * mul;
+    if ((c & 0x80) === 0) {
+      if (v > Number.MAX_SAFE_INTEGER) return NaN;
+      SP = p;
+      return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+    }
+    mul *= 128;
+  }
+  return NaN;
+}
+
+/** Skips `n` headers at p (key: bytes, value: bytes or null); returns the end, or -1 when malformed. */
+function skipHeaders(b: Uint8Array, p: number, end: number, n: number): number {
+  for (let h = 0; h < n; h++) {
+    const kl = varintSlow(b, p, end);
+    if (!(kl >= 0 && kl <= end - SP)) return -1;
+    p = SP + kl;
+    const vl = varintSlow(b, p, end);
+    if (!(vl >= -1 && vl <= end - SP)) return -1;
+    p = SP + (vl > 0 ? vl : 0);
+  }
+  return p;
+}
+
+// walkRecords' findings (module state: the walk allocates nothing).
+let W_INDEX = 0;
+let W_MIN_TS = 0;
+let W_MAX_TS = 0;
+let W_NULL_KEYS = 0;
+const W_OK = 0;
+const W_MISSING = 1;
+const W_LENGTH = 2;
+const W_FIELD = 3;
+const W_HEADERS = 4;
+const W_LEFTOVER = 5;
+const W_TRAILING = 6;
+const FIELD_NAMES = ["timestamp delta", "offset delta", "key length", "value length", "header count"];
+let W_FIELD_AT = 0;
+
+/**
+ * Walks `count` records from p to end: framing only, one- and two-byte varints inline. Leaves the
+ * min/max timestamp and the null-key count in W_*; returns W_OK or the first problem (W_INDEX).
+ */
+function walkRecords(b: Uint8Array, p: number, end: number, count: number, base: number): number {
+  let minTs = Infinity;
+  let maxTs = -1;
+  let nullKeys = 0;
+  let c = 0;
+  let d = 0;
+  let v = 0;
+  let i = 0;
+  for (; i < count; i++) {
+    if (p >= end) break;
+    // record length
+    c = b[p];
+    if (c < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < end && (d = b[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varintSlow(b, p, end);
+      p = SP;
+    }
+    if (!(v >= 1 && v <= end - p)) {
+      W_INDEX = i;
+      return W_LENGTH;
+    }
+    const recEnd = p + v;
+    p++; // attributes
+    // timestamp delta (varlong)
+    if (p < recEnd && (c = b[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < recEnd && (d = b[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varlongSlow(b, p, recEnd);
+      p = SP;
+      if (v !== v) {
+        W_INDEX = i;
+        W_FIELD_AT = 0;
+        return W_FIELD;
+      }
+    }
+    const ts = base + v;
+    if (ts > maxTs) maxTs = ts;
+    if (ts < minTs) minTs = ts;
+    // offset delta: skipped, not checked (as Kafka); at most 5 bytes
+    c = p + 5 < recEnd ? p + 5 : recEnd;
+    while (p < c && b[p] >= 0x80) p++;
+    if (p >= c) {
+      W_INDEX = i;
+      W_FIELD_AT = 1;
+      return W_FIELD;
+    }
+    p++;
+    // key: length (-1 null) and bytes
+    if (p < recEnd && (c = b[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < recEnd && (d = b[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varintSlow(b, p, recEnd);
+      p = SP;
+    }
+    if (v >= 0 && v <= recEnd - p) p += v;
+    else if (v === -1) nullKeys++;
+    else {
+      W_INDEX = i;
+      W_FIELD_AT = 2;
+      return W_FIELD;
+    }
+    // value: idem
+    if (p < recEnd && (c = b[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else if (p + 1 < recEnd && (d = b[p + 1]) < 0x80) {
+      c = (c & 0x7f) | (d << 7);
+      v = (c >>> 1) ^ -(c & 1);
+      p += 2;
+    } else {
+      v = varintSlow(b, p, recEnd);
+      p = SP;
+    }
+    if (v >= 0 && v <= recEnd - p) p += v;
+    else if (v !== -1) {
+      W_INDEX = i;
+      W_FIELD_AT = 3;
+      return W_FIELD;
+    }
+    // headers
+    if (p < recEnd && (c = b[p]) < 0x80) {
+      v = (c >>> 1) ^ -(c & 1);
+      p++;
+    } else {
+      v = varintSlow(b, p, recEnd);
+      p = SP;
+    }
+    if (!(v >= 0 && v * 2 <= recEnd - p)) {
+      W_INDEX = i;
+      W_FIELD_AT = 4;
+      return W_FIELD;
+    }
+    if (v > 0) {
+      p = skipHeaders(b, p, recEnd, v);
+      if (p < 0) {
+        W_INDEX = i;
+        return W_HEADERS;
+      }
+    }
+    if (p !== recEnd) {
+      W_INDEX = i;
+      W_FIELD_AT = recEnd - p;
+      return W_LEFTOVER;
+    }
+  }
+  W_MIN_TS = minTs;
+  W_MAX_TS = maxTs;
+  W_NULL_KEYS = nullKeys;
+  W_INDEX = i;
+  if (i < count) return W_MISSING;
+  W_FIELD_AT = end - p;
+  return p === end ? W_OK : W_TRAILING;
+}
+
+/** The records' timestamps and key nullness, in order (slow path, for listing RecordErrors). */
+function eachRecord(
+  b: Uint8Array,
+  p: number,
+  count: number,
+  base: number,
+  fn: (i: number, ts: number, nullKey: boolean) => void,
+): void {
+  for (let i = 0; i < count; i++) {
+    const len = varintSlow(b, p, b.length);
+    const recEnd = SP + len;
+    const ts = base + varlongSlow(b, SP + 1, recEnd);
+    varintSlow(b, SP, recEnd);
+    fn(i, ts, varintSlow(b, SP, recEnd) === -1);
+    p = recEnd;
+  }
+}
+
+function corrupt(i: number, message: string): RecordProblem {
+  return { error: "INVALID_RECORD", message, recordErrors: [{ batchIndex: i, message }] };
+}
+
+/**
+ * Validates every record of the batch at `info.position` as Kafka's LogValidator does, walking the
+ * record framing in place (decompressing first when the batch is compressed, bounded): record
+ * lengths, key/value/header lengths, header counts, no trailing bytes, the record count; keys on
+ * compacted topics; CreateTime timestamps within the topic's bounds. Recomputes the batch's max
+ * timestamp from its records and, only when the header disagrees, writes it and the CRC in place
+ * (info.maxTimestamp follows). Returns null when the batch may be stored.
+ */
+export function validateRecords(buf: Uint8Array, info: BatchInfo, o: RecordCheckOptions): RecordProblem | null {
+  const pos = info.position;
+  const count = info.recordCount;
+  if (count <= 0) {
+    return {
+      error: "INVALID_RECORD",
+      message: `Invalid reported count for record batch: ${count} in topic partition ${o.partitionName}`,
+      recordErrors: [],
+    };
+  }
+  let body = buf;
+  let p = pos + RECORDS_OFFSET;
+  let end = pos + info.size;
+  if (info.codec !== 0) {
+    try {
+      body = decompress(info.codec, buf.subarray(p, end), o.maxDecompressedSize);
+    } catch (e) {
+      if (e instanceof CompressionError) {
+        return {
+          error: e.code === "UNSUPPORTED_COMPRESSION_TYPE" ? e.code : "CORRUPT_MESSAGE",
+          message: e.message,
+          recordErrors: [],
+        };
+      }
+      throw e;
+    }
+    p = 0;
+    end = body.length;
+  }
+  const base = info.baseTimestamp;
+  const w = walkRecords(body, p, end, count, base);
+  const i = W_INDEX;
+  switch (w) {
+    case W_OK:
+      break;
+    case W_MISSING:
+      return corrupt(i, `Incorrect number of records: the batch declares ${count}, its bytes hold ${i}`);
+    case W_LENGTH:
+      return corrupt(i, `Invalid record size: record ${i} claims more bytes than the batch holds, or none`);
+    case W_FIELD:
+      return corrupt(i, `Invalid record: record ${i} has an invalid ${FIELD_NAMES[W_FIELD_AT]}`);
+    case W_HEADERS:
+      return corrupt(i, `Invalid record: record ${i} has an invalid header key or value length`);
+    case W_LEFTOVER:
+      return corrupt(i, `Invalid record size: record ${i} has ${W_FIELD_AT} bytes after its last field`);
+    default:
+      return corrupt(
+        count - 1,
+        `Incorrect number of records: ${W_FIELD_AT} bytes follow the last of the ${count} records the batch declares`,
+      );
+  }
+  const lo = o.now - o.beforeMaxMs;
+  const hi = o.now + o.afterMaxMs;
+  const checkTs = o.checkTimestamps && info.timestampType === 0;
+  if ((checkTs && (W_MIN_TS < lo || W_MAX_TS > hi)) || (o.requireKeys && W_NULL_KEYS > 0)) {
+    const keyErrors: { batchIndex: number; message: string }[] = [];
+    const tsErrors: { batchIndex: number; message: string }[] = [];
+    eachRecord(body, p, count, base, (i, ts, nullKey) => {
+      if (nullKey && o.requireKeys && keyErrors.length < MAX_RECORD_ERRORS) {
+        keyErrors.push({
+          batchIndex: i,
+          message: `Compacted topic cannot accept message without key in topic partition ${o.partitionName}`,
+        });
+      }
+      if (checkTs && ts !== -1 && (ts < lo || ts > hi) && tsErrors.length < MAX_RECORD_ERRORS) {
+        tsErrors.push({
+          batchIndex: i,
+          message:
+            `Timestamp ${ts} of message with offset ${i} is out of range. The timestamp should be within [${lo}, ${hi}]`,
+        });
+      }
+    });
+    if (tsErrors.length > 0) {
+      return {
+        error: "INVALID_TIMESTAMP",
+        message: "One or more records have been rejected due to invalid timestamp",
+        recordErrors: tsErrors,
+      };
+    }
+    if (keyErrors.length > 0) {
+      return {
+        error: "INVALID_RECORD",
+        message: `One or more records have been rejected due to ${keyErrors.length} record errors in total, ` +
+          `and only showing the first three errors at most: ${JSON.stringify(keyErrors.slice(0, 3))}`,
+        recordErrors: keyErrors,
+      };
+    }
+  }
+  // Kafka's setMaxTimestamp: rewrite the header (and CRC) only when it disagrees with the records.
+  const maxTs = W_MAX_TS;
+  if (!o.logAppendTime && info.timestampType === 0 && maxTs !== info.maxTimestamp) {
+    put64(buf, pos + MAX_TIMESTAMP_OFFSET, maxTs);
+    put32(buf, pos + CRC_OFFSET, crc32c(buf, pos + CRC_START, pos + info.size));
+    info.maxTimestamp = maxTs;
+  }
+  return null;
+}
+
 // ---- full decoding (slow path)
 
 export type RecordHeader = { key: string; value: Uint8Array | null };

@@ -6,7 +6,10 @@
 // transactions are dropped and never shadow a key; cleaning stops before the first offset of a
 // transaction still open (Kafka cleans only below the last stable offset). Control batches
 // (markers) are kept. Batches are decompressed to be filtered and recompressed with their own
-// codec; untouched batches stay byte for byte.
+// codec; untouched batches stay byte for byte. A batch that cannot be decoded (damaged on disk) is
+// never dropped nor rewritten: it stays as it is, its keys shadow nothing, and the caller is told
+// (onDamaged) so that it can report it once; a damaged transaction marker leaves its transaction
+// open, so nothing past it is cleaned.
 import {
   batchBaseOffsetNumber,
   batchIsControl,
@@ -16,7 +19,19 @@ import {
   buildRecordBatch,
   decodeRecords,
   parseControlRecord,
+  RecordBatchError,
 } from "../protocol/record_batch.ts";
+
+/** Decodes a batch; null (and `onDamaged` told) when it is damaged. */
+function decodeOrNull(batch: Uint8Array, onDamaged?: (batch: Uint8Array, why: string) => void) {
+  try {
+    return decodeRecords(batch);
+  } catch (e) {
+    if (!(e instanceof RecordBatchError)) throw e;
+    onDamaged?.(batch, e.message);
+    return null;
+  }
+}
 
 /** Transaction outcomes seen in a pass over the log, in offset order. */
 export class TxnIndex {
@@ -31,7 +46,12 @@ export class TxnIndex {
       if (!this.open.has(pid)) this.open.set(pid, base);
       return;
     }
-    const r = decodeRecords(batch).records[0];
+    const d = decodeOrNull(batch);
+    if (d === null) {
+      if (!this.open.has(pid)) this.open.set(pid, base); // outcome unknown: stays open
+      return;
+    }
+    const r = d.records[0];
     const marker = r ? parseControlRecord(r.key, r.value) : null;
     if (marker && !marker.commit) this.aborted.push({ producerId: pid, first: this.open.get(pid) ?? base, last: base });
     this.open.delete(pid);
@@ -69,9 +89,11 @@ export class KeyMap {
     return this.map.size;
   }
 
-  add(batch: Uint8Array, txns?: TxnIndex): void {
+  add(batch: Uint8Array, txns?: TxnIndex, onDamaged?: (batch: Uint8Array, why: string) => void): void {
     if (batchIsControl(batch, 0) || txns?.isAborted(batch)) return;
-    for (const r of decodeRecords(batch).records) {
+    const d = decodeOrNull(batch, onDamaged);
+    if (d === null) return;
+    for (const r of d.records) {
       if (r.key !== null) this.map.set(keyString(r.key), Number(r.offset));
     }
   }
@@ -95,6 +117,7 @@ export async function cleanSegmentBatches(
   stats: CleanStats,
   pause: () => Promise<void>,
   txns?: TxnIndex,
+  onDamaged?: (batch: Uint8Array, why: string) => void,
 ): Promise<Uint8Array[] | null> {
   const out: Uint8Array[] = [];
   let changed = false;
@@ -109,7 +132,11 @@ export async function cleanSegmentBatches(
       stats.removed += batchRecordCount(batch, 0);
       continue;
     }
-    const d = decodeRecords(batch);
+    const d = decodeOrNull(batch, onDamaged);
+    if (d === null) {
+      out.push(batch); // damaged: kept byte for byte
+      continue;
+    }
     const kept = d.records.filter((r) => {
       if (r.key !== null && map.latest(r.key) !== Number(r.offset)) return false;
       if (r.value === null && Number(r.timestamp) < now - deleteRetentionMs) return false;

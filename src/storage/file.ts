@@ -27,11 +27,18 @@
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { prepareCompression } from "../protocol/compression/index.ts";
-import { batchBaseOffsetNumber, batchLastOffsetDelta, setBaseOffset } from "../protocol/record_batch.ts";
+import {
+  batchBaseOffsetNumber,
+  batchCrcValid,
+  batchLastOffsetDelta,
+  CURRENT_MAGIC,
+  MAGIC_OFFSET,
+  setBaseOffset,
+} from "../protocol/record_batch.ts";
 import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
-import { batchMaxTs, scanFile, Segment, segmentName } from "./segment.ts";
+import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { MAX_OFFSET } from "./store.ts";
 
@@ -172,6 +179,8 @@ class FilePartitionLog implements PartitionLog {
   logEndOffset = 0;
   sizeInBytes = 0;
   segments: Segment[] = [];
+  /** Damaged batches the cleaner has reported (segment base and place). */
+  private cleanerReported = new Set<string>();
   private core: Core;
   private writeQueue: Promise<unknown> = Promise.resolve();
   private completion: Promise<unknown> = Promise.resolve();
@@ -270,7 +279,7 @@ class FilePartitionLog implements PartitionLog {
     }
     for (let i = 0; i < bases.length; i++) {
       const seg = new Segment(this.dir, bases[i], now);
-      seg.size = sizes.get(bases[i])!;
+      seg.size = seg.trustedFrom = sizes.get(bases[i])!;
       const last = i === bases.length - 1;
       const next = last ? null : bases[i + 1];
       const index = await fs.readFile(`${seg.path}.index`);
@@ -378,6 +387,7 @@ class FilePartitionLog implements PartitionLog {
           segmentName(seg.base)
         } (${r.error}); log end offset ${next}`,
       );
+      if (!active) await this.keepAside(h, seg, r.pos);
       await h.truncate(r.pos);
       seg.size = r.pos;
     } else if (active && !this.core.clean) {
@@ -388,7 +398,31 @@ class FilePartitionLog implements PartitionLog {
         } after an unclean shutdown; log end offset ${next}`,
       );
     }
+    seg.verifiedTo = seg.size; // every batch left was CRC-checked by the scan
     if (!seg.handle) await h.close();
+  }
+
+  /**
+   * Before a rolled segment is truncated at a damaged batch, the bytes cut off (the bad batch and
+   * whatever followed it) are copied to `<segment>.log.damaged-<pos>`, never deleted: the broker
+   * never reads that file again, an operator may.
+   */
+  private async keepAside(h: FileHandle, seg: Segment, from: number): Promise<void> {
+    const path = `${seg.logPath}.damaged-${from}`;
+    const out = await this.core.fs.open(path, { create: true });
+    try {
+      await out.truncate(0);
+      for (let p = from; p < seg.size;) {
+        const chunk = await h.read(p, Math.min(RECOVERY_CHUNK, seg.size - p));
+        if (chunk.length === 0) break;
+        await out.append(chunk);
+        p += chunk.length;
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    this.core.log("warn", `${this.topic}-${this.partition}: the ${seg.size - from} bytes cut off are kept in ${path}`);
   }
 
   private async writeIndexes(seg: Segment): Promise<void> {
@@ -668,9 +702,25 @@ class FilePartitionLog implements PartitionLog {
           at = 0;
           if (buf.length < 61) throw storageError(`${seg.logPath}: short read at ${pos}`);
         }
+        if (seg.damage !== null && pos >= seg.damage.pos) {
+          if (out.length > 0) break;
+          throw this.damaged(seg, seg.damage.pos, seg.damage.reason);
+        }
         const size = (buf[at + 8] << 24 | buf[at + 9] << 16 | buf[at + 10] << 8 | buf[at + 11]) + 12;
-        if (size < 61 || size > end - pos) throw storageError(`${seg.logPath}: bad batch length at ${pos}`);
-        const last = batchBaseOffsetNumber(buf, at) + batchLastOffsetDelta(buf, at);
+        const base = batchBaseOffsetNumber(buf, at);
+        const last = base + batchLastOffsetDelta(buf, at);
+        // Header sanity on every batch (cheap): what a client would choke on is never sent.
+        const insane = size < 61 || size > end - pos
+          ? `batch length ${size - 12} does not fit the ${end - pos} bytes left`
+          : buf[at + MAGIC_OFFSET] !== CURRENT_MAGIC
+          ? `magic ${buf[at + MAGIC_OFFSET]}`
+          : !(base >= seg.base && last >= base && last < seg.next)
+          ? `offsets ${base}..${last} outside the segment's ${seg.base}..${seg.next - 1}`
+          : null;
+        if (insane !== null) {
+          if (out.length > 0) break;
+          throw this.damaged(seg, pos, insane);
+        }
         if (last < offset) {
           pos += size;
           continue;
@@ -681,6 +731,14 @@ class FilePartitionLog implements PartitionLog {
           bufStart = pos;
           at = 0;
           if (buf.length < size) throw storageError(`${seg.logPath}: short read at ${pos}`);
+        }
+        // CRC once per batch per process for data this process did not append itself.
+        if (pos >= seg.verifiedTo && pos < seg.trustedFrom) {
+          if (!batchCrcValid(buf, at)) {
+            if (out.length > 0) break;
+            throw this.damaged(seg, pos, "CRC32C mismatch");
+          }
+          if (pos === seg.verifiedTo) seg.verifiedTo = pos + size;
         }
         out.push(buf.subarray(at, at + size));
         used = true;
@@ -695,16 +753,36 @@ class FilePartitionLog implements PartitionLog {
     }
   }
 
+  /**
+   * A damaged batch found by a read: remembered on the segment (reads stop there) and logged once,
+   * with the way past it. The error reaches Fetch as KAFKA_STORAGE_ERROR, already reported.
+   */
+  private damaged(seg: Segment, pos: number, reason: string): Error {
+    if (seg.damage === null) {
+      seg.damage = { pos, reason };
+      this.core.log(
+        "error",
+        `${this.topic}-${this.partition}: damaged record batch at byte ${pos} of ${seg.logPath} (${reason}); ` +
+          `fetches reaching it get KAFKA_STORAGE_ERROR. To recover as Kafka's log recovery does, stop the broker, ` +
+          `delete ${seg.path}.index and start it: the segment is then scanned and truncated at the bad batch ` +
+          `(the bytes cut off are kept in ${seg.logPath}.damaged-${pos}), and fetches continue after it.`,
+      );
+    }
+    return Object.assign(storageError(`${seg.logPath}: damaged record batch at byte ${pos} (${reason})`), {
+      reported: true,
+    });
+  }
+
   /** Visits whole batches of a segment from the index position of `fromOffset`. */
   private async visit(
     seg: Segment,
     fromOffset: number,
     fn: (batch: Uint8Array, base: number) => boolean | void,
-  ): Promise<void> {
+  ): Promise<ScanResult> {
     seg.readers++;
     try {
       const h = await seg.open(this.core.fs);
-      await scanFile(h, seg.lookup(fromOffset), seg.size, READ_CHUNK, false, (buf, at, _pos, size) => {
+      return await scanFile(h, seg.lookup(fromOffset), seg.size, READ_CHUNK, false, (buf, at, _pos, size) => {
         if (fn(buf.subarray(at, at + size), batchBaseOffsetNumber(buf, at)) === false) return false;
       });
     } finally {
@@ -872,12 +950,19 @@ class FilePartitionLog implements PartitionLog {
       // Transaction outcomes over the whole log: aborted data goes, and nothing at or past the
       // first still-open transaction is cleaned (its outcome is unknown).
       const txns = new TxnIndex();
+      // A segment whose framing is broken somewhere is not cleaned, nor anything after it (what
+      // follows the break is unknown): its batches stay as they are, reported once.
+      let damagedFrom = Infinity;
       for (const s of this.segments) {
         if (s.next <= this.logStartOffset) continue;
-        await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
+        const r = await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
+        if ((r.error !== null || s.damage !== null) && damagedFrom === Infinity) {
+          damagedFrom = s.base;
+          this.reportCleanerDamage(s, `byte ${r.error !== null ? r.pos : s.damage!.pos}`, r.error ?? s.damage!.reason);
+        }
         await yieldToLoop();
       }
-      const firstOpen = txns.firstOpenOffset();
+      const firstOpen = Math.min(txns.firstOpenOffset(), damagedFrom);
       const cleanable: Segment[] = [];
       for (const s of this.segments.slice(0, -1)) {
         if (s.next <= this.logStartOffset) continue;
@@ -894,22 +979,38 @@ class FilePartitionLog implements PartitionLog {
       if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return;
       const map = new KeyMap();
       for (const s of cleanable) {
-        await this.visit(s, s.base, (batch) => map.add(batch, txns));
+        const onDamaged = (batch: Uint8Array, why: string) =>
+          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
+        await this.visit(s, s.base, (batch) => map.add(batch, txns, onDamaged));
         await yieldToLoop();
       }
       const stats: CleanStats = { removed: 0 };
       // Rewritten zstd batches need the wasm encoder, which loads in the background at start-up.
       await prepareCompression();
+      let upTo = cleanable[0].base;
       for (const s of cleanable) {
         if (this.closed) return;
         const batches: Uint8Array[] = [];
-        await this.visit(s, s.base, (batch) => {
+        const scan = await this.visit(s, s.base, (batch) => {
           batches.push(batch);
         });
-        const cleaned = await cleanSegmentBatches(batches, map, now, cfg.deleteRetentionMs, stats, yieldToLoop, txns);
+        if (scan.error !== null) break; // (changed since the first pass) never swap in a partial copy
+        const onDamaged = (batch: Uint8Array, why: string) =>
+          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
+        const cleaned = await cleanSegmentBatches(
+          batches,
+          map,
+          now,
+          cfg.deleteRetentionMs,
+          stats,
+          yieldToLoop,
+          txns,
+          onDamaged,
+        );
         if (cleaned !== null) await this.swap(s, cleaned);
+        upTo = s.next;
       }
-      const upTo = cleanable[cleanable.length - 1].next;
+      upTo = Math.max(upTo, this.cleanedUpTo);
       this.cleanedUpTo = upTo;
       await this.core.fs.writeFileAtomic(`${this.dir}/${CLEANER_FILE}`, new TextEncoder().encode(String(upTo)));
       this.core.stats.compactions++;
@@ -919,6 +1020,18 @@ class FilePartitionLog implements PartitionLog {
         `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`,
       );
     });
+  }
+
+  /** The cleaner met a damaged batch: logged once per place per process, then skipped quietly. */
+  private reportCleanerDamage(seg: Segment, where: string, why: string): void {
+    const key = `${seg.base}:${where}`;
+    if (this.cleanerReported.has(key)) return;
+    this.cleanerReported.add(key);
+    this.core.log(
+      "warn",
+      `${this.topic}-${this.partition}: compaction skips a damaged record batch at ${where} of ${seg.logPath} (${why}); ` +
+        `it is kept as it is (see the README, Storage: damaged segments)`,
+    );
   }
 
   /** Replaces a rolled segment by its cleaned copy: `.cleaned` → `.swap` → `.log` (load() finishes a torn swap). */
@@ -938,7 +1051,9 @@ class FilePartitionLog implements PartitionLog {
       p += b.length;
     }
     fresh.maybeAddTime();
-    fresh.size = size;
+    // Kept batches were copied from disk, not validated on append (a damaged one stays as it was):
+    // reads check them once, as for a loaded segment.
+    fresh.size = fresh.trustedFrom = size;
     fresh.lastAppend = old.lastAppend;
     const cleanedPath = `${old.path}.log.cleaned`;
     const swapPath = `${old.path}.log.swap`;

@@ -68,6 +68,15 @@ export class Segment {
   gate: Promise<void> | null = null;
   readers = 0;
   retired = false;
+  /**
+   * Reads check each batch's CRC once: bytes below verifiedTo have been checked, bytes from
+   * trustedFrom on were appended (and validated) by this process. A loaded segment starts with
+   * nothing trusted; a new one (roll, compaction) with everything.
+   */
+  verifiedTo = 0;
+  trustedFrom = 0;
+  /** The first damaged batch a read found (position, why): reads stop there, logged once. */
+  damage: { pos: number; reason: string } | null = null;
 
   constructor(dir: string, base: number, now: number) {
     this.base = base;

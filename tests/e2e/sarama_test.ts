@@ -81,3 +81,15 @@ test("sarama over SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; a wrong p
     await sasl.close();
   }
 }, 180_000);
+
+test("sarama 1.22 batches (MaxTimestamp -1) are found by ListOffsets-by-timestamp", async () => {
+  await broker.services.topics.create("sarama-ts", 1, new Map());
+  const bin = `${work}/sarama-ts`;
+  await run(["go", "build", "-o", bin, "main.go"], {
+    GO111MODULE: "off",
+    GOPATH: "/usr/share/gocode",
+    GOCACHE: `${work}/cache`,
+  }, "sarama_timestamps");
+  const out = await run([bin, `127.0.0.1:${broker.port}`, "sarama-ts"]);
+  expect(out.trim()).toBe("offset 2");
+}, 180_000);

@@ -96,6 +96,11 @@ export class GroupCoordinator {
 
   // ---- configuration
 
+  /** offset.metadata.max.bytes: longest committed-offset metadata (OffsetCommit and TxnOffsetCommit). */
+  maxOffsetMetadataBytes(): number {
+    return this.num("offset.metadata.max.bytes", 4096);
+  }
+
   private num(name: string, dflt: number): number {
     const v = this.deps.config[name];
     if (v === undefined || v === null || v === "") return dflt;
@@ -667,7 +672,7 @@ export class GroupCoordinator {
     let g = this.groups.get(req.groupId);
     const invalid = this.validateCommit(g, req.generationIdOrMemberEpoch, req.memberId, req.groupInstanceId);
     if (invalid !== ErrorCode.NONE) return all(invalid);
-    const maxMetadata = this.num("offset.metadata.max.bytes", 4096);
+    const maxMetadata = this.maxOffsetMetadataBytes();
     const now = this.deps.now();
     const expire = req.retentionTimeMs >= 0n ? now + Number(req.retentionTimeMs) : -1;
     const out: OffsetCommitOutput = [];

@@ -12,6 +12,14 @@
 // (storage/recompress.ts); "producer" keeps them as sent. Topics with confluent.value.schema.validation
 // (or .key.) refuse records without a registered schema id (registry/validation.ts: INVALID_RECORD).
 // As Kafka requires from v3, each partition carries exactly one batch (else INVALID_RECORD).
+// Every record is then validated as Kafka's LogValidator does (record_batch.ts validateRecords, walking
+// the framing in place, after a bounded decompression for compressed batches): a record whose lengths,
+// header count or record count do not add up gets INVALID_RECORD with its index in recordErrors (v8+);
+// a null key on a compacted topic INVALID_RECORD ("Compacted topic cannot accept message without
+// key"); a CreateTime timestamp outside [now - message.timestamp.before.max.ms, now +
+// message.timestamp.after.max.ms] INVALID_TIMESTAMP; an empty batch INVALID_RECORD. A batch whose
+// maxTimestamp disagrees with its records (older sarama writes 0) gets the right one written in place,
+// CRC recomputed; batches that are right are not touched.
 // Idempotent batches (producer id >= 0) are checked against the partition's producer state
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
@@ -27,9 +35,10 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
-import { scanBatches, setLogAppendTime } from "../../protocol/record_batch.ts";
+import { scanBatches, setLogAppendTime, validateRecords } from "../../protocol/record_batch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { recordCheckOptions } from "../record_checks.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
@@ -43,6 +52,7 @@ type PartitionResult = {
   logAppendTimeMs: bigint;
   logStartOffset: bigint;
   errorMessage: string | null;
+  recordErrors?: { batchIndex: number; batchIndexErrorMessage: string | null }[];
 };
 
 export default defineHandler(Produce, [0, 13], async (req, ctx) => {
@@ -164,8 +174,16 @@ async function append(
       );
     }
   }
+  // Every record's framing, keys on compacted topics, CreateTime bounds; maxTimestamp fixed in place.
+  const checks = recordCheckOptions(svc, topic, index, maxMessageBytes);
+  const problem = validateRecords(records, batch, checks);
+  if (problem !== null) {
+    const r = failed(index, ErrorCode[problem.error], problem.message);
+    r.recordErrors = problem.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message }));
+    return r;
+  }
   let logAppendTime = -1;
-  if (svc.topics.config(topic, "message.timestamp.type", svc.config) === "LogAppendTime") {
+  if (checks.logAppendTime) {
     logAppendTime = svc.now();
     for (const b of scanned) {
       setLogAppendTime(records, b.position, logAppendTime);

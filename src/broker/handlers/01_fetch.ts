@@ -5,7 +5,9 @@
 // passes, without holding up other requests on the connection. Incremental fetch sessions (KIP-227,
 // v7+): see fetch_sessions.ts. Topic ids from v13. Every partition carries the high watermark, last
 // stable offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE;
-// a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH.
+// a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH. A partition whose read
+// fails (a damaged batch in a segment: see storage/file.ts) gets KAFKA_STORAGE_ERROR, the others their
+// data. A partition with an error always carries an empty record set, never a null one (as Kafka).
 // read_uncommitted answers abortedTransactions as null; read_committed (isolation 1) stops at the
 // last stable offset and lists the aborted transactions overlapping what it returns. Versions: v0-3 are not offered — they need message format v0/v1
 // down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
@@ -35,7 +37,8 @@ type PartitionData = {
   logStartOffset: bigint;
   abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
   preferredReadReplica: number;
-  records: Uint8Array[] | null;
+  /** Never null: Kafka sends an empty record set with an error, and librdkafka refuses a null one. */
+  records: Uint8Array[];
 };
 
 const LEADER_EPOCH = 0;
@@ -99,7 +102,7 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
       const left = deadline - svc.now();
       if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
       // Too little to answer with: the read buffers go back before reading again.
-      for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
+      for (const d of results.data) for (const b of d.records) svc.readBuffers.release(b);
       results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
     }
   }
@@ -109,7 +112,7 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
     const throttle = svc.quotas.record(FETCH, quota, results.bytes, now);
     if (throttle > 0) {
       svc.quotas.recordOnly(FETCH, quota, -results.bytes, now);
-      for (const d of results.data) for (const b of d.records ?? []) svc.readBuffers.release(b);
+      for (const d of results.data) for (const b of d.records) svc.readBuffers.release(b);
       ctx.throttleTimeMs = throttle;
       // Kafka's getThrottledResponse: no partitions; a new (full) session is not kept for the client.
       return {
@@ -124,17 +127,20 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
   // Group by topic, in request (session) order, leaving out unchanged partitions when incremental.
   const responses: { topic: string; topicId: string; partitions: PartitionData[] }[] = [];
   let current: { topic: string; topicId: string; partitions: PartitionData[] } | null = null;
+  let currentKey = ""; // the request's (topic, topicId): partitions of one topic share one entry
   for (let i = 0; i < plan.partitions.length; i++) {
     const p = plan.partitions[i];
     const d = results.data[i];
-    const changed = d.errorCode !== ErrorCode.NONE || (d.records !== null && d.records.length > 0) ||
+    const changed = d.errorCode !== ErrorCode.NONE || d.records.length > 0 ||
       d.highWatermark !== p.lastHighWatermark || d.logStartOffset !== p.lastLogStartOffset ||
       d.lastStableOffset !== p.lastStableOffset;
     p.lastHighWatermark = d.highWatermark;
     p.lastLogStartOffset = d.logStartOffset;
     p.lastStableOffset = d.lastStableOffset;
     if (plan.incremental && !changed) continue;
-    if (!current || current.topic !== p.topic || current.topicId !== p.topicId) {
+    const key = `${p.topic}\u0000${p.topicId}`;
+    if (!current || currentKey !== key) {
+      currentKey = key;
       const name = p.topic.startsWith("\u0000") ? "" : p.topic;
       current = { topic: name, topicId: byId ? p.topicId : svc.topics.get(name)?.id ?? ZERO_UUID, partitions: [] };
       responses.push(current);
@@ -165,7 +171,7 @@ async function readAll(
       logStartOffset: -1n,
       abortedTransactions: readCommitted ? [] : null,
       preferredReadReplica: -1,
-      records: null,
+      records: [],
     };
     data.push(d);
     if (!p.topic.startsWith("\u0000") && !canRead(p.topic)) {
@@ -210,9 +216,12 @@ async function readAll(
       // Pooled buffers: the server releases them once the response is sent (Conn.write's callback).
       d.records = await log.read(from, Math.max(limit, 0), bytes > 0, svc.readBuffers);
     } catch (e) {
-      svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // A damaged batch is logged once by the store (with the way past it), not at every fetch.
+      if ((e as { reported?: boolean }).reported !== true) {
+        svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
       d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-      d.records = null;
+      d.records = [];
       ready = true;
       continue;
     }

@@ -2,7 +2,9 @@
 // group; from v5, transactions v2, the group is added implicitly); they reach the group's committed
 // offsets only when the transaction commits.
 // Errors: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, INVALID_TXN_STATE
-// (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition.
+// (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition; OFFSET_METADATA_TOO_LARGE per partition
+// whose metadata is longer than offset.metadata.max.bytes (UTF-8 bytes, as OffsetCommit): that partition
+// is not staged, the others are (Kafka's GroupCoordinator does the same).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -30,9 +32,12 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
       })),
     };
   }
+  const maxMetadata = svc.groups.maxOffsetMetadataBytes();
+  const enc = new TextEncoder();
+  const tooLarge = (m: string | null) => m !== null && (m.length > maxMetadata || enc.encode(m).length > maxMetadata);
   const offsets = req.topics.flatMap((t) =>
     t.partitions
-      .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex])
+      .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex] && !tooLarge(p.committedMetadata))
       .map((p) => ({
         topic: t.name,
         partition: p.partitionIndex,
@@ -55,7 +60,11 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
       name: t.name,
       partitions: t.partitions.map((p) => ({
         partitionIndex: p.partitionIndex,
-        errorCode: svc.topics.get(t.name)?.partitions[p.partitionIndex] ? code : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorCode: !svc.topics.get(t.name)?.partitions[p.partitionIndex]
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : tooLarge(p.committedMetadata)
+          ? ErrorCode.OFFSET_METADATA_TOO_LARGE
+          : code,
       })),
     })),
   };
