@@ -1,9 +1,16 @@
 // Connection loop: 4-byte-length framing, header decode, dispatch, responses in request order.
 //
-// Requests on one connection start in arrival order and may run concurrently (a parked Fetch does
-// not hold up the next request); responses leave strictly in request order. Reading pauses while
-// too many requests are unanswered or the socket's send queue is over its high-water mark.
-// A malformed frame closes that connection only, with a log line.
+// Requests on one connection start in arrival order and may run concurrently; responses leave
+// strictly in request order. What one connection can hold is bounded (issue #14):
+// - Reading pauses while MAX_IN_FLIGHT requests are unanswered, while the frames of unanswered
+//   requests add up to IN_FLIGHT_BYTES, or while the socket's send queue is over its high-water mark
+//   (a client that does not read its responses stops being read).
+// - A Fetch is answered before anything after it is read: its response can be fetch.max.bytes, so a
+//   connection holds at most one (Kafka processes one request per connection at a time).
+// - Before SASL authentication: frames over sasl.server.max.receive.size (Kafka's fix for
+//   CVE-2022-34917) close the connection, one request at a time, and at most one such frame buffered.
+// A malformed frame or a violation closes that connection only, with a log line (rate-limited per
+// client address).
 //
 // Client quotas (config/quotas.ts): with any quota configured, each request is measured — Produce's
 // frame size against producer_byte_rate, handler time against request_percentage, Fetch's bytes in
@@ -29,12 +36,19 @@ const PRODUCE_KEY = 0;
 const MERGE_MAX = 16 * 1024;
 /** Unanswered requests per connection before reading pauses. */
 const MAX_IN_FLIGHT = 128;
+/** Bytes of unanswered request frames per connection before reading pauses (one larger frame still goes). */
+export const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+const FETCH_KEY = 1;
+/** Kafka's sasl.server.max.receive.size default. */
+const SASL_MAX_RECEIVE = 524288;
 
 /** Frames below this many bytes are copied into exact-size buffers, not pooled ones. */
 const SMALL_FRAME = 8 * 1024;
+/** Bytes that may still arrive before authentication after reading paused (adapters read ahead a little). */
+const PRE_AUTH_SLACK = 64 * 1024;
 
 /** A response's place in the connection's order; `closeReason` closes the connection once it is sent. */
-type Slot = { chunks: Uint8Array[] | null; done: boolean; closeReason?: string };
+type Slot = { chunks: Uint8Array[] | null; done: boolean; closeReason?: string; frameBytes: number };
 
 /** What a SASL listener serves before authentication (Kafka's SaslServerAuthenticator). */
 const BEFORE_AUTH = new Set([ApiVersions.key, SaslHandshake.key, SaslAuthenticate.key]);
@@ -44,6 +58,12 @@ export class Connection implements ConnHandler {
   private readonly conn: Conn;
   private readonly session: Session;
   private readonly maxFrame: number;
+  /** sasl.server.max.receive.size: the largest frame before authentication. */
+  private readonly saslMaxFrame: number;
+  /** Bytes of the frames of unanswered requests. */
+  private inFlightBytes = 0;
+  /** An unanswered Fetch: nothing more is read until it is answered. */
+  private barrier: Slot | null = null;
   // Received bytes not yet framed: chunks[0] starts at headPos.
   private chunks: Uint8Array[] = [];
   private headPos = 0;
@@ -67,6 +87,10 @@ export class Connection implements ConnHandler {
     this.lastActive = server.tick;
     this.conn = conn;
     this.maxFrame = Number(server.svc.config["socket.request.max.bytes"]);
+    this.saslMaxFrame = Math.min(
+      this.maxFrame,
+      Number(server.svc.config["sasl.server.max.receive.size"] ?? SASL_MAX_RECEIVE),
+    );
     this.session = {
       id,
       remote: `${conn.remoteAddress}:${conn.remotePort}`,
@@ -107,6 +131,13 @@ export class Connection implements ConnHandler {
     this.server.svc.metrics.bytesIn += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    // Before authentication reading stops after each request; bytes that still arrive must not pile up.
+    if (!this.session.authenticated && this.buffered > 4 + this.saslMaxFrame + PRE_AUTH_SLACK) {
+      this.fail(
+        `${this.buffered} bytes sent before SASL authentication completed (sasl.server.max.receive.size ${this.saslMaxFrame})`,
+      );
+      return;
+    }
     if (!borrowed) {
       this.safeParse();
       return;
@@ -182,7 +213,7 @@ export class Connection implements ConnHandler {
 
   private fail(reason: string) {
     if (this.closed) return;
-    this.server.svc.log("warn", `closing connection from ${this.session.remote}: ${reason}`);
+    this.server.warnConnection(this.conn.remoteAddress, `closing connection from ${this.session.remote}: ${reason}`);
     this.closed = true;
     this.chunks = [];
     this.unmuteTimer();
@@ -214,11 +245,18 @@ export class Connection implements ConnHandler {
 
   private parse() {
     while (!this.closed && !this.stopping && !this.muted && this.buffered >= 4) {
-      if (this.pending() >= MAX_IN_FLIGHT) {
+      if (!this.mayRead()) {
         this.pause();
         return;
       }
       const size = this.peekInt32();
+      if (!this.session.authenticated && (size < 0 || size > this.saslMaxFrame)) {
+        // Kafka's SaslServerAuthenticator: InvalidReceiveException, the connection is closed.
+        this.fail(
+          `frame size ${size} before SASL authentication outside 0..${this.saslMaxFrame} (sasl.server.max.receive.size)`,
+        );
+        return;
+      }
       if (size < 0 || size > this.maxFrame) {
         this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)`);
         return;
@@ -229,6 +267,13 @@ export class Connection implements ConnHandler {
       if (this.session.sasl?.legacy && !this.session.authenticated) this.saslToken(this.consume(size));
       else this.dispatch(this.consume(size));
     }
+  }
+
+  /** Whether another request may be read now (see the bounds at the top of this file). */
+  private mayRead(): boolean {
+    if (this.barrier !== null) return false;
+    if (!this.session.authenticated) return this.pending() === 0;
+    return this.pending() < MAX_IN_FLIGHT && this.inFlightBytes < IN_FLIGHT_BYTES;
   }
 
   private peekInt32(): number {
@@ -329,7 +374,8 @@ export class Connection implements ConnHandler {
     }
     this.session.clientId = clientId;
     svc.metrics.requests[apiKey]++;
-    const slot = this.openSlot();
+    const slot = this.openSlot(frame.length);
+    if (apiKey === FETCH_KEY) this.barrier = slot;
     const ctx: RequestContext = {
       services: svc,
       session: this.session,
@@ -459,8 +505,9 @@ export class Connection implements ConnHandler {
     return w.finish();
   }
 
-  private openSlot(): Slot {
-    const slot: Slot = { chunks: null, done: false };
+  private openSlot(frameBytes = 0): Slot {
+    const slot: Slot = { chunks: null, done: false, frameBytes };
+    this.inFlightBytes += frameBytes;
     this.slots.push(slot);
     return slot;
   }
@@ -468,6 +515,9 @@ export class Connection implements ConnHandler {
   private finishSlot(slot: Slot, chunks: Uint8Array[] | null) {
     slot.chunks = chunks;
     slot.done = true;
+    this.inFlightBytes -= slot.frameBytes;
+    slot.frameBytes = 0;
+    if (this.barrier === slot) this.barrier = null;
     this.flush();
   }
 
@@ -497,7 +547,7 @@ export class Connection implements ConnHandler {
         this.waitingDrain = false;
         this.resume();
       });
-    } else if (this.paused && !this.waitingDrain && this.pending() < MAX_IN_FLIGHT) {
+    } else if (this.paused && !this.waitingDrain && this.mayRead()) {
       this.resume();
     }
     this.maybeFinish();

@@ -4,11 +4,15 @@
 import type { Conn, ConnHandler } from "../runtime.ts";
 import { recordAndThrottle, SampledRate } from "./config/quota_rate.ts";
 import { Connection } from "./connection.ts";
+import { LogLimiter } from "./log_limit.ts";
 import type { ConnListener, Handler } from "./handler.ts";
 import type { Services } from "./services.ts";
 
 /** How often idle connections are looked for; a connection's activity is stamped with the sweep count. */
 const IDLE_SWEEP_MS = 1000;
+/** A client address's warnings about closed or refused connections: at most WARN_BURST lines per interval. */
+const WARN_INTERVAL_MS = 10_000;
+const WARN_BURST = 10;
 
 export class Server {
   private readonly services: Services;
@@ -63,7 +67,7 @@ export class Server {
     const throttleMs = refused === null ? this.services.quotas.connectionCreated(ip, this.services.now()) : 0;
     let creationDelay = 0;
     if (refused !== null) {
-      if (!this.closing) this.services.log("warn", `refusing connection from ${ip}:${conn.remotePort}: ${refused}`);
+      if (!this.closing) this.warnConnection(ip, `refusing connection from ${ip}:${conn.remotePort}: ${refused}`);
       c.refuse();
       conn.close();
     } else if (throttleMs === 0 && (creationDelay = this.creationDelay(listener.name)) > 0) {
@@ -147,6 +151,14 @@ export class Server {
     if (this.idleTimer !== null) clearInterval(this.idleTimer);
     this.idleTimer = null;
     await Promise.all([...this.connections].map((c) => c.shutdown()));
+  }
+
+  private readonly warnings = new LogLimiter(WARN_INTERVAL_MS, WARN_BURST);
+
+  /** A warning about one client's connection, at most WARN_BURST lines per address per WARN_INTERVAL_MS. */
+  warnConnection(ip: string, line: string) {
+    const out = this.warnings.admit(ip, performance.now(), line);
+    if (out !== null) this.services.log("warn", out);
   }
 
   /** @internal */ handler(key: number): Handler | undefined {

@@ -263,6 +263,9 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "socket.receive.buffer.bytes": ro("int", "102400", "SO_RCVBUF of sockets (-1: the OS default)."),
   "socket.request.max.bytes": ro("int", "104857600", "Largest request frame.", { min: 1 }),
   "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),
+  "sasl.server.max.receive.size": ro("int", "524288", "Largest frame read before SASL authentication.", {
+    min: 1,
+  }),
   "sasl.enabled.mechanisms": perBroker(
     "list",
     "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",

@@ -82,7 +82,8 @@ export default defineHandler(Fetch, [4, 17], async (req, ctx) => {
   }
 
   const readCommitted = req.isolationLevel === 1;
-  let maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff;
+  // Kafka: never more than the broker's fetch.max.bytes, whatever the request asks.
+  let maxBytes = Math.min(v >= 3 ? req.maxBytes : 0x7fffffff, Number(svc.config["fetch.max.bytes"] ?? 57671680));
   let minBytes = req.minBytes;
   const quota = svc.quotas.typeActive[FETCH] ? svc.quotas.bind(ctx.session, ctx.clientId, svc.now()) : null;
   if (quota !== null) {
