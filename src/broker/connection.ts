@@ -5,8 +5,9 @@
 // - Reading pauses while MAX_IN_FLIGHT requests are unanswered, while the frames of unanswered
 //   requests add up to IN_FLIGHT_BYTES, or while the socket's send queue is over its high-water mark
 //   (a client that does not read its responses stops being read).
-// - A Fetch is answered before anything after it is read: its response can be fetch.max.bytes, so a
-//   connection holds at most one (Kafka processes one request per connection at a time).
+// - One Fetch at a time: a Fetch is not read while another is unanswered. Its response can be
+//   fetch.max.bytes, so a connection holds at most one (Kafka processes one request per connection
+//   at a time; here other requests, a Produce that wakes a long poll, still go past it).
 // - Before SASL authentication: frames over sasl.server.max.receive.size (Kafka's fix for
 //   CVE-2022-34917) close the connection, one request at a time, and at most one such frame buffered.
 // A malformed frame or a violation closes that connection only, with a log line (rate-limited per
@@ -39,6 +40,8 @@ const MAX_IN_FLIGHT = 128;
 /** Bytes of unanswered request frames per connection before reading pauses (one larger frame still goes). */
 export const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 const FETCH_KEY = 1;
+/** chronik.request.max.entries default. */
+const MAX_ENTRIES = 100_000;
 /** Kafka's sasl.server.max.receive.size default. */
 const SASL_MAX_RECEIVE = 524288;
 
@@ -58,12 +61,14 @@ export class Connection implements ConnHandler {
   private readonly conn: Conn;
   private readonly session: Session;
   private readonly maxFrame: number;
+  /** chronik.request.max.entries: array entries one request may hold (all its arrays together). */
+  private readonly maxEntries: number;
   /** sasl.server.max.receive.size: the largest frame before authentication. */
   private readonly saslMaxFrame: number;
   /** Bytes of the frames of unanswered requests. */
   private inFlightBytes = 0;
-  /** An unanswered Fetch: nothing more is read until it is answered. */
-  private barrier: Slot | null = null;
+  /** The unanswered Fetch: another Fetch is not read until it is answered. */
+  private fetching: Slot | null = null;
   // Received bytes not yet framed: chunks[0] starts at headPos.
   private chunks: Uint8Array[] = [];
   private headPos = 0;
@@ -87,6 +92,7 @@ export class Connection implements ConnHandler {
     this.lastActive = server.tick;
     this.conn = conn;
     this.maxFrame = Number(server.svc.config["socket.request.max.bytes"]);
+    this.maxEntries = Number(server.svc.config["chronik.request.max.entries"] ?? MAX_ENTRIES);
     this.saslMaxFrame = Math.min(
       this.maxFrame,
       Number(server.svc.config["sasl.server.max.receive.size"] ?? SASL_MAX_RECEIVE),
@@ -261,6 +267,11 @@ export class Connection implements ConnHandler {
         this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)`);
         return;
       }
+      // The api key: a second Fetch waits for the first one's answer.
+      if (this.fetching !== null && size >= 2 && this.buffered >= 6 && this.peekInt16(4) === FETCH_KEY) {
+        this.pause();
+        return;
+      }
       if (this.buffered < 4 + size) return;
       this.consume(4);
       // After SaslHandshake v0 the client sends bare SASL tokens, not requests.
@@ -271,9 +282,20 @@ export class Connection implements ConnHandler {
 
   /** Whether another request may be read now (see the bounds at the top of this file). */
   private mayRead(): boolean {
-    if (this.barrier !== null) return false;
     if (!this.session.authenticated) return this.pending() === 0;
     return this.pending() < MAX_IN_FLIGHT && this.inFlightBytes < IN_FLIGHT_BYTES;
+  }
+
+  /** The buffered byte at `at` from the head (at < buffered). */
+  private peekByte(at: number): number {
+    let i = 0;
+    let pos = this.headPos + at;
+    while (pos >= this.chunks[i].length) pos -= this.chunks[i++].length;
+    return this.chunks[i][pos];
+  }
+
+  private peekInt16(at: number): number {
+    return (this.peekByte(at) << 8) | this.peekByte(at + 1);
   }
 
   private peekInt32(): number {
@@ -364,18 +386,23 @@ export class Connection implements ConnHandler {
     }
     // Handler time for request_percentage: decoding, the handler up to its first await, encoding.
     const started = svc.quotas.active ? performance.now() : 0;
+    reader.entryBudget = this.maxEntries;
     let req: unknown;
     try {
       req = decodeRequest(handler.api, apiVersion, reader);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      this.fail(`malformed ${handler.api.name} v${apiVersion} request: ${e.message}`);
+      this.fail(
+        reader.entryBudget < 0
+          ? `${handler.api.name} v${apiVersion} request with more than ${this.maxEntries} entries (chronik.request.max.entries)`
+          : `malformed ${handler.api.name} v${apiVersion} request: ${e.message}`,
+      );
       return;
     }
     this.session.clientId = clientId;
     svc.metrics.requests[apiKey]++;
     const slot = this.openSlot(frame.length);
-    if (apiKey === FETCH_KEY) this.barrier = slot;
+    if (apiKey === FETCH_KEY) this.fetching = slot;
     const ctx: RequestContext = {
       services: svc,
       session: this.session,
@@ -517,7 +544,7 @@ export class Connection implements ConnHandler {
     slot.done = true;
     this.inFlightBytes -= slot.frameBytes;
     slot.frameBytes = 0;
-    if (this.barrier === slot) this.barrier = null;
+    if (this.fetching === slot) this.fetching = null;
     this.flush();
   }
 

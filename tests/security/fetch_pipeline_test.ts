@@ -1,6 +1,6 @@
 // Issue #14.2: one connection writes 128 Fetches for a 24 MiB topic and never reads. Kafka holds at
 // most one response per connection; so does the broker here (a Fetch is answered before the next
-// request is read, and a connection whose responses are not being read is not read either), so its
+// Fetch is read, and a connection whose responses are not being read is not read either), so its
 // memory stays near one response while another client keeps being served.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
@@ -48,11 +48,13 @@ describe("pipelined Fetch amplification", () => {
     const fds0 = fdCount(pid);
     const probe = await startProbe(broker.port, "probe");
     const peaks = sampler(pid);
-    const attackers = await Promise.all(Array.from({ length: 2 }, () =>
-      new Promise<ReturnType<typeof connect>>((resolve) => {
-        const s = connect({ port: broker.port, host: "127.0.0.1" }, () => resolve(s));
-        s.on("error", () => {});
-      })));
+    const attackers = await Promise.all(
+      Array.from({ length: 2 }, () =>
+        new Promise<ReturnType<typeof connect>>((resolve) => {
+          const s = connect({ port: broker.port, host: "127.0.0.1" }, () => resolve(s));
+          s.on("error", () => {});
+        })),
+    );
     for (const s of attackers) {
       s.pause(); // never read
       for (let i = 0; i < 128; i++) s.write(frame(Fetch, 11, fetchBody("big", 0, 0n, 64 * MiB), i + 1));

@@ -139,11 +139,13 @@ export function fetchBody(topic: string, partition: number, offset: bigint, maxB
 /**
  * Another client, on its own connection, producing one record and fetching it back every 0.5 s.
  * `stop()` reports how many rounds completed and any that failed; a round that has not completed
- * within `roundTimeoutMs` counts as failed (the broker stopped serving others).
+ * within `roundTimeoutMs` counts as failed (the broker stopped serving others). `slowestMs` is for
+ * the log only: tests assert service, not speed.
  */
 export async function startProbe(port: number, topic: string, roundTimeoutMs = 15_000) {
   const c = await WireClient.connect(port);
   let completed = 0;
+  let slowestMs = 0;
   const failures: string[] = [];
   let running = true;
   const loop = (async () => {
@@ -165,9 +167,11 @@ export async function startProbe(port: number, topic: string, roundTimeoutMs = 1
           roundTimeoutMs,
         );
       });
+      const started = performance.now();
       try {
         await Promise.race([round, timeout]);
         completed++;
+        slowestMs = Math.max(slowestMs, performance.now() - started);
       } catch (e) {
         failures.push(String(e));
         round.catch(() => {});
@@ -183,7 +187,7 @@ export async function startProbe(port: number, topic: string, roundTimeoutMs = 1
       running = false;
       await loop;
       c.close();
-      return { completed, failures };
+      return { completed, failures, slowestMs };
     },
   };
 }

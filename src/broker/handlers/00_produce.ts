@@ -29,6 +29,7 @@ import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
+import { WorkYielder } from "../yield.ts";
 import { recompressRecords, targetCodec } from "../../storage/recompress.ts";
 
 type PartitionResult = {
@@ -46,11 +47,14 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
   const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1;
   // ACLs: WRITE on the transactional id (the whole request), WRITE on each topic.
   const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
-  const responses = await Promise.all(req.topicData.map(async (td) => {
+  // Tens of thousands of entries give the event loop turns while they start (yield.ts).
+  const work = new WorkYielder();
+  const responses = await work.map(req.topicData, async (td) => {
     const topic = svc.topics.get(td.name);
     const topicDenied = !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
-    const partitionResponses = await Promise.all(
-      td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
+    const partitionResponses = await work.map(
+      td.partitionData,
+      (pd): PartitionResult | Promise<PartitionResult> => {
         if (txnDenied) return failed(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
         if (topicDenied) return failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
         if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
@@ -68,10 +72,10 @@ export default defineHandler(Produce, [0, 11], async (req, ctx) => {
         return stored instanceof Promise
           ? stored.then((r) => append(svc, topic, pd.index, r, req.acks))
           : append(svc, topic, pd.index, stored, req.acks);
-      }),
+      },
     );
     return { name: td.name, partitionResponses };
-  }));
+  });
   // Test hook: drop every Nth produce response after appending, as a network failure would.
   const every = Number(svc.config["chronik.test.drop.produce.response.every"] ?? 0);
   if (every > 0 && ++svc.counters.produceRequests % every === 0) {

@@ -22,6 +22,7 @@ import type { FetchPartition } from "../fetch_sessions.ts";
 import { FETCH } from "../config/quotas.ts";
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { WorkYielder } from "../yield.ts";
 import type { Services } from "../services.ts";
 import { ZERO_UUID } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
@@ -156,7 +157,10 @@ async function readAll(
   const data: PartitionData[] = [];
   let bytes = 0;
   let ready = false;
+  const work = new WorkYielder();
   for (const p of parts) {
+    const turn = work.step();
+    if (turn !== null) await turn;
     const d: PartitionData = {
       partitionIndex: p.partition,
       errorCode: ErrorCode.NONE,
