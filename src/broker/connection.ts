@@ -16,8 +16,10 @@
 // Client quotas (config/quotas.ts): with any quota configured, each request is measured — Produce's
 // frame size against producer_byte_rate, handler time against request_percentage, Fetch's bytes in
 // its handler — and a request over a quota is answered at once with throttleTimeMs, after which the
-// connection reads nothing more until that time has passed (KIP-219 muting). Requests read before
-// the mute still run and answer in order. Without quotas the only cost is one flag check.
+// connection reads nothing more until that time has passed (KIP-219 muting). A Produce is recorded
+// as it is read and mutes the connection before the next frame (acks=0 too, as Kafka mutes it).
+// Requests read before the mute still run and answer in order. Without quotas the only cost is one
+// flag check.
 import { decodeRequest, encodeResponse } from "../protocol/codec.ts";
 import { CodecError, ErrorCode } from "../protocol/errors.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/header.ts";
@@ -47,6 +49,8 @@ const SASL_MAX_RECEIVE = 524288;
 
 /** Frames below this many bytes are copied into exact-size buffers, not pooled ones. */
 const SMALL_FRAME = 8 * 1024;
+/** Bytes a muted (throttled) connection may still read, unparsed, before its socket is paused. */
+const MUTED_READ_AHEAD = 128 * 1024;
 /** Bytes that may still arrive before authentication after reading paused (adapters read ahead a little). */
 const PRE_AUTH_SLACK = 64 * 1024;
 
@@ -137,6 +141,7 @@ export class Connection implements ConnHandler {
     this.server.svc.metrics.bytesIn += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (this.muted && this.buffered > MUTED_READ_AHEAD) this.pause();
     // Before authentication reading stops after each request; bytes that still arrive must not pile up.
     if (!this.session.authenticated && this.buffered > 4 + this.saslMaxFrame + PRE_AUTH_SLACK) {
       this.fail(
@@ -240,12 +245,16 @@ export class Connection implements ConnHandler {
     if (this.muted && until <= this.mutedUntil) return;
     this.muted = true;
     this.mutedUntil = until;
-    this.pause();
+    // Nothing is parsed while muted, but the socket is still read up to MUTED_READ_AHEAD: a client
+    // that leaves while muted is then seen leaving, and its connection goes at once (with its timer
+    // and quota binding) instead of holding a descriptor until the mute is over.
+    if (this.buffered > MUTED_READ_AHEAD) this.pause();
     this.unmuteTimer();
     this.muteTimer = setTimeout(() => {
       this.muteTimer = null;
       this.muted = false;
-      this.resume();
+      if (this.paused) this.resume();
+      else this.safeParse();
     }, ms);
   }
 
@@ -417,6 +426,15 @@ export class Connection implements ConnHandler {
         slot.closeReason = reason;
       },
     };
+    // Kafka counts a Produce's size (header and body, acks=0 included) and mutes the channel for the
+    // throttle time before it reads anything more. Recording it here, before the next frame is read,
+    // does the same; an acks=0 producer has no response to carry the time and is muted all the same.
+    let produceThrottle = 0;
+    if (apiKey === PRODUCE_KEY && svc.quotas.typeActive[PRODUCE]) {
+      const now = svc.now();
+      produceThrottle = svc.quotas.record(PRODUCE, svc.quotas.bind(this.session, clientId, now), frame.length, now);
+      if (produceThrottle > 0) this.mute(produceThrottle);
+    }
     let result: unknown;
     try {
       result = handler.handle(req, ctx);
@@ -427,11 +445,11 @@ export class Connection implements ConnHandler {
     const handlerMs = started === 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) {
       result.then(
-        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame),
+        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame, produceThrottle),
         (e) => this.internalError(handler, e),
       );
     } else {
-      this.answer(slot, handler, ctx, result, handlerMs, frame);
+      this.answer(slot, handler, ctx, result, handlerMs, frame, produceThrottle);
     }
   }
 
@@ -469,17 +487,20 @@ export class Connection implements ConnHandler {
     res: unknown,
     handlerMs: number,
     frame: Uint8Array,
+    produceThrottle = 0,
   ) {
     // Nothing reads the request from here on: the response is encoded into fresh buffers.
     if (ctx.frameReusable) this.server.svc.frameBuffers.release(frame);
     if (this.closed && !this.stopping) return;
     const quotas = this.server.svc.quotas;
+    // The connection was muted for produceThrottle at dispatch; the response still carries it.
     let throttle = ctx.throttleTimeMs;
     if (quotas.active && !BEFORE_AUTH.has(handler.api.key)) {
-      throttle = Math.max(throttle, this.quotaThrottle(handler.api.key, ctx, handlerMs, frame.length));
-      if (throttle > 0 && res !== null && typeof res === "object" && "throttleTimeMs" in res) {
+      throttle = Math.max(throttle, this.quotaThrottle(handler.api.key, ctx, handlerMs));
+      const reported = Math.max(throttle, produceThrottle);
+      if (reported > 0 && res !== null && typeof res === "object" && "throttleTimeMs" in res) {
         const r = res as { throttleTimeMs: number };
-        if (r.throttleTimeMs < throttle) r.throttleTimeMs = throttle;
+        if (r.throttleTimeMs < reported) r.throttleTimeMs = reported;
       }
     }
     let chunks: Uint8Array[] | null = null;
@@ -500,19 +521,13 @@ export class Connection implements ConnHandler {
     if (throttle > 0) this.mute(throttle);
   }
 
-  /** Records one request against the connection's quotas; the larger throttle time, or 0. */
-  private quotaThrottle(apiKey: number, ctx: RequestContext, handlerMs: number, frameBytes: number): number {
+  /** Records one request's handler time against request_percentage; the throttle time, or 0. */
+  private quotaThrottle(apiKey: number, ctx: RequestContext, handlerMs: number): number {
     const quotas = this.server.svc.quotas;
-    const now = this.server.svc.now();
-    const b = quotas.bind(this.session, ctx.clientId, now);
-    let throttle = 0;
-    // Kafka: Produce counts the request's size (header and body), acks=0 included.
-    if (apiKey === PRODUCE_KEY && quotas.typeActive[PRODUCE]) throttle = quotas.record(PRODUCE, b, frameBytes, now);
     // Kafka leaves acks=0 Produce out of the request quota (no response to carry the time).
-    if (quotas.typeActive[REQUEST] && !(apiKey === PRODUCE_KEY && ctx.noResponse)) {
-      throttle = Math.max(throttle, quotas.record(REQUEST, b, handlerMs, now));
-    }
-    return throttle;
+    if (!quotas.typeActive[REQUEST] || (apiKey === PRODUCE_KEY && ctx.noResponse)) return 0;
+    const now = this.server.svc.now();
+    return quotas.record(REQUEST, quotas.bind(this.session, ctx.clientId, now), handlerMs, now);
   }
 
   private internalError(handler: Handler, e: unknown) {
