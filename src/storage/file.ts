@@ -209,7 +209,10 @@ class FilePartitionLog implements PartitionLog {
     };
     const policy = get("cleanup.policy").split(",").map((s) => s.trim());
     this.cfg = {
-      segmentBytes: num("segment.bytes"),
+      // Kafka 4.0's internal.segment.bytes, when set, overrides segment.bytes (tests use small segments).
+      segmentBytes: Number(get("internal.segment.bytes")) > 0
+        ? Number(get("internal.segment.bytes"))
+        : num("segment.bytes"),
       segmentMs: num("segment.ms"),
       segmentIndexBytes: num("segment.index.bytes"),
       indexInterval: num("index.interval.bytes"),

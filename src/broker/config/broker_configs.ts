@@ -216,6 +216,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "log.segment.bytes": dyn("int", "1073741824", "Default segment.bytes of topics.", { min: 14 }),
   "log.segment.delete.delay.ms": dyn("long", "60000", "Default file.delete.delay.ms of topics.", { min: 0 }),
   "max.connection.creation.rate": dyn("int", INT_MAX, "New connections accepted per second.", { min: 0 }),
+  "max.broker.partitions": ro(
+    "int",
+    "100000",
+    "Partitions this broker holds at most (KIP-578's name); creating more is POLICY_VIOLATION.",
+    { min: 1 },
+  ),
   "max.connections": dyn("int", INT_MAX, "Connections accepted at once.", { min: 0 }),
   "max.connections.per.ip": dyn("int", INT_MAX, "Connections accepted at once from one address.", { min: 0 }),
   "max.connections.per.ip.overrides": dyn(
