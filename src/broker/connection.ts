@@ -30,6 +30,7 @@ import { Reader } from "../protocol/reader.ts";
 import { concatChunks, Writer } from "../protocol/writer.ts";
 import type { Conn, ConnHandler } from "../runtime.ts";
 import type { ConnListener, Handler, RequestContext, Session } from "./handler.ts";
+import { escapeForLog } from "./log_limit.ts";
 import type { Server } from "./server.ts";
 import { PRODUCE, REQUEST } from "./config/quotas.ts";
 
@@ -224,7 +225,11 @@ export class Connection implements ConnHandler {
 
   private fail(reason: string) {
     if (this.closed) return;
-    this.server.warnConnection(this.conn.remoteAddress, `closing connection from ${this.session.remote}: ${reason}`);
+    // Reasons quote what the client sent (mechanism names, token key ids): control characters escaped.
+    this.server.warnConnection(
+      this.conn.remoteAddress,
+      `closing connection from ${this.session.remote}: ${escapeForLog(reason, 1000)}`,
+    );
     this.closed = true;
     this.chunks = [];
     this.unmuteTimer();
@@ -464,7 +469,7 @@ export class Connection implements ConnHandler {
         this.session.sasl = null;
         this.server.svc.log(
           "debug",
-          `${this.session.remote} authenticated as ${r.principal} with ${exchange.mechanism}`,
+          `${this.session.remote} authenticated as ${escapeForLog(r.principal)} with ${exchange.mechanism}`,
         );
       }
       const frame = new Uint8Array(4 + r.response.length);
