@@ -17,7 +17,7 @@ import { type BrokerProcess, createTopic, fdCount, fetchBody, startBroker, start
 
 const OPEN_MAX = 200;
 const dataDir = mkdtempSync(`${tmpdir()}/chronik-sec-fd-`);
-const CONFIGS = { "chronik.log.open.files.max": String(OPEN_MAX), "max.broker.partitions": "9000" };
+const CONFIGS = { "chronik.log.open.files.max": String(OPEN_MAX), "max.broker.partitions": "6000" };
 let broker: BrokerProcess;
 let c: WireClient;
 
@@ -88,16 +88,16 @@ describe("partitions and descriptors", () => {
     expect(a.responses![0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
   });
 
-  test("8,000 partitions written to hold at most chronik.log.open.files.max segment files", async () => {
+  test("5,000 partitions written to hold at most chronik.log.open.files.max segment files", async () => {
     const fds0 = fdCount(broker.proc.pid);
     const probe = await startProbe(broker.port, "huge-a");
-    expect((await createTopic(c, "many", 8_000)).errorCode).toBe(ErrorCode.NONE);
-    const produced = await produceAll("many", 8_000, "one");
+    expect((await createTopic(c, "many", 5_000)).errorCode).toBe(ErrorCode.NONE);
+    const produced = await produceAll("many", 5_000, "one");
     expect(produced.every((p) => p.errorCode === ErrorCode.NONE)).toBe(true);
     const served = await probe.stop();
     expect(served.failures).toEqual([]);
     expect(fdCount(broker.proc.pid) - fds0).toBeLessThan(OPEN_MAX + 50);
-    // Over max.broker.partitions (9,000 with these 8,000 + 1): POLICY_VIOLATION, for topics and partitions.
+    // Over max.broker.partitions (6,000 with these 5,000 + 1): POLICY_VIOLATION, for topics and partitions.
     expect((await createTopic(c, "one-more", 1_000)).errorCode).toBe(ErrorCode.POLICY_VIOLATION);
     const cp = await c.send(CreatePartitions, 3, {
       topics: [{ name: "huge-a", count: 1_500, assignments: null }],
@@ -115,9 +115,9 @@ describe("partitions and descriptors", () => {
     broker = await startBroker(CONFIGS, ["--data-dir", dataDir]);
     c = await WireClient.connect(broker.port);
     expect(fdCount(broker.proc.pid)).toBeLessThan(OPEN_MAX + 60);
-    const f = await c.send(Fetch, 11, fetchBody("many", 7_999, 0n));
+    const f = await c.send(Fetch, 11, fetchBody("many", 4_999, 0n));
     expect(f.responses![0].partitions![0].records!.length).toBeGreaterThan(0);
-    const produced = await produceAll("many", 8_000, "two");
+    const produced = await produceAll("many", 5_000, "two");
     expect(produced.every((p) => p.errorCode === ErrorCode.NONE && p.baseOffset === 1n)).toBe(true);
     expect(fdCount(broker.proc.pid)).toBeLessThan(OPEN_MAX + 60);
   }, 120_000);

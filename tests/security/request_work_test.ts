@@ -8,6 +8,7 @@ import { readResponseHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
 import { frameReader } from "../helpers/frames.ts";
+import { httpBase } from "../helpers/http.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
@@ -29,7 +30,7 @@ import {
 let broker: BrokerProcess;
 
 beforeAll(async () => {
-  broker = await startBroker();
+  broker = await startBroker({}, ["--http-port", "0"]);
   const c = await WireClient.connect(broker.port);
   expect((await createTopic(c, "probe")).errorCode).toBe(ErrorCode.NONE);
   expect((await createTopic(c, "t")).errorCode).toBe(ErrorCode.NONE);
@@ -155,4 +156,22 @@ describe("bounded work per request", () => {
     expect(lo.topics![0].partitions!.length).toBe(90_000);
     expect(p.responses!.length).toBe(90_000);
   }, 90_000);
+
+  test("a REST produce of 5 million records is refused (at most 10,000 per call) and others are served", async () => {
+    const base = await httpBase(broker.logs);
+    const body = `{"records":[${Array(5_000_000).fill("{}").join(",")}]}`;
+    const { result, rssGrowth } = await underAttack(async () => {
+      const r = await fetch(`${base}/v1/topics/t/records`, {
+        method: "POST",
+        headers: { "content-type": "application/vnd.kafka.json.v2+json" },
+        body,
+      });
+      return { status: r.status, text: await r.text() };
+    });
+    console.log(`REST 5M records: rss +${(rssGrowth / MiB).toFixed(0)} MiB`);
+    expect(result.status).toBe(422);
+    expect(result.text).toContain("at most 10000");
+    // Parsing the 10 MB body is the cost left; nothing is built from its 5 million entries.
+    expect(rssGrowth).toBeLessThan(1024 * MiB);
+  }, 60_000);
 });
