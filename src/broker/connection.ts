@@ -5,9 +5,11 @@
 // - Reading pauses while MAX_IN_FLIGHT requests are unanswered, while the frames of unanswered
 //   requests add up to IN_FLIGHT_BYTES, or while the socket's send queue is over its high-water mark
 //   (a client that does not read its responses stops being read).
-// - One Fetch at a time: a Fetch is not read while another is unanswered. Its response can be
-//   fetch.max.bytes, so a connection holds at most one (Kafka processes one request per connection
-//   at a time; here other requests, a Produce that wakes a long poll, still go past it).
+// - One request at a time among those whose response is not bounded by the request's size (Fetch, up
+//   to fetch.max.bytes; Metadata, Describe*, List*, OffsetFetch of a whole group): one of them is not
+//   read while another is unanswered, so a connection holds at most one such response (Kafka
+//   processes one request per connection at a time; here other requests, a Produce that wakes a long
+//   poll, still go past it).
 // - Before SASL authentication: frames over sasl.server.max.receive.size (Kafka's fix for
 //   CVE-2022-34917) close the connection, one request at a time, and at most one such frame buffered.
 // A malformed frame or a violation closes that connection only, with a log line (rate-limited per
@@ -42,7 +44,14 @@ const MERGE_MAX = 16 * 1024;
 const MAX_IN_FLIGHT = 128;
 /** Bytes of unanswered request frames per connection before reading pauses (one larger frame still goes). */
 export const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
-const FETCH_KEY = 1;
+/**
+ * APIs whose response can be much larger than the request: Fetch, Metadata, OffsetFetch,
+ * DescribeGroups, ListGroups, DescribeAcls, DescribeConfigs, DescribeLogDirs,
+ * ListPartitionReassignments, DescribeClientQuotas, DescribeUserScramCredentials, DescribeCluster,
+ * DescribeProducers, DescribeTransactions, ListTransactions, ConsumerGroupDescribe,
+ * DescribeTopicPartitions.
+ */
+const HEAVY = new Set([1, 3, 9, 15, 16, 29, 32, 35, 46, 48, 50, 60, 61, 65, 66, 69, 75]);
 /** chronik.request.max.entries default. */
 const MAX_ENTRIES = 100_000;
 /** Kafka's sasl.server.max.receive.size default. */
@@ -72,8 +81,8 @@ export class Connection implements ConnHandler {
   private readonly saslMaxFrame: number;
   /** Bytes of the frames of unanswered requests. */
   private inFlightBytes = 0;
-  /** The unanswered Fetch: another Fetch is not read until it is answered. */
-  private fetching: Slot | null = null;
+  /** The unanswered HEAVY request: another one is not read until it is answered. */
+  private heavy: Slot | null = null;
   // Received bytes not yet framed: chunks[0] starts at headPos.
   private chunks: Uint8Array[] = [];
   private headPos = 0;
@@ -281,8 +290,8 @@ export class Connection implements ConnHandler {
         this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)`);
         return;
       }
-      // The api key: a second Fetch waits for the first one's answer.
-      if (this.fetching !== null && size >= 2 && this.buffered >= 6 && this.peekInt16(4) === FETCH_KEY) {
+      // The api key: a second HEAVY request waits for the first one's answer.
+      if (this.heavy !== null && size >= 2 && this.buffered >= 6 && HEAVY.has(this.peekInt16(4))) {
         this.pause();
         return;
       }
@@ -296,6 +305,9 @@ export class Connection implements ConnHandler {
 
   /** Whether another request may be read now (see the bounds at the top of this file). */
   private mayRead(): boolean {
+    // Responses are not being read: neither are requests (a response answered at once, as most are,
+    // stops the loop here rather than after every buffered frame).
+    if (this.waitingDrain) return false;
     if (!this.session.authenticated) return this.pending() === 0;
     return this.pending() < MAX_IN_FLIGHT && this.inFlightBytes < IN_FLIGHT_BYTES;
   }
@@ -416,7 +428,7 @@ export class Connection implements ConnHandler {
     this.session.clientId = clientId;
     svc.metrics.requests[apiKey]++;
     const slot = this.openSlot(frame.length);
-    if (apiKey === FETCH_KEY) this.fetching = slot;
+    if (HEAVY.has(apiKey)) this.heavy = slot;
     const ctx: RequestContext = {
       services: svc,
       session: this.session,
@@ -564,7 +576,7 @@ export class Connection implements ConnHandler {
     slot.done = true;
     this.inFlightBytes -= slot.frameBytes;
     slot.frameBytes = 0;
-    if (this.fetching === slot) this.fetching = null;
+    if (this.heavy === slot) this.heavy = null;
     this.flush();
   }
 
