@@ -11,7 +11,7 @@ import { writeRequestHeader } from "../../src/protocol/header.ts";
 import type { Api } from "../../src/protocol/schema.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { concatChunks, Writer } from "../../src/protocol/writer.ts";
-import { type BrokerProcess, startBrokerProcess } from "../e2e/harness.ts";
+import { type BrokerProcess, type RuntimeKind, startBrokerProcess } from "../e2e/harness.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 export { WireClient };
@@ -19,11 +19,15 @@ export type { BrokerProcess };
 
 const enc = new TextEncoder();
 
-/** The broker under Bun as a child process, with these `-o name=value` configs. */
+/**
+ * The broker as a child process (under Bun; CHRONIK_SECURITY_RUNTIME=deno|node|binary picks another
+ * for a manual run), with these `-o name=value` configs.
+ */
 export function startBroker(configs: Record<string, string> = {}, extra: string[] = []): Promise<BrokerProcess> {
   const args = [...extra, "--log-level", "info"];
   for (const [k, v] of Object.entries(configs)) args.push("-o", `${k}=${v}`);
-  return startBrokerProcess("bun", args);
+  const kind = (process.env.CHRONIK_SECURITY_RUNTIME ?? "bun") as RuntimeKind;
+  return startBrokerProcess(kind, args);
 }
 
 /**
