@@ -43,7 +43,7 @@ const MERGE_MAX = 16 * 1024;
 /** Unanswered requests per connection before reading pauses. */
 const MAX_IN_FLIGHT = 128;
 /** Bytes of unanswered request frames per connection before reading pauses (one larger frame still goes). */
-export const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 /**
  * APIs whose response can be much larger than the request: Fetch, Metadata, OffsetFetch,
  * DescribeGroups, ListGroups, DescribeAcls, DescribeConfigs, DescribeLogDirs,
