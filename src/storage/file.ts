@@ -287,7 +287,8 @@ class FilePartitionLog implements PartitionLog {
       const next = last ? null : bases[i + 1];
       const index = await fs.readFile(`${seg.path}.index`);
       const time = await fs.readFile(`${seg.path}.timeindex`);
-      const ok = seg.loadIndexes(index, time, seg.size, next);
+      // An empty active segment needs no index files (a partition never written has none).
+      const ok = seg.loadIndexes(index, time, seg.size, next) || (last && seg.size === 0 && index === null);
       if (!last) {
         seg.next = next!;
         if (!this.core.clean && seg.base >= recoveryPoint && seg.size > 0) {
@@ -309,7 +310,10 @@ class FilePartitionLog implements PartitionLog {
       seg.pins++; // recovery reads it through seg.handle
       try {
         if (this.core.clean && ok) {
+          const loaded = { size: seg.size, idxN: seg.idxN, tsN: seg.tsN };
           await this.recoverTail(seg);
+          // The files on disk still describe the segment exactly: a clean stop need not rewrite them.
+          if (seg.size === loaded.size && seg.idxN === loaded.idxN && seg.tsN === loaded.tsN) seg.onDisk = loaded;
         } else {
           if (!ok && this.core.clean) this.core.stats.indexRebuilds++;
           seg.resetIndexes();
@@ -409,8 +413,10 @@ class FilePartitionLog implements PartitionLog {
   }
 
   private async writeIndexes(seg: Segment): Promise<void> {
+    const state = { size: seg.size, idxN: seg.idxN, tsN: seg.tsN };
     await this.core.fs.writeFileAtomic(`${seg.path}.index`, seg.encodeIndex());
     await this.core.fs.writeFileAtomic(`${seg.path}.timeindex`, seg.encodeTimeIndex());
+    seg.onDisk = state;
   }
 
   // ---- appends
@@ -1038,7 +1044,8 @@ class FilePartitionLog implements PartitionLog {
     if (ok) {
       try {
         seg.maybeAddTime();
-        if (this.dirty || seg.handle !== null) {
+        // Appends not yet synced (flush.messages/flush.ms, acks below all); everything else was synced.
+        if (this.dirty) {
           const h = await this.core.handles.acquire(seg, this.core.fs);
           try {
             await h.sync();
@@ -1046,7 +1053,11 @@ class FilePartitionLog implements PartitionLog {
             this.core.handles.release(seg);
           }
         }
-        await this.writeIndexes(seg);
+        // Thousands of idle partitions stop without two fsynced file writes each: an empty segment needs
+        // no index files, and files that still describe the segment are left as they are.
+        const d = seg.onDisk;
+        const current = d !== null && d.size === seg.size && d.idxN === seg.idxN && d.tsN === seg.tsN;
+        if (!current && !(seg.size === 0 && seg.idxN === 0 && seg.tsN === 0)) await this.writeIndexes(seg);
       } catch (e) {
         this.core.log(
           "error",

@@ -65,6 +65,8 @@ export class Segment {
   handle: FileHandle | null = null;
   /** Users the handle must stay open for (storage/handle_cache.ts). */
   pins = 0;
+  /** What the index files on disk describe (log size, entries), or null when unknown: unchanged, they are not rewritten. */
+  onDisk: { size: number; idxN: number; tsN: number } | null = null;
   private opening: Promise<FileHandle> | null = null;
   /** Resolves when the segment's file may be opened (after a compaction swap). */
   gate: Promise<void> | null = null;
