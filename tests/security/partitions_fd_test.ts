@@ -1,7 +1,7 @@
 // Issue #14.3: one request must not exhaust the broker's descriptors or leave a data dir that cannot
 // start. CreateTopics/CreatePartitions over 10,000 partitions in one request: POLICY_VIOLATION (Kafka's
-// controller); max.broker.partitions: POLICY_VIOLATION; segment.bytes under 1 MiB (Kafka 4.0):
-// INVALID_CONFIG. Thousands of partitions, written to and restarted, hold no more segment files open
+// controller); max.broker.partitions: POLICY_VIOLATION; segment.bytes and log.segment.bytes under
+// 1 MiB (Kafka 4.0): INVALID_CONFIG. Thousands of partitions, written to and restarted, hold no more segment files open
 // than chronik.log.open.files.max.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -86,6 +86,12 @@ describe("partitions and descriptors", () => {
       validateOnly: false,
     });
     expect(a.responses![0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    // The broker's default too (log.segment.bytes, Kafka 4.0's KIP-1030).
+    const b = await c.send(AlterConfigs, 2, {
+      resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "log.segment.bytes", value: "1000" }] }],
+      validateOnly: false,
+    });
+    expect(b.responses![0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
   });
 
   test("5,000 partitions written to hold at most chronik.log.open.files.max segment files", async () => {

@@ -213,7 +213,8 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "log.roll.jitter.hours": ro("int", "0", "Default segment jitter in hours (log.roll.jitter.ms wins).", { min: 0 }),
   "log.roll.jitter.ms": dyn("long", null, "Default segment.jitter.ms of topics."),
   "log.roll.ms": dyn("long", null, "Default segment.ms of topics."),
-  "log.segment.bytes": dyn("int", "1073741824", "Default segment.bytes of topics.", { min: 14 }),
+  // Kafka 4.0 (KIP-1030): at least 1 MiB.
+  "log.segment.bytes": dyn("int", "1073741824", "Default segment.bytes of topics.", { min: 1048576 }),
   "log.segment.delete.delay.ms": dyn("long", "60000", "Default file.delete.delay.ms of topics.", { min: 0 }),
   "max.connection.creation.rate": dyn("int", INT_MAX, "New connections accepted per second.", { min: 0 }),
   "max.broker.partitions": ro(
