@@ -425,10 +425,10 @@ export const denoFileSystem: FileSystem = {
     }
   },
 
-  writeFileAtomic: (path, data) =>
+  writeFileAtomic: (path, data, options) =>
     wrapErrors(async () => {
       const tmp = `${path}.tmp-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`;
-      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: options?.mode ?? 0o644 });
       try {
         let done = 0;
         while (done < data.byteLength) done += await f.write(data.subarray(done));

@@ -246,9 +246,10 @@ export function nodeFileSystem(poolThreads: number, syncFd?: (fd: number) => Pro
       }
     },
 
-    async writeFileAtomic(path, data) {
+    async writeFileAtomic(path, data, options) {
       const tmp = `${path}.tmp-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`;
-      const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+      const mode = options?.mode ?? 0o644;
+      const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
       try {
         let done = 0;
         while (done < data.byteLength) {

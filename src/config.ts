@@ -66,6 +66,10 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   "chronik.fsync.acks.all": true,
   /** Ours: how long a group commit waits for more appends after the first; 0 = next round at once. */
   "chronik.fsync.group.commit.ms": 0,
+  /** Ours: segment files the file engine keeps open at once; idle ones beyond are closed, reopened when needed. */
+  "chronik.log.open.files.max": 1000,
+  /** Ours: array entries (all arrays together) one request may hold; a request with more closes its connection. */
+  "chronik.request.max.entries": 100000,
 };
 
 /** Kafka's hours/minutes/ms triples: the most precise one set wins, as in KafkaConfig. */

@@ -106,8 +106,11 @@ export interface FileSystem {
   open(path: string, options?: { create?: boolean }): Promise<FileHandle>;
   /** The whole file, or null if it does not exist. */
   readFile(path: string): Promise<Uint8Array | null>;
-  /** Writes a whole file atomically (temp file, sync, rename). */
-  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Writes a whole file atomically (temp file, sync, rename). `mode`: the new file's permission bits
+   * (default 0o644); files holding secrets (SCRAM keys in admin.json) are written 0o600.
+   */
+  writeFileAtomic(path: string, data: Uint8Array, options?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /** Removes a file or an empty directory (any directory with `recursive`). A missing path is not an error. */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;

@@ -13,6 +13,31 @@ export const CLUSTER_METADATA_TOPIC = "__cluster_metadata";
 /** Kafka's limit on partitions per topic is the int32 range; we keep memory sane. */
 export const MAX_PARTITIONS = 100_000;
 
+/**
+ * Kafka's controller (ReplicationControlManager.MAX_PARTITIONS_PER_BATCH): a CreateTopics or
+ * CreatePartitions request adding more partitions than this fails with POLICY_VIOLATION.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+export const EXCESSIVE_PARTITIONS = "Excessively large number of partitions per request.";
+
+/** max.broker.partitions default (KIP-578's name): partitions this broker holds at most. */
+const MAX_BROKER_PARTITIONS = 100_000;
+
+/** The partitions this broker holds, all topics together. */
+export function partitionCount(svc: Services): number {
+  let n = 0;
+  for (const t of svc.topics.list()) n += t.partitions.length;
+  return n;
+}
+
+/** POLICY_VIOLATION's message when adding `more` partitions would pass max.broker.partitions, else null. */
+export function brokerPartitionLimit(svc: Services, more: number): string | null {
+  const max = Number(svc.config["max.broker.partitions"] ?? MAX_BROKER_PARTITIONS);
+  const now = partitionCount(svc);
+  if (now + more <= max) return null;
+  return `Adding ${more} partition(s) would take this broker to ${now + more}, over max.broker.partitions (${max}).`;
+}
+
 export type NewTopic = {
   name: string;
   /** -1: the broker's num.partitions. */
@@ -121,6 +146,8 @@ export async function createTopic(
   }
   const invalid = validateTopicConfigs(configs, svc.configs.brokerValue);
   if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);
+  const overLimit = brokerPartitionLimit(svc, partitions);
+  if (overLimit !== null) return fail(ErrorCode.POLICY_VIOLATION, overLimit);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
   if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
   const topic = await svc.topics.create(t.name, partitions, configs);

@@ -22,6 +22,8 @@ export type TopicConfigDef = ConfigDef & {
   default: string;
   /** Broker config whose value is the topic default (Kafka's synonym). */
   brokerSynonym?: string;
+  /** Kafka's internal configs: accepted when set, never listed by DescribeConfigs. */
+  internal?: boolean;
 };
 
 const LONG_MAX = "9223372036854775807";
@@ -235,8 +237,16 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     type: "int",
     default: "1073741824",
     brokerSynonym: "log.segment.bytes",
-    min: 14,
+    // Kafka 4.0 (KIP-1030): at least 1 MiB, so that tiny segments cannot take a descriptor per record.
+    min: 1048576,
     doc: "Size at which a new segment is started.",
+  }),
+  "internal.segment.bytes": t({
+    type: "int",
+    default: "",
+    internal: true,
+    min: 14,
+    doc: "Kafka 4.0's internal override of segment.bytes without its minimum, for tests; unset by default.",
   }),
   "segment.index.bytes": t({
     type: "int",

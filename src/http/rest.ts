@@ -45,6 +45,8 @@ const MAX_MAX_BYTES = 64 << 20;
 const MAX_TIMEOUT_MS = 300_000;
 /** Request bodies above this are refused before they are read whole (base64 and JSON escapes inflate records). */
 const MAX_BODY_BYTES = 64 << 20;
+/** Records one REST produce call may carry (issue #14.7: one call must not hold the broker for seconds). */
+const MAX_RECORDS = 10_000;
 const LSO_RECHECK_MS = 20;
 
 type Format = "json" | "binary" | "string";
@@ -399,6 +401,9 @@ function parseRecords(body: unknown, topic: Topic, roundRobin: Map<string, numbe
     throw new Invalid("format must be json, binary or string");
   }
   if (!Array.isArray(b.records) || b.records.length === 0) throw new Invalid("records must be a non-empty array");
+  if (b.records.length > MAX_RECORDS) {
+    throw new Invalid(`${b.records.length} records in one request; at most ${MAX_RECORDS} are accepted`);
+  }
   const n = topic.partitions.length;
   return b.records.map((raw, index): PendingRecord => {
     const what = `records[${index}]`;

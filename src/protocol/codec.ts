@@ -267,6 +267,7 @@ function readField(r: Reader, f: FieldPlan): unknown {
     if (!f.nullable) throw new CodecError(`${f.name}: null array in non-nullable field`);
     return null;
   }
+  if ((r.entryBudget -= n) < 0) throw new CodecError(`more array entries than this request may hold`);
   const out: unknown[] = [];
   const kind = f.kind;
   if (kind === K_STRUCT) {

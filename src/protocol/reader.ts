@@ -31,6 +31,11 @@ export class Reader {
   pos: number;
   /** Exclusive bound; tagged-field decoding narrows it temporarily. */
   end: number;
+  /**
+   * Array entries the codec may still decode from this reader (all arrays, nested ones included);
+   * past it decoding fails with a CodecError. Bounds the objects one small frame can make.
+   */
+  entryBudget = Infinity;
 
   constructor(buf: Uint8Array, offset = 0, end = buf.length) {
     if (offset < 0 || end > buf.length || offset > end) throw new CodecError("reader bounds out of range");

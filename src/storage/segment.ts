@@ -63,6 +63,10 @@ export class Segment {
   /** Wall-clock ms of the last append, for retention of batches without timestamps. */
   lastAppend: number;
   handle: FileHandle | null = null;
+  /** Users the handle must stay open for (storage/handle_cache.ts). */
+  pins = 0;
+  /** What the index files on disk describe (log size, entries), or null when unknown: unchanged, they are not rewritten. */
+  onDisk: { size: number; idxN: number; tsN: number } | null = null;
   private opening: Promise<FileHandle> | null = null;
   /** Resolves when the segment's file may be opened (after a compaction swap). */
   gate: Promise<void> | null = null;

@@ -68,6 +68,7 @@ export async function openStorage(
       retentionCheckIntervalMs: num(config["log.retention.check.interval.ms"], 300000),
       cleanerBackoffMs: num(config["log.cleaner.backoff.ms"], 15000),
       cleanerEnabled: config["log.cleaner.enable"] !== false,
+      maxOpenFiles: num(config["chronik.log.open.files.max"], 1000),
     });
   } catch (e) {
     await lock.release();

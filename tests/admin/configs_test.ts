@@ -179,7 +179,7 @@ describe("AlterConfigs", () => {
       ],
       ["cleanup.policy", "shred", ErrorCode.INVALID_CONFIG, "String must be one of: delete, compact"],
       ["no.such", "1", ErrorCode.INVALID_CONFIG, "Unknown topic config name: no.such"],
-      ["segment.bytes", "1", ErrorCode.INVALID_CONFIG, "Value must be at least 14"],
+      ["segment.bytes", "1048575", ErrorCode.INVALID_CONFIG, "Value must be at least 1048576"],
       ["retention.ms", null, ErrorCode.INVALID_REQUEST, "Null value not supported"],
     ];
     for (const [name, value, code, msg] of cases) {

@@ -62,7 +62,7 @@ test("altered configs change what Produce and retention do", async () => {
 
     // Small segments, then a cluster-wide retention of 1 ms: old segments go. The file engine
     // re-reads a partition's configs at most once a second.
-    await set(2, "fx", "segment.bytes", "100");
+    await set(2, "fx", "internal.segment.bytes", "100");
     await Bun.sleep(1100);
     for (let i = 0; i < 5; i++) expect((await produce()).errorCode).toBe(0);
     const log = broker.services.topics.get("fx")!.partitions[0];

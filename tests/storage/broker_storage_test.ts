@@ -217,7 +217,7 @@ describe("file engine behind the broker", () => {
 
   test("DeleteRecords: -1 is the high watermark, beyond it OFFSET_OUT_OF_RANGE; fetch below the start is out of range", async () => {
     const r = await start({ dataDir: `${tmp}/${dirs++}` });
-    await createTopic(r.c, "dr", 1, { "segment.bytes": "200" });
+    await createTopic(r.c, "dr", 1, { "internal.segment.bytes": "200" });
     for (let i = 0; i < 10; i++) await produce(r.c, "dr", batch([`v${i}`, `w${i}`]));
     expect((await deleteRecords(r.c, "dr", 21n)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
     expect((await deleteRecords(r.c, "dr", -2n)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
@@ -241,8 +241,8 @@ describe("file engine behind the broker", () => {
       "log.retention.check.interval.ms": 50,
       "log.segment.delete.delay.ms": 0,
     });
-    await createTopic(r.c, "rb", 1, { "segment.bytes": "300", "retention.bytes": "1000" });
-    await createTopic(r.c, "rt", 1, { "segment.bytes": "300", "retention.ms": "60000" });
+    await createTopic(r.c, "rb", 1, { "internal.segment.bytes": "300", "retention.bytes": "1000" });
+    await createTopic(r.c, "rt", 1, { "internal.segment.bytes": "300", "retention.ms": "60000" });
     const now = Date.now();
     for (let i = 0; i < 40; i++) {
       await produce(r.c, "rb", batch([`v${i}`], { timestamp: now }));
@@ -268,7 +268,7 @@ describe("file engine behind the broker", () => {
     const r = await start({ dataDir: `${tmp}/${dirs++}`, "log.cleaner.backoff.ms": 100000 });
     await createTopic(r.c, "cmp", 1, {
       "cleanup.policy": "compact",
-      "segment.bytes": "250",
+      "internal.segment.bytes": "250",
       "delete.retention.ms": "1000",
     });
     const old = Date.now() - 10_000;

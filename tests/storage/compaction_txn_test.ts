@@ -27,7 +27,7 @@ test("aborted transactional records are compacted away; open transactions are le
       numPartitions: 1,
       replicationFactor: 1,
       assignments: [],
-      configs: [{ name: "cleanup.policy", value: "compact" }, { name: "segment.bytes", value: "250" }],
+      configs: [{ name: "cleanup.policy", value: "compact" }, { name: "internal.segment.bytes", value: "250" }],
     }],
     timeoutMs: 1000,
     validateOnly: false,

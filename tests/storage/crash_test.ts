@@ -106,7 +106,7 @@ test(
   `SIGKILL during acks=all produce, ${CYCLES} times: acknowledged records survive, dense, no duplicates, no corrupt batch`,
   async () => {
     const acked: Acked[] = Array.from({ length: PARTITIONS }, () => new Map());
-    const args = ["--data-dir", dir, "-o", "log.segment.bytes=300000", "--log-level", "info"];
+    const args = ["--data-dir", dir, "--log-level", "info"];
     let recoveries = 0;
     let tornInjected = false;
     for (let cycle = 0; cycle <= CYCLES; cycle++) {
@@ -114,7 +114,14 @@ test(
       const c = await WireClient.connect(b.port);
       if (cycle === 0) {
         const r = await c.send(CreateTopics, 7, {
-          topics: [{ name: "crash", numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
+          topics: [{
+            name: "crash",
+            numPartitions: PARTITIONS,
+            replicationFactor: 1,
+            assignments: [],
+            // Small segments (Kafka 4.0's internal override; segment.bytes must be at least 1 MiB).
+            configs: [{ name: "internal.segment.bytes", value: "300000" }],
+          }],
           timeoutMs: 1000,
           validateOnly: false,
         });

@@ -12,6 +12,7 @@
 //   unsecuredValidatorRequiredScope and unsecuredValidatorAllowableClockSkewMs honoured.
 // A failed validation is SASL_AUTHENTICATION_FAILED with the reason (Kafka first sends the JSON
 // error as a challenge; clients report the failure either way). Extensions are accepted and ignored.
+import { escapeForLog } from "../log_limit.ts";
 import type { BrokerConfig } from "../../config.ts";
 import type { FileSystem } from "../../runtime.ts";
 import { SaslError } from "./sasl.ts";
@@ -124,10 +125,15 @@ export function oauthSettings(config: BrokerConfig, listener: string): OAuthSett
   };
 }
 
+/** Kafka's RefreshingHttpsJwks.MISSING_KEY_ID_CACHE_IN_FLIGHT_MS: unknown key ids refresh at most this often. */
+const MISSING_KID_REFRESH_MS = 10_000;
+
 /** Validates bearer tokens for one listener; keeps the JWKS it fetched. */
 export class OAuthValidator {
   private keys: Jwk[] = [];
   private fetchedAt = -Infinity;
+  /** When an unknown key id last forced a refresh. */
+  private forcedAt = -Infinity;
   private loading: Promise<void> | null = null;
 
   constructor(
@@ -176,11 +182,18 @@ export class OAuthValidator {
     const skew = this.secured ? this.settings.clockSkewMs : this.settings.unsecured.clockSkewMs;
     if (this.secured) {
       const algo = ALGS[alg];
-      if (!algo) throw new SaslError(`invalid_token: signature algorithm ${alg} is not accepted`);
+      if (!algo) throw new SaslError(`invalid_token: signature algorithm ${escapeForLog(alg, 100)} is not accepted`);
       const kid = typeof header.kid === "string" ? header.kid : undefined;
       let candidates = await this.keysFor(kid, false);
-      if (candidates.length === 0 && kid !== undefined) candidates = await this.keysFor(kid, true);
-      if (candidates.length === 0) throw new SaslError(`invalid_token: no key ${kid ?? ""} in the JWKS`.trim());
+      // An unknown key id refreshes the JWKS, at most once per MISSING_KID_REFRESH_MS (Kafka's
+      // RefreshingHttpsJwks), so tokens naming made-up keys cannot make the broker fetch on every try.
+      if (candidates.length === 0 && kid !== undefined && this.now() - this.forcedAt >= MISSING_KID_REFRESH_MS) {
+        this.forcedAt = this.now();
+        candidates = await this.keysFor(kid, true);
+      }
+      if (candidates.length === 0) {
+        throw new SaslError(`invalid_token: no key ${escapeForLog(kid ?? "", 100)} in the JWKS`.trim());
+      }
       const signature = b64url(parts[2]);
       if (!signature) throw new SaslError("invalid_token: the signature is not base64url");
       const data = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);

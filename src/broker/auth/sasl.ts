@@ -131,6 +131,25 @@ export class SaslError extends Error {
   override name = "SaslError";
 }
 
+/** This process's key for made-up credentials of unknown users (never stored, never sent). */
+let fakeKey: Uint8Array | null = null;
+
+/**
+ * The credential an unknown user is answered with, as PostgreSQL and Kafka do: derived from the
+ * user name with a key of this process, so the same name always gets the same salt (no probing by
+ * comparing salts) and the exchange costs what it costs for a real user with a wrong password.
+ */
+async function fakeCredential(mechanism: ScramMechanism, user: string): Promise<ScramCredential> {
+  fakeKey ??= crypto.getRandomValues(new Uint8Array(32));
+  const seed = await hmac(mechanism, fakeKey, enc.encode(`${mechanism}\u0000${user}`));
+  return {
+    salt: seed.slice(0, 32),
+    iterations: MIN_ITERATIONS,
+    storedKey: await digest(mechanism, seed),
+    serverKey: await hmac(mechanism, seed, enc.encode("Server Key")),
+  };
+}
+
 /** Looks a user's credential up; null when the user has none for the mechanism. */
 export type CredentialLookup = (user: string, mechanism: ScramMechanism) => ScramCredential | null;
 
@@ -171,12 +190,12 @@ export class ScramServer {
     } catch {
       throw new SaslError("Invalid SCRAM message: not UTF-8");
     }
-    if (this.state === "first") return enc.encode(this.first(text));
+    if (this.state === "first") return enc.encode(await this.first(text));
     if (this.state === "final") return enc.encode(await this.final(text));
     throw new SaslError("Unexpected SCRAM message after authentication completed");
   }
 
-  private first(text: string): string {
+  private async first(text: string): Promise<string> {
     // gs2-header: "n,," / "y,," (no channel binding), optionally with "a=authzid".
     const m = /^([ny]),(a=[^,]*)?,(.*)$/s.exec(text);
     if (!m) {
@@ -214,15 +233,12 @@ export class ScramServer {
     this.user = user;
     this.gs2 = text.slice(0, text.length - bare.length);
     this.clientFirstBare = bare;
-    this.credential = this.lookup(user, this.mechanism);
-    // An unknown user goes on with a made-up credential, so the failure comes at the proof (no user probing).
-    const cred = this.credential ??
-      {
-        salt: crypto.getRandomValues(new Uint8Array(32)),
-        iterations: MIN_ITERATIONS,
-        storedKey: new Uint8Array(0),
-        serverKey: new Uint8Array(0),
-      };
+    // An unknown user goes on with a made-up credential, so the failure comes at the proof, after the
+    // same work as a wrong password (no user probing by answer or time). It is computed for every
+    // user, so that the first message costs the same too.
+    const fake = await fakeCredential(this.mechanism, user);
+    const cred = this.lookup(user, this.mechanism) ?? fake;
+    this.credential = cred;
     this.nonce = clientNonce + this.serverNonce();
     this.serverFirst = `r=${this.nonce},s=${b64(cred.salt)},i=${cred.iterations}`;
     this.state = "final";
@@ -246,11 +262,13 @@ export class ScramServer {
     const fail = new SaslError(
       `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`,
     );
-    if (!proof || !cred || proof.length !== cred.storedKey.length) throw fail;
+    if (!cred) throw fail;
+    // A proof of the wrong length is checked all the same (as a zero proof), to cost the same.
+    const given = proof && proof.length === cred.storedKey.length ? proof : new Uint8Array(cred.storedKey.length);
     const authMessage = enc.encode(`${this.clientFirstBare},${this.serverFirst},${text.slice(0, pIndex)}`);
     const clientSignature = await hmac(this.mechanism, cred.storedKey, authMessage);
-    const clientKey = proof.map((b, i) => b ^ clientSignature[i]);
-    if (!equalBytes(await digest(this.mechanism, clientKey), cred.storedKey)) throw fail;
+    const clientKey = given.map((b, i) => b ^ clientSignature[i]);
+    if (!equalBytes(await digest(this.mechanism, clientKey), cred.storedKey) || given !== proof) throw fail;
     this.ok = true;
     return `v=${b64(await hmac(this.mechanism, cred.serverKey, authMessage))}`;
   }

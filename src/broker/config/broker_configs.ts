@@ -213,9 +213,16 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "log.roll.jitter.hours": ro("int", "0", "Default segment jitter in hours (log.roll.jitter.ms wins).", { min: 0 }),
   "log.roll.jitter.ms": dyn("long", null, "Default segment.jitter.ms of topics."),
   "log.roll.ms": dyn("long", null, "Default segment.ms of topics."),
-  "log.segment.bytes": dyn("int", "1073741824", "Default segment.bytes of topics.", { min: 14 }),
+  // Kafka 4.0 (KIP-1030): at least 1 MiB.
+  "log.segment.bytes": dyn("int", "1073741824", "Default segment.bytes of topics.", { min: 1048576 }),
   "log.segment.delete.delay.ms": dyn("long", "60000", "Default file.delete.delay.ms of topics.", { min: 0 }),
   "max.connection.creation.rate": dyn("int", INT_MAX, "New connections accepted per second.", { min: 0 }),
+  "max.broker.partitions": ro(
+    "int",
+    "100000",
+    "Partitions this broker holds at most (KIP-578's name); creating more is POLICY_VIOLATION.",
+    { min: 1 },
+  ),
   "max.connections": dyn("int", INT_MAX, "Connections accepted at once.", { min: 0 }),
   "max.connections.per.ip": dyn("int", INT_MAX, "Connections accepted at once from one address.", { min: 0 }),
   "max.connections.per.ip.overrides": dyn(
@@ -263,6 +270,9 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "socket.receive.buffer.bytes": ro("int", "102400", "SO_RCVBUF of sockets (-1: the OS default)."),
   "socket.request.max.bytes": ro("int", "104857600", "Largest request frame.", { min: 1 }),
   "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),
+  "sasl.server.max.receive.size": ro("int", "524288", "Largest frame read before SASL authentication.", {
+    min: 1,
+  }),
   "sasl.enabled.mechanisms": perBroker(
     "list",
     "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",

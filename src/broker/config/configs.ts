@@ -275,7 +275,7 @@ export class Configs {
     includeSynonyms: boolean,
     includeDocumentation: boolean,
   ): DescribedConfig[] {
-    return Object.keys(TOPIC_CONFIGS).sort().map((name) => {
+    return Object.keys(TOPIC_CONFIGS).filter((name) => !TOPIC_CONFIGS[name].internal).sort().map((name) => {
       const def = TOPIC_CONFIGS[name];
       const sensitive = def.type === "password";
       const synonyms: Synonym[] = [];

@@ -45,7 +45,8 @@ export function fileAdminStore(fs: FileSystem, dataDir: string): AdminStore {
       const data = new TextEncoder().encode(JSON.stringify(snapshot, null, 1));
       const next = chain.then(async () => {
         await fs.mkdir(dir);
-        await fs.writeFileAtomic(path, data);
+        // SCRAM keys and ACLs: readable by the broker's user only.
+        await fs.writeFileAtomic(path, data, { mode: 0o600 });
       });
       chain = next.catch(() => {});
       return next;

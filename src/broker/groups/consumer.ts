@@ -66,6 +66,8 @@ export type HeartbeatRequest = {
   topicPartitions: { topicId: string; partitions: number[] }[] | null;
   clientId: string;
   clientHost: string;
+  /** Whether the member's principal may describe a topic (ACLs): regexes match only such topics. */
+  mayDescribe?: (topic: string) => boolean;
 };
 
 export type HeartbeatResult = {
@@ -100,6 +102,8 @@ export class ConsumerMember {
   subscribedTopicNames: string[] = [];
   subscribedTopicRegex: string | null = null;
   regex: RegExp | null = null;
+  /** From the member's last heartbeat: what its principal may describe (Kafka resolves regexes with it). */
+  mayDescribe: (topic: string) => boolean = () => true;
   serverAssignor: string | null = null;
   rebalanceTimeoutMs = 300000;
   memberEpoch = 0;
@@ -209,14 +213,18 @@ export class ConsumerGroup {
     return this.members.size === 0;
   }
 
-  /** Topic ids the member is subscribed to: by name, and by regex over non-internal topics. */
+  /** Topic ids the member is subscribed to: by name, and by regex over non-internal topics it may describe. */
   subscribedTopics(m: ConsumerMember): Set<string> {
     const out = new Set<string>();
     for (const name of m.subscribedTopicNames) {
       const t = this.host.topic(name);
       if (t) out.add(t.id);
     }
-    if (m.regex) { for (const t of this.host.topics()) if (!t.internal && m.regex.test(t.name)) out.add(t.id); }
+    if (m.regex) {
+      for (const t of this.host.topics()) {
+        if (!t.internal && m.regex.test(t.name) && m.mayDescribe(t.name)) out.add(t.id);
+      }
+    }
     return out;
   }
 
@@ -439,6 +447,7 @@ export class ConsumerGroup {
     let subscriptionChanged = joined;
     m.clientId = req.clientId;
     m.clientHost = req.clientHost;
+    if (req.mayDescribe) m.mayDescribe = req.mayDescribe;
     if (req.rackId !== null) m.rackId = req.rackId;
     if (req.rebalanceTimeoutMs !== -1) m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     if (req.subscribedTopicNames !== null) {

@@ -42,6 +42,7 @@ import { recordCheckOptions } from "../record_checks.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
+import { WorkYielder } from "../yield.ts";
 import { recompressRecords, targetCodec } from "../../storage/recompress.ts";
 import { schemaValidationError } from "../registry/validation.ts";
 
@@ -65,13 +66,16 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
     ? req.transactionalId
     : null;
   const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
-  const responses = await Promise.all(req.topicData.map(async (td) => {
+  // Tens of thousands of entries give the event loop turns while they start (yield.ts).
+  const work = new WorkYielder();
+  const responses = await work.map(req.topicData, async (td) => {
     const byId = ctx.apiVersion >= 13;
     const topic = byId ? svc.topics.byId(td.topicId) : svc.topics.get(td.name);
     const name = byId ? topic?.name : td.name;
     const topicDenied = name !== undefined && !allowed(ctx, Op.WRITE, Res.TOPIC, name);
-    const partitionResponses = await Promise.all(
-      td.partitionData.map((pd): PartitionResult | Promise<PartitionResult> => {
+    const partitionResponses = await work.map(
+      td.partitionData,
+      (pd): PartitionResult | Promise<PartitionResult> => {
         if (txnDenied) return failed(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
         if (topicDenied) return failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
         if (!validAcks) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
@@ -90,10 +94,10 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
         return stored instanceof Promise
           ? stored.then((r) => append(svc, topic, pd.index, r, req.acks, implicitTxn))
           : append(svc, topic, pd.index, stored, req.acks, implicitTxn);
-      }),
+      },
     );
     return { name: td.name, topicId: td.topicId, partitionResponses };
-  }));
+  });
   // Test hook: drop every Nth produce response after appending, as a network failure would.
   const every = Number(svc.config["chronik.test.drop.produce.response.every"] ?? 0);
   if (every > 0 && ++svc.counters.produceRequests % every === 0) {

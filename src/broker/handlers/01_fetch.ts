@@ -25,6 +25,7 @@ import type { FetchPartition } from "../fetch_sessions.ts";
 import { FETCH } from "../config/quotas.ts";
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { WorkYielder } from "../yield.ts";
 import type { Services } from "../services.ts";
 import { ZERO_UUID } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
@@ -86,7 +87,8 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
   }
 
   const readCommitted = req.isolationLevel === 1;
-  let maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff;
+  // Kafka: never more than the broker's fetch.max.bytes, whatever the request asks.
+  let maxBytes = Math.min(v >= 3 ? req.maxBytes : 0x7fffffff, Number(svc.config["fetch.max.bytes"] ?? 57671680));
   let minBytes = req.minBytes;
   const quota = svc.quotas.typeActive[FETCH] ? svc.quotas.bind(ctx.session, ctx.clientId, svc.now()) : null;
   if (quota !== null) {
@@ -162,7 +164,10 @@ async function readAll(
   const data: PartitionData[] = [];
   let bytes = 0;
   let ready = false;
+  const work = new WorkYielder();
   for (const p of parts) {
+    const turn = work.step();
+    if (turn !== null) await turn;
     const d: PartitionData = {
       partitionIndex: p.partition,
       errorCode: ErrorCode.NONE,

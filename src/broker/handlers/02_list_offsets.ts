@@ -10,6 +10,7 @@ import type { PartitionLog } from "../../storage/store.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
+import { WorkYielder } from "../yield.ts";
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -23,10 +24,12 @@ const none = (errorCode: number): Answer => ({ errorCode, timestamp: -1n, offset
 
 export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   const svc = ctx.services;
-  const topics = await Promise.all(req.topics.map(async (t) => {
+  // Tens of thousands of entries give the event loop turns while they start (yield.ts).
+  const work = new WorkYielder();
+  const topics = await work.map(req.topics, async (t) => {
     const topic = svc.topics.get(t.name);
     const authorized = allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.name);
-    const partitions = await Promise.all(t.partitions.map(async (p) => {
+    const partitions = await work.map(t.partitions, async (p) => {
       const log = topic?.partitions[p.partitionIndex];
       let a: Answer;
       if (!authorized) a = none(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
@@ -46,9 +49,9 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
         }
       }
       return { partitionIndex: p.partitionIndex, ...a };
-    }));
+    });
     return { name: t.name, partitions };
-  }));
+  });
   return { throttleTimeMs: 0, topics };
 });
 

@@ -6,11 +6,14 @@
 // controller_mutation_rate (KIP-599): each created topic takes its partition count from the client's
 // token bucket; from v6 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the bucket is
 // negative, older versions are accepted and throttled (throttleTimeMs, muting). validateOnly takes none.
+// Limits (issue #14.3): more than 10,000 partitions in one request fails every topic allowed to be
+// created with POLICY_VIOLATION ("Excessively large number of partitions per request.", as Kafka's
+// controller); a topic that would take the broker over max.broker.partitions gets POLICY_VIOLATION.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
 import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { createTopic } from "../topic_admin.ts";
+import { createTopic, EXCESSIVE_PARTITIONS, MAX_PARTITIONS_PER_REQUEST } from "../topic_admin.ts";
 import { ZERO_UUID } from "../topics.ts";
 
 /** The first version refused (not only throttled) over controller_mutation_rate, as in Kafka. */
@@ -24,6 +27,17 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
   const topics = [];
   // ACLs: CREATE on the cluster or on the topic.
   const mayCreate = (name: string) => clusterAllowed(ctx, Op.CREATE) || allowed(ctx, Op.CREATE, Res.TOPIC, name);
+  // Kafka's controller counts the partitions of every topic it is asked to create, before anything else.
+  let requested = 0;
+  for (const t of req.topics) {
+    if (counts.get(t.name)! > 1 || !mayCreate(t.name)) continue;
+    requested += t.assignments.length > 0
+      ? t.assignments.length
+      : t.numPartitions === -1
+      ? Number(svc.config["num.partitions"])
+      : Math.max(t.numPartitions, 0);
+  }
+  const excessive = requested > MAX_PARTITIONS_PER_REQUEST;
   for (const t of req.topics) {
     if (!mayCreate(t.name)) {
       topics.push({
@@ -43,6 +57,18 @@ export default defineHandler(CreateTopics, [0, 7], async (req, ctx) => {
         topicId: ZERO_UUID,
         errorCode: ErrorCode.INVALID_REQUEST,
         errorMessage: `Create topics request from client contains a duplicate topic name: ${t.name}`,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      });
+      continue;
+    }
+    if (excessive) {
+      topics.push({
+        name: t.name,
+        topicId: ZERO_UUID,
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: EXCESSIVE_PARTITIONS,
         numPartitions: -1,
         replicationFactor: -1,
         configs: null,

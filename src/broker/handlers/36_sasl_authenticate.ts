@@ -5,6 +5,7 @@
 // sessionLifetimeMs (v1+) is 0: connections.max.reauth.ms is 0, no re-authentication (KIP-368).
 // Without a SaslHandshake v1 first: ILLEGAL_SASL_STATE and the connection closes; on a PLAINTEXT
 // listener or after authentication: ILLEGAL_SASL_STATE, as Kafka's request handler answers.
+import { escapeForLog } from "../log_limit.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { SaslAuthenticate } from "../../protocol/messages/36_sasl_authenticate.ts";
 import { SaslError } from "../auth/sasl.ts";
@@ -34,7 +35,7 @@ export default defineHandler(SaslAuthenticate, [0, 2], async (req, ctx) => {
       s.principal = r.principal;
       s.authenticated = true;
       s.sasl = null;
-      ctx.services.log("debug", `${s.remote} authenticated as ${r.principal} with ${exchange.mechanism}`);
+      ctx.services.log("debug", `${s.remote} authenticated as ${escapeForLog(r.principal)} with ${exchange.mechanism}`);
     }
     return answer(ErrorCode.NONE, null, r.response);
   } catch (e) {

@@ -8,6 +8,8 @@
 // controller_mutation_rate (KIP-599): the partitions added take from the client's token bucket once
 // the request is valid; from v3 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the bucket is
 // negative, older versions are accepted and throttled (throttleTimeMs, muting). validateOnly takes none.
+// Limits (issue #14.3): adding more than 10,000 partitions in one request fails every allowed topic
+// with POLICY_VIOLATION (Kafka's controller); growing past max.broker.partitions is POLICY_VIOLATION.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CreatePartitions } from "../../protocol/messages/37_create_partitions.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -15,7 +17,12 @@ import type { MutationQuota } from "../config/quotas.ts";
 import { THROTTLED } from "../config/quotas.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
-import { MAX_PARTITIONS } from "../topic_admin.ts";
+import {
+  brokerPartitionLimit,
+  EXCESSIVE_PARTITIONS,
+  MAX_PARTITIONS,
+  MAX_PARTITIONS_PER_REQUEST,
+} from "../topic_admin.ts";
 
 /** The first version refused (not only throttled) over controller_mutation_rate, as in Kafka. */
 const STRICT_SINCE = 3;
@@ -28,6 +35,15 @@ export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const results: Result[] = [];
+  let added = 0;
+  for (const t of req.topics) {
+    const current = svc.topics.get(t.name)?.partitions.length;
+    // A count over MAX_PARTITIONS fails on its own (INVALID_PARTITIONS) and adds nothing.
+    if (counts.get(t.name) === 1 && current !== undefined && t.count > current && t.count <= MAX_PARTITIONS) {
+      added += t.count - current;
+    }
+  }
+  const excessive = added > MAX_PARTITIONS_PER_REQUEST;
   for (const t of req.topics) {
     if (counts.get(t.name)! > 1) {
       results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Duplicate topic in request." });
@@ -40,6 +56,10 @@ export default defineHandler(CreatePartitions, [0, 3], async (req, ctx) => {
         errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
         errorMessage: "Authorization failed.",
       });
+      continue;
+    }
+    if (excessive) {
+      results.push({ name: t.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: EXCESSIVE_PARTITIONS });
       continue;
     }
     results.push({ name: t.name, ...(await grow(svc, t.name, t.count, t.assignments, req.validateOnly, quota)) });
@@ -103,6 +123,8 @@ async function grow(
       }
     }
   }
+  const overLimit = brokerPartitionLimit(svc, additional);
+  if (overLimit !== null) return fail(ErrorCode.POLICY_VIOLATION, overLimit);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
   if (!quota.record(additional)) return { ...THROTTLED };
   try {

@@ -8,6 +8,9 @@
 // INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
 // FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (the id
 // belongs to a classic group that cannot be upgraded), with Kafka's error messages.
+// ACLs (as Kafka's KafkaApis): READ on the group (GROUP_AUTHORIZATION_FAILED); subscribing by name to
+// a topic the principal may not DESCRIBE is TOPIC_AUTHORIZATION_FAILED, and a regex matches only the
+// topics it may describe, so neither reveals a topic's id or partitions.
 // Versions: our spec snapshot marks v1 unstable; Apache Kafka 4.0 released it with this same wire
 // format and these semantics, and serves it by default, so we advertise it too.
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -29,6 +32,19 @@ export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) =>
       assignment: null,
     };
   }
+  if (req.subscribedTopicNames !== null && req.subscribedTopicNames.length > 0) {
+    if (req.subscribedTopicNames.some((t) => !allowed(ctx, Op.DESCRIBE, Res.TOPIC, t))) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        memberId: null,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+  }
   const r = await ctx.services.groups.consumerGroupHeartbeat(req.groupId, {
     memberId: req.memberId,
     memberEpoch: req.memberEpoch,
@@ -41,6 +57,7 @@ export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) =>
     topicPartitions: req.topicPartitions,
     clientId: ctx.clientId ?? "",
     clientHost: clientHostOf(ctx.session.remote),
+    mayDescribe: ctx.services.acls.enabled ? (topic) => allowed(ctx, Op.DESCRIBE, Res.TOPIC, topic) : undefined,
   }, ctx.apiVersion);
   return { throttleTimeMs: 0, ...r };
 });

@@ -173,6 +173,8 @@ export async function snapshotProducerStates(topics: Topics, all = false): Promi
       const state = producerStateOf(p);
       const lag = p.logEndOffset - state.snapshotOffset;
       if (!state.dirty && (all ? lag === 0 : lag < SNAPSHOT_LAG)) continue;
+      // An empty log has nothing to replay at start: thousands of new partitions stop without a file each.
+      if (!state.dirty && p.logEndOffset === 0) continue;
       await state.serialized(async () => {
         state.dirty = false;
         state.snapshotOffset = p.logEndOffset;
