@@ -361,7 +361,16 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     const out = await appendRecords(svc, t, [{ index: 0, partition, input }], true);
     if ("status" in out) throw new V3Error(out.status, out.message);
     const o = out.offsets[0];
-    if (o.error) return { error_code: 500, message: o.error };
+    if (o.error) {
+      // The record's own fault (Kafka's validation) is the client's error; the rest are the server's.
+      const client: number[] = [
+        ErrorCode.INVALID_RECORD,
+        ErrorCode.INVALID_TIMESTAMP,
+        ErrorCode.CORRUPT_MESSAGE,
+        ErrorCode.MESSAGE_TOO_LARGE,
+      ];
+      return { error_code: client.includes(o.error_code ?? -1) ? 400 : 500, message: o.error };
+    }
     return {
       error_code: 200,
       cluster_id: id(),

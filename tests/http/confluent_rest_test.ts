@@ -179,11 +179,14 @@ describe("REST Proxy v3", () => {
     const stream = await call(
       "POST",
       `${v3}/topics/v3t/records`,
-      '{"partition_id":0,"value":{"type":"STRING","data":"s1"}}\n{"partition_id":0,"value":{"type":"BINARY","data":"' +
-        btoa("s2") + '"}}',
+      '{"partition_id":0,"key":{"type":"STRING","data":"a"},"value":{"type":"STRING","data":"s1"}}\n' +
+        '{"partition_id":0,"key":{"type":"STRING","data":"b"},"value":{"type":"BINARY","data":"' + btoa("s2") +
+        '"}}\n' +
+        '{"partition_id":0,"value":{"type":"STRING","data":"no key"}}',
     );
     const results = stream.text.trim().split("\n").map((l) => JSON.parse(l));
-    expect(results.map((r) => [r.error_code, r.offset])).toEqual([[200, 0], [200, 1]]);
+    // The third has no key, which a compacted topic refuses (Kafka's INVALID_RECORD): a client error.
+    expect(results.map((r) => [r.error_code, r.offset])).toEqual([[200, 0], [200, 1], [400, undefined]]);
 
     // A group with committed offsets, and its lag.
     const admin = kafka.admin();
