@@ -5,6 +5,7 @@ import { logEnabled } from "../log.ts";
 import type { HttpServer, Listener, LogLevel, Runtime, TlsOptions } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
+import { storageOf } from "../storage/url.ts";
 import type { LogStore } from "../storage/store.ts";
 import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
@@ -83,7 +84,10 @@ export async function startBroker(
   const log = (level: LogLevel, message: string) => {
     if (logEnabled(level, config.logLevel)) runtime.log(level, message);
   };
-  // The file engine under config.dataDir (memory without one); it reads topic configs through `topics`.
+  // What config.storage names (else the file engine under config.dataDir, memory without one); the
+  // file engine reads topic configs through `topics`. dataDir then says where the file engine runs.
+  const where = storageOf(config);
+  config.dataDir = where.kind === "file" ? where.dir : null;
   const storage = await openStorage(runtime, config, log, (t, n) => {
     const topic = topics.get(t);
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
@@ -106,7 +110,7 @@ export async function startBroker(
     "advertised.listeners": bound.map((l) => `${l.name}://${l.advertised.host}:${l.advertised.port}`).join(","),
     "log.dirs": config.dataDir,
     "log.dir": config.dataDir,
-  }));
+  }), storage.admin);
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
   const groups = new GroupCoordinator({ config, topics, now, log });

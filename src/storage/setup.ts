@@ -1,17 +1,33 @@
-// Picks and opens the storage the broker runs on: the file engine under config.dataDir, or memory
-// when dataDir is null (programmatic startBroker without one; tests).
+// The one entry point to storage: opens what the storage URL names (url.ts) and hands back every
+// persistent piece the broker has — partition logs (which also hold group offsets and state in
+// __consumer_offsets, transactions in __transaction_state and producer-state snapshots), cluster
+// metadata (cluster id, topics, topic configs) and the admin document (dynamic configs, quotas,
+// features, SCRAM credentials, ACLs). Engines: file (default; a data dir), memory, postgres.
+// An object store for record data plugs in here (the s3 work) beside the PostgreSQL sequencer.
 import type { BrokerConfig } from "../config.ts";
 import type { FileLock, LogLevel, Runtime } from "../runtime.ts";
+import type { AdminStore } from "./admin.ts";
+import { fileAdminStore, memoryAdminStore } from "./admin.ts";
 import type { FileLogStore } from "./file.ts";
 import { openFileLogStore } from "./file.ts";
 import { memoryLogStore } from "./memory.ts";
 import type { MetadataStore } from "./metadata.ts";
 import { memoryMetadataStore, openMetadataStore } from "./metadata.ts";
+import { PgPool } from "./postgres/client.ts";
+import { postgresLogStore } from "./postgres/log.ts";
+import { postgresAdminStore, postgresMetadataStore } from "./postgres/metadata.ts";
+import { ensureSchema } from "./postgres/schema.ts";
 import type { LogStore } from "./store.ts";
+import type { StorageUrl } from "./url.ts";
+import { storageOf } from "./url.ts";
 
 export type Storage = {
+  /** What runs: the URL with any password hidden. */
+  url: string;
+  kind: StorageUrl["kind"];
   store: LogStore;
   metadata: MetadataStore;
+  admin: AdminStore;
   /** The file engine, when there is a data dir (stats, retention and compaction hooks). */
   file: FileLogStore | null;
   /** Call once topics are loaded: removes partition directories of topics that no longer exist. */
@@ -30,17 +46,22 @@ export async function openStorage(
   log: (level: LogLevel, message: string) => void,
   topicConfig: (topic: string, name: string) => string,
 ): Promise<Storage> {
-  if (config.dataDir === null) {
+  const where = storageOf(config);
+  if (where.kind === "memory") {
     const store = memoryLogStore();
     return {
+      url: where.url,
+      kind: where.kind,
       store,
       metadata: memoryMetadataStore(),
+      admin: memoryAdminStore(),
       file: null,
       removeUnknown: async () => {},
       close: () => store.close(),
     };
   }
-  const dir = config.dataDir;
+  if (where.kind === "postgres") return await openPostgres(runtime, where, log);
+  const dir = where.dir;
   const started = runtime.now();
   // One broker per data dir: a second one would corrupt the first one's logs (Kafka's .lock).
   await runtime.fs.mkdir(dir);
@@ -78,8 +99,11 @@ export async function openStorage(
     : "acks=all answered after a group-commit fsync";
   log("info", `storage: file engine in ${dir} (${mode})`);
   return {
+    url: where.url,
+    kind: where.kind,
     store: file,
     metadata,
+    admin: fileAdminStore(runtime.fs, dir),
     file,
     async removeUnknown(keep) {
       await file.removeUnknown(keep);
@@ -97,4 +121,45 @@ export async function openStorage(
       await lock.release();
     },
   };
+}
+
+async function openPostgres(
+  runtime: Runtime,
+  where: StorageUrl & { kind: "postgres" },
+  log: (level: LogLevel, message: string) => void,
+): Promise<Storage> {
+  const pool = new PgPool(runtime, where.pg, log);
+  try {
+    await ensureSchema(pool);
+    const metadata = await postgresMetadataStore(pool);
+    const store = postgresLogStore(pool);
+    log("info", `storage: PostgreSQL at ${where.url} (${where.pg.poolSize} connections; acks answered once committed)`);
+    return {
+      url: where.url,
+      kind: where.kind,
+      store,
+      metadata,
+      admin: postgresAdminStore(pool),
+      file: null,
+      async removeUnknown() {
+        // Rows of partitions whose topic is gone (a DeleteTopics interrupted between its two steps).
+        // Asked of the database, not of this broker's view: topics are stored before their partitions.
+        const r = await pool.query(
+          "SELECT DISTINCT topic FROM chronik_partitions WHERE topic NOT IN (SELECT name FROM chronik_topics)",
+        );
+        for (const [t] of r.rows as [string][]) {
+          log("info", `storage: removing the rows of ${t}, a topic that no longer exists`);
+          await store.remove(t, 2 ** 31 - 1);
+        }
+      },
+      async close() {
+        await store.close();
+        await metadata.close();
+        pool.close();
+      },
+    };
+  } catch (e) {
+    pool.close();
+    throw e;
+  }
 }

@@ -8,7 +8,8 @@ import type { Topics } from "../topics.ts";
 import { Configs } from "./configs.ts";
 import { Features } from "./features.ts";
 import { ClientQuotas } from "./quotas.ts";
-import { fileAdminStore, memoryAdminStore } from "./store.ts";
+import type { AdminStore } from "../../storage/admin.ts";
+import type { AdminSnapshot } from "./store.ts";
 
 export type Admin = {
   configs: Configs;
@@ -25,6 +26,7 @@ export async function openAdmin(
   topics: Topics,
   apiKeys: ReadonlySet<number>,
   identity: () => Record<string, string | null>,
+  store: AdminStore,
 ): Promise<Admin> {
   const configs = new Configs(config, given, topics, identity);
   // Produce, Fetch, retention and compaction read topic configs through Topics.config: let them see
@@ -36,7 +38,6 @@ export async function openAdmin(
     windowMs: Math.max(1, Number(config["quota.window.size.seconds"] ?? 1)) * 1000,
   });
   const features = new Features(apiKeys, config.nodeId);
-  const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
   const auth = new Authentication(config, { fs: runtime.fs, now: () => runtime.now() });
   // authorizer.class.name, super.users and allow.everyone.if.no.acl.found are read as they are now.
   let superRaw: unknown = undefined;
@@ -56,7 +57,8 @@ export async function openAdmin(
       allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true",
     };
   });
-  const saved = await store.load();
+  const saved = (await store.load()) as AdminSnapshot | null;
+  if (saved && saved.version !== 1) throw new Error(`unknown admin snapshot version ${String(saved.version)}`);
   if (saved) {
     configs.restore(saved.configs ?? {});
     quotas.restore(saved.quotas ?? []);
@@ -65,14 +67,16 @@ export async function openAdmin(
     if (saved.acls) acls.restore(saved.acls);
   }
   const persist = () =>
-    store.save({
-      version: 1,
-      configs: configs.snapshot(),
-      quotas: quotas.snapshot(),
-      features: features.snapshot(),
-      scram: auth.scram.snapshot(),
-      acls: acls.snapshot(),
-    });
+    store.save(
+      {
+        version: 1,
+        configs: configs.snapshot(),
+        quotas: quotas.snapshot(),
+        features: features.snapshot(),
+        scram: auth.scram.snapshot(),
+        acls: acls.snapshot(),
+      } satisfies AdminSnapshot,
+    );
   configs.onChange = persist;
   quotas.onChange = persist;
   features.onChange = persist;
