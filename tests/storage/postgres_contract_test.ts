@@ -1,12 +1,16 @@
 // The LogStore contract (contract.ts) on the PostgreSQL engine, against a real private server
-// (tests/helpers/postgres.ts); a fresh database per store.
-import { afterAll } from "bun:test";
+// (tests/helpers/postgres.ts); a fresh database per store. Then the metadata and admin stores and
+// openStorage on PostgreSQL.
+import { afterAll, describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgPool } from "../../src/storage/postgres/client.ts";
 import { postgresLogStore } from "../../src/storage/postgres/log.ts";
+import { postgresAdminStore, postgresMetadataStore } from "../../src/storage/postgres/metadata.ts";
 import { ensureSchema } from "../../src/storage/postgres/schema.ts";
+import { openStorage } from "../../src/storage/setup.ts";
+import { resolveConfig } from "../../src/config.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { runLogStoreContract } from "./contract.ts";
+import { appendValues, runLogStoreContract } from "./contract.ts";
 
 const pg = await startPostgres();
 afterAll(() => pg.destroy());
@@ -15,4 +19,50 @@ runLogStoreContract("postgres engine", async () => {
   const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase("contract")));
   await ensureSchema(pool);
   return postgresLogStore(pool, true);
+});
+
+describe("postgres metadata, admin document and the storage entry point", () => {
+  test("topics and the cluster id survive a reopen, in creation order; a re-put topic moves to the end", async () => {
+    const url = pg.createDatabase("meta");
+    let pool = new PgPool(bunRuntime, parsePostgresUrl(url));
+    await ensureSchema(pool);
+    let m = await postgresMetadataStore(pool);
+    expect(m.clusterId).toBeNull();
+    await m.setClusterId("c-1");
+    await m.putTopic({ name: "a", id: "ida", partitions: 1, configs: {} });
+    await m.putTopic({ name: "b", id: "idb", partitions: 2, configs: { "retention.ms": "5" } });
+    await m.putTopic({ name: "c", id: "idc", partitions: 1, configs: {} });
+    await m.putTopic({ name: "a", id: "ida", partitions: 3, configs: {} });
+    await m.deleteTopic("c");
+    await m.close();
+    pool.close();
+    pool = new PgPool(bunRuntime, parsePostgresUrl(url));
+    m = await postgresMetadataStore(pool);
+    expect(m.clusterId).toBe("c-1");
+    expect(m.topics()).toEqual([
+      { name: "b", id: "idb", partitions: 2, configs: { "retention.ms": "5" } },
+      { name: "a", id: "ida", partitions: 3, configs: {} },
+    ]);
+    const admin = postgresAdminStore(pool);
+    expect(await admin.load()).toBeNull();
+    await admin.save({ version: 1, acls: [] });
+    await admin.save({ version: 1, acls: ["x"] });
+    expect(await postgresAdminStore(pool).load()).toEqual({ version: 1, acls: ["x"] });
+    pool.close();
+  });
+
+  test("openStorage(postgres://): every piece on one database; rows of a topic no longer stored are removed at start", async () => {
+    const url = pg.createDatabase("setup");
+    const config = resolveConfig({ storage: url });
+    const s = await openStorage(bunRuntime, config, () => {}, () => undefined as unknown as string);
+    expect(s.kind).toBe("postgres");
+    expect(s.file).toBeNull();
+    await s.metadata.putTopic({ name: "kept", id: "k", partitions: 1, configs: {} });
+    await appendValues(await s.store.open("kept", 0), ["k"]);
+    await appendValues(await s.store.open("orphan", 0), ["o"]); // as if DeleteTopics stopped halfway
+    await s.removeUnknown(() => true);
+    expect(pg.psql("SELECT topic FROM chronik_partitions ORDER BY topic", url.slice(url.lastIndexOf("/") + 1)).trim())
+      .toBe("kept");
+    await s.close();
+  });
 });

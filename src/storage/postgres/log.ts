@@ -98,7 +98,10 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       return p;
     },
     async remove(topic, partitions) {
-      for (let p = 0; p < partitions; p++) logs.delete(key(topic, p));
+      for (const [k, log] of logs) {
+        const open = await log.catch(() => null);
+        if (open && open.topic === topic && open.partition < partitions) logs.delete(k);
+      }
       await pool.query(REMOVE, [topic, partitions], [text, int4]);
     },
     close() {
