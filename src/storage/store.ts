@@ -82,6 +82,13 @@ export interface PartitionLog {
    */
   writeState(name: string, data: Uint8Array): Promise<void>;
   readState(name: string): Promise<Uint8Array | null>;
+  /**
+   * Engines whose append can fail with an unknown outcome (a server that may have committed it
+   * before the connection broke: PostgreSQL) re-read the log end here, after the appends in flight
+   * have settled; batches such a failed append did store are then readable below logEndOffset.
+   * Engines without that case leave it out.
+   */
+  refresh?(): Promise<void>;
 }
 
 export interface LogStore {

@@ -160,6 +160,11 @@ class PgPartitionLog implements PartitionLog {
     return p;
   }
 
+  async refresh(): Promise<void> {
+    await this.#tail;
+    if (this.#stale) await this.#reload();
+  }
+
   async #reload(): Promise<void> {
     const r = await this.#q(
       "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2",
