@@ -11,7 +11,7 @@ import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
-import { GroupCoordinator } from "./groups/coordinator.ts";
+import { GroupCoordinator, OFFSETS_TOPIC } from "./groups/coordinator.ts";
 import type { ConnListener, Handler } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import { httpApp } from "../http/app.ts";
@@ -20,7 +20,16 @@ import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 import { randomUuid, Topics } from "./topics.ts";
-import { recoverProducerStates, snapshotProducerStates, TransactionCoordinator } from "./txn/coordinator.ts";
+import {
+  recoverProducerStates,
+  snapshotProducerStates,
+  takeOverPartition,
+  TransactionCoordinator,
+  TXN_TOPIC,
+} from "./txn/coordinator.ts";
+import type { Cluster } from "./cluster.ts";
+import { Member, singleNode } from "./cluster.ts";
+import type { PostgresLogStore } from "../storage/postgres/log.ts";
 
 export interface Broker {
   readonly host: string;
@@ -113,15 +122,39 @@ export async function startBroker(
   }), storage.admin);
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
-  const groups = new GroupCoordinator({ config, topics, now, log });
-  const txns = new TransactionCoordinator({
-    topics,
-    now,
-    log,
-    maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
-    checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
-  });
-  txns.offsetSink = groups;
+  // On PostgreSQL every broker is a cluster member; group and transaction coordinators then serve
+  // only on the broker that coordinates (and are rebuilt from the logs when it comes to).
+  const member = storage.cluster
+    ? new Member({
+      nodeId: config.nodeId,
+      rack: typeof config["broker.rack"] === "string" ? config["broker.rack"] : null,
+      listeners: () => Object.fromEntries(bound.map((l) => [l.name, l.advertised])),
+      pg: storage.cluster,
+      store: storage.store as PostgresLogStore,
+      topics,
+      heartbeatMs: Number(config["broker.heartbeat.interval.ms"] ?? 2000),
+      leaseMs: Number(config["broker.session.timeout.ms"] ?? 9000),
+      now,
+      log,
+      takeOver: (t, p) => takeOverPartition(topics, t, p),
+      coordinating: (on) => coordinating(on),
+    })
+    : null;
+  const cluster: Cluster = member ?? singleNode(config.nodeId);
+  const newCoordinators = (active: () => boolean) => {
+    const groups = new GroupCoordinator({ config, topics, now, log, active });
+    const txns = new TransactionCoordinator({
+      topics,
+      now,
+      log,
+      maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
+      checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
+      active,
+    });
+    txns.offsetSink = groups;
+    return { groups, txns };
+  };
+  const { groups, txns } = newCoordinators(member ? () => false : () => true);
   const services: Services = {
     config,
     runtime,
@@ -142,6 +175,7 @@ export async function startBroker(
     fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
     groups,
     txns,
+    cluster,
     ...admin,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
@@ -150,8 +184,26 @@ export async function startBroker(
       .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
   };
   await recoverProducerStates(topics, log);
-  await groups.start();
-  await txns.start();
+  if (!member) {
+    await groups.start();
+    await txns.start();
+  }
+  /** Becomes (or stops being) the coordinator: fresh coordinators loaded from the logs now. */
+  async function coordinating(on: boolean): Promise<void> {
+    const old = { groups: services.groups, txns: services.txns };
+    let active = false;
+    const next = newCoordinators(() => active);
+    if (on) {
+      await next.groups.start();
+      await next.txns.start();
+      active = true;
+      log("info", "coordinating groups and transactions for the cluster");
+    } else log("info", "no longer the group and transaction coordinator");
+    services.groups = next.groups;
+    services.txns = next.txns;
+    old.groups.close();
+    old.txns.close();
+  }
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
     snapshotProducerStates(topics).catch((e) =>
@@ -192,6 +244,24 @@ export async function startBroker(
   }
   advertised.host = bound[0].advertised.host;
   advertised.port = bound[0].advertised.port;
+  if (member) {
+    try {
+      await member.start();
+      // An empty cluster: the first broker creates the internal topics, then leads them.
+      if (!topics.get(OFFSETS_TOPIC) && member.controllerId() === config.nodeId) {
+        // As the coordinators create them (groups/coordinator.ts, txn/coordinator.ts).
+        const n = Math.floor(Number(config["offsets.topic.num.partitions"] ?? 1));
+        await topics.ensureInternal(OFFSETS_TOPIC, Number.isFinite(n) && n >= 1 ? n : 1);
+        await topics.ensureInternal(TXN_TOPIC, 1);
+        await member.topicsChanged();
+      }
+    } catch (e) {
+      for (const l of listeners) await l.close().catch(() => {});
+      await member.close().catch(() => {});
+      await storage.close().catch(() => {});
+      throw e;
+    }
+  }
   // The HTTP side (chronik.http.port, --http-port): health, readiness, metrics, a read-only admin view.
   let ready = true;
   let http: HttpServer | null = null;
@@ -221,9 +291,10 @@ export async function startBroker(
         await http?.close().catch(() => {});
         for (const l of listeners) await l.close();
         for (const l of closingListeners) l();
-        groups.close();
+        services.groups.close();
         await server.close();
-        txns.close();
+        services.txns.close();
+        await member?.close();
         clearInterval(snapshotTimer);
         await snapshotProducerStates(topics, true).catch((e) =>
           log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)

@@ -10,6 +10,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Features } from "./config/features.ts";
 import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
+import type { Cluster } from "./cluster.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Topics } from "./topics.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
@@ -35,9 +36,11 @@ export type Services = {
   readonly counters: { produceRequests: number };
   /** Requests per API, bytes, connections (the HTTP side's /metrics). */
   readonly metrics: Metrics;
-  /** Consumer groups (classic and KIP-848) and committed offsets. */
-  readonly groups: GroupCoordinator;
-  readonly txns: TransactionCoordinator;
+  /** Consumer groups (classic and KIP-848) and committed offsets. Replaced when coordination moves in a cluster. */
+  groups: GroupCoordinator;
+  txns: TransactionCoordinator;
+  /** Live brokers, partition leaders and epochs, the coordinator (cluster.ts). */
+  readonly cluster: Cluster;
   /** Broker, topic and broker-logger configs: describe, alter, dynamic values. */
   readonly configs: Configs;
   /** Client quotas: stored, validated and enforced (`active` is the hot paths' one check). */

@@ -48,6 +48,8 @@ export async function createTopic(
   if (t.name === CLUSTER_METADATA_TOPIC) {
     return fail(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC} is prohibited.`);
   }
+  // A cluster member first takes in topics other brokers created since its last beat.
+  if (!svc.topics.get(t.name)) await svc.topics.sync().catch(() => {});
   if (svc.topics.get(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
   const collision = svc.topics.collision(t.name);
   if (collision) {
@@ -125,6 +127,8 @@ export async function createTopic(
   if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
   const topic = await svc.topics.create(t.name, partitions, configs);
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
+  // In a cluster its partitions get leaders now, so this answer can already name them.
+  await svc.cluster.topicsChanged().catch((e) => svc.log("warn", `placing ${t.name}: ${(e as Error).message}`));
   return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf, topic };
 }
 

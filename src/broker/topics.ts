@@ -71,6 +71,49 @@ export class Topics {
     }
   }
 
+  /**
+   * Takes in what other brokers changed in a shared metadata store: topics created, grown,
+   * reconfigured or deleted elsewhere. Their data is not touched (the broker that deleted a topic
+   * removed it).
+   */
+  async sync(): Promise<void> {
+    if (!this.meta.refresh) return;
+    await this.meta.refresh();
+    const seen = new Set<string>();
+    for (const t of this.meta.topics()) {
+      seen.add(t.name);
+      const have = this.byName.get(t.name);
+      if (have && have.id === t.id) {
+        for (let p = have.partitions.length; p < t.partitions; p++) {
+          have.partitions.push(await this.store.open(t.name, p));
+        }
+        have.configs.clear();
+        for (const [k, v] of Object.entries(t.configs)) have.configs.set(k, v);
+        continue;
+      }
+      if (have) {
+        this.byIdMap.delete(have.id);
+        this.store.forget?.(t.name);
+      }
+      const logs = await Promise.all(Array.from({ length: t.partitions }, (_, p) => this.store.open(t.name, p)));
+      const topic: Topic = {
+        name: t.name,
+        id: t.id,
+        partitions: logs,
+        configs: new Map(Object.entries(t.configs)),
+        internal: t.name.startsWith("__"),
+      };
+      this.byName.set(t.name, topic);
+      this.byIdMap.set(t.id, topic);
+    }
+    for (const [name, t] of this.byName) {
+      if (seen.has(name)) continue;
+      this.byName.delete(name);
+      this.byIdMap.delete(t.id);
+      this.store.forget?.(name);
+    }
+  }
+
   private save(topic: { name: string; id: string }, partitions: number, configs: Map<string, string>): Promise<void> {
     return this.meta.putTopic({ name: topic.name, id: topic.id, partitions, configs: Object.fromEntries(configs) });
   }

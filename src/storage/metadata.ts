@@ -28,6 +28,8 @@ export interface MetadataStore {
   /** Creates or replaces a topic's record (partition count, configs). */
   putTopic(topic: TopicMeta): Promise<void>;
   deleteTopic(name: string): Promise<void>;
+  /** Re-reads what other brokers may have changed (shared engines: PostgreSQL); others leave it out. */
+  refresh?(): Promise<void>;
   close(): Promise<void>;
 }
 

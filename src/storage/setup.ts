@@ -14,6 +14,7 @@ import { memoryLogStore } from "./memory.ts";
 import type { MetadataStore } from "./metadata.ts";
 import { memoryMetadataStore, openMetadataStore } from "./metadata.ts";
 import { PgPool } from "./postgres/client.ts";
+import { PostgresCluster } from "./postgres/cluster.ts";
 import { postgresLogStore } from "./postgres/log.ts";
 import { postgresAdminStore, postgresMetadataStore } from "./postgres/metadata.ts";
 import { ensureSchema } from "./postgres/schema.ts";
@@ -30,6 +31,8 @@ export type Storage = {
   admin: AdminStore;
   /** The file engine, when there is a data dir (stats, retention and compaction hooks). */
   file: FileLogStore | null;
+  /** Membership and leadership rows, when several brokers can share the storage (PostgreSQL). */
+  cluster: PostgresCluster | null;
   /** Call once topics are loaded: removes partition directories of topics that no longer exist. */
   removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
   close(): Promise<void>;
@@ -56,6 +59,7 @@ export async function openStorage(
       metadata: memoryMetadataStore(),
       admin: memoryAdminStore(),
       file: null,
+      cluster: null,
       removeUnknown: async () => {},
       close: () => store.close(),
     };
@@ -105,6 +109,7 @@ export async function openStorage(
     metadata,
     admin: fileAdminStore(runtime.fs, dir),
     file,
+    cluster: null,
     async removeUnknown(keep) {
       await file.removeUnknown(keep);
       const s = file.stats;
@@ -141,6 +146,7 @@ async function openPostgres(
       metadata,
       admin: postgresAdminStore(pool),
       file: null,
+      cluster: new PostgresCluster(pool),
       async removeUnknown() {
         // Rows of partitions whose topic is gone (a DeleteTopics interrupted between its two steps).
         // Asked of the database, not of this broker's view: topics are stored before their partitions.

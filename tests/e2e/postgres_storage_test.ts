@@ -16,7 +16,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 let pg: TestPostgres;
 beforeAll(async () => {
   pg = await startPostgres();
-});
+}, 120_000);
 afterAll(() => pg?.destroy());
 
 async function kcat(args: string[], input?: string): Promise<string> {

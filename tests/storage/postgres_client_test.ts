@@ -10,7 +10,7 @@ import { startPostgres } from "../helpers/postgres.ts";
 let pg: TestPostgres;
 beforeAll(async () => {
   pg = await startPostgres();
-});
+}, 120_000);
 afterAll(() => pg?.destroy());
 
 describe("postgres:// URLs", () => {

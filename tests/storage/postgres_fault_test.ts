@@ -15,7 +15,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 let pg: TestPostgres;
 beforeAll(async () => {
   pg = await startPostgres();
-});
+}, 120_000);
 afterAll(() => pg?.destroy());
 
 /** Relays 127.0.0.1:<port> to PostgreSQL; cutNextReply() drops the next server reply and closes both ends. */

@@ -164,6 +164,9 @@ async function append(
     }
   }
   const log = topic.partitions[index];
+  if (!svc.cluster.leads(topic.name, index)) {
+    return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker does not lead ${topic.name}-${index}`);
+  }
   if (batch.producerId >= 0n) {
     if (batch.isTransactional && !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)) {
       return failed(
@@ -243,6 +246,11 @@ async function store(
     // Deleted under the append (DeleteTopics closed the log): the partition is gone, as Kafka answers.
     if (svc.topics.get(topic.name)?.partitions[index] !== topic.partitions[index]) {
       return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    }
+    // Leadership moved under the append (cluster on PostgreSQL): fenced, nothing stored.
+    if ((e as { code?: string }).code === "NOT_LEADER") {
+      svc.log("info", `append to ${topic.name}-${index} fenced: ${(e as Error).message}`);
+      return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, null);
     }
     svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);

@@ -122,26 +122,43 @@ const SNAPSHOT = "producer";
 export async function recoverProducerStates(topics: Topics, log: CoordinatorDeps["log"]): Promise<void> {
   let scanned = 0;
   for (const t of topics.list()) {
-    for (const p of t.partitions) {
-      let state = new PartitionProducerState();
-      let from = p.logStartOffset;
-      const bytes = await p.readState(SNAPSHOT);
-      const snap = bytes ? PartitionProducerState.restore(bytes) : null;
-      if (snap && snap.offset <= p.logEndOffset && snap.offset >= p.logStartOffset) {
-        state = snap.state;
-        from = snap.offset;
-        state.snapshotOffset = snap.offset;
-      }
-      await forEachBatch(p, from, (b) => {
-        state.replay(b);
-        scanned++;
-      });
-      state.trim(p.logStartOffset);
-      state.dirty = false;
-      states.set(p, state);
-    }
+    for (const p of t.partitions) scanned += await recoverProducerState(p);
   }
   if (scanned > 0) log("info", `producer state rebuilt: ${scanned} batch(es) replayed past the snapshots`);
+}
+
+/** Rebuilds one partition's producer state from its snapshot and the batches after it; the batches replayed. */
+async function recoverProducerState(p: PartitionLog): Promise<number> {
+  let scanned = 0;
+  let state = new PartitionProducerState();
+  let from = p.logStartOffset;
+  const bytes = await p.readState(SNAPSHOT);
+  const snap = bytes ? PartitionProducerState.restore(bytes) : null;
+  if (snap && snap.offset <= p.logEndOffset && snap.offset >= p.logStartOffset) {
+    state = snap.state;
+    from = snap.offset;
+    state.snapshotOffset = snap.offset;
+  }
+  await forEachBatch(p, from, (b) => {
+    state.replay(b);
+    scanned++;
+  });
+  state.trim(p.logStartOffset);
+  state.dirty = false;
+  states.set(p, state);
+  return scanned;
+}
+
+/**
+ * A broker of a cluster came to lead a partition another broker may have written: it re-reads the
+ * log end (PartitionLog.refresh) and rebuilds the producer state, so sequence checks go on where
+ * the previous leader left them.
+ */
+export async function takeOverPartition(topics: Topics, topic: string, partition: number): Promise<void> {
+  const p = topics.get(topic)?.partitions[partition];
+  if (!p) return;
+  await p.refresh?.(true);
+  await recoverProducerState(p);
 }
 
 /** Offsets a snapshot may lag the log end before it is rewritten anyway (bounds the replay). */
@@ -174,6 +191,8 @@ export type CoordinatorDeps = {
   maxTimeoutMs: number;
   /** How often expired transactions are looked for (Kafka: transaction.abort.timed.out.transaction.cleanup.interval.ms). */
   checkIntervalMs: number;
+  /** False while another broker of the cluster coordinates transactions: requests get NOT_COORDINATOR. */
+  active?: () => boolean;
 };
 
 export class TransactionCoordinator {
@@ -188,6 +207,11 @@ export class TransactionCoordinator {
     // Ids keep growing across restarts without a stored counter: start from the clock.
     this.nextProducerId = BigInt(deps.now()) * 1000n;
     this.timer = setInterval(() => void this.abortExpired(), deps.checkIntervalMs);
+  }
+
+  /** Whether this broker coordinates transactions (always, alone). */
+  get active(): boolean {
+    return this.deps.active?.() ?? true;
   }
 
   close(): void {
@@ -288,6 +312,7 @@ export class TransactionCoordinator {
       return { errorCode: ErrorCode.NONE, producerId: this.allocateProducerId(), producerEpoch: 0 };
     }
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
+    if (!this.active) return fail(ErrorCode.NOT_COORDINATOR);
     if (timeoutMs <= 0 || timeoutMs > this.deps.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     let t = this.txns.get(transactionalId);
     const now = this.deps.now();
@@ -335,6 +360,7 @@ export class TransactionCoordinator {
 
   /** Common checks of a request naming a transaction; returns an error code or the transaction. */
   private lookup(transactionalId: string, producerId: bigint, producerEpoch: number): Txn | number {
+    if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < t.producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -352,7 +378,7 @@ export class TransactionCoordinator {
     verifyOnly = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const t = this.lookup(transactionalId, producerId, producerEpoch);
+    const t = this.active ? this.lookup(transactionalId, producerId, producerEpoch) : ErrorCode.NOT_COORDINATOR;
     if (typeof t === "number") {
       for (const p of partitions) out.set(key(p.topic, p.partition), t);
       return out;
@@ -408,6 +434,7 @@ export class TransactionCoordinator {
     producerEpoch: number,
     groupId: string,
   ): Promise<number> {
+    if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     this.begin(t);
@@ -449,6 +476,7 @@ export class TransactionCoordinator {
 
   /** EndTxn. */
   async endTxn(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean): Promise<number> {
+    if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < t.producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -541,6 +569,7 @@ export class TransactionCoordinator {
 
   /** Aborts transactions open longer than their timeout and fences their producers. */
   async abortExpired(): Promise<void> {
+    if (!this.active) return;
     const now = this.deps.now();
     for (const t of this.txns.values()) {
       if (t.state === "Ongoing" && now - t.startTimestamp > t.timeoutMs) {

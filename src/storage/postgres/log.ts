@@ -14,17 +14,31 @@ import { OID } from "./wire.ts";
 
 const { text, int4, int8, int8Array, byteaArray } = OID;
 
-const APPEND = `WITH p AS (
+// $10/$11: the leader and epoch this broker holds; a leader of -1 (no cluster) checks neither.
+// Always one row back: log_start when stored (NULL when not), and the partition's leader and epoch.
+const APPEND = `WITH cur AS (
+  SELECT leader, leader_epoch FROM chronik_partitions WHERE topic = $1 AND partition = $2
+), p AS (
   UPDATE chronik_partitions SET log_end = $4, size_bytes = size_bytes + $5
-  WHERE topic = $1 AND partition = $2 AND log_end = $3
+  WHERE topic = $1 AND partition = $2 AND log_end = $3 AND ($10 = -1 OR (leader = $10 AND leader_epoch = $11))
   RETURNING log_start
 ), b AS (
   INSERT INTO chronik_batches (topic, partition, base_offset, last_offset, max_timestamp, data)
   SELECT $1, $2, x.base, x.last, x.ts, x.data
   FROM p, unnest($6::int8[], $7::int8[], $8::int8[], $9::bytea[]) AS x(base, last, ts, data)
 )
-SELECT log_start FROM p`;
-const APPEND_TYPES = [text, int4, int8, int8, int8, int8Array, int8Array, int8Array, byteaArray];
+SELECT (SELECT log_start FROM p), leader, leader_epoch FROM cur`;
+
+/**
+ * This broker does not (or no longer) lead the partition: Kafka's NOT_LEADER_OR_FOLLOWER. Nothing
+ * of the append was stored. `code` lets the produce path tell it from a storage fault.
+ */
+export class NotLeaderError extends Error {
+  readonly code = "NOT_LEADER";
+}
+
+/** Who may append: the node id and, per partition, the leader epoch it holds (absent: not leader). */
+export type Fencing = { nodeId: number; epochOf(topic: string, partition: number): number | undefined };
 
 const OPEN = `WITH i AS (
   INSERT INTO chronik_partitions (topic, partition) VALUES ($1, $2) ON CONFLICT DO NOTHING
@@ -74,14 +88,19 @@ function lane(topic: string, partition: number): number {
   return h >>> 0;
 }
 
-export type PostgresLogStore = LogStore & { readonly pool: PgPool };
+export type PostgresLogStore = LogStore & {
+  readonly pool: PgPool;
+  /** Set by the cluster service: appends then need this node to hold the partition's leader epoch. */
+  fencing: Fencing | null;
+};
 
 /** A LogStore over `pool`; with `ownsPool`, close() closes the pool. */
 export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogStore {
   const logs = new Map<string, Promise<PgPartitionLog>>();
   const key = (t: string, p: number) => `${t}\u0000${p}`;
-  return {
+  const store: PostgresLogStore = {
     pool,
+    fencing: null,
     keepsAppendedBuffers: false,
     open(topic, partition) {
       const k = key(topic, partition);
@@ -90,12 +109,15 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
         p = (async () => {
           const r = await pool.query(OPEN, [topic, partition], [text, int4], lane(topic, partition));
           const [start, end, size] = r.rows[0] as number[];
-          return new PgPartitionLog(pool, topic, partition, start, end, size);
+          return new PgPartitionLog(pool, topic, partition, start, end, size, () => store.fencing);
         })();
         logs.set(k, p);
         p.catch(() => logs.delete(k));
       }
       return p;
+    },
+    forget(topic) {
+      for (const k of [...logs.keys()]) if (k.startsWith(`${topic}\u0000`)) logs.delete(k);
     },
     async remove(topic, partitions) {
       for (const [k, log] of logs) {
@@ -110,6 +132,7 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       return Promise.resolve();
     },
   };
+  return store;
 }
 
 class PgPartitionLog implements PartitionLog {
@@ -127,9 +150,19 @@ class PgPartitionLog implements PartitionLog {
   #waiting = 0;
   #tail: Promise<void> = Promise.resolve();
   #listeners = new Set<() => void>();
+  #fencing: () => Fencing | null;
 
-  constructor(pool: PgPool, topic: string, partition: number, start: number, end: number, size: number) {
+  constructor(
+    pool: PgPool,
+    topic: string,
+    partition: number,
+    start: number,
+    end: number,
+    size: number,
+    fencing: () => Fencing | null,
+  ) {
     this.#pool = pool;
+    this.#fencing = fencing;
     this.topic = topic;
     this.partition = partition;
     this.logStartOffset = start;
@@ -160,9 +193,9 @@ class PgPartitionLog implements PartitionLog {
     return p;
   }
 
-  async refresh(): Promise<void> {
+  async refresh(force = false): Promise<void> {
     await this.#tail;
-    if (this.#stale) await this.#reload();
+    if (this.#stale || force) await this.#reload();
   }
 
   async #reload(): Promise<void> {
@@ -183,6 +216,18 @@ class PgPartitionLog implements PartitionLog {
   }
 
   #send(buf: Uint8Array, metas: readonly BatchMeta[]): Promise<AppendResult> {
+    const fencing = this.#fencing();
+    let leader = -1, epoch = 0;
+    if (fencing) {
+      const e = fencing.epochOf(this.topic, this.partition);
+      if (e === undefined) {
+        return Promise.reject(
+          new NotLeaderError(`node ${fencing.nodeId} does not lead ${this.topic}-${this.partition}`),
+        );
+      }
+      leader = fencing.nodeId;
+      epoch = e;
+    }
     const base = this.#pendingEnd;
     let span = 0;
     let bytes = 0;
@@ -209,7 +254,7 @@ class PgPartitionLog implements PartitionLog {
     }
     const end = next;
     this.#pendingEnd = end;
-    return this.#q(APPEND, [base, end, bytes, bases, lasts, times, datas] as never, [
+    return this.#q(APPEND, [base, end, bytes, bases, lasts, times, datas, leader, epoch] as never, [
       int8,
       int8,
       int8,
@@ -217,15 +262,29 @@ class PgPartitionLog implements PartitionLog {
       int8Array,
       int8Array,
       byteaArray,
+      int4,
+      int4,
     ]).then(
       (r) => {
-        if (r.rows.length === 0) {
+        const row = r.rows[0] as [number | null, number, number] | undefined;
+        if (!row) {
           this.#stale = true;
+          throw new Error(`partition ${this.topic}-${this.partition} no longer exists in PostgreSQL; nothing stored`);
+        }
+        if (row[0] === null) {
+          this.#stale = true;
+          if (leader !== -1 && (row[1] !== leader || row[2] !== epoch)) {
+            throw new NotLeaderError(
+              `${this.topic}-${this.partition}: node ${leader} epoch ${epoch} is fenced (leader ${row[1]}, epoch ${
+                row[2]
+              }); nothing stored`,
+            );
+          }
           throw new Error(
             `partition ${this.topic}-${this.partition}: its log end in PostgreSQL is no longer ${base} (another writer, or an earlier append's outcome unknown); nothing stored`,
           );
         }
-        this.logStartOffset = Math.max(this.logStartOffset, r.rows[0][0] as number);
+        this.logStartOffset = Math.max(this.logStartOffset, row[0]);
         if (end > this.logEndOffset) this.logEndOffset = end;
         this.sizeInBytes += bytes;
         for (const l of this.#listeners) l();

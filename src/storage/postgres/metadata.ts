@@ -13,13 +13,19 @@ const PUT_META = `INSERT INTO chronik_meta (key, value) VALUES ($1, $2)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 
 export async function postgresMetadataStore(pool: PgPool): Promise<MetadataStore> {
-  const cid = await pool.query("SELECT value FROM chronik_meta WHERE key = 'cluster.id'");
-  let clusterId = (cid.rows[0]?.[0] as string | undefined) ?? null;
-  const r = await pool.query("SELECT name, id, partitions, configs FROM chronik_topics ORDER BY seq");
-  const topics = new Map<string, TopicMeta>();
-  for (const [name, id, partitions, configs] of r.rows as [string, string, number, string][]) {
-    topics.set(name, { name, id, partitions, configs: JSON.parse(configs) });
-  }
+  let clusterId: string | null = null;
+  let topics = new Map<string, TopicMeta>();
+  const load = async () => {
+    const cid = await pool.query("SELECT value FROM chronik_meta WHERE key = 'cluster.id'");
+    clusterId = (cid.rows[0]?.[0] as string | undefined) ?? null;
+    const r = await pool.query("SELECT name, id, partitions, configs FROM chronik_topics ORDER BY seq");
+    const next = new Map<string, TopicMeta>();
+    for (const [name, id, partitions, configs] of r.rows as [string, string, number, string][]) {
+      next.set(name, { name, id, partitions, configs: JSON.parse(configs) });
+    }
+    topics = next;
+  };
+  await load();
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const p = queue.then(fn);
@@ -31,10 +37,17 @@ export async function postgresMetadataStore(pool: PgPool): Promise<MetadataStore
       return clusterId;
     },
     topics: () => [...topics.values()].map((t) => structuredClone(t)),
+    // The first broker of a cluster names it; one starting at the same moment adopts that name.
     setClusterId: (id) =>
       serial(async () => {
-        await pool.query(PUT_META, ["cluster.id", id], [text, text], 0);
-        clusterId = id;
+        const r = await pool.query(
+          `WITH i AS (INSERT INTO chronik_meta (key, value) VALUES ('cluster.id', $1) ON CONFLICT (key) DO NOTHING RETURNING value)
+           SELECT value FROM i UNION ALL SELECT value FROM chronik_meta WHERE key = 'cluster.id'`,
+          [id],
+          [text],
+          0,
+        );
+        clusterId = r.rows[0][0] as string;
       }),
     putTopic: (t) =>
       serial(async () => {
@@ -56,6 +69,7 @@ export async function postgresMetadataStore(pool: PgPool): Promise<MetadataStore
         await pool.query("DELETE FROM chronik_topics WHERE name = $1", [name], [text], 0);
         topics.delete(name);
       }),
+    refresh: () => serial(load),
     async close() {
       await queue;
     },

@@ -25,7 +25,16 @@ CREATE TABLE IF NOT EXISTS chronik_partitions (
   log_start bigint NOT NULL DEFAULT 0,
   log_end bigint NOT NULL DEFAULT 0,
   size_bytes bigint NOT NULL DEFAULT 0,
+  leader int NOT NULL DEFAULT -1,
+  leader_epoch int NOT NULL DEFAULT 0,
   PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS chronik_brokers (
+  node_id int PRIMARY KEY,
+  incarnation text NOT NULL,
+  rack text,
+  listeners text NOT NULL,
+  expires_at timestamptz NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chronik_batches (
   topic text NOT NULL,
