@@ -2,7 +2,9 @@
 // show the three, partition leadership is spread over them, kcat produces to every partition through
 // one bootstrap address (librdkafka routes to each leader) and reads it back; a kafkajs consumer
 // group commits offsets through the coordinator. Then one broker is SIGKILLed: its lease lapses, the
-// others take its partitions over with a higher leader epoch, and produce and consume go on.
+// others take its partitions over with a higher leader epoch, and produce and consume go on. Then the
+// coordinator is SIGKILLed: the last broker takes everything, rebuilds the group from
+// __consumer_offsets, and the group resumes from its committed offsets.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -58,7 +60,7 @@ async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T
 
 describe("three brokers on one PostgreSQL", () => {
   test(
-    "one cluster: three brokers in Metadata, leaders spread, produce/consume through every leader, a group; a SIGKILLed broker's partitions move",
+    "one cluster: three brokers in Metadata, leaders spread, produce/consume through every leader, a group; a SIGKILLed broker's partitions move; the coordinator killed, the group resumes",
     async () => {
       const url = pg.createDatabase("cluster");
       const common = [
@@ -149,9 +151,40 @@ describe("three brokers on one PostgreSQL", () => {
           `a${p}@0\nb${p}@1\nc${p}@2\n`,
         );
       }
-      expect(
-        brokers[0].logs() + brokers[1].logs(),
-      ).toMatch(/now leading \d+ partition\(s\)/);
+      expect(brokers[0].logs() + brokers[1].logs()).toMatch(/now leading \d+ partition\(s\)/);
+
+      // SIGKILL broker 1, the group coordinator: broker 2 takes everything, rebuilds the group from
+      // __consumer_offsets, and the group goes on from its committed offsets (only the c records).
+      expect(brokers[0].logs()).toContain("coordinating groups and transactions for the cluster");
+      brokers[0].proc.kill("SIGKILL");
+      await brokers[0].stop();
+      const last = `127.0.0.1:${brokers[1].port}`;
+      await until(
+        () => metadata(last, "spread"),
+        (m) => m.brokers.length === 1 && m.topics[0].partitions.every((p) => p.leader === 2),
+      );
+      const again = kafka.consumer({ groupId: "spread-group", maxWaitTimeInMs: 200 });
+      await again.connect();
+      await again.subscribe({ topic: "spread", fromBeginning: true });
+      const rest: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`consumed ${rest.length}/6 after the coordinator died`)),
+          90_000,
+        );
+        again.run({
+          eachMessage: async ({ message }) => {
+            rest.push(message.value!.toString());
+            if (rest.length === 6) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        }).catch(reject);
+      });
+      await again.disconnect();
+      expect(rest.sort()).toEqual([0, 1, 2, 3, 4, 5].map((p) => `c${p}`));
+      expect(brokers[1].logs()).toContain("coordinating groups and transactions for the cluster");
     },
     240_000,
   );
