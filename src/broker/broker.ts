@@ -29,6 +29,9 @@ import {
 } from "./txn/coordinator.ts";
 import type { Cluster } from "./cluster.ts";
 import { Member, singleNode } from "./cluster.ts";
+import { Peers } from "./peer.ts";
+import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
+import type { RemoteMarker } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
 
 export interface Broker {
@@ -141,6 +144,28 @@ export async function startBroker(
     })
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
+  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`) : null;
+  // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
+  const sendMarkers = async (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
+    const at = member!.addressOf(node);
+    if (!at) throw new Error(`broker ${node} is not live`);
+    const topicsOf = new Map<string, number[]>();
+    for (const p of m.partitions) topicsOf.set(p.topic, [...(topicsOf.get(p.topic) ?? []), p.partition]);
+    const r = await peers!.send(at.host, at.port, WriteTxnMarkers, 1, {
+      markers: [{
+        producerId: m.producerId,
+        producerEpoch: m.producerEpoch,
+        transactionResult: m.commit,
+        coordinatorEpoch: m.coordinatorEpoch,
+        topics: [...topicsOf].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+      }],
+    });
+    const codes = new Map<string, number>();
+    for (const t of r.markers?.[0]?.topics ?? []) {
+      for (const p of t.partitions ?? []) codes.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode ?? 0);
+    }
+    return codes;
+  };
   const newCoordinators = (active: () => boolean) => {
     const groups = new GroupCoordinator({ config, topics, now, log, active });
     const txns = new TransactionCoordinator({
@@ -150,6 +175,16 @@ export async function startBroker(
       maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
       checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
       active,
+      ...(member
+        ? {
+          remoteLeader: (t: string, p: number) => {
+            if (member.leads(t, p)) return null;
+            const l = member.leader(t, p).leader;
+            return l >= 0 && l !== config.nodeId ? l : null;
+          },
+          sendMarkers,
+        }
+        : {}),
     });
     txns.offsetSink = groups;
     return { groups, txns };
@@ -295,6 +330,7 @@ export async function startBroker(
         await server.close();
         services.txns.close();
         await member?.close();
+        peers?.close();
         clearInterval(snapshotTimer);
         await snapshotProducerStates(topics, true).catch((e) =>
           log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)

@@ -267,6 +267,12 @@ export class Member implements Cluster {
     return this.#mine.has(key(topic, partition));
   }
 
+  /** Where another live broker takes inter-broker requests: its first listener's advertised address. */
+  addressOf(nodeId: number): { host: string; port: number } | null {
+    const b = this.#live.find((x) => x.nodeId === nodeId);
+    return b ? Object.values(b.listeners)[0] ?? null : null;
+  }
+
   coordinator(): number {
     return this.#coordinator;
   }

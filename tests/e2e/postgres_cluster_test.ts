@@ -1,7 +1,8 @@
 // Three brokers (Bun, Deno and Node) on one PostgreSQL form one cluster: Metadata and DescribeCluster
 // show the three, partition leadership is spread over them, kcat produces to every partition through
 // one bootstrap address (librdkafka routes to each leader) and reads it back; a kafkajs consumer
-// group commits offsets through the coordinator. Then one broker is SIGKILLed: its lease lapses, the
+// group commits offsets through the coordinator; a kafkajs transaction spans partitions led by all
+// three (markers through WriteTxnMarkers). Then one broker is SIGKILLed: its lease lapses, the
 // others take its partitions over with a higher leader epoch, and produce and consume go on. Then the
 // coordinator is SIGKILLed: the last broker takes everything, rebuilds the group from
 // __consumer_offsets, and the group resumes from its committed offsets.
@@ -60,7 +61,7 @@ async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T
 
 describe("three brokers on one PostgreSQL", () => {
   test(
-    "one cluster: three brokers in Metadata, leaders spread, produce/consume through every leader, a group; a SIGKILLed broker's partitions move; the coordinator killed, the group resumes",
+    "one cluster: three brokers in Metadata, leaders spread, produce/consume through every leader, a group; a transaction across the three; a SIGKILLed broker's partitions move; the coordinator killed, the group resumes",
     async () => {
       const url = pg.createDatabase("cluster");
       const common = [
@@ -133,6 +134,46 @@ describe("three brokers on one PostgreSQL", () => {
       const committed = await admin2.fetchOffsets({ groupId: "spread-group", topics: ["spread"] });
       expect(committed[0].partitions.map((p) => p.offset)).toEqual(["2", "2", "2", "2", "2", "2"]);
       await admin2.disconnect();
+
+      // A transaction over partitions led by the three brokers: the coordinator sends the markers of the
+      // others' partitions to them (WriteTxnMarkers); read_committed sees the committed one only.
+      const admin3 = kafka.admin();
+      await admin3.connect();
+      await admin3.createTopics({ topics: [{ topic: "txspread", numPartitions: 3 }] });
+      await admin3.disconnect();
+      const txLeaders = await until(
+        () => metadata(addr, "txspread"),
+        (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+      );
+      expect(new Set(txLeaders.topics[0].partitions.map((p) => p.leader)).size).toBe(3);
+      const tp = kafka.producer({ transactionalId: "spread-tx", maxInFlightRequests: 1, idempotent: true });
+      await tp.connect();
+      let tx = await tp.transaction();
+      await tx.send({ topic: "txspread", messages: [0, 1, 2].map((p) => ({ partition: p, value: `t${p}` })) });
+      await tx.commit();
+      tx = await tp.transaction();
+      await tx.send({ topic: "txspread", messages: [0, 1, 2].map((p) => ({ partition: p, value: `x${p}` })) });
+      await tx.abort();
+      await tp.disconnect();
+      for (let p = 0; p < 3; p++) {
+        const read = (level: string) =>
+          kcat([
+            "-b",
+            addr,
+            "-C",
+            "-t",
+            "txspread",
+            "-p",
+            String(p),
+            "-e",
+            "-X",
+            `isolation.level=${level}`,
+            "-f",
+            "%s@%o\n",
+          ]);
+        expect(await read("read_committed")).toBe(`t${p}@0\n`);
+        expect(await read("read_uncommitted")).toBe(`t${p}@0\nx${p}@2\n`);
+      }
 
       // SIGKILL broker 3: after its lease, brokers 1 and 2 lead everything, at higher epochs.
       const before = new Map(spread.topics[0].partitions.map((p) => [p.partition, p.leader]));

@@ -193,6 +193,18 @@ export type CoordinatorDeps = {
   checkIntervalMs: number;
   /** False while another broker of the cluster coordinates transactions: requests get NOT_COORDINATOR. */
   active?: () => boolean;
+  /** Cluster: the node leading a partition when it is another broker (its markers go there), else null. */
+  remoteLeader?: (topic: string, partition: number) => number | null;
+  /** Cluster: writes markers on another broker (WriteTxnMarkers); error codes by key(topic, partition). */
+  sendMarkers?: (node: number, marker: RemoteMarker) => Promise<Map<string, number>>;
+};
+
+export type RemoteMarker = {
+  producerId: bigint;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+  partitions: { topic: string; partition: number }[];
 };
 
 export class TransactionCoordinator {
@@ -466,6 +478,9 @@ export class TransactionCoordinator {
 
   /** True when the producer's transaction includes the partition (produce-side verification, KIP-890). */
   inTransaction(producerId: bigint, producerEpoch: number, topic: string, partition: number): boolean {
+    // A partition leader that is not the coordinator cannot verify (the coordinator holds the state):
+    // it accepts, as Kafka did before KIP-890's verification.
+    if (!this.active) return true;
     for (const t of this.txns.values()) {
       if (t.producerId === producerId) {
         return t.producerEpoch === producerEpoch && t.state === "Ongoing" && t.partitions.has(key(topic, partition));
@@ -527,7 +542,37 @@ export class TransactionCoordinator {
     onlyOpen = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    await Promise.all(partitions.map(async (p) => {
+    // In a cluster, partitions led by other brokers get their markers through WriteTxnMarkers.
+    const remote = new Map<number, { topic: string; partition: number }[]>();
+    const local: { topic: string; partition: number }[] = [];
+    for (const p of partitions) {
+      const node = this.deps.sendMarkers ? this.deps.remoteLeader?.(p.topic, p.partition) ?? null : null;
+      if (node === null) local.push(p);
+      else remote.set(node, [...(remote.get(node) ?? []), p]);
+    }
+    const remoteDone = Promise.all([...remote].map(async ([node, parts]) => {
+      try {
+        const codes = await this.deps.sendMarkers!(node, {
+          producerId,
+          producerEpoch,
+          commit,
+          coordinatorEpoch,
+          partitions: parts,
+        });
+        for (const p of parts) {
+          out.set(key(p.topic, p.partition), codes.get(key(p.topic, p.partition)) ?? ErrorCode.NONE);
+        }
+      } catch (e) {
+        this.deps.log(
+          "error",
+          `markers for ${parts.map((p) => `${p.topic}-${p.partition}`).join(", ")} on broker ${node} failed: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+        for (const p of parts) out.set(key(p.topic, p.partition), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }));
+    await Promise.all(local.map(async (p) => {
       const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
       if (!log) {
         out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -564,6 +609,7 @@ export class TransactionCoordinator {
         out.set(key(p.topic, p.partition), ErrorCode.KAFKA_STORAGE_ERROR);
       }
     }));
+    await remoteDone;
     return out;
   }
 
