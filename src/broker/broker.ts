@@ -32,6 +32,7 @@ import { Member, singleNode } from "./cluster.ts";
 import { Peers } from "./peer.ts";
 import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
+import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
 
 export interface Broker {
@@ -183,6 +184,7 @@ export async function startBroker(
             return l >= 0 && l !== config.nodeId ? l : null;
           },
           sendMarkers,
+          producerIdBlock: async () => (await storage.cluster!.producerIdBlock()) * BigInt(PRODUCER_ID_BLOCK),
         }
         : {}),
     });

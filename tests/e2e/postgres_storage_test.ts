@@ -1,7 +1,7 @@
 // A broker on `--storage postgres://…` (a private PostgreSQL, tests/helpers/postgres.ts) driven by
 // real clients: kcat and kafkajs produce and consume, a consumer group commits offsets, a
 // transaction commits and one aborts, a dynamic config is set; the broker is restarted (Bun, then
-// Deno, then Node: the outbound TCP port of each adapter) and everything is still there. Then
+// Deno, Node and the compiled Bun binary: the outbound TCP port of each) and everything is still there. Then
 // PostgreSQL is stopped for a few seconds under acks=all idempotent produce: produce fails with a
 // retriable error meanwhile, every acknowledged record is read back exactly once, in order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -74,7 +74,7 @@ async function consumeAll(
 
 describe("broker on PostgreSQL storage", () => {
   test(
-    "kcat + kafkajs: produce, consume, group offsets, a transaction, a config; all still there after restarts on Deno and Node",
+    "kcat + kafkajs: produce, consume, group offsets, a transaction, a config; all still there after restarts on Deno, Node and the compiled binary",
     async () => {
       const url = pg.createDatabase("e2e");
       const args = ["--storage", url, "-o", "num.partitions=1", "-o", "group.initial.rebalance.delay.ms=0"];
@@ -127,7 +127,7 @@ describe("broker on PostgreSQL storage", () => {
         expect(await b.stop()).toBe(0);
       }
 
-      for (const kind of ["deno", "node"] as const) {
+      for (const [round, kind] of (["deno", "node", "binary"] as const).entries()) {
         b = await startBrokerProcess(kind, args);
         try {
           const addr = `127.0.0.1:${b.port}`;
@@ -151,7 +151,7 @@ describe("broker on PostgreSQL storage", () => {
           await admin.connect();
           const offsets = await admin.fetchOffsets({ groupId: "g1", topics: ["orders"] });
           // 10 per partition, plus partition 1's record produced by each earlier restart.
-          const after = kind === "deno" ? 0 : 1;
+          const after = round;
           expect(offsets[0].partitions.map((p) => `${p.partition}@${p.offset}`).sort()).toEqual(
             ["0@10", `1@${10 + after}`, "2@10"],
           );

@@ -82,3 +82,17 @@ test("leadership moves by compare-and-set; a stale leader's append is fenced and
   poolA.close();
   poolB.close();
 });
+
+test("producer id blocks are unique across brokers", async () => {
+  const url = pg.createDatabase("pids");
+  const a = new PgPool(bunRuntime, parsePostgresUrl(url));
+  const b = new PgPool(bunRuntime, parsePostgresUrl(url));
+  await ensureSchema(a);
+  const blocks = await Promise.all([
+    ...Array.from({ length: 5 }, () => new PostgresCluster(a).producerIdBlock()),
+    ...Array.from({ length: 5 }, () => new PostgresCluster(b).producerIdBlock()),
+  ]);
+  expect(new Set(blocks).size).toBe(10);
+  a.close();
+  b.close();
+});

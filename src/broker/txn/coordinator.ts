@@ -193,11 +193,16 @@ export type CoordinatorDeps = {
   checkIntervalMs: number;
   /** False while another broker of the cluster coordinates transactions: requests get NOT_COORDINATOR. */
   active?: () => boolean;
+  /** Cluster: the first id of a fresh block of PRODUCER_ID_BLOCK producer ids, unique in the cluster. */
+  producerIdBlock?: () => Promise<bigint>;
   /** Cluster: the node leading a partition when it is another broker (its markers go there), else null. */
   remoteLeader?: (topic: string, partition: number) => number | null;
   /** Cluster: writes markers on another broker (WriteTxnMarkers); error codes by key(topic, partition). */
   sendMarkers?: (node: number, marker: RemoteMarker) => Promise<Map<string, number>>;
 };
+
+/** Producer ids per block taken from the cluster (Kafka's ProducerIdManager uses 1000 too). */
+export const PRODUCER_ID_BLOCK = 1000;
 
 export type RemoteMarker = {
   producerId: bigint;
@@ -305,8 +310,29 @@ export class TransactionCoordinator {
     }
   }
 
-  private allocateProducerId(): bigint {
+  /** Ids left in the block taken from the cluster (deps.producerIdBlock). */
+  private blockLeft = 0;
+
+  private async allocateProducerId(): Promise<bigint> {
+    if (this.deps.producerIdBlock) {
+      // A cluster: blocks of ids from PostgreSQL, so no two brokers hand out the same id (Kafka's KIP-730).
+      if (this.blockLeft === 0) {
+        this.nextProducerId = await this.deps.producerIdBlock();
+        this.blockLeft = PRODUCER_ID_BLOCK;
+      }
+      this.blockLeft--;
+    }
     return this.nextProducerId++;
+  }
+
+  /** A producer id, or null when none can be had now (the cluster's block store is unreachable). */
+  private async newProducerId(): Promise<bigint | null> {
+    try {
+      return await this.allocateProducerId();
+    } catch (e) {
+      this.deps.log("warn", `no producer id block: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
   }
 
   /** InitProducerId. `producerId`/`producerEpoch` are -1 unless the client asks for a bump (KIP-360). */
@@ -321,7 +347,9 @@ export class TransactionCoordinator {
       if (producerId >= 0n && producerEpoch >= 0 && producerEpoch < MAX_EPOCH) {
         return { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 1 };
       }
-      return { errorCode: ErrorCode.NONE, producerId: this.allocateProducerId(), producerEpoch: 0 };
+      const id = await this.newProducerId();
+      if (id === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      return { errorCode: ErrorCode.NONE, producerId: id, producerEpoch: 0 };
     }
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     if (!this.active) return fail(ErrorCode.NOT_COORDINATOR);
@@ -329,9 +357,11 @@ export class TransactionCoordinator {
     let t = this.txns.get(transactionalId);
     const now = this.deps.now();
     if (!t) {
+      const id = await this.newProducerId();
+      if (id === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       t = {
         transactionalId,
-        producerId: this.allocateProducerId(),
+        producerId: id,
         producerEpoch: 0,
         timeoutMs,
         state: "Empty",
@@ -359,7 +389,9 @@ export class TransactionCoordinator {
     }
     t.timeoutMs = timeoutMs;
     if (t.producerEpoch >= MAX_EPOCH - 1) {
-      t.producerId = this.allocateProducerId();
+      const id = await this.newProducerId();
+      if (id === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      t.producerId = id;
       t.producerEpoch = 0;
     } else {
       t.producerEpoch++;

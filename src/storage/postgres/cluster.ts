@@ -88,6 +88,12 @@ export class PostgresCluster {
     }));
   }
 
+  /** A fresh block number for producer ids (each broker takes blocks of its own). */
+  async producerIdBlock(): Promise<bigint> {
+    const r = await this.pool.query("SELECT nextval('chronik_producer_id_block')");
+    return BigInt(r.rows[0][0] as number);
+  }
+
   /** Topic rows' fingerprint: changes when a topic is created, changed or deleted. */
   async topicsVersion(): Promise<string> {
     const r = await this.pool.query("SELECT count(*)::int8, coalesce(max(seq), 0)::int8 FROM chronik_topics");

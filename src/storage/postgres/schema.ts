@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS chronik_meta (
   value text NOT NULL
 );
 CREATE SEQUENCE IF NOT EXISTS chronik_topic_seq;
+CREATE SEQUENCE IF NOT EXISTS chronik_producer_id_block;
 CREATE TABLE IF NOT EXISTS chronik_topics (
   name text PRIMARY KEY,
   id text NOT NULL,
