@@ -125,7 +125,15 @@ export async function createTopic(
   if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
   if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
-  const topic = await svc.topics.create(t.name, partitions, configs);
+  let topic;
+  try {
+    topic = await svc.topics.create(t.name, partitions, configs);
+  } catch (e) {
+    if ((e as { code?: string }).code === "TOPIC_EXISTS") {
+      return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+    }
+    throw e;
+  }
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
   // In a cluster its partitions get leaders now, so this answer can already name them.
   await svc.cluster.topicsChanged().catch((e) => svc.log("warn", `placing ${t.name}: ${(e as Error).message}`));

@@ -144,7 +144,13 @@ export class Topics {
 
   /** Creates a topic; the caller has validated name, partition count and configs. */
   async create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
-    await this.save({ name, id }, partitions, configs);
+    try {
+      await this.save({ name, id }, partitions, configs);
+    } catch (e) {
+      // Another broker of the cluster created it first: take in its topic, then report.
+      if ((e as { code?: string }).code === "TOPIC_EXISTS") await this.sync().catch(() => {});
+      throw e;
+    }
     const logs: PartitionLog[] = [];
     for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__") };
@@ -166,6 +172,11 @@ export class Topics {
     const mine = p === undefined;
     if (!p) {
       p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
+        .catch((e) => {
+          const theirs = (e as { code?: string }).code === "TOPIC_EXISTS" ? this.get(name) : undefined;
+          if (theirs) return theirs;
+          throw e;
+        })
         .finally(() => this.ensuring.delete(name));
       this.ensuring.set(name, p);
     }

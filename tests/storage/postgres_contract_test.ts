@@ -51,6 +51,22 @@ describe("postgres metadata, admin document and the storage entry point", () => 
     pool.close();
   });
 
+  test("two brokers creating one topic: the second is refused (TOPIC_EXISTS), updates by the owner go through", async () => {
+    const url = pg.createDatabase("race");
+    const a = new PgPool(bunRuntime, parsePostgresUrl(url));
+    const b = new PgPool(bunRuntime, parsePostgresUrl(url));
+    await ensureSchema(a);
+    const ma = await postgresMetadataStore(a), mb = await postgresMetadataStore(b);
+    await ma.putTopic({ name: "x", id: "id-a", partitions: 1, configs: {} });
+    const e = await mb.putTopic({ name: "x", id: "id-b", partitions: 3, configs: {} }).catch((x) => x);
+    expect(e.code).toBe("TOPIC_EXISTS");
+    await ma.putTopic({ name: "x", id: "id-a", partitions: 2, configs: { "retention.ms": "1" } });
+    await mb.refresh!();
+    expect(mb.topics()).toEqual([{ name: "x", id: "id-a", partitions: 2, configs: { "retention.ms": "1" } }]);
+    a.close();
+    b.close();
+  });
+
   test("openStorage(postgres://): every piece on one database; rows of a topic no longer stored are removed at start", async () => {
     const url = pg.createDatabase("setup");
     const config = resolveConfig({ storage: url });

@@ -52,15 +52,21 @@ export async function postgresMetadataStore(pool: PgPool): Promise<MetadataStore
     putTopic: (t) =>
       serial(async () => {
         const copy = structuredClone(t);
-        await pool.query(
+        // A row of the same name under another id is another broker's topic: refused, not replaced.
+        const r = await pool.query(
           `INSERT INTO chronik_topics (name, id, partitions, configs, seq)
            VALUES ($1, $2, $3, $4, nextval('chronik_topic_seq'))
-           ON CONFLICT (name) DO UPDATE SET id = excluded.id, partitions = excluded.partitions,
-             configs = excluded.configs, seq = excluded.seq`,
+           ON CONFLICT (name) DO UPDATE SET partitions = excluded.partitions,
+             configs = excluded.configs, seq = excluded.seq
+           WHERE chronik_topics.id = excluded.id
+           RETURNING name`,
           [copy.name, copy.id, copy.partitions, JSON.stringify(copy.configs)],
           [text, text, int4, text],
           0,
         );
+        if (r.rows.length === 0) {
+          throw Object.assign(new Error(`Topic '${copy.name}' already exists.`), { code: "TOPIC_EXISTS" });
+        }
         topics.delete(copy.name);
         topics.set(copy.name, copy);
       }),
