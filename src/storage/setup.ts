@@ -64,7 +64,9 @@ export async function openStorage(
       close: () => store.close(),
     };
   }
-  if (where.kind === "postgres") return await openPostgres(runtime, where, log);
+  if (where.kind === "postgres") {
+    return await openPostgres(runtime, where, log, topicConfig, num(config["log.retention.check.interval.ms"], 300000));
+  }
   const dir = where.dir;
   const started = runtime.now();
   // One broker per data dir: a second one would corrupt the first one's logs (Kafka's .lock).
@@ -132,6 +134,8 @@ async function openPostgres(
   runtime: Runtime,
   where: StorageUrl & { kind: "postgres" },
   log: (level: LogLevel, message: string) => void,
+  topicConfig: (topic: string, name: string) => string,
+  retentionCheckMs: number,
 ): Promise<Storage> {
   const pool = new PgPool(runtime, where.pg, log);
   try {
@@ -139,6 +143,13 @@ async function openPostgres(
     const metadata = await postgresMetadataStore(pool);
     const store = postgresLogStore(pool);
     log("info", `storage: PostgreSQL at ${where.url} (${where.pg.poolSize} connections; acks answered once committed)`);
+    // Retention (log.retention.check.interval.ms), on the partitions this broker leads.
+    let retention: Promise<unknown> = Promise.resolve();
+    const retentionTimer = setInterval(() => {
+      retention = store.applyRetention(topicConfig, runtime.now()).catch((e) =>
+        log("warn", `retention on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`)
+      );
+    }, Math.max(1000, retentionCheckMs));
     return {
       url: where.url,
       kind: where.kind,
@@ -159,6 +170,8 @@ async function openPostgres(
         }
       },
       async close() {
+        clearInterval(retentionTimer);
+        await retention;
         await store.close();
         await metadata.close();
         pool.close();

@@ -10,7 +10,7 @@ import { ensureSchema } from "../../src/storage/postgres/schema.ts";
 import { openStorage } from "../../src/storage/setup.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { appendValues, runLogStoreContract } from "./contract.ts";
+import { appendValues, readAll, runLogStoreContract } from "./contract.ts";
 
 const pg = await startPostgres();
 afterAll(() => pg.destroy());
@@ -65,6 +65,30 @@ describe("postgres metadata, admin document and the storage entry point", () => 
     expect(mb.topics()).toEqual([{ name: "x", id: "id-a", partitions: 2, configs: { "retention.ms": "1" } }]);
     a.close();
     b.close();
+  });
+
+  test("retention by time and by size moves the log start over whole batches (cleanup.policy=delete only)", async () => {
+    const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase("retention")));
+    await ensureSchema(pool);
+    const s = postgresLogStore(pool, true);
+    const log = await s.open("r", 0);
+    const kept = await s.open("c", 0);
+    for (const ts of [1000, 2000, 3000, 4000]) {
+      await appendValues(log, [`v${ts}`], [ts]);
+      await appendValues(kept, [`v${ts}`], [ts]);
+    }
+    const cfg = (values: Record<string, string>) => (topic: string, name: string) =>
+      topic === "c" && name === "cleanup.policy" ? "compact" : values[name];
+    expect(await s.applyRetention(cfg({ "retention.ms": "-1", "retention.bytes": "-1" }), 10_000)).toBe(0);
+    expect(await s.applyRetention(cfg({ "retention.ms": "7500", "retention.bytes": "-1" }), 10_000)).toBe(1);
+    expect(log.logStartOffset).toBe(2);
+    expect(await readAll(log)).toEqual(["2:v3000", "3:v4000"]);
+    const one = log.sizeInBytes / 2;
+    expect(await s.applyRetention(cfg({ "retention.ms": "-1", "retention.bytes": String(one) }), 10_000)).toBe(1);
+    expect(await readAll(log)).toEqual(["3:v4000"]);
+    expect(log.sizeInBytes).toBe(one);
+    expect(kept.logStartOffset).toBe(0);
+    await s.close();
   });
 
   test("openStorage(postgres://): every piece on one database; rows of a topic no longer stored are removed at start", async () => {

@@ -79,6 +79,16 @@ const REMOVE = `WITH b AS (DELETE FROM chronik_batches WHERE topic = $1 AND part
 s AS (DELETE FROM chronik_partition_state WHERE topic = $1 AND partition < $2)
 DELETE FROM chronik_partitions WHERE topic = $1 AND partition < $2`;
 
+// Retention, per batch (Kafka deletes whole segments; here a batch is the unit): the first batch to
+// keep by time is the oldest whose max timestamp reaches the cutoff; by size, the newest batch from
+// which the rest of the log still holds at least retention.bytes.
+const KEEP_BY_TIME = `SELECT base_offset FROM chronik_batches
+WHERE topic = $1 AND partition = $2 AND last_offset >= $3 AND max_timestamp >= $4 ORDER BY last_offset LIMIT 1`;
+const KEEP_BY_SIZE = `SELECT base_offset FROM (
+  SELECT base_offset, last_offset, sum(octet_length(data)) OVER (ORDER BY last_offset DESC) AS from_end
+  FROM chronik_batches WHERE topic = $1 AND partition = $2 AND last_offset >= $3
+) t WHERE from_end >= $4 ORDER BY last_offset DESC LIMIT 1`;
+
 /** Rows a read asks for at most, whatever maxBytes allows. */
 const READ_ROWS = 2000;
 
@@ -90,6 +100,11 @@ function lane(topic: string, partition: number): number {
 
 export type PostgresLogStore = LogStore & {
   readonly pool: PgPool;
+  /**
+   * Applies retention.ms / retention.bytes (topics whose cleanup.policy includes delete) to the open
+   * partitions this broker may write; the number of partitions whose log start moved.
+   */
+  applyRetention(config: (topic: string, name: string) => string | undefined, now: number): Promise<number>;
   /** Set by the cluster service: appends then need this node to hold the partition's leader epoch. */
   fencing: Fencing | null;
 };
@@ -115,6 +130,26 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
         p.catch(() => logs.delete(k));
       }
       return p;
+    },
+    async applyRetention(config, now) {
+      let moved = 0;
+      for (const p of [...logs.values()]) {
+        const log = await p.catch(() => null);
+        if (!log) continue;
+        const f = store.fencing;
+        if (f && f.epochOf(log.topic, log.partition) === undefined) continue;
+        if (!String(config(log.topic, "cleanup.policy") ?? "delete").includes("delete")) continue;
+        if (
+          await log.retain(
+            Number(config(log.topic, "retention.ms") ?? -1),
+            Number(config(log.topic, "retention.bytes") ?? -1),
+            now,
+          )
+        ) {
+          moved++;
+        }
+      }
+      return moved;
     },
     forget(topic) {
       for (const k of [...logs.keys()]) if (k.startsWith(`${topic}\u0000`)) logs.delete(k);
@@ -327,6 +362,23 @@ class PgPartitionLog implements PartitionLog {
     const row = rows[0] as [number, Uint8Array] | undefined;
     if (!row || row[0] >= this.logEndOffset) return null;
     return { batch: row[1], baseOffset: row[0] };
+  }
+
+  /** Retention for this partition; true when the log start moved. */
+  async retain(retentionMs: number, retentionBytes: number, now: number): Promise<boolean> {
+    const before = this.logStartOffset;
+    let start = before;
+    if (Number.isFinite(retentionMs) && retentionMs >= 0) {
+      const r = await this.#q(KEEP_BY_TIME, [before, now - retentionMs], [int8, int8]);
+      start = Math.max(start, r.rows.length === 0 ? this.logEndOffset : r.rows[0][0] as number);
+    }
+    if (Number.isFinite(retentionBytes) && retentionBytes >= 0 && this.sizeInBytes > retentionBytes) {
+      const r = await this.#q(KEEP_BY_SIZE, [before, retentionBytes], [int8, int8]);
+      if (r.rows.length > 0) start = Math.max(start, r.rows[0][0] as number);
+    }
+    if (start <= before) return false;
+    await this.advanceLogStart(start);
+    return this.logStartOffset > before;
   }
 
   async advanceLogStart(offset: number): Promise<void> {
