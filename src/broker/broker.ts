@@ -29,8 +29,7 @@ import {
 } from "./txn/coordinator.ts";
 import type { Cluster } from "./cluster.ts";
 import { Member, singleNode } from "./cluster.ts";
-import { Peers } from "./peer.ts";
-import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
+import { Peers, writeMarkersOn } from "./peer.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
 import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
@@ -147,25 +146,9 @@ export async function startBroker(
   const cluster: Cluster = member ?? singleNode(config.nodeId);
   const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`) : null;
   // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
-  const sendMarkers = async (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
+  const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
     const at = member!.addressOf(node);
-    if (!at) throw new Error(`broker ${node} is not live`);
-    const topicsOf = new Map<string, number[]>();
-    for (const p of m.partitions) topicsOf.set(p.topic, [...(topicsOf.get(p.topic) ?? []), p.partition]);
-    const r = await peers!.send(at.host, at.port, WriteTxnMarkers, 1, {
-      markers: [{
-        producerId: m.producerId,
-        producerEpoch: m.producerEpoch,
-        transactionResult: m.commit,
-        coordinatorEpoch: m.coordinatorEpoch,
-        topics: [...topicsOf].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-      }],
-    });
-    const codes = new Map<string, number>();
-    for (const t of r.markers?.[0]?.topics ?? []) {
-      for (const p of t.partitions ?? []) codes.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode ?? 0);
-    }
-    return codes;
+    return at ? writeMarkersOn(peers!, at, m) : Promise.reject(new Error(`broker ${node} is not live`));
   };
   const newCoordinators = (active: () => boolean) => {
     const groups = new GroupCoordinator({ config, topics, now, log, active });

@@ -9,6 +9,8 @@ import { Reader } from "../protocol/reader.ts";
 import type { Api } from "../protocol/schema.ts";
 import { concatChunks, Writer } from "../protocol/writer.ts";
 import type { Conn, Runtime } from "../runtime.ts";
+import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
+import type { RemoteMarker } from "./txn/coordinator.ts";
 
 type Waiter = { resolve(frame: Uint8Array): void; reject(e: Error): void };
 
@@ -101,4 +103,28 @@ export class Peers {
     for (const p of this.#conns.values()) p.then((pc) => pc.conn?.close(), () => {});
     this.#conns.clear();
   }
+}
+
+/** Writes one transaction's markers on the broker at `at` (WriteTxnMarkers v1); error codes by topic\0partition. */
+export async function writeMarkersOn(
+  peers: Peers,
+  at: { host: string; port: number },
+  m: RemoteMarker,
+): Promise<Map<string, number>> {
+  const topicsOf = new Map<string, number[]>();
+  for (const p of m.partitions) topicsOf.set(p.topic, [...(topicsOf.get(p.topic) ?? []), p.partition]);
+  const r = await peers.send(at.host, at.port, WriteTxnMarkers, 1, {
+    markers: [{
+      producerId: m.producerId,
+      producerEpoch: m.producerEpoch,
+      transactionResult: m.commit,
+      coordinatorEpoch: m.coordinatorEpoch,
+      topics: [...topicsOf].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+    }],
+  });
+  const codes = new Map<string, number>();
+  for (const t of r.markers?.[0]?.topics ?? []) {
+    for (const p of t.partitions ?? []) codes.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode ?? 0);
+  }
+  return codes;
 }
