@@ -50,6 +50,12 @@ export type TestPostgres = {
 
 let dbCount = 0;
 
+/** Servers still running: stopped (immediately) when the test process exits, even after a failure. */
+const running = new Set<() => void>();
+process.on("exit", () => {
+  for (const kill of running) kill();
+});
+
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = binDir();
   if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
@@ -64,7 +70,12 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
   if (asRoot) spawnSync("chown", ["postgres:postgres", dir]);
   const data = `${dir}/data`;
-  run([`${bin}/initdb`, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  try {
+    run([`${bin}/initdb`, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const port = await freePort();
   const hba = [
     "local all all trust",
@@ -78,7 +89,17 @@ export async function startPostgres(): Promise<TestPostgres> {
   const opts = `-h 127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
   const start = () => run([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "60", "-l", `${dir}/log`, "-o", opts, "start"]);
   const stop = () => run([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "60", "-m", "fast", "stop"], false);
-  start();
+  try {
+    start();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const kill = () => {
+    run([`${bin}/pg_ctl`, "-D", data, "-m", "immediate", "stop"], false);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  running.add(kill);
   const psql = (sql: string, db = "postgres") => {
     const r = spawnSync(`${bin}/psql`, [
       "-h",
@@ -113,6 +134,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     stop,
     start,
     destroy() {
+      running.delete(kill);
       stop();
       rmSync(dir, { recursive: true, force: true });
     },
