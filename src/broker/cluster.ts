@@ -237,7 +237,10 @@ export class Member implements Cluster {
       d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown}`);
     }
     this.#coordinator = coordinator;
-    const on = coordinator === this.nodeId && [...this.#mine.keys()].some((k) => k.startsWith("__"));
+    // Coordinating once every internal partition is this broker's and taken over (their logs re-read).
+    const internal = rows.filter((r) => r.topic.startsWith("__") && d.topics.get(r.topic));
+    const on = coordinator === this.nodeId && internal.length > 0 &&
+      internal.every((r) => this.#mine.get(key(r.topic, r.partition)) === r.epoch);
     if (on !== this.#coordinating) {
       this.#coordinating = on;
       await d.coordinating(on);
