@@ -178,6 +178,24 @@ describe("broker on PostgreSQL storage", () => {
     180_000,
   );
 
+  test("SIGKILL: the restarted broker waits out its old lease, then serves every acknowledged record", async () => {
+    const url = pg.createDatabase("sigkill");
+    const args = ["--storage", url, "-o", "broker.heartbeat.interval.ms=300", "-o", "broker.session.timeout.ms=1500"];
+    const first = await startBrokerProcess("bun", args);
+    const lines = Array.from({ length: 50 }, (_, i) => `r${i}`).join("\n") + "\n";
+    await kcat(["-b", `127.0.0.1:${first.port}`, "-P", "-t", "crash", "-p", "0", "-X", "acks=all"], lines);
+    first.proc.kill("SIGKILL");
+    await first.stop();
+    const second = await startBrokerProcess("bun", args);
+    try {
+      const out = await kcat(["-b", `127.0.0.1:${second.port}`, "-C", "-t", "crash", "-p", "0", "-e", "-f", "%s\n"]);
+      expect(out).toBe(lines);
+      expect(second.logs()).toContain("still leased by an earlier incarnation");
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  }, 120_000);
+
   test(
     "PostgreSQL stopped under acks=all produce: retriable errors, nothing acknowledged lost, service resumes",
     async () => {
