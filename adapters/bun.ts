@@ -5,6 +5,7 @@ import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type {
   Conn,
+  ConnectOptions,
   ConnHandler,
   FetchHandler,
   HttpServer,
@@ -149,7 +150,6 @@ export const bunRuntime: Runtime = {
     });
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
-    const errors = new WeakMap<BunConn, unknown>();
     let server: Bun.TCPSocketListener<BunConn>;
     try {
       server = Bun.listen<BunConn>(
@@ -158,40 +158,7 @@ export const bunRuntime: Runtime = {
           port: options.port,
           exclusive: true,
           ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-          socket: {
-            binaryType: "uint8array",
-            open(socket) {
-              const conn = new BunConn(socket);
-              socket.data = conn;
-              socket.setNoDelay(true);
-              socket.setKeepAlive(true, 30_000);
-              try {
-                conn.handler = accept(conn);
-              } catch (e) {
-                bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
-                socket.terminate();
-              }
-            },
-            // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
-            data(socket, chunk: Uint8Array) {
-              received += chunk.byteLength;
-              if (received >= GC_EVERY) {
-                received = 0;
-                Bun.gc(false);
-              }
-              socket.data?.handler?.data(chunk);
-            },
-            drain(socket) {
-              socket.data?.flush();
-            },
-            error(socket, error) {
-              if (socket.data) errors.set(socket.data, error);
-            },
-            close(socket, error) {
-              const conn = socket.data;
-              conn?.gone(error ?? errors.get(conn));
-            },
-          },
+          socket: socketHandlers(accept),
         } satisfies Bun.TCPSocketListenOptions<BunConn>,
       );
     } catch (e) {
@@ -206,7 +173,55 @@ export const bunRuntime: Runtime = {
       },
     });
   },
+  async connect(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn> {
+    const socket = await Bun.connect<BunConn>({
+      hostname: options.host,
+      port: options.port,
+      socket: { ...socketHandlers(open), connectError: () => {} },
+    });
+    if (!socket.data) throw new Error(`connect to ${options.host}:${options.port}: no connection`);
+    return socket.data;
+  },
 };
+
+/** The socket callbacks of accepted and outbound connections alike. */
+function socketHandlers(accept: (conn: Conn) => ConnHandler): Bun.SocketHandler<BunConn> {
+  const errors = new WeakMap<BunConn, unknown>();
+  return {
+    binaryType: "uint8array",
+    open(socket) {
+      const conn = new BunConn(socket);
+      socket.data = conn;
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
+      try {
+        conn.handler = accept(conn);
+      } catch (e) {
+        bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
+        socket.terminate();
+      }
+    },
+    // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
+    data(socket, chunk: Uint8Array) {
+      received += chunk.byteLength;
+      if (received >= GC_EVERY) {
+        received = 0;
+        Bun.gc(false);
+      }
+      socket.data?.handler?.data(chunk);
+    },
+    drain(socket) {
+      socket.data?.flush();
+    },
+    error(socket, error) {
+      if (socket.data) errors.set(socket.data, error);
+    },
+    close(socket, error) {
+      const conn = socket.data;
+      conn?.gone(error ?? errors.get(conn));
+    },
+  };
+}
 
 /** Runs the CLI with process.argv; the process exits when the broker stops. */
 export function main(argv: string[] = process.argv.slice(2)): Promise<number> {

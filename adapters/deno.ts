@@ -3,6 +3,7 @@ import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type {
   Conn,
+  ConnectOptions,
   ConnHandler,
   FetchHandler,
   FileHandle,
@@ -556,6 +557,23 @@ export const denoRuntime: Runtime = {
         }
       },
     };
+  },
+  async connect(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn> {
+    const c = await Deno.connect({ hostname: options.host, port: options.port, transport: "tcp" });
+    try {
+      c.setNoDelay(true);
+      c.setKeepAlive(true);
+    } catch {
+      // the peer may already be gone
+    }
+    const conn = new DenoConn(c);
+    try {
+      conn.start(open(conn));
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return conn;
   },
 };
 

@@ -8,6 +8,7 @@ import { runMain } from "../src/cli.ts";
 import { formatLogLine } from "../src/log.ts";
 import type {
   Conn,
+  ConnectOptions,
   ConnHandler,
   FetchHandler,
   HttpServer,
@@ -236,6 +237,22 @@ export const nodeRuntime: Runtime = {
               setImmediate(res);
             }),
         });
+      });
+    });
+  },
+  connect(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: options.host, port: options.port });
+      socket.once("error", reject);
+      socket.once("connect", () => {
+        socket.off("error", reject);
+        let conn: Conn | null = null;
+        serve(socket, (c) => {
+          conn = c;
+          return open(c);
+        });
+        if (conn && !socket.destroyed) resolve(conn);
+        else reject(new Error(`connect to ${options.host}:${options.port}: the connection failed at open`));
       });
     });
   },

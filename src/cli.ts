@@ -8,6 +8,7 @@ import type { BrokerConfig } from "./config.ts";
 import { DEFAULT_CONFIG } from "./config.ts";
 import { isLogLevel, LOG_LEVELS, withLogLevel } from "./log.ts";
 import type { Runtime } from "./runtime.ts";
+import { parseStorageUrl } from "./storage/url.ts";
 import { VERSION_STRING } from "./version.ts";
 
 export const VERSION: string = VERSION_STRING;
@@ -15,8 +16,12 @@ export const VERSION: string = VERSION_STRING;
 /** Where the command line keeps data unless --data-dir says otherwise (startBroker alone uses memory). */
 export const DEFAULT_DATA_DIR = "./data";
 
-/** The command line's data dir: ./data by default, null (memory) for `--data-dir :memory:`. */
+/**
+ * The command line's storage: --storage when given, else the data dir (./data by default; null,
+ * i.e. memory, for `--data-dir :memory:`).
+ */
 export function withDataDir(config: Partial<BrokerConfig>): Partial<BrokerConfig> {
+  if (typeof config.storage === "string") return { ...config, dataDir: null };
   const dir = config.dataDir === undefined ? DEFAULT_DATA_DIR : config.dataDir;
   return { ...config, dataDir: dir === ":memory:" ? null : dir };
 }
@@ -29,8 +34,11 @@ Usage: chronik [options]
   --port <n>                TCP port, 0 picks a free one (default ${DEFAULT_CONFIG.port})
   --advertised-host <name>  host name given to clients in Metadata
   --advertised-port <n>     port given to clients in Metadata
-  --data-dir <dir>          directory of the embedded store (default ${DEFAULT_DATA_DIR});
-                            :memory: keeps everything in memory
+  --storage <url>           where everything is kept (default file:${DEFAULT_DATA_DIR}):
+                            file:<dir>    the embedded file engine in <dir>
+                            memory:       in memory, gone at exit
+                            postgres://user:pass@host:port/db[?pool=N]   in PostgreSQL
+  --data-dir <dir>          same as --storage file:<dir>; :memory: same as --storage memory:
   --log-level <level>       ${LOG_LEVELS.join(" | ")} (default ${DEFAULT_CONFIG.logLevel})
   --node-id <n>             broker id (default ${DEFAULT_CONFIG.nodeId})
   --http-port <n>           serve /health, /ready, /metrics and /v1/... on this port (off by default;
@@ -50,13 +58,14 @@ export class UsageError extends Error {
 
 export type ParsedArgs = { config: Partial<BrokerConfig>; help?: boolean; version?: boolean };
 
-type FlagKind = "string" | "port" | "port1" | "int" | "level";
+type FlagKind = "string" | "port" | "port1" | "int" | "level" | "storage";
 const FLAGS: Record<string, { key: string; kind: FlagKind }> = {
   "--host": { key: "host", kind: "string" },
   "--port": { key: "port", kind: "port" },
   "--advertised-host": { key: "advertisedHost", kind: "string" },
   "--advertised-port": { key: "advertisedPort", kind: "port1" },
   "--data-dir": { key: "dataDir", kind: "string" },
+  "--storage": { key: "storage", kind: "storage" },
   "--log-level": { key: "logLevel", kind: "level" },
   "--node-id": { key: "nodeId", kind: "int" },
   "--http-port": { key: "chronik.http.port", kind: "port" },
@@ -113,6 +122,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
       throw new UsageError(`unknown argument "${argv[i]}" (try --help)`);
     }
   }
+  if (config.storage !== undefined && config.dataDir !== undefined) {
+    throw new UsageError("give --storage or --data-dir, not both (--data-dir <dir> is --storage file:<dir>)");
+  }
   return out;
 }
 
@@ -120,6 +132,13 @@ function flagValue(flag: string, kind: FlagKind, raw: string): unknown {
   switch (kind) {
     case "string":
       if (raw === "") throw new UsageError(`${flag} must not be empty`);
+      return raw;
+    case "storage":
+      try {
+        parseStorageUrl(raw);
+      } catch (e) {
+        throw new UsageError(`${flag}: ${(e as Error).message}`);
+      }
       return raw;
     case "level":
       if (!isLogLevel(raw)) throw new UsageError(`${flag} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);

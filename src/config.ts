@@ -10,8 +10,13 @@ export type BrokerConfig = {
   advertisedHost: string | null;
   /** Port clients are told; defaults to the bound port. */
   advertisedPort: number | null;
-  /** Directory of the embedded store; null keeps everything in memory. */
+  /** Directory of the embedded store; null keeps everything in memory. Same as storage file:<dir>. */
   dataDir: string | null;
+  /**
+   * Storage URL (src/storage/url.ts): file:<dir>, memory:, postgres://user:pass@host:port/db.
+   * When null, dataDir decides (file:<dataDir>, or memory: without one).
+   */
+  storage: string | null;
   logLevel: LogLevel;
   nodeId: number;
   /** Kafka's cluster id form (22-char base64url uuid); generated and persisted when null. */
@@ -32,6 +37,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   advertisedHost: null,
   advertisedPort: null,
   dataDir: null,
+  storage: null,
   logLevel: "info",
   nodeId: 0,
   clusterId: null,

@@ -37,6 +37,9 @@ export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel)
     ...(runtime.serve
       ? { serve: (options: { host: string; port: number }, fetch: FetchHandler) => runtime.serve!(options, fetch) }
       : {}),
+    ...(runtime.connect
+      ? { connect: (options, open) => runtime.connect!(options, open) } satisfies Partial<Runtime>
+      : {}),
     now: () => runtime.now(),
     log: (level, message) => {
       if (RANK[level] >= RANK[threshold]) runtime.log(level, message);

@@ -49,6 +49,11 @@ export interface TlsOptions {
   key: string;
 }
 
+export interface ConnectOptions {
+  host: string;
+  port: number;
+}
+
 /** An HTTP server of the HTTP side (health, metrics, REST). */
 export interface HttpServer {
   readonly host: string;
@@ -139,6 +144,12 @@ export interface Runtime {
   /** "bun" | "deno" | "node" | "memory" … shown in logs and metrics. */
   readonly name: string;
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener>;
+  /**
+   * Opens an outbound TCP connection (storage engines that talk to a server: PostgreSQL). Resolves
+   * once connected; `open` is called with the Conn before any data arrives and returns its handler.
+   * Rejects when the connection cannot be made. Absent where the runtime has no network.
+   */
+  connect?(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn>;
   /** Serves HTTP with a fetch handler; absent where the runtime has no network (the memory runtime). */
   serve?(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
   readonly fs: FileSystem;

@@ -5,12 +5,13 @@ import { logEnabled } from "../log.ts";
 import type { HttpServer, Listener, LogLevel, Runtime, TlsOptions } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
 import { openStorage } from "../storage/setup.ts";
+import { storageOf } from "../storage/url.ts";
 import type { LogStore } from "../storage/store.ts";
 import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
-import { GroupCoordinator } from "./groups/coordinator.ts";
+import { GroupCoordinator, OFFSETS_TOPIC } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
 import { SchemaRegistry } from "./registry/registry.ts";
@@ -23,7 +24,19 @@ import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 import { randomUuid, Topics } from "./topics.ts";
-import { recoverProducerStates, snapshotProducerStates, TransactionCoordinator } from "./txn/coordinator.ts";
+import {
+  recoverProducerStates,
+  snapshotProducerStates,
+  takeOverPartition,
+  TransactionCoordinator,
+  TXN_TOPIC,
+} from "./txn/coordinator.ts";
+import type { Cluster } from "./cluster.ts";
+import { Member, singleNode } from "./cluster.ts";
+import { Peers, writeMarkersOn } from "./peer.ts";
+import type { RemoteMarker } from "./txn/coordinator.ts";
+import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
+import type { PostgresLogStore } from "../storage/postgres/log.ts";
 
 export interface Broker {
   readonly host: string;
@@ -87,7 +100,10 @@ export async function startBroker(
   const log = (level: LogLevel, message: string) => {
     if (logEnabled(level, config.logLevel)) runtime.log(level, message);
   };
-  // The file engine under config.dataDir (memory without one); it reads topic configs through `topics`.
+  // What config.storage names (else the file engine under config.dataDir, memory without one); the
+  // file engine reads topic configs through `topics`. dataDir then says where the file engine runs.
+  const where = storageOf(config);
+  config.dataDir = where.kind === "file" ? where.dir : null;
   const storage = await openStorage(runtime, config, log, (t, n) => {
     const topic = topics.get(t);
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
@@ -110,18 +126,65 @@ export async function startBroker(
     "advertised.listeners": bound.map((l) => `${l.name}://${l.advertised.host}:${l.advertised.port}`).join(","),
     "log.dirs": config.dataDir,
     "log.dir": config.dataDir,
-  }));
+  }), storage.admin);
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
-  const groups = new GroupCoordinator({ config, topics, now, log });
-  const txns = new TransactionCoordinator({
-    topics,
-    now,
-    log,
-    maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
-    checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
-  });
-  txns.offsetSink = groups;
+  // On PostgreSQL every broker is a cluster member; group and transaction coordinators then serve
+  // only on the broker that coordinates (and are rebuilt from the logs when it comes to).
+  const member = storage.cluster
+    ? new Member({
+      nodeId: config.nodeId,
+      rack: typeof config["broker.rack"] === "string" ? config["broker.rack"] : null,
+      listeners: () => Object.fromEntries(bound.map((l) => [l.name, l.advertised])),
+      pg: storage.cluster,
+      store: storage.store as PostgresLogStore,
+      topics,
+      heartbeatMs: Number(config["broker.heartbeat.interval.ms"] ?? 2000),
+      leaseMs: Number(config["broker.session.timeout.ms"] ?? 9000),
+      now,
+      log,
+      takeOver: (t, p) => takeOverPartition(topics, t, p),
+      coordinating: (on) => coordinating(on),
+    })
+    : null;
+  const cluster: Cluster = member ?? singleNode(config.nodeId);
+  // Transactions v2 adds partitions at the coordinator from the partition leader; across brokers that
+  // needs a leader-to-coordinator request not built yet, so a cluster offers transaction.version 0
+  // (clients use AddPartitionsToTxn, which reaches the coordinator).
+  if (member) admin.features.cap("transaction.version", 0);
+  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`) : null;
+  // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
+  const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
+    const at = member!.addressOf(node);
+    return at ? writeMarkersOn(peers!, at, m) : Promise.reject(new Error(`broker ${node} is not live`));
+  };
+  const newCoordinators = (active: () => boolean) => {
+    const groups = new GroupCoordinator({ config, topics, now, log, active });
+    const txns = new TransactionCoordinator({
+      topics,
+      now,
+      log,
+      maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
+      checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
+      active,
+      ...(member
+        ? {
+          remoteLeader: (t: string, p: number) => {
+            if (member.leads(t, p)) return null;
+            const l = member.leader(t, p).leader;
+            return l >= 0 && l !== config.nodeId ? l : null;
+          },
+          sendMarkers,
+          producerIdBlock: async () => (await storage.cluster!.producerIdBlock()) * BigInt(PRODUCER_ID_BLOCK),
+        }
+        : {}),
+    });
+    txns.offsetSink = groups;
+    return { groups, txns };
+  };
+  const { groups, txns } = newCoordinators(member ? () => false : () => true);
+  // Share groups and the schema registry load their state from their topics on every broker; in a
+  // cluster they are not yet coordinated (docs/cluster.md).
   const share = new ShareCoordinator({ config, topics, now, log });
   const registry = new SchemaRegistry({ topics, now, log });
   admin.configs.resources.set(
@@ -153,6 +216,7 @@ export async function startBroker(
     txns,
     share,
     registry,
+    cluster,
     ...admin,
     apiVersions: [...handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
@@ -161,8 +225,26 @@ export async function startBroker(
       .map((h) => ({ apiKey: h.api.key, minVersion: h.versions[0], maxVersion: h.versions[1] })),
   };
   await recoverProducerStates(topics, log);
-  await groups.start();
-  await txns.start();
+  if (!member) {
+    await groups.start();
+    await txns.start();
+  }
+  /** Becomes (or stops being) the coordinator: fresh coordinators loaded from the logs now. */
+  async function coordinating(on: boolean): Promise<void> {
+    const old = { groups: services.groups, txns: services.txns };
+    let active = false;
+    const next = newCoordinators(() => active);
+    if (on) {
+      await next.groups.start();
+      await next.txns.start();
+      active = true;
+      log("info", "coordinating groups and transactions for the cluster");
+    } else log("info", "no longer the group and transaction coordinator");
+    services.groups = next.groups;
+    services.txns = next.txns;
+    old.groups.close();
+    old.txns.close();
+  }
   await share.start();
   await registry.start();
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
@@ -205,6 +287,24 @@ export async function startBroker(
   }
   advertised.host = bound[0].advertised.host;
   advertised.port = bound[0].advertised.port;
+  if (member) {
+    try {
+      await member.start();
+      // An empty cluster: the first broker creates the internal topics, then leads them.
+      if (!topics.get(OFFSETS_TOPIC) && member.controllerId() === config.nodeId) {
+        // As the coordinators create them (groups/coordinator.ts, txn/coordinator.ts).
+        const n = Math.floor(Number(config["offsets.topic.num.partitions"] ?? 1));
+        await topics.ensureInternal(OFFSETS_TOPIC, Number.isFinite(n) && n >= 1 ? n : 1);
+        await topics.ensureInternal(TXN_TOPIC, 1);
+        await member.topicsChanged();
+      }
+    } catch (e) {
+      for (const l of listeners) await l.close().catch(() => {});
+      await member.close().catch(() => {});
+      await storage.close().catch(() => {});
+      throw e;
+    }
+  }
   // The HTTP side (chronik.http.port, --http-port): health, readiness, metrics, a read-only admin view.
   let ready = true;
   let http: HttpServer | null = null;
@@ -234,10 +334,12 @@ export async function startBroker(
         await http?.close().catch(() => {});
         for (const l of listeners) await l.close();
         for (const l of closingListeners) l();
-        groups.close();
+        services.groups.close();
         await server.close();
-        txns.close();
+        services.txns.close();
         share.close();
+        await member?.close();
+        peers?.close();
         clearInterval(snapshotTimer);
         await snapshotProducerStates(topics, true).catch((e) =>
           log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)

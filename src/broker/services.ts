@@ -10,6 +10,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Features } from "./config/features.ts";
 import type { ClientQuotas } from "./config/quotas.ts";
 import type { FetchSessions } from "./fetch_sessions.ts";
+import type { Cluster } from "./cluster.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ShareCoordinator } from "./share/coordinator.ts";
 import type { SchemaRegistry } from "./registry/registry.ts";
@@ -38,9 +39,11 @@ export type Services = {
   readonly counters: { produceRequests: number };
   /** Requests per API, bytes, connections (the HTTP side's /metrics). */
   readonly metrics: Metrics;
-  /** Consumer groups (classic and KIP-848) and committed offsets. */
-  readonly groups: GroupCoordinator;
-  readonly txns: TransactionCoordinator;
+  /** Consumer groups (classic and KIP-848) and committed offsets. Replaced when coordination moves in a cluster. */
+  groups: GroupCoordinator;
+  txns: TransactionCoordinator;
+  /** Live brokers, partition leaders and epochs, the coordinator (cluster.ts). */
+  readonly cluster: Cluster;
   /** The Confluent-compatible schema registry (its state in the `_schemas` topic). */
   readonly registry: SchemaRegistry;
   /** Share groups (KIP-932): members, sessions, share-partition states. */

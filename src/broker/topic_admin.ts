@@ -73,6 +73,8 @@ export async function createTopic(
   if (t.name === CLUSTER_METADATA_TOPIC) {
     return fail(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC} is prohibited.`);
   }
+  // A cluster member first takes in topics other brokers created since its last beat.
+  if (!svc.topics.get(t.name)) await svc.topics.sync().catch(() => {});
   if (svc.topics.get(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
   const collision = svc.topics.collision(t.name);
   if (collision) {
@@ -150,8 +152,18 @@ export async function createTopic(
   if (overLimit !== null) return fail(ErrorCode.POLICY_VIOLATION, overLimit);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
   if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
-  const topic = await svc.topics.create(t.name, partitions, configs);
+  let topic;
+  try {
+    topic = await svc.topics.create(t.name, partitions, configs);
+  } catch (e) {
+    if ((e as { code?: string }).code === "TOPIC_EXISTS") {
+      return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+    }
+    throw e;
+  }
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
+  // In a cluster its partitions get leaders now, so this answer can already name them.
+  await svc.cluster.topicsChanged().catch((e) => svc.log("warn", `placing ${t.name}: ${(e as Error).message}`));
   return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf, topic };
 }
 

@@ -71,6 +71,49 @@ export class Topics {
     }
   }
 
+  /**
+   * Takes in what other brokers changed in a shared metadata store: topics created, grown,
+   * reconfigured or deleted elsewhere. Their data is not touched (the broker that deleted a topic
+   * removed it).
+   */
+  async sync(): Promise<void> {
+    if (!this.meta.refresh) return;
+    await this.meta.refresh();
+    const seen = new Set<string>();
+    for (const t of this.meta.topics()) {
+      seen.add(t.name);
+      const have = this.byName.get(t.name);
+      if (have && have.id === t.id) {
+        for (let p = have.partitions.length; p < t.partitions; p++) {
+          have.partitions.push(await this.store.open(t.name, p));
+        }
+        have.configs.clear();
+        for (const [k, v] of Object.entries(t.configs)) have.configs.set(k, v);
+        continue;
+      }
+      if (have) {
+        this.byIdMap.delete(have.id);
+        this.store.forget?.(t.name);
+      }
+      const logs = await Promise.all(Array.from({ length: t.partitions }, (_, p) => this.store.open(t.name, p)));
+      const topic: Topic = {
+        name: t.name,
+        id: t.id,
+        partitions: logs,
+        configs: new Map(Object.entries(t.configs)),
+        internal: t.name.startsWith("__"),
+      };
+      this.byName.set(t.name, topic);
+      this.byIdMap.set(t.id, topic);
+    }
+    for (const [name, t] of this.byName) {
+      if (seen.has(name)) continue;
+      this.byName.delete(name);
+      this.byIdMap.delete(t.id);
+      this.store.forget?.(name);
+    }
+  }
+
   private save(topic: { name: string; id: string }, partitions: number, configs: Map<string, string>): Promise<void> {
     return this.meta.putTopic({ name: topic.name, id: topic.id, partitions, configs: Object.fromEntries(configs) });
   }
@@ -101,7 +144,13 @@ export class Topics {
 
   /** Creates a topic; the caller has validated name, partition count and configs. */
   async create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
-    await this.save({ name, id }, partitions, configs);
+    try {
+      await this.save({ name, id }, partitions, configs);
+    } catch (e) {
+      // Another broker of the cluster created it first: take in its topic, then report.
+      if ((e as { code?: string }).code === "TOPIC_EXISTS") await this.sync().catch(() => {});
+      throw e;
+    }
     const logs: PartitionLog[] = [];
     for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__") };
@@ -123,6 +172,11 @@ export class Topics {
     const mine = p === undefined;
     if (!p) {
       p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
+        .catch((e) => {
+          const theirs = (e as { code?: string }).code === "TOPIC_EXISTS" ? this.get(name) : undefined;
+          if (theirs) return theirs;
+          throw e;
+        })
         .finally(() => this.ensuring.delete(name));
       this.ensuring.set(name, p);
     }

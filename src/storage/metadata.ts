@@ -25,9 +25,14 @@ export interface MetadataStore {
   /** Topics as last stored, in creation order. */
   topics(): TopicMeta[];
   setClusterId(id: string): Promise<void>;
-  /** Creates or replaces a topic's record (partition count, configs). */
+  /**
+   * Creates or replaces a topic's record (partition count, configs). A shared store (PostgreSQL)
+   * refuses a record whose name another broker holds under another id: rejects with code "TOPIC_EXISTS".
+   */
   putTopic(topic: TopicMeta): Promise<void>;
   deleteTopic(name: string): Promise<void>;
+  /** Re-reads what other brokers may have changed (shared engines: PostgreSQL); others leave it out. */
+  refresh?(): Promise<void>;
   close(): Promise<void>;
 }
 

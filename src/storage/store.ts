@@ -82,6 +82,14 @@ export interface PartitionLog {
    */
   writeState(name: string, data: Uint8Array): Promise<void>;
   readState(name: string): Promise<Uint8Array | null>;
+  /**
+   * Engines whose append can fail with an unknown outcome (a server that may have committed it
+   * before the connection broke: PostgreSQL) re-read the log end here, after the appends in flight
+   * have settled; batches such a failed append did store are then readable below logEndOffset.
+   * Engines without that case leave it out. `force`: re-read even after no failure (another broker
+   * may have appended: a cluster member that comes to lead the partition).
+   */
+  refresh?(force?: boolean): Promise<void>;
 }
 
 export interface LogStore {
@@ -94,5 +102,10 @@ export interface LogStore {
   open(topic: string, partition: number): Promise<PartitionLog>;
   /** Deletes the stored data of a topic's partitions. */
   remove(topic: string, partitions: number): Promise<void>;
+  /**
+   * Shared engines (PostgreSQL): forgets what it holds in memory of a topic another broker deleted,
+   * without touching stored data, so a topic re-created under that name opens afresh.
+   */
+  forget?(topic: string): void;
   close(): Promise<void>;
 }

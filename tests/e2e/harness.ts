@@ -80,7 +80,8 @@ export async function startBrokerProcess(kind: RuntimeKind, args: string[] = [])
   if (kind === "node" || kind === "binary") await ensureBuilt();
   // The CLI keeps data in ./data by default; each broker gets its own directory unless told one.
   let tmpData: string | null = null;
-  if (!args.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) {
+  const given = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (!given("--data-dir") && !given("--storage")) {
     tmpData = mkdtempSync(`${tmpdir()}/chronik-e2e-`);
     args = [...args, "--data-dir", tmpData];
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { parseArgs, runMain, USAGE, UsageError } from "../../src/cli.ts";
+import { parseArgs, runMain, USAGE, UsageError, withDataDir } from "../../src/cli.ts";
+import { parseStorageUrl, storageOf } from "../../src/storage/url.ts";
 import { memoryRuntime } from "../../src/runtime/memory.ts";
 
 describe("parseArgs", () => {
@@ -103,6 +104,10 @@ describe("parseArgs", () => {
     [["-o", "auto.create.topics.enable=yes"], /true or false/],
     [["-o", "log.message.timestamp.type=Now"], /CreateTime, LogAppendTime/],
     [["-o", "NotKafka=1"], /unknown config "NotKafka"/],
+    [["--storage", "s3://bucket"], /--storage: storage URL s3:\/\/bucket: unknown scheme/],
+    [["--storage", "file:"], /names no directory/],
+    [["--storage", "postgres://u:secret@h/db?sslmode=require"], /sslmode=require is not supported/],
+    [["--storage", "memory:", "--data-dir", "./d"], /give --storage or --data-dir, not both/],
   ];
   for (const [argv, msg] of bad) {
     test(`rejects ${JSON.stringify(argv)}`, () => {
@@ -110,6 +115,35 @@ describe("parseArgs", () => {
       expect(() => parseArgs(argv)).toThrow(UsageError);
     });
   }
+});
+
+describe("--storage", () => {
+  test("takes a storage URL; --data-dir stays the file: alias, ./data the default", () => {
+    expect(parseArgs(["--storage", "postgres://u:p@127.0.0.1:5432/db"]).config.storage).toBe(
+      "postgres://u:p@127.0.0.1:5432/db",
+    );
+    expect(withDataDir(parseArgs(["--storage", "memory:"]).config)).toMatchObject({
+      storage: "memory:",
+      dataDir: null,
+    });
+    expect(withDataDir(parseArgs(["--data-dir", "/x"]).config)).toMatchObject({ dataDir: "/x" });
+    expect(withDataDir(parseArgs([]).config)).toMatchObject({ dataDir: "./data" });
+    expect(USAGE).toContain("--storage <url>");
+  });
+
+  test("parseStorageUrl and storageOf: one place decides", () => {
+    expect(parseStorageUrl("file:./data")).toEqual({ kind: "file", url: "file:./data", dir: "./data" });
+    expect(parseStorageUrl("file:///var/lib/chronik")).toMatchObject({ kind: "file", dir: "/var/lib/chronik" });
+    expect(parseStorageUrl("file://localhost/srv/c")).toMatchObject({ kind: "file", dir: "/srv/c" });
+    expect(() => parseStorageUrl("file://elsewhere/srv")).toThrow(/names no host/);
+    expect(parseStorageUrl("memory:")).toEqual({ kind: "memory", url: "memory:" });
+    const pg = parseStorageUrl("postgresql://chronik:s3cret@db:6432/kafka?pool=8");
+    expect(pg).toMatchObject({ kind: "postgres", url: "postgresql://chronik:***@db:6432/kafka?pool=8" });
+    expect(pg.kind === "postgres" && pg.pg).toMatchObject({ host: "db", port: 6432, poolSize: 8, password: "s3cret" });
+    expect(storageOf({ dataDir: null })).toEqual({ kind: "memory", url: "memory:" });
+    expect(storageOf({ dataDir: "/d" })).toMatchObject({ kind: "file", dir: "/d" });
+    expect(storageOf({ dataDir: "/d", storage: "memory:" })).toMatchObject({ kind: "memory" });
+  });
 });
 
 describe("runMain", () => {

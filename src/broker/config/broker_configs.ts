@@ -376,6 +376,7 @@ export const INTERNAL_FIELDS = new Set([
   "advertisedHost",
   "advertisedPort",
   "dataDir",
+  "storage",
   "logLevel",
   "nodeId",
   "clusterId",

@@ -38,6 +38,17 @@ export class Features {
     this.levels.set("transaction.version", 2);
   }
 
+  /** Caps what this broker offers of a feature (and its level), e.g. transaction.version in a cluster. */
+  cap(name: string, max: number): void {
+    const s = this.supported.get(name);
+    if (!s) return;
+    (this.supported as Map<string, { min: number; max: number }>).set(name, { min: s.min, max: Math.min(s.max, max) });
+    if (this.level(name) > max) {
+      if (max === 0) this.levels.delete(name);
+      else this.levels.set(name, max);
+    }
+  }
+
   /** Finalized features at a level above 0 (0 means "not finalized" and is left out, as in Kafka). */
   finalized(): { name: string; maxVersionLevel: number; minVersionLevel: number }[] {
     return [...this.levels].filter(([, l]) => l > 0).sort(([a], [b]) => a < b ? -1 : 1).map(([name, l]) => ({

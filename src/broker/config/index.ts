@@ -10,7 +10,8 @@ import { Features } from "./features.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { ClientMetrics } from "../telemetry/client_metrics.ts";
 import { ResourceType } from "./configs.ts";
-import { fileAdminStore, memoryAdminStore } from "./store.ts";
+import type { AdminStore } from "../../storage/admin.ts";
+import type { AdminSnapshot } from "./store.ts";
 
 export type Admin = {
   configs: Configs;
@@ -29,6 +30,7 @@ export async function openAdmin(
   topics: Topics,
   apiKeys: ReadonlySet<number>,
   identity: () => Record<string, string | null>,
+  store: AdminStore,
 ): Promise<Admin> {
   const configs = new Configs(config, given, topics, identity);
   // Produce, Fetch, retention and compaction read topic configs through Topics.config: let them see
@@ -42,7 +44,6 @@ export async function openAdmin(
   const features = new Features(apiKeys, config.nodeId);
   const clientMetrics = new ClientMetrics(() => Number(config["telemetry.max.bytes"] ?? 1048576), () => runtime.now());
   configs.resources.set(ResourceType.CLIENT_METRICS, clientMetrics);
-  const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
   const auth = new Authentication(config, { fs: runtime.fs, now: () => runtime.now() });
   // authorizer.class.name, super.users and allow.everyone.if.no.acl.found are read as they are now.
   let superRaw: unknown = undefined;
@@ -62,7 +63,8 @@ export async function openAdmin(
       allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true",
     };
   });
-  const saved = await store.load();
+  const saved = (await store.load()) as AdminSnapshot | null;
+  if (saved && saved.version !== 1) throw new Error(`unknown admin snapshot version ${String(saved.version)}`);
   if (saved) {
     configs.restore(saved.configs ?? {});
     quotas.restore(saved.quotas ?? []);
@@ -72,15 +74,17 @@ export async function openAdmin(
     if (saved.clientMetrics) clientMetrics.restore(saved.clientMetrics);
   }
   const persist = () =>
-    store.save({
-      version: 1,
-      configs: configs.snapshot(),
-      quotas: quotas.snapshot(),
-      features: features.snapshot(),
-      scram: auth.scram.snapshot(),
-      acls: acls.snapshot(),
-      clientMetrics: clientMetrics.snapshot(),
-    });
+    store.save(
+      {
+        version: 1,
+        configs: configs.snapshot(),
+        quotas: quotas.snapshot(),
+        features: features.snapshot(),
+        scram: auth.scram.snapshot(),
+        acls: acls.snapshot(),
+        clientMetrics: clientMetrics.snapshot(),
+      } satisfies AdminSnapshot,
+    );
   configs.onChange = persist;
   quotas.onChange = persist;
   features.onChange = persist;

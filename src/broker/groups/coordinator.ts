@@ -50,6 +50,8 @@ export type CoordinatorDeps = {
   topics: Topics;
   now(): number;
   log(level: LogLevel, message: string): void;
+  /** False while another broker of the cluster coordinates groups: requests get NOT_COORDINATOR. */
+  active?: () => boolean;
 };
 
 export type OffsetCommitPartition = {
@@ -88,7 +90,11 @@ export class GroupCoordinator {
   readonly groups = new Map<string, Group>();
   private readonly deps: CoordinatorDeps;
   private cleanupTimer: ReturnType<typeof setTimeout> | null = null;
-  private closed = false;
+  private shut = false;
+  /** Shut down, or not (or not yet) the coordinator in the cluster: requests get NOT_COORDINATOR. */
+  private get closed(): boolean {
+    return this.shut || !(this.deps.active?.() ?? true);
+  }
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
@@ -204,7 +210,7 @@ export class GroupCoordinator {
 
   /** Answers every parked JoinGroup/SyncGroup (NOT_COORDINATOR, as Kafka does on unload) and stops all timers. */
   close() {
-    this.closed = true;
+    this.shut = true;
     if (this.cleanupTimer !== null) clearTimeout(this.cleanupTimer);
     this.cleanupTimer = null;
     for (const g of this.groups.values()) g.shutdown(ErrorCode.NOT_COORDINATOR);

@@ -24,6 +24,9 @@
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
 // must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890).
+// An idempotent append that failed with KAFKA_STORAGE_ERROR on an engine where it may still have
+// been stored (PostgreSQL: committed, then the connection broke) makes the next one first replay what
+// landed into the producer state (PartitionLog.refresh), so the producer's retry is a duplicate.
 // Versions: v0-2 carry message sets of magic 0/1; they are up-converted to one v2 batch in the same
 // codec (legacy_message_set.ts: CRC-32 checked, CORRUPT_MESSAGE otherwise) and stored as v2. Kafka
 // 4.0 refuses v0-2 while still listing them (KAFKA-18659); we list them because we serve them.
@@ -43,6 +46,9 @@ import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import { WorkYielder } from "../yield.ts";
+import type { PartitionProducerState } from "../txn/producer_state.ts";
+import { forEachBatch } from "../log_scan.ts";
+import type { PartitionLog } from "../../storage/store.ts";
 import { recompressRecords, targetCodec } from "../../storage/recompress.ts";
 import { schemaValidationError } from "../registry/validation.ts";
 
@@ -195,6 +201,9 @@ async function append(
     }
   }
   const log = topic.partitions[index];
+  if (!svc.cluster.leads(topic.name, index)) {
+    return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker does not lead ${topic.name}-${index}`);
+  }
   if (batch.producerId >= 0n) {
     if (
       batch.isTransactional && implicitTxn !== null &&
@@ -221,6 +230,9 @@ async function append(
     // Sequence check, append and state update run one at a time per partition.
     const state = producerStateOf(log);
     return state.serialized(async () => {
+      if (state.unsureFrom !== null && !(await resync(svc, log, state))) {
+        return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
+      }
       const check = state.check(batch);
       if (check.kind === "error") return failed(index, check.errorCode, check.message);
       if (check.kind === "duplicate") {
@@ -233,12 +245,32 @@ async function append(
           errorMessage: null,
         };
       }
+      const end = log.logEndOffset;
       const r = await store(svc, topic, index, records, scanned, logAppendTime, acks);
       if (r.errorCode === ErrorCode.NONE) state.record(batch, Number(r.baseOffset));
+      // Failed, but perhaps stored (PostgreSQL committed, then the connection broke): the next
+      // append first learns what landed, so the producer's retry is found to be a duplicate.
+      else if (r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR && log.refresh) state.unsureFrom ??= end;
       return r;
     });
   }
   return store(svc, topic, index, records, scanned, logAppendTime, acks);
+}
+
+/** Replays into the producer state the batches a failed append may have stored after all; false if it cannot yet. */
+async function resync(svc: Services, log: PartitionLog, state: PartitionProducerState): Promise<boolean> {
+  try {
+    await log.refresh?.();
+    await forEachBatch(log, state.unsureFrom!, (b) => state.replay(b));
+    state.unsureFrom = null;
+    return true;
+  } catch (e) {
+    svc.log(
+      "warn",
+      `${log.topic}-${log.partition}: producer state not resynced yet: ${e instanceof Error ? e.message : String(e)}`,
+    );
+    return false;
+  }
 }
 
 async function store(
@@ -266,6 +298,11 @@ async function store(
     // Deleted under the append (DeleteTopics closed the log): the partition is gone, as Kafka answers.
     if (svc.topics.get(topic.name)?.partitions[index] !== topic.partitions[index]) {
       return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    }
+    // Leadership moved under the append (cluster on PostgreSQL): fenced, nothing stored.
+    if ((e as { code?: string }).code === "NOT_LEADER") {
+      svc.log("info", `append to ${topic.name}-${index} fenced: ${(e as Error).message}`);
+      return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, null);
     }
     svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);

@@ -42,7 +42,6 @@ type PartitionData = {
   records: Uint8Array[];
 };
 
-const LEADER_EPOCH = 0;
 const ALWAYS = () => true;
 
 export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
@@ -196,6 +195,13 @@ async function readAll(
     d.highWatermark = BigInt(log.logEndOffset);
     d.lastStableOffset = BigInt(lso);
     d.logStartOffset = BigInt(log.logStartOffset);
+    // In a cluster, only the leader serves a partition (its epoch is the one clients know).
+    if (!svc.cluster.leads(p.topic, p.partition)) {
+      d.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      ready = true;
+      continue;
+    }
+    const LEADER_EPOCH = svc.cluster.leader(p.topic, p.partition).epoch;
     if (p.currentLeaderEpoch > LEADER_EPOCH) {
       d.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
       ready = true;

@@ -17,13 +17,13 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
-const LEADER_EPOCH = 0;
 
 type Answer = { errorCode: number; timestamp: bigint; offset: bigint; leaderEpoch: number };
 const none = (errorCode: number): Answer => ({ errorCode, timestamp: -1n, offset: -1n, leaderEpoch: -1 });
 
 export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   const svc = ctx.services;
+  const epochOf = (topic: string, partition: number) => svc.cluster.leader(topic, partition).epoch;
   // Tens of thousands of entries give the event loop turns while they start (yield.ts).
   const work = new WorkYielder();
   const topics = await work.map(req.topics, async (t) => {
@@ -34,12 +34,18 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
       let a: Answer;
       if (!authorized) a = none(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       else if (!log) a = none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      else if (p.currentLeaderEpoch > LEADER_EPOCH) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
-      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < LEADER_EPOCH) {
+      else if (!svc.cluster.leads(t.name, p.partitionIndex)) a = none(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      else if (p.currentLeaderEpoch > epochOf(t.name, p.partitionIndex)) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
+      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < epochOf(t.name, p.partitionIndex)) {
         a = none(ErrorCode.FENCED_LEADER_EPOCH);
       } else {
         try {
-          a = await lookup(log, p.timestamp, ctx.apiVersion >= 2 && req.isolationLevel === 1);
+          a = await lookup(
+            log,
+            p.timestamp,
+            ctx.apiVersion >= 2 && req.isolationLevel === 1,
+            epochOf(t.name, p.partitionIndex),
+          );
         } catch (e) {
           svc.log(
             "error",
@@ -55,12 +61,12 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   return { throttleTimeMs: 0, topics };
 });
 
-async function lookup(log: PartitionLog, ts: bigint, readCommitted: boolean): Promise<Answer> {
+async function lookup(log: PartitionLog, ts: bigint, readCommitted: boolean, leaderEpoch: number): Promise<Answer> {
   const ok = (offset: number | bigint, timestamp = -1n): Answer => ({
     errorCode: ErrorCode.NONE,
     timestamp,
     offset: BigInt(offset),
-    leaderEpoch: LEADER_EPOCH,
+    leaderEpoch,
   });
   const start = BigInt(log.logStartOffset);
   if (ts === LATEST) {

@@ -3,7 +3,10 @@
 // Behaviour: a null topic list (v1+), or an empty one at v0, means all topics. A missing topic is
 // auto-created when `auto.create.topics.enable` is on and the request allows it (always before v4),
 // with `num.partitions`; illegal names get INVALID_TOPIC_EXCEPTION. Topics by id (v10+) answer
-// UNKNOWN_TOPIC_ID when unknown. One node: leader and sole replica of every partition, epoch 0.
+// UNKNOWN_TOPIC_ID when unknown. Brokers and leaders come from the cluster (cluster.ts): one node
+// alone leads every partition at epoch 0; in a cluster on PostgreSQL each partition has one leader
+// (its sole replica and ISR) and an epoch, and a partition without a live leader answers
+// LEADER_NOT_AVAILABLE with leader -1.
 // ACLs: topics without DESCRIBE are left out of "all topics" and answer TOPIC_AUTHORIZATION_FAILED
 // when named (existing or not); auto-creation needs CREATE on the cluster or the topic. Authorized
 // operations are the principal's, when asked for, else INT32_MIN.
@@ -88,14 +91,9 @@ export default defineHandler(Metadata, [0, 13], async (req, ctx) => {
   }
   return {
     throttleTimeMs: 0,
-    brokers: [{
-      nodeId: svc.config.nodeId,
-      host: ctx.session.listener.advertised.host,
-      port: ctx.session.listener.advertised.port,
-      rack: null,
-    }],
+    brokers: svc.cluster.brokers(ctx.session.listener),
     clusterId: svc.clusterId,
-    controllerId: svc.config.nodeId,
+    controllerId: svc.cluster.controllerId(),
     topics,
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
       ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME)
@@ -104,21 +102,23 @@ export default defineHandler(Metadata, [0, 13], async (req, ctx) => {
 });
 
 function describe(svc: Services, t: Topic, topicAuthorizedOperations: number) {
-  const node = svc.config.nodeId;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.id,
     isInternal: t.internal,
-    partitions: t.partitions.map((_, i) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: i,
-      leaderId: node,
-      leaderEpoch: 0,
-      replicaNodes: [node],
-      isrNodes: [node],
-      offlineReplicas: [],
-    })),
+    partitions: t.partitions.map((_, i) => {
+      const { leader, epoch } = svc.cluster.leader(t.name, i);
+      return {
+        errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+        partitionIndex: i,
+        leaderId: leader,
+        leaderEpoch: epoch,
+        replicaNodes: leader < 0 ? [] : [leader],
+        isrNodes: leader < 0 ? [] : [leader],
+        offlineReplicas: [],
+      };
+    }),
     topicAuthorizedOperations,
   };
 }

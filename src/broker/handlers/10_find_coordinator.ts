@@ -1,5 +1,6 @@
-// FindCoordinator (key 10), v0-6. This broker coordinates every group and every transactional id:
-// the answer is always its own node id and advertised host and port.
+// FindCoordinator (key 10), v0-6. One broker coordinates every group and every transactional id:
+// alone, this one; in a cluster on PostgreSQL, the broker leading the internal topics (cluster.ts),
+// at its address for the listener asked on (COORDINATOR_NOT_AVAILABLE while none is live).
 // Behaviour: v0 asks for a group; v1-3 carry a key type (0 group, 1 transaction); v4+ batch keys
 // (coordinatorKeys), one answer per key. Other key types (2, share groups, v6) get INVALID_REQUEST.
 // Not implemented: nothing else; there is no coordinator load phase (state is replayed before the
@@ -13,6 +14,8 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
   const svc = ctx.services;
   const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
   const supported = keyType === 0 || keyType === 1;
+  const id = svc.cluster.coordinator();
+  const coordinator = svc.cluster.brokers(ctx.session.listener).find((b) => b.nodeId === id);
   // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
   const one = (key: string) => {
     const denied = supported && !allowed(ctx, Op.DESCRIBE, keyType === 0 ? Res.GROUP : Res.TRANSACTIONAL_ID, key);
@@ -21,13 +24,14 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
       : denied
       ? (keyType === 0 ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
       : ErrorCode.NONE;
-    const ok = errorCode === ErrorCode.NONE;
+    const node = errorCode === ErrorCode.NONE ? coordinator : undefined;
+    const code = errorCode === ErrorCode.NONE && !node ? ErrorCode.COORDINATOR_NOT_AVAILABLE : errorCode;
     return {
       key,
-      nodeId: ok ? svc.config.nodeId : -1,
-      host: ok ? ctx.session.listener.advertised.host : "",
-      port: ok ? ctx.session.listener.advertised.port : -1,
-      errorCode,
+      nodeId: node ? node.nodeId : -1,
+      host: node ? node.host : "",
+      port: node ? node.port : -1,
+      errorCode: code,
       errorMessage: !supported ? `Unsupported key type ${keyType}` : denied ? "Authorization failed." : null,
     };
   };

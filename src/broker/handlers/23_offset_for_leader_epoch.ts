@@ -35,11 +35,21 @@ export default defineHandler(OffsetForLeaderEpoch, [0, 4], (req, ctx) => {
         });
         if (denied) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, UNDEFINED, UNDEFINED);
         if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNDEFINED, UNDEFINED);
-        if (ctx.apiVersion >= 2 && p.currentLeaderEpoch !== UNDEFINED) {
-          if (p.currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, UNDEFINED, UNDEFINED);
-          if (p.currentLeaderEpoch < LEADER_EPOCH) return answer(ErrorCode.FENCED_LEADER_EPOCH, UNDEFINED, UNDEFINED);
+        if (!svc.cluster.leads(t.topic, p.partition)) {
+          return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER, UNDEFINED, UNDEFINED);
         }
-        const [epoch, end] = endOffsetFor(p.leaderEpoch, log.logEndOffset);
+        const current = svc.cluster.leader(t.topic, p.partition).epoch;
+        if (ctx.apiVersion >= 2 && p.currentLeaderEpoch !== UNDEFINED) {
+          if (p.currentLeaderEpoch > current) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, UNDEFINED, UNDEFINED);
+          if (p.currentLeaderEpoch < current) return answer(ErrorCode.FENCED_LEADER_EPOCH, UNDEFINED, UNDEFINED);
+        }
+        // In a cluster on PostgreSQL the log is never truncated when leadership moves: every epoch
+        // up to the current one ends at the log end (no divergence for a client to find).
+        const [epoch, end] = current === LEADER_EPOCH
+          ? endOffsetFor(p.leaderEpoch, log.logEndOffset)
+          : p.leaderEpoch === UNDEFINED || p.leaderEpoch > current
+          ? [UNDEFINED, UNDEFINED]
+          : [p.leaderEpoch, log.logEndOffset];
         return answer(ErrorCode.NONE, epoch, end);
       }),
     };

@@ -129,6 +129,7 @@ async function grow(
   if (!quota.record(additional)) return { ...THROTTLED };
   try {
     await svc.topics.addPartitions(topic, count);
+    await svc.cluster.topicsChanged().catch(() => {});
   } catch (e) {
     svc.log("error", `adding partitions to ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
     return fail(

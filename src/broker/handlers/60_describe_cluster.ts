@@ -1,5 +1,6 @@
-// DescribeCluster (key 60), v0-2. The cluster id (persisted in the metadata store), this node as
-// the only broker and as the controller, at its advertised address.
+// DescribeCluster (key 60), v0-2. The cluster id (persisted in the metadata store) and the live
+// brokers at their addresses for the listener asked on: this one alone, or every live member of a
+// cluster on PostgreSQL (cluster.ts), the lowest node id shown as the controller.
 // Behaviour: v1's endpointType 1 (brokers) is answered; 2 (controllers) is
 // MISMATCHED_ENDPOINT_TYPE, as from a Kafka broker listener; anything else is
 // UNSUPPORTED_ENDPOINT_TYPE. v2's includeFencedBrokers changes nothing: a live broker is never fenced
@@ -20,7 +21,7 @@ export default defineHandler(DescribeCluster, [0, 2], (req, ctx) => {
     throttleTimeMs: 0,
     endpointType: BROKERS,
     clusterId: svc.clusterId,
-    controllerId: svc.config.nodeId,
+    controllerId: svc.cluster.controllerId(),
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
       ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME)
       : OPERATIONS_OMITTED,
@@ -51,12 +52,12 @@ export default defineHandler(DescribeCluster, [0, 2], (req, ctx) => {
     ...base,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    brokers: [{
-      brokerId: svc.config.nodeId,
-      host: ctx.session.listener.advertised.host,
-      port: ctx.session.listener.advertised.port,
-      rack: null,
+    brokers: svc.cluster.brokers(ctx.session.listener).map((b) => ({
+      brokerId: b.nodeId,
+      host: b.host,
+      port: b.port,
+      rack: b.rack,
       isFenced: false,
-    }],
+    })),
   };
 });

@@ -5,7 +5,8 @@
 // page ends exactly at a topic's end). A cursor's topic must be in a non-empty topic list and its
 // partition index must not be negative, else every topic gets INVALID_REQUEST. Unknown topics get
 // UNKNOWN_TOPIC_OR_PARTITION (illegal names INVALID_TOPIC_EXCEPTION) when named, and are skipped
-// when listing all. One node: leader and sole replica, epoch 0, no eligible leader replicas (ELR).
+// when listing all. Leaders and epochs from the cluster (cluster.ts; one node alone: itself, epoch 0),
+// the leader the sole replica, no eligible leader replicas (ELR).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTopicPartitions } from "../../protocol/messages/75_describe_topic_partitions.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
@@ -15,7 +16,6 @@ import { topicNameError, ZERO_UUID } from "../topics.ts";
 
 /** Kafka's max.request.partition.size.limit default. */
 const MAX_PARTITIONS_PER_RESPONSE = 2000;
-const LEADER_EPOCH = 0;
 
 type TopicOut = {
   errorCode: number;
@@ -56,7 +56,6 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
   let remaining = Math.min(req.responsePartitionLimit, MAX_PARTITIONS_PER_RESPONSE);
   const topics: TopicOut[] = [];
   let nextCursor: { topicName: string; partitionIndex: number } | null = null;
-  const node = svc.config.nodeId;
   for (const name of names) {
     // ACLs: DESCRIBE on the topic; left out of "all topics", TOPIC_AUTHORIZATION_FAILED when named.
     if (!allowed(ctx, Op.DESCRIBE, Res.TOPIC, name)) {
@@ -95,13 +94,14 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
     const end = Math.min(t.partitions.length, start + remaining);
     const partitions = [];
     for (let i = start; i < end; i++) {
+      const { leader, epoch } = svc.cluster.leader(name, i);
       partitions.push({
-        errorCode: ErrorCode.NONE,
+        errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
         partitionIndex: i,
-        leaderId: node,
-        leaderEpoch: LEADER_EPOCH,
-        replicaNodes: [node],
-        isrNodes: [node],
+        leaderId: leader,
+        leaderEpoch: epoch,
+        replicaNodes: leader < 0 ? [] : [leader],
+        isrNodes: leader < 0 ? [] : [leader],
         eligibleLeaderReplicas: [],
         lastKnownElr: [],
         offlineReplicas: [],

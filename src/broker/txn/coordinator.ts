@@ -137,26 +137,43 @@ const SNAPSHOT = "producer";
 export async function recoverProducerStates(topics: Topics, log: CoordinatorDeps["log"]): Promise<void> {
   let scanned = 0;
   for (const t of topics.list()) {
-    for (const p of t.partitions) {
-      let state = new PartitionProducerState();
-      let from = p.logStartOffset;
-      const bytes = await p.readState(SNAPSHOT);
-      const snap = bytes ? PartitionProducerState.restore(bytes) : null;
-      if (snap && snap.offset <= p.logEndOffset && snap.offset >= p.logStartOffset) {
-        state = snap.state;
-        from = snap.offset;
-        state.snapshotOffset = snap.offset;
-      }
-      await forEachBatch(p, from, (b) => {
-        state.replay(b);
-        scanned++;
-      });
-      state.trim(p.logStartOffset);
-      state.dirty = false;
-      states.set(p, state);
-    }
+    for (const p of t.partitions) scanned += await recoverProducerState(p);
   }
   if (scanned > 0) log("info", `producer state rebuilt: ${scanned} batch(es) replayed past the snapshots`);
+}
+
+/** Rebuilds one partition's producer state from its snapshot and the batches after it; the batches replayed. */
+async function recoverProducerState(p: PartitionLog): Promise<number> {
+  let scanned = 0;
+  let state = new PartitionProducerState();
+  let from = p.logStartOffset;
+  const bytes = await p.readState(SNAPSHOT);
+  const snap = bytes ? PartitionProducerState.restore(bytes) : null;
+  if (snap && snap.offset <= p.logEndOffset && snap.offset >= p.logStartOffset) {
+    state = snap.state;
+    from = snap.offset;
+    state.snapshotOffset = snap.offset;
+  }
+  await forEachBatch(p, from, (b) => {
+    state.replay(b);
+    scanned++;
+  });
+  state.trim(p.logStartOffset);
+  state.dirty = false;
+  states.set(p, state);
+  return scanned;
+}
+
+/**
+ * A broker of a cluster came to lead a partition another broker may have written: it re-reads the
+ * log end (PartitionLog.refresh) and rebuilds the producer state, so sequence checks go on where
+ * the previous leader left them.
+ */
+export async function takeOverPartition(topics: Topics, topic: string, partition: number): Promise<void> {
+  const p = topics.get(topic)?.partitions[partition];
+  if (!p) return;
+  await p.refresh?.(true);
+  await recoverProducerState(p);
 }
 
 /** Offsets a snapshot may lag the log end before it is rewritten anyway (bounds the replay). */
@@ -191,6 +208,25 @@ export type CoordinatorDeps = {
   maxTimeoutMs: number;
   /** How often expired transactions are looked for (Kafka: transaction.abort.timed.out.transaction.cleanup.interval.ms). */
   checkIntervalMs: number;
+  /** False while another broker of the cluster coordinates transactions: requests get NOT_COORDINATOR. */
+  active?: () => boolean;
+  /** Cluster: the first id of a fresh block of PRODUCER_ID_BLOCK producer ids, unique in the cluster. */
+  producerIdBlock?: () => Promise<bigint>;
+  /** Cluster: the node leading a partition when it is another broker (its markers go there), else null. */
+  remoteLeader?: (topic: string, partition: number) => number | null;
+  /** Cluster: writes markers on another broker (WriteTxnMarkers); error codes by key(topic, partition). */
+  sendMarkers?: (node: number, marker: RemoteMarker) => Promise<Map<string, number>>;
+};
+
+/** Producer ids per block taken from the cluster (Kafka's ProducerIdManager uses 1000 too). */
+export const PRODUCER_ID_BLOCK = 1000;
+
+export type RemoteMarker = {
+  producerId: bigint;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+  partitions: { topic: string; partition: number }[];
 };
 
 export class TransactionCoordinator {
@@ -205,6 +241,11 @@ export class TransactionCoordinator {
     // Ids keep growing across restarts without a stored counter: start from the clock.
     this.nextProducerId = BigInt(deps.now()) * 1000n;
     this.timer = setInterval(() => void this.abortExpired(), deps.checkIntervalMs);
+  }
+
+  /** Whether this broker coordinates transactions (always, alone). */
+  get active(): boolean {
+    return this.deps.active?.() ?? true;
   }
 
   close(): void {
@@ -286,8 +327,29 @@ export class TransactionCoordinator {
     }
   }
 
-  private allocateProducerId(): bigint {
+  /** Ids left in the block taken from the cluster (deps.producerIdBlock). */
+  private blockLeft = 0;
+
+  private async allocateProducerId(): Promise<bigint> {
+    if (this.deps.producerIdBlock) {
+      // A cluster: blocks of ids from PostgreSQL, so no two brokers hand out the same id (Kafka's KIP-730).
+      if (this.blockLeft === 0) {
+        this.nextProducerId = await this.deps.producerIdBlock();
+        this.blockLeft = PRODUCER_ID_BLOCK;
+      }
+      this.blockLeft--;
+    }
     return this.nextProducerId++;
+  }
+
+  /** A producer id, or null when none can be had now (the cluster's block store is unreachable). */
+  private async newProducerId(): Promise<bigint | null> {
+    try {
+      return await this.allocateProducerId();
+    } catch (e) {
+      this.deps.log("warn", `no producer id block: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
   }
 
   /** InitProducerId. `producerId`/`producerEpoch` are -1 unless the client asks for a bump (KIP-360). */
@@ -302,16 +364,21 @@ export class TransactionCoordinator {
       if (producerId >= 0n && producerEpoch >= 0 && producerEpoch < MAX_EPOCH) {
         return { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 1 };
       }
-      return { errorCode: ErrorCode.NONE, producerId: this.allocateProducerId(), producerEpoch: 0 };
+      const id = await this.newProducerId();
+      if (id === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      return { errorCode: ErrorCode.NONE, producerId: id, producerEpoch: 0 };
     }
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
+    if (!this.active) return fail(ErrorCode.NOT_COORDINATOR);
     if (timeoutMs <= 0 || timeoutMs > this.deps.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     let t = this.txns.get(transactionalId);
     const now = this.deps.now();
     if (!t) {
+      const id = await this.newProducerId();
+      if (id === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       t = {
         transactionalId,
-        producerId: this.allocateProducerId(),
+        producerId: id,
         producerEpoch: 0,
         timeoutMs,
         state: "Empty",
@@ -341,7 +408,9 @@ export class TransactionCoordinator {
     }
     t.timeoutMs = timeoutMs;
     if (t.producerEpoch >= MAX_EPOCH - 1) {
-      t.producerId = this.allocateProducerId();
+      const id = await this.newProducerId();
+      if (id === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      t.producerId = id;
       t.producerEpoch = 0;
     } else {
       t.producerEpoch++;
@@ -354,6 +423,7 @@ export class TransactionCoordinator {
 
   /** Common checks of a request naming a transaction; returns an error code or the transaction. */
   private lookup(transactionalId: string, producerId: bigint, producerEpoch: number): Txn | number {
+    if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < t.producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -372,7 +442,7 @@ export class TransactionCoordinator {
     tv2 = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const t = this.lookup(transactionalId, producerId, producerEpoch);
+    const t = this.active ? this.lookup(transactionalId, producerId, producerEpoch) : ErrorCode.NOT_COORDINATOR;
     if (typeof t === "number") {
       for (const p of partitions) out.set(key(p.topic, p.partition), t);
       return out;
@@ -429,6 +499,7 @@ export class TransactionCoordinator {
     producerEpoch: number,
     groupId: string,
   ): Promise<number> {
+    if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     this.begin(t);
@@ -466,6 +537,9 @@ export class TransactionCoordinator {
 
   /** True when the producer's transaction includes the partition (produce-side verification, KIP-890). */
   inTransaction(producerId: bigint, producerEpoch: number, topic: string, partition: number): boolean {
+    // A partition leader that is not the coordinator cannot verify (the coordinator holds the state):
+    // it accepts, as Kafka did before KIP-890's verification.
+    if (!this.active) return true;
     for (const t of this.txns.values()) {
       if (t.producerId === producerId) {
         return t.producerEpoch === producerEpoch && t.state === "Ongoing" && t.partitions.has(key(topic, partition));
@@ -483,6 +557,7 @@ export class TransactionCoordinator {
     tv2 = false,
   ): Promise<{ errorCode: number; producerId: bigint; producerEpoch: number }> {
     const fail = (errorCode: number) => ({ errorCode, producerId: -1n, producerEpoch: -1 });
+    if (!this.active) return fail(ErrorCode.NOT_COORDINATOR);
     const t = this.txns.get(transactionalId);
     if (!t) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     const current = () => ({ errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch });
@@ -538,7 +613,7 @@ export class TransactionCoordinator {
     if (bumpEpoch) {
       if (t.producerEpoch >= MAX_EPOCH - 1) {
         t.previousProducerId = t.producerId;
-        t.producerId = this.allocateProducerId();
+        t.producerId = await this.allocateProducerId();
         t.producerEpoch = 0;
       } else {
         t.producerEpoch++;
@@ -576,7 +651,37 @@ export class TransactionCoordinator {
     onlyOpen = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    await Promise.all(partitions.map(async (p) => {
+    // In a cluster, partitions led by other brokers get their markers through WriteTxnMarkers.
+    const remote = new Map<number, { topic: string; partition: number }[]>();
+    const local: { topic: string; partition: number }[] = [];
+    for (const p of partitions) {
+      const node = this.deps.sendMarkers ? this.deps.remoteLeader?.(p.topic, p.partition) ?? null : null;
+      if (node === null) local.push(p);
+      else remote.set(node, [...(remote.get(node) ?? []), p]);
+    }
+    const remoteDone = Promise.all([...remote].map(async ([node, parts]) => {
+      try {
+        const codes = await this.deps.sendMarkers!(node, {
+          producerId,
+          producerEpoch,
+          commit,
+          coordinatorEpoch,
+          partitions: parts,
+        });
+        for (const p of parts) {
+          out.set(key(p.topic, p.partition), codes.get(key(p.topic, p.partition)) ?? ErrorCode.NONE);
+        }
+      } catch (e) {
+        this.deps.log(
+          "error",
+          `markers for ${parts.map((p) => `${p.topic}-${p.partition}`).join(", ")} on broker ${node} failed: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+        for (const p of parts) out.set(key(p.topic, p.partition), ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }));
+    await Promise.all(local.map(async (p) => {
       const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
       if (!log) {
         out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -613,11 +718,13 @@ export class TransactionCoordinator {
         out.set(key(p.topic, p.partition), ErrorCode.KAFKA_STORAGE_ERROR);
       }
     }));
+    await remoteDone;
     return out;
   }
 
   /** Aborts transactions open longer than their timeout and fences their producers. */
   async abortExpired(): Promise<void> {
+    if (!this.active) return;
     const now = this.deps.now();
     for (const t of this.txns.values()) {
       if (t.state === "Ongoing" && now - t.startTimestamp > t.timeoutMs) {

@@ -204,6 +204,11 @@ export class PartitionProducerState {
 
   /** True once something changed since the last snapshot. */
   dirty = false;
+  /**
+   * Log end before an append that failed but may have been stored (PartitionLog.refresh): the
+   * produce path replays what landed from here before its next sequence check. null: nothing unsure.
+   */
+  unsureFrom: number | null = null;
   /** Log end offset the stored snapshot covers (-1: none stored). */
   snapshotOffset = -1;
 

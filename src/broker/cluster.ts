@@ -1,0 +1,300 @@
+// The cluster as handlers see it: live brokers, each partition's leader and leader epoch, and the
+// coordinator of groups and transactions. One broker alone (file or memory storage) is a cluster
+// of one: it leads everything at epoch 0. On PostgreSQL storage every broker is a member
+// (storage/postgres/cluster.ts holds the rows): it registers with a lease, renews it every
+// broker.heartbeat.interval.ms, and on each beat reads who is live and who leads what, moves
+// leadership by compare-and-set (partitions of dead or absent leaders to their place in the spread,
+// its own partitions that belong elsewhere to their place), picks up topics other brokers created
+// or deleted, and takes over what it gained (re-reads the log end and producer state) before it
+// accepts writes there. Appends carry the leader epoch into PostgreSQL, so a stale leader is fenced.
+// Groups and transactions are coordinated by the one broker leading the internal topics (all their
+// partitions move together, and only when that broker is gone).
+import type { LogLevel } from "../runtime.ts";
+import type { PostgresCluster } from "../storage/postgres/cluster.ts";
+import type { LeaderRow, Move } from "../storage/postgres/cluster.ts";
+import type { PostgresLogStore } from "../storage/postgres/log.ts";
+import type { Topics } from "./topics.ts";
+
+export type BrokerNode = { nodeId: number; host: string; port: number; rack: string | null };
+/** The listener a request came in on: its name and the address it advertises. */
+export type ListenerView = { name: string; advertised: { host: string; port: number } };
+
+export interface Cluster {
+  readonly nodeId: number;
+  /** Live brokers (this one first), at their addresses for `listener`. */
+  brokers(listener: ListenerView): BrokerNode[];
+  /** The partition's leader (-1: none live) and leader epoch. */
+  leader(topic: string, partition: number): { leader: number; epoch: number };
+  /** Whether this broker leads the partition now. */
+  leads(topic: string, partition: number): boolean;
+  /** Node id of the group and transaction coordinator (-1: none live). */
+  coordinator(): number;
+  /** Node id shown as the controller. */
+  controllerId(): number;
+  /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
+  topicsChanged(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One broker alone. */
+export function singleNode(nodeId: number): Cluster {
+  return {
+    nodeId,
+    brokers: (l) => [{ nodeId, host: l.advertised.host, port: l.advertised.port, rack: null }],
+    leader: () => ({ leader: nodeId, epoch: 0 }),
+    leads: () => true,
+    coordinator: () => nodeId,
+    controllerId: () => nodeId,
+    topicsChanged: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+export type MemberDeps = {
+  nodeId: number;
+  rack: string | null;
+  /** Listener name → advertised address (known once listening). */
+  listeners: () => Record<string, { host: string; port: number }>;
+  pg: PostgresCluster;
+  store: PostgresLogStore;
+  topics: Topics;
+  heartbeatMs: number;
+  leaseMs: number;
+  now(): number;
+  log(level: LogLevel, message: string): void;
+  /** Takes over a partition this broker just came to lead (log end, producer state). */
+  takeOver(topic: string, partition: number): Promise<void>;
+  /** This broker became (true) or stopped being (false) the group and transaction coordinator. */
+  coordinating(on: boolean): Promise<void>;
+};
+
+const key = (t: string, p: number) => `${t}\u0000${p}`;
+
+/** Where a partition belongs among the live brokers (sorted by node id). */
+export function placement(topic: string, partition: number, live: readonly number[]): number {
+  let h = 0;
+  for (let i = 0; i < topic.length; i++) h = (Math.imul(h, 31) + topic.charCodeAt(i)) | 0;
+  return live[((h & 0x7fffffff) + partition) % live.length];
+}
+
+/** A member of a cluster on PostgreSQL. start() registers (waiting out a previous incarnation's lease). */
+export class Member implements Cluster {
+  readonly nodeId: number;
+  #d: MemberDeps;
+  #live: { nodeId: number; rack: string | null; listeners: Record<string, { host: string; port: number }> }[] = [];
+  #leaders = new Map<string, { leader: number; epoch: number }>();
+  /** Epochs this broker holds and has taken over (what appends are fenced with). */
+  #mine = new Map<string, number>();
+  #coordinator = -1;
+  #coordinating = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #beat: Promise<void> | null = null;
+  #again = false;
+  #topicsVersion = "";
+  #closed = false;
+
+  constructor(deps: MemberDeps) {
+    this.#d = deps;
+    this.nodeId = deps.nodeId;
+    deps.store.fencing = { nodeId: deps.nodeId, epochOf: (t, p) => this.#mine.get(key(t, p)) };
+  }
+
+  async start(): Promise<void> {
+    const d = this.#d;
+    const me = { nodeId: d.nodeId, rack: d.rack, listeners: d.listeners() };
+    const until = d.now() + d.leaseMs + d.heartbeatMs;
+    let told = false;
+    while (!(await d.pg.register(me, d.leaseMs))) {
+      if (d.now() > until) {
+        throw new Error(
+          `node.id ${d.nodeId} is held by another live broker on this PostgreSQL; give each broker its own --node-id`,
+        );
+      }
+      if (!told) {
+        d.log("warn", `node.id ${d.nodeId} is still leased by an earlier incarnation; waiting for its lease to lapse`);
+        told = true;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(500, d.heartbeatMs)));
+    }
+    this.#topicsVersion = await d.pg.topicsVersion();
+    await this.tick();
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.tick().catch((e) =>
+        this.#d.log("warn", `cluster heartbeat failed: ${e instanceof Error ? e.message : String(e)}`)
+      )
+        .finally(() => this.#schedule());
+    }, this.#d.heartbeatMs);
+  }
+
+  /** One beat; concurrent callers share it (and ask for one more if it already started). */
+  tick(): Promise<void> {
+    if (this.#beat) {
+      this.#again = true;
+      return this.#beat;
+    }
+    this.#beat = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#tick();
+        } while (this.#again && !this.#closed);
+      } finally {
+        this.#beat = null;
+      }
+    })();
+    return this.#beat;
+  }
+
+  async #tick(): Promise<void> {
+    const d = this.#d;
+    if (this.#closed) return;
+    if (!(await d.pg.heartbeat(d.nodeId, d.leaseMs))) {
+      // Another incarnation took our node id (we were gone longer than the lease): stop leading.
+      d.log("error", `node.id ${d.nodeId} was taken over by another broker; this one leads nothing now`);
+      this.#mine.clear();
+      await d.pg.register({ nodeId: d.nodeId, rack: d.rack, listeners: d.listeners() }, d.leaseMs);
+    }
+    this.#live = await d.pg.live();
+    const version = await d.pg.topicsVersion();
+    if (version !== this.#topicsVersion) {
+      await d.topics.sync();
+      this.#topicsVersion = version;
+    }
+    let rows = await d.pg.leaders();
+    const moved = await d.pg.move(this.#plan(rows));
+    if (moved.length > 0) {
+      const byKey = new Map(moved.map((r) => [key(r.topic, r.partition), r]));
+      rows = rows.map((r) => byKey.get(key(r.topic, r.partition)) ?? r);
+    }
+    await this.#apply(rows);
+  }
+
+  /** The leadership moves this broker asks for. */
+  #plan(rows: readonly LeaderRow[]): Move[] {
+    const live = this.#live.map((b) => b.nodeId);
+    if (live.length === 0) return [];
+    const isLive = new Set(live);
+    // The coordinator: whoever leads the internal topics, while live; else the lowest live node id.
+    let coordinator = -1;
+    for (const r of rows) {
+      if (r.topic.startsWith("__") && isLive.has(r.leader)) {
+        coordinator = r.leader;
+        break;
+      }
+    }
+    if (coordinator < 0) coordinator = live[0];
+    const moves: Move[] = [];
+    for (const r of rows) {
+      const known = this.#d.topics.get(r.topic);
+      if (!known || r.partition >= known.partitions.length) continue;
+      const want = r.topic.startsWith("__") ? coordinator : placement(r.topic, r.partition, live);
+      if (r.leader === want) continue;
+      // A dead or absent leader's partition goes to its place; a live leader hands over only its own.
+      if (!isLive.has(r.leader) || r.leader === this.nodeId) {
+        moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
+      }
+    }
+    return moves;
+  }
+
+  async #apply(rows: readonly LeaderRow[]): Promise<void> {
+    const d = this.#d;
+    const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const leaders = new Map<string, { leader: number; epoch: number }>();
+    let coordinator = -1;
+    for (const r of rows) {
+      leaders.set(key(r.topic, r.partition), { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
+      if (r.topic.startsWith("__") && isLive.has(r.leader) && coordinator < 0) coordinator = r.leader;
+    }
+    this.#leaders = leaders;
+    // Lost first (appends stop at once), then gained (taken over before appends are let in).
+    for (const [k, epoch] of this.#mine) {
+      const now = leaders.get(k);
+      if (!now || now.leader !== this.nodeId || now.epoch !== epoch) this.#mine.delete(k);
+    }
+    const gained: string[] = [];
+    for (const r of rows) {
+      const k = key(r.topic, r.partition);
+      if (r.leader !== this.nodeId || this.#mine.get(k) === r.epoch) continue;
+      if (!d.topics.get(r.topic)) continue;
+      try {
+        await d.takeOver(r.topic, r.partition);
+        this.#mine.set(k, r.epoch);
+        gained.push(`${r.topic}-${r.partition}@${r.epoch}`);
+      } catch (e) {
+        d.log("warn", `taking over ${r.topic}-${r.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (gained.length > 0) {
+      const shown = gained.length > 10
+        ? `${gained.slice(0, 10).join(", ")} and ${gained.length - 10} more`
+        : gained.join(", ");
+      d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown}`);
+    }
+    this.#coordinator = coordinator;
+    // Coordinating once every internal partition is this broker's and taken over (their logs re-read).
+    const internal = rows.filter((r) => r.topic.startsWith("__") && d.topics.get(r.topic));
+    const on = coordinator === this.nodeId && internal.length > 0 &&
+      internal.every((r) => this.#mine.get(key(r.topic, r.partition)) === r.epoch);
+    if (on !== this.#coordinating) {
+      this.#coordinating = on;
+      await d.coordinating(on);
+    }
+  }
+
+  brokers(listener: ListenerView): BrokerNode[] {
+    const out: BrokerNode[] = [{
+      nodeId: this.nodeId,
+      host: listener.advertised.host,
+      port: listener.advertised.port,
+      rack: this.#d.rack,
+    }];
+    for (const b of this.#live) {
+      if (b.nodeId === this.nodeId) continue;
+      const a = b.listeners[listener.name] ?? Object.values(b.listeners)[0];
+      if (a) out.push({ nodeId: b.nodeId, host: a.host, port: a.port, rack: b.rack });
+    }
+    return out;
+  }
+
+  leader(topic: string, partition: number): { leader: number; epoch: number } {
+    return this.#leaders.get(key(topic, partition)) ?? { leader: -1, epoch: 0 };
+  }
+
+  leads(topic: string, partition: number): boolean {
+    return this.#mine.has(key(topic, partition));
+  }
+
+  /** Where another live broker takes inter-broker requests: its first listener's advertised address. */
+  addressOf(nodeId: number): { host: string; port: number } | null {
+    const b = this.#live.find((x) => x.nodeId === nodeId);
+    return b ? Object.values(b.listeners)[0] ?? null : null;
+  }
+
+  coordinator(): number {
+    return this.#coordinator;
+  }
+
+  controllerId(): number {
+    return this.#live[0]?.nodeId ?? this.nodeId;
+  }
+
+  topicsChanged(): Promise<void> {
+    return this.tick();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#beat?.catch(() => {});
+    this.#mine.clear();
+    await this.#d.pg.deregister(this.nodeId).catch((e) =>
+      this.#d.log("warn", `leaving the cluster: ${e instanceof Error ? e.message : String(e)}`)
+    );
+  }
+}

@@ -1,0 +1,121 @@
+// Cluster membership and partition leadership in PostgreSQL (docs/cluster.md).
+// chronik_brokers: one row per node id with the incarnation that holds it and a lease (expires_at,
+// PostgreSQL's clock, so brokers' clocks do not matter). chronik_partitions.leader / leader_epoch:
+// who may append, changed only by compare-and-set on the epoch; every append checks both in the
+// same statement that moves the log end (log.ts), so a stale leader's write never lands.
+import type { PgPool } from "./client.ts";
+import { OID } from "./wire.ts";
+
+const { text, int4, int8, textArray, int4Array } = OID;
+
+export type BrokerRow = {
+  nodeId: number;
+  rack: string | null;
+  /** Listener name → advertised address. */
+  listeners: Record<string, { host: string; port: number }>;
+};
+
+export type LeaderRow = { topic: string; partition: number; leader: number; epoch: number };
+
+export type Move = { topic: string; partition: number; fromEpoch: number; to: number };
+
+export class PostgresCluster {
+  readonly pool: PgPool;
+  readonly incarnation = crypto.randomUUID();
+
+  constructor(pool: PgPool) {
+    this.pool = pool;
+  }
+
+  /**
+   * Takes the node id for this incarnation: free, expired, or already ours. False while another
+   * live incarnation holds it.
+   */
+  async register(me: BrokerRow, leaseMs: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `INSERT INTO chronik_brokers (node_id, incarnation, rack, listeners, expires_at)
+       VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
+       ON CONFLICT (node_id) DO UPDATE SET incarnation = excluded.incarnation, rack = excluded.rack,
+         listeners = excluded.listeners, expires_at = excluded.expires_at
+       WHERE chronik_brokers.expires_at < now() OR chronik_brokers.incarnation = excluded.incarnation
+       RETURNING node_id`,
+      [me.nodeId, this.incarnation, me.rack, JSON.stringify(me.listeners), leaseMs],
+      [int4, text, text, text, int8],
+    );
+    return r.rows.length === 1;
+  }
+
+  /** Renews the lease; false when another incarnation took the node id meanwhile. */
+  async heartbeat(nodeId: number, leaseMs: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE chronik_brokers SET expires_at = now() + $3 * interval '1 millisecond'
+       WHERE node_id = $1 AND incarnation = $2 RETURNING node_id`,
+      [nodeId, this.incarnation, leaseMs],
+      [int4, text, int8],
+    );
+    return r.rows.length === 1;
+  }
+
+  /** Leaves: the row goes and the partitions this node leads become free (epoch bumped). */
+  async deregister(nodeId: number): Promise<void> {
+    await this.pool.query(
+      `WITH b AS (DELETE FROM chronik_brokers WHERE node_id = $1 AND incarnation = $2 RETURNING node_id)
+       UPDATE chronik_partitions SET leader = -1, leader_epoch = leader_epoch + 1
+       WHERE leader = $1 AND EXISTS (SELECT 1 FROM b)`,
+      [nodeId, this.incarnation],
+      [int4, text],
+    );
+  }
+
+  async live(): Promise<BrokerRow[]> {
+    const r = await this.pool.query(
+      "SELECT node_id, rack, listeners FROM chronik_brokers WHERE expires_at > now() ORDER BY node_id",
+    );
+    return (r.rows as [number, string | null, string][]).map(([nodeId, rack, l]) => ({
+      nodeId,
+      rack,
+      listeners: JSON.parse(l),
+    }));
+  }
+
+  async leaders(): Promise<LeaderRow[]> {
+    const r = await this.pool.query("SELECT topic, partition, leader, leader_epoch FROM chronik_partitions");
+    return (r.rows as [string, number, number, number][]).map(([topic, partition, leader, epoch]) => ({
+      topic,
+      partition,
+      leader,
+      epoch,
+    }));
+  }
+
+  /** A fresh block number for producer ids (each broker takes blocks of its own). */
+  async producerIdBlock(): Promise<bigint> {
+    const r = await this.pool.query("SELECT nextval('chronik_producer_id_block')");
+    return BigInt(r.rows[0][0] as number);
+  }
+
+  /** Topic rows' fingerprint: changes when a topic is created, changed or deleted. */
+  async topicsVersion(): Promise<string> {
+    const r = await this.pool.query("SELECT count(*)::int8, coalesce(max(seq), 0)::int8 FROM chronik_topics");
+    return `${r.rows[0][0]}/${r.rows[0][1]}`;
+  }
+
+  /** Compare-and-set leadership moves (each applies only if the epoch is still fromEpoch); the rows that moved. */
+  async move(moves: readonly Move[]): Promise<LeaderRow[]> {
+    if (moves.length === 0) return [];
+    const r = await this.pool.query(
+      `UPDATE chronik_partitions p SET leader = m.to_leader, leader_epoch = p.leader_epoch + 1
+       FROM unnest($1::text[], $2::int4[], $3::int4[], $4::int4[]) AS m(topic, partition, from_epoch, to_leader)
+       WHERE p.topic = m.topic AND p.partition = m.partition AND p.leader_epoch = m.from_epoch
+       RETURNING p.topic, p.partition, p.leader, p.leader_epoch`,
+      [moves.map((m) => m.topic), moves.map((m) => m.partition), moves.map((m) => m.fromEpoch), moves.map((m) => m.to)],
+      [textArray, int4Array, int4Array, int4Array],
+    );
+    return (r.rows as [string, number, number, number][]).map(([topic, partition, leader, epoch]) => ({
+      topic,
+      partition,
+      leader,
+      epoch,
+    }));
+  }
+}

@@ -1,0 +1,93 @@
+// The PostgreSQL wire client (src/storage/postgres/client.ts) against a real server: trust and
+// SCRAM-SHA-256 logins, binary parameters and results, pipelining, errors, reconnecting.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { bunRuntime } from "../../adapters/bun.ts";
+import { parsePostgresUrl, PgConnection, PgError, PgPool, redact } from "../../src/storage/postgres/client.ts";
+import { OID } from "../../src/storage/postgres/wire.ts";
+import type { TestPostgres } from "../helpers/postgres.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+
+let pg: TestPostgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(() => pg?.destroy());
+
+describe("postgres:// URLs", () => {
+  test("parse with defaults; the password is redacted in messages", () => {
+    expect(parsePostgresUrl("postgres://u:p%40ss@db.example:6543/chronik?pool=2")).toEqual({
+      host: "db.example",
+      port: 6543,
+      user: "u",
+      password: "p@ss",
+      database: "chronik",
+      poolSize: 2,
+    });
+    expect(parsePostgresUrl("postgresql://127.0.0.1")).toMatchObject({
+      port: 5432,
+      user: "postgres",
+      database: "postgres",
+    });
+    expect(() => parsePostgresUrl("postgres://h/db?sslmode=require")).toThrow(/sslmode=require/);
+    expect(() => parsePostgresUrl("postgres://h/db?foo=1")).toThrow(/unknown parameter foo/);
+    expect(redact("postgres://u:secret@h:1/db")).toBe("postgres://u:***@h:1/db");
+  });
+});
+
+describe("PgConnection", () => {
+  test("trust login, typed binary round trip, pipelined statements answer in order", async () => {
+    const c = await PgConnection.open(bunRuntime, parsePostgresUrl(pg.url()));
+    const r = await c.query(
+      "SELECT $1::int8 AS a, $2::text, $3::bytea, $4::int4, $5::int8[], $6::bytea[], NULL::int8, true",
+      [2n ** 40n + 1n, "héllo", new Uint8Array([0, 1, 255]), -7, [1, 2, 3], [new Uint8Array([9]), new Uint8Array()]],
+      [OID.int8, OID.text, OID.bytea, OID.int4, OID.int8Array, OID.byteaArray],
+    );
+    expect(r.rows[0].slice(0, 4)).toEqual([2 ** 40 + 1, "héllo", new Uint8Array([0, 1, 255]), -7]);
+    expect(r.rows[0][6]).toBeNull();
+    expect(r.rows[0][7]).toBe(true);
+    const ps = [];
+    for (let i = 0; i < 200; i++) ps.push(c.query("SELECT $1::int4 * 2", [i], [OID.int4]));
+    expect((await Promise.all(ps)).map((x) => x.rows[0][0])).toEqual([...Array(200).keys()].map((i) => i * 2));
+    c.close();
+  });
+
+  test("SCRAM-SHA-256 login; a wrong password is refused", async () => {
+    const good = await PgConnection.open(
+      bunRuntime,
+      parsePostgresUrl(`postgres://chronik_scram:scram-secret@127.0.0.1:${pg.port}/postgres`),
+    );
+    expect((await good.query("SELECT current_user")).rows[0][0]).toBe("chronik_scram");
+    good.close();
+    await expect(
+      PgConnection.open(bunRuntime, parsePostgresUrl(`postgres://chronik_scram:wrong@127.0.0.1:${pg.port}/postgres`)),
+    ).rejects.toThrow(/password authentication failed/);
+  });
+
+  test("a failed statement rejects with its SQLSTATE and the connection goes on", async () => {
+    const c = await PgConnection.open(bunRuntime, parsePostgresUrl(pg.url()));
+    const bad = c.query("SELECT * FROM no_such_table");
+    const after = c.query("SELECT 1::int4");
+    const e = await bad.catch((x) => x);
+    expect(e).toBeInstanceOf(PgError);
+    expect(e.code).toBe("42P01");
+    expect((await after).rows[0][0]).toBe(1);
+    c.close();
+  });
+});
+
+describe("PgPool", () => {
+  test("statements fail while PostgreSQL is down and work again once it is back", async () => {
+    const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.url()));
+    expect((await pool.query("SELECT 1::int4")).rows[0][0]).toBe(1);
+    pg.stop();
+    await expect(pool.query("SELECT 1::int4")).rejects.toThrow();
+    pg.start();
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await pool.query("SELECT 1::int4").then(() => true, () => false);
+      if (!ok) await Bun.sleep(100);
+    }
+    expect(ok).toBe(true);
+    pool.close();
+  });
+});
