@@ -81,9 +81,24 @@ export interface ObjectIndex extends CommitHook {
   forgetObjects(keys: readonly string[]): Promise<void>;
 }
 
+/** What small-object compaction (compact.ts) needs besides ObjectIndex. */
+export interface CompactableIndex extends ObjectIndex {
+  /**
+   * Committed objects whose referenced bytes total less than `maxLiveBytes`, oldest first, at most `limit`,
+   * each with the extents that refer to it.
+   */
+  smallObjects(maxLiveBytes: number, limit: number): Promise<{ key: string; extents: Extent[] }[]>;
+  /**
+   * Atomically (one transaction) records `newKey` as a committed object and re-points each extent in `moves`
+   * that is still referenced, unchanged, to `newKey` at `position`. Extents dropped meanwhile (retention,
+   * DeleteRecords) are skipped. Returns how many moved. The same lateness rule as commit applies.
+   */
+  moveExtents(newKey: string, moves: readonly { from: Extent; position: number }[]): Promise<number>;
+}
+
 type PartitionState = { extents: Extent[]; logStartOffset: number; logEndOffset: number };
 
-export type MemoryObjectIndex = ObjectIndex & {
+export type MemoryObjectIndex = CompactableIndex & {
   /** Makes the next commit reject with this error (tests of the failure path). */
   failNextCommit: Error | null;
   /** Refuses entries of these partitions ("topic-partition") with NOT_LEADER_OR_FOLLOWER (6). */
@@ -171,6 +186,33 @@ export function memoryObjectIndex(): MemoryObjectIndex {
       const out: string[] = [];
       for (const [key, refs] of objects) if (refs === 0 && out.length < limit) out.push(key);
       return out.sort();
+    },
+    async smallObjects(maxLiveBytes, limit) {
+      const live = new Map<string, Extent[]>();
+      for (const key of objects.keys()) live.set(key, []);
+      for (const p of partitions.values()) for (const e of p.extents) live.get(e.objectKey)!.push(e);
+      return [...live].filter(([, es]) => es.length > 0 && es.reduce((n, e) => n + e.size, 0) < maxLiveBytes)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .slice(0, limit)
+        .map(([key, extents]) => ({ key, extents }));
+    },
+    async moveExtents(newKey, moves) {
+      objects.set(newKey, objects.get(newKey) ?? 0);
+      let moved = 0;
+      for (const { from, position } of moves) {
+        const p = partitions.get(`${from.topic}-${from.partition}`);
+        const i = p?.extents.findIndex((e) =>
+          e.objectKey === from.objectKey && e.position === from.position && e.baseOffset === from.baseOffset
+        ) ?? -1;
+        if (i < 0) {
+          continue;
+        }
+        unref(p!.extents[i]);
+        p!.extents[i] = { ...p!.extents[i], objectKey: newKey, position };
+        objects.set(newKey, objects.get(newKey)! + 1);
+        moved++;
+      }
+      return moved;
     },
     async knownObjects(keys) {
       return new Set(keys.filter((k) => objects.has(k)));

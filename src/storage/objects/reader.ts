@@ -10,7 +10,7 @@
 // patched in place).
 import { BASE_OFFSET_OFFSET, BATCH_LENGTH_OFFSET, LAST_OFFSET_DELTA_OFFSET } from "../../protocol/record_batch.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
-import type { ObjectStore } from "./store.ts";
+import { type ObjectStore, ObjectStoreError } from "./store.ts";
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
@@ -61,8 +61,16 @@ export class ObjectReader {
     maxBytes: number,
     strictMaxBytes = false,
   ): Promise<Uint8Array[]> {
-    const extents = await this.#index.locate(topic, partition, offset, maxBytes);
-    const ranges = await Promise.all(extents.map((e) => this.readRange(e.objectKey, e.position, e.size)));
+    let extents = await this.#index.locate(topic, partition, offset, maxBytes);
+    let ranges: Uint8Array[];
+    try {
+      ranges = await Promise.all(extents.map((e) => this.readRange(e.objectKey, e.position, e.size)));
+    } catch (e) {
+      // Compaction moved the extents and the old object was deleted after we located them: locate again.
+      if (!(e instanceof ObjectStoreError && e.code === "NoSuchKey")) throw e;
+      extents = await this.#index.locate(topic, partition, offset, maxBytes);
+      ranges = await Promise.all(extents.map((e) => this.readRange(e.objectKey, e.position, e.size)));
+    }
     const out: Uint8Array[] = [];
     let bytes = 0;
     for (let i = 0; i < extents.length; i++) {

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { ErrorCode } from "../../../src/protocol/errors.ts";
 import { batchBaseOffset } from "../../../src/protocol/record_batch.ts";
+import { compactSmallObjects } from "../../../src/storage/objects/compact.ts";
 import { objectStoreConfig } from "../../../src/storage/objects/config.ts";
 import { objectDataPath } from "../../../src/storage/objects/data_path.ts";
 import { dataPrefix, decodeFooter, isDataObjectKey, newDataObjectKey } from "../../../src/storage/objects/format.ts";
@@ -315,6 +316,91 @@ describe("deletion", () => {
     expect(e.retriable).toBe(true);
     expect(e.message).toContain("too late to commit");
     expect(index.objects.size).toBe(0);
+  });
+});
+
+describe("small-object compaction", () => {
+  async function smallObjects() {
+    const t = setup({ flushMs: 1 });
+    for (let i = 0; i < 6; i++) {
+      const b = batches(`s${i}`);
+      await t.path.writer.append("t", i % 2, b.buf, b.metas);
+    }
+    expect(t.store.objects.size).toBe(6);
+    return t;
+  }
+  const opts = (t: Awaited<ReturnType<typeof smallObjects>>) => ({
+    store: t.store,
+    index: t.index,
+    prefix: PREFIX,
+    nodeId: 7,
+  });
+
+  test("rewrites small objects into one, reads are unchanged, the old objects become garbage", async () => {
+    const t = await smallObjects();
+    await t.index.advanceLogStart("t", 0, 2); // s0 is gone before compaction
+    const before = [0, 1].map(async (p) => values(await t.path.reader.read("t", p, 0, 1 << 20)));
+    const expected = await Promise.all(before);
+    const r = await compactSmallObjects(opts(t));
+    expect(r.sources.length).toBe(5); // the object of s0 is not referenced any more: not a candidate
+    expect(r.moved).toBe(5);
+    expect((await t.path.collect()).unreferenced.length).toBe(6);
+    expect([...t.store.objects.keys()]).toEqual([r.newKey!]);
+    const cold = new ObjectReader({ store: t.store, index: t.index });
+    const gets = t.store.stats.requests.get;
+    for (const p of [0, 1]) expect(values(await cold.read("t", p, 0, 1 << 20))).toEqual(expected[p]);
+    expect(t.store.stats.requests.get - gets).toBe(1); // both partitions in one object, one block
+    const off = [0, 1].map((p) => t.index.offsets("t", p));
+    expect(await Promise.all(off)).toEqual([{ logStartOffset: 2, logEndOffset: 6 }, {
+      logStartOffset: 0,
+      logEndOffset: 6,
+    }]);
+  });
+
+  test("an extent dropped by retention while compaction runs is not brought back", async () => {
+    const t = await smallObjects();
+    const get = t.store.get.bind(t.store);
+    let once = false;
+    t.store.get = async (k, r) => {
+      if (!once) (once = true, await t.index.advanceLogStart("t", 1, 2));
+      return get(k, r);
+    };
+    const r = await compactSmallObjects(opts(t));
+    expect(r.moved).toBe(5);
+    expect(values(await t.path.reader.read("t", 1, 0, 1 << 20))).toEqual(["s3-0-0", "s3-0-1", "s5-0-0", "s5-0-1"]);
+  });
+
+  test("a reader that located extents in a deleted object locates again", async () => {
+    const t = await smallObjects();
+    const stale = await t.index.locate("t", 0, 0, 1 << 20);
+    await compactSmallObjects(opts(t));
+    await t.path.collect();
+    let calls = 0;
+    const index = {
+      ...t.index,
+      locate: async (...a: Parameters<typeof t.index.locate>) => calls++ === 0 ? stale : t.index.locate(...a),
+    };
+    const cold = new ObjectReader({ store: t.store, index });
+    expect(values(await cold.read("t", 0, 0, 1 << 20))).toEqual([
+      "s0-0-0",
+      "s0-0-1",
+      "s2-0-0",
+      "s2-0-1",
+      "s4-0-0",
+      "s4-0-1",
+    ]);
+    expect(calls).toBe(2);
+  });
+
+  test("fewer than two candidates: nothing to do", async () => {
+    const t = setup();
+    await t.path.writer.append("t", 0, batches("x").buf, batches("x").metas);
+    expect(await compactSmallObjects({ store: t.store, index: t.index, prefix: PREFIX, nodeId: 7 })).toEqual({
+      newKey: null,
+      sources: [],
+      moved: 0,
+      bytes: 0,
+    });
   });
 });
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../../../src/protocol/errors.ts";
 import { batchBaseOffset } from "../../../src/protocol/record_batch.ts";
+import { compactSmallObjects } from "../../../src/storage/objects/compact.ts";
 import { objectDataPath } from "../../../src/storage/objects/data_path.ts";
 import { dataPrefix, decodeFooter } from "../../../src/storage/objects/format.ts";
 import { memoryObjectIndex } from "../../../src/storage/objects/index.ts";
@@ -110,6 +111,27 @@ describe("object data path on versitygw", () => {
     // Each append was either acknowledged (and is readable) or failed; all 9 made during the outage failed.
     expect(failures.length).toBeGreaterThanOrEqual(9);
     expect([...acked.values()].flat().length).toBe(2 * (39 - failures.length));
+  });
+
+  test("small-object compaction on the real server: one object instead of many, same records, old ones deleted", async () => {
+    const store = await s3.client("compact");
+    const index = memoryObjectIndex();
+    const path = objectDataPath({ config: { ...config("c"), flushMs: 1 }, index, nodeId: 4, store });
+    for (let i = 0; i < 12; i++) {
+      const b = batches(`c${i}`, 1, 2, 100);
+      await path.writer.append("t", i % 3, b.buf, b.metas);
+    }
+    const expected = await Promise.all([0, 1, 2].map(async (p) => values(await path.reader.read("t", p, 0, 1 << 20))));
+    const r = await compactSmallObjects({ store, index, prefix: "c", nodeId: 4 });
+    expect([r.sources.length, r.moved]).toEqual([12, 12]);
+    expect((await path.collect()).unreferenced.length).toBe(12);
+    const left = [];
+    for await (const o of listAll(store, dataPrefix("c"))) left.push(o.key);
+    expect(left).toEqual([r.newKey]);
+    const cold = new ObjectReader({ store, index });
+    const gets = store.stats.requests.get;
+    for (const p of [0, 1, 2]) expect(values(await cold.read("t", p, 0, 1 << 20))).toEqual(expected[p]);
+    expect(store.stats.requests.get - gets).toBe(1);
   });
 
   test("deletion: unreferenced objects and old orphans go; foreign keys under the same prefix stay", async () => {
