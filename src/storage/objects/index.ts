@@ -58,6 +58,8 @@ export type Extent = {
   maxTimestamp: number;
 };
 
+export type PartitionOffsets = { logStartOffset: number; logEndOffset: number; sizeInBytes: number };
+
 export interface CommitHook {
   commit(object: ObjectRef, entries: readonly CommitEntry[]): Promise<CommitOutcome[]>;
 }
@@ -68,7 +70,12 @@ export interface ObjectIndex extends CommitHook {
    * extents while their total stays within `maxBytes` (the first one always).
    */
   locate(topic: string, partition: number, offset: number, maxBytes: number): Promise<Extent[]>;
-  offsets(topic: string, partition: number): Promise<{ logStartOffset: number; logEndOffset: number }>;
+  /** The partition's log start and end, and the bytes of its extents (0, 0, 0 for a partition never written). */
+  offsets(topic: string, partition: number): Promise<PartitionOffsets>;
+  /** The first extent (from the log start) whose max timestamp is >= `timestamp`, or null. */
+  locateTimestamp(topic: string, partition: number, timestamp: number): Promise<Extent | null>;
+  /** The earliest extent holding the partition's largest max timestamp, or null when empty. */
+  locateMaxTimestamp(topic: string, partition: number): Promise<Extent | null>;
   /** Retention and DeleteRecords: extents wholly below `offset` stop being referenced. */
   advanceLogStart(topic: string, partition: number, offset: number): Promise<void>;
   /** Deleting a topic: all its extents stop being referenced. */
@@ -169,7 +176,16 @@ export function memoryObjectIndex(): MemoryObjectIndex {
     },
     async offsets(topic, partition) {
       const p = part(topic, partition);
-      return { logStartOffset: p.logStartOffset, logEndOffset: p.logEndOffset };
+      const sizeInBytes = p.extents.reduce((n, e) => n + e.size, 0);
+      return { logStartOffset: p.logStartOffset, logEndOffset: p.logEndOffset, sizeInBytes };
+    },
+    async locateTimestamp(topic, partition, timestamp) {
+      return part(topic, partition).extents.find((e) => e.maxTimestamp >= timestamp) ?? null;
+    },
+    async locateMaxTimestamp(topic, partition) {
+      let best: Extent | null = null;
+      for (const e of part(topic, partition).extents) if (!best || e.maxTimestamp > best.maxTimestamp) best = e;
+      return best;
     },
     async advanceLogStart(topic, partition, offset) {
       const p = part(topic, partition);

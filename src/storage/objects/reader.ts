@@ -86,6 +86,11 @@ export class ObjectReader {
     return out;
   }
 
+  /** Every batch of one extent, with its base offset written. */
+  async extentBatches(extent: Extent): Promise<Uint8Array[]> {
+    return [...batchesOf(extent, await this.readRange(extent.objectKey, extent.position, extent.size))];
+  }
+
   /** `length` bytes at `position` of an object, through the block cache. */
   async readRange(key: string, position: number, length: number): Promise<Uint8Array> {
     const B = this.#block;

@@ -20,9 +20,9 @@ export function objectIndexContract(name: string, make: () => Promise<ObjectInde
       expect(await ix.commit(obj(1), [entry("t", 0, 0, 100, 3), entry("t", 0, 100, 50, 2), entry("t", 1, 150, 10, 1)]))
         .toEqual([{ baseOffset: 0 }, { baseOffset: 3 }, { baseOffset: 0 }]);
       expect(await ix.commit(obj(2), [entry("t", 0, 0, 70, 4)])).toEqual([{ baseOffset: 5 }]);
-      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 0, logEndOffset: 9 });
-      expect(await ix.offsets("t", 1)).toEqual({ logStartOffset: 0, logEndOffset: 1 });
-      expect(await ix.offsets("t", 2)).toEqual({ logStartOffset: 0, logEndOffset: 0 });
+      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 0, logEndOffset: 9, sizeInBytes: 220 });
+      expect(await ix.offsets("t", 1)).toEqual({ logStartOffset: 0, logEndOffset: 1, sizeInBytes: 10 });
+      expect(await ix.offsets("t", 2)).toEqual({ logStartOffset: 0, logEndOffset: 0, sizeInBytes: 0 });
     });
 
     test("locate: from the extent holding the offset, within maxBytes (the first always), empty past the end", async () => {
@@ -49,13 +49,28 @@ export function objectIndexContract(name: string, make: () => Promise<ObjectInde
       await ix.commit(obj(1), [entry("t", 0, 0, 100, 3)]);
       await ix.commit(obj(2), [entry("t", 0, 0, 100, 3)]);
       await ix.advanceLogStart("t", 0, 4);
-      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 4, logEndOffset: 6 });
+      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 4, logEndOffset: 6, sizeInBytes: 100 });
       expect((await ix.locate("t", 0, 0, 1 << 20)).map((e) => e.baseOffset)).toEqual([3]);
       await ix.advanceLogStart("t", 0, 1);
       expect((await ix.offsets("t", 0)).logStartOffset).toBe(4);
       await ix.advanceLogStart("t", 0, 100);
-      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 6, logEndOffset: 6 });
+      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 6, logEndOffset: 6, sizeInBytes: 0 });
       expect(await ix.locate("t", 0, 0, 1 << 20)).toEqual([]);
+    });
+
+    test("timestamps: first extent reaching a timestamp, earliest holder of the max, both from the log start", async () => {
+      const ix = await make();
+      // maxTimestamp is 1000 + position: 1000, 1100, 1050, 1100
+      await ix.commit(obj(1), [entry("t", 0, 0, 10, 1), entry("t", 0, 100, 10, 1)]);
+      await ix.commit(obj(2), [entry("t", 0, 50, 10, 1), entry("t", 0, 100, 10, 1)]);
+      expect((await ix.locateTimestamp("t", 0, 1040))?.baseOffset).toBe(1);
+      expect((await ix.locateTimestamp("t", 0, 0))?.baseOffset).toBe(0);
+      expect(await ix.locateTimestamp("t", 0, 2000)).toBeNull();
+      expect((await ix.locateMaxTimestamp("t", 0))?.baseOffset).toBe(1);
+      await ix.advanceLogStart("t", 0, 2);
+      expect((await ix.locateTimestamp("t", 0, 1040))?.baseOffset).toBe(2);
+      expect((await ix.locateMaxTimestamp("t", 0))?.baseOffset).toBe(3);
+      expect(await ix.locateMaxTimestamp("t", 9)).toBeNull();
     });
 
     test("objects: unreferenced once no extent refers to them, known until forgotten", async () => {
@@ -71,7 +86,7 @@ export function objectIndexContract(name: string, make: () => Promise<ObjectInde
       await ix.forgetObjects([obj(1).key]);
       expect(await ix.unreferencedObjects(10)).toEqual([]);
       expect(await ix.knownObjects([obj(1).key, obj(2).key])).toEqual(new Set([obj(2).key]));
-      expect(await ix.offsets("u", 0)).toEqual({ logStartOffset: 0, logEndOffset: 0 });
+      expect(await ix.offsets("u", 0)).toEqual({ logStartOffset: 0, logEndOffset: 0, sizeInBytes: 0 });
     });
 
     test("an object whose commit accepted no entry is known, and unreferenced", async () => {
