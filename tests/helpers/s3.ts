@@ -32,6 +32,8 @@ export function versitygwPath(): string {
     join(process.env.GOPATH ?? join(process.env.HOME ?? "/root", "go"), "bin", "versitygw"),
   ];
   for (const c of candidates) if (c && existsSync(c)) return c;
+  const gopath = Bun.which("go") ? Bun.spawnSync(["go", "env", "GOPATH"]).stdout.toString().trim() : "";
+  if (gopath && existsSync(join(gopath, "bin", "versitygw"))) return join(gopath, "bin", "versitygw");
   throw new Error(
     "versitygw not found: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 (see .ci/run), or set VERSITYGW",
   );

@@ -161,6 +161,34 @@ describe("writer", () => {
     expect(b.status === "rejected" && b.reason.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   });
 
+  test("backpressure: appends wait while maxBufferedBytes are queued or uploading", async () => {
+    const store = memoryObjectStore();
+    const put = store.put.bind(store);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => release = r);
+    let started = 0;
+    store.put = async (k, b, o) => (started++, await gate, put(k, b, o));
+    const one = batches("b", 1, 10, 50);
+    const writer = new ObjectWriter({
+      store,
+      hook: memoryObjectIndex(),
+      prefix: "",
+      nodeId: 1,
+      flushMs: 1,
+      flushBytes: one.buf.length,
+      maxBufferedBytes: 2 * one.buf.length,
+    });
+    const acks = [0, 1, 2].map((i) => {
+      const b = batches(`b${i}`, 1, 10, 50);
+      return writer.append("t", 0, b.buf, b.metas);
+    });
+    await Bun.sleep(20);
+    expect(started).toBe(2); // two objects uploading fill the buffer; the third append waits for room
+    release();
+    expect((await Promise.all(acks)).map((a) => a.baseOffset)).toEqual([0, 10, 20]);
+    expect(store.objects.size).toBe(3);
+  });
+
   test("a retried create-only PUT that finds its own first attempt counts as written", async () => {
     const store = memoryObjectStore();
     const put = store.put.bind(store);
@@ -201,6 +229,19 @@ describe("reader", () => {
     expect((await path.reader.read("t", 0, 0, 1)).length).toBe(1); // KIP-74: the first batch whatever its size
     expect((await path.reader.read("t", 0, 0, 1, true)).length).toBe(0);
     expect(await path.reader.read("t", 0, 10, 1 << 20)).toEqual([]);
+  });
+
+  test("a failed GET fails the read (retriable) and caches nothing; the next read succeeds", async () => {
+    const { store, index, path } = setup();
+    await path.writer.append("t", 0, batches("g").buf, batches("g").metas);
+    const cold = new ObjectReader({ store, index });
+    store.down = true;
+    const e = await cold.read("t", 0, 0, 1 << 20).catch((e) => e);
+    expect(e).toBeInstanceOf(ObjectStoreError);
+    expect(e.retriable).toBe(true);
+    expect(cold.stats.cachedBytes).toBe(0);
+    store.down = false;
+    expect(values(await cold.read("t", 0, 0, 1 << 20))).toEqual(["g-0-0", "g-0-1"]);
   });
 
   test("tail reads come from the writer's committed objects: no GET", async () => {
