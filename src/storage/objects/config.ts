@@ -11,9 +11,12 @@
 //   chronik.object.flush.bytes     8388608 ... or as soon as this much is waiting
 //   chronik.object.cache.bytes     268435456  read cache bound
 //   chronik.object.cache.block.bytes 1048576 read cache block (one ranged GET fetches whole blocks)
+//   chronik.object.gc.interval.ms  60000   delete unreferenced objects this often (0: only when asked)
+//   chronik.object.orphan.grace.ms 3600000 objects never committed are deleted once this old
+//   chronik.object.compact.interval.ms 300000 small-object compaction rounds (0: off)
 import type { S3Options } from "./s3.ts";
 import { DEFAULT_BLOCK_BYTES, DEFAULT_CACHE_BYTES } from "./reader.ts";
-import { DEFAULT_FLUSH_BYTES, DEFAULT_FLUSH_MS } from "./writer.ts";
+import { DEFAULT_FLUSH_BYTES, DEFAULT_FLUSH_MS, ORPHAN_GRACE_MS } from "./writer.ts";
 
 export type ObjectStoreConfig = {
   s3: S3Options;
@@ -23,6 +26,10 @@ export type ObjectStoreConfig = {
   flushBytes: number;
   cacheBytes: number;
   blockBytes: number;
+  /** Background work (objectDataPath().start()); absent means the defaults. */
+  gcIntervalMs?: number;
+  orphanGraceMs?: number;
+  compactIntervalMs?: number;
 };
 
 export const OBJECT_CONFIG_DEFAULTS = {
@@ -30,6 +37,9 @@ export const OBJECT_CONFIG_DEFAULTS = {
   "chronik.object.flush.bytes": DEFAULT_FLUSH_BYTES,
   "chronik.object.cache.bytes": DEFAULT_CACHE_BYTES,
   "chronik.object.cache.block.bytes": DEFAULT_BLOCK_BYTES,
+  "chronik.object.gc.interval.ms": 60000,
+  "chronik.object.orphan.grace.ms": ORPHAN_GRACE_MS,
+  "chronik.object.compact.interval.ms": 300000,
 } as const;
 
 /** Settings whose values are secret: never logged nor shown by DescribeConfigs. */
@@ -89,6 +99,9 @@ export function objectStoreConfig(
     flushBytes: int(config, "chronik.object.flush.bytes", 1),
     cacheBytes: int(config, "chronik.object.cache.bytes", 0),
     blockBytes: int(config, "chronik.object.cache.block.bytes", 1),
+    gcIntervalMs: int(config, "chronik.object.gc.interval.ms", 0),
+    orphanGraceMs: int(config, "chronik.object.orphan.grace.ms", 60000),
+    compactIntervalMs: int(config, "chronik.object.compact.interval.ms", 0),
   };
 }
 

@@ -445,6 +445,39 @@ describe("small-object compaction", () => {
   });
 });
 
+describe("background rounds", () => {
+  test("start(): garbage collection and compaction run by themselves; close() stops them", async () => {
+    const store = memoryObjectStore();
+    const index = memoryObjectIndex();
+    const config = {
+      s3: null as never,
+      prefix: PREFIX,
+      flushMs: 1,
+      flushBytes: 1 << 20,
+      cacheBytes: 1 << 20,
+      blockBytes: 4096,
+      gcIntervalMs: 5,
+      compactIntervalMs: 5,
+    };
+    const path = objectDataPath({ config, index, nodeId: 1, store });
+    for (let i = 0; i < 5; i++) await path.writer.append("t", 0, batches(`x${i}`).buf, batches(`x${i}`).metas);
+    await index.advanceLogStart("t", 0, 2);
+    const lines: string[] = [];
+    path.start((level, m) => lines.push(`${level} ${m}`));
+    const deadline = Date.now() + 10_000;
+    while (store.objects.size !== 1 && Date.now() < deadline) await Bun.sleep(5);
+    expect(store.objects.size).toBe(1); // four small objects compacted into one, the five old ones deleted
+    expect(lines.some((l) => l.includes("compacted 4 small objects"))).toBe(true);
+    expect(values(await path.reader.read("t", 0, 0, 1 << 20))).toEqual(
+      ["x1", "x2", "x3", "x4"].flatMap((x) => [`${x}-0-0`, `${x}-0-1`]),
+    );
+    await path.close();
+    const requests = store.stats.snapshot().requests;
+    await Bun.sleep(30);
+    expect(store.stats.snapshot().requests).toEqual(requests);
+  });
+});
+
 describe("naming and config", () => {
   test("data object names: ours are recognised, nothing else is", () => {
     const k = newDataObjectKey("p/q/", 3, 1234);
