@@ -86,6 +86,8 @@ export class ObjectWriter {
   #roomWaiters: (() => void)[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
   #commitChain: Promise<void> = Promise.resolve();
+  #admission: Promise<void> = Promise.resolve();
+  #waiting = 0;
   #closed = false;
 
   constructor(options: ObjectWriterOptions) {
@@ -114,8 +116,20 @@ export class ObjectWriter {
   ): Promise<AppendResult> {
     if (this.#closed) throw new ObjectAppendError("object writer is closed", ErrorCode.KAFKA_STORAGE_ERROR, true);
     if (batches.length === 0) throw new RangeError("append of no batches");
-    while (this.#pendingBytes + this.#inFlightBytes >= this.#o.maxBufferedBytes) {
-      await new Promise<void>((r) => this.#roomWaiters.push(r));
+    // Appends wait for room in a queue, so they enter in call order even when some had to wait; with room
+    // and nobody waiting, an append enters at once (a flush() right after it includes it).
+    const over = () => this.#pendingBytes + this.#inFlightBytes >= this.#o.maxBufferedBytes;
+    if (this.#waiting > 0 || over()) {
+      this.#waiting++;
+      const admitted = this.#admission.then(async () => {
+        while (over()) await new Promise<void>((r) => this.#roomWaiters.push(r));
+      });
+      this.#admission = admitted;
+      try {
+        await admitted;
+      } finally {
+        this.#waiting--;
+      }
     }
     const start = batches[0].position;
     const last = batches[batches.length - 1];

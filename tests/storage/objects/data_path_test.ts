@@ -178,15 +178,16 @@ describe("writer", () => {
       flushBytes: one.buf.length,
       maxBufferedBytes: 2 * one.buf.length,
     });
-    const acks = [0, 1, 2].map((i) => {
+    const acks = [0, 1, 2, 3, 4].map((i) => {
       const b = batches(`b${i}`, 1, 10, 50);
       return writer.append("t", 0, b.buf, b.metas);
     });
     await Bun.sleep(20);
-    expect(started).toBe(2); // two objects uploading fill the buffer; the third append waits for room
+    expect(started).toBe(2); // two objects uploading fill the buffer; the later appends wait for room...
     release();
-    expect((await Promise.all(acks)).map((a) => a.baseOffset)).toEqual([0, 10, 20]);
-    expect(store.objects.size).toBe(3);
+    // ...and enter in call order.
+    expect((await Promise.all(acks)).map((a) => a.baseOffset)).toEqual([0, 10, 20, 30, 40]);
+    expect(store.objects.size).toBe(5);
   });
 
   test("a retried create-only PUT that finds its own first attempt counts as written", async () => {
