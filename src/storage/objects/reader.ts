@@ -151,10 +151,9 @@ export class ObjectReader {
 
   /** Drops an object's blocks (after it was deleted). */
   forget(key: string): void {
-    for (let b = 0;; b++) {
-      const id = blockId(key, b);
-      const block = this.#cache.get(id);
-      if (!block) return;
+    const prefix = blockId(key, 0).slice(0, -1);
+    for (const [id, block] of this.#cache) {
+      if (!id.startsWith(prefix)) continue;
       this.#cache.delete(id);
       this.stats.cachedBytes -= block.length;
     }
