@@ -1,0 +1,153 @@
+// A LogStore (src/storage/store.ts) over the object data path: appends go through the ObjectWriter (acked
+// after the index commit), reads through the ObjectReader, offsets and timestamps from the ObjectIndex. It
+// passes the same contract suite as the memory and file engines (tests/storage/contract.ts), so a broker can
+// run with its record data in object storage. With memoryObjectIndex() that is one process; the PostgreSQL
+// index makes it shared.
+//
+// The synchronous getters (logStartOffset, logEndOffset, sizeInBytes) are this broker's view, loaded from the
+// index when the partition is opened and kept up to date by its own appends: right for the partition's one
+// leader, which is the only writer. Partition state (producer-state snapshots) is stored as objects next to
+// the data, under <prefix>/chronik-state/v1/, and deleted with the partition.
+import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
+import { MAX_OFFSET } from "../store.ts";
+import type { ObjectDataPath } from "./data_path.ts";
+import type { Extent, ObjectIndex } from "./index.ts";
+import { uriEncode } from "./sigv4.ts";
+
+export function objectLogStore(options: { path: ObjectDataPath; index: ObjectIndex; prefix: string }): LogStore {
+  const logs = new Map<string, ObjectPartitionLog>();
+  const statePrefix = (topic: string, partition: number) =>
+    `${options.prefix === "" ? "" : options.prefix.replace(/\/+$/, "") + "/"}chronik-state/v1/${
+      uriEncode(topic, false)
+    }-${partition}/`;
+  return {
+    keepsAppendedBuffers: false,
+    async open(topic, partition) {
+      const id = `${topic}\u0000${partition}`;
+      let log = logs.get(id);
+      if (!log) {
+        const o = await options.index.offsets(topic, partition);
+        log = logs.get(id) ?? new ObjectPartitionLog(topic, partition, options, statePrefix(topic, partition), o);
+        logs.set(id, log);
+      }
+      return log;
+    },
+    async remove(topic, partitions) {
+      for (let p = 0; p < partitions; p++) {
+        logs.delete(`${topic}\u0000${p}`);
+        await options.index.removePartition(topic, p);
+        const keys = (await options.path.store.list(statePrefix(topic, p))).objects.map((o) => o.key);
+        if (keys.length > 0) await options.path.store.deleteMany(keys);
+      }
+    },
+    async close() {
+      await options.path.close();
+      logs.clear();
+    },
+  };
+}
+
+class ObjectPartitionLog implements PartitionLog {
+  logStartOffset: number;
+  logEndOffset: number;
+  sizeInBytes: number;
+  #listeners = new Set<() => void>();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly o: { path: ObjectDataPath; index: ObjectIndex },
+    private readonly statePrefix: string,
+    offsets: { logStartOffset: number; logEndOffset: number; sizeInBytes: number },
+  ) {
+    this.logStartOffset = offsets.logStartOffset;
+    this.logEndOffset = offsets.logEndOffset;
+    this.sizeInBytes = offsets.sizeInBytes;
+  }
+
+  async append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
+    let span = 0;
+    for (const b of batches) span += b.lastOffsetDelta + 1;
+    if (this.logEndOffset > MAX_OFFSET - (span - 1)) {
+      throw new RangeError(`offsets up to ${this.logEndOffset} + ${span - 1} are beyond 2^53 - 1`);
+    }
+    const r = await this.o.path.writer.append(this.topic, this.partition, buf, batches);
+    this.logEndOffset = Math.max(this.logEndOffset, r.lastOffset + 1);
+    for (const b of batches) this.sizeInBytes += b.size;
+    for (const l of this.#listeners) l();
+    return { ...r, logStartOffset: this.logStartOffset };
+  }
+
+  read(offset: number, maxBytes: number, strictMaxBytes?: boolean): Promise<Uint8Array[]> {
+    return this.o.path.reader.read(
+      this.topic,
+      this.partition,
+      Math.max(offset, this.logStartOffset),
+      maxBytes,
+      strictMaxBytes,
+    );
+  }
+
+  async batchForTimestamp(timestamp: number) {
+    // The first extent reaching the timestamp may start with batches below the log start or the timestamp.
+    let extent = await this.o.index.locateTimestamp(this.topic, this.partition, timestamp);
+    while (extent) {
+      for (const batch of await this.o.path.reader.extentBatches(extent)) {
+        const v = view(batch);
+        if (Number(v.getBigInt64(0)) + v.getInt32(23) < this.logStartOffset) continue;
+        if (Number(v.getBigInt64(35)) >= timestamp) return { batch, baseOffset: Number(v.getBigInt64(0)) };
+      }
+      extent = await this.#next(extent);
+    }
+    return null;
+  }
+
+  async maxTimestampBatch() {
+    const extent = await this.o.index.locateMaxTimestamp(this.topic, this.partition);
+    if (!extent) return null;
+    let best: { batch: Uint8Array; baseOffset: number; ts: number } | null = null;
+    for (const batch of await this.o.path.reader.extentBatches(extent)) {
+      const v = view(batch);
+      if (Number(v.getBigInt64(0)) + v.getInt32(23) < this.logStartOffset) continue;
+      const ts = Number(v.getBigInt64(35));
+      if (!best || ts > best.ts) best = { batch, baseOffset: Number(v.getBigInt64(0)), ts };
+    }
+    return best && { batch: best.batch, baseOffset: best.baseOffset };
+  }
+
+  async #next(extent: Extent): Promise<Extent | null> {
+    const after = await this.o.index.locate(this.topic, this.partition, extent.lastOffset + 1, 1);
+    return after[0] ?? null;
+  }
+
+  async advanceLogStart(offset: number): Promise<void> {
+    if (offset <= this.logStartOffset) return;
+    const target = Math.min(offset, this.logEndOffset);
+    await this.o.index.advanceLogStart(this.topic, this.partition, target);
+    const o = await this.o.index.offsets(this.topic, this.partition);
+    this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
+    this.sizeInBytes = o.sizeInBytes;
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async writeState(name: string, data: Uint8Array): Promise<void> {
+    await this.o.path.store.put(this.statePrefix + uriEncode(name, false), data);
+  }
+
+  async readState(name: string): Promise<Uint8Array | null> {
+    try {
+      return await this.o.path.store.get(this.statePrefix + uriEncode(name, false));
+    } catch (e) {
+      if ((e as { code?: string }).code === "NoSuchKey") return null;
+      throw e;
+    }
+  }
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
