@@ -2,9 +2,10 @@
 // Bun adapter: Runtime over Bun.listen; files through node:fs/promises, which Bun implements natively.
 // Entry point: `bun adapters/bun.ts`, and the compiled binary (`bun build --compile adapters/bun.ts`).
 import { runMain } from "../src/cli.ts";
-import { formatLogLine } from "../src/log.ts";
+import { adapterLogLine } from "../src/log.ts";
 import type {
   Conn,
+  ConnectOptions,
   ConnHandler,
   FetchHandler,
   HttpServer,
@@ -15,6 +16,7 @@ import type {
 } from "../src/runtime.ts";
 import { availableParallelism } from "node:os";
 import { workerSync } from "./bun_sync.ts";
+import { processStdio } from "./stdio.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
@@ -128,13 +130,55 @@ class BunConn implements Conn {
   }
 }
 
+/** Bun's socket callbacks, for accepted and outbound sockets alike. */
+function socketHandlers(
+  accept: (conn: Conn) => ConnHandler,
+  errors: WeakMap<BunConn, unknown>,
+): Bun.SocketHandler<BunConn> {
+  return {
+    binaryType: "uint8array",
+    open(socket) {
+      const conn = new BunConn(socket);
+      socket.data = conn;
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
+      try {
+        conn.handler = accept(conn);
+      } catch (e) {
+        bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
+        socket.terminate();
+      }
+    },
+    // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
+    data(socket, chunk: Uint8Array) {
+      received += chunk.byteLength;
+      if (received >= GC_EVERY) {
+        received = 0;
+        Bun.gc(false);
+      }
+      socket.data?.handler?.data(chunk);
+    },
+    drain(socket) {
+      socket.data?.flush();
+    },
+    error(socket, error) {
+      if (socket.data) errors.set(socket.data, error);
+    },
+    close(socket, error) {
+      const conn = socket.data;
+      conn?.gone(error ?? errors.get(conn));
+    },
+  };
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   // Bun's pool: a thread per core; file syncs run on workers of their own (bun_sync.ts).
   fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism())), workerSync()),
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
-    process.stderr.write(formatLogLine(Date.now(), level, message));
+    const line = adapterLogLine(Date.now(), level, message);
+    if (line !== null) process.stderr.write(line);
   },
   serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
     const server = Bun.serve({ hostname: options.host, port: options.port, fetch });
@@ -143,6 +187,22 @@ export const bunRuntime: Runtime = {
       port: server.port!,
       close: async () => void (await server.stop(true)),
     });
+  },
+  async connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
+    let conn: BunConn | null = null;
+    const t = options.tls;
+    const socket = await Bun.connect<BunConn>({
+      hostname: options.host,
+      port: options.port,
+      ...(t
+        ? { tls: { ca: t.ca, rejectUnauthorized: !t.insecure, ...(t.serverName ? { serverName: t.serverName } : {}) } }
+        : {}),
+      socket: socketHandlers((c) => {
+        conn = c as BunConn;
+        return handler(c);
+      }, new WeakMap()),
+    });
+    return conn ?? (socket.data as BunConn);
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const errors = new WeakMap<BunConn, unknown>();
@@ -154,40 +214,7 @@ export const bunRuntime: Runtime = {
           port: options.port,
           exclusive: true,
           ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-          socket: {
-            binaryType: "uint8array",
-            open(socket) {
-              const conn = new BunConn(socket);
-              socket.data = conn;
-              socket.setNoDelay(true);
-              socket.setKeepAlive(true, 30_000);
-              try {
-                conn.handler = accept(conn);
-              } catch (e) {
-                bunRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
-                socket.terminate();
-              }
-            },
-            // Bun hands out a fresh Uint8Array per callback (checked in tests/runtime/bun_adapter_test.ts), so no copy.
-            data(socket, chunk: Uint8Array) {
-              received += chunk.byteLength;
-              if (received >= GC_EVERY) {
-                received = 0;
-                Bun.gc(false);
-              }
-              socket.data?.handler?.data(chunk);
-            },
-            drain(socket) {
-              socket.data?.flush();
-            },
-            error(socket, error) {
-              if (socket.data) errors.set(socket.data, error);
-            },
-            close(socket, error) {
-              const conn = socket.data;
-              conn?.gone(error ?? errors.get(conn));
-            },
-          },
+          socket: socketHandlers(accept, errors),
         } satisfies Bun.TCPSocketListenOptions<BunConn>,
       );
     } catch (e) {
@@ -213,6 +240,7 @@ export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
     },
     exit: (code) => process.exit(code),
     print: (text) => void process.stdout.write(text),
+    ...processStdio(),
   });
 }
 

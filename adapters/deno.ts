@@ -1,8 +1,9 @@
 // Deno adapter: Runtime over Deno.listen and Deno.open. Entry point: `deno run -A adapters/deno.ts`.
 import { runMain } from "../src/cli.ts";
-import { formatLogLine } from "../src/log.ts";
+import { adapterLogLine } from "../src/log.ts";
 import type {
   Conn,
+  ConnectOptions,
   ConnHandler,
   FetchHandler,
   FileHandle,
@@ -485,6 +486,11 @@ export const denoFileSystem: FileSystem = {
 
 const encoder = new TextEncoder();
 
+function writeAll(out: { writeSync(b: Uint8Array): number }, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += out.writeSync(bytes.subarray(done));
+}
+
 function writeStderr(text: string): void {
   const bytes = encoder.encode(text);
   let done = 0;
@@ -496,7 +502,8 @@ export const denoRuntime: Runtime = {
   fs: denoFileSystem,
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
-    writeStderr(formatLogLine(Date.now(), level, message));
+    const line = adapterLogLine(Date.now(), level, message);
+    if (line !== null) writeStderr(line);
   },
   serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
     return new Promise((resolve) => {
@@ -507,6 +514,20 @@ export const denoRuntime: Runtime = {
           resolve({ host: options.host, port: (addr as Deno.NetAddr).port, close: () => server.shutdown() }),
       }, fetch);
     });
+  },
+  async connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
+    const t = options.tls;
+    const c: Deno.Conn = t
+      ? await Deno.connectTls({
+        hostname: options.host,
+        port: options.port,
+        ...(t.ca ? { caCerts: [t.ca] } : {}),
+      })
+      : await Deno.connect({ hostname: options.host, port: options.port, transport: "tcp" });
+    if ("setNoDelay" in c) (c as Deno.TcpConn).setNoDelay(true);
+    const conn = new DenoConn(c);
+    conn.start(handler(conn));
+    return conn;
   },
   async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const l: Deno.Listener = options.tls
@@ -567,7 +588,13 @@ export function main(argv: string[] = Deno.args): Promise<number> {
       Deno.addSignalListener("SIGTERM", () => fn("SIGTERM"));
     },
     exit: (code) => Deno.exit(code),
-    print: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+    print: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+    printError: (text) => writeStderr(text),
+    write: (bytes) => Promise.resolve(writeAll(Deno.stdout, bytes)),
+    env: Deno.env.toObject(),
+    stdin: () => Deno.stdin.readable,
+    stdoutIsTTY: Deno.stdout.isTerminal(),
+    stderrIsTTY: Deno.stderr.isTerminal(),
   });
 }
 

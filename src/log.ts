@@ -14,8 +14,30 @@ export function logEnabled(level: LogLevel, threshold: LogLevel): boolean {
   return RANK[level] >= RANK[threshold];
 }
 
-/** `<ISO time> <LEVEL> <message>` plus a newline; multi-line messages are indented so a line always starts with a time. */
-export function formatLogLine(timeMs: number, level: LogLevel, message: string): string {
+export type LogFormat = "text" | "json";
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
+
+/**
+ * Process-wide settings of the adapters' own log lines (stderr), set once by the command line:
+ * the adapters log a few lines of their own (accept errors, TLS handshakes, the read path) outside
+ * the broker's filtered logger, and every line shares one format.
+ */
+export const logSettings: { threshold: LogLevel; format: LogFormat } = { threshold: "debug", format: "text" };
+
+/** A log line as an adapter writes it: filtered by logSettings, formatted by it; null when filtered out. */
+export function adapterLogLine(timeMs: number, level: LogLevel, message: string): string | null {
+  if (!logEnabled(level, logSettings.threshold)) return null;
+  return formatLogLine(timeMs, level, message, logSettings.format);
+}
+
+/**
+ * `<ISO time> <LEVEL> <message>` plus a newline; multi-line messages are indented so a line always
+ * starts with a time. `json`: one object per line, `{"time","level","message"}` (jq-friendly).
+ */
+export function formatLogLine(timeMs: number, level: LogLevel, message: string, format: LogFormat = "text"): string {
+  if (format === "json") {
+    return JSON.stringify({ time: new Date(timeMs).toISOString(), level, message }) + "\n";
+  }
   const text = message.includes("\n") ? message.replace(/\n/g, "\n    ") : message;
   return `${new Date(timeMs).toISOString()} ${level.toUpperCase()} ${text}\n`;
 }

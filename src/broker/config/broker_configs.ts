@@ -334,6 +334,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "Replication factor of __transaction_state (Kafka's default is 3; one node here).",
     { min: 1 },
   ),
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": ro(
+    "int",
+    "10000",
+    "How often transactions past their timeout are looked for and aborted.",
+    { min: 1 },
+  ),
   "transactional.id.expiration.ms": ro("int", "604800000", "How long an idle transactional id is kept.", { min: 1 }),
   "unclean.leader.election.enable": dyn("boolean", "false", "Default unclean.leader.election.enable of topics."),
 };

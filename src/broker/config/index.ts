@@ -1,6 +1,7 @@
 // Admin state of the broker — configs, client quotas, features, SCRAM credentials — restored from
 // and saved to the admin store. startBroker calls openAdmin once topics are loaded.
 import type { BrokerConfig } from "../../config.ts";
+import { configNumber } from "../../config.ts";
 import type { Runtime } from "../../runtime.ts";
 import { Authorizer, parseSuperUsers } from "../auth/acl.ts";
 import { Authentication } from "../auth/auth.ts";
@@ -32,8 +33,8 @@ export async function openAdmin(
   topics.brokerValues = configs.brokerValue;
   // quota.window.num / quota.window.size.seconds are read at start-up, as in Kafka.
   const quotas = new ClientQuotas({
-    numSamples: Math.max(1, Number(config["quota.window.num"] ?? 11)),
-    windowMs: Math.max(1, Number(config["quota.window.size.seconds"] ?? 1)) * 1000,
+    numSamples: Math.max(1, configNumber(config, "quota.window.num")),
+    windowMs: Math.max(1, configNumber(config, "quota.window.size.seconds")) * 1000,
   });
   const features = new Features(apiKeys, config.nodeId);
   const store = config.dataDir === null ? memoryAdminStore() : fileAdminStore(runtime.fs, config.dataDir);
