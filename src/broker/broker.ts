@@ -169,6 +169,13 @@ export async function startBroker(
       listeners.push(listener);
       const a = advertisedConfig.get(l.name);
       adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);
+      if (wildcard(l.host) && ((i === 0 ? config.advertisedHost : null) ?? a?.host ?? "") === "") {
+        log(
+          "warn",
+          `listener ${l.name} binds every interface (${l.host || "0.0.0.0"}) but advertises ${adv.host}: clients on ` +
+            "other machines would be told to connect to 127.0.0.1; set --advertised-host (or advertised.listeners)",
+        );
+      }
       adv.port = (i === 0 ? config.advertisedPort : null) ?? (a?.port || listener.port);
       bound.push({ name: l.name, host: listener.host, port: listener.port, advertised: adv });
       const security = auth.required ? `${auth.protocol} with ${auth.mechanisms.join(", ")}` : auth.protocol;

@@ -10,6 +10,7 @@
 // its handler — and a request over a quota is answered at once with throttleTimeMs, after which the
 // connection reads nothing more until that time has passed (KIP-219 muting). Requests read before
 // the mute still run and answer in order. Without quotas the only cost is one flag check.
+import { frameSizeHint } from "./frame_hint.ts";
 import { decodeRequest, encodeResponse } from "../protocol/codec.ts";
 import { CodecError, ErrorCode } from "../protocol/errors.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/header.ts";
@@ -121,6 +122,9 @@ export class Server {
       setTimeout(() => conn.close(), throttleMs);
     } else {
       this.admit(c, ip);
+    }
+    if (refused === null && this.services.config.logLevel === "debug") {
+      this.services.log("debug", `connection from ${ip}:${conn.remotePort} on listener ${listener.name}`);
     }
     return c;
   }
@@ -377,7 +381,7 @@ class Connection implements ConnHandler {
       }
       const size = this.peekInt32();
       if (size < 0 || size > this.maxFrame) {
-        this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)`);
+        this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)${frameSizeHint(size)}`);
         return;
       }
       if (this.buffered < 4 + size) return;
@@ -485,6 +489,9 @@ class Connection implements ConnHandler {
       return;
     }
     this.session.clientId = clientId;
+    if (svc.config.logLevel === "debug") {
+      svc.log("debug", `${this.session.remote} ${handler.api.name} v${apiVersion} (correlation ${correlationId})`);
+    }
     svc.metrics.requests[apiKey]++;
     const slot = this.openSlot();
     const ctx: RequestContext = {

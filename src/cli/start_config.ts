@@ -48,6 +48,7 @@ const KAFKA_ALIASES: Readonly<Record<string, string>> = {
  */
 export const REMOVED_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   "log.message.format.version",
+  "log.message.downconversion.enable",
   "inter.broker.protocol.version",
 ]);
 

@@ -183,7 +183,6 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "log.index.size.max.bytes": dyn("int", "10485760", "Default segment.index.bytes of topics.", { min: 4 }),
   "log.local.retention.bytes": dyn("long", "-2", "Default local.retention.bytes of topics.", { min: -2 }),
   "log.local.retention.ms": dyn("long", "-2", "Default local.retention.ms of topics.", { min: -2 }),
-  "log.message.downconversion.enable": dyn("boolean", "true", "Default message.downconversion.enable of topics."),
   "log.message.timestamp.after.max.ms": dyn("long", LONG_MAX, "Default message.timestamp.after.max.ms of topics.", {
     min: 0,
   }),

@@ -28,6 +28,7 @@ export async function openAdmin(
   identity: () => Record<string, string | null>,
 ): Promise<Admin> {
   const configs = new Configs(config, given, topics, identity);
+  configs.log = (level, message) => runtime.log(level, message);
   // Produce, Fetch, retention and compaction read topic configs through Topics.config: let them see
   // dynamic broker defaults.
   topics.brokerValues = configs.brokerValue;
