@@ -1,0 +1,246 @@
+// The admin CLI (`chronik <command>`, #18) against a Chronik broker over TCP, the CLI itself run
+// under Bun and under Deno, cross-checked with kcat (librdkafka) where records are involved.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BrokerProcess } from "./harness.ts";
+import { BUN, DENO, ROOT, startBrokerProcess } from "./harness.ts";
+
+type Result = { code: number; out: string; err: string };
+
+async function run(cmd: string[], input?: string, env: Record<string, string> = {}): Promise<Result> {
+  const p = Bun.spawn(cmd, {
+    cwd: ROOT,
+    stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, HOME: "/nonexistent", ...env },
+  });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { code, out, err };
+}
+
+const CLI: Record<string, string[]> = {
+  bun: [BUN, `${ROOT}/adapters/bun.ts`],
+  deno: [DENO, "run", "-A", "--quiet", `${ROOT}/adapters/deno.ts`],
+};
+
+describe("chronik admin CLI against a Chronik broker", () => {
+  let b: BrokerProcess;
+  let addr: string;
+  beforeAll(async () => {
+    b = await startBrokerProcess("bun", [
+      "-o",
+      "authorizer.class.name=chronik",
+      "-o",
+      "super.users=User:ANONYMOUS",
+    ]);
+    addr = `${b.host}:${b.port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  for (const kind of ["bun", "deno"]) {
+    const cli = (args: string[], input?: string, env?: Record<string, string>) =>
+      run([...CLI[kind], ...args], input, { CHRONIK_BROKERS: addr, ...env });
+    const ok = async (args: string[], input?: string) => {
+      const r = await cli(args, input);
+      if (r.code !== 0) throw new Error(`chronik ${args.join(" ")} exited ${r.code}: ${r.err}`);
+      return r.out;
+    };
+    const topic = `cli-${kind}`;
+
+    test(`${kind}: topic create, list, describe, alter-config, add-partitions`, async () => {
+      expect(await ok(["topic", "create", topic, "-p", "2", "-c", "retention.ms=3600000"])).toMatch(
+        new RegExp(`^${topic} +created +2 +1$`, "m"),
+      );
+      // Exists: exit 1 with Kafka's error name; --if-not-exists makes it fine.
+      const again = await cli(["topic", "create", topic]);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain("TOPIC_ALREADY_EXISTS");
+      expect(await ok(["topic", "create", topic, "--if-not-exists"])).toContain("exists");
+      expect(await ok(["topic", "list"])).toMatch(new RegExp(`^${topic} +2 +1$`, "m"));
+      const list = JSON.parse(await ok(["topic", "list", "--format", "json"]));
+      expect(list).toContainEqual({ name: topic, partitions: 2, replicas: 1 });
+      await ok(["topic", "alter-config", topic, "--set", "cleanup.policy=compact,delete"]);
+      const d = JSON.parse(await ok(["topic", "describe", topic, "--format", "json"]));
+      expect(d.partitions.length).toBe(2);
+      expect(d.configs).toContainEqual({
+        name: "cleanup.policy",
+        value: "compact,delete",
+        source: "DYNAMIC_TOPIC_CONFIG",
+        readOnly: false,
+      });
+      await ok(["topic", "add-partitions", topic, "-p", "3"]);
+      expect(JSON.parse(await ok(["topic", "describe", topic, "--format", "json"])).partitions.length).toBe(3);
+    }, 60_000);
+
+    test(
+      `${kind}: produce from stdin with keys and headers; consume with formats, JSON, offsets; kcat agrees`,
+      async () => {
+        await ok(["produce", topic, "-K", ":", "-H", "src=cli", "-p", "0"], "k1:v1\nk2:v2\nk3:v3\n");
+        await ok(["produce", topic, "-p", "1", "--value", "solo"]);
+        expect(await ok(["consume", topic, "-p", "0", "-f", "%k=%v@%o %h\\n"])).toBe(
+          "k1=v1@0 src=cli\nk2=v2@1 src=cli\nk3=v3@2 src=cli\n",
+        );
+        expect(await ok(["consume", topic, "-p", "0", "-o", "-1", "-f", "%v\\n"])).toBe("v3\n");
+        expect(await ok(["consume", topic, "-p", "0", "-o", "1", "-n", "1", "-f", "%v\\n"])).toBe("v2\n");
+        const lines = (await ok(["consume", topic, "--format", "json"])).trim().split("\n").map((l) => JSON.parse(l));
+        expect(lines.length).toBe(4);
+        expect(lines.find((l) => l.value === "solo")).toMatchObject({ partition: 1, offset: 0, key: null });
+        // kcat (librdkafka) reads what the CLI wrote.
+        const k = await run(["kcat", "-C", "-b", addr, "-t", topic, "-p", "0", "-e", "-q", "-f", "%k=%s\\n"]);
+        expect(k.out).toBe("k1=v1\nk2=v2\nk3=v3\n");
+        // And the CLI reads what kcat wrote.
+        await run(["kcat", "-P", "-b", addr, "-t", topic, "-p", "2", "-k", "kk"], "from-kcat\n");
+        expect(await ok(["consume", topic, "-p", "2", "-f", "%k:%v\\n"])).toBe("kk:from-kcat\n");
+      },
+      60_000,
+    );
+
+    test(`${kind}: group seek (dry run, earliest, offset), describe with lag, delete`, async () => {
+      const group = `g-${kind}`;
+      const dry = await ok(["group", "seek", group, "--topic", topic, "--to", "earliest", "--dry-run"]);
+      expect(dry).toMatch(/^cli-\S+ +0 +- +0$/m);
+      const missing = JSON.parse(await ok(["group", "list", "--format", "json"]));
+      expect(missing.some((g: { group: string }) => g.group === group)).toBe(false);
+      await ok(["group", "seek", group, "--topic", `${topic}:0`, "--to", "offset:1"]);
+      const d = JSON.parse(await ok(["group", "describe", group, "--format", "json"]));
+      expect(d.offsets).toEqual([{
+        topic,
+        partition: 0,
+        currentOffset: 1,
+        endOffset: 3,
+        lag: 2,
+        memberId: null,
+        clientId: null,
+        host: null,
+      }]);
+      expect(d.totalLag).toBe(2);
+      await ok(["group", "seek", group, "--topic", topic, "--to", "duration:PT1H"]);
+      expect(JSON.parse(await ok(["group", "describe", group, "--format", "json"])).totalLag).toBe(5);
+      await ok(["group", "delete", group]);
+      const gone = await cli(["group", "describe", group]);
+      expect(gone.code === 0 ? JSON.stringify(gone.out) : gone.err).toMatch(/Dead|GROUP_ID_NOT_FOUND|no committed/);
+    }, 60_000);
+
+    test(`${kind}: trim, acl, user, quota, cluster, txn, producer`, async () => {
+      expect(await ok(["topic", "trim", topic, "-p", "0", "--offset", "2"])).toMatch(/^0 +2$/m);
+      expect(await ok(["consume", topic, "-p", "0", "-f", "%v\\n"])).toBe("v3\n");
+
+      await ok(["acl", "create", "--allow", "alice", "--operation", "read", "--topic", topic]);
+      const acls = JSON.parse(await ok(["acl", "list", "--topic", topic, "--format", "json"]));
+      expect(acls).toContainEqual({
+        principal: "User:alice",
+        permission: "allow",
+        operation: "read",
+        resourceType: "topic",
+        resourceName: topic,
+        pattern: "literal",
+        host: "*",
+      });
+      await ok(["acl", "delete", "--principal", "alice", "--topic", topic]);
+      expect(JSON.parse(await ok(["acl", "list", "--topic", topic, "--format", "json"]))).toEqual([]);
+
+      const user = `u-${kind}`;
+      await ok(["user", "create", user, "--new-password", "pw", "--mechanism", "SCRAM-SHA-512"]);
+      expect(JSON.parse(await ok(["user", "list", "--format", "json"]))).toContainEqual({
+        user,
+        mechanism: "SCRAM-SHA-512",
+        iterations: 4096,
+      });
+      await ok(["user", "delete", user]);
+
+      await ok(["quota", "alter", "--for-client", `c-${kind}`, "--set", "producer_byte_rate=1048576"]);
+      expect(JSON.parse(await ok(["quota", "describe", "--for-client", `c-${kind}`, "--format", "json"]))).toEqual([
+        { entity: `client-id=c-${kind}`, key: "producer_byte_rate", value: 1048576 },
+      ]);
+
+      const info = JSON.parse(await ok(["cluster", "info", "--format", "json"]));
+      expect(info.brokers).toEqual([{ id: 0, host: "127.0.0.1", port: b.port, rack: null }]);
+      expect(typeof info.clusterId).toBe("string");
+      await ok(["cluster", "config", "set", "log.cleaner.backoff.ms=20000"]);
+      expect(await ok(["cluster", "config", "get", "log.cleaner.backoff.ms"])).toMatch(
+        /^log\.cleaner\.backoff\.ms +20000 +DYNAMIC_BROKER_CONFIG/m,
+      );
+      const ro = await cli(["cluster", "config", "set", "num.partitions=3"]);
+      expect(ro.code).toBe(1);
+      expect(ro.err).toContain("INVALID_CONFIG");
+
+      expect((await cli(["txn", "list"])).code).toBe(0);
+      expect(await ok(["producer", "describe", topic])).toMatch(/^PARTITION +PRODUCER_ID/);
+
+      await ok(["topic", "delete", topic]);
+      const gone = await cli(["topic", "describe", topic]);
+      expect(gone.code).toBe(1);
+      expect(gone.err).toMatch(/^chronik topic describe: UNKNOWN_TOPIC_OR_PARTITION: topic cli-\S+ does not exist \(/);
+    }, 60_000);
+
+    test(`${kind}: exit codes: 2 for usage, 3 when no broker answers`, async () => {
+      const usage = await cli(["topic", "create"]);
+      expect(usage.code).toBe(2);
+      expect(usage.err).toBe("chronik topic create: missing topic name\n");
+      const down = await cli(["topic", "list"], undefined, { CHRONIK_BROKERS: "127.0.0.1:1" });
+      expect(down.code).toBe(3);
+      expect(down.err).toMatch(/^chronik topic list: NETWORK_EXCEPTION: cannot connect to 127\.0\.0\.1:1/);
+      const flagBeforeCommand = await run([...CLI[kind], "-b", addr, "cluster", "info", "--format", "json"]);
+      expect(flagBeforeCommand.code).toBe(0);
+    }, 60_000);
+  }
+});
+
+describe("chronik admin CLI with SASL", () => {
+  let b: BrokerProcess;
+  let addr: string;
+  beforeAll(async () => {
+    b = await startBrokerProcess("bun", [
+      "-o",
+      "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+      "-o",
+      'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";',
+      "--add-scram",
+      "SCRAM-SHA-256=[name=bob,password=bob-secret]",
+    ]);
+    addr = `${b.host}:${b.port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  test(
+    "PLAIN and SCRAM from flags and from a profile file; a wrong password is SASL_AUTHENTICATION_FAILED",
+    async () => {
+      const cli = (args: string[], env: Record<string, string> = {}) => run([...CLI.bun, ...args], undefined, env);
+      const plain = await cli([
+        "cluster",
+        "info",
+        "-b",
+        addr,
+        "--sasl-mechanism",
+        "PLAIN",
+        "--user",
+        "alice",
+        "--password",
+        "alice-secret",
+      ]);
+      expect(plain.code).toBe(0);
+      const profile = `${ROOT}/node_modules/.cache-chronik-profile-${process.pid}.properties`;
+      await Bun.write(
+        profile,
+        `brokers=${addr}\nsasl.mechanism=SCRAM-SHA-256\nsasl.username=bob\nsasl.password=bob-secret\n`,
+      );
+      try {
+        const scram = await cli(["topic", "list", "--format", "json"], { CHRONIK_PROFILE: profile });
+        expect(scram.err).toBe("");
+        expect(scram.code).toBe(0);
+        const bad = await cli(["topic", "list", "--profile", profile, "--password", "wrong"]);
+        expect(bad.code).toBe(1);
+        expect(bad.err).toContain("SASL_AUTHENTICATION_FAILED");
+      } finally {
+        await Bun.file(profile).delete();
+      }
+    },
+    60_000,
+  );
+});
