@@ -16,7 +16,7 @@ import type {
 } from "../src/runtime.ts";
 import { availableParallelism } from "node:os";
 import { workerSync } from "./bun_sync.ts";
-import { processStdio } from "./stdio.ts";
+import { onParentExit, processStdio } from "./stdio.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
@@ -237,6 +237,7 @@ export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
     onSignal(fn) {
       process.on("SIGINT", () => fn("SIGINT"));
       process.on("SIGTERM", () => fn("SIGTERM"));
+      onParentExit(fn);
     },
     exit: (code) => process.exit(code),
     print: (text) => void process.stdout.write(text),

@@ -17,7 +17,7 @@ import type {
   LogLevel,
   Runtime,
 } from "../src/runtime.ts";
-import { processStdio } from "./stdio.ts";
+import { onParentExit, processStdio } from "./stdio.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the socket beyond which write() reports backpressure. */
@@ -269,6 +269,7 @@ export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
     onSignal(fn) {
       process.on("SIGINT", () => fn("SIGINT"));
       process.on("SIGTERM", () => fn("SIGTERM"));
+      onParentExit(fn);
     },
     exit: (code) => process.exit(code),
     print: (text) => void process.stdout.write(text),

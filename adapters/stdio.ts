@@ -18,3 +18,21 @@ export function processStdio(): Pick<
     stderrIsTTY: process.stderr.isTTY === true,
   };
 }
+
+/**
+ * npm and npx run a package's bin through `sh -c`, and when they stop on SIGTERM/SIGINT they signal
+ * that shell, which does not pass it on: the broker would run on as an orphan. Under npm (its
+ * environment says so) the broker watches its parent and stops as on SIGTERM when it goes away.
+ */
+export function onParentExit(fn: (signal: string) => void): void {
+  const env = process.env;
+  if (env.npm_command === undefined && env.npm_lifecycle_event === undefined && env.npm_execpath === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      fn("SIGTERM (npm's shell exited)");
+    }
+  }, 500);
+  (timer as { unref?: () => void }).unref?.();
+}

@@ -11,6 +11,7 @@ import { KafkaClient, parseBrokers } from "../../client/client.ts";
 import type { SaslOptions } from "../../client/connection.ts";
 import { KafkaError } from "../../client/errors.ts";
 import type { ClientTlsOptions, Runtime } from "../../runtime.ts";
+import { logSettings } from "../../log.ts";
 import type { MainHost } from "../host.ts";
 import { parseProperties, UsageError } from "../start_config.ts";
 import { CLUSTER_COMMANDS } from "./cluster.ts";
@@ -148,6 +149,8 @@ export async function connectionSettings(
 
 /** Runs one admin command; resolves with its exit code (never calls host.exit). */
 export async function runAdmin(runtime: Runtime, argv: string[], host: MainHost): Promise<number> {
+  // The adapters' own lines (the read path of a connection…) are noise for a command's user.
+  logSettings.threshold = "warn";
   const err = (text: string) =>
     host.printError ? host.printError(text.endsWith("\n") ? text : text + "\n") : runtime.log("error", text);
   if (argv[0] === "help" || (argv.length === 1 && argv[0] !== "completion" && !lookup(argv))) {
