@@ -201,7 +201,9 @@ export async function runAdmin(runtime: Runtime, argv: string[], host: MainHost)
       err(`chronik ${found.name}: ${e.code}: ${e.message}${e.hint ? ` (${e.hint})` : ""}`);
       return e.code === "NETWORK_EXCEPTION" || e.code === "REQUEST_TIMED_OUT" ? EXIT.CONNECTION : EXIT.KAFKA;
     }
-    err(`chronik ${found.name}: ${e instanceof Error ? e.message : String(e)}`);
+    // CHRONIK_DEBUG=1 shows where an unexpected failure came from.
+    const stack = host.env?.CHRONIK_DEBUG && e instanceof Error ? `\n${e.stack}` : "";
+    err(`chronik ${found.name}: ${e instanceof Error ? e.message : String(e)}${stack}`);
     return EXIT.KAFKA;
   } finally {
     await ctx?.close();
