@@ -24,6 +24,7 @@ export const ADMIN_COMMANDS = [
   "txn",
   "producer",
   "completion",
+  "health",
   "help",
 ] as const;
 

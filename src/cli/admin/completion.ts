@@ -6,7 +6,7 @@ const START =
   "start config --host --port --advertised-host --advertised-port --data-dir --log-level --log-format --node-id --http-port --config --config-file --add-scram --help --version";
 
 export function completionScript(shell: string, commands: string[]): string | null {
-  const tops = [...new Set(commands.map((c) => c.split(" ")[0]))].concat("completion", "help").sort();
+  const tops = [...new Set(commands.map((c) => c.split(" ")[0]))].concat("completion", "health", "help").sort();
   const subs = new Map<string, string[]>();
   for (const c of commands) {
     const [top, sub] = c.split(" ");

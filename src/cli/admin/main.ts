@@ -61,6 +61,7 @@ export function adminUsage(): string {
 ${[...groups.values()].map((g) => g.join("\n")).join("\n")}
   chronik config print            the broker's effective start-up config and where each value comes from
   chronik completion <bash|zsh|fish>   shell completion script
+  chronik health [--url URL]      exit 0 when the broker's HTTP /health answers (container health checks)
 
 ${CONNECTION_HELP}`;
 }
@@ -153,6 +154,7 @@ export async function runAdmin(runtime: Runtime, argv: string[], host: MainHost)
   logSettings.threshold = "warn";
   const err = (text: string) =>
     host.printError ? host.printError(text.endsWith("\n") ? text : text + "\n") : runtime.log("error", text);
+  if (argv[0] === "health") return health(argv.slice(1), host, err);
   if (argv[0] === "help" || (argv.length === 1 && argv[0] !== "completion" && !lookup(argv))) {
     host.print(adminUsage());
     return EXIT.OK;
@@ -207,5 +209,35 @@ export async function runAdmin(runtime: Runtime, argv: string[], host: MainHost)
     return EXIT.KAFKA;
   } finally {
     await ctx?.close();
+  }
+}
+
+/**
+ * `chronik health [--url URL]`: exit 0 when the broker's HTTP /health answers 2xx, 1 when it answers
+ * otherwise, 3 when nothing answers. For container HEALTHCHECKs (no curl needed in the image).
+ * The URL defaults to http://127.0.0.1:$CHRONIK_HTTP_PORT/health (8080 when unset).
+ */
+async function health(argv: string[], host: MainHost, err: (text: string) => void): Promise<number> {
+  let url = `http://127.0.0.1:${host.env?.CHRONIK_HTTP_PORT ?? "8080"}/health`;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--url" && argv[i + 1] !== undefined) url = argv[++i];
+    else if (argv[i].startsWith("--url=")) url = argv[i].slice(6);
+    else {
+      err(`chronik health: unknown argument "${argv[i]}" (chronik health [--url URL])`);
+      return EXIT.USAGE;
+    }
+  }
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const body = await r.text();
+    if (r.ok) {
+      host.print(body.endsWith("\n") ? body : body + "\n");
+      return EXIT.OK;
+    }
+    err(`chronik health: ${url} answered ${r.status}: ${body}`);
+    return EXIT.KAFKA;
+  } catch (e) {
+    err(`chronik health: ${url}: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.CONNECTION;
   }
 }
