@@ -1,6 +1,7 @@
 // The admin CLI (`chronik <command>`, #18) against a Chronik broker over TCP, the CLI itself run
 // under Bun and under Deno, cross-checked with kcat (librdkafka) where records are involved.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
 import { BUN, DENO, ROOT, startBrokerProcess } from "./harness.ts";
 
@@ -188,6 +189,46 @@ describe("chronik admin CLI against a Chronik broker", () => {
       expect(flagBeforeCommand.code).toBe(0);
     }, 60_000);
   }
+});
+
+describe("chronik txn: a hanging transaction, found and aborted", () => {
+  let b: BrokerProcess;
+  let addr: string;
+  beforeAll(async () => {
+    b = await startBrokerProcess("bun", []);
+    addr = `${b.host}:${b.port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  test("txn list/describe and producer describe show it; txn abort writes the ABORT marker", async () => {
+    const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+    expect((await cli(["topic", "create", "txn-t"])).code).toBe(0);
+    const kafka = new Kafka({ brokers: [addr], clientId: "hang", logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ transactionalId: "hanging-tx", idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.send({ topic: "txn-t", messages: [{ value: "never-committed" }] });
+    // The producer goes away without committing: the transaction hangs (until its timeout).
+    const list = JSON.parse((await cli(["txn", "list", "--state", "Ongoing", "--format", "json"])).out);
+    expect(list).toContainEqual(expect.objectContaining({ transactionalId: "hanging-tx", state: "Ongoing" }));
+    const d = JSON.parse((await cli(["txn", "describe", "hanging-tx", "--format", "json"])).out);
+    expect(d).toMatchObject({ transactionalId: "hanging-tx", state: "Ongoing", partitions: "txn-t:0" });
+    const producers = JSON.parse((await cli(["producer", "describe", "txn-t", "--format", "json"])).out);
+    expect(producers).toEqual([expect.objectContaining({ partition: 0, currentTxnStartOffset: 0 })]);
+    // read_committed sees nothing past the open transaction.
+    expect((await cli(["consume", "txn-t", "--isolation", "read_committed", "-f", "%v\\n"])).out).toBe("");
+    const abort = await cli(["txn", "abort", "--topic", "txn-t", "--partition", "0"]);
+    expect(abort.err).toBe("");
+    expect(abort.code).toBe(0);
+    const after = JSON.parse((await cli(["producer", "describe", "txn-t", "--format", "json"])).out);
+    expect(after.every((p: { currentTxnStartOffset: number }) => p.currentTxnStartOffset === -1)).toBe(true);
+    // Aborted: read_committed skips the record, read_uncommitted still shows it.
+    expect((await cli(["consume", "txn-t", "--isolation", "read_committed", "-f", "%v\\n"])).out).toBe("");
+    expect((await cli(["consume", "txn-t", "-f", "%v\\n"])).out).toBe("never-committed\n");
+    await producer.disconnect().catch(() => {});
+  }, 60_000);
 });
 
 describe("chronik admin CLI with SASL", () => {
