@@ -188,21 +188,43 @@ export const bunRuntime: Runtime = {
       close: async () => void (await server.stop(true)),
     });
   },
-  async connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
-    let conn: BunConn | null = null;
+  connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
     const t = options.tls;
-    const socket = await Bun.connect<BunConn>({
-      hostname: options.host,
-      port: options.port,
-      ...(t
-        ? { tls: { ca: t.ca, rejectUnauthorized: !t.insecure, ...(t.serverName ? { serverName: t.serverName } : {}) } }
-        : {}),
-      socket: socketHandlers((c) => {
+    return new Promise<Conn>((resolve, reject) => {
+      let conn: BunConn | null = null;
+      const handlers = socketHandlers((c) => {
         conn = c as BunConn;
-        return handler(c);
-      }, new WeakMap()),
+        const h = handler(c);
+        if (!t) resolve(c);
+        return h;
+      }, new WeakMap());
+      Bun.connect<BunConn>({
+        hostname: options.host,
+        port: options.port,
+        ...(t
+          ? {
+            tls: { ca: t.ca, rejectUnauthorized: !t.insecure, ...(t.serverName ? { serverName: t.serverName } : {}) },
+          }
+          : {}),
+        socket: {
+          ...handlers,
+          // TLS: the Conn is handed over once the handshake has succeeded (and the certificate verified).
+          handshake(socket, success, authorizationError) {
+            if (!t) return;
+            if (!success || (authorizationError && !t.insecure)) {
+              reject(new Error(`TLS handshake failed: ${authorizationError?.message ?? "unknown error"}`));
+              socket.end();
+              return;
+            }
+            resolve(conn!);
+          },
+          close(socket, error) {
+            handlers.close?.(socket, error);
+            reject(new Error(`connection closed${error ? `: ${String(error)}` : ""}`));
+          },
+        },
+      }).catch(reject);
     });
-    return conn ?? (socket.data as BunConn);
   },
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const errors = new WeakMap<BunConn, unknown>();

@@ -1,9 +1,11 @@
 // The admin CLI (`chronik <command>`, #18) against a Chronik broker over TCP, the CLI itself run
 // under Bun and under Deno, cross-checked with kcat (librdkafka) where records are involved.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
-import { BUN, DENO, ROOT, startBrokerProcess } from "./harness.ts";
+import { BUN, DENO, ensureBuilt, NODE, ROOT, startBrokerProcess } from "./harness.ts";
 
 type Result = { code: number; out: string; err: string };
 
@@ -24,6 +26,7 @@ async function run(cmd: string[], input?: string, env: Record<string, string> = 
 const CLI: Record<string, string[]> = {
   bun: [BUN, `${ROOT}/adapters/bun.ts`],
   deno: [DENO, "run", "-A", "--quiet", `${ROOT}/adapters/deno.ts`],
+  node: [NODE, `${ROOT}/dist/chronik.mjs`],
 };
 
 describe("chronik admin CLI against a Chronik broker", () => {
@@ -285,3 +288,116 @@ describe("chronik admin CLI with SASL", () => {
     60_000,
   );
 });
+
+describe("chronik admin CLI over TLS", () => {
+  let b: BrokerProcess;
+  let dir: string;
+  let cert: string;
+  beforeAll(async () => {
+    await ensureBuilt();
+    dir = mkdtempSync(`${tmpdir()}/chronik-cli-tls-`);
+    const made = await caAndLeaf(dir);
+    cert = made.ca;
+    b = await startBrokerProcess("bun", [
+      "-o",
+      "listeners=SSL://127.0.0.1:0",
+      "-o",
+      "ssl.keystore.type=PEM",
+      "-o",
+      `ssl.keystore.location=${made.keystore}`,
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const kind of ["bun", "deno"]) {
+    test(
+      `${kind}: --tls --tls-ca verifies the broker's certificate; without the CA the handshake fails (exit 3)`,
+      async () => {
+        const addr = `127.0.0.1:${b.port}`;
+        const ok = await run([
+          ...CLI[kind],
+          "cluster",
+          "info",
+          "--format",
+          "json",
+          "-b",
+          addr,
+          "--tls",
+          "--tls-ca",
+          cert,
+        ]);
+        expect(ok.err).toBe("");
+        expect(JSON.parse(ok.out).brokers[0].port).toBe(b.port);
+        const untrusted = await run([...CLI[kind], "cluster", "info", "-b", addr, "--tls"]);
+        expect(untrusted.code).toBe(3);
+        expect(untrusted.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: /);
+      },
+      60_000,
+    );
+  }
+});
+
+/** A CA and a leaf certificate for 127.0.0.1 signed by it (rustls, under Deno, refuses a CA as the server's own certificate). */
+async function caAndLeaf(dir: string): Promise<{ ca: string; keystore: string }> {
+  const sh = async (cmd: string[]) => {
+    const p = Bun.spawn(cmd, { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    if (code !== 0) throw new Error(`${cmd.join(" ")}: ${err}`);
+  };
+  await sh([
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=chronik-test-ca",
+  ]);
+  await sh([
+    "openssl",
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "leaf.key",
+    "-out",
+    "leaf.csr",
+    "-subj",
+    "/CN=localhost",
+  ]);
+  await Bun.write(`${dir}/ext.cnf`, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+  await sh([
+    "openssl",
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "leaf.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "ext.cnf",
+  ]);
+  await Bun.write(
+    `${dir}/keystore.pem`,
+    (await Bun.file(`${dir}/leaf.key`).text()) + (await Bun.file(`${dir}/leaf.pem`).text()),
+  );
+  return { ca: `${dir}/ca.pem`, keystore: `${dir}/keystore.pem` };
+}
