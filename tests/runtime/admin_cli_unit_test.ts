@@ -173,6 +173,29 @@ describe("commands without a broker", () => {
     }
   });
 
+  test("in-process: consume -F follows until -n records arrived; produce --file reports offsets, no progress line when piped", async () => {
+    const rt = memoryRuntime();
+    const broker = await startBroker(rt, { port: 0 });
+    try {
+      const b = `127.0.0.1:${broker.port}`;
+      expect(await runMain(rt, ["topic", "create", "f", "-b", b], host())).toBe(0);
+      const c = host();
+      const following = runMain(rt, ["consume", "f", "-F", "-o", "end", "-n", "2", "-f", "%v\\n", "-b", b], c);
+      await new Promise((r) => setTimeout(r, 100));
+      await rt.fs.writeFileAtomic("/in.txt", enc.encode("one\ntwo\nthree\n"));
+      const tty = Object.assign(host(), { stderrIsTTY: true });
+      expect(await runMain(rt, ["produce", "f", "--file", "/in.txt", "-b", b], tty)).toBe(0);
+      expect(await following).toBe(0);
+      expect(c.printed).toBe("one\ntwo\n");
+      expect(tty.errors).toContain("3 record(s) to f: 0@0..2");
+      const piped = host();
+      expect(await runMain(rt, ["produce", "f", "--file", "/in.txt", "-b", b], piped)).toBe(0);
+      expect(piped.errors).not.toContain("MB/s");
+    } finally {
+      await broker.close();
+    }
+  });
+
   test("health: exit 3 when nothing answers", async () => {
     const h = host();
     expect(await runMain(memoryRuntime(), ["health", "--url", "http://127.0.0.1:1/health"], h)).toBe(3);

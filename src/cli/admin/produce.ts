@@ -49,7 +49,7 @@ export function unescapeDelimiter(s: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-async function* inputOf(ctx: Ctx): AsyncGenerator<Uint8Array> {
+async function* inputOf(ctx: Ctx, progress: Progress): AsyncGenerator<Uint8Array> {
   const values = ctx.all("--value");
   const delim = unescapeDelimiter(ctx.get("--delimiter") ?? "\\n");
   if (values.length > 0) {
@@ -60,6 +60,7 @@ async function* inputOf(ctx: Ctx): AsyncGenerator<Uint8Array> {
   if (file !== undefined && file !== "-") {
     const data = await ctx.runtime.fs.readFile(file);
     if (data === null) throw new UsageError(`--file ${file}: no such file`);
+    progress.total = data.length;
     yield* splitStream(
       (async function* () {
         yield data;
@@ -158,7 +159,7 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
           records: (prev?.records ?? 0) + p.records.length,
         });
       };
-      for await (const line of inputOf(ctx)) {
+      for await (const line of inputOf(ctx, progress)) {
         let key: Uint8Array | null = fixedKey === undefined ? null : enc.encode(fixedKey);
         let value: Uint8Array | null = line;
         if (keyDelimBytes) {

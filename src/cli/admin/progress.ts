@@ -1,5 +1,5 @@
-// A progress line on stderr for long produce/consume runs: records, MB/s. Only on a TTY (never when
-// piped or in scripts), redrawn at most twice a second.
+// A progress line on stderr for long produce/consume runs: records, MB/s, and an ETA when the total
+// is known (a --file). Only on a TTY (never when piped or in scripts), redrawn at most twice a second.
 import type { Ctx } from "./context.ts";
 
 export class Progress {
@@ -9,6 +9,8 @@ export class Progress {
   private readonly started = Date.now();
   private last = 0;
   private shown = false;
+  /** Total bytes expected, when known: the line then shows an ETA. */
+  total: number | null = null;
 
   constructor(ctx: Ctx, verb: string, enabled: boolean) {
     this.ctx = ctx;
@@ -18,9 +20,11 @@ export class Progress {
 
   private line(records: number, bytes: number): string {
     const s = Math.max(0.001, (Date.now() - this.started) / 1000);
-    return `\r${this.verb} ${records} record(s), ${(bytes / 1e6).toFixed(1)} MB, ${
-      (bytes / 1e6 / s).toFixed(1)
-    } MB/s, ${Math.round(records / s)} rec/s   `;
+    const rate = bytes / s;
+    const eta = this.total !== null && rate > 0 ? `, ETA ${Math.max(0, Math.ceil((this.total - bytes) / rate))} s` : "";
+    return `\r${this.verb} ${records} record(s), ${(bytes / 1e6).toFixed(1)} MB, ${(rate / 1e6).toFixed(1)} MB/s, ${
+      Math.round(records / s)
+    } rec/s${eta}   `;
   }
 
   update(records: number, bytes: number): void {
