@@ -101,8 +101,8 @@ export class KafkaClient {
   }
 
   /** Topics as Metadata describes them, sorted by name; `names` null for all. */
-  async topics(names: string[] | null): Promise<TopicMeta[]> {
-    const r = await this.metadata(names);
+  async topics(names: string[] | null, autoCreate = false): Promise<TopicMeta[]> {
+    const r = await this.metadata(names, autoCreate);
     return (r.topics ?? []).map((t) => ({
       name: t.name ?? "",
       topicId: t.topicId ?? "",
@@ -118,9 +118,18 @@ export class KafkaClient {
     })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** One topic's metadata; throws UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
-  async topic(name: string): Promise<TopicMeta> {
-    const [t] = await this.topics([name]);
+  /**
+   * One topic's metadata; throws UNKNOWN_TOPIC_OR_PARTITION when it does not exist. `autoCreate`
+   * asks the broker to create it (as producers do, when auto.create.topics.enable allows).
+   */
+  async topic(name: string, autoCreate = false): Promise<TopicMeta> {
+    let t: TopicMeta | undefined;
+    // A topic just auto-created may have no leader for a moment (LEADER_NOT_AVAILABLE): ask again.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      [t] = await this.topics([name], autoCreate);
+      if (t?.errorCode !== 5) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     if (!t || t.errorCode === 3) throw new KafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${name} does not exist`);
     check(t.errorCode, null, `looking up topic ${name}`);
     return t;

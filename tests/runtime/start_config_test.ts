@@ -149,3 +149,22 @@ describe("chronik config print / refusing to start", () => {
     expect(await done).toBe(0);
   });
 });
+
+describe("advertised address", () => {
+  test("binding 0.0.0.0 without an advertised host warns; with one it does not", async () => {
+    const { startBroker } = await import("../../src/broker/broker.ts");
+    const rt = memoryRuntime();
+    const b = await startBroker(rt, { host: "0.0.0.0", port: 0 });
+    await b.close();
+    expect(
+      rt.logs.some((l) =>
+        /WARN listener PLAINTEXT binds every interface \(0\.0\.0\.0\) but advertises 127\.0\.0\.1/.test(l)
+      ),
+    )
+      .toBe(true);
+    const rt2 = memoryRuntime();
+    const b2 = await startBroker(rt2, { host: "0.0.0.0", port: 0, advertisedHost: "kafka.example" });
+    await b2.close();
+    expect(rt2.logs.some((l) => l.includes("binds every interface"))).toBe(false);
+  });
+});

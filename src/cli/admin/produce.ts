@@ -117,7 +117,7 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
         throw new UsageError(`--compression must be one of ${Object.keys(CODECS).join(", ")}`);
       }
       const codec = CODECS[codecName];
-      const topic = await ctx.client.topic(topicName);
+      const topic = await ctx.client.topic(topicName, true);
       const count = topic.partitions.length;
       const fixedPartition = ctx.get("--partition") === undefined ? null : ctx.int("--partition");
       if (fixedPartition !== null && (fixedPartition < 0 || fixedPartition >= count)) {
