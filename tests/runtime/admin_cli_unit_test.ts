@@ -140,6 +140,23 @@ describe("commands without a broker", () => {
     });
   }
 
+  test("bash completion completes commands, sub-commands and each command's options", async () => {
+    const h = host();
+    await runMain(memoryRuntime(), ["completion", "bash"], h);
+    const bash = Bun.which("bash");
+    if (bash === null) return;
+    const complete = (words: string[]) => {
+      const script = `${h.printed}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${
+        words.length - 1
+      }; _chronik; echo "\${COMPREPLY[@]}"`;
+      return new TextDecoder().decode(Bun.spawnSync([bash, "-c", script]).stdout).trim();
+    };
+    expect(complete(["chronik", "gr"])).toBe("group");
+    expect(complete(["chronik", "group", "s"])).toBe("seek");
+    expect(complete(["chronik", "topic", "create", "--pa"])).toBe("--password --partitions");
+    expect(complete(["chronik", "consume", "--fo"])).toBe("--format --follow");
+  });
+
   test("help lists the commands; an unknown one is a usage error (2)", async () => {
     const h = host();
     expect(await runMain(memoryRuntime(), ["help"], h)).toBe(0);

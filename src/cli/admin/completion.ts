@@ -1,19 +1,41 @@
-// Shell completion scripts for `chronik`: commands, sub-commands and common options.
+// Shell completion scripts for `chronik`: commands, sub-commands, and each command's options.
 
-const COMMON =
-  "--brokers --format --profile --sasl-mechanism --user --password --token --tls --tls-ca --tls-insecure --timeout --help";
+const COMMON = [
+  "--brokers",
+  "--format",
+  "--profile",
+  "--sasl-mechanism",
+  "--user",
+  "--password",
+  "--token",
+  "--tls",
+  "--tls-ca",
+  "--tls-insecure",
+  "--timeout",
+  "--help",
+];
 const START =
   "start config --host --port --advertised-host --advertised-port --data-dir --log-level --log-format --node-id --http-port --config --config-file --add-scram --help --version";
 
-export function completionScript(shell: string, commands: string[]): string | null {
-  const tops = [...new Set(commands.map((c) => c.split(" ")[0]))].concat("completion", "health", "help").sort();
+/** `commands`: each admin command ("topic create", "produce") with its own long options. */
+export function completionScript(shell: string, commands: Record<string, string[]>): string | null {
+  const names = Object.keys(commands);
+  const tops = [...new Set(names.map((c) => c.split(" ")[0]))].concat("completion", "health", "help").sort();
   const subs = new Map<string, string[]>();
-  for (const c of commands) {
+  for (const c of names) {
     const [top, sub] = c.split(" ");
     if (sub) (subs.get(top) ?? subs.set(top, []).get(top)!).push(sub);
   }
   subs.set("config", ["print"]);
   subs.set("completion", ["bash", "zsh", "fish"]);
+  // "cluster config get" completes as "cluster config"'s options: a shell sees two words at most here.
+  const optsOf = new Map<string, Set<string>>();
+  for (const [name, opts] of Object.entries(commands)) {
+    const key = name.split(" ").slice(0, 2).join(" ");
+    const set = optsOf.get(key) ?? optsOf.set(key, new Set()).get(key)!;
+    for (const o of opts) set.add(o);
+  }
+  const common = COMMON.join(" ");
   switch (shell) {
     case "bash":
       return `# chronik bash completion: eval "$(chronik completion bash)"
@@ -31,7 +53,20 @@ ${
         ).join("\n")
       }
   esac
-  COMPREPLY=( $(compgen -W "${COMMON}" -- "$cur") )
+  local opts="${common}"
+  case "\${COMP_WORDS[1]} \${COMP_WORDS[2]}" in
+${
+        [...optsOf].filter(([k]) => k.includes(" ")).map(([k, o]) => `    "${k}") opts="$opts ${[...o].join(" ")}" ;;`)
+          .join("\n")
+      }
+  esac
+  case "\${COMP_WORDS[1]}" in
+${
+        [...optsOf].filter(([k]) => !k.includes(" ")).map(([k, o]) => `    ${k}) opts="$opts ${[...o].join(" ")}" ;;`)
+          .join("\n")
+      }
+  esac
+  COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
 }
 complete -o default -F _chronik chronik
 `;
@@ -39,13 +74,20 @@ complete -o default -F _chronik chronik
       return `#compdef chronik
 # chronik zsh completion: chronik completion zsh > "\${fpath[1]}/_chronik"
 _chronik() {
-  local -a tops
+  local -a tops opts
   tops=(${tops.join(" ")} ${START})
   if (( CURRENT == 2 )); then compadd -a tops; return; fi
   case $words[2] in
 ${[...subs].map(([t, s]) => `    ${t}) if (( CURRENT == 3 )); then compadd ${s.join(" ")}; return; fi ;;`).join("\n")}
   esac
-  compadd -- ${COMMON}
+  opts=(${common})
+  case "$words[2] $words[3]" in
+${[...optsOf].filter(([k]) => k.includes(" ")).map(([k, o]) => `    "${k}") opts+=(${[...o].join(" ")}) ;;`).join("\n")}
+  esac
+  case $words[2] in
+${[...optsOf].filter(([k]) => !k.includes(" ")).map(([k, o]) => `    ${k}) opts+=(${[...o].join(" ")}) ;;`).join("\n")}
+  esac
+  compadd -a opts
 }
 compdef _chronik chronik
 `;
@@ -60,7 +102,13 @@ ${
           }" -a "${s.join(" ")}"`
         ).join("\n")
       }
-${COMMON.split(" ").map((o) => `complete -c chronik -l ${o.slice(2)}`).join("\n")}
+${COMMON.map((o) => `complete -c chronik -l ${o.slice(2)}`).join("\n")}
+${
+        [...optsOf].flatMap(([k, o]) => {
+          const cond = k.split(" ").map((w) => `__fish_seen_subcommand_from ${w}`).join("; and ");
+          return [...o].map((opt) => `complete -c chronik -n "${cond}" -l ${opt.slice(2)}`);
+        }).join("\n")
+      }
 `;
     default:
       return null;

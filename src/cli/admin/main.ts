@@ -161,7 +161,10 @@ export async function runAdmin(runtime: Runtime, argv: string[], host: MainHost)
   }
   if (argv[0] === "completion") {
     const shell = argv[1];
-    const script = shell ? completionScript(shell, Object.keys(COMMANDS)) : null;
+    const options = Object.fromEntries(
+      Object.entries(COMMANDS).map(([name, c]) => [name, Object.keys(c.options ?? {})]),
+    );
+    const script = shell ? completionScript(shell, options) : null;
     if (!script) {
       err("chronik: completion needs a shell: bash, zsh or fish");
       return EXIT.USAGE;
