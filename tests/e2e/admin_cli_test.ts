@@ -234,6 +234,63 @@ describe("chronik txn: a hanging transaction, found and aborted", () => {
   }, 60_000);
 });
 
+describe("chronik group with a live kafkajs consumer", () => {
+  let b: BrokerProcess;
+  let addr: string;
+  beforeAll(async () => {
+    b = await startBrokerProcess("bun", ["-o", "group.initial.rebalance.delay.ms=0"]);
+    addr = `${b.host}:${b.port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  test(
+    "describe shows the member, its assignment and lag; seek refuses an active group (NON_EMPTY_GROUP)",
+    async () => {
+      const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+      expect((await cli(["topic", "create", "live-t", "-p", "2"])).code).toBe(0);
+      expect((await cli(["produce", "live-t", "-p", "0", "--value", "a", "--value", "b"])).code).toBe(0);
+      const kafka = new Kafka({ brokers: [addr], clientId: "live-client", logLevel: logLevel.NOTHING });
+      const consumer = kafka.consumer({ groupId: "live-g" });
+      await consumer.connect();
+      await consumer.subscribe({ topic: "live-t", fromBeginning: true });
+      let seen = 0;
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 100,
+        eachMessage: async () => {
+          seen++;
+        },
+      });
+      try {
+        for (let i = 0; i < 200 && seen < 2; i++) await Bun.sleep(50);
+        await consumer.commitOffsets([{ topic: "live-t", partition: 0, offset: "2" }]);
+        const d = JSON.parse((await cli(["group", "describe", "live-g", "--format", "json"])).out);
+        expect(d.state).toBe("Stable");
+        expect(d.members.length).toBe(1);
+        expect(d.members[0]).toMatchObject({ clientId: "live-client", assignment: { "live-t": [0, 1] } });
+        expect(d.offsets).toContainEqual(expect.objectContaining({
+          topic: "live-t",
+          partition: 0,
+          currentOffset: 2,
+          endOffset: 2,
+          lag: 0,
+          clientId: "live-client",
+        }));
+        const seek = await cli(["group", "seek", "live-g", "--topic", "live-t", "--to", "earliest"]);
+        expect(seek.code).toBe(1);
+        expect(seek.err).toMatch(/^chronik group seek: NON_EMPTY_GROUP: group live-g has 1 active member\(s\)/);
+        expect((await cli(["group", "seek", "live-g", "--topic", "live-t", "--to", "earliest", "--dry-run"])).code)
+          .toBe(0);
+      } finally {
+        await consumer.disconnect();
+      }
+    },
+    60_000,
+  );
+});
+
 describe("chronik admin CLI with SASL", () => {
   let b: BrokerProcess;
   let addr: string;

@@ -70,7 +70,10 @@ async function describeGroup(ctx: Ctx, group: string) {
   }
   const r = await c.request(DescribeGroups, { groups: [group], includeAuthorizedOperations: false });
   const g = r.groups?.[0];
-  check(g?.errorCode ?? 0, null, `describing group ${group}`);
+  // Kafka 4 answers DescribeGroups for a KIP-848 consumer group with GROUP_ID_NOT_FOUND: ask
+  // ConsumerGroupDescribe below before giving up.
+  const consumerApi = c.versions.has(ConsumerGroupDescribe.key);
+  if (!(consumerApi && g?.errorCode === 69)) check(g?.errorCode ?? 0, null, `describing group ${group}`);
   let state = g?.groupState ?? "Unknown";
   let protocol = g?.protocolData ?? "";
   let type = g?.protocolType ?? "";
@@ -96,9 +99,10 @@ async function describeGroup(ctx: Ctx, group: string) {
     };
   });
   // A KIP-848 consumer group: its members come from ConsumerGroupDescribe.
-  if ((state === "Dead" || members.length === 0) && c.versions.has(ConsumerGroupDescribe.key)) {
+  if ((state === "Dead" || members.length === 0 || g?.errorCode === 69) && consumerApi) {
     const cr = await c.request(ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false });
     const cg = cr.groups?.[0];
+    if (g?.errorCode === 69 && (cg?.errorCode ?? 0) !== 0) check(69, null, `describing group ${group}`);
     if (cg && (cg.errorCode ?? 0) === 0) {
       state = cg.groupState ?? state;
       protocol = cg.assignorName ?? protocol;
