@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { Consumer as PConsumer, MessagesStreamModes, stringDeserializers } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
 import { BUN, DENO, ensureBuilt, NODE, ROOT, startBrokerProcess } from "./harness.ts";
@@ -289,6 +290,58 @@ describe("chronik group with a live kafkajs consumer", () => {
     },
     60_000,
   );
+});
+
+describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProtocol consumer)", () => {
+  let b: BrokerProcess;
+  let addr: string;
+  beforeAll(async () => {
+    b = await startBrokerProcess("bun", []);
+    addr = `${b.host}:${b.port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  test("describe shows the member and its server-side assignment", async () => {
+    const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+    expect((await cli(["topic", "create", "kip848-t", "-p", "2"])).code).toBe(0);
+    const c = new PConsumer({
+      clientId: "pk-cli",
+      groupId: "kip848-g",
+      groupProtocol: "consumer",
+      bootstrapBrokers: [addr],
+      deserializers: stringDeserializers,
+      heartbeatInterval: 300,
+      maxWaitTime: 200,
+    });
+    const stream = await c.consume(
+      { topics: ["kip848-t"], mode: MessagesStreamModes.EARLIEST } as never,
+    );
+    stream.on("data", () => {});
+    try {
+      let last = "";
+      let d: { protocolType: string; members: { clientId: string; assignment: Record<string, number[]> }[] } | null = null;
+      for (let i = 0; i < 100; i++) {
+        const r = await cli(["group", "describe", "kip848-g", "--format", "json"]);
+        last = r.err;
+        if (r.code === 0) {
+          d = JSON.parse(r.out);
+          if (d!.members.length === 1 && (d!.members[0].assignment["kip848-t"] ?? []).length === 2) break;
+        }
+        await Bun.sleep(100);
+      }
+      expect(last).toBe("");
+      expect(d?.protocolType).toBe("consumer");
+      expect(d?.members[0].clientId).toBe("pk-cli");
+      expect(d?.members[0].assignment["kip848-t"].sort()).toEqual([0, 1]);
+      const list = JSON.parse((await cli(["group", "list", "--format", "json"])).out);
+      expect(list).toContainEqual(expect.objectContaining({ group: "kip848-g", type: "consumer" }));
+    } finally {
+      await stream.close();
+      await c.close();
+    }
+  }, 60_000);
 });
 
 describe("chronik admin CLI with SASL", () => {
