@@ -321,7 +321,8 @@ describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProto
     stream.on("data", () => {});
     try {
       let last = "";
-      let d: { protocolType: string; members: { clientId: string; assignment: Record<string, number[]> }[] } | null = null;
+      let d: { protocolType: string; members: { clientId: string; assignment: Record<string, number[]> }[] } | null =
+        null;
       for (let i = 0; i < 100; i++) {
         const r = await cli(["group", "describe", "kip848-g", "--format", "json"]);
         last = r.err;
