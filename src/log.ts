@@ -43,11 +43,12 @@ export function formatLogLine(timeMs: number, level: LogLevel, message: string, 
 }
 
 /**
- * The same Runtime with `log` filtered at `threshold`. The adapters' own `log`
- * writes everything; the CLI wraps it once with the configured --log-level.
+ * The same Runtime with `log` filtered at `threshold` (a level, or a function read on each line so a
+ * level changed at run time applies). The CLI wraps the adapter's runtime once with --log-level.
  * Properties are forwarded (not copied) so a runtime whose `now` is moved by tests stays live.
  */
-export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel): Runtime {
+export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel | (() => LogLevel)): Runtime {
+  const level = typeof threshold === "function" ? threshold : () => threshold;
   return {
     get name() {
       return runtime.name;
@@ -56,12 +57,13 @@ export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel)
       return runtime.fs;
     },
     listen: (options, accept) => runtime.listen(options, accept),
+    ...(runtime.connect ? { connect: (options, handler) => runtime.connect!(options, handler) } : {}),
     ...(runtime.serve
       ? { serve: (options: { host: string; port: number }, fetch: FetchHandler) => runtime.serve!(options, fetch) }
       : {}),
     now: () => runtime.now(),
-    log: (level, message) => {
-      if (RANK[level] >= RANK[threshold]) runtime.log(level, message);
+    log: (lvl, message) => {
+      if (RANK[lvl] >= RANK[level()]) runtime.log(lvl, message);
     },
   };
 }

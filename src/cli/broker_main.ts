@@ -198,7 +198,14 @@ export async function runBroker(runtime: Runtime, argv: string[], host: MainHost
   logSettings.threshold = level;
   logSettings.format = (config.logFormat as LogFormat | undefined) ?? "text";
   delete config.logFormat;
-  const rt = withLogLevel(runtime, level);
+  // The broker's live config: IncrementalAlterConfigs on BROKER_LOGGER (root=DEBUG) changes its
+  // logLevel at run time; the filter and the adapters' own lines follow it.
+  let live: { logLevel: LogLevel } | null = null;
+  const rt = withLogLevel(runtime, () => {
+    const now = live?.logLevel ?? level;
+    logSettings.threshold = now;
+    return now;
+  });
   for (const w of start.warnings) rt.log("warn", w);
   let closing = false;
   let stop: ((signal: string) => void) | null = null;
@@ -216,6 +223,7 @@ export async function runBroker(runtime: Runtime, argv: string[], host: MainHost
   let broker: Broker;
   try {
     broker = await startBroker(rt, withDataDir(start.config));
+    live = broker.services.config;
   } catch (e) {
     rt.log("error", `failed to start: ${e instanceof Error ? e.message : String(e)}`);
     return done(1);

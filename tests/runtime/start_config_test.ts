@@ -168,3 +168,41 @@ describe("advertised address", () => {
     expect(rt2.logs.some((l) => l.includes("binds every interface"))).toBe(false);
   });
 });
+
+describe("log level at run time", () => {
+  test("root=DEBUG on BROKER_LOGGER (IncrementalAlterConfigs) shows debug lines of a broker started at info", async () => {
+    const { KafkaClient } = await import("../../src/client/client.ts");
+    const { IncrementalAlterConfigs } = await import("../../src/protocol/messages/44_incremental_alter_configs.ts");
+    const rt = memoryRuntime();
+    let stop: ((s: string) => void) | null = null;
+    const h = { ...host(), onSignal: (fn: (s: string) => void) => (stop = fn) };
+    const done = runMain(rt, ["--port", "0", "--data-dir", ":memory:"], h);
+    let port = 0;
+    for (let i = 0; i < 200 && port === 0; i++) {
+      const m = rt.logs.map((l) => /listening on \S+:(\d+)/.exec(l)).find((x) => x);
+      if (m) port = Number(m[1]);
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    const client = new KafkaClient(rt, [{ host: "127.0.0.1", port }]);
+    try {
+      await client.metadata([]);
+      expect(rt.logs.some((l) => l.includes(" DEBUG "))).toBe(false);
+      const c = await client.any();
+      const r = await c.request(IncrementalAlterConfigs, {
+        resources: [{
+          resourceType: 8,
+          resourceName: "0",
+          configs: [{ name: "root", configOperation: 0, value: "DEBUG" }],
+        }],
+        validateOnly: false,
+      });
+      expect(r.responses?.[0]?.errorCode).toBe(0);
+      await client.metadata([]);
+      expect(rt.logs.some((l) => / DEBUG \S+ Metadata v\d+ \(correlation \d+\)$/.test(l))).toBe(true);
+    } finally {
+      await client.close();
+      stop!("SIGTERM");
+      expect(await done).toBe(0);
+    }
+  });
+});
