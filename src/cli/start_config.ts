@@ -130,12 +130,16 @@ export function startSetting(name: string, raw: string, label: string): Setting 
   if (REMOVED_BROKER_CONFIGS.has(name)) {
     return { key: name, value: raw, ignored: true, warning: `${label}: ${name} was removed in Kafka 4.0; ignored` };
   }
-  const def = configDef(name);
+  // Per-listener configs (listener.name.<listener>.<config>, listener.name.<listener>.<mechanism>.sasl.jaas.config)
+  // are Kafka's too: checked as the config they name when we know it, kept as given otherwise.
+  const perListener = /^listener\.name\.[a-z0-9_-]+\.(.+)$/.exec(name);
+  const def = configDef(perListener ? perListener[1] : name);
   if (def) {
     const bad = validateConfigValue(name, def, raw);
     if (bad) throw new UsageError(`${label}: ${bad}`);
     return { key: name, value: typedConfigValue(def.type, raw.trim()) };
   }
+  if (perListener) return { key: name, value: raw };
   if (!KAFKA_NAME.test(name)) throw new UsageError(`unknown config "${name}" (Kafka names look like num.partitions)`);
   const near = closestConfigName(name);
   const value = raw === "true" || raw === "false" ? raw === "true" : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;

@@ -97,6 +97,23 @@ describe("parseArgs", () => {
     expect(() => parseArgs(["-o", "log.dirs=/a,/b"])).toThrow(/one log directory only/);
   });
 
+  test("per-listener configs are Kafka's: checked as the config they name, no unknown-name warning", () => {
+    const r = parseArgs([
+      "-o",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config=x",
+      "-o",
+      "listener.name.external.max.connection.creation.rate=5",
+    ]);
+    expect(r.warnings).toEqual([]);
+    expect(r.config).toEqual({
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config": "x",
+      "listener.name.external.max.connection.creation.rate": 5,
+    });
+    expect(() => parseArgs(["-o", "listener.name.external.max.connection.creation.rate=-3"])).toThrow(
+      /Value must be at least 0/,
+    );
+  });
+
   test("-o can also set a flag's key, validated like the flag", () => {
     expect(parseArgs(["-o", "port=1234"]).config).toEqual({ port: 1234 });
     expect(() => parseArgs(["-o", "port=x"])).toThrow(UsageError);
