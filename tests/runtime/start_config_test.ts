@@ -206,3 +206,31 @@ describe("log level at run time", () => {
     }
   });
 });
+
+describe("Dockerfile", () => {
+  test("its CHRONIK_ environment is a valid start-up config; the health check and entry point are chronik's", async () => {
+    const text = await Bun.file(new URL("../../Dockerfile", import.meta.url)).text();
+    const envBlock = /^ENV ((?:.*\\\n)*.*)$/m.exec(text)![1];
+    const env = Object.fromEntries(
+      envBlock.split(/\\\n/).map((s) => s.trim()).filter((s) => s !== "").map((s) => s.split("=") as [string, string]),
+    );
+    expect(Object.keys(env).every((k) => k.startsWith("CHRONIK_"))).toBe(true);
+    const start = await loadStartConfig(memoryRuntime(), parseArgs([]), env);
+    expect(start.warnings).toEqual([]);
+    expect(start.config).toMatchObject({
+      host: "0.0.0.0",
+      port: 9092,
+      dataDir: "/var/lib/chronik",
+      "chronik.http.port": 8080,
+      "chronik.http.host": "0.0.0.0",
+    });
+    expect(text).toMatch(/^HEALTHCHECK .*CMD \["\/usr\/local\/bin\/chronik", "health"\]$/m);
+    expect(text).toMatch(/^USER 65532:65532$/m);
+    expect(text).toMatch(/^VOLUME \/var\/lib\/chronik$/m);
+    expect(text).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/chronik"\]$/m);
+    // The build step is the one scripts/build.ts uses for dist/chronik (which the e2e tests run).
+    const build = await Bun.file(new URL("../../scripts/build.ts", import.meta.url)).text();
+    expect(build).toContain('"build", "--compile", "--bytecode", "--format=esm", "adapters/bun.ts"');
+    expect(text).toContain("bun build --compile --bytecode --format=esm adapters/bun.ts");
+  });
+});
