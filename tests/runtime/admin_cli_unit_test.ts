@@ -213,6 +213,31 @@ describe("commands without a broker", () => {
     }
   });
 
+  test("in-process: consume --format json piped into produce -J copies records (key, value, headers, partition, time)", async () => {
+    const rt = memoryRuntime();
+    const broker = await startBroker(rt, { port: 0 });
+    try {
+      const b = `127.0.0.1:${broker.port}`;
+      expect(await runMain(rt, ["topic", "create", "src", "-p", "2", "-b", b], host())).toBe(0);
+      expect(await runMain(rt, ["topic", "create", "dst", "-p", "2", "-b", b], host())).toBe(0);
+      await runMain(rt, ["produce", "src", "-p", "1", "-k", "k", "-H", "h=1", "--value", "v", "-b", b], host());
+      const out = host();
+      expect(await runMain(rt, ["consume", "src", "--format", "json", "-b", b], out)).toBe(0);
+      await rt.fs.writeFileAtomic("/records.jsonl", enc.encode(out.printed));
+      expect(await runMain(rt, ["produce", "dst", "-J", "-f", "/records.jsonl", "-b", b], host())).toBe(0);
+      const copy = host();
+      expect(await runMain(rt, ["consume", "dst", "--format", "json", "-b", b], copy)).toBe(0);
+      const a = JSON.parse(out.printed), c = JSON.parse(copy.printed);
+      expect({ ...c, topic: "src" }).toEqual(a);
+      const bad = host();
+      await rt.fs.writeFileAtomic("/bad.jsonl", enc.encode('{"value":"x"}\nnot json\n'));
+      expect(await runMain(rt, ["produce", "dst", "-J", "-f", "/bad.jsonl", "-b", b], bad)).toBe(2);
+      expect(bad.errors).toMatch(/^chronik produce: line 2: not JSON/);
+    } finally {
+      await broker.close();
+    }
+  });
+
   test("health: exit 3 when nothing answers", async () => {
     const h = host();
     expect(await runMain(memoryRuntime(), ["health", "--url", "http://127.0.0.1:1/health"], h)).toBe(3);

@@ -42,6 +42,47 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
+/**
+ * One JSON record, as `consume --format json` prints them: {"key","value","headers","partition","timestamp"}
+ * (all optional; key/value strings or null, headers an object of strings).
+ */
+export function parseJsonRecord(line: Uint8Array, lineNo: number, partitions: number) {
+  const enc = new TextEncoder();
+  let o: unknown;
+  try {
+    o = JSON.parse(new TextDecoder().decode(line));
+  } catch (e) {
+    throw new UsageError(`line ${lineNo}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) {
+    throw new UsageError(`line ${lineNo}: not a JSON object`);
+  }
+  const r = o as Record<string, unknown>;
+  const bytes = (v: unknown, what: string): Uint8Array | null => {
+    if (v === undefined || v === null) return null;
+    if (typeof v === "string") return enc.encode(v);
+    return enc.encode(JSON.stringify(v)); // a JSON value is stored as its text
+  };
+  const headers: { key: string; value: Uint8Array | null }[] = [];
+  if (r.headers !== undefined && r.headers !== null) {
+    if (typeof r.headers !== "object" || Array.isArray(r.headers)) {
+      throw new UsageError(`line ${lineNo}: headers must be an object`);
+    }
+    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) {
+      headers.push({ key: k, value: bytes(v, k) });
+    }
+  }
+  let partition: number | null = null;
+  if (r.partition !== undefined && r.partition !== null) {
+    if (!Number.isInteger(r.partition) || (r.partition as number) < 0 || (r.partition as number) >= partitions) {
+      throw new UsageError(`line ${lineNo}: no partition ${String(r.partition)} (the topic has ${partitions})`);
+    }
+    partition = r.partition as number;
+  }
+  const timestamp = typeof r.timestamp === "number" && Number.isInteger(r.timestamp) ? r.timestamp : undefined;
+  return { key: bytes(r.key, "key"), value: bytes(r.value, "value"), headers, partition, timestamp };
+}
+
 /** `\n`, `\t`, `\0` and `\\` escapes in a delimiter argument. */
 export function unescapeDelimiter(s: string): Uint8Array {
   const text = s.replace(/\\(n|t|r|0|\\)/g, (_, c) => ({ n: "\n", t: "\t", r: "\r", "0": "\0", "\\": "\\" })[c as "n"]);
@@ -77,7 +118,7 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
   "produce": {
     summary: "write records (stdin, --file or --value), one per line",
     usage:
-      "TOPIC [-k KEY | -K KEY_DELIMITER] [-H name=value]... [-p PARTITION] [-D DELIMITER] [--file F] [--value V]... [--acks -1|0|1] [--compression none|gzip|snappy|lz4|zstd]",
+      "TOPIC [-k KEY | -K KEY_DELIMITER] [-H name=value]... [-p PARTITION] [-D DELIMITER] [--file F] [--value V]... [--acks -1|0|1] [--compression none|gzip|snappy|lz4|zstd] [-J: lines are JSON records as consume --format json prints them]",
     options: {
       "--key": "value",
       "--key-delimiter": "value",
@@ -89,8 +130,10 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
       "--acks": "value",
       "--compression": "value",
       "--quiet": "flag",
+      "--json-input": "flag",
     },
     aliases: {
+      "-J": "--json-input",
       "-k": "--key",
       "-K": "--key-delimiter",
       "-H": "--header",
@@ -159,10 +202,24 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
           records: (prev?.records ?? 0) + p.records.length,
         });
       };
+      const json = ctx.has("--json-input");
+      let lineNo = 0;
       for await (const line of inputOf(ctx, progress)) {
+        lineNo++;
         let key: Uint8Array | null = fixedKey === undefined ? null : enc.encode(fixedKey);
         let value: Uint8Array | null = line;
-        if (keyDelimBytes) {
+        let recordHeaders: { key: string; value: Uint8Array | null }[] = headers;
+        let jsonPartition: number | null = null;
+        let timestamp: number | undefined;
+        if (json) {
+          if (line.length === 0) continue;
+          const r = parseJsonRecord(line, lineNo, count);
+          key = r.key ?? key;
+          value = r.value;
+          recordHeaders = [...headers, ...r.headers];
+          jsonPartition = r.partition;
+          timestamp = r.timestamp;
+        } else if (keyDelimBytes) {
           const i = indexOf(line, keyDelimBytes, 0);
           if (i >= 0) {
             key = line.slice(0, i);
@@ -170,9 +227,10 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
           }
         }
         // kcat's convention: an empty value is a tombstone (null) only with -Z; here empty stays empty.
-        const partition = fixedPartition ?? (key !== null ? partitionForKey(key, count) : roundRobin % count);
+        const partition = fixedPartition ?? jsonPartition ??
+          (key !== null ? partitionForKey(key, count) : roundRobin % count);
         const p = pending.get(partition) ?? pending.set(partition, { records: [], bytes: 0 }).get(partition)!;
-        p.records.push({ key, value, headers });
+        p.records.push({ key, value, headers: recordHeaders, ...(timestamp !== undefined ? { timestamp } : {}) });
         p.bytes += (key?.length ?? 0) + (value?.length ?? 0);
         total++;
         totalBytes += (key?.length ?? 0) + (value?.length ?? 0);
