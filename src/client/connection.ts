@@ -50,6 +50,8 @@ export class KafkaConnection {
   private ended: Error | null = null;
   /** ApiVersions of the broker: key → [min, max]. */
   readonly versions = new Map<number, [number, number]>();
+  /** Features the broker supports and has finalized (ApiVersions v3+): name → levels. */
+  readonly features = new Map<string, { supported: [number, number] | null; finalized: number | null }>();
 
   private constructor(host: string, port: number, options: ConnectionOptions) {
     this.host = host;
@@ -175,6 +177,14 @@ export class KafkaConnection {
     }
     if ((r.errorCode ?? 0) !== ErrorCode.NONE) throw KafkaError.of(r.errorCode ?? -1, null, "ApiVersions");
     for (const k of r.apiKeys ?? []) this.versions.set(k.apiKey ?? -1, [k.minVersion ?? 0, k.maxVersion ?? 0]);
+    for (const f of r.supportedFeatures ?? []) {
+      this.features.set(f.name ?? "", { supported: [f.minVersion ?? 0, f.maxVersion ?? 0], finalized: null });
+    }
+    for (const f of r.finalizedFeatures ?? []) {
+      const e = this.features.get(f.name ?? "") ?? { supported: null, finalized: null };
+      e.finalized = f.maxVersionLevel ?? null;
+      this.features.set(f.name ?? "", e);
+    }
   }
 
   private async authenticate(sasl: SaslOptions): Promise<void> {

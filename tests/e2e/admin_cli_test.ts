@@ -169,6 +169,13 @@ describe("chronik admin CLI against a Chronik broker", () => {
       expect(await ok(["cluster", "config", "get", "log.cleaner.backoff.ms"])).toMatch(
         /^log\.cleaner\.backoff\.ms +20000 +DYNAMIC_BROKER_CONFIG/m,
       );
+      const info2 = JSON.parse(await ok(["cluster", "info", "--format", "json"]));
+      expect(info2.dynamicConfigs).toContainEqual({
+        name: "log.cleaner.backoff.ms",
+        value: "20000",
+        source: "DYNAMIC_BROKER_CONFIG",
+      });
+      expect(info2.features.map((f: { name: string }) => f.name)).toContain("group.version");
       const ro = await cli(["cluster", "config", "set", "num.partitions=3"]);
       expect(ro.code).toBe(1);
       expect(ro.err).toContain("INVALID_CONFIG");

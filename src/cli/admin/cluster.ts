@@ -45,7 +45,7 @@ async function producersOf(ctx: Ctx, topic: string, partitions: number[] | null)
 
 export const CLUSTER_COMMANDS: Record<string, Command> = {
   "cluster info": {
-    summary: "cluster id, controller, brokers, supported APIs",
+    summary: "cluster id, controller, brokers, features, dynamic broker configs, APIs",
     usage: "",
     async run(ctx) {
       const c = await ctx.client.any();
@@ -81,12 +81,31 @@ export const CLUSTER_COMMANDS: Record<string, Command> = {
         };
       }
       const apis = [...c.versions].sort((a, b) => a[0] - b[0]).map(([key, [min, max]]) => ({ key, min, max }));
+      const features = [...c.features].sort((a, b) => a[0].localeCompare(b[0])).map(([name, f]) => ({
+        name,
+        supported: f.supported ? `${f.supported[0]}-${f.supported[1]}` : null,
+        finalized: f.finalized,
+      }));
+      // Dynamic broker configs (set with cluster config set), when the broker describes configs.
+      let dynamic: { name: string; value: string | null; source: string }[] = [];
+      if (c.versions.has(32) && info.brokers.length > 0) {
+        dynamic = (await describeConfigs(ctx, RESOURCE.BROKER, String(info.brokers[0].id), null))
+          .filter((x) => x.source.startsWith("DYNAMIC_"))
+          .map(({ name, value, source }) => ({ name, value, source }));
+      }
       if (ctx.json) {
-        ctx.table([], [], { ...info, bootstrap: `${c.host}:${c.port}`, apis });
+        ctx.table([], [], { ...info, bootstrap: `${c.host}:${c.port}`, features, dynamicConfigs: dynamic, apis });
         return;
       }
       ctx.print(`Cluster ${info.clusterId ?? "-"}  controller ${info.controllerId}  via ${c.host}:${c.port}\n\n`);
       ctx.table(info.brokers, ["id", "host", "port", "rack"]);
+      if (features.length) {
+        ctx.print("\nFeatures:\n");
+        ctx.table(features, ["name", "supported", "finalized"]);
+      }
+      ctx.print("\nDynamic broker configs:\n");
+      if (dynamic.length) ctx.table(dynamic, ["name", "value", "source"]);
+      else ctx.print("(none)\n");
       ctx.print(`\n${apis.length} APIs supported (--format json lists their versions)\n`);
     },
   },
