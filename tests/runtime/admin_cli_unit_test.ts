@@ -238,6 +238,29 @@ describe("commands without a broker", () => {
     }
   });
 
+  test("in-process: consume -G reads as a group member, commits, and resumes where it stopped", async () => {
+    const rt = memoryRuntime();
+    const broker = await startBroker(rt, { port: 0, "group.initial.rebalance.delay.ms": 0 });
+    try {
+      const b = `127.0.0.1:${broker.port}`;
+      expect(await runMain(rt, ["topic", "create", "gt", "-p", "2", "-b", b], host())).toBe(0);
+      const values = ["a", "b", "c", "d"].flatMap((v) => ["--value", v]);
+      expect(await runMain(rt, ["produce", "gt", ...values, "-b", b], host())).toBe(0);
+      const first = host();
+      expect(await runMain(rt, ["consume", "gt", "-G", "g", "-f", "%v\\n", "-b", b], first)).toBe(0);
+      expect(first.printed.split("\n").filter(Boolean).sort()).toEqual(["a", "b", "c", "d"]);
+      const d = host();
+      expect(await runMain(rt, ["group", "describe", "g", "--format", "json", "-b", b], d)).toBe(0);
+      expect(JSON.parse(d.printed).totalLag).toBe(0);
+      expect(await runMain(rt, ["produce", "gt", "--value", "e", "-b", b], host())).toBe(0);
+      const second = host();
+      expect(await runMain(rt, ["consume", "gt", "-G", "g", "-f", "%v\\n", "-b", b], second)).toBe(0);
+      expect(second.printed).toBe("e\n");
+    } finally {
+      await broker.close();
+    }
+  });
+
   test("health: exit 3 when nothing answers", async () => {
     const h = host();
     expect(await runMain(memoryRuntime(), ["health", "--url", "http://127.0.0.1:1/health"], h)).toBe(3);

@@ -1,6 +1,7 @@
 // chronik consume TOPIC: read records from chosen offsets or timestamps, print them with a
 // kcat-style format (-f) or as JSON lines, stop at the end (default), after -n records, at --to,
-// or follow (-F) until interrupted. Partition-level reading (no consumer group).
+// or follow (-F) until interrupted. Reads partitions directly, or as a member of a consumer group
+// (-G, committing what it read).
 import type { TopicMeta } from "../../client/client.ts";
 import { check } from "../../client/errors.ts";
 import { EARLIEST, LATEST, listOffsets } from "../../client/offsets.ts";
@@ -10,6 +11,8 @@ import { batchSize, decodeRecords } from "../../protocol/record_batch.ts";
 import { UsageError } from "../start_config.ts";
 import type { Command } from "./command.ts";
 import type { Ctx } from "./context.ts";
+import { GroupMember } from "../../client/group_member.ts";
+import { committedOffsets } from "./group.ts";
 import { Progress } from "./progress.ts";
 
 export type OffsetSpec =
@@ -132,7 +135,7 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
   "consume": {
     summary: "read records (kcat-like formats, JSON lines, follow)",
     usage:
-      "TOPIC [-p PARTITION]... [-o beginning|end|N|-N|@time] [--to N|@time] [-n COUNT] [-F] [-f FORMAT] [--format json] [--isolation read_committed]",
+      "TOPIC [-p PARTITION]... [-G GROUP] [-o beginning|end|N|-N|@time] [--to N|@time] [-n COUNT] [-F] [-f FORMAT] [--format json] [--isolation read_committed]",
     options: {
       "--partition": "multi",
       "--offset": "value",
@@ -143,6 +146,7 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
       "--isolation": "value",
       "--quiet": "flag",
       "--exit-at-end": "flag",
+      "--group": "value",
     },
     aliases: {
       "-p": "--partition",
@@ -152,6 +156,7 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
       "-f": "--fmt",
       "-q": "--quiet",
       "-e": "--exit-at-end",
+      "-G": "--group",
     },
     async run(ctx) {
       const topicName = ctx.arg(0, "topic name");
@@ -161,9 +166,25 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
         if (!/^\d+$/.test(p) || !all.includes(Number(p))) throw new UsageError(`no partition ${p} in ${topicName}`);
         return Number(p);
       });
-      const partitions = chosen.length ? chosen : all;
+      let partitions = chosen.length ? chosen : all;
       const spec = parseOffsetSpec(ctx.get("--offset") ?? "beginning");
-      const offsets = await resolveOffsets(ctx, topic, partitions, spec);
+      // -G: a member of a consumer group; partitions come from the group, positions from its
+      // committed offsets (else --offset), and what was read is committed as it goes.
+      const groupId = ctx.get("--group");
+      if (groupId !== undefined && chosen.length > 0) throw new UsageError("-G and -p do not mix: the group assigns");
+      const member = groupId === undefined ? null : new GroupMember(ctx.client, groupId, topicName, all);
+      let offsets = new Map<number, bigint>();
+      const position = async (ps: number[]) => {
+        const start = ps.length ? await resolveOffsets(ctx, topic, ps, spec) : new Map<number, bigint>();
+        if (member) {
+          const committed = (await committedOffsets(ctx, await ctx.client.coordinator(member.group, 0), member.group))
+            .get(topicName);
+          for (const p of ps) if (committed?.has(p)) start.set(p, committed.get(p)!);
+        }
+        return start;
+      };
+      if (member) partitions = await member.join();
+      offsets = await position(partitions);
       const toRaw = ctx.get("--to");
       let stopAt: Map<number, bigint> | null = null;
       let stopTime: bigint | null = null;
@@ -185,98 +206,118 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
       const progress = new Progress(ctx, "consumed", !ctx.has("--quiet"));
       const out = (s: string) => (ctx.host.write ? ctx.host.write(new TextEncoder().encode(s)) : ctx.print(s));
       for (const p of partitions) if (stopAt && offsets.get(p)! >= stopAt.get(p)!) done.add(p);
-      while (seen < limit && done.size < partitions.length) {
-        const byLeader = new Map<number, number[]>();
-        for (const p of partitions) {
-          if (done.has(p)) continue;
-          const l = topic.partitions.find((x) => x.partition === p)!.leader;
-          (byLeader.get(l) ?? byLeader.set(l, []).get(l)!).push(p);
-        }
-        let progressed = false;
-        for (const [leader, ps] of byLeader) {
-          const c = await ctx.client.broker(leader);
-          const r = await c.request(Fetch, {
-            clusterId: null,
-            replicaId: -1,
-            replicaState: { replicaId: -1, replicaEpoch: -1n },
-            maxWaitMs: follow ? 1000 : 200,
-            minBytes: 1,
-            maxBytes: 16 << 20,
-            isolationLevel: isolation === "read_committed" ? 1 : 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [{
-              topic: topicName,
-              topicId: topic.topicId,
-              partitions: ps.map((p) => ({
-                partition: p,
-                currentLeaderEpoch: -1,
-                fetchOffset: offsets.get(p)!,
-                lastFetchedEpoch: -1,
-                logStartOffset: -1n,
-                partitionMaxBytes: 4 << 20,
-                replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-              })),
-            }],
-            forgottenTopicsData: [],
-            rackId: "",
-          }, 12);
-          check(r.errorCode ?? 0, null, "fetching");
-          for (const pd of r.responses?.[0]?.partitions ?? []) {
-            const p = pd.partitionIndex ?? 0;
-            check(pd.errorCode ?? 0, null, `fetching ${topicName}-${p}`);
-            const hw = isolation === "read_committed"
-              ? pd.lastStableOffset ?? pd.highWatermark ?? 0n
-              : pd.highWatermark ?? 0n;
-            const aborted = (pd.abortedTransactions ?? []).map((a) => ({
-              pid: a.producerId ?? -1n,
-              first: a.firstOffset ?? 0n,
-            }));
-            const raw = pd.records;
-            const data = raw === null || raw === undefined
-              ? new Uint8Array(0)
-              : Array.isArray(raw)
-              ? concat(raw)
-              : raw as Uint8Array;
-            let pos = 0;
-            while (pos + 61 <= data.length && seen < limit && !done.has(p)) {
-              const size = batchSize(data, pos);
-              if (pos + size > data.length) break; // a partial batch at the end of the response
-              const batch = decodeRecords(data.subarray(pos, pos + size));
-              pos += size;
-              const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
-              const skip = batch.isControl ||
-                (isolation === "read_committed" && batch.isTransactional &&
-                  aborted.some((a) => a.pid === batch.producerId && a.first <= batch.baseOffset));
-              if (!skip) {
-                for (const rec of batch.records) {
-                  if (rec.offset < offsets.get(p)!) continue;
-                  if (stopAt && rec.offset >= stopAt.get(p)!) {
-                    done.add(p);
-                    break;
+      try {
+        while (seen < limit && (done.size < partitions.length || (member !== null && follow))) {
+          if (member?.rejoinNeeded) {
+            await member.commit(new Map(partitions.map((p) => [p, offsets.get(p)!])));
+            partitions = await member.join();
+            offsets = await position(partitions);
+            done.clear();
+            if (stopAt) stopAt = await resolveOffsets(ctx, topic, all, parseOffsetSpec(toRaw!, "--to"));
+          }
+          if (partitions.length === 0) {
+            // More members than partitions: wait for a rebalance.
+            await new Promise((res) => setTimeout(res, 500));
+            continue;
+          }
+          const byLeader = new Map<number, number[]>();
+          for (const p of partitions) {
+            if (done.has(p)) continue;
+            const l = topic.partitions.find((x) => x.partition === p)!.leader;
+            (byLeader.get(l) ?? byLeader.set(l, []).get(l)!).push(p);
+          }
+          let progressed = false;
+          for (const [leader, ps] of byLeader) {
+            const c = await ctx.client.broker(leader);
+            const r = await c.request(Fetch, {
+              clusterId: null,
+              replicaId: -1,
+              replicaState: { replicaId: -1, replicaEpoch: -1n },
+              maxWaitMs: follow ? 1000 : 200,
+              minBytes: 1,
+              maxBytes: 16 << 20,
+              isolationLevel: isolation === "read_committed" ? 1 : 0,
+              sessionId: 0,
+              sessionEpoch: -1,
+              topics: [{
+                topic: topicName,
+                topicId: topic.topicId,
+                partitions: ps.map((p) => ({
+                  partition: p,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: offsets.get(p)!,
+                  lastFetchedEpoch: -1,
+                  logStartOffset: -1n,
+                  partitionMaxBytes: 4 << 20,
+                  replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+                })),
+              }],
+              forgottenTopicsData: [],
+              rackId: "",
+            }, 12);
+            check(r.errorCode ?? 0, null, "fetching");
+            for (const pd of r.responses?.[0]?.partitions ?? []) {
+              const p = pd.partitionIndex ?? 0;
+              check(pd.errorCode ?? 0, null, `fetching ${topicName}-${p}`);
+              const hw = isolation === "read_committed"
+                ? pd.lastStableOffset ?? pd.highWatermark ?? 0n
+                : pd.highWatermark ?? 0n;
+              const aborted = (pd.abortedTransactions ?? []).map((a) => ({
+                pid: a.producerId ?? -1n,
+                first: a.firstOffset ?? 0n,
+              }));
+              const raw = pd.records;
+              const data = raw === null || raw === undefined
+                ? new Uint8Array(0)
+                : Array.isArray(raw)
+                ? concat(raw)
+                : raw as Uint8Array;
+              let pos = 0;
+              while (pos + 61 <= data.length && seen < limit && !done.has(p)) {
+                const size = batchSize(data, pos);
+                if (pos + size > data.length) break; // a partial batch at the end of the response
+                const batch = decodeRecords(data.subarray(pos, pos + size));
+                pos += size;
+                const next = batch.baseOffset + BigInt(batch.lastOffsetDelta) + 1n;
+                const skip = batch.isControl ||
+                  (isolation === "read_committed" && batch.isTransactional &&
+                    aborted.some((a) => a.pid === batch.producerId && a.first <= batch.baseOffset));
+                if (!skip) {
+                  for (const rec of batch.records) {
+                    if (rec.offset < offsets.get(p)!) continue;
+                    if (stopAt && rec.offset >= stopAt.get(p)!) {
+                      done.add(p);
+                      break;
+                    }
+                    if (stopTime !== null && rec.timestamp >= stopTime) {
+                      done.add(p);
+                      break;
+                    }
+                    await out(ctx.json ? recordJson(topicName, p, rec) + "\n" : formatRecord(fmt, topicName, p, rec));
+                    seen++;
+                    bytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
+                    offsets.set(p, rec.offset + 1n);
+                    if (seen >= limit) break;
                   }
-                  if (stopTime !== null && rec.timestamp >= stopTime) {
-                    done.add(p);
-                    break;
-                  }
-                  await out(ctx.json ? recordJson(topicName, p, rec) + "\n" : formatRecord(fmt, topicName, p, rec));
-                  seen++;
-                  bytes += (rec.key?.length ?? 0) + (rec.value?.length ?? 0);
-                  offsets.set(p, rec.offset + 1n);
-                  if (seen >= limit) break;
                 }
+                if (!done.has(p) && seen < limit && offsets.get(p)! < next) offsets.set(p, next);
+                progressed = true;
               }
-              if (!done.has(p) && seen < limit && offsets.get(p)! < next) offsets.set(p, next);
-              progressed = true;
+              if (stopAt && offsets.get(p)! >= stopAt.get(p)!) done.add(p);
+              if (!follow && offsets.get(p)! >= hw) done.add(p);
             }
-            if (stopAt && offsets.get(p)! >= stopAt.get(p)!) done.add(p);
-            if (!follow && offsets.get(p)! >= hw) done.add(p);
+          }
+          progress.update(seen, bytes);
+          if (member && progressed) await member.commit(new Map(partitions.map((p) => [p, offsets.get(p)!])));
+          if (!progressed && !follow && done.size < partitions.length) {
+            // Nothing returned below the high watermark (a gap from compaction or a trimmed log).
+            await new Promise((res) => setTimeout(res, 50));
           }
         }
-        progress.update(seen, bytes);
-        if (!progressed && !follow && done.size < partitions.length) {
-          // Nothing returned below the high watermark (a gap from compaction or a trimmed log).
-          await new Promise((res) => setTimeout(res, 50));
+      } finally {
+        if (member) {
+          await member.commit(new Map(partitions.map((p) => [p, offsets.get(p)!]))).catch(() => {});
+          await member.leave();
         }
       }
       progress.done(seen, bytes);

@@ -23,7 +23,11 @@ type Member = {
   assignment: Map<string, number[]>;
 };
 
-async function committed(ctx: Ctx, c: KafkaConnection, group: string): Promise<Map<string, Map<number, bigint>>> {
+export async function committedOffsets(
+  ctx: Ctx,
+  c: KafkaConnection,
+  group: string,
+): Promise<Map<string, Map<number, bigint>>> {
   const v = c.version(OffsetFetch as never);
   const ask = (topics: { name: string; partitionIndexes: number[] }[] | null) =>
     c.send(OffsetFetch, v, {
@@ -125,7 +129,7 @@ async function describeGroup(ctx: Ctx, group: string) {
 
 /** Committed offset, end offset and lag per partition of every topic the group has offsets for (or is assigned). */
 async function lagRows(ctx: Ctx, group: string, c: KafkaConnection, members: Member[]) {
-  const offsets = await committed(ctx, c, group);
+  const offsets = await committedOffsets(ctx, c, group);
   const owner = new Map<string, Member>();
   for (const m of members) for (const [t, ps] of m.assignment) for (const p of ps) owner.set(`${t}\u0000${p}`, m);
   const topics = new Set([...offsets.keys(), ...members.flatMap((m) => [...m.assignment.keys()])]);
@@ -277,10 +281,13 @@ export const GROUP_COMMANDS: Record<string, Command> = {
         return { topic: t, partitions: ps ? ps.split(",").map(Number) : null };
       });
       if (ctx.has("--all-topics")) {
-        specs = [...(await committed(ctx, d.coordinator, group)).keys()].map((topic) => ({ topic, partitions: null }));
+        specs = [...(await committedOffsets(ctx, d.coordinator, group)).keys()].map((topic) => ({
+          topic,
+          partitions: null,
+        }));
       }
       if (specs.length === 0) throw new UsageError("give --topic TOPIC (repeatable) or --all-topics");
-      const current = await committed(ctx, d.coordinator, group);
+      const current = await committedOffsets(ctx, d.coordinator, group);
       const rows: Record<string, unknown>[] = [];
       const commits: { name: string; partitions: { partitionIndex: number; committedOffset: bigint }[] }[] = [];
       for (const s of specs) {
