@@ -299,6 +299,57 @@ describe("chronik group with a live kafkajs consumer", () => {
   );
 });
 
+describe("consume -G alongside kcat's balanced consumer in one group", () => {
+  let b: BrokerProcess;
+  let addr: string;
+  beforeAll(async () => {
+    b = await startBrokerProcess("bun", ["-o", "group.initial.rebalance.delay.ms=0"]);
+    addr = `${b.host}:${b.port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  test("the two members split the partitions after a rebalance", async () => {
+    const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+    expect((await cli(["topic", "create", "shared-t", "-p", "4"])).code).toBe(0);
+    const describe = async () => JSON.parse((await cli(["group", "describe", "shared-g", "--format", "json"])).out);
+    const ours = Bun.spawn([...CLI.bun, "-b", addr, "consume", "shared-t", "-G", "shared-g", "-F", "-q"], {
+      cwd: ROOT,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    let kcat: Bun.Subprocess | null = null;
+    try {
+      let d = await describe();
+      for (let i = 0; i < 100 && !(d.state === "Stable" && d.members.length === 1); i++) {
+        await Bun.sleep(100);
+        d = await describe();
+      }
+      expect(d.members[0].assignment).toEqual({ "shared-t": [0, 1, 2, 3] });
+      kcat = Bun.spawn(["kcat", "-b", addr, "-G", "shared-g", "-q", "shared-t"], {
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+      const covered = (x: typeof d) =>
+        x.members.flatMap((m: { assignment: Record<string, number[]> }) => m.assignment["shared-t"] ?? []).sort();
+      for (let i = 0; i < 200 && !(d.state === "Stable" && d.members.length === 2 && covered(d).length === 4); i++) {
+        await Bun.sleep(100);
+        d = await describe();
+      }
+      expect(d.members.length).toBe(2);
+      expect(covered(d)).toEqual([0, 1, 2, 3]);
+      const chronik = d.members.find((m: { clientId: string }) => m.clientId === "chronik-cli");
+      expect(chronik.assignment["shared-t"].length).toBe(2);
+    } finally {
+      ours.kill("SIGTERM");
+      kcat?.kill("SIGTERM");
+      await ours.exited;
+      await kcat?.exited;
+    }
+  }, 60_000);
+});
+
 describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProtocol consumer)", () => {
   let b: BrokerProcess;
   let addr: string;
