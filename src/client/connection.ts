@@ -31,6 +31,16 @@ export type ConnectionOptions = {
   requestTimeoutMs?: number;
 };
 
+/**
+ * A request body where any field may be left out: the codec writes a missing field as its default
+ * (as the schema gives it). Fields added to a request in newer protocol versions (topic ids, new
+ * filters) then need no code here, and requests stay valid as the generated types grow.
+ */
+export type Loose<T> = T extends Uint8Array ? T
+  : T extends readonly (infer U)[] ? Loose<U>[]
+  : T extends object ? { [K in keyof T]?: Loose<T[K]> }
+  : T;
+
 type Pending = {
   resolve: (frame: Uint8Array) => void;
   reject: (e: Error) => void;
@@ -133,13 +143,13 @@ export class KafkaConnection {
   }
 
   /** Sends one request at `version` and decodes the response. */
-  send<Q, S>(api: Api<Q, S>, version: number, body: Q): Promise<S> {
+  send<Q, S>(api: Api<Q, S>, version: number, body: Loose<Q>): Promise<S> {
     if (this.ended) return Promise.reject(this.ended);
     const correlationId = this.nextCorrelation++;
     const w = new Writer();
     w.int32(0);
     writeRequestHeader(w, { apiKey: api.key, apiVersion: version, correlationId, clientId: this.clientId });
-    encodeRequest(api, version, body, w);
+    encodeRequest(api, version, body as Q, w);
     w.patchInt32(0, w.length - 4);
     const frame = concatChunks(w.finish());
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -163,7 +173,7 @@ export class KafkaConnection {
   }
 
   /** Sends at the best common version (at most `max`). */
-  request<Q, S>(api: Api<Q, S>, body: Q, max?: number): Promise<S> {
+  request<Q, S>(api: Api<Q, S>, body: Loose<Q>, max?: number): Promise<S> {
     return this.send(api, this.version(api as Api<unknown, unknown>, max), body);
   }
 

@@ -166,7 +166,7 @@ export class GroupMember {
           committedMetadata: "",
         })),
       }],
-    });
+    }, 9); // v10+ name topics by id only
     for (const t of r.topics ?? []) {
       for (const p of t.partitions ?? []) {
         if (p.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || p.errorCode === ErrorCode.ILLEGAL_GENERATION) {

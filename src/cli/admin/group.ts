@@ -28,7 +28,8 @@ export async function committedOffsets(
   c: KafkaConnection,
   group: string,
 ): Promise<Map<string, Map<number, bigint>>> {
-  const v = c.version(OffsetFetch as never);
+  // v10+ name topics by id only; this client names them.
+  const v = c.version(OffsetFetch as never, 9);
   const ask = (topics: { name: string; partitionIndexes: number[] }[] | null) =>
     c.send(OffsetFetch, v, {
       groupId: group,
@@ -339,7 +340,7 @@ export const GROUP_COMMANDS: Record<string, Command> = {
               committedMetadata: "",
             })),
           })),
-        });
+        }, 9);
         for (const t of r.topics ?? []) {
           for (const p of t.partitions ?? []) {
             check(p.errorCode ?? 0, null, `committing ${t.name}-${p.partitionIndex}`);
