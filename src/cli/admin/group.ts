@@ -67,7 +67,8 @@ export async function committedOffsets(
   return out;
 }
 
-async function describeGroup(ctx: Ctx, group: string) {
+/** `missingIsEmpty`: a group that does not exist is described as empty (seek creates its offsets). */
+async function describeGroup(ctx: Ctx, group: string, missingIsEmpty = false) {
   const c = await ctx.client.coordinator(group, 0);
   // Brokers without DescribeGroups (librdkafka's mock cluster): offsets only.
   if (!c.versions.has(DescribeGroups.key)) {
@@ -78,7 +79,11 @@ async function describeGroup(ctx: Ctx, group: string) {
   // Kafka 4 answers DescribeGroups for a KIP-848 consumer group with GROUP_ID_NOT_FOUND: ask
   // ConsumerGroupDescribe below before giving up.
   const consumerApi = c.versions.has(ConsumerGroupDescribe.key);
-  if (!(consumerApi && g?.errorCode === 69)) check(g?.errorCode ?? 0, null, `describing group ${group}`);
+  if (g?.errorCode === 69 && !consumerApi) {
+    if (missingIsEmpty) return { coordinator: c, state: "Empty", protocol: "", type: "", members: [] as Member[] };
+    throw new KafkaError("GROUP_ID_NOT_FOUND", `group ${group} does not exist`);
+  }
+  if (g?.errorCode !== 69) check(g?.errorCode ?? 0, null, `describing group ${group}`);
   let state = g?.groupState ?? "Unknown";
   let protocol = g?.protocolData ?? "";
   let type = g?.protocolType ?? "";
@@ -107,7 +112,10 @@ async function describeGroup(ctx: Ctx, group: string) {
   if ((state === "Dead" || members.length === 0 || g?.errorCode === 69) && consumerApi) {
     const cr = await c.request(ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false });
     const cg = cr.groups?.[0];
-    if (g?.errorCode === 69 && (cg?.errorCode ?? 0) !== 0) check(69, null, `describing group ${group}`);
+    if (g?.errorCode === 69 && (cg?.errorCode ?? 0) !== 0) {
+      if (missingIsEmpty) return { coordinator: c, state: "Empty", protocol: "", type: "", members: [] as Member[] };
+      throw new KafkaError("GROUP_ID_NOT_FOUND", `group ${group} does not exist`);
+    }
     if (cg && (cg.errorCode ?? 0) === 0) {
       state = cg.groupState ?? state;
       protocol = cg.assignorName ?? protocol;
@@ -269,7 +277,7 @@ export const GROUP_COMMANDS: Record<string, Command> = {
           throw new UsageError("--to is required");
         })(),
       );
-      const d = await describeGroup(ctx, group);
+      const d = await describeGroup(ctx, group, true);
       if (d.members.length > 0 && !ctx.has("--dry-run")) {
         throw new KafkaError(
           "NON_EMPTY_GROUP",
