@@ -2,7 +2,7 @@
 // Bun adapter: Runtime over Bun.listen; files through node:fs/promises, which Bun implements natively.
 // Entry point: `bun adapters/bun.ts`, and the compiled binary (`bun build --compile adapters/bun.ts`).
 import { runMain } from "../src/cli.ts";
-import { formatLogLine } from "../src/log.ts";
+import { adapterLogLine } from "../src/log.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -16,6 +16,7 @@ import type {
 } from "../src/runtime.ts";
 import { availableParallelism } from "node:os";
 import { workerSync } from "./bun_sync.ts";
+import { onParentExit, processStdio } from "./stdio.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
@@ -129,64 +130,11 @@ class BunConn implements Conn {
   }
 }
 
-export const bunRuntime: Runtime = {
-  name: "bun",
-  // Bun's pool: a thread per core; file syncs run on workers of their own (bun_sync.ts).
-  fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism())), workerSync()),
-  now: () => Date.now(),
-  log(level: LogLevel, message: string) {
-    process.stderr.write(formatLogLine(Date.now(), level, message));
-  },
-  serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
-    const server = Bun.serve({
-      hostname: options.host,
-      port: options.port,
-      fetch: (req, srv) => fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "" }),
-    });
-    return Promise.resolve({
-      host: options.host,
-      port: server.port!,
-      close: async () => void (await server.stop(true)),
-    });
-  },
-  listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
-    let server: Bun.TCPSocketListener<BunConn>;
-    try {
-      server = Bun.listen<BunConn>(
-        {
-          hostname: options.host,
-          port: options.port,
-          exclusive: true,
-          ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-          socket: socketHandlers(accept),
-        } satisfies Bun.TCPSocketListenOptions<BunConn>,
-      );
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return Promise.resolve({
-      host: options.host,
-      port: server.port,
-      close: async () => {
-        // false: leave open connections to the core.
-        server.stop(false);
-      },
-    });
-  },
-  async connect(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn> {
-    const socket = await Bun.connect<BunConn>({
-      hostname: options.host,
-      port: options.port,
-      socket: { ...socketHandlers(open), connectError: () => {} },
-    });
-    if (!socket.data) throw new Error(`connect to ${options.host}:${options.port}: no connection`);
-    return socket.data;
-  },
-};
-
-/** The socket callbacks of accepted and outbound connections alike. */
-function socketHandlers(accept: (conn: Conn) => ConnHandler): Bun.SocketHandler<BunConn> {
-  const errors = new WeakMap<BunConn, unknown>();
+/** Bun's socket callbacks, for accepted and outbound sockets alike. */
+function socketHandlers(
+  accept: (conn: Conn) => ConnHandler,
+  errors: WeakMap<BunConn, unknown>,
+): Bun.SocketHandler<BunConn> {
   return {
     binaryType: "uint8array",
     open(socket) {
@@ -223,15 +171,103 @@ function socketHandlers(accept: (conn: Conn) => ConnHandler): Bun.SocketHandler<
   };
 }
 
+export const bunRuntime: Runtime = {
+  name: "bun",
+  // Bun's pool: a thread per core; file syncs run on workers of their own (bun_sync.ts).
+  fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism())), workerSync()),
+  now: () => Date.now(),
+  log(level: LogLevel, message: string) {
+    const line = adapterLogLine(Date.now(), level, message);
+    if (line !== null) process.stderr.write(line);
+  },
+  serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
+    const server = Bun.serve({
+      hostname: options.host,
+      port: options.port,
+      fetch: (req, srv) => fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "" }),
+    });
+    return Promise.resolve({
+      host: options.host,
+      port: server.port!,
+      close: async () => void (await server.stop(true)),
+    });
+  },
+  connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
+    const t = options.tls;
+    return new Promise<Conn>((resolve, reject) => {
+      let conn: BunConn | null = null;
+      const handlers = socketHandlers((c) => {
+        conn = c as BunConn;
+        const h = handler(c);
+        if (!t) resolve(c);
+        return h;
+      }, new WeakMap());
+      Bun.connect<BunConn>({
+        hostname: options.host,
+        port: options.port,
+        ...(t
+          ? {
+            tls: { ca: t.ca, rejectUnauthorized: !t.insecure, ...(t.serverName ? { serverName: t.serverName } : {}) },
+          }
+          : {}),
+        socket: {
+          ...handlers,
+          // TLS: the Conn is handed over once the handshake has succeeded (and the certificate verified).
+          handshake(socket, success, authorizationError) {
+            if (!t) return;
+            if (!success || (authorizationError && !t.insecure)) {
+              reject(new Error(`TLS handshake failed: ${authorizationError?.message ?? "unknown error"}`));
+              socket.end();
+              return;
+            }
+            resolve(conn!);
+          },
+          close(socket, error) {
+            handlers.close?.(socket, error);
+            reject(new Error(`connection closed${error ? `: ${String(error)}` : ""}`));
+          },
+        },
+      }).catch(reject);
+    });
+  },
+  listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
+    const errors = new WeakMap<BunConn, unknown>();
+    let server: Bun.TCPSocketListener<BunConn>;
+    try {
+      server = Bun.listen<BunConn>(
+        {
+          hostname: options.host,
+          port: options.port,
+          exclusive: true,
+          ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+          socket: socketHandlers(accept, errors),
+        } satisfies Bun.TCPSocketListenOptions<BunConn>,
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve({
+      host: options.host,
+      port: server.port,
+      close: async () => {
+        // false: leave open connections to the core.
+        server.stop(false);
+      },
+    });
+  },
+};
+
 /** Runs the CLI with process.argv; the process exits when the broker stops. */
 export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   return runMain(bunRuntime, argv, {
     onSignal(fn) {
       process.on("SIGINT", () => fn("SIGINT"));
       process.on("SIGTERM", () => fn("SIGTERM"));
+      onParentExit(fn);
     },
     exit: (code) => process.exit(code),
     print: (text) => void process.stdout.write(text),
+    ...processStdio(),
   });
 }
 

@@ -1,6 +1,6 @@
 // Deno adapter: Runtime over Deno.listen and Deno.open. Entry point: `deno run -A adapters/deno.ts`.
 import { runMain } from "../src/cli.ts";
-import { formatLogLine } from "../src/log.ts";
+import { adapterLogLine } from "../src/log.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -486,6 +486,11 @@ export const denoFileSystem: FileSystem = {
 
 const encoder = new TextEncoder();
 
+function writeAll(out: { writeSync(b: Uint8Array): number }, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += out.writeSync(bytes.subarray(done));
+}
+
 function writeStderr(text: string): void {
   const bytes = encoder.encode(text);
   let done = 0;
@@ -497,7 +502,8 @@ export const denoRuntime: Runtime = {
   fs: denoFileSystem,
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
-    writeStderr(formatLogLine(Date.now(), level, message));
+    const line = adapterLogLine(Date.now(), level, message);
+    if (line !== null) writeStderr(line);
   },
   serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
     return new Promise((resolve) => {
@@ -508,6 +514,20 @@ export const denoRuntime: Runtime = {
           resolve({ host: options.host, port: (addr as Deno.NetAddr).port, close: () => server.shutdown() }),
       }, (req, info) => fetch(req, { remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname ?? "" }));
     });
+  },
+  async connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
+    const t = options.tls;
+    const c: Deno.Conn = t
+      ? await Deno.connectTls({
+        hostname: options.host,
+        port: options.port,
+        ...(t.ca ? { caCerts: [t.ca] } : {}),
+      })
+      : await Deno.connect({ hostname: options.host, port: options.port, transport: "tcp" });
+    if ("setNoDelay" in c) (c as Deno.TcpConn).setNoDelay(true);
+    const conn = new DenoConn(c);
+    conn.start(handler(conn));
+    return conn;
   },
   async listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener> {
     const l: Deno.Listener = options.tls
@@ -558,23 +578,6 @@ export const denoRuntime: Runtime = {
       },
     };
   },
-  async connect(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn> {
-    const c = await Deno.connect({ hostname: options.host, port: options.port, transport: "tcp" });
-    try {
-      c.setNoDelay(true);
-      c.setKeepAlive(true);
-    } catch {
-      // the peer may already be gone
-    }
-    const conn = new DenoConn(c);
-    try {
-      conn.start(open(conn));
-    } catch (e) {
-      c.close();
-      throw e;
-    }
-    return conn;
-  },
 };
 
 /** Runs the CLI with Deno.args; the process exits when the broker stops. */
@@ -585,7 +588,13 @@ export function main(argv: string[] = Deno.args): Promise<number> {
       Deno.addSignalListener("SIGTERM", () => fn("SIGTERM"));
     },
     exit: (code) => Deno.exit(code),
-    print: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+    print: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+    printError: (text) => writeStderr(text),
+    write: (bytes) => Promise.resolve(writeAll(Deno.stdout, bytes)),
+    env: Deno.env.toObject(),
+    stdin: () => Deno.stdin.readable,
+    stdoutIsTTY: Deno.stdout.isTerminal(),
+    stderrIsTTY: Deno.stderr.isTerminal(),
   });
 }
 

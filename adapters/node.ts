@@ -5,7 +5,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { runMain } from "../src/cli.ts";
-import { formatLogLine } from "../src/log.ts";
+import { adapterLogLine } from "../src/log.ts";
 import type {
   Conn,
   ConnectOptions,
@@ -17,6 +17,7 @@ import type {
   LogLevel,
   Runtime,
 } from "../src/runtime.ts";
+import { onParentExit, processStdio } from "./stdio.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the socket beyond which write() reports backpressure. */
@@ -122,7 +123,7 @@ class NodeConn implements Conn {
 /** Whether the debug line saying which read path connections take was logged (once per process). */
 let toldReads = false;
 
-function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
+function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): NodeConn {
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 30_000);
   const conn = new NodeConn(socket);
@@ -132,7 +133,7 @@ function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
   } catch (e) {
     socket.destroy();
     nodeRuntime.log("error", `accept failed: ${e instanceof Error ? e.message : String(e)}`);
-    return;
+    return conn;
   }
   let error: unknown;
   // A TLS socket decrypts in JS and hands out its own buffers.
@@ -158,6 +159,7 @@ function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): void {
     conn._gone();
     handler.end(error);
   });
+  return conn;
 }
 
 /** node:http request in, Web Request to the handler, Web Response back out. */
@@ -189,7 +191,8 @@ export const nodeRuntime: Runtime = {
   fs: nodeFileSystem(threadPoolSize(4)), // libuv's default pool
   now: () => Date.now(),
   log(level: LogLevel, message: string) {
-    process.stderr.write(formatLogLine(Date.now(), level, message));
+    const line = adapterLogLine(Date.now(), level, message);
+    if (line !== null) process.stderr.write(line);
   },
   serve(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer> {
     return new Promise((resolve, reject) => {
@@ -207,6 +210,25 @@ export const nodeRuntime: Runtime = {
               server.closeAllConnections();
             }),
         });
+      });
+    });
+  },
+  connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const t = options.tls;
+      const socket = t
+        ? tls.connect({
+          host: options.host,
+          port: options.port,
+          ca: t.ca,
+          servername: t.serverName ?? (net.isIP(options.host) ? undefined : options.host),
+          rejectUnauthorized: !t.insecure,
+        })
+        : net.connect({ host: options.host, port: options.port });
+      socket.once("error", reject);
+      socket.once(t ? "secureConnect" : "connect", () => {
+        socket.off("error", reject);
+        resolve(serve(socket, handler));
       });
     });
   },
@@ -240,22 +262,6 @@ export const nodeRuntime: Runtime = {
       });
     });
   },
-  connect(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port });
-      socket.once("error", reject);
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        let conn: Conn | null = null;
-        serve(socket, (c) => {
-          conn = c;
-          return open(c);
-        });
-        if (conn && !socket.destroyed) resolve(conn);
-        else reject(new Error(`connect to ${options.host}:${options.port}: the connection failed at open`));
-      });
-    });
-  },
 };
 
 /** Runs the CLI with process.argv; the process exits when the broker stops. */
@@ -264,9 +270,11 @@ export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
     onSignal(fn) {
       process.on("SIGINT", () => fn("SIGINT"));
       process.on("SIGTERM", () => fn("SIGTERM"));
+      onParentExit(fn);
     },
     exit: (code) => process.exit(code),
     print: (text) => void process.stdout.write(text),
+    ...processStdio(),
   });
 }
 

@@ -1,4 +1,6 @@
 // Broker configuration: Kafka's names where Kafka has one, its defaults where it has them.
+import { BROKER_CONFIGS } from "./broker/config/broker_configs.ts";
+import type { ConfigDef } from "./broker/topic_configs.ts";
 import type { LogLevel } from "./runtime.ts";
 
 export type BrokerConfig = {
@@ -31,6 +33,120 @@ export type BrokerConfig = {
   [key: string]: unknown;
 };
 
+/**
+ * Our own configs (Kafka has no such names): type, default and doc, validated like Kafka's.
+ * Kafka's configs are defined once, in broker/config/broker_configs.ts.
+ */
+export const CHRONIK_CONFIGS: Readonly<Record<string, ConfigDef>> = {
+  "chronik.fsync.acks.all": {
+    type: "boolean",
+    default: "true",
+    doc: "acks=all is answered only once the batch is fsynced, in a group commit shared by all producers and " +
+      "partitions; false: once the OS has the bytes (Kafka's behaviour).",
+  },
+  "chronik.fsync.group.commit.ms": {
+    type: "long",
+    default: "0",
+    min: 0,
+    doc: "How long a group commit waits for more appends after the first; 0 = next round at once.",
+  },
+  "chronik.http.port": {
+    type: "int",
+    default: null,
+    min: 0,
+    max: 65535,
+    doc: "Port of the HTTP side (/health, /ready, /metrics, /v1/...); off when unset.",
+  },
+  "chronik.http.host": { type: "string", default: "127.0.0.1", doc: "Interface of the HTTP side." },
+  "chronik.producer.snapshot.interval.ms": {
+    type: "long",
+    default: "30000",
+    min: 1,
+    doc: "How often producer states are snapshotted (bounds the replay after an unclean stop).",
+  },
+  "chronik.log.open.files.max": {
+    type: "int",
+    default: "1000",
+    min: 1,
+    doc: "Segment files the file engine keeps open at once; idle ones beyond are closed and reopened when needed.",
+  },
+  "chronik.request.max.entries": {
+    type: "int",
+    default: "100000",
+    min: 1,
+    doc: "Array entries (all arrays together) one request may hold; a request with more closes its connection.",
+  },
+  "chronik.http.allowed.hosts": {
+    type: "list",
+    default: "",
+    doc: "Host names the HTTP side answers besides IP addresses, localhost and the advertised host (* for any).",
+  },
+  "chronik.add.scram": { type: "list", default: null, doc: "SCRAM users created at start (--add-scram)." },
+  "chronik.test.drop.produce.response.every": {
+    type: "int",
+    default: "0",
+    min: 0,
+    doc: "Test hook: drop every Nth produce response (0: never).",
+  },
+};
+
+/** Kafka-named configs that BrokerConfig always carries (the storage layer and handlers read them as typed values). */
+const TYPED_AT_START = [
+  "auto.create.topics.enable",
+  "num.partitions",
+  "default.replication.factor",
+  "socket.request.max.bytes",
+  "message.max.bytes",
+  "log.message.timestamp.type",
+  "log.segment.bytes",
+  "log.roll.hours",
+  "log.index.size.max.bytes",
+  "log.index.interval.bytes",
+  "log.retention.hours",
+  "log.retention.bytes",
+  "log.retention.check.interval.ms",
+  "log.segment.delete.delay.ms",
+  "log.flush.interval.messages",
+  "log.flush.scheduler.interval.ms",
+  "log.cleanup.policy",
+  "log.cleaner.enable",
+  "log.cleaner.backoff.ms",
+  "log.cleaner.delete.retention.ms",
+  "log.cleaner.min.cleanable.ratio",
+  "log.cleaner.min.compaction.lag.ms",
+  "compression.type",
+  "chronik.fsync.acks.all",
+  "chronik.fsync.group.commit.ms",
+];
+
+/** The definition of a config by name: Kafka's broker configs, then ours; undefined when unknown. */
+export function configDef(name: string): ConfigDef | undefined {
+  if (Object.hasOwn(BROKER_CONFIGS, name)) return BROKER_CONFIGS[name];
+  if (Object.hasOwn(CHRONIK_CONFIGS, name)) return CHRONIK_CONFIGS[name];
+  return undefined;
+}
+
+/** A config value (as the protocol and config files carry it: a string) typed the way BrokerConfig holds it. */
+export function typedConfigValue(type: ConfigDef["type"] | undefined, v: string): unknown {
+  switch (type) {
+    case "boolean":
+      return v.trim().toLowerCase() === "true";
+    case "int":
+    case "short":
+    case "double":
+    case "long":
+      return Number(v.trim());
+    default:
+      return v;
+  }
+}
+
+function tableDefault(name: string): unknown {
+  const def = configDef(name);
+  if (!def || def.default === null) throw new Error(`no default for ${name}`);
+  return typedConfigValue(def.type, def.default);
+}
+
 export const DEFAULT_CONFIG: BrokerConfig = {
   host: "127.0.0.1",
   port: 9092,
@@ -41,42 +157,31 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   logLevel: "info",
   nodeId: 0,
   clusterId: null,
-  "auto.create.topics.enable": true,
-  "num.partitions": 1,
-  "default.replication.factor": 1,
-  "socket.request.max.bytes": 104857600,
-  "message.max.bytes": 1048588,
-  "log.message.timestamp.type": "CreateTime",
-  // Storage (file engine). Kafka's names and defaults; the topic configs fall back to these.
-  "log.segment.bytes": 1073741824,
-  "log.roll.hours": 168,
-  "log.index.size.max.bytes": 10485760,
-  "log.index.interval.bytes": 4096,
-  "log.retention.hours": 168,
-  "log.retention.bytes": -1,
-  "log.retention.check.interval.ms": 300000,
-  "log.segment.delete.delay.ms": 60000,
-  "log.flush.interval.messages": 9223372036854775807,
-  "log.flush.scheduler.interval.ms": 9223372036854775807,
-  "log.cleanup.policy": "delete",
-  "log.cleaner.enable": true,
-  "log.cleaner.backoff.ms": 15000,
-  "log.cleaner.delete.retention.ms": 86400000,
-  "log.cleaner.min.cleanable.ratio": 0.5,
-  "log.cleaner.min.compaction.lag.ms": 0,
-  "compression.type": "producer",
-  /**
-   * Ours: acks=all (-1) is answered only once the batch is fsynced, in a group commit shared by all
-   * producers and partitions. false: answered once the OS has the bytes (Kafka's default behaviour).
-   */
-  "chronik.fsync.acks.all": true,
-  /** Ours: how long a group commit waits for more appends after the first; 0 = next round at once. */
-  "chronik.fsync.group.commit.ms": 0,
-  /** Ours: segment files the file engine keeps open at once; idle ones beyond are closed, reopened when needed. */
-  "chronik.log.open.files.max": 1000,
-  /** Ours: array entries (all arrays together) one request may hold; a request with more closes its connection. */
-  "chronik.request.max.entries": 100000,
-};
+  ...Object.fromEntries(TYPED_AT_START.map((n) => [n, tableDefault(n)])),
+} as BrokerConfig;
+
+/** A config's value as a number: the live value when set, else its default from the one table (NaN when neither). */
+export function configNumber(config: Readonly<Record<string, unknown>>, name: string): number {
+  const v = config[name];
+  if (v !== undefined && v !== null && v !== "") return Number(v);
+  const d = configDef(name)?.default;
+  return d === undefined || d === null ? NaN : Number(d);
+}
+
+/** A config's value as a string (live value, else the table's default, else null). */
+export function configString(config: Readonly<Record<string, unknown>>, name: string): string | null {
+  const v = config[name];
+  if (v !== undefined && v !== null) return String(v);
+  return configDef(name)?.default ?? null;
+}
+
+/** A config's value as a boolean (live value, else the table's default, else false). */
+export function configBoolean(config: Readonly<Record<string, unknown>>, name: string): boolean {
+  const v = config[name];
+  if (typeof v === "boolean") return v;
+  return (v !== undefined && v !== null ? String(v) : configDef(name)?.default ?? "false").trim().toLowerCase() ===
+    "true";
+}
 
 /** Kafka's hours/minutes/ms triples: the most precise one set wins, as in KafkaConfig. */
 function derive(c: Record<string, unknown>, ms: string, minutes: string | null, hours: string): void {

@@ -49,9 +49,21 @@ export interface TlsOptions {
   key: string;
 }
 
+/** An outbound TCP connection (the admin CLI's Kafka client, storage clients). */
 export interface ConnectOptions {
   host: string;
   port: number;
+  /** Speak TLS; the Conn carries plaintext. */
+  tls?: ClientTlsOptions;
+}
+
+export interface ClientTlsOptions {
+  /** Trusted CA certificates (PEM); the system's when absent. */
+  ca?: string;
+  /** Server name to verify (SNI); `host` by default. */
+  serverName?: string;
+  /** Skip certificate verification (tests, self-signed brokers). Not honoured by Deno (use --unsafely-ignore-certificate-errors). */
+  insecure?: boolean;
 }
 
 /** An HTTP server of the HTTP side (health, metrics, REST). */
@@ -145,11 +157,10 @@ export interface Runtime {
   readonly name: string;
   listen(options: ListenOptions, accept: (conn: Conn) => ConnHandler): Promise<Listener>;
   /**
-   * Opens an outbound TCP connection (storage engines that talk to a server: PostgreSQL). Resolves
-   * once connected; `open` is called with the Conn before any data arrives and returns its handler.
-   * Rejects when the connection cannot be made. Absent where the runtime has no network.
+   * Opens an outbound TCP (or TLS) connection, the client side of `listen`: `handler` is given the
+   * Conn and returns who receives its bytes. Absent where the runtime has no network (memory).
    */
-  connect?(options: ConnectOptions, open: (conn: Conn) => ConnHandler): Promise<Conn>;
+  connect?(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn>;
   /** Serves HTTP with a fetch handler; absent where the runtime has no network (the memory runtime). */
   serve?(options: { host: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
   readonly fs: FileSystem;

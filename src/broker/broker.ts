@@ -1,6 +1,6 @@
 // The broker: wires config, storage, services and the server onto a Runtime.
 import type { BrokerConfig } from "../config.ts";
-import { resolveConfig } from "../config.ts";
+import { configNumber, resolveConfig } from "../config.ts";
 import { logEnabled } from "../log.ts";
 import type { HttpServer, Listener, LogLevel, Runtime, TlsOptions } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
@@ -164,8 +164,8 @@ export async function startBroker(
       topics,
       now,
       log,
-      maxTimeoutMs: Number(config["transaction.max.timeout.ms"] ?? 900000),
-      checkIntervalMs: Number(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"] ?? 10000),
+      maxTimeoutMs: configNumber(config, "transaction.max.timeout.ms"),
+      checkIntervalMs: configNumber(config, "transaction.abort.timed.out.transaction.cleanup.interval.ms"),
       active,
       ...(member
         ? {
@@ -211,7 +211,7 @@ export async function startBroker(
     metrics,
     readBuffers: new BufferPool(),
     frameBuffers: new BufferPool(16 << 20, 8 << 20, 16 * 1024),
-    fetchSessions: new FetchSessions(Number(config["max.incremental.fetch.session.cache.slots"] ?? 1000)),
+    fetchSessions: new FetchSessions(configNumber(config, "max.incremental.fetch.session.cache.slots")),
     groups,
     txns,
     share,
@@ -252,7 +252,7 @@ export async function startBroker(
     snapshotProducerStates(topics).catch((e) =>
       log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
     );
-  }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
+  }, configNumber(config, "chronik.producer.snapshot.interval.ms"));
   const server = new Server(services, handlers);
   const listeners: Listener[] = [];
   const wildcard = (h: string) => h === "0.0.0.0" || h === "::" || h === "";
@@ -268,6 +268,13 @@ export async function startBroker(
       listeners.push(listener);
       const a = advertisedConfig.get(l.name);
       adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);
+      if (wildcard(l.host) && ((i === 0 ? config.advertisedHost : null) ?? a?.host ?? "") === "") {
+        log(
+          "warn",
+          `listener ${l.name} binds every interface (${l.host || "0.0.0.0"}) but advertises ${adv.host}: clients on ` +
+            "other machines would be told to connect to 127.0.0.1; set --advertised-host (or advertised.listeners)",
+        );
+      }
       adv.port = (i === 0 ? config.advertisedPort : null) ?? (a?.port || listener.port);
       bound.push({ name: l.name, host: listener.host, port: listener.port, advertised: adv });
       const security = auth.required ? `${auth.protocol} with ${auth.mechanisms.join(", ")}` : auth.protocol;

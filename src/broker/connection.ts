@@ -22,6 +22,7 @@
 // as it is read and mutes the connection before the next frame (acks=0 too, as Kafka mutes it).
 // Requests read before the mute still run and answer in order. Without quotas the only cost is one
 // flag check.
+import { frameSizeHint } from "./frame_hint.ts";
 import { decodeRequest, encodeResponse } from "../protocol/codec.ts";
 import { CodecError, ErrorCode } from "../protocol/errors.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/header.ts";
@@ -287,7 +288,7 @@ export class Connection implements ConnHandler {
         return;
       }
       if (size < 0 || size > this.maxFrame) {
-        this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)`);
+        this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)${frameSizeHint(size)}`);
         return;
       }
       // The api key: a second HEAVY request waits for the first one's answer.
@@ -426,6 +427,9 @@ export class Connection implements ConnHandler {
       return;
     }
     this.session.clientId = clientId;
+    if (svc.config.logLevel === "debug") {
+      svc.log("debug", `${this.session.remote} ${handler.api.name} v${apiVersion} (correlation ${correlationId})`);
+    }
     svc.metrics.requests[apiKey]++;
     const slot = this.openSlot(frame.length);
     if (HEAVY.has(apiKey)) this.heavy = slot;

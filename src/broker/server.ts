@@ -93,6 +93,9 @@ export class Server {
     } else {
       this.admit(c, ip);
     }
+    if (refused === null && this.services.config.logLevel === "debug") {
+      this.services.log("debug", `connection from ${ip}:${conn.remotePort} on listener ${listener.name}`);
+    }
     return c;
   }
 

@@ -3,7 +3,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import type { MutationQuota } from "./config/quotas.ts";
 import { THROTTLED } from "./config/quotas.ts";
 import type { Services } from "./services.ts";
-import { validateTopicConfigs } from "./topic_configs.ts";
+import { dropRemovedTopicConfigs, validateTopicConfigs } from "./topic_configs.ts";
 import type { Topic } from "./topics.ts";
 import { topicNameError } from "./topics.ts";
 
@@ -145,6 +145,10 @@ export async function createTopic(
       return fail(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${c.name}`);
     }
     configs.set(c.name, c.value);
+  }
+  const removed = dropRemovedTopicConfigs(configs);
+  if (removed.length > 0) {
+    svc.log("info", `topic ${t.name}: ignoring ${removed.join(", ")} (removed in Kafka 4.0)`);
   }
   const invalid = validateTopicConfigs(configs, svc.configs.brokerValue);
   if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);

@@ -142,12 +142,6 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     min: 0,
     doc: "Largest record batch the topic accepts, in bytes.",
   }),
-  "message.downconversion.enable": t({
-    type: "boolean",
-    default: "true",
-    brokerSynonym: "log.message.downconversion.enable",
-    doc: "Allow down-conversion for old fetch versions (not offered here: Fetch v0-3 are not served).",
-  }),
   "message.timestamp.after.max.ms": t({
     type: "long",
     default: "3600000", // Kafka 4.0 (KIP-1030): one hour
@@ -343,6 +337,22 @@ export function validateConfigValue(name: string, def: ConfigDef, value: string)
 /** Kafka's list format: comma separated, items trimmed, empty items dropped. */
 export function splitList(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/**
+ * Topic configs Kafka 4.0 removed (KIP-724) that 3.x clients and tools still send (librdkafka's
+ * tests set message.format.version): accepted and ignored with a log line, not INVALID_CONFIG.
+ */
+export const REMOVED_TOPIC_CONFIGS: ReadonlySet<string> = new Set([
+  "message.format.version",
+  "message.downconversion.enable",
+]);
+
+/** Removes the configs Kafka 4.0 no longer has from `set`; returns their names (to log). */
+export function dropRemovedTopicConfigs(set: Map<string, string>): string[] {
+  const dropped = [...set.keys()].filter((k) => REMOVED_TOPIC_CONFIGS.has(k));
+  for (const k of dropped) set.delete(k);
+  return dropped;
 }
 
 /** Checks one topic config value; returns an error message, or null when valid. */

@@ -4,6 +4,7 @@
 import { formatLogLine } from "../log.ts";
 import type {
   Conn,
+  ConnectOptions,
   ConnHandler,
   FileHandle,
   FileInfo,
@@ -225,6 +226,27 @@ class MemoryServerConn implements Conn {
   close(): void {
     this.#c.serverClose();
   }
+}
+
+/** A client end as the Conn that Runtime.connect gives (writes are copied; no backpressure). */
+function outboundOf(client: ClientConn, port: number, handler: (conn: Conn) => ConnHandler): Conn {
+  const conn: Conn = {
+    remoteAddress: "127.0.0.1",
+    remotePort: port,
+    write(chunk, sent) {
+      client.write(chunk);
+      sent?.();
+      return true;
+    },
+    drained: () => Promise.resolve(),
+    pause: () => client.pause(),
+    resume: () => client.resume(),
+    close: () => client.close(),
+  };
+  const h = handler(conn);
+  client.ondata = (chunk) => h.data(chunk);
+  client.onend = () => h.end();
+  return conn;
 }
 
 function clientOf(c: MemoryConnection): ClientConn {
@@ -705,10 +727,17 @@ export type MemoryRuntimeOptions = {
   lendChunks?: boolean;
 };
 
+/** Two ways in: a test's client end (by port), or Runtime.connect's (the admin client in tests). */
+export interface MemoryConnect {
+  /** Opens an in-memory connection to a listener of this runtime. Throws ECONNREFUSED if none. */
+  (port: number, host?: string): ClientConn;
+  /** Runtime.connect: the same connection, delivered to a ConnHandler. */
+  (options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn>;
+}
+
 export type MemoryRuntime = Runtime & {
   readonly fs: MemoryFileSystem;
-  /** Opens an in-memory connection to a listener of this runtime. Throws ECONNREFUSED if none. */
-  connect(port: number, host?: string): ClientConn;
+  connect: MemoryConnect;
   /** Moves now() forward. */
   advance(ms: number): void;
   /** Every line logged, formatted as the adapters print them (without the newline). */
@@ -759,16 +788,29 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
         },
       });
     },
-    connect(port: number) {
-      const l = listeners.get(port);
-      if (!l) throw new MemoryError("ECONNREFUSED", `nothing listens on memory port ${port}`);
-      const c = new MemoryConnection();
-      c.lend = options.lendChunks === true;
-      const client = clientOf(c);
-      // The accept callback runs now, like a real accept before the client's first byte arrives.
-      c.handler = l.accept(new MemoryServerConn(c, clientPorts++));
-      return client;
-    },
+    connect: ((target: number | ConnectOptions, handler?: string | ((conn: Conn) => ConnHandler)) => {
+      if (typeof target === "object") {
+        if (target.tls) {
+          return Promise.reject(new MemoryError("EINVAL", "TLS connections need a network runtime (bun, deno, node)"));
+        }
+        try {
+          return Promise.resolve(outboundOf(open(target.port), target.port, handler as (conn: Conn) => ConnHandler));
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      }
+      return open(target);
+    }) as MemoryConnect,
   };
+  function open(port: number): ClientConn {
+    const l = listeners.get(port);
+    if (!l) throw new MemoryError("ECONNREFUSED", `nothing listens on memory port ${port}`);
+    const c = new MemoryConnection();
+    c.lend = options.lendChunks === true;
+    const client = clientOf(c);
+    // The accept callback runs now, like a real accept before the client's first byte arrives.
+    c.handler = l.accept(new MemoryServerConn(c, clientPorts++));
+    return client;
+  }
   return rt;
 }

@@ -5,7 +5,8 @@ import { memoryRuntime } from "../../src/runtime/memory.ts";
 
 describe("parseArgs", () => {
   test("no arguments: empty config", () => {
-    expect(parseArgs([])).toEqual({ config: {} });
+    expect(parseArgs([]).config).toEqual({});
+    expect(parseArgs([]).warnings).toEqual([]);
   });
 
   test("named flags, both --flag value and --flag=value", () => {
@@ -80,6 +81,40 @@ describe("parseArgs", () => {
     });
   });
 
+  test("-o with an unknown Kafka-style name warns as Kafka does, with the closest known name", () => {
+    const r = parseArgs(["-o", "num.partition=3"]);
+    expect(r.config).toEqual({ "num.partition": 3 });
+    expect(r.warnings).toEqual([
+      "-o num.partition: the configuration 'num.partition' was supplied but isn't a known config (did you mean num.partitions?); kept as given",
+    ]);
+  });
+
+  test("Kafka names of our fields set them (node.id, log.dirs); removed 3.x configs are ignored with a warning", () => {
+    const r = parseArgs(["-o", "node.id=4", "-o", "log.dirs=/var/kafka", "-o", "log.message.format.version=3.0"]);
+    expect(r.config).toEqual({ nodeId: 4, dataDir: "/var/kafka" });
+    expect(r.warnings).toEqual([
+      "-o log.message.format.version: log.message.format.version was removed in Kafka 4.0; ignored",
+    ]);
+    expect(() => parseArgs(["-o", "log.dirs=/a,/b"])).toThrow(/one log directory only/);
+  });
+
+  test("per-listener configs are Kafka's: checked as the config they name, no unknown-name warning", () => {
+    const r = parseArgs([
+      "-o",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config=x",
+      "-o",
+      "listener.name.external.max.connection.creation.rate=5",
+    ]);
+    expect(r.warnings).toEqual([]);
+    expect(r.config).toEqual({
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config": "x",
+      "listener.name.external.max.connection.creation.rate": 5,
+    });
+    expect(() => parseArgs(["-o", "listener.name.external.max.connection.creation.rate=-3"])).toThrow(
+      /Value must be at least 0/,
+    );
+  });
+
   test("-o can also set a flag's key, validated like the flag", () => {
     expect(parseArgs(["-o", "port=1234"]).config).toEqual({ port: 1234 });
     expect(() => parseArgs(["-o", "port=x"])).toThrow(UsageError);
@@ -100,7 +135,16 @@ describe("parseArgs", () => {
     [["stray"], /unknown argument "stray"/],
     [["-o", "num.partitions"], /expects key=value/],
     [["-o", "=3"], /expects key=value/],
-    [["-o", "num.partitions=three"], /num.partitions must be an integer/],
+    [["-o", "num.partitions=three"], /Invalid value three for configuration num.partitions: Not a number of type INT/],
+    // #13.7: the same types and ranges as AlterConfigs.
+    [
+      ["-o", "num.partitions=-1"],
+      /-o num.partitions: Invalid value -1 for configuration num.partitions: Value must be at least 1/,
+    ],
+    [["-o", "log.retention.ms=1h"], /Invalid value 1h for configuration log.retention.ms: Not a number of type LONG/],
+    [["-o", "compression.type=brotli"], /String must be one of/],
+    [["--log-format", "xml"], /--log-format must be one of text, json/],
+    [["--config-file"], /--config-file needs a value/],
     [["-o", "auto.create.topics.enable=yes"], /true or false/],
     [["-o", "log.message.timestamp.type=Now"], /CreateTime, LogAppendTime/],
     [["-o", "NotKafka=1"], /unknown config "NotKafka"/],

@@ -344,8 +344,33 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "Replication factor of __transaction_state (Kafka's default is 3; one node here).",
     { min: 1 },
   ),
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": ro(
+    "int",
+    "10000",
+    "How often transactions past their timeout are looked for and aborted.",
+    { min: 1 },
+  ),
   "transactional.id.expiration.ms": ro("int", "604800000", "How long an idle transactional id is kept.", { min: 1 }),
   "unclean.leader.election.enable": dyn("boolean", "false", "Default unclean.leader.election.enable of topics."),
+  // Cluster on PostgreSQL (docs/cluster.md): KRaft's names for a broker's lease.
+  "broker.heartbeat.interval.ms": ro("int", "2000", "How often a broker renews its lease in the cluster.", { min: 1 }),
+  "broker.session.timeout.ms": ro("int", "9000", "A broker whose lease is older leaves the cluster.", { min: 1 }),
+  "broker.rack": ro("string", null, "Rack of this broker (shown in Metadata)."),
+  // Share groups (KIP-932), Kafka 4.1's names and defaults.
+  "group.share.heartbeat.interval.ms": ro("int", "5000", "Heartbeat interval of share group members.", { min: 1 }),
+  "group.share.session.timeout.ms": ro("int", "45000", "Session timeout of share group members.", { min: 1 }),
+  "group.share.record.lock.duration.ms": ro("int", "30000", "How long an acquired record stays locked.", { min: 1 }),
+  "group.share.delivery.count.limit": ro("int", "5", "Deliveries before a record is archived.", { min: 2, max: 10 }),
+  "group.share.partition.max.record.locks": ro("int", "2000", "Records in flight per share-partition.", { min: 1 }),
+  "group.share.max.size": ro("int", "200", "Members per share group.", { min: 1 }),
+  "group.share.max.share.sessions": ro("int", "2000", "Share sessions the broker keeps.", { min: 1 }),
+  // Client telemetry (KIP-714).
+  "telemetry.max.bytes": ro("int", "1048576", "Largest PushTelemetry payload.", { min: 1 }),
+  "offset.metadata.max.bytes": ro("int", "4096", "Largest metadata of a committed offset.", { min: 0 }),
+  "offsets.retention.check.interval.ms": ro("long", "600000", "How often expired offsets are removed.", { min: 1 }),
+  "consumer.instance.timeout.ms": ro("int", "300000", "REST Proxy v2: an unused consumer instance is removed.", {
+    min: 1,
+  }),
 };
 
 /**

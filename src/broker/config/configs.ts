@@ -12,7 +12,9 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { ConfigDef, ConfigType } from "../topic_configs.ts";
 import {
+  dropRemovedTopicConfigs,
   effectiveTopicConfig,
+  REMOVED_TOPIC_CONFIGS,
   splitList,
   TOPIC_CONFIGS,
   validateConfigValue,
@@ -33,6 +35,12 @@ export const ResourceType = {
   CLIENT_METRICS: 16,
   GROUP: 32,
 } as const;
+
+/** A ConfigResource type by name, for log lines ("TOPIC", "BROKER"…; the number when unknown). */
+export function resourceTypeName(type: number): string {
+  const e = Object.entries(ResourceType).find(([, v]) => v === type);
+  return e ? e[0] : String(type);
+}
 
 /** DescribeConfigs ConfigSource. */
 export const ConfigSource = {
@@ -116,6 +124,8 @@ export class Configs {
   private readonly identity: () => Record<string, string | null>;
   /** The resolved start-up config, to fall back to when a dynamic config is removed. */
   private readonly startup: Record<string, unknown>;
+  /** Log lines (ignored configs); the broker wires it to its logger. */
+  log: (level: LogLevel, message: string) => void = () => {};
   /** Called after every applied change (persistence). */
   onChange: () => Promise<void> = async () => {};
   /**
@@ -472,6 +482,11 @@ export class Configs {
     if (err) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, err);
     const topic = this.topics.get(name);
     if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+    const removed = ops.filter((o) => REMOVED_TOPIC_CONFIGS.has(o.name));
+    if (removed.length > 0) {
+      this.log("info", `topic ${name}: ignoring ${removed.map((o) => o.name).join(", ")} (removed in Kafka 4.0)`);
+      ops = ops.filter((o) => !REMOVED_TOPIC_CONFIGS.has(o.name));
+    }
     const next = this.applyOps(
       topic.configs,
       ops,
@@ -481,6 +496,7 @@ export class Configs {
       (n) => `Unknown topic config name: ${n}`,
     );
     if (!(next instanceof Map)) return next;
+    dropRemovedTopicConfigs(next); // stored by an older version
     const invalid = validateTopicConfigs(next, this.brokerValue);
     if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);
     if (validateOnly) return ok;

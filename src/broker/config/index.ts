@@ -1,6 +1,7 @@
 // Admin state of the broker — configs, client quotas, features, SCRAM credentials — restored from
 // and saved to the admin store. startBroker calls openAdmin once topics are loaded.
 import type { BrokerConfig } from "../../config.ts";
+import { configNumber } from "../../config.ts";
 import type { Runtime } from "../../runtime.ts";
 import { Authorizer, parseSuperUsers } from "../auth/acl.ts";
 import { Authentication } from "../auth/auth.ts";
@@ -33,13 +34,14 @@ export async function openAdmin(
   store: AdminStore,
 ): Promise<Admin> {
   const configs = new Configs(config, given, topics, identity);
+  configs.log = (level, message) => runtime.log(level, message);
   // Produce, Fetch, retention and compaction read topic configs through Topics.config: let them see
   // dynamic broker defaults.
   topics.brokerValues = configs.brokerValue;
   // quota.window.num / quota.window.size.seconds are read at start-up, as in Kafka.
   const quotas = new ClientQuotas({
-    numSamples: Math.max(1, Number(config["quota.window.num"] ?? 11)),
-    windowMs: Math.max(1, Number(config["quota.window.size.seconds"] ?? 1)) * 1000,
+    numSamples: Math.max(1, configNumber(config, "quota.window.num")),
+    windowMs: Math.max(1, configNumber(config, "quota.window.size.seconds")) * 1000,
   });
   const features = new Features(apiKeys, config.nodeId);
   const clientMetrics = new ClientMetrics(() => Number(config["telemetry.max.bytes"] ?? 1048576), () => runtime.now());

@@ -16,6 +16,7 @@
 // group.consumer.heartbeat.interval.ms (5000), group.consumer.assignors ("uniform,range"),
 // group.consumer.max.size, group.consumer.migration.policy ("bidirectional": see migration.ts).
 import type { BrokerConfig } from "../../config.ts";
+import { configNumber } from "../../config.ts";
 import { decodeVersionedData } from "../../protocol/codec.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/consumer_protocol.ts";
@@ -233,7 +234,7 @@ export class GroupCoordinator {
     const now = this.deps.now();
     for (const r of records) r.timestamp = now;
     const batch = buildRecordBatch({ records });
-    if (batch.length > Number(this.deps.config["message.max.bytes"] ?? 1048588)) return ErrorCode.RECORD_LIST_TOO_LARGE;
+    if (batch.length > configNumber(this.deps.config, "message.max.bytes")) return ErrorCode.RECORD_LIST_TOO_LARGE;
     const infos = scanBatches(batch);
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
     const log = topic.partitions[this.partitionFor(groupId)];

@@ -7,6 +7,7 @@
 // up with each UpdateFeatures change.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ApiVersions } from "../../protocol/messages/18_api_versions.ts";
+import { describeSession } from "../frame_hint.ts";
 import { defineHandler } from "../handler.ts";
 
 const SOFTWARE = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
@@ -19,6 +20,7 @@ export default defineHandler(ApiVersions, [0, 4], (req, ctx) => {
     ctx.session.clientSoftwareName = req.clientSoftwareName;
     ctx.session.clientSoftwareVersion = req.clientSoftwareVersion;
   }
+  if (ctx.services.config.logLevel === "debug") ctx.services.log("debug", `connection ${describeSession(ctx.session)}`);
   return {
     errorCode: ErrorCode.NONE,
     apiKeys: ctx.services.apiVersions,

@@ -6,7 +6,7 @@
 // applying. Changes take effect at once and persist. BROKER_LOGGER is refused (INVALID_REQUEST),
 // as in Kafka: use IncrementalAlterConfigs.
 import { AlterConfigs } from "../../protocol/messages/33_alter_configs.ts";
-import { OpType } from "../config/configs.ts";
+import { OpType, resourceTypeName } from "../config/configs.ts";
 import { configDenied, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
@@ -30,7 +30,7 @@ export default defineHandler(AlterConfigs, [0, 2], async (req, ctx) => {
     if (out.errorCode === 0 && !req.validateOnly) {
       svc.log(
         "info",
-        `configs of resource ${r.resourceType}:${r.resourceName} replaced: ${
+        `configs of ${resourceTypeName(r.resourceType)} ${JSON.stringify(r.resourceName)} replaced: ${
           ops.map((o) => o.name).join(", ") || "(none)"
         }`,
       );

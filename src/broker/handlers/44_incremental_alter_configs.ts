@@ -6,6 +6,9 @@
 // effect at once (Produce, Fetch, retention and compaction read through Topics.config) and persist.
 import { IncrementalAlterConfigs } from "../../protocol/messages/44_incremental_alter_configs.ts";
 import { configDenied, Op } from "../auth/authorize.ts";
+import { resourceTypeName } from "../config/configs.ts";
+
+const OP_NAMES = ["SET", "DELETE", "APPEND", "SUBTRACT"];
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(IncrementalAlterConfigs, [0, 1], async (req, ctx) => {
@@ -28,8 +31,8 @@ export default defineHandler(IncrementalAlterConfigs, [0, 1], async (req, ctx) =
     if (out.errorCode === 0 && !req.validateOnly && ops.length > 0) {
       svc.log(
         "info",
-        `configs of resource ${r.resourceType}:${r.resourceName} changed: ${
-          ops.map((o) => `${o.name} (op ${o.op})`).join(", ")
+        `configs of ${resourceTypeName(r.resourceType)} ${JSON.stringify(r.resourceName)} changed: ${
+          ops.map((o) => `${OP_NAMES[o.op] ?? o.op} ${o.name}`).join(", ")
         }`,
       );
     }
