@@ -127,6 +127,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
       throw new UsageError(`unknown argument "${argv[i]}" (try --help)`);
     }
   }
+  const named = new Set(layer.entries.map((e) => e.name));
+  if (named.has("storage") && named.has("dataDir")) {
+    throw new UsageError("give --storage or --data-dir, not both (--data-dir <dir> is --storage file:<dir>)");
+  }
   const merged = mergeLayers([layer]);
   const config = merged.config as Record<string, unknown>;
   if (scram.length > 0) config["chronik.add.scram"] = scram;
