@@ -19,6 +19,7 @@ import { Server } from "./server.ts";
 import type { Services } from "./services.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 import { randomUuid, Topics } from "./topics.ts";
+import { listenFailure } from "./listen_error.ts";
 import { recoverProducerStates, snapshotProducerStates, TransactionCoordinator } from "./txn/coordinator.ts";
 
 export interface Broker {
@@ -42,6 +43,23 @@ export async function startBroker(
   runtime: Runtime,
   partial: Partial<BrokerConfig> = {},
   options: StartOptions = {},
+): Promise<Broker> {
+  // A start that fails (a port in use, a bad keystore) undoes what it opened, storage last, so the
+  // data dir is closed cleanly (not marked unclean) and its lock released.
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(runtime, partial, options, undo);
+  } catch (e) {
+    for (const f of undo.reverse()) await Promise.resolve().then(f).catch(() => {});
+    throw e;
+  }
+}
+
+async function start(
+  runtime: Runtime,
+  partial: Partial<BrokerConfig>,
+  options: StartOptions,
+  undo: (() => unknown)[],
 ): Promise<Broker> {
   const config = resolveConfig(partial);
   // `listeners` (Kafka's form, e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9093): each listener's
@@ -88,6 +106,7 @@ export async function startBroker(
     const topic = topics.get(t);
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
   });
+  if (!options.store) undo.push(() => storage.close());
   const store = options.store ?? storage.store;
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const metrics = new Metrics(runtime.now(), handlers.values());
@@ -96,7 +115,7 @@ export async function startBroker(
   const topics = new Topics(store, storage.metadata);
   await topics.load();
   await storage.removeUnknown((t, p) => (topics.get(t)?.partitions.length ?? 0) > p);
-  const clusterId = config.clusterId ?? storage.metadata.clusterId ?? randomUuid();
+  const clusterId = config.clusterId ?? storage.metadata.clusterId ?? storage.clusterId ?? randomUuid();
   if (storage.metadata.clusterId === null) await storage.metadata.setClusterId(clusterId);
   const bound: { name: string; host: string; port: number; advertised: { host: string; port: number } }[] = [];
   const admin = await openAdmin(runtime, config, partial, topics, new Set(handlers.keys()), () => ({
@@ -147,13 +166,16 @@ export async function startBroker(
   };
   await recoverProducerStates(topics, log);
   await groups.start();
+  undo.push(() => groups.close());
   await txns.start();
+  undo.push(() => txns.close());
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
     snapshotProducerStates(topics).catch((e) =>
       log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
     );
   }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
+  undo.push(() => clearInterval(snapshotTimer));
   const server = new Server(services, handlers);
   const listeners: Listener[] = [];
   const wildcard = (h: string) => h === "0.0.0.0" || h === "::" || h === "";
@@ -165,7 +187,9 @@ export async function startBroker(
       const listener = await runtime.listen(
         { host: l.host, port: l.port, tls: tlsOf.get(l.name) },
         (conn) => server.accept(conn, connListener),
-      );
+      ).catch((e): never => {
+        throw listenFailure(e, l.name, l.host, l.port);
+      });
       listeners.push(listener);
       const a = advertisedConfig.get(l.name);
       adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);
@@ -186,6 +210,9 @@ export async function startBroker(
     for (const l of listeners) await l.close().catch(() => {});
     throw e;
   }
+  undo.push(async () => {
+    for (const l of listeners) await l.close().catch(() => {});
+  });
   advertised.host = bound[0].advertised.host;
   advertised.port = bound[0].advertised.port;
   // The HTTP side (chronik.http.port, --http-port): health, readiness, metrics, a read-only admin view.
@@ -199,7 +226,10 @@ export async function startBroker(
       const app = httpApp(services, { ready: () => ready });
       // Unauthenticated, so loopback unless chronik.http.host says otherwise.
       const httpHost = String(config["chronik.http.host"] ?? "127.0.0.1");
-      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req) => app.fetch(req));
+      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req) => app.fetch(req))
+        .catch((e): never => {
+          throw listenFailure(e, "http", httpHost, Number(httpPort));
+        });
       log("info", `http listening on ${http.host}:${http.port} (/health, /ready, /metrics, /v1/...)`);
     }
   }

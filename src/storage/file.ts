@@ -1,5 +1,7 @@
 // File engine, the embedded default. Layout under the data directory:
 //
+//   meta.properties                    marks a directory Chronik initialised (data_dir.ts)
+//   .lock                              the holder's lease (src/runtime/lock_file.ts)
 //   chronik.state                      {"clean":true} after a clean shutdown, false while running
 //   __chronik_metadata/                topics and cluster id (metadata.ts)
 //   <topic>-<partition>/
@@ -94,7 +96,6 @@ export interface FileLogStore extends LogStore {
   readonly stats: StorageStats;
   readonly commit: GroupCommit;
   /** Removes partition directories no topic claims (left by a crash during DeleteTopics). */
-  removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
   /** Applies retention to every open partition now (the timer does it every check interval). */
   runRetention(): Promise<void>;
   /** Compacts every open partition of a compacted topic now, whatever its dirty ratio when `force`. */
@@ -1117,14 +1118,6 @@ export async function openFileLogStore(
           }
         }
         await fs.remove(`${root}/${k}`, { recursive: true });
-      }
-    },
-    async removeUnknown(keep) {
-      for (const e of await fs.list(root)) {
-        const m = PARTITION_DIR.exec(e.name);
-        if (!e.isDirectory || !m || logs.has(e.name) || keep(m[1], Number(m[2]))) continue;
-        core.log("warn", `removing ${root}/${e.name}: no topic claims it`);
-        await fs.remove(`${root}/${e.name}`, { recursive: true });
       }
     },
     async runRetention() {

@@ -1,7 +1,10 @@
 // Picks and opens the storage the broker runs on: the file engine under config.dataDir, or memory
-// when dataDir is null (programmatic startBroker without one; tests).
+// when dataDir is null (programmatic startBroker without one; tests). The data dir's marker, lock,
+// metadata recovery and stray directories: data_dir.ts and src/runtime/lock_file.ts.
 import type { BrokerConfig } from "../config.ts";
 import type { FileLock, LogLevel, Runtime } from "../runtime.ts";
+import { DEFAULT_LEASE_MS } from "../runtime/lock_file.ts";
+import { inspectDataDir, MARKER_FILE, randomId, recoverTopics, setAsideUnclaimed, writeMarker } from "./data_dir.ts";
 import type { FileLogStore } from "./file.ts";
 import { openFileLogStore } from "./file.ts";
 import { memoryLogStore } from "./memory.ts";
@@ -14,7 +17,9 @@ export type Storage = {
   metadata: MetadataStore;
   /** The file engine, when there is a data dir (stats, retention and compaction hooks). */
   file: FileLogStore | null;
-  /** Call once topics are loaded: removes partition directories of topics that no longer exist. */
+  /** The cluster id in the data dir's meta.properties (null without a data dir). */
+  clusterId: string | null;
+  /** Call once topics are loaded: renames aside (never deletes) partition directories no topic claims. */
   removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
   close(): Promise<void>;
 };
@@ -36,30 +41,51 @@ export async function openStorage(
       store,
       metadata: memoryMetadataStore(),
       file: null,
+      clusterId: null,
       removeUnknown: async () => {},
       close: () => store.close(),
     };
   }
-  const dir = config.dataDir;
+  const dir = config.dataDir.replace(/\/+$/, "") || "/";
   const started = runtime.now();
-  // One broker per data dir: a second one would corrupt the first one's logs (Kafka's .lock).
+  // Never touch a directory Chronik did not initialise (data_dir.ts): looked at before anything is written.
   await runtime.fs.mkdir(dir);
+  const state = await inspectDataDir(runtime.fs, dir);
+  // One broker per data dir: a second one would corrupt the first one's logs (Kafka's .lock). The
+  // lease makes this hold across PID namespaces and hosts (src/runtime/lock_file.ts).
   let lock: FileLock;
   try {
-    lock = await runtime.fs.lock(`${dir.replace(/\/+$/, "")}/.lock`);
+    lock = await runtime.fs.lock(`${dir}/.lock`, { log });
   } catch (e) {
     if ((e as { code?: string }).code !== "ELOCKED") throw e;
-    const pid = (e as { pid?: number }).pid;
+    const holder = (e as { holder?: string }).holder ?? "another process";
     throw new Error(
-      `data dir ${dir} is in use by another broker${
-        pid && pid > 0 ? ` (process ${pid})` : ""
-      }; stop it first, or remove ${dir}/.lock if no broker runs`,
+      `data dir ${dir} is in use by another broker (${holder}); stop it first. If no broker runs, a new start takes the lock over once the lease expires (${
+        DEFAULT_LEASE_MS / 1000
+      } s unseen), or remove ${dir}/.lock`,
     );
   }
   let metadata: MetadataStore;
   let file: FileLogStore;
+  let clusterId: string;
   try {
+    if (state.kind === "empty") {
+      clusterId = config.clusterId ?? randomId();
+      await writeMarker(runtime.fs, dir, clusterId, config.nodeId);
+      log("info", `data dir ${dir}: initialised (${MARKER_FILE} written, cluster id ${clusterId})`);
+    }
     metadata = await openMetadataStore(runtime.fs, dir, log);
+    if (state.kind === "legacy") {
+      clusterId = metadata.clusterId ?? config.clusterId ?? randomId();
+      await writeMarker(runtime.fs, dir, clusterId, config.nodeId);
+      log("info", `data dir ${dir}: adopted a Chronik data dir from before ${MARKER_FILE} (marker written)`);
+    } else if (state.kind === "ours") {
+      clusterId = state.clusterId ?? metadata.clusterId ?? config.clusterId ?? randomId();
+      if (state.nodeId !== null && state.nodeId !== config.nodeId) {
+        log("warn", `data dir ${dir} was initialised by node.id ${state.nodeId}; this broker runs as ${config.nodeId}`);
+      }
+    }
+    await recoverTopics(runtime.fs, dir, metadata, randomId, log);
     file = await openFileLogStore(runtime.fs, dir, {
       now: () => runtime.now(),
       log,
@@ -81,8 +107,9 @@ export async function openStorage(
     store: file,
     metadata,
     file,
+    clusterId: clusterId!,
     async removeUnknown(keep) {
-      await file.removeUnknown(keep);
+      await setAsideUnclaimed(runtime.fs, dir, keep, log);
       const s = file.stats;
       log(
         "info",
