@@ -44,9 +44,8 @@ type Holder = {
   osLock?: boolean;
 };
 
-function parse(text: string, ops: LockFileOps): Holder | null {
+function parse(text: string, ops: LockFileOps): Holder {
   const t = text.trim();
-  if (t === "") return null;
   if (/^\d+$/.test(t)) {
     // A lock file of Chronik before leases: a pid on this host.
     return { pid: Number(t), host: ops.host, pidns: ops.pidNamespace, instance: "", heartbeat: 0 };
@@ -118,7 +117,7 @@ export async function takeLock(
       const seen = await ops.readText(path);
       if (seen === null) continue;
       const holder = parse(seen, ops);
-      if (holder !== null && !(releaseOs && holder.osLock)) {
+      if (!(releaseOs && holder.osLock)) {
         // (A holder that kept an OS lock is gone when we got that lock.)
         const visible = holder.host === ops.host && holder.pidns === ops.pidNamespace && holder.pidns !== "";
         const legacy = holder.instance === "" && holder.host === ops.host;
@@ -138,7 +137,7 @@ export async function takeLock(
             await sleep(Math.min(leaseMs / 10, until - Date.now()));
             const now = await ops.readText(path);
             if (now !== seen) {
-              if (now === null || now.trim() === "") break; // released meanwhile: try again
+              if (now === null) break; // released meanwhile: try again
               throw locked(path, parse(now, ops), "its lease is being renewed");
             }
           }
