@@ -142,8 +142,13 @@ export async function takeLock(
             }
           }
         }
-        log("warn", `${path}: taking over the lock of ${describeHolder(holder)}, which is gone`);
       }
+      log(
+        "warn",
+        `${path}: taking over the lock of ${describeHolder(holder)}, which is gone${
+          releaseOs && holder.osLock ? " (its OS lock was free)" : ""
+        }`,
+      );
       // Take over only what we examined (another contender may have been quicker).
       if (await ops.readText(path) !== seen) continue;
       await ops.overwrite(path, text);

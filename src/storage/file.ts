@@ -95,7 +95,11 @@ export type StorageStats = {
 export interface FileLogStore extends LogStore {
   readonly stats: StorageStats;
   readonly commit: GroupCommit;
-  /** Removes partition directories no topic claims (left by a crash during DeleteTopics). */
+  /**
+   * Like close(), but writes the clean-shutdown mark only if the last stop was clean too: for a start
+   * that failed before every partition was opened (and so recovered) after an unclean stop.
+   */
+  closeKeepingRecovery(): Promise<void>;
   /** Applies retention to every open partition now (the timer does it every check interval). */
   runRetention(): Promise<void>;
   /** Compacts every open partition of a compacted topic now, whatever its dirty ratio when `force`. */
@@ -1138,24 +1142,30 @@ export async function openFileLogStore(
         }
       }
     },
-    async close() {
-      if (closing) return;
-      closing = true;
-      if (timer) clearTimeout(timer);
-      await ticking;
-      let ok = true;
-      for (const p of logs.values()) {
-        const log = await p.catch(() => null);
-        if (log && !(await log.close())) ok = false;
-      }
-      await core.commit.drain();
-      logs.clear();
-      opened.clear();
-      if (ok) {
-        await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
-      }
+    closeKeepingRecovery() {
+      return closeStore(clean);
+    },
+    close() {
+      return closeStore(true);
     },
   };
+  async function closeStore(markClean: boolean): Promise<void> {
+    if (closing) return;
+    closing = true;
+    if (timer) clearTimeout(timer);
+    await ticking;
+    let ok = true;
+    for (const p of logs.values()) {
+      const log = await p.catch(() => null);
+      if (log && !(await log.close())) ok = false;
+    }
+    await core.commit.drain();
+    logs.clear();
+    opened.clear();
+    if (ok && markClean) {
+      await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
+    }
+  }
   arm();
   return store;
 }

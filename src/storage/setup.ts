@@ -99,6 +99,7 @@ export async function openStorage(
     await lock.release();
     throw e;
   }
+  let loaded = false;
   const mode = config["chronik.fsync.acks.all"] === false
     ? "acks=all answered when the OS has the data"
     : "acks=all answered after a group-commit fsync";
@@ -109,6 +110,7 @@ export async function openStorage(
     file,
     clusterId: clusterId!,
     async removeUnknown(keep) {
+      loaded = true;
       await setAsideUnclaimed(runtime.fs, dir, keep, log);
       const s = file.stats;
       log(
@@ -119,7 +121,8 @@ export async function openStorage(
       );
     },
     async close() {
-      await file.close();
+      // Every partition was opened (so recovered) only once the broker got as far as removeUnknown.
+      await (loaded ? file.close() : file.closeKeepingRecovery());
       await metadata.close();
       await lock.release();
     },
