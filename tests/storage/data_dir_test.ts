@@ -96,3 +96,17 @@ test("a corrupt metadata log is copied aside before its tail is truncated, and r
   expect(aside?.size).toBe(bytes.length);
   await meta.close();
 });
+
+test("an unreadable metadata snapshot is renamed aside (not deleted) and reported as damage", async () => {
+  const fs = memoryFileSystem();
+  await fs.mkdir("/d/__chronik_metadata");
+  await fs.writeFileAtomic("/d/__chronik_metadata/snapshot.json", enc.encode("{not json"));
+  await fs.mkdir("/d/t-0");
+  const lines: string[] = [];
+  const meta = await openMetadataStore(fs, "/d", (_l, m) => lines.push(m));
+  expect(meta.damage).toContain("snapshot.json was unreadable");
+  const aside = (await fs.list("/d/__chronik_metadata")).find((e) => e.name.startsWith("snapshot.json.damaged-"));
+  expect(await fs.readFile(`/d/__chronik_metadata/${aside?.name}`)).toEqual(enc.encode("{not json"));
+  expect(await recoverTopics(fs, "/d", meta, () => "id", () => {})).toEqual(["t"]);
+  await meta.close();
+});
