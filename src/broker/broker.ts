@@ -166,16 +166,18 @@ async function start(
   };
   await recoverProducerStates(topics, log);
   await groups.start();
-  undo.push(() => groups.close());
   await txns.start();
-  undo.push(() => txns.close());
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
     snapshotProducerStates(topics).catch((e) =>
       log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
     );
   }, Number(config["chronik.producer.snapshot.interval.ms"] ?? 30000));
-  undo.push(() => clearInterval(snapshotTimer));
+  undo.push(() => {
+    clearInterval(snapshotTimer);
+    groups.close();
+    txns.close();
+  });
   const server = new Server(services, handlers);
   const listeners: Listener[] = [];
   const wildcard = (h: string) => h === "0.0.0.0" || h === "::" || h === "";
@@ -226,10 +228,7 @@ async function start(
       const app = httpApp(services, { ready: () => ready });
       // Unauthenticated, so loopback unless chronik.http.host says otherwise.
       const httpHost = String(config["chronik.http.host"] ?? "127.0.0.1");
-      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req) => app.fetch(req))
-        .catch((e): never => {
-          throw listenFailure(e, "http", httpHost, Number(httpPort));
-        });
+      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req) => app.fetch(req));
       log("info", `http listening on ${http.host}:${http.port} (/health, /ready, /metrics, /v1/...)`);
     }
   }
