@@ -374,19 +374,45 @@ let tmpCounter = 0;
 
 const heldLocks = new Set<string>();
 
+function pidNamespace(): string {
+  try {
+    return Deno.readLinkSync("/proc/self/ns/pid");
+  } catch {
+    return "";
+  }
+}
+
 const lockOps: LockFileOps = {
+  // Written aside, then hard-linked into place: the lock file never exists without its holder's name.
   async createExclusive(path, text) {
+    const tmp = `${path}.tmp-${Deno.pid}-${tmpCounter++}`;
+    await Deno.writeTextFile(tmp, text);
     try {
-      await Deno.writeTextFile(path, text, { createNew: true });
+      await Deno.link(tmp, path);
       return true;
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) return false;
       throw withCode(e);
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
     }
   },
   readText: (path) => Deno.readTextFile(path).catch(() => null),
+  async overwrite(path, text) {
+    const f = await Deno.open(path, { read: true, write: true });
+    try {
+      const bytes = new TextEncoder().encode(text);
+      let n = 0;
+      while (n < bytes.length) n += await f.write(bytes.subarray(n));
+      await f.truncate(bytes.length);
+    } finally {
+      f.close();
+    }
+  },
   remove: (path) => Deno.remove(path).catch(() => {}),
   pid: Deno.pid,
+  host: Deno.hostname(),
+  pidNamespace: pidNamespace(),
   /** /proc where there is one; elsewhere assume the process lives (the user removes a stale lock). */
   alive(pid) {
     try {
@@ -401,10 +427,22 @@ const lockOps: LockFileOps = {
       return false;
     }
   },
+  // flock(2): held until released or the process dies, across PID namespaces on this kernel.
+  async osLock(path) {
+    const f = await Deno.open(`${path}.flock`, { read: true, write: true, create: true });
+    if (!(await f.tryLock(true))) {
+      f.close();
+      return null;
+    }
+    return async () => {
+      await f.unlock().catch(() => {});
+      f.close();
+    };
+  },
 };
 
 export const denoFileSystem: FileSystem = {
-  lock: (path) => takeLock(path, lockOps, heldLocks),
+  lock: (path, options) => takeLock(path, lockOps, heldLocks, options),
 
   open: (path, options) =>
     wrapErrors(async () => {

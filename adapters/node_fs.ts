@@ -1,5 +1,6 @@
 // FileSystem over node:fs/promises. Used by the Node and Bun adapters (Bun implements node:fs natively).
-import { constants } from "node:fs";
+import { constants, readlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import * as fsp from "node:fs/promises";
 import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
 import { InFlight } from "../src/runtime/in_flight.ts";
@@ -174,21 +175,44 @@ let tmpCounter = 0;
 
 const heldLocks = new Set<string>();
 
+function pidNamespace(): string {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return "";
+  }
+}
+
 const lockOps: LockFileOps = {
+  // Written aside, then hard-linked into place: the lock file never exists without its holder's name.
   async createExclusive(path, text) {
+    const tmp = `${path}.tmp-${process.pid}-${tmpCounter++}`;
+    await fsp.writeFile(tmp, text, { mode: 0o644 });
     try {
-      const fh = await fsp.open(path, "wx", 0o644);
-      await fh.writeFile(text);
-      await fh.close();
+      await fsp.link(tmp, path);
       return true;
     } catch (e) {
       if (code(e) === "EEXIST") return false;
       throw e;
+    } finally {
+      await fsp.rm(tmp, { force: true });
     }
   },
   readText: (path) => fsp.readFile(path, "utf8").catch(() => null),
+  async overwrite(path, text) {
+    const fh = await fsp.open(path, "r+");
+    try {
+      const bytes = new TextEncoder().encode(text);
+      await fh.write(bytes, 0, bytes.length, 0);
+      await fh.truncate(bytes.length);
+    } finally {
+      await fh.close();
+    }
+  },
   remove: (path) => fsp.rm(path, { force: true }),
   pid: process.pid,
+  host: hostname(),
+  pidNamespace: pidNamespace(),
   alive(pid) {
     try {
       process.kill(pid, 0);
@@ -225,7 +249,7 @@ export function nodeFileSystem(poolThreads: number, syncFd?: (fd: number) => Pro
     }
   };
   return {
-    lock: (path) => takeLock(path, lockOps, heldLocks),
+    lock: (path, options) => takeLock(path, lockOps, heldLocks, options),
 
     async open(path, options) {
       const fh = await fsp.open(path, options?.create ? OPEN_CREATE : OPEN_RW, 0o644);

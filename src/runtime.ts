@@ -138,15 +138,24 @@ export interface FileSystem {
   /** Creates the directory and missing parents; an existing directory is fine. */
   mkdir(path: string): Promise<void>;
   /**
-   * Takes an exclusive lock for this process: a lock file at `path` naming the process. Rejects
-   * with code "ELOCKED" while another live process (or, within this process, an unreleased lock)
-   * holds it; a lock file left by a process that died is taken over.
+   * Takes an exclusive lock for this process: a lock file at `path` naming the holder (host, PID
+   * namespace, pid, instance) whose lease the holder renews (and an OS lock where the runtime has
+   * one). Rejects with code "ELOCKED" while another live holder (or, within this process, an
+   * unreleased lock) has it, even one on another host or in another PID namespace; a lock whose
+   * holder is gone is taken over (see src/runtime/lock_file.ts).
    */
-  lock(path: string): Promise<FileLock>;
+  lock(path: string, options?: LockOptions): Promise<FileLock>;
+}
+
+export interface LockOptions {
+  /** A holder that stops renewing for this long is gone (default 10000). */
+  leaseMs?: number;
+  /** Where to say that the lock is being watched, taken over or lost. */
+  log?: (level: LogLevel, message: string) => void;
 }
 
 export interface FileLock {
-  /** Removes the lock file. Idempotent. */
+  /** Removes the lock file if it still names this holder. Idempotent. */
   release(): Promise<void>;
 }
 

@@ -37,6 +37,7 @@ import { Peers, writeMarkersOn } from "./peer.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
 import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
+import { listenFailure } from "./listen_error.ts";
 
 export interface Broker {
   readonly host: string;
@@ -59,6 +60,23 @@ export async function startBroker(
   runtime: Runtime,
   partial: Partial<BrokerConfig> = {},
   options: StartOptions = {},
+): Promise<Broker> {
+  // A start that fails (a port in use, a bad keystore) undoes what it opened, storage last, so the
+  // data dir is closed cleanly (not marked unclean) and its lock released.
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(runtime, partial, options, undo);
+  } catch (e) {
+    for (const f of undo.reverse()) await Promise.resolve().then(f).catch(() => {});
+    throw e;
+  }
+}
+
+async function start(
+  runtime: Runtime,
+  partial: Partial<BrokerConfig>,
+  options: StartOptions,
+  undo: (() => unknown)[],
 ): Promise<Broker> {
   const config = resolveConfig(partial);
   // `listeners` (Kafka's form, e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9093): each listener's
@@ -108,6 +126,7 @@ export async function startBroker(
     const topic = topics.get(t);
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
   });
+  if (!options.store) undo.push(() => storage.close());
   const store = options.store ?? storage.store;
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const metrics = new Metrics(runtime.now(), handlers.values());
@@ -116,7 +135,7 @@ export async function startBroker(
   const topics = new Topics(store, storage.metadata);
   await topics.load();
   await storage.removeUnknown((t, p) => (topics.get(t)?.partitions.length ?? 0) > p);
-  const clusterId = config.clusterId ?? storage.metadata.clusterId ?? randomUuid();
+  const clusterId = config.clusterId ?? storage.metadata.clusterId ?? storage.clusterId ?? randomUuid();
   if (storage.metadata.clusterId === null) await storage.metadata.setClusterId(clusterId);
   const bound: { name: string; host: string; port: number; advertised: { host: string; port: number } }[] = [];
   const admin = await openAdmin(runtime, config, partial, topics, new Set(handlers.keys()), () => ({
@@ -253,6 +272,14 @@ export async function startBroker(
       log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
     );
   }, configNumber(config, "chronik.producer.snapshot.interval.ms"));
+  undo.push(() => {
+    clearInterval(snapshotTimer);
+    services.groups.close();
+    services.txns.close();
+    share.close();
+    void member?.close();
+    peers?.close();
+  });
   const server = new Server(services, handlers);
   const listeners: Listener[] = [];
   const wildcard = (h: string) => h === "0.0.0.0" || h === "::" || h === "";
@@ -264,7 +291,9 @@ export async function startBroker(
       const listener = await runtime.listen(
         { host: l.host, port: l.port, tls: tlsOf.get(l.name) },
         (conn) => server.accept(conn, connListener),
-      );
+      ).catch((e): never => {
+        throw listenFailure(e, l.name, l.host, l.port);
+      });
       listeners.push(listener);
       const a = advertisedConfig.get(l.name);
       adv.host = (i === 0 ? config.advertisedHost : null) ?? a?.host ?? (wildcard(l.host) ? "127.0.0.1" : l.host);
@@ -292,6 +321,9 @@ export async function startBroker(
     for (const l of listeners) await l.close().catch(() => {});
     throw e;
   }
+  undo.push(async () => {
+    for (const l of listeners) await l.close().catch(() => {});
+  });
   advertised.host = bound[0].advertised.host;
   advertised.port = bound[0].advertised.port;
   if (member) {

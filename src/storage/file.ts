@@ -1,5 +1,7 @@
 // File engine, the embedded default. Layout under the data directory:
 //
+//   meta.properties                    marks a directory Chronik initialised (data_dir.ts)
+//   .lock                              the holder's lease (src/runtime/lock_file.ts)
 //   chronik.state                      {"clean":true} after a clean shutdown, false while running
 //   __chronik_metadata/                topics and cluster id (metadata.ts)
 //   <topic>-<partition>/
@@ -103,8 +105,11 @@ export type StorageStats = {
 export interface FileLogStore extends LogStore {
   readonly stats: StorageStats;
   readonly commit: GroupCommit;
-  /** Removes partition directories no topic claims (left by a crash during DeleteTopics). */
-  removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
+  /**
+   * Like close(), but writes the clean-shutdown mark only if the last stop was clean too: for a start
+   * that failed before every partition was opened (and so recovered) after an unclean stop.
+   */
+  closeKeepingRecovery(): Promise<void>;
   /** Applies retention to every open partition now (the timer does it every check interval). */
   runRetention(): Promise<void>;
   /** Compacts every open partition of a compacted topic now, whatever its dirty ratio when `force`. */
@@ -1295,14 +1300,6 @@ export async function openFileLogStore(
         await fs.remove(`${root}/${k}`, { recursive: true });
       }
     },
-    async removeUnknown(keep) {
-      for (const e of await fs.list(root)) {
-        const m = PARTITION_DIR.exec(e.name);
-        if (!e.isDirectory || !m || logs.has(e.name) || keep(m[1], Number(m[2]))) continue;
-        core.log("warn", `removing ${root}/${e.name}: no topic claims it`);
-        await fs.remove(`${root}/${e.name}`, { recursive: true });
-      }
-    },
     async runRetention() {
       for (const p of [...opened]) {
         try {
@@ -1321,24 +1318,30 @@ export async function openFileLogStore(
         }
       }
     },
-    async close() {
-      if (closing) return;
-      closing = true;
-      if (timer) clearTimeout(timer);
-      await ticking;
-      let ok = true;
-      for (const p of logs.values()) {
-        const log = await p.catch(() => null);
-        if (log && !(await log.close())) ok = false;
-      }
-      await core.commit.drain();
-      logs.clear();
-      opened.clear();
-      if (ok) {
-        await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
-      }
+    closeKeepingRecovery() {
+      return closeStore(clean);
+    },
+    close() {
+      return closeStore(true);
     },
   };
+  async function closeStore(markClean: boolean): Promise<void> {
+    if (closing) return;
+    closing = true;
+    if (timer) clearTimeout(timer);
+    await ticking;
+    let ok = true;
+    for (const p of logs.values()) {
+      const log = await p.catch(() => null);
+      if (log && !(await log.close())) ok = false;
+    }
+    await core.commit.drain();
+    logs.clear();
+    opened.clear();
+    if (ok && markClean) {
+      await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: true })));
+    }
+  }
   arm();
   return store;
 }

@@ -3,7 +3,10 @@
 // framed as int32 length, uint32 CRC32C, JSON, and fsynced before the change is acknowledged; every
 // SNAPSHOT_EVERY records the whole state goes to `snapshot.json` (written atomically) and the log
 // starts over. Records carry a sequence number, so a crash between the snapshot and the log reset
-// replays nothing twice. A torn or corrupt tail of the log is truncated at start (and logged).
+// replays nothing twice. A torn or corrupt tail of the log is truncated at start (logged, and the
+// damaged log copied aside first as `log.damaged-<time>`); an unreadable snapshot is renamed aside
+// (`snapshot.json.damaged-<time>`). Either way `damage` says what was lost, and the data dir's
+// partition directories are then trusted over the metadata (data_dir.ts recovers topics from them).
 import { crc32c } from "../protocol/crc32c.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 
@@ -22,6 +25,8 @@ type Snapshot = { seq: number; clusterId: string | null; topics: TopicMeta[] };
 
 export interface MetadataStore {
   readonly clusterId: string | null;
+  /** Why records may have been lost at open (damaged or missing files), or null when the store was whole. */
+  readonly damage?: string | null;
   /** Topics as last stored, in creation order. */
   topics(): TopicMeta[];
   setClusterId(id: string): Promise<void>;
@@ -81,12 +86,26 @@ export async function openMetadataStore(
   log: (level: LogLevel, message: string) => void = () => {},
 ): Promise<MetadataStore> {
   const dir = `${dataDir.replace(/\/+$/, "")}/${METADATA_DIR}`;
+  const damages: string[] = [];
+  if (!(await fs.stat(dir))) damages.push(`${dir} was missing`);
   await fs.mkdir(dir);
   const snapPath = `${dir}/snapshot.json`;
   const logPath = `${dir}/log`;
   const state: Snapshot = { seq: 0, clusterId: null, topics: [] };
   const snap = await fs.readFile(snapPath);
-  if (snap) Object.assign(state, JSON.parse(dec.decode(snap)) as Snapshot);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  if (snap) {
+    try {
+      const s = JSON.parse(dec.decode(snap)) as Snapshot;
+      if (typeof s.seq !== "number" || !Array.isArray(s.topics)) throw new Error("not a metadata snapshot");
+      Object.assign(state, s);
+    } catch (e) {
+      const aside = `${snapPath}.damaged-${stamp}`;
+      await fs.rename(snapPath, aside);
+      damages.push(`${snapPath} was unreadable (${e instanceof Error ? e.message : String(e)}), moved to ${aside}`);
+      log("error", `${snapPath} is unreadable; moved it to ${aside}`);
+    }
+  }
   const topics = new Map<string, TopicMeta>(state.topics.map((t) => [t.name, t]));
   let clusterId = state.clusterId;
   let seq = state.seq;
@@ -120,7 +139,15 @@ export async function openMetadataStore(
     pos += 8 + len;
   }
   if (pos < bytes.length) {
-    log("warn", `${logPath}: truncating a torn or corrupt tail of ${bytes.length - pos} bytes at position ${pos}`);
+    const aside = `${logPath}.damaged-${stamp}`;
+    await fs.writeFileAtomic(aside, bytes);
+    damages.push(`${logPath} had a torn or corrupt tail of ${bytes.length - pos} bytes at position ${pos}`);
+    log(
+      "warn",
+      `${logPath}: truncating a torn or corrupt tail of ${
+        bytes.length - pos
+      } bytes at position ${pos} (a copy of the whole log is in ${aside})`,
+    );
     await h.truncate(pos);
     await h.sync();
   }
@@ -159,10 +186,12 @@ export async function openMetadataStore(
     });
   }
 
+  if (!snap && bytes.length === 0 && damages.length === 0) damages.push(`${dir} holds no records`);
   return {
     get clusterId() {
       return clusterId;
     },
+    damage: damages.length > 0 ? damages.join("; ") : null,
     topics: () => [...topics.values()].map((t) => structuredClone(t)),
     setClusterId: (id) => write({ op: "cluster", clusterId: id }),
     putTopic: (t) => write({ op: "topic", topic: structuredClone(t) }),
