@@ -355,7 +355,10 @@ async function start(
       const app = httpApp(services, { ready: () => ready });
       // Unauthenticated, so loopback unless chronik.http.host says otherwise.
       const httpHost = String(config["chronik.http.host"] ?? "127.0.0.1");
-      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req, info) => app.fetch(req, info));
+      http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req, info) => app.fetch(req, info))
+        .catch((e) => {
+          throw listenFailure(e, "HTTP", httpHost, Number(httpPort));
+        });
       log("info", `http listening on ${http.host}:${http.port} (/health, /ready, /metrics, /v1/...)`);
     }
   }
