@@ -123,7 +123,15 @@ export async function createTopic(
   if (invalid) return fail(ErrorCode.INVALID_CONFIG, invalid);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
   if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
-  const topic = await svc.topics.create(t.name, partitions, configs);
+  let topic: Topic;
+  try {
+    topic = await svc.topics.create(t.name, partitions, configs);
+  } catch (e) {
+    // The metadata log could not store the topic (disk full, or offline after an I/O error).
+    const message = e instanceof Error ? e.message : String(e);
+    svc.log("error", `creating topic ${t.name} failed: ${message}`);
+    return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Could not create topic ${t.name}: ${message}`);
+  }
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
   return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf, topic };
 }

@@ -227,16 +227,24 @@ export class GroupCoordinator {
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
     const log = topic.partitions[this.partitionFor(groupId)];
     try {
-      await log.append(batch, infos);
+      // Acknowledged offsets and group state are as durable as acks=all records (an fsync first,
+      // unless chronik.fsync.acks.all=false): a commit must never go backwards after a crash.
+      await log.append(batch, infos, { durable: this.deps.config["chronik.fsync.acks.all"] !== false });
       return ErrorCode.NONE;
     } catch (e) {
       // DeleteTopics took __consumer_offsets away under the write (Kafka lets it): not a storage fault.
       const deleted = !this.deps.topics.get(OFFSETS_TOPIC)?.partitions.includes(log);
-      this.deps.log(
-        deleted ? "warn" : "error",
-        `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      const storage = !deleted && (e as { code?: unknown }).code === "KAFKA_STORAGE_ERROR";
+      // The storage engine logged the failure itself (once); repeating it per commit would flood.
+      if (!(e as { logged?: unknown }).logged) {
+        this.deps.log(
+          deleted ? "warn" : "error",
+          `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+      // Kafka's coordinator maps a storage error of its log to NOT_COORDINATOR (the client looks the
+      // coordinator up again and retries), and a missing partition to COORDINATOR_NOT_AVAILABLE.
+      return storage ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
   }
 

@@ -215,7 +215,10 @@ async function store(
     if (svc.topics.get(topic.name)?.partitions[index] !== topic.partitions[index]) {
       return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
     }
-    svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
+    // Storage failures the engine logged once (disk full, log dir offline) are not repeated per request.
+    if (!(e as { logged?: unknown }).logged) {
+      svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
   }
 }

@@ -318,7 +318,7 @@ export class TransactionCoordinator {
     if (t.state === "PrepareCommit" || t.state === "PrepareAbort") return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
     if (t.state === "Ongoing") {
       // A new incarnation of the producer: abort what the old one left open.
-      await this.complete(t, false);
+      if (!(await this.complete(t, false))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     t.timeoutMs = timeoutMs;
     if (t.producerEpoch >= MAX_EPOCH - 1) {
@@ -455,8 +455,7 @@ export class TransactionCoordinator {
     if (producerEpoch > t.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
     switch (t.state) {
       case "Ongoing":
-        await this.complete(t, commit);
-        return ErrorCode.NONE;
+        return (await this.complete(t, commit)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
       case "CompleteCommit":
         return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
       case "CompleteAbort":
@@ -469,11 +468,17 @@ export class TransactionCoordinator {
     }
   }
 
-  /** Writes the markers, applies or drops staged offsets, and moves to Complete*. */
-  private async complete(t: Txn, commit: boolean, recovering = false): Promise<void> {
+  /**
+   * Writes the markers, applies or drops staged offsets, and moves to Complete*. False when the
+   * Prepare* state could not be stored: the transaction stays Ongoing and EndTxn may be retried.
+   */
+  private async complete(t: Txn, commit: boolean, recovering = false): Promise<boolean> {
     t.state = commit ? "PrepareCommit" : "PrepareAbort";
     // Once PrepareCommit is stored the outcome is decided: a restart finishes it (start()).
-    if (!recovering) await this.persist(t);
+    if (!recovering && !(await this.persist(t))) {
+      t.state = "Ongoing";
+      return false;
+    }
     try {
       await this.writeMarkers(t.producerId, t.producerEpoch, commit, 0, [...t.partitions.values()], recovering);
       if (commit && this.offsetSink) {
@@ -487,6 +492,7 @@ export class TransactionCoordinator {
       t.groups.clear();
       await this.persist(t);
     }
+    return true;
   }
 
   /** Appends a commit/abort marker to each partition; returns an error code per partition. */
