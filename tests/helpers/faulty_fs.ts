@@ -39,6 +39,9 @@ export interface FaultyFs extends FileSystem {
   clear(): void;
   /** Faults injected so far. */
   readonly events: FaultEvent[];
+  /** While set, successful writes and fsyncs are recorded in `ops`, in the order they completed. */
+  trace: boolean;
+  readonly ops: { op: "wrote" | "synced"; path: string }[];
 }
 
 const MESSAGES: Record<string, string> = {
@@ -55,6 +58,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function faultyFs(inner: FileSystem): FaultyFs {
   let rules: (FaultRule & { left: number })[] = [];
   const events: FaultEvent[] = [];
+  const ops: { op: "wrote" | "synced"; path: string }[] = [];
+  const state = { trace: false };
+  const traced = async (op: "wrote" | "synced", path: string, p: Promise<void>) => {
+    await p;
+    if (state.trace) ops.push({ op, path });
+  };
 
   const match = (path: string, op: FaultOp): FaultRule | null => {
     for (let i = rules.length - 1; i >= 0; i--) {
@@ -71,7 +80,7 @@ export function faultyFs(inner: FileSystem): FaultyFs {
   /** Runs a write through the rules: fails, or writes a prefix then fails, or writes. */
   async function writeVia(path: string, data: Uint8Array, write: (d: Uint8Array) => Promise<void>, what: string) {
     const r = match(path, "write");
-    if (r === null || r.fault === "slow") return write(data);
+    if (r === null || r.fault === "slow") return traced("wrote", path, write(data));
     if (r.fault === "short") {
       const n = Math.min(r.bytes ?? Math.floor(data.length / 2), data.length);
       if (n > 0) await write(data.subarray(0, n));
@@ -82,10 +91,10 @@ export function faultyFs(inner: FileSystem): FaultyFs {
 
   async function syncVia(path: string, sync: () => Promise<void>, what: string) {
     const r = match(path, "sync");
-    if (r === null) return sync();
+    if (r === null) return traced("synced", path, sync());
     if (r.fault === "slow") {
       await sleep(r.delayMs ?? 200);
-      return sync();
+      return traced("synced", path, sync());
     }
     // A failed fsync: the kernel reports it once; the page cache may or may not still hold the data.
     throw fsError(r.fault === "ENOSPC" ? "ENOSPC" : "EIO", what, path);
@@ -117,6 +126,13 @@ export function faultyFs(inner: FileSystem): FaultyFs {
       rules = [];
     },
     events,
+    ops,
+    get trace() {
+      return state.trace;
+    },
+    set trace(v: boolean) {
+      state.trace = v;
+    },
     async open(path, options) {
       return wrap(path, await inner.open(path, options));
     },

@@ -320,6 +320,8 @@ export class TransactionCoordinator {
       // A new incarnation of the producer: abort what the old one left open.
       if (!(await this.complete(t, false))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
+    // Applied only once stored (Kafka prepares the transition and completes it after the append).
+    const before = { producerId: t.producerId, producerEpoch: t.producerEpoch, timeoutMs: t.timeoutMs, state: t.state };
     t.timeoutMs = timeoutMs;
     if (t.producerEpoch >= MAX_EPOCH - 1) {
       t.producerId = this.allocateProducerId();
@@ -329,7 +331,10 @@ export class TransactionCoordinator {
     }
     t.state = "Empty";
     t.lastUpdate = now;
-    if (!(await this.persist(t))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (!(await this.persist(t))) {
+      Object.assign(t, before);
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
     return { errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch };
   }
 
