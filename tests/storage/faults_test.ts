@@ -12,6 +12,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import { startBroker } from "../../src/broker/broker.ts";
 import type { BrokerConfig } from "../../src/config.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
@@ -342,7 +343,7 @@ describe("metadata log, group offsets and transaction state", () => {
     await stop(r);
   });
 
-  test("transaction state that cannot be stored: InitProducerId answers an error, then works", async () => {
+  test("transaction state that cannot be stored: InitProducerId and AddPartitionsToTxn answer an error and change nothing", async () => {
     const r = await start();
     const init = () =>
       r.c.send(InitProducerId, 4, {
@@ -360,6 +361,22 @@ describe("metadata log, group offsets and transaction state", () => {
     const ok = await init();
     expect(ok.errorCode).toBe(ErrorCode.NONE);
     expect(ok.producerEpoch).toBe(1);
+    // A partition is in the transaction only once that is stored: else the producer may not write to it.
+    await createTopic(r.c, "txd");
+    const add = () =>
+      r.c.send(AddPartitionsToTxn, 3, {
+        transactions: [],
+        v3AndBelowTransactionalId: "tx-1",
+        v3AndBelowProducerId: ok.producerId!,
+        v3AndBelowProducerEpoch: ok.producerEpoch!,
+        v3AndBelowTopics: [{ name: "txd", partitions: [0] }],
+      }).then((x) => x.resultsByTopicV3AndBelow![0].resultsByPartition![0].partitionErrorCode);
+    const off2 = r.fs.inject({ path: "/__transaction_state-", op: "write", fault: "ENOSPC" });
+    expect(await add()).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(r.broker.services.txns.inTransaction(ok.producerId!, ok.producerEpoch!, "txd", 0)).toBe(false);
+    off2();
+    expect(await add()).toBe(ErrorCode.NONE);
+    expect(r.broker.services.txns.inTransaction(ok.producerId!, ok.producerEpoch!, "txd", 0)).toBe(true);
     await stop(r);
   });
 });

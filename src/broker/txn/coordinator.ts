@@ -383,15 +383,30 @@ export class TransactionCoordinator {
       }
       return out;
     }
+    const undo = this.undoPoint(t);
     this.begin(t);
     const added = partitions.filter((p) => !t.partitions.has(key(p.topic, p.partition)));
     for (const p of partitions) t.partitions.set(key(p.topic, p.partition), p);
     // The partitions must be on record before the producer writes to them.
     const ok = added.length === 0 || await this.persist(t);
+    if (!ok) undo();
     for (const p of partitions) {
       out.set(key(p.topic, p.partition), ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     return out;
+  }
+
+  /** A function that puts `t` back as it is now (a change that could not be stored is not applied). */
+  private undoPoint(t: Txn): () => void {
+    const saved = {
+      state: t.state,
+      startTimestamp: t.startTimestamp,
+      lastUpdate: t.lastUpdate,
+      partitions: new Map(t.partitions),
+      offsets: new Map([...t.offsets].map(([g, o]) => [g, [...o]])),
+      groups: new Set(t.groups),
+    };
+    return () => Object.assign(t, saved);
   }
 
   private begin(t: Txn) {
@@ -415,9 +430,12 @@ export class TransactionCoordinator {
   ): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
+    const undo = this.undoPoint(t);
     this.begin(t);
     t.groups.add(groupId);
-    return (await this.persist(t)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (await this.persist(t)) return ErrorCode.NONE;
+    undo();
+    return ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** TxnOffsetCommit: stages offsets until EndTxn. */
@@ -431,7 +449,8 @@ export class TransactionCoordinator {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     if (t.state !== "Ongoing" || !t.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
-    const staged = t.offsets.get(groupId) ?? [];
+    const undo = this.undoPoint(t);
+    const staged = [...(t.offsets.get(groupId) ?? [])];
     for (const o of offsets) {
       const i = staged.findIndex((s) => s.topic === o.topic && s.partition === o.partition);
       if (i >= 0) staged[i] = o;
@@ -439,7 +458,9 @@ export class TransactionCoordinator {
     }
     t.offsets.set(groupId, staged);
     t.lastUpdate = this.deps.now();
-    return (await this.persist(t)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (await this.persist(t)) return ErrorCode.NONE;
+    undo();
+    return ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** True when the producer's transaction includes the partition (produce-side verification, KIP-890). */
