@@ -16,6 +16,7 @@ import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partition
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
+import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
@@ -343,7 +344,7 @@ describe("metadata log, group offsets and transaction state", () => {
     await stop(r);
   });
 
-  test("transaction state that cannot be stored: InitProducerId and AddPartitionsToTxn answer an error and change nothing", async () => {
+  test("transaction state that cannot be stored: InitProducerId and AddPartitionsToTxn answer an error and change nothing; markers are retried", async () => {
     const r = await start();
     const init = () =>
       r.c.send(InitProducerId, 4, {
@@ -377,6 +378,42 @@ describe("metadata log, group offsets and transaction state", () => {
     off2();
     expect(await add()).toBe(ErrorCode.NONE);
     expect(r.broker.services.txns.inTransaction(ok.producerId!, ok.producerEpoch!, "txd", 0)).toBe(true);
+
+    // A transactional batch, then EndTxn while the partition's disk is full: the outcome (PrepareCommit)
+    // is stored and EndTxn answered; the marker waits, retried by the periodic check, as Kafka retries it.
+    const txBatch = buildRecordBatch({
+      producerId: ok.producerId!,
+      producerEpoch: ok.producerEpoch!,
+      baseSequence: 0,
+      transactional: true,
+      records: [{ key: "k", value: "in-txn", timestamp: 1000 }],
+    });
+    const pr = await r.c.send(Produce, 9, {
+      transactionalId: "tx-1",
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: "txd", partitionData: [{ index: 0, records: txBatch }] }],
+    });
+    expect(pr.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
+    const off3 = r.fs.inject({ path: /\/txd-0\/\d+\.log$/, op: "write", fault: "ENOSPC" });
+    const end = await r.c.send(EndTxn, 3, {
+      transactionalId: "tx-1",
+      producerId: ok.producerId!,
+      producerEpoch: ok.producerEpoch!,
+      committed: true,
+    });
+    expect(end.errorCode).toBe(ErrorCode.NONE);
+    const txns = r.broker.services.txns;
+    expect(txns.describe("tx-1")!.state).toBe("PrepareCommit");
+    expect((await init()).errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    await txns.abortExpired(); // the periodic check: still full
+    expect(txns.describe("tx-1")!.state).toBe("PrepareCommit");
+    off3();
+    await txns.abortExpired();
+    expect(txns.describe("tx-1")!.state).toBe("CompleteCommit");
+    // The marker is in the log: the committed record and then the control batch.
+    expect(r.broker.services.topics.get("txd")!.partitions[0].logEndOffset).toBe(2);
+    expect((await init()).errorCode).toBe(ErrorCode.NONE);
     await stop(r);
   });
 });

@@ -730,8 +730,8 @@ export class GroupCoordinator {
   async commitTxnOffsets(
     groupId: string,
     offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string | null }[],
-  ): Promise<void> {
-    if (offsets.length === 0) return;
+  ): Promise<boolean> {
+    if (offsets.length === 0) return true;
     const now = this.deps.now();
     const values = offsets.map((o) => ({
       o,
@@ -747,10 +747,11 @@ export class GroupCoordinator {
       groupId,
       values.map(({ o, v }) => ({ key: offsetKey(groupId, o.topic, o.partition), value: offsetValue(v) })),
     );
-    if (code !== ErrorCode.NONE) return;
+    if (code !== ErrorCode.NONE) return false;
     let g = this.groups.get(groupId);
     if (!g) this.groups.set(groupId, g = this.newClassic(groupId));
     for (const { o, v } of values) g.offsets.set(tpKey(o.topic, o.partition), v);
+    return true;
   }
 
   /**

@@ -33,8 +33,8 @@ export type PendingOffset = {
 
 /** Where committed transactional offsets go (the group coordinator). */
 export interface TxnOffsetSink {
-  /** Makes offsets committed inside a transaction visible (on commit). */
-  commitTxnOffsets(groupId: string, offsets: PendingOffset[]): void | Promise<void>;
+  /** Makes offsets committed inside a transaction visible (on commit); false when they could not be stored. */
+  commitTxnOffsets(groupId: string, offsets: PendingOffset[]): boolean | void | Promise<boolean | void>;
 }
 
 type Txn = {
@@ -181,6 +181,9 @@ export class TransactionCoordinator {
   private nextProducerId: bigint;
   private readonly deps: CoordinatorDeps;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Transactions whose outcome is stored (Prepare*) but whose markers or offsets could not be written yet. */
+  private stalled = new Set<Txn>();
+  private retrying = new Set<Txn>();
   offsetSink: TxnOffsetSink | null = null;
 
   constructor(deps: CoordinatorDeps) {
@@ -505,19 +508,46 @@ export class TransactionCoordinator {
       t.state = "Ongoing";
       return false;
     }
+    // The outcome is decided once Prepare* is stored. Markers or offsets that cannot be written (a full
+    // disk, an offline log dir) keep the transaction in Prepare* to be retried by the periodic check (and at
+    // start), as Kafka retries markers until they land; meanwhile its producer gets CONCURRENT_TRANSACTIONS.
+    let done = true;
     try {
-      await this.writeMarkers(t.producerId, t.producerEpoch, commit, 0, [...t.partitions.values()], recovering);
-      if (commit && this.offsetSink) {
-        for (const [group, offsets] of t.offsets) await this.offsetSink.commitTxnOffsets(group, offsets);
+      const results = await this.writeMarkers(
+        t.producerId,
+        t.producerEpoch,
+        commit,
+        0,
+        [...t.partitions.values()],
+        recovering,
+      );
+      for (const code of results.values()) if (code === ErrorCode.KAFKA_STORAGE_ERROR) done = false;
+      if (done && commit && this.offsetSink) {
+        for (const [group, offsets] of t.offsets) {
+          if ((await this.offsetSink.commitTxnOffsets(group, offsets)) === false) done = false;
+        }
       }
-    } finally {
-      t.state = commit ? "CompleteCommit" : "CompleteAbort";
-      t.lastUpdate = this.deps.now();
-      t.partitions.clear();
-      t.offsets.clear();
-      t.groups.clear();
-      await this.persist(t);
+    } catch (e) {
+      done = false;
+      this.deps.log("error", `transaction ${t.transactionalId}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (!done) {
+      if (!this.stalled.has(t)) {
+        this.deps.log(
+          "warn",
+          `transaction ${t.transactionalId} (${t.state}): markers or offsets not written yet; retried every ${this.deps.checkIntervalMs} ms`,
+        );
+      }
+      this.stalled.add(t);
+      return true;
+    }
+    if (this.stalled.delete(t)) this.deps.log("info", `transaction ${t.transactionalId}: completed after retries`);
+    t.state = commit ? "CompleteCommit" : "CompleteAbort";
+    t.lastUpdate = this.deps.now();
+    t.partitions.clear();
+    t.offsets.clear();
+    t.groups.clear();
+    await this.persist(t);
     return true;
   }
 
@@ -573,6 +603,19 @@ export class TransactionCoordinator {
 
   /** Aborts transactions open longer than their timeout and fences their producers. */
   async abortExpired(): Promise<void> {
+    for (const t of [...this.stalled]) {
+      if (this.retrying.has(t)) continue; // an earlier sweep is still at it
+      if (t.state !== "PrepareCommit" && t.state !== "PrepareAbort") {
+        this.stalled.delete(t);
+        continue;
+      }
+      this.retrying.add(t);
+      try {
+        await this.complete(t, t.state === "PrepareCommit", true);
+      } finally {
+        this.retrying.delete(t);
+      }
+    }
     const now = this.deps.now();
     for (const t of this.txns.values()) {
       if (t.state === "Ongoing" && now - t.startTimestamp > t.timeoutMs) {
