@@ -98,6 +98,8 @@ export type StorageStats = {
 
 export interface FileLogStore extends LogStore {
   readonly stats: StorageStats;
+  /** Why the log dir went offline (a failed fsync, an I/O error), or null while it is online. */
+  readonly offline: Error | null;
   readonly commit: GroupCommit;
   /** Removes partition directories no topic claims (left by a crash during DeleteTopics). */
   removeUnknown(keep: (topic: string, partition: number) => boolean): Promise<void>;
@@ -1168,6 +1170,9 @@ export async function openFileLogStore(
   const store: FileLogStore = {
     keepsAppendedBuffers: false,
     stats: core.stats,
+    get offline() {
+      return core.offline;
+    },
     commit: core.commit,
     open(topic, partition) {
       if (closing) return Promise.reject(storageError("store is closed"));

@@ -25,6 +25,7 @@ import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { batchCrcValid, buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { type FaultyFs, faultyFs } from "../helpers/faulty_fs.ts";
+import { httpBase } from "../helpers/http.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 const dec = new TextDecoder();
@@ -216,14 +217,18 @@ describe("a failed fsync takes the log dir offline (fsyncgate)", () => {
     await stop(r);
   });
 
-  test("EIO on a write (not a full disk) takes the dir offline as well", async () => {
-    const r = await start();
+  test("EIO on a write (not a full disk) takes the dir offline as well; /ready says so", async () => {
+    const r = await start(undefined, { "chronik.http.port": 0 });
+    const base = await httpBase(() => r.lines.join("\n"));
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
     await createTopic(r.c, "wio");
     expect((await produce(r.c, "wio", ["a"])).errorCode).toBe(ErrorCode.NONE);
     r.fs.inject({ path: "/wio-0/", op: "write", fault: "EIO", times: 1 });
     expect((await produce(r.c, "wio", ["b"])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     expect((await produce(r.c, "wio", ["c"])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     expect(offlineLines(r).length).toBe(1);
+    expect((await fetch(`${base}/ready`)).status).toBe(503);
+    expect((await fetch(`${base}/health`)).status).toBe(200); // alive: serving what it can
     await stop(r);
   });
 
