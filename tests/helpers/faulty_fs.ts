@@ -7,12 +7,13 @@
 //   ... off();  // or ffs.clear()
 //
 // "write" covers FileHandle.append and .write and the data of writeFileAtomic; "sync" covers
-// FileHandle.sync and the sync inside writeFileAtomic. Like Linux after a failed fsync, the next
+// FileHandle.sync and the sync inside writeFileAtomic; "open" covers open() (creating a file on a
+// full disk fails too). Like Linux after a failed fsync, the next
 // fsync of the same file succeeds (the kernel reported the error once and dropped the dirty pages):
 // that is the "fsyncgate" trap the engine must not fall into.
 import type { FileHandle, FileSystem, Runtime } from "../../src/runtime.ts";
 
-export type FaultOp = "write" | "sync";
+export type FaultOp = "write" | "sync" | "open";
 export type Fault = "ENOSPC" | "EIO" | "short" | "slow";
 
 export type FaultRule = {
@@ -134,6 +135,8 @@ export function faultyFs(inner: FileSystem): FaultyFs {
       state.trace = v;
     },
     async open(path, options) {
+      const r = match(path, "open");
+      if (r && r.fault !== "slow") throw fsError(r.fault === "EIO" ? "EIO" : "ENOSPC", "open", path);
       return wrap(path, await inner.open(path, options));
     },
     async writeFileAtomic(path, data) {

@@ -289,6 +289,12 @@ describe("a full disk: KAFKA_STORAGE_ERROR, reads go on, writes resume once spac
     expect((await produce(r.c, "roll", ["b".repeat(100)])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     expect((await produce(r.c, "roll", ["c"])).baseOffset).toBe(1n);
     expect(await readAll(r.c, "roll")).toEqual(["0:a", "1:c"]);
+    // The new segment's file cannot even be created: refused the same way, and the next append rolls.
+    r.fs.inject({ path: /\/roll-0\/0+2\.log$/, op: "open", fault: "ENOSPC", times: 1 });
+    expect((await produce(r.c, "roll", ["d".repeat(100)])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect((await produce(r.c, "roll", ["e".repeat(100)])).baseOffset).toBe(2n);
+    expect(await readAll(r.c, "roll")).toEqual(["0:a", "1:c", `2:${"e".repeat(100)}`]);
+    expect(offlineLines(r).length).toBe(0);
     await stop(r);
   });
 });
