@@ -4,19 +4,22 @@
 //   - every acknowledged record is present exactly once (no record value appears twice at all);
 //   - offsets are dense from 0 and every served batch is whole and passes its CRC32C;
 //   - the group's committed offsets never go backwards, and are at least the last acknowledged commit.
+// A SIGKILL leaves the page cache whole, so it never tears a write; every --torn-every'th cycle the
+// script therefore also appends half a batch to a partition's active segment after the kill, as a
+// power loss mid-write would leave it: the restart must truncate it (logged) and lose nothing acknowledged.
 //
 //   bun scripts/kill_cycles.ts [--runtime bun|deno|node|binary] [--cycles 100] [--partitions 3]
-//       [--producers 2] [--min-ms 500] [--max-ms 2000] [--data-dir DIR] [--keep]
+//       [--producers 2] [--min-ms 500] [--max-ms 2000] [--torn-every 10] [--data-dir DIR] [--keep]
 //
 // Prints one JSON line per cycle and a summary; exits 1 at the first violation (with the reason).
 // tests/storage/kill_cycles_test.ts runs a few cycles in the suite; the README reports a long run.
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import { ErrorCode } from "../src/protocol/errors.ts";
 import { Fetch } from "../src/protocol/messages/01_fetch.ts";
 import { OffsetFetch } from "../src/protocol/messages/09_offset_fetch.ts";
-import { batchCrcValid, decodeRecords } from "../src/protocol/record_batch.ts";
+import { batchCrcValid, buildRecordBatch, decodeRecords } from "../src/protocol/record_batch.ts";
 import { type RuntimeKind, startBrokerProcess } from "../tests/e2e/harness.ts";
 import { WireClient } from "../tests/helpers/wire_client.ts";
 
@@ -30,6 +33,8 @@ export type KillOptions = {
   /** The kill comes at a random time between these, after the load started. */
   minMs: number;
   maxMs: number;
+  /** Every n-th cycle, half a batch is appended to a segment after the kill (0: never). */
+  tornEvery?: number;
   dataDir?: string;
   keep?: boolean;
   /** One line per cycle (default: console.log). */
@@ -44,6 +49,7 @@ export type KillSummary = {
   commitsAcknowledged: number;
   recoveries: number;
   truncations: number;
+  tornInjected: number;
   seconds: number;
 };
 
@@ -150,6 +156,8 @@ export async function runKillCycles(o: KillOptions): Promise<KillSummary> {
   let recoveries = 0;
   let truncations = 0;
   let stored = 0;
+  let tornInjected = 0;
+  let expectTruncation = false;
   try {
     for (let cycle = 0; cycle <= o.cycles; cycle++) {
       const b = await startBrokerProcess(o.runtime, args);
@@ -170,7 +178,12 @@ export async function runKillCycles(o: KillOptions): Promise<KillSummary> {
           // Verify what the last kill left.
           const logs = b.logs();
           if (logs.includes("unclean")) recoveries++;
-          truncations += (logs.match(/truncating/g) ?? []).length;
+          const truncated = (logs.match(/truncating/g) ?? []).length;
+          truncations += truncated;
+          if (expectTruncation && truncated === 0) {
+            throw new Violation(`cycle ${cycle}: the torn tail was not truncated`);
+          }
+          expectTruncation = false;
           const seen = new Map<string, number>();
           stored = 0;
           for (let p = 0; p < o.partitions; p++) {
@@ -265,6 +278,15 @@ export async function runKillCycles(o: KillOptions): Promise<KillSummary> {
         await within(Promise.all(producers.map((p) => p.disconnect())), 2000);
         await within(consumer.disconnect(), 2000);
         c.close();
+        if (o.tornEvery && (cycle + 1) % o.tornEvery === 0) {
+          // Half of a valid batch at the end of one partition's active segment.
+          const p = cycle % o.partitions;
+          const seg = readdirSync(`${dir}/${TOPIC}-${p}`).filter((f) => f.endsWith(".log")).sort().at(-1)!;
+          const half = buildRecordBatch({ records: [{ key: null, value: `torn-${cycle}`.repeat(40) }] });
+          appendFileSync(`${dir}/${TOPIC}-${p}/${seg}`, half.subarray(0, Math.floor(half.length / 2)));
+          tornInjected++;
+          expectTruncation = true;
+        }
         report(JSON.stringify({ cycle, sentAcked: sent, acknowledged: acked.size, stored, committed: lastCommitted }));
       } catch (e) {
         c.close();
@@ -284,6 +306,7 @@ export async function runKillCycles(o: KillOptions): Promise<KillSummary> {
     commitsAcknowledged,
     recoveries,
     truncations,
+    tornInjected,
     seconds: Math.round((Date.now() - started) / 1000),
   };
 }
@@ -301,6 +324,7 @@ if (import.meta.main) {
     producers: Number(arg("producers", "2")),
     minMs: Number(arg("min-ms", "500")),
     maxMs: Number(arg("max-ms", "2000")),
+    tornEvery: Number(arg("torn-every", "10")),
     dataDir: process.argv.includes("--data-dir") ? arg("data-dir", "") : undefined,
     keep: process.argv.includes("--keep"),
   }).then((s) => {
