@@ -214,7 +214,7 @@ class Core {
 
   offlineError(what: string): Error {
     return Object.assign(storageError(`${what}: log dir ${this.root} is offline (${this.offline?.message})`), {
-      logged: true,
+      reported: true,
     });
   }
 }
@@ -590,7 +590,7 @@ class FilePartitionLog implements PartitionLog {
     const where = `${this.topic}-${this.partition}`;
     if (undone && isNoSpace(e) && !this.failed) {
       this.core.noSpace(e, `${where}: ${what}`);
-      return Object.assign(storageError(`${where}: ${what}: ${errText(e)}`), { logged: true });
+      return Object.assign(storageError(`${where}: ${what}: ${errText(e)}`), { reported: true });
     }
     this.fail(e, what);
     return this.core.offlineError(where);

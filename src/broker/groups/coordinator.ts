@@ -236,7 +236,7 @@ export class GroupCoordinator {
       const deleted = !this.deps.topics.get(OFFSETS_TOPIC)?.partitions.includes(log);
       const storage = !deleted && (e as { code?: unknown }).code === "KAFKA_STORAGE_ERROR";
       // The storage engine logged the failure itself (once); repeating it per commit would flood.
-      if (!(e as { logged?: unknown }).logged) {
+      if ((e as { reported?: boolean }).reported !== true) {
         this.deps.log(
           deleted ? "warn" : "error",
           `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`,

@@ -216,7 +216,7 @@ async function store(
       return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
     }
     // Storage failures the engine logged once (disk full, log dir offline) are not repeated per request.
-    if (!(e as { logged?: unknown }).logged) {
+    if ((e as { reported?: boolean }).reported !== true) {
       svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);

@@ -209,7 +209,8 @@ async function readAll(
       // Pooled buffers: the server releases them once the response is sent (Conn.write's callback).
       d.records = await log.read(from, Math.max(limit, 0), bytes > 0, svc.readBuffers);
     } catch (e) {
-      if (!(e as { logged?: unknown }).logged) { // an offline log dir was logged once, when it went offline
+      // An offline log dir is logged once by the store, when it goes offline, not at every fetch.
+      if ((e as { reported?: boolean }).reported !== true) {
         svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
       d.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
