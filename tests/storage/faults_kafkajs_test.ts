@@ -58,7 +58,12 @@ describe("kafkajs against storage faults", () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "kfull", numPartitions: 1 }] });
     await admin.disconnect();
-    const producer = r.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Retries enough to outlast the test's clearing of the fault, even on a loaded machine.
+    const producer = r.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { initialRetryTime: 50, maxRetryTime: 200, retries: 50 },
+    });
     await producer.connect();
     await producer.send({ topic: "kfull", acks: -1, messages: values(0, 10, "v") });
 
