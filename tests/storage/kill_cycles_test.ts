@@ -12,8 +12,9 @@ test("3 SIGKILL cycles under kafkajs acks=all idempotent load: nothing acknowled
     cycles: 3,
     partitions: 3,
     producers: 2,
-    minMs: 500,
-    maxMs: 1500,
+    // Long enough for the group consumer to join and commit on a loaded machine.
+    minMs: 1000,
+    maxMs: 2500,
     tornEvery: 2,
     report: (l) => void lines.push(l),
   });
