@@ -17,6 +17,7 @@ import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
+import { DescribeLogDirs } from "../../src/protocol/messages/35_describe_log_dirs.ts";
 import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
@@ -196,6 +197,10 @@ describe("a failed fsync takes the log dir offline (fsyncgate)", () => {
     // with an empty record set.
     const f = await fetchFrom(r.c, "sync", 0n, 1);
     expect(f.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    // DescribeLogDirs names the dir as offline, as Kafka does.
+    const dirs = await r.c.send(DescribeLogDirs, 4, { topics: null });
+    expect(dirs.results![0].errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(dirs.results![0].topics).toEqual([]);
     // What does not need the log dir goes on.
     const v = await r.c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
     expect(v.errorCode).toBe(ErrorCode.NONE);
