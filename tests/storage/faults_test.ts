@@ -287,18 +287,21 @@ describe("a full disk: KAFKA_STORAGE_ERROR, reads go on, writes resume once spac
 
   test("a full disk when a segment rolls: the append is refused, the next one rolls", async () => {
     const r = await start();
-    // A tiny segment.bytes: the second append rolls.
-    await createTopic(r.c, "roll", 1, { "segment.bytes": "100" });
-    expect((await produce(r.c, "roll", ["a"])).errorCode).toBe(ErrorCode.NONE);
+    // The smallest segment.bytes (Kafka 4: 1 MiB): two appends of 600 kB make a roll.
+    expect((await createTopic(r.c, "roll", 1, { "segment.bytes": "1048576" })).errorCode).toBe(ErrorCode.NONE);
+    const big = (c: string) => c.repeat(600_000);
+    expect((await produce(r.c, "roll", [big("a")])).errorCode).toBe(ErrorCode.NONE);
     r.fs.inject({ path: /\/roll-0\/\d+\.log$/, op: "write", fault: "ENOSPC", times: 1 });
-    expect((await produce(r.c, "roll", ["b".repeat(100)])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect((await produce(r.c, "roll", [big("b")])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     expect((await produce(r.c, "roll", ["c"])).baseOffset).toBe(1n);
-    expect(await readAll(r.c, "roll")).toEqual(["0:a", "1:c"]);
-    // The new segment's file cannot even be created: refused the same way, and the next append rolls.
-    r.fs.inject({ path: /\/roll-0\/0+2\.log$/, op: "open", fault: "ENOSPC", times: 1 });
-    expect((await produce(r.c, "roll", ["d".repeat(100)])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
-    expect((await produce(r.c, "roll", ["e".repeat(100)])).baseOffset).toBe(2n);
-    expect(await readAll(r.c, "roll")).toEqual(["0:a", "1:c", `2:${"e".repeat(100)}`]);
+    expect(await readAll(r.c, "roll")).toEqual([`0:${big("a")}`, "1:c"]);
+    // The next segment's file cannot even be created: refused the same way, and the next append rolls.
+    expect((await produce(r.c, "roll", [big("d")])).baseOffset).toBe(2n); // fits in segment 1
+    r.fs.inject({ path: /\/roll-0\/0+3\.log$/, op: "open", fault: "ENOSPC", times: 1 });
+    expect((await produce(r.c, "roll", [big("e")])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect((await produce(r.c, "roll", [big("f")])).baseOffset).toBe(3n);
+    expect(await readAll(r.c, "roll")).toEqual([`0:${big("a")}`, "1:c", `2:${big("d")}`, `3:${big("f")}`]);
+    expect(r.fs.events.map((e) => e.op)).toEqual(["write", "open"]);
     expect(offlineLines(r).length).toBe(0);
     await stop(r);
   });
