@@ -19,6 +19,8 @@ import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { DescribeLogDirs } from "../../src/protocol/messages/35_describe_log_dirs.ts";
 import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
+import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
+import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
@@ -360,6 +362,43 @@ describe("metadata log, group offsets and transaction state", () => {
     r = await start(r.dir);
     // Never backwards: the last acknowledged commit survived the restart.
     expect(await committed(r.c, "grp", "g")).toBeGreaterThanOrEqual(10n);
+    await stop(r);
+  });
+
+  test("SyncGroup whose group record cannot be stored answers NOT_COORDINATOR, then the group forms", async () => {
+    const r = await start();
+    const join = (memberId: string) =>
+      r.c.send(JoinGroup, 3, {
+        groupId: "sg",
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 10_000,
+        memberId,
+        groupInstanceId: null,
+        protocolType: "consumer",
+        protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+        reason: null,
+      });
+    const sync = (memberId: string, generationId: number) =>
+      r.c.send(SyncGroup, 3, {
+        groupId: "sg",
+        generationId,
+        memberId,
+        groupInstanceId: null,
+        protocolType: "consumer",
+        protocolName: "range",
+        assignments: [{ memberId, assignment: new Uint8Array([1]) }],
+      });
+    const off = r.fs.inject({ path: "/__consumer_offsets-", op: "write", fault: "ENOSPC" });
+    const j = await join("");
+    expect(j.errorCode).toBe(ErrorCode.NONE);
+    expect((await sync(j.memberId!, j.generationId!)).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    off();
+    // The failed store started a rebalance: rejoin, and the group forms.
+    const j2 = await join(j.memberId!);
+    expect(j2.errorCode).toBe(ErrorCode.NONE);
+    const s2 = await sync(j2.memberId!, j2.generationId!);
+    expect(s2.errorCode).toBe(ErrorCode.NONE);
+    expect([...s2.assignment!]).toEqual([1]);
     await stop(r);
   });
 

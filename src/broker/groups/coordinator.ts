@@ -248,11 +248,12 @@ export class GroupCoordinator {
     }
   }
 
-  private async persistGroup(g: Group): Promise<boolean> {
+  /** Stores the group's record; resolves NONE, or the error code of the failed write. */
+  private async persistGroup(g: Group): Promise<number> {
     const snapshot: GroupSnapshot = g.snapshot();
     const code = await this.append(g.groupId, [{ key: groupKey(g.groupId), value: groupValue(snapshot) }]);
     if (code !== ErrorCode.NONE) this.deps.log("warn", `group ${g.groupId}: metadata not stored (error ${code})`);
-    return code === ErrorCode.NONE;
+    return code;
   }
 
   // ---- groups
