@@ -4,7 +4,9 @@
 //      the same for a KIP-848 consumer group (every member at the group's epoch, nothing pending);
 //   2. offset commits per second (one partition per commit, pipelined on a few connections),
 //      each acknowledged only after its record is appended to __consumer_offsets.
-//   bun scripts/bench_groups.ts [members=50] [commits=20000]
+//   bun scripts/bench_groups.ts [members=50] [commits=20000] [data-dir]
+// With a data dir the file engine stores __consumer_offsets, and a commit is answered after its fsync
+// (chronik.fsync.acks.all, the default; CHRONIK_FSYNC=0 turns it off for comparison).
 import { bunRuntime } from "../adapters/bun.ts";
 import { startBroker } from "../src/broker/broker.ts";
 import { ErrorCode } from "../src/protocol/errors.ts";
@@ -16,6 +18,8 @@ import { WireClient } from "../tests/helpers/wire_client.ts";
 
 const MEMBERS = Number(process.argv[2] ?? 50);
 const COMMITS = Number(process.argv[3] ?? 20000);
+const DATA_DIR = process.argv[4] ?? null;
+const FSYNC = process.env.CHRONIK_FSYNC !== "0";
 
 const broker = await startBroker({ ...bunRuntime, log() {} }, {
   host: "127.0.0.1",
@@ -23,6 +27,7 @@ const broker = await startBroker({ ...bunRuntime, log() {} }, {
   logLevel: "warn",
   "group.initial.rebalance.delay.ms": 0,
   "group.consumer.heartbeat.interval.ms": 50,
+  ...(DATA_DIR ? { dataDir: DATA_DIR, "chronik.fsync.acks.all": FSYNC } : {}),
 });
 await broker.services.topics.create("bench", 100, new Map());
 const topicId = broker.services.topics.get("bench")!.id;
@@ -152,7 +157,9 @@ const secs = (performance.now() - t0) / 1000;
 console.log(
   `offset commits: ${COMMITS} in ${secs.toFixed(2)} s = ${
     Math.round(COMMITS / secs)
-  } commits/s (8 connections, 64 in flight each, memory store)`,
+  } commits/s (8 connections, 64 in flight each, ${
+    DATA_DIR ? `file store, ${FSYNC ? "fsync before the answer" : "no fsync"}` : "memory store"
+  })`,
 );
 
 for (const c of clients) c.close();

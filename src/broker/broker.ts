@@ -352,7 +352,8 @@ async function start(
     if (!runtime.serve) {
       log("warn", `the ${runtime.name} runtime serves no HTTP; chronik.http.port ignored`);
     } else {
-      const app = httpApp(services, { ready: () => ready });
+      // An offline log dir (docs/storage.md, Failures) makes the broker not ready until it restarts.
+      const app = httpApp(services, { ready: () => ready && !storage.file?.offline });
       // Unauthenticated, so loopback unless chronik.http.host says otherwise.
       const httpHost = String(config["chronik.http.host"] ?? "127.0.0.1");
       http = await runtime.serve({ host: httpHost, port: Number(httpPort) }, (req, info) => app.fetch(req, info))

@@ -156,14 +156,17 @@ export async function createTopic(
   if (overLimit !== null) return fail(ErrorCode.POLICY_VIOLATION, overLimit);
   if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, partitions, replicationFactor: rf };
   if (quota && !quota.record(partitions)) return fail(THROTTLED.errorCode, THROTTLED.errorMessage);
-  let topic;
+  let topic: Topic;
   try {
     topic = await svc.topics.create(t.name, partitions, configs);
   } catch (e) {
     if ((e as { code?: string }).code === "TOPIC_EXISTS") {
       return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
     }
-    throw e;
+    // The metadata log could not store the topic (disk full, or offline after an I/O error).
+    const message = e instanceof Error ? e.message : String(e);
+    svc.log("error", `creating topic ${t.name} failed: ${message}`);
+    return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Could not create topic ${t.name}: ${message}`);
   }
   svc.log("info", `created topic ${t.name} with ${partitions} partition(s)`);
   // In a cluster its partitions get leaders now, so this answer can already name them.

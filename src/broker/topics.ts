@@ -152,7 +152,13 @@ export class Topics {
       throw e;
     }
     const logs: PartitionLog[] = [];
-    for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
+    try {
+      for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
+    } catch (e) {
+      // The log dir refused the partitions (offline, disk full): the topic is not created after all.
+      await this.meta.deleteTopic(name).catch(() => {});
+      throw e;
+    }
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__") };
     this.byName.set(name, topic);
     this.byIdMap.set(id, topic);

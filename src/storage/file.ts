@@ -15,8 +15,14 @@
 //
 // Appends: one write per append into the active segment; offsets are assigned in the partition's
 // write queue, so appends land and complete in call order. A failed write is truncated away before
-// anything can read it (reads stop at the last whole batch written); if even that fails, or an
-// fsync fails, the partition refuses appends until restart (Kafka takes the log dir offline).
+// anything can read it (reads stop at the last whole batch written).
+// I/O failures (docs/storage.md, "Failures"): a write refused for want of space (ENOSPC, EDQUOT) is
+// undone and answered KAFKA_STORAGE_ERROR; the store logs "disk full" once, reads go on, and writes
+// succeed again by themselves once space is freed. Any other failure, and any failed fsync, takes the
+// whole log dir offline, as Kafka does on an IOException: a failed fsync is never retried as if the
+// data were safe (Linux reports it once and may have dropped the dirty pages: PostgreSQL's
+// "fsyncgate"). Offline, every partition answers appends and reads with KAFKA_STORAGE_ERROR until
+// the broker restarts; one log line says so and how to recover.
 // Durability: see GroupCommit and AppendOptions.durable; flush.messages / flush.ms per topic.
 // Rolls: the rolled segment is fsynced, its indexes written and the recovery point moved past it in
 // the background, one segment at a time store-wide, in roll order (Kafka flushes a rolled segment
@@ -104,6 +110,8 @@ export type StorageStats = {
 
 export interface FileLogStore extends LogStore {
   readonly stats: StorageStats;
+  /** Why the log dir went offline (a failed fsync, an I/O error), or null while it is online. */
+  readonly offline: Error | null;
   readonly commit: GroupCommit;
   /**
    * Like close(), but writes the clean-shutdown mark only if the last stop was clean too: for a start
@@ -141,6 +149,12 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Out of space (or quota): the one write failure that leaves the disk healthy and is worth retrying. */
+function isNoSpace(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 class Core {
@@ -161,6 +175,10 @@ class Core {
   readonly handles: HandleCache;
   /** Partition loads at once (start-up opens every partition): each holds a few descriptors while it runs. */
   readonly loads = new Limiter(32);
+  /** Set once the log dir went offline (a failed fsync, or a failure that could not be undone). */
+  offline: Error | null = null;
+  /** While writes fail for want of space (logged when it starts and when it ends). */
+  diskFull = false;
   constructor(fs: FileSystem, root: string, o: FileLogStoreOptions, clean: boolean) {
     this.fs = fs;
     this.handles = new HandleCache(o.maxOpenFiles ?? 1000);
@@ -182,6 +200,43 @@ class Core {
       recordsCompactedAway: 0,
     };
   }
+
+  /** Takes the log dir offline (once): appends and reads of every partition fail from here on. */
+  takeOffline(e: unknown, what: string): void {
+    if (this.offline) return;
+    this.offline = e instanceof Error ? e : new Error(String(e));
+    this.log(
+      "error",
+      `log dir ${this.root} is offline: ${what} (${
+        errText(e)
+      }). Nothing after the last successful fsync was acknowledged; produce and fetch of its partitions answer KAFKA_STORAGE_ERROR until restart. Fix the disk, then restart the broker: it recovers from the last durable point (unflushed segment tails are scanned, a torn tail truncated).`,
+    );
+  }
+
+  /** Notes a write refused for want of space; logs once per episode. */
+  noSpace(e: unknown, what: string): void {
+    if (this.diskFull) return;
+    this.diskFull = true;
+    this.log(
+      "error",
+      `disk full under ${this.root}: ${what} (${
+        errText(e)
+      }). Produce answers KAFKA_STORAGE_ERROR and nothing of a refused batch is kept; reads go on; writes resume once space is freed.`,
+    );
+  }
+
+  /** A write succeeded: ends a disk-full episode. */
+  wrote(): void {
+    if (!this.diskFull) return;
+    this.diskFull = false;
+    this.log("info", `disk under ${this.root} accepts writes again`);
+  }
+
+  offlineError(what: string): Error {
+    return Object.assign(storageError(`${what}: log dir ${this.root} is offline (${this.offline?.message})`), {
+      reported: true,
+    });
+  }
 }
 
 class FilePartitionLog implements PartitionLog {
@@ -198,8 +253,10 @@ class FilePartitionLog implements PartitionLog {
   private writeQueue: Promise<unknown> = Promise.resolve();
   private completion: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
-  /** Set when the partition can no longer append safely (failed rollback or fsync). */
-  failed: Error | null = null;
+  /** Set when the log dir is offline: nothing of it can be appended or read safely. */
+  get failed(): Error | null {
+    return this.core.offline;
+  }
   private unflushed = 0;
   lastFlush: number;
   dirty = false;
@@ -468,16 +525,15 @@ class FilePartitionLog implements PartitionLog {
         if (w.sync) {
           try {
             await this.rollFlush;
-            if (this.failed) {
-              throw storageError(
-                `${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`,
-              );
-            }
+            if (this.failed) throw this.core.offlineError(`${this.topic}-${this.partition}`);
             await this.core.commit.sync(w.handle!);
           } catch (e) {
             this.fail(e, "fsync failed");
-            throw e;
+            throw this.core.offlineError(`${this.topic}-${this.partition}`);
           }
+          // Another file's failure (a rolled segment's flush) while this one synced: what came before
+          // this append may not be on disk, so it is not acknowledged either.
+          if (this.failed) throw this.core.offlineError(`${this.topic}-${this.partition}`);
         }
       } finally {
         // write() pinned the segment's handle until its sync is done.
@@ -492,12 +548,7 @@ class FilePartitionLog implements PartitionLog {
   }
 
   private fail(e: unknown, what: string): void {
-    if (this.failed) return;
-    this.failed = e instanceof Error ? e : new Error(String(e));
-    this.core.log(
-      "error",
-      `${this.topic}-${this.partition}: ${what} (${errText(e)}); the partition refuses appends until restart`,
-    );
+    this.core.takeOffline(e, `${this.topic}-${this.partition}: ${what}`);
   }
 
   private async write(
@@ -506,11 +557,7 @@ class FilePartitionLog implements PartitionLog {
     durable: boolean,
   ): Promise<{ result: AppendResult; handle: FileHandle | null; seg: Segment | null; sync: boolean }> {
     if (this.closed) throw storageError(`${this.topic}-${this.partition} is closed`);
-    if (this.failed) {
-      throw storageError(
-        `${this.topic}-${this.partition} is offline after an earlier I/O error: ${this.failed.message}`,
-      );
-    }
+    if (this.failed) throw this.core.offlineError(`${this.topic}-${this.partition}`);
     const cfg = this.config();
     let total = 0;
     let span = 0;
@@ -544,7 +591,11 @@ class FilePartitionLog implements PartitionLog {
         seg.indexFull(cfg.segmentIndexBytes) ||
         base + span - 1 - seg.base > 0x7fffffff)
     ) {
-      seg = await this.roll();
+      try {
+        seg = await this.roll();
+      } catch (e) {
+        throw this.writeFailed(e, "could not start a new segment", true);
+      }
     }
     let next = base;
     for (const m of metas) {
@@ -567,14 +618,17 @@ class FilePartitionLog implements PartitionLog {
     try {
       await h.append(data);
     } catch (e) {
+      let undone = true;
       try {
         await h.truncate(pos);
       } catch (e2) {
+        undone = false;
         this.fail(e2, `could not truncate a failed append (${errText(e)})`);
       }
       this.core.handles.release(seg);
-      throw e;
+      throw this.writeFailed(e, `appending to segment ${segmentName(seg.base)} failed`, undone);
     }
+    this.core.wrote();
     if (seg.size === 0) seg.created = now;
     let p = pos;
     let o = base;
@@ -604,6 +658,17 @@ class FilePartitionLog implements PartitionLog {
       seg,
       sync,
     };
+  }
+
+  /** Classifies a failed write: out of space (undone) is retried by the client; anything else takes the dir offline. */
+  private writeFailed(e: unknown, what: string, undone: boolean): Error {
+    const where = `${this.topic}-${this.partition}`;
+    if (undone && isNoSpace(e) && !this.failed) {
+      this.core.noSpace(e, `${where}: ${what}`);
+      return Object.assign(storageError(`${where}: ${what}: ${errText(e)}`), { reported: true });
+    }
+    this.fail(e, what);
+    return this.core.offlineError(where);
   }
 
   /**
@@ -647,13 +712,22 @@ class FilePartitionLog implements PartitionLog {
         } finally {
           this.core.handles.release(old);
         }
+      } catch (e) {
+        if (!this.closed) this.fail(e, `fsync of rolled segment ${segmentName(old.base)} failed`);
+        return;
+      }
+      try {
         await this.writeIndexes(old);
         await this.core.fs.writeFileAtomic(
           `${this.dir}/${RECOVERY_POINT_FILE}`,
           new TextEncoder().encode(String(upTo)),
         );
       } catch (e) {
-        if (!this.closed) this.fail(e, `could not flush rolled segment ${segmentName(old.base)}`);
+        // The data is on disk: missing indexes are rebuilt, and an old recovery point only means a
+        // longer scan after an unclean stop. Out of space is thus no reason to go offline.
+        if (isNoSpace(e)) {
+          this.core.noSpace(e, `${this.topic}-${this.partition}: writing the indexes of a rolled segment`);
+        } else if (!this.closed) this.fail(e, `could not write the indexes of rolled segment ${segmentName(old.base)}`);
       }
     });
     this.core.flushQueue = flush;
@@ -706,6 +780,8 @@ class FilePartitionLog implements PartitionLog {
   }
 
   async read(offset: number, maxBytes: number, strictMaxBytes = false, pool?: BufferPool): Promise<Uint8Array[]> {
+    // Offline: what lies past the last good fsync may vanish at restart, and must not be served.
+    if (this.failed) throw this.core.offlineError(`${this.topic}-${this.partition}`);
     offset = Math.max(offset, this.logStartOffset);
     if (offset >= this.logEndOffset) return [];
     const segs = this.segments;
@@ -960,6 +1036,8 @@ class FilePartitionLog implements PartitionLog {
   private pendingDeletes: Promise<void>[] = [];
 
   private async removeSegmentFiles(seg: Segment): Promise<void> {
+    // A durable append or flush.ms sync may still be queued for it: closing first would fail it.
+    if (seg.handle) await this.core.commit.settled(seg.handle);
     await seg.closeHandle();
     const { fs } = this.core;
     await fs.remove(seg.logPath);
@@ -1127,6 +1205,7 @@ class FilePartitionLog implements PartitionLog {
     }
     fresh.gate = (async () => {
       while (old.readers > 0) await new Promise((r) => setTimeout(r, 5));
+      if (old.handle) await this.core.commit.settled(old.handle);
       await old.closeHandle();
       await fs.remove(`${old.path}.index`);
       await fs.remove(`${old.path}.timeindex`);
@@ -1198,7 +1277,10 @@ class FilePartitionLog implements PartitionLog {
     await this.rollFlush;
     for (const t of this.timers.keys()) clearTimeout(t);
     this.timers.clear();
-    for (const s of this.segments) await s.closeHandle();
+    for (const s of this.segments) {
+      if (s.handle) await this.core.commit.settled(s.handle);
+      await s.closeHandle();
+    }
   }
 }
 
@@ -1269,9 +1351,13 @@ export async function openFileLogStore(
   const store: FileLogStore = {
     keepsAppendedBuffers: false,
     stats: core.stats,
+    get offline() {
+      return core.offline;
+    },
     commit: core.commit,
     open(topic, partition) {
       if (closing) return Promise.reject(storageError("store is closed"));
+      if (core.offline) return Promise.reject(core.offlineError(`${topic}-${partition}`));
       const k = key(topic, partition);
       let p = logs.get(k);
       if (!p) {

@@ -7,6 +7,11 @@
 // damaged log copied aside first as `log.damaged-<time>`); an unreadable snapshot is renamed aside
 // (`snapshot.json.damaged-<time>`). Either way `damage` says what was lost, and the data dir's
 // partition directories are then trusted over the metadata (data_dir.ts recovers topics from them).
+// Write failures (docs/storage.md, "Failures"): a change is applied only once its record is fsynced.
+// A write refused for want of space is undone and the change rejected (the broker answers
+// KAFKA_STORAGE_ERROR); later changes go through once space is freed. A failed fsync, or any other
+// failure, takes the metadata log offline: every later change is rejected until restart (a failed
+// fsync is never retried as if the record were safe). A failed snapshot only delays the next one.
 import { crc32c } from "../protocol/crc32c.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 
@@ -68,6 +73,19 @@ export function memoryMetadataStore(): MetadataStore {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+function storageError(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: "KAFKA_STORAGE_ERROR" });
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isNoSpace(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
 
 function frame(rec: MetaRecord): Uint8Array {
   const body = enc.encode(JSON.stringify(rec));
@@ -159,29 +177,75 @@ export async function openMetadataStore(
     return p;
   };
   let size = pos;
+  let offline: Error | null = null;
+  let diskFull = false;
+  const goOffline = (e: unknown, what: string) => {
+    if (offline) return;
+    offline = e instanceof Error ? e : new Error(String(e));
+    log(
+      "error",
+      `metadata log ${logPath} is offline: ${what} (${
+        errText(e)
+      }). Topic and config changes are refused (KAFKA_STORAGE_ERROR) until restart; every change acknowledged before is on disk. Fix the disk, then restart the broker.`,
+    );
+  };
 
   async function write(rec: MetaOp): Promise<void> {
     await serial(async () => {
+      if (offline) throw storageError(`metadata log ${logPath} is offline: ${offline.message}`);
       const r = { ...rec, seq: seq + 1 } as MetaRecord;
       const f = frame(r);
+      let phase = "write";
       try {
         await h.append(f);
+        phase = "fsync";
         await h.sync();
       } catch (e) {
-        await h.truncate(size).catch(() => {});
-        throw e;
+        const undone = await h.truncate(size).then(() => true, () => false);
+        if (phase === "write" && undone && isNoSpace(e)) {
+          if (!diskFull) {
+            diskFull = true;
+            log(
+              "error",
+              `metadata log ${logPath}: disk full (${
+                errText(e)
+              }); topic and config changes are refused (KAFKA_STORAGE_ERROR) until space is freed`,
+            );
+          }
+          throw storageError(`metadata log ${logPath}: ${errText(e)}`);
+        }
+        goOffline(e, undone ? `${phase} failed` : `${phase} failed and could not be undone`);
+        throw storageError(`metadata log ${logPath} is offline: ${errText(e)}`);
+      }
+      if (diskFull) {
+        diskFull = false;
+        log("info", `metadata log ${logPath}: writes succeed again`);
       }
       size += f.length;
       seq = r.seq;
       apply(r);
       records++;
       if (records >= SNAPSHOT_EVERY) {
+        // The change is durable already: a failed snapshot delays the next one, it fails no change.
         const s: Snapshot = { seq, clusterId, topics: [...topics.values()] };
-        await fs.writeFileAtomic(snapPath, enc.encode(JSON.stringify(s)));
-        await h.truncate(0);
-        await h.sync();
-        size = 0;
-        records = 0;
+        try {
+          await fs.writeFileAtomic(snapPath, enc.encode(JSON.stringify(s)));
+        } catch (e) {
+          if (isNoSpace(e)) {
+            log("warn", `${snapPath}: snapshot not written (${errText(e)}); retried at the next change`);
+          } else goOffline(e, "writing the snapshot failed");
+          return;
+        }
+        try {
+          await h.truncate(0);
+          size = 0;
+          records = 0;
+          await h.sync();
+        } catch (e) {
+          // The snapshot holds every record (replay skips records it covers), but the log file is
+          // in an unknown state: no more changes on it.
+          goOffline(e, "resetting the log after a snapshot failed");
+        }
       }
     });
   }

@@ -45,8 +45,8 @@ export type SyncResult = {
 export type ClassicHost = {
   now(): number;
   initialRebalanceDelayMs(): number;
-  /** Writes the group's metadata record; resolves false when the write failed. */
-  persist(group: ClassicGroup): Promise<boolean>;
+  /** Writes the group's metadata record; resolves NONE, or the error code of the failed write. */
+  persist(group: ClassicGroup): Promise<number>;
   /** Called when a group may have become removable (Empty, no offsets). */
   maybeForget(group: ClassicGroup): void;
   newMemberId(prefix: string): string;
@@ -582,15 +582,18 @@ export class ClassicGroup {
           const generation = this.generationId;
           this.transition("Stable");
           if (this.pendingSync.size === 0) this.clearSyncTimer();
-          this.host.persist(this).then((written) => {
+          this.host.persist(this).then((code) => {
             if (this.generationId !== generation || this.state !== "Stable") return;
+            // Kafka's mapping: a storage error NOT_COORDINATOR, a missing log COORDINATOR_NOT_AVAILABLE,
+            // a record too large UNKNOWN_SERVER_ERROR.
+            const error = code === ErrorCode.RECORD_LIST_TOO_LARGE ? ErrorCode.UNKNOWN_SERVER_ERROR : code;
             for (const m of this.members.values()) {
               if (!m.syncWaiter) continue;
               const w = m.syncWaiter;
               m.syncWaiter = null;
-              w(written ? ok(m.assignment) : fail(ErrorCode.UNKNOWN_SERVER_ERROR));
+              w(code === ErrorCode.NONE ? ok(m.assignment) : fail(error));
             }
-            if (!written) this.prepareRebalance("the group's metadata could not be stored");
+            if (code !== ErrorCode.NONE) this.prepareRebalance("the group's metadata could not be stored");
           });
         }
         return p;

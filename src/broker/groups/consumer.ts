@@ -46,7 +46,8 @@ export type ConsumerHost = {
   topics(): Iterable<TopicInfo>;
   topic(name: string): TopicInfo | undefined;
   topicName(id: string): string | undefined;
-  persist(group: ConsumerGroup): Promise<boolean>;
+  /** Writes the group's record; resolves NONE, or the error code of the failed write. */
+  persist(group: ConsumerGroup): Promise<number>;
   maybeForget(group: ConsumerGroup): void;
   /** A member using the consumer protocol is gone: the group may go back to the classic protocol. */
   maybeDowngrade(group: ConsumerGroup): void;

@@ -239,24 +239,33 @@ export class GroupCoordinator {
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
     const log = topic.partitions[this.partitionFor(groupId)];
     try {
-      await log.append(batch, infos);
+      // Acknowledged offsets and group state are as durable as acks=all records (an fsync first,
+      // unless chronik.fsync.acks.all=false): a commit must never go backwards after a crash.
+      await log.append(batch, infos, { durable: this.deps.config["chronik.fsync.acks.all"] !== false });
       return ErrorCode.NONE;
     } catch (e) {
       // DeleteTopics took __consumer_offsets away under the write (Kafka lets it): not a storage fault.
       const deleted = !this.deps.topics.get(OFFSETS_TOPIC)?.partitions.includes(log);
-      this.deps.log(
-        deleted ? "warn" : "error",
-        `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      const storage = !deleted && (e as { code?: unknown }).code === "KAFKA_STORAGE_ERROR";
+      // The storage engine logged the failure itself (once); repeating it per commit would flood.
+      if ((e as { reported?: boolean }).reported !== true) {
+        this.deps.log(
+          deleted ? "warn" : "error",
+          `writing to ${OFFSETS_TOPIC} for group ${groupId} failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+      // Kafka's coordinator maps a storage error of its log to NOT_COORDINATOR (the client looks the
+      // coordinator up again and retries), and a missing partition to COORDINATOR_NOT_AVAILABLE.
+      return storage ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
   }
 
-  private async persistGroup(g: Group): Promise<boolean> {
+  /** Stores the group's record; resolves NONE, or the error code of the failed write. */
+  private async persistGroup(g: Group): Promise<number> {
     const snapshot: GroupSnapshot = g.snapshot();
     const code = await this.append(g.groupId, [{ key: groupKey(g.groupId), value: groupValue(snapshot) }]);
     if (code !== ErrorCode.NONE) this.deps.log("warn", `group ${g.groupId}: metadata not stored (error ${code})`);
-    return code === ErrorCode.NONE;
+    return code;
   }
 
   // ---- groups
@@ -734,8 +743,8 @@ export class GroupCoordinator {
   async commitTxnOffsets(
     groupId: string,
     offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string | null }[],
-  ): Promise<void> {
-    if (offsets.length === 0) return;
+  ): Promise<boolean> {
+    if (offsets.length === 0) return true;
     const now = this.deps.now();
     const values = offsets.map((o) => ({
       o,
@@ -751,10 +760,11 @@ export class GroupCoordinator {
       groupId,
       values.map(({ o, v }) => ({ key: offsetKey(groupId, o.topic, o.partition), value: offsetValue(v) })),
     );
-    if (code !== ErrorCode.NONE) return;
+    if (code !== ErrorCode.NONE) return false;
     let g = this.groups.get(groupId);
     if (!g) this.groups.set(groupId, g = this.newClassic(groupId));
     for (const { o, v } of values) g.offsets.set(tpKey(o.topic, o.partition), v);
+    return true;
   }
 
   /**

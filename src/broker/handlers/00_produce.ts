@@ -304,7 +304,10 @@ async function store(
       svc.log("info", `append to ${topic.name}-${index} fenced: ${(e as Error).message}`);
       return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, null);
     }
-    svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
+    // Storage failures the engine logged once (disk full, log dir offline) are not repeated per request.
+    if ((e as { reported?: boolean }).reported !== true) {
+      svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
   }
 }

@@ -227,7 +227,7 @@ async function readAll(
       // Pooled buffers: the server releases them once the response is sent (Conn.write's callback).
       d.records = await log.read(from, Math.max(limit, 0), bytes > 0, svc.readBuffers);
     } catch (e) {
-      // A damaged batch is logged once by the store (with the way past it), not at every fetch.
+      // A damaged batch, or an offline log dir, is logged once by the store, not at every fetch.
       if ((e as { reported?: boolean }).reported !== true) {
         svc.log("error", `read of ${p.topic}-${p.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       }

@@ -49,7 +49,20 @@ export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
       responses.push({ name: w.name, topicId: w.topicId, ...THROTTLED });
       continue;
     }
-    await svc.topics.delete(topic);
+    try {
+      await svc.topics.delete(topic);
+    } catch (e) {
+      // The metadata log could not record the deletion: the topic stays as it was.
+      const message = e instanceof Error ? e.message : String(e);
+      svc.log("error", `deleting topic ${topic.name} failed: ${message}`);
+      responses.push({
+        name: topic.name,
+        topicId: topic.id,
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: `Could not delete topic ${topic.name}: ${message}`,
+      });
+      continue;
+    }
     await svc.groups.onTopicDeleted(topic.name);
     svc.log("info", `deleted topic ${topic.name}`);
     responses.push({ name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null });

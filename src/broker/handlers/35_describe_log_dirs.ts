@@ -2,7 +2,8 @@
 // the stored size of each partition in it (segment bytes as the storage engine counts them).
 // Behaviour: topics null means every partition; named partitions that do not exist are left out,
 // as in Kafka. offsetLag is 0 (no future replicas); totalBytes and usableBytes (v4+) are -1
-// (unknown): the FileSystem port has no statfs.
+// (unknown): the FileSystem port has no statfs. A log dir gone offline after an I/O error
+// (docs/storage.md, Failures) is answered as Kafka answers it: KAFKA_STORAGE_ERROR and no partitions.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeLogDirs } from "../../protocol/messages/35_describe_log_dirs.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
@@ -30,9 +31,16 @@ export default defineHandler(DescribeLogDirs, [0, 4], (req, ctx) => {
     }
     if (partitions.length > 0) topics.push({ name: t.name, partitions });
   }
+  const offline = ((svc.store as { offline?: Error | null }).offline ?? null) !== null;
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
-    results: [{ errorCode: ErrorCode.NONE, logDir: logDirOf(svc), topics, totalBytes: -1n, usableBytes: -1n }],
+    results: [{
+      errorCode: offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE,
+      logDir: logDirOf(svc),
+      topics: offline ? [] : topics,
+      totalBytes: -1n,
+      usableBytes: -1n,
+    }],
   };
 });

@@ -40,8 +40,8 @@ export type PendingOffset = {
 
 /** Where committed transactional offsets go (the group coordinator). */
 export interface TxnOffsetSink {
-  /** Makes offsets committed inside a transaction visible (on commit). */
-  commitTxnOffsets(groupId: string, offsets: PendingOffset[]): void | Promise<void>;
+  /** Makes offsets committed inside a transaction visible (on commit); false when they could not be stored. */
+  commitTxnOffsets(groupId: string, offsets: PendingOffset[]): boolean | void | Promise<boolean | void>;
 }
 
 type Txn = {
@@ -234,6 +234,9 @@ export class TransactionCoordinator {
   private nextProducerId: bigint;
   private readonly deps: CoordinatorDeps;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Transactions whose outcome is stored (Prepare*) but whose markers or offsets could not be written yet. */
+  private stalled = new Set<Txn>();
+  private retrying = new Set<Txn>();
   offsetSink: TxnOffsetSink | null = null;
 
   constructor(deps: CoordinatorDeps) {
@@ -404,8 +407,10 @@ export class TransactionCoordinator {
     if (t.state === "PrepareCommit" || t.state === "PrepareAbort") return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
     if (t.state === "Ongoing") {
       // A new incarnation of the producer: abort what the old one left open.
-      await this.complete(t, false);
+      if (!(await this.complete(t, false))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
+    // Applied only once stored (Kafka prepares the transition and completes it after the append).
+    const before = { producerId: t.producerId, producerEpoch: t.producerEpoch, timeoutMs: t.timeoutMs, state: t.state };
     t.timeoutMs = timeoutMs;
     if (t.producerEpoch >= MAX_EPOCH - 1) {
       const id = await this.newProducerId();
@@ -417,7 +422,10 @@ export class TransactionCoordinator {
     }
     t.state = "Empty";
     t.lastUpdate = now;
-    if (!(await this.persist(t))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (!(await this.persist(t))) {
+      Object.assign(t, before);
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
     return { errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch };
   }
 
@@ -468,15 +476,31 @@ export class TransactionCoordinator {
       }
       return out;
     }
+    const undo = this.undoPoint(t);
     this.begin(t, tv2);
     const added = partitions.filter((p) => !t.partitions.has(key(p.topic, p.partition)));
     for (const p of partitions) t.partitions.set(key(p.topic, p.partition), p);
     // The partitions must be on record before the producer writes to them.
     const ok = added.length === 0 || await this.persist(t);
+    if (!ok) undo();
     for (const p of partitions) {
       out.set(key(p.topic, p.partition), ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     return out;
+  }
+
+  /** A function that puts `t` back as it is now (a change that could not be stored is not applied). */
+  private undoPoint(t: Txn): () => void {
+    const saved = {
+      state: t.state,
+      startTimestamp: t.startTimestamp,
+      lastUpdate: t.lastUpdate,
+      partitions: new Map(t.partitions),
+      offsets: new Map([...t.offsets].map(([g, o]) => [g, [...o]])),
+      groups: new Set(t.groups),
+      tv2: t.tv2,
+    };
+    return () => Object.assign(t, saved);
   }
 
   private begin(t: Txn, tv2 = false) {
@@ -502,9 +526,12 @@ export class TransactionCoordinator {
     if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
+    const undo = this.undoPoint(t);
     this.begin(t);
     t.groups.add(groupId);
-    return (await this.persist(t)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (await this.persist(t)) return ErrorCode.NONE;
+    undo();
+    return ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** TxnOffsetCommit: stages offsets until EndTxn. */
@@ -518,13 +545,14 @@ export class TransactionCoordinator {
   ): Promise<number> {
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
+    const undo = this.undoPoint(t);
     if (tv2 && (t.state !== "Ongoing" || !t.groups.has(groupId))) {
       // TxnOffsetCommit v5 adds the group itself (no AddOffsetsToTxn under transactions v2).
       this.begin(t, true);
       t.groups.add(groupId);
     }
     if (t.state !== "Ongoing" || !t.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
-    const staged = t.offsets.get(groupId) ?? [];
+    const staged = [...(t.offsets.get(groupId) ?? [])];
     for (const o of offsets) {
       const i = staged.findIndex((s) => s.topic === o.topic && s.partition === o.partition);
       if (i >= 0) staged[i] = o;
@@ -532,7 +560,9 @@ export class TransactionCoordinator {
     }
     t.offsets.set(groupId, staged);
     t.lastUpdate = this.deps.now();
-    return (await this.persist(t)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (await this.persist(t)) return ErrorCode.NONE;
+    undo();
+    return ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** True when the producer's transaction includes the partition (produce-side verification, KIP-890). */
@@ -571,7 +601,7 @@ export class TransactionCoordinator {
       switch (t.state) {
         case "Ongoing":
           if (producerEpoch !== t.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
-          await this.complete(t, commit, false, true);
+          if (!(await this.complete(t, commit, false, true))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
           return current();
         case "CompleteCommit":
         case "CompleteAbort":
@@ -590,7 +620,7 @@ export class TransactionCoordinator {
     switch (t.state) {
       case "Ongoing":
         if (tv2) t.tv2 = true; // an EndTxn v5 on a transaction begun by AddPartitionsToTxn: bump as v2 does
-        await this.complete(t, commit, false, tv2);
+        if (!(await this.complete(t, commit, false, tv2))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
         return current();
       case "CompleteCommit":
         return commit ? current() : fail(ErrorCode.INVALID_TXN_STATE);
@@ -604,8 +634,17 @@ export class TransactionCoordinator {
     }
   }
 
-  /** Writes the markers, applies or drops staged offsets, and moves to Complete*. */
-  private async complete(t: Txn, commit: boolean, recovering = false, bumpEpoch = false): Promise<void> {
+  /**
+   * Writes the markers, applies or drops staged offsets, and moves to Complete*. False when the
+   * Prepare* state could not be stored: the transaction stays as it was and EndTxn may be retried.
+   */
+  private async complete(t: Txn, commit: boolean, recovering = false, bumpEpoch = false): Promise<boolean> {
+    const before = {
+      state: t.state,
+      producerId: t.producerId,
+      producerEpoch: t.producerEpoch,
+      previousProducerId: t.previousProducerId,
+    };
     t.state = commit ? "PrepareCommit" : "PrepareAbort";
     // Markers go out under the transaction's id; with a v2 bump, at the new epoch (the id's last,
     // MAX_EPOCH, when it is exhausted: the transaction then continues under a new id at epoch 0).
@@ -625,20 +664,51 @@ export class TransactionCoordinator {
     }
     const markerEpoch = markerId === t.producerId ? t.producerEpoch : MAX_EPOCH;
     // Once PrepareCommit is stored the outcome is decided: a restart finishes it (start()).
-    if (!recovering) await this.persist(t);
-    try {
-      await this.writeMarkers(markerId, markerEpoch, commit, 0, [...t.partitions.values()], recovering);
-      if (commit && this.offsetSink) {
-        for (const [group, offsets] of t.offsets) await this.offsetSink.commitTxnOffsets(group, offsets);
-      }
-    } finally {
-      t.state = commit ? "CompleteCommit" : "CompleteAbort";
-      t.lastUpdate = this.deps.now();
-      t.partitions.clear();
-      t.offsets.clear();
-      t.groups.clear();
-      await this.persist(t);
+    if (!recovering && !(await this.persist(t))) {
+      Object.assign(t, before);
+      return false;
     }
+    // The outcome is decided once Prepare* is stored. Markers or offsets that cannot be written (a full
+    // disk, an offline log dir) keep the transaction in Prepare* to be retried by the periodic check (and at
+    // start), as Kafka retries markers until they land; meanwhile its producer gets CONCURRENT_TRANSACTIONS.
+    let done = true;
+    try {
+      const results = await this.writeMarkers(
+        markerId,
+        markerEpoch,
+        commit,
+        0,
+        [...t.partitions.values()],
+        recovering,
+      );
+      for (const code of results.values()) if (code === ErrorCode.KAFKA_STORAGE_ERROR) done = false;
+      if (done && commit && this.offsetSink) {
+        for (const [group, offsets] of t.offsets) {
+          if ((await this.offsetSink.commitTxnOffsets(group, offsets)) === false) done = false;
+        }
+      }
+    } catch (e) {
+      done = false;
+      this.deps.log("error", `transaction ${t.transactionalId}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!done) {
+      if (!this.stalled.has(t)) {
+        this.deps.log(
+          "warn",
+          `transaction ${t.transactionalId} (${t.state}): markers or offsets not written yet; retried every ${this.deps.checkIntervalMs} ms`,
+        );
+      }
+      this.stalled.add(t);
+      return true;
+    }
+    if (this.stalled.delete(t)) this.deps.log("info", `transaction ${t.transactionalId}: completed after retries`);
+    t.state = commit ? "CompleteCommit" : "CompleteAbort";
+    t.lastUpdate = this.deps.now();
+    t.partitions.clear();
+    t.offsets.clear();
+    t.groups.clear();
+    await this.persist(t);
+    return true;
   }
 
   /** Appends a commit/abort marker to each partition; returns an error code per partition. */
@@ -725,6 +795,19 @@ export class TransactionCoordinator {
   /** Aborts transactions open longer than their timeout and fences their producers. */
   async abortExpired(): Promise<void> {
     if (!this.active) return;
+    for (const t of [...this.stalled]) {
+      if (this.retrying.has(t)) continue; // an earlier sweep is still at it
+      if (t.state !== "PrepareCommit" && t.state !== "PrepareAbort") {
+        this.stalled.delete(t);
+        continue;
+      }
+      this.retrying.add(t);
+      try {
+        await this.complete(t, t.state === "PrepareCommit", true);
+      } finally {
+        this.retrying.delete(t);
+      }
+    }
     const now = this.deps.now();
     for (const t of this.txns.values()) {
       if (t.state === "Ongoing" && now - t.startTimestamp > t.timeoutMs) {
