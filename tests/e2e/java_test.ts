@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrokerProcess, RuntimeKind } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
-import type { CaseResult } from "./jvm.ts";
+import type { CaseResult } from "./cases.ts";
+import { expectCase } from "./cases.ts";
 import { buildJava, javaCases, javaMissing, runJava } from "./jvm.ts";
 import { recordResults } from "./client_results.ts";
 
@@ -59,8 +60,7 @@ for (const kind of RUNTIMES) {
     });
     for (const name of CASES) {
       test(name, async () => {
-        const r = (await resultsFor(kind)).get(name);
-        if (!r?.ok) throw new Error(`${r?.line ?? `case ${name} did not run`}\n${r?.detail ?? ""}`);
+        expectCase(await resultsFor(kind), name);
       }, 600_000);
     }
   });

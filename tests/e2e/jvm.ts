@@ -3,6 +3,8 @@
 // `java chronik.Main <bootstrap> [case...]`, which prints one `CASE ok|fail <name> ...` line per case.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { ROOT } from "./harness.ts";
+import type { CaseResult } from "./cases.ts";
+import { runCases } from "./cases.ts";
 
 export const JAVA_DIR = `${ROOT}/tests/java`;
 const CLASSPATH = `${JAVA_DIR}/target/classes:${JAVA_DIR}/target/lib/*`;
@@ -46,45 +48,26 @@ export function javaCases(): string[] {
   return p.stdout.toString().trim().split("\n");
 }
 
-export type CaseResult = { ok: boolean; line: string; detail: string };
-
-/** Runs the named cases (all when none) in one JVM against a broker; one result per case, stderr kept for failures. */
-export async function runJava(
+/** Runs the named cases (all when none) in one JVM against a broker; one result per case. */
+export function runJava(
   bootstrap: string,
   cases: string[],
   runId: string,
-  mainClass = "chronik.Main",
 ): Promise<{ results: Map<string, CaseResult>; stderr: string; code: number }> {
-  const p = Bun.spawn([
-    "java",
-    "-Xmx768m",
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-    "-cp",
-    CLASSPATH,
-    mainClass,
-    bootstrap,
-    ...cases,
-  ], {
-    cwd: JAVA_DIR,
-    env: { ...process.env, CHRONIK_RUN: runId },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  const results = new Map<string, CaseResult>();
-  for (const line of out.split("\n")) {
-    const m = /^CASE (ok|fail) (\S+)/.exec(line);
-    if (!m) continue;
-    const start = err.indexOf(`case ${m[2]} failed:`);
-    results.set(m[2], {
-      ok: m[1] === "ok",
-      line,
-      detail: start < 0
-        ? ""
-        : err.slice(start, err.indexOf("\n\n", start) < 0 ? start + 4000 : err.indexOf("\n\n", start)),
-    });
-  }
-  return { results, stderr: err, code };
+  return runCases(
+    [
+      "java",
+      "-Xmx768m",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
+      "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+      "-cp",
+      CLASSPATH,
+      "chronik.Main",
+      bootstrap,
+      ...cases,
+    ],
+    JAVA_DIR,
+    { CHRONIK_RUN: runId },
+  );
 }
