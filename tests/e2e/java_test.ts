@@ -1,8 +1,9 @@
 // The Java ecosystem, Apache Kafka 4.4.0 from Maven (tests/java): kafka-clients (idempotent producer with each
 // codec; classic consumer groups, eager and cooperative-sticky, static membership; KIP-848 groups with a regex
 // subscription; transactions with sendOffsetsToTransaction and read_committed), the Admin client over every
-// operation the broker offers, Kafka's own command-line tools run by their main classes, and Kafka Streams with
-// exactly_once_v2. One broker per runtime (Bun and Node), shared by every case; each case is one test here.
+// operation the broker offers, Kafka's own command-line tools run by their main classes, Kafka Streams with
+// exactly_once_v2, and Kafka Connect standalone (4.3.1: see tests/java/connect/pom.xml) with the file connectors.
+// One broker per runtime (Bun and Node), shared by every case; each case is one test here.
 // Skipped, with a message, only when there is no JDK or Maven; a failed Maven build fails the tests.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrokerProcess, RuntimeKind } from "./harness.ts";

@@ -25,19 +25,24 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Compiles tests/java and copies its dependencies to target/lib when anything is missing or stale. */
+/** Compiles tests/java and copies its dependencies (and Connect's, connect/pom.xml) when missing or stale. */
 export function buildJava(): void {
   const stamp = `${JAVA_DIR}/target/lib/kafka-clients-4.4.0.jar`;
   const classes = `${JAVA_DIR}/target/classes/chronik/Main.class`;
   const sources = Math.max(newest(`${JAVA_DIR}/src`), statSync(`${JAVA_DIR}/pom.xml`).mtimeMs);
-  if (existsSync(stamp) && existsSync(classes) && statSync(classes).mtimeMs >= sources) return;
-  const p = Bun.spawnSync(["mvn", "-q", "-B", "compile", "dependency:copy-dependencies"], {
-    cwd: JAVA_DIR,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  if (!(existsSync(stamp) && existsSync(classes) && statSync(classes).mtimeMs >= sources)) {
+    mvn(["-q", "-B", "compile", "dependency:copy-dependencies"]);
+  }
+  const connect = `${JAVA_DIR}/connect/target/lib/connect-file-4.3.1.jar`;
+  if (!existsSync(connect) || statSync(connect).mtimeMs < statSync(`${JAVA_DIR}/connect/pom.xml`).mtimeMs) {
+    mvn(["-q", "-B", "-f", "connect/pom.xml", "dependency:copy-dependencies"]);
+  }
+}
+
+function mvn(args: string[]): void {
+  const p = Bun.spawnSync(["mvn", ...args], { cwd: JAVA_DIR, stdout: "pipe", stderr: "pipe" });
   if (p.exitCode !== 0) {
-    throw new Error(`mvn build of tests/java failed (${p.exitCode}):\n${p.stdout.toString()}${p.stderr.toString()}`);
+    throw new Error(`mvn ${args.join(" ")} in tests/java failed (${p.exitCode}):\n${p.stdout}${p.stderr}`);
   }
 }
 

@@ -26,6 +26,7 @@ public final class Main {
     AdminCases.register(CASES);
     ToolCases.register(CASES);
     StreamsCases.register(CASES);
+    ConnectCases.register(CASES);
   }
 
   public static void main(String[] args) throws Exception {
