@@ -7,7 +7,7 @@ import type { CaseResult } from "./cases.ts";
 import { runCases } from "./cases.ts";
 
 export const JAVA_DIR = `${ROOT}/tests/java`;
-const CLASSPATH = `${JAVA_DIR}/target/classes:${JAVA_DIR}/target/lib/*`;
+export const JAVA_CLASSPATH = `${JAVA_DIR}/target/classes:${JAVA_DIR}/target/lib/*`;
 
 /** Why the Java tests cannot run here (no JDK or Maven on PATH), or null. A failed build is not a reason: it throws. */
 export function javaMissing(): string | null {
@@ -48,7 +48,10 @@ function mvn(args: string[]): void {
 
 /** The names of the cases that chronik.Main knows, in its order. */
 export function javaCases(): string[] {
-  const p = Bun.spawnSync(["java", "-cp", CLASSPATH, "chronik.Main", "--list"], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync(["java", "-cp", JAVA_CLASSPATH, "chronik.Main", "--list"], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (p.exitCode !== 0) throw new Error(`chronik.Main --list failed: ${p.stderr.toString()}`);
   return p.stdout.toString().trim().split("\n");
 }
@@ -58,16 +61,18 @@ export function runJava(
   bootstrap: string,
   cases: string[],
   runId: string,
+  jvmArgs: string[] = [],
 ): Promise<{ results: Map<string, CaseResult>; stderr: string; code: number }> {
   return runCases(
     [
       "java",
+      ...jvmArgs,
       "-Xmx768m",
       "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1",
       "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
       "-cp",
-      CLASSPATH,
+      JAVA_CLASSPATH,
       "chronik.Main",
       bootstrap,
       ...cases,

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { recordResults } from "./client_results.ts";
 import { buildGo, goMissing } from "./golang.ts";
 import { startBrokerProcess } from "./harness.ts";
 
@@ -18,7 +19,13 @@ let broker: Broker;
 beforeAll(async () => {
   broker = await testBroker({ "group.initial.rebalance.delay.ms": 0 });
 });
+// For the README's matrix (tests/e2e/client_results.ts): what passed, per runtime of the broker.
+const passed = { bun: new Map<string, { ok: boolean }>(), node: new Map<string, { ok: boolean }>() };
 afterAll(async () => {
+  if (!missing) {
+    recordResults("sarama", "1.61.1", "bun", passed.bun);
+    recordResults("sarama", "1.61.1", "node", passed.node);
+  }
   await broker.close();
 });
 
@@ -35,6 +42,7 @@ async function run(cmd: string[]): Promise<string> {
 test.skipIf(missing !== null)("sarama: admin, acks=all producer, consumer group", async () => {
   const out = await run([BIN, `127.0.0.1:${broker.port}`, "sarama-topic", "300"]);
   expect(out.trim()).toBe("ok 300");
+  passed.bun.set("sarama.admin-producer-group", { ok: true });
   expect(broker.services.topics.get("sarama-topic")!.partitions.reduce((n, p) => n + p.logEndOffset, 0)).toBe(300);
 }, 180_000);
 
@@ -42,6 +50,7 @@ test.skipIf(missing !== null)("sarama against a Node broker process: admin, prod
   const b = await startBrokerProcess("node", ["-o", "group.initial.rebalance.delay.ms=0"]);
   try {
     expect((await run([BIN, `${b.host}:${b.port}`, "sarama-topic", "300"])).trim()).toBe("ok 300");
+    passed.node.set("sarama.admin-producer-group", { ok: true });
   } finally {
     expect(await b.stop()).toBe(0);
   }
@@ -70,6 +79,7 @@ test.skipIf(missing !== null)(
         const topic = `sarama-${mechanism.toLowerCase()}`;
         await sasl.services.topics.create(topic, 1, new Map());
         expect(await run([bin, `127.0.0.1:${sasl.port}`, mechanism, user, password, topic, "20"])).toBe("ok 20\n");
+        passed.bun.set(`sarama.sasl-plaintext.${mechanism.toLowerCase()}`, { ok: true });
       }
       await expect(
         run([bin, `127.0.0.1:${sasl.port}`, "SCRAM-SHA-256", "bob", "wrong", "sarama-scram-sha-256", "1"]),

@@ -27,6 +27,7 @@ public final class Main {
     ToolCases.register(CASES);
     StreamsCases.register(CASES);
     ConnectCases.register(CASES);
+    SecurityCases.register(CASES);
   }
 
   public static void main(String[] args) throws Exception {
