@@ -37,11 +37,13 @@ export const partitionKey = (topic: string, partition: number) => `${topic}\u000
 
 export class FetchSessions {
   private sessions = new Map<number, Session>();
-  private nextId = 1;
   private readonly maxSessions: number;
+  private readonly randomId: () => number;
 
-  constructor(maxSessions = 1000) {
+  /** `randomId` (tests) gives session ids in 1..2^31-1; by default Web Crypto's random numbers. */
+  constructor(maxSessions = 1000, randomId?: () => number) {
     this.maxSessions = maxSessions;
+    this.randomId = randomId ?? (() => crypto.getRandomValues(new Uint32Array(1))[0] & 0x7fffffff);
   }
 
   get size(): number {
@@ -101,9 +103,11 @@ export class FetchSessions {
       const oldest = this.sessions.keys().next();
       if (!oldest.done) this.sessions.delete(oldest.value);
     }
-    let id = this.nextId;
-    while (id === 0 || this.sessions.has(id)) id = (id + 1) & 0x7fffffff;
-    this.nextId = (id + 1) & 0x7fffffff;
+    // Random ids, as Kafka's FetchSessionCache: after a restart, clients still hold ids of the old process, and a
+    // sequential count from 1 handed those same ids to other clients, whose sessions a stale client's "close
+    // session X" (epoch 0 or -1) then removed.
+    let id = 0;
+    while (id === 0 || this.sessions.has(id)) id = this.randomId();
     const session: Session = { id, epoch: 1, partitions: new Map(), lastUsed: now };
     for (const p of partitions) session.partitions.set(partitionKey(p.topic, p.partition), p);
     this.sessions.set(id, session);

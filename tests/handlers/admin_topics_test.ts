@@ -59,6 +59,25 @@ describe("Metadata", () => {
     expect(r.topics![0].partitions!.length).toBe(3);
     expect(r.topics![0].topicId).not.toBe("AAAAAAAAAAAAAAAAAAAAAA");
   });
+  test('v12: a topic id with the name "" (as the Java client 4.x sends it) is looked up by id', async () => {
+    const first = await c.send(Metadata, 12, {
+      topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "by-id" }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const id = first.topics![0].topicId!;
+    const r = await c.send(Metadata, 12, {
+      topics: [{ topicId: id, name: "" }, { topicId: "AAAAAAAAAAAAAAAAAAAAAQ", name: "" }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(r.topics!.map((t) => [t.errorCode, t.name, t.topicId])).toEqual([
+      [ErrorCode.NONE, "by-id", id],
+      [ErrorCode.UNKNOWN_TOPIC_ID, null, "AAAAAAAAAAAAAAAAAAAAAQ"],
+    ]);
+  });
   test("does not auto-create when the request says not to (v4+)", async () => {
     const r = await c.send(Metadata, 9, {
       topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "not-created" }],

@@ -379,14 +379,11 @@ export class ClassicGroup {
     );
     switch (this.state) {
       case "Stable": {
-        const selected = this.protocolName;
-        const unchanged = sameProtocols(old.protocols, req.protocols) ||
-          (req.protocols.some((p) => p.name === selected) &&
-            sameBytes(old.metadataFor(selected), req.protocols.find((p) => p.name === selected)!.metadata) &&
-            req.protocols.length === old.protocols.length &&
-            req.protocols.every((p, i) => p.name === old.protocols[i].name));
-        if (unchanged) {
-          m.protocols = req.protocols;
+        // As Kafka: no rebalance unless the protocol the group would select next changes. The metadata itself may
+        // differ (a restarted Java consumer sends generation -1 and no owned partitions); a leader is told to
+        // skip the assignment and rebalances itself if its subscription changed (KIP-814).
+        m.protocols = req.protocols;
+        if (this.selectProtocol() === this.protocolName) {
           this.touch(m);
           void this.host.persist(this);
           const isLeader = newId === this.leaderId;

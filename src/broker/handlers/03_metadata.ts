@@ -3,8 +3,9 @@
 // Behaviour: a null topic list (v1+), or an empty one at v0, means all topics. A missing topic is
 // auto-created when `auto.create.topics.enable` is on and the request allows it (always before v4),
 // with `num.partitions`; illegal names get INVALID_TOPIC_EXCEPTION. Topics by id (v10+) answer
-// UNKNOWN_TOPIC_ID when unknown. Brokers and leaders come from the cluster (cluster.ts): one node
-// alone leads every partition at epoch 0; in a cluster on PostgreSQL each partition has one leader
+// UNKNOWN_TOPIC_ID when unknown; a non-zero id wins over the name, which the Java client sends as "" (Kafka
+// likewise resolves such a request by its ids). Brokers and leaders come from the cluster (cluster.ts): one
+// node alone leads every partition at epoch 0; in a cluster on PostgreSQL each partition has one leader
 // (its sole replica and ISR) and an epoch, and a partition without a live leader answers
 // LEADER_NOT_AVAILABLE with leader -1.
 // ACLs: topics without DESCRIBE are left out of "all topics" and answer TOPIC_AUTHORIZATION_FAILED
@@ -47,7 +48,8 @@ export default defineHandler(Metadata, [0, 13], async (req, ctx) => {
   } else {
     const autoCreate = Boolean(svc.config["auto.create.topics.enable"]) && (v < 4 || req.allowAutoTopicCreation);
     for (const want of req.topics!) {
-      if (want.name === null) {
+      // v12+: a topic asked for by id is looked up by id whatever its name (the Java client 4.x sends "").
+      if (want.name === null || want.topicId !== ZERO_UUID) {
         const t = want.topicId !== ZERO_UUID ? svc.topics.byId(want.topicId) : undefined;
         if (t && !canDescribe(t.name)) topics.push(missing(null, want.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         else {topics.push(

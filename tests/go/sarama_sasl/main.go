@@ -1,6 +1,6 @@
 // A sarama (Go) client authenticating with SASL (SaslHandshake v1 + SaslAuthenticate): PLAIN, or
 // SCRAM-SHA-256/512 through xdg-go/scram; produces COUNT records and reads them back.
-// Usage: go run main.go BOOTSTRAP MECHANISM USER PASSWORD TOPIC COUNT
+// Built by tests/e2e/golang.ts into tests/go/bin. Usage: sarama_sasl BOOTSTRAP MECHANISM USER PASSWORD TOPIC COUNT
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/Shopify/sarama"
+	"github.com/IBM/sarama"
 	"github.com/xdg-go/scram"
 )
 
@@ -27,8 +27,10 @@ func (c *scramClient) Begin(user, password, authz string) error {
 	return nil
 }
 
-func (c *scramClient) Step(challenge string) (string, error) { return c.ClientConversation.Step(challenge) }
-func (c *scramClient) Done() bool                             { return c.ClientConversation.Done() }
+func (c *scramClient) Step(challenge string) (string, error) {
+	return c.ClientConversation.Step(challenge)
+}
+func (c *scramClient) Done() bool { return c.ClientConversation.Done() }
 
 func fail(format string, a ...interface{}) {
 	fmt.Fprintf(os.Stderr, format+"\n", a...)
@@ -40,7 +42,7 @@ func main() {
 	mechanism, user, password, topic := os.Args[2], os.Args[3], os.Args[4], os.Args[5]
 	n, _ := strconv.Atoi(os.Args[6])
 	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
+	cfg.Version = sarama.V4_0_0_0
 	cfg.Net.SASL.Enable = true
 	cfg.Net.SASL.Handshake = true
 	cfg.Net.SASL.User = user

@@ -1,6 +1,6 @@
 // A sarama (Go) client run against the broker: a sync producer with keys and headers, a consumer
 // group that reads everything back, and the cluster admin listing topics.
-// Usage: go run main.go BOOTSTRAP TOPIC COUNT
+// Built by tests/e2e/golang.ts into tests/go/bin. Usage: sarama BOOTSTRAP TOPIC COUNT
 package main
 
 import (
@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/Shopify/sarama"
+	"github.com/IBM/sarama"
 )
 
 type handler struct {
@@ -50,7 +50,7 @@ func main() {
 	topic := os.Args[2]
 	n, _ := strconv.Atoi(os.Args[3])
 	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
+	cfg.Version = sarama.V4_0_0_0
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest

@@ -1,0 +1,84 @@
+// confluent-kafka 2.16.1 from PyPI (its bundled librdkafka 2.16.0: codecs, KIP-848 with a regex subscription,
+// transactions with send_offsets_to_transaction, the admin API including legacy alter_configs) and aiokafka
+// 0.14.0 (idempotent producer and a group; transactions), from tests/python/clients.py in a venv pinned by
+// tests/python/requirements.txt (.ci/run makes it; made here when missing). One broker per runtime (Bun and
+// Node), each case one test. Skipped, with a message, only without python3.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { CaseResult } from "./cases.ts";
+import { expectCase, runCases } from "./cases.ts";
+import { recordResults } from "./client_results.ts";
+import type { BrokerProcess, RuntimeKind } from "./harness.ts";
+import { ROOT, startBrokerProcess } from "./harness.ts";
+
+const DIR = `${ROOT}/tests/python`;
+const PY = `${DIR}/.venv/bin/python`;
+const missing = Bun.which("python3") ? null : "no `python3` on PATH";
+if (missing) console.warn(`python_clients_test: SKIPPED, ${missing}`);
+
+/** Makes tests/python/.venv with the pinned packages unless it already holds exactly them. */
+function ensureVenv(): void {
+  const stamp = `${DIR}/.venv/installed.txt`;
+  const wanted = readFileSync(`${DIR}/requirements.txt`, "utf8");
+  if (existsSync(PY) && existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return;
+  for (
+    const cmd of [
+      ["python3", "-m", "venv", `${DIR}/.venv`],
+      [PY, "-m", "pip", "install", "-q", "-r", `${DIR}/requirements.txt`],
+    ]
+  ) {
+    const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed:\n${p.stdout.toString()}${p.stderr.toString()}`);
+  }
+  writeFileSync(stamp, wanted);
+}
+
+if (!missing) ensureVenv();
+const CASES = missing
+  ? []
+  : Bun.spawnSync([PY, `${DIR}/clients.py`, "-", "-", "--list"]).stdout.toString().trim().split("\n");
+
+const BROKER_ARGS = [
+  "-o",
+  "group.initial.rebalance.delay.ms=0",
+  "-o",
+  "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+  "-o",
+  "super.users=User:ANONYMOUS",
+];
+
+const RUNTIMES: RuntimeKind[] = ["bun", "node"];
+// Both runtimes' brokers and runs start together: the cases mostly wait on the network and on rebalances.
+const brokers = new Map<RuntimeKind, Promise<BrokerProcess>>();
+const runs = new Map<RuntimeKind, Promise<Map<string, CaseResult>>>();
+
+function start(kind: RuntimeKind): void {
+  if (runs.has(kind)) return;
+  const b = startBrokerProcess(kind, BROKER_ARGS);
+  brokers.set(kind, b);
+  runs.set(
+    kind,
+    b.then((b) => runCases([PY, `${DIR}/clients.py`, `${b.host}:${b.port}`, `p${kind}`, ...CASES], DIR)).then((r) => {
+      const ck = new Map([...r.results].filter(([n]) => n.startsWith("confluent-kafka.")));
+      const aio = new Map([...r.results].filter(([n]) => n.startsWith("aiokafka.")));
+      recordResults("confluent-kafka (Python, librdkafka 2.16.0)", "2.16.1", kind, ck);
+      recordResults("aiokafka", "0.14.0", kind, aio);
+      return r.results;
+    }),
+  );
+}
+
+for (const kind of RUNTIMES) {
+  describe.skipIf(missing !== null)(`confluent-kafka (PyPI) and aiokafka against the ${kind} broker`, () => {
+    beforeAll(() => {
+      for (const k of RUNTIMES) start(k);
+    });
+    afterAll(async () => {
+      await runs.get(kind)!.catch(() => {});
+      expect(await (await brokers.get(kind)!).stop()).toBe(0);
+    });
+    for (const name of CASES) {
+      test(name, async () => expectCase(await runs.get(kind)!, name), 300_000);
+    }
+  });
+}
