@@ -59,6 +59,7 @@ const CLIENTS: [string, string, string][] = [
   ["tools.", "Kafka command-line tools", "4.4.0"],
   ["streams.", "Kafka Streams", "4.4.0"],
   ["connect.", "Kafka Connect standalone", "4.3.1"],
+  ["share.", "KafkaShareConsumer (Java)", "4.4.0"],
   ["", "kafka-clients (Java)", "4.4.0"],
 ];
 

@@ -28,6 +28,7 @@ public final class Main {
     StreamsCases.register(CASES);
     ConnectCases.register(CASES);
     SecurityCases.register(CASES);
+    QueueCases.register(CASES);
   }
 
   public static void main(String[] args) throws Exception {
