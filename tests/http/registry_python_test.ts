@@ -1,0 +1,30 @@
+// The schema registry with confluent-kafka-python's SchemaRegistryClient and its Avro serializer and deserializer
+// (PyPI, in the venv .ci/run makes from tests/python/requirements.txt): register through the serializer, produce,
+// consume and decode, evolve compatibly, be refused incompatibly (tests/python/registry.py).
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import type { Broker } from "../../src/broker/broker.ts";
+import { testBroker } from "../helpers/broker.ts";
+import { httpBase } from "../helpers/http.ts";
+
+const PY = new URL("../python/.venv/bin/python", import.meta.url).pathname;
+const SCRIPT = new URL("../python/registry.py", import.meta.url).pathname;
+const have = existsSync(PY);
+if (!have) console.warn("registry_python_test: SKIPPED, tests/python/.venv is missing (.ci/run makes it)");
+
+let broker: Broker & { lines: string[] };
+let base: string;
+beforeAll(async () => {
+  if (!have) return;
+  broker = await testBroker({ "chronik.http.port": 0 });
+  base = await httpBase(() => broker.lines.join("\n"));
+});
+afterAll(async () => {
+  if (have) await broker.close();
+});
+
+test.skipIf(!have)("confluent-kafka's SchemaRegistryClient and Avro serializer end to end", async () => {
+  const p = Bun.spawn([PY, SCRIPT, `127.0.0.1:${broker.port}`, base, "payments"], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(code === 0 ? out.trim() : `${out}\n${err}`).toBe("ok 3");
+}, 60_000);
