@@ -85,7 +85,11 @@ describe("chronik admin CLI against a Chronik broker", () => {
       `${kind}: produce from stdin with keys and headers; consume with formats, JSON, offsets; kcat agrees`,
       async () => {
         await ok(["produce", topic, "-K", ":", "-H", "src=cli", "-p", "0"], "k1:v1\nk2:v2\nk3:v3\n");
-        await ok(["produce", topic, "-p", "1", "--value", "solo"]);
+        // The topic is compact,delete (first test): a record without a key is refused, as Kafka does.
+        const keyless = await cli(["produce", topic, "-p", "1", "--value", "solo"]);
+        expect(keyless.code).toBe(1);
+        expect(keyless.err).toContain("INVALID_RECORD");
+        await ok(["produce", topic, "-p", "1", "--key", "s", "--value", "solo"]);
         expect(await ok(["consume", topic, "-p", "0", "-f", "%k=%v@%o %h\\n"])).toBe(
           "k1=v1@0 src=cli\nk2=v2@1 src=cli\nk3=v3@2 src=cli\n",
         );
@@ -93,7 +97,7 @@ describe("chronik admin CLI against a Chronik broker", () => {
         expect(await ok(["consume", topic, "-p", "0", "-o", "1", "-n", "1", "-f", "%v\\n"])).toBe("v2\n");
         const lines = (await ok(["consume", topic, "--format", "json"])).trim().split("\n").map((l) => JSON.parse(l));
         expect(lines.length).toBe(4);
-        expect(lines.find((l) => l.value === "solo")).toMatchObject({ partition: 1, offset: 0, key: null });
+        expect(lines.find((l) => l.value === "solo")).toMatchObject({ partition: 1, offset: 0, key: "s" });
         // kcat (librdkafka) reads what the CLI wrote.
         const k = await run(["kcat", "-C", "-b", addr, "-t", topic, "-p", "0", "-e", "-q", "-f", "%k=%s\\n"]);
         expect(k.out).toBe("k1=v1\nk2=v2\nk3=v3\n");
