@@ -577,10 +577,21 @@ export class ClassicGroup {
           const given = new Map(assignments.map((a) => [a.memberId, a.assignment]));
           for (const m of this.members.values()) m.assignment = given.get(m.memberId) ?? EMPTY;
           const generation = this.generationId;
+          // The SyncGroups waiting now (the leader's included) are answered when the assignment is stored.
+          const waiting = [...this.members.values()].filter((m) => m.syncWaiter).map((m) => [m, m.syncWaiter] as const);
           this.transition("Stable");
           if (this.pendingSync.size === 0) this.clearSyncTimer();
           this.host.persist(this).then((code) => {
-            if (this.generationId !== generation || this.state !== "Stable") return;
+            if (this.generationId !== generation || this.state !== "Stable") {
+              // A member joined while the assignment was being written: as Kafka, the waiting members are told
+              // REBALANCE_IN_PROGRESS and rejoin (they were left waiting until their request timed out).
+              for (const [m, w] of waiting) {
+                if (m.syncWaiter !== w) continue;
+                m.syncWaiter = null;
+                w!(fail(ErrorCode.REBALANCE_IN_PROGRESS));
+              }
+              return;
+            }
             // Kafka's mapping: a storage error NOT_COORDINATOR, a missing log COORDINATOR_NOT_AVAILABLE,
             // a record too large UNKNOWN_SERVER_ERROR.
             const error = code === ErrorCode.RECORD_LIST_TOO_LARGE ? ErrorCode.UNKNOWN_SERVER_ERROR : code;
