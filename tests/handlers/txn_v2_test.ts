@@ -121,4 +121,29 @@ describe("transactions v2", () => {
     expect(await end(pid, e0 + 1, false)).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: e0 + 2 });
     expect((await end(pid, e0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
+
+  test("pipelined Produce v12 requests keep their order while the first adds the partition", async () => {
+    const init = await c.send(InitProducerId, 5, {
+      transactionalId: "t2-pipe",
+      transactionTimeoutMs: 30000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    const pid = init.producerId!;
+    const send = (seq: number) =>
+      c.send(Produce, 12, {
+        transactionalId: "t2-pipe",
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{ name: "tv2", partitionData: [{ index: 1, records: txnBatch(`p${seq}`, pid, 0, seq) }] }],
+      });
+    // Not awaited in between: the second arrives while the first waits for the implicit add to be stored.
+    const [a, b] = await Promise.all([send(0), send(1)]);
+    expect(a.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
+    expect(b.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
+    expect(b.responses![0].partitionResponses![0].baseOffset).toBe(
+      a.responses![0].partitionResponses![0].baseOffset! + 1n,
+    );
+    expect((await end(pid, 0, true)).errorCode).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING); // "t2" is another id
+  });
 });

@@ -205,31 +205,35 @@ async function append(
     return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker does not lead ${topic.name}-${index}`);
   }
   if (batch.producerId >= 0n) {
-    if (
-      batch.isTransactional && implicitTxn !== null &&
-      !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)
-    ) {
-      const codes = await svc.txns.addPartitions(
-        implicitTxn,
-        batch.producerId,
-        batch.producerEpoch,
-        [{ topic: topic.name, partition: index }],
-        false,
-        true,
-      );
-      const code = [...codes.values()][0];
-      if (code !== ErrorCode.NONE) return failed(index, code, null);
-    }
-    if (batch.isTransactional && !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)) {
-      return failed(
-        index,
-        ErrorCode.INVALID_TXN_STATE,
-        `Partition ${topic.name}-${index} was not added to the transaction of producer ${batch.producerId} (epoch ${batch.producerEpoch})`,
-      );
-    }
-    // Sequence check, append and state update run one at a time per partition.
+    // Sequence check, append and state update run one at a time per partition, in request order: the
+    // transaction checks run inside too, so an implicit add (which waits for its write) cannot let a
+    // later pipelined request of the same producer overtake this one.
     const state = producerStateOf(log);
     return state.serialized(async () => {
+      if (
+        batch.isTransactional && implicitTxn !== null &&
+        !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)
+      ) {
+        const codes = await svc.txns.addPartitions(
+          implicitTxn,
+          batch.producerId,
+          batch.producerEpoch,
+          [{ topic: topic.name, partition: index }],
+          false,
+          true,
+        );
+        const code = [...codes.values()][0];
+        if (code !== ErrorCode.NONE) return failed(index, code, null);
+      }
+      if (
+        batch.isTransactional && !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)
+      ) {
+        return failed(
+          index,
+          ErrorCode.INVALID_TXN_STATE,
+          `Partition ${topic.name}-${index} was not added to the transaction of producer ${batch.producerId} (epoch ${batch.producerEpoch})`,
+        );
+      }
       if (state.unsureFrom !== null && !(await resync(svc, log, state))) {
         return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
       }
