@@ -17,6 +17,7 @@ import type {
 import { availableParallelism } from "node:os";
 import { workerSync } from "./bun_sync.ts";
 import { onParentExit, processStdio } from "./stdio.ts";
+import { processStats } from "./process_stats.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
@@ -176,6 +177,7 @@ export const bunRuntime: Runtime = {
   // Bun's pool: a thread per core; file syncs run on workers of their own (bun_sync.ts).
   fs: nodeFileSystem(threadPoolSize(Math.max(2, availableParallelism())), workerSync()),
   now: () => Date.now(),
+  processStats,
   log(level: LogLevel, message: string) {
     const line = adapterLogLine(Date.now(), level, message);
     if (line !== null) process.stderr.write(line);

@@ -535,10 +535,18 @@ function writeStderr(text: string): void {
   while (done < bytes.byteLength) done += Deno.stderr.writeSync(bytes.subarray(done));
 }
 
+/** Deno.cpuUsage (microseconds) is newer than some Deno type definitions. */
+const cpuUsage = (Deno as unknown as { cpuUsage?: () => { user: number; system: number } }).cpuUsage;
+
 export const denoRuntime: Runtime = {
   name: "deno",
   fs: denoFileSystem,
   now: () => Date.now(),
+  // No GC time: Deno lists a "gc" performance entry type but delivers no entries.
+  processStats() {
+    const cpu = cpuUsage?.() ?? { user: NaN, system: NaN };
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: Deno.memoryUsage().rss };
+  },
   log(level: LogLevel, message: string) {
     const line = adapterLogLine(Date.now(), level, message);
     if (line !== null) writeStderr(line);

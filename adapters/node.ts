@@ -18,6 +18,7 @@ import type {
   Runtime,
 } from "../src/runtime.ts";
 import { onParentExit, processStdio } from "./stdio.ts";
+import { processStats } from "./process_stats.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
 /** Bytes queued in the socket beyond which write() reports backpressure. */
@@ -190,6 +191,7 @@ export const nodeRuntime: Runtime = {
   name: "node",
   fs: nodeFileSystem(threadPoolSize(4)), // libuv's default pool
   now: () => Date.now(),
+  processStats,
   log(level: LogLevel, message: string) {
     const line = adapterLogLine(Date.now(), level, message);
     if (line !== null) process.stderr.write(line);

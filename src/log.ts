@@ -65,6 +65,7 @@ export function withLogLevel<R extends Runtime>(runtime: R, threshold: LogLevel 
       ? { connect: (options, open) => runtime.connect!(options, open) } satisfies Partial<Runtime>
       : {}),
     now: () => runtime.now(),
+    ...(runtime.processStats ? { processStats: () => runtime.processStats!() } : {}),
     log: (lvl, message) => {
       if (RANK[lvl] >= RANK[level()]) runtime.log(lvl, message);
     },

@@ -177,4 +177,17 @@ export interface Runtime {
   now(): number;
   /** Writes one log line. Adapters send it to stderr. */
   log(level: LogLevel, message: string): void;
+  /** The process's CPU time, resident memory and GC time (/metrics); absent where unknown (memory). */
+  processStats?(): ProcessStats;
+}
+
+export interface ProcessStats {
+  /** User plus system CPU time since the process started. */
+  cpuSeconds: number;
+  /** Resident set size. */
+  residentBytes: number;
+  /** Time spent in garbage collection since it was first asked for; absent where the runtime does not tell. */
+  gcSeconds?: number;
+  /** Garbage collections counted with gcSeconds. */
+  gcCount?: number;
 }

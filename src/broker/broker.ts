@@ -130,6 +130,7 @@ async function start(
   const store = options.store ?? storage.store;
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const metrics = new Metrics(runtime.now(), handlers.values());
+  runtime.processStats?.(); // GC time counts from here
   const closingListeners = new Set<() => void>();
   const advertised = { host: "", port: 0 };
   const topics = new Topics(store, storage.metadata);

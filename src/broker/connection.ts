@@ -411,8 +411,10 @@ export class Connection implements ConnHandler {
       );
       return;
     }
-    // Handler time for request_percentage: decoding, the handler up to its first await, encoding.
-    const started = svc.quotas.active ? performance.now() : 0;
+    // Dispatch time: the latency histogram's start, and handler time for request_percentage (decoding,
+    // the handler up to its first await, encoding).
+    const dispatched = performance.now();
+    const started = svc.quotas.active ? dispatched : 0;
     reader.entryBudget = this.maxEntries;
     let req: unknown;
     try {
@@ -430,7 +432,7 @@ export class Connection implements ConnHandler {
     if (svc.config.logLevel === "debug") {
       svc.log("debug", `${this.session.remote} ${handler.api.name} v${apiVersion} (correlation ${correlationId})`);
     }
-    svc.metrics.requests[apiKey]++;
+    svc.metrics.countRequest(apiKey, apiVersion);
     const slot = this.openSlot(frame.length);
     if (HEAVY.has(apiKey)) this.heavy = slot;
     const ctx: RequestContext = {
@@ -466,11 +468,11 @@ export class Connection implements ConnHandler {
     const handlerMs = started === 0 ? 0 : performance.now() - started;
     if (result instanceof Promise) {
       result.then(
-        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame, produceThrottle),
+        (res) => this.answer(slot, handler, ctx, res, handlerMs, frame, dispatched, produceThrottle),
         (e) => this.internalError(handler, e),
       );
     } else {
-      this.answer(slot, handler, ctx, result, handlerMs, frame, produceThrottle);
+      this.answer(slot, handler, ctx, result, handlerMs, frame, dispatched, produceThrottle);
     }
   }
 
@@ -508,6 +510,7 @@ export class Connection implements ConnHandler {
     res: unknown,
     handlerMs: number,
     frame: Uint8Array,
+    dispatched: number,
     produceThrottle = 0,
   ) {
     // Nothing reads the request from here on: the response is encoded into fresh buffers.
@@ -539,6 +542,8 @@ export class Connection implements ConnHandler {
       }
     }
     this.finishSlot(slot, chunks);
+    // Kafka's TotalTimeMs ends when the response is sent; ours when it is queued for sending.
+    this.server.svc.metrics.latency.record(handler.api.key, performance.now() - dispatched);
     if (throttle > 0) this.mute(throttle);
   }
 

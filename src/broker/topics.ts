@@ -3,6 +3,8 @@
 import type { MetadataStore } from "../storage/metadata.ts";
 import { memoryMetadataStore } from "../storage/metadata.ts";
 import type { LogStore, PartitionLog } from "../storage/store.ts";
+import type { TopicStats } from "./metrics.ts";
+import { topicStats } from "./metrics.ts";
 import type { BrokerValues } from "./topic_configs.ts";
 import { effectiveTopicConfig } from "./topic_configs.ts";
 
@@ -14,6 +16,8 @@ export type Topic = {
   /** Configs set on the topic (not defaults). */
   readonly configs: Map<string, string>;
   readonly internal: boolean;
+  /** Bytes and records in and out (the /metrics side's BrokerTopicMetrics). */
+  readonly stats: TopicStats;
 };
 
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
@@ -65,6 +69,7 @@ export class Topics {
         partitions: logs,
         configs: new Map(Object.entries(t.configs)),
         internal: t.name.startsWith("__"),
+        stats: topicStats(),
       };
       this.byName.set(t.name, topic);
       this.byIdMap.set(t.id, topic);
@@ -102,6 +107,7 @@ export class Topics {
         partitions: logs,
         configs: new Map(Object.entries(t.configs)),
         internal: t.name.startsWith("__"),
+        stats: topicStats(),
       };
       this.byName.set(t.name, topic);
       this.byIdMap.set(t.id, topic);
@@ -159,7 +165,7 @@ export class Topics {
       await this.meta.deleteTopic(name).catch(() => {});
       throw e;
     }
-    const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__") };
+    const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__"), stats: topicStats() };
     this.byName.set(name, topic);
     this.byIdMap.set(id, topic);
     return topic;

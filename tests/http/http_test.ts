@@ -120,6 +120,12 @@ for (const kind of RUNTIMES) {
       expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: "ok" });
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).toContain("chronik_up 1");
+      // CPU and RSS through each adapter's Runtime.processStats; GC time where the runtime reports it (Node).
+      const value = (name: string) => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ")[1]);
+      expect(value("process_cpu_seconds_total")).toBeGreaterThan(0);
+      expect(value("process_resident_memory_bytes")).toBeGreaterThan(1 << 20);
+      expect(text.includes("chronik_gc_seconds_total ")).toBe(kind === "node");
+      expect(value("kafka_server_replicamanager_underreplicatedpartitions")).toBe(0);
       expect((await (await fetch(`${url}/v1/cluster`)).json()).runtime).toBe(
         kind === "node" ? "node" : kind === "deno" ? "deno" : "bun",
       );

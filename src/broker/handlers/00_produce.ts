@@ -79,6 +79,7 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
     const topic = byId ? svc.topics.byId(td.topicId) : svc.topics.get(td.name);
     const name = byId ? topic?.name : td.name;
     const topicDenied = name !== undefined && !allowed(ctx, Op.WRITE, Res.TOPIC, name);
+    const tally: Tally = { bytes: 0, records: 0 };
     const partitionResponses = await work.map(
       td.partitionData,
       (pd): PartitionResult | Promise<PartitionResult> => {
@@ -98,10 +99,17 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
         }
         const stored = withTopicCodec(svc, topic, records);
         return stored instanceof Promise
-          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks, implicitTxn))
-          : append(svc, topic, pd.index, stored, req.acks, implicitTxn);
+          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks, tally, implicitTxn))
+          : append(svc, topic, pd.index, stored, req.acks, tally, implicitTxn);
       },
     );
+    // Kafka's BytesInPerSec / MessagesInPerSec: what was appended, once per topic per request.
+    if (topic && tally.bytes > 0) {
+      topic.stats.bytesIn += tally.bytes;
+      topic.stats.messagesIn += tally.records;
+      svc.metrics.topicBytesIn += tally.bytes;
+      svc.metrics.messagesIn += tally.records;
+    }
     return { name: td.name, topicId: td.topicId, partitionResponses };
   });
   // Test hook: drop every Nth produce response after appending, as a network failure would.
@@ -113,6 +121,9 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
   ctx.frameReusable = !svc.store.keepsAppendedBuffers;
   return { responses, throttleTimeMs: 0 };
 });
+
+/** Bytes and records one request appended to one topic. */
+type Tally = { bytes: number; records: number };
 
 function failed(index: number, errorCode: number, errorMessage: string | null): PartitionResult {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
@@ -139,6 +150,7 @@ async function append(
   index: number,
   records: Uint8Array | null,
   acks: number,
+  tally: Tally,
   implicitTxn: string | null = null,
 ): Promise<PartitionResult> {
   if (records === null || records.length === 0) {
@@ -250,7 +262,7 @@ async function append(
         };
       }
       const end = log.logEndOffset;
-      const r = await store(svc, topic, index, records, scanned, logAppendTime, acks);
+      const r = await store(svc, topic, index, records, scanned, logAppendTime, acks, tally);
       if (r.errorCode === ErrorCode.NONE) state.record(batch, Number(r.baseOffset));
       // Failed, but perhaps stored (PostgreSQL committed, then the connection broke): the next
       // append first learns what landed, so the producer's retry is found to be a duplicate.
@@ -258,7 +270,7 @@ async function append(
       return r;
     });
   }
-  return store(svc, topic, index, records, scanned, logAppendTime, acks);
+  return store(svc, topic, index, records, scanned, logAppendTime, acks, tally);
 }
 
 /** Replays into the producer state the batches a failed append may have stored after all; false if it cannot yet. */
@@ -285,11 +297,14 @@ async function store(
   scanned: BatchInfo[],
   logAppendTime: number,
   acks: number,
+  tally: Tally,
 ): Promise<PartitionResult> {
   try {
     const r = await topic.partitions[index].append(records, scanned, {
       durable: acks === -1 && svc.config["chronik.fsync.acks.all"] !== false,
     });
+    tally.bytes += records.length;
+    for (let i = 0; i < scanned.length; i++) tally.records += scanned[i].recordCount;
     return {
       index,
       errorCode: ErrorCode.NONE,

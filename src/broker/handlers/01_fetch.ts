@@ -27,6 +27,7 @@ import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { WorkYielder } from "../yield.ts";
 import type { Services } from "../services.ts";
+import type { Topic } from "../topics.ts";
 import { ZERO_UUID } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 
@@ -129,6 +130,8 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
   const responses: { topic: string; topicId: string; partitions: PartitionData[] }[] = [];
   let current: { topic: string; topicId: string; partitions: PartitionData[] } | null = null;
   let currentKey = ""; // the request's (topic, topicId): partitions of one topic share one entry
+  let currentTopic: Topic | undefined;
+  let topicBytes = 0; // record bytes of currentTopic in this response
   for (let i = 0; i < plan.partitions.length; i++) {
     const p = plan.partitions[i];
     const d = results.data[i];
@@ -143,13 +146,24 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
     if (!current || currentKey !== key) {
       currentKey = key;
       const name = p.topic.startsWith("\u0000") ? "" : p.topic;
-      current = { topic: name, topicId: byId ? p.topicId : svc.topics.get(name)?.id ?? ZERO_UUID, partitions: [] };
+      if (topicBytes > 0) countBytesOut(svc, currentTopic, topicBytes);
+      currentTopic = svc.topics.get(name);
+      topicBytes = 0;
+      current = { topic: name, topicId: byId ? p.topicId : currentTopic?.id ?? ZERO_UUID, partitions: [] };
       responses.push(current);
     }
+    for (let j = 0; j < d.records.length; j++) topicBytes += d.records[j].length;
     current.partitions.push(d);
   }
+  if (topicBytes > 0) countBytesOut(svc, currentTopic, topicBytes);
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: plan.sessionId, responses };
 });
+
+/** Kafka's BytesOutPerSec: record bytes returned, once per topic per response. */
+function countBytesOut(svc: Services, topic: Topic | undefined, bytes: number): void {
+  if (topic) topic.stats.bytesOut += bytes;
+  svc.metrics.topicBytesOut += bytes;
+}
 
 type ReadResult = { data: PartitionData[]; bytes: number; ready: boolean };
 
