@@ -26,7 +26,7 @@ export function objectLogStore(options: { path: ObjectDataPath; index: ObjectInd
       const id = `${topic}\u0000${partition}`;
       let log = logs.get(id);
       if (!log) {
-        const o = await options.index.offsets(topic, partition);
+        const o = await (options.index.openPartition ?? options.index.offsets).call(options.index, topic, partition);
         log = logs.get(id) ?? new ObjectPartitionLog(topic, partition, options, statePrefix(topic, partition), o);
         logs.set(id, log);
       }
@@ -126,6 +126,17 @@ class ObjectPartitionLog implements PartitionLog {
     await this.o.index.advanceLogStart(this.topic, this.partition, target);
     const o = await this.o.index.offsets(this.topic, this.partition);
     this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
+    this.sizeInBytes = o.sizeInBytes;
+  }
+
+  /**
+   * Re-reads the log start, end and size from the index (a broker taking over the partition: another one
+   * wrote it meanwhile). Waits for nothing of this broker's: a new leader has no appends in flight.
+   */
+  async refresh(_force?: boolean): Promise<void> {
+    const o = await this.o.index.offsets(this.topic, this.partition);
+    this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
+    this.logEndOffset = Math.max(this.logEndOffset, o.logEndOffset);
     this.sizeInBytes = o.sizeInBytes;
   }
 

@@ -204,6 +204,21 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
         ? { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] }
         : { logStartOffset: 0, logEndOffset: 0, sizeInBytes: 0 };
     },
+    async openPartition(topic, partition): Promise<PartitionOffsets> {
+      // The row the cluster service places leadership in (as log.ts's open).
+      const r = await pool.query(
+        `WITH i AS (
+           INSERT INTO chronik_partitions (topic, partition) VALUES ($1, $2) ON CONFLICT DO NOTHING
+           RETURNING log_start, log_end, size_bytes
+         )
+         SELECT log_start, log_end, size_bytes FROM i
+         UNION ALL SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2`,
+        [topic, partition],
+        [text, int4],
+      );
+      const row = r.rows[0] as number[];
+      return { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] };
+    },
     async locateTimestamp(topic, partition, timestamp) {
       const r = await pool.query(
         `SELECT ${COLUMNS} FROM chronik_extents WHERE topic = $1 AND partition = $2 AND max_timestamp >= $3
