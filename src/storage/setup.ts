@@ -58,6 +58,12 @@ export async function openStorage(
   env: Readonly<Record<string, string | undefined>> = {},
 ): Promise<Storage> {
   const where = storageOf(config);
+  const objectStore = config["chronik.object.store"];
+  if (where.kind !== "postgres" && typeof objectStore === "string" && objectStore !== "") {
+    throw new Error(
+      `chronik.object.store needs a postgres:// storage URL (its index and sequencer), not ${where.url}`,
+    );
+  }
   if (where.kind === "memory") {
     const store = memoryLogStore();
     return {

@@ -95,6 +95,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
       let b = await startBrokerProcess("bun", args, env);
       try {
         expect(b.logs()).toContain("with record data in s3://chronik-e2e/cluster-a");
+        expect(b.logs()).not.toContain("isn't a known config");
         const addr = `127.0.0.1:${b.port}`;
         await kcat(
           ["-b", addr, "-P", "-t", "kc", "-K:", "-p", "0", "-X", "enable.idempotence=true", "-X", "acks=all"],

@@ -6,6 +6,8 @@ import { parsePostgresUrl, PgPool } from "../../../src/storage/postgres/client.t
 import { postgresObjectIndex } from "../../../src/storage/postgres/objects.ts";
 import { ensureSchema } from "../../../src/storage/postgres/schema.ts";
 import { startPostgres } from "../../helpers/postgres.ts";
+import { resolveConfig } from "../../../src/config.ts";
+import { openStorage } from "../../../src/storage/setup.ts";
 import { compactableIndexContract, entry, objectIndexContract } from "./index_contract.ts";
 
 const pg = await startPostgres();
@@ -75,5 +77,29 @@ describe("postgres object index: fencing", () => {
     const bases = results.map((r) => (r[0] as { baseOffset: number }).baseOffset).sort((x, y) => x - y);
     expect(bases).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
     expect(await ia.offsets("t", 0)).toEqual({ logStartOffset: 0, logEndOffset: 40, sizeInBytes: 200 });
+  });
+});
+
+describe("storage entry point", () => {
+  test("chronik.object.store needs postgres:// storage; a malformed one or missing credentials fail the start", async () => {
+    const open = (c: Record<string, unknown>, env: Record<string, string> = {}) =>
+      openStorage(bunRuntime, resolveConfig(c), () => {}, () => "", env);
+    await expect(open({ storage: "memory:", "chronik.object.store": "s3://b/p" })).rejects.toThrow(
+      "chronik.object.store needs a postgres:// storage URL",
+    );
+    const url = pg.createDatabase("objsetup");
+    await expect(open({ storage: url, "chronik.object.store": "b/p" })).rejects.toThrow("s3://bucket/prefix");
+    await expect(open({ storage: url, "chronik.object.store": "s3://b/p" })).rejects.toThrow("AWS_ACCESS_KEY_ID");
+    const s = await open({
+      storage: url,
+      "chronik.object.store": "s3://bkt/p",
+      "chronik.s3.endpoint": "http://127.0.0.1:9",
+    }, {
+      AWS_ACCESS_KEY_ID: "k",
+      AWS_SECRET_ACCESS_KEY: "s",
+    });
+    expect(s.kind).toBe("postgres");
+    expect(s.fenced).toBeDefined();
+    await s.close();
   });
 });
