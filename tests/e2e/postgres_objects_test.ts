@@ -71,6 +71,30 @@ async function consumeAll(b: BrokerProcess, topic: string, count: number, groupI
 
 const sorted = (xs: string[]) => [...xs].sort();
 
+type Meta = {
+  brokers: { id: number; name: string }[];
+  topics: { topic: string; partitions: { partition: number; leader: number }[] }[];
+};
+
+async function metadata(addr: string, topic?: string): Promise<Meta> {
+  return JSON.parse(await kcat(["-b", addr, "-L", "-J", ...(topic ? ["-t", topic] : [])]));
+}
+
+/** Polls until `ok` holds (bounded: 100 tries). */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  let v = await get();
+  for (let i = 0; i < 100 && !ok(v); i++) {
+    await Bun.sleep(200);
+    v = await get();
+  }
+  return v;
+}
+
+const running: BrokerProcess[] = [];
+afterAll(async () => {
+  for (const b of running) await b.stop().catch(() => {});
+});
+
 describe("broker on PostgreSQL with record data in S3", () => {
   test(
     "kcat + kafkajs idempotent acks=all: produce, consume, group offsets; data in objects; all still there after restarts",
@@ -169,6 +193,72 @@ describe("broker on PostgreSQL with record data in S3", () => {
           expect(await b.stop()).toBe(0);
         }
       }
+    },
+    150_000,
+  );
+
+  test(
+    "two brokers (Bun, Node) on one PostgreSQL and one bucket: leaders spread, idempotent produce through each; one SIGKILLed, the other takes its partitions and serves every acknowledged record from the objects",
+    async () => {
+      const url = pg.createDatabase("objcluster");
+      await s3.client("chronik-two");
+      const common = [
+        "--storage",
+        url,
+        "-o",
+        "chronik.object.store=s3://chronik-two",
+        "-o",
+        `chronik.s3.endpoint=${s3.endpoint}`,
+        "-o",
+        `chronik.s3.access.key.id=${S3_ACCESS_KEY}`,
+        "-o",
+        "chronik.object.flush.ms=20",
+        "-o",
+        "broker.heartbeat.interval.ms=300",
+        "-o",
+        "broker.session.timeout.ms=2000",
+      ];
+      const env = { AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY };
+      for (const [i, kind] of (["bun", "node"] as const).entries()) {
+        running.push(await startBrokerProcess(kind, [...common, "--node-id", String(i + 1)], env));
+      }
+      const addr = `127.0.0.1:${running[0].port}`;
+      const both = await until(() => metadata(addr), (m) => m.brokers.length === 2);
+      expect(both.brokers.map((b) => b.id).sort()).toEqual([1, 2]);
+      const admin = new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "two", numPartitions: 4 }] });
+      await admin.disconnect();
+      const spread = await until(
+        () => metadata(addr, "two"),
+        (m) => new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 2,
+      );
+      expect(new Set(spread.topics[0].partitions.map((p) => p.leader))).toEqual(new Set([1, 2]));
+      const idem = ["-X", "enable.idempotence=true", "-X", "acks=all"];
+      for (let p = 0; p < 4; p++) {
+        await kcat(["-b", addr, "-P", "-t", "two", "-p", String(p), ...idem], `a${p}\nb${p}\n`);
+      }
+      for (let p = 0; p < 4; p++) {
+        expect(await kcat(["-b", addr, "-C", "-t", "two", "-p", String(p), "-e", "-f", "%s@%o\n"])).toBe(
+          `a${p}@0\nb${p}@1\n`,
+        );
+      }
+
+      // SIGKILL broker 2: broker 1 takes its partitions (a higher epoch) and reads what broker 2 committed.
+      running[1].proc.kill("SIGKILL");
+      await running[1].stop();
+      const after = await until(
+        () => metadata(addr, "two"),
+        (m) => m.brokers.length === 1 && m.topics[0].partitions.every((p) => p.leader === 1),
+      );
+      expect(after.topics[0].partitions.every((p) => p.leader === 1)).toBe(true);
+      for (let p = 0; p < 4; p++) {
+        await kcat(["-b", addr, "-P", "-t", "two", "-p", String(p), ...idem], `c${p}\n`);
+        expect(await kcat(["-b", addr, "-C", "-t", "two", "-p", String(p), "-e", "-f", "%s@%o\n"])).toBe(
+          `a${p}@0\nb${p}@1\nc${p}@2\n`,
+        );
+      }
+      expect(running[0].logs()).toMatch(/now leading \d+ partition\(s\)/);
     },
     150_000,
   );
