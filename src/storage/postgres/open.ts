@@ -38,7 +38,12 @@ export async function openPostgres(
   try {
     await ensureSchema(pool);
     const metadata = await postgresMetadataStore(pool);
-    if (objects) return openWithObjects(pool, where, log, objects, options.nodeId, metadata);
+    if (objects) {
+      return openWithObjects(pool, where, log, objects, options.nodeId, metadata, topicConfig, {
+        retentionCheckMs,
+        now: () => runtime.now(),
+      });
+    }
     const store = postgresLogStore(pool);
     log("info", `storage: PostgreSQL at ${where.url} (${where.pg.poolSize} connections; acks answered once committed)`);
     // Retention (log.retention.check.interval.ms), on the partitions this broker leads.
@@ -89,6 +94,8 @@ function openWithObjects(
   config: ObjectStoreConfig,
   nodeId: number,
   metadata: MetadataStore,
+  topicConfig: (topic: string, name: string) => string,
+  retention: { retentionCheckMs: number; now: () => number },
 ): Storage {
   const index = postgresObjectIndex(pool);
   const path = objectDataPath({ config, index, nodeId });
@@ -101,6 +108,14 @@ function openWithObjects(
   );
   // Garbage collection and small-object compaction rounds; store.close() stops them (and flushes the writer).
   path.start((level, message) => log(level, message));
+  // Retention (log.retention.check.interval.ms) on the partitions this broker leads.
+  let retaining: Promise<unknown> = Promise.resolve();
+  const retentionTimer = setInterval(() => {
+    const leads = (t: string, p: number) => index.fencing === null || index.fencing.epochOf(t, p) !== undefined;
+    retaining = store.applyRetention(topicConfig, retention.now(), leads).catch((e) =>
+      log("warn", `retention on the object store failed: ${e instanceof Error ? e.message : String(e)}`)
+    );
+  }, Math.max(1000, retention.retentionCheckMs));
   return {
     url: where.url,
     kind: where.kind,
@@ -123,6 +138,8 @@ function openWithObjects(
       }
     },
     async close() {
+      clearInterval(retentionTimer);
+      await retaining;
       await store.close();
       await metadata.close();
       pool.close();

@@ -8,6 +8,10 @@ import { ensureSchema } from "../../../src/storage/postgres/schema.ts";
 import { startPostgres } from "../../helpers/postgres.ts";
 import { resolveConfig } from "../../../src/config.ts";
 import { openStorage } from "../../../src/storage/setup.ts";
+import { objectDataPath } from "../../../src/storage/objects/data_path.ts";
+import { objectLogStore } from "../../../src/storage/objects/log_store.ts";
+import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
+import { batches, values } from "../../helpers/object_batches.ts";
 import { compactableIndexContract, entry, objectIndexContract } from "./index_contract.ts";
 
 const pg = await startPostgres();
@@ -101,5 +105,49 @@ describe("storage entry point", () => {
     expect(s.kind).toBe("postgres");
     expect(s.fenced).toBeDefined();
     await s.close();
+  });
+});
+
+describe("object log store on the PostgreSQL index: retention", () => {
+  test("retention.bytes then retention.ms move the log start a whole extent at a time; gc deletes the objects", async () => {
+    const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase("objret")));
+    pools.push(pool);
+    await ensureSchema(pool);
+    const index = postgresObjectIndex(pool);
+    const store = memoryObjectStore();
+    const config = {
+      s3: null as never,
+      prefix: "r",
+      flushMs: 1,
+      flushBytes: 1 << 20,
+      cacheBytes: 1 << 20,
+      blockBytes: 4096,
+    };
+    const path = objectDataPath({ config, index, nodeId: 1, store });
+    const logs = objectLogStore({ path, index, prefix: "r" });
+    const log = await logs.open("r", 0);
+    let size = 0;
+    for (let i = 0; i < 3; i++) {
+      const b = batches(`x${i}`, 1, 2); // record timestamps 1000
+      size = b.buf.length;
+      await log.append(b.buf, b.metas);
+    }
+    const data = () => [...store.objects.keys()].filter((k) => k.includes("chronik-data"));
+    expect(data().length).toBe(3);
+    const cfg = (values: Record<string, string>) => (_t: string, name: string) => values[name];
+    expect(await logs.applyRetention(cfg({ "retention.bytes": String(size) }), 2000, () => false)).toBe(0);
+    expect(await logs.applyRetention(cfg({ "cleanup.policy": "compact", "retention.ms": "0" }), 9999)).toBe(0);
+    expect(await logs.applyRetention(cfg({ "retention.bytes": String(size) }), 2000)).toBe(1);
+    expect(log.logStartOffset).toBe(4);
+    expect(values(await log.read(0, 1 << 20))).toEqual(["x2-0-0", "x2-0-1"]);
+    expect((await path.collect()).unreferenced.length).toBe(2);
+    expect(data().length).toBe(1);
+    expect(await logs.applyRetention(cfg({ "retention.ms": "5000" }), 2000)).toBe(0); // 1000 is within 5 s of 2000
+    expect(await logs.applyRetention(cfg({ "retention.ms": "10" }), 2000)).toBe(1);
+    expect(log.logStartOffset).toBe(6);
+    expect(await index.offsets("r", 0)).toEqual({ logStartOffset: 6, logEndOffset: 6, sizeInBytes: 0 });
+    await path.collect();
+    expect(data()).toEqual([]);
+    await logs.close();
   });
 });
