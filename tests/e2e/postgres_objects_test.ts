@@ -148,6 +148,20 @@ describe("broker on PostgreSQL with record data in S3", () => {
           expect(consumed.filter((c) => c.startsWith(`${p}:`)).map((c) => c.split(":")[1]))
             .toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
         }
+        // A transaction that commits and one that aborts (markers are appends through the objects too).
+        const tp = kafka(b).producer({ transactionalId: "obj-tx", maxInFlightRequests: 1, idempotent: true });
+        await tp.connect();
+        let tx = await tp.transaction();
+        await tx.send({ topic: "kc", messages: [{ key: "t", value: "committed" }] });
+        await tx.commit();
+        tx = await tp.transaction();
+        await tx.send({ topic: "kc", messages: [{ key: "t", value: "aborted" }] });
+        await tx.abort();
+        await tp.disconnect();
+        const readKc = (level: string) =>
+          kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-X", `isolation.level=${level}`, "-f", "%s@%o\n"]);
+        expect(await readKc("read_committed")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\n");
+        expect(await readKc("read_uncommitted")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\naborted@5\n");
         // The record data is in objects under the prefix; PostgreSQL holds extents, not batches.
         const objects = (await bucket.list("cluster-a/chronik-data/")).objects;
         expect(objects.length).toBeGreaterThan(0);
@@ -164,9 +178,22 @@ describe("broker on PostgreSQL with record data in S3", () => {
         b = await startBrokerProcess(kind, args, env);
         try {
           const addr = `127.0.0.1:${b.port}`;
-          expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-f", "%k=%s@%o\n"])).toStartWith(
-            "k1=v1@0\nk2=v2@1\nk3=v3@2\n",
-          );
+          expect(
+            await kcat([
+              "-b",
+              addr,
+              "-C",
+              "-t",
+              "kc",
+              "-p",
+              "0",
+              "-e",
+              "-X",
+              "isolation.level=read_committed",
+              "-f",
+              "%s@%o\n",
+            ]),
+          ).toStartWith("v1@0\nv2@1\nv3@2\ncommitted@3\n");
           // The group's committed offsets hold: nothing new for g1 until more is produced.
           const producer = kafka(b).producer({ idempotent: true });
           await producer.connect();
@@ -187,7 +214,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
             `${kind}\n`,
           );
           expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-o", "-1", "-e", "-f", "%s@%o\n"])).toBe(
-            `${kind}@${kind === "bun" ? 3 : 4}\n`,
+            `${kind}@${kind === "bun" ? 7 : 8}\n`,
           );
         } finally {
           expect(await b.stop()).toBe(0);
