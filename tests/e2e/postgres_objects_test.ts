@@ -2,7 +2,7 @@
 // real S3-compatible server (versitygw, tests/helpers/s3.ts), PostgreSQL (tests/helpers/postgres.ts) as the
 // index and sequencer. The S3 credentials come from AWS_* environment variables (the CLI passes them in).
 // kcat and kafkajs produce (idempotent, acks=all) and consume with a group; the records are in objects, not
-// in chronik_batches; the broker restarts (on Bun, then Node) and everything is still there, offsets go on.
+// in chronik_batches; the broker restarts (on Bun, Deno, then Node) and everything is still there, offsets go on.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -20,10 +20,13 @@ beforeAll(async () => {
   pg = await startPostgres();
   s3 = await startS3();
 }, 120_000);
+/** Brokers of the cluster test: stopped before PostgreSQL and the object store go. */
+const running: BrokerProcess[] = [];
 afterAll(async () => {
+  for (const b of running) await b.stop().catch(() => {});
   pg?.destroy();
   await s3?.close();
-});
+}, 60_000);
 
 async function kcat(args: string[], input?: string): Promise<string> {
   const p = Bun.spawn(["kcat", ...args], {
@@ -89,11 +92,6 @@ async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T
   }
   return v;
 }
-
-const running: BrokerProcess[] = [];
-afterAll(async () => {
-  for (const b of running) await b.stop().catch(() => {});
-});
 
 describe("broker on PostgreSQL with record data in S3", () => {
   test(
@@ -174,7 +172,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         expect(await b.stop()).toBe(0);
       }
 
-      for (const kind of ["bun", "node"] as const) {
+      for (const [round, kind] of (["bun", "deno", "node"] as const).entries()) {
         b = await startBrokerProcess(kind, args, env);
         try {
           const addr = `127.0.0.1:${b.port}`;
@@ -205,8 +203,8 @@ describe("broker on PostgreSQL with record data in S3", () => {
           expect(r[0].errorCode).toBe(0);
           await producer.disconnect();
           const next = await consumeAll(b, "orders", 1, "g1");
-          expect(next).toEqual([`0:${kind === "bun" ? 10 : 11}:after-${kind}`]);
-          const all = await consumeAll(b, "orders", 30 + (kind === "bun" ? 1 : 2), `all-${kind}`);
+          expect(next).toEqual([`0:${10 + round}:after-${kind}`]);
+          const all = await consumeAll(b, "orders", 31 + round, `all-${kind}`);
           expect(sorted(all).filter((x) => x.includes(":o")).length).toBe(30);
           // kcat's three records come back from objects (not the writer's cache: a fresh process).
           await kcat(
@@ -214,7 +212,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
             `${kind}\n`,
           );
           expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-o", "-1", "-e", "-f", "%s@%o\n"])).toBe(
-            `${kind}@${kind === "bun" ? 7 : 8}\n`,
+            `${kind}@${7 + round}\n`,
           );
         } finally {
           expect(await b.stop()).toBe(0);
