@@ -3,6 +3,8 @@
 // index and sequencer. The S3 credentials come from AWS_* environment variables (the CLI passes them in).
 // kcat and kafkajs produce (idempotent, acks=all) and consume with a group; the records are in objects, not
 // in chronik_batches; the broker restarts (on Bun, Deno, then Node) and everything is still there, offsets go on.
+// Two brokers share the database and bucket; one is SIGKILLed and the other serves what it acknowledged. The object
+// store, then PostgreSQL, is stopped under idempotent load: retriable errors, nothing acknowledged lost.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -284,6 +286,64 @@ describe("broker on PostgreSQL with record data in S3", () => {
         );
       }
       expect(running[0].logs()).toMatch(/now leading \d+ partition\(s\)/);
+    },
+    150_000,
+  );
+
+  test(
+    "the object store, then PostgreSQL, stopped under idempotent acks=all load: retriable errors, nothing acknowledged lost, service resumes",
+    async () => {
+      const url = pg.createDatabase("objfault");
+      await s3.client("chronik-fault");
+      const b = await startBrokerProcess("bun", [
+        "--storage",
+        url,
+        "-o",
+        "chronik.object.store=s3://chronik-fault",
+        "-o",
+        `chronik.s3.endpoint=${s3.endpoint}`,
+        "-o",
+        "chronik.object.flush.ms=20",
+      ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
+      running.push(b);
+      const k = new Kafka({
+        brokers: [`127.0.0.1:${b.port}`],
+        clientId: "obj-fault",
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 60, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      const admin = k.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "outage", numPartitions: 1 }] });
+      await admin.disconnect();
+      const p = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      const acked: string[] = [];
+      const send = async (from: number, n: number) => {
+        for (let i = from; i < from + n; i += 10) {
+          const values = Array.from({ length: 10 }, (_, j) => `m${i + j}`);
+          await p.send({ topic: "outage", acks: -1, messages: values.map((value) => ({ value, partition: 0 })) });
+          acked.push(...values);
+        }
+      };
+      await send(0, 100);
+      for (const [name, server] of [["object store", s3], ["PostgreSQL", pg]] as const) {
+        const before = acked.length;
+        const logFrom = b.logs().length;
+        await server.stop();
+        const during = send(acked.length, 100); // retried by kafkajs while the server is down
+        await Bun.sleep(3000);
+        expect(b.logs().slice(logFrom), name).toContain("append to outage-0 failed");
+        expect(acked.length).toBe(before); // nothing acknowledged while it is down
+        await server.start();
+        await during;
+        expect(acked.length, name).toBe(before + 100);
+      }
+      await send(acked.length, 100);
+      await p.disconnect();
+      const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "outage", "-p", "0", "-e", "-f", "%s\n"]);
+      expect(out.trim().split("\n")).toEqual(acked);
+      expect(acked).toEqual(Array.from({ length: 400 }, (_, i) => `m${i}`));
     },
     150_000,
   );
