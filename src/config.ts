@@ -2,6 +2,7 @@
 import { BROKER_CONFIGS } from "./broker/config/broker_configs.ts";
 import type { ConfigDef } from "./broker/topic_configs.ts";
 import type { LogLevel } from "./runtime.ts";
+import { OBJECT_CONFIG_DEFAULTS } from "./storage/objects/config.ts";
 
 export type BrokerConfig = {
   /** Interface to bind. */
@@ -80,6 +81,75 @@ export const CHRONIK_CONFIGS: Readonly<Record<string, ConfigDef>> = {
     type: "list",
     default: "",
     doc: "Host names the HTTP side answers besides IP addresses, localhost and the advertised host (* for any).",
+  },
+  // Record data in an object store (postgres:// storage only; src/storage/objects/config.ts reads them).
+  "chronik.object.store": {
+    type: "string",
+    default: null,
+    doc: "s3://bucket/prefix: record data in objects, PostgreSQL (the storage URL) as index and sequencer.",
+  },
+  "chronik.s3.endpoint": {
+    type: "string",
+    default: null,
+    doc: "S3 endpoint URL (MinIO, versitygw, ...); else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS.",
+  },
+  "chronik.s3.region": {
+    type: "string",
+    default: null,
+    doc: "S3 region; else AWS_REGION, AWS_DEFAULT_REGION, us-east-1.",
+  },
+  "chronik.s3.access.key.id": { type: "string", default: null, doc: "S3 access key id; else AWS_ACCESS_KEY_ID." },
+  "chronik.s3.secret.access.key": {
+    type: "password",
+    default: null,
+    doc: "S3 secret access key; else AWS_SECRET_ACCESS_KEY.",
+  },
+  "chronik.s3.path.style": {
+    type: "boolean",
+    default: null,
+    doc: "Path-style bucket addressing; default true with an explicit endpoint, false for AWS.",
+  },
+  "chronik.object.flush.ms": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.flush.ms"]),
+    min: 0,
+    doc: "An object is cut this long after the first waiting append.",
+  },
+  "chronik.object.flush.bytes": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.flush.bytes"]),
+    min: 1,
+    doc: "... or as soon as this many bytes wait.",
+  },
+  "chronik.object.cache.bytes": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.cache.bytes"]),
+    min: 0,
+    doc: "Bound of the object read cache.",
+  },
+  "chronik.object.cache.block.bytes": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.cache.block.bytes"]),
+    min: 1,
+    doc: "Block of the read cache (one ranged GET fetches whole blocks).",
+  },
+  "chronik.object.gc.interval.ms": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.gc.interval.ms"]),
+    min: 0,
+    doc: "How often unreferenced objects are deleted (0: never in the background).",
+  },
+  "chronik.object.orphan.grace.ms": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.orphan.grace.ms"]),
+    min: 60000,
+    doc: "Objects never committed are deleted once this old.",
+  },
+  "chronik.object.compact.interval.ms": {
+    type: "long",
+    default: String(OBJECT_CONFIG_DEFAULTS["chronik.object.compact.interval.ms"]),
+    min: 0,
+    doc: "How often small objects are compacted into larger ones (0: off).",
   },
   "chronik.add.scram": { type: "list", default: null, doc: "SCRAM users created at start (--add-scram)." },
   "chronik.test.drop.produce.response.every": {

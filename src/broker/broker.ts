@@ -54,6 +54,8 @@ export interface Broker {
 export type StartOptions = {
   /** Use this store instead of creating one; the caller owns it (close() leaves it open), so a broker can restart on it. */
   store?: LogStore;
+  /** The process environment, for settings that fall back to it (AWS_* for chronik.object.store). */
+  env?: Readonly<Record<string, string | undefined>>;
 };
 
 export async function startBroker(
@@ -125,7 +127,7 @@ async function start(
   const storage = await openStorage(runtime, config, log, (t, n) => {
     const topic = topics.get(t);
     return topic ? topics.config(topic, n, config) : effectiveTopicConfig(new Map(), n, config);
-  });
+  }, options.env);
   if (!options.store) undo.push(() => storage.close());
   const store = options.store ?? storage.store;
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
@@ -157,7 +159,7 @@ async function start(
       rack: typeof config["broker.rack"] === "string" ? config["broker.rack"] : null,
       listeners: () => Object.fromEntries(bound.map((l) => [l.name, l.advertised])),
       pg: storage.cluster,
-      store: storage.store as PostgresLogStore,
+      store: storage.fenced ?? (storage.store as PostgresLogStore),
       topics,
       heartbeatMs: Number(config["broker.heartbeat.interval.ms"] ?? 2000),
       leaseMs: Number(config["broker.session.timeout.ms"] ?? 9000),

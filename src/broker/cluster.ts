@@ -12,7 +12,7 @@
 import type { LogLevel } from "../runtime.ts";
 import type { PostgresCluster } from "../storage/postgres/cluster.ts";
 import type { LeaderRow, Move } from "../storage/postgres/cluster.ts";
-import type { PostgresLogStore } from "../storage/postgres/log.ts";
+import type { Fencing } from "../storage/postgres/log.ts";
 import type { Topics } from "./topics.ts";
 
 export type BrokerNode = { nodeId: number; host: string; port: number; rack: string | null };
@@ -56,7 +56,8 @@ export type MemberDeps = {
   /** Listener name → advertised address (known once listening). */
   listeners: () => Record<string, { host: string; port: number }>;
   pg: PostgresCluster;
-  store: PostgresLogStore;
+  /** What appends or object commits check leadership with (the engine's log store, or the object index). */
+  store: { fencing: Fencing | null };
   topics: Topics;
   heartbeatMs: number;
   leaseMs: number;

@@ -238,7 +238,7 @@ export async function runBroker(runtime: Runtime, argv: string[], host: MainHost
   });
   let broker: Broker;
   try {
-    broker = await startBroker(rt, withDataDir(start.config));
+    broker = await startBroker(rt, withDataDir(start.config), { env: host.env ?? {} });
     live = broker.services.config;
   } catch (e) {
     rt.log("error", `failed to start: ${e instanceof Error ? e.message : String(e)}`);

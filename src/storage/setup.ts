@@ -3,7 +3,8 @@
 // __consumer_offsets, transactions in __transaction_state and producer-state snapshots), cluster
 // metadata (cluster id, topics, topic configs) and the admin document (dynamic configs, quotas,
 // features, SCRAM credentials, ACLs). Engines: file (default; a data dir), memory, postgres.
-// An object store for record data plugs in here (the s3 work) beside the PostgreSQL sequencer.
+// With postgres:// and chronik.object.store=s3://…, record data goes to the object store and PostgreSQL
+// indexes and sequences it (postgres/open.ts).
 import type { BrokerConfig } from "../config.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import type { AdminStore } from "./admin.ts";
@@ -14,6 +15,7 @@ import { memoryLogStore } from "./memory.ts";
 import type { MetadataStore } from "./metadata.ts";
 import { memoryMetadataStore } from "./metadata.ts";
 import type { PostgresCluster } from "./postgres/cluster.ts";
+import type { Fencing } from "./postgres/log.ts";
 import { openPostgres } from "./postgres/open.ts";
 import type { LogStore } from "./store.ts";
 import type { StorageUrl } from "./url.ts";
@@ -30,6 +32,11 @@ export type Storage = {
   file: FileLogStore | null;
   /** Membership and leadership rows, when several brokers can share the storage (PostgreSQL). */
   cluster: PostgresCluster | null;
+  /**
+   * With `cluster`: what checks leadership on every write, for the cluster service to set its fencing on
+   * (the PostgreSQL log store, or the object index when record data lives in an object store).
+   */
+  fenced?: { fencing: Fencing | null };
   /** The cluster id in the data dir's meta.properties (null or absent without a data dir). */
   clusterId?: string | null;
   /** Call once topics are loaded: renames aside (never deletes) partition directories no topic claims. */
@@ -47,8 +54,16 @@ export async function openStorage(
   config: BrokerConfig,
   log: (level: LogLevel, message: string) => void,
   topicConfig: (topic: string, name: string) => string,
+  /** The process environment (AWS_* for the object store); src/ reads none itself. */
+  env: Readonly<Record<string, string | undefined>> = {},
 ): Promise<Storage> {
   const where = storageOf(config);
+  const objectStore = config["chronik.object.store"];
+  if (where.kind !== "postgres" && typeof objectStore === "string" && objectStore !== "") {
+    throw new Error(
+      `chronik.object.store needs a postgres:// storage URL (its index and sequencer), not ${where.url}`,
+    );
+  }
   if (where.kind === "memory") {
     const store = memoryLogStore();
     return {
@@ -64,7 +79,12 @@ export async function openStorage(
     };
   }
   if (where.kind === "postgres") {
-    return await openPostgres(runtime, where, log, topicConfig, num(config["log.retention.check.interval.ms"], 300000));
+    return await openPostgres(runtime, where, log, topicConfig, {
+      retentionCheckMs: num(config["log.retention.check.interval.ms"], 300000),
+      config: config as unknown as Record<string, unknown>,
+      nodeId: config.nodeId,
+      env,
+    });
   }
   // The data dir's marker, lock, metadata recovery and stray directories: file_setup.ts.
   return await openFileStorage(runtime, config, where.dir, log, topicConfig, where.url);

@@ -76,7 +76,12 @@ process.on("exit", () => {
 });
 
 /** Starts a broker on 127.0.0.1 and a free port; resolves once it logged `listening on` (an info line: keep --log-level at info or debug). */
-export async function startBrokerProcess(kind: RuntimeKind, args: string[] = []): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  kind: RuntimeKind,
+  args: string[] = [],
+  /** Extra environment variables for the broker process (on top of this one's). */
+  env: Record<string, string> = {},
+): Promise<BrokerProcess> {
   if (kind === "node" || kind === "binary") await ensureBuilt();
   // The CLI keeps data in ./data by default; each broker gets its own directory unless told one.
   let tmpData: string | null = null;
@@ -86,7 +91,13 @@ export async function startBrokerProcess(kind: RuntimeKind, args: string[] = [])
     args = [...args, "--data-dir", tmpData];
   }
   const cmd = [...commandFor(kind), "--host", "127.0.0.1", "--port", "0", ...args];
-  const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(cmd, {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    ...(Object.keys(env).length > 0 ? { env: { ...process.env, ...env } } : {}),
+  });
   running.add(proc);
   let text = "";
   let onText: (() => void) | null = null;

@@ -323,6 +323,16 @@ async function store(
       svc.log("info", `append to ${topic.name}-${index} fenced: ${(e as Error).message}`);
       return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, null);
     }
+    // The object data path answers with a Kafka error code (fenced by the index: NOT_LEADER_OR_FOLLOWER;
+    // the object store or the index unreachable: KAFKA_STORAGE_ERROR, retriable).
+    const objectCode = (e as { errorCode?: unknown }).errorCode;
+    if (typeof objectCode === "number" && objectCode > 0) {
+      svc.log(
+        objectCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? "info" : "error",
+        `append to ${topic.name}-${index} failed: ${(e as Error).message}`,
+      );
+      return failed(index, objectCode, null);
+    }
     // Storage failures the engine logged once (disk full, log dir offline) are not repeated per request.
     if ((e as { reported?: boolean }).reported !== true) {
       svc.log("error", `append to ${topic.name}-${index} failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -72,6 +72,11 @@ export interface ObjectIndex extends CommitHook {
   locate(topic: string, partition: number, offset: number, maxBytes: number): Promise<Extent[]>;
   /** The partition's log start and end, and the bytes of its extents (0, 0, 0 for a partition never written). */
   offsets(topic: string, partition: number): Promise<PartitionOffsets>;
+  /**
+   * Opening a partition (the log store's open): as offsets(), and an index that keeps a row per partition
+   * (PostgreSQL: leadership lives there) creates it. Absent: offsets() is used.
+   */
+  openPartition?(topic: string, partition: number): Promise<PartitionOffsets>;
   /** The first extent (from the log start) whose max timestamp is >= `timestamp`, or null. */
   locateTimestamp(topic: string, partition: number, timestamp: number): Promise<Extent | null>;
   /** The earliest extent holding the partition's largest max timestamp, or null when empty. */

@@ -14,7 +14,21 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 
-export function objectLogStore(options: { path: ObjectDataPath; index: ObjectIndex; prefix: string }): LogStore {
+export type ObjectLogStore = LogStore & {
+  /**
+   * Applies retention.ms / retention.bytes (topics whose cleanup.policy includes delete) to the open partitions
+   * `mayWrite` allows (the ones this broker leads), a whole extent at a time: the log start moves past extents
+   * whose records are all older than retention.ms, or while the rest still holds retention.bytes. Objects no
+   * extent refers to any more are deleted by the next garbage collection round. Returns how many log starts moved.
+   */
+  applyRetention(
+    config: (topic: string, name: string) => string | undefined,
+    now: number,
+    mayWrite?: (topic: string, partition: number) => boolean,
+  ): Promise<number>;
+};
+
+export function objectLogStore(options: { path: ObjectDataPath; index: ObjectIndex; prefix: string }): ObjectLogStore {
   const logs = new Map<string, ObjectPartitionLog>();
   const statePrefix = (topic: string, partition: number) =>
     `${options.prefix === "" ? "" : options.prefix.replace(/\/+$/, "") + "/"}chronik-state/v1/${
@@ -26,11 +40,26 @@ export function objectLogStore(options: { path: ObjectDataPath; index: ObjectInd
       const id = `${topic}\u0000${partition}`;
       let log = logs.get(id);
       if (!log) {
-        const o = await options.index.offsets(topic, partition);
+        const o = await (options.index.openPartition ?? options.index.offsets).call(options.index, topic, partition);
         log = logs.get(id) ?? new ObjectPartitionLog(topic, partition, options, statePrefix(topic, partition), o);
         logs.set(id, log);
       }
       return log;
+    },
+    async applyRetention(config, now, mayWrite = () => true) {
+      let moved = 0;
+      for (const log of [...logs.values()]) {
+        if (!mayWrite(log.topic, log.partition)) continue;
+        if (!String(config(log.topic, "cleanup.policy") ?? "delete").includes("delete")) continue;
+        const ms = Number(config(log.topic, "retention.ms") ?? -1);
+        const bytes = Number(config(log.topic, "retention.bytes") ?? -1);
+        if (await log.retain(ms, bytes, now)) moved++;
+      }
+      return moved;
+    },
+    forget(topic) {
+      // Another broker deleted the topic (shared index): drop this broker's view of its partitions.
+      for (const id of [...logs.keys()]) if (id.startsWith(`${topic}\u0000`)) logs.delete(id);
     },
     async remove(topic, partitions) {
       for (let p = 0; p < partitions; p++) {
@@ -120,12 +149,51 @@ class ObjectPartitionLog implements PartitionLog {
     return after[0] ?? null;
   }
 
+  /** Retention for this partition (see applyRetention); true when the log start moved. */
+  async retain(retentionMs: number, retentionBytes: number, now: number): Promise<boolean> {
+    const before = this.logStartOffset;
+    let start = before;
+    if (Number.isFinite(retentionMs) && retentionMs >= 0) {
+      // The first extent holding a record within retention; every extent before it is wholly older.
+      const keep = await this.o.index.locateTimestamp(this.topic, this.partition, now - retentionMs);
+      start = Math.max(start, keep ? keep.baseOffset : this.logEndOffset);
+    }
+    if (Number.isFinite(retentionBytes) && retentionBytes >= 0 && this.sizeInBytes > retentionBytes) {
+      let remaining = this.sizeInBytes;
+      let offset = this.logStartOffset;
+      walk: while (remaining > retentionBytes) {
+        const page = await this.o.index.locate(this.topic, this.partition, offset, 1 << 24);
+        if (page.length === 0) break;
+        for (const e of page) {
+          if (remaining - e.size < retentionBytes) break walk;
+          remaining -= e.size;
+          start = Math.max(start, e.lastOffset + 1);
+          offset = e.lastOffset + 1;
+        }
+      }
+    }
+    if (start <= before) return false;
+    await this.advanceLogStart(start);
+    return this.logStartOffset > before;
+  }
+
   async advanceLogStart(offset: number): Promise<void> {
     if (offset <= this.logStartOffset) return;
     const target = Math.min(offset, this.logEndOffset);
     await this.o.index.advanceLogStart(this.topic, this.partition, target);
     const o = await this.o.index.offsets(this.topic, this.partition);
     this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
+    this.sizeInBytes = o.sizeInBytes;
+  }
+
+  /**
+   * Re-reads the log start, end and size from the index (a broker taking over the partition: another one
+   * wrote it meanwhile). Waits for nothing of this broker's: a new leader has no appends in flight.
+   */
+  async refresh(_force?: boolean): Promise<void> {
+    const o = await this.o.index.offsets(this.topic, this.partition);
+    this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
+    this.logEndOffset = Math.max(this.logEndOffset, o.logEndOffset);
     this.sizeInBytes = o.sizeInBytes;
   }
 

@@ -1,6 +1,11 @@
 // Opens the PostgreSQL engine for setup.ts: the pool, the tables, and every store on them (logs,
-// metadata, admin document, cluster rows), plus retention on a timer.
+// metadata, admin document, cluster rows), plus retention on a timer. With chronik.object.store set,
+// record data goes to the object store instead of chronik_batches: the object data path (writer, reader,
+// gc, compaction) over the PostgreSQL object index (objects.ts), whose commits the cluster fences.
 import type { LogLevel, Runtime } from "../../runtime.ts";
+import type { MetadataStore } from "../metadata.ts";
+import type { ObjectStoreConfig } from "../objects/config.ts";
+import { OID } from "./wire.ts";
 import type { Storage } from "../setup.ts";
 import type { StorageUrl } from "../url.ts";
 import { PgPool } from "./client.ts";
@@ -8,18 +13,37 @@ import { PostgresCluster } from "./cluster.ts";
 import { postgresLogStore } from "./log.ts";
 import { postgresAdminStore, postgresMetadataStore } from "./metadata.ts";
 import { ensureSchema } from "./schema.ts";
+import { objectStoreConfig } from "../objects/config.ts";
+import { objectDataPath } from "../objects/data_path.ts";
+import { objectLogStore } from "../objects/log_store.ts";
+import { postgresObjectIndex } from "./objects.ts";
 
 export async function openPostgres(
   runtime: Runtime,
   where: StorageUrl & { kind: "postgres" },
   log: (level: LogLevel, message: string) => void,
   topicConfig: (topic: string, name: string) => string,
-  retentionCheckMs: number,
+  options: {
+    retentionCheckMs: number;
+    /** The broker config (chronik.object.* and chronik.s3.* settings). */
+    config: Record<string, unknown>;
+    nodeId: number;
+    env: Readonly<Record<string, string | undefined>>;
+  },
 ): Promise<Storage> {
+  const { retentionCheckMs } = options;
+  // Checked before anything opens: a malformed object-store setting fails the start with its name.
+  const objects = objectStoreConfig(options.config, options.env as Record<string, string | undefined>);
   const pool = new PgPool(runtime, where.pg, log);
   try {
     await ensureSchema(pool);
     const metadata = await postgresMetadataStore(pool);
+    if (objects) {
+      return openWithObjects(pool, where, log, objects, options.nodeId, metadata, topicConfig, {
+        retentionCheckMs,
+        now: () => runtime.now(),
+      });
+    }
     const store = postgresLogStore(pool);
     log("info", `storage: PostgreSQL at ${where.url} (${where.pg.poolSize} connections; acks answered once committed)`);
     // Retention (log.retention.check.interval.ms), on the partitions this broker leads.
@@ -60,4 +84,65 @@ export async function openPostgres(
     pool.close();
     throw e;
   }
+}
+
+/** postgres:// with chronik.object.store: metadata, offsets and cluster in PostgreSQL, record data in objects. */
+function openWithObjects(
+  pool: PgPool,
+  where: StorageUrl & { kind: "postgres" },
+  log: (level: LogLevel, message: string) => void,
+  config: ObjectStoreConfig,
+  nodeId: number,
+  metadata: MetadataStore,
+  topicConfig: (topic: string, name: string) => string,
+  retention: { retentionCheckMs: number; now: () => number },
+): Storage {
+  const index = postgresObjectIndex(pool);
+  const path = objectDataPath({ config, index, nodeId });
+  const store = objectLogStore({ path, index, prefix: config.prefix });
+  const bucket = `s3://${config.s3.bucket}${config.prefix === "" ? "" : "/" + config.prefix}`;
+  log(
+    "info",
+    `storage: PostgreSQL at ${where.url} (index, offsets, metadata) with record data in ${bucket}` +
+      ` (${config.s3.endpoint ?? "AWS"}); acks answered once an object is stored and its offsets committed`,
+  );
+  // Garbage collection and small-object compaction rounds; store.close() stops them (and flushes the writer).
+  path.start((level, message) => log(level, message));
+  // Retention (log.retention.check.interval.ms) on the partitions this broker leads.
+  let retaining: Promise<unknown> = Promise.resolve();
+  const retentionTimer = setInterval(() => {
+    const leads = (t: string, p: number) => index.fencing === null || index.fencing.epochOf(t, p) !== undefined;
+    retaining = store.applyRetention(topicConfig, retention.now(), leads).catch((e) =>
+      log("warn", `retention on the object store failed: ${e instanceof Error ? e.message : String(e)}`)
+    );
+  }, Math.max(1000, retention.retentionCheckMs));
+  return {
+    url: where.url,
+    kind: where.kind,
+    store,
+    metadata,
+    admin: postgresAdminStore(pool),
+    file: null,
+    cluster: new PostgresCluster(pool),
+    fenced: index,
+    async removeUnknown() {
+      const r = await pool.query(
+        "SELECT DISTINCT topic FROM chronik_partitions WHERE topic NOT IN (SELECT name FROM chronik_topics)",
+      );
+      for (const [t] of r.rows as [string][]) {
+        log("info", `storage: removing the index rows of ${t}, a topic that no longer exists`);
+        const n = await pool.query("SELECT max(partition) + 1 FROM chronik_partitions WHERE topic = $1", [t], [
+          OID.text,
+        ]);
+        await store.remove(t, Number(n.rows[0][0] ?? 0));
+      }
+    },
+    async close() {
+      clearInterval(retentionTimer);
+      await retaining;
+      await store.close();
+      await metadata.close();
+      pool.close();
+    },
+  };
 }

@@ -54,6 +54,23 @@ CREATE TABLE IF NOT EXISTS chronik_partition_state (
   data bytea NOT NULL,
   PRIMARY KEY (topic, partition, name)
 );
+CREATE TABLE IF NOT EXISTS chronik_objects (
+  key text PRIMARY KEY,
+  size bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS chronik_extents (
+  topic text NOT NULL,
+  partition int NOT NULL,
+  last_offset bigint NOT NULL,
+  base_offset bigint NOT NULL,
+  object_key text NOT NULL,
+  position bigint NOT NULL,
+  size bigint NOT NULL,
+  max_timestamp bigint NOT NULL,
+  PRIMARY KEY (topic, partition, last_offset)
+);
+CREATE INDEX IF NOT EXISTS chronik_extents_object ON chronik_extents (object_key);
 INSERT INTO chronik_meta (key, value) VALUES ('schema.version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING;
 `;
 

@@ -1,4 +1,4 @@
-// The ObjectIndex contracts on the in-memory index (the PostgreSQL index runs them too once it exists).
+// The ObjectIndex contracts on the in-memory index (the PostgreSQL index runs them in postgres_index_test.ts).
 import { memoryObjectIndex } from "../../../src/storage/objects/index.ts";
 import { compactableIndexContract, objectIndexContract } from "./index_contract.ts";
 

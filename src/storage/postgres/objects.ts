@@ -1,0 +1,291 @@
+// The object data path's index (src/storage/objects/index.ts) on PostgreSQL: where each committed entry of
+// record batches lives (chronik_extents: one row per entry, keyed by partition and last offset) and which
+// objects were committed (chronik_objects). Offsets come from the same chronik_partitions row the PostgreSQL
+// engine uses (log_start, log_end, size_bytes, leader, leader_epoch), so leadership and fencing are shared:
+// a flush's entries commit in ONE statement (one transaction) that moves each partition's log end, inserts
+// the extents and records the object, and only for partitions whose row still names this broker at the
+// epoch it holds (as log.ts's appends). An entry whose partition fails that check takes no offsets and is
+// answered NOT_LEADER_OR_FOLLOWER; the others commit. A lost reply rejects the whole commit (the writer
+// reports it; producers retry and idempotence drops duplicates).
+import type {
+  CommitEntry,
+  CommitOutcome,
+  CompactableIndex,
+  Extent,
+  ObjectRef,
+  PartitionOffsets,
+} from "../objects/index.ts";
+import type { PgPool } from "./client.ts";
+import type { Fencing } from "./log.ts";
+import { OID } from "./wire.ts";
+
+const { text, int4, int8, textArray, int4Array, int8Array } = OID;
+
+/** Error code of Kafka's NOT_LEADER_OR_FOLLOWER. */
+const NOT_LEADER_OR_FOLLOWER = 6;
+
+// Partition rows for a commit without fencing (one broker, no cluster service): created when missing.
+const ENSURE = `INSERT INTO chronik_partitions (topic, partition)
+SELECT DISTINCT t, p FROM unnest($1::text[], $2::int4[]) AS x(t, p) ON CONFLICT DO NOTHING`;
+
+// $1 object key, $2 its size, $3..$9 the entries (arrays, in order), $10 this node (-1: no fencing).
+// UPDATE re-reads a row another commit changed while this one waited for its lock, so log_end + total
+// always starts from the latest committed end.
+const COMMIT = `WITH e AS (
+  SELECT * FROM unnest($3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[])
+    WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, ord)
+), t AS (
+  SELECT topic, partition, sum(records)::int8 AS total, sum(size)::int8 AS bytes, max(epoch) AS epoch
+  FROM e GROUP BY topic, partition
+), p AS (
+  UPDATE chronik_partitions c SET log_end = c.log_end + t.total, size_bytes = c.size_bytes + t.bytes
+  FROM t WHERE c.topic = t.topic AND c.partition = t.partition
+    AND ($10 = -1 OR (c.leader = $10 AND c.leader_epoch = t.epoch))
+  RETURNING c.topic, c.partition, c.log_end - t.total AS base
+), o AS (
+  INSERT INTO chronik_objects (key, size) VALUES ($1, $2) ON CONFLICT DO NOTHING
+), x AS (
+  SELECT e.*, p.base + coalesce(sum(e.records) OVER (
+    PARTITION BY e.topic, e.partition ORDER BY e.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+  ), 0)::int8 AS base_offset
+  FROM e JOIN p ON p.topic = e.topic AND p.partition = e.partition
+), i AS (
+  INSERT INTO chronik_extents (topic, partition, base_offset, last_offset, object_key, position, size, max_timestamp)
+  SELECT topic, partition, base_offset, base_offset + records - 1, $1, position, size, max_ts FROM x
+)
+SELECT ord, base_offset FROM x`;
+
+const COLUMNS = "topic, partition, object_key, position, size, base_offset, last_offset, max_timestamp";
+
+// Extents from the one holding $3, while their running size stays within $4 (the first always), at most $5.
+const LOCATE = `SELECT ${COLUMNS} FROM (
+  SELECT ${COLUMNS}, row_number() OVER w AS n, sum(size) OVER w AS acc FROM (
+    SELECT ${COLUMNS} FROM chronik_extents WHERE topic = $1 AND partition = $2 AND last_offset >= $3
+    ORDER BY last_offset LIMIT $5
+  ) a WINDOW w AS (ORDER BY last_offset)
+) b WHERE n = 1 OR acc <= $4 ORDER BY last_offset`;
+
+// FOR UPDATE: the row as last committed (a concurrent commit may move log_end); one UPDATE of it.
+const ADVANCE = `WITH s AS (
+  SELECT GREATEST(log_start, LEAST($3, log_end)) AS start FROM chronik_partitions
+  WHERE topic = $1 AND partition = $2 FOR UPDATE
+), d AS (
+  DELETE FROM chronik_extents e USING s WHERE e.topic = $1 AND e.partition = $2 AND e.last_offset < s.start
+  RETURNING e.size
+)
+UPDATE chronik_partitions SET log_start = (SELECT start FROM s),
+  size_bytes = size_bytes - (SELECT coalesce(sum(size), 0)::int8 FROM d)
+WHERE topic = $1 AND partition = $2`;
+
+const REMOVE = `WITH d AS (DELETE FROM chronik_extents WHERE topic = $1 AND partition = $2)
+DELETE FROM chronik_partitions WHERE topic = $1 AND partition = $2`;
+
+const SMALL = `WITH s AS (
+  SELECT o.key FROM chronik_objects o JOIN chronik_extents e ON e.object_key = o.key
+  GROUP BY o.key HAVING sum(e.size) < $1 ORDER BY o.key LIMIT $2
+)
+SELECT ${COLUMNS} FROM chronik_extents e JOIN s ON e.object_key = s.key
+ORDER BY e.object_key, e.topic, e.partition, e.last_offset`;
+
+// $1 the new object; the moves as arrays: topic, partition, last offset, base offset, old key, old
+// position, new position. Only extents still present and unchanged move.
+const MOVE = `WITH o AS (
+  INSERT INTO chronik_objects (key, size) VALUES ($1, 0) ON CONFLICT DO NOTHING
+), m AS (
+  SELECT * FROM unnest($2::text[], $3::int4[], $4::int8[], $5::int8[], $6::text[], $7::int8[], $8::int8[])
+    AS x(topic, partition, last_offset, base_offset, old_key, old_position, new_position)
+), u AS (
+  UPDATE chronik_extents e SET object_key = $1, position = m.new_position FROM m
+  WHERE e.topic = m.topic AND e.partition = m.partition AND e.last_offset = m.last_offset
+    AND e.base_offset = m.base_offset AND e.object_key = m.old_key AND e.position = m.old_position
+  RETURNING 1
+)
+SELECT count(*)::int8 FROM u`;
+
+const UNREFERENCED = `SELECT key FROM chronik_objects o
+WHERE NOT EXISTS (SELECT 1 FROM chronik_extents e WHERE e.object_key = o.key) ORDER BY key LIMIT $1`;
+
+const FORGET = `DELETE FROM chronik_objects o WHERE key = ANY($1::text[])
+AND NOT EXISTS (SELECT 1 FROM chronik_extents e WHERE e.object_key = o.key)`;
+
+/** Rows one locate asks for at most, whatever maxBytes allows. */
+const LOCATE_ROWS = 1000;
+
+export type PostgresObjectIndex = CompactableIndex & {
+  /** Set by the cluster service: commits then need this node to hold each partition's leader epoch. */
+  fencing: Fencing | null;
+};
+
+function extentOf(row: unknown[]): Extent {
+  const [topic, partition, objectKey, position, size, baseOffset, lastOffset, maxTimestamp] = row as [
+    string,
+    number,
+    string,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { topic, partition, objectKey, position, size, baseOffset, lastOffset, maxTimestamp };
+}
+
+export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
+  // Commits go down one connection: a writer commits one object at a time, and ENSURE must precede COMMIT.
+  const COMMIT_LANE = 0;
+  const index: PostgresObjectIndex = {
+    fencing: null,
+    async commit(object: ObjectRef, entries: readonly CommitEntry[]): Promise<CommitOutcome[]> {
+      const fencing = index.fencing;
+      const out: (CommitOutcome | null)[] = entries.map(() => null);
+      const sent: { i: number; entry: CommitEntry; epoch: number }[] = [];
+      entries.forEach((entry, i) => {
+        const epoch = fencing ? fencing.epochOf(entry.topic, entry.partition) : 0;
+        if (epoch === undefined) {
+          out[i] = {
+            errorCode: NOT_LEADER_OR_FOLLOWER,
+            message: `node ${fencing!.nodeId} does not lead ${entry.topic}-${entry.partition}`,
+          };
+        } else sent.push({ i, entry, epoch });
+      });
+      const topics = sent.map((s) => s.entry.topic), partitions = sent.map((s) => s.entry.partition);
+      const ensure = fencing || sent.length === 0
+        ? null
+        : pool.query(ENSURE, [topics, partitions], [textArray, int4Array], COMMIT_LANE);
+      const committed = pool.query(
+        COMMIT,
+        [
+          object.key,
+          object.size,
+          topics,
+          partitions,
+          sent.map((s) => s.entry.position),
+          sent.map((s) => s.entry.size),
+          sent.map((s) => s.entry.records),
+          sent.map((s) => s.entry.maxTimestamp),
+          sent.map((s) => s.epoch),
+          fencing ? fencing.nodeId : -1,
+        ] as never,
+        [text, int8, textArray, int4Array, int8Array, int8Array, int8Array, int8Array, int4Array, int4],
+        COMMIT_LANE,
+      );
+      if (ensure) await ensure.catch(() => {});
+      const r = await committed;
+      for (const [ord, base] of r.rows as [number, number][]) out[sent[ord - 1].i] = { baseOffset: base };
+      return out.map((o, i) =>
+        o ?? {
+          errorCode: NOT_LEADER_OR_FOLLOWER,
+          message: fencing
+            ? `${entries[i].topic}-${
+              entries[i].partition
+            }: node ${fencing.nodeId} is fenced (another leader or epoch); nothing stored`
+            : `partition ${entries[i].topic}-${entries[i].partition} does not exist in PostgreSQL; nothing stored`,
+        }
+      );
+    },
+    async locate(topic, partition, offset, maxBytes) {
+      const r = await pool.query(LOCATE, [topic, partition, offset, maxBytes, LOCATE_ROWS], [
+        text,
+        int4,
+        int8,
+        int8,
+        int4,
+      ]);
+      return r.rows.map(extentOf);
+    },
+    async offsets(topic, partition): Promise<PartitionOffsets> {
+      const r = await pool.query(
+        "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2",
+        [topic, partition],
+        [text, int4],
+      );
+      const row = r.rows[0] as number[] | undefined;
+      return row
+        ? { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] }
+        : { logStartOffset: 0, logEndOffset: 0, sizeInBytes: 0 };
+    },
+    async openPartition(topic, partition): Promise<PartitionOffsets> {
+      // The row the cluster service places leadership in (as log.ts's open).
+      const r = await pool.query(
+        `WITH i AS (
+           INSERT INTO chronik_partitions (topic, partition) VALUES ($1, $2) ON CONFLICT DO NOTHING
+           RETURNING log_start, log_end, size_bytes
+         )
+         SELECT log_start, log_end, size_bytes FROM i
+         UNION ALL SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2`,
+        [topic, partition],
+        [text, int4],
+      );
+      const row = r.rows[0] as number[];
+      return { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] };
+    },
+    async locateTimestamp(topic, partition, timestamp) {
+      const r = await pool.query(
+        `SELECT ${COLUMNS} FROM chronik_extents WHERE topic = $1 AND partition = $2 AND max_timestamp >= $3
+         ORDER BY last_offset LIMIT 1`,
+        [topic, partition, timestamp],
+        [text, int4, int8],
+      );
+      return r.rows.length > 0 ? extentOf(r.rows[0]) : null;
+    },
+    async locateMaxTimestamp(topic, partition) {
+      const r = await pool.query(
+        `SELECT ${COLUMNS} FROM chronik_extents WHERE topic = $1 AND partition = $2
+         ORDER BY max_timestamp DESC, last_offset LIMIT 1`,
+        [topic, partition],
+        [text, int4],
+      );
+      return r.rows.length > 0 ? extentOf(r.rows[0]) : null;
+    },
+    async advanceLogStart(topic, partition, offset) {
+      await pool.query(ADVANCE, [topic, partition, offset], [text, int4, int8]);
+    },
+    async removePartition(topic, partition) {
+      await pool.query(REMOVE, [topic, partition], [text, int4]);
+    },
+    async unreferencedObjects(limit) {
+      const r = await pool.query(UNREFERENCED, [limit], [int4]);
+      return r.rows.map((row) => row[0] as string);
+    },
+    async knownObjects(keys) {
+      if (keys.length === 0) return new Set();
+      const r = await pool.query("SELECT key FROM chronik_objects WHERE key = ANY($1::text[])", [keys as string[]], [
+        textArray,
+      ]);
+      return new Set(r.rows.map((row) => row[0] as string));
+    },
+    async forgetObjects(keys) {
+      if (keys.length === 0) return;
+      await pool.query(FORGET, [keys as string[]], [textArray]);
+    },
+    async smallObjects(maxLiveBytes, limit) {
+      const r = await pool.query(SMALL, [maxLiveBytes, limit], [int8, int4]);
+      const out: { key: string; extents: Extent[] }[] = [];
+      for (const row of r.rows) {
+        const e = extentOf(row);
+        if (out.length === 0 || out[out.length - 1].key !== e.objectKey) out.push({ key: e.objectKey, extents: [] });
+        out[out.length - 1].extents.push(e);
+      }
+      return out;
+    },
+    async moveExtents(newKey, moves) {
+      const f = moves.map((m) => m.from);
+      const r = await pool.query(
+        MOVE,
+        [
+          newKey,
+          f.map((e) => e.topic),
+          f.map((e) => e.partition),
+          f.map((e) => e.lastOffset),
+          f.map((e) => e.baseOffset),
+          f.map((e) => e.objectKey),
+          f.map((e) => e.position),
+          moves.map((m) => m.position),
+        ] as never,
+        [text, textArray, int4Array, int8Array, int8Array, textArray, int8Array, int8Array],
+      );
+      return Number(r.rows[0][0]);
+    },
+  };
+  return index;
+}
