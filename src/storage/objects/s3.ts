@@ -84,7 +84,7 @@ export class S3ObjectStore implements ObjectStore {
       requestTimeoutMs: options.requestTimeoutMs ?? 30000,
       signPayload: options.signPayload ?? true,
     };
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#fetch = options.fetch ?? (((input, init) => fetch(input, init)) as typeof fetch);
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.description = `s3://${options.bucket} at ${endpoint.origin}${options.pathStyle ? " (path-style)" : ""}`;
   }
