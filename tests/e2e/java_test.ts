@@ -30,7 +30,7 @@ const BROKER_ARGS = [
   "super.users=User:ANONYMOUS",
 ];
 // The security.* cases run against a second broker with one SASL_SSL listener (a certificate made for the run).
-const certDir = mkdtempSync(`${tmpdir()}/chronik-java-tls-`);
+let certDir: string | null = null;
 const secureArgs = (keystore: string) => [
   "-o",
   "listeners=SASL_SSL://127.0.0.1:0",
@@ -66,10 +66,12 @@ const CLIENTS: [string, string, string][] = [
 type Run = { brokers: Promise<BrokerProcess>[]; results: Promise<Map<string, CaseResult>> };
 // Both runtimes' JVMs run at once: the cases mostly wait on the network and on group rebalances.
 const runs = new Map<RuntimeKind, Run>();
+let finished = 0;
 
 function start(kind: RuntimeKind): Run {
   let r = runs.get(kind);
   if (r) return r;
+  certDir ??= mkdtempSync(`${tmpdir()}/chronik-java-tls-`);
   cert ??= makeCertificate(certDir);
   const plain = startBrokerProcess(kind, BROKER_ARGS);
   const secure = cert.then((c) => startBrokerProcess(kind, secureArgs(c.keystore)));
@@ -106,7 +108,7 @@ for (const kind of RUNTIMES) {
       const r = start(kind);
       await r.results.catch(() => {});
       for (const b of r.brokers) expect(await (await b).stop()).toBe(0);
-      if ([...runs.keys()].every((k) => k === kind)) rmSync(certDir, { recursive: true, force: true });
+      if (++finished === RUNTIMES.length && certDir) rmSync(certDir, { recursive: true, force: true });
     });
     for (const name of [...PLAIN_CASES, ...SECURE_CASES]) {
       test(name, async () => expectCase(await start(kind).results, name), 600_000);

@@ -2,7 +2,8 @@
 // and windowed count of java_test.ts, with the broker stopped (SIGTERM) and started again on the same port and data
 // directory once part of the output is committed. The read_committed output must still hold every update exactly
 // once. On Bun and on Node. Skipped, with a message, without a JDK and Maven.
-// KNOWN PROBLEM (issue #17): about one run in eight, on Bun and on Node, the application stops making progress after
+// KNOWN PROBLEM (issue #17): in some runs (one in eight from a shell loop; most runs of this file after the fetch
+// session and SyncGroup fixes), on Bun and on Node, the application stops making progress after
 // the restart: its consumer has fetched the whole input, the join/re-key sub-topology produces nothing more, and the
 // consumer busy-polls with empty incremental fetch responses. Until that is understood this test runs only when
 // CHRONIK_STREAMS_RESTART=1, so that the suite stays deterministic.
