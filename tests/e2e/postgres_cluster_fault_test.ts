@@ -3,7 +3,7 @@
 //    (kcat, enable.idempotence=true), while a kafkajs consumer group consumes and commits: the others take its
 //    partitions over, both producers finish with every record acknowledged, each acknowledged record is read back
 //    exactly once and in order per partition, and the group reaches the end and commits the log ends.
-// 2. PostgreSQL is stopped for a few seconds under the three brokers while kafkajs produces acks=all idempotent
+// 2. PostgreSQL is stopped for longer than the lease under the three brokers while kafkajs produces acks=all idempotent
 //    records: produce answers retriable errors meanwhile, service resumes by itself, nothing acknowledged is lost.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
@@ -251,6 +251,57 @@ describe("three brokers on one PostgreSQL, faults", () => {
       await again.disconnect();
       expect(rest).toEqual(["after"]);
       expect(alive.map((b) => b.logs()).join("")).toMatch(/now leading \d+ partition\(s\)/);
+    },
+    150_000,
+  );
+
+  test(
+    "PostgreSQL stopped for a few seconds under three brokers: retriable errors, nothing acknowledged lost, service resumes",
+    async () => {
+      const brokers = await cluster("outage");
+      const P = 3;
+      const kafka = kafkaFor(brokers, "outage");
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "outage", numPartitions: P }] });
+      await admin.disconnect();
+      const addr = `127.0.0.1:${brokers[0].port}`;
+      await until(
+        () => metadata(addr, "outage"),
+        (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+      );
+      const producer = kafkaFor(brokers, "outage-producer").producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const acked = new Set<string>();
+      let stopped = false;
+      const N = 240;
+      for (let i = 0; i < N; i++) {
+        if (i === 60) {
+          pg.stop();
+          stopped = true;
+          // Longer than the brokers' lease (2 s): they must find each other again by themselves.
+          setTimeout(() => {
+            pg.start();
+            stopped = false;
+          }, 3500);
+        }
+        await producer.send({ topic: "outage", acks: -1, messages: [{ partition: i % P, value: `j${i}` }] });
+        acked.add(`j${i}`);
+      }
+      expect(stopped).toBe(false);
+      await producer.disconnect();
+      const logs = brokers.map((b) => b.logs()).join("");
+      expect(logs).toMatch(/PostgreSQL connection \d+: |connection closed|terminating connection/);
+      // All three are members again and lead the partitions.
+      const back = await until(
+        () => metadata(addr, "outage"),
+        (m) => m.brokers.length === 3 && m.topics[0].partitions.every((p) => p.leader > 0),
+      );
+      expect(back.brokers.length).toBe(3);
+      const stored = await readAll(addr, "outage", P);
+      expectExactlyOnceInOrder(stored, acked);
+      expect([...stored.values()].reduce((n, v) => n + v.length, 0)).toBe(N);
+      for (const b of brokers) expect(b.proc.exitCode).toBe(null);
     },
     150_000,
   );
