@@ -2,7 +2,9 @@
 // 1. One broker is SIGKILLed under acks=all idempotent load from two clients at once, kafkajs and librdkafka
 //    (kcat, enable.idempotence=true), while a kafkajs consumer group consumes and commits: the others take its
 //    partitions over, both producers finish with every record acknowledged, each acknowledged record is read back
-//    exactly once and in order per partition, and the group reaches the end and commits the log ends.
+//    exactly once and in order per partition, and the group reaches the end and commits the log ends; a new member
+//    continues from them. Run twice: killing a plain partition leader, and killing the group/transaction coordinator
+//    (the group then moves to the broker that takes the internal topics and is rebuilt from __consumer_offsets).
 // 2. PostgreSQL is stopped for longer than the lease under the three brokers while kafkajs produces acks=all idempotent
 //    records: produce answers retriable errors meanwhile, service resumes by itself, nothing acknowledged is lost.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -116,142 +118,155 @@ function expectExactlyOnceInOrder(stored: Map<number, string[]>, acked: Set<stri
   }
 }
 
+/** SIGKILLs one of three brokers (the group and transaction coordinator, or another partition leader) under load. */
+async function killUnderLoad(killCoordinator: boolean) {
+  const brokers = await cluster(`fault_${killCoordinator ? "coord" : "leader"}`);
+  const addr = `127.0.0.1:${brokers[0].port}`;
+  const P = 6;
+  const kafka = kafkaFor(brokers, "fault");
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: "fault", numPartitions: P }] });
+  await admin.disconnect();
+  const before = await until(
+    () => metadata(addr, "fault"),
+    (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+  );
+  // The victim: a broker that leads partitions of `fault` and is not the coordinator.
+  const coordinator = brokers.findIndex((b) => b.logs().includes("coordinating groups and transactions"));
+  expect(coordinator).toBeGreaterThanOrEqual(0);
+  const victim = killCoordinator ? coordinator : coordinator === 2 ? 1 : 2;
+  const victimId = victim + 1;
+  expect(before.topics[0].partitions.some((p) => p.leader === victimId)).toBe(true);
+  const alive = brokers.filter((_, i) => i !== victim);
+
+  // A consumer group, consuming and committing throughout.
+  const seen = new Set<string>();
+  const consumer = kafkaFor(alive, "fault-group").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: "fault", fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      seen.add(message.value!.toString());
+    },
+  });
+
+  // Client 1: kafkajs, idempotent, acks=all, one record per send, round-robin over the partitions.
+  const acked = new Set<string>();
+  let stop = false;
+  const producer = kafkaFor(alive, "fault-kafkajs").producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const jsLoad = (async () => {
+    for (let i = 0; !stop || i < 60; i++) {
+      await producer.send({ topic: "fault", acks: -1, messages: [{ partition: i % P, value: `j${i}` }] });
+      acked.add(`j${i}`);
+      if (i >= 5000) break;
+    }
+    await producer.disconnect();
+  })();
+
+  // Client 2: librdkafka (kcat), idempotent, acks=all, records fed over stdin while the broker dies. kcat
+  // exits 0 only when every record was delivered (acknowledged).
+  const rdk = Bun.spawn([
+    "kcat",
+    "-b",
+    alive.map((b) => `127.0.0.1:${b.port}`).join(","),
+    "-P",
+    "-t",
+    "fault",
+    "-K:",
+    "-X",
+    "enable.idempotence=true",
+    "-X",
+    "acks=all",
+    "-X",
+    "linger.ms=5",
+    "-X",
+    "message.timeout.ms=60000",
+    "-X",
+    "retry.backoff.ms=50",
+  ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const R = 600;
+  const rdkFeed = (async () => {
+    for (let i = 0; i < R; i += 20) {
+      rdk.stdin!.write(Array.from({ length: 20 }, (_, j) => `k${(i + j) % 13}:r${i + j}\n`).join(""));
+      rdk.stdin!.flush();
+      await Bun.sleep(50);
+    }
+    rdk.stdin!.end();
+  })();
+
+  await Bun.sleep(800);
+  brokers[victim].proc.kill("SIGKILL");
+  await brokers[victim].stop();
+  const after = await until(
+    () => metadata(addr === `127.0.0.1:${brokers[victim].port}` ? `127.0.0.1:${alive[0].port}` : addr, "fault"),
+    (m) => m.brokers.length === 2 && m.topics[0].partitions.every((p) => p.leader !== victimId && p.leader >= 0),
+  );
+  expect(after.brokers.map((b) => b.id)).not.toContain(victimId);
+  expect(after.topics[0].partitions.every((p) => p.leader !== victimId && p.leader >= 0)).toBe(true);
+  stop = true;
+  await rdkFeed;
+  const [rdkErr, rdkCode] = await Promise.all([new Response(rdk.stderr).text(), rdk.exited]);
+  expect({ rdkCode, rdkErr: rdkCode === 0 ? "" : rdkErr }).toEqual({ rdkCode: 0, rdkErr: "" });
+  for (let i = 0; i < R; i++) acked.add(`r${i}`);
+  await jsLoad;
+
+  const readAddr = `127.0.0.1:${alive[0].port}`;
+  const stored = await readAll(readAddr, "fault", P);
+  expectExactlyOnceInOrder(stored, acked);
+  const total = [...stored.values()].reduce((n, v) => n + v.length, 0);
+  expect(total).toBe(acked.size);
+
+  // The group, having rebalanced over the leader move, reaches every record and commits the log ends.
+  for (let i = 0; i < 300 && seen.size < total; i++) await Bun.sleep(200);
+  expect(seen.size).toBe(total);
+  await consumer.disconnect();
+  const admin2 = kafkaFor(alive, "fault-admin").admin();
+  await admin2.connect();
+  const committed = await admin2.fetchOffsets({ groupId: "fault-group", topics: ["fault"] });
+  await admin2.disconnect();
+  expect(committed[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset))).toEqual(
+    [...stored.keys()].sort((a, b) => a - b).map((p) => stored.get(p)!.length),
+  );
+  // A new member of the group continues from the committed offsets: only records produced now arrive.
+  const tail = kafkaFor(alive, "fault-tail").producer({ idempotent: true });
+  await tail.connect();
+  await tail.send({ topic: "fault", acks: -1, messages: [{ partition: 0, value: "after" }] });
+  await tail.disconnect();
+  const again = kafkaFor(alive, "fault-group2").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
+  await again.connect();
+  await again.subscribe({ topic: "fault", fromBeginning: true });
+  const rest: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`group got ${rest.length}/1 after the takeover`)), 60_000);
+    again.run({
+      eachMessage: async ({ message }) => {
+        rest.push(message.value!.toString());
+        clearTimeout(timer);
+        resolve();
+      },
+    }).catch(reject);
+  });
+  await Bun.sleep(500);
+  await again.disconnect();
+  expect(rest).toEqual(["after"]);
+  expect(alive.map((b) => b.logs()).join("")).toMatch(/now leading \d+ partition\(s\)/);
+  if (killCoordinator) {
+    expect(alive.map((b) => b.logs()).join("")).toContain("coordinating groups and transactions for the cluster");
+  }
+}
+
 describe("three brokers on one PostgreSQL, faults", () => {
   test(
-    "SIGKILL a broker under acks=all idempotent load from kafkajs and librdkafka: takeover, every acknowledged record once and in order, the group goes on",
-    async () => {
-      const brokers = await cluster("fault");
-      const addr = `127.0.0.1:${brokers[0].port}`;
-      const P = 6;
-      const kafka = kafkaFor(brokers, "fault");
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "fault", numPartitions: P }] });
-      await admin.disconnect();
-      const before = await until(
-        () => metadata(addr, "fault"),
-        (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
-      );
-      // The victim: a broker that leads partitions of `fault` and is not the coordinator.
-      const coordinator = brokers.findIndex((b) => b.logs().includes("coordinating groups and transactions"));
-      const victim = coordinator === 2 ? 1 : 2;
-      const victimId = victim + 1;
-      expect(before.topics[0].partitions.some((p) => p.leader === victimId)).toBe(true);
-      const alive = brokers.filter((_, i) => i !== victim);
+    "SIGKILL a partition leader under acks=all idempotent load from kafkajs and librdkafka: takeover, every acknowledged record once and in order, the group goes on",
+    () => killUnderLoad(false),
+    150_000,
+  );
 
-      // A consumer group, consuming and committing throughout.
-      const seen = new Set<string>();
-      const consumer = kafkaFor(alive, "fault-group").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
-      await consumer.connect();
-      await consumer.subscribe({ topic: "fault", fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.add(message.value!.toString());
-        },
-      });
-
-      // Client 1: kafkajs, idempotent, acks=all, one record per send, round-robin over the partitions.
-      const acked = new Set<string>();
-      let stop = false;
-      const producer = kafkaFor(alive, "fault-kafkajs").producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      const jsLoad = (async () => {
-        for (let i = 0; !stop || i < 60; i++) {
-          await producer.send({ topic: "fault", acks: -1, messages: [{ partition: i % P, value: `j${i}` }] });
-          acked.add(`j${i}`);
-          if (i >= 5000) break;
-        }
-        await producer.disconnect();
-      })();
-
-      // Client 2: librdkafka (kcat), idempotent, acks=all, records fed over stdin while the broker dies. kcat
-      // exits 0 only when every record was delivered (acknowledged).
-      const rdk = Bun.spawn([
-        "kcat",
-        "-b",
-        alive.map((b) => `127.0.0.1:${b.port}`).join(","),
-        "-P",
-        "-t",
-        "fault",
-        "-K:",
-        "-X",
-        "enable.idempotence=true",
-        "-X",
-        "acks=all",
-        "-X",
-        "linger.ms=5",
-        "-X",
-        "message.timeout.ms=60000",
-        "-X",
-        "retry.backoff.ms=50",
-      ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-      const R = 600;
-      const rdkFeed = (async () => {
-        for (let i = 0; i < R; i += 20) {
-          rdk.stdin!.write(Array.from({ length: 20 }, (_, j) => `k${(i + j) % 13}:r${i + j}\n`).join(""));
-          rdk.stdin!.flush();
-          await Bun.sleep(50);
-        }
-        rdk.stdin!.end();
-      })();
-
-      await Bun.sleep(800);
-      brokers[victim].proc.kill("SIGKILL");
-      await brokers[victim].stop();
-      const after = await until(
-        () => metadata(addr === `127.0.0.1:${brokers[victim].port}` ? `127.0.0.1:${alive[0].port}` : addr, "fault"),
-        (m) => m.brokers.length === 2 && m.topics[0].partitions.every((p) => p.leader !== victimId && p.leader >= 0),
-      );
-      expect(after.brokers.map((b) => b.id)).not.toContain(victimId);
-      expect(after.topics[0].partitions.every((p) => p.leader !== victimId && p.leader >= 0)).toBe(true);
-      stop = true;
-      await rdkFeed;
-      const [rdkErr, rdkCode] = await Promise.all([new Response(rdk.stderr).text(), rdk.exited]);
-      expect({ rdkCode, rdkErr: rdkCode === 0 ? "" : rdkErr }).toEqual({ rdkCode: 0, rdkErr: "" });
-      for (let i = 0; i < R; i++) acked.add(`r${i}`);
-      await jsLoad;
-
-      const readAddr = `127.0.0.1:${alive[0].port}`;
-      const stored = await readAll(readAddr, "fault", P);
-      expectExactlyOnceInOrder(stored, acked);
-      const total = [...stored.values()].reduce((n, v) => n + v.length, 0);
-      expect(total).toBe(acked.size);
-
-      // The group, having rebalanced over the leader move, reaches every record and commits the log ends.
-      for (let i = 0; i < 300 && seen.size < total; i++) await Bun.sleep(200);
-      expect(seen.size).toBe(total);
-      await consumer.disconnect();
-      const admin2 = kafkaFor(alive, "fault-admin").admin();
-      await admin2.connect();
-      const committed = await admin2.fetchOffsets({ groupId: "fault-group", topics: ["fault"] });
-      await admin2.disconnect();
-      expect(committed[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset))).toEqual(
-        [...stored.keys()].sort((a, b) => a - b).map((p) => stored.get(p)!.length),
-      );
-      // A new member of the group continues from the committed offsets: only records produced now arrive.
-      const tail = kafkaFor(alive, "fault-tail").producer({ idempotent: true });
-      await tail.connect();
-      await tail.send({ topic: "fault", acks: -1, messages: [{ partition: 0, value: "after" }] });
-      await tail.disconnect();
-      const again = kafkaFor(alive, "fault-group2").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
-      await again.connect();
-      await again.subscribe({ topic: "fault", fromBeginning: true });
-      const rest: string[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`group got ${rest.length}/1 after the takeover`)), 60_000);
-        again.run({
-          eachMessage: async ({ message }) => {
-            rest.push(message.value!.toString());
-            clearTimeout(timer);
-            resolve();
-          },
-        }).catch(reject);
-      });
-      await Bun.sleep(500);
-      await again.disconnect();
-      expect(rest).toEqual(["after"]);
-      expect(alive.map((b) => b.logs()).join("")).toMatch(/now leading \d+ partition\(s\)/);
-    },
+  test(
+    "SIGKILL the coordinator under the same load: partitions and the group move, every acknowledged record once and in order, the group continues from its committed offsets",
+    () => killUnderLoad(true),
     150_000,
   );
 
