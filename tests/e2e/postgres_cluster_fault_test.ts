@@ -220,6 +220,15 @@ async function killUnderLoad(killCoordinator: boolean) {
 
   // The group, having rebalanced over the leader move, reaches every record and commits the log ends.
   for (let i = 0; i < 300 && seen.size < total; i++) await Bun.sleep(200);
+  // On failure, say which partitions the group is missing records of (and the group's committed offsets).
+  const unseen = [...stored].map(([p, values]) => [p, values.filter((v) => !seen.has(v)).length]);
+  if (seen.size < total) {
+    const a = kafkaFor(alive, "fault-debug").admin();
+    await a.connect();
+    const c = await a.fetchOffsets({ groupId: "fault-group", topics: ["fault"] }).catch((e) => String(e));
+    await a.disconnect();
+    expect({ unseen, committed: JSON.stringify(c) }).toEqual({ unseen: unseen.map(([p]) => [p, 0]), committed: "" });
+  }
   expect(seen.size).toBe(total);
   await consumer.disconnect();
   const admin2 = kafkaFor(alive, "fault-admin").admin();
