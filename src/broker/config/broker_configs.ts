@@ -21,42 +21,17 @@ const PROCESS_ROLES = ["process", "roles"].join(".");
 const LONG_MAX = "9223372036854775807";
 const INT_MAX = "2147483647";
 
-const ro = (
+/** A factory of defs that may change only as `dynamic` says. */
+const defOf = (dynamic: Dynamic) =>
+(
   type: ConfigDef["type"],
   def: string | null,
   doc: string,
   extra: Partial<ConfigDef> = {},
-): BrokerConfigDef => ({
-  type,
-  default: def,
-  doc,
-  dynamic: "read-only",
-  ...extra,
-});
-const dyn = (
-  type: ConfigDef["type"],
-  def: string | null,
-  doc: string,
-  extra: Partial<ConfigDef> = {},
-): BrokerConfigDef => ({
-  type,
-  default: def,
-  doc,
-  dynamic: "cluster",
-  ...extra,
-});
-const perBroker = (
-  type: ConfigDef["type"],
-  def: string | null,
-  doc: string,
-  extra: Partial<ConfigDef> = {},
-): BrokerConfigDef => ({
-  type,
-  default: def,
-  doc,
-  dynamic: "per-broker",
-  ...extra,
-});
+): BrokerConfigDef => ({ type, default: def, doc, dynamic, ...extra });
+const ro = defOf("read-only");
+const dyn = defOf("cluster");
+const perBroker = defOf("per-broker");
 
 export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   // Identity and listeners. node.id, broker.id, listeners and log.dirs reflect the start-up flags.
