@@ -55,6 +55,25 @@ export type ClassicHost = {
 
 const EMPTY = new Uint8Array(0);
 
+/** A JoinGroup answer carrying only an error (no generation, leader or members). */
+export function joinFailure(errorCode: number, memberId: string): JoinResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
+/** A SyncGroup answer carrying only an error (no protocol, empty assignment). */
+export function syncFailure(errorCode: number): SyncResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
+}
+
 export class ClassicMember {
   memberId: string;
   readonly groupInstanceId: string | null;
@@ -199,17 +218,7 @@ export class ClassicGroup {
   }
 
   private result(errorCode: number, memberId: string, extra: Partial<JoinResult> = {}): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId,
-      members: [],
-      ...extra,
-    };
+    return { ...joinFailure(errorCode, memberId), ...extra };
   }
 
   private currentMembers() {
@@ -358,12 +367,7 @@ export class ClassicGroup {
     m.assignment = old.assignment;
     this.stopTimer(old);
     old.joinWaiter?.(this.result(ErrorCode.FENCED_INSTANCE_ID, oldId));
-    old.syncWaiter?.({
-      errorCode: ErrorCode.FENCED_INSTANCE_ID,
-      protocolType: null,
-      protocolName: null,
-      assignment: EMPTY,
-    });
+    old.syncWaiter?.(syncFailure(ErrorCode.FENCED_INSTANCE_ID));
     // Keep the member's place (insertion order decides the next leader).
     const entries = [...this.members.entries()].map((
       [id, x],
@@ -415,7 +419,7 @@ export class ClassicGroup {
         if (m.syncWaiter) {
           const w = m.syncWaiter;
           m.syncWaiter = null;
-          w({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, protocolType: null, protocolName: null, assignment: EMPTY });
+          w(syncFailure(ErrorCode.REBALANCE_IN_PROGRESS));
         }
       }
     }
@@ -533,21 +537,15 @@ export class ClassicGroup {
     protocolName: string | null,
     assignments: { memberId: string; assignment: Uint8Array }[],
   ): SyncResult | Promise<SyncResult> {
-    const fail = (errorCode: number): SyncResult => ({
-      errorCode,
-      protocolType: null,
-      protocolName: null,
-      assignment: EMPTY,
-    });
-    if (this.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.state === "Dead") return syncFailure(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const invalid = this.validateMember(memberId, groupInstanceId);
-    if (invalid !== ErrorCode.NONE) return fail(invalid);
-    if (generationId !== this.generationId) return fail(ErrorCode.ILLEGAL_GENERATION);
+    if (invalid !== ErrorCode.NONE) return syncFailure(invalid);
+    if (generationId !== this.generationId) return syncFailure(ErrorCode.ILLEGAL_GENERATION);
     if (
       (protocolType !== null && protocolType !== this.protocolType) ||
       (protocolName !== null && protocolName !== this.protocolName)
     ) {
-      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      return syncFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     const member = this.members.get(memberId)!;
     const ok = (assignment: Uint8Array): SyncResult => ({
@@ -558,9 +556,9 @@ export class ClassicGroup {
     });
     switch (this.state) {
       case "Empty":
-        return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+        return syncFailure(ErrorCode.UNKNOWN_MEMBER_ID);
       case "PreparingRebalance":
-        return fail(ErrorCode.REBALANCE_IN_PROGRESS);
+        return syncFailure(ErrorCode.REBALANCE_IN_PROGRESS);
       case "Stable":
         this.pendingSync.delete(memberId);
         if (this.pendingSync.size === 0) this.clearSyncTimer();
@@ -569,7 +567,7 @@ export class ClassicGroup {
       case "CompletingRebalance": {
         this.pendingSync.delete(memberId);
         this.touch(member);
-        if (member.syncWaiter) member.syncWaiter(fail(ErrorCode.REBALANCE_IN_PROGRESS));
+        if (member.syncWaiter) member.syncWaiter(syncFailure(ErrorCode.REBALANCE_IN_PROGRESS));
         const p = new Promise<SyncResult>((resolve) => {
           member.syncWaiter = resolve;
         });
@@ -588,7 +586,7 @@ export class ClassicGroup {
               for (const [m, w] of waiting) {
                 if (m.syncWaiter !== w) continue;
                 m.syncWaiter = null;
-                w!(fail(ErrorCode.REBALANCE_IN_PROGRESS));
+                w!(syncFailure(ErrorCode.REBALANCE_IN_PROGRESS));
               }
               return;
             }
@@ -599,7 +597,7 @@ export class ClassicGroup {
               if (!m.syncWaiter) continue;
               const w = m.syncWaiter;
               m.syncWaiter = null;
-              w(code === ErrorCode.NONE ? ok(m.assignment) : fail(error));
+              w(code === ErrorCode.NONE ? ok(m.assignment) : syncFailure(error));
             }
             if (code !== ErrorCode.NONE) this.prepareRebalance("the group's metadata could not be stored");
           });
@@ -607,7 +605,7 @@ export class ClassicGroup {
         return p;
       }
     }
-    return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    return syncFailure(ErrorCode.UNKNOWN_MEMBER_ID);
   }
 
   // ---- Heartbeat, LeaveGroup, expiry
@@ -661,7 +659,7 @@ export class ClassicGroup {
     if (m.syncWaiter) {
       const w = m.syncWaiter;
       m.syncWaiter = null;
-      w({ errorCode: ErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY });
+      w(syncFailure(ErrorCode.UNKNOWN_MEMBER_ID));
     }
     if (this.leaderId === m.memberId) {
       this.leaderId = null;
@@ -731,7 +729,7 @@ export class ClassicGroup {
       if (m.syncWaiter) {
         const w = m.syncWaiter;
         m.syncWaiter = null;
-        w({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
+        w(syncFailure(errorCode));
       }
     }
   }

@@ -18,6 +18,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Assignor } from "./assignors.ts";
 import type { JoinRequest, JoinResult, Protocol, SyncResult } from "./classic.ts";
+import { joinFailure, syncFailure } from "./classic.ts";
 import type { Subscription } from "./migration.ts";
 import { encodeAssignment } from "./migration.ts";
 import type {
@@ -91,8 +92,6 @@ export type ClassicJoinInput = Omit<JoinRequest, "protocolType" | "version"> & {
   subscription: Subscription;
   maxSize: number;
 };
-
-const EMPTY = new Uint8Array(0);
 
 export class ConsumerMember {
   memberId: string;
@@ -532,19 +531,6 @@ export class ConsumerGroup {
 
   // ---- classic members (online migration)
 
-  private classicFail(errorCode: number, memberId: string): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId,
-      members: [],
-    };
-  }
-
   /** Resolves a classic member by id (and instance id) or gives the error code. */
   private classicMember(memberId: string, instanceId: string | null): ConsumerMember | number {
     if (instanceId !== null) {
@@ -603,7 +589,7 @@ export class ConsumerGroup {
   classicJoin(req: ClassicJoinInput): JoinResult {
     const candidates = this.classicCandidates(req.memberId);
     if (candidates !== null && !req.protocols.some((p) => candidates.has(p.name))) {
-      return this.classicFail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+      return joinFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
     }
     const unknown = req.memberId === "";
     const memberId = unknown ? this.host.newMemberId() : req.memberId;
@@ -618,15 +604,15 @@ export class ConsumerGroup {
       return x;
     };
     if (req.groupInstanceId === null) {
-      if (unknown && req.requireKnownMemberId) return this.classicFail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+      if (unknown && req.requireKnownMemberId) return joinFailure(ErrorCode.MEMBER_ID_REQUIRED, memberId);
       m = this.members.get(memberId);
-      if (m && !m.classic) return this.classicFail(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+      if (m && !m.classic) return joinFailure(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
       if (!m) m = add() ?? undefined;
     } else {
       const oldId = this.staticMembers.get(req.groupInstanceId);
       const old = oldId === undefined ? undefined : this.members.get(oldId);
       if (!old) {
-        if (!unknown) return this.classicFail(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+        if (!unknown) return joinFailure(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
         m = add() ?? undefined;
       } else if (unknown) {
         this.host.log(
@@ -636,12 +622,12 @@ export class ConsumerGroup {
         this.renameStatic(old, memberId);
         m = old;
       } else if (old.memberId !== memberId) {
-        return this.classicFail(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
+        return joinFailure(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
       } else {
         m = old;
       }
     }
-    if (!m) return this.classicFail(ErrorCode.GROUP_MAX_SIZE_REACHED, req.memberId);
+    if (!m) return joinFailure(ErrorCode.GROUP_MAX_SIZE_REACHED, req.memberId);
 
     const topics = [...new Set(req.subscription.topics)].sort();
     const changed = joined || m.subscribedTopicRegex !== null ||
@@ -695,18 +681,12 @@ export class ConsumerGroup {
     protocolType: string | null,
     protocolName: string | null,
   ): SyncResult {
-    const fail = (errorCode: number): SyncResult => ({
-      errorCode,
-      protocolType: null,
-      protocolName: null,
-      assignment: EMPTY,
-    });
     const m = this.classicMember(memberId, instanceId);
-    if (typeof m === "number") return fail(m);
-    if (generationId !== m.memberEpoch) return fail(ErrorCode.ILLEGAL_GENERATION);
+    if (typeof m === "number") return syncFailure(m);
+    if (generationId !== m.memberEpoch) return syncFailure(ErrorCode.ILLEGAL_GENERATION);
     const name = m.classic!.protocols[0].name;
     if ((protocolType !== null && protocolType !== "consumer") || (protocolName !== null && protocolName !== name)) {
-      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      return syncFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     if (m.classicAwaiting === "sync") {
       m.classicAwaiting = null;

@@ -28,7 +28,7 @@ import type { Topics } from "../topics.ts";
 import { randomUuid } from "../topics.ts";
 import { ASSIGNORS } from "./assignors.ts";
 import type { JoinRequest, JoinResult, SyncResult } from "./classic.ts";
-import { ClassicGroup } from "./classic.ts";
+import { ClassicGroup, joinFailure, syncFailure } from "./classic.ts";
 import type { HeartbeatRequest, HeartbeatResult, TopicInfo } from "./consumer.ts";
 import { compileRegex, ConsumerGroup } from "./consumer.ts";
 import {
@@ -327,16 +327,7 @@ export class GroupCoordinator {
   // ---- classic protocol
 
   joinGroup(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
-    const fail = (errorCode: number): JoinResult => ({
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId: req.memberId,
-      members: [],
-    });
+    const fail = (errorCode: number) => joinFailure(errorCode, req.memberId);
     if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.groupInstanceId === "") return fail(ErrorCode.INVALID_GROUP_ID);
@@ -380,16 +371,10 @@ export class GroupCoordinator {
     protocolName: string | null,
     assignments: { memberId: string; assignment: Uint8Array }[],
   ): SyncResult | Promise<SyncResult> {
-    const fail = (errorCode: number): SyncResult => ({
-      errorCode,
-      protocolType: null,
-      protocolName: null,
-      assignment: new Uint8Array(0),
-    });
-    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
-    if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    if (this.closed) return syncFailure(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return syncFailure(ErrorCode.INVALID_GROUP_ID);
     const g = this.groups.get(groupId);
-    if (!g) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (!g) return syncFailure(ErrorCode.UNKNOWN_MEMBER_ID);
     if (g.kind === "consumer") {
       return g.classicSync(memberId, groupInstanceId, generationId, protocolType, protocolName);
     }
@@ -445,16 +430,7 @@ export class GroupCoordinator {
 
   /** JoinGroup into a non-empty consumer group: the member speaks the classic protocol inside it. */
   private async classicJoinToConsumer(g: ConsumerGroup, req: JoinRequest): Promise<JoinResult> {
-    const fail = (errorCode: number): JoinResult => ({
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId: req.memberId,
-      members: [],
-    });
+    const fail = (errorCode: number) => joinFailure(errorCode, req.memberId);
     if (req.protocolType !== "consumer") return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const subscription = subscriptionOf(req.protocols);
     if (!subscription) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
