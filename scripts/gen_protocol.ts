@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mergeSchema } from "./protocol_merge.ts";
+import { mergeSchema, span } from "./protocol_merge.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const protocolDir = join(root, "..", "shared", "kafka-protocol");
@@ -57,19 +57,6 @@ function parseJsonc(text: string): unknown {
     }
   }
   return JSON.parse(out);
-}
-
-type Range = { since: number; until?: number } | null;
-
-function parseRange(s: string | undefined): Range {
-  if (s === undefined || s === "none") return null;
-  let m = /^(\d+)\+$/.exec(s);
-  if (m) return { since: +m[1] };
-  m = /^(\d+)-(\d+)$/.exec(s);
-  if (m) return { since: +m[1], until: +m[2] };
-  m = /^(\d+)$/.exec(s);
-  if (m) return { since: +m[1], until: +m[1] };
-  throw new Error(`bad version range ${s}`);
 }
 
 const PRIMITIVES = new Set([
@@ -245,14 +232,14 @@ function fieldTable(fields: JsonField[], ctx: Ctx, indent: string): string {
     const isArray = f.type.startsWith("[]");
     const base = isArray ? f.type.slice(2) : f.type;
     const prim = PRIMITIVES.has(base);
-    const v = parseRange(f.versions);
+    const v = span(f.versions);
     if (!v) throw new Error(`${where}: no versions`);
     if (f.flexibleVersions !== undefined) throw new Error(`${where}: field-level flexibleVersions unsupported`);
     const parts = [`name: ${JSON.stringify(camel(f.name))}`, `type: ${JSON.stringify(prim ? base : "struct")}`];
     if (isArray) parts.push("array: true");
     parts.push(`since: ${v.since}`);
     if (v.until !== undefined) parts.push(`until: ${v.until}`);
-    const n = parseRange(f.nullableVersions);
+    const n = span(f.nullableVersions);
     if (n) {
       if (!(isArray || ["string", "bytes", "records", "uuid"].includes(base) || !prim)) {
         throw new Error(`${where}: nullable ${f.type}`);
@@ -261,7 +248,7 @@ function fieldTable(fields: JsonField[], ctx: Ctx, indent: string): string {
       if (n.until !== undefined) parts.push(`nullableUntil: ${n.until}`);
     }
     if (f.tag !== undefined) {
-      const t = parseRange(f.taggedVersions);
+      const t = span(f.taggedVersions);
       if (!t) throw new Error(`${where}: tag without taggedVersions`);
       parts.push(`tag: ${f.tag}`, `taggedSince: ${t.since}`);
       if (t.until !== undefined) parts.push(`taggedUntil: ${t.until}`);
@@ -315,14 +302,14 @@ function makeCtx(s: JsonSchema, optional: boolean, recordsType: string): Ctx {
 }
 
 function flexibleFrom(s: JsonSchema): string {
-  const r = parseRange(s.flexibleVersions);
+  const r = span(s.flexibleVersions);
   if (!r) return "Infinity";
   if (r.until !== undefined) throw new Error(`${s.name}: bounded flexibleVersions`);
   return String(r.since);
 }
 
 function versionsOf(s: JsonSchema): [number, number] {
-  const r = parseRange(s.validVersions)!;
+  const r = span(s.validVersions)!;
   return [r.since, r.until ?? r.since];
 }
 

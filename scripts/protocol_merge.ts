@@ -37,7 +37,8 @@ export type MergeSchema = {
 
 type Span = { since: number; until?: number } | null;
 
-function span(s: string | undefined): Span {
+/** A schema version range ("N+", "N-M", "N", "none" or absent: null); throws on anything else. */
+export function span(s: string | undefined): Span {
   if (s === undefined || s === "none") return null;
   let m = /^(\d+)\+$/.exec(s);
   if (m) return { since: +m[1] };
