@@ -9,6 +9,7 @@
 // accepts writes there. Appends carry the leader epoch into PostgreSQL, so a stale leader is fenced.
 // Groups and transactions are coordinated by the one broker leading the internal topics (all their
 // partitions move together, and only when that broker is gone).
+import { ErrorCode } from "../protocol/errors.ts";
 import type { LogLevel } from "../runtime.ts";
 import type { PostgresCluster } from "../storage/postgres/cluster.ts";
 import type { LeaderRow, Move } from "../storage/postgres/cluster.ts";
@@ -34,6 +35,23 @@ export interface Cluster {
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
   topicsChanged(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A partition as Metadata and DescribeTopicPartitions list it: its leader and epoch, the leader alone
+ * as replicas and ISR (none, and LEADER_NOT_AVAILABLE, when no leader is live).
+ */
+export function partitionLeadership(cluster: Cluster, topic: string, partition: number) {
+  const { leader, epoch } = cluster.leader(topic, partition);
+  return {
+    errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+    partitionIndex: partition,
+    leaderId: leader,
+    leaderEpoch: epoch,
+    replicaNodes: leader < 0 ? [] : [leader],
+    isrNodes: leader < 0 ? [] : [leader],
+    offlineReplicas: [],
+  };
 }
 
 /** One broker alone. */

@@ -19,6 +19,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { Metadata } from "../../protocol/messages/03_metadata.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
 import { allowed, authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
+import { partitionLeadership } from "../cluster.ts";
 import { defineHandler } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { createTopic, OPERATIONS_OMITTED } from "../topic_admin.ts";
@@ -109,18 +110,7 @@ function describe(svc: Services, t: Topic, topicAuthorizedOperations: number) {
     name: t.name,
     topicId: t.id,
     isInternal: t.internal,
-    partitions: t.partitions.map((_, i) => {
-      const { leader, epoch } = svc.cluster.leader(t.name, i);
-      return {
-        errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
-        partitionIndex: i,
-        leaderId: leader,
-        leaderEpoch: epoch,
-        replicaNodes: leader < 0 ? [] : [leader],
-        isrNodes: leader < 0 ? [] : [leader],
-        offlineReplicas: [],
-      };
-    }),
+    partitions: t.partitions.map((_, i) => partitionLeadership(svc.cluster, t.name, i)),
     topicAuthorizedOperations,
   };
 }

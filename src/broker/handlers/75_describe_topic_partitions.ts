@@ -10,6 +10,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTopicPartitions } from "../../protocol/messages/75_describe_topic_partitions.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
+import { partitionLeadership } from "../cluster.ts";
 import { defineHandler } from "../handler.ts";
 import { OPERATIONS_OMITTED, TOPIC_OPERATIONS } from "../topic_admin.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
@@ -94,18 +95,7 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
     const end = Math.min(t.partitions.length, start + remaining);
     const partitions = [];
     for (let i = start; i < end; i++) {
-      const { leader, epoch } = svc.cluster.leader(name, i);
-      partitions.push({
-        errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
-        partitionIndex: i,
-        leaderId: leader,
-        leaderEpoch: epoch,
-        replicaNodes: leader < 0 ? [] : [leader],
-        isrNodes: leader < 0 ? [] : [leader],
-        eligibleLeaderReplicas: [],
-        lastKnownElr: [],
-        offlineReplicas: [],
-      });
+      partitions.push({ ...partitionLeadership(svc.cluster, name, i), eligibleLeaderReplicas: [], lastKnownElr: [] });
     }
     topics.push({
       errorCode: ErrorCode.NONE,
