@@ -11,7 +11,7 @@ import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
-import { GroupCoordinator, OFFSETS_TOPIC } from "./groups/coordinator.ts";
+import { GroupCoordinator, OFFSETS_TOPIC, offsetsTopicPartitions } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
 import { SchemaRegistry } from "./registry/registry.ts";
@@ -335,8 +335,7 @@ async function start(
       // An empty cluster: the first broker creates the internal topics, then leads them.
       if (!topics.get(OFFSETS_TOPIC) && member.controllerId() === config.nodeId) {
         // As the coordinators create them (groups/coordinator.ts, txn/coordinator.ts).
-        const n = Math.floor(Number(config["offsets.topic.num.partitions"] ?? 1));
-        await topics.ensureInternal(OFFSETS_TOPIC, Number.isFinite(n) && n >= 1 ? n : 1);
+        await topics.ensureInternal(OFFSETS_TOPIC, offsetsTopicPartitions(config));
         await topics.ensureInternal(TXN_TOPIC, 1);
         await member.topicsChanged();
       }

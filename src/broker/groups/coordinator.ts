@@ -46,6 +46,13 @@ export const OFFSETS_TOPIC = "__consumer_offsets";
 
 export type Group = ClassicGroup | ConsumerGroup;
 
+/** __consumer_offsets' partition count: offsets.topic.num.partitions (1 when unset or not a number), at least 1. */
+export function offsetsTopicPartitions(config: BrokerConfig): number {
+  const v = config["offsets.topic.num.partitions"];
+  const n = v === undefined || v === null || v === "" ? 1 : Number(v);
+  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
+}
+
 export type CoordinatorDeps = {
   config: BrokerConfig;
   topics: Topics;
@@ -124,9 +131,6 @@ export class GroupCoordinator {
   private get retentionMs() {
     return this.num("offsets.retention.minutes", 10080) * 60_000;
   }
-  private get numPartitions() {
-    return Math.max(1, Math.floor(this.num("offsets.topic.num.partitions", 1)));
-  }
   private assignorNames(): string[] {
     const raw = this.deps.config["group.consumer.assignors"];
     const list = (Array.isArray(raw) ? raw.map(String) : String(raw ?? "uniform,range").split(","))
@@ -140,7 +144,10 @@ export class GroupCoordinator {
 
   /** __consumer_offsets, created when missing: at start, and again after a DeleteTopics removed it (as Kafka recreates it). */
   private async offsetsTopic() {
-    const { topic, created } = await this.deps.topics.ensureInternal(OFFSETS_TOPIC, this.numPartitions);
+    const { topic, created } = await this.deps.topics.ensureInternal(
+      OFFSETS_TOPIC,
+      offsetsTopicPartitions(this.deps.config),
+    );
     if (created && this.started) {
       this.deps.log(
         "warn",
