@@ -450,7 +450,7 @@ export class TransactionCoordinator {
     tv2 = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const t = this.active ? this.lookup(transactionalId, producerId, producerEpoch) : ErrorCode.NOT_COORDINATOR;
+    const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") {
       for (const p of partitions) out.set(key(p.topic, p.partition), t);
       return out;
@@ -523,7 +523,6 @@ export class TransactionCoordinator {
     producerEpoch: number,
     groupId: string,
   ): Promise<number> {
-    if (!this.active) return ErrorCode.NOT_COORDINATOR;
     const t = this.lookup(transactionalId, producerId, producerEpoch);
     if (typeof t === "number") return t;
     const undo = this.undoPoint(t);
