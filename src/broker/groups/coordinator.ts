@@ -53,6 +53,14 @@ export function offsetsTopicPartitions(config: BrokerConfig): number {
   return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
 }
 
+const utf8 = new TextEncoder();
+
+/** Whether committed-offset metadata is longer than `max` UTF-8 bytes (offset.metadata.max.bytes). */
+export function metadataTooLarge(metadata: string | null, max: number): boolean {
+  // A string never takes fewer UTF-8 bytes than UTF-16 units: the long ones need no encoding.
+  return metadata !== null && (metadata.length > max || utf8.encode(metadata).length > max);
+}
+
 export type CoordinatorDeps = {
   config: BrokerConfig;
   topics: Topics;
@@ -677,7 +685,6 @@ export class GroupCoordinator {
     const out: OffsetCommitOutput = [];
     const records: RecordInput[] = [];
     const pending: [string, CommittedOffset, { errorCode: number }][] = [];
-    const enc = new TextEncoder();
     for (const t of req.topics) {
       const topic = this.deps.topics.get(t.name);
       const parts = [];
@@ -689,7 +696,7 @@ export class GroupCoordinator {
         parts.push(res);
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) {
           res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        } else if (p.committedMetadata !== null && enc.encode(p.committedMetadata).length > maxMetadata) {
+        } else if (metadataTooLarge(p.committedMetadata, maxMetadata)) {
           res.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         } else {
           const value: CommittedOffset = {

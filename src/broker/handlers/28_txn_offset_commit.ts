@@ -8,6 +8,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
+import { metadataTooLarge } from "../groups/coordinator.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
@@ -33,8 +34,7 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
     };
   }
   const maxMetadata = svc.groups.maxOffsetMetadataBytes();
-  const enc = new TextEncoder();
-  const tooLarge = (m: string | null) => m !== null && (m.length > maxMetadata || enc.encode(m).length > maxMetadata);
+  const tooLarge = (m: string | null) => metadataTooLarge(m, maxMetadata);
   const offsets = req.topics.flatMap((t) =>
     t.partitions
       .filter((p) => svc.topics.get(t.name)?.partitions[p.partitionIndex] && !tooLarge(p.committedMetadata))
