@@ -23,7 +23,6 @@ const none = (errorCode: number): Answer => ({ errorCode, timestamp: -1n, offset
 
 export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   const svc = ctx.services;
-  const epochOf = (topic: string, partition: number) => svc.cluster.leader(topic, partition).epoch;
   // Tens of thousands of entries give the event loop turns while they start (yield.ts).
   const work = new WorkYielder();
   const topics = await work.map(req.topics, async (t) => {
@@ -31,12 +30,13 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
     const authorized = allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.name);
     const partitions = await work.map(t.partitions, async (p) => {
       const log = topic?.partitions[p.partitionIndex];
+      const epoch = svc.cluster.leader(t.name, p.partitionIndex).epoch;
       let a: Answer;
       if (!authorized) a = none(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       else if (!log) a = none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       else if (!svc.cluster.leads(t.name, p.partitionIndex)) a = none(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      else if (p.currentLeaderEpoch > epochOf(t.name, p.partitionIndex)) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
-      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < epochOf(t.name, p.partitionIndex)) {
+      else if (p.currentLeaderEpoch > epoch) a = none(ErrorCode.UNKNOWN_LEADER_EPOCH);
+      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < epoch) {
         a = none(ErrorCode.FENCED_LEADER_EPOCH);
       } else {
         try {
@@ -44,7 +44,7 @@ export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
             log,
             p.timestamp,
             ctx.apiVersion >= 2 && req.isolationLevel === 1,
-            epochOf(t.name, p.partitionIndex),
+            epoch,
           );
         } catch (e) {
           svc.log(
