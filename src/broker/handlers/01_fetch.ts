@@ -129,7 +129,9 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
   // Group by topic, in request (session) order, leaving out unchanged partitions when incremental.
   const responses: { topic: string; topicId: string; partitions: PartitionData[] }[] = [];
   let current: { topic: string; topicId: string; partitions: PartitionData[] } | null = null;
-  let currentKey = ""; // the request's (topic, topicId): partitions of one topic share one entry
+  // The request's topic and topicId of `current`: partitions of one topic share one entry.
+  let currentName = "";
+  let currentId = "";
   let currentTopic: Topic | undefined;
   let topicBytes = 0; // record bytes of currentTopic in this response
   for (let i = 0; i < plan.partitions.length; i++) {
@@ -142,9 +144,9 @@ export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
     p.lastLogStartOffset = d.logStartOffset;
     p.lastStableOffset = d.lastStableOffset;
     if (plan.incremental && !changed) continue;
-    const key = `${p.topic}\u0000${p.topicId}`;
-    if (!current || currentKey !== key) {
-      currentKey = key;
+    if (!current || currentName !== p.topic || currentId !== p.topicId) {
+      currentName = p.topic;
+      currentId = p.topicId;
       const name = p.topic.startsWith("\u0000") ? "" : p.topic;
       if (topicBytes > 0) countBytesOut(svc, currentTopic, topicBytes);
       currentTopic = svc.topics.get(name);
