@@ -11,6 +11,7 @@
 // partitions move together, and only when that broker is gone).
 import { ErrorCode } from "../protocol/errors.ts";
 import type { LogLevel } from "../runtime.ts";
+import { partitionKey as key } from "./fetch_sessions.ts";
 import type { PostgresCluster } from "../storage/postgres/cluster.ts";
 import type { LeaderRow, Move } from "../storage/postgres/cluster.ts";
 import type { Fencing } from "../storage/postgres/log.ts";
@@ -86,8 +87,6 @@ export type MemberDeps = {
   /** This broker became (true) or stopped being (false) the group and transaction coordinator. */
   coordinating(on: boolean): Promise<void>;
 };
-
-const key = (t: string, p: number) => `${t}\u0000${p}`;
 
 /** Where a partition belongs among the live brokers (sorted by node id). */
 export function placement(topic: string, partition: number, live: readonly number[]): number {

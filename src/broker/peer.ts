@@ -10,6 +10,7 @@ import type { Api } from "../protocol/schema.ts";
 import { concatChunks, Writer } from "../protocol/writer.ts";
 import type { Conn, Runtime } from "../runtime.ts";
 import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
+import { partitionKey } from "./fetch_sessions.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
 
 type Waiter = { resolve(frame: Uint8Array): void; reject(e: Error): void };
@@ -105,7 +106,7 @@ export class Peers {
   }
 }
 
-/** Writes one transaction's markers on the broker at `at` (WriteTxnMarkers v1); error codes by topic\0partition. */
+/** Writes one transaction's markers on the broker at `at` (WriteTxnMarkers v1); error codes by partitionKey. */
 export async function writeMarkersOn(
   peers: Peers,
   at: { host: string; port: number },
@@ -124,7 +125,7 @@ export async function writeMarkersOn(
   });
   const codes = new Map<string, number>();
   for (const t of r.markers?.[0]?.topics ?? []) {
-    for (const p of t.partitions ?? []) codes.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode ?? 0);
+    for (const p of t.partitions ?? []) codes.set(partitionKey(t.name!, p.partitionIndex!), p.errorCode ?? 0);
   }
   return codes;
 }

@@ -7,6 +7,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { AddPartitionsToTxn } from "../../protocol/messages/24_add_partitions_to_txn.ts";
 import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { partitionKey } from "../fetch_sessions.ts";
 import type { RequestContext } from "../handler.ts";
 
 type Topics = { name: string; partitions: number[] }[];
@@ -33,7 +34,7 @@ async function add(ctx: RequestContext, id: string, pid: bigint, epoch: number, 
     name: t.name,
     resultsByPartition: t.partitions.map((p) => ({
       partitionIndex: p,
-      partitionErrorCode: codes.get(`${t.name}\u0000${p}`) ?? ErrorCode.NONE,
+      partitionErrorCode: codes.get(partitionKey(t.name, p)) ?? ErrorCode.NONE,
     })),
   }));
 }

@@ -5,13 +5,14 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { WriteTxnMarkers } from "../../protocol/messages/27_write_txn_markers.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { partitionKey } from "../fetch_sessions.ts";
 
 // ACLs: CLUSTER_ACTION on the cluster (an inter-broker API).
 export default defineHandler(WriteTxnMarkers, [0, 1], async (req, ctx) => ({
   markers: await Promise.all(req.markers.map(async (m) => {
     const parts = m.topics.flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
     const codes = !clusterAllowed(ctx, Op.CLUSTER_ACTION)
-      ? new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]))
+      ? new Map(parts.map((p) => [partitionKey(p.topic, p.partition), ErrorCode.CLUSTER_AUTHORIZATION_FAILED]))
       : await ctx.services.txns.writeMarkers(
         m.producerId,
         m.producerEpoch,
@@ -25,7 +26,7 @@ export default defineHandler(WriteTxnMarkers, [0, 1], async (req, ctx) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((p) => ({
           partitionIndex: p,
-          errorCode: codes.get(`${t.name}\u0000${p}`) ?? 0,
+          errorCode: codes.get(partitionKey(t.name, p)) ?? 0,
         })),
       })),
     };

@@ -14,6 +14,7 @@
 // epoch moves to a new producer id (the old one kept as previousProducerId so a retry is known).
 // A retried EndTxn v5 (epoch one below the stored one, same outcome) answers the stored id and epoch.
 import { ErrorCode } from "../../protocol/errors.ts";
+import { partitionKey as key } from "../fetch_sessions.ts";
 import { buildControlBatch, buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
 import { forEachBatch, forEachRecord } from "../log_scan.ts";
 import type { PartitionLog } from "../../storage/store.ts";
@@ -115,7 +116,6 @@ function parseTxn(transactionalId: string, text: string): Txn {
     previousProducerId: BigInt(j.previousProducerId ?? -1),
   };
 }
-const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** Producer state of a partition, created on first use and dropped with the log. */
 const states = new WeakMap<PartitionLog, PartitionProducerState>();
