@@ -17,13 +17,13 @@ import { ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
 import { createTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
+import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
 import { partitionForKey } from "./murmur2.ts";
 import { appendRecords } from "./rest.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv } from "./security.ts";
 
-const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 const utf8 = new TextEncoder();
 
 class V3Error extends Error {
@@ -185,7 +185,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       }, b.validate_only === true);
       if (out.errorCode !== ErrorCode.NONE) {
         const status = out.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? 400 : 400;
-        throw new V3Error(status, out.errorMessage ?? ERROR_NAMES.get(out.errorCode) ?? "Invalid topic.");
+        throw new V3Error(status, out.errorMessage ?? errorName(out.errorCode) ?? "Invalid topic.");
       }
       const t = svc.topics.get(name);
       return c.json(t ? topicView(c, t) : { topic_name: name }, 201);

@@ -14,6 +14,7 @@ import { clientHostOf } from "../broker/groups/coordinator.ts";
 import { decodeAvro } from "../broker/registry/avro.ts";
 import type { Services } from "../broker/services.ts";
 import { randomUuid } from "../broker/topics.ts";
+import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import {
   batchBaseOffsetNumber,
@@ -25,7 +26,6 @@ import { httpAllowed, type HttpEnv } from "./security.ts";
 
 const V2 = "application/vnd.kafka.v2+json";
 const FORMATS = ["binary", "json", "avro", "jsonschema"];
-const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 
 type Instance = {
   group: string;
@@ -108,7 +108,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (r.errorCode !== ErrorCode.NONE) {
       svc.log(
         "warn",
-        `REST consumer ${i.group}/${i.name}: heartbeat ${ERROR_NAMES.get(r.errorCode)} ${r.errorMessage ?? ""}`,
+        `REST consumer ${i.group}/${i.name}: heartbeat ${errorName(r.errorCode)} ${r.errorMessage ?? ""}`,
       );
       return;
     }
@@ -159,7 +159,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       })),
     });
     const bad = out.flatMap((t) => t.partitions).find((p) => p.errorCode !== ErrorCode.NONE);
-    if (bad) throw new RestError(409, 40902, `Commit failed: ${ERROR_NAMES.get(bad.errorCode)}`);
+    if (bad) throw new RestError(409, 40902, `Commit failed: ${errorName(bad.errorCode)}`);
   }
 
   async function remove(i: Instance) {

@@ -15,13 +15,12 @@ import { ResourceType as ConfigType } from "../../broker/config/configs.ts";
 import type { Services } from "../../broker/services.ts";
 import { createTopic } from "../../broker/topic_admin.ts";
 import { decodeRecords } from "../../protocol/record_batch.ts";
+import { errorName } from "../../client/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { HttpEnv } from "../security.ts";
 import { httpAllowed, httpClusterAllowed } from "../security.ts";
 import { APP_JS } from "./app_js.ts";
 import { Html, html, page, table } from "./html.ts";
-
-const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 
 function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -200,7 +199,7 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       configs,
     }, false);
     if (out.errorCode !== ErrorCode.NONE) {
-      return fail(c, 400, `${ERROR_NAMES.get(out.errorCode)}: ${out.errorMessage ?? ""}`);
+      return fail(c, 400, `${errorName(out.errorCode)}: ${out.errorMessage ?? ""}`);
     }
     return c.json({ message: `Created topic ${b.name}.` });
   });
@@ -386,7 +385,7 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       topics: [{ name: t.name, partitions }],
     });
     const bad = out.flatMap((x) => x.partitions).find((p) => p.errorCode !== ErrorCode.NONE);
-    if (bad) return fail(c, 409, `${ERROR_NAMES.get(bad.errorCode)}`);
+    if (bad) return fail(c, 409, `${errorName(bad.errorCode)}`);
     return c.json({ message: `Reset ${id} on ${t.name} to ${b!.to}.` });
   });
 
