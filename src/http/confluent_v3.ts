@@ -5,14 +5,7 @@
 // Shapes follow Confluent's v3 reference (kind, metadata.self, related links, error_code as the
 // HTTP status); every action is authorized like the Kafka API it stands for.
 import type { Context, Hono } from "hono";
-import {
-  type AclBinding,
-  AclOperation,
-  AclPermission,
-  CLUSTER_NAME,
-  PatternType,
-  ResourceType,
-} from "../broker/auth/acl.ts";
+import { type AclBinding, AclOperation, AclPermission, PatternType, ResourceType } from "../broker/auth/acl.ts";
 import { ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
 import { createTopic } from "../broker/topic_admin.ts";
@@ -184,8 +177,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
           : [],
       }, b.validate_only === true);
       if (out.errorCode !== ErrorCode.NONE) {
-        const status = out.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? 400 : 400;
-        throw new V3Error(status, out.errorMessage ?? errorName(out.errorCode) ?? "Invalid topic.");
+        throw new V3Error(400, out.errorMessage ?? errorName(out.errorCode));
       }
       const t = svc.topics.get(name);
       return c.json(t ? topicView(c, t) : { topic_name: name }, 201);
@@ -612,7 +604,6 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       return list(c, "KafkaAclList", "/acls", result.removed.map((b) => aclView(c, b)));
     }),
   );
-  void CLUSTER_NAME;
 }
 
 const SOURCES: Record<string, number> = {
