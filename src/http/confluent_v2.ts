@@ -12,7 +12,7 @@ import { RegistryError } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import type { Topic } from "../broker/topics.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
-import { partitionForKey } from "./murmur2.ts";
+import { defaultPartition } from "./murmur2.ts";
 import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
@@ -178,8 +178,5 @@ function place(topic: Topic, given: unknown, key: Uint8Array | null, roundRobin:
     if (!Number.isInteger(p) || p < 0 || p >= n) throw new Bad(404, 40402, "Partition not found.");
     return p;
   }
-  if (key !== null) return partitionForKey(key, n);
-  const next = roundRobin.get(topic.name) ?? 0;
-  roundRobin.set(topic.name, (next + 1) % 0x7fffffff);
-  return next % n;
+  return defaultPartition(topic.name, n, key, roundRobin);
 }

@@ -13,7 +13,7 @@ import type { Topic } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
-import { partitionForKey } from "./murmur2.ts";
+import { defaultPartition } from "./murmur2.ts";
 import { appendRecords } from "./rest.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv } from "./security.ts";
 
@@ -333,12 +333,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
         throw new V3Error(404, "This server does not host this topic-partition.");
       }
       partition = r.partition_id;
-    } else if (key.bytes !== null) partition = partitionForKey(key.bytes, n);
-    else {
-      const next = roundRobin.get(t.name) ?? 0;
-      roundRobin.set(t.name, (next + 1) % 0x7fffffff);
-      partition = next % n;
-    }
+    } else partition = defaultPartition(t.name, n, key.bytes, roundRobin);
     const headers = Array.isArray(r.headers)
       ? (r.headers as { name: string; value: string | null }[]).map((h) => ({
         key: h.name,

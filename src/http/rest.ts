@@ -37,7 +37,7 @@ import type { Topic } from "../broker/topics.ts";
 import { producerStateOf } from "../broker/txn/coordinator.ts";
 import { targetCodec } from "../storage/recompress.ts";
 import type { PartitionLog } from "../storage/store.ts";
-import { partitionForKey } from "./murmur2.ts";
+import { defaultPartition } from "./murmur2.ts";
 
 const ZSTD = 4;
 const DEFAULT_MAX_BYTES = 1 << 20;
@@ -423,12 +423,8 @@ function parseRecords(body: unknown, topic: Topic, roundRobin: Map<string, numbe
       if (!Number.isSafeInteger(r.partition)) throw new Invalid(`${what}.partition must be an integer`);
       partition = r.partition as number;
       if (partition < 0 || partition >= n) throw new RangeError("partition");
-    } else if (key !== null) {
-      partition = partitionForKey(key, n);
     } else {
-      const next = roundRobin.get(topic.name) ?? 0;
-      roundRobin.set(topic.name, (next + 1) % 0x7fffffff);
-      partition = next % n;
+      partition = defaultPartition(topic.name, n, key, roundRobin);
     }
     const input: RecordInput = { key, value, headers };
     if (typeof r.timestamp === "number") input.timestamp = r.timestamp;
