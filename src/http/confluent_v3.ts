@@ -14,6 +14,7 @@ import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
 import { defaultPartition } from "./murmur2.ts";
+import { groupLags } from "./lag.ts";
 import { appendRecords } from "./rest.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv } from "./security.ts";
 
@@ -413,14 +414,15 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     consumers: rel(c, `/consumer-groups/${g.groupId}/consumers`),
     lag_summary: rel(c, `/consumer-groups/${g.groupId}/lag-summary`),
   });
+  // A partition that no longer exists shows its committed offset as the end (lag 0).
   const lags = (g: NonNullable<ReturnType<typeof svc.groups.group>>) =>
-    [...g.offsets].map(([k, o]) => {
-      const i = k.lastIndexOf("\u0000");
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
-      const end = svc.topics.get(topic)?.partitions[partition]?.logEndOffset ?? Number(o.offset);
-      return { topic, partition, current: Number(o.offset), end, lag: Math.max(0, end - Number(o.offset)) };
-    });
+    groupLags(svc, g.offsets).map((x) => ({
+      topic: x.topic,
+      partition: x.partition,
+      current: x.committed,
+      end: x.end ?? x.committed,
+      lag: x.lag ?? 0,
+    }));
   app.get(
     "/v3/clusters/:cluster/consumer-groups",
     route((c) =>

@@ -19,6 +19,7 @@ import { errorName } from "../../client/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { HttpEnv } from "../security.ts";
 import { httpAllowed, httpClusterAllowed } from "../security.ts";
+import { groupLags } from "../lag.ts";
 import { APP_JS } from "./app_js.ts";
 import { Html, html, page, table } from "./html.ts";
 
@@ -262,12 +263,7 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       .filter((g) => can(c, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId))
       .map((g) => {
         const cg = svc.groups.group(g.groupId);
-        let lag = 0;
-        for (const [k, o] of cg?.offsets ?? []) {
-          const i = k.lastIndexOf("\u0000");
-          const log = svc.topics.get(k.slice(0, i))?.partitions[Number(k.slice(i + 1))];
-          if (log) lag += Math.max(0, log.logEndOffset - Number(o.offset));
-        }
+        const lag = cg ? groupLags(svc, cg.offsets).reduce((n, x) => n + (x.lag ?? 0), 0) : 0;
         return [
           g.groupType === "share"
             ? g.groupId
@@ -302,17 +298,11 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
         assigned.map((a) => `${a.topic}: ${a.partitions.join(",")}`).join("; "),
       ];
     });
-    const offsets = [...g.offsets].map(([k, o]) => {
-      const i = k.lastIndexOf("\u0000");
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
-      const log = svc.topics.get(topic)?.partitions[partition];
-      const end = log?.logEndOffset ?? -1;
-      return [topic, partition, Number(o.offset), end, end >= 0 ? Math.max(0, end - Number(o.offset)) : ""];
-    }).sort((
-      a,
-      b,
-    ) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : Number(a[1]) - Number(b[1])));
+    const offsets = groupLags(svc, g.offsets).map((x) => [x.topic, x.partition, x.committed, x.end ?? -1, x.lag ?? ""])
+      .sort((
+        a,
+        b,
+      ) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : Number(a[1]) - Number(b[1])));
     const topics = [...new Set(offsets.map((o) => String(o[0])))];
     return render(
       c,
