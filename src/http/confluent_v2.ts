@@ -12,6 +12,7 @@ import { RegistryError } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import type { Topic } from "../broker/topics.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
+import { base64ToBytes } from "./base64.ts";
 import { defaultPartition } from "./murmur2.ts";
 import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
@@ -32,7 +33,7 @@ class Bad extends Error {
 function fromBase64(s: unknown, what: string): Uint8Array {
   if (typeof s !== "string") throw new Bad(422, 42201, `${what} must be base64 text`);
   try {
-    return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+    return base64ToBytes(s);
   } catch {
     throw new Bad(422, 42201, `${what} is not valid base64`);
   }

@@ -13,6 +13,7 @@ import type { Topic } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
+import { base64ToBytes } from "./base64.ts";
 import { defaultPartition } from "./murmur2.ts";
 import { groupLags } from "./lag.ts";
 import { appendRecords } from "./rest.ts";
@@ -316,7 +317,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       if (p.data === null || p.data === undefined) return { bytes: null, type };
       if (type === "BINARY") {
         try {
-          return { bytes: Uint8Array.from(atob(String(p.data)), (ch) => ch.charCodeAt(0)), type };
+          return { bytes: base64ToBytes(String(p.data)), type };
         } catch {
           throw new V3Error(400, `${what}.data is not valid base64`);
         }
@@ -338,9 +339,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     const headers = Array.isArray(r.headers)
       ? (r.headers as { name: string; value: string | null }[]).map((h) => ({
         key: h.name,
-        value: h.value === null || h.value === undefined
-          ? null
-          : Uint8Array.from(atob(h.value), (ch) => ch.charCodeAt(0)),
+        value: h.value === null || h.value === undefined ? null : base64ToBytes(h.value),
       }))
       : [];
     const input: RecordInput = { key: key.bytes, value: value.bytes, headers };

@@ -22,6 +22,7 @@ import {
   batchLastOffsetDelta,
   decodeRecords,
 } from "../protocol/record_batch.ts";
+import { bytesToBase64 } from "./base64.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
 const V2 = "application/vnd.kafka.v2+json";
@@ -346,11 +347,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
   async function render(format: string, b: Uint8Array | null): Promise<unknown> {
     if (b === null) return null;
-    if (format === "binary") {
-      let s = "";
-      for (const x of b) s += String.fromCharCode(x);
-      return btoa(s);
-    }
+    if (format === "binary") return bytesToBase64(b);
     if (format === "json") {
       try {
         return JSON.parse(new TextDecoder().decode(b));
