@@ -6,7 +6,7 @@
 // HTTP status); every action is authorized like the Kafka API it stands for.
 import type { Context, Hono } from "hono";
 import { type AclBinding, AclOperation, AclPermission, PatternType, ResourceType } from "../broker/auth/acl.ts";
-import { ResourceType as ConfigType } from "../broker/config/configs.ts";
+import { ConfigSource, ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
 import { createTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
@@ -119,8 +119,8 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       is_default: x.isDefault,
       is_read_only: x.readOnly,
       is_sensitive: x.isSensitive,
-      source: enumName(SOURCES, x.configSource),
-      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(SOURCES, s.source) })),
+      source: enumName(ConfigSource, x.configSource),
+      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(ConfigSource, s.source) })),
     }));
   };
   app.get(
@@ -241,8 +241,8 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       is_default: x.isDefault,
       is_read_only: x.readOnly,
       is_sensitive: x.isSensitive,
-      source: enumName(SOURCES, x.configSource),
-      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(SOURCES, s.source) })),
+      source: enumName(ConfigSource, x.configSource),
+      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(ConfigSource, s.source) })),
     }));
   const alter = async (c: Context, t: Topic, ops: { name: string; op: number; value: string | null }[]) => {
     need(httpAllowed(svc, c, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, t.name));
@@ -601,16 +601,6 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     }),
   );
 }
-
-const SOURCES: Record<string, number> = {
-  UNKNOWN: 0,
-  DYNAMIC_TOPIC_CONFIG: 1,
-  DYNAMIC_BROKER_CONFIG: 2,
-  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4,
-  DEFAULT_CONFIG: 5,
-  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
-};
 
 /** Splits a body of one or more concatenated JSON objects (v3's streaming produce); null when it does not parse. */
 function splitJsonObjects(text: string): Record<string, unknown>[] | null {
