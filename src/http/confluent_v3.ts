@@ -6,7 +6,7 @@
 // HTTP status); every action is authorized like the Kafka API it stands for.
 import type { Context, Hono } from "hono";
 import { type AclBinding, AclOperation, AclPermission, PatternType, ResourceType } from "../broker/auth/acl.ts";
-import { ConfigSource, ResourceType as ConfigType } from "../broker/config/configs.ts";
+import { ConfigSource, type DescribedConfig, ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
 import { createTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
@@ -28,6 +28,17 @@ class V3Error extends Error {
 }
 
 const enumName = (o: Record<string, number>, v: number) => Object.entries(o).find(([, x]) => x === v)?.[0] ?? "UNKNOWN";
+
+/** The fields a broker config and a topic config share in v3, from a DescribeConfigs entry. */
+const configFields = (x: DescribedConfig) => ({
+  name: x.name,
+  value: x.value,
+  is_default: x.isDefault,
+  is_read_only: x.readOnly,
+  is_sensitive: x.isSensitive,
+  source: enumName(ConfigSource, x.configSource),
+  synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(ConfigSource, s.source) })),
+});
 
 export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   const id = () => svc.clusterId;
@@ -114,13 +125,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       ),
       cluster_id: id(),
       broker_id: svc.config.nodeId,
-      name: x.name,
-      value: x.value,
-      is_default: x.isDefault,
-      is_read_only: x.readOnly,
-      is_sensitive: x.isSensitive,
-      source: enumName(ConfigSource, x.configSource),
-      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(ConfigSource, s.source) })),
+      ...configFields(x),
     }));
   };
   app.get(
@@ -236,13 +241,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       metadata: meta(c, `/topics/${t.name}/configs/${x.name}`, `/topic=${t.name}/config=${x.name}`),
       cluster_id: id(),
       topic_name: t.name,
-      name: x.name,
-      value: x.value,
-      is_default: x.isDefault,
-      is_read_only: x.readOnly,
-      is_sensitive: x.isSensitive,
-      source: enumName(ConfigSource, x.configSource),
-      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(ConfigSource, s.source) })),
+      ...configFields(x),
     }));
   const alter = async (c: Context, t: Topic, ops: { name: string; op: number; value: string | null }[]) => {
     need(httpAllowed(svc, c, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, t.name));
