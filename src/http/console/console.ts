@@ -10,7 +10,7 @@
 // and action is authorized like the Kafka API it stands for. Nothing is fetched from elsewhere:
 // it works offline and inside the compiled binary.
 import type { Context, Hono } from "hono";
-import { AclOperation, CLUSTER_NAME, ResourceType } from "../../broker/auth/acl.ts";
+import { AclOperation, ResourceType } from "../../broker/auth/acl.ts";
 import { ResourceType as ConfigType } from "../../broker/config/configs.ts";
 import type { Services } from "../../broker/services.ts";
 import { createTopic } from "../../broker/topic_admin.ts";
@@ -430,6 +430,4 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       ) => [x.name, x.value ?? "(sensitive)", x.readOnly ? "read-only" : "dynamic", x.isDefault ? "default" : "set"]);
     return render(c, "Broker configs", "/ui/configs", table(["Config", "Value", "Kind", "Source"], rows));
   });
-
-  void CLUSTER_NAME;
 }
