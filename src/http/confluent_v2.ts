@@ -8,7 +8,7 @@
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { AvroSchemaError, encodeAvro } from "../broker/registry/avro.ts";
-import { RegistryError } from "../broker/registry/registry.ts";
+import { RegistryError, toWireFormat } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import type { Topic } from "../broker/topics.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
@@ -37,14 +37,6 @@ function fromBase64(s: unknown, what: string): Uint8Array {
   } catch {
     throw new Bad(422, 42201, `${what} is not valid base64`);
   }
-}
-
-function wire(id: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = 0;
-  new DataView(out.buffer).setInt32(1, id);
-  out.set(payload, 5);
-  return out;
 }
 
 export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
@@ -102,12 +94,12 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
             return utf8.encode(JSON.stringify(v));
           case "jsonschema":
             if (id === null) throw new Bad(422, 42205, `${what} has no schema`);
-            return wire(id, utf8.encode(JSON.stringify(v)));
+            return toWireFormat(id, utf8.encode(JSON.stringify(v)));
           default: {
             if (id === null) throw new Bad(422, 42205, `${what} has no schema`);
             const parsed = svc.registry.parsedById(id);
             if (!parsed.avro) throw new Bad(422, 42205, `schema ${id} is not an Avro schema`);
-            return wire(id, encodeAvro(parsed.avro, v));
+            return toWireFormat(id, encodeAvro(parsed.avro, v));
           }
         }
       };

@@ -12,6 +12,7 @@ import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { clientHostOf } from "../broker/groups/coordinator.ts";
 import { decodeAvro } from "../broker/registry/avro.ts";
+import { wireSchemaId } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import { randomUuid } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
@@ -355,8 +356,8 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
         throw new RestError(500, 50002, "A record is not JSON: read it with the binary format.");
       }
     }
-    if (b.length < 5 || b[0] !== 0) throw new RestError(500, 50002, `A record has no schema id (format ${format}).`);
-    const id = new DataView(b.buffer, b.byteOffset + 1, 4).getInt32(0);
+    const id = wireSchemaId(b);
+    if (id === null) throw new RestError(500, 50002, `A record has no schema id (format ${format}).`);
     const parsed = svc.registry.parsedById(id);
     if (format === "avro" && parsed.avro) return decodeAvro(parsed.avro, b.subarray(5));
     return JSON.parse(new TextDecoder().decode(b.subarray(5)));
