@@ -8,6 +8,7 @@ import { type Context, Hono } from "hono";
 import { VERSION_STRING } from "../version.ts";
 import type { Services } from "../broker/services.ts";
 import { prometheus } from "./prometheus.ts";
+import { groupLags } from "./lag.ts";
 import { partitionView, restError, restRoutes } from "./rest.ts";
 import { registryRoutes } from "./registry.ts";
 import { consoleRoutes } from "./console/console.ts";
@@ -87,22 +88,14 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
     if (!g || g.state === "Dead" || !canDescribe(c, ResourceType.GROUP, id)) {
       return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
     }
-    const offsets = [];
-    for (const [k, o] of g.offsets) {
-      const i = k.lastIndexOf("\u0000");
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
-      const log = svc.topics.get(topic)?.partitions[partition];
-      const end = log ? log.logEndOffset : null;
-      offsets.push({
-        topic,
-        partition,
-        committed: Number(o.offset),
-        logEndOffset: end,
-        lag: end === null ? null : Math.max(0, end - Number(o.offset)),
-        metadata: o.metadata,
-      });
-    }
+    const offsets = groupLags(svc, g.offsets).map((x) => ({
+      topic: x.topic,
+      partition: x.partition,
+      committed: x.committed,
+      logEndOffset: x.end,
+      lag: x.lag,
+      metadata: x.metadata,
+    }));
     return c.json({
       groupId: id,
       type: g.kind,

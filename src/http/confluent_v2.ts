@@ -8,42 +8,45 @@
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { AvroSchemaError, encodeAvro } from "../broker/registry/avro.ts";
-import { RegistryError } from "../broker/registry/registry.ts";
+import { RegistryError, toWireFormat } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import type { Topic } from "../broker/topics.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
-import { partitionForKey } from "./murmur2.ts";
+import { base64ToBytes } from "./base64.ts";
+import { defaultPartition } from "./murmur2.ts";
 import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
 const V2 = "application/vnd.kafka.v2+json";
 const utf8 = new TextEncoder();
 
-function v2Error(c: Context, status: number, code: number, message: string) {
-  return c.body(JSON.stringify({ error_code: code, message }), status as 400, { "content-type": V2 });
+/** A v2 answer (here and for consumer instances): JSON in v2's content type; 204 has no body. */
+export function v2Reply(c: Context, body: unknown, status = 200): Response {
+  return status === 204 ? c.body(null, 204) : c.body(JSON.stringify(body), status as 200, { "content-type": V2 });
 }
 
-class Bad extends Error {
+function v2Error(c: Context, status: number, code: number, message: string): Response {
+  return v2Reply(c, { error_code: code, message }, status);
+}
+
+/** A v2 error answer thrown from inside a route: HTTP status, Confluent's error_code, message. */
+export class V2Error extends Error {
   constructor(readonly status: number, readonly code: number, message: string) {
     super(message);
+  }
+
+  reply(c: Context): Response {
+    return v2Error(c, this.status, this.code, this.message);
   }
 }
 
 function fromBase64(s: unknown, what: string): Uint8Array {
-  if (typeof s !== "string") throw new Bad(422, 42201, `${what} must be base64 text`);
+  if (typeof s !== "string") throw new V2Error(422, 42201, `${what} must be base64 text`);
   try {
-    return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+    return base64ToBytes(s);
   } catch {
-    throw new Bad(422, 42201, `${what} is not valid base64`);
+    throw new V2Error(422, 42201, `${what} is not valid base64`);
   }
-}
-
-function wire(id: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.length);
-  out[0] = 0;
-  new DataView(out.buffer).setInt32(1, id);
-  out.set(payload, 5);
-  return out;
 }
 
 export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
@@ -90,7 +93,11 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
         ? await schemaId(body, "value", name, schemaType)
         : null;
       if ((format === "avro" || format === "jsonschema") && valueSchemaId === null && keySchemaId === null) {
-        throw new Bad(422, 42205, "Request includes neither key nor value schema (value_schema or value_schema_id)");
+        throw new V2Error(
+          422,
+          42205,
+          "Request includes neither key nor value schema (value_schema or value_schema_id)",
+        );
       }
       const encode = (v: unknown, id: number | null, what: string): Uint8Array | null => {
         if (v === undefined || v === null) return null;
@@ -100,19 +107,19 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
           case "json":
             return utf8.encode(JSON.stringify(v));
           case "jsonschema":
-            if (id === null) throw new Bad(422, 42205, `${what} has no schema`);
-            return wire(id, utf8.encode(JSON.stringify(v)));
+            if (id === null) throw new V2Error(422, 42205, `${what} has no schema`);
+            return toWireFormat(id, utf8.encode(JSON.stringify(v)));
           default: {
-            if (id === null) throw new Bad(422, 42205, `${what} has no schema`);
+            if (id === null) throw new V2Error(422, 42205, `${what} has no schema`);
             const parsed = svc.registry.parsedById(id);
-            if (!parsed.avro) throw new Bad(422, 42205, `schema ${id} is not an Avro schema`);
-            return wire(id, encodeAvro(parsed.avro, v));
+            if (!parsed.avro) throw new V2Error(422, 42205, `schema ${id} is not an Avro schema`);
+            return toWireFormat(id, encodeAvro(parsed.avro, v));
           }
         }
       };
       const records = body.records;
       if (!Array.isArray(records) || records.length === 0) {
-        throw new Bad(422, 42201, "records must be a non-empty array");
+        throw new V2Error(422, 42201, "records must be a non-empty array");
       }
       const pending = records.map((raw, index): PendingRecord => {
         const r = (raw ?? {}) as { key?: unknown; value?: unknown; partition?: unknown };
@@ -123,14 +130,10 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
         return { index, partition, input };
       });
       const out = await appendRecords(svc, topic, pending, false);
-      if ("status" in out) throw new Bad(out.status, 41301, out.message);
-      return c.body(
-        JSON.stringify({ key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets: out.offsets }),
-        200,
-        { "content-type": V2 },
-      );
+      if ("status" in out) throw new V2Error(out.status, 41301, out.message);
+      return v2Reply(c, { key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets: out.offsets });
     } catch (e) {
-      if (e instanceof Bad) return v2Error(c, e.status, e.code, e.message);
+      if (e instanceof V2Error) return e.reply(c);
       if (e instanceof RegistryError) return v2Error(c, e.status, e.code, e.message);
       if (e instanceof AvroSchemaError) return v2Error(c, 422, 42203, e.message);
       throw e;
@@ -141,13 +144,10 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
   app.post("/topics/:topic/partitions/:partition", (c) => produce(c, c.req.param("partition")));
 
   app.get("/topics", (c) =>
-    c.body(
-      JSON.stringify(
-        [...svc.topics.list()].filter((t) => httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
-          .map((t) => t.name).sort(),
-      ),
-      200,
-      { "content-type": V2 },
+    v2Reply(
+      c,
+      [...svc.topics.list()].filter((t) => httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+        .map((t) => t.name).sort(),
     ));
   app.get("/topics/:topic", (c) => {
     const t = svc.topics.get(c.req.param("topic"));
@@ -155,19 +155,15 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
       return v2Error(c, 404, 40401, "Topic not found.");
     }
     const node = svc.config.nodeId;
-    return c.body(
-      JSON.stringify({
-        name: t.name,
-        configs: Object.fromEntries(t.configs),
-        partitions: t.partitions.map((_, i) => ({
-          partition: i,
-          leader: node,
-          replicas: [{ broker: node, leader: true, in_sync: true }],
-        })),
-      }),
-      200,
-      { "content-type": V2 },
-    );
+    return v2Reply(c, {
+      name: t.name,
+      configs: Object.fromEntries(t.configs),
+      partitions: t.partitions.map((_, i) => ({
+        partition: i,
+        leader: node,
+        replicas: [{ broker: node, leader: true, in_sync: true }],
+      })),
+    });
   });
 }
 
@@ -175,11 +171,8 @@ function place(topic: Topic, given: unknown, key: Uint8Array | null, roundRobin:
   const n = topic.partitions.length;
   if (given !== undefined && given !== null) {
     const p = Number(given);
-    if (!Number.isInteger(p) || p < 0 || p >= n) throw new Bad(404, 40402, "Partition not found.");
+    if (!Number.isInteger(p) || p < 0 || p >= n) throw new V2Error(404, 40402, "Partition not found.");
     return p;
   }
-  if (key !== null) return partitionForKey(key, n);
-  const next = roundRobin.get(topic.name) ?? 0;
-  roundRobin.set(topic.name, (next + 1) % 0x7fffffff);
-  return next % n;
+  return defaultPartition(topic.name, n, key, roundRobin);
 }

@@ -5,25 +5,20 @@
 // Shapes follow Confluent's v3 reference (kind, metadata.self, related links, error_code as the
 // HTTP status); every action is authorized like the Kafka API it stands for.
 import type { Context, Hono } from "hono";
-import {
-  type AclBinding,
-  AclOperation,
-  AclPermission,
-  CLUSTER_NAME,
-  PatternType,
-  ResourceType,
-} from "../broker/auth/acl.ts";
-import { ResourceType as ConfigType } from "../broker/config/configs.ts";
+import { type AclBinding, AclOperation, AclPermission, PatternType, ResourceType } from "../broker/auth/acl.ts";
+import { ConfigSource, type DescribedConfig, ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
 import { createTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
+import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
-import { partitionForKey } from "./murmur2.ts";
+import { base64ToBytes } from "./base64.ts";
+import { defaultPartition } from "./murmur2.ts";
+import { groupLags } from "./lag.ts";
 import { appendRecords } from "./rest.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv } from "./security.ts";
 
-const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 const utf8 = new TextEncoder();
 
 class V3Error extends Error {
@@ -33,6 +28,17 @@ class V3Error extends Error {
 }
 
 const enumName = (o: Record<string, number>, v: number) => Object.entries(o).find(([, x]) => x === v)?.[0] ?? "UNKNOWN";
+
+/** The fields a broker config and a topic config share in v3, from a DescribeConfigs entry. */
+const configFields = (x: DescribedConfig) => ({
+  name: x.name,
+  value: x.value,
+  is_default: x.isDefault,
+  is_read_only: x.readOnly,
+  is_sensitive: x.isSensitive,
+  source: enumName(ConfigSource, x.configSource),
+  synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(ConfigSource, s.source) })),
+});
 
 export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   const id = () => svc.clusterId;
@@ -119,13 +125,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       ),
       cluster_id: id(),
       broker_id: svc.config.nodeId,
-      name: x.name,
-      value: x.value,
-      is_default: x.isDefault,
-      is_read_only: x.readOnly,
-      is_sensitive: x.isSensitive,
-      source: enumName(SOURCES, x.configSource),
-      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(SOURCES, s.source) })),
+      ...configFields(x),
     }));
   };
   app.get(
@@ -184,8 +184,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
           : [],
       }, b.validate_only === true);
       if (out.errorCode !== ErrorCode.NONE) {
-        const status = out.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? 400 : 400;
-        throw new V3Error(status, out.errorMessage ?? ERROR_NAMES.get(out.errorCode) ?? "Invalid topic.");
+        throw new V3Error(400, out.errorMessage ?? errorName(out.errorCode));
       }
       const t = svc.topics.get(name);
       return c.json(t ? topicView(c, t) : { topic_name: name }, 201);
@@ -242,13 +241,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       metadata: meta(c, `/topics/${t.name}/configs/${x.name}`, `/topic=${t.name}/config=${x.name}`),
       cluster_id: id(),
       topic_name: t.name,
-      name: x.name,
-      value: x.value,
-      is_default: x.isDefault,
-      is_read_only: x.readOnly,
-      is_sensitive: x.isSensitive,
-      source: enumName(SOURCES, x.configSource),
-      synonyms: x.synonyms.map((s) => ({ name: s.name, value: s.value, source: enumName(SOURCES, s.source) })),
+      ...configFields(x),
     }));
   const alter = async (c: Context, t: Topic, ops: { name: string; op: number; value: string | null }[]) => {
     need(httpAllowed(svc, c, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, t.name));
@@ -323,7 +316,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       if (p.data === null || p.data === undefined) return { bytes: null, type };
       if (type === "BINARY") {
         try {
-          return { bytes: Uint8Array.from(atob(String(p.data)), (ch) => ch.charCodeAt(0)), type };
+          return { bytes: base64ToBytes(String(p.data)), type };
         } catch {
           throw new V3Error(400, `${what}.data is not valid base64`);
         }
@@ -341,18 +334,11 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
         throw new V3Error(404, "This server does not host this topic-partition.");
       }
       partition = r.partition_id;
-    } else if (key.bytes !== null) partition = partitionForKey(key.bytes, n);
-    else {
-      const next = roundRobin.get(t.name) ?? 0;
-      roundRobin.set(t.name, (next + 1) % 0x7fffffff);
-      partition = next % n;
-    }
+    } else partition = defaultPartition(t.name, n, key.bytes, roundRobin);
     const headers = Array.isArray(r.headers)
       ? (r.headers as { name: string; value: string | null }[]).map((h) => ({
         key: h.name,
-        value: h.value === null || h.value === undefined
-          ? null
-          : Uint8Array.from(atob(h.value), (ch) => ch.charCodeAt(0)),
+        value: h.value === null || h.value === undefined ? null : base64ToBytes(h.value),
       }))
       : [];
     const input: RecordInput = { key: key.bytes, value: value.bytes, headers };
@@ -426,14 +412,15 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     consumers: rel(c, `/consumer-groups/${g.groupId}/consumers`),
     lag_summary: rel(c, `/consumer-groups/${g.groupId}/lag-summary`),
   });
+  // A partition that no longer exists shows its committed offset as the end (lag 0).
   const lags = (g: NonNullable<ReturnType<typeof svc.groups.group>>) =>
-    [...g.offsets].map(([k, o]) => {
-      const i = k.lastIndexOf("\u0000");
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
-      const end = svc.topics.get(topic)?.partitions[partition]?.logEndOffset ?? Number(o.offset);
-      return { topic, partition, current: Number(o.offset), end, lag: Math.max(0, end - Number(o.offset)) };
-    });
+    groupLags(svc, g.offsets).map((x) => ({
+      topic: x.topic,
+      partition: x.partition,
+      current: x.committed,
+      end: x.end ?? x.committed,
+      lag: x.lag ?? 0,
+    }));
   app.get(
     "/v3/clusters/:cluster/consumer-groups",
     route((c) =>
@@ -612,18 +599,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       return list(c, "KafkaAclList", "/acls", result.removed.map((b) => aclView(c, b)));
     }),
   );
-  void CLUSTER_NAME;
 }
-
-const SOURCES: Record<string, number> = {
-  UNKNOWN: 0,
-  DYNAMIC_TOPIC_CONFIG: 1,
-  DYNAMIC_BROKER_CONFIG: 2,
-  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4,
-  DEFAULT_CONFIG: 5,
-  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
-};
 
 /** Splits a body of one or more concatenated JSON objects (v3's streaming produce); null when it does not parse. */
 function splitJsonObjects(text: string): Record<string, unknown>[] | null {

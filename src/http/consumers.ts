@@ -12,8 +12,10 @@ import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { clientHostOf } from "../broker/groups/coordinator.ts";
 import { decodeAvro } from "../broker/registry/avro.ts";
+import { wireSchemaId } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import { randomUuid } from "../broker/topics.ts";
+import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import {
   batchBaseOffsetNumber,
@@ -21,11 +23,11 @@ import {
   batchLastOffsetDelta,
   decodeRecords,
 } from "../protocol/record_batch.ts";
+import { bytesToBase64 } from "./base64.ts";
+import { V2Error, v2Reply } from "./confluent_v2.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
-const V2 = "application/vnd.kafka.v2+json";
 const FORMATS = ["binary", "json", "avro", "jsonschema"];
-const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 
 type Instance = {
   group: string;
@@ -45,29 +47,22 @@ type Instance = {
   clientHost: string;
 };
 
-class RestError extends Error {
-  constructor(readonly status: number, readonly code: number, message: string) {
-    super(message);
-  }
-}
-
 export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
   const instances = new Map<string, Instance>();
   const key = (group: string, name: string) => `${group}\u0000${name}`;
   const timeoutMs = () => Number(svc.config["consumer.instance.timeout.ms"] ?? 300000);
-  const reply = (c: Context, body: unknown, status = 200) =>
-    status === 204 ? c.body(null, 204) : c.body(JSON.stringify(body), status as 200, { "content-type": V2 });
+  const reply = v2Reply;
   const route = (fn: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
     try {
       return await fn(c);
     } catch (e) {
-      if (e instanceof RestError) return reply(c, { error_code: e.code, message: e.message }, e.status);
+      if (e instanceof V2Error) return e.reply(c);
       throw e;
     }
   };
   const instanceOf = (c: Context) => {
     const i = instances.get(key(c.req.param("group") ?? "", c.req.param("instance") ?? ""));
-    if (!i) throw new RestError(404, 40403, "Consumer instance not found.");
+    if (!i) throw new V2Error(404, 40403, "Consumer instance not found.");
     i.lastUsed = svc.now();
     return i;
   };
@@ -77,7 +72,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     try {
       return JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw new RestError(400, 400, "The request body is not JSON.");
+      throw new V2Error(400, 400, "The request body is not JSON.");
     }
   };
   const pk = (t: string, p: number) => `${t}\u0000${p}`;
@@ -108,7 +103,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (r.errorCode !== ErrorCode.NONE) {
       svc.log(
         "warn",
-        `REST consumer ${i.group}/${i.name}: heartbeat ${ERROR_NAMES.get(r.errorCode)} ${r.errorMessage ?? ""}`,
+        `REST consumer ${i.group}/${i.name}: heartbeat ${errorName(r.errorCode)} ${r.errorMessage ?? ""}`,
       );
       return;
     }
@@ -159,7 +154,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       })),
     });
     const bad = out.flatMap((t) => t.partitions).find((p) => p.errorCode !== ErrorCode.NONE);
-    if (bad) throw new RestError(409, 40902, `Commit failed: ${ERROR_NAMES.get(bad.errorCode)}`);
+    if (bad) throw new V2Error(409, 40902, `Commit failed: ${errorName(bad.errorCode)}`);
   }
 
   async function remove(i: Instance) {
@@ -182,19 +177,19 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     route(async (c) => {
       const group = c.req.param("group") ?? "";
       if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.GROUP, group)) {
-        throw new RestError(403, 40301, "Not authorized to access group.");
+        throw new V2Error(403, 40301, "Not authorized to access group.");
       }
       const b = await body(c);
       const name = typeof b.name === "string" && b.name ? b.name : `rest-consumer-${randomUuid()}`;
       if (instances.has(key(group, name))) {
-        throw new RestError(
+        throw new V2Error(
           409,
           40902,
           `Consumer with specified consumer ID already exists in the specified consumer group.`,
         );
       }
       const format = String(b.format ?? "binary");
-      if (!FORMATS.includes(format)) throw new RestError(422, 42204, `Invalid consumer format ${format}`);
+      if (!FORMATS.includes(format)) throw new V2Error(422, 42204, `Invalid consumer format ${format}`);
       const i: Instance = {
         group,
         name,
@@ -233,11 +228,11 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       const i = instanceOf(c);
       const b = await body(c);
       if (!Array.isArray(b.topics) || !b.topics.length) {
-        throw new RestError(422, 42201, "A subscription needs topics (topic_pattern is not supported).");
+        throw new V2Error(422, 42201, "A subscription needs topics (topic_pattern is not supported).");
       }
       for (const t of b.topics as string[]) {
         if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, t)) {
-          throw new RestError(403, 40301, `Not authorized to access topics: [${t}]`);
+          throw new V2Error(403, 40301, `Not authorized to access topics: [${t}]`);
         }
       }
       i.subscription = [...new Set(b.topics as string[])].sort();
@@ -282,7 +277,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     "/consumers/:group/instances/:instance/records",
     route(async (c) => {
       const i = instanceOf(c);
-      if (!i.subscription.length) throw new RestError(409, 40903, "Consumer is not subscribed to any topics.");
+      if (!i.subscription.length) throw new V2Error(409, 40903, "Consumer is not subscribed to any topics.");
       await heartbeat(i);
       const maxBytes = Math.min(Number(c.req.query("max_bytes") ?? 1 << 20) || 1 << 20, 64 << 20);
       const timeout = Math.min(Number(c.req.query("timeout") ?? 0) || 0, 30000);
@@ -346,20 +341,16 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
   async function render(format: string, b: Uint8Array | null): Promise<unknown> {
     if (b === null) return null;
-    if (format === "binary") {
-      let s = "";
-      for (const x of b) s += String.fromCharCode(x);
-      return btoa(s);
-    }
+    if (format === "binary") return bytesToBase64(b);
     if (format === "json") {
       try {
         return JSON.parse(new TextDecoder().decode(b));
       } catch {
-        throw new RestError(500, 50002, "A record is not JSON: read it with the binary format.");
+        throw new V2Error(500, 50002, "A record is not JSON: read it with the binary format.");
       }
     }
-    if (b.length < 5 || b[0] !== 0) throw new RestError(500, 50002, `A record has no schema id (format ${format}).`);
-    const id = new DataView(b.buffer, b.byteOffset + 1, 4).getInt32(0);
+    const id = wireSchemaId(b);
+    if (id === null) throw new V2Error(500, 50002, `A record has no schema id (format ${format}).`);
     const parsed = svc.registry.parsedById(id);
     if (format === "avro" && parsed.avro) return decodeAvro(parsed.avro, b.subarray(5));
     return JSON.parse(new TextDecoder().decode(b.subarray(5)));
@@ -409,7 +400,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
         | undefined;
       for (const p of list ?? []) {
         const log = svc.topics.get(p.topic)?.partitions[p.partition];
-        if (!log) throw new RestError(404, 40402, "Partition not found.");
+        if (!log) throw new V2Error(404, 40402, "Partition not found.");
         i.positions.set(
           pk(p.topic, p.partition),
           where === "beginning" ? log.logStartOffset : where === "end" ? log.logEndOffset : Number(p.offset),

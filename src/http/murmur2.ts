@@ -36,3 +36,19 @@ export function murmur2(data: Uint8Array): number {
 export function partitionForKey(key: Uint8Array, partitions: number): number {
   return (murmur2(key) & 0x7fffffff) % partitions;
 }
+
+/**
+ * The partition of a record whose request names none: by key as above, else the topic's next
+ * partition in turn (`roundRobin` holds each topic's counter).
+ */
+export function defaultPartition(
+  topic: string,
+  partitions: number,
+  key: Uint8Array | null,
+  roundRobin: Map<string, number>,
+): number {
+  if (key !== null) return partitionForKey(key, partitions);
+  const next = roundRobin.get(topic) ?? 0;
+  roundRobin.set(topic, (next + 1) % 0x7fffffff);
+  return next % partitions;
+}

@@ -1,6 +1,7 @@
 // /metrics in the Prometheus text exposition format (version 0.0.4).
 import { LATENCY_BUCKETS_MS } from "../broker/metrics.ts";
 import type { Services } from "../broker/services.ts";
+import { groupLags } from "./lag.ts";
 
 function esc(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -72,12 +73,8 @@ export function prometheus(svc: Services): string {
   for (const g of svc.groups.groups.values()) {
     if (g.state === "Dead") continue;
     members.push([{ group: g.groupId, type: g.kind, state: g.state }, g.members.size]);
-    for (const [k, off] of g.offsets) {
-      const i = k.lastIndexOf("\u0000");
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
-      const log = svc.topics.get(topic)?.partitions[partition];
-      if (log) lag.push([{ group: g.groupId, topic, partition }, Math.max(0, log.logEndOffset - Number(off.offset))]);
+    for (const x of groupLags(svc, g.offsets)) {
+      if (x.lag !== null) lag.push([{ group: g.groupId, topic: x.topic, partition: x.partition }, x.lag]);
     }
   }
   o.family("chronik_consumer_group_members", "gauge", "Members per consumer group.");

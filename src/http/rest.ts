@@ -37,7 +37,8 @@ import type { Topic } from "../broker/topics.ts";
 import { producerStateOf } from "../broker/txn/coordinator.ts";
 import { targetCodec } from "../storage/recompress.ts";
 import type { PartitionLog } from "../storage/store.ts";
-import { partitionForKey } from "./murmur2.ts";
+import { base64ToBytes, bytesToBase64 } from "./base64.ts";
+import { defaultPartition } from "./murmur2.ts";
 
 const ZSTD = 4;
 const DEFAULT_MAX_BYTES = 1 << 20;
@@ -76,22 +77,12 @@ const partitionNotFound = (c: Context) => restError(c, 404, 2, "Partition not fo
 
 class Invalid extends Error {}
 
-function base64ToBytes(s: string, what: string): Uint8Array {
-  let bin: string;
+function fromBase64(s: string, what: string): Uint8Array {
   try {
-    bin = atob(s);
+    return base64ToBytes(s);
   } catch {
     throw new Invalid(`${what} is not valid base64`);
   }
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-function bytesToBase64(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 /** A key or value from the request in the embedded format; undefined and null are Kafka's null. */
@@ -99,7 +90,7 @@ function encodeData(v: unknown, format: Format, what: string): Uint8Array | null
   if (v === undefined || v === null) return null;
   if (format === "json") return utf8.encode(JSON.stringify(v));
   if (typeof v !== "string") throw new Invalid(`${what} must be a string in the ${format} format`);
-  return format === "binary" ? base64ToBytes(v, what) : utf8.encode(v);
+  return format === "binary" ? fromBase64(v, what) : utf8.encode(v);
 }
 
 function decodeData(b: Uint8Array | null, format: Format, what: string): unknown {
@@ -122,7 +113,7 @@ function headersIn(h: unknown, format: Format, what: string): { key: string; val
     if (v !== null && typeof v !== "string") throw new Invalid(`${what}.${key} must be a string or null`);
     return {
       key,
-      value: v === null ? null : format === "binary" ? base64ToBytes(v, `${what}.${key}`) : utf8.encode(v),
+      value: v === null ? null : format === "binary" ? fromBase64(v, `${what}.${key}`) : utf8.encode(v),
     };
   });
 }
@@ -423,12 +414,8 @@ function parseRecords(body: unknown, topic: Topic, roundRobin: Map<string, numbe
       if (!Number.isSafeInteger(r.partition)) throw new Invalid(`${what}.partition must be an integer`);
       partition = r.partition as number;
       if (partition < 0 || partition >= n) throw new RangeError("partition");
-    } else if (key !== null) {
-      partition = partitionForKey(key, n);
     } else {
-      const next = roundRobin.get(topic.name) ?? 0;
-      roundRobin.set(topic.name, (next + 1) % 0x7fffffff);
-      partition = next % n;
+      partition = defaultPartition(topic.name, n, key, roundRobin);
     }
     const input: RecordInput = { key, value, headers };
     if (typeof r.timestamp === "number") input.timestamp = r.timestamp;

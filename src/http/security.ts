@@ -19,6 +19,7 @@ import { saltedPassword } from "../broker/auth/sasl.ts";
 import { credentialFromSalted, SCRAM_MECHANISMS } from "../broker/auth/sasl.ts";
 import { CLUSTER_NAME, ResourceType } from "../broker/auth/acl.ts";
 import type { Services } from "../broker/services.ts";
+import { base64ToBytes } from "./base64.ts";
 
 export type HttpEnv = { Bindings: { remoteAddress: string }; Variables: { principal: string } };
 
@@ -56,7 +57,7 @@ export function httpSecurity(svc: Services): MiddlewareHandler<HttpEnv> {
     if (!m) return null;
     let text: string;
     try {
-      text = new TextDecoder().decode(Uint8Array.from(atob(m[1]), (ch) => ch.charCodeAt(0)));
+      text = new TextDecoder().decode(base64ToBytes(m[1]));
     } catch {
       return null;
     }

@@ -50,6 +50,20 @@ export class RegistryError extends Error {
   }
 }
 
+/** Confluent's wire format: magic byte 0, the schema id as a big-endian int32, then the payload. */
+export function toWireFormat(id: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + payload.length);
+  new DataView(out.buffer).setInt32(1, id);
+  out.set(payload, 5);
+  return out;
+}
+
+/** The schema id of bytes in Confluent's wire format; null when they are not in it. */
+export function wireSchemaId(b: Uint8Array): number | null {
+  if (b.length < 5 || b[0] !== 0) return null;
+  return new DataView(b.buffer, b.byteOffset + 1, 4).getInt32(0);
+}
+
 export type RegistryDeps = { topics: Topics; now(): number; log(level: LogLevel, message: string): void };
 
 const enc = new TextEncoder();

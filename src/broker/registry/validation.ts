@@ -6,14 +6,17 @@
 import { decodeRecords } from "../../protocol/record_batch.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
+import { wireSchemaId } from "./registry.ts";
 
 export function schemaValidationError(svc: Services, topic: Topic, batch: Uint8Array): string | null {
   const keys = svc.topics.config(topic, "confluent.key.schema.validation", svc.config) === "true";
   const values = svc.topics.config(topic, "confluent.value.schema.validation", svc.config) === "true";
   if (!keys && !values) return null;
-  const ok = (b: Uint8Array | null) =>
-    b === null ||
-    (b.length >= 5 && b[0] === 0 && svc.registry.hasId(new DataView(b.buffer, b.byteOffset + 1, 4).getInt32(0)));
+  const ok = (b: Uint8Array | null) => {
+    if (b === null) return true;
+    const id = wireSchemaId(b);
+    return id !== null && svc.registry.hasId(id);
+  };
   let records;
   try {
     records = decodeRecords(batch).records;

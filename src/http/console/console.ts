@@ -10,18 +10,18 @@
 // and action is authorized like the Kafka API it stands for. Nothing is fetched from elsewhere:
 // it works offline and inside the compiled binary.
 import type { Context, Hono } from "hono";
-import { AclOperation, CLUSTER_NAME, ResourceType } from "../../broker/auth/acl.ts";
+import { AclOperation, ResourceType } from "../../broker/auth/acl.ts";
 import { ResourceType as ConfigType } from "../../broker/config/configs.ts";
 import type { Services } from "../../broker/services.ts";
 import { createTopic } from "../../broker/topic_admin.ts";
 import { decodeRecords } from "../../protocol/record_batch.ts";
+import { errorName } from "../../client/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { HttpEnv } from "../security.ts";
 import { httpAllowed, httpClusterAllowed } from "../security.ts";
+import { groupLags } from "../lag.ts";
 import { APP_JS } from "./app_js.ts";
 import { Html, html, page, table } from "./html.ts";
-
-const ERROR_NAMES = new Map(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 
 function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -200,7 +200,7 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       configs,
     }, false);
     if (out.errorCode !== ErrorCode.NONE) {
-      return fail(c, 400, `${ERROR_NAMES.get(out.errorCode)}: ${out.errorMessage ?? ""}`);
+      return fail(c, 400, `${errorName(out.errorCode)}: ${out.errorMessage ?? ""}`);
     }
     return c.json({ message: `Created topic ${b.name}.` });
   });
@@ -263,12 +263,7 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       .filter((g) => can(c, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId))
       .map((g) => {
         const cg = svc.groups.group(g.groupId);
-        let lag = 0;
-        for (const [k, o] of cg?.offsets ?? []) {
-          const i = k.lastIndexOf("\u0000");
-          const log = svc.topics.get(k.slice(0, i))?.partitions[Number(k.slice(i + 1))];
-          if (log) lag += Math.max(0, log.logEndOffset - Number(o.offset));
-        }
+        const lag = cg ? groupLags(svc, cg.offsets).reduce((n, x) => n + (x.lag ?? 0), 0) : 0;
         return [
           g.groupType === "share"
             ? g.groupId
@@ -303,17 +298,11 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
         assigned.map((a) => `${a.topic}: ${a.partitions.join(",")}`).join("; "),
       ];
     });
-    const offsets = [...g.offsets].map(([k, o]) => {
-      const i = k.lastIndexOf("\u0000");
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
-      const log = svc.topics.get(topic)?.partitions[partition];
-      const end = log?.logEndOffset ?? -1;
-      return [topic, partition, Number(o.offset), end, end >= 0 ? Math.max(0, end - Number(o.offset)) : ""];
-    }).sort((
-      a,
-      b,
-    ) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : Number(a[1]) - Number(b[1])));
+    const offsets = groupLags(svc, g.offsets).map((x) => [x.topic, x.partition, x.committed, x.end ?? -1, x.lag ?? ""])
+      .sort((
+        a,
+        b,
+      ) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : Number(a[1]) - Number(b[1])));
     const topics = [...new Set(offsets.map((o) => String(o[0])))];
     return render(
       c,
@@ -386,7 +375,7 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       topics: [{ name: t.name, partitions }],
     });
     const bad = out.flatMap((x) => x.partitions).find((p) => p.errorCode !== ErrorCode.NONE);
-    if (bad) return fail(c, 409, `${ERROR_NAMES.get(bad.errorCode)}`);
+    if (bad) return fail(c, 409, `${errorName(bad.errorCode)}`);
     return c.json({ message: `Reset ${id} on ${t.name} to ${b!.to}.` });
   });
 
@@ -441,6 +430,4 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       ) => [x.name, x.value ?? "(sensitive)", x.readOnly ? "read-only" : "dynamic", x.isDefault ? "default" : "set"]);
     return render(c, "Broker configs", "/ui/configs", table(["Config", "Value", "Kind", "Source"], rows));
   });
-
-  void CLUSTER_NAME;
 }
