@@ -18,7 +18,6 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { DescribeLogDirs } from "../../src/protocol/messages/35_describe_log_dirs.ts";
-import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
 import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
@@ -29,6 +28,7 @@ import { batchCrcValid, buildRecordBatch, decodeRecords } from "../../src/protoc
 import type { Runtime } from "../../src/runtime.ts";
 import { type FaultyFs, faultyFs } from "../helpers/faulty_fs.ts";
 import { httpBase } from "../helpers/http.ts";
+import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 const dec = new TextDecoder();
@@ -91,36 +91,6 @@ async function produce(c: WireClient, topic: string, values: string[], partition
   });
   const p = r.responses![0].partitionResponses![0];
   return { errorCode: p.errorCode!, baseOffset: p.baseOffset! };
-}
-
-async function fetchFrom(c: WireClient, topic: string, offset: bigint, partition = 0) {
-  const r = await c.send(Fetch, 12, {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1n },
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 4 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    rackId: "",
-    forgottenTopicsData: [],
-    topics: [{
-      topic,
-      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
-      partitions: [{
-        partition,
-        currentLeaderEpoch: -1,
-        fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1n,
-        partitionMaxBytes: 4 << 20,
-        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-      }],
-    }],
-  });
-  return r.responses![0].partitions![0];
 }
 
 /** Every record of a partition as "offset:value"; each served batch must be whole and pass its CRC. */
