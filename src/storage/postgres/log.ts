@@ -40,12 +40,17 @@ export class NotLeaderError extends Error {
 /** Who may append: the node id and, per partition, the leader epoch it holds (absent: not leader). */
 export type Fencing = { nodeId: number; epochOf(topic: string, partition: number): number | undefined };
 
-const OPEN = `WITH i AS (
+/** The partition's row (created when missing): log_start, log_end, size_bytes. Shared with objects.ts. */
+export const OPEN_PARTITION = `WITH i AS (
   INSERT INTO chronik_partitions (topic, partition) VALUES ($1, $2) ON CONFLICT DO NOTHING
   RETURNING log_start, log_end, size_bytes
 )
 SELECT log_start, log_end, size_bytes FROM i
 UNION ALL SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2`;
+
+/** The partition's row as committed: log_start, log_end, size_bytes (no row: none). Shared with objects.ts. */
+export const PARTITION_ROW =
+  "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2";
 
 // Whole batches from the one holding $3, while their running size stays within $4 (the first one
 // always: the caller applies strictMaxBytes), at most $5 rows.
@@ -122,7 +127,7 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       let p = logs.get(k);
       if (!p) {
         p = (async () => {
-          const r = await pool.query(OPEN, [topic, partition], [text, int4], lane(topic, partition));
+          const r = await pool.query(OPEN_PARTITION, [topic, partition], [text, int4], lane(topic, partition));
           const [start, end, size] = r.rows[0] as number[];
           return new PgPartitionLog(pool, topic, partition, start, end, size, () => store.fencing);
         })();
@@ -234,11 +239,7 @@ class PgPartitionLog implements PartitionLog {
   }
 
   async #reload(): Promise<void> {
-    const r = await this.#q(
-      "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2",
-      [],
-      [],
-    );
+    const r = await this.#q(PARTITION_ROW, [], []);
     if (r.rows.length === 0) {
       throw new Error(`partition ${this.topic}-${this.partition} no longer exists in PostgreSQL`);
     }
