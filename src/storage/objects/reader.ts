@@ -8,7 +8,13 @@
 // Batches in objects carry whatever base offset the producer sent; the index knows the real ones, and the
 // reader writes them into the batches it returns (the same value every time, so cached bytes may be
 // patched in place).
-import { BASE_OFFSET_OFFSET, BATCH_LENGTH_OFFSET, LAST_OFFSET_DELTA_OFFSET } from "../../protocol/record_batch.ts";
+import {
+  BASE_OFFSET_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  batchBaseOffsetNumber,
+  batchLastOffsetDelta,
+  LAST_OFFSET_DELTA_OFFSET,
+} from "../../protocol/record_batch.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
 import { type ObjectStore, ObjectStoreError } from "./store.ts";
 
@@ -75,8 +81,7 @@ export class ObjectReader {
     let bytes = 0;
     for (let i = 0; i < extents.length; i++) {
       for (const batch of batchesOf(extents[i], ranges[i])) {
-        const v = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-        const last = Number(v.getBigInt64(BASE_OFFSET_OFFSET)) + v.getInt32(LAST_OFFSET_DELTA_OFFSET);
+        const last = batchBaseOffsetNumber(batch) + batchLastOffsetDelta(batch);
         if (last < offset) continue;
         if (bytes + batch.length > maxBytes && (out.length > 0 || strictMaxBytes)) return out;
         out.push(batch);
