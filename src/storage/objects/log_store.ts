@@ -11,6 +11,7 @@
 import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
+import { deleteRetention } from "../retention.ts";
 import type { ObjectDataPath } from "./data_path.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
@@ -51,10 +52,8 @@ export function objectLogStore(options: { path: ObjectDataPath; index: ObjectInd
       let moved = 0;
       for (const log of [...logs.values()]) {
         if (!mayWrite(log.topic, log.partition)) continue;
-        if (!String(config(log.topic, "cleanup.policy") ?? "delete").includes("delete")) continue;
-        const ms = Number(config(log.topic, "retention.ms") ?? -1);
-        const bytes = Number(config(log.topic, "retention.bytes") ?? -1);
-        if (await log.retain(ms, bytes, now)) moved++;
+        const r = deleteRetention(config, log.topic);
+        if (r && await log.retain(r.ms, r.bytes, now)) moved++;
       }
       return moved;
     },

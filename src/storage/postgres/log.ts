@@ -9,6 +9,7 @@
 import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
+import { deleteRetention } from "../retention.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -143,16 +144,8 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
         if (!log) continue;
         const f = store.fencing;
         if (f && f.epochOf(log.topic, log.partition) === undefined) continue;
-        if (!String(config(log.topic, "cleanup.policy") ?? "delete").includes("delete")) continue;
-        if (
-          await log.retain(
-            Number(config(log.topic, "retention.ms") ?? -1),
-            Number(config(log.topic, "retention.bytes") ?? -1),
-            now,
-          )
-        ) {
-          moved++;
-        }
+        const r = deleteRetention(config, log.topic);
+        if (r && await log.retain(r.ms, r.bytes, now)) moved++;
       }
       return moved;
     },
