@@ -9,11 +9,11 @@
 // reader writes them into the batches it returns (the same value every time, so cached bytes may be
 // patched in place).
 import {
-  BASE_OFFSET_OFFSET,
   BATCH_LENGTH_OFFSET,
   batchBaseOffsetNumber,
   batchLastOffsetDelta,
   LAST_OFFSET_DELTA_OFFSET,
+  setBaseOffset,
 } from "../../protocol/record_batch.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
 import { type ObjectStore, ObjectStoreError } from "./store.ts";
@@ -214,7 +214,7 @@ function* batchesOf(extent: Extent, bytes: Uint8Array): Generator<Uint8Array> {
     if (size < 12 || at + size > bytes.length) {
       throw new Error(`${extent.objectKey}: malformed batch at ${extent.position + at}`);
     }
-    view.setBigInt64(at + BASE_OFFSET_OFFSET, BigInt(offset));
+    setBaseOffset(bytes, at, offset);
     offset += view.getInt32(at + LAST_OFFSET_DELTA_OFFSET) + 1;
     yield bytes.subarray(at, at + size);
     at += size;

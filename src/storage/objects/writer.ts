@@ -9,6 +9,7 @@
 // commit rejects every append of that object with a retriable ObjectAppendError (KAFKA_STORAGE_ERROR); the
 // object is then an orphan the sweep in gc.ts deletes once it is older than the grace period.
 import { ErrorCode } from "../../protocol/errors.ts";
+import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { AppendResult, BatchMeta } from "../store.ts";
 import { dataObjectTime, encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CommitEntry, CommitHook, CommitOutcome } from "./index.ts";
@@ -240,7 +241,6 @@ export class ObjectWriter {
     const lat = this.stats.flushLatencies;
     lat.push(this.#o.clock() - cutAt);
     if (lat.length > 10000) lat.splice(0, lat.length - 10000);
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     entries.forEach((p, i) => {
       const o = outcomes[i];
       if ("errorCode" in o) {
@@ -248,10 +248,9 @@ export class ObjectWriter {
         return;
       }
       let offset = o.baseOffset;
-      const bufView = new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength);
       for (const b of p.batches) {
-        view.setBigInt64(footer[i].position + b.position - p.start, BigInt(offset));
-        bufView.setBigInt64(b.position, BigInt(offset));
+        setBaseOffset(body, footer[i].position + b.position - p.start, offset);
+        setBaseOffset(p.buf, b.position, offset);
         offset += b.lastOffsetDelta + 1;
       }
       p.resolve({ baseOffset: o.baseOffset, lastOffset: offset - 1, logStartOffset: -1 });

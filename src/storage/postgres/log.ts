@@ -6,6 +6,7 @@
 // partition are pipelined down one connection, so they commit in call order without waiting for each
 // other; a failure makes the partition re-read its row before the next append.
 // Resolved means committed: PostgreSQL's synchronous_commit decides what that means on its disk.
+import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
@@ -274,7 +275,7 @@ class PgPartitionLog implements PartitionLog {
     const bases: number[] = [], lasts: number[] = [], times: number[] = [], datas: Uint8Array[] = [];
     let next = base;
     for (const m of metas) {
-      new DataView(buf.buffer, buf.byteOffset + m.position, m.size).setBigInt64(0, BigInt(next));
+      setBaseOffset(buf, m.position, next);
       bases.push(next);
       lasts.push(next + m.lastOffsetDelta);
       times.push(m.maxTimestamp);
