@@ -25,8 +25,7 @@ import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { batchCrcValid, buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
-import type { Runtime } from "../../src/runtime.ts";
-import { type FaultyFs, faultyFs } from "../helpers/faulty_fs.ts";
+import { type FaultyFs, faultyRuntime } from "../helpers/faulty_fs.ts";
 import { httpBase } from "../helpers/http.ts";
 import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -39,9 +38,7 @@ let dirs = 0;
 type Running = { broker: Broker; c: WireClient; fs: FaultyFs; lines: string[]; dir: string };
 
 async function start(dir = `${tmp}/${dirs++}`, config: Partial<BrokerConfig> = {}): Promise<Running> {
-  const lines: string[] = [];
-  const fs = faultyFs(bunRuntime.fs);
-  const rt: Runtime = { ...bunRuntime, fs, log: (level, message) => void lines.push(`${level} ${message}`) };
+  const rt = faultyRuntime(bunRuntime);
   const broker = await startBroker(rt, {
     host: "127.0.0.1",
     port: 0,
@@ -51,7 +48,7 @@ async function start(dir = `${tmp}/${dirs++}`, config: Partial<BrokerConfig> = {
     ...config,
   });
   const c = await WireClient.connect(broker.port);
-  return { broker, c, fs, lines, dir };
+  return { broker, c, fs: rt.fs, lines: rt.lines, dir };
 }
 
 async function stop(r: Running) {
