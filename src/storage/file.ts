@@ -49,7 +49,7 @@ import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
-import { MAX_OFFSET } from "./store.ts";
+import { errText, isNoSpace, MAX_OFFSET, storageError } from "./store.ts";
 
 export const STATE_FILE = "chronik.state";
 const LOG_START_FILE = "log-start-offset";
@@ -140,20 +140,6 @@ type Config = {
   minCleanableRatio: number;
   fileDeleteDelayMs: number;
 };
-
-function storageError(message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code: "KAFKA_STORAGE_ERROR" });
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Out of space (or quota): the one write failure that leaves the disk healthy and is worth retrying. */
-function isNoSpace(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === "ENOSPC" || code === "EDQUOT";
-}
 
 const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 

@@ -14,6 +14,7 @@
 // fsync is never retried as if the record were safe). A failed snapshot only delays the next one.
 import { crc32c } from "../protocol/crc32c.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
+import { errText, isNoSpace, storageError } from "./store.ts";
 
 export const METADATA_DIR = "__chronik_metadata";
 const SNAPSHOT_EVERY = 1000;
@@ -73,19 +74,6 @@ export function memoryMetadataStore(): MetadataStore {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function storageError(message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code: "KAFKA_STORAGE_ERROR" });
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function isNoSpace(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === "ENOSPC" || code === "EDQUOT";
-}
 
 function frame(rec: MetaRecord): Uint8Array {
   const body = enc.encode(JSON.stringify(rec));

@@ -13,6 +13,18 @@ export type RetentionSegment = {
 
 export type RetentionPlan = { count: number; reason: string };
 
+/**
+ * A topic's retention.ms and retention.bytes (-1 when unset) when its cleanup.policy includes delete; null
+ * when it does not (the engines whose retention runs per partition row: PostgreSQL and the object store).
+ */
+export function deleteRetention(
+  config: (topic: string, name: string) => string | undefined,
+  topic: string,
+): { ms: number; bytes: number } | null {
+  if (!String(config(topic, "cleanup.policy") ?? "delete").includes("delete")) return null;
+  return { ms: Number(config(topic, "retention.ms") ?? -1), bytes: Number(config(topic, "retention.bytes") ?? -1) };
+}
+
 /** How many leading segments retention deletes (it may include the active one; the caller rolls first). */
 export function retentionPlan(
   segments: readonly RetentionSegment[],

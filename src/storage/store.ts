@@ -38,6 +38,21 @@ export type AppendOptions = {
 /** Largest offset an engine stores: offsets are numbers, exact to 2^53. */
 export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
+/** An error the produce/fetch paths answer with KAFKA_STORAGE_ERROR (by its `code`). */
+export function storageError(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: "KAFKA_STORAGE_ERROR" });
+}
+
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Out of space (or quota): the one write failure that leaves the disk healthy and is worth retrying. */
+export function isNoSpace(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;

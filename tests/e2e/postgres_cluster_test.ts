@@ -12,6 +12,7 @@ import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { kcat, metadata, until } from "../helpers/kcat.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -24,40 +25,6 @@ afterAll(async () => {
   for (const b of brokers) await b.stop().catch(() => {});
   pg?.destroy();
 });
-
-async function kcat(args: string[], input?: string): Promise<string> {
-  const p = Bun.spawn(["kcat", ...args], {
-    stdin: input === undefined ? "ignore" : "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (input !== undefined) {
-    p.stdin!.write(input);
-    p.stdin!.end();
-  }
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
-  return out;
-}
-
-type Meta = {
-  brokers: { id: number; name: string }[];
-  topics: { topic: string; partitions: { partition: number; leader: number }[] }[];
-};
-
-async function metadata(addr: string, topic?: string): Promise<Meta> {
-  return JSON.parse(await kcat(["-b", addr, "-L", "-J", ...(topic ? ["-t", topic] : [])]));
-}
-
-/** Polls until `ok` holds (bounded: 100 tries). */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  let v = await get();
-  for (let i = 0; i < 100 && !ok(v); i++) {
-    await Bun.sleep(200);
-    v = await get();
-  }
-  return v;
-}
 
 describe("three brokers on one PostgreSQL", () => {
   test(

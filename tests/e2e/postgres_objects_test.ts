@@ -11,6 +11,7 @@ import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { kcat, metadata, until } from "../helpers/kcat.ts";
 import type { TestS3 } from "../helpers/s3.ts";
 import { S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, startS3 } from "../helpers/s3.ts";
 
@@ -29,21 +30,6 @@ afterAll(async () => {
   pg?.destroy();
   await s3?.close();
 }, 60_000);
-
-async function kcat(args: string[], input?: string): Promise<string> {
-  const p = Bun.spawn(["kcat", ...args], {
-    stdin: input === undefined ? "ignore" : "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (input !== undefined) {
-    p.stdin!.write(input);
-    p.stdin!.end();
-  }
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
-  return out;
-}
 
 const kafka = (b: BrokerProcess, id = "pg-s3-e2e") =>
   new Kafka({
@@ -75,25 +61,6 @@ async function consumeAll(b: BrokerProcess, topic: string, count: number, groupI
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
-
-type Meta = {
-  brokers: { id: number; name: string }[];
-  topics: { topic: string; partitions: { partition: number; leader: number }[] }[];
-};
-
-async function metadata(addr: string, topic?: string): Promise<Meta> {
-  return JSON.parse(await kcat(["-b", addr, "-L", "-J", ...(topic ? ["-t", topic] : [])]));
-}
-
-/** Polls until `ok` holds (bounded: 100 tries). */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  let v = await get();
-  for (let i = 0; i < 100 && !ok(v); i++) {
-    await Bun.sleep(200);
-    v = await get();
-  }
-  return v;
-}
 
 describe("broker on PostgreSQL with record data in S3", () => {
   test(

@@ -10,6 +10,7 @@ import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { kcat } from "../helpers/kcat.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -18,21 +19,6 @@ beforeAll(async () => {
   pg = await startPostgres();
 }, 120_000);
 afterAll(() => pg?.destroy());
-
-async function kcat(args: string[], input?: string): Promise<string> {
-  const p = Bun.spawn(["kcat", ...args], {
-    stdin: input === undefined ? "ignore" : "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (input !== undefined) {
-    p.stdin!.write(input);
-    p.stdin!.end();
-  }
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
-  return out;
-}
 
 const kafka = (b: BrokerProcess, id = "pg-e2e") =>
   new Kafka({

@@ -160,7 +160,13 @@ function delegate<T extends object>(inner: T, own: Partial<T> & object): T {
   }) as T;
 }
 
-/** The runtime with its FileSystem wrapped. */
-export function faultyRuntime<R extends Runtime>(runtime: R): R & { fs: FaultyFs } {
-  return { ...runtime, fs: faultyFs(runtime.fs) };
+/** The runtime with its FileSystem wrapped and its log lines kept in `lines` (as "level message"). */
+export function faultyRuntime<R extends Runtime>(runtime: R): R & { fs: FaultyFs; lines: string[] } {
+  const lines: string[] = [];
+  return {
+    ...runtime,
+    fs: faultyFs(runtime.fs),
+    lines,
+    log: (level, message) => void lines.push(`${level} ${message}`),
+  };
 }

@@ -14,6 +14,37 @@ export type Rec = {
   control: boolean;
 };
 
+/** One Fetch v12 (maxWaitMs 0, 4 MiB) of one partition from `offset`; the partition's response. */
+export async function fetchFrom(c: WireClient, topic: string, offset: bigint, partition = 0, isolationLevel = 0) {
+  const r = await c.send(Fetch, 12, {
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1n },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 4 << 20,
+    isolationLevel,
+    sessionId: 0,
+    sessionEpoch: -1,
+    rackId: "",
+    forgottenTopicsData: [],
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: offset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: 4 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
+  });
+  return r.responses![0].partitions![0];
+}
+
 export async function readPartition(
   port: number,
   topic: string,
@@ -25,33 +56,7 @@ export async function readPartition(
   let offset = 0n;
   try {
     for (;;) {
-      const r = await c.send(Fetch, 12, {
-        clusterId: null,
-        replicaId: -1,
-        replicaState: { replicaId: -1, replicaEpoch: -1n },
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 4 << 20,
-        isolationLevel,
-        sessionId: 0,
-        sessionEpoch: -1,
-        rackId: "",
-        forgottenTopicsData: [],
-        topics: [{
-          topic,
-          topicId: "AAAAAAAAAAAAAAAAAAAAAA",
-          partitions: [{
-            partition,
-            currentLeaderEpoch: -1,
-            fetchOffset: offset,
-            lastFetchedEpoch: -1,
-            logStartOffset: -1n,
-            partitionMaxBytes: 4 << 20,
-            replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-          }],
-        }],
-      });
-      const p = r.responses![0].partitions![0];
+      const p = await fetchFrom(c, topic, offset, partition, isolationLevel);
       expect(p.errorCode).toBe(0);
       const buf = p.records as Uint8Array;
       let pos = 0;

@@ -26,6 +26,7 @@ import { concatChunks, Writer } from "../../src/protocol/writer.ts";
 import type { FileLogStore } from "../../src/storage/file.ts";
 import { eventually } from "../helpers/consume.ts";
 import { frameReader } from "../helpers/frames.ts";
+import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 const dec = new TextDecoder();
@@ -90,36 +91,6 @@ async function produce(c: WireClient, topic: string, records: Uint8Array, partit
     topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
   });
   return r.responses![0].partitionResponses![0];
-}
-
-async function fetchFrom(c: WireClient, topic: string, offset: bigint, partition = 0) {
-  const r = await c.send(Fetch, 12, {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1n },
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 4 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    rackId: "",
-    forgottenTopicsData: [],
-    topics: [{
-      topic,
-      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
-      partitions: [{
-        partition,
-        currentLeaderEpoch: -1,
-        fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1n,
-        partitionMaxBytes: 4 << 20,
-        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-      }],
-    }],
-  });
-  return r.responses![0].partitions![0];
 }
 
 function split(records: Uint8Array | null | undefined): Uint8Array[] {

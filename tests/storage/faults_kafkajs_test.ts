@@ -10,8 +10,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { bunRuntime } from "../../adapters/bun.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import { startBroker } from "../../src/broker/broker.ts";
-import type { Runtime } from "../../src/runtime.ts";
-import { type FaultyFs, faultyFs } from "../helpers/faulty_fs.ts";
+import { type FaultyFs, faultyRuntime } from "../helpers/faulty_fs.ts";
 import { kafkajsValues, until } from "../helpers/consume.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -19,9 +18,7 @@ const tmp = mkdtempSync(`${tmpdir()}/chronik-faults-kjs-`);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function start(dir: string): Promise<{ broker: Broker; fs: FaultyFs; lines: string[]; kafka: Kafka }> {
-  const lines: string[] = [];
-  const fs = faultyFs(bunRuntime.fs);
-  const rt: Runtime = { ...bunRuntime, fs, log: (level, message) => void lines.push(`${level} ${message}`) };
+  const rt = faultyRuntime(bunRuntime);
   const broker = await startBroker(rt, {
     host: "127.0.0.1",
     port: 0,
@@ -35,7 +32,7 @@ async function start(dir: string): Promise<{ broker: Broker; fs: FaultyFs; lines
     logLevel: logLevel.NOTHING,
     retry: { initialRetryTime: 50, maxRetryTime: 200, retries: 8 },
   });
-  return { broker, fs, lines, kafka };
+  return { broker, fs: rt.fs, lines: rt.lines, kafka };
 }
 
 /** The Kafka error type a kafkajs send failed with (through KafkaJSNumberOfRetriesExceeded's cause). */

@@ -18,7 +18,6 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { DescribeLogDirs } from "../../src/protocol/messages/35_describe_log_dirs.ts";
-import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
 import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
@@ -26,9 +25,9 @@ import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { batchCrcValid, buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
-import type { Runtime } from "../../src/runtime.ts";
-import { type FaultyFs, faultyFs } from "../helpers/faulty_fs.ts";
+import { type FaultyFs, faultyRuntime } from "../helpers/faulty_fs.ts";
 import { httpBase } from "../helpers/http.ts";
+import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 const dec = new TextDecoder();
@@ -39,9 +38,7 @@ let dirs = 0;
 type Running = { broker: Broker; c: WireClient; fs: FaultyFs; lines: string[]; dir: string };
 
 async function start(dir = `${tmp}/${dirs++}`, config: Partial<BrokerConfig> = {}): Promise<Running> {
-  const lines: string[] = [];
-  const fs = faultyFs(bunRuntime.fs);
-  const rt: Runtime = { ...bunRuntime, fs, log: (level, message) => void lines.push(`${level} ${message}`) };
+  const rt = faultyRuntime(bunRuntime);
   const broker = await startBroker(rt, {
     host: "127.0.0.1",
     port: 0,
@@ -51,7 +48,7 @@ async function start(dir = `${tmp}/${dirs++}`, config: Partial<BrokerConfig> = {
     ...config,
   });
   const c = await WireClient.connect(broker.port);
-  return { broker, c, fs, lines, dir };
+  return { broker, c, fs: rt.fs, lines: rt.lines, dir };
 }
 
 async function stop(r: Running) {
@@ -91,36 +88,6 @@ async function produce(c: WireClient, topic: string, values: string[], partition
   });
   const p = r.responses![0].partitionResponses![0];
   return { errorCode: p.errorCode!, baseOffset: p.baseOffset! };
-}
-
-async function fetchFrom(c: WireClient, topic: string, offset: bigint, partition = 0) {
-  const r = await c.send(Fetch, 12, {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1n },
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 4 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    rackId: "",
-    forgottenTopicsData: [],
-    topics: [{
-      topic,
-      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
-      partitions: [{
-        partition,
-        currentLeaderEpoch: -1,
-        fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1n,
-        partitionMaxBytes: 4 << 20,
-        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-      }],
-    }],
-  });
-  return r.responses![0].partitions![0];
 }
 
 /** Every record of a partition as "offset:value"; each served batch must be whole and pass its CRC. */

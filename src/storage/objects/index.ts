@@ -25,21 +25,8 @@ export type CommitEntry = {
   size: number;
   /** Offsets the entry takes (sum over its batches of lastOffsetDelta + 1). */
   records: number;
-  /** Headers of its batches, for the sequencer's checks (idempotence, transactions). */
-  batches: readonly BatchHeader[];
   /** Largest record timestamp in the entry (ms). */
   maxTimestamp: number;
-};
-
-export type BatchHeader = {
-  size: number;
-  lastOffsetDelta: number;
-  maxTimestamp: number;
-  producerId: bigint;
-  producerEpoch: number;
-  baseSequence: number;
-  transactional: boolean;
-  control: boolean;
 };
 
 export type ObjectRef = { key: string; size: number };

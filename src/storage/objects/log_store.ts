@@ -8,8 +8,10 @@
 // index when the partition is opened and kept up to date by its own appends: right for the partition's one
 // leader, which is the only writer. Partition state (producer-state snapshots) is stored as objects next to
 // the data, under <prefix>/chronik-state/v1/, and deleted with the partition.
+import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
+import { deleteRetention } from "../retention.ts";
 import type { ObjectDataPath } from "./data_path.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
@@ -50,10 +52,8 @@ export function objectLogStore(options: { path: ObjectDataPath; index: ObjectInd
       let moved = 0;
       for (const log of [...logs.values()]) {
         if (!mayWrite(log.topic, log.partition)) continue;
-        if (!String(config(log.topic, "cleanup.policy") ?? "delete").includes("delete")) continue;
-        const ms = Number(config(log.topic, "retention.ms") ?? -1);
-        const bytes = Number(config(log.topic, "retention.bytes") ?? -1);
-        if (await log.retain(ms, bytes, now)) moved++;
+        const r = deleteRetention(config, log.topic);
+        if (r && await log.retain(r.ms, r.bytes, now)) moved++;
       }
       return moved;
     },
@@ -122,9 +122,9 @@ class ObjectPartitionLog implements PartitionLog {
     let extent = await this.o.index.locateTimestamp(this.topic, this.partition, timestamp);
     while (extent) {
       for (const batch of await this.o.path.reader.extentBatches(extent)) {
-        const v = view(batch);
-        if (Number(v.getBigInt64(0)) + v.getInt32(23) < this.logStartOffset) continue;
-        if (Number(v.getBigInt64(35)) >= timestamp) return { batch, baseOffset: Number(v.getBigInt64(0)) };
+        const baseOffset = batchBaseOffsetNumber(batch);
+        if (baseOffset + batchLastOffsetDelta(batch) < this.logStartOffset) continue;
+        if (Number(batchMaxTimestamp(batch)) >= timestamp) return { batch, baseOffset };
       }
       extent = await this.#next(extent);
     }
@@ -136,10 +136,10 @@ class ObjectPartitionLog implements PartitionLog {
     if (!extent) return null;
     let best: { batch: Uint8Array; baseOffset: number; ts: number } | null = null;
     for (const batch of await this.o.path.reader.extentBatches(extent)) {
-      const v = view(batch);
-      if (Number(v.getBigInt64(0)) + v.getInt32(23) < this.logStartOffset) continue;
-      const ts = Number(v.getBigInt64(35));
-      if (!best || ts > best.ts) best = { batch, baseOffset: Number(v.getBigInt64(0)), ts };
+      const baseOffset = batchBaseOffsetNumber(batch);
+      if (baseOffset + batchLastOffsetDelta(batch) < this.logStartOffset) continue;
+      const ts = Number(batchMaxTimestamp(batch));
+      if (!best || ts > best.ts) best = { batch, baseOffset, ts };
     }
     return best && { batch: best.batch, baseOffset: best.baseOffset };
   }
@@ -214,8 +214,4 @@ class ObjectPartitionLog implements PartitionLog {
       throw e;
     }
   }
-}
-
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }

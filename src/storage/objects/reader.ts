@@ -8,7 +8,13 @@
 // Batches in objects carry whatever base offset the producer sent; the index knows the real ones, and the
 // reader writes them into the batches it returns (the same value every time, so cached bytes may be
 // patched in place).
-import { BASE_OFFSET_OFFSET, BATCH_LENGTH_OFFSET, LAST_OFFSET_DELTA_OFFSET } from "../../protocol/record_batch.ts";
+import {
+  BATCH_LENGTH_OFFSET,
+  batchBaseOffsetNumber,
+  batchLastOffsetDelta,
+  LAST_OFFSET_DELTA_OFFSET,
+  setBaseOffset,
+} from "../../protocol/record_batch.ts";
 import type { Extent, ObjectIndex } from "./index.ts";
 import { type ObjectStore, ObjectStoreError } from "./store.ts";
 
@@ -75,8 +81,7 @@ export class ObjectReader {
     let bytes = 0;
     for (let i = 0; i < extents.length; i++) {
       for (const batch of batchesOf(extents[i], ranges[i])) {
-        const v = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-        const last = Number(v.getBigInt64(BASE_OFFSET_OFFSET)) + v.getInt32(LAST_OFFSET_DELTA_OFFSET);
+        const last = batchBaseOffsetNumber(batch) + batchLastOffsetDelta(batch);
         if (last < offset) continue;
         if (bytes + batch.length > maxBytes && (out.length > 0 || strictMaxBytes)) return out;
         out.push(batch);
@@ -209,7 +214,7 @@ function* batchesOf(extent: Extent, bytes: Uint8Array): Generator<Uint8Array> {
     if (size < 12 || at + size > bytes.length) {
       throw new Error(`${extent.objectKey}: malformed batch at ${extent.position + at}`);
     }
-    view.setBigInt64(at + BASE_OFFSET_OFFSET, BigInt(offset));
+    setBaseOffset(bytes, at, offset);
     offset += view.getInt32(at + LAST_OFFSET_DELTA_OFFSET) + 1;
     yield bytes.subarray(at, at + size);
     at += size;

@@ -9,17 +9,10 @@
 // commit rejects every append of that object with a retriable ObjectAppendError (KAFKA_STORAGE_ERROR); the
 // object is then an orphan the sweep in gc.ts deletes once it is older than the grace period.
 import { ErrorCode } from "../../protocol/errors.ts";
-import {
-  ATTRIBUTES_OFFSET,
-  BASE_SEQUENCE_OFFSET,
-  CONTROL_FLAG_MASK,
-  PRODUCER_EPOCH_OFFSET,
-  PRODUCER_ID_OFFSET,
-  TRANSACTIONAL_FLAG_MASK,
-} from "../../protocol/record_batch.ts";
+import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { AppendResult, BatchMeta } from "../store.ts";
 import { dataObjectTime, encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
-import type { BatchHeader, CommitEntry, CommitHook, CommitOutcome } from "./index.ts";
+import type { CommitEntry, CommitHook, CommitOutcome } from "./index.ts";
 import { md5Hex } from "./md5.ts";
 import { type ObjectStore, ObjectStoreError } from "./store.ts";
 
@@ -248,7 +241,6 @@ export class ObjectWriter {
     const lat = this.stats.flushLatencies;
     lat.push(this.#o.clock() - cutAt);
     if (lat.length > 10000) lat.splice(0, lat.length - 10000);
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     entries.forEach((p, i) => {
       const o = outcomes[i];
       if ("errorCode" in o) {
@@ -256,10 +248,9 @@ export class ObjectWriter {
         return;
       }
       let offset = o.baseOffset;
-      const bufView = new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength);
       for (const b of p.batches) {
-        view.setBigInt64(footer[i].position + b.position - p.start, BigInt(offset));
-        bufView.setBigInt64(b.position, BigInt(offset));
+        setBaseOffset(body, footer[i].position + b.position - p.start, offset);
+        setBaseOffset(p.buf, b.position, offset);
         offset += b.lastOffsetDelta + 1;
       }
       p.resolve({ baseOffset: o.baseOffset, lastOffset: offset - 1, logStartOffset: -1 });
@@ -277,21 +268,7 @@ export class ObjectWriter {
 }
 
 function commitEntry(p: Pending, position: number): CommitEntry {
-  const view = new DataView(p.buf.buffer, p.buf.byteOffset, p.buf.byteLength);
   let maxTimestamp = -1;
-  const batches = p.batches.map((b): BatchHeader => {
-    const attributes = view.getInt16(b.position + ATTRIBUTES_OFFSET);
-    maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
-    return {
-      size: b.size,
-      lastOffsetDelta: b.lastOffsetDelta,
-      maxTimestamp: b.maxTimestamp,
-      producerId: view.getBigInt64(b.position + PRODUCER_ID_OFFSET),
-      producerEpoch: view.getInt16(b.position + PRODUCER_EPOCH_OFFSET),
-      baseSequence: view.getInt32(b.position + BASE_SEQUENCE_OFFSET),
-      transactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
-      control: (attributes & CONTROL_FLAG_MASK) !== 0,
-    };
-  });
-  return { topic: p.topic, partition: p.partition, position, size: p.size, records: p.records, batches, maxTimestamp };
+  for (const b of p.batches) maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
+  return { topic: p.topic, partition: p.partition, position, size: p.size, records: p.records, maxTimestamp };
 }

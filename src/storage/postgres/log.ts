@@ -6,9 +6,11 @@
 // partition are pipelined down one connection, so they commit in call order without waiting for each
 // other; a failure makes the partition re-read its row before the next append.
 // Resolved means committed: PostgreSQL's synchronous_commit decides what that means on its disk.
+import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
+import { deleteRetention } from "../retention.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -40,12 +42,17 @@ export class NotLeaderError extends Error {
 /** Who may append: the node id and, per partition, the leader epoch it holds (absent: not leader). */
 export type Fencing = { nodeId: number; epochOf(topic: string, partition: number): number | undefined };
 
-const OPEN = `WITH i AS (
+/** The partition's row (created when missing): log_start, log_end, size_bytes. Shared with objects.ts. */
+export const OPEN_PARTITION = `WITH i AS (
   INSERT INTO chronik_partitions (topic, partition) VALUES ($1, $2) ON CONFLICT DO NOTHING
   RETURNING log_start, log_end, size_bytes
 )
 SELECT log_start, log_end, size_bytes FROM i
 UNION ALL SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2`;
+
+/** The partition's row as committed: log_start, log_end, size_bytes (no row: none). Shared with objects.ts. */
+export const PARTITION_ROW =
+  "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2";
 
 // Whole batches from the one holding $3, while their running size stays within $4 (the first one
 // always: the caller applies strictMaxBytes), at most $5 rows.
@@ -122,7 +129,7 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       let p = logs.get(k);
       if (!p) {
         p = (async () => {
-          const r = await pool.query(OPEN, [topic, partition], [text, int4], lane(topic, partition));
+          const r = await pool.query(OPEN_PARTITION, [topic, partition], [text, int4], lane(topic, partition));
           const [start, end, size] = r.rows[0] as number[];
           return new PgPartitionLog(pool, topic, partition, start, end, size, () => store.fencing);
         })();
@@ -138,16 +145,8 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
         if (!log) continue;
         const f = store.fencing;
         if (f && f.epochOf(log.topic, log.partition) === undefined) continue;
-        if (!String(config(log.topic, "cleanup.policy") ?? "delete").includes("delete")) continue;
-        if (
-          await log.retain(
-            Number(config(log.topic, "retention.ms") ?? -1),
-            Number(config(log.topic, "retention.bytes") ?? -1),
-            now,
-          )
-        ) {
-          moved++;
-        }
+        const r = deleteRetention(config, log.topic);
+        if (r && await log.retain(r.ms, r.bytes, now)) moved++;
       }
       return moved;
     },
@@ -234,11 +233,7 @@ class PgPartitionLog implements PartitionLog {
   }
 
   async #reload(): Promise<void> {
-    const r = await this.#q(
-      "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2",
-      [],
-      [],
-    );
+    const r = await this.#q(PARTITION_ROW, [], []);
     if (r.rows.length === 0) {
       throw new Error(`partition ${this.topic}-${this.partition} no longer exists in PostgreSQL`);
     }
@@ -280,7 +275,7 @@ class PgPartitionLog implements PartitionLog {
     const bases: number[] = [], lasts: number[] = [], times: number[] = [], datas: Uint8Array[] = [];
     let next = base;
     for (const m of metas) {
-      new DataView(buf.buffer, buf.byteOffset + m.position, m.size).setBigInt64(0, BigInt(next));
+      setBaseOffset(buf, m.position, next);
       bases.push(next);
       lasts.push(next + m.lastOffsetDelta);
       times.push(m.maxTimestamp);

@@ -5,7 +5,7 @@
 // a flush's entries commit in ONE statement (one transaction) that moves each partition's log end, inserts
 // the extents and records the object, and only for partitions whose row still names this broker at the
 // epoch it holds (as log.ts's appends). An entry whose partition fails that check takes no offsets and is
-// answered NOT_LEADER_OR_FOLLOWER; the others commit. A lost reply rejects the whole commit (the writer
+// answered ErrorCode.NOT_LEADER_OR_FOLLOWER; the others commit. A lost reply rejects the whole commit (the writer
 // reports it; producers retry and idempotence drops duplicates).
 import type {
   CommitEntry,
@@ -15,14 +15,13 @@ import type {
   ObjectRef,
   PartitionOffsets,
 } from "../objects/index.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import type { PgPool } from "./client.ts";
 import type { Fencing } from "./log.ts";
+import { OPEN_PARTITION, PARTITION_ROW } from "./log.ts";
 import { OID } from "./wire.ts";
 
 const { text, int4, int8, textArray, int4Array, int8Array } = OID;
-
-/** Error code of Kafka's NOT_LEADER_OR_FOLLOWER. */
-const NOT_LEADER_OR_FOLLOWER = 6;
 
 // Partition rows for a commit without fencing (one broker, no cluster service): created when missing.
 const ENSURE = `INSERT INTO chronik_partitions (topic, partition)
@@ -143,7 +142,7 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
         const epoch = fencing ? fencing.epochOf(entry.topic, entry.partition) : 0;
         if (epoch === undefined) {
           out[i] = {
-            errorCode: NOT_LEADER_OR_FOLLOWER,
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
             message: `node ${fencing!.nodeId} does not lead ${entry.topic}-${entry.partition}`,
           };
         } else sent.push({ i, entry, epoch });
@@ -174,7 +173,7 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
       for (const [ord, base] of r.rows as [number, number][]) out[sent[ord - 1].i] = { baseOffset: base };
       return out.map((o, i) =>
         o ?? {
-          errorCode: NOT_LEADER_OR_FOLLOWER,
+          errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
           message: fencing
             ? `${entries[i].topic}-${
               entries[i].partition
@@ -194,11 +193,7 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
       return r.rows.map(extentOf);
     },
     async offsets(topic, partition): Promise<PartitionOffsets> {
-      const r = await pool.query(
-        "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2",
-        [topic, partition],
-        [text, int4],
-      );
+      const r = await pool.query(PARTITION_ROW, [topic, partition], [text, int4]);
       const row = r.rows[0] as number[] | undefined;
       return row
         ? { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] }
@@ -206,16 +201,7 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
     },
     async openPartition(topic, partition): Promise<PartitionOffsets> {
       // The row the cluster service places leadership in (as log.ts's open).
-      const r = await pool.query(
-        `WITH i AS (
-           INSERT INTO chronik_partitions (topic, partition) VALUES ($1, $2) ON CONFLICT DO NOTHING
-           RETURNING log_start, log_end, size_bytes
-         )
-         SELECT log_start, log_end, size_bytes FROM i
-         UNION ALL SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2`,
-        [topic, partition],
-        [text, int4],
-      );
+      const r = await pool.query(OPEN_PARTITION, [topic, partition], [text, int4]);
       const row = r.rows[0] as number[];
       return { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] };
     },

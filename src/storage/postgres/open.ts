@@ -47,12 +47,11 @@ export async function openPostgres(
     const store = postgresLogStore(pool);
     log("info", `storage: PostgreSQL at ${where.url} (${where.pg.poolSize} connections; acks answered once committed)`);
     // Retention (log.retention.check.interval.ms), on the partitions this broker leads.
-    let retention: Promise<unknown> = Promise.resolve();
-    const retentionTimer = setInterval(() => {
-      retention = store.applyRetention(topicConfig, runtime.now()).catch((e) =>
-        log("warn", `retention on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`)
-      );
-    }, Math.max(1000, retentionCheckMs));
+    const retention = every(
+      retentionCheckMs,
+      () => store.applyRetention(topicConfig, runtime.now()),
+      (e) => log("warn", `retention on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
     return {
       url: where.url,
       kind: where.kind,
@@ -62,19 +61,13 @@ export async function openPostgres(
       file: null,
       cluster: new PostgresCluster(pool),
       async removeUnknown() {
-        // Rows of partitions whose topic is gone (a DeleteTopics interrupted between its two steps).
-        // Asked of the database, not of this broker's view: topics are stored before their partitions.
-        const r = await pool.query(
-          "SELECT DISTINCT topic FROM chronik_partitions WHERE topic NOT IN (SELECT name FROM chronik_topics)",
-        );
-        for (const [t] of r.rows as [string][]) {
+        for (const t of await orphanTopics(pool)) {
           log("info", `storage: removing the rows of ${t}, a topic that no longer exists`);
           await store.remove(t, 2 ** 31 - 1);
         }
       },
       async close() {
-        clearInterval(retentionTimer);
-        await retention;
+        await retention.stop();
         await store.close();
         await metadata.close();
         pool.close();
@@ -109,13 +102,12 @@ function openWithObjects(
   // Garbage collection and small-object compaction rounds; store.close() stops them (and flushes the writer).
   path.start((level, message) => log(level, message));
   // Retention (log.retention.check.interval.ms) on the partitions this broker leads.
-  let retaining: Promise<unknown> = Promise.resolve();
-  const retentionTimer = setInterval(() => {
-    const leads = (t: string, p: number) => index.fencing === null || index.fencing.epochOf(t, p) !== undefined;
-    retaining = store.applyRetention(topicConfig, retention.now(), leads).catch((e) =>
-      log("warn", `retention on the object store failed: ${e instanceof Error ? e.message : String(e)}`)
-    );
-  }, Math.max(1000, retention.retentionCheckMs));
+  const leads = (t: string, p: number) => index.fencing === null || index.fencing.epochOf(t, p) !== undefined;
+  const retaining = every(
+    retention.retentionCheckMs,
+    () => store.applyRetention(topicConfig, retention.now(), leads),
+    (e) => log("warn", `retention on the object store failed: ${e instanceof Error ? e.message : String(e)}`),
+  );
   return {
     url: where.url,
     kind: where.kind,
@@ -126,10 +118,7 @@ function openWithObjects(
     cluster: new PostgresCluster(pool),
     fenced: index,
     async removeUnknown() {
-      const r = await pool.query(
-        "SELECT DISTINCT topic FROM chronik_partitions WHERE topic NOT IN (SELECT name FROM chronik_topics)",
-      );
-      for (const [t] of r.rows as [string][]) {
+      for (const t of await orphanTopics(pool)) {
         log("info", `storage: removing the index rows of ${t}, a topic that no longer exists`);
         const n = await pool.query("SELECT max(partition) + 1 FROM chronik_partitions WHERE topic = $1", [t], [
           OID.text,
@@ -138,11 +127,35 @@ function openWithObjects(
       }
     },
     async close() {
-      clearInterval(retentionTimer);
-      await retaining;
+      await retaining.stop();
       await store.close();
       await metadata.close();
       pool.close();
+    },
+  };
+}
+
+/**
+ * Topics with partition rows but no topic row (a DeleteTopics interrupted between its two steps). Asked of
+ * the database, not of this broker's view: topics are stored before their partitions.
+ */
+async function orphanTopics(pool: PgPool): Promise<string[]> {
+  const r = await pool.query(
+    "SELECT DISTINCT topic FROM chronik_partitions WHERE topic NOT IN (SELECT name FROM chronik_topics)",
+  );
+  return (r.rows as [string][]).map(([t]) => t);
+}
+
+/** Runs `round` every `ms` (at least 1 s), its failures to `failed`; stop() also waits for a round under way. */
+function every(ms: number, round: () => Promise<unknown>, failed: (e: unknown) => void): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = round().catch(failed);
+  }, Math.max(1000, ms));
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

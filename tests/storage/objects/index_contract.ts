@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import type { CommitEntry, CompactableIndex, ObjectIndex } from "../../../src/storage/objects/index.ts";
 
 export function entry(topic: string, partition: number, position: number, size: number, records: number): CommitEntry {
-  return { topic, partition, position, size, records, batches: [], maxTimestamp: 1000 + position };
+  return { topic, partition, position, size, records, maxTimestamp: 1000 + position };
 }
 
 const obj = (n: number) => ({

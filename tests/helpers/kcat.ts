@@ -1,0 +1,38 @@
+// kcat (librdkafka's CLI) as a test client: run it, read cluster metadata with it, poll until the cluster
+// shows what a test waits for.
+
+/** Runs `kcat args`, `input` on stdin; its stdout, or throws with its stderr on a non-zero exit. */
+export async function kcat(args: string[], input?: string): Promise<string> {
+  const p = Bun.spawn(["kcat", ...args], {
+    stdin: input === undefined ? "ignore" : "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (input !== undefined) {
+    p.stdin!.write(input);
+    p.stdin!.end();
+  }
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
+  return out;
+}
+
+export type Meta = {
+  brokers: { id: number; name: string }[];
+  topics: { topic: string; partitions: { partition: number; leader: number }[] }[];
+};
+
+/** `kcat -L -J` (of one topic, or all). */
+export async function metadata(addr: string, topic?: string): Promise<Meta> {
+  return JSON.parse(await kcat(["-b", addr, "-L", "-J", ...(topic ? ["-t", topic] : [])]));
+}
+
+/** Polls until `ok` holds (bounded: 100 tries, 200 ms apart); the last value either way. */
+export async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  let v = await get();
+  for (let i = 0; i < 100 && !ok(v); i++) {
+    await Bun.sleep(200);
+    v = await get();
+  }
+  return v;
+}
