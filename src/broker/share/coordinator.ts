@@ -578,7 +578,7 @@ export class ShareCoordinator {
                 a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
               );
             if (batchIsControl(b) || aborted) {
-              for (let o = Math.max(base, next); o <= last; o++) sp.skipNew(o);
+              sp.skipTo(last + 1);
             } else {
               let took = false;
               for (let o = Math.max(base, next); o <= last && room > 0; o++) {

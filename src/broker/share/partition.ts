@@ -8,9 +8,11 @@
 // deliveries is archived instead of made available again. The SPSO moves past every leading
 // record that is acknowledged or archived, so what is behind it is done for the group.
 //
-// Offsets inside [startOffset, endOffset) that have no entry are offsets the log did not hold
-// (compacted away, or past a batch's end): they count as archived. Entries exist per record, at
-// most `maxInFlight` (group.share.partition.max.record.locks) at a time.
+// Offsets inside [startOffset, endOffset) that have no entry count as archived: offsets the log did
+// not hold (compacted away, or past a batch's end) and records never delivered (control records,
+// aborted transactions' records). Entries exist per delivered record, at most `maxInFlight`
+// (group.share.partition.max.record.locks) not yet done at a time. An entry's `member` and
+// `lockExpiry` mean something only while it is ACQUIRED.
 //
 // What survives a restart (`snapshot`/`restore`): the SPSO and the delivery state of each in-flight
 // record; records acquired at the time come back AVAILABLE with their delivery count, as Kafka's
@@ -96,8 +98,6 @@ export class SharePartition {
 
   private release(e: Entry, limits: ShareLimits) {
     e.state = e.deliveryCount >= limits.deliveryCountLimit ? ARCHIVED : AVAILABLE;
-    e.member = null;
-    e.lockExpiry = 0;
   }
 
   /** Offsets already in flight that may be acquired again, ascending. */
@@ -130,13 +130,7 @@ export class SharePartition {
     this.endOffset = offset + 1;
   }
 
-  /** Marks a new record at `offset` archived without delivering it (control or aborted records). */
-  skipNew(offset: number): void {
-    this.entries.set(offset, { state: ARCHIVED, deliveryCount: 0, member: null, lockExpiry: 0 });
-    this.endOffset = offset + 1;
-  }
-
-  /** Moves endOffset past offsets the log does not hold (below `offset`). */
+  /** Moves endOffset to `offset`: what it passes is never delivered (not in the log, control or aborted records). */
   skipTo(offset: number): void {
     if (offset > this.endOffset) this.endOffset = offset;
   }
@@ -171,10 +165,6 @@ export class SharePartition {
       if (t === ACK_ACCEPT) e.state = ACKNOWLEDGED;
       else if (t === ACK_REJECT) e.state = ARCHIVED;
       else this.release(e, limits);
-      if (e.state !== ACQUIRED) {
-        e.member = null;
-        e.lockExpiry = 0;
-      }
     }
     this.advance();
     return null;
@@ -213,12 +203,6 @@ export class SharePartition {
       else out.push({ firstOffset: o, lastOffset: o, deliveryCount: d });
     }
     return out;
-  }
-
-  /** The state of `offset` (tests, DescribeShareGroupOffsets' lag), or null when done or not in flight. */
-  stateOf(offset: number): { state: number; deliveryCount: number } | null {
-    const e = this.entries.get(offset);
-    return e ? { state: e.state, deliveryCount: e.deliveryCount } : null;
   }
 
   snapshot(): SharePartitionSnapshot {
