@@ -41,7 +41,7 @@ import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
-import { SharePartition } from "./partition.ts";
+import { addAcquired, SharePartition } from "./partition.ts";
 
 export const SHARE_STATE_TOPIC = "__share_group_state";
 
@@ -547,22 +547,27 @@ export class ShareCoordinator {
       const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
       sp.expireLocks(now, limits);
       const batches = new Map<number, Uint8Array>();
-      const offsets: number[] = [];
+      // Offsets come in ascending order (re-acquired ones are all below endOffset, new ones from it),
+      // so the ranges are built as they come.
+      const acquired: AcquiredRange[] = [];
+      let taken = 0;
       try {
         // Records released or timed out first, then new ones.
+        let covered = -1; // last offset of the batch read last for a re-acquired record
         for (const o of sp.availableOffsets(maxRecords - records)) {
-          sp.reacquire(o, memberId, now, limits);
-          offsets.push(o);
-          if (![...batches.keys()].some((b) => b <= o && o <= b + batchLastOffsetDelta(batches.get(b)!))) {
+          addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
+          taken++;
+          if (o > covered) {
             for (const b of await log.read(o, 1)) {
               batches.set(batchBaseOffsetNumber(b), b);
+              covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
               break;
             }
           }
         }
         const state = producerStateOf(log);
         const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-        let room = Math.min(sp.room(limits), maxRecords - records - offsets.length);
+        let room = Math.min(sp.room(limits), maxRecords - records - taken);
         let next = Math.max(sp.endOffset, log.logStartOffset);
         while (room > 0 && next < limit && bytes < maxBytes) {
           const read = await log.read(next, Math.max(1, maxBytes - bytes));
@@ -583,7 +588,8 @@ export class ShareCoordinator {
               let took = false;
               for (let o = Math.max(base, next); o <= last && room > 0; o++) {
                 sp.acquireNew(o, memberId, now, limits);
-                offsets.push(o);
+                addAcquired(acquired, o, 1);
+                taken++;
                 room--;
                 took = true;
               }
@@ -600,9 +606,8 @@ export class ShareCoordinator {
         r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         continue;
       }
-      offsets.sort((a, b) => a - b);
-      records += offsets.length;
-      r.acquired = sp.rangesOf(offsets);
+      records += taken;
+      r.acquired = acquired;
       r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
     }
     return out;

@@ -40,6 +40,13 @@ export type SharePartitionSnapshot = {
   runs: [number, number, number, number][];
 };
 
+/** Adds `offset` (above every offset in `ranges`) to `ranges`, merged where contiguous with an equal delivery count. */
+export function addAcquired(ranges: AcquiredRange[], offset: number, deliveryCount: number): void {
+  const last = ranges[ranges.length - 1];
+  if (last && last.lastOffset === offset - 1 && last.deliveryCount === deliveryCount) last.lastOffset = offset;
+  else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount });
+}
+
 export type ShareLimits = { lockDurationMs: number; deliveryCountLimit: number; maxInFlight: number };
 
 export class SharePartition {
@@ -191,18 +198,6 @@ export class SharePartition {
       this.entries.delete(this.startOffset);
       this.startOffset++;
     }
-  }
-
-  /** Acquired ranges of `offsets` (ascending), merged where contiguous with equal delivery counts. */
-  rangesOf(offsets: number[]): AcquiredRange[] {
-    const out: AcquiredRange[] = [];
-    for (const o of offsets) {
-      const d = this.entries.get(o)!.deliveryCount;
-      const last = out[out.length - 1];
-      if (last && last.lastOffset === o - 1 && last.deliveryCount === d) last.lastOffset = o;
-      else out.push({ firstOffset: o, lastOffset: o, deliveryCount: d });
-    }
-    return out;
   }
 
   snapshot(): SharePartitionSnapshot {
