@@ -18,13 +18,14 @@
 // Kafka's share coordinator keeps them), written through the storage contract before an
 // acknowledgement is answered; start() replays them.
 //
-// Broker configs (Kafka 4.1 names and defaults): group.share.heartbeat.interval.ms (5000),
-// group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
+// Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
+// group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
 // group.share.max.size (200), group.share.max.share.sessions (2000). Group configs:
 // share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.isolation.level
 // (read_uncommitted | read_committed).
 import type { BrokerConfig } from "../../config.ts";
+import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   batchBaseOffsetNumber,
@@ -135,29 +136,28 @@ export class ShareCoordinator {
     this.timer = null;
   }
 
-  private num(name: string, dflt: number): number {
-    const v = Number(this.deps.config[name]);
-    return Number.isFinite(v) && this.deps.config[name] !== undefined && this.deps.config[name] !== "" ? v : dflt;
+  private num(name: string): number {
+    return configNumber(this.deps.config, name);
   }
   get heartbeatIntervalMs() {
-    return this.num("group.share.heartbeat.interval.ms", 5000);
+    return this.num("group.share.heartbeat.interval.ms");
   }
   get sessionTimeoutMs() {
-    return this.num("group.share.session.timeout.ms", 45000);
+    return this.num("group.share.session.timeout.ms");
   }
   get maxSize() {
-    return this.num("group.share.max.size", 200);
+    return this.num("group.share.max.size");
   }
   get maxSessions() {
-    return this.num("group.share.max.share.sessions", 2000);
+    return this.num("group.share.max.share.sessions");
   }
 
   limits(group: ShareGroup | undefined): ShareLimits {
     const lock = Number(group?.configs.get("share.record.lock.duration.ms"));
     return {
-      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms", 30000),
-      deliveryCountLimit: this.num("group.share.delivery.count.limit", 5),
-      maxInFlight: this.num("group.share.partition.max.record.locks", 2000),
+      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms"),
+      deliveryCountLimit: this.num("group.share.delivery.count.limit"),
+      maxInFlight: this.num("group.share.partition.max.record.locks"),
     };
   }
 
