@@ -62,16 +62,17 @@ type Member = {
   lastSeen: number;
   /** Topic name -> partitions. */
   assignment: Map<string, number[]>;
-  /** The group epoch whose assignment the member was last sent. */
-  sentEpoch: number;
 };
 
 export class ShareGroup {
   groupEpoch = 0;
-  assignmentEpoch = 0;
   readonly members = new Map<string, Member>();
   configs = new Map<string, string>();
   constructor(readonly groupId: string) {}
+  /** Every change reassigns at once, so the assignment is always the group epoch's. */
+  get assignmentEpoch(): number {
+    return this.groupEpoch;
+  }
   get state(): string {
     return this.members.size === 0 ? "Empty" : "Stable";
   }
@@ -183,7 +184,6 @@ export class ShareCoordinator {
       if (kind === "g") {
         const g = this.groups.get(group) ?? new ShareGroup(group);
         g.groupEpoch = v.groupEpoch;
-        g.assignmentEpoch = v.groupEpoch;
         g.configs = new Map(Object.entries(v.configs ?? {}));
         this.groups.set(group, g);
       } else if (kind === "p") {
@@ -290,11 +290,9 @@ export class ShareCoordinator {
           subscribed: [],
           lastSeen: now,
           assignment: new Map(),
-          sentEpoch: -1,
         };
         g.members.set(req.memberId, m);
       }
-      m.sentEpoch = -1; // a (re)join always gets its assignment
     } else {
       const m = g?.members.get(req.memberId);
       if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
@@ -315,9 +313,9 @@ export class ShareCoordinator {
       m.subscribed = subscribed;
       await this.rebalance(g);
     }
+    // The member was last sent the assignment of its epoch; a (re)join always gets it.
+    const send = req.memberEpoch === 0 || m.memberEpoch !== g.groupEpoch;
     m.memberEpoch = g.groupEpoch;
-    const send = m.sentEpoch !== g.groupEpoch;
-    m.sentEpoch = g.groupEpoch;
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -363,7 +361,6 @@ export class ShareCoordinator {
       }
     }
     g.groupEpoch++;
-    g.assignmentEpoch = g.groupEpoch;
     await this.write([this.groupRecord(g)]);
   }
 
