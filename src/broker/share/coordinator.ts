@@ -98,6 +98,11 @@ export type HeartbeatOutput = {
   assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
 };
 
+/** A ShareGroupHeartbeat answer that failed. */
+export function heartbeatFailure(errorCode: number, errorMessage: string): HeartbeatOutput {
+  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+}
+
 export type ShareFetchPartitionResult = {
   topicId: string;
   partition: number;
@@ -243,21 +248,15 @@ export class ShareCoordinator {
   }
 
   async heartbeat(groupId: string, req: HeartbeatInput): Promise<HeartbeatOutput> {
-    const fail = (errorCode: number, errorMessage: string): HeartbeatOutput => ({
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: -1,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
-    if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
-    if (req.memberId === "") return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    if (groupId === "") return heartbeatFailure(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
+    if (req.memberId === "") return heartbeatFailure(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
     const now = this.deps.now();
     let g = this.groups.get(groupId);
     if (req.memberEpoch === -1) {
       const m = g?.members.get(req.memberId);
-      if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      if (!g || !m) {
+        return heartbeatFailure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      }
       await this.removeMember(g, req.memberId);
       return {
         errorCode: ErrorCode.NONE,
@@ -270,13 +269,13 @@ export class ShareCoordinator {
     }
     if (req.memberEpoch === 0) {
       if (!req.subscribedTopicNames || req.subscribedTopicNames.length === 0) {
-        return fail(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.");
+        return heartbeatFailure(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.");
       }
       g = this.getOrCreate(groupId);
       let m = g.members.get(req.memberId);
       if (!m) {
         if (g.members.size >= this.maxSize) {
-          return fail(
+          return heartbeatFailure(
             ErrorCode.GROUP_MAX_SIZE_REACHED,
             `The share group has reached its maximum capacity of ${this.maxSize} members.`,
           );
@@ -295,9 +294,11 @@ export class ShareCoordinator {
       }
     } else {
       const m = g?.members.get(req.memberId);
-      if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      if (!g || !m) {
+        return heartbeatFailure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      }
       if (req.memberEpoch !== m.memberEpoch) {
-        return fail(
+        return heartbeatFailure(
           ErrorCode.FENCED_MEMBER_EPOCH,
           `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`,
         );
