@@ -120,12 +120,15 @@ export type CoordinatorDeps = {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const pkey = (group: string, topicId: string, partition: number) => `${group}\u0000${topicId}\u0000${partition}`;
+const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
+/** The __share_group_state key of a share-partition's state. */
+const stateKey = (group: string, topicId: string, partition: number) =>
+  `p\u0000${group}\u0000${topicId}\u0000${partition}`;
 
 export class ShareCoordinator {
   readonly groups = new Map<string, ShareGroup>();
-  /** group \0 topicId \0 partition -> state. */
-  private readonly partitions = new Map<string, SharePartition>();
+  /** group -> (topicId \0 partition -> state). */
+  private readonly partitions = new Map<string, Map<string, SharePartition>>();
   /** group \0 member -> session. */
   private readonly sessions = new Map<string, Session>();
   private readonly deps: CoordinatorDeps;
@@ -182,7 +185,7 @@ export class ShareCoordinator {
       const [kind, group, ...rest] = key.split("\u0000");
       if (r.value === null) {
         if (kind === "g") this.groups.delete(group);
-        if (kind === "p") this.partitions.delete(pkey(group, rest[0], Number(rest[1])));
+        if (kind === "p") this.partitions.get(group)?.delete(pkey(rest[0], Number(rest[1])));
         return;
       }
       const v = JSON.parse(dec.decode(r.value));
@@ -192,9 +195,9 @@ export class ShareCoordinator {
         g.configs = new Map(Object.entries(v.configs ?? {}));
         this.groups.set(group, g);
       } else if (kind === "p") {
-        const sp = new SharePartition(v.topic, Number(rest[1]));
+        const sp = new SharePartition(rest[0], v.topic, Number(rest[1]));
         sp.restore(v.state as SharePartitionSnapshot);
-        this.partitions.set(pkey(group, rest[0], Number(rest[1])), sp);
+        this.partitionsOf(group).set(pkey(sp.topicId, sp.partition), sp);
       }
     }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
     if (this.groups.size > 0) {
@@ -229,11 +232,18 @@ export class ShareCoordinator {
     return { key: `g\u0000${g.groupId}`, value: { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) } };
   }
 
-  private partitionRecord(group: string, topicId: string, sp: SharePartition) {
-    return {
-      key: `p\u0000${group}\u0000${topicId}\u0000${sp.partition}`,
-      value: { topic: sp.topic, state: sp.snapshot() },
-    };
+  private partitionRecord(group: string, sp: SharePartition) {
+    return { key: stateKey(group, sp.topicId, sp.partition), value: { topic: sp.topic, state: sp.snapshot() } };
+  }
+
+  /** The group's share-partitions, created empty when it has none. */
+  private partitionsOf(groupId: string): Map<string, SharePartition> {
+    let m = this.partitions.get(groupId);
+    if (!m) {
+      m = new Map();
+      this.partitions.set(groupId, m);
+    }
+    return m;
   }
 
   // ---- membership -------------------------------------------------------------------------------
@@ -383,11 +393,9 @@ export class ShareCoordinator {
       }
     }
     const changed: { key: string; value: unknown }[] = [];
-    for (const [k, sp] of this.partitions) {
-      const [group, topicId] = k.split("\u0000");
-      if (sp.expireLocks(now, this.limits(this.groups.get(group)))) {
-        changed.push(this.partitionRecord(group, topicId, sp));
-      }
+    for (const [group, parts] of this.partitions) {
+      const limits = this.limits(this.groups.get(group));
+      for (const sp of parts.values()) if (sp.expireLocks(now, limits)) changed.push(this.partitionRecord(group, sp));
     }
     await this.write(changed);
   }
@@ -441,23 +449,19 @@ export class ShareCoordinator {
   private async releaseMember(groupId: string, memberId: string): Promise<void> {
     const limits = this.limits(this.groups.get(groupId));
     const changed: { key: string; value: unknown }[] = [];
-    for (const [k, sp] of this.partitions) {
-      const [group, topicId] = k.split("\u0000");
-      if (group === groupId && sp.releaseMember(memberId, limits)) {
-        changed.push(this.partitionRecord(group, topicId, sp));
-      }
+    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
+      if (sp.releaseMember(memberId, limits)) changed.push(this.partitionRecord(groupId, sp));
     }
     await this.write(changed);
   }
 
   /** The share-partition, initialised per share.auto.offset.reset on first use. */
   private sharePartition(groupId: string, topicId: string, partition: number, log: PartitionLog): SharePartition {
-    const k = pkey(groupId, topicId, partition);
-    let sp = this.partitions.get(k);
+    const parts = this.partitionsOf(groupId);
+    let sp = parts.get(pkey(topicId, partition));
     if (!sp) {
-      const topic = this.deps.topics.byId(topicId)!;
-      sp = new SharePartition(topic.name, partition);
-      this.partitions.set(k, sp);
+      sp = new SharePartition(topicId, log.topic, partition);
+      parts.set(pkey(topicId, partition), sp);
     }
     if (!sp.initialized) {
       const reset = this.groupConfig(this.groups.get(groupId), "share.auto.offset.reset");
@@ -488,7 +492,7 @@ export class ShareCoordinator {
       for (const p of t.partitions) {
         if (p.acknowledgementBatches.length === 0) continue;
         const k = `${t.topicId}:${p.partitionIndex}`;
-        const sp = this.partitions.get(pkey(groupId, t.topicId, p.partitionIndex));
+        const sp = this.partitions.get(groupId)?.get(pkey(t.topicId, p.partitionIndex));
         if (!this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex]) {
           out.set(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           continue;
@@ -503,7 +507,7 @@ export class ShareCoordinator {
           if (err) code = ErrorCode[err];
         }
         out.set(k, code);
-        changed.push(this.partitionRecord(groupId, t.topicId, sp));
+        changed.push(this.partitionRecord(groupId, sp));
         keys.push(k);
       }
     }
@@ -619,7 +623,7 @@ export class ShareCoordinator {
       for (const p of parts) {
         const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
         if (log) offs.push(log.onAppend(() => finish()));
-        const sp = this.partitions.get(pkey(groupId, p.topicId, p.partition));
+        const sp = this.partitions.get(groupId)?.get(pkey(p.topicId, p.partition));
         if (sp) expiry = Math.min(expiry, sp.nextExpiry());
       }
       const wait = Math.max(0, Math.min(ms, expiry - this.deps.now() + 1));
@@ -639,18 +643,16 @@ export class ShareCoordinator {
 
   /** DescribeShareGroupOffsets: the SPSO per partition (-1 where the group has not read it). */
   startOffset(groupId: string, topicId: string, partition: number): number {
-    const sp = this.partitions.get(pkey(groupId, topicId, partition));
+    const sp = this.partitions.get(groupId)?.get(pkey(topicId, partition));
     return sp?.initialized ? sp.startOffset : -1;
   }
 
   /** Partitions with state for the group: topic id -> partitions. */
   statePartitions(groupId: string): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const k of this.partitions.keys()) {
-      const [group, topicId, partition] = k.split("\u0000");
-      if (group !== groupId) continue;
-      if (!out.has(topicId)) out.set(topicId, []);
-      out.get(topicId)!.push(Number(partition));
+    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
+      if (!out.has(sp.topicId)) out.set(sp.topicId, []);
+      out.get(sp.topicId)!.push(sp.partition);
     }
     return out;
   }
@@ -662,11 +664,12 @@ export class ShareCoordinator {
     const records: { key: string; value: unknown }[] = [this.groupRecord(g)];
     for (const o of offsets) {
       const topic = this.deps.topics.byId(o.topicId)!;
-      const k = pkey(groupId, o.topicId, o.partition);
-      const sp = this.partitions.get(k) ?? new SharePartition(topic.name, o.partition);
+      const parts = this.partitionsOf(groupId);
+      const k = pkey(o.topicId, o.partition);
+      const sp = parts.get(k) ?? new SharePartition(o.topicId, topic.name, o.partition);
       sp.reset(o.startOffset);
-      this.partitions.set(k, sp);
-      records.push(this.partitionRecord(groupId, o.topicId, sp));
+      parts.set(k, sp);
+      records.push(this.partitionRecord(groupId, sp));
     }
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
@@ -677,12 +680,11 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: { key: string; value: unknown }[] = [];
-    for (const k of [...this.partitions.keys()]) {
-      const [group, topicId, partition] = k.split("\u0000");
-      if (group === groupId && topicIds.includes(topicId)) {
-        this.partitions.delete(k);
-        records.push({ key: `p\u0000${group}\u0000${topicId}\u0000${partition}`, value: null });
-      }
+    const parts = this.partitions.get(groupId);
+    for (const [k, sp] of parts ?? []) {
+      if (!topicIds.includes(sp.topicId)) continue;
+      parts!.delete(k);
+      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
     }
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
@@ -693,12 +695,10 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: { key: string; value: unknown }[] = [{ key: `g\u0000${groupId}`, value: null }];
-    for (const k of [...this.partitions.keys()]) {
-      const [group, topicId, partition] = k.split("\u0000");
-      if (group !== groupId) continue;
-      this.partitions.delete(k);
-      records.push({ key: `p\u0000${group}\u0000${topicId}\u0000${partition}`, value: null });
+    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
+      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
     }
+    this.partitions.delete(groupId);
     this.groups.delete(groupId);
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }

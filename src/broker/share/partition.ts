@@ -55,7 +55,7 @@ export class SharePartition {
   endOffset = -1;
   private readonly entries = new Map<number, Entry>();
 
-  constructor(readonly topic: string, readonly partition: number) {}
+  constructor(readonly topicId: string, readonly topic: string, readonly partition: number) {}
 
   get initialized(): boolean {
     return this.startOffset >= 0;
