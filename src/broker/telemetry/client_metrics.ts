@@ -24,7 +24,6 @@ import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../conf
 import { randomUuid } from "../topics.ts";
 import { readOtlpMetrics } from "./otlp.ts";
 
-export type Subscription = { metrics: string[]; intervalMs: number; match: string[] };
 export type ClientMetricsSnapshot = Record<string, Record<string, string>>;
 
 const DEFAULT_INTERVAL_MS = 300000;
@@ -151,7 +150,7 @@ export class ClientMetrics {
     if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
     if (next.size === 0) this.subscriptions.delete(name);
     else this.subscriptions.set(name, next);
-    for (const i of this.instances.values()) this.resolve(i);
+    this.resolveAll();
     await this.onChange();
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
@@ -163,6 +162,7 @@ export class ClientMetrics {
   restore(s: ClientMetricsSnapshot): void {
     this.subscriptions.clear();
     for (const [k, v] of Object.entries(s)) this.subscriptions.set(k, new Map(Object.entries(v)));
+    this.resolveAll();
   }
 
   // ---- clients ----------------------------------------------------------------------------------
@@ -182,7 +182,15 @@ export class ClientMetrics {
     });
   }
 
-  /** The client's effective subscription and its id. */
+  /** Subscriptions changed: every client's effective subscription again. */
+  private resolveAll() {
+    for (const i of this.instances.values()) this.resolve(i);
+  }
+
+  /**
+   * The client's effective subscription and its id: computed whenever the subscriptions (alter,
+   * restore) or the client's own info (getSubscriptions) change, so a push only reads it.
+   */
   private resolve(i: Instance) {
     const metrics = new Set<string>();
     let interval = Infinity;
@@ -245,7 +253,6 @@ export class ClientMetrics {
     const now = this.now();
     const i = this.instances.get(clientInstanceId);
     if (!i) return ErrorCode.UNKNOWN_SUBSCRIPTION_ID;
-    this.resolve(i);
     if (subscriptionId !== i.subscriptionId) return ErrorCode.UNKNOWN_SUBSCRIPTION_ID;
     const fresh = i.lastGet > i.lastPush || now - Math.max(i.lastGet, i.lastPush) >= i.intervalMs;
     if (!fresh && !terminating) return ErrorCode.THROTTLING_QUOTA_EXCEEDED;
