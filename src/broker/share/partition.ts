@@ -53,6 +53,11 @@ export class SharePartition {
   /** The share-partition start offset; -1 until the group first reads the partition. */
   startOffset = -1;
   endOffset = -1;
+  /**
+   * In ascending offset order, all inside [startOffset, endOffset): entries are only added at
+   * endOffset and above (acquireNew) or in order (restore), so walks go through the map, not
+   * through every offset of the window.
+   */
   private readonly entries = new Map<number, Entry>();
 
   constructor(readonly topicId: string, readonly topic: string, readonly partition: number) {}
@@ -110,8 +115,9 @@ export class SharePartition {
   /** Offsets already in flight that may be acquired again, ascending. */
   availableOffsets(max: number): number[] {
     const out: number[] = [];
-    for (let o = this.startOffset; o < this.endOffset && out.length < max; o++) {
-      if (this.entries.get(o)?.state === AVAILABLE) out.push(o);
+    for (const [o, e] of this.entries) {
+      if (out.length >= max) break;
+      if (e.state === AVAILABLE) out.push(o);
     }
     return out;
   }
@@ -192,19 +198,19 @@ export class SharePartition {
 
   /** Moves the SPSO past leading records that are done. */
   private advance(): void {
-    while (this.startOffset < this.endOffset) {
-      const e = this.entries.get(this.startOffset);
-      if (e && (e.state === AVAILABLE || e.state === ACQUIRED)) break;
-      this.entries.delete(this.startOffset);
-      this.startOffset++;
+    for (const [o, e] of this.entries) {
+      if (e.state === AVAILABLE || e.state === ACQUIRED) {
+        this.startOffset = o;
+        return;
+      }
+      this.entries.delete(o);
     }
+    this.startOffset = this.endOffset;
   }
 
   snapshot(): SharePartitionSnapshot {
     const runs: [number, number, number, number][] = [];
-    const offsets = [...this.entries.keys()].sort((a, b) => a - b);
-    for (const o of offsets) {
-      const e = this.entries.get(o)!;
+    for (const [o, e] of this.entries) {
       const state = e.state === ACQUIRED ? AVAILABLE : e.state;
       const last = runs[runs.length - 1];
       if (last && last[1] === o - 1 && last[2] === state && last[3] === e.deliveryCount) last[1] = o;
