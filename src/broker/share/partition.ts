@@ -161,13 +161,22 @@ export class SharePartition {
   ): "INVALID_REQUEST" | "INVALID_RECORD_STATE" | null {
     if (last < first || (types.length !== 1 && types.length !== last - first + 1)) return "INVALID_REQUEST";
     if (types.some((t) => t < ACK_GAP || t > ACK_REJECT)) return "INVALID_REQUEST";
-    for (let o = first; o <= last; o++) {
+    // One type for the whole range leaves its width to the client: only offsets of the window can
+    // have entries, so walk those (a record outside it is not held: INVALID_RECORD_STATE, a gap
+    // there changes nothing).
+    let lo = first, hi = last;
+    if (types.length === 1) {
+      if (types[0] !== ACK_GAP && (first < this.startOffset || last >= this.endOffset)) return "INVALID_RECORD_STATE";
+      lo = Math.max(first, this.startOffset);
+      hi = Math.min(last, this.endOffset - 1);
+    }
+    for (let o = lo; o <= hi; o++) {
       const t = types.length === 1 ? types[0] : types[o - first];
       const e = this.entries.get(o);
       if (t === ACK_GAP) continue;
       if (!e || e.state !== ACQUIRED || e.member !== member) return "INVALID_RECORD_STATE";
     }
-    for (let o = first; o <= last; o++) {
+    for (let o = lo; o <= hi; o++) {
       const t = types.length === 1 ? types[0] : types[o - first];
       const e = this.entries.get(o);
       if (t === ACK_GAP) {
