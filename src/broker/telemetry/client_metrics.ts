@@ -21,6 +21,7 @@ import { crc32c } from "../../protocol/crc32c.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/codec.ts";
 import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../config/configs.ts";
+import { splitList } from "../topic_configs.ts";
 import { randomUuid } from "../topics.ts";
 import { readOtlpMetrics } from "./otlp.ts";
 
@@ -58,10 +59,6 @@ type Instance = ClientInfo & {
   lastPush: number;
   series: Map<string, { name: string; attributes: Record<string, string>; value: number }>;
 };
-
-function splitList(v: string | undefined): string[] {
-  return (v ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-}
 
 export class ClientMetrics {
   private readonly subscriptions = new Map<string, Map<string, string>>();
@@ -136,7 +133,7 @@ export class ClientMetrics {
       }
       if (incremental && o.op === 1) next.delete(o.name);
       else if (incremental && (o.op === 2 || o.op === 3)) {
-        const old = splitList(next.get(o.name));
+        const old = splitList(next.get(o.name) ?? "");
         const given = splitList(o.value ?? "");
         next.set(
           o.name,
@@ -176,7 +173,7 @@ export class ClientMetrics {
       client_source_address: i.sourceAddress,
       client_source_port: i.sourcePort,
     };
-    return splitList(sub.get("match")).every((m) => {
+    return splitList(sub.get("match") ?? "").every((m) => {
       const eq = m.indexOf("=");
       return new RegExp(`^(?:${m.slice(eq + 1)})$`).test(fields[m.slice(0, eq)] ?? "");
     });
@@ -196,7 +193,7 @@ export class ClientMetrics {
     let interval = Infinity;
     for (const sub of this.subscriptions.values()) {
       if (!this.matches(sub, i)) continue;
-      const m = splitList(sub.get("metrics"));
+      const m = splitList(sub.get("metrics") ?? "");
       if (m.length === 0) continue;
       for (const x of m) metrics.add(x === "*" ? "" : x);
       interval = Math.min(interval, Number(sub.get("interval.ms") ?? DEFAULT_INTERVAL_MS));
