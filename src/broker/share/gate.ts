@@ -1,4 +1,5 @@
-// Share groups answer only once share.version 1 is finalized (Kafka 4.1: a preview feature, off by default).
+// Share groups answer only once share.version 1 is finalized (Kafka 4.1: a preview feature, off by default);
+// and the topic READ check that ShareFetch and ShareAcknowledge share.
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import type { RequestContext } from "../handler.ts";
 
