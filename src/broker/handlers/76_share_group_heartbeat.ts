@@ -10,17 +10,13 @@ import { ShareGroupHeartbeat } from "../../protocol/messages/76_share_group_hear
 import { clientHostOf } from "../groups/coordinator.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { heartbeatFailure } from "../share/coordinator.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
 
 export default defineHandler(ShareGroupHeartbeat, [1, 1], async (req, ctx) => {
   const fail = (errorCode: number, errorMessage: string) => ({
     throttleTimeMs: 0,
-    errorCode,
-    errorMessage,
-    memberId: null,
-    memberEpoch: -1,
-    heartbeatIntervalMs: 0,
-    assignment: null,
+    ...heartbeatFailure(errorCode, errorMessage),
   });
   if (!shareEnabled(ctx)) return fail(ErrorCode.UNSUPPORTED_VERSION, SHARE_DISABLED);
   // ACLs: READ on the group, DESCRIBE on each subscribed topic.

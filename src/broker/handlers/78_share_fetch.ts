@@ -13,7 +13,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareFetch } from "../../protocol/messages/78_share_fetch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
+import { SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
 
 type PartitionOut = {
   partitionIndex: number;
@@ -75,11 +75,7 @@ export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
     }
     return e;
   };
-  const topicName = (topicId: string) => svc.topics.byId(topicId)?.name;
-  const canRead = (topicId: string) => {
-    const name = topicName(topicId);
-    return name === undefined || allowed(ctx, Op.READ, Res.TOPIC, name);
-  };
+  const canRead = topicIdReader(ctx);
 
   if (hasAcks) {
     const acks = req.topics.filter((t) => canRead(t.topicId));

@@ -8,7 +8,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareAcknowledge } from "../../protocol/messages/79_share_acknowledge.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
+import { SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
 
 export default defineHandler(ShareAcknowledge, [1, 1], async (req, ctx) => {
   const svc = ctx.services;
@@ -34,10 +34,7 @@ export default defineHandler(ShareAcknowledge, [1, 1], async (req, ctx) => {
   }
   const session = svc.share.session(req.groupId, req.memberId, req.shareSessionEpoch, [], []);
   if ("errorCode" in session) return top(session.errorCode, session.errorMessage);
-  const canRead = (topicId: string) => {
-    const name = svc.topics.byId(topicId)?.name;
-    return name === undefined || allowed(ctx, Op.READ, Res.TOPIC, name);
-  };
+  const canRead = topicIdReader(ctx);
   const codes = await svc.share.acknowledge(req.groupId, req.memberId, req.topics.filter((t) => canRead(t.topicId)));
   if (req.shareSessionEpoch === -1) await svc.share.closeSession(req.groupId, req.memberId);
   return {

@@ -18,13 +18,14 @@
 // Kafka's share coordinator keeps them), written through the storage contract before an
 // acknowledgement is answered; start() replays them.
 //
-// Broker configs (Kafka 4.1 names and defaults): group.share.heartbeat.interval.ms (5000),
-// group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
+// Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
+// group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
 // group.share.max.size (200), group.share.max.share.sessions (2000). Group configs:
 // share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.isolation.level
 // (read_uncommitted | read_committed).
 import type { BrokerConfig } from "../../config.ts";
+import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   batchBaseOffsetNumber,
@@ -41,7 +42,7 @@ import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
-import { SharePartition } from "./partition.ts";
+import { addAcquired, SharePartition } from "./partition.ts";
 
 export const SHARE_STATE_TOPIC = "__share_group_state";
 
@@ -61,16 +62,17 @@ type Member = {
   lastSeen: number;
   /** Topic name -> partitions. */
   assignment: Map<string, number[]>;
-  /** The group epoch whose assignment the member was last sent. */
-  sentEpoch: number;
 };
 
 export class ShareGroup {
   groupEpoch = 0;
-  assignmentEpoch = 0;
   readonly members = new Map<string, Member>();
   configs = new Map<string, string>();
   constructor(readonly groupId: string) {}
+  /** Every change reassigns at once, so the assignment is always the group epoch's. */
+  get assignmentEpoch(): number {
+    return this.groupEpoch;
+  }
   get state(): string {
     return this.members.size === 0 ? "Empty" : "Stable";
   }
@@ -96,6 +98,11 @@ export type HeartbeatOutput = {
   assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
 };
 
+/** A ShareGroupHeartbeat answer that failed. */
+export function heartbeatFailure(errorCode: number, errorMessage: string): HeartbeatOutput {
+  return { errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+}
+
 export type ShareFetchPartitionResult = {
   topicId: string;
   partition: number;
@@ -113,12 +120,15 @@ export type CoordinatorDeps = {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const pkey = (group: string, topicId: string, partition: number) => `${group}\u0000${topicId}\u0000${partition}`;
+const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
+/** The __share_group_state key of a share-partition's state. */
+const stateKey = (group: string, topicId: string, partition: number) =>
+  `p\u0000${group}\u0000${topicId}\u0000${partition}`;
 
 export class ShareCoordinator {
   readonly groups = new Map<string, ShareGroup>();
-  /** group \0 topicId \0 partition -> state. */
-  private readonly partitions = new Map<string, SharePartition>();
+  /** group -> (topicId \0 partition -> state). */
+  private readonly partitions = new Map<string, Map<string, SharePartition>>();
   /** group \0 member -> session. */
   private readonly sessions = new Map<string, Session>();
   private readonly deps: CoordinatorDeps;
@@ -135,29 +145,28 @@ export class ShareCoordinator {
     this.timer = null;
   }
 
-  private num(name: string, dflt: number): number {
-    const v = Number(this.deps.config[name]);
-    return Number.isFinite(v) && this.deps.config[name] !== undefined && this.deps.config[name] !== "" ? v : dflt;
+  private num(name: string): number {
+    return configNumber(this.deps.config, name);
   }
   get heartbeatIntervalMs() {
-    return this.num("group.share.heartbeat.interval.ms", 5000);
+    return this.num("group.share.heartbeat.interval.ms");
   }
   get sessionTimeoutMs() {
-    return this.num("group.share.session.timeout.ms", 45000);
+    return this.num("group.share.session.timeout.ms");
   }
   get maxSize() {
-    return this.num("group.share.max.size", 200);
+    return this.num("group.share.max.size");
   }
   get maxSessions() {
-    return this.num("group.share.max.share.sessions", 2000);
+    return this.num("group.share.max.share.sessions");
   }
 
   limits(group: ShareGroup | undefined): ShareLimits {
     const lock = Number(group?.configs.get("share.record.lock.duration.ms"));
     return {
-      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms", 30000),
-      deliveryCountLimit: this.num("group.share.delivery.count.limit", 5),
-      maxInFlight: this.num("group.share.partition.max.record.locks", 2000),
+      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms"),
+      deliveryCountLimit: this.num("group.share.delivery.count.limit"),
+      maxInFlight: this.num("group.share.partition.max.record.locks"),
     };
   }
 
@@ -176,20 +185,19 @@ export class ShareCoordinator {
       const [kind, group, ...rest] = key.split("\u0000");
       if (r.value === null) {
         if (kind === "g") this.groups.delete(group);
-        if (kind === "p") this.partitions.delete(pkey(group, rest[0], Number(rest[1])));
+        if (kind === "p") this.partitions.get(group)?.delete(pkey(rest[0], Number(rest[1])));
         return;
       }
       const v = JSON.parse(dec.decode(r.value));
       if (kind === "g") {
         const g = this.groups.get(group) ?? new ShareGroup(group);
         g.groupEpoch = v.groupEpoch;
-        g.assignmentEpoch = v.groupEpoch;
         g.configs = new Map(Object.entries(v.configs ?? {}));
         this.groups.set(group, g);
       } else if (kind === "p") {
-        const sp = new SharePartition(v.topic, Number(rest[1]));
+        const sp = new SharePartition(rest[0], v.topic, Number(rest[1]));
         sp.restore(v.state as SharePartitionSnapshot);
-        this.partitions.set(pkey(group, rest[0], Number(rest[1])), sp);
+        this.partitionsOf(group).set(pkey(sp.topicId, sp.partition), sp);
       }
     }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
     if (this.groups.size > 0) {
@@ -224,11 +232,18 @@ export class ShareCoordinator {
     return { key: `g\u0000${g.groupId}`, value: { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) } };
   }
 
-  private partitionRecord(group: string, topicId: string, sp: SharePartition) {
-    return {
-      key: `p\u0000${group}\u0000${topicId}\u0000${sp.partition}`,
-      value: { topic: sp.topic, state: sp.snapshot() },
-    };
+  private partitionRecord(group: string, sp: SharePartition) {
+    return { key: stateKey(group, sp.topicId, sp.partition), value: { topic: sp.topic, state: sp.snapshot() } };
+  }
+
+  /** The group's share-partitions, created empty when it has none. */
+  private partitionsOf(groupId: string): Map<string, SharePartition> {
+    let m = this.partitions.get(groupId);
+    if (!m) {
+      m = new Map();
+      this.partitions.set(groupId, m);
+    }
+    return m;
   }
 
   // ---- membership -------------------------------------------------------------------------------
@@ -243,21 +258,15 @@ export class ShareCoordinator {
   }
 
   async heartbeat(groupId: string, req: HeartbeatInput): Promise<HeartbeatOutput> {
-    const fail = (errorCode: number, errorMessage: string): HeartbeatOutput => ({
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: -1,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
-    if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
-    if (req.memberId === "") return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    if (groupId === "") return heartbeatFailure(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
+    if (req.memberId === "") return heartbeatFailure(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
     const now = this.deps.now();
     let g = this.groups.get(groupId);
     if (req.memberEpoch === -1) {
       const m = g?.members.get(req.memberId);
-      if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      if (!g || !m) {
+        return heartbeatFailure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      }
       await this.removeMember(g, req.memberId);
       return {
         errorCode: ErrorCode.NONE,
@@ -270,13 +279,13 @@ export class ShareCoordinator {
     }
     if (req.memberEpoch === 0) {
       if (!req.subscribedTopicNames || req.subscribedTopicNames.length === 0) {
-        return fail(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.");
+        return heartbeatFailure(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.");
       }
       g = this.getOrCreate(groupId);
       let m = g.members.get(req.memberId);
       if (!m) {
         if (g.members.size >= this.maxSize) {
-          return fail(
+          return heartbeatFailure(
             ErrorCode.GROUP_MAX_SIZE_REACHED,
             `The share group has reached its maximum capacity of ${this.maxSize} members.`,
           );
@@ -290,16 +299,16 @@ export class ShareCoordinator {
           subscribed: [],
           lastSeen: now,
           assignment: new Map(),
-          sentEpoch: -1,
         };
         g.members.set(req.memberId, m);
       }
-      m.sentEpoch = -1; // a (re)join always gets its assignment
     } else {
       const m = g?.members.get(req.memberId);
-      if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      if (!g || !m) {
+        return heartbeatFailure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
+      }
       if (req.memberEpoch !== m.memberEpoch) {
-        return fail(
+        return heartbeatFailure(
           ErrorCode.FENCED_MEMBER_EPOCH,
           `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${m.memberEpoch}).`,
         );
@@ -315,9 +324,9 @@ export class ShareCoordinator {
       m.subscribed = subscribed;
       await this.rebalance(g);
     }
+    // The member was last sent the assignment of its epoch; a (re)join always gets it.
+    const send = req.memberEpoch === 0 || m.memberEpoch !== g.groupEpoch;
     m.memberEpoch = g.groupEpoch;
-    const send = m.sentEpoch !== g.groupEpoch;
-    m.sentEpoch = g.groupEpoch;
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -363,7 +372,6 @@ export class ShareCoordinator {
       }
     }
     g.groupEpoch++;
-    g.assignmentEpoch = g.groupEpoch;
     await this.write([this.groupRecord(g)]);
   }
 
@@ -385,11 +393,9 @@ export class ShareCoordinator {
       }
     }
     const changed: { key: string; value: unknown }[] = [];
-    for (const [k, sp] of this.partitions) {
-      const [group, topicId] = k.split("\u0000");
-      if (sp.expireLocks(now, this.limits(this.groups.get(group)))) {
-        changed.push(this.partitionRecord(group, topicId, sp));
-      }
+    for (const [group, parts] of this.partitions) {
+      const limits = this.limits(this.groups.get(group));
+      for (const sp of parts.values()) if (sp.expireLocks(now, limits)) changed.push(this.partitionRecord(group, sp));
     }
     await this.write(changed);
   }
@@ -443,23 +449,19 @@ export class ShareCoordinator {
   private async releaseMember(groupId: string, memberId: string): Promise<void> {
     const limits = this.limits(this.groups.get(groupId));
     const changed: { key: string; value: unknown }[] = [];
-    for (const [k, sp] of this.partitions) {
-      const [group, topicId] = k.split("\u0000");
-      if (group === groupId && sp.releaseMember(memberId, limits)) {
-        changed.push(this.partitionRecord(group, topicId, sp));
-      }
+    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
+      if (sp.releaseMember(memberId, limits)) changed.push(this.partitionRecord(groupId, sp));
     }
     await this.write(changed);
   }
 
   /** The share-partition, initialised per share.auto.offset.reset on first use. */
   private sharePartition(groupId: string, topicId: string, partition: number, log: PartitionLog): SharePartition {
-    const k = pkey(groupId, topicId, partition);
-    let sp = this.partitions.get(k);
+    const parts = this.partitionsOf(groupId);
+    let sp = parts.get(pkey(topicId, partition));
     if (!sp) {
-      const topic = this.deps.topics.byId(topicId)!;
-      sp = new SharePartition(topic.name, partition);
-      this.partitions.set(k, sp);
+      sp = new SharePartition(topicId, log.topic, partition);
+      parts.set(pkey(topicId, partition), sp);
     }
     if (!sp.initialized) {
       const reset = this.groupConfig(this.groups.get(groupId), "share.auto.offset.reset");
@@ -490,7 +492,7 @@ export class ShareCoordinator {
       for (const p of t.partitions) {
         if (p.acknowledgementBatches.length === 0) continue;
         const k = `${t.topicId}:${p.partitionIndex}`;
-        const sp = this.partitions.get(pkey(groupId, t.topicId, p.partitionIndex));
+        const sp = this.partitions.get(groupId)?.get(pkey(t.topicId, p.partitionIndex));
         if (!this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex]) {
           out.set(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           continue;
@@ -505,7 +507,7 @@ export class ShareCoordinator {
           if (err) code = ErrorCode[err];
         }
         out.set(k, code);
-        changed.push(this.partitionRecord(groupId, t.topicId, sp));
+        changed.push(this.partitionRecord(groupId, sp));
         keys.push(k);
       }
     }
@@ -547,22 +549,27 @@ export class ShareCoordinator {
       const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
       sp.expireLocks(now, limits);
       const batches = new Map<number, Uint8Array>();
-      const offsets: number[] = [];
+      // Offsets come in ascending order (re-acquired ones are all below endOffset, new ones from it),
+      // so the ranges are built as they come.
+      const acquired: AcquiredRange[] = [];
+      let taken = 0;
       try {
         // Records released or timed out first, then new ones.
+        let covered = -1; // last offset of the batch read last for a re-acquired record
         for (const o of sp.availableOffsets(maxRecords - records)) {
-          sp.reacquire(o, memberId, now, limits);
-          offsets.push(o);
-          if (![...batches.keys()].some((b) => b <= o && o <= b + batchLastOffsetDelta(batches.get(b)!))) {
+          addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
+          taken++;
+          if (o > covered) {
             for (const b of await log.read(o, 1)) {
               batches.set(batchBaseOffsetNumber(b), b);
+              covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
               break;
             }
           }
         }
         const state = producerStateOf(log);
         const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-        let room = Math.min(sp.room(limits), maxRecords - records - offsets.length);
+        let room = Math.min(sp.room(limits), maxRecords - records - taken);
         let next = Math.max(sp.endOffset, log.logStartOffset);
         while (room > 0 && next < limit && bytes < maxBytes) {
           const read = await log.read(next, Math.max(1, maxBytes - bytes));
@@ -578,12 +585,13 @@ export class ShareCoordinator {
                 a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
               );
             if (batchIsControl(b) || aborted) {
-              for (let o = Math.max(base, next); o <= last; o++) sp.skipNew(o);
+              sp.skipTo(last + 1);
             } else {
               let took = false;
               for (let o = Math.max(base, next); o <= last && room > 0; o++) {
                 sp.acquireNew(o, memberId, now, limits);
-                offsets.push(o);
+                addAcquired(acquired, o, 1);
+                taken++;
                 room--;
                 took = true;
               }
@@ -600,9 +608,8 @@ export class ShareCoordinator {
         r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         continue;
       }
-      offsets.sort((a, b) => a - b);
-      records += offsets.length;
-      r.acquired = sp.rangesOf(offsets);
+      records += taken;
+      r.acquired = acquired;
       r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
     }
     return out;
@@ -616,7 +623,7 @@ export class ShareCoordinator {
       for (const p of parts) {
         const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
         if (log) offs.push(log.onAppend(() => finish()));
-        const sp = this.partitions.get(pkey(groupId, p.topicId, p.partition));
+        const sp = this.partitions.get(groupId)?.get(pkey(p.topicId, p.partition));
         if (sp) expiry = Math.min(expiry, sp.nextExpiry());
       }
       const wait = Math.max(0, Math.min(ms, expiry - this.deps.now() + 1));
@@ -636,18 +643,16 @@ export class ShareCoordinator {
 
   /** DescribeShareGroupOffsets: the SPSO per partition (-1 where the group has not read it). */
   startOffset(groupId: string, topicId: string, partition: number): number {
-    const sp = this.partitions.get(pkey(groupId, topicId, partition));
+    const sp = this.partitions.get(groupId)?.get(pkey(topicId, partition));
     return sp?.initialized ? sp.startOffset : -1;
   }
 
   /** Partitions with state for the group: topic id -> partitions. */
   statePartitions(groupId: string): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const k of this.partitions.keys()) {
-      const [group, topicId, partition] = k.split("\u0000");
-      if (group !== groupId) continue;
-      if (!out.has(topicId)) out.set(topicId, []);
-      out.get(topicId)!.push(Number(partition));
+    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
+      if (!out.has(sp.topicId)) out.set(sp.topicId, []);
+      out.get(sp.topicId)!.push(sp.partition);
     }
     return out;
   }
@@ -659,11 +664,12 @@ export class ShareCoordinator {
     const records: { key: string; value: unknown }[] = [this.groupRecord(g)];
     for (const o of offsets) {
       const topic = this.deps.topics.byId(o.topicId)!;
-      const k = pkey(groupId, o.topicId, o.partition);
-      const sp = this.partitions.get(k) ?? new SharePartition(topic.name, o.partition);
+      const parts = this.partitionsOf(groupId);
+      const k = pkey(o.topicId, o.partition);
+      const sp = parts.get(k) ?? new SharePartition(o.topicId, topic.name, o.partition);
       sp.reset(o.startOffset);
-      this.partitions.set(k, sp);
-      records.push(this.partitionRecord(groupId, o.topicId, sp));
+      parts.set(k, sp);
+      records.push(this.partitionRecord(groupId, sp));
     }
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
@@ -674,12 +680,11 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: { key: string; value: unknown }[] = [];
-    for (const k of [...this.partitions.keys()]) {
-      const [group, topicId, partition] = k.split("\u0000");
-      if (group === groupId && topicIds.includes(topicId)) {
-        this.partitions.delete(k);
-        records.push({ key: `p\u0000${group}\u0000${topicId}\u0000${partition}`, value: null });
-      }
+    const parts = this.partitions.get(groupId);
+    for (const [k, sp] of parts ?? []) {
+      if (!topicIds.includes(sp.topicId)) continue;
+      parts!.delete(k);
+      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
     }
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
@@ -690,12 +695,10 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: { key: string; value: unknown }[] = [{ key: `g\u0000${groupId}`, value: null }];
-    for (const k of [...this.partitions.keys()]) {
-      const [group, topicId, partition] = k.split("\u0000");
-      if (group !== groupId) continue;
-      this.partitions.delete(k);
-      records.push({ key: `p\u0000${group}\u0000${topicId}\u0000${partition}`, value: null });
+    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
+      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
     }
+    this.partitions.delete(groupId);
     this.groups.delete(groupId);
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }

@@ -8,9 +8,11 @@
 // deliveries is archived instead of made available again. The SPSO moves past every leading
 // record that is acknowledged or archived, so what is behind it is done for the group.
 //
-// Offsets inside [startOffset, endOffset) that have no entry are offsets the log did not hold
-// (compacted away, or past a batch's end): they count as archived. Entries exist per record, at
-// most `maxInFlight` (group.share.partition.max.record.locks) at a time.
+// Offsets inside [startOffset, endOffset) that have no entry count as archived: offsets the log did
+// not hold (compacted away, or past a batch's end) and records never delivered (control records,
+// aborted transactions' records). Entries exist per delivered record, at most `maxInFlight`
+// (group.share.partition.max.record.locks) not yet done at a time. An entry's `member` and
+// `lockExpiry` mean something only while it is ACQUIRED.
 //
 // What survives a restart (`snapshot`/`restore`): the SPSO and the delivery state of each in-flight
 // record; records acquired at the time come back AVAILABLE with their delivery count, as Kafka's
@@ -38,15 +40,27 @@ export type SharePartitionSnapshot = {
   runs: [number, number, number, number][];
 };
 
+/** Adds `offset` (above every offset in `ranges`) to `ranges`, merged where contiguous with an equal delivery count. */
+export function addAcquired(ranges: AcquiredRange[], offset: number, deliveryCount: number): void {
+  const last = ranges[ranges.length - 1];
+  if (last && last.lastOffset === offset - 1 && last.deliveryCount === deliveryCount) last.lastOffset = offset;
+  else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount });
+}
+
 export type ShareLimits = { lockDurationMs: number; deliveryCountLimit: number; maxInFlight: number };
 
 export class SharePartition {
   /** The share-partition start offset; -1 until the group first reads the partition. */
   startOffset = -1;
   endOffset = -1;
+  /**
+   * In ascending offset order, all inside [startOffset, endOffset): entries are only added at
+   * endOffset and above (acquireNew) or in order (restore), so walks go through the map, not
+   * through every offset of the window.
+   */
   private readonly entries = new Map<number, Entry>();
 
-  constructor(readonly topic: string, readonly partition: number) {}
+  constructor(readonly topicId: string, readonly topic: string, readonly partition: number) {}
 
   get initialized(): boolean {
     return this.startOffset >= 0;
@@ -96,15 +110,14 @@ export class SharePartition {
 
   private release(e: Entry, limits: ShareLimits) {
     e.state = e.deliveryCount >= limits.deliveryCountLimit ? ARCHIVED : AVAILABLE;
-    e.member = null;
-    e.lockExpiry = 0;
   }
 
   /** Offsets already in flight that may be acquired again, ascending. */
   availableOffsets(max: number): number[] {
     const out: number[] = [];
-    for (let o = this.startOffset; o < this.endOffset && out.length < max; o++) {
-      if (this.entries.get(o)?.state === AVAILABLE) out.push(o);
+    for (const [o, e] of this.entries) {
+      if (out.length >= max) break;
+      if (e.state === AVAILABLE) out.push(o);
     }
     return out;
   }
@@ -130,13 +143,7 @@ export class SharePartition {
     this.endOffset = offset + 1;
   }
 
-  /** Marks a new record at `offset` archived without delivering it (control or aborted records). */
-  skipNew(offset: number): void {
-    this.entries.set(offset, { state: ARCHIVED, deliveryCount: 0, member: null, lockExpiry: 0 });
-    this.endOffset = offset + 1;
-  }
-
-  /** Moves endOffset past offsets the log does not hold (below `offset`). */
+  /** Moves endOffset to `offset`: what it passes is never delivered (not in the log, control or aborted records). */
   skipTo(offset: number): void {
     if (offset > this.endOffset) this.endOffset = offset;
   }
@@ -154,13 +161,22 @@ export class SharePartition {
   ): "INVALID_REQUEST" | "INVALID_RECORD_STATE" | null {
     if (last < first || (types.length !== 1 && types.length !== last - first + 1)) return "INVALID_REQUEST";
     if (types.some((t) => t < ACK_GAP || t > ACK_REJECT)) return "INVALID_REQUEST";
-    for (let o = first; o <= last; o++) {
+    // One type for the whole range leaves its width to the client: only offsets of the window can
+    // have entries, so walk those (a record outside it is not held: INVALID_RECORD_STATE, a gap
+    // there changes nothing).
+    let lo = first, hi = last;
+    if (types.length === 1) {
+      if (types[0] !== ACK_GAP && (first < this.startOffset || last >= this.endOffset)) return "INVALID_RECORD_STATE";
+      lo = Math.max(first, this.startOffset);
+      hi = Math.min(last, this.endOffset - 1);
+    }
+    for (let o = lo; o <= hi; o++) {
       const t = types.length === 1 ? types[0] : types[o - first];
       const e = this.entries.get(o);
       if (t === ACK_GAP) continue;
       if (!e || e.state !== ACQUIRED || e.member !== member) return "INVALID_RECORD_STATE";
     }
-    for (let o = first; o <= last; o++) {
+    for (let o = lo; o <= hi; o++) {
       const t = types.length === 1 ? types[0] : types[o - first];
       const e = this.entries.get(o);
       if (t === ACK_GAP) {
@@ -171,10 +187,6 @@ export class SharePartition {
       if (t === ACK_ACCEPT) e.state = ACKNOWLEDGED;
       else if (t === ACK_REJECT) e.state = ARCHIVED;
       else this.release(e, limits);
-      if (e.state !== ACQUIRED) {
-        e.member = null;
-        e.lockExpiry = 0;
-      }
     }
     this.advance();
     return null;
@@ -195,37 +207,19 @@ export class SharePartition {
 
   /** Moves the SPSO past leading records that are done. */
   private advance(): void {
-    while (this.startOffset < this.endOffset) {
-      const e = this.entries.get(this.startOffset);
-      if (e && (e.state === AVAILABLE || e.state === ACQUIRED)) break;
-      this.entries.delete(this.startOffset);
-      this.startOffset++;
+    for (const [o, e] of this.entries) {
+      if (e.state === AVAILABLE || e.state === ACQUIRED) {
+        this.startOffset = o;
+        return;
+      }
+      this.entries.delete(o);
     }
-  }
-
-  /** Acquired ranges of `offsets` (ascending), merged where contiguous with equal delivery counts. */
-  rangesOf(offsets: number[]): AcquiredRange[] {
-    const out: AcquiredRange[] = [];
-    for (const o of offsets) {
-      const d = this.entries.get(o)!.deliveryCount;
-      const last = out[out.length - 1];
-      if (last && last.lastOffset === o - 1 && last.deliveryCount === d) last.lastOffset = o;
-      else out.push({ firstOffset: o, lastOffset: o, deliveryCount: d });
-    }
-    return out;
-  }
-
-  /** The state of `offset` (tests, DescribeShareGroupOffsets' lag), or null when done or not in flight. */
-  stateOf(offset: number): { state: number; deliveryCount: number } | null {
-    const e = this.entries.get(offset);
-    return e ? { state: e.state, deliveryCount: e.deliveryCount } : null;
+    this.startOffset = this.endOffset;
   }
 
   snapshot(): SharePartitionSnapshot {
     const runs: [number, number, number, number][] = [];
-    const offsets = [...this.entries.keys()].sort((a, b) => a - b);
-    for (const o of offsets) {
-      const e = this.entries.get(o)!;
+    for (const [o, e] of this.entries) {
       const state = e.state === ACQUIRED ? AVAILABLE : e.state;
       const last = runs[runs.length - 1];
       if (last && last[1] === o - 1 && last[2] === state && last[3] === e.deliveryCount) last[1] = o;

@@ -1,4 +1,5 @@
 // What client-metrics subscriptions match on, from the connection (KIP-714's client selectors).
+import { hostOf } from "../auth/authorize.ts";
 import type { RequestContext } from "../handler.ts";
 import type { ClientInfo } from "./client_metrics.ts";
 
@@ -9,7 +10,7 @@ export function clientInfo(ctx: RequestContext): ClientInfo {
     clientId: ctx.clientId ?? "",
     softwareName: ctx.session.clientSoftwareName ?? "",
     softwareVersion: ctx.session.clientSoftwareVersion ?? "",
-    sourceAddress: colon > 0 ? remote.slice(0, colon).replace(/^\[|\]$/g, "") : remote,
+    sourceAddress: hostOf(remote),
     sourcePort: colon > 0 ? remote.slice(colon + 1) : "",
   };
 }

@@ -21,10 +21,10 @@ import { crc32c } from "../../protocol/crc32c.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/codec.ts";
 import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../config/configs.ts";
+import { splitList } from "../topic_configs.ts";
 import { randomUuid } from "../topics.ts";
 import { readOtlpMetrics } from "./otlp.ts";
 
-export type Subscription = { metrics: string[]; intervalMs: number; match: string[] };
 export type ClientMetricsSnapshot = Record<string, Record<string, string>>;
 
 const DEFAULT_INTERVAL_MS = 300000;
@@ -59,10 +59,6 @@ type Instance = ClientInfo & {
   lastPush: number;
   series: Map<string, { name: string; attributes: Record<string, string>; value: number }>;
 };
-
-function splitList(v: string | undefined): string[] {
-  return (v ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-}
 
 export class ClientMetrics {
   private readonly subscriptions = new Map<string, Map<string, string>>();
@@ -137,7 +133,7 @@ export class ClientMetrics {
       }
       if (incremental && o.op === 1) next.delete(o.name);
       else if (incremental && (o.op === 2 || o.op === 3)) {
-        const old = splitList(next.get(o.name));
+        const old = splitList(next.get(o.name) ?? "");
         const given = splitList(o.value ?? "");
         next.set(
           o.name,
@@ -151,7 +147,7 @@ export class ClientMetrics {
     if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
     if (next.size === 0) this.subscriptions.delete(name);
     else this.subscriptions.set(name, next);
-    for (const i of this.instances.values()) this.resolve(i);
+    this.resolveAll();
     await this.onChange();
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   }
@@ -163,6 +159,7 @@ export class ClientMetrics {
   restore(s: ClientMetricsSnapshot): void {
     this.subscriptions.clear();
     for (const [k, v] of Object.entries(s)) this.subscriptions.set(k, new Map(Object.entries(v)));
+    this.resolveAll();
   }
 
   // ---- clients ----------------------------------------------------------------------------------
@@ -176,19 +173,27 @@ export class ClientMetrics {
       client_source_address: i.sourceAddress,
       client_source_port: i.sourcePort,
     };
-    return splitList(sub.get("match")).every((m) => {
+    return splitList(sub.get("match") ?? "").every((m) => {
       const eq = m.indexOf("=");
       return new RegExp(`^(?:${m.slice(eq + 1)})$`).test(fields[m.slice(0, eq)] ?? "");
     });
   }
 
-  /** The client's effective subscription and its id. */
+  /** Subscriptions changed: every client's effective subscription again. */
+  private resolveAll() {
+    for (const i of this.instances.values()) this.resolve(i);
+  }
+
+  /**
+   * The client's effective subscription and its id: computed whenever the subscriptions (alter,
+   * restore) or the client's own info (getSubscriptions) change, so a push only reads it.
+   */
   private resolve(i: Instance) {
     const metrics = new Set<string>();
     let interval = Infinity;
     for (const sub of this.subscriptions.values()) {
       if (!this.matches(sub, i)) continue;
-      const m = splitList(sub.get("metrics"));
+      const m = splitList(sub.get("metrics") ?? "");
       if (m.length === 0) continue;
       for (const x of m) metrics.add(x === "*" ? "" : x);
       interval = Math.min(interval, Number(sub.get("interval.ms") ?? DEFAULT_INTERVAL_MS));
@@ -245,7 +250,6 @@ export class ClientMetrics {
     const now = this.now();
     const i = this.instances.get(clientInstanceId);
     if (!i) return ErrorCode.UNKNOWN_SUBSCRIPTION_ID;
-    this.resolve(i);
     if (subscriptionId !== i.subscriptionId) return ErrorCode.UNKNOWN_SUBSCRIPTION_ID;
     const fresh = i.lastGet > i.lastPush || now - Math.max(i.lastGet, i.lastPush) >= i.intervalMs;
     if (!fresh && !terminating) return ErrorCode.THROTTLING_QUOTA_EXCEEDED;

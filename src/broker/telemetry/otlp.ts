@@ -5,9 +5,16 @@
 
 export type OtlpPoint = { name: string; attributes: Record<string, string>; value: number };
 
+const utf8 = new TextDecoder();
+
 class Pb {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length, start = 0) {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly end = buf.length,
+    start = 0,
+    readonly view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+  ) {
     this.pos = start;
   }
   get done() {
@@ -32,15 +39,15 @@ class Pb {
   sub(): Pb {
     const len = this.varint();
     if (this.pos + len > this.end) throw new Error("OTLP: truncated field");
-    const p = new Pb(this.buf, this.pos + len, this.pos);
+    const p = new Pb(this.buf, this.pos + len, this.pos, this.view);
     this.pos += len;
     return p;
   }
-  fixed64(): DataView {
+  /** The position of a fixed64 in `view`, read by the caller as the type it is. */
+  fixed64(): number {
     if (this.pos + 8 > this.end) throw new Error("OTLP: truncated fixed64");
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8);
     this.pos += 8;
-    return v;
+    return this.pos - 8;
   }
   skip(wire: number) {
     if (wire === 0) this.varint();
@@ -52,7 +59,7 @@ class Pb {
   }
   string(): string {
     const p = this.sub();
-    return new TextDecoder().decode(p.buf.subarray(p.pos, p.end));
+    return utf8.decode(p.buf.subarray(p.pos, p.end));
   }
 }
 
@@ -64,7 +71,7 @@ function anyValue(p: Pb): string {
     if (f === 1 && w === 2) out = p.string();
     else if (f === 2 && w === 0) out = p.varint() ? "true" : "false";
     else if (f === 3 && w === 0) out = String(p.varint());
-    else if (f === 4 && w === 1) out = String(p.fixed64().getFloat64(0, true));
+    else if (f === 4 && w === 1) out = String(p.view.getFloat64(p.fixed64(), true));
     else p.skip(w);
   }
   return out;
@@ -92,10 +99,10 @@ function dataPoint(p: Pb, name: string, base: Record<string, string>, out: OtlpP
     const [f, w] = p.tag();
     const attrField = histogram ? 9 : 7;
     if (f === attrField && w === 2) keyValue(p.sub(), attributes);
-    else if (!histogram && f === 4 && w === 1) value = p.fixed64().getFloat64(0, true);
-    else if (!histogram && f === 6 && w === 1) value = Number(p.fixed64().getBigInt64(0, true));
-    else if (histogram && f === 4 && w === 1) count = Number(p.fixed64().getBigUint64(0, true));
-    else if (histogram && f === 5 && w === 1) sum = p.fixed64().getFloat64(0, true);
+    else if (!histogram && f === 4 && w === 1) value = p.view.getFloat64(p.fixed64(), true);
+    else if (!histogram && f === 6 && w === 1) value = Number(p.view.getBigInt64(p.fixed64(), true));
+    else if (histogram && f === 4 && w === 1) count = Number(p.view.getBigUint64(p.fixed64(), true));
+    else if (histogram && f === 5 && w === 1) sum = p.view.getFloat64(p.fixed64(), true);
     else p.skip(w);
   }
   if (value !== null) out.push({ name, attributes, value });
