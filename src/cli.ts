@@ -1,5 +1,6 @@
 // Command line: `chronik [start]` runs the broker, `chronik <command>` administers one over the
 // Kafka protocol. Pure TS; an adapter supplies the Runtime plus signals, exit and stdio (MainHost).
+import { ALIASES, GLOBAL_OPTS } from "./cli/admin/context.ts";
 import { runAdmin } from "./cli/admin/main.ts";
 import { printConfig, runBroker } from "./cli/broker_main.ts";
 import type { MainHost } from "./cli/host.ts";
@@ -56,22 +57,12 @@ export async function runMain(runtime: Runtime, argv: string[], host: MainHost):
   return runBroker(runtime, argv, host);
 }
 
-/** Connection options that may come before the command (`chronik -b host:9092 topic list`). */
+/** Connection options that may come before the command (`chronik -b host:9092 topic list`): the global ones. */
 const LEADING_VALUE_OPTS = new Set([
-  "-b",
-  "--brokers",
-  "--profile",
-  "--format",
-  "--sasl-mechanism",
-  "--user",
-  "--password",
-  "--token",
-  "--tls-ca",
-  "--tls-server-name",
-  "--timeout",
-  "--client-id",
+  ...Object.keys(GLOBAL_OPTS).filter((n) => GLOBAL_OPTS[n] === "value"),
+  ...Object.keys(ALIASES).filter((a) => GLOBAL_OPTS[ALIASES[a]] === "value"),
 ]);
-const LEADING_FLAGS = new Set(["--tls", "--tls-insecure"]);
+const LEADING_FLAGS = new Set(Object.keys(GLOBAL_OPTS).filter((n) => GLOBAL_OPTS[n] === "flag" && n !== "--help"));
 
 /** Moves connection options given before an admin command to after it. */
 function commandFirst(argv: string[]): string[] {

@@ -29,7 +29,7 @@ export const GLOBAL_OPTS: OptSpec = {
   "--help": "flag",
 };
 
-export const ALIASES: Record<string, string> = { "-b": "--brokers", "-h": "--help", "-X": "--profile-set" };
+export const ALIASES: Record<string, string> = { "-b": "--brokers", "-h": "--help" };
 
 /** Parses `--name value`, `--name=value`, flags and positionals against `spec` (plus the global options). */
 export function parseOptions(argv: string[], spec: OptSpec, aliases: Record<string, string> = {}): Parsed {
