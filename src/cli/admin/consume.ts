@@ -5,6 +5,7 @@
 import type { TopicMeta } from "../../client/client.ts";
 import { check } from "../../client/errors.ts";
 import { EARLIEST, LATEST, listOffsets } from "../../client/offsets.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
 import { Fetch } from "../../protocol/messages/01_fetch.ts";
 import type { DecodedRecord } from "../../protocol/record_batch.ts";
 import { batchSize, decodeRecords } from "../../protocol/record_batch.ts";
@@ -249,7 +250,7 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
                   lastFetchedEpoch: -1,
                   logStartOffset: -1n,
                   partitionMaxBytes: 4 << 20,
-                  replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+                  replicaDirectoryId: ZERO_UUID,
                 })),
               }],
               forgottenTopicsData: [],

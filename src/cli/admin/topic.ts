@@ -1,6 +1,8 @@
 // chronik topic create|list|describe|delete|alter-config|add-partitions|trim
 import { EARLIEST, LATEST, listOffsets } from "../../client/offsets.ts";
 import { check } from "../../client/errors.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { CreatePartitions } from "../../protocol/messages/37_create_partitions.ts";
 import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
 import { DeleteRecords } from "../../protocol/messages/21_delete_records.ts";
@@ -128,7 +130,7 @@ export const TOPIC_COMMANDS: Record<string, Command> = {
       });
       const rows = [];
       for (const t of r.topics ?? []) {
-        if (t.errorCode === 36 && ctx.has("--if-not-exists")) {
+        if (t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && ctx.has("--if-not-exists")) {
           rows.push({ name: t.name, status: "exists" });
           continue;
         }
@@ -152,13 +154,13 @@ export const TOPIC_COMMANDS: Record<string, Command> = {
       if (names.length === 0) throw new UsageError("missing topic name");
       const c = await ctx.client.any();
       const r = await c.request(DeleteTopics, {
-        topics: names.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
+        topics: names.map((name) => ({ name, topicId: ZERO_UUID })),
         topicNames: names,
         timeoutMs: 30000,
       });
       const rows = [];
       for (const t of r.responses ?? []) {
-        if (t.errorCode === 3 && ctx.has("--if-exists")) {
+        if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && ctx.has("--if-exists")) {
           rows.push({ name: t.name, status: "absent" });
           continue;
         }
