@@ -530,9 +530,7 @@ function writeAll(out: { writeSync(b: Uint8Array): number }, bytes: Uint8Array):
 }
 
 function writeStderr(text: string): void {
-  const bytes = encoder.encode(text);
-  let done = 0;
-  while (done < bytes.byteLength) done += Deno.stderr.writeSync(bytes.subarray(done));
+  writeAll(Deno.stderr, encoder.encode(text));
 }
 
 /** Deno.cpuUsage (microseconds) is newer than some Deno type definitions. */
