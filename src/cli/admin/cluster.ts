@@ -96,7 +96,7 @@ export const CLUSTER_COMMANDS: Record<string, Command> = {
           .map(({ name, value, source }) => ({ name, value, source }));
       }
       if (ctx.json) {
-        ctx.table([], [], { ...info, bootstrap: `${c.host}:${c.port}`, features, dynamicConfigs: dynamic, apis });
+        ctx.printJson({ ...info, bootstrap: `${c.host}:${c.port}`, features, dynamicConfigs: dynamic, apis });
         return;
       }
       ctx.print(`Cluster ${info.clusterId ?? "-"}  controller ${info.controllerId}  via ${c.host}:${c.port}\n\n`);

@@ -234,7 +234,7 @@ export const GROUP_COMMANDS: Record<string, Command> = {
       const rows = await lagRows(ctx, group, d.coordinator, d.members);
       const totalLag = rows.reduce((n, r) => n + (typeof r.lag === "bigint" ? Number(r.lag) : 0), 0);
       if (ctx.json) {
-        ctx.table([], [], {
+        ctx.printJson({
           group,
           state: d.state,
           protocolType: d.type,

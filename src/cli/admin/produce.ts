@@ -246,7 +246,7 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
         firstOffset: r.first,
         lastOffset: r.last,
       }));
-      if (ctx.json) ctx.table(rows, [], { topic: topicName, records: total, bytes: totalBytes, partitions: rows });
+      if (ctx.json) ctx.printJson({ topic: topicName, records: total, bytes: totalBytes, partitions: rows });
       else if (!ctx.has("--quiet")) {
         ctx.note(
           `${total} record(s) to ${topicName}` +
