@@ -18,6 +18,7 @@ import type {
 import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
+import { baseName, parentDir } from "./paths.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
@@ -348,16 +349,6 @@ async function wrapErrors<T>(f: () => Promise<T>): Promise<T> {
   } catch (e) {
     throw withCode(e);
   }
-}
-
-function baseName(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || trimmed;
-}
-
-function parentDir(path: string): string {
-  const i = path.replace(/\/+$/, "").lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
 
 async function info(path: string, name: string): Promise<FileInfo | null> {
