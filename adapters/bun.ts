@@ -16,7 +16,7 @@ import type {
 } from "../src/runtime.ts";
 import { availableParallelism } from "node:os";
 import { workerSync } from "./bun_sync.ts";
-import { onParentExit, processStdio } from "./stdio.ts";
+import { processHost } from "./stdio.ts";
 import { processStats } from "./process_stats.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
@@ -261,16 +261,7 @@ export const bunRuntime: Runtime = {
 
 /** Runs the CLI with process.argv; the process exits when the broker stops. */
 export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
-  return runMain(bunRuntime, argv, {
-    onSignal(fn) {
-      process.on("SIGINT", () => fn("SIGINT"));
-      process.on("SIGTERM", () => fn("SIGTERM"));
-      onParentExit(fn);
-    },
-    exit: (code) => process.exit(code),
-    print: (text) => void process.stdout.write(text),
-    ...processStdio(),
-  });
+  return runMain(bunRuntime, argv, processHost());
 }
 
 if (import.meta.main) await main();

@@ -18,6 +18,7 @@ import type {
 import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
+import { baseName, parentDir } from "./paths.ts";
 
 /** Bytes queued in the adapter beyond which write() reports backpressure. */
 const HIGH_WATER = 1 << 20;
@@ -350,16 +351,6 @@ async function wrapErrors<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-function baseName(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || trimmed;
-}
-
-function parentDir(path: string): string {
-  const i = path.replace(/\/+$/, "").lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
-
 async function info(path: string, name: string): Promise<FileInfo | null> {
   try {
     const s = await Deno.stat(path);
@@ -530,9 +521,7 @@ function writeAll(out: { writeSync(b: Uint8Array): number }, bytes: Uint8Array):
 }
 
 function writeStderr(text: string): void {
-  const bytes = encoder.encode(text);
-  let done = 0;
-  while (done < bytes.byteLength) done += Deno.stderr.writeSync(bytes.subarray(done));
+  writeAll(Deno.stderr, encoder.encode(text));
 }
 
 /** Deno.cpuUsage (microseconds) is newer than some Deno type definitions. */

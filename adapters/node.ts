@@ -17,7 +17,7 @@ import type {
   LogLevel,
   Runtime,
 } from "../src/runtime.ts";
-import { onParentExit, processStdio } from "./stdio.ts";
+import { processHost } from "./stdio.ts";
 import { processStats } from "./process_stats.ts";
 import { nodeFileSystem, threadPoolSize } from "./node_fs.ts";
 
@@ -268,16 +268,7 @@ export const nodeRuntime: Runtime = {
 
 /** Runs the CLI with process.argv; the process exits when the broker stops. */
 export function main(argv: string[] = process.argv.slice(2)): Promise<number> {
-  return runMain(nodeRuntime, argv, {
-    onSignal(fn) {
-      process.on("SIGINT", () => fn("SIGINT"));
-      process.on("SIGTERM", () => fn("SIGTERM"));
-      onParentExit(fn);
-    },
-    exit: (code) => process.exit(code),
-    print: (text) => void process.stdout.write(text),
-    ...processStdio(),
-  });
+  return runMain(nodeRuntime, argv, processHost());
 }
 
 if ((import.meta as { main?: boolean }).main) await main();

@@ -6,6 +6,7 @@ import type { FileHandle, FileInfo, FileSystem } from "../src/runtime.ts";
 import { InFlight } from "../src/runtime/in_flight.ts";
 import type { LockFileOps } from "../src/runtime/lock_file.ts";
 import { takeLock } from "../src/runtime/lock_file.ts";
+import { baseName, parentDir } from "./paths.ts";
 
 const OPEN_RW = constants.O_RDWR;
 const OPEN_CREATE = constants.O_RDWR | constants.O_CREAT;
@@ -145,16 +146,6 @@ async function info(path: string, name: string): Promise<FileInfo | null> {
     if (code(e) === "ENOENT") return null;
     throw e;
   }
-}
-
-function baseName(path: string): string {
-  const trimmed = path.replace(/\/+$/, "");
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || trimmed;
-}
-
-function parentDir(path: string): string {
-  const i = path.replace(/\/+$/, "").lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
 
 /** fsync on the directory makes a rename or create durable; some file systems refuse it, which we tolerate. */

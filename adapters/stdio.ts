@@ -1,11 +1,16 @@
-// Standard streams and environment for the command line under Bun and Node (MainHost's stdio part).
+// The command line's host under Bun and Node: signals, exit, standard streams and environment
+// through `process` (MainHost), the same for both adapters.
 import type { MainHost } from "../src/cli/host.ts";
 
-export function processStdio(): Pick<
-  MainHost,
-  "write" | "printError" | "env" | "stdin" | "stdoutIsTTY" | "stderrIsTTY"
-> {
+export function processHost(): MainHost {
   return {
+    onSignal(fn) {
+      process.on("SIGINT", () => fn("SIGINT"));
+      process.on("SIGTERM", () => fn("SIGTERM"));
+      onParentExit(fn);
+    },
+    exit: (code) => process.exit(code),
+    print: (text) => void process.stdout.write(text),
     write: (bytes) =>
       new Promise<void>((resolve) => {
         if (process.stdout.write(bytes)) resolve();
@@ -24,7 +29,7 @@ export function processStdio(): Pick<
  * that shell, which does not pass it on: the broker would run on as an orphan. Under npm (its
  * environment says so) the broker watches its parent and stops as on SIGTERM when it goes away.
  */
-export function onParentExit(fn: (signal: string) => void): void {
+function onParentExit(fn: (signal: string) => void): void {
   const env = process.env;
   if (env.npm_command === undefined && env.npm_lifecycle_event === undefined && env.npm_execpath === undefined) return;
   const parent = process.ppid;

@@ -1,6 +1,7 @@
 // Command line: `chronik [start]` runs the broker, `chronik <command>` administers one over the
 // Kafka protocol. Pure TS; an adapter supplies the Runtime plus signals, exit and stdio (MainHost).
-import { runAdmin } from "./cli/admin/main.ts";
+import { ALIASES, GLOBAL_OPTS } from "./cli/admin/context.ts";
+import { COMMANDS, runAdmin } from "./cli/admin/main.ts";
 import { printConfig, runBroker } from "./cli/broker_main.ts";
 import type { MainHost } from "./cli/host.ts";
 import { UsageError } from "./cli/start_config.ts";
@@ -11,22 +12,13 @@ export type { ParsedArgs } from "./cli/broker_main.ts";
 export type { MainHost } from "./cli/host.ts";
 export { UsageError };
 
-/** The admin commands (chronik <command> …); anything else, or nothing, runs the broker. */
-export const ADMIN_COMMANDS = [
-  "topic",
-  "produce",
-  "consume",
-  "group",
-  "acl",
-  "user",
-  "quota",
-  "cluster",
-  "txn",
-  "producer",
+/** The admin commands' first words (chronik <command> …); anything else, or nothing, runs the broker. */
+export const ADMIN_COMMANDS: readonly string[] = [
+  ...new Set(Object.keys(COMMANDS).map((name) => name.split(" ")[0])),
   "completion",
   "health",
   "help",
-] as const;
+];
 
 /** Runs the command line; resolves with the exit code it passed to host.exit. */
 export async function runMain(runtime: Runtime, argv: string[], host: MainHost): Promise<number> {
@@ -48,7 +40,7 @@ export async function runMain(runtime: Runtime, argv: string[], host: MainHost):
     host.exit(code);
     return code;
   }
-  if (first !== undefined && (ADMIN_COMMANDS as readonly string[]).includes(first)) {
+  if (first !== undefined && ADMIN_COMMANDS.includes(first)) {
     const code = await runAdmin(runtime, argv, host);
     host.exit(code);
     return code;
@@ -56,22 +48,12 @@ export async function runMain(runtime: Runtime, argv: string[], host: MainHost):
   return runBroker(runtime, argv, host);
 }
 
-/** Connection options that may come before the command (`chronik -b host:9092 topic list`). */
+/** Connection options that may come before the command (`chronik -b host:9092 topic list`): the global ones. */
 const LEADING_VALUE_OPTS = new Set([
-  "-b",
-  "--brokers",
-  "--profile",
-  "--format",
-  "--sasl-mechanism",
-  "--user",
-  "--password",
-  "--token",
-  "--tls-ca",
-  "--tls-server-name",
-  "--timeout",
-  "--client-id",
+  ...Object.keys(GLOBAL_OPTS).filter((n) => GLOBAL_OPTS[n] === "value"),
+  ...Object.keys(ALIASES).filter((a) => GLOBAL_OPTS[ALIASES[a]] === "value"),
 ]);
-const LEADING_FLAGS = new Set(["--tls", "--tls-insecure"]);
+const LEADING_FLAGS = new Set(Object.keys(GLOBAL_OPTS).filter((n) => GLOBAL_OPTS[n] === "flag" && n !== "--help"));
 
 /** Moves connection options given before an admin command to after it. */
 function commandFirst(argv: string[]): string[] {
@@ -88,7 +70,7 @@ function commandFirst(argv: string[]): string[] {
       i += a.includes("=") ? 1 : 2;
     } else break;
   }
-  if (lead.length === 0 || !(ADMIN_COMMANDS as readonly string[]).includes(argv[i])) return argv;
+  if (lead.length === 0 || !ADMIN_COMMANDS.includes(argv[i])) return argv;
   // The command words (up to three) first, then the options.
   let words = 1;
   while (words < 3 && i + words < argv.length && /^[a-z][a-z-]*$/.test(argv[i + words])) words++;

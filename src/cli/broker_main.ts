@@ -9,6 +9,7 @@ import type { LogFormat } from "../log.ts";
 import { LOG_FORMATS, LOG_LEVELS, logSettings, withLogLevel } from "../log.ts";
 import type { LogLevel, Runtime } from "../runtime.ts";
 import { VERSION_STRING } from "../version.ts";
+import { keyValue } from "./admin/context.ts";
 import type { MainHost } from "./host.ts";
 import type { Layer, StartConfig } from "./start_config.ts";
 import { effectiveConfig, envLayer, FIELDS, fileLayer, mergeLayers, UsageError } from "./start_config.ts";
@@ -105,11 +106,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     } else if (arg === "-V" || arg === "--version") {
       out.version = true;
     } else if (arg === "-o" || arg === "--config") {
-      const kv = value();
-      const eq = kv.indexOf("=");
-      if (eq <= 0) throw new UsageError(`${arg} expects key=value, got "${kv}"`);
-      const key = kv.slice(0, eq);
-      layer.entries.push({ name: key, raw: kv.slice(eq + 1), origin: `-o ${key}` });
+      const [key, raw] = keyValue(value(), arg);
+      layer.entries.push({ name: key, raw, origin: `-o ${key}` });
     } else if (arg === "--config-file") {
       out.configFile = value();
       if (out.configFile === "") throw new UsageError("--config-file must not be empty");

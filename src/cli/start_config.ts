@@ -8,7 +8,7 @@ import { parseStorageUrl } from "../storage/url.ts";
 import { BROKER_CONFIGS } from "../broker/config/broker_configs.ts";
 import { validateConfigValue } from "../broker/topic_configs.ts";
 import type { BrokerConfig } from "../config.ts";
-import { CHRONIK_CONFIGS, configDef, DEFAULT_CONFIG, resolveConfig, typedConfigValue } from "../config.ts";
+import { CHRONIK_CONFIGS, configDef, resolveConfig, typedConfigValue } from "../config.ts";
 import { isLogLevel, LOG_FORMATS, LOG_LEVELS } from "../log.ts";
 
 /** A bad command line or start-up config; the message is meant for the user. */
@@ -287,20 +287,16 @@ export function effectiveConfig(start: StartConfig, defaultDataDir: string): Eff
     const src = start.sources.get(name);
     if (src) {
       const def = configDef(name);
-      out.push({ name, value: def?.type === "password" ? "[hidden]" : show(resolved[name]), ...srcOf(src) });
+      const value = def?.type === "password" ? "[hidden]" : show(resolved[name]);
+      out.push({ name, value, source: src.kind, origin: src.origin });
       continue;
     }
     let value: string | null;
     if (name === "dataDir") value = defaultDataDir;
     else if (name === "logFormat") value = "text";
-    else if (Object.hasOwn(FIELDS, name)) {
-      value = show(resolved[name] ?? (DEFAULT_CONFIG as Record<string, unknown>)[name]);
-    } else value = show(resolved[name] ?? configDef(name)?.default ?? null);
+    // resolveConfig already holds DEFAULT_CONFIG (the fields' defaults); the table gives the rest.
+    else value = show(resolved[name] ?? configDef(name)?.default ?? null);
     out.push({ name, value, source: "default", origin: "" });
   }
   return out;
-}
-
-function srcOf(s: ValueSource): { source: SourceKind; origin: string } {
-  return { source: s.kind, origin: s.origin };
 }

@@ -1,6 +1,8 @@
 // A small Kafka client for the admin CLI: a bootstrap connection, one connection per broker as
 // Metadata names them, coordinators by FindCoordinator. No retries beyond what a person at a
 // terminal wants (one re-lookup of a coordinator).
+import { ZERO_UUID } from "../protocol/codec.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import { FindCoordinator } from "../protocol/messages/10_find_coordinator.ts";
 import type { MetadataResponse } from "../protocol/messages/03_metadata.ts";
 import { Metadata } from "../protocol/messages/03_metadata.ts";
@@ -91,7 +93,7 @@ export class KafkaClient {
   async metadata(topics: string[] | null, allowAutoTopicCreation = false): Promise<Required<MetadataResponse>> {
     const c = await this.any();
     const r = await c.request(Metadata, {
-      topics: topics === null ? null : topics.map((name) => ({ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name })),
+      topics: topics === null ? null : topics.map((name) => ({ topicId: ZERO_UUID, name })),
       allowAutoTopicCreation,
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
@@ -127,10 +129,12 @@ export class KafkaClient {
     // A topic just auto-created may have no leader for a moment (LEADER_NOT_AVAILABLE): ask again.
     for (let attempt = 0; attempt < 20; attempt++) {
       [t] = await this.topics([name], autoCreate);
-      if (t?.errorCode !== 5) break;
+      if (t?.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (!t || t.errorCode === 3) throw new KafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${name} does not exist`);
+    if (!t || t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+      throw new KafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${name} does not exist`);
+    }
     check(t.errorCode, null, `looking up topic ${name}`);
     return t;
   }

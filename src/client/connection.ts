@@ -100,10 +100,12 @@ export class KafkaConnection {
     this.bufferedBytes += chunk.length;
     for (;;) {
       if (this.bufferedBytes < 4) return;
-      let all = this.buffered.length === 1 ? this.buffered[0] : concatChunks(this.buffered);
-      this.buffered = [all];
-      const size = new DataView(all.buffer, all.byteOffset, 4).getInt32(0);
+      if (this.buffered[0].length < 4) this.buffered = [concatChunks(this.buffered)];
+      const head = this.buffered[0];
+      const size = new DataView(head.buffer, head.byteOffset, 4).getInt32(0);
       if (this.bufferedBytes < 4 + size) return;
+      // Joined only once the whole frame is here: joining at every chunk of a large response copies it over and over.
+      let all = this.buffered.length === 1 ? head : concatChunks(this.buffered);
       const frame = all.subarray(4, 4 + size);
       all = all.subarray(4 + size);
       this.buffered = all.length ? [all] : [];

@@ -30,25 +30,35 @@ const CLI: Record<string, string[]> = {
   node: [NODE, `${ROOT}/dist/chronik.mjs`],
 };
 
-describe("chronik admin CLI against a Chronik broker", () => {
-  let b: BrokerProcess;
-  let addr: string;
+/** A Bun broker process for the enclosing describe block: started before its tests, stopped after them. */
+function suiteBroker(args: string[]) {
+  const s = {
+    b: undefined as unknown as BrokerProcess,
+    addr: "",
+    /** The CLI under Bun, pointed at this broker with -b. */
+    cli: (cmd: string[]) => run([...CLI.bun, "-b", s.addr, ...cmd]),
+  };
   beforeAll(async () => {
-    b = await startBrokerProcess("bun", [
-      "-o",
-      "authorizer.class.name=chronik",
-      "-o",
-      "super.users=User:ANONYMOUS",
-    ]);
-    addr = `${b.host}:${b.port}`;
+    s.b = await startBrokerProcess("bun", args);
+    s.addr = `${s.b.host}:${s.b.port}`;
   }, 60_000);
   afterAll(async () => {
-    await b?.stop();
+    await s.b?.stop();
   });
+  return s;
+}
+
+describe("chronik admin CLI against a Chronik broker", () => {
+  const broker = suiteBroker([
+    "-o",
+    "authorizer.class.name=chronik",
+    "-o",
+    "super.users=User:ANONYMOUS",
+  ]);
 
   for (const kind of ["bun", "deno"]) {
     const cli = (args: string[], input?: string, env?: Record<string, string>) =>
-      run([...CLI[kind], ...args], input, { CHRONIK_BROKERS: addr, ...env });
+      run([...CLI[kind], ...args], input, { CHRONIK_BROKERS: broker.addr, ...env });
     const ok = async (args: string[], input?: string) => {
       const r = await cli(args, input);
       if (r.code !== 0) throw new Error(`chronik ${args.join(" ")} exited ${r.code}: ${r.err}`);
@@ -99,10 +109,10 @@ describe("chronik admin CLI against a Chronik broker", () => {
         expect(lines.length).toBe(4);
         expect(lines.find((l) => l.value === "solo")).toMatchObject({ partition: 1, offset: 0, key: "s" });
         // kcat (librdkafka) reads what the CLI wrote.
-        const k = await run(["kcat", "-C", "-b", addr, "-t", topic, "-p", "0", "-e", "-q", "-f", "%k=%s\\n"]);
+        const k = await run(["kcat", "-C", "-b", broker.addr, "-t", topic, "-p", "0", "-e", "-q", "-f", "%k=%s\\n"]);
         expect(k.out).toBe("k1=v1\nk2=v2\nk3=v3\n");
         // And the CLI reads what kcat wrote.
-        await run(["kcat", "-P", "-b", addr, "-t", topic, "-p", "2", "-k", "kk"], "from-kcat\n");
+        await run(["kcat", "-P", "-b", broker.addr, "-t", topic, "-p", "2", "-k", "kk"], "from-kcat\n");
         expect(await ok(["consume", topic, "-p", "2", "-f", "%k:%v\\n"])).toBe("kk:from-kcat\n");
       },
       60_000,
@@ -167,7 +177,7 @@ describe("chronik admin CLI against a Chronik broker", () => {
       ]);
 
       const info = JSON.parse(await ok(["cluster", "info", "--format", "json"]));
-      expect(info.brokers).toEqual([{ id: 0, host: "127.0.0.1", port: b.port, rack: null }]);
+      expect(info.brokers).toEqual([{ id: 0, host: "127.0.0.1", port: broker.b.port, rack: null }]);
       expect(typeof info.clusterId).toBe("string");
       await ok(["cluster", "config", "set", "log.cleaner.backoff.ms=20000"]);
       expect(await ok(["cluster", "config", "get", "log.cleaner.backoff.ms"])).toMatch(
@@ -200,27 +210,19 @@ describe("chronik admin CLI against a Chronik broker", () => {
       const down = await cli(["topic", "list"], undefined, { CHRONIK_BROKERS: "127.0.0.1:1" });
       expect(down.code).toBe(3);
       expect(down.err).toMatch(/^chronik topic list: NETWORK_EXCEPTION: cannot connect to 127\.0\.0\.1:1/);
-      const flagBeforeCommand = await run([...CLI[kind], "-b", addr, "cluster", "info", "--format", "json"]);
+      const flagBeforeCommand = await run([...CLI[kind], "-b", broker.addr, "cluster", "info", "--format", "json"]);
       expect(flagBeforeCommand.code).toBe(0);
     }, 60_000);
   }
 });
 
 describe("chronik txn: a hanging transaction, found and aborted", () => {
-  let b: BrokerProcess;
-  let addr: string;
-  beforeAll(async () => {
-    b = await startBrokerProcess("bun", []);
-    addr = `${b.host}:${b.port}`;
-  }, 60_000);
-  afterAll(async () => {
-    await b?.stop();
-  });
+  const broker = suiteBroker([]);
 
   test("txn list/describe and producer describe show it; txn abort writes the ABORT marker", async () => {
-    const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+    const cli = broker.cli;
     expect((await cli(["topic", "create", "txn-t"])).code).toBe(0);
-    const kafka = new Kafka({ brokers: [addr], clientId: "hang", logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ brokers: [broker.addr], clientId: "hang", logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ transactionalId: "hanging-tx", idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const tx = await producer.transaction();
@@ -247,23 +249,15 @@ describe("chronik txn: a hanging transaction, found and aborted", () => {
 });
 
 describe("chronik group with a live kafkajs consumer", () => {
-  let b: BrokerProcess;
-  let addr: string;
-  beforeAll(async () => {
-    b = await startBrokerProcess("bun", ["-o", "group.initial.rebalance.delay.ms=0"]);
-    addr = `${b.host}:${b.port}`;
-  }, 60_000);
-  afterAll(async () => {
-    await b?.stop();
-  });
+  const broker = suiteBroker(["-o", "group.initial.rebalance.delay.ms=0"]);
 
   test(
     "describe shows the member, its assignment and lag; seek refuses an active group (NON_EMPTY_GROUP)",
     async () => {
-      const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+      const cli = broker.cli;
       expect((await cli(["topic", "create", "live-t", "-p", "2"])).code).toBe(0);
       expect((await cli(["produce", "live-t", "-p", "0", "--value", "a", "--value", "b"])).code).toBe(0);
-      const kafka = new Kafka({ brokers: [addr], clientId: "live-client", logLevel: logLevel.NOTHING });
+      const kafka = new Kafka({ brokers: [broker.addr], clientId: "live-client", logLevel: logLevel.NOTHING });
       const consumer = kafka.consumer({ groupId: "live-g" });
       await consumer.connect();
       await consumer.subscribe({ topic: "live-t", fromBeginning: true });
@@ -304,25 +298,17 @@ describe("chronik group with a live kafkajs consumer", () => {
 });
 
 describe("consume -G alongside kcat's balanced consumer in one group", () => {
-  let b: BrokerProcess;
-  let addr: string;
-  beforeAll(async () => {
-    b = await startBrokerProcess("bun", ["-o", "group.initial.rebalance.delay.ms=0"]);
-    addr = `${b.host}:${b.port}`;
-  }, 60_000);
-  afterAll(async () => {
-    await b?.stop();
-  });
+  const broker = suiteBroker(["-o", "group.initial.rebalance.delay.ms=0"]);
 
   test("the two members split the partitions after a rebalance", async () => {
-    const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+    const cli = broker.cli;
     expect((await cli(["topic", "create", "shared-t", "-p", "4"])).code).toBe(0);
     // Until the first member joins, the group does not exist (GROUP_ID_NOT_FOUND on Kafka 4 semantics).
     const describe = async () => {
       const r = await cli(["group", "describe", "shared-g", "--format", "json"]);
       return r.code === 0 ? JSON.parse(r.out) : { state: "", members: [] };
     };
-    const ours = Bun.spawn([...CLI.bun, "-b", addr, "consume", "shared-t", "-G", "shared-g", "-F", "-q"], {
+    const ours = Bun.spawn([...CLI.bun, "-b", broker.addr, "consume", "shared-t", "-G", "shared-g", "-F", "-q"], {
       cwd: ROOT,
       stdout: "ignore",
       stderr: "pipe",
@@ -335,7 +321,7 @@ describe("consume -G alongside kcat's balanced consumer in one group", () => {
         d = await describe();
       }
       expect(d.members[0].assignment).toEqual({ "shared-t": [0, 1, 2, 3] });
-      kcat = Bun.spawn(["kcat", "-b", addr, "-G", "shared-g", "-q", "shared-t"], {
+      kcat = Bun.spawn(["kcat", "-b", broker.addr, "-G", "shared-g", "-q", "shared-t"], {
         stdout: "ignore",
         stderr: "ignore",
       });
@@ -359,24 +345,16 @@ describe("consume -G alongside kcat's balanced consumer in one group", () => {
 });
 
 describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProtocol consumer)", () => {
-  let b: BrokerProcess;
-  let addr: string;
-  beforeAll(async () => {
-    b = await startBrokerProcess("bun", []);
-    addr = `${b.host}:${b.port}`;
-  }, 60_000);
-  afterAll(async () => {
-    await b?.stop();
-  });
+  const broker = suiteBroker([]);
 
   test("describe shows the member and its server-side assignment", async () => {
-    const cli = (args: string[]) => run([...CLI.bun, "-b", addr, ...args]);
+    const cli = broker.cli;
     expect((await cli(["topic", "create", "kip848-t", "-p", "2"])).code).toBe(0);
     const c = new PConsumer({
       clientId: "pk-cli",
       groupId: "kip848-g",
       groupProtocol: "consumer",
-      bootstrapBrokers: [addr],
+      bootstrapBrokers: [broker.addr],
       deserializers: stringDeserializers,
       heartbeatInterval: 300,
       maxWaitTime: 200,
@@ -412,22 +390,14 @@ describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProto
 });
 
 describe("chronik admin CLI with SASL", () => {
-  let b: BrokerProcess;
-  let addr: string;
-  beforeAll(async () => {
-    b = await startBrokerProcess("bun", [
-      "-o",
-      "listeners=SASL_PLAINTEXT://127.0.0.1:0",
-      "-o",
-      'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";',
-      "--add-scram",
-      "SCRAM-SHA-256=[name=bob,password=bob-secret]",
-    ]);
-    addr = `${b.host}:${b.port}`;
-  }, 60_000);
-  afterAll(async () => {
-    await b?.stop();
-  });
+  const broker = suiteBroker([
+    "-o",
+    "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+    "-o",
+    'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";',
+    "--add-scram",
+    "SCRAM-SHA-256=[name=bob,password=bob-secret]",
+  ]);
 
   test(
     "PLAIN and SCRAM from flags and from a profile file; a wrong password is SASL_AUTHENTICATION_FAILED",
@@ -437,7 +407,7 @@ describe("chronik admin CLI with SASL", () => {
         "cluster",
         "info",
         "-b",
-        addr,
+        broker.addr,
         "--sasl-mechanism",
         "PLAIN",
         "--user",
@@ -449,7 +419,7 @@ describe("chronik admin CLI with SASL", () => {
       const profile = `${ROOT}/node_modules/.cache-chronik-profile-${process.pid}.properties`;
       await Bun.write(
         profile,
-        `brokers=${addr}\nsasl.mechanism=SCRAM-SHA-256\nsasl.username=bob\nsasl.password=bob-secret\n`,
+        `brokers=${broker.addr}\nsasl.mechanism=SCRAM-SHA-256\nsasl.username=bob\nsasl.password=bob-secret\n`,
       );
       try {
         const scram = await cli(["topic", "list", "--format", "json"], { CHRONIK_PROFILE: profile });

@@ -9,6 +9,7 @@ import { splitStream, unescapeDelimiter } from "../../src/cli/admin/produce.ts";
 import { parseBrokers } from "../../src/client/client.ts";
 import { startBroker } from "../../src/broker/broker.ts";
 import { memoryRuntime } from "../../src/runtime/memory.ts";
+import { recordingHost } from "./recording_host.ts";
 
 const enc = new TextEncoder();
 const rec = {
@@ -103,25 +104,7 @@ describe("input and options", () => {
   });
 });
 
-function host() {
-  const h = {
-    printed: "",
-    errors: "",
-    exits: [] as number[],
-    env: {},
-    onSignal() {},
-    exit(c: number) {
-      h.exits.push(c);
-    },
-    print(t: string) {
-      h.printed += t;
-    },
-    printError(t: string) {
-      h.errors += t;
-    },
-  };
-  return h;
-}
+const host = recordingHost;
 
 describe("commands without a broker", () => {
   for (const shell of ["bash", "zsh", "fish"]) {

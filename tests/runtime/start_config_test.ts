@@ -4,6 +4,7 @@ import { runMain } from "../../src/cli.ts";
 import { loadStartConfig, parseArgs } from "../../src/cli/broker_main.ts";
 import { effectiveConfig, envConfigName, parseProperties } from "../../src/cli/start_config.ts";
 import { memoryRuntime } from "../../src/runtime/memory.ts";
+import { recordingHost } from "./recording_host.ts";
 
 describe("server.properties", () => {
   test("Java properties syntax: = : or space, comments, continuations, escapes", () => {
@@ -88,25 +89,7 @@ describe("precedence flag > env > file > default", () => {
   });
 });
 
-function host(env: Record<string, string> = {}) {
-  const h = {
-    exits: [] as number[],
-    printed: "",
-    errors: "",
-    env,
-    onSignal(_fn: (s: string) => void) {},
-    exit(code: number) {
-      h.exits.push(code);
-    },
-    print(text: string) {
-      h.printed += text;
-    },
-    printError(text: string) {
-      h.errors += text;
-    },
-  };
-  return h;
-}
+const host = recordingHost;
 
 describe("chronik config print / refusing to start", () => {
   test("config print shows the effective value and where it came from; --format json too", async () => {

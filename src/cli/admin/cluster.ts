@@ -1,5 +1,7 @@
 // chronik cluster info|config get|config set, txn list|describe|abort, producer describe
+import { ResourceType } from "../../broker/config/configs.ts";
 import { check, KafkaError } from "../../client/errors.ts";
+import { DescribeConfigs } from "../../protocol/messages/32_describe_configs.ts";
 import { DescribeCluster } from "../../protocol/messages/60_describe_cluster.ts";
 import { DescribeProducers } from "../../protocol/messages/61_describe_producers.ts";
 import { DescribeTransactions } from "../../protocol/messages/65_describe_transactions.ts";
@@ -10,7 +12,7 @@ import type { Command } from "./command.ts";
 import type { Ctx } from "./context.ts";
 import { keyValue } from "./context.ts";
 import { durationMs } from "./group.ts";
-import { alterConfigs, describeConfigs, RESOURCE } from "./topic.ts";
+import { alterConfigs, describeConfigs } from "./topic.ts";
 
 async function producersOf(ctx: Ctx, topic: string, partitions: number[] | null) {
   const meta = await ctx.client.topic(topic);
@@ -88,13 +90,13 @@ export const CLUSTER_COMMANDS: Record<string, Command> = {
       }));
       // Dynamic broker configs (set with cluster config set), when the broker describes configs.
       let dynamic: { name: string; value: string | null; source: string }[] = [];
-      if (c.versions.has(32) && info.brokers.length > 0) {
-        dynamic = (await describeConfigs(ctx, RESOURCE.BROKER, String(info.brokers[0].id), null))
+      if (c.versions.has(DescribeConfigs.key) && info.brokers.length > 0) {
+        dynamic = (await describeConfigs(ctx, ResourceType.BROKER, String(info.brokers[0].id), null))
           .filter((x) => x.source.startsWith("DYNAMIC_"))
           .map(({ name, value, source }) => ({ name, value, source }));
       }
       if (ctx.json) {
-        ctx.table([], [], { ...info, bootstrap: `${c.host}:${c.port}`, features, dynamicConfigs: dynamic, apis });
+        ctx.printJson({ ...info, bootstrap: `${c.host}:${c.port}`, features, dynamicConfigs: dynamic, apis });
         return;
       }
       ctx.print(`Cluster ${info.clusterId ?? "-"}  controller ${info.controllerId}  via ${c.host}:${c.port}\n\n`);
@@ -118,7 +120,7 @@ export const CLUSTER_COMMANDS: Record<string, Command> = {
       const resource = ctx.has("--cluster-default")
         ? ""
         : String(ctx.get("--broker") ?? (await ctx.client.brokerIds())[0]);
-      const rows = await describeConfigs(ctx, RESOURCE.BROKER, resource, names.length ? names : null);
+      const rows = await describeConfigs(ctx, ResourceType.BROKER, resource, names.length ? names : null);
       const shown = ctx.has("--all") || names.length ? rows : rows.filter((r) => r.source !== "DEFAULT_CONFIG");
       ctx.table(shown, ["name", "value", "source", "readOnly"]);
     },
@@ -132,7 +134,7 @@ export const CLUSTER_COMMANDS: Record<string, Command> = {
       const resource = ctx.has("--cluster-default")
         ? ""
         : String(ctx.get("--broker") ?? (await ctx.client.brokerIds())[0]);
-      await alterConfigs(ctx, RESOURCE.BROKER, resource, set, ctx.all("--delete"), ctx.has("--dry-run"));
+      await alterConfigs(ctx, ResourceType.BROKER, resource, set, ctx.all("--delete"), ctx.has("--dry-run"));
       ctx.record({ broker: resource || "cluster default", set: Object.fromEntries(set), deleted: ctx.all("--delete") });
     },
   },

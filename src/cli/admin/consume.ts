@@ -5,9 +5,11 @@
 import type { TopicMeta } from "../../client/client.ts";
 import { check } from "../../client/errors.ts";
 import { EARLIEST, LATEST, listOffsets } from "../../client/offsets.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
 import { Fetch } from "../../protocol/messages/01_fetch.ts";
 import type { DecodedRecord } from "../../protocol/record_batch.ts";
-import { batchSize, decodeRecords } from "../../protocol/record_batch.ts";
+import { BATCH_HEADER_SIZE, batchSize, decodeRecords } from "../../protocol/record_batch.ts";
+import { concatChunks } from "../../protocol/writer.ts";
 import { UsageError } from "../start_config.ts";
 import type { Command } from "./command.ts";
 import type { Ctx } from "./context.ts";
@@ -249,7 +251,7 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
                   lastFetchedEpoch: -1,
                   logStartOffset: -1n,
                   partitionMaxBytes: 4 << 20,
-                  replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+                  replicaDirectoryId: ZERO_UUID,
                 })),
               }],
               forgottenTopicsData: [],
@@ -270,10 +272,10 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
               const data = raw === null || raw === undefined
                 ? new Uint8Array(0)
                 : Array.isArray(raw)
-                ? concat(raw)
+                ? concatChunks(raw)
                 : raw as Uint8Array;
               let pos = 0;
-              while (pos + 61 <= data.length && seen < limit && !done.has(p)) {
+              while (pos + BATCH_HEADER_SIZE <= data.length && seen < limit && !done.has(p)) {
                 const size = batchSize(data, pos);
                 if (pos + size > data.length) break; // a partial batch at the end of the response
                 const batch = decodeRecords(data.subarray(pos, pos + size));
@@ -324,13 +326,3 @@ export const CONSUME_COMMANDS: Record<string, Command> = {
     },
   },
 };
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}

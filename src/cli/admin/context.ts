@@ -29,7 +29,7 @@ export const GLOBAL_OPTS: OptSpec = {
   "--help": "flag",
 };
 
-export const ALIASES: Record<string, string> = { "-b": "--brokers", "-h": "--help", "-X": "--profile-set" };
+export const ALIASES: Record<string, string> = { "-b": "--brokers", "-h": "--help" };
 
 /** Parses `--name value`, `--name=value`, flags and positionals against `spec` (plus the global options). */
 export function parseOptions(argv: string[], spec: OptSpec, aliases: Record<string, string> = {}): Parsed {
@@ -137,10 +137,15 @@ export class Ctx {
     if (this.host.printError) this.host.printError(text.endsWith("\n") ? text : text + "\n");
   }
 
+  /** A value as indented JSON (--format json). */
+  printJson(value: unknown): void {
+    this.print(JSON.stringify(value, jsonReplacer, 2) + "\n");
+  }
+
   /** A table (human) or the rows as JSON. */
   table(rows: Record<string, unknown>[], columns: string[], jsonValue: unknown = rows): void {
     if (this.json) {
-      this.print(JSON.stringify(jsonValue, jsonReplacer, 2) + "\n");
+      this.printJson(jsonValue);
       return;
     }
     this.print(formatTable(rows, columns));
@@ -149,7 +154,7 @@ export class Ctx {
   /** A JSON value (json) or key: value lines (human). */
   record(value: Record<string, unknown>): void {
     if (this.json) {
-      this.print(JSON.stringify(value, jsonReplacer, 2) + "\n");
+      this.printJson(value);
       return;
     }
     const w = Math.max(...Object.keys(value).map((k) => k.length));

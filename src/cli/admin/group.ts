@@ -3,6 +3,7 @@ import type { KafkaConnection } from "../../client/connection.ts";
 import { check, KafkaError } from "../../client/errors.ts";
 import { EARLIEST, LATEST, listOffsets } from "../../client/offsets.ts";
 import { CodecError, decodeVersionedData } from "../../protocol/codec.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerProtocolAssignmentSchema } from "../../protocol/messages/consumer_protocol.ts";
 import { DeleteGroups } from "../../protocol/messages/42_delete_groups.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
@@ -79,11 +80,11 @@ async function describeGroup(ctx: Ctx, group: string, missingIsEmpty = false) {
   // Kafka 4 answers DescribeGroups for a KIP-848 consumer group with GROUP_ID_NOT_FOUND: ask
   // ConsumerGroupDescribe below before giving up.
   const consumerApi = c.versions.has(ConsumerGroupDescribe.key);
-  if (g?.errorCode === 69 && !consumerApi) {
+  if (g?.errorCode === ErrorCode.GROUP_ID_NOT_FOUND && !consumerApi) {
     if (missingIsEmpty) return { coordinator: c, state: "Empty", protocol: "", type: "", members: [] as Member[] };
     throw new KafkaError("GROUP_ID_NOT_FOUND", `group ${group} does not exist`);
   }
-  if (g?.errorCode !== 69) check(g?.errorCode ?? 0, null, `describing group ${group}`);
+  if (g?.errorCode !== ErrorCode.GROUP_ID_NOT_FOUND) check(g?.errorCode ?? 0, null, `describing group ${group}`);
   let state = g?.groupState ?? "Unknown";
   let protocol = g?.protocolData ?? "";
   let type = g?.protocolType ?? "";
@@ -109,10 +110,10 @@ async function describeGroup(ctx: Ctx, group: string, missingIsEmpty = false) {
     };
   });
   // A KIP-848 consumer group: its members come from ConsumerGroupDescribe.
-  if ((state === "Dead" || members.length === 0 || g?.errorCode === 69) && consumerApi) {
+  if ((state === "Dead" || members.length === 0 || g?.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) && consumerApi) {
     const cr = await c.request(ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false });
     const cg = cr.groups?.[0];
-    if (g?.errorCode === 69 && (cg?.errorCode ?? 0) !== 0) {
+    if (g?.errorCode === ErrorCode.GROUP_ID_NOT_FOUND && (cg?.errorCode ?? 0) !== 0) {
       if (missingIsEmpty) return { coordinator: c, state: "Empty", protocol: "", type: "", members: [] as Member[] };
       throw new KafkaError("GROUP_ID_NOT_FOUND", `group ${group} does not exist`);
     }
@@ -233,7 +234,7 @@ export const GROUP_COMMANDS: Record<string, Command> = {
       const rows = await lagRows(ctx, group, d.coordinator, d.members);
       const totalLag = rows.reduce((n, r) => n + (typeof r.lag === "bigint" ? Number(r.lag) : 0), 0);
       if (ctx.json) {
-        ctx.table([], [], {
+        ctx.printJson({
           group,
           state: d.state,
           protocolType: d.type,

@@ -10,6 +10,7 @@ import type { HostPort } from "../../client/client.ts";
 import { KafkaClient, parseBrokers } from "../../client/client.ts";
 import type { SaslOptions } from "../../client/connection.ts";
 import { KafkaError } from "../../client/errors.ts";
+import { DEFAULT_CONFIG } from "../../config.ts";
 import type { ClientTlsOptions, Runtime } from "../../runtime.ts";
 import { logSettings } from "../../log.ts";
 import type { MainHost } from "../host.ts";
@@ -108,7 +109,9 @@ export async function connectionSettings(
     }
   }
   const pick = (f: string, p: string) => flag(f) ?? profile[p];
-  const brokers = parseBrokers(flag("--brokers") ?? env.CHRONIK_BROKERS ?? profile.brokers ?? "127.0.0.1:9092");
+  const brokers = parseBrokers(
+    flag("--brokers") ?? env.CHRONIK_BROKERS ?? profile.brokers ?? `${DEFAULT_CONFIG.host}:${DEFAULT_CONFIG.port}`,
+  );
   const mechanism = pick("--sasl-mechanism", "sasl.mechanism")?.toUpperCase();
   let sasl: SaslOptions | undefined;
   if (mechanism) {

@@ -3,6 +3,7 @@
 // the key like Kafka's default partitioner, else round-robin batches).
 import { check } from "../../client/errors.ts";
 import { partitionForKey } from "../../http/murmur2.ts";
+import { CODEC_NAMES } from "../../protocol/compression/index.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { RecordInput } from "../../protocol/record_batch.ts";
 import { buildRecordBatch } from "../../protocol/record_batch.ts";
@@ -12,7 +13,6 @@ import type { Ctx } from "./context.ts";
 import { keyValue } from "./context.ts";
 import { Progress } from "./progress.ts";
 
-const CODECS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 const BATCH_RECORDS = 1000;
 const BATCH_BYTES = 512 * 1024;
 
@@ -156,10 +156,8 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
       const acks = ctx.int("--acks", -1);
       if (![-1, 0, 1].includes(acks)) throw new UsageError("--acks must be -1, 0 or 1");
       const codecName = ctx.get("--compression") ?? "none";
-      if (!Object.hasOwn(CODECS, codecName)) {
-        throw new UsageError(`--compression must be one of ${Object.keys(CODECS).join(", ")}`);
-      }
-      const codec = CODECS[codecName];
+      const codec = (CODEC_NAMES as readonly string[]).indexOf(codecName);
+      if (codec < 0) throw new UsageError(`--compression must be one of ${CODEC_NAMES.join(", ")}`);
       const topic = await ctx.client.topic(topicName, true);
       const count = topic.partitions.length;
       const fixedPartition = ctx.get("--partition") === undefined ? null : ctx.int("--partition");
@@ -248,7 +246,7 @@ export const PRODUCE_COMMANDS: Record<string, Command> = {
         firstOffset: r.first,
         lastOffset: r.last,
       }));
-      if (ctx.json) ctx.table(rows, [], { topic: topicName, records: total, bytes: totalBytes, partitions: rows });
+      if (ctx.json) ctx.printJson({ topic: topicName, records: total, bytes: totalBytes, partitions: rows });
       else if (!ctx.has("--quiet")) {
         ctx.note(
           `${total} record(s) to ${topicName}` +

@@ -1,6 +1,7 @@
 // chronik acl create|list|delete, user create|delete|list (SCRAM), quota describe|alter
 import { saltedPassword, SCRAM_MECHANISMS, SCRAM_TYPE } from "../../broker/auth/sasl.ts";
 import type { ScramMechanism } from "../../broker/auth/sasl.ts";
+import { AclOperation, AclPermission, CLUSTER_NAME, PatternType, ResourceType } from "../../broker/auth/acl.ts";
 import { check } from "../../client/errors.ts";
 import { AlterClientQuotas } from "../../protocol/messages/49_alter_client_quotas.ts";
 import { AlterUserScramCredentials } from "../../protocol/messages/51_alter_user_scram_credentials.ts";
@@ -14,36 +15,17 @@ import type { Command } from "./command.ts";
 import type { Ctx, OptSpec } from "./context.ts";
 import { keyValue } from "./context.ts";
 
-// Kafka's AclOperation, AclPermissionType, ResourceType and PatternType codes.
-const OPERATIONS = [
-  "unknown",
-  "any",
-  "all",
-  "read",
-  "write",
-  "create",
-  "delete",
-  "alter",
-  "describe",
-  "cluster_action",
-  "describe_configs",
-  "alter_configs",
-  "idempotent_write",
-  "create_tokens",
-  "describe_tokens",
-];
-const PERMISSIONS = ["unknown", "any", "deny", "allow"];
-const RESOURCES: Record<number, string> = {
-  0: "unknown",
-  1: "any",
-  2: "topic",
-  3: "group",
-  4: "cluster",
-  5: "transactional_id",
-  6: "delegation_token",
-  7: "user",
-};
-const PATTERNS = ["unknown", "any", "match", "literal", "prefixed"];
+/** Lower-case names indexed by code, from one of acl.ts's tables of Kafka's codes. */
+function namesByCode(codes: Readonly<Record<string, number>>): string[] {
+  const out: string[] = [];
+  for (const [name, c] of Object.entries(codes)) out[c] = name.toLowerCase();
+  return out;
+}
+
+const OPERATIONS = namesByCode(AclOperation);
+const PERMISSIONS = namesByCode(AclPermission);
+const RESOURCES = namesByCode(ResourceType);
+const PATTERNS = namesByCode(PatternType);
 
 const ACL_OPTS: OptSpec = {
   "--allow": "value",
@@ -67,15 +49,17 @@ function code(list: readonly string[], name: string, what: string): number {
 /** The resource an ACL command names: --topic, --group, --transactional-id or --cluster (type, name). */
 function resourceOf(ctx: Ctx, required: boolean): { type: number; name: string | null } {
   const given = [
-    ctx.get("--topic") !== undefined ? { type: 2, name: ctx.get("--topic")! } : null,
-    ctx.get("--group") !== undefined ? { type: 3, name: ctx.get("--group")! } : null,
-    ctx.get("--transactional-id") !== undefined ? { type: 5, name: ctx.get("--transactional-id")! } : null,
-    ctx.has("--cluster") ? { type: 4, name: "kafka-cluster" } : null,
+    ctx.get("--topic") !== undefined ? { type: ResourceType.TOPIC, name: ctx.get("--topic")! } : null,
+    ctx.get("--group") !== undefined ? { type: ResourceType.GROUP, name: ctx.get("--group")! } : null,
+    ctx.get("--transactional-id") !== undefined
+      ? { type: ResourceType.TRANSACTIONAL_ID, name: ctx.get("--transactional-id")! }
+      : null,
+    ctx.has("--cluster") ? { type: ResourceType.CLUSTER, name: CLUSTER_NAME } : null,
   ].filter((x) => x !== null);
   if (given.length > 1) throw new UsageError("name one resource: --topic, --group, --transactional-id or --cluster");
   if (given.length === 0) {
     if (required) throw new UsageError("name a resource: --topic, --group, --transactional-id or --cluster");
-    return { type: 1, name: null };
+    return { type: ResourceType.ANY, name: null };
   }
   return given[0]!;
 }
@@ -83,9 +67,9 @@ function resourceOf(ctx: Ctx, required: boolean): { type: number; name: string |
 function principalOf(ctx: Ctx): { principal: string | null; permission: number } {
   const allow = ctx.get("--allow"), deny = ctx.get("--deny"), any = ctx.get("--principal");
   const p = (s: string) => (s.includes(":") ? s : `User:${s}`);
-  if (allow !== undefined) return { principal: p(allow), permission: 3 };
-  if (deny !== undefined) return { principal: p(deny), permission: 2 };
-  return { principal: any === undefined ? null : p(any), permission: 1 };
+  if (allow !== undefined) return { principal: p(allow), permission: AclPermission.ALLOW };
+  if (deny !== undefined) return { principal: p(deny), permission: AclPermission.DENY };
+  return { principal: any === undefined ? null : p(any), permission: AclPermission.ANY };
 }
 
 function aclRow(resourceType: number, resourceName: string, patternType: number, a: {
@@ -115,10 +99,14 @@ function filterOf(ctx: Ctx) {
   return {
     resourceTypeFilter: r.type,
     resourceNameFilter: r.name,
-    patternTypeFilter: ctx.has("--prefixed") ? 4 : r.name === null ? 1 : 3,
+    patternTypeFilter: ctx.has("--prefixed")
+      ? PatternType.PREFIXED
+      : r.name === null
+      ? PatternType.ANY
+      : PatternType.LITERAL,
     principalFilter: principal,
     hostFilter: ctx.get("--host") ?? null,
-    operation: ops.length ? code(OPERATIONS, ops[0], "--operation") : 1,
+    operation: ops.length ? code(OPERATIONS, ops[0], "--operation") : AclOperation.ANY,
     permissionType: permission,
   };
 }
@@ -146,13 +134,15 @@ export const SECURITY_COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const r = resourceOf(ctx, true);
       const { principal, permission } = principalOf(ctx);
-      if (principal === null || permission === 1) throw new UsageError("give --allow PRINCIPAL or --deny PRINCIPAL");
+      if (principal === null || permission === AclPermission.ANY) {
+        throw new UsageError("give --allow PRINCIPAL or --deny PRINCIPAL");
+      }
       const ops = ctx.all("--operation");
       if (ops.length === 0) throw new UsageError("give --operation (read, write, describe, all, ...)");
       const creations = ops.map((op) => ({
         resourceType: r.type,
         resourceName: r.name!,
-        resourcePatternType: ctx.has("--prefixed") ? 4 : 3,
+        resourcePatternType: ctx.has("--prefixed") ? PatternType.PREFIXED : PatternType.LITERAL,
         principal,
         host: ctx.get("--host") ?? "*",
         operation: code(OPERATIONS, op, "--operation"),

@@ -1,6 +1,9 @@
 // chronik topic create|list|describe|delete|alter-config|add-partitions|trim
 import { EARLIEST, LATEST, listOffsets } from "../../client/offsets.ts";
+import { ConfigSource, ResourceType } from "../../broker/config/configs.ts";
 import { check } from "../../client/errors.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { CreatePartitions } from "../../protocol/messages/37_create_partitions.ts";
 import { CreateTopics } from "../../protocol/messages/19_create_topics.ts";
 import { DeleteRecords } from "../../protocol/messages/21_delete_records.ts";
@@ -12,17 +15,9 @@ import type { Command } from "./command.ts";
 import type { Ctx } from "./context.ts";
 import { keyValue } from "./context.ts";
 
-/** DescribeConfigs ConfigSource names. */
-export const CONFIG_SOURCES = [
-  "UNKNOWN",
-  "DYNAMIC_TOPIC_CONFIG",
-  "DYNAMIC_BROKER_CONFIG",
-  "DYNAMIC_DEFAULT_BROKER_CONFIG",
-  "STATIC_BROKER_CONFIG",
-  "DEFAULT_CONFIG",
-  "DYNAMIC_BROKER_LOGGER_CONFIG",
-];
-export const RESOURCE = { TOPIC: 2, BROKER: 4 } as const;
+/** DescribeConfigs ConfigSource names, indexed by code. */
+const CONFIG_SOURCES: string[] = [];
+for (const [name, c] of Object.entries(ConfigSource)) CONFIG_SOURCES[c] = name;
 
 export async function describeConfigs(ctx: Ctx, resourceType: number, resourceName: string, keys: string[] | null) {
   const c = await ctx.client.any();
@@ -128,7 +123,7 @@ export const TOPIC_COMMANDS: Record<string, Command> = {
       });
       const rows = [];
       for (const t of r.topics ?? []) {
-        if (t.errorCode === 36 && ctx.has("--if-not-exists")) {
+        if (t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && ctx.has("--if-not-exists")) {
           rows.push({ name: t.name, status: "exists" });
           continue;
         }
@@ -152,13 +147,13 @@ export const TOPIC_COMMANDS: Record<string, Command> = {
       if (names.length === 0) throw new UsageError("missing topic name");
       const c = await ctx.client.any();
       const r = await c.request(DeleteTopics, {
-        topics: names.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
+        topics: names.map((name) => ({ name, topicId: ZERO_UUID })),
         topicNames: names,
         timeoutMs: 30000,
       });
       const rows = [];
       for (const t of r.responses ?? []) {
-        if (t.errorCode === 3 && ctx.has("--if-exists")) {
+        if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && ctx.has("--if-exists")) {
           rows.push({ name: t.name, status: "absent" });
           continue;
         }
@@ -180,7 +175,9 @@ export const TOPIC_COMMANDS: Record<string, Command> = {
         listOffsets(ctx.client, t, ps, EARLIEST),
         listOffsets(ctx.client, t, ps, LATEST),
         // Brokers without DescribeConfigs (librdkafka's mock cluster) still show partitions.
-        (await ctx.client.any()).versions.has(32) ? describeConfigs(ctx, RESOURCE.TOPIC, name, null) : [],
+        (await ctx.client.any()).versions.has(DescribeConfigs.key)
+          ? describeConfigs(ctx, ResourceType.TOPIC, name, null)
+          : [],
       ]);
       const shown = ctx.has("--all-configs") ? configs : configs.filter((x) => x.source === "DYNAMIC_TOPIC_CONFIG");
       const partitions = t.partitions.map((p) => ({
@@ -218,7 +215,7 @@ export const TOPIC_COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const name = ctx.arg(0, "topic name");
       const set = ctx.all("--set").map((kv) => keyValue(kv, "--set"));
-      await alterConfigs(ctx, RESOURCE.TOPIC, name, set, ctx.all("--delete"), ctx.has("--dry-run"));
+      await alterConfigs(ctx, ResourceType.TOPIC, name, set, ctx.all("--delete"), ctx.has("--dry-run"));
       ctx.record({
         topic: name,
         set: Object.fromEntries(set),
