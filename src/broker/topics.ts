@@ -46,7 +46,7 @@ export function randomUuid(): string {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
+export { ZERO_UUID } from "../protocol/codec.ts";
 
 export class Topics {
   private byName = new Map<string, Topic>();

@@ -7,6 +7,7 @@ import { DescribeShareGroupOffsets } from "../../protocol/messages/90_describe_s
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
 
 export default defineHandler(DescribeShareGroupOffsets, [0, 0], (req, ctx) => {
   const svc = ctx.services;
@@ -38,7 +39,7 @@ export default defineHandler(DescribeShareGroupOffsets, [0, 0], (req, ctx) => {
           const denied = !allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.topicName);
           return {
             topicName: t.topicName,
-            topicId: topic?.id ?? "AAAAAAAAAAAAAAAAAAAAAA",
+            topicId: topic?.id ?? ZERO_UUID,
             partitions: t.partitions.map((partitionIndex) => {
               const errorCode = denied
                 ? ErrorCode.TOPIC_AUTHORIZATION_FAILED

@@ -7,6 +7,7 @@ import { AlterShareGroupOffsets } from "../../protocol/messages/91_alter_share_g
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
 
 export default defineHandler(AlterShareGroupOffsets, [0, 0], async (req, ctx) => {
   const svc = ctx.services;
@@ -49,7 +50,7 @@ export default defineHandler(AlterShareGroupOffsets, [0, 0], async (req, ctx) =>
     errorMessage: null,
     responses: req.topics.map((t) => ({
       topicName: t.topicName,
-      topicId: svc.topics.get(t.topicName)?.id ?? "AAAAAAAAAAAAAAAAAAAAAA",
+      topicId: svc.topics.get(t.topicName)?.id ?? ZERO_UUID,
       partitions: t.partitions.map((p) => {
         const code = codes.get(`${t.topicName}:${p.partitionIndex}`)!;
         return {

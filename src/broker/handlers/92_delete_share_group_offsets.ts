@@ -7,6 +7,7 @@ import { DeleteShareGroupOffsets } from "../../protocol/messages/92_delete_share
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
+import { ZERO_UUID } from "../../protocol/codec.ts";
 
 export default defineHandler(DeleteShareGroupOffsets, [0, 0], async (req, ctx) => {
   const svc = ctx.services;
@@ -38,7 +39,7 @@ export default defineHandler(DeleteShareGroupOffsets, [0, 0], async (req, ctx) =
     errorMessage: null,
     responses: req.topics.map((t, i) => ({
       topicName: t.topicName,
-      topicId: svc.topics.get(t.topicName)?.id ?? "AAAAAAAAAAAAAAAAAAAAAA",
+      topicId: svc.topics.get(t.topicName)?.id ?? ZERO_UUID,
       errorCode: codes[i] === ErrorCode.NONE ? stored : codes[i],
       errorMessage: null,
     })),
