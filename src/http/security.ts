@@ -15,8 +15,7 @@
 //   host, or one of chronik.http.allowed.hosts) or the request is refused (403), so that a DNS
 //   rebinding page cannot read through a browser on the operator's machine.
 import type { Context, MiddlewareHandler } from "hono";
-import { saltedPassword } from "../broker/auth/sasl.ts";
-import { credentialFromSalted, SCRAM_MECHANISMS } from "../broker/auth/sasl.ts";
+import { credentialFromSalted, equalBytes, saltedPassword, SCRAM_MECHANISMS } from "../broker/auth/sasl.ts";
 import { CLUSTER_NAME, ResourceType } from "../broker/auth/acl.ts";
 import type { Services } from "../broker/services.ts";
 import { base64ToBytes } from "./base64.ts";
@@ -25,13 +24,6 @@ export type HttpEnv = { Bindings: { remoteAddress: string }; Variables: { princi
 
 const OPEN = new Set(["/health", "/ready"]);
 const CACHE_MS = 60_000;
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-  return d === 0;
-}
 
 async function sha256(text: string): Promise<string> {
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -70,7 +62,7 @@ export function httpSecurity(svc: Services): MiddlewareHandler<HttpEnv> {
       const p = l.plainUsers.get(user);
       if (p !== undefined) {
         const enc = new TextEncoder();
-        ok ||= equal(enc.encode(p), enc.encode(password));
+        ok ||= equalBytes(enc.encode(p), enc.encode(password));
       }
     }
     for (const mech of SCRAM_MECHANISMS) {
@@ -79,7 +71,7 @@ export function httpSecurity(svc: Services): MiddlewareHandler<HttpEnv> {
       if (!cred) continue;
       const salted = await saltedPassword(mech, password, cred.salt, cred.iterations);
       const mine = await credentialFromSalted(mech, salted, cred.salt, cred.iterations);
-      ok = equal(mine.storedKey, cred.storedKey);
+      ok = equalBytes(mine.storedKey, cred.storedKey);
     }
     if (!ok) return null;
     if (verified.size > 10_000) verified.clear();

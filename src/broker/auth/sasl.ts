@@ -104,7 +104,8 @@ function unb64(s: string): Uint8Array | null {
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** Compares in time that depends on the length only (passwords, SCRAM keys). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;
   for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
