@@ -9,7 +9,7 @@ import { VERSION_STRING } from "../version.ts";
 import type { Services } from "../broker/services.ts";
 import { prometheus } from "./prometheus.ts";
 import { groupLags } from "./lag.ts";
-import { partitionView, restError, restRoutes } from "./rest.ts";
+import { partitionView, restError, restRoutes, topicDenied } from "./rest.ts";
 import { registryRoutes } from "./registry.ts";
 import { consoleRoutes } from "./console/console.ts";
 import { confluentV2Routes } from "./confluent_v2.ts";
@@ -64,11 +64,12 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
       ),
   );
 
+  // Authorization before existence, as Kafka: a refusal says nothing of whether the topic or group exists.
   app.get("/v1/topics/:topic", (c) => {
-    const t = svc.topics.get(c.req.param("topic"));
-    if (!t || !canDescribe(c, ResourceType.TOPIC, t.name)) {
-      return restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
-    }
+    const name = c.req.param("topic");
+    if (!canDescribe(c, ResourceType.TOPIC, name)) return topicDenied(c, name);
+    const t = svc.topics.get(name);
+    if (!t) return restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
     return c.json({
       name: t.name,
       id: t.id,
@@ -84,10 +85,11 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
 
   app.get("/v1/groups/:group", (c) => {
     const id = c.req.param("group");
-    const g = svc.groups.group(id);
-    if (!g || g.state === "Dead" || !canDescribe(c, ResourceType.GROUP, id)) {
-      return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
+    if (!canDescribe(c, ResourceType.GROUP, id)) {
+      return restError(c, 403, 2, `Not authorized to access group: ${id}`, "GROUP_AUTHORIZATION_FAILED");
     }
+    const g = svc.groups.group(id);
+    if (!g || g.state === "Dead") return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
     const offsets = groupLags(svc, g.offsets).map((x) => ({
       topic: x.topic,
       partition: x.partition,

@@ -150,10 +150,13 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
         .map((t) => t.name).sort(),
     ));
   app.get("/topics/:topic", (c) => {
-    const t = svc.topics.get(c.req.param("topic"));
-    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) {
-      return v2Error(c, 404, 40401, "Topic not found.");
+    const name = c.req.param("topic");
+    // Authorization before existence (Kafka): a refusal says nothing of whether the topic exists.
+    if (!httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+      return v2Error(c, 403, 40301, `Not authorized to access topics: [${name}]`);
     }
+    const t = svc.topics.get(name);
+    if (!t) return v2Error(c, 404, 40401, "Topic not found.");
     const node = svc.config.nodeId;
     return v2Reply(c, {
       name: t.name,

@@ -64,11 +64,15 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   const need = (ok: boolean, message = "Request is not authorized.") => {
     if (!ok) throw new V3Error(403, message);
   };
+  // Authorization before existence (Kafka): a refusal says nothing of whether the topic or group exists.
   const topicOf = (c: Context): Topic => {
-    const t = svc.topics.get(c.req.param("topic") ?? "");
-    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) {
-      throw new V3Error(404, "This server does not host this topic-partition.");
-    }
+    const name = c.req.param("topic") ?? "";
+    need(
+      httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, name),
+      `Not authorized to access topics: [${name}]`,
+    );
+    const t = svc.topics.get(name);
+    if (!t) throw new V3Error(404, "This server does not host this topic-partition.");
     return t;
   };
   const body = async (c: Context) => {
@@ -393,10 +397,13 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
 
   // ---- consumer groups ----
   const groupOf = (c: Context) => {
-    const g = svc.groups.group(c.req.param("group") ?? "");
-    if (!g || g.state === "Dead" || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId)) {
-      throw new V3Error(404, "Consumer group not found.");
-    }
+    const name = c.req.param("group") ?? "";
+    need(
+      httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.GROUP, name),
+      `Not authorized to access group: ${name}`,
+    );
+    const g = svc.groups.group(name);
+    if (!g || g.state === "Dead") throw new V3Error(404, "Consumer group not found.");
     return g;
   };
   const groupView = (c: Context, g: NonNullable<ReturnType<typeof svc.groups.group>>) => ({

@@ -8,6 +8,11 @@
 // in the instance's format (binary: base64; json; avro and jsonschema: decoded with the schema
 // registry). Commits go through OffsetCommit's path with the member's epoch. An instance not used
 // for consumer.instance.timeout.ms (300000) leaves the group and is removed.
+// An instance belongs to the principal that created it: to another it does not exist (40403, as for
+// an unknown instance). Its ACLs are checked on every use, as a Kafka consumer's requests are: READ
+// on the group for each fetch, commit and subscription, READ on each topic read, committed or
+// positioned, DESCRIBE for committed offsets (40301 otherwise), so a revoked ACL takes effect at
+// the next call; heartbeats stop while the principal may not READ the group.
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { clientHostOf } from "../broker/groups/coordinator.ts";
@@ -45,6 +50,9 @@ type Instance = {
   lastUsed: number;
   timer: ReturnType<typeof setInterval> | null;
   clientHost: string;
+  /** The principal that created the instance, and its address (for the heartbeats' ACL checks). */
+  principal: string;
+  remote: string;
 };
 
 export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
@@ -62,9 +70,21 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
   };
   const instanceOf = (c: Context) => {
     const i = instances.get(key(c.req.param("group") ?? "", c.req.param("instance") ?? ""));
-    if (!i) throw new V2Error(404, 40403, "Consumer instance not found.");
+    if (!i || i.principal !== principalOf(c)) throw new V2Error(404, 40403, "Consumer instance not found.");
     i.lastUsed = svc.now();
     return i;
+  };
+  const principalOf = (c: Context) => (c.get("principal") as string | undefined) ?? "User:ANONYMOUS";
+  /** 40301 unless this request's principal may `op` the instance's group and each of `topics`. */
+  const authorize = (c: Context, i: Instance, op: number, topics: Iterable<string>) => {
+    if (!httpAllowed(svc, c, op, ResourceType.GROUP, i.group)) {
+      throw new V2Error(403, 40301, `Not authorized to access group: ${i.group}`);
+    }
+    for (const t of topics) {
+      if (!httpAllowed(svc, c, op, ResourceType.TOPIC, t)) {
+        throw new V2Error(403, 40301, `Not authorized to access topics: [${t}]`);
+      }
+    }
   };
   const body = async (c: Context) => {
     const text = await c.req.text();
@@ -78,6 +98,13 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
   const pk = (t: string, p: number) => `${t}\u0000${p}`;
 
   async function heartbeat(i: Instance, leaving = false): Promise<void> {
+    // As ConsumerGroupHeartbeat: READ on the group, for the instance's principal and address.
+    if (
+      !leaving && svc.acls.enabled &&
+      !svc.acls.authorize(i.principal, i.remote, AclOperation.READ, ResourceType.GROUP, i.group)
+    ) {
+      return;
+    }
     const r = await svc.groups.consumerGroupHeartbeat(i.group, {
       memberId: i.memberId,
       memberEpoch: leaving ? -1 : i.memberEpoch,
@@ -204,6 +231,8 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
         lastUsed: svc.now(),
         timer: null,
         clientHost: clientHostOf((c.env as { remoteAddress?: string } | undefined)?.remoteAddress ?? ""),
+        principal: principalOf(c),
+        remote: (c.env as { remoteAddress?: string } | undefined)?.remoteAddress || "*",
       };
       instances.set(key(group, name), i);
       const base = new URL(c.req.url).origin;
@@ -230,11 +259,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       if (!Array.isArray(b.topics) || !b.topics.length) {
         throw new V2Error(422, 42201, "A subscription needs topics (topic_pattern is not supported).");
       }
-      for (const t of b.topics as string[]) {
-        if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, t)) {
-          throw new V2Error(403, 40301, `Not authorized to access topics: [${t}]`);
-        }
-      }
+      authorize(c, i, AclOperation.READ, b.topics as string[]);
       i.subscription = [...new Set(b.topics as string[])].sort();
       await heartbeat(i);
       if (!i.timer) {
@@ -278,6 +303,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     route(async (c) => {
       const i = instanceOf(c);
       if (!i.subscription.length) throw new V2Error(409, 40903, "Consumer is not subscribed to any topics.");
+      authorize(c, i, AclOperation.READ, i.subscription);
       await heartbeat(i);
       const maxBytes = Math.min(Number(c.req.query("max_bytes") ?? 1 << 20) || 1 << 20, 64 << 20);
       const timeout = Math.min(Number(c.req.query("timeout") ?? 0) || 0, 30000);
@@ -361,6 +387,9 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     route(async (c) => {
       const i = instanceOf(c);
       const b = await body(c);
+      const given = Array.isArray(b.offsets) ? b.offsets as { topic: string }[] : [];
+      const read = [...i.positions.keys()].map((k) => k.slice(0, k.lastIndexOf("\u0000")));
+      authorize(c, i, AclOperation.READ, [...given.map((o) => o.topic), ...read]);
       if (Array.isArray(b.offsets) && b.offsets.length) {
         const explicit = new Map<string, number>();
         for (const o of b.offsets as { topic: string; partition: number; offset: number }[]) {
@@ -378,6 +407,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       const i = instanceOf(c);
       const b = await body(c);
       const parts = Array.isArray(b.partitions) ? b.partitions as { topic: string; partition: number }[] : [];
+      authorize(c, i, AclOperation.DESCRIBE, parts.map((p) => p.topic));
       const offsets = parts.map((p) => {
         const f = svc.groups.fetchOffsets(i.group, [{ name: p.topic, partitionIndexes: [p.partition] }], null)
           .topics[0]?.partitions[0];
@@ -398,6 +428,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       const list = (where === "given" ? b.offsets : b.partitions) as
         | { topic: string; partition: number; offset?: number }[]
         | undefined;
+      authorize(c, i, AclOperation.READ, (list ?? []).map((p) => p.topic));
       for (const p of list ?? []) {
         const log = svc.topics.get(p.topic)?.partitions[p.partition];
         if (!log) throw new V2Error(404, 40402, "Partition not found.");

@@ -73,6 +73,12 @@ export function restError(
 }
 
 const topicNotFound = (c: Context) => restError(c, 404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
+/**
+ * As Kafka: authorization is decided on the name before existence, so a principal that may not
+ * describe a topic learns nothing of whether it exists (TOPIC_AUTHORIZATION_FAILED either way).
+ */
+export const topicDenied = (c: Context, name: string) =>
+  restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
 const partitionNotFound = (c: Context) => restError(c, 404, 2, "Partition not found.", "UNKNOWN_TOPIC_OR_PARTITION");
 
 class Invalid extends Error {}
@@ -156,9 +162,7 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
       return restError(c, 422, 1, "acks must be all, -1 or 1", "INVALID_REQUIRED_ACKS");
     }
     const acksAll = acksRaw !== "1";
-    if (!httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, name)) {
-      return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
-    }
+    if (!httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, name)) return topicDenied(c, name);
 
     const topic = await produceTopic(svc, c, name);
     if (topic instanceof Response) return topic;
@@ -180,27 +184,29 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
   });
 
   app.get("/v1/topics/:topic/partitions", (c) => {
-    const t = svc.topics.get(c.req.param("topic"));
-    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) return topicNotFound(c);
+    const name = c.req.param("topic");
+    if (!httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return topicDenied(c, name);
+    const t = svc.topics.get(name);
+    if (!t) return topicNotFound(c);
     return c.json(t.partitions.map((p, i) => partitionView(p, i)));
   });
 
   app.get("/v1/topics/:topic/partitions/:partition", (c) => {
-    const t = svc.topics.get(c.req.param("topic"));
-    if (!t || !httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) return topicNotFound(c);
+    const name = c.req.param("topic");
+    if (!httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return topicDenied(c, name);
+    const t = svc.topics.get(name);
+    if (!t) return topicNotFound(c);
     const log = partitionOf(t, c.req.param("partition"));
     return log ? c.json(partitionView(log, log.partition)) : partitionNotFound(c);
   });
 
   app.get("/v1/topics/:topic/partitions/:partition/records", async (c) => {
     const name = c.req.param("topic");
+    if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, name)) return topicDenied(c, name);
     const t = svc.topics.get(name);
     if (!t) return topicNotFound(c);
     const log = partitionOf(t, c.req.param("partition"));
     if (!log) return partitionNotFound(c);
-    if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, name)) {
-      return restError(c, 403, 1, `Not authorized to access topics: [${name}]`, "TOPIC_AUTHORIZATION_FAILED");
-    }
     let from: number, maxBytes: number, timeoutMs: number;
     const format = c.req.query("format") ?? "json";
     const isolation = c.req.query("isolation") ?? "read_uncommitted";

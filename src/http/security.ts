@@ -3,8 +3,8 @@
 //
 // - Authentication: when any Kafka listener requires SASL, every HTTP route but /health and /ready
 //   requires it too: HTTP Basic against the SASL users (PLAIN users of any listener, or SCRAM
-//   credentials, checked by deriving the salted password), answered 401 with a Basic challenge
-//   otherwise. The principal (User:<name>) is then authorized by the broker's authorizer, with the
+//   credentials, checked by deriving the salted password; unknown users cost the same derivation,
+//   basicPasswordOk), answered 401 with a Basic challenge otherwise. The principal (User:<name>) is then authorized by the broker's authorizer, with the
 //   client's address as the ACL host, exactly as on the Kafka listeners. Verified credentials are
 //   remembered for a minute (keyed by a hash of the header) so that SCRAM's key derivation is not
 //   repeated on every request. Without SASL listeners the principal is User:ANONYMOUS.
@@ -15,7 +15,13 @@
 //   host, or one of chronik.http.allowed.hosts) or the request is refused (403), so that a DNS
 //   rebinding page cannot read through a browser on the operator's machine.
 import type { Context, MiddlewareHandler } from "hono";
-import { credentialFromSalted, equalBytes, saltedPassword, SCRAM_MECHANISMS } from "../broker/auth/sasl.ts";
+import {
+  credentialFromSalted,
+  equalBytes,
+  fakeCredential,
+  saltedPassword,
+  SCRAM_MECHANISMS,
+} from "../broker/auth/sasl.ts";
 import { CLUSTER_NAME, ResourceType } from "../broker/auth/acl.ts";
 import type { Services } from "../broker/services.ts";
 import { base64ToBytes } from "./base64.ts";
@@ -56,24 +62,7 @@ export function httpSecurity(svc: Services): MiddlewareHandler<HttpEnv> {
     const colon = text.indexOf(":");
     if (colon <= 0) return null;
     const user = text.slice(0, colon);
-    const password = text.slice(colon + 1);
-    let ok = false;
-    for (const l of svc.auth.listeners) {
-      const p = l.plainUsers.get(user);
-      if (p !== undefined) {
-        const enc = new TextEncoder();
-        ok ||= equalBytes(enc.encode(p), enc.encode(password));
-      }
-    }
-    for (const mech of SCRAM_MECHANISMS) {
-      if (ok) break;
-      const cred = svc.auth.scram.get(user, mech);
-      if (!cred) continue;
-      const salted = await saltedPassword(mech, password, cred.salt, cred.iterations);
-      const mine = await credentialFromSalted(mech, salted, cred.salt, cred.iterations);
-      ok = equalBytes(mine.storedKey, cred.storedKey);
-    }
-    if (!ok) return null;
+    if (!await basicPasswordOk(svc.auth, user, text.slice(colon + 1))) return null;
     if (verified.size > 10_000) verified.clear();
     verified.set(key, { principal: `User:${user}`, until: svc.now() + CACHE_MS });
     return `User:${user}`;
@@ -123,6 +112,41 @@ export function httpSecurity(svc: Services): MiddlewareHandler<HttpEnv> {
     c.set("principal", principal);
     return next();
   };
+}
+
+/** Derives a SCRAM salted password (saltedPassword; a parameter so that a test can count the calls). */
+export type Derive = typeof saltedPassword;
+
+/**
+ * Whether `password` is `user`'s: a PLAIN user's password (any listener) or a SCRAM credential's.
+ * Every call costs the same whoever the user is: one key derivation per SCRAM mechanism, against
+ * the user's credential or, for a user without one (unknown users included), against the made-up
+ * credential the SCRAM exchange answers unknown users with; PLAIN passwords are compared in
+ * constant time. So the time of a 401 does not tell which users exist.
+ */
+export async function basicPasswordOk(
+  auth: Services["auth"],
+  user: string,
+  password: string,
+  derive: Derive = saltedPassword,
+): Promise<boolean> {
+  const enc = new TextEncoder();
+  const given = enc.encode(password);
+  let ok = false;
+  for (const l of auth.listeners) {
+    const p = l.plainUsers.get(user);
+    // An unknown user compares against the password itself, as checkPlain does.
+    const expected = enc.encode(p ?? password);
+    ok = (equalBytes(expected, given) && p !== undefined) || ok;
+  }
+  for (const mech of SCRAM_MECHANISMS) {
+    const real = auth.scram.get(user, mech);
+    const cred = real ?? await fakeCredential(mech, user);
+    const salted = await derive(mech, password, cred.salt, cred.iterations);
+    const mine = await credentialFromSalted(mech, salted, cred.salt, cred.iterations);
+    ok = (equalBytes(mine.storedKey, cred.storedKey) && real !== null) || ok;
+  }
+  return ok;
 }
 
 /** The broker's authorizer for this HTTP request's principal and client address. */

@@ -312,7 +312,7 @@ describe("REST proxy with ACLs", () => {
       const denied = await send();
       expect(denied.status).toBe(403);
       expect(await denied.json()).toMatchObject({ error_code: 40301, error: "TOPIC_AUTHORIZATION_FAILED" });
-      expect((await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).status).toBe(404);
+      expect((await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).status).toBe(403); // before existence
       const bind = (resourceType: number, resourceName: string, operation: number) => ({
         resourceType,
         resourceName,

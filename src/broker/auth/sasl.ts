@@ -140,7 +140,7 @@ let fakeKey: Uint8Array | null = null;
  * user name with a key of this process, so the same name always gets the same salt (no probing by
  * comparing salts) and the exchange costs what it costs for a real user with a wrong password.
  */
-async function fakeCredential(mechanism: ScramMechanism, user: string): Promise<ScramCredential> {
+export async function fakeCredential(mechanism: ScramMechanism, user: string): Promise<ScramCredential> {
   fakeKey ??= crypto.getRandomValues(new Uint8Array(32));
   const seed = await hmac(mechanism, fakeKey, enc.encode(`${mechanism}\u0000${user}`));
   return {

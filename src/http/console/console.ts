@@ -130,11 +130,11 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
   app.get("/ui/topics/:name", (c) => {
     const name = c.req.param("name");
-    const t = svc.topics.get(name);
     const path = `/ui/topics/${encodeURIComponent(name)}`;
-    if (!t || !can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
-      return render(c, "Topic not found", path, html`<p>No topic ${name}.</p>`, 404);
-    }
+    // Authorization before existence (Kafka): a refusal says nothing of whether the topic exists.
+    if (!can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return denied(c, path, `describe topic ${name}`);
+    const t = svc.topics.get(name);
+    if (!t) return render(c, "Topic not found", path, html`<p>No topic ${name}.</p>`, 404);
     const parts = t.partitions.map((
       p,
       i,
@@ -207,8 +207,9 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
   app.delete("/ui/api/topics/:name", async (c) => {
     const name = c.req.param("name");
+    if (!can(c, AclOperation.DELETE, ResourceType.TOPIC, name)) return fail(c, 403, "Not authorized.");
     const t = svc.topics.get(name);
-    if (!t || !can(c, AclOperation.DELETE, ResourceType.TOPIC, name)) return fail(c, 404, `No topic ${name}.`);
+    if (!t) return fail(c, 404, `No topic ${name}.`);
     if (t.internal) return fail(c, 400, "Internal topics cannot be deleted.");
     await svc.topics.delete(t);
     await svc.groups.onTopicDeleted(name);
@@ -235,8 +236,9 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
   /** The first offset at or after a timestamp (ListOffsets' answer), for the message browser. */
   app.get("/ui/api/topics/:name/partitions/:p/offset", async (c) => {
     const name = c.req.param("name");
+    if (!can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return fail(c, 403, "Not authorized.");
     const log = svc.topics.get(name)?.partitions[Number(c.req.param("p"))];
-    if (!log || !can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return fail(c, 404, "Unknown partition.");
+    if (!log) return fail(c, 404, "Unknown partition.");
     const ts = Number(c.req.query("timestamp"));
     const found = await log.batchForTimestamp(ts);
     if (found) {
@@ -284,11 +286,10 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
   app.get("/ui/groups/:id", (c) => {
     const id = c.req.param("id");
-    const g = svc.groups.group(id);
     const path = `/ui/groups/${encodeURIComponent(id)}`;
-    if (!g || g.state === "Dead" || !can(c, AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
-      return render(c, "Group not found", path, html`<p>No group ${id}.</p>`, 404);
-    }
+    if (!can(c, AclOperation.DESCRIBE, ResourceType.GROUP, id)) return denied(c, path, `describe group ${id}`);
+    const g = svc.groups.group(id);
+    if (!g || g.state === "Dead") return render(c, "Group not found", path, html`<p>No group ${id}.</p>`, 404);
     const members = [...g.members.values()].map((m) => {
       const assigned = g.kind === "consumer" ? g.namedAssignment(m as Parameters<typeof g.namedAssignment>[0]) : [];
       return [
@@ -336,8 +337,9 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
     const id = c.req.param("id");
     if (!can(c, AclOperation.READ, ResourceType.GROUP, id)) return fail(c, 403, "Not authorized.");
     const b = await c.req.json().catch(() => null) as { topic?: string; to?: string; value?: string } | null;
+    if (b?.topic && !can(c, AclOperation.READ, ResourceType.TOPIC, b.topic)) return fail(c, 403, "Not authorized.");
     const t = b?.topic ? svc.topics.get(b.topic) : undefined;
-    if (!t || !can(c, AclOperation.READ, ResourceType.TOPIC, t.name)) return fail(c, 400, "Unknown topic.");
+    if (!t) return fail(c, 400, "Unknown topic.");
     const g = svc.groups.group(id);
     if (g && g.members.size > 0) return fail(c, 409, `Group ${id} has active members; stop them first.`);
     const partitions = [];
