@@ -5,11 +5,14 @@
 // - Reading pauses while MAX_IN_FLIGHT requests are unanswered, while the frames of unanswered
 //   requests add up to IN_FLIGHT_BYTES, or while the socket's send queue is over its high-water mark
 //   (a client that does not read its responses stops being read).
-// - One request at a time among those whose response is not bounded by the request's size (Fetch, up
-//   to fetch.max.bytes; Metadata, Describe*, List*, OffsetFetch of a whole group): one of them is not
-//   read while another is unanswered, so a connection holds at most one such response (Kafka
-//   processes one request per connection at a time; here other requests, a Produce that wakes a long
-//   poll, still go past it).
+// - One request at a time among those whose response is not bounded by the request's size (handlers
+//   defined with LARGE_RESPONSE: Fetch, up to fetch.max.bytes; Metadata, Describe*, List*,
+//   OffsetFetch of a whole group, ShareFetch): one of them is not read while another is unanswered,
+//   so a connection holds at most one such response (Kafka processes one request per connection at
+//   a time; here other requests, a Produce that wakes a long poll, still go past it).
+// - A request that gives the event loop turns halfway through its work (yield.ts, ctx.keepOrder)
+//   holds back the requests after it until it is answered, so requests still take effect in
+//   arrival order (a Produce of 2,000 partitions is appended whole before the next one starts).
 // - Before SASL authentication: frames over sasl.server.max.receive.size (Kafka's fix for
 //   CVE-2022-34917) close the connection, one request at a time, and at most one such frame buffered.
 // A malformed frame or a violation closes that connection only, with a log line (rate-limited per
@@ -45,14 +48,6 @@ const MERGE_MAX = 16 * 1024;
 const MAX_IN_FLIGHT = 128;
 /** Bytes of unanswered request frames per connection before reading pauses (one larger frame still goes). */
 const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
-/**
- * APIs whose response can be much larger than the request: Fetch, Metadata, OffsetFetch,
- * DescribeGroups, ListGroups, DescribeAcls, DescribeConfigs, DescribeLogDirs,
- * ListPartitionReassignments, DescribeClientQuotas, DescribeUserScramCredentials, DescribeCluster,
- * DescribeProducers, DescribeTransactions, ListTransactions, ConsumerGroupDescribe,
- * DescribeTopicPartitions.
- */
-const HEAVY = new Set([1, 3, 9, 15, 16, 29, 32, 35, 46, 48, 50, 60, 61, 65, 66, 69, 75]);
 /** chronik.request.max.entries default. */
 const MAX_ENTRIES = 100_000;
 /** Kafka's sasl.server.max.receive.size default. */
@@ -82,8 +77,10 @@ export class Connection implements ConnHandler {
   private readonly saslMaxFrame: number;
   /** Bytes of the frames of unanswered requests. */
   private inFlightBytes = 0;
-  /** The unanswered HEAVY request: another one is not read until it is answered. */
+  /** The unanswered request whose handler has largeResponse: another one is not read until it is answered. */
   private heavy: Slot | null = null;
+  /** A request that yielded halfway (ctx.keepOrder): no later one starts until it is answered. */
+  private ordered: Slot | null = null;
   // Received bytes not yet framed: chunks[0] starts at headPos.
   private chunks: Uint8Array[] = [];
   private headPos = 0;
@@ -291,8 +288,10 @@ export class Connection implements ConnHandler {
         this.fail(`frame size ${size} outside 0..${this.maxFrame} (socket.request.max.bytes)${frameSizeHint(size)}`);
         return;
       }
-      // The api key: a second HEAVY request waits for the first one's answer.
-      if (this.heavy !== null && size >= 2 && this.buffered >= 6 && HEAVY.has(this.peekInt16(4))) {
+      // The api key: a second largeResponse request waits for the first one's answer.
+      if (
+        this.heavy !== null && size >= 2 && this.buffered >= 6 && this.server.handler(this.peekInt16(4))?.largeResponse
+      ) {
         this.pause();
         return;
       }
@@ -308,7 +307,7 @@ export class Connection implements ConnHandler {
   private mayRead(): boolean {
     // Responses are not being read: neither are requests (a response answered at once, as most are,
     // stops the loop here rather than after every buffered frame).
-    if (this.waitingDrain) return false;
+    if (this.waitingDrain || this.ordered !== null) return false;
     if (!this.session.authenticated) return this.pending() === 0;
     return this.pending() < MAX_IN_FLIGHT && this.inFlightBytes < IN_FLIGHT_BYTES;
   }
@@ -434,7 +433,7 @@ export class Connection implements ConnHandler {
     }
     svc.metrics.countRequest(apiKey, apiVersion);
     const slot = this.openSlot(frame.length);
-    if (HEAVY.has(apiKey)) this.heavy = slot;
+    if (handler.largeResponse) this.heavy = slot;
     const ctx: RequestContext = {
       services: svc,
       session: this.session,
@@ -444,6 +443,9 @@ export class Connection implements ConnHandler {
       noResponse: false,
       throttleTimeMs: 0,
       frameReusable: false,
+      keepOrder: () => {
+        if (!slot.done) this.ordered = slot;
+      },
       closeConnection: (reason: string) => this.fail(reason),
       closeAfterResponse: (reason: string) => {
         slot.closeReason = reason;
@@ -586,6 +588,7 @@ export class Connection implements ConnHandler {
     this.inFlightBytes -= slot.frameBytes;
     slot.frameBytes = 0;
     if (this.heavy === slot) this.heavy = null;
+    if (this.ordered === slot) this.ordered = null;
     this.flush();
   }
 

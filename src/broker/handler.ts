@@ -53,6 +53,12 @@ export type RequestContext = {
    * that does not keep appended buffers): the server may then reuse the frame's buffer.
    */
   frameReusable: boolean;
+  /**
+   * Called by a handler about to give the event loop a turn halfway through its work (yield.ts):
+   * no later request of this connection starts until this one is answered, so requests take effect
+   * in arrival order, as in Kafka.
+   */
+  keepOrder(): void;
   /** Closes this connection (with a log line); the response, if any, is dropped. */
   closeConnection(reason: string): void;
   /** Sends this request's response, then closes the connection (with a log line), as after a failed SASL exchange. */
@@ -63,16 +69,45 @@ export type Handler<Req = any, Res = any> = {
   readonly api: Api<Req, Res>;
   /** The versions ApiVersions advertises; must lie within the schema's. */
   readonly versions: readonly [number, number];
+  /**
+   * The response can be much larger than the request (records, or entries the request does not
+   * name: "all topics", "every group", a whole ACL list). A connection has at most one such request
+   * unanswered (connection.ts), as Kafka, which handles one request per connection at a time, holds
+   * at most one response (issue #14.2). tests/handlers/large_response_test.ts derives which
+   * handlers must say so from their schemas.
+   */
+  readonly largeResponse: boolean;
   handle(req: Req, ctx: RequestContext): Res | Promise<Res>;
 };
+
+export type HandlerOptions = { readonly largeResponse?: boolean };
+
+/** The options of a handler whose response can be much larger than its request (see Handler.largeResponse). */
+export const LARGE_RESPONSE: HandlerOptions = { largeResponse: true };
+
+type HandleFn<Req, Res> = (req: Req, ctx: RequestContext) => Res | Promise<Res>;
 
 export function defineHandler<Req, Res>(
   api: Api<Req, Res>,
   versions: readonly [number, number],
-  handle: (req: Req, ctx: RequestContext) => Res | Promise<Res>,
+  handle: HandleFn<Req, Res>,
+): Handler<Req, Res>;
+export function defineHandler<Req, Res>(
+  api: Api<Req, Res>,
+  versions: readonly [number, number],
+  options: HandlerOptions,
+  handle: HandleFn<Req, Res>,
+): Handler<Req, Res>;
+export function defineHandler<Req, Res>(
+  api: Api<Req, Res>,
+  versions: readonly [number, number],
+  a: HandlerOptions | HandleFn<Req, Res>,
+  b?: HandleFn<Req, Res>,
 ): Handler<Req, Res> {
   if (versions[0] < api.versions[0] || versions[1] > api.versions[1] || versions[0] > versions[1]) {
     throw new Error(`${api.name}: advertised versions ${versions} outside the schema's ${api.versions}`);
   }
-  return { api, versions, handle };
+  const options = typeof a === "function" ? {} : a;
+  const handle = typeof a === "function" ? a : b!;
+  return { api, versions, largeResponse: options.largeResponse === true, handle };
 }

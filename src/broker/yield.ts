@@ -10,13 +10,33 @@ export function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Counts the steps of one request's work across its loops, nested ones included. */
+/** What a WorkYielder tells before its first turn (RequestContext has it). */
+export type TurnTaker = { keepOrder(): void };
+
+/**
+ * Counts the steps of one request's work across its loops, nested ones included. Before its first
+ * turn it calls the request's keepOrder(): the connection then starts no later request until this
+ * one is answered, so that a request yielding halfway through its entries still takes effect
+ * entirely before the next one on its connection (Kafka handles one request per connection at a
+ * time), not interleaved with it.
+ */
 export class WorkYielder {
   private steps = 0;
+  private readonly ctx: TurnTaker | null;
+  private held = false;
+
+  constructor(ctx: TurnTaker | null = null) {
+    this.ctx = ctx;
+  }
 
   /** One step of work; every EVERY steps, a turn to await (else null, and nothing to wait for). */
   step(): Promise<void> | null {
-    return ++this.steps % EVERY === 0 ? turn() : null;
+    if (++this.steps % EVERY !== 0) return null;
+    if (!this.held) {
+      this.held = true;
+      this.ctx?.keepOrder();
+    }
+    return turn();
   }
 
   /**

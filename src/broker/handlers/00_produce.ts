@@ -73,7 +73,7 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
     : null;
   const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
   // Tens of thousands of entries give the event loop turns while they start (yield.ts).
-  const work = new WorkYielder();
+  const work = new WorkYielder(ctx);
   const responses = await work.map(req.topicData, async (td) => {
     const byId = ctx.apiVersion >= 13;
     const topic = byId ? svc.topics.byId(td.topicId) : svc.topics.get(td.name);

@@ -24,7 +24,7 @@ import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/reco
 import type { FetchPartition } from "../fetch_sessions.ts";
 import { FETCH } from "../config/quotas.ts";
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { WorkYielder } from "../yield.ts";
 import type { Services } from "../services.ts";
 import type { Topic } from "../topics.ts";
@@ -45,7 +45,7 @@ type PartitionData = {
 
 const ALWAYS = () => true;
 
-export default defineHandler(Fetch, [4, 18], async (req, ctx) => {
+export default defineHandler(Fetch, [4, 18], LARGE_RESPONSE, async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
   const byId = v >= 13;
@@ -179,6 +179,8 @@ async function readAll(
   const data: PartitionData[] = [];
   let bytes = 0;
   let ready = false;
+  // No ctx.keepOrder: a Fetch's reads interleave with later requests at every read anyway, as a
+  // Produce behind a long poll must be able to wake it.
   const work = new WorkYielder();
   for (const p of parts) {
     const turn = work.step();

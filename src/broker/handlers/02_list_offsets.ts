@@ -24,7 +24,7 @@ const none = (errorCode: number): Answer => ({ errorCode, timestamp: -1n, offset
 export default defineHandler(ListOffsets, [1, 10], async (req, ctx) => {
   const svc = ctx.services;
   // Tens of thousands of entries give the event loop turns while they start (yield.ts).
-  const work = new WorkYielder();
+  const work = new WorkYielder(ctx);
   const topics = await work.map(req.topics, async (t) => {
     const topic = svc.topics.get(t.name);
     const authorized = allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.name);

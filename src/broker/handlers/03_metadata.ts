@@ -20,13 +20,13 @@ import { Metadata } from "../../protocol/messages/03_metadata.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
 import { allowed, authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { partitionLeadership } from "../cluster.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { createTopic, OPERATIONS_OMITTED } from "../topic_admin.ts";
 import type { Topic } from "../topics.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
 
-export default defineHandler(Metadata, [0, 13], async (req, ctx) => {
+export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx) => {
   const svc = ctx.services;
   const v = ctx.apiVersion;
   const topicOps = (

@@ -9,7 +9,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetch } from "../../protocol/messages/09_offset_fetch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import type { RequestContext } from "../handler.ts";
 import type { Services } from "../services.ts";
 
@@ -57,7 +57,7 @@ function authorizeFetch(
   return { errorCode: r.errorCode, topics: [...r.topics, ...denied] };
 }
 
-export default defineHandler(OffsetFetch, [0, 9], (req, ctx) => {
+export default defineHandler(OffsetFetch, [0, 9], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   const groups = svc.groups;
   const v = ctx.apiVersion;

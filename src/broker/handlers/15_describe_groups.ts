@@ -12,12 +12,12 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
 import { encodeAssignment, encodeSubscription } from "../groups/migration.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 const EMPTY = new Uint8Array(0);
 
-export default defineHandler(DescribeGroups, [0, 6], (req, ctx) => {
+export default defineHandler(DescribeGroups, [0, 6], LARGE_RESPONSE, (req, ctx) => {
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((groupId) => {

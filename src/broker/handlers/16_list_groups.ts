@@ -7,10 +7,10 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListGroups } from "../../protocol/messages/16_list_groups.ts";
 import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
 // ACLs: DESCRIBE on the cluster lists every group, else those with DESCRIBE on the group.
-export default defineHandler(ListGroups, [0, 5], (req, ctx) => {
+export default defineHandler(ListGroups, [0, 5], LARGE_RESPONSE, (req, ctx) => {
   const all = clusterAllowed(ctx, Op.DESCRIBE);
   const states = ctx.apiVersion >= 4 ? req.statesFilter : [];
   const types = ctx.apiVersion >= 5 ? req.typesFilter : [];

@@ -7,9 +7,9 @@ import { DescribeAcls } from "../../protocol/messages/29_describe_acls.ts";
 import { AclOperation, filterOf, invalidFilter } from "../auth/acl.ts";
 import type { AclBinding } from "../auth/acl.ts";
 import { aclApiRefusal } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
-export default defineHandler(DescribeAcls, [0, 3], (req, ctx) => {
+export default defineHandler(DescribeAcls, [0, 3], LARGE_RESPONSE, (req, ctx) => {
   const fail = (errorCode: number, errorMessage: string) => ({
     throttleTimeMs: 0,
     errorCode,

@@ -6,9 +6,9 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteAcls } from "../../protocol/messages/31_delete_acls.ts";
 import { AclOperation, filterOf } from "../auth/acl.ts";
 import { aclApiRefusal } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
-export default defineHandler(DeleteAcls, [0, 3], async (req, ctx) => {
+export default defineHandler(DeleteAcls, [0, 3], LARGE_RESPONSE, async (req, ctx) => {
   const all = (errorCode: number, errorMessage: string) => ({
     throttleTimeMs: 0,
     filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })),

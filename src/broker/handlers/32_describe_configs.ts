@@ -11,9 +11,9 @@
 // resources are share groups' configs (share/group_configs.ts).
 import { DescribeConfigs } from "../../protocol/messages/32_describe_configs.ts";
 import { configDenied, Op } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
-export default defineHandler(DescribeConfigs, [0, 4], (req, ctx) => {
+export default defineHandler(DescribeConfigs, [0, 4], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   const includeSynonyms = ctx.apiVersion >= 1 && req.includeSynonyms;
   const includeDocumentation = ctx.apiVersion >= 3 && req.includeDocumentation;

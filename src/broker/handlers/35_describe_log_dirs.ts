@@ -7,10 +7,10 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeLogDirs } from "../../protocol/messages/35_describe_log_dirs.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { logDirOf } from "./34_alter_replica_log_dirs.ts";
 
-export default defineHandler(DescribeLogDirs, [0, 4], (req, ctx) => {
+export default defineHandler(DescribeLogDirs, [0, 4], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   // ACLs: DESCRIBE on the cluster.
   if (!clusterAllowed(ctx, Op.DESCRIBE)) {

@@ -6,9 +6,9 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeClientQuotas } from "../../protocol/messages/48_describe_client_quotas.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
-export default defineHandler(DescribeClientQuotas, [0, 1], (req, ctx) => {
+export default defineHandler(DescribeClientQuotas, [0, 1], LARGE_RESPONSE, (req, ctx) => {
   // ACLs: DESCRIBE_CONFIGS on the cluster.
   if (!clusterAllowed(ctx, Op.DESCRIBE_CONFIGS)) {
     return {

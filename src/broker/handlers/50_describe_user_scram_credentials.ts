@@ -6,9 +6,9 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeUserScramCredentials } from "../../protocol/messages/50_describe_user_scram_credentials.ts";
 import { SCRAM_TYPE } from "../auth/sasl.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
-export default defineHandler(DescribeUserScramCredentials, [0, 0], (req, ctx) => {
+export default defineHandler(DescribeUserScramCredentials, [0, 0], LARGE_RESPONSE, (req, ctx) => {
   const creds = ctx.services.auth.scram;
   // ACLs: DESCRIBE on the cluster.
   if (!clusterAllowed(ctx, Op.DESCRIBE)) {

@@ -9,13 +9,13 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeCluster } from "../../protocol/messages/60_describe_cluster.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
 import { authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
 const BROKERS = 1;
 const CONTROLLERS = 2;
 
-export default defineHandler(DescribeCluster, [0, 2], (req, ctx) => {
+export default defineHandler(DescribeCluster, [0, 2], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   const base = {
     throttleTimeMs: 0,

@@ -3,10 +3,10 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeProducers } from "../../protocol/messages/61_describe_producers.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 
-export default defineHandler(DescribeProducers, [0, 0], (req, ctx) => ({
+export default defineHandler(DescribeProducers, [0, 0], LARGE_RESPONSE, (req, ctx) => ({
   throttleTimeMs: 0,
   topics: req.topics.map((t) => ({
     name: t.name,

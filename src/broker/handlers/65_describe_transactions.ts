@@ -3,9 +3,9 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTransactions } from "../../protocol/messages/65_describe_transactions.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
-export default defineHandler(DescribeTransactions, [0, 0], (req, ctx) => ({
+export default defineHandler(DescribeTransactions, [0, 0], LARGE_RESPONSE, (req, ctx) => ({
   throttleTimeMs: 0,
   transactionStates: req.transactionalIds.map((id) => {
     // ACLs: DESCRIBE on the transactional id.

@@ -5,7 +5,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListTransactions } from "../../protocol/messages/66_list_transactions.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
 const STATES = [
   "Empty",
@@ -18,7 +18,7 @@ const STATES = [
   "PrepareEpochFence",
 ];
 
-export default defineHandler(ListTransactions, [0, 2], (req, ctx) => {
+export default defineHandler(ListTransactions, [0, 2], LARGE_RESPONSE, (req, ctx) => {
   const now = ctx.services.now();
   const states = new Set(req.stateFilters);
   const pids = new Set(req.producerIdFilters);

@@ -8,7 +8,7 @@ import { ConsumerGroupDescribe } from "../../protocol/messages/69_consumer_group
 import type { TpMap } from "../groups/consumer.ts";
 import { tpList } from "../groups/consumer.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
@@ -22,7 +22,7 @@ function named(svc: Services, m: TpMap) {
   };
 }
 
-export default defineHandler(ConsumerGroupDescribe, [0, 1], (req, ctx) => {
+export default defineHandler(ConsumerGroupDescribe, [0, 1], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   return {
     throttleTimeMs: 0,

@@ -7,7 +7,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListConfigResources } from "../../protocol/messages/74_list_config_resources.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -16,7 +16,7 @@ const CLIENT_METRICS = 16;
 const GROUP = 32;
 const SUPPORTED = [TOPIC, BROKER, BROKER_LOGGER, CLIENT_METRICS, GROUP];
 
-export default defineHandler(ListConfigResources, [0, 1], (req, ctx) => {
+export default defineHandler(ListConfigResources, [0, 1], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   if (!clusterAllowed(ctx, Op.DESCRIBE_CONFIGS)) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configResources: [] };

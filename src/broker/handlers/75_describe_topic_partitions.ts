@@ -11,7 +11,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTopicPartitions } from "../../protocol/messages/75_describe_topic_partitions.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
 import { partitionLeadership } from "../cluster.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { OPERATIONS_OMITTED, TOPIC_OPERATIONS } from "../topic_admin.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
 
@@ -27,7 +27,7 @@ type TopicOut = {
   topicAuthorizedOperations: number;
 };
 
-export default defineHandler(DescribeTopicPartitions, [0, 0], (req, ctx) => {
+export default defineHandler(DescribeTopicPartitions, [0, 0], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   const all = req.topics.length === 0;
   const cursor = req.cursor;

@@ -4,11 +4,11 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareGroupDescribe } from "../../protocol/messages/77_share_group_describe.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
 import { OPERATIONS_OMITTED } from "../topic_admin.ts";
 
-export default defineHandler(ShareGroupDescribe, [1, 1], (req, ctx) => {
+export default defineHandler(ShareGroupDescribe, [1, 1], LARGE_RESPONSE, (req, ctx) => {
   const share = ctx.services.share;
   return {
     throttleTimeMs: 0,

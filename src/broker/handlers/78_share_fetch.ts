@@ -12,7 +12,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareFetch } from "../../protocol/messages/78_share_fetch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
 
 type PartitionOut = {
@@ -26,7 +26,7 @@ type PartitionOut = {
   acquiredRecords: { firstOffset: bigint; lastOffset: bigint; deliveryCount: number }[];
 };
 
-export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
+export default defineHandler(ShareFetch, [1, 1], LARGE_RESPONSE, async (req, ctx) => {
   const svc = ctx.services;
   const share = svc.share;
   const top = (errorCode: number, errorMessage: string | null) => ({

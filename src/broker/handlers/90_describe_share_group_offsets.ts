@@ -5,11 +5,11 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeShareGroupOffsets } from "../../protocol/messages/90_describe_share_group_offsets.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
 import { ZERO_UUID } from "../../protocol/codec.ts";
 
-export default defineHandler(DescribeShareGroupOffsets, [0, 0], (req, ctx) => {
+export default defineHandler(DescribeShareGroupOffsets, [0, 0], LARGE_RESPONSE, (req, ctx) => {
   const svc = ctx.services;
   return {
     throttleTimeMs: 0,
