@@ -53,6 +53,11 @@ const MAX_ENTRIES = 100_000;
 /** Kafka's sasl.server.max.receive.size default. */
 const SASL_MAX_RECEIVE = 524288;
 
+/**
+ * A frame at least this large, once half of it has arrived, gets its buffer and the rest of its bytes
+ * are copied there as they arrive (see `filling`).
+ */
+const LARGE_FRAME = 1024 * 1024;
 /** Frames below this many bytes are copied into exact-size buffers, not pooled ones. */
 const SMALL_FRAME = 8 * 1024;
 /** Bytes a muted (throttled) connection may still read, unparsed, before its socket is paused. */
@@ -83,6 +88,14 @@ export class Connection implements ConnHandler {
   private ordered: Slot | null = null;
   // Received bytes not yet framed: chunks[0] starts at headPos.
   private chunks: Uint8Array[] = [];
+  /**
+   * A large frame being received (its 4-byte size already taken): its buffer and the bytes in it.
+   * Kept as chunks, a 100 MiB frame cost one 100 MiB copy when its last byte came, with the event
+   * loop stopped, and twice its size at that moment; filled as it arrives, each chunk is copied once,
+   * when it arrives, and dropped. Its buffer is taken when half the frame has arrived, so a client
+   * that announces a large frame and stops holds at most twice what it sent.
+   */
+  private filling: { frame: Uint8Array; filled: number } | null = null;
   private headPos = 0;
   private buffered = 0;
   private slots: Slot[] = [];
@@ -140,6 +153,7 @@ export class Connection implements ConnHandler {
     );
     this.closed = true;
     this.chunks = [];
+    this.filling = null;
     this.conn.close();
   }
 
@@ -147,6 +161,19 @@ export class Connection implements ConnHandler {
     if (this.closed || this.stopping || chunk.length === 0) return;
     this.lastActive = this.server.tick;
     this.server.svc.metrics.bytesIn += chunk.length;
+    const f = this.filling;
+    if (f !== null) {
+      const take = Math.min(chunk.length, f.frame.length - f.filled);
+      f.frame.set(take === chunk.length ? chunk : chunk.subarray(0, take), f.filled);
+      f.filled += take;
+      if (take === chunk.length) {
+        if (f.filled === f.frame.length) this.safeParse();
+        return;
+      }
+      // The next frame starts in this chunk: go on with the rest as a chunk of its own.
+      chunk = borrowed ? chunk.slice(take) : chunk.subarray(take);
+      borrowed = false;
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (this.muted && this.buffered > MUTED_READ_AHEAD) this.pause();
@@ -199,6 +226,7 @@ export class Connection implements ConnHandler {
     }
     this.closed = true;
     this.chunks = [];
+    this.filling = null;
     this.unmuteTimer();
     this.server.forget(this, this.conn.remoteAddress);
     this.idle?.();
@@ -239,6 +267,7 @@ export class Connection implements ConnHandler {
     );
     this.closed = true;
     this.chunks = [];
+    this.filling = null;
     this.unmuteTimer();
     this.conn.close();
   }
@@ -271,7 +300,15 @@ export class Connection implements ConnHandler {
   }
 
   private parse() {
-    while (!this.closed && !this.stopping && !this.muted && this.buffered >= 4) {
+    while (!this.closed && !this.stopping && !this.muted) {
+      const f = this.filling;
+      if (f !== null) {
+        if (f.filled < f.frame.length) return;
+        this.filling = null;
+        this.take(f.frame);
+        continue;
+      }
+      if (this.buffered < 4) return;
       if (!this.mayRead()) {
         this.pause();
         return;
@@ -295,12 +332,25 @@ export class Connection implements ConnHandler {
         this.pause();
         return;
       }
-      if (this.buffered < 4 + size) return;
+      if (this.buffered < 4 + size) {
+        if (size >= LARGE_FRAME && (this.buffered - 4) * 2 >= size) {
+          // Every buffered byte belongs to this frame: into its buffer, and the rest as it comes.
+          this.consume(4);
+          const filled = this.buffered;
+          this.filling = { frame: this.consume(filled, this.server.svc.frameBuffers.acquire(size)), filled };
+        }
+        return;
+      }
       this.consume(4);
-      // After SaslHandshake v0 the client sends bare SASL tokens, not requests.
-      if (this.session.sasl?.legacy && !this.session.authenticated) this.saslToken(this.consume(size));
-      else this.dispatch(this.consume(size));
+      this.take(this.consume(size));
     }
+  }
+
+  /** One whole frame. */
+  private take(frame: Uint8Array) {
+    // After SaslHandshake v0 the client sends bare SASL tokens, not requests.
+    if (this.session.sasl?.legacy && !this.session.authenticated) this.saslToken(frame);
+    else this.dispatch(frame);
   }
 
   /** Whether another request may be read now (see the bounds at the top of this file). */
@@ -339,13 +389,16 @@ export class Connection implements ConnHandler {
     return v | 0;
   }
 
-  /** Takes `n` buffered bytes: a view when they sit in one chunk, else one copy. */
-  private consume(n: number): Uint8Array {
-    if (n === 0) return new Uint8Array(0);
+  /**
+   * Takes `n` buffered bytes: a view when they sit in one chunk, else one copy; or copied to the
+   * start of `into` (returned), a buffer of at least n bytes.
+   */
+  private consume(n: number, into?: Uint8Array): Uint8Array {
+    if (n === 0) return into ?? new Uint8Array(0);
     this.buffered -= n;
     const first = this.chunks[0];
     const avail = first.length - this.headPos;
-    if (avail >= n && first !== this.borrowed) {
+    if (avail >= n && first !== this.borrowed && into === undefined) {
       const out = first.subarray(this.headPos, this.headPos + n);
       this.headPos += n;
       if (this.headPos === first.length) {
@@ -356,7 +409,7 @@ export class Connection implements ConnHandler {
     }
     // Pooled: the frame goes back to the pool if its handler sets ctx.frameReusable (small frames,
     // which no handler releases, are not worth a pool buffer's grain).
-    const out = n >= SMALL_FRAME ? this.server.svc.frameBuffers.acquire(n) : new Uint8Array(n);
+    const out = into ?? (n >= SMALL_FRAME ? this.server.svc.frameBuffers.acquire(n) : new Uint8Array(n));
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0];
