@@ -90,7 +90,7 @@ export function httpApp(svc: Services, state: HttpState): Hono<HttpEnv> {
     }
     const g = svc.groups.group(id);
     if (!g || g.state === "Dead") return restError(c, 404, 3, "Group not found.", "GROUP_ID_NOT_FOUND");
-    const offsets = groupLags(svc, g.offsets).map((x) => ({
+    const offsets = groupLags(svc, g.offsets, (t) => canDescribe(c, ResourceType.TOPIC, t)).map((x) => ({
       topic: x.topic,
       partition: x.partition,
       committed: x.committed,

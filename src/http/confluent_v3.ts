@@ -420,8 +420,9 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     lag_summary: rel(c, `/consumer-groups/${g.groupId}/lag-summary`),
   });
   // A partition that no longer exists shows its committed offset as the end (lag 0).
-  const lags = (g: NonNullable<ReturnType<typeof svc.groups.group>>) =>
-    groupLags(svc, g.offsets).map((x) => ({
+  // Only the topics the principal may describe, as Kafka's OffsetFetch of a whole group.
+  const lags = (c: Context, g: NonNullable<ReturnType<typeof svc.groups.group>>) =>
+    groupLags(svc, g.offsets, (t) => httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t)).map((x) => ({
       topic: x.topic,
       partition: x.partition,
       current: x.committed,
@@ -471,7 +472,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     "/v3/clusters/:cluster/consumer-groups/:group/lag-summary",
     route((c) => {
       const g = groupOf(c);
-      const all = lags(g);
+      const all = lags(c, g);
       const max = all.reduce((a, b) => (b.lag > a.lag ? b : a), {
         topic: "",
         partition: -1,
@@ -522,7 +523,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
         c,
         "KafkaConsumerLagList",
         `/consumer-groups/${g.groupId}/lags`,
-        lags(g).map((x) => lagView(c, g.groupId, x)),
+        lags(c, g).map((x) => lagView(c, g.groupId, x)),
       );
     }),
   );
@@ -530,7 +531,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     "/v3/clusters/:cluster/consumer-groups/:group/lags/:topic/partitions/:partition",
     route((c) => {
       const g = groupOf(c);
-      const x = lags(g).find((x) =>
+      const x = lags(c, g).find((x) =>
         x.topic === c.req.param("topic") && String(x.partition) === c.req.param("partition")
       );
       if (!x) throw new V3Error(404, "Consumer lag not found.");

@@ -13,12 +13,21 @@ export type PartitionLag = {
   lag: number | null;
 };
 
-/** One row per committed offset of a group (offsets keyed "topic\0partition", as the coordinator keeps them). */
-export function groupLags(svc: Services, offsets: Map<string, CommittedOffset>): PartitionLag[] {
+/**
+ * One row per committed offset of a group (offsets keyed "topic\0partition", as the coordinator keeps
+ * them), of the topics `visible` allows: as Kafka's OffsetFetch of a whole group, a view for a
+ * principal leaves out the topics it may not describe.
+ */
+export function groupLags(
+  svc: Services,
+  offsets: Map<string, CommittedOffset>,
+  visible: (topic: string) => boolean = () => true,
+): PartitionLag[] {
   const out: PartitionLag[] = [];
   for (const [k, o] of offsets) {
     const i = k.lastIndexOf("\u0000");
     const topic = k.slice(0, i);
+    if (!visible(topic)) continue;
     const partition = Number(k.slice(i + 1));
     const end = svc.topics.get(topic)?.partitions[partition]?.logEndOffset ?? null;
     const committed = Number(o.offset);

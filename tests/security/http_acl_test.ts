@@ -56,24 +56,29 @@ beforeAll(async () => {
     bind("User:alice", AclOperation.READ, ResourceType.TOPIC, "pub"),
     bind("User:alice", AclOperation.WRITE, ResourceType.TOPIC, "pub"),
     bind("User:alice", AclOperation.READ, ResourceType.GROUP, "g1"),
+    bind("User:alice", AclOperation.DESCRIBE, ResourceType.GROUP, "gmixed"),
     bind("User:bob", AclOperation.READ, ResourceType.TOPIC, "pub"),
     bind("User:bob", AclOperation.READ, ResourceType.GROUP, "g1"),
   ]);
   for (const name of ["pub", "secret"]) {
     expect((await call("admin", "POST", `/v1/topics/${name}/records`, { records: [{ value: 1 }] })).status).toBe(200);
   }
-  // A group that exists (committed offsets), which alice may not describe.
-  await broker.services.groups.commitOffsets({
-    groupId: "gsecret",
-    generationIdOrMemberEpoch: -1,
-    memberId: "",
-    groupInstanceId: null,
-    retentionTimeMs: -1n,
-    topics: [{
-      name: "secret",
-      partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" }],
-    }],
-  });
+  // A group that exists (committed offsets), which alice may not describe; one she may, with
+  // offsets of a topic she may describe and of one she may not.
+  const commit = (groupId: string, topics: string[]) =>
+    broker.services.groups.commitOffsets({
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: "",
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: topics.map((name) => ({
+        name,
+        partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" }],
+      })),
+    });
+  await commit("gsecret", ["secret"]);
+  await commit("gmixed", ["pub", "secret"]);
 });
 afterAll(async () => {
   await broker.close();
@@ -126,6 +131,18 @@ describe("HTTP routes decide authorization before existence", () => {
     expect(broker.services.topics.get("nosuch")).toBeUndefined();
     expect(broker.services.topics.get("secret")).toBeDefined();
   }, 30_000);
+
+  test("a group's offsets leave out the topics the principal may not describe", async () => {
+    const v3 = `/v3/clusters/${broker.services.clusterId}/consumer-groups/gmixed`;
+    for (const path of ["/v1/groups/gmixed", `${v3}/lags`, "/ui/groups/gmixed"]) {
+      const alice = await call("alice", "GET", path);
+      expect({ path, status: alice.status }).toEqual({ path, status: 200 });
+      expect(alice.text).toContain("pub");
+      expect({ path, leaks: alice.text.includes("secret") }).toEqual({ path, leaks: false });
+      expect((await call("admin", "GET", path)).text).toContain("secret");
+    }
+    expect((await call("alice", "GET", `${v3}/lags/secret/partitions/0`)).status).toBe(404);
+  });
 });
 
 describe("HTTP Basic costs the same for unknown users", () => {

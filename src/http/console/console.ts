@@ -299,7 +299,9 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
         assigned.map((a) => `${a.topic}: ${a.partitions.join(",")}`).join("; "),
       ];
     });
-    const offsets = groupLags(svc, g.offsets).map((x) => [x.topic, x.partition, x.committed, x.end ?? -1, x.lag ?? ""])
+    const offsets = groupLags(svc, g.offsets, (t) => can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, t)).map((
+      x,
+    ) => [x.topic, x.partition, x.committed, x.end ?? -1, x.lag ?? ""])
       .sort((
         a,
         b,
