@@ -4,10 +4,12 @@
 // - Authentication: when any Kafka listener requires SASL, every HTTP route but /health and /ready
 //   requires it too: HTTP Basic against the SASL users (PLAIN users of any listener, or SCRAM
 //   credentials, checked by deriving the salted password; unknown users cost the same derivation,
-//   basicPasswordOk), answered 401 with a Basic challenge otherwise. The principal (User:<name>) is then authorized by the broker's authorizer, with the
-//   client's address as the ACL host, exactly as on the Kafka listeners. Verified credentials are
-//   remembered for a minute (keyed by a hash of the header) so that SCRAM's key derivation is not
-//   repeated on every request. Without SASL listeners the principal is User:ANONYMOUS.
+//   basicPasswordOk), answered 401 with a Basic challenge otherwise. The principal (User:<name>) is
+//   then authorized by the broker's authorizer, with the client's address as the ACL host, exactly
+//   as on the Kafka listeners. Verified credentials are remembered for a minute (keyed by a hash of
+//   the header) so that SCRAM's key derivation is not repeated on every request. Without SASL
+//   listeners the principal is User:ANONYMOUS. Routes decide authorization on a topic's or group's
+//   name before looking it up (403 whether or not it exists), as Kafka does.
 // - Cross-site requests: writes (POST, PUT, PATCH, DELETE) must send a JSON content type (415
 //   otherwise), so an HTML form or a text/plain "simple request" from another site cannot write;
 //   a request whose Origin is not the host it was sent to is refused (403); no CORS headers are
