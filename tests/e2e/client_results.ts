@@ -30,15 +30,16 @@ export function recordResults(
 
 /**
  * Throws unless the README's "Clients tested" matrix has, for each client recorded on `runtime` by this process,
- * the same version and exactly the same cases with the same outcome.
+ * the same version and exactly the same cases. Outcomes are not compared: a failed case fails its own test, and the
+ * README shows only passes (tests/clients_matrix_test.ts).
  */
 export function expectReadmeMatrix(runtime: string): void {
   const readme = parseMatrix(matrixBlock(readFileSync(`${ROOT}/README.md`, "utf8")));
   const problems: string[] = [];
   for (const r of recorded.get(runtime) ?? []) {
     const row = readme.find((x) => x.client === r.client && x.runtime === runtime);
-    const want = JSON.stringify({ version: r.version, cases: sorted(r.cases) });
-    const have = row ? JSON.stringify({ version: row.version, cases: sorted(row.cases) }) : "nothing";
+    const want = JSON.stringify({ version: r.version, cases: names(r.cases) });
+    const have = row ? JSON.stringify({ version: row.version, cases: names(row.cases) }) : "nothing";
     if (want !== have) problems.push(`${r.client} on ${runtime}: the README has ${have}, the tests ran ${want}`);
   }
   if (problems.length > 0) {
@@ -50,6 +51,6 @@ export function expectReadmeMatrix(runtime: string): void {
   }
 }
 
-function sorted(cases: Record<string, boolean>): Record<string, boolean> {
-  return Object.fromEntries(Object.entries(cases).sort(([a], [b]) => a.localeCompare(b)));
+function names(cases: Record<string, boolean>): string[] {
+  return Object.keys(cases).sort();
 }
