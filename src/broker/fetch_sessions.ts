@@ -4,6 +4,11 @@
 // sessionId 0, epoch -1: sessionless full fetch.   sessionId 0, epoch 0: full fetch, new session.
 // sessionId X, epoch -1: close X, full fetch.       sessionId X, epoch 0: close X, new session.
 // sessionId X, epoch N > 0: incremental, N must be the session's next epoch.
+// A session names its topics the way the request that created it did (by name before v13, by topic id from v13):
+// an incremental fetch of the other kind gets FETCH_SESSION_TOPIC_ID_ERROR, as Kafka's FetchManager answers, and the
+// client starts a new session. (The Java consumer sends a v12 full fetch while one of its topics has no id in its
+// metadata, e.g. while reconnecting to a restarted broker, and the next fetches at v18; answered in the old session,
+// those partitions carried the zero topic id, the client dropped their data and polled the same offsets forever.)
 import { ErrorCode } from "../protocol/errors.ts";
 
 export type FetchPartition = {
@@ -29,7 +34,14 @@ export type SessionPlan = {
   incremental: boolean;
 };
 
-type Session = { id: number; epoch: number; partitions: Map<string, FetchPartition>; lastUsed: number };
+type Session = {
+  id: number;
+  epoch: number;
+  partitions: Map<string, FetchPartition>;
+  lastUsed: number;
+  /** Created by a v13+ request (topics by id). */
+  usesTopicIds: boolean;
+};
 
 export type RequestedPartition = Omit<FetchPartition, "lastHighWatermark" | "lastLogStartOffset" | "lastStableOffset">;
 
@@ -56,6 +68,8 @@ export class FetchSessions {
     requested: RequestedPartition[],
     forgotten: { topic: string; partition: number }[],
     now: number,
+    /** The request names topics by id (Fetch v13+). */
+    usesTopicIds: boolean,
   ): SessionPlan {
     const fresh = (p: RequestedPartition): FetchPartition => ({
       ...p,
@@ -67,7 +81,7 @@ export class FetchSessions {
       if (sessionId !== 0) this.sessions.delete(sessionId);
       const partitions = requested.map(fresh);
       if (epoch === -1) return { errorCode: ErrorCode.NONE, sessionId: 0, partitions, incremental: false };
-      const session = this.create(partitions, now);
+      const session = this.create(partitions, now, usesTopicIds);
       return { errorCode: ErrorCode.NONE, sessionId: session?.id ?? 0, partitions, incremental: false };
     }
     const session = this.sessions.get(sessionId);
@@ -76,6 +90,9 @@ export class FetchSessions {
     }
     if (session.epoch !== epoch) {
       return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: 0, partitions: [], incremental: false };
+    }
+    if (session.usesTopicIds !== usesTopicIds) {
+      return { errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR, sessionId: 0, partitions: [], incremental: false };
     }
     session.epoch = epoch + 1;
     session.lastUsed = now;
@@ -97,7 +114,7 @@ export class FetchSessions {
     return { errorCode: ErrorCode.NONE, sessionId, partitions: [...session.partitions.values()], incremental: true };
   }
 
-  private create(partitions: FetchPartition[], now: number): Session | null {
+  private create(partitions: FetchPartition[], now: number, usesTopicIds: boolean): Session | null {
     if (this.sessions.size >= this.maxSessions) {
       // Evict the least recently used session (Map keeps insertion order; used ones move last).
       const oldest = this.sessions.keys().next();
@@ -108,7 +125,7 @@ export class FetchSessions {
     // session X" (epoch 0 or -1) then removed.
     let id = 0;
     while (id === 0 || this.sessions.has(id)) id = this.randomId();
-    const session: Session = { id, epoch: 1, partitions: new Map(), lastUsed: now };
+    const session: Session = { id, epoch: 1, partitions: new Map(), lastUsed: now, usesTopicIds };
     for (const p of partitions) session.partitions.set(partitionKey(p.topic, p.partition), p);
     this.sessions.set(id, session);
     return session;

@@ -2,8 +2,11 @@
 // codec; classic consumer groups, eager and cooperative-sticky, static membership; KIP-848 groups with a regex
 // subscription; transactions with sendOffsetsToTransaction and read_committed), the Admin client over every
 // operation the broker offers, Kafka's own command-line tools run by their main classes, Kafka Streams with
-// exactly_once_v2, and Kafka Connect standalone (4.3.1: see tests/java/connect/pom.xml) with the file connectors;
-// over SASL_SSL, SCRAM-SHA-256/512, PLAIN and OAUTHBEARER (the Java client's unsecured login). One broker per runtime (Bun and Node), shared by every case; each case is one test here.
+// exactly_once_v2, and Kafka Connect standalone 4.4.0 with file source and sink connectors (tests/java/connect);
+// over SASL_SSL, SCRAM-SHA-256/512, PLAIN and OAUTHBEARER (the Java client's unsecured login). One broker per runtime,
+// shared by every case; each case is one test here. Bun and Node run every case, Deno a representative subset
+// (DENO_CASES: one of each kind of client, so the suite does not grow by a third JVM run of everything). The last test
+// of each runtime checks the README's client matrix against what ran (tests/e2e/client_results.ts).
 // Skipped, with a message, only when there is no JDK or Maven; a failed Maven build fails the tests.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +17,7 @@ import { startBrokerProcess } from "./harness.ts";
 import type { CaseResult } from "./cases.ts";
 import { expectCase } from "./cases.ts";
 import { buildJava, javaCases, javaMissing, runJava } from "./jvm.ts";
-import { recordResults } from "./client_results.ts";
+import { expectReadmeMatrix, recordResults } from "./client_results.ts";
 
 const missing = javaMissing();
 if (missing) console.warn(`java_test: SKIPPED, ${missing} (install a JDK 17+ and Maven to run the Java clients)`);
@@ -51,14 +54,29 @@ const secureArgs = (keystore: string) => [
 ];
 const PLAIN_CASES = CASES.filter((n) => !n.startsWith("security.") && !n.startsWith("restart."));
 const SECURE_CASES = CASES.filter((n) => n.startsWith("security."));
-const RUNTIMES: RuntimeKind[] = ["bun", "node"];
+const RUNTIMES: RuntimeKind[] = ["bun", "node", "deno"];
+// What the Deno broker runs: producer, both group protocols, transactions, Admin, Streams, Connect, a tool, SASL_SSL.
+const DENO_CASES = new Set([
+  "producer.idempotent.zstd",
+  "consumer.classic.cooperative-sticky",
+  "consumer.kip848.regex",
+  "transactions.consume-transform-produce",
+  "admin.topics-partitions",
+  "admin.configs",
+  "streams.eos-v2.join-windowed-count",
+  "connect.standalone.file-source-sink",
+  "tools.kafka-consumer-groups",
+  "security.sasl-ssl.scram-sha-512",
+]);
+const casesOn = (kind: RuntimeKind, cases: string[]) =>
+  kind === "deno" ? cases.filter((n) => DENO_CASES.has(n)) : cases;
 let cert: Promise<{ cert: string; keystore: string }> | null = null;
 
 // What the README's matrix calls each group of cases.
 const CLIENTS: [string, string, string][] = [
   ["tools.", "Kafka command-line tools", "4.4.0"],
   ["streams.", "Kafka Streams", "4.4.0"],
-  ["connect.", "Kafka Connect standalone", "4.3.1"],
+  ["connect.", "Kafka Connect standalone", "4.4.0"],
   ["share.", "KafkaShareConsumer (Java)", "4.4.0"],
   ["", "kafka-clients (Java)", "4.4.0"],
 ];
@@ -82,8 +100,8 @@ function start(kind: RuntimeKind): Run {
     return results;
   };
   const results = Promise.all([
-    one(plain, PLAIN_CASES, []),
-    cert.then((c) => one(secure, SECURE_CASES, [`-Dchronik.truststore=${c.cert}`])),
+    one(plain, casesOn(kind, PLAIN_CASES), []),
+    cert.then((c) => one(secure, casesOn(kind, SECURE_CASES), [`-Dchronik.truststore=${c.cert}`])),
   ]).then(([a, b]) => {
     const all = new Map([...a, ...b]);
     const left = new Map(all);
@@ -110,8 +128,12 @@ for (const kind of RUNTIMES) {
       for (const b of r.brokers) expect(await (await b).stop()).toBe(0);
       if (++finished === RUNTIMES.length && certDir) rmSync(certDir, { recursive: true, force: true });
     });
-    for (const name of [...PLAIN_CASES, ...SECURE_CASES]) {
+    for (const name of casesOn(kind, [...PLAIN_CASES, ...SECURE_CASES])) {
       test(name, async () => expectCase(await start(kind).results, name), 600_000);
     }
+    test("the README's client matrix shows these results", async () => {
+      await start(kind).results;
+      expectReadmeMatrix(kind);
+    }, 600_000);
   });
 }

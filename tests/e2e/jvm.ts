@@ -33,9 +33,11 @@ export function buildJava(): void {
   if (!(existsSync(stamp) && existsSync(classes) && statSync(classes).mtimeMs >= sources)) {
     mvn(["-q", "-B", "compile", "dependency:copy-dependencies"]);
   }
-  const connect = `${JAVA_DIR}/connect/target/lib/connect-file-4.3.1.jar`;
-  if (!existsSync(connect) || statSync(connect).mtimeMs < statSync(`${JAVA_DIR}/connect/pom.xml`).mtimeMs) {
-    mvn(["-q", "-B", "-f", "connect/pom.xml", "dependency:copy-dependencies"]);
+  const connect = `${JAVA_DIR}/connect/target/lib/connect-runtime-4.4.0.jar`;
+  const connectClasses = `${JAVA_DIR}/connect/target/classes/chronik/connect/LineFileSinkTask.class`;
+  const connectSources = Math.max(newest(`${JAVA_DIR}/connect/src`), statSync(`${JAVA_DIR}/connect/pom.xml`).mtimeMs);
+  if (!(existsSync(connect) && existsSync(connectClasses) && statSync(connectClasses).mtimeMs >= connectSources)) {
+    mvn(["-q", "-B", "-f", "connect/pom.xml", "compile", "dependency:copy-dependencies"]);
   }
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { CaseResult } from "./cases.ts";
 import { expectCase, runCases } from "./cases.ts";
-import { recordResults } from "./client_results.ts";
+import { expectReadmeMatrix, recordResults } from "./client_results.ts";
 import type { BrokerProcess, RuntimeKind } from "./harness.ts";
 import { ROOT, startBrokerProcess } from "./harness.ts";
 
@@ -80,5 +80,9 @@ for (const kind of RUNTIMES) {
     for (const name of CASES) {
       test(name, async () => expectCase(await runs.get(kind)!, name), 300_000);
     }
+    test("the README's client matrix shows these results", async () => {
+      await runs.get(kind)!;
+      expectReadmeMatrix(kind);
+    }, 300_000);
   });
 }

@@ -271,6 +271,21 @@ describe("Produce and Fetch", () => {
     expect(gone.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
   });
 
+  test("fetch sessions: made at v12 (topic names), an incremental v18 (topic ids) gets FETCH_SESSION_TOPIC_ID_ERROR", async () => {
+    // What the Java consumer does when it reconnects while a topic id is missing from its metadata: a full fetch at
+    // v12, then incremental ones at v18. Kafka answers FETCH_SESSION_TOPIC_ID_ERROR and the client starts over.
+    const full = await fetch("pf", 0, 0n, { sessionId: 0, sessionEpoch: 0, version: 12 });
+    expect(full.sessionId).toBeGreaterThan(0);
+    const inc = await fetch("pf", 0, 0n, { sessionId: full.sessionId!, sessionEpoch: 1, version: 18 });
+    expect(inc.errorCode).toBe(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
+    expect(inc.responses!.length).toBe(0);
+    const fresh = await fetch("pf", 0, 0n, { sessionId: full.sessionId!, sessionEpoch: 0, version: 18 });
+    expect(fresh.errorCode).toBe(ErrorCode.NONE);
+    expect(fresh.responses![0].topicId).toBe(broker.services.topics.get("pf")!.id);
+    const back = await fetch("pf", 0, 0n, { sessionId: fresh.sessionId!, sessionEpoch: 1, version: 12 });
+    expect(back.errorCode).toBe(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
+  });
+
   test("ListOffsets: earliest, latest, by timestamp, max timestamp", async () => {
     await produce("pf", 1, batch(["m1", "m2", "m3"], 9000));
     const q = (timestamp: bigint) =>

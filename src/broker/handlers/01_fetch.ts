@@ -3,7 +3,7 @@
 // of the first partition with data is returned whatever its size (KIP-74). When fewer than minBytes
 // are ready the request parks until an append to one of its partitions brings enough, or maxWaitMs
 // passes, without holding up other requests on the connection. Incremental fetch sessions (KIP-227,
-// v7+): see fetch_sessions.ts. Topic ids from v13. Every partition carries the high watermark, last
+// v7+): see fetch_sessions.ts (FETCH_SESSION_TOPIC_ID_ERROR when a session made before v13 goes on at v13+ or back). Topic ids from v13. Every partition carries the high watermark, last
 // stable offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE;
 // a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH. A partition whose read
 // fails (a damaged batch in a segment: see storage/file.ts) gets KAFKA_STORAGE_ERROR, the others their
@@ -71,17 +71,19 @@ export default defineHandler(Fetch, [4, 18], LARGE_RESPONSE, async (req, ctx) =>
     const topic = nameOf(t);
     for (const partition of t.partitions) forgotten.push({ topic, partition });
   }
-  const plan = v >= 7 ? svc.fetchSessions.plan(req.sessionId, req.sessionEpoch, requested, forgotten, svc.now()) : {
-    errorCode: ErrorCode.NONE,
-    sessionId: 0,
-    incremental: false,
-    partitions: requested.map((p) => ({
-      ...p,
-      lastHighWatermark: -1n,
-      lastLogStartOffset: -1n,
-      lastStableOffset: -1n,
-    })),
-  };
+  const plan = v >= 7
+    ? svc.fetchSessions.plan(req.sessionId, req.sessionEpoch, requested, forgotten, svc.now(), byId)
+    : {
+      errorCode: ErrorCode.NONE,
+      sessionId: 0,
+      incremental: false,
+      partitions: requested.map((p) => ({
+        ...p,
+        lastHighWatermark: -1n,
+        lastLogStartOffset: -1n,
+        lastStableOffset: -1n,
+      })),
+    };
   if (plan.errorCode !== ErrorCode.NONE) {
     return { throttleTimeMs: 0, errorCode: plan.errorCode, sessionId: 0, responses: [] };
   }

@@ -14,11 +14,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Kafka Connect standalone (org.apache.kafka.connect.cli.ConnectStandalone, what bin/connect-standalone.sh runs) in
- * its own JVM with the file source and sink connectors: file, topic, file, the same lines in the same order. Connect
- * is Apache Kafka 4.3.1 on its own classpath (connect/pom.xml says why), relative to tests/java.
+ * its own JVM with a file source and a file sink connector: file, topic, file, the same lines in the same order.
+ * Connect 4.4.0 on its own classpath relative to tests/java, with connect/'s own line-file connectors (connect/pom.xml
+ * says why not Kafka's connect-file).
  */
 final class ConnectCases {
-  static final String CLASSPATH = System.getProperty("chronik.connect.cp", "connect/target/lib/*");
+  static final String CLASSPATH = System.getProperty("chronik.connect.cp", "connect/target/classes:connect/target/lib/*");
 
   static void register(Map<String, Main.Case> cases) {
     cases.put("connect.standalone.file-source-sink", ConnectCases::fileSourceSink);
@@ -45,14 +46,14 @@ final class ConnectCases {
     Path source = dir.resolve("source.properties");
     Files.writeString(source, String.join("\n",
       "name=" + env.name("file-source"),
-      "connector.class=org.apache.kafka.connect.file.FileStreamSourceConnector",
+      "connector.class=chronik.connect.LineFileSourceConnector",
       "tasks.max=1",
       "file=" + in,
       "topic=" + topic, ""));
     Path sink = dir.resolve("sink.properties");
     Files.writeString(sink, String.join("\n",
       "name=" + env.name("file-sink"),
-      "connector.class=org.apache.kafka.connect.file.FileStreamSinkConnector",
+      "connector.class=chronik.connect.LineFileSinkConnector",
       "tasks.max=1",
       "file=" + out,
       "topics=" + topic,
