@@ -49,6 +49,8 @@ export const SHARE_STATE_TOPIC = "__share_group_state";
 export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
   "share.auto.offset.reset": "latest",
   "share.record.lock.duration.ms": "",
+  "share.session.timeout.ms": "",
+  "share.heartbeat.interval.ms": "",
   "share.isolation.level": "read_uncommitted",
 };
 
@@ -134,10 +136,17 @@ export class ShareCoordinator {
   private readonly deps: CoordinatorDeps;
   private timer: ReturnType<typeof setInterval> | null = null;
   private started = false;
+  private ticking = false;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
-    this.timer = setInterval(() => void this.tick(), 1000);
+    this.timer = setInterval(() => {
+      // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
+      if (this.ticking) return;
+      this.ticking = true;
+      this.tick().catch((e) => this.deps.log("error", `share coordinator tick failed: ${String(e)}`))
+        .finally(() => this.ticking = false);
+    }, 1000);
   }
 
   close(): void {
@@ -148,11 +157,16 @@ export class ShareCoordinator {
   private num(name: string): number {
     return configNumber(this.deps.config, name);
   }
-  get heartbeatIntervalMs() {
-    return this.num("group.share.heartbeat.interval.ms");
+  /** A group's int config (share.*), else the broker's (group.share.*). */
+  private groupNum(g: ShareGroup | undefined, name: string): number {
+    const set = Number(g?.configs.get(`share.${name}`));
+    return set > 0 ? set : this.num(`group.share.${name}`);
   }
-  get sessionTimeoutMs() {
-    return this.num("group.share.session.timeout.ms");
+  heartbeatIntervalMs(g: ShareGroup | undefined) {
+    return this.groupNum(g, "heartbeat.interval.ms");
+  }
+  sessionTimeoutMs(g: ShareGroup | undefined) {
+    return this.groupNum(g, "session.timeout.ms");
   }
   get maxSize() {
     return this.num("group.share.max.size");
@@ -162,9 +176,8 @@ export class ShareCoordinator {
   }
 
   limits(group: ShareGroup | undefined): ShareLimits {
-    const lock = Number(group?.configs.get("share.record.lock.duration.ms"));
     return {
-      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms"),
+      lockDurationMs: this.groupNum(group, "record.lock.duration.ms"),
       deliveryCountLimit: this.num("group.share.delivery.count.limit"),
       maxInFlight: this.num("group.share.partition.max.record.locks"),
     };
@@ -332,7 +345,7 @@ export class ShareCoordinator {
       errorMessage: null,
       memberId: m.memberId,
       memberEpoch: m.memberEpoch,
-      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.heartbeatIntervalMs(g),
       assignment: send ? { topicPartitions: this.assignmentOf(m) } : null,
     };
   }
@@ -386,7 +399,7 @@ export class ShareCoordinator {
     const now = this.deps.now();
     for (const g of this.groups.values()) {
       for (const m of [...g.members.values()]) {
-        if (now - m.lastSeen > this.sessionTimeoutMs) {
+        if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
           await this.removeMember(g, m.memberId);
         }
@@ -403,13 +416,13 @@ export class ShareCoordinator {
   // ---- sessions, fetch and acknowledge ----------------------------------------------------------
 
   /** Checks and advances a share session; returns an error code, or the session's partitions. */
-  session(
+  async session(
     groupId: string,
     memberId: string,
     epoch: number,
     add: { topicId: string; partition: number }[],
     forget: { topicId: string; partition: number }[],
-  ): { errorCode: number; errorMessage: string | null } | Session {
+  ): Promise<{ errorCode: number; errorMessage: string | null } | Session> {
     const g = this.groups.get(groupId);
     if (!g || !g.members.has(memberId)) {
       return {
@@ -423,9 +436,12 @@ export class ShareCoordinator {
       if (!s && this.sessions.size >= this.maxSessions) {
         return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
       }
-      if (s) void this.releaseMember(groupId, memberId);
+      const replaced = s !== undefined;
       s = { epoch: 0, partitions: new Map() };
       this.sessions.set(key, s);
+      // A new session replaces the member's old one: what the old one held goes back (stored) before
+      // this request acquires anything.
+      if (replaced) await this.releaseMember(groupId, memberId);
     } else {
       if (!s) return { errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND, errorMessage: "The share session was not found." };
       if (epoch !== -1 && epoch !== s.epoch) {
@@ -615,28 +631,14 @@ export class ShareCoordinator {
     return out;
   }
 
-  /** Resolves when one of the partitions is appended to, a lock expires, or after `ms`. */
-  waitForRecords(groupId: string, parts: { topicId: string; partition: number }[], ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const offs: (() => void)[] = [];
-      let expiry = Infinity;
-      for (const p of parts) {
-        const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
-        if (log) offs.push(log.onAppend(() => finish()));
-        const sp = this.partitions.get(groupId)?.get(pkey(p.topicId, p.partition));
-        if (sp) expiry = Math.min(expiry, sp.nextExpiry());
-      }
-      const wait = Math.max(0, Math.min(ms, expiry - this.deps.now() + 1));
-      const timer = setTimeout(() => finish(), wait);
-      let done = false;
-      function finish() {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        for (const off of offs) off();
-        resolve();
-      }
-    });
+  /** When the first lock held on these partitions expires (Infinity when none is held). */
+  nextExpiry(groupId: string, parts: { topicId: string; partition: number }[]): number {
+    let expiry = Infinity;
+    for (const p of parts) {
+      const sp = this.partitions.get(groupId)?.get(pkey(p.topicId, p.partition));
+      if (sp) expiry = Math.min(expiry, sp.nextExpiry());
+    }
+    return expiry;
   }
 
   // ---- admin ------------------------------------------------------------------------------------
