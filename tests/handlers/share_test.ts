@@ -260,11 +260,11 @@ describe("share groups", () => {
     await broker.close();
     broker = await testBroker({ dataDir: dir, ...config });
     await setup();
-    // Features and state are back. A's acquisition was not stored (acquisitions are not written, as
-    // in Kafka; what they count is stored with the next acknowledgement or release), so 10 is
-    // available again with the count last stored (1, from B's release) plus this delivery.
+    // Features and state are back. Acquisitions are not written (as in Kafka); what they count is
+    // stored with the next acknowledgement or release: closing the connection ended A's share
+    // session and released 10 (its second delivery, stored), so it is available again, third delivery.
     expect(await spso()).toBe(10n);
     expect((await heartbeat("A", 0)).errorCode).toBe(ErrorCode.NONE);
-    expect(acquired(await shareFetch("A", 0))).toEqual(["10-10x2"]);
+    expect(acquired(await shareFetch("A", 0))).toEqual(["10-10x3"]);
   });
 });

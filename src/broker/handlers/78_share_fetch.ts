@@ -54,7 +54,14 @@ export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
   const forget = req.forgottenTopicsData.flatMap((t) =>
     t.partitions.map((partition) => ({ topicId: t.topicId, partition }))
   );
-  const session = await share.session(req.groupId, req.memberId, epoch, epoch === -1 ? [] : add, forget);
+  const session = await share.session(
+    req.groupId,
+    req.memberId,
+    epoch,
+    epoch === -1 ? [] : add,
+    forget,
+    ctx.session.id,
+  );
   if ("errorCode" in session) return top(session.errorCode, session.errorMessage);
 
   const out = new Map<string, PartitionOut>();

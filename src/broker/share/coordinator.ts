@@ -80,7 +80,12 @@ export class ShareGroup {
   }
 }
 
-type Session = { epoch: number; partitions: Map<string, { topicId: string; partition: number }> };
+type Session = {
+  epoch: number;
+  partitions: Map<string, { topicId: string; partition: number }>;
+  /** The connection its last request came on: when it drops, the session ends (Kafka 4.1). */
+  connectionId: number;
+};
 
 export type HeartbeatInput = {
   memberId: string;
@@ -119,6 +124,9 @@ export type CoordinatorDeps = {
   now(): number;
   log(level: LogLevel, message: string): void;
 };
+
+/** A record of __share_group_state; `sp` is the share-partition whose state it stores. */
+type StateRecord = { key: string; value: unknown; sp?: SharePartition };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -201,6 +209,19 @@ export class ShareCoordinator {
         if (kind === "p") this.partitions.get(group)?.delete(pkey(rest[0], Number(rest[1])));
         return;
       }
+      if (kind === "u") {
+        // A delta (ShareUpdate) applies only over the snapshot it follows: an older round's delta
+        // still in a slot that the current round has not reused yet is skipped.
+        const sp = this.partitions.get(group)?.get(pkey(rest[0], Number(rest[1])));
+        const slot = Number(rest[2]);
+        const v = JSON.parse(dec.decode(r.value));
+        if (!sp) return;
+        sp.persisted.maxSlot = Math.max(sp.persisted.maxSlot, slot);
+        if (v.id !== sp.persisted.snapshotId || sp.persisted.snapshotId === "") return;
+        sp.applyDelta(v.state as SharePartitionSnapshot);
+        sp.persisted.deltas = slot + 1;
+        return;
+      }
       const v = JSON.parse(dec.decode(r.value));
       if (kind === "g") {
         const g = this.groups.get(group) ?? new ShareGroup(group);
@@ -208,9 +229,13 @@ export class ShareCoordinator {
         g.configs = new Map(Object.entries(v.configs ?? {}));
         this.groups.set(group, g);
       } else if (kind === "p") {
-        const sp = new SharePartition(rest[0], v.topic, Number(rest[1]));
+        const k = pkey(rest[0], Number(rest[1]));
+        const sp = this.partitionsOf(group).get(k) ?? new SharePartition(rest[0], v.topic, Number(rest[1]));
         sp.restore(v.state as SharePartitionSnapshot);
-        this.partitionsOf(group).set(pkey(sp.topicId, sp.partition), sp);
+        // Snapshots written before deltas existed have no id: the next write is a snapshot again.
+        sp.persisted.snapshotId = typeof v.id === "string" ? v.id : "";
+        sp.persisted.deltas = 0;
+        this.partitionsOf(group).set(k, sp);
       }
     }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
     if (this.groups.size > 0) {
@@ -218,7 +243,7 @@ export class ShareCoordinator {
     }
   }
 
-  private async write(records: { key: string; value: unknown }[]): Promise<boolean> {
+  private async write(records: StateRecord[]): Promise<boolean> {
     if (!this.started || records.length === 0) return true;
     let log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
     if (!log) log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
@@ -237,6 +262,8 @@ export class ShareCoordinator {
       return true;
     } catch (e) {
       this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // The deltas taken for this write are lost: the next write of those partitions is a whole snapshot.
+      for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
       return false;
     }
   }
@@ -245,8 +272,39 @@ export class ShareCoordinator {
     return { key: `g\u0000${g.groupId}`, value: { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) } };
   }
 
-  private partitionRecord(group: string, sp: SharePartition) {
-    return { key: stateKey(group, sp.topicId, sp.partition), value: { topic: sp.topic, state: sp.snapshot() } };
+  /**
+   * The record that stores what changed in a share-partition, as Kafka's share coordinator does: a
+   * ShareUpdate-like delta (key "u", slot = its number since the snapshot) with only the records changed
+   * since the last write, and a whole ShareSnapshot-like record (key "p", a fresh id) first and after
+   * every share.coordinator.snapshot.update.records.per.snapshot deltas. The topic stays compacted:
+   * deltas of a new round overwrite the old round's slots, and replay skips those of another id.
+   */
+  private partitionRecord(group: string, sp: SharePartition): StateRecord {
+    const p = sp.persisted;
+    if (p.snapshotId === "" || p.deltas >= this.num("share.coordinator.snapshot.update.records.per.snapshot")) {
+      p.snapshotId = crypto.randomUUID();
+      p.deltas = 0;
+      return {
+        key: stateKey(group, sp.topicId, sp.partition),
+        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot() },
+        sp,
+      };
+    }
+    const slot = p.deltas++;
+    p.maxSlot = Math.max(p.maxSlot, slot);
+    return {
+      key: `u${stateKey(group, sp.topicId, sp.partition).slice(1)}\u0000${slot}`,
+      value: { id: p.snapshotId, state: sp.delta() },
+      sp,
+    };
+  }
+
+  /** Tombstones for everything stored of a share-partition (its snapshot and every delta slot used). */
+  private partitionTombstones(group: string, sp: SharePartition): StateRecord[] {
+    const key = stateKey(group, sp.topicId, sp.partition);
+    const out: StateRecord[] = [{ key, value: null }];
+    for (let i = 0; i <= sp.persisted.maxSlot; i++) out.push({ key: `u${key.slice(1)}\u0000${i}`, value: null });
+    return out;
   }
 
   /** The group's share-partitions, created empty when it has none. */
@@ -405,7 +463,7 @@ export class ShareCoordinator {
         }
       }
     }
-    const changed: { key: string; value: unknown }[] = [];
+    const changed: StateRecord[] = [];
     for (const [group, parts] of this.partitions) {
       const limits = this.limits(this.groups.get(group));
       for (const sp of parts.values()) if (sp.expireLocks(now, limits)) changed.push(this.partitionRecord(group, sp));
@@ -422,6 +480,7 @@ export class ShareCoordinator {
     epoch: number,
     add: { topicId: string; partition: number }[],
     forget: { topicId: string; partition: number }[],
+    connectionId = -1,
   ): Promise<{ errorCode: number; errorMessage: string | null } | Session> {
     const g = this.groups.get(groupId);
     if (!g || !g.members.has(memberId)) {
@@ -437,7 +496,7 @@ export class ShareCoordinator {
         return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
       }
       const replaced = s !== undefined;
-      s = { epoch: 0, partitions: new Map() };
+      s = { epoch: 0, partitions: new Map(), connectionId };
       this.sessions.set(key, s);
       // A new session replaces the member's old one: what the old one held goes back (stored) before
       // this request acquires anything.
@@ -451,10 +510,25 @@ export class ShareCoordinator {
         };
       }
     }
+    s.connectionId = connectionId;
     for (const p of add) s.partitions.set(`${p.topicId}:${p.partition}`, p);
     for (const p of forget) s.partitions.delete(`${p.topicId}:${p.partition}`);
     if (epoch !== -1) s.epoch = s.epoch >= 0x7fffffff ? 1 : s.epoch + 1;
     return s;
+  }
+
+  /**
+   * A client connection ended: the share sessions it carried end and their members' records go back
+   * at once (as Kafka 4.1's ShareSessionCache does on disconnect), not when their locks expire.
+   */
+  connectionClosed(connectionId: number): void {
+    for (const [key, s] of this.sessions) {
+      if (s.connectionId !== connectionId) continue;
+      const [groupId, memberId] = key.split("\u0000");
+      this.closeSession(groupId, memberId).catch((e) =>
+        this.deps.log("error", `share group ${groupId}: releasing ${memberId}'s records failed: ${String(e)}`)
+      );
+    }
   }
 
   async closeSession(groupId: string, memberId: string): Promise<void> {
@@ -464,7 +538,7 @@ export class ShareCoordinator {
 
   private async releaseMember(groupId: string, memberId: string): Promise<void> {
     const limits = this.limits(this.groups.get(groupId));
-    const changed: { key: string; value: unknown }[] = [];
+    const changed: StateRecord[] = [];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
       if (sp.releaseMember(memberId, limits)) changed.push(this.partitionRecord(groupId, sp));
     }
@@ -502,7 +576,7 @@ export class ShareCoordinator {
     const out = new Map<string, number>();
     const g = this.groups.get(groupId);
     const limits = this.limits(g);
-    const changed: { key: string; value: unknown }[] = [];
+    const changed: StateRecord[] = [];
     const keys: string[] = [];
     for (const t of topics) {
       for (const p of t.partitions) {
@@ -649,6 +723,11 @@ export class ShareCoordinator {
     return sp?.initialized ? sp.startOffset : -1;
   }
 
+  /** A share-partition's state as stored (acquired records as available), or null (tests). */
+  stateOf(groupId: string, topicId: string, partition: number): SharePartitionSnapshot | null {
+    return this.partitions.get(groupId)?.get(pkey(topicId, partition))?.view() ?? null;
+  }
+
   /** Partitions with state for the group: topic id -> partitions. */
   statePartitions(groupId: string): Map<string, number[]> {
     const out = new Map<string, number[]>();
@@ -663,7 +742,7 @@ export class ShareCoordinator {
   async alterOffsets(groupId: string, offsets: { topicId: string; partition: number; startOffset: number }[]) {
     const g = this.getOrCreate(groupId);
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: { key: string; value: unknown }[] = [this.groupRecord(g)];
+    const records: StateRecord[] = [this.groupRecord(g)];
     for (const o of offsets) {
       const topic = this.deps.topics.byId(o.topicId)!;
       const parts = this.partitionsOf(groupId);
@@ -681,12 +760,12 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: { key: string; value: unknown }[] = [];
+    const records: StateRecord[] = [];
     const parts = this.partitions.get(groupId);
     for (const [k, sp] of parts ?? []) {
       if (!topicIds.includes(sp.topicId)) continue;
       parts!.delete(k);
-      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
+      records.push(...this.partitionTombstones(groupId, sp));
     }
     return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
@@ -696,9 +775,9 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: { key: string; value: unknown }[] = [{ key: `g\u0000${groupId}`, value: null }];
+    const records: StateRecord[] = [{ key: `g\u0000${groupId}`, value: null }];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
+      records.push(...this.partitionTombstones(groupId, sp));
     }
     this.partitions.delete(groupId);
     this.groups.delete(groupId);
