@@ -120,6 +120,27 @@ describe("share group members", () => {
     expect(await members("sg-k")).toEqual(["B", "K"]);
   });
 
+  test("members fetching at once never acquire the same record", async () => {
+    await topic("life-c", 0);
+    for (let i = 0; i < 20; i++) await produceValues(c, "life-c", [`a${i}`, `b${i}`]); // 20 batches: reads await
+    await groupConfigs("sg-c", { "share.auto.offset.reset": "earliest" });
+    const other = await WireClient.connect(broker.port);
+    await shareHeartbeat(c, "sg-c", "X", 0, ["life-c"]);
+    await shareHeartbeat(c, "sg-c", "Y", 0, ["life-c"]);
+    const t = ids.get("life-c")!;
+    const [x, y] = await Promise.all([
+      shareFetch(c, "sg-c", "X", 0, t, { maxRecords: 25 }),
+      shareFetch(other, "sg-c", "Y", 0, t, { maxRecords: 25 }),
+    ]);
+    other.close();
+    const offsets = [x, y].flatMap((r) =>
+      (r.responses?.[0]?.partitions?.[0]?.acquiredRecords ?? []).flatMap((a) =>
+        [...Array(Number(a.lastOffset - a.firstOffset) + 1)].map((_, i) => Number(a.firstOffset) + i)
+      )
+    );
+    expect(offsets.sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
+  });
+
   test("JoinGroup and ConsumerGroupHeartbeat refuse a share group's id", async () => {
     const join = await c.send(JoinGroup, 9, {
       groupId: "sg-k",

@@ -491,16 +491,14 @@ export class ShareCoordinator {
     }
     const key = `${groupId}\u0000${memberId}`;
     let s = this.sessions.get(key);
+    let replaced = false;
     if (epoch === 0) {
       if (!s && this.sessions.size >= this.maxSessions) {
         return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
       }
-      const replaced = s !== undefined;
+      replaced = s !== undefined;
       s = { epoch: 0, partitions: new Map(), connectionId };
       this.sessions.set(key, s);
-      // A new session replaces the member's old one: what the old one held goes back (stored) before
-      // this request acquires anything.
-      if (replaced) await this.releaseMember(groupId, memberId);
     } else {
       if (!s) return { errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND, errorMessage: "The share session was not found." };
       if (epoch !== -1 && epoch !== s.epoch) {
@@ -510,10 +508,14 @@ export class ShareCoordinator {
         };
       }
     }
+    // Settled before any await, so the member's next request (next epoch) finds the session as it must.
     s.connectionId = connectionId;
     for (const p of add) s.partitions.set(`${p.topicId}:${p.partition}`, p);
     for (const p of forget) s.partitions.delete(`${p.topicId}:${p.partition}`);
     if (epoch !== -1) s.epoch = s.epoch >= 0x7fffffff ? 1 : s.epoch + 1;
+    // A new session replaces the member's old one: what the old one held goes back (stored) before
+    // this request acquires anything.
+    if (replaced) await this.releaseMember(groupId, memberId);
     return s;
   }
 
@@ -525,6 +527,7 @@ export class ShareCoordinator {
     for (const [key, s] of this.sessions) {
       if (s.connectionId !== connectionId) continue;
       const [groupId, memberId] = key.split("\u0000");
+      this.deps.log("debug", `share group ${groupId}: ${memberId}'s share session ended with its connection`);
       this.closeSession(groupId, memberId).catch((e) =>
         this.deps.log("error", `share group ${groupId}: releasing ${memberId}'s records failed: ${String(e)}`)
       );
@@ -637,67 +640,73 @@ export class ShareCoordinator {
       }
       if (records >= maxRecords || bytes >= maxBytes) continue;
       const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
-      sp.expireLocks(now, limits);
       const batches = new Map<number, Uint8Array>();
       // Offsets come in ascending order (re-acquired ones are all below endOffset, new ones from it),
       // so the ranges are built as they come.
       const acquired: AcquiredRange[] = [];
       let taken = 0;
-      try {
-        // Records released or timed out first, then new ones.
-        let covered = -1; // last offset of the batch read last for a re-acquired record
-        for (const o of sp.availableOffsets(maxRecords - records)) {
-          addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
-          taken++;
-          if (o > covered) {
-            for (const b of await log.read(o, 1)) {
-              batches.set(batchBaseOffsetNumber(b), b);
-              covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
-              break;
-            }
-          }
-        }
-        const state = producerStateOf(log);
-        const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-        let room = Math.min(sp.room(limits), maxRecords - records - taken);
-        let next = Math.max(sp.endOffset, log.logStartOffset);
-        while (room > 0 && next < limit && bytes < maxBytes) {
-          const read = await log.read(next, Math.max(1, maxBytes - bytes));
-          if (read.length === 0) break;
-          for (const b of read) {
-            const base = batchBaseOffsetNumber(b);
-            const last = base + batchLastOffsetDelta(b);
-            if (base >= limit || room <= 0) break;
-            if (last < next) continue;
-            sp.skipTo(Math.max(base, next));
-            const aborted = readCommitted && batchIsTransactional(b) &&
-              state.abortedIn(base, last + 1).some((a) =>
-                a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
-              );
-            if (batchIsControl(b) || aborted) {
-              sp.skipTo(last + 1);
-            } else {
-              let took = false;
-              for (let o = Math.max(base, next); o <= last && room > 0; o++) {
-                sp.acquireNew(o, memberId, now, limits);
-                addAcquired(acquired, o, 1);
-                taken++;
-                room--;
-                took = true;
-              }
-              if (took && !batches.has(base)) {
-                batches.set(base, b);
-                bytes += b.length;
+      // One acquisition at a time per share-partition: two members' ShareFetches must not both take
+      // the records from endOffset while one of them awaits a read.
+      const ok = await sp.serialized(async () => {
+        sp.expireLocks(this.deps.now(), limits);
+        try {
+          // Records released or timed out first, then new ones.
+          let covered = -1; // last offset of the batch read last for a re-acquired record
+          for (const o of sp.availableOffsets(maxRecords - records)) {
+            addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
+            taken++;
+            if (o > covered) {
+              for (const b of await log.read(o, 1)) {
+                batches.set(batchBaseOffsetNumber(b), b);
+                covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
+                break;
               }
             }
-            next = sp.endOffset;
           }
+          const state = producerStateOf(log);
+          const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
+          let room = Math.min(sp.room(limits), maxRecords - records - taken);
+          let next = Math.max(sp.endOffset, log.logStartOffset);
+          while (room > 0 && next < limit && bytes < maxBytes) {
+            const read = await log.read(next, Math.max(1, maxBytes - bytes));
+            if (read.length === 0) break;
+            for (const b of read) {
+              const base = batchBaseOffsetNumber(b);
+              const last = base + batchLastOffsetDelta(b);
+              if (base >= limit || room <= 0) break;
+              if (last < next) continue;
+              sp.skipTo(Math.max(base, next));
+              const aborted = readCommitted && batchIsTransactional(b) &&
+                state.abortedIn(base, last + 1).some((a) =>
+                  a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
+                );
+              if (batchIsControl(b) || aborted) {
+                sp.skipTo(last + 1);
+              } else {
+                let took = false;
+                for (let o = Math.max(base, next); o <= last && room > 0; o++) {
+                  sp.acquireNew(o, memberId, now, limits);
+                  addAcquired(acquired, o, 1);
+                  taken++;
+                  room--;
+                  took = true;
+                }
+                if (took && !batches.has(base)) {
+                  batches.set(base, b);
+                  bytes += b.length;
+                }
+              }
+              next = sp.endOffset;
+            }
+          }
+        } catch (e) {
+          this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
+          r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          return false;
         }
-      } catch (e) {
-        this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
-        r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-        continue;
-      }
+        return true;
+      });
+      if (!ok) continue;
       records += taken;
       r.acquired = acquired;
       r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);

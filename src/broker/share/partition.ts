@@ -69,6 +69,14 @@ export class SharePartition {
    * deltas follow it, the highest delta slot ever used. An empty id: the next write is a snapshot.
    */
   readonly persisted = { snapshotId: "", deltas: 0, maxSlot: -1 };
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every earlier serialized call on this share-partition has finished. */
+  serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => {});
+    return run;
+  }
 
   constructor(readonly topicId: string, readonly topic: string, readonly partition: number) {}
 
