@@ -3,13 +3,20 @@
 // or shutdown starts (so a broker closes without waiting out every long poll).
 import type { PartitionLog } from "../storage/store.ts";
 
-export type WakeReason = "append" | "timeout" | "closing";
+export type WakeReason = "append" | "wake" | "timeout" | "closing";
 
-/** Resolves with why it woke: an append to one of `logs`, `ms` passing, or the broker closing. */
+/** Subscribes a listener to some other event worth waking for; returns the unsubscribe. */
+export type WakeSource = (listener: () => void) => () => void;
+
+/**
+ * Resolves with why it woke: an append to one of `logs`, one of `also` firing ("wake": ShareFetch's
+ * records released), `ms` passing, or the broker closing.
+ */
 export function waitForAppend(
   closing: { onClosing(listener: () => void): () => void },
   logs: Iterable<PartitionLog>,
   ms: number,
+  also: readonly WakeSource[] = [],
 ): Promise<WakeReason> {
   return new Promise((resolve) => {
     const offs: (() => void)[] = [];
@@ -23,6 +30,7 @@ export function waitForAppend(
     };
     const timer = setTimeout(() => finish("timeout"), Math.max(0, ms));
     for (const log of logs) offs.push(log.onAppend(() => finish("append")));
+    for (const source of also) offs.push(source(() => finish("wake")));
     offs.push(closing.onClosing(() => finish("closing")));
   });
 }

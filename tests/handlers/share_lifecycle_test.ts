@@ -141,6 +141,21 @@ describe("share group members", () => {
     expect(offsets.sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
   });
 
+  test("a waiting ShareFetch wakes when another member releases records", async () => {
+    await topic("life-w", 3);
+    await groupConfigs("sg-w", { "share.auto.offset.reset": "earliest" });
+    const t = ids.get("life-w")!;
+    const other = await WireClient.connect(broker.port);
+    await shareHeartbeat(c, "sg-w", "A", 0, ["life-w"]);
+    await shareHeartbeat(c, "sg-w", "B", 0, ["life-w"]);
+    expect(acquired(await shareFetch(c, "sg-w", "A", 0, t))).toEqual(["0-2x1"]);
+    // B waits far longer than the test may run: only the release can answer it.
+    const waiting = shareFetch(other, "sg-w", "B", 0, t, { maxWaitMs: 600_000 });
+    await shareAck(c, "sg-w", "A", 1, t, [ack(0, 2, RELEASE)]);
+    expect(acquired(await waiting)).toEqual(["0-2x2"]);
+    other.close();
+  });
+
   test("JoinGroup and ConsumerGroupHeartbeat refuse a share group's id", async () => {
     const join = await c.send(JoinGroup, 9, {
       groupId: "sg-k",

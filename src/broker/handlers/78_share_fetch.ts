@@ -118,7 +118,7 @@ export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     let results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes);
     // Nothing yet: wait for an append, an expiring lock (its record can be acquired again), the
-    // request's maxWaitMs, or shutdown (Fetch's waiter, append_wait.ts).
+    // request's maxWaitMs, records of the group released by others, or shutdown (append_wait.ts).
     const empty = () => results.every((r) => r.acquired.length === 0 && r.errorCode === ErrorCode.NONE);
     const deadline = svc.now() + req.maxWaitMs;
     const logs = parts.flatMap((p) => svc.topics.byId(p.topicId)?.partitions[p.partition] ?? []);
@@ -126,7 +126,8 @@ export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
       const left = deadline - svc.now();
       if (left <= 0) break;
       const expiry = share.nextExpiry(req.groupId, parts) - svc.now() + 1;
-      if ((await waitForAppend(svc, logs, Math.min(left, Math.max(0, expiry)))) === "closing") break;
+      const released = (wake: () => void) => share.onAvailable(req.groupId!, wake);
+      if ((await waitForAppend(svc, logs, Math.min(left, Math.max(0, expiry)), [released])) === "closing") break;
       results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes);
     }
     for (const r of results) {

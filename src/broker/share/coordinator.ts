@@ -145,6 +145,7 @@ export class ShareCoordinator {
   private timer: ReturnType<typeof setInterval> | null = null;
   private started = false;
   private ticking = false;
+  private readonly availableListeners = new Map<string, Set<() => void>>();
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
@@ -464,11 +465,18 @@ export class ShareCoordinator {
       }
     }
     const changed: StateRecord[] = [];
+    const woken = new Set<string>();
     for (const [group, parts] of this.partitions) {
       const limits = this.limits(this.groups.get(group));
-      for (const sp of parts.values()) if (sp.expireLocks(now, limits)) changed.push(this.partitionRecord(group, sp));
+      for (const sp of parts.values()) {
+        if (sp.expireLocks(now, limits)) {
+          changed.push(this.partitionRecord(group, sp));
+          woken.add(group);
+        }
+      }
     }
     await this.write(changed);
+    for (const group of woken) this.notifyAvailable(group);
   }
 
   // ---- sessions, fetch and acknowledge ----------------------------------------------------------
@@ -546,6 +554,29 @@ export class ShareCoordinator {
       if (sp.releaseMember(memberId, limits)) changed.push(this.partitionRecord(groupId, sp));
     }
     await this.write(changed);
+    if (changed.length > 0) this.notifyAvailable(groupId);
+  }
+
+  /**
+   * Calls `listener` when records of the group may have become available to acquire (released,
+   * timed out, their holder gone), until the returned function is called: ShareFetches waiting for
+   * records wake then rather than at their maxWaitMs.
+   */
+  onAvailable(groupId: string, listener: () => void): () => void {
+    let set = this.availableListeners.get(groupId);
+    if (!set) {
+      set = new Set();
+      this.availableListeners.set(groupId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.availableListeners.get(groupId) === set) this.availableListeners.delete(groupId);
+    };
+  }
+
+  private notifyAvailable(groupId: string): void {
+    for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
   }
 
   /** The share-partition, initialised per share.auto.offset.reset on first use. */
@@ -606,6 +637,7 @@ export class ShareCoordinator {
     }
     // Acknowledged means stored: answer only after the state is written.
     if (!(await this.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    if (changed.length > 0) this.notifyAvailable(groupId); // released records, or a start offset that moved
     return out;
   }
 
