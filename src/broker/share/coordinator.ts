@@ -10,20 +10,25 @@
 //
 // Share sessions (ShareFetch/ShareAcknowledge): epoch 0 opens one (replacing the member's previous
 // session, whose acquired records are released), each request after it carries the next epoch, -1
-// closes it and releases what the member still holds. Records are locked for
-// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms).
+// closes it and releases what the member still holds; so does the drop of the connection that carried
+// the session's last request (connectionClosed). Records are locked for
+// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms). Acquisitions on one
+// share-partition run one at a time (SharePartition.serialized); released records wake waiting
+// ShareFetches (onAvailable).
 //
 // Persistence: the SPSO and in-flight delivery states of each share-partition, the group's
 // existence and its configs are records in the compacted internal topic __share_group_state (as
 // Kafka's share coordinator keeps them), written through the storage contract before an
-// acknowledgement is answered; start() replays them.
+// acknowledgement is answered; start() replays them. A share-partition's state is a snapshot ("p")
+// followed by deltas ("u", see partitionRecord), a new snapshot every
+// share.coordinator.snapshot.update.records.per.snapshot deltas.
 //
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
-// group.share.max.size (200), group.share.max.share.sessions (2000). Group configs:
-// share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.isolation.level
-// (read_uncommitted | read_committed).
+// group.share.max.size (200), group.share.max.share.sessions (2000). Group configs (group_configs.ts):
+// share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.session.timeout.ms,
+// share.heartbeat.interval.ms, share.isolation.level (read_uncommitted | read_committed).
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
