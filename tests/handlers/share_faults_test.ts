@@ -1,7 +1,8 @@
 // Share-state storage faults: a disk that refuses the __share_group_state write (ENOSPC) fails the
 // acknowledgement (COORDINATOR_NOT_AVAILABLE), the broker keeps working, the next write of that
 // share-partition is a whole snapshot (the lost delta's changes are not lost), and a restart rebuilds
-// the state the broker had.
+// the state the broker had. And a broker shutting down answers a ShareFetch parked waiting for records
+// at once (the shared long-poll waiter wakes on shutdown), so closing does not wait out its maxWaitMs.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,4 +77,25 @@ test("a refused __share_group_state write fails the acknowledgement; the next wr
   expect(broker.services.share.stateOf("sg-f", t, 0)).toEqual(before);
   c.close();
   await broker.close();
+});
+
+test("shutdown answers a ShareFetch waiting for records", async () => {
+  const { broker, c } = await start();
+  expect((await enableShare(c)).errorCode).toBe(ErrorCode.NONE);
+  const t = (await c.send(CreateTopics, 7, {
+    topics: [{ name: "fw", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  })).topics![0].topicId!;
+  await shareHeartbeat(c, "sg-w", "M", 0, ["fw"]);
+  // Far longer than the test may run: only the shutdown can end it.
+  const parked = shareFetch(c, "sg-w", "M", 0, t, { maxWaitMs: 600_000 }).then(acquired, () => "closed");
+  // A round trip on another connection: the ShareFetch, sent first, is parked by then (were it not, the
+  // shutdown closes the connection under it: "closed", the same answer as far as this test goes).
+  const other = await WireClient.connect(broker.port);
+  await shareHeartbeat(other, "sg-w", "N", 0, ["fw"]);
+  other.close();
+  await broker.close();
+  expect([[], "closed"]).toContainEqual(await parked);
+  c.close();
 });
