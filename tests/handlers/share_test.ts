@@ -194,7 +194,7 @@ describe("share groups", () => {
     expect(acquired(await shareFetch("A", 5))).toEqual([]);
   });
 
-  test("a member that leaves gives back what it holds", async () => {
+  test("a member that leaves, then closes its share session, gives back what it holds", async () => {
     await c.send(Produce, 9, {
       transactionalId: null,
       acks: -1,
@@ -210,8 +210,15 @@ describe("share groups", () => {
     expect(acquired(await shareFetch("B", 2))).toEqual(["10-10x1"]);
     const left = await heartbeat("B", -1, null);
     expect(left.memberEpoch).toBe(-1);
-    const fa = await shareFetch("A", 6);
-    expect(acquired(fa)).toEqual(["10-10x2"]);
+    // As in Kafka, the share session outlives the leave: B may still acknowledge, and close it.
+    const close = await c.send(ShareAcknowledge, 1, {
+      groupId: "sg",
+      memberId: "B",
+      shareSessionEpoch: -1,
+      topics: [],
+    });
+    expect(close.errorCode).toBe(ErrorCode.NONE);
+    expect(acquired(await shareFetch("A", 6))).toEqual(["10-10x2"]);
   });
 
   test("group configs: share.auto.offset.reset=earliest starts a new group at the log start", async () => {

@@ -344,7 +344,10 @@ export class ShareCoordinator {
       if (!g || !m) {
         return heartbeatFailure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
       }
-      await this.removeMember(g, req.memberId);
+      // As in Kafka, leaving the group does not end the member's share session: a client may still
+      // acknowledge and then close it (librdkafka leaves first); what it holds goes back when the
+      // session closes, its connection drops or the locks expire.
+      await this.removeMember(g, req.memberId, false);
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
@@ -452,9 +455,9 @@ export class ShareCoordinator {
     await this.write([this.groupRecord(g)]);
   }
 
-  private async removeMember(g: ShareGroup, memberId: string): Promise<void> {
+  private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
     g.members.delete(memberId);
-    await this.closeSession(g.groupId, memberId);
+    if (endSession) await this.closeSession(g.groupId, memberId);
     await this.rebalance(g);
   }
 
@@ -465,7 +468,9 @@ export class ShareCoordinator {
       for (const m of [...g.members.values()]) {
         if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
-          await this.removeMember(g, m.memberId);
+          // A member gone silent is taken for dead: its records go back now (Kafka waits for their
+          // locks or for its connection to drop).
+          await this.removeMember(g, m.memberId, true);
         }
       }
     }
@@ -496,13 +501,15 @@ export class ShareCoordinator {
     connectionId = -1,
   ): Promise<{ errorCode: number; errorMessage: string | null } | Session> {
     const g = this.groups.get(groupId);
-    if (!g || !g.members.has(memberId)) {
+    const key = `${groupId}\u0000${memberId}`;
+    // A member that left may still acknowledge and close the session it has; a new session needs a member.
+    const continuing = epoch !== 0 && this.sessions.has(key);
+    if (!continuing && (!g || !g.members.has(memberId))) {
       return {
         errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
         errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
       };
     }
-    const key = `${groupId}\u0000${memberId}`;
     let s = this.sessions.get(key);
     let replaced = false;
     if (epoch === 0) {
