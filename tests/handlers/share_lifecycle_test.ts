@@ -113,6 +113,10 @@ describe("share group members", () => {
     const k = await WireClient.connect(broker.port);
     expect((await shareHeartbeat(k, "sg-k", "K", 0, ["life-k"])).errorCode).toBe(ErrorCode.NONE);
     expect(acquired(await shareFetch(k, "sg-k", "K", 0, ids.get("life-k")!))).toEqual(["0-4x1"]);
+    // A second ShareFetch waits (nothing left to acquire) when the connection drops: the release must not
+    // wake it into taking the records back for the dead member.
+    void shareFetch(k, "sg-k", "K", 1, ids.get("life-k")!, { maxWaitMs: 600_000 }).catch(() => {});
+    await shareHeartbeat(c, "sg-k", "B", 0, ["life-k"]); // a round trip elsewhere: the fetch above is parked
     k.close(); // killed: the TCP connection drops, no leave, no close of the share session
     await k.closed;
     expect(await fetchUntilAcquired("sg-k", "B", "life-k", { session: 0 })).toEqual(["0-4x2"]);

@@ -116,7 +116,7 @@ export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
     });
     const maxRecords = req.maxRecords > 0 ? req.maxRecords : 500;
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
-    let results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes);
+    let results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes, session);
     // Nothing yet: wait for an append, an expiring lock (its record can be acquired again), the
     // request's maxWaitMs, records of the group released by others, or shutdown (append_wait.ts).
     const empty = () => results.every((r) => r.acquired.length === 0 && r.errorCode === ErrorCode.NONE);
@@ -128,7 +128,8 @@ export default defineHandler(ShareFetch, [1, 1], async (req, ctx) => {
       const expiry = share.nextExpiry(req.groupId, parts) - svc.now() + 1;
       const released = (wake: () => void) => share.onAvailable(req.groupId!, wake);
       if ((await waitForAppend(svc, logs, Math.min(left, Math.max(0, expiry)), [released])) === "closing") break;
-      results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes);
+      if (!share.isLive(req.groupId, req.memberId, session)) break; // its connection dropped meanwhile
+      results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes, session);
     }
     for (const r of results) {
       if (r.acquired.length === 0 && r.errorCode === ErrorCode.NONE) continue;

@@ -660,6 +660,38 @@ export class ShareCoordinator {
     parts: { topicId: string; partition: number }[],
     maxRecords: number,
     maxBytes: number,
+    session?: Session,
+  ): Promise<ShareFetchPartitionResult[]> {
+    const nothing = () =>
+      parts.map((p) => ({
+        topicId: p.topicId,
+        partition: p.partition,
+        errorCode: ErrorCode.NONE,
+        records: [],
+        acquired: [],
+      }));
+    // A ShareFetch whose session ended while it waited (its connection dropped, a new session replaced
+    // it) must not take records for a member that will never acknowledge them.
+    if (session && !this.isLive(groupId, memberId, session)) return nothing();
+    const out = await this.acquireFor(groupId, memberId, parts, maxRecords, maxBytes);
+    if (session && !this.isLive(groupId, memberId, session)) {
+      await this.releaseMember(groupId, memberId);
+      return nothing();
+    }
+    return out;
+  }
+
+  /** Whether `session` is still the member's open share session. */
+  isLive(groupId: string, memberId: string, session: Session): boolean {
+    return this.sessions.get(`${groupId}\u0000${memberId}`) === session;
+  }
+
+  private async acquireFor(
+    groupId: string,
+    memberId: string,
+    parts: { topicId: string; partition: number }[],
+    maxRecords: number,
+    maxBytes: number,
   ): Promise<ShareFetchPartitionResult[]> {
     const g = this.groups.get(groupId);
     const limits = this.limits(g);

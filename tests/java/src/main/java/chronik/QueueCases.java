@@ -168,6 +168,7 @@ final class QueueCases {
     produce(env, topic, values);
     Process victim = new ProcessBuilder(
       ProcessHandle.current().info().command().orElse("java"),
+      "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
       "-cp", System.getProperty("java.class.path"),
       "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
       "chronik.QueueCases", env.bootstrap, group, env.name("victim"), topic
