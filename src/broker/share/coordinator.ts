@@ -19,9 +19,9 @@
 // Persistence: the SPSO and in-flight delivery states of each share-partition, the group's
 // existence and its configs are records in the compacted internal topic __share_group_state (as
 // Kafka's share coordinator keeps them), written through the storage contract before an
-// acknowledgement is answered; start() replays them. A share-partition's state is a snapshot ("p")
-// followed by deltas ("u", see partitionRecord), a new snapshot every
-// share.coordinator.snapshot.update.records.per.snapshot deltas.
+// acknowledgement is answered; start() replays them. A share-partition's state is a snapshot
+// followed by deltas, a new snapshot every share.coordinator.snapshot.update.records.per.snapshot
+// deltas (state_log.ts).
 //
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
@@ -38,18 +38,17 @@ import {
   batchIsTransactional,
   batchLastOffsetDelta,
   batchProducerId,
-  buildRecordBatch,
-  scanBatches,
 } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { PartitionLog } from "../../storage/store.ts";
-import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
 import { addAcquired, SharePartition } from "./partition.ts";
+import type { StateRecord } from "./state_log.ts";
+import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
-export const SHARE_STATE_TOPIC = "__share_group_state";
+export { SHARE_STATE_TOPIC };
 
 export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
   "share.auto.offset.reset": "latest",
@@ -130,15 +129,7 @@ export type CoordinatorDeps = {
   log(level: LogLevel, message: string): void;
 };
 
-/** A record of __share_group_state; `sp` is the share-partition whose state it stores. */
-type StateRecord = { key: string; value: unknown; sp?: SharePartition };
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
-/** The __share_group_state key of a share-partition's state. */
-const stateKey = (group: string, topicId: string, partition: number) =>
-  `p\u0000${group}\u0000${topicId}\u0000${partition}`;
 
 export class ShareCoordinator {
   readonly groups = new Map<string, ShareGroup>();
@@ -147,13 +138,14 @@ export class ShareCoordinator {
   /** group \0 member -> session. */
   private readonly sessions = new Map<string, Session>();
   private readonly deps: CoordinatorDeps;
+  private readonly state: ShareStateLog;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private started = false;
   private ticking = false;
   private readonly availableListeners = new Map<string, Set<() => void>>();
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
+    this.state = new ShareStateLog(deps);
     this.timer = setInterval(() => {
       // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
       if (this.ticking) return;
@@ -201,116 +193,38 @@ export class ShareCoordinator {
     return group?.configs.get(name) ?? GROUP_CONFIG_DEFAULTS[name];
   }
 
-  // ---- persistence ------------------------------------------------------------------------------
+  // ---- persistence (state_log.ts) ---------------------------------------------------------------
 
   async start(): Promise<void> {
-    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
-    this.started = true;
-    await forEachRecord(topic.partitions[0], (r) => {
-      if (r.key === null) return;
-      const key = dec.decode(r.key);
-      const [kind, group, ...rest] = key.split("\u0000");
-      if (r.value === null) {
-        if (kind === "g") this.groups.delete(group);
-        if (kind === "p") this.partitions.get(group)?.delete(pkey(rest[0], Number(rest[1])));
-        return;
-      }
-      if (kind === "u") {
-        // A delta (ShareUpdate) applies only over the snapshot it follows: an older round's delta
-        // still in a slot that the current round has not reused yet is skipped.
-        const sp = this.partitions.get(group)?.get(pkey(rest[0], Number(rest[1])));
-        const slot = Number(rest[2]);
-        const v = JSON.parse(dec.decode(r.value));
-        if (!sp) return;
-        sp.persisted.maxSlot = Math.max(sp.persisted.maxSlot, slot);
-        if (v.id !== sp.persisted.snapshotId || sp.persisted.snapshotId === "") return;
-        sp.applyDelta(v.state as SharePartitionSnapshot);
-        sp.persisted.deltas = slot + 1;
-        return;
-      }
-      const v = JSON.parse(dec.decode(r.value));
-      if (kind === "g") {
-        const g = this.groups.get(group) ?? new ShareGroup(group);
+    await this.state.load({
+      group: (groupId, v) => {
+        if (v === null) {
+          this.groups.delete(groupId);
+          return;
+        }
+        const g = this.groups.get(groupId) ?? new ShareGroup(groupId);
         g.groupEpoch = v.groupEpoch;
-        g.configs = new Map(Object.entries(v.configs ?? {}));
-        this.groups.set(group, g);
-      } else if (kind === "p") {
-        const k = pkey(rest[0], Number(rest[1]));
-        const sp = this.partitionsOf(group).get(k) ?? new SharePartition(rest[0], v.topic, Number(rest[1]));
-        sp.restore(v.state as SharePartitionSnapshot);
-        // Snapshots written before deltas existed have no id: the next write is a snapshot again.
-        sp.persisted.snapshotId = typeof v.id === "string" ? v.id : "";
-        sp.persisted.deltas = 0;
-        this.partitionsOf(group).set(k, sp);
-      }
-    }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+        g.configs = new Map(Object.entries(v.configs));
+        this.groups.set(groupId, g);
+      },
+      partition: (groupId, topicId, topic, partition) => {
+        const k = pkey(topicId, partition);
+        let sp = this.partitions.get(groupId)?.get(k);
+        if (!sp && topic !== null) {
+          sp = new SharePartition(topicId, topic, partition);
+          this.partitionsOf(groupId).set(k, sp);
+        }
+        return sp;
+      },
+      partitionGone: (groupId, topicId, partition) => this.partitions.get(groupId)?.delete(pkey(topicId, partition)),
+    });
     if (this.groups.size > 0) {
       this.deps.log("info", `share coordinator loaded ${this.groups.size} share group(s) from ${SHARE_STATE_TOPIC}`);
     }
   }
 
-  private async write(records: StateRecord[]): Promise<boolean> {
-    if (!this.started || records.length === 0) return true;
-    let log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
-    if (!log) log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
-    const now = this.deps.now();
-    const batch = buildRecordBatch({
-      records: records.map((r) => ({
-        key: enc.encode(r.key),
-        value: r.value === null ? null : enc.encode(JSON.stringify(r.value)),
-        timestamp: now,
-      })),
-    });
-    const metas = scanBatches(batch);
-    if (!Array.isArray(metas)) return false;
-    try {
-      await log.append(batch, metas, { durable: true });
-      return true;
-    } catch (e) {
-      this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
-      // The deltas taken for this write are lost: the next write of those partitions is a whole snapshot.
-      for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
-      return false;
-    }
-  }
-
-  private groupRecord(g: ShareGroup) {
-    return { key: `g\u0000${g.groupId}`, value: { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) } };
-  }
-
-  /**
-   * The record that stores what changed in a share-partition, as Kafka's share coordinator does: a
-   * ShareUpdate-like delta (key "u", slot = its number since the snapshot) with only the records changed
-   * since the last write, and a whole ShareSnapshot-like record (key "p", a fresh id) first and after
-   * every share.coordinator.snapshot.update.records.per.snapshot deltas. The topic stays compacted:
-   * deltas of a new round overwrite the old round's slots, and replay skips those of another id.
-   */
-  private partitionRecord(group: string, sp: SharePartition): StateRecord {
-    const p = sp.persisted;
-    if (p.snapshotId === "" || p.deltas >= this.num("share.coordinator.snapshot.update.records.per.snapshot")) {
-      p.snapshotId = crypto.randomUUID();
-      p.deltas = 0;
-      return {
-        key: stateKey(group, sp.topicId, sp.partition),
-        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot() },
-        sp,
-      };
-    }
-    const slot = p.deltas++;
-    p.maxSlot = Math.max(p.maxSlot, slot);
-    return {
-      key: `u${stateKey(group, sp.topicId, sp.partition).slice(1)}\u0000${slot}`,
-      value: { id: p.snapshotId, state: sp.delta() },
-      sp,
-    };
-  }
-
-  /** Tombstones for everything stored of a share-partition (its snapshot and every delta slot used). */
-  private partitionTombstones(group: string, sp: SharePartition): StateRecord[] {
-    const key = stateKey(group, sp.topicId, sp.partition);
-    const out: StateRecord[] = [{ key, value: null }];
-    for (let i = 0; i <= sp.persisted.maxSlot; i++) out.push({ key: `u${key.slice(1)}\u0000${i}`, value: null });
-    return out;
+  private groupRecord(g: ShareGroup): StateRecord {
+    return this.state.groupRecord(g.groupId, { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) });
   }
 
   /** The group's share-partitions, created empty when it has none. */
@@ -452,7 +366,7 @@ export class ShareCoordinator {
       }
     }
     g.groupEpoch++;
-    await this.write([this.groupRecord(g)]);
+    await this.state.write([this.groupRecord(g)]);
   }
 
   private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
@@ -480,12 +394,12 @@ export class ShareCoordinator {
       const limits = this.limits(this.groups.get(group));
       for (const sp of parts.values()) {
         if (sp.expireLocks(now, limits)) {
-          changed.push(this.partitionRecord(group, sp));
+          changed.push(this.state.partitionRecord(group, sp));
           woken.add(group);
         }
       }
     }
-    await this.write(changed);
+    await this.state.write(changed);
     for (const group of woken) this.notifyAvailable(group);
   }
 
@@ -563,9 +477,9 @@ export class ShareCoordinator {
     const limits = this.limits(this.groups.get(groupId));
     const changed: StateRecord[] = [];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      if (sp.releaseMember(memberId, limits)) changed.push(this.partitionRecord(groupId, sp));
+      if (sp.releaseMember(memberId, limits)) changed.push(this.state.partitionRecord(groupId, sp));
     }
-    await this.write(changed);
+    await this.state.write(changed);
     if (changed.length > 0) this.notifyAvailable(groupId);
   }
 
@@ -643,12 +557,12 @@ export class ShareCoordinator {
           if (err) code = ErrorCode[err];
         }
         out.set(k, code);
-        changed.push(this.partitionRecord(groupId, sp));
+        changed.push(this.state.partitionRecord(groupId, sp));
         keys.push(k);
       }
     }
     // Acknowledged means stored: answer only after the state is written.
-    if (!(await this.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    if (!(await this.state.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
     if (changed.length > 0) this.notifyAvailable(groupId); // released records, or a start offset that moved
     return out;
   }
@@ -835,9 +749,9 @@ export class ShareCoordinator {
       const sp = parts.get(k) ?? new SharePartition(o.topicId, topic.name, o.partition);
       sp.reset(o.startOffset);
       parts.set(k, sp);
-      records.push(this.partitionRecord(groupId, sp));
+      records.push(this.state.partitionRecord(groupId, sp));
     }
-    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** DeleteShareGroupOffsets: drops the group's state of whole topics; the group must have no members. */
@@ -850,9 +764,9 @@ export class ShareCoordinator {
     for (const [k, sp] of parts ?? []) {
       if (!topicIds.includes(sp.topicId)) continue;
       parts!.delete(k);
-      records.push(...this.partitionTombstones(groupId, sp));
+      records.push(...this.state.partitionTombstones(groupId, sp));
     }
-    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** DeleteGroups of a share group: only when it has no members; its state goes with it. */
@@ -860,13 +774,13 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: StateRecord[] = [{ key: `g\u0000${groupId}`, value: null }];
+    const records: StateRecord[] = [this.state.groupRecord(groupId, null)];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      records.push(...this.partitionTombstones(groupId, sp));
+      records.push(...this.state.partitionTombstones(groupId, sp));
     }
     this.partitions.delete(groupId);
     this.groups.delete(groupId);
-    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** Group configs (IncrementalAlterConfigs on a GROUP resource); null value removes. */
@@ -876,7 +790,7 @@ export class ShareCoordinator {
       if (v === null) g.configs.delete(k);
       else g.configs.set(k, v);
     }
-    return await this.write([this.groupRecord(g)]);
+    return await this.state.write([this.groupRecord(g)]);
   }
 
   /** Topic names a share member of this group is assigned (tests, describe). */
