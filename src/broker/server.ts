@@ -21,6 +21,8 @@ export class Server {
   /** Open connections per client address (max.connections.per.ip). */
   private readonly perIp = new Map<string, number>();
   private nextSessionId = 1;
+  /** Each connection's session id (RequestContext.session.id), for what ends with the connection. */
+  private readonly sessionIds = new WeakMap<Connection, number>();
   private idleTimer: ReturnType<typeof setInterval> | null = null;
   /** max.connection.creation.rate, broker-wide and per listener (KIP-612). */
   private readonly creationRates = new Map<string, SampledRate>();
@@ -59,7 +61,9 @@ export class Server {
   }
 
   accept(conn: Conn, listener: ConnListener): ConnHandler {
-    const c = new Connection(this, conn, this.nextSessionId++, listener);
+    const id = this.nextSessionId++;
+    const c = new Connection(this, conn, id, listener);
+    this.sessionIds.set(c, id);
     const ip = conn.remoteAddress;
     const refused = this.closing ? "shutting down" : this.overLimit(ip);
     // KIP-612: over its connection_creation_rate an address's new connection is closed after the
@@ -172,6 +176,8 @@ export class Server {
   }
   /** @internal */ forget(c: Connection, ip: string) {
     if (!this.connections.delete(c)) return;
+    // Share sessions end with the connection that carried them (share/coordinator.ts).
+    this.services.share.connectionClosed(this.sessionIds.get(c) ?? -1);
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n > 0) this.perIp.set(ip, n);
     else this.perIp.delete(ip);

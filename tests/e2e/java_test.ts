@@ -31,6 +31,12 @@ const BROKER_ARGS = [
   "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
   "-o",
   "super.users=User:ANONYMOUS",
+  // share.lock_timeout sets its group's share.record.lock.duration.ms to 1 s (Kafka's smallest broker bound).
+  "-o",
+  "group.share.min.record.lock.duration.ms=1000",
+  // telemetry.push reads /metrics: the case gets the address in -Dchronik.http.
+  "--http-port",
+  "0",
 ];
 // The security.* cases run against a second broker with one SASL_SSL listener (a certificate made for the run).
 let certDir: string | null = null;
@@ -93,14 +99,17 @@ function start(kind: RuntimeKind): Run {
   cert ??= makeCertificate(certDir);
   const plain = startBrokerProcess(kind, BROKER_ARGS);
   const secure = cert.then((c) => startBrokerProcess(kind, secureArgs(c.keystore)));
-  const one = async (b: Promise<BrokerProcess>, cases: string[], jvm: string[]) => {
+  const one = async (b: Promise<BrokerProcess>, cases: string[], jvm: string[], withHttp = false) => {
     const broker = await b;
+    for (let i = 0; i < 100 && withHttp && !/http listening on/.test(broker.logs()); i++) await Bun.sleep(50);
+    const http = /http listening on (\S+:\d+)/.exec(broker.logs());
+    if (http) jvm = [...jvm, `-Dchronik.http=${http[1]}`];
     const { results, stderr } = await runJava(`${broker.host}:${broker.port}`, cases, `j${kind}`, jvm);
     if (results.size === 0) throw new Error(`chronik.Main printed no result:\n${stderr.slice(-4000)}`);
     return results;
   };
   const results = Promise.all([
-    one(plain, casesOn(kind, PLAIN_CASES), []),
+    one(plain, casesOn(kind, PLAIN_CASES), [], true),
     cert.then((c) => one(secure, casesOn(kind, SECURE_CASES), [`-Dchronik.truststore=${c.cert}`])),
   ]).then(([a, b]) => {
     const all = new Map([...a, ...b]);

@@ -194,7 +194,7 @@ describe("share groups", () => {
     expect(acquired(await shareFetch("A", 5))).toEqual([]);
   });
 
-  test("a member that leaves gives back what it holds", async () => {
+  test("a member that leaves, then closes its share session, gives back what it holds", async () => {
     await c.send(Produce, 9, {
       transactionalId: null,
       acks: -1,
@@ -210,8 +210,15 @@ describe("share groups", () => {
     expect(acquired(await shareFetch("B", 2))).toEqual(["10-10x1"]);
     const left = await heartbeat("B", -1, null);
     expect(left.memberEpoch).toBe(-1);
-    const fa = await shareFetch("A", 6);
-    expect(acquired(fa)).toEqual(["10-10x2"]);
+    // As in Kafka, the share session outlives the leave: B may still acknowledge, and close it.
+    const close = await c.send(ShareAcknowledge, 1, {
+      groupId: "sg",
+      memberId: "B",
+      shareSessionEpoch: -1,
+      topics: [],
+    });
+    expect(close.errorCode).toBe(ErrorCode.NONE);
+    expect(acquired(await shareFetch("A", 6))).toEqual(["10-10x2"]);
   });
 
   test("group configs: share.auto.offset.reset=earliest starts a new group at the log start", async () => {
@@ -260,11 +267,11 @@ describe("share groups", () => {
     await broker.close();
     broker = await testBroker({ dataDir: dir, ...config });
     await setup();
-    // Features and state are back. A's acquisition was not stored (acquisitions are not written, as
-    // in Kafka; what they count is stored with the next acknowledgement or release), so 10 is
-    // available again with the count last stored (1, from B's release) plus this delivery.
+    // Features and state are back. Acquisitions are not written (as in Kafka); what they count is
+    // stored with the next acknowledgement or release: closing the connection ended A's share
+    // session and released 10 (its second delivery, stored), so it is available again, third delivery.
     expect(await spso()).toBe(10n);
     expect((await heartbeat("A", 0)).errorCode).toBe(ErrorCode.NONE);
-    expect(acquired(await shareFetch("A", 0))).toEqual(["10-10x2"]);
+    expect(acquired(await shareFetch("A", 0))).toEqual(["10-10x3"]);
   });
 });

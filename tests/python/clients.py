@@ -314,11 +314,58 @@ async def aio_transactions():
     eq(2, len(read_all(topic, 2)), "read_uncommitted sees both records")
 
 
+def ck_share():
+    """KIP-932 through librdkafka's share consumer (preview in 2.16): two consumers on one partition with explicit
+    acknowledgement; every record accepted exactly once, a released one delivered again (delivery count 2), a
+    rejected one never again. share.version is turned on by the test (python_clients_test.ts) before the cases."""
+    topic, group = name("share"), name("share-group")
+    create_topic(topic, 1)
+    a = admin()
+    res = ConfigResource(ResourceType.GROUP, group, incremental_configs=[
+        ConfigEntry("share.auto.offset.reset", "earliest", incremental_operation=AlterConfigOpType.SET)])
+    result(a.incremental_alter_configs([res]))
+    produce(topic, 20)
+    consumers = [confluent_kafka.ShareConsumer({"bootstrap.servers": BOOTSTRAP, "group.id": group,
+                                                "client.id": name(f"share-{i}"),
+                                                "share.acknowledgement.mode": "explicit"}) for i in range(2)]
+    Ack = confluent_kafka.AcknowledgeType
+    accepted, deliveries, released = set(), {}, False
+    try:
+        for c in consumers:
+            c.subscribe([topic])
+        deadline = time.monotonic() + BOUND
+        while len(accepted) < 19 and time.monotonic() < deadline:
+            for c in consumers:
+                for m in c.poll(0.2) or []:
+                    check(m.error() is None, f"share poll error {m.error()}")
+                    v = m.offset()
+                    deliveries[v] = deliveries.get(v, 0) + 1
+                    if v == 7:
+                        c.acknowledge(m, Ack.REJECT)
+                    elif v == 3 and not released:
+                        released = True
+                        c.acknowledge(m, Ack.RELEASE)
+                    else:
+                        check(v not in accepted, f"offset {v} accepted twice")
+                        if v == 3:
+                            eq(2, m.delivery_count(), "delivery count of the released record")
+                        accepted.add(v)
+                        c.acknowledge(m, Ack.ACCEPT)
+                c.commit_sync()
+    finally:
+        for c in consumers:
+            c.close()
+    eq(set(range(20)) - {7}, accepted, "accepted offsets")
+    eq(1, deliveries.get(7), "deliveries of the rejected record")
+    eq(2, deliveries.get(3), "deliveries of the released record")
+
+
 CASES = {
     "confluent-kafka.produce-consume.codecs": ck_codecs,
     "confluent-kafka.kip848-regex": ck_kip848_regex,
     "confluent-kafka.transactions": ck_transactions,
     "confluent-kafka.admin": ck_admin,
+    "confluent-kafka.share": ck_share,
     "aiokafka.produce-consume-group": lambda: asyncio.run(aio_produce_consume()),
     "aiokafka.transactions": lambda: asyncio.run(aio_transactions()),
 }

@@ -339,6 +339,61 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "group.share.partition.max.record.locks": ro("int", "2000", "Records in flight per share-partition.", { min: 1 }),
   "group.share.max.size": ro("int", "200", "Members per share group.", { min: 1 }),
   "group.share.max.share.sessions": ro("int", "2000", "Share sessions the broker keeps.", { min: 1 }),
+  "group.share.min.record.lock.duration.ms": ro(
+    "int",
+    "15000",
+    "Smallest share.record.lock.duration.ms a share group may set.",
+    { min: 1, max: 30000 },
+  ),
+  "group.share.max.record.lock.duration.ms": ro(
+    "int",
+    "60000",
+    "Largest share.record.lock.duration.ms a share group may set.",
+    { min: 30000, max: 3600000 },
+  ),
+  "group.share.min.session.timeout.ms": ro(
+    "int",
+    "45000",
+    "Smallest share.session.timeout.ms a share group may set.",
+    { min: 1 },
+  ),
+  "group.share.max.session.timeout.ms": ro(
+    "int",
+    "60000",
+    "Largest share.session.timeout.ms a share group may set.",
+    { min: 1 },
+  ),
+  "group.share.min.heartbeat.interval.ms": ro(
+    "int",
+    "5000",
+    "Smallest share.heartbeat.interval.ms a share group may set.",
+    { min: 1 },
+  ),
+  "group.share.max.heartbeat.interval.ms": ro(
+    "int",
+    "15000",
+    "Largest share.heartbeat.interval.ms a share group may set.",
+    { min: 1 },
+  ),
+  "group.share.assignors": ro("list", "simple", "Share group assignors (only Kafka's simple assignor).", {
+    oneOf: ["simple"],
+  }),
+  "group.share.persister.class.name": ro(
+    "string",
+    "org.apache.kafka.server.share.persister.DefaultStatePersister",
+    "Accepted for compatibility: share state is always kept in __share_group_state.",
+  ),
+  "share.fetch.purgatory.purge.interval.requests": ro(
+    "int",
+    "1000",
+    "Accepted for compatibility (waiting ShareFetches are not kept in a purgatory here).",
+  ),
+  "share.coordinator.snapshot.update.records.per.snapshot": ro(
+    "int",
+    "500",
+    "Share state delta records written for a share-partition before a whole snapshot is written again.",
+    { min: 0, max: 500 },
+  ),
   // Client telemetry (KIP-714).
   "telemetry.max.bytes": ro("int", "1048576", "Largest PushTelemetry payload.", { min: 1 }),
   "offset.metadata.max.bytes": ro("int", "4096", "Largest metadata of a committed offset.", { min: 0 }),

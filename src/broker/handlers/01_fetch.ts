@@ -24,6 +24,7 @@ import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/reco
 import type { FetchPartition } from "../fetch_sessions.ts";
 import { FETCH } from "../config/quotas.ts";
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
+import { waitForAppend } from "../append_wait.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { WorkYielder } from "../yield.ts";
 import type { Services } from "../services.ts";
@@ -104,7 +105,8 @@ export default defineHandler(Fetch, [4, 18], LARGE_RESPONSE, async (req, ctx) =>
     const deadline = svc.now() + req.maxWaitMs;
     while (results.bytes < minBytes && !results.ready) {
       const left = deadline - svc.now();
-      if (left <= 0 || !(await waitForAppend(svc, plan.partitions, left))) break;
+      const logs = plan.partitions.flatMap((p) => svc.topics.get(p.topic)?.partitions[p.partition] ?? []);
+      if (left <= 0 || (await waitForAppend(svc, logs, left)) !== "append") break;
       // Too little to answer with: the read buffers go back before reading again.
       for (const d of results.data) for (const b of d.records) svc.readBuffers.release(b);
       results = await readAll(svc, plan.partitions, maxBytes, readCommitted, canRead);
@@ -270,25 +272,4 @@ async function readAll(
     for (const b of d.records) bytes += b.length;
   }
   return { data, bytes, ready };
-}
-
-/** Resolves true when one of the partitions is appended to, false after `ms` or at shutdown. */
-function waitForAppend(svc: Services, parts: FetchPartition[], ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const offs: (() => void)[] = [];
-    let done = false;
-    const finish = (woken: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      for (const off of offs) off();
-      resolve(woken);
-    };
-    const timer = setTimeout(() => finish(false), ms);
-    for (const p of parts) {
-      const log = svc.topics.get(p.topic)?.partitions[p.partition];
-      if (log) offs.push(log.onAppend(() => finish(true)));
-    }
-    offs.push(svc.onClosing(() => finish(false)));
-  });
 }

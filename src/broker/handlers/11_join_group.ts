@@ -8,6 +8,7 @@
 // INVALID_SESSION_TIMEOUT (outside group.min/max.session.timeout.ms), INCONSISTENT_GROUP_PROTOCOL,
 // UNKNOWN_MEMBER_ID, GROUP_MAX_SIZE_REACHED, REBALANCE_IN_PROGRESS (superseded parked join),
 // NOT_COORDINATOR at shutdown.
+// A share group's id is INCONSISTENT_GROUP_PROTOCOL (with an empty member id), as in Kafka.
 // Not implemented: joining a non-empty KIP-848 consumer group with the classic protocol (online
 // migration); it gets INCONSISTENT_GROUP_PROTOCOL. The reason field (v8) is only logged at debug.
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -19,17 +20,21 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(JoinGroup, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
   // ACLs: READ on the group.
+  const refused = (errorCode: number, memberId: string) => ({
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  });
   const r = !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
-    ? {
-      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId: req.memberId,
-      members: [],
-    }
+    ? refused(ErrorCode.GROUP_AUTHORIZATION_FAILED, req.memberId)
+    // Kafka's GroupMetadataManager.classicGroupJoin: a share group's id.
+    : ctx.services.share.groups.has(req.groupId)
+    ? refused(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "")
     : await ctx.services.groups.joinGroup(req.groupId, {
       memberId: req.memberId,
       groupInstanceId: v >= 5 ? req.groupInstanceId : null,

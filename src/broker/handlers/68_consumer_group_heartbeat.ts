@@ -7,7 +7,7 @@
 // come and go. Errors: INVALID_REQUEST (missing first-request fields, bad epochs, empty ids),
 // INVALID_REGULAR_EXPRESSION, UNSUPPORTED_ASSIGNOR, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
 // FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (the id
-// belongs to a classic group that cannot be upgraded), with Kafka's error messages.
+// belongs to a classic group that cannot be upgraded, or to a share group), with Kafka's error messages.
 // ACLs (as Kafka's KafkaApis): READ on the group (GROUP_AUTHORIZATION_FAILED); subscribing by name to
 // a topic the principal may not DESCRIBE is TOPIC_AUTHORIZATION_FAILED, and a regex matches only the
 // topics it may describe, so neither reveals a topic's id or partitions.
@@ -44,6 +44,18 @@ export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) =>
         assignment: null,
       };
     }
+  }
+  if (ctx.services.share.groups.has(req.groupId)) {
+    // Kafka's GroupMetadataManager: the id is a share group's.
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+      errorMessage: `Group ${req.groupId} is not a consumer group.`,
+      memberId: null,
+      memberEpoch: -1,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    };
   }
   const r = await ctx.services.groups.consumerGroupHeartbeat(req.groupId, {
     memberId: req.memberId,

@@ -4,7 +4,7 @@
 // Sessions: shareSessionEpoch 0 opens one (acknowledgements are not allowed then: INVALID_REQUEST),
 // later requests carry the next epoch (INVALID_SHARE_SESSION_EPOCH, SHARE_SESSION_NOT_FOUND), and
 // -1 closes it after applying its acknowledgements, fetching nothing. A request with nothing to
-// acquire waits up to maxWaitMs for an append (or an expiring lock). Up to maxRecords records
+// acquire waits up to maxWaitMs for an append (or an expiring lock), and returns at shutdown. Up to maxRecords records
 // (500 when 0) and about maxBytes (whole batches; AcquiredRecords says which offsets are the
 // member's). Each partition carries an acknowledgeErrorCode (INVALID_RECORD_STATE for a record the
 // member does not hold) beside its fetch errorCode.
@@ -12,6 +12,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareFetch } from "../../protocol/messages/78_share_fetch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
+import { waitForAppend } from "../append_wait.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
 
@@ -53,7 +54,14 @@ export default defineHandler(ShareFetch, [1, 1], LARGE_RESPONSE, async (req, ctx
   const forget = req.forgottenTopicsData.flatMap((t) =>
     t.partitions.map((partition) => ({ topicId: t.topicId, partition }))
   );
-  const session = share.session(req.groupId, req.memberId, epoch, epoch === -1 ? [] : add, forget);
+  const session = await share.session(
+    req.groupId,
+    req.memberId,
+    epoch,
+    epoch === -1 ? [] : add,
+    forget,
+    ctx.session.id,
+  );
   if ("errorCode" in session) return top(session.errorCode, session.errorMessage);
 
   const out = new Map<string, PartitionOut>();
@@ -108,10 +116,20 @@ export default defineHandler(ShareFetch, [1, 1], LARGE_RESPONSE, async (req, ctx
     });
     const maxRecords = req.maxRecords > 0 ? req.maxRecords : 500;
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
-    let results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes);
-    if (req.maxWaitMs > 0 && results.every((r) => r.acquired.length === 0 && r.errorCode === ErrorCode.NONE)) {
-      await share.waitForRecords(req.groupId, parts, req.maxWaitMs);
-      results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes);
+    let results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes, session);
+    // Nothing yet: wait for an append, an expiring lock (its record can be acquired again), the
+    // request's maxWaitMs, records of the group released by others, or shutdown (append_wait.ts).
+    const empty = () => results.every((r) => r.acquired.length === 0 && r.errorCode === ErrorCode.NONE);
+    const deadline = svc.now() + req.maxWaitMs;
+    const logs = parts.flatMap((p) => svc.topics.byId(p.topicId)?.partitions[p.partition] ?? []);
+    while (empty()) {
+      const left = deadline - svc.now();
+      if (left <= 0) break;
+      const expiry = share.nextExpiry(req.groupId, parts) - svc.now() + 1;
+      const released = (wake: () => void) => share.onAvailable(req.groupId!, wake);
+      if ((await waitForAppend(svc, logs, Math.min(left, Math.max(0, expiry)), [released])) === "closing") break;
+      if (!share.isLive(req.groupId, req.memberId, session)) break; // its connection dropped meanwhile
+      results = await share.acquire(req.groupId, req.memberId, parts, maxRecords, maxBytes, session);
     }
     for (const r of results) {
       if (r.acquired.length === 0 && r.errorCode === ErrorCode.NONE) continue;

@@ -32,7 +32,7 @@ export default defineHandler(ShareAcknowledge, [1, 1], async (req, ctx) => {
       "Acknowledgements need an open share session (epoch 0 opens one).",
     );
   }
-  const session = svc.share.session(req.groupId, req.memberId, req.shareSessionEpoch, [], []);
+  const session = await svc.share.session(req.groupId, req.memberId, req.shareSessionEpoch, [], [], ctx.session.id);
   if ("errorCode" in session) return top(session.errorCode, session.errorMessage);
   const canRead = topicIdReader(ctx);
   const codes = await svc.share.acknowledge(req.groupId, req.memberId, req.topics.filter((t) => canRead(t.topicId)));

@@ -10,20 +10,25 @@
 //
 // Share sessions (ShareFetch/ShareAcknowledge): epoch 0 opens one (replacing the member's previous
 // session, whose acquired records are released), each request after it carries the next epoch, -1
-// closes it and releases what the member still holds. Records are locked for
-// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms).
+// closes it and releases what the member still holds; so does the drop of the connection that carried
+// the session's last request (connectionClosed). Records are locked for
+// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms). Acquisitions on one
+// share-partition run one at a time (SharePartition.serialized); released records wake waiting
+// ShareFetches (onAvailable).
 //
 // Persistence: the SPSO and in-flight delivery states of each share-partition, the group's
 // existence and its configs are records in the compacted internal topic __share_group_state (as
 // Kafka's share coordinator keeps them), written through the storage contract before an
-// acknowledgement is answered; start() replays them.
+// acknowledgement is answered; start() replays them. A share-partition's state is a snapshot
+// followed by deltas, a new snapshot every share.coordinator.snapshot.update.records.per.snapshot
+// deltas (state_log.ts).
 //
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
-// group.share.max.size (200), group.share.max.share.sessions (2000). Group configs:
-// share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.isolation.level
-// (read_uncommitted | read_committed).
+// group.share.max.size (200), group.share.max.share.sessions (2000). Group configs (group_configs.ts):
+// share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.session.timeout.ms,
+// share.heartbeat.interval.ms, share.isolation.level (read_uncommitted | read_committed).
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -33,22 +38,23 @@ import {
   batchIsTransactional,
   batchLastOffsetDelta,
   batchProducerId,
-  buildRecordBatch,
-  scanBatches,
 } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { PartitionLog } from "../../storage/store.ts";
-import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
 import { addAcquired, SharePartition } from "./partition.ts";
+import type { StateRecord } from "./state_log.ts";
+import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
-export const SHARE_STATE_TOPIC = "__share_group_state";
+export { SHARE_STATE_TOPIC };
 
 export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
   "share.auto.offset.reset": "latest",
   "share.record.lock.duration.ms": "",
+  "share.session.timeout.ms": "",
+  "share.heartbeat.interval.ms": "",
   "share.isolation.level": "read_uncommitted",
 };
 
@@ -78,7 +84,12 @@ export class ShareGroup {
   }
 }
 
-type Session = { epoch: number; partitions: Map<string, { topicId: string; partition: number }> };
+type Session = {
+  epoch: number;
+  partitions: Map<string, { topicId: string; partition: number }>;
+  /** The connection its last request came on: when it drops, the session ends (Kafka 4.1). */
+  connectionId: number;
+};
 
 export type HeartbeatInput = {
   memberId: string;
@@ -118,12 +129,7 @@ export type CoordinatorDeps = {
   log(level: LogLevel, message: string): void;
 };
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
-/** The __share_group_state key of a share-partition's state. */
-const stateKey = (group: string, topicId: string, partition: number) =>
-  `p\u0000${group}\u0000${topicId}\u0000${partition}`;
 
 export class ShareCoordinator {
   readonly groups = new Map<string, ShareGroup>();
@@ -132,12 +138,21 @@ export class ShareCoordinator {
   /** group \0 member -> session. */
   private readonly sessions = new Map<string, Session>();
   private readonly deps: CoordinatorDeps;
+  private readonly state: ShareStateLog;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private started = false;
+  private ticking = false;
+  private readonly availableListeners = new Map<string, Set<() => void>>();
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
-    this.timer = setInterval(() => void this.tick(), 1000);
+    this.state = new ShareStateLog(deps);
+    this.timer = setInterval(() => {
+      // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
+      if (this.ticking) return;
+      this.ticking = true;
+      this.tick().catch((e) => this.deps.log("error", `share coordinator tick failed: ${String(e)}`))
+        .finally(() => this.ticking = false);
+    }, 1000);
   }
 
   close(): void {
@@ -148,11 +163,16 @@ export class ShareCoordinator {
   private num(name: string): number {
     return configNumber(this.deps.config, name);
   }
-  get heartbeatIntervalMs() {
-    return this.num("group.share.heartbeat.interval.ms");
+  /** A group's int config (share.*), else the broker's (group.share.*). */
+  private groupNum(g: ShareGroup | undefined, name: string): number {
+    const set = Number(g?.configs.get(`share.${name}`));
+    return set > 0 ? set : this.num(`group.share.${name}`);
   }
-  get sessionTimeoutMs() {
-    return this.num("group.share.session.timeout.ms");
+  heartbeatIntervalMs(g: ShareGroup | undefined) {
+    return this.groupNum(g, "heartbeat.interval.ms");
+  }
+  sessionTimeoutMs(g: ShareGroup | undefined) {
+    return this.groupNum(g, "session.timeout.ms");
   }
   get maxSize() {
     return this.num("group.share.max.size");
@@ -162,9 +182,8 @@ export class ShareCoordinator {
   }
 
   limits(group: ShareGroup | undefined): ShareLimits {
-    const lock = Number(group?.configs.get("share.record.lock.duration.ms"));
     return {
-      lockDurationMs: lock > 0 ? lock : this.num("group.share.record.lock.duration.ms"),
+      lockDurationMs: this.groupNum(group, "record.lock.duration.ms"),
       deliveryCountLimit: this.num("group.share.delivery.count.limit"),
       maxInFlight: this.num("group.share.partition.max.record.locks"),
     };
@@ -174,66 +193,38 @@ export class ShareCoordinator {
     return group?.configs.get(name) ?? GROUP_CONFIG_DEFAULTS[name];
   }
 
-  // ---- persistence ------------------------------------------------------------------------------
+  // ---- persistence (state_log.ts) ---------------------------------------------------------------
 
   async start(): Promise<void> {
-    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
-    this.started = true;
-    await forEachRecord(topic.partitions[0], (r) => {
-      if (r.key === null) return;
-      const key = dec.decode(r.key);
-      const [kind, group, ...rest] = key.split("\u0000");
-      if (r.value === null) {
-        if (kind === "g") this.groups.delete(group);
-        if (kind === "p") this.partitions.get(group)?.delete(pkey(rest[0], Number(rest[1])));
-        return;
-      }
-      const v = JSON.parse(dec.decode(r.value));
-      if (kind === "g") {
-        const g = this.groups.get(group) ?? new ShareGroup(group);
+    await this.state.load({
+      group: (groupId, v) => {
+        if (v === null) {
+          this.groups.delete(groupId);
+          return;
+        }
+        const g = this.groups.get(groupId) ?? new ShareGroup(groupId);
         g.groupEpoch = v.groupEpoch;
-        g.configs = new Map(Object.entries(v.configs ?? {}));
-        this.groups.set(group, g);
-      } else if (kind === "p") {
-        const sp = new SharePartition(rest[0], v.topic, Number(rest[1]));
-        sp.restore(v.state as SharePartitionSnapshot);
-        this.partitionsOf(group).set(pkey(sp.topicId, sp.partition), sp);
-      }
-    }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+        g.configs = new Map(Object.entries(v.configs));
+        this.groups.set(groupId, g);
+      },
+      partition: (groupId, topicId, topic, partition) => {
+        const k = pkey(topicId, partition);
+        let sp = this.partitions.get(groupId)?.get(k);
+        if (!sp && topic !== null) {
+          sp = new SharePartition(topicId, topic, partition);
+          this.partitionsOf(groupId).set(k, sp);
+        }
+        return sp;
+      },
+      partitionGone: (groupId, topicId, partition) => this.partitions.get(groupId)?.delete(pkey(topicId, partition)),
+    });
     if (this.groups.size > 0) {
       this.deps.log("info", `share coordinator loaded ${this.groups.size} share group(s) from ${SHARE_STATE_TOPIC}`);
     }
   }
 
-  private async write(records: { key: string; value: unknown }[]): Promise<boolean> {
-    if (!this.started || records.length === 0) return true;
-    let log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
-    if (!log) log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
-    const now = this.deps.now();
-    const batch = buildRecordBatch({
-      records: records.map((r) => ({
-        key: enc.encode(r.key),
-        value: r.value === null ? null : enc.encode(JSON.stringify(r.value)),
-        timestamp: now,
-      })),
-    });
-    const metas = scanBatches(batch);
-    if (!Array.isArray(metas)) return false;
-    try {
-      await log.append(batch, metas, { durable: true });
-      return true;
-    } catch (e) {
-      this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
-      return false;
-    }
-  }
-
-  private groupRecord(g: ShareGroup) {
-    return { key: `g\u0000${g.groupId}`, value: { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) } };
-  }
-
-  private partitionRecord(group: string, sp: SharePartition) {
-    return { key: stateKey(group, sp.topicId, sp.partition), value: { topic: sp.topic, state: sp.snapshot() } };
+  private groupRecord(g: ShareGroup): StateRecord {
+    return this.state.groupRecord(g.groupId, { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) });
   }
 
   /** The group's share-partitions, created empty when it has none. */
@@ -267,7 +258,10 @@ export class ShareCoordinator {
       if (!g || !m) {
         return heartbeatFailure(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of ${groupId}.`);
       }
-      await this.removeMember(g, req.memberId);
+      // As in Kafka, leaving the group does not end the member's share session: a client may still
+      // acknowledge and then close it (librdkafka leaves first); what it holds goes back when the
+      // session closes, its connection drops or the locks expire.
+      await this.removeMember(g, req.memberId, false);
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
@@ -332,7 +326,7 @@ export class ShareCoordinator {
       errorMessage: null,
       memberId: m.memberId,
       memberEpoch: m.memberEpoch,
-      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.heartbeatIntervalMs(g),
       assignment: send ? { topicPartitions: this.assignmentOf(m) } : null,
     };
   }
@@ -372,12 +366,12 @@ export class ShareCoordinator {
       }
     }
     g.groupEpoch++;
-    await this.write([this.groupRecord(g)]);
+    await this.state.write([this.groupRecord(g)]);
   }
 
-  private async removeMember(g: ShareGroup, memberId: string): Promise<void> {
+  private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
     g.members.delete(memberId);
-    await this.closeSession(g.groupId, memberId);
+    if (endSession) await this.closeSession(g.groupId, memberId);
     await this.rebalance(g);
   }
 
@@ -386,45 +380,58 @@ export class ShareCoordinator {
     const now = this.deps.now();
     for (const g of this.groups.values()) {
       for (const m of [...g.members.values()]) {
-        if (now - m.lastSeen > this.sessionTimeoutMs) {
+        if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
-          await this.removeMember(g, m.memberId);
+          // A member gone silent is taken for dead: its records go back now (Kafka waits for their
+          // locks or for its connection to drop).
+          await this.removeMember(g, m.memberId, true);
         }
       }
     }
-    const changed: { key: string; value: unknown }[] = [];
+    const changed: StateRecord[] = [];
+    const woken = new Set<string>();
     for (const [group, parts] of this.partitions) {
       const limits = this.limits(this.groups.get(group));
-      for (const sp of parts.values()) if (sp.expireLocks(now, limits)) changed.push(this.partitionRecord(group, sp));
+      for (const sp of parts.values()) {
+        if (sp.expireLocks(now, limits)) {
+          changed.push(this.state.partitionRecord(group, sp));
+          woken.add(group);
+        }
+      }
     }
-    await this.write(changed);
+    await this.state.write(changed);
+    for (const group of woken) this.notifyAvailable(group);
   }
 
   // ---- sessions, fetch and acknowledge ----------------------------------------------------------
 
   /** Checks and advances a share session; returns an error code, or the session's partitions. */
-  session(
+  async session(
     groupId: string,
     memberId: string,
     epoch: number,
     add: { topicId: string; partition: number }[],
     forget: { topicId: string; partition: number }[],
-  ): { errorCode: number; errorMessage: string | null } | Session {
+    connectionId = -1,
+  ): Promise<{ errorCode: number; errorMessage: string | null } | Session> {
     const g = this.groups.get(groupId);
-    if (!g || !g.members.has(memberId)) {
+    const key = `${groupId}\u0000${memberId}`;
+    // A member that left may still acknowledge and close the session it has; a new session needs a member.
+    const continuing = epoch !== 0 && this.sessions.has(key);
+    if (!continuing && (!g || !g.members.has(memberId))) {
       return {
         errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
         errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
       };
     }
-    const key = `${groupId}\u0000${memberId}`;
     let s = this.sessions.get(key);
+    let replaced = false;
     if (epoch === 0) {
       if (!s && this.sessions.size >= this.maxSessions) {
         return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
       }
-      if (s) void this.releaseMember(groupId, memberId);
-      s = { epoch: 0, partitions: new Map() };
+      replaced = s !== undefined;
+      s = { epoch: 0, partitions: new Map(), connectionId };
       this.sessions.set(key, s);
     } else {
       if (!s) return { errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND, errorMessage: "The share session was not found." };
@@ -435,10 +442,30 @@ export class ShareCoordinator {
         };
       }
     }
+    // Settled before any await, so the member's next request (next epoch) finds the session as it must.
+    s.connectionId = connectionId;
     for (const p of add) s.partitions.set(`${p.topicId}:${p.partition}`, p);
     for (const p of forget) s.partitions.delete(`${p.topicId}:${p.partition}`);
     if (epoch !== -1) s.epoch = s.epoch >= 0x7fffffff ? 1 : s.epoch + 1;
+    // A new session replaces the member's old one: what the old one held goes back (stored) before
+    // this request acquires anything.
+    if (replaced) await this.releaseMember(groupId, memberId);
     return s;
+  }
+
+  /**
+   * A client connection ended: the share sessions it carried end and their members' records go back
+   * at once (as Kafka 4.1's ShareSessionCache does on disconnect), not when their locks expire.
+   */
+  connectionClosed(connectionId: number): void {
+    for (const [key, s] of this.sessions) {
+      if (s.connectionId !== connectionId) continue;
+      const [groupId, memberId] = key.split("\u0000");
+      this.deps.log("debug", `share group ${groupId}: ${memberId}'s share session ended with its connection`);
+      this.closeSession(groupId, memberId).catch((e) =>
+        this.deps.log("error", `share group ${groupId}: releasing ${memberId}'s records failed: ${String(e)}`)
+      );
+    }
   }
 
   async closeSession(groupId: string, memberId: string): Promise<void> {
@@ -448,11 +475,34 @@ export class ShareCoordinator {
 
   private async releaseMember(groupId: string, memberId: string): Promise<void> {
     const limits = this.limits(this.groups.get(groupId));
-    const changed: { key: string; value: unknown }[] = [];
+    const changed: StateRecord[] = [];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      if (sp.releaseMember(memberId, limits)) changed.push(this.partitionRecord(groupId, sp));
+      if (sp.releaseMember(memberId, limits)) changed.push(this.state.partitionRecord(groupId, sp));
     }
-    await this.write(changed);
+    await this.state.write(changed);
+    if (changed.length > 0) this.notifyAvailable(groupId);
+  }
+
+  /**
+   * Calls `listener` when records of the group may have become available to acquire (released,
+   * timed out, their holder gone), until the returned function is called: ShareFetches waiting for
+   * records wake then rather than at their maxWaitMs.
+   */
+  onAvailable(groupId: string, listener: () => void): () => void {
+    let set = this.availableListeners.get(groupId);
+    if (!set) {
+      set = new Set();
+      this.availableListeners.set(groupId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.availableListeners.get(groupId) === set) this.availableListeners.delete(groupId);
+    };
+  }
+
+  private notifyAvailable(groupId: string): void {
+    for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
   }
 
   /** The share-partition, initialised per share.auto.offset.reset on first use. */
@@ -486,7 +536,7 @@ export class ShareCoordinator {
     const out = new Map<string, number>();
     const g = this.groups.get(groupId);
     const limits = this.limits(g);
-    const changed: { key: string; value: unknown }[] = [];
+    const changed: StateRecord[] = [];
     const keys: string[] = [];
     for (const t of topics) {
       for (const p of t.partitions) {
@@ -507,17 +557,50 @@ export class ShareCoordinator {
           if (err) code = ErrorCode[err];
         }
         out.set(k, code);
-        changed.push(this.partitionRecord(groupId, sp));
+        changed.push(this.state.partitionRecord(groupId, sp));
         keys.push(k);
       }
     }
     // Acknowledged means stored: answer only after the state is written.
-    if (!(await this.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    if (!(await this.state.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    if (changed.length > 0) this.notifyAvailable(groupId); // released records, or a start offset that moved
     return out;
   }
 
   /** Acquires records for `memberId` from the given partitions. */
   async acquire(
+    groupId: string,
+    memberId: string,
+    parts: { topicId: string; partition: number }[],
+    maxRecords: number,
+    maxBytes: number,
+    session?: Session,
+  ): Promise<ShareFetchPartitionResult[]> {
+    const nothing = () =>
+      parts.map((p) => ({
+        topicId: p.topicId,
+        partition: p.partition,
+        errorCode: ErrorCode.NONE,
+        records: [],
+        acquired: [],
+      }));
+    // A ShareFetch whose session ended while it waited (its connection dropped, a new session replaced
+    // it) must not take records for a member that will never acknowledge them.
+    if (session && !this.isLive(groupId, memberId, session)) return nothing();
+    const out = await this.acquireFor(groupId, memberId, parts, maxRecords, maxBytes);
+    if (session && !this.isLive(groupId, memberId, session)) {
+      await this.releaseMember(groupId, memberId);
+      return nothing();
+    }
+    return out;
+  }
+
+  /** Whether `session` is still the member's open share session. */
+  isLive(groupId: string, memberId: string, session: Session): boolean {
+    return this.sessions.get(`${groupId}\u0000${memberId}`) === session;
+  }
+
+  private async acquireFor(
     groupId: string,
     memberId: string,
     parts: { topicId: string; partition: number }[],
@@ -547,67 +630,73 @@ export class ShareCoordinator {
       }
       if (records >= maxRecords || bytes >= maxBytes) continue;
       const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
-      sp.expireLocks(now, limits);
       const batches = new Map<number, Uint8Array>();
       // Offsets come in ascending order (re-acquired ones are all below endOffset, new ones from it),
       // so the ranges are built as they come.
       const acquired: AcquiredRange[] = [];
       let taken = 0;
-      try {
-        // Records released or timed out first, then new ones.
-        let covered = -1; // last offset of the batch read last for a re-acquired record
-        for (const o of sp.availableOffsets(maxRecords - records)) {
-          addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
-          taken++;
-          if (o > covered) {
-            for (const b of await log.read(o, 1)) {
-              batches.set(batchBaseOffsetNumber(b), b);
-              covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
-              break;
-            }
-          }
-        }
-        const state = producerStateOf(log);
-        const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-        let room = Math.min(sp.room(limits), maxRecords - records - taken);
-        let next = Math.max(sp.endOffset, log.logStartOffset);
-        while (room > 0 && next < limit && bytes < maxBytes) {
-          const read = await log.read(next, Math.max(1, maxBytes - bytes));
-          if (read.length === 0) break;
-          for (const b of read) {
-            const base = batchBaseOffsetNumber(b);
-            const last = base + batchLastOffsetDelta(b);
-            if (base >= limit || room <= 0) break;
-            if (last < next) continue;
-            sp.skipTo(Math.max(base, next));
-            const aborted = readCommitted && batchIsTransactional(b) &&
-              state.abortedIn(base, last + 1).some((a) =>
-                a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
-              );
-            if (batchIsControl(b) || aborted) {
-              sp.skipTo(last + 1);
-            } else {
-              let took = false;
-              for (let o = Math.max(base, next); o <= last && room > 0; o++) {
-                sp.acquireNew(o, memberId, now, limits);
-                addAcquired(acquired, o, 1);
-                taken++;
-                room--;
-                took = true;
-              }
-              if (took && !batches.has(base)) {
-                batches.set(base, b);
-                bytes += b.length;
+      // One acquisition at a time per share-partition: two members' ShareFetches must not both take
+      // the records from endOffset while one of them awaits a read.
+      const ok = await sp.serialized(async () => {
+        sp.expireLocks(this.deps.now(), limits);
+        try {
+          // Records released or timed out first, then new ones.
+          let covered = -1; // last offset of the batch read last for a re-acquired record
+          for (const o of sp.availableOffsets(maxRecords - records)) {
+            addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
+            taken++;
+            if (o > covered) {
+              for (const b of await log.read(o, 1)) {
+                batches.set(batchBaseOffsetNumber(b), b);
+                covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
+                break;
               }
             }
-            next = sp.endOffset;
           }
+          const state = producerStateOf(log);
+          const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
+          let room = Math.min(sp.room(limits), maxRecords - records - taken);
+          let next = Math.max(sp.endOffset, log.logStartOffset);
+          while (room > 0 && next < limit && bytes < maxBytes) {
+            const read = await log.read(next, Math.max(1, maxBytes - bytes));
+            if (read.length === 0) break;
+            for (const b of read) {
+              const base = batchBaseOffsetNumber(b);
+              const last = base + batchLastOffsetDelta(b);
+              if (base >= limit || room <= 0) break;
+              if (last < next) continue;
+              sp.skipTo(Math.max(base, next));
+              const aborted = readCommitted && batchIsTransactional(b) &&
+                state.abortedIn(base, last + 1).some((a) =>
+                  a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
+                );
+              if (batchIsControl(b) || aborted) {
+                sp.skipTo(last + 1);
+              } else {
+                let took = false;
+                for (let o = Math.max(base, next); o <= last && room > 0; o++) {
+                  sp.acquireNew(o, memberId, now, limits);
+                  addAcquired(acquired, o, 1);
+                  taken++;
+                  room--;
+                  took = true;
+                }
+                if (took && !batches.has(base)) {
+                  batches.set(base, b);
+                  bytes += b.length;
+                }
+              }
+              next = sp.endOffset;
+            }
+          }
+        } catch (e) {
+          this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
+          r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          return false;
         }
-      } catch (e) {
-        this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
-        r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-        continue;
-      }
+        return true;
+      });
+      if (!ok) continue;
       records += taken;
       r.acquired = acquired;
       r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
@@ -615,28 +704,14 @@ export class ShareCoordinator {
     return out;
   }
 
-  /** Resolves when one of the partitions is appended to, a lock expires, or after `ms`. */
-  waitForRecords(groupId: string, parts: { topicId: string; partition: number }[], ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const offs: (() => void)[] = [];
-      let expiry = Infinity;
-      for (const p of parts) {
-        const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
-        if (log) offs.push(log.onAppend(() => finish()));
-        const sp = this.partitions.get(groupId)?.get(pkey(p.topicId, p.partition));
-        if (sp) expiry = Math.min(expiry, sp.nextExpiry());
-      }
-      const wait = Math.max(0, Math.min(ms, expiry - this.deps.now() + 1));
-      const timer = setTimeout(() => finish(), wait);
-      let done = false;
-      function finish() {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        for (const off of offs) off();
-        resolve();
-      }
-    });
+  /** When the first lock held on these partitions expires (Infinity when none is held). */
+  nextExpiry(groupId: string, parts: { topicId: string; partition: number }[]): number {
+    let expiry = Infinity;
+    for (const p of parts) {
+      const sp = this.partitions.get(groupId)?.get(pkey(p.topicId, p.partition));
+      if (sp) expiry = Math.min(expiry, sp.nextExpiry());
+    }
+    return expiry;
   }
 
   // ---- admin ------------------------------------------------------------------------------------
@@ -645,6 +720,11 @@ export class ShareCoordinator {
   startOffset(groupId: string, topicId: string, partition: number): number {
     const sp = this.partitions.get(groupId)?.get(pkey(topicId, partition));
     return sp?.initialized ? sp.startOffset : -1;
+  }
+
+  /** A share-partition's state as stored (acquired records as available), or null (tests). */
+  stateOf(groupId: string, topicId: string, partition: number): SharePartitionSnapshot | null {
+    return this.partitions.get(groupId)?.get(pkey(topicId, partition))?.view() ?? null;
   }
 
   /** Partitions with state for the group: topic id -> partitions. */
@@ -661,7 +741,7 @@ export class ShareCoordinator {
   async alterOffsets(groupId: string, offsets: { topicId: string; partition: number; startOffset: number }[]) {
     const g = this.getOrCreate(groupId);
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: { key: string; value: unknown }[] = [this.groupRecord(g)];
+    const records: StateRecord[] = [this.groupRecord(g)];
     for (const o of offsets) {
       const topic = this.deps.topics.byId(o.topicId)!;
       const parts = this.partitionsOf(groupId);
@@ -669,9 +749,9 @@ export class ShareCoordinator {
       const sp = parts.get(k) ?? new SharePartition(o.topicId, topic.name, o.partition);
       sp.reset(o.startOffset);
       parts.set(k, sp);
-      records.push(this.partitionRecord(groupId, sp));
+      records.push(this.state.partitionRecord(groupId, sp));
     }
-    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** DeleteShareGroupOffsets: drops the group's state of whole topics; the group must have no members. */
@@ -679,14 +759,14 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: { key: string; value: unknown }[] = [];
+    const records: StateRecord[] = [];
     const parts = this.partitions.get(groupId);
     for (const [k, sp] of parts ?? []) {
       if (!topicIds.includes(sp.topicId)) continue;
       parts!.delete(k);
-      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
+      records.push(...this.state.partitionTombstones(groupId, sp));
     }
-    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** DeleteGroups of a share group: only when it has no members; its state goes with it. */
@@ -694,13 +774,13 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: { key: string; value: unknown }[] = [{ key: `g\u0000${groupId}`, value: null }];
+    const records: StateRecord[] = [this.state.groupRecord(groupId, null)];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      records.push({ key: stateKey(groupId, sp.topicId, sp.partition), value: null });
+      records.push(...this.state.partitionTombstones(groupId, sp));
     }
     this.partitions.delete(groupId);
     this.groups.delete(groupId);
-    return (await this.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
   /** Group configs (IncrementalAlterConfigs on a GROUP resource); null value removes. */
@@ -710,7 +790,7 @@ export class ShareCoordinator {
       if (v === null) g.configs.delete(k);
       else g.configs.set(k, v);
     }
-    return await this.write([this.groupRecord(g)]);
+    return await this.state.write([this.groupRecord(g)]);
   }
 
   /** Topic names a share member of this group is assigned (tests, describe). */

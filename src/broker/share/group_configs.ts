@@ -3,6 +3,7 @@
 // (Kafka also has consumer.* and streams.* group configs: they answer INVALID_CONFIG as unknown).
 // Values are validated as Kafka 4.1's GroupConfig does and stored with the share group.
 import { ErrorCode } from "../../protocol/errors.ts";
+import { BROKER_CONFIGS } from "../config/broker_configs.ts";
 import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../config/configs.ts";
 import type { ShareCoordinator } from "./coordinator.ts";
 import { GROUP_CONFIG_DEFAULTS } from "./coordinator.ts";
@@ -12,19 +13,42 @@ const DEFAULT_CONFIG = 5;
 const STRING = 2;
 const INT = 3;
 
+/** The int group configs: their broker default and the broker configs that bound them (Kafka's GroupConfig). */
+const INTS: Record<string, { dflt: string; min: string; max: string }> = {
+  "share.record.lock.duration.ms": {
+    dflt: "group.share.record.lock.duration.ms",
+    min: "group.share.min.record.lock.duration.ms",
+    max: "group.share.max.record.lock.duration.ms",
+  },
+  "share.session.timeout.ms": {
+    dflt: "group.share.session.timeout.ms",
+    min: "group.share.min.session.timeout.ms",
+    max: "group.share.max.session.timeout.ms",
+  },
+  "share.heartbeat.interval.ms": {
+    dflt: "group.share.heartbeat.interval.ms",
+    min: "group.share.min.heartbeat.interval.ms",
+    max: "group.share.max.heartbeat.interval.ms",
+  },
+};
+
 const TYPES: Record<string, number> = {
   "share.auto.offset.reset": STRING,
   "share.record.lock.duration.ms": INT,
+  "share.session.timeout.ms": INT,
+  "share.heartbeat.interval.ms": INT,
   "share.isolation.level": STRING,
 };
 
 const DOCS: Record<string, string> = {
   "share.auto.offset.reset": "Where a share group starts reading a partition it has no state for: latest or earliest.",
   "share.record.lock.duration.ms": "How long a record acquired by a share consumer stays locked to it.",
+  "share.session.timeout.ms": "How long a share group member may stay silent before it is removed.",
+  "share.heartbeat.interval.ms": "The heartbeat interval given to the share group's members.",
   "share.isolation.level": "read_uncommitted, or read_committed to skip aborted transactional records.",
 };
 
-function invalid(name: string, value: string, min: number, max: number): string | null {
+function invalid(name: string, value: string, bound: (config: string) => number): string | null {
   switch (name) {
     case "share.auto.offset.reset":
       return ["latest", "earliest"].includes(value)
@@ -34,13 +58,15 @@ function invalid(name: string, value: string, min: number, max: number): string 
       return ["read_committed", "read_uncommitted"].includes(value)
         ? null
         : `Invalid value ${value} for configuration ${name}: String must be one of: read_committed, read_uncommitted`;
-    case "share.record.lock.duration.ms": {
-      const n = Number(value);
-      if (!/^-?\d+$/.test(value)) return `Invalid value ${value} for configuration ${name}: Not a number of type INT`;
-      return n < min || n > max
-        ? `Invalid value ${value} for configuration ${name}: must be between ${min} and ${max}`
-        : null;
-    }
+  }
+  const int = INTS[name];
+  if (int) {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value)) return `Invalid value ${value} for configuration ${name}: Not a number of type INT`;
+    const min = bound(int.min), max = bound(int.max);
+    return n < min || n > max
+      ? `Invalid value ${value} for configuration ${name}: must be between ${min} and ${max}`
+      : null;
   }
   return `Unknown group config name: ${name}`;
 }
@@ -51,10 +77,9 @@ export class GroupConfigs {
     private readonly broker: (name: string) => string | undefined,
   ) {}
 
-  private bounds(): [number, number] {
-    const min = Number(this.broker("group.share.min.record.lock.duration.ms") ?? 15000);
-    const max = Number(this.broker("group.share.max.record.lock.duration.ms") ?? 60000);
-    return [min, max];
+  /** A broker config's value, or its default from the one table. */
+  private brokerValue(name: string): string {
+    return this.broker(name) ?? BROKER_CONFIGS[name].default ?? "";
   }
 
   describe(groupId: string, includeDocumentation: boolean): DescribeOutcome {
@@ -64,9 +89,7 @@ export class GroupConfigs {
     const g = this.share.groups.get(groupId);
     const configs: DescribedConfig[] = Object.keys(TYPES).sort().map((name) => {
       const set = g?.configs.get(name);
-      const dflt = name === "share.record.lock.duration.ms"
-        ? String(this.broker("group.share.record.lock.duration.ms") ?? 30000)
-        : GROUP_CONFIG_DEFAULTS[name];
+      const dflt = INTS[name] ? this.brokerValue(INTS[name].dflt) : GROUP_CONFIG_DEFAULTS[name];
       return {
         name,
         value: set ?? dflt,
@@ -84,7 +107,7 @@ export class GroupConfigs {
 
   async alter(groupId: string, ops: readonly AlterOp[], incremental: boolean, validateOnly: boolean): Promise<Outcome> {
     if (groupId === "") return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Group name must not be empty" };
-    const [min, max] = this.bounds();
+    const bound = (config: string) => Number(this.brokerValue(config));
     const changes = new Map<string, string | null>();
     if (!incremental) {
       for (const name of this.share.groups.get(groupId)?.configs.keys() ?? []) {
@@ -105,7 +128,7 @@ export class GroupConfigs {
         changes.set(o.name, null);
         continue;
       }
-      const err = invalid(o.name, o.value ?? "", min, max);
+      const err = invalid(o.name, o.value ?? "", bound);
       if (err) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: err };
       changes.set(o.name, o.value!);
     }

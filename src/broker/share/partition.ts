@@ -14,9 +14,12 @@
 // (group.share.partition.max.record.locks) not yet done at a time. An entry's `member` and
 // `lockExpiry` mean something only while it is ACQUIRED.
 //
-// What survives a restart (`snapshot`/`restore`): the SPSO and the delivery state of each in-flight
-// record; records acquired at the time come back AVAILABLE with their delivery count, as Kafka's
-// share coordinator keeps them.
+// What survives a restart: the SPSO and the delivery state of each in-flight record; records
+// acquired at the time come back AVAILABLE with their delivery count, as Kafka's share coordinator
+// keeps them. Stored as Kafka's share coordinator does (ShareSnapshot and ShareUpdate records): a
+// whole `snapshot` now and then, and in between a `delta` per write with only the records whose
+// state or delivery count changed since the last write (`dirty`); `restore` then `applyDelta` in
+// order rebuild the state.
 
 export const AVAILABLE = 0;
 export const ACQUIRED = 1;
@@ -59,6 +62,21 @@ export class SharePartition {
    * through every offset of the window.
    */
   private readonly entries = new Map<number, Entry>();
+  /** Offsets whose entry changed since the last snapshot or delta was taken. */
+  private readonly dirty = new Set<number>();
+  /**
+   * How the state is stored (share/coordinator.ts): the id of the snapshot last written, how many
+   * deltas follow it, the highest delta slot ever used. An empty id: the next write is a snapshot.
+   */
+  readonly persisted = { snapshotId: "", deltas: 0, maxSlot: -1 };
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every earlier serialized call on this share-partition has finished. */
+  serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => {});
+    return run;
+  }
 
   constructor(readonly topicId: string, readonly topic: string, readonly partition: number) {}
 
@@ -71,6 +89,8 @@ export class SharePartition {
     this.startOffset = offset;
     this.endOffset = offset;
     this.entries.clear();
+    this.dirty.clear();
+    this.persisted.snapshotId = "";
   }
 
   /** Records in flight that are not yet acknowledged or archived. */
@@ -91,9 +111,9 @@ export class SharePartition {
   /** Locks past their expiry end: the records become available again, or archived at the limit. */
   expireLocks(now: number, limits: ShareLimits): boolean {
     let changed = false;
-    for (const e of this.entries.values()) {
+    for (const [o, e] of this.entries) {
       if (e.state === ACQUIRED && e.lockExpiry <= now) {
-        this.release(e, limits);
+        this.release(o, e, limits);
         changed = true;
       }
     }
@@ -108,8 +128,9 @@ export class SharePartition {
     return t;
   }
 
-  private release(e: Entry, limits: ShareLimits) {
+  private release(offset: number, e: Entry, limits: ShareLimits) {
     e.state = e.deliveryCount >= limits.deliveryCountLimit ? ARCHIVED : AVAILABLE;
+    this.dirty.add(offset);
   }
 
   /** Offsets already in flight that may be acquired again, ascending. */
@@ -129,6 +150,7 @@ export class SharePartition {
     e.member = member;
     e.deliveryCount++;
     e.lockExpiry = now + limits.lockDurationMs;
+    this.dirty.add(offset);
     return e.deliveryCount;
   }
 
@@ -140,6 +162,7 @@ export class SharePartition {
   /** Takes the new record at `offset` (>= endOffset) for `member`; offsets skipped before it count as archived. */
   acquireNew(offset: number, member: string, now: number, limits: ShareLimits): void {
     this.entries.set(offset, { state: ACQUIRED, deliveryCount: 1, member, lockExpiry: now + limits.lockDurationMs });
+    this.dirty.add(offset);
     this.endOffset = offset + 1;
   }
 
@@ -180,13 +203,17 @@ export class SharePartition {
       const t = types.length === 1 ? types[0] : types[o - first];
       const e = this.entries.get(o);
       if (t === ACK_GAP) {
-        if (e && e.state === ACQUIRED && e.member === member) e.state = ARCHIVED;
+        if (e && e.state === ACQUIRED && e.member === member) {
+          e.state = ARCHIVED;
+          this.dirty.add(o);
+        }
         continue;
       }
       if (!e) continue;
+      this.dirty.add(o);
       if (t === ACK_ACCEPT) e.state = ACKNOWLEDGED;
       else if (t === ACK_REJECT) e.state = ARCHIVED;
-      else this.release(e, limits);
+      else this.release(o, e, limits);
     }
     this.advance();
     return null;
@@ -195,9 +222,9 @@ export class SharePartition {
   /** Every record `member` holds goes back (member left, session closed). */
   releaseMember(member: string, limits: ShareLimits): boolean {
     let changed = false;
-    for (const e of this.entries.values()) {
+    for (const [o, e] of this.entries) {
       if (e.state === ACQUIRED && e.member === member) {
-        this.release(e, limits);
+        this.release(o, e, limits);
         changed = true;
       }
     }
@@ -217,9 +244,28 @@ export class SharePartition {
     this.startOffset = this.endOffset;
   }
 
+  /** The whole state, as stored (acquired records as available). */
   snapshot(): SharePartitionSnapshot {
+    this.dirty.clear();
+    return this.view();
+  }
+
+  /** The state as a snapshot would store it, without taking one (tests, describe). */
+  view(): SharePartitionSnapshot {
+    return this.runsOf(this.entries.keys());
+  }
+
+  /** What changed since the last snapshot or delta: the SPSO, the end, and the changed records still in flight. */
+  delta(): SharePartitionSnapshot {
+    const offsets = [...this.dirty].filter((o) => this.entries.has(o)).sort((a, b) => a - b);
+    this.dirty.clear();
+    return this.runsOf(offsets);
+  }
+
+  private runsOf(offsets: Iterable<number>): SharePartitionSnapshot {
     const runs: [number, number, number, number][] = [];
-    for (const [o, e] of this.entries) {
+    for (const o of offsets) {
+      const e = this.entries.get(o)!;
       const state = e.state === ACQUIRED ? AVAILABLE : e.state;
       const last = runs[runs.length - 1];
       if (last && last[1] === o - 1 && last[2] === state && last[3] === e.deliveryCount) last[1] = o;
@@ -229,11 +275,40 @@ export class SharePartition {
   }
 
   restore(s: SharePartitionSnapshot): void {
-    this.startOffset = s.startOffset;
-    this.endOffset = s.endOffset;
     this.entries.clear();
-    for (const [first, last, state, deliveryCount] of s.runs) {
-      for (let o = first; o <= last; o++) this.entries.set(o, { state, deliveryCount, member: null, lockExpiry: 0 });
+    this.dirty.clear();
+    this.applyDelta(s);
+  }
+
+  /** Applies a snapshot's or a delta's runs over the current state (replay of __share_group_state). */
+  applyDelta(d: SharePartitionSnapshot): void {
+    this.startOffset = d.startOffset;
+    this.endOffset = d.endOffset;
+    let max = -1;
+    for (const o of this.entries.keys()) max = o;
+    let ordered = true;
+    for (const [first, last, state, deliveryCount] of d.runs) {
+      for (let o = first; o <= last; o++) {
+        const e = this.entries.get(o);
+        if (e) {
+          e.state = state;
+          e.deliveryCount = deliveryCount;
+          continue;
+        }
+        if (o < max) ordered = false;
+        this.entries.set(o, { state, deliveryCount, member: null, lockExpiry: 0 });
+        max = Math.max(max, o);
+      }
+    }
+    // Entries are kept in offset order (see `entries`); a delta only adds above them, but do not rely on it.
+    if (!ordered) {
+      const sorted = [...this.entries].sort((a, b) => a[0] - b[0]);
+      this.entries.clear();
+      for (const [o, e] of sorted) this.entries.set(o, e);
+    }
+    for (const o of this.entries.keys()) {
+      if (o >= this.startOffset) break;
+      this.entries.delete(o);
     }
   }
 }

@@ -29,6 +29,7 @@ public final class Main {
     ConnectCases.register(CASES);
     SecurityCases.register(CASES);
     QueueCases.register(CASES);
+    TelemetryCases.register(CASES);
   }
 
   public static void main(String[] args) throws Exception {

@@ -1,0 +1,149 @@
+// Share groups' stored state: the compacted internal topic __share_group_state, as Kafka's share
+// coordinator keeps it. Keys (NUL-separated):
+//   g <group>                          the group exists: its epoch and configs (tombstone: deleted)
+//   p <group> <topicId> <partition>    a share-partition's whole state (ShareSnapshot), with an id
+//   u <group> <topicId> <partition> <slot>
+//                                      a delta (ShareUpdate): the records changed since the last write,
+//                                      valid over the snapshot of the same id
+// A share-partition's state is written as a snapshot first, then one delta per write, then a new
+// snapshot after share.coordinator.snapshot.update.records.per.snapshot deltas (Kafka's name and
+// default, 500). Deltas go to numbered slots that the next round overwrites, so compaction keeps at
+// most that many per share-partition; replay skips a slot left from an older round (another id).
+// Everything is written through the storage contract, durably, before the caller answers.
+import type { BrokerConfig } from "../../config.ts";
+import { configNumber } from "../../config.ts";
+import { buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
+import type { LogLevel } from "../../runtime.ts";
+import { forEachRecord } from "../log_scan.ts";
+import type { Topics } from "../topics.ts";
+import type { SharePartition, SharePartitionSnapshot } from "./partition.ts";
+
+export const SHARE_STATE_TOPIC = "__share_group_state";
+
+/** A record of __share_group_state; `sp` is the share-partition whose state it stores. */
+export type StateRecord = { key: string; value: unknown; sp?: SharePartition };
+
+export type StoredGroup = { groupEpoch: number; configs: Record<string, string> };
+
+/** What replaying the topic builds, through the coordinator's own structures. */
+export type Replay = {
+  /** A group record (null: deleted). */
+  group(groupId: string, value: StoredGroup | null): void;
+  /** The share-partition to restore a snapshot into (created), or to apply a delta to (`topic` null: never created). */
+  partition(groupId: string, topicId: string, topic: string | null, partition: number): SharePartition | undefined;
+  partitionGone(groupId: string, topicId: string, partition: number): void;
+};
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const snapshotKey = (group: string, topicId: string, partition: number) =>
+  `p\u0000${group}\u0000${topicId}\u0000${partition}`;
+const deltaKey = (group: string, topicId: string, partition: number, slot: number) =>
+  `u\u0000${group}\u0000${topicId}\u0000${partition}\u0000${slot}`;
+
+export class ShareStateLog {
+  private started = false;
+
+  constructor(
+    private readonly deps: {
+      config: BrokerConfig;
+      topics: Topics;
+      now(): number;
+      log(level: LogLevel, message: string): void;
+    },
+  ) {}
+
+  /** Replays the topic (created when missing); writes are no-ops before this. */
+  async load(replay: Replay): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    this.started = true;
+    await forEachRecord(topic.partitions[0], (r) => {
+      if (r.key === null) return;
+      const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
+      const partition = Number(p);
+      if (r.value === null) {
+        if (kind === "g") replay.group(group, null);
+        if (kind === "p") replay.partitionGone(group, topicId, partition);
+        return;
+      }
+      const v = JSON.parse(dec.decode(r.value));
+      if (kind === "g") {
+        replay.group(group, { groupEpoch: v.groupEpoch, configs: v.configs ?? {} });
+      } else if (kind === "p") {
+        const sp = replay.partition(group, topicId, v.topic, partition)!;
+        sp.restore(v.state as SharePartitionSnapshot);
+        // Snapshots written before deltas existed have no id: the next write is a snapshot again.
+        sp.persisted.snapshotId = typeof v.id === "string" ? v.id : "";
+        sp.persisted.deltas = 0;
+      } else if (kind === "u") {
+        const sp = replay.partition(group, topicId, null, partition);
+        if (!sp) return;
+        const slot = Number(slotText);
+        sp.persisted.maxSlot = Math.max(sp.persisted.maxSlot, slot);
+        // A delta applies only over the snapshot it follows.
+        if (sp.persisted.snapshotId === "" || v.id !== sp.persisted.snapshotId) return;
+        sp.applyDelta(v.state as SharePartitionSnapshot);
+        sp.persisted.deltas = slot + 1;
+      }
+    }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+  }
+
+  /** Appends the records durably; false (logged) when the write failed. */
+  async write(records: StateRecord[]): Promise<boolean> {
+    if (!this.started || records.length === 0) return true;
+    let log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
+    if (!log) log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
+    const now = this.deps.now();
+    const batch = buildRecordBatch({
+      records: records.map((r) => ({
+        key: enc.encode(r.key),
+        value: r.value === null ? null : enc.encode(JSON.stringify(r.value)),
+        timestamp: now,
+      })),
+    });
+    const metas = scanBatches(batch);
+    if (!Array.isArray(metas)) return false;
+    try {
+      await log.append(batch, metas, { durable: true });
+      return true;
+    } catch (e) {
+      this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // The deltas taken for this write are lost: the next write of those partitions is a whole snapshot.
+      for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
+      return false;
+    }
+  }
+
+  groupRecord(groupId: string, value: StoredGroup | null): StateRecord {
+    return { key: `g\u0000${groupId}`, value };
+  }
+
+  /** The record that stores what changed in a share-partition: a delta, or a snapshot when one is due. */
+  partitionRecord(group: string, sp: SharePartition): StateRecord {
+    const p = sp.persisted;
+    if (
+      p.snapshotId === "" ||
+      p.deltas >= configNumber(this.deps.config, "share.coordinator.snapshot.update.records.per.snapshot")
+    ) {
+      p.snapshotId = crypto.randomUUID();
+      p.deltas = 0;
+      return {
+        key: snapshotKey(group, sp.topicId, sp.partition),
+        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot() },
+        sp,
+      };
+    }
+    const slot = p.deltas++;
+    p.maxSlot = Math.max(p.maxSlot, slot);
+    return { key: deltaKey(group, sp.topicId, sp.partition, slot), value: { id: p.snapshotId, state: sp.delta() }, sp };
+  }
+
+  /** Tombstones for everything stored of a share-partition (its snapshot and every delta slot used). */
+  partitionTombstones(group: string, sp: SharePartition): StateRecord[] {
+    const out: StateRecord[] = [{ key: snapshotKey(group, sp.topicId, sp.partition), value: null }];
+    for (let i = 0; i <= sp.persisted.maxSlot; i++) {
+      out.push({ key: deltaKey(group, sp.topicId, sp.partition, i), value: null });
+    }
+    return out;
+  }
+}
