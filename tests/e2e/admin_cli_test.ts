@@ -461,7 +461,7 @@ describe("chronik admin CLI over TLS", () => {
 
   for (const kind of ["bun", "deno"]) {
     test(
-      `${kind}: --tls --tls-ca verifies the broker's certificate; without the CA the handshake fails (exit 3)`,
+      `${kind}: --tls --tls-ca verifies the broker's certificate (against --tls-server-name when given); without the CA the handshake fails (exit 3)`,
       async () => {
         const addr = `127.0.0.1:${b.port}`;
         const ok = await run([
@@ -481,6 +481,33 @@ describe("chronik admin CLI over TLS", () => {
         const untrusted = await run([...CLI[kind], "cluster", "info", "-b", addr, "--tls"]);
         expect(untrusted.code).toBe(3);
         expect(untrusted.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: /);
+        // --tls-server-name: the certificate is checked against that name, not the address dialed.
+        const named = await run([
+          ...CLI[kind],
+          "cluster",
+          "info",
+          "-b",
+          addr,
+          "--tls-ca",
+          cert,
+          "--tls-server-name",
+          "localhost",
+        ]);
+        expect(named.err).toBe("");
+        expect(named.code).toBe(0);
+        const wrong = await run([
+          ...CLI[kind],
+          "cluster",
+          "info",
+          "-b",
+          addr,
+          "--tls-ca",
+          cert,
+          "--tls-server-name",
+          "other.test",
+        ]);
+        expect(wrong.code).toBe(3);
+        expect(wrong.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: .*(other\.test|name|hostname|altname)/i);
       },
       60_000,
     );
