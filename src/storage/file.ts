@@ -1334,6 +1334,46 @@ export async function openFileLogStore(
     }, tickMs);
   }
 
+  /** Partition directories of deleted topics that could not be moved aside: a topic of that name waits for them. */
+  const leftovers = new Set<string>();
+  /**
+   * A deleted partition's directory: renamed aside first (`<topic>-<p>.<hex>-delete`, Kafka's naming), so a
+   * topic created again under the name starts empty whatever happens next, then removed. Never throws (the
+   * deletion is already recorded): a failure is one log line. False when the directory is still in place.
+   */
+  async function removePartitionDir(k: string): Promise<boolean> {
+    const path = `${root}/${k}`;
+    const aside = `${path}.${crypto.randomUUID().replace(/-/g, "")}-delete`;
+    try {
+      if ((await fs.stat(path)) === null) {
+        leftovers.delete(k);
+        return true;
+      }
+      await fs.rename(path, aside);
+      leftovers.delete(k);
+    } catch (e) {
+      if (!leftovers.has(k)) {
+        core.log(
+          "error",
+          `could not move away ${path} of a deleted topic (${
+            errText(e)
+          }); a topic created under that name is refused until it is gone (or after a restart, which sets it aside)`,
+        );
+      }
+      leftovers.add(k);
+      return false;
+    }
+    try {
+      await fs.remove(aside, { recursive: true });
+    } catch (e) {
+      core.log(
+        "warn",
+        `could not remove ${aside} of a deleted topic (${errText(e)}); nothing reads it: remove it yourself`,
+      );
+    }
+    return true;
+  }
+
   const store: FileLogStore = {
     keepsAppendedBuffers: false,
     stats: core.stats,
@@ -1341,10 +1381,14 @@ export async function openFileLogStore(
       return core.offline;
     },
     commit: core.commit,
-    open(topic, partition) {
-      if (closing) return Promise.reject(storageError("store is closed"));
-      if (core.offline) return Promise.reject(core.offlineError(`${topic}-${partition}`));
+    async open(topic, partition) {
+      if (closing) throw storageError("store is closed");
+      if (core.offline) throw core.offlineError(`${topic}-${partition}`);
       const k = key(topic, partition);
+      // The files of a deleted topic-partition of this name are still there: a new topic must not read them.
+      if (leftovers.has(k) && !(await removePartitionDir(k))) {
+        throw storageError(`the files of deleted partition ${k} could not be moved away (see the log); not reused`);
+      }
       let p = logs.get(k);
       if (!p) {
         const log = new FilePartitionLog(core, topic, partition);
@@ -1369,7 +1413,7 @@ export async function openFileLogStore(
             await log.discard();
           }
         }
-        await fs.remove(`${root}/${k}`, { recursive: true });
+        await removePartitionDir(k);
       }
     },
     async runRetention() {
