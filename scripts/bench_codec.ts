@@ -4,6 +4,7 @@ import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "..
 import { Fetch, type FetchResponse, Produce, type ProduceRequest } from "../src/protocol/messages/index.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../src/protocol/writer.ts";
+import { ZERO_UUID } from "../src/protocol/codec.ts";
 
 function bench(name: string, fn: () => void, ms = 1000): void {
   for (let i = 0; i < 2000; i++) fn(); // warm up
@@ -31,8 +32,12 @@ for (const version of [7, 9, 11]) {
     acks: -1,
     timeoutMs: 30000,
     topicData: [
-      { name: "bench-topic-a", partitionData: [0, 1, 2].map((index) => ({ index, records: batch(1024) })) },
-      { name: "bench-topic-b", partitionData: [{ index: 0, records: batch(200) }] },
+      {
+        name: "bench-topic-a",
+        topicId: ZERO_UUID,
+        partitionData: [0, 1, 2].map((index) => ({ index, records: batch(1024) })),
+      },
+      { name: "bench-topic-b", topicId: ZERO_UUID, partitionData: [{ index: 0, records: batch(200) }] },
     ],
   };
   const w = new Writer();

@@ -35,6 +35,7 @@ import { prepareCompression } from "../../src/protocol/compression/index.ts";
 import type { RuntimeKind } from "../../tests/e2e/harness.ts";
 import { type BrokerUnderTest, cpuMs, cpuTimes, externalBroker, memMB, pageCacheMB, startBroker } from "./broker.ts";
 import { BenchConn, buildFrame } from "./conn.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -310,7 +311,7 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
     transactionalId: null,
     acks: o.acks,
     timeoutMs: 30000,
-    topicData: [{ name: topic, partitionData: [{ index: PARTITION_SENTINEL, records: batch }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: PARTITION_SENTINEL, records: batch }] }],
   };
   const template = buildFrame(Produce, PRODUCE_V, req);
   // Where the partition index sits: the first occurrence of the sentinel (it precedes the records).
@@ -496,6 +497,7 @@ function fetchFrame(topic: string, parts: PartCursor[], o: Opts, maxWaitMs: numb
         logStartOffset: -1n,
         partitionMaxBytes: o.partitionMaxBytes,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       })),
     }],
     forgottenTopicsData: [],
@@ -668,7 +670,11 @@ async function runLatency(b: BrokerUnderTest, o: Opts) {
         transactionalId: null,
         acks: o.acks === 0 ? 1 : o.acks,
         timeoutMs: 30000,
-        topicData: [{ name: topic, partitionData: [{ index: partition++ % o.partitions, records: batch }] }],
+        topicData: [{
+          name: topic,
+          topicId: ZERO_UUID,
+          partitionData: [{ index: partition++ % o.partitions, records: batch }],
+        }],
       });
       const m = measuring;
       const p = prod.send(frame).then((resp) => {

@@ -237,7 +237,7 @@ describe("chronik admin CLI against a Chronik broker", () => {
         });
         // The batch's attributes (bits 0-2) name the codec: the CLI compressed it, the broker kept it so.
         const fetched = await fetchFrom(c, topic, 0n, p);
-        const batch = fetched.records!;
+        const batch = fetched.records as Uint8Array;
         expect({ codec, id: (batch[21] << 8 | batch[22]) & 7 }).toEqual({ codec, id: p });
         const k = await run(["kcat", "-C", "-b", broker.addr, "-t", topic, "-p", String(p), "-e", "-q", "-f", "%s\n"]);
         expect({ codec, out: k.out }).toEqual({ codec, out: input });
@@ -391,7 +391,6 @@ describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProto
       groupProtocol: "consumer",
       bootstrapBrokers: [broker.addr],
       deserializers: stringDeserializers,
-      heartbeatInterval: 300,
       maxWaitTime: 200,
     });
     const stream = await c.consume(

@@ -51,7 +51,7 @@ function produce(topic: string, records: Uint8Array, version = 9) {
     transactionalId: null,
     acks: -1,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
   }).then((r) => r.responses![0].partitionResponses![0]);
 }
 
@@ -77,6 +77,7 @@ c = KafkaConsumer(sys.argv[2], bootstrap_servers=sys.argv[1], auto_offset_reset=
 print(",".join(m.value.decode() for m in c))
 c.close()
 `;
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const ATTACKS: [string, RawBatchOptions, number][] = [
   ["a record claiming length 2^31-1", { records: [{}, { lengthOverride: 0x7fffffff }] }, 1],

@@ -156,6 +156,7 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
         retentionTimeMs: -1n,
         topics: [{
           name: "t",
+          topicId: ZERO_UUID,
           partitions: [{
             partitionIndex: 0,
             committedOffset: 1n,

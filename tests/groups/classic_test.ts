@@ -22,6 +22,7 @@ import { ConsumerProtocolSubscriptionSchema } from "../../src/protocol/messages/
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const CONFIG = {
   "group.initial.rebalance.delay.ms": 0,
@@ -150,7 +151,15 @@ beforeAll(async () => {
   broker = await testBroker(CONFIG);
   c = await WireClient.connect(broker.port);
   await c.send(CreateTopics, 7, {
-    topics: [{ name: "t", numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }, {
+    topics: [{
+      name: "t",
+      topicId: ZERO_UUID,
+      topicId: ZERO_UUID,
+      numPartitions: 4,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    }, {
       name: "u",
       numPartitions: 2,
       replicationFactor: 1,
@@ -501,9 +510,19 @@ describe("offsets", () => {
       groupId: "",
       topics: [],
       groups: [
-        { groupId: "simple-1", memberId: null, memberEpoch: -1, topics: [{ name: "t", partitionIndexes: [0] }] },
+        {
+          groupId: "simple-1",
+          memberId: null,
+          memberEpoch: -1,
+          topics: [{ name: "t", topicId: ZERO_UUID, partitionIndexes: [0] }],
+        },
         { groupId: "simple-2", memberId: null, memberEpoch: -1, topics: null },
-        { groupId: "nothing-here", memberId: null, memberEpoch: -1, topics: [{ name: "t", partitionIndexes: [3] }] },
+        {
+          groupId: "nothing-here",
+          memberId: null,
+          memberEpoch: -1,
+          topics: [{ name: "t", topicId: ZERO_UUID, partitionIndexes: [3] }],
+        },
       ],
       requireStable: true,
     });

@@ -24,6 +24,7 @@ import {
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const CONFIG = {
   "group.initial.rebalance.delay.ms": 100,
@@ -253,6 +254,7 @@ describe("online migration", () => {
       retentionTimeMs: -1n,
       topics: [{
         name: "mig1",
+        topicId: ZERO_UUID,
         partitions: [{
           partitionIndex: 0,
           committedOffset: 42n,
@@ -299,6 +301,7 @@ describe("online migration", () => {
         retentionTimeMs: -1n,
         topics: [{
           name: "mig1",
+          topicId: ZERO_UUID,
           partitions: [{
             partitionIndex: a.owned[0].partitions[0],
             committedOffset: 7n,

@@ -9,6 +9,7 @@ import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 test("offsets of a deleted topic are deleted", async () => {
   const store = memoryLogStore();
@@ -41,7 +42,7 @@ test("offsets of a deleted topic are deleted", async () => {
   });
   expect(commit.topics!.flatMap((t) => t.partitions!.map((p) => p.errorCode))).toEqual([0, 0, 0, 0]);
   await c.send(DeleteTopics, 6, {
-    topics: [{ name: "gone", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+    topics: [{ name: "gone", topicId: ZERO_UUID, topicId: ZERO_UUID, topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
     topicNames: [],
     timeoutMs: 1000,
   });
@@ -86,6 +87,7 @@ test("deleting __consumer_offsets or __transaction_state: they are created again
       retentionTimeMs: -1n,
       topics: [{
         name: "t",
+        topicId: ZERO_UUID,
         partitions: [{
           partitionIndex: 0,
           committedOffset: 3n,
@@ -102,6 +104,8 @@ test("deleting __consumer_offsets or __transaction_state: they are created again
       transactionTimeoutMs: 10000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(init.errorCode).toBe(0);
     expect(b.services.topics.get("__transaction_state")!.partitions[0].logEndOffset).toBeGreaterThan(0);

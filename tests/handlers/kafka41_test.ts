@@ -56,6 +56,7 @@ describe("Kafka 4.1 versions", () => {
     const r = await c.send(Metadata, 13, {
       topics: [{ name: "k41", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
     expect(r.errorCode).toBe(ErrorCode.NONE);
@@ -90,6 +91,8 @@ describe("Kafka 4.1 versions", () => {
         transactionTimeoutMs: 30000,
         producerId: -1n,
         producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
       });
       expect(init.errorCode).toBe(ErrorCode.NONE);
     }

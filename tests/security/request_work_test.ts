@@ -26,6 +26,7 @@ import {
   startProbe,
   WireClient,
 } from "./harness.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 let broker: BrokerProcess;
 
@@ -124,7 +125,10 @@ describe("bounded work per request", () => {
         transactionalId: null,
         acks: 1,
         timeoutMs: 1000,
-        topicData: Array.from({ length: 90_000 }, (_, i) => ({ name: `missing-${i}`, partitionData: [] })),
+        topicData: Array.from(
+          { length: 90_000 },
+          (_, i) => ({ name: `missing-${i}`, topicId: ZERO_UUID, partitionData: [] }),
+        ),
       }, 3),
     ];
     const { result } = await underAttack(async () => {

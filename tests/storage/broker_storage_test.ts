@@ -28,6 +28,7 @@ import { eventually } from "../helpers/consume.ts";
 import { frameReader } from "../helpers/frames.ts";
 import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dec = new TextDecoder();
 const tmp = mkdtempSync(`${tmpdir()}/chronik-broker-storage-`);
@@ -88,7 +89,7 @@ async function produce(c: WireClient, topic: string, records: Uint8Array, partit
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   });
   return r.responses![0].partitionResponses![0];
 }
@@ -368,6 +369,7 @@ describe("Fetch reads into pooled buffers, returned once each response is sent",
                 logStartOffset: -1n,
                 partitionMaxBytes: 40_000,
                 replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+                highWatermark: 9223372036854775807n,
               }],
             }],
           });
@@ -414,7 +416,7 @@ function produceFrame(
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   }, w);
   w.patchInt32(0, w.length - 4);
   return concatChunks(w.finish());

@@ -29,6 +29,7 @@ import { type FaultyFs, faultyRuntime } from "../helpers/faulty_fs.ts";
 import { httpBase } from "../helpers/http.ts";
 import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dec = new TextDecoder();
 const tmp = mkdtempSync(`${tmpdir()}/chronik-faults-`);
@@ -84,7 +85,7 @@ async function produce(c: WireClient, topic: string, values: string[], partition
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records: batch(values) }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records: batch(values) }] }],
   });
   const p = r.responses![0].partitionResponses![0];
   return { errorCode: p.errorCode!, baseOffset: p.baseOffset! };
@@ -122,6 +123,7 @@ async function commit(c: WireClient, group: string, topic: string, offset: bigin
     retentionTimeMs: -1n,
     topics: [{
       name: topic,
+      topicId: ZERO_UUID,
       partitions: [{
         partitionIndex: 0,
         committedOffset: offset,
@@ -480,6 +482,8 @@ describe("metadata log, group offsets and transaction state", () => {
         transactionTimeoutMs: 60000,
         producerId: -1n,
         producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
       });
     // The first call creates __transaction_state; fail its writes once it exists.
     expect((await init()).errorCode).toBe(ErrorCode.NONE);
@@ -520,7 +524,7 @@ describe("metadata log, group offsets and transaction state", () => {
       transactionalId: "tx-1",
       acks: -1,
       timeoutMs: 5000,
-      topicData: [{ name: "txd", partitionData: [{ index: 0, records: txBatch }] }],
+      topicData: [{ name: "txd", topicId: ZERO_UUID, partitionData: [{ index: 0, records: txBatch }] }],
     });
     expect(pr.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
     const off3 = r.fs.inject({ path: /\/txd-0\/\d+\.log$/, op: "write", fault: "ENOSPC" });
