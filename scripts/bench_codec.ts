@@ -1,10 +1,9 @@
 // Codec micro-benchmark (not a test): decode of a Produce request and encode of a Fetch response.
 //   bun scripts/bench_codec.ts      deno run scripts/bench_codec.ts
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../src/protocol/codec.ts";
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, ZERO_UUID } from "../src/protocol/codec.ts";
 import { Fetch, type FetchResponse, Produce, type ProduceRequest } from "../src/protocol/messages/index.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../src/protocol/writer.ts";
-import { ZERO_UUID } from "../src/protocol/codec.ts";
 
 function bench(name: string, fn: () => void, ms = 1000): void {
   for (let i = 0; i < 2000; i++) fn(); // warm up

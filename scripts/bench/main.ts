@@ -27,7 +27,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { Fetch, type FetchRequest, Produce, type ProduceRequest } from "../../src/protocol/messages/index.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
-import { decodeResponse } from "../../src/protocol/codec.ts";
+import { decodeResponse, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { readResponseHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
@@ -35,7 +35,6 @@ import { prepareCompression } from "../../src/protocol/compression/index.ts";
 import type { RuntimeKind } from "../../tests/e2e/harness.ts";
 import { type BrokerUnderTest, cpuMs, cpuTimes, externalBroker, memMB, pageCacheMB, startBroker } from "./broker.ts";
 import { BenchConn, buildFrame } from "./conn.ts";
-import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options

@@ -104,7 +104,7 @@ test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_T
           transactionalId: null,
           acks: -1,
           timeoutMs: 5000,
-          topicData: [{ name, partitionData: partitions.map((index) => ({ index, records })) }],
+          topicData: [{ name, topicId: ZERO_UUID, partitionData: partitions.map((index) => ({ index, records })) }],
         });
       for (let k = 0; k < 10; k++) await produce();
       // Requests queued behind each other on the partitions when the topic goes away.

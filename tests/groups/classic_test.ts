@@ -2,7 +2,7 @@
 // static membership, offsets, admin APIs, persistence across a restart, bounded state under churn.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
-import { encodeVersionedData } from "../../src/protocol/codec.ts";
+import { encodeVersionedData, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
@@ -22,7 +22,6 @@ import { ConsumerProtocolSubscriptionSchema } from "../../src/protocol/messages/
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
-import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const CONFIG = {
   "group.initial.rebalance.delay.ms": 0,
@@ -140,7 +139,7 @@ function commit(
     memberId,
     groupInstanceId: null,
     retentionTimeMs: -1n,
-    topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+    topics: [...byTopic].map(([name, partitions]) => ({ name, topicId: ZERO_UUID, partitions })),
   });
 }
 
@@ -153,8 +152,6 @@ beforeAll(async () => {
   await c.send(CreateTopics, 7, {
     topics: [{
       name: "t",
-      topicId: ZERO_UUID,
-      topicId: ZERO_UUID,
       numPartitions: 4,
       replicationFactor: 1,
       assignments: [],

@@ -3,7 +3,7 @@
 // the embedded consumer protocol) and KIP-848 members (ConsumerGroupHeartbeat v1) in one group.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
-import { decodeVersionedData, encodeVersionedData } from "../../src/protocol/codec.ts";
+import { decodeVersionedData, encodeVersionedData, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
@@ -24,7 +24,6 @@ import {
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
-import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const CONFIG = {
   "group.initial.rebalance.delay.ms": 100,

@@ -31,6 +31,7 @@ test("offsets of a deleted topic are deleted", async () => {
     retentionTimeMs: -1n,
     topics: ["gone", "kept"].map((name) => ({
       name,
+      topicId: ZERO_UUID,
       partitions: [0, 1].map((partitionIndex) => ({
         partitionIndex,
         committedOffset: 5n,
@@ -42,7 +43,7 @@ test("offsets of a deleted topic are deleted", async () => {
   });
   expect(commit.topics!.flatMap((t) => t.partitions!.map((p) => p.errorCode))).toEqual([0, 0, 0, 0]);
   await c.send(DeleteTopics, 6, {
-    topics: [{ name: "gone", topicId: ZERO_UUID, topicId: ZERO_UUID, topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+    topics: [{ name: "gone", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
     topicNames: [],
     timeoutMs: 1000,
   });

@@ -3,7 +3,7 @@
 // entries are built; requests just under the bound are served while another client keeps being served.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { decodeResponse } from "../../src/protocol/codec.ts";
+import { decodeResponse, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { readResponseHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
@@ -26,7 +26,6 @@ import {
   startProbe,
   WireClient,
 } from "./harness.ts";
-import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 let broker: BrokerProcess;
 
@@ -70,7 +69,7 @@ describe("bounded work per request", () => {
       transactionalId: null,
       acks: 1,
       timeoutMs: 1000,
-      topicData: Array.from({ length: 1_000_000 }, () => ({ name: "", partitionData: [] })),
+      topicData: Array.from({ length: 1_000_000 }, () => ({ name: "", topicId: ZERO_UUID, partitionData: [] })),
     };
     const bytes = frame(Produce, 9, body);
     const { result, rssGrowth } = await underAttack(async () => {

@@ -18,7 +18,7 @@ import { batchCodec, batchCrcValid, buildRecordBatch, decodeRecords } from "../.
 import type { Runtime } from "../../src/runtime.ts";
 import type { MemoryFileSystem } from "../../src/runtime/memory.ts";
 import { type ClientConn, memoryFileSystem, memoryRuntime } from "../../src/runtime/memory.ts";
-import { decodeResponse, encodeRequest } from "../../src/protocol/codec.ts";
+import { decodeResponse, encodeRequest, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { readResponseHeader, writeRequestHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
@@ -28,7 +28,6 @@ import { eventually } from "../helpers/consume.ts";
 import { frameReader } from "../helpers/frames.ts";
 import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
-import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dec = new TextDecoder();
 const tmp = mkdtempSync(`${tmpdir()}/chronik-broker-storage-`);
