@@ -1352,6 +1352,11 @@ export async function openFileLogStore(
       await fs.rename(path, aside);
       leftovers.delete(k);
     } catch (e) {
+      // Gone meanwhile (another removal of the same partition got there first): nothing left to move.
+      if ((e as { code?: string }).code === "ENOENT" && (await fs.stat(path).catch(() => null)) === null) {
+        leftovers.delete(k);
+        return true;
+      }
       if (!leftovers.has(k)) {
         core.log(
           "error",

@@ -525,6 +525,7 @@ const SCENARIOS: Record<number, Scenario> = {
     run: (v) =>
       c.send(AlterPartitionReassignments, v, {
         timeoutMs: 1000,
+        allowReplicationFactorChange: true,
         topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [0] }] }],
       }),
   },
@@ -576,7 +577,15 @@ const SCENARIOS: Record<number, Scenario> = {
       return c.send(DescribeTransactions, v, { transactionalIds: [p.transactionalId] });
     },
   },
-  66: { run: (v) => c.send(ListTransactions, v, { stateFilters: [], producerIdFilters: [], durationFilter: -1n }) },
+  66: {
+    run: (v) =>
+      c.send(ListTransactions, v, {
+        stateFilters: [],
+        producerIdFilters: [],
+        durationFilter: -1n,
+        transactionalIdPattern: null,
+      }),
+  },
   17: {
     run: (v) => onSide(saslBroker, (x) => x.send(SaslHandshake, v, { mechanism: "PLAIN" })),
   },

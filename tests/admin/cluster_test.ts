@@ -286,6 +286,7 @@ describe("elections and reassignments", () => {
   test("AlterPartitionReassignments / ListPartitionReassignments", async () => {
     const r = await c.send(AlterPartitionReassignments, 0, {
       timeoutMs: 1000,
+      allowReplicationFactorChange: true,
       topics: [{
         name: "a-three",
         partitions: [

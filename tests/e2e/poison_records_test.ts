@@ -160,7 +160,7 @@ describe("poison pills are refused at produce time", () => {
       isolationLevel: 0,
       topics: [{
         name: "poison-ts",
-        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: BigInt(t0 + 400) }],
+        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: BigInt(t0 + 400), maxNumOffsets: 1 }],
       }],
     });
     const p = lo.topics![0].partitions![0];

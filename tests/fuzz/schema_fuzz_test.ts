@@ -323,7 +323,12 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   const control = await WireClient.connect(port);
   const av = await control.send(ApiVersions, 0, {} as never);
   expect(av.errorCode).toBe(0);
-  const md2 = await control.send(Metadata, 1, { topics: null });
+  const md2 = await control.send(Metadata, 1, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
   expect(md2.brokers.length).toBe(1);
   control.close();
 

@@ -273,6 +273,7 @@ describe("transactions", () => {
       stateFilters: ["CompleteAbort", "Bogus"],
       producerIdFilters: [],
       durationFilter: -1n,
+      transactionalIdPattern: null,
     });
     expect(list.transactionStates!.map((t) => t.transactionalId)).toContain("t1");
     expect(list.unknownStateFilters).toEqual(["Bogus"]);

@@ -61,7 +61,10 @@ async function lso(partition: number) {
   const r = await c.send(ListOffsets, 7, {
     replicaId: -1,
     isolationLevel: 1,
-    topics: [{ name: "tv2", partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    topics: [{
+      name: "tv2",
+      partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+    }],
   });
   return r.topics![0].partitions![0].offset;
 }
@@ -110,6 +113,8 @@ describe("transactions v2", () => {
     expect(committed).toMatchObject({ errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: e0 + 1 });
     expect(await lso(0)).toBe(2n); // record + marker
     const offsets = await c.send(OffsetFetch, 8, {
+      groupId: "",
+      topics: [],
       groups: [{
         groupId: "g2",
         memberId: null,

@@ -112,6 +112,7 @@ describe("bounded work per request", () => {
       frame(ListOffsets, 5, {
         replicaId: -1,
         isolationLevel: 0,
+        timeoutMs: 5000,
         topics: [{
           name: "t",
           partitions: Array.from(
