@@ -1336,6 +1336,8 @@ export async function openFileLogStore(
 
   /** Partition directories of deleted topics that could not be moved aside: a topic of that name waits for them. */
   const leftovers = new Set<string>();
+  /** Removals of deleted partitions in progress, by `<topic>-<p>`: an open of the same name waits for them. */
+  const removing = new Map<string, Promise<void>>();
   /**
    * A deleted partition's directory: renamed aside first (`<topic>-<p>.<hex>-delete`, Kafka's naming), so a
    * topic created again under the name starts empty whatever happens next, then removed. Never throws (the
@@ -1390,6 +1392,9 @@ export async function openFileLogStore(
       if (closing) throw storageError("store is closed");
       if (core.offline) throw core.offlineError(`${topic}-${partition}`);
       const k = key(topic, partition);
+      // A topic of this name is being deleted: its directory goes first (a new one must not open the old files,
+      // nor see its own moved away).
+      await removing.get(k)?.catch(() => {});
       // The files of a deleted topic-partition of this name are still there: a new topic must not read them.
       if (leftovers.has(k) && !(await removePartitionDir(k))) {
         throw storageError(`the files of deleted partition ${k} could not be moved away (see the log); not reused`);
@@ -1411,14 +1416,22 @@ export async function openFileLogStore(
         const k = key(topic, i);
         const p = logs.get(k);
         logs.delete(k);
-        if (p) {
-          const log = await p.catch(() => null);
-          if (log) {
-            opened.delete(log);
-            await log.discard();
+        const done = (async () => {
+          if (p) {
+            const log = await p.catch(() => null);
+            if (log) {
+              opened.delete(log);
+              await log.discard();
+            }
           }
+          await removePartitionDir(k);
+        })();
+        removing.set(k, done);
+        try {
+          await done;
+        } finally {
+          if (removing.get(k) === done) removing.delete(k);
         }
-        await removePartitionDir(k);
       }
     },
     async runRetention() {
