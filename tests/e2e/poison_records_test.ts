@@ -158,6 +158,7 @@ describe("poison pills are refused at produce time", () => {
     const lo = await c.send(ListOffsets, 7, {
       replicaId: -1,
       isolationLevel: 0,
+      timeoutMs: 5000,
       topics: [{
         name: "poison-ts",
         partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: BigInt(t0 + 400), maxNumOffsets: 1 }],

@@ -61,6 +61,7 @@ async function lso(partition: number) {
   const r = await c.send(ListOffsets, 7, {
     replicaId: -1,
     isolationLevel: 1,
+    timeoutMs: 5000,
     topics: [{
       name: "tv2",
       partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
