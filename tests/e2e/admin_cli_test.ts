@@ -516,30 +516,12 @@ describe("chronik admin CLI over TLS", () => {
         expect(untrusted.code).toBe(3);
         expect(untrusted.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: /);
         // --tls-server-name: the certificate is checked against that name, not the address dialed.
-        const named = await run([
-          ...CLI[kind],
-          "cluster",
-          "info",
-          "-b",
-          addr,
-          "--tls-ca",
-          cert,
-          "--tls-server-name",
-          "localhost",
-        ]);
+        const withName = (name: string) =>
+          run([...CLI[kind], "cluster", "info", "-b", addr, "--tls-ca", cert, "--tls-server-name", name]);
+        const named = await withName("localhost");
         expect(named.err).toBe("");
         expect(named.code).toBe(0);
-        const wrong = await run([
-          ...CLI[kind],
-          "cluster",
-          "info",
-          "-b",
-          addr,
-          "--tls-ca",
-          cert,
-          "--tls-server-name",
-          "other.test",
-        ]);
+        const wrong = await withName("other.test");
         expect(wrong.code).toBe(3);
         expect(wrong.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: .*(other\.test|name|hostname|altname)/i);
       },
