@@ -566,6 +566,11 @@ export const denoRuntime: Runtime = {
         await tls.handshake();
       } catch (e) {
         tls.close();
+        // Deno's TLS has no per-connection switch to skip verification: say so rather than ignore the option.
+        if (t.insecure && e instanceof Error) {
+          e.message += " (--tls-insecure has no effect under Deno: give --tls-ca, or run Deno with " +
+            "--unsafely-ignore-certificate-errors)";
+        }
         throw e;
       }
       c = tls;

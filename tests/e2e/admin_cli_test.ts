@@ -524,6 +524,12 @@ describe("chronik admin CLI over TLS", () => {
         const wrong = await withName("other.test");
         expect(wrong.code).toBe(3);
         expect(wrong.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: .*(other\.test|name|hostname|altname)/i);
+        // --tls-insecure: no check under Bun and Node; Deno has no such switch per connection and says so.
+        const insecure = await run([...CLI[kind], "cluster", "info", "-b", addr, "--tls-insecure"]);
+        if (kind === "deno") {
+          expect(insecure.code).toBe(3);
+          expect(insecure.err).toContain("--tls-insecure has no effect under Deno");
+        } else expect({ code: insecure.code, err: insecure.err }).toEqual({ code: 0, err: "" });
       },
       60_000,
     );
