@@ -552,14 +552,29 @@ export const denoRuntime: Runtime = {
   },
   async connect(options: ConnectOptions, handler: (conn: Conn) => ConnHandler): Promise<Conn> {
     const t = options.tls;
-    const c: Deno.Conn = t
-      ? await Deno.connectTls({
-        hostname: options.host,
-        port: options.port,
+    const tcp = await Deno.connect({ hostname: options.host, port: options.port, transport: "tcp" });
+    tcp.setNoDelay(true);
+    let c: Deno.Conn = tcp;
+    if (t) {
+      // connectTls verifies (and sends as SNI) the host it dials; startTls over the TCP connection lets the
+      // certificate be checked against another name (--tls-server-name) while dialing an address.
+      const tls = await Deno.startTls(tcp, {
+        hostname: t.serverName ?? options.host,
         ...(t.ca ? { caCerts: [t.ca] } : {}),
-      })
-      : await Deno.connect({ hostname: options.host, port: options.port, transport: "tcp" });
-    if ("setNoDelay" in c) (c as Deno.TcpConn).setNoDelay(true);
+      });
+      try {
+        await tls.handshake();
+      } catch (e) {
+        tls.close();
+        // Deno's TLS has no per-connection switch to skip verification: say so rather than ignore the option.
+        if (t.insecure && e instanceof Error) {
+          e.message += " (--tls-insecure has no effect under Deno: give --tls-ca, or run Deno with " +
+            "--unsafely-ignore-certificate-errors)";
+        }
+        throw e;
+      }
+      c = tls;
+    }
     const conn = new DenoConn(c);
     conn.start(handler(conn));
     return conn;

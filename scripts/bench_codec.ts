@@ -1,6 +1,6 @@
 // Codec micro-benchmark (not a test): decode of a Produce request and encode of a Fetch response.
 //   bun scripts/bench_codec.ts      deno run scripts/bench_codec.ts
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../src/protocol/codec.ts";
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, ZERO_UUID } from "../src/protocol/codec.ts";
 import { Fetch, type FetchResponse, Produce, type ProduceRequest } from "../src/protocol/messages/index.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { concatChunks, Writer } from "../src/protocol/writer.ts";
@@ -31,8 +31,12 @@ for (const version of [7, 9, 11]) {
     acks: -1,
     timeoutMs: 30000,
     topicData: [
-      { name: "bench-topic-a", partitionData: [0, 1, 2].map((index) => ({ index, records: batch(1024) })) },
-      { name: "bench-topic-b", partitionData: [{ index: 0, records: batch(200) }] },
+      {
+        name: "bench-topic-a",
+        topicId: ZERO_UUID,
+        partitionData: [0, 1, 2].map((index) => ({ index, records: batch(1024) })),
+      },
+      { name: "bench-topic-b", topicId: ZERO_UUID, partitionData: [{ index: 0, records: batch(200) }] },
     ],
   };
   const w = new Writer();

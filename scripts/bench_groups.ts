@@ -15,6 +15,7 @@ import { JoinGroup } from "../src/protocol/messages/11_join_group.ts";
 import { SyncGroup } from "../src/protocol/messages/14_sync_group.ts";
 import { ConsumerGroupHeartbeat } from "../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { WireClient } from "../tests/helpers/wire_client.ts";
+import { ZERO_UUID } from "../src/protocol/codec.ts";
 
 const MEMBERS = Number(process.argv[2] ?? 50);
 const COMMITS = Number(process.argv[3] ?? 20000);
@@ -140,6 +141,7 @@ await Promise.all(committers.map(async (c, k) => {
       retentionTimeMs: -1n,
       topics: [{
         name: "bench",
+        topicId: ZERO_UUID,
         partitions: [{
           partitionIndex: i % 100,
           committedOffset: BigInt(i),

@@ -11,6 +11,7 @@ import { AddPartitionsToTxn } from "../src/protocol/messages/24_add_partitions_t
 import { EndTxn } from "../src/protocol/messages/26_end_txn.ts";
 import { buildRecordBatch } from "../src/protocol/record_batch.ts";
 import { WireClient } from "../tests/helpers/wire_client.ts";
+import { ZERO_UUID } from "../src/protocol/codec.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,6 +37,8 @@ async function run(partitions: number) {
     transactionTimeoutMs: 60000,
     producerId: -1n,
     producerEpoch: -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
   });
   const pid = init.producerId!;
   const epoch = init.producerEpoch!;
@@ -70,7 +73,7 @@ async function run(partitions: number) {
       transactionalId: topic,
       acks: -1,
       timeoutMs: 5000,
-      topicData: [{ name: topic, partitionData }],
+      topicData: [{ name: topic, topicId: ZERO_UUID, partitionData }],
     });
     if (r.responses![0].partitionResponses!.some((x) => x.errorCode !== 0)) throw new Error("produce failed");
     const e = await c.send(EndTxn, 3, {

@@ -5,7 +5,7 @@
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url).href);
 const bun = process.execPath;
 const nodeOnly = process.argv.includes("--node-only");
 

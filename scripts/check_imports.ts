@@ -141,7 +141,7 @@ function tsFiles(dir: string): string[] {
 }
 
 /** Checks src/ and mod.ts under `root`. */
-export function checkImports(root: string = fileURLToPath(new URL("..", import.meta.url))): Violation[] {
+export function checkImports(root: string = fileURLToPath(new URL("..", import.meta.url).href)): Violation[] {
   const base = root.replace(/\/$/, "");
   const files = [...tsFiles(`${base}/src`), `${base}/mod.ts`];
   return files.flatMap((f) => checkSource(f.slice(base.length + 1), readFileSync(f, "utf8")));

@@ -93,6 +93,7 @@ async function readPartition(c: WireClient, partition: number): Promise<string[]
           logStartOffset: -1n,
           partitionMaxBytes: 8 << 20,
           replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+          highWatermark: 9223372036854775807n,
         }],
       }],
     });

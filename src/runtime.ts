@@ -60,7 +60,7 @@ export interface ConnectOptions {
 export interface ClientTlsOptions {
   /** Trusted CA certificates (PEM); the system's when absent. */
   ca?: string;
-  /** Server name to verify (SNI); `host` by default. */
+  /** Server name to verify and send as SNI; `host` by default (every adapter; Deno through startTls). */
   serverName?: string;
   /** Skip certificate verification (tests, self-signed brokers). Not honoured by Deno (use --unsafely-ignore-certificate-errors). */
   insecure?: boolean;

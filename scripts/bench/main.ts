@@ -27,7 +27,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { Fetch, type FetchRequest, Produce, type ProduceRequest } from "../../src/protocol/messages/index.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
-import { decodeResponse } from "../../src/protocol/codec.ts";
+import { decodeResponse, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { readResponseHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
@@ -310,7 +310,7 @@ async function produceLoad(b: BrokerUnderTest, topic: string, o: Opts, counters:
     transactionalId: null,
     acks: o.acks,
     timeoutMs: 30000,
-    topicData: [{ name: topic, partitionData: [{ index: PARTITION_SENTINEL, records: batch }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: PARTITION_SENTINEL, records: batch }] }],
   };
   const template = buildFrame(Produce, PRODUCE_V, req);
   // Where the partition index sits: the first occurrence of the sentinel (it precedes the records).
@@ -496,6 +496,7 @@ function fetchFrame(topic: string, parts: PartCursor[], o: Opts, maxWaitMs: numb
         logStartOffset: -1n,
         partitionMaxBytes: o.partitionMaxBytes,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       })),
     }],
     forgottenTopicsData: [],
@@ -668,7 +669,11 @@ async function runLatency(b: BrokerUnderTest, o: Opts) {
         transactionalId: null,
         acks: o.acks === 0 ? 1 : o.acks,
         timeoutMs: 30000,
-        topicData: [{ name: topic, partitionData: [{ index: partition++ % o.partitions, records: batch }] }],
+        topicData: [{
+          name: topic,
+          topicId: ZERO_UUID,
+          partitionData: [{ index: partition++ % o.partitions, records: batch }],
+        }],
       });
       const m = measuring;
       const p = prod.send(frame).then((resp) => {

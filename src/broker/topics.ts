@@ -161,8 +161,10 @@ export class Topics {
     try {
       for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
     } catch (e) {
-      // The log dir refused the partitions (offline, disk full): the topic is not created after all.
+      // The log dir refused the partitions (offline, disk full): the topic is not created after all, and the
+      // partitions already made (empty) go too.
       await this.meta.deleteTopic(name).catch(() => {});
+      await this.store.remove(name, logs.length).catch(() => {});
       throw e;
     }
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__"), stats: topicStats() };

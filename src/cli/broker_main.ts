@@ -12,7 +12,15 @@ import { VERSION_STRING } from "../version.ts";
 import { keyValue } from "./admin/context.ts";
 import type { MainHost } from "./host.ts";
 import type { Layer, StartConfig } from "./start_config.ts";
-import { effectiveConfig, envLayer, FIELDS, fileLayer, mergeLayers, UsageError } from "./start_config.ts";
+import {
+  effectiveConfig,
+  envLayer,
+  FIELDS,
+  fileLayer,
+  mergeLayers,
+  START_OPTIONS,
+  UsageError,
+} from "./start_config.ts";
 
 export const VERSION: string = VERSION_STRING;
 
@@ -82,6 +90,9 @@ export type ParsedArgs = {
 const FLAG_FIELD: Record<string, string> = Object.fromEntries(
   Object.entries(FIELDS).map(([key, f]) => [f.flag, key]),
 );
+const SHORT: Record<string, string> = Object.fromEntries(
+  Object.entries(START_OPTIONS).filter(([, short]) => short !== "").map(([long, short]) => [short, long]),
+);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const layer: Layer = { kind: "flag", entries: [] };
@@ -101,17 +112,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (v === undefined) throw new UsageError(`${arg} needs a value`);
       return v;
     };
-    if (arg === "-h" || arg === "--help") {
+    const name = SHORT[arg] ?? arg;
+    if (name === "--help") {
       out.help = true;
-    } else if (arg === "-V" || arg === "--version") {
+    } else if (name === "--version") {
       out.version = true;
-    } else if (arg === "-o" || arg === "--config") {
+    } else if (name === "--config") {
       const [key, raw] = keyValue(value(), arg);
       layer.entries.push({ name: key, raw, origin: `-o ${key}` });
-    } else if (arg === "--config-file") {
+    } else if (name === "--config-file") {
       out.configFile = value();
       if (out.configFile === "") throw new UsageError("--config-file must not be empty");
-    } else if (arg === "--add-scram") {
+    } else if (name === "--add-scram") {
       const spec = value();
       try {
         parseAddScram(spec);

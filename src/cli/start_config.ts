@@ -36,6 +36,20 @@ export const FIELDS: Readonly<Record<string, { flag: string; kind: FieldKind; do
   "chronik.http.port": { flag: "--http-port", kind: "port", doc: "port of the HTTP side" },
 };
 
+/** `chronik start`'s own options besides FIELDS' flags, with their short alias ("" when none). */
+export const START_OPTIONS: Readonly<Record<string, string>> = {
+  "--config": "-o",
+  "--config-file": "",
+  "--add-scram": "",
+  "--help": "-h",
+  "--version": "-V",
+};
+
+/** Every long option `chronik start` takes (shell completion lists these). */
+export function startFlags(): string[] {
+  return [...Object.values(FIELDS).map((f) => f.flag), ...Object.keys(START_OPTIONS)];
+}
+
 /** Kafka names that set one of our fields (so a Kafka server.properties mostly works as it is). */
 const KAFKA_ALIASES: Readonly<Record<string, string>> = {
   "node.id": "nodeId",

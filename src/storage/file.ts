@@ -1334,6 +1334,53 @@ export async function openFileLogStore(
     }, tickMs);
   }
 
+  /** Partition directories of deleted topics that could not be moved aside: a topic of that name waits for them. */
+  const leftovers = new Set<string>();
+  /** Removals of deleted partitions in progress, by `<topic>-<p>`: an open of the same name waits for them. */
+  const removing = new Map<string, Promise<void>>();
+  /**
+   * A deleted partition's directory: renamed aside first (`<topic>-<p>.<hex>-delete`, Kafka's naming), so a
+   * topic created again under the name starts empty whatever happens next, then removed. Never throws (the
+   * deletion is already recorded): a failure is one log line. False when the directory is still in place.
+   */
+  async function removePartitionDir(k: string): Promise<boolean> {
+    const path = `${root}/${k}`;
+    const aside = `${path}.${crypto.randomUUID().replace(/-/g, "")}-delete`;
+    try {
+      if ((await fs.stat(path)) === null) {
+        leftovers.delete(k);
+        return true;
+      }
+      await fs.rename(path, aside);
+      leftovers.delete(k);
+    } catch (e) {
+      // Gone meanwhile (another removal of the same partition got there first): nothing left to move.
+      if ((e as { code?: string }).code === "ENOENT" && (await fs.stat(path).catch(() => null)) === null) {
+        leftovers.delete(k);
+        return true;
+      }
+      if (!leftovers.has(k)) {
+        core.log(
+          "error",
+          `could not move away ${path} of a deleted topic (${
+            errText(e)
+          }); a topic created under that name is refused until it is gone (or after a restart, which sets it aside)`,
+        );
+      }
+      leftovers.add(k);
+      return false;
+    }
+    try {
+      await fs.remove(aside, { recursive: true });
+    } catch (e) {
+      core.log(
+        "warn",
+        `could not remove ${aside} of a deleted topic (${errText(e)}); nothing reads it: remove it yourself`,
+      );
+    }
+    return true;
+  }
+
   const store: FileLogStore = {
     keepsAppendedBuffers: false,
     stats: core.stats,
@@ -1341,10 +1388,17 @@ export async function openFileLogStore(
       return core.offline;
     },
     commit: core.commit,
-    open(topic, partition) {
-      if (closing) return Promise.reject(storageError("store is closed"));
-      if (core.offline) return Promise.reject(core.offlineError(`${topic}-${partition}`));
+    async open(topic, partition) {
+      if (closing) throw storageError("store is closed");
+      if (core.offline) throw core.offlineError(`${topic}-${partition}`);
       const k = key(topic, partition);
+      // A topic of this name is being deleted: its directory goes first (a new one must not open the old files,
+      // nor see its own moved away).
+      await removing.get(k)?.catch(() => {});
+      // The files of a deleted topic-partition of this name are still there: a new topic must not read them.
+      if (leftovers.has(k) && !(await removePartitionDir(k))) {
+        throw storageError(`the files of deleted partition ${k} could not be moved away (see the log); not reused`);
+      }
       let p = logs.get(k);
       if (!p) {
         const log = new FilePartitionLog(core, topic, partition);
@@ -1362,14 +1416,22 @@ export async function openFileLogStore(
         const k = key(topic, i);
         const p = logs.get(k);
         logs.delete(k);
-        if (p) {
-          const log = await p.catch(() => null);
-          if (log) {
-            opened.delete(log);
-            await log.discard();
+        const done = (async () => {
+          if (p) {
+            const log = await p.catch(() => null);
+            if (log) {
+              opened.delete(log);
+              await log.discard();
+            }
           }
+          await removePartitionDir(k);
+        })();
+        removing.set(k, done);
+        try {
+          await done;
+        } finally {
+          if (removing.get(k) === done) removing.delete(k);
         }
-        await fs.remove(`${root}/${k}`, { recursive: true });
       }
     },
     async runRetention() {

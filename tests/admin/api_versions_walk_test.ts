@@ -71,6 +71,7 @@ import { DeleteShareGroupOffsets } from "../../src/protocol/messages/92_delete_s
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const TOPIC = "walk";
 const enc = new TextEncoder();
@@ -121,6 +122,7 @@ async function commitOffset(groupId: string) {
     retentionTimeMs: -1n,
     topics: [{
       name: TOPIC,
+      topicId: ZERO_UUID,
       partitions: [{
         partitionIndex: 0,
         committedOffset: 1n,
@@ -140,6 +142,8 @@ async function txnProducer() {
     transactionTimeoutMs: 60000,
     producerId: -1n,
     producerEpoch: -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
   });
   expect(r.errorCode).toBe(0);
   return { transactionalId, producerId: r.producerId!, producerEpoch: r.producerEpoch! };
@@ -189,6 +193,7 @@ const SCENARIOS: Record<number, Scenario> = {
             logStartOffset: -1n,
             partitionMaxBytes: 1 << 20,
             replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+            highWatermark: 9223372036854775807n,
           }],
         }],
         forgottenTopicsData: [],
@@ -227,6 +232,7 @@ const SCENARIOS: Record<number, Scenario> = {
         retentionTimeMs: -1n,
         topics: [{
           name: TOPIC,
+          topicId: ZERO_UUID,
           partitions: [{
             partitionIndex: 0,
             committedOffset: 1n,
@@ -245,7 +251,12 @@ const SCENARIOS: Record<number, Scenario> = {
       return c.send(OffsetFetch, v, {
         groupId,
         topics: [{ name: TOPIC, partitionIndexes: [0] }],
-        groups: [{ groupId, memberId: null, memberEpoch: -1, topics: [{ name: TOPIC, partitionIndexes: [0] }] }],
+        groups: [{
+          groupId,
+          memberId: null,
+          memberEpoch: -1,
+          topics: [{ name: TOPIC, topicId: ZERO_UUID, partitionIndexes: [0] }],
+        }],
         requireStable: false,
       });
     },
@@ -372,6 +383,8 @@ const SCENARIOS: Record<number, Scenario> = {
         transactionTimeoutMs: 60000,
         producerId: -1n,
         producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
       }),
   },
   23: {
@@ -512,6 +525,7 @@ const SCENARIOS: Record<number, Scenario> = {
     run: (v) =>
       c.send(AlterPartitionReassignments, v, {
         timeoutMs: 1000,
+        allowReplicationFactorChange: true,
         topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [0] }] }],
       }),
   },
@@ -548,7 +562,14 @@ const SCENARIOS: Record<number, Scenario> = {
         validateOnly: false,
       }),
   },
-  60: { run: (v) => c.send(DescribeCluster, v, { includeClusterAuthorizedOperations: true, endpointType: 1 }) },
+  60: {
+    run: (v) =>
+      c.send(DescribeCluster, v, {
+        includeClusterAuthorizedOperations: true,
+        includeFencedBrokers: false,
+        endpointType: 1,
+      }),
+  },
   61: { run: (v) => c.send(DescribeProducers, v, { topics: [{ name: TOPIC, partitionIndexes: [0] }] }) },
   65: {
     run: async (v) => {
@@ -556,7 +577,15 @@ const SCENARIOS: Record<number, Scenario> = {
       return c.send(DescribeTransactions, v, { transactionalIds: [p.transactionalId] });
     },
   },
-  66: { run: (v) => c.send(ListTransactions, v, { stateFilters: [], producerIdFilters: [], durationFilter: -1n }) },
+  66: {
+    run: (v) =>
+      c.send(ListTransactions, v, {
+        stateFilters: [],
+        producerIdFilters: [],
+        durationFilter: -1n,
+        transactionalIdPattern: null,
+      }),
+  },
   17: {
     run: (v) => onSide(saslBroker, (x) => x.send(SaslHandshake, v, { mechanism: "PLAIN" })),
   },

@@ -21,6 +21,7 @@ import { DescribeTopicPartitions } from "../../src/protocol/messages/75_describe
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 let broker: Broker;
 let c: WireClient;
@@ -48,7 +49,7 @@ beforeAll(async () => {
     transactionalId: null,
     acks: -1,
     timeoutMs: 1000,
-    topicData: [{ name: "c-one", partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: "c-one", topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
   });
   expect(p.responses![0].partitionResponses![0].errorCode).toBe(0);
 });
@@ -113,16 +114,28 @@ describe("CreatePartitions", () => {
 describe("DescribeCluster", () => {
   test("v0 and v1", async () => {
     for (const v of [0, 1]) {
-      const r = await c.send(DescribeCluster, v, { includeClusterAuthorizedOperations: true, endpointType: 1 });
+      const r = await c.send(DescribeCluster, v, {
+        includeClusterAuthorizedOperations: true,
+        includeFencedBrokers: false,
+        endpointType: 1,
+      });
       expect(r.errorCode).toBe(0);
       expect(r.clusterId).toBe(broker.services.clusterId);
       expect(r.controllerId).toBe(0);
       expect(r.brokers).toEqual([{ brokerId: 0, host: "127.0.0.1", port: broker.port, rack: null, isFenced: false }]);
       expect(r.clusterAuthorizedOperations).toBeGreaterThan(0);
     }
-    const ctl = await c.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+    const ctl = await c.send(DescribeCluster, 1, {
+      includeClusterAuthorizedOperations: false,
+      includeFencedBrokers: false,
+      endpointType: 2,
+    });
     expect(ctl.errorCode).toBe(ErrorCode.MISMATCHED_ENDPOINT_TYPE);
-    const bad = await c.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 9 });
+    const bad = await c.send(DescribeCluster, 1, {
+      includeClusterAuthorizedOperations: false,
+      includeFencedBrokers: false,
+      endpointType: 9,
+    });
     expect(bad.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
   });
 });
@@ -273,6 +286,7 @@ describe("elections and reassignments", () => {
   test("AlterPartitionReassignments / ListPartitionReassignments", async () => {
     const r = await c.send(AlterPartitionReassignments, 0, {
       timeoutMs: 1000,
+      allowReplicationFactorChange: true,
       topics: [{
         name: "a-three",
         partitions: [

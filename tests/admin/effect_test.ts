@@ -12,6 +12,7 @@ import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import type { FileLogStore } from "../../src/storage/file.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "chronik-effect-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +40,7 @@ test("altered configs change what Produce and retention do", async () => {
         transactionalId: null,
         acks,
         timeoutMs: 1000,
-        topicData: [{ name: "fx", partitionData: [{ index: 0, records }] }],
+        topicData: [{ name: "fx", topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
       });
       return r.responses![0].partitionResponses![0];
     };

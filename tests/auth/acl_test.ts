@@ -22,6 +22,7 @@ import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.
 import { DescribeCluster } from "../../src/protocol/messages/60_describe_cluster.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 // Kafka's numeric codes: resource TOPIC 2, GROUP 3, CLUSTER 4, TRANSACTIONAL_ID 5; pattern ANY 1,
@@ -88,6 +89,7 @@ const produce = (c: WireClient, topic: string) =>
     timeoutMs: 5000,
     topicData: [{
       name: topic,
+      topicId: ZERO_UUID,
       partitionData: [{
         index: 0,
         records: buildRecordBatch({ records: [{ key: null, value: enc.encode("v"), timestamp: Date.now() }] }),
@@ -117,6 +119,7 @@ const fetch = (c: WireClient, topic: string) =>
         logStartOffset: -1n,
         partitionMaxBytes: 1 << 20,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
     forgottenTopicsData: [],
@@ -320,6 +323,8 @@ describe("the authorizer", () => {
           transactionTimeoutMs: 1000,
           producerId: -1n,
           producerEpoch: -1,
+          enable2Pc: false,
+          keepPreparedTxn: false,
         })).errorCode,
       ).toBe(0);
       expect(
@@ -328,6 +333,8 @@ describe("the authorizer", () => {
           transactionTimeoutMs: 1000,
           producerId: -1n,
           producerEpoch: -1,
+          enable2Pc: false,
+          keepPreparedTxn: false,
         })).errorCode,
       ).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
       expect(
@@ -336,12 +343,22 @@ describe("the authorizer", () => {
           transactionTimeoutMs: 1000,
           producerId: -1n,
           producerEpoch: -1,
+          enable2Pc: false,
+          keepPreparedTxn: false,
         })).errorCode,
       ).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       // Cluster authorized operations.
-      const dc = await carol.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 });
+      const dc = await carol.send(DescribeCluster, 1, {
+        includeClusterAuthorizedOperations: true,
+        includeFencedBrokers: false,
+        endpointType: 1,
+      });
       expect(dc.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-      const dca = await admin.send(DescribeCluster, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 });
+      const dca = await admin.send(DescribeCluster, 1, {
+        includeClusterAuthorizedOperations: true,
+        includeFencedBrokers: false,
+        endpointType: 1,
+      });
       expect(dca.clusterAuthorizedOperations! & (1 << 7)).not.toBe(0);
     } finally {
       for (const c of [alice, bob, carol]) c.close();

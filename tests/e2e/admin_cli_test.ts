@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Consumer as PConsumer, MessagesStreamModes, stringDeserializers } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
+import { fetchFrom } from "../helpers/read.ts";
+import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { BUN, DENO, ensureBuilt, NODE, ROOT, startBrokerProcess } from "./harness.ts";
 
@@ -214,6 +216,39 @@ describe("chronik admin CLI against a Chronik broker", () => {
       expect(flagBeforeCommand.code).toBe(0);
     }, 60_000);
   }
+
+  test("produce --compression: each codec is stored as sent and kcat (librdkafka) reads it back", async () => {
+    const topic = "cli-codecs";
+    const codecs = ["none", "gzip", "snappy", "lz4", "zstd"];
+    const made = await broker.cli(["topic", "create", topic, "-p", String(codecs.length)]);
+    expect(made.err).toBe("");
+    const c = await WireClient.connect(broker.b.port);
+    try {
+      for (const [p, codec] of codecs.entries()) {
+        const input = Array.from({ length: 20 }, (_, i) => `${codec}-${i}-${"x".repeat(50)}`).join("\n") + "\n";
+        const r = await run(
+          [...CLI.bun, "-b", broker.addr, "produce", topic, "-p", String(p), "--compression", codec],
+          input,
+        );
+        expect({ codec, code: r.code, err: r.err.trim() }).toEqual({
+          codec,
+          code: 0,
+          err: `20 record(s) to cli-codecs: ${p}@0..19`,
+        });
+        // The batch's attributes (bits 0-2) name the codec: the CLI compressed it, the broker kept it so.
+        const fetched = await fetchFrom(c, topic, 0n, p);
+        const batch = fetched.records as Uint8Array;
+        expect({ codec, id: (batch[21] << 8 | batch[22]) & 7 }).toEqual({ codec, id: p });
+        const k = await run(["kcat", "-C", "-b", broker.addr, "-t", topic, "-p", String(p), "-e", "-q", "-f", "%s\n"]);
+        expect({ codec, out: k.out }).toEqual({ codec, out: input });
+      }
+      const bad = await broker.cli(["produce", topic, "--compression", "brotli", "--value", "x"]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain("--compression must be one of");
+    } finally {
+      c.close();
+    }
+  }, 60_000);
 });
 
 describe("chronik txn: a hanging transaction, found and aborted", () => {
@@ -356,7 +391,6 @@ describe("chronik group with a KIP-848 consumer (@platformatic/kafka, groupProto
       groupProtocol: "consumer",
       bootstrapBrokers: [broker.addr],
       deserializers: stringDeserializers,
-      heartbeatInterval: 300,
       maxWaitTime: 200,
     });
     const stream = await c.consume(
@@ -461,7 +495,7 @@ describe("chronik admin CLI over TLS", () => {
 
   for (const kind of ["bun", "deno"]) {
     test(
-      `${kind}: --tls --tls-ca verifies the broker's certificate; without the CA the handshake fails (exit 3)`,
+      `${kind}: --tls --tls-ca verifies the broker's certificate (against --tls-server-name when given); without the CA the handshake fails (exit 3)`,
       async () => {
         const addr = `127.0.0.1:${b.port}`;
         const ok = await run([
@@ -481,6 +515,21 @@ describe("chronik admin CLI over TLS", () => {
         const untrusted = await run([...CLI[kind], "cluster", "info", "-b", addr, "--tls"]);
         expect(untrusted.code).toBe(3);
         expect(untrusted.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: /);
+        // --tls-server-name: the certificate is checked against that name, not the address dialed.
+        const withName = (name: string) =>
+          run([...CLI[kind], "cluster", "info", "-b", addr, "--tls-ca", cert, "--tls-server-name", name]);
+        const named = await withName("localhost");
+        expect(named.err).toBe("");
+        expect(named.code).toBe(0);
+        const wrong = await withName("other.test");
+        expect(wrong.code).toBe(3);
+        expect(wrong.err).toMatch(/^chronik cluster info: NETWORK_EXCEPTION: .*(other\.test|name|hostname|altname)/i);
+        // --tls-insecure: no check under Bun and Node; Deno has no such switch per connection and says so.
+        const insecure = await run([...CLI[kind], "cluster", "info", "-b", addr, "--tls-insecure"]);
+        if (kind === "deno") {
+          expect(insecure.code).toBe(3);
+          expect(insecure.err).toContain("--tls-insecure has no effect under Deno");
+        } else expect({ code: insecure.code, err: insecure.err }).toEqual({ code: 0, err: "" });
       },
       60_000,
     );

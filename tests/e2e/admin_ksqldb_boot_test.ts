@@ -45,7 +45,7 @@ async function boot(): Promise<void> {
   const cluster = await c.send(
     DescribeCluster,
     1,
-    { includeClusterAuthorizedOperations: true, endpointType: 1 },
+    { includeClusterAuthorizedOperations: true, includeFencedBrokers: false, endpointType: 1 },
     "ksql-admin",
   );
   expect(cluster.errorCode).toBe(0);

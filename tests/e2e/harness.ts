@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 export type RuntimeKind = "bun" | "deno" | "node" | "binary";
 export const RUNTIMES: readonly RuntimeKind[] = ["bun", "deno", "node", "binary"];
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url).href);
 export const BUN = process.execPath; // bun test runs under Bun
 export const DENO = `${ROOT}/node_modules/.bin/deno`;
 export const NODE = Bun.which("node") ?? "node";
@@ -159,6 +159,7 @@ export async function startBrokerProcess(
   };
 }
 
-function signalNumber(sig: string | null): number {
+function signalNumber(sig: string | number | null): number {
+  if (typeof sig === "number") return sig;
   return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig ?? ""] ?? 0;
 }

@@ -51,7 +51,7 @@ function produce(topic: string, records: Uint8Array, version = 9) {
     transactionalId: null,
     acks: -1,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
   }).then((r) => r.responses![0].partitionResponses![0]);
 }
 
@@ -77,6 +77,7 @@ c = KafkaConsumer(sys.argv[2], bootstrap_servers=sys.argv[1], auto_offset_reset=
 print(",".join(m.value.decode() for m in c))
 c.close()
 `;
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const ATTACKS: [string, RawBatchOptions, number][] = [
   ["a record claiming length 2^31-1", { records: [{}, { lengthOverride: 0x7fffffff }] }, 1],
@@ -157,9 +158,10 @@ describe("poison pills are refused at produce time", () => {
     const lo = await c.send(ListOffsets, 7, {
       replicaId: -1,
       isolationLevel: 0,
+      timeoutMs: 5000,
       topics: [{
         name: "poison-ts",
-        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: BigInt(t0 + 400) }],
+        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: BigInt(t0 + 400), maxNumOffsets: 1 }],
       }],
     });
     const p = lo.topics![0].partitions![0];

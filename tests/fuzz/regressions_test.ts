@@ -104,7 +104,7 @@ test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_T
           transactionalId: null,
           acks: -1,
           timeoutMs: 5000,
-          topicData: [{ name, partitionData: partitions.map((index) => ({ index, records })) }],
+          topicData: [{ name, topicId: ZERO_UUID, partitionData: partitions.map((index) => ({ index, records })) }],
         });
       for (let k = 0; k < 10; k++) await produce();
       // Requests queued behind each other on the partitions when the topic goes away.
@@ -121,7 +121,7 @@ test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_T
           }),
       );
       await Promise.race([produced[0], deleted[0]]);
-      await x.send(DeleteTopics, 4, { topicNames: [name], timeoutMs: 5000 });
+      await x.send(DeleteTopics, 4, { topicNames: [name], topics: [], timeoutMs: 5000 });
       for (const r of await Promise.all(produced)) {
         for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
       }
@@ -156,6 +156,7 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
         retentionTimeMs: -1n,
         topics: [{
           name: "t",
+          topicId: ZERO_UUID,
           partitions: [{
             partitionIndex: 0,
             committedOffset: 1n,
@@ -169,7 +170,7 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
       await commit(0); // __consumer_offsets exists (again)
       const commits = Array.from({ length: 20 }, (_, k) => commit(k));
       await commits[0];
-      await x.send(DeleteTopics, 4, { topicNames: ["__consumer_offsets"], timeoutMs: 5000 });
+      await x.send(DeleteTopics, 4, { topicNames: ["__consumer_offsets"], topics: [], timeoutMs: 5000 });
       for (const r of await Promise.all(commits)) seen.add(r.topics[0].partitions[0].errorCode);
     }
     expect([...seen].every((e) => e === ErrorCode.NONE || e === ErrorCode.COORDINATOR_NOT_AVAILABLE)).toBe(true);

@@ -40,6 +40,7 @@ import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import { describe, Gen, type Hints, mixSeed, Rng } from "./schema_gen.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const SEED = Number(process.env.CHRONIK_FUZZ_SEED ?? 1);
 const ITERS = Number(process.env.CHRONIK_FUZZ_ITERS ?? 60);
@@ -117,7 +118,7 @@ async function seedState(c: WireClient, hints: Hints) {
       transactionalId: null,
       acks: -1,
       timeoutMs: 5000,
-      topicData: [{ name: "fuzz", partitionData: [0, 1, 2].map((index) => ({ index, records })) }],
+      topicData: [{ name: "fuzz", topicId: ZERO_UUID, partitionData: [0, 1, 2].map((index) => ({ index, records })) }],
     });
   }
   const join = (memberId: string) =>
@@ -159,6 +160,8 @@ async function seedState(c: WireClient, hints: Hints) {
     transactionTimeoutMs: 60000,
     producerId: -1n,
     producerEpoch: -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
   });
   const topics = [{ name: "fuzz", partitions: [0] }];
   await c.send(AddPartitionsToTxn, 3, {
@@ -173,6 +176,8 @@ async function seedState(c: WireClient, hints: Hints) {
     transactionTimeoutMs: 60000,
     producerId: -1n,
     producerEpoch: -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
   });
   hints.strings.push(j.memberId!, hb.memberId ?? "");
   hints.int32s.push(j.generationId!, hb.memberEpoch!, txn.producerEpoch!, idem.producerEpoch!);
@@ -201,6 +206,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   const md = await setup.send(Metadata, 12, {
     topics: null,
     allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
   });
   const hints: Hints = {
@@ -317,7 +323,12 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   const control = await WireClient.connect(port);
   const av = await control.send(ApiVersions, 0, {} as never);
   expect(av.errorCode).toBe(0);
-  const md2 = await control.send(Metadata, 1, { topics: null });
+  const md2 = await control.send(Metadata, 1, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
   expect(md2.brokers.length).toBe(1);
   control.close();
 

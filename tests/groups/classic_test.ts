@@ -2,7 +2,7 @@
 // static membership, offsets, admin APIs, persistence across a restart, bounded state under churn.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
-import { encodeVersionedData } from "../../src/protocol/codec.ts";
+import { encodeVersionedData, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
@@ -139,7 +139,7 @@ function commit(
     memberId,
     groupInstanceId: null,
     retentionTimeMs: -1n,
-    topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+    topics: [...byTopic].map(([name, partitions]) => ({ name, topicId: ZERO_UUID, partitions })),
   });
 }
 
@@ -150,7 +150,13 @@ beforeAll(async () => {
   broker = await testBroker(CONFIG);
   c = await WireClient.connect(broker.port);
   await c.send(CreateTopics, 7, {
-    topics: [{ name: "t", numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }, {
+    topics: [{
+      name: "t",
+      numPartitions: 4,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    }, {
       name: "u",
       numPartitions: 2,
       replicationFactor: 1,
@@ -501,9 +507,19 @@ describe("offsets", () => {
       groupId: "",
       topics: [],
       groups: [
-        { groupId: "simple-1", memberId: null, memberEpoch: -1, topics: [{ name: "t", partitionIndexes: [0] }] },
+        {
+          groupId: "simple-1",
+          memberId: null,
+          memberEpoch: -1,
+          topics: [{ name: "t", topicId: ZERO_UUID, partitionIndexes: [0] }],
+        },
         { groupId: "simple-2", memberId: null, memberEpoch: -1, topics: null },
-        { groupId: "nothing-here", memberId: null, memberEpoch: -1, topics: [{ name: "t", partitionIndexes: [3] }] },
+        {
+          groupId: "nothing-here",
+          memberId: null,
+          memberEpoch: -1,
+          topics: [{ name: "t", topicId: ZERO_UUID, partitionIndexes: [3] }],
+        },
       ],
       requireStable: true,
     });

@@ -18,6 +18,7 @@ import { ConsumerGroupDescribe } from "../../src/protocol/messages/69_consumer_g
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const CONFIG = {
   "group.consumer.heartbeat.interval.ms": 100,
@@ -263,6 +264,7 @@ describe("ConsumerGroupHeartbeat", () => {
         retentionTimeMs: -1n,
         topics: [{
           name: "k2",
+          topicId: ZERO_UUID,
           partitions: [{
             partitionIndex: 0,
             committedOffset: 5n,

@@ -3,7 +3,7 @@
 // the embedded consumer protocol) and KIP-848 members (ConsumerGroupHeartbeat v1) in one group.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
-import { decodeVersionedData, encodeVersionedData } from "../../src/protocol/codec.ts";
+import { decodeVersionedData, encodeVersionedData, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
@@ -253,6 +253,7 @@ describe("online migration", () => {
       retentionTimeMs: -1n,
       topics: [{
         name: "mig1",
+        topicId: ZERO_UUID,
         partitions: [{
           partitionIndex: 0,
           committedOffset: 42n,
@@ -299,6 +300,7 @@ describe("online migration", () => {
         retentionTimeMs: -1n,
         topics: [{
           name: "mig1",
+          topicId: ZERO_UUID,
           partitions: [{
             partitionIndex: a.owned[0].partitions[0],
             committedOffset: 7n,

@@ -9,6 +9,7 @@ import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 test("offsets of a deleted topic are deleted", async () => {
   const store = memoryLogStore();
@@ -30,6 +31,7 @@ test("offsets of a deleted topic are deleted", async () => {
     retentionTimeMs: -1n,
     topics: ["gone", "kept"].map((name) => ({
       name,
+      topicId: ZERO_UUID,
       partitions: [0, 1].map((partitionIndex) => ({
         partitionIndex,
         committedOffset: 5n,
@@ -86,6 +88,7 @@ test("deleting __consumer_offsets or __transaction_state: they are created again
       retentionTimeMs: -1n,
       topics: [{
         name: "t",
+        topicId: ZERO_UUID,
         partitions: [{
           partitionIndex: 0,
           committedOffset: 3n,
@@ -102,6 +105,8 @@ test("deleting __consumer_offsets or __transaction_state: they are created again
       transactionTimeoutMs: 10000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(init.errorCode).toBe(0);
     expect(b.services.topics.get("__transaction_state")!.partitions[0].logEndOffset).toBeGreaterThan(0);

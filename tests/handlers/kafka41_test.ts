@@ -7,6 +7,7 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DescribeGroups } from "../../src/protocol/messages/15_describe_groups.ts";
 import { DescribeCluster } from "../../src/protocol/messages/60_describe_cluster.ts";
 import { ListConfigResources } from "../../src/protocol/messages/74_list_config_resources.ts";
+import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
 import { ListTransactions } from "../../src/protocol/messages/66_list_transactions.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
@@ -55,6 +56,7 @@ describe("Kafka 4.1 versions", () => {
     const r = await c.send(Metadata, 13, {
       topics: [{ name: "k41", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
     expect(r.errorCode).toBe(ErrorCode.NONE);
@@ -83,14 +85,33 @@ describe("Kafka 4.1 versions", () => {
   });
 
   test("ListTransactions v2: a pattern filters ids; one that does not compile is INVALID_REGULAR_EXPRESSION", async () => {
-    const ok = await c.send(ListTransactions, 2, {
-      stateFilters: [],
-      producerIdFilters: [],
-      durationFilter: -1n,
-      transactionalIdPattern: "nothing-.*",
-    });
-    expect(ok.errorCode).toBe(ErrorCode.NONE);
-    expect(ok.transactionStates).toEqual([]);
+    for (const tid of ["orders-1", "orders-2", "billing-1", "xorders-1"]) {
+      const init = await c.send(InitProducerId, 3, {
+        transactionalId: tid,
+        transactionTimeoutMs: 30000,
+        producerId: -1n,
+        producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
+      });
+      expect(init.errorCode).toBe(ErrorCode.NONE);
+    }
+    const list = async (transactionalIdPattern: string | null) => {
+      const r = await c.send(ListTransactions, 2, {
+        stateFilters: [],
+        producerIdFilters: [],
+        durationFilter: -1n,
+        transactionalIdPattern,
+      });
+      expect(r.errorCode).toBe(ErrorCode.NONE);
+      return r.transactionStates!.map((t) => t.transactionalId).sort();
+    };
+    expect(await list(null)).toEqual(["billing-1", "orders-1", "orders-2", "xorders-1"]);
+    expect(await list("")).toEqual(["billing-1", "orders-1", "orders-2", "xorders-1"]);
+    // The whole id must match (Pattern.matches): "orders-.*" leaves out xorders-1.
+    expect(await list("orders-.*")).toEqual(["orders-1", "orders-2"]);
+    expect(await list(".*-1")).toEqual(["billing-1", "orders-1", "xorders-1"]);
+    expect(await list("nothing-.*")).toEqual([]);
     const bad = await c.send(ListTransactions, 2, {
       stateFilters: [],
       producerIdFilters: [],

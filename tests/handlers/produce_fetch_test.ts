@@ -8,6 +8,7 @@ import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -55,7 +56,7 @@ function produce(topic: string, partition: number, records: Uint8Array | null, a
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   });
 }
 
@@ -94,6 +95,7 @@ function fetch(
         logStartOffset: -1n,
         partitionMaxBytes: opts.partitionMaxBytes ?? 1 << 20,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
     forgottenTopicsData: [],
@@ -165,7 +167,7 @@ describe("Produce and Fetch", () => {
       transactionalId: null,
       acks: 0,
       timeoutMs: 1000,
-      topicData: [{ name: "pf", partitionData: [{ index: 1, records: batch(["z"]) }] }],
+      topicData: [{ name: "pf", topicId: ZERO_UUID, partitionData: [{ index: 1, records: batch(["z"]) }] }],
     });
     const f = await fetch("pf", 1, 0n);
     expect(values(f.responses![0].partitions![0].records)).toEqual(["0:z"]);

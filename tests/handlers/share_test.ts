@@ -22,6 +22,7 @@ import { AlterShareGroupOffsets } from "../../src/protocol/messages/91_alter_sha
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 const ACCEPT = 1, RELEASE = 2, REJECT = 3;
@@ -55,6 +56,7 @@ beforeAll(async () => {
     timeoutMs: 5000,
     topicData: [{
       name: "q",
+      topicId: ZERO_UUID,
       partitionData: [{
         index: 0,
         records: buildRecordBatch({
@@ -201,6 +203,7 @@ describe("share groups", () => {
       timeoutMs: 5000,
       topicData: [{
         name: "q",
+        topicId: ZERO_UUID,
         partitionData: [{
           index: 0,
           records: buildRecordBatch({ records: [{ key: null, value: enc.encode("m10") }] }),

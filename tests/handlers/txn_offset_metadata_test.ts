@@ -39,6 +39,8 @@ test("metadata over offset.metadata.max.bytes: OFFSET_METADATA_TOO_LARGE for tha
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;

@@ -16,6 +16,7 @@ import { startBrokerProcess } from "../e2e/harness.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { readPartition } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 const dirs: string[] = [];
@@ -42,7 +43,7 @@ async function produce(c: WireClient, topic: string, records: Uint8Array, transa
     transactionalId,
     acks: -1,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
   });
   return r.responses![0].partitionResponses![0];
 }
@@ -64,6 +65,8 @@ describe("idempotent producer state across restarts", () => {
       transactionTimeoutMs: 0,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     for (let i = 0; i < 3; i++) {
       expect((await produce(c, "idem", batch(`v${i}`, producerId!, 0, i))).baseOffset).toBe(BigInt(i));
@@ -100,6 +103,8 @@ describe("idempotent producer state across restarts", () => {
       transactionTimeoutMs: 0,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     for (let i = 0; i < 5; i++) await produce(c, "idem", batch(`v${i}`, producerId!, 0, i));
     c.close();
@@ -130,6 +135,8 @@ describe("transaction coordinator across restarts", () => {
       transactionTimeoutMs: 60000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
@@ -164,6 +171,8 @@ describe("transaction coordinator across restarts", () => {
       transactionTimeoutMs: 60000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(other.producerId! > pid).toBe(true);
     c.close();
@@ -180,6 +189,8 @@ describe("transaction coordinator across restarts", () => {
       transactionTimeoutMs: 60000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
@@ -210,6 +221,7 @@ describe("transaction coordinator across restarts", () => {
       timeoutMs: 5000,
       topicData: [{
         name: "__transaction_state",
+        topicId: ZERO_UUID,
         partitionData: [{
           index: 0,
           records: buildRecordBatch({ records: [{ key: enc.encode("app2"), value: enc.encode(prepare) }] }),

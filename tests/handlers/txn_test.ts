@@ -18,6 +18,7 @@ import { ListTransactions } from "../../src/protocol/messages/66_list_transactio
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 let broker: Broker;
@@ -55,7 +56,7 @@ async function produce(topic: string, partition: number, records: Uint8Array, tr
     transactionalId,
     acks: -1,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   });
   return r.responses![0].partitionResponses![0];
 }
@@ -84,6 +85,7 @@ async function fetchValues(topic: string, partition: number, isolationLevel: num
         logStartOffset: -1n,
         partitionMaxBytes: 1 << 20,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
   });
@@ -105,6 +107,8 @@ describe("idempotent producer", () => {
       transactionTimeoutMs: 0,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(init.errorCode).toBe(ErrorCode.NONE);
     const pid = init.producerId!;
@@ -125,6 +129,8 @@ describe("idempotent producer", () => {
       transactionTimeoutMs: 0,
       producerId: pid,
       producerEpoch: 0,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(bump.producerEpoch).toBe(1);
     expect((await produce("idem", 0, batch(["d"], { producerId: pid, producerEpoch: 1, baseSequence: 0 }))).errorCode)
@@ -136,6 +142,8 @@ describe("idempotent producer", () => {
       transactionTimeoutMs: 0,
       producerId: pid,
       producerEpoch: 1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(
       (await produce(
@@ -157,6 +165,8 @@ describe("idempotent producer", () => {
       transactionTimeoutMs: 0,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = init.producerId!;
     const all = [];
@@ -190,6 +200,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
@@ -261,6 +273,7 @@ describe("transactions", () => {
       stateFilters: ["CompleteAbort", "Bogus"],
       producerIdFilters: [],
       durationFilter: -1n,
+      transactionalIdPattern: null,
     });
     expect(list.transactionStates!.map((t) => t.transactionalId)).toContain("t1");
     expect(list.unknownStateFilters).toEqual(["Bogus"]);
@@ -272,6 +285,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(await addPartitions("t2", a.producerId!, a.producerEpoch!, "tx", [1])).toEqual([0]);
     await produce(
@@ -290,6 +305,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(b.producerId).toBe(a.producerId);
     expect(b.producerEpoch).toBe(a.producerEpoch! + 1);
@@ -306,6 +323,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 200,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(await addPartitions("t3", a.producerId!, a.producerEpoch!, "tx", [1])).toEqual([0]);
     await produce(
@@ -331,6 +350,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = a.producerId!;
     const epoch = a.producerEpoch!;
@@ -378,6 +399,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 10_000_000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(big.errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     const a = await c.send(InitProducerId, 3, {
@@ -385,6 +408,8 @@ describe("transactions", () => {
       transactionTimeoutMs: 1000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(await endTxn("t4", a.producerId!, a.producerEpoch! + 5, true)).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
     expect(await endTxn("t4", a.producerId!, a.producerEpoch!, true)).toBe(ErrorCode.INVALID_TXN_STATE);

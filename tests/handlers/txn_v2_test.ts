@@ -15,6 +15,7 @@ import { ListOffsets } from "../../src/protocol/messages/02_list_offsets.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 let broker: Broker;
@@ -48,7 +49,7 @@ async function produce(version: number, partition: number, records: Uint8Array) 
     transactionalId: "t2",
     acks: -1,
     timeoutMs: 5000,
-    topicData: [{ name: "tv2", partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: "tv2", topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   });
   return r.responses![0].partitionResponses![0];
 }
@@ -60,7 +61,11 @@ async function lso(partition: number) {
   const r = await c.send(ListOffsets, 7, {
     replicaId: -1,
     isolationLevel: 1,
-    topics: [{ name: "tv2", partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    timeoutMs: 5000,
+    topics: [{
+      name: "tv2",
+      partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+    }],
   });
   return r.topics![0].partitions![0].offset;
 }
@@ -78,6 +83,8 @@ describe("transactions v2", () => {
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(init.errorCode).toBe(ErrorCode.NONE);
     const pid = init.producerId!;
@@ -107,7 +114,14 @@ describe("transactions v2", () => {
     expect(committed).toMatchObject({ errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: e0 + 1 });
     expect(await lso(0)).toBe(2n); // record + marker
     const offsets = await c.send(OffsetFetch, 8, {
-      groups: [{ groupId: "g2", memberId: null, memberEpoch: -1, topics: [{ name: "tv2", partitionIndexes: [0] }] }],
+      groupId: "",
+      topics: [],
+      groups: [{
+        groupId: "g2",
+        memberId: null,
+        memberEpoch: -1,
+        topics: [{ name: "tv2", topicId: ZERO_UUID, partitionIndexes: [0] }],
+      }],
       requireStable: true,
     });
     expect(offsets.groups![0].topics![0].partitions![0].committedOffset).toBe(7n);
@@ -128,6 +142,8 @@ describe("transactions v2", () => {
       transactionTimeoutMs: 30000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const pid = init.producerId!;
     const send = (seq: number) =>
@@ -135,7 +151,11 @@ describe("transactions v2", () => {
         transactionalId: "t2-pipe",
         acks: -1,
         timeoutMs: 5000,
-        topicData: [{ name: "tv2", partitionData: [{ index: 1, records: txnBatch(`p${seq}`, pid, 0, seq) }] }],
+        topicData: [{
+          name: "tv2",
+          topicId: ZERO_UUID,
+          partitionData: [{ index: 1, records: txnBatch(`p${seq}`, pid, 0, seq) }],
+        }],
       });
     // Not awaited in between: the second arrives while the first waits for the implicit add to be stored.
     const [a, b] = await Promise.all([send(0), send(1)]);

@@ -8,12 +8,14 @@
 //
 // "write" covers FileHandle.append and .write and the data of writeFileAtomic; "sync" covers
 // FileHandle.sync and the sync inside writeFileAtomic; "open" covers open() (creating a file on a
-// full disk fails too). Like Linux after a failed fsync, the next
+// full disk fails too); "mkdir", "rename" and "remove" fail those calls (a path rule matches either side of a
+// rename), and "rename" also fails writeFileAtomic's final rename (nothing replaces the file). Like Linux
+// after a failed fsync, the next
 // fsync of the same file succeeds (the kernel reported the error once and dropped the dirty pages):
 // that is the "fsyncgate" trap the engine must not fall into.
 import type { FileHandle, FileSystem, Runtime } from "../../src/runtime.ts";
 
-export type FaultOp = "write" | "sync" | "open";
+export type FaultOp = "write" | "sync" | "open" | "mkdir" | "rename" | "remove";
 export type Fault = "ENOSPC" | "EIO" | "short" | "slow";
 
 export type FaultRule = {
@@ -101,6 +103,12 @@ export function faultyFs(inner: FileSystem): FaultyFs {
     throw fsError(r.fault === "ENOSPC" ? "ENOSPC" : "EIO", what, path);
   }
 
+  /** mkdir, rename, remove: fail with the rule's error (EIO unless ENOSPC) before the call. */
+  function failIf(path: string, op: FaultOp, what: string): void {
+    const r = match(path, op);
+    if (r && r.fault !== "slow") throw fsError(r.fault === "ENOSPC" ? "ENOSPC" : "EIO", what, path);
+  }
+
   function wrap(path: string, h: FileHandle): FileHandle {
     return delegate(h, {
       append: (d) => writeVia(path, d, (x) => h.append(x), "write"),
@@ -139,11 +147,25 @@ export function faultyFs(inner: FileSystem): FaultyFs {
       if (r && r.fault !== "slow") throw fsError(r.fault === "EIO" ? "EIO" : "ENOSPC", "open", path);
       return wrap(path, await inner.open(path, options));
     },
-    async writeFileAtomic(path, data) {
-      // The temp file's write and sync fail as they would; nothing replaces `path` then.
+    async writeFileAtomic(path, data, options) {
+      // The temp file's write and sync fail as they would, and so does the rename over `path`; nothing
+      // replaces `path` then.
       const w = match(path, "write");
       if (w && w.fault !== "slow") throw fsError(w.fault === "short" ? (w.error ?? "ENOSPC") : w.fault, "write", path);
-      await syncVia(path, () => inner.writeFileAtomic(path, data), "fsync");
+      failIf(path, "rename", "rename");
+      await syncVia(path, () => inner.writeFileAtomic(path, data, options), "fsync");
+    },
+    async mkdir(path) {
+      failIf(path, "mkdir", "mkdir");
+      await inner.mkdir(path);
+    },
+    async rename(from, to) {
+      failIf(`${from} -> ${to}`, "rename", "rename");
+      await inner.rename(from, to);
+    },
+    async remove(path, options) {
+      failIf(path, "remove", "rm");
+      await inner.remove(path, options);
     },
   };
   return delegate(inner, own) as FaultyFs;

@@ -39,6 +39,7 @@ export async function fetchFrom(c: WireClient, topic: string, offset: bigint, pa
         logStartOffset: -1n,
         partitionMaxBytes: 4 << 20,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
   });

@@ -9,6 +9,7 @@ import { httpBase } from "../helpers/http.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -62,6 +63,7 @@ describe("HTTP side", () => {
       retentionTimeMs: -1n,
       topics: [{
         name: "web",
+        topicId: ZERO_UUID,
         partitions: [0, 1].map((p) => ({
           partitionIndex: p,
           committedOffset: p === 0 ? 2n : 5n,

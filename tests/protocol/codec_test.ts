@@ -165,7 +165,7 @@ describe("zero copy", () => {
       transactionalId: null,
       acks: -1,
       timeoutMs: 1000,
-      topicData: [{ name: "t", partitionData: [{ index: 0, records: big }] }],
+      topicData: [{ name: "t", topicId: ZERO_UUID, partitionData: [{ index: 0, records: big }] }],
     }, w);
     const chunks = w.finish();
     expect(chunks).toContain(big);

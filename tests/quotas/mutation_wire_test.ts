@@ -79,7 +79,12 @@ const metadata = (c: WireClient, clientId: string) =>
   c.send(
     Metadata,
     12,
-    { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+    {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    },
     clientId,
   );
 
@@ -127,6 +132,7 @@ describe("controller_mutation_rate on the wire", () => {
     const m = await admin.send(Metadata, 12, {
       topics: null,
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     }, "admin");
     const names = m.topics!.map((t) => t.name);
@@ -171,6 +177,7 @@ describe("controller_mutation_rate on the wire", () => {
     const m = await admin.send(Metadata, 12, {
       topics: [{ topicId: ZERO, name: "cp-1" }, { topicId: ZERO, name: "cp-3" }],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     }, "admin");
     expect(m.topics!.map((t) => t.partitions!.length)).toEqual([4, 1]);

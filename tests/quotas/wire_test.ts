@@ -10,6 +10,7 @@ import { AlterClientQuotas } from "../../src/protocol/messages/49_alter_client_q
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 let broker: Broker;
 let admin: WireClient;
@@ -30,7 +31,7 @@ function produce(c: WireClient, clientId: string, topic: string, size: number) {
     transactionalId: null,
     acks: -1,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: 0, records: batch(size) }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: 0, records: batch(size) }] }],
   }, clientId);
 }
 
@@ -56,6 +57,7 @@ function fetch(c: WireClient, clientId: string, topic: string, offset: bigint, m
         logStartOffset: -1n,
         partitionMaxBytes: 1 << 20,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
     forgottenTopicsData: [],
@@ -67,7 +69,12 @@ const metadata = (c: WireClient, clientId: string) =>
   c.send(
     Metadata,
     12,
-    { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
+    {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    },
     clientId,
   );
 
@@ -156,7 +163,7 @@ describe("client quotas on the wire", () => {
       transactionalId: null,
       acks: 0,
       timeoutMs: 5000,
-      topicData: [{ name: "p", partitionData: [{ index: 0, records: batch(15_000) }] }],
+      topicData: [{ name: "p", topicId: ZERO_UUID, partitionData: [{ index: 0, records: batch(15_000) }] }],
     });
     // A request pipelined behind it would be read before the mute starts (requests on a connection
     // run concurrently here): let the append finish first.

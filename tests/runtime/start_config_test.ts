@@ -4,6 +4,8 @@ import { runMain } from "../../src/cli.ts";
 import { loadStartConfig, parseArgs } from "../../src/cli/broker_main.ts";
 import { effectiveConfig, envConfigName, parseProperties } from "../../src/cli/start_config.ts";
 import { memoryRuntime } from "../../src/runtime/memory.ts";
+import { startBroker } from "../../src/broker/broker.ts";
+import { configNumber, typedConfigValue } from "../../src/config.ts";
 import { recordingHost } from "./recording_host.ts";
 
 describe("server.properties", () => {
@@ -215,5 +217,46 @@ describe("Dockerfile", () => {
     const build = await Bun.file(new URL("../../scripts/build.ts", import.meta.url)).text();
     expect(build).toContain('"build", "--compile", "--bytecode", "--format=esm", "adapters/bun.ts"');
     expect(text).toContain("bun build --compile --bytecode --format=esm adapters/bun.ts");
+  });
+});
+
+describe("LONG configs beyond 2^53", () => {
+  // Kafka's LONG is 64-bit: 9223372036854775807 (Long.MAX_VALUE, the default of several configs) must read back as
+  // given, from the command line as from AlterConfigs — one typing function for both (typedConfigValue).
+  const MAX = "9223372036854775807";
+  test("typedConfigValue keeps an unsafe long exact; safe ones are numbers", () => {
+    expect(typedConfigValue("long", MAX)).toBe(MAX);
+    expect(typedConfigValue("long", "-9007199254740993")).toBe("-9007199254740993");
+    expect(typedConfigValue("long", "9007199254740991")).toBe(9007199254740991);
+    expect(typedConfigValue("long", " 42 ")).toBe(42);
+    expect(configNumber({ "log.flush.interval.messages": MAX }, "log.flush.interval.messages")).toBe(2 ** 63);
+  });
+
+  test("start-up and dynamic values alike: DescribeConfigs answers the exact text", async () => {
+    const rt = memoryRuntime();
+    const args = parseArgs([
+      "-o",
+      `log.flush.interval.messages=${MAX}`,
+      "-o",
+      "log.cleaner.max.compaction.lag.ms=9007199254740993",
+    ]);
+    expect(args.config["log.flush.interval.messages"]).toBe(MAX);
+    const broker = await startBroker(rt, { ...args.config, port: 0 });
+    try {
+      const b = ["-b", `127.0.0.1:${broker.port}`, "--format", "json"];
+      const get = async (name: string) => {
+        const h = recordingHost();
+        expect(await runMain(rt, ["cluster", "config", "get", name, ...b], h)).toBe(0);
+        return JSON.stringify(JSON.parse(h.printed));
+      };
+      expect(await get("log.flush.interval.messages")).toContain(`"${MAX}"`);
+      expect(await get("log.cleaner.max.compaction.lag.ms")).toContain(`"9007199254740993"`);
+      const set = recordingHost();
+      expect(await runMain(rt, ["cluster", "config", "set", "log.flush.interval.messages=9007199254740995", ...b], set))
+        .toBe(0);
+      expect(await get("log.flush.interval.messages")).toContain(`"9007199254740995"`);
+    } finally {
+      await broker.close();
+    }
   });
 });

@@ -48,6 +48,7 @@ async function endOffset(topic: string): Promise<bigint> {
   const r = await admin.send(ListOffsets, 5, {
     replicaId: -1,
     isolationLevel: 0,
+    timeoutMs: 5000,
     topics: [{
       name: topic,
       partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],

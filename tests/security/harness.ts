@@ -6,7 +6,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
-import { encodeRequest } from "../../src/protocol/codec.ts";
+import { encodeRequest, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { writeRequestHeader } from "../../src/protocol/header.ts";
 import type { Api } from "../../src/protocol/schema.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
@@ -103,6 +103,7 @@ export function produceBody(topic: string, partition: number, values: Uint8Array
     timeoutMs: 5000,
     topicData: [{
       name: topic,
+      topicId: ZERO_UUID,
       partitionData: [{
         index: partition,
         records: buildRecordBatch({ records: values.map((value) => ({ key: null, value, timestamp: Date.now() })) }),
@@ -133,6 +134,7 @@ export function fetchBody(topic: string, partition: number, offset: bigint, maxB
         logStartOffset: -1n,
         partitionMaxBytes: maxBytes,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
     forgottenTopicsData: [],

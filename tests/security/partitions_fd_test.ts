@@ -14,6 +14,7 @@ import { AlterConfigs } from "../../src/protocol/messages/33_alter_configs.ts";
 import { CreatePartitions } from "../../src/protocol/messages/37_create_partitions.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { type BrokerProcess, createTopic, fdCount, fetchBody, startBroker, startProbe, WireClient } from "./harness.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const OPEN_MAX = 200;
 const dataDir = mkdtempSync(`${tmpdir()}/chronik-sec-fd-`);
@@ -47,6 +48,7 @@ async function produceAll(topic: string, partitions: number, tag: string) {
     timeoutMs: 30000,
     topicData: [{
       name: topic,
+      topicId: ZERO_UUID,
       partitionData: Array.from({ length: partitions }, (_, index) => ({
         index,
         records: buildRecordBatch({

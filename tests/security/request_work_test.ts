@@ -3,7 +3,7 @@
 // entries are built; requests just under the bound are served while another client keeps being served.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { decodeResponse } from "../../src/protocol/codec.ts";
+import { decodeResponse, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { readResponseHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
@@ -69,7 +69,7 @@ describe("bounded work per request", () => {
       transactionalId: null,
       acks: 1,
       timeoutMs: 1000,
-      topicData: Array.from({ length: 1_000_000 }, () => ({ name: "", partitionData: [] })),
+      topicData: Array.from({ length: 1_000_000 }, () => ({ name: "", topicId: ZERO_UUID, partitionData: [] })),
     };
     const bytes = frame(Produce, 9, body);
     const { result, rssGrowth } = await underAttack(async () => {
@@ -112,6 +112,7 @@ describe("bounded work per request", () => {
       frame(ListOffsets, 5, {
         replicaId: -1,
         isolationLevel: 0,
+        timeoutMs: 5000,
         topics: [{
           name: "t",
           partitions: Array.from(
@@ -124,7 +125,10 @@ describe("bounded work per request", () => {
         transactionalId: null,
         acks: 1,
         timeoutMs: 1000,
-        topicData: Array.from({ length: 90_000 }, (_, i) => ({ name: `missing-${i}`, partitionData: [] })),
+        topicData: Array.from(
+          { length: 90_000 },
+          (_, i) => ({ name: `missing-${i}`, topicId: ZERO_UUID, partitionData: [] }),
+        ),
       }, 3),
     ];
     const { result } = await underAttack(async () => {

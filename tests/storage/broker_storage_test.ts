@@ -18,7 +18,7 @@ import { batchCodec, batchCrcValid, buildRecordBatch, decodeRecords } from "../.
 import type { Runtime } from "../../src/runtime.ts";
 import type { MemoryFileSystem } from "../../src/runtime/memory.ts";
 import { type ClientConn, memoryFileSystem, memoryRuntime } from "../../src/runtime/memory.ts";
-import { decodeResponse, encodeRequest } from "../../src/protocol/codec.ts";
+import { decodeResponse, encodeRequest, ZERO_UUID } from "../../src/protocol/codec.ts";
 import { readResponseHeader, writeRequestHeader } from "../../src/protocol/header.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
@@ -88,7 +88,7 @@ async function produce(c: WireClient, topic: string, records: Uint8Array, partit
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   });
   return r.responses![0].partitionResponses![0];
 }
@@ -368,6 +368,7 @@ describe("Fetch reads into pooled buffers, returned once each response is sent",
                 logStartOffset: -1n,
                 partitionMaxBytes: 40_000,
                 replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+                highWatermark: 9223372036854775807n,
               }],
             }],
           });
@@ -414,7 +415,7 @@ function produceFrame(
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   }, w);
   w.patchInt32(0, w.length - 4);
   return concatChunks(w.finish());

@@ -9,6 +9,7 @@ import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import type { FileLogStore } from "../../src/storage/file.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/chronik-compact-damaged-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +51,7 @@ test("damaged batches: reported once, kept byte for byte, the rest compacted, no
       timeoutMs: 5000,
       topicData: [{
         name: "cd",
+        topicId: ZERO_UUID,
         partitionData: [{
           index: 0,
           records: buildRecordBatch({ records: [{ key: k, value: new Uint8Array(VALUE).fill(65 + i) }] }),

@@ -13,6 +13,7 @@ import type { FileLogStore } from "../../src/storage/file.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { readPartition } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/chronik-compact-txn-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ test("aborted transactional records are compacted away; open transactions are le
       transactionalId: txn?.id ?? null,
       acks: -1,
       timeoutMs: 5000,
-      topicData: [{ name: "ctx", partitionData: [{ index: 0, records }] }],
+      topicData: [{ name: "ctx", topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
     });
     expect(r.responses![0].partitionResponses![0].errorCode).toBe(0);
   };
@@ -55,6 +56,8 @@ test("aborted transactional records are compacted away; open transactions are le
       transactionTimeoutMs: 60000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     const t = { id, pid: init.producerId!, epoch: init.producerEpoch! };
     await c.send(AddPartitionsToTxn, 3, {

@@ -88,6 +88,7 @@ async function storedCodecs(topic: string): Promise<number[]> {
         logStartOffset: -1n,
         partitionMaxBytes: 1 << 20,
         replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        highWatermark: 9223372036854775807n,
       }],
     }],
   });

@@ -12,6 +12,7 @@ import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { batchCrcValid, buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const CYCLES = 5;
 const PARTITIONS = 4;
@@ -49,6 +50,7 @@ async function readPartition(c: WireClient, partition: number): Promise<{ offset
           logStartOffset: -1n,
           partitionMaxBytes: 8 << 20,
           replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+          highWatermark: 9223372036854775807n,
         }],
       }],
     });
@@ -85,11 +87,11 @@ function load(c: WireClient, cycle: number, acked: Acked[]): { stop: () => void;
           transactionalId: null,
           acks: -1,
           timeoutMs: 5000,
-          topicData: [{ name: "crash", partitionData: [{ index: partition, records }] }],
+          topicData: [{ name: "crash", topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
         });
         const p = r.responses![0].partitionResponses![0];
         if (p.errorCode !== 0) throw new Error(`produce error ${p.errorCode}`);
-        base = p.baseOffset;
+        base = p.baseOffset!;
       } catch {
         return; // the broker died: this one is not acknowledged
       }

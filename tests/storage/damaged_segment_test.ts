@@ -25,6 +25,7 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/chronik-damaged-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +56,7 @@ function fetchReq(partitions: { partition: number; offset: bigint }[]) {
         logStartOffset: -1n,
         partitionMaxBytes: 4 << 20,
         replicaDirectoryId: "00000000-0000-0000-0000-000000000000",
+        highWatermark: 9223372036854775807n,
       })),
     }],
   };
@@ -93,7 +95,7 @@ test("a damaged batch in a rolled segment: KAFKA_STORAGE_ERROR for its partition
       transactionalId: null,
       acks: -1,
       timeoutMs: 5000,
-      topicData: [{ name: "dmg", partitionData: [{ index: partition, records }] }],
+      topicData: [{ name: "dmg", topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
     });
     expect(r.responses![0].partitionResponses![0].errorCode).toBe(0);
   };

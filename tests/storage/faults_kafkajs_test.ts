@@ -2,7 +2,8 @@
 // broker on the Bun runtime's file system wrapped by tests/helpers/faulty_fs.ts. A full disk gives
 // the producer KAFKA_STORAGE_ERROR, and its retries succeed once space is freed, each record stored
 // once; a failed fsync gives KAFKA_STORAGE_ERROR until the broker is restarted, after which the
-// client produces again and every acknowledged record is there, once.
+// client produces again and every acknowledged record is there, once. While the dir is offline, Metadata
+// shows the partitions leaderless with this broker as an offline replica.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,12 @@ import { bunRuntime } from "../../adapters/bun.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import { startBroker } from "../../src/broker/broker.ts";
 import { type FaultyFs, faultyRuntime } from "../helpers/faulty_fs.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
+import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { kafkajsValues, until } from "../helpers/consume.ts";
+import { metadata } from "../helpers/kcat.ts";
+import { WireClient } from "../helpers/wire_client.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const tmp = mkdtempSync(`${tmpdir()}/chronik-faults-kjs-`);
@@ -105,12 +111,33 @@ describe("kafkajs against storage faults", () => {
       () => null,
       (e) => e,
     );
-    // Every retry was refused, though the fault fired once: the dir stays offline.
+    // Every retry was refused, though the fault fired once: the dir stays offline. The first answer is
+    // KAFKA_STORAGE_ERROR; the metadata kafkajs then refreshes has no leader for the partition.
     expect(err).not.toBeNull();
-    expect(errorType(err)).toBe("KAFKA_STORAGE_ERROR");
+    expect(["KAFKA_STORAGE_ERROR", "LEADER_NOT_AVAILABLE"]).toContain(errorType(err));
     expect(r.fs.events.length).toBe(1);
     expect(r.lines.filter((l) => l.includes("is offline")).length).toBe(1);
     await producer.disconnect();
+    // Metadata no longer names this broker leader of a partition on the offline dir: no leader
+    // (LEADER_NOT_AVAILABLE), the broker listed in offline_replicas, as Kafka answers for a partition whose
+    // only replica sits on a failed log dir. kafkajs's metadata call throws on that partition error, so
+    // librdkafka (kcat) and the protocol itself are asked.
+    const listed = await metadata(`127.0.0.1:${r.broker.port}`, "ksync");
+    expect(listed.topics[0].partitions[0]).toMatchObject({ partition: 0, leader: -1 });
+    const c = await WireClient.connect(r.broker.port);
+    const m = await c.send(Metadata, 12, {
+      topics: [{ name: "ksync", topicId: ZERO_UUID }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    c.close();
+    expect(m.topics![0].partitions![0]).toMatchObject({
+      errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+      leaderId: -1,
+      replicaNodes: [0],
+      offlineReplicas: [0],
+    });
     await r.broker.close();
 
     // Restart after "fixing the disk".

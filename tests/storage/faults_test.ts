@@ -5,7 +5,7 @@
 // writes resume once space is freed; the metadata log, group offsets and transaction state likewise.
 // docs/storage.md ("Failures") describes the semantics.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { bunRuntime } from "../../adapters/bun.ts";
 import type { Broker } from "../../src/broker/broker.ts";
@@ -29,6 +29,7 @@ import { type FaultyFs, faultyRuntime } from "../helpers/faulty_fs.ts";
 import { httpBase } from "../helpers/http.ts";
 import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const dec = new TextDecoder();
 const tmp = mkdtempSync(`${tmpdir()}/chronik-faults-`);
@@ -84,7 +85,7 @@ async function produce(c: WireClient, topic: string, values: string[], partition
     transactionalId: null,
     acks,
     timeoutMs: 5000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records: batch(values) }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records: batch(values) }] }],
   });
   const p = r.responses![0].partitionResponses![0];
   return { errorCode: p.errorCode!, baseOffset: p.baseOffset! };
@@ -122,6 +123,7 @@ async function commit(c: WireClient, group: string, topic: string, offset: bigin
     retentionTimeMs: -1n,
     topics: [{
       name: topic,
+      topicId: ZERO_UUID,
       partitions: [{
         partitionIndex: 0,
         committedOffset: offset,
@@ -276,6 +278,109 @@ describe("a full disk: KAFKA_STORAGE_ERROR, reads go on, writes resume once spac
   });
 });
 
+describe("mkdir, rename and remove that fail", () => {
+  test("a partition directory that cannot be made: CreateTopics is KAFKA_STORAGE_ERROR, nothing half-made", async () => {
+    let r = await start();
+    expect((await createTopic(r.c, "ok")).errorCode).toBe(ErrorCode.NONE);
+    expect((await produce(r.c, "ok", ["a"])).errorCode).toBe(ErrorCode.NONE);
+    // Partition 0 is made, partition 1's directory is refused.
+    r.fs.inject({ path: /\/nodir-1$/, op: "mkdir", fault: "EIO", times: 1 });
+    const made = await r.c.send(CreateTopics, 7, {
+      topics: [{ name: "nodir", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(made.topics![0].errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(made.topics![0].errorMessage).toContain("EIO");
+    expect(r.lines.filter((l) => l.includes("nodir")).length).toBe(1);
+    expect(r.broker.services.topics.get("nodir")).toBeUndefined();
+    expect(existsSync(`${r.dir}/nodir-0`)).toBe(false); // the partition already made went with it
+    // The rest keeps working; the dir is not offline; the same create succeeds once the disk does.
+    expect((await produce(r.c, "ok", ["b"])).errorCode).toBe(ErrorCode.NONE);
+    expect((await createTopic(r.c, "nodir", 3)).errorCode).toBe(ErrorCode.NONE);
+    expect((await produce(r.c, "nodir", ["n"], 2)).errorCode).toBe(ErrorCode.NONE);
+    await stop(r);
+    r = await start(r.dir);
+    expect(userTopics(r)).toEqual(["nodir", "ok"]);
+    expect(await readAll(r.c, "ok")).toEqual(["0:a", "1:b"]);
+    expect(await readAll(r.c, "nodir", 2)).toEqual(["0:n"]);
+    await stop(r);
+  });
+
+  test("a deleted topic's directory that cannot be moved or removed: deleted all the same, one line, a new topic of that name never reads the old records", async () => {
+    let r = await start();
+    await createTopic(r.c, "gone");
+    await createTopic(r.c, "stays");
+    expect((await produce(r.c, "gone", ["old"])).errorCode).toBe(ErrorCode.NONE);
+    expect((await produce(r.c, "stays", ["s"])).errorCode).toBe(ErrorCode.NONE);
+    const off = r.fs.inject({ path: /\/gone-0 -> /, op: "rename", fault: "EIO" });
+    const d = await r.c.send(DeleteTopics, 4, { topicNames: ["gone"], topics: [], timeoutMs: 5000 });
+    expect(d.responses![0].errorCode).toBe(ErrorCode.NONE);
+    expect(r.lines.filter((l) => l.startsWith("error") && l.includes("gone-0")).length).toBe(1);
+    // Created again while the old files are still in place: refused with a clear error, not given the old data.
+    const again = await r.c.send(CreateTopics, 7, {
+      topics: [{ name: "gone", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(again.topics![0].errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(again.topics![0].errorMessage).toContain("deleted partition gone-0");
+    expect((await produce(r.c, "stays", ["t"])).errorCode).toBe(ErrorCode.NONE);
+    off();
+    // The disk recovers: the old directory goes aside, the new topic starts empty.
+    expect((await createTopic(r.c, "gone")).errorCode).toBe(ErrorCode.NONE);
+    expect(await readAll(r.c, "gone")).toEqual([]);
+    // The aside directory cannot be removed: still deleted, one warning, nothing reads it.
+    r.fs.inject({ path: /gone-0\.[0-9a-f]+-delete$/, op: "remove", fault: "EIO", times: 1 });
+    const d2 = await r.c.send(DeleteTopics, 4, { topicNames: ["gone"], topics: [], timeoutMs: 5000 });
+    expect(d2.responses![0].errorCode).toBe(ErrorCode.NONE);
+    expect(r.lines.filter((l) => l.startsWith("warn could not remove") && l.includes("-delete")).length).toBe(1);
+    expect((await createTopic(r.c, "gone")).errorCode).toBe(ErrorCode.NONE);
+    expect(await readAll(r.c, "gone")).toEqual([]);
+    await stop(r);
+    r = await start(r.dir);
+    expect(userTopics(r)).toEqual(["gone", "stays"]);
+    expect(await readAll(r.c, "gone")).toEqual([]);
+    expect(await readAll(r.c, "stays")).toEqual(["0:s", "1:t"]);
+    await stop(r);
+  });
+
+  test("a failed rename while a rolled segment's recovery point is written: one line, dir offline, nothing acknowledged lost", async () => {
+    let r = await start();
+    expect((await createTopic(r.c, "rr", 1, { "segment.bytes": "1048576" })).errorCode).toBe(ErrorCode.NONE);
+    const big = (c: string) => c.repeat(600_000);
+    expect((await produce(r.c, "rr", [big("a")])).errorCode).toBe(ErrorCode.NONE);
+    r.fs.inject({ path: /\/rr-0\/recovery-point/, op: "rename", fault: "EIO" });
+    // This append rolls; the rolled segment's fsync is fine, the recovery point's rename is not. An acks=all
+    // answer waits for the flushes before it, so the failure may reach this append or a later one.
+    const acked = [big("a")];
+    for (const v of [big("b"), "c", "d", "e"]) {
+      const p = await produce(r.c, "rr", [v]);
+      if (p.errorCode !== ErrorCode.NONE) {
+        expect(p.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+        break;
+      }
+      acked.push(v);
+    }
+    expect((await produce(r.c, "rr", ["refused"])).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(offlineLines(r).length).toBe(1);
+    expect(offlineLines(r)[0]).toContain("recovery-point");
+    expect(r.lines.filter((l) => l.startsWith("error")).length).toBe(1);
+    // Other dirs' work (there is one dir here) and requests that need no disk go on.
+    const v = await r.c.send(ApiVersions, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
+    expect(v.errorCode).toBe(ErrorCode.NONE);
+    r.fs.clear();
+    await stop(r);
+    r = await start(r.dir);
+    const all = await readAll(r.c, "rr");
+    // Everything acknowledged is there, in order, at dense offsets; at most the one refused append besides.
+    expect(all.slice(0, acked.length)).toEqual(acked.map((x, i) => `${i}:${x}`));
+    expect(all.length).toBeLessThanOrEqual(acked.length + 1);
+    expect((await produce(r.c, "rr", ["d"])).errorCode).toBe(ErrorCode.NONE);
+    await stop(r);
+  });
+});
+
 describe("metadata log, group offsets and transaction state", () => {
   test("CreateTopics and DeleteTopics on a full disk answer KAFKA_STORAGE_ERROR and change nothing", async () => {
     let r = await start();
@@ -377,6 +482,8 @@ describe("metadata log, group offsets and transaction state", () => {
         transactionTimeoutMs: 60000,
         producerId: -1n,
         producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
       });
     // The first call creates __transaction_state; fail its writes once it exists.
     expect((await init()).errorCode).toBe(ErrorCode.NONE);
@@ -417,7 +524,7 @@ describe("metadata log, group offsets and transaction state", () => {
       transactionalId: "tx-1",
       acks: -1,
       timeoutMs: 5000,
-      topicData: [{ name: "txd", partitionData: [{ index: 0, records: txBatch }] }],
+      topicData: [{ name: "txd", topicId: ZERO_UUID, partitionData: [{ index: 0, records: txBatch }] }],
     });
     expect(pr.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
     const off3 = r.fs.inject({ path: /\/txd-0\/\d+\.log$/, op: "write", fault: "ENOSPC" });

@@ -29,7 +29,8 @@ export function isScram(mechanism: string): mechanism is ScramMechanism {
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-async function hmac(mechanism: ScramMechanism, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+/** HMAC with the mechanism's hash (RFC 5802 HMAC()); the SCRAM client (src/client/scram.ts) shares it. */
+export async function hmac(mechanism: ScramMechanism, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
   const k = await crypto.subtle.importKey(
     "raw",
     key as BufferSource,
@@ -40,7 +41,8 @@ async function hmac(mechanism: ScramMechanism, key: Uint8Array, data: Uint8Array
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, data as BufferSource));
 }
 
-async function digest(mechanism: ScramMechanism, data: Uint8Array): Promise<Uint8Array> {
+/** H() of RFC 5802. */
+export async function digest(mechanism: ScramMechanism, data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest(HASH[mechanism].name, data as BufferSource));
 }
 

@@ -33,6 +33,19 @@ const ro = defOf("read-only");
 const dyn = defOf("cluster");
 const perBroker = defOf("per-broker");
 
+/** An internal topic's partition count (Kafka's default 50) and replication factor (Kafka's 3; one node here: 1). */
+function internalTopic(prefix: string, topic: string): Record<string, BrokerConfigDef> {
+  return {
+    [`${prefix}.num.partitions`]: ro("int", "50", `Partitions of ${topic}.`, { min: 1 }),
+    [`${prefix}.replication.factor`]: ro(
+      "short",
+      "1",
+      `Replication factor of ${topic} (Kafka's default is 3; one node here).`,
+      { min: 1 },
+    ),
+  };
+}
+
 export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   // Identity and listeners. node.id, broker.id, listeners and log.dirs reflect the start-up flags.
   "advertised.listeners": perBroker(
@@ -225,13 +238,7 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   }),
   "num.recovery.threads.per.data.dir": dyn("int", "1", "Threads recovering logs at start-up.", { min: 1 }),
   "offsets.retention.minutes": ro("int", "10080", "How long committed offsets of an empty group are kept.", { min: 1 }),
-  "offsets.topic.num.partitions": ro("int", "50", "Partitions of __consumer_offsets.", { min: 1 }),
-  "offsets.topic.replication.factor": ro(
-    "short",
-    "1",
-    "Replication factor of __consumer_offsets (Kafka's default is 3; one node here).",
-    { min: 1 },
-  ),
+  ...internalTopic("offsets.topic", "__consumer_offsets"),
   [PROCESS_ROLES]: ro("list", "broker,controller", "Roles of this node: it is both broker and controller."),
   "producer.id.expiration.ms": dyn("int", "86400000", "How long an idle producer id's state is kept.", { min: 1 }),
   "queued.max.requests": ro("int", "500", "Requests queued before reading pauses.", { min: 1 }),
@@ -312,13 +319,7 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "min.insync.replicas of __transaction_state (Kafka's default is 2; one node here).",
     { min: 1 },
   ),
-  "transaction.state.log.num.partitions": ro("int", "50", "Partitions of __transaction_state.", { min: 1 }),
-  "transaction.state.log.replication.factor": ro(
-    "short",
-    "1",
-    "Replication factor of __transaction_state (Kafka's default is 3; one node here).",
-    { min: 1 },
-  ),
+  ...internalTopic("transaction.state.log", "__transaction_state"),
   "transaction.abort.timed.out.transaction.cleanup.interval.ms": ro(
     "int",
     "10000",

@@ -7,7 +7,7 @@
 // static (start-up `-o`) > Kafka's default; among unit synonyms (log.retention.ms / .minutes /
 // .hours) the most precise one set wins.
 import type { BrokerConfig } from "../../config.ts";
-import { DEFAULT_CONFIG } from "../../config.ts";
+import { DEFAULT_CONFIG, typedConfigValue } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { ConfigDef, ConfigType } from "../topic_configs.ts";
@@ -620,7 +620,7 @@ export class Configs {
       const dynamic = brokerSynonyms(name).some(([syn]) => this.dynamicBroker.has(syn) || this.dynamicDefault.has(syn));
       if (dynamic) {
         const v = this.brokerValue(name);
-        if (v !== null) live[name] = typed(v, brokerDef(name)?.type);
+        if (v !== null) live[name] = typedConfigValue(brokerDef(name)?.type, v);
       } else if (Object.hasOwn(this.startup, name)) {
         live[name] = this.startup[name];
       } else {
@@ -644,22 +644,4 @@ export class Configs {
 
 function brokerDef(name: string): BrokerConfigDef | undefined {
   return Object.hasOwn(BROKER_CONFIGS, name) ? BROKER_CONFIGS[name] : undefined;
-}
-
-/** A config value typed the way BrokerConfig holds start-up values. */
-function typed(v: string, type: ConfigType | undefined): unknown {
-  switch (type) {
-    case "boolean":
-      return v.trim().toLowerCase() === "true";
-    case "int":
-    case "short":
-    case "double":
-      return Number(v);
-    case "long": {
-      const n = Number(v);
-      return Number.isSafeInteger(n) ? n : v;
-    }
-    default:
-      return v;
-  }
 }

@@ -7,7 +7,8 @@
 // likewise resolves such a request by its ids). Brokers and leaders come from the cluster (cluster.ts): one
 // node alone leads every partition at epoch 0; in a cluster on PostgreSQL each partition has one leader
 // (its sole replica and ISR) and an epoch, and a partition without a live leader answers
-// LEADER_NOT_AVAILABLE with leader -1.
+// LEADER_NOT_AVAILABLE with leader -1. So does a partition this broker leads while its log dir is offline,
+// with the broker in offlineReplicas (log_dir.ts).
 // ACLs: topics without DESCRIBE are left out of "all topics" and answer TOPIC_AUTHORIZATION_FAILED
 // when named (existing or not); auto-creation needs CREATE on the cluster or the topic. Authorized
 // operations are the principal's, when asked for, else INT32_MIN.
@@ -19,7 +20,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { Metadata } from "../../protocol/messages/03_metadata.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
 import { allowed, authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
-import { partitionLeadership } from "../cluster.ts";
+import { partitionState } from "../log_dir.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { createTopic, OPERATIONS_OMITTED } from "../topic_admin.ts";
@@ -110,7 +111,7 @@ function describe(svc: Services, t: Topic, topicAuthorizedOperations: number) {
     name: t.name,
     topicId: t.id,
     isInternal: t.internal,
-    partitions: t.partitions.map((_, i) => partitionLeadership(svc.cluster, t.name, i)),
+    partitions: t.partitions.map((_, i) => partitionState(svc, t.name, i)),
     topicAuthorizedOperations,
   };
 }

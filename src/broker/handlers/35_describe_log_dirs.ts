@@ -8,6 +8,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeLogDirs } from "../../protocol/messages/35_describe_log_dirs.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
+import { logDirOffline } from "../log_dir.ts";
 import { logDirOf } from "./34_alter_replica_log_dirs.ts";
 
 export default defineHandler(DescribeLogDirs, [0, 4], LARGE_RESPONSE, (req, ctx) => {
@@ -31,7 +32,7 @@ export default defineHandler(DescribeLogDirs, [0, 4], LARGE_RESPONSE, (req, ctx)
     }
     if (partitions.length > 0) topics.push({ name: t.name, partitions });
   }
-  const offline = ((svc.store as { offline?: Error | null }).offline ?? null) !== null;
+  const offline = logDirOffline(svc) !== null;
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,

@@ -10,7 +10,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTopicPartitions } from "../../protocol/messages/75_describe_topic_partitions.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
-import { partitionLeadership } from "../cluster.ts";
+import { partitionState } from "../log_dir.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { OPERATIONS_OMITTED, TOPIC_OPERATIONS } from "../topic_admin.ts";
 import { topicNameError, ZERO_UUID } from "../topics.ts";
@@ -95,7 +95,7 @@ export default defineHandler(DescribeTopicPartitions, [0, 0], LARGE_RESPONSE, (r
     const end = Math.min(t.partitions.length, start + remaining);
     const partitions = [];
     for (let i = start; i < end; i++) {
-      partitions.push({ ...partitionLeadership(svc.cluster, name, i), eligibleLeaderReplicas: [], lastKnownElr: [] });
+      partitions.push({ ...partitionState(svc, name, i), eligibleLeaderReplicas: [], lastKnownElr: [] });
     }
     topics.push({
       errorCode: ErrorCode.NONE,

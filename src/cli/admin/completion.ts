@@ -1,30 +1,26 @@
 // Shell completion scripts for `chronik`: commands, sub-commands, and each command's options.
 
-const COMMON = [
-  "--brokers",
-  "--format",
-  "--profile",
-  "--sasl-mechanism",
-  "--user",
-  "--password",
-  "--token",
-  "--tls",
-  "--tls-ca",
-  "--tls-insecure",
-  "--timeout",
-  "--help",
-];
-const START =
-  "start config --host --port --advertised-host --advertised-port --data-dir --log-level --log-format --node-id --http-port --config --config-file --add-scram --help --version";
+/** What the completion lists come from: the CLI's own option tables, so they cannot drift from it. */
+export type CompletionSource = {
+  /** Each admin command ("topic create", "produce") with its own long options. */
+  commands: Record<string, string[]>;
+  /** Options every admin command takes (GLOBAL_OPTS). */
+  global: string[];
+  /** `chronik start`'s options (start_config.ts startFlags()). */
+  start: string[];
+};
 
-/** `commands`: each admin command ("topic create", "produce") with its own long options. */
-export function completionScript(shell: string, commands: Record<string, string[]>): string | null {
+export function completionScript(shell: string, source: CompletionSource): string | null {
+  const { commands, global: COMMON } = source;
+  const startOpts = source.start.join(" ");
   const names = Object.keys(commands);
-  const tops = [...new Set(names.map((c) => c.split(" ")[0]))].concat("completion", "health", "help").sort();
+  const tops = [...new Set(names.map((c) => c.split(" ")[0]))].concat("completion", "config", "health", "help").sort();
   const subs = new Map<string, string[]>();
   for (const c of names) {
     const [top, sub] = c.split(" ");
-    if (sub) (subs.get(top) ?? subs.set(top, []).get(top)!).push(sub);
+    if (!sub) continue;
+    const list = subs.get(top) ?? subs.set(top, []).get(top)!;
+    if (!list.includes(sub)) list.push(sub);
   }
   subs.set("config", ["print"]);
   subs.set("completion", ["bash", "zsh", "fish"]);
@@ -42,8 +38,12 @@ export function completionScript(shell: string, commands: Record<string, string[
 _chronik() {
   local cur=\${COMP_WORDS[COMP_CWORD]}
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "${tops.join(" ")} ${START}" -- "$cur") ); return
+    COMPREPLY=( $(compgen -W "${tops.join(" ")} start ${startOpts}" -- "$cur") ); return
   fi
+  case "\${COMP_WORDS[1]}" in
+    start|-*) COMPREPLY=( $(compgen -W "${startOpts}" -- "$cur") ); return ;;
+    config) if [ "$COMP_CWORD" -gt 2 ]; then COMPREPLY=( $(compgen -W "${startOpts}" -- "$cur") ); return; fi ;;
+  esac
   case "\${COMP_WORDS[1]}" in
 ${
         [...subs].map(([t, s]) =>
@@ -75,8 +75,12 @@ complete -o default -F _chronik chronik
 # chronik zsh completion: chronik completion zsh > "\${fpath[1]}/_chronik"
 _chronik() {
   local -a tops opts
-  tops=(${tops.join(" ")} ${START})
+  tops=(${tops.join(" ")} start ${startOpts})
   if (( CURRENT == 2 )); then compadd -a tops; return; fi
+  case $words[2] in
+    start|-*) compadd -- ${startOpts}; return ;;
+    config) if (( CURRENT > 3 )); then compadd -- ${startOpts}; return; fi ;;
+  esac
   case $words[2] in
 ${[...subs].map(([t, s]) => `    ${t}) if (( CURRENT == 3 )); then compadd ${s.join(" ")}; return; fi ;;`).join("\n")}
   esac
@@ -95,6 +99,11 @@ compdef _chronik chronik
       return `# chronik fish completion: chronik completion fish > ~/.config/fish/completions/chronik.fish
 complete -c chronik -f
 complete -c chronik -n "__fish_use_subcommand" -a "${tops.join(" ")} start"
+${
+        source.start.map((o) =>
+          `complete -c chronik -n "__fish_use_subcommand; or __fish_seen_subcommand_from start config" -l ${o.slice(2)}`
+        ).join("\n")
+      }
 ${
         [...subs].map(([t, s]) =>
           `complete -c chronik -n "__fish_seen_subcommand_from ${t}; and not __fish_seen_subcommand_from ${

@@ -14,13 +14,14 @@ import { DEFAULT_CONFIG } from "../../config.ts";
 import type { ClientTlsOptions, Runtime } from "../../runtime.ts";
 import { logSettings } from "../../log.ts";
 import type { MainHost } from "../host.ts";
-import { parseProperties, UsageError } from "../start_config.ts";
+import { parseProperties, startFlags, UsageError } from "../start_config.ts";
 import { CLUSTER_COMMANDS } from "./cluster.ts";
+import type { CompletionSource } from "./completion.ts";
 import { completionScript } from "./completion.ts";
 import type { Command } from "./command.ts";
 import { CONSUME_COMMANDS } from "./consume.ts";
 import type { Parsed } from "./context.ts";
-import { Ctx, parseOptions } from "./context.ts";
+import { Ctx, GLOBAL_OPTS, parseOptions } from "./context.ts";
 import { GROUP_COMMANDS } from "./group.ts";
 import { PRODUCE_COMMANDS } from "./produce.ts";
 import { SECURITY_COMMANDS } from "./security.ts";
@@ -48,6 +49,7 @@ const CONNECTION_HELP = `Connection (every command):
                                   default ~/.config/chronik/cli.properties when present)
   --format <table|json>           output (default table)
   --timeout <ms>                  per request (default 30000)
+  --client-id <id>                the client id the brokers see (default chronik-cli)
 Exit codes: 0 ok, 1 the broker refused (Kafka error name printed), 2 bad usage, 3 no connection/timeout.
 `;
 
@@ -65,6 +67,15 @@ ${[...groups.values()].map((g) => g.join("\n")).join("\n")}
   chronik health [--url URL]      exit 0 when the broker's HTTP /health answers (container health checks)
 
 ${CONNECTION_HELP}`;
+}
+
+/** The completion lists, from the option tables the parsers use. */
+export function completionSource(): CompletionSource {
+  return {
+    commands: Object.fromEntries(Object.entries(COMMANDS).map(([name, c]) => [name, Object.keys(c.options ?? {})])),
+    global: Object.keys(GLOBAL_OPTS),
+    start: startFlags(),
+  };
 }
 
 /** Finds the longest command name that the argv starts with. */
@@ -164,10 +175,7 @@ export async function runAdmin(runtime: Runtime, argv: string[], host: MainHost)
   }
   if (argv[0] === "completion") {
     const shell = argv[1];
-    const options = Object.fromEntries(
-      Object.entries(COMMANDS).map(([name, c]) => [name, Object.keys(c.options ?? {})]),
-    );
-    const script = shell ? completionScript(shell, options) : null;
+    const script = shell ? completionScript(shell, completionSource()) : null;
     if (!script) {
       err("chronik: completion needs a shell: bash, zsh or fish");
       return EXIT.USAGE;

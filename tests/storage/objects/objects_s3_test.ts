@@ -125,7 +125,7 @@ describe("object data path on versitygw", () => {
     const r = await compactSmallObjects({ store, index, prefix: "c", nodeId: 4 });
     expect([r.sources.length, r.moved]).toEqual([12, 12]);
     expect((await path.collect()).unreferenced.length).toBe(12);
-    const left = [];
+    const left: (string | null)[] = [];
     for await (const o of listAll(store, dataPrefix("c"))) left.push(o.key);
     expect(left).toEqual([r.newKey]);
     const cold = new ObjectReader({ store, index });
