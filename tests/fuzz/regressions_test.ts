@@ -134,7 +134,7 @@ test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_T
     await b.close();
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, 60_000);
 
 test("file store: __consumer_offsets deleted under an OffsetCommit write answers COORDINATOR_NOT_AVAILABLE with a warning, not an error log", async () => {
   const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));
