@@ -4,7 +4,7 @@
 // brokers. The same shape for each client: the group first spreads the partitions over its members, then an
 // idempotent acks=all producer sends record i to partition i%6, each acknowledged at the next offset of its
 // partition, and the group reads every record exactly once, in order per partition, and commits the log ends:
-// - confluent-kafka (PyPI, librdkafka 2.16.0), classic group (tests/python/clients.py, ck_cluster);
+// - confluent-kafka (PyPI, librdkafka 2.16.0), classic group (tests/python/cluster.py);
 // - @platformatic/kafka, KIP-848 group (group.protocol consumer), here;
 // - sarama (IBM/sarama) and franz-go, classic groups (tests/go/cluster);
 // - the Java client 4.4.0 (tests/java, ClusterCases): Admin describeCluster shows the three brokers, KafkaConsumer
@@ -116,7 +116,7 @@ beforeAll(async () => {
   if (!noPython) {
     runs.set(
       "python",
-      runCases([PY, `${PY_DIR}/clients.py`, bootstrap, RUN, "confluent-kafka.cluster.idempotent-group"], PY_DIR)
+      runCases([PY, `${PY_DIR}/cluster.py`, bootstrap, RUN, "confluent-kafka.cluster.idempotent-group"], PY_DIR)
         .then((r) => r.results),
     );
   }

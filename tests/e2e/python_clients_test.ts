@@ -6,12 +6,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CaseResult } from "./cases.ts";
 import { expectCase, runCases } from "./cases.ts";
+import { ensureVenv } from "./python.ts";
 import { expectReadmeMatrix, recordResults } from "./client_results.ts";
 import type { BrokerProcess, RuntimeKind } from "./harness.ts";
-import { startBrokerProcess } from "./harness.ts";
-import { ensureVenv, PY, PY_DIR as DIR, pythonMissing } from "./python.ts";
+import { ROOT, startBrokerProcess } from "./harness.ts";
 
-const missing = pythonMissing();
+const DIR = `${ROOT}/tests/python`;
+const PY = `${DIR}/.venv/bin/python`;
+const missing = Bun.which("python3") ? null : "no `python3` on PATH";
 if (missing) console.warn(`python_clients_test: SKIPPED, ${missing}`);
 
 if (!missing) ensureVenv();

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,10 +42,12 @@ final class ClusterCases {
   static final int PARTITIONS = 6;
   static final int RECORDS = 300;
 
-  static void register(Map<String, Main.Case> cases) {
+  static Map<String, Main.Case> cases() {
+    Map<String, Main.Case> cases = new LinkedHashMap<>();
     cases.put("cluster.describe", ClusterCases::describe);
     cases.put("cluster.kip848", ClusterCases::kip848);
     cases.put("cluster.transaction", ClusterCases::transaction);
+    return cases;
   }
 
   static List<String> addresses(Env env) {

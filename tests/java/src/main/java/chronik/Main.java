@@ -21,7 +21,7 @@ public final class Main {
 
   static final Map<String, Case> CASES = new LinkedHashMap<>();
   /** Cases for a cluster of brokers (tests/e2e/postgres_cluster_clients_test.ts): run by name only, not listed. */
-  static final Map<String, Case> CLUSTER_CASES = new LinkedHashMap<>();
+  static final Map<String, Case> CLUSTER_CASES = ClusterCases.cases();
 
   static {
     ClientCases.register(CASES);
@@ -31,7 +31,6 @@ public final class Main {
     ConnectCases.register(CASES);
     SecurityCases.register(CASES);
     QueueCases.register(CASES);
-    ClusterCases.register(CLUSTER_CASES);
   }
 
   public static void main(String[] args) throws Exception {
