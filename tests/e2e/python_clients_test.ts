@@ -5,9 +5,9 @@
 // tests/python/requirements.txt (.ci/run makes it; made here when missing). One broker per runtime (Bun and
 // Node), each case one test. Skipped, with a message, only without python3.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { CaseResult } from "./cases.ts";
 import { expectCase, runCases } from "./cases.ts";
+import { ensureVenv } from "./python.ts";
 import { expectReadmeMatrix, recordResults } from "./client_results.ts";
 import type { BrokerProcess, RuntimeKind } from "./harness.ts";
 import { ROOT, startBrokerProcess } from "./harness.ts";
@@ -18,23 +18,6 @@ const DIR = `${ROOT}/tests/python`;
 const PY = `${DIR}/.venv/bin/python`;
 const missing = Bun.which("python3") ? null : "no `python3` on PATH";
 if (missing) console.warn(`python_clients_test: SKIPPED, ${missing}`);
-
-/** Makes tests/python/.venv with the pinned packages unless it already holds exactly them. */
-function ensureVenv(): void {
-  const stamp = `${DIR}/.venv/installed.txt`;
-  const wanted = readFileSync(`${DIR}/requirements.txt`, "utf8");
-  if (existsSync(PY) && existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return;
-  for (
-    const cmd of [
-      ["python3", "-m", "venv", `${DIR}/.venv`],
-      [PY, "-m", "pip", "install", "-q", "-r", `${DIR}/requirements.txt`],
-    ]
-  ) {
-    const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed:\n${p.stdout.toString()}${p.stderr.toString()}`);
-  }
-  writeFileSync(stamp, wanted);
-}
 
 if (!missing) ensureVenv();
 const CASES = missing

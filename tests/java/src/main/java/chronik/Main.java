@@ -20,6 +20,8 @@ public final class Main {
   }
 
   static final Map<String, Case> CASES = new LinkedHashMap<>();
+  /** Cases for a cluster of brokers (tests/e2e/postgres_cluster_clients_test.ts): run by name only, not listed. */
+  static final Map<String, Case> CLUSTER_CASES = ClusterCases.cases();
 
   static {
     ClientCases.register(CASES);
@@ -47,7 +49,7 @@ public final class Main {
     if (names.isEmpty()) names.addAll(CASES.keySet());
     boolean failed = false;
     for (String name : names) {
-      Case c = CASES.get(name);
+      Case c = CASES.containsKey(name) ? CASES.get(name) : CLUSTER_CASES.get(name);
       long start = System.nanoTime();
       try {
         if (c == null) throw new IllegalArgumentException("no such case");
