@@ -8,7 +8,7 @@ import type { Context, Hono } from "hono";
 import { type AclBinding, AclOperation, AclPermission, PatternType, ResourceType } from "../broker/auth/acl.ts";
 import { ConfigSource, type DescribedConfig, ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
-import { createTopic } from "../broker/topic_admin.ts";
+import { createTopic, deleteTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -197,8 +197,8 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       const t = topicOf(c);
       need(httpAllowed(svc, c, AclOperation.DELETE, ResourceType.TOPIC, t.name));
       if (t.internal) throw new V3Error(400, "Internal topics cannot be deleted.");
-      await svc.topics.delete(t);
-      await svc.groups.onTopicDeleted(t.name);
+      const out = await deleteTopic(svc, t, "REST v3");
+      if (out.errorCode !== ErrorCode.NONE) throw new V3Error(500, out.errorMessage ?? errorName(out.errorCode));
       return c.body(null, 204);
     }),
   );

@@ -13,8 +13,8 @@ import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../../broker/auth/acl.ts";
 import { ResourceType as ConfigType } from "../../broker/config/configs.ts";
 import type { Services } from "../../broker/services.ts";
-import { createTopic } from "../../broker/topic_admin.ts";
-import { decodeRecords } from "../../protocol/record_batch.ts";
+import { offsetForTimestamp } from "../../broker/log_scan.ts";
+import { createTopic, deleteTopic } from "../../broker/topic_admin.ts";
 import { errorName } from "../../client/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { HttpEnv } from "../security.ts";
@@ -210,9 +210,8 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
     const t = svc.topics.get(name);
     if (!t || !can(c, AclOperation.DELETE, ResourceType.TOPIC, name)) return fail(c, 404, `No topic ${name}.`);
     if (t.internal) return fail(c, 400, "Internal topics cannot be deleted.");
-    await svc.topics.delete(t);
-    await svc.groups.onTopicDeleted(name);
-    svc.log("info", `deleted topic ${name} (console, ${user(c)})`);
+    const out = await deleteTopic(svc, t, `console, ${user(c)}`);
+    if (out.errorCode !== ErrorCode.NONE) return fail(c, 500, `${errorName(out.errorCode)}: ${out.errorMessage}`);
     return c.json({ message: `Deleted topic ${name}.` });
   });
 
@@ -237,16 +236,8 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
     const name = c.req.param("name");
     const log = svc.topics.get(name)?.partitions[Number(c.req.param("p"))];
     if (!log || !can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return fail(c, 404, "Unknown partition.");
-    const ts = Number(c.req.query("timestamp"));
-    const found = await log.batchForTimestamp(ts);
-    if (found) {
-      for (const r of decodeRecords(found.batch).records) {
-        if (r.offset >= BigInt(log.logStartOffset) && r.timestamp >= BigInt(ts)) {
-          return c.json({ offset: Number(r.offset) });
-        }
-      }
-    }
-    return c.json({ offset: log.logEndOffset });
+    const found = await offsetForTimestamp(log, Number(c.req.query("timestamp")));
+    return c.json({ offset: found ? Number(found.offset) : log.logEndOffset });
   });
 
   // ---- groups -----------------------------------------------------------------------------------
@@ -348,16 +339,9 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       else if (b!.to === "latest") offset = log.logEndOffset;
       else if (b!.to === "offset") offset = Math.min(Math.max(Number(b!.value), log.logStartOffset), log.logEndOffset);
       else {
-        offset = log.logEndOffset;
-        const found = await log.batchForTimestamp(Number(b!.value));
-        if (found) {
-          for (const r of decodeRecords(found.batch).records) {
-            if (r.timestamp >= BigInt(Number(b!.value))) {
-              offset = Number(r.offset);
-              break;
-            }
-          }
-        }
+        // As kafka-consumer-groups --to-datetime: ListOffsets' answer (never below the log start), else the end.
+        const found = await offsetForTimestamp(log, Number(b!.value));
+        offset = found ? Number(found.offset) : log.logEndOffset;
       }
       partitions.push({
         partitionIndex: i,
