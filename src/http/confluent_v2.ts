@@ -14,6 +14,8 @@ import type { Topic } from "../broker/topics.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
 import { base64ToBytes } from "./base64.ts";
 import { defaultPartition } from "./murmur2.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { confluentProduceCode } from "./confluent_errors.ts";
 import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
@@ -83,7 +85,7 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
       return v2Error(c, 400, 400, "The request body is not JSON");
     }
     const topic = await produceTopic(svc, c, name);
-    if (topic instanceof Response) return v2Error(c, topic.status, 40401, "Topic not found.");
+    if ("errorCode" in topic) return v2Error(c, topic.status, topic.errorCode, topic.message);
     try {
       const schemaType = format === "avro" ? "AVRO" : "JSON";
       const keySchemaId = format === "avro" || format === "jsonschema"
@@ -130,8 +132,17 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
         return { index, partition, input };
       });
       const out = await appendRecords(svc, topic, pending, false);
-      if ("status" in out) throw new V2Error(out.status, 41301, out.message);
-      return v2Reply(c, { key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets: out.offsets });
+      // As Confluent's proxy: the request succeeds, each record says whether it was written, with
+      // Confluent's error_code for the producer's exception (confluent_errors.ts).
+      const offsets = "status" in out
+        ? pending.map((r) => ({
+          partition: r.partition,
+          offset: null,
+          error_code: confluentProduceCode(ErrorCode[out.error as keyof typeof ErrorCode] ?? -1),
+          error: out.message,
+        }))
+        : out.offsets.map((o) => o.error_code === null ? o : { ...o, error_code: confluentProduceCode(o.error_code) });
+      return v2Reply(c, { key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets });
     } catch (e) {
       if (e instanceof V2Error) return e.reply(c);
       if (e instanceof RegistryError) return v2Error(c, e.status, e.code, e.message);

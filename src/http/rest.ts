@@ -161,7 +161,7 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
     }
 
     const topic = await produceTopic(svc, c, name);
-    if (topic instanceof Response) return topic;
+    if ("errorCode" in topic) return restError(c, topic.status, topic.errorCode % 100, topic.message, topic.error);
 
     // Validate everything before anything is appended.
     let pending: PendingRecord[];
@@ -260,16 +260,16 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
 /**
  * The topic a produce names, auto-created per auto.create.topics.enable when the principal may
- * (CREATE on the cluster or the topic); a Response for the errors (internal topics are not found).
+ * (CREATE on the cluster or the topic); a TopicRefusal otherwise (internal topics are not found).
  */
-export async function produceTopic(svc: Services, c: Context, name: string): Promise<Topic | Response> {
+export async function produceTopic(svc: Services, c: Context, name: string): Promise<Topic | TopicRefusal> {
   let topic = svc.topics.get(name);
   if (!topic && svc.config["auto.create.topics.enable"]) {
     if (
       !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
       !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.TOPIC, name)
     ) {
-      return restError(c, 403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
+      return refusal(403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
     }
     const out = await createTopic(svc, {
       name,
@@ -280,12 +280,21 @@ export async function produceTopic(svc: Services, c: Context, name: string): Pro
     }, false);
     topic = out.topic ?? svc.topics.get(name);
     if (!topic && out.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION) {
-      return restError(c, 422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
+      return refusal(422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
     }
   }
-  if (!topic || topic.internal) return topicNotFound(c);
+  if (!topic || topic.internal) return refusal(404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
   return topic;
 }
+
+/** Why a produce has no topic: HTTP status, Confluent's error_code, message and Kafka's error name. */
+export type TopicRefusal = { status: number; errorCode: number; message: string; error: string };
+const refusal = (status: number, sub: number, message: string, error: string): TopicRefusal => ({
+  status,
+  errorCode: status * 100 + sub,
+  message,
+  error,
+});
 
 export type ProduceOffset = {
   partition: number;

