@@ -15,7 +15,7 @@ import { httpAllowed, type HttpEnv } from "./security.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import type { RecordInput } from "../protocol/record_batch.ts";
+import type { DecodedRecord, RecordInput } from "../protocol/record_batch.ts";
 import {
   batchBaseOffsetNumber,
   batchIsControl,
@@ -445,20 +445,20 @@ type ReadOut = { records: RestRecord[]; nextOffset: number };
  * Records from `from` in whole batches up to `maxBytes` (the first batch whatever its size, as
  * Fetch), without control batches; read_committed stops at the last stable offset and drops
  * aborted transactions' batches. `nextOffset` passes everything looked at, skipped batches too.
+ * Shared by /v1 reads and the v2 consumer instances.
  */
-async function readRecords(
+export async function readLog(
   log: PartitionLog,
   from: number,
   maxBytes: number,
   readCommitted: boolean,
-  format: Format,
-): Promise<ReadOut> {
+): Promise<{ records: DecodedRecord[]; nextOffset: number; bytes: number }> {
   const state = producerStateOf(log);
   const lso = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-  if (from >= lso) return { records: [], nextOffset: from };
+  if (from >= lso) return { records: [], nextOffset: from, bytes: 0 };
   const batches = await log.read(from, maxBytes, false);
-  const records: RestRecord[] = [];
-  let next = from;
+  const records: DecodedRecord[] = [];
+  let next = from, bytes = 0;
   const last = batches.length
     ? batchBaseOffsetNumber(batches[batches.length - 1]) + batchLastOffsetDelta(batches[batches.length - 1]) + 1
     : from;
@@ -466,27 +466,39 @@ async function readRecords(
   for (const b of batches) {
     const base = batchBaseOffsetNumber(b);
     if (base >= lso) break;
+    bytes += b.length;
     const end = base + batchLastOffsetDelta(b) + 1;
     if (end <= next) continue;
     const skip = batchIsControl(b) ||
       (readCommitted && batchIsTransactional(b) &&
         aborted.some((a) => a.producerId === batchProducerId(b) && a.firstOffset <= base && base <= a.lastOffset));
-    if (!skip) {
-      for (const r of decodeRecords(b).records) {
-        const offset = Number(r.offset);
-        if (offset < next) continue;
-        records.push({
-          offset,
-          timestamp: Number(r.timestamp),
-          key: decodeData(r.key, format, `the key at offset ${offset}`),
-          value: decodeData(r.value, format, `the value at offset ${offset}`),
-          headers: headersOut(r.headers, format),
-        });
-      }
-    }
+    if (!skip) { for (const r of decodeRecords(b).records) if (Number(r.offset) >= next) records.push(r); }
     next = end;
   }
-  return { records, nextOffset: next };
+  return { records, nextOffset: next, bytes };
+}
+
+async function readRecords(
+  log: PartitionLog,
+  from: number,
+  maxBytes: number,
+  readCommitted: boolean,
+  format: Format,
+): Promise<ReadOut> {
+  const out = await readLog(log, from, maxBytes, readCommitted);
+  return {
+    nextOffset: out.nextOffset,
+    records: out.records.map((r) => {
+      const offset = Number(r.offset);
+      return {
+        offset,
+        timestamp: Number(r.timestamp),
+        key: decodeData(r.key, format, `the key at offset ${offset}`),
+        value: decodeData(r.value, format, `the value at offset ${offset}`),
+        headers: headersOut(r.headers, format),
+      };
+    }),
+  };
 }
 
 /** Resolves when the partition is appended to, after `ms`, or at shutdown (as Fetch's wait). */
