@@ -13,7 +13,9 @@ import type { Topic } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
+import { RegistryError } from "../broker/registry/registry.ts";
 import { base64ToBytes } from "./base64.ts";
+import { SerializeError, serializeWithSchema } from "./serialize.ts";
 import { defaultPartition } from "./murmur2.ts";
 import { groupLags } from "./lag.ts";
 import { appendRecords, type ProduceOffset } from "./rest.ts";
@@ -26,6 +28,16 @@ class V3Error extends Error {
     super(message);
   }
 }
+
+/** v3's schema types, as the registry names them. */
+const SCHEMA_TYPES: Record<string, string | undefined> = { AVRO: "AVRO", JSONSCHEMA: "JSON", PROTOBUF: "PROTOBUF" };
+
+/** A produced key or value in v3's result: its type and size, and the schema it was serialized with. */
+const dataView = (d: { type: string; schemaId?: number }, bytes: Uint8Array) => ({
+  type: d.type,
+  size: bytes.length,
+  ...(d.schemaId !== undefined ? { schema_id: d.schemaId } : {}),
+});
 
 const enumName = (o: Record<string, number>, v: number) => Object.entries(o).find(([, x]) => x === v)?.[0] ?? "UNKNOWN";
 
@@ -302,18 +314,63 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
 
   // ---- records ----
   const roundRobin = new Map<string, number>();
-  /** A record's key or value as v3 sends it ({type, data}), in bytes. */
-  // deno-lint-ignore require-await
+  /**
+   * A record's key or value as v3 sends it, in bytes: {type: JSON|BINARY|STRING, data}, or serialized
+   * with a registered schema (serialize.ts) named by schema_id, by an inline schema (registered under
+   * the subject first, as v2 does), or by subject (explicit, or TopicNameStrategy's <topic>-key|value)
+   * with schema_version (default: the latest). RECORD_NAME strategies need a schema_id or a subject.
+   */
   const recordData = async (
-    _t: Topic,
+    t: Topic,
     part: unknown,
-    what: string,
-  ): Promise<{ bytes: Uint8Array | null; type: string }> => {
+    what: "key" | "value",
+  ): Promise<{ bytes: Uint8Array | null; type: string; schemaId?: number }> => {
     if (part === undefined || part === null) return { bytes: null, type: "NONE" };
-    const p = part as { type?: string; data?: unknown; schema_id?: unknown; subject?: unknown };
-    const type = String(p.type ?? "JSON").toUpperCase();
-    if (p.schema_id !== undefined || p.subject !== undefined) {
-      throw new V3Error(400, `${what}: schema-based serialization is not supported here; send JSON, BINARY or STRING`);
+    if (typeof part !== "object" || Array.isArray(part)) throw new V3Error(400, `${what} must be an object`);
+    const p = part as {
+      type?: unknown;
+      data?: unknown;
+      schema_id?: unknown;
+      schema_version?: unknown;
+      schema?: unknown;
+      subject?: unknown;
+      subject_name_strategy?: unknown;
+    };
+    const schemaFields = p.schema_id !== undefined || p.schema_version !== undefined || p.schema !== undefined ||
+      p.subject !== undefined || p.subject_name_strategy !== undefined;
+    const type = String(p.type ?? (schemaFields ? "" : "JSON")).toUpperCase();
+    const registryType = SCHEMA_TYPES[type];
+    if (schemaFields || registryType) {
+      if (type && !registryType) throw new V3Error(400, `${what}.type ${type} cannot be used with a schema`);
+      let id: number;
+      try {
+        if (p.schema_id !== undefined) {
+          if (!Number.isInteger(p.schema_id)) throw new V3Error(400, `${what}.schema_id must be an integer`);
+          id = p.schema_id as number;
+        } else {
+          const strategy = String(p.subject_name_strategy ?? "TOPIC_NAME").toUpperCase();
+          let subject: string;
+          if (typeof p.subject === "string") subject = p.subject;
+          else if (strategy === "TOPIC_NAME") subject = `${t.name}-${what}`;
+          else if (strategy === "RECORD_NAME" || strategy === "TOPIC_RECORD_NAME") {
+            throw new V3Error(400, `${what}: subject_name_strategy ${strategy} needs a schema_id or a subject here`);
+          } else throw new V3Error(400, `${what}.subject_name_strategy ${strategy} is not known`);
+          if (typeof p.schema === "string") {
+            if (!registryType) throw new V3Error(400, `${what}.type must be AVRO, JSONSCHEMA or PROTOBUF`);
+            id = await svc.registry.register(subject, { schema: p.schema, schemaType: registryType });
+          } else {
+            const version = p.schema_version === undefined ? "latest" : String(p.schema_version);
+            id = svc.registry.version(subject, version).id;
+          }
+        }
+        const bytes = serializeWithSchema(svc, id, p.data ?? null, registryType);
+        const stored = svc.registry.parsedById(id).type;
+        return { bytes, type: type || (stored === "JSON" ? "JSONSCHEMA" : stored), schemaId: id };
+      } catch (e) {
+        if (e instanceof SerializeError) throw new V3Error(400, `${what}: ${e.message}`);
+        if (e instanceof RegistryError) throw new V3Error(e.status === 404 ? 404 : 400, `${what}: ${e.message}`);
+        throw e;
+      }
     }
     if (p.data === null || p.data === undefined) return { bytes: null, type };
     if (type === "BINARY") {
@@ -325,7 +382,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     }
     if (type === "STRING") return { bytes: utf8.encode(String(p.data)), type };
     if (type === "JSON") return { bytes: utf8.encode(JSON.stringify(p.data)), type };
-    throw new V3Error(400, `${what}.type ${type} is not one of JSON, BINARY, STRING`);
+    throw new V3Error(400, `${what}.type ${type} is not one of JSON, BINARY, STRING, AVRO, JSONSCHEMA, PROTOBUF`);
   };
   /** One record of a produce request, checked and placed; a V3Error for the client's mistakes. */
   const parseRecord = async (t: Topic, r: Record<string, unknown>) => {
@@ -393,8 +450,8 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
           partition_id: p.partition,
           offset: (o as ProduceOffset).offset,
           timestamp: new Date(Number(p.input.timestamp ?? svc.now())).toISOString(),
-          ...(p.key.bytes ? { key: { type: p.key.type, size: p.key.bytes.length } } : {}),
-          ...(p.value.bytes ? { value: { type: p.value.type, size: p.value.bytes.length } } : {}),
+          ...(p.key.bytes ? { key: dataView(p.key, p.key.bytes) } : {}),
+          ...(p.value.bytes ? { value: dataView(p.value, p.value.bytes) } : {}),
         };
     };
     const append = async (list: typeof parsed) => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
+import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { batchRecordCount } from "../../src/protocol/record_batch.ts";
@@ -32,6 +33,8 @@ const call = async (method: string, path: string, body?: unknown, type = "applic
 };
 const V2 = "application/vnd.kafka.v2+json";
 const JSON2 = "application/vnd.kafka.json.v2+json";
+const AVRO2 = "application/vnd.kafka.avro.v2+json";
+const PROTO2 = "application/vnd.kafka.protobuf.v2+json";
 
 /** Record counts of the stored batches of a partition, in order. */
 async function batchSizes(topic: string, partition = 0): Promise<number[]> {
@@ -147,6 +150,28 @@ describe("v3 streaming produce", () => {
     expect((await batchSizes("v3s")).slice(sizesBefore)).toEqual([2, 3]);
   });
 });
+
+/** The first `n` values of a topic, read by kafkajs from the beginning. */
+async function readValues(topic: string, n: number): Promise<Buffer[]> {
+  const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("timed out")), 20000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        out.push(message.value!);
+        if (out.length === n) {
+          clearTimeout(t);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
 
 /** Reads an instance's records until `n` arrived (or 20 tries), as "partition:offset:value". */
 async function readN(path: string, n: number): Promise<string[]> {
@@ -266,5 +291,128 @@ describe("v2 consumer instances", () => {
     await admin.disconnect();
     expect(fetched[0].partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, "3"], [1, "4"]]);
     expect((await call("DELETE", m)).status).toBe(204);
+  }, 30_000);
+});
+
+describe("schema-based produce", () => {
+  const proto = `syntax = "proto3";
+package shop;
+message Order {
+  int64 id = 1;
+  string item = 2;
+  repeated Line lines = 3;
+  Status status = 4;
+  map<string, int32> tags = 5;
+  sint32 delta = 6;
+  double price = 7;
+  bytes blob = 8;
+  message Line { string sku = 1; uint32 qty = 2; }
+  enum Status { NEW = 0; PAID = 1; }
+}`;
+  const order = {
+    id: "9007199254740993",
+    item: "book",
+    lines: [{ sku: "a", qty: 2 }, { sku: "b", qty: 1 }],
+    status: "PAID",
+    tags: { x: 1 },
+    delta: -3,
+    price: 9.5,
+    blob: btoa("hi"),
+  };
+
+  test("v2 protobuf: inline value_schema, then value_schema_id; decoded by the Confluent client", async () => {
+    const r = await call("POST", "/topics/v2proto", { value_schema: proto, records: [{ value: order }] }, PROTO2);
+    expect(r.status).toBe(200);
+    const id = r.json.value_schema_id as number;
+    expect(id).toBeGreaterThan(0);
+    const again = await call("POST", "/topics/v2proto", {
+      value_schema_id: id,
+      records: [{ value: { item: "pen", status: 0 } }],
+    }, PROTO2);
+    expect(again.json.offsets).toEqual([{ partition: 0, offset: 1, error_code: null, error: null }]);
+    const bad = await call(
+      "POST",
+      "/topics/v2proto",
+      { value_schema_id: id, records: [{ value: { nope: 1 } }] },
+      PROTO2,
+    );
+    expect([bad.status, bad.json.error_code]).toEqual([422, 42203]);
+    const registry = new RegistryClient({ host: base });
+    const [m1, m2] = await readValues("v2proto", 2);
+    const d1 = await registry.decode(m1) as Record<string, unknown>;
+    expect(String(d1.id)).toBe("9007199254740993");
+    expect(d1).toMatchObject({ item: "book", status: 1, tags: { x: 1 }, delta: -3, price: 9.5 });
+    expect(d1.lines).toEqual([{ sku: "a", qty: 2 }, { sku: "b", qty: 1 }]);
+    expect(Buffer.from(d1.blob as Uint8Array).toString()).toBe("hi");
+    expect(await registry.decode(m2)).toMatchObject({ item: "pen" });
+  }, 30_000);
+
+  test("v3: schema_id, an inline schema, and the subject's latest version; errors are 400 results", async () => {
+    const avro = JSON.stringify({ type: "record", name: "Ping", fields: [{ name: "n", type: "int" }] });
+    const reg = await call("POST", "/subjects/v3schema-value/versions", { schema: avro }, "application/json");
+    const id = reg.json.id as number;
+    const recs = `${v3}/topics/v3schema/records`;
+    await call("POST", `${v3}/topics`, { topic_name: "v3schema", partitions_count: 1 });
+    const byId = await call("POST", recs, { value: { schema_id: id, data: { n: 1 } } });
+    expect(byId.json).toMatchObject({ error_code: 200, offset: 0, value: { type: "AVRO", schema_id: id } });
+    const latest = await call("POST", recs, { value: { type: "AVRO", data: { n: 2 } } });
+    expect(latest.json).toMatchObject({ error_code: 200, offset: 1, value: { schema_id: id } });
+    const bySubject = await call("POST", recs, {
+      value: { subject: "v3schema-value", schema_version: 1, data: { n: 3 } },
+    });
+    expect(bySubject.json).toMatchObject({ error_code: 200, offset: 2 });
+    const keySchema = '{"type":"object","properties":{"k":{"type":"string"}}}';
+    const inline = await call("POST", recs, {
+      key: { type: "JSONSCHEMA", schema: keySchema, data: { k: "x" } },
+      value: { schema_id: id, data: { n: 4 } },
+    });
+    expect(inline.json).toMatchObject({ error_code: 200, key: { type: "JSONSCHEMA" } });
+    expect((await call("GET", "/subjects")).json).toEqual(expect.arrayContaining(["v3schema-key"]));
+    const misfit = await call("POST", recs, { value: { schema_id: id, data: { n: "no" } } });
+    expect(misfit.status).toBe(400);
+    const noSubject = await call("POST", recs, { value: { subject: "missing-value", data: {} } });
+    expect(noSubject.status).toBe(404);
+    const registry = new RegistryClient({ host: base });
+    const values = await readValues("v3schema", 4);
+    expect(await Promise.all(values.map((v) => registry.decode(v)))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+  }, 30_000);
+
+  test("schema references end to end: a record referencing another subject's type, produced and decoded", async () => {
+    const address = JSON.stringify({
+      type: "record",
+      name: "Address",
+      namespace: "com.acme",
+      fields: [{ name: "city", type: "string" }],
+    });
+    expect((await call("POST", "/subjects/address/versions", { schema: address })).status).toBe(200);
+    const customer = JSON.stringify({
+      type: "record",
+      name: "Customer",
+      namespace: "com.acme",
+      fields: [{ name: "name", type: "string" }, { name: "address", type: "com.acme.Address" }],
+    });
+    const reg = await call("POST", "/subjects/refs-value/versions", {
+      schema: customer,
+      references: [{ name: "com.acme.Address", subject: "address", version: 1 }],
+    });
+    expect(reg.status).toBe(200);
+    const id = reg.json.id as number;
+    const value = { name: "Ada", address: { city: "London" } };
+    const v2 = await call("POST", "/topics/refs", { value_schema_id: id, records: [{ value }] }, AVRO2);
+    expect(v2.json.offsets).toEqual([{ partition: 0, offset: 0, error_code: null, error: null }]);
+    await call("POST", `${v3}/topics/refs/records`, { value: { schema_id: id, data: value } });
+    // The Confluent client fetches the schema and its reference to decode.
+    const registry = new RegistryClient({ host: base });
+    const [a, b] = await readValues("refs", 2);
+    expect(await registry.decode(a)).toEqual(value);
+    expect(await registry.decode(b)).toEqual(value);
+    // And a REST consumer instance in the avro format decodes it too.
+    await call("POST", "/consumers/refsg", { name: "r", format: "avro", "auto.offset.reset": "earliest" }, V2);
+    await call("POST", "/consumers/refsg/instances/r/subscription", { topics: ["refs"] }, V2);
+    expect(await readN("/consumers/refsg/instances/r", 2)).toEqual([
+      `0:0:${JSON.stringify(value)}`,
+      `0:1:${JSON.stringify(value)}`,
+    ]);
+    await call("DELETE", "/consumers/refsg/instances/r");
   }, 30_000);
 });
