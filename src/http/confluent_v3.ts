@@ -142,9 +142,15 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   };
   app.get(
     "/v3/clusters/:cluster/brokers/:broker/configs",
-    route((c) =>
-      list(c, "KafkaBrokerConfigList", `/brokers/${svc.config.nodeId}/configs`, brokerConfigs(c, "KafkaBrokerConfig"))
-    ),
+    route((c) => {
+      if (c.req.param("broker") !== String(svc.config.nodeId)) throw new V3Error(404, "Broker not found.");
+      return list(
+        c,
+        "KafkaBrokerConfigList",
+        `/brokers/${svc.config.nodeId}/configs`,
+        brokerConfigs(c, "KafkaBrokerConfig"),
+      );
+    }),
   );
   app.get(
     "/v3/clusters/:cluster/broker-configs",

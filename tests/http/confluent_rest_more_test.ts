@@ -416,3 +416,100 @@ message Order {
     await call("DELETE", "/consumers/refsg/instances/r");
   }, 30_000);
 });
+
+describe("v3 broker configs and ACLs", () => {
+  test("broker configs: per broker and cluster-wide, as DescribeConfigs shows them to kafkajs", async () => {
+    const id = broker.services.config.nodeId;
+    const perBroker = await call("GET", `${v3}/brokers/${id}/configs`);
+    expect(perBroker.json.kind).toBe("KafkaBrokerConfigList");
+    const byName = new Map(perBroker.json.data!.map((x) => [x.name as string, x]));
+    expect(byName.get("num.partitions")).toMatchObject({
+      kind: "KafkaBrokerConfig",
+      broker_id: id,
+      value: "1",
+      is_default: true,
+      is_sensitive: false,
+      source: "DEFAULT_CONFIG",
+    });
+    const cluster = await call("GET", `${v3}/broker-configs`);
+    expect(cluster.json.kind).toBe("KafkaClusterConfigList");
+    expect(cluster.json.data!.find((x) => x.name === "num.partitions")).toMatchObject({ kind: "KafkaClusterConfig" });
+    const admin = kafka.admin();
+    await admin.connect();
+    const described = await admin.describeConfigs({
+      resources: [{ type: 4, name: String(id), configNames: ["log.retention.ms", "num.partitions"] }],
+      includeSynonyms: false,
+    });
+    await admin.disconnect();
+    for (const e of described.resources[0].configEntries) {
+      expect(byName.get(e.configName)?.value).toBe(e.configValue);
+    }
+    expect((await call("GET", `${v3}/brokers/99/configs`)).status).toBe(404);
+    expect((await call("GET", `/v3/clusters/nope/broker-configs`)).status).toBe(404);
+  });
+
+  test("ACLs: without an authorizer 400; with one, create, list and delete, seen by kafkajs", async () => {
+    const none = await call("GET", `${v3}/acls`);
+    expect([none.status, none.json.message]).toEqual([400, "No Authorizer is configured."]);
+    const secured = await testBroker({
+      "chronik.http.port": 0,
+      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "super.users": "User:ANONYMOUS",
+    });
+    try {
+      const sbase = await httpBase(() => secured.lines.join("\n"));
+      const acls = `${sbase}/v3/clusters/${secured.services.clusterId}/acls`;
+      const send = (method: string, url: string, body?: unknown) =>
+        fetch(url, {
+          method,
+          headers: { "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const acl = {
+        resource_type: "TOPIC",
+        resource_name: "orders",
+        pattern_type: "PREFIXED",
+        principal: "User:alice",
+        host: "*",
+        operation: "READ",
+        permission: "ALLOW",
+      };
+      expect((await send("POST", acls, acl)).status).toBe(201);
+      expect((await send("POST", acls, { ...acl, operation: "WRITE", permission: "DENY" })).status).toBe(201);
+      const bad = await send("POST", acls, { ...acl, operation: "FLY" });
+      expect(bad.status).toBe(400);
+      const listed = await (await send("GET", `${acls}?principal=User:alice&operation=READ`)).json() as {
+        data: Record<string, unknown>[];
+      };
+      expect(listed.data).toEqual([{
+        kind: "KafkaAcl",
+        metadata: expect.any(Object),
+        cluster_id: expect.any(String),
+        ...acl,
+      }]);
+      const admin = new Kafka({ brokers: [`127.0.0.1:${secured.port}`], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      const seen = await admin.describeAcls({
+        resourceType: 1, // ANY
+        resourcePatternType: 1,
+        operation: 1,
+        permissionType: 1,
+      });
+      expect(seen.resources.flatMap((r) => r.acls).length).toBe(2);
+      const deleted = await (await send("DELETE", `${acls}?resource_type=TOPIC&operation=WRITE`)).json() as {
+        data: Record<string, unknown>[];
+      };
+      expect(deleted.data.map((x) => [x.operation, x.permission])).toEqual([["WRITE", "DENY"]]);
+      const after = await admin.describeAcls({
+        resourceType: 1,
+        resourcePatternType: 1,
+        operation: 1,
+        permissionType: 1,
+      });
+      await admin.disconnect();
+      expect(after.resources.flatMap((r) => r.acls).map((a) => a.operation)).toEqual([3]); // READ
+    } finally {
+      await secured.close();
+    }
+  }, 30_000);
+});
