@@ -513,3 +513,25 @@ describe("v3 broker configs and ACLs", () => {
     }
   }, 30_000);
 });
+
+describe("console", () => {
+  test("resetting a group's offsets by timestamp never goes below the log start (as ListOffsets)", async () => {
+    await call("POST", `${v3}/topics`, { topic_name: "tsreset", partitions_count: 1 });
+    const records = [0, 1, 2, 3].map((n) => ({ value: n, timestamp: 1000 + n }));
+    expect((await call("POST", "/v1/topics/tsreset/records", { records })).status).toBe(200);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: ["tsreset"] });
+    await admin.deleteTopicRecords({ topic: "tsreset", partitions: [{ partition: 0, offset: "2" }] });
+    const reset = await call("POST", "/ui/api/groups/tsg/offsets", { topic: "tsreset", to: "timestamp", value: "0" });
+    expect(reset.status).toBe(200);
+    const [fetched] = await admin.fetchOffsets({ groupId: "tsg", topics: ["tsreset"] });
+    // And the message browser's offset-for-timestamp agrees with Kafka's ListOffsets.
+    const browse = await call("GET", "/ui/api/topics/tsreset/partitions/0/offset?timestamp=0");
+    const [listed] = await admin.fetchTopicOffsetsByTimestamp("tsreset", 0);
+    await admin.disconnect();
+    expect(fetched.partitions[0].offset).toBe("2");
+    expect(browse.json.offset).toBe(2);
+    expect(listed.offset).toBe("2");
+  });
+});
