@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
+import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import { batchRecordCount } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
@@ -533,5 +534,55 @@ describe("console", () => {
     expect(fetched.partitions[0].offset).toBe("2");
     expect(browse.json.offset).toBe(2);
     expect(listed.offset).toBe("2");
+  });
+});
+
+describe("console changes are authorized as the Kafka APIs", () => {
+  test("ACLs and users need ALTER on the cluster, quotas ALTER_CONFIGS", async () => {
+    const secured = await testBroker({
+      "chronik.http.port": 0,
+      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "super.users": "User:admin",
+    });
+    try {
+      const sbase = await httpBase(() => secured.lines.join("\n"));
+      const send = (method: string, path: string, body: unknown) =>
+        fetch(`${sbase}${path}`, {
+          method,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const acl = {
+        resource_type: "TOPIC",
+        resource_name: "t",
+        pattern_type: "LITERAL",
+        principal: "User:bob",
+        host: "*",
+        operation: "READ",
+        permission: "ALLOW",
+      };
+      const user = { name: "eve", password: "pw", mechanism: "SCRAM-SHA-256" };
+      const quota = { entityType: "user", entityName: "bob", key: "producer_byte_rate", value: "100" };
+      expect((await send("POST", "/ui/api/acls", acl)).status).toBe(403);
+      expect((await send("POST", "/ui/api/users", user)).status).toBe(403);
+      expect((await send("POST", "/ui/api/quotas", quota)).status).toBe(403);
+      // ALTER on the cluster (what CreateAcls and AlterUserScramCredentials need), not ALTER_CONFIGS.
+      await secured.services.acls.create([{
+        resourceType: ResourceType.CLUSTER,
+        resourceName: "kafka-cluster",
+        patternType: PatternType.LITERAL,
+        principal: "User:ANONYMOUS",
+        host: "*",
+        operation: AclOperation.ALTER,
+        permissionType: AclPermission.ALLOW,
+      }]);
+      expect((await send("POST", "/ui/api/acls", acl)).status).toBe(200);
+      expect((await send("POST", "/ui/api/users", user)).status).toBe(200);
+      expect((await send("POST", "/ui/api/quotas", quota)).status).toBe(403);
+      expect((await send("DELETE", "/ui/api/acls", acl)).status).toBe(200);
+      expect(secured.services.acls.list().map((b) => b.principal)).toEqual(["User:ANONYMOUS"]);
+    } finally {
+      await secured.close();
+    }
   });
 });
