@@ -469,7 +469,9 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     const together = parsed.length ? await append(parsed) : [];
     for (let i = 0; i < parsed.length; i++) {
       const o = together[i];
-      if (o.error_code === null || parsed.length === 1) settle(parsed[i], o);
+      // Only a refusal before anything was appended (a record's fault, too large together) is
+      // retried record by record; a storage error is not, as the batch may be partly written.
+      if (o.error_code === null || parsed.length === 1 || !CLIENT_FAULTS.includes(o.error_code)) settle(parsed[i], o);
       else settle(parsed[i], (await append([parsed[i]]))[0]);
     }
     return results;
