@@ -15,7 +15,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
 import { RegistryError } from "../broker/registry/registry.ts";
 import { base64ToBytes } from "./base64.ts";
-import { SerializeError, serializeWithSchema } from "./serialize.ts";
+import { schemaRecordName, SerializeError, serializeWithSchema } from "./serialize.ts";
 import { defaultPartition } from "./murmur2.ts";
 import { groupLags } from "./lag.ts";
 import { appendRecords, type ProduceOffset } from "./rest.ts";
@@ -359,7 +359,12 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
           if (typeof p.subject === "string") subject = p.subject;
           else if (strategy === "TOPIC_NAME") subject = `${t.name}-${what}`;
           else if (strategy === "RECORD_NAME" || strategy === "TOPIC_RECORD_NAME") {
-            throw new V3Error(400, `${what}: subject_name_strategy ${strategy} needs a schema_id or a subject here`);
+            // The record's name comes from the schema given with it (none to look up otherwise).
+            const name = typeof p.schema === "string" && registryType ? schemaRecordName(registryType, p.schema) : null;
+            if (name === null) {
+              throw new V3Error(400, `${what}: subject_name_strategy ${strategy} needs a schema naming its record`);
+            }
+            subject = strategy === "RECORD_NAME" ? name : `${t.name}-${name}`;
           } else throw new V3Error(400, `${what}.subject_name_strategy ${strategy} is not known`);
           if (typeof p.schema === "string") {
             if (!registryType) throw new V3Error(400, `${what}.type must be AVRO, JSONSCHEMA or PROTOBUF`);

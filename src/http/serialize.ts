@@ -9,7 +9,7 @@
 // parser reads), maps. Types from referenced (imported) schemas, groups, Any and the well-known
 // wrapper types are not resolved: such data is refused with a message.
 import { encodeAvro } from "../broker/registry/avro.ts";
-import type { ProtoSchema } from "../broker/registry/protobuf.ts";
+import { parseProto, type ProtoSchema } from "../broker/registry/protobuf.ts";
 import { toWireFormat } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import { base64ToBytes } from "./base64.ts";
@@ -40,6 +40,28 @@ export function serializeWithSchema(svc: Services, id: number, data: unknown, ty
     return toWireFormat(id, out);
   }
   return toWireFormat(id, utf8.encode(JSON.stringify(data)));
+}
+
+/**
+ * The record name a schema text declares, for the RECORD_NAME subject strategies: an Avro record's
+ * full name, a protobuf schema's first message (with its package), a JSON Schema's title; null if none.
+ */
+export function schemaRecordName(schemaType: string, schema: string): string | null {
+  try {
+    if (schemaType === "PROTOBUF") {
+      const p = parseProto(schema);
+      const first = p.messages.keys().next().value;
+      return first === undefined ? null : p.pkg ? `${p.pkg}.${first}` : first;
+    }
+    const o = JSON.parse(schema) as { name?: unknown; namespace?: unknown; title?: unknown };
+    if (schemaType === "JSON") return typeof o.title === "string" ? o.title : null;
+    if (typeof o.name !== "string") return null;
+    return o.name.includes(".") || typeof o.namespace !== "string" || !o.namespace
+      ? o.name
+      : `${o.namespace}.${o.name}`;
+  } catch {
+    return null;
+  }
 }
 
 // ---- protobuf from JSON ----

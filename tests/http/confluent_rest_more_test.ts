@@ -369,13 +369,31 @@ message Order {
     });
     expect(inline.json).toMatchObject({ error_code: 200, key: { type: "JSONSCHEMA" } });
     expect((await call("GET", "/subjects")).json).toEqual(expect.arrayContaining(["v3schema-key"]));
+    // RECORD_NAME / TOPIC_RECORD_NAME: the subject is the record's full name (prefixed with the topic).
+    const named = JSON.stringify({
+      type: "record",
+      name: "Pong",
+      namespace: "net",
+      fields: [{ name: "n", type: "int" }],
+    });
+    for (const [strategy, subject] of [["RECORD_NAME", "net.Pong"], ["TOPIC_RECORD_NAME", "v3schema-net.Pong"]]) {
+      const r = await call("POST", recs, {
+        value: { type: "AVRO", schema: named, subject_name_strategy: strategy, data: { n: 5 } },
+      });
+      expect(r.json).toMatchObject({ error_code: 200, value: { type: "AVRO" } });
+      expect((await call("GET", `/subjects/${subject}/versions`)).json).toEqual([1]);
+    }
+    const noName = await call("POST", recs, {
+      value: { schema_id: id, subject_name_strategy: "RECORD_NAME", data: { n: 6 } },
+    });
+    expect(noName.json.error_code).toBe(200); // a schema_id needs no subject
     const misfit = await call("POST", recs, { value: { schema_id: id, data: { n: "no" } } });
     expect(misfit.status).toBe(400);
     const noSubject = await call("POST", recs, { value: { subject: "missing-value", data: {} } });
     expect(noSubject.status).toBe(404);
     const registry = new RegistryClient({ host: base });
-    const values = await readValues("v3schema", 4);
-    expect(await Promise.all(values.map((v) => registry.decode(v)))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    const values = await readValues("v3schema", 7);
+    expect(await Promise.all(values.map((v) => registry.decode(v)))).toEqual([1, 2, 3, 4, 5, 5, 6].map((n) => ({ n })));
   }, 30_000);
 
   test("schema references end to end: a record referencing another subject's type, produced and decoded", async () => {
