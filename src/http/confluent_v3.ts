@@ -128,15 +128,14 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   );
   const brokerConfigs = (c: Context, kind: string) => {
     need(httpClusterAllowed(svc, c, AclOperation.DESCRIBE_CONFIGS));
+    const cluster = kind === "KafkaClusterConfig";
     return svc.configs.describe(ConfigType.BROKER, String(svc.config.nodeId), null, true, false).configs.map((x) => ({
       kind,
-      metadata: meta(
-        c,
-        `/brokers/${svc.config.nodeId}/configs/${x.name}`,
-        `/broker=${svc.config.nodeId}/config=${x.name}`,
-      ),
+      metadata: cluster
+        ? meta(c, `/broker-configs/${x.name}`, `/broker-config=${x.name}`)
+        : meta(c, `/brokers/${svc.config.nodeId}/configs/${x.name}`, `/broker=${svc.config.nodeId}/config=${x.name}`),
       cluster_id: id(),
-      broker_id: svc.config.nodeId,
+      ...(cluster ? { config_type: "BROKER" } : { broker_id: svc.config.nodeId }),
       ...configFields(x),
     }));
   };
@@ -156,6 +155,56 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     "/v3/clusters/:cluster/broker-configs",
     route((c) => list(c, "KafkaClusterConfigList", "/broker-configs", brokerConfigs(c, "KafkaClusterConfig"))),
   );
+  // Changes as IncrementalAlterConfigs makes them (ALTER_CONFIGS on the cluster): this broker's
+  // configs, or the cluster-wide default (Kafka's BROKER resource with the empty name).
+  const thisBroker = (c: Context) => {
+    if (c.req.param("broker") !== String(svc.config.nodeId)) throw new V3Error(404, "Broker not found.");
+    return String(svc.config.nodeId);
+  };
+  const alterBroker = async (
+    resource: string,
+    c: Context,
+    ops: { name: string; op: number; value: string | null }[],
+  ) => {
+    need(httpClusterAllowed(svc, c, AclOperation.ALTER_CONFIGS));
+    const out = await svc.configs.alter(ConfigType.BROKER, resource, ops, true, false);
+    if (out.errorCode !== ErrorCode.NONE) throw new V3Error(400, out.errorMessage ?? errorName(out.errorCode));
+    return c.body(null, 204);
+  };
+  const alterOps = (b: Record<string, unknown>) =>
+    (Array.isArray(b.data) ? b.data as { name: string; value?: string; operation?: string }[] : []).map((x) => ({
+      name: String(x.name),
+      op: x.operation?.toUpperCase() === "DELETE" ? 1 : 0,
+      value: x.operation?.toUpperCase() === "DELETE" ? null : String(x.value ?? ""),
+    }));
+  for (
+    const [path, resource, kind] of [
+      ["/v3/clusters/:cluster/brokers/:broker/configs", thisBroker, "KafkaBrokerConfig"],
+      ["/v3/clusters/:cluster/broker-configs", () => "", "KafkaClusterConfig"],
+    ] as const
+  ) {
+    app.get(
+      `${path}/:name`,
+      route((c) => {
+        resource(c);
+        const x = brokerConfigs(c, kind).find((x) => x.name === c.req.param("name"));
+        if (!x) throw new V3Error(404, `Config ${c.req.param("name")} not found.`);
+        return c.json(x);
+      }),
+    );
+    app.put(
+      `${path}/:name`,
+      route(async (c) => {
+        const b = await body(c);
+        return alterBroker(resource(c), c, [{ name: c.req.param("name") ?? "", op: 0, value: String(b.value ?? "") }]);
+      }),
+    );
+    app.delete(
+      `${path}/:name`,
+      route((c) => alterBroker(resource(c), c, [{ name: c.req.param("name") ?? "", op: 1, value: null }])),
+    );
+    app.post(`${path}:alter`, route(async (c) => alterBroker(resource(c), c, alterOps(await body(c)))));
+  }
 
   // ---- topics ----
   const topicView = (c: Context, t: Topic) => ({
@@ -303,17 +352,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   app.post(
     "/v3/clusters/:cluster/topics/:topic/configs:alter",
     route(async (c) => {
-      const b = await body(c);
-      const data = Array.isArray(b.data) ? b.data as { name: string; value?: string; operation?: string }[] : [];
-      await alter(
-        c,
-        topicOf(c),
-        data.map((x) => ({
-          name: x.name,
-          op: x.operation?.toUpperCase() === "DELETE" ? 1 : 0,
-          value: x.operation?.toUpperCase() === "DELETE" ? null : String(x.value ?? ""),
-        })),
-      );
+      await alter(c, topicOf(c), alterOps(await body(c)));
       return c.body(null, 204);
     }),
   );

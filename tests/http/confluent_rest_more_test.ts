@@ -464,6 +464,40 @@ describe("v3 broker configs and ACLs", () => {
       expect(byName.get(e.configName)?.value).toBe(e.configValue);
     }
     expect((await call("GET", `${v3}/brokers/99/configs`)).status).toBe(404);
+  });
+
+  test("broker configs: set, alter and reset per broker and cluster-wide, as kafkajs sees them", async () => {
+    const id = broker.services.config.nodeId;
+    const admin = kafka.admin();
+    await admin.connect();
+    const kafkaView = async () =>
+      (await admin.describeConfigs({
+        resources: [{ type: 4, name: String(id), configNames: ["log.retention.ms"] }],
+        includeSynonyms: false,
+      })).resources[0].configEntries[0].configValue;
+    const one = async (path: string) => (await call("GET", `${v3}${path}/log.retention.ms`)).json;
+    expect((await call("PUT", `${v3}/broker-configs/log.retention.ms`, { value: "3600000" })).status).toBe(204);
+    expect(await one("/broker-configs")).toMatchObject({ value: "3600000", source: "DYNAMIC_DEFAULT_BROKER_CONFIG" });
+    expect(await kafkaView()).toBe("3600000");
+    const alter = await call("POST", `${v3}/brokers/${id}/configs:alter`, {
+      data: [{ name: "log.retention.ms", value: "7200000" }],
+    });
+    expect(alter.status).toBe(204);
+    expect(await one(`/brokers/${id}/configs`)).toMatchObject({ value: "7200000", source: "DYNAMIC_BROKER_CONFIG" });
+    expect(await kafkaView()).toBe("7200000");
+    expect((await call("DELETE", `${v3}/brokers/${id}/configs/log.retention.ms`)).status).toBe(204);
+    expect(await kafkaView()).toBe("3600000");
+    const reset = await call("POST", `${v3}/broker-configs:alter`, {
+      data: [{ name: "log.retention.ms", operation: "DELETE" }],
+    });
+    expect(reset.status).toBe(204);
+    // Kafka's default for log.retention.ms is null (log.retention.hours rules).
+    expect(await one("/broker-configs")).toMatchObject({ value: null, is_default: true, config_type: "BROKER" });
+    expect(await kafkaView()).toBeNull();
+    await admin.disconnect();
+    const bad = await call("PUT", `${v3}/broker-configs/log.retention.ms`, { value: "soon" });
+    expect(bad.status).toBe(400);
+    expect((await call("PUT", `${v3}/brokers/99/configs/log.retention.ms`, { value: "1" })).status).toBe(404);
     expect((await call("GET", `/v3/clusters/nope/broker-configs`)).status).toBe(404);
   });
 
