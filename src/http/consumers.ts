@@ -5,8 +5,8 @@
 // server-side assignor, revocations honoured at once), so REST consumers and Kafka clients share a
 // group's partitions and committed offsets as members of one group. Positions start from the
 // committed offset, else per auto.offset.reset. Records are read as Fetch reads them and returned
-// in the instance's format (binary: base64; json; avro and jsonschema: decoded with the schema
-// registry). Commits go through OffsetCommit's path with the member's epoch. An instance not used
+// in the instance's format (binary: base64; json; avro, jsonschema and protobuf: decoded with the
+// schema registry, protobuf as its JSON mapping). Commits go through OffsetCommit's path with the member's epoch. An instance not used
 // for consumer.instance.timeout.ms (300000) leaves the group and is removed.
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
@@ -21,9 +21,10 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { bytesToBase64 } from "./base64.ts";
 import { V2Error, v2Reply } from "./confluent_v2.ts";
 import { readLog } from "./rest.ts";
+import { decodeProtoFramed, SerializeError } from "./serialize.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
-const FORMATS = ["binary", "json", "avro", "jsonschema"];
+const FORMATS = ["binary", "json", "avro", "jsonschema", "protobuf"];
 
 type Instance = {
   group: string;
@@ -417,6 +418,16 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (id === null) throw new V2Error(500, 50002, `A record has no schema id (format ${format}).`);
     const parsed = svc.registry.parsedById(id);
     if (format === "avro" && parsed.avro) return decodeAvro(parsed.avro, b.subarray(5));
+    if (format === "protobuf" && parsed.proto) {
+      try {
+        return decodeProtoFramed(parsed.proto, b.subarray(5));
+      } catch (e) {
+        if (e instanceof SerializeError) {
+          throw new V2Error(500, 50002, `A record is not protobuf of schema ${id}: ${e.message}`);
+        }
+        throw e;
+      }
+    }
     return JSON.parse(new TextDecoder().decode(b.subarray(5)));
   }
 

@@ -12,7 +12,7 @@ import { encodeAvro } from "../broker/registry/avro.ts";
 import { parseProto, type ProtoSchema } from "../broker/registry/protobuf.ts";
 import { toWireFormat } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
-import { base64ToBytes } from "./base64.ts";
+import { base64ToBytes, bytesToBase64 } from "./base64.ts";
 
 /** Data that does not fit its schema (Confluent: 42203 in v2, 400 in v3). */
 export class SerializeError extends Error {}
@@ -211,4 +211,140 @@ function single(
       w.varint(BigInt(n));
     }
   }
+}
+
+// ---- protobuf to JSON (v2 consumer instances in the protobuf format) ----
+
+/** Data serialized with protobuf schema `schema` (Confluent's framing after the schema id: message indexes, then the message) as protobuf's JSON mapping. */
+export function decodeProtoFramed(schema: ProtoSchema, framed: Uint8Array): unknown {
+  const r = new Reader(framed);
+  // Message indexes: a zigzag count then zigzag indexes; a single 0 is [0].
+  const count = Number(r.zigzag());
+  const path = count === 0 ? [0] : Array.from({ length: count }, () => Number(r.zigzag()));
+  let scope = "";
+  for (const index of path) {
+    const children = [...schema.messages.keys()].filter((n) =>
+      scope ? n.startsWith(`${scope}.`) && !n.slice(scope.length + 1).includes(".") : !n.includes(".")
+    );
+    if (index >= children.length) throw new SerializeError(`message index ${index} is not in the schema`);
+    scope = children[index];
+  }
+  return decodeMessage(schema, scope, r, framed.length);
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly b: Uint8Array) {}
+  varint(): bigint {
+    let v = 0n, shift = 0n;
+    for (;;) {
+      if (this.pos >= this.b.length) throw new SerializeError("truncated protobuf data");
+      const x = this.b[this.pos++];
+      v |= BigInt(x & 0x7f) << shift;
+      if (!(x & 0x80)) return v;
+      shift += 7n;
+    }
+  }
+  zigzag(): bigint {
+    const v = this.varint();
+    return (v >> 1n) ^ -(v & 1n);
+  }
+  take(n: number): Uint8Array {
+    if (this.pos + n > this.b.length) throw new SerializeError("truncated protobuf data");
+    const out = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
+
+const PACKABLE = new Set([...VARINT, ...FIXED32, ...FIXED64, "sint32", "sint64"]);
+
+function decodeMessage(schema: ProtoSchema, name: string, r: Reader, end: number): Record<string, unknown> {
+  const m = schema.messages.get(name)!;
+  const out: Record<string, unknown> = {};
+  while (r.pos < end) {
+    const tag = r.varint();
+    const number = Number(tag >> 3n), wire = Number(tag & 7n);
+    const f = m.fields.get(number);
+    const key = f ? camel(f.name) : "";
+    const map = f && /^map<\s*([\w.]+)\s*,\s*([\w.]+)\s*>$/.exec(f.type);
+    if (!f) skip(r, wire);
+    else if (map) {
+      const len = Number(r.varint());
+      const stop = r.pos + len;
+      let k: unknown = "", v: unknown = null;
+      while (r.pos < stop) {
+        const t = r.varint();
+        if (Number(t >> 3n) === 1) k = scalarOrNested(schema, map[1], Number(t & 7n), r, name);
+        else if (Number(t >> 3n) === 2) v = scalarOrNested(schema, map[2], Number(t & 7n), r, name);
+        else skip(r, Number(t & 7n));
+      }
+      ((out[key] ??= {}) as Record<string, unknown>)[String(k)] = v;
+    } else if (f.label === "repeated") {
+      const list = (out[key] ??= []) as unknown[];
+      if (wire === 2 && PACKABLE.has(f.type)) {
+        const stop = r.pos + Number(r.varint());
+        const wt = FIXED32.has(f.type) ? 5 : FIXED64.has(f.type) ? 1 : 0;
+        while (r.pos < stop) list.push(scalarOrNested(schema, f.type, wt, r, name));
+      } else list.push(scalarOrNested(schema, f.type, wire, r, name));
+    } else out[key] = scalarOrNested(schema, f.type, wire, r, name);
+  }
+  return out;
+}
+
+function skip(r: Reader, wire: number): void {
+  if (wire === 0) r.varint();
+  else if (wire === 1) r.take(8);
+  else if (wire === 2) r.take(Number(r.varint()));
+  else if (wire === 5) r.take(4);
+  else throw new SerializeError(`unsupported protobuf wire type ${wire}`);
+}
+
+function scalarOrNested(schema: ProtoSchema, type: string, wire: number, r: Reader, scope: string): unknown {
+  const fixed = (n: number) => {
+    const b = r.take(n);
+    return new DataView(b.buffer, b.byteOffset, n);
+  };
+  switch (type) {
+    case "int32":
+      return Number(BigInt.asIntN(32, r.varint()));
+    case "uint32":
+      return Number(BigInt.asUintN(32, r.varint()));
+    case "int64":
+      return String(BigInt.asIntN(64, r.varint()));
+    case "uint64":
+      return String(BigInt.asUintN(64, r.varint()));
+    case "bool":
+      return r.varint() !== 0n;
+    case "sint32":
+      return Number(r.zigzag());
+    case "sint64":
+      return String(r.zigzag());
+    case "fixed32":
+      return fixed(4).getUint32(0, true);
+    case "sfixed32":
+      return fixed(4).getInt32(0, true);
+    case "float":
+      return fixed(4).getFloat32(0, true);
+    case "fixed64":
+      return String(fixed(8).getBigUint64(0, true));
+    case "sfixed64":
+      return String(fixed(8).getBigInt64(0, true));
+    case "double":
+      return fixed(8).getFloat64(0, true);
+    case "string":
+      return new TextDecoder().decode(r.take(Number(r.varint())));
+    case "bytes":
+      return bytesToBase64(r.take(Number(r.varint())));
+  }
+  const t = resolve(schema, type, scope);
+  if (!t) throw new SerializeError(`type ${type} is not defined in the schema`);
+  if (t.kind === "enum") {
+    const n = Number(BigInt.asIntN(32, r.varint()));
+    for (const [k, v] of schema.enumValues.get(t.name)!) if (v === n) return k;
+    return n;
+  }
+  if (wire !== 2) throw new SerializeError(`field of message type ${type} has wire type ${wire}`);
+  const len = Number(r.varint());
+  return decodeMessage(schema, t.name, r, r.pos + len);
 }

@@ -346,6 +346,15 @@ message Order {
     expect(d1.lines).toEqual([{ sku: "a", qty: 2 }, { sku: "b", qty: 1 }]);
     expect(Buffer.from(d1.blob as Uint8Array).toString()).toBe("hi");
     expect(await registry.decode(m2)).toMatchObject({ item: "pen" });
+    // A REST consumer instance in the protobuf format reads them as protobuf's JSON mapping.
+    await call("POST", "/consumers/protog", { name: "p", format: "protobuf", "auto.offset.reset": "earliest" }, V2);
+    await call("POST", "/consumers/protog/instances/p/subscription", { topics: ["v2proto"] }, V2);
+    const read = await readN("/consumers/protog/instances/p", 2);
+    expect(read.map((l) => JSON.parse(l.slice(l.indexOf(":", 2) + 1)))).toEqual([
+      { ...order, tags: { x: 1 } },
+      { item: "pen", status: "NEW" },
+    ]);
+    await call("DELETE", "/consumers/protog/instances/p");
   }, 30_000);
 
   test("v3: schema_id, an inline schema, and the subject's latest version; errors are 400 results", async () => {
