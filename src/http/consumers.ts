@@ -1,13 +1,16 @@
 // Confluent REST Proxy v2 consumer instances (/consumers/{group}/instances/{name}/...).
 //
-// Each instance is a real member of its consumer group: the broker drives it through the group
-// coordinator's KIP-848 consumer protocol in process (heartbeats on the group's interval, the
+// Each subscribed instance is a real member of its consumer group: the broker drives it through the
+// group coordinator's KIP-848 consumer protocol in process (heartbeats on the group's interval, the
 // server-side assignor, revocations honoured at once), so REST consumers and Kafka clients share a
-// group's partitions and committed offsets as members of one group. Positions start from the
-// committed offset, else per auto.offset.reset. Records are read as Fetch reads them and returned
-// in the instance's format (binary: base64; json; avro, jsonschema and protobuf: decoded with the
-// schema registry, protobuf as its JSON mapping). Commits go through OffsetCommit's path with the member's epoch. An instance not used
-// for consumer.instance.timeout.ms (300000) leaves the group and is removed.
+// group's partitions and committed offsets as members of one group; topic_pattern subscriptions are
+// the coordinator's regexes. An instance given partitions with POST assignments is a simple consumer
+// instead (no membership). Positions start from the committed offset, else per auto.offset.reset.
+// Records are read as Fetch reads them (isolation.level: read_uncommitted by default, as Kafka's
+// consumer, or read_committed) and returned in the instance's format (binary: base64; json; avro,
+// jsonschema and protobuf: decoded with the schema registry, protobuf as its JSON mapping). Commits
+// go through OffsetCommit's path with the member's epoch. An instance not used for
+// consumer.instance.timeout.ms (300000) leaves the group and is removed.
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { clientHostOf } from "../broker/groups/coordinator.ts";

@@ -1,7 +1,8 @@
 // Serializing a REST produce's JSON data with a registered schema, in Confluent's wire format (magic
 // byte 0, the schema id, then the payload): Avro binary, JSON text (JSON Schema), or protobuf with
 // its message indexes. Shared by REST Proxy v2 (avro, jsonschema, protobuf content types) and v3
-// (schema_id / schema / subject in a record's key or value).
+// (schema_id / schema / subject in a record's key or value); and protobuf back to JSON for v2
+// consumer instances in the protobuf format.
 //
 // Protobuf: the data is protobuf's JSON mapping of the schema's first message (as Confluent's proxy
 // does): fields by name or lowerCamelCase JSON name, 64-bit integers as numbers or strings, bytes as
@@ -215,7 +216,10 @@ function single(
 
 // ---- protobuf to JSON (v2 consumer instances in the protobuf format) ----
 
-/** Data serialized with protobuf schema `schema` (Confluent's framing after the schema id: message indexes, then the message) as protobuf's JSON mapping. */
+/**
+ * Data serialized with protobuf schema `schema`, as protobuf's JSON mapping; `framed` is what follows
+ * the schema id in Confluent's wire format (the message indexes, then the message).
+ */
 export function decodeProtoFramed(schema: ProtoSchema, framed: Uint8Array): unknown {
   const r = new Reader(framed);
   // Message indexes: a zigzag count then zigzag indexes; a single 0 is [0].

@@ -277,7 +277,7 @@ describe("a full disk: KAFKA_STORAGE_ERROR, reads go on, writes resume once spac
 });
 
 describe("metadata log, group offsets and transaction state", () => {
-  test("CreateTopics and DeleteTopics (and REST v3's and the console's delete) on a full disk answer KAFKA_STORAGE_ERROR and change nothing", async () => {
+  test("CreateTopics and DeleteTopics (REST v3's and the console's too) on a full disk: KAFKA_STORAGE_ERROR, nothing changes", async () => {
     let r = await start(undefined, { "chronik.http.port": 0 });
     expect((await createTopic(r.c, "kept")).errorCode).toBe(ErrorCode.NONE);
     const off = r.fs.inject({ path: "__chronik_metadata/log", op: "write", fault: "ENOSPC" });
