@@ -782,6 +782,8 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   );
 }
 
+const MAX_OBJECT_CHARS = 64 << 20;
+
 /**
  * Splits a body of concatenated JSON objects (v3's streaming produce) as it arrives: push() gives the
  * objects completed by a chunk, an Error for bytes that are not a JSON object.
@@ -822,6 +824,8 @@ class JsonObjectSplitter {
       } else if (this.depth === 0 && !/\s/.test(ch)) return new Error(`unexpected ${JSON.stringify(ch)}`);
     }
     this.scanned = i;
+    // One record's JSON is bounded (as /v1's body): an object that never closes cannot hold memory.
+    if (this.buf.length > MAX_OBJECT_CHARS) return new Error(`a record over ${MAX_OBJECT_CHARS} characters`);
     return out;
   }
 
