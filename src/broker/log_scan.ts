@@ -37,3 +37,20 @@ export async function forEachRecord(
   });
   return count;
 }
+
+/**
+ * ListOffsets' answer for a timestamp: the first record at or after the log start whose timestamp is
+ * >= `ts` (found by batch max timestamp, then by decoding that batch), or null when there is none.
+ */
+export async function offsetForTimestamp(
+  log: PartitionLog,
+  ts: number,
+): Promise<{ offset: bigint; timestamp: bigint } | null> {
+  const found = await log.batchForTimestamp(ts);
+  if (!found) return null;
+  const start = BigInt(log.logStartOffset);
+  for (const r of decodeRecords(found.batch).records) {
+    if (r.offset >= start && r.timestamp >= BigInt(ts)) return { offset: r.offset, timestamp: r.timestamp };
+  }
+  return null;
+}

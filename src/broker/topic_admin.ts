@@ -181,3 +181,29 @@ export const CLUSTER_OPERATIONS = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1
 export const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 /** Sent when the client did not ask for authorized operations. */
 export const OPERATIONS_OMITTED = -2147483648;
+
+/**
+ * Deletes a topic for DeleteTopics, the REST v3 route and the console (authorization, quotas and
+ * refusing internal topics over HTTP are the callers'): a metadata log that cannot record the
+ * deletion answers KAFKA_STORAGE_ERROR and leaves the topic as it was; the groups' committed offsets
+ * of the topic go with it. `by` names who asked, for the log line.
+ */
+export async function deleteTopic(
+  svc: Services,
+  topic: Topic,
+  by = "",
+): Promise<{ errorCode: number; errorMessage: string | null }> {
+  try {
+    await svc.topics.delete(topic);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    svc.log("error", `deleting topic ${topic.name} failed: ${message}`);
+    return {
+      errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+      errorMessage: `Could not delete topic ${topic.name}: ${message}`,
+    };
+  }
+  await svc.groups.onTopicDeleted(topic.name);
+  svc.log("info", `deleted topic ${topic.name}${by ? ` (${by})` : ""}`);
+  return { errorCode: ErrorCode.NONE, errorMessage: null };
+}

@@ -1,19 +1,21 @@
 // Confluent REST Proxy API v2 at its own paths: produce to a topic or a partition with the
-// embedded formats of its content types (application/vnd.kafka.{json,binary,avro,jsonschema}.v2+json),
-// and topic metadata. Avro and JSON Schema values are serialized with the schema registry in
-// Confluent's wire format (magic byte 0, the schema id, then the Avro binary or the JSON text); a
-// schema given inline is registered under <topic>-key / <topic>-value first (TopicNameStrategy).
-// protobuf.v2 is refused (415): serializing protobuf from JSON is not built. Consumer instances
-// (/consumers/...) are not built either; /v1/topics/.../records reads records (see the README).
+// embedded formats of its content types (application/vnd.kafka.{json,binary,avro,jsonschema,protobuf}.v2+json),
+// and topic metadata. Avro, JSON Schema and Protobuf values are serialized with the schema registry
+// in Confluent's wire format (serialize.ts); a schema given inline is registered under
+// <topic>-key / <topic>-value first (TopicNameStrategy). Errors use Confluent's codes
+// (confluent_errors.ts); consumer instances (/consumers/...) are in consumers.ts.
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
-import { AvroSchemaError, encodeAvro } from "../broker/registry/avro.ts";
-import { RegistryError, toWireFormat } from "../broker/registry/registry.ts";
+import { AvroSchemaError } from "../broker/registry/avro.ts";
+import { RegistryError } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import type { Topic } from "../broker/topics.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
 import { base64ToBytes } from "./base64.ts";
 import { defaultPartition } from "./murmur2.ts";
+import { SerializeError, serializeWithSchema } from "./serialize.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { confluentProduceCode } from "./confluent_errors.ts";
 import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
@@ -72,7 +74,6 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
     const m = /^application\/vnd\.kafka\.(json|binary|avro|jsonschema|protobuf)\.v2\+json/.exec(type);
     const format = m ? m[1] : /^application\/(vnd\.kafka\.v2\+)?json/.test(type) ? "json" : null;
     if (!format) return v2Error(c, 415, 415, `Unsupported content type ${type}`);
-    if (format === "protobuf") return v2Error(c, 415, 415, "protobuf.v2 produce is not supported here");
     if (!httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, name)) {
       return v2Error(c, 403, 40301, `Not authorized to access topics: [${name}]`);
     }
@@ -83,16 +84,13 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
       return v2Error(c, 400, 400, "The request body is not JSON");
     }
     const topic = await produceTopic(svc, c, name);
-    if (topic instanceof Response) return v2Error(c, topic.status, 40401, "Topic not found.");
+    if ("errorCode" in topic) return v2Error(c, topic.status, topic.errorCode, topic.message);
     try {
-      const schemaType = format === "avro" ? "AVRO" : "JSON";
-      const keySchemaId = format === "avro" || format === "jsonschema"
-        ? await schemaId(body, "key", name, schemaType)
-        : null;
-      const valueSchemaId = format === "avro" || format === "jsonschema"
-        ? await schemaId(body, "value", name, schemaType)
-        : null;
-      if ((format === "avro" || format === "jsonschema") && valueSchemaId === null && keySchemaId === null) {
+      const schemaType = format === "avro" ? "AVRO" : format === "protobuf" ? "PROTOBUF" : "JSON";
+      const schemaBased = format === "avro" || format === "jsonschema" || format === "protobuf";
+      const keySchemaId = schemaBased ? await schemaId(body, "key", name, schemaType) : null;
+      const valueSchemaId = schemaBased ? await schemaId(body, "value", name, schemaType) : null;
+      if (schemaBased && valueSchemaId === null && keySchemaId === null) {
         throw new V2Error(
           422,
           42205,
@@ -106,15 +104,14 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
             return fromBase64(v, what);
           case "json":
             return utf8.encode(JSON.stringify(v));
-          case "jsonschema":
+          default:
             if (id === null) throw new V2Error(422, 42205, `${what} has no schema`);
-            return toWireFormat(id, utf8.encode(JSON.stringify(v)));
-          default: {
-            if (id === null) throw new V2Error(422, 42205, `${what} has no schema`);
-            const parsed = svc.registry.parsedById(id);
-            if (!parsed.avro) throw new V2Error(422, 42205, `schema ${id} is not an Avro schema`);
-            return toWireFormat(id, encodeAvro(parsed.avro, v));
-          }
+            try {
+              return serializeWithSchema(svc, id, v, schemaType);
+            } catch (e) {
+              if (e instanceof SerializeError) throw new V2Error(422, 42203, `${what}: ${e.message}`);
+              throw e;
+            }
         }
       };
       const records = body.records;
@@ -130,8 +127,17 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
         return { index, partition, input };
       });
       const out = await appendRecords(svc, topic, pending, false);
-      if ("status" in out) throw new V2Error(out.status, 41301, out.message);
-      return v2Reply(c, { key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets: out.offsets });
+      // As Confluent's proxy: the request succeeds, each record says whether it was written, with
+      // Confluent's error_code for the producer's exception (confluent_errors.ts).
+      const offsets = "status" in out
+        ? pending.map((r) => ({
+          partition: r.partition,
+          offset: null,
+          error_code: confluentProduceCode(ErrorCode[out.error as keyof typeof ErrorCode] ?? -1),
+          error: out.message,
+        }))
+        : out.offsets.map((o) => o.error_code === null ? o : { ...o, error_code: confluentProduceCode(o.error_code) });
+      return v2Reply(c, { key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets });
     } catch (e) {
       if (e instanceof V2Error) return e.reply(c);
       if (e instanceof RegistryError) return v2Error(c, e.status, e.code, e.message);

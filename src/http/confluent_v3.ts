@@ -8,15 +8,17 @@ import type { Context, Hono } from "hono";
 import { type AclBinding, AclOperation, AclPermission, PatternType, ResourceType } from "../broker/auth/acl.ts";
 import { ConfigSource, type DescribedConfig, ResourceType as ConfigType } from "../broker/config/configs.ts";
 import type { Services } from "../broker/services.ts";
-import { createTopic } from "../broker/topic_admin.ts";
+import { createTopic, deleteTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordInput } from "../protocol/record_batch.ts";
+import { RegistryError } from "../broker/registry/registry.ts";
 import { base64ToBytes } from "./base64.ts";
+import { schemaRecordName, SerializeError, serializeWithSchema } from "./serialize.ts";
 import { defaultPartition } from "./murmur2.ts";
 import { groupLags } from "./lag.ts";
-import { appendRecords } from "./rest.ts";
+import { appendRecords, type ProduceOffset } from "./rest.ts";
 import { httpAllowed, httpClusterAllowed, type HttpEnv } from "./security.ts";
 
 const utf8 = new TextEncoder();
@@ -26,6 +28,16 @@ class V3Error extends Error {
     super(message);
   }
 }
+
+/** v3's schema types, as the registry names them. */
+const SCHEMA_TYPES: Record<string, string | undefined> = { AVRO: "AVRO", JSONSCHEMA: "JSON", PROTOBUF: "PROTOBUF" };
+
+/** A produced key or value in v3's result: its type and size, and the schema it was serialized with. */
+const dataView = (d: { type: string; schemaId?: number }, bytes: Uint8Array) => ({
+  type: d.type,
+  size: bytes.length,
+  ...(d.schemaId !== undefined ? { schema_id: d.schemaId } : {}),
+});
 
 const enumName = (o: Record<string, number>, v: number) => Object.entries(o).find(([, x]) => x === v)?.[0] ?? "UNKNOWN";
 
@@ -120,28 +132,83 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   );
   const brokerConfigs = (c: Context, kind: string) => {
     need(httpClusterAllowed(svc, c, AclOperation.DESCRIBE_CONFIGS));
+    const cluster = kind === "KafkaClusterConfig";
     return svc.configs.describe(ConfigType.BROKER, String(svc.config.nodeId), null, true, false).configs.map((x) => ({
       kind,
-      metadata: meta(
-        c,
-        `/brokers/${svc.config.nodeId}/configs/${x.name}`,
-        `/broker=${svc.config.nodeId}/config=${x.name}`,
-      ),
+      metadata: cluster
+        ? meta(c, `/broker-configs/${x.name}`, `/broker-config=${x.name}`)
+        : meta(c, `/brokers/${svc.config.nodeId}/configs/${x.name}`, `/broker=${svc.config.nodeId}/config=${x.name}`),
       cluster_id: id(),
-      broker_id: svc.config.nodeId,
+      ...(cluster ? { config_type: "BROKER" } : { broker_id: svc.config.nodeId }),
       ...configFields(x),
     }));
   };
   app.get(
     "/v3/clusters/:cluster/brokers/:broker/configs",
-    route((c) =>
-      list(c, "KafkaBrokerConfigList", `/brokers/${svc.config.nodeId}/configs`, brokerConfigs(c, "KafkaBrokerConfig"))
-    ),
+    route((c) => {
+      if (c.req.param("broker") !== String(svc.config.nodeId)) throw new V3Error(404, "Broker not found.");
+      return list(
+        c,
+        "KafkaBrokerConfigList",
+        `/brokers/${svc.config.nodeId}/configs`,
+        brokerConfigs(c, "KafkaBrokerConfig"),
+      );
+    }),
   );
   app.get(
     "/v3/clusters/:cluster/broker-configs",
     route((c) => list(c, "KafkaClusterConfigList", "/broker-configs", brokerConfigs(c, "KafkaClusterConfig"))),
   );
+  // Changes as IncrementalAlterConfigs makes them (ALTER_CONFIGS on the cluster): this broker's
+  // configs, or the cluster-wide default (Kafka's BROKER resource with the empty name).
+  const thisBroker = (c: Context) => {
+    if (c.req.param("broker") !== String(svc.config.nodeId)) throw new V3Error(404, "Broker not found.");
+    return String(svc.config.nodeId);
+  };
+  const alterBroker = async (
+    resource: string,
+    c: Context,
+    ops: { name: string; op: number; value: string | null }[],
+  ) => {
+    need(httpClusterAllowed(svc, c, AclOperation.ALTER_CONFIGS));
+    const out = await svc.configs.alter(ConfigType.BROKER, resource, ops, true, false);
+    if (out.errorCode !== ErrorCode.NONE) throw new V3Error(400, out.errorMessage ?? errorName(out.errorCode));
+    return c.body(null, 204);
+  };
+  const alterOps = (b: Record<string, unknown>) =>
+    (Array.isArray(b.data) ? b.data as { name: string; value?: string; operation?: string }[] : []).map((x) => ({
+      name: String(x.name),
+      op: x.operation?.toUpperCase() === "DELETE" ? 1 : 0,
+      value: x.operation?.toUpperCase() === "DELETE" ? null : String(x.value ?? ""),
+    }));
+  for (
+    const [path, resource, kind] of [
+      ["/v3/clusters/:cluster/brokers/:broker/configs", thisBroker, "KafkaBrokerConfig"],
+      ["/v3/clusters/:cluster/broker-configs", () => "", "KafkaClusterConfig"],
+    ] as const
+  ) {
+    app.get(
+      `${path}/:name`,
+      route((c) => {
+        resource(c);
+        const x = brokerConfigs(c, kind).find((x) => x.name === c.req.param("name"));
+        if (!x) throw new V3Error(404, `Config ${c.req.param("name")} not found.`);
+        return c.json(x);
+      }),
+    );
+    app.put(
+      `${path}/:name`,
+      route(async (c) => {
+        const b = await body(c);
+        return alterBroker(resource(c), c, [{ name: c.req.param("name") ?? "", op: 0, value: String(b.value ?? "") }]);
+      }),
+    );
+    app.delete(
+      `${path}/:name`,
+      route((c) => alterBroker(resource(c), c, [{ name: c.req.param("name") ?? "", op: 1, value: null }])),
+    );
+    app.post(`${path}:alter`, route(async (c) => alterBroker(resource(c), c, alterOps(await body(c)))));
+  }
 
   // ---- topics ----
   const topicView = (c: Context, t: Topic) => ({
@@ -201,8 +268,8 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       const t = topicOf(c);
       need(httpAllowed(svc, c, AclOperation.DELETE, ResourceType.TOPIC, t.name));
       if (t.internal) throw new V3Error(400, "Internal topics cannot be deleted.");
-      await svc.topics.delete(t);
-      await svc.groups.onTopicDeleted(t.name);
+      const out = await deleteTopic(svc, t, "REST v3");
+      if (out.errorCode !== ErrorCode.NONE) throw new V3Error(500, out.errorMessage ?? errorName(out.errorCode));
       return c.body(null, 204);
     }),
   );
@@ -289,48 +356,92 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   app.post(
     "/v3/clusters/:cluster/topics/:topic/configs:alter",
     route(async (c) => {
-      const b = await body(c);
-      const data = Array.isArray(b.data) ? b.data as { name: string; value?: string; operation?: string }[] : [];
-      await alter(
-        c,
-        topicOf(c),
-        data.map((x) => ({
-          name: x.name,
-          op: x.operation?.toUpperCase() === "DELETE" ? 1 : 0,
-          value: x.operation?.toUpperCase() === "DELETE" ? null : String(x.value ?? ""),
-        })),
-      );
+      await alter(c, topicOf(c), alterOps(await body(c)));
       return c.body(null, 204);
     }),
   );
 
   // ---- records ----
   const roundRobin = new Map<string, number>();
-  const produceOne = async (c: Context, t: Topic, r: Record<string, unknown>) => {
-    const data = (part: unknown, what: string): { bytes: Uint8Array | null; type: string } => {
-      if (part === undefined || part === null) return { bytes: null, type: "NONE" };
-      const p = part as { type?: string; data?: unknown; schema_id?: unknown; subject?: unknown };
-      const type = (p.type ?? "JSON").toUpperCase();
-      if (p.schema_id !== undefined || p.subject !== undefined) {
-        throw new V3Error(
-          400,
-          `${what}: schema-based serialization is not supported here; send JSON, BINARY or STRING`,
-        );
-      }
-      if (p.data === null || p.data === undefined) return { bytes: null, type };
-      if (type === "BINARY") {
-        try {
-          return { bytes: base64ToBytes(String(p.data)), type };
-        } catch {
-          throw new V3Error(400, `${what}.data is not valid base64`);
-        }
-      }
-      if (type === "STRING") return { bytes: utf8.encode(String(p.data)), type };
-      if (type === "JSON") return { bytes: utf8.encode(JSON.stringify(p.data)), type };
-      throw new V3Error(400, `${what}.type ${type} is not one of JSON, BINARY, STRING`);
+  /**
+   * A record's key or value as v3 sends it, in bytes: {type: JSON|BINARY|STRING, data}, or serialized
+   * with a registered schema (serialize.ts) named by schema_id, by an inline schema (registered under
+   * the subject first, as v2 does), or by subject (explicit, or TopicNameStrategy's <topic>-key|value)
+   * with schema_version (default: the latest). RECORD_NAME strategies need a schema_id or a subject.
+   */
+  const recordData = async (
+    t: Topic,
+    part: unknown,
+    what: "key" | "value",
+  ): Promise<{ bytes: Uint8Array | null; type: string; schemaId?: number }> => {
+    if (part === undefined || part === null) return { bytes: null, type: "NONE" };
+    if (typeof part !== "object" || Array.isArray(part)) throw new V3Error(400, `${what} must be an object`);
+    const p = part as {
+      type?: unknown;
+      data?: unknown;
+      schema_id?: unknown;
+      schema_version?: unknown;
+      schema?: unknown;
+      subject?: unknown;
+      subject_name_strategy?: unknown;
     };
-    const key = data(r.key, "key");
-    const value = data(r.value, "value");
+    const schemaFields = p.schema_id !== undefined || p.schema_version !== undefined || p.schema !== undefined ||
+      p.subject !== undefined || p.subject_name_strategy !== undefined;
+    const type = String(p.type ?? (schemaFields ? "" : "JSON")).toUpperCase();
+    const registryType = SCHEMA_TYPES[type];
+    if (schemaFields || registryType) {
+      if (type && !registryType) throw new V3Error(400, `${what}.type ${type} cannot be used with a schema`);
+      let id: number;
+      try {
+        if (p.schema_id !== undefined) {
+          if (!Number.isInteger(p.schema_id)) throw new V3Error(400, `${what}.schema_id must be an integer`);
+          id = p.schema_id as number;
+        } else {
+          const strategy = String(p.subject_name_strategy ?? "TOPIC_NAME").toUpperCase();
+          let subject: string;
+          if (typeof p.subject === "string") subject = p.subject;
+          else if (strategy === "TOPIC_NAME") subject = `${t.name}-${what}`;
+          else if (strategy === "RECORD_NAME" || strategy === "TOPIC_RECORD_NAME") {
+            // The record's name comes from the schema given with it (none to look up otherwise).
+            const name = typeof p.schema === "string" && registryType ? schemaRecordName(registryType, p.schema) : null;
+            if (name === null) {
+              throw new V3Error(400, `${what}: subject_name_strategy ${strategy} needs a schema naming its record`);
+            }
+            subject = strategy === "RECORD_NAME" ? name : `${t.name}-${name}`;
+          } else throw new V3Error(400, `${what}.subject_name_strategy ${strategy} is not known`);
+          if (typeof p.schema === "string") {
+            if (!registryType) throw new V3Error(400, `${what}.type must be AVRO, JSONSCHEMA or PROTOBUF`);
+            id = await svc.registry.register(subject, { schema: p.schema, schemaType: registryType });
+          } else {
+            const version = p.schema_version === undefined ? "latest" : String(p.schema_version);
+            id = svc.registry.version(subject, version).id;
+          }
+        }
+        const bytes = serializeWithSchema(svc, id, p.data ?? null, registryType);
+        const stored = svc.registry.parsedById(id).type;
+        return { bytes, type: type || (stored === "JSON" ? "JSONSCHEMA" : stored), schemaId: id };
+      } catch (e) {
+        if (e instanceof SerializeError) throw new V3Error(400, `${what}: ${e.message}`);
+        if (e instanceof RegistryError) throw new V3Error(e.status === 404 ? 404 : 400, `${what}: ${e.message}`);
+        throw e;
+      }
+    }
+    if (p.data === null || p.data === undefined) return { bytes: null, type };
+    if (type === "BINARY") {
+      try {
+        return { bytes: base64ToBytes(String(p.data)), type };
+      } catch {
+        throw new V3Error(400, `${what}.data is not valid base64`);
+      }
+    }
+    if (type === "STRING") return { bytes: utf8.encode(String(p.data)), type };
+    if (type === "JSON") return { bytes: utf8.encode(JSON.stringify(p.data)), type };
+    throw new V3Error(400, `${what}.type ${type} is not one of JSON, BINARY, STRING, AVRO, JSONSCHEMA, PROTOBUF`);
+  };
+  /** One record of a produce request, checked and placed; a V3Error for the client's mistakes. */
+  const parseRecord = async (t: Topic, r: Record<string, unknown>) => {
+    const key = await recordData(t, r.key, "key");
+    const value = await recordData(t, r.value, "value");
     const n = t.partitions.length;
     let partition: number;
     if (typeof r.partition_id === "number") {
@@ -340,58 +451,128 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
       partition = r.partition_id;
     } else partition = defaultPartition(t.name, n, key.bytes, roundRobin);
     const headers = Array.isArray(r.headers)
-      ? (r.headers as { name: string; value: string | null }[]).map((h) => ({
-        key: h.name,
-        value: h.value === null || h.value === undefined ? null : base64ToBytes(h.value),
-      }))
+      ? (r.headers as { name: string; value: string | null }[]).map((h, i) => {
+        if (h === null || typeof h !== "object" || typeof h.name !== "string") {
+          throw new V3Error(400, `headers[${i}] must be an object with a name`);
+        }
+        if (h.value === null || h.value === undefined) return { key: h.name, value: null };
+        try {
+          return { key: h.name, value: base64ToBytes(String(h.value)) };
+        } catch {
+          throw new V3Error(400, `headers[${i}].value is not valid base64`);
+        }
+      })
       : [];
     const input: RecordInput = { key: key.bytes, value: value.bytes, headers };
-    if (typeof r.timestamp === "string") input.timestamp = Date.parse(r.timestamp);
-    const now = svc.now();
-    const out = await appendRecords(svc, t, [{ index: 0, partition, input }], true);
-    if ("status" in out) throw new V3Error(out.status, out.message);
-    const o = out.offsets[0];
-    if (o.error) {
-      // The record's own fault (Kafka's validation) is the client's error; the rest are the server's.
-      const client: number[] = [
-        ErrorCode.INVALID_RECORD,
-        ErrorCode.INVALID_TIMESTAMP,
-        ErrorCode.CORRUPT_MESSAGE,
-        ErrorCode.MESSAGE_TOO_LARGE,
-      ];
-      return { error_code: client.includes(o.error_code ?? -1) ? 400 : 500, message: o.error };
+    if (typeof r.timestamp === "string") {
+      const ts = Date.parse(r.timestamp);
+      if (Number.isNaN(ts)) throw new V3Error(400, "timestamp is not an ISO-8601 date-time");
+      input.timestamp = ts;
     }
-    return {
-      error_code: 200,
-      cluster_id: id(),
-      topic_name: t.name,
-      partition_id: partition,
-      offset: o.offset,
-      timestamp: new Date(Number(input.timestamp ?? now)).toISOString(),
-      ...(key.bytes ? { key: { type: key.type, size: key.bytes.length } } : {}),
-      ...(value.bytes ? { value: { type: value.type, size: value.bytes.length } } : {}),
+    return { key, value, partition, input };
+  };
+  // The record's own fault (Kafka's validation) is the client's error; the rest are the server's.
+  const CLIENT_FAULTS: number[] = [
+    ErrorCode.INVALID_RECORD,
+    ErrorCode.INVALID_TIMESTAMP,
+    ErrorCode.CORRUPT_MESSAGE,
+    ErrorCode.MESSAGE_TOO_LARGE,
+  ];
+  /**
+   * Produces the records that arrived together: one append (one batch and, under acks=all's fsync,
+   * one sync) per partition; results in request order. A partition whose batch is refused (one
+   * record's fault, or too large together) is appended record by record, so only the faulty record fails.
+   */
+  const produceGroup = async (t: Topic, objects: Record<string, unknown>[]): Promise<Record<string, unknown>[]> => {
+    const results: Record<string, unknown>[] = new Array(objects.length);
+    const parsed: (Awaited<ReturnType<typeof parseRecord>> & { index: number })[] = [];
+    for (let index = 0; index < objects.length; index++) {
+      try {
+        parsed.push({ ...await parseRecord(t, objects[index]), index });
+      } catch (e) {
+        if (!(e instanceof V3Error)) throw e;
+        results[index] = { error_code: e.status, message: e.message };
+      }
+    }
+    const settle = (p: (typeof parsed)[number], o: ProduceOffset | { error_code: number; error: string | null }) => {
+      results[p.index] = o.error_code !== null
+        ? { error_code: CLIENT_FAULTS.includes(o.error_code) ? 400 : 500, message: o.error }
+        : {
+          error_code: 200,
+          cluster_id: id(),
+          topic_name: t.name,
+          partition_id: p.partition,
+          offset: (o as ProduceOffset).offset,
+          timestamp: new Date(Number(p.input.timestamp ?? svc.now())).toISOString(),
+          ...(p.key.bytes ? { key: dataView(p.key, p.key.bytes) } : {}),
+          ...(p.value.bytes ? { value: dataView(p.value, p.value.bytes) } : {}),
+        };
     };
+    const append = async (list: typeof parsed) => {
+      const out = await appendRecords(svc, t, list, true);
+      return "status" in out
+        ? list.map(() => ({ error_code: ErrorCode[out.error as keyof typeof ErrorCode] ?? -1, error: out.message }))
+        : out.offsets;
+    };
+    const together = parsed.length ? await append(parsed) : [];
+    for (let i = 0; i < parsed.length; i++) {
+      const o = together[i];
+      // Only a refusal before anything was appended (a record's fault, too large together) is
+      // retried record by record; a storage error is not, as the batch may be partly written.
+      if (o.error_code === null || parsed.length === 1 || !CLIENT_FAULTS.includes(o.error_code)) settle(parsed[i], o);
+      else settle(parsed[i], (await append([parsed[i]]))[0]);
+    }
+    return results;
   };
   app.post(
     "/v3/clusters/:cluster/topics/:topic/records",
     route(async (c) => {
       const t = topicOf(c);
       need(httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, t.name));
-      const text = await c.req.text();
-      const objects = splitJsonObjects(text);
-      if (objects === null) throw new V3Error(400, "The request body is not JSON.");
-      if (objects.length === 1) return c.json(await produceOne(c, t, objects[0]));
-      // The streaming form: one result per record, in order, one JSON object per line.
-      const results: string[] = [];
-      for (const o of objects) {
-        try {
-          results.push(JSON.stringify(await produceOne(c, t, o)));
-        } catch (e) {
-          if (!(e instanceof V3Error)) throw e;
-          results.push(JSON.stringify({ error_code: e.status, message: e.message }));
+      const stream = c.req.raw.body;
+      if (!stream) throw new V3Error(400, "The request body is not JSON.");
+      const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+      const splitter = new JsonObjectSplitter();
+      /** The objects complete after the next chunk(s); null at the end of the body; an Error when it does not parse. */
+      const next = async (): Promise<Record<string, unknown>[] | Error | null> => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          const out = done ? splitter.end() : splitter.push(value);
+          if (out instanceof Error || out.length || done) return out instanceof Error || out.length ? out : null;
         }
+      };
+      const first = await next();
+      if (first === null || first instanceof Error) throw new V3Error(400, "The request body is not JSON.");
+      // One record sent whole: one JSON answer with the result's HTTP status. Anything else is the
+      // streaming form, answered 200 with one result per line as each group of records is appended.
+      const rest = first.length === 1 && c.req.header("content-length") !== undefined ? await next() : undefined;
+      if (rest === null) {
+        const [r] = await produceGroup(t, first);
+        return c.json(r, r.error_code as 200);
       }
-      return c.body(results.join("\n") + "\n", 200, { "content-type": "application/json" });
+      const lines = (rs: Record<string, unknown>[]) => utf8.encode(rs.map((r) => JSON.stringify(r) + "\n").join(""));
+      // One group of records per pull, so each group's results leave before the next group is read.
+      const read: (Record<string, unknown>[] | Error | null)[] = rest === undefined ? [first] : [first, rest];
+      const body = new ReadableStream<Uint8Array>({
+        async pull(ctl) {
+          try {
+            const more = read.length ? read.shift()! : await next();
+            if (more === null) return ctl.close();
+            if (more instanceof Error) {
+              // The stream cannot be resynchronized after bytes that are not JSON: say so and stop.
+              ctl.enqueue(lines([{ error_code: 400, message: `The request body is not JSON: ${more.message}` }]));
+              await reader.cancel().catch(() => {});
+              return ctl.close();
+            }
+            ctl.enqueue(lines(await produceGroup(t, more)));
+          } catch (e) {
+            svc.log("error", `REST v3 produce to ${t.name}: ${e instanceof Error ? e.message : String(e)}`);
+            ctl.enqueue(lines([{ error_code: 500, message: "Internal error; the stream ends here." }]));
+            ctl.close();
+          }
+        },
+      }, { highWaterMark: 0 });
+      return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
     }),
   );
 
@@ -609,30 +790,54 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   );
 }
 
-/** Splits a body of one or more concatenated JSON objects (v3's streaming produce); null when it does not parse. */
-function splitJsonObjects(text: string): Record<string, unknown>[] | null {
-  const out: Record<string, unknown>[] = [];
-  let depth = 0, start = -1, inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === "\\") i++;
-      else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    else if (ch === "{") {
-      if (depth++ === 0) start = i;
-    } else if (ch === "}") {
-      if (--depth === 0) {
-        try {
-          out.push(JSON.parse(text.slice(start, i + 1)));
-        } catch {
-          return null;
-        }
+const MAX_OBJECT_CHARS = 64 << 20;
+
+/**
+ * Splits a body of concatenated JSON objects (v3's streaming produce) as it arrives: push() gives the
+ * objects completed by a chunk, an Error for bytes that are not a JSON object.
+ */
+class JsonObjectSplitter {
+  private buf = "";
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private start = -1;
+  private scanned = 0;
+
+  push(text: string): Record<string, unknown>[] | Error {
+    this.buf += text;
+    const out: Record<string, unknown>[] = [];
+    let i = this.scanned;
+    for (; i < this.buf.length; i++) {
+      const ch = this.buf[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (ch === "\\") this.escaped = true;
+        else if (ch === '"') this.inString = false;
+        continue;
       }
-      if (depth < 0) return null;
-    } else if (depth === 0 && !/\s/.test(ch)) return null;
+      if (ch === '"') this.inString = true;
+      else if (ch === "{") {
+        if (this.depth++ === 0) this.start = i;
+      } else if (ch === "}") {
+        if (--this.depth === 0) {
+          try {
+            out.push(JSON.parse(this.buf.slice(this.start, i + 1)));
+          } catch (e) {
+            return e instanceof Error ? e : new Error(String(e));
+          }
+          this.buf = this.buf.slice(i + 1);
+          i = -1;
+        } else if (this.depth < 0) return new Error("unbalanced }");
+      } else if (this.depth === 0 && !/\s/.test(ch)) return new Error(`unexpected ${JSON.stringify(ch)}`);
+    }
+    this.scanned = i;
+    // One record's JSON is bounded (as /v1's body): an object that never closes cannot hold memory.
+    if (this.buf.length > MAX_OBJECT_CHARS) return new Error(`a record over ${MAX_OBJECT_CHARS} characters`);
+    return out;
   }
-  return depth === 0 && out.length ? out : null;
+
+  end(): Record<string, unknown>[] | Error {
+    return this.depth !== 0 || this.inString ? new Error("the body ends inside an object") : [];
+  }
 }

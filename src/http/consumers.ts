@@ -1,13 +1,16 @@
 // Confluent REST Proxy v2 consumer instances (/consumers/{group}/instances/{name}/...).
 //
-// Each instance is a real member of its consumer group: the broker drives it through the group
-// coordinator's KIP-848 consumer protocol in process (heartbeats on the group's interval, the
+// Each subscribed instance is a real member of its consumer group: the broker drives it through the
+// group coordinator's KIP-848 consumer protocol in process (heartbeats on the group's interval, the
 // server-side assignor, revocations honoured at once), so REST consumers and Kafka clients share a
-// group's partitions and committed offsets as members of one group. Positions start from the
-// committed offset, else per auto.offset.reset. Records are read as Fetch reads them and returned
-// in the instance's format (binary: base64; json; avro and jsonschema: decoded with the schema
-// registry). Commits go through OffsetCommit's path with the member's epoch. An instance not used
-// for consumer.instance.timeout.ms (300000) leaves the group and is removed.
+// group's partitions and committed offsets as members of one group; topic_pattern subscriptions are
+// the coordinator's regexes. An instance given partitions with POST assignments is a simple consumer
+// instead (no membership). Positions start from the committed offset, else per auto.offset.reset.
+// Records are read as Fetch reads them (isolation.level: read_uncommitted by default, as Kafka's
+// consumer, or read_committed) and returned in the instance's format (binary: base64; json; avro,
+// jsonschema and protobuf: decoded with the schema registry, protobuf as its JSON mapping). Commits
+// go through OffsetCommit's path with the member's epoch. An instance not used for
+// consumer.instance.timeout.ms (300000) leaves the group and is removed.
 // An instance belongs to the principal that created it: to another it does not exist (40403, as for
 // an unknown instance). Its ACLs are checked on every use, as a Kafka consumer's requests are: READ
 // on the group for each fetch, commit and subscription, READ on each topic read, committed or
@@ -16,23 +19,20 @@
 import type { Context, Hono } from "hono";
 import { AclOperation, ResourceType } from "../broker/auth/acl.ts";
 import { clientHostOf } from "../broker/groups/coordinator.ts";
+import { compileRegex } from "../broker/groups/consumer.ts";
 import { decodeAvro } from "../broker/registry/avro.ts";
 import { wireSchemaId } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import { randomUuid } from "../broker/topics.ts";
 import { errorName } from "../client/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import {
-  batchBaseOffsetNumber,
-  batchIsControl,
-  batchLastOffsetDelta,
-  decodeRecords,
-} from "../protocol/record_batch.ts";
 import { bytesToBase64 } from "./base64.ts";
 import { V2Error, v2Reply } from "./confluent_v2.ts";
+import { readLog } from "./rest.ts";
+import { decodeProtoFramed, SerializeError } from "./serialize.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
 
-const FORMATS = ["binary", "json", "avro", "jsonschema"];
+const FORMATS = ["binary", "json", "avro", "jsonschema", "protobuf"];
 
 type Instance = {
   group: string;
@@ -42,7 +42,15 @@ type Instance = {
   format: string;
   reset: "earliest" | "latest";
   autoCommit: boolean;
+  /** isolation.level=read_committed: stop at the last stable offset, skip aborted transactions. */
+  readCommitted: boolean;
   subscription: string[];
+  /** topic_pattern (a regex over the whole name, as Kafka's subscribe(Pattern)); null with topics. */
+  pattern: string | null;
+  /** Topics the pattern may match: those the subscriber may describe and read. */
+  mayUse: (topic: string) => boolean;
+  /** Partitions given with POST .../assignments (Kafka's assign()): no group membership. */
+  manual: boolean;
   /** Topic -> partitions the group assigned this member. */
   assigned: Map<string, number[]>;
   /** "topic\0partition" -> next offset to return. */
@@ -96,6 +104,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     }
   };
   const pk = (t: string, p: number) => `${t}\u0000${p}`;
+  const subscribed = (i: Instance) => i.subscription.length > 0 || i.pattern !== null;
 
   async function heartbeat(i: Instance, leaving = false): Promise<void> {
     // As ConsumerGroupHeartbeat: READ on the group, for the instance's principal and address.
@@ -112,7 +121,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       rackId: null,
       rebalanceTimeoutMs: 30000,
       subscribedTopicNames: i.subscription,
-      subscribedTopicRegex: null,
+      subscribedTopicRegex: i.pattern ?? "",
       serverAssignor: null,
       topicPartitions: [...i.assigned].flatMap(([name, partitions]) => {
         const t = svc.topics.get(name);
@@ -120,6 +129,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
       }),
       clientId: `rest-proxy-${i.name}`,
       clientHost: i.clientHost,
+      mayDescribe: i.mayUse,
     }, 1);
     if (leaving) return;
     if (r.errorCode === ErrorCode.FENCED_MEMBER_EPOCH || r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
@@ -171,8 +181,9 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (!byTopic.size) return;
     const out = await svc.groups.commitOffsets({
       groupId: i.group,
-      generationIdOrMemberEpoch: i.memberEpoch,
-      memberId: i.memberId,
+      // Manually assigned partitions commit as a simple consumer (no member, generation -1).
+      generationIdOrMemberEpoch: i.manual ? -1 : i.memberEpoch,
+      memberId: i.manual ? "" : i.memberId,
       groupInstanceId: null,
       retentionTimeMs: -1n,
       topics: [...byTopic].map(([name, ps]) => ({
@@ -187,7 +198,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
   async function remove(i: Instance) {
     if (i.timer) clearInterval(i.timer);
     instances.delete(key(i.group, i.name));
-    if (i.subscription.length) await heartbeat(i, true).catch(() => {});
+    if (subscribed(i)) await heartbeat(i, true).catch(() => {});
   }
 
   const sweeper = setInterval(() => {
@@ -216,6 +227,10 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
         );
       }
       const format = String(b.format ?? "binary");
+      const isolation = String(b["isolation.level"] ?? "read_uncommitted");
+      if (isolation !== "read_uncommitted" && isolation !== "read_committed") {
+        throw new V2Error(422, 42204, `Invalid isolation.level ${isolation}`);
+      }
       if (!FORMATS.includes(format)) throw new V2Error(422, 42204, `Invalid consumer format ${format}`);
       const i: Instance = {
         group,
@@ -225,7 +240,11 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
         format,
         reset: b["auto.offset.reset"] === "earliest" || b["auto.offset.reset"] === "smallest" ? "earliest" : "latest",
         autoCommit: String(b["auto.commit.enable"] ?? "false") === "true",
+        readCommitted: isolation === "read_committed",
         subscription: [],
+        pattern: null,
+        mayUse: () => false,
+        manual: false,
         assigned: new Map(),
         positions: new Map(),
         lastUsed: svc.now(),
@@ -256,11 +275,27 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     route(async (c) => {
       const i = instanceOf(c);
       const b = await body(c);
-      if (!Array.isArray(b.topics) || !b.topics.length) {
-        throw new V2Error(422, 42201, "A subscription needs topics (topic_pattern is not supported).");
+      if (i.manual) {
+        throw new V2Error(409, 40903, "Subscription to topics, partitions and pattern are mutually exclusive.");
       }
-      authorize(c, i, AclOperation.READ, b.topics as string[]);
-      i.subscription = [...new Set(b.topics as string[])].sort();
+      const hasTopics = Array.isArray(b.topics) && b.topics.length > 0;
+      const pattern = typeof b.topic_pattern === "string" && b.topic_pattern ? b.topic_pattern : null;
+      if (hasTopics === (pattern !== null)) {
+        throw new V2Error(422, 42201, "A subscription needs either topics or topic_pattern.");
+      }
+      if (pattern !== null) {
+        if (compileRegex(pattern) === null) throw new V2Error(422, 42201, `Invalid topic_pattern ${pattern}`);
+        authorize(c, i, AclOperation.READ, []);
+        i.pattern = pattern;
+        i.subscription = [];
+        i.mayUse = (t) =>
+          httpAllowed(svc, c, AclOperation.DESCRIBE, ResourceType.TOPIC, t) &&
+          httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, t);
+      } else {
+        authorize(c, i, AclOperation.READ, b.topics as string[]);
+        i.pattern = null;
+        i.subscription = [...new Set(b.topics as string[])].sort();
+      }
       await heartbeat(i);
       if (!i.timer) {
         i.timer = setInterval(
@@ -273,19 +308,59 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
   );
   app.get(
     "/consumers/:group/instances/:instance/subscription",
-    route((c) => reply(c, { topics: instanceOf(c).subscription })),
+    route((c) => {
+      const i = instanceOf(c);
+      // A pattern's subscription is the topics it matches now, as KafkaConsumer.subscription().
+      const re = i.pattern === null ? null : compileRegex(i.pattern);
+      const topics = re === null ? i.subscription : [...svc.topics.list()]
+        .filter((t) => !t.internal && re.test(t.name) && i.mayUse(t.name)).map((t) => t.name).sort();
+      return reply(c, { topics });
+    }),
   );
   app.delete(
     "/consumers/:group/instances/:instance/subscription",
     route(async (c) => {
       const i = instanceOf(c);
-      if (i.subscription.length) await heartbeat(i, true);
+      if (subscribed(i)) await heartbeat(i, true);
       i.subscription = [];
+      i.pattern = null;
+      i.manual = false;
       i.assigned = new Map();
       i.positions = new Map();
       i.memberEpoch = 0;
       if (i.timer) clearInterval(i.timer);
       i.timer = null;
+      return reply(c, null, 204);
+    }),
+  );
+  app.post(
+    "/consumers/:group/instances/:instance/assignments",
+    route(async (c) => {
+      const i = instanceOf(c);
+      const b = await body(c);
+      if (subscribed(i)) {
+        throw new V2Error(409, 40903, "Subscription to topics, partitions and pattern are mutually exclusive.");
+      }
+      if (!Array.isArray(b.partitions)) throw new V2Error(422, 42201, "partitions must be an array.");
+      const next = new Map<string, number[]>();
+      for (const p of b.partitions as { topic?: unknown; partition?: unknown }[]) {
+        if (typeof p?.topic !== "string" || !Number.isInteger(p.partition) || (p.partition as number) < 0) {
+          throw new V2Error(422, 42201, "Each partition needs a topic and a partition number.");
+        }
+        if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, p.topic)) {
+          throw new V2Error(403, 40301, `Not authorized to access topics: [${p.topic}]`);
+        }
+        const list = next.get(p.topic) ?? [];
+        if (!list.includes(p.partition as number)) list.push(p.partition as number);
+        next.set(p.topic, list.sort((x, y) => x - y));
+      }
+      // Positions of partitions no longer assigned are forgotten, as KafkaConsumer.assign() does.
+      for (const k of [...i.positions.keys()]) {
+        const [t, p] = k.split("\u0000");
+        if (!next.get(t)?.includes(Number(p))) i.positions.delete(k);
+      }
+      i.assigned = next;
+      i.manual = next.size > 0;
       return reply(c, null, 204);
     }),
   );
@@ -302,9 +377,20 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     "/consumers/:group/instances/:instance/records",
     route(async (c) => {
       const i = instanceOf(c);
-      if (!i.subscription.length) throw new V2Error(409, 40903, "Consumer is not subscribed to any topics.");
-      authorize(c, i, AclOperation.READ, i.subscription);
-      await heartbeat(i);
+      if (!subscribed(i) && !i.manual) {
+        throw new V2Error(409, 40903, "Consumer is not subscribed to any topics or assigned any partitions.");
+      }
+      if (i.manual) {
+        // A simple consumer's fetch needs READ on the topics only, as Kafka's Fetch.
+        for (const t of i.assigned.keys()) {
+          if (!httpAllowed(svc, c, AclOperation.READ, ResourceType.TOPIC, t)) {
+            throw new V2Error(403, 40301, `Not authorized to access topics: [${t}]`);
+          }
+        }
+      } else {
+        authorize(c, i, AclOperation.READ, i.subscription);
+        await heartbeat(i);
+      }
       const maxBytes = Math.min(Number(c.req.query("max_bytes") ?? 1 << 20) || 1 << 20, 64 << 20);
       const timeout = Math.min(Number(c.req.query("timeout") ?? 0) || 0, 30000);
       const deadline = svc.now() + timeout;
@@ -334,26 +420,18 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
               i.positions.set(pk(topic, p), pos);
               continue;
             }
-            for (const batch of await log.read(pos, maxBytes - bytes)) {
-              bytes += batch.length;
-              const next = batchBaseOffsetNumber(batch) + batchLastOffsetDelta(batch) + 1;
-              if (batchIsControl(batch)) {
-                pos = Math.max(pos, next);
-                continue;
-              }
-              for (const r of decodeRecords(batch).records) {
-                const off = Number(r.offset);
-                if (off < pos) continue;
-                out.push({
-                  topic,
-                  key: await render(i.format, r.key),
-                  value: await render(i.format, r.value),
-                  partition: p,
-                  offset: off,
-                });
-              }
-              pos = Math.max(pos, next);
+            const read = await readLog(log, pos, maxBytes - bytes, i.readCommitted);
+            bytes += read.bytes;
+            for (const r of read.records) {
+              out.push({
+                topic,
+                key: render(i.format, r.key),
+                value: render(i.format, r.value),
+                partition: p,
+                offset: Number(r.offset),
+              });
             }
+            pos = Math.max(pos, read.nextOffset);
             i.positions.set(pk(topic, p), pos);
           }
         }
@@ -365,7 +443,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     }),
   );
 
-  async function render(format: string, b: Uint8Array | null): Promise<unknown> {
+  function render(format: string, b: Uint8Array | null): unknown {
     if (b === null) return null;
     if (format === "binary") return bytesToBase64(b);
     if (format === "json") {
@@ -379,6 +457,16 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (id === null) throw new V2Error(500, 50002, `A record has no schema id (format ${format}).`);
     const parsed = svc.registry.parsedById(id);
     if (format === "avro" && parsed.avro) return decodeAvro(parsed.avro, b.subarray(5));
+    if (format === "protobuf" && parsed.proto) {
+      try {
+        return decodeProtoFramed(parsed.proto, b.subarray(5));
+      } catch (e) {
+        if (e instanceof SerializeError) {
+          throw new V2Error(500, 50002, `A record is not protobuf of schema ${id}: ${e.message}`);
+        }
+        throw e;
+      }
+    }
     return JSON.parse(new TextDecoder().decode(b.subarray(5)));
   }
 
@@ -406,7 +494,11 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     route(async (c) => {
       const i = instanceOf(c);
       const b = await body(c);
-      const parts = Array.isArray(b.partitions) ? b.partitions as { topic: string; partition: number }[] : [];
+      // Confluent sends the partitions in a GET body, which Bun's server (and the Node adapter) drop:
+      // without them, the answer is for the instance's assignment (KafkaConsumer.committed(assignment())).
+      const parts = Array.isArray(b.partitions)
+        ? b.partitions as { topic: string; partition: number }[]
+        : [...i.assigned].flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
       authorize(c, i, AclOperation.DESCRIBE, parts.map((p) => p.topic));
       const offsets = parts.map((p) => {
         const f = svc.groups.fetchOffsets(i.group, [{ name: p.topic, partitionIndexes: [p.partition] }], null)

@@ -15,7 +15,7 @@ import { httpAllowed, type HttpEnv } from "./security.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { prepareCompression } from "../protocol/compression/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import type { RecordInput } from "../protocol/record_batch.ts";
+import type { DecodedRecord, RecordInput } from "../protocol/record_batch.ts";
 import {
   batchBaseOffsetNumber,
   batchIsControl,
@@ -165,7 +165,7 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (!httpAllowed(svc, c, AclOperation.WRITE, ResourceType.TOPIC, name)) return topicDenied(c, name);
 
     const topic = await produceTopic(svc, c, name);
-    if (topic instanceof Response) return topic;
+    if ("errorCode" in topic) return restError(c, topic.status, topic.errorCode % 100, topic.message, topic.error);
 
     // Validate everything before anything is appended.
     let pending: PendingRecord[];
@@ -266,16 +266,16 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
 
 /**
  * The topic a produce names, auto-created per auto.create.topics.enable when the principal may
- * (CREATE on the cluster or the topic); a Response for the errors (internal topics are not found).
+ * (CREATE on the cluster or the topic); a TopicRefusal otherwise (internal topics are not found).
  */
-export async function produceTopic(svc: Services, c: Context, name: string): Promise<Topic | Response> {
+export async function produceTopic(svc: Services, c: Context, name: string): Promise<Topic | TopicRefusal> {
   let topic = svc.topics.get(name);
   if (!topic && svc.config["auto.create.topics.enable"]) {
     if (
       !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
       !httpAllowed(svc, c, AclOperation.CREATE, ResourceType.TOPIC, name)
     ) {
-      return restError(c, 403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
+      return refusal(403, 1, `Not authorized to create topic ${name}`, "TOPIC_AUTHORIZATION_FAILED");
     }
     const out = await createTopic(svc, {
       name,
@@ -286,12 +286,21 @@ export async function produceTopic(svc: Services, c: Context, name: string): Pro
     }, false);
     topic = out.topic ?? svc.topics.get(name);
     if (!topic && out.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION) {
-      return restError(c, 422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
+      return refusal(422, 2, out.errorMessage ?? "Invalid topic name", "INVALID_TOPIC_EXCEPTION");
     }
   }
-  if (!topic || topic.internal) return topicNotFound(c);
+  if (!topic || topic.internal) return refusal(404, 1, "Topic not found.", "UNKNOWN_TOPIC_OR_PARTITION");
   return topic;
 }
+
+/** Why a produce has no topic: HTTP status, Confluent's error_code, message and Kafka's error name. */
+export type TopicRefusal = { status: number; errorCode: number; message: string; error: string };
+const refusal = (status: number, sub: number, message: string, error: string): TopicRefusal => ({
+  status,
+  errorCode: status * 100 + sub,
+  message,
+  error,
+});
 
 export type ProduceOffset = {
   partition: number;
@@ -442,20 +451,20 @@ type ReadOut = { records: RestRecord[]; nextOffset: number };
  * Records from `from` in whole batches up to `maxBytes` (the first batch whatever its size, as
  * Fetch), without control batches; read_committed stops at the last stable offset and drops
  * aborted transactions' batches. `nextOffset` passes everything looked at, skipped batches too.
+ * Shared by /v1 reads and the v2 consumer instances.
  */
-async function readRecords(
+export async function readLog(
   log: PartitionLog,
   from: number,
   maxBytes: number,
   readCommitted: boolean,
-  format: Format,
-): Promise<ReadOut> {
+): Promise<{ records: DecodedRecord[]; nextOffset: number; bytes: number }> {
   const state = producerStateOf(log);
   const lso = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-  if (from >= lso) return { records: [], nextOffset: from };
+  if (from >= lso) return { records: [], nextOffset: from, bytes: 0 };
   const batches = await log.read(from, maxBytes, false);
-  const records: RestRecord[] = [];
-  let next = from;
+  const records: DecodedRecord[] = [];
+  let next = from, bytes = 0;
   const last = batches.length
     ? batchBaseOffsetNumber(batches[batches.length - 1]) + batchLastOffsetDelta(batches[batches.length - 1]) + 1
     : from;
@@ -463,27 +472,39 @@ async function readRecords(
   for (const b of batches) {
     const base = batchBaseOffsetNumber(b);
     if (base >= lso) break;
+    bytes += b.length;
     const end = base + batchLastOffsetDelta(b) + 1;
     if (end <= next) continue;
     const skip = batchIsControl(b) ||
       (readCommitted && batchIsTransactional(b) &&
         aborted.some((a) => a.producerId === batchProducerId(b) && a.firstOffset <= base && base <= a.lastOffset));
-    if (!skip) {
-      for (const r of decodeRecords(b).records) {
-        const offset = Number(r.offset);
-        if (offset < next) continue;
-        records.push({
-          offset,
-          timestamp: Number(r.timestamp),
-          key: decodeData(r.key, format, `the key at offset ${offset}`),
-          value: decodeData(r.value, format, `the value at offset ${offset}`),
-          headers: headersOut(r.headers, format),
-        });
-      }
-    }
+    if (!skip) { for (const r of decodeRecords(b).records) if (Number(r.offset) >= next) records.push(r); }
     next = end;
   }
-  return { records, nextOffset: next };
+  return { records, nextOffset: next, bytes };
+}
+
+async function readRecords(
+  log: PartitionLog,
+  from: number,
+  maxBytes: number,
+  readCommitted: boolean,
+  format: Format,
+): Promise<ReadOut> {
+  const out = await readLog(log, from, maxBytes, readCommitted);
+  return {
+    nextOffset: out.nextOffset,
+    records: out.records.map((r) => {
+      const offset = Number(r.offset);
+      return {
+        offset,
+        timestamp: Number(r.timestamp),
+        key: decodeData(r.key, format, `the key at offset ${offset}`),
+        value: decodeData(r.value, format, `the value at offset ${offset}`),
+        headers: headersOut(r.headers, format),
+      };
+    }),
+  };
 }
 
 /** Resolves when the partition is appended to, after `ms`, or at shutdown (as Fetch's wait). */

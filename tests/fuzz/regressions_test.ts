@@ -80,61 +80,65 @@ test("txn markers: a partition deleted while its marker is appended is dropped (
   }
 });
 
-test("file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_TOPIC_OR_PARTITION, not KAFKA_STORAGE_ERROR with an error log", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));
-  const b = await testBroker({ dataDir: dir });
-  const [p, d, x] = await Promise.all([
-    WireClient.connect(b.port),
-    WireClient.connect(b.port),
-    WireClient.connect(b.port),
-  ]);
-  try {
-    const records = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(1000) }] });
-    const seen = new Set<number>();
-    for (let i = 0; i < 30; i++) {
-      const name = `race-${i}`;
-      await x.send(CreateTopics, 4, {
-        topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }],
-        timeoutMs: 5000,
-        validateOnly: false,
-      });
-      const partitions = [0, 1, 2, 3];
-      const produce = () =>
-        p.send(Produce, 9, {
-          transactionalId: null,
-          acks: -1,
+test(
+  "file store: Produce and DeleteRecords racing DeleteTopics answer UNKNOWN_TOPIC_OR_PARTITION, not KAFKA_STORAGE_ERROR with an error log",
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));
+    const b = await testBroker({ dataDir: dir });
+    const [p, d, x] = await Promise.all([
+      WireClient.connect(b.port),
+      WireClient.connect(b.port),
+      WireClient.connect(b.port),
+    ]);
+    try {
+      const records = buildRecordBatch({ records: [{ key: null, value: new Uint8Array(1000) }] });
+      const seen = new Set<number>();
+      for (let i = 0; i < 30; i++) {
+        const name = `race-${i}`;
+        await x.send(CreateTopics, 4, {
+          topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }],
           timeoutMs: 5000,
-          topicData: [{ name, topicId: ZERO_UUID, partitionData: partitions.map((index) => ({ index, records })) }],
+          validateOnly: false,
         });
-      for (let k = 0; k < 10; k++) await produce();
-      // Requests queued behind each other on the partitions when the topic goes away.
-      const produced = Array.from({ length: 10 }, produce);
-      const deleted = Array.from(
-        { length: 10 },
-        (_, k) =>
-          d.send(DeleteRecords, 2, {
-            topics: [{
-              name,
-              partitions: partitions.map((partitionIndex) => ({ partitionIndex, offset: BigInt(k + 1) })),
-            }],
+        const partitions = [0, 1, 2, 3];
+        const produce = () =>
+          p.send(Produce, 9, {
+            transactionalId: null,
+            acks: -1,
             timeoutMs: 5000,
-          }),
-      );
-      await Promise.race([produced[0], deleted[0]]);
-      await x.send(DeleteTopics, 4, { topicNames: [name], topics: [], timeoutMs: 5000 });
-      for (const r of await Promise.all(produced)) {
-        for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
+            topicData: [{ name, topicId: ZERO_UUID, partitionData: partitions.map((index) => ({ index, records })) }],
+          });
+        for (let k = 0; k < 10; k++) await produce();
+        // Requests queued behind each other on the partitions when the topic goes away.
+        const produced = Array.from({ length: 10 }, produce);
+        const deleted = Array.from(
+          { length: 10 },
+          (_, k) =>
+            d.send(DeleteRecords, 2, {
+              topics: [{
+                name,
+                partitions: partitions.map((partitionIndex) => ({ partitionIndex, offset: BigInt(k + 1) })),
+              }],
+              timeoutMs: 5000,
+            }),
+        );
+        await Promise.race([produced[0], deleted[0]]);
+        await x.send(DeleteTopics, 4, { topicNames: [name], topics: [], timeoutMs: 5000 });
+        for (const r of await Promise.all(produced)) {
+          for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
+        }
+        for (const r of await Promise.all(deleted)) for (const q of r.topics[0].partitions) seen.add(q.errorCode);
       }
-      for (const r of await Promise.all(deleted)) for (const q of r.topics[0].partitions) seen.add(q.errorCode);
+      expect(seen.has(ErrorCode.KAFKA_STORAGE_ERROR)).toBe(false);
+      expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);
+    } finally {
+      for (const c of [p, d, x]) c.close();
+      await b.close();
+      await rm(dir, { recursive: true, force: true });
     }
-    expect(seen.has(ErrorCode.KAFKA_STORAGE_ERROR)).toBe(false);
-    expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);
-  } finally {
-    for (const c of [p, d, x]) c.close();
-    await b.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}, 60_000);
+  },
+  60_000,
+);
 
 test("file store: __consumer_offsets deleted under an OffsetCommit write answers COORDINATOR_NOT_AVAILABLE with a warning, not an error log", async () => {
   const dir = await mkdtemp(join(tmpdir(), "chronik-race-"));

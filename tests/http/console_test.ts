@@ -24,7 +24,13 @@ let page: Page;
 
 beforeAll(async () => {
   if (!have) return;
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
+  // An authorizer with the anonymous principal as super user: the ACL page can add ACLs.
+  broker = await testBroker({
+    "chronik.http.port": 0,
+    "group.initial.rebalance.delay.ms": 0,
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:ANONYMOUS",
+  });
   base = await httpBase(() => broker.lines.join("\n"));
   // A group with committed offsets and no members, for the reset.
   const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "ui", logLevel: logLevel.NOTHING });
@@ -94,5 +100,68 @@ describe.skipIf(!have)("web console (Chromium)", () => {
     expect(await committed()).toBe("0");
     const lag = await page.locator("table").nth(1).locator("tbody tr").first().locator("td").nth(4).textContent();
     expect(lag).toBe("4");
+  }, 30_000);
+
+  test("add and delete an ACL, a SCRAM user and a client quota", async () => {
+    page.on("dialog", (d) => void d.accept());
+    const svc = broker.services;
+    await page.goto(`${base}/ui/acls`);
+    const acl = page.getByRole("form", { name: "Add an ACL" });
+    await acl.getByLabel("Resource").selectOption("TOPIC");
+    await acl.getByLabel("Name").fill("orders");
+    await acl.getByLabel("Pattern").selectOption("PREFIXED");
+    await acl.getByLabel("Principal").fill("User:alice");
+    await acl.getByLabel("Operation").selectOption("WRITE");
+    await acl.getByRole("button", { name: "Add ACL" }).click();
+    const aclRow = page.locator("tbody tr", { hasText: "User:alice" });
+    await aclRow.waitFor();
+    expect(await aclRow.locator("td").allTextContents()).toEqual(
+      expect.arrayContaining(["TOPIC", "orders", "PREFIXED", "User:alice", "*", "WRITE", "ALLOW"]),
+    );
+    expect(svc.acls.list().map((b) => b.principal)).toEqual(["User:alice"]);
+    await aclRow.getByRole("button", { name: /^Delete/ }).click();
+    await aclRow.waitFor({ state: "detached" });
+    expect(svc.acls.list()).toEqual([]);
+
+    await page.goto(`${base}/ui/users`);
+    const user = page.getByRole("form", { name: "Add a user or change a password" });
+    await user.getByLabel("User").fill("dora");
+    await user.getByLabel("Password").fill("dora-secret");
+    await user.getByLabel("Mechanism").selectOption("SCRAM-SHA-512");
+    await user.getByRole("button", { name: "Save user" }).click();
+    const userRow = page.locator("tbody tr", { hasText: "dora" });
+    await userRow.waitFor();
+    expect(await userRow.locator("td").allTextContents()).toEqual(
+      expect.arrayContaining(["dora", "SCRAM-SHA-512", "4096"]),
+    );
+    expect(svc.auth.scram.has("dora", "SCRAM-SHA-512")).toBe(true);
+    await userRow.getByRole("button", { name: /^Delete/ }).click();
+    await userRow.waitFor({ state: "detached" });
+    expect(svc.auth.scram.has("dora", "SCRAM-SHA-512")).toBe(false);
+
+    await page.goto(`${base}/ui/quotas`);
+    const quota = page.getByRole("form", { name: "Set a quota" });
+    await quota.getByLabel("Entity").selectOption("client-id");
+    await quota.getByLabel("Name (empty: the default)").fill("etl");
+    await quota.getByLabel("Quota").selectOption("producer_byte_rate");
+    await quota.getByLabel("Value").fill("1048576");
+    await quota.getByRole("button", { name: "Set quota" }).click();
+    const quotaRow = page.locator("tbody tr", { hasText: "client-id=etl" });
+    await quotaRow.waitFor();
+    expect(await quotaRow.locator("td").allTextContents()).toEqual(
+      expect.arrayContaining(["producer_byte_rate", "1048576"]),
+    );
+    expect(svc.quotas.snapshot()).toEqual([{
+      entity: [{ entityType: "client-id", entityName: "etl" }],
+      values: { producer_byte_rate: 1048576 },
+    }]);
+    // A value Kafka refuses is refused with its message.
+    await quota.getByLabel("Value").fill("1.5");
+    await quota.getByRole("button", { name: "Set quota" }).click();
+    await page.getByRole("status").getByText("producer_byte_rate cannot be a fractional value.").waitFor();
+    await quotaRow.getByRole("button", { name: /^Delete/ }).click();
+    await quotaRow.waitFor({ state: "detached" });
+    expect(svc.quotas.snapshot()).toEqual([]);
+    await page.screenshot({ path: `${process.env.TMPDIR ?? "/tmp"}/chronik-console-quotas.png`, fullPage: true });
   }, 30_000);
 });

@@ -378,5 +378,19 @@ for (const kind of ["deno", "node"] as const) {
       }]);
       expect(got.next_offset).toBe(2);
     }, 30_000);
+
+    test("v3 streaming produce: one result per record, a bad one answered in place", async () => {
+      const url = await httpBase(() => b.logs());
+      const cluster = (await (await fetch(`${url}/v3/clusters`)).json()).data[0].cluster_id;
+      const rec = (v: string, extra = "") => `{"value":{"type":"STRING","data":"${v}"}${extra}}\n`;
+      const r = await fetch(`${url}/v3/clusters/${cluster}/topics/rt/records`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: rec("a") + rec("b", ',"headers":[{"name":"h","value":"%"}]') + rec("c"),
+      });
+      expect(r.status).toBe(200);
+      const results = (await r.text()).trim().split("\n").map((l) => JSON.parse(l));
+      expect(results.map((x) => [x.error_code, x.offset])).toEqual([[200, 2], [400, undefined], [200, 3]]);
+    }, 30_000);
   });
 }

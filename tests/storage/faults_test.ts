@@ -382,13 +382,22 @@ describe("mkdir, rename and remove that fail", () => {
 });
 
 describe("metadata log, group offsets and transaction state", () => {
-  test("CreateTopics and DeleteTopics on a full disk answer KAFKA_STORAGE_ERROR and change nothing", async () => {
-    let r = await start();
+  test("CreateTopics and DeleteTopics (REST v3's and the console's too) on a full disk: KAFKA_STORAGE_ERROR, nothing changes", async () => {
+    let r = await start(undefined, { "chronik.http.port": 0 });
     expect((await createTopic(r.c, "kept")).errorCode).toBe(ErrorCode.NONE);
     const off = r.fs.inject({ path: "__chronik_metadata/log", op: "write", fault: "ENOSPC" });
     expect((await createTopic(r.c, "nospace")).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     const d = await r.c.send(DeleteTopics, 4, { topicNames: ["kept"], topics: [], timeoutMs: 5000 });
     expect(d.responses![0].errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    // The HTTP deletes share DeleteTopics' path (topic_admin.deleteTopic): the same error, the topic kept.
+    const base = await httpBase(() => r.lines.join("\n"));
+    const v3 = await fetch(`${base}/v3/clusters/${r.broker.services.clusterId}/topics/kept`, { method: "DELETE" });
+    expect(v3.status).toBe(500);
+    expect(((await v3.json()) as { message: string }).message).toContain("Could not delete topic kept");
+    const ui = await fetch(`${base}/ui/api/topics/kept`, { method: "DELETE" });
+    expect(ui.status).toBe(500);
+    expect(((await ui.json()) as { error: string }).error).toContain("KAFKA_STORAGE_ERROR");
+    expect(r.broker.services.topics.get("kept")).toBeDefined();
     expect(r.broker.services.topics.get("nospace")).toBeUndefined();
     expect((await produce(r.c, "kept", ["still"])).errorCode).toBe(ErrorCode.NONE);
     off();

@@ -11,6 +11,7 @@ import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import { WorkYielder } from "../yield.ts";
+import { offsetForTimestamp } from "../log_scan.ts";
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -85,12 +86,7 @@ async function lookup(log: PartitionLog, ts: bigint, readCommitted: boolean, lea
     return best ? ok(best.offset, best.timestamp) : ok(log.logEndOffset);
   }
   if (ts < 0n) return none(ErrorCode.INVALID_REQUEST);
-  // Batches are found by their max timestamp; the record inside, by decoding that batch.
-  const found = await log.batchForTimestamp(Number(ts));
-  if (found) {
-    for (const r of decodeRecords(found.batch).records) {
-      if (r.offset >= start && r.timestamp >= ts) return ok(r.offset, r.timestamp);
-    }
-  }
+  const found = await offsetForTimestamp(log, Number(ts));
+  if (found) return ok(found.offset, found.timestamp);
   return { errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
 }

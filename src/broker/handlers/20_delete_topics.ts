@@ -10,6 +10,7 @@ import { DeleteTopics } from "../../protocol/messages/20_delete_topics.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { THROTTLED } from "../config/quotas.ts";
+import { deleteTopic } from "../topic_admin.ts";
 import { ZERO_UUID } from "../topics.ts";
 
 /** The first version refused (not only throttled) over controller_mutation_rate, as in Kafka. */
@@ -49,23 +50,8 @@ export default defineHandler(DeleteTopics, [0, 6], async (req, ctx) => {
       responses.push({ name: w.name, topicId: w.topicId, ...THROTTLED });
       continue;
     }
-    try {
-      await svc.topics.delete(topic);
-    } catch (e) {
-      // The metadata log could not record the deletion: the topic stays as it was.
-      const message = e instanceof Error ? e.message : String(e);
-      svc.log("error", `deleting topic ${topic.name} failed: ${message}`);
-      responses.push({
-        name: topic.name,
-        topicId: topic.id,
-        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-        errorMessage: `Could not delete topic ${topic.name}: ${message}`,
-      });
-      continue;
-    }
-    await svc.groups.onTopicDeleted(topic.name);
-    svc.log("info", `deleted topic ${topic.name}`);
-    responses.push({ name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null });
+    const out = await deleteTopic(svc, topic);
+    responses.push({ name: topic.name, topicId: topic.id, ...out });
   }
   ctx.throttleTimeMs = quota.throttleTimeMs();
   return { throttleTimeMs: ctx.throttleTimeMs, responses };

@@ -11,7 +11,14 @@ export class ProtobufSchemaError extends Error {}
 
 type Field = { name: string; number: number; label: string; type: string; oneof: string | null };
 type Message = { name: string; fields: Map<number, Field>; oneofs: Set<string> };
-export type ProtoSchema = { syntax: string; pkg: string; messages: Map<string, Message>; enums: Set<string> };
+export type ProtoSchema = {
+  syntax: string;
+  pkg: string;
+  messages: Map<string, Message>;
+  enums: Set<string>;
+  /** Enum name -> value name -> number (for serializing JSON, REST Proxy's protobuf produce). */
+  enumValues: Map<string, Map<string, number>>;
+};
 
 const SCALARS = new Set([
   "double",
@@ -70,7 +77,28 @@ export function parseProto(text: string): ProtoSchema {
       } else if (x === ";" && depth === 0) return;
     }
   };
-  const out: ProtoSchema = { syntax: "proto2", pkg: "", messages: new Map(), enums: new Set() };
+  const out: ProtoSchema = { syntax: "proto2", pkg: "", messages: new Map(), enums: new Set(), enumValues: new Map() };
+  const parseEnum = (full: string) => {
+    out.enums.add(full);
+    const values = new Map<string, number>();
+    out.enumValues.set(full, values);
+    expect("{");
+    while (peek() !== "}") {
+      const x = next();
+      if (x === ";") continue;
+      if (x === "option" || x === "reserved") {
+        i--;
+        skipStatement();
+        continue;
+      }
+      expect("=");
+      const n = Number(next());
+      if (peek() === "[") { while (next() !== "]"); }
+      expect(";");
+      values.set(x, n);
+    }
+    expect("}");
+  };
   const parseMessage = (prefix: string) => {
     const name = next();
     const full = prefix ? `${prefix}.${name}` : name;
@@ -86,8 +114,7 @@ export function parseProto(text: string): ProtoSchema {
           parseMessage(full);
         } else if (x === "enum") {
           next();
-          out.enums.add(`${full}.${next()}`);
-          skipStatement();
+          parseEnum(`${full}.${next()}`);
         } else if (x === "oneof") {
           next();
           const o = next();
@@ -143,8 +170,7 @@ export function parseProto(text: string): ProtoSchema {
       expect(";");
     } else if (x === "message") parseMessage("");
     else if (x === "enum") {
-      out.enums.add(next());
-      skipStatement();
+      parseEnum(next());
     } else if (x === ";") continue;
     else if (["import", "option", "service", "extend"].includes(x)) skipStatement();
     else throw new ProtobufSchemaError(`Invalid schema: unexpected '${x}'`);

@@ -2,7 +2,8 @@
 // (partitions, offsets, sizes, configs; create, delete, edit configs), a message browser (seek by
 // offset or timestamp; key, value and headers as text, JSON or hex, decoded through the schema
 // registry when a value carries a schema id; produce a message), consumer groups (members,
-// assignments, lag per partition; reset offsets), ACLs, SCRAM users, quotas and broker configs.
+// assignments, lag per partition; reset offsets), ACLs, SCRAM users and client quotas (add, delete),
+// and broker configs.
 //
 // Pages are rendered on the server from the broker's services; forms post JSON to /ui/api/* (so
 // the HTTP side's JSON-only rule and authentication apply to them as to every write), and the
@@ -10,11 +11,19 @@
 // and action is authorized like the Kafka API it stands for. Nothing is fetched from elsewhere:
 // it works offline and inside the compiled binary.
 import type { Context, Hono } from "hono";
-import { AclOperation, ResourceType } from "../../broker/auth/acl.ts";
+import { AclOperation, AclPermission, PatternType, ResourceType } from "../../broker/auth/acl.ts";
+import {
+  credentialFromPassword,
+  isScram,
+  MAX_ITERATIONS,
+  MIN_ITERATIONS,
+  SCRAM_MECHANISMS,
+} from "../../broker/auth/sasl.ts";
+import type { EntityPart } from "../../broker/config/quotas.ts";
 import { ResourceType as ConfigType } from "../../broker/config/configs.ts";
 import type { Services } from "../../broker/services.ts";
-import { createTopic } from "../../broker/topic_admin.ts";
-import { decodeRecords } from "../../protocol/record_batch.ts";
+import { offsetForTimestamp } from "../../broker/log_scan.ts";
+import { createTopic, deleteTopic } from "../../broker/topic_admin.ts";
 import { errorName } from "../../client/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { HttpEnv } from "../security.ts";
@@ -211,9 +220,8 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
     const t = svc.topics.get(name);
     if (!t) return fail(c, 404, `No topic ${name}.`);
     if (t.internal) return fail(c, 400, "Internal topics cannot be deleted.");
-    await svc.topics.delete(t);
-    await svc.groups.onTopicDeleted(name);
-    svc.log("info", `deleted topic ${name} (console, ${user(c)})`);
+    const out = await deleteTopic(svc, t, `console, ${user(c)}`);
+    if (out.errorCode !== ErrorCode.NONE) return fail(c, 500, `${errorName(out.errorCode)}: ${out.errorMessage}`);
     return c.json({ message: `Deleted topic ${name}.` });
   });
 
@@ -239,16 +247,8 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (!can(c, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return fail(c, 403, "Not authorized.");
     const log = svc.topics.get(name)?.partitions[Number(c.req.param("p"))];
     if (!log) return fail(c, 404, "Unknown partition.");
-    const ts = Number(c.req.query("timestamp"));
-    const found = await log.batchForTimestamp(ts);
-    if (found) {
-      for (const r of decodeRecords(found.batch).records) {
-        if (r.offset >= BigInt(log.logStartOffset) && r.timestamp >= BigInt(ts)) {
-          return c.json({ offset: Number(r.offset) });
-        }
-      }
-    }
-    return c.json({ offset: log.logEndOffset });
+    const found = await offsetForTimestamp(log, Number(c.req.query("timestamp")));
+    return c.json({ offset: found ? Number(found.offset) : log.logEndOffset });
   });
 
   // ---- groups -----------------------------------------------------------------------------------
@@ -352,16 +352,9 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
       else if (b!.to === "latest") offset = log.logEndOffset;
       else if (b!.to === "offset") offset = Math.min(Math.max(Number(b!.value), log.logStartOffset), log.logEndOffset);
       else {
-        offset = log.logEndOffset;
-        const found = await log.batchForTimestamp(Number(b!.value));
-        if (found) {
-          for (const r of decodeRecords(found.batch).records) {
-            if (r.timestamp >= BigInt(Number(b!.value))) {
-              offset = Number(r.offset);
-              break;
-            }
-          }
-        }
+        // As kafka-consumer-groups --to-datetime: ListOffsets' answer (never below the log start), else the end.
+        const found = await offsetForTimestamp(log, Number(b!.value));
+        offset = found ? Number(found.offset) : log.logEndOffset;
       }
       partitions.push({
         partitionIndex: i,
@@ -384,47 +377,215 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
   });
 
   // ---- security and configs (read-only views) ---------------------------------------------------
+  // ---- ACLs, SCRAM users, quotas: views, and changes authorized as CreateAcls / DeleteAcls (ALTER on
+  // the cluster), AlterUserScramCredentials (ALTER) and AlterClientQuotas (ALTER_CONFIGS) are ----------
+  const enumName = (o: Record<string, number>, v: number) =>
+    Object.entries(o).find(([, x]) => x === v)?.[0] ?? String(v);
+  const hidden = (fields: Record<string, string | number>) =>
+    Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${String(v)}">`);
+  const deleteButton = (api: string, fields: Record<string, string | number>, what: string) =>
+    html`
+      <form data-api="${api}" data-method="DELETE" data-then="reload"
+        data-confirm="Delete ${what}?">${hidden(
+          fields,
+        )}<button type="submit" class="danger" aria-label="Delete ${what}">Delete</button></form>
+    `;
+  const options = (values: string[], selected = "") =>
+    values.map((v) => html`<option value="${v}" ${new Html(v === selected ? "selected" : "")}>${v}</option>`);
+  const ACL_RESOURCES = ["TOPIC", "GROUP", "CLUSTER", "TRANSACTIONAL_ID", "DELEGATION_TOKEN", "USER"];
+  const ACL_OPERATIONS = Object.keys(AclOperation).filter((k) => !["UNKNOWN", "ANY"].includes(k));
+
   app.get("/ui/acls", (c) => {
     if (!canCluster(c, AclOperation.DESCRIBE)) return denied(c, "/ui/acls", "describe ACLs");
-    const names = (o: Record<string, number>, v: number) =>
-      Object.entries(o).find(([, x]) => x === v)?.[0] ?? String(v);
-    const rows = svc.acls.list().map((b) => [
-      names(ResourceType as unknown as Record<string, number>, b.resourceType),
-      b.resourceName,
-      b.patternType === 4 ? "PREFIXED" : "LITERAL",
-      b.principal,
-      b.host,
-      names(AclOperation as unknown as Record<string, number>, b.operation),
-      b.permissionType === 2 ? "DENY" : "ALLOW",
-    ]);
+    const rows = svc.acls.list().map((b) => {
+      const view = {
+        resource_type: enumName(ResourceType as unknown as Record<string, number>, b.resourceType),
+        resource_name: b.resourceName,
+        pattern_type: enumName(PatternType as unknown as Record<string, number>, b.patternType),
+        principal: b.principal,
+        host: b.host,
+        operation: enumName(AclOperation as unknown as Record<string, number>, b.operation),
+        permission: enumName(AclPermission as unknown as Record<string, number>, b.permissionType),
+      };
+      return [
+        ...Object.values(view),
+        deleteButton(
+          "/ui/api/acls",
+          view,
+          `the ACL ${view.permission} ${view.principal} ${view.operation} on ${view.resource_name}`,
+        ),
+      ];
+    });
     const note = svc.acls.enabled
       ? html``
-      : html`<p class="muted">No authorizer is configured: everything is allowed.</p>`;
+      : html`<p class="muted">No authorizer is configured: everything is allowed, and ACLs cannot be added.</p>`;
     return render(
       c,
       "ACLs",
       "/ui/acls",
-      html`${note}${table(["Resource", "Name", "Pattern", "Principal", "Host", "Operation", "Permission"], rows)}`,
+      html`${note}${table(["Resource", "Name", "Pattern", "Principal", "Host", "Operation", "Permission", ""], rows)}
+        <h2 id="acl-title">Add an ACL</h2>
+        <form data-api="/ui/api/acls" data-method="POST" data-then="reload" aria-labelledby="acl-title">
+          <label>Resource <select name="resource_type">${options(ACL_RESOURCES)}</select></label>
+          <label>Name <input name="resource_name" required></label>
+          <label>Pattern <select name="pattern_type">${options(["LITERAL", "PREFIXED"])}</select></label>
+          <label>Principal <input name="principal" required placeholder="User:alice"></label>
+          <label>Host <input name="host" value="*" required></label>
+          <label>Operation <select name="operation">${options(ACL_OPERATIONS, "READ")}</select></label>
+          <label>Permission <select name="permission">${options(["ALLOW", "DENY"])}</select></label>
+          <button type="submit">Add ACL</button></form>`,
     );
   });
 
+  /** An ACL binding from the console's form fields (Kafka's enum names); null names an unknown value. */
+  const aclFromForm = (b: Record<string, unknown>) => {
+    const pick = <T extends Record<string, number>>(o: T, v: unknown) =>
+      typeof v === "string" && v in o ? o[v as keyof T] as number : -1;
+    return {
+      resourceType: pick(ResourceType, b.resource_type),
+      resourceName: String(b.resource_name ?? ""),
+      patternType: pick(PatternType, b.pattern_type),
+      principal: String(b.principal ?? ""),
+      host: String(b.host ?? "*"),
+      operation: pick(AclOperation, b.operation),
+      permissionType: pick(AclPermission, b.permission),
+    };
+  };
+  const aclChange = async (c: Context, remove: boolean) => {
+    if (!canCluster(c, AclOperation.ALTER)) return fail(c, 403, "Cluster authorization failed.");
+    if (!svc.acls.enabled) return fail(c, 400, "No authorizer is configured.");
+    const b = await c.req.json().catch(() => null) as Record<string, unknown> | null;
+    if (!b) return fail(c, 400, "The request body is not JSON.");
+    const acl = aclFromForm(b);
+    if (Object.values(acl).includes(-1)) {
+      return fail(c, 400, "Unknown resource type, pattern, operation or permission.");
+    }
+    if (remove) {
+      const [out] = await svc.acls.delete([acl]);
+      if ("error" in out) return fail(c, 400, out.error);
+      svc.log("info", `deleted ${out.removed.length} ACL(s) (console, ${user(c)})`);
+      return c.json({ message: `Deleted ${out.removed.length} ACL(s).` });
+    }
+    const [error] = await svc.acls.create([acl]);
+    if (error) return fail(c, 400, error);
+    svc.log("info", `added an ACL for ${acl.principal} (console, ${user(c)})`);
+    return c.json({ message: `Added the ACL for ${acl.principal}.` });
+  };
+  app.post("/ui/api/acls", (c) => aclChange(c, false));
+  app.delete("/ui/api/acls", (c) => aclChange(c, true));
+
   app.get("/ui/users", (c) => {
     if (!canCluster(c, AclOperation.DESCRIBE)) return denied(c, "/ui/users", "describe users");
-    const rows = svc.auth.scram.userNames().sort().map((u) => [
-      u,
-      (svc.auth.scram.describe(u) ?? []).map((d) => `${d.mechanism} (${d.iterations} iterations)`).join(", "),
-    ]);
-    return render(c, "SCRAM users", "/ui/users", table(["User", "Credentials"], rows));
+    const rows = svc.auth.scram.userNames().sort().flatMap((u) =>
+      (svc.auth.scram.describe(u) ?? []).map((d) => [
+        u,
+        d.mechanism,
+        d.iterations,
+        deleteButton("/ui/api/users", { name: u, mechanism: d.mechanism }, `the ${d.mechanism} credential of ${u}`),
+      ])
+    );
+    return render(
+      c,
+      "SCRAM users",
+      "/ui/users",
+      html`${table(["User", "Mechanism", "Iterations", ""], rows)}
+        <h2 id="user-title">Add a user or change a password</h2>
+        <form data-api="/ui/api/users" data-method="POST" data-then="reload" aria-labelledby="user-title">
+          <label>User <input name="name" required autocomplete="off"></label>
+          <label>Password <input name="password" type="password" required autocomplete="new-password"></label>
+          <label>Mechanism <select name="mechanism">${options([...SCRAM_MECHANISMS])}</select></label>
+          <label>Iterations <input name="iterations" type="number" min="${MIN_ITERATIONS}" max="${MAX_ITERATIONS}"
+            value="${MIN_ITERATIONS}"></label>
+          <button type="submit">Save user</button></form>`,
+    );
+  });
+  app.post("/ui/api/users", async (c) => {
+    if (!canCluster(c, AclOperation.ALTER)) return fail(c, 403, "Cluster authorization failed.");
+    const b = await c.req.json().catch(() => null) as Record<string, string> | null;
+    const mechanism = String(b?.mechanism ?? "");
+    const iterations = Number(b?.iterations || MIN_ITERATIONS);
+    // The checks and messages of AlterUserScramCredentials.
+    if (!b?.name) return fail(c, 400, "Username must not be empty");
+    if (!b.password) return fail(c, 400, "Credential must not have an empty salt or salted password");
+    if (!isScram(mechanism)) return fail(c, 400, "Unknown SCRAM mechanism");
+    if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS) {
+      return fail(c, 400, `Too few iterations: ${iterations}, the minimum is ${MIN_ITERATIONS}`);
+    }
+    if (iterations > MAX_ITERATIONS) {
+      return fail(c, 400, `Too many iterations: ${iterations}, the maximum is ${MAX_ITERATIONS}`);
+    }
+    svc.auth.scram.set(b.name, mechanism, await credentialFromPassword(mechanism, b.password, iterations));
+    await svc.auth.scram.changed();
+    svc.log("info", `set the ${mechanism} credential of ${b.name} (console, ${user(c)})`);
+    return c.json({ message: `Saved the ${mechanism} credential of ${b.name}.` });
+  });
+  app.delete("/ui/api/users", async (c) => {
+    if (!canCluster(c, AclOperation.ALTER)) return fail(c, 403, "Cluster authorization failed.");
+    const b = await c.req.json().catch(() => null) as Record<string, string> | null;
+    const mechanism = String(b?.mechanism ?? "");
+    if (!b?.name || !isScram(mechanism) || !svc.auth.scram.has(b.name, mechanism)) {
+      return fail(c, 404, "Attempt to delete a user credential that does not exist");
+    }
+    svc.auth.scram.delete(b.name, mechanism);
+    await svc.auth.scram.changed();
+    svc.log("info", `deleted the ${mechanism} credential of ${b.name} (console, ${user(c)})`);
+    return c.json({ message: `Deleted the ${mechanism} credential of ${b.name}.` });
   });
 
+  const QUOTA_KEYS = [
+    "producer_byte_rate",
+    "consumer_byte_rate",
+    "request_percentage",
+    "controller_mutation_rate",
+    "connection_creation_rate",
+  ];
   app.get("/ui/quotas", (c) => {
     if (!canCluster(c, AclOperation.DESCRIBE_CONFIGS)) return denied(c, "/ui/quotas", "describe quotas");
-    const rows = svc.quotas.snapshot().map((e) => [
-      e.entity.map((p) => `${p.entityType}=${p.entityName ?? "<default>"}`).join(", "),
-      Object.entries(e.values).map(([k, v]) => `${k}=${v}`).join(", "),
-    ]);
-    return render(c, "Client quotas", "/ui/quotas", table(["Entity", "Quotas"], rows));
+    const rows = svc.quotas.snapshot().flatMap((e) => {
+      const entity = e.entity.map((p) => `${p.entityType}=${p.entityName ?? "<default>"}`).join(", ");
+      return Object.entries(e.values).map(([k, v]) => [
+        entity,
+        k,
+        v,
+        deleteButton("/ui/api/quotas", { entity: JSON.stringify(e.entity), key: k }, `${k} of ${entity}`),
+      ]);
+    });
+    return render(
+      c,
+      "Client quotas",
+      "/ui/quotas",
+      html`${table(["Entity", "Quota", "Value", ""], rows)}
+        <h2 id="quota-title">Set a quota</h2>
+        <form data-api="/ui/api/quotas" data-method="POST" data-then="reload" aria-labelledby="quota-title">
+          <label>Entity <select name="entityType">${options(["user", "client-id", "ip"])}</select></label>
+          <label>Name (empty: the default) <input name="entityName"></label>
+          <label>Quota <select name="key">${options(QUOTA_KEYS)}</select></label>
+          <label>Value <input name="value" type="number" min="0" step="any" required></label>
+          <button type="submit">Set quota</button></form>`,
+    );
   });
+  const quotaChange = async (c: Context, remove: boolean) => {
+    if (!canCluster(c, AclOperation.ALTER_CONFIGS)) return fail(c, 403, "Cluster authorization failed.");
+    const b = await c.req.json().catch(() => null) as Record<string, string> | null;
+    if (!b) return fail(c, 400, "The request body is not JSON.");
+    let entity: EntityPart[];
+    if (remove) {
+      try {
+        entity = JSON.parse(String(b.entity)) as EntityPart[];
+      } catch {
+        return fail(c, 400, "Invalid entity.");
+      }
+    } else entity = [{ entityType: String(b.entityType ?? ""), entityName: b.entityName ? b.entityName : null }];
+    const value = remove ? 0 : Number(b.value);
+    if (!remove && (b.value === "" || Number.isNaN(value))) return fail(c, 400, "A quota value is required.");
+    // The checks and messages of AlterClientQuotas.
+    const out = await svc.quotas.alter(entity, [{ key: String(b.key ?? ""), value, remove }], false);
+    if (out.errorCode !== ErrorCode.NONE) return fail(c, 400, out.errorMessage ?? errorName(out.errorCode));
+    svc.log("info", `${remove ? "removed" : "set"} quota ${b.key} (console, ${user(c)})`);
+    return c.json({ message: remove ? `Removed ${b.key}.` : `Set ${b.key} to ${value}.` });
+  };
+  app.post("/ui/api/quotas", (c) => quotaChange(c, false));
+  app.delete("/ui/api/quotas", (c) => quotaChange(c, true));
 
   app.get("/ui/configs", (c) => {
     if (!canCluster(c, AclOperation.DESCRIBE_CONFIGS)) return denied(c, "/ui/configs", "describe broker configs");
