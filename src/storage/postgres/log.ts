@@ -9,7 +9,7 @@
 import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
-import { MAX_OFFSET } from "../store.ts";
+import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
@@ -227,6 +227,21 @@ class PgPartitionLog implements PartitionLog {
     return p;
   }
 
+  /**
+   * After the appends in flight, one append at `logEnd` that commits only while the partition's
+   * committed log end is still `logEnd`; no leader check (the compare-and-set orders writers).
+   */
+  appendIf(logEnd: number, buf: Uint8Array, metas: readonly BatchMeta[], _options?: AppendOptions) {
+    this.#waiting++;
+    const p = this.#tail.then(() => {
+      this.#waiting--;
+      this.#pendingEnd = logEnd;
+      return this.#send(buf, metas, true);
+    });
+    this.#tail = p.then(() => {}, () => {});
+    return p;
+  }
+
   async refresh(force = false): Promise<void> {
     await this.#tail;
     if (this.#stale || force) await this.#reload();
@@ -240,13 +255,14 @@ class PgPartitionLog implements PartitionLog {
     const [start, end, size] = r.rows[0] as number[];
     this.logStartOffset = Math.max(this.logStartOffset, start);
     this.logEndOffset = Math.max(this.logEndOffset, end);
-    this.#pendingEnd = end;
+    // Appends sent since the tail settled keep their place (a forced refresh between them).
+    if (this.#stale || this.#pendingEnd <= end) this.#pendingEnd = end;
     this.sizeInBytes = size;
     this.#stale = false;
   }
 
-  #send(buf: Uint8Array, metas: readonly BatchMeta[]): Promise<AppendResult> {
-    const fencing = this.#fencing();
+  #send(buf: Uint8Array, metas: readonly BatchMeta[], conditional = false): Promise<AppendResult> {
+    const fencing = conditional ? null : this.#fencing();
     let leader = -1, epoch = 0;
     if (fencing) {
       const e = fencing.epochOf(this.topic, this.partition);
@@ -308,6 +324,11 @@ class PgPartitionLog implements PartitionLog {
               `${this.topic}-${this.partition}: node ${leader} epoch ${epoch} is fenced (leader ${row[1]}, epoch ${
                 row[2]
               }); nothing stored`,
+            );
+          }
+          if (conditional) {
+            throw new LogEndMovedError(
+              `${this.topic}-${this.partition}: its log end in PostgreSQL is no longer ${base}`,
             );
           }
           throw new Error(
