@@ -25,6 +25,8 @@ export async function openPostgres(
   topicConfig: (topic: string, name: string) => string,
   options: {
     retentionCheckMs: number;
+    /** log.cleaner.backoff.ms; null when log.cleaner.enable is false. */
+    cleanerBackoffMs: number | null;
     /** The broker config (chronik.object.* and chronik.s3.* settings). */
     config: Record<string, unknown>;
     nodeId: number;
@@ -52,6 +54,12 @@ export async function openPostgres(
       () => store.applyRetention(topicConfig, runtime.now()),
       (e) => log("warn", `retention on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`),
     );
+    // Compaction (cleanup.policy=compact) every log.cleaner.backoff.ms, on the partitions this broker leads.
+    const cleaner = options.cleanerBackoffMs === null ? null : every(
+      options.cleanerBackoffMs,
+      () => store.applyCompaction(topicConfig, runtime.now(), log),
+      (e) => log("warn", `compaction on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
     return {
       url: where.url,
       kind: where.kind,
@@ -68,6 +76,7 @@ export async function openPostgres(
       },
       async close() {
         await retention.stop();
+        await cleaner?.stop();
         await store.close();
         await metadata.close();
         pool.close();
