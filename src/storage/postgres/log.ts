@@ -459,7 +459,10 @@ class PgPartitionLog implements PartitionLog {
     say: (level: LogLevel, message: string) => void,
   ): Promise<PassResult> {
     await this.#tail;
-    return await compactPartition(
+    // Nothing appended since the last pass looked: nothing new to clean (the header scan is skipped).
+    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    const end = this.logEndOffset;
+    const r = await compactPartition(
       {
         topic: this.topic,
         partition: this.partition,
@@ -488,9 +491,12 @@ class PgPartitionLog implements PartitionLog {
         );
       },
     );
+    this.#checkedAtEnd = end;
+    return r;
   }
 
   #reported = new Set<number>();
+  #checkedAtEnd = -1;
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);
