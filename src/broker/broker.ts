@@ -213,7 +213,12 @@ async function start(
     topics,
     now,
     log,
-    refreshTopics: member ? () => member.topicsChanged() : undefined,
+    ...(member
+      ? {
+        refreshTopics: () => member.topicsChanged(),
+        tailMs: Number(config["broker.heartbeat.interval.ms"] ?? 2000),
+      }
+      : {}),
   });
   admin.configs.resources.set(
     ResourceType.GROUP,
@@ -286,6 +291,7 @@ async function start(
     services.groups.close();
     services.txns.close();
     share.close();
+    registry.close();
     void member?.close();
     peers?.close();
   });

@@ -3,9 +3,11 @@
 // same schema one id, different schemas different ids), a schema registered through one broker is
 // served by the others right after its answer, compatibility is checked against the latest version
 // whichever broker wrote it, and @kafkajs/confluent-schema-registry encodes through one broker and
-// decodes through another.
+// decodes through another; a produce validated against the registry (confluent.value.schema.validation)
+// on the partition's leader accepts an id registered through another broker just before.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SchemaRegistry as RegistryClient, SchemaType } from "@kafkajs/confluent-schema-registry";
+import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
@@ -134,5 +136,38 @@ describe("schema registry on three brokers over one PostgreSQL", () => {
     const bytes = await a.encode(id, { n: "across brokers" });
     expect(await c.decode(bytes)).toEqual({ n: "across brokers" });
     expect(await c.getLatestSchemaId("client-value")).toBe(id);
+
+    // Produce-side validation on the partition's leader, with an id registered through another broker just before.
+    const kafka = new Kafka({ brokers: brokers.map((b) => `127.0.0.1:${b.port}`), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{
+        topic: "validated",
+        numPartitions: 1,
+        configEntries: [{ name: "confluent.value.schema.validation", value: "true" }],
+      }],
+    });
+    let leader = -1;
+    for (let i = 0; i < 50 && leader < 0; i++) {
+      leader = (await admin.fetchTopicMetadata({ topics: ["validated"] })).topics[0].partitions[0].leader;
+      if (leader < 0) await Bun.sleep(100);
+    }
+    await admin.disconnect();
+    expect(leader).toBeGreaterThan(0);
+    const elsewhere = new RegistryClient({ host: bases[leader % 3] }); // node ids 1-3 at bases[0-2]: another broker
+    const fresh = await elsewhere.register({
+      type: SchemaType.AVRO,
+      schema: record("Validated", [{ name: "v", type: "int" }]),
+    }, { subject: "validated-value" });
+    const producer = kafka.producer({ retry: { retries: 0 } });
+    await producer.connect();
+    await producer.send({ topic: "validated", messages: [{ value: await elsewhere.encode(fresh.id, { v: 1 }) }] });
+    const refused = await producer.send({ topic: "validated", messages: [{ value: "no schema id" }] }).then(
+      () => null,
+      (e) => e,
+    );
+    expect(String(refused?.type ?? refused)).toContain("INVALID_RECORD");
+    await producer.disconnect();
   }, 120_000);
 });

@@ -84,6 +84,11 @@ export type RegistryDeps = {
   log(level: LogLevel, message: string): void;
   /** In a cluster: takes in topics other brokers created (a `_schemas` created elsewhere). */
   refreshTopics?(): Promise<void>;
+  /**
+   * In a cluster: also catch up this often in the background, for the users that read the registry
+   * without a request of its own (REST Proxy serializers, the console, produce-side validation).
+   */
+  tailMs?: number;
 };
 
 type RecordKV = { key: Record<string, unknown>; value: Record<string, unknown> | null };
@@ -106,11 +111,14 @@ export class SchemaRegistry {
   private readonly modes = new Map<string, string>();
   /** Catch-ups and changes, one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** A catch-up not started yet (callers join it), and whether it looks for a `_schemas` created elsewhere. */
   private queued: Promise<boolean> | null = null;
+  private queuedLooks = false;
   /** The `_schemas` log applied, and the next offset of it to apply. */
   private appliedLog: PartitionLog | null = null;
   private applied = 0;
   private started = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -118,19 +126,32 @@ export class SchemaRegistry {
     await this.sync();
     // From now on (the cluster membership is up), a `_schemas` created elsewhere is looked for.
     this.started = true;
+    const ms = this.deps.tailMs;
+    if (ms !== undefined && ms > 0) {
+      this.timer = setInterval(() => {
+        // The cluster's heartbeat takes in a `_schemas` created elsewhere; this only reads it.
+        this.sync(false).catch((e) => this.deps.log("warn", `${SCHEMAS_TOPIC}: catching up failed: ${String(e)}`));
+      }, ms);
+    }
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /**
    * Catches up with `_schemas`: applies what was appended since the last call (by any broker).
    * Concurrent callers share a catch-up that starts after they called. True when anything was new.
    */
-  sync(): Promise<boolean> {
-    if (this.queued) return this.queued;
+  sync(lookForTopic = true): Promise<boolean> {
+    if (this.queued && (this.queuedLooks || !lookForTopic)) return this.queued;
     const p = this.chain.then(() => {
-      this.queued = null;
-      return this.catchUp();
+      if (this.queued === p) this.queued = null;
+      return this.catchUp(lookForTopic);
     });
     this.queued = p;
+    this.queuedLooks = lookForTopic;
     this.chain = p.catch(() => {});
     return p;
   }
@@ -145,17 +166,18 @@ export class SchemaRegistry {
     this.modes.clear();
   }
 
-  private async schemasLog(): Promise<PartitionLog | undefined> {
+  private async schemasLog(lookForTopic: boolean): Promise<PartitionLog | undefined> {
     let topic = this.deps.topics.get(SCHEMAS_TOPIC);
-    if (!topic && this.started && this.deps.refreshTopics) {
+    if (!topic && lookForTopic && this.started && this.deps.refreshTopics) {
       await this.deps.refreshTopics();
       topic = this.deps.topics.get(SCHEMAS_TOPIC);
     }
     return topic?.partitions[0];
   }
 
-  private async catchUp(): Promise<boolean> {
-    const log = await this.schemasLog();
+  /** `lookForTopic`: when `_schemas` is unknown here, ask the cluster for topics created elsewhere first. */
+  private async catchUp(lookForTopic = true): Promise<boolean> {
+    const log = await this.schemasLog(lookForTopic);
     if (!log) return false;
     // Another log (the topic was deleted and created again) or one whose start passed what was
     // applied: replay it from its start.
