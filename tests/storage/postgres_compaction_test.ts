@@ -205,3 +205,25 @@ test("a pass stopped between statements leaves a readable log with every key's l
   ]);
   await store.close();
 });
+
+test("the last batch of each producer id stays whole, so producer state rebuilt from the log keeps its sequence", async () => {
+  const { store, log } = await open("producers");
+  const idem = async (pid: bigint, seq: number, recs: Rec[]) => {
+    const batch = buildRecordBatch({
+      records: recs.map(([k, v]) => ({ key: enc.encode(k!), value: v === null ? null : enc.encode(v) })),
+      producerId: pid,
+      producerEpoch: 0,
+      baseSequence: seq,
+    });
+    const metas = scanBatches(batch);
+    if (!Array.isArray(metas)) throw new Error(metas.message);
+    await log.append(batch, metas);
+  };
+  await idem(9n, 0, [["k", "1"]]); // 0: shadowed, not the producer's last: dropped
+  await idem(9n, 1, [["k", "2"]]); // 1: shadowed, but producer 9's last batch: kept whole
+  await put(log, [["k", "3"]]); // 2
+  await put(log, [["end", "1"]]); // 3
+  await store.applyCompaction(config(), Date.now(), quiet, true);
+  expect(await dump(log)).toEqual(["1:k=2", "2:k=3", "3:end=1"]);
+  await store.close();
+});
