@@ -1,8 +1,8 @@
 // Compaction on PostgreSQL storage with real clients: kafkajs produces keys, updates and tombstones
-// (and a transaction it aborts) to a compacted topic on a broker over a private PostgreSQL; the
+// (and a transaction it aborts) to a compacted topic on a Deno broker over a private PostgreSQL; the
 // broker's cleaner (log.cleaner.backoff.ms) compacts it; kcat reads back the latest value of each key
-// at its original offset, tombstones past delete.retention.ms gone, and the broker's own compacted
-// `_schemas` and __consumer_offsets keep working.
+// at its original offset, tombstones past delete.retention.ms gone, and a kafkajs group (its offsets in
+// the compacted __consumer_offsets) reads the same.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -17,7 +17,7 @@ let pg: TestPostgres;
 let broker: BrokerProcess;
 beforeAll(async () => {
   pg = await startPostgres();
-  broker = await startBrokerProcess("bun", [
+  broker = await startBrokerProcess("deno", [
     "--storage",
     pg.createDatabase("compact"),
     "-o",

@@ -227,3 +227,32 @@ test("the last batch of each producer id stays whole, so producer state rebuilt 
   expect(await dump(log)).toEqual(["1:k=2", "2:k=3", "3:end=1"]);
   await store.close();
 });
+
+test("readers during a pass always find every key's latest value, offsets increasing", async () => {
+  const { store, log } = await open("readers");
+  for (let i = 0; i < 1500; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, j) => put(log, [[`k${(i + j) % 25}`, `v${i + j}`]])));
+  }
+  const latest = new Map<string, string>();
+  for (let i = 0; i < 1500; i++) latest.set(`k${i % 25}`, `v${i}`);
+  let done = false;
+  const pass = store.applyCompaction(config(), Date.now(), quiet, true).finally(() => done = true);
+  let reads = 0;
+  do {
+    const seen = new Map<string, string>();
+    let last = -1;
+    for (const s of await dump(log)) {
+      const [offset, kv] = s.split(":");
+      expect(Number(offset)).toBeGreaterThan(last);
+      last = Number(offset);
+      const [k, v] = kv.split("=");
+      seen.set(k, v);
+    }
+    expect(seen).toEqual(latest);
+    reads++;
+  } while (!done);
+  expect(await pass).toBe(1);
+  expect(reads).toBeGreaterThan(0);
+  expect((await dump(log)).length).toBeLessThan(60);
+  await store.close();
+});
