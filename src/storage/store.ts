@@ -88,7 +88,7 @@ export interface PartitionLog {
    * append(), only while the log end is still `logEnd` (a compare-and-set on the log end): otherwise
    * rejects with LogEndMovedError and stores nothing. On a shared engine (PostgreSQL) any broker may
    * call it, leader or not: the log end it checks is the one committed, so writers on several brokers
-   * (the schema registry's `_schemas`) agree on one order. Engines without it (the object store's) leave it out.
+   * (the schema registry's `_schemas`) agree on one order. Engines without it leave it out.
    */
   appendIf?(
     logEnd: number,

@@ -164,7 +164,7 @@ export function runLogStoreContract(name: string, make: EngineFactory): void {
     test("appendIf: stores only while the log end is the one given; else LogEndMovedError and nothing stored", async () => {
       const s = await make();
       const log = await s.open("t", 0);
-      if (!log.appendIf) return void await s.close(); // engines without it (the object store's) leave it out
+      if (!log.appendIf) return void await s.close(); // engines without it leave it out
       await appendValues(log, ["a", "b"]);
       const stale = makeAppend([{ values: ["stale"] }]);
       const err = await log.appendIf(1, stale.buf, stale.metas).then(() => null, (e) => e);

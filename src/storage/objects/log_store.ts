@@ -94,13 +94,26 @@ class ObjectPartitionLog implements PartitionLog {
     this.sizeInBytes = offsets.sizeInBytes;
   }
 
-  async append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
+  append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
+    return this.#append(buf, batches);
+  }
+
+  /**
+   * append(), committed only while the partition's log end in the index is still `logEnd` (checked in the
+   * index commit that assigns the offsets, so brokers agree on one order); needs no leadership. Else
+   * LogEndMovedError, nothing stored.
+   */
+  appendIf(logEnd: number, buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions) {
+    return this.#append(buf, batches, logEnd);
+  }
+
+  async #append(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number): Promise<AppendResult> {
     let span = 0;
     for (const b of batches) span += b.lastOffsetDelta + 1;
     if (this.logEndOffset > MAX_OFFSET - (span - 1)) {
       throw new RangeError(`offsets up to ${this.logEndOffset} + ${span - 1} are beyond 2^53 - 1`);
     }
-    const r = await this.o.path.writer.append(this.topic, this.partition, buf, batches);
+    const r = await this.o.path.writer.append(this.topic, this.partition, buf, batches, ifLogEnd);
     this.logEndOffset = Math.max(this.logEndOffset, r.lastOffset + 1);
     for (const b of batches) this.sizeInBytes += b.size;
     for (const l of this.#listeners) l();

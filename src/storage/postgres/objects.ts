@@ -30,16 +30,24 @@ SELECT DISTINCT t, p FROM unnest($1::text[], $2::int4[]) AS x(t, p) ON CONFLICT 
 // $1 object key, $2 its size, $3..$9 the entries (arrays, in order), $10 this node (-1: no fencing).
 // UPDATE re-reads a row another commit changed while this one waited for its lock, so log_end + total
 // always starts from the latest committed end.
+// $11: each entry's expected log end (ifLogEnd; -1: none), less the offsets of the partition's entries before it
+// in this commit, must equal the committed log end; a partition whose entries are all conditional needs no leader.
 const COMMIT = `WITH e AS (
-  SELECT * FROM unnest($3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[])
-    WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, ord)
+  SELECT *, cond - coalesce(sum(records) OVER (
+    PARTITION BY topic, partition ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+  ), 0)::int8 AS cond_at FROM unnest(
+    $3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[], $11::int8[]
+  ) WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, cond, ord)
 ), t AS (
-  SELECT topic, partition, sum(records)::int8 AS total, sum(size)::int8 AS bytes, max(epoch) AS epoch
+  SELECT topic, partition, sum(records)::int8 AS total, sum(size)::int8 AS bytes, max(epoch) AS epoch,
+    bool_and(cond >= 0) AS conditional, min(cond_at) FILTER (WHERE cond >= 0) AS lo,
+    max(cond_at) FILTER (WHERE cond >= 0) AS hi
   FROM e GROUP BY topic, partition
 ), p AS (
   UPDATE chronik_partitions c SET log_end = c.log_end + t.total, size_bytes = c.size_bytes + t.bytes
   FROM t WHERE c.topic = t.topic AND c.partition = t.partition
-    AND ($10 = -1 OR (c.leader = $10 AND c.leader_epoch = t.epoch))
+    AND (t.lo IS NULL OR (c.log_end = t.lo AND t.lo = t.hi))
+    AND ($10 = -1 OR t.conditional OR (c.leader = $10 AND c.leader_epoch = t.epoch))
   RETURNING c.topic, c.partition, c.log_end - t.total AS base
 ), o AS (
   INSERT INTO chronik_objects (key, size) VALUES ($1, $2) ON CONFLICT DO NOTHING
@@ -139,7 +147,8 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
       const out: (CommitOutcome | null)[] = entries.map(() => null);
       const sent: { i: number; entry: CommitEntry; epoch: number }[] = [];
       entries.forEach((entry, i) => {
-        const epoch = fencing ? fencing.epochOf(entry.topic, entry.partition) : 0;
+        // A conditional entry needs no leadership (its compare-and-set orders writers).
+        const epoch = !fencing || entry.ifLogEnd !== undefined ? 0 : fencing.epochOf(entry.topic, entry.partition);
         if (epoch === undefined) {
           out[i] = {
             errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -164,22 +173,29 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
           sent.map((s) => s.entry.maxTimestamp),
           sent.map((s) => s.epoch),
           fencing ? fencing.nodeId : -1,
+          sent.map((s) => s.entry.ifLogEnd ?? -1),
         ] as never,
-        [text, int8, textArray, int4Array, int8Array, int8Array, int8Array, int8Array, int4Array, int4],
+        [text, int8, textArray, int4Array, int8Array, int8Array, int8Array, int8Array, int4Array, int4, int8Array],
         COMMIT_LANE,
       );
       if (ensure) await ensure.catch(() => {});
       const r = await committed;
       for (const [ord, base] of r.rows as [number, number][]) out[sent[ord - 1].i] = { baseOffset: base };
       return out.map((o, i) =>
-        o ?? {
-          errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-          message: fencing
-            ? `${entries[i].topic}-${
-              entries[i].partition
-            }: node ${fencing.nodeId} is fenced (another leader or epoch); nothing stored`
-            : `partition ${entries[i].topic}-${entries[i].partition} does not exist in PostgreSQL; nothing stored`,
-        }
+        o ?? (entries[i].ifLogEnd !== undefined
+          ? {
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            message: `${entries[i].topic}-${entries[i].partition}: its log end is no longer ${entries[i].ifLogEnd}`,
+            logEndMoved: true,
+          }
+          : {
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            message: fencing
+              ? `${entries[i].topic}-${
+                entries[i].partition
+              }: node ${fencing.nodeId} is fenced (another leader or epoch); nothing stored`
+              : `partition ${entries[i].topic}-${entries[i].partition} does not exist in PostgreSQL; nothing stored`,
+          })
       );
     },
     async locate(topic, partition, offset, maxBytes) {
