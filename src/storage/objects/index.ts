@@ -108,6 +108,29 @@ export interface CompactableIndex extends ObjectIndex {
   moveExtents(newKey: string, moves: readonly { from: Extent; position: number }[]): Promise<number>;
 }
 
+/** An extent log compaction (cleaner.ts) rewrote: the runs of offset-contiguous batches it keeps, in order. */
+export type ExtentRewrite = {
+  from: Extent;
+  /** Each run becomes an extent in the new object (none: the extent is dropped). */
+  runs: { baseOffset: number; lastOffset: number; position: number; size: number; maxTimestamp: number }[];
+};
+
+/** What log compaction of cleanup.policy=compact partitions (cleaner.ts) needs besides ObjectIndex. */
+export interface CleanableIndex extends ObjectIndex {
+  /**
+   * In one transaction: records `object` (when given) as committed, and replaces each `rewrites[i].from` that is
+   * still present and unchanged by its runs in `object`; only while this node may write the partition (its leader
+   * epoch, as commit checks). Null when it may not (nothing changed); else the partition's size after it and how
+   * many extents were replaced.
+   */
+  rewriteExtents(
+    topic: string,
+    partition: number,
+    object: ObjectRef | null,
+    rewrites: readonly ExtentRewrite[],
+  ): Promise<{ sizeInBytes: number; applied: number } | null>;
+}
+
 type PartitionState = { extents: Extent[]; logStartOffset: number; logEndOffset: number };
 
 export type MemoryObjectIndex = CompactableIndex & {

@@ -8,6 +8,7 @@
 // answered ErrorCode.NOT_LEADER_OR_FOLLOWER; the others commit. A lost reply rejects the whole commit (the writer
 // reports it; producers retry and idempotence drops duplicates).
 import type {
+  CleanableIndex,
   CommitEntry,
   CommitOutcome,
   CompactableIndex,
@@ -115,10 +116,46 @@ WHERE NOT EXISTS (SELECT 1 FROM chronik_extents e WHERE e.object_key = o.key) OR
 const FORGET = `DELETE FROM chronik_objects o WHERE key = ANY($1::text[])
 AND NOT EXISTS (SELECT 1 FROM chronik_extents e WHERE e.object_key = o.key)`;
 
+// Log compaction's switch (objects/cleaner.ts): $3 leader (-1: no fencing) at epoch $4; $5 the new object (null:
+// none) of size $6; the extents read ($7-$11), locked and kept only while unchanged; their runs ($12 the extent's
+// last offset, then base, last, position, size, max timestamp). The run ending at its extent's last offset takes
+// that row over (same key); the other runs are new rows inside the old extent's range; an extent without one goes.
+const REWRITE = `WITH f AS (
+  SELECT 1 FROM chronik_partitions WHERE topic = $1 AND partition = $2
+  AND ($3 = -1 OR (leader = $3 AND leader_epoch = $4)) FOR UPDATE
+), o AS (
+  INSERT INTO chronik_objects (key, size) SELECT $5, $6 WHERE $5::text IS NOT NULL AND EXISTS (SELECT 1 FROM f)
+  ON CONFLICT DO NOTHING
+), g AS (
+  SELECT e.last_offset, e.size FROM chronik_extents e,
+    unnest($7::int8[], $8::int8[], $9::text[], $10::int8[], $11::int8[]) AS x(last, base, key, pos, size)
+  WHERE EXISTS (SELECT 1 FROM f) AND e.topic = $1 AND e.partition = $2 AND e.last_offset = x.last
+    AND e.base_offset = x.base AND e.object_key = x.key AND e.position = x.pos AND e.size = x.size
+  FOR UPDATE OF e
+), r AS (
+  SELECT * FROM unnest($12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[])
+    AS y(old_last, base, last, pos, size, max_ts)
+  WHERE old_last IN (SELECT last_offset FROM g)
+), u AS (
+  UPDATE chronik_extents e SET base_offset = r.base, object_key = $5, position = r.pos, size = r.size,
+    max_timestamp = r.max_ts
+  FROM r WHERE e.topic = $1 AND e.partition = $2 AND e.last_offset = r.old_last AND r.last = r.old_last
+), d AS (
+  DELETE FROM chronik_extents e USING g WHERE e.topic = $1 AND e.partition = $2 AND e.last_offset = g.last_offset
+    AND NOT EXISTS (SELECT 1 FROM r WHERE r.old_last = g.last_offset AND r.last = r.old_last)
+), i AS (
+  INSERT INTO chronik_extents (topic, partition, last_offset, base_offset, object_key, position, size, max_timestamp)
+  SELECT $1, $2, r.last, r.base, $5, r.pos, r.size, r.max_ts FROM r WHERE r.last <> r.old_last
+)
+UPDATE chronik_partitions SET size_bytes = size_bytes - (SELECT coalesce(sum(size), 0) FROM g)::int8
+  + (SELECT coalesce(sum(size), 0) FROM r)::int8
+WHERE topic = $1 AND partition = $2 AND EXISTS (SELECT 1 FROM f)
+RETURNING size_bytes, (SELECT count(*)::int8 FROM g)`;
+
 /** Rows one locate asks for at most, whatever maxBytes allows. */
 const LOCATE_ROWS = 1000;
 
-export type PostgresObjectIndex = CompactableIndex & {
+export type PostgresObjectIndex = CompactableIndex & CleanableIndex & {
   /** Set by the cluster service: commits then need this node to hold each partition's leader epoch. */
   fencing: Fencing | null;
 };
@@ -269,6 +306,56 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
         out[out.length - 1].extents.push(e);
       }
       return out;
+    },
+    async rewriteExtents(topic, partition, object, rewrites) {
+      const fencing = index.fencing;
+      const epoch = fencing ? fencing.epochOf(topic, partition) : 0;
+      if (epoch === undefined) return null;
+      const f = rewrites.map((r) => r.from);
+      const runs = rewrites.flatMap((r) => r.runs.map((run) => ({ old: r.from.lastOffset, ...run })));
+      const r = await pool.query(
+        REWRITE,
+        [
+          topic,
+          partition,
+          fencing ? fencing.nodeId : -1,
+          epoch,
+          object?.key ?? null,
+          object?.size ?? 0,
+          f.map((e) => e.lastOffset),
+          f.map((e) => e.baseOffset),
+          f.map((e) => e.objectKey),
+          f.map((e) => e.position),
+          f.map((e) => e.size),
+          runs.map((x) => x.old),
+          runs.map((x) => x.baseOffset),
+          runs.map((x) => x.lastOffset),
+          runs.map((x) => x.position),
+          runs.map((x) => x.size),
+          runs.map((x) => x.maxTimestamp),
+        ] as never,
+        [
+          text,
+          int4,
+          int4,
+          int4,
+          text,
+          int8,
+          int8Array,
+          int8Array,
+          textArray,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+        ],
+      );
+      const row = r.rows[0] as [number, number] | undefined;
+      return row ? { sizeInBytes: Number(row[0]), applied: Number(row[1]) } : null;
     },
     async moveExtents(newKey, moves) {
       const f = moves.map((m) => m.from);
