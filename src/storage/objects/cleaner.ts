@@ -47,6 +47,8 @@ export type CleanTarget = {
   writeState(name: string, data: Uint8Array): Promise<void>;
   /** The partition's size after a round changed it. */
   sized(bytes: number): void;
+  /** Extents per round (default 500; tests make rounds small). */
+  roundExtents?: number;
 };
 
 export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
@@ -181,7 +183,7 @@ export async function cleanPartition(
       });
     }
     rewrites.push({ from: e, runs });
-    if (rewrites.length >= ROUND_EXTENTS || at >= ROUND_BYTES) await flush();
+    if (rewrites.length >= (t.roundExtents ?? ROUND_EXTENTS) || at >= ROUND_BYTES) await flush();
   }
   await flush();
   await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, cleanedUpTo))));

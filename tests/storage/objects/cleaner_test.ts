@@ -3,7 +3,8 @@
 // a batch in its middle becomes one extent per run of contiguous batches in a new object, one that loses everything
 // goes, the last extent is never cleaned; the old object is then unreferenced and the GC deletes it while every
 // referenced one stays, and a cold reader reads the same. A broker without the leader epoch changes nothing, and a
-// pass stopped by a failed object write leaves the log as it was.
+// pass stopped by a failed object write leaves the log as it was; one stopped between its rounds leaves every key's
+// latest value readable at its offset, and the next pass finishes.
 import { afterAll, expect, test } from "bun:test";
 import { bunRuntime } from "../../../adapters/bun.ts";
 import { buildRecordBatch, decodeRecords, scanBatches } from "../../../src/protocol/record_batch.ts";
@@ -15,6 +16,8 @@ import { objectLogStore } from "../../../src/storage/objects/log_store.ts";
 import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
 import type { ObjectStore } from "../../../src/storage/objects/store.ts";
 import type { PartitionLog } from "../../../src/storage/store.ts";
+import { cleanPartition } from "../../../src/storage/objects/cleaner.ts";
+import { compactionConfig } from "../../../src/storage/postgres/compaction.ts";
 import { startPostgres } from "../../helpers/postgres.ts";
 
 const pg = await startPostgres();
@@ -145,4 +148,59 @@ test("a broker without the leader epoch changes nothing; a pass stopped by a fai
   expect(await logs.applyCompaction(compactCfg, 5000, say, () => true, true)).toBe(1);
   expect(await dump(log)).toEqual(AFTER);
   await logs.close();
+});
+
+test("a pass stopped between its rounds leaves every key's latest value at its offset; the next pass finishes", async () => {
+  const mem = memoryObjectStore();
+  let puts = 0, failAt = -1;
+  const store: ObjectStore = Object.assign(Object.create(mem), {
+    put: (key: string, body: Uint8Array, o?: { ifNoneMatch?: boolean }) =>
+      key.includes("chronik-data") && ++puts === failAt
+        ? Promise.reject(new Error("injected: PUT failed"))
+        : mem.put(key, body, o),
+  });
+  const { index, path, log } = await open("cleanstop", store);
+  for (let i = 0; i < 6; i++) await put(log, [[`k${i % 3}`, `v${i}`], ["x", `x${i}`]]); // offsets 2i, 2i + 1
+  await put(log, [["z", "end"]]); // 12
+  puts = 0;
+  failAt = 2;
+  const state = new Map<string, Uint8Array>();
+  const pass = () =>
+    cleanPartition(
+      {
+        topic: "t",
+        partition: 0,
+        logStartOffset: log.logStartOffset,
+        logEndOffset: log.logEndOffset,
+        index,
+        reader: path.reader,
+        store,
+        prefix: "k",
+        nodeId: 1,
+        clock: Date.now,
+        readState: async (n) => state.get(n) ?? null,
+        writeState: async (n, d) => void state.set(n, d),
+        sized: () => {},
+        roundExtents: 1,
+      },
+      compactionConfig(compactCfg, "t")!,
+      5000,
+      true,
+      () => {},
+    );
+  // Rounds 1-3 drop extents 0-2 (no object), round 4 rewrites extent 3 (PUT 1), round 5's PUT fails.
+  await expect(pass()).rejects.toThrow("injected: PUT failed");
+  const latest = (rows: string[]) => {
+    const m = new Map<string, string>();
+    for (const r of rows) m.set(r.slice(r.indexOf(":") + 1, r.indexOf("=")), r);
+    return [...m.values()].sort();
+  };
+  const want = ["10:k2=v5", "11:x=x5", "12:z=end", "6:k0=v3", "8:k1=v4"];
+  const stopped = await dump(log);
+  expect(stopped).toEqual(["6:k0=v3", "8:k1=v4", "9:x=x4", "10:k2=v5", "11:x=x5", "12:z=end"]);
+  expect(latest(stopped)).toEqual(want);
+  failAt = 0;
+  expect(await pass()).toMatchObject({ upTo: 12 });
+  expect(await dump(log)).toEqual(["6:k0=v3", "8:k1=v4", "10:k2=v5", "11:x=x5", "12:z=end"]);
+  await path.close();
 });
