@@ -1,5 +1,5 @@
 // Brokers end to end, 1 and 3 of them, on file and PostgreSQL storage, driven over loopback TCP:
-//   bun scripts/bench_cluster.ts [--mib 32] [--partitions 6] [--latency 300]
+//   bun scripts/bench_cluster.ts [--mib 32] [--partitions 6] [--latency 300] [--only "objects x1"] [--idempotence false] [--in-flight 5]
 // For each setup (file x1; postgres x1; postgres x3 sharing one PostgreSQL; Bun brokers, the benchmark's own
 // private PostgreSQL from tests/helpers/postgres.ts with fsync=off): kcat (librdkafka) produces --mib MiB of
 // 1000-byte records, acks=all, idempotent, into --partitions partitions through every broker; kcat consumes them all
@@ -7,13 +7,17 @@
 // arrival: e2e latency p50/p99. Reports produce and consume MB/s, broker CPU seconds per MB (user+system from
 // /proc/<pid>/stat, summed over the brokers, produce and consume together) and PostgreSQL transactions per MB
 // (pg_stat_database; each statement the engine sends is its own transaction; lease heartbeats included).
-// "file x3" is not a cluster (file storage is one broker), so it is not measured.
+// "file x3" is not a cluster (file storage is one broker), so it is not measured. "objects x1": PostgreSQL with
+// record data in a private versitygw (chronik.object.store, default flush.ms). --only runs the named setups
+// (comma-separated); --idempotence false makes the kcat producer plain, --in-flight N sets its
+// max.in.flight.requests.per.connection (librdkafka caps it at 5 with idempotence), to compare.
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "../tests/e2e/harness.ts";
 import { startBrokerProcess } from "../tests/e2e/harness.ts";
 import { startPostgres } from "../tests/helpers/postgres.ts";
+import { S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, startS3, type TestS3 } from "../tests/helpers/s3.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const args = process.argv.slice(2);
@@ -24,6 +28,9 @@ const opt = (name: string, dflt: string) => {
 const MIB = Number(opt("--mib", "32"));
 const P = Number(opt("--partitions", "6"));
 const LAT = Number(opt("--latency", "300"));
+const ONLY = opt("--only", "");
+const IDEMPOTENCE = opt("--idempotence", "true") !== "false";
+const IN_FLIGHT = opt("--in-flight", "");
 const RECORD = 1000;
 const N = Math.ceil((MIB * 1048576) / RECORD);
 const MB = (N * RECORD) / 1e6;
@@ -31,7 +38,9 @@ const MB = (N * RECORD) / 1e6;
 console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, load average ${
     loadavg().map((l) => l.toFixed(1)).join(" ")
-  } (shared); bun ${Bun.version}; ${N} records of ${RECORD} B (${MB.toFixed(1)} MB), ${P} partitions`,
+  } (shared); bun ${Bun.version}; ${N} records of ${RECORD} B (${MB.toFixed(1)} MB), ${P} partitions; kcat ${
+    IDEMPOTENCE ? "idempotent" : "not idempotent"
+  }`,
 );
 
 const payload = `${tmpdir()}/bench_cluster_${process.pid}.txt`;
@@ -39,6 +48,7 @@ const line = "x".repeat(RECORD);
 writeFileSync(payload, Array.from({ length: N }, () => line).join("\n") + "\n");
 
 const pg = await startPostgres();
+let s3: TestS3 | null = null;
 
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
@@ -57,9 +67,19 @@ const pct = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
-async function bench(name: string, storage: "file" | "postgres", count: number) {
+async function bench(name: string, kind: "file" | "postgres" | "objects", count: number) {
+  if (ONLY !== "" && !ONLY.split(",").includes(name)) return;
+  const storage = kind === "file" ? "file" : "postgres";
   const db = storage === "postgres" ? pg.createDatabase("bench") : "";
-  const dbName = db.slice(db.lastIndexOf("/") + 1);
+  let objectArgs: string[] = [], env: Record<string, string> = {};
+  if (kind === "objects") {
+    s3 ??= await startS3();
+    const bucket = `bench-${dbNameOf(db).replace(/_/g, "-")}`;
+    await s3.client(bucket);
+    objectArgs = ["-o", `chronik.object.store=s3://${bucket}/b`, "-o", `chronik.s3.endpoint=${s3.endpoint}`];
+    env = { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY, AWS_REGION: S3_REGION };
+  }
+  const dbName = dbNameOf(db);
   const xacts = () =>
     storage === "postgres"
       ? Number(pg.psql(`SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '${dbName}'`))
@@ -67,8 +87,8 @@ async function bench(name: string, storage: "file" | "postgres", count: number) 
   const brokers: BrokerProcess[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const extra = storage === "postgres" ? ["--storage", db, "--node-id", String(i + 1)] : [];
-      brokers.push(await startBrokerProcess("bun", [...extra, "-o", "group.initial.rebalance.delay.ms=0"]));
+      const extra = storage === "postgres" ? ["--storage", db, "--node-id", String(i + 1), ...objectArgs] : [];
+      brokers.push(await startBrokerProcess("bun", [...extra, "-o", "group.initial.rebalance.delay.ms=0"], env));
     }
     const bootstrap = brokers.map((b) => `127.0.0.1:${b.port}`).join(",");
     const kafka = new Kafka({ brokers: bootstrap.split(","), logLevel: logLevel.NOTHING });
@@ -97,7 +117,8 @@ async function bench(name: string, storage: "file" | "postgres", count: number) 
       "-X",
       "acks=all",
       "-X",
-      "enable.idempotence=true",
+      `enable.idempotence=${IDEMPOTENCE}`,
+      ...(IN_FLIGHT ? ["-X", `max.in.flight.requests.per.connection=${IN_FLIGHT}`] : []),
       "-X",
       "linger.ms=5",
     ], payload);
@@ -150,10 +171,16 @@ async function bench(name: string, storage: "file" | "postgres", count: number) 
   }
 }
 
+function dbNameOf(url: string): string {
+  return url.slice(url.lastIndexOf("/") + 1);
+}
+
 try {
   await bench("file x1", "file", 1);
   await bench("postgres x1", "postgres", 1);
   await bench("postgres x3", "postgres", 3);
+  await bench("objects x1", "objects", 1);
 } finally {
   pg.destroy();
+  await s3?.close();
 }

@@ -206,9 +206,20 @@ async function start(
   };
   const { groups, txns } = newCoordinators(member ? () => false : () => true);
   // Share groups and the schema registry load their state from their topics on every broker; in a
-  // cluster they are not yet coordinated (docs/cluster.md).
+  // cluster share groups are not yet coordinated, the registry catches up before each request
+  // (docs/cluster.md).
   const share = new ShareCoordinator({ config, topics, now, log });
-  const registry = new SchemaRegistry({ topics, now, log });
+  const registry = new SchemaRegistry({
+    topics,
+    now,
+    log,
+    ...(member
+      ? {
+        refreshTopics: () => member.topicsChanged(),
+        tailMs: Number(config["broker.heartbeat.interval.ms"] ?? 2000),
+      }
+      : {}),
+  });
   admin.configs.resources.set(
     ResourceType.GROUP,
     new GroupConfigs(share, (name) => {
@@ -280,6 +291,7 @@ async function start(
     services.groups.close();
     services.txns.close();
     share.close();
+    registry.close();
     void member?.close();
     peers?.close();
   });

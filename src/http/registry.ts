@@ -58,6 +58,8 @@ export function registryRoutes(app: Hono<HttpEnv>, svc: Services): void {
   const r = svc.registry;
   const route = (fn: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
     try {
+      // What any broker of the cluster wrote to `_schemas` before this request is seen by it.
+      await r.sync();
       return await fn(c);
     } catch (e) {
       return fail(c, e);

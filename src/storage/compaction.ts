@@ -9,7 +9,11 @@
 // codec; untouched batches stay byte for byte. A batch that cannot be decoded (damaged on disk) is
 // never dropped nor rewritten: it stays as it is, its keys shadow nothing, and the caller is told
 // (onDamaged) so that it can report it once; a damaged transaction marker leaves its transaction
-// open, so nothing past it is cleaned.
+// open, so nothing past it is cleaned. The last batch of each producer id is never dropped whole
+// (Kafka's cleaner keeps it, as an empty batch): the producer state rebuilt from the log after a
+// snapshot (a restart, a new leader) then still holds that producer's last sequence, and its next
+// batch is not refused as out of order. Here it stays as it was when every record of it would go
+// (aborted data excepted, as in Kafka: its marker is the producer's last batch).
 import {
   batchBaseOffsetNumber,
   batchIsControl,
@@ -33,15 +37,17 @@ function decodeOrNull(batch: Uint8Array, onDamaged?: (batch: Uint8Array, why: st
   }
 }
 
-/** Transaction outcomes seen in a pass over the log, in offset order. */
+/** Transaction outcomes (and each producer id's last batch) seen in a pass over the log, in offset order. */
 export class TxnIndex {
   private open = new Map<bigint, number>();
   private aborted: { producerId: bigint; first: number; last: number }[] = [];
+  private lastOfProducer = new Map<bigint, number>();
 
   note(batch: Uint8Array): void {
-    if (!batchIsTransactional(batch, 0)) return;
     const pid = batchProducerId(batch, 0);
     const base = batchBaseOffsetNumber(batch, 0);
+    if (pid >= 0n) this.lastOfProducer.set(pid, base);
+    if (!batchIsTransactional(batch, 0)) return;
     if (!batchIsControl(batch, 0)) {
       if (!this.open.has(pid)) this.open.set(pid, base);
       return;
@@ -63,6 +69,12 @@ export class TxnIndex {
     const pid = batchProducerId(batch, 0);
     const base = batchBaseOffsetNumber(batch, 0);
     return this.aborted.some((a) => a.producerId === pid && base >= a.first && base < a.last);
+  }
+
+  /** The last batch (data or marker) the pass saw of its producer id: never dropped whole. */
+  isLastOfProducer(batch: Uint8Array): boolean {
+    const pid = batchProducerId(batch, 0);
+    return pid >= 0n && this.lastOfProducer.get(pid) === batchBaseOffsetNumber(batch, 0);
   }
 
   /** First offset of a transaction with no marker yet (Infinity when none). */
@@ -143,7 +155,7 @@ export async function cleanSegmentBatches(
       return true;
     });
     work += d.records.length;
-    if (kept.length === d.records.length) {
+    if (kept.length === d.records.length || (kept.length === 0 && txns?.isLastOfProducer(batch))) {
       out.push(batch);
     } else {
       changed = true;

@@ -49,7 +49,7 @@ import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
-import { errText, isNoSpace, MAX_OFFSET, storageError } from "./store.ts";
+import { errText, isNoSpace, LogEndMovedError, MAX_OFFSET, storageError } from "./store.ts";
 
 export const STATE_FILE = "chronik.state";
 const LOG_START_FILE = "log-start-offset";
@@ -503,8 +503,28 @@ class FilePartitionLog implements PartitionLog {
 
   // ---- appends
 
-  append(buf: Uint8Array, metas: readonly BatchMeta[], options?: AppendOptions): Promise<AppendResult> {
-    const written = this.writeQueue.then(() => this.write(buf, metas, options?.durable === true));
+  appendIf(
+    logEnd: number,
+    buf: Uint8Array,
+    metas: readonly BatchMeta[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.append(buf, metas, options, logEnd);
+  }
+
+  append(
+    buf: Uint8Array,
+    metas: readonly BatchMeta[],
+    options?: AppendOptions,
+    ifLogEnd?: number,
+  ): Promise<AppendResult> {
+    const written = this.writeQueue.then(() => {
+      // Checked in the write queue: the log end every earlier append has moved it to.
+      if (ifLogEnd !== undefined && ifLogEnd !== this.logEndOffset) {
+        throw new LogEndMovedError(`${this.topic}-${this.partition}: log end is ${this.logEndOffset}, not ${ifLogEnd}`);
+      }
+      return this.write(buf, metas, options?.durable === true);
+    });
     this.writeQueue = written.catch(() => {});
     const finished = written.then(async (w) => {
       try {

@@ -1,6 +1,6 @@
 // Memory engine: batches kept as the views they arrived in. For tests and diskless runs.
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
-import { MAX_OFFSET } from "./store.ts";
+import { LogEndMovedError, MAX_OFFSET } from "./store.ts";
 
 const BASE_OFFSET_POS = 0;
 
@@ -46,6 +46,20 @@ class MemoryPartitionLog implements PartitionLog {
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
+  }
+
+  appendIf(
+    logEnd: number,
+    buf: Uint8Array,
+    metas: readonly BatchMeta[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    if (logEnd !== this.logEndOffset) {
+      return Promise.reject(
+        new LogEndMovedError(`${this.topic}-${this.partition}: log end is ${this.logEndOffset}, not ${logEnd}`),
+      );
+    }
+    return this.append(buf, metas, options);
   }
 
   append(buf: Uint8Array, metas: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {

@@ -81,6 +81,7 @@ export async function openStorage(
   if (where.kind === "postgres") {
     return await openPostgres(runtime, where, log, topicConfig, {
       retentionCheckMs: num(config["log.retention.check.interval.ms"], 300000),
+      cleanerBackoffMs: config["log.cleaner.enable"] === false ? null : num(config["log.cleaner.backoff.ms"], 15000),
       config: config as unknown as Record<string, unknown>,
       nodeId: config.nodeId,
       env,

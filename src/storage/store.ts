@@ -47,6 +47,18 @@ export function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * A conditional append (PartitionLog.appendIf) found the log end moved: someone else appended first.
+ * Nothing of the append was stored.
+ */
+export class LogEndMovedError extends Error {
+  readonly code = "LOG_END_MOVED";
+}
+
+export function isLogEndMoved(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === "LOG_END_MOVED";
+}
+
 /** Out of space (or quota): the one write failure that leaves the disk healthy and is worth retrying. */
 export function isNoSpace(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
@@ -72,6 +84,18 @@ export interface PartitionLog {
    * An append that would take offsets past MAX_OFFSET rejects with a RangeError.
    */
   append(buf: Uint8Array, batches: readonly BatchMeta[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * append(), only while the log end is still `logEnd` (a compare-and-set on the log end): otherwise
+   * rejects with LogEndMovedError and stores nothing. On a shared engine (PostgreSQL) any broker may
+   * call it, leader or not: the log end it checks is the one committed, so writers on several brokers
+   * (the schema registry's `_schemas`) agree on one order. Engines without it leave it out.
+   */
+  appendIf?(
+    logEnd: number,
+    buf: Uint8Array,
+    batches: readonly BatchMeta[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
   /**
    * Whole batches from the one containing `offset`, stopping before `maxBytes` would be
    * exceeded — except that the first batch is returned whatever its size (KIP-74), unless

@@ -161,6 +161,27 @@ export function runLogStoreContract(name: string, make: EngineFactory): void {
       await s.close();
     });
 
+    test("appendIf: stores only while the log end is the one given; else LogEndMovedError and nothing stored", async () => {
+      const s = await make();
+      const log = await s.open("t", 0);
+      if (!log.appendIf) return void await s.close(); // engines without it leave it out
+      await appendValues(log, ["a", "b"]);
+      const stale = makeAppend([{ values: ["stale"] }]);
+      const err = await log.appendIf(1, stale.buf, stale.metas).then(() => null, (e) => e);
+      expect((err as { code?: string }).code).toBe("LOG_END_MOVED");
+      expect(log.logEndOffset).toBe(2);
+      const ok = makeAppend([{ values: ["c"] }]);
+      expect((await log.appendIf(2, ok.buf, ok.metas)).baseOffset).toBe(2);
+      // Behind appends in flight: checked against the end they leave.
+      const p1 = appendValues(log, ["d"]);
+      const next = makeAppend([{ values: ["e"] }]);
+      const p2 = log.appendIf(4, next.buf, next.metas);
+      await p1;
+      expect((await p2).baseOffset).toBe(4);
+      expect(await readAll(log)).toEqual(["0:a", "1:b", "2:c", "3:d", "4:e"]);
+      await s.close();
+    });
+
     test("durable appends behave the same (memory engines ignore the flag)", async () => {
       const s = await make();
       const log = await s.open("t", 0);

@@ -175,7 +175,9 @@ async function append(
       "Control batches may only be written by the transaction coordinator",
     );
   }
-  const invalid = schemaValidationError(svc, topic, records);
+  let invalid = schemaValidationError(svc, topic, records);
+  // A schema id this broker has not seen yet may have been registered through another broker.
+  if (invalid && await svc.registry.sync()) invalid = schemaValidationError(svc, topic, records);
   if (invalid) return failed(index, ErrorCode.INVALID_RECORD, invalid);
   // One node means an ISR of one: acks=all cannot meet a min.insync.replicas above 1 (Kafka's check).
   const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));

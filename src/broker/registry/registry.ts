@@ -7,13 +7,27 @@
 // before a request is answered and replayed at start, so the registry survives restarts and a
 // second registry over the same topic (Confluent's included) reads the same state.
 //
+// Several brokers over one shared storage (a cluster on PostgreSQL) each run a registry over the
+// same `_schemas`: every request first catches up with it (reads from the last applied offset to the
+// committed end; one small query when nothing is new), and every change is decided on that state and
+// appended only while the log end is still the one read (PartitionLog.appendIf, a compare-and-set);
+// when another broker wrote first, the change is decided again after catching up. So ids and
+// versions are agreed on by all brokers, and the same schema registered twice gets one id.
+//
 // The same schema (canonical text, type and references) under several subjects has one id.
 // Compatibility: BACKWARD (the new schema reads data of the latest version), FORWARD (the latest
 // reads the new), FULL (both), their _TRANSITIVE forms against every live version, NONE. The rules
 // per schema type are in avro.ts, json_schema.ts and protobuf.ts.
-import { buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
+import {
+  batchBaseOffsetNumber,
+  batchIsControl,
+  batchLastOffsetDelta,
+  buildRecordBatch,
+  decodeRecords,
+  scanBatches,
+} from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { forEachRecord } from "../log_scan.ts";
+import { isLogEndMoved, type PartitionLog } from "../../storage/store.ts";
 import type { Topics } from "../topics.ts";
 import { avroIncompatibilities, AvroSchemaError, type AvroType, canonicalJson, parseAvro } from "./avro.ts";
 import { jsonIncompatibilities, JsonSchemaError, parseJsonSchema } from "./json_schema.ts";
@@ -64,7 +78,25 @@ export function wireSchemaId(b: Uint8Array): number | null {
   return new DataView(b.buffer, b.byteOffset + 1, 4).getInt32(0);
 }
 
-export type RegistryDeps = { topics: Topics; now(): number; log(level: LogLevel, message: string): void };
+export type RegistryDeps = {
+  topics: Topics;
+  now(): number;
+  log(level: LogLevel, message: string): void;
+  /** In a cluster: takes in topics other brokers created (a `_schemas` created elsewhere). */
+  refreshTopics?(): Promise<void>;
+  /**
+   * In a cluster: also catch up this often in the background, for the users that read the registry
+   * without a request of its own (REST Proxy serializers, the console, produce-side validation).
+   */
+  tailMs?: number;
+};
+
+type RecordKV = { key: Record<string, unknown>; value: Record<string, unknown> | null };
+/** What a change decided on the caught-up state: the records to write (none: nothing to write) and the answer. */
+type Plan<T> = { records: RecordKV[]; result: T };
+
+/** Times a change is decided again when other brokers keep writing first. */
+const MAX_ATTEMPTS = 50;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -77,21 +109,113 @@ export class SchemaRegistry {
   private readonly levels = new Map<string, string>();
   private globalMode: string = "READWRITE";
   private readonly modes = new Map<string, string>();
+  /** Catch-ups and changes, one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** A catch-up not started yet (callers join it), and whether it looks for a `_schemas` created elsewhere. */
+  private queued: Promise<boolean> | null = null;
+  private queuedLooks = false;
+  /** The `_schemas` log applied, and the next offset of it to apply. */
+  private appliedLog: PartitionLog | null = null;
+  private applied = 0;
+  private started = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly deps: RegistryDeps) {}
 
   async start(): Promise<void> {
-    const log = this.deps.topics.get(SCHEMAS_TOPIC)?.partitions[0];
-    if (!log) return;
-    await forEachRecord(log, (r) => {
-      if (r.key === null) return;
-      try {
-        this.apply(JSON.parse(dec.decode(r.key)), r.value === null ? null : JSON.parse(dec.decode(r.value)));
-      } catch (e) {
-        this.deps.log("warn", `${SCHEMAS_TOPIC}: skipping a record that does not parse: ${String(e)}`);
+    await this.sync();
+    // From now on (the cluster membership is up), a `_schemas` created elsewhere is looked for.
+    this.started = true;
+    const ms = this.deps.tailMs;
+    if (ms !== undefined && ms > 0) {
+      this.timer = setInterval(() => {
+        // The cluster's heartbeat takes in a `_schemas` created elsewhere; this only reads it.
+        this.sync(false).catch((e) => this.deps.log("warn", `${SCHEMAS_TOPIC}: catching up failed: ${String(e)}`));
+      }, ms);
+    }
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Catches up with `_schemas`: applies what was appended since the last call (by any broker).
+   * Concurrent callers share a catch-up that starts after they called. True when anything was new.
+   */
+  sync(lookForTopic = true): Promise<boolean> {
+    if (this.queued && (this.queuedLooks || !lookForTopic)) return this.queued;
+    const p = this.chain.then(() => {
+      if (this.queued === p) this.queued = null;
+      return this.catchUp(lookForTopic);
+    });
+    this.queued = p;
+    this.queuedLooks = lookForTopic;
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  private reset(): void {
+    this.subjects.clear();
+    this.byId.clear();
+    this.nextId = 1;
+    this.globalLevel = "BACKWARD";
+    this.levels.clear();
+    this.globalMode = "READWRITE";
+    this.modes.clear();
+  }
+
+  private async schemasLog(lookForTopic: boolean): Promise<PartitionLog | undefined> {
+    let topic = this.deps.topics.get(SCHEMAS_TOPIC);
+    if (!topic && lookForTopic && this.started && this.deps.refreshTopics) {
+      await this.deps.refreshTopics();
+      topic = this.deps.topics.get(SCHEMAS_TOPIC);
+    }
+    return topic?.partitions[0];
+  }
+
+  /** `lookForTopic`: when `_schemas` is unknown here, ask the cluster for topics created elsewhere first. */
+  private async catchUp(lookForTopic = true): Promise<boolean> {
+    const log = await this.schemasLog(lookForTopic);
+    if (!log) return false;
+    // Another log (the topic was deleted and created again) or one whose start passed what was
+    // applied: replay it from its start.
+    if (log !== this.appliedLog || log.logStartOffset > this.applied) {
+      if (this.appliedLog !== null) this.reset();
+      this.appliedLog = log;
+      this.applied = log.logStartOffset;
+    }
+    await log.refresh?.(true);
+    let changed = false;
+    while (this.applied < log.logEndOffset) {
+      const batches = await log.read(this.applied, 4 << 20);
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        const next = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b) + 1;
+        if (next <= this.applied) continue;
+        if (!batchIsControl(b)) {
+          try {
+            for (const r of decodeRecords(b).records) {
+              if (r.offset < BigInt(this.applied) || r.key === null) continue;
+              changed = true;
+              try {
+                this.apply(
+                  JSON.parse(dec.decode(r.key)),
+                  r.value === null ? null : JSON.parse(dec.decode(r.value)),
+                );
+              } catch (e) {
+                this.deps.log("warn", `${SCHEMAS_TOPIC}: skipping a record that does not parse: ${String(e)}`);
+              }
+            }
+          } catch (e) {
+            this.deps.log("error", `${SCHEMAS_TOPIC}: skipping an unreadable batch: ${String(e)}`);
+          }
+        }
+        this.applied = next;
       }
-    }, (e) => this.deps.log("error", `${SCHEMAS_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+    }
+    return changed;
   }
 
   private apply(key: Record<string, unknown>, value: Record<string, unknown> | null): void {
@@ -134,26 +258,47 @@ export class SchemaRegistry {
     }
   }
 
-  /** Appends records to `_schemas` (created on first use), then applies them; one write at a time. */
-  private write(records: { key: Record<string, unknown>; value: Record<string, unknown> | null }[]): Promise<void> {
+  /**
+   * Runs a change: catches up, lets `decide` look at the state and say what to write, appends that
+   * to `_schemas` (created on first use) only if nothing was appended meanwhile, then applies it.
+   * When another broker appended first, decides again. One change or catch-up at a time.
+   */
+  private change<T>(decide: () => Plan<T>): Promise<T> {
     const run = this.chain.then(async () => {
-      const { topic } = await this.deps.topics.ensureInternal(SCHEMAS_TOPIC, 1);
-      const batch = buildRecordBatch({
-        records: records.map((r) => ({
-          key: enc.encode(JSON.stringify(r.key)),
-          value: r.value === null ? null : enc.encode(JSON.stringify(r.value)),
-          timestamp: this.deps.now(),
-        })),
-      });
-      const metas = scanBatches(batch);
-      if (!Array.isArray(metas)) throw new RegistryError(500, 50001, "Error while storing the schema");
-      try {
-        await topic.partitions[0].append(batch, metas, { durable: true });
-      } catch (e) {
-        this.deps.log("error", `${SCHEMAS_TOPIC}: write failed: ${String(e)}`);
-        throw new RegistryError(500, 50001, "Error in the backend data store");
+      for (let attempt = 1;; attempt++) {
+        await this.catchUp();
+        const plan = decide();
+        if (plan.records.length === 0) return plan.result;
+        const { topic } = await this.deps.topics.ensureInternal(SCHEMAS_TOPIC, 1);
+        const log = topic.partitions[0];
+        if (log !== this.appliedLog) continue; // just created (here or elsewhere): catch up with it first
+        const batch = buildRecordBatch({
+          records: plan.records.map((r) => ({
+            key: enc.encode(JSON.stringify(r.key)),
+            value: r.value === null ? null : enc.encode(JSON.stringify(r.value)),
+            timestamp: this.deps.now(),
+          })),
+        });
+        const metas = scanBatches(batch);
+        if (!Array.isArray(metas)) throw new RegistryError(500, 50001, "Error while storing the schema");
+        try {
+          const r = log.appendIf
+            ? await log.appendIf(this.applied, batch, metas, { durable: true })
+            : await log.append(batch, metas, { durable: true });
+          // Applied from the log when something else was appended before it (no appendIf).
+          if (r.baseOffset !== this.applied) {
+            await this.catchUp();
+            return plan.result;
+          }
+          this.applied = r.lastOffset + 1;
+        } catch (e) {
+          if (isLogEndMoved(e) && attempt < MAX_ATTEMPTS) continue;
+          this.deps.log("error", `${SCHEMAS_TOPIC}: write failed: ${String(e)}`);
+          throw new RegistryError(500, 50001, "Error in the backend data store");
+        }
+        for (const r of plan.records) this.apply(r.key, r.value);
+        return plan.result;
       }
-      for (const r of records) this.apply(r.key, r.value);
     });
     this.chain = run.catch(() => {});
     return run;
@@ -262,7 +407,11 @@ export class SchemaRegistry {
   }
 
   /** POST /subjects/{subject}/versions: the id of the schema (registered now or before). */
-  async register(subject: string, input: SchemaInput): Promise<number> {
+  register(subject: string, input: SchemaInput): Promise<number> {
+    return this.change(() => this.planRegister(subject, input));
+  }
+
+  private planRegister(subject: string, input: SchemaInput): Plan<number> {
     const mode = this.mode(subject);
     if (mode === "READONLY") throw new RegistryError(422, 42205, `Subject ${subject} is in read-only mode`);
     // A given id and version count only in IMPORT mode (migrating another registry's schemas).
@@ -270,7 +419,7 @@ export class SchemaRegistry {
     const parsed = this.parse(input);
     const list = this.subjects.get(subject) ?? [];
     const existing = list.find((v) => !v.deleted && this.sameStored(v, parsed));
-    if (existing && !importing) return existing.id;
+    if (existing && !importing) return { records: [], result: existing.id };
     if (!importing) {
       const errors = this.compatibilityErrors(subject, input);
       if (errors.length) {
@@ -310,8 +459,7 @@ export class SchemaRegistry {
       references: parsed.references,
       deleted: false,
     };
-    await this.write([this.versionRecord(subject, v)]);
-    return id;
+    return { records: [this.versionRecord(subject, v)], result: id };
   }
 
   /** POST /subjects/{subject}: the live version holding this schema. */
@@ -397,7 +545,11 @@ export class SchemaRegistry {
   }
 
   /** DELETE /subjects/{subject}: soft first, `permanent` after; the versions deleted. */
-  async deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
+  deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
+    return this.change(() => this.planDeleteSubject(subject, permanent));
+  }
+
+  private planDeleteSubject(subject: string, permanent: boolean): Plan<number[]> {
     if (this.mode(subject) === "READONLY") {
       throw new RegistryError(422, 42205, `Subject ${subject} is in read-only mode`);
     }
@@ -412,10 +564,10 @@ export class SchemaRegistry {
         );
       }
       const versions = list.map((v) => v.version);
-      await this.write(
-        versions.map((version) => ({ key: { keytype: "SCHEMA", subject, version, magic: 1 }, value: null })),
-      );
-      return versions;
+      return {
+        records: versions.map((version) => ({ key: { keytype: "SCHEMA", subject, version, magic: 1 }, value: null })),
+        result: versions,
+      };
     }
     const live = list.filter((v) => !v.deleted);
     if (!live.length) {
@@ -428,11 +580,17 @@ export class SchemaRegistry {
     if (live.some((v) => this.referencedBy(subject, v.version))) {
       throw new RegistryError(422, 42206, `One or more references exist to the schema {subject=${subject}}.`);
     }
-    await this.write(live.map((v) => this.versionRecord(subject, { ...v, deleted: true })));
-    return live.map((v) => v.version);
+    return {
+      records: live.map((v) => this.versionRecord(subject, { ...v, deleted: true })),
+      result: live.map((v) => v.version),
+    };
   }
 
-  async deleteVersion(subject: string, which: string, permanent: boolean): Promise<number> {
+  deleteVersion(subject: string, which: string, permanent: boolean): Promise<number> {
+    return this.change(() => this.planDeleteVersion(subject, which, permanent));
+  }
+
+  private planDeleteVersion(subject: string, which: string, permanent: boolean): Plan<number> {
     if (this.mode(subject) === "READONLY") {
       throw new RegistryError(422, 42205, `Subject ${subject} is in read-only mode`);
     }
@@ -445,8 +603,10 @@ export class SchemaRegistry {
           `Subject '${subject}' Version ${v.version} was not deleted first before being permanently deleted`,
         );
       }
-      await this.write([{ key: { keytype: "SCHEMA", subject, version: v.version, magic: 1 }, value: null }]);
-      return v.version;
+      return {
+        records: [{ key: { keytype: "SCHEMA", subject, version: v.version, magic: 1 }, value: null }],
+        result: v.version,
+      };
     }
     if (this.referencedBy(subject, v.version)) {
       throw new RegistryError(
@@ -455,8 +615,7 @@ export class SchemaRegistry {
         `One or more references exist to the schema {subject=${subject},version=${v.version}}.`,
       );
     }
-    await this.write([this.versionRecord(subject, { ...v, deleted: true })]);
-    return v.version;
+    return { records: [this.versionRecord(subject, { ...v, deleted: true })], result: v.version };
   }
 
   // ---- config and mode --------------------------------------------------------------------------
@@ -467,7 +626,7 @@ export class SchemaRegistry {
   subjectLevel(subject: string): string | undefined {
     return this.levels.get(subject);
   }
-  async setLevel(subject: string | null, level: string): Promise<void> {
+  setLevel(subject: string | null, level: string): Promise<void> {
     const l = String(level).toUpperCase();
     if (!LEVELS.includes(l as typeof LEVELS[number])) {
       throw new RegistryError(
@@ -476,15 +635,21 @@ export class SchemaRegistry {
         "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive",
       );
     }
-    await this.write([{ key: { keytype: "CONFIG", subject, magic: 0 }, value: { compatibilityLevel: l } }]);
+    const record = { key: { keytype: "CONFIG", subject, magic: 0 }, value: { compatibilityLevel: l } };
+    return this.change(() => ({ records: [record], result: undefined }));
   }
-  async deleteLevel(subject: string): Promise<string> {
-    const had = this.levels.get(subject);
-    if (had === undefined) {
-      throw new RegistryError(404, 40408, `Subject '${subject}' does not have subject-level compatibility configured`);
-    }
-    await this.write([{ key: { keytype: "CONFIG", subject, magic: 0 }, value: null }]);
-    return had;
+  deleteLevel(subject: string): Promise<string> {
+    return this.change(() => {
+      const had = this.levels.get(subject);
+      if (had === undefined) {
+        throw new RegistryError(
+          404,
+          40408,
+          `Subject '${subject}' does not have subject-level compatibility configured`,
+        );
+      }
+      return { records: [{ key: { keytype: "CONFIG", subject, magic: 0 }, value: null }], result: had };
+    });
   }
 
   mode(subject?: string): string {
@@ -493,23 +658,26 @@ export class SchemaRegistry {
   subjectMode(subject: string): string | undefined {
     return this.modes.get(subject);
   }
-  async setMode(subject: string | null, mode: string, force: boolean): Promise<void> {
+  setMode(subject: string | null, mode: string, force: boolean): Promise<void> {
     const m = String(mode).toUpperCase();
     if (!MODES.includes(m as typeof MODES[number])) {
       throw new RegistryError(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY, IMPORT.");
     }
-    const empty = subject === null ? this.subjects.size === 0 : !this.subjects.has(subject);
-    if (m === "IMPORT" && !empty && !force) {
-      throw new RegistryError(422, 42205, "Cannot import since found existing subjects");
-    }
-    await this.write([{ key: { keytype: "MODE", subject, magic: 0 }, value: { mode: m } }]);
+    return this.change(() => {
+      const empty = subject === null ? this.subjects.size === 0 : !this.subjects.has(subject);
+      if (m === "IMPORT" && !empty && !force) {
+        throw new RegistryError(422, 42205, "Cannot import since found existing subjects");
+      }
+      return { records: [{ key: { keytype: "MODE", subject, magic: 0 }, value: { mode: m } }], result: undefined };
+    });
   }
-  async deleteMode(subject: string): Promise<string> {
-    const had = this.modes.get(subject);
-    if (had === undefined) {
-      throw new RegistryError(404, 40409, `Subject '${subject}' does not have subject-level mode configured`);
-    }
-    await this.write([{ key: { keytype: "MODE", subject, magic: 0 }, value: null }]);
-    return had;
+  deleteMode(subject: string): Promise<string> {
+    return this.change(() => {
+      const had = this.modes.get(subject);
+      if (had === undefined) {
+        throw new RegistryError(404, 40409, `Subject '${subject}' does not have subject-level mode configured`);
+      }
+      return { records: [{ key: { keytype: "MODE", subject, magic: 0 }, value: null }], result: had };
+    });
   }
 }

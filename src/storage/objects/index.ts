@@ -13,6 +13,9 @@
 //   idempotence drops the duplicates.
 // - An entry may be refused on its own (stale leader epoch, sequence error, unknown partition): its outcome
 //   carries a Kafka error code and it takes no offsets. The other entries still commit.
+// - A conditional entry (ifLogEnd) is checked against the partition's committed log end inside the same
+//   transaction that assigns its offsets, so brokers appending conditionally to one partition agree on one
+//   order; it needs no leadership. The writer commits it alone for its partition.
 // - A commit must not take effect later than ORPHAN_GRACE_MS / 2 after the object's name was made (set a
 //   statement time-out): the orphan sweep deletes unknown objects older than the grace period.
 
@@ -27,11 +30,21 @@ export type CommitEntry = {
   records: number;
   /** Largest record timestamp in the entry (ms). */
   maxTimestamp: number;
+  /**
+   * A conditional append (PartitionLog.appendIf): the entry commits only while the partition's committed log
+   * end (before it) is this offset, without any leader check; otherwise it is refused with `logEndMoved`.
+   */
+  ifLogEnd?: number;
 };
 
 export type ObjectRef = { key: string; size: number };
 
-export type CommitOutcome = { baseOffset: number } | { errorCode: number; message: string };
+export type CommitOutcome = { baseOffset: number } | {
+  errorCode: number;
+  message: string;
+  /** A conditional entry (ifLogEnd) refused because the log end had moved. */
+  logEndMoved?: boolean;
+};
 
 /** Where a committed entry lives. */
 export type Extent = {
@@ -95,6 +108,29 @@ export interface CompactableIndex extends ObjectIndex {
   moveExtents(newKey: string, moves: readonly { from: Extent; position: number }[]): Promise<number>;
 }
 
+/** An extent log compaction (cleaner.ts) rewrote: the runs of offset-contiguous batches it keeps, in order. */
+export type ExtentRewrite = {
+  from: Extent;
+  /** Each run becomes an extent in the new object (none: the extent is dropped). */
+  runs: { baseOffset: number; lastOffset: number; position: number; size: number; maxTimestamp: number }[];
+};
+
+/** What log compaction of cleanup.policy=compact partitions (cleaner.ts) needs besides ObjectIndex. */
+export interface CleanableIndex extends ObjectIndex {
+  /**
+   * In one transaction: records `object` (when given) as committed, and replaces each `rewrites[i].from` that is
+   * still present and unchanged by its runs in `object`; only while this node may write the partition (its leader
+   * epoch, as commit checks). Null when it may not (nothing changed); else the partition's size after it and how
+   * many extents were replaced.
+   */
+  rewriteExtents(
+    topic: string,
+    partition: number,
+    object: ObjectRef | null,
+    rewrites: readonly ExtentRewrite[],
+  ): Promise<{ sizeInBytes: number; applied: number } | null>;
+}
+
 type PartitionState = { extents: Extent[]; logStartOffset: number; logEndOffset: number };
 
 export type MemoryObjectIndex = CompactableIndex & {
@@ -127,11 +163,14 @@ export function memoryObjectIndex(): MemoryObjectIndex {
         throw e;
       }
       objects.set(object.key, objects.get(object.key) ?? 0);
-      return entries.map((entry) => {
-        if (index.refuse.has(`${entry.topic}-${entry.partition}`)) {
+      return entries.map((entry): CommitOutcome => {
+        const p = part(entry.topic, entry.partition);
+        if (entry.ifLogEnd !== undefined && entry.ifLogEnd !== p.logEndOffset) {
+          return { errorCode: 6, message: `log end is ${p.logEndOffset}, not ${entry.ifLogEnd}`, logEndMoved: true };
+        }
+        if (entry.ifLogEnd === undefined && index.refuse.has(`${entry.topic}-${entry.partition}`)) {
           return { errorCode: 6, message: "not the leader" };
         }
-        const p = part(entry.topic, entry.partition);
         const baseOffset = p.logEndOffset;
         p.logEndOffset += entry.records;
         p.extents.push({

@@ -13,8 +13,11 @@ import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } f
 import { MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
 import type { ObjectDataPath } from "./data_path.ts";
-import type { Extent, ObjectIndex } from "./index.ts";
+import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
+import type { LogLevel } from "../../runtime.ts";
+import { compactionConfig } from "../postgres/compaction.ts";
+import { cleanPartition, type CleanResult } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
   /**
@@ -28,14 +31,63 @@ export type ObjectLogStore = LogStore & {
     now: number,
     mayWrite?: (topic: string, partition: number) => boolean,
   ): Promise<number>;
+  /**
+   * Compacts (cleaner.ts) the open partitions of cleanup.policy=compact topics that `mayWrite` allows (the ones
+   * this broker leads; the index checks the leader epoch again when switching), one pass each, one partition at a
+   * time. Returns how many partitions a pass cleaned. Nothing when the index cannot rewrite extents.
+   */
+  applyCompaction(
+    config: (topic: string, name: string) => string | undefined,
+    now: number,
+    log: (level: LogLevel, message: string) => void,
+    mayWrite?: (topic: string, partition: number) => boolean,
+    force?: boolean,
+  ): Promise<number>;
 };
 
-export function objectLogStore(options: { path: ObjectDataPath; index: ObjectIndex; prefix: string }): ObjectLogStore {
+export function objectLogStore(
+  options: { path: ObjectDataPath; index: ObjectIndex; prefix: string; nodeId?: number; clock?: () => number },
+): ObjectLogStore {
   const logs = new Map<string, ObjectPartitionLog>();
   const statePrefix = (topic: string, partition: number) =>
     `${options.prefix === "" ? "" : options.prefix.replace(/\/+$/, "") + "/"}chronik-state/v1/${
       uriEncode(topic, false)
     }-${partition}/`;
+  let compacting = false;
+  const compactAll = async (
+    index: CleanableIndex,
+    config: (topic: string, name: string) => string | undefined,
+    now: number,
+    say: (level: LogLevel, message: string) => void,
+    mayWrite: (topic: string, partition: number) => boolean,
+    force: boolean,
+  ): Promise<number> => {
+    let cleaned = 0;
+    for (const log of [...logs.values()]) {
+      if (!mayWrite(log.topic, log.partition)) continue;
+      const cfg = compactionConfig(config, log.topic);
+      if (!cfg) continue;
+      let r: CleanResult;
+      try {
+        r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
+      } catch (e) {
+        // What the pass switched stays (each round leaves a readable log); the next round goes on.
+        say(
+          "warn",
+          `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        continue;
+      }
+      if (r) {
+        cleaned++;
+        say(
+          "info",
+          `${log.topic}-${log.partition}: compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`,
+        );
+      }
+    }
+    return cleaned;
+  };
   return {
     keepsAppendedBuffers: false,
     async open(topic, partition) {
@@ -56,6 +108,16 @@ export function objectLogStore(options: { path: ObjectDataPath; index: ObjectInd
         if (r && await log.retain(r.ms, r.bytes, now)) moved++;
       }
       return moved;
+    },
+    async applyCompaction(config, now, say, mayWrite = () => true, force = false) {
+      if (!isCleanable(options.index)) return 0;
+      if (compacting) return 0; // a pass is still under way: this round is skipped
+      compacting = true;
+      try {
+        return await compactAll(options.index, config, now, say, mayWrite, force);
+      } finally {
+        compacting = false;
+      }
     },
     forget(topic) {
       // Another broker deleted the topic (shared index): drop this broker's view of its partitions.
@@ -85,7 +147,7 @@ class ObjectPartitionLog implements PartitionLog {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    private readonly o: { path: ObjectDataPath; index: ObjectIndex },
+    private readonly o: { path: ObjectDataPath; index: ObjectIndex; prefix: string },
     private readonly statePrefix: string,
     offsets: { logStartOffset: number; logEndOffset: number; sizeInBytes: number },
   ) {
@@ -94,13 +156,26 @@ class ObjectPartitionLog implements PartitionLog {
     this.sizeInBytes = offsets.sizeInBytes;
   }
 
-  async append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
+  append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
+    return this.#append(buf, batches);
+  }
+
+  /**
+   * append(), committed only while the partition's log end in the index is still `logEnd` (checked in the
+   * index commit that assigns the offsets, so brokers agree on one order); needs no leadership. Else
+   * LogEndMovedError, nothing stored.
+   */
+  appendIf(logEnd: number, buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions) {
+    return this.#append(buf, batches, logEnd);
+  }
+
+  async #append(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number): Promise<AppendResult> {
     let span = 0;
     for (const b of batches) span += b.lastOffsetDelta + 1;
     if (this.logEndOffset > MAX_OFFSET - (span - 1)) {
       throw new RangeError(`offsets up to ${this.logEndOffset} + ${span - 1} are beyond 2^53 - 1`);
     }
-    const r = await this.o.path.writer.append(this.topic, this.partition, buf, batches);
+    const r = await this.o.path.writer.append(this.topic, this.partition, buf, batches, ifLogEnd);
     this.logEndOffset = Math.max(this.logEndOffset, r.lastOffset + 1);
     for (const b of batches) this.sizeInBytes += b.size;
     for (const l of this.#listeners) l();
@@ -147,6 +222,56 @@ class ObjectPartitionLog implements PartitionLog {
   async #next(extent: Extent): Promise<Extent | null> {
     const after = await this.o.index.locate(this.topic, this.partition, extent.lastOffset + 1, 1);
     return after[0] ?? null;
+  }
+
+  #reported = new Set<number>();
+  #checkedAtEnd = -1;
+
+  /** One compaction pass (cleaner.ts); null when it had nothing to do. */
+  async clean(
+    index: CleanableIndex,
+    nodeId: number,
+    clock: () => number,
+    cfg: NonNullable<ReturnType<typeof compactionConfig>>,
+    now: number,
+    force: boolean,
+    say: (level: LogLevel, message: string) => void,
+  ): Promise<CleanResult> {
+    // Nothing appended since the last pass looked: nothing new to clean.
+    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    const end = this.logEndOffset;
+    const r = await cleanPartition(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        logStartOffset: this.logStartOffset,
+        logEndOffset: end,
+        index,
+        reader: this.o.path.reader,
+        store: this.o.path.store,
+        prefix: this.o.prefix,
+        nodeId,
+        clock,
+        readState: (n) => this.readState(n),
+        writeState: (n, d) => this.writeState(n, d),
+        sized: (bytes) => {
+          this.sizeInBytes = bytes;
+        },
+      },
+      cfg,
+      now,
+      force,
+      (offset, why) => {
+        if (this.#reported.has(offset)) return;
+        this.#reported.add(offset);
+        say(
+          "warn",
+          `${this.topic}-${this.partition}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`,
+        );
+      },
+    );
+    this.#checkedAtEnd = end;
+    return r;
   }
 
   /** Retention for this partition (see applyRetention); true when the log start moved. */
@@ -214,4 +339,8 @@ class ObjectPartitionLog implements PartitionLog {
       throw e;
     }
   }
+}
+
+function isCleanable(index: ObjectIndex): index is CleanableIndex {
+  return typeof (index as Partial<CleanableIndex>).rewriteExtents === "function";
 }

@@ -11,6 +11,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { AppendResult, BatchMeta } from "../store.ts";
+import { LogEndMovedError } from "../store.ts";
 import { dataObjectTime, encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CommitEntry, CommitHook, CommitOutcome } from "./index.ts";
 import { md5Hex } from "./md5.ts";
@@ -55,6 +56,7 @@ type Pending = {
   start: number;
   size: number;
   records: number;
+  ifLogEnd?: number;
   resolve: (r: AppendResult) => void;
   reject: (e: Error) => void;
 };
@@ -100,12 +102,17 @@ export class ObjectWriter {
    * Appends validated batches of one partition (`buf` holds them back to back at `batches[i].position`).
    * Resolves with the offsets given once the object holding them is committed; the base offsets are then
    * also written into `buf`, which must stay unchanged until the append settles.
+   *
+   * With `ifLogEnd` (PartitionLog.appendIf) the append commits only while the partition's committed log end is
+   * still that offset (else it rejects with LogEndMovedError): what waits is cut first, and the append goes
+   * at once in an object of its own, so it is alone for its partition in its commit and waits no flush.ms.
    */
   async append(
     topic: string,
     partition: number,
     buf: Uint8Array,
     batches: readonly BatchMeta[],
+    ifLogEnd?: number,
   ): Promise<AppendResult> {
     if (this.#closed) throw new ObjectAppendError("object writer is closed", ErrorCode.KAFKA_STORAGE_ERROR, true);
     if (batches.length === 0) throw new RangeError("append of no batches");
@@ -128,6 +135,7 @@ export class ObjectWriter {
     const last = batches[batches.length - 1];
     let records = 0;
     for (const b of batches) records += b.lastOffsetDelta + 1;
+    if (ifLogEnd !== undefined) this.#cut();
     return new Promise<AppendResult>((resolve, reject) => {
       this.#pending.push({
         topic,
@@ -137,11 +145,12 @@ export class ObjectWriter {
         start,
         size: last.position + last.size - start,
         records,
+        ifLogEnd,
         resolve,
         reject,
       });
       this.#pendingBytes += last.position + last.size - start;
-      if (this.#pendingBytes >= this.#o.flushBytes) this.#cut();
+      if (this.#pendingBytes >= this.#o.flushBytes || ifLogEnd !== undefined) this.#cut();
       else if (this.#timer === null) this.#timer = setTimeout(() => this.#cut(), this.#o.flushMs);
     });
   }
@@ -244,7 +253,9 @@ export class ObjectWriter {
     entries.forEach((p, i) => {
       const o = outcomes[i];
       if ("errorCode" in o) {
-        p.reject(new ObjectAppendError(o.message, o.errorCode, false));
+        p.reject(
+          o.logEndMoved ? new LogEndMovedError(o.message) : new ObjectAppendError(o.message, o.errorCode, false),
+        );
         return;
       }
       let offset = o.baseOffset;
@@ -270,5 +281,14 @@ export class ObjectWriter {
 function commitEntry(p: Pending, position: number): CommitEntry {
   let maxTimestamp = -1;
   for (const b of p.batches) maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
-  return { topic: p.topic, partition: p.partition, position, size: p.size, records: p.records, maxTimestamp };
+  const entry: CommitEntry = {
+    topic: p.topic,
+    partition: p.partition,
+    position,
+    size: p.size,
+    records: p.records,
+    maxTimestamp,
+  };
+  if (p.ifLogEnd !== undefined) entry.ifLogEnd = p.ifLogEnd;
+  return entry;
 }

@@ -7,10 +7,12 @@
 // other; a failure makes the partition re-read its row before the next append.
 // Resolved means committed: PostgreSQL's synchronous_commit decides what that means on its disk.
 import { setBaseOffset } from "../../protocol/record_batch.ts";
+import type { LogLevel } from "../../runtime.ts";
 import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
-import { MAX_OFFSET } from "../store.ts";
+import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
+import { compactionConfig, compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -112,6 +114,16 @@ export type PostgresLogStore = LogStore & {
    * partitions this broker may write; the number of partitions whose log start moved.
    */
   applyRetention(config: (topic: string, name: string) => string | undefined, now: number): Promise<number>;
+  /**
+   * Compacts (cleanup.policy=compact, compaction.ts) the open partitions this broker leads; with
+   * `force`, whatever their dirty ratio. The number of partitions a pass cleaned.
+   */
+  applyCompaction(
+    config: (topic: string, name: string) => string | undefined,
+    now: number,
+    log: (level: LogLevel, message: string) => void,
+    force?: boolean,
+  ): Promise<number>;
   /** Set by the cluster service: appends then need this node to hold the partition's leader epoch. */
   fencing: Fencing | null;
 };
@@ -120,6 +132,40 @@ export type PostgresLogStore = LogStore & {
 export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogStore {
   const logs = new Map<string, Promise<PgPartitionLog>>();
   const key = (t: string, p: number) => `${t}\u0000${p}`;
+  let compacting: Promise<number> | null = null;
+  const compactAll = async (
+    config: (topic: string, name: string) => string | undefined,
+    now: number,
+    say: (level: LogLevel, message: string) => void,
+    force: boolean,
+  ): Promise<number> => {
+    let cleaned = 0;
+    for (const p of [...logs.values()]) {
+      const log = await p.catch(() => null);
+      if (!log) continue;
+      const f = store.fencing;
+      const epoch = f ? f.epochOf(log.topic, log.partition) : 0;
+      if (epoch === undefined) continue;
+      const cfg = compactionConfig(config, log.topic);
+      if (!cfg) continue;
+      let r;
+      try {
+        r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
+      } catch (e) {
+        // What the pass applied stays (each statement leaves a readable log); the next round goes on.
+        say("warn", `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      if (r) {
+        cleaned++;
+        say(
+          "info",
+          `${log.topic}-${log.partition}: compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`,
+        );
+      }
+    }
+    return cleaned;
+  };
   const store: PostgresLogStore = {
     pool,
     fencing: null,
@@ -149,6 +195,13 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
         if (r && await log.retain(r.ms, r.bytes, now)) moved++;
       }
       return moved;
+    },
+    applyCompaction(config, now, say, force = false) {
+      // One round at a time: a timer tick during a long round joins it.
+      compacting ??= compactAll(config, now, say, force).finally(() => {
+        compacting = null;
+      });
+      return compacting;
     },
     forget(topic) {
       for (const k of [...logs.keys()]) if (k.startsWith(`${topic}\u0000`)) logs.delete(k);
@@ -227,6 +280,21 @@ class PgPartitionLog implements PartitionLog {
     return p;
   }
 
+  /**
+   * After the appends in flight, one append at `logEnd` that commits only while the partition's
+   * committed log end is still `logEnd`; no leader check (the compare-and-set orders writers).
+   */
+  appendIf(logEnd: number, buf: Uint8Array, metas: readonly BatchMeta[], _options?: AppendOptions) {
+    this.#waiting++;
+    const p = this.#tail.then(() => {
+      this.#waiting--;
+      this.#pendingEnd = logEnd;
+      return this.#send(buf, metas, true);
+    });
+    this.#tail = p.then(() => {}, () => {});
+    return p;
+  }
+
   async refresh(force = false): Promise<void> {
     await this.#tail;
     if (this.#stale || force) await this.#reload();
@@ -240,13 +308,14 @@ class PgPartitionLog implements PartitionLog {
     const [start, end, size] = r.rows[0] as number[];
     this.logStartOffset = Math.max(this.logStartOffset, start);
     this.logEndOffset = Math.max(this.logEndOffset, end);
-    this.#pendingEnd = end;
+    // Appends sent since the tail settled keep their place (a forced refresh between them).
+    if (this.#stale || this.#pendingEnd <= end) this.#pendingEnd = end;
     this.sizeInBytes = size;
     this.#stale = false;
   }
 
-  #send(buf: Uint8Array, metas: readonly BatchMeta[]): Promise<AppendResult> {
-    const fencing = this.#fencing();
+  #send(buf: Uint8Array, metas: readonly BatchMeta[], conditional = false): Promise<AppendResult> {
+    const fencing = conditional ? null : this.#fencing();
     let leader = -1, epoch = 0;
     if (fencing) {
       const e = fencing.epochOf(this.topic, this.partition);
@@ -308,6 +377,11 @@ class PgPartitionLog implements PartitionLog {
               `${this.topic}-${this.partition}: node ${leader} epoch ${epoch} is fenced (leader ${row[1]}, epoch ${
                 row[2]
               }); nothing stored`,
+            );
+          }
+          if (conditional) {
+            throw new LogEndMovedError(
+              `${this.topic}-${this.partition}: its log end in PostgreSQL is no longer ${base}`,
             );
           }
           throw new Error(
@@ -375,6 +449,54 @@ class PgPartitionLog implements PartitionLog {
     await this.advanceLogStart(start);
     return this.logStartOffset > before;
   }
+
+  /** One compaction pass (compaction.ts), after the appends in flight; null when it had nothing to do. */
+  async compact(
+    cfg: NonNullable<ReturnType<typeof compactionConfig>>,
+    now: number,
+    force: boolean,
+    fence: { leader: number; epoch: number },
+    say: (level: LogLevel, message: string) => void,
+  ): Promise<PassResult> {
+    await this.#tail;
+    // Nothing appended since the last pass looked: nothing new to clean (the header scan is skipped).
+    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    const end = this.logEndOffset;
+    const r = await compactPartition(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        logStartOffset: this.logStartOffset,
+        logEndOffset: this.logEndOffset,
+        pool: this.#pool,
+        lane: this.#lane,
+        fence,
+        read: (o, n) => this.read(o, n),
+        readState: (n) => this.readState(n),
+        writeState: (n, d) => this.writeState(n, d),
+        sized: (bytes) => {
+          this.sizeInBytes = bytes;
+        },
+      },
+      cfg,
+      now,
+      force,
+      (offset, why) => {
+        // Once per batch per process.
+        if (this.#reported.has(offset)) return;
+        this.#reported.add(offset);
+        say(
+          "warn",
+          `${this.topic}-${this.partition}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`,
+        );
+      },
+    );
+    this.#checkedAtEnd = end;
+    return r;
+  }
+
+  #reported = new Set<number>();
+  #checkedAtEnd = -1;
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);

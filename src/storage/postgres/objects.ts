@@ -8,6 +8,7 @@
 // answered ErrorCode.NOT_LEADER_OR_FOLLOWER; the others commit. A lost reply rejects the whole commit (the writer
 // reports it; producers retry and idempotence drops duplicates).
 import type {
+  CleanableIndex,
   CommitEntry,
   CommitOutcome,
   CompactableIndex,
@@ -30,16 +31,24 @@ SELECT DISTINCT t, p FROM unnest($1::text[], $2::int4[]) AS x(t, p) ON CONFLICT 
 // $1 object key, $2 its size, $3..$9 the entries (arrays, in order), $10 this node (-1: no fencing).
 // UPDATE re-reads a row another commit changed while this one waited for its lock, so log_end + total
 // always starts from the latest committed end.
+// $11: each entry's expected log end (ifLogEnd; -1: none), less the offsets of the partition's entries before it
+// in this commit, must equal the committed log end; a partition whose entries are all conditional needs no leader.
 const COMMIT = `WITH e AS (
-  SELECT * FROM unnest($3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[])
-    WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, ord)
+  SELECT *, cond - coalesce(sum(records) OVER (
+    PARTITION BY topic, partition ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+  ), 0)::int8 AS cond_at FROM unnest(
+    $3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[], $11::int8[]
+  ) WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, cond, ord)
 ), t AS (
-  SELECT topic, partition, sum(records)::int8 AS total, sum(size)::int8 AS bytes, max(epoch) AS epoch
+  SELECT topic, partition, sum(records)::int8 AS total, sum(size)::int8 AS bytes, max(epoch) AS epoch,
+    bool_and(cond >= 0) AS conditional, min(cond_at) FILTER (WHERE cond >= 0) AS lo,
+    max(cond_at) FILTER (WHERE cond >= 0) AS hi
   FROM e GROUP BY topic, partition
 ), p AS (
   UPDATE chronik_partitions c SET log_end = c.log_end + t.total, size_bytes = c.size_bytes + t.bytes
   FROM t WHERE c.topic = t.topic AND c.partition = t.partition
-    AND ($10 = -1 OR (c.leader = $10 AND c.leader_epoch = t.epoch))
+    AND (t.lo IS NULL OR (c.log_end = t.lo AND t.lo = t.hi))
+    AND ($10 = -1 OR t.conditional OR (c.leader = $10 AND c.leader_epoch = t.epoch))
   RETURNING c.topic, c.partition, c.log_end - t.total AS base
 ), o AS (
   INSERT INTO chronik_objects (key, size) VALUES ($1, $2) ON CONFLICT DO NOTHING
@@ -107,10 +116,46 @@ WHERE NOT EXISTS (SELECT 1 FROM chronik_extents e WHERE e.object_key = o.key) OR
 const FORGET = `DELETE FROM chronik_objects o WHERE key = ANY($1::text[])
 AND NOT EXISTS (SELECT 1 FROM chronik_extents e WHERE e.object_key = o.key)`;
 
+// Log compaction's switch (objects/cleaner.ts): $3 leader (-1: no fencing) at epoch $4; $5 the new object (null:
+// none) of size $6; the extents read ($7-$11), locked and kept only while unchanged; their runs ($12 the extent's
+// last offset, then base, last, position, size, max timestamp). The run ending at its extent's last offset takes
+// that row over (same key); the other runs are new rows inside the old extent's range; an extent without one goes.
+const REWRITE = `WITH f AS (
+  SELECT 1 FROM chronik_partitions WHERE topic = $1 AND partition = $2
+  AND ($3 = -1 OR (leader = $3 AND leader_epoch = $4)) FOR UPDATE
+), o AS (
+  INSERT INTO chronik_objects (key, size) SELECT $5, $6 WHERE $5::text IS NOT NULL AND EXISTS (SELECT 1 FROM f)
+  ON CONFLICT DO NOTHING
+), g AS (
+  SELECT e.last_offset, e.size FROM chronik_extents e,
+    unnest($7::int8[], $8::int8[], $9::text[], $10::int8[], $11::int8[]) AS x(last, base, key, pos, size)
+  WHERE EXISTS (SELECT 1 FROM f) AND e.topic = $1 AND e.partition = $2 AND e.last_offset = x.last
+    AND e.base_offset = x.base AND e.object_key = x.key AND e.position = x.pos AND e.size = x.size
+  FOR UPDATE OF e
+), r AS (
+  SELECT * FROM unnest($12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[])
+    AS y(old_last, base, last, pos, size, max_ts)
+  WHERE old_last IN (SELECT last_offset FROM g)
+), u AS (
+  UPDATE chronik_extents e SET base_offset = r.base, object_key = $5, position = r.pos, size = r.size,
+    max_timestamp = r.max_ts
+  FROM r WHERE e.topic = $1 AND e.partition = $2 AND e.last_offset = r.old_last AND r.last = r.old_last
+), d AS (
+  DELETE FROM chronik_extents e USING g WHERE e.topic = $1 AND e.partition = $2 AND e.last_offset = g.last_offset
+    AND NOT EXISTS (SELECT 1 FROM r WHERE r.old_last = g.last_offset AND r.last = r.old_last)
+), i AS (
+  INSERT INTO chronik_extents (topic, partition, last_offset, base_offset, object_key, position, size, max_timestamp)
+  SELECT $1, $2, r.last, r.base, $5, r.pos, r.size, r.max_ts FROM r WHERE r.last <> r.old_last
+)
+UPDATE chronik_partitions SET size_bytes = size_bytes - (SELECT coalesce(sum(size), 0) FROM g)::int8
+  + (SELECT coalesce(sum(size), 0) FROM r)::int8
+WHERE topic = $1 AND partition = $2 AND EXISTS (SELECT 1 FROM f)
+RETURNING size_bytes, (SELECT count(*)::int8 FROM g)`;
+
 /** Rows one locate asks for at most, whatever maxBytes allows. */
 const LOCATE_ROWS = 1000;
 
-export type PostgresObjectIndex = CompactableIndex & {
+export type PostgresObjectIndex = CompactableIndex & CleanableIndex & {
   /** Set by the cluster service: commits then need this node to hold each partition's leader epoch. */
   fencing: Fencing | null;
 };
@@ -139,7 +184,8 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
       const out: (CommitOutcome | null)[] = entries.map(() => null);
       const sent: { i: number; entry: CommitEntry; epoch: number }[] = [];
       entries.forEach((entry, i) => {
-        const epoch = fencing ? fencing.epochOf(entry.topic, entry.partition) : 0;
+        // A conditional entry needs no leadership (its compare-and-set orders writers).
+        const epoch = !fencing || entry.ifLogEnd !== undefined ? 0 : fencing.epochOf(entry.topic, entry.partition);
         if (epoch === undefined) {
           out[i] = {
             errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -164,22 +210,29 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
           sent.map((s) => s.entry.maxTimestamp),
           sent.map((s) => s.epoch),
           fencing ? fencing.nodeId : -1,
+          sent.map((s) => s.entry.ifLogEnd ?? -1),
         ] as never,
-        [text, int8, textArray, int4Array, int8Array, int8Array, int8Array, int8Array, int4Array, int4],
+        [text, int8, textArray, int4Array, int8Array, int8Array, int8Array, int8Array, int4Array, int4, int8Array],
         COMMIT_LANE,
       );
       if (ensure) await ensure.catch(() => {});
       const r = await committed;
       for (const [ord, base] of r.rows as [number, number][]) out[sent[ord - 1].i] = { baseOffset: base };
       return out.map((o, i) =>
-        o ?? {
-          errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-          message: fencing
-            ? `${entries[i].topic}-${
-              entries[i].partition
-            }: node ${fencing.nodeId} is fenced (another leader or epoch); nothing stored`
-            : `partition ${entries[i].topic}-${entries[i].partition} does not exist in PostgreSQL; nothing stored`,
-        }
+        o ?? (entries[i].ifLogEnd !== undefined
+          ? {
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            message: `${entries[i].topic}-${entries[i].partition}: its log end is no longer ${entries[i].ifLogEnd}`,
+            logEndMoved: true,
+          }
+          : {
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            message: fencing
+              ? `${entries[i].topic}-${
+                entries[i].partition
+              }: node ${fencing.nodeId} is fenced (another leader or epoch); nothing stored`
+              : `partition ${entries[i].topic}-${entries[i].partition} does not exist in PostgreSQL; nothing stored`,
+          })
       );
     },
     async locate(topic, partition, offset, maxBytes) {
@@ -253,6 +306,56 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
         out[out.length - 1].extents.push(e);
       }
       return out;
+    },
+    async rewriteExtents(topic, partition, object, rewrites) {
+      const fencing = index.fencing;
+      const epoch = fencing ? fencing.epochOf(topic, partition) : 0;
+      if (epoch === undefined) return null;
+      const f = rewrites.map((r) => r.from);
+      const runs = rewrites.flatMap((r) => r.runs.map((run) => ({ old: r.from.lastOffset, ...run })));
+      const r = await pool.query(
+        REWRITE,
+        [
+          topic,
+          partition,
+          fencing ? fencing.nodeId : -1,
+          epoch,
+          object?.key ?? null,
+          object?.size ?? 0,
+          f.map((e) => e.lastOffset),
+          f.map((e) => e.baseOffset),
+          f.map((e) => e.objectKey),
+          f.map((e) => e.position),
+          f.map((e) => e.size),
+          runs.map((x) => x.old),
+          runs.map((x) => x.baseOffset),
+          runs.map((x) => x.lastOffset),
+          runs.map((x) => x.position),
+          runs.map((x) => x.size),
+          runs.map((x) => x.maxTimestamp),
+        ] as never,
+        [
+          text,
+          int4,
+          int4,
+          int4,
+          text,
+          int8,
+          int8Array,
+          int8Array,
+          textArray,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+        ],
+      );
+      const row = r.rows[0] as [number, number] | undefined;
+      return row ? { sizeInBytes: Number(row[0]), applied: Number(row[1]) } : null;
     },
     async moveExtents(newKey, moves) {
       const f = moves.map((m) => m.from);

@@ -25,6 +25,8 @@ export async function openPostgres(
   topicConfig: (topic: string, name: string) => string,
   options: {
     retentionCheckMs: number;
+    /** log.cleaner.backoff.ms; null when log.cleaner.enable is false. */
+    cleanerBackoffMs: number | null;
     /** The broker config (chronik.object.* and chronik.s3.* settings). */
     config: Record<string, unknown>;
     nodeId: number;
@@ -41,6 +43,7 @@ export async function openPostgres(
     if (objects) {
       return openWithObjects(pool, where, log, objects, options.nodeId, metadata, topicConfig, {
         retentionCheckMs,
+        cleanerBackoffMs: options.cleanerBackoffMs,
         now: () => runtime.now(),
       });
     }
@@ -51,6 +54,12 @@ export async function openPostgres(
       retentionCheckMs,
       () => store.applyRetention(topicConfig, runtime.now()),
       (e) => log("warn", `retention on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    // Compaction (cleanup.policy=compact) every log.cleaner.backoff.ms, on the partitions this broker leads.
+    const cleaner = options.cleanerBackoffMs === null ? null : every(
+      options.cleanerBackoffMs,
+      () => store.applyCompaction(topicConfig, runtime.now(), log),
+      (e) => log("warn", `compaction on PostgreSQL failed: ${e instanceof Error ? e.message : String(e)}`),
     );
     return {
       url: where.url,
@@ -68,6 +77,7 @@ export async function openPostgres(
       },
       async close() {
         await retention.stop();
+        await cleaner?.stop();
         await store.close();
         await metadata.close();
         pool.close();
@@ -88,11 +98,11 @@ function openWithObjects(
   nodeId: number,
   metadata: MetadataStore,
   topicConfig: (topic: string, name: string) => string,
-  retention: { retentionCheckMs: number; now: () => number },
+  retention: { retentionCheckMs: number; cleanerBackoffMs: number | null; now: () => number },
 ): Storage {
   const index = postgresObjectIndex(pool);
   const path = objectDataPath({ config, index, nodeId });
-  const store = objectLogStore({ path, index, prefix: config.prefix });
+  const store = objectLogStore({ path, index, prefix: config.prefix, nodeId });
   const bucket = `s3://${config.s3.bucket}${config.prefix === "" ? "" : "/" + config.prefix}`;
   log(
     "info",
@@ -107,6 +117,12 @@ function openWithObjects(
     retention.retentionCheckMs,
     () => store.applyRetention(topicConfig, retention.now(), leads),
     (e) => log("warn", `retention on the object store failed: ${e instanceof Error ? e.message : String(e)}`),
+  );
+  // Compaction (cleanup.policy=compact) every log.cleaner.backoff.ms, on the partitions this broker leads.
+  const cleaner = retention.cleanerBackoffMs === null ? null : every(
+    retention.cleanerBackoffMs,
+    () => store.applyCompaction(topicConfig, retention.now(), log, leads),
+    (e) => log("warn", `compaction on the object store failed: ${e instanceof Error ? e.message : String(e)}`),
   );
   return {
     url: where.url,
@@ -128,6 +144,7 @@ function openWithObjects(
     },
     async close() {
       await retaining.stop();
+      await cleaner?.stop();
       await store.close();
       await metadata.close();
       pool.close();

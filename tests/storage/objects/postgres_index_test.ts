@@ -1,6 +1,8 @@
 // The ObjectIndex contracts on the PostgreSQL index (src/storage/postgres/objects.ts), against a real private
-// server (tests/helpers/postgres.ts), a fresh database per index; then its fencing by leader epoch.
-import { afterAll, describe, expect, test } from "bun:test";
+// server (tests/helpers/postgres.ts), a fresh database per index; then its fencing by leader epoch; the LogStore
+// contract on the PostgreSQL index with objects in a private versitygw; conditional appends (appendIf) racing
+// from two brokers, neither of them the leader.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../../adapters/bun.ts";
 import { parsePostgresUrl, PgPool } from "../../../src/storage/postgres/client.ts";
 import { postgresObjectIndex } from "../../../src/storage/postgres/objects.ts";
@@ -13,12 +15,20 @@ import { objectLogStore } from "../../../src/storage/objects/log_store.ts";
 import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
 import { batches, values } from "../../helpers/object_batches.ts";
 import { compactableIndexContract, entry, objectIndexContract } from "./index_contract.ts";
+import { startS3, type TestS3 } from "../../helpers/s3.ts";
+import { runLogStoreContract } from "../contract.ts";
+import { isLogEndMoved } from "../../../src/storage/store.ts";
 
 const pg = await startPostgres();
 const pools: PgPool[] = [];
+let s3: TestS3;
+beforeAll(async () => {
+  s3 = await startS3();
+});
 afterAll(() => {
   for (const p of pools) p.close();
   pg.destroy();
+  s3?.close();
 });
 
 async function make() {
@@ -149,5 +159,69 @@ describe("object log store on the PostgreSQL index: retention", () => {
     await path.collect();
     expect(data()).toEqual([]);
     await logs.close();
+  });
+});
+
+const pathConfig = {
+  s3: null as never,
+  prefix: "c",
+  flushMs: 1,
+  flushBytes: 1 << 20,
+  cacheBytes: 1 << 20,
+  blockBytes: 4096,
+};
+let buckets = 0;
+runLogStoreContract("object data path, PostgreSQL index, S3 on versitygw", async () => {
+  const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase("objlog")));
+  pools.push(pool);
+  await ensureSchema(pool);
+  const index = postgresObjectIndex(pool);
+  const store = await s3.client(`pglog-${buckets++}`);
+  return objectLogStore({ path: objectDataPath({ config: pathConfig, index, nodeId: 1, store }), index, prefix: "c" });
+});
+
+describe("object log store on the PostgreSQL index: appendIf across brokers", () => {
+  test("two brokers, neither the leader, append at the log end they read: one wins each offset, the other retries", async () => {
+    const url = pg.createDatabase("objcas");
+    const store = await s3.client("cas");
+    const brokers = [1, 2].map((nodeId) => {
+      const pool = new PgPool(bunRuntime, parsePostgresUrl(url));
+      pools.push(pool);
+      const index = postgresObjectIndex(pool);
+      // Node 3 leads every partition: plain appends from nodes 1 and 2 are fenced, conditional ones are not.
+      index.fencing = { nodeId, epochOf: () => undefined };
+      const path = objectDataPath({ config: pathConfig, index, nodeId, store });
+      return objectLogStore({ path, index, prefix: "c" });
+    });
+    await ensureSchema(pools[pools.length - 1]);
+    const logs = await Promise.all(brokers.map((b) => b.open("_schemas", 0)));
+    const plain = batches("plain");
+    expect(await logs[0].append(plain.buf, plain.metas).then(() => null, (e) => e.errorCode)).toBe(6);
+    // Each broker writes 5 records, one at a time, each at the log end it last read (as the registry does).
+    const written: string[][] = [[], []];
+    await Promise.all(logs.map(async (log, w) => {
+      for (let i = 0; i < 5;) {
+        await log.refresh!(true);
+        const b = batches(`w${w}-${i}`, 1, 1);
+        try {
+          const r = await log.appendIf!(log.logEndOffset, b.buf, b.metas);
+          written[w].push(`${r.baseOffset}:w${w}-${i}-0-0`);
+          i++;
+        } catch (e) {
+          if (!isLogEndMoved(e)) throw e;
+        }
+      }
+    }));
+    const all = values(await logs[1].read(0, 1 << 20));
+    expect(all.length).toBe(10);
+    const byOffset = [...written[0], ...written[1]].sort((a, b) => parseInt(a) - parseInt(b));
+    expect(byOffset.map((s) => s.slice(s.indexOf(":") + 1))).toEqual(all);
+    expect(byOffset.map((s) => parseInt(s))).toEqual([...Array(10).keys()]);
+    // A stale log end: refused, nothing stored.
+    const stale = batches("stale", 1, 1);
+    expect(isLogEndMoved(await logs[0].appendIf!(3, stale.buf, stale.metas).then(() => null, (e) => e))).toBe(true);
+    await logs[0].refresh!(true);
+    expect(logs[0].logEndOffset).toBe(10);
+    for (const b of brokers) await b.close();
   });
 });

@@ -1,0 +1,191 @@
+// Log compaction (cleanup.policy=compact) on the object data path, with the file and PostgreSQL engines' rules
+// (../compaction.ts: latest record per key kept at its offset, tombstones dropped after delete.retention.ms,
+// aborted transactional data dropped, markers kept, a producer's last batch never dropped whole). The unit is an
+// extent (one append's batches in one object):
+// - Cleanable: the extents below the first still-open transaction (Kafka: the last stable offset), older than
+//   min.compaction.lag.ms, and never the partition's last extent (Kafka's active segment). min.cleanable.dirty.ratio
+//   is measured over their bytes, with how far a previous pass got kept as partition state ("cleaner-offset").
+// - A pass reads the extents from the log start (transaction outcomes), builds the key map over the cleanable ones,
+//   then filters each: an extent that loses records is written again, as the runs of offset-contiguous batches it
+//   keeps (each run one extent, so readers still derive every batch's offset from its extent's base), into a new
+//   object per round; one that loses all is dropped. Then ONE guarded PostgreSQL statement (rewriteExtents) switches
+//   the round's extents: only while this broker holds the partition's leader epoch and each extent row is still the
+//   one the pass read. The old objects become unreferenced and the object GC deletes them; the GC never deletes an
+//   object an extent refers to.
+// - Rounds go in offset order and each switch is atomic, and a record is dropped only when a later record of its
+//   key, which this pass keeps, exists: a pass stopped anywhere leaves every extent whole, old or cleaned (a new
+//   object written but never switched to is an orphan, swept after the grace period).
+import { batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
+import { prepareCompression } from "../../protocol/compression/index.ts";
+import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "../compaction.ts";
+import type { CompactionConfig } from "../postgres/compaction.ts";
+import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
+import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
+import type { ObjectReader } from "./reader.ts";
+import type { ObjectStore } from "./store.ts";
+
+export const CLEANER_STATE = "cleaner-offset";
+
+/** Bytes of new extents per round (one object, one index statement), and extents at most. */
+const ROUND_BYTES = 8 << 20;
+const ROUND_EXTENTS = 500;
+const PAGE_BYTES = 16 << 20;
+
+/** What a pass needs of a partition (the object log store's partition gives it). */
+export type CleanTarget = {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  index: CleanableIndex;
+  reader: ObjectReader;
+  store: ObjectStore;
+  prefix: string;
+  nodeId: number;
+  clock: () => number;
+  readState(name: string): Promise<Uint8Array | null>;
+  writeState(name: string, data: Uint8Array): Promise<void>;
+  /** The partition's size after a round changed it. */
+  sized(bytes: number): void;
+  /** Extents per round (default 500; tests make rounds small). */
+  roundExtents?: number;
+};
+
+export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
+
+const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+const baseOf = (b: Uint8Array) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0));
+
+/**
+ * One compaction pass over `t`; null when there was nothing (or, unless `force`, not enough) to clean.
+ * Throws when a round fails or this broker lost the partition (what earlier rounds switched stays, consistent).
+ */
+export async function cleanPartition(
+  t: CleanTarget,
+  cfg: CompactionConfig,
+  now: number,
+  force: boolean,
+  onDamaged: (offset: number, why: string) => void,
+): Promise<CleanResult> {
+  const start = t.logStartOffset;
+  const end = t.logEndOffset;
+  if (end - start < 2) return null;
+  // Pass 1: every extent from the log start (index rows only).
+  const extents: Extent[] = [];
+  for (let from = start; from < end;) {
+    const page = await t.index.locate(t.topic, t.partition, from, PAGE_BYTES);
+    if (page.length === 0) break;
+    for (const e of page) extents.push(e);
+    from = page[page.length - 1].lastOffset + 1;
+  }
+  if (extents.length < 2) return null;
+  const state = await t.readState(CLEANER_STATE);
+  const cleanedUpTo = state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
+  // The last extent stays out (the active segment); so do extents too young or at/after an open transaction.
+  const cleanableBelow = (firstOpen: number) => {
+    let cleanEnd = extents[extents.length - 1].baseOffset;
+    for (const e of extents) {
+      if (e.lastOffset >= cleanEnd) break;
+      if (e.maxTimestamp > now - cfg.minCompactionLagMs || e.lastOffset >= firstOpen) {
+        cleanEnd = e.baseOffset;
+        break;
+      }
+    }
+    const cleanable = extents.filter((e) => e.lastOffset < cleanEnd);
+    let total = 0, dirty = 0;
+    for (const e of cleanable) {
+      total += e.size;
+      if (e.baseOffset >= cleanedUpTo) dirty += e.size;
+    }
+    const enough = cleanable.length > 0 &&
+      (force || (dirty > 0 && dirty / Math.max(total, 1) >= cfg.minCleanableRatio));
+    return { cleanEnd, cleanable, enough };
+  };
+  // Open transactions only shorten the cleanable part (and its dirty share): check before reading any object.
+  if (!cleanableBelow(Infinity).enough) return null;
+  // Transaction outcomes (and each producer's last batch) from every batch of the log.
+  const txns = new TxnIndex();
+  for (let i = 0; i < extents.length; i++) {
+    for (const b of await t.reader.extentBatches(extents[i])) txns.note(b);
+    if (i % 100 === 99) await yieldToLoop();
+  }
+  const { cleanEnd, cleanable, enough } = cleanableBelow(txns.firstOpenOffset());
+  if (!enough) return null;
+
+  // Pass 2: the latest offset of each key in the cleanable extents.
+  const map = new KeyMap();
+  const damaged = (b: Uint8Array, why: string) => onDamaged(baseOf(b), why);
+  for (const e of cleanable) {
+    for (const b of await t.reader.extentBatches(e)) map.add(b, txns, damaged);
+  }
+
+  // Pass 3: filter each cleanable extent; write what changes into a new object per round, then switch.
+  await prepareCompression();
+  const stats: CleanStats = { removed: 0 };
+  let parts: Uint8Array[] = [], footer: FooterEntry[] = [], rewrites: ExtentRewrite[] = [];
+  let at = 0, cleanedExtents = 0, objects = 0;
+  const flush = async () => {
+    if (rewrites.length === 0) return;
+    const created = t.clock();
+    let key: string | null = null, size = 0;
+    if (parts.length > 0) {
+      const body = encodeObject(parts, { version: 1, node: t.nodeId, created, entries: footer });
+      key = newDataObjectKey(t.prefix, t.nodeId, created);
+      await t.store.put(key, body, { ifNoneMatch: true });
+      size = body.length;
+      objects++;
+    }
+    const r = await t.index.rewriteExtents(t.topic, t.partition, key === null ? null : { key, size }, rewrites);
+    if (r === null) throw new Error(`${t.topic}-${t.partition}: compaction stopped: this broker no longer leads it`);
+    t.sized(r.sizeInBytes);
+    cleanedExtents += r.applied;
+    parts = [];
+    footer = [];
+    rewrites = [];
+    at = 0;
+  };
+  for (const e of cleanable) {
+    const batches = await t.reader.extentBatches(e);
+    const cleaned = await cleanSegmentBatches(
+      batches,
+      map,
+      now,
+      cfg.deleteRetentionMs,
+      stats,
+      yieldToLoop,
+      txns,
+      damaged,
+    );
+    if (cleaned === null) continue;
+    const runs: ExtentRewrite["runs"] = [];
+    for (const b of cleaned) {
+      const base = baseOf(b);
+      const last = base + batchLastOffsetDelta(b);
+      const ts = Number(batchMaxTimestamp(b));
+      const run = runs[runs.length - 1];
+      if (run && run.lastOffset + 1 === base) {
+        run.lastOffset = last;
+        run.size += b.length;
+        run.maxTimestamp = Math.max(run.maxTimestamp, ts);
+      } else {
+        runs.push({ baseOffset: base, lastOffset: last, position: at, size: b.length, maxTimestamp: ts });
+      }
+      parts.push(b);
+      at += b.length;
+    }
+    for (const r of runs) {
+      footer.push({
+        topic: t.topic,
+        partition: t.partition,
+        position: r.position,
+        size: r.size,
+        records: r.lastOffset - r.baseOffset + 1,
+      });
+    }
+    rewrites.push({ from: e, runs });
+    if (rewrites.length >= (t.roundExtents ?? ROUND_EXTENTS) || at >= ROUND_BYTES) await flush();
+  }
+  await flush();
+  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, cleanedUpTo))));
+  return { cleanedExtents, removed: stats.removed, upTo: cleanEnd, objects };
+}
