@@ -11,7 +11,7 @@ import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
-import { GroupCoordinator, OFFSETS_TOPIC, offsetsTopicPartitions } from "./groups/coordinator.ts";
+import { GroupCoordinator, OFFSETS_TOPIC, offsetsTopicPartitions, txnTopicPartitions } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
 import { SchemaRegistry } from "./registry/registry.ts";
@@ -151,8 +151,8 @@ async function start(
   }), storage.admin);
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
-  // On PostgreSQL every broker is a cluster member; group and transaction coordinators then serve
-  // only on the broker that coordinates (and are rebuilt from the logs when it comes to).
+  // On PostgreSQL every broker is a cluster member; its group and transaction coordinators then serve
+  // the groups and transactional ids of the internal partitions it leads (loaded when it gains one).
   const member = storage.cluster
     ? new Member({
       nodeId: config.nodeId,
@@ -166,7 +166,7 @@ async function start(
       now,
       log,
       takeOver: (t, p) => takeOverPartition(topics, t, p),
-      coordinating: (on) => coordinating(on),
+      coordinating: (topic, partition, on) => coordinating(topic, partition, on),
     })
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
@@ -180,15 +180,15 @@ async function start(
     const at = member!.addressOf(node);
     return at ? writeMarkersOn(peers!, at, m) : Promise.reject(new Error(`broker ${node} is not live`));
   };
-  const newCoordinators = (active: () => boolean) => {
-    const groups = new GroupCoordinator({ config, topics, now, log, active });
+  const newCoordinators = (spread: boolean) => {
+    const groups = new GroupCoordinator({ config, topics, now, log, spread });
     const txns = new TransactionCoordinator({
       topics,
       now,
       log,
       maxTimeoutMs: configNumber(config, "transaction.max.timeout.ms"),
       checkIntervalMs: configNumber(config, "transaction.abort.timed.out.transaction.cleanup.interval.ms"),
-      active,
+      spread,
       ...(member
         ? {
           remoteLeader: (t: string, p: number) => {
@@ -204,7 +204,7 @@ async function start(
     txns.offsetSink = groups;
     return { groups, txns };
   };
-  const { groups, txns } = newCoordinators(member ? () => false : () => true);
+  const { groups, txns } = newCoordinators(member !== null);
   // Share groups and the schema registry load their state from their topics on every broker; in a
   // cluster they are not yet coordinated (docs/cluster.md).
   const share = new ShareCoordinator({ config, topics, now, log });
@@ -251,21 +251,13 @@ async function start(
     await groups.start();
     await txns.start();
   }
-  /** Becomes (or stops being) the coordinator: fresh coordinators loaded from the logs now. */
-  async function coordinating(on: boolean): Promise<void> {
-    const old = { groups: services.groups, txns: services.txns };
-    let active = false;
-    const next = newCoordinators(() => active);
-    if (on) {
-      await next.groups.start();
-      await next.txns.start();
-      active = true;
-      log("info", "coordinating groups and transactions for the cluster");
-    } else log("info", "no longer the group and transaction coordinator");
-    services.groups = next.groups;
-    services.txns = next.txns;
-    old.groups.close();
-    old.txns.close();
+  /** Loads (or unloads) the groups or transactions of an internal partition this broker gained (or lost). */
+  function coordinating(topic: string, partition: number, on: boolean): Promise<boolean> {
+    const c = topic === OFFSETS_TOPIC ? services.groups : topic === TXN_TOPIC ? services.txns : null;
+    if (!c) return Promise.resolve(true);
+    if (on) return c.load(partition);
+    c.unload(partition);
+    return Promise.resolve(true);
   }
   await share.start();
   await registry.start();
@@ -335,8 +327,9 @@ async function start(
       // An empty cluster: the first broker creates the internal topics, then leads them.
       if (!topics.get(OFFSETS_TOPIC) && member.controllerId() === config.nodeId) {
         // As the coordinators create them (groups/coordinator.ts, txn/coordinator.ts).
-        await topics.ensureInternal(OFFSETS_TOPIC, offsetsTopicPartitions(config));
-        await topics.ensureInternal(TXN_TOPIC, 1);
+        // Spread over the brokers like any topic, so their counts default to Kafka's (50 each).
+        await topics.ensureInternal(OFFSETS_TOPIC, offsetsTopicPartitions(config, 50));
+        await topics.ensureInternal(TXN_TOPIC, txnTopicPartitions(config, 50));
         await member.topicsChanged();
       }
     } catch (e) {

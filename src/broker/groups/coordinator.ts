@@ -1,7 +1,10 @@
 // The group coordinator: every group (classic and KIP-848 consumer groups side by side), their
 // committed offsets, and their persistence in the internal compacted topic __consumer_offsets.
 //
-// This broker coordinates every group. State lives in memory and every change that must survive a
+// Alone, this broker coordinates every group. In a cluster (`spread`) it coordinates the groups of
+// the __consumer_offsets partitions it leads: load() replays one partition when it gains it (requests
+// for its groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile), unload() drops its groups when it
+// loses it (NOT_COORDINATOR from then on, as for every group of a partition it does not lead). State lives in memory and every change that must survive a
 // restart is first appended, as a record batch, to __consumer_offsets through the storage
 // contract (so any engine works); start() replays that topic. Offsets are acknowledged only after
 // their append completes. Kafka spreads the topic over offsets.topic.num.partitions=50 to spread
@@ -23,6 +26,7 @@ import { ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/cons
 import type { RecordInput } from "../../protocol/record_batch.ts";
 import { buildRecordBatch, isBatchError, scanBatches } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
+import { keyPartition } from "../cluster.ts";
 import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { randomUuid } from "../topics.ts";
@@ -46,11 +50,22 @@ export const OFFSETS_TOPIC = "__consumer_offsets";
 
 export type Group = ClassicGroup | ConsumerGroup;
 
-/** __consumer_offsets' partition count: offsets.topic.num.partitions (1 when unset or not a number), at least 1. */
-export function offsetsTopicPartitions(config: BrokerConfig): number {
-  const v = config["offsets.topic.num.partitions"];
-  const n = v === undefined || v === null || v === "" ? 1 : Number(v);
-  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
+/**
+ * __consumer_offsets' partition count: offsets.topic.num.partitions (`unset` when unset or not a number:
+ * 1 for one broker, Kafka's 50 in a cluster), at least 1.
+ */
+export function offsetsTopicPartitions(config: BrokerConfig, unset = 1): number {
+  return partitionCount(config["offsets.topic.num.partitions"], unset);
+}
+
+/** __transaction_state's partition count: transaction.state.log.num.partitions, as offsetsTopicPartitions. */
+export function txnTopicPartitions(config: BrokerConfig, unset = 1): number {
+  return partitionCount(config["transaction.state.log.num.partitions"], unset);
+}
+
+function partitionCount(v: unknown, unset: number): number {
+  const n = v === undefined || v === null || v === "" ? unset : Number(v);
+  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : unset;
 }
 
 const utf8 = new TextEncoder();
@@ -66,8 +81,19 @@ export type CoordinatorDeps = {
   topics: Topics;
   now(): number;
   log(level: LogLevel, message: string): void;
-  /** False while another broker of the cluster coordinates groups: requests get NOT_COORDINATOR. */
-  active?: () => boolean;
+  /**
+   * In a cluster: this broker serves only the groups of the __consumer_offsets partitions it loaded
+   * (load/unload); others get NOT_COORDINATOR. Alone (the default) it serves every group.
+   */
+  spread?: boolean;
+};
+
+export type PendingTxnOffset = {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
 };
 
 export type OffsetCommitPartition = {
@@ -107,13 +133,101 @@ export class GroupCoordinator {
   private readonly deps: CoordinatorDeps;
   private cleanupTimer: ReturnType<typeof setTimeout> | null = null;
   private shut = false;
-  /** Shut down, or not (or not yet) the coordinator in the cluster: requests get NOT_COORDINATOR. */
-  private get closed(): boolean {
-    return this.shut || !(this.deps.active?.() ?? true);
-  }
+  /** In a cluster: the __consumer_offsets partitions this broker coordinates, loaded or still loading. */
+  private readonly owned: Map<number, { loaded: boolean }> | null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
+    this.owned = deps.spread ? new Map() : null;
+  }
+
+  /**
+   * NONE when this broker coordinates the group now; NOT_COORDINATOR when it is shut down or another
+   * broker leads the group's __consumer_offsets partition; COORDINATOR_LOAD_IN_PROGRESS while loading it.
+   */
+  coordinatorError(groupId: string): number {
+    if (this.shut) return ErrorCode.NOT_COORDINATOR;
+    if (!this.owned) return ErrorCode.NONE;
+    const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length;
+    const o = n ? this.owned.get(keyPartition(groupId, n)) : undefined;
+    return !o ? ErrorCode.NOT_COORDINATOR : o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /**
+   * Cluster: replays one __consumer_offsets partition this broker just came to lead (and took over)
+   * and serves its groups from then on. False when it could not be read (the caller retries).
+   */
+  async load(partition: number): Promise<boolean> {
+    if (!this.owned || this.shut) return true;
+    const token = { loaded: false };
+    this.owned.set(partition, token);
+    const log = this.deps.topics.get(OFFSETS_TOPIC)?.partitions[partition];
+    const groups = new Map<string, Group>();
+    const drop = () => {
+      for (const g of groups.values()) g.shutdown(ErrorCode.NOT_COORDINATOR);
+    };
+    if (!log) {
+      if (this.owned.get(partition) === token) this.owned.delete(partition);
+      return true;
+    }
+    let records = 0;
+    try {
+      records = await forEachRecord(
+        log,
+        (r) => this.apply(decodeRecord(r.key, r.value), groups),
+        (e) =>
+          this.deps.log(
+            "error",
+            `${OFFSETS_TOPIC}-${partition}: skipping an unreadable batch: ${
+              e instanceof Error ? e.message : String(e)
+            }`,
+          ),
+      );
+    } catch (e) {
+      this.deps.log(
+        "warn",
+        `loading groups of ${OFFSETS_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      drop();
+      if (this.owned.get(partition) === token) this.owned.delete(partition);
+      return false;
+    }
+    if (this.owned.get(partition) !== token || this.shut) {
+      drop(); // unloaded while loading
+      return true;
+    }
+    for (const [id, g] of groups) {
+      this.groups.get(id)?.shutdown(ErrorCode.NOT_COORDINATOR);
+      this.groups.set(id, g);
+      g.startSessions();
+    }
+    token.loaded = true;
+    this.deps.log(
+      groups.size > 0 ? "info" : "debug",
+      `coordinating ${groups.size} group(s) of ${OFFSETS_TOPIC}-${partition} (${records} record(s) loaded)`,
+    );
+    if (this.cleanupTimer === null) this.scheduleCleanup();
+    return true;
+  }
+
+  /** Cluster: stops serving the groups of a __consumer_offsets partition this broker no longer leads. */
+  unload(partition: number): void {
+    if (!this.owned?.delete(partition)) return;
+    const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
+    let dropped = 0;
+    for (const [id, g] of [...this.groups]) {
+      if (n > 0 && keyPartition(id, n) !== partition) continue;
+      g.shutdown(ErrorCode.NOT_COORDINATOR);
+      this.groups.delete(id);
+      dropped++;
+    }
+    for (const byGroup of this.pendingTxn.values()) {
+      for (const id of [...byGroup.keys()]) if (n > 0 && keyPartition(id, n) === partition) byGroup.delete(id);
+    }
+    this.deps.log(
+      dropped > 0 ? "info" : "debug",
+      `no longer coordinating ${OFFSETS_TOPIC}-${partition} (${dropped} group(s) unloaded)`,
+    );
   }
 
   // ---- configuration
@@ -173,7 +287,7 @@ export class GroupCoordinator {
     for (const log of topic.partitions) {
       records += await forEachRecord(
         log,
-        (r) => this.apply(decodeRecord(r.key, r.value)),
+        (r) => this.apply(decodeRecord(r.key, r.value), this.groups),
         (e) =>
           this.deps.log(
             "error",
@@ -193,25 +307,25 @@ export class GroupCoordinator {
     this.scheduleCleanup();
   }
 
-  private apply(r: ReturnType<typeof decodeRecord>) {
+  private apply(r: ReturnType<typeof decodeRecord>, groups: Map<string, Group>) {
     if (r.kind === "offset") {
-      let g = this.groups.get(r.group);
+      let g = groups.get(r.group);
       if (r.value === null) {
         g?.offsets.delete(tpKey(r.topic, r.partition));
         return;
       }
-      if (!g) this.groups.set(r.group, g = this.newClassic(r.group));
+      if (!g) groups.set(r.group, g = this.newClassic(r.group));
       g.offsets.set(tpKey(r.topic, r.partition), r.value);
     } else if (r.kind === "group") {
-      const existing = this.groups.get(r.group);
+      const existing = groups.get(r.group);
       if (r.value === null) {
         existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
         if (existing && existing.offsets.size > 0) {
           const g = this.newClassic(r.group);
           for (const [k, v] of existing.offsets) g.offsets.set(k, v);
-          this.groups.set(r.group, g);
+          groups.set(r.group, g);
         } else {
-          this.groups.delete(r.group);
+          groups.delete(r.group);
         }
         return;
       }
@@ -220,7 +334,7 @@ export class GroupCoordinator {
       existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       if (g.kind === "classic" && r.value.type === "classic") g.restore(r.value);
       else if (g.kind === "consumer" && r.value.type === "consumer") g.restore(r.value);
-      this.groups.set(r.group, g);
+      groups.set(r.group, g);
     }
   }
 
@@ -235,9 +349,7 @@ export class GroupCoordinator {
   // ---- persistence
 
   private partitionFor(groupId: string): number {
-    let h = 0;
-    for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
-    return (h & 0x7fffffff) % this.deps.topics.get(OFFSETS_TOPIC)!.partitions.length;
+    return keyPartition(groupId, this.deps.topics.get(OFFSETS_TOPIC)!.partitions.length);
   }
 
   /** Appends records for one group; resolves an error code (NONE on success). */
@@ -343,7 +455,8 @@ export class GroupCoordinator {
 
   joinGroup(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
     const fail = (errorCode: number) => joinFailure(errorCode, req.memberId);
-    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return fail(refused);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.groupInstanceId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.sessionTimeoutMs < this.minSessionTimeoutMs || req.sessionTimeoutMs > this.maxSessionTimeoutMs) {
@@ -386,7 +499,8 @@ export class GroupCoordinator {
     protocolName: string | null,
     assignments: { memberId: string; assignment: Uint8Array }[],
   ): SyncResult | Promise<SyncResult> {
-    if (this.closed) return syncFailure(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return syncFailure(refused);
     if (groupId === "") return syncFailure(ErrorCode.INVALID_GROUP_ID);
     const g = this.groups.get(groupId);
     if (!g) return syncFailure(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -402,7 +516,8 @@ export class GroupCoordinator {
     groupInstanceId: string | null,
     generationId: number,
   ): number | Promise<number> {
-    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -420,7 +535,8 @@ export class GroupCoordinator {
     groupId: string,
     members: { memberId: string; groupInstanceId: string | null }[],
   ): { errorCode: number; members: number[] } {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, members: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const g = this.groups.get(groupId);
     if (!g) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
@@ -556,7 +672,17 @@ export class GroupCoordinator {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR, "The coordinator is shutting down.");
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) {
+      return fail(
+        refused,
+        this.shut
+          ? "The coordinator is shutting down."
+          : refused === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+          ? "The coordinator is loading."
+          : "This broker does not coordinate the group.",
+      );
+    }
     if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
     if (req.instanceId === "") return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be empty.");
     if (req.rackId === "") return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
@@ -674,7 +800,8 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })),
       }));
-    if (this.closed) return all(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(req.groupId);
+    if (refused !== ErrorCode.NONE) return all(refused);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let g = this.groups.get(req.groupId);
     const invalid = this.validateCommit(g, req.generationIdOrMemberEpoch, req.memberId, req.groupInstanceId);
@@ -723,10 +850,63 @@ export class GroupCoordinator {
       for (const [, , res] of pending) res.errorCode = mapped;
       return out;
     }
+    // Unloaded meanwhile (cluster): the offsets are stored; whoever loads the partition sees them.
+    if (this.coordinatorError(req.groupId) !== ErrorCode.NONE) return out;
     const current = this.groups.get(req.groupId) ?? g;
     if (!this.groups.has(req.groupId)) this.groups.set(req.groupId, current);
     for (const [k, v] of pending) current.offsets.set(k, v);
     return out;
+  }
+
+  /**
+   * Cluster: offsets staged by TxnOffsetCommit for a transaction another broker coordinates, by producer
+   * id then group. The coordinator's marker for the group's __consumer_offsets partition commits or drops
+   * them (completeTxnOffsets). Held in memory only (docs/cluster.md, limits).
+   */
+  private readonly pendingTxn = new Map<bigint, Map<string, PendingTxnOffset[]>>();
+
+  /** Cluster: TxnOffsetCommit here for a transaction coordinated elsewhere; an error code. */
+  stageTxnOffsets(groupId: string, producerId: bigint, offsets: PendingTxnOffset[]): number {
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
+    let byGroup = this.pendingTxn.get(producerId);
+    if (!byGroup) this.pendingTxn.set(producerId, byGroup = new Map());
+    const staged = [...(byGroup.get(groupId) ?? [])];
+    for (const o of offsets) {
+      const i = staged.findIndex((x) => x.topic === o.topic && x.partition === o.partition);
+      if (i >= 0) staged[i] = o;
+      else staged.push(o);
+    }
+    byGroup.set(groupId, staged);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Cluster: the transaction marker for __consumer_offsets-`partition`: the offsets `producerId` staged
+   * for groups of that partition become committed (commit) or are dropped. An error code (retried).
+   */
+  async completeTxnOffsets(producerId: bigint, commit: boolean, partition: number): Promise<number> {
+    const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length;
+    const o = n ? this.owned?.get(partition) : undefined;
+    if (this.owned && !o) return ErrorCode.NOT_COORDINATOR;
+    if (o && !o.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    const byGroup = this.pendingTxn.get(producerId);
+    if (!byGroup || !n) return ErrorCode.NONE;
+    for (const [groupId, offsets] of [...byGroup]) {
+      if (keyPartition(groupId, n) !== partition) continue;
+      if (commit && !(await this.commitTxnOffsets(groupId, offsets))) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      byGroup.delete(groupId);
+    }
+    if (byGroup.size === 0) this.pendingTxn.delete(producerId);
+    return ErrorCode.NONE;
+  }
+
+  /** Cluster: whether a transaction coordinated elsewhere staged an offset for this group's partition. */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.pendingTxn.values()) {
+      if (byGroup.get(groupId)?.some((o) => o.topic === topic && o.partition === partition)) return true;
+    }
+    return false;
   }
 
   /** Offsets of a committed transaction (TxnOffsetCommit + EndTxn) become the group's committed offsets. */
@@ -766,7 +946,8 @@ export class GroupCoordinator {
     topics: { name: string; partitionIndexes: number[] }[] | null,
     member: { memberId: string | null; memberEpoch: number } | null,
   ): OffsetFetchOutput {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const g = this.groups.get(groupId);
     if (member && member.memberId !== null && g?.kind === "consumer") {
@@ -823,7 +1004,8 @@ export class GroupCoordinator {
   ): Promise<
     { errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }
   > {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const g = this.groups.get(groupId);
     if (!g || (g.kind === "classic" && g.state === "Dead")) {
@@ -903,7 +1085,8 @@ export class GroupCoordinator {
 
   /** DeleteGroups: one code per group; writes tombstones for the group and its offsets. */
   async deleteGroup(groupId: string): Promise<number> {
-    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
     if (!g || g.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -926,7 +1109,7 @@ export class GroupCoordinator {
   // ---- offset expiry and group cleanup (Kafka's offsets.retention.*)
 
   private scheduleCleanup() {
-    if (this.closed) return;
+    if (this.shut) return;
     const every = this.num("offsets.retention.check.interval.ms", 600000);
     this.cleanupTimer = setTimeout(() => {
       this.cleanupTimer = null;

@@ -4,7 +4,10 @@
 // Errors: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, INVALID_TXN_STATE
 // (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition; OFFSET_METADATA_TOO_LARGE per partition
 // whose metadata is longer than offset.metadata.max.bytes (UTF-8 bytes, as OffsetCommit): that partition
-// is not staged, the others are (Kafka's GroupCoordinator does the same).
+// is not staged, the others are (Kafka's GroupCoordinator does the same). In a cluster, a broker that
+// coordinates the group but not the transaction stages the offsets at its group coordinator (no check of
+// the producer's epoch there, NOT_COORDINATOR when it coordinates neither); the transaction's marker for
+// the group's __consumer_offsets partition commits or drops them.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -46,14 +49,20 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
         metadata: p.committedMetadata,
       }))
   );
-  const code = await svc.txns.stageOffsets(
-    req.transactionalId,
-    req.producerId,
-    req.producerEpoch,
-    req.groupId,
-    offsets,
-    ctx.apiVersion >= 5 && svc.features.level("transaction.version") >= 2,
-  );
+  // In a cluster the client sends this to the group's coordinator, which may not coordinate the
+  // transaction: it then stages the offsets itself until the transaction's marker for the group's
+  // __consumer_offsets partition reaches it (as Kafka's group coordinator does).
+  const elsewhere = svc.txns.coordinatorError(req.transactionalId) === ErrorCode.NOT_COORDINATOR;
+  const code = elsewhere
+    ? svc.groups.stageTxnOffsets(req.groupId, req.producerId, offsets)
+    : await svc.txns.stageOffsets(
+      req.transactionalId,
+      req.producerId,
+      req.producerEpoch,
+      req.groupId,
+      offsets,
+      ctx.apiVersion >= 5 && svc.features.level("transaction.version") >= 2,
+    );
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({
