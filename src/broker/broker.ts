@@ -33,7 +33,7 @@ import {
 } from "./txn/coordinator.ts";
 import type { Cluster } from "./cluster.ts";
 import { Member, singleNode } from "./cluster.ts";
-import { Peers, writeMarkersOn } from "./peer.ts";
+import { interBrokerOf, Peers, writeMarkersOn } from "./peer.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
 import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
@@ -174,10 +174,12 @@ async function start(
   // needs a leader-to-coordinator request not built yet, so a cluster offers transaction.version 0
   // (clients use AddPartitionsToTxn, which reaches the coordinator).
   if (member) admin.features.cap("transaction.version", 0);
-  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`) : null;
+  // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts).
+  const interBroker = member ? await interBrokerOf(config, bind, runtime.fs) : null;
+  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker) : null;
   // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
   const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
-    const at = member!.addressOf(node);
+    const at = member!.addressOf(node, interBroker!.listener);
     return at ? writeMarkersOn(peers!, at, m) : Promise.reject(new Error(`broker ${node} is not live`));
   };
   const newCoordinators = (spread: boolean) => {
