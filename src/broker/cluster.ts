@@ -211,21 +211,41 @@ export class Member implements Cluster {
     await this.#apply(rows);
   }
 
-  /** The leadership moves this broker asks for. */
+  /**
+   * The leadership moves this broker asks for. A partition whose leader is dead or absent goes to its place
+   * (placement over the live brokers). A live leader keeps its partitions (sticky: a broker's death moves
+   * its partitions only, so only its groups and transactions change coordinator) unless the topic is
+   * uneven: it hands a partition to that partition's place while it leads at least two more of the
+   * topic's partitions than the place does (a broker that joined gets its share this way).
+   */
   #plan(rows: readonly LeaderRow[]): Move[] {
     const live = this.#live.map((b) => b.nodeId);
     if (live.length === 0) return [];
     const isLive = new Set(live);
     const moves: Move[] = [];
-    for (const r of rows) {
-      const known = this.#d.topics.get(r.topic);
-      if (!known || r.partition >= known.partitions.length) continue;
+    // Partitions of each topic per live broker, as they will be after the moves planned so far.
+    const count = new Map<string, number>();
+    const add = (topic: string, node: number, by: number) =>
+      count.set(key(topic, node), (count.get(key(topic, node)) ?? 0) + by);
+    const of = (topic: string, node: number) => count.get(key(topic, node)) ?? 0;
+    const known = rows.filter((r) => {
+      const t = this.#d.topics.get(r.topic);
+      return t !== undefined && r.partition < t.partitions.length;
+    });
+    for (const r of known) if (isLive.has(r.leader)) add(r.topic, r.leader, 1);
+    for (const r of known) {
+      if (isLive.has(r.leader)) continue;
       const want = placement(r.topic, r.partition, live);
-      if (r.leader === want) continue;
-      // A dead or absent leader's partition goes to its place; a live leader hands over only its own.
-      if (!isLive.has(r.leader) || r.leader === this.nodeId) {
-        moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
-      }
+      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
+      add(r.topic, want, 1);
+    }
+    for (const r of known) {
+      if (r.leader !== this.nodeId) continue;
+      const want = placement(r.topic, r.partition, live);
+      if (want === this.nodeId || of(r.topic, this.nodeId) < of(r.topic, want) + 2) continue;
+      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
+      add(r.topic, this.nodeId, -1);
+      add(r.topic, want, 1);
     }
     return moves;
   }
