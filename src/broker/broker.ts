@@ -32,8 +32,9 @@ import {
   TXN_TOPIC,
 } from "./txn/coordinator.ts";
 import type { Cluster } from "./cluster.ts";
-import { Member, singleNode } from "./cluster.ts";
-import { interBrokerOf, Peers, writeMarkersOn } from "./peer.ts";
+import { keyPartition, Member, singleNode } from "./cluster.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { addPartitionOn, interBrokerOf, Peers, writeMarkersOn } from "./peer.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
 import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
@@ -170,10 +171,6 @@ async function start(
     })
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
-  // Transactions v2 adds partitions at the coordinator from the partition leader; across brokers that
-  // needs a leader-to-coordinator request not built yet, so a cluster offers transaction.version 0
-  // (clients use AddPartitionsToTxn, which reaches the coordinator).
-  if (member) admin.features.cap("transaction.version", 0);
   // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts).
   const interBroker = member ? await interBrokerOf(config, bind, runtime.fs) : null;
   const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker) : null;
@@ -182,6 +179,41 @@ async function start(
     const at = member!.addressOf(node, interBroker!.listener);
     return at ? writeMarkersOn(peers!, at, m) : Promise.reject(new Error(`broker ${node} is not live`));
   };
+  // Transactions v2 across brokers: the partition leader (or group coordinator) adds the partition at the
+  // transaction's coordinator (AddPartitionsToTxn v5), as Kafka's AddPartitionsToTxnManager does.
+  const txnRemoteAdd = member
+    ? async (
+      transactionalId: string,
+      producerId: bigint,
+      producerEpoch: number,
+      topic: string,
+      partition: number,
+      verifyOnly = false,
+    ) => {
+      const n = topics.get(TXN_TOPIC)?.partitions.length;
+      const node = n ? member.leader(TXN_TOPIC, keyPartition(transactionalId, n)).leader : -1;
+      const at = node >= 0 && node !== config.nodeId ? member.addressOf(node, interBroker!.listener) : null;
+      if (!at) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      try {
+        return await addPartitionOn(peers!, at, {
+          transactionalId,
+          producerId,
+          producerEpoch,
+          topic,
+          partition,
+          verifyOnly,
+        });
+      } catch (e) {
+        log(
+          "warn",
+          `adding ${topic}-${partition} to transaction ${transactionalId} on broker ${node} failed: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+    }
+    : undefined;
   const newCoordinators = (spread: boolean) => {
     const groups = new GroupCoordinator({ config, topics, now, log, spread });
     const txns = new TransactionCoordinator({
@@ -238,6 +270,7 @@ async function start(
     fetchSessions: new FetchSessions(configNumber(config, "max.incremental.fetch.session.cache.slots")),
     groups,
     txns,
+    txnRemoteAdd,
     share,
     registry,
     cluster,

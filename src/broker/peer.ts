@@ -13,6 +13,7 @@ import type { Loose, SaslOptions } from "../client/connection.ts";
 import { KafkaConnection } from "../client/connection.ts";
 import type { Api } from "../protocol/schema.ts";
 import type { ClientTlsOptions, FileSystem, Runtime } from "../runtime.ts";
+import { AddPartitionsToTxn } from "../protocol/messages/24_add_partitions_to_txn.ts";
 import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
 import { partitionKey } from "./fetch_sessions.ts";
 import type { RemoteMarker } from "./txn/coordinator.ts";
@@ -142,4 +143,34 @@ export async function writeMarkersOn(
     for (const p of t.partitions ?? []) codes.set(partitionKey(t.name!, p.partitionIndex!), p.errorCode ?? 0);
   }
   return codes;
+}
+
+/**
+ * Adds one partition to a transaction at its coordinator, the broker at `at` (AddPartitionsToTxn v5, the
+ * batched broker form: transactions v2's implicit add), or with `verifyOnly` asks whether it is in it
+ * (KIP-890 part 1); the partition's error code.
+ */
+export async function addPartitionOn(
+  peers: Peers,
+  at: { host: string; port: number },
+  t: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    topic: string;
+    partition: number;
+    verifyOnly: boolean;
+  },
+): Promise<number> {
+  const r = await peers.send(at.host, at.port, AddPartitionsToTxn, 5, {
+    transactions: [{
+      transactionalId: t.transactionalId,
+      producerId: t.producerId,
+      producerEpoch: t.producerEpoch,
+      verifyOnly: t.verifyOnly,
+      topics: [{ name: t.topic, partitions: [t.partition] }],
+    }],
+  });
+  if ((r.errorCode ?? 0) !== 0) return r.errorCode!;
+  return r.resultsByTransaction?.[0]?.topicResults?.[0]?.resultsByPartition?.[0]?.partitionErrorCode ?? 0;
 }
