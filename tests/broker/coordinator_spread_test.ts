@@ -1,8 +1,10 @@
 // Coordinators in a cluster (`spread`): a broker serves only the groups and transactional ids of the
 // internal partitions it loaded. Before load: NOT_COORDINATOR; while loading: COORDINATOR_LOAD_IN_PROGRESS;
 // after load: the state written by the previous coordinator (another instance over the same logs); after
-// unload: NOT_COORDINATOR again and the groups are gone from this broker. keyPartition is Java's
-// String.hashCode with the sign bit masked, modulo the count.
+// unload: NOT_COORDINATOR again and the groups are gone from this broker. Offsets staged for a
+// transaction coordinated elsewhere survive a coordinator move (a transactional batch in
+// __consumer_offsets) and the marker settles them. keyPartition is Java's String.hashCode with the sign
+// bit masked, modulo the count.
 import { expect, test } from "bun:test";
 import { keyPartition } from "../../src/broker/cluster.ts";
 import { GroupCoordinator, OFFSETS_TOPIC } from "../../src/broker/groups/coordinator.ts";
@@ -114,4 +116,47 @@ test("transactions: served only once their __transaction_state partition is load
   expect(bumped.errorCode).toBe(ErrorCode.NONE);
   expect(bumped.producerEpoch).toBe(init.producerEpoch + 1);
   next.close();
+});
+
+test("transactional offsets staged for another broker's transaction survive a move; the marker commits or aborts them", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(OFFSETS_TOPIC, 2);
+  await topics.create("in", 1, new Map());
+  const config = {} as never;
+  const mk = () => new GroupCoordinator({ config, topics, now: () => Date.now(), log: quiet, spread: true });
+  const p = keyPartition("eos", 2);
+  const first = mk();
+  await first.load(p);
+  const stage = (c: GroupCoordinator, pid: bigint, offset: bigint) =>
+    c.stageTxnOffsets("eos", pid, 0, [{ topic: "in", partition: 0, offset, leaderEpoch: -1, metadata: null }]);
+  expect(await stage(first, 100n, 5n)).toBe(ErrorCode.NONE);
+  expect(await stage(first, 200n, 9n)).toBe(ErrorCode.NONE);
+  expect(first.hasPendingTxnOffset("eos", "in", 0)).toBe(true);
+  const committedOffset = (c: GroupCoordinator) =>
+    c.fetchOffsets("eos", [{ name: "in", partitionIndexes: [0] }], null).topics[0].partitions[0].committedOffset;
+  expect(committedOffset(first)).toBe(-1n);
+  first.unload(p);
+  first.close();
+
+  // The next coordinator finds both pending; producer 100 commits, producer 200 aborts.
+  const next = mk();
+  await next.load(p);
+  expect(next.hasPendingTxnOffset("eos", "in", 0)).toBe(true);
+  expect(await next.completeTxnOffsets(100n, 0, true, p)).toBe(ErrorCode.NONE);
+  expect(committedOffset(next)).toBe(5n);
+  expect(await next.completeTxnOffsets(200n, 0, false, p)).toBe(ErrorCode.NONE);
+  expect(committedOffset(next)).toBe(5n);
+  expect(next.hasPendingTxnOffset("eos", "in", 0)).toBe(false);
+  // A marker for a partition this broker does not coordinate is refused (the coordinator retries).
+  expect(await next.completeTxnOffsets(100n, 0, true, 1 - p)).toBe(ErrorCode.NOT_COORDINATOR);
+  next.unload(p);
+  next.close();
+
+  // The log holds the outcome: a third coordinator sees the committed offset and nothing pending.
+  const third = mk();
+  await third.load(p);
+  expect(committedOffset(third)).toBe(5n);
+  expect(third.hasPendingTxnOffset("eos", "in", 0)).toBe(false);
+  third.close();
 });

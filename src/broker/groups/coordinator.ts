@@ -23,11 +23,19 @@ import { configNumber } from "../../config.ts";
 import { decodeVersionedData } from "../../protocol/codec.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/consumer_protocol.ts";
-import type { RecordInput } from "../../protocol/record_batch.ts";
-import { buildRecordBatch, isBatchError, scanBatches } from "../../protocol/record_batch.ts";
+import type { DecodedRecord, RecordInput } from "../../protocol/record_batch.ts";
+import {
+  buildControlBatch,
+  buildRecordBatch,
+  decodeRecords,
+  isBatchError,
+  parseControlRecord,
+  scanBatches,
+} from "../../protocol/record_batch.ts";
+import type { PartitionLog } from "../../storage/store.ts";
 import type { LogLevel } from "../../runtime.ts";
 import { keyPartition } from "../cluster.ts";
-import { forEachRecord } from "../log_scan.ts";
+import { forEachBatch } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { randomUuid } from "../topics.ts";
 import { ASSIGNORS } from "./assignors.ts";
@@ -171,18 +179,9 @@ export class GroupCoordinator {
       return true;
     }
     let records = 0;
+    let pending: Map<bigint, DecodedRecord[]>;
     try {
-      records = await forEachRecord(
-        log,
-        (r) => this.apply(decodeRecord(r.key, r.value), groups),
-        (e) =>
-          this.deps.log(
-            "error",
-            `${OFFSETS_TOPIC}-${partition}: skipping an unreadable batch: ${
-              e instanceof Error ? e.message : String(e)
-            }`,
-          ),
-      );
+      ({ records, pending } = await this.replay(log, groups));
     } catch (e) {
       this.deps.log(
         "warn",
@@ -201,6 +200,7 @@ export class GroupCoordinator {
       this.groups.set(id, g);
       g.startSessions();
     }
+    this.keepPending(pending);
     token.loaded = true;
     this.deps.log(
       groups.size > 0 ? "info" : "debug",
@@ -285,17 +285,9 @@ export class GroupCoordinator {
     this.started = true;
     let records = 0;
     for (const log of topic.partitions) {
-      records += await forEachRecord(
-        log,
-        (r) => this.apply(decodeRecord(r.key, r.value), this.groups),
-        (e) =>
-          this.deps.log(
-            "error",
-            `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${
-              e instanceof Error ? e.message : String(e)
-            }`,
-          ),
-      );
+      const replayed = await this.replay(log, this.groups);
+      records += replayed.records;
+      this.keepPending(replayed.pending);
     }
     for (const g of this.groups.values()) g.startSessions();
     if (records > 0) {
@@ -305,6 +297,63 @@ export class GroupCoordinator {
       );
     }
     this.scheduleCleanup();
+  }
+
+  /**
+   * Replays one __consumer_offsets partition into `groups`. Offsets in a producer's transactional batches
+   * wait for its marker (commit: applied, abort: dropped); those still waiting are returned by producer id.
+   */
+  private async replay(
+    log: PartitionLog,
+    groups: Map<string, Group>,
+  ): Promise<{ records: number; pending: Map<bigint, DecodedRecord[]> }> {
+    let records = 0;
+    const pending = new Map<bigint, DecodedRecord[]>();
+    await forEachBatch(log, log.logStartOffset, (b) => {
+      try {
+        const d = decodeRecords(b);
+        const live = d.records.filter((r) => r.offset >= BigInt(log.logStartOffset));
+        if (d.isControl) {
+          const marker = live[0] ? parseControlRecord(live[0].key, live[0].value) : null;
+          const held = pending.get(d.producerId) ?? [];
+          pending.delete(d.producerId);
+          if (marker?.commit) { for (const r of held) this.apply(decodeRecord(r.key, r.value), groups); }
+          return;
+        }
+        records += live.length;
+        if (d.isTransactional && d.producerId >= 0n) {
+          pending.set(d.producerId, [...(pending.get(d.producerId) ?? []), ...live]);
+          return;
+        }
+        for (const r of live) this.apply(decodeRecord(r.key, r.value), groups);
+      } catch (e) {
+        // As before: one unreadable batch is reported and skipped, the rest of the partition still loads.
+        this.deps.log(
+          "error",
+          `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+      }
+    });
+    return { records, pending };
+  }
+
+  /** Transactional offsets replayed without their marker yet: staged until it comes (completeTxnOffsets). */
+  private keepPending(pending: Map<bigint, DecodedRecord[]>): void {
+    for (const [producerId, held] of pending) {
+      for (const r of held) {
+        const d = decodeRecord(r.key, r.value);
+        if (d.kind !== "offset" || d.value === null) continue;
+        this.stagePending(producerId, d.group, [{
+          topic: d.topic,
+          partition: d.partition,
+          offset: d.value.offset,
+          leaderEpoch: d.value.leaderEpoch,
+          metadata: d.value.metadata,
+        }]);
+      }
+    }
   }
 
   private apply(r: ReturnType<typeof decodeRecord>, groups: Map<string, Group>) {
@@ -353,14 +402,22 @@ export class GroupCoordinator {
   }
 
   /** Appends records for one group; resolves an error code (NONE on success). */
-  private async append(groupId: string, records: RecordInput[]): Promise<number> {
+  private async append(
+    groupId: string,
+    records: RecordInput[],
+    txn?: { producerId: bigint; producerEpoch: number },
+  ): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
     let topic = this.deps.topics.get(OFFSETS_TOPIC);
     if (!topic && this.started) topic = await this.offsetsTopic().catch(() => undefined);
     if (!topic) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const now = this.deps.now();
     for (const r of records) r.timestamp = now;
-    const batch = buildRecordBatch({ records });
+    // Offsets of a transaction coordinated elsewhere go in a transactional batch of its producer, as Kafka
+    // writes them: its marker in this partition later commits or aborts them.
+    const batch = txn
+      ? buildRecordBatch({ records, ...txn, baseSequence: -1, transactional: true })
+      : buildRecordBatch({ records });
     if (batch.length > configNumber(this.deps.config, "message.max.bytes")) return ErrorCode.RECORD_LIST_TOO_LARGE;
     const infos = scanBatches(batch);
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
@@ -860,15 +917,13 @@ export class GroupCoordinator {
 
   /**
    * Cluster: offsets staged by TxnOffsetCommit for a transaction another broker coordinates, by producer
-   * id then group. The coordinator's marker for the group's __consumer_offsets partition commits or drops
-   * them (completeTxnOffsets). Held in memory only (docs/cluster.md, limits).
+   * id then group. Stored first in a transactional batch of the producer in the group's __consumer_offsets
+   * partition (so the next coordinator of that partition finds them); the transaction's marker for the
+   * partition, written there by completeTxnOffsets, commits or aborts them, as in Kafka.
    */
   private readonly pendingTxn = new Map<bigint, Map<string, PendingTxnOffset[]>>();
 
-  /** Cluster: TxnOffsetCommit here for a transaction coordinated elsewhere; an error code. */
-  stageTxnOffsets(groupId: string, producerId: bigint, offsets: PendingTxnOffset[]): number {
-    const refused = this.coordinatorError(groupId);
-    if (refused !== ErrorCode.NONE) return refused;
+  private stagePending(producerId: bigint, groupId: string, offsets: PendingTxnOffset[]): void {
     let byGroup = this.pendingTxn.get(producerId);
     if (!byGroup) this.pendingTxn.set(producerId, byGroup = new Map());
     const staged = [...(byGroup.get(groupId) ?? [])];
@@ -878,27 +933,90 @@ export class GroupCoordinator {
       else staged.push(o);
     }
     byGroup.set(groupId, staged);
+  }
+
+  /** Cluster: TxnOffsetCommit here for a transaction coordinated elsewhere; an error code. */
+  async stageTxnOffsets(
+    groupId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    offsets: PendingTxnOffset[],
+  ): Promise<number> {
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
+    if (offsets.length === 0) return ErrorCode.NONE;
+    const now = this.deps.now();
+    const code = await this.append(
+      groupId,
+      offsets.map((o) => ({
+        key: offsetKey(groupId, o.topic, o.partition),
+        value: offsetValue({
+          offset: o.offset,
+          leaderEpoch: o.leaderEpoch,
+          metadata: o.metadata ?? "",
+          commitTimestamp: now,
+          expireTimestamp: -1,
+        }),
+      })),
+      { producerId, producerEpoch },
+    );
+    if (code !== ErrorCode.NONE) return code;
+    if (this.coordinatorError(groupId) === ErrorCode.NONE) this.stagePending(producerId, groupId, offsets);
     return ErrorCode.NONE;
   }
 
   /**
-   * Cluster: the transaction marker for __consumer_offsets-`partition`: the offsets `producerId` staged
-   * for groups of that partition become committed (commit) or are dropped. An error code (retried).
+   * Cluster: the transaction marker for __consumer_offsets-`partition`: written there, then the offsets
+   * `producerId` staged for groups of that partition become committed (commit) or are dropped. An error
+   * code (the coordinator retries).
    */
-  async completeTxnOffsets(producerId: bigint, commit: boolean, partition: number): Promise<number> {
+  async completeTxnOffsets(
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    partition: number,
+  ): Promise<number> {
     const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length;
     const o = n ? this.owned?.get(partition) : undefined;
     if (this.owned && !o) return ErrorCode.NOT_COORDINATOR;
     if (o && !o.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     const byGroup = this.pendingTxn.get(producerId);
-    if (!byGroup || !n) return ErrorCode.NONE;
-    for (const [groupId, offsets] of [...byGroup]) {
-      if (keyPartition(groupId, n) !== partition) continue;
-      if (commit && !(await this.commitTxnOffsets(groupId, offsets))) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      byGroup.delete(groupId);
+    const mine = byGroup && n ? [...byGroup].filter(([g]) => keyPartition(g, n) === partition) : [];
+    if (mine.length === 0) return ErrorCode.NONE; // nothing staged here (or settled by an earlier marker)
+    const log = this.deps.topics.get(OFFSETS_TOPIC)!.partitions[partition];
+    const marker = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch: 0 });
+    const infos = scanBatches(marker);
+    if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
+    try {
+      await log.append(marker, infos, { durable: this.deps.config["chronik.fsync.acks.all"] !== false });
+    } catch (e) {
+      this.deps.log(
+        "warn",
+        `transaction marker in ${OFFSETS_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
-    if (byGroup.size === 0) this.pendingTxn.delete(producerId);
+    for (const [groupId, offsets] of mine) {
+      byGroup!.delete(groupId);
+      if (commit) this.applyTxnOffsets(groupId, offsets, this.deps.now());
+    }
+    if (byGroup!.size === 0) this.pendingTxn.delete(producerId);
     return ErrorCode.NONE;
+  }
+
+  /** Committed transactional offsets become the group's (in memory; the log has them with their marker). */
+  private applyTxnOffsets(groupId: string, offsets: PendingTxnOffset[], now: number, groups = this.groups): void {
+    let g = groups.get(groupId);
+    if (!g) groups.set(groupId, g = this.newClassic(groupId));
+    for (const o of offsets) {
+      g.offsets.set(tpKey(o.topic, o.partition), {
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata ?? "",
+        commitTimestamp: now,
+        expireTimestamp: -1,
+      });
+    }
   }
 
   /** Cluster: whether a transaction coordinated elsewhere staged an offset for this group's partition. */

@@ -69,19 +69,21 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
       keyPartition(req.groupId, n),
     );
     code = added === ErrorCode.NONE
-      ? svc.groups.stageTxnOffsets(req.groupId, req.producerId, offsets)
+      ? await svc.groups.stageTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets)
       : added === ErrorCode.NOT_COORDINATOR || added === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
       ? ErrorCode.COORDINATOR_NOT_AVAILABLE
       : added;
   } else {
-    code = elsewhere ? svc.groups.stageTxnOffsets(req.groupId, req.producerId, offsets) : await svc.txns.stageOffsets(
-      req.transactionalId,
-      req.producerId,
-      req.producerEpoch,
-      req.groupId,
-      offsets,
-      tv2,
-    );
+    code = elsewhere
+      ? await svc.groups.stageTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets)
+      : await svc.txns.stageOffsets(
+        req.transactionalId,
+        req.producerId,
+        req.producerEpoch,
+        req.groupId,
+        offsets,
+        tv2,
+      );
   }
   return {
     throttleTimeMs: 0,

@@ -47,7 +47,7 @@ export interface TxnOffsetSink {
   /** Cluster: whether this broker coordinates the group now (an error code: NONE when it does). */
   coordinatorError?(groupId: string): number;
   /** Cluster: the marker for a __consumer_offsets partition commits or drops offsets staged there. */
-  completeTxnOffsets?(producerId: bigint, commit: boolean, partition: number): Promise<number>;
+  completeTxnOffsets?(producerId: bigint, producerEpoch: number, commit: boolean, partition: number): Promise<number>;
 }
 
 const OFFSETS_TOPIC = "__consumer_offsets";
@@ -869,8 +869,11 @@ export class TransactionCoordinator {
     }));
     await Promise.all(local.map(async (p) => {
       if (p.topic === OFFSETS_TOPIC && this.owned && this.offsetSink?.completeTxnOffsets) {
-        // Cluster: no control batch in __consumer_offsets; the offsets staged for the producer settle.
-        out.set(key(p.topic, p.partition), await this.offsetSink.completeTxnOffsets(producerId, commit, p.partition));
+        // Cluster: the group coordinator writes the marker after the offsets it staged for the producer.
+        out.set(
+          key(p.topic, p.partition),
+          await this.offsetSink.completeTxnOffsets(producerId, producerEpoch, commit, p.partition),
+        );
         return;
       }
       const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
