@@ -34,8 +34,8 @@ import {
 import type { Cluster } from "./cluster.ts";
 import { keyPartition, Member, singleNode } from "./cluster.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { addPartitionOn, interBrokerOf, Peers, writeMarkersOn } from "./peer.ts";
-import type { RemoteMarker } from "./txn/coordinator.ts";
+import { addPartitionOn, interBrokerOf, Peers, txnOffsetsOn, writeMarkersOn } from "./peer.ts";
+import type { PendingOffset, RemoteMarker } from "./txn/coordinator.ts";
 import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
 import { listenFailure } from "./listen_error.ts";
@@ -214,6 +214,30 @@ async function start(
       }
     }
     : undefined;
+  // Offsets a transaction staged here for a group that has moved since go to its new coordinator.
+  const forwardTxnOffsets = async (
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    groupId: string,
+    offsets: PendingOffset[],
+  ): Promise<number> => {
+    const n = topics.get(OFFSETS_TOPIC)?.partitions.length;
+    const node = n ? member!.leader(OFFSETS_TOPIC, keyPartition(groupId, n)).leader : -1;
+    const at = node >= 0 && node !== config.nodeId ? member!.addressOf(node, interBroker!.listener) : null;
+    if (!at) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    try {
+      return await txnOffsetsOn(peers!, at, { transactionalId, producerId, producerEpoch, groupId, offsets });
+    } catch (e) {
+      log(
+        "warn",
+        `offsets of ${transactionalId} for group ${groupId} on broker ${node}: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+      );
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+  };
   const newCoordinators = (spread: boolean) => {
     const groups = new GroupCoordinator({ config, topics, now, log, spread });
     const txns = new TransactionCoordinator({
@@ -231,6 +255,7 @@ async function start(
             return l >= 0 && l !== config.nodeId ? l : null;
           },
           sendMarkers,
+          forwardTxnOffsets,
           producerIdBlock: async () => (await storage.cluster!.producerIdBlock()) * BigInt(PRODUCER_ID_BLOCK),
         }
         : {}),

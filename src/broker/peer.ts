@@ -15,8 +15,9 @@ import type { Api } from "../protocol/schema.ts";
 import type { ClientTlsOptions, FileSystem, Runtime } from "../runtime.ts";
 import { AddPartitionsToTxn } from "../protocol/messages/24_add_partitions_to_txn.ts";
 import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
+import { TxnOffsetCommit } from "../protocol/messages/28_txn_offset_commit.ts";
 import { partitionKey } from "./fetch_sessions.ts";
-import type { RemoteMarker } from "./txn/coordinator.ts";
+import type { PendingOffset, RemoteMarker } from "./txn/coordinator.ts";
 
 /** How this broker reaches its peers: the listener name, and TLS and SASL when that listener needs them. */
 export type InterBroker = { listener: string; protocol: string; tls?: ClientTlsOptions; sasl?: SaslOptions };
@@ -173,4 +174,36 @@ export async function addPartitionOn(
   });
   if ((r.errorCode ?? 0) !== 0) return r.errorCode!;
   return r.resultsByTransaction?.[0]?.topicResults?.[0]?.resultsByPartition?.[0]?.partitionErrorCode ?? 0;
+}
+
+/** Stages a transaction's offsets at the group's coordinator, the broker at `at` (TxnOffsetCommit v3); an error code. */
+export async function txnOffsetsOn(
+  peers: Peers,
+  at: { host: string; port: number },
+  t: { transactionalId: string; producerId: bigint; producerEpoch: number; groupId: string; offsets: PendingOffset[] },
+): Promise<number> {
+  const byTopic = new Map<string, PendingOffset[]>();
+  for (const o of t.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+  const r = await peers.send(at.host, at.port, TxnOffsetCommit, 3, {
+    transactionalId: t.transactionalId,
+    groupId: t.groupId,
+    producerId: t.producerId,
+    producerEpoch: t.producerEpoch,
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+    topics: [...byTopic].map(([name, offsets]) => ({
+      name,
+      partitions: offsets.map((o) => ({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch,
+        committedMetadata: o.metadata,
+      })),
+    })),
+  });
+  for (const topic of r.topics ?? []) {
+    for (const p of topic.partitions ?? []) if ((p.errorCode ?? 0) !== 0) return p.errorCode!;
+  }
+  return 0;
 }

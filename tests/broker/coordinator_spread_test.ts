@@ -160,3 +160,60 @@ test("transactional offsets staged for another broker's transaction survive a mo
   expect(third.hasPendingTxnOffset("eos", "in", 0)).toBe(false);
   third.close();
 });
+
+test("offsets a transaction staged while its broker coordinated the group go to the group's new coordinator at commit", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(OFFSETS_TOPIC, 1);
+  await topics.ensureInternal(TXN_TOPIC, 1);
+  await topics.create("out", 1, new Map());
+  await topics.create("in", 1, new Map());
+  const config = {} as never;
+  const lines: string[] = [];
+  const log = (level: string, m: string) => void lines.push(`${level} ${m}`);
+  const groupsHere = new GroupCoordinator({ config, topics, now: () => Date.now(), log, spread: true });
+  const groupsThere = new GroupCoordinator({ config, topics, now: () => Date.now(), log, spread: true });
+  // Broker 1 coordinates the transaction (and first the group); broker 2 is where the group moves.
+  const txns = new TransactionCoordinator({
+    topics,
+    now: () => Date.now(),
+    log,
+    maxTimeoutMs: 60_000,
+    checkIntervalMs: 60_000,
+    spread: true,
+    remoteLeader: (topic) => topic === OFFSETS_TOPIC ? 2 : null,
+    sendMarkers: async (_node, m) => {
+      const out = new Map<string, number>();
+      for (const p of m.partitions) {
+        out.set(
+          `${p.topic}\u0000${p.partition}`,
+          await groupsThere.completeTxnOffsets(m.producerId, m.producerEpoch, m.commit, p.partition),
+        );
+      }
+      return out;
+    },
+    forwardTxnOffsets: (_id, producerId, producerEpoch, groupId, offsets) =>
+      groupsThere.stageTxnOffsets(groupId, producerId, producerEpoch, offsets),
+  });
+  txns.offsetSink = groupsHere;
+  await txns.load(0);
+  await groupsHere.load(0);
+  const init = await txns.initProducerId("app", 30_000, -1n, -1);
+  const { producerId: pid, producerEpoch: epoch } = init;
+  const added = await txns.addPartitions("app", pid, epoch, [{ topic: "out", partition: 0 }]);
+  expect([...added.values()]).toEqual([ErrorCode.NONE]);
+  expect(await txns.addOffsets("app", pid, epoch, "grp")).toBe(ErrorCode.NONE);
+  const staged = [{ topic: "in", partition: 0, offset: 42n, leaderEpoch: -1, metadata: null }];
+  expect(await txns.stageOffsets("app", pid, epoch, "grp", staged)).toBe(ErrorCode.NONE);
+  // The group's partition moves to broker 2 before the commit.
+  groupsHere.unload(0);
+  await groupsThere.load(0);
+  expect((await txns.endTxn("app", pid, epoch, true)).errorCode).toBe(ErrorCode.NONE);
+  const fetched = groupsThere.fetchOffsets("grp", [{ name: "in", partitionIndexes: [0] }], null);
+  expect(fetched.topics[0].partitions[0].committedOffset).toBe(42n);
+  expect(lines.filter((l) => l.includes("not committed"))).toEqual([]);
+  expect(txns.describe("app")?.state).toBe("CompleteCommit");
+  txns.close();
+  groupsHere.close();
+  groupsThere.close();
+});

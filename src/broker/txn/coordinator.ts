@@ -226,6 +226,17 @@ export type CoordinatorDeps = {
   remoteLeader?: (topic: string, partition: number) => number | null;
   /** Cluster: writes markers on another broker (WriteTxnMarkers); error codes by key(topic, partition). */
   sendMarkers?: (node: number, marker: RemoteMarker) => Promise<Map<string, number>>;
+  /**
+   * Cluster: stages a transaction's offsets at the group's coordinator on another broker (TxnOffsetCommit
+   * there), for offsets staged here while this broker coordinated the group too; an error code.
+   */
+  forwardTxnOffsets?: (
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    groupId: string,
+    offsets: PendingOffset[],
+  ) => Promise<number>;
 };
 
 /** Producer ids per block taken from the cluster (Kafka's ProducerIdManager uses 1000 too). */
@@ -767,7 +778,18 @@ export class TransactionCoordinator {
     // disk, an offline log dir) keep the transaction in Prepare* to be retried by the periodic check (and at
     // start), as Kafka retries markers until they land; meanwhile its producer gets CONCURRENT_TRANSACTIONS.
     let done = true;
+    const forwarded = new Set<string>();
     try {
+      // Offsets staged here for a group whose coordinator has moved to another broker since go there first,
+      // to be settled by the marker for the group's partition like offsets staged there directly.
+      if (commit && this.owned && this.offsetSink?.coordinatorError && this.deps.forwardTxnOffsets) {
+        for (const [group, offsets] of t.offsets) {
+          if (this.offsetSink.coordinatorError(group) === ErrorCode.NONE) continue;
+          const code = await this.deps.forwardTxnOffsets(t.transactionalId, markerId, markerEpoch, group, offsets);
+          if (code === ErrorCode.NONE) forwarded.add(group);
+          else done = false;
+        }
+      }
       // In a cluster the groups' offsets may be staged at their own coordinators (TxnOffsetCommit goes
       // to the group coordinator): a marker for each group's __consumer_offsets partition settles them.
       const offsetsTopic = this.owned ? this.deps.topics.get(OFFSETS_TOPIC) : undefined;
@@ -791,9 +813,10 @@ export class TransactionCoordinator {
       }
       if (done && commit && this.offsetSink) {
         for (const [group, offsets] of t.offsets) {
+          if (forwarded.has(group)) continue;
           if ((this.offsetSink.coordinatorError?.(group) ?? ErrorCode.NONE) !== ErrorCode.NONE) {
-            // Staged here while this broker coordinated the group too, which has moved since: its new
-            // coordinator cannot take them (docs/cluster.md, limits).
+            // Staged here while this broker coordinated the group too, which has moved since, and no way
+            // to hand them over (no peers): its new coordinator cannot take them.
             this.deps.log(
               "warn",
               `transaction ${t.transactionalId}: offsets for group ${group} not committed: its coordinator moved`,
