@@ -8,7 +8,8 @@
 //    reads every record.
 // 2. A transaction whose coordinator is SIGKILLed after its records were sent: another broker loads its
 //    __transaction_state partition and the transaction ends whole (committed by the client's retried
-//    EndTxn, or aborted at its timeout), never half-visible; read_committed moves past it.
+//    EndTxn, or aborted at its timeout), never half-visible, its offsets (sent to a group coordinated by
+//    another broker) committed with it or not at all; read_committed moves past it.
 // 3. A kafkajs group with members bootstrapped on different brokers consumes every record and commits; its
 //    coordinator is SIGKILLed: the group's __consumer_offsets partition moves, the new leader loads the
 //    group, and the members continue from the committed offsets (only records produced after arrive).
@@ -173,6 +174,12 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
       await producer.connect();
       const tx = await producer.transaction();
       await tx.send({ topic: "tx", messages: [0, 1, 2].map((p) => ({ partition: p, value: `t${p}` })) });
+      // Offsets for a group another broker coordinates (TxnOffsetCommit goes there; the marker settles them).
+      const eosGroup = groupIds.find((g) => answers.g[0].get(g) === 1)!;
+      await tx.sendOffsets({
+        consumerGroupId: eosGroup,
+        topics: [{ topic: "work", partitions: [{ partition: 0, offset: "5" }] }],
+      });
       brokers[1].proc.kill("SIGKILL");
       await brokers[1].stop();
       const left = [all[0], all[2]];
@@ -210,6 +217,12 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
         outcome.push(seen.startsWith("t") ? "committed" : "aborted");
       }
       expect(new Set(outcome).size).toBe(1);
+      // The group's offset went with the transaction: committed with it, or not at all.
+      const eosAdmin = new Kafka({ brokers: left, logLevel: logLevel.NOTHING }).admin();
+      await eosAdmin.connect();
+      const eos = await eosAdmin.fetchOffsets({ groupId: eosGroup, topics: ["work"] });
+      await eosAdmin.disconnect();
+      expect(eos[0].partitions.find((p) => p.partition === 0)!.offset).toBe(outcome[0] === "committed" ? "5" : "-1");
       // Another broker now coordinates the transactional id.
       const now = await coordinators(conns[0], 1, [txnId]);
       expect([1, 3]).toContain(now.get(txnId)!);
