@@ -1412,11 +1412,16 @@ export async function openFileLogStore(
       return p;
     },
     async remove(topic, partitions) {
+      // Every partition is taken out of `logs` and marked as being removed before the first await: a topic
+      // created again under the name meanwhile waits for each one, never opening a partition still to go.
+      // They are removed one after another.
+      let prev: Promise<void> = Promise.resolve();
+      const all: Promise<void>[] = [];
       for (let i = 0; i < partitions; i++) {
         const k = key(topic, i);
         const p = logs.get(k);
         logs.delete(k);
-        const done = (async () => {
+        const done = prev.then(async () => {
           if (p) {
             const log = await p.catch(() => null);
             if (log) {
@@ -1425,14 +1430,14 @@ export async function openFileLogStore(
             }
           }
           await removePartitionDir(k);
-        })();
-        removing.set(k, done);
-        try {
-          await done;
-        } finally {
+        }).finally(() => {
           if (removing.get(k) === done) removing.delete(k);
-        }
+        });
+        removing.set(k, done);
+        all.push(done);
+        prev = done.catch(() => {});
       }
+      await Promise.all(all);
     },
     async runRetention() {
       for (const p of [...opened]) {

@@ -200,6 +200,21 @@ describe("file engine", () => {
     expect(names.some((n) => n.endsWith(".swap") || n.endsWith(".cleaned"))).toBe(false);
     await s.close();
   });
+
+  test("a topic created again while the old one's partitions are being removed never gets an old partition", async () => {
+    const fs = memoryFileSystem();
+    const s = await open(fs);
+    for (const p of [0, 1]) await appendValues(await s.open("t", p), [`old${p}`]);
+    // DeleteTopics then CreateTopics of the same name: the new topic opens partition 1 while partition 0 goes.
+    const removed = s.remove("t", 2);
+    const reopened = s.open("t", 1);
+    await removed;
+    const log = await reopened;
+    expect(await readAll(log)).toEqual([]);
+    expect((await appendValues(log, ["new"])).baseOffset).toBe(0);
+    expect(await readAll(log)).toEqual(["0:new"]);
+    await s.close();
+  });
 });
 
 describe("metadata store", () => {
