@@ -196,12 +196,11 @@ export function configDef(name: string): ConfigDef | undefined {
   return undefined;
 }
 
-/** A config value (as the protocol and config files carry it: a string) typed the way BrokerConfig holds it. */
 /**
- * A config's text typed the way BrokerConfig holds it (start-up values and live dynamic ones alike).
- * A long is Kafka's signed 64-bit LONG: a number while exact (|v| <= 2^53 - 1), else kept as its decimal
- * text, so `9223372036854775807` reads back as given (DescribeConfigs, config print) instead of as the
- * nearest double; configNumber reads either.
+ * A config's text (as the protocol and config files carry it) typed the way BrokerConfig holds it
+ * (start-up values and live dynamic ones alike). A long is Kafka's signed 64-bit LONG: a number while
+ * exact (|v| <= 2^53 - 1), else kept as its decimal text, so `9223372036854775807` reads back as given
+ * (DescribeConfigs, config print) instead of as the nearest double; configNumber reads either.
  */
 export function typedConfigValue(type: ConfigDef["type"] | undefined, v: string): unknown {
   switch (type) {
@@ -212,8 +211,9 @@ export function typedConfigValue(type: ConfigDef["type"] | undefined, v: string)
     case "double":
       return Number(v.trim());
     case "long": {
-      const n = Number(v.trim());
-      return Number.isSafeInteger(n) || !/^-?\d+$/.test(v.trim()) ? n : v.trim();
+      const t = v.trim();
+      const n = Number(t);
+      return Number.isSafeInteger(n) || !/^-?\d+$/.test(t) ? n : t;
     }
     default:
       return v;

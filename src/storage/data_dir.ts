@@ -6,8 +6,9 @@
 //   (one with __chronik_metadata/ or chronik.state). Any other non-empty directory is refused
 //   before anything is written to it, an Apache Kafka log dir (meta.properties without
 //   chronik.format) included.
-// - Nothing in the data dir is deleted at start. A directory no topic claims is renamed aside to
-//   `<name>.<32 hex>-stray` (Kafka's naming for stray replicas) and logged.
+// - Nothing in the data dir is deleted at start, except what the file engine itself renamed aside to
+//   delete (`<topic>-<p>.<32 hex>-delete`, storage/file.ts). A directory no topic claims is renamed aside
+//   to `<name>.<32 hex>-stray` (Kafka's naming for stray replicas) and logged.
 // - When the metadata store lost records (damaged or missing files), partition directories no topic
 //   claims are recovered as topics: partition count from the directories, configs default (logged).
 import type { FileSystem, LogLevel } from "../runtime.ts";

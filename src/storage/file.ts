@@ -58,6 +58,8 @@ const CLEANER_FILE = "cleaner-offset";
 const READ_CHUNK = 256 * 1024;
 const RECOVERY_CHUNK = 8 * 1024 * 1024;
 const PARTITION_DIR = /^(.+)-(\d+)$/;
+/** A deleted partition's directory renamed aside before its removal (`<topic>-<p>.<32 hex>-delete`). */
+const DELETED_DIR = /^.+-\d+\.[0-9a-f]{32}-delete$/;
 
 /** Topic-level settings the engine reads (Kafka names; effective values as strings). */
 const TOPIC_DEFAULTS: Record<string, string> = {
@@ -1317,6 +1319,17 @@ export async function openFileLogStore(
   await fs.writeFileAtomic(`${root}/${STATE_FILE}`, new TextEncoder().encode(JSON.stringify({ clean: false })));
   const core = new Core(fs, root, options, clean);
   if (!clean) core.log("warn", `${root}: the last shutdown was not clean; partitions are recovered as they open`);
+  // A deleted partition's directory that a crash left renamed aside (removePartitionDir below): its
+  // removal is finished now, as Kafka's LogManager does at start. Only names this engine makes.
+  for (const e of await fs.list(root)) {
+    if (!e.isDirectory || !DELETED_DIR.test(e.name)) continue;
+    try {
+      await fs.remove(`${root}/${e.name}`, { recursive: true });
+      core.log("info", `${root}: removed ${e.name}, a deleted partition's directory left by an interrupted deletion`);
+    } catch (err) {
+      core.log("warn", `could not remove ${root}/${e.name} of a deleted topic (${errText(err)}); nothing reads it`);
+    }
+  }
   const logs = new Map<string, Promise<FilePartitionLog>>();
   const opened = new Set<FilePartitionLog>();
   const key = (t: string, p: number) => `${t}-${p}`;
@@ -1395,7 +1408,9 @@ export async function openFileLogStore(
     } catch (e) {
       core.log(
         "warn",
-        `could not remove ${aside} of a deleted topic (${errText(e)}); nothing reads it: remove it yourself`,
+        `could not remove ${aside} of a deleted topic (${
+          errText(e)
+        }); nothing reads it: remove it yourself (the next start tries again)`,
       );
     }
     return true;
@@ -1432,11 +1447,16 @@ export async function openFileLogStore(
       return p;
     },
     async remove(topic, partitions) {
+      // Every partition is taken out of `logs` and marked as being removed before the first await: a topic
+      // created again under the name meanwhile waits for each one, never opening a partition still to go.
+      // They are removed one after another.
+      let prev: Promise<void> = Promise.resolve();
+      const all: Promise<void>[] = [];
       for (let i = 0; i < partitions; i++) {
         const k = key(topic, i);
         const p = logs.get(k);
         logs.delete(k);
-        const done = (async () => {
+        const done = prev.then(async () => {
           if (p) {
             const log = await p.catch(() => null);
             if (log) {
@@ -1445,14 +1465,14 @@ export async function openFileLogStore(
             }
           }
           await removePartitionDir(k);
-        })();
-        removing.set(k, done);
-        try {
-          await done;
-        } finally {
+        }).finally(() => {
           if (removing.get(k) === done) removing.delete(k);
-        }
+        });
+        removing.set(k, done);
+        all.push(done);
+        prev = done.catch(() => {});
       }
+      await Promise.all(all);
     },
     async runRetention() {
       for (const p of [...opened]) {

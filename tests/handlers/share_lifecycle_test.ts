@@ -124,6 +124,50 @@ describe("share group members", () => {
     expect(await members("sg-k")).toEqual(["B", "K"]);
   });
 
+  test("a ShareFetch whose session ended while it acquired gives back what it took, not what the new session took", async () => {
+    await topic("life-s0", 1);
+    await topic("life-s1", 1);
+    await groupConfigs("sg-s", { "share.auto.offset.reset": "earliest" });
+    expect((await shareHeartbeat(c, "sg-s", "M", 0, ["life-s0", "life-s1"])).errorCode).toBe(ErrorCode.NONE);
+    const share = broker.services.share;
+    const [t0, t1] = [ids.get("life-s0")!, ids.get("life-s1")!];
+    const p0 = { topicId: t0, partition: 0 };
+    const p1 = { topicId: t1, partition: 0 };
+    // M's first session acquires from life-s1, whose read is held back until the session has been replaced.
+    const log1 = broker.services.topics.get("life-s1")!.partitions[0];
+    const read = log1.read.bind(log1);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => open = resolve);
+    log1.read = async (...args: Parameters<typeof read>) => {
+      await gate;
+      return read(...args);
+    };
+    const s1 = await share.session("sg-s", "M", 0, [p0, p1], [], 9001);
+    if ("errorCode" in s1) throw new Error(s1.errorMessage ?? "no session");
+    const first = share.acquire("sg-s", "M", [p1], 10, 1 << 20, s1);
+    // Its connection drops; the consumer comes back with a new session, which acquires from life-s0.
+    share.connectionClosed(9001);
+    const s2 = await share.session("sg-s", "M", 0, [p0], [], 9002);
+    if ("errorCode" in s2) throw new Error(s2.errorMessage ?? "no session");
+    const second = await share.acquire("sg-s", "M", [p0], 10, 1 << 20, s2);
+    expect(second[0].acquired).toEqual([{ firstOffset: 0, lastOffset: 0, deliveryCount: 1 }]);
+    open();
+    expect((await first)[0].acquired).toEqual([]); // the dead session's records go back...
+    delete (log1 as { read?: unknown }).read;
+    // ...but the new session still holds what it acquired: M can acknowledge it.
+    const acked = await share.acknowledge("sg-s", "M", [{
+      topicId: t0,
+      partitions: [{
+        partitionIndex: 0,
+        acknowledgementBatches: [{ firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [ACCEPT] }],
+      }],
+    }]);
+    expect(acked.get(`${t0}:0`)).toBe(ErrorCode.NONE);
+    // And what the dead session took from life-s1 is available again (delivered once already).
+    const again = await share.acquire("sg-s", "M", [p1], 10, 1 << 20, s2);
+    expect(again[0].acquired).toEqual([{ firstOffset: 0, lastOffset: 0, deliveryCount: 2 }]);
+  });
+
   test("members fetching at once never acquire the same record", async () => {
     await topic("life-c", 0);
     for (let i = 0; i < 20; i++) await produceValues(c, "life-c", [`a${i}`, `b${i}`]); // 20 batches: reads await

@@ -200,6 +200,44 @@ describe("file engine", () => {
     expect(names.some((n) => n.endsWith(".swap") || n.endsWith(".cleaned"))).toBe(false);
     await s.close();
   });
+
+  test("a deleted partition's directory left renamed aside by a crash is removed at start; nothing else is", async () => {
+    const fs = memoryFileSystem();
+    await fill(fs, 3);
+    const aside = "/data/gone-0.0123456789abcdef0123456789abcdef-delete";
+    await fs.mkdir(aside);
+    await fs.writeFileAtomic(`${aside}/00000000000000000000.log`, new Uint8Array([1, 2, 3]));
+    await fs.mkdir("/data/mine-delete"); // not a name the engine makes
+    await fs.mkdir("/data/x-0.notours-delete");
+    const lines: string[] = [];
+    const s = await openFileLogStore(fs, "/data", {
+      topicConfig: (_t, n) => small[n],
+      log: (level, message) => lines.push(`${level} ${message}`),
+    });
+    const names = (await fs.list("/data")).map((e) => e.name);
+    expect(names).not.toContain("gone-0.0123456789abcdef0123456789abcdef-delete");
+    expect(names).toContain("mine-delete");
+    expect(names).toContain("x-0.notours-delete");
+    expect(names).toContain("t-0");
+    expect(lines.filter((l) => l.includes("-delete"))).toHaveLength(1);
+    expect((await readAll(await s.open("t", 0))).length).toBe(6);
+    await s.close();
+  });
+
+  test("a topic created again while the old one's partitions are being removed never gets an old partition", async () => {
+    const fs = memoryFileSystem();
+    const s = await open(fs);
+    for (const p of [0, 1]) await appendValues(await s.open("t", p), [`old${p}`]);
+    // DeleteTopics then CreateTopics of the same name: the new topic opens partition 1 while partition 0 goes.
+    const removed = s.remove("t", 2);
+    const reopened = s.open("t", 1);
+    await removed;
+    const log = await reopened;
+    expect(await readAll(log)).toEqual([]);
+    expect((await appendValues(log, ["new"])).baseOffset).toBe(0);
+    expect(await readAll(log)).toEqual(["0:new"]);
+    await s.close();
+  });
 });
 
 describe("metadata store", () => {

@@ -3,16 +3,17 @@
 // of the first partition with data is returned whatever its size (KIP-74). When fewer than minBytes
 // are ready the request parks until an append to one of its partitions brings enough, or maxWaitMs
 // passes, without holding up other requests on the connection. Incremental fetch sessions (KIP-227,
-// v7+): see fetch_sessions.ts (FETCH_SESSION_TOPIC_ID_ERROR when a session made before v13 goes on at v13+ or back). Topic ids from v13. Every partition carries the high watermark, last
-// stable offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE;
-// a leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH. A partition whose read
-// fails (a damaged batch in a segment: see storage/file.ts) gets KAFKA_STORAGE_ERROR, the others their
-// data. A partition with an error always carries an empty record set, never a null one (as Kafka).
-// read_uncommitted answers abortedTransactions as null; read_committed (isolation 1) stops at the
-// last stable offset and lists the aborted transactions overlapping what it returns. Versions: v0-3 are not offered — they need message format v0/v1
-// down-conversion, which Kafka 4.0 also dropped (KIP-896). Replica fetches (replicaId >= 0) are
-// answered like consumer fetches; there are no followers (v18's follower high watermark, KIP-1166,
-// is read and unused).
+// v7+): see fetch_sessions.ts (FETCH_SESSION_TOPIC_ID_ERROR when a session made before v13 goes on
+// at v13+ or back). Topic ids from v13. Every partition carries the high watermark, last stable
+// offset and log start offset. An offset outside [logStart, logEnd] gets OFFSET_OUT_OF_RANGE; a
+// leader epoch newer than ours UNKNOWN_LEADER_EPOCH, older FENCED_LEADER_EPOCH. A partition whose
+// read fails (a damaged batch in a segment: see storage/file.ts) gets KAFKA_STORAGE_ERROR, the
+// others their data. A partition with an error always carries an empty record set, never a null one
+// (as Kafka). read_uncommitted answers abortedTransactions as null; read_committed (isolation 1)
+// stops at the last stable offset and lists the aborted transactions overlapping what it returns.
+// Versions: v0-3 are not offered — they need message format v0/v1 down-conversion, which Kafka 4.0
+// also dropped (KIP-896). Replica fetches (replicaId >= 0) are answered like consumer fetches;
+// there are no followers (v18's follower high watermark, KIP-1166, is read and unused).
 // Quotas (consumer_byte_rate, as Kafka's KafkaApis.handleFetchRequest): maxBytes is capped at what
 // the quota allows in its window (quota * (quota.window.num - 1) * window size); once the response
 // is read its record bytes are recorded, and if that puts the client over its quota the response

@@ -13,6 +13,7 @@
 // migration); it gets INCONSISTENT_GROUP_PROTOCOL. The reason field (v8) is only logged at debug.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { JoinGroup } from "../../protocol/messages/11_join_group.ts";
+import { joinFailure } from "../groups/classic.ts";
 import { clientHostOf } from "../groups/coordinator.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
@@ -20,21 +21,11 @@ import { defineHandler } from "../handler.ts";
 export default defineHandler(JoinGroup, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
   // ACLs: READ on the group.
-  const refused = (errorCode: number, memberId: string) => ({
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: "",
-    skipAssignment: false,
-    memberId,
-    members: [],
-  });
   const r = !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
-    ? refused(ErrorCode.GROUP_AUTHORIZATION_FAILED, req.memberId)
+    ? joinFailure(ErrorCode.GROUP_AUTHORIZATION_FAILED, req.memberId)
     // Kafka's GroupMetadataManager.classicGroupJoin: a share group's id.
     : ctx.services.share.groups.has(req.groupId)
-    ? refused(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "")
+    ? joinFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "")
     : await ctx.services.groups.joinGroup(req.groupId, {
       memberId: req.memberId,
       groupInstanceId: v >= 5 ? req.groupInstanceId : null,

@@ -4,10 +4,10 @@
 // Sessions: shareSessionEpoch 0 opens one (acknowledgements are not allowed then: INVALID_REQUEST),
 // later requests carry the next epoch (INVALID_SHARE_SESSION_EPOCH, SHARE_SESSION_NOT_FOUND), and
 // -1 closes it after applying its acknowledgements, fetching nothing. A request with nothing to
-// acquire waits up to maxWaitMs for an append (or an expiring lock), and returns at shutdown. Up to maxRecords records
-// (500 when 0) and about maxBytes (whole batches; AcquiredRecords says which offsets are the
-// member's). Each partition carries an acknowledgeErrorCode (INVALID_RECORD_STATE for a record the
-// member does not hold) beside its fetch errorCode.
+// acquire waits up to maxWaitMs for an append (or an expiring lock), and returns at shutdown. Up to
+// maxRecords records (500 when 0) and about maxBytes (whole batches; AcquiredRecords says which
+// offsets are the member's). Each partition carries an acknowledgeErrorCode (INVALID_RECORD_STATE
+// for a record the member does not hold) beside its fetch errorCode.
 // ACLs: READ on the group (the whole request), READ on each topic (TOPIC_AUTHORIZATION_FAILED).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareFetch } from "../../protocol/messages/78_share_fetch.ts";

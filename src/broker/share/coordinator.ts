@@ -589,7 +589,15 @@ export class ShareCoordinator {
     if (session && !this.isLive(groupId, memberId, session)) return nothing();
     const out = await this.acquireFor(groupId, memberId, parts, maxRecords, maxBytes);
     if (session && !this.isLive(groupId, memberId, session)) {
-      await this.releaseMember(groupId, memberId);
+      // Only what this call took: the member may hold records through a new session by now.
+      const limits = this.limits(this.groups.get(groupId));
+      const changed: StateRecord[] = [];
+      for (const r of out) {
+        const sp = this.partitions.get(groupId)?.get(pkey(r.topicId, r.partition));
+        if (sp?.releaseAcquired(memberId, r.acquired, limits)) changed.push(this.state.partitionRecord(groupId, sp));
+      }
+      await this.state.write(changed);
+      if (changed.length > 0) this.notifyAvailable(groupId);
       return nothing();
     }
     return out;

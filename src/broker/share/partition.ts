@@ -219,6 +219,25 @@ export class SharePartition {
     return null;
   }
 
+  /**
+   * The records of `ranges` (one acquisition's) that `member` still holds from it go back; a record it
+   * acquired again since (its delivery count moved on) stays.
+   */
+  releaseAcquired(member: string, ranges: readonly AcquiredRange[], limits: ShareLimits): boolean {
+    let changed = false;
+    for (const r of ranges) {
+      for (let o = r.firstOffset; o <= r.lastOffset; o++) {
+        const e = this.entries.get(o);
+        if (e && e.state === ACQUIRED && e.member === member && e.deliveryCount === r.deliveryCount) {
+          this.release(o, e, limits);
+          changed = true;
+        }
+      }
+    }
+    if (changed) this.advance();
+    return changed;
+  }
+
   /** Every record `member` holds goes back (member left, session closed). */
   releaseMember(member: string, limits: ShareLimits): boolean {
     let changed = false;
