@@ -34,6 +34,7 @@ import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
 import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
@@ -155,14 +156,7 @@ async function seedState(c: WireClient, hints: Hints) {
     serverAssignor: null,
     topicPartitions: [],
   });
-  const txn = await c.send(InitProducerId, 2, {
-    transactionalId: "t-fuzz",
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-    enable2Pc: false,
-    keepPreparedTxn: false,
-  });
+  const txn = await c.send(InitProducerId, 2, initProducerIdRequest("t-fuzz", 60000));
   const topics = [{ name: "fuzz", partitions: [0] }];
   await c.send(AddPartitionsToTxn, 3, {
     transactions: [],
@@ -171,14 +165,7 @@ async function seedState(c: WireClient, hints: Hints) {
     v3AndBelowProducerEpoch: txn.producerEpoch!,
     v3AndBelowTopics: topics,
   });
-  const idem = await c.send(InitProducerId, 2, {
-    transactionalId: null,
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-    enable2Pc: false,
-    keepPreparedTxn: false,
-  });
+  const idem = await c.send(InitProducerId, 2, initProducerIdRequest(null, 60000));
   hints.strings.push(j.memberId!, hb.memberId ?? "");
   hints.int32s.push(j.generationId!, hb.memberEpoch!, txn.producerEpoch!, idem.producerEpoch!);
   hints.int64s.push(txn.producerId!, idem.producerId!);
