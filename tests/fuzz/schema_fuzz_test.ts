@@ -198,7 +198,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   });
   const hints: Hints = {
     strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])],
-    uuids: md.topics.map((t) => t.topicId),
+    uuids: md.topics!.map((t) => t.topicId!),
     int64s: [],
     int32s: [],
   };
@@ -212,8 +212,8 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   const parkedBy = new Map<string, number>();
   const slow: { api: string; version: number; iter: number; req: unknown; answered: Promise<string> }[] = [];
   const work: Promise<void>[] = [];
-  for (const k of versions.apiKeys) {
-    const api = APIS.get(k.apiKey);
+  for (const k of versions.apiKeys!) {
+    const api = APIS.get(k.apiKey!);
     if (!api) {
       failures.push({
         api: `key ${k.apiKey}`,
@@ -224,7 +224,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
       });
       continue;
     }
-    for (let v = k.minVersion; v <= k.maxVersion; v++) {
+    for (let v = k.minVersion!; v <= k.maxVersion!; v++) {
       if (ONLY && ONLY !== api.name && ONLY !== `${api.name}:${v}`) continue;
       work.push((async () => {
         let c = await WireClient.connect(port);
@@ -316,7 +316,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
     includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
   });
-  expect(md2.brokers.length).toBe(1);
+  expect(md2.brokers!.length).toBe(1);
   control.close();
 
   const errors = broker.lines.filter((l) =>

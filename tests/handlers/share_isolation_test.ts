@@ -16,6 +16,7 @@ import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { acquired, enableShare, produceValues, shareFetch, shareHeartbeat } from "../helpers/share.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 let broker: Broker;
@@ -71,6 +72,7 @@ async function transaction(tid: string, values: string[]) {
     timeoutMs: 5000,
     topicData: [{
       name: "iso",
+      topicId: ZERO_UUID,
       partitionData: [{
         index: 0,
         records: buildRecordBatch({
