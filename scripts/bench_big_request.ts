@@ -13,6 +13,7 @@ import { CreateTopics } from "../src/protocol/messages/19_create_topics.ts";
 import { buildRecordBatch } from "../src/protocol/record_batch.ts";
 import { memoryRuntime } from "../src/runtime/memory.ts";
 import { frame } from "../tests/security/harness.ts";
+import { ZERO_UUID } from "../src/protocol/codec.ts";
 
 const MiB = 1 << 20;
 const CHUNK = 64 * 1024;
@@ -78,7 +79,7 @@ for (const lend of [false, true]) {
       transactionalId: null,
       acks: 1,
       timeoutMs: 30_000,
-      topicData: [{ name: "big", partitionData: [{ index: 0, records }] }],
+      topicData: [{ name: "big", topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
     });
     let bestLongest = Infinity;
     let bestTotal = Infinity;

@@ -15,6 +15,7 @@ import { ShareAcknowledge } from "../src/protocol/messages/79_share_acknowledge.
 import { AlterShareGroupOffsets } from "../src/protocol/messages/91_alter_share_group_offsets.ts";
 import { buildRecordBatch } from "../src/protocol/record_batch.ts";
 import { WireClient } from "../tests/helpers/wire_client.ts";
+import { ZERO_UUID } from "../src/protocol/codec.ts";
 
 const RECORDS = Number(process.argv[2] ?? 2000);
 const DATA_DIR = process.argv[3] ?? null;
@@ -49,6 +50,7 @@ for (let i = 0; i < RECORDS; i += 100) {
     timeoutMs: 5000,
     topicData: [{
       name: "bench-q",
+      topicId: ZERO_UUID,
       partitionData: [{
         index: 0,
         records: buildRecordBatch({
@@ -85,7 +87,7 @@ const f = await c.send(ShareFetch, 1, {
   forgottenTopicsData: [],
 });
 const got = f.responses![0].partitions![0].acquiredRecords!.reduce(
-  (n, a) => n + Number(a.lastOffset - a.firstOffset) + 1,
+  (n, a) => n + Number(a.lastOffset! - a.firstOffset!) + 1,
   0,
 );
 if (got !== RECORDS) throw new Error(`acquired ${got} of ${RECORDS}`);

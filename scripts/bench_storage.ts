@@ -20,7 +20,7 @@ const opt = (name: string, dflt: string) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const which = args.filter((a) => a === "append" || a === "restart");
-const run = (w: string) => which.length === 0 || which.includes(w);
+const run = (w: "append" | "restart") => which.length === 0 || which.includes(w);
 const base = opt("--dir", "");
 const root = base || mkdtempSync(`${tmpdir()}/chronik-bench-`);
 await prepareCompression();

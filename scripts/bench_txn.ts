@@ -7,6 +7,7 @@ import { startBroker } from "../src/broker/broker.ts";
 import { Produce } from "../src/protocol/messages/00_produce.ts";
 import { CreateTopics } from "../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../tests/helpers/requests.ts";
 import { AddPartitionsToTxn } from "../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { EndTxn } from "../src/protocol/messages/26_end_txn.ts";
 import { buildRecordBatch } from "../src/protocol/record_batch.ts";
@@ -32,14 +33,7 @@ async function run(partitions: number) {
     timeoutMs: 5000,
     validateOnly: false,
   });
-  const init = await c.send(InitProducerId, 4, {
-    transactionalId: topic,
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-    enable2Pc: false,
-    keepPreparedTxn: false,
-  });
+  const init = await c.send(InitProducerId, 4, initProducerIdRequest(topic, 60000));
   const pid = init.producerId!;
   const epoch = init.producerEpoch!;
   const perPartition = 100 / partitions;

@@ -2,6 +2,7 @@
 // a client's name and version on its first row only), not edited by hand; that its rows match what the client tests
 // ran is checked by each of them (expectReadmeMatrix in tests/e2e/client_results.ts).
 import { expect, test } from "bun:test";
+import type { ClientResult } from "../scripts/clients_matrix.ts";
 import { matrixBlock, matrixCells, parseMatrix, renderMatrix } from "../scripts/clients_matrix.ts";
 
 test("README's client matrix is the renderer's output for the results it shows", async () => {
@@ -18,7 +19,7 @@ test("README's client matrix is the renderer's output for the results it shows",
 });
 
 test("the matrix reads back as it was rendered", () => {
-  const results = [
+  const results: ClientResult[] = [
     { client: "b", version: "2", runtime: "bun", cases: { "x.one": true, "x.two": false } },
     { client: "b", version: "2", runtime: "deno", cases: { "x.one": true } },
     { client: "a", version: "1", runtime: "node", cases: { "y": true } },

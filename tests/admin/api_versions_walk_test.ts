@@ -24,6 +24,7 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { DeleteRecords } from "../../src/protocol/messages/21_delete_records.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { OffsetForLeaderEpoch } from "../../src/protocol/messages/23_offset_for_leader_epoch.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { AddOffsetsToTxn } from "../../src/protocol/messages/25_add_offsets_to_txn.ts";
@@ -137,14 +138,7 @@ async function commitOffset(groupId: string) {
 
 async function txnProducer() {
   const transactionalId = uniq("walk-tx");
-  const r = await c.send(InitProducerId, 2, {
-    transactionalId,
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-    enable2Pc: false,
-    keepPreparedTxn: false,
-  });
+  const r = await c.send(InitProducerId, 2, initProducerIdRequest(transactionalId, 60000));
   expect(r.errorCode).toBe(0);
   return { transactionalId, producerId: r.producerId!, producerEpoch: r.producerEpoch! };
 }
@@ -377,15 +371,7 @@ const SCENARIOS: Record<number, Scenario> = {
       }),
   },
   22: {
-    run: (v) =>
-      c.send(InitProducerId, v, {
-        transactionalId: null,
-        transactionTimeoutMs: 60000,
-        producerId: -1n,
-        producerEpoch: -1,
-        enable2Pc: false,
-        keepPreparedTxn: false,
-      }),
+    run: (v) => c.send(InitProducerId, v, initProducerIdRequest(null, 60000)),
   },
   23: {
     run: (v) =>

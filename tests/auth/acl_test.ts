@@ -19,6 +19,7 @@ import { DeleteAcls } from "../../src/protocol/messages/31_delete_acls.ts";
 import { DescribeConfigs } from "../../src/protocol/messages/32_describe_configs.ts";
 import { SaslAuthenticate } from "../../src/protocol/messages/36_sasl_authenticate.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { DescribeCluster } from "../../src/protocol/messages/60_describe_cluster.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -318,34 +319,13 @@ describe("the authorizer", () => {
       expect(await join(alice, "other")).toBe(ErrorCode.GROUP_AUTHORIZATION_FAILED);
       // Idempotent producers: WRITE on some topic is enough (KIP-679); carol has none.
       expect(
-        (await alice.send(InitProducerId, 4, {
-          transactionalId: null,
-          transactionTimeoutMs: 1000,
-          producerId: -1n,
-          producerEpoch: -1,
-          enable2Pc: false,
-          keepPreparedTxn: false,
-        })).errorCode,
+        (await alice.send(InitProducerId, 4, initProducerIdRequest(null, 1000))).errorCode,
       ).toBe(0);
       expect(
-        (await carol.send(InitProducerId, 4, {
-          transactionalId: null,
-          transactionTimeoutMs: 1000,
-          producerId: -1n,
-          producerEpoch: -1,
-          enable2Pc: false,
-          keepPreparedTxn: false,
-        })).errorCode,
+        (await carol.send(InitProducerId, 4, initProducerIdRequest(null, 1000))).errorCode,
       ).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
       expect(
-        (await alice.send(InitProducerId, 4, {
-          transactionalId: "tx",
-          transactionTimeoutMs: 1000,
-          producerId: -1n,
-          producerEpoch: -1,
-          enable2Pc: false,
-          keepPreparedTxn: false,
-        })).errorCode,
+        (await alice.send(InitProducerId, 4, initProducerIdRequest("tx", 1000))).errorCode,
       ).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       // Cluster authorized operations.
       const dc = await carol.send(DescribeCluster, 1, {

@@ -122,7 +122,7 @@ async function boot(): Promise<void> {
     timeoutMs: 30000,
     validateOnly: false,
   }, "ksql-admin");
-  expect([ErrorCode.NONE, ErrorCode.TOPIC_ALREADY_EXISTS]).toContain(pl.topics![0].errorCode!);
+  expect<number[]>([ErrorCode.NONE, ErrorCode.TOPIC_ALREADY_EXISTS]).toContain(pl.topics![0].errorCode!);
 
   const lg = await c.send(ListGroups, 5, { statesFilter: [], typesFilter: [] }, "ksql-admin");
   expect(lg.errorCode).toBe(0);

@@ -7,22 +7,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CaseResult } from "./cases.ts";
 import { expectCase, runCases } from "./cases.ts";
-import { ensureVenv } from "./python.ts";
+import { ensureVenv, PY, PY_DIR, pythonMissing } from "./python.ts";
 import { expectReadmeMatrix, recordResults } from "./client_results.ts";
 import type { BrokerProcess, RuntimeKind } from "./harness.ts";
-import { ROOT, startBrokerProcess } from "./harness.ts";
+import { startBrokerProcess } from "./harness.ts";
 import { enableShare } from "../helpers/share.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
-const DIR = `${ROOT}/tests/python`;
-const PY = `${DIR}/.venv/bin/python`;
-const missing = Bun.which("python3") ? null : "no `python3` on PATH";
+const missing = pythonMissing();
 if (missing) console.warn(`python_clients_test: SKIPPED, ${missing}`);
 
 if (!missing) ensureVenv();
 const CASES = missing
   ? []
-  : Bun.spawnSync([PY, `${DIR}/clients.py`, "-", "-", "--list"]).stdout.toString().trim().split("\n");
+  : Bun.spawnSync([PY, `${PY_DIR}/clients.py`, "-", "-", "--list"]).stdout.toString().trim().split("\n");
 
 const BROKER_ARGS = [
   "-o",
@@ -50,7 +48,7 @@ function start(kind: RuntimeKind): void {
       const enabled = await enableShare(c);
       c.close();
       if (enabled.errorCode !== 0) throw new Error(`UpdateFeatures share.version=1 failed: ${enabled.errorCode}`);
-      return runCases([PY, `${DIR}/clients.py`, `${b.host}:${b.port}`, `p${kind}`, ...CASES], DIR);
+      return runCases([PY, `${PY_DIR}/clients.py`, `${b.host}:${b.port}`, `p${kind}`, ...CASES], PY_DIR);
     }).then((r) => {
       const ck = new Map([...r.results].filter(([n]) => n.startsWith("confluent-kafka.")));
       const aio = new Map([...r.results].filter(([n]) => n.startsWith("aiokafka.")));

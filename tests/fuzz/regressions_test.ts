@@ -40,7 +40,7 @@ test("Metadata v10-11: a null topic name or a topic id is INVALID_REQUEST (Kafka
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
-    expect(r.topics.map((t) => [t.name, t.errorCode])).toEqual([["", ErrorCode.INVALID_REQUEST], [
+    expect(r.topics!.map((t) => [t.name, t.errorCode])).toEqual([["", ErrorCode.INVALID_REQUEST], [
       "x",
       ErrorCode.INVALID_REQUEST,
     ]]);
@@ -125,9 +125,9 @@ test(
         await Promise.race([produced[0], deleted[0]]);
         await x.send(DeleteTopics, 4, { topicNames: [name], topics: [], timeoutMs: 5000 });
         for (const r of await Promise.all(produced)) {
-          for (const q of r.responses[0].partitionResponses) seen.add(q.errorCode);
+          for (const q of r.responses![0].partitionResponses!) seen.add(q.errorCode!);
         }
-        for (const r of await Promise.all(deleted)) for (const q of r.topics[0].partitions) seen.add(q.errorCode);
+        for (const r of await Promise.all(deleted)) for (const q of r.topics![0].partitions!) seen.add(q.errorCode!);
       }
       expect(seen.has(ErrorCode.KAFKA_STORAGE_ERROR)).toBe(false);
       expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);
@@ -175,7 +175,7 @@ test("file store: __consumer_offsets deleted under an OffsetCommit write answers
       const commits = Array.from({ length: 20 }, (_, k) => commit(k));
       await commits[0];
       await x.send(DeleteTopics, 4, { topicNames: ["__consumer_offsets"], topics: [], timeoutMs: 5000 });
-      for (const r of await Promise.all(commits)) seen.add(r.topics[0].partitions[0].errorCode);
+      for (const r of await Promise.all(commits)) seen.add(r.topics![0].partitions![0].errorCode!);
     }
     expect([...seen].every((e) => e === ErrorCode.NONE || e === ErrorCode.COORDINATOR_NOT_AVAILABLE)).toBe(true);
     expect(b.lines.filter((l) => l.startsWith("error "))).toEqual([]);

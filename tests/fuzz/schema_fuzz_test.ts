@@ -34,6 +34,7 @@ import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
 import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
@@ -155,14 +156,7 @@ async function seedState(c: WireClient, hints: Hints) {
     serverAssignor: null,
     topicPartitions: [],
   });
-  const txn = await c.send(InitProducerId, 2, {
-    transactionalId: "t-fuzz",
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-    enable2Pc: false,
-    keepPreparedTxn: false,
-  });
+  const txn = await c.send(InitProducerId, 2, initProducerIdRequest("t-fuzz", 60000));
   const topics = [{ name: "fuzz", partitions: [0] }];
   await c.send(AddPartitionsToTxn, 3, {
     transactions: [],
@@ -171,14 +165,7 @@ async function seedState(c: WireClient, hints: Hints) {
     v3AndBelowProducerEpoch: txn.producerEpoch!,
     v3AndBelowTopics: topics,
   });
-  const idem = await c.send(InitProducerId, 2, {
-    transactionalId: null,
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-    enable2Pc: false,
-    keepPreparedTxn: false,
-  });
+  const idem = await c.send(InitProducerId, 2, initProducerIdRequest(null, 60000));
   hints.strings.push(j.memberId!, hb.memberId ?? "");
   hints.int32s.push(j.generationId!, hb.memberEpoch!, txn.producerEpoch!, idem.producerEpoch!);
   hints.int64s.push(txn.producerId!, idem.producerId!);
@@ -211,7 +198,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   });
   const hints: Hints = {
     strings: [...HINT_STRINGS, ...(dataDir ? [dataDir] : [])],
-    uuids: md.topics.map((t) => t.topicId),
+    uuids: md.topics!.map((t) => t.topicId!),
     int64s: [],
     int32s: [],
   };
@@ -225,8 +212,8 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
   const parkedBy = new Map<string, number>();
   const slow: { api: string; version: number; iter: number; req: unknown; answered: Promise<string> }[] = [];
   const work: Promise<void>[] = [];
-  for (const k of versions.apiKeys) {
-    const api = APIS.get(k.apiKey);
+  for (const k of versions.apiKeys!) {
+    const api = APIS.get(k.apiKey!);
     if (!api) {
       failures.push({
         api: `key ${k.apiKey}`,
@@ -237,7 +224,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
       });
       continue;
     }
-    for (let v = k.minVersion; v <= k.maxVersion; v++) {
+    for (let v = k.minVersion!; v <= k.maxVersion!; v++) {
       if (ONLY && ONLY !== api.name && ONLY !== `${api.name}:${v}`) continue;
       work.push((async () => {
         let c = await WireClient.connect(port);
@@ -329,7 +316,7 @@ async function fuzz(broker: Broker & { lines: string[] }, label: string, dataDir
     includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
   });
-  expect(md2.brokers.length).toBe(1);
+  expect(md2.brokers!.length).toBe(1);
   control.close();
 
   const errors = broker.lines.filter((l) =>

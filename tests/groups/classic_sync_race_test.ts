@@ -7,12 +7,12 @@ import type { JoinRequest } from "../../src/broker/groups/classic.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 
 test("SyncGroup answered REBALANCE_IN_PROGRESS when a join lands during the assignment's write", async () => {
-  let release: (ok: boolean) => void = () => {};
+  let release: (code: number) => void = () => {};
   let ids = 0;
   const group = new ClassicGroup("g", {
     now: () => Date.now(),
     initialRebalanceDelayMs: () => 0,
-    persist: () => new Promise<boolean>((resolve) => (release = resolve)),
+    persist: () => new Promise<number>((resolve) => (release = resolve)),
     maybeForget: () => {},
     newMemberId: (prefix) => `${prefix}-${++ids}`,
     log: () => {},
@@ -39,7 +39,7 @@ test("SyncGroup answered REBALANCE_IN_PROGRESS when a join lands during the assi
     }]),
   ).then((r) => (answer = r));
   const b = group.join(req("b"), 100); // a rebalance begins while the assignment is being written
-  release(true);
+  release(ErrorCode.NONE);
   for (let i = 0; i < 10 && answer === null; i++) await Promise.resolve();
   expect(answer).not.toBeNull();
   expect(answer!.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);

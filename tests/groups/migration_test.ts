@@ -364,7 +364,9 @@ describe("online migration", () => {
     expect((await consumerDescribe("g-down")).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
     // The classic members rejoin the classic group; a leader is elected and assigns again.
     const codes = await Promise.all([a.heartbeat(), b.heartbeat()]);
-    for (const code of codes) expect([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.ILLEGAL_GENERATION]).toContain(code);
+    for (const code of codes) {
+      expect<number[]>([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.ILLEGAL_GENERATION]).toContain(code);
+    }
     await Promise.all([a.join(), b.join()]);
     expect(a.generation).toBe(b.generation);
     const [leader, follower] = a.leader ? [a, b] : [b, a];

@@ -6,6 +6,7 @@ import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -100,14 +101,7 @@ test("deleting __consumer_offsets or __transaction_state: they are created again
     });
     expect(commit.topics![0].partitions![0].errorCode).toBe(0);
     expect(b.services.topics.get("__consumer_offsets")).toBeDefined();
-    const init = await c.send(InitProducerId, 4, {
-      transactionalId: "tx-recreated",
-      transactionTimeoutMs: 10000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 4, initProducerIdRequest("tx-recreated", 10000));
     expect(init.errorCode).toBe(0);
     expect(b.services.topics.get("__transaction_state")!.partitions[0].logEndOffset).toBeGreaterThan(0);
     expect(b.lines.some((l) => l.startsWith("warn") && l.includes("was deleted; created it again"))).toBe(true);

@@ -8,6 +8,7 @@ import { DescribeGroups } from "../../src/protocol/messages/15_describe_groups.t
 import { DescribeCluster } from "../../src/protocol/messages/60_describe_cluster.ts";
 import { ListConfigResources } from "../../src/protocol/messages/74_list_config_resources.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { ListTransactions } from "../../src/protocol/messages/66_list_transactions.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
@@ -86,14 +87,7 @@ describe("Kafka 4.1 versions", () => {
 
   test("ListTransactions v2: a pattern filters ids; one that does not compile is INVALID_REGULAR_EXPRESSION", async () => {
     for (const tid of ["orders-1", "orders-2", "billing-1", "xorders-1"]) {
-      const init = await c.send(InitProducerId, 3, {
-        transactionalId: tid,
-        transactionTimeoutMs: 30000,
-        producerId: -1n,
-        producerEpoch: -1,
-        enable2Pc: false,
-        keepPreparedTxn: false,
-      });
+      const init = await c.send(InitProducerId, 3, initProducerIdRequest(tid, 30000));
       expect(init.errorCode).toBe(ErrorCode.NONE);
     }
     const list = async (transactionalIdPattern: string | null) => {

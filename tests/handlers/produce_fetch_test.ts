@@ -7,6 +7,7 @@ import { ListOffsets } from "../../src/protocol/messages/02_list_offsets.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
+import { recordBytes } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
@@ -103,7 +104,8 @@ function fetch(
   });
 }
 
-function values(records: Uint8Array | null | undefined): string[] {
+function values(fetched: Uint8Array | Uint8Array[] | null | undefined): string[] {
+  const records = recordBytes(fetched);
   if (!records) return [];
   const out: string[] = [];
   let pos = 0;
@@ -179,7 +181,7 @@ describe("Produce and Fetch", () => {
     const ts = r.responses![0].partitionResponses![0].logAppendTimeMs!;
     expect(Number(ts)).toBeGreaterThanOrEqual(before);
     const f = await fetch("lat", 0, 0n);
-    const rec = decodeRecords(f.responses![0].partitions![0].records!).records[0];
+    const rec = decodeRecords(recordBytes(f.responses![0].partitions![0].records)!).records[0];
     expect(rec.timestamp).toBe(ts);
   });
 

@@ -96,6 +96,6 @@ test("shutdown answers a ShareFetch waiting for records", async () => {
   await shareHeartbeat(other, "sg-w", "N", 0, ["fw"]);
   other.close();
   await broker.close();
-  expect([[], "closed"]).toContainEqual(await parked);
+  expect<unknown[]>([[], "closed"]).toContainEqual(await parked);
   c.close();
 });

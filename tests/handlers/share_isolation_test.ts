@@ -8,6 +8,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { IncrementalAlterConfigs } from "../../src/protocol/messages/44_incremental_alter_configs.ts";
@@ -15,6 +16,7 @@ import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { acquired, enableShare, produceValues, shareFetch, shareHeartbeat } from "../helpers/share.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 const enc = new TextEncoder();
 let broker: Broker;
@@ -54,12 +56,7 @@ afterAll(async () => {
 
 /** A transaction of `values` on iso-0; resolves with a function that ends it (commit or abort). */
 async function transaction(tid: string, values: string[]) {
-  const init = await c.send(InitProducerId, 3, {
-    transactionalId: tid,
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-  });
+  const init = await c.send(InitProducerId, 3, initProducerIdRequest(tid, 60000));
   const producerId = init.producerId!, producerEpoch = init.producerEpoch!;
   const add = await c.send(AddPartitionsToTxn, 3, {
     transactions: [],
@@ -75,6 +72,7 @@ async function transaction(tid: string, values: string[]) {
     timeoutMs: 5000,
     topicData: [{
       name: "iso",
+      topicId: ZERO_UUID,
       partitionData: [{
         index: 0,
         records: buildRecordBatch({

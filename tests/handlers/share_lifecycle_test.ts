@@ -72,7 +72,7 @@ async function fetchUntilAcquired(group: string, member: string, topicName: stri
   for (let i = 0; i < 200; i++) {
     const hb = await shareHeartbeat(c, group, member, memberEpoch < 0 ? 0 : memberEpoch, [topicName]);
     expect(hb.errorCode).toBe(ErrorCode.NONE);
-    memberEpoch = hb.memberEpoch;
+    memberEpoch = hb.memberEpoch!;
     const f = await shareFetch(c, group, member, epoch.session++, ids.get(topicName)!, { maxWaitMs: 100 });
     expect(f.errorCode).toBe(ErrorCode.NONE);
     if (acquired(f).length > 0) return acquired(f);
@@ -183,7 +183,7 @@ describe("share group members", () => {
     other.close();
     const offsets = [x, y].flatMap((r) =>
       (r.responses?.[0]?.partitions?.[0]?.acquiredRecords ?? []).flatMap((a) =>
-        [...Array(Number(a.lastOffset - a.firstOffset) + 1)].map((_, i) => Number(a.firstOffset) + i)
+        [...Array(Number(a.lastOffset! - a.firstOffset!) + 1)].map((_, i) => Number(a.firstOffset) + i)
       )
     );
     expect(offsets.sort((a, b) => a - b)).toEqual([...Array(40).keys()]);

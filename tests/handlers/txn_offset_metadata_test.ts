@@ -6,6 +6,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddOffsetsToTxn } from "../../src/protocol/messages/25_add_offsets_to_txn.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commit.ts";
@@ -34,14 +35,7 @@ test("metadata over offset.metadata.max.bytes: OFFSET_METADATA_TOO_LARGE for tha
   for (const version of [0, 3, 4]) {
     const tid = `tom-${version}`;
     const group = `gtom-${version}`;
-    const init = await c.send(InitProducerId, 3, {
-      transactionalId: tid,
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 3, initProducerIdRequest(tid, 30000));
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
     const added = await c.send(AddOffsetsToTxn, 3, {

@@ -8,6 +8,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { DescribeTransactions } from "../../src/protocol/messages/65_describe_transactions.ts";
@@ -60,14 +61,7 @@ describe("idempotent producer state across restarts", () => {
     let b = await testBroker({ dataDir });
     let c = await WireClient.connect(b.port);
     await createTopic(c, "idem");
-    const { producerId } = await c.send(InitProducerId, 4, {
-      transactionalId: null,
-      transactionTimeoutMs: 0,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const { producerId } = await c.send(InitProducerId, 4, initProducerIdRequest(null, 0));
     for (let i = 0; i < 3; i++) {
       expect((await produce(c, "idem", batch(`v${i}`, producerId!, 0, i))).baseOffset).toBe(BigInt(i));
     }
@@ -98,14 +92,7 @@ describe("idempotent producer state across restarts", () => {
     ]);
     let c = await WireClient.connect(p.port);
     await createTopic(c, "idem");
-    const { producerId } = await c.send(InitProducerId, 4, {
-      transactionalId: null,
-      transactionTimeoutMs: 0,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const { producerId } = await c.send(InitProducerId, 4, initProducerIdRequest(null, 0));
     for (let i = 0; i < 5; i++) await produce(c, "idem", batch(`v${i}`, producerId!, 0, i));
     c.close();
     p.proc.kill(9);
@@ -130,14 +117,7 @@ describe("transaction coordinator across restarts", () => {
     let b = await testBroker({ dataDir });
     let c = await WireClient.connect(b.port);
     await createTopic(c, "tx");
-    const init = await c.send(InitProducerId, 4, {
-      transactionalId: "app",
-      transactionTimeoutMs: 60000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 4, initProducerIdRequest("app", 60000));
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
     await c.send(AddPartitionsToTxn, 3, {
@@ -166,14 +146,7 @@ describe("transaction coordinator across restarts", () => {
       "marker",
     ]);
     // A new producer id never collides with one handed out before the restart.
-    const other = await c.send(InitProducerId, 4, {
-      transactionalId: "other",
-      transactionTimeoutMs: 60000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const other = await c.send(InitProducerId, 4, initProducerIdRequest("other", 60000));
     expect(other.producerId! > pid).toBe(true);
     c.close();
     await b.close();
@@ -184,14 +157,7 @@ describe("transaction coordinator across restarts", () => {
     let b = await testBroker({ dataDir });
     let c = await WireClient.connect(b.port);
     await createTopic(c, "tx2");
-    const init = await c.send(InitProducerId, 4, {
-      transactionalId: "app2",
-      transactionTimeoutMs: 60000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 4, initProducerIdRequest("app2", 60000));
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
     await c.send(AddPartitionsToTxn, 3, {

@@ -6,6 +6,7 @@ import { Fetch } from "../../src/protocol/messages/01_fetch.ts";
 import { ListOffsets } from "../../src/protocol/messages/02_list_offsets.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { AddOffsetsToTxn } from "../../src/protocol/messages/25_add_offsets_to_txn.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
@@ -102,14 +103,7 @@ async function fetchValues(topic: string, partition: number, isolationLevel: num
 
 describe("idempotent producer", () => {
   test("duplicates get the original offset, gaps and old epochs are refused", async () => {
-    const init = await c.send(InitProducerId, 4, {
-      transactionalId: null,
-      transactionTimeoutMs: 0,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 4, initProducerIdRequest(null, 0));
     expect(init.errorCode).toBe(ErrorCode.NONE);
     const pid = init.producerId!;
     const first = await produce("idem", 0, batch(["a", "b"], { producerId: pid, producerEpoch: 0, baseSequence: 0 }));
@@ -124,27 +118,13 @@ describe("idempotent producer", () => {
     const gap = await produce("idem", 0, batch(["x"], { producerId: pid, producerEpoch: 0, baseSequence: 7 }));
     expect(gap.errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     // KIP-360 bump: the producer names its id and epoch.
-    const bump = await c.send(InitProducerId, 4, {
-      transactionalId: null,
-      transactionTimeoutMs: 0,
-      producerId: pid,
-      producerEpoch: 0,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const bump = await c.send(InitProducerId, 4, initProducerIdRequest(null, 0, pid, 0));
     expect(bump.producerEpoch).toBe(1);
     expect((await produce("idem", 0, batch(["d"], { producerId: pid, producerEpoch: 1, baseSequence: 0 }))).errorCode)
       .toBe(ErrorCode.NONE);
     const old = await produce("idem", 0, batch(["e"], { producerId: pid, producerEpoch: 0, baseSequence: 3 }));
     expect(old.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
-    const newEpochBadSeq = await c.send(InitProducerId, 4, {
-      transactionalId: null,
-      transactionTimeoutMs: 0,
-      producerId: pid,
-      producerEpoch: 1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const newEpochBadSeq = await c.send(InitProducerId, 4, initProducerIdRequest(null, 0, pid, 1));
     expect(
       (await produce(
         "idem",
@@ -160,14 +140,7 @@ describe("idempotent producer", () => {
   });
 
   test("pipelined idempotent batches keep their order", async () => {
-    const init = await c.send(InitProducerId, 4, {
-      transactionalId: null,
-      transactionTimeoutMs: 0,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 4, initProducerIdRequest(null, 0));
     const pid = init.producerId!;
     const all = [];
     for (let i = 0; i < 20; i++) {
@@ -195,14 +168,7 @@ describe("transactions", () => {
     );
 
   test("commit is visible to read_committed, abort is not; LSO and aborted index", async () => {
-    const init = await c.send(InitProducerId, 3, {
-      transactionalId: "t1",
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 3, initProducerIdRequest("t1", 30000));
     const pid = init.producerId!;
     const epoch = init.producerEpoch!;
     // Not added yet: refused.
@@ -280,14 +246,7 @@ describe("transactions", () => {
   });
 
   test("a second producer with the same transactional id fences the first and aborts its transaction", async () => {
-    const a = await c.send(InitProducerId, 3, {
-      transactionalId: "t2",
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const a = await c.send(InitProducerId, 3, initProducerIdRequest("t2", 30000));
     expect(await addPartitions("t2", a.producerId!, a.producerEpoch!, "tx", [1])).toEqual([0]);
     await produce(
       "tx",
@@ -300,14 +259,7 @@ describe("transactions", () => {
       }),
       "t2",
     );
-    const b = await c.send(InitProducerId, 3, {
-      transactionalId: "t2",
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const b = await c.send(InitProducerId, 3, initProducerIdRequest("t2", 30000));
     expect(b.producerId).toBe(a.producerId);
     expect(b.producerEpoch).toBe(a.producerEpoch! + 1);
     expect(await endTxn("t2", a.producerId!, a.producerEpoch!, true)).toBe(ErrorCode.PRODUCER_FENCED);
@@ -318,14 +270,7 @@ describe("transactions", () => {
   });
 
   test("a transaction past its timeout is aborted and its producer fenced", async () => {
-    const a = await c.send(InitProducerId, 3, {
-      transactionalId: "t3",
-      transactionTimeoutMs: 200,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const a = await c.send(InitProducerId, 3, initProducerIdRequest("t3", 200));
     expect(await addPartitions("t3", a.producerId!, a.producerEpoch!, "tx", [1])).toEqual([0]);
     await produce(
       "tx",
@@ -345,14 +290,7 @@ describe("transactions", () => {
   });
 
   test("offsets in a transaction: invisible until commit, UNSTABLE_OFFSET_COMMIT under requireStable", async () => {
-    const a = await c.send(InitProducerId, 3, {
-      transactionalId: "t5",
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const a = await c.send(InitProducerId, 3, initProducerIdRequest("t5", 30000));
     const pid = a.producerId!;
     const epoch = a.producerEpoch!;
     expect(
@@ -394,23 +332,9 @@ describe("transactions", () => {
 
   test("bad input: unknown ids, wrong epochs, too long timeouts, markers for unknown producers", async () => {
     expect(await endTxn("never", 1n, 0, true)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
-    const big = await c.send(InitProducerId, 3, {
-      transactionalId: "t4",
-      transactionTimeoutMs: 10_000_000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const big = await c.send(InitProducerId, 3, initProducerIdRequest("t4", 10_000_000));
     expect(big.errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
-    const a = await c.send(InitProducerId, 3, {
-      transactionalId: "t4",
-      transactionTimeoutMs: 1000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const a = await c.send(InitProducerId, 3, initProducerIdRequest("t4", 1000));
     expect(await endTxn("t4", a.producerId!, a.producerEpoch! + 5, true)).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
     expect(await endTxn("t4", a.producerId!, a.producerEpoch!, true)).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(await addPartitions("t4", a.producerId!, a.producerEpoch!, "no-such-topic", [0])).toEqual([

@@ -8,6 +8,7 @@ import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
@@ -78,14 +79,7 @@ describe("transactions v2", () => {
   });
 
   test("implicit adds, an epoch bump per EndTxn, retries and fencing", async () => {
-    const init = await c.send(InitProducerId, 5, {
-      transactionalId: "t2",
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 5, initProducerIdRequest("t2", 30000));
     expect(init.errorCode).toBe(ErrorCode.NONE);
     const pid = init.producerId!;
     const e0 = init.producerEpoch!;
@@ -137,14 +131,7 @@ describe("transactions v2", () => {
   });
 
   test("pipelined Produce v12 requests keep their order while the first adds the partition", async () => {
-    const init = await c.send(InitProducerId, 5, {
-      transactionalId: "t2-pipe",
-      transactionTimeoutMs: 30000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 5, initProducerIdRequest("t2-pipe", 30000));
     const pid = init.producerId!;
     const send = (seq: number) =>
       c.send(Produce, 12, {

@@ -15,6 +15,12 @@ export type Rec = {
 };
 
 /** One Fetch v12 (maxWaitMs 0, 4 MiB) of one partition from `offset`; the partition's response. */
+/** A decoded Fetch partition's records: the decoder yields one Uint8Array (chunk lists exist only when encoding). */
+export function recordBytes(records: Uint8Array | Uint8Array[] | null | undefined): Uint8Array | null | undefined {
+  if (Array.isArray(records)) throw new TypeError("decoded records are one Uint8Array, not a chunk list");
+  return records;
+}
+
 export async function fetchFrom(c: WireClient, topic: string, offset: bigint, partition = 0, isolationLevel = 0) {
   const r = await c.send(Fetch, 12, {
     clusterId: null,

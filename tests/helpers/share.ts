@@ -7,6 +7,7 @@ import { ShareFetch } from "../../src/protocol/messages/78_share_fetch.ts";
 import { ShareAcknowledge } from "../../src/protocol/messages/79_share_acknowledge.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import type { WireClient } from "./wire_client.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 export const ACCEPT = 1, RELEASE = 2, REJECT = 3;
 export type Ack = { firstOffset: bigint; lastOffset: bigint; acknowledgeTypes: number[] };
@@ -31,6 +32,7 @@ export function produceValues(c: WireClient, topic: string, values: string[]) {
     timeoutMs: 5000,
     topicData: [{
       name: topic,
+      topicId: ZERO_UUID,
       partitionData: [{
         index: 0,
         records: buildRecordBatch({ records: values.map((v) => ({ key: null, value: enc.encode(v) })) }),

@@ -1,16 +1,17 @@
 // The schema registry with confluent-kafka-python's SchemaRegistryClient and its Avro serializer and deserializer
-// (PyPI, in the venv .ci/run makes from tests/python/requirements.txt): register through the serializer, produce,
-// consume and decode, evolve compatibly, be refused incompatibly (tests/python/registry.py).
+// (PyPI, in the venv pinned by tests/python/requirements.txt; ensureVenv makes it when missing): register through the
+// serializer, produce, consume and decode, evolve compatibly, be refused incompatibly (tests/python/registry.py).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Broker } from "../../src/broker/broker.ts";
+import { ensureVenv, PY, PY_DIR, pythonMissing } from "../e2e/python.ts";
 import { testBroker } from "../helpers/broker.ts";
 import { httpBase } from "../helpers/http.ts";
 
-const PY = new URL("../python/.venv/bin/python", import.meta.url).pathname;
-const SCRIPT = new URL("../python/registry.py", import.meta.url).pathname;
-const have = existsSync(PY);
-if (!have) console.warn("registry_python_test: SKIPPED, tests/python/.venv is missing (.ci/run makes it)");
+const SCRIPT = `${PY_DIR}/registry.py`;
+const missing = pythonMissing();
+const have = !missing;
+if (missing) console.warn(`registry_python_test: SKIPPED, ${missing}`);
+if (have) ensureVenv();
 
 let broker: Broker & { lines: string[] };
 let base: string;

@@ -24,6 +24,7 @@ import {
   Produce,
 } from "../../src/protocol/messages/index.ts";
 import { Reader } from "../../src/protocol/reader.ts";
+import type { DataSchema } from "../../src/protocol/schema.ts";
 import { concatChunks, Writer } from "../../src/protocol/writer.ts";
 import { Sampler } from "./sample.ts";
 
@@ -179,7 +180,8 @@ describe("zero copy", () => {
 
 describe("data schemas (consumer protocol)", () => {
   test("round trip every version", () => {
-    for (const schema of [ConsumerProtocolSubscriptionSchema, ConsumerProtocolAssignmentSchema]) {
+    const schemas: DataSchema[] = [ConsumerProtocolSubscriptionSchema, ConsumerProtocolAssignmentSchema];
+    for (const schema of schemas) {
       for (let v = schema.versions[0]; v <= schema.versions[1]; v++) {
         for (const nulls of [false, true]) {
           const sample = new Sampler({ seed: v + 1, nulls }).object(schema.fields, v);

@@ -54,7 +54,7 @@ async function endOffset(topic: string): Promise<bigint> {
       partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
     }],
   }, "admin");
-  return r.topics![0].partitions![0].offset;
+  return r.topics![0].partitions![0].offset!;
 }
 
 function rawSocket(port: number): Promise<Socket> {

@@ -160,7 +160,7 @@ export async function startProbe(port: number, topic: string, roundTimeoutMs = 1
         const p = await c.send(Produce, 9, produceBody(topic, 0, [enc.encode(`probe-${completed}`)]));
         const pr = p.responses![0].partitionResponses![0];
         if (pr.errorCode !== ErrorCode.NONE) throw new Error(`probe produce error ${pr.errorCode}`);
-        const f = await c.send(Fetch, 11, fetchBody(topic, 0, pr.baseOffset, 4096));
+        const f = await c.send(Fetch, 11, fetchBody(topic, 0, pr.baseOffset!, 4096));
         const fr = f.responses![0].partitions![0];
         if (fr.errorCode !== ErrorCode.NONE || !fr.records || fr.records.length === 0) {
           throw new Error(`probe fetch error ${fr.errorCode}`);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { AddPartitionsToTxn } from "../../src/protocol/messages/24_add_partitions_to_txn.ts";
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
@@ -51,14 +52,7 @@ test("aborted transactional records are compacted away; open transactions are le
     expect(r.responses![0].partitionResponses![0].errorCode).toBe(0);
   };
   const begin = async (id: string) => {
-    const init = await c.send(InitProducerId, 4, {
-      transactionalId: id,
-      transactionTimeoutMs: 60000,
-      producerId: -1n,
-      producerEpoch: -1,
-      enable2Pc: false,
-      keepPreparedTxn: false,
-    });
+    const init = await c.send(InitProducerId, 4, initProducerIdRequest(id, 60000));
     const t = { id, pid: init.producerId!, epoch: init.producerEpoch! };
     await c.send(AddPartitionsToTxn, 3, {
       transactions: [],

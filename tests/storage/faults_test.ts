@@ -21,6 +21,7 @@ import { DescribeLogDirs } from "../../src/protocol/messages/35_describe_log_dir
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
 import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.ts";
+import { initProducerIdRequest } from "../helpers/requests.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
@@ -485,15 +486,7 @@ describe("metadata log, group offsets and transaction state", () => {
 
   test("transaction state that cannot be stored: InitProducerId and AddPartitionsToTxn answer an error and change nothing; markers are retried", async () => {
     const r = await start();
-    const init = () =>
-      r.c.send(InitProducerId, 4, {
-        transactionalId: "tx-1",
-        transactionTimeoutMs: 60000,
-        producerId: -1n,
-        producerEpoch: -1,
-        enable2Pc: false,
-        keepPreparedTxn: false,
-      });
+    const init = () => r.c.send(InitProducerId, 4, initProducerIdRequest("tx-1", 60000));
     // The first call creates __transaction_state; fail its writes once it exists.
     expect((await init()).errorCode).toBe(ErrorCode.NONE);
     const off = r.fs.inject({ path: "/__transaction_state-", op: "write", fault: "ENOSPC" });
