@@ -26,6 +26,30 @@ import {
   RecordBatchError,
 } from "../protocol/record_batch.ts";
 
+/** Topic settings of a pass (Kafka's names; effective values). */
+export type CompactionConfig = {
+  deleteRetentionMs: number;
+  minCompactionLagMs: number;
+  minCleanableRatio: number;
+};
+
+/** A topic's compaction settings when its cleanup.policy includes compact; null when it does not. */
+export function compactionConfig(
+  config: (topic: string, name: string) => string | undefined,
+  topic: string,
+): CompactionConfig | null {
+  if (!String(config(topic, "cleanup.policy") ?? "delete").includes("compact")) return null;
+  const num = (name: string, dflt: number) => {
+    const v = Number(config(topic, name) ?? dflt);
+    return Number.isFinite(v) ? v : dflt;
+  };
+  return {
+    deleteRetentionMs: num("delete.retention.ms", 86400000),
+    minCompactionLagMs: num("min.compaction.lag.ms", 0),
+    minCleanableRatio: num("min.cleanable.dirty.ratio", 0.5),
+  };
+}
+
 /** Decodes a batch; null (and `onDamaged` told) when it is damaged. */
 function decodeOrNull(batch: Uint8Array, onDamaged?: (batch: Uint8Array, why: string) => void) {
   try {

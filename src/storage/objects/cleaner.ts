@@ -18,7 +18,7 @@
 import { batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
 import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "../compaction.ts";
-import type { CompactionConfig } from "../postgres/compaction.ts";
+import type { CompactionConfig } from "../compaction.ts";
 import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";

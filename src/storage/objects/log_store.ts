@@ -16,7 +16,7 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { compactionConfig } from "../postgres/compaction.ts";
+import { type CompactionConfig, compactionConfig } from "../compaction.ts";
 import { cleanPartition, type CleanResult } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
@@ -232,7 +232,7 @@ class ObjectPartitionLog implements PartitionLog {
     index: CleanableIndex,
     nodeId: number,
     clock: () => number,
-    cfg: NonNullable<ReturnType<typeof compactionConfig>>,
+    cfg: CompactionConfig,
     now: number,
     force: boolean,
     say: (level: LogLevel, message: string) => void,

@@ -17,35 +17,11 @@
 //   whole, old or new; a consumer never loses the latest value of a key.
 import { batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "../compaction.ts";
+import { cleanSegmentBatches, type CleanStats, type CompactionConfig, KeyMap, TxnIndex } from "../compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
 const { text, int4, int8, int8Array, byteaArray } = OID;
-
-/** Topic settings of a pass (Kafka's names; effective values). */
-export type CompactionConfig = {
-  deleteRetentionMs: number;
-  minCompactionLagMs: number;
-  minCleanableRatio: number;
-};
-
-/** A topic's compaction settings when its cleanup.policy includes compact; null when it does not. */
-export function compactionConfig(
-  config: (topic: string, name: string) => string | undefined,
-  topic: string,
-): CompactionConfig | null {
-  if (!String(config(topic, "cleanup.policy") ?? "delete").includes("compact")) return null;
-  const num = (name: string, dflt: number) => {
-    const v = Number(config(topic, name) ?? dflt);
-    return Number.isFinite(v) ? v : dflt;
-  };
-  return {
-    deleteRetentionMs: num("delete.retention.ms", 86400000),
-    minCompactionLagMs: num("min.compaction.lag.ms", 0),
-    minCleanableRatio: num("min.cleanable.dirty.ratio", 0.5),
-  };
-}
 
 /** What a pass needs of a partition (PgPartitionLog gives it). */
 export type CompactionTarget = {

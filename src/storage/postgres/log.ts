@@ -12,7 +12,8 @@ import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
-import { compactionConfig, compactPartition, type PassResult } from "./compaction.ts";
+import { type CompactionConfig, compactionConfig } from "../compaction.ts";
+import { compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -452,7 +453,7 @@ class PgPartitionLog implements PartitionLog {
 
   /** One compaction pass (compaction.ts), after the appends in flight; null when it had nothing to do. */
   async compact(
-    cfg: NonNullable<ReturnType<typeof compactionConfig>>,
+    cfg: CompactionConfig,
     now: number,
     force: boolean,
     fence: { leader: number; epoch: number },

@@ -17,7 +17,7 @@ import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
 import type { ObjectStore } from "../../../src/storage/objects/store.ts";
 import type { PartitionLog } from "../../../src/storage/store.ts";
 import { cleanPartition } from "../../../src/storage/objects/cleaner.ts";
-import { compactionConfig } from "../../../src/storage/postgres/compaction.ts";
+import { compactionConfig } from "../../../src/storage/compaction.ts";
 import { startPostgres } from "../../helpers/postgres.ts";
 
 const pg = await startPostgres();
