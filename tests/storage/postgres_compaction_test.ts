@@ -257,3 +257,20 @@ test("readers during a pass always find every key's latest value, offsets increa
   expect((await dump(log)).length).toBeLessThan(60);
   await store.close();
 });
+
+test("batches kept out only by min.compaction.lag.ms are cleaned once old enough, with nothing appended meanwhile", async () => {
+  const { store, log } = await open("compactlag");
+  const t0 = Date.now();
+  await put(log, [["a", "1"]], { ts: t0 }); // 0
+  await put(log, [["a", "2"]], { ts: t0 }); // 1
+  await put(log, [["end", "1"]], { ts: t0 }); // 2: the last batch
+  const lag = config({ "min.compaction.lag.ms": "60000" });
+  expect(await store.applyCompaction(lag, t0, quiet)).toBe(0);
+  expect(await dump(log)).toEqual(["0:a=1", "1:a=2", "2:end=1"]);
+  // A minute later, no append since: the batches are old enough now and a pass cleans them.
+  expect(await store.applyCompaction(lag, t0 + 120000, quiet)).toBe(1);
+  expect(await dump(log)).toEqual(["1:a=2", "2:end=1"]);
+  // Then nothing is left to clean.
+  expect(await store.applyCompaction(lag, t0 + 180000, quiet)).toBe(0);
+  await store.close();
+});

@@ -47,6 +47,8 @@ export type CleanTarget = {
   writeState(name: string, data: Uint8Array): Promise<void>;
   /** The partition's size after a round changed it. */
   sized(bytes: number): void;
+  /** Told when min.compaction.lag.ms kept extents out of the pass: the time the first becomes old enough. */
+  young?(until: number): void;
   /** Extents per round (default 500; tests make rounds small). */
   roundExtents?: number;
 };
@@ -87,6 +89,7 @@ export async function cleanPartition(
     for (const e of extents) {
       if (e.lastOffset >= cleanEnd) break;
       if (e.maxTimestamp > now - cfg.minCompactionLagMs || e.lastOffset >= firstOpen) {
+        if (e.lastOffset < firstOpen) t.young?.(e.maxTimestamp + cfg.minCompactionLagMs);
         cleanEnd = e.baseOffset;
         break;
       }

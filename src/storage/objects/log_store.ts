@@ -226,6 +226,8 @@ class ObjectPartitionLog implements PartitionLog {
 
   #reported = new Set<number>();
   #checkedAtEnd = -1;
+  /** When the last pass kept batches out for min.compaction.lag.ms: the time the first is old enough. */
+  #recheckAt = Infinity;
 
   /** One compaction pass (cleaner.ts); null when it had nothing to do. */
   async clean(
@@ -237,9 +239,11 @@ class ObjectPartitionLog implements PartitionLog {
     force: boolean,
     say: (level: LogLevel, message: string) => void,
   ): Promise<CleanResult> {
-    // Nothing appended since the last pass looked: nothing new to clean.
-    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    // Nothing appended since the last pass looked, and nothing it kept out for min.compaction.lag.ms old
+    // enough yet: nothing new to clean.
+    if (!force && this.#checkedAtEnd === this.logEndOffset && now < this.#recheckAt) return null;
     const end = this.logEndOffset;
+    let recheckAt = Infinity;
     const r = await cleanPartition(
       {
         topic: this.topic,
@@ -257,6 +261,9 @@ class ObjectPartitionLog implements PartitionLog {
         sized: (bytes) => {
           this.sizeInBytes = bytes;
         },
+        young: (until) => {
+          recheckAt = Math.min(recheckAt, until);
+        },
       },
       cfg,
       now,
@@ -271,6 +278,7 @@ class ObjectPartitionLog implements PartitionLog {
       },
     );
     this.#checkedAtEnd = end;
+    this.#recheckAt = recheckAt;
     return r;
   }
 

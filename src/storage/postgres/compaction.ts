@@ -38,6 +38,8 @@ export type CompactionTarget = {
   writeState(name: string, data: Uint8Array): Promise<void>;
   /** The partition's size after a statement of the pass changed it. */
   sized(bytes: number): void;
+  /** Told when min.compaction.lag.ms kept batches out of the pass: the time the first becomes old enough. */
+  young?(until: number): void;
 };
 
 export const CLEANER_STATE = "cleaner-offset";
@@ -118,6 +120,7 @@ export async function compactPartition(
   for (const h of heads) {
     if (h.last >= cleanEnd) break;
     if (h.ts > now - cfg.minCompactionLagMs || h.last >= firstOpen) {
+      if (h.last < firstOpen) t.young?.(h.ts + cfg.minCompactionLagMs);
       cleanEnd = h.base;
       break;
     }

@@ -460,9 +460,11 @@ class PgPartitionLog implements PartitionLog {
     say: (level: LogLevel, message: string) => void,
   ): Promise<PassResult> {
     await this.#tail;
-    // Nothing appended since the last pass looked: nothing new to clean (the header scan is skipped).
-    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    // Nothing appended since the last pass looked, and nothing it kept out for min.compaction.lag.ms old
+    // enough yet: nothing new to clean (the header scan is skipped).
+    if (!force && this.#checkedAtEnd === this.logEndOffset && now < this.#recheckAt) return null;
     const end = this.logEndOffset;
+    let recheckAt = Infinity;
     const r = await compactPartition(
       {
         topic: this.topic,
@@ -477,6 +479,9 @@ class PgPartitionLog implements PartitionLog {
         writeState: (n, d) => this.writeState(n, d),
         sized: (bytes) => {
           this.sizeInBytes = bytes;
+        },
+        young: (until) => {
+          recheckAt = Math.min(recheckAt, until);
         },
       },
       cfg,
@@ -493,11 +498,14 @@ class PgPartitionLog implements PartitionLog {
       },
     );
     this.#checkedAtEnd = end;
+    this.#recheckAt = recheckAt;
     return r;
   }
 
   #reported = new Set<number>();
   #checkedAtEnd = -1;
+  /** When the last pass kept batches out for min.compaction.lag.ms: the time the first is old enough. */
+  #recheckAt = Infinity;
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);

@@ -150,6 +150,18 @@ test("a broker without the leader epoch changes nothing; a pass stopped by a fai
   await logs.close();
 });
 
+test("extents kept out only by min.compaction.lag.ms are cleaned once old enough, with nothing appended meanwhile", async () => {
+  const { logs, log } = await open("cleanlag");
+  await fill(log); // record timestamps 1000
+  const lag = (t: string, name: string) => name === "min.compaction.lag.ms" ? "60000" : compactCfg(t, name);
+  expect(await logs.applyCompaction(lag, 5000, say)).toBe(0);
+  expect(await dump(log)).toEqual(BEFORE);
+  // Later, no append since: the extents are old enough now and a pass cleans them.
+  expect(await logs.applyCompaction(lag, 120000, say)).toBe(1);
+  expect(await dump(log)).toEqual(AFTER);
+  await logs.close();
+});
+
 test("a pass stopped between its rounds leaves every key's latest value at its offset; the next pass finishes", async () => {
   const mem = memoryObjectStore();
   let puts = 0, failAt = -1;
