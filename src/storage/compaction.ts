@@ -25,6 +25,7 @@ import {
   parseControlRecord,
   RecordBatchError,
 } from "../protocol/record_batch.ts";
+import type { LogLevel } from "../runtime.ts";
 
 /** Topic settings of a pass (Kafka's names; effective values). */
 export type CompactionConfig = {
@@ -48,6 +49,44 @@ export function compactionConfig(
     minCompactionLagMs: num("min.compaction.lag.ms", 0),
     minCleanableRatio: num("min.cleanable.dirty.ratio", 0.5),
   };
+}
+
+/**
+ * What a partition compacted pass by pass in place (PostgreSQL rows, object extents) keeps between passes:
+ * where the last pass looked, so that a pass with nothing appended since is skipped unless batches it kept
+ * out for min.compaction.lag.ms are old enough by then, and the damaged batches already reported.
+ */
+export class PassTracker {
+  #checkedAtEnd = -1;
+  #recheckAt = Infinity;
+  #young = Infinity;
+  #reported = new Set<number>();
+
+  /** Whether a pass over a log ending at `logEnd` may find anything new at `now` (always with `force`). */
+  due(logEnd: number, now: number, force: boolean): boolean {
+    this.#young = Infinity;
+    return force || this.#checkedAtEnd !== logEnd || now >= this.#recheckAt;
+  }
+
+  /** The pass's young(): batches kept out for min.compaction.lag.ms, the first old enough at `until`. */
+  readonly young = (until: number): void => {
+    this.#young = Math.min(this.#young, until);
+  };
+
+  /** The pass's onDamaged for partition `name`: each damaged batch is reported once per process. */
+  damaged(name: string, say: (level: LogLevel, message: string) => void): (offset: number, why: string) => void {
+    return (offset, why) => {
+      if (this.#reported.has(offset)) return;
+      this.#reported.add(offset);
+      say("warn", `${name}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`);
+    };
+  }
+
+  /** After a pass (not one that failed) that looked at the log up to `end`. */
+  looked(end: number): void {
+    this.#checkedAtEnd = end;
+    this.#recheckAt = this.#young;
+  }
 }
 
 /** Decodes a batch; null (and `onDamaged` told) when it is damaged. */

@@ -16,7 +16,7 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { type CompactionConfig, compactionConfig } from "../compaction.ts";
+import { type CompactionConfig, compactionConfig, PassTracker } from "../compaction.ts";
 import { cleanPartition, type CleanResult } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
@@ -224,10 +224,7 @@ class ObjectPartitionLog implements PartitionLog {
     return after[0] ?? null;
   }
 
-  #reported = new Set<number>();
-  #checkedAtEnd = -1;
-  /** When the last pass kept batches out for min.compaction.lag.ms: the time the first is old enough. */
-  #recheckAt = Infinity;
+  #passes = new PassTracker();
 
   /** One compaction pass (cleaner.ts); null when it had nothing to do. */
   async clean(
@@ -239,11 +236,9 @@ class ObjectPartitionLog implements PartitionLog {
     force: boolean,
     say: (level: LogLevel, message: string) => void,
   ): Promise<CleanResult> {
-    // Nothing appended since the last pass looked, and nothing it kept out for min.compaction.lag.ms old
-    // enough yet: nothing new to clean.
-    if (!force && this.#checkedAtEnd === this.logEndOffset && now < this.#recheckAt) return null;
+    // Nothing appended since the last pass looked (and nothing it kept out old enough yet): nothing new to clean.
+    if (!this.#passes.due(this.logEndOffset, now, force)) return null;
     const end = this.logEndOffset;
-    let recheckAt = Infinity;
     const r = await cleanPartition(
       {
         topic: this.topic,
@@ -261,24 +256,14 @@ class ObjectPartitionLog implements PartitionLog {
         sized: (bytes) => {
           this.sizeInBytes = bytes;
         },
-        young: (until) => {
-          recheckAt = Math.min(recheckAt, until);
-        },
+        young: this.#passes.young,
       },
       cfg,
       now,
       force,
-      (offset, why) => {
-        if (this.#reported.has(offset)) return;
-        this.#reported.add(offset);
-        say(
-          "warn",
-          `${this.topic}-${this.partition}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`,
-        );
-      },
+      this.#passes.damaged(`${this.topic}-${this.partition}`, say),
     );
-    this.#checkedAtEnd = end;
-    this.#recheckAt = recheckAt;
+    this.#passes.looked(end);
     return r;
   }
 

@@ -12,7 +12,7 @@ import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
-import { type CompactionConfig, compactionConfig } from "../compaction.ts";
+import { type CompactionConfig, compactionConfig, PassTracker } from "../compaction.ts";
 import { compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
@@ -460,17 +460,15 @@ class PgPartitionLog implements PartitionLog {
     say: (level: LogLevel, message: string) => void,
   ): Promise<PassResult> {
     await this.#tail;
-    // Nothing appended since the last pass looked, and nothing it kept out for min.compaction.lag.ms old
-    // enough yet: nothing new to clean (the header scan is skipped).
-    if (!force && this.#checkedAtEnd === this.logEndOffset && now < this.#recheckAt) return null;
+    // Nothing appended since the last pass looked (and nothing it kept out old enough yet): the header scan is skipped.
+    if (!this.#passes.due(this.logEndOffset, now, force)) return null;
     const end = this.logEndOffset;
-    let recheckAt = Infinity;
     const r = await compactPartition(
       {
         topic: this.topic,
         partition: this.partition,
         logStartOffset: this.logStartOffset,
-        logEndOffset: this.logEndOffset,
+        logEndOffset: end,
         pool: this.#pool,
         lane: this.#lane,
         fence,
@@ -480,32 +478,18 @@ class PgPartitionLog implements PartitionLog {
         sized: (bytes) => {
           this.sizeInBytes = bytes;
         },
-        young: (until) => {
-          recheckAt = Math.min(recheckAt, until);
-        },
+        young: this.#passes.young,
       },
       cfg,
       now,
       force,
-      (offset, why) => {
-        // Once per batch per process.
-        if (this.#reported.has(offset)) return;
-        this.#reported.add(offset);
-        say(
-          "warn",
-          `${this.topic}-${this.partition}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`,
-        );
-      },
+      this.#passes.damaged(`${this.topic}-${this.partition}`, say),
     );
-    this.#checkedAtEnd = end;
-    this.#recheckAt = recheckAt;
+    this.#passes.looked(end);
     return r;
   }
 
-  #reported = new Set<number>();
-  #checkedAtEnd = -1;
-  /** When the last pass kept batches out for min.compaction.lag.ms: the time the first is old enough. */
-  #recheckAt = Infinity;
+  #passes = new PassTracker();
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);
