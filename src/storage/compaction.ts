@@ -51,6 +51,53 @@ export function compactionConfig(
   };
 }
 
+/** Partition state where a pass records the offset it cleaned up to (min.cleanable.dirty.ratio's "dirty"). */
+export const CLEANER_STATE = "cleaner-offset";
+
+/** The offset a previous pass cleaned up to (0: none), from the partition's CLEANER_STATE. */
+export async function cleanedUpTo(readState: (name: string) => Promise<Uint8Array | null>): Promise<number> {
+  const state = await readState(CLEANER_STATE);
+  return state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
+}
+
+/** A unit an in-place pass cleans whole or not at all (a PostgreSQL batch row, an object extent). */
+export type CleanUnit = { baseOffset: number; lastOffset: number; maxTimestamp: number; size: number };
+
+/**
+ * Which of a partition's `units` (in offset order, from the log start) a pass cleans: those below the last
+ * one (Kafka's active segment), below the first one too young for min.compaction.lag.ms (`young` is told
+ * when it is old enough) and below `firstOpen` (the first offset of an open transaction). `enough` when
+ * there are some and, unless `force`, their dirty share (bytes at or after `upTo`, what a previous pass
+ * cleaned up to) reaches min.cleanable.dirty.ratio.
+ */
+export function cleanableRange<T extends CleanUnit>(
+  units: readonly T[],
+  cfg: CompactionConfig,
+  now: number,
+  firstOpen: number,
+  upTo: number,
+  force: boolean,
+  young?: (until: number) => void,
+): { cleanEnd: number; cleanable: T[]; enough: boolean } {
+  let cleanEnd = units[units.length - 1].baseOffset;
+  for (const u of units) {
+    if (u.lastOffset >= cleanEnd) break;
+    if (u.maxTimestamp > now - cfg.minCompactionLagMs || u.lastOffset >= firstOpen) {
+      if (u.lastOffset < firstOpen) young?.(u.maxTimestamp + cfg.minCompactionLagMs);
+      cleanEnd = u.baseOffset;
+      break;
+    }
+  }
+  const cleanable = units.filter((u) => u.lastOffset < cleanEnd);
+  let total = 0, dirty = 0;
+  for (const u of cleanable) {
+    total += u.size;
+    if (u.baseOffset >= upTo) dirty += u.size;
+  }
+  const enough = cleanable.length > 0 && (force || (dirty > 0 && dirty / Math.max(total, 1) >= cfg.minCleanableRatio));
+  return { cleanEnd, cleanable, enough };
+}
+
 /**
  * What a partition compacted pass by pass in place (PostgreSQL rows, object extents) keeps between passes:
  * where the last pass looked, so that a pass with nothing appended since is skipped unless batches it kept

@@ -17,14 +17,20 @@
 //   object written but never switched to is an orphan, swept after the grace period).
 import { batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "../compaction.ts";
+import {
+  cleanableRange,
+  cleanedUpTo,
+  CLEANER_STATE,
+  cleanSegmentBatches,
+  type CleanStats,
+  KeyMap,
+  TxnIndex,
+} from "../compaction.ts";
 import type { CompactionConfig } from "../compaction.ts";
 import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";
 import type { ObjectStore } from "./store.ts";
-
-export const CLEANER_STATE = "cleaner-offset";
 
 /** Bytes of new extents per round (one object, one index statement), and extents at most. */
 const ROUND_BYTES = 8 << 20;
@@ -81,29 +87,8 @@ export async function cleanPartition(
     from = page[page.length - 1].lastOffset + 1;
   }
   if (extents.length < 2) return null;
-  const state = await t.readState(CLEANER_STATE);
-  const cleanedUpTo = state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
-  // The last extent stays out (the active segment); so do extents too young or at/after an open transaction.
-  const cleanableBelow = (firstOpen: number) => {
-    let cleanEnd = extents[extents.length - 1].baseOffset;
-    for (const e of extents) {
-      if (e.lastOffset >= cleanEnd) break;
-      if (e.maxTimestamp > now - cfg.minCompactionLagMs || e.lastOffset >= firstOpen) {
-        if (e.lastOffset < firstOpen) t.young?.(e.maxTimestamp + cfg.minCompactionLagMs);
-        cleanEnd = e.baseOffset;
-        break;
-      }
-    }
-    const cleanable = extents.filter((e) => e.lastOffset < cleanEnd);
-    let total = 0, dirty = 0;
-    for (const e of cleanable) {
-      total += e.size;
-      if (e.baseOffset >= cleanedUpTo) dirty += e.size;
-    }
-    const enough = cleanable.length > 0 &&
-      (force || (dirty > 0 && dirty / Math.max(total, 1) >= cfg.minCleanableRatio));
-    return { cleanEnd, cleanable, enough };
-  };
+  const upTo = await cleanedUpTo((n) => t.readState(n));
+  const cleanableBelow = (firstOpen: number) => cleanableRange(extents, cfg, now, firstOpen, upTo, force, t.young);
   // Open transactions only shorten the cleanable part (and its dirty share): check before reading any object.
   if (!cleanableBelow(Infinity).enough) return null;
   // Transaction outcomes (and each producer's last batch) from every batch of the log.
@@ -189,6 +174,6 @@ export async function cleanPartition(
     if (rewrites.length >= (t.roundExtents ?? ROUND_EXTENTS) || at >= ROUND_BYTES) await flush();
   }
   await flush();
-  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, cleanedUpTo))));
+  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, upTo))));
   return { cleanedExtents, removed: stats.removed, upTo: cleanEnd, objects };
 }

@@ -17,7 +17,17 @@
 //   whole, old or new; a consumer never loses the latest value of a key.
 import { batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
-import { cleanSegmentBatches, type CleanStats, type CompactionConfig, KeyMap, TxnIndex } from "../compaction.ts";
+import {
+  cleanableRange,
+  cleanedUpTo,
+  CLEANER_STATE,
+  cleanSegmentBatches,
+  type CleanStats,
+  type CleanUnit,
+  type CompactionConfig,
+  KeyMap,
+  TxnIndex,
+} from "../compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -41,8 +51,6 @@ export type CompactionTarget = {
   /** Told when min.compaction.lag.ms kept batches out of the pass: the time the first becomes old enough. */
   young?(until: number): void;
 };
-
-export const CLEANER_STATE = "cleaner-offset";
 
 // Per batch from $3 up to $4: offsets, max timestamp, size, and its first 61 bytes (the header),
 // the whole batch for markers (control flag, bit 5 of the attributes' low byte at 22).
@@ -103,38 +111,20 @@ export async function compactPartition(
   if (end - start < 2) return null;
   // Pass 1: headers (markers whole) from the log start: transaction outcomes, sizes, timestamps.
   const txns = new TxnIndex();
-  const heads: { base: number; last: number; ts: number; size: number }[] = [];
+  const heads: CleanUnit[] = [];
   for (let from = start;;) {
     const r = await q(HEADERS, [from, end, HEADER_ROWS], [int8, int8, int4]);
     for (const [base, last, ts, size, head] of r.rows as [number, number, number, number, Uint8Array][]) {
       txns.note(head);
-      heads.push({ base, last, ts, size });
+      heads.push({ baseOffset: base, lastOffset: last, maxTimestamp: ts, size });
       from = last + 1;
     }
     if (r.rows.length < HEADER_ROWS) break;
   }
   if (heads.length < 2) return null;
-  const firstOpen = txns.firstOpenOffset();
-  // The last batch stays out (the active segment); so do batches too young or at/after an open transaction.
-  let cleanEnd = heads[heads.length - 1].base;
-  for (const h of heads) {
-    if (h.last >= cleanEnd) break;
-    if (h.ts > now - cfg.minCompactionLagMs || h.last >= firstOpen) {
-      if (h.last < firstOpen) t.young?.(h.ts + cfg.minCompactionLagMs);
-      cleanEnd = h.base;
-      break;
-    }
-  }
-  const cleanable = heads.filter((h) => h.last < cleanEnd);
-  if (cleanable.length === 0) return null;
-  const state = await t.readState(CLEANER_STATE);
-  const cleanedUpTo = state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
-  let total = 0, dirty = 0;
-  for (const h of cleanable) {
-    total += h.size;
-    if (h.base >= cleanedUpTo) dirty += h.size;
-  }
-  if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return null;
+  const upTo = await cleanedUpTo((n) => t.readState(n));
+  const { cleanEnd, enough } = cleanableRange(heads, cfg, now, txns.firstOpenOffset(), upTo, force, t.young);
+  if (!enough) return null;
 
   // Pass 2: the latest offset of each key in the cleanable batches.
   const map = new KeyMap();
@@ -200,7 +190,7 @@ export async function compactPartition(
     }
   });
   await flush();
-  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, cleanedUpTo))));
+  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, upTo))));
   return { cleanedBatches, removed: stats.removed, upTo: cleanEnd };
 }
 
