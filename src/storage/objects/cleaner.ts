@@ -15,7 +15,7 @@
 // - Rounds go in offset order and each switch is atomic, and a record is dropped only when a later record of its
 //   key, which this pass keeps, exists: a pass stopped anywhere leaves every extent whole, old or cleaned (a new
 //   object written but never switched to is an orphan, swept after the grace period).
-import { batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
 import {
   cleanableRange,
@@ -62,7 +62,6 @@ export type CleanTarget = {
 export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
 
 const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
-const baseOf = (b: Uint8Array) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0));
 
 /**
  * One compaction pass over `t`; null when there was nothing (or, unless `force`, not enough) to clean.
@@ -102,7 +101,7 @@ export async function cleanPartition(
 
   // Pass 2: the latest offset of each key in the cleanable extents.
   const map = new KeyMap();
-  const damaged = (b: Uint8Array, why: string) => onDamaged(baseOf(b), why);
+  const damaged = (b: Uint8Array, why: string) => onDamaged(batchBaseOffsetNumber(b), why);
   for (const e of cleanable) {
     for (const b of await t.reader.extentBatches(e)) map.add(b, txns, damaged);
   }
@@ -147,7 +146,7 @@ export async function cleanPartition(
     if (cleaned === null) continue;
     const runs: ExtentRewrite["runs"] = [];
     for (const b of cleaned) {
-      const base = baseOf(b);
+      const base = batchBaseOffsetNumber(b);
       const last = base + batchLastOffsetDelta(b);
       const ts = Number(batchMaxTimestamp(b));
       const run = runs[runs.length - 1];

@@ -15,7 +15,7 @@
 //   (crash, lost connection) leaves every row either as it was or cleaned, and a record is only
 //   dropped when a later record of its key, which this pass keeps, exists. Readers see each batch
 //   whole, old or new; a consumer never loses the latest value of a key.
-import { batchLastOffsetDelta } from "../../protocol/record_batch.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
 import {
   cleanableRange,
@@ -128,8 +128,7 @@ export async function compactPartition(
 
   // Pass 2: the latest offset of each key in the cleanable batches.
   const map = new KeyMap();
-  const damaged = (b: Uint8Array, why: string) =>
-    onDamaged(Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0)), why);
+  const damaged = (b: Uint8Array, why: string) => onDamaged(batchBaseOffsetNumber(b), why);
   await eachBatch(t, start, cleanEnd, (b) => map.add(b, txns, damaged));
 
   // Pass 3: filter each cleanable batch; rewrite or delete the rows that change, a round at a time.
@@ -174,13 +173,13 @@ export async function compactPartition(
         damaged,
       );
       if (cleaned === null) continue;
-      const last = new DataView(b.buffer, b.byteOffset).getBigInt64(0) + BigInt(batchLastOffsetDelta(b));
+      const last = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
       if (cleaned.length === 0) {
-        del.lasts.push(Number(last));
+        del.lasts.push(last);
         del.crcs.push(crcBytes(b));
         del.olds.push(b.length);
       } else {
-        upd.lasts.push(Number(last));
+        upd.lasts.push(last);
         upd.crcs.push(crcBytes(b));
         upd.datas.push(cleaned[0]);
         upd.olds.push(b.length);
@@ -208,7 +207,7 @@ async function eachBatch(
     if (batches.length === 0) break;
     let done = false;
     for (const b of batches) {
-      const base = Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0));
+      const base = batchBaseOffsetNumber(b);
       const last = base + batchLastOffsetDelta(b);
       if (last >= end) {
         done = true;
