@@ -91,6 +91,25 @@ describe("v3 streaming produce", () => {
     expect([one.status, one.json.error_code]).toEqual([400, 400]);
   });
 
+  test("a group one record of which is refused goes again record by record: the others stored once each", async () => {
+    await call("POST", `${v3}/topics`, {
+      topic_name: "v3compact",
+      partitions_count: 1,
+      configs: [{ name: "cleanup.policy", value: "compact" }],
+    });
+    const rec = (k: string | null, v: string) =>
+      `{"partition_id":0,${
+        k === null ? "" : `"key":{"type":"STRING","data":"${k}"},`
+      }"value":{"type":"STRING","data":"${v}"}}`;
+    // One body read at once: one group; the keyless record is refused by the compacted topic (INVALID_RECORD).
+    const r = await call("POST", `${v3}/topics/v3compact/records`, rec("k1", "a") + rec(null, "b") + rec("k2", "c"));
+    expect(r.status).toBe(200);
+    const results = r.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(results.map((x) => [x.error_code, x.offset])).toEqual([[200, 0], [400, undefined], [200, 1]]);
+    // The group's batch was refused whole, so each good record was appended once, alone.
+    expect(await batchSizes("v3compact")).toEqual([1, 1]);
+  });
+
   test("curl's chunked upload is the streaming form: one result per record", async () => {
     const rec = (v: string) => `{"partition_id":0,"value":{"type":"STRING","data":"${v}"}}\n`;
     const curl = spawn("curl", [
