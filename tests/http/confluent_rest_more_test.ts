@@ -419,6 +419,20 @@ message Order {
     expect(misfit.status).toBe(400);
     const noSubject = await call("POST", recs, { value: { subject: "missing-value", data: {} } });
     expect(noSubject.status).toBe(404);
+    // Records sent together with the same inline schema register it once.
+    const reg0 = broker.services.registry;
+    const register = reg0.register.bind(reg0);
+    let registrations = 0;
+    reg0.register = (...a: Parameters<typeof register>) => (registrations++, register(...a));
+    const together = JSON.stringify({ value: { type: "AVRO", schema: named, subject_name_strategy: "RECORD_NAME" } });
+    const group = await call(
+      "POST",
+      recs,
+      [7, 8, 9].map((n) => together.replace(/}}$/, `,"data":{"n":${n}}}}`)).join(""),
+    );
+    reg0.register = register;
+    expect(group.text.trim().split("\n").map((l) => JSON.parse(l).error_code)).toEqual([200, 200, 200]);
+    expect(registrations).toBe(1);
     const registry = new RegistryClient({ host: base });
     const values = await readValues("v3schema", 7);
     expect(await Promise.all(values.map((v) => registry.decode(v)))).toEqual([1, 2, 3, 4, 5, 5, 6].map((n) => ({ n })));
