@@ -99,6 +99,36 @@ export function cleanableRange<T extends CleanUnit>(
 }
 
 /**
+ * One compaction round over an engine's open partitions (PostgreSQL, object storage), one partition at a
+ * time: `pass` runs for each partition of a cleanup.policy=compact topic and answers what it did (logged)
+ * or null when it did nothing. A pass that fails is logged and the round goes on: what it applied stays,
+ * each of its statements leaving a readable log. Returns how many partitions a pass cleaned.
+ */
+export async function compactEach<L extends { topic: string; partition: number }>(
+  logs: Iterable<L>,
+  config: (topic: string, name: string) => string | undefined,
+  say: (level: LogLevel, message: string) => void,
+  pass: (log: L, cfg: CompactionConfig) => Promise<string | null>,
+): Promise<number> {
+  let cleaned = 0;
+  for (const log of logs) {
+    const cfg = compactionConfig(config, log.topic);
+    if (!cfg) continue;
+    let done: string | null;
+    try {
+      done = await pass(log, cfg);
+    } catch (e) {
+      say("warn", `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    if (done === null) continue;
+    cleaned++;
+    say("info", `${log.topic}-${log.partition}: ${done}`);
+  }
+  return cleaned;
+}
+
+/**
  * What a partition compacted pass by pass in place (PostgreSQL rows, object extents) keeps between passes:
  * where the last pass looked, so that a pass with nothing appended since is skipped unless batches it kept
  * out for min.compaction.lag.ms are old enough by then, and the damaged batches already reported.

@@ -16,7 +16,7 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { type CompactionConfig, compactionConfig, PassTracker } from "../compaction.ts";
+import { compactEach, type CompactionConfig, PassTracker } from "../compaction.ts";
 import { cleanPartition, type CleanResult } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
@@ -54,40 +54,20 @@ export function objectLogStore(
       uriEncode(topic, false)
     }-${partition}/`;
   let compacting = false;
-  const compactAll = async (
+  const compactAll = (
     index: CleanableIndex,
     config: (topic: string, name: string) => string | undefined,
     now: number,
     say: (level: LogLevel, message: string) => void,
     mayWrite: (topic: string, partition: number) => boolean,
     force: boolean,
-  ): Promise<number> => {
-    let cleaned = 0;
-    for (const log of [...logs.values()]) {
-      if (!mayWrite(log.topic, log.partition)) continue;
-      const cfg = compactionConfig(config, log.topic);
-      if (!cfg) continue;
-      let r: CleanResult;
-      try {
-        r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
-      } catch (e) {
-        // What the pass switched stays (each round leaves a readable log); the next round goes on.
-        say(
-          "warn",
-          `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        continue;
-      }
-      if (r) {
-        cleaned++;
-        say(
-          "info",
-          `${log.topic}-${log.partition}: compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`,
-        );
-      }
-    }
-    return cleaned;
-  };
+  ): Promise<number> =>
+    compactEach([...logs.values()], config, say, async (log, cfg) => {
+      if (!mayWrite(log.topic, log.partition)) return null;
+      const r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
+      return r &&
+        `compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`;
+    });
   return {
     keepsAppendedBuffers: false,
     async open(topic, partition) {

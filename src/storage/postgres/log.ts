@@ -12,7 +12,7 @@ import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
-import { type CompactionConfig, compactionConfig, PassTracker } from "../compaction.ts";
+import { compactEach, type CompactionConfig, PassTracker } from "../compaction.ts";
 import { compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
@@ -140,32 +140,15 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
     say: (level: LogLevel, message: string) => void,
     force: boolean,
   ): Promise<number> => {
-    let cleaned = 0;
-    for (const p of [...logs.values()]) {
-      const log = await p.catch(() => null);
-      if (!log) continue;
+    const opened = await Promise.all([...logs.values()].map((p) => p.catch(() => null)));
+    return compactEach(opened.filter((l) => l !== null), config, say, async (log, cfg) => {
       const f = store.fencing;
       const epoch = f ? f.epochOf(log.topic, log.partition) : 0;
-      if (epoch === undefined) continue;
-      const cfg = compactionConfig(config, log.topic);
-      if (!cfg) continue;
-      let r;
-      try {
-        r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
-      } catch (e) {
-        // What the pass applied stays (each statement leaves a readable log); the next round goes on.
-        say("warn", `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`);
-        continue;
-      }
-      if (r) {
-        cleaned++;
-        say(
-          "info",
-          `${log.topic}-${log.partition}: compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`,
-        );
-      }
-    }
-    return cleaned;
+      if (epoch === undefined) return null;
+      const r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
+      return r &&
+        `compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`;
+    });
   };
   const store: PostgresLogStore = {
     pool,
