@@ -31,6 +31,7 @@ import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";
 import type { ObjectStore } from "./store.ts";
+import { ORPHAN_GRACE_MS } from "./writer.ts";
 
 /** Bytes of new extents per round (one object, one index statement), and extents at most. */
 const ROUND_BYTES = 8 << 20;
@@ -57,6 +58,8 @@ export type CleanTarget = {
   young?(until: number): void;
   /** Extents per round (default 500; tests make rounds small). */
   roundExtents?: number;
+  /** The orphan sweep's grace period (chronik.object.orphan.grace.ms; default ORPHAN_GRACE_MS). */
+  orphanGraceMs?: number;
 };
 
 export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
@@ -119,6 +122,12 @@ export async function cleanPartition(
       const body = encodeObject(parts, { version: 1, node: t.nodeId, created, entries: footer });
       key = newDataObjectKey(t.prefix, t.nodeId, created);
       await t.store.put(key, body, { ifNoneMatch: true });
+      // As the writer's commits: the switch must land well within the orphan sweep's grace period, or the
+      // sweep may delete the object (unknown to the index) just as the extents move to it.
+      const age = t.clock() - created;
+      if (age > (t.orphanGraceMs ?? ORPHAN_GRACE_MS) / 2) {
+        throw new Error(`${key} is ${age} ms old, too late to switch to it safely`);
+      }
       size = body.length;
       objects++;
     }

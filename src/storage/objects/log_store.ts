@@ -231,6 +231,7 @@ class ObjectPartitionLog implements PartitionLog {
         prefix: this.o.prefix,
         nodeId,
         clock,
+        orphanGraceMs: this.o.path.orphanGraceMs,
         readState: (n) => this.readState(n),
         writeState: (n, d) => this.writeState(n, d),
         sized: (bytes) => {
