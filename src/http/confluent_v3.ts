@@ -373,6 +373,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     t: Topic,
     part: unknown,
     what: "key" | "value",
+    registered: Map<string, number>,
   ): Promise<{ bytes: Uint8Array | null; type: string; schemaId?: number }> => {
     if (part === undefined || part === null) return { bytes: null, type: "NONE" };
     if (typeof part !== "object" || Array.isArray(part)) throw new V3Error(400, `${what} must be an object`);
@@ -411,7 +412,11 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
           } else throw new V3Error(400, `${what}.subject_name_strategy ${strategy} is not known`);
           if (typeof p.schema === "string") {
             if (!registryType) throw new V3Error(400, `${what}.type must be AVRO, JSONSCHEMA or PROTOBUF`);
-            id = await svc.registry.register(subject, { schema: p.schema, schemaType: registryType });
+            // Once per group of records (each registration catches up with the registry's log).
+            const k = `${subject}\u0000${registryType}\u0000${p.schema}`;
+            id = registered.get(k) ??
+              await svc.registry.register(subject, { schema: p.schema, schemaType: registryType });
+            registered.set(k, id);
           } else {
             const version = p.schema_version === undefined ? "latest" : String(p.schema_version);
             id = svc.registry.version(subject, version).id;
@@ -439,9 +444,9 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
     throw new V3Error(400, `${what}.type ${type} is not one of JSON, BINARY, STRING, AVRO, JSONSCHEMA, PROTOBUF`);
   };
   /** One record of a produce request, checked and placed; a V3Error for the client's mistakes. */
-  const parseRecord = async (t: Topic, r: Record<string, unknown>) => {
-    const key = await recordData(t, r.key, "key");
-    const value = await recordData(t, r.value, "value");
+  const parseRecord = async (t: Topic, r: Record<string, unknown>, registered: Map<string, number>) => {
+    const key = await recordData(t, r.key, "key", registered);
+    const value = await recordData(t, r.value, "value", registered);
     const n = t.partitions.length;
     let partition: number;
     if (typeof r.partition_id === "number") {
@@ -486,9 +491,10 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
   const produceGroup = async (t: Topic, objects: Record<string, unknown>[]): Promise<Record<string, unknown>[]> => {
     const results: Record<string, unknown>[] = new Array(objects.length);
     const parsed: (Awaited<ReturnType<typeof parseRecord>> & { index: number })[] = [];
+    const registered = new Map<string, number>();
     for (let index = 0; index < objects.length; index++) {
       try {
-        parsed.push({ ...await parseRecord(t, objects[index]), index });
+        parsed.push({ ...await parseRecord(t, objects[index], registered), index });
       } catch (e) {
         if (!(e instanceof V3Error)) throw e;
         results[index] = { error_code: e.status, message: e.message };

@@ -32,6 +32,7 @@ import {
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../broker/auth/acl.ts";
 import type { Services } from "../broker/services.ts";
 import { recordCheckOptions } from "../broker/record_checks.ts";
+import { waitForAppend } from "../broker/append_wait.ts";
 import { createTopic } from "../broker/topic_admin.ts";
 import type { Topic } from "../broker/topics.ts";
 import { producerStateOf } from "../broker/txn/coordinator.ts";
@@ -242,7 +243,7 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
         // the marker, just after its append: look again shortly rather than wait for another append.
         const heldBack = readCommitted && out.nextOffset < log.logEndOffset;
         const left = deadline - svc.now();
-        const woke = await waitForAppend(svc, log, heldBack ? Math.min(left, LSO_RECHECK_MS) : left);
+        const woke = await waitForAppend(svc, [log], heldBack ? Math.min(left, LSO_RECHECK_MS) : left);
         if (woke === "closing" || (woke === "timeout" && !heldBack)) break;
         if (!svc.topics.get(name)) return topicNotFound(c);
         out = await readRecords(log, out.nextOffset, maxBytes, readCommitted, format as Format);
@@ -505,22 +506,4 @@ async function readRecords(
       };
     }),
   };
-}
-
-/** Resolves when the partition is appended to, after `ms`, or at shutdown (as Fetch's wait). */
-function waitForAppend(svc: Services, log: PartitionLog, ms: number): Promise<"append" | "timeout" | "closing"> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (why: "append" | "timeout" | "closing") => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      offAppend();
-      offClosing();
-      resolve(why);
-    };
-    const timer = setTimeout(() => finish("timeout"), ms);
-    const offAppend = log.onAppend(() => finish("append"));
-    const offClosing = svc.onClosing(() => finish("closing"));
-  });
 }

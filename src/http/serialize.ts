@@ -124,7 +124,7 @@ function resolve(schema: ProtoSchema, type: string, scope: string): { kind: "mes
   for (let n = parts.length; n >= 0; n--) {
     const name = [...parts.slice(0, n), t].join(".");
     if (schema.messages.has(name)) return { kind: "message", name };
-    if (schema.enums.has(name)) return { kind: "enum", name };
+    if (schema.enumValues.has(name)) return { kind: "enum", name };
   }
   return null;
 }

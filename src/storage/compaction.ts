@@ -25,6 +25,146 @@ import {
   parseControlRecord,
   RecordBatchError,
 } from "../protocol/record_batch.ts";
+import type { LogLevel } from "../runtime.ts";
+
+/** Topic settings of a pass (Kafka's names; effective values). */
+export type CompactionConfig = {
+  deleteRetentionMs: number;
+  minCompactionLagMs: number;
+  minCleanableRatio: number;
+};
+
+/** A topic's compaction settings when its cleanup.policy includes compact; null when it does not. */
+export function compactionConfig(
+  config: (topic: string, name: string) => string | undefined,
+  topic: string,
+): CompactionConfig | null {
+  if (!String(config(topic, "cleanup.policy") ?? "delete").includes("compact")) return null;
+  const num = (name: string, dflt: number) => {
+    const v = Number(config(topic, name) ?? dflt);
+    return Number.isFinite(v) ? v : dflt;
+  };
+  return {
+    deleteRetentionMs: num("delete.retention.ms", 86400000),
+    minCompactionLagMs: num("min.compaction.lag.ms", 0),
+    minCleanableRatio: num("min.cleanable.dirty.ratio", 0.5),
+  };
+}
+
+/** Partition state where a pass records the offset it cleaned up to (min.cleanable.dirty.ratio's "dirty"). */
+export const CLEANER_STATE = "cleaner-offset";
+
+/** The offset a previous pass cleaned up to (0: none), from the partition's CLEANER_STATE. */
+export async function cleanedUpTo(readState: (name: string) => Promise<Uint8Array | null>): Promise<number> {
+  const state = await readState(CLEANER_STATE);
+  return state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
+}
+
+/** A unit an in-place pass cleans whole or not at all (a PostgreSQL batch row, an object extent). */
+export type CleanUnit = { baseOffset: number; lastOffset: number; maxTimestamp: number; size: number };
+
+/**
+ * Which of a partition's `units` (in offset order, from the log start) a pass cleans: those below the last
+ * one (Kafka's active segment), below the first one too young for min.compaction.lag.ms (`young` is told
+ * when it is old enough) and below `firstOpen` (the first offset of an open transaction). `enough` when
+ * there are some and, unless `force`, their dirty share (bytes at or after `upTo`, what a previous pass
+ * cleaned up to) reaches min.cleanable.dirty.ratio.
+ */
+export function cleanableRange<T extends CleanUnit>(
+  units: readonly T[],
+  cfg: CompactionConfig,
+  now: number,
+  firstOpen: number,
+  upTo: number,
+  force: boolean,
+  young?: (until: number) => void,
+): { cleanEnd: number; cleanable: T[]; enough: boolean } {
+  let cleanEnd = units[units.length - 1].baseOffset;
+  for (const u of units) {
+    if (u.lastOffset >= cleanEnd) break;
+    if (u.maxTimestamp > now - cfg.minCompactionLagMs || u.lastOffset >= firstOpen) {
+      if (u.lastOffset < firstOpen) young?.(u.maxTimestamp + cfg.minCompactionLagMs);
+      cleanEnd = u.baseOffset;
+      break;
+    }
+  }
+  const cleanable = units.filter((u) => u.lastOffset < cleanEnd);
+  let total = 0, dirty = 0;
+  for (const u of cleanable) {
+    total += u.size;
+    if (u.baseOffset >= upTo) dirty += u.size;
+  }
+  const enough = cleanable.length > 0 && (force || (dirty > 0 && dirty / Math.max(total, 1) >= cfg.minCleanableRatio));
+  return { cleanEnd, cleanable, enough };
+}
+
+/**
+ * One compaction round over an engine's open partitions (PostgreSQL, object storage), one partition at a
+ * time: `pass` runs for each partition of a cleanup.policy=compact topic and answers what it did (logged)
+ * or null when it did nothing. A pass that fails is logged and the round goes on: what it applied stays,
+ * each of its statements leaving a readable log. Returns how many partitions a pass cleaned.
+ */
+export async function compactEach<L extends { topic: string; partition: number }>(
+  logs: Iterable<L>,
+  config: (topic: string, name: string) => string | undefined,
+  say: (level: LogLevel, message: string) => void,
+  pass: (log: L, cfg: CompactionConfig) => Promise<string | null>,
+): Promise<number> {
+  let cleaned = 0;
+  for (const log of logs) {
+    const cfg = compactionConfig(config, log.topic);
+    if (!cfg) continue;
+    let done: string | null;
+    try {
+      done = await pass(log, cfg);
+    } catch (e) {
+      say("warn", `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    if (done === null) continue;
+    cleaned++;
+    say("info", `${log.topic}-${log.partition}: ${done}`);
+  }
+  return cleaned;
+}
+
+/**
+ * What a partition compacted pass by pass in place (PostgreSQL rows, object extents) keeps between passes:
+ * where the last pass looked, so that a pass with nothing appended since is skipped unless batches it kept
+ * out for min.compaction.lag.ms are old enough by then, and the damaged batches already reported.
+ */
+export class PassTracker {
+  #checkedAtEnd = -1;
+  #recheckAt = Infinity;
+  #young = Infinity;
+  #reported = new Set<number>();
+
+  /** Whether a pass over a log ending at `logEnd` may find anything new at `now` (always with `force`). */
+  due(logEnd: number, now: number, force: boolean): boolean {
+    this.#young = Infinity;
+    return force || this.#checkedAtEnd !== logEnd || now >= this.#recheckAt;
+  }
+
+  /** The pass's young(): batches kept out for min.compaction.lag.ms, the first old enough at `until`. */
+  readonly young = (until: number): void => {
+    this.#young = Math.min(this.#young, until);
+  };
+
+  /** The pass's onDamaged for partition `name`: each damaged batch is reported once per process. */
+  damaged(name: string, say: (level: LogLevel, message: string) => void): (offset: number, why: string) => void {
+    return (offset, why) => {
+      if (this.#reported.has(offset)) return;
+      this.#reported.add(offset);
+      say("warn", `${name}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`);
+    };
+  }
+
+  /** After a pass (not one that failed) that looked at the log up to `end`. */
+  looked(end: number): void {
+    this.#checkedAtEnd = end;
+    this.#recheckAt = this.#young;
+  }
+}
 
 /** Decodes a batch; null (and `onDamaged` told) when it is damaged. */
 function decodeOrNull(batch: Uint8Array, onDamaged?: (batch: Uint8Array, why: string) => void) {

@@ -91,6 +91,25 @@ describe("v3 streaming produce", () => {
     expect([one.status, one.json.error_code]).toEqual([400, 400]);
   });
 
+  test("a group one record of which is refused goes again record by record: the others stored once each", async () => {
+    await call("POST", `${v3}/topics`, {
+      topic_name: "v3compact",
+      partitions_count: 1,
+      configs: [{ name: "cleanup.policy", value: "compact" }],
+    });
+    const rec = (k: string | null, v: string) =>
+      `{"partition_id":0,${
+        k === null ? "" : `"key":{"type":"STRING","data":"${k}"},`
+      }"value":{"type":"STRING","data":"${v}"}}`;
+    // One body read at once: one group; the keyless record is refused by the compacted topic (INVALID_RECORD).
+    const r = await call("POST", `${v3}/topics/v3compact/records`, rec("k1", "a") + rec(null, "b") + rec("k2", "c"));
+    expect(r.status).toBe(200);
+    const results = r.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(results.map((x) => [x.error_code, x.offset])).toEqual([[200, 0], [400, undefined], [200, 1]]);
+    // The group's batch was refused whole, so each good record was appended once, alone.
+    expect(await batchSizes("v3compact")).toEqual([1, 1]);
+  });
+
   test("curl's chunked upload is the streaming form: one result per record", async () => {
     const rec = (v: string) => `{"partition_id":0,"value":{"type":"STRING","data":"${v}"}}\n`;
     const curl = spawn("curl", [
@@ -400,6 +419,20 @@ message Order {
     expect(misfit.status).toBe(400);
     const noSubject = await call("POST", recs, { value: { subject: "missing-value", data: {} } });
     expect(noSubject.status).toBe(404);
+    // Records sent together with the same inline schema register it once.
+    const reg0 = broker.services.registry;
+    const register = reg0.register.bind(reg0);
+    let registrations = 0;
+    reg0.register = (...a: Parameters<typeof register>) => (registrations++, register(...a));
+    const together = JSON.stringify({ value: { type: "AVRO", schema: named, subject_name_strategy: "RECORD_NAME" } });
+    const group = await call(
+      "POST",
+      recs,
+      [7, 8, 9].map((n) => together.replace(/}}$/, `,"data":{"n":${n}}}}`)).join(""),
+    );
+    reg0.register = register;
+    expect(group.text.trim().split("\n").map((l) => JSON.parse(l).error_code)).toEqual([200, 200, 200]);
+    expect(registrations).toBe(1);
     const registry = new RegistryClient({ host: base });
     const values = await readValues("v3schema", 7);
     expect(await Promise.all(values.map((v) => registry.decode(v)))).toEqual([1, 2, 3, 4, 5, 5, 6].map((n) => ({ n })));

@@ -7,7 +7,8 @@ import { afterAll, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { buildControlBatch, buildRecordBatch, decodeRecords, scanBatches } from "../../src/protocol/record_batch.ts";
 import { parsePostgresUrl, PgPool } from "../../src/storage/postgres/client.ts";
-import { compactionConfig, compactPartition } from "../../src/storage/postgres/compaction.ts";
+import { compactionConfig } from "../../src/storage/compaction.ts";
+import { compactPartition } from "../../src/storage/postgres/compaction.ts";
 import { postgresLogStore } from "../../src/storage/postgres/log.ts";
 import { ensureSchema } from "../../src/storage/postgres/schema.ts";
 import type { PartitionLog } from "../../src/storage/store.ts";
@@ -254,5 +255,22 @@ test("readers during a pass always find every key's latest value, offsets increa
   expect(await pass).toBe(1);
   expect(reads).toBeGreaterThan(0);
   expect((await dump(log)).length).toBeLessThan(60);
+  await store.close();
+});
+
+test("batches kept out only by min.compaction.lag.ms are cleaned once old enough, with nothing appended meanwhile", async () => {
+  const { store, log } = await open("compactlag");
+  const t0 = Date.now();
+  await put(log, [["a", "1"]], { ts: t0 }); // 0
+  await put(log, [["a", "2"]], { ts: t0 }); // 1
+  await put(log, [["end", "1"]], { ts: t0 }); // 2: the last batch
+  const lag = config({ "min.compaction.lag.ms": "60000" });
+  expect(await store.applyCompaction(lag, t0, quiet)).toBe(0);
+  expect(await dump(log)).toEqual(["0:a=1", "1:a=2", "2:end=1"]);
+  // A minute later, no append since: the batches are old enough now and a pass cleans them.
+  expect(await store.applyCompaction(lag, t0 + 120000, quiet)).toBe(1);
+  expect(await dump(log)).toEqual(["1:a=2", "2:end=1"]);
+  // Then nothing is left to clean.
+  expect(await store.applyCompaction(lag, t0 + 180000, quiet)).toBe(0);
   await store.close();
 });

@@ -15,8 +15,7 @@ export type ProtoSchema = {
   syntax: string;
   pkg: string;
   messages: Map<string, Message>;
-  enums: Set<string>;
-  /** Enum name -> value name -> number (for serializing JSON, REST Proxy's protobuf produce). */
+  /** Enum full name -> value name -> number (for serializing JSON, REST Proxy's protobuf produce). */
   enumValues: Map<string, Map<string, number>>;
 };
 
@@ -77,9 +76,8 @@ export function parseProto(text: string): ProtoSchema {
       } else if (x === ";" && depth === 0) return;
     }
   };
-  const out: ProtoSchema = { syntax: "proto2", pkg: "", messages: new Map(), enums: new Set(), enumValues: new Map() };
+  const out: ProtoSchema = { syntax: "proto2", pkg: "", messages: new Map(), enumValues: new Map() };
   const parseEnum = (full: string) => {
-    out.enums.add(full);
     const values = new Map<string, number>();
     out.enumValues.set(full, values);
     expect("{");

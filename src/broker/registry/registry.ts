@@ -271,7 +271,9 @@ export class SchemaRegistry {
         if (plan.records.length === 0) return plan.result;
         const { topic } = await this.deps.topics.ensureInternal(SCHEMAS_TOPIC, 1);
         const log = topic.partitions[0];
-        if (log !== this.appliedLog) continue; // just created (here or elsewhere): catch up with it first
+        // Just created (here or elsewhere): catch up with it first.
+        if (log !== this.appliedLog && attempt < MAX_ATTEMPTS) continue;
+        if (log !== this.appliedLog) throw new RegistryError(500, 50001, "Error in the backend data store");
         const batch = buildRecordBatch({
           records: plan.records.map((r) => ({
             key: enc.encode(JSON.stringify(r.key)),

@@ -15,16 +15,23 @@
 // - Rounds go in offset order and each switch is atomic, and a record is dropped only when a later record of its
 //   key, which this pass keeps, exists: a pass stopped anywhere leaves every extent whole, old or cleaned (a new
 //   object written but never switched to is an orphan, swept after the grace period).
-import { batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "../compaction.ts";
-import type { CompactionConfig } from "../postgres/compaction.ts";
+import {
+  cleanableRange,
+  cleanedUpTo,
+  CLEANER_STATE,
+  cleanSegmentBatches,
+  type CleanStats,
+  KeyMap,
+  TxnIndex,
+} from "../compaction.ts";
+import type { CompactionConfig } from "../compaction.ts";
 import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";
 import type { ObjectStore } from "./store.ts";
-
-export const CLEANER_STATE = "cleaner-offset";
+import { ORPHAN_GRACE_MS } from "./writer.ts";
 
 /** Bytes of new extents per round (one object, one index statement), and extents at most. */
 const ROUND_BYTES = 8 << 20;
@@ -47,14 +54,17 @@ export type CleanTarget = {
   writeState(name: string, data: Uint8Array): Promise<void>;
   /** The partition's size after a round changed it. */
   sized(bytes: number): void;
+  /** Told when min.compaction.lag.ms kept extents out of the pass: the time the first becomes old enough. */
+  young?(until: number): void;
   /** Extents per round (default 500; tests make rounds small). */
   roundExtents?: number;
+  /** The orphan sweep's grace period (chronik.object.orphan.grace.ms; default ORPHAN_GRACE_MS). */
+  orphanGraceMs?: number;
 };
 
 export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
 
 const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
-const baseOf = (b: Uint8Array) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0));
 
 /**
  * One compaction pass over `t`; null when there was nothing (or, unless `force`, not enough) to clean.
@@ -79,28 +89,8 @@ export async function cleanPartition(
     from = page[page.length - 1].lastOffset + 1;
   }
   if (extents.length < 2) return null;
-  const state = await t.readState(CLEANER_STATE);
-  const cleanedUpTo = state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
-  // The last extent stays out (the active segment); so do extents too young or at/after an open transaction.
-  const cleanableBelow = (firstOpen: number) => {
-    let cleanEnd = extents[extents.length - 1].baseOffset;
-    for (const e of extents) {
-      if (e.lastOffset >= cleanEnd) break;
-      if (e.maxTimestamp > now - cfg.minCompactionLagMs || e.lastOffset >= firstOpen) {
-        cleanEnd = e.baseOffset;
-        break;
-      }
-    }
-    const cleanable = extents.filter((e) => e.lastOffset < cleanEnd);
-    let total = 0, dirty = 0;
-    for (const e of cleanable) {
-      total += e.size;
-      if (e.baseOffset >= cleanedUpTo) dirty += e.size;
-    }
-    const enough = cleanable.length > 0 &&
-      (force || (dirty > 0 && dirty / Math.max(total, 1) >= cfg.minCleanableRatio));
-    return { cleanEnd, cleanable, enough };
-  };
+  const upTo = await cleanedUpTo((n) => t.readState(n));
+  const cleanableBelow = (firstOpen: number) => cleanableRange(extents, cfg, now, firstOpen, upTo, force, t.young);
   // Open transactions only shorten the cleanable part (and its dirty share): check before reading any object.
   if (!cleanableBelow(Infinity).enough) return null;
   // Transaction outcomes (and each producer's last batch) from every batch of the log.
@@ -114,7 +104,7 @@ export async function cleanPartition(
 
   // Pass 2: the latest offset of each key in the cleanable extents.
   const map = new KeyMap();
-  const damaged = (b: Uint8Array, why: string) => onDamaged(baseOf(b), why);
+  const damaged = (b: Uint8Array, why: string) => onDamaged(batchBaseOffsetNumber(b), why);
   for (const e of cleanable) {
     for (const b of await t.reader.extentBatches(e)) map.add(b, txns, damaged);
   }
@@ -132,6 +122,12 @@ export async function cleanPartition(
       const body = encodeObject(parts, { version: 1, node: t.nodeId, created, entries: footer });
       key = newDataObjectKey(t.prefix, t.nodeId, created);
       await t.store.put(key, body, { ifNoneMatch: true });
+      // As the writer's commits: the switch must land well within the orphan sweep's grace period, or the
+      // sweep may delete the object (unknown to the index) just as the extents move to it.
+      const age = t.clock() - created;
+      if (age > (t.orphanGraceMs ?? ORPHAN_GRACE_MS) / 2) {
+        throw new Error(`${key} is ${age} ms old, too late to switch to it safely`);
+      }
       size = body.length;
       objects++;
     }
@@ -159,7 +155,7 @@ export async function cleanPartition(
     if (cleaned === null) continue;
     const runs: ExtentRewrite["runs"] = [];
     for (const b of cleaned) {
-      const base = baseOf(b);
+      const base = batchBaseOffsetNumber(b);
       const last = base + batchLastOffsetDelta(b);
       const ts = Number(batchMaxTimestamp(b));
       const run = runs[runs.length - 1];
@@ -186,6 +182,6 @@ export async function cleanPartition(
     if (rewrites.length >= (t.roundExtents ?? ROUND_EXTENTS) || at >= ROUND_BYTES) await flush();
   }
   await flush();
-  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, cleanedUpTo))));
+  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, upTo))));
   return { cleanedExtents, removed: stats.removed, upTo: cleanEnd, objects };
 }

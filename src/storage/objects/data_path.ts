@@ -14,6 +14,8 @@ export type ObjectDataPath = {
   store: ObjectStore;
   writer: ObjectWriter;
   reader: ObjectReader;
+  /** The orphan sweep's grace period: what writes an object must reference it in the index well within it. */
+  orphanGraceMs: number;
   /** Deletes unreferenced objects, then (with `sweep`) orphans older than the grace period. */
   collect(sweep?: boolean): Promise<GcResult>;
   /** One small-object compaction round (when the index supports it). */
@@ -77,6 +79,7 @@ export function objectDataPath(options: {
     store,
     writer,
     reader,
+    orphanGraceMs,
     async collect(sweep = false) {
       const r = await deleteUnreferenced(gc);
       if (sweep) {

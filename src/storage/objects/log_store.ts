@@ -16,7 +16,7 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { compactionConfig } from "../postgres/compaction.ts";
+import { compactEach, type CompactionConfig, PassTracker } from "../compaction.ts";
 import { cleanPartition, type CleanResult } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
@@ -54,40 +54,20 @@ export function objectLogStore(
       uriEncode(topic, false)
     }-${partition}/`;
   let compacting = false;
-  const compactAll = async (
+  const compactAll = (
     index: CleanableIndex,
     config: (topic: string, name: string) => string | undefined,
     now: number,
     say: (level: LogLevel, message: string) => void,
     mayWrite: (topic: string, partition: number) => boolean,
     force: boolean,
-  ): Promise<number> => {
-    let cleaned = 0;
-    for (const log of [...logs.values()]) {
-      if (!mayWrite(log.topic, log.partition)) continue;
-      const cfg = compactionConfig(config, log.topic);
-      if (!cfg) continue;
-      let r: CleanResult;
-      try {
-        r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
-      } catch (e) {
-        // What the pass switched stays (each round leaves a readable log); the next round goes on.
-        say(
-          "warn",
-          `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        continue;
-      }
-      if (r) {
-        cleaned++;
-        say(
-          "info",
-          `${log.topic}-${log.partition}: compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`,
-        );
-      }
-    }
-    return cleaned;
-  };
+  ): Promise<number> =>
+    compactEach([...logs.values()], config, say, async (log, cfg) => {
+      if (!mayWrite(log.topic, log.partition)) return null;
+      const r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
+      return r &&
+        `compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`;
+    });
   return {
     keepsAppendedBuffers: false,
     async open(topic, partition) {
@@ -224,21 +204,20 @@ class ObjectPartitionLog implements PartitionLog {
     return after[0] ?? null;
   }
 
-  #reported = new Set<number>();
-  #checkedAtEnd = -1;
+  #passes = new PassTracker();
 
   /** One compaction pass (cleaner.ts); null when it had nothing to do. */
   async clean(
     index: CleanableIndex,
     nodeId: number,
     clock: () => number,
-    cfg: NonNullable<ReturnType<typeof compactionConfig>>,
+    cfg: CompactionConfig,
     now: number,
     force: boolean,
     say: (level: LogLevel, message: string) => void,
   ): Promise<CleanResult> {
-    // Nothing appended since the last pass looked: nothing new to clean.
-    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    // Nothing appended since the last pass looked (and nothing it kept out old enough yet): nothing new to clean.
+    if (!this.#passes.due(this.logEndOffset, now, force)) return null;
     const end = this.logEndOffset;
     const r = await cleanPartition(
       {
@@ -252,25 +231,20 @@ class ObjectPartitionLog implements PartitionLog {
         prefix: this.o.prefix,
         nodeId,
         clock,
+        orphanGraceMs: this.o.path.orphanGraceMs,
         readState: (n) => this.readState(n),
         writeState: (n, d) => this.writeState(n, d),
         sized: (bytes) => {
           this.sizeInBytes = bytes;
         },
+        young: this.#passes.young,
       },
       cfg,
       now,
       force,
-      (offset, why) => {
-        if (this.#reported.has(offset)) return;
-        this.#reported.add(offset);
-        say(
-          "warn",
-          `${this.topic}-${this.partition}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`,
-        );
-      },
+      this.#passes.damaged(`${this.topic}-${this.partition}`, say),
     );
-    this.#checkedAtEnd = end;
+    this.#passes.looked(end);
     return r;
   }
 

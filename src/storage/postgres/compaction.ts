@@ -15,37 +15,23 @@
 //   (crash, lost connection) leaves every row either as it was or cleaned, and a record is only
 //   dropped when a later record of its key, which this pass keeps, exists. Readers see each batch
 //   whole, old or new; a consumer never loses the latest value of a key.
-import { batchLastOffsetDelta } from "../../protocol/record_batch.ts";
+import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../../protocol/record_batch.ts";
 import { prepareCompression } from "../../protocol/compression/index.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "../compaction.ts";
+import {
+  cleanableRange,
+  cleanedUpTo,
+  CLEANER_STATE,
+  cleanSegmentBatches,
+  type CleanStats,
+  type CleanUnit,
+  type CompactionConfig,
+  KeyMap,
+  TxnIndex,
+} from "../compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
 const { text, int4, int8, int8Array, byteaArray } = OID;
-
-/** Topic settings of a pass (Kafka's names; effective values). */
-export type CompactionConfig = {
-  deleteRetentionMs: number;
-  minCompactionLagMs: number;
-  minCleanableRatio: number;
-};
-
-/** A topic's compaction settings when its cleanup.policy includes compact; null when it does not. */
-export function compactionConfig(
-  config: (topic: string, name: string) => string | undefined,
-  topic: string,
-): CompactionConfig | null {
-  if (!String(config(topic, "cleanup.policy") ?? "delete").includes("compact")) return null;
-  const num = (name: string, dflt: number) => {
-    const v = Number(config(topic, name) ?? dflt);
-    return Number.isFinite(v) ? v : dflt;
-  };
-  return {
-    deleteRetentionMs: num("delete.retention.ms", 86400000),
-    minCompactionLagMs: num("min.compaction.lag.ms", 0),
-    minCleanableRatio: num("min.cleanable.dirty.ratio", 0.5),
-  };
-}
 
 /** What a pass needs of a partition (PgPartitionLog gives it). */
 export type CompactionTarget = {
@@ -62,9 +48,9 @@ export type CompactionTarget = {
   writeState(name: string, data: Uint8Array): Promise<void>;
   /** The partition's size after a statement of the pass changed it. */
   sized(bytes: number): void;
+  /** Told when min.compaction.lag.ms kept batches out of the pass: the time the first becomes old enough. */
+  young?(until: number): void;
 };
-
-export const CLEANER_STATE = "cleaner-offset";
 
 // Per batch from $3 up to $4: offsets, max timestamp, size, and its first 61 bytes (the header),
 // the whole batch for markers (control flag, bit 5 of the attributes' low byte at 22).
@@ -125,42 +111,24 @@ export async function compactPartition(
   if (end - start < 2) return null;
   // Pass 1: headers (markers whole) from the log start: transaction outcomes, sizes, timestamps.
   const txns = new TxnIndex();
-  const heads: { base: number; last: number; ts: number; size: number }[] = [];
+  const heads: CleanUnit[] = [];
   for (let from = start;;) {
     const r = await q(HEADERS, [from, end, HEADER_ROWS], [int8, int8, int4]);
     for (const [base, last, ts, size, head] of r.rows as [number, number, number, number, Uint8Array][]) {
       txns.note(head);
-      heads.push({ base, last, ts, size });
+      heads.push({ baseOffset: base, lastOffset: last, maxTimestamp: ts, size });
       from = last + 1;
     }
     if (r.rows.length < HEADER_ROWS) break;
   }
   if (heads.length < 2) return null;
-  const firstOpen = txns.firstOpenOffset();
-  // The last batch stays out (the active segment); so do batches too young or at/after an open transaction.
-  let cleanEnd = heads[heads.length - 1].base;
-  for (const h of heads) {
-    if (h.last >= cleanEnd) break;
-    if (h.ts > now - cfg.minCompactionLagMs || h.last >= firstOpen) {
-      cleanEnd = h.base;
-      break;
-    }
-  }
-  const cleanable = heads.filter((h) => h.last < cleanEnd);
-  if (cleanable.length === 0) return null;
-  const state = await t.readState(CLEANER_STATE);
-  const cleanedUpTo = state === null ? 0 : Number(new TextDecoder().decode(state)) || 0;
-  let total = 0, dirty = 0;
-  for (const h of cleanable) {
-    total += h.size;
-    if (h.base >= cleanedUpTo) dirty += h.size;
-  }
-  if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return null;
+  const upTo = await cleanedUpTo((n) => t.readState(n));
+  const { cleanEnd, enough } = cleanableRange(heads, cfg, now, txns.firstOpenOffset(), upTo, force, t.young);
+  if (!enough) return null;
 
   // Pass 2: the latest offset of each key in the cleanable batches.
   const map = new KeyMap();
-  const damaged = (b: Uint8Array, why: string) =>
-    onDamaged(Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0)), why);
+  const damaged = (b: Uint8Array, why: string) => onDamaged(batchBaseOffsetNumber(b), why);
   await eachBatch(t, start, cleanEnd, (b) => map.add(b, txns, damaged));
 
   // Pass 3: filter each cleanable batch; rewrite or delete the rows that change, a round at a time.
@@ -205,13 +173,13 @@ export async function compactPartition(
         damaged,
       );
       if (cleaned === null) continue;
-      const last = new DataView(b.buffer, b.byteOffset).getBigInt64(0) + BigInt(batchLastOffsetDelta(b));
+      const last = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
       if (cleaned.length === 0) {
-        del.lasts.push(Number(last));
+        del.lasts.push(last);
         del.crcs.push(crcBytes(b));
         del.olds.push(b.length);
       } else {
-        upd.lasts.push(Number(last));
+        upd.lasts.push(last);
         upd.crcs.push(crcBytes(b));
         upd.datas.push(cleaned[0]);
         upd.olds.push(b.length);
@@ -221,7 +189,7 @@ export async function compactPartition(
     }
   });
   await flush();
-  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, cleanedUpTo))));
+  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, upTo))));
   return { cleanedBatches, removed: stats.removed, upTo: cleanEnd };
 }
 
@@ -239,7 +207,7 @@ async function eachBatch(
     if (batches.length === 0) break;
     let done = false;
     for (const b of batches) {
-      const base = Number(new DataView(b.buffer, b.byteOffset).getBigInt64(0));
+      const base = batchBaseOffsetNumber(b);
       const last = base + batchLastOffsetDelta(b);
       if (last >= end) {
         done = true;

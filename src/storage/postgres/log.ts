@@ -12,7 +12,8 @@ import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
-import { compactionConfig, compactPartition, type PassResult } from "./compaction.ts";
+import { compactEach, type CompactionConfig, PassTracker } from "../compaction.ts";
+import { compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -139,32 +140,15 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
     say: (level: LogLevel, message: string) => void,
     force: boolean,
   ): Promise<number> => {
-    let cleaned = 0;
-    for (const p of [...logs.values()]) {
-      const log = await p.catch(() => null);
-      if (!log) continue;
+    const opened = await Promise.all([...logs.values()].map((p) => p.catch(() => null)));
+    return compactEach(opened.filter((l) => l !== null), config, say, async (log, cfg) => {
       const f = store.fencing;
       const epoch = f ? f.epochOf(log.topic, log.partition) : 0;
-      if (epoch === undefined) continue;
-      const cfg = compactionConfig(config, log.topic);
-      if (!cfg) continue;
-      let r;
-      try {
-        r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
-      } catch (e) {
-        // What the pass applied stays (each statement leaves a readable log); the next round goes on.
-        say("warn", `${log.topic}-${log.partition}: compaction stopped: ${e instanceof Error ? e.message : String(e)}`);
-        continue;
-      }
-      if (r) {
-        cleaned++;
-        say(
-          "info",
-          `${log.topic}-${log.partition}: compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`,
-        );
-      }
-    }
-    return cleaned;
+      if (epoch === undefined) return null;
+      const r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
+      return r &&
+        `compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`;
+    });
   };
   const store: PostgresLogStore = {
     pool,
@@ -452,22 +436,22 @@ class PgPartitionLog implements PartitionLog {
 
   /** One compaction pass (compaction.ts), after the appends in flight; null when it had nothing to do. */
   async compact(
-    cfg: NonNullable<ReturnType<typeof compactionConfig>>,
+    cfg: CompactionConfig,
     now: number,
     force: boolean,
     fence: { leader: number; epoch: number },
     say: (level: LogLevel, message: string) => void,
   ): Promise<PassResult> {
     await this.#tail;
-    // Nothing appended since the last pass looked: nothing new to clean (the header scan is skipped).
-    if (!force && this.#checkedAtEnd === this.logEndOffset) return null;
+    // Nothing appended since the last pass looked (and nothing it kept out old enough yet): the header scan is skipped.
+    if (!this.#passes.due(this.logEndOffset, now, force)) return null;
     const end = this.logEndOffset;
     const r = await compactPartition(
       {
         topic: this.topic,
         partition: this.partition,
         logStartOffset: this.logStartOffset,
-        logEndOffset: this.logEndOffset,
+        logEndOffset: end,
         pool: this.#pool,
         lane: this.#lane,
         fence,
@@ -477,26 +461,18 @@ class PgPartitionLog implements PartitionLog {
         sized: (bytes) => {
           this.sizeInBytes = bytes;
         },
+        young: this.#passes.young,
       },
       cfg,
       now,
       force,
-      (offset, why) => {
-        // Once per batch per process.
-        if (this.#reported.has(offset)) return;
-        this.#reported.add(offset);
-        say(
-          "warn",
-          `${this.topic}-${this.partition}: compaction keeps a damaged record batch at offset ${offset} as it is (${why})`,
-        );
-      },
+      this.#passes.damaged(`${this.topic}-${this.partition}`, say),
     );
-    this.#checkedAtEnd = end;
+    this.#passes.looked(end);
     return r;
   }
 
-  #reported = new Set<number>();
-  #checkedAtEnd = -1;
+  #passes = new PassTracker();
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);

@@ -17,7 +17,7 @@ import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
 import type { ObjectStore } from "../../../src/storage/objects/store.ts";
 import type { PartitionLog } from "../../../src/storage/store.ts";
 import { cleanPartition } from "../../../src/storage/objects/cleaner.ts";
-import { compactionConfig } from "../../../src/storage/postgres/compaction.ts";
+import { compactionConfig } from "../../../src/storage/compaction.ts";
 import { startPostgres } from "../../helpers/postgres.ts";
 
 const pg = await startPostgres();
@@ -148,6 +148,55 @@ test("a broker without the leader epoch changes nothing; a pass stopped by a fai
   expect(await logs.applyCompaction(compactCfg, 5000, say, () => true, true)).toBe(1);
   expect(await dump(log)).toEqual(AFTER);
   await logs.close();
+});
+
+test("extents kept out only by min.compaction.lag.ms are cleaned once old enough, with nothing appended meanwhile", async () => {
+  const { logs, log } = await open("cleanlag");
+  await fill(log); // record timestamps 1000
+  const lag = (t: string, name: string) => name === "min.compaction.lag.ms" ? "60000" : compactCfg(t, name);
+  expect(await logs.applyCompaction(lag, 5000, say)).toBe(0);
+  expect(await dump(log)).toEqual(BEFORE);
+  // Later, no append since: the extents are old enough now and a pass cleans them.
+  expect(await logs.applyCompaction(lag, 120000, say)).toBe(1);
+  expect(await dump(log)).toEqual(AFTER);
+  await logs.close();
+});
+
+test("a rewritten object whose PUT took half the orphan grace period is not switched to (the sweep may delete it)", async () => {
+  const mem = memoryObjectStore();
+  let time = 1_000_000;
+  const store: ObjectStore = Object.assign(Object.create(mem), {
+    put: async (key: string, body: Uint8Array, o?: { ifNoneMatch?: boolean }) => {
+      await mem.put(key, body, o);
+      if (key.includes("chronik-data") && time > 1_000_000) time += 40_000; // a slow PUT of the cleaner's object
+    },
+  });
+  const { index, path, log } = await open("cleangrace", store);
+  await fill(log);
+  const rows = await index.locate("t", 0, 0, 1 << 20);
+  time += 1;
+  const target = {
+    topic: "t",
+    partition: 0,
+    logStartOffset: log.logStartOffset,
+    logEndOffset: log.logEndOffset,
+    index,
+    reader: path.reader,
+    store,
+    prefix: "k",
+    nodeId: 1,
+    clock: () => time,
+    readState: async () => null,
+    writeState: async () => {},
+    sized: () => {},
+    orphanGraceMs: 60_000,
+  };
+  await expect(cleanPartition(target, compactionConfig(compactCfg, "t")!, 5000, true, () => {})).rejects.toThrow(
+    /too late/,
+  );
+  expect(await index.locate("t", 0, 0, 1 << 20)).toEqual(rows);
+  expect(await dump(log)).toEqual(BEFORE);
+  await path.close();
 });
 
 test("a pass stopped between its rounds leaves every key's latest value at its offset; the next pass finishes", async () => {
