@@ -143,7 +143,7 @@ async function killUnderLoad(killCoordinator: boolean) {
   const lookup = await KafkaConnection.open(bunRuntime, "127.0.0.1", brokers[0].port);
   const found = await lookup.send(FindCoordinator, 3, { key: "fault-group", keyType: 0 });
   lookup.close();
-  const coordinator = found.nodeId - 1;
+  const coordinator = found.nodeId! - 1;
   expect(coordinator).toBeGreaterThanOrEqual(0);
   const victim = killCoordinator ? coordinator : coordinator === 2 ? 1 : 2;
   const victimId = victim + 1;

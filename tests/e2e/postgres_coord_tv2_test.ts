@@ -69,7 +69,7 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
         timeoutMs: 5000,
         validateOnly: false,
       });
-      expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+      expect(created.topics![0].errorCode).toBe(ErrorCode.NONE);
       // Both brokers know the topic, its leaders on both, and the internal partitions spread.
       const settled = async () => ({
         tv2: await Promise.all(all.map((a) => metadata(a, "tv2"))),
@@ -87,7 +87,7 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
       // A transactional id coordinated by one broker, a group coordinated by the other.
       const find = async (keyType: number, keys: string[]) =>
         new Map(
-          (await conns[0].send(FindCoordinator, 4, { keyType, coordinatorKeys: keys })).coordinators.map((
+          (await conns[0].send(FindCoordinator, 4, { keyType, coordinatorKeys: keys })).coordinators!.map((
             c,
           ) => [c.key, c.nodeId]),
         );
@@ -127,7 +127,7 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
             }],
           }],
         });
-        return r.responses[0].partitionResponses[0].errorCode;
+        return r.responses![0].partitionResponses![0].errorCode;
       };
       for (let p = 0; p < P; p++) expect(await produce(p, `c${p}`, 0)).toBe(ErrorCode.NONE);
       const oc = await groupCoordinator.send(TxnOffsetCommit, 5, {
@@ -143,7 +143,7 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
           partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" }],
         }],
       });
-      expect(oc.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+      expect(oc.topics![0].partitions![0].errorCode).toBe(ErrorCode.NONE);
       const committed = await coordinator.send(EndTxn, 5, {
         transactionalId: txnId,
         producerId: pid,
@@ -151,13 +151,13 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
         committed: true,
       });
       expect(committed.errorCode).toBe(ErrorCode.NONE);
-      expect(committed.producerEpoch).toBe(epoch + 1);
+      expect(committed.producerEpoch).toBe(epoch! + 1);
       epoch = committed.producerEpoch;
       const fetched = await groupCoordinator.send(OffsetFetch, 8, {
         groups: [{ groupId, memberId: null, memberEpoch: -1, topics: [{ name: "tv2", partitionIndexes: [0] }] }],
         requireStable: true,
       });
-      expect(fetched.groups[0].topics[0].partitions[0].committedOffset).toBe(1n);
+      expect(fetched.groups![0].topics![0].partitions![0].committedOffset).toBe(1n);
 
       // The next transaction at the bumped epoch aborts.
       for (let p = 0; p < P; p++) expect(await produce(p, `a${p}`, 0)).toBe(ErrorCode.NONE);

@@ -13,7 +13,7 @@ import { ZERO_UUID } from "../../src/protocol/codec.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-let broker: Broker;
+let broker: Broker & { lines: string[] };
 let base: string;
 beforeAll(async () => {
   broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });

@@ -10,7 +10,7 @@ import { httpBase } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-let broker: Broker;
+let broker: Broker & { lines: string[] };
 let base: string;
 beforeAll(async () => {
   broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });

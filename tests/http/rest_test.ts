@@ -61,8 +61,14 @@ function kafkajsPartition(key: string, n: number): number {
   const partitioner = Partitioners.DefaultPartitioner();
   return partitioner({
     topic: "t",
-    partitionMetadata: Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0 })),
-    message: { key },
+    partitionMetadata: Array.from({ length: n }, (_, i) => ({
+      partitionId: i,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    })),
+    message: { key, value: null },
   });
 }
 
