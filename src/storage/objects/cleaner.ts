@@ -31,7 +31,7 @@ import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";
 import type { ObjectStore } from "./store.ts";
-import { ORPHAN_GRACE_MS } from "./writer.ts";
+import { ensureReferableInTime, ORPHAN_GRACE_MS } from "./writer.ts";
 
 /** Bytes of new extents per round (one object, one index statement), and extents at most. */
 const ROUND_BYTES = 8 << 20;
@@ -124,10 +124,7 @@ export async function cleanPartition(
       await t.store.put(key, body, { ifNoneMatch: true });
       // As the writer's commits: the switch must land well within the orphan sweep's grace period, or the
       // sweep may delete the object (unknown to the index) just as the extents move to it.
-      const age = t.clock() - created;
-      if (age > (t.orphanGraceMs ?? ORPHAN_GRACE_MS) / 2) {
-        throw new Error(`${key} is ${age} ms old, too late to switch to it safely`);
-      }
+      ensureReferableInTime(key, "switch to it", created, t.clock(), t.orphanGraceMs ?? ORPHAN_GRACE_MS);
       size = body.length;
       objects++;
     }

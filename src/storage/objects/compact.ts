@@ -6,9 +6,14 @@
 //
 // Safety: the new object is written create-only before the index changes; a crash in between leaves an
 // orphan (swept later). Extents dropped meanwhile by retention are skipped by moveExtents, never revived.
+// As the writer's commits and the cleaner's switches, the move is refused once the new object is older than half
+// the orphan sweep's grace period (after a slow PUT the sweep could delete it, unknown to the index, just as the
+// extents move to it, and gc.ts would then delete the old objects: records lost); the round fails, the new
+// object is an orphan, and the next round starts again.
 import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CompactableIndex, Extent } from "./index.ts";
 import type { ObjectStore } from "./store.ts";
+import { ensureReferableInTime, ORPHAN_GRACE_MS } from "./writer.ts";
 
 export type CompactOptions = {
   store: ObjectStore;
@@ -20,6 +25,8 @@ export type CompactOptions = {
   /** Stop gathering once the new object would hold this much (default 8 MiB). */
   targetBytes?: number;
   clock?: () => number;
+  /** The orphan sweep's grace period (chronik.object.orphan.grace.ms; default ORPHAN_GRACE_MS). */
+  orphanGraceMs?: number;
 };
 
 export type CompactResult = { newKey: string | null; sources: string[]; moved: number; bytes: number };
@@ -65,7 +72,8 @@ export async function compactSmallObjects(o: CompactOptions): Promise<CompactRes
     moves.push({ from: e, position: at });
     at += e.size;
   }
-  const now = (o.clock ?? Date.now)();
+  const clock = o.clock ?? Date.now;
+  const now = clock();
   const body = encodeObject(extents.map((e) => data.get(e)!), {
     version: 1,
     node: o.nodeId,
@@ -74,6 +82,7 @@ export async function compactSmallObjects(o: CompactOptions): Promise<CompactRes
   });
   const newKey = newDataObjectKey(o.prefix, o.nodeId, now);
   await o.store.put(newKey, body, { ifNoneMatch: true });
+  ensureReferableInTime(newKey, "move extents to it", now, clock(), o.orphanGraceMs ?? ORPHAN_GRACE_MS);
   const moved = await o.index.moveExtents(newKey, moves);
   return { newKey, sources: chosen.map((c) => c.key), moved, bytes: at };
 }

@@ -86,6 +86,22 @@ export function objectStoreConfig(
     else if (pathStyleSetting === false || pathStyleSetting === "false") pathStyle = false;
     else throw new Error(`chronik.s3.path.style must be true or false, not ${JSON.stringify(pathStyleSetting)}`);
   }
+  // A commit or compaction move refers to its new object at most half the grace period after making it
+  // (writer.ts ensureReferableInTime); the index statement must end within the other half, or the orphan sweep
+  // may delete the object the statement then points the index at. PostgreSQL statements are bounded by
+  // chronik.postgres.request.timeout.ms (0: unbounded), checked here when it is set.
+  const orphanGraceMs = int(config, "chronik.object.orphan.grace.ms", 60000);
+  const pgTimeout = config["chronik.postgres.request.timeout.ms"];
+  if (pgTimeout !== undefined && pgTimeout !== null && pgTimeout !== "") {
+    const n = Number(pgTimeout);
+    if (!(n > 0 && n < orphanGraceMs / 2)) {
+      throw new Error(
+        `chronik.postgres.request.timeout.ms must be above 0 and below half of chronik.object.orphan.grace.ms ` +
+          `(${orphanGraceMs}) with an object store, not ${String(pgTimeout)}: a slower index statement could ` +
+          `refer to an object the orphan sweep deletes`,
+      );
+    }
+  }
   return {
     s3: {
       bucket,
@@ -100,7 +116,7 @@ export function objectStoreConfig(
     cacheBytes: int(config, "chronik.object.cache.bytes", 0),
     blockBytes: int(config, "chronik.object.cache.block.bytes", 1),
     gcIntervalMs: int(config, "chronik.object.gc.interval.ms", 0),
-    orphanGraceMs: int(config, "chronik.object.orphan.grace.ms", 60000),
+    orphanGraceMs,
     compactIntervalMs: int(config, "chronik.object.compact.interval.ms", 0),
   };
 }

@@ -98,6 +98,7 @@ export function objectDataPath(options: {
         nodeId: options.nodeId,
         targetBytes: config.flushBytes,
         clock,
+        orphanGraceMs,
       });
     },
     start(log = () => {}) {

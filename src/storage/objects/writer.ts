@@ -22,6 +22,18 @@ export const DEFAULT_FLUSH_BYTES = 8 * 1024 * 1024;
 /** The orphan sweep deletes unknown data objects older than this; commits must land well before. */
 export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
 
+/**
+ * Whatever makes the index refer to a new object (the writer's commit, a compaction's switch) must check this
+ * after the object is stored and before the index statement: the orphan sweep deletes objects the index does not
+ * know once they are older than the grace period, so referring to one later than half of it (the other half is
+ * left for the index statement, bounded by chronik.postgres.request.timeout.ms) could point the index at a deleted object.
+ * Throws, naming `what` and `act`, when the object made at `created` is too old for that.
+ */
+export function ensureReferableInTime(what: string, act: string, created: number, now: number, graceMs: number) {
+  const age = now - created;
+  if (age > graceMs / 2) throw new Error(`${what} is ${age} ms old, too late to ${act} safely`);
+}
+
 export type ObjectWriterOptions = {
   store: ObjectStore;
   hook: CommitHook;
@@ -225,8 +237,8 @@ export class ObjectWriter {
     let outcomes: CommitOutcome[];
     try {
       await upload;
-      const age = this.#o.clock() - (dataObjectTime(this.#o.prefix, key) ?? cutAt);
-      if (age > this.#o.orphanGraceMs / 2) throw new Error(`object is ${age} ms old, too late to commit safely`);
+      const created = dataObjectTime(this.#o.prefix, key) ?? cutAt;
+      ensureReferableInTime("object", "commit", created, this.#o.clock(), this.#o.orphanGraceMs);
       outcomes = await this.#o.hook.commit(
         { key, size: body.length },
         entries.map((p, i): CommitEntry => commitEntry(p, footer[i].position)),

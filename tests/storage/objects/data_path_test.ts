@@ -434,6 +434,41 @@ describe("small-object compaction", () => {
     expect(calls).toBe(2);
   });
 
+  test("a slow PUT: the extents never move to an object the orphan sweep may delete", async () => {
+    const t = await smallObjects();
+    const expected = await Promise.all([0, 1].map(async (p) => values(await t.path.reader.read("t", p, 0, 1 << 20))));
+    const rows = await Promise.all([0, 1].map((p) => t.index.locate("t", p, 0, 1 << 20)));
+    let now = Date.now();
+    const gc = { store: t.store, index: t.index, prefix: PREFIX, orphanGraceMs: 60_000, clock: () => now };
+    const put = t.store.put.bind(t.store);
+    t.store.put = async (k, b, o) => {
+      await put(k, b, o);
+      now += 70_000; // the PUT is answered late; meanwhile the sweep finds the new object, unknown to the index
+      expect((await sweepOrphans(gc)).orphans).toEqual([k]);
+    };
+    await expect(compactSmallObjects({ ...opts(t), clock: () => now, orphanGraceMs: 60_000 })).rejects.toThrow(
+      /too late to move extents/,
+    );
+    expect(await Promise.all([0, 1].map((p) => t.index.locate("t", p, 0, 1 << 20)))).toEqual(rows);
+    await deleteUnreferenced(gc);
+    const cold = new ObjectReader({ store: t.store, index: t.index });
+    for (const p of [0, 1]) expect(values(await cold.read("t", p, 0, 1 << 20))).toEqual(expected[p]);
+  });
+
+  test("the move is refused past half the grace period, before the sweep could delete the object", async () => {
+    const t = await smallObjects();
+    let now = Date.now();
+    const put = t.store.put.bind(t.store);
+    t.store.put = async (k, b, o) => (await put(k, b, o), now += 30_001);
+    const keys = [...t.store.objects.keys()];
+    await expect(compactSmallObjects({ ...opts(t), clock: () => now, orphanGraceMs: 60_000 })).rejects.toThrow(
+      /too late to move extents/,
+    );
+    expect((await t.index.knownObjects(keys)).size).toBe(keys.length);
+    t.store.put = put;
+    expect((await compactSmallObjects({ ...opts(t), orphanGraceMs: 60_000 })).moved).toBe(6); // the next round
+  });
+
   test("fewer than two candidates: nothing to do", async () => {
     const t = setup();
     await t.path.writer.append("t", 0, batches("x").buf, batches("x").metas);
@@ -535,5 +570,19 @@ describe("naming and config", () => {
         "chronik.object.flush.bytes": 0,
       })
     ).toThrow("chronik.object.flush.bytes");
+    // The index statement must end within the other half of the orphan grace period (ensureReferableInTime).
+    const base = {
+      "chronik.object.store": "s3://x",
+      "chronik.s3.access.key.id": "a",
+      "chronik.s3.secret.access.key": "s",
+    };
+    const grace = { ...base, "chronik.object.orphan.grace.ms": "60000" };
+    expect(objectStoreConfig({ ...grace, "chronik.postgres.request.timeout.ms": "10000" })!.orphanGraceMs).toBe(60000);
+    for (const bad of ["0", "30000", "120000"]) {
+      expect(() => objectStoreConfig({ ...grace, "chronik.postgres.request.timeout.ms": bad })).toThrow(
+        "chronik.postgres.request.timeout.ms",
+      );
+    }
+    expect(objectStoreConfig({ ...base, "chronik.postgres.request.timeout.ms": 120000 })!.orphanGraceMs).toBe(3600000);
   });
 });
