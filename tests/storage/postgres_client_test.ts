@@ -1,8 +1,15 @@
 // The PostgreSQL wire client (src/storage/postgres/client.ts) against a real server: trust and
-// SCRAM-SHA-256 logins, binary parameters and results, pipelining, errors, reconnecting.
+// SCRAM-SHA-256 logins, binary parameters and results, pipelining, errors, reconnecting, a hung server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
-import { parsePostgresUrl, PgConnection, PgError, PgPool, redact } from "../../src/storage/postgres/client.ts";
+import {
+  parsePostgresUrl,
+  PgConnection,
+  PgConnectionError,
+  PgError,
+  PgPool,
+  redact,
+} from "../../src/storage/postgres/client.ts";
 import { OID } from "../../src/storage/postgres/wire.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
@@ -85,6 +92,33 @@ describe("PgPool", () => {
     let ok = false;
     for (let i = 0; i < 100 && !ok; i++) {
       ok = await pool.query("SELECT 1::int4").then(() => true, () => false);
+      if (!ok) await Bun.sleep(100);
+    }
+    expect(ok).toBe(true);
+    pool.close();
+  });
+
+  test("a hung server (SIGSTOP): statements and new connections fail after the request timeout; back after SIGCONT", async () => {
+    const pool = new PgPool(bunRuntime, { ...parsePostgresUrl(pg.url()), poolSize: 1, timeoutMs: 300 });
+    expect((await pool.query("SELECT 1::int4")).rows[0][0]).toBe(1);
+    expect((await pool.query("SHOW statement_timeout")).rows[0][0]).toBe("300ms");
+    pg.pause();
+    try {
+      // In flight on the open connection: no reply, so the connection is failed (outcome unknown).
+      const e = await pool.query("SELECT 2::int4").catch((x) => x);
+      expect(e).toBeInstanceOf(PgConnectionError);
+      expect(e.message).toMatch(/no reply within 300 ms/);
+      // A new connection: TCP is accepted by the kernel, the startup is never answered.
+      await Bun.sleep(300); // the pool's reconnect backoff
+      const e2 = await pool.query("SELECT 3::int4").catch((x) => x);
+      expect(e2).toBeInstanceOf(PgConnectionError);
+      expect(e2.message).toMatch(/no answer within 300 ms/);
+    } finally {
+      pg.resume();
+    }
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await pool.query("SELECT 4::int4").then((r) => r.rows[0][0] === 4, () => false);
       if (!ok) await Bun.sleep(100);
     }
     expect(ok).toBe(true);

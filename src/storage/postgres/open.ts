@@ -25,6 +25,8 @@ export async function openPostgres(
   topicConfig: (topic: string, name: string) => string,
   options: {
     retentionCheckMs: number;
+    /** chronik.postgres.request.timeout.ms (client.ts). */
+    requestTimeoutMs: number;
     /** The broker config (chronik.object.* and chronik.s3.* settings). */
     config: Record<string, unknown>;
     nodeId: number;
@@ -34,7 +36,7 @@ export async function openPostgres(
   const { retentionCheckMs } = options;
   // Checked before anything opens: a malformed object-store setting fails the start with its name.
   const objects = objectStoreConfig(options.config, options.env as Record<string, string | undefined>);
-  const pool = new PgPool(runtime, where.pg, log);
+  const pool = new PgPool(runtime, { ...where.pg, timeoutMs: options.requestTimeoutMs }, log);
   try {
     await ensureSchema(pool);
     const metadata = await postgresMetadataStore(pool);
