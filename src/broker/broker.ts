@@ -174,7 +174,9 @@ async function start(
   // needs a leader-to-coordinator request not built yet, so a cluster offers transaction.version 0
   // (clients use AddPartitionsToTxn, which reaches the coordinator).
   if (member) admin.features.cap("transaction.version", 0);
-  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`) : null;
+  const peers = member
+    ? new Peers(runtime, `chronik-broker-${config.nodeId}`, configNumber(config, "request.timeout.ms"))
+    : null;
   // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
   const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
     const at = member!.addressOf(node);

@@ -2,7 +2,8 @@
 // WriteTxnMarkers to partition leaders), with the generated codec over the runtime's outbound TCP
 // port. One connection per peer, opened on first use and again after it closed; responses come back
 // in request order, as Kafka guarantees per connection. It speaks to the peer's first listener
-// without SASL or TLS: inter-broker requests need a PLAINTEXT listener there (a first step).
+// without SASL or TLS: inter-broker requests need a PLAINTEXT listener there (a first step). A request unanswered
+// after request.timeout.ms fails and closes its connection (later answers on it would be out of step).
 import { decodeResponse, encodeRequest } from "../protocol/codec.ts";
 import { readResponseHeader, writeRequestHeader } from "../protocol/header.ts";
 import { Reader } from "../protocol/reader.ts";
@@ -41,9 +42,22 @@ class PeerConnection {
     for (const w of this.#waiters.splice(0)) w.reject(e);
   }
 
-  send(frame: Uint8Array): Promise<Uint8Array> {
+  send(frame: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+      const timer = setTimeout(() => {
+        this.end(new Error(`no answer within ${timeoutMs} ms (request.timeout.ms)`));
+        this.conn?.close();
+      }, timeoutMs);
+      this.#waiters.push({
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.conn!.write(frame);
     });
   }
@@ -54,10 +68,12 @@ export class Peers {
   #clientId: string;
   #conns = new Map<string, Promise<PeerConnection>>();
   #correlation = 1;
+  #timeoutMs: number;
 
-  constructor(runtime: Runtime, clientId: string) {
+  constructor(runtime: Runtime, clientId: string, timeoutMs = 30_000) {
     this.#runtime = runtime;
     this.#clientId = clientId;
+    this.#timeoutMs = timeoutMs;
   }
 
   #connect(host: string, port: number): Promise<PeerConnection> {
@@ -83,7 +99,12 @@ export class Peers {
 
   /** Sends one request to host:port and resolves with the decoded response. */
   async send<Q, S>(host: string, port: number, api: Api<Q, S>, version: number, body: Q): Promise<S> {
-    const pc = await this.#connect(host, port);
+    let pc = await this.#connect(host, port);
+    if (pc.closed) {
+      // Timed out (closed by us) before its end event removed it: a new connection.
+      if (this.#conns.get(`${host}:${port}`)) this.#conns.delete(`${host}:${port}`);
+      pc = await this.#connect(host, port);
+    }
     const w = new Writer();
     w.int32(0);
     writeRequestHeader(w, {
@@ -94,7 +115,7 @@ export class Peers {
     });
     encodeRequest(api, version, body, w);
     w.patchInt32(0, w.length - 4);
-    const frame = await pc.send(concatChunks(w.finish()));
+    const frame = await pc.send(concatChunks(w.finish()), this.#timeoutMs);
     const r = new Reader(frame);
     readResponseHeader(r, api.key, version);
     return decodeResponse(api, version, r);
