@@ -58,6 +58,27 @@ describe("PgConnection", () => {
     c.close();
   });
 
+  test("large bytea parameters (sent by reference, not copied) and many statements round-trip", async () => {
+    const c = await PgConnection.open(bunRuntime, parsePostgresUrl(pg.url()));
+    const big = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+    const a = big(70_000, 1), b = big(4096, 2), small = big(100, 3);
+    const r = await c.query("SELECT $1::bytea, $2::bytea[], length($1), $3::int4", [a, [b, small, a], 7], [
+      OID.bytea,
+      OID.byteaArray,
+      OID.int4,
+    ]);
+    expect(r.rows[0][0]).toEqual(a);
+    expect(r.rows[0][2]).toBe(70_000);
+    expect(r.rows[0][3]).toBe(7);
+    const arr = await c.query("SELECT unnest($1::bytea[])", [[b, small, a]], [OID.byteaArray]);
+    expect(arr.rows.map((x) => x[0])).toEqual([b, small, a]);
+    // More than one writer block (64 KiB) of small statements, pipelined.
+    const ps = [];
+    for (let i = 0; i < 3000; i++) ps.push(c.query("SELECT $1::text", [`value-${i}`], [OID.text]));
+    expect((await Promise.all(ps)).every((x, i) => x.rows[0][0] === `value-${i}`)).toBe(true);
+    c.close();
+  });
+
   test("SCRAM-SHA-256 login; a wrong password is refused", async () => {
     const good = await PgConnection.open(
       bunRuntime,

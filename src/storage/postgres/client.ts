@@ -369,16 +369,16 @@ export class PgConnection {
     w.begin("D").u8(0x50).cstr("").end(); // Describe the portal: its RowDescription gives the column types
     w.begin("E").cstr("").i32(0).end();
     w.begin("S").end();
-    return this.#enqueue(w.take(), prepared);
+    return this.#enqueue(w.takeChunks(), prepared);
   }
 
   /** Runs SQL with the simple query protocol (DDL, several statements, no parameters; text results). */
   simple(sql: string): Promise<PgResult> {
     if (this.broken) return Promise.reject(new PgConnectionError("PostgreSQL connection is closed"));
-    return this.#enqueue(this.#w.begin("Q").cstr(sql).end().take(), null, true);
+    return this.#enqueue(this.#w.begin("Q").cstr(sql).end().takeChunks(), null, true);
   }
 
-  #enqueue(bytes: Uint8Array, prepared: string | null, text = false): Promise<PgResult> {
+  #enqueue(chunks: Uint8Array[], prepared: string | null, text = false): Promise<PgResult> {
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) this.#lastActivity = this.#now();
       this.#pending.push({
@@ -390,7 +390,7 @@ export class PgConnection {
         error: null,
         prepared,
       });
-      this.#conn!.write(bytes);
+      for (const c of chunks) this.#conn!.write(c);
       this.#watch();
     });
   }
