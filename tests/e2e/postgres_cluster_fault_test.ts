@@ -303,7 +303,15 @@ async function killTransactionCoordinator() {
   expect(count("orphan")).toBe(0);
   // Whole or not at all; whole when its commit was acknowledged.
   const counts = Array.from({ length: t }, (_, i) => count(`t${i}`));
-  expect(counts.filter((n) => n !== 0 && n !== P)).toEqual([]);
+  const partial = counts.map((n, i) => ({ t: i, n })).filter(({ n }) => n !== 0 && n !== P);
+  if (partial.length > 0) {
+    // Which partitions show it, committed and not, and what the log holds (read_uncommitted, with offsets).
+    const raw = await readAll(addr, "txn", P, ["-f", "%o:%s\n"]);
+    const where = (m: Map<number, string[]>, i: number) =>
+      [...m].map(([p, v]) => `${p}:${v.filter((x) => x.includes(`t${i}-`)).join(",")}`).join(" ");
+    const detail = partial.map(({ t: i }) => `t${i} committed ${where(stored, i)} | stored ${where(raw, i)}`);
+    expect({ partial: detail, acked: [...committed] }).toEqual({ partial: [], acked: [...committed] });
+  }
   expect([...committed].filter((i) => counts[i] !== P)).toEqual([]);
   expect(new Set(all).size).toBe(all.length);
   expect(alive.map((b) => b.logs()).join("")).toMatch(/now leading \d+ partition\(s\)/);
