@@ -184,9 +184,15 @@ const SNAPSHOT_LAG = 100_000;
  * changed or the snapshot lags the log end (by any amount when `all`, as at a clean stop, so the
  * next start replays nothing).
  */
-export async function snapshotProducerStates(topics: Topics, all = false): Promise<void> {
+export async function snapshotProducerStates(
+  topics: Topics,
+  all = false,
+  /** In a cluster, only the partitions this broker leads: another broker's view of a partition is stale. */
+  leads: (topic: string, partition: number) => boolean = () => true,
+): Promise<void> {
   for (const t of topics.list()) {
     for (const p of t.partitions) {
+      if (!leads(t.name, p.partition)) continue;
       const state = producerStateOf(p);
       const lag = p.logEndOffset - state.snapshotOffset;
       if (!state.dirty && (all ? lag === 0 : lag < SNAPSHOT_LAG)) continue;
