@@ -306,7 +306,7 @@ async function killTransactionCoordinator() {
   const partial = counts.map((n, i) => ({ t: i, n })).filter(({ n }) => n !== 0 && n !== P);
   if (partial.length > 0) {
     // Which partitions show it, committed and not, and what the log holds (read_uncommitted, with offsets).
-    const raw = await readAll(addr, "txn", P, ["-f", "%o:%s\n"]);
+    const raw = await readAll(addr, "txn", P, ["-X", "isolation.level=read_uncommitted", "-f", "%o:%s\n"]);
     const where = (m: Map<number, string[]>, i: number) =>
       [...m].map(([p, v]) => `${p}:${v.filter((x) => x.includes(`t${i}-`)).join(",")}`).join(" ");
     const detail = partial.map(({ t: i }) => `t${i} committed ${where(stored, i)} | stored ${where(raw, i)}`);
