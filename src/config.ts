@@ -3,6 +3,7 @@ import { BROKER_CONFIGS } from "./broker/config/broker_configs.ts";
 import type { ConfigDef } from "./broker/topic_configs.ts";
 import type { LogLevel } from "./runtime.ts";
 import { OBJECT_CONFIG_DEFAULTS } from "./storage/objects/config.ts";
+import { PG_REQUEST_TIMEOUT_MS } from "./storage/postgres/client.ts";
 
 export type BrokerConfig = {
   /** Interface to bind. */
@@ -81,6 +82,14 @@ export const CHRONIK_CONFIGS: Readonly<Record<string, ConfigDef>> = {
     type: "list",
     default: "",
     doc: "Host names the HTTP side answers besides IP addresses, localhost and the advertised host (* for any).",
+  },
+  "chronik.postgres.request.timeout.ms": {
+    type: "long",
+    default: String(PG_REQUEST_TIMEOUT_MS),
+    min: 0,
+    doc: "postgres:// storage: a PostgreSQL connection with no reply for this long (or not started in this time) " +
+      "is closed and its statements fail (produce answers the retriable KAFKA_STORAGE_ERROR); also the server's " +
+      "statement_timeout. 0: wait forever.",
   },
   // Record data in an object store (postgres:// storage only; src/storage/objects/config.ts reads them).
   "chronik.object.store": {

@@ -10,7 +10,7 @@ import type { LogStore } from "../storage/store.ts";
 import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
-import { FetchSessions } from "./fetch_sessions.ts";
+import { FetchSessions, partitionKey } from "./fetch_sessions.ts";
 import { GroupCoordinator, OFFSETS_TOPIC, offsetsTopicPartitions, txnTopicPartitions } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
@@ -171,9 +171,12 @@ async function start(
     })
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
-  // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts).
+  // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts), and time out
+  // after request.timeout.ms.
   const interBroker = member ? await interBrokerOf(config, bind, runtime.fs) : null;
-  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker) : null;
+  const peers = member
+    ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker, configNumber(config, "request.timeout.ms"))
+    : null;
   // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
   const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
     const at = member!.addressOf(node, interBroker!.listener);
@@ -334,7 +337,7 @@ async function start(
   await registry.start();
   // Producer-state snapshots bound the replay after an unclean stop (Kafka snapshots at segment roll).
   const snapshotTimer = setInterval(() => {
-    snapshotProducerStates(topics).catch((e) =>
+    snapshotProducerStates(topics, false, (t, p) => cluster.leads(t, p)).catch((e) =>
       log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
     );
   }, configNumber(config, "chronik.producer.snapshot.interval.ms"));
@@ -448,10 +451,18 @@ async function start(
         await server.close();
         services.txns.close();
         share.close();
+        // Decided before leaving the cluster (which drops leadership): a snapshot written for a partition this broker
+        // does not lead would replace its leader's with this broker's stale (often empty) state.
+        const led = new Set<string>();
+        for (const t of topics.list()) {
+          for (const p of t.partitions) {
+            if (cluster.leads(t.name, p.partition)) led.add(partitionKey(t.name, p.partition));
+          }
+        }
         await member?.close();
         peers?.close();
         clearInterval(snapshotTimer);
-        await snapshotProducerStates(topics, true).catch((e) =>
+        await snapshotProducerStates(topics, true, (t, p) => led.has(partitionKey(t, p))).catch((e) =>
           log("warn", `producer-state snapshot failed: ${e instanceof Error ? e.message : String(e)}`)
         );
         if (!options.store) await storage.close();

@@ -17,6 +17,7 @@ import { memoryMetadataStore } from "./metadata.ts";
 import type { PostgresCluster } from "./postgres/cluster.ts";
 import type { Fencing } from "./postgres/log.ts";
 import { openPostgres } from "./postgres/open.ts";
+import { PG_REQUEST_TIMEOUT_MS } from "./postgres/client.ts";
 import type { LogStore } from "./store.ts";
 import type { StorageUrl } from "./url.ts";
 import { storageOf } from "./url.ts";
@@ -82,6 +83,7 @@ export async function openStorage(
     return await openPostgres(runtime, where, log, topicConfig, {
       retentionCheckMs: num(config["log.retention.check.interval.ms"], 300000),
       cleanerBackoffMs: config["log.cleaner.enable"] === false ? null : num(config["log.cleaner.backoff.ms"], 15000),
+      requestTimeoutMs: num(config["chronik.postgres.request.timeout.ms"], PG_REQUEST_TIMEOUT_MS),
       config: config as unknown as Record<string, unknown>,
       nodeId: config.nodeId,
       env,

@@ -5,22 +5,26 @@
 //    exactly once and in order per partition, and the group reaches the end and commits the log ends; a new member
 //    continues from them. Run twice: killing a plain partition leader, and killing the group/transaction coordinator
 //    (the group then moves to the broker that takes the internal topics and is rebuilt from __consumer_offsets).
-// 2. PostgreSQL is stopped for longer than the lease under the three brokers while kafkajs produces acks=all idempotent
+// 2. The transaction coordinator (also leading partitions) is SIGKILLed while one transaction is open and another
+//    producer's transaction was abandoned open: read_committed sees every transaction whole or not at all (the
+//    committed ones whole, the abandoned one aborted at its timeout by the new coordinator) and the LSO moves on.
+// 3. PostgreSQL is stopped for longer than the lease under the three brokers while kafkajs produces acks=all idempotent
 //    records: produce answers retriable errors meanwhile, service resumes by itself, nothing acknowledged is lost.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel } from "kafkajs";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { KafkaConnection } from "../../src/client/connection.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
-import type { BrokerProcess, RuntimeKind } from "./harness.ts";
-import { startBrokerProcess } from "./harness.ts";
+import type { BrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { kafkaOn, keepLogsOnFailure, startCluster, transactionCoordinator } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
 let pg: TestPostgres;
 const started: BrokerProcess[] = [];
+const KINDS = ["bun", "node", "bun"] as const;
 beforeAll(async () => {
   pg = await startPostgres();
 }, 120_000);
@@ -29,75 +33,16 @@ afterAll(async () => {
   pg?.destroy();
 });
 
-type Meta = {
-  brokers: { id: number }[];
-  topics: { topic: string; partitions: { partition: number; leader: number }[] }[];
-};
-
-async function run(cmd: string[], input?: string): Promise<string> {
-  const p = Bun.spawn(cmd, { stdin: input === undefined ? "ignore" : "pipe", stdout: "pipe", stderr: "pipe" });
-  if (input !== undefined) {
-    p.stdin!.write(input);
-    p.stdin!.end();
-  }
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}: ${err}`);
-  return out;
-}
-
-const metadata = async (addr: string, topic: string): Promise<Meta> =>
-  JSON.parse(await run(["kcat", "-b", addr, "-L", "-J", "-t", topic]));
-
-/** Polls until `ok` holds (bounded: 150 tries, 200 ms apart). */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  let v = await get();
-  for (let i = 0; i < 150 && !ok(v); i++) {
-    await Bun.sleep(200);
-    v = await get().catch(() => v);
-  }
-  return v;
-}
-
-async function cluster(db: string): Promise<BrokerProcess[]> {
-  const url = pg.createDatabase(db);
-  const common = [
-    "--storage",
-    url,
-    "-o",
-    "broker.heartbeat.interval.ms=300",
-    "-o",
-    "broker.session.timeout.ms=2000",
-    "-o",
-    "group.initial.rebalance.delay.ms=0",
-  ];
-  const kinds: RuntimeKind[] = ["bun", "node", "bun"];
-  const out: BrokerProcess[] = [];
-  for (const [i, kind] of kinds.entries()) {
-    const b = await startBrokerProcess(kind, [...common, "--node-id", String(i + 1)]);
-    started.push(b);
-    out.push(b);
-  }
-  const addr = `127.0.0.1:${out[0].port}`;
-  await until(
-    async () => JSON.parse(await run(["kcat", "-b", addr, "-L", "-J"])) as Meta,
-    (m) => m.brokers.length === 3,
-  );
-  return out;
-}
-
-const kafkaFor = (brokers: BrokerProcess[], id: string) =>
-  new Kafka({
-    brokers: brokers.map((b) => `127.0.0.1:${b.port}`),
-    clientId: id,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 60, initialRetryTime: 100, maxRetryTime: 1000 },
-  });
-
 /** Every record of `topic` (partitions 0..n-1) read back with kcat: partition → values in offset order. */
-async function readAll(addr: string, topic: string, partitions: number): Promise<Map<number, string[]>> {
+async function readAll(
+  addr: string,
+  topic: string,
+  partitions: number,
+  extra: string[] = [],
+): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
   for (let p = 0; p < partitions; p++) {
-    const text = await run(["kcat", "-b", addr, "-C", "-t", topic, "-p", String(p), "-e", "-q", "-f", "%s\n"]);
+    const text = await kcat(["-b", addr, "-C", "-t", topic, "-p", String(p), "-e", "-q", "-f", "%s\n", ...extra]);
     out.set(p, text.split("\n").filter((l) => l !== ""));
   }
   return out;
@@ -123,10 +68,14 @@ function expectExactlyOnceInOrder(stored: Map<number, string[]>, acked: Set<stri
 
 /** SIGKILLs one of three brokers (the group and transaction coordinator, or another partition leader) under load. */
 async function killUnderLoad(killCoordinator: boolean) {
-  const brokers = await cluster(`fault_${killCoordinator ? "coord" : "leader"}`);
+  const brokers = await startCluster(
+    pg.createDatabase(`fault_${killCoordinator ? "coord" : "leader"}`),
+    KINDS,
+    started,
+  );
   const addr = `127.0.0.1:${brokers[0].port}`;
   const P = 6;
-  const kafka = kafkaFor(brokers, "fault");
+  const kafka = kafkaOn(brokers, "fault");
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: "fault", numPartitions: P }] });
@@ -152,7 +101,7 @@ async function killUnderLoad(killCoordinator: boolean) {
 
   // A consumer group, consuming and committing throughout.
   const seen = new Set<string>();
-  const consumer = kafkaFor(alive, "fault-group").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
+  const consumer = kafkaOn(alive, "fault-group").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topic: "fault", fromBeginning: true });
   await consumer.run({
@@ -164,7 +113,7 @@ async function killUnderLoad(killCoordinator: boolean) {
   // Client 1: kafkajs, idempotent, acks=all, one record per send, round-robin over the partitions.
   const acked = new Set<string>();
   let stop = false;
-  const producer = kafkaFor(alive, "fault-kafkajs").producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafkaOn(alive, "fault-kafkajs").producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const jsLoad = (async () => {
     for (let i = 0; !stop || i < 60; i++) {
@@ -233,7 +182,7 @@ async function killUnderLoad(killCoordinator: boolean) {
   // On failure, say which partitions the group is missing records of (and the group's committed offsets).
   const unseen = [...stored].map(([p, values]) => [p, values.filter((v) => !seen.has(v)).length]);
   if (seen.size < total) {
-    const a = kafkaFor(alive, "fault-debug").admin();
+    const a = kafkaOn(alive, "fault-debug").admin();
     await a.connect();
     const c = await a.fetchOffsets({ groupId: "fault-group", topics: ["fault"] }).catch((e) => String(e));
     await a.disconnect();
@@ -241,7 +190,7 @@ async function killUnderLoad(killCoordinator: boolean) {
   }
   expect(seen.size).toBe(total);
   await consumer.disconnect();
-  const admin2 = kafkaFor(alive, "fault-admin").admin();
+  const admin2 = kafkaOn(alive, "fault-admin").admin();
   await admin2.connect();
   const committed = await admin2.fetchOffsets({ groupId: "fault-group", topics: ["fault"] });
   await admin2.disconnect();
@@ -249,11 +198,11 @@ async function killUnderLoad(killCoordinator: boolean) {
     [...stored.keys()].sort((a, b) => a - b).map((p) => stored.get(p)!.length),
   );
   // A new member of the group continues from the committed offsets: only records produced now arrive.
-  const tail = kafkaFor(alive, "fault-tail").producer({ idempotent: true });
+  const tail = kafkaOn(alive, "fault-tail").producer({ idempotent: true });
   await tail.connect();
   await tail.send({ topic: "fault", acks: -1, messages: [{ partition: 0, value: "after" }] });
   await tail.disconnect();
-  const again = kafkaFor(alive, "fault-group2").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
+  const again = kafkaOn(alive, "fault-group2").consumer({ groupId: "fault-group", maxWaitTimeInMs: 200 });
   await again.connect();
   await again.subscribe({ topic: "fault", fromBeginning: true });
   const rest: string[] = [];
@@ -276,25 +225,133 @@ async function killUnderLoad(killCoordinator: boolean) {
   }
 }
 
+/**
+ * Transactions across the SIGKILL of their coordinator (which also leads partitions they write): one transaction of
+ * a live producer is open when it dies and is committed afterwards; another producer's transaction is abandoned
+ * open (never committed nor aborted), so the new coordinator must abort it when it times out. Read back with
+ * read_committed: every transaction is there whole or not at all, the committed ones whole, the abandoned one not,
+ * and records produced afterwards become visible (the last stable offset moved past every transaction).
+ */
+async function killTransactionCoordinator() {
+  const brokers = await startCluster(pg.createDatabase("fault_txn"), KINDS, started, [
+    "-o",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms=500",
+  ]);
+  const P = 6;
+  const admin = kafkaOn(brokers, "txn-admin").admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: "txn", numPartitions: P }] });
+  await admin.disconnect();
+  const before = await until(
+    () => metadata(`127.0.0.1:${brokers[0].port}`, "txn"),
+    (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+  );
+  const victimId = await transactionCoordinator(brokers[0].port, "tx-main");
+  const victim = brokers[victimId - 1];
+  expect(before.topics[0].partitions.some((p) => p.leader === victimId)).toBe(true);
+  const alive = brokers.filter((b) => b !== victim);
+  const values = (prefix: string) => Array.from({ length: P }, (_, p) => ({ partition: p, value: `${prefix}-${p}` }));
+
+  // Abandoned: a transaction with a record on every partition, never ended by its producer.
+  const orphan = kafkaOn(brokers, "txn-orphan").producer({
+    transactionalId: "tx-orphan",
+    transactionTimeout: 3000,
+    maxInFlightRequests: 1,
+    idempotent: true,
+  });
+  await orphan.connect();
+  const abandoned = await orphan.transaction();
+  await abandoned.send({ topic: "txn", acks: -1, messages: values("orphan") });
+
+  // Transactions of one record per partition, one after another; number 5 is open when the coordinator dies.
+  const committed = new Set<number>();
+  let main = kafkaOn(brokers, "txn-main").producer({
+    transactionalId: "tx-main",
+    maxInFlightRequests: 1,
+    idempotent: true,
+  });
+  await main.connect();
+  let t = 0;
+  for (; t < 12; t++) {
+    const tx = await main.transaction();
+    try {
+      await tx.send({ topic: "txn", acks: -1, messages: values(`t${t}`) });
+      if (t === 5) {
+        victim.proc.kill("SIGKILL");
+        await victim.stop();
+      }
+      await tx.commit();
+      committed.add(t);
+    } catch {
+      // Ended by the coordinator's failover (fenced, or its state lost): a new producer with the same id fences the
+      // old one, and the transaction is aborted (or was completed) by the coordinator, never left half.
+      await tx.abort().catch(() => {});
+      await main.disconnect().catch(() => {});
+      main = kafkaOn(alive, "txn-main").producer({
+        transactionalId: "tx-main",
+        maxInFlightRequests: 1,
+        idempotent: true,
+      });
+      await main.connect();
+    }
+  }
+  await main.disconnect();
+  expect(committed.size).toBeGreaterThanOrEqual(10);
+
+  // Written after everything: visible to read_committed only once the LSO moved past every transaction above.
+  const tail = kafkaOn(alive, "txn-tail").producer({ idempotent: true });
+  await tail.connect();
+  await tail.send({ topic: "txn", acks: -1, messages: values("after") });
+  await tail.disconnect();
+  const addr = `127.0.0.1:${alive[0].port}`;
+  const read = () => readAll(addr, "txn", P, ["-X", "isolation.level=read_committed"]);
+  const stored = await until(read, (m) => [...m].every(([p, v]) => v.includes(`after-${p}`)));
+  await orphan.disconnect();
+  expect([...stored].filter(([p, v]) => !v.includes(`after-${p}`)).map(([p]) => p)).toEqual([]);
+  const all = [...stored.values()].flat();
+  const count = (prefix: string) => all.filter((v) => v.startsWith(`${prefix}-`)).length;
+  expect(count("orphan")).toBe(0);
+  // Whole or not at all; whole when its commit was acknowledged.
+  const counts = Array.from({ length: t }, (_, i) => count(`t${i}`));
+  const partial = counts.map((n, i) => ({ t: i, n })).filter(({ n }) => n !== 0 && n !== P);
+  if (partial.length > 0) {
+    // Which partitions show it, committed and not, and what the log holds (read_uncommitted, with offsets).
+    const raw = await readAll(addr, "txn", P, ["-X", "isolation.level=read_uncommitted", "-f", "%o:%s\n"]);
+    const where = (m: Map<number, string[]>, i: number) =>
+      [...m].map(([p, v]) => `${p}:${v.filter((x) => x.includes(`t${i}-`)).join(",")}`).join(" ");
+    const detail = partial.map(({ t: i }) => `t${i} committed ${where(stored, i)} | stored ${where(raw, i)}`);
+    expect({ partial: detail, acked: [...committed] }).toEqual({ partial: [], acked: [...committed] });
+  }
+  expect([...committed].filter((i) => counts[i] !== P)).toEqual([]);
+  expect(new Set(all).size).toBe(all.length);
+  expect(alive.map((b) => b.logs()).join("")).toMatch(/now leading \d+ partition\(s\)/);
+}
+
 describe("three brokers on one PostgreSQL, faults", () => {
   test(
     "SIGKILL a partition leader under acks=all idempotent load from kafkajs and librdkafka: takeover, every acknowledged record once and in order, the group goes on",
-    () => killUnderLoad(false),
+    () => keepLogsOnFailure(started, () => killUnderLoad(false)),
     150_000,
   );
 
   test(
     "SIGKILL the coordinator under the same load: partitions and the group move, every acknowledged record once and in order, the group continues from its committed offsets",
-    () => killUnderLoad(true),
+    () => keepLogsOnFailure(started, () => killUnderLoad(true)),
+    150_000,
+  );
+
+  test(
+    "SIGKILL the transaction coordinator, also a partition leader, with transactions open: each ends committed or aborted, never half-visible to read_committed; the LSO advances",
+    () => keepLogsOnFailure(started, killTransactionCoordinator),
     150_000,
   );
 
   test(
     "PostgreSQL stopped for a few seconds under three brokers: retriable errors, nothing acknowledged lost, service resumes",
     async () => {
-      const brokers = await cluster("outage");
+      const brokers = await startCluster(pg.createDatabase("outage"), KINDS, started);
       const P = 3;
-      const kafka = kafkaFor(brokers, "outage");
+      const kafka = kafkaOn(brokers, "outage");
       const admin = kafka.admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic: "outage", numPartitions: P }] });
@@ -304,7 +361,7 @@ describe("three brokers on one PostgreSQL, faults", () => {
         () => metadata(addr, "outage"),
         (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
       );
-      const producer = kafkaFor(brokers, "outage-producer").producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafkaOn(brokers, "outage-producer").producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const acked = new Set<string>();
       let stopped = false;

@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
-import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { startCluster } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -30,23 +30,9 @@ describe("three brokers on one PostgreSQL", () => {
   test(
     "one cluster: three brokers in Metadata, leaders spread, produce/consume through every leader, a group; a transaction across the three; a SIGKILLed broker's partitions move; the coordinator killed, the group resumes",
     async () => {
-      const url = pg.createDatabase("cluster");
-      const common = [
-        "--storage",
-        url,
-        "-o",
-        "broker.heartbeat.interval.ms=300",
-        "-o",
-        "broker.session.timeout.ms=2000",
-        "-o",
-        "group.initial.rebalance.delay.ms=0",
-      ];
-      const kinds = ["bun", "deno", "node"] as const;
-      for (const [i, kind] of kinds.entries()) {
-        brokers.push(await startBrokerProcess(kind, [...common, "--node-id", String(i + 1)]));
-      }
+      await startCluster(pg.createDatabase("cluster"), ["bun", "deno", "node"], brokers);
       const addr = `127.0.0.1:${brokers[0].port}`;
-      const all = await until(() => metadata(addr), (m) => m.brokers.length === 3);
+      const all = await metadata(addr);
       expect(all.brokers.map((b) => b.id).sort()).toEqual([1, 2, 3]);
       expect(all.brokers.map((b) => b.name).sort()).toEqual(brokers.map((b) => `127.0.0.1:${b.port}`).sort());
 

@@ -12,6 +12,7 @@ import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { startCluster } from "../helpers/pg_cluster.ts";
 import type { TestS3 } from "../helpers/s3.ts";
 import { S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, startS3 } from "../helpers/s3.ts";
 
@@ -196,9 +197,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
     async () => {
       const url = pg.createDatabase("objcluster");
       await s3.client("chronik-two");
-      const common = [
-        "--storage",
-        url,
+      const objectFlags = [
         "-o",
         "chronik.object.store=s3://chronik-two",
         "-o",
@@ -207,17 +206,11 @@ describe("broker on PostgreSQL with record data in S3", () => {
         `chronik.s3.access.key.id=${S3_ACCESS_KEY}`,
         "-o",
         "chronik.object.flush.ms=20",
-        "-o",
-        "broker.heartbeat.interval.ms=300",
-        "-o",
-        "broker.session.timeout.ms=2000",
       ];
       const env = { AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY };
-      for (const [i, kind] of (["bun", "node"] as const).entries()) {
-        running.push(await startBrokerProcess(kind, [...common, "--node-id", String(i + 1)], env));
-      }
+      await startCluster(url, ["bun", "node"], running, objectFlags, env);
       const addr = `127.0.0.1:${running[0].port}`;
-      const both = await until(() => metadata(addr), (m) => m.brokers.length === 2);
+      const both = await metadata(addr);
       expect(both.brokers.map((b) => b.id).sort()).toEqual([1, 2]);
       const admin = new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }).admin();
       await admin.connect();

@@ -3,7 +3,9 @@
 // transaction commits and one aborts, a dynamic config is set; the broker is restarted (Bun, then
 // Deno, Node and the compiled Bun binary: the outbound TCP port of each) and everything is still there. Then
 // PostgreSQL is stopped for a few seconds under acks=all idempotent produce: produce fails with a
-// retriable error meanwhile, every acknowledged record is read back exactly once, in order.
+// retriable error meanwhile, every acknowledged record is read back exactly once, in order. Then PostgreSQL hangs
+// (SIGSTOP, connections open, nothing answers): produce answers the retriable KAFKA_STORAGE_ERROR once
+// chronik.postgres.request.timeout.ms passed, not a client timeout; after SIGCONT service resumes by itself.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -224,5 +226,83 @@ describe("broker on PostgreSQL storage", () => {
       }
     },
     180_000,
+  );
+
+  test(
+    "PostgreSQL hung (SIGSTOP) under acks=all produce: produce answers KAFKA_STORAGE_ERROR within the request timeout, service resumes after SIGCONT, nothing acknowledged lost",
+    async () => {
+      const url = pg.createDatabase("hung");
+      const b = await startBrokerProcess("bun", ["--storage", url, "-o", "chronik.postgres.request.timeout.ms=1000"]);
+      try {
+        const admin = kafka(b).admin();
+        await admin.connect();
+        await admin.createTopics({ topics: [{ topic: "hung", numPartitions: 2 }] });
+        await admin.disconnect();
+        const producer = kafka(b, "hung-producer").producer({ idempotent: true, maxInFlightRequests: 1 });
+        await producer.connect();
+        const acked: string[] = [];
+        const send = async (from: number, to: number) => {
+          for (let i = from; i < to; i++) {
+            await producer.send({ topic: "hung", acks: -1, messages: [{ partition: i % 2, value: `m${i}` }] });
+            acked.push(`${i % 2}:m${i}`);
+          }
+        };
+        await send(0, 50);
+        pg.pause();
+        let during: Promise<void>;
+        try {
+          during = send(50, 100); // kafkajs retries while PostgreSQL hangs
+          // librdkafka without retries: the broker's answer, not its own message timeout (20 s).
+          const probe = Bun.spawn([
+            "kcat",
+            "-b",
+            `127.0.0.1:${b.port}`,
+            "-P",
+            "-t",
+            "hung",
+            "-p",
+            "0",
+            "-X",
+            "acks=all",
+            "-X",
+            "message.send.max.retries=0",
+            "-X",
+            "message.timeout.ms=20000",
+          ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+          probe.stdin.write("probe\n");
+          probe.stdin.end();
+          const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited]);
+          expect(code).not.toBe(0);
+          expect(err).toContain("Broker: Disk error"); // KAFKA_STORAGE_ERROR, retriable
+          expect(b.logs()).toMatch(/no reply within 1000 ms|no answer within 1000 ms/);
+        } finally {
+          pg.resume();
+        }
+        await during;
+        await send(100, 120);
+        await producer.disconnect();
+        // The probe was not acknowledged, but its statement may have run once PostgreSQL woke (outcome unknown).
+        for (const p of [0, 1]) {
+          const out = await kcat([
+            "-b",
+            `127.0.0.1:${b.port}`,
+            "-C",
+            "-t",
+            "hung",
+            "-p",
+            String(p),
+            "-e",
+            "-f",
+            "%s\n",
+          ]);
+          const got = out.split("\n").filter((v) => v !== "" && v !== "probe").map((v) => `${p}:${v}`);
+          expect(got).toEqual(acked.filter((a) => a.startsWith(`${p}:`)));
+          expect(out.split("\n").filter((v) => v === "probe").length).toBeLessThanOrEqual(p === 0 ? 1 : 0);
+        }
+      } finally {
+        expect(await b.stop()).toBe(0);
+      }
+    },
+    120_000,
   );
 });

@@ -27,12 +27,15 @@ export async function metadata(addr: string, topic?: string): Promise<Meta> {
   return JSON.parse(await kcat(["-b", addr, "-L", "-J", ...(topic ? ["-t", topic] : [])]));
 }
 
-/** Polls until `ok` holds (bounded: 100 tries, 200 ms apart); the last value either way. */
+/**
+ * Polls until `ok` holds (bounded: 150 tries, 200 ms apart); the last value either way. A failed poll after the first
+ * (a broker just killed) keeps the previous value.
+ */
 export async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   let v = await get();
-  for (let i = 0; i < 100 && !ok(v); i++) {
+  for (let i = 0; i < 150 && !ok(v); i++) {
     await Bun.sleep(200);
-    v = await get();
+    v = await get().catch(() => v);
   }
   return v;
 }

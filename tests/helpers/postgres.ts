@@ -1,10 +1,11 @@
 // A private, throwaway PostgreSQL server for tests: initdb into a temp dir owned by the `postgres`
 // user (root may not run the server), listening on 127.0.0.1 on a free port, trust for the
 // superuser `postgres` and scram-sha-256 for the role `chronik_scram` (password "scram-secret").
-// stop()/start() let a test take it away under load; destroy() stops it and removes the dir.
+// stop()/start() let a test take it away under load, pause()/resume() hang it (SIGSTOP/SIGCONT of the server and
+// every backend: connections stay open, nothing answers); destroy() stops it and removes the dir.
 // Finds Debian's binaries (/usr/lib/postgresql/<N>/bin) or ones on PATH; `available()` says whether any.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 
@@ -45,6 +46,10 @@ export type TestPostgres = {
   psql(sql: string, db?: string): string;
   stop(): void;
   start(): void;
+  /** SIGSTOPs the server and all its processes (a hung PostgreSQL: TCP still accepts, nothing answers). */
+  pause(): void;
+  /** SIGCONTs what pause() stopped. */
+  resume(): void;
   destroy(): void;
 };
 
@@ -99,7 +104,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     run([`${bin}/pg_ctl`, "-D", data, "-m", "immediate", "stop"], false);
     rmSync(dir, { recursive: true, force: true });
   };
+  // The postmaster (first line of postmaster.pid) and its children (backends, checkpointer, walwriter, ...).
+  const processes = () => {
+    const main = Number(readFileSync(`${data}/postmaster.pid`, "utf8").split("\n")[0]);
+    const children = spawnSync("ps", ["-o", "pid=", "--ppid", String(main)], { encoding: "utf8" }).stdout;
+    return [main, ...children.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0)];
+  };
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of processes()) {
+      try {
+        process.kill(pid, sig);
+      } catch { /* exited meanwhile */ }
+    }
+  };
+  // A paused server is let go before the exit handler's immediate stop below (a stopped process cannot stop).
+  let paused = false;
+  running.add(() => paused && signal("SIGCONT"));
   running.add(kill);
+
   const psql = (sql: string, db = "postgres") => {
     const r = spawnSync(`${bin}/psql`, [
       "-h",
@@ -133,7 +155,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     psql,
     stop,
     start,
+    pause() {
+      paused = true;
+      signal("SIGSTOP");
+    },
+    resume() {
+      signal("SIGCONT");
+      paused = false;
+    },
     destroy() {
+      if (paused) signal("SIGCONT");
       running.delete(kill);
       stop();
       rmSync(dir, { recursive: true, force: true });

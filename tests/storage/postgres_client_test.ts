@@ -1,8 +1,15 @@
 // The PostgreSQL wire client (src/storage/postgres/client.ts) against a real server: trust and
-// SCRAM-SHA-256 logins, binary parameters and results, pipelining, errors, reconnecting.
+// SCRAM-SHA-256 logins, binary parameters and results, pipelining, errors, reconnecting, a hung server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
-import { parsePostgresUrl, PgConnection, PgError, PgPool, redact } from "../../src/storage/postgres/client.ts";
+import {
+  parsePostgresUrl,
+  PgConnection,
+  PgConnectionError,
+  PgError,
+  PgPool,
+  redact,
+} from "../../src/storage/postgres/client.ts";
 import { OID } from "../../src/storage/postgres/wire.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
@@ -51,6 +58,27 @@ describe("PgConnection", () => {
     c.close();
   });
 
+  test("large bytea parameters (sent by reference, not copied) and many statements round-trip", async () => {
+    const c = await PgConnection.open(bunRuntime, parsePostgresUrl(pg.url()));
+    const big = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+    const a = big(70_000, 1), b = big(4096, 2), small = big(100, 3);
+    const r = await c.query("SELECT $1::bytea, $2::bytea[], length($1), $3::int4", [a, [b, small, a], 7], [
+      OID.bytea,
+      OID.byteaArray,
+      OID.int4,
+    ]);
+    expect(r.rows[0][0]).toEqual(a);
+    expect(r.rows[0][2]).toBe(70_000);
+    expect(r.rows[0][3]).toBe(7);
+    const arr = await c.query("SELECT unnest($1::bytea[])", [[b, small, a]], [OID.byteaArray]);
+    expect(arr.rows.map((x) => x[0])).toEqual([b, small, a]);
+    // More than one writer block (64 KiB) of small statements, pipelined.
+    const ps = [];
+    for (let i = 0; i < 3000; i++) ps.push(c.query("SELECT $1::text", [`value-${i}`], [OID.text]));
+    expect((await Promise.all(ps)).every((x, i) => x.rows[0][0] === `value-${i}`)).toBe(true);
+    c.close();
+  });
+
   test("SCRAM-SHA-256 login; a wrong password is refused", async () => {
     const good = await PgConnection.open(
       bunRuntime,
@@ -85,6 +113,33 @@ describe("PgPool", () => {
     let ok = false;
     for (let i = 0; i < 100 && !ok; i++) {
       ok = await pool.query("SELECT 1::int4").then(() => true, () => false);
+      if (!ok) await Bun.sleep(100);
+    }
+    expect(ok).toBe(true);
+    pool.close();
+  });
+
+  test("a hung server (SIGSTOP): statements and new connections fail after the request timeout; back after SIGCONT", async () => {
+    const pool = new PgPool(bunRuntime, { ...parsePostgresUrl(pg.url()), poolSize: 1, timeoutMs: 300 });
+    expect((await pool.query("SELECT 1::int4")).rows[0][0]).toBe(1);
+    expect((await pool.query("SHOW statement_timeout")).rows[0][0]).toBe("300ms");
+    pg.pause();
+    try {
+      // In flight on the open connection: no reply, so the connection is failed (outcome unknown).
+      const e = await pool.query("SELECT 2::int4").catch((x) => x);
+      expect(e).toBeInstanceOf(PgConnectionError);
+      expect(e.message).toMatch(/no reply within 300 ms/);
+      // A new connection: TCP is accepted by the kernel, the startup is never answered.
+      await Bun.sleep(300); // the pool's reconnect backoff
+      const e2 = await pool.query("SELECT 3::int4").catch((x) => x);
+      expect(e2).toBeInstanceOf(PgConnectionError);
+      expect(e2.message).toMatch(/no answer within 300 ms/);
+    } finally {
+      pg.resume();
+    }
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await pool.query("SELECT 4::int4").then((r) => r.rows[0][0] === 4, () => false);
       if (!ok) await Bun.sleep(100);
     }
     expect(ok).toBe(true);

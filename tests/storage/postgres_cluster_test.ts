@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgPool } from "../../src/storage/postgres/client.ts";
 import { PostgresCluster } from "../../src/storage/postgres/cluster.ts";
-import { NotLeaderError, postgresLogStore } from "../../src/storage/postgres/log.ts";
+import { NotLeaderError, openPartitionRow, postgresLogStore } from "../../src/storage/postgres/log.ts";
 import { ensureSchema } from "../../src/storage/postgres/schema.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
@@ -93,6 +93,20 @@ test("producer id blocks are unique across brokers", async () => {
     ...Array.from({ length: 5 }, () => new PostgresCluster(b).producerIdBlock()),
   ]);
   expect(new Set(blocks).size).toBe(10);
+  a.close();
+  b.close();
+});
+
+test("two brokers opening the same new partitions at once both get their rows", async () => {
+  const url = pg.createDatabase("openrace");
+  const a = new PgPool(bunRuntime, parsePostgresUrl(url));
+  const b = new PgPool(bunRuntime, parsePostgresUrl(url));
+  await ensureSchema(a);
+  // Each pair races: one INSERT waits for the other's and its statement's snapshot does not show that row.
+  const rows = await Promise.all(
+    Array.from({ length: 200 }, (_, p) => [openPartitionRow(a, "race", p), openPartitionRow(b, "race", p)]).flat(),
+  );
+  expect(rows.every((r) => r.length === 3 && r.every((v) => v === 0))).toBe(true);
   a.close();
   b.close();
 });

@@ -259,6 +259,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     { min: 1 },
   ),
   "quota.window.size.seconds": ro("int", "1", "Length of each client quota sample, in seconds.", { min: 1 }),
+  "request.timeout.ms": ro(
+    "int",
+    "30000",
+    "How long this broker waits for another broker's answer (the transaction coordinator's WriteTxnMarkers).",
+    { min: 1 },
+  ),
   "socket.receive.buffer.bytes": ro("int", "102400", "SO_RCVBUF of sockets (-1: the OS default)."),
   "socket.request.max.bytes": ro("int", "104857600", "Largest request frame.", { min: 1 }),
   "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),

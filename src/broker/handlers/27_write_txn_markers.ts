@@ -1,6 +1,7 @@
 // WriteTxnMarkers (key 27), v0-1. Sent by a transaction coordinator to partition leaders; ours is
 // in-process, so clients rarely send it, but when one does the markers are written as asked and the
-// partitions' producer state, LSO and aborted index follow.
+// partitions' producer state, LSO and aborted index follow. In a cluster, a partition this broker does not lead
+// (yet) answers NOT_LEADER_OR_FOLLOWER and the coordinator retries; markers are never forwarded.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { WriteTxnMarkers } from "../../protocol/messages/27_write_txn_markers.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
@@ -19,6 +20,8 @@ export default defineHandler(WriteTxnMarkers, [0, 1], async (req, ctx) => ({
         m.transactionResult,
         m.coordinatorEpoch,
         parts,
+        false,
+        true, // written here or answered NOT_LEADER_OR_FOLLOWER, never forwarded (see writeMarkers)
       );
     return {
       producerId: m.producerId,

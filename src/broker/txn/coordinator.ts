@@ -191,9 +191,15 @@ const SNAPSHOT_LAG = 100_000;
  * changed or the snapshot lags the log end (by any amount when `all`, as at a clean stop, so the
  * next start replays nothing).
  */
-export async function snapshotProducerStates(topics: Topics, all = false): Promise<void> {
+export async function snapshotProducerStates(
+  topics: Topics,
+  all = false,
+  /** In a cluster, only the partitions this broker leads: another broker's view of a partition is stale. */
+  leads: (topic: string, partition: number) => boolean = () => true,
+): Promise<void> {
   for (const t of topics.list()) {
     for (const p of t.partitions) {
+      if (!leads(t.name, p.partition)) continue;
       const state = producerStateOf(p);
       const lag = p.logEndOffset - state.snapshotOffset;
       if (!state.dirty && (all ? lag === 0 : lag < SNAPSHOT_LAG)) continue;
@@ -806,8 +812,8 @@ export class TransactionCoordinator {
         [...t.partitions.values(), ...groupPartitions.values()],
         recovering,
       );
-      // A partition deleted meanwhile needs no marker; any other failure (a full disk, a leader that
-      // moved or died before its marker landed) is retried until it lands.
+      // Written, or the partition is gone; anything else (a storage fault, a leader that moved or has not taken
+      // over yet, a peer unreachable) is retried until it lands, so no partition keeps the transaction open.
       for (const code of results.values()) {
         if (code !== ErrorCode.NONE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) done = false;
       }
@@ -850,7 +856,12 @@ export class TransactionCoordinator {
     return true;
   }
 
-  /** Appends a commit/abort marker to each partition; returns an error code per partition. */
+  /**
+   * Appends a commit/abort marker to each partition; returns an error code per partition. `localOnly` (a
+   * WriteTxnMarkers from the coordinator): never forwarded — a partition this broker does not lead answers
+   * NOT_LEADER_OR_FOLLOWER and the coordinator retries — since two brokers whose views of a moving leader differ
+   * would otherwise forward it to each other on connections that answer in order, each waiting on the other.
+   */
   async writeMarkers(
     producerId: bigint,
     producerEpoch: number,
@@ -858,13 +869,14 @@ export class TransactionCoordinator {
     coordinatorEpoch: number,
     partitions: { topic: string; partition: number }[],
     onlyOpen = false,
+    localOnly = false,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     // In a cluster, partitions led by other brokers get their markers through WriteTxnMarkers.
     const remote = new Map<number, { topic: string; partition: number }[]>();
     const local: { topic: string; partition: number }[] = [];
     for (const p of partitions) {
-      const node = this.deps.sendMarkers ? this.deps.remoteLeader?.(p.topic, p.partition) ?? null : null;
+      const node = this.deps.sendMarkers && !localOnly ? this.deps.remoteLeader?.(p.topic, p.partition) ?? null : null;
       if (node === null) local.push(p);
       else remote.set(node, [...(remote.get(node) ?? []), p]);
     }
@@ -926,6 +938,14 @@ export class TransactionCoordinator {
         if (this.deps.topics.get(p.topic)?.partitions[p.partition] !== log) {
           this.deps.log("debug", `marker for ${p.topic}-${p.partition} dropped: the partition was deleted`);
           out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          return;
+        }
+        // Not (or not yet) this broker's partition: fenced, nothing stored; the coordinator asks again.
+        const fenced = (e as { code?: string }).code === "NOT_LEADER" ||
+          (e as { errorCode?: unknown }).errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        if (fenced) {
+          this.deps.log("info", `marker for ${p.topic}-${p.partition} not written: ${(e as Error).message}`);
+          out.set(key(p.topic, p.partition), ErrorCode.NOT_LEADER_OR_FOLLOWER);
           return;
         }
         this.deps.log(

@@ -4,6 +4,11 @@
 // pipelining (statements are sent without waiting; replies come back in order, one Sync each, so
 // every statement is its own implicit transaction unless it runs inside BEGIN/COMMIT).
 // No TLS: the engine talks to PostgreSQL on a trusted network (sslmode=disable).
+// A request timeout (chronik.postgres.request.timeout.ms): a connection whose statements get no reply for that
+// long, or that does not finish its startup in that time (a hung server: SIGSTOP, a stalled disk, a dead
+// host behind a live TCP peer), is failed and closed like a broken one (PgConnectionError: outcome unknown),
+// and the pool opens a new one when asked. The same bound is the server's statement_timeout, so a statement
+// stuck on a lock is cancelled by PostgreSQL too rather than committing long after its caller gave up.
 import type { Conn, ConnHandler, LogLevel, Runtime } from "../../runtime.ts";
 import type { PgParam } from "./wire.ts";
 import { MessageReader, MessageWriter, readColumn, readCstr, readFields, writeParam } from "./wire.ts";
@@ -16,7 +21,12 @@ export type PgConfig = {
   database: string;
   /** Statements per connection (size of the pool). */
   poolSize: number;
+  /** chronik.postgres.request.timeout.ms (default PG_REQUEST_TIMEOUT_MS; 0: none). */
+  timeoutMs?: number;
 };
+
+/** Default of chronik.postgres.request.timeout.ms: well inside Kafka clients' request.timeout.ms (30 s). */
+export const PG_REQUEST_TIMEOUT_MS = 10_000;
 
 /** postgres://user:pass@host:port/db?pool=N (also postgresql://). */
 export function parsePostgresUrl(url: string): PgConfig {
@@ -99,41 +109,83 @@ export class PgConnection {
   #startup: { resolve(): void; reject(e: Error): void } | null = null;
   #scram: ScramClient | null = null;
   #cfg: PgConfig;
+  #timeoutMs: number;
+  /** When a reply (any bytes) last arrived, or the queue last went from empty to busy. */
+  #lastActivity = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #now: () => number = Date.now;
   broken = false;
 
   private constructor(cfg: PgConfig) {
     this.#cfg = cfg;
+    this.#timeoutMs = cfg.timeoutMs ?? PG_REQUEST_TIMEOUT_MS;
   }
 
   static async open(runtime: Runtime, cfg: PgConfig): Promise<PgConnection> {
     if (!runtime.connect) throw new Error(`the ${runtime.name} runtime cannot open TCP connections (PostgreSQL)`);
     const c = new PgConnection(cfg);
+    c.#now = () => runtime.now();
     const started = new Promise<void>((resolve, reject) => (c.#startup = { resolve, reject }));
-    let conn: Conn;
-    try {
-      conn = await runtime.connect({ host: cfg.host, port: cfg.port }, (k) => c.#handler(k));
-    } catch (e) {
-      throw new PgConnectionError(
-        `PostgreSQL at ${cfg.host}:${cfg.port}: cannot connect (${e instanceof Error ? e.message : String(e)})`,
+    started.catch(() => {}); // awaited below; it may fail (timeout) while still connecting
+    // Connecting and the startup exchange are bounded by the request timeout too (a hung server accepts TCP).
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    if (c.#timeoutMs > 0) {
+      timer = setTimeout(
+        () =>
+          c.#fail(new PgConnectionError(`PostgreSQL at ${cfg.host}:${cfg.port}: no answer within ${c.#timeoutMs} ms`)),
+        c.#timeoutMs,
       );
     }
-    c.#conn = conn;
-    const w = c.#w.begin("").i32(196608).cstr("user").cstr(cfg.user).cstr("database").cstr(cfg.database);
-    w.cstr("application_name").cstr("chronik").cstr("client_encoding").cstr("UTF8").u8(0).end();
-    conn.write(w.take());
     try {
+      let conn: Conn;
+      try {
+        conn = await runtime.connect({ host: cfg.host, port: cfg.port }, (k) => c.#handler(k));
+      } catch (e) {
+        throw new PgConnectionError(
+          `PostgreSQL at ${cfg.host}:${cfg.port}: cannot connect (${e instanceof Error ? e.message : String(e)})`,
+        );
+      }
+      c.#conn = conn;
+      if (c.broken) {
+        throw new PgConnectionError(`PostgreSQL at ${cfg.host}:${cfg.port}: no answer within ${c.#timeoutMs} ms`);
+      }
+      const w = c.#w.begin("").i32(196608).cstr("user").cstr(cfg.user).cstr("database").cstr(cfg.database);
+      w.cstr("application_name").cstr("chronik").cstr("client_encoding").cstr("UTF8");
+      if (c.#timeoutMs > 0) w.cstr("statement_timeout").cstr(String(c.#timeoutMs));
+      w.u8(0).end();
+      conn.write(w.take());
       await started;
     } catch (e) {
       c.close();
       throw e;
+    } finally {
+      if (timer !== null) clearTimeout(timer);
     }
     return c;
+  }
+
+  /** Fails the connection once its oldest statement has waited `timeoutMs` without any reply arriving. */
+  #watch(): void {
+    if (this.#timer !== null || this.#timeoutMs <= 0 || this.broken) return;
+    const left = this.#lastActivity + this.#timeoutMs - this.#now();
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (this.#pending.length === 0 || this.broken) return;
+      if (this.#now() - this.#lastActivity >= this.#timeoutMs) {
+        this.#fail(
+          new PgConnectionError(
+            `PostgreSQL at ${this.#cfg.host}:${this.#cfg.port}: no reply within ${this.#timeoutMs} ms (chronik.postgres.request.timeout.ms); ${this.#pending.length} statement(s) of unknown outcome`,
+          ),
+        );
+      } else this.#watch();
+    }, Math.max(left, 1));
   }
 
   #handler(conn: Conn): ConnHandler {
     this.#conn = conn;
     return {
       data: (chunk) => {
+        this.#lastActivity = this.#now();
         try {
           this.#reader.push(chunk);
           for (let m = this.#reader.next(); m !== null; m = this.#reader.next()) this.#message(m.type, m.body);
@@ -151,6 +203,8 @@ export class PgConnection {
   #fail(e: Error): void {
     if (!(e instanceof PgConnectionError)) e = new PgConnectionError(e.message);
     this.broken = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     const pending = this.#pending;
     this.#pending = [];
     this.#startup?.reject(e);
@@ -315,17 +369,18 @@ export class PgConnection {
     w.begin("D").u8(0x50).cstr("").end(); // Describe the portal: its RowDescription gives the column types
     w.begin("E").cstr("").i32(0).end();
     w.begin("S").end();
-    return this.#enqueue(w.take(), prepared);
+    return this.#enqueue(w.takeChunks(), prepared);
   }
 
   /** Runs SQL with the simple query protocol (DDL, several statements, no parameters; text results). */
   simple(sql: string): Promise<PgResult> {
     if (this.broken) return Promise.reject(new PgConnectionError("PostgreSQL connection is closed"));
-    return this.#enqueue(this.#w.begin("Q").cstr(sql).end().take(), null, true);
+    return this.#enqueue(this.#w.begin("Q").cstr(sql).end().takeChunks(), null, true);
   }
 
-  #enqueue(bytes: Uint8Array, prepared: string | null, text = false): Promise<PgResult> {
+  #enqueue(chunks: Uint8Array[], prepared: string | null, text = false): Promise<PgResult> {
     return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) this.#lastActivity = this.#now();
       this.#pending.push({
         resolve,
         reject,
@@ -335,7 +390,8 @@ export class PgConnection {
         error: null,
         prepared,
       });
-      this.#conn!.write(bytes);
+      for (const c of chunks) this.#conn!.write(c);
+      this.#watch();
     });
   }
 
@@ -344,6 +400,8 @@ export class PgConnection {
       this.#conn.write(this.#w.begin("X").end().take());
     }
     this.broken = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#conn?.close();
   }
 }

@@ -53,6 +53,24 @@ export const OPEN_PARTITION = `WITH i AS (
 SELECT log_start, log_end, size_bytes FROM i
 UNION ALL SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2`;
 
+/**
+ * Runs OPEN_PARTITION: [log_start, log_end, size_bytes]. When another broker inserts the same row at the same moment,
+ * the INSERT waits for it and does nothing, and the SELECT's snapshot (taken before) does not show it: no row. The
+ * next statement's snapshot does, so it is asked again (seen when brokers open a topic another one is creating).
+ */
+export async function openPartitionRow(
+  pool: PgPool,
+  topic: string,
+  partition: number,
+  lane?: number,
+): Promise<number[]> {
+  for (let attempt = 0;; attempt++) {
+    const r = await pool.query(OPEN_PARTITION, [topic, partition], [OID.text, OID.int4], lane);
+    if (r.rows.length > 0) return r.rows[0] as number[];
+    if (attempt >= 3) throw new Error(`partition ${topic}-${partition}: its row could not be created or read`);
+  }
+}
+
 /** The partition's row as committed: log_start, log_end, size_bytes (no row: none). Shared with objects.ts. */
 export const PARTITION_ROW =
   "SELECT log_start, log_end, size_bytes FROM chronik_partitions WHERE topic = $1 AND partition = $2";
@@ -159,8 +177,7 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       let p = logs.get(k);
       if (!p) {
         p = (async () => {
-          const r = await pool.query(OPEN_PARTITION, [topic, partition], [text, int4], lane(topic, partition));
-          const [start, end, size] = r.rows[0] as number[];
+          const [start, end, size] = await openPartitionRow(pool, topic, partition, lane(topic, partition));
           return new PgPartitionLog(pool, topic, partition, start, end, size, () => store.fencing);
         })();
         logs.set(k, p);

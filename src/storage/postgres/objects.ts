@@ -19,7 +19,7 @@ import type {
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { PgPool } from "./client.ts";
 import type { Fencing } from "./log.ts";
-import { OPEN_PARTITION, PARTITION_ROW } from "./log.ts";
+import { openPartitionRow, PARTITION_ROW } from "./log.ts";
 import { OID } from "./wire.ts";
 
 const { text, int4, int8, textArray, int4Array, int8Array } = OID;
@@ -254,8 +254,7 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
     },
     async openPartition(topic, partition): Promise<PartitionOffsets> {
       // The row the cluster service places leadership in (as log.ts's open).
-      const r = await pool.query(OPEN_PARTITION, [topic, partition], [text, int4]);
-      const row = r.rows[0] as number[];
+      const row = await openPartitionRow(pool, topic, partition);
       return { logStartOffset: row[0], logEndOffset: row[1], sizeInBytes: row[2] };
     },
     async locateTimestamp(topic, partition, timestamp) {

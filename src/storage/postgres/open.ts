@@ -27,6 +27,8 @@ export async function openPostgres(
     retentionCheckMs: number;
     /** log.cleaner.backoff.ms; null when log.cleaner.enable is false. */
     cleanerBackoffMs: number | null;
+    /** chronik.postgres.request.timeout.ms (client.ts). */
+    requestTimeoutMs: number;
     /** The broker config (chronik.object.* and chronik.s3.* settings). */
     config: Record<string, unknown>;
     nodeId: number;
@@ -36,7 +38,7 @@ export async function openPostgres(
   const { retentionCheckMs } = options;
   // Checked before anything opens: a malformed object-store setting fails the start with its name.
   const objects = objectStoreConfig(options.config, options.env as Record<string, string | undefined>);
-  const pool = new PgPool(runtime, where.pg, log);
+  const pool = new PgPool(runtime, { ...where.pg, timeoutMs: options.requestTimeoutMs }, log);
   try {
     await ensureSchema(pool);
     const metadata = await postgresMetadataStore(pool);

@@ -30,36 +30,66 @@ export type PgParam =
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A growable buffer of outgoing messages. */
+/** Parameter bytes at least this long are sent by reference (their own chunk), not copied into the buffer. */
+const BY_REFERENCE = 4096;
+const BLOCK = 64 * 1024;
+
+/**
+ * Outgoing messages, written without copying what was already written: into blocks that are never reused (a
+ * full one is left to the chunks that point into it and a new one started), with large byte strings (record
+ * batches) kept as chunks of their own. take()/takeChunks() hand out what was written since the last take.
+ */
 export class MessageWriter {
-  buf = new Uint8Array(256);
+  buf = new Uint8Array(BLOCK);
   len = 0;
-  #start = -1;
+  /** Start of the part of `buf` not yet in #chunks. */
+  #from = 0;
+  #chunks: Uint8Array[] = [];
+  /** Bytes written since the last take (chunks and buffer together). */
+  #total = 0;
+  #start: { buf: Uint8Array; at: number; total: number } | null = null;
 
   #ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+    this.#cut();
+    this.buf = new Uint8Array(Math.max(BLOCK, n));
+    this.len = this.#from = 0;
+  }
+
+  #cut(): void {
+    if (this.len > this.#from) this.#chunks.push(this.buf.subarray(this.#from, this.len));
+    this.#from = this.len;
+  }
+
+  /** Reserves an int32 to be filled in by patchLength (bytes written after it). */
+  mark(): { buf: Uint8Array; at: number; total: number } {
+    this.#ensure(4);
+    const m = { buf: this.buf, at: this.len, total: this.#total + 4 };
+    this.i32(0);
+    return m;
+  }
+
+  /** Fills in a mark with the number of bytes written since it (plus `extra`). */
+  patchLength(m: { buf: Uint8Array; at: number; total: number }, extra = 0): void {
+    new DataView(m.buf.buffer, m.buf.byteOffset).setInt32(m.at, this.#total - m.total + extra);
   }
 
   /** Starts a message of `type` ("" for the untyped startup message); end() fills in its length. */
   begin(type: string): this {
     if (type !== "") this.u8(type.charCodeAt(0));
-    this.#start = this.len;
-    return this.i32(0);
+    this.#start = this.mark();
+    return this;
   }
 
   end(): this {
-    new DataView(this.buf.buffer).setInt32(this.#start, this.len - this.#start);
+    this.patchLength(this.#start!, 4); // the length counts itself
     return this;
   }
 
   u8(v: number): this {
     this.#ensure(1);
     this.buf[this.len++] = v;
+    this.#total += 1;
     return this;
   }
 
@@ -67,6 +97,7 @@ export class MessageWriter {
     this.#ensure(2);
     new DataView(this.buf.buffer).setInt16(this.len, v);
     this.len += 2;
+    this.#total += 2;
     return this;
   }
 
@@ -74,6 +105,7 @@ export class MessageWriter {
     this.#ensure(4);
     new DataView(this.buf.buffer).setInt32(this.len, v);
     this.len += 4;
+    this.#total += 4;
     return this;
   }
 
@@ -81,13 +113,21 @@ export class MessageWriter {
     this.#ensure(8);
     new DataView(this.buf.buffer).setBigInt64(this.len, BigInt(v));
     this.len += 8;
+    this.#total += 8;
     return this;
   }
 
+  /** Copies `b`, or keeps a reference to it when large: it must not change until the chunks are written. */
   bytes(b: Uint8Array): this {
-    this.#ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+    if (b.length >= BY_REFERENCE) {
+      this.#cut();
+      this.#chunks.push(b);
+    } else {
+      this.#ensure(b.length);
+      this.buf.set(b, this.len);
+      this.len += b.length;
+    }
+    this.#total += b.length;
     return this;
   }
 
@@ -96,10 +136,25 @@ export class MessageWriter {
     return this.bytes(enc.encode(s)).u8(0);
   }
 
-  /** Takes what was written and starts over. */
+  /** What was written since the last take, as chunks to send in order, and starts over. */
+  takeChunks(): Uint8Array[] {
+    this.#cut();
+    const out = this.#chunks;
+    this.#chunks = [];
+    this.#total = 0;
+    return out;
+  }
+
+  /** What was written since the last take, in one piece (no copy unless it spans chunks). */
   take(): Uint8Array {
-    const out = this.buf.slice(0, this.len);
-    this.len = 0;
+    const chunks = this.takeChunks();
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
     return out;
   }
 }
@@ -154,8 +209,7 @@ const ELEMENT: Record<number, number> = {
 
 /** A one-dimensional array without NULLs in the binary array format (array_send). */
 function writeArray(w: MessageWriter, type: number, items: readonly (number | Uint8Array | string)[]): void {
-  const lenAt = w.len;
-  w.i32(0); // length, filled in below
+  const length = w.mark(); // filled in below
   const elem = ELEMENT[type];
   if (items.length === 0) {
     w.i32(0).i32(0).i32(elem);
@@ -163,7 +217,7 @@ function writeArray(w: MessageWriter, type: number, items: readonly (number | Ui
     w.i32(1).i32(0).i32(elem).i32(items.length).i32(1);
     for (const it of items) writeParam(w, elem, it as PgParam);
   }
-  new DataView(w.buf.buffer).setInt32(lenAt, w.len - lenAt - 4);
+  w.patchLength(length);
 }
 
 /** Decodes one binary-format column value by its type OID; unknown types come back as bytes. */
