@@ -442,9 +442,10 @@ describe("small-object compaction", () => {
     const gc = { store: t.store, index: t.index, prefix: PREFIX, orphanGraceMs: 60_000, clock: () => now };
     const put = t.store.put.bind(t.store);
     t.store.put = async (k, b, o) => {
-      await put(k, b, o);
+      const answer = await put(k, b, o);
       now += 70_000; // the PUT is answered late; meanwhile the sweep finds the new object, unknown to the index
       expect((await sweepOrphans(gc)).orphans).toEqual([k]);
+      return answer;
     };
     await expect(compactSmallObjects({ ...opts(t), clock: () => now, orphanGraceMs: 60_000 })).rejects.toThrow(
       /too late to move extents/,
@@ -459,7 +460,11 @@ describe("small-object compaction", () => {
     const t = await smallObjects();
     let now = Date.now();
     const put = t.store.put.bind(t.store);
-    t.store.put = async (k, b, o) => (await put(k, b, o), now += 30_001);
+    t.store.put = async (k, b, o) => {
+      const answer = await put(k, b, o);
+      now += 30_001;
+      return answer;
+    };
     const keys = [...t.store.objects.keys()];
     await expect(compactSmallObjects({ ...opts(t), clock: () => now, orphanGraceMs: 60_000 })).rejects.toThrow(
       /too late to move extents/,
