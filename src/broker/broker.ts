@@ -11,7 +11,7 @@ import { parseListeners, SECURITY_PROTOCOLS } from "./auth/auth.ts";
 import { tlsOptionsFor } from "./auth/tls.ts";
 import { openAdmin } from "./config/index.ts";
 import { FetchSessions } from "./fetch_sessions.ts";
-import { GroupCoordinator, OFFSETS_TOPIC, offsetsTopicPartitions } from "./groups/coordinator.ts";
+import { GroupCoordinator, OFFSETS_TOPIC, offsetsTopicPartitions, txnTopicPartitions } from "./groups/coordinator.ts";
 import { ShareCoordinator } from "./share/coordinator.ts";
 import { GroupConfigs } from "./share/group_configs.ts";
 import { SchemaRegistry } from "./registry/registry.ts";
@@ -32,9 +32,10 @@ import {
   TXN_TOPIC,
 } from "./txn/coordinator.ts";
 import type { Cluster } from "./cluster.ts";
-import { Member, singleNode } from "./cluster.ts";
-import { Peers, writeMarkersOn } from "./peer.ts";
-import type { RemoteMarker } from "./txn/coordinator.ts";
+import { keyPartition, Member, singleNode } from "./cluster.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { addPartitionOn, interBrokerOf, Peers, txnOffsetsOn, writeMarkersOn } from "./peer.ts";
+import type { PendingOffset, RemoteMarker } from "./txn/coordinator.ts";
 import { PRODUCER_ID_BLOCK } from "./txn/coordinator.ts";
 import type { PostgresLogStore } from "../storage/postgres/log.ts";
 import { listenFailure } from "./listen_error.ts";
@@ -151,8 +152,8 @@ async function start(
   }), storage.admin);
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
-  // On PostgreSQL every broker is a cluster member; group and transaction coordinators then serve
-  // only on the broker that coordinates (and are rebuilt from the logs when it comes to).
+  // On PostgreSQL every broker is a cluster member; its group and transaction coordinators then serve
+  // the groups and transactional ids of the internal partitions it leads (loaded when it gains one).
   const member = storage.cluster
     ? new Member({
       nodeId: config.nodeId,
@@ -166,29 +167,86 @@ async function start(
       now,
       log,
       takeOver: (t, p) => takeOverPartition(topics, t, p),
-      coordinating: (on) => coordinating(on),
+      coordinating: (topic, partition, on) => coordinating(topic, partition, on),
     })
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
-  // Transactions v2 adds partitions at the coordinator from the partition leader; across brokers that
-  // needs a leader-to-coordinator request not built yet, so a cluster offers transaction.version 0
-  // (clients use AddPartitionsToTxn, which reaches the coordinator).
-  if (member) admin.features.cap("transaction.version", 0);
-  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`) : null;
+  // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts).
+  const interBroker = member ? await interBrokerOf(config, bind, runtime.fs) : null;
+  const peers = member ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker) : null;
   // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
   const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {
-    const at = member!.addressOf(node);
+    const at = member!.addressOf(node, interBroker!.listener);
     return at ? writeMarkersOn(peers!, at, m) : Promise.reject(new Error(`broker ${node} is not live`));
   };
-  const newCoordinators = (active: () => boolean) => {
-    const groups = new GroupCoordinator({ config, topics, now, log, active });
+  // Transactions v2 across brokers: the partition leader (or group coordinator) adds the partition at the
+  // transaction's coordinator (AddPartitionsToTxn v5), as Kafka's AddPartitionsToTxnManager does.
+  const txnRemoteAdd = member
+    ? async (
+      transactionalId: string,
+      producerId: bigint,
+      producerEpoch: number,
+      topic: string,
+      partition: number,
+      verifyOnly = false,
+    ) => {
+      const n = topics.get(TXN_TOPIC)?.partitions.length;
+      const node = n ? member.leader(TXN_TOPIC, keyPartition(transactionalId, n)).leader : -1;
+      const at = node >= 0 && node !== config.nodeId ? member.addressOf(node, interBroker!.listener) : null;
+      if (!at) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      try {
+        return await addPartitionOn(peers!, at, {
+          transactionalId,
+          producerId,
+          producerEpoch,
+          topic,
+          partition,
+          verifyOnly,
+        });
+      } catch (e) {
+        log(
+          "warn",
+          `adding ${topic}-${partition} to transaction ${transactionalId} on broker ${node} failed: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+    }
+    : undefined;
+  // Offsets a transaction staged here for a group that has moved since go to its new coordinator.
+  const forwardTxnOffsets = async (
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    groupId: string,
+    offsets: PendingOffset[],
+  ): Promise<number> => {
+    const n = topics.get(OFFSETS_TOPIC)?.partitions.length;
+    const node = n ? member!.leader(OFFSETS_TOPIC, keyPartition(groupId, n)).leader : -1;
+    const at = node >= 0 && node !== config.nodeId ? member!.addressOf(node, interBroker!.listener) : null;
+    if (!at) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    try {
+      return await txnOffsetsOn(peers!, at, { transactionalId, producerId, producerEpoch, groupId, offsets });
+    } catch (e) {
+      log(
+        "warn",
+        `offsets of ${transactionalId} for group ${groupId} on broker ${node}: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+      );
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+  };
+  const newCoordinators = (spread: boolean) => {
+    const groups = new GroupCoordinator({ config, topics, now, log, spread });
     const txns = new TransactionCoordinator({
       topics,
       now,
       log,
       maxTimeoutMs: configNumber(config, "transaction.max.timeout.ms"),
       checkIntervalMs: configNumber(config, "transaction.abort.timed.out.transaction.cleanup.interval.ms"),
-      active,
+      spread,
       ...(member
         ? {
           remoteLeader: (t: string, p: number) => {
@@ -197,6 +255,7 @@ async function start(
             return l >= 0 && l !== config.nodeId ? l : null;
           },
           sendMarkers,
+          forwardTxnOffsets,
           producerIdBlock: async () => (await storage.cluster!.producerIdBlock()) * BigInt(PRODUCER_ID_BLOCK),
         }
         : {}),
@@ -204,7 +263,7 @@ async function start(
     txns.offsetSink = groups;
     return { groups, txns };
   };
-  const { groups, txns } = newCoordinators(member ? () => false : () => true);
+  const { groups, txns } = newCoordinators(member !== null);
   // Share groups and the schema registry load their state from their topics on every broker; in a
   // cluster share groups are not yet coordinated, the registry catches up before each request
   // (docs/cluster.md).
@@ -247,6 +306,7 @@ async function start(
     fetchSessions: new FetchSessions(configNumber(config, "max.incremental.fetch.session.cache.slots")),
     groups,
     txns,
+    txnRemoteAdd,
     share,
     registry,
     cluster,
@@ -262,21 +322,13 @@ async function start(
     await groups.start();
     await txns.start();
   }
-  /** Becomes (or stops being) the coordinator: fresh coordinators loaded from the logs now. */
-  async function coordinating(on: boolean): Promise<void> {
-    const old = { groups: services.groups, txns: services.txns };
-    let active = false;
-    const next = newCoordinators(() => active);
-    if (on) {
-      await next.groups.start();
-      await next.txns.start();
-      active = true;
-      log("info", "coordinating groups and transactions for the cluster");
-    } else log("info", "no longer the group and transaction coordinator");
-    services.groups = next.groups;
-    services.txns = next.txns;
-    old.groups.close();
-    old.txns.close();
+  /** Loads (or unloads) the groups or transactions of an internal partition this broker gained (or lost). */
+  function coordinating(topic: string, partition: number, on: boolean): Promise<boolean> {
+    const c = topic === OFFSETS_TOPIC ? services.groups : topic === TXN_TOPIC ? services.txns : null;
+    if (!c) return Promise.resolve(true);
+    if (on) return c.load(partition);
+    c.unload(partition);
+    return Promise.resolve(true);
   }
   await share.start();
   await registry.start();
@@ -347,8 +399,9 @@ async function start(
       // An empty cluster: the first broker creates the internal topics, then leads them.
       if (!topics.get(OFFSETS_TOPIC) && member.controllerId() === config.nodeId) {
         // As the coordinators create them (groups/coordinator.ts, txn/coordinator.ts).
-        await topics.ensureInternal(OFFSETS_TOPIC, offsetsTopicPartitions(config));
-        await topics.ensureInternal(TXN_TOPIC, 1);
+        // Spread over the brokers like any topic, so their counts default to Kafka's (50 each).
+        await topics.ensureInternal(OFFSETS_TOPIC, offsetsTopicPartitions(config, 50));
+        await topics.ensureInternal(TXN_TOPIC, txnTopicPartitions(config, 50));
         await member.topicsChanged();
       }
     } catch (e) {

@@ -7,8 +7,10 @@
 // its own partitions that belong elsewhere to their place), picks up topics other brokers created
 // or deleted, and takes over what it gained (re-reads the log end and producer state) before it
 // accepts writes there. Appends carry the leader epoch into PostgreSQL, so a stale leader is fenced.
-// Groups and transactions are coordinated by the one broker leading the internal topics (all their
-// partitions move together, and only when that broker is gone).
+// The internal topics are placed like any other: the coordinator of a group is the leader of its
+// __consumer_offsets partition, that of a transactional id the leader of its __transaction_state
+// partition (keyPartition); a broker loads a partition's groups or transactions when it gains the
+// partition and unloads them when it loses it (MemberDeps.coordinating).
 import { ErrorCode } from "../protocol/errors.ts";
 import type { LogLevel } from "../runtime.ts";
 import { partitionKey as key } from "./fetch_sessions.ts";
@@ -29,8 +31,6 @@ export interface Cluster {
   leader(topic: string, partition: number): { leader: number; epoch: number };
   /** Whether this broker leads the partition now. */
   leads(topic: string, partition: number): boolean;
-  /** Node id of the group and transaction coordinator (-1: none live). */
-  coordinator(): number;
   /** Node id shown as the controller. */
   controllerId(): number;
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
@@ -62,7 +62,6 @@ export function singleNode(nodeId: number): Cluster {
     brokers: (l) => [{ nodeId, host: l.advertised.host, port: l.advertised.port, rack: null }],
     leader: () => ({ leader: nodeId, epoch: 0 }),
     leads: () => true,
-    coordinator: () => nodeId,
     controllerId: () => nodeId,
     topicsChanged: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -84,9 +83,29 @@ export type MemberDeps = {
   log(level: LogLevel, message: string): void;
   /** Takes over a partition this broker just came to lead (log end, producer state). */
   takeOver(topic: string, partition: number): Promise<void>;
-  /** This broker became (true) or stopped being (false) the group and transaction coordinator. */
-  coordinating(on: boolean): Promise<void>;
+  /**
+   * This broker gained (on, once taken over) or lost a partition of an internal topic: loads or unloads
+   * the groups or transactions it holds. Resolves false when loading failed (retried at the next beat).
+   */
+  coordinating(topic: string, partition: number, on: boolean): Promise<boolean>;
 };
+
+/** Whether a topic's partitions hold coordinator state (__consumer_offsets, __transaction_state). */
+export function isCoordinatorTopic(topic: string): boolean {
+  return topic === "__consumer_offsets" || topic === "__transaction_state";
+}
+
+/**
+ * The internal-topic partition a group id or transactional id belongs to: its Java String.hashCode,
+ * made non-negative, modulo the partition count. Kafka takes Utils.abs of the hash; masking the sign
+ * bit (what this broker always did) differs for negative hashes only, and stored groups must stay
+ * where they were written.
+ */
+export function keyPartition(id: string, partitions: number): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) | 0;
+  return (h & 0x7fffffff) % partitions;
+}
 
 /** Where a partition belongs among the live brokers (sorted by node id). */
 export function placement(topic: string, partition: number, live: readonly number[]): number {
@@ -103,8 +122,8 @@ export class Member implements Cluster {
   #leaders = new Map<string, { leader: number; epoch: number }>();
   /** Epochs this broker holds and has taken over (what appends are fenced with). */
   #mine = new Map<string, number>();
-  #coordinator = -1;
-  #coordinating = false;
+  /** Internal partitions this broker coordinates (loaded or loading), at the epoch it gained them. */
+  #coordinated = new Map<string, { topic: string; partition: number; epoch: number }>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #beat: Promise<void> | null = null;
   #again = false;
@@ -192,30 +211,41 @@ export class Member implements Cluster {
     await this.#apply(rows);
   }
 
-  /** The leadership moves this broker asks for. */
+  /**
+   * The leadership moves this broker asks for. A partition whose leader is dead or absent goes to its place
+   * (placement over the live brokers). A live leader keeps its partitions (sticky: a broker's death moves
+   * its partitions only, so only its groups and transactions change coordinator) unless the topic is
+   * uneven: it hands a partition to that partition's place while it leads at least two more of the
+   * topic's partitions than the place does (a broker that joined gets its share this way).
+   */
   #plan(rows: readonly LeaderRow[]): Move[] {
     const live = this.#live.map((b) => b.nodeId);
     if (live.length === 0) return [];
     const isLive = new Set(live);
-    // The coordinator: whoever leads the internal topics, while live; else the lowest live node id.
-    let coordinator = -1;
-    for (const r of rows) {
-      if (r.topic.startsWith("__") && isLive.has(r.leader)) {
-        coordinator = r.leader;
-        break;
-      }
-    }
-    if (coordinator < 0) coordinator = live[0];
     const moves: Move[] = [];
-    for (const r of rows) {
-      const known = this.#d.topics.get(r.topic);
-      if (!known || r.partition >= known.partitions.length) continue;
-      const want = r.topic.startsWith("__") ? coordinator : placement(r.topic, r.partition, live);
-      if (r.leader === want) continue;
-      // A dead or absent leader's partition goes to its place; a live leader hands over only its own.
-      if (!isLive.has(r.leader) || r.leader === this.nodeId) {
-        moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
-      }
+    // Partitions of each topic per live broker, as they will be after the moves planned so far.
+    const count = new Map<string, number>();
+    const add = (topic: string, node: number, by: number) =>
+      count.set(key(topic, node), (count.get(key(topic, node)) ?? 0) + by);
+    const of = (topic: string, node: number) => count.get(key(topic, node)) ?? 0;
+    const known = rows.filter((r) => {
+      const t = this.#d.topics.get(r.topic);
+      return t !== undefined && r.partition < t.partitions.length;
+    });
+    for (const r of known) if (isLive.has(r.leader)) add(r.topic, r.leader, 1);
+    for (const r of known) {
+      if (isLive.has(r.leader)) continue;
+      const want = placement(r.topic, r.partition, live);
+      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
+      add(r.topic, want, 1);
+    }
+    for (const r of known) {
+      if (r.leader !== this.nodeId) continue;
+      const want = placement(r.topic, r.partition, live);
+      if (want === this.nodeId || of(r.topic, this.nodeId) < of(r.topic, want) + 2) continue;
+      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
+      add(r.topic, this.nodeId, -1);
+      add(r.topic, want, 1);
     }
     return moves;
   }
@@ -224,10 +254,8 @@ export class Member implements Cluster {
     const d = this.#d;
     const isLive = new Set(this.#live.map((b) => b.nodeId));
     const leaders = new Map<string, { leader: number; epoch: number }>();
-    let coordinator = -1;
     for (const r of rows) {
       leaders.set(key(r.topic, r.partition), { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
-      if (r.topic.startsWith("__") && isLive.has(r.leader) && coordinator < 0) coordinator = r.leader;
     }
     this.#leaders = leaders;
     // Lost first (appends stop at once), then gained (taken over before appends are let in).
@@ -254,14 +282,42 @@ export class Member implements Cluster {
         : gained.join(", ");
       d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown}`);
     }
-    this.#coordinator = coordinator;
-    // Coordinating once every internal partition is this broker's and taken over (their logs re-read).
-    const internal = rows.filter((r) => r.topic.startsWith("__") && d.topics.get(r.topic));
-    const on = coordinator === this.nodeId && internal.length > 0 &&
-      internal.every((r) => this.#mine.get(key(r.topic, r.partition)) === r.epoch);
-    if (on !== this.#coordinating) {
-      this.#coordinating = on;
-      await d.coordinating(on);
+    await this.#coordinate();
+  }
+
+  /** Unloads the internal partitions lost, then loads those gained (taken over at their epoch). */
+  async #coordinate(): Promise<void> {
+    const d = this.#d;
+    const lost: string[] = [];
+    const gained: string[] = [];
+    for (const [k, c] of this.#coordinated) {
+      if (this.#mine.get(k) === c.epoch) continue;
+      this.#coordinated.delete(k);
+      lost.push(`${c.topic}-${c.partition}`);
+      await d.coordinating(c.topic, c.partition, false);
+    }
+    for (const [k, epoch] of this.#mine) {
+      if (this.#coordinated.has(k)) continue;
+      const i = k.lastIndexOf("\u0000");
+      const topic = k.slice(0, i);
+      if (!isCoordinatorTopic(topic)) continue;
+      const c = { topic, partition: Number(k.slice(i + 1)), epoch };
+      this.#coordinated.set(k, c);
+      gained.push(`${c.topic}-${c.partition}`);
+      // Loading runs beside the beat (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS); a failed
+      // load gives the partition up here, so the next beat takes it over and loads it again.
+      void d.coordinating(c.topic, c.partition, true).then((ok) => {
+        if (ok || this.#coordinated.get(k) !== c) return;
+        this.#coordinated.delete(k);
+        if (this.#mine.get(k) === epoch) this.#mine.delete(k);
+        return d.coordinating(c.topic, c.partition, false);
+      });
+    }
+    const shown = (l: string[]) =>
+      l.length > 10 ? `${l.slice(0, 10).join(", ")} and ${l.length - 10} more` : l.join(", ");
+    if (lost.length > 0) d.log("info", `no longer coordinating ${lost.length} internal partition(s): ${shown(lost)}`);
+    if (gained.length > 0) {
+      d.log("info", `coordinating groups and transactions of ${gained.length} internal partition(s): ${shown(gained)}`);
     }
   }
 
@@ -288,14 +344,14 @@ export class Member implements Cluster {
     return this.#mine.has(key(topic, partition));
   }
 
-  /** Where another live broker takes inter-broker requests: its first listener's advertised address. */
-  addressOf(nodeId: number): { host: string; port: number } | null {
+  /**
+   * Where another live broker takes inter-broker requests: the advertised address of its listener
+   * named `listener` (inter.broker.listener.name), else of its first listener.
+   */
+  addressOf(nodeId: number, listener?: string): { host: string; port: number } | null {
     const b = this.#live.find((x) => x.nodeId === nodeId);
-    return b ? Object.values(b.listeners)[0] ?? null : null;
-  }
-
-  coordinator(): number {
-    return this.#coordinator;
+    if (!b) return null;
+    return (listener !== undefined ? b.listeners[listener] : undefined) ?? Object.values(b.listeners)[0] ?? null;
   }
 
   controllerId(): number {
@@ -311,6 +367,8 @@ export class Member implements Cluster {
     if (this.#timer !== null) clearTimeout(this.#timer);
     await this.#beat?.catch(() => {});
     this.#mine.clear();
+    for (const c of this.#coordinated.values()) await this.#d.coordinating(c.topic, c.partition, false);
+    this.#coordinated.clear();
     await this.#d.pg.deregister(this.nodeId).catch((e) =>
       this.#d.log("warn", `leaving the cluster: ${e instanceof Error ? e.message : String(e)}`)
     );

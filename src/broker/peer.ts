@@ -1,107 +1,123 @@
 // Requests from this broker to another broker of the cluster (the transaction coordinator's
-// WriteTxnMarkers to partition leaders), with the generated codec over the runtime's outbound TCP
-// port. One connection per peer, opened on first use and again after it closed; responses come back
-// in request order, as Kafka guarantees per connection. It speaks to the peer's first listener
-// without SASL or TLS: inter-broker requests need a PLAINTEXT listener there (a first step).
-import { decodeResponse, encodeRequest } from "../protocol/codec.ts";
-import { readResponseHeader, writeRequestHeader } from "../protocol/header.ts";
-import { Reader } from "../protocol/reader.ts";
+// WriteTxnMarkers to partition leaders), with the generated codec through the client connection
+// (src/client/connection.ts: ApiVersions, then SASL when asked). One connection per peer, opened on first
+// use and again after a failure; a request unanswered within the timeout fails (and is retried by the
+// caller). Which listener of the peer, and how to speak to it, is Kafka's inter-broker configuration
+// (interBrokerOf): inter.broker.listener.name, else the listener named by security.inter.broker.protocol,
+// else the one named PLAINTEXT, else the first; SSL/SASL_SSL trust the CAs of ssl.truststore.location (PEM);
+// SASL_* authenticate with sasl.mechanism.inter.broker.protocol (PLAIN, SCRAM-SHA-256/512) as the
+// username/password of the listener's JAAS config (listener.name.<l>.<mechanism>.sasl.jaas.config, else
+// sasl.jaas.config), as a Kafka broker logs in to its peers.
+import type { BrokerConfig } from "../config.ts";
+import type { Loose, SaslOptions } from "../client/connection.ts";
+import { KafkaConnection } from "../client/connection.ts";
 import type { Api } from "../protocol/schema.ts";
-import { concatChunks, Writer } from "../protocol/writer.ts";
-import type { Conn, Runtime } from "../runtime.ts";
+import type { ClientTlsOptions, FileSystem, Runtime } from "../runtime.ts";
+import { AddPartitionsToTxn } from "../protocol/messages/24_add_partitions_to_txn.ts";
 import { WriteTxnMarkers } from "../protocol/messages/27_write_txn_markers.ts";
+import { TxnOffsetCommit } from "../protocol/messages/28_txn_offset_commit.ts";
 import { partitionKey } from "./fetch_sessions.ts";
-import type { RemoteMarker } from "./txn/coordinator.ts";
+import type { PendingOffset, RemoteMarker } from "./txn/coordinator.ts";
 
-type Waiter = { resolve(frame: Uint8Array): void; reject(e: Error): void };
+/** How this broker reaches its peers: the listener name, and TLS and SASL when that listener needs them. */
+export type InterBroker = { listener: string; protocol: string; tls?: ClientTlsOptions; sasl?: SaslOptions };
 
-class PeerConnection {
-  conn: Conn | null = null;
-  closed = false;
-  #waiters: Waiter[] = [];
-  #buf = new Uint8Array(0);
-
-  data(chunk: Uint8Array): void {
-    const next = new Uint8Array(this.#buf.length + chunk.length);
-    next.set(this.#buf);
-    next.set(chunk, this.#buf.length);
-    this.#buf = next;
-    while (this.#buf.length >= 4) {
-      const len = new DataView(this.#buf.buffer, this.#buf.byteOffset).getInt32(0);
-      if (this.#buf.length < 4 + len) return;
-      const frame = this.#buf.slice(4, 4 + len);
-      this.#buf = this.#buf.subarray(4 + len);
-      this.#waiters.shift()?.resolve(frame);
+/**
+ * The inter-broker listener among this broker's (its peers are configured alike, as Kafka assumes) and
+ * how to connect to it. Throws, at start, on a listener that does not exist or missing credentials.
+ */
+export async function interBrokerOf(
+  config: BrokerConfig,
+  listeners: readonly { name: string; protocol: string }[],
+  fs: FileSystem,
+): Promise<InterBroker> {
+  const str = (name: string): string | null => {
+    const v = config[name];
+    return v === undefined || v === null || v === "" ? null : String(v);
+  };
+  const named = str("inter.broker.listener.name") ?? str("security.inter.broker.protocol");
+  const l = named !== null
+    ? listeners.find((x) => x.name === named.toUpperCase())
+    : listeners.find((x) => x.name === "PLAINTEXT") ?? listeners[0];
+  if (!l) {
+    throw new Error(
+      `inter.broker.listener.name ${named} is not one of the listeners (${listeners.map((x) => x.name).join(", ")})`,
+    );
+  }
+  const out: InterBroker = { listener: l.name, protocol: l.protocol };
+  const of = (name: string) => str(`listener.name.${l.name.toLowerCase()}.${name}`) ?? str(name);
+  if (l.protocol === "SSL" || l.protocol === "SASL_SSL") {
+    const location = of("ssl.truststore.location");
+    let ca = of("ssl.truststore.certificates") ?? undefined;
+    if (location !== null) {
+      const bytes = await fs.readFile(location);
+      if (bytes === null) throw new Error(`ssl.truststore.location ${location} does not exist`);
+      ca = new TextDecoder().decode(bytes);
     }
+    out.tls = ca !== undefined ? { ca } : {};
   }
-
-  end(error?: unknown): void {
-    this.closed = true;
-    const e = new Error(`peer connection closed${error instanceof Error ? `: ${error.message}` : ""}`);
-    for (const w of this.#waiters.splice(0)) w.reject(e);
+  if (l.protocol === "SASL_PLAINTEXT" || l.protocol === "SASL_SSL") {
+    const mechanism = (str("sasl.mechanism.inter.broker.protocol") ?? "PLAIN").toUpperCase();
+    if (mechanism !== "PLAIN" && mechanism !== "SCRAM-SHA-256" && mechanism !== "SCRAM-SHA-512") {
+      throw new Error(`sasl.mechanism.inter.broker.protocol ${mechanism} is not supported (PLAIN, SCRAM-SHA-256/512)`);
+    }
+    const jaas = of(`${mechanism.toLowerCase()}.sasl.jaas.config`) ?? str("sasl.jaas.config") ?? "";
+    const field = (name: string) => {
+      const m = new RegExp(`\\b${name}\\s*=\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(jaas);
+      return m ? m[1].replace(/\\(.)/g, "$1") : null;
+    };
+    const username = field("username");
+    const password = field("password");
+    if (username === null || password === null) {
+      throw new Error(
+        `the inter-broker listener ${l.name} is ${l.protocol}: give this broker's own username="..." password="..." ` +
+          `in listener.name.${l.name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config (or sasl.jaas.config)`,
+      );
+    }
+    out.sasl = { mechanism, username, password };
   }
-
-  send(frame: Uint8Array): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-      this.conn!.write(frame);
-    });
-  }
+  return out;
 }
 
 export class Peers {
   #runtime: Runtime;
   #clientId: string;
-  #conns = new Map<string, Promise<PeerConnection>>();
-  #correlation = 1;
+  #security: InterBroker | null;
+  #timeoutMs: number;
+  #conns = new Map<string, Promise<KafkaConnection>>();
 
-  constructor(runtime: Runtime, clientId: string) {
+  constructor(runtime: Runtime, clientId: string, security: InterBroker | null = null, timeoutMs = 30_000) {
     this.#runtime = runtime;
     this.#clientId = clientId;
-  }
-
-  #connect(host: string, port: number): Promise<PeerConnection> {
-    const k = `${host}:${port}`;
-    const have = this.#conns.get(k);
-    if (have) return have;
-    const p = (async () => {
-      if (!this.#runtime.connect) throw new Error(`the ${this.#runtime.name} runtime cannot open TCP connections`);
-      const pc = new PeerConnection();
-      pc.conn = await this.#runtime.connect({ host, port }, () => ({
-        data: (chunk) => pc.data(chunk),
-        end: (e) => {
-          pc.end(e);
-          this.#conns.delete(k);
-        },
-      }));
-      return pc;
-    })();
-    this.#conns.set(k, p);
-    p.catch(() => this.#conns.delete(k));
-    return p;
+    this.#security = security;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** Sends one request to host:port and resolves with the decoded response. */
-  async send<Q, S>(host: string, port: number, api: Api<Q, S>, version: number, body: Q): Promise<S> {
-    const pc = await this.#connect(host, port);
-    const w = new Writer();
-    w.int32(0);
-    writeRequestHeader(w, {
-      apiKey: api.key,
-      apiVersion: version,
-      correlationId: this.#correlation++,
-      clientId: this.#clientId,
-    });
-    encodeRequest(api, version, body, w);
-    w.patchInt32(0, w.length - 4);
-    const frame = await pc.send(concatChunks(w.finish()));
-    const r = new Reader(frame);
-    readResponseHeader(r, api.key, version);
-    return decodeResponse(api, version, r);
+  async send<Q, S>(host: string, port: number, api: Api<Q, S>, version: number, body: Loose<Q>): Promise<S> {
+    const k = `${host}:${port}`;
+    let p = this.#conns.get(k);
+    if (!p) {
+      p = KafkaConnection.open(this.#runtime, host, port, {
+        clientId: this.#clientId,
+        tls: this.#security?.tls,
+        sasl: this.#security?.sasl,
+        requestTimeoutMs: this.#timeoutMs,
+      });
+      this.#conns.set(k, p);
+    }
+    try {
+      return await (await p).send(api, version, body);
+    } catch (e) {
+      // A broken or silent connection is dropped: the next request opens a fresh one.
+      if (this.#conns.get(k) === p) this.#conns.delete(k);
+      p.then((c) => c.close(), () => {});
+      throw e;
+    }
   }
 
   close(): void {
-    for (const p of this.#conns.values()) p.then((pc) => pc.conn?.close(), () => {});
+    for (const p of this.#conns.values()) p.then((c) => c.close(), () => {});
     this.#conns.clear();
   }
 }
@@ -128,4 +144,66 @@ export async function writeMarkersOn(
     for (const p of t.partitions ?? []) codes.set(partitionKey(t.name!, p.partitionIndex!), p.errorCode ?? 0);
   }
   return codes;
+}
+
+/**
+ * Adds one partition to a transaction at its coordinator, the broker at `at` (AddPartitionsToTxn v5, the
+ * batched broker form: transactions v2's implicit add), or with `verifyOnly` asks whether it is in it
+ * (KIP-890 part 1); the partition's error code.
+ */
+export async function addPartitionOn(
+  peers: Peers,
+  at: { host: string; port: number },
+  t: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    topic: string;
+    partition: number;
+    verifyOnly: boolean;
+  },
+): Promise<number> {
+  const r = await peers.send(at.host, at.port, AddPartitionsToTxn, 5, {
+    transactions: [{
+      transactionalId: t.transactionalId,
+      producerId: t.producerId,
+      producerEpoch: t.producerEpoch,
+      verifyOnly: t.verifyOnly,
+      topics: [{ name: t.topic, partitions: [t.partition] }],
+    }],
+  });
+  if ((r.errorCode ?? 0) !== 0) return r.errorCode!;
+  return r.resultsByTransaction?.[0]?.topicResults?.[0]?.resultsByPartition?.[0]?.partitionErrorCode ?? 0;
+}
+
+/** Stages a transaction's offsets at the group's coordinator, the broker at `at` (TxnOffsetCommit v3); an error code. */
+export async function txnOffsetsOn(
+  peers: Peers,
+  at: { host: string; port: number },
+  t: { transactionalId: string; producerId: bigint; producerEpoch: number; groupId: string; offsets: PendingOffset[] },
+): Promise<number> {
+  const byTopic = new Map<string, PendingOffset[]>();
+  for (const o of t.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+  const r = await peers.send(at.host, at.port, TxnOffsetCommit, 3, {
+    transactionalId: t.transactionalId,
+    groupId: t.groupId,
+    producerId: t.producerId,
+    producerEpoch: t.producerEpoch,
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+    topics: [...byTopic].map(([name, offsets]) => ({
+      name,
+      partitions: offsets.map((o) => ({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch,
+        committedMetadata: o.metadata,
+      })),
+    })),
+  });
+  for (const topic of r.topics ?? []) {
+    for (const p of topic.partitions ?? []) if ((p.errorCode ?? 0) !== 0) return p.errorCode!;
+  }
+  return 0;
 }

@@ -39,9 +39,22 @@ export type Services = {
   readonly counters: { produceRequests: number };
   /** Requests per API, bytes, connections (the HTTP side's /metrics). */
   readonly metrics: Metrics;
-  /** Consumer groups (classic and KIP-848) and committed offsets. Replaced when coordination moves in a cluster. */
+  /** Consumer groups (classic and KIP-848) and committed offsets. */
   groups: GroupCoordinator;
   txns: TransactionCoordinator;
+  /**
+   * Cluster: adds a partition to a transaction another broker coordinates, or with `verifyOnly` asks whether it
+   * was added (AddPartitionsToTxn v5 to the coordinator: transactions v2's implicit add from the partition leader
+   * or group coordinator, KIP-890 part 1's verification); an error code.
+   */
+  txnRemoteAdd?: (
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+    verifyOnly?: boolean,
+  ) => Promise<number>;
   /** Live brokers, partition leaders and epochs, the coordinator (cluster.ts). */
   readonly cluster: Cluster;
   /** The Confluent-compatible schema registry (its state in the `_schemas` topic). */

@@ -63,6 +63,16 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "",
     "Enables the ACL authorizer when not empty (any name: Kafka's StandardAuthorizer semantics).",
   ),
+  "inter.broker.listener.name": ro(
+    "string",
+    null,
+    "Listener other brokers of a cluster connect to (transaction markers); unset: security.inter.broker.protocol's.",
+  ),
+  "security.inter.broker.protocol": ro(
+    "string",
+    "PLAINTEXT",
+    "Listener name whose protocol brokers use between them, when inter.broker.listener.name is unset.",
+  ),
   "auto.create.topics.enable": ro(
     "boolean",
     "true",
@@ -261,6 +271,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "SASL mechanisms of SASL listeners (Kafka's default GSSAPI is not available; OAUTHBEARER only when named).",
     { oneOf: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] },
   ),
+  "sasl.mechanism.inter.broker.protocol": ro(
+    "string",
+    "PLAIN",
+    "SASL mechanism of broker-to-broker connections (Kafka's default GSSAPI is not available).",
+    { oneOf: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] },
+  ),
   "sasl.oauthbearer.clock.skew.seconds": ro("int", "30", "Allowed clock difference for OAUTHBEARER token times."),
   "sasl.oauthbearer.expected.audience": ro("list", null, "Audiences an OAUTHBEARER token must name one of (when set)."),
   "sasl.oauthbearer.expected.issuer": ro("string", null, "Issuer an OAUTHBEARER token must name (when set)."),
@@ -302,6 +318,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "Password of the keystore (PEM keystores have none: leave unset).",
   ),
   "ssl.keystore.type": perBroker("string", "PEM", "Keystore format: PEM only (Kafka's default is JKS)."),
+  "ssl.truststore.location": ro(
+    "string",
+    null,
+    "A PEM file of the CAs a broker trusts when it connects to another broker over SSL/SASL_SSL (inter-broker).",
+  ),
+  "ssl.truststore.certificates": ro("password", null, "The same CAs given inline (PEM)."),
   "ssl.truststore.password": perBroker(
     "password",
     null,

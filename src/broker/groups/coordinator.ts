@@ -1,7 +1,10 @@
 // The group coordinator: every group (classic and KIP-848 consumer groups side by side), their
 // committed offsets, and their persistence in the internal compacted topic __consumer_offsets.
 //
-// This broker coordinates every group. State lives in memory and every change that must survive a
+// Alone, this broker coordinates every group. In a cluster (`spread`) it coordinates the groups of
+// the __consumer_offsets partitions it leads: load() replays one partition when it gains it (requests
+// for its groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile), unload() drops its groups when it
+// loses it (NOT_COORDINATOR from then on, as for every group of a partition it does not lead). State lives in memory and every change that must survive a
 // restart is first appended, as a record batch, to __consumer_offsets through the storage
 // contract (so any engine works); start() replays that topic. Offsets are acknowledged only after
 // their append completes. Kafka spreads the topic over offsets.topic.num.partitions=50 to spread
@@ -20,10 +23,19 @@ import { configNumber } from "../../config.ts";
 import { decodeVersionedData } from "../../protocol/codec.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerProtocolSubscriptionSchema } from "../../protocol/messages/consumer_protocol.ts";
-import type { RecordInput } from "../../protocol/record_batch.ts";
-import { buildRecordBatch, isBatchError, scanBatches } from "../../protocol/record_batch.ts";
+import type { DecodedRecord, RecordInput } from "../../protocol/record_batch.ts";
+import {
+  buildControlBatch,
+  buildRecordBatch,
+  decodeRecords,
+  isBatchError,
+  parseControlRecord,
+  scanBatches,
+} from "../../protocol/record_batch.ts";
+import type { PartitionLog } from "../../storage/store.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { forEachRecord } from "../log_scan.ts";
+import { keyPartition } from "../cluster.ts";
+import { forEachBatch } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import { randomUuid } from "../topics.ts";
 import { ASSIGNORS } from "./assignors.ts";
@@ -46,11 +58,22 @@ export const OFFSETS_TOPIC = "__consumer_offsets";
 
 export type Group = ClassicGroup | ConsumerGroup;
 
-/** __consumer_offsets' partition count: offsets.topic.num.partitions (1 when unset or not a number), at least 1. */
-export function offsetsTopicPartitions(config: BrokerConfig): number {
-  const v = config["offsets.topic.num.partitions"];
-  const n = v === undefined || v === null || v === "" ? 1 : Number(v);
-  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : 1;
+/**
+ * __consumer_offsets' partition count: offsets.topic.num.partitions (`unset` when unset or not a number:
+ * 1 for one broker, Kafka's 50 in a cluster), at least 1.
+ */
+export function offsetsTopicPartitions(config: BrokerConfig, unset = 1): number {
+  return partitionCount(config["offsets.topic.num.partitions"], unset);
+}
+
+/** __transaction_state's partition count: transaction.state.log.num.partitions, as offsetsTopicPartitions. */
+export function txnTopicPartitions(config: BrokerConfig, unset = 1): number {
+  return partitionCount(config["transaction.state.log.num.partitions"], unset);
+}
+
+function partitionCount(v: unknown, unset: number): number {
+  const n = v === undefined || v === null || v === "" ? unset : Number(v);
+  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : unset;
 }
 
 const utf8 = new TextEncoder();
@@ -66,8 +89,19 @@ export type CoordinatorDeps = {
   topics: Topics;
   now(): number;
   log(level: LogLevel, message: string): void;
-  /** False while another broker of the cluster coordinates groups: requests get NOT_COORDINATOR. */
-  active?: () => boolean;
+  /**
+   * In a cluster: this broker serves only the groups of the __consumer_offsets partitions it loaded
+   * (load/unload); others get NOT_COORDINATOR. Alone (the default) it serves every group.
+   */
+  spread?: boolean;
+};
+
+export type PendingTxnOffset = {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
 };
 
 export type OffsetCommitPartition = {
@@ -107,13 +141,93 @@ export class GroupCoordinator {
   private readonly deps: CoordinatorDeps;
   private cleanupTimer: ReturnType<typeof setTimeout> | null = null;
   private shut = false;
-  /** Shut down, or not (or not yet) the coordinator in the cluster: requests get NOT_COORDINATOR. */
-  private get closed(): boolean {
-    return this.shut || !(this.deps.active?.() ?? true);
-  }
+  /** In a cluster: the __consumer_offsets partitions this broker coordinates, loaded or still loading. */
+  private readonly owned: Map<number, { loaded: boolean }> | null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
+    this.owned = deps.spread ? new Map() : null;
+  }
+
+  /**
+   * NONE when this broker coordinates the group now; NOT_COORDINATOR when it is shut down or another
+   * broker leads the group's __consumer_offsets partition; COORDINATOR_LOAD_IN_PROGRESS while loading it.
+   */
+  coordinatorError(groupId: string): number {
+    if (this.shut) return ErrorCode.NOT_COORDINATOR;
+    if (!this.owned) return ErrorCode.NONE;
+    const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length;
+    const o = n ? this.owned.get(keyPartition(groupId, n)) : undefined;
+    return !o ? ErrorCode.NOT_COORDINATOR : o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /**
+   * Cluster: replays one __consumer_offsets partition this broker just came to lead (and took over)
+   * and serves its groups from then on. False when it could not be read (the caller retries).
+   */
+  async load(partition: number): Promise<boolean> {
+    if (!this.owned || this.shut) return true;
+    const token = { loaded: false };
+    this.owned.set(partition, token);
+    const log = this.deps.topics.get(OFFSETS_TOPIC)?.partitions[partition];
+    const groups = new Map<string, Group>();
+    const drop = () => {
+      for (const g of groups.values()) g.shutdown(ErrorCode.NOT_COORDINATOR);
+    };
+    if (!log) {
+      if (this.owned.get(partition) === token) this.owned.delete(partition);
+      return true;
+    }
+    let records = 0;
+    let pending: Map<bigint, DecodedRecord[]>;
+    try {
+      ({ records, pending } = await this.replay(log, groups));
+    } catch (e) {
+      this.deps.log(
+        "warn",
+        `loading groups of ${OFFSETS_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      drop();
+      if (this.owned.get(partition) === token) this.owned.delete(partition);
+      return false;
+    }
+    if (this.owned.get(partition) !== token || this.shut) {
+      drop(); // unloaded while loading
+      return true;
+    }
+    for (const [id, g] of groups) {
+      this.groups.get(id)?.shutdown(ErrorCode.NOT_COORDINATOR);
+      this.groups.set(id, g);
+      g.startSessions();
+    }
+    this.keepPending(pending);
+    token.loaded = true;
+    this.deps.log(
+      groups.size > 0 ? "info" : "debug",
+      `coordinating ${groups.size} group(s) of ${OFFSETS_TOPIC}-${partition} (${records} record(s) loaded)`,
+    );
+    if (this.cleanupTimer === null) this.scheduleCleanup();
+    return true;
+  }
+
+  /** Cluster: stops serving the groups of a __consumer_offsets partition this broker no longer leads. */
+  unload(partition: number): void {
+    if (!this.owned?.delete(partition)) return;
+    const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
+    let dropped = 0;
+    for (const [id, g] of [...this.groups]) {
+      if (n > 0 && keyPartition(id, n) !== partition) continue;
+      g.shutdown(ErrorCode.NOT_COORDINATOR);
+      this.groups.delete(id);
+      dropped++;
+    }
+    for (const byGroup of this.pendingTxn.values()) {
+      for (const id of [...byGroup.keys()]) if (n > 0 && keyPartition(id, n) === partition) byGroup.delete(id);
+    }
+    this.deps.log(
+      dropped > 0 ? "info" : "debug",
+      `no longer coordinating ${OFFSETS_TOPIC}-${partition} (${dropped} group(s) unloaded)`,
+    );
   }
 
   // ---- configuration
@@ -171,17 +285,9 @@ export class GroupCoordinator {
     this.started = true;
     let records = 0;
     for (const log of topic.partitions) {
-      records += await forEachRecord(
-        log,
-        (r) => this.apply(decodeRecord(r.key, r.value)),
-        (e) =>
-          this.deps.log(
-            "error",
-            `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${
-              e instanceof Error ? e.message : String(e)
-            }`,
-          ),
-      );
+      const replayed = await this.replay(log, this.groups);
+      records += replayed.records;
+      this.keepPending(replayed.pending);
     }
     for (const g of this.groups.values()) g.startSessions();
     if (records > 0) {
@@ -193,25 +299,82 @@ export class GroupCoordinator {
     this.scheduleCleanup();
   }
 
-  private apply(r: ReturnType<typeof decodeRecord>) {
+  /**
+   * Replays one __consumer_offsets partition into `groups`. Offsets in a producer's transactional batches
+   * wait for its marker (commit: applied, abort: dropped); those still waiting are returned by producer id.
+   */
+  private async replay(
+    log: PartitionLog,
+    groups: Map<string, Group>,
+  ): Promise<{ records: number; pending: Map<bigint, DecodedRecord[]> }> {
+    let records = 0;
+    const pending = new Map<bigint, DecodedRecord[]>();
+    await forEachBatch(log, log.logStartOffset, (b) => {
+      try {
+        const d = decodeRecords(b);
+        const live = d.records.filter((r) => r.offset >= BigInt(log.logStartOffset));
+        if (d.isControl) {
+          const marker = live[0] ? parseControlRecord(live[0].key, live[0].value) : null;
+          const held = pending.get(d.producerId) ?? [];
+          pending.delete(d.producerId);
+          if (marker?.commit) { for (const r of held) this.apply(decodeRecord(r.key, r.value), groups); }
+          return;
+        }
+        records += live.length;
+        if (d.isTransactional && d.producerId >= 0n) {
+          pending.set(d.producerId, [...(pending.get(d.producerId) ?? []), ...live]);
+          return;
+        }
+        for (const r of live) this.apply(decodeRecord(r.key, r.value), groups);
+      } catch (e) {
+        // As before: one unreadable batch is reported and skipped, the rest of the partition still loads.
+        this.deps.log(
+          "error",
+          `${OFFSETS_TOPIC}-${log.partition}: skipping an unreadable batch: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+      }
+    });
+    return { records, pending };
+  }
+
+  /** Transactional offsets replayed without their marker yet: staged until it comes (completeTxnOffsets). */
+  private keepPending(pending: Map<bigint, DecodedRecord[]>): void {
+    for (const [producerId, held] of pending) {
+      for (const r of held) {
+        const d = decodeRecord(r.key, r.value);
+        if (d.kind !== "offset" || d.value === null) continue;
+        this.stagePending(producerId, d.group, [{
+          topic: d.topic,
+          partition: d.partition,
+          offset: d.value.offset,
+          leaderEpoch: d.value.leaderEpoch,
+          metadata: d.value.metadata,
+        }]);
+      }
+    }
+  }
+
+  private apply(r: ReturnType<typeof decodeRecord>, groups: Map<string, Group>) {
     if (r.kind === "offset") {
-      let g = this.groups.get(r.group);
+      let g = groups.get(r.group);
       if (r.value === null) {
         g?.offsets.delete(tpKey(r.topic, r.partition));
         return;
       }
-      if (!g) this.groups.set(r.group, g = this.newClassic(r.group));
+      if (!g) groups.set(r.group, g = this.newClassic(r.group));
       g.offsets.set(tpKey(r.topic, r.partition), r.value);
     } else if (r.kind === "group") {
-      const existing = this.groups.get(r.group);
+      const existing = groups.get(r.group);
       if (r.value === null) {
         existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
         if (existing && existing.offsets.size > 0) {
           const g = this.newClassic(r.group);
           for (const [k, v] of existing.offsets) g.offsets.set(k, v);
-          this.groups.set(r.group, g);
+          groups.set(r.group, g);
         } else {
-          this.groups.delete(r.group);
+          groups.delete(r.group);
         }
         return;
       }
@@ -220,7 +383,7 @@ export class GroupCoordinator {
       existing?.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       if (g.kind === "classic" && r.value.type === "classic") g.restore(r.value);
       else if (g.kind === "consumer" && r.value.type === "consumer") g.restore(r.value);
-      this.groups.set(r.group, g);
+      groups.set(r.group, g);
     }
   }
 
@@ -235,20 +398,26 @@ export class GroupCoordinator {
   // ---- persistence
 
   private partitionFor(groupId: string): number {
-    let h = 0;
-    for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
-    return (h & 0x7fffffff) % this.deps.topics.get(OFFSETS_TOPIC)!.partitions.length;
+    return keyPartition(groupId, this.deps.topics.get(OFFSETS_TOPIC)!.partitions.length);
   }
 
   /** Appends records for one group; resolves an error code (NONE on success). */
-  private async append(groupId: string, records: RecordInput[]): Promise<number> {
+  private async append(
+    groupId: string,
+    records: RecordInput[],
+    txn?: { producerId: bigint; producerEpoch: number },
+  ): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
     let topic = this.deps.topics.get(OFFSETS_TOPIC);
     if (!topic && this.started) topic = await this.offsetsTopic().catch(() => undefined);
     if (!topic) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const now = this.deps.now();
     for (const r of records) r.timestamp = now;
-    const batch = buildRecordBatch({ records });
+    // Offsets of a transaction coordinated elsewhere go in a transactional batch of its producer, as Kafka
+    // writes them: its marker in this partition later commits or aborts them.
+    const batch = txn
+      ? buildRecordBatch({ records, ...txn, baseSequence: -1, transactional: true })
+      : buildRecordBatch({ records });
     if (batch.length > configNumber(this.deps.config, "message.max.bytes")) return ErrorCode.RECORD_LIST_TOO_LARGE;
     const infos = scanBatches(batch);
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
@@ -343,7 +512,8 @@ export class GroupCoordinator {
 
   joinGroup(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
     const fail = (errorCode: number) => joinFailure(errorCode, req.memberId);
-    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return fail(refused);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.groupInstanceId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.sessionTimeoutMs < this.minSessionTimeoutMs || req.sessionTimeoutMs > this.maxSessionTimeoutMs) {
@@ -386,7 +556,8 @@ export class GroupCoordinator {
     protocolName: string | null,
     assignments: { memberId: string; assignment: Uint8Array }[],
   ): SyncResult | Promise<SyncResult> {
-    if (this.closed) return syncFailure(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return syncFailure(refused);
     if (groupId === "") return syncFailure(ErrorCode.INVALID_GROUP_ID);
     const g = this.groups.get(groupId);
     if (!g) return syncFailure(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -402,7 +573,8 @@ export class GroupCoordinator {
     groupInstanceId: string | null,
     generationId: number,
   ): number | Promise<number> {
-    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -420,7 +592,8 @@ export class GroupCoordinator {
     groupId: string,
     members: { memberId: string; groupInstanceId: string | null }[],
   ): { errorCode: number; members: number[] } {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, members: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const g = this.groups.get(groupId);
     if (!g) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
@@ -556,7 +729,17 @@ export class GroupCoordinator {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    if (this.closed) return fail(ErrorCode.NOT_COORDINATOR, "The coordinator is shutting down.");
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) {
+      return fail(
+        refused,
+        this.shut
+          ? "The coordinator is shutting down."
+          : refused === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+          ? "The coordinator is loading."
+          : "This broker does not coordinate the group.",
+      );
+    }
     if (groupId === "") return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
     if (req.instanceId === "") return fail(ErrorCode.INVALID_REQUEST, "InstanceId can't be empty.");
     if (req.rackId === "") return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
@@ -674,7 +857,8 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })),
       }));
-    if (this.closed) return all(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(req.groupId);
+    if (refused !== ErrorCode.NONE) return all(refused);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let g = this.groups.get(req.groupId);
     const invalid = this.validateCommit(g, req.generationIdOrMemberEpoch, req.memberId, req.groupInstanceId);
@@ -723,10 +907,124 @@ export class GroupCoordinator {
       for (const [, , res] of pending) res.errorCode = mapped;
       return out;
     }
+    // Unloaded meanwhile (cluster): the offsets are stored; whoever loads the partition sees them.
+    if (this.coordinatorError(req.groupId) !== ErrorCode.NONE) return out;
     const current = this.groups.get(req.groupId) ?? g;
     if (!this.groups.has(req.groupId)) this.groups.set(req.groupId, current);
     for (const [k, v] of pending) current.offsets.set(k, v);
     return out;
+  }
+
+  /**
+   * Cluster: offsets staged by TxnOffsetCommit for a transaction another broker coordinates, by producer
+   * id then group. Stored first in a transactional batch of the producer in the group's __consumer_offsets
+   * partition (so the next coordinator of that partition finds them); the transaction's marker for the
+   * partition, written there by completeTxnOffsets, commits or aborts them, as in Kafka.
+   */
+  private readonly pendingTxn = new Map<bigint, Map<string, PendingTxnOffset[]>>();
+
+  private stagePending(producerId: bigint, groupId: string, offsets: PendingTxnOffset[]): void {
+    let byGroup = this.pendingTxn.get(producerId);
+    if (!byGroup) this.pendingTxn.set(producerId, byGroup = new Map());
+    const staged = [...(byGroup.get(groupId) ?? [])];
+    for (const o of offsets) {
+      const i = staged.findIndex((x) => x.topic === o.topic && x.partition === o.partition);
+      if (i >= 0) staged[i] = o;
+      else staged.push(o);
+    }
+    byGroup.set(groupId, staged);
+  }
+
+  /** Cluster: TxnOffsetCommit here for a transaction coordinated elsewhere; an error code. */
+  async stageTxnOffsets(
+    groupId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    offsets: PendingTxnOffset[],
+  ): Promise<number> {
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
+    if (offsets.length === 0) return ErrorCode.NONE;
+    const now = this.deps.now();
+    const code = await this.append(
+      groupId,
+      offsets.map((o) => ({
+        key: offsetKey(groupId, o.topic, o.partition),
+        value: offsetValue({
+          offset: o.offset,
+          leaderEpoch: o.leaderEpoch,
+          metadata: o.metadata ?? "",
+          commitTimestamp: now,
+          expireTimestamp: -1,
+        }),
+      })),
+      { producerId, producerEpoch },
+    );
+    if (code !== ErrorCode.NONE) return code;
+    if (this.coordinatorError(groupId) === ErrorCode.NONE) this.stagePending(producerId, groupId, offsets);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Cluster: the transaction marker for __consumer_offsets-`partition`: written there, then the offsets
+   * `producerId` staged for groups of that partition become committed (commit) or are dropped. An error
+   * code (the coordinator retries).
+   */
+  async completeTxnOffsets(
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    partition: number,
+  ): Promise<number> {
+    const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length;
+    const o = n ? this.owned?.get(partition) : undefined;
+    if (this.owned && !o) return ErrorCode.NOT_COORDINATOR;
+    if (o && !o.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    const byGroup = this.pendingTxn.get(producerId);
+    const mine = byGroup && n ? [...byGroup].filter(([g]) => keyPartition(g, n) === partition) : [];
+    if (mine.length === 0) return ErrorCode.NONE; // nothing staged here (or settled by an earlier marker)
+    const log = this.deps.topics.get(OFFSETS_TOPIC)!.partitions[partition];
+    const marker = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch: 0 });
+    const infos = scanBatches(marker);
+    if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
+    try {
+      await log.append(marker, infos, { durable: this.deps.config["chronik.fsync.acks.all"] !== false });
+    } catch (e) {
+      this.deps.log(
+        "warn",
+        `transaction marker in ${OFFSETS_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    for (const [groupId, offsets] of mine) {
+      byGroup!.delete(groupId);
+      if (commit) this.applyTxnOffsets(groupId, offsets, this.deps.now());
+    }
+    if (byGroup!.size === 0) this.pendingTxn.delete(producerId);
+    return ErrorCode.NONE;
+  }
+
+  /** Committed transactional offsets become the group's (in memory; the log has them with their marker). */
+  private applyTxnOffsets(groupId: string, offsets: PendingTxnOffset[], now: number, groups = this.groups): void {
+    let g = groups.get(groupId);
+    if (!g) groups.set(groupId, g = this.newClassic(groupId));
+    for (const o of offsets) {
+      g.offsets.set(tpKey(o.topic, o.partition), {
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata ?? "",
+        commitTimestamp: now,
+        expireTimestamp: -1,
+      });
+    }
+  }
+
+  /** Cluster: whether a transaction coordinated elsewhere staged an offset for this group's partition. */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.pendingTxn.values()) {
+      if (byGroup.get(groupId)?.some((o) => o.topic === topic && o.partition === partition)) return true;
+    }
+    return false;
   }
 
   /** Offsets of a committed transaction (TxnOffsetCommit + EndTxn) become the group's committed offsets. */
@@ -766,7 +1064,8 @@ export class GroupCoordinator {
     topics: { name: string; partitionIndexes: number[] }[] | null,
     member: { memberId: string | null; memberEpoch: number } | null,
   ): OffsetFetchOutput {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const g = this.groups.get(groupId);
     if (member && member.memberId !== null && g?.kind === "consumer") {
@@ -823,7 +1122,8 @@ export class GroupCoordinator {
   ): Promise<
     { errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }
   > {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const g = this.groups.get(groupId);
     if (!g || (g.kind === "classic" && g.state === "Dead")) {
@@ -903,7 +1203,8 @@ export class GroupCoordinator {
 
   /** DeleteGroups: one code per group; writes tombstones for the group and its offsets. */
   async deleteGroup(groupId: string): Promise<number> {
-    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    const refused = this.coordinatorError(groupId);
+    if (refused !== ErrorCode.NONE) return refused;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const g = this.groups.get(groupId);
     if (!g || g.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -926,7 +1227,7 @@ export class GroupCoordinator {
   // ---- offset expiry and group cleanup (Kafka's offsets.retention.*)
 
   private scheduleCleanup() {
-    if (this.closed) return;
+    if (this.shut) return;
     const every = this.num("offsets.retention.check.interval.ms", 600000);
     this.cleanupTimer = setTimeout(() => {
       this.cleanupTimer = null;

@@ -23,7 +23,10 @@
 // Idempotent batches (producer id >= 0) are checked against the partition's producer state
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
-// must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890).
+// must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890). In a
+// cluster, when another broker coordinates the transaction, the first batch of a transaction on a partition
+// asks that coordinator (AddPartitionsToTxn v5: verifyOnly for v1 clients, an implicit add for Produce v12+
+// under transaction.version 2); its NOT_COORDINATOR-like errors answer NOT_ENOUGH_REPLICAS (retriable).
 // An idempotent append that failed with KAFKA_STORAGE_ERROR on an engine where it may still have
 // been stored (PostgreSQL: committed, then the connection broke) makes the next one first replay what
 // landed into the producer state (PartitionLog.refresh), so the producer's retry is a duplicate.
@@ -99,8 +102,8 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
         }
         const stored = withTopicCodec(svc, topic, records);
         return stored instanceof Promise
-          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks, tally, implicitTxn))
-          : append(svc, topic, pd.index, stored, req.acks, tally, implicitTxn);
+          ? stored.then((r) => append(svc, topic, pd.index, r, req.acks, tally, implicitTxn, req.transactionalId))
+          : append(svc, topic, pd.index, stored, req.acks, tally, implicitTxn, req.transactionalId);
       },
     );
     // Kafka's BytesInPerSec / MessagesInPerSec: what was appended, once per topic per request.
@@ -152,6 +155,7 @@ async function append(
   acks: number,
   tally: Tally,
   implicitTxn: string | null = null,
+  transactionalId: string | null = null,
 ): Promise<PartitionResult> {
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.INVALID_RECORD, "Produce request has no records for this partition");
@@ -224,7 +228,26 @@ async function append(
     // later pipelined request of the same producer overtake this one.
     const state = producerStateOf(log);
     return state.serialized(async () => {
+      const txnId = implicitTxn ?? transactionalId;
       if (
+        batch.isTransactional && txnId !== null && svc.txnRemoteAdd &&
+        svc.txns.coordinatorError(txnId) === ErrorCode.NOT_COORDINATOR
+      ) {
+        // Cluster, the transaction coordinated by another broker: the first batch of the transaction here
+        // adds the partition there (transactions v2) or checks that the client added it (v1, KIP-890 part 1),
+        // as Kafka's AddPartitionsToTxnManager; coordinator trouble answers NOT_ENOUGH_REPLICAS (retriable).
+        if (!state.hasOngoing(batch.producerId)) {
+          const code = await svc.txnRemoteAdd(
+            txnId,
+            batch.producerId,
+            batch.producerEpoch,
+            topic.name,
+            index,
+            implicitTxn === null,
+          );
+          if (code !== ErrorCode.NONE) return failed(index, produceAddError(code), null);
+        }
+      } else if (
         batch.isTransactional && implicitTxn !== null &&
         !svc.txns.inTransaction(batch.producerId, batch.producerEpoch, topic.name, index)
       ) {
@@ -341,4 +364,12 @@ async function store(
     }
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
   }
+}
+
+/** An implicit add's error from a remote coordinator as Produce answers it (Kafka's AddPartitionsToTxnManager). */
+function produceAddError(code: number): number {
+  return code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE ||
+      code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code === ErrorCode.CONCURRENT_TRANSACTIONS
+    ? ErrorCode.NOT_ENOUGH_REPLICAS
+    : code;
 }

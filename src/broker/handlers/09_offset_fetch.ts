@@ -19,7 +19,10 @@ type Fetched = ReturnType<Services["groups"]["fetchOffsets"]>;
 function markUnstable(svc: Services, groupId: string, r: Fetched): Fetched {
   for (const t of r.topics) {
     for (const p of t.partitions) {
-      if (svc.txns.hasPendingOffset(groupId, t.name, p.partitionIndex)) p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+      if (
+        svc.txns.hasPendingOffset(groupId, t.name, p.partitionIndex) ||
+        svc.groups.hasPendingTxnOffset(groupId, t.name, p.partitionIndex)
+      ) p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
     }
   }
   return r;

@@ -1,21 +1,33 @@
-// FindCoordinator (key 10), v0-6. One broker coordinates every group and every transactional id:
-// alone, this one; in a cluster on PostgreSQL, the broker leading the internal topics (cluster.ts),
-// at its address for the listener asked on (COORDINATOR_NOT_AVAILABLE while none is live).
+// FindCoordinator (key 10), v0-6. The coordinator of a group is the leader of its __consumer_offsets
+// partition, that of a transactional id the leader of its __transaction_state partition (the id's
+// hash modulo the partition count, cluster.ts keyPartition), as Kafka: alone, this broker; in a
+// cluster on PostgreSQL, whichever live broker leads that partition, at its address for the
+// listener asked on. COORDINATOR_NOT_AVAILABLE while the partition has no live leader (or the
+// internal topic does not exist yet in a cluster).
 // Behaviour: v0 asks for a group; v1-3 carry a key type (0 group, 1 transaction); v4+ batch keys
-// (coordinatorKeys), one answer per key. Other key types (2, share groups, v6) get INVALID_REQUEST.
-// Not implemented: nothing else; there is no coordinator load phase (state is replayed before the
-// broker listens), so COORDINATOR_LOAD_IN_PROGRESS never occurs.
+// (coordinatorKeys), one answer per key, each to its own coordinator. Other key types (2, share
+// groups, v6) get INVALID_REQUEST. The broker named may still be loading the partition: it answers
+// the group or transaction requests themselves with COORDINATOR_LOAD_IN_PROGRESS meanwhile.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FindCoordinator } from "../../protocol/messages/10_find_coordinator.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
+import { keyPartition } from "../cluster.ts";
+import { OFFSETS_TOPIC } from "../groups/coordinator.ts";
 import { defineHandler } from "../handler.ts";
+import { TXN_TOPIC } from "../txn/coordinator.ts";
 
 export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
   const svc = ctx.services;
   const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
   const supported = keyType === 0 || keyType === 1;
-  const id = svc.cluster.coordinator();
-  const coordinator = svc.cluster.brokers(ctx.session.listener).find((b) => b.nodeId === id);
+  const brokers = svc.cluster.brokers(ctx.session.listener);
+  const internal = keyType === 0 ? OFFSETS_TOPIC : TXN_TOPIC;
+  const coordinatorOf = (key: string): number => {
+    const n = svc.topics.get(internal)?.partitions.length;
+    // Alone, this broker coordinates everything (the internal topics are created when first needed).
+    if (!n) return svc.cluster.leads(internal, 0) ? svc.cluster.nodeId : -1;
+    return svc.cluster.leader(internal, keyPartition(key, n)).leader;
+  };
   // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
   const one = (key: string) => {
     const denied = supported && !allowed(ctx, Op.DESCRIBE, keyType === 0 ? Res.GROUP : Res.TRANSACTIONAL_ID, key);
@@ -24,7 +36,11 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
       : denied
       ? (keyType === 0 ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
       : ErrorCode.NONE;
-    const node = errorCode === ErrorCode.NONE ? coordinator : undefined;
+    let node: (typeof brokers)[number] | undefined;
+    if (errorCode === ErrorCode.NONE) {
+      const id = coordinatorOf(key);
+      node = brokers.find((b) => b.nodeId === id);
+    }
     const code = errorCode === ErrorCode.NONE && !node ? ErrorCode.COORDINATOR_NOT_AVAILABLE : errorCode;
     return {
       key,
@@ -32,7 +48,13 @@ export default defineHandler(FindCoordinator, [0, 6], (req, ctx) => {
       host: node ? node.host : "",
       port: node ? node.port : -1,
       errorCode: code,
-      errorMessage: !supported ? `Unsupported key type ${keyType}` : denied ? "Authorization failed." : null,
+      errorMessage: !supported
+        ? `Unsupported key type ${keyType}`
+        : denied
+        ? "Authorization failed."
+        : code !== ErrorCode.NONE
+        ? "The coordinator is not available."
+        : null,
     };
   };
   if (ctx.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(one) };

@@ -8,6 +8,8 @@
 // protocol's bytes. An unknown group answers state "Dead" with no error, as Kafka does before v6;
 // from v6 (KIP-1043) also GROUP_ID_NOT_FOUND with a message. v6 adds errorMessage (null otherwise).
 // Authorized operations (v3+) are the principal's on the group (all of them without an authorizer).
+// In a cluster, a group this broker does not coordinate answers NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS
+// while its __consumer_offsets partition loads here).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroups } from "../../protocol/messages/15_describe_groups.ts";
 import { encodeAssignment, encodeSubscription } from "../groups/migration.ts";
@@ -38,6 +40,19 @@ export default defineHandler(DescribeGroups, [0, 6], LARGE_RESPONSE, (req, ctx) 
       if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
         return {
           errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+          groupId,
+          groupState: "",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+          authorizedOperations: ops,
+        };
+      }
+      // In a cluster, a group whose coordinator is another broker (or still loading here).
+      const refused = ctx.services.groups.coordinatorError(groupId);
+      if (refused !== ErrorCode.NONE) {
+        return {
+          errorCode: refused,
           groupId,
           groupState: "",
           protocolType: "",

@@ -2,7 +2,8 @@
 // partition fails it (UNKNOWN_TOPIC_OR_PARTITION, the others OPERATION_NOT_ATTEMPTED); wrong id
 // INVALID_PRODUCER_ID_MAPPING, older epoch PRODUCER_FENCED, a transaction completing
 // CONCURRENT_TRANSACTIONS. v4+ (KIP-890, batched): several transactions, and verifyOnly asks whether
-// the partitions are already in the transaction (INVALID_TXN_STATE if not).
+// the partitions are already in the transaction (INVALID_TXN_STATE if not); v5 with verifyOnly false adds
+// them as transactions v2 does (a partition leader or group coordinator of a cluster, for a v2 client).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AddPartitionsToTxn } from "../../protocol/messages/24_add_partitions_to_txn.ts";
 import { allowed, clusterAllowed, Op, Res } from "../auth/authorize.ts";
@@ -12,7 +13,15 @@ import type { RequestContext } from "../handler.ts";
 
 type Topics = { name: string; partitions: number[] }[];
 
-async function add(ctx: RequestContext, id: string, pid: bigint, epoch: number, topics: Topics, verifyOnly: boolean) {
+async function add(
+  ctx: RequestContext,
+  id: string,
+  pid: bigint,
+  epoch: number,
+  topics: Topics,
+  verifyOnly: boolean,
+  tv2 = false,
+) {
   const svc = ctx.services;
   // ACLs, as Kafka: WRITE on the transactional id, then WRITE on each topic; when one topic is
   // refused, it gets TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED.
@@ -29,7 +38,7 @@ async function add(ctx: RequestContext, id: string, pid: bigint, epoch: number, 
     return codeAll((n) => (refused.has(n) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
   }
   const parts = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
-  const codes = await svc.txns.addPartitions(id, pid, epoch, parts, verifyOnly);
+  const codes = await svc.txns.addPartitions(id, pid, epoch, parts, verifyOnly, tv2);
   return topics.map((t) => ({
     name: t.name,
     resultsByPartition: t.partitions.map((p) => ({
@@ -62,7 +71,16 @@ export default defineHandler(AddPartitionsToTxn, [0, 5], async (req, ctx) => {
     errorCode: ErrorCode.NONE,
     resultsByTransaction: await Promise.all(req.transactions.map(async (t) => ({
       transactionalId: t.transactionalId,
-      topicResults: await add(ctx, t.transactionalId, t.producerId, t.producerEpoch, t.topics, t.verifyOnly),
+      // v5 without verifyOnly: a partition leader (or group coordinator) adding for a transactions v2 client.
+      topicResults: await add(
+        ctx,
+        t.transactionalId,
+        t.producerId,
+        t.producerEpoch,
+        t.topics,
+        t.verifyOnly,
+        ctx.apiVersion >= 5 && !t.verifyOnly,
+      ),
     }))),
   };
 });

@@ -4,11 +4,16 @@
 // Errors: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, INVALID_TXN_STATE
 // (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition; OFFSET_METADATA_TOO_LARGE per partition
 // whose metadata is longer than offset.metadata.max.bytes (UTF-8 bytes, as OffsetCommit): that partition
-// is not staged, the others are (Kafka's GroupCoordinator does the same).
+// is not staged, the others are (Kafka's GroupCoordinator does the same). In a cluster, a broker that
+// coordinates the group but not the transaction stages the offsets at its group coordinator (no check of
+// the producer's epoch there, NOT_COORDINATOR when it coordinates neither); the transaction's marker for
+// the group's __consumer_offsets partition commits or drops them. With v5 (transactions v2) it first adds
+// that partition to the transaction at its coordinator (AddPartitionsToTxn v5, broker to broker).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
-import { metadataTooLarge } from "../groups/coordinator.ts";
+import { keyPartition } from "../cluster.ts";
+import { metadataTooLarge, OFFSETS_TOPIC } from "../groups/coordinator.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
@@ -46,14 +51,40 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
         metadata: p.committedMetadata,
       }))
   );
-  const code = await svc.txns.stageOffsets(
-    req.transactionalId,
-    req.producerId,
-    req.producerEpoch,
-    req.groupId,
-    offsets,
-    ctx.apiVersion >= 5 && svc.features.level("transaction.version") >= 2,
-  );
+  // In a cluster the client sends this to the group's coordinator, which may not coordinate the
+  // transaction: it then stages the offsets itself until the transaction's marker for the group's
+  // __consumer_offsets partition reaches it (as Kafka's group coordinator does).
+  const elsewhere = svc.txns.coordinatorError(req.transactionalId) === ErrorCode.NOT_COORDINATOR;
+  const tv2 = ctx.apiVersion >= 5 && svc.features.level("transaction.version") >= 2;
+  let code: number;
+  if (elsewhere && tv2 && svc.txnRemoteAdd && svc.groups.coordinatorError(req.groupId) === ErrorCode.NONE) {
+    // Transactions v2: the group joins the transaction at its coordinator first, as the group's
+    // __consumer_offsets partition (its marker settles the offsets staged here).
+    const n = svc.topics.get(OFFSETS_TOPIC)!.partitions.length;
+    const added = await svc.txnRemoteAdd(
+      req.transactionalId,
+      req.producerId,
+      req.producerEpoch,
+      OFFSETS_TOPIC,
+      keyPartition(req.groupId, n),
+    );
+    code = added === ErrorCode.NONE
+      ? await svc.groups.stageTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets)
+      : added === ErrorCode.NOT_COORDINATOR || added === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+      ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+      : added;
+  } else {
+    code = elsewhere
+      ? await svc.groups.stageTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets)
+      : await svc.txns.stageOffsets(
+        req.transactionalId,
+        req.producerId,
+        req.producerEpoch,
+        req.groupId,
+        offsets,
+        tv2,
+      );
+  }
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

@@ -1,5 +1,6 @@
 // DescribeTransactions (key 65), v0. State, timeout, start time, producer id/epoch and partitions of
-// each transactional id; unknown ids get TRANSACTIONAL_ID_NOT_FOUND.
+// each transactional id; unknown ids get TRANSACTIONAL_ID_NOT_FOUND. In a cluster, an id this broker does not
+// coordinate gets NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS while its partition loads here), as Kafka.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeTransactions } from "../../protocol/messages/65_describe_transactions.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -23,8 +24,9 @@ export default defineHandler(DescribeTransactions, [0, 0], LARGE_RESPONSE, (req,
     }
     const t = ctx.services.txns.describe(id);
     if (!t) {
+      const refused = ctx.services.txns.coordinatorError(id);
       return {
-        errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+        errorCode: refused !== ErrorCode.NONE ? refused : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
         transactionalId: id,
         transactionState: "",
         transactionTimeoutMs: 0,

@@ -3,6 +3,7 @@
 // Behaviour: GROUP_ID_NOT_FOUND for an unknown group or a classic group (with a message), as
 // Kafka; INVALID_GROUP_ID for an empty id. States: Empty, Assigning, Reconciling, Stable.
 // Authorized operations are the principal's on the group when asked for (all without an authorizer).
+// In a cluster, NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS) for a group coordinated elsewhere.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupDescribe } from "../../protocol/messages/69_consumer_group_describe.ts";
 import type { TpMap } from "../groups/consumer.ts";
@@ -45,6 +46,8 @@ export default defineHandler(ConsumerGroupDescribe, [0, 1], LARGE_RESPONSE, (req
       if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
         return missing(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
       }
+      const refused = svc.groups.coordinatorError(groupId);
+      if (refused !== ErrorCode.NONE) return missing(refused, "This broker does not coordinate the group now.");
       if (!g) return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
       if (g.kind !== "consumer") {
         return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);

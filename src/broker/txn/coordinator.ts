@@ -17,6 +17,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { partitionKey as key } from "../fetch_sessions.ts";
 import { buildControlBatch, buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
 import { forEachBatch, forEachRecord } from "../log_scan.ts";
+import { keyPartition } from "../cluster.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import type { Topics } from "../topics.ts";
 import { PartitionProducerState } from "./producer_state.ts";
@@ -43,7 +44,13 @@ export type PendingOffset = {
 export interface TxnOffsetSink {
   /** Makes offsets committed inside a transaction visible (on commit); false when they could not be stored. */
   commitTxnOffsets(groupId: string, offsets: PendingOffset[]): boolean | void | Promise<boolean | void>;
+  /** Cluster: whether this broker coordinates the group now (an error code: NONE when it does). */
+  coordinatorError?(groupId: string): number;
+  /** Cluster: the marker for a __consumer_offsets partition commits or drops offsets staged there. */
+  completeTxnOffsets?(producerId: bigint, producerEpoch: number, commit: boolean, partition: number): Promise<number>;
 }
+
+const OFFSETS_TOPIC = "__consumer_offsets";
 
 type Txn = {
   transactionalId: string;
@@ -208,14 +215,28 @@ export type CoordinatorDeps = {
   maxTimeoutMs: number;
   /** How often expired transactions are looked for (Kafka: transaction.abort.timed.out.transaction.cleanup.interval.ms). */
   checkIntervalMs: number;
-  /** False while another broker of the cluster coordinates transactions: requests get NOT_COORDINATOR. */
-  active?: () => boolean;
+  /**
+   * In a cluster: this broker serves only the transactional ids of the __transaction_state partitions it
+   * loaded (load/unload); others get NOT_COORDINATOR. Alone (the default) it serves every id.
+   */
+  spread?: boolean;
   /** Cluster: the first id of a fresh block of PRODUCER_ID_BLOCK producer ids, unique in the cluster. */
   producerIdBlock?: () => Promise<bigint>;
   /** Cluster: the node leading a partition when it is another broker (its markers go there), else null. */
   remoteLeader?: (topic: string, partition: number) => number | null;
   /** Cluster: writes markers on another broker (WriteTxnMarkers); error codes by key(topic, partition). */
   sendMarkers?: (node: number, marker: RemoteMarker) => Promise<Map<string, number>>;
+  /**
+   * Cluster: stages a transaction's offsets at the group's coordinator on another broker (TxnOffsetCommit
+   * there), for offsets staged here while this broker coordinated the group too; an error code.
+   */
+  forwardTxnOffsets?: (
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    groupId: string,
+    offsets: PendingOffset[],
+  ) => Promise<number>;
 };
 
 /** Producer ids per block taken from the cluster (Kafka's ProducerIdManager uses 1000 too). */
@@ -239,16 +260,118 @@ export class TransactionCoordinator {
   private retrying = new Set<Txn>();
   offsetSink: TxnOffsetSink | null = null;
 
+  /** In a cluster: the __transaction_state partitions this broker coordinates, loaded or still loading. */
+  private readonly owned: Map<number, { loaded: boolean }> | null;
+
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
+    this.owned = deps.spread ? new Map() : null;
     // Ids keep growing across restarts without a stored counter: start from the clock.
     this.nextProducerId = BigInt(deps.now()) * 1000n;
     this.timer = setInterval(() => void this.abortExpired(), deps.checkIntervalMs);
   }
 
-  /** Whether this broker coordinates transactions (always, alone). */
-  get active(): boolean {
-    return this.deps.active?.() ?? true;
+  private partitionOf(transactionalId: string, partitions: number): number {
+    return keyPartition(transactionalId, partitions);
+  }
+
+  /**
+   * NONE when this broker coordinates the transactional id now; NOT_COORDINATOR when another broker
+   * leads its __transaction_state partition; COORDINATOR_LOAD_IN_PROGRESS while it loads here.
+   */
+  coordinatorError(transactionalId: string): number {
+    if (!this.owned) return ErrorCode.NONE;
+    const n = this.deps.topics.get(TXN_TOPIC)?.partitions.length;
+    const o = n ? this.owned.get(this.partitionOf(transactionalId, n)) : undefined;
+    return !o ? ErrorCode.NOT_COORDINATOR : o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /** Reads one partition of __transaction_state into `into`; the highest producer id seen. */
+  private async replay(log: PartitionLog, into: Map<string, Txn>): Promise<bigint> {
+    let maxProducerId = -1n;
+    await forEachRecord(
+      log,
+      (r) => {
+        if (r.key === null) return;
+        const id = dec.decode(r.key);
+        if (r.value === null) {
+          into.delete(id);
+          return;
+        }
+        const t = parseTxn(id, dec.decode(r.value));
+        into.set(id, t);
+        if (t.producerId > maxProducerId) maxProducerId = t.producerId;
+      },
+      (e) =>
+        this.deps.log(
+          "error",
+          `${TXN_TOPIC}-${log.partition}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+    );
+    return maxProducerId;
+  }
+
+  /** Finishes transactions caught between Prepare* and Complete* (markers only where still missing). */
+  private async finishPrepared(txns: Iterable<Txn>, why: string): Promise<void> {
+    for (const t of txns) {
+      if (t.state === "PrepareCommit" || t.state === "PrepareAbort") {
+        this.deps.log("info", `completing transaction ${t.transactionalId} (${t.state}) interrupted by ${why}`);
+        await this.complete(t, t.state === "PrepareCommit", true);
+      }
+    }
+  }
+
+  /**
+   * Cluster: replays one __transaction_state partition this broker just came to lead (and took over),
+   * serves its transactional ids from then on, and finishes the transactions its previous coordinator
+   * left between Prepare* and Complete*. False when it could not be read (the caller retries).
+   */
+  async load(partition: number): Promise<boolean> {
+    if (!this.owned || this.timer === null) return true;
+    const token = { loaded: false };
+    this.owned.set(partition, token);
+    const log = this.deps.topics.get(TXN_TOPIC)?.partitions[partition];
+    if (!log) {
+      if (this.owned.get(partition) === token) this.owned.delete(partition);
+      return true;
+    }
+    const txns = new Map<string, Txn>();
+    try {
+      await this.replay(log, txns);
+    } catch (e) {
+      this.deps.log(
+        "warn",
+        `loading transactions of ${TXN_TOPIC}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      if (this.owned.get(partition) === token) this.owned.delete(partition);
+      return false;
+    }
+    if (this.owned.get(partition) !== token) return true; // unloaded while loading
+    for (const [id, t] of txns) this.txns.set(id, t);
+    token.loaded = true;
+    this.deps.log(
+      txns.size > 0 ? "info" : "debug",
+      `coordinating ${txns.size} transactional id(s) of ${TXN_TOPIC}-${partition}`,
+    );
+    await this.finishPrepared(txns.values(), "a coordinator move");
+    return true;
+  }
+
+  /** Cluster: stops serving the transactional ids of a __transaction_state partition this broker lost. */
+  unload(partition: number): void {
+    if (!this.owned?.delete(partition)) return;
+    const n = this.deps.topics.get(TXN_TOPIC)?.partitions.length ?? 0;
+    let dropped = 0;
+    for (const [id, t] of [...this.txns]) {
+      if (n > 0 && this.partitionOf(id, n) !== partition) continue;
+      this.txns.delete(id);
+      this.stalled.delete(t);
+      dropped++;
+    }
+    this.deps.log(
+      dropped > 0 ? "info" : "debug",
+      `no longer coordinating ${TXN_TOPIC}-${partition} (${dropped} transactional id(s) unloaded)`,
+    );
   }
 
   close(): void {
@@ -264,32 +387,12 @@ export class TransactionCoordinator {
     const topic = await this.stateTopic();
     this.started = true;
     let maxProducerId = -1n;
-    await forEachRecord(
-      topic.partitions[0],
-      (r) => {
-        if (r.key === null) return;
-        const id = dec.decode(r.key);
-        if (r.value === null) {
-          this.txns.delete(id);
-          return;
-        }
-        const t = parseTxn(id, dec.decode(r.value));
-        this.txns.set(id, t);
-        if (t.producerId > maxProducerId) maxProducerId = t.producerId;
-      },
-      (e) =>
-        this.deps.log(
-          "error",
-          `${TXN_TOPIC}: skipping an unreadable batch: ${e instanceof Error ? e.message : String(e)}`,
-        ),
-    );
-    if (maxProducerId >= this.nextProducerId) this.nextProducerId = maxProducerId + 1n;
-    for (const t of this.txns.values()) {
-      if (t.state === "PrepareCommit" || t.state === "PrepareAbort") {
-        this.deps.log("info", `completing transaction ${t.transactionalId} (${t.state}) interrupted by a restart`);
-        await this.complete(t, t.state === "PrepareCommit", true);
-      }
+    for (const log of topic.partitions) {
+      const max = await this.replay(log, this.txns);
+      if (max > maxProducerId) maxProducerId = max;
     }
+    if (maxProducerId >= this.nextProducerId) this.nextProducerId = maxProducerId + 1n;
+    await this.finishPrepared(this.txns.values(), "a restart");
     if (this.txns.size > 0) {
       this.deps.log("info", `transaction coordinator loaded ${this.txns.size} transactional id(s) from ${TXN_TOPIC}`);
     }
@@ -308,8 +411,10 @@ export class TransactionCoordinator {
 
   /** Writes a transaction's state to __transaction_state; false when it could not be stored. */
   private async persist(t: Txn): Promise<boolean> {
-    let log = this.deps.topics.get(TXN_TOPIC)?.partitions[0];
-    if (!log && this.started) log = (await this.stateTopic().catch(() => undefined))?.partitions[0];
+    const at = (topic: { partitions: PartitionLog[] } | undefined) =>
+      topic?.partitions[this.partitionOf(t.transactionalId, topic.partitions.length)];
+    let log = at(this.deps.topics.get(TXN_TOPIC));
+    if (!log && this.started) log = at(await this.stateTopic().catch(() => undefined));
     if (!log) return !this.started; // not started: unit use without persistence
     const batch = buildRecordBatch({
       records: [{ key: enc.encode(t.transactionalId), value: enc.encode(serializeTxn(t)), timestamp: this.deps.now() }],
@@ -321,7 +426,7 @@ export class TransactionCoordinator {
       return true;
     } catch (e) {
       // DeleteTopics took __transaction_state away under the write (Kafka lets it): not a storage fault.
-      const deleted = this.deps.topics.get(TXN_TOPIC)?.partitions[0] !== log;
+      const deleted = !this.deps.topics.get(TXN_TOPIC)?.partitions.includes(log);
       this.deps.log(
         deleted ? "warn" : "error",
         `writing ${TXN_TOPIC} for ${t.transactionalId} failed: ${e instanceof Error ? e.message : String(e)}`,
@@ -372,7 +477,8 @@ export class TransactionCoordinator {
       return { errorCode: ErrorCode.NONE, producerId: id, producerEpoch: 0 };
     }
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
-    if (!this.active) return fail(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(transactionalId);
+    if (refused !== ErrorCode.NONE) return fail(refused);
     if (timeoutMs <= 0 || timeoutMs > this.deps.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     let t = this.txns.get(transactionalId);
     const now = this.deps.now();
@@ -431,7 +537,8 @@ export class TransactionCoordinator {
 
   /** Common checks of a request naming a transaction; returns an error code or the transaction. */
   private lookup(transactionalId: string, producerId: bigint, producerEpoch: number): Txn | number {
-    if (!this.active) return ErrorCode.NOT_COORDINATOR;
+    const refused = this.coordinatorError(transactionalId);
+    if (refused !== ErrorCode.NONE) return refused;
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < t.producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -566,15 +673,14 @@ export class TransactionCoordinator {
 
   /** True when the producer's transaction includes the partition (produce-side verification, KIP-890). */
   inTransaction(producerId: bigint, producerEpoch: number, topic: string, partition: number): boolean {
-    // A partition leader that is not the coordinator cannot verify (the coordinator holds the state):
-    // it accepts, as Kafka did before KIP-890's verification.
-    if (!this.active) return true;
     for (const t of this.txns.values()) {
       if (t.producerId === producerId) {
         return t.producerEpoch === producerEpoch && t.state === "Ongoing" && t.partitions.has(key(topic, partition));
       }
     }
-    return false;
+    // In a cluster the producer's transaction may be coordinated by another broker, which this
+    // partition leader cannot ask yet: it accepts, as Kafka did before KIP-890's verification.
+    return this.owned !== null;
   }
 
   /** EndTxn. `tv2`: EndTxn v5, which bumps the epoch and answers the id and epoch to use next. */
@@ -586,7 +692,8 @@ export class TransactionCoordinator {
     tv2 = false,
   ): Promise<{ errorCode: number; producerId: bigint; producerEpoch: number }> {
     const fail = (errorCode: number) => ({ errorCode, producerId: -1n, producerEpoch: -1 });
-    if (!this.active) return fail(ErrorCode.NOT_COORDINATOR);
+    const refused = this.coordinatorError(transactionalId);
+    if (refused !== ErrorCode.NONE) return fail(refused);
     const t = this.txns.get(transactionalId);
     if (!t) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     const current = () => ({ errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch });
@@ -671,18 +778,51 @@ export class TransactionCoordinator {
     // disk, an offline log dir) keep the transaction in Prepare* to be retried by the periodic check (and at
     // start), as Kafka retries markers until they land; meanwhile its producer gets CONCURRENT_TRANSACTIONS.
     let done = true;
+    const forwarded = new Set<string>();
     try {
+      // Offsets staged here for a group whose coordinator has moved to another broker since go there first,
+      // to be settled by the marker for the group's partition like offsets staged there directly.
+      if (commit && this.owned && this.offsetSink?.coordinatorError && this.deps.forwardTxnOffsets) {
+        for (const [group, offsets] of t.offsets) {
+          if (this.offsetSink.coordinatorError(group) === ErrorCode.NONE) continue;
+          const code = await this.deps.forwardTxnOffsets(t.transactionalId, markerId, markerEpoch, group, offsets);
+          if (code === ErrorCode.NONE) forwarded.add(group);
+          else done = false;
+        }
+      }
+      // In a cluster the groups' offsets may be staged at their own coordinators (TxnOffsetCommit goes
+      // to the group coordinator): a marker for each group's __consumer_offsets partition settles them.
+      const offsetsTopic = this.owned ? this.deps.topics.get(OFFSETS_TOPIC) : undefined;
+      const groupPartitions = new Map<string, { topic: string; partition: number }>();
+      for (const g of offsetsTopic ? t.groups : []) {
+        const p = keyPartition(g, offsetsTopic!.partitions.length);
+        groupPartitions.set(key(OFFSETS_TOPIC, p), { topic: OFFSETS_TOPIC, partition: p });
+      }
       const results = await this.writeMarkers(
         markerId,
         markerEpoch,
         commit,
         0,
-        [...t.partitions.values()],
+        [...t.partitions.values(), ...groupPartitions.values()],
         recovering,
       );
-      for (const code of results.values()) if (code === ErrorCode.KAFKA_STORAGE_ERROR) done = false;
+      // A partition deleted meanwhile needs no marker; any other failure (a full disk, a leader that
+      // moved or died before its marker landed) is retried until it lands.
+      for (const code of results.values()) {
+        if (code !== ErrorCode.NONE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) done = false;
+      }
       if (done && commit && this.offsetSink) {
         for (const [group, offsets] of t.offsets) {
+          if (forwarded.has(group)) continue;
+          if ((this.offsetSink.coordinatorError?.(group) ?? ErrorCode.NONE) !== ErrorCode.NONE) {
+            // Staged here while this broker coordinated the group too, which has moved since, and no way
+            // to hand them over (no peers): its new coordinator cannot take them.
+            this.deps.log(
+              "warn",
+              `transaction ${t.transactionalId}: offsets for group ${group} not committed: its coordinator moved`,
+            );
+            continue;
+          }
           if ((await this.offsetSink.commitTxnOffsets(group, offsets)) === false) done = false;
         }
       }
@@ -751,6 +891,14 @@ export class TransactionCoordinator {
       }
     }));
     await Promise.all(local.map(async (p) => {
+      if (p.topic === OFFSETS_TOPIC && this.owned && this.offsetSink?.completeTxnOffsets) {
+        // Cluster: the group coordinator writes the marker after the offsets it staged for the producer.
+        out.set(
+          key(p.topic, p.partition),
+          await this.offsetSink.completeTxnOffsets(producerId, producerEpoch, commit, p.partition),
+        );
+        return;
+      }
       const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
       if (!log) {
         out.set(key(p.topic, p.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -793,7 +941,6 @@ export class TransactionCoordinator {
 
   /** Aborts transactions open longer than their timeout and fences their producers. */
   async abortExpired(): Promise<void> {
-    if (!this.active) return;
     for (const t of [...this.stalled]) {
       if (this.retrying.has(t)) continue; // an earlier sweep is still at it
       if (t.state !== "PrepareCommit" && t.state !== "PrepareAbort") {
