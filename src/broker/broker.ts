@@ -265,9 +265,9 @@ async function start(
   };
   const { groups, txns } = newCoordinators(member !== null);
   // Share groups and the schema registry load their state from their topics on every broker; in a
-  // cluster share groups are not yet coordinated, the registry catches up before each request
-  // (docs/cluster.md).
-  const share = new ShareCoordinator({ config, topics, now, log });
+  // cluster a share group's coordinator keeps its members and each partition's leader its
+  // share-partitions (share/coordinator.ts), the registry catches up before each request (docs/cluster.md).
+  const share = new ShareCoordinator({ config, topics, now, log, ...(member ? { cluster: member } : {}) });
   const registry = new SchemaRegistry({
     topics,
     now,

@@ -23,6 +23,14 @@
 // followed by deltas, a new snapshot every share.coordinator.snapshot.update.records.per.snapshot
 // deltas (state_log.ts).
 //
+// In a cluster (deps.cluster): the group coordinator (the leader of the group's __consumer_offsets
+// partition; handlers answer NOT_COORDINATOR elsewhere) keeps membership and assignment; each
+// share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
+// which loads it from __share_group_state when it first serves the partition at a leader epoch
+// (what another broker stored before it; records that broker had only acquired are available again)
+// and drops it when it no longer leads. A share session is opened by the partition leaders without
+// asking the coordinator whether the member is in the group (as Kafka's SharePartitionManager).
+//
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
@@ -41,6 +49,7 @@ import {
 } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { PartitionLog } from "../../storage/store.ts";
+import type { Cluster } from "../cluster.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
@@ -127,6 +136,8 @@ export type CoordinatorDeps = {
   topics: Topics;
   now(): number;
   log(level: LogLevel, message: string): void;
+  /** In a cluster of brokers: share-partitions are served by their partition's leader only. */
+  cluster?: Cluster;
 };
 
 const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
@@ -142,10 +153,13 @@ export class ShareCoordinator {
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking = false;
   private readonly availableListeners = new Map<string, Set<() => void>>();
+  /** Cluster: topicId \0 partition -> the leader epoch its share-partitions were loaded at. */
+  private readonly loadedAt = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
-    this.state = new ShareStateLog(deps);
+    this.state = new ShareStateLog({ ...deps, shared: deps.cluster !== undefined });
     this.timer = setInterval(() => {
       // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
       if (this.ticking) return;
@@ -390,6 +404,7 @@ export class ShareCoordinator {
     }
     const changed: StateRecord[] = [];
     const woken = new Set<string>();
+    this.dropUnled();
     for (const [group, parts] of this.partitions) {
       const limits = this.limits(this.groups.get(group));
       for (const sp of parts.values()) {
@@ -418,7 +433,8 @@ export class ShareCoordinator {
     const key = `${groupId}\u0000${memberId}`;
     // A member that left may still acknowledge and close the session it has; a new session needs a member.
     const continuing = epoch !== 0 && this.sessions.has(key);
-    if (!continuing && (!g || !g.members.has(memberId))) {
+    // In a cluster the members are known to the group's coordinator only (another broker, maybe).
+    if (!continuing && !this.deps.cluster && (!g || !g.members.has(memberId))) {
       return {
         errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
         errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
@@ -474,6 +490,7 @@ export class ShareCoordinator {
   }
 
   private async releaseMember(groupId: string, memberId: string): Promise<void> {
+    this.dropUnled();
     const limits = this.limits(this.groups.get(groupId));
     const changed: StateRecord[] = [];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
@@ -503,6 +520,89 @@ export class ShareCoordinator {
 
   private notifyAvailable(groupId: string): void {
     for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
+  }
+
+  /**
+   * Cluster: NONE when this broker leads the partition and holds its share-partitions at the current
+   * leader epoch (loaded from __share_group_state first when it does not yet), NOT_LEADER_OR_FOLLOWER
+   * when another broker leads it, COORDINATOR_NOT_AVAILABLE when the stored state could not be read.
+   * Alone: always NONE.
+   */
+  private async own(log: PartitionLog): Promise<number> {
+    const cluster = this.deps.cluster;
+    if (!cluster) return ErrorCode.NONE;
+    const topicId = this.deps.topics.get(log.topic)?.id;
+    if (!topicId || !cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const k = pkey(topicId, log.partition);
+    const epoch = cluster.leader(log.topic, log.partition).epoch;
+    while (this.loadedAt.get(k) !== epoch) {
+      const busy = this.loading.get(k);
+      if (busy) {
+        await busy.catch(() => {});
+        continue;
+      }
+      const p = this.loadPartition(topicId, log.partition).then(() => {
+        this.loadedAt.set(k, epoch);
+      }).finally(() => this.loading.delete(k));
+      this.loading.set(k, p);
+      try {
+        await p;
+      } catch (e) {
+        this.deps.log(
+          "warn",
+          `loading share state of ${log.topic}-${log.partition}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      if (!cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Cluster: rebuilds every group's share-partition of one partition from what is stored. */
+  private async loadPartition(topicId: string, partition: number): Promise<void> {
+    const k = pkey(topicId, partition);
+    const fresh = new Map<string, SharePartition>();
+    const groups = new Map<string, { groupEpoch: number; configs: Record<string, string> } | null>();
+    await this.state.loadPartition(topicId, partition, {
+      group: (groupId, v) => groups.set(groupId, v),
+      partition: (groupId, id, topic, p) => {
+        let sp = fresh.get(groupId);
+        if (!sp && topic !== null) {
+          sp = new SharePartition(id, topic, p);
+          fresh.set(groupId, sp);
+        }
+        return sp;
+      },
+      partitionGone: (groupId) => fresh.delete(groupId),
+    });
+    // Groups this broker does not coordinate: their configs as stored (lock duration, offset reset…).
+    for (const [groupId, v] of groups) {
+      if (v === null) continue;
+      const g = this.groups.get(groupId) ?? new ShareGroup(groupId);
+      g.groupEpoch = Math.max(g.groupEpoch, v.groupEpoch);
+      g.configs = new Map(Object.entries(v.configs));
+      this.groups.set(groupId, g);
+    }
+    for (const parts of this.partitions.values()) parts.delete(k);
+    for (const [groupId, sp] of fresh) this.partitionsOf(groupId).set(k, sp);
+    const n = fresh.size;
+    if (n > 0) this.deps.log("info", `share state of ${n} group(s) loaded for partition ${topicId}-${partition}`);
+  }
+
+  /** Cluster: forgets the share-partitions of partitions this broker no longer leads (never writes them). */
+  private dropUnled(): void {
+    const cluster = this.deps.cluster;
+    if (!cluster) return;
+    for (const parts of this.partitions.values()) {
+      for (const [k, sp] of parts) {
+        const held = cluster.leads(sp.topic, sp.partition) &&
+          this.loadedAt.get(k) === cluster.leader(sp.topic, sp.partition).epoch;
+        if (held) continue;
+        parts.delete(k);
+        this.loadedAt.delete(k);
+      }
+    }
   }
 
   /** The share-partition, initialised per share.auto.offset.reset on first use. */
@@ -542,11 +642,17 @@ export class ShareCoordinator {
       for (const p of t.partitions) {
         if (p.acknowledgementBatches.length === 0) continue;
         const k = `${t.topicId}:${p.partitionIndex}`;
-        const sp = this.partitions.get(groupId)?.get(pkey(t.topicId, p.partitionIndex));
-        if (!this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex]) {
+        const log = this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex];
+        if (!log) {
           out.set(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           continue;
         }
+        const led = await this.own(log);
+        if (led !== ErrorCode.NONE) {
+          out.set(k, led);
+          continue;
+        }
+        const sp = this.partitions.get(groupId)?.get(pkey(t.topicId, p.partitionIndex));
         if (!sp) {
           out.set(k, ErrorCode.INVALID_RECORD_STATE);
           continue;
@@ -626,6 +732,11 @@ export class ShareCoordinator {
       const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
       if (!log) {
         r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      const led = await this.own(log);
+      if (led !== ErrorCode.NONE) {
+        r.errorCode = led;
         continue;
       }
       if (records >= maxRecords || bytes >= maxBytes) continue;

@@ -10,10 +10,16 @@
 // default, 500). Deltas go to numbered slots that the next round overwrites, so compaction keeps at
 // most that many per share-partition; replay skips a slot left from an older round (another id).
 // Everything is written through the storage contract, durably, before the caller answers.
+// In a cluster (`shared`) every broker writes here (share-partition leaders their states, group
+// coordinators their groups): each write is a compare-and-set on the log end (PartitionLog.appendIf),
+// retried after re-reading the log end when another broker appended first; loadPartition replays what
+// any broker wrote for one partition (a broker that just came to lead it).
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
+import { isLogEndMoved } from "../../storage/store.ts";
+import type { PartitionLog } from "../../storage/store.ts";
 import { forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import type { SharePartition, SharePartitionSnapshot } from "./partition.ts";
@@ -50,6 +56,8 @@ export class ShareStateLog {
       topics: Topics;
       now(): number;
       log(level: LogLevel, message: string): void;
+      /** Several brokers write the topic (a cluster on PostgreSQL). */
+      shared?: boolean;
     },
   ) {}
 
@@ -57,10 +65,30 @@ export class ShareStateLog {
   async load(replay: Replay): Promise<void> {
     const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
     this.started = true;
-    await forEachRecord(topic.partitions[0], (r) => {
+    await this.replay(topic.partitions[0], replay, null);
+  }
+
+  /**
+   * Cluster: replays, as of now (the log end re-read), the group records and the records of one
+   * partition's share-partitions (every group's), which `replay` rebuilds from nothing.
+   */
+  async loadPartition(topicId: string, partition: number, replay: Replay): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    const log = topic.partitions[0];
+    await log.refresh?.(true);
+    await this.replay(log, replay, { topicId, partition });
+  }
+
+  private async replay(
+    log: PartitionLog,
+    replay: Replay,
+    only: { topicId: string; partition: number } | null,
+  ): Promise<void> {
+    await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
       const partition = Number(p);
+      if (only && kind !== "g" && (topicId !== only.topicId || partition !== only.partition)) return;
       if (r.value === null) {
         if (kind === "g") replay.group(group, null);
         if (kind === "p") replay.partitionGone(group, topicId, partition);
@@ -104,7 +132,18 @@ export class ShareStateLog {
     const metas = scanBatches(batch);
     if (!Array.isArray(metas)) return false;
     try {
-      await log.append(batch, metas, { durable: true });
+      if (this.deps.shared && log.appendIf) {
+        // Another broker may have appended since this one last looked: re-read the end and try again.
+        for (let attempt = 0;; attempt++) {
+          await log.refresh?.(true);
+          try {
+            await log.appendIf(log.logEndOffset, batch, metas, { durable: true });
+            break;
+          } catch (e) {
+            if (!isLogEndMoved(e) || attempt >= 50) throw e;
+          }
+        }
+      } else await log.append(batch, metas, { durable: true });
       return true;
     } catch (e) {
       this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
