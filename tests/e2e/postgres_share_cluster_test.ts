@@ -8,6 +8,8 @@
 //   acquired but not acknowledged: the new leader loads the partition's state from __share_group_state,
 //   redelivers the released record (its delivery count kept) and the four in flight, never an accepted
 //   one; in the end every record is accepted exactly once.
+// And the Java KafkaShareConsumer (tests/java, ShareClusterCases, first): two consumers bootstrapped through
+// different brokers accept every record of a six-partition topic led by the three brokers exactly once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
@@ -25,6 +27,8 @@ import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { metadata, until } from "../helpers/kcat.ts";
 import { WireClient } from "../helpers/wire_client.ts";
+import { expectCase } from "./cases.ts";
+import { buildJava, javaMissing, runJava } from "./jvm.ts";
 import type { Ack } from "../helpers/share.ts";
 import { ACCEPT, ack, enableShare, RELEASE, shareHeartbeat } from "../helpers/share.ts";
 
@@ -33,11 +37,38 @@ const TOPIC = "q";
 const PARTITIONS = 6;
 const PER = 10;
 
+const noJava = javaMissing();
+if (noJava) console.warn(`postgres_share_cluster_test: Java SKIPPED, ${noJava}`);
+else buildJava();
+
 let pg: TestPostgres;
 const brokers: BrokerProcess[] = [];
 const clients: WireClient[] = [];
+let all: string[] = [];
+let conns: WireClient[] = [];
+type Meta = Awaited<ReturnType<typeof metadata>>;
+/** The topic's partitions are led by the three brokers. */
+const spread = (m: Meta, n: number) =>
+  m.brokers.length === 3 && m.topics[0]?.partitions.length === n &&
+  new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3;
+
 beforeAll(async () => {
   pg = await startPostgres();
+  const common = [
+    "--storage",
+    pg.createDatabase("share"),
+    "-o",
+    "broker.heartbeat.interval.ms=300",
+    "-o",
+    "broker.session.timeout.ms=2000",
+    "-o",
+    "offsets.topic.num.partitions=12",
+  ];
+  for (let i = 0; i < 3; i++) brokers.push(await startBrokerProcess("bun", [...common, "--node-id", String(i + 1)]));
+  all = brokers.map((b) => `127.0.0.1:${b.port}`);
+  conns = await Promise.all(brokers.map(connect));
+  // Finalized features are read at start: each running broker is told.
+  for (const c of conns) expect((await enableShare(c)).errorCode).toBe(ErrorCode.NONE);
 }, 120_000);
 afterAll(async () => {
   for (const c of clients) c.close();
@@ -100,38 +131,33 @@ async function fetch(
 const offsetsOf = (g: Got) => g.acquired.flatMap(([f, l]) => Array.from({ length: l - f + 1 }, (_, i) => f + i));
 
 describe("share groups on three brokers on one PostgreSQL", () => {
+  test.skipIf(noJava !== null)(
+    "Java KafkaShareConsumer: two consumers through different brokers accept every record once",
+    async () => {
+      const created = await conns[2].send(CreateTopics, 7, {
+        topics: [{ name: "js-share", numPartitions: 6, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+      expect(created.topics![0].errorCode).toBe(ErrorCode.NONE);
+      expect(spread(await until(() => metadata(all[0], "js-share"), (m) => spread(m, 6)), 6)).toBe(true);
+      const { results } = await runJava(all.join(","), ["cluster.share"], "js");
+      expectCase(results, "cluster.share");
+    },
+    120_000,
+  );
+
   test(
     "coordinator and partition leaders serve a share group; a killed partition leader's share state moves with the partition",
     async () => {
-      const url = pg.createDatabase("share");
-      const common = [
-        "--storage",
-        url,
-        "-o",
-        "broker.heartbeat.interval.ms=300",
-        "-o",
-        "broker.session.timeout.ms=2000",
-        "-o",
-        "offsets.topic.num.partitions=12",
-      ];
-      for (let i = 0; i < 3; i++) {
-        brokers.push(await startBrokerProcess("bun", [...common, "--node-id", String(i + 1)]));
-      }
-      const all = brokers.map((b) => `127.0.0.1:${b.port}`);
-      const conns = await Promise.all(brokers.map(connect));
-      for (const c of conns) expect((await enableShare(c)).errorCode).toBe(ErrorCode.NONE);
       const created = await conns[0].send(CreateTopics, 7, {
         topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
         timeoutMs: 5000,
         validateOnly: false,
       });
       const topicId = created.topics![0].topicId!;
-      type Meta = Awaited<ReturnType<typeof metadata>>;
-      const spread = (m: Meta) =>
-        m.brokers.length === 3 && m.topics[0]?.partitions.length === PARTITIONS &&
-        new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3;
-      const meta = await until(() => metadata(all[0], TOPIC), spread);
-      expect(spread(meta)).toBe(true);
+      const meta = await until(() => metadata(all[0], TOPIC), (m) => spread(m, PARTITIONS));
+      expect(spread(meta, PARTITIONS)).toBe(true);
       const leaderOf = new Map(meta.topics[0].partitions.map((p) => [p.partition, p.leader]));
 
       // Records i of partition p at offset i, produced through each partition's leader.

@@ -216,11 +216,11 @@ export class ShareCoordinator {
           this.groups.delete(groupId);
           return;
         }
-        const g = this.groups.get(groupId) ?? new ShareGroup(groupId);
+        const g = this.getOrCreate(groupId);
         g.groupEpoch = v.groupEpoch;
-        g.configs = new Map(Object.entries(v.configs));
-        this.groups.set(groupId, g);
+        if (v.configs) g.configs = new Map(Object.entries(v.configs));
       },
+      configs: (groupId, v) => this.applyConfigs(groupId, v),
       partition: (groupId, topicId, topic, partition) => {
         const k = pkey(topicId, partition);
         let sp = this.partitions.get(groupId)?.get(k);
@@ -238,7 +238,7 @@ export class ShareCoordinator {
   }
 
   private groupRecord(g: ShareGroup): StateRecord {
-    return this.state.groupRecord(g.groupId, { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) });
+    return this.state.groupRecord(g.groupId, { groupEpoch: g.groupEpoch });
   }
 
   /** The group's share-partitions, created empty when it has none. */
@@ -391,6 +391,11 @@ export class ShareCoordinator {
 
   /** Members silent past the session timeout leave; expired locks release their records. */
   private async tick(): Promise<void> {
+    if (this.deps.cluster) {
+      await this.catchUp().catch((e) =>
+        this.deps.log("warn", `reading ${SHARE_STATE_TOPIC}: ${e instanceof Error ? e.message : String(e)}`)
+      );
+    }
     const now = this.deps.now();
     for (const g of this.groups.values()) {
       for (const m of [...g.members.values()]) {
@@ -563,9 +568,15 @@ export class ShareCoordinator {
   private async loadPartition(topicId: string, partition: number): Promise<void> {
     const k = pkey(topicId, partition);
     const fresh = new Map<string, SharePartition>();
-    const groups = new Map<string, { groupEpoch: number; configs: Record<string, string> } | null>();
+    const groups = new Map<string, number | null>();
+    const configs = new Map<string, Record<string, string> | null>();
     await this.state.loadPartition(topicId, partition, {
-      group: (groupId, v) => groups.set(groupId, v),
+      group: (groupId, v) => {
+        groups.set(groupId, v === null ? null : v.groupEpoch);
+        if (v === null) configs.delete(groupId);
+        else if (v.configs) configs.set(groupId, v.configs);
+      },
+      configs: (groupId, v) => configs.set(groupId, v),
       partition: (groupId, id, topic, p) => {
         let sp = fresh.get(groupId);
         if (!sp && topic !== null) {
@@ -577,17 +588,40 @@ export class ShareCoordinator {
       partitionGone: (groupId) => fresh.delete(groupId),
     });
     // Groups this broker does not coordinate: their configs as stored (lock duration, offset reset…).
-    for (const [groupId, v] of groups) {
-      if (v === null) continue;
-      const g = this.groups.get(groupId) ?? new ShareGroup(groupId);
-      g.groupEpoch = Math.max(g.groupEpoch, v.groupEpoch);
-      g.configs = new Map(Object.entries(v.configs));
-      this.groups.set(groupId, g);
+    for (const [groupId, epoch] of groups) {
+      if (epoch === null) continue;
+      const g = this.getOrCreate(groupId);
+      g.groupEpoch = Math.max(g.groupEpoch, epoch);
     }
+    for (const [groupId, v] of configs) this.applyConfigs(groupId, v);
     for (const parts of this.partitions.values()) parts.delete(k);
     for (const [groupId, sp] of fresh) this.partitionsOf(groupId).set(k, sp);
     const n = fresh.size;
     if (n > 0) this.deps.log("info", `share state of ${n} group(s) loaded for partition ${topicId}-${partition}`);
+  }
+
+  private applyConfigs(groupId: string, v: Record<string, string> | null): void {
+    if (v !== null) this.getOrCreate(groupId).configs = new Map(Object.entries(v));
+    else if (this.groups.has(groupId)) this.groups.get(groupId)!.configs = new Map();
+  }
+
+  /**
+   * Cluster: the group configs set and the groups deleted through other brokers since the last look
+   * (a deleted group's share-partitions are forgotten here too).
+   */
+  private async catchUp(): Promise<void> {
+    await this.state.catchUp({
+      configs: (groupId, v) => this.applyConfigs(groupId, v),
+      group: (groupId, v) => {
+        const g = this.groups.get(groupId);
+        if (v !== null) {
+          if (g) g.groupEpoch = Math.max(g.groupEpoch, v.groupEpoch);
+        } else if (g && g.members.size === 0) {
+          this.groups.delete(groupId);
+          this.partitions.delete(groupId);
+        }
+      },
+    });
   }
 
   /** Cluster: forgets the share-partitions of partitions this broker no longer leads (never writes them). */
@@ -885,7 +919,7 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: StateRecord[] = [this.state.groupRecord(groupId, null)];
+    const records: StateRecord[] = [this.state.groupRecord(groupId, null), this.state.configsRecord(groupId, null)];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
       records.push(...this.state.partitionTombstones(groupId, sp));
     }
@@ -901,7 +935,7 @@ export class ShareCoordinator {
       if (v === null) g.configs.delete(k);
       else g.configs.set(k, v);
     }
-    return await this.state.write([this.groupRecord(g)]);
+    return await this.state.write([this.state.configsRecord(groupId, Object.fromEntries(g.configs))]);
   }
 
   /** Topic names a share member of this group is assigned (tests, describe). */

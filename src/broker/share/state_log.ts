@@ -1,6 +1,8 @@
 // Share groups' stored state: the compacted internal topic __share_group_state, as Kafka's share
 // coordinator keeps it. Keys (NUL-separated):
-//   g <group>                          the group exists: its epoch and configs (tombstone: deleted)
+//   g <group>                          the group exists: its epoch (tombstone: deleted); records written
+//                                      before configs had their own key also carry the group's configs
+//   c <group>                          the group's configs (tombstone: none)
 //   p <group> <topicId> <partition>    a share-partition's whole state (ShareSnapshot), with an id
 //   u <group> <topicId> <partition> <slot>
 //                                      a delta (ShareUpdate): the records changed since the last write,
@@ -16,11 +18,11 @@
 // any broker wrote for one partition (a broker that just came to lead it).
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
-import { buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
+import { buildRecordBatch, decodeRecords, scanBatches } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
 import { isLogEndMoved } from "../../storage/store.ts";
 import type { PartitionLog } from "../../storage/store.ts";
-import { forEachRecord } from "../log_scan.ts";
+import { forEachBatch, forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import type { SharePartition, SharePartitionSnapshot } from "./partition.ts";
 
@@ -29,12 +31,15 @@ export const SHARE_STATE_TOPIC = "__share_group_state";
 /** A record of __share_group_state; `sp` is the share-partition whose state it stores. */
 export type StateRecord = { key: string; value: unknown; sp?: SharePartition };
 
-export type StoredGroup = { groupEpoch: number; configs: Record<string, string> };
+/** A group record; `configs` only in records written before configs had their own key. */
+export type StoredGroup = { groupEpoch: number; configs?: Record<string, string> };
 
 /** What replaying the topic builds, through the coordinator's own structures. */
 export type Replay = {
   /** A group record (null: deleted). */
   group(groupId: string, value: StoredGroup | null): void;
+  /** A configs record (null: none set). */
+  configs(groupId: string, value: Record<string, string> | null): void;
   /** The share-partition to restore a snapshot into (created), or to apply a delta to (`topic` null: never created). */
   partition(groupId: string, topicId: string, topic: string | null, partition: number): SharePartition | undefined;
   partitionGone(groupId: string, topicId: string, partition: number): void;
@@ -49,6 +54,8 @@ const deltaKey = (group: string, topicId: string, partition: number, slot: numbe
 
 export class ShareStateLog {
   private started = false;
+  /** Cluster: where catchUp reads from next. */
+  private readTo = 0;
 
   constructor(
     private readonly deps: {
@@ -79,24 +86,54 @@ export class ShareStateLog {
     await this.replay(log, replay, { topicId, partition });
   }
 
+  /**
+   * Cluster: the group and config records other brokers wrote since this one last read (the log end
+   * re-read first); share-partition records are left to loadPartition.
+   */
+  async catchUp(replay: Pick<Replay, "group" | "configs">): Promise<void> {
+    const log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
+    if (!this.started || !log) return;
+    await log.refresh?.(true);
+    const from = this.readTo;
+    if (log.logEndOffset <= from) return;
+    this.readTo = log.logEndOffset;
+    await forEachBatch(log, from, (b) => {
+      try {
+        for (const r of decodeRecords(b).records) {
+          if (r.offset < BigInt(from) || r.key === null) continue;
+          const [kind, group] = dec.decode(r.key).split("\u0000");
+          const v = r.value === null ? null : JSON.parse(dec.decode(r.value));
+          if (kind === "c") replay.configs(group, v === null ? null : v.configs ?? {});
+          else if (kind === "g") replay.group(group, v === null ? null : { groupEpoch: v.groupEpoch });
+        }
+      } catch (e) {
+        this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`);
+      }
+    });
+  }
+
   private async replay(
     log: PartitionLog,
     replay: Replay,
     only: { topicId: string; partition: number } | null,
   ): Promise<void> {
+    if (!only) this.readTo = log.logEndOffset;
     await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
       const partition = Number(p);
-      if (only && kind !== "g" && (topicId !== only.topicId || partition !== only.partition)) return;
+      if (only && kind !== "g" && kind !== "c" && (topicId !== only.topicId || partition !== only.partition)) return;
       if (r.value === null) {
         if (kind === "g") replay.group(group, null);
+        if (kind === "c") replay.configs(group, null);
         if (kind === "p") replay.partitionGone(group, topicId, partition);
         return;
       }
       const v = JSON.parse(dec.decode(r.value));
       if (kind === "g") {
-        replay.group(group, { groupEpoch: v.groupEpoch, configs: v.configs ?? {} });
+        replay.group(group, { groupEpoch: v.groupEpoch, ...(v.configs ? { configs: v.configs } : {}) });
+      } else if (kind === "c") {
+        replay.configs(group, v.configs ?? {});
       } else if (kind === "p") {
         const sp = replay.partition(group, topicId, v.topic, partition)!;
         sp.restore(v.state as SharePartitionSnapshot);
@@ -151,6 +188,10 @@ export class ShareStateLog {
       for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
       return false;
     }
+  }
+
+  configsRecord(groupId: string, configs: Record<string, string> | null): StateRecord {
+    return { key: `c\u0000${groupId}`, value: configs === null ? null : { configs } };
   }
 
   groupRecord(groupId: string, value: StoredGroup | null): StateRecord {
