@@ -159,7 +159,13 @@ export class ShareCoordinator {
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
-    this.state = new ShareStateLog({ ...deps, shared: deps.cluster !== undefined });
+    this.state = new ShareStateLog({
+      ...deps,
+      shared: deps.cluster !== undefined,
+      ...(deps.cluster
+        ? { leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)) }
+        : {}),
+    });
     this.timer = setInterval(() => {
       // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
       if (this.ticking) return;
@@ -595,7 +601,11 @@ export class ShareCoordinator {
     }
     for (const [groupId, v] of configs) this.applyConfigs(groupId, v);
     for (const parts of this.partitions.values()) parts.delete(k);
-    for (const [groupId, sp] of fresh) this.partitionsOf(groupId).set(k, sp);
+    // The first write at this epoch is a whole snapshot, so what a former leader may still write is superseded.
+    for (const [groupId, sp] of fresh) {
+      sp.persisted.snapshotId = "";
+      this.partitionsOf(groupId).set(k, sp);
+    }
     const n = fresh.size;
     if (n > 0) this.deps.log("info", `share state of ${n} group(s) loaded for partition ${topicId}-${partition}`);
   }

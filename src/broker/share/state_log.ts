@@ -15,7 +15,10 @@
 // In a cluster (`shared`) every broker writes here (share-partition leaders their states, group
 // coordinators their groups): each write is a compare-and-set on the log end (PartitionLog.appendIf),
 // retried after re-reading the log end when another broker appended first; loadPartition replays what
-// any broker wrote for one partition (a broker that just came to lead it).
+// any broker wrote for one partition (a broker that just came to lead it). Share-partition records then
+// carry the leader epoch they were written at (`le`), as Kafka's share coordinator fences writers by
+// state epoch: a broker that finds a record of a later epoch for a share-partition refuses to write
+// it (it no longer leads the partition), and replay skips records of an epoch below the latest seen.
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { buildRecordBatch, decodeRecords, scanBatches } from "../../protocol/record_batch.ts";
@@ -28,8 +31,11 @@ import type { SharePartition, SharePartitionSnapshot } from "./partition.ts";
 
 export const SHARE_STATE_TOPIC = "__share_group_state";
 
-/** A record of __share_group_state; `sp` is the share-partition whose state it stores. */
-export type StateRecord = { key: string; value: unknown; sp?: SharePartition };
+/**
+ * A record of __share_group_state; `sp` is the share-partition whose state it stores, `fence` (cluster)
+ * its share-partition key and the leader epoch it is written at.
+ */
+export type StateRecord = { key: string; value: unknown; sp?: SharePartition; fence?: { key: string; le: number } };
 
 /** A group record; `configs` only in records written before configs had their own key. */
 export type StoredGroup = { groupEpoch: number; configs?: Record<string, string> };
@@ -56,6 +62,10 @@ export class ShareStateLog {
   private started = false;
   /** Cluster: where catchUp reads from next. */
   private readTo = 0;
+  /** Cluster: share-partition (group \0 topicId \0 partition) -> the latest leader epoch written for it. */
+  private readonly fences = new Map<string, number>();
+  /** Cluster: where write's fence check reads from next. */
+  private fencedTo = 0;
 
   constructor(
     private readonly deps: {
@@ -65,6 +75,8 @@ export class ShareStateLog {
       log(level: LogLevel, message: string): void;
       /** Several brokers write the topic (a cluster on PostgreSQL). */
       shared?: boolean;
+      /** Cluster: the leader epoch this broker holds a share-partition's partition at. */
+      leaderEpochOf?: (sp: SharePartition) => number | undefined;
     },
   ) {}
 
@@ -130,6 +142,7 @@ export class ShareStateLog {
         return;
       }
       const v = JSON.parse(dec.decode(r.value));
+      if ((kind === "p" || kind === "u") && !this.fenced(`${group}\u0000${topicId}\u0000${partition}`, v.le)) return;
       if (kind === "g") {
         replay.group(group, { groupEpoch: v.groupEpoch, ...(v.configs ? { configs: v.configs } : {}) });
       } else if (kind === "c") {
@@ -153,6 +166,37 @@ export class ShareStateLog {
     }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
   }
 
+  /**
+   * Whether a share-partition record written at leader epoch `le` counts (no epoch: one broker alone,
+   * or written before epochs were kept): not below the latest epoch seen for it, which it raises.
+   */
+  private fenced(key: string, le: unknown): boolean {
+    if (typeof le !== "number") return true;
+    const seen = this.fences.get(key) ?? -1;
+    if (le < seen) return false;
+    this.fences.set(key, le);
+    return true;
+  }
+
+  /** Cluster: reads the epochs of share-partition records written since the last look (fence checks). */
+  private async scanFences(log: PartitionLog): Promise<void> {
+    const from = this.fencedTo;
+    if (log.logEndOffset <= from) return;
+    this.fencedTo = log.logEndOffset;
+    await forEachBatch(log, from, (b) => {
+      try {
+        for (const r of decodeRecords(b).records) {
+          if (r.offset < BigInt(from) || r.key === null || r.value === null) continue;
+          const [kind, group, topicId, p] = dec.decode(r.key).split("\u0000");
+          if (kind !== "p" && kind !== "u") continue;
+          this.fenced(`${group}\u0000${topicId}\u0000${Number(p)}`, JSON.parse(dec.decode(r.value)).le);
+        }
+      } catch {
+        // Unreadable: replay logs it.
+      }
+    });
+  }
+
   /** Appends the records durably; false (logged) when the write failed. */
   async write(records: StateRecord[]): Promise<boolean> {
     if (!this.started || records.length === 0) return true;
@@ -173,8 +217,19 @@ export class ShareStateLog {
         // Another broker may have appended since this one last looked: re-read the end and try again.
         for (let attempt = 0;; attempt++) {
           await log.refresh?.(true);
+          await this.scanFences(log);
+          const stale = records.find((r) => r.fence && (this.fences.get(r.fence.key) ?? -1) > r.fence.le);
+          if (stale) {
+            this.deps.log(
+              "warn",
+              `not writing ${SHARE_STATE_TOPIC} for ${stale.sp?.topic}-${stale.sp?.partition}: a later leader wrote its share state`,
+            );
+            for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
+            return false;
+          }
           try {
             await log.appendIf(log.logEndOffset, batch, metas, { durable: true });
+            for (const r of records) if (r.fence) this.fenced(r.fence.key, r.fence.le);
             break;
           } catch (e) {
             if (!isLogEndMoved(e) || attempt >= 50) throw e;
@@ -200,6 +255,9 @@ export class ShareStateLog {
 
   /** The record that stores what changed in a share-partition: a delta, or a snapshot when one is due. */
   partitionRecord(group: string, sp: SharePartition): StateRecord {
+    const le = this.deps.leaderEpochOf?.(sp);
+    const fence = le === undefined ? {} : { fence: { key: `${group}\u0000${sp.topicId}\u0000${sp.partition}`, le } };
+    const epoch = le === undefined ? {} : { le };
     const p = sp.persisted;
     if (
       p.snapshotId === "" ||
@@ -209,13 +267,19 @@ export class ShareStateLog {
       p.deltas = 0;
       return {
         key: snapshotKey(group, sp.topicId, sp.partition),
-        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot() },
+        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot(), ...epoch },
         sp,
+        ...fence,
       };
     }
     const slot = p.deltas++;
     p.maxSlot = Math.max(p.maxSlot, slot);
-    return { key: deltaKey(group, sp.topicId, sp.partition, slot), value: { id: p.snapshotId, state: sp.delta() }, sp };
+    return {
+      key: deltaKey(group, sp.topicId, sp.partition, slot),
+      value: { id: p.snapshotId, state: sp.delta(), ...epoch },
+      sp,
+      ...fence,
+    };
   }
 
   /** Tombstones for everything stored of a share-partition (its snapshot and every delta slot used). */
