@@ -2,7 +2,8 @@
 // only, loaded from __share_group_state at each leader epoch, and fenced by that epoch: three
 // coordinators over one store stand for three brokers. A former leader that still believes it leads
 // (paused past its lease) cannot store an acknowledgement once the new leader wrote the partition's
-// state; a later leader loads the new leader's state, not the former's.
+// state; a later leader loads the new leader's state, not the former's. The group's coordinator reads
+// and alters the start offset as stored, and the partition's leader follows.
 import { expect, test } from "bun:test";
 import type { Cluster } from "../../src/broker/cluster.ts";
 import { ShareCoordinator } from "../../src/broker/share/coordinator.ts";
@@ -73,5 +74,17 @@ test("a former leader's acknowledgement is refused once a new leader wrote the s
   const c = coordinator(view(3, { leads: true, epoch: 3 }));
   await c.start();
   expect(taken(await c.acquire("g", "m3", parts, 10, 1 << 20))).toEqual(["2-3x2"]);
+
+  // The group's coordinator (broker 2, no longer the leader) reads and moves the start offset as stored;
+  // the leader (broker 3) drops what it holds and serves from the new start.
+  expect(await b.startOffsets("g")).toEqual(new Map([[`${t.id}:0`, 2]]));
+  expect(await b.alterOffsets("g", [{ topicId: t.id, partition: 0, startOffset: 3 }])).toBe(ErrorCode.NONE);
+  expect(await b.startOffsets("g")).toEqual(new Map([[`${t.id}:0`, 3]]));
+  let after: string[] = [];
+  for (let i = 0; i < 50 && after.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = taken(await c.acquire("g", "m3", parts, 10, 1 << 20));
+  }
+  expect(after).toEqual(["3-3x1"]);
   for (const x of [a, b, c]) x.close();
 });

@@ -163,7 +163,10 @@ export class ShareCoordinator {
       ...deps,
       shared: deps.cluster !== undefined,
       ...(deps.cluster
-        ? { leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)) }
+        ? {
+          leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)),
+          onReset: (topicId: string, partition: number) => this.loadedAt.delete(pkey(topicId, partition)),
+        }
         : {}),
     });
     this.timer = setInterval(() => {
@@ -871,23 +874,57 @@ export class ShareCoordinator {
 
   // ---- admin ------------------------------------------------------------------------------------
 
-  /** DescribeShareGroupOffsets: the SPSO per partition (-1 where the group has not read it). */
-  startOffset(groupId: string, topicId: string, partition: number): number {
-    const sp = this.partitions.get(groupId)?.get(pkey(topicId, partition));
-    return sp?.initialized ? sp.startOffset : -1;
-  }
-
   /** A share-partition's state as stored (acquired records as available), or null (tests). */
   stateOf(groupId: string, topicId: string, partition: number): SharePartitionSnapshot | null {
     return this.partitions.get(groupId)?.get(pkey(topicId, partition))?.view() ?? null;
   }
 
-  /** Partitions with state for the group: topic id -> partitions. */
-  statePartitions(groupId: string): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      if (!out.has(sp.topicId)) out.set(sp.topicId, []);
-      out.get(sp.topicId)!.push(sp.partition);
+  /**
+   * The group's share-partitions for the admin APIs: this broker's own (alone), or in a cluster as stored
+   * now (their leaders may be other brokers), rebuilt apart from those served here.
+   */
+  private async groupState(groupId: string): Promise<Map<string, SharePartition>> {
+    if (!this.deps.cluster) return this.partitionsOf(groupId);
+    const out = new Map<string, SharePartition>();
+    await this.state.loadGroup(groupId, {
+      group: () => {},
+      configs: () => {},
+      partition: (_, topicId, topic, partition) => {
+        let sp = out.get(pkey(topicId, partition));
+        if (!sp && topic !== null) {
+          sp = new SharePartition(topicId, topic, partition);
+          out.set(pkey(topicId, partition), sp);
+        }
+        return sp;
+      },
+      partitionGone: (_, topicId, partition) => out.delete(pkey(topicId, partition)),
+    });
+    return out;
+  }
+
+  /** A share-partition's whole state as an admin API writes it: a snapshot, without a leader epoch in a cluster. */
+  private adminRecord(groupId: string, sp: SharePartition): StateRecord {
+    sp.persisted.snapshotId = "";
+    const r = this.state.partitionRecord(groupId, sp);
+    if (!this.deps.cluster) return r;
+    delete (r.value as { le?: number }).le;
+    return { key: r.key, value: r.value, sp };
+  }
+
+  /** Cluster: share-partitions an admin API rewrote: unloaded here too (reloaded when next served). */
+  private rewritten(sps: Iterable<SharePartition>): void {
+    if (!this.deps.cluster) return;
+    for (const sp of sps) this.loadedAt.delete(pkey(sp.topicId, sp.partition));
+  }
+
+  /**
+   * DescribeShareGroupOffsets: "topicId:partition" -> the SPSO (-1 not read yet), for the partitions
+   * the group has state for.
+   */
+  async startOffsets(groupId: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const sp of (await this.groupState(groupId)).values()) {
+      out.set(`${sp.topicId}:${sp.partition}`, sp.initialized ? sp.startOffset : -1);
     }
     return out;
   }
@@ -897,15 +934,18 @@ export class ShareCoordinator {
     const g = this.getOrCreate(groupId);
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: StateRecord[] = [this.groupRecord(g)];
+    const parts = await this.groupState(groupId);
+    const changed: SharePartition[] = [];
     for (const o of offsets) {
       const topic = this.deps.topics.byId(o.topicId)!;
-      const parts = this.partitionsOf(groupId);
       const k = pkey(o.topicId, o.partition);
       const sp = parts.get(k) ?? new SharePartition(o.topicId, topic.name, o.partition);
       sp.reset(o.startOffset);
       parts.set(k, sp);
-      records.push(this.state.partitionRecord(groupId, sp));
+      changed.push(sp);
+      records.push(this.adminRecord(groupId, sp));
     }
+    this.rewritten(changed);
     return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
@@ -915,10 +955,12 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: StateRecord[] = [];
-    const parts = this.partitions.get(groupId);
-    for (const [k, sp] of parts ?? []) {
+    const parts = await this.groupState(groupId);
+    for (const [k, sp] of [...parts]) {
       if (!topicIds.includes(sp.topicId)) continue;
-      parts!.delete(k);
+      parts.delete(k);
+      this.partitions.get(groupId)?.delete(k);
+      this.rewritten([sp]);
       records.push(...this.state.partitionTombstones(groupId, sp));
     }
     return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -930,9 +972,9 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: StateRecord[] = [this.state.groupRecord(groupId, null), this.state.configsRecord(groupId, null)];
-    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      records.push(...this.state.partitionTombstones(groupId, sp));
-    }
+    const parts = await this.groupState(groupId);
+    this.rewritten(parts.values());
+    for (const sp of parts.values()) records.push(...this.state.partitionTombstones(groupId, sp));
     this.partitions.delete(groupId);
     this.groups.delete(groupId);
     return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;

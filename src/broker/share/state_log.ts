@@ -77,6 +77,11 @@ export class ShareStateLog {
       shared?: boolean;
       /** Cluster: the leader epoch this broker holds a share-partition's partition at. */
       leaderEpochOf?: (sp: SharePartition) => number | undefined;
+      /**
+       * Cluster: a share-partition's state was rewritten outside its leader (AlterShareGroupOffsets,
+       * DeleteShareGroupOffsets, DeleteGroups at the group's coordinator): its leader reloads it.
+       */
+      onReset?: (topicId: string, partition: number) => void;
     },
   ) {}
 
@@ -95,7 +100,15 @@ export class ShareStateLog {
     const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
     const log = topic.partitions[0];
     await log.refresh?.(true);
-    await this.replay(log, replay, { topicId, partition });
+    await this.replay(log, replay, (_, t, p) => t === topicId && p === partition);
+  }
+
+  /** Cluster: replays, as of now, the group records and one group's share-partitions (every partition's). */
+  async loadGroup(groupId: string, replay: Replay): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    const log = topic.partitions[0];
+    await log.refresh?.(true);
+    await this.replay(log, replay, (g) => g === groupId);
   }
 
   /**
@@ -106,6 +119,7 @@ export class ShareStateLog {
     const log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
     if (!this.started || !log) return;
     await log.refresh?.(true);
+    await this.scanFences(log);
     const from = this.readTo;
     if (log.logEndOffset <= from) return;
     this.readTo = log.logEndOffset;
@@ -127,14 +141,15 @@ export class ShareStateLog {
   private async replay(
     log: PartitionLog,
     replay: Replay,
-    only: { topicId: string; partition: number } | null,
+    /** Which share-partitions' records to replay (all when null); group and config records always. */
+    only: ((group: string, topicId: string, partition: number) => boolean) | null,
   ): Promise<void> {
     if (!only) this.readTo = log.logEndOffset;
     await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
       const partition = Number(p);
-      if (only && kind !== "g" && kind !== "c" && (topicId !== only.topicId || partition !== only.partition)) return;
+      if (only && kind !== "g" && kind !== "c" && !only(group, topicId, partition)) return;
       if (r.value === null) {
         if (kind === "g") replay.group(group, null);
         if (kind === "c") replay.configs(group, null);
@@ -186,10 +201,13 @@ export class ShareStateLog {
     await forEachBatch(log, from, (b) => {
       try {
         for (const r of decodeRecords(b).records) {
-          if (r.offset < BigInt(from) || r.key === null || r.value === null) continue;
+          if (r.offset < BigInt(from) || r.key === null) continue;
           const [kind, group, topicId, p] = dec.decode(r.key).split("\u0000");
           if (kind !== "p" && kind !== "u") continue;
-          this.fenced(`${group}\u0000${topicId}\u0000${Number(p)}`, JSON.parse(dec.decode(r.value)).le);
+          const le = r.value === null ? undefined : JSON.parse(dec.decode(r.value)).le;
+          // Written without a leader epoch in a cluster: by a group's coordinator (admin), so reloaded.
+          if (le === undefined && kind === "p") this.deps.onReset?.(topicId, Number(p));
+          else this.fenced(`${group}\u0000${topicId}\u0000${Number(p)}`, le);
         }
       } catch {
         // Unreadable: replay logs it.
@@ -218,7 +236,11 @@ export class ShareStateLog {
         for (let attempt = 0;; attempt++) {
           await log.refresh?.(true);
           await this.scanFences(log);
-          const stale = records.find((r) => r.fence && (this.fences.get(r.fence.key) ?? -1) > r.fence.le);
+          // A later leader wrote the share-partition, or it was reset (and so unloaded) since this record was made.
+          const stale = records.find((r) =>
+            r.fence &&
+            ((this.fences.get(r.fence.key) ?? -1) > r.fence.le || this.deps.leaderEpochOf?.(r.sp!) !== r.fence.le)
+          );
           if (stale) {
             this.deps.log(
               "warn",
