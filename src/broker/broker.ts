@@ -267,7 +267,13 @@ async function start(
   // Share groups and the schema registry load their state from their topics on every broker; in a
   // cluster a share group's coordinator keeps its members and each partition's leader its
   // share-partitions (share/coordinator.ts), the registry catches up before each request (docs/cluster.md).
-  const share = new ShareCoordinator({ config, topics, now, log, ...(member ? { cluster: member } : {}) });
+  const share = new ShareCoordinator({
+    config,
+    topics,
+    now,
+    log,
+    ...(member ? { cluster: member, coordinates: (id: string) => groups.coordinatorError(id) === ErrorCode.NONE } : {}),
+  });
   const registry = new SchemaRegistry({
     topics,
     now,

@@ -7,7 +7,9 @@
 // - a partition leader is SIGKILLed with records of one partition accepted, one released and four
 //   acquired but not acknowledged: the new leader loads the partition's state from __share_group_state,
 //   redelivers the released record (its delivery count kept) and the four in flight, never an accepted
-//   one; in the end every record is accepted exactly once.
+//   one; in the end every record is accepted exactly once;
+// - the coordinator is SIGKILLed: the last broker coordinates the group, the members join it again
+//   (UNKNOWN_MEMBER_ID first: membership is not stored) and get only the records produced since.
 // And the Java KafkaShareConsumer (tests/java, ShareClusterCases, first): two consumers bootstrapped through
 // different brokers accept every record of a six-partition topic led by the three brokers exactly once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -346,6 +348,55 @@ describe("share groups on three brokers on one PostgreSQL", () => {
       for (let p = 0; p < PARTITIONS; p++) {
         expect(accepted.get(p)!.sort((a, b) => a - b)).toEqual(Array.from({ length: PER }, (_, i) => i));
       }
+
+      // SIGKILL the coordinator too: the last broker leads everything and coordinates the group; the members,
+      // unknown there (membership is not stored), join again and get the records produced since, only those.
+      brokers[coordinator - 1].proc.kill("SIGKILL");
+      await brokers[coordinator - 1].proc.exited;
+      const last = alive.find((n) => n !== coordinator)!;
+      const lastConn = conns[last - 1];
+      const alone = (m: Meta) =>
+        m.topics[0]?.partitions.length === PARTITIONS && m.topics[0].partitions.every((p) => p.leader === last);
+      expect(alone(await until(() => metadata(all[last - 1], TOPIC), alone))).toBe(true);
+      const stale = await until(
+        () => shareHeartbeat(lastConn, GROUP, "mA", epochs.get("mA")!, null),
+        (r) => r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID,
+      );
+      expect(stale.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+      for (const m of members) {
+        expect((await shareHeartbeat(lastConn, GROUP, m, 0, [TOPIC])).errorCode).toBe(ErrorCode.NONE);
+      }
+      const produced = await lastConn.send(Produce, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{
+          name: TOPIC,
+          topicId: ZERO_UUID,
+          partitionData: Array.from({ length: PARTITIONS }, (_, p) => ({
+            index: p,
+            records: buildRecordBatch({ records: [{ key: null, value: enc.encode(`p${p}-late`) }] }),
+          })),
+        }],
+      });
+      for (const r of produced.responses[0].partitionResponses) expect(r.errorCode).toBe(ErrorCode.NONE);
+      const late = new Map<number, number[]>();
+      for (const m of members) {
+        const c = await connOf(m, last);
+        const got = await fetch(c, m, 0, topicId, Array.from({ length: PARTITIONS }, (_, p) => p));
+        const acks = new Map<number, Ack[]>();
+        for (const g of got.parts) {
+          expect(g.errorCode).toBe(ErrorCode.NONE);
+          for (const o of offsetsOf(g)) {
+            late.set(g.partition, [...late.get(g.partition) ?? [], o]);
+            acks.set(g.partition, [...acks.get(g.partition) ?? [], ack(o, o, ACCEPT)]);
+          }
+        }
+        if (acks.size === 0) continue;
+        const a = await fetch(c, m, 1, topicId, [...acks.keys()], acks);
+        for (const p of acks.keys()) expect(a.ackCodes.get(p)).toBe(ErrorCode.NONE);
+      }
+      for (let p = 0; p < PARTITIONS; p++) expect(late.get(p)).toEqual([PER]);
     },
     120_000,
   );

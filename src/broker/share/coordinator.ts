@@ -24,7 +24,10 @@
 // deltas (state_log.ts).
 //
 // In a cluster (deps.cluster): the group coordinator (the leader of the group's __consumer_offsets
-// partition; handlers answer NOT_COORDINATOR elsewhere) keeps membership and assignment; each
+// partition; handlers answer NOT_COORDINATOR elsewhere) keeps membership and assignment, in memory
+// only (a broker that stops coordinating drops the members; they get UNKNOWN_MEMBER_ID from the new
+// coordinator and join again); group epochs and configs are stored, and every broker catches up on
+// them each second. Each
 // share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
 // which loads it from __share_group_state when it first serves the partition at a leader epoch
 // (what another broker stored before it; records that broker had only acquired are available again)
@@ -138,6 +141,8 @@ export type CoordinatorDeps = {
   log(level: LogLevel, message: string): void;
   /** In a cluster of brokers: share-partitions are served by their partition's leader only. */
   cluster?: Cluster;
+  /** In a cluster: whether this broker coordinates the group now (leads its __consumer_offsets partition). */
+  coordinates?: (groupId: string) => boolean;
 };
 
 const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
@@ -407,6 +412,15 @@ export class ShareCoordinator {
     }
     const now = this.deps.now();
     for (const g of this.groups.values()) {
+      if (g.members.size > 0 && this.deps.coordinates && !this.deps.coordinates(g.groupId)) {
+        // Another broker coordinates the group now: its members join there again (UNKNOWN_MEMBER_ID).
+        this.deps.log(
+          "info",
+          `share group ${g.groupId}: no longer its coordinator, ${g.members.size} member(s) dropped`,
+        );
+        g.members.clear();
+        continue;
+      }
       for (const m of [...g.members.values()]) {
         if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
