@@ -405,7 +405,8 @@ export class ShareCoordinator {
 
   /** Members silent past the session timeout leave; expired locks release their records. */
   private async tick(): Promise<void> {
-    if (this.deps.cluster) {
+    // (No share group known here: nothing to catch up on, and no statement each second for clusters without them.)
+    if (this.deps.cluster && this.groups.size > 0) {
       await this.catchUp().catch((e) =>
         this.deps.log("warn", `reading ${SHARE_STATE_TOPIC}: ${e instanceof Error ? e.message : String(e)}`)
       );
