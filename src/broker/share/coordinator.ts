@@ -161,6 +161,10 @@ export class ShareCoordinator {
   /** Cluster: topicId \0 partition -> the leader epoch its share-partitions were loaded at. */
   private readonly loadedAt = new Map<string, number>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** Cluster: topicId \0 partition -> the __share_group_state offset its share-partitions were loaded up to. */
+  private readonly loadedThrough = new Map<string, number>();
+  /** Cluster: topicId \0 partition -> the offset of the latest admin rewrite of its share state seen. */
+  private readonly resets = new Map<string, number>();
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
@@ -170,7 +174,12 @@ export class ShareCoordinator {
       ...(deps.cluster
         ? {
           leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)),
-          onReset: (topicId: string, partition: number) => this.loadedAt.delete(pkey(topicId, partition)),
+          onReset: (topicId: string, partition: number, offset: number) => {
+            // Only a rewrite after what the share-partitions were loaded from.
+            const k = pkey(topicId, partition);
+            this.resets.set(k, Math.max(offset, this.resets.get(k) ?? -1));
+            if (offset >= (this.loadedThrough.get(k) ?? 0)) this.loadedAt.delete(k);
+          },
         }
         : {}),
     });
@@ -570,8 +579,9 @@ export class ShareCoordinator {
         await busy.catch(() => {});
         continue;
       }
-      const p = this.loadPartition(topicId, log.partition).then(() => {
-        this.loadedAt.set(k, epoch);
+      const p = this.loadPartition(topicId, log.partition).then((through) => {
+        // A rewrite seen meanwhile that the load did not include: load again.
+        if ((this.resets.get(k) ?? -1) < through) this.loadedAt.set(k, epoch);
       }).finally(() => this.loading.delete(k));
       this.loading.set(k, p);
       try {
@@ -589,12 +599,12 @@ export class ShareCoordinator {
   }
 
   /** Cluster: rebuilds every group's share-partition of one partition from what is stored. */
-  private async loadPartition(topicId: string, partition: number): Promise<void> {
+  private async loadPartition(topicId: string, partition: number): Promise<number> {
     const k = pkey(topicId, partition);
     const fresh = new Map<string, SharePartition>();
     const groups = new Map<string, number | null>();
     const configs = new Map<string, Record<string, string> | null>();
-    await this.state.loadPartition(topicId, partition, {
+    const through = await this.state.loadPartition(topicId, partition, {
       group: (groupId, v) => {
         groups.set(groupId, v === null ? null : v.groupEpoch);
         if (v === null) configs.delete(groupId);
@@ -618,6 +628,7 @@ export class ShareCoordinator {
       g.groupEpoch = Math.max(g.groupEpoch, epoch);
     }
     for (const [groupId, v] of configs) this.applyConfigs(groupId, v);
+    this.loadedThrough.set(k, through);
     for (const parts of this.partitions.values()) parts.delete(k);
     // The first write at this epoch is a whole snapshot, so what a former leader may still write is superseded.
     for (const [groupId, sp] of fresh) {
@@ -626,6 +637,7 @@ export class ShareCoordinator {
     }
     const n = fresh.size;
     if (n > 0) this.deps.log("info", `share state of ${n} group(s) loaded for partition ${topicId}-${partition}`);
+    return through;
   }
 
   private applyConfigs(groupId: string, v: Record<string, string> | null): void {

@@ -81,7 +81,7 @@ export class ShareStateLog {
        * Cluster: a share-partition's state was rewritten outside its leader (AlterShareGroupOffsets,
        * DeleteShareGroupOffsets, DeleteGroups at the group's coordinator): its leader reloads it.
        */
-      onReset?: (topicId: string, partition: number) => void;
+      onReset?: (topicId: string, partition: number, offset: number) => void;
     },
   ) {}
 
@@ -96,11 +96,13 @@ export class ShareStateLog {
    * Cluster: replays, as of now (the log end re-read), the group records and the records of one
    * partition's share-partitions (every group's), which `replay` rebuilds from nothing.
    */
-  async loadPartition(topicId: string, partition: number, replay: Replay): Promise<void> {
+  async loadPartition(topicId: string, partition: number, replay: Replay): Promise<number> {
     const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
     const log = topic.partitions[0];
     await log.refresh?.(true);
+    const end = log.logEndOffset;
     await this.replay(log, replay, (_, t, p) => t === topicId && p === partition);
+    return end; // what it read up to: later records are news
   }
 
   /** Cluster: replays, as of now, the group records and one group's share-partitions (every partition's). */
@@ -144,7 +146,7 @@ export class ShareStateLog {
     /** Which share-partitions' records to replay (all when null); group and config records always. */
     only: ((group: string, topicId: string, partition: number) => boolean) | null,
   ): Promise<void> {
-    if (!only) this.readTo = log.logEndOffset;
+    if (!only) this.readTo = this.fencedTo = log.logEndOffset;
     await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
@@ -206,7 +208,7 @@ export class ShareStateLog {
           if (kind !== "p" && kind !== "u") continue;
           const le = r.value === null ? undefined : JSON.parse(dec.decode(r.value)).le;
           // Written without a leader epoch in a cluster: by a group's coordinator (admin), so reloaded.
-          if (le === undefined && kind === "p") this.deps.onReset?.(topicId, Number(p));
+          if (le === undefined && kind === "p") this.deps.onReset?.(topicId, Number(p), Number(r.offset));
           else this.fenced(`${group}\u0000${topicId}\u0000${Number(p)}`, le);
         }
       } catch {
