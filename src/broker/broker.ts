@@ -332,6 +332,13 @@ async function start(
   function coordinating(topic: string, partition: number, on: boolean): Promise<boolean> {
     const c = topic === OFFSETS_TOPIC ? services.groups : topic === TXN_TOPIC ? services.txns : null;
     if (!c) return Promise.resolve(true);
+    if (on && topic === OFFSETS_TOPIC) {
+      // Share groups of the partition: their stored members (share/coordinator.ts); a failure leaves them to rejoin.
+      const n = topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
+      share.loadMembers((id) => n > 0 && keyPartition(id, n) === partition).catch((e) =>
+        log("warn", `loading share group members: ${e instanceof Error ? e.message : String(e)}`)
+      );
+    }
     if (on) return c.load(partition);
     c.unload(partition);
     return Promise.resolve(true);

@@ -8,8 +8,8 @@
 //   acquired but not acknowledged: the new leader loads the partition's state from __share_group_state,
 //   redelivers the released record (its delivery count kept) and the four in flight, never an accepted
 //   one; in the end every record is accepted exactly once;
-// - the coordinator is SIGKILLed: the last broker coordinates the group, the members join it again
-//   (UNKNOWN_MEMBER_ID first: membership is not stored) and get only the records produced since.
+// - the coordinator is SIGKILLed: the last broker coordinates the group, loads its members (stored in
+//   __share_group_state), which carry on at their epoch and get only the records produced since.
 // And the Java KafkaShareConsumer (tests/java, ShareClusterCases, first): two consumers bootstrapped through
 // different brokers accept every record of a six-partition topic led by the three brokers exactly once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -349,8 +349,8 @@ describe("share groups on three brokers on one PostgreSQL", () => {
         expect(accepted.get(p)!.sort((a, b) => a - b)).toEqual(Array.from({ length: PER }, (_, i) => i));
       }
 
-      // SIGKILL the coordinator too: the last broker leads everything and coordinates the group; the members,
-      // unknown there (membership is not stored), join again and get the records produced since, only those.
+      // SIGKILL the coordinator too: the last broker leads everything and coordinates the group, whose members
+      // it loads; they get the records produced since, only those.
       brokers[coordinator - 1].proc.kill("SIGKILL");
       await brokers[coordinator - 1].proc.exited;
       const last = alive.find((n) => n !== coordinator)!;
@@ -358,14 +358,17 @@ describe("share groups on three brokers on one PostgreSQL", () => {
       const alone = (m: Meta) =>
         m.topics[0]?.partitions.length === PARTITIONS && m.topics[0].partitions.every((p) => p.leader === last);
       expect(alone(await until(() => metadata(all[last - 1], TOPIC), alone))).toBe(true);
-      const stale = await until(
-        () => shareHeartbeat(lastConn, GROUP, "mA", epochs.get("mA")!, null),
-        (r) => r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID,
-      );
-      expect(stale.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+      // The members carry on at their epoch: the new coordinator loaded them from __share_group_state.
       for (const m of members) {
-        expect((await shareHeartbeat(lastConn, GROUP, m, 0, [TOPIC])).errorCode).toBe(ErrorCode.NONE);
+        const r = await until(
+          () => shareHeartbeat(lastConn, GROUP, m, epochs.get(m)!, null),
+          (r) => r.errorCode === ErrorCode.NONE,
+        );
+        expect(r.errorCode).toBe(ErrorCode.NONE);
+        expect(r.memberEpoch).toBe(epochs.get(m)!);
       }
+      const d = await lastConn.send(ShareGroupDescribe, 1, { groupIds: [GROUP], includeAuthorizedOperations: false });
+      expect(d.groups[0].members.map((x) => x.memberId).sort()).toEqual(members);
       const produced = await lastConn.send(Produce, 9, {
         transactionalId: null,
         acks: -1,

@@ -24,10 +24,11 @@
 // deltas (state_log.ts).
 //
 // In a cluster (deps.cluster): the group coordinator (the leader of the group's __consumer_offsets
-// partition; handlers answer NOT_COORDINATOR elsewhere) keeps membership and assignment, in memory
-// only (a broker that stops coordinating drops the members; they get UNKNOWN_MEMBER_ID from the new
-// coordinator and join again); group epochs and configs are stored, and every broker catches up on
-// them each second. Each
+// partition; handlers answer NOT_COORDINATOR elsewhere) keeps membership and assignment; members are
+// stored (m records of __share_group_state) and loaded by the group's next coordinator when it gains
+// the partition (loadMembers), at the group's epoch, the assignment recomputed (the assignor is
+// deterministic); a broker that stops coordinating drops them. Group epochs and configs are stored, and
+// every broker catches up on them each second. Each
 // share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
 // which loads it from __share_group_state when it first serves the partition at a leader epoch
 // (what another broker stored before it; records that broker had only acquired are available again)
@@ -57,7 +58,7 @@ import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
 import { addAcquired, SharePartition } from "./partition.ts";
-import type { StateRecord } from "./state_log.ts";
+import type { StateRecord, StoredMember } from "./state_log.ts";
 import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
 export { SHARE_STATE_TOPIC };
@@ -353,7 +354,7 @@ export class ShareCoordinator {
     const subscribed = req.subscribedTopicNames ? [...new Set(req.subscribedTopicNames)].sort() : m.subscribed;
     if (req.memberEpoch === 0 || subscribed.join("\u0000") !== m.subscribed.join("\u0000")) {
       m.subscribed = subscribed;
-      await this.rebalance(g);
+      await this.rebalance(g, this.memberRecord(g, m));
     }
     // The member was last sent the assignment of its epoch; a (re)join always gets it.
     const send = req.memberEpoch === 0 || m.memberEpoch !== g.groupEpoch;
@@ -378,7 +379,73 @@ export class ShareCoordinator {
   }
 
   /** The simple assignor over every member's subscriptions; bumps the group epoch. */
-  private async rebalance(g: ShareGroup): Promise<void> {
+  /** Cluster: the record that stores a member for the group's next coordinator (none alone). */
+  private memberRecord(g: ShareGroup, m: Member): StateRecord[] {
+    if (!this.deps.cluster) return [];
+    return [this.state.memberRecord(g.groupId, m.memberId, {
+      subscribed: m.subscribed,
+      rackId: m.rackId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+    })];
+  }
+
+  /**
+   * Cluster: this broker came to coordinate the groups `mine` picks (it gained their __consumer_offsets
+   * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
+   * here, and the same assignment (the assignor is deterministic).
+   */
+  async loadMembers(mine: (groupId: string) => boolean): Promise<void> {
+    if (!this.deps.cluster) return;
+    const members = new Map<string, Map<string, StoredMember>>();
+    const epochs = new Map<string, number>();
+    await this.state.loadMembers(mine, {
+      member: (groupId, memberId, v) => {
+        if (!members.has(groupId)) members.set(groupId, new Map());
+        if (v === null) members.get(groupId)!.delete(memberId);
+        else members.get(groupId)!.set(memberId, v);
+      },
+      epoch: (groupId, epoch) => {
+        if (epoch === null) {
+          epochs.delete(groupId);
+          members.delete(groupId);
+        } else epochs.set(groupId, epoch);
+      },
+    });
+    const now = this.deps.now();
+    let loaded = 0;
+    for (const [groupId, ms] of members) {
+      const epoch = epochs.get(groupId);
+      if (epoch === undefined || ms.size === 0) continue;
+      const g = this.getOrCreate(groupId);
+      if (g.members.size > 0) continue; // members joined here meanwhile: theirs is the newer view
+      g.groupEpoch = Math.max(g.groupEpoch, epoch);
+      for (const [memberId, v] of ms) {
+        g.members.set(memberId, {
+          memberId,
+          memberEpoch: g.groupEpoch,
+          rackId: v.rackId,
+          clientId: v.clientId,
+          clientHost: v.clientHost,
+          subscribed: v.subscribed,
+          lastSeen: now,
+          assignment: new Map(),
+        });
+        loaded++;
+      }
+      this.assign(g);
+    }
+    if (loaded > 0) this.deps.log("info", `share groups: ${loaded} member(s) loaded from ${SHARE_STATE_TOPIC}`);
+  }
+
+  private async rebalance(g: ShareGroup, records: StateRecord[] = []): Promise<void> {
+    this.assign(g);
+    g.groupEpoch++;
+    await this.state.write([...records, this.groupRecord(g)]);
+  }
+
+  /** The "simple" assignor over the members sorted by id (deterministic). */
+  private assign(g: ShareGroup): void {
     const byTopic = new Map<string, string[]>();
     for (const m of [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
       m.assignment = new Map();
@@ -402,14 +469,12 @@ export class ShareCoordinator {
         memberIds.forEach((id, i) => add(id, i % p));
       }
     }
-    g.groupEpoch++;
-    await this.state.write([this.groupRecord(g)]);
   }
 
   private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
     g.members.delete(memberId);
     if (endSession) await this.closeSession(g.groupId, memberId);
-    await this.rebalance(g);
+    await this.rebalance(g, this.deps.cluster ? [this.state.memberRecord(g.groupId, memberId, null)] : []);
   }
 
   /** Members silent past the session timeout leave; expired locks release their records. */

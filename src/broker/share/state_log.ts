@@ -3,6 +3,8 @@
 //   g <group>                          the group exists: its epoch (tombstone: deleted); records written
 //                                      before configs had their own key also carry the group's configs
 //   c <group>                          the group's configs (tombstone: none)
+//   m <group> <member>                 cluster: a member and its subscription, so that the group's next
+//                                      coordinator knows it (tombstone: it left)
 //   p <group> <topicId> <partition>    a share-partition's whole state (ShareSnapshot), with an id
 //   u <group> <topicId> <partition> <slot>
 //                                      a delta (ShareUpdate): the records changed since the last write,
@@ -58,6 +60,9 @@ const snapshotKey = (group: string, topicId: string, partition: number) =>
 const deltaKey = (group: string, topicId: string, partition: number, slot: number) =>
   `u\u0000${group}\u0000${topicId}\u0000${partition}\u0000${slot}`;
 
+/** A stored member (cluster). */
+export type StoredMember = { subscribed: string[]; rackId: string | null; clientId: string; clientHost: string };
+
 export class ShareStateLog {
   private started = false;
   /** Cluster: where catchUp reads from next. */
@@ -111,6 +116,34 @@ export class ShareStateLog {
     const log = topic.partitions[0];
     await log.refresh?.(true);
     await this.replay(log, replay, (g) => g === groupId);
+  }
+
+  /**
+   * Cluster: the members of the groups `mine` picks, as stored now (a broker that just came to coordinate
+   * them), and the groups' epochs.
+   */
+  async loadMembers(
+    mine: (groupId: string) => boolean,
+    found: {
+      member(groupId: string, memberId: string, v: StoredMember | null): void;
+      epoch(groupId: string, epoch: number | null): void;
+    },
+  ): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    const log = topic.partitions[0];
+    await log.refresh?.(true);
+    await forEachRecord(log, (r) => {
+      if (r.key === null) return;
+      const [kind, group, memberId] = dec.decode(r.key).split("\u0000");
+      if ((kind !== "m" && kind !== "g") || !mine(group)) return;
+      const v = r.value === null ? null : JSON.parse(dec.decode(r.value));
+      if (kind === "m") found.member(group, memberId, v);
+      else found.epoch(group, v === null ? null : v.groupEpoch);
+    }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+  }
+
+  memberRecord(groupId: string, memberId: string, v: StoredMember | null): StateRecord {
+    return { key: `m\u0000${groupId}\u0000${memberId}`, value: v };
   }
 
   /**
