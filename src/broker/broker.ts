@@ -335,9 +335,7 @@ async function start(
     if (on && topic === OFFSETS_TOPIC) {
       // Share groups of the partition: their stored members (share/coordinator.ts); a failure leaves them to rejoin.
       const n = topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
-      share.loadMembers((id) => n > 0 && keyPartition(id, n) === partition).catch((e) =>
-        log("warn", `loading share group members: ${e instanceof Error ? e.message : String(e)}`)
-      );
+      if (n > 0) share.membersOf(partition, n);
     }
     if (on) return c.load(partition);
     c.unload(partition);

@@ -54,6 +54,7 @@ import {
 import type { LogLevel } from "../../runtime.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import type { Cluster } from "../cluster.ts";
+import { keyPartition } from "../cluster.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
@@ -166,6 +167,9 @@ export class ShareCoordinator {
   private readonly loadedThrough = new Map<string, number>();
   /** Cluster: topicId \0 partition -> the offset of the latest admin rewrite of its share state seen. */
   private readonly resets = new Map<string, number>();
+  /** Cluster: __consumer_offsets partitions whose share groups' members are to be loaded, and the load running. */
+  private readonly memberParts = new Set<number>();
+  private memberLoad: Promise<void> | null = null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
@@ -395,6 +399,28 @@ export class ShareCoordinator {
    * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
    * here, and the same assignment (the assignor is deterministic).
    */
+  /**
+   * Cluster: loads the members of the share groups of __consumer_offsets partition `partition` (of
+   * `count`), in one read of __share_group_state for all the partitions gained together.
+   */
+  membersOf(partition: number, count: number): void {
+    this.memberParts.add(partition);
+    if (this.memberLoad) return;
+    this.memberLoad = (async () => {
+      await new Promise((r) => setTimeout(r, 0)); // the partitions gained in the same beat
+      while (this.memberParts.size > 0) {
+        const parts = new Set(this.memberParts);
+        this.memberParts.clear();
+        await this.loadMembers((id) => parts.has(keyPartition(id, count))).catch((e) =>
+          this.deps.log("warn", `loading share group members: ${e instanceof Error ? e.message : String(e)}`)
+        );
+      }
+    })().finally(() => {
+      this.memberLoad = null;
+      if (this.memberParts.size > 0) this.membersOf([...this.memberParts][0], count);
+    });
+  }
+
   async loadMembers(mine: (groupId: string) => boolean): Promise<void> {
     if (!this.deps.cluster) return;
     const members = new Map<string, Map<string, StoredMember>>();
