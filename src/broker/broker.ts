@@ -268,9 +268,15 @@ async function start(
   };
   const { groups, txns } = newCoordinators(member !== null);
   // Share groups and the schema registry load their state from their topics on every broker; in a
-  // cluster share groups are not yet coordinated, the registry catches up before each request
-  // (docs/cluster.md).
-  const share = new ShareCoordinator({ config, topics, now, log });
+  // cluster a share group's coordinator keeps its members and each partition's leader its
+  // share-partitions (share/coordinator.ts), the registry catches up before each request (docs/cluster.md).
+  const share = new ShareCoordinator({
+    config,
+    topics,
+    now,
+    log,
+    ...(member ? { cluster: member, coordinates: (id: string) => groups.coordinatorError(id) === ErrorCode.NONE } : {}),
+  });
   const registry = new SchemaRegistry({
     topics,
     now,
@@ -329,6 +335,11 @@ async function start(
   function coordinating(topic: string, partition: number, on: boolean): Promise<boolean> {
     const c = topic === OFFSETS_TOPIC ? services.groups : topic === TXN_TOPIC ? services.txns : null;
     if (!c) return Promise.resolve(true);
+    if (on && topic === OFFSETS_TOPIC) {
+      // Share groups of the partition: their stored members (share/coordinator.ts); a failure leaves them to rejoin.
+      const n = topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
+      if (n > 0) share.membersOf(partition, n);
+    }
     if (on) return c.load(partition);
     c.unload(partition);
     return Promise.resolve(true);

@@ -20,6 +20,8 @@ export default defineHandler(ListGroups, [0, 5], LARGE_RESPONSE, (req, ctx) => {
   if (!types.length || types.some((t) => t.toLowerCase() === "share")) {
     for (const g of ctx.services.share.groups.values()) {
       if (wantState.size && !wantState.has(g.state.toLowerCase())) continue;
+      // In a cluster: the share groups this broker coordinates (others know of them from stored state).
+      if (ctx.services.groups.coordinatorError(g.groupId) !== ErrorCode.NONE) continue;
       groups.push({ groupId: g.groupId, protocolType: "share", groupState: g.state, groupType: "share" });
     }
   }

@@ -6,7 +6,14 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteGroups } from "../../protocol/messages/42_delete_groups.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
+import type { RequestContext } from "../handler.ts";
 import { defineHandler } from "../handler.ts";
+
+/** In a cluster, a share group is deleted by its coordinator only (NOT_COORDINATOR elsewhere). */
+function shareRefused(ctx: RequestContext, groupId: string): number | null {
+  const code = ctx.services.groups.coordinatorError(groupId);
+  return code === ErrorCode.NONE ? null : code;
+}
 
 export default defineHandler(DeleteGroups, [0, 2], async (req, ctx) => {
   const results = [];
@@ -17,7 +24,7 @@ export default defineHandler(DeleteGroups, [0, 2], async (req, ctx) => {
       errorCode: !allowed(ctx, Op.DELETE, Res.GROUP, groupId)
         ? ErrorCode.GROUP_AUTHORIZATION_FAILED
         : ctx.services.share.groups.has(groupId)
-        ? await ctx.services.share.deleteGroup(groupId)
+        ? shareRefused(ctx, groupId) ?? await ctx.services.share.deleteGroup(groupId)
         : await ctx.services.groups.deleteGroup(groupId),
     });
   }

@@ -5,6 +5,8 @@
 // on join), UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (the
 // id is a classic or consumer group's), GROUP_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED
 // (a subscribed topic the principal may not describe). v0 (Kafka 4.0's early access) is not offered.
+// In a cluster, NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS) for a group coordinated elsewhere
+// (the leader of the group's __consumer_offsets partition coordinates it, as a consumer group).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareGroupHeartbeat } from "../../protocol/messages/76_share_group_heartbeat.ts";
 import { clientHostOf } from "../groups/coordinator.ts";
@@ -27,6 +29,8 @@ export default defineHandler(ShareGroupHeartbeat, [1, 1], async (req, ctx) => {
   if (denied.length > 0) {
     return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Topic authorization failed for topics [${denied.join(", ")}]`);
   }
+  const refused = ctx.services.groups.coordinatorError(req.groupId);
+  if (refused !== ErrorCode.NONE) return fail(refused, "This broker does not coordinate the group now.");
   if (ctx.services.groups.group(req.groupId)) {
     return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
   }

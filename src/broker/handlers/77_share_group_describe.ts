@@ -1,6 +1,7 @@
 // ShareGroupDescribe (key 77), v1 (KIP-932). State (Empty, Stable), epochs, the "simple" assignor
 // and each member with its subscription and assignment. Unknown ids answer GROUP_ID_NOT_FOUND;
-// authorized operations (the principal's on the group) when asked for.
+// authorized operations (the principal's on the group) when asked for. In a cluster, NOT_COORDINATOR
+// (or COORDINATOR_LOAD_IN_PROGRESS) for a group coordinated elsewhere.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareGroupDescribe } from "../../protocol/messages/77_share_group_describe.ts";
 import { allowed, authorizedOperations, Op, Res } from "../auth/authorize.ts";
@@ -29,6 +30,8 @@ export default defineHandler(ShareGroupDescribe, [1, 1], LARGE_RESPONSE, (req, c
       if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
         return missing(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
       }
+      const refused = ctx.services.groups.coordinatorError(groupId);
+      if (refused !== ErrorCode.NONE) return missing(refused, "This broker does not coordinate the group now.");
       const g = share.groups.get(groupId);
       if (!g) return missing(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
       return {

@@ -9,12 +9,14 @@
 // offsets are the member's). Each partition carries an acknowledgeErrorCode (INVALID_RECORD_STATE
 // for a record the member does not hold) beside its fetch errorCode.
 // ACLs: READ on the group (the whole request), READ on each topic (TOPIC_AUTHORIZATION_FAILED).
+// In a cluster a partition this broker does not lead answers NOT_LEADER_OR_FOLLOWER (fetch and
+// acknowledgements alike) with its current leader.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareFetch } from "../../protocol/messages/78_share_fetch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { waitForAppend } from "../append_wait.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
-import { SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
+import { currentLeader, SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
 
 type PartitionOut = {
   partitionIndex: number;
@@ -75,7 +77,7 @@ export default defineHandler(ShareFetch, [1, 1], LARGE_RESPONSE, async (req, ctx
         errorMessage: null,
         acknowledgeErrorCode: ErrorCode.NONE,
         acknowledgeErrorMessage: null,
-        currentLeader: { leaderId: svc.config.nodeId, leaderEpoch: 0 },
+        currentLeader: currentLeader(svc, topicId, partition),
         records: [],
         acquiredRecords: [],
       };

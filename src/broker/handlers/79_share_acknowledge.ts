@@ -3,12 +3,13 @@
 // (0 is INVALID_SHARE_SESSION_EPOCH: acknowledgements need an open session), -1 closes the session
 // afterwards and releases what the member still holds. The answer comes once the new states are
 // stored. Per partition: INVALID_RECORD_STATE for records the member does not hold,
-// UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED.
+// UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED; in a cluster NOT_LEADER_OR_FOLLOWER (with
+// the current leader) for a partition another broker leads.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ShareAcknowledge } from "../../protocol/messages/79_share_acknowledge.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
-import { SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
+import { currentLeader, SHARE_DISABLED, shareEnabled, topicIdReader } from "../share/gate.ts";
 
 export default defineHandler(ShareAcknowledge, [1, 1], async (req, ctx) => {
   const svc = ctx.services;
@@ -49,7 +50,7 @@ export default defineHandler(ShareAcknowledge, [1, 1], async (req, ctx) => {
           ? codes.get(`${t.topicId}:${p.partitionIndex}`) ?? ErrorCode.NONE
           : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
         errorMessage: null,
-        currentLeader: { leaderId: svc.config.nodeId, leaderEpoch: 0 },
+        currentLeader: currentLeader(svc, t.topicId, p.partitionIndex),
       })),
     })),
     nodeEndpoints: [],

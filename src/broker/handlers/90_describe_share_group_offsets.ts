@@ -1,7 +1,9 @@
 // DescribeShareGroupOffsets (key 90), v0 (KIP-932). Each share-partition's start offset (SPSO) for
 // the groups asked about; topics null means every topic the group has state for. A partition the
 // group has not read answers startOffset -1. Unknown topics: UNKNOWN_TOPIC_OR_PARTITION; unknown
-// groups: GROUP_ID_NOT_FOUND. ACLs: DESCRIBE on the group, DESCRIBE on each topic.
+// groups: GROUP_ID_NOT_FOUND. ACLs: DESCRIBE on the group, DESCRIBE on each topic. In a cluster,
+// NOT_COORDINATOR off the group's coordinator, which reads the start offsets as stored (the
+// share-partitions' leaders may be other brokers).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeShareGroupOffsets } from "../../protocol/messages/90_describe_share_group_offsets.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -9,11 +11,11 @@ import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import { SHARE_DISABLED, shareEnabled } from "../share/gate.ts";
 import { ZERO_UUID } from "../../protocol/codec.ts";
 
-export default defineHandler(DescribeShareGroupOffsets, [0, 0], LARGE_RESPONSE, (req, ctx) => {
+export default defineHandler(DescribeShareGroupOffsets, [0, 0], LARGE_RESPONSE, async (req, ctx) => {
   const svc = ctx.services;
   return {
     throttleTimeMs: 0,
-    groups: req.groups.map((g) => {
+    groups: await Promise.all(req.groups.map(async (g) => {
       const fail = (errorCode: number, errorMessage: string) => ({
         groupId: g.groupId,
         topics: [],
@@ -24,9 +26,24 @@ export default defineHandler(DescribeShareGroupOffsets, [0, 0], LARGE_RESPONSE, 
       if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId)) {
         return fail(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
       }
+      const refused = svc.groups.coordinatorError(g.groupId);
+      if (refused !== ErrorCode.NONE) return fail(refused, "This broker does not coordinate the group now.");
       if (!svc.share.groups.has(g.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${g.groupId} not found.`);
+      let offsets: Map<string, number>;
+      try {
+        offsets = await svc.share.startOffsets(g.groupId);
+      } catch (e) {
+        svc.log("warn", `reading share group ${g.groupId}'s offsets: ${e instanceof Error ? e.message : String(e)}`);
+        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The share group's state could not be read.");
+      }
+      const stateful = new Map<string, number[]>();
+      for (const k of offsets.keys()) {
+        const [topicId, p] = k.split(":");
+        if (!stateful.has(topicId)) stateful.set(topicId, []);
+        stateful.get(topicId)!.push(Number(p));
+      }
       const asked = g.topics ??
-        [...svc.share.statePartitions(g.groupId)].flatMap(([topicId, partitions]) => {
+        [...stateful].flatMap(([topicId, partitions]) => {
           const name = svc.topics.byId(topicId)?.name;
           return name === undefined ? [] : [{ topicName: name, partitions: partitions.sort((a, b) => a - b) }];
         });
@@ -49,7 +66,7 @@ export default defineHandler(DescribeShareGroupOffsets, [0, 0], LARGE_RESPONSE, 
               return {
                 partitionIndex,
                 startOffset: errorCode === ErrorCode.NONE
-                  ? BigInt(svc.share.startOffset(g.groupId, topic!.id, partitionIndex))
+                  ? BigInt(offsets.get(`${topic!.id}:${partitionIndex}`) ?? -1)
                   : -1n,
                 leaderEpoch: errorCode === ErrorCode.NONE ? 0 : -1,
                 errorCode,
@@ -59,6 +76,6 @@ export default defineHandler(DescribeShareGroupOffsets, [0, 0], LARGE_RESPONSE, 
           };
         }),
       };
-    }),
+    })),
   };
 });

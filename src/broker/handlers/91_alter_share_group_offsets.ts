@@ -21,6 +21,8 @@ export default defineHandler(AlterShareGroupOffsets, [0, 0], async (req, ctx) =>
   if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) {
     return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
   }
+  const refused = svc.groups.coordinatorError(req.groupId);
+  if (refused !== ErrorCode.NONE) return top(refused, "This broker does not coordinate the group now.");
   if (svc.groups.group(req.groupId)) {
     return top(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
   }

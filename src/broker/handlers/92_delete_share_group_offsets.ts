@@ -21,6 +21,8 @@ export default defineHandler(DeleteShareGroupOffsets, [0, 0], async (req, ctx) =
   if (!allowed(ctx, Op.DELETE, Res.GROUP, req.groupId)) {
     return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
   }
+  const refused = svc.groups.coordinatorError(req.groupId);
+  if (refused !== ErrorCode.NONE) return top(refused, "This broker does not coordinate the group now.");
   const g = svc.share.groups.get(req.groupId);
   if (!g) return top(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
   if (g.members.size > 0) return top(ErrorCode.NON_EMPTY_GROUP, "The group is not empty: stop its members first.");

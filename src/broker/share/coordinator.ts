@@ -23,6 +23,18 @@
 // followed by deltas, a new snapshot every share.coordinator.snapshot.update.records.per.snapshot
 // deltas (state_log.ts).
 //
+// In a cluster (deps.cluster): the group coordinator (the leader of the group's __consumer_offsets
+// partition; handlers answer NOT_COORDINATOR elsewhere) keeps membership and assignment; members are
+// stored (m records of __share_group_state) and loaded by the group's next coordinator when it gains
+// the partition (loadMembers), at the group's epoch, the assignment recomputed (the assignor is
+// deterministic); a broker that stops coordinating drops them. Group epochs and configs are stored, and
+// every broker catches up on them each second. Each
+// share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
+// which loads it from __share_group_state when it first serves the partition at a leader epoch
+// (what another broker stored before it; records that broker had only acquired are available again)
+// and drops it when it no longer leads. A share session is opened by the partition leaders without
+// asking the coordinator whether the member is in the group (as Kafka's SharePartitionManager).
+//
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
@@ -41,11 +53,13 @@ import {
 } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { PartitionLog } from "../../storage/store.ts";
+import type { Cluster } from "../cluster.ts";
+import { keyPartition } from "../cluster.ts";
 import type { Topics } from "../topics.ts";
 import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
 import { addAcquired, SharePartition } from "./partition.ts";
-import type { StateRecord } from "./state_log.ts";
+import type { StateRecord, StoredMember } from "./state_log.ts";
 import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
 export { SHARE_STATE_TOPIC };
@@ -127,6 +141,10 @@ export type CoordinatorDeps = {
   topics: Topics;
   now(): number;
   log(level: LogLevel, message: string): void;
+  /** In a cluster of brokers: share-partitions are served by their partition's leader only. */
+  cluster?: Cluster;
+  /** In a cluster: whether this broker coordinates the group now (leads its __consumer_offsets partition). */
+  coordinates?: (groupId: string) => boolean;
 };
 
 const pkey = (topicId: string, partition: number) => `${topicId}\u0000${partition}`;
@@ -142,10 +160,34 @@ export class ShareCoordinator {
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking = false;
   private readonly availableListeners = new Map<string, Set<() => void>>();
+  /** Cluster: topicId \0 partition -> the leader epoch its share-partitions were loaded at. */
+  private readonly loadedAt = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<void>>();
+  /** Cluster: topicId \0 partition -> the __share_group_state offset its share-partitions were loaded up to. */
+  private readonly loadedThrough = new Map<string, number>();
+  /** Cluster: topicId \0 partition -> the offset of the latest admin rewrite of its share state seen. */
+  private readonly resets = new Map<string, number>();
+  /** Cluster: __consumer_offsets partitions whose share groups' members are to be loaded, and the load running. */
+  private readonly memberParts = new Set<number>();
+  private memberLoad: Promise<void> | null = null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
-    this.state = new ShareStateLog(deps);
+    this.state = new ShareStateLog({
+      ...deps,
+      shared: deps.cluster !== undefined,
+      ...(deps.cluster
+        ? {
+          leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)),
+          onReset: (topicId: string, partition: number, offset: number) => {
+            // Only a rewrite after what the share-partitions were loaded from.
+            const k = pkey(topicId, partition);
+            this.resets.set(k, Math.max(offset, this.resets.get(k) ?? -1));
+            if (offset >= (this.loadedThrough.get(k) ?? 0)) this.loadedAt.delete(k);
+          },
+        }
+        : {}),
+    });
     this.timer = setInterval(() => {
       // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
       if (this.ticking) return;
@@ -202,11 +244,11 @@ export class ShareCoordinator {
           this.groups.delete(groupId);
           return;
         }
-        const g = this.groups.get(groupId) ?? new ShareGroup(groupId);
+        const g = this.getOrCreate(groupId);
         g.groupEpoch = v.groupEpoch;
-        g.configs = new Map(Object.entries(v.configs));
-        this.groups.set(groupId, g);
+        if (v.configs) g.configs = new Map(Object.entries(v.configs));
       },
+      configs: (groupId, v) => this.applyConfigs(groupId, v),
       partition: (groupId, topicId, topic, partition) => {
         const k = pkey(topicId, partition);
         let sp = this.partitions.get(groupId)?.get(k);
@@ -224,7 +266,7 @@ export class ShareCoordinator {
   }
 
   private groupRecord(g: ShareGroup): StateRecord {
-    return this.state.groupRecord(g.groupId, { groupEpoch: g.groupEpoch, configs: Object.fromEntries(g.configs) });
+    return this.state.groupRecord(g.groupId, { groupEpoch: g.groupEpoch });
   }
 
   /** The group's share-partitions, created empty when it has none. */
@@ -316,7 +358,7 @@ export class ShareCoordinator {
     const subscribed = req.subscribedTopicNames ? [...new Set(req.subscribedTopicNames)].sort() : m.subscribed;
     if (req.memberEpoch === 0 || subscribed.join("\u0000") !== m.subscribed.join("\u0000")) {
       m.subscribed = subscribed;
-      await this.rebalance(g);
+      await this.rebalance(g, this.memberRecord(g, m));
     }
     // The member was last sent the assignment of its epoch; a (re)join always gets it.
     const send = req.memberEpoch === 0 || m.memberEpoch !== g.groupEpoch;
@@ -341,7 +383,95 @@ export class ShareCoordinator {
   }
 
   /** The simple assignor over every member's subscriptions; bumps the group epoch. */
-  private async rebalance(g: ShareGroup): Promise<void> {
+  /** Cluster: the record that stores a member for the group's next coordinator (none alone). */
+  private memberRecord(g: ShareGroup, m: Member): StateRecord[] {
+    if (!this.deps.cluster) return [];
+    return [this.state.memberRecord(g.groupId, m.memberId, {
+      subscribed: m.subscribed,
+      rackId: m.rackId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+    })];
+  }
+
+  /**
+   * Cluster: this broker came to coordinate the groups `mine` picks (it gained their __consumer_offsets
+   * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
+   * here, and the same assignment (the assignor is deterministic).
+   */
+  /**
+   * Cluster: loads the members of the share groups of __consumer_offsets partition `partition` (of
+   * `count`), in one read of __share_group_state for all the partitions gained together.
+   */
+  membersOf(partition: number, count: number): void {
+    this.memberParts.add(partition);
+    if (this.memberLoad) return;
+    this.memberLoad = (async () => {
+      await new Promise((r) => setTimeout(r, 0)); // the partitions gained in the same beat
+      while (this.memberParts.size > 0) {
+        const parts = new Set(this.memberParts);
+        this.memberParts.clear();
+        await this.loadMembers((id) => parts.has(keyPartition(id, count))).catch((e) =>
+          this.deps.log("warn", `loading share group members: ${e instanceof Error ? e.message : String(e)}`)
+        );
+      }
+    })().finally(() => {
+      this.memberLoad = null;
+      if (this.memberParts.size > 0) this.membersOf([...this.memberParts][0], count);
+    });
+  }
+
+  async loadMembers(mine: (groupId: string) => boolean): Promise<void> {
+    if (!this.deps.cluster) return;
+    const members = new Map<string, Map<string, StoredMember>>();
+    const epochs = new Map<string, number>();
+    await this.state.loadMembers(mine, {
+      member: (groupId, memberId, v) => {
+        if (!members.has(groupId)) members.set(groupId, new Map());
+        if (v === null) members.get(groupId)!.delete(memberId);
+        else members.get(groupId)!.set(memberId, v);
+      },
+      epoch: (groupId, epoch) => {
+        if (epoch === null) {
+          epochs.delete(groupId);
+          members.delete(groupId);
+        } else epochs.set(groupId, epoch);
+      },
+    });
+    const now = this.deps.now();
+    let loaded = 0;
+    for (const [groupId, ms] of members) {
+      const epoch = epochs.get(groupId);
+      if (epoch === undefined || ms.size === 0) continue;
+      const g = this.getOrCreate(groupId);
+      if (g.members.size > 0) continue; // members joined here meanwhile: theirs is the newer view
+      g.groupEpoch = Math.max(g.groupEpoch, epoch);
+      for (const [memberId, v] of ms) {
+        g.members.set(memberId, {
+          memberId,
+          memberEpoch: g.groupEpoch,
+          rackId: v.rackId,
+          clientId: v.clientId,
+          clientHost: v.clientHost,
+          subscribed: v.subscribed,
+          lastSeen: now,
+          assignment: new Map(),
+        });
+        loaded++;
+      }
+      this.assign(g);
+    }
+    if (loaded > 0) this.deps.log("info", `share groups: ${loaded} member(s) loaded from ${SHARE_STATE_TOPIC}`);
+  }
+
+  private async rebalance(g: ShareGroup, records: StateRecord[] = []): Promise<void> {
+    this.assign(g);
+    g.groupEpoch++;
+    await this.state.write([...records, this.groupRecord(g)]);
+  }
+
+  /** The "simple" assignor over the members sorted by id (deterministic). */
+  private assign(g: ShareGroup): void {
     const byTopic = new Map<string, string[]>();
     for (const m of [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
       m.assignment = new Map();
@@ -365,20 +495,33 @@ export class ShareCoordinator {
         memberIds.forEach((id, i) => add(id, i % p));
       }
     }
-    g.groupEpoch++;
-    await this.state.write([this.groupRecord(g)]);
   }
 
   private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
     g.members.delete(memberId);
     if (endSession) await this.closeSession(g.groupId, memberId);
-    await this.rebalance(g);
+    await this.rebalance(g, this.deps.cluster ? [this.state.memberRecord(g.groupId, memberId, null)] : []);
   }
 
   /** Members silent past the session timeout leave; expired locks release their records. */
   private async tick(): Promise<void> {
+    // (No share group known here: nothing to catch up on, and no statement each second for clusters without them.)
+    if (this.deps.cluster && this.groups.size > 0) {
+      await this.catchUp().catch((e) =>
+        this.deps.log("warn", `reading ${SHARE_STATE_TOPIC}: ${e instanceof Error ? e.message : String(e)}`)
+      );
+    }
     const now = this.deps.now();
     for (const g of this.groups.values()) {
+      if (g.members.size > 0 && this.deps.coordinates && !this.deps.coordinates(g.groupId)) {
+        // Another broker coordinates the group now: its members join there again (UNKNOWN_MEMBER_ID).
+        this.deps.log(
+          "info",
+          `share group ${g.groupId}: no longer its coordinator, ${g.members.size} member(s) dropped`,
+        );
+        g.members.clear();
+        continue;
+      }
       for (const m of [...g.members.values()]) {
         if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
@@ -390,6 +533,7 @@ export class ShareCoordinator {
     }
     const changed: StateRecord[] = [];
     const woken = new Set<string>();
+    this.dropUnled();
     for (const [group, parts] of this.partitions) {
       const limits = this.limits(this.groups.get(group));
       for (const sp of parts.values()) {
@@ -418,7 +562,8 @@ export class ShareCoordinator {
     const key = `${groupId}\u0000${memberId}`;
     // A member that left may still acknowledge and close the session it has; a new session needs a member.
     const continuing = epoch !== 0 && this.sessions.has(key);
-    if (!continuing && (!g || !g.members.has(memberId))) {
+    // In a cluster the members are known to the group's coordinator only (another broker, maybe).
+    if (!continuing && !this.deps.cluster && (!g || !g.members.has(memberId))) {
       return {
         errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
         errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
@@ -474,6 +619,7 @@ export class ShareCoordinator {
   }
 
   private async releaseMember(groupId: string, memberId: string): Promise<void> {
+    this.dropUnled();
     const limits = this.limits(this.groups.get(groupId));
     const changed: StateRecord[] = [];
     for (const sp of this.partitions.get(groupId)?.values() ?? []) {
@@ -503,6 +649,125 @@ export class ShareCoordinator {
 
   private notifyAvailable(groupId: string): void {
     for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
+  }
+
+  /**
+   * Cluster: NONE when this broker leads the partition and holds its share-partitions at the current
+   * leader epoch (loaded from __share_group_state first when it does not yet), NOT_LEADER_OR_FOLLOWER
+   * when another broker leads it, COORDINATOR_NOT_AVAILABLE when the stored state could not be read.
+   * Alone: always NONE.
+   */
+  private async own(log: PartitionLog): Promise<number> {
+    const cluster = this.deps.cluster;
+    if (!cluster) return ErrorCode.NONE;
+    const topicId = this.deps.topics.get(log.topic)?.id;
+    if (!topicId || !cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const k = pkey(topicId, log.partition);
+    const epoch = cluster.leader(log.topic, log.partition).epoch;
+    while (this.loadedAt.get(k) !== epoch) {
+      const busy = this.loading.get(k);
+      if (busy) {
+        await busy.catch(() => {});
+        continue;
+      }
+      const p = this.loadPartition(topicId, log.partition).then((through) => {
+        // A rewrite seen meanwhile that the load did not include: load again.
+        if ((this.resets.get(k) ?? -1) < through) this.loadedAt.set(k, epoch);
+      }).finally(() => this.loading.delete(k));
+      this.loading.set(k, p);
+      try {
+        await p;
+      } catch (e) {
+        this.deps.log(
+          "warn",
+          `loading share state of ${log.topic}-${log.partition}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      if (!cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Cluster: rebuilds every group's share-partition of one partition from what is stored. */
+  private async loadPartition(topicId: string, partition: number): Promise<number> {
+    const k = pkey(topicId, partition);
+    const fresh = new Map<string, SharePartition>();
+    const groups = new Map<string, number | null>();
+    const configs = new Map<string, Record<string, string> | null>();
+    const through = await this.state.loadPartition(topicId, partition, {
+      group: (groupId, v) => {
+        groups.set(groupId, v === null ? null : v.groupEpoch);
+        if (v === null) configs.delete(groupId);
+        else if (v.configs) configs.set(groupId, v.configs);
+      },
+      configs: (groupId, v) => configs.set(groupId, v),
+      partition: (groupId, id, topic, p) => {
+        let sp = fresh.get(groupId);
+        if (!sp && topic !== null) {
+          sp = new SharePartition(id, topic, p);
+          fresh.set(groupId, sp);
+        }
+        return sp;
+      },
+      partitionGone: (groupId) => fresh.delete(groupId),
+    });
+    // Groups this broker does not coordinate: their configs as stored (lock duration, offset reset…).
+    for (const [groupId, epoch] of groups) {
+      if (epoch === null) continue;
+      const g = this.getOrCreate(groupId);
+      g.groupEpoch = Math.max(g.groupEpoch, epoch);
+    }
+    for (const [groupId, v] of configs) this.applyConfigs(groupId, v);
+    this.loadedThrough.set(k, through);
+    for (const parts of this.partitions.values()) parts.delete(k);
+    // The first write at this epoch is a whole snapshot, so what a former leader may still write is superseded.
+    for (const [groupId, sp] of fresh) {
+      sp.persisted.snapshotId = "";
+      this.partitionsOf(groupId).set(k, sp);
+    }
+    const n = fresh.size;
+    if (n > 0) this.deps.log("info", `share state of ${n} group(s) loaded for partition ${topicId}-${partition}`);
+    return through;
+  }
+
+  private applyConfigs(groupId: string, v: Record<string, string> | null): void {
+    if (v !== null) this.getOrCreate(groupId).configs = new Map(Object.entries(v));
+    else if (this.groups.has(groupId)) this.groups.get(groupId)!.configs = new Map();
+  }
+
+  /**
+   * Cluster: the group configs set and the groups deleted through other brokers since the last look
+   * (a deleted group's share-partitions are forgotten here too).
+   */
+  private async catchUp(): Promise<void> {
+    await this.state.catchUp({
+      configs: (groupId, v) => this.applyConfigs(groupId, v),
+      group: (groupId, v) => {
+        const g = this.groups.get(groupId);
+        if (v !== null) {
+          if (g) g.groupEpoch = Math.max(g.groupEpoch, v.groupEpoch);
+        } else if (g && g.members.size === 0) {
+          this.groups.delete(groupId);
+          this.partitions.delete(groupId);
+        }
+      },
+    });
+  }
+
+  /** Cluster: forgets the share-partitions of partitions this broker no longer leads (never writes them). */
+  private dropUnled(): void {
+    const cluster = this.deps.cluster;
+    if (!cluster) return;
+    for (const parts of this.partitions.values()) {
+      for (const [k, sp] of parts) {
+        const held = cluster.leads(sp.topic, sp.partition) &&
+          this.loadedAt.get(k) === cluster.leader(sp.topic, sp.partition).epoch;
+        if (held) continue;
+        parts.delete(k);
+        this.loadedAt.delete(k);
+      }
+    }
   }
 
   /** The share-partition, initialised per share.auto.offset.reset on first use. */
@@ -542,11 +807,17 @@ export class ShareCoordinator {
       for (const p of t.partitions) {
         if (p.acknowledgementBatches.length === 0) continue;
         const k = `${t.topicId}:${p.partitionIndex}`;
-        const sp = this.partitions.get(groupId)?.get(pkey(t.topicId, p.partitionIndex));
-        if (!this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex]) {
+        const log = this.deps.topics.byId(t.topicId)?.partitions[p.partitionIndex];
+        if (!log) {
           out.set(k, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           continue;
         }
+        const led = await this.own(log);
+        if (led !== ErrorCode.NONE) {
+          out.set(k, led);
+          continue;
+        }
+        const sp = this.partitions.get(groupId)?.get(pkey(t.topicId, p.partitionIndex));
         if (!sp) {
           out.set(k, ErrorCode.INVALID_RECORD_STATE);
           continue;
@@ -634,6 +905,11 @@ export class ShareCoordinator {
       const log = this.deps.topics.byId(p.topicId)?.partitions[p.partition];
       if (!log) {
         r.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      const led = await this.own(log);
+      if (led !== ErrorCode.NONE) {
+        r.errorCode = led;
         continue;
       }
       if (records >= maxRecords || bytes >= maxBytes) continue;
@@ -724,23 +1000,57 @@ export class ShareCoordinator {
 
   // ---- admin ------------------------------------------------------------------------------------
 
-  /** DescribeShareGroupOffsets: the SPSO per partition (-1 where the group has not read it). */
-  startOffset(groupId: string, topicId: string, partition: number): number {
-    const sp = this.partitions.get(groupId)?.get(pkey(topicId, partition));
-    return sp?.initialized ? sp.startOffset : -1;
-  }
-
   /** A share-partition's state as stored (acquired records as available), or null (tests). */
   stateOf(groupId: string, topicId: string, partition: number): SharePartitionSnapshot | null {
     return this.partitions.get(groupId)?.get(pkey(topicId, partition))?.view() ?? null;
   }
 
-  /** Partitions with state for the group: topic id -> partitions. */
-  statePartitions(groupId: string): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      if (!out.has(sp.topicId)) out.set(sp.topicId, []);
-      out.get(sp.topicId)!.push(sp.partition);
+  /**
+   * The group's share-partitions for the admin APIs: this broker's own (alone), or in a cluster as stored
+   * now (their leaders may be other brokers), rebuilt apart from those served here.
+   */
+  private async groupState(groupId: string): Promise<Map<string, SharePartition>> {
+    if (!this.deps.cluster) return this.partitionsOf(groupId);
+    const out = new Map<string, SharePartition>();
+    await this.state.loadGroup(groupId, {
+      group: () => {},
+      configs: () => {},
+      partition: (_, topicId, topic, partition) => {
+        let sp = out.get(pkey(topicId, partition));
+        if (!sp && topic !== null) {
+          sp = new SharePartition(topicId, topic, partition);
+          out.set(pkey(topicId, partition), sp);
+        }
+        return sp;
+      },
+      partitionGone: (_, topicId, partition) => out.delete(pkey(topicId, partition)),
+    });
+    return out;
+  }
+
+  /** A share-partition's whole state as an admin API writes it: a snapshot, without a leader epoch in a cluster. */
+  private adminRecord(groupId: string, sp: SharePartition): StateRecord {
+    sp.persisted.snapshotId = "";
+    const r = this.state.partitionRecord(groupId, sp);
+    if (!this.deps.cluster) return r;
+    delete (r.value as { le?: number }).le;
+    return { key: r.key, value: r.value, sp };
+  }
+
+  /** Cluster: share-partitions an admin API rewrote: unloaded here too (reloaded when next served). */
+  private rewritten(sps: Iterable<SharePartition>): void {
+    if (!this.deps.cluster) return;
+    for (const sp of sps) this.loadedAt.delete(pkey(sp.topicId, sp.partition));
+  }
+
+  /**
+   * DescribeShareGroupOffsets: "topicId:partition" -> the SPSO (-1 not read yet), for the partitions
+   * the group has state for.
+   */
+  async startOffsets(groupId: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const sp of (await this.groupState(groupId)).values()) {
+      out.set(`${sp.topicId}:${sp.partition}`, sp.initialized ? sp.startOffset : -1);
     }
     return out;
   }
@@ -750,15 +1060,18 @@ export class ShareCoordinator {
     const g = this.getOrCreate(groupId);
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: StateRecord[] = [this.groupRecord(g)];
+    const parts = await this.groupState(groupId);
+    const changed: SharePartition[] = [];
     for (const o of offsets) {
       const topic = this.deps.topics.byId(o.topicId)!;
-      const parts = this.partitionsOf(groupId);
       const k = pkey(o.topicId, o.partition);
       const sp = parts.get(k) ?? new SharePartition(o.topicId, topic.name, o.partition);
       sp.reset(o.startOffset);
       parts.set(k, sp);
-      records.push(this.state.partitionRecord(groupId, sp));
+      changed.push(sp);
+      records.push(this.adminRecord(groupId, sp));
     }
+    this.rewritten(changed);
     return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
   }
 
@@ -768,10 +1081,12 @@ export class ShareCoordinator {
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     const records: StateRecord[] = [];
-    const parts = this.partitions.get(groupId);
-    for (const [k, sp] of parts ?? []) {
+    const parts = await this.groupState(groupId);
+    for (const [k, sp] of [...parts]) {
       if (!topicIds.includes(sp.topicId)) continue;
-      parts!.delete(k);
+      parts.delete(k);
+      this.partitions.get(groupId)?.delete(k);
+      this.rewritten([sp]);
       records.push(...this.state.partitionTombstones(groupId, sp));
     }
     return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -782,10 +1097,10 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    const records: StateRecord[] = [this.state.groupRecord(groupId, null)];
-    for (const sp of this.partitions.get(groupId)?.values() ?? []) {
-      records.push(...this.state.partitionTombstones(groupId, sp));
-    }
+    const records: StateRecord[] = [this.state.groupRecord(groupId, null), this.state.configsRecord(groupId, null)];
+    const parts = await this.groupState(groupId);
+    this.rewritten(parts.values());
+    for (const sp of parts.values()) records.push(...this.state.partitionTombstones(groupId, sp));
     this.partitions.delete(groupId);
     this.groups.delete(groupId);
     return (await this.state.write(records)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -798,7 +1113,7 @@ export class ShareCoordinator {
       if (v === null) g.configs.delete(k);
       else g.configs.set(k, v);
     }
-    return await this.state.write([this.groupRecord(g)]);
+    return await this.state.write([this.state.configsRecord(groupId, Object.fromEntries(g.configs))]);
   }
 
   /** Topic names a share member of this group is assigned (tests, describe). */

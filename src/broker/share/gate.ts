@@ -1,7 +1,8 @@
 // Share groups answer only once share.version 1 is finalized (Kafka 4.1: a preview feature, off by default);
-// and the topic READ check that ShareFetch and ShareAcknowledge share.
+// the topic READ check that ShareFetch and ShareAcknowledge share, and the leader they name.
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import type { RequestContext } from "../handler.ts";
+import type { Services } from "../services.ts";
 
 export const shareEnabled = (ctx: RequestContext) => ctx.services.features.level("share.version") >= 1;
 /**
@@ -16,3 +17,11 @@ export function topicIdReader(ctx: RequestContext): (topicId: string) => boolean
 }
 
 export const SHARE_DISABLED = "Share groups are not enabled: finalize the feature share.version=1 first.";
+
+/** A partition's leader and epoch as ShareFetch and ShareAcknowledge answers carry them (this broker alone: itself). */
+export function currentLeader(svc: Services, topicId: string, partition: number) {
+  const name = svc.topics.byId(topicId)?.name;
+  if (name === undefined) return { leaderId: svc.config.nodeId, leaderEpoch: 0 };
+  const { leader, epoch } = svc.cluster.leader(name, partition);
+  return { leaderId: leader, leaderEpoch: epoch };
+}

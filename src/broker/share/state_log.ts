@@ -1,6 +1,10 @@
 // Share groups' stored state: the compacted internal topic __share_group_state, as Kafka's share
 // coordinator keeps it. Keys (NUL-separated):
-//   g <group>                          the group exists: its epoch and configs (tombstone: deleted)
+//   g <group>                          the group exists: its epoch (tombstone: deleted); records written
+//                                      before configs had their own key also carry the group's configs
+//   c <group>                          the group's configs (tombstone: none)
+//   m <group> <member>                 cluster: a member and its subscription, so that the group's next
+//                                      coordinator knows it (tombstone: it left)
 //   p <group> <topicId> <partition>    a share-partition's whole state (ShareSnapshot), with an id
 //   u <group> <topicId> <partition> <slot>
 //                                      a delta (ShareUpdate): the records changed since the last write,
@@ -10,25 +14,40 @@
 // default, 500). Deltas go to numbered slots that the next round overwrites, so compaction keeps at
 // most that many per share-partition; replay skips a slot left from an older round (another id).
 // Everything is written through the storage contract, durably, before the caller answers.
+// In a cluster (`shared`) every broker writes here (share-partition leaders their states, group
+// coordinators their groups): each write is a compare-and-set on the log end (PartitionLog.appendIf),
+// retried after re-reading the log end when another broker appended first; loadPartition replays what
+// any broker wrote for one partition (a broker that just came to lead it). Share-partition records then
+// carry the leader epoch they were written at (`le`), as Kafka's share coordinator fences writers by
+// state epoch: a broker that finds a record of a later epoch for a share-partition refuses to write
+// it (it no longer leads the partition), and replay skips records of an epoch below the latest seen.
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
-import { buildRecordBatch, scanBatches } from "../../protocol/record_batch.ts";
+import { buildRecordBatch, decodeRecords, scanBatches } from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { forEachRecord } from "../log_scan.ts";
+import { isLogEndMoved } from "../../storage/store.ts";
+import type { PartitionLog } from "../../storage/store.ts";
+import { forEachBatch, forEachRecord } from "../log_scan.ts";
 import type { Topics } from "../topics.ts";
 import type { SharePartition, SharePartitionSnapshot } from "./partition.ts";
 
 export const SHARE_STATE_TOPIC = "__share_group_state";
 
-/** A record of __share_group_state; `sp` is the share-partition whose state it stores. */
-export type StateRecord = { key: string; value: unknown; sp?: SharePartition };
+/**
+ * A record of __share_group_state; `sp` is the share-partition whose state it stores, `fence` (cluster)
+ * its share-partition key and the leader epoch it is written at.
+ */
+export type StateRecord = { key: string; value: unknown; sp?: SharePartition; fence?: { key: string; le: number } };
 
-export type StoredGroup = { groupEpoch: number; configs: Record<string, string> };
+/** A group record; `configs` only in records written before configs had their own key. */
+export type StoredGroup = { groupEpoch: number; configs?: Record<string, string> };
 
 /** What replaying the topic builds, through the coordinator's own structures. */
 export type Replay = {
   /** A group record (null: deleted). */
   group(groupId: string, value: StoredGroup | null): void;
+  /** A configs record (null: none set). */
+  configs(groupId: string, value: Record<string, string> | null): void;
   /** The share-partition to restore a snapshot into (created), or to apply a delta to (`topic` null: never created). */
   partition(groupId: string, topicId: string, topic: string | null, partition: number): SharePartition | undefined;
   partitionGone(groupId: string, topicId: string, partition: number): void;
@@ -41,8 +60,17 @@ const snapshotKey = (group: string, topicId: string, partition: number) =>
 const deltaKey = (group: string, topicId: string, partition: number, slot: number) =>
   `u\u0000${group}\u0000${topicId}\u0000${partition}\u0000${slot}`;
 
+/** A stored member (cluster). */
+export type StoredMember = { subscribed: string[]; rackId: string | null; clientId: string; clientHost: string };
+
 export class ShareStateLog {
   private started = false;
+  /** Cluster: where catchUp reads from next. */
+  private readTo = 0;
+  /** Cluster: share-partition (group \0 topicId \0 partition) -> the latest leader epoch written for it. */
+  private readonly fences = new Map<string, number>();
+  /** Cluster: where write's fence check reads from next. */
+  private fencedTo = 0;
 
   constructor(
     private readonly deps: {
@@ -50,6 +78,15 @@ export class ShareStateLog {
       topics: Topics;
       now(): number;
       log(level: LogLevel, message: string): void;
+      /** Several brokers write the topic (a cluster on PostgreSQL). */
+      shared?: boolean;
+      /** Cluster: the leader epoch this broker holds a share-partition's partition at. */
+      leaderEpochOf?: (sp: SharePartition) => number | undefined;
+      /**
+       * Cluster: a share-partition's state was rewritten outside its leader (AlterShareGroupOffsets,
+       * DeleteShareGroupOffsets, DeleteGroups at the group's coordinator): its leader reloads it.
+       */
+      onReset?: (topicId: string, partition: number, offset: number) => void;
     },
   ) {}
 
@@ -57,18 +94,109 @@ export class ShareStateLog {
   async load(replay: Replay): Promise<void> {
     const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
     this.started = true;
-    await forEachRecord(topic.partitions[0], (r) => {
+    await this.replay(topic.partitions[0], replay, null);
+  }
+
+  /**
+   * Cluster: replays, as of now (the log end re-read), the group records and the records of one
+   * partition's share-partitions (every group's), which `replay` rebuilds from nothing.
+   */
+  async loadPartition(topicId: string, partition: number, replay: Replay): Promise<number> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    const log = topic.partitions[0];
+    await log.refresh?.(true);
+    const end = log.logEndOffset;
+    await this.replay(log, replay, (_, t, p) => t === topicId && p === partition);
+    return end; // what it read up to: later records are news
+  }
+
+  /** Cluster: replays, as of now, the group records and one group's share-partitions (every partition's). */
+  async loadGroup(groupId: string, replay: Replay): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    const log = topic.partitions[0];
+    await log.refresh?.(true);
+    await this.replay(log, replay, (g) => g === groupId);
+  }
+
+  /**
+   * Cluster: the members of the groups `mine` picks, as stored now (a broker that just came to coordinate
+   * them), and the groups' epochs.
+   */
+  async loadMembers(
+    mine: (groupId: string) => boolean,
+    found: {
+      member(groupId: string, memberId: string, v: StoredMember | null): void;
+      epoch(groupId: string, epoch: number | null): void;
+    },
+  ): Promise<void> {
+    const { topic } = await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1);
+    const log = topic.partitions[0];
+    await log.refresh?.(true);
+    await forEachRecord(log, (r) => {
+      if (r.key === null) return;
+      const [kind, group, memberId] = dec.decode(r.key).split("\u0000");
+      if ((kind !== "m" && kind !== "g") || !mine(group)) return;
+      const v = r.value === null ? null : JSON.parse(dec.decode(r.value));
+      if (kind === "m") found.member(group, memberId, v);
+      else found.epoch(group, v === null ? null : v.groupEpoch);
+    }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
+  }
+
+  memberRecord(groupId: string, memberId: string, v: StoredMember | null): StateRecord {
+    return { key: `m\u0000${groupId}\u0000${memberId}`, value: v };
+  }
+
+  /**
+   * Cluster: the group and config records other brokers wrote since this one last read (the log end
+   * re-read first); share-partition records are left to loadPartition.
+   */
+  async catchUp(replay: Pick<Replay, "group" | "configs">): Promise<void> {
+    const log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
+    if (!this.started || !log) return;
+    await log.refresh?.(true);
+    await this.scanFences(log);
+    const from = this.readTo;
+    if (log.logEndOffset <= from) return;
+    this.readTo = log.logEndOffset;
+    await forEachBatch(log, from, (b) => {
+      try {
+        for (const r of decodeRecords(b).records) {
+          if (r.offset < BigInt(from) || r.key === null) continue;
+          const [kind, group] = dec.decode(r.key).split("\u0000");
+          const v = r.value === null ? null : JSON.parse(dec.decode(r.value));
+          if (kind === "c") replay.configs(group, v === null ? null : v.configs ?? {});
+          else if (kind === "g") replay.group(group, v === null ? null : { groupEpoch: v.groupEpoch });
+        }
+      } catch (e) {
+        this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`);
+      }
+    });
+  }
+
+  private async replay(
+    log: PartitionLog,
+    replay: Replay,
+    /** Which share-partitions' records to replay (all when null); group and config records always. */
+    only: ((group: string, topicId: string, partition: number) => boolean) | null,
+  ): Promise<void> {
+    if (!only) this.readTo = this.fencedTo = log.logEndOffset;
+    await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
       const partition = Number(p);
+      if (only && kind !== "g" && kind !== "c" && !only(group, topicId, partition)) return;
       if (r.value === null) {
         if (kind === "g") replay.group(group, null);
+        if (kind === "c") replay.configs(group, null);
         if (kind === "p") replay.partitionGone(group, topicId, partition);
         return;
       }
       const v = JSON.parse(dec.decode(r.value));
+      if ((kind === "p" || kind === "u") && !this.fenced(`${group}\u0000${topicId}\u0000${partition}`, v.le)) return;
       if (kind === "g") {
-        replay.group(group, { groupEpoch: v.groupEpoch, configs: v.configs ?? {} });
+        replay.group(group, { groupEpoch: v.groupEpoch, ...(v.configs ? { configs: v.configs } : {}) });
+      } else if (kind === "c") {
+        replay.configs(group, v.configs ?? {});
       } else if (kind === "p") {
         const sp = replay.partition(group, topicId, v.topic, partition)!;
         sp.restore(v.state as SharePartitionSnapshot);
@@ -88,6 +216,40 @@ export class ShareStateLog {
     }, (e) => this.deps.log("error", `${SHARE_STATE_TOPIC}: skipping an unreadable batch: ${String(e)}`));
   }
 
+  /**
+   * Whether a share-partition record written at leader epoch `le` counts (no epoch: one broker alone,
+   * or written before epochs were kept): not below the latest epoch seen for it, which it raises.
+   */
+  private fenced(key: string, le: unknown): boolean {
+    if (typeof le !== "number") return true;
+    const seen = this.fences.get(key) ?? -1;
+    if (le < seen) return false;
+    this.fences.set(key, le);
+    return true;
+  }
+
+  /** Cluster: reads the epochs of share-partition records written since the last look (fence checks). */
+  private async scanFences(log: PartitionLog): Promise<void> {
+    const from = this.fencedTo;
+    if (log.logEndOffset <= from) return;
+    this.fencedTo = log.logEndOffset;
+    await forEachBatch(log, from, (b) => {
+      try {
+        for (const r of decodeRecords(b).records) {
+          if (r.offset < BigInt(from) || r.key === null) continue;
+          const [kind, group, topicId, p] = dec.decode(r.key).split("\u0000");
+          if (kind !== "p" && kind !== "u") continue;
+          const le = r.value === null ? undefined : JSON.parse(dec.decode(r.value)).le;
+          // Written without a leader epoch in a cluster: by a group's coordinator (admin), so reloaded.
+          if (le === undefined && kind === "p") this.deps.onReset?.(topicId, Number(p), Number(r.offset));
+          else this.fenced(`${group}\u0000${topicId}\u0000${Number(p)}`, le);
+        }
+      } catch {
+        // Unreadable: replay logs it.
+      }
+    });
+  }
+
   /** Appends the records durably; false (logged) when the write failed. */
   async write(records: StateRecord[]): Promise<boolean> {
     if (!this.started || records.length === 0) return true;
@@ -104,7 +266,33 @@ export class ShareStateLog {
     const metas = scanBatches(batch);
     if (!Array.isArray(metas)) return false;
     try {
-      await log.append(batch, metas, { durable: true });
+      if (this.deps.shared && log.appendIf) {
+        // Another broker may have appended since this one last looked: re-read the end and try again.
+        for (let attempt = 0;; attempt++) {
+          await log.refresh?.(true);
+          await this.scanFences(log);
+          // A later leader wrote the share-partition, or it was reset (and so unloaded) since this record was made.
+          const stale = records.find((r) =>
+            r.fence &&
+            ((this.fences.get(r.fence.key) ?? -1) > r.fence.le || this.deps.leaderEpochOf?.(r.sp!) !== r.fence.le)
+          );
+          if (stale) {
+            this.deps.log(
+              "warn",
+              `not writing ${SHARE_STATE_TOPIC} for ${stale.sp?.topic}-${stale.sp?.partition}: a later leader wrote its share state`,
+            );
+            for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
+            return false;
+          }
+          try {
+            await log.appendIf(log.logEndOffset, batch, metas, { durable: true });
+            for (const r of records) if (r.fence) this.fenced(r.fence.key, r.fence.le);
+            break;
+          } catch (e) {
+            if (!isLogEndMoved(e) || attempt >= 50) throw e;
+          }
+        }
+      } else await log.append(batch, metas, { durable: true });
       return true;
     } catch (e) {
       this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -114,12 +302,19 @@ export class ShareStateLog {
     }
   }
 
+  configsRecord(groupId: string, configs: Record<string, string> | null): StateRecord {
+    return { key: `c\u0000${groupId}`, value: configs === null ? null : { configs } };
+  }
+
   groupRecord(groupId: string, value: StoredGroup | null): StateRecord {
     return { key: `g\u0000${groupId}`, value };
   }
 
   /** The record that stores what changed in a share-partition: a delta, or a snapshot when one is due. */
   partitionRecord(group: string, sp: SharePartition): StateRecord {
+    const le = this.deps.leaderEpochOf?.(sp);
+    const fence = le === undefined ? {} : { fence: { key: `${group}\u0000${sp.topicId}\u0000${sp.partition}`, le } };
+    const epoch = le === undefined ? {} : { le };
     const p = sp.persisted;
     if (
       p.snapshotId === "" ||
@@ -129,13 +324,19 @@ export class ShareStateLog {
       p.deltas = 0;
       return {
         key: snapshotKey(group, sp.topicId, sp.partition),
-        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot() },
+        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot(), ...epoch },
         sp,
+        ...fence,
       };
     }
     const slot = p.deltas++;
     p.maxSlot = Math.max(p.maxSlot, slot);
-    return { key: deltaKey(group, sp.topicId, sp.partition, slot), value: { id: p.snapshotId, state: sp.delta() }, sp };
+    return {
+      key: deltaKey(group, sp.topicId, sp.partition, slot),
+      value: { id: p.snapshotId, state: sp.delta(), ...epoch },
+      sp,
+      ...fence,
+    };
   }
 
   /** Tombstones for everything stored of a share-partition (its snapshot and every delta slot used). */

@@ -21,7 +21,11 @@ public final class Main {
 
   static final Map<String, Case> CASES = new LinkedHashMap<>();
   /** Cases for a cluster of brokers (tests/e2e/postgres_cluster_clients_test.ts): run by name only, not listed. */
-  static final Map<String, Case> CLUSTER_CASES = ClusterCases.cases();
+  static final Map<String, Case> CLUSTER_CASES = new LinkedHashMap<>(ClusterCases.cases());
+
+  static {
+    CLUSTER_CASES.putAll(ShareClusterCases.cases());
+  }
 
   static {
     ClientCases.register(CASES);

@@ -1,0 +1,90 @@
+// Share-partitions in a cluster (ShareCoordinator with a cluster view): served by the partition's leader
+// only, loaded from __share_group_state at each leader epoch, and fenced by that epoch: three
+// coordinators over one store stand for three brokers. A former leader that still believes it leads
+// (paused past its lease) cannot store an acknowledgement once the new leader wrote the partition's
+// state; a later leader loads the new leader's state, not the former's. The group's coordinator reads
+// and alters the start offset as stored, and the partition's leader follows.
+import { expect, test } from "bun:test";
+import type { Cluster } from "../../src/broker/cluster.ts";
+import { ShareCoordinator } from "../../src/broker/share/coordinator.ts";
+import { Topics } from "../../src/broker/topics.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { buildRecordBatch, scanBatches } from "../../src/protocol/record_batch.ts";
+import type { BatchMeta } from "../../src/protocol/record_batch.ts";
+import { memoryLogStore } from "../../src/storage/memory.ts";
+import { memoryMetadataStore } from "../../src/storage/metadata.ts";
+
+const ACCEPT = 1;
+
+/** A broker's view: it leads q-0 at `epoch` when `leads`; the partition's current epoch is `current`. */
+function view(nodeId: number, s: { leads: boolean; epoch: number }): Cluster {
+  return {
+    nodeId,
+    brokers: () => [],
+    leader: () => ({ leader: s.leads ? nodeId : 0, epoch: s.epoch }),
+    leads: () => s.leads,
+    controllerId: () => 1,
+    topicsChanged: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+test("a former leader's acknowledgement is refused once a new leader wrote the share state; replay keeps the new one's", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  const t = await topics.create("q", 1, new Map());
+  const log = t.partitions[0];
+  const batch = buildRecordBatch({ records: [0, 1, 2, 3].map(() => ({ key: null, value: new Uint8Array([1]) })) });
+  await log.append(batch, scanBatches(batch) as BatchMeta[]);
+  const config = { "group.share.record.lock.duration.ms": 60000 } as never;
+  const coordinator = (c: Cluster) =>
+    new ShareCoordinator({ config, topics, now: () => Date.now(), log: () => {}, cluster: c });
+  const parts = [{ topicId: t.id, partition: 0 }];
+  const acks = (first: number, last: number) => [{
+    topicId: t.id,
+    partitions: [{
+      partitionIndex: 0,
+      acknowledgementBatches: [{ firstOffset: BigInt(first), lastOffset: BigInt(last), acknowledgeTypes: [ACCEPT] }],
+    }],
+  }];
+  const taken = (r: Awaited<ReturnType<ShareCoordinator["acquire"]>>) =>
+    r[0].acquired.map((a) => `${a.firstOffset}-${a.lastOffset}x${a.deliveryCount}`);
+
+  // Broker 1 leads q-0 at epoch 1; the group reads from the earliest offset.
+  const one = { leads: true, epoch: 1 };
+  const a = coordinator(view(1, one));
+  await a.start();
+  expect(await a.setConfigs("g", new Map([["share.auto.offset.reset", "earliest"]]))).toBe(true);
+  // Broker 2 does not lead it: NOT_LEADER_OR_FOLLOWER.
+  const two = { leads: false, epoch: 1 };
+  const b = coordinator(view(2, two));
+  await b.start();
+  expect((await b.acquire("g", "m2", parts, 10, 1 << 20))[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+  expect(taken(await a.acquire("g", "m1", parts, 10, 1 << 20))).toEqual(["0-3x1"]);
+  // The partition moves to broker 2 at epoch 2 (broker 1, paused, still thinks it leads at 1).
+  two.leads = true;
+  two.epoch = 2;
+  expect(taken(await b.acquire("g", "m2", parts, 10, 1 << 20))).toEqual(["0-3x1"]);
+  expect((await b.acknowledge("g", "m2", acks(0, 1))).get(`${t.id}:0`)).toBe(ErrorCode.NONE);
+  // Broker 1's acknowledgement of all four is not stored, and says so.
+  expect((await a.acknowledge("g", "m1", acks(0, 3))).get(`${t.id}:0`)).not.toBe(ErrorCode.NONE);
+
+  // Broker 3, leader at epoch 3, loads broker 2's state: 0-1 accepted, 2-3 available again.
+  const c = coordinator(view(3, { leads: true, epoch: 3 }));
+  await c.start();
+  expect(taken(await c.acquire("g", "m3", parts, 10, 1 << 20))).toEqual(["2-3x2"]);
+
+  // The group's coordinator (broker 2, no longer the leader) reads and moves the start offset as stored;
+  // the leader (broker 3) drops what it holds and serves from the new start.
+  expect(await b.startOffsets("g")).toEqual(new Map([[`${t.id}:0`, 2]]));
+  expect(await b.alterOffsets("g", [{ topicId: t.id, partition: 0, startOffset: 3 }])).toBe(ErrorCode.NONE);
+  expect(await b.startOffsets("g")).toEqual(new Map([[`${t.id}:0`, 3]]));
+  let after: string[] = [];
+  for (let i = 0; i < 50 && after.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = taken(await c.acquire("g", "m3", parts, 10, 1 << 20));
+  }
+  expect(after).toEqual(["3-3x1"]);
+  for (const x of [a, b, c]) x.close();
+});
