@@ -10,7 +10,7 @@ import { ShareCoordinator } from "../../src/broker/share/coordinator.ts";
 import { Topics } from "../../src/broker/topics.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { buildRecordBatch, scanBatches } from "../../src/protocol/record_batch.ts";
-import type { BatchMeta } from "../../src/protocol/record_batch.ts";
+import type { BatchMeta } from "../../src/storage/store.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { memoryMetadataStore } from "../../src/storage/metadata.ts";
 

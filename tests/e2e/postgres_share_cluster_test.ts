@@ -117,17 +117,17 @@ async function fetch(
   const out: Got[] = [];
   const ackCodes = new Map<number, number>();
   for (const t of r.responses ?? []) {
-    for (const p of t.partitions) {
-      ackCodes.set(p.partitionIndex, p.acknowledgeErrorCode);
+    for (const p of t.partitions!) {
+      ackCodes.set(p.partitionIndex!, p.acknowledgeErrorCode!);
       out.push({
-        partition: p.partitionIndex,
-        errorCode: p.errorCode,
-        leader: p.currentLeader.leaderId,
-        acquired: p.acquiredRecords.map((a) => [Number(a.firstOffset), Number(a.lastOffset), a.deliveryCount]),
+        partition: p.partitionIndex!,
+        errorCode: p.errorCode!,
+        leader: p.currentLeader!.leaderId!,
+        acquired: p.acquiredRecords!.map((a) => [Number(a.firstOffset), Number(a.lastOffset), a.deliveryCount!]),
       });
     }
   }
-  return { errorCode: r.errorCode, parts: out, ackCodes };
+  return { errorCode: r.errorCode!, parts: out, ackCodes };
 }
 
 const offsetsOf = (g: Got) => g.acquired.flatMap(([f, l]) => Array.from({ length: l - f + 1 }, (_, i) => f + i));
@@ -184,11 +184,11 @@ describe("share groups on three brokers on one PostgreSQL", () => {
               }],
             }),
           (r) =>
-            ![ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NOT_LEADER_OR_FOLLOWER].includes(
-              r.responses[0].partitionResponses[0].errorCode,
+            !([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NOT_LEADER_OR_FOLLOWER] as number[]).includes(
+              r.responses![0].partitionResponses![0].errorCode!,
             ),
         );
-        expect(r.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+        expect(r.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
       }
 
       // The coordinator, as every broker names it; the others refuse the group.
@@ -196,8 +196,8 @@ describe("share groups on three brokers on one PostgreSQL", () => {
         () =>
           Promise.all(
             conns.map(async (c) =>
-              (await c.send(FindCoordinator, 4, { keyType: 0, coordinatorKeys: [GROUP] }))
-                .coordinators[0].nodeId
+              (await c.send(FindCoordinator, 4, { key: "", keyType: 0, coordinatorKeys: [GROUP] }))
+                .coordinators![0].nodeId!
             ),
           ),
         (ids) => ids.every((id) => id === ids[0] && id > 0),
@@ -208,7 +208,7 @@ describe("share groups on three brokers on one PostgreSQL", () => {
         if (i + 1 === coordinator) continue;
         expect((await shareHeartbeat(c, GROUP, "mA", 0, [TOPIC])).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
         const d = await c.send(ShareGroupDescribe, 1, { groupIds: [GROUP], includeAuthorizedOperations: false });
-        expect(d.groups[0].errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+        expect(d.groups![0].errorCode).toBe(ErrorCode.NOT_COORDINATOR);
       }
       const alter = await coord.send(IncrementalAlterConfigs, 1, {
         resources: [{
@@ -227,14 +227,14 @@ describe("share groups on three brokers on one PostgreSQL", () => {
       for (const m of members) {
         const r = await shareHeartbeat(coord, GROUP, m, 0, [TOPIC]);
         expect(r.errorCode).toBe(ErrorCode.NONE);
-        epochs.set(m, r.memberEpoch);
-        if (r.assignment) assigned.set(m, r.assignment.topicPartitions.flatMap((t) => t.partitions).sort());
+        epochs.set(m, r.memberEpoch!);
+        if (r.assignment) assigned.set(m, r.assignment.topicPartitions!.flatMap((t) => t.partitions!).sort());
       }
       for (const m of members) {
         const r = await shareHeartbeat(coord, GROUP, m, epochs.get(m)!, null);
         expect(r.errorCode).toBe(ErrorCode.NONE);
-        epochs.set(m, r.memberEpoch);
-        if (r.assignment) assigned.set(m, r.assignment.topicPartitions.flatMap((t) => t.partitions).sort());
+        epochs.set(m, r.memberEpoch!);
+        if (r.assignment) assigned.set(m, r.assignment.topicPartitions!.flatMap((t) => t.partitions!).sort());
       }
       expect(assigned.get("mA")!.length).toBe(3);
       expect([...assigned.get("mA")!, ...assigned.get("mB")!].sort()).toEqual([0, 1, 2, 3, 4, 5]);
@@ -242,7 +242,7 @@ describe("share groups on three brokers on one PostgreSQL", () => {
         groupIds: [GROUP],
         includeAuthorizedOperations: false,
       });
-      expect(described.groups[0].members.length).toBe(2);
+      expect(described.groups![0].members!.length).toBe(2);
 
       // ShareFetch at a broker of partitions it does not lead: NOT_LEADER_OR_FOLLOWER naming their leader.
       const elsewhere = [...leaderOf].filter(([, l]) => l !== 1).map(([p]) => p);
@@ -298,7 +298,7 @@ describe("share groups on three brokers on one PostgreSQL", () => {
             }],
           });
           expect(a.errorCode).toBe(ErrorCode.NONE);
-          for (const t of a.responses) for (const p of t.partitions) expect(p.errorCode).toBe(ErrorCode.NONE);
+          for (const t of a.responses!) for (const p of t.partitions!) expect(p.errorCode).toBe(ErrorCode.NONE);
         }
       }
 
@@ -368,7 +368,7 @@ describe("share groups on three brokers on one PostgreSQL", () => {
         expect(r.memberEpoch).toBe(epochs.get(m)!);
       }
       const d = await lastConn.send(ShareGroupDescribe, 1, { groupIds: [GROUP], includeAuthorizedOperations: false });
-      expect(d.groups[0].members.map((x) => x.memberId).sort()).toEqual(members);
+      expect(d.groups![0].members!.map((x) => x.memberId!).sort()).toEqual(members);
       const produced = await lastConn.send(Produce, 9, {
         transactionalId: null,
         acks: -1,
@@ -382,7 +382,7 @@ describe("share groups on three brokers on one PostgreSQL", () => {
           })),
         }],
       });
-      for (const r of produced.responses[0].partitionResponses) expect(r.errorCode).toBe(ErrorCode.NONE);
+      for (const r of produced.responses![0].partitionResponses!) expect(r.errorCode).toBe(ErrorCode.NONE);
       const late = new Map<number, number[]>();
       for (const m of members) {
         const c = await connOf(m, last);
