@@ -9,8 +9,8 @@
 // leader, which is the only writer. Each append carries the log end its offsets start from (this view plus the
 // appends in flight) and the index commits it only while that is still the partition's end; after a failed append
 // (its outcome perhaps unknown: a commit PostgreSQL runs after the broker gave up on it) the next one first waits
-// for those in flight and re-reads the end, as the PostgreSQL engine's log.ts does. Partition state (producer-state snapshots) is stored as objects next to
-// the data, under <prefix>/chronik-state/v1/, and deleted with the partition.
+// for those in flight and re-reads the end, as the PostgreSQL engine's log.ts does. Partition state (producer-state
+// snapshots) is stored as objects next to the data, under <prefix>/chronik-state/v1/, and deleted with the partition.
 import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
