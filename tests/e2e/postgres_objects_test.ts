@@ -4,7 +4,10 @@
 // kcat and kafkajs produce (idempotent, acks=all) and consume with a group; the records are in objects, not
 // in chronik_batches; the broker restarts (on Bun, Deno, then Node) and everything is still there, offsets go on.
 // Two brokers share the database and bucket; one is SIGKILLed and the other serves what it acknowledged. The object
-// store, then PostgreSQL, is stopped under idempotent load: retriable errors, nothing acknowledged lost.
+// store, then PostgreSQL, is stopped under idempotent load: retriable errors, nothing acknowledged lost. PostgreSQL
+// hangs (SIGSTOP) under idempotent load: KAFKA_STORAGE_ERROR after chronik.postgres.request.timeout.ms; it wakes
+// for new connections first, so the producer's retries commit before the commits given up on run (the old
+// connections' backends wake last): every acknowledged record is read back exactly once, in order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -248,6 +251,89 @@ describe("broker on PostgreSQL with record data in S3", () => {
       expect(running[0].logs()).toMatch(/now leading \d+ partition\(s\)/);
     },
     150_000,
+  );
+
+  test(
+    "PostgreSQL hung (SIGSTOP) under idempotent acks=all load: KAFKA_STORAGE_ERROR, service resumes after SIGCONT, every acknowledged record once, in order",
+    async () => {
+      const url = pg.createDatabase("objhung");
+      await s3.client("chronik-hung");
+      const b = await startBrokerProcess("bun", [
+        "--storage",
+        url,
+        "-o",
+        "chronik.object.store=s3://chronik-hung",
+        "-o",
+        `chronik.s3.endpoint=${s3.endpoint}`,
+        "-o",
+        "chronik.object.flush.ms=5",
+        "-o",
+        "chronik.postgres.request.timeout.ms=1000",
+      ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
+      running.push(b);
+      const k = kafka(b, "obj-hung");
+      const admin = k.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "hung", numPartitions: 2 }] });
+      await admin.disconnect();
+      const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const acked: string[] = [];
+      const send = async (from: number, to: number) => {
+        for (let i = from; i < to; i++) {
+          await producer.send({ topic: "hung", acks: -1, messages: [{ partition: i % 2, value: `m${i}` }] });
+          acked.push(`${i % 2}:m${i}`);
+        }
+      };
+      await send(0, 40);
+      const during = send(40, 100); // kafkajs retries while PostgreSQL hangs; commits in flight run when it wakes
+      await Bun.sleep(50);
+      pg.pause();
+      try {
+        // librdkafka without retries: the broker's answer, not its own message timeout.
+        const probe = Bun.spawn([
+          "kcat",
+          "-b",
+          `127.0.0.1:${b.port}`,
+          "-P",
+          "-t",
+          "hung",
+          "-p",
+          "0",
+          "-X",
+          "acks=all",
+          "-X",
+          "message.send.max.retries=0",
+          "-X",
+          "message.timeout.ms=20000",
+        ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+        probe.stdin.write("probe\n");
+        probe.stdin.end();
+        const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited]);
+        expect(code).not.toBe(0);
+        expect(err).toContain("Broker: Disk error"); // KAFKA_STORAGE_ERROR, retriable
+        expect(b.logs()).toMatch(/no reply within 1000 ms|no answer within 1000 ms/);
+        // New connections are served: the retries commit while the commits given up on still wait in their
+        // backends; those run last, when the rest wakes (each is refused: its partition's log end moved).
+        pg.resume("new connections");
+        const mark = acked.length;
+        for (let i = 0; i < 150 && acked.length < mark + 10; i++) await Bun.sleep(100);
+      } finally {
+        pg.resume();
+      }
+      await during;
+      await send(100, 120);
+      await producer.disconnect();
+      // The probe was not acknowledged, but its commit may have run once PostgreSQL woke (outcome unknown).
+      for (const p of [0, 1]) {
+        const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "hung", "-p", String(p), "-e", "-f", "%s\n"]);
+        const got = out.split("\n").filter((v) => v !== "" && v !== "probe").map((v) => `${p}:${v}`);
+        expect(got).toEqual(acked.filter((a) => a.startsWith(`${p}:`)));
+        expect(out.split("\n").filter((v) => v === "probe").length).toBeLessThanOrEqual(p === 0 ? 1 : 0);
+      }
+      expect(acked.length).toBe(120);
+    },
+    120_000,
   );
 
   test(

@@ -2,7 +2,9 @@
 // user (root may not run the server), listening on 127.0.0.1 on a free port, trust for the
 // superuser `postgres` and scram-sha-256 for the role `chronik_scram` (password "scram-secret").
 // stop()/start() let a test take it away under load, pause()/resume() hang it (SIGSTOP/SIGCONT of the server and
-// every backend: connections stay open, nothing answers); destroy() stops it and removes the dir.
+// every backend: connections stay open, nothing answers; resume("new connections") wakes all but the backends
+// of the connections open at pause(), so statements sent on those run only at the final resume()); destroy() stops
+// it and removes the dir.
 // Finds Debian's binaries (/usr/lib/postgresql/<N>/bin) or ones on PATH; `available()` says whether any.
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -48,8 +50,11 @@ export type TestPostgres = {
   start(): void;
   /** SIGSTOPs the server and all its processes (a hung PostgreSQL: TCP still accepts, nothing answers). */
   pause(): void;
-  /** SIGCONTs what pause() stopped. */
-  resume(): void;
+  /**
+   * SIGCONTs what pause() stopped. With "new connections": all but the backends of the connections open at
+   * pause(): new connections are served while statements already sent on the old ones wait for the next resume().
+   */
+  resume(only?: "new connections"): void;
   destroy(): void;
 };
 
@@ -110,8 +115,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     const children = spawnSync("ps", ["-o", "pid=", "--ppid", String(main)], { encoding: "utf8" }).stdout;
     return [main, ...children.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0)];
   };
-  const signal = (sig: NodeJS.Signals) => {
-    for (const pid of processes()) {
+  const signal = (sig: NodeJS.Signals, pids = processes()) => {
+    for (const pid of pids) {
       try {
         process.kill(pid, sig);
       } catch { /* exited meanwhile */ }
@@ -159,7 +164,14 @@ export async function startPostgres(): Promise<TestPostgres> {
       paused = true;
       signal("SIGSTOP");
     },
-    resume() {
+    resume(only) {
+      if (only === "new connections") {
+        // A client backend's title names its client: "postgres: <user> <db> 127.0.0.1(<port>) <state>".
+        const ps = spawnSync("ps", ["-o", "pid=,args=", "-p", processes().join(",")], { encoding: "utf8" }).stdout;
+        const others = ps.split("\n").filter((l) => l.trim() !== "" && !/\d\(\d+\)/.test(l));
+        signal("SIGCONT", others.map((l) => Number(l.trim().split(/\s+/)[0])));
+        return;
+      }
       signal("SIGCONT");
       paused = false;
     },

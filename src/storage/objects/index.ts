@@ -13,9 +13,13 @@
 //   idempotence drops the duplicates.
 // - An entry may be refused on its own (stale leader epoch, sequence error, unknown partition): its outcome
 //   carries a Kafka error code and it takes no offsets. The other entries still commit.
-// - A conditional entry (ifLogEnd) is checked against the partition's committed log end inside the same
-//   transaction that assigns its offsets, so brokers appending conditionally to one partition agree on one
-//   order; it needs no leadership. The writer commits it alone for its partition.
+// - An entry's expected log end (logEnd: the end its offsets were assigned from, after the partition's entries
+//   before it) is checked against the partition's committed log end inside the same transaction that assigns
+//   its offsets; a partition whose entries do not match takes no offsets (its entries are refused, the others
+//   commit). So a commit whose outcome the broker never learnt (a hung PostgreSQL that runs it when it wakes)
+//   cannot land after the broker resynced and committed the producer's retry: one of the two is refused.
+// - A conditional entry (ifLogEnd, appendIf) is checked the same way but needs no leadership, so brokers
+//   appending conditionally to one partition agree on one order. The writer commits it alone for its partition.
 // - A commit must not take effect later than ORPHAN_GRACE_MS / 2 after the object's name was made (set a
 //   statement time-out): the orphan sweep deletes unknown objects older than the grace period.
 
@@ -30,6 +34,12 @@ export type CommitEntry = {
   records: number;
   /** Largest record timestamp in the entry (ms). */
   maxTimestamp: number;
+  /**
+   * The partition's committed log end the entry's offsets were assigned from (the end after this broker's
+   * earlier appends to it): the entry commits only while that is still the log end before it; otherwise it is
+   * refused with KAFKA_STORAGE_ERROR (retriable; the broker resyncs its view). Absent: not checked.
+   */
+  logEnd?: number;
   /**
    * A conditional append (PartitionLog.appendIf): the entry commits only while the partition's committed log
    * end (before it) is this offset, without any leader check; otherwise it is refused with `logEndMoved`.
@@ -170,6 +180,9 @@ export function memoryObjectIndex(): MemoryObjectIndex {
         }
         if (entry.ifLogEnd === undefined && index.refuse.has(`${entry.topic}-${entry.partition}`)) {
           return { errorCode: 6, message: "not the leader" };
+        }
+        if (entry.logEnd !== undefined && entry.logEnd !== p.logEndOffset) {
+          return { errorCode: 56, message: `log end is ${p.logEndOffset}, not ${entry.logEnd}; nothing stored` };
         }
         const baseOffset = p.logEndOffset;
         p.logEndOffset += entry.records;

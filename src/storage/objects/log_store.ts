@@ -6,8 +6,11 @@
 //
 // The synchronous getters (logStartOffset, logEndOffset, sizeInBytes) are this broker's view, loaded from the
 // index when the partition is opened and kept up to date by its own appends: right for the partition's one
-// leader, which is the only writer. Partition state (producer-state snapshots) is stored as objects next to
-// the data, under <prefix>/chronik-state/v1/, and deleted with the partition.
+// leader, which is the only writer. Each append carries the log end its offsets start from (this view plus the
+// appends in flight) and the index commits it only while that is still the partition's end; after a failed append
+// (its outcome perhaps unknown: a commit PostgreSQL runs after the broker gave up on it) the next one first waits
+// for those in flight and re-reads the end, as the PostgreSQL engine's log.ts does. Partition state (producer-state
+// snapshots) is stored as objects next to the data, under <prefix>/chronik-state/v1/, and deleted with the partition.
 import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "../../protocol/record_batch.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { MAX_OFFSET } from "../store.ts";
@@ -123,6 +126,13 @@ class ObjectPartitionLog implements PartitionLog {
   logEndOffset: number;
   sizeInBytes: number;
   #listeners = new Set<() => void>();
+  /** The log end after this broker's appends in flight: where the next append's offsets start. */
+  #pendingEnd: number;
+  /** An append failed (perhaps committed after all): the next one first re-reads the log end from the index. */
+  #stale = false;
+  /** Settles when the latest append has. */
+  #tail: Promise<void> = Promise.resolve();
+  #waiting = 0;
 
   constructor(
     readonly topic: string,
@@ -133,11 +143,12 @@ class ObjectPartitionLog implements PartitionLog {
   ) {
     this.logStartOffset = offsets.logStartOffset;
     this.logEndOffset = offsets.logEndOffset;
+    this.#pendingEnd = offsets.logEndOffset;
     this.sizeInBytes = offsets.sizeInBytes;
   }
 
   append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
-    return this.#append(buf, batches);
+    return this.#enqueue(buf, batches);
   }
 
   /**
@@ -146,16 +157,55 @@ class ObjectPartitionLog implements PartitionLog {
    * LogEndMovedError, nothing stored.
    */
   appendIf(logEnd: number, buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions) {
-    return this.#append(buf, batches, logEnd);
+    return this.#enqueue(buf, batches, logEnd);
+  }
+
+  /** Appends go to the writer at once, in call order; after a failure (or for appendIf) once those before settled. */
+  #enqueue(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number): Promise<AppendResult> {
+    let p: Promise<AppendResult>;
+    if (this.#stale || this.#waiting > 0 || ifLogEnd !== undefined) {
+      this.#waiting++;
+      p = this.#tail.then(async () => {
+        try {
+          if (this.#stale && ifLogEnd === undefined) await this.#reload();
+        } finally {
+          this.#waiting--;
+        }
+        return this.#append(buf, batches, ifLogEnd);
+      });
+    } else p = this.#append(buf, batches);
+    this.#tail = p.then(() => {}, () => {});
+    return p;
+  }
+
+  async #reload(): Promise<void> {
+    const o = await this.o.index.offsets(this.topic, this.partition);
+    this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
+    this.logEndOffset = Math.max(this.logEndOffset, o.logEndOffset);
+    // Appends sent since the tail settled keep their place (a refresh between them).
+    if (this.#stale || this.#pendingEnd <= o.logEndOffset) this.#pendingEnd = o.logEndOffset;
+    this.sizeInBytes = o.sizeInBytes;
+    this.#stale = false;
   }
 
   async #append(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number): Promise<AppendResult> {
     let span = 0;
     for (const b of batches) span += b.lastOffsetDelta + 1;
-    if (this.logEndOffset > MAX_OFFSET - (span - 1)) {
-      throw new RangeError(`offsets up to ${this.logEndOffset} + ${span - 1} are beyond 2^53 - 1`);
+    const logEnd = ifLogEnd ?? this.#pendingEnd;
+    if (logEnd > MAX_OFFSET - (span - 1)) {
+      throw new RangeError(`offsets up to ${logEnd} + ${span - 1} are beyond 2^53 - 1`);
     }
-    const r = await this.o.path.writer.append(this.topic, this.partition, buf, batches, ifLogEnd);
+    this.#pendingEnd = logEnd + span;
+    let r: AppendResult;
+    try {
+      r = await this.o.path.writer.append(this.topic, this.partition, buf, batches, {
+        logEnd,
+        conditional: ifLogEnd !== undefined,
+      });
+    } catch (e) {
+      this.#stale = true;
+      throw e;
+    }
     this.logEndOffset = Math.max(this.logEndOffset, r.lastOffset + 1);
     for (const b of batches) this.sizeInBytes += b.size;
     for (const l of this.#listeners) l();
@@ -286,14 +336,12 @@ class ObjectPartitionLog implements PartitionLog {
   }
 
   /**
-   * Re-reads the log start, end and size from the index (a broker taking over the partition: another one
-   * wrote it meanwhile). Waits for nothing of this broker's: a new leader has no appends in flight.
+   * After this broker's appends in flight, re-reads the log start, end and size from the index (a broker taking
+   * over the partition: another one wrote it meanwhile; the produce path after an append of unknown outcome).
    */
   async refresh(_force?: boolean): Promise<void> {
-    const o = await this.o.index.offsets(this.topic, this.partition);
-    this.logStartOffset = Math.max(this.logStartOffset, o.logStartOffset);
-    this.logEndOffset = Math.max(this.logEndOffset, o.logEndOffset);
-    this.sizeInBytes = o.sizeInBytes;
+    await this.#tail;
+    await this.#reload();
   }
 
   onAppend(listener: () => void): () => void {

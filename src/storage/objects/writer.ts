@@ -7,7 +7,9 @@
 // Several objects may be uploading at once (maxInFlight), but commits run one at a time in cut order, so a
 // partition's appends are sequenced in call order. A failed PUT (after the client's retries) or a failed
 // commit rejects every append of that object with a retriable ObjectAppendError (KAFKA_STORAGE_ERROR); the
-// object is then an orphan the sweep in gc.ts deletes once it is older than the grace period.
+// object is then an orphan the sweep in gc.ts deletes once it is older than the grace period. Its outcome may be
+// unknown (no reply in time; the index may still run it), so each append carries the log end its caller assigned
+// its offsets from, which the index checks: the late commit and a retry after it cannot both land.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { setBaseOffset } from "../../protocol/record_batch.ts";
 import type { AppendResult, BatchMeta } from "../store.ts";
@@ -68,7 +70,7 @@ type Pending = {
   start: number;
   size: number;
   records: number;
-  ifLogEnd?: number;
+  at?: { logEnd: number; conditional?: boolean };
   resolve: (r: AppendResult) => void;
   reject: (e: Error) => void;
 };
@@ -115,8 +117,10 @@ export class ObjectWriter {
    * Resolves with the offsets given once the object holding them is committed; the base offsets are then
    * also written into `buf`, which must stay unchanged until the append settles.
    *
-   * With `ifLogEnd` (PartitionLog.appendIf) the append commits only while the partition's committed log end is
-   * still that offset (else it rejects with LogEndMovedError): what waits is cut first, and the append goes
+   * With `at` the append commits only while the partition's committed log end is still `at.logEnd` (the end
+   * its caller assigned offsets from, after its earlier appends to the partition), checked in the commit; else it
+   * rejects with a retriable KAFKA_STORAGE_ERROR and nothing is stored. A `conditional` one (PartitionLog.appendIf)
+   * needs no leadership and rejects with LogEndMovedError instead: what waits is cut first, and the append goes
    * at once in an object of its own, so it is alone for its partition in its commit and waits no flush.ms.
    */
   async append(
@@ -124,7 +128,7 @@ export class ObjectWriter {
     partition: number,
     buf: Uint8Array,
     batches: readonly BatchMeta[],
-    ifLogEnd?: number,
+    at?: { logEnd: number; conditional?: boolean },
   ): Promise<AppendResult> {
     if (this.#closed) throw new ObjectAppendError("object writer is closed", ErrorCode.KAFKA_STORAGE_ERROR, true);
     if (batches.length === 0) throw new RangeError("append of no batches");
@@ -147,7 +151,8 @@ export class ObjectWriter {
     const last = batches[batches.length - 1];
     let records = 0;
     for (const b of batches) records += b.lastOffsetDelta + 1;
-    if (ifLogEnd !== undefined) this.#cut();
+    const conditional = at?.conditional === true;
+    if (conditional) this.#cut();
     return new Promise<AppendResult>((resolve, reject) => {
       this.#pending.push({
         topic,
@@ -157,12 +162,12 @@ export class ObjectWriter {
         start,
         size: last.position + last.size - start,
         records,
-        ifLogEnd,
+        at,
         resolve,
         reject,
       });
       this.#pendingBytes += last.position + last.size - start;
-      if (this.#pendingBytes >= this.#o.flushBytes || ifLogEnd !== undefined) this.#cut();
+      if (this.#pendingBytes >= this.#o.flushBytes || conditional) this.#cut();
       else if (this.#timer === null) this.#timer = setTimeout(() => this.#cut(), this.#o.flushMs);
     });
   }
@@ -266,7 +271,9 @@ export class ObjectWriter {
       const o = outcomes[i];
       if ("errorCode" in o) {
         p.reject(
-          o.logEndMoved ? new LogEndMovedError(o.message) : new ObjectAppendError(o.message, o.errorCode, false),
+          o.logEndMoved
+            ? new LogEndMovedError(o.message)
+            : new ObjectAppendError(o.message, o.errorCode, o.errorCode === ErrorCode.KAFKA_STORAGE_ERROR),
         );
         return;
       }
@@ -301,6 +308,7 @@ function commitEntry(p: Pending, position: number): CommitEntry {
     records: p.records,
     maxTimestamp,
   };
-  if (p.ifLogEnd !== undefined) entry.ifLogEnd = p.ifLogEnd;
+  if (p.at?.conditional) entry.ifLogEnd = p.at.logEnd;
+  else if (p.at) entry.logEnd = p.at.logEnd;
   return entry;
 }

@@ -4,9 +4,12 @@
 // engine uses (log_start, log_end, size_bytes, leader, leader_epoch), so leadership and fencing are shared:
 // a flush's entries commit in ONE statement (one transaction) that moves each partition's log end, inserts
 // the extents and records the object, and only for partitions whose row still names this broker at the
-// epoch it holds (as log.ts's appends). An entry whose partition fails that check takes no offsets and is
-// answered ErrorCode.NOT_LEADER_OR_FOLLOWER; the others commit. A lost reply rejects the whole commit (the writer
-// reports it; producers retry and idempotence drops duplicates).
+// epoch it holds and whose log end is still the one the broker assigned the entries' offsets from (as log.ts's
+// appends). An entry whose partition fails the leader check takes no offsets and is answered
+// ErrorCode.NOT_LEADER_OR_FOLLOWER, one whose log end moved KAFKA_STORAGE_ERROR (retriable: the broker re-reads
+// it); the others commit. A lost reply rejects the whole commit (the writer reports it); should PostgreSQL still
+// run it later (a hung server that wakes), the log end check refuses it if the producer's retry landed first, or
+// the retry if it landed first (the broker's resync then finds the batch: a duplicate, answered, not stored).
 import type {
   CleanableIndex,
   CommitEntry,
@@ -31,17 +34,19 @@ SELECT DISTINCT t, p FROM unnest($1::text[], $2::int4[]) AS x(t, p) ON CONFLICT 
 // $1 object key, $2 its size, $3..$9 the entries (arrays, in order), $10 this node (-1: no fencing).
 // UPDATE re-reads a row another commit changed while this one waited for its lock, so log_end + total
 // always starts from the latest committed end.
-// $11: each entry's expected log end (ifLogEnd; -1: none), less the offsets of the partition's entries before it
-// in this commit, must equal the committed log end; a partition whose entries are all conditional needs no leader.
+// $11: each entry's expected log end (logEnd or ifLogEnd; -1: none), less the offsets of the partition's entries
+// before it in this commit, must equal the committed log end; $12 (1: ifLogEnd) a partition whose entries are all
+// conditional needs no leader. Rows back: each committed entry's ord and base offset; for each entry refused, its
+// ord, NULL and its partition's leader and epoch (to tell fencing from a moved log end).
 const COMMIT = `WITH e AS (
   SELECT *, cond - coalesce(sum(records) OVER (
     PARTITION BY topic, partition ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
   ), 0)::int8 AS cond_at FROM unnest(
-    $3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[], $11::int8[]
-  ) WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, cond, ord)
+    $3::text[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int4[], $11::int8[], $12::int4[]
+  ) WITH ORDINALITY AS x(topic, partition, position, size, records, max_ts, epoch, cond, free, ord)
 ), t AS (
   SELECT topic, partition, sum(records)::int8 AS total, sum(size)::int8 AS bytes, max(epoch) AS epoch,
-    bool_and(cond >= 0) AS conditional, min(cond_at) FILTER (WHERE cond >= 0) AS lo,
+    bool_and(free = 1) AS conditional, min(cond_at) FILTER (WHERE cond >= 0) AS lo,
     max(cond_at) FILTER (WHERE cond >= 0) AS hi
   FROM e GROUP BY topic, partition
 ), p AS (
@@ -61,7 +66,10 @@ const COMMIT = `WITH e AS (
   INSERT INTO chronik_extents (topic, partition, base_offset, last_offset, object_key, position, size, max_timestamp)
   SELECT topic, partition, base_offset, base_offset + records - 1, $1, position, size, max_ts FROM x
 )
-SELECT ord, base_offset FROM x`;
+SELECT ord, base_offset, NULL::int4, NULL::int4 FROM x
+UNION ALL SELECT e.ord, NULL::int8, c.leader, c.leader_epoch FROM e
+  JOIN chronik_partitions c ON c.topic = e.topic AND c.partition = e.partition
+  WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.topic = e.topic AND p.partition = e.partition)`;
 
 const COLUMNS = "topic, partition, object_key, position, size, base_offset, last_offset, max_timestamp";
 
@@ -210,14 +218,44 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
           sent.map((s) => s.entry.maxTimestamp),
           sent.map((s) => s.epoch),
           fencing ? fencing.nodeId : -1,
-          sent.map((s) => s.entry.ifLogEnd ?? -1),
+          sent.map((s) => s.entry.ifLogEnd ?? s.entry.logEnd ?? -1),
+          sent.map((s) => s.entry.ifLogEnd !== undefined ? 1 : 0),
         ] as never,
-        [text, int8, textArray, int4Array, int8Array, int8Array, int8Array, int8Array, int4Array, int4, int8Array],
+        [
+          text,
+          int8,
+          textArray,
+          int4Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int8Array,
+          int4Array,
+          int4,
+          int8Array,
+          int4Array,
+        ],
         COMMIT_LANE,
       );
       if (ensure) await ensure.catch(() => {});
       const r = await committed;
-      for (const [ord, base] of r.rows as [number, number][]) out[sent[ord - 1].i] = { baseOffset: base };
+      const rows = r.rows as [number, number | null, number | null, number | null][];
+      for (const [ord, base, leader, epoch] of rows) {
+        const { i, entry } = sent[ord - 1];
+        if (base !== null) out[i] = { baseOffset: base };
+        else if (
+          entry.ifLogEnd === undefined && !(fencing && (leader !== fencing.nodeId || epoch !== sent[ord - 1].epoch))
+        ) {
+          // Not fenced: the log end is no longer the one the broker assigned offsets from (an earlier commit of
+          // unknown outcome landed, or another writer); the broker re-reads it.
+          out[i] = {
+            errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+            message: `${entry.topic}-${entry.partition}: its log end in PostgreSQL is no longer ${
+              entry.logEnd ?? "the one expected"
+            } (an earlier commit's outcome unknown, or another writer); nothing stored`,
+          };
+        }
+      }
       return out.map((o, i) =>
         o ?? (entries[i].ifLogEnd !== undefined
           ? {

@@ -8,7 +8,8 @@ import { objectStoreConfig } from "../../../src/storage/objects/config.ts";
 import { objectDataPath } from "../../../src/storage/objects/data_path.ts";
 import { dataPrefix, decodeFooter, isDataObjectKey, newDataObjectKey } from "../../../src/storage/objects/format.ts";
 import { deleteUnreferenced, sweepOrphans } from "../../../src/storage/objects/gc.ts";
-import { memoryObjectIndex } from "../../../src/storage/objects/index.ts";
+import { type CommitHook, memoryObjectIndex } from "../../../src/storage/objects/index.ts";
+import { objectLogStore } from "../../../src/storage/objects/log_store.ts";
 import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
 import { ObjectReader } from "../../../src/storage/objects/reader.ts";
 import { ObjectStoreError } from "../../../src/storage/objects/store.ts";
@@ -148,6 +149,54 @@ describe("writer", () => {
     expect(e.message).toContain("database unavailable");
     expect(store.objects.size).toBe(1);
     expect((await index.knownObjects([...store.objects.keys()])).size).toBe(0);
+  });
+
+  test("a commit whose answer was lost lands late (a hung PostgreSQL that wakes): it or the retry is refused, never both", async () => {
+    const store = memoryObjectStore();
+    const index = memoryObjectIndex();
+    // The index answers nothing for held commits (the broker gives up); the test runs them later, as a server would.
+    const held: Parameters<CommitHook["commit"]>[] = [];
+    let hold = false;
+    const hook = {
+      ...index,
+      commit: (...args: Parameters<CommitHook["commit"]>) =>
+        hold ? (held.push(args), Promise.reject(new Error("no reply"))) : index.commit(...args),
+    };
+    const config = objectStoreConfig({
+      "chronik.object.store": `s3://bucket/${PREFIX}`,
+      "chronik.s3.access.key.id": "k",
+      "chronik.s3.secret.access.key": "s",
+      "chronik.object.flush.ms": 1,
+    })!;
+    const logs = objectLogStore({
+      path: objectDataPath({ config, index: hook, nodeId: 7, store }),
+      index,
+      prefix: PREFIX,
+    });
+    const log = await logs.open("t", 0);
+    const append = (tag: string) => log.append(batches(tag).buf, batches(tag).metas);
+    await append("a");
+    // The late commit lands after the retry: the retry took offsets 2-3, the late one is refused.
+    hold = true;
+    expect((await append("b").catch((e) => e)).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    hold = false;
+    await log.refresh!();
+    expect((await append("b")).baseOffset).toBe(2);
+    expect((await index.commit(...held.shift()!))[0]).toMatchObject({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR });
+    // The late commit lands after the resync read the log end, before the retry: the retry is refused (retriable)
+    // and the next resync finds the batch (the produce path then answers the producer's retry as a duplicate).
+    hold = true;
+    await append("c").catch(() => {});
+    hold = false;
+    await log.refresh!();
+    expect(await index.commit(...held.shift()!)).toEqual([{ baseOffset: 4 }]);
+    expect((await append("c").catch((e) => e)).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    await log.refresh!();
+    expect(log.logEndOffset).toBe(6);
+    expect((await append("d")).baseOffset).toBe(6);
+    expect(values(await log.read(0, 1 << 20))).toEqual(
+      ["a", "b", "c", "d"].flatMap((t) => [`${t}-0-0`, `${t}-0-1`]),
+    );
   });
 
   test("an entry refused by the index fails alone, with the index's error code", async () => {

@@ -25,6 +25,19 @@ export function objectIndexContract(name: string, make: () => Promise<ObjectInde
       expect(await ix.offsets("t", 2)).toEqual({ logStartOffset: 0, logEndOffset: 0, sizeInBytes: 0 });
     });
 
+    test("an entry's expected log end (logEnd): commits only while it is the partition's end; else KAFKA_STORAGE_ERROR, no offsets", async () => {
+      const ix = await make();
+      const at = (e: CommitEntry, logEnd: number): CommitEntry => ({ ...e, logEnd });
+      expect(await ix.commit(obj(1), [at(entry("t", 0, 0, 10, 2), 0), at(entry("t", 0, 10, 10, 3), 2)]))
+        .toEqual([{ baseOffset: 0 }, { baseOffset: 2 }]);
+      // A commit the broker gave up on, landing after the retry (or the other way round): refused, nothing stored.
+      const late = await ix.commit(obj(2), [at(entry("t", 0, 0, 10, 2), 2), at(entry("t", 1, 10, 10, 1), 0)]);
+      expect(late[0]).toMatchObject({ errorCode: 56 });
+      expect(late[1]).toEqual({ baseOffset: 0 });
+      expect(await ix.offsets("t", 0)).toEqual({ logStartOffset: 0, logEndOffset: 5, sizeInBytes: 20 });
+      expect((await ix.commit(obj(3), [at(entry("t", 0, 0, 10, 1), 5)]))[0]).toEqual({ baseOffset: 5 });
+    });
+
     test("locate: from the extent holding the offset, within maxBytes (the first always), empty past the end", async () => {
       const ix = await make();
       await ix.commit(obj(1), [entry("t", 0, 0, 100, 3), entry("t", 0, 100, 50, 2)]);

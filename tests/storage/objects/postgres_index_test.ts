@@ -73,6 +73,11 @@ describe("postgres object index: fencing", () => {
     expect((await ix.offsets("t", 0)).logEndOffset).toBe(5);
     expect(await ix.knownObjects([obj(2).key])).toEqual(new Set([obj(2).key])); // known, unreferenced: gc deletes it
     expect(await ix.unreferencedObjects(10)).toEqual([obj(2).key]);
+    // An expected log end that moved is not fencing: KAFKA_STORAGE_ERROR (the broker re-reads it), not 6.
+    await pool.query("UPDATE chronik_partitions SET leader = 1, leader_epoch = 3 WHERE topic = 't' AND partition = 0");
+    const moved = await ix.commit(obj(3), [{ ...entry("t", 0, 0, 10, 1), logEnd: 4 }]);
+    expect(moved[0]).toMatchObject({ errorCode: 56 });
+    expect((await ix.commit(obj(4), [{ ...entry("t", 0, 0, 10, 1), logEnd: 5 }]))[0]).toEqual({ baseOffset: 5 });
   });
 
   test("two indexes committing to one partition concurrently get disjoint, dense offsets", async () => {
