@@ -2,7 +2,8 @@
 // codec; classic consumer groups, eager and cooperative-sticky, static membership; KIP-848 groups with a regex
 // subscription; transactions with sendOffsetsToTransaction and read_committed), the Admin client over every
 // operation the broker offers, Kafka's own command-line tools run by their main classes, Kafka Streams with
-// exactly_once_v2, and Kafka Connect standalone 4.4.0 with file source and sink connectors (tests/java/connect);
+// exactly_once_v2, and Kafka Connect standalone 4.4.0 with Kafka's FileStream source and sink connectors from
+// connect-file 4.3.1, the newest the registry serves, on its plugin.path (tests/java/connect/pom.xml says how);
 // over SASL_SSL, SCRAM-SHA-256/512, PLAIN and OAUTHBEARER (the Java client's unsecured login). One broker per runtime,
 // shared by every case; each case is one test here. Bun and Node run every case, Deno a representative subset
 // (DENO_CASES: one of each kind of client, so the suite does not grow by a third JVM run of everything). The last test
@@ -82,7 +83,7 @@ let cert: Promise<{ cert: string; keystore: string }> | null = null;
 const CLIENTS: [string, string, string][] = [
   ["tools.", "Kafka command-line tools", "4.4.0"],
   ["streams.", "Kafka Streams", "4.4.0"],
-  ["connect.", "Kafka Connect standalone", "4.4.0"],
+  ["connect.", "Kafka Connect (connect-file 4.3.1)", "4.4.0"],
   ["share.", "KafkaShareConsumer (Java)", "4.4.0"],
   ["", "kafka-clients (Java)", "4.4.0"],
 ];

@@ -1,7 +1,7 @@
 // The Maven project in tests/java (kafka-clients, Kafka Streams and Kafka's tools, one Apache Kafka release):
 // built once when its classes are missing or older than its sources (.ci/run builds it first), then run as
 // `java chronik.Main <bootstrap> [case...]`, which prints one `CASE ok|fail <name> ...` line per case.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { ROOT } from "./harness.ts";
 import type { CaseResult } from "./cases.ts";
 import { runCases } from "./cases.ts";
@@ -33,11 +33,15 @@ export function buildJava(): void {
   if (!(existsSync(stamp) && existsSync(classes) && statSync(classes).mtimeMs >= sources)) {
     mvn(["-q", "-B", "compile", "dependency:copy-dependencies"]);
   }
+  // Connect 4.4.0 in connect/target/lib, Kafka's file connectors (connect-file 4.3.1) in connect/target/plugins.
+  // The copied jars keep the registry's dates, so a stamp written after the build is what is compared with the pom.
   const connect = `${JAVA_DIR}/connect/target/lib/connect-runtime-4.4.0.jar`;
-  const connectClasses = `${JAVA_DIR}/connect/target/classes/chronik/connect/LineFileSinkTask.class`;
-  const connectSources = Math.max(newest(`${JAVA_DIR}/connect/src`), statSync(`${JAVA_DIR}/connect/pom.xml`).mtimeMs);
-  if (!(existsSync(connect) && existsSync(connectClasses) && statSync(connectClasses).mtimeMs >= connectSources)) {
+  const plugin = `${JAVA_DIR}/connect/target/plugins/connect-file/connect-file-4.3.1.jar`;
+  const built = `${JAVA_DIR}/connect/target/built.stamp`;
+  const fresh = existsSync(built) && statSync(built).mtimeMs >= statSync(`${JAVA_DIR}/connect/pom.xml`).mtimeMs;
+  if (!(existsSync(connect) && existsSync(plugin) && fresh)) {
     mvn(["-q", "-B", "-f", "connect/pom.xml", "compile", "dependency:copy-dependencies"]);
+    writeFileSync(built, "");
   }
 }
 
