@@ -178,9 +178,9 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
       throw e;
     }
 
-    const out = await appendRecords(svc, topic, pending, acksAll);
-    if ("status" in out) return restError(c, out.status, 1, out.message, out.error);
-    const offsets = out.offsets;
+    const offsets = await appendRecords(svc, topic, pending, acksAll);
+    const tooLarge = offsets.find((o) => o.error_code === ErrorCode.MESSAGE_TOO_LARGE);
+    if (tooLarge) return restError(c, 413, 1, tooLarge.error!, "MESSAGE_TOO_LARGE");
     return c.json({ key_schema_id: null, value_schema_id: null, offsets });
   });
 
@@ -312,15 +312,16 @@ export type ProduceOffset = {
 
 /**
  * Appends records (already placed on partitions) as one batch per partition in the topic's codec,
- * acks=all waiting for the group-commit fsync; each record's offset or error, in request order, or
- * a whole-request error (MESSAGE_TOO_LARGE).
+ * acks=all waiting for the group-commit fsync; each record's offset or error, in request order. A
+ * batch over max.message.bytes refuses the whole request before anything is appended: every record
+ * then carries MESSAGE_TOO_LARGE (/v1 answers it with HTTP 413).
  */
 export async function appendRecords(
   svc: Services,
   topic: Topic,
   pending: PendingRecord[],
   acksAll: boolean,
-): Promise<{ offsets: ProduceOffset[] } | { status: number; message: string; error: string }> {
+): Promise<ProduceOffset[]> {
   const byPartition = new Map<number, PendingRecord[]>();
   for (const r of pending) {
     let list = byPartition.get(r.partition);
@@ -340,12 +341,14 @@ export async function appendRecords(
       ...(logAppendTime ? { timestampType: 1, maxTimestamp: now } : {}),
     });
     if (batch.length > maxMessageBytes) {
-      return {
-        status: 413,
-        message:
-          `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`,
-        error: "MESSAGE_TOO_LARGE",
-      };
+      const error =
+        `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`;
+      return pending.map((r) => ({
+        partition: r.partition,
+        offset: null,
+        error_code: ErrorCode.MESSAGE_TOO_LARGE,
+        error,
+      }));
     }
     batches.set(partition, batch);
   }
@@ -378,7 +381,7 @@ export async function appendRecords(
     }
   }));
   const position = new Map<number, number>();
-  const offsets = pending.map((r) => {
+  return pending.map((r) => {
     const res = results.get(r.partition)!;
     const i = position.get(r.partition) ?? 0;
     position.set(r.partition, i + 1);
@@ -386,7 +389,6 @@ export async function appendRecords(
       ? { partition: r.partition, offset: res.baseOffset + i, error_code: null, error: null }
       : { partition: r.partition, offset: null, error_code: res.errorCode, error: res.error };
   });
-  return { offsets };
 }
 
 function partitionOf(t: Topic, raw: string) {
