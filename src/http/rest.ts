@@ -355,31 +355,36 @@ export async function appendRecords(
 
   const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
   const durable = acksAll && svc.config["chronik.fsync.acks.all"] !== false;
-  const results = new Map<number, { baseOffset: number } | { errorCode: number; error: string }>();
-  await Promise.all([...batches].map(async ([partition, batch]) => {
-    if (acksAll && minIsr > 1) {
-      results.set(partition, { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, error: "NOT_ENOUGH_REPLICAS" });
-      return;
-    }
+  type Outcome = { baseOffset: number } | { errorCode: number; error: string };
+  const appendBatch = async (partition: number, batch: Uint8Array): Promise<Outcome> => {
+    if (acksAll && minIsr > 1) return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, error: "NOT_ENOUGH_REPLICAS" };
     const infos = scanBatches(batch);
     if (isBatchError(infos)) throw new Error(`built an invalid batch: ${infos.message}`);
     // As Produce: null keys on compacted topics, timestamps out of bounds (Kafka's error codes).
     const problem = validateRecords(batch, infos[0], recordCheckOptions(svc, topic, partition));
-    if (problem !== null) {
-      results.set(partition, { errorCode: ErrorCode[problem.error], error: problem.message });
-      return;
-    }
+    if (problem !== null) return { errorCode: ErrorCode[problem.error], error: problem.message };
     try {
-      const r = await topic.partitions[partition].append(batch, infos, { durable });
-      results.set(partition, { baseOffset: r.baseOffset });
+      return { baseOffset: (await topic.partitions[partition].append(batch, infos, { durable })).baseOffset };
     } catch (e) {
       svc.log(
         "error",
         `REST append to ${topic.name}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
       );
-      results.set(partition, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" });
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" };
     }
-  }));
+  };
+  // Each partition's outcome is its own: one failing on a fault of ours does not hide the offsets
+  // of the records other partitions stored meanwhile (they are acknowledged, only its records fail).
+  const entries = [...batches];
+  const settled = await Promise.allSettled(entries.map(([partition, batch]) => appendBatch(partition, batch)));
+  const results = new Map<number, Outcome>();
+  settled.forEach((s, i) => {
+    const partition = entries[i][0];
+    if (s.status === "fulfilled") return void results.set(partition, s.value);
+    const why = s.reason instanceof Error ? s.reason.message : String(s.reason);
+    svc.log("error", `REST append to ${topic.name}-${partition} failed: ${why}`);
+    results.set(partition, { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, error: "UNKNOWN_SERVER_ERROR" });
+  });
   const position = new Map<number, number>();
   return pending.map((r) => {
     const res = results.get(r.partition)!;
