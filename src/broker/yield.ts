@@ -2,13 +2,12 @@
 // thousands of partitions does not stall every other connection (issue #14.7). On this broker the
 // event loop is the only request handler thread; Kafka has several (num.io.threads).
 
+import { turn } from "../runtime/turn.ts";
+
 /** Steps of work between turns. */
 const EVERY = 1000;
 
-/** A macrotask turn: timers and I/O of other connections run before it resolves. */
-export function turn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
+export { turn };
 
 /** What a WorkYielder tells before its first turn (RequestContext has it). */
 export type TurnTaker = { keepOrder(): void };

@@ -14,7 +14,6 @@ import type { RecordInput } from "../protocol/record_batch.ts";
 import { base64ToBytes } from "./base64.ts";
 import { defaultPartition } from "./murmur2.ts";
 import { SerializeError, serializeWithSchema } from "./serialize.ts";
-import { ErrorCode } from "../protocol/errors.ts";
 import { confluentProduceCode } from "./confluent_errors.ts";
 import { appendRecords, type PendingRecord, produceTopic } from "./rest.ts";
 import { httpAllowed, type HttpEnv } from "./security.ts";
@@ -129,14 +128,9 @@ export function confluentV2Routes(app: Hono<HttpEnv>, svc: Services): void {
       const out = await appendRecords(svc, topic, pending, false);
       // As Confluent's proxy: the request succeeds, each record says whether it was written, with
       // Confluent's error_code for the producer's exception (confluent_errors.ts).
-      const offsets = "status" in out
-        ? pending.map((r) => ({
-          partition: r.partition,
-          offset: null,
-          error_code: confluentProduceCode(ErrorCode[out.error as keyof typeof ErrorCode] ?? -1),
-          error: out.message,
-        }))
-        : out.offsets.map((o) => o.error_code === null ? o : { ...o, error_code: confluentProduceCode(o.error_code) });
+      const offsets = out.map((o) =>
+        o.error_code === null ? o : { ...o, error_code: confluentProduceCode(o.error_code) }
+      );
       return v2Reply(c, { key_schema_id: keySchemaId, value_schema_id: valueSchemaId, offsets });
     } catch (e) {
       if (e instanceof V2Error) return e.reply(c);

@@ -514,12 +514,7 @@ export function confluentV3Routes(app: Hono<HttpEnv>, svc: Services): void {
           ...(p.value.bytes ? { value: dataView(p.value, p.value.bytes) } : {}),
         };
     };
-    const append = async (list: typeof parsed) => {
-      const out = await appendRecords(svc, t, list, true);
-      return "status" in out
-        ? list.map(() => ({ error_code: ErrorCode[out.error as keyof typeof ErrorCode] ?? -1, error: out.message }))
-        : out.offsets;
-    };
+    const append = (list: typeof parsed) => appendRecords(svc, t, list, true);
     const together = parsed.length ? await append(parsed) : [];
     for (let i = 0; i < parsed.length; i++) {
       const o = together[i];

@@ -178,9 +178,9 @@ export function restRoutes(app: Hono<HttpEnv>, svc: Services): void {
       throw e;
     }
 
-    const out = await appendRecords(svc, topic, pending, acksAll);
-    if ("status" in out) return restError(c, out.status, 1, out.message, out.error);
-    const offsets = out.offsets;
+    const offsets = await appendRecords(svc, topic, pending, acksAll);
+    const tooLarge = offsets.find((o) => o.error_code === ErrorCode.MESSAGE_TOO_LARGE);
+    if (tooLarge) return restError(c, 413, 1, tooLarge.error!, "MESSAGE_TOO_LARGE");
     return c.json({ key_schema_id: null, value_schema_id: null, offsets });
   });
 
@@ -312,15 +312,16 @@ export type ProduceOffset = {
 
 /**
  * Appends records (already placed on partitions) as one batch per partition in the topic's codec,
- * acks=all waiting for the group-commit fsync; each record's offset or error, in request order, or
- * a whole-request error (MESSAGE_TOO_LARGE).
+ * acks=all waiting for the group-commit fsync; each record's offset or error, in request order. A
+ * batch over max.message.bytes refuses the whole request before anything is appended: every record
+ * then carries MESSAGE_TOO_LARGE (/v1 answers it with HTTP 413).
  */
 export async function appendRecords(
   svc: Services,
   topic: Topic,
   pending: PendingRecord[],
   acksAll: boolean,
-): Promise<{ offsets: ProduceOffset[] } | { status: number; message: string; error: string }> {
+): Promise<ProduceOffset[]> {
   const byPartition = new Map<number, PendingRecord[]>();
   for (const r of pending) {
     let list = byPartition.get(r.partition);
@@ -340,45 +341,52 @@ export async function appendRecords(
       ...(logAppendTime ? { timestampType: 1, maxTimestamp: now } : {}),
     });
     if (batch.length > maxMessageBytes) {
-      return {
-        status: 413,
-        message:
-          `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`,
-        error: "MESSAGE_TOO_LARGE",
-      };
+      const error =
+        `The batch of ${list.length} records for partition ${partition} is ${batch.length} bytes, over max.message.bytes ${maxMessageBytes}`;
+      return pending.map((r) => ({
+        partition: r.partition,
+        offset: null,
+        error_code: ErrorCode.MESSAGE_TOO_LARGE,
+        error,
+      }));
     }
     batches.set(partition, batch);
   }
 
   const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
   const durable = acksAll && svc.config["chronik.fsync.acks.all"] !== false;
-  const results = new Map<number, { baseOffset: number } | { errorCode: number; error: string }>();
-  await Promise.all([...batches].map(async ([partition, batch]) => {
-    if (acksAll && minIsr > 1) {
-      results.set(partition, { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, error: "NOT_ENOUGH_REPLICAS" });
-      return;
-    }
+  type Outcome = { baseOffset: number } | { errorCode: number; error: string };
+  const appendBatch = async (partition: number, batch: Uint8Array): Promise<Outcome> => {
+    if (acksAll && minIsr > 1) return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, error: "NOT_ENOUGH_REPLICAS" };
     const infos = scanBatches(batch);
     if (isBatchError(infos)) throw new Error(`built an invalid batch: ${infos.message}`);
     // As Produce: null keys on compacted topics, timestamps out of bounds (Kafka's error codes).
     const problem = validateRecords(batch, infos[0], recordCheckOptions(svc, topic, partition));
-    if (problem !== null) {
-      results.set(partition, { errorCode: ErrorCode[problem.error], error: problem.message });
-      return;
-    }
+    if (problem !== null) return { errorCode: ErrorCode[problem.error], error: problem.message };
     try {
-      const r = await topic.partitions[partition].append(batch, infos, { durable });
-      results.set(partition, { baseOffset: r.baseOffset });
+      return { baseOffset: (await topic.partitions[partition].append(batch, infos, { durable })).baseOffset };
     } catch (e) {
       svc.log(
         "error",
         `REST append to ${topic.name}-${partition} failed: ${e instanceof Error ? e.message : String(e)}`,
       );
-      results.set(partition, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" });
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, error: "KAFKA_STORAGE_ERROR" };
     }
-  }));
+  };
+  // Each partition's outcome is its own: one failing on a fault of ours does not hide the offsets
+  // of the records other partitions stored meanwhile (they are acknowledged, only its records fail).
+  const entries = [...batches];
+  const settled = await Promise.allSettled(entries.map(([partition, batch]) => appendBatch(partition, batch)));
+  const results = new Map<number, Outcome>();
+  settled.forEach((s, i) => {
+    const partition = entries[i][0];
+    if (s.status === "fulfilled") return void results.set(partition, s.value);
+    const why = s.reason instanceof Error ? s.reason.message : String(s.reason);
+    svc.log("error", `REST append to ${topic.name}-${partition} failed: ${why}`);
+    results.set(partition, { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, error: "UNKNOWN_SERVER_ERROR" });
+  });
   const position = new Map<number, number>();
-  const offsets = pending.map((r) => {
+  return pending.map((r) => {
     const res = results.get(r.partition)!;
     const i = position.get(r.partition) ?? 0;
     position.set(r.partition, i + 1);
@@ -386,7 +394,6 @@ export async function appendRecords(
       ? { partition: r.partition, offset: res.baseOffset + i, error_code: null, error: null }
       : { partition: r.partition, offset: null, error_code: res.errorCode, error: res.error };
   });
-  return { offsets };
 }
 
 function partitionOf(t: Topic, raw: string) {

@@ -14,6 +14,7 @@ import { parseProto, type ProtoSchema } from "../broker/registry/protobuf.ts";
 import { toWireFormat } from "../broker/registry/registry.ts";
 import type { Services } from "../broker/services.ts";
 import { base64ToBytes, bytesToBase64 } from "./base64.ts";
+import { ProtoReader } from "../protocol/protobuf.ts";
 
 /** Data that does not fit its schema (Confluent: 42203 in v2, 400 in v3). */
 export class SerializeError extends Error {}
@@ -221,7 +222,7 @@ function single(
  * the schema id in Confluent's wire format (the message indexes, then the message).
  */
 export function decodeProtoFramed(schema: ProtoSchema, framed: Uint8Array): unknown {
-  const r = new Reader(framed);
+  const r = new ProtoReader(framed, framed.length, 0, (message) => new SerializeError(message));
   // Message indexes: a zigzag count then zigzag indexes; a single 0 is [0].
   const count = Number(r.zigzag());
   const path = count === 0 ? [0] : Array.from({ length: count }, () => Number(r.zigzag()));
@@ -236,34 +237,9 @@ export function decodeProtoFramed(schema: ProtoSchema, framed: Uint8Array): unkn
   return decodeMessage(schema, scope, r, framed.length);
 }
 
-class Reader {
-  pos = 0;
-  constructor(readonly b: Uint8Array) {}
-  varint(): bigint {
-    let v = 0n, shift = 0n;
-    for (;;) {
-      if (this.pos >= this.b.length) throw new SerializeError("truncated protobuf data");
-      const x = this.b[this.pos++];
-      v |= BigInt(x & 0x7f) << shift;
-      if (!(x & 0x80)) return v;
-      shift += 7n;
-    }
-  }
-  zigzag(): bigint {
-    const v = this.varint();
-    return (v >> 1n) ^ -(v & 1n);
-  }
-  take(n: number): Uint8Array {
-    if (this.pos + n > this.b.length) throw new SerializeError("truncated protobuf data");
-    const out = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-}
-
 const PACKABLE = new Set([...VARINT, ...FIXED32, ...FIXED64, "sint32", "sint64"]);
 
-function decodeMessage(schema: ProtoSchema, name: string, r: Reader, end: number): Record<string, unknown> {
+function decodeMessage(schema: ProtoSchema, name: string, r: ProtoReader, end: number): Record<string, unknown> {
   const m = schema.messages.get(name)!;
   const out: Record<string, unknown> = {};
   while (r.pos < end) {
@@ -272,7 +248,7 @@ function decodeMessage(schema: ProtoSchema, name: string, r: Reader, end: number
     const f = m.fields.get(number);
     const key = f ? camel(f.name) : "";
     const map = f && /^map<\s*([\w.]+)\s*,\s*([\w.]+)\s*>$/.exec(f.type);
-    if (!f) skip(r, wire);
+    if (!f) r.skip(wire);
     else if (map) {
       const len = Number(r.varint());
       const stop = r.pos + len;
@@ -281,7 +257,7 @@ function decodeMessage(schema: ProtoSchema, name: string, r: Reader, end: number
         const t = r.varint();
         if (Number(t >> 3n) === 1) k = scalarOrNested(schema, map[1], Number(t & 7n), r, name);
         else if (Number(t >> 3n) === 2) v = scalarOrNested(schema, map[2], Number(t & 7n), r, name);
-        else skip(r, Number(t & 7n));
+        else r.skip(Number(t & 7n));
       }
       ((out[key] ??= {}) as Record<string, unknown>)[String(k)] = v;
     } else if (f.label === "repeated") {
@@ -296,19 +272,7 @@ function decodeMessage(schema: ProtoSchema, name: string, r: Reader, end: number
   return out;
 }
 
-function skip(r: Reader, wire: number): void {
-  if (wire === 0) r.varint();
-  else if (wire === 1) r.take(8);
-  else if (wire === 2) r.take(Number(r.varint()));
-  else if (wire === 5) r.take(4);
-  else throw new SerializeError(`unsupported protobuf wire type ${wire}`);
-}
-
-function scalarOrNested(schema: ProtoSchema, type: string, wire: number, r: Reader, scope: string): unknown {
-  const fixed = (n: number) => {
-    const b = r.take(n);
-    return new DataView(b.buffer, b.byteOffset, n);
-  };
+function scalarOrNested(schema: ProtoSchema, type: string, wire: number, r: ProtoReader, scope: string): unknown {
   switch (type) {
     case "int32":
       return Number(BigInt.asIntN(32, r.varint()));
@@ -325,21 +289,21 @@ function scalarOrNested(schema: ProtoSchema, type: string, wire: number, r: Read
     case "sint64":
       return String(r.zigzag());
     case "fixed32":
-      return fixed(4).getUint32(0, true);
+      return r.fixed(4).getUint32(0, true);
     case "sfixed32":
-      return fixed(4).getInt32(0, true);
+      return r.fixed(4).getInt32(0, true);
     case "float":
-      return fixed(4).getFloat32(0, true);
+      return r.fixed(4).getFloat32(0, true);
     case "fixed64":
-      return String(fixed(8).getBigUint64(0, true));
+      return String(r.fixed(8).getBigUint64(0, true));
     case "sfixed64":
-      return String(fixed(8).getBigInt64(0, true));
+      return String(r.fixed(8).getBigInt64(0, true));
     case "double":
-      return fixed(8).getFloat64(0, true);
+      return r.fixed(8).getFloat64(0, true);
     case "string":
-      return new TextDecoder().decode(r.take(Number(r.varint())));
+      return r.string();
     case "bytes":
-      return bytesToBase64(r.take(Number(r.varint())));
+      return bytesToBase64(r.bytes());
   }
   const t = resolve(schema, type, scope);
   if (!t) throw new SerializeError(`type ${type} is not defined in the schema`);

@@ -50,6 +50,7 @@ import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { errText, isNoSpace, LogEndMovedError, MAX_OFFSET, storageError } from "./store.ts";
+import { turn } from "../runtime/turn.ts";
 
 export const STATE_FILE = "chronik.state";
 const LOG_START_FILE = "log-start-offset";
@@ -142,8 +143,6 @@ type Config = {
   minCleanableRatio: number;
   fileDeleteDelayMs: number;
 };
-
-const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 class Core {
   readonly fs: FileSystem;
@@ -1100,7 +1099,7 @@ class FilePartitionLog implements PartitionLog {
           damagedFrom = s.base;
           this.reportCleanerDamage(s, `byte ${r.error !== null ? r.pos : s.damage!.pos}`, r.error ?? s.damage!.reason);
         }
-        await yieldToLoop();
+        await turn();
       }
       const firstOpen = Math.min(txns.firstOpenOffset(), damagedFrom);
       const cleanable: Segment[] = [];
@@ -1122,7 +1121,7 @@ class FilePartitionLog implements PartitionLog {
         const onDamaged = (batch: Uint8Array, why: string) =>
           this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
         await this.visit(s, s.base, (batch) => map.add(batch, txns, onDamaged));
-        await yieldToLoop();
+        await turn();
       }
       const stats: CleanStats = { removed: 0 };
       // Rewritten zstd batches need the wasm encoder, which loads in the background at start-up.
@@ -1143,7 +1142,7 @@ class FilePartitionLog implements PartitionLog {
           now,
           cfg.deleteRetentionMs,
           stats,
-          yieldToLoop,
+          turn,
           txns,
           onDamaged,
         );

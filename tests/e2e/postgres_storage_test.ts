@@ -5,7 +5,9 @@
 // PostgreSQL is stopped for a few seconds under acks=all idempotent produce: produce fails with a
 // retriable error meanwhile, every acknowledged record is read back exactly once, in order. Then PostgreSQL hangs
 // (SIGSTOP, connections open, nothing answers): produce answers the retriable KAFKA_STORAGE_ERROR once
-// chronik.postgres.request.timeout.ms passed, not a client timeout; after SIGCONT service resumes by itself.
+// chronik.postgres.request.timeout.ms passed, not a client timeout; it wakes for new connections first, so the
+// producer's retries are stored before the appends given up on run (the old connections' backends wake last,
+// each refused by its partition's log-end check): service resumes by itself, every acknowledged record once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
@@ -248,10 +250,10 @@ describe("broker on PostgreSQL storage", () => {
           }
         };
         await send(0, 50);
+        const during = send(50, 100); // kafkajs retries while PostgreSQL hangs; appends in flight run when it wakes
+        await Bun.sleep(50);
         pg.pause();
-        let during: Promise<void>;
         try {
-          during = send(50, 100); // kafkajs retries while PostgreSQL hangs
           // librdkafka without retries: the broker's answer, not its own message timeout (20 s).
           const probe = Bun.spawn([
             "kcat",
@@ -275,6 +277,11 @@ describe("broker on PostgreSQL storage", () => {
           expect(code).not.toBe(0);
           expect(err).toContain("Broker: Disk error"); // KAFKA_STORAGE_ERROR, retriable
           expect(b.logs()).toMatch(/no reply within 1000 ms|no answer within 1000 ms/);
+          // New connections are served: the retries are stored while the appends given up on still wait in
+          // their backends; those run last, when the rest wakes (each is refused: its partition's log end moved).
+          pg.resume("new connections");
+          const mark = acked.length;
+          for (let i = 0; i < 150 && acked.length < mark + 10; i++) await Bun.sleep(100);
         } finally {
           pg.resume();
         }

@@ -60,6 +60,15 @@ describe("client telemetry", () => {
     ]);
   });
 
+  test("an int64 attribute reads exactly, negative ones too", () => {
+    const minus1 = [0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]; // AnyValue.int_value = -1
+    const point = [...field(7, [...str(1, "n"), ...field(2, minus1)]), ...double(4, 2)];
+    const metric = [...str(1, `${PREFIX}y`), ...field(5, field(1, point))];
+    expect(readOtlpMetrics(new Uint8Array(field(1, field(2, field(2, metric)))))).toEqual([
+      { name: `${PREFIX}y`, attributes: { n: "-1" }, value: 2 },
+    ]);
+  });
+
   test("subscription, get, push, errors, /metrics", async () => {
     const set = await c.send(IncrementalAlterConfigs, 1, {
       resources: [{

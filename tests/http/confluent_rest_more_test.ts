@@ -110,6 +110,37 @@ describe("v3 streaming produce", () => {
     expect(await batchSizes("v3compact")).toEqual([1, 1]);
   });
 
+  test("one partition failing on a fault of ours leaves the offsets of the records other partitions stored", async () => {
+    await call("POST", `${v3}/topics`, { topic_name: "v3fault", partitions_count: 2 });
+    // The fault: the second partition's record checks throw (recordCheckOptions reads this config
+    // once per partition), after the first partition's append has started.
+    const topics = broker.services.topics;
+    const config = topics.config;
+    let asked = 0;
+    topics.config = function (t, name, b) {
+      if (t.name === "v3fault" && name === "message.timestamp.before.max.ms" && ++asked === 2) {
+        throw new Error("injected fault");
+      }
+      return config.call(this, t, name, b);
+    };
+    try {
+      const rec = (p: number, v: string) => `{"partition_id":${p},"value":{"type":"STRING","data":"${v}"}}`;
+      const r = await call("POST", `${v3}/topics/v3fault/records`, rec(0, "a") + rec(1, "b") + rec(0, "c"));
+      expect(r.status).toBe(200);
+      const results = r.text.trim().split("\n").map((l) => JSON.parse(l));
+      expect(results.map((x) => [x.error_code, x.partition_id, x.offset])).toEqual([
+        [200, 0, 0],
+        [500, undefined, undefined],
+        [200, 0, 1],
+      ]);
+    } finally {
+      topics.config = config;
+    }
+    expect(asked).toBe(2);
+    expect(await batchSizes("v3fault", 0)).toEqual([2]);
+    expect(await batchSizes("v3fault", 1)).toEqual([]);
+  });
+
   test("curl's chunked upload is the streaming form: one result per record", async () => {
     const rec = (v: string) => `{"partition_id":0,"value":{"type":"STRING","data":"${v}"}}\n`;
     const curl = spawn("curl", [

@@ -9,7 +9,8 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AlterUserScramCredentials } from "../../protocol/messages/51_alter_user_scram_credentials.ts";
 import type { ScramCredential, ScramMechanism } from "../auth/sasl.ts";
-import { credentialFromSalted, MAX_ITERATIONS, MIN_ITERATIONS, SCRAM_TYPE } from "../auth/sasl.ts";
+import { credentialFromSalted, SCRAM_TYPE } from "../auth/sasl.ts";
+import { scramUpsertProblem, scramUserProblem, UNKNOWN_SCRAM_MECHANISM } from "../auth/scram_checks.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 
@@ -57,31 +58,23 @@ export default defineHandler(AlterUserScramCredentials, [0, 0], async (req, ctx)
   let changed = false;
   for (const [user, changes] of byUser) {
     const error = (errorCode: number, errorMessage: string) => results.push({ user, errorCode, errorMessage });
-    if (user === "") {
-      error(ErrorCode.UNACCEPTABLE_CREDENTIAL, "Username must not be empty");
+    const userProblem = scramUserProblem(user);
+    if (userProblem) {
+      error(ErrorCode[userProblem.error], userProblem.message);
       continue;
     }
     const mechanisms = new Set<number>();
     let bad: [number, string] | null = null;
     for (const c of changes) {
       const mechanism = BY_TYPE.get(c.mechanism);
-      if (mechanism === undefined) bad ??= [ErrorCode.UNSUPPORTED_SASL_MECHANISM, "Unknown SCRAM mechanism"];
+      if (mechanism === undefined) bad ??= [ErrorCode[UNKNOWN_SCRAM_MECHANISM.error], UNKNOWN_SCRAM_MECHANISM.message];
       else if (mechanisms.has(c.mechanism)) {
         bad ??= [ErrorCode.DUPLICATE_RESOURCE, "A user credential cannot be altered twice in the same request"];
       } else if (c.kind === "delete" && !creds.has(user, mechanism)) {
         bad ??= [ErrorCode.RESOURCE_NOT_FOUND, "Attempt to delete a user credential that does not exist"];
-      } else if (c.kind === "upsert" && c.iterations! < MIN_ITERATIONS) {
-        bad ??= [
-          ErrorCode.UNACCEPTABLE_CREDENTIAL,
-          `Too few iterations: ${c.iterations}, the minimum is ${MIN_ITERATIONS}`,
-        ];
-      } else if (c.kind === "upsert" && c.iterations! > MAX_ITERATIONS) {
-        bad ??= [
-          ErrorCode.UNACCEPTABLE_CREDENTIAL,
-          `Too many iterations: ${c.iterations}, the maximum is ${MAX_ITERATIONS}`,
-        ];
-      } else if (c.kind === "upsert" && (c.saltedPassword!.length === 0 || c.salt!.length === 0)) {
-        bad ??= [ErrorCode.UNACCEPTABLE_CREDENTIAL, "Credential must not have an empty salt or salted password"];
+      } else if (c.kind === "upsert") {
+        const p = scramUpsertProblem(c.iterations!, c.saltedPassword!.length === 0 || c.salt!.length === 0);
+        if (p) bad ??= [ErrorCode[p.error], p.message];
       }
       mechanisms.add(c.mechanism);
     }

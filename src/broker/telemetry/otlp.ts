@@ -3,81 +3,28 @@
 // of a gauge or sum (and the count and sum of a histogram), the metric name, its attributes and its
 // value. Unknown fields are skipped, so newer payloads still read; a malformed one throws.
 
+import { ProtoReader } from "../../protocol/protobuf.ts";
+
 export type OtlpPoint = { name: string; attributes: Record<string, string>; value: number };
 
-const utf8 = new TextDecoder();
-
-class Pb {
-  pos = 0;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly end = buf.length,
-    start = 0,
-    readonly view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-  ) {
-    this.pos = start;
-  }
-  get done() {
-    return this.pos >= this.end;
-  }
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error("OTLP: truncated varint");
-      const b = this.buf[this.pos++];
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    throw new Error("OTLP: varint too long");
-  }
-  tag(): [number, number] {
-    const t = this.varint();
-    return [Math.floor(t / 8), t & 7];
-  }
-  sub(): Pb {
-    const len = this.varint();
-    if (this.pos + len > this.end) throw new Error("OTLP: truncated field");
-    const p = new Pb(this.buf, this.pos + len, this.pos, this.view);
-    this.pos += len;
-    return p;
-  }
-  /** The position of a fixed64 in `view`, read by the caller as the type it is. */
-  fixed64(): number {
-    if (this.pos + 8 > this.end) throw new Error("OTLP: truncated fixed64");
-    this.pos += 8;
-    return this.pos - 8;
-  }
-  skip(wire: number) {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.fixed64();
-    else if (wire === 2) this.sub();
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`OTLP: unsupported wire type ${wire}`);
-    if (this.pos > this.end) throw new Error("OTLP: truncated field");
-  }
-  string(): string {
-    const p = this.sub();
-    return utf8.decode(p.buf.subarray(p.pos, p.end));
-  }
-}
+/** Malformed data throws "OTLP: ...". */
+const fail = (message: string) => new Error(`OTLP: ${message}`);
 
 /** AnyValue as text (string, bool, int, double; others by their bytes' length). */
-function anyValue(p: Pb): string {
+function anyValue(p: ProtoReader): string {
   let out = "";
   while (!p.done) {
     const [f, w] = p.tag();
     if (f === 1 && w === 2) out = p.string();
     else if (f === 2 && w === 0) out = p.varint() ? "true" : "false";
-    else if (f === 3 && w === 0) out = String(p.varint());
-    else if (f === 4 && w === 1) out = String(p.view.getFloat64(p.fixed64(), true));
+    else if (f === 3 && w === 0) out = String(BigInt.asIntN(64, p.varint())); // int64
+    else if (f === 4 && w === 1) out = String(p.fixed(8).getFloat64(0, true));
     else p.skip(w);
   }
   return out;
 }
 
-function keyValue(p: Pb, into: Record<string, string>) {
+function keyValue(p: ProtoReader, into: Record<string, string>) {
   let key = "";
   let value = "";
   while (!p.done) {
@@ -90,7 +37,7 @@ function keyValue(p: Pb, into: Record<string, string>) {
 }
 
 /** NumberDataPoint (or, with `histogram`, HistogramDataPoint's count and sum). */
-function dataPoint(p: Pb, name: string, base: Record<string, string>, out: OtlpPoint[], histogram: boolean) {
+function dataPoint(p: ProtoReader, name: string, base: Record<string, string>, out: OtlpPoint[], histogram: boolean) {
   const attributes = { ...base };
   let value: number | null = null;
   let count: number | null = null;
@@ -99,10 +46,10 @@ function dataPoint(p: Pb, name: string, base: Record<string, string>, out: OtlpP
     const [f, w] = p.tag();
     const attrField = histogram ? 9 : 7;
     if (f === attrField && w === 2) keyValue(p.sub(), attributes);
-    else if (!histogram && f === 4 && w === 1) value = p.view.getFloat64(p.fixed64(), true);
-    else if (!histogram && f === 6 && w === 1) value = Number(p.view.getBigInt64(p.fixed64(), true));
-    else if (histogram && f === 4 && w === 1) count = Number(p.view.getBigUint64(p.fixed64(), true));
-    else if (histogram && f === 5 && w === 1) sum = p.view.getFloat64(p.fixed64(), true);
+    else if (!histogram && f === 4 && w === 1) value = p.fixed(8).getFloat64(0, true);
+    else if (!histogram && f === 6 && w === 1) value = Number(p.fixed(8).getBigInt64(0, true));
+    else if (histogram && f === 4 && w === 1) count = Number(p.fixed(8).getBigUint64(0, true));
+    else if (histogram && f === 5 && w === 1) sum = p.fixed(8).getFloat64(0, true);
     else p.skip(w);
   }
   if (value !== null) out.push({ name, attributes, value });
@@ -110,9 +57,9 @@ function dataPoint(p: Pb, name: string, base: Record<string, string>, out: OtlpP
   if (sum !== null) out.push({ name: `${name}.sum`, attributes, value: sum });
 }
 
-function metric(p: Pb, base: Record<string, string>, out: OtlpPoint[]) {
+function metric(p: ProtoReader, base: Record<string, string>, out: OtlpPoint[]) {
   let name = "";
-  const bodies: [Pb, boolean][] = [];
+  const bodies: [ProtoReader, boolean][] = [];
   while (!p.done) {
     const [f, w] = p.tag();
     if (f === 1 && w === 2) name = p.string();
@@ -132,7 +79,7 @@ function metric(p: Pb, base: Record<string, string>, out: OtlpPoint[]) {
 /** Every data point of a MetricsData payload, with its resource's attributes merged in. */
 export function readOtlpMetrics(buf: Uint8Array): OtlpPoint[] {
   const out: OtlpPoint[] = [];
-  const top = new Pb(buf);
+  const top = new ProtoReader(buf, buf.length, 0, fail);
   while (!top.done) {
     const [f, w] = top.tag();
     if (f !== 1 || w !== 2) {
@@ -141,7 +88,7 @@ export function readOtlpMetrics(buf: Uint8Array): OtlpPoint[] {
     }
     const rm = top.sub();
     const resource: Record<string, string> = {};
-    const scopes: Pb[] = [];
+    const scopes: ProtoReader[] = [];
     while (!rm.done) {
       const [rf, rw] = rm.tag();
       if (rf === 1 && rw === 2) {

@@ -19,6 +19,7 @@ import {
   MIN_ITERATIONS,
   SCRAM_MECHANISMS,
 } from "../../broker/auth/sasl.ts";
+import { scramUpsertProblem, scramUserProblem, UNKNOWN_SCRAM_MECHANISM } from "../../broker/auth/scram_checks.ts";
 import type { EntityPart } from "../../broker/config/quotas.ts";
 import { ResourceType as ConfigType } from "../../broker/config/configs.ts";
 import type { Services } from "../../broker/services.ts";
@@ -505,19 +506,15 @@ export function consoleRoutes(app: Hono<HttpEnv>, svc: Services): void {
     const mechanism = String(b?.mechanism ?? "");
     const iterations = Number(b?.iterations || MIN_ITERATIONS);
     // The checks and messages of AlterUserScramCredentials.
-    if (!b?.name) return fail(c, 400, "Username must not be empty");
-    if (!b.password) return fail(c, 400, "Credential must not have an empty salt or salted password");
-    if (!isScram(mechanism)) return fail(c, 400, "Unknown SCRAM mechanism");
-    if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS) {
-      return fail(c, 400, `Too few iterations: ${iterations}, the minimum is ${MIN_ITERATIONS}`);
-    }
-    if (iterations > MAX_ITERATIONS) {
-      return fail(c, 400, `Too many iterations: ${iterations}, the maximum is ${MAX_ITERATIONS}`);
-    }
-    svc.auth.scram.set(b.name, mechanism, await credentialFromPassword(mechanism, b.password, iterations));
+    const name = String(b?.name ?? "");
+    const password = String(b?.password ?? "");
+    const problem = scramUserProblem(name) ??
+      (isScram(mechanism) ? scramUpsertProblem(iterations, password === "") : UNKNOWN_SCRAM_MECHANISM);
+    if (problem !== null || !isScram(mechanism)) return fail(c, 400, (problem ?? UNKNOWN_SCRAM_MECHANISM).message);
+    svc.auth.scram.set(name, mechanism, await credentialFromPassword(mechanism, password, iterations));
     await svc.auth.scram.changed();
-    svc.log("info", `set the ${mechanism} credential of ${b.name} (console, ${user(c)})`);
-    return c.json({ message: `Saved the ${mechanism} credential of ${b.name}.` });
+    svc.log("info", `set the ${mechanism} credential of ${name} (console, ${user(c)})`);
+    return c.json({ message: `Saved the ${mechanism} credential of ${name}.` });
   });
   app.delete("/ui/api/users", async (c) => {
     if (!canCluster(c, AclOperation.ALTER)) return fail(c, 403, "Cluster authorization failed.");

@@ -32,6 +32,7 @@ import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";
 import type { ObjectStore } from "./store.ts";
 import { ensureReferableInTime, ORPHAN_GRACE_MS } from "./writer.ts";
+import { turn } from "../../runtime/turn.ts";
 
 /** Bytes of new extents per round (one object, one index statement), and extents at most. */
 const ROUND_BYTES = 8 << 20;
@@ -64,8 +65,6 @@ export type CleanTarget = {
 
 export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
 
-const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
-
 /**
  * One compaction pass over `t`; null when there was nothing (or, unless `force`, not enough) to clean.
  * Throws when a round fails or this broker lost the partition (what earlier rounds switched stays, consistent).
@@ -97,7 +96,7 @@ export async function cleanPartition(
   const txns = new TxnIndex();
   for (let i = 0; i < extents.length; i++) {
     for (const b of await t.reader.extentBatches(extents[i])) txns.note(b);
-    if (i % 100 === 99) await yieldToLoop();
+    if (i % 100 === 99) await turn();
   }
   const { cleanEnd, cleanable, enough } = cleanableBelow(txns.firstOpenOffset());
   if (!enough) return null;
@@ -145,7 +144,7 @@ export async function cleanPartition(
       now,
       cfg.deleteRetentionMs,
       stats,
-      yieldToLoop,
+      turn,
       txns,
       damaged,
     );

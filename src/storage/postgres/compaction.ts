@@ -30,6 +30,7 @@ import {
 } from "../compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
+import { turn } from "../../runtime/turn.ts";
 
 const { text, int4, int8, int8Array, byteaArray } = OID;
 
@@ -88,8 +89,6 @@ const HEADER_ROWS = 5000;
 function crcBytes(batch: Uint8Array): Uint8Array {
   return batch.slice(17, 21);
 }
-
-const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export type PassResult = { cleanedBatches: number; removed: number; upTo: number } | null;
 
@@ -168,7 +167,7 @@ export async function compactPartition(
         now,
         cfg.deleteRetentionMs,
         stats,
-        yieldToLoop,
+        turn,
         txns,
         damaged,
       );
@@ -217,7 +216,7 @@ async function eachBatch(
       next = last + 1;
     }
     await chunk?.();
-    await yieldToLoop();
+    await turn();
     if (done) break;
   }
 }
