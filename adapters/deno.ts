@@ -558,10 +558,20 @@ export const denoRuntime: Runtime = {
     if (t) {
       // connectTls verifies (and sends as SNI) the host it dials; startTls over the TCP connection lets the
       // certificate be checked against another name (--tls-server-name) while dialing an address.
-      const tls = await Deno.startTls(tcp, {
-        hostname: t.serverName ?? options.host,
-        ...(t.ca ? { caCerts: [t.ca] } : {}),
-      });
+      let tls: Deno.TlsConn;
+      try {
+        tls = await Deno.startTls(tcp, {
+          hostname: t.serverName ?? options.host,
+          ...(t.ca ? { caCerts: [t.ca] } : {}),
+        });
+      } catch (e) {
+        // Refused before any handshake (a server name that is no host name): the TCP connection is still
+        // open. (Deno closes it itself when it refuses the CA.)
+        try {
+          tcp.close();
+        } catch { /* already closed */ }
+        throw e;
+      }
       try {
         await tls.handshake();
       } catch (e) {

@@ -304,6 +304,12 @@ export class Connection implements ConnHandler {
       const f = this.filling;
       if (f !== null) {
         if (f.filled < f.frame.length) return;
+        // Whole, but read while responses were not being read, or behind a request that holds the next
+        // ones back: it waits (resume and flush parse again), as any other frame would.
+        if (!this.mayRead()) {
+          this.pause();
+          return;
+        }
         this.filling = null;
         this.take(f.frame);
         continue;

@@ -3,6 +3,8 @@
 //   close    listen; per connection write 8 MiB (pattern()) then close() at once: close must flush first
 //   reuse    listen; per connection send REUSE_BYTES from three buffers reused on write()'s `sent` callback
 //   fs <dir> run the FileSystem contract under <dir>, print "RESULT <json>"
+//   tlsname <port>  connect with TLS to a server name that is no host name, print "REFUSED <message>"
+//            when connect rejects (or "CONNECTED"), then stay up with what it left open (the test kills it)
 import type { Runtime } from "../../src/runtime.ts";
 import { listenEcho, listenReuse, listenWriteThenClose } from "./echo.ts";
 import { FS_CONTRACT } from "./fs_contract.ts";
@@ -38,6 +40,20 @@ export async function childMain(runtime: Runtime, argv: string[]): Promise<void>
       }
     }
     console.log(`RESULT ${JSON.stringify(results)}`);
+    return;
+  }
+  if (mode === "tlsname") {
+    try {
+      const conn = await runtime.connect!(
+        { host: "127.0.0.1", port: Number(dir), tls: { serverName: "no host name!" } },
+        () => ({ data() {}, end() {} }),
+      );
+      conn.close();
+      console.log("CONNECTED");
+    } catch (e) {
+      console.log(`REFUSED ${e instanceof Error ? e.message : String(e)}`.split("\n")[0]);
+    }
+    setInterval(() => {}, 60_000);
     return;
   }
   throw new Error(`unknown mode ${mode}`);

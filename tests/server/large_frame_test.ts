@@ -14,6 +14,7 @@ import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { buildRecordBatch, decodeRecords } from "../../src/protocol/record_batch.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import type { Api } from "../../src/protocol/schema.ts";
+import type { Conn } from "../../src/runtime.ts";
 import { memoryRuntime } from "../../src/runtime/memory.ts";
 import { frameReader } from "../helpers/frames.ts";
 import { fetchBody, frame, produceBody } from "../security/harness.ts";
@@ -114,3 +115,79 @@ describe("large frames filled as they arrive", () => {
     }, 30_000);
   }
 });
+
+test("a large frame completed while responses are not read waits for them to be read", async () => {
+  // A runtime whose connections still deliver bytes after pause(), as an adapter may deliver a chunk
+  // it had already read: the connection must hold the frame itself.
+  const rt = memoryRuntime();
+  let paused: () => void = () => {};
+  const pausedOnce = new Promise<void>((r) => (paused = r));
+  const laggy = {
+    ...rt,
+    listen: (o: Parameters<typeof rt.listen>[0], accept: Parameters<typeof rt.listen>[1]) =>
+      rt.listen(o, (conn) =>
+        accept({
+          get remoteAddress() {
+            return conn.remoteAddress;
+          },
+          get remotePort() {
+            return conn.remotePort;
+          },
+          write: (c, sent) => conn.write(c, sent),
+          drained: () => conn.drained(),
+          pause: () => paused(),
+          resume: () => conn.resume(),
+          close: () => conn.close(),
+        } as Conn)),
+  };
+  const broker = await startBroker(laggy, { host: "127.0.0.1", port: 0, logLevel: "info", dataDir: "/d" });
+  /** One request on a connection of its own; resolves once it is answered. */
+  const roundTrip = async <Q>(api: Api<Q, unknown>, version: number, body: Q) => {
+    const c = rt.connect(broker.port);
+    let answered: () => void = () => {};
+    const done = new Promise<void>((r) => (answered = r));
+    c.ondata = frameReader(() => answered());
+    c.write(frame(api, version, body, 1));
+    await done;
+    c.close();
+  };
+  await roundTrip(CreateTopics, 5, {
+    topics: [{
+      name: "held",
+      numPartitions: 1,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [{ name: "max.message.bytes", value: String(4 * MiB) }],
+    }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  const produced = () => broker.services.metrics.requests[Produce.key];
+
+  const conn = rt.connect(broker.port);
+  // Two MiB to fetch back: more than the connection's send queue holds while the client reads nothing.
+  conn.write(frame(Produce, 9, produceBody("held", 0, [pattern(2 * MiB, 3)]), 1));
+  const replies: Uint8Array[] = [];
+  conn.ondata = frameReader((f) => replies.push(f));
+  while (replies.length < 1) await new Promise((r) => setTimeout(r, 1));
+  conn.pause();
+  // A Fetch, then 60% of a 1.5 MiB Produce (its buffer taken at once), then, once the Fetch's answer
+  // has filled the send queue, the rest of it.
+  const big = frame(Produce, 9, produceBody("held", 0, [pattern(MiB + MiB / 2, 4)]), 3);
+  const cut = Math.floor(big.length * 0.6);
+  const before = produced();
+  conn.write(frame(Fetch, 11, fetchBody("held", 0, 0n, 8 * MiB), 2));
+  conn.write(big.subarray(0, cut));
+  await pausedOnce;
+  conn.write(big.subarray(cut));
+  // A round trip on another connection: the rest was delivered by then.
+  await roundTrip(CreateTopics, 5, { topics: [], timeoutMs: 5000, validateOnly: false });
+  expect(produced()).toBe(before);
+  // Responses read again: the Produce goes through, answered after the Fetch.
+  conn.resume();
+  while (replies.length < 3) await new Promise((r) => setTimeout(r, 1));
+  expect(produced()).toBe(before + 1);
+  expect(replies.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0))).toEqual([1, 2, 3]);
+  conn.close();
+  await broker.close();
+}, 30_000);

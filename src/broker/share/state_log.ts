@@ -71,6 +71,10 @@ export class ShareStateLog {
   private readonly fences = new Map<string, number>();
   /** Cluster: where write's fence check reads from next. */
   private fencedTo = 0;
+  /** Share-partition -> its latest write (settled when done): the next one waits for it. */
+  private readonly writing = new Map<SharePartition, Promise<void>>();
+  /** Share-partition -> ids of its records whose write failed, while more of its writes are queued. */
+  private readonly failed = new Map<SharePartition, Set<string>>();
 
   constructor(
     private readonly deps: {
@@ -180,6 +184,10 @@ export class ShareStateLog {
     only: ((group: string, topicId: string, partition: number) => boolean) | null,
   ): Promise<void> {
     if (!only) this.readTo = this.fencedTo = log.logEndOffset;
+    // Delta slots seen before their share-partition's snapshot (after compaction, slots left from an older
+    // round come before the newer snapshot): counted in its maxSlot once it exists, so its tombstones cover them.
+    const earlySlots = new Map<string, number>();
+    const spKey = (group: string, topicId: string, partition: number) => `${group}\u0000${topicId}\u0000${partition}`;
     await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
@@ -200,13 +208,19 @@ export class ShareStateLog {
       } else if (kind === "p") {
         const sp = replay.partition(group, topicId, v.topic, partition)!;
         sp.restore(v.state as SharePartitionSnapshot);
+        const early = earlySlots.get(spKey(group, topicId, partition));
+        if (early !== undefined) sp.persisted.maxSlot = Math.max(sp.persisted.maxSlot, early);
         // Snapshots written before deltas existed have no id: the next write is a snapshot again.
         sp.persisted.snapshotId = typeof v.id === "string" ? v.id : "";
         sp.persisted.deltas = 0;
       } else if (kind === "u") {
         const sp = replay.partition(group, topicId, null, partition);
-        if (!sp) return;
         const slot = Number(slotText);
+        if (!sp) {
+          const k = spKey(group, topicId, partition);
+          earlySlots.set(k, Math.max(earlySlots.get(k) ?? -1, slot));
+          return;
+        }
         sp.persisted.maxSlot = Math.max(sp.persisted.maxSlot, slot);
         // A delta applies only over the snapshot it follows.
         if (sp.persisted.snapshotId === "" || v.id !== sp.persisted.snapshotId) return;
@@ -250,9 +264,74 @@ export class ShareStateLog {
     });
   }
 
-  /** Appends the records durably; false (logged) when the write failed. */
-  async write(records: StateRecord[]): Promise<boolean> {
-    if (!this.started || records.length === 0) return true;
+  /**
+   * Appends the records durably; false (logged) when the write failed. Writes of one share-partition go
+   * one after another: a delta made while an earlier write was in flight is written only once that one
+   * is stored, and as a whole snapshot if it failed (were it written anyway, the stored state would lack
+   * the failed delta's changes until the next snapshot, and a restart in between would lose them).
+   */
+  write(records: StateRecord[]): Promise<boolean> {
+    if (!this.started || records.length === 0) return Promise.resolve(true);
+    const sps = new Set<SharePartition>();
+    for (const r of records) if (r.sp) sps.add(r.sp);
+    if (sps.size === 0) return this.append(records);
+    const before: Promise<unknown>[] = [];
+    for (const sp of sps) {
+      const w = this.writing.get(sp);
+      if (w) before.push(w);
+    }
+    const done = before.length === 0
+      ? this.append(records)
+      : Promise.all(before).then(() => this.append(records.map((r) => this.current(r))));
+    const settled = done.then(() => {}, () => {});
+    for (const sp of sps) this.writing.set(sp, settled);
+    void settled.then(() => {
+      for (const sp of sps) {
+        if (this.writing.get(sp) !== settled) continue;
+        this.writing.delete(sp);
+        this.failed.delete(sp);
+      }
+    });
+    return done;
+  }
+
+  /**
+   * A queued record as it is to be written: a delta that follows a failed write of its share-partition
+   * becomes a whole snapshot. That snapshot is the one the next deltas follow, unless a newer snapshot,
+   * made before this write and queued behind it, already is: then it only bridges until that one.
+   */
+  private current(r: StateRecord): StateRecord {
+    const v = r.value as { id?: string; le?: number } | null;
+    const lost = r.sp && this.failed.get(r.sp);
+    if (!lost || v === null || !r.key.startsWith("u\u0000") || !lost.has(v.id ?? "")) return r;
+    const sp = r.sp!;
+    const group = r.key.split("\u0000")[1];
+    const epoch = v.le === undefined ? {} : { le: v.le };
+    const fence = r.fence ? { fence: r.fence } : {};
+    if (sp.persisted.snapshotId === "" || lost.has(sp.persisted.snapshotId)) {
+      return { ...this.snapshotRecord(group, sp, epoch), ...fence };
+    }
+    const value = { topic: sp.topic, id: crypto.randomUUID(), state: sp.view(), ...epoch };
+    return { key: snapshotKey(group, sp.topicId, sp.partition), value, sp, ...fence };
+  }
+
+  /**
+   * Records of share-partitions that were not written: deltas queued after them are written as snapshots,
+   * and the next record made of a share-partition is a snapshot (`all`: whatever was made since).
+   */
+  private lose(records: StateRecord[], all: boolean): void {
+    for (const r of records) {
+      if (!r.sp) continue;
+      const id = (r.value as { id?: string } | null)?.id;
+      if (id === undefined) continue;
+      let lost = this.failed.get(r.sp);
+      if (!lost) this.failed.set(r.sp, lost = new Set());
+      lost.add(id);
+      if (all || id === r.sp.persisted.snapshotId) r.sp.persisted.snapshotId = "";
+    }
+  }
+
+  private async append(records: StateRecord[]): Promise<boolean> {
     let log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
     if (!log) log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
     const now = this.deps.now();
@@ -281,7 +360,7 @@ export class ShareStateLog {
               "warn",
               `not writing ${SHARE_STATE_TOPIC} for ${stale.sp?.topic}-${stale.sp?.partition}: a later leader wrote its share state`,
             );
-            for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
+            this.lose(records, true);
             return false;
           }
           try {
@@ -296,8 +375,9 @@ export class ShareStateLog {
       return true;
     } catch (e) {
       this.deps.log("error", `writing ${SHARE_STATE_TOPIC} failed: ${e instanceof Error ? e.message : String(e)}`);
-      // The deltas taken for this write are lost: the next write of those partitions is a whole snapshot.
-      for (const r of records) if (r.sp) r.sp.persisted.snapshotId = "";
+      // The deltas taken for this write are lost: the next write of those partitions is a whole snapshot
+      // (unless one was made since, which holds them).
+      this.lose(records, false);
       return false;
     }
   }
@@ -319,16 +399,7 @@ export class ShareStateLog {
     if (
       p.snapshotId === "" ||
       p.deltas >= configNumber(this.deps.config, "share.coordinator.snapshot.update.records.per.snapshot")
-    ) {
-      p.snapshotId = crypto.randomUUID();
-      p.deltas = 0;
-      return {
-        key: snapshotKey(group, sp.topicId, sp.partition),
-        value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot(), ...epoch },
-        sp,
-        ...fence,
-      };
-    }
+    ) return { ...this.snapshotRecord(group, sp, epoch), ...fence };
     const slot = p.deltas++;
     p.maxSlot = Math.max(p.maxSlot, slot);
     return {
@@ -336,6 +407,18 @@ export class ShareStateLog {
       value: { id: p.snapshotId, state: sp.delta(), ...epoch },
       sp,
       ...fence,
+    };
+  }
+
+  /** A share-partition's whole state, under a new snapshot id. */
+  private snapshotRecord(group: string, sp: SharePartition, epoch: { le?: number }): StateRecord {
+    const p = sp.persisted;
+    p.snapshotId = crypto.randomUUID();
+    p.deltas = 0;
+    return {
+      key: snapshotKey(group, sp.topicId, sp.partition),
+      value: { topic: sp.topic, id: p.snapshotId, state: sp.snapshot(), ...epoch },
+      sp,
     };
   }
 
