@@ -167,7 +167,11 @@ async function recoverProducerState(p: PartitionLog): Promise<number> {
   });
   state.trim(p.logStartOffset);
   state.dirty = false;
-  states.set(p, state);
+  // Rebuilt in place (a takeover): work queued on the partition's state, such as a marker that arrived meanwhile and
+  // appends once this broker leads, records into the rebuilt state rather than into a discarded object.
+  const current = states.get(p);
+  if (current) current.adopt(state);
+  else states.set(p, state);
   return scanned;
 }
 
@@ -207,9 +211,8 @@ export async function snapshotProducerStates(
       if (!state.dirty && p.logEndOffset === 0) continue;
       await state.serialized(async () => {
         // Asked again once the appends queued before it are done: leadership may have moved meanwhile (a former
-        // leader's log end can include the new leader's batches, re-read after a fenced append, that its state lacks),
-        // or a takeover rebuilt the state into a new object.
-        if (!leads(t.name, p.partition) || producerStateOf(p) !== state) return;
+        // leader's log end can include the new leader's batches, re-read after a fenced append, that its state lacks).
+        if (!leads(t.name, p.partition)) return;
         state.dirty = false;
         state.snapshotOffset = p.logEndOffset;
         await p.writeState(SNAPSHOT, state.snapshot(p.logEndOffset));
