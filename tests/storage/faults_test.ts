@@ -31,6 +31,7 @@ import { httpBase } from "../helpers/http.ts";
 import { fetchFrom } from "../helpers/read.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import { ZERO_UUID } from "../../src/protocol/codec.ts";
+import { producerStateOf } from "../../src/broker/txn/coordinator.ts";
 
 const dec = new TextDecoder();
 const tmp = mkdtempSync(`${tmpdir()}/chronik-faults-`);
@@ -548,6 +549,64 @@ describe("metadata log, group offsets and transaction state", () => {
     // The marker is in the log: the committed record and then the control batch.
     expect(r.broker.services.topics.get("txd")!.partitions[0].logEndOffset).toBe(2);
     expect((await init()).errorCode).toBe(ErrorCode.NONE);
+    await stop(r);
+  });
+
+  test("a new producer incarnation while the old one's abort marker cannot be written: CONCURRENT_TRANSACTIONS until it is, never a transaction left open under the next one", async () => {
+    const r = await start();
+    const init = () => r.c.send(InitProducerId, 4, initProducerIdRequest("tx-2", 60000));
+    const first = await init();
+    expect(first.errorCode).toBe(ErrorCode.NONE);
+    await createTopic(r.c, "txa");
+    const add = await r.c.send(AddPartitionsToTxn, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: "tx-2",
+      v3AndBelowProducerId: first.producerId!,
+      v3AndBelowProducerEpoch: first.producerEpoch!,
+      v3AndBelowTopics: [{ name: "txa", partitions: [0] }],
+    });
+    expect(add.resultsByTopicV3AndBelow![0].resultsByPartition![0].partitionErrorCode).toBe(ErrorCode.NONE);
+    const pr = await r.c.send(Produce, 9, {
+      transactionalId: "tx-2",
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{
+        name: "txa",
+        topicId: ZERO_UUID,
+        partitionData: [{
+          index: 0,
+          records: buildRecordBatch({
+            producerId: first.producerId!,
+            producerEpoch: first.producerEpoch!,
+            baseSequence: 0,
+            transactional: true,
+            records: [{ key: "k", value: "left-open", timestamp: 1000 }],
+          }),
+        }],
+      }],
+    });
+    expect(pr.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
+    // The producer restarts (as after its coordinator moved) while the partition cannot take the abort marker.
+    const off = r.fs.inject({ path: /\/txa-0\/\d+\.log$/, op: "write", fault: "ENOSPC" });
+    const txns = r.broker.services.txns;
+    expect((await init()).errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    expect(txns.describe("tx-2")!.state).toBe("PrepareAbort");
+    await txns.abortExpired(); // the periodic check: still full
+    expect((await init()).errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    off();
+    await txns.abortExpired();
+    expect(txns.describe("tx-2")!.state).toBe("CompleteAbort");
+    const again = await init();
+    expect(again.errorCode).toBe(ErrorCode.NONE);
+    expect(again.producerEpoch).toBe(first.producerEpoch! + 1);
+    // The marker is in the log after the record, which is aborted (read_committed skips it).
+    const log = r.broker.services.topics.get("txa")!.partitions[0];
+    expect(log.logEndOffset).toBe(2);
+    expect(producerStateOf(log).abortedIn(0, 2)).toEqual([{
+      producerId: first.producerId!,
+      firstOffset: 0,
+      lastOffset: 1,
+    }]);
     await stop(r);
   });
 });

@@ -167,7 +167,11 @@ async function recoverProducerState(p: PartitionLog): Promise<number> {
   });
   state.trim(p.logStartOffset);
   state.dirty = false;
-  states.set(p, state);
+  // Rebuilt in place (a takeover): work queued on the partition's state, such as a marker that arrived meanwhile and
+  // appends once this broker leads, records into the rebuilt state rather than into a discarded object.
+  const current = states.get(p);
+  if (current) current.adopt(state);
+  else states.set(p, state);
   return scanned;
 }
 
@@ -206,6 +210,9 @@ export async function snapshotProducerStates(
       // An empty log has nothing to replay at start: thousands of new partitions stop without a file each.
       if (!state.dirty && p.logEndOffset === 0) continue;
       await state.serialized(async () => {
+        // Asked again once the appends queued before it are done: leadership may have moved meanwhile (a former
+        // leader's log end can include the new leader's batches, re-read after a fenced append, that its state lacks).
+        if (!leads(t.name, p.partition)) return;
         state.dirty = false;
         state.snapshotOffset = p.logEndOffset;
         await p.writeState(SNAPSHOT, state.snapshot(p.logEndOffset));
@@ -520,6 +527,10 @@ export class TransactionCoordinator {
     if (t.state === "Ongoing") {
       // A new incarnation of the producer: abort what the old one left open.
       if (!(await this.complete(t, false))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      // Markers not all written yet (a leader moving, a full disk): the abort stays in PrepareAbort, retried by the
+      // periodic check, and the producer asks again, as Kafka answers. Moving on to Empty here dropped the retry: a
+      // partition kept the old transaction open without its abort marker, and the next commit there made it visible.
+      if (this.stalled.has(t)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
     }
     // Applied only once stored (Kafka prepares the transition and completes it after the append).
     const before = { producerId: t.producerId, producerEpoch: t.producerEpoch, timeoutMs: t.timeoutMs, state: t.state };

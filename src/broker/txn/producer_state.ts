@@ -249,6 +249,20 @@ export class PartitionProducerState {
     return new TextEncoder().encode(JSON.stringify(json));
   }
 
+  /**
+   * Takes `other`'s contents (a state rebuilt from the log) in place, keeping this object and its queue of serialized
+   * work: whoever holds it (an append waiting its turn) sees and records into the rebuilt state, not a discarded one.
+   */
+  adopt(other: PartitionProducerState): void {
+    this.producers = other.producers;
+    this.ongoing = other.ongoing;
+    this.aborted.length = 0;
+    for (const a of other.aborted) this.aborted.push(a);
+    this.dirty = other.dirty;
+    this.unsureFrom = other.unsureFrom;
+    this.snapshotOffset = other.snapshotOffset;
+  }
+
   /** Rebuilds a state from `snapshot`; null when the bytes are not a snapshot we wrote. */
   static restore(bytes: Uint8Array): { state: PartitionProducerState; offset: number } | null {
     try {
