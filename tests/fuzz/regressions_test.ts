@@ -197,3 +197,38 @@ test("txn coordinator: __transaction_state deleted under a state write answers C
     coordinator.close();
   }
 });
+
+test("groups: a topic deleted after __consumer_offsets was deleted drops its committed offsets, no handler exception", async () => {
+  const created = await c.send(CreateTopics, 4, {
+    topics: [{ name: "offsets-gone", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  expect(created.topics![0].errorCode).toBe(ErrorCode.NONE);
+  const committed = await c.send(OffsetCommit, 2, {
+    groupId: "g-offsets-gone",
+    generationIdOrMemberEpoch: -1,
+    memberId: "",
+    groupInstanceId: null,
+    retentionTimeMs: -1,
+    topics: [{
+      name: "offsets-gone",
+      topicId: ZERO_UUID,
+      partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }],
+    }],
+  });
+  expect(committed.topics![0].partitions![0].errorCode).toBe(ErrorCode.NONE);
+  const del = (w: WireClient, name: string) =>
+    w.send(DeleteTopics, 6, { topics: [{ name, topicId: ZERO_UUID }], topicNames: [], timeoutMs: 5000 });
+  await del(c, "__consumer_offsets");
+  // Deleting the topic drops its offsets, which creates __consumer_offsets again, while another connection deletes
+  // __consumer_offsets again (what the schema fuzz did): the offsets' append must use the topic it holds.
+  const c2 = await WireClient.connect(broker.port);
+  try {
+    const [a, b] = await Promise.all([del(c, "offsets-gone"), del(c2, "__consumer_offsets")]);
+    expect([a.responses!.length, b.responses!.length]).toEqual([1, 1]);
+  } finally {
+    c2.close();
+  }
+  noErrors();
+});

@@ -397,10 +397,6 @@ export class GroupCoordinator {
 
   // ---- persistence
 
-  private partitionFor(groupId: string): number {
-    return keyPartition(groupId, this.deps.topics.get(OFFSETS_TOPIC)!.partitions.length);
-  }
-
   /** Appends records for one group; resolves an error code (NONE on success). */
   private async append(
     groupId: string,
@@ -421,7 +417,8 @@ export class GroupCoordinator {
     if (batch.length > configNumber(this.deps.config, "message.max.bytes")) return ErrorCode.RECORD_LIST_TOO_LARGE;
     const infos = scanBatches(batch);
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
-    const log = topic.partitions[this.partitionFor(groupId)];
+    // The partition of the topic in hand: __consumer_offsets may have just been deleted (and created again above).
+    const log = topic.partitions[keyPartition(groupId, topic.partitions.length)];
     try {
       // Acknowledged offsets and group state are as durable as acks=all records (an fsync first,
       // unless chronik.fsync.acks.all=false): a commit must never go backwards after a crash.
