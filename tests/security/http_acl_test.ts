@@ -88,39 +88,39 @@ describe("HTTP routes decide authorization before existence", () => {
   test("an existing topic or group the principal may not describe answers as a missing one", async () => {
     const v3 = `/v3/clusters/${broker.services.clusterId}`;
     const topicRoutes: [string, string, unknown?][] = [
-      ["GET", "/v1/topics/X"],
-      ["GET", "/v1/topics/X/partitions"],
-      ["GET", "/v1/topics/X/partitions/0"],
-      ["GET", "/v1/topics/X/partitions/0/records"],
-      ["POST", "/v1/topics/X/records", { records: [{ value: 1 }] }],
-      ["GET", "/topics/X"],
-      ["POST", "/topics/X", { records: [{ value: 1 }] }],
-      ["GET", `${v3}/topics/X`],
-      ["GET", `${v3}/topics/X/partitions`],
-      ["GET", `${v3}/topics/X/partitions/0`],
-      ["GET", `${v3}/topics/X/configs`],
-      ["POST", `${v3}/topics/X/records`, { value: { type: "JSON", data: 1 } }],
-      ["DELETE", `${v3}/topics/X`],
-      ["GET", "/ui/topics/X"],
-      ["GET", "/ui/api/topics/X/partitions/0/offset?timestamp=0"],
-      ["DELETE", "/ui/api/topics/X"],
+      ["GET", "/v1/topics/{X}"],
+      ["GET", "/v1/topics/{X}/partitions"],
+      ["GET", "/v1/topics/{X}/partitions/0"],
+      ["GET", "/v1/topics/{X}/partitions/0/records"],
+      ["POST", "/v1/topics/{X}/records", { records: [{ value: 1 }] }],
+      ["GET", "/topics/{X}"],
+      ["POST", "/topics/{X}", { records: [{ value: 1 }] }],
+      ["GET", `${v3}/topics/{X}`],
+      ["GET", `${v3}/topics/{X}/partitions`],
+      ["GET", `${v3}/topics/{X}/partitions/0`],
+      ["GET", `${v3}/topics/{X}/configs`],
+      ["POST", `${v3}/topics/{X}/records`, { value: { type: "JSON", data: 1 } }],
+      ["DELETE", `${v3}/topics/{X}`],
+      ["GET", "/ui/topics/{X}"],
+      ["GET", "/ui/api/topics/{X}/partitions/0/offset?timestamp=0"],
+      ["DELETE", "/ui/api/topics/{X}"],
     ];
     const groupRoutes: [string, string, unknown?][] = [
-      ["GET", "/v1/groups/X"],
-      ["GET", `${v3}/consumer-groups/X`],
-      ["GET", `${v3}/consumer-groups/X/lags`],
-      ["GET", "/ui/groups/X"],
+      ["GET", "/v1/groups/{X}"],
+      ["GET", `${v3}/consumer-groups/{X}`],
+      ["GET", `${v3}/consumer-groups/{X}/lags`],
+      ["GET", "/ui/groups/{X}"],
     ];
     const probe = async (routes: [string, string, unknown?][], present: string, absent: string) => {
       for (const [method, path, body] of routes) {
-        const hit = await call("alice", method, path.replace("X", present), body);
-        const miss = await call("alice", method, path.replace("X", absent), body);
+        const hit = await call("alice", method, path.replace("{X}", present), body);
+        const miss = await call("alice", method, path.replace("{X}", absent), body);
         expect({ path, status: hit.status }).toEqual({ path, status: 403 });
         expect({ path, status: miss.status, text: miss.text.replaceAll(absent, present) })
           .toEqual({ path, status: hit.status, text: hit.text });
         // The super user is told what is missing: the probe is not vacuous.
         if (method === "GET") {
-          expect({ path, status: (await call("admin", method, path.replace("X", absent))).status })
+          expect({ path, status: (await call("admin", method, path.replace("{X}", absent))).status })
             .toEqual({ path, status: 404 });
         }
       }
