@@ -210,11 +210,17 @@ test("groups: a topic deleted after __consumer_offsets was deleted drops its com
     generationIdOrMemberEpoch: -1,
     memberId: "",
     groupInstanceId: null,
-    retentionTimeMs: -1,
+    retentionTimeMs: -1n,
     topics: [{
       name: "offsets-gone",
       topicId: ZERO_UUID,
-      partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }],
+      partitions: [{
+        partitionIndex: 0,
+        committedOffset: 0n,
+        committedLeaderEpoch: -1,
+        commitTimestamp: -1n,
+        committedMetadata: null,
+      }],
     }],
   });
   expect(committed.topics![0].partitions![0].errorCode).toBe(ErrorCode.NONE);
