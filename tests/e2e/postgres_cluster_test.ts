@@ -39,7 +39,13 @@ describe("three brokers on one PostgreSQL", () => {
       const admin = new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic: "spread", numPartitions: 6 }] });
-      const described = await admin.describeCluster();
+      // A 2 s lease (FAST_CLUSTER) can lapse for a moment while the cluster starts under the suite's load (the
+      // internal topics' 50 + 50 partitions are created then): wait for the three again rather than read once.
+      let described = await admin.describeCluster();
+      for (let i = 0; i < 50 && described.brokers.length !== 3; i++) {
+        await Bun.sleep(200);
+        described = await admin.describeCluster();
+      }
       expect(described.brokers.length).toBe(3);
       await admin.disconnect();
       const spread = await until(
