@@ -1,4 +1,4 @@
-// Spawns tests/runtime/child_{node,deno}.ts under real Node / Deno and reads its stdout lines.
+// Spawns tests/runtime/child_{bun,node,deno}.ts under real Bun / Node / Deno and reads its stdout lines.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { BUN, DENO, NODE, ROOT } from "../e2e/harness.ts";
@@ -29,9 +29,11 @@ export type Child = {
   kill(): Promise<void>;
 };
 
-export async function spawnChild(kind: "node" | "deno", args: string[]): Promise<Child> {
+export async function spawnChild(kind: "bun" | "node" | "deno", args: string[]): Promise<Child> {
   const cmd = kind === "node"
     ? [NODE, await nodeChild(), ...args]
+    : kind === "bun"
+    ? [BUN, `${ROOT}/tests/runtime/child_bun.ts`, ...args]
     : [DENO, "run", "-A", "--quiet", `${ROOT}/tests/runtime/child_deno.ts`, ...args];
   const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let out = "";

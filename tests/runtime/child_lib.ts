@@ -3,14 +3,14 @@
 //   close    listen; per connection write 8 MiB (pattern()) then close() at once: close must flush first
 //   reuse    listen; per connection send REUSE_BYTES from three buffers reused on write()'s `sent` callback
 //   fs <dir> run the FileSystem contract under <dir>, print "RESULT <json>"
-//   tlsname <port>  connect with TLS to a server name that is no host name, print "REFUSED <message>"
-//            when connect rejects (or "CONNECTED"), then stay up with what it left open (the test kills it)
-import type { Runtime } from "../../src/runtime.ts";
+//   tls <port> <json ClientTlsOptions>  connect with TLS, print "REFUSED <message>" when connect rejects (or
+//            "CONNECTED"), then stay up with what it left open (the test kills it)
+import type { ClientTlsOptions, Runtime } from "../../src/runtime.ts";
 import { listenEcho, listenReuse, listenWriteThenClose } from "./echo.ts";
 import { FS_CONTRACT } from "./fs_contract.ts";
 
 export async function childMain(runtime: Runtime, argv: string[]): Promise<void> {
-  const [mode, dir] = argv;
+  const [mode, dir, extra] = argv;
   if (mode === "echo") {
     const { listener } = await listenEcho(runtime, (s) => console.log(`END ${JSON.stringify(s)}`));
     console.log(`PORT ${listener.port}`);
@@ -42,10 +42,10 @@ export async function childMain(runtime: Runtime, argv: string[]): Promise<void>
     console.log(`RESULT ${JSON.stringify(results)}`);
     return;
   }
-  if (mode === "tlsname") {
+  if (mode === "tls") {
     try {
       const conn = await runtime.connect!(
-        { host: "127.0.0.1", port: Number(dir), tls: { serverName: "no host name!" } },
+        { host: "127.0.0.1", port: Number(dir), tls: JSON.parse(extra) as ClientTlsOptions },
         () => ({ data() {}, end() {} }),
       );
       conn.close();
