@@ -163,25 +163,140 @@ function serve(socket: net.Socket, accept: (conn: Conn) => ConnHandler): NodeCon
   return conn;
 }
 
+/** Whether a node:http request carries a body (RFC 9112 §6.3: a Content-Length above 0, or chunked). */
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+/**
+ * The request body as a Web stream, read as the handler pulls: the socket is paused while a chunk waits,
+ * so a streaming upload (the REST v3 produce) is answered as it arrives. The handler cancelling it
+ * leaves the rest to be drained, so the response can still be written on this connection.
+ */
+function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let done = false;
+  req.pause();
+  return new ReadableStream<Uint8Array>({
+    start(ctl) {
+      req.on("data", (b: Buffer) => {
+        if (done) return;
+        ctl.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+        if ((ctl.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.on("end", () => {
+        if (!done) ctl.close();
+        done = true;
+      });
+      req.on("error", (e) => {
+        if (!done) ctl.error(e);
+        done = true;
+      });
+      req.on("close", () => {
+        if (!done) ctl.error(new Error("the request was aborted"));
+        done = true;
+      });
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      done = true;
+      req.resume();
+    },
+  }, { highWaterMark: 1 });
+}
+
+/** The most a GET request's body may hold (read whole: a Web Request cannot carry it). */
+const MAX_GET_BODY = 1 << 20;
+
+/**
+ * A GET request's body, read whole, or null when over MAX_GET_BODY. Confluent's REST proxy takes
+ * the partitions of `GET …/offsets` in a body; the Web Request forbids one on GET, so the bytes are
+ * given to the handler through the request's text()/json()/arrayBuffer() (what hono reads).
+ */
+async function getBody(req: http.IncomingMessage): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Uint8Array).byteLength;
+    if (size > MAX_GET_BODY) return null;
+    chunks.push(c as Uint8Array);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
+function withBody(request: Request, bytes: Uint8Array): Request {
+  const text = new TextDecoder().decode(bytes);
+  Object.defineProperties(request, {
+    text: { value: () => Promise.resolve(text) },
+    json: { value: () => Promise.resolve().then(() => JSON.parse(text)) },
+    arrayBuffer: { value: () => Promise.resolve(bytes.slice().buffer) },
+  });
+  return request;
+}
+
+/** Writes a Web Response out as it is produced (a streamed body chunk by chunk, with backpressure). */
+async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+  const out: Record<string, string> = {};
+  response.headers.forEach((v, k) => (out[k] = v));
+  res.writeHead(response.status, out);
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  // The client gone: stop producing the body (a streaming produce stops reading its upload).
+  res.once("close", () => void reader.cancel().catch(() => {}));
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (res.destroyed) return;
+    if (!res.write(value)) {
+      await new Promise<void>((r) => {
+        res.once("drain", r);
+        res.once("close", r);
+      });
+    }
+  }
+  res.end();
+}
+
 /** node:http request in, Web Request to the handler, Web Response back out. */
 async function bridge(req: http.IncomingMessage, res: http.ServerResponse, fetch: FetchHandler): Promise<void> {
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
     }
-    const body = chunks.length > 0 && req.method !== "GET" && req.method !== "HEAD" ? Buffer.concat(chunks) : undefined;
-    const response = await fetch(
-      new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body }),
-      { remoteAddress: req.socket.remoteAddress ?? "" },
-    );
-    const out: Record<string, string> = {};
-    response.headers.forEach((v, k) => (out[k] = v));
-    res.writeHead(response.status, out);
-    res.end(Buffer.from(await response.arrayBuffer()));
+    const url = `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+    const method = req.method ?? "GET";
+    let request: Request;
+    if (!hasBody(req) || method === "HEAD") {
+      request = new Request(url, { method, headers });
+    } else if (method === "GET") {
+      const bytes = await getBody(req);
+      if (bytes === null) {
+        res.writeHead(413, { "content-type": "text/plain" });
+        res.end(`A GET request body is limited to ${MAX_GET_BODY} bytes`);
+        return;
+      }
+      request = withBody(new Request(url, { method, headers }), bytes);
+    } else {
+      // duplex "half": the body is a stream (undici requires saying so).
+      request = new Request(url, { method, headers, body: bodyStream(req), duplex: "half" } as RequestInit);
+    }
+    await writeResponse(res, await fetch(request, { remoteAddress: req.socket.remoteAddress ?? "" }));
   } catch (e) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     res.writeHead(500, { "content-type": "text/plain" });
     res.end(e instanceof Error ? e.message : String(e));
   }

@@ -494,7 +494,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     route(async (c) => {
       const i = instanceOf(c);
       const b = await body(c);
-      // Confluent sends the partitions in a GET body, which Bun's server (and the Node adapter) drop:
+      // Confluent sends the partitions in a GET body, which Bun's and Deno's servers drop (the Node adapter keeps it):
       // without them, the answer is for the instance's assignment (KafkaConsumer.committed(assignment())).
       const parts = Array.isArray(b.partitions)
         ? b.partitions as { topic: string; partition: number }[]
