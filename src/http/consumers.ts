@@ -459,7 +459,7 @@ export function consumerRoutes(app: Hono<HttpEnv>, svc: Services): void {
     if (format === "avro" && parsed.avro) return decodeAvro(parsed.avro, b.subarray(5));
     if (format === "protobuf" && parsed.proto) {
       try {
-        return decodeProtoFramed(parsed.proto, b.subarray(5));
+        return decodeProtoFramed(parsed.proto, b.subarray(5), parsed.protoImports);
       } catch (e) {
         if (e instanceof SerializeError) {
           throw new V2Error(500, 50002, `A record is not protobuf of schema ${id}: ${e.message}`);

@@ -11,6 +11,7 @@ export class ProtobufSchemaError extends Error {}
 
 type Field = { name: string; number: number; label: string; type: string; oneof: string | null };
 type Message = { name: string; fields: Map<number, Field>; oneofs: Set<string> };
+export type ProtoMessage = Message;
 export type ProtoSchema = {
   syntax: string;
   pkg: string;
@@ -219,6 +220,39 @@ export function protoIncompatibilities(reader: ProtoSchema, writer: ProtoSchema)
       }
     }
     for (const [o, n] of movedIntoNew) if (n > 1) out.push(`MULTIPLE_FIELDS_MOVED_TO_ONEOF: ${name}.${o}`);
+  }
+  return out;
+}
+
+/**
+ * Every message and enum a schema can name, by fully qualified name (package included): its own, those
+ * of the schemas it references (its imports, as the registry's references give them), and protobuf's
+ * well-known types of google/protobuf/{wrappers,any,timestamp,duration,empty}.proto, which Confluent's
+ * serializers know without a reference.
+ */
+export type ProtoTypes = {
+  messages: Map<string, Message>;
+  enums: Map<string, Map<string, number>>;
+};
+
+const WELL_KNOWN_TEXT = `syntax = "proto3"; package google.protobuf;
+message DoubleValue { double value = 1; } message FloatValue { float value = 1; }
+message Int64Value { int64 value = 1; } message UInt64Value { uint64 value = 1; }
+message Int32Value { int32 value = 1; } message UInt32Value { uint32 value = 1; }
+message BoolValue { bool value = 1; } message StringValue { string value = 1; } message BytesValue { bytes value = 1; }
+message Any { string type_url = 1; bytes value = 2; }
+message Timestamp { int64 seconds = 1; int32 nanos = 2; } message Duration { int64 seconds = 1; int32 nanos = 2; }
+message Empty {}`;
+let wellKnown: ProtoSchema | null = null;
+
+/** The types `main` can use, with those of `imports` (referenced schemas) and the well-known types. */
+export function protoTypes(main: ProtoSchema, imports: readonly ProtoSchema[] = []): ProtoTypes {
+  wellKnown ??= parseProto(WELL_KNOWN_TEXT);
+  const out: ProtoTypes = { messages: new Map(), enums: new Map() };
+  for (const s of [wellKnown, ...imports, main]) {
+    const full = (local: string) => (s.pkg ? `${s.pkg}.${local}` : local);
+    for (const [name, m] of s.messages) out.messages.set(full(name), m);
+    for (const [name, e] of s.enumValues) out.enums.set(full(name), e);
   }
   return out;
 }

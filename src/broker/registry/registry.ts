@@ -32,6 +32,7 @@ import type { Topics } from "../topics.ts";
 import { avroIncompatibilities, AvroSchemaError, type AvroType, canonicalJson, parseAvro } from "./avro.ts";
 import { jsonIncompatibilities, JsonSchemaError, parseJsonSchema } from "./json_schema.ts";
 import { canonicalProto, parseProto, ProtobufSchemaError, protoIncompatibilities } from "./protobuf.ts";
+import type { ProtoSchema } from "./protobuf.ts";
 
 export const SCHEMAS_TOPIC = "_schemas";
 export const LEVELS = [
@@ -356,7 +357,19 @@ export class SchemaRegistry {
       if (type === "JSON") {
         return { type, references, canonical: canonicalJson(input.schema), json: parseJsonSchema(input.schema) };
       }
-      return { type, references, canonical: canonicalProto(input.schema), proto: parseProto(input.schema) };
+      // Referenced schemas (imports), depth first, for serializers to resolve the types they declare.
+      const protoImports: ProtoSchema[] = [];
+      const loadProto = (refs: Reference[], depth: number) => {
+        if (depth > 16) throw new ProtobufSchemaError("references nested too deeply");
+        for (const r of refs) {
+          const v = this.subjects.get(r.subject)!.find((x) => x.version === r.version)!;
+          loadProto(v.references, depth + 1);
+          protoImports.push(parseProto(v.schema));
+        }
+      };
+      loadProto(references, 0);
+      const proto = parseProto(input.schema);
+      return { type, references, canonical: canonicalProto(input.schema), proto, protoImports };
     } catch (e) {
       if (e instanceof AvroSchemaError || e instanceof JsonSchemaError || e instanceof ProtobufSchemaError) {
         throw new RegistryError(422, 42201, `Invalid schema: ${e.message.replace(/^Invalid schema: /, "")}`);
