@@ -15,7 +15,9 @@ import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { consumeCount, retryingKafka } from "../helpers/kafkajs.ts";
 import { startCluster } from "../helpers/pg_cluster.ts";
+import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 import type { TestS3 } from "../helpers/s3.ts";
 import { S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, startS3 } from "../helpers/s3.ts";
 
@@ -35,33 +37,11 @@ afterAll(async () => {
   await s3?.close();
 }, 60_000);
 
-const kafka = (b: BrokerProcess, id = "pg-s3-e2e") =>
-  new Kafka({
-    brokers: [`127.0.0.1:${b.port}`],
-    clientId: id,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 },
-  });
+const kafka = (b: BrokerProcess, id = "pg-s3-e2e") => retryingKafka(b, id);
 
+/** `partition:offset:value` of `count` records of `topic`, read by group `groupId` from its committed offsets. */
 async function consumeAll(b: BrokerProcess, topic: string, count: number, groupId: string): Promise<string[]> {
-  const consumer = kafka(b).consumer({ groupId, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const got: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${count} of ${topic}`)), 60_000);
-    consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        got.push(`${partition}:${message.offset}:${message.value?.toString()}`);
-        if (got.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    }).catch(reject);
-  });
-  await consumer.disconnect();
-  return got;
+  return (await consumeCount(kafka(b), topic, count, groupId)).map((r) => `${r.partition}:${r.offset}:${r.value}`);
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
@@ -271,67 +251,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         "chronik.postgres.request.timeout.ms=1000",
       ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
       running.push(b);
-      const k = kafka(b, "obj-hung");
-      const admin = k.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "hung", numPartitions: 2 }] });
-      await admin.disconnect();
-      const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      const acked: string[] = [];
-      const send = async (from: number, to: number) => {
-        for (let i = from; i < to; i++) {
-          await producer.send({ topic: "hung", acks: -1, messages: [{ partition: i % 2, value: `m${i}` }] });
-          acked.push(`${i % 2}:m${i}`);
-        }
-      };
-      await send(0, 40);
-      const during = send(40, 100); // kafkajs retries while PostgreSQL hangs; commits in flight run when it wakes
-      await Bun.sleep(50);
-      pg.pause();
-      try {
-        // librdkafka without retries: the broker's answer, not its own message timeout.
-        const probe = Bun.spawn([
-          "kcat",
-          "-b",
-          `127.0.0.1:${b.port}`,
-          "-P",
-          "-t",
-          "hung",
-          "-p",
-          "0",
-          "-X",
-          "acks=all",
-          "-X",
-          "message.send.max.retries=0",
-          "-X",
-          "message.timeout.ms=20000",
-        ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-        probe.stdin.write("probe\n");
-        probe.stdin.end();
-        const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited]);
-        expect(code).not.toBe(0);
-        expect(err).toContain("Broker: Disk error"); // KAFKA_STORAGE_ERROR, retriable
-        expect(b.logs()).toMatch(/no reply within 1000 ms|no answer within 1000 ms/);
-        // New connections are served: the retries commit while the commits given up on still wait in their
-        // backends; those run last, when the rest wakes (each is refused: its partition's log end moved).
-        pg.resume("new connections");
-        const mark = acked.length;
-        for (let i = 0; i < 150 && acked.length < mark + 10; i++) await Bun.sleep(100);
-      } finally {
-        pg.resume();
-      }
-      await during;
-      await send(100, 120);
-      await producer.disconnect();
-      // The probe was not acknowledged, but its commit may have run once PostgreSQL woke (outcome unknown).
-      for (const p of [0, 1]) {
-        const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "hung", "-p", String(p), "-e", "-f", "%s\n"]);
-        const got = out.split("\n").filter((v) => v !== "" && v !== "probe").map((v) => `${p}:${v}`);
-        expect(got).toEqual(acked.filter((a) => a.startsWith(`${p}:`)));
-        expect(out.split("\n").filter((v) => v === "probe").length).toBeLessThanOrEqual(p === 0 ? 1 : 0);
-      }
-      expect(acked.length).toBe(120);
+      await hungPostgresUnderLoad(b, pg, { clientId: "obj-hung", warm: 40 });
     },
     120_000,
   );
@@ -352,12 +272,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         "chronik.object.flush.ms=20",
       ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
       running.push(b);
-      const k = new Kafka({
-        brokers: [`127.0.0.1:${b.port}`],
-        clientId: "obj-fault",
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 60, initialRetryTime: 100, maxRetryTime: 1000 },
-      });
+      const k = retryingKafka(b, "obj-fault", 60);
       const admin = k.admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic: "outage", numPartitions: 1 }] });

@@ -1,0 +1,46 @@
+// kafkajs against a broker process that may lose its storage for a while: a client that retries long enough to
+// ride out an outage, and a group consumer that reads a topic back until it has a count of records.
+import { Kafka, logLevel } from "kafkajs";
+import type { BrokerProcess } from "../e2e/harness.ts";
+
+/** kafkajs on `b`, quiet, retrying `retries` times 100 ms to 1 s apart. */
+export function retryingKafka(b: BrokerProcess, clientId: string, retries = 40): Kafka {
+  return new Kafka({
+    brokers: [`127.0.0.1:${b.port}`],
+    clientId,
+    logLevel: logLevel.NOTHING,
+    retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+}
+
+export type Consumed = { partition: number; offset: string; value: string | undefined };
+
+/**
+ * A group consumer on `topic` from the beginning until `count` records arrived (throws after 60 s with how many
+ * did); the records in arrival order.
+ */
+export async function consumeCount(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  groupId: string,
+): Promise<Consumed[]> {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: Consumed[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${count} of ${topic}`)), 60_000);
+    consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        got.push({ partition, offset: message.offset, value: message.value?.toString() });
+        if (got.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  return got;
+}
