@@ -7,11 +7,11 @@ import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
-import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
+import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import { batchRecordCount } from "../../src/protocol/record_batch.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { allowAcl } from "../helpers/acls.ts";
+import { httpJson, startHttpBroker } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -19,19 +19,8 @@ let broker: Broker & { lines: string[] };
 let base: string;
 let v3: string;
 let kafka: Kafka;
-const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": type },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch { /* streaming or empty */ }
-  return { status: r.status, json: json as Record<string, unknown> & { data?: Record<string, unknown>[] }, text };
-};
+const call = (method: string, path: string, body?: unknown, type?: string) =>
+  httpJson(method, `${base}${path}`, body, { type });
 const V2 = "application/vnd.kafka.v2+json";
 const JSON2 = "application/vnd.kafka.json.v2+json";
 const AVRO2 = "application/vnd.kafka.avro.v2+json";
@@ -44,12 +33,10 @@ async function batchSizes(topic: string, partition = 0): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  broker = await testBroker({
-    "chronik.http.port": 0,
+  ({ broker, base } = await startHttpBroker({
     "group.initial.rebalance.delay.ms": 0,
     "group.consumer.heartbeat.interval.ms": 500,
-  });
-  base = await httpBase(() => broker.lines.join("\n"));
+  }));
   v3 = `/v3/clusters/${broker.services.clusterId}`;
   kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest2", logLevel: logLevel.NOTHING });
 });
@@ -577,13 +564,11 @@ describe("v3 broker configs and ACLs", () => {
   test("ACLs: without an authorizer 400; with one, create, list and delete, seen by kafkajs", async () => {
     const none = await call("GET", `${v3}/acls`);
     expect([none.status, none.json.message]).toEqual([400, "No Authorizer is configured."]);
-    const secured = await testBroker({
-      "chronik.http.port": 0,
+    const { broker: secured, base: sbase } = await startHttpBroker({
       "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
       "super.users": "User:ANONYMOUS",
     });
     try {
-      const sbase = await httpBase(() => secured.lines.join("\n"));
       const acls = `${sbase}/v3/clusters/${secured.services.clusterId}/acls`;
       const send = (method: string, url: string, body?: unknown) =>
         fetch(url, {
@@ -664,13 +649,11 @@ describe("console", () => {
 
 describe("console changes are authorized as the Kafka APIs", () => {
   test("ACLs and users need ALTER on the cluster, quotas ALTER_CONFIGS", async () => {
-    const secured = await testBroker({
-      "chronik.http.port": 0,
+    const { broker: secured, base: sbase } = await startHttpBroker({
       "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
       "super.users": "User:admin",
     });
     try {
-      const sbase = await httpBase(() => secured.lines.join("\n"));
       const send = (method: string, path: string, body: unknown) =>
         fetch(`${sbase}${path}`, {
           method,
@@ -692,15 +675,9 @@ describe("console changes are authorized as the Kafka APIs", () => {
       expect((await send("POST", "/ui/api/users", user)).status).toBe(403);
       expect((await send("POST", "/ui/api/quotas", quota)).status).toBe(403);
       // ALTER on the cluster (what CreateAcls and AlterUserScramCredentials need), not ALTER_CONFIGS.
-      await secured.services.acls.create([{
-        resourceType: ResourceType.CLUSTER,
-        resourceName: "kafka-cluster",
-        patternType: PatternType.LITERAL,
-        principal: "User:ANONYMOUS",
-        host: "*",
-        operation: AclOperation.ALTER,
-        permissionType: AclPermission.ALLOW,
-      }]);
+      await secured.services.acls.create([
+        allowAcl("User:ANONYMOUS", AclOperation.ALTER, ResourceType.CLUSTER, "kafka-cluster"),
+      ]);
       expect((await send("POST", "/ui/api/acls", acl)).status).toBe(200);
       expect((await send("POST", "/ui/api/users", user)).status).toBe(200);
       expect((await send("POST", "/ui/api/quotas", quota)).status).toBe(403);

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { httpJson, startHttpBroker } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const V2 = "application/vnd.kafka.v2+json";
@@ -15,19 +14,8 @@ const V2 = "application/vnd.kafka.v2+json";
 let broker: Broker & { lines: string[] };
 let base: string;
 let kafka: Kafka;
-const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": type },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch { /* streaming or empty */ }
-  return { status: r.status, json: json as Record<string, unknown> & { data?: Record<string, unknown>[] }, text };
-};
+const call = (method: string, path: string, body?: unknown, type?: string) =>
+  httpJson(method, `${base}${path}`, body, { type });
 
 async function readAll(topic: string, n: number): Promise<{ key: Buffer | null; value: Buffer | null }[]> {
   const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
@@ -51,8 +39,7 @@ async function readAll(topic: string, n: number): Promise<{ key: Buffer | null; 
 }
 
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0, "num.partitions": 2 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0, "num.partitions": 2 }));
   kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest", logLevel: logLevel.NOTHING });
 });
 afterAll(async () => {

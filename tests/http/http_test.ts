@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { httpBase, startHttpBroker } from "../helpers/http.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
@@ -16,8 +15,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 let broker: Broker & { lines: string[] };
 let base: string;
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0 }));
 });
 afterAll(async () => {
   await broker.close();

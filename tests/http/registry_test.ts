@@ -12,8 +12,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import { avroIncompatibilities, parseAvro } from "../../src/broker/registry/avro.ts";
 import { jsonIncompatibilities, parseJsonSchema } from "../../src/broker/registry/json_schema.ts";
 import { parseProto, protoIncompatibilities } from "../../src/broker/registry/protobuf.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { startHttpBroker } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -71,8 +70,7 @@ const sr = (path: string, method = "GET", body?: unknown) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "chronik-registry-"));
-  broker = await testBroker({ dataDir: dir, "chronik.http.port": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker({ dataDir: dir }));
 });
 afterAll(async () => {
   await broker.close();
@@ -164,8 +162,7 @@ describe("REST API", () => {
 
   test("state survives a restart (the _schemas topic)", async () => {
     await broker.close();
-    broker = await testBroker({ dataDir: dir, "chronik.http.port": 0 });
-    base = await httpBase(() => broker.lines.join("\n"));
+    ({ broker, base } = await startHttpBroker({ dataDir: dir }));
     expect((await sr("/subjects/users-value/versions")).body).toEqual([1, 2, 3]);
     expect((await sr("/config/users-value")).body).toEqual({ compatibilityLevel: "NONE" });
     expect((await sr("/subjects/users-value/versions", "POST", { schema: V2 })).body).toEqual({ id: 2 });
