@@ -15,7 +15,7 @@ import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
-import { consumeCount, retryingKafka } from "../helpers/kafkajs.ts";
+import { consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { startCluster } from "../helpers/pg_cluster.ts";
 import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 import type { TestS3 } from "../helpers/s3.ts";
@@ -41,7 +41,9 @@ const kafka = (b: BrokerProcess, id = "pg-s3-e2e") => retryingKafka(b, id);
 
 /** `partition:offset:value` of `count` records of `topic`, read by group `groupId` from its committed offsets. */
 async function consumeAll(b: BrokerProcess, topic: string, count: number, groupId: string): Promise<string[]> {
-  return (await consumeCount(kafka(b), topic, count, groupId)).map((r) => `${r.partition}:${r.offset}:${r.value}`);
+  return (await consumeCount(kafka(b), topic, count, groupId)).map((r) =>
+    `${r.partition}:${r.message.offset}:${r.message.value?.toString()}`
+  );
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
@@ -79,10 +81,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-f", "%k=%s@%o\n"])).toBe(
           "k1=v1@0\nk2=v2@1\nk3=v3@2\n",
         );
-        const admin = kafka(b).admin();
-        await admin.connect();
-        await admin.createTopics({ topics: [{ topic: "orders", numPartitions: 3 }] });
-        await admin.disconnect();
+        await createTopics(kafka(b), [{ topic: "orders", numPartitions: 3 }]);
         const producer = kafka(b).producer({ idempotent: true });
         await producer.connect();
         // Sent concurrently so that several partitions' batches share objects.
@@ -195,10 +194,10 @@ describe("broker on PostgreSQL with record data in S3", () => {
       const addr = `127.0.0.1:${running[0].port}`;
       const both = await metadata(addr);
       expect(both.brokers.map((b) => b.id).sort()).toEqual([1, 2]);
-      const admin = new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "two", numPartitions: 4 }] });
-      await admin.disconnect();
+      await createTopics(new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }), [{
+        topic: "two",
+        numPartitions: 4,
+      }]);
       const spread = await until(
         () => metadata(addr, "two"),
         (m) => new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 2,
@@ -273,10 +272,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
       ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
       running.push(b);
       const k = retryingKafka(b, "obj-fault", 60);
-      const admin = k.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "outage", numPartitions: 1 }] });
-      await admin.disconnect();
+      await createTopics(k, [{ topic: "outage", numPartitions: 1 }]);
       const p = k.producer({ idempotent: true, maxInFlightRequests: 1 });
       await p.connect();
       const acked: string[] = [];

@@ -15,7 +15,7 @@ import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat } from "../helpers/kcat.ts";
-import { consumeCount, retryingKafka } from "../helpers/kafkajs.ts";
+import { consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -30,7 +30,9 @@ const kafka = (b: BrokerProcess, id = "pg-e2e") => retryingKafka(b, id);
 
 /** `partition:value` of `count` records of `topic`, read by group `groupId` from its committed offsets. */
 async function consumeAll(b: BrokerProcess, topic: string, count: number, groupId: string): Promise<string[]> {
-  return (await consumeCount(kafka(b), topic, count, groupId)).map((r) => `${r.partition}:${r.value}`);
+  return (await consumeCount(kafka(b), topic, count, groupId)).map((r) =>
+    `${r.partition}:${r.message.value?.toString()}`
+  );
 }
 
 describe("broker on PostgreSQL storage", () => {
@@ -163,10 +165,7 @@ describe("broker on PostgreSQL storage", () => {
       const url = pg.createDatabase("outage");
       const b = await startBrokerProcess("bun", ["--storage", url, "-o", "num.partitions=2"]);
       try {
-        const admin = kafka(b).admin();
-        await admin.connect();
-        await admin.createTopics({ topics: [{ topic: "outage", numPartitions: 2 }] });
-        await admin.disconnect();
+        await createTopics(kafka(b), [{ topic: "outage", numPartitions: 2 }]);
         const producer = kafka(b, "outage-producer").producer({ idempotent: true, maxInFlightRequests: 1 });
         await producer.connect();
         const acked: string[] = [];

@@ -1,6 +1,7 @@
 // kafkajs against a broker process that may lose its storage for a while: a client that retries long enough to
-// ride out an outage, and a group consumer that reads a topic back until it has a count of records.
-import { Kafka, logLevel } from "kafkajs";
+// ride out an outage, topics created through an admin client, and a group consumer that reads a topic back until it
+// has a count of records.
+import { type ITopicConfig, Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import type { BrokerProcess } from "../e2e/harness.ts";
 
 /** kafkajs on `b`, quiet, retrying `retries` times 100 ms to 1 s apart. */
@@ -13,7 +14,18 @@ export function retryingKafka(b: BrokerProcess, clientId: string, retries = 40):
   });
 }
 
-export type Consumed = { partition: number; offset: string; value: string | undefined };
+/** Creates `topics` through a kafkajs admin client that is connected for just that. */
+export async function createTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export type Consumed = { partition: number; message: KafkaMessage };
 
 /**
  * A group consumer on `topic` from the beginning until `count` records arrived (throws after 60 s with how many
@@ -33,7 +45,7 @@ export async function consumeCount(
     const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${count} of ${topic}`)), 60_000);
     consumer.run({
       eachMessage: async ({ partition, message }) => {
-        got.push({ partition, offset: message.offset, value: message.value?.toString() });
+        got.push({ partition, message });
         if (got.length >= count) {
           clearTimeout(timer);
           resolve();

@@ -6,7 +6,7 @@
 // check); then every acknowledged record is read back exactly once, in order, and the probe at most once.
 import { expect } from "bun:test";
 import type { BrokerProcess } from "../e2e/harness.ts";
-import { retryingKafka } from "./kafkajs.ts";
+import { createTopics, retryingKafka } from "./kafkajs.ts";
 import { kcat } from "./kcat.ts";
 import type { TestPostgres } from "./postgres.ts";
 
@@ -21,10 +21,7 @@ export async function hungPostgresUnderLoad(
   opts: { clientId: string; warm: number },
 ): Promise<void> {
   const k = retryingKafka(b, opts.clientId);
-  const admin = k.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: "hung", numPartitions: 2 }] });
-  await admin.disconnect();
+  await createTopics(k, [{ topic: "hung", numPartitions: 2 }]);
   const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const acked: string[] = [];

@@ -4,9 +4,10 @@
 // with real clients (kafkajs; Avro values decoded by @kafkajs/confluent-schema-registry).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { httpJson, startHttpBroker } from "../helpers/http.ts";
+import { consumeCount } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const V2 = "application/vnd.kafka.v2+json";
@@ -17,25 +18,9 @@ let kafka: Kafka;
 const call = (method: string, path: string, body?: unknown, type?: string) =>
   httpJson(method, `${base}${path}`, body, { type });
 
-async function readAll(topic: string, n: number): Promise<{ key: Buffer | null; value: Buffer | null }[]> {
-  const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const out: { key: Buffer | null; value: Buffer | null }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timed out")), 30000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        out.push({ key: message.key, value: message.value });
-        if (out.length === n) {
-          clearTimeout(t);
-          resolve();
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
+/** The first `n` records of `topic`, read by a fresh group. */
+async function readAll(topic: string, n: number): Promise<KafkaMessage[]> {
+  return (await consumeCount(kafka, topic, n, `read-${topic}-${Math.random()}`)).map((r) => r.message);
 }
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { kafkajsValues } from "../helpers/consume.ts";
+import { createTopics } from "../helpers/kafkajs.ts";
 import { startHttpBroker } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -35,10 +36,7 @@ async function scrape(): Promise<{ text: string; value: (series: string) => numb
 describe("Kafka-named metrics", () => {
   test("produce and fetch with kafkajs move latency, bytes and records; health and process gauges", async () => {
     const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "metrics", logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "dash", numPartitions: 2 }, { topic: "quiet", numPartitions: 1 }] });
-    await admin.disconnect();
+    await createTopics(kafka, [{ topic: "dash", numPartitions: 2 }, { topic: "quiet", numPartitions: 1 }]);
     const producer = kafka.producer();
     await producer.connect();
     const send = (from: number, n: number) =>
