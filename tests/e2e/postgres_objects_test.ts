@@ -14,7 +14,7 @@ import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { kcat, kcatRead, metadata, until } from "../helpers/kcat.ts";
 import { consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { startCluster } from "../helpers/pg_cluster.ts";
 import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
@@ -78,7 +78,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
           ["-b", addr, "-P", "-t", "kc", "-K:", "-p", "0", "-X", "enable.idempotence=true", "-X", "acks=all"],
           "k1:v1\nk2:v2\nk3:v3\n",
         );
-        expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-f", "%k=%s@%o\n"])).toBe(
+        expect(await kcatRead(addr, "kc", 0, "%k=%s@%o\n")).toBe(
           "k1=v1@0\nk2=v2@1\nk3=v3@2\n",
         );
         await createTopics(kafka(b), [{ topic: "orders", numPartitions: 3 }]);
@@ -108,8 +108,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         await tx.send({ topic: "kc", messages: [{ key: "t", value: "aborted" }] });
         await tx.abort();
         await tp.disconnect();
-        const readKc = (level: string) =>
-          kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-X", `isolation.level=${level}`, "-f", "%s@%o\n"]);
+        const readKc = (level: string) => kcatRead(addr, "kc", 0, "%s@%o\n", ["-X", `isolation.level=${level}`]);
         expect(await readKc("read_committed")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\n");
         expect(await readKc("read_uncommitted")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\naborted@5\n");
         // The record data is in objects under the prefix; PostgreSQL holds extents, not batches.
@@ -129,20 +128,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         try {
           const addr = `127.0.0.1:${b.port}`;
           expect(
-            await kcat([
-              "-b",
-              addr,
-              "-C",
-              "-t",
-              "kc",
-              "-p",
-              "0",
-              "-e",
-              "-X",
-              "isolation.level=read_committed",
-              "-f",
-              "%s@%o\n",
-            ]),
+            await kcatRead(addr, "kc", 0, "%s@%o\n", ["-X", "isolation.level=read_committed"]),
           ).toStartWith("v1@0\nv2@1\nv3@2\ncommitted@3\n");
           // The group's committed offsets hold: nothing new for g1 until more is produced.
           const producer = kafka(b).producer({ idempotent: true });
@@ -163,7 +149,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
             ["-b", addr, "-P", "-t", "kc", "-p", "0", "-X", "enable.idempotence=true", "-X", "acks=all"],
             `${kind}\n`,
           );
-          expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-o", "-1", "-e", "-f", "%s@%o\n"])).toBe(
+          expect(await kcatRead(addr, "kc", 0, "%s@%o\n", ["-o", "-1"])).toBe(
             `${kind}@${7 + round}\n`,
           );
         } finally {
@@ -208,7 +194,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         await kcat(["-b", addr, "-P", "-t", "two", "-p", String(p), ...idem], `a${p}\nb${p}\n`);
       }
       for (let p = 0; p < 4; p++) {
-        expect(await kcat(["-b", addr, "-C", "-t", "two", "-p", String(p), "-e", "-f", "%s@%o\n"])).toBe(
+        expect(await kcatRead(addr, "two", p, "%s@%o\n")).toBe(
           `a${p}@0\nb${p}@1\n`,
         );
       }
@@ -223,7 +209,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
       expect(after.topics[0].partitions.every((p) => p.leader === 1)).toBe(true);
       for (let p = 0; p < 4; p++) {
         await kcat(["-b", addr, "-P", "-t", "two", "-p", String(p), ...idem], `c${p}\n`);
-        expect(await kcat(["-b", addr, "-C", "-t", "two", "-p", String(p), "-e", "-f", "%s@%o\n"])).toBe(
+        expect(await kcatRead(addr, "two", p, "%s@%o\n")).toBe(
           `a${p}@0\nb${p}@1\nc${p}@2\n`,
         );
       }
@@ -298,7 +284,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
       }
       await send(acked.length, 100);
       await p.disconnect();
-      const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "outage", "-p", "0", "-e", "-f", "%s\n"]);
+      const out = await kcatRead(`127.0.0.1:${b.port}`, "outage", 0);
       expect(out.trim().split("\n")).toEqual(acked);
       expect(acked).toEqual(Array.from({ length: 400 }, (_, i) => `m${i}`));
     },

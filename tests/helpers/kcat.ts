@@ -17,6 +17,17 @@ export async function kcat(args: string[], input?: string): Promise<string> {
   return out;
 }
 
+/** `kcat -C` of one partition from its start (or as `extra` says) to its end, each record printed as `format`. */
+export function kcatRead(
+  addr: string,
+  topic: string,
+  partition: number,
+  format = "%s\n",
+  extra: string[] = [],
+): Promise<string> {
+  return kcat(["-b", addr, "-C", "-t", topic, "-p", String(partition), ...extra, "-e", "-f", format]);
+}
+
 export type Meta = {
   brokers: { id: number; name: string }[];
   topics: { topic: string; partitions: { partition: number; leader: number }[] }[];

@@ -7,7 +7,7 @@
 import { expect } from "bun:test";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { createTopics, retryingKafka } from "./kafkajs.ts";
-import { kcat } from "./kcat.ts";
+import { kcatRead } from "./kcat.ts";
 import type { TestPostgres } from "./postgres.ts";
 
 /**
@@ -72,7 +72,7 @@ export async function hungPostgresUnderLoad(
   await producer.disconnect();
   // The probe was not acknowledged, but its write may have run once PostgreSQL woke (outcome unknown).
   for (const p of [0, 1]) {
-    const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "hung", "-p", String(p), "-e", "-f", "%s\n"]);
+    const out = await kcatRead(`127.0.0.1:${b.port}`, "hung", p);
     const got = out.split("\n").filter((v) => v !== "" && v !== "probe").map((v) => `${p}:${v}`);
     expect(got).toEqual(acked.filter((a) => a.startsWith(`${p}:`)));
     expect(out.split("\n").filter((v) => v === "probe").length).toBeLessThanOrEqual(p === 0 ? 1 : 0);
