@@ -14,7 +14,7 @@ import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { kcat } from "../helpers/kcat.ts";
+import { kcat, kcatRead } from "../helpers/kcat.ts";
 import { consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 
@@ -46,7 +46,7 @@ describe("broker on PostgreSQL storage", () => {
         expect(b.logs()).toContain("storage: PostgreSQL at postgres://postgres@127.0.0.1");
         // kcat: auto-created topic, produce and consume.
         await kcat(["-b", `127.0.0.1:${b.port}`, "-P", "-t", "kc", "-K:", "-p", "0"], "k1:v1\nk2:v2\nk3:v3\n");
-        expect(await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "kc", "-p", "0", "-e", "-f", "%k=%s@%o\n"])).toBe(
+        expect(await kcatRead(`127.0.0.1:${b.port}`, "kc", 0, "%k=%s@%o\n")).toBe(
           "k1=v1@0\nk2=v2@1\nk3=v3@2\n",
         );
         // kafkajs: a 3-partition topic, a group that consumes and commits.
@@ -95,20 +95,7 @@ describe("broker on PostgreSQL storage", () => {
         try {
           const addr = `127.0.0.1:${b.port}`;
           // kc: the three records, the committed one, the aborted batch and the two markers took offsets 3-6.
-          const committed = await kcat([
-            "-b",
-            addr,
-            "-C",
-            "-t",
-            "kc",
-            "-p",
-            "0",
-            "-e",
-            "-X",
-            "isolation.level=read_committed",
-            "-f",
-            "%s@%o\n",
-          ]);
+          const committed = await kcatRead(addr, "kc", 0, "%s@%o\n", ["-X", "isolation.level=read_committed"]);
           expect(committed).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\n");
           const admin = kafka(b).admin();
           await admin.connect();
@@ -143,7 +130,8 @@ describe("broker on PostgreSQL storage", () => {
 
   test("SIGKILL: the restarted broker waits out its old lease, then serves every acknowledged record", async () => {
     const url = pg.createDatabase("sigkill");
-    const args = ["--storage", url, "-o", "broker.heartbeat.interval.ms=300", "-o", "broker.session.timeout.ms=1500"];
+    // The lease (5 s) outlasts the restart even on a loaded machine (a Bun broker took over 1.5 s to start there).
+    const args = ["--storage", url, "-o", "broker.heartbeat.interval.ms=300", "-o", "broker.session.timeout.ms=5000"];
     const first = await startBrokerProcess("bun", args);
     const lines = Array.from({ length: 50 }, (_, i) => `r${i}`).join("\n") + "\n";
     await kcat(["-b", `127.0.0.1:${first.port}`, "-P", "-t", "crash", "-p", "0", "-X", "acks=all"], lines);
@@ -151,7 +139,7 @@ describe("broker on PostgreSQL storage", () => {
     await first.stop();
     const second = await startBrokerProcess("bun", args);
     try {
-      const out = await kcat(["-b", `127.0.0.1:${second.port}`, "-C", "-t", "crash", "-p", "0", "-e", "-f", "%s\n"]);
+      const out = await kcatRead(`127.0.0.1:${second.port}`, "crash", 0);
       expect(out).toBe(lines);
       expect(second.logs()).toContain("still leased by an earlier incarnation");
     } finally {
