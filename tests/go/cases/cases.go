@@ -1,7 +1,8 @@
-// Package cases runs a test program's named cases the way tests/e2e/cases.ts reads them: the program's arguments
-// after BOOTSTRAP and RUN_ID name the cases to run (none: all, sorted; `--list`: print the names and stop); each case
-// prints `CASE ok <name> <ms>` or `CASE fail <name> <message>` on stdout, with the details on stderr after
-// `case <name> failed:`; the program exits 1 when a case failed.
+// Package cases holds what the Go test programs share. Main runs a program's named cases the way
+// tests/e2e/cases.ts reads them: the program's arguments after BOOTSTRAP and RUN_ID name the cases to run (none: all,
+// sorted; `--list`: print the names and stop); each case prints `CASE ok <name> <ms>` or `CASE fail <name> <message>`
+// on stdout, with the details on stderr after `case <name> failed:`; the program exits 1 when a case failed. Poll
+// (poll.go) is a franz-go group member's consume loop.
 package cases
 
 import (

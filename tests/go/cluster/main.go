@@ -303,20 +303,11 @@ func franzCase() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-				fs := cl.PollFetches(pctx)
-				pcancel()
-				fs.EachRecord(func(r *kgo.Record) { s.add(r.Partition, string(r.Value)) })
-				if err := cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
-					errs <- err
-					return
-				}
+			// Past the bound the group's reads are checked below; a commit that fails before it fails the case.
+			err := cases.Poll(ctx, cl, stop, func(r *kgo.Record) { s.add(r.Partition, string(r.Value)) },
+				func() error { return cl.CommitUncommittedOffsets(ctx) })
+			if err != nil && ctx.Err() == nil {
+				errs <- err
 			}
 		}()
 	}

@@ -142,37 +142,29 @@ func group(label, wantType string, opts ...kgo.Opt) func() error {
 				cl := client(append([]kgo.Opt{kgo.ConsumerGroup(g), kgo.ConsumeTopics(topic),
 					kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit()}, opts...)...)
 				defer cl.Close()
-				for {
-					select {
-					case <-done:
-						cctx, ccancel := ctxT()
-						defer ccancel()
-						if err := cl.CommitUncommittedOffsets(cctx); err != nil {
-							errs <- err
-						}
-						cl.LeaveGroup()
-						return
-					default:
+				err := cases.Poll(ctx, cl, done, func(r *kgo.Record) {
+					mu.Lock()
+					seen[string(r.Value)] = true
+					if len(seen) == 400 {
+						once.Do(func() { close(done) })
 					}
-					pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-					fs := cl.PollFetches(pctx)
-					pcancel()
-					if ctx.Err() != nil {
-						errs <- errors.New("bound passed before all records were consumed")
-						return
-					}
-					fs.EachRecord(func(r *kgo.Record) {
-						mu.Lock()
-						seen[string(r.Value)] = true
-						if len(seen) == 400 {
-							once.Do(func() { close(done) })
-						}
-						mu.Unlock()
-					})
+					mu.Unlock()
+				}, func() error {
 					cctx, ccancel := ctxT()
 					_ = cl.CommitUncommittedOffsets(cctx)
 					ccancel()
+					return nil
+				})
+				if err != nil {
+					errs <- errors.New("bound passed before all records were consumed")
+					return
 				}
+				cctx, ccancel := ctxT()
+				defer ccancel()
+				if err := cl.CommitUncommittedOffsets(cctx); err != nil {
+					errs <- err
+				}
+				cl.LeaveGroup()
 			}()
 		}
 		wg.Wait()
