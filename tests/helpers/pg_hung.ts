@@ -7,7 +7,7 @@
 import { expect } from "bun:test";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { createTopics, retryingKafka } from "./kafkajs.ts";
-import { kcatRead } from "./kcat.ts";
+import { kcatRead, kcatRun } from "./kcat.ts";
 import type { TestPostgres } from "./postgres.ts";
 
 /**
@@ -37,25 +37,11 @@ export async function hungPostgresUnderLoad(
   pg.pause();
   try {
     // librdkafka without retries: the broker's answer, not its own message timeout (20 s).
-    const probe = Bun.spawn([
-      "kcat",
-      "-b",
-      `127.0.0.1:${b.port}`,
-      "-P",
-      "-t",
-      "hung",
-      "-p",
-      "0",
-      "-X",
-      "acks=all",
-      "-X",
-      "message.send.max.retries=0",
-      "-X",
-      "message.timeout.ms=20000",
-    ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    probe.stdin.write("probe\n");
-    probe.stdin.end();
-    const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited]);
+    const noRetries = ["-X", "message.send.max.retries=0", "-X", "message.timeout.ms=20000"];
+    const { code, err } = await kcatRun(
+      ["-b", `127.0.0.1:${b.port}`, "-P", "-t", "hung", "-p", "0", "-X", "acks=all", ...noRetries],
+      "probe\n",
+    );
     expect(code).not.toBe(0);
     expect(err).toContain("Broker: Disk error"); // KAFKA_STORAGE_ERROR, retriable
     expect(b.logs()).toMatch(/no reply within 1000 ms|no answer within 1000 ms/);
