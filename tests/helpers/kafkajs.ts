@@ -4,6 +4,11 @@
 import { type ITopicConfig, Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import type { BrokerProcess } from "../e2e/harness.ts";
 
+/** kafkajs on the broker at 127.0.0.1:`port`, its log quiet (kafkajs' default retries). */
+export function quietKafka(port: number, clientId?: string): Kafka {
+  return new Kafka({ brokers: [`127.0.0.1:${port}`], clientId, logLevel: logLevel.NOTHING });
+}
+
 /** kafkajs on `b`, quiet, retrying `retries` times 100 ms to 1 s apart. */
 export function retryingKafka(b: BrokerProcess, clientId: string, retries = 40): Kafka {
   return new Kafka({

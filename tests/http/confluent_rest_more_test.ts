@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
-import { Kafka, logLevel } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import { batchRecordCount } from "../../src/protocol/record_batch.ts";
 import { allowAcl } from "../helpers/acls.ts";
 import { httpJson, startHttpBroker } from "../helpers/http.ts";
+import { quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
     "group.consumer.heartbeat.interval.ms": 500,
   }));
   v3 = `/v3/clusters/${broker.services.clusterId}`;
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest2", logLevel: logLevel.NOTHING });
+  kafka = quietKafka(broker.port, "crest2");
 });
 afterAll(async () => {
   await broker.close();
@@ -598,7 +599,7 @@ describe("v3 broker configs and ACLs", () => {
         cluster_id: expect.any(String),
         ...acl,
       }]);
-      const admin = new Kafka({ brokers: [`127.0.0.1:${secured.port}`], logLevel: logLevel.NOTHING }).admin();
+      const admin = quietKafka(secured.port).admin();
       await admin.connect();
       const seen = await admin.describeAcls({
         resourceType: 1, // ANY

@@ -4,10 +4,10 @@
 // with real clients (kafkajs; Avro values decoded by @kafkajs/confluent-schema-registry).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
-import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
+import type { Kafka, KafkaMessage } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { httpJson, startHttpBroker } from "../helpers/http.ts";
-import { consumeCount } from "../helpers/kafkajs.ts";
+import { consumeCount, quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const V2 = "application/vnd.kafka.v2+json";
@@ -25,7 +25,7 @@ async function readAll(topic: string, n: number): Promise<KafkaMessage[]> {
 
 beforeAll(async () => {
   ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0, "num.partitions": 2 }));
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest", logLevel: logLevel.NOTHING });
+  kafka = quietKafka(broker.port, "crest");
 });
 afterAll(async () => {
   await broker.close();

@@ -4,10 +4,10 @@
 // the page then shows.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { Kafka, logLevel } from "kafkajs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import type { Broker } from "../../src/broker/broker.ts";
 import { startHttpBroker } from "../helpers/http.ts";
+import { quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const CHROMIUM = "/usr/bin/chromium";
@@ -30,7 +30,7 @@ beforeAll(async () => {
     "super.users": "User:ANONYMOUS",
   }));
   // A group with committed offsets and no members, for the reset.
-  const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "ui", logLevel: logLevel.NOTHING });
+  const kafka = quietKafka(broker.port, "ui");
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic: "orders", messages: [1, 2, 3, 4].map((n) => ({ value: `o${n}` })) });

@@ -1,10 +1,10 @@
 // The HTTP side: health, readiness, Prometheus metrics and the read-only admin view, in process
 // (Bun.serve) and under every runtime (Bun.serve, Deno.serve, node:http, the binary).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { httpBase, startHttpBroker } from "../helpers/http.ts";
+import { quietKafka } from "../helpers/kafkajs.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
@@ -36,11 +36,7 @@ describe("HTTP side", () => {
   });
 
   test("metrics, topics and group lag follow what clients do", async () => {
-    const kafka = new Kafka({
-      brokers: [`127.0.0.1:${broker.port}`],
-      clientId: "http-test",
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = quietKafka(broker.port, "http-test");
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "web", numPartitions: 2 }] });

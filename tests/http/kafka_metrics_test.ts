@@ -2,10 +2,9 @@
 // latency per request type, bytes and records per topic, partition health and the process's CPU and RSS,
 // and the counters move with more traffic.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { kafkajsValues } from "../helpers/consume.ts";
-import { createTopics } from "../helpers/kafkajs.ts";
+import { createTopics, quietKafka } from "../helpers/kafkajs.ts";
 import { startHttpBroker } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -35,7 +34,7 @@ async function scrape(): Promise<{ text: string; value: (series: string) => numb
 
 describe("Kafka-named metrics", () => {
   test("produce and fetch with kafkajs move latency, bytes and records; health and process gauges", async () => {
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "metrics", logLevel: logLevel.NOTHING });
+    const kafka = quietKafka(broker.port, "metrics");
     await createTopics(kafka, [{ topic: "dash", numPartitions: 2 }, { topic: "quiet", numPartitions: 1 }]);
     const producer = kafka.producer();
     await producer.connect();

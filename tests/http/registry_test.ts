@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SchemaRegistry as RegistryClient, SchemaType } from "@kafkajs/confluent-schema-registry";
-import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { avroIncompatibilities, parseAvro } from "../../src/broker/registry/avro.ts";
 import { jsonIncompatibilities, parseJsonSchema } from "../../src/broker/registry/json_schema.ts";
 import { parseProto, protoIncompatibilities } from "../../src/broker/registry/protobuf.ts";
 import { startHttpBroker } from "../helpers/http.ts";
+import { quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -177,7 +177,7 @@ describe("@kafkajs/confluent-schema-registry", () => {
       { subject: "people-value" },
     );
     expect(id).toBeGreaterThan(0);
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "sr", logLevel: logLevel.NOTHING });
+    const kafka = quietKafka(broker.port, "sr");
     const producer = kafka.producer();
     await producer.connect();
     const values = await Promise.all([1, 2, 3].map((n) => registry.encode(id, { name: `p${n}`, n })));
@@ -207,7 +207,7 @@ describe("@kafkajs/confluent-schema-registry", () => {
 
 describe("broker-side validation (confluent.value.schema.validation)", () => {
   test("a value without a registered schema id is refused; an encoded one is stored", async () => {
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "sv", logLevel: logLevel.NOTHING });
+    const kafka = quietKafka(broker.port, "sv");
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({

@@ -2,11 +2,12 @@
 // kafkajs (keyed records where kafkajs' murmur2 partitioner puts them), kafkajs records read over
 // HTTP, long polls, read_committed, errors; in process and under Deno and Node.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { type Kafka, Partitioners } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import { allowAcl } from "../helpers/acls.ts";
 import { httpBase, startHttpBroker } from "../helpers/http.ts";
+import { quietKafka } from "../helpers/kafkajs.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 
@@ -17,7 +18,7 @@ let base: string;
 let kafka: Kafka;
 beforeAll(async () => {
   ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0 }));
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "rest-test", logLevel: logLevel.NOTHING });
+  kafka = quietKafka(broker.port, "rest-test");
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
