@@ -15,7 +15,7 @@ import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, kcatRead, metadata, until } from "../helpers/kcat.ts";
-import { consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
+import { commitThenAbort, consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { startCluster } from "../helpers/pg_cluster.ts";
 import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 import type { TestS3 } from "../helpers/s3.ts";
@@ -99,15 +99,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
             .toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
         }
         // A transaction that commits and one that aborts (markers are appends through the objects too).
-        const tp = kafka(b).producer({ transactionalId: "obj-tx", maxInFlightRequests: 1, idempotent: true });
-        await tp.connect();
-        let tx = await tp.transaction();
-        await tx.send({ topic: "kc", messages: [{ key: "t", value: "committed" }] });
-        await tx.commit();
-        tx = await tp.transaction();
-        await tx.send({ topic: "kc", messages: [{ key: "t", value: "aborted" }] });
-        await tx.abort();
-        await tp.disconnect();
+        await commitThenAbort(kafka(b), "obj-tx", "kc");
         const readKc = (level: string) => kcatRead(addr, "kc", 0, "%s@%o\n", ["-X", `isolation.level=${level}`]);
         expect(await readKc("read_committed")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\n");
         expect(await readKc("read_uncommitted")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\naborted@5\n");

@@ -15,7 +15,7 @@ import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, kcatRead } from "../helpers/kcat.ts";
-import { consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
+import { commitThenAbort, consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -77,15 +77,7 @@ describe("broker on PostgreSQL storage", () => {
         const consumed = await consumeAll(b, "orders", 30, "g1");
         expect(consumed.length).toBe(30);
         // A transaction that commits and one that aborts.
-        const tp = kafka(b).producer({ transactionalId: "pg-tx", maxInFlightRequests: 1, idempotent: true });
-        await tp.connect();
-        let tx = await tp.transaction();
-        await tx.send({ topic: "kc", messages: [{ key: "t", value: "committed" }] });
-        await tx.commit();
-        tx = await tp.transaction();
-        await tx.send({ topic: "kc", messages: [{ key: "t", value: "aborted" }] });
-        await tx.abort();
-        await tp.disconnect();
+        await commitThenAbort(kafka(b), "pg-tx", "kc");
       } finally {
         expect(await b.stop()).toBe(0);
       }

@@ -1,5 +1,5 @@
-// kafkajs against a broker process that may lose its storage for a while: a client that retries long enough to
-// ride out an outage, topics created through an admin client, and a group consumer that reads a topic back until it
+// kafkajs in tests: a quiet client; one that retries long enough to ride out a storage outage; topics created
+// through an admin client; a committed and an aborted transaction; a group consumer that reads a topic back until it
 // has a count of records.
 import { type ITopicConfig, Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import type { BrokerProcess } from "../e2e/harness.ts";
@@ -28,6 +28,22 @@ export async function createTopics(kafka: Kafka, topics: ITopicConfig[]): Promis
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Two transactions of a kafkajs transactional producer `transactionalId` on `topic`: one that commits the record
+ * t=committed, then one that aborts t=aborted (each leaves a marker after its record).
+ */
+export async function commitThenAbort(kafka: Kafka, transactionalId: string, topic: string): Promise<void> {
+  const tp = kafka.producer({ transactionalId, maxInFlightRequests: 1, idempotent: true });
+  await tp.connect();
+  let tx = await tp.transaction();
+  await tx.send({ topic, messages: [{ key: "t", value: "committed" }] });
+  await tx.commit();
+  tx = await tp.transaction();
+  await tx.send({ topic, messages: [{ key: "t", value: "aborted" }] });
+  await tx.abort();
+  await tp.disconnect();
 }
 
 export type Consumed = { partition: number; message: KafkaMessage };
