@@ -23,6 +23,22 @@ export async function startHttpBroker(
   return { broker, base: await httpBase(() => broker.lines.join("\n")) };
 }
 
+/**
+ * Configs of a broker whose listener is SASL_PLAINTEXT and whose HTTP side asks for HTTP Basic: the PLAIN users
+ * `plain` (name → password), the SCRAM-SHA-256 user carol (password carol-pw), the StandardAuthorizer with User:admin
+ * as its super user.
+ */
+export function saslHttpConfig(plain: Record<string, string>): Partial<BrokerConfig> {
+  const users = Object.entries(plain).map(([name, password]) => `user_${name}="${password}"`).join(" ");
+  return {
+    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+    "sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ${users};`,
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:admin",
+    "chronik.add.scram": "SCRAM-SHA-256=[name=carol,password=carol-pw]",
+  };
+}
+
 /** The Authorization header of HTTP Basic for `user`:`password`. */
 export function basicAuth(user: string, password: string): string {
   return `Basic ${btoa(`${user}:${password}`)}`;

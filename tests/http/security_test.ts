@@ -6,22 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import { allowAcl } from "../helpers/acls.ts";
-import { basicAuth as basic, startHttpBroker } from "../helpers/http.ts";
-
-const JAAS =
-  'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";';
+import { basicAuth as basic, saslHttpConfig, startHttpBroker } from "../helpers/http.ts";
 
 let broker: Broker & { lines: string[] };
 let base: string;
 
 beforeAll(async () => {
-  ({ broker, base } = await startHttpBroker({
-    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-    "sasl.jaas.config": JAAS,
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
-    "chronik.add.scram": "SCRAM-SHA-256=[name=carol,password=carol-pw]",
-  }));
+  ({ broker, base } = await startHttpBroker(saslHttpConfig({ admin: "admin-pw", alice: "alice-pw" })));
   await broker.services.acls.create([
     allowAcl("User:alice", AclOperation.DESCRIBE, ResourceType.TOPIC, "pub"),
     allowAcl("User:alice", AclOperation.WRITE, ResourceType.TOPIC, "pub"),

@@ -13,10 +13,8 @@ import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import { saltedPassword } from "../../src/broker/auth/sasl.ts";
 import { basicPasswordOk, type Derive } from "../../src/http/security.ts";
 import { allowAcl as bind } from "../helpers/acls.ts";
-import { basicAuth, httpJson, startHttpBroker } from "../helpers/http.ts";
+import { basicAuth, httpJson, saslHttpConfig, startHttpBroker } from "../helpers/http.ts";
 
-const JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required " +
-  'user_admin="admin-pw" user_alice="alice-pw" user_bob="bob-pw";';
 const V2 = "application/vnd.kafka.v2+json";
 
 let broker: Broker & { lines: string[] };
@@ -27,11 +25,7 @@ const call = (user: string, method: string, path: string, body?: unknown, type?:
 
 beforeAll(async () => {
   ({ broker, base } = await startHttpBroker({
-    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-    "sasl.jaas.config": JAAS,
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
-    "chronik.add.scram": "SCRAM-SHA-256=[name=carol,password=carol-pw]",
+    ...saslHttpConfig({ admin: "admin-pw", alice: "alice-pw", bob: "bob-pw" }),
     "group.initial.rebalance.delay.ms": 0,
   }));
   await broker.services.acls.create([
