@@ -2,7 +2,7 @@
 // tests/e2e/cases.ts reads them: the program's arguments after BOOTSTRAP and RUN_ID name the cases to run (none: all,
 // sorted; `--list`: print the names and stop); each case prints `CASE ok <name> <ms>` or `CASE fail <name> <message>`
 // on stdout, with the details on stderr after `case <name> failed:`; the program exits 1 when a case failed. Poll
-// (poll.go) is a franz-go group member's consume loop.
+// (poll.go) is a franz-go group member's consume loop; Fail ends a program without cases.
 package cases
 
 import (
@@ -51,4 +51,10 @@ func Main(cases map[string]func() error) {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// Fail prints the message on stderr and exits 1 (a program without cases failing its one run).
+func Fail(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, format+"\n", a...)
+	os.Exit(1)
 }
