@@ -12,7 +12,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import { batchRecordCount } from "../../src/protocol/record_batch.ts";
 import { allowAcl } from "../helpers/acls.ts";
 import { httpJson, startHttpBroker } from "../helpers/http.ts";
-import { quietKafka } from "../helpers/kafkajs.ts";
+import { consumeCount, quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -192,24 +192,7 @@ describe("v3 streaming produce", () => {
 
 /** The first `n` values of a topic, read by kafkajs from the beginning. */
 async function readValues(topic: string, n: number): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const out: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timed out")), 20000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        out.push(message.value!);
-        if (out.length === n) {
-          clearTimeout(t);
-          resolve();
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
+  return (await consumeCount(kafka, topic, n, `read-${topic}-${Math.random()}`)).map((r) => r.message.value!);
 }
 
 /** Reads an instance's records until `n` arrived (or 20 tries), as "partition:offset:value". */

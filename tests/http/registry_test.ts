@@ -12,7 +12,7 @@ import { avroIncompatibilities, parseAvro } from "../../src/broker/registry/avro
 import { jsonIncompatibilities, parseJsonSchema } from "../../src/broker/registry/json_schema.ts";
 import { parseProto, protoIncompatibilities } from "../../src/broker/registry/protobuf.ts";
 import { startHttpBroker } from "../helpers/http.ts";
-import { quietKafka } from "../helpers/kafkajs.ts";
+import { consumeCount, quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -183,23 +183,8 @@ describe("@kafkajs/confluent-schema-registry", () => {
     const values = await Promise.all([1, 2, 3].map((n) => registry.encode(id, { name: `p${n}`, n })));
     await producer.send({ topic: "people", messages: values.map((value) => ({ value })) });
     await producer.disconnect();
-    const consumer = kafka.consumer({ groupId: "sr-group" });
-    await consumer.connect();
-    await consumer.subscribe({ topic: "people", fromBeginning: true });
-    const seen: unknown[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out")), 30000);
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(await registry.decode(message.value!));
-          if (seen.length === 3) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
+    const read = await consumeCount(kafka, "people", 3, "sr-group");
+    const seen = await Promise.all(read.map((r) => registry.decode(r.message.value!)));
     expect(seen).toEqual([{ name: "p1", n: 1 }, { name: "p2", n: 2 }, { name: "p3", n: 3 }]);
     expect(await registry.getLatestSchemaId("people-value")).toBe(id);
   }, 60_000);
