@@ -49,7 +49,7 @@ export async function commitThenAbort(kafka: Kafka, transactionalId: string, top
 export type Consumed = { partition: number; message: KafkaMessage };
 
 /**
- * A group consumer on `topic` from the beginning until `count` records arrived (throws after 60 s with how many
+ * A group consumer on `topic` from the beginning until `count` records arrived (throws after `ms` with how many
  * did); the records in arrival order.
  */
 export async function consumeCount(
@@ -57,22 +57,26 @@ export async function consumeCount(
   topic: string,
   count: number,
   groupId: string,
+  ms = 60_000,
 ): Promise<Consumed[]> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const got: Consumed[] = [];
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${count} of ${topic}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${count} of ${topic}`)), ms);
+    const enough = () => {
+      if (got.length < count) return;
+      clearTimeout(timer);
+      resolve();
+    };
     consumer.run({
       eachMessage: async ({ partition, message }) => {
         got.push({ partition, message });
-        if (got.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
+        enough();
       },
     }).catch(reject);
+    enough(); // a count of 0
   });
   await consumer.disconnect();
   return got;
