@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
 import { httpBase, startHttpBroker } from "../helpers/http.ts";
-import { quietKafka } from "../helpers/kafkajs.ts";
+import { createTopics, quietKafka } from "../helpers/kafkajs.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
@@ -37,9 +37,7 @@ describe("HTTP side", () => {
 
   test("metrics, topics and group lag follow what clients do", async () => {
     const kafka = quietKafka(broker.port, "http-test");
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "web", numPartitions: 2 }] });
+    await createTopics(kafka, [{ topic: "web", numPartitions: 2 }]);
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
@@ -47,7 +45,6 @@ describe("HTTP side", () => {
       messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
     });
     await producer.disconnect();
-    await admin.disconnect();
     const c = await WireClient.connect(broker.port);
     const commit = await c.send(OffsetCommit, 2, {
       groupId: "web-group",

@@ -7,7 +7,7 @@ import type { Broker } from "../../src/broker/broker.ts";
 import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import { allowAcl } from "../helpers/acls.ts";
 import { httpBase, startHttpBroker } from "../helpers/http.ts";
-import { quietKafka } from "../helpers/kafkajs.ts";
+import { createTopics, quietKafka } from "../helpers/kafkajs.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 
@@ -19,15 +19,12 @@ let kafka: Kafka;
 beforeAll(async () => {
   ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0 }));
   kafka = quietKafka(broker.port, "rest-test");
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: "rest", numPartitions: 4 }, { topic: "rest-kjs", numPartitions: 3 }, {
-      topic: "rest-txn",
-      numPartitions: 1,
-    }, { topic: "rest-poll", numPartitions: 1 }],
-  });
-  await admin.disconnect();
+  await createTopics(kafka, [
+    { topic: "rest", numPartitions: 4 },
+    { topic: "rest-kjs", numPartitions: 3 },
+    { topic: "rest-txn", numPartitions: 1 },
+    { topic: "rest-poll", numPartitions: 1 },
+  ]);
 });
 afterAll(async () => {
   await broker.close();
