@@ -14,8 +14,10 @@ import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { kcat, kcatRead, metadata, until } from "../helpers/kcat.ts";
+import { commitThenAbort, consumeCount, createTopics, retryingKafka } from "../helpers/kafkajs.ts";
 import { startCluster } from "../helpers/pg_cluster.ts";
+import { hungPostgresUnderLoad } from "../helpers/pg_hung.ts";
 import type { TestS3 } from "../helpers/s3.ts";
 import { S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, startS3 } from "../helpers/s3.ts";
 
@@ -35,33 +37,13 @@ afterAll(async () => {
   await s3?.close();
 }, 60_000);
 
-const kafka = (b: BrokerProcess, id = "pg-s3-e2e") =>
-  new Kafka({
-    brokers: [`127.0.0.1:${b.port}`],
-    clientId: id,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 },
-  });
+const kafka = (b: BrokerProcess, id = "pg-s3-e2e") => retryingKafka(b, id);
 
+/** `partition:offset:value` of `count` records of `topic`, read by group `groupId` from its committed offsets. */
 async function consumeAll(b: BrokerProcess, topic: string, count: number, groupId: string): Promise<string[]> {
-  const consumer = kafka(b).consumer({ groupId, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const got: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${count} of ${topic}`)), 60_000);
-    consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        got.push(`${partition}:${message.offset}:${message.value?.toString()}`);
-        if (got.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    }).catch(reject);
-  });
-  await consumer.disconnect();
-  return got;
+  return (await consumeCount(kafka(b), topic, count, groupId)).map((r) =>
+    `${r.partition}:${r.message.offset}:${r.message.value?.toString()}`
+  );
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
@@ -96,13 +78,10 @@ describe("broker on PostgreSQL with record data in S3", () => {
           ["-b", addr, "-P", "-t", "kc", "-K:", "-p", "0", "-X", "enable.idempotence=true", "-X", "acks=all"],
           "k1:v1\nk2:v2\nk3:v3\n",
         );
-        expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-f", "%k=%s@%o\n"])).toBe(
+        expect(await kcatRead(addr, "kc", 0, "%k=%s@%o\n")).toBe(
           "k1=v1@0\nk2=v2@1\nk3=v3@2\n",
         );
-        const admin = kafka(b).admin();
-        await admin.connect();
-        await admin.createTopics({ topics: [{ topic: "orders", numPartitions: 3 }] });
-        await admin.disconnect();
+        await createTopics(kafka(b), [{ topic: "orders", numPartitions: 3 }]);
         const producer = kafka(b).producer({ idempotent: true });
         await producer.connect();
         // Sent concurrently so that several partitions' batches share objects.
@@ -120,17 +99,8 @@ describe("broker on PostgreSQL with record data in S3", () => {
             .toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
         }
         // A transaction that commits and one that aborts (markers are appends through the objects too).
-        const tp = kafka(b).producer({ transactionalId: "obj-tx", maxInFlightRequests: 1, idempotent: true });
-        await tp.connect();
-        let tx = await tp.transaction();
-        await tx.send({ topic: "kc", messages: [{ key: "t", value: "committed" }] });
-        await tx.commit();
-        tx = await tp.transaction();
-        await tx.send({ topic: "kc", messages: [{ key: "t", value: "aborted" }] });
-        await tx.abort();
-        await tp.disconnect();
-        const readKc = (level: string) =>
-          kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-e", "-X", `isolation.level=${level}`, "-f", "%s@%o\n"]);
+        await commitThenAbort(kafka(b), "obj-tx", "kc");
+        const readKc = (level: string) => kcatRead(addr, "kc", 0, "%s@%o\n", ["-X", `isolation.level=${level}`]);
         expect(await readKc("read_committed")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\n");
         expect(await readKc("read_uncommitted")).toBe("v1@0\nv2@1\nv3@2\ncommitted@3\naborted@5\n");
         // The record data is in objects under the prefix; PostgreSQL holds extents, not batches.
@@ -150,20 +120,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         try {
           const addr = `127.0.0.1:${b.port}`;
           expect(
-            await kcat([
-              "-b",
-              addr,
-              "-C",
-              "-t",
-              "kc",
-              "-p",
-              "0",
-              "-e",
-              "-X",
-              "isolation.level=read_committed",
-              "-f",
-              "%s@%o\n",
-            ]),
+            await kcatRead(addr, "kc", 0, "%s@%o\n", ["-X", "isolation.level=read_committed"]),
           ).toStartWith("v1@0\nv2@1\nv3@2\ncommitted@3\n");
           // The group's committed offsets hold: nothing new for g1 until more is produced.
           const producer = kafka(b).producer({ idempotent: true });
@@ -184,7 +141,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
             ["-b", addr, "-P", "-t", "kc", "-p", "0", "-X", "enable.idempotence=true", "-X", "acks=all"],
             `${kind}\n`,
           );
-          expect(await kcat(["-b", addr, "-C", "-t", "kc", "-p", "0", "-o", "-1", "-e", "-f", "%s@%o\n"])).toBe(
+          expect(await kcatRead(addr, "kc", 0, "%s@%o\n", ["-o", "-1"])).toBe(
             `${kind}@${7 + round}\n`,
           );
         } finally {
@@ -215,10 +172,10 @@ describe("broker on PostgreSQL with record data in S3", () => {
       const addr = `127.0.0.1:${running[0].port}`;
       const both = await metadata(addr);
       expect(both.brokers.map((b) => b.id).sort()).toEqual([1, 2]);
-      const admin = new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "two", numPartitions: 4 }] });
-      await admin.disconnect();
+      await createTopics(new Kafka({ brokers: [addr], logLevel: logLevel.NOTHING }), [{
+        topic: "two",
+        numPartitions: 4,
+      }]);
       const spread = await until(
         () => metadata(addr, "two"),
         (m) => new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 2,
@@ -229,7 +186,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         await kcat(["-b", addr, "-P", "-t", "two", "-p", String(p), ...idem], `a${p}\nb${p}\n`);
       }
       for (let p = 0; p < 4; p++) {
-        expect(await kcat(["-b", addr, "-C", "-t", "two", "-p", String(p), "-e", "-f", "%s@%o\n"])).toBe(
+        expect(await kcatRead(addr, "two", p, "%s@%o\n")).toBe(
           `a${p}@0\nb${p}@1\n`,
         );
       }
@@ -244,7 +201,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
       expect(after.topics[0].partitions.every((p) => p.leader === 1)).toBe(true);
       for (let p = 0; p < 4; p++) {
         await kcat(["-b", addr, "-P", "-t", "two", "-p", String(p), ...idem], `c${p}\n`);
-        expect(await kcat(["-b", addr, "-C", "-t", "two", "-p", String(p), "-e", "-f", "%s@%o\n"])).toBe(
+        expect(await kcatRead(addr, "two", p, "%s@%o\n")).toBe(
           `a${p}@0\nb${p}@1\nc${p}@2\n`,
         );
       }
@@ -271,67 +228,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
         "chronik.postgres.request.timeout.ms=1000",
       ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
       running.push(b);
-      const k = kafka(b, "obj-hung");
-      const admin = k.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "hung", numPartitions: 2 }] });
-      await admin.disconnect();
-      const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      const acked: string[] = [];
-      const send = async (from: number, to: number) => {
-        for (let i = from; i < to; i++) {
-          await producer.send({ topic: "hung", acks: -1, messages: [{ partition: i % 2, value: `m${i}` }] });
-          acked.push(`${i % 2}:m${i}`);
-        }
-      };
-      await send(0, 40);
-      const during = send(40, 100); // kafkajs retries while PostgreSQL hangs; commits in flight run when it wakes
-      await Bun.sleep(50);
-      pg.pause();
-      try {
-        // librdkafka without retries: the broker's answer, not its own message timeout.
-        const probe = Bun.spawn([
-          "kcat",
-          "-b",
-          `127.0.0.1:${b.port}`,
-          "-P",
-          "-t",
-          "hung",
-          "-p",
-          "0",
-          "-X",
-          "acks=all",
-          "-X",
-          "message.send.max.retries=0",
-          "-X",
-          "message.timeout.ms=20000",
-        ], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-        probe.stdin.write("probe\n");
-        probe.stdin.end();
-        const [err, code] = await Promise.all([new Response(probe.stderr).text(), probe.exited]);
-        expect(code).not.toBe(0);
-        expect(err).toContain("Broker: Disk error"); // KAFKA_STORAGE_ERROR, retriable
-        expect(b.logs()).toMatch(/no reply within 1000 ms|no answer within 1000 ms/);
-        // New connections are served: the retries commit while the commits given up on still wait in their
-        // backends; those run last, when the rest wakes (each is refused: its partition's log end moved).
-        pg.resume("new connections");
-        const mark = acked.length;
-        for (let i = 0; i < 150 && acked.length < mark + 10; i++) await Bun.sleep(100);
-      } finally {
-        pg.resume();
-      }
-      await during;
-      await send(100, 120);
-      await producer.disconnect();
-      // The probe was not acknowledged, but its commit may have run once PostgreSQL woke (outcome unknown).
-      for (const p of [0, 1]) {
-        const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "hung", "-p", String(p), "-e", "-f", "%s\n"]);
-        const got = out.split("\n").filter((v) => v !== "" && v !== "probe").map((v) => `${p}:${v}`);
-        expect(got).toEqual(acked.filter((a) => a.startsWith(`${p}:`)));
-        expect(out.split("\n").filter((v) => v === "probe").length).toBeLessThanOrEqual(p === 0 ? 1 : 0);
-      }
-      expect(acked.length).toBe(120);
+      await hungPostgresUnderLoad(b, pg, { clientId: "obj-hung", warm: 40 });
     },
     120_000,
   );
@@ -352,16 +249,8 @@ describe("broker on PostgreSQL with record data in S3", () => {
         "chronik.object.flush.ms=20",
       ], { AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY });
       running.push(b);
-      const k = new Kafka({
-        brokers: [`127.0.0.1:${b.port}`],
-        clientId: "obj-fault",
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 60, initialRetryTime: 100, maxRetryTime: 1000 },
-      });
-      const admin = k.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "outage", numPartitions: 1 }] });
-      await admin.disconnect();
+      const k = retryingKafka(b, "obj-fault", 60);
+      await createTopics(k, [{ topic: "outage", numPartitions: 1 }]);
       const p = k.producer({ idempotent: true, maxInFlightRequests: 1 });
       await p.connect();
       const acked: string[] = [];
@@ -387,7 +276,7 @@ describe("broker on PostgreSQL with record data in S3", () => {
       }
       await send(acked.length, 100);
       await p.disconnect();
-      const out = await kcat(["-b", `127.0.0.1:${b.port}`, "-C", "-t", "outage", "-p", "0", "-e", "-f", "%s\n"]);
+      const out = await kcatRead(`127.0.0.1:${b.port}`, "outage", 0);
       expect(out.trim().split("\n")).toEqual(acked);
       expect(acked).toEqual(Array.from({ length: 400 }, (_, i) => `m${i}`));
     },

@@ -1,16 +1,10 @@
 // Reading a topic back with real clients' group consumers, for end-to-end tests.
 import type { Kafka } from "kafkajs";
+import { consumeCount } from "./kafkajs.ts";
 
-/** kafkajs: a group consumer from the beginning until `n` values arrived (or 15 s passed); the values in order. */
+/** kafkajs: a group consumer from the beginning until `n` values arrived (throws after 15 s); the values in order. */
 export async function kafkajsValues(kafka: Kafka, topic: string, groupId: string, n: number): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen: string[] = [];
-  await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
-  await until(() => seen.length >= n);
-  await consumer.disconnect();
-  return seen;
+  return (await consumeCount(kafka, topic, n, groupId, 15_000)).map((r) => String(r.message.value));
 }
 
 /** Polls `cond` every 50 ms for at most `ms`. */

@@ -1,8 +1,8 @@
 // kcat (librdkafka's CLI) as a test client: run it, read cluster metadata with it, poll until the cluster
 // shows what a test waits for.
 
-/** Runs `kcat args`, `input` on stdin; its stdout, or throws with its stderr on a non-zero exit. */
-export async function kcat(args: string[], input?: string): Promise<string> {
+/** Runs `kcat args`, `input` on stdin; its exit code, stdout and stderr (for a test that expects it to fail). */
+export async function kcatRun(args: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn(["kcat", ...args], {
     stdin: input === undefined ? "ignore" : "pipe",
     stdout: "pipe",
@@ -13,8 +13,25 @@ export async function kcat(args: string[], input?: string): Promise<string> {
     p.stdin!.end();
   }
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
+}
+
+/** Runs `kcat args`, `input` on stdin; its stdout, or throws with its stderr on a non-zero exit. */
+export async function kcat(args: string[], input?: string): Promise<string> {
+  const { code, out, err } = await kcatRun(args, input);
   if (code !== 0) throw new Error(`kcat ${args.join(" ")} exited ${code}: ${err}`);
   return out;
+}
+
+/** `kcat -C` of one partition from its start (or as `extra` says) to its end, each record printed as `format`. */
+export function kcatRead(
+  addr: string,
+  topic: string,
+  partition: number,
+  format = "%s\n",
+  extra: string[] = [],
+): Promise<string> {
+  return kcat(["-b", addr, "-C", "-t", topic, "-p", String(partition), ...extra, "-e", "-f", format]);
 }
 
 export type Meta = {

@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
-import { Kafka, logLevel } from "kafkajs";
-import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
+import type { Kafka } from "kafkajs";
+import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import { batchRecordCount } from "../../src/protocol/record_batch.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { allowAcl } from "../helpers/acls.ts";
+import { httpJson, startHttpBroker } from "../helpers/http.ts";
+import { consumeCount, quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -19,19 +20,8 @@ let broker: Broker & { lines: string[] };
 let base: string;
 let v3: string;
 let kafka: Kafka;
-const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": type },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch { /* streaming or empty */ }
-  return { status: r.status, json: json as Record<string, unknown> & { data?: Record<string, unknown>[] }, text };
-};
+const call = (method: string, path: string, body?: unknown, type?: string) =>
+  httpJson(method, `${base}${path}`, body, { type });
 const V2 = "application/vnd.kafka.v2+json";
 const JSON2 = "application/vnd.kafka.json.v2+json";
 const AVRO2 = "application/vnd.kafka.avro.v2+json";
@@ -44,14 +34,12 @@ async function batchSizes(topic: string, partition = 0): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  broker = await testBroker({
-    "chronik.http.port": 0,
+  ({ broker, base } = await startHttpBroker({
     "group.initial.rebalance.delay.ms": 0,
     "group.consumer.heartbeat.interval.ms": 500,
-  });
-  base = await httpBase(() => broker.lines.join("\n"));
+  }));
   v3 = `/v3/clusters/${broker.services.clusterId}`;
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest2", logLevel: logLevel.NOTHING });
+  kafka = quietKafka(broker.port, "crest2");
 });
 afterAll(async () => {
   await broker.close();
@@ -204,24 +192,7 @@ describe("v3 streaming produce", () => {
 
 /** The first `n` values of a topic, read by kafkajs from the beginning. */
 async function readValues(topic: string, n: number): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const out: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timed out")), 20000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        out.push(message.value!);
-        if (out.length === n) {
-          clearTimeout(t);
-          resolve();
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
+  return (await consumeCount(kafka, topic, n, `read-${topic}-${Math.random()}`)).map((r) => r.message.value!);
 }
 
 /** Reads an instance's records until `n` arrived (or 20 tries), as "partition:offset:value". */
@@ -577,13 +548,11 @@ describe("v3 broker configs and ACLs", () => {
   test("ACLs: without an authorizer 400; with one, create, list and delete, seen by kafkajs", async () => {
     const none = await call("GET", `${v3}/acls`);
     expect([none.status, none.json.message]).toEqual([400, "No Authorizer is configured."]);
-    const secured = await testBroker({
-      "chronik.http.port": 0,
+    const { broker: secured, base: sbase } = await startHttpBroker({
       "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
       "super.users": "User:ANONYMOUS",
     });
     try {
-      const sbase = await httpBase(() => secured.lines.join("\n"));
       const acls = `${sbase}/v3/clusters/${secured.services.clusterId}/acls`;
       const send = (method: string, url: string, body?: unknown) =>
         fetch(url, {
@@ -613,7 +582,7 @@ describe("v3 broker configs and ACLs", () => {
         cluster_id: expect.any(String),
         ...acl,
       }]);
-      const admin = new Kafka({ brokers: [`127.0.0.1:${secured.port}`], logLevel: logLevel.NOTHING }).admin();
+      const admin = quietKafka(secured.port).admin();
       await admin.connect();
       const seen = await admin.describeAcls({
         resourceType: 1, // ANY
@@ -664,13 +633,11 @@ describe("console", () => {
 
 describe("console changes are authorized as the Kafka APIs", () => {
   test("ACLs and users need ALTER on the cluster, quotas ALTER_CONFIGS", async () => {
-    const secured = await testBroker({
-      "chronik.http.port": 0,
+    const { broker: secured, base: sbase } = await startHttpBroker({
       "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
       "super.users": "User:admin",
     });
     try {
-      const sbase = await httpBase(() => secured.lines.join("\n"));
       const send = (method: string, path: string, body: unknown) =>
         fetch(`${sbase}${path}`, {
           method,
@@ -692,15 +659,9 @@ describe("console changes are authorized as the Kafka APIs", () => {
       expect((await send("POST", "/ui/api/users", user)).status).toBe(403);
       expect((await send("POST", "/ui/api/quotas", quota)).status).toBe(403);
       // ALTER on the cluster (what CreateAcls and AlterUserScramCredentials need), not ALTER_CONFIGS.
-      await secured.services.acls.create([{
-        resourceType: ResourceType.CLUSTER,
-        resourceName: "kafka-cluster",
-        patternType: PatternType.LITERAL,
-        principal: "User:ANONYMOUS",
-        host: "*",
-        operation: AclOperation.ALTER,
-        permissionType: AclPermission.ALLOW,
-      }]);
+      await secured.services.acls.create([
+        allowAcl("User:ANONYMOUS", AclOperation.ALTER, ResourceType.CLUSTER, "kafka-cluster"),
+      ]);
       expect((await send("POST", "/ui/api/acls", acl)).status).toBe(200);
       expect((await send("POST", "/ui/api/users", user)).status).toBe(200);
       expect((await send("POST", "/ui/api/quotas", quota)).status).toBe(403);

@@ -4,10 +4,10 @@
 // with real clients (kafkajs; Avro values decoded by @kafkajs/confluent-schema-registry).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SchemaRegistry as RegistryClient } from "@kafkajs/confluent-schema-registry";
-import { Kafka, logLevel } from "kafkajs";
+import type { Kafka, KafkaMessage } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { httpJson, startHttpBroker } from "../helpers/http.ts";
+import { consumeCount, quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const V2 = "application/vnd.kafka.v2+json";
@@ -15,45 +15,17 @@ const V2 = "application/vnd.kafka.v2+json";
 let broker: Broker & { lines: string[] };
 let base: string;
 let kafka: Kafka;
-const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": type },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch { /* streaming or empty */ }
-  return { status: r.status, json: json as Record<string, unknown> & { data?: Record<string, unknown>[] }, text };
-};
+const call = (method: string, path: string, body?: unknown, type?: string) =>
+  httpJson(method, `${base}${path}`, body, { type });
 
-async function readAll(topic: string, n: number): Promise<{ key: Buffer | null; value: Buffer | null }[]> {
-  const consumer = kafka.consumer({ groupId: `read-${topic}-${Math.random()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const out: { key: Buffer | null; value: Buffer | null }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timed out")), 30000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        out.push({ key: message.key, value: message.value });
-        if (out.length === n) {
-          clearTimeout(t);
-          resolve();
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
+/** The first `n` records of `topic`, read by a fresh group. */
+async function readAll(topic: string, n: number): Promise<KafkaMessage[]> {
+  return (await consumeCount(kafka, topic, n, `read-${topic}-${Math.random()}`)).map((r) => r.message);
 }
 
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0, "num.partitions": 2 });
-  base = await httpBase(() => broker.lines.join("\n"));
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "crest", logLevel: logLevel.NOTHING });
+  ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0, "num.partitions": 2 }));
+  kafka = quietKafka(broker.port, "crest");
 });
 afterAll(async () => {
   await broker.close();

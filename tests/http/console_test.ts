@@ -4,11 +4,10 @@
 // the page then shows.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { Kafka, logLevel } from "kafkajs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import type { Broker } from "../../src/broker/broker.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { startHttpBroker } from "../helpers/http.ts";
+import { quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 const CHROMIUM = "/usr/bin/chromium";
@@ -25,15 +24,13 @@ let page: Page;
 beforeAll(async () => {
   if (!have) return;
   // An authorizer with the anonymous principal as super user: the ACL page can add ACLs.
-  broker = await testBroker({
-    "chronik.http.port": 0,
+  ({ broker, base } = await startHttpBroker({
     "group.initial.rebalance.delay.ms": 0,
     "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
     "super.users": "User:ANONYMOUS",
-  });
-  base = await httpBase(() => broker.lines.join("\n"));
+  }));
   // A group with committed offsets and no members, for the reset.
-  const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "ui", logLevel: logLevel.NOTHING });
+  const kafka = quietKafka(broker.port, "ui");
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic: "orders", messages: [1, 2, 3, 4].map((n) => ({ value: `o${n}` })) });

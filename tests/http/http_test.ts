@@ -1,11 +1,10 @@
 // The HTTP side: health, readiness, Prometheus metrics and the read-only admin view, in process
 // (Bun.serve) and under every runtime (Bun.serve, Deno.serve, node:http, the binary).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { httpBase, startHttpBroker } from "../helpers/http.ts";
+import { createTopics, quietKafka } from "../helpers/kafkajs.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { RUNTIMES, startBrokerProcess } from "../e2e/harness.ts";
@@ -16,8 +15,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 let broker: Broker & { lines: string[] };
 let base: string;
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0 }));
 });
 afterAll(async () => {
   await broker.close();
@@ -38,14 +36,8 @@ describe("HTTP side", () => {
   });
 
   test("metrics, topics and group lag follow what clients do", async () => {
-    const kafka = new Kafka({
-      brokers: [`127.0.0.1:${broker.port}`],
-      clientId: "http-test",
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "web", numPartitions: 2 }] });
+    const kafka = quietKafka(broker.port, "http-test");
+    await createTopics(kafka, [{ topic: "web", numPartitions: 2 }]);
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
@@ -53,7 +45,6 @@ describe("HTTP side", () => {
       messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
     });
     await producer.disconnect();
-    await admin.disconnect();
     const c = await WireClient.connect(broker.port);
     const commit = await c.send(OffsetCommit, 2, {
       groupId: "web-group",

@@ -2,19 +2,17 @@
 // latency per request type, bytes and records per topic, partition health and the process's CPU and RSS,
 // and the counters move with more traffic.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { kafkajsValues } from "../helpers/consume.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { createTopics, quietKafka } from "../helpers/kafkajs.ts";
+import { startHttpBroker } from "../helpers/http.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
 let broker: Broker & { lines: string[] };
 let base: string;
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0 }));
 });
 afterAll(async () => {
   await broker.close();
@@ -36,11 +34,8 @@ async function scrape(): Promise<{ text: string; value: (series: string) => numb
 
 describe("Kafka-named metrics", () => {
   test("produce and fetch with kafkajs move latency, bytes and records; health and process gauges", async () => {
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "metrics", logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "dash", numPartitions: 2 }, { topic: "quiet", numPartitions: 1 }] });
-    await admin.disconnect();
+    const kafka = quietKafka(broker.port, "metrics");
+    await createTopics(kafka, [{ topic: "dash", numPartitions: 2 }, { topic: "quiet", numPartitions: 1 }]);
     const producer = kafka.producer();
     await producer.connect();
     const send = (from: number, n: number) =>

@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { ensureVenv, PY, PY_DIR, pythonMissing } from "../e2e/python.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { startHttpBroker } from "../helpers/http.ts";
 
 const SCRIPT = `${PY_DIR}/registry.py`;
 const missing = pythonMissing();
@@ -17,8 +16,7 @@ let broker: Broker & { lines: string[] };
 let base: string;
 beforeAll(async () => {
   if (!have) return;
-  broker = await testBroker({ "chronik.http.port": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker());
 });
 afterAll(async () => {
   if (have) await broker.close();

@@ -7,13 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SchemaRegistry as RegistryClient, SchemaType } from "@kafkajs/confluent-schema-registry";
-import { Kafka, logLevel } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { avroIncompatibilities, parseAvro } from "../../src/broker/registry/avro.ts";
 import { jsonIncompatibilities, parseJsonSchema } from "../../src/broker/registry/json_schema.ts";
 import { parseProto, protoIncompatibilities } from "../../src/broker/registry/protobuf.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { startHttpBroker } from "../helpers/http.ts";
+import { consumeCount, quietKafka } from "../helpers/kafkajs.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -71,8 +70,7 @@ const sr = (path: string, method = "GET", body?: unknown) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "chronik-registry-"));
-  broker = await testBroker({ dataDir: dir, "chronik.http.port": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker({ dataDir: dir }));
 });
 afterAll(async () => {
   await broker.close();
@@ -164,8 +162,7 @@ describe("REST API", () => {
 
   test("state survives a restart (the _schemas topic)", async () => {
     await broker.close();
-    broker = await testBroker({ dataDir: dir, "chronik.http.port": 0 });
-    base = await httpBase(() => broker.lines.join("\n"));
+    ({ broker, base } = await startHttpBroker({ dataDir: dir }));
     expect((await sr("/subjects/users-value/versions")).body).toEqual([1, 2, 3]);
     expect((await sr("/config/users-value")).body).toEqual({ compatibilityLevel: "NONE" });
     expect((await sr("/subjects/users-value/versions", "POST", { schema: V2 })).body).toEqual({ id: 2 });
@@ -180,29 +177,14 @@ describe("@kafkajs/confluent-schema-registry", () => {
       { subject: "people-value" },
     );
     expect(id).toBeGreaterThan(0);
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "sr", logLevel: logLevel.NOTHING });
+    const kafka = quietKafka(broker.port, "sr");
     const producer = kafka.producer();
     await producer.connect();
     const values = await Promise.all([1, 2, 3].map((n) => registry.encode(id, { name: `p${n}`, n })));
     await producer.send({ topic: "people", messages: values.map((value) => ({ value })) });
     await producer.disconnect();
-    const consumer = kafka.consumer({ groupId: "sr-group" });
-    await consumer.connect();
-    await consumer.subscribe({ topic: "people", fromBeginning: true });
-    const seen: unknown[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out")), 30000);
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(await registry.decode(message.value!));
-          if (seen.length === 3) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
+    const read = await consumeCount(kafka, "people", 3, "sr-group");
+    const seen = await Promise.all(read.map((r) => registry.decode(r.message.value!)));
     expect(seen).toEqual([{ name: "p1", n: 1 }, { name: "p2", n: 2 }, { name: "p3", n: 3 }]);
     expect(await registry.getLatestSchemaId("people-value")).toBe(id);
   }, 60_000);
@@ -210,7 +192,7 @@ describe("@kafkajs/confluent-schema-registry", () => {
 
 describe("broker-side validation (confluent.value.schema.validation)", () => {
   test("a value without a registered schema id is refused; an encoded one is stored", async () => {
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "sv", logLevel: logLevel.NOTHING });
+    const kafka = quietKafka(broker.port, "sv");
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({

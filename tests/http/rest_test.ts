@@ -2,11 +2,12 @@
 // kafkajs (keyed records where kafkajs' murmur2 partitioner puts them), kafkajs records read over
 // HTTP, long polls, read_committed, errors; in process and under Deno and Node.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { type Kafka, Partitioners } from "kafkajs";
 import type { Broker } from "../../src/broker/broker.ts";
-import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
+import { allowAcl } from "../helpers/acls.ts";
+import { httpBase, startHttpBroker } from "../helpers/http.ts";
+import { createTopics, quietKafka } from "../helpers/kafkajs.ts";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 
@@ -16,18 +17,14 @@ let broker: Broker & { lines: string[] };
 let base: string;
 let kafka: Kafka;
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0, "group.initial.rebalance.delay.ms": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
-  kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: "rest-test", logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: "rest", numPartitions: 4 }, { topic: "rest-kjs", numPartitions: 3 }, {
-      topic: "rest-txn",
-      numPartitions: 1,
-    }, { topic: "rest-poll", numPartitions: 1 }],
-  });
-  await admin.disconnect();
+  ({ broker, base } = await startHttpBroker({ "group.initial.rebalance.delay.ms": 0 }));
+  kafka = quietKafka(broker.port, "rest-test");
+  await createTopics(kafka, [
+    { topic: "rest", numPartitions: 4 },
+    { topic: "rest-kjs", numPartitions: 3 },
+    { topic: "rest-txn", numPartitions: 1 },
+    { topic: "rest-poll", numPartitions: 1 },
+  ]);
 });
 afterAll(async () => {
   await broker.close();
@@ -301,14 +298,10 @@ describe("REST proxy", () => {
 
 describe("REST proxy with ACLs", () => {
   test("acts as User:ANONYMOUS: refused without a binding, allowed with one", async () => {
-    const b = await testBroker(
-      {
-        "chronik.http.port": 0,
-        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-      } as never,
-    );
+    const { broker: b, base: url } = await startHttpBroker({
+      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    });
     try {
-      const url = await httpBase(() => b.lines.join("\n"));
       const send = () =>
         fetch(`${url}/v1/topics/guarded/records`, {
           method: "POST",
@@ -319,15 +312,8 @@ describe("REST proxy with ACLs", () => {
       expect(denied.status).toBe(403);
       expect(await denied.json()).toMatchObject({ error_code: 40301, error: "TOPIC_AUTHORIZATION_FAILED" });
       expect((await fetch(`${url}/v1/topics/guarded/partitions/0/records`)).status).toBe(403); // before existence
-      const bind = (resourceType: number, resourceName: string, operation: number) => ({
-        resourceType,
-        resourceName,
-        patternType: PatternType.LITERAL,
-        principal: "User:ANONYMOUS",
-        host: "*",
-        operation,
-        permissionType: AclPermission.ALLOW,
-      });
+      const bind = (resourceType: number, resourceName: string, operation: number) =>
+        allowAcl("User:ANONYMOUS", operation, resourceType, resourceName);
       expect(
         await b.services.acls.create([
           bind(ResourceType.CLUSTER, "kafka-cluster", AclOperation.CREATE),

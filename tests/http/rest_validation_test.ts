@@ -3,14 +3,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { startHttpBroker } from "../helpers/http.ts";
 
 let broker: Broker & { lines: string[] };
 let base = "";
 beforeAll(async () => {
-  broker = await testBroker({ "chronik.http.port": 0 });
-  base = await httpBase(() => broker.lines.join("\n"));
+  ({ broker, base } = await startHttpBroker());
   await broker.services.topics.create("rest-compact", 1, new Map([["cleanup.policy", "compact"]]));
   await broker.services.topics.create("rest-ts", 1, new Map());
 });

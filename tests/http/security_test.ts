@@ -4,40 +4,19 @@
 // to what each principal sees and writes, on the REST proxy, the views and the schema registry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
-import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
-
-const JAAS =
-  'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";';
+import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
+import { allowAcl } from "../helpers/acls.ts";
+import { basicAuth as basic, saslHttpConfig, startHttpBroker } from "../helpers/http.ts";
 
 let broker: Broker & { lines: string[] };
 let base: string;
-const basic = (user: string, pw: string) => `Basic ${btoa(`${user}:${pw}`)}`;
 
 beforeAll(async () => {
-  broker = await testBroker({
-    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-    "sasl.jaas.config": JAAS,
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
-    "chronik.add.scram": "SCRAM-SHA-256=[name=carol,password=carol-pw]",
-    "chronik.http.port": 0,
-  });
-  base = await httpBase(() => broker.lines.join("\n"));
-  const allow = (principal: string, operation: number, resourceType: number, resourceName: string) => ({
-    resourceType,
-    resourceName,
-    patternType: PatternType.LITERAL,
-    principal,
-    host: "*",
-    operation,
-    permissionType: AclPermission.ALLOW,
-  });
+  ({ broker, base } = await startHttpBroker(saslHttpConfig({ admin: "admin-pw", alice: "alice-pw" })));
   await broker.services.acls.create([
-    allow("User:alice", AclOperation.DESCRIBE, ResourceType.TOPIC, "pub"),
-    allow("User:alice", AclOperation.WRITE, ResourceType.TOPIC, "pub"),
-    allow("User:carol", AclOperation.DESCRIBE, ResourceType.CLUSTER, "kafka-cluster"),
+    allowAcl("User:alice", AclOperation.DESCRIBE, ResourceType.TOPIC, "pub"),
+    allowAcl("User:alice", AclOperation.WRITE, ResourceType.TOPIC, "pub"),
+    allowAcl("User:carol", AclOperation.DESCRIBE, ResourceType.CLUSTER, "kafka-cluster"),
   ]);
   for (const name of ["pub", "secret"]) {
     const r = await fetch(`${base}/v1/topics/${name}/records`, {

@@ -9,49 +9,25 @@
 //   effect at once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Broker } from "../../src/broker/broker.ts";
-import { AclOperation, AclPermission, PatternType, ResourceType } from "../../src/broker/auth/acl.ts";
+import { AclOperation, ResourceType } from "../../src/broker/auth/acl.ts";
 import { saltedPassword } from "../../src/broker/auth/sasl.ts";
 import { basicPasswordOk, type Derive } from "../../src/http/security.ts";
-import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { allowAcl as bind } from "../helpers/acls.ts";
+import { basicAuth, httpJson, saslHttpConfig, startHttpBroker } from "../helpers/http.ts";
 
-const JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required " +
-  'user_admin="admin-pw" user_alice="alice-pw" user_bob="bob-pw";';
 const V2 = "application/vnd.kafka.v2+json";
 
 let broker: Broker & { lines: string[] };
 let base: string;
-const basic = (user: string) => `Basic ${btoa(`${user}:${user}-pw`)}`;
-const bind = (principal: string, operation: number, resourceType: number, resourceName: string) => ({
-  resourceType,
-  resourceName,
-  patternType: PatternType.LITERAL,
-  principal,
-  host: "*",
-  operation,
-  permissionType: AclPermission.ALLOW,
-});
-
-async function call(user: string, method: string, path: string, body?: unknown, type = "application/json") {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: basic(user), ...(body === undefined ? {} : { "content-type": type }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, text: await r.text() };
-}
+/** `method path` as `user` (HTTP Basic, password `<user>-pw`). */
+const call = (user: string, method: string, path: string, body?: unknown, type?: string) =>
+  httpJson(method, `${base}${path}`, body, { type, headers: { authorization: basicAuth(user, `${user}-pw`) } });
 
 beforeAll(async () => {
-  broker = await testBroker({
-    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-    "sasl.jaas.config": JAAS,
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
-    "chronik.add.scram": "SCRAM-SHA-256=[name=carol,password=carol-pw]",
-    "chronik.http.port": 0,
+  ({ broker, base } = await startHttpBroker({
+    ...saslHttpConfig({ admin: "admin-pw", alice: "alice-pw", bob: "bob-pw" }),
     "group.initial.rebalance.delay.ms": 0,
-  });
-  base = await httpBase(() => broker.lines.join("\n"));
+  }));
   await broker.services.acls.create([
     bind("User:alice", AclOperation.READ, ResourceType.TOPIC, "pub"),
     bind("User:alice", AclOperation.WRITE, ResourceType.TOPIC, "pub"),

@@ -12,11 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"chronik.test/e2e/cases"
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -303,20 +303,11 @@ func franzCase() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-				fs := cl.PollFetches(pctx)
-				pcancel()
-				fs.EachRecord(func(r *kgo.Record) { s.add(r.Partition, string(r.Value)) })
-				if err := cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
-					errs <- err
-					return
-				}
+			// Past the bound the group's reads are checked below; a commit that fails before it fails the case.
+			err := cases.Poll(ctx, cl, stop, func(r *kgo.Record) { s.add(r.Partition, string(r.Value)) },
+				func() error { return cl.CommitUncommittedOffsets(ctx) })
+			if err != nil && ctx.Err() == nil {
+				errs <- err
 			}
 		}()
 	}
@@ -388,44 +379,9 @@ func franzCase() error {
 
 func main() {
 	brokers, run = strings.Split(os.Args[1], ","), os.Args[2]
-	cases := map[string]func() error{
+	all := map[string]func() error{
 		"sarama.cluster.idempotent-group": saramaCase,
 		"franz.cluster.idempotent-group":  franzCase,
 	}
-	names := os.Args[3:]
-	list := len(names) == 1 && names[0] == "--list"
-	if list || len(names) == 0 {
-		names = nil
-		for n := range cases {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-	}
-	if list {
-		for _, n := range names {
-			fmt.Println(n)
-		}
-		return
-	}
-	failed := false
-	for _, n := range names {
-		start := time.Now()
-		f, ok := cases[n]
-		var err error
-		if !ok {
-			err = errors.New("no such case")
-		} else {
-			err = f()
-		}
-		if err != nil {
-			failed = true
-			fmt.Fprintf(os.Stderr, "case %s failed:\n%v\n\n", n, err)
-			fmt.Printf("CASE fail %s %v\n", n, err)
-		} else {
-			fmt.Printf("CASE ok %s %d\n", n, time.Since(start).Milliseconds())
-		}
-	}
-	if failed {
-		os.Exit(1)
-	}
+	cases.Main(all)
 }

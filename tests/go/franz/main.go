@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
+	"chronik.test/e2e/cases"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -142,37 +142,29 @@ func group(label, wantType string, opts ...kgo.Opt) func() error {
 				cl := client(append([]kgo.Opt{kgo.ConsumerGroup(g), kgo.ConsumeTopics(topic),
 					kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit()}, opts...)...)
 				defer cl.Close()
-				for {
-					select {
-					case <-done:
-						cctx, ccancel := ctxT()
-						defer ccancel()
-						if err := cl.CommitUncommittedOffsets(cctx); err != nil {
-							errs <- err
-						}
-						cl.LeaveGroup()
-						return
-					default:
+				err := cases.Poll(ctx, cl, done, func(r *kgo.Record) {
+					mu.Lock()
+					seen[string(r.Value)] = true
+					if len(seen) == 400 {
+						once.Do(func() { close(done) })
 					}
-					pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-					fs := cl.PollFetches(pctx)
-					pcancel()
-					if ctx.Err() != nil {
-						errs <- errors.New("bound passed before all records were consumed")
-						return
-					}
-					fs.EachRecord(func(r *kgo.Record) {
-						mu.Lock()
-						seen[string(r.Value)] = true
-						if len(seen) == 400 {
-							once.Do(func() { close(done) })
-						}
-						mu.Unlock()
-					})
+					mu.Unlock()
+				}, func() error {
 					cctx, ccancel := ctxT()
 					_ = cl.CommitUncommittedOffsets(cctx)
 					ccancel()
+					return nil
+				})
+				if err != nil {
+					errs <- errors.New("bound passed before all records were consumed")
+					return
 				}
+				cctx, ccancel := ctxT()
+				defer ccancel()
+				if err := cl.CommitUncommittedOffsets(cctx); err != nil {
+					errs <- err
+				}
+				cl.LeaveGroup()
 			}()
 		}
 		wg.Wait()
@@ -289,7 +281,7 @@ func transact() error {
 
 func main() {
 	bootstrap, run = os.Args[1], os.Args[2]
-	cases := map[string]func() error{
+	all := map[string]func() error{
 		"franz.produce-consume.none":             codecs(kgo.NoCompression(), "none"),
 		"franz.produce-consume.gzip":             codecs(kgo.GzipCompression(), "gzip"),
 		"franz.produce-consume.snappy":           codecs(kgo.SnappyCompression(), "snappy"),
@@ -299,40 +291,5 @@ func main() {
 		"franz.group.kip848":                     group("kip848", "consumer", kgo.Balancers(kgo.RangeBalancer()), kgo.ServerSideBalancer()),
 		"franz.group-transact-session":           transact,
 	}
-	names := os.Args[3:]
-	list := len(names) == 1 && names[0] == "--list"
-	if list || len(names) == 0 {
-		names = nil
-		for n := range cases {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-	}
-	if list {
-		for _, n := range names {
-			fmt.Println(n)
-		}
-		return
-	}
-	failed := false
-	for _, n := range names {
-		start := time.Now()
-		f, ok := cases[n]
-		var err error
-		if !ok {
-			err = errors.New("no such case")
-		} else {
-			err = f()
-		}
-		if err != nil {
-			failed = true
-			fmt.Fprintf(os.Stderr, "case %s failed:\n%v\n\n", n, err)
-			fmt.Printf("CASE fail %s %v\n", n, err)
-		} else {
-			fmt.Printf("CASE ok %s %d\n", n, time.Since(start).Milliseconds())
-		}
-	}
-	if failed {
-		os.Exit(1)
-	}
+	cases.Main(all)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"chronik.test/e2e/cases"
 	"github.com/IBM/sarama"
 )
 
@@ -40,11 +41,6 @@ func (h *handler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerG
 	return nil
 }
 
-func fail(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, format+"\n", a...)
-	os.Exit(1)
-}
-
 func main() {
 	brokers := []string{os.Args[1]}
 	topic := os.Args[2]
@@ -57,33 +53,33 @@ func main() {
 
 	admin, err := sarama.NewClusterAdmin(brokers, cfg)
 	if err != nil {
-		fail("admin: %v", err)
+		cases.Fail("admin: %v", err)
 	}
 	if err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false); err != nil {
-		fail("create topic: %v", err)
+		cases.Fail("create topic: %v", err)
 	}
 	topics, err := admin.ListTopics()
 	if err != nil || topics[topic].NumPartitions != 3 {
-		fail("list topics: %v %v", err, topics[topic])
+		cases.Fail("list topics: %v %v", err, topics[topic])
 	}
 	admin.Close()
 
 	producer, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
-		fail("producer: %v", err)
+		cases.Fail("producer: %v", err)
 	}
 	for i := 0; i < n; i++ {
 		msg := &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(fmt.Sprintf("v%d", i)),
 			Headers: []sarama.RecordHeader{{Key: []byte("h"), Value: []byte("x")}}}
 		if _, _, err := producer.SendMessage(msg); err != nil {
-			fail("send: %v", err)
+			cases.Fail("send: %v", err)
 		}
 	}
 	producer.Close()
 
 	group, err := sarama.NewConsumerGroup(brokers, "sarama-group", cfg)
 	if err != nil {
-		fail("group: %v", err)
+		cases.Fail("group: %v", err)
 	}
 	h := &handler{want: n, seen: map[string]bool{}, done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -98,7 +94,7 @@ func main() {
 	select {
 	case <-h.done:
 	case <-ctx.Done():
-		fail("consumed %d of %d", len(h.seen), n)
+		cases.Fail("consumed %d of %d", len(h.seen), n)
 	}
 	cancel()
 	group.Close()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"chronik.test/e2e/cases"
 	"github.com/IBM/sarama"
 	"github.com/xdg-go/scram"
 )
@@ -31,11 +32,6 @@ func (c *scramClient) Step(challenge string) (string, error) {
 	return c.ClientConversation.Step(challenge)
 }
 func (c *scramClient) Done() bool { return c.ClientConversation.Done() }
-
-func fail(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, format+"\n", a...)
-	os.Exit(1)
-}
 
 func main() {
 	brokers := []string{os.Args[1]}
@@ -60,22 +56,22 @@ func main() {
 
 	producer, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
-		fail("producer: %v", err)
+		cases.Fail("producer: %v", err)
 	}
 	for i := 0; i < n; i++ {
 		if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: 0, Value: sarama.StringEncoder(fmt.Sprintf("v%d", i))}); err != nil {
-			fail("send: %v", err)
+			cases.Fail("send: %v", err)
 		}
 	}
 	producer.Close()
 
 	consumer, err := sarama.NewConsumer(brokers, cfg)
 	if err != nil {
-		fail("consumer: %v", err)
+		cases.Fail("consumer: %v", err)
 	}
 	pc, err := consumer.ConsumePartition(topic, 0, sarama.OffsetOldest)
 	if err != nil {
-		fail("consume partition: %v", err)
+		cases.Fail("consume partition: %v", err)
 	}
 	got := 0
 	timeout := time.After(20 * time.Second)
@@ -83,11 +79,11 @@ func main() {
 		select {
 		case m := <-pc.Messages():
 			if string(m.Value) != fmt.Sprintf("v%d", got) {
-				fail("record %d: %s", got, m.Value)
+				cases.Fail("record %d: %s", got, m.Value)
 			}
 			got++
 		case <-timeout:
-			fail("timed out after %d of %d records", got, n)
+			cases.Fail("timed out after %d of %d records", got, n)
 		}
 	}
 	pc.Close()

@@ -1,0 +1,15 @@
+// ACL bindings for tests that set them up through the broker's services.
+import { type AclBinding, AclPermission, PatternType } from "../../src/broker/auth/acl.ts";
+
+/** ALLOW `operation` on the literal resource `resourceName` of `resourceType` to `principal`, from any host. */
+export function allowAcl(principal: string, operation: number, resourceType: number, resourceName: string): AclBinding {
+  return {
+    resourceType,
+    resourceName,
+    patternType: PatternType.LITERAL,
+    principal,
+    host: "*",
+    operation,
+    permissionType: AclPermission.ALLOW,
+  };
+}
