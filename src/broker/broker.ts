@@ -259,6 +259,8 @@ async function start(
           },
           sendMarkers,
           forwardTxnOffsets,
+          // The epoch at which this broker leads the partition (read as it loads it, the beat that gained it).
+          coordinatorEpochOf: (p: number) => member.leader(TXN_TOPIC, p).epoch,
           producerIdBlock: async () => (await storage.cluster!.producerIdBlock()) * BigInt(PRODUCER_ID_BLOCK),
         }
         : {}),
