@@ -8,7 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess, RuntimeKind } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
-import { metadata, until } from "./kcat.ts";
+import { kcat, metadata, until } from "./kcat.ts";
 import { WireClient } from "./wire_client.ts";
 
 export const FAST_CLUSTER = [
@@ -22,7 +22,8 @@ export const FAST_CLUSTER = [
 
 /**
  * Starts one broker per entry of `kinds` (node ids 1, 2, ...) on the PostgreSQL `url` with FAST_CLUSTER and
- * `extra` flags, each pushed onto `track` as it starts (for afterAll); resolves once Metadata shows them all.
+ * `extra` flags, each pushed onto `track` as it starts (for afterAll); resolves once Metadata shows them all
+ * (asked with kcat, plus `kcatArgs` for a listener that needs them: `-X security.protocol=...`).
  */
 export async function startCluster(
   url: string,
@@ -30,6 +31,7 @@ export async function startCluster(
   track: BrokerProcess[],
   extra: string[] = [],
   env: Record<string, string> = {},
+  kcatArgs: string[] = [],
 ): Promise<BrokerProcess[]> {
   const out: BrokerProcess[] = [];
   for (const [i, kind] of kinds.entries()) {
@@ -41,7 +43,9 @@ export async function startCluster(
     track.push(b);
     out.push(b);
   }
-  const m = await until(() => metadata(`127.0.0.1:${out[0].port}`), (m) => m.brokers.length === kinds.length);
+  const meta = async (addr: string): Promise<Awaited<ReturnType<typeof metadata>>> =>
+    kcatArgs.length === 0 ? metadata(addr) : JSON.parse(await kcat(["-b", addr, ...kcatArgs, "-L", "-J"]));
+  const m = await until(() => meta(`127.0.0.1:${out[0].port}`), (m) => m.brokers.length === kinds.length);
   if (m.brokers.length !== kinds.length) {
     throw new Error(`the cluster shows ${m.brokers.length}/${kinds.length} brokers`);
   }
