@@ -1,7 +1,9 @@
 // Transactions across three brokers (Bun, Node, Bun) on one PostgreSQL with an ACL authorizer
-// (StandardAuthorizer, super.users=User:broker) on SASL_PLAINTEXT listeners: the brokers talk to each other
-// (WriteTxnMarkers, AddPartitionsToTxn verifyOnly, TxnOffsetCommit) as User:broker, which the CLUSTER_ACTION
-// those inter-broker APIs need lets through. alice, allowed her topic, transactional id and group only:
+// (StandardAuthorizer, super.users=User:broker;User:admin) on SASL_PLAINTEXT listeners (PLAIN and OAUTHBEARER):
+// the brokers talk to each other (WriteTxnMarkers, AddPartitionsToTxn verifyOnly, TxnOffsetCommit) as User:broker,
+// logged in with OAUTHBEARER (sasl.mechanism.inter.broker.protocol; an unsecured token minted from the JAAS
+// unsecuredLoginStringClaim_sub), whose CLUSTER_ACTION those inter-broker APIs need. admin (PLAIN, super user)
+// sets up. alice (PLAIN), allowed her topic, transactional id and group only:
 // 1. her kafkajs transaction over partitions led by all three brokers, with offsets for a group another broker
 //    may coordinate, commits (read_committed sees it) and the next aborts (read_committed never sees it);
 // 2. her WriteTxnMarkers and AddPartitionsToTxn v4 (verifyOnly) get CLUSTER_AUTHORIZATION_FAILED.
@@ -38,8 +40,11 @@ import { keepLogsOnFailure, startCluster } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" ' +
-  'password="broker-secret" user_broker="broker-secret" user_alice="alice-secret";';
+const PLAIN_JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret" ' +
+  'user_alice="alice-secret";';
+// The brokers log in to each other with OAUTHBEARER: an unsecured token for User:broker (no PLAIN password for it).
+const OAUTH_JAAS = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required " +
+  'unsecuredLoginStringClaim_sub="broker";';
 const P = 6;
 
 let pg: TestPostgres;
@@ -76,7 +81,7 @@ async function open(b: BrokerProcess, user: string): Promise<KafkaConnection> {
 
 describe("transactions across three brokers with an ACL authorizer", () => {
   test(
-    "inter-broker requests as the super user: a transaction over three leaders commits; alice gets CLUSTER_AUTHORIZATION_FAILED; a fenced producer's TxnOffsetCommit at a remote group coordinator is refused",
+    "inter-broker requests with OAUTHBEARER as the super user: a transaction over three leaders commits; alice gets CLUSTER_AUTHORIZATION_FAILED; a fenced producer's TxnOffsetCommit at a remote group coordinator is refused",
     async () => {
       const url = pg.createDatabase("coord_acl");
       await startCluster(
@@ -87,18 +92,24 @@ describe("transactions across three brokers with an ACL authorizer", () => {
           "-o",
           "listeners=SASL_PLAINTEXT://127.0.0.1:0",
           "-o",
-          `sasl.jaas.config=${JAAS}`,
+          "sasl.enabled.mechanisms=PLAIN,OAUTHBEARER",
+          "-o",
+          `listener.name.sasl_plaintext.plain.sasl.jaas.config=${PLAIN_JAAS}`,
+          "-o",
+          `listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=${OAUTH_JAAS}`,
+          "-o",
+          "sasl.mechanism.inter.broker.protocol=OAUTHBEARER",
           "-o",
           "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
           "-o",
-          "super.users=User:broker",
+          "super.users=User:broker;User:admin",
           "-o",
           "offsets.topic.num.partitions=6",
           "-o",
           "transaction.state.log.num.partitions=6",
         ],
         {},
-        saslKcat("broker"),
+        saslKcat("admin"),
       );
       await keepLogsOnFailure(brokers, async () => {
         const all = brokers.map((b) => `127.0.0.1:${b.port}`);
@@ -110,7 +121,7 @@ describe("transactions across three brokers with an ACL authorizer", () => {
             sasl: { mechanism: "plain", username: user, password: `${user}-secret` },
             retry: { retries: 60, initialRetryTime: 100, maxRetryTime: 1000 },
           });
-        const admin = kafka("broker").admin();
+        const admin = kafka("admin").admin();
         await admin.connect();
         await admin.createTopics({ topics: [{ topic: "acl-tx", numPartitions: P }] });
         const allow = (resourceType: number, resourceName: string, operation: number) => ({
@@ -131,13 +142,13 @@ describe("transactions across three brokers with an ACL authorizer", () => {
         await admin.disconnect();
         // Every broker gets them: a broker reads the stored ACLs at start only (docs/cluster.md, Not built yet), so
         // each is given them (a binding that exists already is left as it is).
-        const supers = await Promise.all(brokers.map((b) => open(b, "broker")));
+        const supers = await Promise.all(brokers.map((b) => open(b, "admin")));
         for (const c of supers) {
           const r = await c.send(CreateAcls, 3, { creations: acls });
           expect(r.results!.map((x) => x.errorCode)).toEqual(acls.map(() => ErrorCode.NONE));
         }
         const meta = await until(
-          async () => JSON.parse(await kcat(["-b", all[0], ...saslKcat("broker"), "-L", "-J", "-t", "acl-tx"])),
+          async () => JSON.parse(await kcat(["-b", all[0], ...saslKcat("admin"), "-L", "-J", "-t", "acl-tx"])),
           (m: { topics: { partitions: { leader: number }[] }[] }) =>
             new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 3,
         );
