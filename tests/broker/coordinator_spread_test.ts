@@ -266,3 +266,51 @@ test("a replaced transaction coordinator's markers are fenced by the coordinator
   old.close();
   next.close();
 });
+
+test("an EndTxn retried at the next coordinator after a commit: success for the same outcome, CONCURRENT_TRANSACTIONS while its markers are still out", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(TXN_TOPIC, 1);
+  await topics.create("d", 2, new Map());
+  // Partition d-1 is led by a peer that cannot be reached until `reachable` (its leader died, not yet replaced).
+  let reachable = false;
+  const mk = (epoch: number) =>
+    new TransactionCoordinator({
+      topics,
+      now: () => Date.now(),
+      log: quiet,
+      maxTimeoutMs: 60_000,
+      checkIntervalMs: 60_000,
+      spread: true,
+      coordinatorEpochOf: () => epoch,
+      remoteLeader: (_t, p) => (p === 1 && !reachable ? 9 : null),
+      sendMarkers: () => Promise.reject(new Error("connection refused")),
+    });
+  const id = "retried-end";
+  const first = mk(1);
+  await first.load(0);
+  const init = await first.initProducerId(id, 30_000, -1n, -1);
+  const both = [{ topic: "d", partition: 0 }, { topic: "d", partition: 1 }];
+  await first.addPartitions(id, init.producerId, init.producerEpoch, both);
+  // The commit is decided (PrepareCommit stored) but d-1's marker cannot be written: the client is answered, the
+  // markers are retried; then this coordinator dies (its partition moves).
+  expect((await first.endTxn(id, init.producerId, init.producerEpoch, true)).errorCode).toBe(ErrorCode.NONE);
+  expect(first.describe(id)?.state).toBe("PrepareCommit");
+  first.close();
+  // The next coordinator loads it, still cannot reach d-1's leader: a retried EndTxn waits (retriable).
+  const next = mk(2);
+  await next.load(0);
+  expect(next.describe(id)?.state).toBe("PrepareCommit");
+  expect((await next.endTxn(id, init.producerId, init.producerEpoch, true)).errorCode).toBe(
+    ErrorCode.CONCURRENT_TRANSACTIONS,
+  );
+  // d-1 has a leader again: the periodic retry completes the commit, and the client's retry succeeds.
+  reachable = true;
+  await next.abortExpired();
+  expect(next.describe(id)?.state).toBe("CompleteCommit");
+  expect((await next.endTxn(id, init.producerId, init.producerEpoch, true)).errorCode).toBe(ErrorCode.NONE);
+  expect((await next.endTxn(id, init.producerId, init.producerEpoch, false)).errorCode).toBe(
+    ErrorCode.INVALID_TXN_STATE,
+  );
+  next.close();
+});
