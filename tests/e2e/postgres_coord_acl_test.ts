@@ -36,7 +36,7 @@ import type { BrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, until } from "../helpers/kcat.ts";
-import { keepLogsOnFailure, startCluster } from "../helpers/pg_cluster.ts";
+import { commitThenAbort, keepLogsOnFailure, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -161,43 +161,11 @@ describe("transactions across three brokers with an ACL authorizer", () => {
           maxInFlightRequests: 1,
         });
         await producer.connect();
-        const run = async (prefix: string, commit: boolean) => {
-          const t = await producer.transaction();
-          for (let p = 0; p < P; p++) {
-            await t.send({ topic: "acl-tx", messages: [{ partition: p, value: `${prefix}${p}` }] });
-          }
-          if (commit) {
-            await t.sendOffsets({
-              consumerGroupId: "alice-group",
-              topics: [{ topic: "acl-tx", partitions: [{ partition: 0, offset: "1" }] }],
-            });
-            await t.commit();
-          } else {
-            await t.abort();
-          }
-        };
-        await run("c", true);
-        await run("a", false);
+        await commitThenAbort(producer, "acl-tx", P, { groupId: "alice-group", partition: 0, offset: "1" });
         await producer.disconnect();
         for (let p = 0; p < P; p++) {
-          const read = (level: string) =>
-            kcat([
-              "-b",
-              all.join(","),
-              ...saslKcat("alice"),
-              "-C",
-              "-t",
-              "acl-tx",
-              "-p",
-              String(p),
-              "-e",
-              "-X",
-              `isolation.level=${level}`,
-              "-f",
-              "%s\n",
-            ]);
-          expect(await read("read_committed")).toBe(`c${p}\n`);
-          expect(await read("read_uncommitted")).toBe(`c${p}\na${p}\n`);
+          expect(await readPartition(all, "acl-tx", p, "read_committed", saslKcat("alice"))).toBe(`c${p}\n`);
+          expect(await readPartition(all, "acl-tx", p, "read_uncommitted", saslKcat("alice"))).toBe(`c${p}\na${p}\n`);
         }
         const offsets = await kafka("alice").admin();
         await offsets.connect();

@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
+import type { Producer } from "kafkajs";
 import type { BrokerProcess, RuntimeKind } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
@@ -85,4 +86,52 @@ export async function keepLogsOnFailure(brokers: readonly BrokerProcess[], body:
     if (e instanceof Error) e.message += `\n(broker logs in ${dir})`;
     throw e;
   }
+}
+
+/**
+ * Two kafkajs transactions of `producer` (transactional, connected) over partitions 0..n-1 of `topic`, one record each:
+ * the first (`c<p>`, with `offsets` sent for a group when given) commits, the second (`a<p>`) aborts.
+ */
+export async function commitThenAbort(
+  producer: Producer,
+  topic: string,
+  n: number,
+  offsets?: { groupId: string; partition: number; offset: string },
+): Promise<void> {
+  for (const [prefix, commit] of [["c", true], ["a", false]] as const) {
+    const tx = await producer.transaction();
+    await tx.send({ topic, messages: Array.from({ length: n }, (_, p) => ({ partition: p, value: `${prefix}${p}` })) });
+    if (commit && offsets) {
+      await tx.sendOffsets({
+        consumerGroupId: offsets.groupId,
+        topics: [{ topic, partitions: [{ partition: offsets.partition, offset: offsets.offset }] }],
+      });
+    }
+    await (commit ? tx.commit() : tx.abort());
+  }
+}
+
+/** The values of one partition, one a line, read with kcat at `isolationLevel` (plus `kcatArgs` for the listener). */
+export function readPartition(
+  addrs: readonly string[],
+  topic: string,
+  partition: number,
+  isolationLevel: "read_committed" | "read_uncommitted",
+  kcatArgs: string[] = [],
+): Promise<string> {
+  return kcat([
+    "-b",
+    addrs.join(","),
+    ...kcatArgs,
+    "-C",
+    "-t",
+    topic,
+    "-p",
+    String(partition),
+    "-e",
+    "-X",
+    `isolation.level=${isolationLevel}`,
+    "-f",
+    "%s\n",
+  ]);
 }
