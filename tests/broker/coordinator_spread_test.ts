@@ -314,3 +314,40 @@ test("an EndTxn retried at the next coordinator after a commit: success for the 
   );
   next.close();
 });
+
+test("EndTxn is answered once the outcome is stored when a peer holds its markers, as Kafka answers after Prepare*", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(TXN_TOPIC, 1);
+  await topics.create("d", 2, new Map());
+  // d-1's leader accepts the WriteTxnMarkers but answers only when released (a stuck peer, up to its request timeout).
+  let release: (codes: Map<string, number>) => void = () => {};
+  const held = new Promise<Map<string, number>>((resolve) => (release = resolve));
+  const coordinator = new TransactionCoordinator({
+    topics,
+    now: () => Date.now(),
+    log: quiet,
+    maxTimeoutMs: 60_000,
+    checkIntervalMs: 60_000,
+    spread: true,
+    endTxnWaitMs: 20,
+    remoteLeader: (_t, p) => (p === 1 ? 9 : null),
+    sendMarkers: () => held,
+  });
+  await coordinator.load(0);
+  const id = "held-markers";
+  const init = await coordinator.initProducerId(id, 30_000, -1n, -1);
+  const both = [{ topic: "d", partition: 0 }, { topic: "d", partition: 1 }];
+  await coordinator.addPartitions(id, init.producerId, init.producerEpoch, both);
+  const ended = await coordinator.endTxn(id, init.producerId, init.producerEpoch, true);
+  expect(ended.errorCode).toBe(ErrorCode.NONE);
+  // Decided and answered; the producer's next transaction waits (retriable) until the markers are all written.
+  expect(coordinator.describe(id)?.state).toBe("PrepareCommit");
+  const next = await coordinator.addPartitions(id, init.producerId, init.producerEpoch, both);
+  expect([...next.values()]).toEqual([ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.CONCURRENT_TRANSACTIONS]);
+  release(new Map());
+  for (let i = 0; i < 100 && coordinator.describe(id)?.state !== "CompleteCommit"; i++) await Bun.sleep(10);
+  expect(coordinator.describe(id)?.state).toBe("CompleteCommit");
+  expect(topics.get("d")!.partitions[0].logEndOffset).toBe(1); // d-0's marker, written here
+  coordinator.close();
+});

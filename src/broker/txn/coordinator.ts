@@ -241,6 +241,11 @@ export type CoordinatorDeps = {
   spread?: boolean;
   /** Cluster: the first id of a fresh block of PRODUCER_ID_BLOCK producer ids, unique in the cluster. */
   producerIdBlock?: () => Promise<bigint>;
+  /**
+   * How long EndTxn waits for the markers before answering with only the outcome stored (completeForClient); 5000
+   * when unset (a sixth of the usual 30 s client request timeout).
+   */
+  endTxnWaitMs?: number;
   /** Cluster: the node leading a partition when it is another broker (its markers go there), else null. */
   remoteLeader?: (topic: string, partition: number) => number | null;
   /**
@@ -751,7 +756,7 @@ export class TransactionCoordinator {
       switch (t.state) {
         case "Ongoing":
           if (producerEpoch !== t.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
-          if (!(await this.complete(t, commit, false, true))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+          if (!(await this.completeForClient(t, commit, true))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
           return current();
         case "CompleteCommit":
         case "CompleteAbort":
@@ -770,7 +775,7 @@ export class TransactionCoordinator {
     switch (t.state) {
       case "Ongoing":
         if (tv2) t.tv2 = true; // an EndTxn v5 on a transaction begun by AddPartitionsToTxn: bump as v2 does
-        if (!(await this.complete(t, commit, false, tv2))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        if (!(await this.completeForClient(t, commit, tv2))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
         return current();
       case "CompleteCommit":
         return commit ? current() : fail(ErrorCode.INVALID_TXN_STATE);
@@ -788,7 +793,38 @@ export class TransactionCoordinator {
    * Writes the markers, applies or drops staged offsets, and moves to Complete*. False when the
    * Prepare* state could not be stored: the transaction stays as it was and EndTxn may be retried.
    */
-  private async complete(t: Txn, commit: boolean, recovering = false, bumpEpoch = false): Promise<boolean> {
+  /**
+   * EndTxn's completion: the client is answered once the outcome is stored (Prepare*) and the markers are written, or,
+   * when the markers take longer than deps.endTxnWaitMs (a peer that does not answer holds them up to its
+   * request.timeout.ms, as long as the client's own timeout), once the outcome is stored, the markers going on behind:
+   * Kafka's coordinator answers EndTxn right after Prepare* is appended and sends the markers after. Meanwhile the
+   * producer's next requests get CONCURRENT_TRANSACTIONS (retriable) until Complete*.
+   */
+  private async completeForClient(t: Txn, commit: boolean, bumpEpoch: boolean): Promise<boolean> {
+    let decided = false;
+    const run = this.complete(t, commit, false, bumpEpoch, () => (decided = true));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((
+      resolve,
+    ) => (timer = setTimeout(() => resolve("late"), this.deps.endTxnWaitMs ?? 5000)));
+    const first = await Promise.race([run, late]);
+    clearTimeout(timer);
+    if (first !== "late" || !decided) return first !== "late" ? first : await run;
+    this.deps.log(
+      "info",
+      `transaction ${t.transactionalId}: ${t.state} stored, answered; its markers are still being written`,
+    );
+    run.catch(() => {});
+    return true;
+  }
+
+  private async complete(
+    t: Txn,
+    commit: boolean,
+    recovering = false,
+    bumpEpoch = false,
+    onDecided?: () => void,
+  ): Promise<boolean> {
     const before = {
       state: t.state,
       producerId: t.producerId,
@@ -818,6 +854,7 @@ export class TransactionCoordinator {
       Object.assign(t, before);
       return false;
     }
+    onDecided?.();
     // The outcome is decided once Prepare* is stored. Markers or offsets that cannot be written (a full
     // disk, an offline log dir) keep the transaction in Prepare* to be retried by the periodic check (and at
     // start), as Kafka retries markers until they land; meanwhile its producer gets CONCURRENT_TRANSACTIONS.
