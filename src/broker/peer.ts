@@ -90,7 +90,7 @@ export function unsecuredLoginToken(jaas: string): (nowMs: number) => string {
  */
 export async function interBrokerOf(
   config: BrokerConfig,
-  listeners: readonly { name: string; protocol: string }[],
+  listeners: readonly { name: string; protocol: string; mechanisms?: readonly string[] }[],
   fs: FileSystem,
 ): Promise<InterBroker> {
   const str = (name: string): string | null => {
@@ -126,6 +126,13 @@ export async function interBrokerOf(
     ) {
       throw new Error(
         `sasl.mechanism.inter.broker.protocol ${mechanism} is not supported (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER)`,
+      );
+    }
+    if (l.mechanisms && !l.mechanisms.includes(mechanism)) {
+      // As Kafka requires: the peers' listener must take the mechanism this broker logs in with.
+      throw new Error(
+        `sasl.mechanism.inter.broker.protocol ${mechanism} is not enabled on the inter-broker listener ${l.name} ` +
+          `(sasl.enabled.mechanisms: ${l.mechanisms.join(", ") || "none"})`,
       );
     }
     const jaas = of(`${mechanism.toLowerCase()}.sasl.jaas.config`) ?? str("sasl.jaas.config") ?? "";

@@ -60,6 +60,9 @@ test("OAUTHBEARER between brokers: an unsecured token from the JAAS unsecuredLog
   await expect(interBrokerOf(without as never, listeners, bunRuntime.fs)).rejects.toThrow(
     /unsecuredLoginStringClaim_sub/,
   );
+  // The listener must enable the mechanism (OAUTHBEARER is not among the defaults), as Kafka checks.
+  const plainOnly = [{ ...listeners[0], mechanisms: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] }];
+  await expect(interBrokerOf(config, plainOnly, bunRuntime.fs)).rejects.toThrow(/not enabled/);
   const endpoint = { ...(config as object), "sasl.oauthbearer.token.endpoint.url": "https://idp.invalid/token" };
   await expect(interBrokerOf(endpoint as never, listeners, bunRuntime.fs)).rejects.toThrow(/token.endpoint.url/);
 });
