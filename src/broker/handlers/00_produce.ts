@@ -380,13 +380,13 @@ async function store(
   }
 }
 
-/** An implicit add's error from a remote coordinator as Produce answers it (Kafka's AddPartitionsToTxnManager). */
 /** Whether produced records start with a transactional RecordBatch v2 (Kafka's hasTransactionalRecords). */
 function transactionalRecords(records: Uint8Array | null): boolean {
   return records !== null && records.length >= RECORD_BATCH_OVERHEAD && batchMagic(records) === 2 &&
     (batchAttributes(records) & TRANSACTIONAL_FLAG_MASK) !== 0;
 }
 
+/** An implicit add's error from a remote coordinator as Produce answers it (Kafka's AddPartitionsToTxnManager). */
 function produceAddError(code: number): number {
   return code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE ||
       code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code === ErrorCode.CONCURRENT_TRANSACTIONS
