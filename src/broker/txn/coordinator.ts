@@ -790,10 +790,6 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Writes the markers, applies or drops staged offsets, and moves to Complete*. False when the
-   * Prepare* state could not be stored: the transaction stays as it was and EndTxn may be retried.
-   */
-  /**
    * EndTxn's completion: the client is answered once the outcome is stored (Prepare*) and the markers are written, or,
    * when the markers take longer than deps.endTxnWaitMs (a peer that does not answer holds them up to its
    * request.timeout.ms, as long as the client's own timeout), once the outcome is stored, the markers going on behind:
@@ -804,9 +800,9 @@ export class TransactionCoordinator {
     let decided = false;
     const run = this.complete(t, commit, false, bumpEpoch, () => (decided = true));
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((
-      resolve,
-    ) => (timer = setTimeout(() => resolve("late"), this.deps.endTxnWaitMs ?? 5000)));
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.deps.endTxnWaitMs ?? 5000);
+    });
     const first = await Promise.race([run, late]);
     clearTimeout(timer);
     if (first !== "late" || !decided) return first !== "late" ? first : await run;
@@ -818,6 +814,11 @@ export class TransactionCoordinator {
     return true;
   }
 
+  /**
+   * Writes the markers, applies or drops staged offsets, and moves to Complete*. False when the
+   * Prepare* state could not be stored: the transaction stays as it was and EndTxn may be retried.
+   * `onDecided` is called once Prepare* is stored.
+   */
   private async complete(
     t: Txn,
     commit: boolean,
