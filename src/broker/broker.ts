@@ -173,7 +173,13 @@ async function start(
   const cluster: Cluster = member ?? singleNode(config.nodeId);
   // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts), and time out
   // after request.timeout.ms.
-  const interBroker = member ? await interBrokerOf(config, bind, runtime.fs) : null;
+  const interBroker = member
+    ? await interBrokerOf(
+      config,
+      bind.map((l) => ({ ...l, mechanisms: admin.auth.listeners.find((a) => a.name === l.name)?.mechanisms })),
+      runtime.fs,
+    )
+    : null;
   const peers = member
     ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker, configNumber(config, "request.timeout.ms"))
     : null;
@@ -259,6 +265,8 @@ async function start(
           },
           sendMarkers,
           forwardTxnOffsets,
+          // The epoch at which this broker leads the partition (read as it loads it, the beat that gained it).
+          coordinatorEpochOf: (p: number) => member.leader(TXN_TOPIC, p).epoch,
           producerIdBlock: async () => (await storage.cluster!.producerIdBlock()) * BigInt(PRODUCER_ID_BLOCK),
         }
         : {}),

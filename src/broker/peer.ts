@@ -7,7 +7,10 @@
 // else the one named PLAINTEXT, else the first; SSL/SASL_SSL trust the CAs of ssl.truststore.location (PEM);
 // SASL_* authenticate with sasl.mechanism.inter.broker.protocol (PLAIN, SCRAM-SHA-256/512) as the
 // username/password of the listener's JAAS config (listener.name.<l>.<mechanism>.sasl.jaas.config, else
-// sasl.jaas.config), as a Kafka broker logs in to its peers.
+// sasl.jaas.config), as a Kafka broker logs in to its peers; or OAUTHBEARER with an unsecured token minted per
+// connection from that JAAS config's unsecuredLogin* options, as Kafka's default
+// OAuthBearerUnsecuredLoginCallbackHandler does (unsecuredLoginStringClaim_sub="broker"; a token endpoint,
+// sasl.oauthbearer.token.endpoint.url, is not supported between brokers).
 import type { BrokerConfig } from "../config.ts";
 import type { Loose, SaslOptions } from "../client/connection.ts";
 import { KafkaConnection } from "../client/connection.ts";
@@ -20,7 +23,66 @@ import { partitionKey } from "./fetch_sessions.ts";
 import type { PendingOffset, RemoteMarker } from "./txn/coordinator.ts";
 
 /** How this broker reaches its peers: the listener name, and TLS and SASL when that listener needs them. */
-export type InterBroker = { listener: string; protocol: string; tls?: ClientTlsOptions; sasl?: SaslOptions };
+export type InterBroker = {
+  listener: string;
+  protocol: string;
+  tls?: ClientTlsOptions;
+  sasl?: SaslOptions;
+  /** OAUTHBEARER: mints this broker's token at `nowMs` (one per connection, so a reconnect never sends an old one). */
+  token?: (nowMs: number) => string;
+};
+
+/** The JAAS option `name="value"` of a JAAS config line (backslash escapes undone), or null. */
+function jaasOption(jaas: string, name: string): string | null {
+  const m = new RegExp(`\\b${name}\\s*=\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(jaas);
+  return m ? m[1].replace(/\\(.)/g, "$1") : null;
+}
+
+function b64url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * An unsecured OAUTHBEARER token minter from a JAAS config's options, as Kafka's
+ * OAuthBearerUnsecuredLoginCallbackHandler reads them: unsecuredLoginStringClaim_<name>,
+ * unsecuredLoginNumberClaim_<name>, unsecuredLoginListClaim_<name> (its first character is the separator),
+ * unsecuredLoginPrincipalClaimName (sub) whose string claim is required, unsecuredLoginLifetimeSeconds (3600).
+ * The token is a JWT with alg none, iat and exp. Throws when the principal claim is missing.
+ */
+export function unsecuredLoginToken(jaas: string): (nowMs: number) => string {
+  const principalClaim = jaasOption(jaas, "unsecuredLoginPrincipalClaimName") ?? "sub";
+  const lifetime = Number(jaasOption(jaas, "unsecuredLoginLifetimeSeconds") ?? 3600);
+  const claims: Record<string, unknown> = {};
+  for (const m of jaas.matchAll(/\bunsecuredLogin(String|Number|List)Claim_([A-Za-z0-9_.-]+)\s*=/g)) {
+    const name = m[2];
+    const raw = jaasOption(jaas, `unsecuredLogin${m[1]}Claim_${name}`);
+    if (raw === null) continue;
+    claims[name] = m[1] === "String"
+      ? raw
+      : m[1] === "Number"
+      ? Number(raw)
+      : raw.length === 0
+      ? []
+      : raw.slice(1).split(raw[0]).filter((x) => x !== "");
+  }
+  if (typeof claims[principalClaim] !== "string" || claims[principalClaim] === "") {
+    throw new Error(
+      `sasl.mechanism.inter.broker.protocol OAUTHBEARER: give this broker's principal as ` +
+        `unsecuredLoginStringClaim_${principalClaim}="..." in its OAuthBearerLoginModule JAAS config`,
+    );
+  }
+  if (!Number.isFinite(lifetime) || lifetime <= 0) {
+    throw new Error(`unsecuredLoginLifetimeSeconds must be a positive number of seconds`);
+  }
+  const header = b64url(JSON.stringify({ alg: "none" }));
+  return (nowMs) => {
+    const iat = Math.floor(nowMs / 1000);
+    return `${header}.${b64url(JSON.stringify({ ...claims, iat, exp: iat + lifetime }))}.`;
+  };
+}
 
 /**
  * The inter-broker listener among this broker's (its peers are configured alike, as Kafka assumes) and
@@ -28,7 +90,7 @@ export type InterBroker = { listener: string; protocol: string; tls?: ClientTlsO
  */
 export async function interBrokerOf(
   config: BrokerConfig,
-  listeners: readonly { name: string; protocol: string }[],
+  listeners: readonly { name: string; protocol: string; mechanisms?: readonly string[] }[],
   fs: FileSystem,
 ): Promise<InterBroker> {
   const str = (name: string): string | null => {
@@ -58,14 +120,34 @@ export async function interBrokerOf(
   }
   if (l.protocol === "SASL_PLAINTEXT" || l.protocol === "SASL_SSL") {
     const mechanism = (str("sasl.mechanism.inter.broker.protocol") ?? "PLAIN").toUpperCase();
-    if (mechanism !== "PLAIN" && mechanism !== "SCRAM-SHA-256" && mechanism !== "SCRAM-SHA-512") {
-      throw new Error(`sasl.mechanism.inter.broker.protocol ${mechanism} is not supported (PLAIN, SCRAM-SHA-256/512)`);
+    if (
+      mechanism !== "PLAIN" && mechanism !== "SCRAM-SHA-256" && mechanism !== "SCRAM-SHA-512" &&
+      mechanism !== "OAUTHBEARER"
+    ) {
+      throw new Error(
+        `sasl.mechanism.inter.broker.protocol ${mechanism} is not supported (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER)`,
+      );
+    }
+    if (l.mechanisms && !l.mechanisms.includes(mechanism)) {
+      // As Kafka requires: the peers' listener must take the mechanism this broker logs in with.
+      throw new Error(
+        `sasl.mechanism.inter.broker.protocol ${mechanism} is not enabled on the inter-broker listener ${l.name} ` +
+          `(sasl.enabled.mechanisms: ${l.mechanisms.join(", ") || "none"})`,
+      );
     }
     const jaas = of(`${mechanism.toLowerCase()}.sasl.jaas.config`) ?? str("sasl.jaas.config") ?? "";
-    const field = (name: string) => {
-      const m = new RegExp(`\\b${name}\\s*=\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(jaas);
-      return m ? m[1].replace(/\\(.)/g, "$1") : null;
-    };
+    if (mechanism === "OAUTHBEARER") {
+      if (of("sasl.oauthbearer.token.endpoint.url") !== null) {
+        throw new Error(
+          "sasl.mechanism.inter.broker.protocol OAUTHBEARER with sasl.oauthbearer.token.endpoint.url is not supported: " +
+            "brokers log in to each other with unsecured tokens (unsecuredLoginStringClaim_sub) only",
+        );
+      }
+      out.token = unsecuredLoginToken(jaas);
+      out.sasl = { mechanism };
+      return out;
+    }
+    const field = (name: string) => jaasOption(jaas, name);
     const username = field("username");
     const password = field("password");
     if (username === null || password === null) {
@@ -98,10 +180,11 @@ export class Peers {
     const k = `${host}:${port}`;
     let p = this.#conns.get(k);
     if (!p) {
+      const sec = this.#security;
       p = KafkaConnection.open(this.#runtime, host, port, {
         clientId: this.#clientId,
-        tls: this.#security?.tls,
-        sasl: this.#security?.sasl,
+        tls: sec?.tls,
+        sasl: sec?.sasl && sec.token ? { ...sec.sasl, token: sec.token(this.#runtime.now()) } : sec?.sasl,
         requestTimeoutMs: this.#timeoutMs,
       });
       this.#conns.set(k, p);

@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import { keyPartition } from "../../src/broker/cluster.ts";
 import { GroupCoordinator, OFFSETS_TOPIC } from "../../src/broker/groups/coordinator.ts";
 import { Topics } from "../../src/broker/topics.ts";
-import { TransactionCoordinator, TXN_TOPIC } from "../../src/broker/txn/coordinator.ts";
+import { producerStateOf, TransactionCoordinator, TXN_TOPIC } from "../../src/broker/txn/coordinator.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { memoryMetadataStore } from "../../src/storage/metadata.ts";
@@ -148,6 +148,14 @@ test("transactional offsets staged for another broker's transaction survive a mo
   expect(await next.completeTxnOffsets(200n, 0, false, p)).toBe(ErrorCode.NONE);
   expect(committedOffset(next)).toBe(5n);
   expect(next.hasPendingTxnOffset("eos", "in", 0)).toBe(false);
+  // Markers carry their transaction coordinator's epoch: once one at epoch 4 is written for a producer, a
+  // coordinator replaced since (epoch 3) is fenced and settles nothing.
+  expect(await stage(next, 300n, 11n)).toBe(ErrorCode.NONE);
+  expect(await next.completeTxnOffsets(300n, 0, false, p, 4)).toBe(ErrorCode.NONE);
+  expect(await stage(next, 300n, 12n)).toBe(ErrorCode.NONE);
+  expect(await next.completeTxnOffsets(300n, 0, true, p, 3)).toBe(ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+  expect(committedOffset(next)).toBe(5n);
+  expect(await next.completeTxnOffsets(300n, 0, false, p, 4)).toBe(ErrorCode.NONE);
   // A marker for a partition this broker does not coordinate is refused (the coordinator retries).
   expect(await next.completeTxnOffsets(100n, 0, true, 1 - p)).toBe(ErrorCode.NOT_COORDINATOR);
   next.unload(p);
@@ -216,4 +224,130 @@ test("offsets a transaction staged while its broker coordinated the group go to 
   txns.close();
   groupsHere.close();
   groupsThere.close();
+});
+
+test("a replaced transaction coordinator's markers are fenced by the coordinator epoch of the newer one", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(TXN_TOPIC, 2);
+  await topics.create("d", 1, new Map());
+  const logs: string[] = [];
+  const mk = (epoch: number) =>
+    new TransactionCoordinator({
+      topics,
+      now: () => Date.now(),
+      log: (_l, m) => logs.push(m),
+      maxTimeoutMs: 60_000,
+      checkIntervalMs: 60_000,
+      spread: true,
+      coordinatorEpochOf: () => epoch,
+    });
+  const id = "fenced-coordinator";
+  const p = keyPartition(id, 2);
+  // The old coordinator (leader epoch 1 of the id's partition) opens a transaction on d-0.
+  const old = mk(1);
+  await old.load(p);
+  const init = await old.initProducerId(id, 30_000, -1n, -1);
+  const parts = await old.addPartitions(id, init.producerId, init.producerEpoch, [{ topic: "d", partition: 0 }]);
+  expect([...parts.values()]).toEqual([ErrorCode.NONE]);
+  // The partition moved (epoch 2) before the old one noticed: the new coordinator aborts the transaction
+  // for the producer's next incarnation, its marker carrying coordinator epoch 2.
+  const next = mk(2);
+  await next.load(p);
+  expect((await next.initProducerId(id, 30_000, -1n, -1)).errorCode).toBe(ErrorCode.NONE);
+  const log = topics.get("d")!.partitions[0];
+  const end = log.logEndOffset;
+  expect(end).toBe(1);
+  // The old coordinator's commit markers are refused at d-0: nothing written after the abort.
+  await old.endTxn(id, init.producerId, init.producerEpoch, true);
+  expect(log.logEndOffset).toBe(end);
+  expect(logs.some((m) => m.includes("coordinator epoch 1 is older than 2"))).toBe(true);
+  expect(producerStateOf(log).coordinatorEpochOf(init.producerId)).toBe(2);
+  old.close();
+  next.close();
+});
+
+test("an EndTxn retried at the next coordinator after a commit: success for the same outcome, CONCURRENT_TRANSACTIONS while its markers are still out", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(TXN_TOPIC, 1);
+  await topics.create("d", 2, new Map());
+  // Partition d-1 is led by a peer that cannot be reached until `reachable` (its leader died, not yet replaced).
+  let reachable = false;
+  const mk = (epoch: number) =>
+    new TransactionCoordinator({
+      topics,
+      now: () => Date.now(),
+      log: quiet,
+      maxTimeoutMs: 60_000,
+      checkIntervalMs: 60_000,
+      spread: true,
+      coordinatorEpochOf: () => epoch,
+      remoteLeader: (_t, p) => (p === 1 && !reachable ? 9 : null),
+      sendMarkers: () => Promise.reject(new Error("connection refused")),
+    });
+  const id = "retried-end";
+  const first = mk(1);
+  await first.load(0);
+  const init = await first.initProducerId(id, 30_000, -1n, -1);
+  const both = [{ topic: "d", partition: 0 }, { topic: "d", partition: 1 }];
+  await first.addPartitions(id, init.producerId, init.producerEpoch, both);
+  // The commit is decided (PrepareCommit stored) but d-1's marker cannot be written: the client is answered, the
+  // markers are retried; then this coordinator dies (its partition moves).
+  expect((await first.endTxn(id, init.producerId, init.producerEpoch, true)).errorCode).toBe(ErrorCode.NONE);
+  expect(first.describe(id)?.state).toBe("PrepareCommit");
+  first.close();
+  // The next coordinator loads it, still cannot reach d-1's leader: a retried EndTxn waits (retriable).
+  const next = mk(2);
+  await next.load(0);
+  expect(next.describe(id)?.state).toBe("PrepareCommit");
+  expect((await next.endTxn(id, init.producerId, init.producerEpoch, true)).errorCode).toBe(
+    ErrorCode.CONCURRENT_TRANSACTIONS,
+  );
+  // d-1 has a leader again: the periodic retry completes the commit, and the client's retry succeeds.
+  reachable = true;
+  await next.abortExpired();
+  expect(next.describe(id)?.state).toBe("CompleteCommit");
+  expect((await next.endTxn(id, init.producerId, init.producerEpoch, true)).errorCode).toBe(ErrorCode.NONE);
+  expect((await next.endTxn(id, init.producerId, init.producerEpoch, false)).errorCode).toBe(
+    ErrorCode.INVALID_TXN_STATE,
+  );
+  next.close();
+});
+
+test("EndTxn is answered once the outcome is stored when a peer holds its markers, as Kafka answers after Prepare*", async () => {
+  const topics = new Topics(memoryLogStore(), memoryMetadataStore());
+  await topics.load();
+  await topics.ensureInternal(TXN_TOPIC, 1);
+  await topics.create("d", 2, new Map());
+  // d-1's leader accepts the WriteTxnMarkers but answers only when released (a stuck peer, up to its request timeout).
+  let release: (codes: Map<string, number>) => void = () => {};
+  const held = new Promise<Map<string, number>>((resolve) => (release = resolve));
+  const coordinator = new TransactionCoordinator({
+    topics,
+    now: () => Date.now(),
+    log: quiet,
+    maxTimeoutMs: 60_000,
+    checkIntervalMs: 60_000,
+    spread: true,
+    endTxnWaitMs: 20,
+    remoteLeader: (_t, p) => (p === 1 ? 9 : null),
+    sendMarkers: () => held,
+  });
+  await coordinator.load(0);
+  const id = "held-markers";
+  const init = await coordinator.initProducerId(id, 30_000, -1n, -1);
+  const both = [{ topic: "d", partition: 0 }, { topic: "d", partition: 1 }];
+  await coordinator.addPartitions(id, init.producerId, init.producerEpoch, both);
+  const ended = await coordinator.endTxn(id, init.producerId, init.producerEpoch, true);
+  expect(ended.errorCode).toBe(ErrorCode.NONE);
+  // Decided and answered; the producer's next transaction waits (retriable) until the markers are all written.
+  expect(coordinator.describe(id)?.state).toBe("PrepareCommit");
+  const next = await coordinator.addPartitions(id, init.producerId, init.producerEpoch, both);
+  expect([...next.values()]).toEqual([ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.CONCURRENT_TRANSACTIONS]);
+  release(new Map());
+  for (let i = 0; i < 100 && coordinator.describe(id)?.state !== "CompleteCommit"; i++) await Bun.sleep(10);
+  expect(coordinator.describe(id)?.state).toBe("CompleteCommit");
+  expect(topics.get("d")!.partitions[0].logEndOffset).toBe(1); // d-0's marker, written here
+  coordinator.close();
 });

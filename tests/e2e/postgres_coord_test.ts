@@ -22,11 +22,11 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
 import type { BrokerProcess } from "./harness.ts";
-import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { eventually } from "../helpers/consume.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { kafkaOn, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -55,25 +55,14 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
     "FindCoordinator spreads groups and transactional ids; a transaction whose coordinator dies ends whole; a group whose coordinator dies moves and continues from its committed offsets",
     async () => {
       const url = pg.createDatabase("coord");
-      const common = [
-        "--storage",
-        url,
-        "-o",
-        "broker.heartbeat.interval.ms=300",
-        "-o",
-        "broker.session.timeout.ms=2000",
-        "-o",
-        "group.initial.rebalance.delay.ms=0",
+      await startCluster(url, ["bun", "node", "bun"], brokers, [
         "-o",
         "offsets.topic.num.partitions=12",
         "-o",
         "transaction.state.log.num.partitions=6",
         "-o",
         "transaction.abort.timed.out.transaction.cleanup.interval.ms=500",
-      ];
-      for (const [i, kind] of (["bun", "node", "bun"] as const).entries()) {
-        brokers.push(await startBrokerProcess(kind, [...common, "--node-id", String(i + 1)]));
-      }
+      ]);
       const all = brokers.map(addrOf);
       // The internal partitions settle over the three brokers (the first one created them alone).
       const spreadOver = (m: Awaited<ReturnType<typeof metadata>>) =>
@@ -114,11 +103,7 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
       });
       expect(asked.errorCode).toBe(ErrorCode.NONE);
 
-      const kafka = new Kafka({
-        brokers: all,
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
-      });
+      const kafka = kafkaOn(brokers, "coord");
       const admin = kafka.admin();
       await admin.connect();
       await admin.createTopics({
@@ -199,22 +184,10 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
       for (let p = 0; p < 3; p++) await kcat(["-b", left[0], "-P", "-t", "tx", "-p", String(p)], `after${p}\n`);
       const outcome: string[] = [];
       for (let p = 0; p < 3; p++) {
-        const read = () =>
-          kcat([
-            "-b",
-            left.join(","),
-            "-C",
-            "-t",
-            "tx",
-            "-p",
-            String(p),
-            "-e",
-            "-X",
-            "isolation.level=read_committed",
-            "-f",
-            "%s\n",
-          ]);
-        const seen = await until(read, (s) => s.includes(`after${p}`));
+        const seen = await until(
+          () => readPartition(left, "tx", p, "read_committed"),
+          (s) => s.includes(`after${p}`),
+        );
         expect([`t${p}\nafter${p}\n`, `after${p}\n`]).toContain(seen);
         outcome.push(seen.startsWith("t") ? "committed" : "aborted");
       }

@@ -9,10 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
 import type { BrokerProcess } from "./harness.ts";
-import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { kcat } from "../helpers/kcat.ts";
+import { commitThenAbort, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 import { makeCertificate } from "../helpers/tls.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -45,36 +44,33 @@ describe("inter-broker requests on a SASL_SSL listener", () => {
       "sasl.mechanisms=PLAIN",
       "-X",
       "sasl.username=alice",
+      "-X",
+      "sasl.password=alice-secret",
     ];
     const url = pg.createDatabase("coord_sasl");
-    for (const [i, kind] of (["bun", "node"] as const).entries()) {
-      brokers.push(
-        await startBrokerProcess(kind, [
-          "--storage",
-          url,
-          "--node-id",
-          String(i + 1),
-          "-o",
-          "listeners=SASL_SSL://127.0.0.1:0",
-          "-o",
-          "ssl.keystore.type=PEM",
-          "-o",
-          `ssl.keystore.location=${tls.keystore}`,
-          "-o",
-          `ssl.truststore.location=${tls.cert}`,
-          "-o",
-          `sasl.jaas.config=${JAAS}`,
-          "-o",
-          "broker.heartbeat.interval.ms=300",
-          "-o",
-          "broker.session.timeout.ms=2000",
-          "-o",
-          "offsets.topic.num.partitions=4",
-          "-o",
-          "transaction.state.log.num.partitions=2",
-        ]),
-      );
-    }
+    await startCluster(
+      url,
+      ["bun", "node"],
+      brokers,
+      [
+        "-o",
+        "listeners=SASL_SSL://127.0.0.1:0",
+        "-o",
+        "ssl.keystore.type=PEM",
+        "-o",
+        `ssl.keystore.location=${tls.keystore}`,
+        "-o",
+        `ssl.truststore.location=${tls.cert}`,
+        "-o",
+        `sasl.jaas.config=${JAAS}`,
+        "-o",
+        "offsets.topic.num.partitions=4",
+        "-o",
+        "transaction.state.log.num.partitions=2",
+      ],
+      {},
+      sasl,
+    );
     const all = brokers.map((b) => `127.0.0.1:${b.port}`);
     const kafka = new Kafka({
       brokers: all,
@@ -100,34 +96,11 @@ describe("inter-broker requests on a SASL_SSL listener", () => {
 
     const producer = kafka.producer({ transactionalId: "sasl-tx", maxInFlightRequests: 1, idempotent: true });
     await producer.connect();
-    let tx = await producer.transaction();
-    await tx.send({ topic: "sasltx", messages: [0, 1, 2, 3].map((p) => ({ partition: p, value: `c${p}` })) });
-    await tx.commit();
-    tx = await producer.transaction();
-    await tx.send({ topic: "sasltx", messages: [0, 1, 2, 3].map((p) => ({ partition: p, value: `a${p}` })) });
-    await tx.abort();
+    await commitThenAbort(producer, "sasltx", 4);
     await producer.disconnect();
     for (let p = 0; p < 4; p++) {
-      const read = (level: string) =>
-        kcat([
-          "-b",
-          all.join(","),
-          ...sasl,
-          "-X",
-          "sasl.password=alice-secret",
-          "-C",
-          "-t",
-          "sasltx",
-          "-p",
-          String(p),
-          "-e",
-          "-X",
-          `isolation.level=${level}`,
-          "-f",
-          "%s\n",
-        ]);
-      expect(await read("read_committed")).toBe(`c${p}\n`);
-      expect(await read("read_uncommitted")).toBe(`c${p}\na${p}\n`);
+      expect(await readPartition(all, "sasltx", p, "read_committed", sasl)).toBe(`c${p}\n`);
+      expect(await readPartition(all, "sasltx", p, "read_uncommitted", sasl)).toBe(`c${p}\na${p}\n`);
     }
     const logs = brokers.map((b) => b.logs()).join("\n");
     expect(logs).not.toContain("markers for");

@@ -18,10 +18,10 @@ import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commit.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import type { BrokerProcess } from "./harness.ts";
-import { startBrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { kcat, metadata, until } from "../helpers/kcat.ts";
+import { metadata, until } from "../helpers/kcat.ts";
+import { readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
 let pg: TestPostgres;
 const brokers: BrokerProcess[] = [];
@@ -43,26 +43,13 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
     "implicit adds at a remote coordinator, offsets at another broker's group coordinator; commit, then abort",
     async () => {
       const url = pg.createDatabase("coord_tv2");
-      for (const [i, kind] of (["bun", "node"] as const).entries()) {
-        brokers.push(
-          await startBrokerProcess(kind, [
-            "--storage",
-            url,
-            "--node-id",
-            String(i + 1),
-            "-o",
-            "broker.heartbeat.interval.ms=300",
-            "-o",
-            "broker.session.timeout.ms=2000",
-            "-o",
-            "offsets.topic.num.partitions=4",
-            "-o",
-            "transaction.state.log.num.partitions=4",
-          ]),
-        );
-      }
+      await startCluster(url, ["bun", "node"], brokers, [
+        "-o",
+        "offsets.topic.num.partitions=4",
+        "-o",
+        "transaction.state.log.num.partitions=4",
+      ]);
       const all = brokers.map((b) => `127.0.0.1:${b.port}`);
-      await until(() => metadata(all[0]), (m) => m.brokers.length === 2);
       for (const b of brokers) conns.push(await KafkaConnection.open(bunRuntime, "127.0.0.1", b.port));
       const created = await conns[0].send(CreateTopics, 7, {
         topics: [{ name: "tv2", numPartitions: P, replicationFactor: 1, assignments: [], configs: [] }],
@@ -169,23 +156,8 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
       });
       expect(aborted.errorCode).toBe(ErrorCode.NONE);
       for (let p = 0; p < P; p++) {
-        const read = (level: string) =>
-          kcat([
-            "-b",
-            all.join(","),
-            "-C",
-            "-t",
-            "tv2",
-            "-p",
-            String(p),
-            "-e",
-            "-X",
-            `isolation.level=${level}`,
-            "-f",
-            "%s\n",
-          ]);
-        expect(await read("read_committed")).toBe(`c${p}\n`);
-        expect(await read("read_uncommitted")).toBe(`c${p}\na${p}\n`);
+        expect(await readPartition(all, "tv2", p, "read_committed")).toBe(`c${p}\n`);
+        expect(await readPartition(all, "tv2", p, "read_uncommitted")).toBe(`c${p}\na${p}\n`);
       }
     },
     90_000,

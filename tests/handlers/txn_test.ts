@@ -358,4 +358,45 @@ describe("transactions", () => {
     expect(ru.p.lastStableOffset).toBe(ru.p.highWatermark);
     expect(ru.p.abortedTransactions).toEqual([]);
   });
+
+  test("markers: a lower coordinator epoch is fenced, a retried one is not written twice", async () => {
+    const marker = async (coordinatorEpoch: number, producerEpoch = 0) => {
+      const m = await c.send(WriteTxnMarkers, 1, {
+        markers: [{
+          producerId: 515151n,
+          producerEpoch,
+          transactionResult: true,
+          coordinatorEpoch,
+          topics: [{ name: "idem", partitionIndexes: [1] }],
+        }],
+      });
+      return m.markers![0].topics![0].partitions![0].errorCode;
+    };
+    const end = async () => (await fetchValues("idem", 1, 0)).p.highWatermark!;
+    const start = await end();
+    expect(await marker(5)).toBe(ErrorCode.NONE);
+    expect(await end()).toBe(start + 1n);
+    // The coordinator's retry (its first answer lost): nothing new to write.
+    expect(await marker(5)).toBe(ErrorCode.NONE);
+    expect(await end()).toBe(start + 1n);
+    // A coordinator replaced since (lower epoch): refused, nothing stored (Kafka's ProducerAppendInfo).
+    expect(await marker(3)).toBe(ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    expect(await end()).toBe(start + 1n);
+    // A newer coordinator, or the producer's next epoch: written.
+    expect(await marker(6)).toBe(ErrorCode.NONE);
+    expect(await marker(6, 1)).toBe(ErrorCode.NONE);
+    expect(await end()).toBe(start + 3n);
+  });
+
+  test("transactional records in a request naming no transactional id are refused as a whole", async () => {
+    const before = (await fetchValues("tx", 1, 0)).p.highWatermark!;
+    const r = await produce(
+      "tx",
+      1,
+      batch(["x"], { producerId: 616161n, producerEpoch: 0, baseSequence: 0, transactional: true }),
+      null,
+    );
+    expect(r.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    expect((await fetchValues("tx", 1, 0)).p.highWatermark).toBe(before);
+  });
 });

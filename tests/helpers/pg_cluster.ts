@@ -5,10 +5,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Kafka, logLevel } from "kafkajs";
+import type { Producer } from "kafkajs";
 import type { BrokerProcess, RuntimeKind } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
-import { metadata, until } from "./kcat.ts";
+import { kcat, metadata, until } from "./kcat.ts";
 import { WireClient } from "./wire_client.ts";
 
 export const FAST_CLUSTER = [
@@ -22,7 +23,8 @@ export const FAST_CLUSTER = [
 
 /**
  * Starts one broker per entry of `kinds` (node ids 1, 2, ...) on the PostgreSQL `url` with FAST_CLUSTER and
- * `extra` flags, each pushed onto `track` as it starts (for afterAll); resolves once Metadata shows them all.
+ * `extra` flags, each pushed onto `track` as it starts (for afterAll); resolves once Metadata shows them all
+ * (asked with kcat, plus `kcatArgs` for a listener that needs them: `-X security.protocol=...`).
  */
 export async function startCluster(
   url: string,
@@ -30,6 +32,7 @@ export async function startCluster(
   track: BrokerProcess[],
   extra: string[] = [],
   env: Record<string, string> = {},
+  kcatArgs: string[] = [],
 ): Promise<BrokerProcess[]> {
   const out: BrokerProcess[] = [];
   for (const [i, kind] of kinds.entries()) {
@@ -41,7 +44,9 @@ export async function startCluster(
     track.push(b);
     out.push(b);
   }
-  const m = await until(() => metadata(`127.0.0.1:${out[0].port}`), (m) => m.brokers.length === kinds.length);
+  const meta = async (addr: string): Promise<Awaited<ReturnType<typeof metadata>>> =>
+    kcatArgs.length === 0 ? metadata(addr) : JSON.parse(await kcat(["-b", addr, ...kcatArgs, "-L", "-J"]));
+  const m = await until(() => meta(`127.0.0.1:${out[0].port}`), (m) => m.brokers.length === kinds.length);
   if (m.brokers.length !== kinds.length) {
     throw new Error(`the cluster shows ${m.brokers.length}/${kinds.length} brokers`);
   }
@@ -81,4 +86,52 @@ export async function keepLogsOnFailure(brokers: readonly BrokerProcess[], body:
     if (e instanceof Error) e.message += `\n(broker logs in ${dir})`;
     throw e;
   }
+}
+
+/**
+ * Two kafkajs transactions of `producer` (transactional, connected) over partitions 0..n-1 of `topic`, one record each:
+ * the first (`c<p>`, with `offsets` sent for a group when given) commits, the second (`a<p>`) aborts.
+ */
+export async function commitThenAbort(
+  producer: Producer,
+  topic: string,
+  n: number,
+  offsets?: { groupId: string; partition: number; offset: string },
+): Promise<void> {
+  for (const [prefix, commit] of [["c", true], ["a", false]] as const) {
+    const tx = await producer.transaction();
+    await tx.send({ topic, messages: Array.from({ length: n }, (_, p) => ({ partition: p, value: `${prefix}${p}` })) });
+    if (commit && offsets) {
+      await tx.sendOffsets({
+        consumerGroupId: offsets.groupId,
+        topics: [{ topic, partitions: [{ partition: offsets.partition, offset: offsets.offset }] }],
+      });
+    }
+    await (commit ? tx.commit() : tx.abort());
+  }
+}
+
+/** The values of one partition, one a line, read with kcat at `isolationLevel` (plus `kcatArgs` for the listener). */
+export function readPartition(
+  addrs: readonly string[],
+  topic: string,
+  partition: number,
+  isolationLevel: "read_committed" | "read_uncommitted",
+  kcatArgs: string[] = [],
+): Promise<string> {
+  return kcat([
+    "-b",
+    addrs.join(","),
+    ...kcatArgs,
+    "-C",
+    "-t",
+    topic,
+    "-p",
+    String(partition),
+    "-e",
+    "-X",
+    `isolation.level=${isolationLevel}`,
+    "-f",
+    "%s\n",
+  ]);
 }

@@ -280,8 +280,9 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "sasl.mechanism.inter.broker.protocol": ro(
     "string",
     "PLAIN",
-    "SASL mechanism of broker-to-broker connections (Kafka's default GSSAPI is not available).",
-    { oneOf: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] },
+    "SASL mechanism of broker-to-broker connections (Kafka's default GSSAPI is not available; OAUTHBEARER with " +
+      "unsecured tokens from the JAAS unsecuredLogin* options).",
+    { oneOf: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] },
   ),
   "sasl.oauthbearer.clock.skew.seconds": ro("int", "30", "Allowed clock difference for OAUTHBEARER token times."),
   "sasl.oauthbearer.expected.audience": ro("list", null, "Audiences an OAUTHBEARER token must name one of (when set)."),

@@ -36,6 +36,7 @@ import type { PartitionLog } from "../../storage/store.ts";
 import type { LogLevel } from "../../runtime.ts";
 import { keyPartition } from "../cluster.ts";
 import { forEachBatch } from "../log_scan.ts";
+import { producerStateOf } from "../txn/coordinator.ts";
 import type { Topics } from "../topics.ts";
 import { randomUuid } from "../topics.ts";
 import { ASSIGNORS } from "./assignors.ts";
@@ -965,13 +966,15 @@ export class GroupCoordinator {
   /**
    * Cluster: the transaction marker for __consumer_offsets-`partition`: written there, then the offsets
    * `producerId` staged for groups of that partition become committed (commit) or are dropped. An error
-   * code (the coordinator retries).
+   * code (the coordinator retries); TRANSACTION_COORDINATOR_FENCED when a newer transaction coordinator
+   * (higher `coordinatorEpoch`) already wrote a marker for the producer there.
    */
   async completeTxnOffsets(
     producerId: bigint,
     producerEpoch: number,
     commit: boolean,
     partition: number,
+    coordinatorEpoch = 0,
   ): Promise<number> {
     const n = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length;
     const o = n ? this.owned?.get(partition) : undefined;
@@ -979,13 +982,17 @@ export class GroupCoordinator {
     if (o && !o.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     const byGroup = this.pendingTxn.get(producerId);
     const mine = byGroup && n ? [...byGroup].filter(([g]) => keyPartition(g, n) === partition) : [];
+    const log = n ? this.deps.topics.get(OFFSETS_TOPIC)?.partitions[partition] : undefined;
+    if (!log) return ErrorCode.NOT_COORDINATOR; // __consumer_offsets deleted meanwhile
+    const state = producerStateOf(log);
+    if (state.coordinatorEpochOf(producerId) > coordinatorEpoch) return ErrorCode.TRANSACTION_COORDINATOR_FENCED;
     if (mine.length === 0) return ErrorCode.NONE; // nothing staged here (or settled by an earlier marker)
-    const log = this.deps.topics.get(OFFSETS_TOPIC)!.partitions[partition];
-    const marker = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch: 0 });
+    const marker = buildControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch });
     const infos = scanBatches(marker);
     if (isBatchError(infos)) return ErrorCode.UNKNOWN_SERVER_ERROR;
     try {
-      await log.append(marker, infos, { durable: this.deps.config["chronik.fsync.acks.all"] !== false });
+      const r = await log.append(marker, infos, { durable: this.deps.config["chronik.fsync.acks.all"] !== false });
+      state.recordMarker(producerId, producerEpoch, commit, r.baseOffset, coordinatorEpoch);
     } catch (e) {
       this.deps.log(
         "warn",

@@ -23,7 +23,8 @@
 // Idempotent batches (producer id >= 0) are checked against the partition's producer state
 // (txn/producer_state.ts): duplicates are answered with their original offset and not stored,
 // gaps get OUT_OF_ORDER_SEQUENCE_NUMBER, old epochs INVALID_PRODUCER_EPOCH. Transactional batches
-// must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890). In a
+// must be in a partition added to the producer's open transaction (INVALID_TXN_STATE, KIP-890), and a request
+// with transactional records must name its transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED). In a
 // cluster, when another broker coordinates the transaction, the first batch of a transaction on a partition
 // asks that coordinator (AddPartitionsToTxn v5: verifyOnly for v1 clients, an implicit add for Produce v12+
 // under transaction.version 2); its NOT_COORDINATOR-like errors answer NOT_ENOUGH_REPLICAS (retriable).
@@ -41,7 +42,15 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
-import { scanBatches, setLogAppendTime, validateRecords } from "../../protocol/record_batch.ts";
+import {
+  batchAttributes,
+  batchMagic,
+  RECORD_BATCH_OVERHEAD,
+  scanBatches,
+  setLogAppendTime,
+  TRANSACTIONAL_FLAG_MASK,
+  validateRecords,
+} from "../../protocol/record_batch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
 import { recordCheckOptions } from "../record_checks.ts";
@@ -74,7 +83,12 @@ export default defineHandler(Produce, [0, 13], async (req, ctx) => {
       svc.features.level("transaction.version") >= 2
     ? req.transactionalId
     : null;
-  const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId);
+  // Transactional records in a request that names no transactional id (any version: v0-2 cannot name one, and
+  // their magic 0/1 message sets cannot be transactional) cannot be verified with a coordinator: refused as a
+  // whole, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's KafkaApis does.
+  const txnDenied = req.transactionalId !== null
+    ? !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
+    : req.topicData.some((td) => td.partitionData.some((pd) => transactionalRecords(pd.records)));
   // Tens of thousands of entries give the event loop turns while they start (yield.ts).
   const work = new WorkYielder(ctx);
   const responses = await work.map(req.topicData, async (td) => {
@@ -231,7 +245,7 @@ async function append(
       const txnId = implicitTxn ?? transactionalId;
       if (
         batch.isTransactional && txnId !== null && svc.txnRemoteAdd &&
-        svc.txns.coordinatorError(txnId) === ErrorCode.NOT_COORDINATOR
+        svc.txns.coordinatorError(txnId) !== ErrorCode.NONE // elsewhere, or still loading here (then retriable)
       ) {
         // Cluster, the transaction coordinated by another broker: the first batch of the transaction here
         // adds the partition there (transactions v2) or checks that the client added it (v1, KIP-890 part 1),
@@ -364,6 +378,12 @@ async function store(
     }
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, null);
   }
+}
+
+/** Whether produced records start with a transactional RecordBatch v2 (Kafka's hasTransactionalRecords). */
+function transactionalRecords(records: Uint8Array | null): boolean {
+  return records !== null && records.length >= RECORD_BATCH_OVERHEAD && batchMagic(records) === 2 &&
+    (batchAttributes(records) & TRANSACTIONAL_FLAG_MASK) !== 0;
 }
 
 /** An implicit add's error from a remote coordinator as Produce answers it (Kafka's AddPartitionsToTxnManager). */

@@ -1,7 +1,11 @@
 // WriteTxnMarkers (key 27), v0-1. Sent by a transaction coordinator to partition leaders; ours is
 // in-process, so clients rarely send it, but when one does the markers are written as asked and the
 // partitions' producer state, LSO and aborted index follow. In a cluster, a partition this broker does not lead
-// (yet) answers NOT_LEADER_OR_FOLLOWER and the coordinator retries; markers are never forwarded.
+// (yet) answers NOT_LEADER_OR_FOLLOWER and the coordinator retries; markers are never forwarded. A marker whose
+// coordinatorEpoch is lower than that of the last marker written for the producer on the partition comes from a
+// replaced coordinator: TRANSACTION_COORDINATOR_FENCED, nothing written (Kafka's ProducerAppendInfo). One that repeats
+// the last marker (same producer and coordinator epochs, nothing of the producer written since: a retry whose answer
+// was lost) is answered without being written again.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { WriteTxnMarkers } from "../../protocol/messages/27_write_txn_markers.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";

@@ -5,10 +5,12 @@
 // (group not added), UNKNOWN_TOPIC_OR_PARTITION per partition; OFFSET_METADATA_TOO_LARGE per partition
 // whose metadata is longer than offset.metadata.max.bytes (UTF-8 bytes, as OffsetCommit): that partition
 // is not staged, the others are (Kafka's GroupCoordinator does the same). In a cluster, a broker that
-// coordinates the group but not the transaction stages the offsets at its group coordinator (no check of
-// the producer's epoch there, NOT_COORDINATOR when it coordinates neither); the transaction's marker for
-// the group's __consumer_offsets partition commits or drops them. With v5 (transactions v2) it first adds
-// that partition to the transaction at its coordinator (AddPartitionsToTxn v5, broker to broker).
+// coordinates the group but not the transaction stages the offsets at its group coordinator
+// (NOT_COORDINATOR when it coordinates neither); the transaction's marker for the group's
+// __consumer_offsets partition commits or drops them. First it asks the transaction's coordinator
+// (AddPartitionsToTxn v5, broker to broker): v5 (transactions v2) adds that partition to the transaction,
+// v0-4 only verify (verifyOnly: the producer's epoch, the group added), as Kafka does (KIP-890): a fenced
+// producer gets INVALID_PRODUCER_EPOCH (v5: PRODUCER_FENCED), coordinator trouble COORDINATOR_NOT_AVAILABLE.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommit } from "../../protocol/messages/28_txn_offset_commit.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -57,21 +59,29 @@ export default defineHandler(TxnOffsetCommit, [0, 5], async (req, ctx) => {
   const elsewhere = svc.txns.coordinatorError(req.transactionalId) === ErrorCode.NOT_COORDINATOR;
   const tv2 = ctx.apiVersion >= 5 && svc.features.level("transaction.version") >= 2;
   let code: number;
-  if (elsewhere && tv2 && svc.txnRemoteAdd && svc.groups.coordinatorError(req.groupId) === ErrorCode.NONE) {
+  // The group's __consumer_offsets partition count; none while a DeleteTopics has just taken the topic away.
+  const n = svc.topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
+  if (elsewhere && svc.txnRemoteAdd && svc.groups.coordinatorError(req.groupId) === ErrorCode.NONE) {
     // Transactions v2: the group joins the transaction at its coordinator first, as the group's
-    // __consumer_offsets partition (its marker settles the offsets staged here).
-    const n = svc.topics.get(OFFSETS_TOPIC)!.partitions.length;
-    const added = await svc.txnRemoteAdd(
+    // __consumer_offsets partition (its marker settles the offsets staged here). v0-4: the coordinator
+    // verifies the producer (its epoch, the group added by AddOffsetsToTxn: KIP-890 part 1), as Kafka's
+    // group coordinator does before it appends, so a fenced producer stages nothing.
+    const added = n === 0 ? ErrorCode.COORDINATOR_NOT_AVAILABLE : await svc.txnRemoteAdd(
       req.transactionalId,
       req.producerId,
       req.producerEpoch,
       OFFSETS_TOPIC,
       keyPartition(req.groupId, n),
+      !tv2,
     );
     code = added === ErrorCode.NONE
       ? await svc.groups.stageTxnOffsets(req.groupId, req.producerId, req.producerEpoch, offsets)
-      : added === ErrorCode.NOT_COORDINATOR || added === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+      : added === ErrorCode.NOT_COORDINATOR || added === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
+          added === ErrorCode.CONCURRENT_TRANSACTIONS
       ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+      // A fenced producer: Kafka's verification answers INVALID_PRODUCER_EPOCH before transactions v2.
+      : added === ErrorCode.PRODUCER_FENCED && !tv2
+      ? ErrorCode.INVALID_PRODUCER_EPOCH
       : added;
   } else {
     code = elsewhere

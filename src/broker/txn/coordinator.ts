@@ -47,7 +47,13 @@ export interface TxnOffsetSink {
   /** Cluster: whether this broker coordinates the group now (an error code: NONE when it does). */
   coordinatorError?(groupId: string): number;
   /** Cluster: the marker for a __consumer_offsets partition commits or drops offsets staged there. */
-  completeTxnOffsets?(producerId: bigint, producerEpoch: number, commit: boolean, partition: number): Promise<number>;
+  completeTxnOffsets?(
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    partition: number,
+    coordinatorEpoch: number,
+  ): Promise<number>;
 }
 
 const OFFSETS_TOPIC = "__consumer_offsets";
@@ -235,8 +241,18 @@ export type CoordinatorDeps = {
   spread?: boolean;
   /** Cluster: the first id of a fresh block of PRODUCER_ID_BLOCK producer ids, unique in the cluster. */
   producerIdBlock?: () => Promise<bigint>;
+  /**
+   * How long EndTxn waits for the markers before answering with only the outcome stored (completeForClient); 5000
+   * when unset (a sixth of the usual 30 s client request timeout).
+   */
+  endTxnWaitMs?: number;
   /** Cluster: the node leading a partition when it is another broker (its markers go there), else null. */
   remoteLeader?: (topic: string, partition: number) => number | null;
+  /**
+   * Cluster: the leader epoch at which this broker holds __transaction_state partition `partition` (read when it
+   * loads it): its coordinator epoch, carried by its markers (Kafka's coordinatorEpoch). Alone: 0.
+   */
+  coordinatorEpochOf?: (partition: number) => number;
   /** Cluster: writes markers on another broker (WriteTxnMarkers); error codes by key(topic, partition). */
   sendMarkers?: (node: number, marker: RemoteMarker) => Promise<Map<string, number>>;
   /**
@@ -274,7 +290,7 @@ export class TransactionCoordinator {
   offsetSink: TxnOffsetSink | null = null;
 
   /** In a cluster: the __transaction_state partitions this broker coordinates, loaded or still loading. */
-  private readonly owned: Map<number, { loaded: boolean }> | null;
+  private readonly owned: Map<number, { loaded: boolean; epoch: number }> | null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
@@ -297,6 +313,17 @@ export class TransactionCoordinator {
     const n = this.deps.topics.get(TXN_TOPIC)?.partitions.length;
     const o = n ? this.owned.get(this.partitionOf(transactionalId, n)) : undefined;
     return !o ? ErrorCode.NOT_COORDINATOR : o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /**
+   * The coordinator epoch this broker's markers for the transactional id carry: the leader epoch at which it holds
+   * the id's __transaction_state partition (0 alone). Partition leaders refuse a marker whose coordinator epoch is
+   * lower than the last one they wrote for the producer (TRANSACTION_COORDINATOR_FENCED), as Kafka's do.
+   */
+  private coordinatorEpoch(transactionalId: string): number {
+    if (!this.owned) return 0;
+    const n = this.deps.topics.get(TXN_TOPIC)?.partitions.length;
+    return (n ? this.owned.get(this.partitionOf(transactionalId, n))?.epoch : undefined) ?? 0;
   }
 
   /** Reads one partition of __transaction_state into `into`; the highest producer id seen. */
@@ -341,7 +368,7 @@ export class TransactionCoordinator {
    */
   async load(partition: number): Promise<boolean> {
     if (!this.owned || this.timer === null) return true;
-    const token = { loaded: false };
+    const token = { loaded: false, epoch: this.deps.coordinatorEpochOf?.(partition) ?? 0 };
     this.owned.set(partition, token);
     const log = this.deps.topics.get(TXN_TOPIC)?.partitions[partition];
     if (!log) {
@@ -580,12 +607,17 @@ export class TransactionCoordinator {
       return out;
     }
     if (verifyOnly) {
+      // A group added by AddOffsetsToTxn stands for its __consumer_offsets partition (a group coordinator verifying
+      // a TxnOffsetCommit), as Kafka adds that partition to the transaction.
+      const offsetsCount = this.deps.topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
+      const groupIn = (partition: number) =>
+        offsetsCount > 0 && [...t.groups].some((g) => keyPartition(g, offsetsCount) === partition);
       for (const p of partitions) {
+        const added = t.partitions.has(key(p.topic, p.partition)) ||
+          (p.topic === OFFSETS_TOPIC && groupIn(p.partition));
         out.set(
           key(p.topic, p.partition),
-          t.state === "Ongoing" && t.partitions.has(key(p.topic, p.partition))
-            ? ErrorCode.NONE
-            : ErrorCode.INVALID_TXN_STATE,
+          t.state === "Ongoing" && added ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE,
         );
       }
       return out;
@@ -724,7 +756,7 @@ export class TransactionCoordinator {
       switch (t.state) {
         case "Ongoing":
           if (producerEpoch !== t.producerEpoch) return fail(ErrorCode.PRODUCER_FENCED);
-          if (!(await this.complete(t, commit, false, true))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+          if (!(await this.completeForClient(t, commit, true))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
           return current();
         case "CompleteCommit":
         case "CompleteAbort":
@@ -743,7 +775,7 @@ export class TransactionCoordinator {
     switch (t.state) {
       case "Ongoing":
         if (tv2) t.tv2 = true; // an EndTxn v5 on a transaction begun by AddPartitionsToTxn: bump as v2 does
-        if (!(await this.complete(t, commit, false, tv2))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        if (!(await this.completeForClient(t, commit, tv2))) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
         return current();
       case "CompleteCommit":
         return commit ? current() : fail(ErrorCode.INVALID_TXN_STATE);
@@ -758,10 +790,42 @@ export class TransactionCoordinator {
   }
 
   /**
+   * EndTxn's completion: the client is answered once the outcome is stored (Prepare*) and the markers are written, or,
+   * when the markers take longer than deps.endTxnWaitMs (a peer that does not answer holds them up to its
+   * request.timeout.ms, as long as the client's own timeout), once the outcome is stored, the markers going on behind:
+   * Kafka's coordinator answers EndTxn right after Prepare* is appended and sends the markers after. Meanwhile the
+   * producer's next requests get CONCURRENT_TRANSACTIONS (retriable) until Complete*.
+   */
+  private async completeForClient(t: Txn, commit: boolean, bumpEpoch: boolean): Promise<boolean> {
+    let decided = false;
+    const run = this.complete(t, commit, false, bumpEpoch, () => (decided = true));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.deps.endTxnWaitMs ?? 5000);
+    });
+    const first = await Promise.race([run, late]);
+    clearTimeout(timer);
+    if (first !== "late" || !decided) return first !== "late" ? first : await run;
+    this.deps.log(
+      "info",
+      `transaction ${t.transactionalId}: ${t.state} stored, answered; its markers are still being written`,
+    );
+    run.catch(() => {});
+    return true;
+  }
+
+  /**
    * Writes the markers, applies or drops staged offsets, and moves to Complete*. False when the
    * Prepare* state could not be stored: the transaction stays as it was and EndTxn may be retried.
+   * `onDecided` is called once Prepare* is stored.
    */
-  private async complete(t: Txn, commit: boolean, recovering = false, bumpEpoch = false): Promise<boolean> {
+  private async complete(
+    t: Txn,
+    commit: boolean,
+    recovering = false,
+    bumpEpoch = false,
+    onDecided?: () => void,
+  ): Promise<boolean> {
     const before = {
       state: t.state,
       producerId: t.producerId,
@@ -791,6 +855,7 @@ export class TransactionCoordinator {
       Object.assign(t, before);
       return false;
     }
+    onDecided?.();
     // The outcome is decided once Prepare* is stored. Markers or offsets that cannot be written (a full
     // disk, an offline log dir) keep the transaction in Prepare* to be retried by the periodic check (and at
     // start), as Kafka retries markers until they land; meanwhile its producer gets CONCURRENT_TRANSACTIONS.
@@ -819,10 +884,21 @@ export class TransactionCoordinator {
         markerId,
         markerEpoch,
         commit,
-        0,
+        this.coordinatorEpoch(t.transactionalId),
         [...t.partitions.values(), ...groupPartitions.values()],
         recovering,
       );
+      if ([...results.values()].includes(ErrorCode.TRANSACTION_COORDINATOR_FENCED)) {
+        // A newer coordinator of this transactional id has written markers for the producer: it loaded the outcome
+        // stored here (Prepare*) and finishes it; this broker, about to unload the id, stops retrying (as Kafka's
+        // marker channel drops a fenced coordinator's pending markers).
+        this.deps.log(
+          "warn",
+          `transaction ${t.transactionalId}: markers fenced by a newer coordinator, which completes it`,
+        );
+        this.stalled.delete(t);
+        return true;
+      }
       // Written, or the partition is gone; anything else (a storage fault, a leader that moved or has not taken
       // over yet, a peer unreachable) is retried until it lands, so no partition keeps the transaction open.
       for (const code of results.values()) {
@@ -918,7 +994,7 @@ export class TransactionCoordinator {
         // Cluster: the group coordinator writes the marker after the offsets it staged for the producer.
         out.set(
           key(p.topic, p.partition),
-          await this.offsetSink.completeTxnOffsets(producerId, producerEpoch, commit, p.partition),
+          await this.offsetSink.completeTxnOffsets(producerId, producerEpoch, commit, p.partition, coordinatorEpoch),
         );
         return;
       }
@@ -938,12 +1014,23 @@ export class TransactionCoordinator {
       if (!Array.isArray(metas)) throw new Error(`control batch did not scan: ${metas.message}`);
       const state = producerStateOf(log);
       try {
-        await state.serialized(async () => {
-          if (onlyOpen && !state.hasOngoing(producerId)) return; // already ended before a restart
+        const code = await state.serialized(async () => {
+          if (state.coordinatorEpochOf(producerId) > coordinatorEpoch) {
+            this.deps.log(
+              "warn",
+              `marker for ${p.topic}-${p.partition} (producer ${producerId}) refused: coordinator epoch ${coordinatorEpoch} ` +
+                `is older than ${state.coordinatorEpochOf(producerId)}, that of the last marker written`,
+            );
+            return ErrorCode.TRANSACTION_COORDINATOR_FENCED;
+          }
+          if (onlyOpen && !state.hasOngoing(producerId)) return ErrorCode.NONE; // already ended before a restart
+          // From a coordinator (WriteTxnMarkers), a retry of a marker that landed (its answer lost) is not written twice.
+          if (localOnly && state.repeatsLastMarker(producerId, producerEpoch, coordinatorEpoch)) return ErrorCode.NONE;
           const r = await log.append(batch, metas);
           state.recordMarker(producerId, producerEpoch, commit, r.baseOffset, coordinatorEpoch);
+          return ErrorCode.NONE;
         });
-        out.set(key(p.topic, p.partition), ErrorCode.NONE);
+        out.set(key(p.topic, p.partition), code);
       } catch (e) {
         // Deleted meanwhile (its log closed): Kafka drops markers for partitions that are gone.
         if (this.deps.topics.get(p.topic)?.partitions[p.partition] !== log) {

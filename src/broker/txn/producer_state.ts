@@ -174,6 +174,24 @@ export class PartitionProducerState {
     e.txnFirstOffset = -1;
   }
 
+  /**
+   * The coordinator epoch of the last marker written for the producer here (-1: none). A marker from a lower one
+   * comes from a coordinator that has since been replaced (Kafka's ProducerAppendInfo: TRANSACTION_COORDINATOR_FENCED).
+   */
+  coordinatorEpochOf(producerId: bigint): number {
+    return this.producers.get(producerId)?.coordinatorEpoch ?? -1;
+  }
+
+  /**
+   * True when a marker (epoch, coordinator epoch) would repeat the producer's last one here with nothing of it written
+   * since (no open transaction): a retried WriteTxnMarkers whose first attempt landed. Writing it would change nothing.
+   */
+  repeatsLastMarker(producerId: bigint, producerEpoch: number, coordinatorEpoch: number): boolean {
+    const e = this.producers.get(producerId);
+    return e !== undefined && !this.ongoing.has(producerId) && e.txnFirstOffset < 0 && e.epoch === producerEpoch &&
+      e.coordinatorEpoch >= 0 && e.coordinatorEpoch === coordinatorEpoch;
+  }
+
   /** True when the producer has an open transaction in this partition. */
   hasOngoing(producerId: bigint): boolean {
     return this.ongoing.has(producerId);
