@@ -44,66 +44,24 @@
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import {
-  batchBaseOffsetNumber,
-  batchIsControl,
-  batchIsTransactional,
-  batchLastOffsetDelta,
-  batchProducerId,
-} from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
+import { turn } from "../../runtime/turn.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import type { Cluster } from "../cluster.ts";
 import { keyPartition } from "../cluster.ts";
 import type { Topics } from "../topics.ts";
-import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
-import { addAcquired, SharePartition } from "./partition.ts";
+import { SharePartition } from "./partition.ts";
+import type { Acquisition } from "./acquire.ts";
+import { acquireRecords } from "./acquire.ts";
 import type { StateRecord, StoredMember } from "./state_log.ts";
+import type { Member } from "./group.ts";
+import { assign, GROUP_CONFIG_DEFAULTS, ShareGroup } from "./group.ts";
+import type { Session } from "./sessions.ts";
+import { ShareSessions } from "./sessions.ts";
 import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
 export { SHARE_STATE_TOPIC };
-
-export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
-  "share.auto.offset.reset": "latest",
-  "share.record.lock.duration.ms": "",
-  "share.session.timeout.ms": "",
-  "share.heartbeat.interval.ms": "",
-  "share.isolation.level": "read_uncommitted",
-};
-
-type Member = {
-  memberId: string;
-  memberEpoch: number;
-  rackId: string | null;
-  clientId: string;
-  clientHost: string;
-  subscribed: string[];
-  lastSeen: number;
-  /** Topic name -> partitions. */
-  assignment: Map<string, number[]>;
-};
-
-export class ShareGroup {
-  groupEpoch = 0;
-  readonly members = new Map<string, Member>();
-  configs = new Map<string, string>();
-  constructor(readonly groupId: string) {}
-  /** Every change reassigns at once, so the assignment is always the group epoch's. */
-  get assignmentEpoch(): number {
-    return this.groupEpoch;
-  }
-  get state(): string {
-    return this.members.size === 0 ? "Empty" : "Stable";
-  }
-}
-
-type Session = {
-  epoch: number;
-  partitions: Map<string, { topicId: string; partition: number }>;
-  /** The connection its last request came on: when it drops, the session ends (Kafka 4.1). */
-  connectionId: number;
-};
 
 export type HeartbeatInput = {
   memberId: string;
@@ -153,8 +111,7 @@ export class ShareCoordinator {
   readonly groups = new Map<string, ShareGroup>();
   /** group -> (topicId \0 partition -> state). */
   private readonly partitions = new Map<string, Map<string, SharePartition>>();
-  /** group \0 member -> session. */
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new ShareSessions();
   private readonly deps: CoordinatorDeps;
   private readonly state: ShareStateLog;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -382,7 +339,6 @@ export class ShareCoordinator {
     return out;
   }
 
-  /** The simple assignor over every member's subscriptions; bumps the group epoch. */
   /** Cluster: the record that stores a member for the group's next coordinator (none alone). */
   private memberRecord(g: ShareGroup, m: Member): StateRecord[] {
     if (!this.deps.cluster) return [];
@@ -395,11 +351,6 @@ export class ShareCoordinator {
   }
 
   /**
-   * Cluster: this broker came to coordinate the groups `mine` picks (it gained their __consumer_offsets
-   * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
-   * here, and the same assignment (the assignor is deterministic).
-   */
-  /**
    * Cluster: loads the members of the share groups of __consumer_offsets partition `partition` (of
    * `count`), in one read of __share_group_state for all the partitions gained together.
    */
@@ -407,7 +358,7 @@ export class ShareCoordinator {
     this.memberParts.add(partition);
     if (this.memberLoad) return;
     this.memberLoad = (async () => {
-      await new Promise((r) => setTimeout(r, 0)); // the partitions gained in the same beat
+      await turn(); // the partitions gained in the same beat
       while (this.memberParts.size > 0) {
         const parts = new Set(this.memberParts);
         this.memberParts.clear();
@@ -421,6 +372,11 @@ export class ShareCoordinator {
     });
   }
 
+  /**
+   * Cluster: this broker came to coordinate the groups `mine` picks (it gained their __consumer_offsets
+   * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
+   * here, and the same assignment (the assignor is deterministic).
+   */
   async loadMembers(mine: (groupId: string) => boolean): Promise<void> {
     if (!this.deps.cluster) return;
     const members = new Map<string, Map<string, StoredMember>>();
@@ -459,42 +415,16 @@ export class ShareCoordinator {
         });
         loaded++;
       }
-      this.assign(g);
+      assign(g, this.deps.topics);
     }
     if (loaded > 0) this.deps.log("info", `share groups: ${loaded} member(s) loaded from ${SHARE_STATE_TOPIC}`);
   }
 
+  /** The simple assignor over every member's subscriptions; bumps the group epoch. */
   private async rebalance(g: ShareGroup, records: StateRecord[] = []): Promise<void> {
-    this.assign(g);
+    assign(g, this.deps.topics);
     g.groupEpoch++;
     await this.state.write([...records, this.groupRecord(g)]);
-  }
-
-  /** The "simple" assignor over the members sorted by id (deterministic). */
-  private assign(g: ShareGroup): void {
-    const byTopic = new Map<string, string[]>();
-    for (const m of [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
-      m.assignment = new Map();
-      for (const t of m.subscribed) {
-        if (!byTopic.has(t)) byTopic.set(t, []);
-        byTopic.get(t)!.push(m.memberId);
-      }
-    }
-    for (const [name, memberIds] of byTopic) {
-      const topic = this.deps.topics.get(name);
-      if (!topic || name.startsWith("__")) continue;
-      const p = topic.partitions.length;
-      const add = (memberId: string, partition: number) => {
-        const a = g.members.get(memberId)!.assignment;
-        if (!a.has(name)) a.set(name, []);
-        a.get(name)!.push(partition);
-      };
-      if (memberIds.length <= p) {
-        for (let i = 0; i < p; i++) add(memberIds[i % memberIds.length], i);
-      } else {
-        memberIds.forEach((id, i) => add(id, i % p));
-      }
-    }
   }
 
   private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
@@ -559,9 +489,8 @@ export class ShareCoordinator {
     connectionId = -1,
   ): Promise<{ errorCode: number; errorMessage: string | null } | Session> {
     const g = this.groups.get(groupId);
-    const key = `${groupId}\u0000${memberId}`;
     // A member that left may still acknowledge and close the session it has; a new session needs a member.
-    const continuing = epoch !== 0 && this.sessions.has(key);
+    const continuing = epoch !== 0 && this.sessions.get(groupId, memberId) !== undefined;
     // In a cluster the members are known to the group's coordinator only (another broker, maybe).
     if (!continuing && !this.deps.cluster && (!g || !g.members.has(memberId))) {
       return {
@@ -569,33 +498,12 @@ export class ShareCoordinator {
         errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
       };
     }
-    let s = this.sessions.get(key);
-    let replaced = false;
-    if (epoch === 0) {
-      if (!s && this.sessions.size >= this.maxSessions) {
-        return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
-      }
-      replaced = s !== undefined;
-      s = { epoch: 0, partitions: new Map(), connectionId };
-      this.sessions.set(key, s);
-    } else {
-      if (!s) return { errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND, errorMessage: "The share session was not found." };
-      if (epoch !== -1 && epoch !== s.epoch) {
-        return {
-          errorCode: ErrorCode.INVALID_SHARE_SESSION_EPOCH,
-          errorMessage: `The share session epoch ${epoch} is not the expected ${s.epoch}.`,
-        };
-      }
-    }
-    // Settled before any await, so the member's next request (next epoch) finds the session as it must.
-    s.connectionId = connectionId;
-    for (const p of add) s.partitions.set(`${p.topicId}:${p.partition}`, p);
-    for (const p of forget) s.partitions.delete(`${p.topicId}:${p.partition}`);
-    if (epoch !== -1) s.epoch = s.epoch >= 0x7fffffff ? 1 : s.epoch + 1;
+    const r = this.sessions.advance(groupId, memberId, epoch, add, forget, connectionId, this.maxSessions);
+    if ("errorCode" in r) return r;
     // A new session replaces the member's old one: what the old one held goes back (stored) before
     // this request acquires anything.
-    if (replaced) await this.releaseMember(groupId, memberId);
-    return s;
+    if (r.replaced) await this.releaseMember(groupId, memberId);
+    return r.session;
   }
 
   /**
@@ -603,9 +511,7 @@ export class ShareCoordinator {
    * at once (as Kafka 4.1's ShareSessionCache does on disconnect), not when their locks expire.
    */
   connectionClosed(connectionId: number): void {
-    for (const [key, s] of this.sessions) {
-      if (s.connectionId !== connectionId) continue;
-      const [groupId, memberId] = key.split("\u0000");
+    for (const [groupId, memberId] of this.sessions.on(connectionId)) {
       this.deps.log("debug", `share group ${groupId}: ${memberId}'s share session ended with its connection`);
       this.closeSession(groupId, memberId).catch((e) =>
         this.deps.log("error", `share group ${groupId}: releasing ${memberId}'s records failed: ${String(e)}`)
@@ -614,7 +520,7 @@ export class ShareCoordinator {
   }
 
   async closeSession(groupId: string, memberId: string): Promise<void> {
-    this.sessions.delete(`${groupId}\u0000${memberId}`);
+    this.sessions.remove(groupId, memberId);
     await this.releaseMember(groupId, memberId);
   }
 
@@ -876,7 +782,7 @@ export class ShareCoordinator {
 
   /** Whether `session` is still the member's open share session. */
   isLive(groupId: string, memberId: string, session: Session): boolean {
-    return this.sessions.get(`${groupId}\u0000${memberId}`) === session;
+    return this.sessions.get(groupId, memberId) === session;
   }
 
   private async acquireFor(
@@ -914,76 +820,26 @@ export class ShareCoordinator {
       }
       if (records >= maxRecords || bytes >= maxBytes) continue;
       const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
-      const batches = new Map<number, Uint8Array>();
-      // Offsets come in ascending order (re-acquired ones are all below endOffset, new ones from it),
-      // so the ranges are built as they come.
-      const acquired: AcquiredRange[] = [];
-      let taken = 0;
-      // One acquisition at a time per share-partition: two members' ShareFetches must not both take
-      // the records from endOffset while one of them awaits a read.
-      const ok = await sp.serialized(async () => {
-        sp.expireLocks(this.deps.now(), limits);
-        try {
-          // Records released or timed out first, then new ones.
-          let covered = -1; // last offset of the batch read last for a re-acquired record
-          for (const o of sp.availableOffsets(maxRecords - records)) {
-            addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
-            taken++;
-            if (o > covered) {
-              for (const b of await log.read(o, 1)) {
-                batches.set(batchBaseOffsetNumber(b), b);
-                covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
-                break;
-              }
-            }
-          }
-          const state = producerStateOf(log);
-          const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-          let room = Math.min(sp.room(limits), maxRecords - records - taken);
-          let next = Math.max(sp.endOffset, log.logStartOffset);
-          while (room > 0 && next < limit && bytes < maxBytes) {
-            const read = await log.read(next, Math.max(1, maxBytes - bytes));
-            if (read.length === 0) break;
-            for (const b of read) {
-              const base = batchBaseOffsetNumber(b);
-              const last = base + batchLastOffsetDelta(b);
-              if (base >= limit || room <= 0) break;
-              if (last < next) continue;
-              sp.skipTo(Math.max(base, next));
-              const aborted = readCommitted && batchIsTransactional(b) &&
-                state.abortedIn(base, last + 1).some((a) =>
-                  a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
-                );
-              if (batchIsControl(b) || aborted) {
-                sp.skipTo(last + 1);
-              } else {
-                let took = false;
-                for (let o = Math.max(base, next); o <= last && room > 0; o++) {
-                  sp.acquireNew(o, memberId, now, limits);
-                  addAcquired(acquired, o, 1);
-                  taken++;
-                  room--;
-                  took = true;
-                }
-                if (took && !batches.has(base)) {
-                  batches.set(base, b);
-                  bytes += b.length;
-                }
-              }
-              next = sp.endOffset;
-            }
-          }
-        } catch (e) {
-          this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
-          r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-          return false;
-        }
-        return true;
-      });
-      if (!ok) continue;
-      records += taken;
-      r.acquired = acquired;
-      r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+      let got: Acquisition;
+      try {
+        got = await acquireRecords(sp, log, {
+          memberId,
+          now,
+          clock: () => this.deps.now(),
+          limits,
+          readCommitted,
+          maxRecords: maxRecords - records,
+          maxBytes: maxBytes - bytes,
+        });
+      } catch (e) {
+        this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
+        r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        continue;
+      }
+      records += got.taken;
+      bytes += got.bytes;
+      r.acquired = got.acquired;
+      r.records = got.records;
     }
     return out;
   }

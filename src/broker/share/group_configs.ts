@@ -6,7 +6,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { BROKER_CONFIGS } from "../config/broker_configs.ts";
 import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../config/configs.ts";
 import type { ShareCoordinator } from "./coordinator.ts";
-import { GROUP_CONFIG_DEFAULTS } from "./coordinator.ts";
+import { GROUP_CONFIG_DEFAULTS } from "./group.ts";
 
 const GROUP_CONFIG = 8; // DescribeConfigs ConfigSource
 const DEFAULT_CONFIG = 5;
