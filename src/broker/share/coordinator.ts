@@ -3,18 +3,14 @@
 //
 // Membership (ShareGroupHeartbeat v1): the member generates its id; epoch 0 joins, -1 leaves; a
 // member silent for group.share.session.timeout.ms is removed. Every change of membership or
-// subscriptions bumps the group epoch and reassigns at once (share groups have no revocation: a
-// partition may be read by several members). The "simple" assignor: with no more members than
-// partitions each partition goes to one member, round robin; with more members, each member gets
-// one partition and partitions are shared.
+// subscriptions bumps the group epoch and reassigns at once (group.ts: the "simple" assignor).
 //
-// Share sessions (ShareFetch/ShareAcknowledge): epoch 0 opens one (replacing the member's previous
-// session, whose acquired records are released), each request after it carries the next epoch, -1
-// closes it and releases what the member still holds; so does the drop of the connection that carried
-// the session's last request (connectionClosed). Records are locked for
-// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms). Acquisitions on one
-// share-partition run one at a time (SharePartition.serialized); released records wake waiting
-// ShareFetches (onAvailable).
+// Share sessions (ShareFetch/ShareAcknowledge, sessions.ts): epoch 0 opens one (replacing the member's
+// previous session, whose acquired records are released), -1 closes it and releases what the member
+// still holds; so does the drop of the connection that carried the session's last request
+// (connectionClosed). Records are locked for group.share.record.lock.duration.ms (or the group's
+// share.record.lock.duration.ms). Acquisitions on one share-partition run one at a time (acquire.ts);
+// released records wake waiting ShareFetches (onAvailable).
 //
 // Persistence: the SPSO and in-flight delivery states of each share-partition, the group's
 // existence and its configs are records in the compacted internal topic __share_group_state (as
@@ -32,8 +28,10 @@
 // share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
 // which loads it from __share_group_state when it first serves the partition at a leader epoch
 // (what another broker stored before it; records that broker had only acquired are available again)
-// and drops it when it no longer leads. A share session is opened by the partition leaders without
-// asking the coordinator whether the member is in the group (as Kafka's SharePartitionManager).
+// and claims it there at that epoch in the same step (takeOver); it drops it when it no longer leads,
+// or when a later leader's claim is seen (checked after each acquisition and by each state write:
+// fenced). A share session is opened by the partition leaders without asking the coordinator whether
+// the member is in the group (as Kafka's SharePartitionManager).
 //
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
@@ -571,15 +569,14 @@ export class ShareCoordinator {
     const k = pkey(topicId, log.partition);
     const epoch = cluster.leader(log.topic, log.partition).epoch;
     while (this.loadedAt.get(k) !== epoch) {
+      // A later leader claimed the partition: this broker's view of the leadership is behind.
+      if (this.state.leaderFence(topicId, log.partition) > epoch) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
       const busy = this.loading.get(k);
       if (busy) {
         await busy.catch(() => {});
         continue;
       }
-      const p = this.loadPartition(topicId, log.partition).then((through) => {
-        // A rewrite seen meanwhile that the load did not include: load again.
-        if ((this.resets.get(k) ?? -1) < through) this.loadedAt.set(k, epoch);
-      }).finally(() => this.loading.delete(k));
+      const p = this.takeOver(topicId, log.partition, epoch).finally(() => this.loading.delete(k));
       this.loading.set(k, p);
       try {
         await p;
@@ -593,6 +590,41 @@ export class ShareCoordinator {
       if (!cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     }
     return ErrorCode.NONE;
+  }
+
+  /**
+   * Cluster: loads the partition's share-partitions as stored and claims them at `epoch` in one step
+   * (ShareStateLog.claim): loaded again when something was written for them meanwhile, dropped when a
+   * later leader claimed them already.
+   */
+  private async takeOver(topicId: string, partition: number, epoch: number): Promise<void> {
+    const k = pkey(topicId, partition);
+    for (let attempt = 0;; attempt++) {
+      const through = await this.loadPartition(topicId, partition);
+      const claim = await this.state.claim(topicId, partition, epoch, through);
+      if (claim === "fenced") {
+        for (const parts of this.partitions.values()) parts.delete(k);
+        return;
+      }
+      if (claim === "moved" && attempt < 20) continue;
+      if (claim === "moved") throw new Error("its share state keeps changing under the load");
+      // A rewrite seen meanwhile that the load did not include: load again.
+      if ((this.resets.get(k) ?? -1) < through) this.loadedAt.set(k, epoch);
+      return;
+    }
+  }
+
+  /**
+   * Cluster: whether a later leader claimed the partition since this broker loaded its share-partitions
+   * (its acquisitions and writes are then void); forgets them if so.
+   */
+  private fenced(topicId: string, partition: number): boolean {
+    const k = pkey(topicId, partition);
+    const at = this.loadedAt.get(k);
+    if (at !== undefined && this.state.leaderFence(topicId, partition) <= at) return false;
+    for (const parts of this.partitions.values()) parts.delete(k);
+    this.loadedAt.delete(k);
+    return true;
   }
 
   /** Cluster: rebuilds every group's share-partition of one partition from what is stored. */
@@ -667,8 +699,9 @@ export class ShareCoordinator {
     if (!cluster) return;
     for (const parts of this.partitions.values()) {
       for (const [k, sp] of parts) {
-        const held = cluster.leads(sp.topic, sp.partition) &&
-          this.loadedAt.get(k) === cluster.leader(sp.topic, sp.partition).epoch;
+        const at = this.loadedAt.get(k);
+        const held = cluster.leads(sp.topic, sp.partition) && at === cluster.leader(sp.topic, sp.partition).epoch &&
+          this.state.leaderFence(sp.topicId, sp.partition) <= at;
         if (held) continue;
         parts.delete(k);
         this.loadedAt.delete(k);
@@ -738,8 +771,15 @@ export class ShareCoordinator {
         keys.push(k);
       }
     }
-    // Acknowledged means stored: answer only after the state is written.
-    if (!(await this.state.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    // Acknowledged means stored: answer only after the state is written. Refused because a later leader
+    // claimed the partition: NOT_LEADER_OR_FOLLOWER (the client finds the new leader).
+    if (!(await this.state.write(changed))) {
+      for (const k of keys) {
+        const i = k.lastIndexOf(":");
+        const fenced = this.deps.cluster !== undefined && this.fenced(k.slice(0, i), Number(k.slice(i + 1)));
+        out.set(k, fenced ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }
     if (changed.length > 0) this.notifyAvailable(groupId); // released records, or a start offset that moved
     return out;
   }
@@ -765,6 +805,7 @@ export class ShareCoordinator {
     // it) must not take records for a member that will never acknowledge them.
     if (session && !this.isLive(groupId, memberId, session)) return nothing();
     const out = await this.acquireFor(groupId, memberId, parts, maxRecords, maxBytes);
+    if (this.deps.cluster && out.some((r) => r.acquired.length > 0)) await this.checkClaims(out);
     if (session && !this.isLive(groupId, memberId, session)) {
       // Only what this call took: the member may hold records through a new session by now.
       const limits = this.limits(this.groups.get(groupId));
@@ -778,6 +819,31 @@ export class ShareCoordinator {
       return nothing();
     }
     return out;
+  }
+
+  /**
+   * Cluster: records acquired here are handed out only if no later leader has claimed their partition
+   * meanwhile (read from storage now): a former leader that still believes it leads (its lease lapsed
+   * unseen, paused) stops handing out records as soon as the new leader took the partition over.
+   */
+  private async checkClaims(out: ShareFetchPartitionResult[]): Promise<void> {
+    try {
+      await this.state.refreshFences();
+    } catch (e) {
+      // Unverified, as before any claim: handed out (the member's acknowledgements are fenced when written).
+      this.deps.log("warn", `reading ${SHARE_STATE_TOPIC}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    for (const r of out) {
+      if (r.acquired.length === 0 || !this.fenced(r.topicId, r.partition)) continue;
+      this.deps.log(
+        "info",
+        `share-partition ${r.topicId}-${r.partition}: a later leader took it over; not served here`,
+      );
+      r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      r.records = [];
+      r.acquired = [];
+    }
   }
 
   /** Whether `session` is still the member's open share session. */
