@@ -1,7 +1,8 @@
 // Share groups (KIP-932) over TCP, the member's life around its records: a member whose session times
 // out, and one whose connection drops, give their records back to the others; DeleteGroups and the
 // share offsets APIs on share groups (NON_EMPTY_GROUP while members remain); a share group's id refused
-// by JoinGroup and ConsumerGroupHeartbeat as Kafka does; and the share-partition state stored as
+// by JoinGroup, ConsumerGroupHeartbeat, Heartbeat, SyncGroup, LeaveGroup and OffsetCommit as Kafka's
+// GroupMetadataManager refuses a group of another type; and the share-partition state stored as
 // snapshots plus deltas (__share_group_state) rebuilt exactly after a restart.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,7 +11,13 @@ import { join } from "node:path";
 import type { Broker } from "../../src/broker/broker.ts";
 import { forEachRecord } from "../../src/broker/log_scan.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
+import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
+import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
+import { Heartbeat } from "../../src/protocol/messages/12_heartbeat.ts";
+import { LeaveGroup } from "../../src/protocol/messages/13_leave_group.ts";
+import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteGroups } from "../../src/protocol/messages/42_delete_groups.ts";
 import { IncrementalAlterConfigs } from "../../src/protocol/messages/44_incremental_alter_configs.ts";
@@ -204,7 +211,7 @@ describe("share group members", () => {
     other.close();
   });
 
-  test("JoinGroup and ConsumerGroupHeartbeat refuse a share group's id", async () => {
+  test("the classic-group APIs, ConsumerGroupHeartbeat and OffsetCommit refuse a share group's id", async () => {
     const join = await c.send(JoinGroup, 9, {
       groupId: "sg-k",
       sessionTimeoutMs: 10000,
@@ -231,6 +238,56 @@ describe("share group members", () => {
     });
     expect(hb.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
     expect(hb.errorMessage).toBe("Group sg-k is not a consumer group.");
+    // Kafka's classicGroupHeartbeat / classicGroupSync / classicGroupLeave: "Group sg-k not found." (UNKNOWN_MEMBER_ID).
+    const beat = await c.send(Heartbeat, 4, { groupId: "sg-k", generationId: 1, memberId: "K", groupInstanceId: null });
+    expect(beat.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const sync = await c.send(SyncGroup, 5, {
+      groupId: "sg-k",
+      generationId: 1,
+      memberId: "K",
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocolName: "range",
+      assignments: [],
+    });
+    expect(sync.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const leave = await c.send(LeaveGroup, 5, {
+      groupId: "sg-k",
+      memberId: "",
+      members: [{ memberId: "K", groupInstanceId: null, reason: null }],
+    });
+    expect(leave.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // OffsetCommit, even a "simple" one (generation -1): GROUP_ID_NOT_FOUND, nothing stored under the share group's id.
+    for (const [generation, member] of [[-1, ""], [1, "K"]] as const) {
+      const commit = await c.send(OffsetCommit, 9, {
+        groupId: "sg-k",
+        generationIdOrMemberEpoch: generation,
+        memberId: member,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{
+          name: "life-k",
+          topicId: ZERO_UUID,
+          partitions: [{
+            partitionIndex: 0,
+            committedOffset: 3n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: null,
+          }],
+        }],
+      });
+      expect(commit.topics![0].partitions![0].errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    }
+    const fetched = await c.send(OffsetFetch, 7, {
+      groupId: "sg-k",
+      topics: [{ name: "life-k", partitionIndexes: [0] }],
+      groups: [],
+      requireStable: false,
+    });
+    expect(fetched.topics![0].partitions![0].committedOffset).toBe(-1n);
+    // The share group carries on.
+    expect(await members("sg-k")).toEqual(["B", "K"]);
   });
 
   test("DeleteGroups and the share offsets APIs: refused while members remain, then state and group go", async () => {
