@@ -258,7 +258,7 @@ export class ShareCoordinator {
       // As in Kafka, leaving the group does not end the member's share session: a client may still
       // acknowledge and then close it (librdkafka leaves first); what it holds goes back when the
       // session closes, its connection drops or the locks expire.
-      await this.removeMember(g, req.memberId, false);
+      await this.removeMember(g, req.memberId);
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
@@ -425,9 +425,9 @@ export class ShareCoordinator {
     await this.state.write([...records, this.groupRecord(g)]);
   }
 
-  private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
+  /** The member leaves the group (its share sessions stay: they end on their own). */
+  private async removeMember(g: ShareGroup, memberId: string): Promise<void> {
     g.members.delete(memberId);
-    if (endSession) await this.closeSession(g.groupId, memberId);
     await this.rebalance(g, this.deps.cluster ? [this.state.memberRecord(g.groupId, memberId, null)] : []);
   }
 
@@ -453,9 +453,11 @@ export class ShareCoordinator {
       for (const m of [...g.members.values()]) {
         if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
-          // A member gone silent is taken for dead: its records go back now (Kafka waits for their
-          // locks or for its connection to drop).
-          await this.removeMember(g, m.memberId, true);
+          // As in Kafka, where the group coordinator does not tell the share-partition leaders about
+          // membership: the member leaves the group, its share session stays (a member only cut off from
+          // heartbeating may still acknowledge what it holds); its records go back when their locks expire,
+          // when the session closes or when its connection drops (a dead client's usually does).
+          await this.removeMember(g, m.memberId);
         }
       }
     }
