@@ -21,6 +21,7 @@ import { LeaveGroup } from "../../src/protocol/messages/13_leave_group.ts";
 import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteGroups } from "../../src/protocol/messages/42_delete_groups.ts";
+import { DescribeConfigs } from "../../src/protocol/messages/32_describe_configs.ts";
 import { IncrementalAlterConfigs } from "../../src/protocol/messages/44_incremental_alter_configs.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { ShareGroupDescribe } from "../../src/protocol/messages/77_share_group_describe.ts";
@@ -224,6 +225,41 @@ describe("share group members", () => {
     await shareAck(c, "sg-w", "A", 1, t, [ack(0, 2, RELEASE)]);
     expect(acquired(await waiting)).toEqual(["0-2x2"]);
     other.close();
+  });
+
+  test("Kafka 4.2's group configs share.delivery.count.limit and share.partition.max.record.locks", async () => {
+    await topic("life-g", 6);
+    const alter = (name: string, value: string) =>
+      c.send(IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 32, resourceName: "sg-g", configs: [{ name, configOperation: 0, value }] }],
+        validateOnly: false,
+      });
+    // Within the range of their broker configs: 2-10 deliveries, at least one lock.
+    for (
+      const [name, value] of [["share.delivery.count.limit", "1"], ["share.delivery.count.limit", "11"], [
+        "share.partition.max.record.locks",
+        "0",
+      ]]
+    ) expect((await alter(name, value)).responses![0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    await groupConfigs("sg-g", {
+      "share.auto.offset.reset": "earliest",
+      "share.delivery.count.limit": "2",
+      "share.partition.max.record.locks": "3",
+    });
+    const d = await c.send(DescribeConfigs, 4, {
+      resources: [{ resourceType: 32, resourceName: "sg-g", configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const value = (name: string) => d.results![0].configs!.find((x) => x.name === name)?.value;
+    expect([value("share.delivery.count.limit"), value("share.partition.max.record.locks")]).toEqual(["2", "3"]);
+    const t = ids.get("life-g")!;
+    expect((await shareHeartbeat(c, "sg-g", "A", 0, ["life-g"])).errorCode).toBe(ErrorCode.NONE);
+    // Three locks: three records in flight at most (the broker's limit is 2000).
+    expect(acquired(await shareFetch(c, "sg-g", "A", 0, t))).toEqual(["0-2x1"]);
+    expect(acquired(await shareFetch(c, "sg-g", "A", 1, t, { acks: [ack(0, 2, RELEASE)] }))).toEqual(["0-2x2"]);
+    // Released after their second delivery (the group's limit; the broker's is 5): archived, never delivered again.
+    expect(acquired(await shareFetch(c, "sg-g", "A", 2, t, { acks: [ack(0, 2, RELEASE)] }))).toEqual(["3-5x1"]);
   });
 
   test("the classic-group APIs, ConsumerGroupHeartbeat and OffsetCommit refuse a share group's id", async () => {

@@ -38,7 +38,8 @@
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
 // group.share.max.size (200), group.share.max.share.sessions (2000). Group configs (group_configs.ts):
 // share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.session.timeout.ms,
-// share.heartbeat.interval.ms, share.isolation.level (read_uncommitted | read_committed).
+// share.heartbeat.interval.ms, share.isolation.level (read_uncommitted | read_committed), and Kafka 4.2's
+// share.delivery.count.limit and share.partition.max.record.locks.
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -181,8 +182,8 @@ export class ShareCoordinator {
   limits(group: ShareGroup | undefined): ShareLimits {
     return {
       lockDurationMs: this.groupNum(group, "record.lock.duration.ms"),
-      deliveryCountLimit: this.num("group.share.delivery.count.limit"),
-      maxInFlight: this.num("group.share.partition.max.record.locks"),
+      deliveryCountLimit: this.groupNum(group, "delivery.count.limit"),
+      maxInFlight: this.groupNum(group, "partition.max.record.locks"),
     };
   }
 

@@ -10,6 +10,8 @@ export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
   "share.session.timeout.ms": "",
   "share.heartbeat.interval.ms": "",
   "share.isolation.level": "read_uncommitted",
+  "share.delivery.count.limit": "",
+  "share.partition.max.record.locks": "",
 };
 
 export type Member = {
