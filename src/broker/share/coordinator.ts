@@ -28,7 +28,7 @@
 // share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
 // which loads it from __share_group_state when it first serves the partition at a leader epoch
 // (what another broker stored before it; records that broker had only acquired are available again)
-// and claims it there at that epoch in the same step (takeOver); it drops it when it no longer leads,
+// and claims it there at that epoch in the same step (ownership.ts); it drops it when it no longer leads,
 // or when a later leader's claim is seen (checked after each acquisition and by each state write:
 // fenced). A share session is opened by the partition leaders without asking the coordinator whether
 // the member is in the group (as Kafka's SharePartitionManager).
@@ -58,6 +58,7 @@ import type { Member } from "./group.ts";
 import { assign, GROUP_CONFIG_DEFAULTS, ShareGroup } from "./group.ts";
 import type { Session } from "./sessions.ts";
 import { ShareSessions } from "./sessions.ts";
+import { Ownership } from "./ownership.ts";
 import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
 export { SHARE_STATE_TOPIC };
@@ -116,34 +117,35 @@ export class ShareCoordinator {
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking = false;
   private readonly availableListeners = new Map<string, Set<() => void>>();
-  /** Cluster: topicId \0 partition -> the leader epoch its share-partitions were loaded at. */
-  private readonly loadedAt = new Map<string, number>();
-  private readonly loading = new Map<string, Promise<void>>();
-  /** Cluster: topicId \0 partition -> the __share_group_state offset its share-partitions were loaded up to. */
-  private readonly loadedThrough = new Map<string, number>();
-  /** Cluster: topicId \0 partition -> the offset of the latest admin rewrite of its share state seen. */
-  private readonly resets = new Map<string, number>();
+  /** Cluster: the share-partitions this broker holds as their partition's leader. */
+  private readonly ownership: Ownership | null;
   /** Cluster: __consumer_offsets partitions whose share groups' members are to be loaded, and the load running. */
   private readonly memberParts = new Set<number>();
   private memberLoad: Promise<void> | null = null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
+    const own = this.ownership = deps.cluster
+      ? new Ownership({
+        ...deps,
+        cluster: deps.cluster,
+        load: (topicId, partition) => this.loadPartition(topicId, partition),
+        forget: (topicId, partition) => {
+          for (const parts of this.partitions.values()) parts.delete(pkey(topicId, partition));
+        },
+      })
+      : null;
     this.state = new ShareStateLog({
       ...deps,
-      shared: deps.cluster !== undefined,
-      ...(deps.cluster
+      shared: own !== null,
+      ...(own
         ? {
-          leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)),
-          onReset: (topicId: string, partition: number, offset: number) => {
-            // Only a rewrite after what the share-partitions were loaded from.
-            const k = pkey(topicId, partition);
-            this.resets.set(k, Math.max(offset, this.resets.get(k) ?? -1));
-            if (offset >= (this.loadedThrough.get(k) ?? 0)) this.loadedAt.delete(k);
-          },
+          leaderEpochOf: (sp: SharePartition) => own.epochOf(sp.topicId, sp.partition),
+          onReset: (topicId: string, partition: number, offset: number) => own.onReset(topicId, partition, offset),
         }
         : {}),
     });
+    if (own) own.state = this.state;
     this.timer = setInterval(() => {
       // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
       if (this.ticking) return;
@@ -558,76 +560,9 @@ export class ShareCoordinator {
     for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
   }
 
-  /**
-   * Cluster: NONE when this broker leads the partition and holds its share-partitions at the current
-   * leader epoch (loaded from __share_group_state first when it does not yet), NOT_LEADER_OR_FOLLOWER
-   * when another broker leads it, COORDINATOR_NOT_AVAILABLE when the stored state could not be read.
-   * Alone: always NONE.
-   */
-  private async own(log: PartitionLog): Promise<number> {
-    const cluster = this.deps.cluster;
-    if (!cluster) return ErrorCode.NONE;
-    const topicId = this.deps.topics.get(log.topic)?.id;
-    if (!topicId || !cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    const k = pkey(topicId, log.partition);
-    const epoch = cluster.leader(log.topic, log.partition).epoch;
-    while (this.loadedAt.get(k) !== epoch) {
-      // A later leader claimed the partition: this broker's view of the leadership is behind.
-      if (this.state.leaderFence(topicId, log.partition) > epoch) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-      const busy = this.loading.get(k);
-      if (busy) {
-        await busy.catch(() => {});
-        continue;
-      }
-      const p = this.takeOver(topicId, log.partition, epoch).finally(() => this.loading.delete(k));
-      this.loading.set(k, p);
-      try {
-        await p;
-      } catch (e) {
-        this.deps.log(
-          "warn",
-          `loading share state of ${log.topic}-${log.partition}: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-      if (!cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    }
-    return ErrorCode.NONE;
-  }
-
-  /**
-   * Cluster: loads the partition's share-partitions as stored and claims them at `epoch` in one step
-   * (ShareStateLog.claim): loaded again when something was written for them meanwhile, dropped when a
-   * later leader claimed them already.
-   */
-  private async takeOver(topicId: string, partition: number, epoch: number): Promise<void> {
-    const k = pkey(topicId, partition);
-    for (let attempt = 0;; attempt++) {
-      const through = await this.loadPartition(topicId, partition);
-      const claim = await this.state.claim(topicId, partition, epoch, through);
-      if (claim === "fenced") {
-        for (const parts of this.partitions.values()) parts.delete(k);
-        return;
-      }
-      if (claim === "moved" && attempt < 20) continue;
-      if (claim === "moved") throw new Error("its share state keeps changing under the load");
-      // A rewrite seen meanwhile that the load did not include: load again.
-      if ((this.resets.get(k) ?? -1) < through) this.loadedAt.set(k, epoch);
-      return;
-    }
-  }
-
-  /**
-   * Cluster: whether a later leader claimed the partition since this broker loaded its share-partitions
-   * (its acquisitions and writes are then void); forgets them if so.
-   */
-  private fenced(topicId: string, partition: number): boolean {
-    const k = pkey(topicId, partition);
-    const at = this.loadedAt.get(k);
-    if (at !== undefined && this.state.leaderFence(topicId, partition) <= at) return false;
-    for (const parts of this.partitions.values()) parts.delete(k);
-    this.loadedAt.delete(k);
-    return true;
+  /** NONE when this broker serves the partition's share-partitions (a cluster: Ownership.own); alone always. */
+  private own(log: PartitionLog): Promise<number> {
+    return this.ownership ? this.ownership.own(log) : Promise.resolve(ErrorCode.NONE);
   }
 
   /** Cluster: rebuilds every group's share-partition of one partition from what is stored. */
@@ -660,7 +595,6 @@ export class ShareCoordinator {
       g.groupEpoch = Math.max(g.groupEpoch, epoch);
     }
     for (const [groupId, v] of configs) this.applyConfigs(groupId, v);
-    this.loadedThrough.set(k, through);
     for (const parts of this.partitions.values()) parts.delete(k);
     // The first write at this epoch is a whole snapshot, so what a former leader may still write is superseded.
     for (const [groupId, sp] of fresh) {
@@ -698,16 +632,13 @@ export class ShareCoordinator {
 
   /** Cluster: forgets the share-partitions of partitions this broker no longer leads (never writes them). */
   private dropUnled(): void {
-    const cluster = this.deps.cluster;
-    if (!cluster) return;
+    const own = this.ownership;
+    if (!own) return;
     for (const parts of this.partitions.values()) {
       for (const [k, sp] of parts) {
-        const at = this.loadedAt.get(k);
-        const held = cluster.leads(sp.topic, sp.partition) && at === cluster.leader(sp.topic, sp.partition).epoch &&
-          this.state.leaderFence(sp.topicId, sp.partition) <= at;
-        if (held) continue;
+        if (own.held(sp.topic, sp.topicId, sp.partition)) continue;
         parts.delete(k);
-        this.loadedAt.delete(k);
+        own.unload(sp.topicId, sp.partition);
       }
     }
   }
@@ -779,7 +710,7 @@ export class ShareCoordinator {
     if (!(await this.state.write(changed))) {
       for (const k of keys) {
         const i = k.lastIndexOf(":");
-        const fenced = this.deps.cluster !== undefined && this.fenced(k.slice(0, i), Number(k.slice(i + 1)));
+        const fenced = this.ownership !== null && this.ownership.fenced(k.slice(0, i), Number(k.slice(i + 1)));
         out.set(k, fenced ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
     }
@@ -808,7 +739,7 @@ export class ShareCoordinator {
     // it) must not take records for a member that will never acknowledge them.
     if (session && !this.isLive(groupId, memberId, session)) return nothing();
     const out = await this.acquireFor(groupId, memberId, parts, maxRecords, maxBytes);
-    if (this.deps.cluster && out.some((r) => r.acquired.length > 0)) await this.checkClaims(out);
+    if (this.ownership && out.some((r) => r.acquired.length > 0)) await this.ownership.checkClaims(out);
     if (session && !this.isLive(groupId, memberId, session)) {
       // Only what this call took: the member may hold records through a new session by now.
       const limits = this.limits(this.groups.get(groupId));
@@ -822,31 +753,6 @@ export class ShareCoordinator {
       return nothing();
     }
     return out;
-  }
-
-  /**
-   * Cluster: records acquired here are handed out only if no later leader has claimed their partition
-   * meanwhile (read from storage now): a former leader that still believes it leads (its lease lapsed
-   * unseen, paused) stops handing out records as soon as the new leader took the partition over.
-   */
-  private async checkClaims(out: ShareFetchPartitionResult[]): Promise<void> {
-    try {
-      await this.state.refreshFences();
-    } catch (e) {
-      // Unverified, as before any claim: handed out (the member's acknowledgements are fenced when written).
-      this.deps.log("warn", `reading ${SHARE_STATE_TOPIC}: ${e instanceof Error ? e.message : String(e)}`);
-      return;
-    }
-    for (const r of out) {
-      if (r.acquired.length === 0 || !this.fenced(r.topicId, r.partition)) continue;
-      this.deps.log(
-        "info",
-        `share-partition ${r.topicId}-${r.partition}: a later leader took it over; not served here`,
-      );
-      r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-      r.records = [];
-      r.acquired = [];
-    }
   }
 
   /** Whether `session` is still the member's open share session. */
@@ -964,8 +870,7 @@ export class ShareCoordinator {
 
   /** Cluster: share-partitions an admin API rewrote: unloaded here too (reloaded when next served). */
   private rewritten(sps: Iterable<SharePartition>): void {
-    if (!this.deps.cluster) return;
-    for (const sp of sps) this.loadedAt.delete(pkey(sp.topicId, sp.partition));
+    for (const sp of sps) this.ownership?.unload(sp.topicId, sp.partition);
   }
 
   /**
