@@ -6,7 +6,8 @@
 // and alters the start offset as stored, and the partition's leader follows. A new leader claims the partition
 // in __share_group_state when it takes it over: from then on the former leader neither hands out records nor
 // stores acknowledgements (NOT_LEADER_OR_FOLLOWER), even before the new leader wrote anything; an
-// acknowledgement the former leader stored between the new leader's load and its claim is loaded again.
+// acknowledgement the former leader stored between the new leader's load and its claim is loaded again. The
+// same fencing between two brokers' own views of one PostgreSQL database (a private server, ~8 s).
 import { expect, test } from "bun:test";
 import type { Cluster } from "../../src/broker/cluster.ts";
 import { ShareCoordinator } from "../../src/broker/share/coordinator.ts";
@@ -16,6 +17,12 @@ import { buildRecordBatch, scanBatches } from "../../src/protocol/record_batch.t
 import type { BatchMeta } from "../../src/storage/store.ts";
 import { memoryLogStore } from "../../src/storage/memory.ts";
 import { memoryMetadataStore } from "../../src/storage/metadata.ts";
+import { bunRuntime } from "../../adapters/bun.ts";
+import { parsePostgresUrl, PgPool } from "../../src/storage/postgres/client.ts";
+import { postgresLogStore } from "../../src/storage/postgres/log.ts";
+import { postgresMetadataStore } from "../../src/storage/postgres/metadata.ts";
+import { ensureSchema } from "../../src/storage/postgres/schema.ts";
+import { startPostgres } from "../helpers/postgres.ts";
 
 const ACCEPT = 1;
 
@@ -174,3 +181,79 @@ test("an acknowledgement the former leader stored between the new leader's load 
   expect((await a.acknowledge("g", "m1", acks(2, 3))).get(`${t.id}:0`)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   for (const x of [a, b]) x.close();
 });
+
+test(
+  "on PostgreSQL: two brokers' own views of one database; the former leader is fenced by the new leader's claim",
+  async () => {
+    const pg = await startPostgres();
+    const pools: PgPool[] = [];
+    try {
+      const url = pg.createDatabase("share_fence");
+      /** One broker's storage: its own pool, log store and metadata on the shared database. */
+      const broker = async () => {
+        const pool = new PgPool(bunRuntime, parsePostgresUrl(url));
+        pools.push(pool);
+        await ensureSchema(pool);
+        const topics = new Topics(postgresLogStore(pool), await postgresMetadataStore(pool));
+        await topics.load();
+        return topics;
+      };
+      const topicsA = await broker();
+      const t = await topicsA.create("q", 1, new Map());
+      const produce = async (count: number) => {
+        const batch = buildRecordBatch({
+          records: [...Array(count)].map(() => ({ key: null, value: new Uint8Array([1]) })),
+        });
+        await t.partitions[0].append(batch, scanBatches(batch) as BatchMeta[], { durable: true });
+      };
+      await produce(4);
+      const config = { "group.share.record.lock.duration.ms": 60000 } as never;
+      const parts = [{ topicId: t.id, partition: 0 }];
+      const acks = [{
+        topicId: t.id,
+        partitions: [{
+          partitionIndex: 0,
+          acknowledgementBatches: [{ firstOffset: 0n, lastOffset: 1n, acknowledgeTypes: [ACCEPT] }],
+        }],
+      }];
+      const taken = (r: Awaited<ReturnType<ShareCoordinator["acquire"]>>) =>
+        r[0].acquired.map((a) => `${a.firstOffset}-${a.lastOffset}x${a.deliveryCount}`);
+
+      const a = new ShareCoordinator({
+        config,
+        topics: topicsA,
+        now: () => Date.now(),
+        log: () => {},
+        cluster: view(1, { leads: true, epoch: 1 }),
+      });
+      await a.start();
+      expect(await a.setConfigs("g", new Map([["share.auto.offset.reset", "earliest"]]))).toBe(true);
+      expect(taken(await a.acquire("g", "m1", parts, 2, 1 << 20))).toEqual(["0-1x1"]);
+
+      // Broker 2 starts on the same database and comes to lead q-0 at epoch 2 (broker 1 still believes it leads).
+      const topicsB = await broker();
+      const b = new ShareCoordinator({
+        config,
+        topics: topicsB,
+        now: () => Date.now(),
+        log: () => {},
+        cluster: view(2, { leads: true, epoch: 2 }),
+      });
+      await b.start();
+      expect(taken(await b.acquire("g", "m2", parts, 2, 1 << 20))).toEqual(["0-1x1"]);
+      await produce(2);
+      const stale = await a.acquire("g", "m1", parts, 10, 1 << 20);
+      expect(stale[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      expect(stale[0].acquired).toEqual([]);
+      expect((await a.acknowledge("g", "m1", acks)).get(`${t.id}:0`)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      await topicsB.get("q")!.partitions[0].refresh?.(true); // as a takeover re-reads the log end
+      expect(taken(await b.acquire("g", "m2", parts, 10, 1 << 20))).toEqual(["2-5x1"]);
+      expect((await b.acknowledge("g", "m2", acks)).get(`${t.id}:0`)).toBe(ErrorCode.NONE);
+      for (const x of [a, b]) x.close();
+    } finally {
+      for (const p of pools) p.close();
+      pg.destroy();
+    }
+  },
+  60_000,
+);
