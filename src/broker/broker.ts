@@ -150,6 +150,7 @@ async function start(
     "log.dirs": config.dataDir,
     "log.dir": config.dataDir,
   }), storage.admin);
+  if (storage.cluster) admin.shareFeatures();
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
   // On PostgreSQL every broker is a cluster member; its group and transaction coordinators then serve
@@ -365,6 +366,7 @@ async function start(
     services.groups.close();
     services.txns.close();
     share.close();
+    admin.close();
     registry.close();
     void member?.close();
     peers?.close();
@@ -470,6 +472,7 @@ async function start(
         await server.close();
         services.txns.close();
         share.close();
+        admin.close();
         // Decided before leaving the cluster (which drops leadership): a snapshot written for a partition this broker
         // does not lead would replace its leader's with this broker's stale (often empty) state.
         const led = new Set<string>();

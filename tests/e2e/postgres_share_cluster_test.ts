@@ -10,6 +10,8 @@
 //   one; in the end every record is accepted exactly once;
 // - the coordinator is SIGKILLed: the last broker coordinates the group, loads its members (stored in
 //   __share_group_state), which carry on at their epoch and get only the records produced since.
+// - share.version finalized (and later turned off) through one broker takes effect on the others without a
+//   restart;
 // And the Java KafkaShareConsumer (tests/java, ShareClusterCases, first): two consumers bootstrapped through
 // different brokers accept every record of a six-partition topic led by the three brokers exactly once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -32,7 +34,7 @@ import { WireClient } from "../helpers/wire_client.ts";
 import { expectCase } from "./cases.ts";
 import { buildJava, javaMissing, runJava } from "./jvm.ts";
 import type { Ack } from "../helpers/share.ts";
-import { ACCEPT, ack, enableShare, RELEASE, shareHeartbeat } from "../helpers/share.ts";
+import { ACCEPT, ack, enableShare, RELEASE, setShareVersion, shareHeartbeat, shareVersion } from "../helpers/share.ts";
 
 const GROUP = "sq";
 const TOPIC = "q";
@@ -69,8 +71,9 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) brokers.push(await startBrokerProcess("bun", [...common, "--node-id", String(i + 1)]));
   all = brokers.map((b) => `127.0.0.1:${b.port}`);
   conns = await Promise.all(brokers.map(connect));
-  // Finalized features are read at start: each running broker is told.
-  for (const c of conns) expect((await enableShare(c)).errorCode).toBe(ErrorCode.NONE);
+  // share.version finalized through one broker takes effect on every broker, without a restart.
+  expect((await enableShare(conns[0])).errorCode).toBe(ErrorCode.NONE);
+  for (const c of conns) expect(await until(() => shareVersion(c), (v) => v === 1)).toBe(1);
 }, 120_000);
 afterAll(async () => {
   for (const c of clients) c.close();
@@ -149,6 +152,15 @@ describe("share groups on three brokers on one PostgreSQL", () => {
     120_000,
   );
 
+  test("share.version turned off and on again through one broker takes effect on every broker", async () => {
+    expect((await setShareVersion(conns[1], 0)).errorCode).toBe(ErrorCode.NONE);
+    for (const c of conns) {
+      expect(await until(() => shareVersion(c), (v) => v === 0)).toBe(0);
+      expect((await shareHeartbeat(c, "off", "m", 0, [TOPIC])).errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    }
+    expect((await enableShare(conns[2])).errorCode).toBe(ErrorCode.NONE);
+    for (const c of conns) expect(await until(() => shareVersion(c), (v) => v === 1)).toBe(1);
+  }, 60_000);
   test(
     "coordinator and partition leaders serve a share group; a killed partition leader's share state moves with the partition",
     async () => {

@@ -1,7 +1,9 @@
 // Share groups (KIP-932) over TCP, the member's life around its records: a member whose session times
-// out, and one whose connection drops, give their records back to the others; DeleteGroups and the
+// out leaves the group but keeps its share session (as in Kafka), one whose connection drops gives its
+// records back to the others at once; DeleteGroups and the
 // share offsets APIs on share groups (NON_EMPTY_GROUP while members remain); a share group's id refused
-// by JoinGroup and ConsumerGroupHeartbeat as Kafka does; and the share-partition state stored as
+// by JoinGroup, ConsumerGroupHeartbeat, Heartbeat, SyncGroup, LeaveGroup and OffsetCommit as Kafka's
+// GroupMetadataManager refuses a group of another type; and the share-partition state stored as
 // snapshots plus deltas (__share_group_state) rebuilt exactly after a restart.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,9 +12,16 @@ import { join } from "node:path";
 import type { Broker } from "../../src/broker/broker.ts";
 import { forEachRecord } from "../../src/broker/log_scan.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
+import { OffsetCommit } from "../../src/protocol/messages/08_offset_commit.ts";
+import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { JoinGroup } from "../../src/protocol/messages/11_join_group.ts";
+import { Heartbeat } from "../../src/protocol/messages/12_heartbeat.ts";
+import { LeaveGroup } from "../../src/protocol/messages/13_leave_group.ts";
+import { SyncGroup } from "../../src/protocol/messages/14_sync_group.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
 import { DeleteGroups } from "../../src/protocol/messages/42_delete_groups.ts";
+import { DescribeConfigs } from "../../src/protocol/messages/32_describe_configs.ts";
 import { IncrementalAlterConfigs } from "../../src/protocol/messages/44_incremental_alter_configs.ts";
 import { ConsumerGroupHeartbeat } from "../../src/protocol/messages/68_consumer_group_heartbeat.ts";
 import { ShareGroupDescribe } from "../../src/protocol/messages/77_share_group_describe.ts";
@@ -97,14 +106,28 @@ afterAll(async () => {
 });
 
 describe("share group members", () => {
-  test("a member whose session times out gives its records back", async () => {
+  test("a member whose session times out leaves the group but keeps its share session, as in Kafka", async () => {
     await topic("life-t", 5);
     await groupConfigs("sg-t", { "share.auto.offset.reset": "earliest", "share.session.timeout.ms": "300" });
     expect((await shareHeartbeat(c, "sg-t", "A", 0, ["life-t"])).errorCode).toBe(ErrorCode.NONE);
     expect(acquired(await shareFetch(c, "sg-t", "A", 0, ids.get("life-t")!))).toEqual(["0-4x1"]);
-    // A goes silent; B keeps heartbeating and gets A's records once A is out of the group.
-    expect(await fetchUntilAcquired("sg-t", "B", "life-t", { session: 0 })).toEqual(["0-4x2"]);
+    // A goes silent; B keeps heartbeating until A is out of the group (bounded, not timed).
+    let memberEpoch = 0;
+    for (let i = 0; i < 100; i++) {
+      const hb = await shareHeartbeat(c, "sg-t", "B", memberEpoch, ["life-t"]);
+      expect(hb.errorCode).toBe(ErrorCode.NONE);
+      memberEpoch = hb.memberEpoch!;
+      if ((await members("sg-t")).join() === "B") break;
+      await Bun.sleep(100);
+    }
     expect(await members("sg-t")).toEqual(["B"]);
+    // A's records were not taken from it: through its share session it still accepts three and releases two
+    // (Kafka's share-partition leaders know nothing of group membership; records go back at lock expiry, at
+    // the session's close or with its connection).
+    const acks = await shareAck(c, "sg-t", "A", 1, ids.get("life-t")!, [ack(0, 2, ACCEPT), ack(3, 4, RELEASE)]);
+    expect(acks.errorCode).toBe(ErrorCode.NONE);
+    expect(acks.responses![0].partitions![0].errorCode).toBe(ErrorCode.NONE);
+    expect(await fetchUntilAcquired("sg-t", "B", "life-t", { session: 0 })).toEqual(["3-4x2"]);
   });
 
   test("a consumer whose connection drops gives its records back at once", async () => {
@@ -204,7 +227,42 @@ describe("share group members", () => {
     other.close();
   });
 
-  test("JoinGroup and ConsumerGroupHeartbeat refuse a share group's id", async () => {
+  test("Kafka 4.2's group configs share.delivery.count.limit and share.partition.max.record.locks", async () => {
+    await topic("life-g", 6);
+    const alter = (name: string, value: string) =>
+      c.send(IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 32, resourceName: "sg-g", configs: [{ name, configOperation: 0, value }] }],
+        validateOnly: false,
+      });
+    // Within the range of their broker configs: 2-10 deliveries, at least one lock.
+    for (
+      const [name, value] of [["share.delivery.count.limit", "1"], ["share.delivery.count.limit", "11"], [
+        "share.partition.max.record.locks",
+        "0",
+      ]]
+    ) expect((await alter(name, value)).responses![0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    await groupConfigs("sg-g", {
+      "share.auto.offset.reset": "earliest",
+      "share.delivery.count.limit": "2",
+      "share.partition.max.record.locks": "3",
+    });
+    const d = await c.send(DescribeConfigs, 4, {
+      resources: [{ resourceType: 32, resourceName: "sg-g", configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const value = (name: string) => d.results![0].configs!.find((x) => x.name === name)?.value;
+    expect([value("share.delivery.count.limit"), value("share.partition.max.record.locks")]).toEqual(["2", "3"]);
+    const t = ids.get("life-g")!;
+    expect((await shareHeartbeat(c, "sg-g", "A", 0, ["life-g"])).errorCode).toBe(ErrorCode.NONE);
+    // Three locks: three records in flight at most (the broker's limit is 2000).
+    expect(acquired(await shareFetch(c, "sg-g", "A", 0, t))).toEqual(["0-2x1"]);
+    expect(acquired(await shareFetch(c, "sg-g", "A", 1, t, { acks: [ack(0, 2, RELEASE)] }))).toEqual(["0-2x2"]);
+    // Released after their second delivery (the group's limit; the broker's is 5): archived, never delivered again.
+    expect(acquired(await shareFetch(c, "sg-g", "A", 2, t, { acks: [ack(0, 2, RELEASE)] }))).toEqual(["3-5x1"]);
+  });
+
+  test("the classic-group APIs, ConsumerGroupHeartbeat and OffsetCommit refuse a share group's id", async () => {
     const join = await c.send(JoinGroup, 9, {
       groupId: "sg-k",
       sessionTimeoutMs: 10000,
@@ -231,6 +289,56 @@ describe("share group members", () => {
     });
     expect(hb.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
     expect(hb.errorMessage).toBe("Group sg-k is not a consumer group.");
+    // Kafka's classicGroupHeartbeat / classicGroupSync / classicGroupLeave: "Group sg-k not found." (UNKNOWN_MEMBER_ID).
+    const beat = await c.send(Heartbeat, 4, { groupId: "sg-k", generationId: 1, memberId: "K", groupInstanceId: null });
+    expect(beat.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const sync = await c.send(SyncGroup, 5, {
+      groupId: "sg-k",
+      generationId: 1,
+      memberId: "K",
+      groupInstanceId: null,
+      protocolType: "consumer",
+      protocolName: "range",
+      assignments: [],
+    });
+    expect(sync.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const leave = await c.send(LeaveGroup, 5, {
+      groupId: "sg-k",
+      memberId: "",
+      members: [{ memberId: "K", groupInstanceId: null, reason: null }],
+    });
+    expect(leave.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // OffsetCommit, even a "simple" one (generation -1): GROUP_ID_NOT_FOUND, nothing stored under the share group's id.
+    for (const [generation, member] of [[-1, ""], [1, "K"]] as const) {
+      const commit = await c.send(OffsetCommit, 9, {
+        groupId: "sg-k",
+        generationIdOrMemberEpoch: generation,
+        memberId: member,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{
+          name: "life-k",
+          topicId: ZERO_UUID,
+          partitions: [{
+            partitionIndex: 0,
+            committedOffset: 3n,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1n,
+            committedMetadata: null,
+          }],
+        }],
+      });
+      expect(commit.topics![0].partitions![0].errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    }
+    const fetched = await c.send(OffsetFetch, 7, {
+      groupId: "sg-k",
+      topics: [{ name: "life-k", partitionIndexes: [0] }],
+      groups: [],
+      requireStable: false,
+    });
+    expect(fetched.topics![0].partitions![0].committedOffset).toBe(-1n);
+    // The share group carries on.
+    expect(await members("sg-k")).toEqual(["B", "K"]);
   });
 
   test("DeleteGroups and the share offsets APIs: refused while members remain, then state and group go", async () => {

@@ -1,6 +1,7 @@
 // Share-group (KIP-932) requests over the wire for handler tests: heartbeat, ShareFetch, ShareAcknowledge,
 // and the acquired ranges in a compact form ("first-lastxdeliveryCount").
 import { Produce } from "../../src/protocol/messages/00_produce.ts";
+import { ApiVersions } from "../../src/protocol/messages/18_api_versions.ts";
 import { UpdateFeatures } from "../../src/protocol/messages/57_update_features.ts";
 import { ShareGroupHeartbeat } from "../../src/protocol/messages/76_share_group_heartbeat.ts";
 import { ShareFetch } from "../../src/protocol/messages/78_share_fetch.ts";
@@ -17,12 +18,26 @@ export const ack = (first: number, last: number, ...types: number[]): Ack => ({
   acknowledgeTypes: types,
 });
 
-export const enableShare = (c: WireClient) =>
+/** UpdateFeatures of share.version: 1 turns share groups on, 0 off (a safe downgrade). */
+export const setShareVersion = (c: WireClient, level: number) =>
   c.send(UpdateFeatures, 1, {
     timeoutMs: 1000,
-    featureUpdates: [{ feature: "share.version", maxVersionLevel: 1, allowDowngrade: false, upgradeType: 1 }],
+    featureUpdates: [{
+      feature: "share.version",
+      maxVersionLevel: level,
+      allowDowngrade: level === 0,
+      upgradeType: level === 0 ? 2 : 1,
+    }],
     validateOnly: false,
   });
+
+export const enableShare = (c: WireClient) => setShareVersion(c, 1);
+
+/** The finalized share.version a broker reports in ApiVersions (0: not finalized). */
+export async function shareVersion(c: WireClient): Promise<number> {
+  const r = await c.send(ApiVersions, 3, { clientSoftwareName: "chronik-test", clientSoftwareVersion: "1" });
+  return r.finalizedFeatures?.find((f) => f.name === "share.version")?.maxVersionLevel ?? 0;
+}
 
 export function produceValues(c: WireClient, topic: string, values: string[]) {
   const enc = new TextEncoder();

@@ -1,7 +1,10 @@
 // Feature versions (KIP-584): what this broker supports, the finalized levels ApiVersions v3+
 // reports, and UpdateFeatures' rules (FeatureControlManager's messages).
 //
-// One node is its own controller, so updates apply at once. metadata.version and kraft.version are
+// One node is its own controller, so updates apply at once. In a cluster (PostgreSQL) the levels are part of
+// the admin document every broker shares: an update reads them as stored first, and every broker adopts
+// levels stored at a later epoch within broker.heartbeat.interval.ms (config/index.ts), as Kafka's brokers
+// follow the finalized features in the metadata log. metadata.version and kraft.version are
 // not listed: there is no KRaft quorum here. group.version 1 (the KIP-848 consumer protocol) is
 // offered only when ConsumerGroupHeartbeat is implemented. transaction.version 2 (KIP-890 part 2:
 // partitions and offsets added implicitly, the producer epoch bumped by every EndTxn v5) is
@@ -24,6 +27,8 @@ export class Features {
   epoch = 0n;
   private readonly nodeId: number;
   onChange: () => Promise<void> = async () => {};
+  /** Cluster: reads the levels as stored now (another broker may have changed them) before an update. */
+  beforeUpdate: () => Promise<void> = async () => {};
 
   /** `apiKeys`: the implemented API keys (features follow from them). */
   constructor(apiKeys: ReadonlySet<number>, nodeId: number) {
@@ -64,6 +69,7 @@ export class Features {
 
   /** Validates all updates; applies them (all or none) unless `validateOnly`. */
   async update(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<Outcome> {
+    await this.beforeUpdate();
     const seen = new Set<string>();
     for (const u of updates) {
       if (seen.has(u.feature)) {

@@ -22,6 +22,13 @@ export type Admin = {
   acls: Authorizer;
   /** KIP-714 client-metrics subscriptions (CLIENT_METRICS config resources) and pushed metrics. */
   clientMetrics: ClientMetrics;
+  /**
+   * Several brokers share the store (a cluster): finalized features changed through one reach the others
+   * (within broker.heartbeat.interval.ms) and are never reverted by their saves.
+   */
+  shareFeatures(): void;
+  /** Stops following the stored finalized features. */
+  close(): void;
 };
 
 export async function openAdmin(
@@ -87,11 +94,37 @@ export async function openAdmin(
         clientMetrics: clientMetrics.snapshot(),
       } satisfies AdminSnapshot,
     );
-  configs.onChange = persist;
-  quotas.onChange = persist;
+  // Cluster: finalized features stored at a later epoch (UpdateFeatures through another broker) are adopted
+  // before this broker updates them or saves the document (so a save for another part never reverts them),
+  // and every broker.heartbeat.interval.ms (so share.version, say, takes effect everywhere without a restart).
+  const adoptFeatures = async () => {
+    const stored = ((await store.load()) as AdminSnapshot | null)?.features;
+    if (!stored || stored.epoch <= Number(features.epoch)) return;
+    features.restore(stored);
+    runtime.log("info", `finalized features now ${JSON.stringify(stored.levels)} (epoch ${stored.epoch}, stored)`);
+  };
+  let shared = false;
+  const save = () => shared ? adoptFeatures().then(persist) : persist();
+  configs.onChange = save;
+  quotas.onChange = save;
   features.onChange = persist;
-  auth.scram.onChange = persist;
-  acls.onChange = persist;
-  clientMetrics.onChange = persist;
-  return { configs, quotas, features, auth, acls, clientMetrics };
+  auth.scram.onChange = save;
+  acls.onChange = save;
+  clientMetrics.onChange = save;
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const shareFeatures = () => {
+    if (shared) return;
+    shared = true;
+    features.beforeUpdate = adoptFeatures;
+    timer = setInterval(() => {
+      adoptFeatures().catch((e) =>
+        runtime.log("warn", `reading the finalized features: ${e instanceof Error ? e.message : String(e)}`)
+      );
+    }, Math.max(100, configNumber(config, "broker.heartbeat.interval.ms")));
+  };
+  const close = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+  };
+  return { configs, quotas, features, auth, acls, clientMetrics, shareFeatures, close };
 }

@@ -8,10 +8,13 @@
 // OFFSET_METADATA_TOO_LARGE (offset.metadata.max.bytes). The response waits until the records are
 // appended to __consumer_offsets. v0 (ZooKeeper-era) offsets are stored like any other. v2-4
 // retentionTimeMs sets an explicit expiry; v1 commitTimestamp is ignored (Kafka too, since 2.1).
+// A share group's id: GROUP_ID_NOT_FOUND on every partition (Kafka: "Group G is not a consumer group."), and no
+// "simple" group is created under it.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetCommit } from "../../protocol/messages/08_offset_commit.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { isShareGroup } from "../share/gate.ts";
 
 export default defineHandler(OffsetCommit, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
@@ -26,6 +29,9 @@ export default defineHandler(OffsetCommit, [0, 9], async (req, ctx) => {
   }
   const canRead = (name: string) => allowed(ctx, Op.READ, Res.TOPIC, name);
   const denied = each(ErrorCode.TOPIC_AUTHORIZATION_FAILED, (n) => !canRead(n));
+  if (isShareGroup(ctx.services, req.groupId)) {
+    return { throttleTimeMs: 0, topics: [...each(ErrorCode.GROUP_ID_NOT_FOUND, canRead), ...denied] };
+  }
   const committed = await ctx.services.groups.commitOffsets({
     groupId: req.groupId,
     generationIdOrMemberEpoch: v >= 1 ? req.generationIdOrMemberEpoch : -1,

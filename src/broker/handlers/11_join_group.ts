@@ -17,6 +17,7 @@ import { joinFailure } from "../groups/classic.ts";
 import { clientHostOf } from "../groups/coordinator.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { isShareGroup } from "../share/gate.ts";
 
 export default defineHandler(JoinGroup, [0, 9], async (req, ctx) => {
   const v = ctx.apiVersion;
@@ -24,7 +25,7 @@ export default defineHandler(JoinGroup, [0, 9], async (req, ctx) => {
   const r = !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
     ? joinFailure(ErrorCode.GROUP_AUTHORIZATION_FAILED, req.memberId)
     // Kafka's GroupMetadataManager.classicGroupJoin: a share group's id.
-    : ctx.services.share.groups.has(req.groupId)
+    : isShareGroup(ctx.services, req.groupId)
     ? joinFailure(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "")
     : await ctx.services.groups.joinGroup(req.groupId, {
       memberId: req.memberId,

@@ -18,6 +18,7 @@ import { ConsumerGroupHeartbeat } from "../../protocol/messages/68_consumer_grou
 import { clientHostOf } from "../groups/coordinator.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
 import { defineHandler } from "../handler.ts";
+import { isShareGroup } from "../share/gate.ts";
 
 export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) => {
   // ACLs: READ on the group.
@@ -45,7 +46,7 @@ export default defineHandler(ConsumerGroupHeartbeat, [0, 1], async (req, ctx) =>
       };
     }
   }
-  if (ctx.services.share.groups.has(req.groupId)) {
+  if (isShareGroup(ctx.services, req.groupId)) {
     // Kafka's GroupMetadataManager: the id is a share group's.
     return {
       throttleTimeMs: 0,

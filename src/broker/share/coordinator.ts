@@ -3,18 +3,14 @@
 //
 // Membership (ShareGroupHeartbeat v1): the member generates its id; epoch 0 joins, -1 leaves; a
 // member silent for group.share.session.timeout.ms is removed. Every change of membership or
-// subscriptions bumps the group epoch and reassigns at once (share groups have no revocation: a
-// partition may be read by several members). The "simple" assignor: with no more members than
-// partitions each partition goes to one member, round robin; with more members, each member gets
-// one partition and partitions are shared.
+// subscriptions bumps the group epoch and reassigns at once (group.ts: the "simple" assignor).
 //
-// Share sessions (ShareFetch/ShareAcknowledge): epoch 0 opens one (replacing the member's previous
-// session, whose acquired records are released), each request after it carries the next epoch, -1
-// closes it and releases what the member still holds; so does the drop of the connection that carried
-// the session's last request (connectionClosed). Records are locked for
-// group.share.record.lock.duration.ms (or the group's share.record.lock.duration.ms). Acquisitions on one
-// share-partition run one at a time (SharePartition.serialized); released records wake waiting
-// ShareFetches (onAvailable).
+// Share sessions (ShareFetch/ShareAcknowledge, sessions.ts): epoch 0 opens one (replacing the member's
+// previous session, whose acquired records are released), -1 closes it and releases what the member
+// still holds; so does the drop of the connection that carried the session's last request
+// (connectionClosed). Records are locked for group.share.record.lock.duration.ms (or the group's
+// share.record.lock.duration.ms). Acquisitions on one share-partition run one at a time (acquire.ts);
+// released records wake waiting ShareFetches (onAvailable).
 //
 // Persistence: the SPSO and in-flight delivery states of each share-partition, the group's
 // existence and its configs are records in the compacted internal topic __share_group_state (as
@@ -32,78 +28,40 @@
 // share-partition's state is kept by the leader of its partition (NOT_LEADER_OR_FOLLOWER elsewhere),
 // which loads it from __share_group_state when it first serves the partition at a leader epoch
 // (what another broker stored before it; records that broker had only acquired are available again)
-// and drops it when it no longer leads. A share session is opened by the partition leaders without
-// asking the coordinator whether the member is in the group (as Kafka's SharePartitionManager).
+// and claims it there at that epoch in the same step (ownership.ts); it drops it when it no longer leads,
+// or when a later leader's claim is seen (checked after each acquisition and by each state write:
+// fenced). A share session is opened by the partition leaders without asking the coordinator whether
+// the member is in the group (as Kafka's SharePartitionManager).
 //
 // Broker configs (Kafka 4.1 names and defaults, read from the one table in config/broker_configs.ts):
 // group.share.heartbeat.interval.ms (5000), group.share.session.timeout.ms (45000), group.share.record.lock.duration.ms (30000),
 // group.share.delivery.count.limit (5), group.share.partition.max.record.locks (2000),
 // group.share.max.size (200), group.share.max.share.sessions (2000). Group configs (group_configs.ts):
 // share.auto.offset.reset (latest | earliest), share.record.lock.duration.ms, share.session.timeout.ms,
-// share.heartbeat.interval.ms, share.isolation.level (read_uncommitted | read_committed).
+// share.heartbeat.interval.ms, share.isolation.level (read_uncommitted | read_committed), and Kafka 4.2's
+// share.delivery.count.limit and share.partition.max.record.locks.
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import {
-  batchBaseOffsetNumber,
-  batchIsControl,
-  batchIsTransactional,
-  batchLastOffsetDelta,
-  batchProducerId,
-} from "../../protocol/record_batch.ts";
 import type { LogLevel } from "../../runtime.ts";
+import { turn } from "../../runtime/turn.ts";
 import type { PartitionLog } from "../../storage/store.ts";
 import type { Cluster } from "../cluster.ts";
 import { keyPartition } from "../cluster.ts";
 import type { Topics } from "../topics.ts";
-import { producerStateOf } from "../txn/coordinator.ts";
 import type { AcquiredRange, ShareLimits, SharePartitionSnapshot } from "./partition.ts";
-import { addAcquired, SharePartition } from "./partition.ts";
+import { SharePartition } from "./partition.ts";
+import type { Acquisition } from "./acquire.ts";
+import { acquireRecords } from "./acquire.ts";
 import type { StateRecord, StoredMember } from "./state_log.ts";
+import type { Member } from "./group.ts";
+import { assign, GROUP_CONFIG_DEFAULTS, ShareGroup } from "./group.ts";
+import type { Session } from "./sessions.ts";
+import { ShareSessions } from "./sessions.ts";
+import { Ownership } from "./ownership.ts";
 import { SHARE_STATE_TOPIC, ShareStateLog } from "./state_log.ts";
 
 export { SHARE_STATE_TOPIC };
-
-export const GROUP_CONFIG_DEFAULTS: Record<string, string> = {
-  "share.auto.offset.reset": "latest",
-  "share.record.lock.duration.ms": "",
-  "share.session.timeout.ms": "",
-  "share.heartbeat.interval.ms": "",
-  "share.isolation.level": "read_uncommitted",
-};
-
-type Member = {
-  memberId: string;
-  memberEpoch: number;
-  rackId: string | null;
-  clientId: string;
-  clientHost: string;
-  subscribed: string[];
-  lastSeen: number;
-  /** Topic name -> partitions. */
-  assignment: Map<string, number[]>;
-};
-
-export class ShareGroup {
-  groupEpoch = 0;
-  readonly members = new Map<string, Member>();
-  configs = new Map<string, string>();
-  constructor(readonly groupId: string) {}
-  /** Every change reassigns at once, so the assignment is always the group epoch's. */
-  get assignmentEpoch(): number {
-    return this.groupEpoch;
-  }
-  get state(): string {
-    return this.members.size === 0 ? "Empty" : "Stable";
-  }
-}
-
-type Session = {
-  epoch: number;
-  partitions: Map<string, { topicId: string; partition: number }>;
-  /** The connection its last request came on: when it drops, the session ends (Kafka 4.1). */
-  connectionId: number;
-};
 
 export type HeartbeatInput = {
   memberId: string;
@@ -153,41 +111,41 @@ export class ShareCoordinator {
   readonly groups = new Map<string, ShareGroup>();
   /** group -> (topicId \0 partition -> state). */
   private readonly partitions = new Map<string, Map<string, SharePartition>>();
-  /** group \0 member -> session. */
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new ShareSessions();
   private readonly deps: CoordinatorDeps;
   private readonly state: ShareStateLog;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking = false;
   private readonly availableListeners = new Map<string, Set<() => void>>();
-  /** Cluster: topicId \0 partition -> the leader epoch its share-partitions were loaded at. */
-  private readonly loadedAt = new Map<string, number>();
-  private readonly loading = new Map<string, Promise<void>>();
-  /** Cluster: topicId \0 partition -> the __share_group_state offset its share-partitions were loaded up to. */
-  private readonly loadedThrough = new Map<string, number>();
-  /** Cluster: topicId \0 partition -> the offset of the latest admin rewrite of its share state seen. */
-  private readonly resets = new Map<string, number>();
+  /** Cluster: the share-partitions this broker holds as their partition's leader. */
+  private readonly ownership: Ownership | null;
   /** Cluster: __consumer_offsets partitions whose share groups' members are to be loaded, and the load running. */
   private readonly memberParts = new Set<number>();
   private memberLoad: Promise<void> | null = null;
 
   constructor(deps: CoordinatorDeps) {
     this.deps = deps;
+    const own = this.ownership = deps.cluster
+      ? new Ownership({
+        ...deps,
+        cluster: deps.cluster,
+        load: (topicId, partition) => this.loadPartition(topicId, partition),
+        forget: (topicId, partition) => {
+          for (const parts of this.partitions.values()) parts.delete(pkey(topicId, partition));
+        },
+      })
+      : null;
     this.state = new ShareStateLog({
       ...deps,
-      shared: deps.cluster !== undefined,
-      ...(deps.cluster
+      shared: own !== null,
+      ...(own
         ? {
-          leaderEpochOf: (sp: SharePartition) => this.loadedAt.get(pkey(sp.topicId, sp.partition)),
-          onReset: (topicId: string, partition: number, offset: number) => {
-            // Only a rewrite after what the share-partitions were loaded from.
-            const k = pkey(topicId, partition);
-            this.resets.set(k, Math.max(offset, this.resets.get(k) ?? -1));
-            if (offset >= (this.loadedThrough.get(k) ?? 0)) this.loadedAt.delete(k);
-          },
+          leaderEpochOf: (sp: SharePartition) => own.epochOf(sp.topicId, sp.partition),
+          onReset: (topicId: string, partition: number, offset: number) => own.onReset(topicId, partition, offset),
         }
         : {}),
     });
+    if (own) own.state = this.state;
     this.timer = setInterval(() => {
       // A tick that writes can outlast the interval: never two at once (they would remove a member twice).
       if (this.ticking) return;
@@ -226,8 +184,8 @@ export class ShareCoordinator {
   limits(group: ShareGroup | undefined): ShareLimits {
     return {
       lockDurationMs: this.groupNum(group, "record.lock.duration.ms"),
-      deliveryCountLimit: this.num("group.share.delivery.count.limit"),
-      maxInFlight: this.num("group.share.partition.max.record.locks"),
+      deliveryCountLimit: this.groupNum(group, "delivery.count.limit"),
+      maxInFlight: this.groupNum(group, "partition.max.record.locks"),
     };
   }
 
@@ -303,7 +261,7 @@ export class ShareCoordinator {
       // As in Kafka, leaving the group does not end the member's share session: a client may still
       // acknowledge and then close it (librdkafka leaves first); what it holds goes back when the
       // session closes, its connection drops or the locks expire.
-      await this.removeMember(g, req.memberId, false);
+      await this.removeMember(g, req.memberId);
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
@@ -382,7 +340,6 @@ export class ShareCoordinator {
     return out;
   }
 
-  /** The simple assignor over every member's subscriptions; bumps the group epoch. */
   /** Cluster: the record that stores a member for the group's next coordinator (none alone). */
   private memberRecord(g: ShareGroup, m: Member): StateRecord[] {
     if (!this.deps.cluster) return [];
@@ -395,11 +352,6 @@ export class ShareCoordinator {
   }
 
   /**
-   * Cluster: this broker came to coordinate the groups `mine` picks (it gained their __consumer_offsets
-   * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
-   * here, and the same assignment (the assignor is deterministic).
-   */
-  /**
    * Cluster: loads the members of the share groups of __consumer_offsets partition `partition` (of
    * `count`), in one read of __share_group_state for all the partitions gained together.
    */
@@ -407,7 +359,7 @@ export class ShareCoordinator {
     this.memberParts.add(partition);
     if (this.memberLoad) return;
     this.memberLoad = (async () => {
-      await new Promise((r) => setTimeout(r, 0)); // the partitions gained in the same beat
+      await turn(); // the partitions gained in the same beat
       while (this.memberParts.size > 0) {
         const parts = new Set(this.memberParts);
         this.memberParts.clear();
@@ -421,6 +373,11 @@ export class ShareCoordinator {
     });
   }
 
+  /**
+   * Cluster: this broker came to coordinate the groups `mine` picks (it gained their __consumer_offsets
+   * partition): their members as stored, at the group's epoch, with a full session timeout to heartbeat
+   * here, and the same assignment (the assignor is deterministic).
+   */
   async loadMembers(mine: (groupId: string) => boolean): Promise<void> {
     if (!this.deps.cluster) return;
     const members = new Map<string, Map<string, StoredMember>>();
@@ -459,47 +416,21 @@ export class ShareCoordinator {
         });
         loaded++;
       }
-      this.assign(g);
+      assign(g, this.deps.topics);
     }
     if (loaded > 0) this.deps.log("info", `share groups: ${loaded} member(s) loaded from ${SHARE_STATE_TOPIC}`);
   }
 
+  /** The simple assignor over every member's subscriptions; bumps the group epoch. */
   private async rebalance(g: ShareGroup, records: StateRecord[] = []): Promise<void> {
-    this.assign(g);
+    assign(g, this.deps.topics);
     g.groupEpoch++;
     await this.state.write([...records, this.groupRecord(g)]);
   }
 
-  /** The "simple" assignor over the members sorted by id (deterministic). */
-  private assign(g: ShareGroup): void {
-    const byTopic = new Map<string, string[]>();
-    for (const m of [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
-      m.assignment = new Map();
-      for (const t of m.subscribed) {
-        if (!byTopic.has(t)) byTopic.set(t, []);
-        byTopic.get(t)!.push(m.memberId);
-      }
-    }
-    for (const [name, memberIds] of byTopic) {
-      const topic = this.deps.topics.get(name);
-      if (!topic || name.startsWith("__")) continue;
-      const p = topic.partitions.length;
-      const add = (memberId: string, partition: number) => {
-        const a = g.members.get(memberId)!.assignment;
-        if (!a.has(name)) a.set(name, []);
-        a.get(name)!.push(partition);
-      };
-      if (memberIds.length <= p) {
-        for (let i = 0; i < p; i++) add(memberIds[i % memberIds.length], i);
-      } else {
-        memberIds.forEach((id, i) => add(id, i % p));
-      }
-    }
-  }
-
-  private async removeMember(g: ShareGroup, memberId: string, endSession: boolean): Promise<void> {
+  /** The member leaves the group (its share sessions stay: they end on their own). */
+  private async removeMember(g: ShareGroup, memberId: string): Promise<void> {
     g.members.delete(memberId);
-    if (endSession) await this.closeSession(g.groupId, memberId);
     await this.rebalance(g, this.deps.cluster ? [this.state.memberRecord(g.groupId, memberId, null)] : []);
   }
 
@@ -525,9 +456,11 @@ export class ShareCoordinator {
       for (const m of [...g.members.values()]) {
         if (now - m.lastSeen > this.sessionTimeoutMs(g)) {
           this.deps.log("info", `share group ${g.groupId}: member ${m.memberId} timed out`);
-          // A member gone silent is taken for dead: its records go back now (Kafka waits for their
-          // locks or for its connection to drop).
-          await this.removeMember(g, m.memberId, true);
+          // As in Kafka, where the group coordinator does not tell the share-partition leaders about
+          // membership: the member leaves the group, its share session stays (a member only cut off from
+          // heartbeating may still acknowledge what it holds); its records go back when their locks expire,
+          // when the session closes or when its connection drops (a dead client's usually does).
+          await this.removeMember(g, m.memberId);
         }
       }
     }
@@ -559,9 +492,8 @@ export class ShareCoordinator {
     connectionId = -1,
   ): Promise<{ errorCode: number; errorMessage: string | null } | Session> {
     const g = this.groups.get(groupId);
-    const key = `${groupId}\u0000${memberId}`;
     // A member that left may still acknowledge and close the session it has; a new session needs a member.
-    const continuing = epoch !== 0 && this.sessions.has(key);
+    const continuing = epoch !== 0 && this.sessions.get(groupId, memberId) !== undefined;
     // In a cluster the members are known to the group's coordinator only (another broker, maybe).
     if (!continuing && !this.deps.cluster && (!g || !g.members.has(memberId))) {
       return {
@@ -569,33 +501,12 @@ export class ShareCoordinator {
         errorMessage: `Member ${memberId} is not in share group ${groupId}.`,
       };
     }
-    let s = this.sessions.get(key);
-    let replaced = false;
-    if (epoch === 0) {
-      if (!s && this.sessions.size >= this.maxSessions) {
-        return { errorCode: ErrorCode.SHARE_SESSION_LIMIT_REACHED, errorMessage: "The share session cache is full." };
-      }
-      replaced = s !== undefined;
-      s = { epoch: 0, partitions: new Map(), connectionId };
-      this.sessions.set(key, s);
-    } else {
-      if (!s) return { errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND, errorMessage: "The share session was not found." };
-      if (epoch !== -1 && epoch !== s.epoch) {
-        return {
-          errorCode: ErrorCode.INVALID_SHARE_SESSION_EPOCH,
-          errorMessage: `The share session epoch ${epoch} is not the expected ${s.epoch}.`,
-        };
-      }
-    }
-    // Settled before any await, so the member's next request (next epoch) finds the session as it must.
-    s.connectionId = connectionId;
-    for (const p of add) s.partitions.set(`${p.topicId}:${p.partition}`, p);
-    for (const p of forget) s.partitions.delete(`${p.topicId}:${p.partition}`);
-    if (epoch !== -1) s.epoch = s.epoch >= 0x7fffffff ? 1 : s.epoch + 1;
+    const r = this.sessions.advance(groupId, memberId, epoch, add, forget, connectionId, this.maxSessions);
+    if ("errorCode" in r) return r;
     // A new session replaces the member's old one: what the old one held goes back (stored) before
     // this request acquires anything.
-    if (replaced) await this.releaseMember(groupId, memberId);
-    return s;
+    if (r.replaced) await this.releaseMember(groupId, memberId);
+    return r.session;
   }
 
   /**
@@ -603,9 +514,7 @@ export class ShareCoordinator {
    * at once (as Kafka 4.1's ShareSessionCache does on disconnect), not when their locks expire.
    */
   connectionClosed(connectionId: number): void {
-    for (const [key, s] of this.sessions) {
-      if (s.connectionId !== connectionId) continue;
-      const [groupId, memberId] = key.split("\u0000");
+    for (const [groupId, memberId] of this.sessions.on(connectionId)) {
       this.deps.log("debug", `share group ${groupId}: ${memberId}'s share session ended with its connection`);
       this.closeSession(groupId, memberId).catch((e) =>
         this.deps.log("error", `share group ${groupId}: releasing ${memberId}'s records failed: ${String(e)}`)
@@ -614,7 +523,7 @@ export class ShareCoordinator {
   }
 
   async closeSession(groupId: string, memberId: string): Promise<void> {
-    this.sessions.delete(`${groupId}\u0000${memberId}`);
+    this.sessions.remove(groupId, memberId);
     await this.releaseMember(groupId, memberId);
   }
 
@@ -651,42 +560,9 @@ export class ShareCoordinator {
     for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
   }
 
-  /**
-   * Cluster: NONE when this broker leads the partition and holds its share-partitions at the current
-   * leader epoch (loaded from __share_group_state first when it does not yet), NOT_LEADER_OR_FOLLOWER
-   * when another broker leads it, COORDINATOR_NOT_AVAILABLE when the stored state could not be read.
-   * Alone: always NONE.
-   */
-  private async own(log: PartitionLog): Promise<number> {
-    const cluster = this.deps.cluster;
-    if (!cluster) return ErrorCode.NONE;
-    const topicId = this.deps.topics.get(log.topic)?.id;
-    if (!topicId || !cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    const k = pkey(topicId, log.partition);
-    const epoch = cluster.leader(log.topic, log.partition).epoch;
-    while (this.loadedAt.get(k) !== epoch) {
-      const busy = this.loading.get(k);
-      if (busy) {
-        await busy.catch(() => {});
-        continue;
-      }
-      const p = this.loadPartition(topicId, log.partition).then((through) => {
-        // A rewrite seen meanwhile that the load did not include: load again.
-        if ((this.resets.get(k) ?? -1) < through) this.loadedAt.set(k, epoch);
-      }).finally(() => this.loading.delete(k));
-      this.loading.set(k, p);
-      try {
-        await p;
-      } catch (e) {
-        this.deps.log(
-          "warn",
-          `loading share state of ${log.topic}-${log.partition}: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-      if (!cluster.leads(log.topic, log.partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    }
-    return ErrorCode.NONE;
+  /** NONE when this broker serves the partition's share-partitions (a cluster: Ownership.own); alone always. */
+  private own(log: PartitionLog): Promise<number> {
+    return this.ownership ? this.ownership.own(log) : Promise.resolve(ErrorCode.NONE);
   }
 
   /** Cluster: rebuilds every group's share-partition of one partition from what is stored. */
@@ -719,7 +595,6 @@ export class ShareCoordinator {
       g.groupEpoch = Math.max(g.groupEpoch, epoch);
     }
     for (const [groupId, v] of configs) this.applyConfigs(groupId, v);
-    this.loadedThrough.set(k, through);
     for (const parts of this.partitions.values()) parts.delete(k);
     // The first write at this epoch is a whole snapshot, so what a former leader may still write is superseded.
     for (const [groupId, sp] of fresh) {
@@ -757,15 +632,13 @@ export class ShareCoordinator {
 
   /** Cluster: forgets the share-partitions of partitions this broker no longer leads (never writes them). */
   private dropUnled(): void {
-    const cluster = this.deps.cluster;
-    if (!cluster) return;
+    const own = this.ownership;
+    if (!own) return;
     for (const parts of this.partitions.values()) {
       for (const [k, sp] of parts) {
-        const held = cluster.leads(sp.topic, sp.partition) &&
-          this.loadedAt.get(k) === cluster.leader(sp.topic, sp.partition).epoch;
-        if (held) continue;
+        if (own.held(sp.topic, sp.topicId, sp.partition)) continue;
         parts.delete(k);
-        this.loadedAt.delete(k);
+        own.unload(sp.topicId, sp.partition);
       }
     }
   }
@@ -832,8 +705,15 @@ export class ShareCoordinator {
         keys.push(k);
       }
     }
-    // Acknowledged means stored: answer only after the state is written.
-    if (!(await this.state.write(changed))) { for (const k of keys) out.set(k, ErrorCode.COORDINATOR_NOT_AVAILABLE); }
+    // Acknowledged means stored: answer only after the state is written. Refused because a later leader
+    // claimed the partition: NOT_LEADER_OR_FOLLOWER (the client finds the new leader).
+    if (!(await this.state.write(changed))) {
+      for (const k of keys) {
+        const i = k.lastIndexOf(":");
+        const fenced = this.ownership !== null && this.ownership.fenced(k.slice(0, i), Number(k.slice(i + 1)));
+        out.set(k, fenced ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }
     if (changed.length > 0) this.notifyAvailable(groupId); // released records, or a start offset that moved
     return out;
   }
@@ -859,6 +739,7 @@ export class ShareCoordinator {
     // it) must not take records for a member that will never acknowledge them.
     if (session && !this.isLive(groupId, memberId, session)) return nothing();
     const out = await this.acquireFor(groupId, memberId, parts, maxRecords, maxBytes);
+    if (this.ownership && out.some((r) => r.acquired.length > 0)) await this.ownership.checkClaims(out);
     if (session && !this.isLive(groupId, memberId, session)) {
       // Only what this call took: the member may hold records through a new session by now.
       const limits = this.limits(this.groups.get(groupId));
@@ -876,7 +757,7 @@ export class ShareCoordinator {
 
   /** Whether `session` is still the member's open share session. */
   isLive(groupId: string, memberId: string, session: Session): boolean {
-    return this.sessions.get(`${groupId}\u0000${memberId}`) === session;
+    return this.sessions.get(groupId, memberId) === session;
   }
 
   private async acquireFor(
@@ -914,76 +795,26 @@ export class ShareCoordinator {
       }
       if (records >= maxRecords || bytes >= maxBytes) continue;
       const sp = this.sharePartition(groupId, p.topicId, p.partition, log);
-      const batches = new Map<number, Uint8Array>();
-      // Offsets come in ascending order (re-acquired ones are all below endOffset, new ones from it),
-      // so the ranges are built as they come.
-      const acquired: AcquiredRange[] = [];
-      let taken = 0;
-      // One acquisition at a time per share-partition: two members' ShareFetches must not both take
-      // the records from endOffset while one of them awaits a read.
-      const ok = await sp.serialized(async () => {
-        sp.expireLocks(this.deps.now(), limits);
-        try {
-          // Records released or timed out first, then new ones.
-          let covered = -1; // last offset of the batch read last for a re-acquired record
-          for (const o of sp.availableOffsets(maxRecords - records)) {
-            addAcquired(acquired, o, sp.reacquire(o, memberId, now, limits));
-            taken++;
-            if (o > covered) {
-              for (const b of await log.read(o, 1)) {
-                batches.set(batchBaseOffsetNumber(b), b);
-                covered = batchBaseOffsetNumber(b) + batchLastOffsetDelta(b);
-                break;
-              }
-            }
-          }
-          const state = producerStateOf(log);
-          const limit = readCommitted ? state.lastStableOffset(log.logEndOffset) : log.logEndOffset;
-          let room = Math.min(sp.room(limits), maxRecords - records - taken);
-          let next = Math.max(sp.endOffset, log.logStartOffset);
-          while (room > 0 && next < limit && bytes < maxBytes) {
-            const read = await log.read(next, Math.max(1, maxBytes - bytes));
-            if (read.length === 0) break;
-            for (const b of read) {
-              const base = batchBaseOffsetNumber(b);
-              const last = base + batchLastOffsetDelta(b);
-              if (base >= limit || room <= 0) break;
-              if (last < next) continue;
-              sp.skipTo(Math.max(base, next));
-              const aborted = readCommitted && batchIsTransactional(b) &&
-                state.abortedIn(base, last + 1).some((a) =>
-                  a.producerId === batchProducerId(b) && a.firstOffset <= base && a.lastOffset >= base
-                );
-              if (batchIsControl(b) || aborted) {
-                sp.skipTo(last + 1);
-              } else {
-                let took = false;
-                for (let o = Math.max(base, next); o <= last && room > 0; o++) {
-                  sp.acquireNew(o, memberId, now, limits);
-                  addAcquired(acquired, o, 1);
-                  taken++;
-                  room--;
-                  took = true;
-                }
-                if (took && !batches.has(base)) {
-                  batches.set(base, b);
-                  bytes += b.length;
-                }
-              }
-              next = sp.endOffset;
-            }
-          }
-        } catch (e) {
-          this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
-          r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-          return false;
-        }
-        return true;
-      });
-      if (!ok) continue;
-      records += taken;
-      r.acquired = acquired;
-      r.records = [...batches.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+      let got: Acquisition;
+      try {
+        got = await acquireRecords(sp, log, {
+          memberId,
+          now,
+          clock: () => this.deps.now(),
+          limits,
+          readCommitted,
+          maxRecords: maxRecords - records,
+          maxBytes: maxBytes - bytes,
+        });
+      } catch (e) {
+        this.deps.log("error", `share fetch of ${log.topic}-${log.partition} failed: ${String(e)}`);
+        r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        continue;
+      }
+      records += got.taken;
+      bytes += got.bytes;
+      r.acquired = got.acquired;
+      r.records = got.records;
     }
     return out;
   }
@@ -1039,8 +870,7 @@ export class ShareCoordinator {
 
   /** Cluster: share-partitions an admin API rewrote: unloaded here too (reloaded when next served). */
   private rewritten(sps: Iterable<SharePartition>): void {
-    if (!this.deps.cluster) return;
-    for (const sp of sps) this.loadedAt.delete(pkey(sp.topicId, sp.partition));
+    for (const sp of sps) this.ownership?.unload(sp.topicId, sp.partition);
   }
 
   /**

@@ -1,5 +1,7 @@
 // Share groups answer only once share.version 1 is finalized (Kafka 4.1: a preview feature, off by default);
-// the topic READ check that ShareFetch and ShareAcknowledge share, and the leader they name.
+// the topic READ check that ShareFetch and ShareAcknowledge share, and the leader they name; and whether a
+// group id given to a classic-group or offsets API is a share group's.
+import { ErrorCode } from "../../protocol/errors.ts";
 import { allowed, memo, Op, Res } from "../auth/authorize.ts";
 import type { RequestContext } from "../handler.ts";
 import type { Services } from "../services.ts";
@@ -24,4 +26,12 @@ export function currentLeader(svc: Services, topicId: string, partition: number)
   if (name === undefined) return { leaderId: svc.config.nodeId, leaderEpoch: 0 };
   const { leader, epoch } = svc.cluster.leader(name, partition);
   return { leaderId: leader, leaderEpoch: epoch };
+}
+
+/**
+ * Whether `groupId` is a share group this broker coordinates: the classic-group and offset APIs then answer as
+ * Kafka's GroupMetadataManager does for a group of another type (elsewhere they answer NOT_COORDINATOR as usual).
+ */
+export function isShareGroup(svc: Services, groupId: string): boolean {
+  return svc.share.groups.has(groupId) && svc.groups.coordinatorError(groupId) === ErrorCode.NONE;
 }

@@ -1,20 +1,25 @@
 // Group configs (ConfigResource type GROUP, KIP-848/KIP-932) of share groups: DescribeConfigs,
 // AlterConfigs and IncrementalAlterConfigs on a group name. Only the share.* configs exist here
 // (Kafka also has consumer.* and streams.* group configs: they answer INVALID_CONFIG as unknown).
-// Values are validated as Kafka 4.1's GroupConfig does and stored with the share group.
+// Values are validated as Kafka 4.1's GroupConfig does and stored with the share group. Kafka 4.2's
+// share.delivery.count.limit and share.partition.max.record.locks are taken too, within the range their broker
+// configs (group.share.delivery.count.limit, group.share.partition.max.record.locks) allow.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { BROKER_CONFIGS } from "../config/broker_configs.ts";
 import type { AlterOp, DescribedConfig, DescribeOutcome, Outcome } from "../config/configs.ts";
 import type { ShareCoordinator } from "./coordinator.ts";
-import { GROUP_CONFIG_DEFAULTS } from "./coordinator.ts";
+import { GROUP_CONFIG_DEFAULTS } from "./group.ts";
 
 const GROUP_CONFIG = 8; // DescribeConfigs ConfigSource
 const DEFAULT_CONFIG = 5;
 const STRING = 2;
 const INT = 3;
 
-/** The int group configs: their broker default and the broker configs that bound them (Kafka's GroupConfig). */
-const INTS: Record<string, { dflt: string; min: string; max: string }> = {
+/**
+ * The int group configs: their broker default and their bounds, broker configs (Kafka's GroupConfig) or, for
+ * Kafka 4.2's, the broker config's own range in the one table.
+ */
+const INTS: Record<string, { dflt: string; min: string | number; max: string | number }> = {
   "share.record.lock.duration.ms": {
     dflt: "group.share.record.lock.duration.ms",
     min: "group.share.min.record.lock.duration.ms",
@@ -30,7 +35,14 @@ const INTS: Record<string, { dflt: string; min: string; max: string }> = {
     min: "group.share.min.heartbeat.interval.ms",
     max: "group.share.max.heartbeat.interval.ms",
   },
+  "share.delivery.count.limit": rangeOf("group.share.delivery.count.limit"),
+  "share.partition.max.record.locks": rangeOf("group.share.partition.max.record.locks"),
 };
+
+function rangeOf(broker: string): { dflt: string; min: number; max: number } {
+  const def = BROKER_CONFIGS[broker];
+  return { dflt: broker, min: def.min ?? 1, max: def.max ?? 0x7fffffff };
+}
 
 const TYPES: Record<string, number> = {
   "share.auto.offset.reset": STRING,
@@ -38,6 +50,8 @@ const TYPES: Record<string, number> = {
   "share.session.timeout.ms": INT,
   "share.heartbeat.interval.ms": INT,
   "share.isolation.level": STRING,
+  "share.delivery.count.limit": INT,
+  "share.partition.max.record.locks": INT,
 };
 
 const DOCS: Record<string, string> = {
@@ -46,6 +60,8 @@ const DOCS: Record<string, string> = {
   "share.session.timeout.ms": "How long a share group member may stay silent before it is removed.",
   "share.heartbeat.interval.ms": "The heartbeat interval given to the share group's members.",
   "share.isolation.level": "read_uncommitted, or read_committed to skip aborted transactional records.",
+  "share.delivery.count.limit": "Deliveries of a record to the share group before it is archived.",
+  "share.partition.max.record.locks": "Records of a partition the share group may have in flight at once.",
 };
 
 function invalid(name: string, value: string, bound: (config: string) => number): string | null {
@@ -63,7 +79,8 @@ function invalid(name: string, value: string, bound: (config: string) => number)
   if (int) {
     const n = Number(value);
     if (!/^-?\d+$/.test(value)) return `Invalid value ${value} for configuration ${name}: Not a number of type INT`;
-    const min = bound(int.min), max = bound(int.max);
+    const limit = (b: string | number) => typeof b === "number" ? b : bound(b);
+    const min = limit(int.min), max = limit(int.max);
     return n < min || n > max
       ? `Invalid value ${value} for configuration ${name}: must be between ${min} and ${max}`
       : null;

@@ -9,6 +9,8 @@
 //   u <group> <topicId> <partition> <slot>
 //                                      a delta (ShareUpdate): the records changed since the last write,
 //                                      valid over the snapshot of the same id
+//   l <topicId> <partition>            cluster: the leader epoch at which the partition's leader last
+//                                      took over its share-partitions (every group's)
 // A share-partition's state is written as a snapshot first, then one delta per write, then a new
 // snapshot after share.coordinator.snapshot.update.records.per.snapshot deltas (Kafka's name and
 // default, 500). Deltas go to numbered slots that the next round overwrites, so compaction keeps at
@@ -21,6 +23,10 @@
 // carry the leader epoch they were written at (`le`), as Kafka's share coordinator fences writers by
 // state epoch: a broker that finds a record of a later epoch for a share-partition refuses to write
 // it (it no longer leads the partition), and replay skips records of an epoch below the latest seen.
+// A broker that comes to lead a partition claims it before serving it (claim): an `l` record at its leader
+// epoch, appended at the log end it loaded the share-partitions through, so the claim and the load are one
+// step. From then on the former leader's writes are refused (they find the later epoch under the same
+// compare-and-set) and its acquisitions too (it checks the claims after acquiring: leaderFence).
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import { buildRecordBatch, decodeRecords, scanBatches } from "../../protocol/record_batch.ts";
@@ -69,6 +75,8 @@ export class ShareStateLog {
   private readTo = 0;
   /** Cluster: share-partition (group \0 topicId \0 partition) -> the latest leader epoch written for it. */
   private readonly fences = new Map<string, number>();
+  /** Cluster: partition (topicId \0 partition) -> the latest leader epoch that claimed it (`l` records). */
+  private readonly claims = new Map<string, number>();
   /** Cluster: where write's fence check reads from next. */
   private fencedTo = 0;
   /** Share-partition -> its latest write (settled when done): the next one waits for it. */
@@ -191,6 +199,10 @@ export class ShareStateLog {
     await forEachRecord(log, (r) => {
       if (r.key === null) return;
       const [kind, group, topicId, p, slotText] = dec.decode(r.key).split("\u0000");
+      if (kind === "l") {
+        if (r.value !== null) this.claimed(group, Number(topicId), JSON.parse(dec.decode(r.value)).le);
+        return;
+      }
       const partition = Number(p);
       if (only && kind !== "g" && kind !== "c" && !only(group, topicId, partition)) return;
       if (r.value === null) {
@@ -252,6 +264,9 @@ export class ShareStateLog {
         for (const r of decodeRecords(b).records) {
           if (r.offset < BigInt(from) || r.key === null) continue;
           const [kind, group, topicId, p] = dec.decode(r.key).split("\u0000");
+          if (kind === "l" && r.value !== null) {
+            this.claimed(group, Number(topicId), JSON.parse(dec.decode(r.value)).le);
+          }
           if (kind !== "p" && kind !== "u") continue;
           const le = r.value === null ? undefined : JSON.parse(dec.decode(r.value)).le;
           // Written without a leader epoch in a cluster: by a group's coordinator (admin), so reloaded.
@@ -262,6 +277,83 @@ export class ShareStateLog {
         // Unreadable: replay logs it.
       }
     });
+  }
+
+  private claimed(topicId: string, partition: number, le: unknown): void {
+    if (typeof le !== "number") return;
+    const k = `${topicId}\u0000${partition}`;
+    if (le > (this.claims.get(k) ?? -1)) this.claims.set(k, le);
+  }
+
+  /** Cluster: the latest leader epoch that claimed the partition's share-partitions, as last read (-1: none). */
+  leaderFence(topicId: string, partition: number): number {
+    return this.claims.get(`${topicId}\u0000${partition}`) ?? -1;
+  }
+
+  /** Cluster: reads the claims (and share-partition epochs) written since the last look. */
+  async refreshFences(): Promise<void> {
+    const log = this.deps.topics.get(SHARE_STATE_TOPIC)?.partitions[0];
+    if (!this.started || !log) return;
+    await log.refresh?.(true);
+    await this.scanFences(log);
+  }
+
+  /**
+   * Cluster: claims the partition's share-partitions for this broker at leader epoch `le`, having loaded them
+   * through offset `through` (loadPartition): an `l` record appended only while nothing was written for the
+   * partition since then. "moved": something was (a former leader's last write, an admin rewrite): load again;
+   * "fenced": a later leader claimed it already.
+   */
+  async claim(
+    topicId: string,
+    partition: number,
+    le: number,
+    through: number,
+  ): Promise<"claimed" | "moved" | "fenced"> {
+    const log = (await this.deps.topics.ensureInternal(SHARE_STATE_TOPIC, 1)).topic.partitions[0];
+    if (!log.appendIf) return "claimed";
+    const batch = buildRecordBatch({
+      records: [{
+        key: enc.encode(`l\u0000${topicId}\u0000${partition}`),
+        value: enc.encode(JSON.stringify({ le })),
+        timestamp: this.deps.now(),
+      }],
+    });
+    const metas = scanBatches(batch);
+    if (!Array.isArray(metas)) throw new Error("unreadable claim batch");
+    for (let attempt = 0;; attempt++) {
+      await log.refresh?.(true);
+      await this.scanFences(log);
+      if (this.leaderFence(topicId, partition) > le) return "fenced";
+      if (log.logEndOffset > through) {
+        if (await this.touched(log, through, topicId, partition)) return "moved";
+        through = log.logEndOffset;
+      }
+      try {
+        await log.appendIf(through, batch, metas, { durable: true });
+        this.claimed(topicId, partition, le);
+        return "claimed";
+      } catch (e) {
+        if (!isLogEndMoved(e) || attempt >= 50) throw e;
+      }
+    }
+  }
+
+  /** Whether a share-partition record of the partition (any group's) was written at or after `from`. */
+  private async touched(log: PartitionLog, from: number, topicId: string, partition: number): Promise<boolean> {
+    let found = false;
+    await forEachBatch(log, from, (b) => {
+      try {
+        for (const r of decodeRecords(b).records) {
+          if (found || r.offset < BigInt(from) || r.key === null) continue;
+          const [kind, , t, p] = dec.decode(r.key).split("\u0000");
+          if ((kind === "p" || kind === "u") && t === topicId && Number(p) === partition) found = true;
+        }
+      } catch {
+        // Unreadable: replay logs it.
+      }
+    });
+    return found;
   }
 
   /**
@@ -353,7 +445,9 @@ export class ShareStateLog {
           // A later leader wrote the share-partition, or it was reset (and so unloaded) since this record was made.
           const stale = records.find((r) =>
             r.fence &&
-            ((this.fences.get(r.fence.key) ?? -1) > r.fence.le || this.deps.leaderEpochOf?.(r.sp!) !== r.fence.le)
+            ((this.fences.get(r.fence.key) ?? -1) > r.fence.le ||
+              this.leaderFence(r.sp!.topicId, r.sp!.partition) > r.fence.le ||
+              this.deps.leaderEpochOf?.(r.sp!) !== r.fence.le)
           );
           if (stale) {
             this.deps.log(
