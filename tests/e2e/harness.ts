@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { withBuildLock } from "../helpers/build_lock.ts";
 
 export type RuntimeKind = "bun" | "deno" | "node" | "binary";
 export const RUNTIMES: readonly RuntimeKind[] = ["bun", "deno", "node", "binary"];
@@ -22,7 +23,8 @@ export type BrokerProcess = {
   logs(): string;
 };
 
-const START_TIMEOUT_MS = 20_000;
+// A bound, not a speed check: npm test starts brokers from several test workers at once on a loaded machine.
+const START_TIMEOUT_MS = 60_000;
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -45,14 +47,19 @@ export function ensureBuilt(): Promise<void> {
       statSync(`${ROOT}/package.json`).mtimeMs,
     );
     const outputs = [`${ROOT}/dist/chronik.mjs`, `${ROOT}/dist/chronik`];
-    if (outputs.every((p) => existsSync(p) && statSync(p).mtimeMs >= sources)) return;
-    const p = Bun.spawn([BUN, "scripts/build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    if (code !== 0) throw new Error(`scripts/build.ts failed (${code}):\n${out}${err}`);
+    const fresh = () => outputs.every((p) => existsSync(p) && statSync(p).mtimeMs >= sources);
+    if (fresh()) return;
+    // Other test workers may need dist/ at the same moment: one builds, the others wait and find it fresh.
+    await withBuildLock(`${ROOT}/dist`, async () => {
+      if (fresh()) return;
+      const p = Bun.spawn([BUN, "scripts/build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
+      if (code !== 0) throw new Error(`scripts/build.ts failed (${code}):\n${out}${err}`);
+    });
   })();
   return built;
 }

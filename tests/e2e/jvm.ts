@@ -3,6 +3,7 @@
 // `java chronik.Main <bootstrap> [case...]`, which prints one `CASE ok|fail <name> ...` line per case.
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { ROOT } from "./harness.ts";
+import { withBuildLockSync } from "../helpers/build_lock.ts";
 import type { CaseResult } from "./cases.ts";
 import { runCases } from "./cases.ts";
 
@@ -27,6 +28,11 @@ function newest(dir: string): number {
 
 /** Compiles tests/java and copies its dependencies (and Connect's, connect/pom.xml) when missing or stale. */
 export function buildJava(): void {
+  // Several test files (in parallel workers) build it: one at a time, each checking again under the lock.
+  withBuildLockSync(`${JAVA_DIR}/target`, buildJavaLocked);
+}
+
+function buildJavaLocked(): void {
   const stamp = `${JAVA_DIR}/target/lib/kafka-clients-4.4.0.jar`;
   const classes = `${JAVA_DIR}/target/classes/chronik/Main.class`;
   const sources = Math.max(newest(`${JAVA_DIR}/src`), statSync(`${JAVA_DIR}/pom.xml`).mtimeMs);

@@ -122,8 +122,8 @@ describe("broker on PostgreSQL storage", () => {
 
   test("SIGKILL: the restarted broker waits out its old lease, then serves every acknowledged record", async () => {
     const url = pg.createDatabase("sigkill");
-    // The lease (5 s) outlasts the restart even on a loaded machine (a Bun broker took over 1.5 s to start there).
-    const args = ["--storage", url, "-o", "broker.heartbeat.interval.ms=300", "-o", "broker.session.timeout.ms=5000"];
+    // The lease must outlast the restart (SIGKILL to "listening on"), which takes seconds beside other test workers.
+    const args = ["--storage", url, "-o", "broker.heartbeat.interval.ms=300", "-o", "broker.session.timeout.ms=6000"];
     const first = await startBrokerProcess("bun", args);
     const lines = Array.from({ length: 50 }, (_, i) => `r${i}`).join("\n") + "\n";
     await kcat(["-b", `127.0.0.1:${first.port}`, "-P", "-t", "crash", "-p", "0", "-X", "acks=all"], lines);

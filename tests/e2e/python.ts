@@ -2,6 +2,7 @@
 // tests/python/requirements.txt (.ci/run makes it; made here when missing or different).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ROOT } from "./harness.ts";
+import { withBuildLockSync } from "../helpers/build_lock.ts";
 
 export const PY_DIR = `${ROOT}/tests/python`;
 export const PY = `${PY_DIR}/.venv/bin/python`;
@@ -13,6 +14,11 @@ export function pythonMissing(): string | null {
 
 /** Makes tests/python/.venv with the pinned packages unless it already holds exactly them. */
 export function ensureVenv(): void {
+  // Two test files (in parallel workers) may make it: one at a time, the second finds it made.
+  withBuildLockSync(`${PY_DIR}/.venv`, ensureVenvLocked);
+}
+
+function ensureVenvLocked(): void {
   const stamp = `${PY_DIR}/.venv/installed.txt`;
   const wanted = readFileSync(`${PY_DIR}/requirements.txt`, "utf8");
   if (existsSync(PY) && existsSync(stamp) && readFileSync(stamp, "utf8") === wanted) return;

@@ -352,7 +352,7 @@ group(`schema fuzz (seed ${SEED}, ${ITERS} iterations)`, () => {
     } finally {
       await broker.close();
     }
-  }, 60_000);
+  }, 180_000); // CPU-bound (~35 s alone); npm test runs it beside other files
 
   test("file broker (data dir)", async () => {
     const broker = await testBroker({ dataDir: dir });
@@ -361,5 +361,5 @@ group(`schema fuzz (seed ${SEED}, ${ITERS} iterations)`, () => {
     } finally {
       await broker.close();
     }
-  }, 60_000);
+  }, 180_000); // CPU-bound (~35 s alone); npm test runs it beside other files
 });

@@ -108,7 +108,8 @@ afterAll(async () => {
 describe("share group members", () => {
   test("a member whose session times out leaves the group but keeps its share session, as in Kafka", async () => {
     await topic("life-t", 5);
-    await groupConfigs("sg-t", { "share.auto.offset.reset": "earliest", "share.session.timeout.ms": "300" });
+    // Long enough for A's heartbeat and fetch to land within it on a loaded machine (npm test runs files in parallel).
+    await groupConfigs("sg-t", { "share.auto.offset.reset": "earliest", "share.session.timeout.ms": "2000" });
     expect((await shareHeartbeat(c, "sg-t", "A", 0, ["life-t"])).errorCode).toBe(ErrorCode.NONE);
     expect(acquired(await shareFetch(c, "sg-t", "A", 0, ids.get("life-t")!))).toEqual(["0-4x1"]);
     // A goes silent; B keeps heartbeating until A is out of the group (bounded, not timed).

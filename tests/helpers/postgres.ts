@@ -86,7 +86,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const port = await freePort();
+  let port = await freePort();
   const hba = [
     "local all all trust",
     "host all chronik_scram 127.0.0.1/32 scram-sha-256",
@@ -96,14 +96,24 @@ export async function startPostgres(): Promise<TestPostgres> {
   writeFileSync(hbaPath, hba + "\n");
   if (asRoot) spawnSync("chown", ["postgres:postgres", hbaPath]);
   // fsync off: the machine's crash is not what these tests are about, and it keeps them fast.
-  const opts = `-h 127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
-  const start = () => run([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "60", "-l", `${dir}/log`, "-o", opts, "start"]);
+  const opts = () => `-h 127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
+  const start = () => run([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "60", "-l", `${dir}/log`, "-o", opts(), "start"]);
   const stop = () => run([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "60", "-m", "fast", "stop"], false);
-  try {
-    start();
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
+  // Test files run in parallel workers: another process may bind the free port before the server does; then the
+  // server's log says so and it gets another port.
+  for (let attempt = 1;; attempt++) {
+    try {
+      start();
+      break;
+    } catch (e) {
+      const log = existsSync(`${dir}/log`) ? readFileSync(`${dir}/log`, "utf8") : "";
+      if (attempt < 3 && log.includes("Address already in use")) {
+        port = await freePort();
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
   }
   const kill = () => {
     run([`${bin}/pg_ctl`, "-D", data, "-m", "immediate", "stop"], false);
