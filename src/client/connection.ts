@@ -29,6 +29,11 @@ export type ConnectionOptions = {
   sasl?: SaslOptions;
   /** Per request, in ms (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * TCP connect plus TLS handshake, in ms (Kafka's socket.connection.setup.timeout.ms, default 10 s): a host that
+   * accepts but never answers (a stopped process behind a listening socket) fails the open instead of hanging it.
+   */
+  connectTimeoutMs?: number;
 };
 
 /**
@@ -73,17 +78,27 @@ export class KafkaConnection {
   static async open(runtime: Runtime, host: string, port: number, options: ConnectionOptions = {}) {
     if (!runtime.connect) throw new Error(`the ${runtime.name} runtime cannot open connections`);
     const c = new KafkaConnection(host, port, options);
+    const connecting = runtime.connect({ host, port, tls: options.tls }, () => ({
+      data: (chunk, borrowed) => c.onData(borrowed ? chunk.slice() : chunk),
+      end: (error) => c.onEnd(error),
+    }));
+    const setupMs = options.connectTimeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection within ${setupMs} ms`)), setupMs);
+    });
     try {
-      c.conn = await runtime.connect({ host, port, tls: options.tls }, () => ({
-        data: (chunk, borrowed) => c.onData(borrowed ? chunk.slice() : chunk),
-        end: (error) => c.onEnd(error),
-      }));
+      c.conn = await Promise.race([connecting, late]);
     } catch (e) {
+      // A connection that completes after the deadline (the stopped peer resumed) is closed as it arrives.
+      connecting.then((conn) => conn.close(), () => {});
       throw new KafkaError(
         "NETWORK_EXCEPTION",
         `cannot connect to ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`,
         "check -b/--brokers (or CHRONIK_BROKERS) and that the broker is running",
       );
+    } finally {
+      clearTimeout(timer);
     }
     try {
       await c.negotiate();
