@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { KafkaConnection } from "../../src/client/connection.ts";
 
-let silent: ReturnType<typeof Bun.listen>;
+let silent: { readonly port: number; stop(closeActive?: boolean): void };
 const accepted: { end(): void }[] = [];
 
 beforeAll(() => {
