@@ -167,7 +167,11 @@ async function start(
       leaseMs: Number(config["broker.session.timeout.ms"] ?? 9000),
       now,
       log,
-      takeOver: (t, p) => takeOverPartition(topics, t, p),
+      // Share state is taken over right after (ShareCoordinator.gained; member.start() runs once `share` exists).
+      takeOver: async (t, p): Promise<void> => {
+        await takeOverPartition(topics, t, p);
+        void share.gained(t, p);
+      },
       coordinating: (topic, partition, on) => coordinating(topic, partition, on),
     })
     : null;

@@ -158,6 +158,27 @@ test("a former leader stops handing out records and storing acknowledgements onc
   for (const x of [a, b]) x.close();
 });
 
+test("a new leader takes the share state over when it gains the partition, before any ShareFetch reaches it", async () => {
+  const { t, coordinator, parts, acks, taken } = await setup(4);
+  const one = { leads: true, epoch: 1 };
+  const a = coordinator(view(1, one));
+  await a.start();
+  expect(await a.setConfigs("g", new Map([["share.auto.offset.reset", "earliest"]]))).toBe(true);
+  expect(taken(await a.acquire("g", "m1", parts, 10, 1 << 20))).toEqual(["0-3x1"]);
+  expect((await a.acknowledge("g", "m1", acks(0, 0))).get(`${t.id}:0`)).toBe(ErrorCode.NONE);
+  const two = { leads: false, epoch: 1 };
+  const b = coordinator(view(2, two));
+  await b.start();
+  // Broker 2 gains q-0 at epoch 2 (its cluster service took the partition over).
+  two.leads = true;
+  two.epoch = 2;
+  await b.gained("q", 0);
+  // Broker 1, still believing it leads, can no longer store an acknowledgement, though no client went to broker 2.
+  expect((await a.acknowledge("g", "m1", acks(1, 1))).get(`${t.id}:0`)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  expect(taken(await b.acquire("g", "m2", parts, 10, 1 << 20))).toEqual(["1-3x2"]);
+  for (const x of [a, b]) x.close();
+});
+
 test("an acknowledgement the former leader stored between the new leader's load and its claim is loaded again", async () => {
   const { t, coordinator, parts, acks, taken } = await setup(4);
   const a = coordinator(view(1, { leads: true, epoch: 1 }));

@@ -119,6 +119,9 @@ export class ShareCoordinator {
   private readonly availableListeners = new Map<string, Set<() => void>>();
   /** Cluster: the share-partitions this broker holds as their partition's leader. */
   private readonly ownership: Ownership | null;
+  /** Cluster: partitions just gained, to take over (gained). */
+  private readonly gainedParts: { topic: string; partition: number }[] = [];
+  private gainedBatch: Promise<void> = Promise.resolve();
   /** Cluster: __consumer_offsets partitions whose share groups' members are to be loaded, and the load running. */
   private readonly memberParts = new Set<number>();
   private memberLoad: Promise<void> | null = null;
@@ -558,6 +561,28 @@ export class ShareCoordinator {
 
   private notifyAvailable(groupId: string): void {
     for (const l of [...this.availableListeners.get(groupId) ?? []]) l();
+  }
+
+  /**
+   * Cluster: this broker just came to lead these partitions (their takeover done). Those with share state
+   * stored are taken over at once (loaded and claimed: the former leader is fenced from then on), not at the
+   * first ShareFetch here; the partitions gained together share one look at __share_group_state.
+   */
+  gained(topic: string, partition: number): Promise<void> {
+    if (!this.ownership) return Promise.resolve();
+    this.gainedParts.push({ topic, partition });
+    if (this.gainedParts.length === 1) {
+      this.gainedBatch = turn().then(async () => {
+        const parts = this.gainedParts.splice(0);
+        await this.state.refreshFences();
+        for (const p of parts) {
+          const log = this.deps.topics.get(p.topic)?.partitions[p.partition];
+          const topicId = this.deps.topics.get(p.topic)?.id;
+          if (log && topicId && this.state.hasState(topicId, p.partition)) await this.own(log);
+        }
+      }).catch((e) => this.deps.log("warn", `taking over share state: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    return this.gainedBatch;
   }
 
   /** NONE when this broker serves the partition's share-partitions (a cluster: Ownership.own); alone always. */

@@ -1,9 +1,9 @@
 // Cluster: which partitions' share-partitions this broker holds, and at which leader epoch. The leader of a
-// partition serves its share-partitions (every group's); it loads them from __share_group_state when it first
-// serves the partition at a leader epoch and claims them there at that epoch in the same step (takeOver,
-// ShareStateLog.claim); it forgets them when it no longer leads the partition, when a later leader's claim is
-// seen (fenced: checked after each acquisition and by each state write), or when an admin API rewrote their
-// state (reloaded when next served).
+// partition serves its share-partitions (every group's); it loads them from __share_group_state when it gains
+// the partition (if share state is stored for it: ShareCoordinator.gained) or first serves it at a leader epoch,
+// and claims them there at that epoch in the same step (takeOver, ShareStateLog.claim); it forgets them when
+// it no longer leads the partition, when a later leader's claim is seen (fenced: checked after each acquisition
+// and by each state write), or when an admin API rewrote their state (reloaded when next served).
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { LogLevel } from "../../runtime.ts";
 import type { PartitionLog } from "../../storage/store.ts";

@@ -77,6 +77,8 @@ export class ShareStateLog {
   private readonly fences = new Map<string, number>();
   /** Cluster: partition (topicId \0 partition) -> the latest leader epoch that claimed it (`l` records). */
   private readonly claims = new Map<string, number>();
+  /** Cluster: partitions (topicId \0 partition) with share state stored, as last read. */
+  private readonly stateful = new Set<string>();
   /** Cluster: where write's fence check reads from next. */
   private fencedTo = 0;
   /** Share-partition -> its latest write (settled when done): the next one waits for it. */
@@ -204,6 +206,7 @@ export class ShareStateLog {
         return;
       }
       const partition = Number(p);
+      if (kind === "p" || kind === "u") this.stateful.add(`${topicId}\u0000${partition}`);
       if (only && kind !== "g" && kind !== "c" && !only(group, topicId, partition)) return;
       if (r.value === null) {
         if (kind === "g") replay.group(group, null);
@@ -268,6 +271,7 @@ export class ShareStateLog {
             this.claimed(group, Number(topicId), JSON.parse(dec.decode(r.value)).le);
           }
           if (kind !== "p" && kind !== "u") continue;
+          this.stateful.add(`${topicId}\u0000${Number(p)}`);
           const le = r.value === null ? undefined : JSON.parse(dec.decode(r.value)).le;
           // Written without a leader epoch in a cluster: by a group's coordinator (admin), so reloaded.
           if (le === undefined && kind === "p") this.deps.onReset?.(topicId, Number(p), Number(r.offset));
@@ -288,6 +292,12 @@ export class ShareStateLog {
   /** Cluster: the latest leader epoch that claimed the partition's share-partitions, as last read (-1: none). */
   leaderFence(topicId: string, partition: number): number {
     return this.claims.get(`${topicId}\u0000${partition}`) ?? -1;
+  }
+
+  /** Cluster: whether share state was ever stored for the partition (or it was claimed), as last read. */
+  hasState(topicId: string, partition: number): boolean {
+    const k = `${topicId}\u0000${partition}`;
+    return this.stateful.has(k) || this.claims.has(k);
   }
 
   /** Cluster: reads the claims (and share-partition epochs) written since the last look. */
