@@ -44,7 +44,7 @@ import {
   MAGIC_OFFSET,
   setBaseOffset,
 } from "../protocol/record_batch.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
+import { cleanableRange, cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
@@ -76,6 +76,7 @@ const TOPIC_DEFAULTS: Record<string, string> = {
   "delete.retention.ms": "86400000",
   "min.compaction.lag.ms": "0",
   "min.cleanable.dirty.ratio": "0.5",
+  "max.compaction.lag.ms": "9223372036854775807",
   "file.delete.delay.ms": "60000",
 };
 
@@ -127,6 +128,13 @@ export interface FileLogStore extends LogStore {
   runCompaction(force?: boolean): Promise<void>;
 }
 
+/** segment.ms, or max.compaction.lag.ms when shorter on a compacted topic (KIP-354: the active segment is never cleaned). */
+function rollMs(cfg: Config): number {
+  return cfg.compactPolicy && cfg.maxCompactionLagMs > 0
+    ? Math.min(cfg.segmentMs, cfg.maxCompactionLagMs)
+    : cfg.segmentMs;
+}
+
 type Config = {
   segmentBytes: number;
   segmentMs: number;
@@ -141,6 +149,7 @@ type Config = {
   deleteRetentionMs: number;
   minCompactionLagMs: number;
   minCleanableRatio: number;
+  maxCompactionLagMs: number;
   fileDeleteDelayMs: number;
 };
 
@@ -291,6 +300,7 @@ class FilePartitionLog implements PartitionLog {
       deleteRetentionMs: num("delete.retention.ms"),
       minCompactionLagMs: num("min.compaction.lag.ms"),
       minCleanableRatio: num("min.cleanable.dirty.ratio"),
+      maxCompactionLagMs: num("max.compaction.lag.ms"),
       fileDeleteDelayMs: num("file.delete.delay.ms"),
     };
     this.cfgAt = now;
@@ -594,7 +604,7 @@ class FilePartitionLog implements PartitionLog {
     const now = this.core.now();
     if (
       seg.size > 0 &&
-      (seg.size + total > cfg.segmentBytes || now - seg.created >= cfg.segmentMs ||
+      (seg.size + total > cfg.segmentBytes || now - seg.created >= rollMs(cfg) ||
         seg.indexFull(cfg.segmentIndexBytes) ||
         base + span - 1 - seg.base > 0x7fffffff)
     ) {
@@ -1102,20 +1112,18 @@ class FilePartitionLog implements PartitionLog {
         await turn();
       }
       const firstOpen = Math.min(txns.firstOpenOffset(), damagedFrom);
-      const cleanable: Segment[] = [];
-      for (const s of this.segments.slice(0, -1)) {
-        if (s.next <= this.logStartOffset) continue;
-        if (s.maxTs > now - cfg.minCompactionLagMs || s.next > firstOpen) break;
-        cleanable.push(s);
-      }
-      if (cleanable.length === 0) return;
-      let total = 0;
-      let dirty = 0;
-      for (const s of cleanable) {
-        total += s.size;
-        if (s.base >= this.cleanedUpTo) dirty += s.size;
-      }
-      if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return;
+      const live = this.segments.filter((s) => s.next > this.logStartOffset);
+      if (live.length === 0) return;
+      const units = live.map((s) => ({
+        seg: s,
+        baseOffset: s.base,
+        lastOffset: s.next - 1,
+        maxTimestamp: s.maxTs,
+        size: s.size,
+      }));
+      const range = cleanableRange(units, cfg, now, firstOpen, this.cleanedUpTo, force, undefined, txns.horizons(now));
+      if (!range.enough) return;
+      const cleanable = range.cleanable.map((u) => u.seg);
       const map = new KeyMap();
       for (const s of cleanable) {
         const onDamaged = (batch: Uint8Array, why: string) =>
@@ -1156,7 +1164,8 @@ class FilePartitionLog implements PartitionLog {
       this.core.stats.recordsCompactedAway += stats.removed;
       this.core.log(
         "info",
-        `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`,
+        `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed` +
+          (stats.markersRemoved ? `, ${stats.markersRemoved} transaction marker(s) removed` : ""),
       );
     });
   }
