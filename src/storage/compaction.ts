@@ -214,6 +214,8 @@ export type PassLog = {
   sizeInBytes: number;
   readState(name: string): Promise<Uint8Array | null>;
   writeState(name: string, data: Uint8Array): Promise<void>;
+  /** Its onAbortedTxnRemoved listeners. */
+  readonly abortedTxnListeners: AbortedTxnListeners;
 };
 
 /** What every in-place pass takes from its partition (the engine's pass adds its own means of reading and writing). */
@@ -229,6 +231,8 @@ export type PassHost = {
   sized(bytes: number): void;
   /** Told when batches kept out of the pass (min.compaction.lag.ms, a delete horizon, KIP-354) fall due. */
   young?(until: number): void;
+  /** For the pass's TxnIndex: an aborted transaction's marker is about to go. */
+  forgetAborted?(producerId: bigint, lastOffset: number): void;
 };
 
 /**
@@ -257,6 +261,7 @@ export async function passOver<R>(
       log.sizeInBytes = bytes;
     },
     young: passes.young,
+    forgetAborted: log.abortedTxnListeners.emit,
   }, passes.damaged(`${log.topic}-${log.partition}`, say));
   passes.looked(end);
   return r;
@@ -271,6 +276,20 @@ function decodeOrNull(batch: Uint8Array, onDamaged?: (batch: Uint8Array, why: st
     onDamaged?.(batch, e.message);
     return null;
   }
+}
+
+/** Who wants to know when compaction removes an aborted transaction's marker (PartitionLog.onAbortedTxnRemoved). */
+export class AbortedTxnListeners {
+  #listeners = new Set<(producerId: bigint, lastOffset: number) => void>();
+
+  add(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  readonly emit = (producerId: bigint, lastOffset: number): void => {
+    for (const l of this.#listeners) l(producerId, lastOffset);
+  };
 }
 
 /** A transaction seen in the log: its first data batch, its marker (Infinity while open), its data batches left. */
@@ -293,6 +312,15 @@ export class TxnIndex {
   #pending: (() => void)[] = [];
   /** The offset after the last batch noted. */
   notedTo = 0;
+
+  /**
+   * `forgetAborted` is told, as a pass decides to drop an aborted transaction's marker and before the engine applies
+   * it, so that Fetch stops answering the transaction as aborted (safe before: none of its data is left).
+   */
+  readonly #forgetAborted?: (producerId: bigint, lastOffset: number) => void;
+  constructor(forgetAborted?: (producerId: bigint, lastOffset: number) => void) {
+    this.#forgetAborted = forgetAborted;
+  }
 
   note(batch: Uint8Array): void {
     const pid = batchProducerId(batch, 0);
@@ -382,6 +410,7 @@ export class TxnIndex {
     const base = batchBaseOffsetNumber(batch, 0);
     const pid = batchProducerId(batch, 0);
     const control = batchIsControl(batch, 0), transactional = batchIsTransactional(batch, 0);
+    if (control && this.#markers.get(base)?.aborted) this.#forgetAborted?.(pid, base);
     this.#pending.push(() => {
       this.#horizons.delete(base);
       if (!transactional) return;

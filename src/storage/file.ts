@@ -44,7 +44,14 @@ import {
   MAGIC_OFFSET,
   setBaseOffset,
 } from "../protocol/record_batch.ts";
-import { cleanableRange, cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
+import {
+  AbortedTxnListeners,
+  cleanableRange,
+  cleanSegmentBatches,
+  type CleanStats,
+  KeyMap,
+  TxnIndex,
+} from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
@@ -993,6 +1000,12 @@ class FilePartitionLog implements PartitionLog {
     return () => this.listeners.delete(listener);
   }
 
+  private abortedTxnListeners = new AbortedTxnListeners();
+
+  onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    return this.abortedTxnListeners.add(listener);
+  }
+
   writeState(name: string, data: Uint8Array): Promise<void> {
     return this.core.fs.writeFileAtomic(`${this.dir}/${name}.state`, data);
   }
@@ -1098,7 +1111,7 @@ class FilePartitionLog implements PartitionLog {
       const now = this.core.now();
       // Transaction outcomes over the whole log: aborted data goes, and nothing at or past the
       // first still-open transaction is cleaned (its outcome is unknown).
-      const txns = new TxnIndex();
+      const txns = new TxnIndex(this.abortedTxnListeners.emit);
       // A segment whose framing is broken somewhere is not cleaned, nor anything after it (what
       // follows the break is unknown): its batches stay as they are, reported once.
       let damagedFrom = Infinity;

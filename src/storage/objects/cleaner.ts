@@ -101,7 +101,7 @@ export async function cleanPartition(
   const kept = t.kept?.value ?? null;
   if (t.kept) t.kept.value = null; // given back only by a pass that ends well
   const reuse = kept !== null && kept.logStart === start && kept.pass === state.pass && kept.txns.notedTo <= end;
-  const txns = reuse ? kept.txns : new TxnIndex();
+  const txns = reuse ? kept.txns : new TxnIndex(t.forgetAborted);
   const cleanableBelow = (firstOpen: number) =>
     cleanableRange(extents, cfg, now, firstOpen, upTo, force, t.young, reuse ? txns.horizons(now) : undefined);
   // Open transactions only shorten the cleanable part (and its dirty share): check before reading any object.

@@ -19,7 +19,7 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { compactEach, type CompactionConfig, passOver, PassTracker } from "../compaction.ts";
+import { AbortedTxnListeners, compactEach, type CompactionConfig, passOver, PassTracker } from "../compaction.ts";
 import { cleanPartition, type CleanResult, type KeptIndex } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
@@ -69,7 +69,9 @@ export function objectLogStore(
       if (!mayWrite(log.topic, log.partition)) return null;
       const r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
       return r &&
-        `compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`;
+        `compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed` +
+          (r.markersRemoved > 0 ? `, ${r.markersRemoved} transaction marker(s) removed` : "") +
+          `; ${r.read.extents} extent(s) (${r.read.bytes} bytes) read for transaction outcomes`;
     });
   return {
     keepsAppendedBuffers: false,
@@ -255,6 +257,11 @@ class ObjectPartitionLog implements PartitionLog {
   }
 
   #passes = new PassTracker();
+  readonly abortedTxnListeners = new AbortedTxnListeners();
+
+  onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    return this.abortedTxnListeners.add(listener);
+  }
   /** The transaction index the last pass left (cleaner.ts reads only the extents appended since). */
   #kept: { value: KeptIndex | null } = { value: null };
 

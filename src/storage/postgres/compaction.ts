@@ -100,7 +100,7 @@ export async function compactPartition(
   const end = t.logEndOffset;
   if (end - start < 2) return null;
   // Pass 1: headers (markers whole) from the log start: transaction outcomes, sizes, timestamps.
-  const txns = new TxnIndex();
+  const txns = new TxnIndex(t.forgetAborted);
   const heads: CleanUnit[] = [];
   for (let from = start;;) {
     const r = await q(HEADERS, [from, end, HEADER_ROWS], [int8, int8, int4]);

@@ -12,7 +12,7 @@ import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
-import { compactEach, type CompactionConfig, passOver, PassTracker } from "../compaction.ts";
+import { AbortedTxnListeners, compactEach, type CompactionConfig, passOver, PassTracker } from "../compaction.ts";
 import { compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
@@ -165,7 +165,8 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       if (epoch === undefined) return null;
       const r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
       return r &&
-        `compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`;
+        `compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed` +
+          (r.markersRemoved > 0 ? `, ${r.markersRemoved} transaction marker(s) removed` : "");
     });
   };
   const store: PostgresLogStore = {
@@ -478,6 +479,11 @@ class PgPartitionLog implements PartitionLog {
   }
 
   #passes = new PassTracker();
+  readonly abortedTxnListeners = new AbortedTxnListeners();
+
+  onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    return this.abortedTxnListeners.add(listener);
+  }
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);
