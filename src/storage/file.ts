@@ -35,7 +35,6 @@
 import { HandleCache, Limiter } from "./handle_cache.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import type { BufferPool } from "./buffer_pool.ts";
-import { prepareCompression } from "../protocol/compression/index.ts";
 import {
   batchBaseOffsetNumber,
   batchCrcValid,
@@ -44,25 +43,17 @@ import {
   MAGIC_OFFSET,
   setBaseOffset,
 } from "../protocol/record_batch.ts";
-import {
-  AbortedTxnListeners,
-  cleanableRange,
-  cleanSegmentBatches,
-  type CleanStats,
-  KeyMap,
-  TxnIndex,
-} from "./compaction.ts";
+import { AbortedTxnListeners } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { errText, isNoSpace, LogEndMovedError, MAX_OFFSET, storageError } from "./store.ts";
-import { turn } from "../runtime/turn.ts";
+import { CLEANER_FILE, compactFilePartition } from "./file_compaction.ts";
 
 export const STATE_FILE = "chronik.state";
 const LOG_START_FILE = "log-start-offset";
 const RECOVERY_POINT_FILE = "recovery-point";
-const CLEANER_FILE = "cleaner-offset";
 const READ_CHUNK = 256 * 1024;
 const RECOVERY_CHUNK = 8 * 1024 * 1024;
 const PARTITION_DIR = /^(.+)-(\d+)$/;
@@ -242,7 +233,7 @@ class Core {
   }
 }
 
-class FilePartitionLog implements PartitionLog {
+export class FilePartitionLog implements PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly dir: string;
@@ -251,8 +242,8 @@ class FilePartitionLog implements PartitionLog {
   sizeInBytes = 0;
   segments: Segment[] = [];
   /** Damaged batches the cleaner has reported (segment base and place). */
-  private cleanerReported = new Set<string>();
-  private core: Core;
+  cleanerReported = new Set<string>();
+  core: Core;
   private writeQueue: Promise<unknown> = Promise.resolve();
   private completion: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
@@ -512,7 +503,7 @@ class FilePartitionLog implements PartitionLog {
     this.core.log("warn", `${this.topic}-${this.partition}: the ${seg.size - from} bytes cut off are kept in ${path}`);
   }
 
-  private async writeIndexes(seg: Segment): Promise<void> {
+  async writeIndexes(seg: Segment): Promise<void> {
     const state = { size: seg.size, idxN: seg.idxN, tsN: seg.tsN };
     await this.core.fs.writeFileAtomic(`${seg.path}.index`, seg.encodeIndex());
     await this.core.fs.writeFileAtomic(`${seg.path}.timeindex`, seg.encodeTimeIndex());
@@ -571,7 +562,7 @@ class FilePartitionLog implements PartitionLog {
     return ordered;
   }
 
-  private fail(e: unknown, what: string): void {
+  fail(e: unknown, what: string): void {
     this.core.takeOffline(e, `${this.topic}-${this.partition}: ${what}`);
   }
 
@@ -718,7 +709,7 @@ class FilePartitionLog implements PartitionLog {
    * order, so when it settles every earlier one has too. Never rejects (a failure takes the
    * partition offline).
    */
-  private rollFlush: Promise<void> = Promise.resolve();
+  rollFlush: Promise<void> = Promise.resolve();
 
   /**
    * fsyncs a rolled segment, writes its indexes and moves the recovery point to `upTo` (the new
@@ -927,7 +918,7 @@ class FilePartitionLog implements PartitionLog {
   }
 
   /** Visits whole batches of a segment from the index position of `fromOffset`. */
-  private async visit(
+  async visit(
     seg: Segment,
     fromOffset: number,
     fn: (batch: Uint8Array, base: number) => boolean | void,
@@ -1000,7 +991,7 @@ class FilePartitionLog implements PartitionLog {
     return () => this.listeners.delete(listener);
   }
 
-  private abortedTxnListeners = new AbortedTxnListeners();
+  abortedTxnListeners = new AbortedTxnListeners();
 
   onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
     return this.abortedTxnListeners.add(listener);
@@ -1017,7 +1008,7 @@ class FilePartitionLog implements PartitionLog {
   // ---- log start, retention, compaction
 
   /** Runs `fn` exclusively with other segment-list changes (retention, compaction, DeleteRecords). */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.maintenance.then(fn);
     this.maintenance = p.catch(() => {});
     return p;
@@ -1102,155 +1093,9 @@ class FilePartitionLog implements PartitionLog {
     });
   }
 
-  /** Compaction of the rolled segments old enough for min.compaction.lag.ms; keeps offsets. */
+  /** Compaction of the rolled segments old enough for min.compaction.lag.ms; keeps offsets (file_compaction.ts). */
   compact(force: boolean): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.closed || this.failed) return;
-      const cfg = this.config();
-      if (!cfg.compactPolicy) return;
-      const now = this.core.now();
-      // Transaction outcomes over the whole log: aborted data goes, and nothing at or past the
-      // first still-open transaction is cleaned (its outcome is unknown).
-      const txns = new TxnIndex(this.abortedTxnListeners.emit);
-      // A segment whose framing is broken somewhere is not cleaned, nor anything after it (what
-      // follows the break is unknown): its batches stay as they are, reported once.
-      let damagedFrom = Infinity;
-      for (const s of this.segments) {
-        if (s.next <= this.logStartOffset) continue;
-        const r = await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
-        if ((r.error !== null || s.damage !== null) && damagedFrom === Infinity) {
-          damagedFrom = s.base;
-          this.reportCleanerDamage(s, `byte ${r.error !== null ? r.pos : s.damage!.pos}`, r.error ?? s.damage!.reason);
-        }
-        await turn();
-      }
-      const firstOpen = Math.min(txns.firstOpenOffset(), damagedFrom);
-      const live = this.segments.filter((s) => s.next > this.logStartOffset);
-      if (live.length === 0) return;
-      const units = live.map((s) => ({
-        seg: s,
-        baseOffset: s.base,
-        lastOffset: s.next - 1,
-        maxTimestamp: s.maxTs,
-        size: s.size,
-      }));
-      const range = cleanableRange(units, cfg, now, firstOpen, this.cleanedUpTo, force, undefined, txns.horizons(now));
-      if (!range.enough) return;
-      const cleanable = range.cleanable.map((u) => u.seg);
-      const map = new KeyMap();
-      for (const s of cleanable) {
-        const onDamaged = (batch: Uint8Array, why: string) =>
-          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
-        await this.visit(s, s.base, (batch) => map.add(batch, txns, onDamaged));
-        await turn();
-      }
-      const stats: CleanStats = { removed: 0 };
-      // Rewritten zstd batches need the wasm encoder, which loads in the background at start-up.
-      await prepareCompression();
-      let upTo = cleanable[0].base;
-      for (const s of cleanable) {
-        if (this.closed) return;
-        const batches: Uint8Array[] = [];
-        const scan = await this.visit(s, s.base, (batch) => {
-          batches.push(batch);
-        });
-        if (scan.error !== null) break; // (changed since the first pass) never swap in a partial copy
-        const onDamaged = (batch: Uint8Array, why: string) =>
-          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
-        const cleaned = await cleanSegmentBatches(
-          batches,
-          map,
-          now,
-          cfg.deleteRetentionMs,
-          stats,
-          turn,
-          txns,
-          onDamaged,
-        );
-        if (cleaned !== null) await this.swap(s, cleaned);
-        upTo = s.next;
-      }
-      upTo = Math.max(upTo, this.cleanedUpTo);
-      this.cleanedUpTo = upTo;
-      await this.core.fs.writeFileAtomic(`${this.dir}/${CLEANER_FILE}`, new TextEncoder().encode(String(upTo)));
-      this.core.stats.compactions++;
-      this.core.stats.recordsCompactedAway += stats.removed;
-      this.core.log(
-        "info",
-        `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed` +
-          (stats.markersRemoved ? `, ${stats.markersRemoved} transaction marker(s) removed` : ""),
-      );
-    });
-  }
-
-  /** The cleaner met a damaged batch: logged once per place per process, then skipped quietly. */
-  private reportCleanerDamage(seg: Segment, where: string, why: string): void {
-    const key = `${seg.base}:${where}`;
-    if (this.cleanerReported.has(key)) return;
-    this.cleanerReported.add(key);
-    this.core.log(
-      "warn",
-      `${this.topic}-${this.partition}: compaction skips a damaged record batch at ${where} of ${seg.logPath} (${why}); ` +
-        `it is kept as it is (see the README, Storage: damaged segments)`,
-    );
-  }
-
-  /** Replaces a rolled segment by its cleaned copy: `.cleaned` → `.swap` → `.log` (load() finishes a torn swap). */
-  private async swap(old: Segment, batches: Uint8Array[]): Promise<void> {
-    const { fs } = this.core;
-    await this.rollFlush; // the old segment's own indexes must not land over the cleaned one's
-    const cfg = this.config();
-    const fresh = new Segment(this.dir, old.base, old.created);
-    fresh.next = old.next;
-    let size = 0;
-    for (const b of batches) size += b.length;
-    const data = new Uint8Array(size);
-    let p = 0;
-    for (const b of batches) {
-      data.set(b, p);
-      fresh.noteBatch(p, b.length, batchBaseOffsetNumber(b, 0), batchMaxTs(b, 0), cfg.indexInterval);
-      p += b.length;
-    }
-    fresh.maybeAddTime();
-    // Kept batches were copied from disk, not validated on append (a damaged one stays as it was):
-    // reads check them once, as for a loaded segment.
-    fresh.size = fresh.trustedFrom = size;
-    fresh.lastAppend = old.lastAppend;
-    const cleanedPath = `${old.path}.log.cleaned`;
-    const swapPath = `${old.path}.log.swap`;
-    const h = await fs.open(cleanedPath, { create: true });
-    try {
-      await h.truncate(0);
-      if (size > 0) await h.append(data);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.rename(cleanedPath, swapPath);
-    const i = this.segments.indexOf(old);
-    if (i < 0) {
-      await fs.remove(swapPath);
-      return;
-    }
-    fresh.gate = (async () => {
-      while (old.readers > 0) await new Promise((r) => setTimeout(r, 5));
-      if (old.handle) await this.core.commit.settled(old.handle);
-      await old.closeHandle();
-      await fs.remove(`${old.path}.index`);
-      await fs.remove(`${old.path}.timeindex`);
-      await fs.rename(swapPath, old.logPath);
-      await this.writeIndexes(fresh);
-    })();
-    this.segments[i] = fresh;
-    old.retired = true;
-    this.sizeInBytes += fresh.size - old.size;
-    try {
-      await fresh.gate;
-    } catch (e) {
-      this.fail(e, "compaction swap failed");
-      throw e;
-    }
-    fresh.gate = null;
+    return compactFilePartition(this, force);
   }
 
   // ---- shutdown
