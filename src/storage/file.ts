@@ -49,13 +49,10 @@ import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { errText, isNoSpace, LogEndMovedError, MAX_OFFSET, storageError } from "./store.ts";
-import { CLEANER_FILE, compactFilePartition } from "./file_compaction.ts";
+import { compactFilePartition } from "./file_compaction.ts";
+import { loadPartition, LOG_START_FILE, READ_CHUNK, RECOVERY_POINT_FILE } from "./file_load.ts";
 
 export const STATE_FILE = "chronik.state";
-const LOG_START_FILE = "log-start-offset";
-const RECOVERY_POINT_FILE = "recovery-point";
-const READ_CHUNK = 256 * 1024;
-const RECOVERY_CHUNK = 8 * 1024 * 1024;
 const PARTITION_DIR = /^(.+)-(\d+)$/;
 /** A deleted partition's directory renamed aside before its removal (`<topic>-<p>.<32 hex>-delete`). */
 const DELETED_DIR = /^.+-\d+\.[0-9a-f]{32}-delete$/;
@@ -305,202 +302,11 @@ export class FilePartitionLog implements PartitionLog {
     return this.cfg;
   }
 
-  // ---- loading and recovery
+  // ---- loading and recovery (file_load.ts)
 
-  async load(): Promise<void> {
-    const { fs } = this.core;
-    await fs.mkdir(this.dir);
-    let entries = await fs.list(this.dir);
-    // Finish or undo a compaction swap interrupted by a crash.
-    for (const e of entries) {
-      if (e.name.endsWith(".cleaned") || e.name.includes(".tmp-")) await fs.remove(`${this.dir}/${e.name}`);
-      else if (e.name.endsWith(".log.swap")) {
-        const base = e.name.slice(0, -".log.swap".length);
-        await fs.remove(`${this.dir}/${base}.index`);
-        await fs.remove(`${this.dir}/${base}.timeindex`);
-        await fs.rename(`${this.dir}/${e.name}`, `${this.dir}/${base}.log`);
-      }
-    }
-    entries = await fs.list(this.dir);
-    const sizes = new Map<number, number>();
-    for (const e of entries) {
-      const m = /^(\d{20})\.log$/.exec(e.name);
-      if (m && !e.isDirectory) sizes.set(Number(m[1]), e.size);
-    }
-    const bases = [...sizes.keys()].sort((a, b) => a - b);
-    const startText = await fs.readFile(`${this.dir}/${LOG_START_FILE}`);
-    const checkpoint = startText ? Number(new TextDecoder().decode(startText)) : 0;
-    const cleanerText = await fs.readFile(`${this.dir}/${CLEANER_FILE}`);
-    this.cleanedUpTo = cleanerText ? Number(new TextDecoder().decode(cleanerText)) || 0 : 0;
-    // Missing (a partition that never finished a roll's flush, or written before the file existed):
-    // after an unclean stop every rolled segment is scanned.
-    const pointText = await fs.readFile(`${this.dir}/${RECOVERY_POINT_FILE}`);
-    const recoveryPoint = pointText ? Number(new TextDecoder().decode(pointText)) || 0 : 0;
-    let rescanned = false;
-    const now = this.core.now();
-    if (bases.length === 0) {
-      const seg = new Segment(this.dir, Number.isSafeInteger(checkpoint) ? checkpoint : 0, now);
-      seg.handle = await fs.open(seg.logPath, { create: true });
-      this.core.handles.touch(seg);
-      this.segments = [seg];
-      this.logStartOffset = this.logEndOffset = seg.base;
-      return;
-    }
-    for (let i = 0; i < bases.length; i++) {
-      const seg = new Segment(this.dir, bases[i], now);
-      seg.size = seg.trustedFrom = sizes.get(bases[i])!;
-      const last = i === bases.length - 1;
-      const next = last ? null : bases[i + 1];
-      const index = await fs.readFile(`${seg.path}.index`);
-      const time = await fs.readFile(`${seg.path}.timeindex`);
-      // An empty active segment needs no index files (a partition never written has none).
-      const ok = seg.loadIndexes(index, time, seg.size, next) || (last && seg.size === 0 && index === null);
-      if (!last) {
-        seg.next = next!;
-        if (!this.core.clean && seg.base >= recoveryPoint && seg.size > 0) {
-          // Rolled, but its background flush may not have finished: its tail may be torn.
-          await this.recoverSegment(seg, false, "segment not known to be flushed before an unclean shutdown");
-          await this.writeIndexes(seg);
-          rescanned = true;
-        } else if (!ok && seg.size > 0) {
-          await this.recoverSegment(seg, false, "index missing or stale");
-          this.core.stats.indexRebuilds++;
-          await this.writeIndexes(seg);
-        }
-        if (seg.maxTs >= 0) seg.created = seg.lastAppend = seg.tsN > 0 ? Math.min(now, seg.maxTs) : now;
-        this.segments.push(seg);
-        continue;
-      }
-      this.segments.push(seg);
-      seg.handle = await fs.open(seg.logPath);
-      seg.pins++; // recovery reads it through seg.handle
-      try {
-        if (this.core.clean && ok) {
-          const loaded = { size: seg.size, idxN: seg.idxN, tsN: seg.tsN };
-          await this.recoverTail(seg);
-          // The files on disk still describe the segment exactly: a clean stop need not rewrite them.
-          if (seg.size === loaded.size && seg.idxN === loaded.idxN && seg.tsN === loaded.tsN) seg.onDisk = loaded;
-        } else {
-          if (!ok && this.core.clean) this.core.stats.indexRebuilds++;
-          seg.resetIndexes();
-          await this.recoverSegment(seg, true, this.core.clean ? "index missing or stale" : "unclean shutdown");
-        }
-      } finally {
-        this.core.handles.release(seg);
-      }
-    }
-    for (const s of this.segments) this.sizeInBytes += s.size;
-    this.logEndOffset = this.active.next;
-    if (rescanned) {
-      await fs.writeFileAtomic(
-        `${this.dir}/${RECOVERY_POINT_FILE}`,
-        new TextEncoder().encode(String(this.active.base)),
-      );
-    }
-    this.logStartOffset = Math.max(
-      this.segments[0].base,
-      Number.isSafeInteger(checkpoint) ? Math.min(checkpoint, this.logEndOffset) : 0,
-    );
-    // Segments wholly below the log start are left over from a crash before their deletion.
-    while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
-      const s = this.segments.shift()!;
-      this.sizeInBytes -= s.size;
-      await this.removeSegmentFiles(s);
-    }
-  }
-
-  /** Clean start: the tail after the last index entry is re-read to find the log end (and verified). */
-  private async recoverTail(seg: Segment): Promise<void> {
-    const i = seg.idxN - 1;
-    const from = i >= 0 ? seg.idxPos[i] : 0;
-    const expect = i >= 0 ? seg.base + seg.idxOff[i] : seg.base;
-    seg.truncateIndexFrom(Math.max(i, 0));
-    seg.bytesSinceIndex = i >= 0 ? Infinity : 0;
-    let first = true;
-    let next = expect;
-    const interval = this.config().indexInterval;
-    const r = await scanFile(seg.handle!, from, seg.size, READ_CHUNK, true, (buf, at, pos, size) => {
-      const base = batchBaseOffsetNumber(buf, at);
-      if (first && base !== expect) return `index entry says offset ${expect}, log has ${base}`;
-      if (base < next) return `offset ${base} goes backwards (expected >= ${next})`;
-      first = false;
-      seg.noteBatch(pos, size, base, batchMaxTs(buf, at), interval);
-      next = base + batchLastOffsetDelta(buf, at) + 1;
-    });
-    if (r.error !== null) {
-      // Stale index or a damaged tail despite the clean marker: scan the whole segment.
-      this.core.stats.indexRebuilds++;
-      seg.resetIndexes();
-      await this.recoverSegment(seg, true, `clean-start check failed: ${r.error}`);
-      return;
-    }
-    seg.next = next;
-  }
-
-  /** Scans a whole segment, rebuilding its indexes; truncates a bad tail (only the active segment). */
-  private async recoverSegment(seg: Segment, active: boolean, why: string): Promise<void> {
-    const { fs } = this.core;
-    seg.resetIndexes();
-    const h = seg.handle ?? await fs.open(seg.logPath);
-    let next = seg.base;
-    const interval = this.config().indexInterval;
-    const r = await scanFile(h, 0, seg.size, RECOVERY_CHUNK, true, (buf, at, pos, size) => {
-      const base = batchBaseOffsetNumber(buf, at);
-      if (base < next) return `offset ${base} goes backwards (expected >= ${next})`;
-      seg.noteBatch(pos, size, base, batchMaxTs(buf, at), interval);
-      next = base + batchLastOffsetDelta(buf, at) + 1;
-    });
-    seg.maybeAddTime();
-    if (active) {
-      this.core.stats.recoveredPartitions++;
-      seg.next = next;
-    }
-    if (r.error !== null) {
-      const lost = seg.size - r.pos;
-      this.core.stats.truncations++;
-      this.core.stats.truncatedBytes += lost;
-      this.core.log(
-        "warn",
-        `${this.topic}-${this.partition}: ${why}; truncating ${lost} bytes at position ${r.pos} of segment ${
-          segmentName(seg.base)
-        } (${r.error}); log end offset ${next}`,
-      );
-      if (!active) await this.keepAside(h, seg, r.pos);
-      await h.truncate(r.pos);
-      seg.size = r.pos;
-    } else if (active && !this.core.clean) {
-      this.core.log(
-        "info",
-        `${this.topic}-${this.partition}: recovered ${seg.size} bytes of segment ${
-          segmentName(seg.base)
-        } after an unclean shutdown; log end offset ${next}`,
-      );
-    }
-    seg.verifiedTo = seg.size; // every batch left was CRC-checked by the scan
-    if (!seg.handle) await h.close();
-  }
-
-  /**
-   * Before a rolled segment is truncated at a damaged batch, the bytes cut off (the bad batch and
-   * whatever followed it) are copied to `<segment>.log.damaged-<pos>`, never deleted: the broker
-   * never reads that file again, an operator may.
-   */
-  private async keepAside(h: FileHandle, seg: Segment, from: number): Promise<void> {
-    const path = `${seg.logPath}.damaged-${from}`;
-    const out = await this.core.fs.open(path, { create: true });
-    try {
-      await out.truncate(0);
-      for (let p = from; p < seg.size;) {
-        const chunk = await h.read(p, Math.min(RECOVERY_CHUNK, seg.size - p));
-        if (chunk.length === 0) break;
-        await out.append(chunk);
-        p += chunk.length;
-      }
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    this.core.log("warn", `${this.topic}-${this.partition}: the ${seg.size - from} bytes cut off are kept in ${path}`);
+  /** Opens the partition's directory: finishes an interrupted swap, lists the segments, recovers what needs it. */
+  load(): Promise<void> {
+    return loadPartition(this);
   }
 
   async writeIndexes(seg: Segment): Promise<void> {
@@ -1056,7 +862,7 @@ export class FilePartitionLog implements PartitionLog {
   private timers = new Map<ReturnType<typeof setTimeout>, () => Promise<void>>();
   private pendingDeletes: Promise<void>[] = [];
 
-  private async removeSegmentFiles(seg: Segment): Promise<void> {
+  async removeSegmentFiles(seg: Segment): Promise<void> {
     // A durable append or flush.ms sync may still be queued for it: closing first would fail it.
     if (seg.handle) await this.core.commit.settled(seg.handle);
     await seg.closeHandle();
