@@ -45,12 +45,12 @@ import {
 } from "../protocol/record_batch.ts";
 import { AbortedTxnListeners } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
-import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { errText, isNoSpace, LogEndMovedError, MAX_OFFSET, storageError } from "./store.ts";
 import { compactFilePartition } from "./file_compaction.ts";
-import { loadPartition, LOG_START_FILE, READ_CHUNK, RECOVERY_POINT_FILE } from "./file_load.ts";
+import { loadPartition, READ_CHUNK, RECOVERY_POINT_FILE } from "./file_load.ts";
+import { advanceLogStart, retain } from "./file_retention.ts";
 
 export const STATE_FILE = "chronik.state";
 const PARTITION_DIR = /^(.+)-(\d+)$/;
@@ -820,84 +820,19 @@ export class FilePartitionLog implements PartitionLog {
     return p;
   }
 
+  /** Moves the log start (DeleteRecords) and drops the segments wholly below it (file_retention.ts). */
   advanceLogStart(offset: number): Promise<void> {
-    return this.exclusive(async () => {
-      const to = Math.min(offset, this.logEndOffset);
-      if (to <= this.logStartOffset) return;
-      await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(to)));
-      this.logStartOffset = to;
-      this.dropSegmentsBelowStart();
-    });
+    return advanceLogStart(this, offset);
   }
 
-  private dropSegmentsBelowStart(): void {
-    while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
-      const s = this.segments.shift()!;
-      this.sizeInBytes -= s.size;
-      this.retire(s);
-    }
-  }
-
-  /** Removes a segment no longer in the list once readers are done (after file.delete.delay.ms). */
-  private retire(seg: Segment): void {
-    seg.retired = true;
-    this.core.stats.segmentsDeleted++;
-    const delay = this.closed ? 0 : this.config().fileDeleteDelayMs;
-    const go = async () => {
-      while (seg.readers > 0) await new Promise((r) => setTimeout(r, 10));
-      await this.rollFlush; // a flush that started before the retirement finishes first
-      await this.removeSegmentFiles(seg).catch((e) =>
-        this.core.log("warn", `could not delete ${seg.logPath}: ${errText(e)}`)
-      );
-    };
-    if (delay <= 0) this.pendingDeletes.push(go());
-    else {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.pendingDeletes.push(go());
-      }, Math.min(delay, 0x7fffffff));
-      this.timers.set(t, go);
-    }
-  }
-  private timers = new Map<ReturnType<typeof setTimeout>, () => Promise<void>>();
-  private pendingDeletes: Promise<void>[] = [];
-
-  async removeSegmentFiles(seg: Segment): Promise<void> {
-    // A durable append or flush.ms sync may still be queued for it: closing first would fail it.
-    if (seg.handle) await this.core.commit.settled(seg.handle);
-    await seg.closeHandle();
-    const { fs } = this.core;
-    await fs.remove(seg.logPath);
-    await fs.remove(`${seg.path}.index`);
-    await fs.remove(`${seg.path}.timeindex`);
-  }
-
-  /** retention.ms / retention.bytes: deletes whole segments from the oldest, then moves the log start. */
+  /** retention.ms / retention.bytes (file_retention.ts). */
   retain(): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.closed || this.failed) return;
-      const cfg = this.config();
-      if (!cfg.deletePolicy) return;
-      const now = this.core.now();
-      let plan = retentionPlan(this.segments, now, cfg.retentionMs, cfg.retentionBytes, this.sizeInBytes);
-      if (plan.count === 0) return;
-      if (plan.count === this.segments.length) {
-        // Everything expired: roll so the active segment can go too (Kafka does the same).
-        if (this.active.size === 0) plan = { ...plan, count: plan.count - 1 };
-        else await this.rollIfNotEmpty();
-      }
-      const victims = this.segments.slice(0, plan.count);
-      if (victims.length === 0) return;
-      const newStart = Math.max(this.logStartOffset, this.segments[plan.count].base);
-      await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(newStart)));
-      this.logStartOffset = newStart;
-      this.core.log(
-        "info",
-        `${this.topic}-${this.partition}: retention (${plan.reason}) deletes ${victims.length} segment(s); log start offset ${newStart}`,
-      );
-      this.dropSegmentsBelowStart();
-    });
+    return retain(this);
   }
+
+  /** Segments deleted once their readers are done: those waiting for file.delete.delay.ms, those under way. */
+  timers = new Map<ReturnType<typeof setTimeout>, () => Promise<void>>();
+  pendingDeletes: Promise<void>[] = [];
 
   /** Compaction of the rolled segments old enough for min.compaction.lag.ms; keeps offsets (file_compaction.ts). */
   compact(force: boolean): Promise<void> {

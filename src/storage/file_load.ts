@@ -7,6 +7,7 @@ import type { FileHandle } from "../runtime.ts";
 import { batchBaseOffsetNumber, batchLastOffsetDelta } from "../protocol/record_batch.ts";
 import { CLEANER_FILE } from "./file_compaction.ts";
 import type { FilePartitionLog } from "./file.ts";
+import { removeSegmentFiles } from "./file_retention.ts";
 import { batchMaxTs, scanFile, Segment, segmentName } from "./segment.ts";
 
 /** Partition files beside the segments: the log start (DeleteRecords, retention) and how far data is known flushed. */
@@ -115,7 +116,7 @@ export async function loadPartition(log: FilePartitionLog): Promise<void> {
   while (log.segments.length > 1 && log.segments[1].base <= log.logStartOffset) {
     const s = log.segments.shift()!;
     log.sizeInBytes -= s.size;
-    await log.removeSegmentFiles(s);
+    await removeSegmentFiles(log, s);
   }
 }
 
