@@ -32,6 +32,9 @@
 // from the recovery point on, is scanned from its start, CRCs checked, a torn or corrupt tail
 // truncated (logged, counted in stats) and its indexes rebuilt; the index files of other rolled
 // segments are checked and rebuilt when missing or stale. All I/O goes through the FileSystem port.
+// Files: this one holds the store, appends, rolls, flushes, reads and shutdown; a partition's loading and
+// recovery are in file_load.ts, retention and the log start in file_retention.ts, compaction in
+// file_compaction.ts (functions of the partition, which they reach through its non-private members).
 import { HandleCache, Limiter } from "./handle_cache.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import type { BufferPool } from "./buffer_pool.ts";
