@@ -943,6 +943,11 @@ export type BuildOptions = {
   lastOffsetDelta?: number;
   /** Overrides max(record timestamps), e.g. the LogAppendTime. */
   maxTimestamp?: bigint | number;
+  /**
+   * KIP-534: the delete horizon compaction sets on a batch it keeps with tombstones or an empty transaction's
+   * marker. Stored as the base timestamp, with the delete-horizon attribute bit; record timestamps are kept.
+   */
+  deleteHorizonMs?: bigint | number;
 };
 
 /** Growable byte sink for building records. */
@@ -1003,11 +1008,12 @@ export function buildRecordBatch(o: BuildOptions): Uint8Array {
   if (codec < 0 || codec > 4) throw new RecordBatchError("UNSUPPORTED_COMPRESSION_TYPE", `unknown codec ${codec}`);
   const now = BigInt(Date.now());
   const stamps = o.records.map((r) => (r.timestamp === undefined ? now : toBig(r.timestamp)));
-  const baseTimestamp = stamps.length
+  const firstTimestamp = stamps.length
     ? stamps[0]
     : (o.maxTimestamp !== undefined ? toBig(o.maxTimestamp) : NO_TIMESTAMP);
-  let maxTs = baseTimestamp;
+  let maxTs = firstTimestamp;
   for (const t of stamps) if (t > maxTs) maxTs = t;
+  const baseTimestamp = o.deleteHorizonMs !== undefined ? toBig(o.deleteHorizonMs) : firstTimestamp;
   if (o.maxTimestamp !== undefined) maxTs = toBig(o.maxTimestamp);
 
   const body = new Out();
@@ -1045,6 +1051,7 @@ export function buildRecordBatch(o: BuildOptions): Uint8Array {
   if ((o.timestampType ?? 0) === 1) attrs |= TIMESTAMP_TYPE_MASK;
   if (o.transactional) attrs |= TRANSACTIONAL_FLAG_MASK;
   if (o.control) attrs |= CONTROL_FLAG_MASK;
+  if (o.deleteHorizonMs !== undefined) attrs |= DELETE_HORIZON_FLAG_MASK;
   put16(b, ATTRIBUTES_OFFSET, attrs);
   put32(b, LAST_OFFSET_DELTA_OFFSET, o.lastOffsetDelta ?? (o.records.length ? lastDelta : 0));
   put64(b, BASE_TIMESTAMP_OFFSET, baseTimestamp);

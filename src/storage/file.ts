@@ -32,10 +32,12 @@
 // from the recovery point on, is scanned from its start, CRCs checked, a torn or corrupt tail
 // truncated (logged, counted in stats) and its indexes rebuilt; the index files of other rolled
 // segments are checked and rebuilt when missing or stale. All I/O goes through the FileSystem port.
+// Files: this one holds the store, appends, rolls, flushes, reads and shutdown; a partition's loading and
+// recovery are in file_load.ts, retention and the log start in file_retention.ts, compaction in
+// file_compaction.ts (functions of the partition, which they reach through its non-private members).
 import { HandleCache, Limiter } from "./handle_cache.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import type { BufferPool } from "./buffer_pool.ts";
-import { prepareCompression } from "../protocol/compression/index.ts";
 import {
   batchBaseOffsetNumber,
   batchCrcValid,
@@ -44,20 +46,16 @@ import {
   MAGIC_OFFSET,
   setBaseOffset,
 } from "../protocol/record_batch.ts";
-import { cleanSegmentBatches, type CleanStats, KeyMap, TxnIndex } from "./compaction.ts";
+import { AbortedTxnListeners } from "./compaction.ts";
 import { GroupCommit } from "./group_commit.ts";
-import { retentionPlan } from "./retention.ts";
 import { batchMaxTs, scanFile, type ScanResult, Segment, segmentName } from "./segment.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "./store.ts";
 import { errText, isNoSpace, LogEndMovedError, MAX_OFFSET, storageError } from "./store.ts";
-import { turn } from "../runtime/turn.ts";
+import { compactFilePartition } from "./file_compaction.ts";
+import { loadPartition, READ_CHUNK, RECOVERY_POINT_FILE } from "./file_load.ts";
+import { advanceLogStart, retain } from "./file_retention.ts";
 
 export const STATE_FILE = "chronik.state";
-const LOG_START_FILE = "log-start-offset";
-const RECOVERY_POINT_FILE = "recovery-point";
-const CLEANER_FILE = "cleaner-offset";
-const READ_CHUNK = 256 * 1024;
-const RECOVERY_CHUNK = 8 * 1024 * 1024;
 const PARTITION_DIR = /^(.+)-(\d+)$/;
 /** A deleted partition's directory renamed aside before its removal (`<topic>-<p>.<32 hex>-delete`). */
 const DELETED_DIR = /^.+-\d+\.[0-9a-f]{32}-delete$/;
@@ -76,6 +74,7 @@ const TOPIC_DEFAULTS: Record<string, string> = {
   "delete.retention.ms": "86400000",
   "min.compaction.lag.ms": "0",
   "min.cleanable.dirty.ratio": "0.5",
+  "max.compaction.lag.ms": "9223372036854775807",
   "file.delete.delay.ms": "60000",
 };
 
@@ -127,6 +126,13 @@ export interface FileLogStore extends LogStore {
   runCompaction(force?: boolean): Promise<void>;
 }
 
+/** segment.ms, or max.compaction.lag.ms when shorter on a compacted topic (KIP-354: the active segment is never cleaned). */
+function rollMs(cfg: Config): number {
+  return cfg.compactPolicy && cfg.maxCompactionLagMs > 0
+    ? Math.min(cfg.segmentMs, cfg.maxCompactionLagMs)
+    : cfg.segmentMs;
+}
+
 type Config = {
   segmentBytes: number;
   segmentMs: number;
@@ -141,6 +147,7 @@ type Config = {
   deleteRetentionMs: number;
   minCompactionLagMs: number;
   minCleanableRatio: number;
+  maxCompactionLagMs: number;
   fileDeleteDelayMs: number;
 };
 
@@ -226,7 +233,7 @@ class Core {
   }
 }
 
-class FilePartitionLog implements PartitionLog {
+export class FilePartitionLog implements PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly dir: string;
@@ -235,8 +242,8 @@ class FilePartitionLog implements PartitionLog {
   sizeInBytes = 0;
   segments: Segment[] = [];
   /** Damaged batches the cleaner has reported (segment base and place). */
-  private cleanerReported = new Set<string>();
-  private core: Core;
+  cleanerReported = new Set<string>();
+  core: Core;
   private writeQueue: Promise<unknown> = Promise.resolve();
   private completion: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
@@ -291,211 +298,21 @@ class FilePartitionLog implements PartitionLog {
       deleteRetentionMs: num("delete.retention.ms"),
       minCompactionLagMs: num("min.compaction.lag.ms"),
       minCleanableRatio: num("min.cleanable.dirty.ratio"),
+      maxCompactionLagMs: num("max.compaction.lag.ms"),
       fileDeleteDelayMs: num("file.delete.delay.ms"),
     };
     this.cfgAt = now;
     return this.cfg;
   }
 
-  // ---- loading and recovery
+  // ---- loading and recovery (file_load.ts)
 
-  async load(): Promise<void> {
-    const { fs } = this.core;
-    await fs.mkdir(this.dir);
-    let entries = await fs.list(this.dir);
-    // Finish or undo a compaction swap interrupted by a crash.
-    for (const e of entries) {
-      if (e.name.endsWith(".cleaned") || e.name.includes(".tmp-")) await fs.remove(`${this.dir}/${e.name}`);
-      else if (e.name.endsWith(".log.swap")) {
-        const base = e.name.slice(0, -".log.swap".length);
-        await fs.remove(`${this.dir}/${base}.index`);
-        await fs.remove(`${this.dir}/${base}.timeindex`);
-        await fs.rename(`${this.dir}/${e.name}`, `${this.dir}/${base}.log`);
-      }
-    }
-    entries = await fs.list(this.dir);
-    const sizes = new Map<number, number>();
-    for (const e of entries) {
-      const m = /^(\d{20})\.log$/.exec(e.name);
-      if (m && !e.isDirectory) sizes.set(Number(m[1]), e.size);
-    }
-    const bases = [...sizes.keys()].sort((a, b) => a - b);
-    const startText = await fs.readFile(`${this.dir}/${LOG_START_FILE}`);
-    const checkpoint = startText ? Number(new TextDecoder().decode(startText)) : 0;
-    const cleanerText = await fs.readFile(`${this.dir}/${CLEANER_FILE}`);
-    this.cleanedUpTo = cleanerText ? Number(new TextDecoder().decode(cleanerText)) || 0 : 0;
-    // Missing (a partition that never finished a roll's flush, or written before the file existed):
-    // after an unclean stop every rolled segment is scanned.
-    const pointText = await fs.readFile(`${this.dir}/${RECOVERY_POINT_FILE}`);
-    const recoveryPoint = pointText ? Number(new TextDecoder().decode(pointText)) || 0 : 0;
-    let rescanned = false;
-    const now = this.core.now();
-    if (bases.length === 0) {
-      const seg = new Segment(this.dir, Number.isSafeInteger(checkpoint) ? checkpoint : 0, now);
-      seg.handle = await fs.open(seg.logPath, { create: true });
-      this.core.handles.touch(seg);
-      this.segments = [seg];
-      this.logStartOffset = this.logEndOffset = seg.base;
-      return;
-    }
-    for (let i = 0; i < bases.length; i++) {
-      const seg = new Segment(this.dir, bases[i], now);
-      seg.size = seg.trustedFrom = sizes.get(bases[i])!;
-      const last = i === bases.length - 1;
-      const next = last ? null : bases[i + 1];
-      const index = await fs.readFile(`${seg.path}.index`);
-      const time = await fs.readFile(`${seg.path}.timeindex`);
-      // An empty active segment needs no index files (a partition never written has none).
-      const ok = seg.loadIndexes(index, time, seg.size, next) || (last && seg.size === 0 && index === null);
-      if (!last) {
-        seg.next = next!;
-        if (!this.core.clean && seg.base >= recoveryPoint && seg.size > 0) {
-          // Rolled, but its background flush may not have finished: its tail may be torn.
-          await this.recoverSegment(seg, false, "segment not known to be flushed before an unclean shutdown");
-          await this.writeIndexes(seg);
-          rescanned = true;
-        } else if (!ok && seg.size > 0) {
-          await this.recoverSegment(seg, false, "index missing or stale");
-          this.core.stats.indexRebuilds++;
-          await this.writeIndexes(seg);
-        }
-        if (seg.maxTs >= 0) seg.created = seg.lastAppend = seg.tsN > 0 ? Math.min(now, seg.maxTs) : now;
-        this.segments.push(seg);
-        continue;
-      }
-      this.segments.push(seg);
-      seg.handle = await fs.open(seg.logPath);
-      seg.pins++; // recovery reads it through seg.handle
-      try {
-        if (this.core.clean && ok) {
-          const loaded = { size: seg.size, idxN: seg.idxN, tsN: seg.tsN };
-          await this.recoverTail(seg);
-          // The files on disk still describe the segment exactly: a clean stop need not rewrite them.
-          if (seg.size === loaded.size && seg.idxN === loaded.idxN && seg.tsN === loaded.tsN) seg.onDisk = loaded;
-        } else {
-          if (!ok && this.core.clean) this.core.stats.indexRebuilds++;
-          seg.resetIndexes();
-          await this.recoverSegment(seg, true, this.core.clean ? "index missing or stale" : "unclean shutdown");
-        }
-      } finally {
-        this.core.handles.release(seg);
-      }
-    }
-    for (const s of this.segments) this.sizeInBytes += s.size;
-    this.logEndOffset = this.active.next;
-    if (rescanned) {
-      await fs.writeFileAtomic(
-        `${this.dir}/${RECOVERY_POINT_FILE}`,
-        new TextEncoder().encode(String(this.active.base)),
-      );
-    }
-    this.logStartOffset = Math.max(
-      this.segments[0].base,
-      Number.isSafeInteger(checkpoint) ? Math.min(checkpoint, this.logEndOffset) : 0,
-    );
-    // Segments wholly below the log start are left over from a crash before their deletion.
-    while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
-      const s = this.segments.shift()!;
-      this.sizeInBytes -= s.size;
-      await this.removeSegmentFiles(s);
-    }
+  /** Opens the partition's directory: finishes an interrupted swap, lists the segments, recovers what needs it. */
+  load(): Promise<void> {
+    return loadPartition(this);
   }
 
-  /** Clean start: the tail after the last index entry is re-read to find the log end (and verified). */
-  private async recoverTail(seg: Segment): Promise<void> {
-    const i = seg.idxN - 1;
-    const from = i >= 0 ? seg.idxPos[i] : 0;
-    const expect = i >= 0 ? seg.base + seg.idxOff[i] : seg.base;
-    seg.truncateIndexFrom(Math.max(i, 0));
-    seg.bytesSinceIndex = i >= 0 ? Infinity : 0;
-    let first = true;
-    let next = expect;
-    const interval = this.config().indexInterval;
-    const r = await scanFile(seg.handle!, from, seg.size, READ_CHUNK, true, (buf, at, pos, size) => {
-      const base = batchBaseOffsetNumber(buf, at);
-      if (first && base !== expect) return `index entry says offset ${expect}, log has ${base}`;
-      if (base < next) return `offset ${base} goes backwards (expected >= ${next})`;
-      first = false;
-      seg.noteBatch(pos, size, base, batchMaxTs(buf, at), interval);
-      next = base + batchLastOffsetDelta(buf, at) + 1;
-    });
-    if (r.error !== null) {
-      // Stale index or a damaged tail despite the clean marker: scan the whole segment.
-      this.core.stats.indexRebuilds++;
-      seg.resetIndexes();
-      await this.recoverSegment(seg, true, `clean-start check failed: ${r.error}`);
-      return;
-    }
-    seg.next = next;
-  }
-
-  /** Scans a whole segment, rebuilding its indexes; truncates a bad tail (only the active segment). */
-  private async recoverSegment(seg: Segment, active: boolean, why: string): Promise<void> {
-    const { fs } = this.core;
-    seg.resetIndexes();
-    const h = seg.handle ?? await fs.open(seg.logPath);
-    let next = seg.base;
-    const interval = this.config().indexInterval;
-    const r = await scanFile(h, 0, seg.size, RECOVERY_CHUNK, true, (buf, at, pos, size) => {
-      const base = batchBaseOffsetNumber(buf, at);
-      if (base < next) return `offset ${base} goes backwards (expected >= ${next})`;
-      seg.noteBatch(pos, size, base, batchMaxTs(buf, at), interval);
-      next = base + batchLastOffsetDelta(buf, at) + 1;
-    });
-    seg.maybeAddTime();
-    if (active) {
-      this.core.stats.recoveredPartitions++;
-      seg.next = next;
-    }
-    if (r.error !== null) {
-      const lost = seg.size - r.pos;
-      this.core.stats.truncations++;
-      this.core.stats.truncatedBytes += lost;
-      this.core.log(
-        "warn",
-        `${this.topic}-${this.partition}: ${why}; truncating ${lost} bytes at position ${r.pos} of segment ${
-          segmentName(seg.base)
-        } (${r.error}); log end offset ${next}`,
-      );
-      if (!active) await this.keepAside(h, seg, r.pos);
-      await h.truncate(r.pos);
-      seg.size = r.pos;
-    } else if (active && !this.core.clean) {
-      this.core.log(
-        "info",
-        `${this.topic}-${this.partition}: recovered ${seg.size} bytes of segment ${
-          segmentName(seg.base)
-        } after an unclean shutdown; log end offset ${next}`,
-      );
-    }
-    seg.verifiedTo = seg.size; // every batch left was CRC-checked by the scan
-    if (!seg.handle) await h.close();
-  }
-
-  /**
-   * Before a rolled segment is truncated at a damaged batch, the bytes cut off (the bad batch and
-   * whatever followed it) are copied to `<segment>.log.damaged-<pos>`, never deleted: the broker
-   * never reads that file again, an operator may.
-   */
-  private async keepAside(h: FileHandle, seg: Segment, from: number): Promise<void> {
-    const path = `${seg.logPath}.damaged-${from}`;
-    const out = await this.core.fs.open(path, { create: true });
-    try {
-      await out.truncate(0);
-      for (let p = from; p < seg.size;) {
-        const chunk = await h.read(p, Math.min(RECOVERY_CHUNK, seg.size - p));
-        if (chunk.length === 0) break;
-        await out.append(chunk);
-        p += chunk.length;
-      }
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    this.core.log("warn", `${this.topic}-${this.partition}: the ${seg.size - from} bytes cut off are kept in ${path}`);
-  }
-
-  private async writeIndexes(seg: Segment): Promise<void> {
+  async writeIndexes(seg: Segment): Promise<void> {
     const state = { size: seg.size, idxN: seg.idxN, tsN: seg.tsN };
     await this.core.fs.writeFileAtomic(`${seg.path}.index`, seg.encodeIndex());
     await this.core.fs.writeFileAtomic(`${seg.path}.timeindex`, seg.encodeTimeIndex());
@@ -554,7 +371,7 @@ class FilePartitionLog implements PartitionLog {
     return ordered;
   }
 
-  private fail(e: unknown, what: string): void {
+  fail(e: unknown, what: string): void {
     this.core.takeOffline(e, `${this.topic}-${this.partition}: ${what}`);
   }
 
@@ -594,7 +411,7 @@ class FilePartitionLog implements PartitionLog {
     const now = this.core.now();
     if (
       seg.size > 0 &&
-      (seg.size + total > cfg.segmentBytes || now - seg.created >= cfg.segmentMs ||
+      (seg.size + total > cfg.segmentBytes || now - seg.created >= rollMs(cfg) ||
         seg.indexFull(cfg.segmentIndexBytes) ||
         base + span - 1 - seg.base > 0x7fffffff)
     ) {
@@ -701,7 +518,7 @@ class FilePartitionLog implements PartitionLog {
    * order, so when it settles every earlier one has too. Never rejects (a failure takes the
    * partition offline).
    */
-  private rollFlush: Promise<void> = Promise.resolve();
+  rollFlush: Promise<void> = Promise.resolve();
 
   /**
    * fsyncs a rolled segment, writes its indexes and moves the recovery point to `upTo` (the new
@@ -910,7 +727,7 @@ class FilePartitionLog implements PartitionLog {
   }
 
   /** Visits whole batches of a segment from the index position of `fromOffset`. */
-  private async visit(
+  async visit(
     seg: Segment,
     fromOffset: number,
     fn: (batch: Uint8Array, base: number) => boolean | void,
@@ -983,6 +800,12 @@ class FilePartitionLog implements PartitionLog {
     return () => this.listeners.delete(listener);
   }
 
+  abortedTxnListeners = new AbortedTxnListeners();
+
+  onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    return this.abortedTxnListeners.add(listener);
+  }
+
   writeState(name: string, data: Uint8Array): Promise<void> {
     return this.core.fs.writeFileAtomic(`${this.dir}/${name}.state`, data);
   }
@@ -994,241 +817,29 @@ class FilePartitionLog implements PartitionLog {
   // ---- log start, retention, compaction
 
   /** Runs `fn` exclusively with other segment-list changes (retention, compaction, DeleteRecords). */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.maintenance.then(fn);
     this.maintenance = p.catch(() => {});
     return p;
   }
 
+  /** Moves the log start (DeleteRecords) and drops the segments wholly below it (file_retention.ts). */
   advanceLogStart(offset: number): Promise<void> {
-    return this.exclusive(async () => {
-      const to = Math.min(offset, this.logEndOffset);
-      if (to <= this.logStartOffset) return;
-      await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(to)));
-      this.logStartOffset = to;
-      this.dropSegmentsBelowStart();
-    });
+    return advanceLogStart(this, offset);
   }
 
-  private dropSegmentsBelowStart(): void {
-    while (this.segments.length > 1 && this.segments[1].base <= this.logStartOffset) {
-      const s = this.segments.shift()!;
-      this.sizeInBytes -= s.size;
-      this.retire(s);
-    }
-  }
-
-  /** Removes a segment no longer in the list once readers are done (after file.delete.delay.ms). */
-  private retire(seg: Segment): void {
-    seg.retired = true;
-    this.core.stats.segmentsDeleted++;
-    const delay = this.closed ? 0 : this.config().fileDeleteDelayMs;
-    const go = async () => {
-      while (seg.readers > 0) await new Promise((r) => setTimeout(r, 10));
-      await this.rollFlush; // a flush that started before the retirement finishes first
-      await this.removeSegmentFiles(seg).catch((e) =>
-        this.core.log("warn", `could not delete ${seg.logPath}: ${errText(e)}`)
-      );
-    };
-    if (delay <= 0) this.pendingDeletes.push(go());
-    else {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.pendingDeletes.push(go());
-      }, Math.min(delay, 0x7fffffff));
-      this.timers.set(t, go);
-    }
-  }
-  private timers = new Map<ReturnType<typeof setTimeout>, () => Promise<void>>();
-  private pendingDeletes: Promise<void>[] = [];
-
-  private async removeSegmentFiles(seg: Segment): Promise<void> {
-    // A durable append or flush.ms sync may still be queued for it: closing first would fail it.
-    if (seg.handle) await this.core.commit.settled(seg.handle);
-    await seg.closeHandle();
-    const { fs } = this.core;
-    await fs.remove(seg.logPath);
-    await fs.remove(`${seg.path}.index`);
-    await fs.remove(`${seg.path}.timeindex`);
-  }
-
-  /** retention.ms / retention.bytes: deletes whole segments from the oldest, then moves the log start. */
+  /** retention.ms / retention.bytes (file_retention.ts). */
   retain(): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.closed || this.failed) return;
-      const cfg = this.config();
-      if (!cfg.deletePolicy) return;
-      const now = this.core.now();
-      let plan = retentionPlan(this.segments, now, cfg.retentionMs, cfg.retentionBytes, this.sizeInBytes);
-      if (plan.count === 0) return;
-      if (plan.count === this.segments.length) {
-        // Everything expired: roll so the active segment can go too (Kafka does the same).
-        if (this.active.size === 0) plan = { ...plan, count: plan.count - 1 };
-        else await this.rollIfNotEmpty();
-      }
-      const victims = this.segments.slice(0, plan.count);
-      if (victims.length === 0) return;
-      const newStart = Math.max(this.logStartOffset, this.segments[plan.count].base);
-      await this.core.fs.writeFileAtomic(`${this.dir}/${LOG_START_FILE}`, new TextEncoder().encode(String(newStart)));
-      this.logStartOffset = newStart;
-      this.core.log(
-        "info",
-        `${this.topic}-${this.partition}: retention (${plan.reason}) deletes ${victims.length} segment(s); log start offset ${newStart}`,
-      );
-      this.dropSegmentsBelowStart();
-    });
+    return retain(this);
   }
 
-  /** Compaction of the rolled segments old enough for min.compaction.lag.ms; keeps offsets. */
+  /** Segments deleted once their readers are done: those waiting for file.delete.delay.ms, those under way. */
+  timers = new Map<ReturnType<typeof setTimeout>, () => Promise<void>>();
+  pendingDeletes: Promise<void>[] = [];
+
+  /** Compaction of the rolled segments old enough for min.compaction.lag.ms; keeps offsets (file_compaction.ts). */
   compact(force: boolean): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.closed || this.failed) return;
-      const cfg = this.config();
-      if (!cfg.compactPolicy) return;
-      const now = this.core.now();
-      // Transaction outcomes over the whole log: aborted data goes, and nothing at or past the
-      // first still-open transaction is cleaned (its outcome is unknown).
-      const txns = new TxnIndex();
-      // A segment whose framing is broken somewhere is not cleaned, nor anything after it (what
-      // follows the break is unknown): its batches stay as they are, reported once.
-      let damagedFrom = Infinity;
-      for (const s of this.segments) {
-        if (s.next <= this.logStartOffset) continue;
-        const r = await this.visit(s, Math.max(s.base, this.logStartOffset), (batch) => txns.note(batch));
-        if ((r.error !== null || s.damage !== null) && damagedFrom === Infinity) {
-          damagedFrom = s.base;
-          this.reportCleanerDamage(s, `byte ${r.error !== null ? r.pos : s.damage!.pos}`, r.error ?? s.damage!.reason);
-        }
-        await turn();
-      }
-      const firstOpen = Math.min(txns.firstOpenOffset(), damagedFrom);
-      const cleanable: Segment[] = [];
-      for (const s of this.segments.slice(0, -1)) {
-        if (s.next <= this.logStartOffset) continue;
-        if (s.maxTs > now - cfg.minCompactionLagMs || s.next > firstOpen) break;
-        cleanable.push(s);
-      }
-      if (cleanable.length === 0) return;
-      let total = 0;
-      let dirty = 0;
-      for (const s of cleanable) {
-        total += s.size;
-        if (s.base >= this.cleanedUpTo) dirty += s.size;
-      }
-      if (!force && (dirty === 0 || dirty / Math.max(total, 1) < cfg.minCleanableRatio)) return;
-      const map = new KeyMap();
-      for (const s of cleanable) {
-        const onDamaged = (batch: Uint8Array, why: string) =>
-          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
-        await this.visit(s, s.base, (batch) => map.add(batch, txns, onDamaged));
-        await turn();
-      }
-      const stats: CleanStats = { removed: 0 };
-      // Rewritten zstd batches need the wasm encoder, which loads in the background at start-up.
-      await prepareCompression();
-      let upTo = cleanable[0].base;
-      for (const s of cleanable) {
-        if (this.closed) return;
-        const batches: Uint8Array[] = [];
-        const scan = await this.visit(s, s.base, (batch) => {
-          batches.push(batch);
-        });
-        if (scan.error !== null) break; // (changed since the first pass) never swap in a partial copy
-        const onDamaged = (batch: Uint8Array, why: string) =>
-          this.reportCleanerDamage(s, `offset ${batchBaseOffsetNumber(batch, 0)}`, why);
-        const cleaned = await cleanSegmentBatches(
-          batches,
-          map,
-          now,
-          cfg.deleteRetentionMs,
-          stats,
-          turn,
-          txns,
-          onDamaged,
-        );
-        if (cleaned !== null) await this.swap(s, cleaned);
-        upTo = s.next;
-      }
-      upTo = Math.max(upTo, this.cleanedUpTo);
-      this.cleanedUpTo = upTo;
-      await this.core.fs.writeFileAtomic(`${this.dir}/${CLEANER_FILE}`, new TextEncoder().encode(String(upTo)));
-      this.core.stats.compactions++;
-      this.core.stats.recordsCompactedAway += stats.removed;
-      this.core.log(
-        "info",
-        `${this.topic}-${this.partition}: compacted ${cleanable.length} segment(s), ${stats.removed} record(s) removed`,
-      );
-    });
-  }
-
-  /** The cleaner met a damaged batch: logged once per place per process, then skipped quietly. */
-  private reportCleanerDamage(seg: Segment, where: string, why: string): void {
-    const key = `${seg.base}:${where}`;
-    if (this.cleanerReported.has(key)) return;
-    this.cleanerReported.add(key);
-    this.core.log(
-      "warn",
-      `${this.topic}-${this.partition}: compaction skips a damaged record batch at ${where} of ${seg.logPath} (${why}); ` +
-        `it is kept as it is (see the README, Storage: damaged segments)`,
-    );
-  }
-
-  /** Replaces a rolled segment by its cleaned copy: `.cleaned` → `.swap` → `.log` (load() finishes a torn swap). */
-  private async swap(old: Segment, batches: Uint8Array[]): Promise<void> {
-    const { fs } = this.core;
-    await this.rollFlush; // the old segment's own indexes must not land over the cleaned one's
-    const cfg = this.config();
-    const fresh = new Segment(this.dir, old.base, old.created);
-    fresh.next = old.next;
-    let size = 0;
-    for (const b of batches) size += b.length;
-    const data = new Uint8Array(size);
-    let p = 0;
-    for (const b of batches) {
-      data.set(b, p);
-      fresh.noteBatch(p, b.length, batchBaseOffsetNumber(b, 0), batchMaxTs(b, 0), cfg.indexInterval);
-      p += b.length;
-    }
-    fresh.maybeAddTime();
-    // Kept batches were copied from disk, not validated on append (a damaged one stays as it was):
-    // reads check them once, as for a loaded segment.
-    fresh.size = fresh.trustedFrom = size;
-    fresh.lastAppend = old.lastAppend;
-    const cleanedPath = `${old.path}.log.cleaned`;
-    const swapPath = `${old.path}.log.swap`;
-    const h = await fs.open(cleanedPath, { create: true });
-    try {
-      await h.truncate(0);
-      if (size > 0) await h.append(data);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.rename(cleanedPath, swapPath);
-    const i = this.segments.indexOf(old);
-    if (i < 0) {
-      await fs.remove(swapPath);
-      return;
-    }
-    fresh.gate = (async () => {
-      while (old.readers > 0) await new Promise((r) => setTimeout(r, 5));
-      if (old.handle) await this.core.commit.settled(old.handle);
-      await old.closeHandle();
-      await fs.remove(`${old.path}.index`);
-      await fs.remove(`${old.path}.timeindex`);
-      await fs.rename(swapPath, old.logPath);
-      await this.writeIndexes(fresh);
-    })();
-    this.segments[i] = fresh;
-    old.retired = true;
-    this.sizeInBytes += fresh.size - old.size;
-    try {
-      await fresh.gate;
-    } catch (e) {
-      this.fail(e, "compaction swap failed");
-      throw e;
-    }
-    fresh.gate = null;
+    return compactFilePartition(this, force);
   }
 
   // ---- shutdown

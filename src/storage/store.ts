@@ -116,6 +116,12 @@ export interface PartitionLog {
   /** Calls `listener` after every append until the returned function is called. */
   onAppend(listener: () => void): () => void;
   /**
+   * Calls `listener` when compaction is about to remove the marker of an aborted transaction (none of its data is
+   * left): the aborted-transaction index Fetch answers from must drop it first, as Kafka's cleaner rewrites the
+   * transaction index, or a read_committed client would skip the producer's later records looking for that marker.
+   */
+  onAbortedTxnRemoved?(listener: (producerId: bigint, lastOffset: number) => void): () => void;
+  /**
    * Small named state kept beside the partition (producer-state snapshots): written atomically,
    * read back whole, null when never written. Removed with the partition.
    */

@@ -136,9 +136,15 @@ export function producerStateOf(log: PartitionLog): PartitionProducerState {
   let s = states.get(log);
   if (!s) {
     s = new PartitionProducerState();
-    states.set(log, s);
+    setState(log, s);
   }
   return s;
+}
+
+/** The first state of a partition log; from then on it follows what compaction removes of the aborted index. */
+function setState(log: PartitionLog, s: PartitionProducerState): void {
+  states.set(log, s);
+  log.onAbortedTxnRemoved?.((pid, last) => states.get(log)?.forgetAborted(pid, last));
 }
 
 const SNAPSHOT = "producer";
@@ -177,7 +183,7 @@ async function recoverProducerState(p: PartitionLog): Promise<number> {
   // appends once this broker leads, records into the rebuilt state rather than into a discarded object.
   const current = states.get(p);
   if (current) current.adopt(state);
-  else states.set(p, state);
+  else setState(p, state);
   return scanned;
 }
 

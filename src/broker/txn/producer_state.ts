@@ -213,6 +213,14 @@ export class PartitionProducerState {
     return out;
   }
 
+  /** Compaction removed the marker at `lastOffset` of an aborted transaction of `producerId`, none of whose data is left. */
+  forgetAborted(producerId: bigint, lastOffset: number): void {
+    const i = this.aborted.findIndex((a) => a.producerId === producerId && a.lastOffset === lastOffset);
+    if (i < 0) return;
+    this.aborted.splice(i, 1);
+    this.dirty = true;
+  }
+
   /** Drops aborted entries wholly below the log start (retention moved past them). */
   trim(logStartOffset: number): void {
     let n = 0;

@@ -19,14 +19,14 @@ import { batchBaseOffsetNumber, batchLastOffsetDelta, batchMaxTimestamp } from "
 import { prepareCompression } from "../../protocol/compression/index.ts";
 import {
   cleanableRange,
-  cleanedUpTo,
   CLEANER_STATE,
+  cleanerState,
   cleanSegmentBatches,
   type CleanStats,
   KeyMap,
   TxnIndex,
 } from "../compaction.ts";
-import type { CompactionConfig } from "../compaction.ts";
+import type { CompactionConfig, PassHost } from "../compaction.ts";
 import { encodeObject, type FooterEntry, newDataObjectKey } from "./format.ts";
 import type { CleanableIndex, Extent, ExtentRewrite } from "./index.ts";
 import type { ObjectReader } from "./reader.ts";
@@ -40,30 +40,35 @@ const ROUND_EXTENTS = 500;
 const PAGE_BYTES = 16 << 20;
 
 /** What a pass needs of a partition (the object log store's partition gives it). */
-export type CleanTarget = {
-  readonly topic: string;
-  readonly partition: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
+export type CleanTarget = PassHost & {
   index: CleanableIndex;
   reader: ObjectReader;
   store: ObjectStore;
   prefix: string;
   nodeId: number;
   clock: () => number;
-  readState(name: string): Promise<Uint8Array | null>;
-  writeState(name: string, data: Uint8Array): Promise<void>;
-  /** The partition's size after a round changed it. */
-  sized(bytes: number): void;
-  /** Told when min.compaction.lag.ms kept extents out of the pass: the time the first becomes old enough. */
-  young?(until: number): void;
+  /** Where a pass leaves its transaction index for the next one (none: every pass reads the whole log). */
+  kept?: { value: KeptIndex | null };
+  /** Told what the pass read for transaction outcomes (before it decides whether there is enough to clean). */
+  read?(r: { extents: number; bytes: number }): void;
   /** Extents per round (default 500; tests make rounds small). */
   roundExtents?: number;
   /** The orphan sweep's grace period (chronik.object.orphan.grace.ms; default ORPHAN_GRACE_MS). */
   orphanGraceMs?: number;
 };
 
-export type CleanResult = { cleanedExtents: number; removed: number; upTo: number; objects: number } | null;
+/** What a pass keeps for the next one of this broker: the transaction index of the log as it left it. */
+export type KeptIndex = { txns: TxnIndex; logStart: number; pass: string };
+
+export type CleanResult = {
+  cleanedExtents: number;
+  removed: number;
+  markersRemoved: number;
+  upTo: number;
+  objects: number;
+  /** Extents (and their bytes) read for transaction outcomes: all of them without a kept index, else the new ones. */
+  read: { extents: number; bytes: number };
+} | null;
 
 /**
  * One compaction pass over `t`; null when there was nothing (or, unless `force`, not enough) to clean.
@@ -88,18 +93,50 @@ export async function cleanPartition(
     from = page[page.length - 1].lastOffset + 1;
   }
   if (extents.length < 2) return null;
-  const upTo = await cleanedUpTo((n) => t.readState(n));
-  const cleanableBelow = (firstOpen: number) => cleanableRange(extents, cfg, now, firstOpen, upTo, force, t.young);
+  const state = await cleanerState((n) => t.readState(n));
+  const upTo = state.upTo;
+  // Transaction outcomes (and each producer's last batch, the delete horizons): what the previous pass of this
+  // broker kept, while it still describes the log (same log start, no other broker's pass since), plus the
+  // batches appended since; otherwise from every batch of the log.
+  const kept = t.kept?.value ?? null;
+  if (t.kept) t.kept.value = null; // given back only by a pass that ends well
+  const reuse = kept !== null && kept.logStart === start && kept.pass === state.pass && kept.txns.notedTo <= end;
+  const txns = reuse ? kept.txns : new TxnIndex(t.forgetAborted);
+  const cleanableBelow = (firstOpen: number) =>
+    cleanableRange(extents, cfg, now, firstOpen, upTo, force, t.young, reuse ? txns.horizons(now) : undefined);
   // Open transactions only shorten the cleanable part (and its dirty share): check before reading any object.
-  if (!cleanableBelow(Infinity).enough) return null;
-  // Transaction outcomes (and each producer's last batch) from every batch of the log.
-  const txns = new TxnIndex();
+  // (Without a kept index the horizons are unknown: the objects are read, once.)
+  const keep = () => {
+    if (t.kept) t.kept.value = { txns, logStart: start, pass: state.pass };
+  };
+  if (reuse && !cleanableBelow(Infinity).enough) {
+    keep();
+    return null;
+  }
+  const read = { extents: 0, bytes: 0 };
   for (let i = 0; i < extents.length; i++) {
-    for (const b of await t.reader.extentBatches(extents[i])) txns.note(b);
+    const e = extents[i];
+    if (e.lastOffset < txns.notedTo) continue;
+    for (const b of await t.reader.extentBatches(e)) if (batchBaseOffsetNumber(b) >= txns.notedTo) txns.note(b);
+    read.extents++;
+    read.bytes += e.size;
     if (i % 100 === 99) await turn();
   }
-  const { cleanEnd, cleanable, enough } = cleanableBelow(txns.firstOpenOffset());
-  if (!enough) return null;
+  t.read?.(read);
+  const { cleanEnd, cleanable, enough } = cleanableRange(
+    extents,
+    cfg,
+    now,
+    txns.firstOpenOffset(),
+    upTo,
+    force,
+    t.young,
+    txns.horizons(now),
+  );
+  if (!enough) {
+    keep();
+    return null;
+  }
 
   // Pass 2: the latest offset of each key in the cleanable extents.
   const map = new KeyMap();
@@ -178,6 +215,17 @@ export async function cleanPartition(
     if (rewrites.length >= (t.roundExtents ?? ROUND_EXTENTS) || at >= ROUND_BYTES) await flush();
   }
   await flush();
-  await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, upTo))));
-  return { cleanedExtents, removed: stats.removed, upTo: cleanEnd, objects };
+  if (stats.horizon !== undefined) t.young?.(stats.horizon);
+  const pass = crypto.randomUUID();
+  await t.writeState(CLEANER_STATE, new TextEncoder().encode(`${Math.max(cleanEnd, upTo)} ${pass}`));
+  txns.passDone();
+  if (t.kept) t.kept.value = { txns, logStart: start, pass };
+  return {
+    cleanedExtents,
+    removed: stats.removed,
+    markersRemoved: stats.markersRemoved ?? 0,
+    upTo: cleanEnd,
+    objects,
+    read,
+  };
 }

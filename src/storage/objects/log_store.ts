@@ -19,8 +19,8 @@ import type { ObjectDataPath } from "./data_path.ts";
 import type { CleanableIndex, Extent, ObjectIndex } from "./index.ts";
 import { uriEncode } from "./sigv4.ts";
 import type { LogLevel } from "../../runtime.ts";
-import { compactEach, type CompactionConfig, PassTracker } from "../compaction.ts";
-import { cleanPartition, type CleanResult } from "./cleaner.ts";
+import { AbortedTxnListeners, compactEach, type CompactionConfig, passOver, PassTracker } from "../compaction.ts";
+import { cleanPartition, type CleanResult, type KeptIndex } from "./cleaner.ts";
 
 export type ObjectLogStore = LogStore & {
   /**
@@ -69,7 +69,9 @@ export function objectLogStore(
       if (!mayWrite(log.topic, log.partition)) return null;
       const r = await log.clean(index, options.nodeId ?? 0, options.clock ?? Date.now, cfg, now, force, say);
       return r &&
-        `compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed`;
+        `compacted up to offset ${r.upTo}, ${r.cleanedExtents} extent(s) rewritten or dropped into ${r.objects} object(s), ${r.removed} record(s) removed` +
+          (r.markersRemoved > 0 ? `, ${r.markersRemoved} transaction marker(s) removed` : "") +
+          `; ${r.read.extents} extent(s) (${r.read.bytes} bytes) read for transaction outcomes`;
     });
   return {
     keepsAppendedBuffers: false,
@@ -255,9 +257,16 @@ class ObjectPartitionLog implements PartitionLog {
   }
 
   #passes = new PassTracker();
+  readonly abortedTxnListeners = new AbortedTxnListeners();
+
+  onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    return this.abortedTxnListeners.add(listener);
+  }
+  /** The transaction index the last pass left (cleaner.ts reads only the extents appended since). */
+  #kept: { value: KeptIndex | null } = { value: null };
 
   /** One compaction pass (cleaner.ts); null when it had nothing to do. */
-  async clean(
+  clean(
     index: CleanableIndex,
     nodeId: number,
     clock: () => number,
@@ -266,36 +275,24 @@ class ObjectPartitionLog implements PartitionLog {
     force: boolean,
     say: (level: LogLevel, message: string) => void,
   ): Promise<CleanResult> {
-    // Nothing appended since the last pass looked (and nothing it kept out old enough yet): nothing new to clean.
-    if (!this.#passes.due(this.logEndOffset, now, force)) return null;
-    const end = this.logEndOffset;
-    const r = await cleanPartition(
-      {
-        topic: this.topic,
-        partition: this.partition,
-        logStartOffset: this.logStartOffset,
-        logEndOffset: end,
-        index,
-        reader: this.o.path.reader,
-        store: this.o.path.store,
-        prefix: this.o.prefix,
-        nodeId,
-        clock,
-        orphanGraceMs: this.o.path.orphanGraceMs,
-        readState: (n) => this.readState(n),
-        writeState: (n, d) => this.writeState(n, d),
-        sized: (bytes) => {
-          this.sizeInBytes = bytes;
+    return passOver(this, this.#passes, now, force, say, (host, onDamaged) =>
+      cleanPartition(
+        {
+          ...host,
+          index,
+          reader: this.o.path.reader,
+          store: this.o.path.store,
+          prefix: this.o.prefix,
+          nodeId,
+          clock,
+          orphanGraceMs: this.o.path.orphanGraceMs,
+          kept: this.#kept,
         },
-        young: this.#passes.young,
-      },
-      cfg,
-      now,
-      force,
-      this.#passes.damaged(`${this.topic}-${this.partition}`, say),
-    );
-    this.#passes.looked(end);
-    return r;
+        cfg,
+        now,
+        force,
+        onDamaged,
+      ));
   }
 
   /** Retention for this partition (see applyRetention); true when the log start moved. */

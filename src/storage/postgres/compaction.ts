@@ -26,6 +26,7 @@ import {
   type CleanUnit,
   type CompactionConfig,
   KeyMap,
+  type PassHost,
   TxnIndex,
 } from "../compaction.ts";
 import type { PgPool } from "./client.ts";
@@ -35,22 +36,12 @@ import { turn } from "../../runtime/turn.ts";
 const { text, int4, int8, int8Array, byteaArray } = OID;
 
 /** What a pass needs of a partition (PgPartitionLog gives it). */
-export type CompactionTarget = {
-  readonly topic: string;
-  readonly partition: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
+export type CompactionTarget = PassHost & {
   pool: PgPool;
   lane: number;
   /** The leader and epoch to fence statements with; leader -1: no cluster (no check). */
   fence: { leader: number; epoch: number };
   read(offset: number, maxBytes: number): Promise<Uint8Array[]>;
-  readState(name: string): Promise<Uint8Array | null>;
-  writeState(name: string, data: Uint8Array): Promise<void>;
-  /** The partition's size after a statement of the pass changed it. */
-  sized(bytes: number): void;
-  /** Told when min.compaction.lag.ms kept batches out of the pass: the time the first becomes old enough. */
-  young?(until: number): void;
 };
 
 // Per batch from $3 up to $4: offsets, max timestamp, size, and its first 61 bytes (the header),
@@ -90,7 +81,7 @@ function crcBytes(batch: Uint8Array): Uint8Array {
   return batch.slice(17, 21);
 }
 
-export type PassResult = { cleanedBatches: number; removed: number; upTo: number } | null;
+export type PassResult = { cleanedBatches: number; removed: number; markersRemoved: number; upTo: number } | null;
 
 /**
  * One compaction pass over `t`; null when there was nothing to clean (or not enough, unless `force`).
@@ -109,7 +100,7 @@ export async function compactPartition(
   const end = t.logEndOffset;
   if (end - start < 2) return null;
   // Pass 1: headers (markers whole) from the log start: transaction outcomes, sizes, timestamps.
-  const txns = new TxnIndex();
+  const txns = new TxnIndex(t.forgetAborted);
   const heads: CleanUnit[] = [];
   for (let from = start;;) {
     const r = await q(HEADERS, [from, end, HEADER_ROWS], [int8, int8, int4]);
@@ -122,7 +113,16 @@ export async function compactPartition(
   }
   if (heads.length < 2) return null;
   const upTo = await cleanedUpTo((n) => t.readState(n));
-  const { cleanEnd, enough } = cleanableRange(heads, cfg, now, txns.firstOpenOffset(), upTo, force, t.young);
+  const { cleanEnd, enough } = cleanableRange(
+    heads,
+    cfg,
+    now,
+    txns.firstOpenOffset(),
+    upTo,
+    force,
+    t.young,
+    txns.horizons(now),
+  );
   if (!enough) return null;
 
   // Pass 2: the latest offset of each key in the cleanable batches.
@@ -188,8 +188,9 @@ export async function compactPartition(
     }
   });
   await flush();
+  if (stats.horizon !== undefined) t.young?.(stats.horizon);
   await t.writeState(CLEANER_STATE, new TextEncoder().encode(String(Math.max(cleanEnd, upTo))));
-  return { cleanedBatches, removed: stats.removed, upTo: cleanEnd };
+  return { cleanedBatches, removed: stats.removed, markersRemoved: stats.markersRemoved ?? 0, upTo: cleanEnd };
 }
 
 /** Calls `fn` on every batch from `from` with its last offset below `end`; `chunk` after each read. */

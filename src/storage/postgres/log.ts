@@ -12,7 +12,7 @@ import type { BufferPool } from "../buffer_pool.ts";
 import type { AppendOptions, AppendResult, BatchMeta, LogStore, PartitionLog } from "../store.ts";
 import { LogEndMovedError, MAX_OFFSET } from "../store.ts";
 import { deleteRetention } from "../retention.ts";
-import { compactEach, type CompactionConfig, PassTracker } from "../compaction.ts";
+import { AbortedTxnListeners, compactEach, type CompactionConfig, passOver, PassTracker } from "../compaction.ts";
 import { compactPartition, type PassResult } from "./compaction.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
@@ -165,7 +165,8 @@ export function postgresLogStore(pool: PgPool, ownsPool = false): PostgresLogSto
       if (epoch === undefined) return null;
       const r = await log.compact(cfg, now, force, f ? { leader: f.nodeId, epoch } : { leader: -1, epoch: 0 }, say);
       return r &&
-        `compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed`;
+        `compacted up to offset ${r.upTo}, ${r.cleanedBatches} batch(es) rewritten or dropped, ${r.removed} record(s) removed` +
+          (r.markersRemoved > 0 ? `, ${r.markersRemoved} transaction marker(s) removed` : "");
     });
   };
   const store: PostgresLogStore = {
@@ -460,36 +461,29 @@ class PgPartitionLog implements PartitionLog {
     say: (level: LogLevel, message: string) => void,
   ): Promise<PassResult> {
     await this.#tail;
-    // Nothing appended since the last pass looked (and nothing it kept out old enough yet): the header scan is skipped.
-    if (!this.#passes.due(this.logEndOffset, now, force)) return null;
-    const end = this.logEndOffset;
-    const r = await compactPartition(
-      {
-        topic: this.topic,
-        partition: this.partition,
-        logStartOffset: this.logStartOffset,
-        logEndOffset: end,
-        pool: this.#pool,
-        lane: this.#lane,
-        fence,
-        read: (o, n) => this.read(o, n),
-        readState: (n) => this.readState(n),
-        writeState: (n, d) => this.writeState(n, d),
-        sized: (bytes) => {
-          this.sizeInBytes = bytes;
+    // Nothing appended since the last pass looked (and nothing it kept out due yet): the header scan is skipped.
+    return await passOver(this, this.#passes, now, force, say, (host, onDamaged) =>
+      compactPartition(
+        {
+          ...host,
+          pool: this.#pool,
+          lane: this.#lane,
+          fence,
+          read: (o, n) => this.read(o, n),
         },
-        young: this.#passes.young,
-      },
-      cfg,
-      now,
-      force,
-      this.#passes.damaged(`${this.topic}-${this.partition}`, say),
-    );
-    this.#passes.looked(end);
-    return r;
+        cfg,
+        now,
+        force,
+        onDamaged,
+      ));
   }
 
   #passes = new PassTracker();
+  readonly abortedTxnListeners = new AbortedTxnListeners();
+
+  onAbortedTxnRemoved(listener: (producerId: bigint, lastOffset: number) => void): () => void {
+    return this.abortedTxnListeners.add(listener);
+  }
 
   async advanceLogStart(offset: number): Promise<void> {
     const to = Math.min(offset, this.logEndOffset);
