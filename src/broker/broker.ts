@@ -177,7 +177,7 @@ async function start(
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
   // Inter-broker requests go to the peers' inter-broker listener, with its TLS and SASL (peer.ts), and time out
-  // after request.timeout.ms.
+  // after request.timeout.ms (a connection not set up within socket.connection.setup.timeout.ms fails).
   const interBroker = member
     ? await interBrokerOf(
       config,
@@ -186,7 +186,13 @@ async function start(
     )
     : null;
   const peers = member
-    ? new Peers(runtime, `chronik-broker-${config.nodeId}`, interBroker, configNumber(config, "request.timeout.ms"))
+    ? new Peers(
+      runtime,
+      `chronik-broker-${config.nodeId}`,
+      interBroker,
+      configNumber(config, "request.timeout.ms"),
+      configNumber(config, "socket.connection.setup.timeout.ms"),
+    )
     : null;
   // Markers for partitions another broker leads go to it as WriteTxnMarkers (as Kafka's coordinator does).
   const sendMarkers = (node: number, m: RemoteMarker): Promise<Map<string, number>> => {

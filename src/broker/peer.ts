@@ -166,13 +166,21 @@ export class Peers {
   #clientId: string;
   #security: InterBroker | null;
   #timeoutMs: number;
+  #connectTimeoutMs: number;
   #conns = new Map<string, Promise<KafkaConnection>>();
 
-  constructor(runtime: Runtime, clientId: string, security: InterBroker | null = null, timeoutMs = 30_000) {
+  constructor(
+    runtime: Runtime,
+    clientId: string,
+    security: InterBroker | null = null,
+    timeoutMs = 30_000,
+    connectTimeoutMs = 10_000,
+  ) {
     this.#runtime = runtime;
     this.#clientId = clientId;
     this.#security = security;
     this.#timeoutMs = timeoutMs;
+    this.#connectTimeoutMs = connectTimeoutMs;
   }
 
   /** Sends one request to host:port and resolves with the decoded response. */
@@ -186,6 +194,7 @@ export class Peers {
         tls: sec?.tls,
         sasl: sec?.sasl && sec.token ? { ...sec.sasl, token: sec.token(this.#runtime.now()) } : sec?.sasl,
         requestTimeoutMs: this.#timeoutMs,
+        connectTimeoutMs: this.#connectTimeoutMs,
       });
       this.#conns.set(k, p);
     }

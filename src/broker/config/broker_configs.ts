@@ -265,6 +265,12 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
     "How long this broker waits for another broker's answer (the transaction coordinator's WriteTxnMarkers).",
     { min: 1 },
   ),
+  "socket.connection.setup.timeout.ms": ro(
+    "long",
+    "10000",
+    "How long this broker waits for a connection to another broker to be set up (TCP connect, TLS handshake).",
+    { min: 1 },
+  ),
   "socket.receive.buffer.bytes": ro("int", "102400", "SO_RCVBUF of sockets (-1: the OS default)."),
   "socket.request.max.bytes": ro("int", "104857600", "Largest request frame.", { min: 1 }),
   "socket.send.buffer.bytes": ro("int", "102400", "SO_SNDBUF of sockets (-1: the OS default)."),
