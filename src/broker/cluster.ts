@@ -125,6 +125,9 @@ export class Member implements Cluster {
   /** Internal partitions this broker coordinates (loaded or loading), at the epoch it gained them. */
   #coordinated = new Map<string, { topic: string; partition: number; epoch: number }>();
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #renewTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last successful renewal was sent (this broker's clock). */
+  #renewedAt = 0;
   #beat: Promise<void> | null = null;
   #again = false;
   #topicsVersion = "";
@@ -153,6 +156,8 @@ export class Member implements Cluster {
       }
       await new Promise((r) => setTimeout(r, Math.min(500, d.heartbeatMs)));
     }
+    this.#renewedAt = d.now();
+    this.#scheduleRenewal();
     this.#topicsVersion = await d.pg.topicsVersion();
     await this.tick();
     this.#schedule();
@@ -187,15 +192,44 @@ export class Member implements Cluster {
     return this.#beat;
   }
 
+  /**
+   * Renews the lease every broker.heartbeat.interval.ms on its own timer and connection (PostgresCluster.lease),
+   * so neither a slow beat (a takeover, a busy pool) nor appends queued on the shared pool delay it.
+   */
+  #scheduleRenewal(): void {
+    if (this.#closed) return;
+    this.#renewTimer = setTimeout(() => {
+      this.#renew().catch((e) => {
+        const d = this.#d;
+        // Unanswered for a whole lease: other brokers may take this one's partitions now. Appends stay fenced in
+        // PostgreSQL either way; dropping them here also stops reads and coordination until a beat takes them back.
+        if (d.now() - this.#renewedAt >= d.leaseMs && this.#mine.size > 0) {
+          d.log("error", `lease not renewed for ${d.now() - this.#renewedAt} ms; leading nothing until it is`);
+          this.#mine.clear();
+        }
+        d.log("warn", `renewing the lease failed: ${e instanceof Error ? e.message : String(e)}`);
+      }).finally(() => this.#scheduleRenewal());
+    }, this.#d.heartbeatMs);
+  }
+
+  async #renew(): Promise<void> {
+    const d = this.#d;
+    const sent = d.now();
+    if (await d.pg.heartbeat(d.nodeId, d.leaseMs)) {
+      this.#renewedAt = sent;
+      return;
+    }
+    // Another incarnation took our node id (we were gone longer than the lease): stop leading.
+    d.log("error", `node.id ${d.nodeId} was taken over by another broker; this one leads nothing now`);
+    this.#mine.clear();
+    if (await d.pg.register({ nodeId: d.nodeId, rack: d.rack, listeners: d.listeners() }, d.leaseMs)) {
+      this.#renewedAt = sent;
+    }
+  }
+
   async #tick(): Promise<void> {
     const d = this.#d;
     if (this.#closed) return;
-    if (!(await d.pg.heartbeat(d.nodeId, d.leaseMs))) {
-      // Another incarnation took our node id (we were gone longer than the lease): stop leading.
-      d.log("error", `node.id ${d.nodeId} was taken over by another broker; this one leads nothing now`);
-      this.#mine.clear();
-      await d.pg.register({ nodeId: d.nodeId, rack: d.rack, listeners: d.listeners() }, d.leaseMs);
-    }
     this.#live = await d.pg.live();
     const version = await d.pg.topicsVersion();
     if (version !== this.#topicsVersion) {
@@ -365,6 +399,7 @@ export class Member implements Cluster {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#renewTimer !== null) clearTimeout(this.#renewTimer);
     await this.#beat?.catch(() => {});
     this.#mine.clear();
     for (const c of this.#coordinated.values()) await this.#d.coordinating(c.topic, c.partition, false);

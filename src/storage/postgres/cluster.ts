@@ -3,6 +3,9 @@
 // PostgreSQL's clock, so brokers' clocks do not matter). chronik_partitions.leader / leader_epoch:
 // who may append, changed only by compare-and-set on the epoch; every append checks both in the
 // same statement that moves the log end (log.ts), so a stale leader's write never lands.
+// The lease (register, heartbeat) goes down a connection of its own (`lease`, opened by open.ts with a
+// request timeout well inside the lease), so a renewal never queues behind appends, reads or a takeover
+// busy on the shared pool, and a hung lease connection is failed and reopened before the lease lapses.
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -21,10 +24,13 @@ export type Move = { topic: string; partition: number; fromEpoch: number; to: nu
 
 export class PostgresCluster {
   readonly pool: PgPool;
+  /** The lease's own connection (the shared pool when none is given). */
+  readonly lease: PgPool;
   readonly incarnation = crypto.randomUUID();
 
-  constructor(pool: PgPool) {
+  constructor(pool: PgPool, lease: PgPool = pool) {
     this.pool = pool;
+    this.lease = lease;
   }
 
   /**
@@ -32,7 +38,7 @@ export class PostgresCluster {
    * live incarnation holds it.
    */
   async register(me: BrokerRow, leaseMs: number): Promise<boolean> {
-    const r = await this.pool.query(
+    const r = await this.lease.query(
       `INSERT INTO chronik_brokers (node_id, incarnation, rack, listeners, expires_at)
        VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
        ON CONFLICT (node_id) DO UPDATE SET incarnation = excluded.incarnation, rack = excluded.rack,
@@ -47,7 +53,7 @@ export class PostgresCluster {
 
   /** Renews the lease; false when another incarnation took the node id meanwhile. */
   async heartbeat(nodeId: number, leaseMs: number): Promise<boolean> {
-    const r = await this.pool.query(
+    const r = await this.lease.query(
       `UPDATE chronik_brokers SET expires_at = now() + $3 * interval '1 millisecond'
        WHERE node_id = $1 AND incarnation = $2 RETURNING node_id`,
       [nodeId, this.incarnation, leaseMs],
