@@ -79,6 +79,12 @@ export type MemberDeps = {
   topics: Topics;
   heartbeatMs: number;
   leaseMs: number;
+  /**
+   * auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds (intervalMs) partitions move back to
+   * their preferred leaders when a broker's share of them led elsewhere exceeds leader.imbalance.per.broker.percentage.
+   * Null: leadership leaves a live broker only when it stops or its lease lapses.
+   */
+  rebalance: { intervalMs: number; percentage: number } | null;
   now(): number;
   log(level: LogLevel, message: string): void;
   /** Takes over a partition this broker just came to lead (log end, producer state). */
@@ -114,11 +120,22 @@ export function placement(topic: string, partition: number, live: readonly numbe
   return live[((h & 0x7fffffff) + partition) % live.length];
 }
 
+/** A list for a log line: the first ten, then how many more. */
+function shown(l: readonly string[]): string {
+  return l.length > 10 ? `${l.slice(0, 10).join(", ")} and ${l.length - 10} more` : l.join(", ");
+}
+
 /** A member of a cluster on PostgreSQL. start() registers (waiting out a previous incarnation's lease). */
 export class Member implements Cluster {
   readonly nodeId: number;
   #d: MemberDeps;
   #live: { nodeId: number; rack: string | null; listeners: Record<string, { host: string; port: number }> }[] = [];
+  /** Every node id that ever registered, sorted (what preferred leaders are spread over). */
+  #known: number[] = [];
+  /** Leaderless partitions and since when this broker has seen them so (for the fallback move in #plan). */
+  #orphaned = new Map<string, number>();
+  /** When the last periodic rebalance ran (leader.imbalance.check.interval.seconds). */
+  #balancedAt = 0;
   #leaders = new Map<string, { leader: number; epoch: number }>();
   /** Epochs this broker holds and has taken over (what appends are fenced with). */
   #mine = new Map<string, number>();
@@ -157,6 +174,7 @@ export class Member implements Cluster {
       await new Promise((r) => setTimeout(r, Math.min(500, d.heartbeatMs)));
     }
     this.#renewedAt = d.now();
+    this.#balancedAt = d.now();
     this.#scheduleRenewal();
     this.#topicsVersion = await d.pg.topicsVersion();
     await this.tick();
@@ -230,14 +248,22 @@ export class Member implements Cluster {
   async #tick(): Promise<void> {
     const d = this.#d;
     if (this.#closed) return;
-    this.#live = await d.pg.live();
+    const members = await d.pg.members();
+    this.#live = members.filter((m) => m.live);
+    this.#known = members.map((m) => m.nodeId);
     const version = await d.pg.topicsVersion();
     if (version !== this.#topicsVersion) {
       await d.topics.sync();
       this.#topicsVersion = version;
     }
     let rows = await d.pg.leaders();
-    const moved = await d.pg.move(this.#plan(rows));
+    const moves = this.#plan(rows);
+    const balance = d.rebalance;
+    if (balance && d.now() - this.#balancedAt >= balance.intervalMs) {
+      this.#balancedAt = d.now();
+      moves.push(...(await this.#handOver(this.#imbalanced(rows, balance.percentage))));
+    }
+    const moved = await d.pg.move(moves);
     if (moved.length > 0) {
       const byKey = new Map(moved.map((r) => [key(r.topic, r.partition), r]));
       rows = rows.map((r) => byKey.get(key(r.topic, r.partition)) ?? r);
@@ -245,41 +271,106 @@ export class Member implements Cluster {
     await this.#apply(rows);
   }
 
+  /** Rows of partitions of topics this broker knows. */
+  #knownRows(rows: readonly LeaderRow[]): LeaderRow[] {
+    return rows.filter((r) => {
+      const t = this.#d.topics.get(r.topic);
+      return t !== undefined && r.partition < t.partitions.length;
+    });
+  }
+
   /**
-   * The leadership moves this broker asks for. A partition whose leader is dead or absent goes to its place
-   * (placement over the live brokers). A live leader keeps its partitions (sticky: a broker's death moves
-   * its partitions only, so only its groups and transactions change coordinator) unless the topic is
-   * uneven: it hands a partition to that partition's place while it leads at least two more of the
-   * topic's partitions than the place does (a broker that joined gets its share this way).
+   * A partition's preferred leader: its place among every node id that ever registered (live or not), as Kafka's
+   * first replica, so a broker's death or departure changes no other partition's preferred leader.
+   */
+  #preferred(r: LeaderRow): number {
+    return placement(r.topic, r.partition, this.#known);
+  }
+
+  /** Where a leaderless partition goes: its preferred leader if live, else its place among the live brokers. */
+  #target(r: LeaderRow, live: readonly number[], isLive: ReadonlySet<number>): number {
+    const p = this.#preferred(r);
+    return isLive.has(p) ? p : placement(r.topic, r.partition, live);
+  }
+
+  /**
+   * Leaderless partitions (leader dead, gone or never set): what Kafka elects at once, never moving a live leader.
+   * A partition never led (a new topic's) goes to its target at once, whoever sees it first (the broker that
+   * created the topic answers with leaders). One whose leader died or left is claimed by its target itself, which
+   * takes it over in the same beat (so brokers name it leader only once it can serve); any broker moves it there
+   * if it is still leaderless a lease later (its target's beats stuck).
    */
   #plan(rows: readonly LeaderRow[]): Move[] {
     const live = this.#live.map((b) => b.nodeId);
     if (live.length === 0) return [];
     const isLive = new Set(live);
     const moves: Move[] = [];
-    // Partitions of each topic per live broker, as they will be after the moves planned so far.
-    const count = new Map<string, number>();
-    const add = (topic: string, node: number, by: number) =>
-      count.set(key(topic, node), (count.get(key(topic, node)) ?? 0) + by);
-    const of = (topic: string, node: number) => count.get(key(topic, node)) ?? 0;
-    const known = rows.filter((r) => {
-      const t = this.#d.topics.get(r.topic);
-      return t !== undefined && r.partition < t.partitions.length;
-    });
-    for (const r of known) if (isLive.has(r.leader)) add(r.topic, r.leader, 1);
-    for (const r of known) {
+    const now = this.#d.now();
+    const orphans = new Map<string, number>();
+    for (const r of this.#knownRows(rows)) {
       if (isLive.has(r.leader)) continue;
-      const want = placement(r.topic, r.partition, live);
-      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
-      add(r.topic, want, 1);
+      const k = key(r.topic, r.partition);
+      const since = this.#orphaned.get(k) ?? now;
+      orphans.set(k, since);
+      const to = this.#target(r, live, isLive);
+      if (r.epoch === 0 || to === this.nodeId || now - since >= this.#d.leaseMs) {
+        moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to });
+      }
     }
+    this.#orphaned = orphans;
+    return moves;
+  }
+
+  /**
+   * The periodic rebalance (auto.leader.rebalance.enable, every leader.imbalance.check.interval.seconds), as
+   * Kafka's controller runs it: for each live broker, the share of the partitions it is preferred leader of that
+   * another broker leads; above leader.imbalance.per.broker.percentage, those partitions move back to it. Each
+   * broker hands over only partitions it leads itself (and has taken over), so every such move is a clean hand-over.
+   */
+  #imbalanced(rows: readonly LeaderRow[], percentage: number): LeaderRow[] {
+    const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const preferredOf = new Map<number, number>();
+    const notLeading = new Map<number, number>();
+    const known = this.#knownRows(rows);
     for (const r of known) {
-      if (r.leader !== this.nodeId) continue;
-      const want = placement(r.topic, r.partition, live);
-      if (want === this.nodeId || of(r.topic, this.nodeId) < of(r.topic, want) + 2) continue;
-      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
-      add(r.topic, this.nodeId, -1);
-      add(r.topic, want, 1);
+      const p = this.#preferred(r);
+      preferredOf.set(p, (preferredOf.get(p) ?? 0) + 1);
+      if (r.leader !== p) notLeading.set(p, (notLeading.get(p) ?? 0) + 1);
+    }
+    const out: LeaderRow[] = [];
+    for (const r of known) {
+      const p = this.#preferred(r);
+      if (r.leader !== this.nodeId || p === this.nodeId || !isLive.has(p)) continue;
+      if (this.#mine.get(key(r.topic, r.partition)) !== r.epoch) continue;
+      if ((notLeading.get(p) ?? 0) / (preferredOf.get(p) ?? 1) > percentage / 100) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * Hands partitions this broker leads to their preferred leaders: it stops leading them first (appends refused,
+   * groups and transactions unloaded), then moves the epoch on. Appends already sent commit before the move or are
+   * fenced by it (the epoch check in the append's statement), so nothing lands at the old epoch afterwards.
+   */
+  async #handOver(rows: readonly LeaderRow[]): Promise<Move[]> {
+    const moves: Move[] = [];
+    for (const r of rows) {
+      const k = key(r.topic, r.partition);
+      this.#mine.delete(k);
+      const c = this.#coordinated.get(k);
+      if (c) {
+        this.#coordinated.delete(k);
+        await this.#d.coordinating(c.topic, c.partition, false);
+      }
+      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: this.#preferred(r) });
+    }
+    if (moves.length > 0) {
+      this.#d.log(
+        "info",
+        `handing ${moves.length} partition(s) to their preferred leaders: ${
+          shown(moves.map((m) => `${m.topic}-${m.partition}->${m.to}`))
+        }`,
+      );
     }
     return moves;
   }
@@ -287,14 +378,24 @@ export class Member implements Cluster {
   async #apply(rows: readonly LeaderRow[]): Promise<void> {
     const d = this.#d;
     const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const before = this.#leaders;
     const leaders = new Map<string, { leader: number; epoch: number }>();
+    const byKey = new Map<string, LeaderRow>();
     for (const r of rows) {
-      leaders.set(key(r.topic, r.partition), { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
+      const k = key(r.topic, r.partition);
+      byKey.set(k, r);
+      if (r.leader === this.nodeId && this.#mine.get(k) !== r.epoch) {
+        // Gained, not taken over yet: named leader here only once it can serve (below); until then the leader shown
+        // before (another broker, which answers NOT_LEADER_OR_FOLLOWER) or none (LEADER_NOT_AVAILABLE), as Kafka
+        // while a new leader is not ready.
+        const prev = before.get(k);
+        leaders.set(k, prev && prev.leader !== this.nodeId ? prev : { leader: -1, epoch: prev?.epoch ?? r.epoch });
+      } else leaders.set(k, { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
     }
     this.#leaders = leaders;
     // Lost first (appends stop at once), then gained (taken over before appends are let in).
     for (const [k, epoch] of this.#mine) {
-      const now = leaders.get(k);
+      const now = byKey.get(k);
       if (!now || now.leader !== this.nodeId || now.epoch !== epoch) this.#mine.delete(k);
     }
     const gained: string[] = [];
@@ -305,16 +406,14 @@ export class Member implements Cluster {
       try {
         await d.takeOver(r.topic, r.partition);
         this.#mine.set(k, r.epoch);
+        leaders.set(k, { leader: this.nodeId, epoch: r.epoch });
         gained.push(`${r.topic}-${r.partition}@${r.epoch}`);
       } catch (e) {
         d.log("warn", `taking over ${r.topic}-${r.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     if (gained.length > 0) {
-      const shown = gained.length > 10
-        ? `${gained.slice(0, 10).join(", ")} and ${gained.length - 10} more`
-        : gained.join(", ");
-      d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown}`);
+      d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown(gained)}`);
     }
     await this.#coordinate();
   }
@@ -347,8 +446,6 @@ export class Member implements Cluster {
         return d.coordinating(c.topic, c.partition, false);
       });
     }
-    const shown = (l: string[]) =>
-      l.length > 10 ? `${l.slice(0, 10).join(", ")} and ${l.length - 10} more` : l.join(", ");
     if (lost.length > 0) d.log("info", `no longer coordinating ${lost.length} internal partition(s): ${shown(lost)}`);
     if (gained.length > 0) {
       d.log("info", `coordinating groups and transactions of ${gained.length} internal partition(s): ${shown(gained)}`);

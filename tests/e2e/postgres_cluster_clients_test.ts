@@ -82,6 +82,8 @@ beforeAll(async () => {
     // Go, Python) on two cores does not lapse it (leadership would move meanwhile, leaderless for a moment).
     "broker.session.timeout.ms=6000",
     "-o",
+    "leader.imbalance.check.interval.seconds=1", // brokers started one after another share the internal topics
+    "-o",
     "group.initial.rebalance.delay.ms=0",
     "-o",
     "group.consumer.heartbeat.interval.ms=500",

@@ -340,7 +340,8 @@ async function killTransactionCoordinator() {
  */
 async function kafkajsLeaderMove() {
   const url = pg.createDatabase("kjs_move");
-  const brokers = await startCluster(url, ["bun", "bun"], started);
+  // No periodic rebalance: it would move the partition moved below back to its preferred leader.
+  const brokers = await startCluster(url, ["bun", "bun"], started, ["-o", "auto.leader.rebalance.enable=false"]);
   const addr = `127.0.0.1:${brokers[0].port}`;
   const kafka = kafkaOn(brokers, "kjs-move");
   const admin = kafka.admin();

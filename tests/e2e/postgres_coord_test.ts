@@ -63,6 +63,8 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
         "-o",
         "broker.session.timeout.ms=2000",
         "-o",
+        "leader.imbalance.check.interval.seconds=1", // brokers started one after another share the internal topics
+        "-o",
         "group.initial.rebalance.delay.ms=0",
         "-o",
         "offsets.topic.num.partitions=12",

@@ -69,6 +69,8 @@ describe("inter-broker requests on a SASL_SSL listener", () => {
           "-o",
           "broker.session.timeout.ms=2000",
           "-o",
+          "leader.imbalance.check.interval.seconds=1", // brokers started one after another share the internal topics
+          "-o",
           "offsets.topic.num.partitions=4",
           "-o",
           "transaction.state.log.num.partitions=2",

@@ -55,6 +55,8 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
             "-o",
             "broker.session.timeout.ms=2000",
             "-o",
+            "leader.imbalance.check.interval.seconds=1", // brokers started one after another share the internal topics
+            "-o",
             "offsets.topic.num.partitions=4",
             "-o",
             "transaction.state.log.num.partitions=4",
