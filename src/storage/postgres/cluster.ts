@@ -62,10 +62,14 @@ export class PostgresCluster {
     return r.rows.length === 1;
   }
 
-  /** Leaves: the row goes and the partitions this node leads become free (epoch bumped). */
+  /**
+   * Leaves: the lease ends now (the row stays, so the node id keeps its place among the brokers that preferred
+   * leaders are spread over) and the partitions this node leads become free (epoch bumped).
+   */
   async deregister(nodeId: number): Promise<void> {
     await this.pool.query(
-      `WITH b AS (DELETE FROM chronik_brokers WHERE node_id = $1 AND incarnation = $2 RETURNING node_id)
+      `WITH b AS (UPDATE chronik_brokers SET expires_at = now() - interval '1 millisecond'
+                  WHERE node_id = $1 AND incarnation = $2 RETURNING node_id)
        UPDATE chronik_partitions SET leader = -1, leader_epoch = leader_epoch + 1
        WHERE leader = $1 AND EXISTS (SELECT 1 FROM b)`,
       [nodeId, this.incarnation],
@@ -74,13 +78,19 @@ export class PostgresCluster {
   }
 
   async live(): Promise<BrokerRow[]> {
+    return (await this.members()).filter((b) => b.live);
+  }
+
+  /** Every node id that ever registered (those whose lease lapsed or who left too), with whether it is live. */
+  async members(): Promise<(BrokerRow & { live: boolean })[]> {
     const r = await this.pool.query(
-      "SELECT node_id, rack, listeners FROM chronik_brokers WHERE expires_at > now() ORDER BY node_id",
+      "SELECT node_id, rack, listeners, expires_at > now() FROM chronik_brokers ORDER BY node_id",
     );
-    return (r.rows as [number, string | null, string][]).map(([nodeId, rack, l]) => ({
+    return (r.rows as [number, string | null, string, boolean][]).map(([nodeId, rack, l, live]) => ({
       nodeId,
       rack,
       listeners: JSON.parse(l),
+      live,
     }));
   }
 
