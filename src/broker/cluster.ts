@@ -31,6 +31,8 @@ export interface Cluster {
   leader(topic: string, partition: number): { leader: number; epoch: number };
   /** Whether this broker leads the partition now. */
   leads(topic: string, partition: number): boolean;
+  /** The leader epoch this broker leads the partition at (taken over), undefined when it does not lead it. */
+  heldEpoch?(topic: string, partition: number): number | undefined;
   /** Node id shown as the controller. */
   controllerId(): number;
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
@@ -62,6 +64,7 @@ export function singleNode(nodeId: number): Cluster {
     brokers: (l) => [{ nodeId, host: l.advertised.host, port: l.advertised.port, rack: null }],
     leader: () => ({ leader: nodeId, epoch: 0 }),
     leads: () => true,
+    heldEpoch: () => 0,
     controllerId: () => nodeId,
     topicsChanged: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -473,6 +476,10 @@ export class Member implements Cluster {
 
   leads(topic: string, partition: number): boolean {
     return this.#mine.has(key(topic, partition));
+  }
+
+  heldEpoch(topic: string, partition: number): number | undefined {
+    return this.#mine.get(key(topic, partition));
   }
 
   /**
