@@ -2,11 +2,13 @@
 // coordinator of groups and transactions. One broker alone (file or memory storage) is a cluster
 // of one: it leads everything at epoch 0. On PostgreSQL storage every broker is a member
 // (storage/postgres/cluster.ts holds the rows): it registers with a lease, renews it every
-// broker.heartbeat.interval.ms, and on each beat reads who is live and who leads what, moves
-// leadership by compare-and-set (partitions of dead or absent leaders to their place in the spread,
-// its own partitions that belong elsewhere to their place), picks up topics other brokers created
-// or deleted, and takes over what it gained (re-reads the log end and producer state) before it
-// accepts writes there. Appends carry the leader epoch into PostgreSQL, so a stale leader is fenced.
+// broker.heartbeat.interval.ms on a timer and a connection of its own, and on each beat reads who is
+// live and who leads what, moves leadership by compare-and-set (leaderless partitions to their
+// preferred leader or place; at the periodic rebalance, partitions it leads back to their preferred
+// leader, as Kafka's auto.leader.rebalance), picks up topics other brokers created or deleted, and
+// takes over what it gained (re-reads the log end and producer state) before it accepts writes there
+// or names itself leader. Appends carry the leader epoch their Produce was checked under into
+// PostgreSQL, so a stale leader is fenced.
 // The internal topics are placed like any other: the coordinator of a group is the leader of its
 // __consumer_offsets partition, that of a transactional id the leader of its __transaction_state
 // partition (keyPartition); a broker loads a partition's groups or transactions when it gains the
