@@ -104,7 +104,9 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
         await admin.disconnect();
         const m = await until(
           () => metadata(two, topic),
-          (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 2,
+          (m) =>
+            new Set(m.topics[0].partitions.map((p) => p.leader)).size === 2 &&
+            !m.topics[0].partitions.some((p) => p.leader < 0),
         );
         const p = m.topics[0].partitions.find((x) => x.leader === 1)!.partition;
         await kcat(["-b", one, "-P", "-t", topic, "-p", String(p), "-X", "enable.idempotence=true"], "a\nb\n");
