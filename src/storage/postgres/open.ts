@@ -99,8 +99,9 @@ export async function openPostgres(
 
 /**
  * The lease's own connection: renewals never wait behind the shared pool's work, and a connection that gives no
- * answer is failed (and reopened at the next renewal) within a third of broker.session.timeout.ms, so a broker
+ * answer is failed (and reopened at the next renewal) within half of broker.session.timeout.ms, so a broker
  * renews over a fresh connection before its lease lapses (chronik.postgres.request.timeout.ms when that is shorter).
+ * Not less: on a loaded machine a slow answer that still renews in time is better than a reconnection.
  */
 function leasePool(
   runtime: Runtime,
@@ -109,8 +110,8 @@ function leasePool(
   config: Record<string, unknown>,
   log: (level: LogLevel, message: string) => void,
 ): PgPool {
-  const third = Math.max(100, Math.floor(configNumber(config, "broker.session.timeout.ms") / 3));
-  const timeoutMs = requestTimeoutMs > 0 ? Math.min(requestTimeoutMs, third) : third;
+  const half = Math.max(100, Math.floor(configNumber(config, "broker.session.timeout.ms") / 2));
+  const timeoutMs = requestTimeoutMs > 0 ? Math.min(requestTimeoutMs, half) : half;
   return new PgPool(runtime, { ...pg, poolSize: 1, timeoutMs }, (level, message) => log(level, `lease: ${message}`));
 }
 
