@@ -39,6 +39,11 @@ export interface Cluster {
   controllerId(): number;
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
   topicsChanged(): Promise<void>;
+  /**
+   * ElectLeaders (PREFERRED) of `partitions` (null: all): the error code per partition known (NONE: the election is
+   * under way; ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE). Absent: one broker, always preferred.
+   */
+  electPreferred?(partitions: readonly { topic: string; partition: number }[] | null): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -141,6 +146,8 @@ export class Member implements Cluster {
   #orphaned = new Map<string, number>();
   /** When the last periodic rebalance ran (leader.imbalance.check.interval.seconds). */
   #balancedAt = 0;
+  /** The number of the last election request (ElectLeaders) seen. */
+  #electionSeen = 0;
   #leaders = new Map<string, { leader: number; epoch: number }>();
   /** Epochs this broker holds and has taken over (what appends are fenced with). */
   #mine = new Map<string, number>();
@@ -182,6 +189,7 @@ export class Member implements Cluster {
     this.#balancedAt = d.now();
     this.#scheduleRenewal();
     this.#topicsVersion = await d.pg.topicsVersion();
+    this.#electionSeen = (await d.pg.election()).n;
     await this.tick();
     this.#schedule();
   }
@@ -264,7 +272,15 @@ export class Member implements Cluster {
     let rows = await d.pg.leaders();
     const moves = this.#plan(rows);
     const balance = d.rebalance;
-    if (balance && d.now() - this.#balancedAt >= balance.intervalMs) {
+    const election = await d.pg.election();
+    if (election.n !== this.#electionSeen) {
+      // ElectLeaders (PREFERRED) through any broker: every partition named that this broker leads elsewhere than its
+      // preferred leader goes there, whatever the imbalance (auto.leader.rebalance.enable or not).
+      this.#electionSeen = election.n;
+      const named = election.partitions === null ? null : new Set(election.partitions.map(([t, p]) => key(t, p)));
+      const rebalanced = this.#imbalanced(rows, -1).filter((r) => !named || named.has(key(r.topic, r.partition)));
+      moves.push(...(await this.#handOver(rebalanced)));
+    } else if (balance && d.now() - this.#balancedAt >= balance.intervalMs) {
       this.#balancedAt = d.now();
       moves.push(...(await this.#handOver(this.#imbalanced(rows, balance.percentage))));
     }
@@ -500,6 +516,36 @@ export class Member implements Cluster {
 
   topicsChanged(): Promise<void> {
     return this.tick();
+  }
+
+  async electPreferred(
+    partitions: readonly { topic: string; partition: number }[] | null,
+  ): Promise<Map<string, number>> {
+    const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const rows = this.#knownRows(await this.#d.pg.leaders());
+    const named = partitions === null ? null : new Set(partitions.map((p) => key(p.topic, p.partition)));
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      const k = key(r.topic, r.partition);
+      if (named && !named.has(k)) continue;
+      const p = this.#preferred(r);
+      out.set(
+        k,
+        r.leader === p && isLive.has(p)
+          ? ErrorCode.ELECTION_NOT_NEEDED
+          : !isLive.has(p)
+          ? ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE
+          : ErrorCode.NONE,
+      );
+    }
+    const elect = [...out].filter(([, c]) => c === ErrorCode.NONE).map(([k]) => k);
+    if (elect.length > 0) {
+      await this.#d.pg.requestElection(
+        partitions === null ? null : rows.filter((r) => elect.includes(key(r.topic, r.partition))),
+      );
+      await this.tick();
+    }
+    return out;
   }
 
   async close(): Promise<void> {

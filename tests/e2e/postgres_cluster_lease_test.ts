@@ -8,6 +8,7 @@
 //    leader.imbalance.check.interval.seconds), as in Kafka: a joining broker takes nothing from a live one but gets
 //    new topics' partitions at once; a broker back after a stop gets its preferred partitions back at the next check,
 //    handed over cleanly (idempotent produce through the move: every record once).
+// 4. ElectLeaders (PREFERRED) through any broker moves partitions to their preferred leaders at once, rebalancing off.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgConnection } from "../../src/storage/postgres/client.ts";
@@ -19,6 +20,8 @@ import { FAST_CLUSTER, kafkaOn, keepLogsOnFailure, startCluster } from "../helpe
 import { startBrokerProcess } from "./harness.ts";
 import { OID } from "../../src/storage/postgres/wire.ts";
 import { placement } from "../../src/broker/cluster.ts";
+import { ElectLeaders } from "../../src/protocol/messages/43_elect_leaders.ts";
+import { WireClient } from "../helpers/wire_client.ts";
 
 let pg: TestPostgres;
 const started: BrokerProcess[] = [];
@@ -213,5 +216,53 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
         expect(out.split("\n").filter((l) => l !== "")).toEqual(sent);
       }),
     90_000,
+  );
+
+  test(
+    "ElectLeaders (PREFERRED) through any broker hands partitions to their preferred leaders",
+    () =>
+      keepLogsOnFailure(started, async () => {
+        const url = pg.createDatabase("lease_elect");
+        const off = ["-o", "auto.leader.rebalance.enable=false"];
+        const [b1] = await startCluster(url, ["bun"], started, off);
+        const admin = kafkaOn([b1], "elect").admin();
+        await admin.connect();
+        await admin.createTopics({ topics: [{ topic: "el", numPartitions: 4 }] });
+        await admin.disconnect();
+        const b2 = await startBrokerProcess("bun", ["--storage", url, ...FAST_CLUSTER, ...off, "--node-id", "2"]);
+        started.push(b2);
+        const a2 = `127.0.0.1:${b2.port}`;
+        await until(() => metadata(a2), (m) => m.brokers.length === 2);
+        const leaders = async () => (await metadata(a2, "el")).topics[0].partitions.map((x) => x.leader);
+        expect(await until(leaders, (l) => l.every((x) => x === 1))).toEqual([1, 1, 1, 1]);
+        const preferred = [0, 1, 2, 3].map((p) => placement("el", p, [1, 2]));
+        const c = await WireClient.connect(b2.port);
+        try {
+          const elect = () =>
+            c.send(ElectLeaders, 2, {
+              electionType: 0,
+              topicPartitions: [{ topic: "el", partitions: [0, 1, 2, 3, 9] }],
+              timeoutMs: 10_000,
+            });
+          const r = await elect();
+          expect(r.errorCode).toBe(0);
+          expect(r.replicaElectionResults![0].partitionResult!.map((x) => x.errorCode)).toEqual([
+            ...preferred.map((p) => (p === 1 ? 84 : 0)), // ELECTION_NOT_NEEDED, NONE
+            3, // UNKNOWN_TOPIC_OR_PARTITION
+          ]);
+          const after = await until(leaders, (l) => l.every((x, i) => x === preferred[i]));
+          expect(after).toEqual(preferred);
+          const again = await elect();
+          expect(again.replicaElectionResults![0].partitionResult!.slice(0, 4).map((x) => x.errorCode)).toEqual([
+            84,
+            84,
+            84,
+            84,
+          ]);
+        } finally {
+          c.close();
+        }
+      }),
+    60_000,
   );
 });

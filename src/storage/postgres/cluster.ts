@@ -104,6 +104,29 @@ export class PostgresCluster {
     }));
   }
 
+  /**
+   * Asks every broker for a preferred leader election (ElectLeaders PREFERRED) of `partitions` (null: all): the
+   * request's number goes up, and each broker hands the partitions it leads to their preferred leaders at its next
+   * beat when it sees a new number.
+   */
+  async requestElection(partitions: readonly { topic: string; partition: number }[] | null): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO chronik_meta (key, value) VALUES ('leader.election', json_build_object('n', 1, 'partitions', $1::json)::text)
+       ON CONFLICT (key) DO UPDATE SET value = json_build_object(
+         'n', (chronik_meta.value::json->>'n')::int8 + 1, 'partitions', $1::json)::text`,
+      [partitions === null ? "null" : JSON.stringify(partitions.map((p) => [p.topic, p.partition]))],
+      [text],
+    );
+  }
+
+  /** The latest election request: its number (0: none yet) and partitions (null: all). */
+  async election(): Promise<{ n: number; partitions: [string, number][] | null }> {
+    const r = await this.pool.query("SELECT value FROM chronik_meta WHERE key = 'leader.election'");
+    if (r.rows.length === 0) return { n: 0, partitions: null };
+    const v = JSON.parse(r.rows[0][0] as string);
+    return { n: Number(v.n), partitions: v.partitions };
+  }
+
   /** A fresh block number for producer ids (each broker takes blocks of its own). */
   async producerIdBlock(): Promise<bigint> {
     const r = await this.pool.query("SELECT nextval('chronik_producer_id_block')");
