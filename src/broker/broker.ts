@@ -1,6 +1,6 @@
 // The broker: wires config, storage, services and the server onto a Runtime.
 import type { BrokerConfig } from "../config.ts";
-import { configNumber, resolveConfig } from "../config.ts";
+import { configBoolean, configNumber, resolveConfig } from "../config.ts";
 import { logEnabled } from "../log.ts";
 import type { HttpServer, Listener, LogLevel, Runtime, TlsOptions } from "../runtime.ts";
 import { BufferPool } from "../storage/buffer_pool.ts";
@@ -163,8 +163,14 @@ async function start(
       pg: storage.cluster,
       store: storage.fenced ?? (storage.store as PostgresLogStore),
       topics,
-      heartbeatMs: Number(config["broker.heartbeat.interval.ms"] ?? 2000),
-      leaseMs: Number(config["broker.session.timeout.ms"] ?? 9000),
+      heartbeatMs: configNumber(config, "broker.heartbeat.interval.ms"),
+      leaseMs: configNumber(config, "broker.session.timeout.ms"),
+      rebalance: configBoolean(config, "auto.leader.rebalance.enable")
+        ? {
+          intervalMs: configNumber(config, "leader.imbalance.check.interval.seconds") * 1000,
+          percentage: configNumber(config, "leader.imbalance.per.broker.percentage"),
+        }
+        : null,
       now,
       log,
       // Share state is taken over right after (ShareCoordinator.gained; member.start() runs once `share` exists).

@@ -2,11 +2,13 @@
 // coordinator of groups and transactions. One broker alone (file or memory storage) is a cluster
 // of one: it leads everything at epoch 0. On PostgreSQL storage every broker is a member
 // (storage/postgres/cluster.ts holds the rows): it registers with a lease, renews it every
-// broker.heartbeat.interval.ms, and on each beat reads who is live and who leads what, moves
-// leadership by compare-and-set (partitions of dead or absent leaders to their place in the spread,
-// its own partitions that belong elsewhere to their place), picks up topics other brokers created
-// or deleted, and takes over what it gained (re-reads the log end and producer state) before it
-// accepts writes there. Appends carry the leader epoch into PostgreSQL, so a stale leader is fenced.
+// broker.heartbeat.interval.ms on a timer and a connection of its own, and on each beat reads who is
+// live and who leads what, moves leadership by compare-and-set (leaderless partitions to their
+// preferred leader or place; at the periodic rebalance, partitions it leads back to their preferred
+// leader, as Kafka's auto.leader.rebalance), picks up topics other brokers created or deleted, and
+// takes over what it gained (re-reads the log end and producer state) before it accepts writes there
+// or names itself leader. Appends carry the leader epoch their Produce was checked under into
+// PostgreSQL, so a stale leader is fenced.
 // The internal topics are placed like any other: the coordinator of a group is the leader of its
 // __consumer_offsets partition, that of a transactional id the leader of its __transaction_state
 // partition (keyPartition); a broker loads a partition's groups or transactions when it gains the
@@ -31,10 +33,17 @@ export interface Cluster {
   leader(topic: string, partition: number): { leader: number; epoch: number };
   /** Whether this broker leads the partition now. */
   leads(topic: string, partition: number): boolean;
+  /** The leader epoch this broker leads the partition at (taken over), undefined when it does not lead it. */
+  heldEpoch?(topic: string, partition: number): number | undefined;
   /** Node id shown as the controller. */
   controllerId(): number;
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
   topicsChanged(): Promise<void>;
+  /**
+   * ElectLeaders (PREFERRED) of `partitions` (null: all): the error code per partition known (NONE: the election is
+   * under way; ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE). Absent: one broker, always preferred.
+   */
+  electPreferred?(partitions: readonly { topic: string; partition: number }[] | null): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -62,6 +71,7 @@ export function singleNode(nodeId: number): Cluster {
     brokers: (l) => [{ nodeId, host: l.advertised.host, port: l.advertised.port, rack: null }],
     leader: () => ({ leader: nodeId, epoch: 0 }),
     leads: () => true,
+    heldEpoch: () => 0,
     controllerId: () => nodeId,
     topicsChanged: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -79,6 +89,12 @@ export type MemberDeps = {
   topics: Topics;
   heartbeatMs: number;
   leaseMs: number;
+  /**
+   * auto.leader.rebalance.enable: every leader.imbalance.check.interval.seconds (intervalMs) partitions move back to
+   * their preferred leaders when a broker's share of them led elsewhere exceeds leader.imbalance.per.broker.percentage.
+   * Null: leadership leaves a live broker only when it stops or its lease lapses.
+   */
+  rebalance: { intervalMs: number; percentage: number } | null;
   now(): number;
   log(level: LogLevel, message: string): void;
   /** Takes over a partition this broker just came to lead (log end, producer state). */
@@ -114,17 +130,33 @@ export function placement(topic: string, partition: number, live: readonly numbe
   return live[((h & 0x7fffffff) + partition) % live.length];
 }
 
+/** A list for a log line: the first ten, then how many more. */
+function shown(l: readonly string[]): string {
+  return l.length > 10 ? `${l.slice(0, 10).join(", ")} and ${l.length - 10} more` : l.join(", ");
+}
+
 /** A member of a cluster on PostgreSQL. start() registers (waiting out a previous incarnation's lease). */
 export class Member implements Cluster {
   readonly nodeId: number;
   #d: MemberDeps;
   #live: { nodeId: number; rack: string | null; listeners: Record<string, { host: string; port: number }> }[] = [];
+  /** Every node id that ever registered, sorted (what preferred leaders are spread over). */
+  #known: number[] = [];
+  /** Leaderless partitions and since when this broker has seen them so (for the fallback move in #plan). */
+  #orphaned = new Map<string, number>();
+  /** When the last periodic rebalance ran (leader.imbalance.check.interval.seconds). */
+  #balancedAt = 0;
+  /** The number of the last election request (ElectLeaders) seen. */
+  #electionSeen = 0;
   #leaders = new Map<string, { leader: number; epoch: number }>();
   /** Epochs this broker holds and has taken over (what appends are fenced with). */
   #mine = new Map<string, number>();
   /** Internal partitions this broker coordinates (loaded or loading), at the epoch it gained them. */
   #coordinated = new Map<string, { topic: string; partition: number; epoch: number }>();
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #renewTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last successful renewal was sent (this broker's clock). */
+  #renewedAt = 0;
   #beat: Promise<void> | null = null;
   #again = false;
   #topicsVersion = "";
@@ -153,7 +185,11 @@ export class Member implements Cluster {
       }
       await new Promise((r) => setTimeout(r, Math.min(500, d.heartbeatMs)));
     }
+    this.#renewedAt = d.now();
+    this.#balancedAt = d.now();
+    this.#scheduleRenewal();
     this.#topicsVersion = await d.pg.topicsVersion();
+    this.#electionSeen = (await d.pg.election()).n;
     await this.tick();
     this.#schedule();
   }
@@ -187,23 +223,68 @@ export class Member implements Cluster {
     return this.#beat;
   }
 
+  /**
+   * Renews the lease every broker.heartbeat.interval.ms on its own timer and connection (PostgresCluster.lease),
+   * so neither a slow beat (a takeover, a busy pool) nor appends queued on the shared pool delay it.
+   */
+  #scheduleRenewal(): void {
+    if (this.#closed) return;
+    this.#renewTimer = setTimeout(() => {
+      this.#renew().catch((e) => {
+        const d = this.#d;
+        // Unanswered for a whole lease: other brokers may take this one's partitions now. Appends stay fenced in
+        // PostgreSQL either way; dropping them here also stops reads and coordination until a beat takes them back.
+        if (d.now() - this.#renewedAt >= d.leaseMs && this.#mine.size > 0) {
+          d.log("error", `lease not renewed for ${d.now() - this.#renewedAt} ms; leading nothing until it is`);
+          this.#mine.clear();
+        }
+        d.log("warn", `renewing the lease failed: ${e instanceof Error ? e.message : String(e)}`);
+      }).finally(() => this.#scheduleRenewal());
+    }, this.#d.heartbeatMs);
+  }
+
+  async #renew(): Promise<void> {
+    const d = this.#d;
+    const sent = d.now();
+    if (await d.pg.heartbeat(d.nodeId, d.leaseMs)) {
+      this.#renewedAt = sent;
+      return;
+    }
+    // Another incarnation took our node id (we were gone longer than the lease): stop leading.
+    d.log("error", `node.id ${d.nodeId} was taken over by another broker; this one leads nothing now`);
+    this.#mine.clear();
+    if (await d.pg.register({ nodeId: d.nodeId, rack: d.rack, listeners: d.listeners() }, d.leaseMs)) {
+      this.#renewedAt = sent;
+    }
+  }
+
   async #tick(): Promise<void> {
     const d = this.#d;
     if (this.#closed) return;
-    if (!(await d.pg.heartbeat(d.nodeId, d.leaseMs))) {
-      // Another incarnation took our node id (we were gone longer than the lease): stop leading.
-      d.log("error", `node.id ${d.nodeId} was taken over by another broker; this one leads nothing now`);
-      this.#mine.clear();
-      await d.pg.register({ nodeId: d.nodeId, rack: d.rack, listeners: d.listeners() }, d.leaseMs);
-    }
-    this.#live = await d.pg.live();
+    const members = await d.pg.members();
+    this.#live = members.filter((m) => m.live);
+    this.#known = members.map((m) => m.nodeId);
     const version = await d.pg.topicsVersion();
     if (version !== this.#topicsVersion) {
       await d.topics.sync();
       this.#topicsVersion = version;
     }
     let rows = await d.pg.leaders();
-    const moved = await d.pg.move(this.#plan(rows));
+    const moves = this.#plan(rows);
+    const balance = d.rebalance;
+    const election = await d.pg.election();
+    if (election.n !== this.#electionSeen) {
+      // ElectLeaders (PREFERRED) through any broker: every partition named that this broker leads elsewhere than its
+      // preferred leader goes there, whatever the imbalance (auto.leader.rebalance.enable or not).
+      this.#electionSeen = election.n;
+      const named = election.partitions === null ? null : new Set(election.partitions.map(([t, p]) => key(t, p)));
+      const rebalanced = this.#imbalanced(rows, -1).filter((r) => !named || named.has(key(r.topic, r.partition)));
+      moves.push(...(await this.#handOver(rebalanced)));
+    } else if (balance && d.now() - this.#balancedAt >= balance.intervalMs) {
+      this.#balancedAt = d.now();
+      moves.push(...(await this.#handOver(this.#imbalanced(rows, balance.percentage))));
+    }
+    const moved = await d.pg.move(moves);
     if (moved.length > 0) {
       const byKey = new Map(moved.map((r) => [key(r.topic, r.partition), r]));
       rows = rows.map((r) => byKey.get(key(r.topic, r.partition)) ?? r);
@@ -211,41 +292,106 @@ export class Member implements Cluster {
     await this.#apply(rows);
   }
 
+  /** Rows of partitions of topics this broker knows. */
+  #knownRows(rows: readonly LeaderRow[]): LeaderRow[] {
+    return rows.filter((r) => {
+      const t = this.#d.topics.get(r.topic);
+      return t !== undefined && r.partition < t.partitions.length;
+    });
+  }
+
   /**
-   * The leadership moves this broker asks for. A partition whose leader is dead or absent goes to its place
-   * (placement over the live brokers). A live leader keeps its partitions (sticky: a broker's death moves
-   * its partitions only, so only its groups and transactions change coordinator) unless the topic is
-   * uneven: it hands a partition to that partition's place while it leads at least two more of the
-   * topic's partitions than the place does (a broker that joined gets its share this way).
+   * A partition's preferred leader: its place among every node id that ever registered (live or not), as Kafka's
+   * first replica, so a broker's death or departure changes no other partition's preferred leader.
+   */
+  #preferred(r: LeaderRow): number {
+    return placement(r.topic, r.partition, this.#known);
+  }
+
+  /** Where a leaderless partition goes: its preferred leader if live, else its place among the live brokers. */
+  #target(r: LeaderRow, live: readonly number[], isLive: ReadonlySet<number>): number {
+    const p = this.#preferred(r);
+    return isLive.has(p) ? p : placement(r.topic, r.partition, live);
+  }
+
+  /**
+   * Leaderless partitions (leader dead, gone or never set): what Kafka elects at once, never moving a live leader.
+   * A partition never led (a new topic's) goes to its target at once, whoever sees it first (the broker that
+   * created the topic answers with leaders). One whose leader died or left is claimed by its target itself, which
+   * takes it over in the same beat (so brokers name it leader only once it can serve); any broker moves it there
+   * if it is still leaderless a lease later (its target's beats stuck).
    */
   #plan(rows: readonly LeaderRow[]): Move[] {
     const live = this.#live.map((b) => b.nodeId);
     if (live.length === 0) return [];
     const isLive = new Set(live);
     const moves: Move[] = [];
-    // Partitions of each topic per live broker, as they will be after the moves planned so far.
-    const count = new Map<string, number>();
-    const add = (topic: string, node: number, by: number) =>
-      count.set(key(topic, node), (count.get(key(topic, node)) ?? 0) + by);
-    const of = (topic: string, node: number) => count.get(key(topic, node)) ?? 0;
-    const known = rows.filter((r) => {
-      const t = this.#d.topics.get(r.topic);
-      return t !== undefined && r.partition < t.partitions.length;
-    });
-    for (const r of known) if (isLive.has(r.leader)) add(r.topic, r.leader, 1);
-    for (const r of known) {
+    const now = this.#d.now();
+    const orphans = new Map<string, number>();
+    for (const r of this.#knownRows(rows)) {
       if (isLive.has(r.leader)) continue;
-      const want = placement(r.topic, r.partition, live);
-      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
-      add(r.topic, want, 1);
+      const k = key(r.topic, r.partition);
+      const since = this.#orphaned.get(k) ?? now;
+      orphans.set(k, since);
+      const to = this.#target(r, live, isLive);
+      if (r.epoch === 0 || to === this.nodeId || now - since >= this.#d.leaseMs) {
+        moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to });
+      }
     }
+    this.#orphaned = orphans;
+    return moves;
+  }
+
+  /**
+   * The periodic rebalance (auto.leader.rebalance.enable, every leader.imbalance.check.interval.seconds), as
+   * Kafka's controller runs it: for each live broker, the share of the partitions it is preferred leader of that
+   * another broker leads; above leader.imbalance.per.broker.percentage, those partitions move back to it. Each
+   * broker hands over only partitions it leads itself (and has taken over), so every such move is a clean hand-over.
+   */
+  #imbalanced(rows: readonly LeaderRow[], percentage: number): LeaderRow[] {
+    const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const preferredOf = new Map<number, number>();
+    const notLeading = new Map<number, number>();
+    const known = this.#knownRows(rows);
     for (const r of known) {
-      if (r.leader !== this.nodeId) continue;
-      const want = placement(r.topic, r.partition, live);
-      if (want === this.nodeId || of(r.topic, this.nodeId) < of(r.topic, want) + 2) continue;
-      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: want });
-      add(r.topic, this.nodeId, -1);
-      add(r.topic, want, 1);
+      const p = this.#preferred(r);
+      preferredOf.set(p, (preferredOf.get(p) ?? 0) + 1);
+      if (r.leader !== p) notLeading.set(p, (notLeading.get(p) ?? 0) + 1);
+    }
+    const out: LeaderRow[] = [];
+    for (const r of known) {
+      const p = this.#preferred(r);
+      if (r.leader !== this.nodeId || p === this.nodeId || !isLive.has(p)) continue;
+      if (this.#mine.get(key(r.topic, r.partition)) !== r.epoch) continue;
+      if ((notLeading.get(p) ?? 0) / (preferredOf.get(p) ?? 1) > percentage / 100) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * Hands partitions this broker leads to their preferred leaders: it stops leading them first (appends refused,
+   * groups and transactions unloaded), then moves the epoch on. Appends already sent commit before the move or are
+   * fenced by it (the epoch check in the append's statement), so nothing lands at the old epoch afterwards.
+   */
+  async #handOver(rows: readonly LeaderRow[]): Promise<Move[]> {
+    const moves: Move[] = [];
+    for (const r of rows) {
+      const k = key(r.topic, r.partition);
+      this.#mine.delete(k);
+      const c = this.#coordinated.get(k);
+      if (c) {
+        this.#coordinated.delete(k);
+        await this.#d.coordinating(c.topic, c.partition, false);
+      }
+      moves.push({ topic: r.topic, partition: r.partition, fromEpoch: r.epoch, to: this.#preferred(r) });
+    }
+    if (moves.length > 0) {
+      this.#d.log(
+        "info",
+        `handing ${moves.length} partition(s) to their preferred leaders: ${
+          shown(moves.map((m) => `${m.topic}-${m.partition}->${m.to}`))
+        }`,
+      );
     }
     return moves;
   }
@@ -253,14 +399,24 @@ export class Member implements Cluster {
   async #apply(rows: readonly LeaderRow[]): Promise<void> {
     const d = this.#d;
     const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const before = this.#leaders;
     const leaders = new Map<string, { leader: number; epoch: number }>();
+    const byKey = new Map<string, LeaderRow>();
     for (const r of rows) {
-      leaders.set(key(r.topic, r.partition), { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
+      const k = key(r.topic, r.partition);
+      byKey.set(k, r);
+      if (r.leader === this.nodeId && this.#mine.get(k) !== r.epoch) {
+        // Gained, not taken over yet: named leader here only once it can serve (below); until then the leader shown
+        // before (another broker, which answers NOT_LEADER_OR_FOLLOWER) or none (LEADER_NOT_AVAILABLE), as Kafka
+        // while a new leader is not ready.
+        const prev = before.get(k);
+        leaders.set(k, prev && prev.leader !== this.nodeId ? prev : { leader: -1, epoch: prev?.epoch ?? r.epoch });
+      } else leaders.set(k, { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
     }
     this.#leaders = leaders;
     // Lost first (appends stop at once), then gained (taken over before appends are let in).
     for (const [k, epoch] of this.#mine) {
-      const now = leaders.get(k);
+      const now = byKey.get(k);
       if (!now || now.leader !== this.nodeId || now.epoch !== epoch) this.#mine.delete(k);
     }
     const gained: string[] = [];
@@ -271,16 +427,14 @@ export class Member implements Cluster {
       try {
         await d.takeOver(r.topic, r.partition);
         this.#mine.set(k, r.epoch);
+        leaders.set(k, { leader: this.nodeId, epoch: r.epoch });
         gained.push(`${r.topic}-${r.partition}@${r.epoch}`);
       } catch (e) {
         d.log("warn", `taking over ${r.topic}-${r.partition} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     if (gained.length > 0) {
-      const shown = gained.length > 10
-        ? `${gained.slice(0, 10).join(", ")} and ${gained.length - 10} more`
-        : gained.join(", ");
-      d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown}`);
+      d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown(gained)}`);
     }
     await this.#coordinate();
   }
@@ -313,8 +467,6 @@ export class Member implements Cluster {
         return d.coordinating(c.topic, c.partition, false);
       });
     }
-    const shown = (l: string[]) =>
-      l.length > 10 ? `${l.slice(0, 10).join(", ")} and ${l.length - 10} more` : l.join(", ");
     if (lost.length > 0) d.log("info", `no longer coordinating ${lost.length} internal partition(s): ${shown(lost)}`);
     if (gained.length > 0) {
       d.log("info", `coordinating groups and transactions of ${gained.length} internal partition(s): ${shown(gained)}`);
@@ -344,6 +496,10 @@ export class Member implements Cluster {
     return this.#mine.has(key(topic, partition));
   }
 
+  heldEpoch(topic: string, partition: number): number | undefined {
+    return this.#mine.get(key(topic, partition));
+  }
+
   /**
    * Where another live broker takes inter-broker requests: the advertised address of its listener
    * named `listener` (inter.broker.listener.name), else of its first listener.
@@ -362,9 +518,40 @@ export class Member implements Cluster {
     return this.tick();
   }
 
+  async electPreferred(
+    partitions: readonly { topic: string; partition: number }[] | null,
+  ): Promise<Map<string, number>> {
+    const isLive = new Set(this.#live.map((b) => b.nodeId));
+    const rows = this.#knownRows(await this.#d.pg.leaders());
+    const named = partitions === null ? null : new Set(partitions.map((p) => key(p.topic, p.partition)));
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      const k = key(r.topic, r.partition);
+      if (named && !named.has(k)) continue;
+      const p = this.#preferred(r);
+      out.set(
+        k,
+        r.leader === p && isLive.has(p)
+          ? ErrorCode.ELECTION_NOT_NEEDED
+          : !isLive.has(p)
+          ? ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE
+          : ErrorCode.NONE,
+      );
+    }
+    const elect = [...out].filter(([, c]) => c === ErrorCode.NONE).map(([k]) => k);
+    if (elect.length > 0) {
+      await this.#d.pg.requestElection(
+        partitions === null ? null : rows.filter((r) => elect.includes(key(r.topic, r.partition))),
+      );
+      await this.tick();
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#renewTimer !== null) clearTimeout(this.#renewTimer);
     await this.#beat?.catch(() => {});
     this.#mine.clear();
     for (const c of this.#coordinated.values()) await this.#d.coordinating(c.topic, c.partition, false);

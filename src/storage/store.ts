@@ -33,6 +33,12 @@ export type AppendOptions = {
    * chronik.fsync.acks.all. Engines without a disk ignore it.
    */
   durable?: boolean;
+  /**
+   * Cluster: the leader epoch the produce was validated under (leadership, producer sequence). The append stores
+   * nothing unless this broker still leads at exactly this epoch when the engine commits it (NOT_LEADER otherwise),
+   * so a produce checked before the broker lost and regained the partition cannot land at the new epoch.
+   */
+  leaderEpoch?: number;
 };
 
 /** Largest offset an engine stores: offsets are numbers, exact to 2^53. */

@@ -82,6 +82,8 @@ beforeAll(async () => {
     // Go, Python) on two cores does not lapse it (leadership would move meanwhile, leaderless for a moment).
     "broker.session.timeout.ms=6000",
     "-o",
+    "leader.imbalance.check.interval.seconds=1", // brokers started one after another share the internal topics
+    "-o",
     "group.initial.rebalance.delay.ms=0",
     "-o",
     "group.consumer.heartbeat.interval.ms=500",
@@ -100,7 +102,9 @@ beforeAll(async () => {
   for (const [t] of TOPICS) {
     await until(
       () => metadata(addrs[0], `${RUN}-${t}`),
-      (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+      (m) =>
+        new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3 &&
+        !m.topics[0].partitions.some((p) => p.leader < 0),
     );
   }
 
@@ -231,7 +235,9 @@ describe("real clients against three brokers (Bun, Deno, Node) on one PostgreSQL
     for (const a of addrs) {
       const m = await until(
         () => metadata(a, `${RUN}-java`),
-        (m) => m.brokers.length === 3 && new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+        (m) =>
+          m.brokers.length === 3 && new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3 &&
+          !m.topics[0].partitions.some((p) => p.leader < 0),
       );
       expect(m.brokers.map((b) => b.name).sort()).toEqual([...addrs].sort());
       expect(new Set(m.topics[0].partitions.map((p) => p.leader))).toEqual(new Set([1, 2, 3]));

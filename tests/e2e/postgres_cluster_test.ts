@@ -50,7 +50,9 @@ describe("three brokers on one PostgreSQL", () => {
       await admin.disconnect();
       const spread = await until(
         () => metadata(addr, "spread"),
-        (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+        (m) =>
+          new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3 &&
+          !m.topics[0].partitions.some((p) => p.leader < 0),
       );
       expect(new Set(spread.topics[0].partitions.map((p) => p.leader))).toEqual(new Set([1, 2, 3]));
 
@@ -102,7 +104,9 @@ describe("three brokers on one PostgreSQL", () => {
       await admin3.disconnect();
       const txLeaders = await until(
         () => metadata(addr, "txspread"),
-        (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+        (m) =>
+          new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3 &&
+          !m.topics[0].partitions.some((p) => p.leader < 0),
       );
       expect(new Set(txLeaders.topics[0].partitions.map((p) => p.leader)).size).toBe(3);
       const tp = kafka.producer({ transactionalId: "spread-tx", maxInFlightRequests: 1, idempotent: true });

@@ -150,6 +150,7 @@ describe("transactions across three brokers with an ACL authorizer", () => {
         const meta = await until(
           async () => JSON.parse(await kcat(["-b", all[0], ...saslKcat("admin"), "-L", "-J", "-t", "acl-tx"])),
           (m: { topics: { partitions: { leader: number }[] }[] }) =>
+            m.topics[0]?.partitions.every((p) => p.leader >= 0) &&
             new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 3,
         );
         expect(new Set(meta.topics[0].partitions.map((p: { leader: number }) => p.leader)).size).toBe(3);

@@ -64,6 +64,7 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
         offsets: await metadata(all[0], "__consumer_offsets"),
       });
       const spread = (m: Awaited<ReturnType<typeof metadata>>) =>
+        m.topics[0]?.partitions.every((p) => p.leader >= 0) &&
         new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 2;
       const s = await until(settled, (x) => x.tv2.every(spread) && spread(x.txn) && spread(x.offsets));
       expect(s.tv2.every(spread)).toBe(true);

@@ -178,7 +178,9 @@ describe("broker on PostgreSQL with record data in S3", () => {
       }]);
       const spread = await until(
         () => metadata(addr, "two"),
-        (m) => new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 2,
+        (m) =>
+          m.topics[0]?.partitions.every((p) => p.leader >= 0) &&
+          new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 2,
       );
       expect(new Set(spread.topics[0].partitions.map((p) => p.leader))).toEqual(new Set([1, 2]));
       const idem = ["-X", "enable.idempotence=true", "-X", "acks=all"];

@@ -66,6 +66,8 @@ beforeAll(async () => {
     "-o",
     "broker.session.timeout.ms=2000",
     "-o",
+    "leader.imbalance.check.interval.seconds=1", // brokers started one after another share the internal topics
+    "-o",
     "offsets.topic.num.partitions=12",
   ];
   for (let i = 0; i < 3; i++) brokers.push(await startBrokerProcess("bun", [...common, "--node-id", String(i + 1)]));

@@ -1,6 +1,6 @@
 // Brokers on one private PostgreSQL (tests/helpers/postgres.ts) for the cluster end-to-end tests: the
 // common flags (a 2 s lease renewed every 300 ms, so takeovers happen within seconds; no initial rebalance
-// delay), N brokers of the given runtimes with node ids 1..N, kafkajs on them with patient retries, and the
+// delay; a leader imbalance check every second), N brokers of the given runtimes with node ids 1..N, kafkajs on them with patient retries, and the
 // transaction coordinator of a transactional id as FindCoordinator names it; on a failure, the brokers' logs kept.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +19,10 @@ export const FAST_CLUSTER = [
   "broker.session.timeout.ms=2000",
   "-o",
   "group.initial.rebalance.delay.ms=0",
+  // Brokers started one after another get their share of the partitions (the internal topics, created by the first
+  // one) at the first rebalance check (Kafka's default: every 300 s).
+  "-o",
+  "leader.imbalance.check.interval.seconds=1",
 ];
 
 /**

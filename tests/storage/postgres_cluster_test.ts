@@ -34,7 +34,7 @@ test("a node id has one live incarnation; a lapsed lease can be taken; leaving f
   expect(await cb.live()).toEqual([]);
   expect(await cb.register(me, 60_000)).toBe(true);
   expect(await ca.heartbeat(1, 60_000)).toBe(false);
-  // Leaving: the row goes and led partitions are freed with a bumped epoch.
+  // Leaving: the lease ends at once (the row stays: the node id keeps its place) and led partitions are freed with a bumped epoch.
   const s = postgresLogStore(b);
   await s.open("t", 0);
   expect((await cb.move([{ topic: "t", partition: 0, fromEpoch: 0, to: 1 }]))[0]).toMatchObject({

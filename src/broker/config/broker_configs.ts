@@ -81,7 +81,7 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "auto.leader.rebalance.enable": ro(
     "boolean",
     "true",
-    "Move leadership back to preferred replicas (one node: always preferred).",
+    "Move leadership back to preferred leaders every leader.imbalance.check.interval.seconds (cluster on PostgreSQL).",
   ),
   "background.threads": dyn(
     "int",
@@ -143,6 +143,18 @@ export const BROKER_CONFIGS: Readonly<Record<string, BrokerConfigDef>> = {
   "group.max.session.timeout.ms": ro("int", "1800000", "Largest session timeout a classic group member may ask for."),
   "group.max.size": ro("int", INT_MAX, "Largest number of members in a group.", { min: 1 }),
   "group.min.session.timeout.ms": ro("int", "6000", "Smallest session timeout a classic group member may ask for."),
+  "leader.imbalance.check.interval.seconds": ro(
+    "long",
+    "300",
+    "How often a broker hands the partitions it leads back to their preferred leaders (cluster on PostgreSQL).",
+    { min: 1 },
+  ),
+  "leader.imbalance.per.broker.percentage": ro(
+    "int",
+    "10",
+    "Partitions a broker is preferred leader of but does not lead, in percent, above which they move back to it.",
+    { min: 0, max: 100 },
+  ),
   "listener.security.protocol.map": perBroker(
     "string",
     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",

@@ -233,9 +233,13 @@ async function append(
     }
   }
   const log = topic.partitions[index];
+  // The append is fenced by the epoch checked here: if this broker loses and regains the partition before the
+  // append commits, it stores nothing (NOT_LEADER_OR_FOLLOWER) rather than land at the new epoch after a sequence
+  // check against the old view.
   if (!svc.cluster.leads(topic.name, index)) {
     return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `This broker does not lead ${topic.name}-${index}`);
   }
+  const epoch = svc.cluster.heldEpoch?.(topic.name, index);
   if (batch.producerId >= 0n) {
     // Sequence check, append and state update run one at a time per partition, in request order: the
     // transaction checks run inside too, so an implicit add (which waits for its write) cannot let a
@@ -301,7 +305,7 @@ async function append(
         };
       }
       const end = log.logEndOffset;
-      const r = await store(svc, topic, index, records, scanned, logAppendTime, acks, tally);
+      const r = await store(svc, topic, index, records, scanned, logAppendTime, acks, tally, epoch);
       if (r.errorCode === ErrorCode.NONE) state.record(batch, Number(r.baseOffset));
       // Failed, but perhaps stored (PostgreSQL committed, then the connection broke): the next
       // append first learns what landed, so the producer's retry is found to be a duplicate.
@@ -309,7 +313,7 @@ async function append(
       return r;
     });
   }
-  return store(svc, topic, index, records, scanned, logAppendTime, acks, tally);
+  return store(svc, topic, index, records, scanned, logAppendTime, acks, tally, epoch);
 }
 
 /** Replays into the producer state the batches a failed append may have stored after all; false if it cannot yet. */
@@ -337,10 +341,12 @@ async function store(
   logAppendTime: number,
   acks: number,
   tally: Tally,
+  leaderEpoch: number | undefined,
 ): Promise<PartitionResult> {
   try {
     const r = await topic.partitions[index].append(records, scanned, {
       durable: acks === -1 && svc.config["chronik.fsync.acks.all"] !== false,
+      leaderEpoch,
     });
     tally.bytes += records.length;
     for (let i = 0; i < scanned.length; i++) tally.records += scanned[i].recordCount;

@@ -45,6 +45,11 @@ export type CommitEntry = {
    * end (before it) is this offset, without any leader check; otherwise it is refused with `logEndMoved`.
    */
   ifLogEnd?: number;
+  /**
+   * Cluster: the leader epoch the produce was validated under (AppendOptions.leaderEpoch): committed only while this
+   * broker leads at exactly that epoch. Absent: the epoch it holds when the commit is sent.
+   */
+  leaderEpoch?: number;
 };
 
 export type ObjectRef = { key: string; size: number };

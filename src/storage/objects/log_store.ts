@@ -149,8 +149,8 @@ class ObjectPartitionLog implements PartitionLog {
     this.sizeInBytes = offsets.sizeInBytes;
   }
 
-  append(buf: Uint8Array, batches: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
-    return this.#enqueue(buf, batches);
+  append(buf: Uint8Array, batches: readonly BatchMeta[], options?: AppendOptions): Promise<AppendResult> {
+    return this.#enqueue(buf, batches, undefined, options?.leaderEpoch);
   }
 
   /**
@@ -163,7 +163,7 @@ class ObjectPartitionLog implements PartitionLog {
   }
 
   /** Appends go to the writer at once, in call order; after a failure (or for appendIf) once those before settled. */
-  #enqueue(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number): Promise<AppendResult> {
+  #enqueue(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number, epoch?: number): Promise<AppendResult> {
     let p: Promise<AppendResult>;
     if (this.#stale || this.#waiting > 0 || ifLogEnd !== undefined) {
       this.#waiting++;
@@ -173,9 +173,9 @@ class ObjectPartitionLog implements PartitionLog {
         } finally {
           this.#waiting--;
         }
-        return this.#append(buf, batches, ifLogEnd);
+        return this.#append(buf, batches, ifLogEnd, epoch);
       });
-    } else p = this.#append(buf, batches);
+    } else p = this.#append(buf, batches, undefined, epoch);
     this.#tail = p.then(() => {}, () => {});
     return p;
   }
@@ -190,7 +190,12 @@ class ObjectPartitionLog implements PartitionLog {
     this.#stale = false;
   }
 
-  async #append(buf: Uint8Array, batches: readonly BatchMeta[], ifLogEnd?: number): Promise<AppendResult> {
+  async #append(
+    buf: Uint8Array,
+    batches: readonly BatchMeta[],
+    ifLogEnd?: number,
+    leaderEpoch?: number,
+  ): Promise<AppendResult> {
     let span = 0;
     for (const b of batches) span += b.lastOffsetDelta + 1;
     const logEnd = ifLogEnd ?? this.#pendingEnd;
@@ -203,6 +208,7 @@ class ObjectPartitionLog implements PartitionLog {
       r = await this.o.path.writer.append(this.topic, this.partition, buf, batches, {
         logEnd,
         conditional: ifLogEnd !== undefined,
+        leaderEpoch,
       });
     } catch (e) {
       this.#stale = true;

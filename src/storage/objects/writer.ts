@@ -70,7 +70,7 @@ type Pending = {
   start: number;
   size: number;
   records: number;
-  at?: { logEnd: number; conditional?: boolean };
+  at?: { logEnd: number; conditional?: boolean; leaderEpoch?: number };
   resolve: (r: AppendResult) => void;
   reject: (e: Error) => void;
 };
@@ -128,7 +128,7 @@ export class ObjectWriter {
     partition: number,
     buf: Uint8Array,
     batches: readonly BatchMeta[],
-    at?: { logEnd: number; conditional?: boolean },
+    at?: { logEnd: number; conditional?: boolean; leaderEpoch?: number },
   ): Promise<AppendResult> {
     if (this.#closed) throw new ObjectAppendError("object writer is closed", ErrorCode.KAFKA_STORAGE_ERROR, true);
     if (batches.length === 0) throw new RangeError("append of no batches");
@@ -310,5 +310,6 @@ function commitEntry(p: Pending, position: number): CommitEntry {
   };
   if (p.at?.conditional) entry.ifLogEnd = p.at.logEnd;
   else if (p.at) entry.logEnd = p.at.logEnd;
+  if (p.at?.leaderEpoch !== undefined) entry.leaderEpoch = p.at.leaderEpoch;
   return entry;
 }

@@ -3,6 +3,9 @@
 // PostgreSQL's clock, so brokers' clocks do not matter). chronik_partitions.leader / leader_epoch:
 // who may append, changed only by compare-and-set on the epoch; every append checks both in the
 // same statement that moves the log end (log.ts), so a stale leader's write never lands.
+// The lease (register, heartbeat) goes down a connection of its own (`lease`, opened by open.ts with a
+// request timeout well inside the lease), so a renewal never queues behind appends, reads or a takeover
+// busy on the shared pool, and a hung lease connection is failed and reopened before the lease lapses.
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
@@ -21,10 +24,13 @@ export type Move = { topic: string; partition: number; fromEpoch: number; to: nu
 
 export class PostgresCluster {
   readonly pool: PgPool;
+  /** The lease's own connection (the shared pool when none is given). */
+  readonly lease: PgPool;
   readonly incarnation = crypto.randomUUID();
 
-  constructor(pool: PgPool) {
+  constructor(pool: PgPool, lease: PgPool = pool) {
     this.pool = pool;
+    this.lease = lease;
   }
 
   /**
@@ -32,7 +38,7 @@ export class PostgresCluster {
    * live incarnation holds it.
    */
   async register(me: BrokerRow, leaseMs: number): Promise<boolean> {
-    const r = await this.pool.query(
+    const r = await this.lease.query(
       `INSERT INTO chronik_brokers (node_id, incarnation, rack, listeners, expires_at)
        VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
        ON CONFLICT (node_id) DO UPDATE SET incarnation = excluded.incarnation, rack = excluded.rack,
@@ -47,7 +53,7 @@ export class PostgresCluster {
 
   /** Renews the lease; false when another incarnation took the node id meanwhile. */
   async heartbeat(nodeId: number, leaseMs: number): Promise<boolean> {
-    const r = await this.pool.query(
+    const r = await this.lease.query(
       `UPDATE chronik_brokers SET expires_at = now() + $3 * interval '1 millisecond'
        WHERE node_id = $1 AND incarnation = $2 RETURNING node_id`,
       [nodeId, this.incarnation, leaseMs],
@@ -56,10 +62,14 @@ export class PostgresCluster {
     return r.rows.length === 1;
   }
 
-  /** Leaves: the row goes and the partitions this node leads become free (epoch bumped). */
+  /**
+   * Leaves: the lease ends now (the row stays, so the node id keeps its place among the brokers that preferred
+   * leaders are spread over) and the partitions this node leads become free (epoch bumped).
+   */
   async deregister(nodeId: number): Promise<void> {
     await this.pool.query(
-      `WITH b AS (DELETE FROM chronik_brokers WHERE node_id = $1 AND incarnation = $2 RETURNING node_id)
+      `WITH b AS (UPDATE chronik_brokers SET expires_at = now() - interval '1 millisecond'
+                  WHERE node_id = $1 AND incarnation = $2 RETURNING node_id)
        UPDATE chronik_partitions SET leader = -1, leader_epoch = leader_epoch + 1
        WHERE leader = $1 AND EXISTS (SELECT 1 FROM b)`,
       [nodeId, this.incarnation],
@@ -68,13 +78,19 @@ export class PostgresCluster {
   }
 
   async live(): Promise<BrokerRow[]> {
+    return (await this.members()).filter((b) => b.live);
+  }
+
+  /** Every node id that ever registered (those whose lease lapsed or who left too), with whether it is live. */
+  async members(): Promise<(BrokerRow & { live: boolean })[]> {
     const r = await this.pool.query(
-      "SELECT node_id, rack, listeners FROM chronik_brokers WHERE expires_at > now() ORDER BY node_id",
+      "SELECT node_id, rack, listeners, expires_at > now() FROM chronik_brokers ORDER BY node_id",
     );
-    return (r.rows as [number, string | null, string][]).map(([nodeId, rack, l]) => ({
+    return (r.rows as [number, string | null, string, boolean][]).map(([nodeId, rack, l, live]) => ({
       nodeId,
       rack,
       listeners: JSON.parse(l),
+      live,
     }));
   }
 
@@ -86,6 +102,29 @@ export class PostgresCluster {
       leader,
       epoch,
     }));
+  }
+
+  /**
+   * Asks every broker for a preferred leader election (ElectLeaders PREFERRED) of `partitions` (null: all): the
+   * request's number goes up, and each broker hands the partitions it leads to their preferred leaders at its next
+   * beat when it sees a new number.
+   */
+  async requestElection(partitions: readonly { topic: string; partition: number }[] | null): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO chronik_meta (key, value) VALUES ('leader.election', json_build_object('n', 1, 'partitions', $1::json)::text)
+       ON CONFLICT (key) DO UPDATE SET value = json_build_object(
+         'n', (chronik_meta.value::json->>'n')::int8 + 1, 'partitions', $1::json)::text`,
+      [partitions === null ? "null" : JSON.stringify(partitions.map((p) => [p.topic, p.partition]))],
+      [text],
+    );
+  }
+
+  /** The latest election request: its number (0: none yet) and partitions (null: all). */
+  async election(): Promise<{ n: number; partitions: [string, number][] | null }> {
+    const r = await this.pool.query("SELECT value FROM chronik_meta WHERE key = 'leader.election'");
+    if (r.rows.length === 0) return { n: 0, partitions: null };
+    const v = JSON.parse(r.rows[0][0] as string);
+    return { n: Number(v.n), partitions: v.partitions };
   }
 
   /** A fresh block number for producer ids (each broker takes blocks of its own). */

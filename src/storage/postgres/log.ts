@@ -21,6 +21,8 @@ const { text, int4, int8, int8Array, byteaArray } = OID;
 
 // $10/$11: the leader and epoch this broker holds; a leader of -1 (no cluster) checks neither.
 // Always one row back: log_start when stored (NULL when not), and the partition's leader and epoch.
+const LEADER_ROW = "SELECT leader, leader_epoch FROM chronik_partitions WHERE topic = $1 AND partition = $2";
+
 const APPEND = `WITH cur AS (
   SELECT leader, leader_epoch FROM chronik_partitions WHERE topic = $1 AND partition = $2
 ), p AS (
@@ -265,8 +267,9 @@ class PgPartitionLog implements PartitionLog {
     return this.#pool.query(sql, [this.topic, this.partition, ...params], [text, int4, ...types], this.#lane);
   }
 
-  append(buf: Uint8Array, metas: readonly BatchMeta[], _options?: AppendOptions): Promise<AppendResult> {
+  append(buf: Uint8Array, metas: readonly BatchMeta[], options?: AppendOptions): Promise<AppendResult> {
     let p: Promise<AppendResult>;
+    const epoch = options?.leaderEpoch;
     if (this.#stale || this.#waiting > 0) {
       this.#waiting++;
       p = this.#tail.then(async () => {
@@ -275,9 +278,9 @@ class PgPartitionLog implements PartitionLog {
         } finally {
           this.#waiting--;
         }
-        return this.#send(buf, metas);
+        return this.#send(buf, metas, false, epoch);
       });
-    } else p = this.#send(buf, metas);
+    } else p = this.#send(buf, metas, false, epoch);
     this.#tail = p.then(() => {}, () => {});
     return p;
   }
@@ -316,7 +319,7 @@ class PgPartitionLog implements PartitionLog {
     this.#stale = false;
   }
 
-  #send(buf: Uint8Array, metas: readonly BatchMeta[], conditional = false): Promise<AppendResult> {
+  #send(buf: Uint8Array, metas: readonly BatchMeta[], conditional = false, validated?: number): Promise<AppendResult> {
     const fencing = conditional ? null : this.#fencing();
     let leader = -1, epoch = 0;
     if (fencing) {
@@ -324,6 +327,13 @@ class PgPartitionLog implements PartitionLog {
       if (e === undefined) {
         return Promise.reject(
           new NotLeaderError(`node ${fencing.nodeId} does not lead ${this.topic}-${this.partition}`),
+        );
+      }
+      if (validated !== undefined && validated !== e) {
+        return Promise.reject(
+          new NotLeaderError(
+            `${this.topic}-${this.partition}: produce validated at leader epoch ${validated}, node ${fencing.nodeId} now holds ${e}; nothing stored`,
+          ),
         );
       }
       leader = fencing.nodeId;
@@ -366,7 +376,7 @@ class PgPartitionLog implements PartitionLog {
       int4,
       int4,
     ]).then(
-      (r) => {
+      async (r) => {
         const row = r.rows[0] as [number | null, number, number] | undefined;
         if (!row) {
           this.#stale = true;
@@ -385,6 +395,21 @@ class PgPartitionLog implements PartitionLog {
             throw new LogEndMovedError(
               `${this.topic}-${this.partition}: its log end in PostgreSQL is no longer ${base}`,
             );
+          }
+          // The leader and epoch read above are the statement's snapshot: a move that committed while the append
+          // waited for the row's lock fenced it but is not in them. Asked again, so that is answered as fencing.
+          if (leader !== -1) {
+            const now = await this.#q(LEADER_ROW, [], []).then(
+              (x) => x.rows[0] as [number, number] | undefined,
+              () => null,
+            );
+            if (now && (now[0] !== leader || now[1] !== epoch)) {
+              throw new NotLeaderError(
+                `${this.topic}-${this.partition}: node ${leader} epoch ${epoch} is fenced (leader ${now[0]}, epoch ${
+                  now[1]
+                }); nothing stored`,
+              );
+            }
           }
           throw new Error(
             `partition ${this.topic}-${this.partition}: its log end in PostgreSQL is no longer ${base} (another writer, or an earlier append's outcome unknown); nothing stored`,

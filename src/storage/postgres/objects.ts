@@ -71,6 +71,8 @@ UNION ALL SELECT e.ord, NULL::int8, c.leader, c.leader_epoch FROM e
   JOIN chronik_partitions c ON c.topic = e.topic AND c.partition = e.partition
   WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.topic = e.topic AND p.partition = e.partition)`;
 
+const LEADER_ROW = "SELECT leader, leader_epoch FROM chronik_partitions WHERE topic = $1 AND partition = $2";
+
 const COLUMNS = "topic, partition, object_key, position, size, base_offset, last_offset, max_timestamp";
 
 // Extents from the one holding $3, while their running size stays within $4 (the first always), at most $5.
@@ -199,6 +201,15 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
             errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
             message: `node ${fencing!.nodeId} does not lead ${entry.topic}-${entry.partition}`,
           };
+        } else if (
+          fencing && entry.ifLogEnd === undefined && entry.leaderEpoch !== undefined && entry.leaderEpoch !== epoch
+        ) {
+          // Validated under an earlier epoch of this broker (it lost and regained the partition since).
+          out[i] = {
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            message:
+              `${entry.topic}-${entry.partition}: produce validated at leader epoch ${entry.leaderEpoch}, node ${fencing.nodeId} now holds ${epoch}; nothing stored`,
+          };
         } else sent.push({ i, entry, epoch });
       });
       const topics = sent.map((s) => s.entry.topic), partitions = sent.map((s) => s.entry.partition);
@@ -240,8 +251,24 @@ export function postgresObjectIndex(pool: PgPool): PostgresObjectIndex {
       if (ensure) await ensure.catch(() => {});
       const r = await committed;
       const rows = r.rows as [number, number | null, number | null, number | null][];
-      for (const [ord, base, leader, epoch] of rows) {
+      // The leader and epoch of refused entries are the statement's snapshot: a move that committed while the commit
+      // waited for a partition row's lock fenced it but is not in them. Those are asked again (a refusal is rare).
+      const current = new Map<string, [number, number]>();
+      if (fencing) {
+        for (const [ord, base, leader, epoch] of rows) {
+          const { entry } = sent[ord - 1];
+          const k = `${entry.topic}\u0000${entry.partition}`;
+          if (base !== null || entry.ifLogEnd !== undefined || current.has(k)) continue;
+          current.set(k, [leader ?? -1, epoch ?? -1]);
+          if (leader !== fencing.nodeId || epoch !== sent[ord - 1].epoch) continue;
+          const now = await pool.query(LEADER_ROW, [entry.topic, entry.partition], [text, int4], COMMIT_LANE)
+            .then((x) => x.rows[0] as [number, number] | undefined, () => undefined);
+          if (now) current.set(k, now);
+        }
+      }
+      for (const [ord, base] of rows) {
         const { i, entry } = sent[ord - 1];
+        const [leader, epoch] = current.get(`${entry.topic}\u0000${entry.partition}`) ?? [-1, -1];
         if (base !== null) out[i] = { baseOffset: base };
         else if (
           entry.ifLogEnd === undefined && !(fencing && (leader !== fencing.nodeId || epoch !== sent[ord - 1].epoch))

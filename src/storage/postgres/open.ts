@@ -9,6 +9,8 @@ import { OID } from "./wire.ts";
 import type { Storage } from "../setup.ts";
 import type { StorageUrl } from "../url.ts";
 import { PgPool } from "./client.ts";
+import type { PgConfig } from "./client.ts";
+import { configNumber } from "../../config.ts";
 import { PostgresCluster } from "./cluster.ts";
 import { postgresLogStore } from "./log.ts";
 import { postgresAdminStore, postgresMetadataStore } from "./metadata.ts";
@@ -39,11 +41,13 @@ export async function openPostgres(
   // Checked before anything opens: a malformed object-store setting fails the start with its name.
   const objects = objectStoreConfig(options.config, options.env as Record<string, string | undefined>);
   const pool = new PgPool(runtime, { ...where.pg, timeoutMs: options.requestTimeoutMs }, log);
+  const lease = leasePool(runtime, where.pg, options.requestTimeoutMs, options.config, log);
+  const cluster = new PostgresCluster(pool, lease);
   try {
     await ensureSchema(pool);
     const metadata = await postgresMetadataStore(pool);
     if (objects) {
-      return openWithObjects(pool, where, log, objects, options.nodeId, metadata, topicConfig, {
+      return openWithObjects(pool, cluster, where, log, objects, options.nodeId, metadata, topicConfig, {
         retentionCheckMs,
         cleanerBackoffMs: options.cleanerBackoffMs,
         now: () => runtime.now(),
@@ -70,7 +74,7 @@ export async function openPostgres(
       metadata,
       admin: postgresAdminStore(pool),
       file: null,
-      cluster: new PostgresCluster(pool),
+      cluster,
       async removeUnknown() {
         for (const t of await orphanTopics(pool)) {
           log("info", `storage: removing the rows of ${t}, a topic that no longer exists`);
@@ -83,17 +87,38 @@ export async function openPostgres(
         await store.close();
         await metadata.close();
         pool.close();
+        lease.close();
       },
     };
   } catch (e) {
     pool.close();
+    lease.close();
     throw e;
   }
+}
+
+/**
+ * The lease's own connection: renewals never wait behind the shared pool's work, and a connection that gives no
+ * answer is failed (and reopened at the next renewal) within half of broker.session.timeout.ms, so a broker
+ * renews over a fresh connection before its lease lapses (chronik.postgres.request.timeout.ms when that is shorter).
+ * Not less: on a loaded machine a slow answer that still renews in time is better than a reconnection.
+ */
+function leasePool(
+  runtime: Runtime,
+  pg: PgConfig,
+  requestTimeoutMs: number,
+  config: Record<string, unknown>,
+  log: (level: LogLevel, message: string) => void,
+): PgPool {
+  const half = Math.max(100, Math.floor(configNumber(config, "broker.session.timeout.ms") / 2));
+  const timeoutMs = requestTimeoutMs > 0 ? Math.min(requestTimeoutMs, half) : half;
+  return new PgPool(runtime, { ...pg, poolSize: 1, timeoutMs }, (level, message) => log(level, `lease: ${message}`));
 }
 
 /** postgres:// with chronik.object.store: metadata, offsets and cluster in PostgreSQL, record data in objects. */
 function openWithObjects(
   pool: PgPool,
+  cluster: PostgresCluster,
   where: StorageUrl & { kind: "postgres" },
   log: (level: LogLevel, message: string) => void,
   config: ObjectStoreConfig,
@@ -133,7 +158,7 @@ function openWithObjects(
     metadata,
     admin: postgresAdminStore(pool),
     file: null,
-    cluster: new PostgresCluster(pool),
+    cluster,
     fenced: index,
     async removeUnknown() {
       for (const t of await orphanTopics(pool)) {
@@ -150,6 +175,7 @@ function openWithObjects(
       await store.close();
       await metadata.close();
       pool.close();
+      cluster.lease.close();
     },
   };
 }
