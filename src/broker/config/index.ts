@@ -32,6 +32,8 @@ export type Admin = {
    * others within broker.heartbeat.interval.ms (each polls the stored revision).
    */
   followStore(): void;
+  /** Adopts the stored state now if another broker changed it (what followStore does every interval); true if so. */
+  follow(): Promise<boolean>;
   /** Stops following the stored admin state. */
   close(): void;
 };
@@ -194,5 +196,5 @@ export async function openAdmin(
     if (timer !== null) clearInterval(timer);
     timer = null;
   };
-  return { configs, quotas, features, auth, acls, clientMetrics, followStore, close };
+  return { configs, quotas, features, auth, acls, clientMetrics, followStore, follow: () => serial(follow), close };
 }
