@@ -7,8 +7,9 @@
 //    DeleteAcls through broker 1: denied again at 2 and 3.
 // 2. Fifteen CreateAcls at the same moment, five through each broker: all fifteen survive, everywhere.
 // 3. A SCRAM user created at broker 1 (AlterUserScramCredentials) authenticates at broker 2 (kcat).
-// 4. A client quota set at broker 1 is described at broker 3; a dynamic cluster-wide default (IncrementalAlterConfigs,
-//    broker name "") set at 1 is described at 2 as DYNAMIC_DEFAULT_BROKER_CONFIG (kafkajs describeConfigs).
+// 4. A client quota set at broker 1 is described and applied (a produce throttled) at broker 3; a dynamic
+//    cluster-wide default (IncrementalAlterConfigs, broker name "") set at 1 is described at 2 as
+//    DYNAMIC_DEFAULT_BROKER_CONFIG (kafkajs describeConfigs).
 // 5. A fourth broker started afterwards sees all of it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
@@ -23,7 +24,9 @@ import { bunRuntime } from "../../adapters/bun.ts";
 import { KafkaConnection } from "../../src/client/connection.ts";
 import { saltedPassword } from "../../src/broker/auth/sasl.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { Produce } from "../../src/protocol/messages/00_produce.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
 import { CreateAcls } from "../../src/protocol/messages/30_create_acls.ts";
 import { IncrementalAlterConfigs } from "../../src/protocol/messages/44_incremental_alter_configs.ts";
 import { DescribeClientQuotas } from "../../src/protocol/messages/48_describe_client_quotas.ts";
@@ -226,7 +229,7 @@ describe("admin state shared by the brokers of a cluster", () => {
         const quota = await supers[0].send(AlterClientQuotas, 1, {
           entries: [{
             entity: [{ entityType: "client-id", entityName: "slow" }],
-            ops: [{ key: "producer_byte_rate", value: 2048, remove: false }],
+            ops: [{ key: "producer_byte_rate", value: 1024, remove: false }],
           }],
           validateOnly: false,
         });
@@ -238,8 +241,29 @@ describe("admin state shared by the brokers of a cluster", () => {
           })).entries;
         expect(await until(() => quotasAt(supers[2]), (e) => (e?.length ?? 0) > 0)).toEqual([{
           entity: [{ entityType: "client-id", entityName: "slow" }],
-          values: [{ key: "producer_byte_rate", value: 2048 }],
+          values: [{ key: "producer_byte_rate", value: 1024 }],
         }]);
+        // It applies there: ~40 KB produced by client id "slow" to the partition broker 3 leads is throttled.
+        const slow = await KafkaConnection.open(bunRuntime, "127.0.0.1", b3.port, {
+          clientId: "slow",
+          sasl: { mechanism: "PLAIN", username: "admin", password: "admin-secret" },
+        });
+        conns.push(slow);
+        const led = m.topics[0].partitions.find((p) => p.leader === 3)!.partitionId;
+        const produced = await slow.send(Produce, 9, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [{
+            name: TOPIC,
+            partitionData: [{
+              index: led,
+              records: buildRecordBatch({ records: [{ key: null, value: new Uint8Array(40_000).fill(7) }] }),
+            }],
+          }],
+        });
+        expect(produced.responses![0].partitionResponses![0].errorCode).toBe(ErrorCode.NONE);
+        expect(produced.throttleTimeMs).toBeGreaterThan(0);
         const altered = await supers[0].send(IncrementalAlterConfigs, 1, {
           resources: [{
             resourceType: 4,
