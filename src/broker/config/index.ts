@@ -177,8 +177,11 @@ export async function openAdmin(
   const followStore = () => {
     if (shared) return;
     shared = true;
+    let polling = false; // a hung PostgreSQL: one poll waits, the next ticks do not queue behind it
     timer = setInterval(() => {
-      serial(follow).then(
+      if (polling) return;
+      polling = true;
+      serial(follow).finally(() => polling = false).then(
         (adopted) => {
           if (adopted) {
             runtime.log("info", `admin state (ACLs, SCRAM users, quotas, configs) now at revision ${revision}`);
@@ -186,7 +189,9 @@ export async function openAdmin(
           warned = false;
         },
         (e) => {
-          if (!warned) runtime.log("warn", `reading the admin state: ${e instanceof Error ? e.message : String(e)}`);
+          if (!warned && timer !== null) {
+            runtime.log("warn", `reading the admin state: ${e instanceof Error ? e.message : String(e)}`);
+          }
           warned = true;
         },
       );
