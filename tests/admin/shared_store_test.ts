@@ -98,6 +98,32 @@ test("changes through two brokers at once all survive; each adopts the other's, 
   expect(await b.follow()).toBe(false); // nothing new
 });
 
+test("client-metrics subscriptions and finalized features follow too", async () => {
+  const store = memoryAdminStore();
+  const { admin: a } = await admin(1, store);
+  const { admin: b } = await admin(2, store);
+  const sub = await a.configs.alter(
+    ResourceType.CLIENT_METRICS,
+    "all",
+    [
+      { name: "metrics", op: 0, value: "org.apache.kafka." },
+      { name: "interval.ms", op: 0, value: "1000" },
+    ],
+    true,
+    false,
+  );
+  expect(sub.errorCode).toBe(ErrorCode.NONE);
+  const tv = await b.features.update([{ feature: "transaction.version", maxVersionLevel: 1, upgradeType: 2 }], false);
+  expect(tv.errorCode).toBe(ErrorCode.NONE); // b adopted a's change first, then stored its own on top
+  expect(b.clientMetrics.names()).toEqual(["all"]);
+  expect(await a.follow()).toBe(true);
+  expect(a.features.level("transaction.version")).toBe(1);
+  await a.configs.alter(ResourceType.CLIENT_METRICS, "all", [], false, false); // removes the subscription
+  await b.follow();
+  expect(b.clientMetrics.names()).toEqual([]);
+  expect(b.features.level("transaction.version")).toBe(1);
+});
+
 test("per-broker dynamic configs stay with their broker in the shared document", async () => {
   const store = memoryAdminStore();
   const { admin: a, config: aConfig } = await admin(1, store);
