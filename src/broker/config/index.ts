@@ -141,7 +141,7 @@ export async function openAdmin(
   const transact = <T>(fn: () => Promise<T>): Promise<T> =>
     serial(async () => {
       for (let attempt = 1;; attempt++) {
-        if (shared) await follow();
+        if (shared || attempt > 1) await follow();
         conflict = false;
         const rev = revision;
         try {
