@@ -1,4 +1,4 @@
-// Admin state shared by three brokers (Bun, Node, Bun) on one PostgreSQL, with an ACL authorizer on SASL_PLAINTEXT
+// Admin state shared by three brokers (Bun, Deno, Node) on one PostgreSQL, with an ACL authorizer on SASL_PLAINTEXT
 // listeners (PLAIN for admin and alice, SCRAM-SHA-256 for users created at run time): a change through one broker
 // takes effect at the others without a restart (each polls the stored revision every broker.heartbeat.interval.ms),
 // and no broker's save reverts another's (compare-and-set on the revision, the change applied again on a conflict).
@@ -147,7 +147,7 @@ describe("admin state shared by the brokers of a cluster", () => {
     "ACLs, SCRAM users, quotas and cluster-wide configs changed through one broker hold at every broker, concurrent changes all survive, a later broker sees them",
     async () => {
       const url = pg.createDatabase("cluster_admin");
-      await startCluster(url, ["bun", "node", "bun"], brokers, FLAGS, {}, saslKcat("admin"));
+      await startCluster(url, ["bun", "deno", "node"], brokers, FLAGS, {}, saslKcat("admin"));
       await keepLogsOnFailure(brokers, async () => {
         const [b1, b2, b3] = brokers;
         const admin1 = kafka([b1], "admin").admin();
