@@ -150,7 +150,7 @@ async function start(
     "log.dirs": config.dataDir,
     "log.dir": config.dataDir,
   }), storage.admin);
-  if (storage.cluster) admin.shareFeatures();
+  if (storage.cluster) admin.followStore();
   await admin.auth.bootstrap(config["chronik.add.scram"]);
   const now = () => runtime.now();
   // On PostgreSQL every broker is a cluster member; its group and transaction coordinators then serve

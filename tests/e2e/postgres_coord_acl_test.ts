@@ -32,6 +32,7 @@ import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { WriteTxnMarkers } from "../../src/protocol/messages/27_write_txn_markers.ts";
 import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commit.ts";
 import { CreateAcls } from "../../src/protocol/messages/30_create_acls.ts";
+import { DescribeAcls } from "../../src/protocol/messages/29_describe_acls.ts";
 import type { BrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
@@ -140,12 +141,25 @@ describe("transactions across three brokers with an ACL authorizer", () => {
           allow(AclResourceTypes.GROUP, "alice-group", AclOperationTypes.READ),
         ];
         await admin.disconnect();
-        // Every broker gets them: a broker reads the stored ACLs at start only (docs/cluster.md, Not built yet), so
-        // each is given them (a binding that exists already is left as it is).
+        // Created through broker 1 only: the others adopt the stored ACLs within broker.heartbeat.interval.ms.
         const supers = await Promise.all(brokers.map((b) => open(b, "admin")));
+        const r = await supers[0].send(CreateAcls, 3, { creations: acls });
+        expect(r.results!.map((x) => x.errorCode)).toEqual(acls.map(() => ErrorCode.NONE));
         for (const c of supers) {
-          const r = await c.send(CreateAcls, 3, { creations: acls });
-          expect(r.results!.map((x) => x.errorCode)).toEqual(acls.map(() => ErrorCode.NONE));
+          const described = await until(
+            () =>
+              c.send(DescribeAcls, 3, {
+                resourceTypeFilter: 1, // ANY
+                resourceNameFilter: null,
+                patternTypeFilter: 1, // ANY
+                principalFilter: "User:alice",
+                hostFilter: null,
+                operation: 1, // ANY
+                permissionType: 1, // ANY
+              }),
+            (d) => (d.resources ?? []).flatMap((x) => x.acls).length === acls.length,
+          );
+          expect(described.resources!.flatMap((x) => x.acls).length).toBe(acls.length);
         }
         const meta = await until(
           async () => JSON.parse(await kcat(["-b", all[0], ...saslKcat("admin"), "-L", "-J", "-t", "acl-tx"])),

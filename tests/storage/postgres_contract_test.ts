@@ -44,10 +44,13 @@ describe("postgres metadata, admin document and the storage entry point", () => 
       { name: "a", id: "ida", partitions: 3, configs: {} },
     ]);
     const admin = postgresAdminStore(pool);
-    expect(await admin.load()).toBeNull();
-    await admin.save({ version: 1, acls: [] });
-    await admin.save({ version: 1, acls: ["x"] });
-    expect(await postgresAdminStore(pool).load()).toEqual({ version: 1, acls: ["x"] });
+    expect(await admin.load()).toEqual({ doc: null, revision: 0 });
+    expect(await admin.save({ version: 1, acls: [] }, 0)).toBe(true);
+    expect(await admin.save({ version: 1, acls: ["x"] }, 1)).toBe(true);
+    // A save built on an older revision (another broker's) is refused and writes nothing.
+    expect(await admin.save({ version: 1, acls: ["stale"] }, 1)).toBe(false);
+    expect(await admin.revision()).toBe(2);
+    expect(await postgresAdminStore(pool).load()).toEqual({ doc: { version: 1, acls: ["x"] }, revision: 2 });
     pool.close();
   });
 

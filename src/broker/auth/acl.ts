@@ -189,6 +189,11 @@ export class Authorizer {
   private readonly byType = new Map<number, AclBinding[]>();
   /** Called after every change (persistence). */
   onChange: () => Promise<void> | void = () => {};
+  /**
+   * Runs one change (the broker wires it to the admin store: in a cluster it first adopts the stored state and
+   * runs the change again if another broker stored one meanwhile).
+   */
+  transact: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
 
   /** `settings` is read on every decision (configs may change); `isEnabled` alone on the hot path. */
   constructor(
@@ -262,7 +267,11 @@ export class Authorizer {
   }
 
   /** Adds bindings (an existing one is kept as is); one error message or null each. */
-  async create(bindings: AclBinding[]): Promise<(string | null)[]> {
+  create(bindings: AclBinding[]): Promise<(string | null)[]> {
+    return this.transact(() => this.createNow(bindings));
+  }
+
+  private async createNow(bindings: AclBinding[]): Promise<(string | null)[]> {
     const out: (string | null)[] = [];
     let changed = false;
     for (const b of bindings) {
@@ -280,7 +289,11 @@ export class Authorizer {
   }
 
   /** Removes what each filter matches; per filter the removed bindings, or an error message. */
-  async delete(filters: AclFilter[]): Promise<({ removed: AclBinding[] } | { error: string })[]> {
+  delete(filters: AclFilter[]): Promise<({ removed: AclBinding[] } | { error: string })[]> {
+    return this.transact(() => this.deleteNow(filters));
+  }
+
+  private async deleteNow(filters: AclFilter[]): Promise<({ removed: AclBinding[] } | { error: string })[]> {
     const out: ({ removed: AclBinding[] } | { error: string })[] = [];
     let changed = false;
     for (const f of filters) {

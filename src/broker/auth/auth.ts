@@ -89,6 +89,13 @@ export class ScramCredentials {
   private readonly users = new Map<string, Map<ScramMechanism, ScramCredential>>();
   /** Called after every change (persistence). */
   onChange: () => Promise<void> | void = () => {};
+  /**
+   * Runs one change (the broker wires it to the admin store: in a cluster it first adopts the stored state and
+   * runs the change again if another broker stored one meanwhile).
+   */
+  transact: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
+  /** set/delete calls not stored yet: `changed` replays them onto the latest stored state, then stores it. */
+  private pending: [string, ScramMechanism, ScramCredential | null][] = [];
 
   get(user: string, mechanism: ScramMechanism): ScramCredential | null {
     return this.users.get(user)?.get(mechanism) ?? null;
@@ -110,20 +117,39 @@ export class ScramCredentials {
   }
 
   set(user: string, mechanism: ScramMechanism, c: ScramCredential) {
+    this.pending.push([user, mechanism, c]);
+    this.put(user, mechanism, c);
+  }
+
+  private put(user: string, mechanism: ScramMechanism, c: ScramCredential) {
     let m = this.users.get(user);
     if (!m) this.users.set(user, m = new Map());
     m.set(mechanism, c);
   }
 
   delete(user: string, mechanism: ScramMechanism): boolean {
+    this.pending.push([user, mechanism, null]);
+    return this.remove(user, mechanism);
+  }
+
+  private remove(user: string, mechanism: ScramMechanism): boolean {
     const m = this.users.get(user);
     if (!m || !m.delete(mechanism)) return false;
     if (m.size === 0) this.users.delete(user);
     return true;
   }
 
+  /** Stores the changes made by set/delete since the last call. */
   async changed() {
-    await this.onChange();
+    const ops = this.pending;
+    this.pending = [];
+    await this.transact(async () => {
+      for (const [user, mechanism, c] of ops) {
+        if (c === null) this.remove(user, mechanism);
+        else this.put(user, mechanism, c);
+      }
+      await this.onChange();
+    });
   }
 
   snapshot(): ScramSnapshot {
@@ -147,7 +173,7 @@ export class ScramCredentials {
     this.users.clear();
     for (const x of s) {
       if (!isScram(x.mechanism)) continue;
-      this.set(x.user, x.mechanism, {
+      this.put(x.user, x.mechanism, {
         salt: unb64(x.salt),
         iterations: x.iterations,
         storedKey: unb64(x.storedKey),

@@ -91,8 +91,12 @@ export type ConfigResourceHandler = {
 
 /** What is persisted (JSON). */
 export type ConfigsSnapshot = {
+  /** This broker's per-broker configs (resource name = its node id). */
   broker: Record<string, string>;
+  /** Cluster-wide defaults (resource name ""), shared by every broker of a cluster. */
   clusterDefault: Record<string, string>;
+  /** Per-broker configs by node id: the brokers of a cluster share one document. */
+  nodes?: Record<string, Record<string, string>>;
 };
 
 const LOG4J_LEVELS = ["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"];
@@ -120,6 +124,8 @@ export class Configs {
   private readonly staticValues = new Map<string, string>();
   private readonly dynamicBroker = new Map<string, string>();
   private readonly dynamicDefault = new Map<string, string>();
+  /** The other brokers' per-broker configs (a cluster's shared document), kept as stored. */
+  private otherNodes: Record<string, Record<string, string>> = {};
   private rootLevel: string | null = null;
   private readonly identity: () => Record<string, string | null>;
   /** The resolved start-up config, to fall back to when a dynamic config is removed. */
@@ -128,6 +134,11 @@ export class Configs {
   log: (level: LogLevel, message: string) => void = () => {};
   /** Called after every applied change (persistence). */
   onChange: () => Promise<void> = async () => {};
+  /**
+   * Runs one change (the broker wires it to the admin store: in a cluster it first adopts the stored state and
+   * runs the change again if another broker stored one meanwhile).
+   */
+  transact: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
   /**
    * Resource types kept by other modules, by type: GROUP (share groups' configs, share/group_configs.ts)
    * and CLIENT_METRICS (telemetry subscriptions, telemetry/client_metrics.ts).
@@ -392,7 +403,21 @@ export class Configs {
    * AlterConfigs (`incremental` false: the given set replaces the resource's dynamic configs) and
    * IncrementalAlterConfigs (`incremental` true: SET / DELETE / APPEND / SUBTRACT per key).
    */
-  async alter(
+  alter(
+    resourceType: number,
+    resourceName: string,
+    ops: readonly AlterOp[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<Outcome> {
+    // Topic configs are kept with the topic (the metadata store), not in the admin document.
+    if (resourceType === ResourceType.TOPIC || validateOnly) {
+      return this.alterNow(resourceType, resourceName, ops, incremental, validateOnly);
+    }
+    return this.transact(() => this.alterNow(resourceType, resourceName, ops, incremental, validateOnly));
+  }
+
+  private async alterNow(
     resourceType: number,
     resourceName: string,
     ops: readonly AlterOp[],
@@ -632,13 +657,29 @@ export class Configs {
   // ---- persistence (topic overrides are kept with the topic by Topics and the metadata store) ----
 
   snapshot(): ConfigsSnapshot {
-    return { broker: Object.fromEntries(this.dynamicBroker), clusterDefault: Object.fromEntries(this.dynamicDefault) };
+    const broker = Object.fromEntries(this.dynamicBroker);
+    return {
+      broker,
+      clusterDefault: Object.fromEntries(this.dynamicDefault),
+      nodes: { ...this.otherNodes, [String(this.config.nodeId)]: broker },
+    };
   }
 
+  /**
+   * Replaces the dynamic broker configs with the snapshot's (this broker's own from `nodes` when present, else
+   * `broker`, as a single broker stored them) and brings the live values of every config that changed in step.
+   */
   restore(s: Partial<ConfigsSnapshot>): void {
-    for (const [k, v] of Object.entries(s.broker ?? {})) this.dynamicBroker.set(k, String(v));
+    const me = String(this.config.nodeId);
+    const own = s.nodes ? (s.nodes[me] ?? {}) : (s.broker ?? {});
+    this.otherNodes = Object.fromEntries(Object.entries(s.nodes ?? {}).filter(([id]) => id !== me));
+    const changed = new Set([...this.dynamicBroker.keys(), ...this.dynamicDefault.keys()]);
+    this.dynamicBroker.clear();
+    this.dynamicDefault.clear();
+    for (const [k, v] of Object.entries(own)) this.dynamicBroker.set(k, String(v));
     for (const [k, v] of Object.entries(s.clusterDefault ?? {})) this.dynamicDefault.set(k, String(v));
-    this.refreshLive(new Set([...this.dynamicBroker.keys(), ...this.dynamicDefault.keys()]));
+    for (const k of [...this.dynamicBroker.keys(), ...this.dynamicDefault.keys()]) changed.add(k);
+    this.refreshLive(changed);
   }
 }
 

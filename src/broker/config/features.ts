@@ -27,8 +27,11 @@ export class Features {
   epoch = 0n;
   private readonly nodeId: number;
   onChange: () => Promise<void> = async () => {};
-  /** Cluster: reads the levels as stored now (another broker may have changed them) before an update. */
-  beforeUpdate: () => Promise<void> = async () => {};
+  /**
+   * Runs one change (the broker wires it to the admin store: in a cluster it first adopts the stored state and
+   * runs the change again if another broker stored one meanwhile).
+   */
+  transact: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
 
   /** `apiKeys`: the implemented API keys (features follow from them). */
   constructor(apiKeys: ReadonlySet<number>, nodeId: number) {
@@ -68,8 +71,11 @@ export class Features {
   }
 
   /** Validates all updates; applies them (all or none) unless `validateOnly`. */
-  async update(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<Outcome> {
-    await this.beforeUpdate();
+  update(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<Outcome> {
+    return this.transact(() => this.updateNow(updates, validateOnly));
+  }
+
+  private async updateNow(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<Outcome> {
     const seen = new Set<string>();
     for (const u of updates) {
       if (seen.has(u.feature)) {

@@ -1,5 +1,8 @@
-// Admin state of the broker — configs, client quotas, features, SCRAM credentials — restored from
-// and saved to the admin store. startBroker calls openAdmin once topics are loaded.
+// Admin state of the broker — configs, client quotas, features, SCRAM credentials, ACLs, client-metrics
+// subscriptions — restored from and saved to the admin store. startBroker calls openAdmin once topics are
+// loaded. Every change runs through `transact`: one at a time, stored with a compare-and-set on the document's
+// revision; in a cluster it first adopts what other brokers stored and is applied again if it lost a race, so
+// all brokers apply the same changes in the same order and none is lost (Kafka's metadata log, in one row).
 import type { BrokerConfig } from "../../config.ts";
 import { configNumber } from "../../config.ts";
 import type { Runtime } from "../../runtime.ts";
@@ -23,11 +26,15 @@ export type Admin = {
   /** KIP-714 client-metrics subscriptions (CLIENT_METRICS config resources) and pushed metrics. */
   clientMetrics: ClientMetrics;
   /**
-   * Several brokers share the store (a cluster): finalized features changed through one reach the others
-   * (within broker.heartbeat.interval.ms) and are never reverted by their saves.
+   * Several brokers share the store (a cluster): a change through any of them (ACLs, SCRAM users, quotas,
+   * dynamic configs, client-metrics subscriptions, finalized features) starts from the latest stored state, is
+   * stored only if no other broker stored one meanwhile (else it is applied again on that one), and reaches the
+   * others within broker.heartbeat.interval.ms (each polls the stored revision).
    */
-  shareFeatures(): void;
-  /** Stops following the stored finalized features. */
+  followStore(): void;
+  /** Adopts the stored state now if another broker changed it (what followStore does every interval); true if so. */
+  follow(): Promise<boolean>;
+  /** Stops following the stored admin state. */
   close(): void;
 };
 
@@ -72,53 +79,121 @@ export async function openAdmin(
       allowIfNoAcl: String(config["allow.everyone.if.no.acl.found"]) === "true",
     };
   });
-  const saved = (await store.load()) as AdminSnapshot | null;
-  if (saved && saved.version !== 1) throw new Error(`unknown admin snapshot version ${String(saved.version)}`);
-  if (saved) {
-    configs.restore(saved.configs ?? {});
-    quotas.restore(saved.quotas ?? []);
-    if (saved.features) features.restore(saved.features);
-    if (saved.scram) auth.scram.restore(saved.scram);
-    if (saved.acls) acls.restore(saved.acls);
-    if (saved.clientMetrics) clientMetrics.restore(saved.clientMetrics);
-  }
-  const persist = () =>
-    store.save(
-      {
-        version: 1,
-        configs: configs.snapshot(),
-        quotas: quotas.snapshot(),
-        features: features.snapshot(),
-        scram: auth.scram.snapshot(),
-        acls: acls.snapshot(),
-        clientMetrics: clientMetrics.snapshot(),
-      } satisfies AdminSnapshot,
-    );
-  // Cluster: finalized features stored at a later epoch (UpdateFeatures through another broker) are adopted
-  // before this broker updates them or saves the document (so a save for another part never reverts them),
-  // and every broker.heartbeat.interval.ms (so share.version, say, takes effect everywhere without a restart).
-  const adoptFeatures = async () => {
-    const stored = ((await store.load()) as AdminSnapshot | null)?.features;
-    if (!stored || stored.epoch <= Number(features.epoch)) return;
-    features.restore(stored);
-    runtime.log("info", `finalized features now ${JSON.stringify(stored.levels)} (epoch ${stored.epoch}, stored)`);
+  // The revision of the stored document this broker's state is (changes through this broker included), and
+  // that document: what a failed save rolls back to.
+  let revision = 0;
+  const initialFeatures = features.snapshot();
+  let base: AdminSnapshot | null = null;
+  const adopt = (doc: AdminSnapshot | null, rev: number) => {
+    if (doc && doc.version !== 1) throw new Error(`unknown admin snapshot version ${String(doc.version)}`);
+    // Each part is replaced, not merged: what another broker removed is removed here too.
+    configs.restore(doc?.configs ?? {});
+    quotas.restore(doc?.quotas ?? []);
+    features.restore(doc?.features ?? initialFeatures);
+    auth.scram.restore(doc?.scram ?? []);
+    acls.restore(doc?.acls ?? []);
+    clientMetrics.restore(doc?.clientMetrics ?? {});
+    base = doc;
+    revision = rev;
   };
+  {
+    const stored = await store.load();
+    if (stored.doc) adopt(stored.doc as AdminSnapshot, stored.revision);
+    else revision = stored.revision;
+  }
+  const snapshot = (): AdminSnapshot => ({
+    version: 1,
+    configs: configs.snapshot(),
+    quotas: quotas.snapshot(),
+    features: features.snapshot(),
+    scram: auth.scram.snapshot(),
+    acls: acls.snapshot(),
+    clientMetrics: clientMetrics.snapshot(),
+  });
+  // Set when a save finds a later revision stored (another broker's change): the change is run again on it.
+  let conflict = false;
+  const persist = async () => {
+    const doc = snapshot();
+    if (!(await store.save(doc, revision))) {
+      conflict = true;
+      throw new Error("the admin state changed through another broker meanwhile");
+    }
+    base = doc;
+    revision++;
+  };
+  // Several brokers share the store (a cluster, after followStore()): each change starts from the latest stored state.
   let shared = false;
-  const save = () => shared ? adoptFeatures().then(persist) : persist();
-  configs.onChange = save;
-  quotas.onChange = save;
+  const follow = async () => {
+    if ((await store.revision()) === revision) return false;
+    const stored = await store.load();
+    if (stored.revision === revision) return false;
+    adopt(stored.doc as AdminSnapshot | null, stored.revision);
+    return true;
+  };
+  // One change at a time in this broker (and following the store, in the same queue).
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = queue.then(fn);
+    queue = p.catch(() => {});
+    return p;
+  };
+  const MAX_ATTEMPTS = 20;
+  const transact = <T>(fn: () => Promise<T>): Promise<T> =>
+    serial(async () => {
+      for (let attempt = 1;; attempt++) {
+        if (shared || attempt > 1) await follow();
+        conflict = false;
+        const rev = revision;
+        try {
+          const out = await fn();
+          if (!conflict) return out;
+        } catch (e) {
+          if (!conflict) {
+            // Not stored (storage down, say): this broker goes back to what is stored, as the others see it.
+            if (revision === rev) adopt(base, rev);
+            throw e;
+          }
+        }
+        if (attempt >= MAX_ATTEMPTS) {
+          adopt(base, rev);
+          throw new Error(`the admin state kept changing through other brokers (${MAX_ATTEMPTS} attempts)`);
+        }
+        runtime.log("debug", `admin change: revision ${rev} was superseded; applying it again on the stored state`);
+      }
+    });
+  configs.onChange = persist;
+  quotas.onChange = persist;
   features.onChange = persist;
-  auth.scram.onChange = save;
-  acls.onChange = save;
-  clientMetrics.onChange = save;
+  auth.scram.onChange = persist;
+  acls.onChange = persist;
+  clientMetrics.onChange = persist;
+  configs.transact = transact;
+  quotas.transact = transact;
+  features.transact = transact;
+  auth.scram.transact = transact;
+  acls.transact = transact;
   let timer: ReturnType<typeof setInterval> | null = null;
-  const shareFeatures = () => {
+  let warned = false;
+  const followStore = () => {
     if (shared) return;
     shared = true;
-    features.beforeUpdate = adoptFeatures;
+    let polling = false; // a hung PostgreSQL: one poll waits, the next ticks do not queue behind it
     timer = setInterval(() => {
-      adoptFeatures().catch((e) =>
-        runtime.log("warn", `reading the finalized features: ${e instanceof Error ? e.message : String(e)}`)
+      if (polling) return;
+      polling = true;
+      serial(follow).finally(() => polling = false).then(
+        (adopted) => {
+          if (adopted) {
+            runtime.log("info", `admin state (ACLs, SCRAM users, quotas, configs) now at revision ${revision}`);
+          }
+          warned = false;
+        },
+        (e) => {
+          if (!warned && timer !== null) {
+            runtime.log("warn", `reading the admin state: ${e instanceof Error ? e.message : String(e)}`);
+          }
+          warned = true;
+        },
       );
     }, Math.max(100, configNumber(config, "broker.heartbeat.interval.ms")));
   };
@@ -126,5 +201,5 @@ export async function openAdmin(
     if (timer !== null) clearInterval(timer);
     timer = null;
   };
-  return { configs, quotas, features, auth, acls, clientMetrics, shareFeatures, close };
+  return { configs, quotas, features, auth, acls, clientMetrics, followStore, follow: () => serial(follow), close };
 }

@@ -73,6 +73,11 @@ export class ClientQuotas {
   private entries = new Map<string, Entry>();
   onChange: () => Promise<void> = async () => {};
   /**
+   * Runs one change (the broker wires it to the admin store: in a cluster it first adopts the stored state and
+   * runs the change again if another broker stored one meanwhile).
+   */
+  transact: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
+  /**
    * True while any user/client-id quota that the connection loop measures exists (byte rates,
    * request_percentage): the only check on hot paths. controller_mutation_rate is left out: only the
    * three admin handlers take from it, checking `typeActive[MUTATION]`.
@@ -327,7 +332,15 @@ export class ClientQuotas {
   }
 
   /** Checks one entry of AlterClientQuotas; applies it unless `validateOnly`. */
-  async alter(entity: readonly EntityPart[], ops: readonly QuotaOp[], validateOnly: boolean): Promise<Outcome> {
+  alter(entity: readonly EntityPart[], ops: readonly QuotaOp[], validateOnly: boolean): Promise<Outcome> {
+    return this.transact(() => this.alterNow(entity, ops, validateOnly));
+  }
+
+  private async alterNow(
+    entity: readonly EntityPart[],
+    ops: readonly QuotaOp[],
+    validateOnly: boolean,
+  ): Promise<Outcome> {
     if (entity.length === 0) return invalid("Invalid empty client quota entity");
     const map = new Map<string, string | null>();
     for (const p of entity) {
@@ -384,7 +397,9 @@ export class ClientQuotas {
     }));
   }
 
+  /** Replaces every quota with the snapshot's. */
   restore(s: QuotaSnapshot): void {
+    this.entries.clear();
     for (const e of s) {
       const entity = new Map(e.entity.map((p) => [p.entityType, p.entityName] as const));
       this.entries.set(ClientQuotas.key(entity), { entity, values: new Map(Object.entries(e.values)) });

@@ -2,15 +2,13 @@
 // rows of chronik_meta, topics rows of chronik_topics (their `seq` gives creation order, and moves a
 // re-put topic to the end, as the file store's log replay does). Read once at start; each change is
 // one statement, applied to the cached copy once committed. Changes are serialized, as in the file store.
+// The admin document: postgresAdminStore below.
 import type { AdminDocument, AdminStore } from "../admin.ts";
 import type { MetadataStore, TopicMeta } from "../metadata.ts";
 import type { PgPool } from "./client.ts";
 import { OID } from "./wire.ts";
 
 const { text, int4 } = OID;
-
-const PUT_META = `INSERT INTO chronik_meta (key, value) VALUES ($1, $2)
-ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 
 export async function postgresMetadataStore(pool: PgPool): Promise<MetadataStore> {
   let clusterId: string | null = null;
@@ -82,21 +80,42 @@ export async function postgresMetadataStore(pool: PgPool): Promise<MetadataStore
   };
 }
 
+// The admin document is row 'admin'; row 'admin.revision' counts its saves. A save is one statement that
+// bumps the revision only if it is still the one the document was built on, and writes the document only if it
+// did (a data-modifying CTE: both rows or neither), so two brokers saving at once cannot revert each other.
+const SAVE_ADMIN = `WITH bump AS (
+  INSERT INTO chronik_meta (key, value) VALUES ('admin.revision', $2)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE chronik_meta.value = $1
+  RETURNING 1)
+INSERT INTO chronik_meta (key, value) SELECT 'admin', $3 FROM bump
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+RETURNING 1`;
+
 export function postgresAdminStore(pool: PgPool): AdminStore {
-  let chain: Promise<void> = Promise.resolve();
   return {
     async load() {
-      const r = await pool.query("SELECT value FROM chronik_meta WHERE key = 'admin'");
-      const v = r.rows[0]?.[0] as string | undefined;
-      return v === undefined ? null : (JSON.parse(v) as AdminDocument);
+      const r = await pool.query("SELECT key, value FROM chronik_meta WHERE key IN ('admin', 'admin.revision')");
+      let doc: AdminDocument | null = null;
+      let revision = 0;
+      for (const [key, value] of r.rows as [string, string][]) {
+        if (key === "admin") doc = JSON.parse(value) as AdminDocument;
+        else revision = Number(value);
+      }
+      return { doc, revision };
     },
-    save(doc) {
-      const value = JSON.stringify(doc);
-      const next = chain.then(async () => {
-        await pool.query(PUT_META, ["admin", value], [text, text], 0);
-      });
-      chain = next.catch(() => {});
-      return next;
+    async revision() {
+      const r = await pool.query("SELECT value FROM chronik_meta WHERE key = 'admin.revision'");
+      const v = r.rows[0]?.[0] as string | undefined;
+      return v === undefined ? 0 : Number(v);
+    },
+    async save(doc, base) {
+      const r = await pool.query(
+        SAVE_ADMIN,
+        [String(base), String(base + 1), JSON.stringify(doc)],
+        [text, text, text],
+        0,
+      );
+      return r.rows.length > 0;
     },
   };
 }
