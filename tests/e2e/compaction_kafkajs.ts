@@ -123,6 +123,7 @@ export function compactionWithKafkajs(
       expect(seen).toEqual(["8:a=a2", "11:d=d2", "13:c=c-final", "16:t=committed", "18:z=head"]);
       await after?.();
     },
-    60_000,
+    // Up to 150 polls of kcat (each a process start: ~1 s under a loaded machine's parallel test workers) and a group join.
+    180_000,
   );
 }
