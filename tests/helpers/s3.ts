@@ -49,8 +49,10 @@ async function freePort(): Promise<number> {
 export async function startS3(opts: { virtualDomain?: string } = {}): Promise<TestS3> {
   const bin = versitygwPath();
   const root = mkdtempSync(join(tmpdir(), "chronik-s3-"));
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
+  // The free port is bound by versitygw a moment later: another test process may take it first (parallel workers),
+  // and the gateway then exits; the first start tries again on another port.
+  let port = await freePort();
+  let endpoint = `http://127.0.0.1:${port}`;
   let proc: ReturnType<typeof Bun.spawn> | null = null;
   let output = "";
 
@@ -73,7 +75,8 @@ export async function startS3(opts: { virtualDomain?: string } = {}): Promise<Te
       try {
         const res = await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
         await res.arrayBuffer();
-        return; // any answer (403 without credentials) means it is serving
+        // Any answer (403 without credentials) means it is serving — unless it came from whoever holds the port.
+        if (p.exitCode === null) return;
       } catch {
         await Bun.sleep(50);
       }
@@ -91,7 +94,17 @@ export async function startS3(opts: { virtualDomain?: string } = {}): Promise<Te
     clearTimeout(killer);
   }
 
-  await start();
+  for (let attempt = 1;; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (e) {
+      if (attempt === 3 || proc === null || (proc as { exitCode: number | null }).exitCode === null) throw e;
+      proc = null;
+      port = await freePort();
+      endpoint = `http://127.0.0.1:${port}`;
+    }
+  }
   return {
     endpoint,
     port,
