@@ -1,8 +1,8 @@
 // The PostgreSQL engine's append path (src/storage/postgres/log.ts) against a real PostgreSQL:
-//   bun scripts/bench_postgres.ts [--url postgres://…] [--mib 256] [--partitions 8] [--inflight 4] [--pool 4]
+//   bun scripts/bench_postgres.ts [--url postgres://…] [--mib 256] [--partitions 8] [--inflight 4] [--pool 4] [--reads 1]
 // 1 KiB records in 64 KiB batches (63 records), appended to --partitions partitions with --inflight appends
-// in flight each; then every batch read back. Reports MiB/s, PostgreSQL statements per MiB and the
-// commit latency (append call to committed) p50/p99. Without --url it starts a private throwaway server
+// in flight each; then every batch read back (--reads times). Reports MiB/s, PostgreSQL statements per MiB, the
+// commit latency (append call to committed) p50/p99 and, for reads, this process's CPU (user+system) per MiB. Without --url it starts a private throwaway server
 // (tests/helpers/postgres.ts: fsync off, so the numbers show the engine and the protocol, not the disk).
 import { cpus, totalmem } from "node:os";
 import { bunRuntime } from "../adapters/bun.ts";
@@ -22,6 +22,7 @@ const mib = Number(opt("--mib", "256"));
 const partitions = Number(opt("--partitions", "8"));
 const inflight = Number(opt("--inflight", "4"));
 const poolSize = Number(opt("--pool", "4"));
+const reads = Number(opt("--reads", "1"));
 let url = opt("--url", "");
 const server = url ? null : await startPostgres();
 if (server) url = server.createDatabase("bench");
@@ -74,24 +75,29 @@ console.log(
   } ms`,
 );
 
-const readStarted = performance.now();
-let readBytes = 0;
-const readsBefore = pool.statements;
-for (const log of logs) {
-  let next = 0;
-  while (next < log.logEndOffset) {
-    const batches = await log.read(next, 1 << 20);
-    if (batches.length === 0) break;
-    for (const b of batches) readBytes += b.length;
-    next += batches.length * 63;
+for (let round = 0; round < reads; round++) {
+  const readStarted = performance.now();
+  const cpu0 = process.cpuUsage();
+  let readBytes = 0;
+  const readsBefore = pool.statements;
+  for (const log of logs) {
+    let next = 0;
+    while (next < log.logEndOffset) {
+      const batches = await log.read(next, 1 << 20);
+      if (batches.length === 0) break;
+      for (const b of batches) readBytes += b.length;
+      next += batches.length * 63;
+    }
   }
+  const readMs = performance.now() - readStarted;
+  const cpu = process.cpuUsage(cpu0);
+  const readMiB = readBytes / 1048576;
+  console.log(
+    `read: ${readMiB.toFixed(0)} MiB at ${(readMiB / (readMs / 1000)).toFixed(0)} MiB/s, ${
+      ((pool.statements - readsBefore) / readMiB).toFixed(1)
+    } statements/MiB (1 MiB reads), CPU ${((cpu.user + cpu.system) / 1000 / readMiB).toFixed(2)} ms/MiB`,
+  );
 }
-const readMs = performance.now() - readStarted;
-console.log(
-  `read: ${(readBytes / 1048576).toFixed(0)} MiB at ${(readBytes / 1048576 / (readMs / 1000)).toFixed(0)} MiB/s, ${
-    ((pool.statements - readsBefore) / (readBytes / 1048576)).toFixed(1)
-  } statements/MiB (1 MiB reads)`,
-);
 await store.close();
 pool.close();
 server?.destroy();
