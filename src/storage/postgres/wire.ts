@@ -243,7 +243,8 @@ export function readColumn(type: number, b: Uint8Array): unknown {
     case 19: // name
       return dec.decode(b);
     default:
-      return b;
+      // Any other type comes back as its bytes, copied: `b` is a view of the receive buffer, reused for later messages.
+      return b.slice();
   }
 }
 
