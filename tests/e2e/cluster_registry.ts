@@ -5,7 +5,8 @@
 // served by the others right after its answer, compatibility is checked against the latest version
 // whichever broker wrote it, and @kafkajs/confluent-schema-registry encodes through one broker and
 // decodes through another; a produce validated against the registry (confluent.value.schema.validation)
-// on the partition's leader accepts an id registered through another broker just before.
+// on the partition's leader accepts an id registered through another broker just before (ten times, through
+// both other brokers; tests/broker/registry_sync_test.ts forces the interleaving that once refused one).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SchemaRegistry as RegistryClient, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
@@ -160,14 +161,20 @@ export function registryOnThreeBrokers(title: string, start: () => Promise<Clust
       }
       await admin.disconnect();
       expect(leader).toBeGreaterThan(0);
-      const elsewhere = new RegistryClient({ host: bases[leader % 3] }); // node ids 1-3 at bases[0-2]: another broker
-      const fresh = await elsewhere.register({
-        type: SchemaType.AVRO,
-        schema: record("Validated", [{ name: "v", type: "int" }]),
-      }, { subject: "validated-value" });
       const producer = kafka.producer({ retry: { retries: 0 } });
       await producer.connect();
-      await producer.send({ topic: "validated", messages: [{ value: await elsewhere.encode(fresh.id, { v: 1 }) }] });
+      // Each round through one of the two other brokers (node ids 1-3 at bases[0-2]), then at once to the leader.
+      for (let round = 0; round < 10; round++) {
+        const elsewhere = new RegistryClient({ host: bases[(leader + round % 2) % 3] });
+        const fresh = await elsewhere.register({
+          type: SchemaType.AVRO,
+          schema: record(`Validated${round}`, [{ name: "v", type: "int" }]),
+        }, { subject: `validated${round}-value` });
+        await producer.send({
+          topic: "validated",
+          messages: [{ value: await elsewhere.encode(fresh.id, { v: round }) }],
+        });
+      }
       const refused = await producer.send({ topic: "validated", messages: [{ value: "no schema id" }] }).then(
         () => null,
         (e) => e,

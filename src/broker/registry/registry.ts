@@ -115,6 +115,11 @@ export class SchemaRegistry {
   /** A catch-up not started yet (callers join it), and whether it looks for a `_schemas` created elsewhere. */
   private queued: Promise<boolean> | null = null;
   private queuedLooks = false;
+  /**
+   * Counts the changes applied to this state (from the log, by this broker's own writes, a replay):
+   * sync() tells a caller whether it moved since the call, whichever catch-up applied them.
+   */
+  private generation = 0;
   /** The `_schemas` log applied, and the next offset of it to apply. */
   private appliedLog: PartitionLog | null = null;
   private applied = 0;
@@ -142,10 +147,19 @@ export class SchemaRegistry {
   }
 
   /**
-   * Catches up with `_schemas`: applies what was appended since the last call (by any broker).
-   * Concurrent callers share a catch-up that starts after they called. True when anything was new.
+   * Catches up with `_schemas`: applies what was appended since the last call (by any broker), so
+   * everything committed before the call is known when it settles (read-your-writes across brokers).
+   * Concurrent callers share a catch-up that starts after they called. True when the state changed
+   * since the call, by this catch-up or by one under way at the call (the background tail, another
+   * request's, a change): that one may have read and applied what the caller is looking for after the
+   * caller looked but before this one runs, which then finds nothing new.
    */
   sync(lookForTopic = true): Promise<boolean> {
+    const before = this.generation;
+    return this.queue(lookForTopic).then(() => this.generation !== before);
+  }
+
+  private queue(lookForTopic: boolean): Promise<boolean> {
     if (this.queued && (this.queuedLooks || !lookForTopic)) return this.queued;
     const p = this.chain.then(() => {
       if (this.queued === p) this.queued = null;
@@ -158,6 +172,7 @@ export class SchemaRegistry {
   }
 
   private reset(): void {
+    this.generation++;
     this.subjects.clear();
     this.byId.clear();
     this.nextId = 1;
@@ -220,6 +235,7 @@ export class SchemaRegistry {
   }
 
   private apply(key: Record<string, unknown>, value: Record<string, unknown> | null): void {
+    this.generation++;
     const subject = key.subject as string | null;
     switch (key.keytype) {
       case "SCHEMA": {
