@@ -61,6 +61,7 @@ import { WorkYielder } from "../yield.ts";
 import type { PartitionProducerState } from "../txn/producer_state.ts";
 import { forEachBatch } from "../log_scan.ts";
 import type { PartitionLog } from "../../storage/store.ts";
+import { errText } from "../../storage/store.ts";
 import { recompressRecords, targetCodec } from "../../storage/recompress.ts";
 import { schemaValidationError } from "../registry/validation.ts";
 
@@ -195,7 +196,15 @@ async function append(
   }
   let invalid = schemaValidationError(svc, topic, records);
   // A schema id this broker has not seen yet may have been registered through another broker.
-  if (invalid && await svc.registry.sync()) invalid = schemaValidationError(svc, topic, records);
+  if (invalid) {
+    try {
+      await svc.registry.sync();
+    } catch (e) {
+      // `_schemas` could not be read (its storage is down): retriable, as any other storage failure here.
+      return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `Reading _schemas for schema validation: ${errText(e)}`);
+    }
+    invalid = schemaValidationError(svc, topic, records);
+  }
   if (invalid) return failed(index, ErrorCode.INVALID_RECORD, invalid);
   // One node means an ISR of one: acks=all cannot meet a min.insync.replicas above 1 (Kafka's check).
   const minIsr = Number(svc.topics.config(topic, "min.insync.replicas", svc.config));
