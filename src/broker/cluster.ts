@@ -40,10 +40,20 @@ export interface Cluster {
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
   topicsChanged(): Promise<void>;
   /**
-   * ElectLeaders (PREFERRED) of `partitions` (null: all): the error code per partition known (NONE: the election is
-   * under way; ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE). Absent: one broker, always preferred.
+   * ElectLeaders (PREFERRED) of `partitions` (null: all): the error code per partition known (NONE: moved to its
+   * preferred leader; ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE; REQUEST_TIMED_OUT: not moved within
+   * timeoutMs). Absent: one broker, always preferred.
    */
-  electPreferred?(partitions: readonly { topic: string; partition: number }[] | null): Promise<Map<string, number>>;
+  electPreferred?(
+    partitions: readonly { topic: string; partition: number }[] | null,
+    timeoutMs?: number,
+  ): Promise<Map<string, number>>;
+  /**
+   * Creates an internal coordinator topic (__consumer_offsets, __transaction_state) when missing and places its
+   * partitions, as Kafka creates them on the first FindCoordinator that needs them. Absent: one broker, whose
+   * coordinators create them at start.
+   */
+  ensureCoordinatorTopic?(topic: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +114,8 @@ export type MemberDeps = {
    * the groups or transactions it holds. Resolves false when loading failed (retried at the next beat).
    */
   coordinating(topic: string, partition: number, on: boolean): Promise<boolean>;
+  /** The partition count an internal coordinator topic is created with (offsets.topic.num.partitions, ...). */
+  internalPartitions(topic: string): number;
 };
 
 /** Whether a topic's partitions hold coordinator state (__consumer_offsets, __transaction_state). */
@@ -123,11 +135,56 @@ export function keyPartition(id: string, partitions: number): number {
   return (h & 0x7fffffff) % partitions;
 }
 
-/** Where a partition belongs among the live brokers (sorted by node id). */
-export function placement(topic: string, partition: number, live: readonly number[]): number {
-  let h = 0;
-  for (let i = 0; i < topic.length; i++) h = (Math.imul(h, 31) + topic.charCodeAt(i)) | 0;
-  return live[((h & 0x7fffffff) + partition) % live.length];
+/** A well-mixed 32-bit weight of (topic, partition, node id): the same on every broker and runtime. */
+function weight(topic: string, partition: number, node: number): number {
+  let h = 0x811c9dc5;
+  const s = `${topic}\u0000${partition}\u0000${node}`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Rendezvous (highest random weight) choice among `nodes`: where a partition goes when its preferred leader is not live. */
+export function rendezvous(topic: string, partition: number, nodes: readonly number[]): number {
+  let best = nodes[0];
+  let bestW = -1;
+  for (const n of nodes) {
+    const w = weight(topic, partition, n);
+    if (w > bestW) [best, bestW] = [n, w];
+  }
+  return best;
+}
+
+/**
+ * The preferred leaders of a topic's partitions over `nodes` (every node id that ever registered, sorted): as if
+ * the brokers had joined one by one in node id order, each newcomer taking its share (⌊P/k⌋, one more for some
+ * topics so single partitions spread) from the brokers that hold the most, choosing the partitions of highest weight
+ * for it. So each topic is spread evenly (counts differ by one at most), and a broker with a higher node id than all
+ * the others joining takes only its share: no partition moves between the brokers already there.
+ */
+export function preferredLeaders(topic: string, partitions: number, nodes: readonly number[]): number[] {
+  const out = new Array<number>(partitions).fill(nodes[0]);
+  const held = new Map<number, number>([[nodes[0], partitions]]);
+  for (let k = 2; k <= nodes.length; k++) {
+    const b = nodes[k - 1];
+    const take = Math.floor(partitions / k) + (weight(topic, -1, b) % k < partitions % k ? 1 : 0);
+    const order = Array.from({ length: partitions }, (_, p) => ({ p, w: weight(topic, p, b) }))
+      .sort((x, y) => y.w - x.w || x.p - y.p);
+    held.set(b, 0);
+    for (let n = 0; n < take; n++) {
+      let most = 0;
+      for (const [x, c] of held) if (x !== b && c > most) most = c;
+      const { p } = order.find(({ p }) => out[p] !== b && held.get(out[p]) === most)!;
+      held.set(out[p], most - 1);
+      out[p] = b;
+      held.set(b, n + 1);
+    }
+  }
+  return out;
 }
 
 /** A list for a log line: the first ten, then how many more. */
@@ -142,6 +199,8 @@ export class Member implements Cluster {
   #live: { nodeId: number; rack: string | null; listeners: Record<string, { host: string; port: number }> }[] = [];
   /** Every node id that ever registered, sorted (what preferred leaders are spread over). */
   #known: number[] = [];
+  /** Preferred leaders per topic, for the partition count and #known they were computed for. */
+  #preferredCache = new Map<string, { of: string; leaders: number[] }>();
   /** Leaderless partitions and since when this broker has seen them so (for the fallback move in #plan). */
   #orphaned = new Map<string, number>();
   /** When the last periodic rebalance ran (leader.imbalance.check.interval.seconds). */
@@ -268,16 +327,22 @@ export class Member implements Cluster {
     if (version !== this.#topicsVersion) {
       await d.topics.sync();
       this.#topicsVersion = version;
+      for (const t of this.#preferredCache.keys()) if (!d.topics.get(t)) this.#preferredCache.delete(t);
     }
     let rows = await d.pg.leaders();
     const moves = this.#plan(rows);
     const balance = d.rebalance;
     const election = await d.pg.election();
     if (election.n !== this.#electionSeen) {
-      // ElectLeaders (PREFERRED) through any broker: every partition named that this broker leads elsewhere than its
-      // preferred leader goes there, whatever the imbalance (auto.leader.rebalance.enable or not).
+      // ElectLeaders (PREFERRED) through any broker: every partition named by a request not seen yet that this broker
+      // leads elsewhere than its preferred leader goes there, whatever the imbalance (auto.leader.rebalance.enable or
+      // not). Requests no longer kept (or a counter that went back) count as asking for all.
+      const unseen = election.requests.filter((q) => q.n > this.#electionSeen);
+      const lost = election.n < this.#electionSeen || (unseen[0]?.n ?? election.n + 1) > this.#electionSeen + 1;
       this.#electionSeen = election.n;
-      const named = election.partitions === null ? null : new Set(election.partitions.map(([t, p]) => key(t, p)));
+      const named = lost || unseen.some((q) => q.partitions === null)
+        ? null
+        : new Set(unseen.flatMap((q) => q.partitions!.map(([t, p]) => key(t, p))));
       const rebalanced = this.#imbalanced(rows, -1).filter((r) => !named || named.has(key(r.topic, r.partition)));
       moves.push(...(await this.#handOver(rebalanced)));
     } else if (balance && d.now() - this.#balancedAt >= balance.intervalMs) {
@@ -301,17 +366,25 @@ export class Member implements Cluster {
   }
 
   /**
-   * A partition's preferred leader: its place among every node id that ever registered (live or not), as Kafka's
-   * first replica, so a broker's death or departure changes no other partition's preferred leader.
+   * A partition's preferred leader (preferredLeaders over every node id that ever registered, live or not), as Kafka's
+   * first replica: a broker's death or departure changes no partition's preferred leader, a new broker's arrival only
+   * those of its share.
    */
-  #preferred(r: LeaderRow): number {
-    return placement(r.topic, r.partition, this.#known);
+  #preferred(r: { topic: string; partition: number }): number {
+    const count = this.#d.topics.get(r.topic)?.partitions.length ?? r.partition + 1;
+    const of = `${count}/${this.#known.join(",")}`;
+    let c = this.#preferredCache.get(r.topic);
+    if (c?.of !== of) {
+      c = { of, leaders: preferredLeaders(r.topic, count, this.#known) };
+      this.#preferredCache.set(r.topic, c);
+    }
+    return c.leaders[r.partition] ?? rendezvous(r.topic, r.partition, this.#known);
   }
 
-  /** Where a leaderless partition goes: its preferred leader if live, else its place among the live brokers. */
+  /** Where a leaderless partition goes: its preferred leader if live, else its rendezvous choice among the live. */
   #target(r: LeaderRow, live: readonly number[], isLive: ReadonlySet<number>): number {
     const p = this.#preferred(r);
-    return isLive.has(p) ? p : placement(r.topic, r.partition, live);
+    return isLive.has(p) ? p : rendezvous(r.topic, r.partition, live);
   }
 
   /**
@@ -520,6 +593,7 @@ export class Member implements Cluster {
 
   async electPreferred(
     partitions: readonly { topic: string; partition: number }[] | null,
+    timeoutMs = 30_000,
   ): Promise<Map<string, number>> {
     const isLive = new Set(this.#live.map((b) => b.nodeId));
     const rows = this.#knownRows(await this.#d.pg.leaders());
@@ -538,14 +612,41 @@ export class Member implements Cluster {
           : ErrorCode.NONE,
       );
     }
-    const elect = [...out].filter(([, c]) => c === ErrorCode.NONE).map(([k]) => k);
-    if (elect.length > 0) {
-      await this.#d.pg.requestElection(
-        partitions === null ? null : rows.filter((r) => elect.includes(key(r.topic, r.partition))),
-      );
-      await this.tick();
+    const elect = new Set([...out].filter(([, c]) => c === ErrorCode.NONE).map(([k]) => k));
+    if (elect.size === 0) return out;
+    await this.#d.pg.requestElection(
+      partitions === null ? null : rows.filter((r) => elect.has(key(r.topic, r.partition))),
+    );
+    await this.tick();
+    // Answered once the partitions moved to their preferred leaders (as Kafka answers after the election), or with
+    // REQUEST_TIMED_OUT for those that had not within the request's timeout.
+    const deadline = this.#d.now() + timeoutMs;
+    for (;;) {
+      for (const r of await this.#d.pg.leaders()) {
+        const k = key(r.topic, r.partition);
+        if (elect.has(k) && r.leader === this.#preferred(r)) elect.delete(k);
+      }
+      if (elect.size === 0 || this.#closed || this.#d.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.#d.heartbeatMs)));
     }
+    for (const k of elect) out.set(k, ErrorCode.REQUEST_TIMED_OUT);
+    await this.tick();
     return out;
+  }
+
+  async ensureCoordinatorTopic(topic: string): Promise<void> {
+    const d = this.#d;
+    if (d.topics.get(topic) || !isCoordinatorTopic(topic)) return;
+    try {
+      const { created } = await d.topics.ensureInternal(topic, d.internalPartitions(topic));
+      if (created) {
+        d.log("info", `created ${topic} (first asked for a coordinator), over ${this.#live.length} broker(s)`);
+      }
+    } catch (e) {
+      // Another broker created it meanwhile (TOPIC_EXISTS before this one synced it): the beat picks it up.
+      if ((e as { code?: string }).code !== "TOPIC_EXISTS") throw e;
+    }
+    await this.tick();
   }
 
   async close(): Promise<void> {
