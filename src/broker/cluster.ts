@@ -208,6 +208,8 @@ export class Member implements Cluster {
   /** The number of the last election request (ElectLeaders) seen. */
   #electionSeen = 0;
   #leaders = new Map<string, { leader: number; epoch: number }>();
+  /** Partitions another broker leads but has not marked ready (taken over) yet: the epoch and since when seen so. */
+  #unready = new Map<string, { epoch: number; since: number }>();
   /** Epochs this broker holds and has taken over (what appends are fenced with). */
   #mine = new Map<string, number>();
   /** Internal partitions this broker coordinates (loaded or loading), at the epoch it gained them. */
@@ -350,7 +352,10 @@ export class Member implements Cluster {
       moves.push(...(await this.#handOver(this.#imbalanced(rows, balance.percentage))));
     }
     const moved = await d.pg.move(moves);
-    if (moved.length > 0) {
+    if (moved.length < moves.length) {
+      // Another broker moved some first (a new topic's partitions, placed by whoever sees them first): read them again.
+      rows = await d.pg.leaders();
+    } else if (moved.length > 0) {
       const byKey = new Map(moved.map((r) => [key(r.topic, r.partition), r]));
       rows = rows.map((r) => byKey.get(key(r.topic, r.partition)) ?? r);
     }
@@ -474,19 +479,35 @@ export class Member implements Cluster {
     const isLive = new Set(this.#live.map((b) => b.nodeId));
     const before = this.#leaders;
     const leaders = new Map<string, { leader: number; epoch: number }>();
+    const unready = new Map<string, { epoch: number; since: number }>();
     const byKey = new Map<string, LeaderRow>();
     for (const r of rows) {
       const k = key(r.topic, r.partition);
       byKey.set(k, r);
-      if (r.leader === this.nodeId && this.#mine.get(k) !== r.epoch) {
-        // Gained, not taken over yet: named leader here only once it can serve (below); until then the leader shown
-        // before (another broker, which answers NOT_LEADER_OR_FOLLOWER) or none (LEADER_NOT_AVAILABLE), as Kafka
-        // while a new leader is not ready.
+      // Gained, not taken over yet (here), or led by another broker that has not marked it ready (taken over): named
+      // leader only once it can serve; until then the leader shown before (another broker, which answers
+      // NOT_LEADER_OR_FOLLOWER) or none (LEADER_NOT_AVAILABLE), as Kafka while a new leader is not ready. A leader
+      // that does not mark it within a lease (one stuck, or a broker of a version without the mark) is named anyway.
+      const mineNotYet = r.leader === this.nodeId && this.#mine.get(k) !== r.epoch;
+      let otherNotYet = false;
+      if (r.leader !== this.nodeId && isLive.has(r.leader) && !r.ready) {
+        const u = this.#unready.get(k);
+        const since = u?.epoch === r.epoch ? u.since : d.now();
+        unready.set(k, { epoch: r.epoch, since });
+        otherNotYet = d.now() - since < d.leaseMs;
+      }
+      if (mineNotYet || otherNotYet) {
         const prev = before.get(k);
-        leaders.set(k, prev && prev.leader !== this.nodeId ? prev : { leader: -1, epoch: prev?.epoch ?? r.epoch });
+        leaders.set(
+          k,
+          prev && prev.leader !== r.leader && prev.leader !== this.nodeId
+            ? prev
+            : { leader: -1, epoch: prev?.epoch ?? r.epoch },
+        );
       } else leaders.set(k, { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
     }
     this.#leaders = leaders;
+    this.#unready = unready;
     // Lost first (appends stop at once), then gained (taken over before appends are let in).
     for (const [k, epoch] of this.#mine) {
       const now = byKey.get(k);
@@ -509,6 +530,14 @@ export class Member implements Cluster {
     if (gained.length > 0) {
       d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown(gained)}`);
     }
+    // Taken over: marked ready, so the other brokers name this one leader at their next beat (again at the next beat
+    // if marking failed).
+    const ready = rows.filter((r) =>
+      r.leader === this.nodeId && !r.ready && this.#mine.get(key(r.topic, r.partition)) === r.epoch
+    );
+    await d.pg.markReady(this.nodeId, ready).catch((e) =>
+      d.log("warn", `marking ${ready.length} partition(s) ready failed: ${e instanceof Error ? e.message : String(e)}`)
+    );
     await this.#coordinate();
   }
 
@@ -618,13 +647,13 @@ export class Member implements Cluster {
       partitions === null ? null : rows.filter((r) => elect.has(key(r.topic, r.partition))),
     );
     await this.tick();
-    // Answered once the partitions moved to their preferred leaders (as Kafka answers after the election), or with
-    // REQUEST_TIMED_OUT for those that had not within the request's timeout.
+    // Answered once the partitions moved to their preferred leaders and those took them over (as Kafka answers after
+    // the election), or with REQUEST_TIMED_OUT for those that had not within the request's timeout.
     const deadline = this.#d.now() + timeoutMs;
     for (;;) {
       for (const r of await this.#d.pg.leaders()) {
         const k = key(r.topic, r.partition);
-        if (elect.has(k) && r.leader === this.#preferred(r)) elect.delete(k);
+        if (elect.has(k) && r.leader === this.#preferred(r) && r.ready) elect.delete(k);
       }
       if (elect.size === 0 || this.#closed || this.#d.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.#d.heartbeatMs)));
@@ -646,7 +675,17 @@ export class Member implements Cluster {
       // Another broker created it meanwhile (TOPIC_EXISTS before this one synced it): the beat picks it up.
       if ((e as { code?: string }).code !== "TOPIC_EXISTS") throw e;
     }
-    await this.tick();
+    // Answered once every partition has a leader that took it over (the other brokers do at their next beat), so the
+    // first FindCoordinator names the coordinators; a lease at most.
+    const until = d.now() + d.leaseMs;
+    for (;;) {
+      await this.tick();
+      const n = d.topics.get(topic)?.partitions.length ?? 0;
+      let named = n > 0;
+      for (let p = 0; p < n && named; p++) named = this.leader(topic, p).leader >= 0;
+      if (named || this.#closed || d.now() >= until) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, d.heartbeatMs)));
+    }
   }
 
   async close(): Promise<void> {

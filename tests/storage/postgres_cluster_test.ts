@@ -43,7 +43,7 @@ test("a node id has one live incarnation; a lapsed lease can be taken; leaving f
   });
   await cb.deregister(1);
   expect(await cb.live()).toEqual([]);
-  expect(await cb.leaders()).toEqual([{ topic: "t", partition: 0, leader: -1, epoch: 2 }]);
+  expect(await cb.leaders()).toEqual([{ topic: "t", partition: 0, leader: -1, epoch: 2, ready: false }]);
   a.close();
   b.close();
 });

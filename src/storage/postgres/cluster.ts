@@ -18,7 +18,8 @@ export type BrokerRow = {
   listeners: Record<string, { host: string; port: number }>;
 };
 
-export type LeaderRow = { topic: string; partition: number; leader: number; epoch: number };
+/** A partition's leader and epoch; `ready` once the leader took it over at that epoch (markReady). */
+export type LeaderRow = { topic: string; partition: number; leader: number; epoch: number; ready: boolean };
 
 /** How many ElectLeaders requests are kept for brokers that have not seen them yet. */
 const ELECTIONS_KEPT = 64;
@@ -98,13 +99,28 @@ export class PostgresCluster {
   }
 
   async leaders(): Promise<LeaderRow[]> {
-    const r = await this.pool.query("SELECT topic, partition, leader, leader_epoch FROM chronik_partitions");
-    return (r.rows as [string, number, number, number][]).map(([topic, partition, leader, epoch]) => ({
+    const r = await this.pool.query(
+      "SELECT topic, partition, leader, leader_epoch, ready_epoch IS NOT DISTINCT FROM leader_epoch FROM chronik_partitions",
+    );
+    return (r.rows as [string, number, number, number, boolean][]).map(([topic, partition, leader, epoch, ready]) => ({
       topic,
       partition,
       leader,
       epoch,
+      ready,
     }));
+  }
+
+  /** Marks partitions `nodeId` leads and has taken over at `epoch` ready (other brokers name it leader then). */
+  async markReady(nodeId: number, rows: readonly { topic: string; partition: number; epoch: number }[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.pool.query(
+      `UPDATE chronik_partitions p SET ready_epoch = m.epoch
+       FROM unnest($2::text[], $3::int4[], $4::int4[]) AS m(topic, partition, epoch)
+       WHERE p.topic = m.topic AND p.partition = m.partition AND p.leader = $1 AND p.leader_epoch = m.epoch`,
+      [nodeId, rows.map((r) => r.topic), rows.map((r) => r.partition), rows.map((r) => r.epoch)],
+      [int4, textArray, int4Array, int4Array],
+    );
   }
 
   /**
@@ -165,11 +181,13 @@ export class PostgresCluster {
       [moves.map((m) => m.topic), moves.map((m) => m.partition), moves.map((m) => m.fromEpoch), moves.map((m) => m.to)],
       [textArray, int4Array, int4Array, int4Array],
     );
+    // A move bumps the epoch: not ready until the new leader took it over.
     return (r.rows as [string, number, number, number][]).map(([topic, partition, leader, epoch]) => ({
       topic,
       partition,
       leader,
       epoch,
+      ready: false,
     }));
   }
 }
