@@ -7,9 +7,11 @@
 // preferred leader or place; at the periodic rebalance, partitions it leads back to their preferred
 // leader, as Kafka's auto.leader.rebalance), picks up topics other brokers created or deleted, and
 // takes over what it gained (re-reads the log end and producer state) before it accepts writes there
-// or names itself leader. Appends carry the leader epoch their Produce was checked under into
-// PostgreSQL, so a stale leader is fenced.
-// The internal topics are placed like any other: the coordinator of a group is the leader of its
+// or names itself leader, then marks it ready in PostgreSQL (the other brokers name it leader only
+// then). Appends carry the leader epoch their Produce was checked under into PostgreSQL, so a stale
+// leader is fenced. Preferred leaders: preferredLeaders (stable when a broker joins).
+// The internal topics, created by the first FindCoordinator that needs them (ensureCoordinatorTopic),
+// are placed like any other: the coordinator of a group is the leader of its
 // __consumer_offsets partition, that of a transactional id the leader of its __transaction_state
 // partition (keyPartition); a broker loads a partition's groups or transactions when it gains the
 // partition and unloads them when it loses it (MemberDeps.coordinating).
