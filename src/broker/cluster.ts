@@ -201,6 +201,8 @@ export class Member implements Cluster {
   #live: { nodeId: number; rack: string | null; listeners: Record<string, { host: string; port: number }> }[] = [];
   /** Every node id that ever registered, sorted (what preferred leaders are spread over). */
   #known: number[] = [];
+  /** #known as a string (what the preferred leaders cached were computed for). */
+  #knownKey = "";
   /** Preferred leaders per topic, for the partition count and #known they were computed for. */
   #preferredCache = new Map<string, { of: string; leaders: number[] }>();
   /** Leaderless partitions and since when this broker has seen them so (for the fallback move in #plan). */
@@ -327,6 +329,7 @@ export class Member implements Cluster {
     const members = await d.pg.members();
     this.#live = members.filter((m) => m.live);
     this.#known = members.map((m) => m.nodeId);
+    this.#knownKey = this.#known.join(",");
     const version = await d.pg.topicsVersion();
     if (version !== this.#topicsVersion) {
       await d.topics.sync();
@@ -379,7 +382,7 @@ export class Member implements Cluster {
    */
   #preferred(r: { topic: string; partition: number }): number {
     const count = this.#d.topics.get(r.topic)?.partitions.length ?? r.partition + 1;
-    const of = `${count}/${this.#known.join(",")}`;
+    const of = `${count}/${this.#knownKey}`;
     let c = this.#preferredCache.get(r.topic);
     if (c?.of !== of) {
       c = { of, leaders: preferredLeaders(r.topic, count, this.#known) };
