@@ -149,6 +149,9 @@ test("ElectLeaders requests: each gets the next number and the last ones are kep
     n: 3,
     requests: [{ n: 1, partitions: [["a", 0]] }, { n: 2, partitions: [["b", 1]] }, { n: 3, partitions: null }],
   });
+  // The latest request's partitions also where brokers of the previous version read them.
+  const raw = await pool.query("SELECT value FROM chronik_meta WHERE key = 'leader.election'");
+  expect(JSON.parse(raw.rows[0][0] as string).partitions).toBeNull();
   for (let i = 0; i < 70; i++) await c.requestElection([{ topic: "c", partition: i }]);
   const last = await c.election();
   expect(last.n).toBe(73);

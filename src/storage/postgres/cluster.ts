@@ -127,14 +127,16 @@ export class PostgresCluster {
    * Asks every broker for a preferred leader election (ElectLeaders PREFERRED) of `partitions` (null: all): the
    * request gets the next number and joins the last ELECTIONS_KEPT requests kept, and each broker hands the
    * partitions of every request it has not seen yet that it leads to their preferred leaders at its next beat (so two
-   * requests within one beat both apply). The row lock of the update orders the requests.
+   * requests within one beat both apply). The row lock of the update orders the requests. `partitions` repeats the
+   * latest request's, as brokers of the version before `requests` read it.
    */
   async requestElection(partitions: readonly { topic: string; partition: number }[] | null): Promise<number> {
     const r = await this.pool.query(
       `INSERT INTO chronik_meta (key, value)
-       VALUES ('leader.election', jsonb_build_object('n', 1, 'requests', jsonb_build_array(jsonb_build_array(1, $1::jsonb)))::text)
+       VALUES ('leader.election',
+         jsonb_build_object('n', 1, 'partitions', $1::jsonb, 'requests', jsonb_build_array(jsonb_build_array(1, $1::jsonb)))::text)
        ON CONFLICT (key) DO UPDATE SET value = (
-         SELECT jsonb_build_object('n', m.n + 1, 'requests',
+         SELECT jsonb_build_object('n', m.n + 1, 'partitions', $1::jsonb, 'requests',
            coalesce((SELECT jsonb_agg(q) FROM jsonb_array_elements(m.requests) q WHERE (q->>0)::int8 > m.n + 1 - $2), '[]'::jsonb)
              || jsonb_build_array(jsonb_build_array(m.n + 1, $1::jsonb)))::text
          FROM (SELECT (chronik_meta.value::jsonb->>'n')::int8 AS n,
