@@ -179,6 +179,8 @@ async function start(
         void share.gained(t, p);
       },
       coordinating: (topic, partition, on) => coordinating(topic, partition, on),
+      // Spread over the brokers like any topic, so their counts default to Kafka's (50 each).
+      internalPartitions: (t) => t === TXN_TOPIC ? txnTopicPartitions(config, 50) : offsetsTopicPartitions(config, 50),
     })
     : null;
   const cluster: Cluster = member ?? singleNode(config.nodeId);
@@ -435,15 +437,9 @@ async function start(
   advertised.port = bound[0].advertised.port;
   if (member) {
     try {
+      // The internal topics are created on the first FindCoordinator that needs them (Member.ensureCoordinatorTopic),
+      // as Kafka does: by then the brokers started together are all up, so their partitions spread over all of them.
       await member.start();
-      // An empty cluster: the first broker creates the internal topics, then leads them.
-      if (!topics.get(OFFSETS_TOPIC) && member.controllerId() === config.nodeId) {
-        // As the coordinators create them (groups/coordinator.ts, txn/coordinator.ts).
-        // Spread over the brokers like any topic, so their counts default to Kafka's (50 each).
-        await topics.ensureInternal(OFFSETS_TOPIC, offsetsTopicPartitions(config, 50));
-        await topics.ensureInternal(TXN_TOPIC, txnTopicPartitions(config, 50));
-        await member.topicsChanged();
-      }
     } catch (e) {
       for (const l of listeners) await l.close().catch(() => {});
       await member.close().catch(() => {});

@@ -7,9 +7,11 @@
 // preferred leader or place; at the periodic rebalance, partitions it leads back to their preferred
 // leader, as Kafka's auto.leader.rebalance), picks up topics other brokers created or deleted, and
 // takes over what it gained (re-reads the log end and producer state) before it accepts writes there
-// or names itself leader. Appends carry the leader epoch their Produce was checked under into
-// PostgreSQL, so a stale leader is fenced.
-// The internal topics are placed like any other: the coordinator of a group is the leader of its
+// or names itself leader, then marks it ready in PostgreSQL (the other brokers name it leader only
+// then). Appends carry the leader epoch their Produce was checked under into PostgreSQL, so a stale
+// leader is fenced. Preferred leaders: preferredLeaders (stable when a broker joins).
+// The internal topics, created by the first FindCoordinator that needs them (ensureCoordinatorTopic),
+// are placed like any other: the coordinator of a group is the leader of its
 // __consumer_offsets partition, that of a transactional id the leader of its __transaction_state
 // partition (keyPartition); a broker loads a partition's groups or transactions when it gains the
 // partition and unloads them when it loses it (MemberDeps.coordinating).
@@ -40,10 +42,20 @@ export interface Cluster {
   /** Call after topics were created or grew: places their partitions now rather than at the next beat. */
   topicsChanged(): Promise<void>;
   /**
-   * ElectLeaders (PREFERRED) of `partitions` (null: all): the error code per partition known (NONE: the election is
-   * under way; ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE). Absent: one broker, always preferred.
+   * ElectLeaders (PREFERRED) of `partitions` (null: all): the error code per partition known (NONE: moved to its
+   * preferred leader; ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE; REQUEST_TIMED_OUT: not moved within
+   * timeoutMs). Absent: one broker, always preferred.
    */
-  electPreferred?(partitions: readonly { topic: string; partition: number }[] | null): Promise<Map<string, number>>;
+  electPreferred?(
+    partitions: readonly { topic: string; partition: number }[] | null,
+    timeoutMs?: number,
+  ): Promise<Map<string, number>>;
+  /**
+   * Creates an internal coordinator topic (__consumer_offsets, __transaction_state) when missing and places its
+   * partitions, as Kafka creates them on the first FindCoordinator that needs them. Absent: one broker, whose
+   * coordinators create them at start.
+   */
+  ensureCoordinatorTopic?(topic: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +116,8 @@ export type MemberDeps = {
    * the groups or transactions it holds. Resolves false when loading failed (retried at the next beat).
    */
   coordinating(topic: string, partition: number, on: boolean): Promise<boolean>;
+  /** The partition count an internal coordinator topic is created with (offsets.topic.num.partitions, ...). */
+  internalPartitions(topic: string): number;
 };
 
 /** Whether a topic's partitions hold coordinator state (__consumer_offsets, __transaction_state). */
@@ -123,11 +137,56 @@ export function keyPartition(id: string, partitions: number): number {
   return (h & 0x7fffffff) % partitions;
 }
 
-/** Where a partition belongs among the live brokers (sorted by node id). */
-export function placement(topic: string, partition: number, live: readonly number[]): number {
-  let h = 0;
-  for (let i = 0; i < topic.length; i++) h = (Math.imul(h, 31) + topic.charCodeAt(i)) | 0;
-  return live[((h & 0x7fffffff) + partition) % live.length];
+/** A well-mixed 32-bit weight of (topic, partition, node id): the same on every broker and runtime. */
+function weight(topic: string, partition: number, node: number): number {
+  let h = 0x811c9dc5;
+  const s = `${topic}\u0000${partition}\u0000${node}`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Rendezvous (highest random weight) choice among `nodes`: where a partition goes when its preferred leader is not live. */
+export function rendezvous(topic: string, partition: number, nodes: readonly number[]): number {
+  let best = nodes[0];
+  let bestW = -1;
+  for (const n of nodes) {
+    const w = weight(topic, partition, n);
+    if (w > bestW) [best, bestW] = [n, w];
+  }
+  return best;
+}
+
+/**
+ * The preferred leaders of a topic's partitions over `nodes` (every node id that ever registered, sorted): as if
+ * the brokers had joined one by one in node id order, each newcomer taking its share (⌊P/k⌋, one more for some
+ * topics so single partitions spread) from the brokers that hold the most, choosing the partitions of highest weight
+ * for it. So each topic is spread evenly (counts differ by one at most), and a broker with a higher node id than all
+ * the others joining takes only its share: no partition moves between the brokers already there.
+ */
+export function preferredLeaders(topic: string, partitions: number, nodes: readonly number[]): number[] {
+  const out = new Array<number>(partitions).fill(nodes[0]);
+  const held = new Map<number, number>([[nodes[0], partitions]]);
+  for (let k = 2; k <= nodes.length; k++) {
+    const b = nodes[k - 1];
+    const take = Math.floor(partitions / k) + (weight(topic, -1, b) % k < partitions % k ? 1 : 0);
+    const order = Array.from({ length: partitions }, (_, p) => ({ p, w: weight(topic, p, b) }))
+      .sort((x, y) => y.w - x.w || x.p - y.p);
+    held.set(b, 0);
+    for (let n = 0; n < take; n++) {
+      let most = 0;
+      for (const [x, c] of held) if (x !== b && c > most) most = c;
+      const { p } = order.find(({ p }) => out[p] !== b && held.get(out[p]) === most)!;
+      held.set(out[p], most - 1);
+      out[p] = b;
+      held.set(b, n + 1);
+    }
+  }
+  return out;
 }
 
 /** A list for a log line: the first ten, then how many more. */
@@ -142,6 +201,10 @@ export class Member implements Cluster {
   #live: { nodeId: number; rack: string | null; listeners: Record<string, { host: string; port: number }> }[] = [];
   /** Every node id that ever registered, sorted (what preferred leaders are spread over). */
   #known: number[] = [];
+  /** #known as a string (what the preferred leaders cached were computed for). */
+  #knownKey = "";
+  /** Preferred leaders per topic, for the partition count and #known they were computed for. */
+  #preferredCache = new Map<string, { of: string; leaders: number[] }>();
   /** Leaderless partitions and since when this broker has seen them so (for the fallback move in #plan). */
   #orphaned = new Map<string, number>();
   /** When the last periodic rebalance ran (leader.imbalance.check.interval.seconds). */
@@ -149,6 +212,8 @@ export class Member implements Cluster {
   /** The number of the last election request (ElectLeaders) seen. */
   #electionSeen = 0;
   #leaders = new Map<string, { leader: number; epoch: number }>();
+  /** Partitions another broker leads but has not marked ready (taken over) yet: the epoch and since when seen so. */
+  #unready = new Map<string, { epoch: number; since: number }>();
   /** Epochs this broker holds and has taken over (what appends are fenced with). */
   #mine = new Map<string, number>();
   /** Internal partitions this broker coordinates (loaded or loading), at the epoch it gained them. */
@@ -264,20 +329,27 @@ export class Member implements Cluster {
     const members = await d.pg.members();
     this.#live = members.filter((m) => m.live);
     this.#known = members.map((m) => m.nodeId);
+    this.#knownKey = this.#known.join(",");
     const version = await d.pg.topicsVersion();
     if (version !== this.#topicsVersion) {
       await d.topics.sync();
       this.#topicsVersion = version;
+      for (const t of this.#preferredCache.keys()) if (!d.topics.get(t)) this.#preferredCache.delete(t);
     }
     let rows = await d.pg.leaders();
     const moves = this.#plan(rows);
     const balance = d.rebalance;
     const election = await d.pg.election();
     if (election.n !== this.#electionSeen) {
-      // ElectLeaders (PREFERRED) through any broker: every partition named that this broker leads elsewhere than its
-      // preferred leader goes there, whatever the imbalance (auto.leader.rebalance.enable or not).
+      // ElectLeaders (PREFERRED) through any broker: every partition named by a request not seen yet that this broker
+      // leads elsewhere than its preferred leader goes there, whatever the imbalance (auto.leader.rebalance.enable or
+      // not). Requests no longer kept (or a counter that went back) count as asking for all.
+      const unseen = election.requests.filter((q) => q.n > this.#electionSeen);
+      const lost = election.n < this.#electionSeen || (unseen[0]?.n ?? election.n + 1) > this.#electionSeen + 1;
       this.#electionSeen = election.n;
-      const named = election.partitions === null ? null : new Set(election.partitions.map(([t, p]) => key(t, p)));
+      const named = lost || unseen.some((q) => q.partitions === null)
+        ? null
+        : new Set(unseen.flatMap((q) => q.partitions!.map(([t, p]) => key(t, p))));
       const rebalanced = this.#imbalanced(rows, -1).filter((r) => !named || named.has(key(r.topic, r.partition)));
       moves.push(...(await this.#handOver(rebalanced)));
     } else if (balance && d.now() - this.#balancedAt >= balance.intervalMs) {
@@ -285,7 +357,10 @@ export class Member implements Cluster {
       moves.push(...(await this.#handOver(this.#imbalanced(rows, balance.percentage))));
     }
     const moved = await d.pg.move(moves);
-    if (moved.length > 0) {
+    if (moved.length < moves.length) {
+      // Another broker moved some first (a new topic's partitions, placed by whoever sees them first): read them again.
+      rows = await d.pg.leaders();
+    } else if (moved.length > 0) {
       const byKey = new Map(moved.map((r) => [key(r.topic, r.partition), r]));
       rows = rows.map((r) => byKey.get(key(r.topic, r.partition)) ?? r);
     }
@@ -301,17 +376,25 @@ export class Member implements Cluster {
   }
 
   /**
-   * A partition's preferred leader: its place among every node id that ever registered (live or not), as Kafka's
-   * first replica, so a broker's death or departure changes no other partition's preferred leader.
+   * A partition's preferred leader (preferredLeaders over every node id that ever registered, live or not), as Kafka's
+   * first replica: a broker's death or departure changes no partition's preferred leader, a new broker's arrival only
+   * those of its share.
    */
-  #preferred(r: LeaderRow): number {
-    return placement(r.topic, r.partition, this.#known);
+  #preferred(r: { topic: string; partition: number }): number {
+    const count = this.#d.topics.get(r.topic)?.partitions.length ?? r.partition + 1;
+    const of = `${count}/${this.#knownKey}`;
+    let c = this.#preferredCache.get(r.topic);
+    if (c?.of !== of) {
+      c = { of, leaders: preferredLeaders(r.topic, count, this.#known) };
+      this.#preferredCache.set(r.topic, c);
+    }
+    return c.leaders[r.partition] ?? rendezvous(r.topic, r.partition, this.#known);
   }
 
-  /** Where a leaderless partition goes: its preferred leader if live, else its place among the live brokers. */
+  /** Where a leaderless partition goes: its preferred leader if live, else its rendezvous choice among the live. */
   #target(r: LeaderRow, live: readonly number[], isLive: ReadonlySet<number>): number {
     const p = this.#preferred(r);
-    return isLive.has(p) ? p : placement(r.topic, r.partition, live);
+    return isLive.has(p) ? p : rendezvous(r.topic, r.partition, live);
   }
 
   /**
@@ -401,19 +484,35 @@ export class Member implements Cluster {
     const isLive = new Set(this.#live.map((b) => b.nodeId));
     const before = this.#leaders;
     const leaders = new Map<string, { leader: number; epoch: number }>();
+    const unready = new Map<string, { epoch: number; since: number }>();
     const byKey = new Map<string, LeaderRow>();
     for (const r of rows) {
       const k = key(r.topic, r.partition);
       byKey.set(k, r);
-      if (r.leader === this.nodeId && this.#mine.get(k) !== r.epoch) {
-        // Gained, not taken over yet: named leader here only once it can serve (below); until then the leader shown
-        // before (another broker, which answers NOT_LEADER_OR_FOLLOWER) or none (LEADER_NOT_AVAILABLE), as Kafka
-        // while a new leader is not ready.
+      // Gained, not taken over yet (here), or led by another broker that has not marked it ready (taken over): named
+      // leader only once it can serve; until then the leader shown before (another broker, which answers
+      // NOT_LEADER_OR_FOLLOWER) or none (LEADER_NOT_AVAILABLE), as Kafka while a new leader is not ready. A leader
+      // that does not mark it within a lease (one stuck, or a broker of a version without the mark) is named anyway.
+      const mineNotYet = r.leader === this.nodeId && this.#mine.get(k) !== r.epoch;
+      let otherNotYet = false;
+      if (r.leader !== this.nodeId && isLive.has(r.leader) && !r.ready) {
+        const u = this.#unready.get(k);
+        const since = u?.epoch === r.epoch ? u.since : d.now();
+        unready.set(k, { epoch: r.epoch, since });
+        otherNotYet = d.now() - since < d.leaseMs;
+      }
+      if (mineNotYet || otherNotYet) {
         const prev = before.get(k);
-        leaders.set(k, prev && prev.leader !== this.nodeId ? prev : { leader: -1, epoch: prev?.epoch ?? r.epoch });
+        leaders.set(
+          k,
+          prev && prev.leader !== r.leader && prev.leader !== this.nodeId
+            ? prev
+            : { leader: -1, epoch: prev?.epoch ?? r.epoch },
+        );
       } else leaders.set(k, { leader: isLive.has(r.leader) ? r.leader : -1, epoch: r.epoch });
     }
     this.#leaders = leaders;
+    this.#unready = unready;
     // Lost first (appends stop at once), then gained (taken over before appends are let in).
     for (const [k, epoch] of this.#mine) {
       const now = byKey.get(k);
@@ -436,6 +535,14 @@ export class Member implements Cluster {
     if (gained.length > 0) {
       d.log("info", `now leading ${gained.length} partition(s) (topic-partition@epoch): ${shown(gained)}`);
     }
+    // Taken over: marked ready, so the other brokers name this one leader at their next beat (again at the next beat
+    // if marking failed).
+    const ready = rows.filter((r) =>
+      r.leader === this.nodeId && !r.ready && this.#mine.get(key(r.topic, r.partition)) === r.epoch
+    );
+    await d.pg.markReady(this.nodeId, ready).catch((e) =>
+      d.log("warn", `marking ${ready.length} partition(s) ready failed: ${e instanceof Error ? e.message : String(e)}`)
+    );
     await this.#coordinate();
   }
 
@@ -520,6 +627,7 @@ export class Member implements Cluster {
 
   async electPreferred(
     partitions: readonly { topic: string; partition: number }[] | null,
+    timeoutMs = 30_000,
   ): Promise<Map<string, number>> {
     const isLive = new Set(this.#live.map((b) => b.nodeId));
     const rows = this.#knownRows(await this.#d.pg.leaders());
@@ -538,14 +646,51 @@ export class Member implements Cluster {
           : ErrorCode.NONE,
       );
     }
-    const elect = [...out].filter(([, c]) => c === ErrorCode.NONE).map(([k]) => k);
-    if (elect.length > 0) {
-      await this.#d.pg.requestElection(
-        partitions === null ? null : rows.filter((r) => elect.includes(key(r.topic, r.partition))),
-      );
-      await this.tick();
+    const elect = new Set([...out].filter(([, c]) => c === ErrorCode.NONE).map(([k]) => k));
+    if (elect.size === 0) return out;
+    await this.#d.pg.requestElection(
+      partitions === null ? null : rows.filter((r) => elect.has(key(r.topic, r.partition))),
+    );
+    await this.tick();
+    // Answered once the partitions moved to their preferred leaders and those took them over (as Kafka answers after
+    // the election), or with REQUEST_TIMED_OUT for those that had not within the request's timeout.
+    const deadline = this.#d.now() + timeoutMs;
+    for (;;) {
+      for (const r of await this.#d.pg.leaders()) {
+        const k = key(r.topic, r.partition);
+        if (elect.has(k) && r.leader === this.#preferred(r) && r.ready) elect.delete(k);
+      }
+      if (elect.size === 0 || this.#closed || this.#d.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.#d.heartbeatMs)));
     }
+    for (const k of elect) out.set(k, ErrorCode.REQUEST_TIMED_OUT);
+    await this.tick();
     return out;
+  }
+
+  async ensureCoordinatorTopic(topic: string): Promise<void> {
+    const d = this.#d;
+    if (d.topics.get(topic) || !isCoordinatorTopic(topic)) return;
+    try {
+      const { created } = await d.topics.ensureInternal(topic, d.internalPartitions(topic));
+      if (created) {
+        d.log("info", `created ${topic} (first asked for a coordinator), over ${this.#live.length} broker(s)`);
+      }
+    } catch (e) {
+      // Another broker created it meanwhile (TOPIC_EXISTS before this one synced it): the beat picks it up.
+      if ((e as { code?: string }).code !== "TOPIC_EXISTS") throw e;
+    }
+    // Answered once every partition has a leader that took it over (the other brokers do at their next beat), so the
+    // first FindCoordinator names the coordinators; a lease at most.
+    const until = d.now() + d.leaseMs;
+    for (;;) {
+      await this.tick();
+      const n = d.topics.get(topic)?.partitions.length ?? 0;
+      let named = n > 0;
+      for (let p = 0; p < n && named; p++) named = this.leader(topic, p).leader >= 0;
+      if (named || this.#closed || d.now() >= until) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, d.heartbeatMs)));
+    }
   }
 
   async close(): Promise<void> {

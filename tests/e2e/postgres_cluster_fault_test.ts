@@ -20,7 +20,13 @@ import type { BrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
-import { kafkaOn, keepLogsOnFailure, startCluster, transactionCoordinator } from "../helpers/pg_cluster.ts";
+import {
+  createCoordinatorTopics,
+  kafkaOn,
+  keepLogsOnFailure,
+  startCluster,
+  transactionCoordinator,
+} from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -89,6 +95,7 @@ async function killUnderLoad(killCoordinator: boolean) {
       !m.topics[0].partitions.some((p) => p.leader < 0),
   );
   // The victim: a broker that leads partitions of `fault` and is not the group's coordinator (or is).
+  await createCoordinatorTopics(brokers[0].port);
   await until(
     () => metadata(addr, "__consumer_offsets"),
     (m) =>

@@ -2,13 +2,17 @@
 // blocking PostgreSQL a real way (a row or table lock held by another session) rather than mocking it:
 // 1. A broker whose whole pool (pool=1) is stuck behind an append waiting on a row lock keeps its lease: the
 //    renewals go down a connection of their own.
-// 2. A broker taking over a dead broker's partition (its producer-state rebuild blocked by a table lock) does not
-//    name itself leader in Metadata until the takeover finished; then it does and produce goes on.
+// 2. A broker taking over a dead broker's partition (its producer-state rebuild blocked by a table lock) is not named
+//    leader in Metadata, by itself or the third broker, until the takeover finished (it marks the partition ready in
+//    PostgreSQL); then it is everywhere and produce goes on.
 // 3. Leadership leaves a live broker only in the periodic rebalance (auto.leader.rebalance.enable,
 //    leader.imbalance.check.interval.seconds), as in Kafka: a joining broker takes nothing from a live one but gets
 //    new topics' partitions at once; a broker back after a stop gets its preferred partitions back at the next check,
 //    handed over cleanly (idempotent produce through the move: every record once).
-// 4. ElectLeaders (PREFERRED) through any broker moves partitions to their preferred leaders at once, rebalancing off.
+// 4. ElectLeaders (PREFERRED) through any broker moves partitions to their preferred leaders at once, rebalancing off,
+//    and answers once they moved; two requests sent together both apply.
+// 5. Three brokers started one after another with Kafka's default leader.imbalance.check.interval.seconds (300): the
+//    internal topics are created by the first FindCoordinator, so its answer already names all three brokers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgConnection } from "../../src/storage/postgres/client.ts";
@@ -16,11 +20,18 @@ import type { BrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
-import { FAST_CLUSTER, kafkaOn, keepLogsOnFailure, startCluster } from "../helpers/pg_cluster.ts";
+import {
+  createCoordinatorTopics,
+  FAST_CLUSTER,
+  kafkaOn,
+  keepLogsOnFailure,
+  startCluster,
+} from "../helpers/pg_cluster.ts";
 import { startBrokerProcess } from "./harness.ts";
 import { OID } from "../../src/storage/postgres/wire.ts";
-import { placement } from "../../src/broker/cluster.ts";
+import { preferredLeaders } from "../../src/broker/cluster.ts";
 import { ElectLeaders } from "../../src/protocol/messages/43_elect_leaders.ts";
+import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
 let pg: TestPostgres;
@@ -92,26 +103,26 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
   );
 
   test(
-    "a new leader names itself in Metadata only once its takeover finished",
+    "a new leader is named in Metadata (its own and the others') only once its takeover finished",
     () =>
       keepLogsOnFailure(started, async () => {
         const url = pg.createDatabase("lease_takeover");
-        const brokers = await startCluster(url, ["bun", "bun"], started);
-        const [one, two] = brokers.map((b) => `127.0.0.1:${b.port}`);
-        await kcat(["-b", one, "-L"]); // internal topics placed
+        const brokers = await startCluster(url, ["bun", "bun", "bun"], started);
+        const addrs = brokers.map((b) => `127.0.0.1:${b.port}`);
+        const [one, two] = addrs;
         const topic = "slowtake";
         const kafka = kafkaOn(brokers, "takeover");
         const admin = kafka.admin();
         await admin.connect();
-        await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+        await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
         await admin.disconnect();
         const m = await until(
           () => metadata(two, topic),
           (m) =>
-            new Set(m.topics[0].partitions.map((p) => p.leader)).size === 2 &&
-            !m.topics[0].partitions.some((p) => p.leader < 0),
+            m.topics[0].partitions.some((p) => p.leader === 1) && !m.topics[0].partitions.some((p) => p.leader < 0),
         );
         const p = m.topics[0].partitions.find((x) => x.leader === 1)!.partition;
+        let to = 0;
         await kcat(["-b", one, "-P", "-t", topic, "-p", String(p), "-X", "enable.idempotence=true"], "a\nb\n");
         const lock = await session(url);
         const probe = await session(url);
@@ -127,23 +138,26 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
                 OID.text,
                 OID.int4,
               ]),
-            (r) => r.rows[0][0] === 2,
+            (r) => r.rows[0][0] === 2 || r.rows[0][0] === 3,
           );
-          expect(claimed.rows[0][0]).toBe(2);
-          // Leader in PostgreSQL, still loading: broker 2 does not name itself (it answers as before: no leader).
+          to = claimed.rows[0][0] as number;
+          expect([2, 3]).toContain(to);
+          // Leader in PostgreSQL, still loading: neither it nor the other live broker names it (no leader shown).
           const shown: number[] = [];
           for (let i = 0; i < 8; i++) {
-            shown.push((await metadata(two, topic)).topics[0].partitions[p].leader);
+            for (const a of addrs.slice(1)) shown.push((await metadata(a, topic)).topics[0].partitions[p].leader);
             await Bun.sleep(200);
           }
-          expect(shown.filter((l) => l === 2)).toEqual([]);
+          expect(shown.filter((l) => l === to)).toEqual([]);
           await lock.simple("COMMIT");
         } finally {
           lock.close();
           probe.close();
         }
-        const after = await until(() => metadata(two, topic), (m) => m.topics[0].partitions[p].leader === 2);
-        expect(after.topics[0].partitions[p].leader).toBe(2);
+        for (const a of addrs.slice(1)) {
+          const after = await until(() => metadata(a, topic), (m) => m.topics[0].partitions[p].leader === to);
+          expect(after.topics[0].partitions[p].leader).toBe(to);
+        }
         await kcat(["-b", two, "-P", "-t", topic, "-p", String(p), "-X", "enable.idempotence=true"], "c\n");
         const out = await kcat(["-b", two, "-C", "-t", topic, "-p", String(p), "-e", "-q", "-f", "%s\n"]);
         expect(out.split("\n").filter((l) => l !== "")).toEqual(["a", "b", "c"]);
@@ -160,6 +174,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
         const noBalance = ["-o", "auto.leader.rebalance.enable=false"];
         let [b1] = await startCluster(url, ["bun"], started, noBalance);
         const a1 = () => `127.0.0.1:${b1.port}`;
+        await createCoordinatorTopics(b1.port); // while broker 1 is alone
         await kcat(["-b", a1(), "-L"]);
         const kafka = () => kafkaOn([b1], "balance");
         let admin = kafka().admin();
@@ -191,7 +206,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
         await until(() => leadersOf(a2, "old"), (l) => l.every((x) => x === 2));
         // A partition broker 1 is preferred leader of; idempotent producers write to it, one after another, until
         // it moved back and a few more after.
-        const p = [0, 1, 2, 3].find((x) => placement("old", x, [1, 2]) === 1)!;
+        const p = preferredLeaders("old", 4, [1, 2]).indexOf(1);
         let moved = false;
         const sent: string[] = [];
         const producing = (async () => {
@@ -235,7 +250,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
         await until(() => metadata(a2), (m) => m.brokers.length === 2);
         const leaders = async () => (await metadata(a2, "el")).topics[0].partitions.map((x) => x.leader);
         expect(await until(leaders, (l) => l.every((x) => x === 1))).toEqual([1, 1, 1, 1]);
-        const preferred = [0, 1, 2, 3].map((p) => placement("el", p, [1, 2]));
+        const preferred = preferredLeaders("el", 4, [1, 2]);
         const c = await WireClient.connect(b2.port);
         try {
           const elect = () =>
@@ -250,8 +265,8 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
             ...preferred.map((p) => (p === 1 ? 84 : 0)), // ELECTION_NOT_NEEDED, NONE
             3, // UNKNOWN_TOPIC_OR_PARTITION
           ]);
-          const after = await until(leaders, (l) => l.every((x, i) => x === preferred[i]));
-          expect(after).toEqual(preferred);
+          // Answered once the partitions moved: every broker's Metadata shows it at once.
+          expect(await leaders()).toEqual(preferred);
           const again = await elect();
           expect(again.replicaElectionResults![0].partitionResult!.slice(0, 4).map((x) => x.errorCode)).toEqual([
             84,
@@ -259,9 +274,81 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
             84,
             84,
           ]);
+
+          // Two requests at once, for different partitions of a new topic (both led by broker 1): both apply.
+          const admin2 = kafkaOn([b1], "elect2").admin();
+          await admin2.connect();
+          await admin2.createTopics({ topics: [{ topic: "el2", numPartitions: 6 }] });
+          await admin2.disconnect();
+          const preferred2 = preferredLeaders("el2", 6, [1, 2]);
+          // Created by broker 1 with both live: the partitions went to their preferred leaders; move broker 2's to 1.
+          const leaders2 = async () => (await metadata(a2, "el2")).topics[0].partitions.map((x) => x.leader);
+          expect(await until(leaders2, (l) => l.every((x, i) => x === preferred2[i]))).toEqual(preferred2);
+          const onTwo = preferred2.flatMap((x, p) => (x === 2 ? [p] : []));
+          expect(onTwo.length).toBe(3);
+          await b2.stop();
+          const b2again = await startBrokerProcess("bun", [
+            "--storage",
+            url,
+            ...FAST_CLUSTER,
+            ...off,
+            "--node-id",
+            "2",
+          ]);
+          started.push(b2again);
+          const a1 = `127.0.0.1:${b1.port}`;
+          const all1 = async () => (await metadata(a1, "el2")).topics[0].partitions.map((x) => x.leader);
+          await until(() => metadata(a1), (m) => m.brokers.length === 2);
+          expect(await until(all1, (l) => l.every((x) => x === 1))).toEqual([1, 1, 1, 1, 1, 1]);
+          const [c1, c2] = [await WireClient.connect(b1.port), await WireClient.connect(b2again.port)];
+          try {
+            const one = (cx: WireClient, p: number) =>
+              cx.send(ElectLeaders, 2, {
+                electionType: 0,
+                topicPartitions: [{ topic: "el2", partitions: [p] }],
+                timeoutMs: 20_000,
+              });
+            const answers = await Promise.all([one(c1, onTwo[0]), one(c2, onTwo[1])]);
+            for (const a of answers) expect(a.replicaElectionResults![0].partitionResult![0].errorCode).toBe(0);
+            // Broker 1 names the new leader at its beat after the takeover (it answered once its own one was done).
+            const l = await until(all1, (x) => x[onTwo[0]] === 2 && x[onTwo[1]] === 2);
+            expect(onTwo.map((p) => l[p])).toEqual([2, 2, 1]);
+          } finally {
+            c1.close();
+            c2.close();
+          }
         } finally {
           c.close();
         }
+      }),
+    90_000,
+  );
+
+  test(
+    "brokers started one after another with the default rebalance interval: the first FindCoordinator spreads coordinators over all",
+    () =>
+      keepLogsOnFailure(started, async () => {
+        const url = pg.createDatabase("lease_lazy");
+        const brokers = await startCluster(url, ["bun", "bun", "bun"], started, [
+          "-o",
+          "leader.imbalance.check.interval.seconds=300",
+        ]);
+        const c = await WireClient.connect(brokers[0].port);
+        try {
+          for (const keyType of [0, 1]) {
+            const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+            const r = await c.send(FindCoordinator, 4, { key: "", keyType, coordinatorKeys: keys });
+            expect(r.coordinators!.map((x) => x.errorCode)).toEqual(keys.map(() => 0));
+            expect(new Set(r.coordinators!.map((x) => x.nodeId))).toEqual(new Set([1, 2, 3]));
+          }
+        } finally {
+          c.close();
+        }
+        // Created as Kafka's internal topics: 50 partitions each (the default), spread evenly.
+        const m = await metadata(`127.0.0.1:${brokers[0].port}`, "__consumer_offsets");
+        expect(m.topics[0].partitions.length).toBe(50);
+        const counts = [1, 2, 3].map((n) => m.topics[0].partitions.filter((p) => p.leader === n).length).sort();
+        expect(counts).toEqual([16, 17, 17]);
       }),
     60_000,
   );

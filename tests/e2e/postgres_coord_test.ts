@@ -26,7 +26,7 @@ import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { eventually } from "../helpers/consume.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
-import { kafkaOn, readPartition, startCluster } from "../helpers/pg_cluster.ts";
+import { createCoordinatorTopics, kafkaOn, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -64,7 +64,8 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
         "transaction.abort.timed.out.transaction.cleanup.interval.ms=500",
       ]);
       const all = brokers.map(addrOf);
-      // The internal partitions settle over the three brokers (the first one created them alone).
+      // The internal partitions, created by the first FindCoordinator, settle over the three brokers.
+      await createCoordinatorTopics(brokers[0].port);
       const spreadOver = (m: Awaited<ReturnType<typeof metadata>>) =>
         m.brokers.length === 3 && m.topics[0]?.partitions.every((p) => p.leader >= 0) &&
         new Set(m.topics[0]?.partitions.map((p) => p.leader)).size === 3;

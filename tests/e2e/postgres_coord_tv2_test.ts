@@ -21,7 +21,7 @@ import type { BrokerProcess } from "./harness.ts";
 import type { TestPostgres } from "../helpers/postgres.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { metadata, until } from "../helpers/kcat.ts";
-import { readPartition, startCluster } from "../helpers/pg_cluster.ts";
+import { createCoordinatorTopics, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
 let pg: TestPostgres;
 const brokers: BrokerProcess[] = [];
@@ -57,7 +57,9 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
         validateOnly: false,
       });
       expect(created.topics![0].errorCode).toBe(ErrorCode.NONE);
-      // Both brokers know the topic, its leaders on both, and the internal partitions spread.
+      // Both brokers know the topic, its leaders on both, and the internal partitions (created by the first
+      // FindCoordinator) spread.
+      await createCoordinatorTopics(brokers[0].port);
       const settled = async () => ({
         tv2: await Promise.all(all.map((a) => metadata(a, "tv2"))),
         txn: await metadata(all[0], "__transaction_state"),

@@ -19,8 +19,8 @@ export const FAST_CLUSTER = [
   "broker.session.timeout.ms=2000",
   "-o",
   "group.initial.rebalance.delay.ms=0",
-  // Brokers started one after another get their share of the partitions (the internal topics, created by the first
-  // one) at the first rebalance check (Kafka's default: every 300 s).
+  // Brokers started one after another get their share of the partitions (of topics created before they joined) at
+  // the first rebalance check (Kafka's default: every 300 s).
   "-o",
   "leader.imbalance.check.interval.seconds=1",
 ];
@@ -75,6 +75,23 @@ export async function transactionCoordinator(port: number, transactionalId: stri
     const found = r.coordinators![0];
     if (found.errorCode !== 0) throw new Error(`FindCoordinator(${transactionalId}): error ${found.errorCode}`);
     return found.nodeId!;
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Has the broker at `port` create __consumer_offsets and __transaction_state (in a cluster they are created by the
+ * first FindCoordinator that needs them, as in Kafka), for tests that look at their partitions before any client did.
+ */
+export async function createCoordinatorTopics(port: number): Promise<void> {
+  const c = await WireClient.connect(port);
+  try {
+    for (const keyType of [0, 1]) {
+      const r = await c.send(FindCoordinator, 4, { key: "", keyType, coordinatorKeys: ["chronik-test"] });
+      const found = r.coordinators![0];
+      if (found.errorCode !== 0 && found.errorCode !== 15) throw new Error(`FindCoordinator: error ${found.errorCode}`);
+    }
   } finally {
     c.close();
   }

@@ -1,7 +1,9 @@
 // Leases and fencing in PostgreSQL (storage/postgres/cluster.ts, log.ts), with two "brokers" as two
 // pools on one real database: a node id is held by one live incarnation at a time; leadership moves
 // only by compare-and-set on the epoch; a stale leader's append is refused in the same statement
-// that would have stored it (NotLeaderError), and nothing of it lands.
+// that would have stored it (NotLeaderError), and nothing of it lands. A moved partition is ready only once its
+// leader marks it (and the column is added to an older database with everything ready); ElectLeaders requests are
+// kept (the last 64), so a broker applies every one it has not seen.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgPool } from "../../src/storage/postgres/client.ts";
@@ -43,7 +45,7 @@ test("a node id has one live incarnation; a lapsed lease can be taken; leaving f
   });
   await cb.deregister(1);
   expect(await cb.live()).toEqual([]);
-  expect(await cb.leaders()).toEqual([{ topic: "t", partition: 0, leader: -1, epoch: 2 }]);
+  expect(await cb.leaders()).toEqual([{ topic: "t", partition: 0, leader: -1, epoch: 2, ready: false }]);
   a.close();
   b.close();
 });
@@ -109,4 +111,50 @@ test("two brokers opening the same new partitions at once both get their rows", 
   expect(rows.every((r) => r.length === 3 && r.every((v) => v === 0))).toBe(true);
   a.close();
   b.close();
+});
+
+test("ready marks: a move is not ready until its leader marks it; a database laid out before gets every partition ready", async () => {
+  const url = pg.createDatabase("ready");
+  const pool = new PgPool(bunRuntime, parsePostgresUrl(url));
+  await ensureSchema(pool);
+  const c = new PostgresCluster(pool);
+  const s = postgresLogStore(pool);
+  await s.open("r", 0);
+  await s.open("r", 1);
+  const moved = await c.move([{ topic: "r", partition: 0, fromEpoch: 0, to: 1 }]);
+  expect(moved).toEqual([{ topic: "r", partition: 0, leader: 1, epoch: 1, ready: false }]);
+  await c.markReady(2, [{ topic: "r", partition: 0, epoch: 1 }]); // not the leader: no mark
+  await c.markReady(1, [{ topic: "r", partition: 0, epoch: 0 }]); // not its epoch: no mark
+  expect((await c.leaders()).find((r) => r.partition === 0)!.ready).toBe(false);
+  await c.markReady(1, [{ topic: "r", partition: 0, epoch: 1 }]);
+  expect((await c.leaders()).find((r) => r.partition === 0)!.ready).toBe(true);
+  // The layout before the column: starting on it adds the column with every partition ready at its epoch.
+  await pool.simple("ALTER TABLE chronik_partitions DROP COLUMN ready_epoch");
+  await c.move([{ topic: "r", partition: 1, fromEpoch: 0, to: 1 }]);
+  await ensureSchema(pool);
+  expect((await c.leaders()).map((r) => [r.partition, r.epoch, r.ready]).sort()).toEqual([[0, 1, true], [1, 1, true]]);
+  pool.close();
+});
+
+test("ElectLeaders requests: each gets the next number and the last ones are kept, so none is lost between beats", async () => {
+  const url = pg.createDatabase("elections");
+  const pool = new PgPool(bunRuntime, parsePostgresUrl(url));
+  await ensureSchema(pool);
+  const c = new PostgresCluster(pool);
+  expect(await c.election()).toEqual({ n: 0, requests: [] });
+  expect(await c.requestElection([{ topic: "a", partition: 0 }])).toBe(1);
+  expect(await c.requestElection([{ topic: "b", partition: 1 }])).toBe(2);
+  expect(await c.requestElection(null)).toBe(3);
+  expect(await c.election()).toEqual({
+    n: 3,
+    requests: [{ n: 1, partitions: [["a", 0]] }, { n: 2, partitions: [["b", 1]] }, { n: 3, partitions: null }],
+  });
+  // The latest request's partitions also where brokers of the previous version read them.
+  const raw = await pool.query("SELECT value FROM chronik_meta WHERE key = 'leader.election'");
+  expect(JSON.parse(raw.rows[0][0] as string).partitions).toBeNull();
+  for (let i = 0; i < 70; i++) await c.requestElection([{ topic: "c", partition: i }]);
+  const last = await c.election();
+  expect(last.n).toBe(73);
+  expect(last.requests.map((q) => q.n)).toEqual(Array.from({ length: 64 }, (_, i) => 10 + i));
+  pool.close();
 });

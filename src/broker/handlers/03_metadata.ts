@@ -21,6 +21,7 @@ import { Metadata } from "../../protocol/messages/03_metadata.ts";
 import { CLUSTER_NAME } from "../auth/acl.ts";
 import { allowed, authorizedOperations, clusterAllowed, Op, Res } from "../auth/authorize.ts";
 import { partitionState } from "../log_dir.ts";
+import { isCoordinatorTopic } from "../cluster.ts";
 import { defineHandler, LARGE_RESPONSE } from "../handler.ts";
 import type { Services } from "../services.ts";
 import { createTopic, OPERATIONS_OMITTED } from "../topic_admin.ts";
@@ -68,7 +69,13 @@ export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx)
         topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         continue;
       }
-      if (!t && autoCreate) {
+      if (!t && autoCreate && isCoordinatorTopic(want.name) && svc.cluster.ensureCoordinatorTopic) {
+        // As Kafka's auto-creation: an internal topic with its own settings (offsets.topic.num.partitions, compacted).
+        await svc.cluster.ensureCoordinatorTopic(want.name).catch((e) =>
+          svc.log("warn", `creating ${want.name} failed: ${e instanceof Error ? e.message : String(e)}`)
+        );
+        t = svc.topics.get(want.name);
+      } else if (!t && autoCreate) {
         if (topicNameError(want.name)) {
           topics.push(missing(want.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;

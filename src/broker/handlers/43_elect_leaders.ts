@@ -5,9 +5,10 @@
 // 0 or 1 is INVALID_REQUEST (top level from v1).
 // In a cluster on PostgreSQL (Cluster.electPreferred), PREFERRED through any broker: a partition led by its
 // preferred leader gets ELECTION_NOT_NEEDED, one whose preferred leader is not live
-// PREFERRED_LEADER_NOT_AVAILABLE, the others NONE once the election is requested (each leader hands them over
-// cleanly at its next beat, this broker at once; Kafka answers once the controller committed it). A null list
-// answers the partitions elected. Unclean elections: there are no replicas, so ELECTION_NOT_NEEDED as on one node.
+// PREFERRED_LEADER_NOT_AVAILABLE, the others NONE once they moved to their preferred leader (each leader hands them
+// over cleanly at its next beat, this broker at once; requests arriving together all apply), or REQUEST_TIMED_OUT
+// if they had not within the request's timeoutMs (as Kafka's delayed election). A null list answers the partitions
+// elected. Unclean elections: there are no replicas, so ELECTION_NOT_NEEDED as on one node.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ElectLeaders } from "../../protocol/messages/43_elect_leaders.ts";
 import { clusterAllowed, Op } from "../auth/authorize.ts";
@@ -35,7 +36,9 @@ export default defineHandler(ElectLeaders, [0, 2], (req, ctx) => {
       })),
     };
   }
-  if (req.electionType === 0 && svc.cluster.electPreferred) return electPreferred(svc, req.topicPartitions);
+  if (req.electionType === 0 && svc.cluster.electPreferred) {
+    return electPreferred(svc, req.topicPartitions, req.timeoutMs);
+  }
   const replicaElectionResults = (req.topicPartitions ?? []).map((t) => {
     const topic = svc.topics.get(t.topic);
     return {
@@ -62,15 +65,17 @@ const MESSAGES: Record<number, string | null> = {
   [ErrorCode.NONE]: null,
   [ErrorCode.ELECTION_NOT_NEEDED]: "Leader election not needed for topic partition.",
   [ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE]: "The preferred leader is not live.",
+  [ErrorCode.REQUEST_TIMED_OUT]: "The election did not complete within the request's timeout.",
 };
 
 /** PREFERRED in a cluster: the election requested of every broker, the answer per partition (see the header). */
 async function electPreferred(
   svc: Services,
   topics: readonly { topic: string; partitions: number[] }[] | null,
+  timeoutMs: number,
 ) {
   const named = topics?.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))) ?? null;
-  const codes = await svc.cluster.electPreferred!(named);
+  const codes = await svc.cluster.electPreferred!(named, timeoutMs);
   const result = (topic: string, partitionId: number) => {
     const code = codes.get(partitionKey(topic, partitionId));
     return code === undefined

@@ -18,7 +18,11 @@ export type BrokerRow = {
   listeners: Record<string, { host: string; port: number }>;
 };
 
-export type LeaderRow = { topic: string; partition: number; leader: number; epoch: number };
+/** A partition's leader and epoch; `ready` once the leader took it over at that epoch (markReady). */
+export type LeaderRow = { topic: string; partition: number; leader: number; epoch: number; ready: boolean };
+
+/** How many ElectLeaders requests are kept for brokers that have not seen them yet. */
+const ELECTIONS_KEPT = 64;
 
 export type Move = { topic: string; partition: number; fromEpoch: number; to: number };
 
@@ -95,36 +99,65 @@ export class PostgresCluster {
   }
 
   async leaders(): Promise<LeaderRow[]> {
-    const r = await this.pool.query("SELECT topic, partition, leader, leader_epoch FROM chronik_partitions");
-    return (r.rows as [string, number, number, number][]).map(([topic, partition, leader, epoch]) => ({
+    const r = await this.pool.query(
+      "SELECT topic, partition, leader, leader_epoch, ready_epoch IS NOT DISTINCT FROM leader_epoch FROM chronik_partitions",
+    );
+    return (r.rows as [string, number, number, number, boolean][]).map(([topic, partition, leader, epoch, ready]) => ({
       topic,
       partition,
       leader,
       epoch,
+      ready,
     }));
+  }
+
+  /** Marks partitions `nodeId` leads and has taken over at `epoch` ready (other brokers name it leader then). */
+  async markReady(nodeId: number, rows: readonly { topic: string; partition: number; epoch: number }[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.pool.query(
+      `UPDATE chronik_partitions p SET ready_epoch = m.epoch
+       FROM unnest($2::text[], $3::int4[], $4::int4[]) AS m(topic, partition, epoch)
+       WHERE p.topic = m.topic AND p.partition = m.partition AND p.leader = $1 AND p.leader_epoch = m.epoch`,
+      [nodeId, rows.map((r) => r.topic), rows.map((r) => r.partition), rows.map((r) => r.epoch)],
+      [int4, textArray, int4Array, int4Array],
+    );
   }
 
   /**
    * Asks every broker for a preferred leader election (ElectLeaders PREFERRED) of `partitions` (null: all): the
-   * request's number goes up, and each broker hands the partitions it leads to their preferred leaders at its next
-   * beat when it sees a new number.
+   * request gets the next number and joins the last ELECTIONS_KEPT requests kept, and each broker hands the
+   * partitions of every request it has not seen yet that it leads to their preferred leaders at its next beat (so two
+   * requests within one beat both apply). The row lock of the update orders the requests. `partitions` repeats the
+   * latest request's, as brokers of the version before `requests` read it.
    */
-  async requestElection(partitions: readonly { topic: string; partition: number }[] | null): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO chronik_meta (key, value) VALUES ('leader.election', json_build_object('n', 1, 'partitions', $1::json)::text)
-       ON CONFLICT (key) DO UPDATE SET value = json_build_object(
-         'n', (chronik_meta.value::json->>'n')::int8 + 1, 'partitions', $1::json)::text`,
-      [partitions === null ? "null" : JSON.stringify(partitions.map((p) => [p.topic, p.partition]))],
-      [text],
+  async requestElection(partitions: readonly { topic: string; partition: number }[] | null): Promise<number> {
+    const r = await this.pool.query(
+      `INSERT INTO chronik_meta (key, value)
+       VALUES ('leader.election',
+         jsonb_build_object('n', 1, 'partitions', $1::jsonb, 'requests', jsonb_build_array(jsonb_build_array(1, $1::jsonb)))::text)
+       ON CONFLICT (key) DO UPDATE SET value = (
+         SELECT jsonb_build_object('n', m.n + 1, 'partitions', $1::jsonb, 'requests',
+           coalesce((SELECT jsonb_agg(q) FROM jsonb_array_elements(m.requests) q WHERE (q->>0)::int8 > m.n + 1 - $2), '[]'::jsonb)
+             || jsonb_build_array(jsonb_build_array(m.n + 1, $1::jsonb)))::text
+         FROM (SELECT (chronik_meta.value::jsonb->>'n')::int8 AS n,
+                      coalesce(chronik_meta.value::jsonb->'requests', '[]'::jsonb) AS requests) m)
+       RETURNING (value::jsonb->>'n')::int8`,
+      [partitions === null ? "null" : JSON.stringify(partitions.map((p) => [p.topic, p.partition])), ELECTIONS_KEPT],
+      [text, int8],
     );
+    return Number(r.rows[0][0]);
   }
 
-  /** The latest election request: its number (0: none yet) and partitions (null: all). */
-  async election(): Promise<{ n: number; partitions: [string, number][] | null }> {
+  /**
+   * The latest election request's number (0: none yet) and the requests kept, oldest first (partitions null: all).
+   */
+  async election(): Promise<{ n: number; requests: { n: number; partitions: [string, number][] | null }[] }> {
     const r = await this.pool.query("SELECT value FROM chronik_meta WHERE key = 'leader.election'");
-    if (r.rows.length === 0) return { n: 0, partitions: null };
+    if (r.rows.length === 0) return { n: 0, requests: [] };
     const v = JSON.parse(r.rows[0][0] as string);
-    return { n: Number(v.n), partitions: v.partitions };
+    // A row written before requests were kept: its last request alone.
+    const requests: [number, [string, number][] | null][] = v.requests ?? [[Number(v.n), v.partitions ?? null]];
+    return { n: Number(v.n), requests: requests.map(([n, partitions]) => ({ n: Number(n), partitions })) };
   }
 
   /** A fresh block number for producer ids (each broker takes blocks of its own). */
@@ -150,11 +183,13 @@ export class PostgresCluster {
       [moves.map((m) => m.topic), moves.map((m) => m.partition), moves.map((m) => m.fromEpoch), moves.map((m) => m.to)],
       [textArray, int4Array, int4Array, int4Array],
     );
+    // A move bumps the epoch: not ready until the new leader took it over.
     return (r.rows as [string, number, number, number][]).map(([topic, partition, leader, epoch]) => ({
       topic,
       partition,
       leader,
       epoch,
+      ready: false,
     }));
   }
 }

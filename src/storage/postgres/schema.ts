@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS chronik_partitions (
   leader_epoch int NOT NULL DEFAULT 0,
   PRIMARY KEY (topic, partition)
 );
+-- The leader epoch whose takeover finished (the leader marks it): other brokers name a leader once it is ready. Added
+-- to databases laid out before it with every partition ready at its current epoch.
+ALTER TABLE chronik_partitions ADD COLUMN IF NOT EXISTS ready_epoch int;
+UPDATE chronik_partitions SET ready_epoch = leader_epoch WHERE ready_epoch IS NULL;
+ALTER TABLE chronik_partitions ALTER COLUMN ready_epoch SET DEFAULT -1;
 CREATE TABLE IF NOT EXISTS chronik_brokers (
   node_id int PRIMARY KEY,
   incarnation text NOT NULL,
