@@ -164,7 +164,9 @@ describe("admin state shared by the brokers of a cluster", () => {
         }
         const m = await until(
           () => admin1.fetchTopicMetadata({ topics: [TOPIC] }),
-          (m) => new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
+          (m) =>
+            m.topics[0].partitions.every((p) => p.leader >= 1) &&
+            new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3,
         );
         expect(new Set(m.topics[0].partitions.map((p) => p.leader))).toEqual(new Set([1, 2, 3]));
         const producer = kafka([b2, b3], "alice").producer();

@@ -54,7 +54,8 @@ type Meta = Awaited<ReturnType<typeof metadata>>;
 /** The topic's partitions are led by the three brokers. */
 const spread = (m: Meta, n: number) =>
   m.brokers.length === 3 && m.topics[0]?.partitions.length === n &&
-  new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3;
+  // Every partition named a leader (-1 while one takes a partition over) and all three brokers lead some.
+  m.topics[0].partitions.every((p) => p.leader >= 1) && new Set(m.topics[0].partitions.map((p) => p.leader)).size === 3;
 
 beforeAll(async () => {
   pg = await startPostgres();
