@@ -148,8 +148,33 @@ export class Topics {
     return null;
   }
 
-  /** Creates a topic; the caller has validated name, partition count and configs. */
-  async create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
+  /** Creations in progress (recorded, partitions opening), by name: a second one of the name is refused. */
+  private creating = new Map<string, Promise<Topic>>();
+
+  /** The creation of `name` in progress, if any: the topic once its partitions are open. */
+  creation(name: string): Promise<Topic> | undefined {
+    return this.creating.get(name);
+  }
+
+  /**
+   * Creates a topic; the caller has validated name, partition count and configs. While one creation of
+   * a name is in progress (not yet listed: its partitions still opening), another is refused with
+   * code TOPIC_EXISTS, as when the topic exists: the name is never recorded twice under two ids.
+   */
+  create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
+    if (this.creating.has(name)) {
+      return Promise.reject(Object.assign(new Error(`Topic '${name}' already exists.`), { code: "TOPIC_EXISTS" }));
+    }
+    const p = this.createNow(name, partitions, configs, id);
+    this.creating.set(name, p);
+    const done = () => {
+      if (this.creating.get(name) === p) this.creating.delete(name);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async createNow(name: string, partitions: number, configs: Map<string, string>, id: string): Promise<Topic> {
     try {
       await this.save({ name, id }, partitions, configs);
     } catch (e) {
@@ -186,8 +211,10 @@ export class Topics {
     const mine = p === undefined;
     if (!p) {
       p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
-        .catch((e) => {
-          const theirs = (e as { code?: string }).code === "TOPIC_EXISTS" ? this.get(name) : undefined;
+        .catch(async (e) => {
+          const theirs = (e as { code?: string }).code === "TOPIC_EXISTS"
+            ? this.get(name) ?? await this.creation(name)?.catch(() => undefined)
+            : undefined;
           if (theirs) return theirs;
           throw e;
         })

@@ -1,0 +1,77 @@
+// Metadata's auto-creation on the file engine (a data dir on the Bun runtime's real file system, wrapped
+// by tests/helpers/faulty_fs.ts to count the metadata log's fsyncs and make them slow): the topics one
+// request names are created together, so their records share the metadata log's group commit, and a
+// topic another request is creating is answered once that creation is done. One creation after another,
+// a Metadata request naming 30 new topics waited for 30 fsyncs and partition directories in a row (the
+// schema fuzz, file broker, under load: Metadata and DeleteTopics unanswered for a minute).
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { bunRuntime } from "../../adapters/bun.ts";
+import { startBroker } from "../../src/broker/broker.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { ZERO_UUID } from "../../src/protocol/codec.ts";
+import { faultyRuntime } from "../helpers/faulty_fs.ts";
+import { WireClient } from "../helpers/wire_client.ts";
+
+const tmp = mkdtempSync(`${tmpdir()}/chronik-autocreate-`);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const LOG = "__chronik_metadata/log";
+
+const metadataV3 = (c: WireClient, names: string[]) =>
+  c.send(Metadata, 3, {
+    topics: names.map((name) => ({ name, topicId: ZERO_UUID })),
+    allowAutoTopicCreation: true,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+
+describe("Metadata auto-creation on a data dir", () => {
+  test("20 new topics in one request share the metadata log's fsyncs; duplicates and a concurrent request wait for the same creation", async () => {
+    const dir = `${tmp}/a`;
+    const rt = faultyRuntime(bunRuntime);
+    const broker = await startBroker(rt, { host: "127.0.0.1", port: 0, logLevel: "info", dataDir: dir });
+    const c = await WireClient.connect(broker.port);
+    const other = await WireClient.connect(broker.port);
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `auto-${i}`);
+      rt.fs.inject({ path: LOG, op: "sync", fault: "slow", delayMs: 200 });
+      rt.fs.trace = true;
+      const asked = [...names, "auto-3", "bad name", "auto-0"];
+      const [md, md2] = await Promise.all([metadataV3(c, asked), metadataV3(other, ["auto-7"])]);
+      rt.fs.trace = false;
+      expect(md.topics!.map((t) => [t.name, t.errorCode])).toEqual(
+        asked.map((n) => [n, n === "bad name" ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.NONE]),
+      );
+      for (const t of md.topics!) if (t.errorCode === ErrorCode.NONE) expect(t.partitions!.length).toBe(1);
+      // The other connection's request named a topic being created: answered with it, not UNKNOWN.
+      expect(md2.topics!.map((t) => [t.name, t.errorCode, t.partitions!.length])).toEqual([["auto-7", 0, 1]]);
+      // One after another this took 20 fsyncs of the metadata log (one per topic).
+      const syncs = rt.fs.ops.filter((o) => o.op === "synced" && o.path.endsWith(LOG)).length;
+      expect(syncs).toBeLessThanOrEqual(2);
+      expect(rt.lines.filter((l) => l.includes("created topic auto-")).length).toBe(20);
+    } finally {
+      c.close();
+      other.close();
+      await broker.close();
+    }
+    // Each topic recorded once: a restart lists the 20 of them.
+    const again = await startBroker(bunRuntime, { host: "127.0.0.1", port: 0, logLevel: "warn", dataDir: dir });
+    const c2 = await WireClient.connect(again.port);
+    try {
+      const md = await c2.send(Metadata, 12, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      expect(md.topics!.map((t) => t.name!).filter((n) => n.startsWith("auto-")).sort()).toEqual(
+        Array.from({ length: 20 }, (_, i) => `auto-${i}`).sort(),
+      );
+    } finally {
+      c2.close();
+      await again.close();
+    }
+  });
+});
