@@ -1,7 +1,8 @@
 // DeleteTopics (key 20), v0-6. By name (all versions) or by topic id (v6+). Unknown topics get
 // UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id).
 // Groups' committed offsets of the topic are deleted with it, as in Kafka.
-// Data is removed from the store at once (Kafka's file.delete.delay.ms does not apply yet).
+// Data is removed from the store at once (Kafka's file.delete.delay.ms does not apply yet); the file engine
+// answers once the partition directories are renamed aside and removes them in the background.
 // controller_mutation_rate (KIP-599): each deleted topic takes its partition count from the client's
 // token bucket; from v5 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the bucket is
 // negative, older versions are accepted and throttled (throttleTimeMs, muting).
