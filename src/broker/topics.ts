@@ -182,16 +182,18 @@ export class Topics {
       if ((e as { code?: string }).code === "TOPIC_EXISTS") await this.sync().catch(() => {});
       throw e;
     }
-    const logs: PartitionLog[] = [];
-    try {
-      for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
-    } catch (e) {
+    // Opened together (the store bounds how many load at once): one after another, a topic of thousands of
+    // partitions on a data dir took a directory and its files' round trips per partition in a row.
+    const opened = await Promise.allSettled(Array.from({ length: partitions }, (_, p) => this.store.open(name, p)));
+    const failed = opened.find((r) => r.status === "rejected");
+    if (failed) {
       // The log dir refused the partitions (offline, disk full): the topic is not created after all, and the
-      // partitions already made (empty) go too.
+      // partitions made (empty) go too.
       await this.meta.deleteTopic(name).catch(() => {});
-      await this.store.remove(name, logs.length).catch(() => {});
-      throw e;
+      await this.store.remove(name, partitions).catch(() => {});
+      throw failed.reason;
     }
+    const logs = opened.map((r) => (r as PromiseFulfilledResult<PartitionLog>).value);
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__"), stats: topicStats() };
     this.byName.set(name, topic);
     this.byIdMap.set(id, topic);
@@ -226,7 +228,15 @@ export class Topics {
 
   async addPartitions(topic: Topic, total: number): Promise<void> {
     await this.save(topic, total, topic.configs);
-    for (let p = topic.partitions.length; p < total; p++) topic.partitions.push(await this.store.open(topic.name, p));
+    // Opened together; the ones before the first that failed are the topic's (as when opened one by one).
+    const from = topic.partitions.length;
+    const opened = await Promise.allSettled(
+      Array.from({ length: total - from }, (_, i) => this.store.open(topic.name, from + i)),
+    );
+    for (const r of opened) {
+      if (r.status === "rejected") throw r.reason;
+      topic.partitions.push(r.value);
+    }
   }
 
   async delete(topic: Topic): Promise<void> {

@@ -11,6 +11,8 @@ import { bunRuntime } from "../../adapters/bun.ts";
 import { startBroker } from "../../src/broker/broker.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
+import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
+import { CreatePartitions } from "../../src/protocol/messages/37_create_partitions.ts";
 import { ZERO_UUID } from "../../src/protocol/codec.ts";
 import { faultyRuntime } from "../helpers/faulty_fs.ts";
 import { WireClient } from "../helpers/wire_client.ts";
@@ -72,6 +74,59 @@ describe("Metadata auto-creation on a data dir", () => {
     } finally {
       c2.close();
       await again.close();
+    }
+  });
+});
+
+describe("CreateTopics and CreatePartitions on a data dir", () => {
+  test("the partitions of a new topic, and those added to it, are opened together", async () => {
+    const inFlight = { now: 0, max: 0 };
+    const fs = new Proxy(bunRuntime.fs, {
+      get(target, prop) {
+        const v = (target as unknown as Record<PropertyKey, unknown>)[prop];
+        if (prop !== "mkdir") return typeof v === "function" ? v.bind(target) : v;
+        return async (path: string) => {
+          const mine = /\/wide-\d+$/.test(path);
+          if (mine) inFlight.max = Math.max(inFlight.max, ++inFlight.now);
+          try {
+            return await target.mkdir(path);
+          } finally {
+            if (mine) inFlight.now--;
+          }
+        };
+      },
+    });
+    const broker = await startBroker({ ...bunRuntime, fs }, {
+      host: "127.0.0.1",
+      port: 0,
+      logLevel: "warn",
+      dataDir: `${tmp}/b`,
+    });
+    const c = await WireClient.connect(broker.port);
+    try {
+      const r = await c.send(CreateTopics, 7, {
+        topics: [{ name: "wide", numPartitions: 64, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+      expect(r.topics![0].errorCode).toBe(ErrorCode.NONE);
+      // One after another, never more than one partition directory was being made at a time.
+      expect(inFlight.max).toBeGreaterThan(1);
+      inFlight.max = 0;
+      const p = await c.send(CreatePartitions, 3, {
+        topics: [{ name: "wide", count: 128, assignments: null }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+      expect(p.results!.map((x) => x.errorCode)).toEqual([ErrorCode.NONE]);
+      expect(inFlight.max).toBeGreaterThan(1);
+      const md = await metadataV3(c, ["wide"]);
+      expect(md.topics![0].partitions!.map((x) => x.partitionIndex).sort((a, b) => a! - b!)).toEqual(
+        Array.from({ length: 128 }, (_, i) => i),
+      );
+    } finally {
+      c.close();
+      await broker.close();
     }
   });
 });
