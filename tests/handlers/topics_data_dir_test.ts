@@ -1,17 +1,19 @@
-// Metadata's auto-creation on the file engine (a data dir on the Bun runtime's real file system, wrapped
+// Creating and deleting topics on the file engine (a data dir on the Bun runtime's real file system, wrapped
 // by tests/helpers/faulty_fs.ts to count the metadata log's fsyncs and make them slow): the topics one
-// request names are created together, so their records share the metadata log's group commit, and a
-// topic another request is creating is answered once that creation is done. One creation after another,
+// Metadata (auto-creation) or DeleteTopics request names are handled together, so their records share the
+// metadata log's group commit, and a topic another request is creating is answered once that creation is
+// done; a topic's partitions are opened together. One creation after another,
 // a Metadata request naming 30 new topics waited for 30 fsyncs and partition directories in a row (the
 // schema fuzz, file broker, under load: Metadata and DeleteTopics unanswered for a minute).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { startBroker } from "../../src/broker/broker.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { Metadata } from "../../src/protocol/messages/03_metadata.ts";
 import { CreateTopics } from "../../src/protocol/messages/19_create_topics.ts";
+import { DeleteTopics } from "../../src/protocol/messages/20_delete_topics.ts";
 import { CreatePartitions } from "../../src/protocol/messages/37_create_partitions.ts";
 import { ZERO_UUID } from "../../src/protocol/codec.ts";
 import { faultyRuntime } from "../helpers/faulty_fs.ts";
@@ -28,6 +30,14 @@ const metadataV3 = (c: WireClient, names: string[]) =>
     includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
   });
+
+const allTopics = async (c: WireClient) =>
+  (await c.send(Metadata, 12, {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  })).topics!.map((t) => t.name!);
 
 describe("Metadata auto-creation on a data dir", () => {
   test("20 new topics in one request share the metadata log's fsyncs; duplicates and a concurrent request wait for the same creation", async () => {
@@ -127,6 +137,56 @@ describe("CreateTopics and CreatePartitions on a data dir", () => {
     } finally {
       c.close();
       await broker.close();
+    }
+  });
+});
+
+describe("DeleteTopics on a data dir", () => {
+  test("20 topics in one request are deleted together (one or two metadata log fsyncs); one named twice answers as gone", async () => {
+    const dir = `${tmp}/c`;
+    const rt = faultyRuntime(bunRuntime);
+    const broker = await startBroker(rt, { host: "127.0.0.1", port: 0, logLevel: "info", dataDir: dir });
+    const c = await WireClient.connect(broker.port);
+    const names = Array.from({ length: 20 }, (_, i) => `del-${i}`);
+    try {
+      const created = await c.send(CreateTopics, 7, {
+        topics: names.map((name) => ({ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] })),
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+      expect(created.topics!.every((t) => t.errorCode === ErrorCode.NONE)).toBe(true);
+      rt.fs.inject({ path: LOG, op: "sync", fault: "slow", delayMs: 200 });
+      rt.fs.trace = true;
+      const d = await c.send(DeleteTopics, 4, { topicNames: [...names, "del-5", "nope"], topics: [], timeoutMs: 5000 });
+      rt.fs.trace = false;
+      expect(d.responses!.map((r) => [r.name, r.errorCode])).toEqual([
+        ...names.map((n) => [n, ErrorCode.NONE]),
+        ["del-5", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+        ["nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ]);
+      // One after another this took 20 fsyncs of the metadata log (one per topic).
+      const syncs = rt.fs.ops.filter((o) => o.op === "synced" && o.path.endsWith(LOG)).length;
+      expect(syncs).toBeLessThanOrEqual(2);
+      expect((await allTopics(c)).filter((n) => n.startsWith("del-"))).toEqual([]);
+    } finally {
+      c.close();
+      await broker.close();
+    }
+    // Gone for good: a restart lists none of them, and no partition directory is left.
+    const again = await startBroker(bunRuntime, { host: "127.0.0.1", port: 0, logLevel: "warn", dataDir: dir });
+    try {
+      const c2 = await WireClient.connect(again.port);
+      const md = await c2.send(Metadata, 12, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      c2.close();
+      expect(md.topics!.filter((t) => t.name!.startsWith("del-"))).toEqual([]);
+      expect(readdirSync(dir).filter((n) => n.startsWith("del-"))).toEqual([]);
+    } finally {
+      await again.close();
     }
   });
 });
