@@ -149,11 +149,18 @@ export class Topics {
   }
 
   /** Creations in progress (recorded, partitions opening), by name: a second one of the name is refused. */
-  private creating = new Map<string, Promise<Topic>>();
+  private creating = new Map<string, { topic: Promise<Topic>; partitions: number }>();
 
   /** The creation of `name` in progress, if any: the topic once its partitions are open. */
   creation(name: string): Promise<Topic> | undefined {
-    return this.creating.get(name);
+    return this.creating.get(name)?.topic;
+  }
+
+  /** Partitions of the creations in progress (max.broker.partitions counts them as held already). */
+  creatingPartitions(): number {
+    let n = 0;
+    for (const c of this.creating.values()) n += c.partitions;
+    return n;
   }
 
   /**
@@ -166,9 +173,10 @@ export class Topics {
       return Promise.reject(Object.assign(new Error(`Topic '${name}' already exists.`), { code: "TOPIC_EXISTS" }));
     }
     const p = this.createNow(name, partitions, configs, id);
-    this.creating.set(name, p);
+    const entry = { topic: p, partitions };
+    this.creating.set(name, entry);
     const done = () => {
-      if (this.creating.get(name) === p) this.creating.delete(name);
+      if (this.creating.get(name) === entry) this.creating.delete(name);
     };
     p.then(done, done);
     return p;

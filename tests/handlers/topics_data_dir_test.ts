@@ -190,3 +190,35 @@ describe("DeleteTopics on a data dir", () => {
     }
   });
 });
+
+describe("max.broker.partitions with topics created together", () => {
+  test("a Metadata request auto-creating 12 topics creates only as many as the limit leaves room for", async () => {
+    const rt = faultyRuntime(bunRuntime);
+    const broker = await startBroker(rt, {
+      host: "127.0.0.1",
+      port: 0,
+      logLevel: "info",
+      dataDir: `${tmp}/d`,
+      "max.broker.partitions": 8,
+    });
+    const c = await WireClient.connect(broker.port);
+    try {
+      const names = Array.from({ length: 12 }, (_, i) => `lim-${i}`);
+      const md = await metadataV3(c, names);
+      const ok = md.topics!.filter((t) => t.errorCode === ErrorCode.NONE).map((t) => t.name!);
+      const all = (await c.send(Metadata, 12, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      })).topics!;
+      // Created together, each creation counted the others in progress: the broker ends at the limit, not over.
+      expect(all.reduce((n, t) => n + t.partitions!.length, 0)).toBe(8);
+      expect(ok.length).toBeGreaterThan(0);
+      expect(all.map((t) => t.name!).filter((n) => n.startsWith("lim-")).sort()).toEqual([...ok].sort());
+    } finally {
+      c.close();
+      await broker.close();
+    }
+  });
+});
