@@ -23,9 +23,9 @@ export const EXCESSIVE_PARTITIONS = "Excessively large number of partitions per 
 /** max.broker.partitions default (KIP-578's name): partitions this broker holds at most. */
 const MAX_BROKER_PARTITIONS = 100_000;
 
-/** The partitions this broker holds, all topics together. */
+/** The partitions this broker holds, all topics together (those of topics being created too). */
 export function partitionCount(svc: Services): number {
-  let n = 0;
+  let n = svc.topics.creatingPartitions();
   for (const t of svc.topics.list()) n += t.partitions.length;
   return n;
 }

@@ -148,8 +148,41 @@ export class Topics {
     return null;
   }
 
-  /** Creates a topic; the caller has validated name, partition count and configs. */
-  async create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
+  /** Creations in progress (recorded, partitions opening), by name: a second one of the name is refused. */
+  private creating = new Map<string, { topic: Promise<Topic>; partitions: number }>();
+
+  /** The creation of `name` in progress, if any: the topic once its partitions are open. */
+  creation(name: string): Promise<Topic> | undefined {
+    return this.creating.get(name)?.topic;
+  }
+
+  /** Partitions of the creations in progress (max.broker.partitions counts them as held already). */
+  creatingPartitions(): number {
+    let n = 0;
+    for (const c of this.creating.values()) n += c.partitions;
+    return n;
+  }
+
+  /**
+   * Creates a topic; the caller has validated name, partition count and configs. While one creation of
+   * a name is in progress (not yet listed: its partitions still opening), another is refused with
+   * code TOPIC_EXISTS, as when the topic exists: the name is never recorded twice under two ids.
+   */
+  create(name: string, partitions: number, configs: Map<string, string>, id = randomUuid()): Promise<Topic> {
+    if (this.creating.has(name)) {
+      return Promise.reject(Object.assign(new Error(`Topic '${name}' already exists.`), { code: "TOPIC_EXISTS" }));
+    }
+    const p = this.createNow(name, partitions, configs, id);
+    const entry = { topic: p, partitions };
+    this.creating.set(name, entry);
+    const done = () => {
+      if (this.creating.get(name) === entry) this.creating.delete(name);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async createNow(name: string, partitions: number, configs: Map<string, string>, id: string): Promise<Topic> {
     try {
       await this.save({ name, id }, partitions, configs);
     } catch (e) {
@@ -157,16 +190,18 @@ export class Topics {
       if ((e as { code?: string }).code === "TOPIC_EXISTS") await this.sync().catch(() => {});
       throw e;
     }
-    const logs: PartitionLog[] = [];
-    try {
-      for (let p = 0; p < partitions; p++) logs.push(await this.store.open(name, p));
-    } catch (e) {
+    // Opened together (the store bounds how many load at once): one after another, a topic of thousands of
+    // partitions on a data dir took a directory and its files' round trips per partition in a row.
+    const opened = await Promise.allSettled(Array.from({ length: partitions }, (_, p) => this.store.open(name, p)));
+    const failed = opened.find((r) => r.status === "rejected");
+    if (failed) {
       // The log dir refused the partitions (offline, disk full): the topic is not created after all, and the
-      // partitions already made (empty) go too.
+      // partitions made (empty) go too.
       await this.meta.deleteTopic(name).catch(() => {});
-      await this.store.remove(name, logs.length).catch(() => {});
-      throw e;
+      await this.store.remove(name, partitions).catch(() => {});
+      throw failed.reason;
     }
+    const logs = opened.map((r) => (r as PromiseFulfilledResult<PartitionLog>).value);
     const topic: Topic = { name, id, partitions: logs, configs, internal: name.startsWith("__"), stats: topicStats() };
     this.byName.set(name, topic);
     this.byIdMap.set(id, topic);
@@ -186,8 +221,10 @@ export class Topics {
     const mine = p === undefined;
     if (!p) {
       p = this.create(name, partitions, new Map([["cleanup.policy", "compact"], ["compression.type", "producer"]]))
-        .catch((e) => {
-          const theirs = (e as { code?: string }).code === "TOPIC_EXISTS" ? this.get(name) : undefined;
+        .catch(async (e) => {
+          const theirs = (e as { code?: string }).code === "TOPIC_EXISTS"
+            ? this.get(name) ?? await this.creation(name)?.catch(() => undefined)
+            : undefined;
           if (theirs) return theirs;
           throw e;
         })
@@ -199,7 +236,15 @@ export class Topics {
 
   async addPartitions(topic: Topic, total: number): Promise<void> {
     await this.save(topic, total, topic.configs);
-    for (let p = topic.partitions.length; p < total; p++) topic.partitions.push(await this.store.open(topic.name, p));
+    // Opened together; the ones before the first that failed are the topic's (as when opened one by one).
+    const from = topic.partitions.length;
+    const opened = await Promise.allSettled(
+      Array.from({ length: total - from }, (_, i) => this.store.open(topic.name, from + i)),
+    );
+    for (const r of opened) {
+      if (r.status === "rejected") throw r.reason;
+      topic.partitions.push(r.value);
+    }
   }
 
   async delete(topic: Topic): Promise<void> {

@@ -981,10 +981,13 @@ export async function openFileLogStore(
   const leftovers = new Set<string>();
   /** Removals of deleted partitions in progress, by `<topic>-<p>`: an open of the same name waits for them. */
   const removing = new Map<string, Promise<void>>();
+  /** Removals of directories moved aside, still running. */
+  const removals = new Set<Promise<void>>();
   /**
-   * A deleted partition's directory: renamed aside first (`<topic>-<p>.<hex>-delete`, Kafka's naming), so a
-   * topic created again under the name starts empty whatever happens next, then removed. Never throws (the
-   * deletion is already recorded): a failure is one log line. False when the directory is still in place.
+   * A deleted partition's directory: renamed aside (`<topic>-<p>.<hex>-delete`, Kafka's naming), so a
+   * topic created again under the name starts empty whatever happens next, then removed in the background.
+   * Never throws (the deletion is already recorded): a failure is one log line. False when the directory
+   * is still in place.
    */
   async function removePartitionDir(k: string): Promise<boolean> {
     const path = `${root}/${k}`;
@@ -1013,16 +1016,17 @@ export async function openFileLogStore(
       leftovers.add(k);
       return false;
     }
-    try {
-      await fs.remove(aside, { recursive: true });
-    } catch (e) {
+    // Out of the way: the files go in the background (Kafka answers DeleteTopics before its files are gone,
+    // file.delete.delay.ms later); closing the store waits for them, a restart removes what a crash left.
+    const removal: Promise<void> = fs.remove(aside, { recursive: true }).catch((e) => {
       core.log(
         "warn",
         `could not remove ${aside} of a deleted topic (${
           errText(e)
         }); nothing reads it: remove it yourself (the next start tries again)`,
       );
-    }
+    }).finally(() => removals.delete(removal));
+    removals.add(removal);
     return true;
   }
 
@@ -1120,6 +1124,7 @@ export async function openFileLogStore(
       if (log && !(await log.close())) ok = false;
     }
     await core.commit.drain();
+    while (removals.size > 0) await Promise.all([...removals]);
     logs.clear();
     opened.clear();
     if (ok && markClean) {

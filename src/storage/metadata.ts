@@ -1,6 +1,7 @@
 // Cluster metadata that must survive a restart: the cluster id and each topic's name, id, partition
 // count and configs. On disk (`<data dir>/__chronik_metadata/`): an append-only log of records, each
-// framed as int32 length, uint32 CRC32C, JSON, and fsynced before the change is acknowledged; every
+// framed as int32 length, uint32 CRC32C, JSON, and fsynced before the change is acknowledged (changes
+// asked for while an fsync runs go to disk together, one append and one fsync: group commit); every
 // SNAPSHOT_EVERY records the whole state goes to `snapshot.json` (written atomically) and the log
 // starts over. Records carry a sequence number, so a crash between the snapshot and the log reset
 // replays nothing twice. A torn or corrupt tail of the log is truncated at start (logged, and the
@@ -178,64 +179,98 @@ export async function openMetadataStore(
     );
   };
 
-  async function write(rec: MetaOp): Promise<void> {
-    await serial(async () => {
-      if (offline) throw storageError(`metadata log ${logPath} is offline: ${offline.message}`);
-      const r = { ...rec, seq: seq + 1 } as MetaRecord;
-      const f = frame(r);
-      let phase = "write";
-      try {
-        await h.append(f);
-        phase = "fsync";
-        await h.sync();
-      } catch (e) {
-        const undone = await h.truncate(size).then(() => true, () => false);
-        if (phase === "write" && undone && isNoSpace(e)) {
-          if (!diskFull) {
-            diskFull = true;
-            log(
-              "error",
-              `metadata log ${logPath}: disk full (${
-                errText(e)
-              }); topic and config changes are refused (KAFKA_STORAGE_ERROR) until space is freed`,
-            );
-          }
-          throw storageError(`metadata log ${logPath}: ${errText(e)}`);
+  /**
+   * Group commit: changes asked for while the log is busy (an append and fsync in progress) wait
+   * together and go to disk as one append and one fsync. One change at a time costs an fsync and a few
+   * event-loop turns each: a burst of topic creations (a Metadata request auto-creating 30 topics,
+   * hundreds of clients at start-up) then queued behind each other for minutes on a busy machine.
+   */
+  let batch: { rec: MetaOp; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  function write(rec: MetaOp): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      batch.push({ rec, resolve, reject });
+      // The first change of a batch queues its flush; later ones ride along until it starts.
+      if (batch.length === 1) void serial(flush);
+    });
+  }
+
+  async function flush(): Promise<void> {
+    const mine = batch;
+    batch = [];
+    try {
+      await commit(mine.map((w) => w.rec));
+    } catch (e) {
+      for (const w of mine) w.reject(e);
+      return;
+    }
+    for (const w of mine) w.resolve();
+  }
+
+  /** Appends and fsyncs `recs` as one write; applies them once durable. All or none. */
+  async function commit(recs: MetaOp[]): Promise<void> {
+    if (offline) throw storageError(`metadata log ${logPath} is offline: ${offline.message}`);
+    const rs = recs.map((rec, i) => ({ ...rec, seq: seq + 1 + i }) as MetaRecord);
+    const frames = rs.map(frame);
+    const f = new Uint8Array(frames.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of frames) {
+      f.set(x, at);
+      at += x.length;
+    }
+    let phase = "write";
+    try {
+      await h.append(f);
+      phase = "fsync";
+      await h.sync();
+    } catch (e) {
+      const undone = await h.truncate(size).then(() => true, () => false);
+      if (phase === "write" && undone && isNoSpace(e)) {
+        if (!diskFull) {
+          diskFull = true;
+          log(
+            "error",
+            `metadata log ${logPath}: disk full (${
+              errText(e)
+            }); topic and config changes are refused (KAFKA_STORAGE_ERROR) until space is freed`,
+          );
         }
-        goOffline(e, undone ? `${phase} failed` : `${phase} failed and could not be undone`);
-        throw storageError(`metadata log ${logPath} is offline: ${errText(e)}`);
+        throw storageError(`metadata log ${logPath}: ${errText(e)}`);
       }
-      if (diskFull) {
-        diskFull = false;
-        log("info", `metadata log ${logPath}: writes succeed again`);
-      }
-      size += f.length;
+      goOffline(e, undone ? `${phase} failed` : `${phase} failed and could not be undone`);
+      throw storageError(`metadata log ${logPath} is offline: ${errText(e)}`);
+    }
+    if (diskFull) {
+      diskFull = false;
+      log("info", `metadata log ${logPath}: writes succeed again`);
+    }
+    size += f.length;
+    for (const r of rs) {
       seq = r.seq;
       apply(r);
       records++;
-      if (records >= SNAPSHOT_EVERY) {
-        // The change is durable already: a failed snapshot delays the next one, it fails no change.
-        const s: Snapshot = { seq, clusterId, topics: [...topics.values()] };
-        try {
-          await fs.writeFileAtomic(snapPath, enc.encode(JSON.stringify(s)));
-        } catch (e) {
-          if (isNoSpace(e)) {
-            log("warn", `${snapPath}: snapshot not written (${errText(e)}); retried at the next change`);
-          } else goOffline(e, "writing the snapshot failed");
-          return;
-        }
-        try {
-          await h.truncate(0);
-          size = 0;
-          records = 0;
-          await h.sync();
-        } catch (e) {
-          // The snapshot holds every record (replay skips records it covers), but the log file is
-          // in an unknown state: no more changes on it.
-          goOffline(e, "resetting the log after a snapshot failed");
-        }
+    }
+    if (records >= SNAPSHOT_EVERY) {
+      // The change is durable already: a failed snapshot delays the next one, it fails no change.
+      const s: Snapshot = { seq, clusterId, topics: [...topics.values()] };
+      try {
+        await fs.writeFileAtomic(snapPath, enc.encode(JSON.stringify(s)));
+      } catch (e) {
+        if (isNoSpace(e)) {
+          log("warn", `${snapPath}: snapshot not written (${errText(e)}); retried at the next change`);
+        } else goOffline(e, "writing the snapshot failed");
+        return;
       }
-    });
+      try {
+        await h.truncate(0);
+        size = 0;
+        records = 0;
+        await h.sync();
+      } catch (e) {
+        // The snapshot holds every record (replay skips records it covers), but the log file is
+        // in an unknown state: no more changes on it.
+        goOffline(e, "resetting the log after a snapshot failed");
+      }
+    }
   }
 
   if (!snap && bytes.length === 0 && damages.length === 0) damages.push(`${dir} holds no records`);

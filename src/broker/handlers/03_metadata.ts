@@ -45,11 +45,17 @@ export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx)
       topics: req.topics!.map((t) => missing(t.name ?? "", t.topicId, ErrorCode.INVALID_REQUEST)),
     };
   }
-  const topics = [];
+  type Entry = ReturnType<typeof describe> | ReturnType<typeof missing>;
+  const topics: (Entry | null)[] = [];
   if (all) {
     for (const t of svc.topics.list()) if (canDescribe(t.name)) topics.push(describe(svc, t, topicOps(t.name)));
   } else {
     const autoCreate = Boolean(svc.config["auto.create.topics.enable"]) && (v < 4 || req.allowAutoTopicCreation);
+    // Topics to auto-create, each once however often it is named: created together, each answered
+    // once its creation is done (one after another, a request naming 30 new topics waited for 30
+    // metadata fsyncs and partition directories in a row).
+    const creations = new Map<string, Promise<unknown>>();
+    const later: { at: number; name: string }[] = [];
     for (const want of req.topics!) {
       // v12+: a topic asked for by id is looked up by id whatever its name (the Java client 4.x sends "").
       if (want.name === null || want.topicId !== ZERO_UUID) {
@@ -64,7 +70,7 @@ export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx)
         topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         continue;
       }
-      let t = svc.topics.get(want.name);
+      const t = svc.topics.get(want.name);
       if (!t && autoCreate && !clusterAllowed(ctx, Op.CREATE) && !allowed(ctx, Op.CREATE, Res.TOPIC, want.name)) {
         topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         continue;
@@ -80,24 +86,40 @@ export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx)
           topics.push(missing(want.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;
         }
-        const out = await createTopic(
-          svc,
-          {
-            name: want.name,
-            numPartitions: -1,
-            replicationFactor: -1,
-            assignments: [],
-            configs: [],
-            // Auto-created partitions count against controller_mutation_rate, permissively (as Kafka).
-          },
-          false,
-          svc.quotas.mutationQuota(ctx.session, ctx.clientId, false, () => svc.now()),
-        );
-        t = out.topic ?? svc.topics.get(want.name);
+        if (!creations.has(want.name)) {
+          // Another request creating it already: this answer waits for that creation.
+          const theirs = svc.topics.creation(want.name);
+          creations.set(
+            want.name,
+            theirs ? theirs.catch(() => {}) : createTopic(
+              svc,
+              {
+                name: want.name,
+                numPartitions: -1,
+                replicationFactor: -1,
+                assignments: [],
+                configs: [],
+                // Auto-created partitions count against controller_mutation_rate, permissively (as Kafka).
+              },
+              false,
+              svc.quotas.mutationQuota(ctx.session, ctx.clientId, false, () => svc.now()),
+            ),
+          );
+        }
+        later.push({ at: topics.length, name: want.name });
+        topics.push(null);
+        continue;
       }
       topics.push(
         t ? describe(svc, t, topicOps(t.name)) : missing(want.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
       );
+    }
+    await Promise.all(creations.values());
+    for (const { at, name } of later) {
+      const t = svc.topics.get(name);
+      topics[at] = t
+        ? describe(svc, t, topicOps(t.name))
+        : missing(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
   }
   return {
@@ -105,7 +127,7 @@ export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx)
     brokers: svc.cluster.brokers(ctx.session.listener),
     clusterId: svc.clusterId,
     controllerId: svc.cluster.controllerId(),
-    topics,
+    topics: topics as Entry[],
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
       ? authorizedOperations(ctx, Res.CLUSTER, CLUSTER_NAME)
       : OPERATIONS_OMITTED,
