@@ -70,7 +70,7 @@ export default defineHandler(Metadata, [0, 13], LARGE_RESPONSE, async (req, ctx)
         topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         continue;
       }
-      const t = svc.topics.get(want.name);
+      let t = svc.topics.get(want.name);
       if (!t && autoCreate && !clusterAllowed(ctx, Op.CREATE) && !allowed(ctx, Op.CREATE, Res.TOPIC, want.name)) {
         topics.push(missing(want.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         continue;
