@@ -34,9 +34,9 @@ import { AlterClientQuotas } from "../../src/protocol/messages/49_alter_client_q
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
-import { kcatRun, until } from "../helpers/kcat.ts";
+import { kcatRun, saslKcat, until } from "../helpers/kcat.ts";
 import { FAST_CLUSTER, keepLogsOnFailure, startCluster } from "../helpers/pg_cluster.ts";
-import { openAs, pgClusterSuite, saslAclFlags, saslKcat } from "../helpers/pg_cluster_suite.ts";
+import { openAs, pgClusterSuite, saslAclFlags } from "../helpers/pg_cluster_suite.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 

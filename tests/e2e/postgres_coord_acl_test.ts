@@ -32,9 +32,9 @@ import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commi
 import { CreateAcls } from "../../src/protocol/messages/30_create_acls.ts";
 import { DescribeAcls } from "../../src/protocol/messages/29_describe_acls.ts";
 import type { BrokerProcess } from "./harness.ts";
-import { kcat, until } from "../helpers/kcat.ts";
+import { kcat, saslKcat, until } from "../helpers/kcat.ts";
 import { commitThenAbort, keepLogsOnFailure, readPartition, startCluster } from "../helpers/pg_cluster.ts";
-import { openAs, pgClusterSuite, saslAclFlags, saslKcat } from "../helpers/pg_cluster_suite.ts";
+import { openAs, pgClusterSuite, saslAclFlags } from "../helpers/pg_cluster_suite.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 

@@ -1,7 +1,7 @@
 // Setup shared by the cluster end-to-end tests on one private PostgreSQL: the server started before the file's
 // tests and, after them, its brokers stopped and connections closed (pgClusterSuite); and the SASL_PLAINTEXT
 // listeners with the StandardAuthorizer (PLAIN users admin and alice, the brokers logging in to each other as the
-// super user User:broker with an unsecured OAUTHBEARER token) with the kcat flags and connections to log in to them.
+// super user User:broker with an unsecured OAUTHBEARER token) with connections that log in to them (kcat: saslKcat).
 import { afterAll, beforeAll } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { KafkaConnection } from "../../src/client/connection.ts";
@@ -73,18 +73,6 @@ export function saslAclFlags(mechanisms: string): string[] {
     "super.users=User:broker;User:admin",
   ];
 }
-
-/** kcat flags to log in over SASL_PLAINTEXT as `user` (password `<user>-secret` unless given). */
-export const saslKcat = (user: string, mechanism = "PLAIN", password = `${user}-secret`): string[] => [
-  "-X",
-  "security.protocol=SASL_PLAINTEXT",
-  "-X",
-  `sasl.mechanisms=${mechanism}`,
-  "-X",
-  `sasl.username=${user}`,
-  "-X",
-  `sasl.password=${password}`,
-];
 
 /** A connection to `b` logged in with PLAIN as `user` (password `<user>-secret`), pushed onto `track`. */
 export async function openAs(
