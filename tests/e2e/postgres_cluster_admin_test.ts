@@ -34,6 +34,7 @@ import { AlterClientQuotas } from "../../src/protocol/messages/49_alter_client_q
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
+import { kafkajsAllowAcl } from "../helpers/acls.ts";
 import { kcatRun, saslKcat, until } from "../helpers/kcat.ts";
 import { FAST_CLUSTER, keepLogsOnFailure, startCluster } from "../helpers/pg_cluster.ts";
 import { openAs, pgClusterSuite, saslAclFlags } from "../helpers/pg_cluster_suite.ts";
@@ -57,15 +58,8 @@ const kafka = (bs: readonly BrokerProcess[], user: string) =>
     retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
   });
 
-const allow = (resourceName: string, operation: number, resourceType: number = AclResourceTypes.TOPIC) => ({
-  resourceType,
-  resourceName,
-  resourcePatternType: ResourcePatternTypes.LITERAL,
-  principal: "User:alice",
-  host: "*",
-  operation,
-  permissionType: AclPermissionTypes.ALLOW,
-});
+const allow = (resourceName: string, operation: number, resourceType: number = AclResourceTypes.TOPIC) =>
+  kafkajsAllowAcl("User:alice", operation, resourceType, resourceName);
 
 /** alice's Metadata error for the topic at one broker (her connection to it). */
 async function topicError(c: KafkaConnection): Promise<number> {

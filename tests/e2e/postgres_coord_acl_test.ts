@@ -12,14 +12,7 @@
 //    answers INVALID_PRODUCER_EPOCH (v3) / PRODUCER_FENCED (v5, transactions v2), staging nothing; the current
 //    producer's offsets, once the group is added, commit with its transaction.
 import { describe, expect, test } from "bun:test";
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  Kafka,
-  logLevel,
-  ResourcePatternTypes,
-} from "kafkajs";
+import { AclOperationTypes, AclResourceTypes, Kafka, logLevel } from "kafkajs";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
@@ -32,6 +25,7 @@ import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commi
 import { CreateAcls } from "../../src/protocol/messages/30_create_acls.ts";
 import { DescribeAcls } from "../../src/protocol/messages/29_describe_acls.ts";
 import type { BrokerProcess } from "./harness.ts";
+import { kafkajsAllowAcl } from "../helpers/acls.ts";
 import { kcat, saslKcat, until } from "../helpers/kcat.ts";
 import { commitThenAbort, keepLogsOnFailure, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 import { openAs, pgClusterSuite, saslAclFlags } from "../helpers/pg_cluster_suite.ts";
@@ -76,15 +70,8 @@ describe("transactions across three brokers with an ACL authorizer", () => {
         const admin = kafka("admin").admin();
         await admin.connect();
         await admin.createTopics({ topics: [{ topic: "acl-tx", numPartitions: P }] });
-        const allow = (resourceType: number, resourceName: string, operation: number) => ({
-          resourceType,
-          resourceName,
-          resourcePatternType: ResourcePatternTypes.LITERAL,
-          principal: "User:alice",
-          host: "*",
-          operation,
-          permissionType: AclPermissionTypes.ALLOW,
-        });
+        const allow = (resourceType: number, resourceName: string, operation: number) =>
+          kafkajsAllowAcl("User:alice", operation, resourceType, resourceName);
         const acls = [
           allow(AclResourceTypes.TOPIC, "acl-tx", AclOperationTypes.WRITE),
           allow(AclResourceTypes.TOPIC, "acl-tx", AclOperationTypes.READ),
