@@ -28,7 +28,6 @@ import {
   batchLastOffsetDelta,
   batchProducerId,
   batchRecordCount,
-  buildRecordBatch,
   type DecodedBatch,
   decodeRecords,
   DELETE_HORIZON_FLAG_MASK,
@@ -36,6 +35,7 @@ import {
   RecordBatchError,
 } from "../protocol/record_batch.ts";
 import type { LogLevel } from "../runtime.ts";
+import { rebuildBatch } from "./recompress.ts";
 
 /** Topic settings of a pass (Kafka's names; effective values). */
 export type CompactionConfig = {
@@ -489,27 +489,7 @@ export type CleanStats = {
 
 /** `d` rebuilt with `records`, its offsets, producer fields and codec kept; `deleteHorizonMs` set when given. */
 function rebuild(d: DecodedBatch, records: DecodedBatch["records"], deleteHorizonMs: number | undefined): Uint8Array {
-  return buildRecordBatch({
-    baseOffset: d.baseOffset,
-    records: records.map((r) => ({
-      key: r.key,
-      value: r.value,
-      headers: r.headers,
-      timestamp: r.timestamp,
-      offsetDelta: Number(r.offset - d.baseOffset),
-    })),
-    codec: d.codec,
-    producerId: d.producerId,
-    producerEpoch: d.producerEpoch,
-    baseSequence: d.baseSequence,
-    transactional: d.isTransactional,
-    control: d.isControl,
-    timestampType: d.timestampType,
-    partitionLeaderEpoch: d.partitionLeaderEpoch,
-    lastOffsetDelta: d.lastOffsetDelta,
-    maxTimestamp: d.maxTimestamp,
-    deleteHorizonMs,
-  });
+  return rebuildBatch(d, records, d.codec, deleteHorizonMs);
 }
 
 /**

@@ -2,7 +2,7 @@
 // the broker rewrite batches in another codec ("uncompressed" = none), as Kafka's LogValidator does.
 // Only batches whose codec differs are touched; records, offsets deltas, timestamps, producer id,
 // epoch and sequence are kept.
-import { buildRecordBatch, decodeRecords, scanBatches } from "../protocol/record_batch.ts";
+import { buildRecordBatch, type DecodedBatch, decodeRecords, scanBatches } from "../protocol/record_batch.ts";
 import { concatChunks } from "../protocol/writer.ts";
 
 const CODECS: Record<string, number> = { uncompressed: 0, none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -16,9 +16,22 @@ export function targetCodec(compressionType: string): number | null {
 /** Rebuilds one batch in `codec`. Throws RecordBatchError (CORRUPT_MESSAGE …) on a bad batch. */
 export function recompressBatch(batch: Uint8Array, codec: number): Uint8Array {
   const d = decodeRecords(batch);
+  return rebuildBatch(d, d.records, codec);
+}
+
+/**
+ * `d` rebuilt with `records` in `codec`: its base offset, the records' offsets and timestamps, producer id, epoch,
+ * sequence, flags, leader epoch, last offset delta and max timestamp kept; `deleteHorizonMs` set when given.
+ */
+export function rebuildBatch(
+  d: DecodedBatch,
+  records: DecodedBatch["records"],
+  codec: number,
+  deleteHorizonMs?: number,
+): Uint8Array {
   return buildRecordBatch({
     baseOffset: d.baseOffset,
-    records: d.records.map((r) => ({
+    records: records.map((r) => ({
       key: r.key,
       value: r.value,
       headers: r.headers,
@@ -35,6 +48,7 @@ export function recompressBatch(batch: Uint8Array, codec: number): Uint8Array {
     partitionLeaderEpoch: d.partitionLeaderEpoch,
     lastOffsetDelta: d.lastOffsetDelta,
     maxTimestamp: d.maxTimestamp,
+    deleteHorizonMs,
   });
 }
 

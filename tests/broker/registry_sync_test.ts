@@ -21,6 +21,7 @@ import { postgresObjectIndex } from "../../src/storage/postgres/objects.ts";
 import { ensureSchema } from "../../src/storage/postgres/schema.ts";
 import type { PartitionLog } from "../../src/storage/store.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { smallPathConfig } from "../helpers/object_batches.ts";
 
 const ROUNDS = 20;
 
@@ -111,14 +112,7 @@ describe("schema registry: read-your-writes across two registries over one stora
     pg ??= await startPostgres();
     const url = pg.createDatabase("registry_sync_objects");
     const store = memoryObjectStore();
-    const config = {
-      s3: null as never,
-      prefix: "r",
-      flushMs: 1,
-      flushBytes: 1 << 20,
-      cacheBytes: 1 << 20,
-      blockBytes: 4096,
-    };
+    const config = smallPathConfig("r");
     const brokers = await Promise.all([1, 2].map(async (nodeId) => {
       const p = await pool(url);
       const index = postgresObjectIndex(p);

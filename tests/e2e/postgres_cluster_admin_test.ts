@@ -11,7 +11,7 @@
 //    cluster-wide default (IncrementalAlterConfigs, broker name "") set at 1 is described at 2 as
 //    DYNAMIC_DEFAULT_BROKER_CONFIG (kafkajs describeConfigs).
 // 5. A fourth broker started afterwards sees all of it.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   AclOperationTypes,
   AclPermissionTypes,
@@ -34,67 +34,20 @@ import { AlterClientQuotas } from "../../src/protocol/messages/49_alter_client_q
 import { AlterUserScramCredentials } from "../../src/protocol/messages/51_alter_user_scram_credentials.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
-import { kcatRun, until } from "../helpers/kcat.ts";
+import { kafkajsAllowAcl } from "../helpers/acls.ts";
+import { kcatRun, saslKcat, until } from "../helpers/kcat.ts";
 import { FAST_CLUSTER, keepLogsOnFailure, startCluster } from "../helpers/pg_cluster.ts";
+import { openAs, pgClusterSuite, saslAclFlags } from "../helpers/pg_cluster_suite.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-const PLAIN_JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret" ' +
-  'user_alice="alice-secret";';
-const OAUTH_JAAS = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required " +
-  'unsecuredLoginStringClaim_sub="broker";';
-const FLAGS = [
-  "-o",
-  "listeners=SASL_PLAINTEXT://127.0.0.1:0",
-  "-o",
-  "sasl.enabled.mechanisms=PLAIN,OAUTHBEARER,SCRAM-SHA-256",
-  "-o",
-  `listener.name.sasl_plaintext.plain.sasl.jaas.config=${PLAIN_JAAS}`,
-  "-o",
-  `listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=${OAUTH_JAAS}`,
-  "-o",
-  "sasl.mechanism.inter.broker.protocol=OAUTHBEARER",
-  "-o",
-  "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-  "-o",
-  "super.users=User:broker;User:admin",
-];
+const FLAGS = saslAclFlags("PLAIN,OAUTHBEARER,SCRAM-SHA-256");
 const TOPIC = "adm";
 const P = 3;
 
-let pg: TestPostgres;
-const brokers: BrokerProcess[] = [];
-const conns: KafkaConnection[] = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const c of conns) c.close();
-  for (const b of brokers) await b.stop().catch(() => {});
-  pg?.destroy();
-});
+const { brokers, conns, database } = pgClusterSuite();
 
-const saslKcat = (user: string, mechanism = "PLAIN") => [
-  "-X",
-  "security.protocol=SASL_PLAINTEXT",
-  "-X",
-  `sasl.mechanisms=${mechanism}`,
-  "-X",
-  `sasl.username=${user}`,
-  "-X",
-  `sasl.password=${user}-secret`,
-];
-
-async function open(b: BrokerProcess, user: string): Promise<KafkaConnection> {
-  const c = await KafkaConnection.open(bunRuntime, "127.0.0.1", b.port, {
-    clientId: `adm-${user}`,
-    sasl: { mechanism: "PLAIN", username: user, password: `${user}-secret` },
-  });
-  conns.push(c);
-  return c;
-}
+const open = (b: BrokerProcess, user: string) => openAs(b, user, `adm-${user}`, conns);
 
 const kafka = (bs: readonly BrokerProcess[], user: string) =>
   new Kafka({
@@ -105,15 +58,8 @@ const kafka = (bs: readonly BrokerProcess[], user: string) =>
     retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
   });
 
-const allow = (resourceName: string, operation: number, resourceType: number = AclResourceTypes.TOPIC) => ({
-  resourceType,
-  resourceName,
-  resourcePatternType: ResourcePatternTypes.LITERAL,
-  principal: "User:alice",
-  host: "*",
-  operation,
-  permissionType: AclPermissionTypes.ALLOW,
-});
+const allow = (resourceName: string, operation: number, resourceType: number = AclResourceTypes.TOPIC) =>
+  kafkajsAllowAcl("User:alice", operation, resourceType, resourceName);
 
 /** alice's Metadata error for the topic at one broker (her connection to it). */
 async function topicError(c: KafkaConnection): Promise<number> {
@@ -146,7 +92,7 @@ describe("admin state shared by the brokers of a cluster", () => {
   test(
     "ACLs, SCRAM users, quotas and cluster-wide configs changed through one broker hold at every broker, concurrent changes all survive, a later broker sees them",
     async () => {
-      const url = pg.createDatabase("cluster_admin");
+      const url = database("cluster_admin");
       await startCluster(url, ["bun", "deno", "node"], brokers, FLAGS, {}, saslKcat("admin"));
       await keepLogsOnFailure(brokers, async () => {
         const [b1, b2, b3] = brokers;

@@ -10,15 +10,13 @@
 //    committed ones whole, the abandoned one aborted at its timeout by the new coordinator) and the LSO moves on.
 // 3. PostgreSQL is stopped for longer than the lease under the three brokers while kafkajs produces acks=all idempotent
 //    records: produce answers retriable errors meanwhile, service resumes by itself, nothing acknowledged is lost.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgPool } from "../../src/storage/postgres/client.ts";
 import { PostgresCluster } from "../../src/storage/postgres/cluster.ts";
 import { KafkaConnection } from "../../src/client/connection.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
-import type { BrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
+import { pgClusterSuite } from "../helpers/pg_cluster_suite.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
 import {
   createCoordinatorTopics,
@@ -30,16 +28,9 @@ import {
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-let pg: TestPostgres;
-const started: BrokerProcess[] = [];
+const suite = pgClusterSuite();
+const started = suite.brokers;
 const KINDS = ["bun", "node", "bun"] as const;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const b of started) await b.stop().catch(() => {});
-  pg?.destroy();
-});
 
 /** Every record of `topic` (partitions 0..n-1) read back with kcat: partition → values in offset order. */
 async function readAll(
@@ -77,7 +68,7 @@ function expectExactlyOnceInOrder(stored: Map<number, string[]>, acked: Set<stri
 /** SIGKILLs one of three brokers (the group and transaction coordinator, or another partition leader) under load. */
 async function killUnderLoad(killCoordinator: boolean) {
   const brokers = await startCluster(
-    pg.createDatabase(`fault_${killCoordinator ? "coord" : "leader"}`),
+    suite.pg.createDatabase(`fault_${killCoordinator ? "coord" : "leader"}`),
     KINDS,
     started,
   );
@@ -246,7 +237,7 @@ async function killUnderLoad(killCoordinator: boolean) {
  * and records produced afterwards become visible (the last stable offset moved past every transaction).
  */
 async function killTransactionCoordinator() {
-  const brokers = await startCluster(pg.createDatabase("fault_txn"), KINDS, started, [
+  const brokers = await startCluster(suite.pg.createDatabase("fault_txn"), KINDS, started, [
     "-o",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms=500",
   ]);
@@ -352,7 +343,7 @@ async function killTransactionCoordinator() {
  * fixed: drop the note in docs/cluster.md.
  */
 async function kafkajsLeaderMove() {
-  const url = pg.createDatabase("kjs_move");
+  const url = suite.pg.createDatabase("kjs_move");
   // No periodic rebalance: it would move the partition moved below back to its preferred leader.
   const brokers = await startCluster(url, ["bun", "bun"], started, ["-o", "auto.leader.rebalance.enable=false"]);
   const addr = `127.0.0.1:${brokers[0].port}`;
@@ -417,7 +408,7 @@ describe("three brokers on one PostgreSQL, faults", () => {
   test(
     "PostgreSQL stopped for a few seconds under three brokers: retriable errors, nothing acknowledged lost, service resumes",
     async () => {
-      const brokers = await startCluster(pg.createDatabase("outage"), KINDS, started);
+      const brokers = await startCluster(suite.pg.createDatabase("outage"), KINDS, started);
       const P = 3;
       const kafka = kafkaOn(brokers, "outage");
       const admin = kafka.admin();
@@ -438,11 +429,11 @@ describe("three brokers on one PostgreSQL, faults", () => {
       const N = 240;
       for (let i = 0; i < N; i++) {
         if (i === 60) {
-          pg.stop();
+          suite.pg.stop();
           stopped = true;
           // Longer than the brokers' lease (2 s): they must find each other again by themselves.
           setTimeout(() => {
-            pg.start();
+            suite.pg.start();
             stopped = false;
           }, 3500);
         }

@@ -13,12 +13,11 @@
 //    and answers once they moved; two requests sent together both apply.
 // 5. Three brokers started one after another with Kafka's default leader.imbalance.check.interval.seconds (300): the
 //    internal topics are created by the first FindCoordinator, so its answer already names all three brokers.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { parsePostgresUrl, PgConnection } from "../../src/storage/postgres/client.ts";
 import type { BrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
+import { pgClusterSuite } from "../helpers/pg_cluster_suite.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
 import {
   createCoordinatorTopics,
@@ -34,15 +33,7 @@ import { ElectLeaders } from "../../src/protocol/messages/43_elect_leaders.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
 import { WireClient } from "../helpers/wire_client.ts";
 
-let pg: TestPostgres;
-const started: BrokerProcess[] = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const b of started) await b.stop().catch(() => {});
-  pg?.destroy();
-});
+const { brokers: started, database } = pgClusterSuite();
 
 /** A session of its own on `url` (a transaction held open across statements). */
 function session(url: string): Promise<PgConnection> {
@@ -54,7 +45,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
     "a broker whose pool is stuck behind a blocked append keeps its lease (renewals on their own connection)",
     () =>
       keepLogsOnFailure(started, async () => {
-        const url = pg.createDatabase("lease_busy");
+        const url = database("lease_busy");
         const [b] = await startCluster(`${url}?pool=1`, ["bun"], started);
         const addr = `127.0.0.1:${b.port}`;
         await kcat(["-b", addr, "-P", "-t", "busy", "-p", "0", "-X", "acks=all"], "first\n");
@@ -106,7 +97,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
     "a new leader is named in Metadata (its own and the others') only once its takeover finished",
     () =>
       keepLogsOnFailure(started, async () => {
-        const url = pg.createDatabase("lease_takeover");
+        const url = database("lease_takeover");
         const brokers = await startCluster(url, ["bun", "bun", "bun"], started);
         const addrs = brokers.map((b) => `127.0.0.1:${b.port}`);
         const [one, two] = addrs;
@@ -169,7 +160,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
     "leadership leaves a live broker only at the periodic rebalance, handed over cleanly",
     () =>
       keepLogsOnFailure(started, async () => {
-        const url = pg.createDatabase("lease_balance");
+        const url = database("lease_balance");
         // Broker 1 never rebalances; broker 2 checks every second.
         const noBalance = ["-o", "auto.leader.rebalance.enable=false"];
         let [b1] = await startCluster(url, ["bun"], started, noBalance);
@@ -237,7 +228,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
     "ElectLeaders (PREFERRED) through any broker hands partitions to their preferred leaders",
     () =>
       keepLogsOnFailure(started, async () => {
-        const url = pg.createDatabase("lease_elect");
+        const url = database("lease_elect");
         const off = ["-o", "auto.leader.rebalance.enable=false"];
         const [b1] = await startCluster(url, ["bun"], started, off);
         const admin = kafkaOn([b1], "elect").admin();
@@ -328,7 +319,7 @@ describe("leases, takeovers and rebalancing on one PostgreSQL", () => {
     "brokers started one after another with the default rebalance interval: the first FindCoordinator spreads coordinators over all",
     () =>
       keepLogsOnFailure(started, async () => {
-        const url = pg.createDatabase("lease_lazy");
+        const url = database("lease_lazy");
         const brokers = await startCluster(url, ["bun", "bun", "bun"], started, [
           "-o",
           "leader.imbalance.check.interval.seconds=300",

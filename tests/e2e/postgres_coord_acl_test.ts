@@ -11,17 +11,8 @@
 //    does not coordinate its transaction: the group coordinator verifies with the transaction coordinator and
 //    answers INVALID_PRODUCER_EPOCH (v3) / PRODUCER_FENCED (v5, transactions v2), staging nothing; the current
 //    producer's offsets, once the group is added, commit with its transaction.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  Kafka,
-  logLevel,
-  ResourcePatternTypes,
-} from "kafkajs";
-import { bunRuntime } from "../../adapters/bun.ts";
-import { KafkaConnection } from "../../src/client/connection.ts";
+import { describe, expect, test } from "bun:test";
+import { AclOperationTypes, AclResourceTypes, Kafka, logLevel } from "kafkajs";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
@@ -34,76 +25,30 @@ import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commi
 import { CreateAcls } from "../../src/protocol/messages/30_create_acls.ts";
 import { DescribeAcls } from "../../src/protocol/messages/29_describe_acls.ts";
 import type { BrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
-import { kcat, until } from "../helpers/kcat.ts";
+import { kafkajsAllowAcl } from "../helpers/acls.ts";
+import { kcat, saslKcat, until } from "../helpers/kcat.ts";
 import { commitThenAbort, keepLogsOnFailure, readPartition, startCluster } from "../helpers/pg_cluster.ts";
+import { openAs, pgClusterSuite, saslAclFlags } from "../helpers/pg_cluster_suite.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-const PLAIN_JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret" ' +
-  'user_alice="alice-secret";';
-// The brokers log in to each other with OAUTHBEARER: an unsecured token for User:broker (no PLAIN password for it).
-const OAUTH_JAAS = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required " +
-  'unsecuredLoginStringClaim_sub="broker";';
 const P = 6;
 
-let pg: TestPostgres;
-const brokers: BrokerProcess[] = [];
-const conns: KafkaConnection[] = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const c of conns) c.close();
-  for (const b of brokers) await b.stop().catch(() => {});
-  pg?.destroy();
-});
+const { brokers, conns, database } = pgClusterSuite();
 
-const saslKcat = (user: string) => [
-  "-X",
-  "security.protocol=SASL_PLAINTEXT",
-  "-X",
-  "sasl.mechanisms=PLAIN",
-  "-X",
-  `sasl.username=${user}`,
-  "-X",
-  `sasl.password=${user}-secret`,
-];
-
-async function open(b: BrokerProcess, user: string): Promise<KafkaConnection> {
-  const c = await KafkaConnection.open(bunRuntime, "127.0.0.1", b.port, {
-    clientId: `acl-${user}`,
-    sasl: { mechanism: "PLAIN", username: user, password: `${user}-secret` },
-  });
-  conns.push(c);
-  return c;
-}
+const open = (b: BrokerProcess, user: string) => openAs(b, user, `acl-${user}`, conns);
 
 describe("transactions across three brokers with an ACL authorizer", () => {
   test(
     "inter-broker requests with OAUTHBEARER as the super user: a transaction over three leaders commits; alice gets CLUSTER_AUTHORIZATION_FAILED; a fenced producer's TxnOffsetCommit at a remote group coordinator is refused",
     async () => {
-      const url = pg.createDatabase("coord_acl");
+      const url = database("coord_acl");
       await startCluster(
         url,
         ["bun", "node", "bun"],
         brokers,
         [
-          "-o",
-          "listeners=SASL_PLAINTEXT://127.0.0.1:0",
-          "-o",
-          "sasl.enabled.mechanisms=PLAIN,OAUTHBEARER",
-          "-o",
-          `listener.name.sasl_plaintext.plain.sasl.jaas.config=${PLAIN_JAAS}`,
-          "-o",
-          `listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=${OAUTH_JAAS}`,
-          "-o",
-          "sasl.mechanism.inter.broker.protocol=OAUTHBEARER",
-          "-o",
-          "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-          "-o",
-          "super.users=User:broker;User:admin",
+          ...saslAclFlags("PLAIN,OAUTHBEARER"),
           "-o",
           "offsets.topic.num.partitions=6",
           "-o",
@@ -125,15 +70,8 @@ describe("transactions across three brokers with an ACL authorizer", () => {
         const admin = kafka("admin").admin();
         await admin.connect();
         await admin.createTopics({ topics: [{ topic: "acl-tx", numPartitions: P }] });
-        const allow = (resourceType: number, resourceName: string, operation: number) => ({
-          resourceType,
-          resourceName,
-          resourcePatternType: ResourcePatternTypes.LITERAL,
-          principal: "User:alice",
-          host: "*",
-          operation,
-          permissionType: AclPermissionTypes.ALLOW,
-        });
+        const allow = (resourceType: number, resourceName: string, operation: number) =>
+          kafkajsAllowAcl("User:alice", operation, resourceType, resourceName);
         const acls = [
           allow(AclResourceTypes.TOPIC, "acl-tx", AclOperationTypes.WRITE),
           allow(AclResourceTypes.TOPIC, "acl-tx", AclOperationTypes.READ),

@@ -13,7 +13,7 @@
 // 3. A kafkajs group with members bootstrapped on different brokers consumes every record and commits; its
 //    coordinator is SIGKILLed: the group's __consumer_offsets partition moves, the new leader loads the
 //    group, and the members continue from the committed offsets (only records produced after arrive).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import { bunRuntime } from "../../adapters/bun.ts";
@@ -22,25 +22,14 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { OffsetFetch } from "../../src/protocol/messages/09_offset_fetch.ts";
 import { FindCoordinator } from "../../src/protocol/messages/10_find_coordinator.ts";
 import type { BrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
+import { pgClusterSuite } from "../helpers/pg_cluster_suite.ts";
 import { eventually } from "../helpers/consume.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
 import { createCoordinatorTopics, kafkaOn, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
-let pg: TestPostgres;
-const brokers: BrokerProcess[] = [];
-const conns: KafkaConnection[] = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const c of conns) c.close();
-  for (const b of brokers) await b.stop().catch(() => {});
-  pg?.destroy();
-});
+const { brokers, conns, database } = pgClusterSuite();
 
 const addrOf = (b: BrokerProcess) => `127.0.0.1:${b.port}`;
 
@@ -54,7 +43,7 @@ describe("coordinators spread over three brokers on one PostgreSQL", () => {
   test(
     "FindCoordinator spreads groups and transactional ids; a transaction whose coordinator dies ends whole; a group whose coordinator dies moves and continues from its committed offsets",
     async () => {
-      const url = pg.createDatabase("coord");
+      const url = database("coord");
       await startCluster(url, ["bun", "node", "bun"], brokers, [
         "-o",
         "offsets.topic.num.partitions=12",

@@ -5,7 +5,7 @@
 // broker than the transaction's: it adds the group's __consumer_offsets partition at the transaction's
 // coordinator and stages the offsets. EndTxn v5 commits (bumping the epoch): every record is visible to
 // read_committed and the offsets are committed; the next transaction aborts: its records never are.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { bunRuntime } from "../../adapters/bun.ts";
 import { KafkaConnection } from "../../src/client/connection.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -17,23 +17,11 @@ import { InitProducerId } from "../../src/protocol/messages/22_init_producer_id.
 import { EndTxn } from "../../src/protocol/messages/26_end_txn.ts";
 import { TxnOffsetCommit } from "../../src/protocol/messages/28_txn_offset_commit.ts";
 import { buildRecordBatch } from "../../src/protocol/record_batch.ts";
-import type { BrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
+import { pgClusterSuite } from "../helpers/pg_cluster_suite.ts";
 import { metadata, until } from "../helpers/kcat.ts";
 import { createCoordinatorTopics, readPartition, startCluster } from "../helpers/pg_cluster.ts";
 
-let pg: TestPostgres;
-const brokers: BrokerProcess[] = [];
-const conns: KafkaConnection[] = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const c of conns) c.close();
-  for (const b of brokers) await b.stop().catch(() => {});
-  pg?.destroy();
-});
+const { brokers, conns, database } = pgClusterSuite();
 
 const enc = new TextEncoder();
 const P = 4;
@@ -42,7 +30,7 @@ describe("transactions v2 across two brokers on one PostgreSQL", () => {
   test(
     "implicit adds at a remote coordinator, offsets at another broker's group coordinator; commit, then abort",
     async () => {
-      const url = pg.createDatabase("coord_tv2");
+      const url = database("coord_tv2");
       await startCluster(url, ["bun", "node"], brokers, [
         "-o",
         "offsets.topic.num.partitions=4",

@@ -2,26 +2,18 @@
 // cleanly used to snapshot every partition it had open, so one that never led a partition replaced its leader's
 // snapshot with its own stale, empty state (a later leader would then restore from it and lose open transactions and
 // the aborted index below that offset).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import type { BrokerProcess } from "./harness.ts";
 import { startBrokerProcess } from "./harness.ts";
-import type { TestPostgres } from "../helpers/postgres.ts";
-import { startPostgres } from "../helpers/postgres.ts";
+import { pgClusterSuite } from "../helpers/pg_cluster_suite.ts";
 import { kcat, metadata, until } from "../helpers/kcat.ts";
 import { FAST_CLUSTER, startCluster } from "../helpers/pg_cluster.ts";
 
-let pg: TestPostgres;
-const started: BrokerProcess[] = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const b of started) await b.stop().catch(() => {});
-  pg?.destroy();
-});
+const suite = pgClusterSuite();
+const started = suite.brokers;
 
 test("a broker stopping cleanly leaves the snapshots of partitions it does not lead alone", async () => {
-  const url = pg.createDatabase("snap");
+  const url = suite.pg.createDatabase("snap");
   const db = new URL(url).pathname.slice(1);
   const [one, two] = await startCluster(url, ["bun", "bun"], started);
   const addr = `127.0.0.1:${two.port}`;
@@ -39,7 +31,7 @@ test("a broker stopping cleanly leaves the snapshots of partitions it does not l
   started.push(again);
   await until(() => metadata(at), (m) => m.brokers.length === 2);
   const rows = () =>
-    pg.psql(`SELECT count(*) FROM chronik_partition_state WHERE topic = 'snap' AND partition = 0`, db).trim();
+    suite.pg.psql(`SELECT count(*) FROM chronik_partition_state WHERE topic = 'snap' AND partition = 0`, db).trim();
   const before = rows();
   expect(await again.stop()).toBe(0);
   expect(again.logs()).toContain("stopped");

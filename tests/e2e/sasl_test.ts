@@ -17,6 +17,7 @@ import { testBroker } from "../helpers/broker.ts";
 import { kafkajsValues, until } from "../helpers/consume.ts";
 import type { BrokerProcess } from "./harness.ts";
 import { RUNTIMES, startBrokerProcess } from "./harness.ts";
+import { saslKcat } from "../helpers/kcat.ts";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -43,14 +44,7 @@ const kcatSasl = (addr: string, mechanism: string, user: string, password: strin
   "kcat",
   "-b",
   addr,
-  "-X",
-  "security.protocol=SASL_PLAINTEXT",
-  "-X",
-  `sasl.mechanisms=${mechanism}`,
-  "-X",
-  `sasl.username=${user}`,
-  "-X",
-  `sasl.password=${password}`,
+  ...saslKcat(user, mechanism, password),
 ];
 
 for (const kind of RUNTIMES) {

@@ -1,4 +1,5 @@
-// ACL bindings for tests that set them up through the broker's services.
+// ACL bindings for tests that set them up through the broker's services, or with kafkajs' admin client.
+import { AclPermissionTypes, ResourcePatternTypes } from "kafkajs";
 import { type AclBinding, AclPermission, PatternType } from "../../src/broker/auth/acl.ts";
 
 /** ALLOW `operation` on the literal resource `resourceName` of `resourceType` to `principal`, from any host. */
@@ -11,5 +12,18 @@ export function allowAcl(principal: string, operation: number, resourceType: num
     host: "*",
     operation,
     permissionType: AclPermission.ALLOW,
+  };
+}
+
+/** The same ALLOW as kafkajs' admin.createAcls takes it. */
+export function kafkajsAllowAcl(principal: string, operation: number, resourceType: number, resourceName: string) {
+  return {
+    resourceType,
+    resourceName,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal,
+    host: "*",
+    operation,
+    permissionType: AclPermissionTypes.ALLOW,
   };
 }

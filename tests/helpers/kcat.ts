@@ -56,3 +56,15 @@ export async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Pr
   }
   return v;
 }
+
+/** kcat flags to log in over SASL_PLAINTEXT as `user` (password `<user>-secret` unless given). */
+export const saslKcat = (user: string, mechanism = "PLAIN", password = `${user}-secret`): string[] => [
+  "-X",
+  "security.protocol=SASL_PLAINTEXT",
+  "-X",
+  `sasl.mechanisms=${mechanism}`,
+  "-X",
+  `sasl.username=${user}`,
+  "-X",
+  `sasl.password=${password}`,
+];

@@ -26,3 +26,11 @@ export function batches(tag: string, n = 1, per = 2, valueBytes = 0): { buf: Uin
 export function values(batchList: Uint8Array[]): string[] {
   return batchList.flatMap((b) => decodeRecords(b).records.map((r) => new TextDecoder().decode(r.value!)));
 }
+
+/**
+ * An object data path config for in-memory stores (no S3 client: pass `store`): flushed after 1 ms or 1 MiB,
+ * a 1 MiB cache of 4 KiB blocks, object keys under `prefix`.
+ */
+export function smallPathConfig(prefix: string) {
+  return { s3: null as never, prefix, flushMs: 1, flushBytes: 1 << 20, cacheBytes: 1 << 20, blockBytes: 4096 };
+}

@@ -20,6 +20,7 @@ import { postgresObjectIndex } from "../../src/storage/postgres/objects.ts";
 import { objectDataPath } from "../../src/storage/objects/data_path.ts";
 import { objectLogStore } from "../../src/storage/objects/log_store.ts";
 import { memoryObjectStore } from "../../src/storage/objects/memory.ts";
+import { smallPathConfig } from "../helpers/object_batches.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -78,14 +79,7 @@ async function objectsEngine(said: string[] = []): Promise<Engine> {
   const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase(`horizon${dbs++}`)));
   await ensureSchema(pool);
   const index = postgresObjectIndex(pool);
-  const config = {
-    s3: null as never,
-    prefix: "k",
-    flushMs: 1,
-    flushBytes: 1 << 20,
-    cacheBytes: 1 << 20,
-    blockBytes: 4096,
-  };
+  const config = smallPathConfig("k");
   const path = objectDataPath({ config, index, nodeId: 1, store: memoryObjectStore() });
   const store = objectLogStore({ path, index, prefix: "k", nodeId: 1 });
   const log = await store.open("t", 0);

@@ -19,6 +19,7 @@ import type { PartitionLog } from "../../../src/storage/store.ts";
 import { cleanPartition } from "../../../src/storage/objects/cleaner.ts";
 import { compactionConfig } from "../../../src/storage/compaction.ts";
 import { startPostgres } from "../../helpers/postgres.ts";
+import { smallPathConfig } from "../../helpers/object_batches.ts";
 
 const pg = await startPostgres();
 const pools: PgPool[] = [];
@@ -27,14 +28,7 @@ afterAll(() => {
   pg.destroy();
 });
 const enc = new TextEncoder(), dec = new TextDecoder();
-const pathConfig = {
-  s3: null as never,
-  prefix: "k",
-  flushMs: 1,
-  flushBytes: 1 << 20,
-  cacheBytes: 1 << 20,
-  blockBytes: 4096,
-};
+const pathConfig = smallPathConfig("k");
 
 async function open(name: string, store: ObjectStore = memoryObjectStore()) {
   const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase(name)));

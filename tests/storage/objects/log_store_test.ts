@@ -8,15 +8,9 @@ import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
 import type { ObjectStore } from "../../../src/storage/objects/store.ts";
 import { startS3, type TestS3 } from "../../helpers/s3.ts";
 import { runLogStoreContract } from "../contract.ts";
+import { smallPathConfig } from "../../helpers/object_batches.ts";
 
-const config = {
-  s3: null as never,
-  prefix: "c",
-  flushMs: 1,
-  flushBytes: 1 << 20,
-  cacheBytes: 1 << 20,
-  blockBytes: 4096,
-};
+const config = smallPathConfig("c");
 function make(store: ObjectStore) {
   const index = memoryObjectIndex();
   return objectLogStore({ path: objectDataPath({ config, index, nodeId: 1, store }), index, prefix: "c" });

@@ -13,7 +13,7 @@ import { openStorage } from "../../../src/storage/setup.ts";
 import { objectDataPath } from "../../../src/storage/objects/data_path.ts";
 import { objectLogStore } from "../../../src/storage/objects/log_store.ts";
 import { memoryObjectStore } from "../../../src/storage/objects/memory.ts";
-import { batches, values } from "../../helpers/object_batches.ts";
+import { batches, smallPathConfig, values } from "../../helpers/object_batches.ts";
 import { compactableIndexContract, entry, objectIndexContract } from "./index_contract.ts";
 import { startS3, type TestS3 } from "../../helpers/s3.ts";
 import { runLogStoreContract } from "../contract.ts";
@@ -130,14 +130,7 @@ describe("object log store on the PostgreSQL index: retention", () => {
     await ensureSchema(pool);
     const index = postgresObjectIndex(pool);
     const store = memoryObjectStore();
-    const config = {
-      s3: null as never,
-      prefix: "r",
-      flushMs: 1,
-      flushBytes: 1 << 20,
-      cacheBytes: 1 << 20,
-      blockBytes: 4096,
-    };
+    const config = smallPathConfig("r");
     const path = objectDataPath({ config, index, nodeId: 1, store });
     const logs = objectLogStore({ path, index, prefix: "r" });
     const log = await logs.open("r", 0);
@@ -167,14 +160,7 @@ describe("object log store on the PostgreSQL index: retention", () => {
   });
 });
 
-const pathConfig = {
-  s3: null as never,
-  prefix: "c",
-  flushMs: 1,
-  flushBytes: 1 << 20,
-  cacheBytes: 1 << 20,
-  blockBytes: 4096,
-};
+const pathConfig = smallPathConfig("c");
 let buckets = 0;
 runLogStoreContract("object data path, PostgreSQL index, S3 on versitygw", async () => {
   const pool = new PgPool(bunRuntime, parsePostgresUrl(pg.createDatabase("objlog")));
