@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrokerProcess } from "../e2e/harness.ts";
 import { startBrokerProcess } from "../e2e/harness.ts";
 import { chunkedUpload } from "../helpers/chunked_upload.ts";
-import { httpBase } from "../helpers/http.ts";
+import { httpBase, httpJson } from "../helpers/http.ts";
 
 const V2 = "application/vnd.kafka.v2+json";
 
@@ -15,15 +15,8 @@ describe.each(["bun", "deno", "node"] as const)("HTTP request bodies under %s", 
   let b: BrokerProcess;
   let base = "";
   let v3 = "";
-  const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
-    const r = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": type },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> };
-  };
+  const call = (method: string, path: string, body?: unknown, type = "application/json") =>
+    httpJson(method, `${base}${path}`, body, { type });
   beforeAll(async () => {
     b = await startBrokerProcess(kind, ["--http-port", "0"]);
     base = await httpBase(() => b.logs());

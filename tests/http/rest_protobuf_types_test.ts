@@ -6,20 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import protobuf from "protobufjs";
 import type { Broker } from "../../src/broker/broker.ts";
 import { testBroker } from "../helpers/broker.ts";
-import { httpBase } from "../helpers/http.ts";
+import { httpBase, httpJson } from "../helpers/http.ts";
 
 let broker: Broker & { lines: string[] };
 let base = "";
 let v3 = "";
-const call = async (method: string, path: string, body?: unknown, type = "application/json") => {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": type },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> };
-};
+const call = (method: string, path: string, body?: unknown, type = "application/json") =>
+  httpJson(method, `${base}${path}`, body, { type });
 const V2 = "application/vnd.kafka.v2+json";
 const PROTO2 = "application/vnd.kafka.protobuf.v2+json";
 
