@@ -43,12 +43,11 @@ import { upConvertMessageSet } from "../../protocol/legacy_message_set.ts";
 import { Produce } from "../../protocol/messages/00_produce.ts";
 import type { BatchInfo } from "../../protocol/record_batch.ts";
 import {
-  batchAttributes,
+  batchIsTransactional,
   batchMagic,
   RECORD_BATCH_OVERHEAD,
   scanBatches,
   setLogAppendTime,
-  TRANSACTIONAL_FLAG_MASK,
   validateRecords,
 } from "../../protocol/record_batch.ts";
 import { allowed, Op, Res } from "../auth/authorize.ts";
@@ -398,7 +397,7 @@ async function store(
 /** Whether produced records start with a transactional RecordBatch v2 (Kafka's hasTransactionalRecords). */
 function transactionalRecords(records: Uint8Array | null): boolean {
   return records !== null && records.length >= RECORD_BATCH_OVERHEAD && batchMagic(records) === 2 &&
-    (batchAttributes(records) & TRANSACTIONAL_FLAG_MASK) !== 0;
+    batchIsTransactional(records);
 }
 
 /** An implicit add's error from a remote coordinator as Produce answers it (Kafka's AddPartitionsToTxnManager). */
