@@ -14,6 +14,7 @@
 // failure, takes the metadata log offline: every later change is rejected until restart (a failed
 // fsync is never retried as if the record were safe). A failed snapshot only delays the next one.
 import { crc32c } from "../protocol/crc32c.ts";
+import { concatChunks } from "../protocol/writer.ts";
 import type { FileHandle, FileSystem, LogLevel } from "../runtime.ts";
 import { errText, isNoSpace, storageError } from "./store.ts";
 
@@ -210,13 +211,7 @@ export async function openMetadataStore(
   async function commit(recs: MetaOp[]): Promise<void> {
     if (offline) throw storageError(`metadata log ${logPath} is offline: ${offline.message}`);
     const rs = recs.map((rec, i) => ({ ...rec, seq: seq + 1 + i }) as MetaRecord);
-    const frames = rs.map(frame);
-    const f = new Uint8Array(frames.reduce((n, x) => n + x.length, 0));
-    let at = 0;
-    for (const x of frames) {
-      f.set(x, at);
-      at += x.length;
-    }
+    const f = concatChunks(rs.map(frame));
     let phase = "write";
     try {
       await h.append(f);
